@@ -1,0 +1,152 @@
+"""The DuckDB file: where it lives, its schema, and the data-set catalogue.
+
+One connection per process (DuckDB allows one writing process per file); threads take their own
+`con.cursor()`, which DuckDB runs as separate, isolated transactions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "cancellation_lab.duckdb"
+ENV_VAR = "CANCELLATION_LAB_DB"
+SCHEMA_VERSION = 1
+
+# Tables whose rows belong to a data set; deleting a data set deletes from each.
+DATASET_TABLES = ("orders", "cancellation_requests", "refunds", "refused_rows", "scenarios", "calibrations")
+
+
+class DatasetNotFound(LookupError):
+    pass
+
+
+def db_path(path: str | os.PathLike | None = None) -> Path:
+    """The database file: an explicit path, else $CANCELLATION_LAB_DB, else data/cancellation_lab.duckdb."""
+    if path:
+        return Path(path)
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR])
+    return DEFAULT_DB
+
+
+def connect(path: str | os.PathLike | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) the database and make sure its schema is current."""
+    p = db_path(path)
+    if str(p) != ":memory:":
+        p.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(p), read_only=read_only)
+    # Naive timestamps in exports are UTC, and every stored timestamp is UTC.
+    con.execute("SET TimeZone = 'UTC'")
+    if not read_only:
+        ensure_schema(con)
+    return con
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    sql = resources.files("analytics").joinpath("schema.sql").read_text(encoding="utf-8")
+    con.execute(sql)
+    if con.execute("SELECT count(*) FROM schema_info").fetchone()[0] == 0:
+        con.execute("INSERT INTO schema_info VALUES (?)", [SCHEMA_VERSION])
+
+
+def new_id() -> str:
+    """128 random bits, URL-safe: a data set is reachable only by someone who was given its id."""
+    return secrets.token_urlsafe(16)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    id: str
+    name: str
+    source_kind: str
+    source: dict
+    true_params: dict | None
+    created_at: datetime
+    orders: int
+    cancellation_requests: int
+    refunds: int
+    refused_rows: int
+    is_demo: bool
+
+    def as_json(self) -> dict:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "source": self.source_kind,
+            "created_at": self.created_at.isoformat(sep=" ", timespec="seconds"),
+            "orders": self.orders,
+            "cancellation_requests": self.cancellation_requests,
+            "refunds": self.refunds,
+            "refused_rows": self.refused_rows,
+        }
+
+
+_DATASET_COLUMNS = (
+    "id, name, source_kind, source, true_params, created_at, orders, cancellation_requests, refunds, "
+    "refused_rows, is_demo"
+)
+
+
+def _row_to_dataset(row) -> Dataset:
+    values = list(row)
+    values[3] = json.loads(values[3]) if values[3] else {}
+    values[4] = json.loads(values[4]) if values[4] else None
+    return Dataset(*values)
+
+
+def list_datasets(con: duckdb.DuckDBPyConnection) -> list[Dataset]:
+    """Every data set, newest first."""
+    rows = con.execute(f"SELECT {_DATASET_COLUMNS} FROM datasets ORDER BY created_at DESC, name").fetchall()
+    return [_row_to_dataset(r) for r in rows]
+
+
+def get_dataset(con: duckdb.DuckDBPyConnection, dataset_id: str) -> Dataset | None:
+    row = con.execute(f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE id = ?", [dataset_id]).fetchone()
+    return _row_to_dataset(row) if row else None
+
+
+def resolve_dataset(con: duckdb.DuckDBPyConnection, id_or_name: str | None = None) -> Dataset:
+    """A data set by id, else by exact name (the newest of that name); None means the newest data set."""
+    if id_or_name is None:
+        rows = list_datasets(con)
+        if not rows:
+            raise DatasetNotFound("the database has no data set yet: run `python -m analytics generate` or import a file")
+        return rows[0]
+    found = get_dataset(con, id_or_name)
+    if found:
+        return found
+    row = con.execute(
+        f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE name = ? ORDER BY created_at DESC LIMIT 1", [id_or_name]
+    ).fetchone()
+    if row:
+        return _row_to_dataset(row)
+    raise DatasetNotFound(f"no data set with id or name {id_or_name!r}")
+
+
+def rename_dataset(con: duckdb.DuckDBPyConnection, dataset_id: str, name: str) -> None:
+    name = name.strip()
+    if not name:
+        raise ValueError("a data set's name cannot be empty")
+    con.execute("UPDATE datasets SET name = ? WHERE id = ?", [name, dataset_id])
+
+
+def delete_dataset(con: duckdb.DuckDBPyConnection, dataset_id: str) -> None:
+    """Remove a data set and every row that belongs to it, in one transaction."""
+    cur = con.cursor()
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        for table in DATASET_TABLES:
+            cur.execute(f"DELETE FROM {table} WHERE dataset_id = ?", [dataset_id])
+        cur.execute("DELETE FROM datasets WHERE id = ?", [dataset_id])
+        cur.execute("COMMIT")
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
