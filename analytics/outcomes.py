@@ -17,9 +17,10 @@ Outcome of a request:
                        cancelled: the buyer is sent the return way (return_path = true)
     accepted           awaiting_shipment, seller_response = accepted
     rejected           awaiting_shipment, seller_response = rejected
-    auto_cancelled     awaiting_shipment, no seller answer, and the order was cancelled (the window ran out)
-    lapsed             awaiting_shipment, no seller answer, order not cancelled (the request ran out)
-    unknown            awaiting_shipment, a seller response label outside the domain's
+    auto_cancelled     awaiting_shipment, seller_response = none, and the order was cancelled (the window ran out)
+    lapsed             awaiting_shipment, seller_response = none, order not cancelled (the request ran out)
+    unknown            awaiting_shipment, and the export does not say how the seller answered (no
+                       seller_response) or says it with a label outside the domain's
 """
 
 STAGES = ("before_payment", "awaiting_shipment", "after_shipment")

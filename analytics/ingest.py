@@ -1,0 +1,288 @@
+"""The one way rows enter the database: checks, derivations and the transaction.
+
+A CSV import (importer.py) and the synthetic generator (generate.py) both end here, so nothing
+downstream knows where a data set came from. The input is a *staged* table: the canonical fields,
+typed, plus `source_line`, `_errors` (parse problems found upstream) and `_raw` (the row as read).
+Everything runs as SQL inside DuckDB: no Python loop over rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import duckdb
+import polars as pl
+
+from analytics import db
+from analytics.outcomes import CANCELLED_STATUSES
+
+REQUIRED_FIELDS = ("order_id", "placed_at", "payment_method", "amount")
+TIMESTAMP_FIELDS = (
+    "placed_at", "paid_at", "shipped_at", "delivered_at", "cancel_requested_at", "seller_responded_at",
+    "cancelled_at", "refund_initiated_at", "refund_completed_at",
+)
+NUMBER_FIELDS = ("amount", "refund_amount")
+LABEL_FIELDS = ("payment_method", "shipping_method", "status", "cancel_reason", "seller_response", "refund_channel")
+CANONICAL_FIELDS = (
+    "order_id", "placed_at", "payment_method", "amount", "currency", "buyer_id", "seller_id",
+    "shipping_method", "paid_at", "shipped_at", "delivered_at", "status", "cancel_requested_at",
+    "cancel_reason", "seller_response", "seller_responded_at", "cancelled_at", "refund_channel",
+    "refund_amount", "refund_initiated_at", "refund_completed_at",
+)
+ERROR_TYPE = "STRUCT(field VARCHAR, reason VARCHAR, message VARCHAR)[]"
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    dataset: db.Dataset
+    stored: int
+    refused: int
+    refused_by_reason: dict[str, int] = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        return {
+            "dataset": {"id": self.dataset.id, "name": self.dataset.name},
+            "stored": self.stored,
+            "refused": self.refused,
+            "refused_by_reason": self.refused_by_reason,
+        }
+
+
+def sql_type(name: str) -> str:
+    if name in TIMESTAMP_FIELDS:
+        return "TIMESTAMP"
+    if name in NUMBER_FIELDS:
+        return "DOUBLE"
+    return "VARCHAR"
+
+
+def normalise_label_sql(expr: str) -> str:
+    """Trimmed, lower case, runs of spaces and hyphens as one underscore; empty means unknown."""
+    return f"nullif(regexp_replace(lower(trim({expr})), '[\\s\\-]+', '_', 'g'), '')"
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _check(condition: str, fld: str, reason: str, message_sql: str) -> str:
+    return (
+        f"CASE WHEN {condition} THEN {{'field': '{fld}', 'reason': '{reason}', 'message': {message_sql}}} END"
+    )
+
+
+def _ts(name: str) -> str:
+    return f"strftime({name}, '%Y-%m-%d %H:%M:%S')"
+
+
+def _row_checks() -> list[str]:
+    """Each check: the condition that refuses a row, the field it names, a reason and a message with the value."""
+    checks = []
+    for f in REQUIRED_FIELDS:
+        checks.append(
+            _check(
+                f"{f} IS NULL AND NOT list_contains(list_transform(_errors, lambda e: e.field), '{f}')",
+                f, f"{f}: missing (required)", f"'{f}: missing (required)'",
+            )
+        )
+    checks += [
+        _check("amount < 0", "amount", "amount: negative", "'amount: negative (' || amount::VARCHAR || ')'"),
+        _check("refund_amount < 0", "refund_amount", "refund_amount: negative",
+               "'refund_amount: negative (' || refund_amount::VARCHAR || ')'"),
+        _check("_dup_rank > 1", "order_id", "order_id: seen earlier in the file",
+               "'order_id: ' || order_id || ' seen earlier in the file (line ' || _first_line::VARCHAR || ')'"),
+        _check("paid_at < placed_at", "paid_at", "paid_at: before placed_at",
+               f"'paid_at: ' || {_ts('paid_at')} || ' is before placed_at ' || {_ts('placed_at')}"),
+        _check("shipped_at < paid_at", "shipped_at", "shipped_at: before paid_at",
+               f"'shipped_at: ' || {_ts('shipped_at')} || ' is before paid_at ' || {_ts('paid_at')}"),
+        _check("delivered_at < shipped_at", "delivered_at", "delivered_at: before shipped_at",
+               f"'delivered_at: ' || {_ts('delivered_at')} || ' is before shipped_at ' || {_ts('shipped_at')}"),
+        _check("cancel_requested_at < placed_at", "cancel_requested_at", "cancel_requested_at: before placed_at",
+               f"'cancel_requested_at: ' || {_ts('cancel_requested_at')} || ' is before placed_at ' || {_ts('placed_at')}"),
+        _check("refund_completed_at < refund_initiated_at", "refund_completed_at",
+               "refund_completed_at: before refund_initiated_at",
+               f"'refund_completed_at: ' || {_ts('refund_completed_at')} || ' is before refund_initiated_at ' || {_ts('refund_initiated_at')}"),
+        # Half a cent of slack: exports round amounts and refunds separately.
+        _check("refund_amount > amount + 0.005", "refund_amount", "refund_amount: larger than the order",
+               "'refund_amount: ' || refund_amount::VARCHAR || ' is larger than the order amount ' || amount::VARCHAR"),
+    ]
+    return checks
+
+
+def _stage_sql(t: str) -> str:
+    """Stage at time t (outcomes.py); with t unknown, from which timestamps the order has."""
+    return f"""CASE
+        WHEN {t} IS NULL THEN CASE WHEN paid_at IS NULL THEN 'before_payment'
+                                   WHEN shipped_at IS NULL THEN 'awaiting_shipment'
+                                   ELSE 'after_shipment' END
+        WHEN paid_at IS NULL OR paid_at > {t} THEN 'before_payment'
+        WHEN shipped_at IS NULL OR shipped_at > {t} THEN 'awaiting_shipment'
+        ELSE 'after_shipment' END"""
+
+
+def store_staged(
+    cur: duckdb.DuckDBPyConnection,
+    staged: str,
+    *,
+    name: str,
+    source_kind: str,
+    source: dict,
+    source_file: str | None = None,
+    true_params: dict | None = None,
+    is_demo: bool = False,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Check, derive and store the staged table `staged` as a new data set, in one transaction.
+
+    The caller has staged the rows (on the same cursor); the transaction is opened and closed here,
+    so a failure at any point leaves the database as it was.
+    """
+    progress = progress or (lambda fraction, text: None)
+    dataset_id = db.new_id()
+    checked = f"_checked_{dataset_id.replace('-', '_')}"
+    statuses = ", ".join(f"'{s}'" for s in CANCELLED_STATUSES)
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        progress(0.5, "checking rows")
+        cur.execute(
+            f"""
+            CREATE TEMP TABLE {checked} AS
+            WITH ranked AS (
+                SELECT *,
+                       row_number() OVER (PARTITION BY order_id ORDER BY source_line) AS _dup_rank,
+                       min(source_line) OVER (PARTITION BY order_id) AS _first_line
+                FROM {staged}
+            )
+            SELECT * EXCLUDE (_errors),
+                   list_concat(_errors, list_filter([{", ".join(_row_checks())}], lambda x: x IS NOT NULL)) AS _errors,
+                   (cancelled_at IS NOT NULL OR coalesce(status IN ({statuses}), false)) AS _is_cancelled
+            FROM ranked
+            """
+        )
+        progress(0.7, "storing orders")
+        good = f"FROM {checked} WHERE len(_errors) = 0"
+        cur.execute(
+            f"""INSERT INTO orders
+            SELECT ?, order_id, source_line, placed_at, payment_method, amount, currency, buyer_id, seller_id,
+                   shipping_method, paid_at, shipped_at, delivered_at, status, cancelled_at, _is_cancelled,
+                   CASE WHEN _is_cancelled THEN {_stage_sql('coalesce(cancel_requested_at, cancelled_at)')} END
+            {good} ORDER BY source_line""",
+            [dataset_id],
+        )
+        progress(0.8, "storing cancellation requests")
+        stage = _stage_sql("coalesce(cancel_requested_at, cancelled_at)")
+        cur.execute(
+            f"""INSERT INTO cancellation_requests
+            WITH r AS (
+                SELECT *, {stage} AS _stage,
+                       ({stage} = 'awaiting_shipment' AND shipped_at IS NOT NULL AND NOT _is_cancelled
+                        AND (seller_responded_at IS NULL OR shipped_at < seller_responded_at)) AS _return_path
+                {good} AND (cancel_requested_at IS NOT NULL OR cancel_reason IS NOT NULL)
+            )
+            SELECT ?, order_id, cancel_requested_at, coalesce(cancel_reason, 'unknown'), _stage,
+                   seller_response, seller_responded_at,
+                   CASE WHEN _stage = 'before_payment' THEN 'buyer_cancelled'
+                        WHEN _stage = 'after_shipment' OR _return_path THEN 'not_cancellable'
+                        WHEN seller_response = 'accepted' THEN 'accepted'
+                        WHEN seller_response = 'rejected' THEN 'rejected'
+                        WHEN seller_response = 'none' AND _is_cancelled THEN 'auto_cancelled'
+                        WHEN seller_response = 'none' THEN 'lapsed'
+                        ELSE 'unknown' END,
+                   _return_path
+            FROM r ORDER BY source_line""",
+            [dataset_id],
+        )
+        progress(0.9, "storing refunds")
+        cur.execute(
+            f"""INSERT INTO refunds
+            SELECT ?, order_id, refund_channel, refund_amount, refund_initiated_at, refund_completed_at
+            {good} AND (refund_channel IS NOT NULL OR refund_amount IS NOT NULL
+                        OR refund_initiated_at IS NOT NULL OR refund_completed_at IS NOT NULL)
+            ORDER BY source_line""",
+            [dataset_id],
+        )
+        cur.execute(
+            f"""INSERT INTO refused_rows
+            SELECT ?, ?, source_line, _errors[1].field, _errors[1].reason,
+                   array_to_string(list_transform(_errors, lambda e: e.message), '; '), _raw
+            FROM {checked} WHERE len(_errors) > 0 ORDER BY source_line""",
+            [dataset_id, source_file],
+        )
+        counts = cur.execute(
+            """SELECT (SELECT count(*) FROM orders WHERE dataset_id = $1),
+                      (SELECT count(*) FROM cancellation_requests WHERE dataset_id = $1),
+                      (SELECT count(*) FROM refunds WHERE dataset_id = $1),
+                      (SELECT count(*) FROM refused_rows WHERE dataset_id = $1)""",
+            [dataset_id],
+        ).fetchone()
+        by_reason = dict(
+            cur.execute(
+                "SELECT reason, count(*) FROM refused_rows WHERE dataset_id = ? GROUP BY reason ORDER BY 2 DESC, 1",
+                [dataset_id],
+            ).fetchall()
+        )
+        cur.execute(
+            """INSERT INTO datasets (id, name, source_kind, source, true_params, created_at, orders,
+                                     cancellation_requests, refunds, refused_rows, is_demo)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [dataset_id, name, source_kind, json.dumps(source), json.dumps(true_params) if true_params else None,
+             datetime.now(UTC).replace(tzinfo=None), *counts, is_demo],
+        )
+        cur.execute(f"DROP TABLE {checked}")
+        cur.execute("COMMIT")
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
+    progress(1.0, "done")
+    return ImportResult(db.get_dataset(cur, dataset_id), counts[0], counts[3], by_reason)
+
+
+def store_frame(
+    con: duckdb.DuckDBPyConnection,
+    frame: pl.DataFrame,
+    *,
+    name: str,
+    source_kind: str,
+    source: dict,
+    true_params: dict | None = None,
+    is_demo: bool = False,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Store a frame of canonical, typed columns (timestamps naive UTC) as a new data set.
+
+    Labels are normalised here as for an import; absent optional columns mean unknown.
+    """
+    missing = [f for f in REQUIRED_FIELDS if f not in frame.columns]
+    if missing:
+        raise ValueError(f"the frame lacks required field(s): {', '.join(missing)}")
+    cur = con.cursor()
+    view = f"_frame_{db.new_id().replace('-', '_')}"
+    cur.register(view, frame.to_arrow())
+    staged = f"_staged_{db.new_id().replace('-', '_')}"
+    columns = []
+    for f in CANONICAL_FIELDS:
+        if f not in frame.columns:
+            columns.append(f"CAST(NULL AS {sql_type(f)}) AS {f}")
+        elif f in LABEL_FIELDS:
+            columns.append(f"{normalise_label_sql(_q(f) + '::VARCHAR')} AS {f}")
+        else:
+            columns.append(f"CAST({_q(f)} AS {sql_type(f)}) AS {f}")
+    line = "CAST(source_line AS BIGINT)" if "source_line" in frame.columns else "CAST(row_number() OVER () + 1 AS BIGINT)"
+    try:
+        cur.execute(
+            f"""CREATE TEMP TABLE {staged} AS
+                SELECT {line} AS source_line, {", ".join(columns)},
+                       CAST([] AS {ERROR_TYPE}) AS _errors, CAST(NULL AS JSON) AS _raw
+                FROM {view}"""
+        )
+        return store_staged(cur, staged, name=name, source_kind=source_kind, source=source,
+                            true_params=true_params, is_demo=is_demo, progress=progress)
+    finally:
+        cur.execute(f"DROP TABLE IF EXISTS {staged}")
+        cur.unregister(view)
+        cur.close()
