@@ -1,0 +1,158 @@
+"""Data-set commands: generate, demo, import, datasets, refused, rename, delete."""
+
+from __future__ import annotations
+
+import sys
+
+from analytics import db
+from analytics.cli import UserError, add_common, emit
+
+DEMO_ORDERS = 50_000
+DEMO_SEED = 7
+DEMO_NAME = "Demo marketplace (synthetic)"
+
+
+def register(sub) -> None:
+    p = sub.add_parser("generate", help="simulate a synthetic data set under the baseline policy")
+    p.add_argument("--orders", type=int, default=100_000, metavar="N", help="number of orders (default 100000)")
+    p.add_argument("--seed", type=int, default=1, metavar="S", help="random seed (default 1)")
+    p.add_argument("--name", help="data set name (default: generated N orders, seed S)")
+    add_common(p)
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("demo", help="create the demo data set unless the database already has one")
+    add_common(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("import", help="import an orders export (CSV), or Olist's orders + payments files")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--name", help="data set name (default: the orders file's name)")
+    p.add_argument("--map", action="append", metavar="FIELD=COLUMN",
+                   help="match FIELD to the column with this exact header (repeatable)")
+    add_common(p)
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("datasets", help="list the data sets")
+    add_common(p)
+    p.set_defaults(func=cmd_datasets)
+
+    p = sub.add_parser("refused", help="the rows an import refused, with their reasons, as CSV")
+    add_common(p, dataset=True)
+    p.set_defaults(func=cmd_refused)
+
+    p = sub.add_parser("rename", help="rename a data set")
+    p.add_argument("dataset", metavar="ID_OR_NAME")
+    p.add_argument("name")
+    add_common(p)
+    p.set_defaults(func=cmd_rename)
+
+    p = sub.add_parser("delete", help="delete a data set and all its rows")
+    p.add_argument("dataset", metavar="ID_OR_NAME")
+    add_common(p)
+    p.set_defaults(func=cmd_delete)
+
+
+def _positive(n: int, what: str) -> int:
+    if n <= 0:
+        raise UserError(f"{what} must be a positive number, got {n}")
+    return n
+
+
+def cmd_generate(args) -> int:
+    from analytics.generate import generate
+
+    n = _positive(args.orders, "--orders")
+    con = db.connect(args.db)
+    result = generate(con, n, args.seed, name=args.name)
+    emit(args, result.as_json(), lambda r: f"generated {r['stored']:,} orders as {r['dataset']['name']!r} "
+                                           f"(id {r['dataset']['id']})")
+    return 0
+
+
+def ensure_demo(con) -> db.Dataset:
+    """The demo data set, created on first use so a fresh machine opens on real numbers."""
+    from analytics.generate import generate
+
+    for d in db.list_datasets(con):
+        if d.is_demo:
+            return d
+    return generate(con, DEMO_ORDERS, DEMO_SEED, name=DEMO_NAME, is_demo=True).dataset
+
+
+def cmd_demo(args) -> int:
+    con = db.connect(args.db)
+    d = ensure_demo(con)
+    emit(args, {"dataset": {"id": d.id, "name": d.name}, "orders": d.orders},
+         lambda r: f"demo data set {r['dataset']['name']!r}: {r['orders']:,} orders (id {r['dataset']['id']})")
+    return 0
+
+
+def cmd_import(args) -> int:
+    from analytics.importer import ImportError_, import_files, mapping_from_args
+
+    con = db.connect(args.db)
+    try:
+        result = import_files(con, args.files, name=args.name, mapping=mapping_from_args(args.map))
+    except ImportError_ as e:
+        raise UserError(str(e)) from None
+
+    def render(r):
+        lines = [f"imported {r['dataset']['name']!r} (id {r['dataset']['id']}): "
+                 f"{r['stored']:,} orders stored, {r['refused']:,} refused"]
+        lines += [f"  {n:>8,}  {reason}" for reason, n in r["refused_by_reason"].items()]
+        if r["refused"]:
+            lines.append(f"see them with: python -m analytics refused --dataset {r['dataset']['id']}")
+        return "\n".join(lines)
+
+    emit(args, result.as_json(), render)
+    return 0
+
+
+def cmd_datasets(args) -> int:
+    con = db.connect(args.db)
+    rows = [d.as_json() for d in db.list_datasets(con)]
+
+    def render(r):
+        if not r["datasets"]:
+            return "no data sets yet: python -m analytics generate, or python -m analytics import FILE"
+        head = f"{'id':<24} {'name':<32} {'source':<10} {'created (UTC)':<20} {'orders':>10} {'requests':>9} {'refunds':>8} {'refused':>8}"
+        lines = [head]
+        for d in r["datasets"]:
+            lines.append(f"{d['id']:<24} {d['name'][:32]:<32} {d['source']:<10} {d['created_at']:<20} "
+                         f"{d['orders']:>10,} {d['cancellation_requests']:>9,} {d['refunds']:>8,} {d['refused_rows']:>8,}")
+        return "\n".join(lines)
+
+    emit(args, {"datasets": rows}, render)
+    return 0
+
+
+def cmd_refused(args) -> int:
+    from analytics.importer import refused_rows
+
+    con = db.connect(args.db)
+    d = db.resolve_dataset(con, args.dataset)
+    frame = refused_rows(con, d.id)
+    if args.json:
+        emit(args, {"dataset": {"id": d.id, "name": d.name}, "refused": frame.to_dicts()}, str)
+    else:
+        frame.write_csv(sys.stdout)
+    return 0
+
+
+def cmd_rename(args) -> int:
+    con = db.connect(args.db)
+    d = db.resolve_dataset(con, args.dataset)
+    try:
+        db.rename_dataset(con, d.id, args.name)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    emit(args, {"dataset": {"id": d.id, "name": args.name.strip()}}, lambda r: f"renamed to {r['dataset']['name']!r}")
+    return 0
+
+
+def cmd_delete(args) -> int:
+    con = db.connect(args.db)
+    d = db.resolve_dataset(con, args.dataset)
+    db.delete_dataset(con, d.id)
+    emit(args, {"deleted": {"id": d.id, "name": d.name}}, lambda r: f"deleted {r['deleted']['name']!r}")
+    return 0
