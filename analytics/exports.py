@@ -1,0 +1,86 @@
+"""Downloads: tables as CSV (safe to open in a spreadsheet) or Parquet, charts as PNG or SVG.
+
+All functions are pure: a frame or chart in, bytes out.
+"""
+
+from __future__ import annotations
+
+import io
+
+import altair as alt
+import polars as pl
+import vl_convert as vlc
+
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection");
+# tab and carriage return are on OWASP's list too because some spreadsheets strip them first.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: str | None) -> str | None:
+    """The cell's text with a leading apostrophe when it would start a formula; None stays None."""
+    if value is not None and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def neutralise_expr(column: str) -> pl.Expr:
+    """`column` (text) with formula-starting cells prefixed by an apostrophe."""
+    col = pl.col(column)
+    starts = pl.any_horizontal([col.str.starts_with(s) for s in FORMULA_STARTS])
+    return pl.when(starts).then(pl.lit("'") + col).otherwise(col).alias(column)
+
+
+def neutralised(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame with every text cell neutralised. Numbers stay numbers (a negative number is not a
+    formula); lists, structs and other nested values are written as text first, then neutralised."""
+    exprs = []
+    for name, dtype in frame.schema.items():
+        if dtype in (pl.Utf8, pl.Categorical, pl.Enum) or isinstance(dtype, pl.Enum | pl.Categorical):
+            exprs.append(pl.col(name).cast(pl.Utf8))
+        elif isinstance(dtype, pl.List | pl.Array | pl.Struct | pl.Object) or dtype == pl.Binary:
+            exprs.append(pl.col(name).map_elements(_as_text, return_dtype=pl.Utf8))
+    if not exprs:
+        return frame
+    texts = [e.meta.output_name() for e in exprs]
+    return frame.with_columns(exprs).with_columns(neutralise_expr(n) for n in texts)
+
+
+def _as_text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, pl.Series):
+        value = value.to_list()
+    return str(value)
+
+
+def to_csv_bytes(frame: pl.DataFrame) -> bytes:
+    """UTF-8 CSV with a header, text cells neutralised, timestamps in ISO 8601."""
+    return neutralised(frame).write_csv().encode("utf-8")
+
+
+def to_parquet_bytes(frame: pl.DataFrame) -> bytes:
+    """The frame as Parquet, typed as it is (no neutralising: Parquet is not opened as a formula sheet).
+    Nested object columns that Parquet cannot hold are written as text."""
+    objects = [n for n, t in frame.schema.items() if isinstance(t, pl.Object)]
+    if objects:
+        frame = frame.with_columns(pl.col(n).map_elements(_as_text, return_dtype=pl.Utf8) for n in objects)
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer)
+    return buffer.getvalue()
+
+
+def _vl_version() -> str:
+    # vl-convert names versions "5_20"; Altair says "v6.4.1".
+    major, minor = alt.SCHEMA_VERSION.lstrip("v").split(".")[:2]
+    wanted = f"{major}_{minor}"
+    return wanted if wanted in vlc.get_vegalite_versions() else vlc.get_vegalite_versions()[-1]
+
+
+def chart_to_svg(chart: alt.TopLevelMixin) -> bytes:
+    """The chart drawn as SVG (UTF-8 bytes)."""
+    return vlc.vegalite_to_svg(chart.to_json(), vl_version=_vl_version()).encode("utf-8")
+
+
+def chart_to_png(chart: alt.TopLevelMixin, scale: float = 2.0) -> bytes:
+    """The chart drawn as PNG, at `scale` times its CSS pixel size (2 = sharp on high-density screens)."""
+    return vlc.vegalite_to_png(chart.to_json(), vl_version=_vl_version(), scale=scale)

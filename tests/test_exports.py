@@ -1,0 +1,52 @@
+"""Downloads: CSV cells that a spreadsheet would run are neutralised; Parquet keeps types; charts draw."""
+
+import io
+from datetime import datetime
+
+import altair as alt
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from analytics import exports
+
+
+@pytest.mark.parametrize(
+    ("cell", "written"),
+    [("=1+1", "'=1+1"), ("+SUM(A1)", "'+SUM(A1)"), ("-2+3", "'-2+3"), ("@cmd", "'@cmd"),
+     ("\t=x", "'\t=x"), ("plain", "plain"), ("a=b", "a=b"), ("", ""), (None, None)],
+)
+def test_neutralise_cell(cell, written):
+    assert exports.neutralise_cell(cell) == written
+
+
+def test_csv_neutralises_text_and_keeps_numbers():
+    frame = pl.DataFrame({
+        "reason": ["=HYPERLINK(\"http://x\")", "wrong_item", None, "-cmd"],
+        "delta": [-1.5, 2.0, None, -3.0],
+        "when": [datetime(2026, 1, 2, 3, 4, 5)] * 4,
+        "tags": [["=a"], ["b"], None, []],
+    })
+    text = exports.to_csv_bytes(frame).decode("utf-8")
+    back = pl.read_csv(io.StringIO(text), infer_schema=False)
+    assert back["reason"].to_list() == ["'=HYPERLINK(\"http://x\")", "wrong_item", None, "'-cmd"]
+    assert back["delta"].to_list() == ["-1.5", "2.0", None, "-3.0"]  # numbers are not formulas
+    assert back["when"][0].startswith("2026-01-02T03:04:05")
+    # Every written cell: none starts a formula unless it is a plain number.
+    for column in back.columns:
+        for cell in back[column].drop_nulls():
+            assert not cell.startswith(("=", "+", "@")) and (not cell.startswith("-") or column == "delta")
+
+
+def test_parquet_round_trips_the_frame_unchanged():
+    frame = pl.DataFrame({"reason": ["=1+1", "x"], "n": [1, 2], "share": [0.5, 0.25]})
+    back = pl.read_parquet(io.BytesIO(exports.to_parquet_bytes(frame)))
+    assert_frame_equal(back, frame)
+
+
+def test_charts_draw_as_png_and_svg():
+    chart = alt.Chart(pl.DataFrame({"a": ["x", "y"], "b": [1, 2]})).mark_bar().encode(x="a:N", y="b:Q")
+    png = exports.chart_to_png(chart)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    svg = exports.chart_to_svg(chart)
+    assert svg.lstrip().startswith(b"<svg") and b"</svg>" in svg
