@@ -1,0 +1,103 @@
+"""Each row check refuses the row it should, names the field and value, and keeps the good rows beside it."""
+
+import pytest
+
+from analytics import importer
+
+HEADER = "order_id,placed_at,payment_method,amount,paid_at,shipped_at,delivered_at,cancel_requested_at,refund_amount,refund_initiated_at,refund_completed_at\n"
+GOOD = "G1,2026-06-01 10:00,card,10,2026-06-01 10:05,2026-06-02 10:00,2026-06-10 10:00,,,,\n"
+
+
+def _import(con, tmp_path, bad_row, good_after=True):
+    path = tmp_path / "export.csv"
+    path.write_text(HEADER + GOOD + bad_row + ("G2,2026-06-01 11:00,card,5,,,,,,,\n" if good_after else ""))
+    return importer.import_files(con, [path])
+
+
+CASES = [
+    ("B,,card,10,,,,,,,\n", "placed_at: missing (required)", "placed_at: missing"),
+    (",2026-06-01 10:00,card,10,,,,,,,\n", "order_id: missing (required)", "order_id: missing"),
+    ("B,2026-06-01 10:00,,10,,,,,,,\n", "payment_method: missing (required)", "payment_method: missing"),
+    ("B,2026-06-01 10:00,card,,,,,,,,\n", "amount: missing (required)", "amount: missing"),
+    ("B,2026-06-31 10:00,card,10,,,,,,,\n", "placed_at: not a timestamp", "'2026-06-31 10:00'"),
+    ("B,2026-06-01 10:00,card,ten,,,,,,,\n", "amount: not a number", "'ten'"),
+    ("B,2026-06-01 10:00,card,-3,,,,,,,\n", "amount: negative", "-3"),
+    ("G1,2026-06-01 10:00,card,10,,,,,,,\n", "order_id: seen earlier in the file", "line 2"),
+    ("B,2026-06-01 10:00,card,10,2026-06-01 09:00,,,,,,\n", "paid_at: before placed_at", "2026-06-01 09:00:00"),
+    ("B,2026-06-01 10:00,card,10,2026-06-01 11:00,2026-06-01 10:30,,,,,\n", "shipped_at: before paid_at", "2026-06-01 10:30:00"),
+    ("B,2026-06-01 10:00,card,10,2026-06-01 11:00,2026-06-02 10:30,2026-06-02 09:00,,,,\n",
+     "delivered_at: before shipped_at", "2026-06-02 09:00:00"),
+    ("B,2026-06-01 10:00,card,10,,,,2026-05-31 10:00,,,\n", "cancel_requested_at: before placed_at", "2026-05-31"),
+    ("B,2026-06-01 10:00,card,10,,,,,10,2026-06-05 10:00,2026-06-04 10:00\n",
+     "refund_completed_at: before refund_initiated_at", "2026-06-04 10:00:00"),
+    ("B,2026-06-01 10:00,card,10,,,,,12.5,,\n", "refund_amount: larger than the order", "12.5"),
+]
+
+
+@pytest.mark.parametrize(("row", "reason", "value"), CASES, ids=[c[1] for c in CASES])
+def test_a_bad_row_is_refused_with_its_reason_and_the_good_rows_are_stored(con, tmp_path, row, reason, value):
+    result = _import(con, tmp_path, row)
+    assert result.stored == 2
+    assert result.refused == 1
+    assert result.refused_by_reason == {reason: 1}
+    line, field, stored_reason, message, raw = con.execute(
+        "SELECT line_number, field, reason, message, raw FROM refused_rows WHERE dataset_id = ?",
+        [result.dataset.id]).fetchone()
+    assert line == 3  # header is line 1, the good row line 2
+    assert field == reason.split(":")[0]
+    assert stored_reason == reason
+    assert value in message
+    assert '"order_id"' in raw
+    ids = {r[0] for r in con.execute("SELECT order_id FROM orders WHERE dataset_id = ?", [result.dataset.id]).fetchall()}
+    assert ids == {"G1", "G2"}
+
+
+def test_a_row_with_several_problems_lists_every_one(con, tmp_path):
+    result = _import(con, tmp_path, "B,not a date,card,-1,,,,,,,\n")
+    assert result.refused_by_reason == {"placed_at: not a timestamp": 1}
+    message = con.execute("SELECT message FROM refused_rows").fetchone()[0]
+    assert "placed_at: not a timestamp ('not a date')" in message
+    assert "amount: negative (-1.0)" in message
+
+
+def test_a_formula_cell_is_stored_as_the_text_it_is(con, tmp_path):
+    path = tmp_path / "formula.csv"
+    path.write_text("order_id,placed_at,payment_method,amount,buyer_id\n=1+1,2026-06-01 10:00,card,10,@SUM(A1)\n")
+    result = importer.import_files(con, [path])
+    assert result.stored == 1
+    assert con.execute("SELECT order_id, buyer_id FROM orders").fetchone() == ("=1+1", "@SUM(A1)")
+
+
+def test_labels_are_normalised_and_unknown_labels_kept(con, tmp_path):
+    path = tmp_path / "labels.csv"
+    path.write_text(
+        "order_id,placed_at,payment_method,amount,shipping_method,cancel_requested_at,cancel_reason\n"
+        "A,2026-06-01 10:00,  Western - Union ,10,Premium,2026-06-01 10:01,Wrong   Item\n"
+        "B,2026-06-01 10:00,Crypto Coin,10,SEA-FREIGHT,2026-06-01 10:01,Found it cheaper\n"
+    )
+    importer.import_files(con, [path])
+    rows = con.execute("SELECT o.payment_method, o.shipping_method, r.reason FROM orders o "
+                       "JOIN cancellation_requests r USING (dataset_id, order_id) ORDER BY o.order_id").fetchall()
+    assert rows == [("western_union", "premium", "wrong_item"), ("crypto_coin", "sea_freight", "found_it_cheaper")]
+
+
+def test_timestamps_with_offsets_convert_to_utc(con, tmp_path):
+    path = tmp_path / "tz.csv"
+    path.write_text(
+        "order_id,placed_at,payment_method,amount,paid_at\n"
+        "A,2026-06-01 10:00:00 +0000,card,1,2026-06-01T12:30+02:00\n"
+        "B,2026-06-01T10:00:00-0300,card,1,2026-06-01 13:00:00Z\n"
+        "C,2026-06-01 10:00,card,1,2026-06-01\n"
+    )
+    result = importer.import_files(con, [path])
+    assert result.refused_by_reason == {"paid_at: before placed_at": 1}  # C: a bare date is midnight UTC
+    rows = con.execute("SELECT order_id, strftime(placed_at, '%Y-%m-%d %H:%M'), strftime(paid_at, '%H:%M') "
+                       "FROM orders ORDER BY 1").fetchall()
+    assert rows == [("A", "2026-06-01 10:00", "10:30"), ("B", "2026-06-01 13:00", "13:00")]
+
+
+def test_decimal_commas_and_currency_signs(con, tmp_path):
+    path = tmp_path / "semi.csv"
+    path.write_text("order_id;placed_at;payment_method;amount\nA;2026-06-01 10:00;card;12,50\nB;2026-06-01 10:00;card;$1,234.50\n")
+    importer.import_files(con, [path])
+    assert con.execute("SELECT amount FROM orders ORDER BY order_id").fetchall() == [(12.5,), (1234.5,)]
