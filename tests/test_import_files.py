@@ -1,0 +1,157 @@
+"""Whole files: refused with one message and nothing stored; encodings, delimiters and the samples."""
+
+import csv
+import subprocess
+import sys
+import textwrap
+from collections import Counter
+
+import pytest
+
+from analytics import db, importer
+from tests.conftest import SAMPLE_CSV
+
+
+def _snapshot(con):
+    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("datasets", *db.DATASET_TABLES)}
+
+
+@pytest.fixture
+def stored(con):
+    """A database that already holds one data set, to show a failed import leaves it as it was."""
+    importer.import_files(con, [SAMPLE_CSV], name="already there")
+    return _snapshot(con)
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "the file is empty"),
+    (b"\xef\xbb\xbf\n\n", "the file is empty"),
+    (b"PK\x03\x04\x00\x00binary zip", r"not a text \(CSV\) file"),
+    (b"A1,2026-06-01 10:00,card,10\nA2,2026-06-01 11:00,card,12\n", "no header row"),
+    (b"order_id,placed_at,amount\nA1,2026-06-01 10:00,10\n", "no column for the required field payment_method"),
+    (b"order_id,placed_at,payment_method,amount\n", "a header but no rows"),
+], ids=["empty", "blank lines", "binary", "no header", "required field unmapped", "header only"])
+def test_a_whole_file_problem_stores_nothing(con, stored, tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(importer.ImportError_, match=message):
+        importer.import_files(con, [path])
+    assert _snapshot(con) == stored
+
+
+def test_semicolons_tabs_bom_and_latin1_import(con, tmp_path):
+    rows = "order_id{d}placed_at{d}payment_method{d}amount{d}buyer_id\nA{d}2026-06-01 10:00{d}card{d}10{d}José\n"
+    cases = {
+        "semicolon.csv": rows.format(d=";").encode("utf-8"),
+        "tab.tsv": rows.format(d="\t").encode("utf-8"),
+        "bom.csv": b"\xef\xbb\xbf" + rows.format(d=",").encode("utf-8"),
+        "latin1.csv": rows.format(d=",").encode("latin-1"),
+    }
+    for name, content in cases.items():
+        (tmp_path / name).write_bytes(content)
+        result = importer.import_files(con, [tmp_path / name])
+        assert (result.stored, result.refused) == (1, 0), name
+        buyer = con.execute("SELECT buyer_id FROM orders WHERE dataset_id = ?", [result.dataset.id]).fetchone()[0]
+        assert buyer == "José", name
+
+
+def test_columns_match_by_synonym_and_map_overrides(con, tmp_path):
+    path = tmp_path / "shop.csv"
+    path.write_text("Name,Created at,Paid at,Payment Method,Total,Refunded Amount,Cancelled at,Order Status,Note\n"
+                    "#1001,2026-06-01 10:00,2026-06-01 10:01,Card,20,20,2026-06-01 12:00,Cancelled,gift\n")
+    plan = importer.plan_import([path])
+    assert plan.mapping["order_id"] == "Name"
+    assert plan.mapping["placed_at"] == "Created at"
+    assert plan.mapping["paid_at"] == "Paid at"
+    assert plan.mapping["payment_method"] == "Payment Method"
+    assert plan.mapping["amount"] == "Total"
+    assert plan.mapping["refund_amount"] == "Refunded Amount"
+    assert plan.mapping["cancelled_at"] == "Cancelled at"
+    assert plan.mapping["status"] == "Order Status"
+    assert plan.unmatched_columns == ["Note"]
+    result = importer.import_files(con, [path], mapping={"buyer_id": "Note"})
+    assert con.execute("SELECT order_id, buyer_id, is_cancelled FROM orders WHERE dataset_id = ?",
+                       [result.dataset.id]).fetchone() == ("#1001", "gift", True)
+    assert result.dataset.source["mapping"]["buyer_id"] == "Note"
+    with pytest.raises(importer.ImportError_, match="has no column 'Nope'"):
+        importer.plan_import([path], mapping={"buyer_id": "Nope"})
+    with pytest.raises(importer.ImportError_, match="'colour' is not a field"):
+        importer.plan_import([path], mapping={"colour": "Note"})
+
+
+def test_the_committed_sample_imports_with_hand_counted_figures(con):
+    result = importer.import_files(con, [SAMPLE_CSV])
+    # 20 orders, all valid; 13 carry a request, 9 are cancelled, 7 have a refund (counted in the file).
+    assert (result.stored, result.refused) == (20, 0)
+    d = result.dataset
+    assert (d.orders, d.cancellation_requests, d.refunds) == (20, 13, 7)
+    outcomes = dict(con.execute("SELECT outcome, count(*) FROM cancellation_requests GROUP BY 1").fetchall())
+    assert outcomes == {"buyer_cancelled": 2, "accepted": 5, "rejected": 2, "auto_cancelled": 2, "not_cancellable": 2}
+    assert con.execute("SELECT order_id FROM cancellation_requests WHERE return_path").fetchall() == [("S-1008",)]
+    stages = dict(con.execute("SELECT cancel_stage, count(*) FROM orders WHERE is_cancelled GROUP BY 1").fetchall())
+    assert stages == {"before_payment": 2, "awaiting_shipment": 7}
+
+
+def test_olist_orders_and_payments_import_as_they_are(con, olist_dir):
+    orders_csv = olist_dir / "olist_orders_dataset.csv"
+    payments_csv = olist_dir / "olist_order_payments_dataset.csv"
+    result = importer.import_files(con, [orders_csv, payments_csv], name="Olist")
+
+    # Expected figures worked out from the files with the csv module, independently of the importer.
+    with orders_csv.open(newline="") as fh:
+        orders = list(csv.DictReader(fh))
+    with payments_csv.open(newline="") as fh:
+        payments = list(csv.DictReader(fh))
+    paid = {p["order_id"] for p in payments}
+    no_payment = [o for o in orders if o["order_id"] not in paid]
+    shipped_before_paid = [o for o in orders if o["order_id"] in paid and o["order_approved_at"]
+                           and o["order_delivered_carrier_date"]
+                           and o["order_delivered_carrier_date"] < o["order_approved_at"]]
+    assert len(orders) == 8000 and len(no_payment) == 1
+    assert result.refused_by_reason == {"payment_method: missing (required)": 1,
+                                        "shipped_at: before paid_at": len(shipped_before_paid)}
+    assert result.stored == 8000 - 1 - len(shipped_before_paid)
+    cancelled_in_file = Counter(o["order_status"] for o in orders if o["order_status"] in ("canceled", "unavailable"))
+    assert cancelled_in_file == {"canceled": 60, "unavailable": 47}
+    assert con.execute("SELECT count(*) FROM orders WHERE is_cancelled").fetchone()[0] == 107
+
+    # An order paid several ways takes the method of its largest payment, ties to the lowest sequence.
+    by_order = {}
+    for p in payments:
+        key = (-float(p["payment_value"]), int(p["payment_sequential"]))
+        if p["order_id"] not in by_order or key < by_order[p["order_id"]][0]:
+            by_order[p["order_id"]] = (key, p["payment_type"])
+    sums = Counter()
+    for p in payments:
+        sums[p["order_id"]] += float(p["payment_value"])
+    stored = {oid: (m, a) for oid, m, a in con.execute("SELECT order_id, payment_method, amount FROM orders").fetchall()}
+    for oid, (method, amount) in stored.items():
+        assert method == by_order[oid][1]
+        assert amount == pytest.approx(sums[oid])
+    assert result.dataset.cancellation_requests == 0  # Olist records no requests, only statuses
+
+
+def test_an_import_killed_part_way_leaves_the_database_as_it_was(db_file, tmp_path):
+    con = db.connect(db_file)
+    importer.import_files(con, [SAMPLE_CSV], name="before")
+    before = _snapshot(con)
+    con.close()
+    # A child process stores part of a data set, then dies inside the transaction (no rollback runs).
+    script = textwrap.dedent(f"""
+        import os
+        from analytics import db, importer
+
+        def die_while_storing_refunds(fraction, text):
+            # Orders and requests are written by now, inside the import's transaction.
+            if text == "storing refunds":
+                os._exit(9)
+
+        con = db.connect({str(db_file)!r})
+        importer.import_files(con, [{str(SAMPLE_CSV)!r}], name="killed", progress=die_while_storing_refunds)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], cwd=str(SAMPLE_CSV.parent.parent), capture_output=True)
+    assert proc.returncode == 9, proc.stderr.decode()
+    con = db.connect(db_file)
+    assert _snapshot(con) == before
+    assert [d.name for d in db.list_datasets(con)] == ["before"]
