@@ -135,7 +135,7 @@ def cmd_refused(args) -> int:
     if args.json:
         emit(args, {"dataset": {"id": d.id, "name": d.name}, "refused": frame.to_dicts()}, str)
     else:
-        frame.write_csv(sys.stdout)
+        sys.stdout.write(frame.write_csv())
     return 0
 
 

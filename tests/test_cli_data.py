@@ -1,0 +1,80 @@
+"""The data-set commands as a user scripts them: JSON out, readable errors, exit codes."""
+
+import json
+import re
+import subprocess
+import sys
+
+from tests.conftest import ROOT, SAMPLE_CSV
+
+
+def run(*args, db):
+    proc = subprocess.run([sys.executable, "-m", "analytics", *args, "--db", str(db)],
+                          cwd=ROOT, capture_output=True, text=True)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_generate_import_list_rename_delete(db_file):
+    code, out, _ = run("generate", "--orders", "2000", "--seed", "5", "--json", db=db_file)
+    assert code == 0
+    generated = json.loads(out)
+    assert generated["stored"] == 2000 and generated["refused"] == 0
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22,}", generated["dataset"]["id"])  # 128 random bits, URL-safe
+
+    code, out, _ = run("import", str(SAMPLE_CSV), "--name", "Sample shop", "--json", db=db_file)
+    assert code == 0
+    assert json.loads(out) == {"dataset": json.loads(out)["dataset"], "stored": 20, "refused": 0, "refused_by_reason": {}}
+
+    code, out, _ = run("datasets", "--json", db=db_file)
+    listed = json.loads(out)["datasets"]
+    assert [d["name"] for d in listed] == ["Sample shop", "Generated 2,000 orders (seed 5)"]
+    assert set(listed[0]) == {"id", "name", "source", "created_at", "orders", "cancellation_requests",
+                              "refunds", "refused_rows"}
+    assert (listed[0]["orders"], listed[0]["cancellation_requests"], listed[0]["refunds"]) == (20, 13, 7)
+
+    assert run("rename", "Sample shop", "June shop", db=db_file)[0] == 0
+    assert run("delete", "June shop", db=db_file)[0] == 0
+    code, out, _ = run("datasets", "--json", db=db_file)
+    assert [d["source"] for d in json.loads(out)["datasets"]] == ["generated"]
+
+
+def test_generate_is_deterministic_per_seed(db_file):
+    from analytics import db
+    for _ in range(2):
+        assert run("generate", "--orders", "1500", "--seed", "11", db=db_file)[0] == 0
+    con = db.connect(db_file)
+    a, b = [d.id for d in db.list_datasets(con)]
+    diff = con.execute(
+        "SELECT count(*) FROM (SELECT * EXCLUDE (dataset_id) FROM orders WHERE dataset_id = ? "
+        "EXCEPT SELECT * EXCLUDE (dataset_id) FROM orders WHERE dataset_id = ?)", [a, b]).fetchone()[0]
+    assert diff == 0
+
+
+def test_import_reports_refusals_and_lists_them(db_file, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("order_id,placed_at,payment_method,amount\nA,2026-06-01,card,1\nB,tomorrow,card,1\n")
+    code, out, _ = run("import", str(path), "--json", db=db_file)
+    assert code == 0
+    assert json.loads(out)["refused_by_reason"] == {"placed_at: not a timestamp": 1}
+    code, out, _ = run("refused", db=db_file)
+    assert "placed_at: not a timestamp ('tomorrow')" in out
+    assert out.splitlines()[1].startswith("3,")
+
+
+def test_a_whole_file_problem_is_one_line_and_exit_code_2(db_file, tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text("")
+    code, out, err = run("import", str(path), db=db_file)
+    assert code == 2
+    assert err.strip() == "error: empty.csv: the file is empty"
+    assert "Traceback" not in err
+    code, _, err = run("rename", "no-such-set", "x", db=db_file)
+    assert code == 2 and "no data set with id or name 'no-such-set'" in err
+
+
+def test_every_command_is_in_the_readme():
+    from analytics.cli import build_parser
+    readme = (ROOT / "README.md").read_text()
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    for name in sub.choices:
+        assert f"`{name}" in readme, f"README's command table lacks `{name}`"
