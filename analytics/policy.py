@@ -1,0 +1,303 @@
+"""A cancellation policy as a frozen value, and the one place its parameters are named, bounded and parsed.
+
+The command line (`--set name=value`), the pages' controls and shareable links all use the names in
+PARAMETERS. Defaults reproduce the baseline of domain.md; a parameter left at its default means "as the
+data set shows" wherever the data carries the answer (a method's refund channel, the shipping-method mix).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+
+from analytics.outcomes import DEFAULT_REFUND_CHANNEL, PAYMENT_METHODS, REFUND_CHANNELS
+
+TIMEOUT_ACTIONS = ("auto_cancel", "lapse")
+LATE_DISPATCH_ACTIONS = ("none", "auto_cancel")
+FITTED = "fitted"
+
+MAX_RESPONSE_HOURS = 2160.0  # 90 days: longer windows are not a policy anyone runs
+MAX_DISPATCH_DAYS = 60
+MAX_REFUND_DAYS = 60
+
+
+class PolicyError(ValueError):
+    """An unknown parameter name or an invalid value; the message names the parameter and its range."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One policy parameter, enough to build a control and to validate a value.
+
+    kind: 'bool' | 'number' | 'integer' | 'choice' | 'days_or_fitted'."""
+
+    name: str
+    kind: str
+    default: object
+    label: str
+    help: str
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    minimum_exclusive: bool = False
+    unit: str = ""
+    group: str = "rules"
+
+    @property
+    def range_text(self) -> str:
+        if self.kind == "bool":
+            return "true or false"
+        if self.kind == "choice":
+            return "one of " + ", ".join(self.choices)
+        low = ">" if self.minimum_exclusive else ">="
+        bounds = f"{low} {_fmt(self.minimum)} and <= {_fmt(self.maximum)}"
+        if self.kind == "number":
+            return f"a number {bounds}" + (f" ({self.unit})" if self.unit else "")
+        if self.kind == "integer":
+            return f"a whole number {bounds}" + (f" ({self.unit})" if self.unit else "")
+        return f"'{FITTED}' or a whole number of business days {bounds}"
+
+    def parse(self, raw: object) -> object:
+        """The typed value of `raw` (a string from a URL or the command line, or a Python value)."""
+        try:
+            value = self._parse(raw)
+        except (TypeError, ValueError):
+            value = None
+        if value is None:
+            raise PolicyError(f"{self.name} must be {self.range_text}; got {raw!r}")
+        return value
+
+    def _parse(self, raw: object) -> object:
+        text = raw.strip().lower() if isinstance(raw, str) else raw
+        if self.kind == "bool":
+            if isinstance(text, bool):
+                return text
+            return {"true": True, "1": True, "yes": True, "on": True,
+                    "false": False, "0": False, "no": False, "off": False}.get(str(text))
+        if self.kind == "choice":
+            return text if text in self.choices else None
+        if self.kind == "days_or_fitted" and text in (FITTED, None, ""):
+            return FITTED if text is not None else None
+        if isinstance(text, bool):
+            return None
+        number = float(text)
+        if not math.isfinite(number):
+            return None
+        if number < self.minimum or number > self.maximum or (self.minimum_exclusive and number == self.minimum):
+            return None
+        if self.kind == "number":
+            return number
+        if number != int(number):
+            return None
+        return int(number)
+
+
+def _fmt(x: float | None) -> str:
+    return "" if x is None else (str(int(x)) if float(x).is_integer() else str(x))
+
+
+def _build_parameters() -> tuple[Parameter, ...]:
+    params = [
+        Parameter(
+            "seller_consent_required", "bool", True, "Seller's consent required",
+            "A paid order that has not shipped is cancelled only if the seller agrees (or the window runs out). "
+            "Off: every request made before the parcel leaves cancels the order at once. Default: on.",
+            group="consent"),
+        Parameter(
+            "seller_response_hours", "number", 72.0, "Seller's response window",
+            "Hours the seller has to answer a cancellation request; when they run out, the timeout action "
+            "applies. A parcel that leaves before the answer sends the buyer the return way. Default: 72.",
+            minimum=0.0, maximum=MAX_RESPONSE_HOURS, minimum_exclusive=True, unit="hours", group="consent"),
+        Parameter(
+            "timeout_action", "choice", "auto_cancel", "When the window runs out",
+            "auto_cancel: the platform cancels the order and refunds the buyer at the window's end. "
+            "lapse: the request lapses and the order goes on. Default: auto_cancel.",
+            choices=TIMEOUT_ACTIONS, group="consent"),
+        Parameter(
+            "dispatch_deadline_days", "integer", 7, "Dispatch deadline",
+            "Working days after payment by which the seller must hand the parcel over. Default: 7.",
+            minimum=1, maximum=MAX_DISPATCH_DAYS, unit="working days", group="dispatch"),
+        Parameter(
+            "late_dispatch_action", "choice", "none", "When the dispatch deadline passes",
+            "none: the order waits for the seller. auto_cancel: an order not shipped by the deadline is "
+            "cancelled and refunded then; a request made after that is never made. Default: none.",
+            choices=LATE_DISPATCH_ACTIONS, group="dispatch"),
+    ]
+    for method in PAYMENT_METHODS:
+        default = DEFAULT_REFUND_CHANNEL[method]
+        params.append(Parameter(
+            f"refund_channel.{method}", "choice", default, f"Refunds of {method.replace('_', ' ')} payments",
+            f"Where the money goes when an order paid by {method.replace('_', ' ')} is refunded. "
+            f"Default: {default} (at the default, the channel the data set shows).",
+            choices=REFUND_CHANNELS, group="refunds"))
+    for channel in REFUND_CHANNELS:
+        params.append(Parameter(
+            f"refund_days.{channel}", "days_or_fitted", FITTED, f"Time to refund: {channel}",
+            f"Business days from a refund's start until the money reaches the buyer through the {channel} "
+            "channel: 'fitted' draws it from the data set's own refunds, a number fixes it. Default: fitted.",
+            minimum=0, maximum=MAX_REFUND_DAYS, unit="business days", group="refunds"))
+    params.append(Parameter(
+        "premium_shipping_share", "number", 0.25, "Premium shipping share",
+        "Share of orders sent by Premium (7-15 working days in transit) instead of Standard (15-45). "
+        "Default: 0.25 (at the default, the data set's own shipping methods).",
+        minimum=0.0, maximum=1.0, group="shipping"))
+    return tuple(params)
+
+
+PARAMETERS: tuple[Parameter, ...] = _build_parameters()
+PARAMETERS_BY_NAME: dict[str, Parameter] = {p.name: p for p in PARAMETERS}
+
+
+def _default_pairs(prefix: str) -> tuple[tuple[str, object], ...]:
+    return tuple((p.name.split(".", 1)[1], p.default) for p in PARAMETERS if p.name.startswith(prefix + "."))
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A cancellation policy. Hashable, so it can key a cache.
+
+    refund_channel and refund_days are tuples of (key, value) pairs in a fixed order (payment methods,
+    refund channels); read them with `channel_for(method)` and `refund_days_for(channel)`."""
+
+    seller_consent_required: bool = True
+    seller_response_hours: float = 72.0
+    timeout_action: str = "auto_cancel"
+    dispatch_deadline_days: int = 7
+    late_dispatch_action: str = "none"
+    refund_channel: tuple[tuple[str, str], ...] = field(default_factory=lambda: _default_pairs("refund_channel"))
+    refund_days: tuple[tuple[str, object], ...] = field(default_factory=lambda: _default_pairs("refund_days"))
+    premium_shipping_share: float = 0.25
+
+    def __post_init__(self) -> None:
+        # Every way of building a Policy goes through the same checks and the same typing, so an invalid
+        # policy cannot exist and Policy(seller_response_hours="48") equals Policy(seller_response_hours=48).
+        flat = self._flat()
+        for name, value in flat.items():
+            param = PARAMETERS_BY_NAME.get(name)
+            if param is None:
+                raise PolicyError(_unknown(name))
+            flat[name] = param.parse(value)
+        for f in fields(self):
+            if f.name in ("refund_channel", "refund_days"):
+                pairs = tuple((key, flat.get(f"{f.name}.{key}", default)) for key, default in _default_pairs(f.name))
+                object.__setattr__(self, f.name, pairs)
+            else:
+                object.__setattr__(self, f.name, flat[f.name])
+
+    def _flat(self) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in ("refund_channel", "refund_days"):
+                for key, v in (value.items() if isinstance(value, Mapping) else value):
+                    out[f"{f.name}.{key}"] = v
+            else:
+                out[f.name] = value
+        return out
+
+    def as_dict(self) -> dict[str, object]:
+        """Every parameter by its public name, e.g. {'seller_response_hours': 72.0, 'refund_channel.cod': 'coupon'}."""
+        return self._flat()
+
+    def get(self, name: str) -> object:
+        if name not in PARAMETERS_BY_NAME:
+            raise PolicyError(_unknown(name))
+        return self._flat()[name]
+
+    def changes(self) -> dict[str, object]:
+        """Only the parameters that differ from their defaults (what a link or a saved scenario stores)."""
+        return {k: v for k, v in self._flat().items() if v != PARAMETERS_BY_NAME[k].default}
+
+    def channel_for(self, method: str) -> str | None:
+        return dict(self.refund_channel).get(method)
+
+    def channel_changed(self, method: str) -> bool:
+        """True when the policy moves this payment method's refunds off the default channel."""
+        return f"refund_channel.{method}" in self.changes()
+
+    def refund_days_for(self, channel: str) -> int | None:
+        """A fixed number of business days for the channel, or None for the fitted distribution."""
+        value = dict(self.refund_days).get(channel, FITTED)
+        return None if value == FITTED else int(value)
+
+    def with_values(self, values: Mapping[str, object]) -> Policy:
+        """A copy with parameters set by public name; values may be strings. Raises PolicyError."""
+        flat = self._flat()
+        for name, raw in values.items():
+            param = PARAMETERS_BY_NAME.get(name)
+            if param is None:
+                raise PolicyError(_unknown(name))
+            flat[name] = param.parse(raw)
+        return _from_flat(flat)
+
+    def with_value(self, name: str, value: object) -> Policy:
+        return self.with_values({name: value})
+
+    def to_query(self) -> dict[str, str]:
+        """The non-default parameters as strings, for a URL's query parameters."""
+        return {k: _to_text(v) for k, v in self.changes().items()}
+
+    @classmethod
+    def from_settings(cls, settings: Iterable[str], base: Policy | None = None) -> Policy:
+        """A policy from `name=value` strings (the command line's --set). Raises PolicyError."""
+        values: dict[str, str] = {}
+        for item in settings:
+            name, sep, value = item.partition("=")
+            if not sep:
+                raise PolicyError(f"expected name=value, got {item!r}")
+            values[name.strip()] = value.strip()
+        return (base or cls()).with_values(values)
+
+    @classmethod
+    def from_query(cls, params: Mapping[str, object], other_keys: Iterable[str] = ()) -> tuple[Policy, list[str]]:
+        """A policy from untrusted query parameters, never raising.
+
+        Returns (policy, notices): a parameter that is unknown (and not in `other_keys`, the page's own
+        state such as the data set) or invalid gives a notice and keeps its default."""
+        others = set(other_keys)
+        good: dict[str, object] = {}
+        notices: list[str] = []
+        for name, raw in params.items():
+            if isinstance(raw, list | tuple):
+                raw = raw[-1] if raw else ""
+            if name in others:
+                continue
+            param = PARAMETERS_BY_NAME.get(name)
+            if param is None:
+                notices.append(_unknown(name) + "; ignored")
+                continue
+            try:
+                good[name] = param.parse(raw)
+            except PolicyError as e:
+                notices.append(f"{e}; using the default, {_to_text(param.default)}")
+        return cls().with_values(good), notices
+
+
+def _from_flat(flat: Mapping[str, object]) -> Policy:
+    kwargs: dict[str, object] = {}
+    channels: dict[str, object] = {}
+    days: dict[str, object] = {}
+    for name, value in flat.items():
+        if name.startswith("refund_channel."):
+            channels[name.split(".", 1)[1]] = value
+        elif name.startswith("refund_days."):
+            days[name.split(".", 1)[1]] = value
+        else:
+            kwargs[name] = value
+    return Policy(**kwargs, refund_channel=tuple(channels.items()), refund_days=tuple(days.items()))
+
+
+def _unknown(name: str) -> str:
+    return f"unknown policy parameter {name!r}; known: " + ", ".join(p.name for p in PARAMETERS)
+
+
+def _to_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+__all__ = ["FITTED", "PARAMETERS", "PARAMETERS_BY_NAME", "Parameter", "Policy", "PolicyError"]
