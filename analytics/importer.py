@@ -450,10 +450,10 @@ def _load_raw(cur: duckdb.DuckDBPyConnection, table: str, f: SourceFile) -> None
 
 def refused_rows(con: duckdb.DuckDBPyConnection, dataset_id: str) -> pl.DataFrame:
     """The rows an import refused: one row per refused source row, in file order, raw values as JSON text."""
-    return con.execute(
+    return con.sql(
         "SELECT line_number, field, reason, message, CAST(raw AS VARCHAR) AS raw FROM refused_rows "
         "WHERE dataset_id = ? ORDER BY line_number",
-        [dataset_id],
+        params=[dataset_id],
     ).pl()
 
 
