@@ -1,0 +1,268 @@
+"""The Data page's panels: the chosen data set (rename, delete, refused rows), generation, upload and import."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+from analytics import db, generate, importer
+from ui import downloads, picker
+from ui.setup import connection, cursor, db_key
+
+GENERATE_MAX = 2_000_000  # bigger data sets: `python -m analytics generate`, which has no upload limit
+NONE = "(no column)"
+UPLOAD_TYPES = ["csv", "tsv", "txt"]
+
+
+def upload_limit_mb() -> int:
+    return int(st.get_option("server.maxUploadSize"))
+
+
+def _after_change() -> None:
+    """A data set appeared, changed or went away: cached results keyed by it may be stale."""
+    st.cache_data.clear()
+
+
+# --- the chosen data set ------------------------------------------------------------------------------
+
+def current_dataset(dataset: db.Dataset | None) -> None:
+    if dataset is None:
+        st.info("No data set yet: generate one or upload an export in the tabs above.", icon=":material/info:")
+        if st.button("Create the demo data set (50,000 synthetic orders)", key="data_demo"):
+            from analytics.commands.data import ensure_demo
+
+            with st.spinner("Generating the demo data set…"):
+                demo = ensure_demo(connection(db_key()))
+            _after_change()
+            picker.remember(demo.id)
+            st.rerun()
+        return
+    left, right = st.columns([3, 2])
+    with left:
+        st.subheader(dataset.name)
+        st.markdown(
+            f"**{dataset.orders:,}** orders · **{dataset.cancellation_requests:,}** cancellation requests · "
+            f"**{dataset.refunds:,}** refunds · **{dataset.refused_rows:,}** refused rows  \n"
+            f"{'Generated' if dataset.source_kind == 'generated' else 'Imported'} "
+            f"{dataset.created_at:%Y-%m-%d %H:%M} UTC{' · the demo data set, shared by everyone' if dataset.is_demo else ''}"
+        )
+        st.caption(f"Id `{dataset.id}`: the link to any page carries it; share the link to share the data set.")
+        with st.expander("Where it came from"):
+            st.json(dataset.source, expanded=False)
+    with right:
+        if dataset.is_demo:
+            st.caption("The demo data set is shared by everyone, so it cannot be renamed or deleted here.")
+        else:
+            _rename_delete(dataset)
+    _refused(dataset)
+    st.subheader("Your data sets")
+    rows = pl.DataFrame([d.as_json() for d in picker.visible_datasets()])
+    downloads.table(rows, "data-sets", key="data_list")
+
+
+def _rename_delete(dataset: db.Dataset) -> None:
+    with st.form("data_rename", border=False):
+        name = st.text_input("Name", value=dataset.name, max_chars=120, key="data_new_name")
+        if st.form_submit_button("Rename"):
+            try:
+                with cursor() as cur:
+                    db.rename_dataset(cur, dataset.id, name)
+            except ValueError as e:
+                st.error(str(e).capitalize() + ".")
+            else:
+                st.toast(f"Renamed to {name.strip()}")
+                st.rerun()
+    with st.popover("Delete this data set", icon=":material/delete:"):
+        st.write(f"Delete **{dataset.name}** and all its rows, for everyone who has its link. This cannot be undone.")
+        if st.button("Delete for good", type="primary", key="data_delete"):
+            with cursor() as cur:
+                db.delete_dataset(cur, dataset.id)
+            picker.forget(dataset.id)
+            st.session_state.pop(picker.PICK, None)
+            _after_change()
+            st.rerun()
+
+
+@st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
+def _refused_rows(database: str, dataset_id: str) -> pl.DataFrame:
+    with cursor() as cur:
+        return importer.refused_rows(cur, dataset_id)
+
+
+def _refused(dataset: db.Dataset) -> None:
+    if not dataset.refused_rows:
+        return
+    st.subheader(f"Refused rows ({dataset.refused_rows:,})")
+    st.caption("Rows of the file that the import left out, with the first check each failed and the values read.")
+    rows = _refused_rows(db_key(), dataset.id)
+    by_reason = rows.group_by("reason").len("rows").sort("rows", "reason", descending=[True, False])
+    st.dataframe(by_reason, hide_index=True)
+    downloads.table(rows, f"refused-rows-{dataset.name}", key="data_refused")
+
+
+# --- generation ---------------------------------------------------------------------------------------
+
+def generate_form() -> None:
+    st.caption("Orders simulated forward through the life cycle and the baseline policy (domain rules: 72-hour "
+               "response window, 7 working days to dispatch, refunds routed by payment method).")
+    with st.form("data_generate"):
+        orders = st.number_input("Orders", min_value=100, max_value=GENERATE_MAX, value=100_000, step=10_000,
+                                 key="data_gen_orders", help=f"100 to {GENERATE_MAX:,}; larger: the command line.")
+        seed = st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=1, step=1, key="data_gen_seed",
+                               help="The same size and seed give the same orders.")
+        name = st.text_input("Name (optional)", max_chars=120, key="data_gen_name")
+        submitted = st.form_submit_button("Generate", type="primary")
+    if submitted:
+        bar = st.progress(0.0, text="Simulating orders…")
+        result = generate.generate(connection(db_key()), int(orders), int(seed), name=name.strip() or None)
+        bar.progress(1.0, text="Stored")
+        _after_change()
+        picker.remember(result.dataset.id)
+        st.session_state["data_last_result"] = result.as_json()
+        st.rerun()
+
+
+def last_result() -> None:
+    """What the last generation or import in this session stored."""
+    result = st.session_state.pop("data_last_result", None)
+    if not result:
+        return
+    refused = f"; {result['refused']:,} rows refused" if result["refused"] else ""
+    st.success(f"Stored **{result['dataset']['name']}**: {result['stored']:,} orders{refused}. It is now the chosen "
+               "data set.", icon=":material/check_circle:")
+    if result["refused_by_reason"]:
+        st.dataframe(pl.DataFrame({"reason": list(result["refused_by_reason"]),
+                                   "rows": list(result["refused_by_reason"].values())}), hide_index=True)
+
+
+# --- upload -------------------------------------------------------------------------------------------
+
+def _save_uploads(files) -> tuple[list[Path], dict[str, str]]:
+    """The uploads on disk (a directory per set of uploads, reused while it is the same set)."""
+    signature = tuple((f.file_id, f.name, f.size) for f in files)
+    saved = st.session_state.get("data_upload")
+    if saved and saved["signature"] == signature and all(Path(p).exists() for p in saved["paths"]):
+        return [Path(p) for p in saved["paths"]], saved["names"]
+    if saved:
+        shutil.rmtree(saved["dir"], ignore_errors=True)
+    for fld in importer.CANONICAL_FIELDS:  # a new file starts from its own automatic matches
+        st.session_state.pop(f"data_map_{fld}", None)
+    folder = Path(tempfile.mkdtemp(prefix="cancellation-lab-upload-"))
+    paths, names = [], {}
+    for i, f in enumerate(files):
+        # Our own file name on disk: the upload's name is shown, never used as a path.
+        path = folder / f"upload-{i}.csv"
+        with path.open("wb") as out:
+            f.seek(0)
+            shutil.copyfileobj(f, out, 1 << 20)
+        paths.append(path)
+        names[str(path)] = f.name
+    st.session_state["data_upload"] = {"signature": signature, "paths": [str(p) for p in paths], "names": names,
+                                       "dir": str(folder)}
+    return paths, names
+
+
+def _forget_upload() -> None:
+    saved = st.session_state.pop("data_upload", None)
+    if saved:
+        shutil.rmtree(saved["dir"], ignore_errors=True)
+
+
+def upload_panel() -> None:
+    limit = upload_limit_mb()
+    files = st.file_uploader(
+        f"Orders export (CSV, up to {limit} MB per file)", type=UPLOAD_TYPES, accept_multiple_files=True,
+        key=f"data_files_{st.session_state.get('data_uploads_done', 0)}",
+        help=f"One orders file with a header row, or Olist's orders file plus its payments file (and, if you "
+             f"have it, its items file). Comma, semicolon or tab; UTF-8 or Latin-1. Files above {limit} MB "
+             "are refused; import bigger ones with `python -m analytics import`.",
+    )
+    if not files:
+        _forget_upload()
+        return
+    paths, names = _save_uploads(files)
+    try:
+        auto = importer.plan_import(paths)
+    except importer.ImportError_ as e:
+        st.error(_shown(str(e), names), icon=":material/error:")
+        return
+    for f in auto.files:
+        st.caption(f"**{names[str(f.path)]}**: {f.kind} file, {len(f.columns)} columns, {f.encoding}, "
+                   f"delimiter {_delimiter(f.delimiter)}")
+    overrides = _mapping_editor(auto, names)
+    try:
+        plan = importer.plan_import(paths, overrides)
+    except importer.ImportError_ as e:
+        st.error(_shown(str(e), names), icon=":material/error:")
+        return
+    st.markdown("**Preview** (first rows of the orders file, as read)")
+    st.dataframe(plan.orders_file.preview, hide_index=True, height=240)
+    for problem in plan.problems:
+        st.error(_shown(problem, names), icon=":material/error:")
+    default_name = Path(names[str(plan.orders_file.path)]).stem
+    name = st.text_input("Data set name", value=default_name, max_chars=120, key="data_import_name")
+    if st.button("Import", type="primary", disabled=bool(plan.problems), key="data_import"):
+        bar = st.progress(0.0, text="Starting the import…")
+
+        def progress(fraction: float, text: str) -> None:
+            bar.progress(min(max(float(fraction), 0.0), 1.0), text=_shown(text, names).capitalize())
+
+        try:
+            result = importer.import_files(connection(db_key()), paths, name=name.strip() or default_name,
+                                           mapping=overrides or None, progress=progress, display_names=names)
+        except importer.ImportError_ as e:
+            bar.empty()
+            st.error(f"Nothing was imported: {_shown(str(e), names)}", icon=":material/error:")
+            return
+        _after_change()
+        picker.remember(result.dataset.id)
+        st.session_state["data_last_result"] = result.as_json()
+        # A fresh upload widget: the imported files are done with.
+        st.session_state["data_uploads_done"] = st.session_state.get("data_uploads_done", 0) + 1
+        _forget_upload()
+        st.rerun()
+
+
+def _shown(text: str, names: dict[str, str]) -> str:
+    """A message with our temporary file names replaced by the names the user uploaded."""
+    for path, name in names.items():
+        text = text.replace(path, name).replace(Path(path).name, name)
+    return text
+
+
+def _delimiter(d: str) -> str:
+    return {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(d, repr(d))
+
+
+def _mapping_editor(plan: importer.ImportPlan, names: dict[str, str]) -> dict[str, str]:
+    """One select per field, starting at the automatic match; returns the user's overrides (field -> header,
+    '' for no column)."""
+    columns = plan.orders_file.columns
+    overrides: dict[str, str] = {}
+    st.markdown(f"**Matched columns** of {names[str(plan.orders_file.path)]}: change any match before importing. "
+                "Required: order_id, placed_at, payment_method, amount.")
+    grid = st.columns(3)
+    for i, fld in enumerate(importer.CANONICAL_FIELDS):
+        derived = plan.derived.get(fld)
+        first = f"(from {derived})" if derived else NONE
+        options = [first, *columns]
+        auto = plan.mapping.get(fld)
+        key = f"data_map_{fld}"
+        if st.session_state.get(key) not in options:
+            st.session_state[key] = auto if auto in columns else first
+        required = fld in importer.REQUIRED_FIELDS
+        with grid[i % 3]:
+            choice = st.selectbox(f"{fld}{' *' if required else ''}", options, key=key)
+        if choice != (auto if auto in columns else first):
+            overrides[fld] = "" if choice == first else choice
+    unused = [c for c in columns if c not in {st.session_state.get(f"data_map_{f}") for f in importer.CANONICAL_FIELDS}]
+    if unused:
+        st.caption("Columns not used: " + ", ".join(f"`{c}`" for c in unused))
+    return overrides
+
+
+__all__ = ["current_dataset", "generate_form", "last_result", "upload_panel", "upload_limit_mb"]

@@ -1,0 +1,99 @@
+"""The filters every page shares, in the sidebar: date range with its anchor, payment methods, shipping
+methods, sellers (and, folded away, reasons and stages). They build one `analytics.filters.Filters`,
+the cache key of every number on the page."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+import streamlit as st
+
+from analytics import db
+from analytics.filters import ANCHORS, Filters, restrict_to_options
+from ui import options as data_options
+
+ANCHOR_LABELS = {"order": "Order date", "request": "Request date", "refund": "Refund date"}
+LIST_WIDGETS = {  # Filters field -> (widget key, label)
+    "payment_methods": ("flt_payment", "Payment methods"),
+    "shipping_methods": ("flt_shipping", "Shipping methods"),
+    "sellers": ("flt_sellers", "Sellers"),
+    "reasons": ("flt_reasons", "Reasons"),
+    "stages": ("flt_stages", "Stages"),
+}
+MAX_SELLER_OPTIONS = 2000
+
+
+def _seed(filters: Filters, bounds: Mapping[str, tuple[date | None, date | None]]) -> None:
+    state = st.session_state
+    state["flt_anchor"] = filters.anchor
+    low, high = bounds.get(filters.anchor, (None, None))
+    start, end = filters.start or low, filters.end or high
+    state["flt_dates"] = tuple(d for d in (start, end) if d is not None)
+    for name, (key, _) in LIST_WIDGETS.items():
+        state[key] = list(getattr(filters, name))
+
+
+def shared_filters(dataset: db.Dataset, raw: Mapping[str, Sequence[str]] | None) -> tuple[Filters, list[str]]:
+    """Draw the filters (seeded from the link `raw` when the page was just opened) and return them with
+    notices about the link's filter values this data set cannot use."""
+    opts = data_options.filter_options(dataset.id)
+    notices: list[str] = []
+    if raw is not None:
+        wanted, notices = Filters.from_query(raw)
+        wanted, more = restrict_to_options(wanted, opts.values)
+        notices += more
+        _seed(wanted, opts.bounds)
+    state = st.session_state
+    state.setdefault("flt_anchor", "order")
+    anchor = st.segmented_control("Dates by", ANCHORS, key="flt_anchor", format_func=ANCHOR_LABELS.get,
+                                  help="Which date the range tests: when the order was placed, when the buyer "
+                                       "asked to cancel, or when the refund started.") or "order"
+    low, high = opts.bounds.get(anchor, (None, None))
+    if "flt_dates" not in state:
+        state["flt_dates"] = tuple(d for d in (low, high) if d is not None)
+    picked = st.date_input("Date range", key="flt_dates", format="YYYY-MM-DD",
+                           help=f"Both ends included (UTC). This data set: {low} to {high}." if low else None)
+    start, end = _range(picked, low, high)
+    chosen: dict[str, tuple[str, ...]] = {}
+    for name, (key, label) in LIST_WIDGETS.items():
+        if name in ("reasons", "stages"):
+            continue
+        chosen[name] = _multiselect(name, key, label, opts.values.get(name, ()))
+    with st.expander("Reasons and stages", expanded=bool(state.get("flt_reasons") or state.get("flt_stages"))):
+        for name in ("reasons", "stages"):
+            key, label = LIST_WIDGETS[name]
+            chosen[name] = _multiselect(name, key, label, opts.values.get(name, ()))
+    if st.button("Clear filters", key="flt_clear", type="tertiary", icon=":material/filter_alt_off:"):
+        _seed(Filters(anchor=anchor), opts.bounds)
+        st.rerun()
+    return Filters(start=start, end=end, anchor=anchor, **chosen), notices
+
+
+def _range(picked, low: date | None, high: date | None) -> tuple[date | None, date | None]:
+    """The picked range as filter bounds; the data set's own first or last day means open."""
+    if not isinstance(picked, tuple | list):
+        picked = (picked,) if picked else ()
+    start = picked[0] if len(picked) > 0 else None
+    end = picked[1] if len(picked) > 1 else None
+    if start is not None and low is not None and start <= low:
+        start = None
+    if end is not None and high is not None and end >= high:
+        end = None
+    if start and end and start > end:
+        start, end = end, start
+    return start, end
+
+
+def _multiselect(name: str, key: str, label: str, options: Sequence[str]) -> tuple[str, ...]:
+    state = st.session_state
+    current = [v for v in state.get(key, []) if v in set(options)]
+    if name == "sellers" and len(options) > MAX_SELLER_OPTIONS:
+        options = list(dict.fromkeys([*current, *options[:MAX_SELLER_OPTIONS]]))
+    state[key] = current  # values the data set does not have are dropped, never an error
+    if not options:
+        return ()
+    help_text = None
+    if name == "sellers":
+        help_text = "Type to search. Sellers with the most orders come first."
+    return tuple(st.multiselect(label, options, key=key, placeholder="All", help=help_text))

@@ -1,0 +1,29 @@
+"""What the filters can offer for a data set: its labels and its date bounds, cached by data set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import streamlit as st
+
+from ui.setup import cursor, db_key
+
+
+@dataclass(frozen=True)
+class Options:
+    values: dict[str, list[str]]                       # Filters field -> labels present, most orders first
+    bounds: dict[str, tuple[date | None, date | None]]  # anchor -> first and last day with that event
+
+
+def filter_options(dataset_id: str) -> Options:
+    return _filter_options(db_key(), dataset_id)
+
+
+@st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
+def _filter_options(database: str, dataset_id: str) -> Options:
+    from analytics import report
+
+    with cursor() as cur:
+        found = report.filter_options(cur, dataset_id)
+    return Options(values={k: list(v) for k, v in found.items() if k != "dates"}, bounds=found.get("dates", {}))

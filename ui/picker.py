@@ -1,0 +1,71 @@
+"""The data-set picker. It lists the demo data set(s) and the data sets this browser session created
+or opened by link, never everyone's uploads: an upload is reachable only by its unguessable id."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analytics import db
+from ui.setup import cursor
+
+KNOWN = "known_datasets"   # session: ids this session created or opened by link, oldest first
+PICK = "dataset_pick"      # the picker's widget key
+
+
+def remember(dataset_id: str, *, select: bool = True) -> None:
+    """Make a data set visible to this session (it created it, or a link named it)."""
+    known = st.session_state.setdefault(KNOWN, [])
+    if dataset_id not in known:
+        known.append(dataset_id)
+    if select:
+        st.session_state["_pick_next"] = dataset_id
+
+
+def forget(dataset_id: str) -> None:
+    known = st.session_state.setdefault(KNOWN, [])
+    if dataset_id in known:
+        known.remove(dataset_id)
+
+
+def visible_datasets() -> list[db.Dataset]:
+    """Demo data sets first (newest first), then this session's, newest first."""
+    known = set(st.session_state.get(KNOWN, []))
+    with cursor() as cur:
+        rows = db.list_datasets(cur)
+    demo = [d for d in rows if d.is_demo]
+    own = [d for d in rows if d.id in known and not d.is_demo]
+    return demo + own
+
+
+def _label(d: db.Dataset) -> str:
+    return f"{d.name} · {d.orders:,} orders"
+
+
+def dataset_picker(url_id: str | None, *, arriving: bool) -> tuple[db.Dataset | None, list[str]]:
+    """The chosen data set (None when there is none to show) and notices about the link's id."""
+    notices: list[str] = []
+    state = st.session_state
+    if url_id is not None and arriving:
+        with cursor() as cur:
+            found = db.get_dataset(cur, url_id) if 8 <= len(url_id) <= 64 else None
+        if found is None:
+            notices.append("The link's data set was not found (it may have been deleted, or the link is "
+                           "incomplete); showing the default data set instead.")
+        else:
+            remember(found.id)
+    datasets = visible_datasets()
+    if not datasets:
+        st.caption("No data set yet.")
+        state.pop(PICK, None)
+        return None, notices
+    ids = [d.id for d in datasets]
+    wanted = state.pop("_pick_next", None)
+    if wanted in ids:
+        state[PICK] = wanted
+    elif state.get(PICK) not in ids:
+        state[PICK] = ids[0]
+    by_id = {d.id: d for d in datasets}
+    chosen = st.selectbox("Data set", ids, key=PICK, format_func=lambda i: _label(by_id[i]),
+                          help="The demo data set, and the data sets you created or opened by link in this "
+                               "browser tab. Others' uploads are private to them.")
+    return by_id[chosen], notices

@@ -1,0 +1,239 @@
+"""The set-up every page runs first: page config, the database, the link state, the sidebar.
+
+Pages come from Streamlit's legacy discovery (app.py is the first page, the rest under pages/), and
+every page opens with
+
+    with ui.page("reasons", "Reasons", params=REASONS_PARAMS) as ctx:
+        ...
+
+so a fresh server whose first request is a deep link (`/Reasons?dataset=...`) runs exactly the same
+set-up as a warm one. (With st.navigation in app.py, Streamlit 1.67 serves that first request from
+the auto-discovered page and skips app.py.) The sidebar's own links (st.page_link) carry the state.
+
+The URL is the state. When a page is opened (a new session, a sidebar link, a pasted link), its
+query parameters are parsed (analytics.links, analytics.filters) and seed the widgets; after that the
+widgets are the truth, and the end of every run writes their canonical values back to the URL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import streamlit as st
+
+from analytics import db, links
+from analytics.filters import QUERY_KEYS, Filters
+from analytics.links import Param
+
+log = logging.getLogger("cancellation_lab.ui")
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    key: str
+    path: str  # relative to app.py, as st.page_link wants it
+    label: str
+    icon: str
+
+
+# Sidebar order. File names fix the URL paths (/Reasons, /What-if, ...): changing one breaks links.
+PAGES = (
+    PageInfo("overview", "app.py", "Overview", ":material/monitoring:"),
+    PageInfo("reasons", "pages/1_Reasons.py", "Reasons", ":material/help_center:"),
+    PageInfo("refunds", "pages/2_Refunds.py", "Refunds", ":material/payments:"),
+    PageInfo("sellers", "pages/3_Sellers.py", "Sellers", ":material/storefront:"),
+    PageInfo("whatif", "pages/5_What-if.py", "What-if", ":material/science:"),
+    PageInfo("data", "pages/4_Data.py", "Data", ":material/database:"),
+)
+PAGE_BY_KEY = {p.key: p for p in PAGES}
+
+DATASET_PARAM = Param("dataset", "token", None, min_len=8, max_len=64, label="data set")
+FILTER_KEYS = frozenset(QUERY_KEYS.values())
+APP_DIR = Path(__file__).resolve().parent.parent
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def connection(path: str) -> duckdb.DuckDBPyConnection:
+    """One DuckDB connection per process and database file. Never query it directly from a page:
+    take `cursor()`, because Streamlit runs each session on its own thread."""
+    return db.connect(path)
+
+
+def cursor() -> duckdb.DuckDBPyConnection:
+    """A cursor of the process's connection (its own transaction), for one query or one thread."""
+    return connection(str(db.db_path())).cursor()
+
+
+def db_key() -> str:
+    """The database file, as part of every cache key (tests run several databases in one process)."""
+    return str(db.db_path())
+
+
+@dataclass
+class PageContext:
+    """What a page gets from the set-up."""
+
+    key: str
+    title: str
+    dataset: db.Dataset | None
+    filters: Filters
+    values: dict[str, Any]  # this page's own link parameters, current values
+    params: Sequence[Param]
+    notices: list[str] = field(default_factory=list)
+
+    def k(self, name: str) -> str:
+        """The session-state key of this page's widget for link parameter `name`."""
+        return widget_key(self.key, name)
+
+    def require_dataset(self) -> db.Dataset:
+        """The chosen data set; without one, an explanation of what to do, and the page stops here."""
+        if self.dataset is None:
+            from ui.notices import empty_database
+
+            empty_database()
+            st.stop()
+        return self.dataset
+
+
+def widget_key(page_key: str, name: str) -> str:
+    return f"{page_key}_{name.replace('.', '__')}"
+
+
+def _raw_query() -> dict[str, list[str]]:
+    return {k: st.query_params.get_all(k) for k in st.query_params.keys()}
+
+
+def _flat(params: dict[str, str]) -> dict[str, list[str]]:
+    return {k: [v] for k, v in params.items()}
+
+
+def _seed(page_key: str, params: Sequence[Param], values: dict[str, Any]) -> None:
+    for p in params:
+        value = values[p.name]
+        st.session_state[widget_key(page_key, p.name)] = list(value) if p.kind == "labels" else value
+
+
+@contextlib.contextmanager
+def page(key: str, title: str, params: Sequence[Param] = (), *, filters: bool = True) -> Iterator[PageContext]:
+    """Set up the page `key` and run its body inside; see the module docstring.
+
+    An exception escaping the body is shown as a short error, never a traceback, and logged.
+    """
+    from ui import filters as ui_filters
+    from ui import notices as ui_notices
+    from ui import picker
+
+    st.set_page_config(page_title=f"{title} · Cancellation Lab", page_icon=":material/assignment_return:",
+                       layout="wide")
+    state = st.session_state
+    raw = _raw_query()
+    # Opening a page, or a URL that is not the one we wrote (a link pasted into the address bar):
+    # the link is the state. Otherwise the widgets are.
+    arriving = state.get("_page") != key or raw != state.get("_written")
+    notice_box = st.container()
+    notices: list[str] = []
+    if arriving:
+        parsed = links.parse(raw, [DATASET_PARAM, *params], ignore=FILTER_KEYS)
+        notices += parsed.notices
+        _seed(key, params, parsed.values)
+        state[f"_{key}_given"] = parsed.given
+    ctx = PageContext(key=key, title=title, dataset=None, filters=Filters(), values={}, params=params)
+    nav_box = st.sidebar.container()
+    try:
+        with st.sidebar:
+            url_id = raw.get("dataset", [None])[-1] if arriving else None
+            ctx.dataset, more = picker.dataset_picker(url_id, arriving=arriving)
+            notices += more
+            if filters and ctx.dataset is not None:
+                ctx.filters, more = ui_filters.shared_filters(ctx.dataset, raw if arriving else None)
+                notices += more
+            elif filters and arriving:
+                # No data set to filter: keep the link's filters for when there is one.
+                ctx.filters, more = Filters.from_query(raw)
+                notices += more
+        if arriving:
+            state[f"_{key}_notices"] = notices
+        ctx.notices = state.get(f"_{key}_notices", [])
+        ctx.values = {p.name: _current(key, p) for p in params}
+        st.title(title)
+    except Exception as e:  # noqa: BLE001 - the set-up failed: say so, keep the navigation, stop
+        log.exception("set-up of page %s failed", key)
+        st.error(ui_notices.readable_error(e), icon=":material/error:")
+        _finish(ctx, notice_box, nav_box, filters)
+        st.stop()
+    try:
+        yield ctx
+    except Exception as e:  # noqa: BLE001 - a page shows a readable message, the log keeps the detail
+        log.exception("page %s failed", key)
+        st.error(ui_notices.readable_error(e), icon=":material/error:")
+    finally:
+        # Runs on st.stop() and st.rerun() too, so the URL always matches the widgets.
+        _finish(ctx, notice_box, nav_box, filters)
+
+
+def _finish(ctx: PageContext, notice_box, nav_box, filters: bool) -> None:
+    from ui import notices as ui_notices
+
+    st.session_state["_page"] = ctx.key
+    with notice_box:
+        ui_notices.show_link_notices(ctx.notices)
+    _write_url(ctx, filters)
+    with nav_box:
+        _navigation(ctx.key)
+
+
+def _current(page_key: str, p: Param) -> Any:
+    value = st.session_state.get(widget_key(page_key, p.name), p.default)
+    if p.kind == "labels":
+        return tuple(value or ())
+    return value
+
+
+def link_state(ctx: PageContext) -> dict[str, str]:
+    """The query parameters that reproduce this view."""
+    out: dict[str, str] = {}
+    if ctx.dataset is not None:
+        out["dataset"] = ctx.dataset.id
+    out.update(ctx.filters.to_query())
+    values = {p.name: _current(ctx.key, p) for p in ctx.params}
+    values.update(ctx.values)
+    out.update(links.serialise(values, ctx.params))
+    return out
+
+
+def _write_url(ctx: PageContext, filters: bool) -> None:
+    state = st.session_state
+    try:
+        wanted = link_state(ctx)
+    except Exception:  # noqa: BLE001 - a page that failed half-way keeps the URL it had
+        log.exception("link state of %s", ctx.key)
+        return
+    shared = {k: v for k, v in wanted.items() if k == "dataset" or k in FILTER_KEYS}
+    if not filters:
+        # A page without filters (Data) keeps the others' filters for their links.
+        kept = state.get("_shared_link", {})
+        shared.update({k: v for k, v in kept.items() if k in FILTER_KEYS})
+    own = {k: v for k, v in wanted.items() if k not in shared}
+    state["_shared_link"] = shared
+    state.setdefault("_page_links", {})[ctx.key] = own
+    if _raw_query() != _flat(wanted):
+        st.query_params.from_dict(wanted)
+    state["_written"] = _flat(wanted)
+
+
+def _navigation(current: str) -> None:
+    st.markdown("### Cancellation Lab")
+    shared = st.session_state.get("_shared_link", {})
+    own = st.session_state.get("_page_links", {})
+    for p in PAGES:
+        if not (APP_DIR / p.path).exists():
+            continue
+        st.page_link(p.path, label=p.label, icon=p.icon, query_params={**shared, **own.get(p.key, {})},
+                     )
+    st.divider()
