@@ -303,11 +303,14 @@ def _parse_sql(fld: str, src: str) -> tuple[str, str | None]:
     """(typed expression, parse-error check) for one field read from text column `src`."""
     text = f"nullif(trim({src}), '')"
     if fld in TIMESTAMP_FIELDS:
-        # Shops write '2026-06-01 10:00:00 +0000': DuckDB wants the offset attached and with a colon.
+        # Most exports carry naive times, which cast directly. An offset (a '+', a trailing 'Z', or a '-'
+        # after the date) takes the slower path: shops write '2026-06-01 10:00:00 +0000', and DuckDB
+        # wants the offset attached and with a colon before it converts to UTC.
+        has_offset = (f"(contains({text}, '+') OR suffix({text}, 'Z') OR suffix({text}, 'z') "
+                      f"OR contains(substr({text}, 11), '-'))")
         fixed = f"regexp_replace({text}, '\\s*([+-]\\d{{2}}):?(\\d{{2}})$', '\\1:\\2')"
-        typed = f"CAST(try_cast({fixed} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)"
-        # A bare date (no time) has no offset to fix and parses the same way.
-        typed = f"(CASE WHEN {text} ~ '^\\d{{4}}-\\d{{2}}-\\d{{2}}$' THEN try_cast({text} AS TIMESTAMP) ELSE {typed} END)"
+        with_offset = f"CAST(try_cast({fixed} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)"
+        typed = f"(CASE WHEN {has_offset} THEN {with_offset} ELSE try_cast({text} AS TIMESTAMP) END)"
         return typed, f"'{fld}: not a timestamp'"
     if fld in NUMBER_FIELDS:
         cleaned = f"regexp_replace({text}, '[\\s$€£R]', '', 'g')"
@@ -387,32 +390,35 @@ def import_files(
             joins.append(f"LEFT JOIN {it} ON {it}._oid = r.{oid}")
             extra_cols["seller_id"] = f"{it}._seller"
         progress(0.4, "parsing")
-        selects, errors = [], []
+        # Inner query: each field parsed once, beside its text; outer query: the parse errors.
+        inner, outer, errors = [], [], []
         for fld in CANONICAL_FIELDS:
             if fld in extra_cols and plan.mapping.get(fld) is None:
                 src = extra_cols[fld]
             elif plan.mapping.get(fld):
                 src = f"r.{_q(plan.mapping[fld])}"
             else:
-                selects.append(f"CAST(NULL AS {sql_type(fld)}) AS {fld}")
+                outer.append(f"CAST(NULL AS {sql_type(fld)}) AS {fld}")
                 continue
             typed, err = _parse_sql(fld, src)
-            selects.append(f"{typed} AS {fld}")
+            inner.append(f"{typed} AS {fld}")
+            outer.append(fld)
             if err:
-                text = f"nullif(trim({src}), '')"
+                inner.append(f"nullif(trim({src}), '') AS _text_{fld}")
                 errors.append(
-                    f"CASE WHEN {text} IS NOT NULL AND {typed} IS NULL THEN "
+                    f"CASE WHEN _text_{fld} IS NOT NULL AND {fld} IS NULL THEN "
                     f"{{'field': '{fld}', 'reason': {err}, "
-                    f"'message': {err} || ' (''' || {text} || ''')'}} END"
+                    f"'message': {err} || ' (' || chr(39) || _text_{fld} || chr(39) || ')'}} END"
                 )
-        raw_json = "to_json(struct_pack(" + ", ".join(f"{_q(c)} := r.{_q(c)}" for c in of.columns) + "))"
-        err_list = f"list_filter([{', '.join(errors)}], lambda x: x IS NOT NULL)" if errors else f"CAST([] AS {ERROR_TYPE})"
+        err_list = f"list_filter([{', '.join(errors)}], lambda x: x IS NOT NULL)" if errors else "[]"
         cur.execute(
             f"""CREATE TEMP TABLE {staged} AS
-            SELECT r._line AS source_line, {", ".join(selects)},
-                   CAST({err_list} AS {ERROR_TYPE}) AS _errors, {raw_json} AS _raw
-            FROM {raw} r {" ".join(joins)}"""
+            SELECT source_line, {", ".join(outer)},
+                   CAST({err_list} AS {ERROR_TYPE}) AS _errors, CAST(NULL AS JSON) AS _raw
+            FROM (SELECT r._line AS source_line, {", ".join(inner)} FROM {raw} r {" ".join(joins)})"""
         )
+        # The row as read is kept only for refused rows: built from the raw table at refusal time.
+        raw_json = "to_json(struct_pack(" + ", ".join(f"{_q(c)} := r.{_q(c)}" for c in of.columns) + "))"
         source = {
             "files": shown,
             "mapping": {k: v for k, v in plan.mapping.items() if v},
@@ -423,6 +429,7 @@ def import_files(
         return store_staged(
             cur, staged, name=name or Path(shown[plan.files.index(of)]).stem, source_kind="import",
             source=source, source_file=shown[plan.files.index(of)], progress=progress,
+            raw_lookup=(raw, raw_json),
         )
     except duckdb.Error as e:
         raise ImportError_(f"{of.path.name}: cannot be imported ({_short(e)})") from None

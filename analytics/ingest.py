@@ -136,8 +136,12 @@ def store_staged(
     true_params: dict | None = None,
     is_demo: bool = False,
     progress: Progress | None = None,
+    raw_lookup: tuple[str, str] | None = None,
 ) -> ImportResult:
     """Check, derive and store the staged table `staged` as a new data set, in one transaction.
+
+    `raw_lookup` = (table with a `_line` column, JSON expression over its alias `r`) gives refused rows
+    their values as read, so that JSON is built for refused rows only.
 
     The caller has staged the rows (on the same cursor); the transaction is opened and closed here,
     so a failure at any point leaves the database as it was.
@@ -206,11 +210,15 @@ def store_staged(
             ORDER BY source_line""",
             [dataset_id],
         )
+        raw_sql, raw_join = "c._raw", ""
+        if raw_lookup:
+            raw_sql = f"coalesce(c._raw, {raw_lookup[1]})"
+            raw_join = f"LEFT JOIN {raw_lookup[0]} r ON r._line = c.source_line"
         cur.execute(
             f"""INSERT INTO refused_rows
-            SELECT ?, ?, source_line, _errors[1].field, _errors[1].reason,
-                   array_to_string(list_transform(_errors, lambda e: e.message), '; '), _raw
-            FROM {checked} WHERE len(_errors) > 0 ORDER BY source_line""",
+            SELECT ?, ?, c.source_line, c._errors[1].field, c._errors[1].reason,
+                   array_to_string(list_transform(c._errors, lambda e: e.message), '; '), {raw_sql}
+            FROM {checked} c {raw_join} WHERE len(c._errors) > 0 ORDER BY c.source_line""",
             [dataset_id, source_file],
         )
         counts = cur.execute(
