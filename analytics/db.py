@@ -51,10 +51,33 @@ def connect(path: str | os.PathLike | None = None, read_only: bool = False) -> d
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create what is missing: tables, and columns that a database written by an older version lacks.
+
+    The expected columns are read from schema.sql itself (built in memory), so adding a column to the
+    schema is the whole migration; existing rows get the column's default (or NULL).
+    """
     sql = resources.files("analytics").joinpath("schema.sql").read_text(encoding="utf-8")
     con.execute(sql)
+    expected = duckdb.connect()
+    try:
+        expected.execute(sql)
+        wanted = expected.execute(
+            "SELECT table_name, column_name, data_type, column_default FROM information_schema.columns "
+            "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position"
+        ).fetchall()
+    finally:
+        expected.close()
+    have = set(con.execute(
+        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'main'"
+    ).fetchall())
+    for table, column, data_type, default in wanted:
+        if (table, column) not in have:
+            default_sql = f" DEFAULT {default}" if default is not None else ""
+            con.execute(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {data_type}{default_sql}')
     if con.execute("SELECT count(*) FROM schema_info").fetchone()[0] == 0:
         con.execute("INSERT INTO schema_info VALUES (?)", [SCHEMA_VERSION])
+    else:
+        con.execute("UPDATE schema_info SET version = ?", [SCHEMA_VERSION])
 
 
 def new_id() -> str:
