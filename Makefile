@@ -25,3 +25,8 @@ test: venv
 
 lint: venv
 	$(BIN)/ruff check analytics pages ui tests app.py
+
+# Benchmarks (BENCHMARKS.md): `make bench` runs 100k, 1M and 10M orders; `make bench SIZE=100000` one size.
+.PHONY: bench
+bench: venv
+	$(BIN)/python -m bench $(if $(SIZE),--sizes $(SIZE)) $(if $(RUNS),--runs $(RUNS))

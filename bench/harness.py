@@ -1,0 +1,424 @@
+"""The benchmark harness: run each step in its own process, several times, and write BENCHMARKS.md.
+
+Per size: generate into DuckDB; write a canonical CSV; import it beside DuckDB's raw read_csv of the same
+file; report cold (a new `python -m analytics report --json` process) and warm (in-process, repeated);
+the pandas reference of the same metrics, checked against ours. Generated databases and CSV files are
+cached under data/bench/ keyed by size, seed and generator parameters, so later steps and later runs
+reuse them. Results accumulate in bench/results.json (one entry per size, replaced when that size is
+measured again) and BENCHMARKS.md is rewritten from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+from bench import ours
+from bench.pandas_reference import compare
+
+ROOT = Path(__file__).resolve().parent.parent
+SIZES = (100_000, 1_000_000, 10_000_000)
+DEFAULT_CACHE = ROOT / "data" / "bench"
+DEFAULT_OUT = ROOT / "BENCHMARKS.md"
+DEFAULT_RESULTS = ROOT / "bench" / "results.json"
+
+LABELS = {
+    "generate": "generate N orders into DuckDB",
+    "csv_write": "write the canonical CSV",
+    "import_csv": "import the CSV (product)",
+    "raw_read_csv": "DuckDB raw read_csv, same file",
+    "report_cold": "report, cold (new process)",
+    "report_warm": "report, warm (in process)",
+    "pandas_report": "pandas reference: report",
+    "pandas_report_compute": "pandas reference: report, data in memory",
+}
+GB = 1024
+
+
+class StepFailed(RuntimeError):
+    pass
+
+
+# ---------------------------------------------------------------------------------------------------
+# Running a step
+
+def run_child(argv: list[str]) -> tuple[int, str, str, float, float]:
+    """Run argv from the repository root; return (exit code, stdout, stderr, wall seconds, peak RSS in MB
+    of that child alone: os.wait4 reads the rusage of exactly this process)."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=err, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return proc.returncode, out.read().decode(), err.read().decode(), wall, usage.ru_maxrss / 1024
+
+
+def _tail(text: str, lines: int = 6) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def run_step(name: str, args: dict) -> tuple[dict, float]:
+    """One step in a fresh process: its JSON payload and its peak RSS (MB)."""
+    code, out, err, _, rss = run_child([sys.executable, "-m", "bench.steps", name, json.dumps(args)])
+    if code != 0:
+        raise StepFailed(f"{name} exited with {code}:\n{_tail(err)}")
+    return json.loads(out.strip().splitlines()[-1]), rss
+
+
+def summary(runs: list[float]) -> dict:
+    return {"runs": [round(r, 4) for r in runs], "median": statistics.median(runs), "min": min(runs), "max": max(runs)}
+
+
+# ---------------------------------------------------------------------------------------------------
+# One size
+
+def cache_key(size: int, seed: int) -> str:
+    """Size, seed and a digest of the generator's parameters: new defaults mean a new cache entry."""
+    from analytics.generate import DEFAULT_PARAMS
+
+    params = json.dumps(dataclasses.asdict(DEFAULT_PARAMS), sort_keys=True).encode()
+    return f"{size}-seed{seed}-{hashlib.sha256(params).hexdigest()[:8]}"
+
+
+def _remove_db(path: Path) -> None:
+    for p in (path, path.with_name(path.name + ".wal")):
+        p.unlink(missing_ok=True)
+
+
+def bench_size(size: int, seed: int, runs: int, cache: Path, log=print) -> dict:
+    """Measure every step at one size; returns the size's entry for results.json."""
+    cache.mkdir(parents=True, exist_ok=True)
+    scratch = cache / "scratch"
+    scratch.mkdir(exist_ok=True)
+    key = cache_key(size, seed)
+    cached_db, sidecar, csv = cache / f"generated-{key}.duckdb", cache / f"generated-{key}.json", cache / f"orders-{key}.csv"
+    steps: dict[str, dict] = {}
+    checks: list[str] = []
+    gaps = ours.missing()
+
+    def record(name: str, times: list[float], rss: float, **extra) -> dict:
+        entry = {"label": LABELS[name], **summary(times), "peak_rss_mb": round(rss, 1), **extra}
+        if "bytes" in entry:
+            entry["mb_per_s"] = entry["bytes"] / 1e6 / entry["median"]
+        if "rows" in entry:
+            entry["rows_per_s"] = entry["rows"] / entry["median"]
+        steps[name] = entry
+        rate = f", {entry['mb_per_s']:.0f} MB/s" if "mb_per_s" in entry else ""
+        log(f"  {LABELS[name]:<34} {entry['median']:9.3f} s (min {entry['min']:.3f}, max {entry['max']:.3f}, "
+            f"{len(times)} runs{rate}), peak RSS {rss:,.0f} MB")
+        return entry
+
+    def skip(name: str, why: str) -> None:
+        steps[name] = {"label": LABELS[name], "skipped": why}
+        log(f"  {LABELS[name]:<34} skipped: {why}")
+
+    # 1. Generate, keeping one result as the cached data set the later steps read.
+    if not (cached_db.exists() and sidecar.exists()):
+        _remove_db(cached_db)
+    times, peak = [], 0.0
+    for i in range(runs):
+        target = scratch / f"generate-{i}.duckdb"
+        _remove_db(target)
+        payload, rss = run_step("generate", {"db": str(target), "size": size, "seed": seed})
+        times.append(payload["seconds"])
+        peak = max(peak, rss)
+        if payload["rows"] != size or payload["refused"]:
+            checks.append(f"generate stored {payload['rows']} of {size} orders, refused {payload['refused']}")
+        if not cached_db.exists():
+            target.rename(cached_db)
+            sidecar.write_text(json.dumps({"dataset_id": payload["dataset_id"], "size": size, "seed": seed}))
+        else:
+            _remove_db(target)
+    record("generate", times, peak, rows=size)
+    dataset_id = json.loads(sidecar.read_text())["dataset_id"]
+
+    # 2. The canonical CSV, written from the cached data set (the last write stays as the cached file).
+    times, peak = [], 0.0
+    for _ in range(runs):
+        tmp = csv.with_suffix(".csv.part")
+        payload, rss = run_step("csv_write", {"db": str(cached_db), "dataset_id": dataset_id, "csv": str(tmp),
+                                              "size": size})
+        tmp.replace(csv)
+        times.append(payload["seconds"])
+        peak = max(peak, rss)
+    record("csv_write", times, peak, rows=size, bytes=payload["bytes"])
+
+    # 3. Import that CSV, and DuckDB's raw read of it, each into a fresh file.
+    for name in ("import_csv", "raw_read_csv"):
+        times, peak = [], 0.0
+        for _ in range(runs):
+            target = scratch / f"{name}.duckdb"
+            _remove_db(target)
+            payload, rss = run_step(name, {"db": str(target), "csv": str(csv)})
+            _remove_db(target)
+            times.append(payload["seconds"])
+            peak = max(peak, rss)
+            if payload["rows"] != size or payload.get("refused"):
+                checks.append(f"{name} read {payload['rows']} of {size} rows, refused {payload.get('refused', 0)}")
+        record(name, times, peak, rows=size, bytes=payload["bytes"])
+
+    # 4. The report: cold, warm, and the pandas reference checked against it.
+    ours_result = None
+    if "report_cold" in gaps:
+        skip("report_cold", gaps["report_cold"])
+    else:
+        times, peak = [], 0.0
+        for _ in range(runs):
+            code, out, err, wall, rss = run_child([sys.executable, "-m", "analytics", "report", "--json",
+                                                   "--db", str(cached_db), "--dataset", dataset_id])
+            if code != 0:
+                raise StepFailed(f"python -m analytics report exited with {code}:\n{_tail(err)}")
+            times.append(wall)
+            peak = max(peak, rss)
+        record("report_cold", times, peak)
+    if "report_warm" in gaps:
+        skip("report_warm", gaps["report_warm"])
+    else:
+        payload, rss = run_step("report_warm", {"db": str(cached_db), "dataset_id": dataset_id, "runs": runs})
+        ours_result = payload["result"]
+        record("report_warm", payload["runs"], rss)
+    payload, rss = run_step("pandas_report", {"db": str(cached_db), "dataset_id": dataset_id, "runs": runs})
+    if ours_result is None:
+        agreement = "not checked: our report is not available"
+    else:
+        diffs = compare(ours_result, payload["result"])
+        agreement = "same numbers" if not diffs else "DIFFERENT: " + "; ".join(diffs[:5])
+        if diffs:
+            checks.append("pandas report differs from ours: " + "; ".join(diffs[:5]))
+    record("pandas_report", payload["runs"], rss, check=agreement)
+    record("pandas_report_compute", payload["compute_runs"], rss)
+    log(f"  {'pandas vs ours':<34} {agreement}")
+
+    shutil.rmtree(scratch, ignore_errors=True)
+    return {
+        "size": size, "seed": seed, "runs": runs, "measured_at": _now(), "machine": machine(),
+        "versions": versions(), "steps": steps, "ratios": ratios(steps), "problems": checks,
+    }
+
+
+def ratios(steps: dict) -> dict:
+    def median(name):
+        s = steps.get(name, {})
+        return None if "skipped" in s or "median" not in s else s["median"]
+
+    def div(a, b):
+        return None if a is None or b is None or b == 0 else a / b
+
+    return {
+        # Import throughput as a share of DuckDB's raw read of the same bytes (target >= 0.6).
+        "import_vs_raw": div(median("raw_read_csv"), median("import_csv")),
+        # How many times faster than the pandas reference (target >= 3 at 10M): like for like (both read
+        # the data set from DuckDB on each call), and against pandas with its frames already in memory.
+        "pandas_vs_ours_report": div(median("pandas_report"), median("report_warm")),
+        "pandas_in_memory_vs_ours_report": div(median("pandas_report_compute"), median("report_warm")),
+    }
+
+
+# ---------------------------------------------------------------------------------------------------
+# Where and with what
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def machine() -> dict:
+    mem_kb = 0
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cores": os.cpu_count(), "memory_gb": round(mem_kb / 1024 / 1024, 1), "cpu": cpu,
+            "os": f"{platform.system()} {platform.release()}"}
+
+
+def versions() -> dict:
+    found = {"python": platform.python_version()}
+    for package in ("polars", "duckdb", "numpy", "pandas", "pyarrow"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = "absent"
+    try:
+        found["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                         text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        found["commit"] = "unknown"
+    return found
+
+
+# ---------------------------------------------------------------------------------------------------
+# Targets (issue 6): measured against, never asserted
+
+TARGETS = (
+    # (size, what, measure, limit, direction)
+    (1_000_000, "report warm", ("step", "report_warm"), 0.3, "below"),
+    (10_000_000, "report warm", ("step", "report_warm"), 2.0, "below"),
+    (10_000_000, "generate", ("step", "generate"), 60.0, "below"),
+    (None, "import throughput / DuckDB raw read_csv", ("ratio", "import_vs_raw"), 0.6, "above"),
+    (10_000_000, "pandas time / ours, report", ("ratio", "pandas_vs_ours_report"), 3.0, "above"),
+    (10_000_000, "pandas in memory / ours, report", ("ratio", "pandas_in_memory_vs_ours_report"), 3.0, "above"),
+)
+
+
+def headline(results: dict) -> list[str]:
+    """One line per target: the measured value, met or missed and by how much."""
+    lines = []
+    for size, what, (kind, name), limit, direction in TARGETS:
+        sizes = [size] if size else sorted(int(s) for s in results)
+        for n in sizes:
+            entry = results.get(str(n))
+            unit = "s" if kind == "step" else "x"
+            goal = f"{'<' if direction == 'below' else '>='} {limit:g}{unit}"
+            if entry is None:
+                lines.append(f"{n:>12,}  {what:<40} {goal:<8} not measured")
+                continue
+            if kind == "step":
+                step = entry["steps"].get(name, {})
+                value = step.get("median")
+                why = step.get("skipped")
+            else:
+                value = entry["ratios"].get(name)
+                why = "a step it needs was skipped" if value is None else None
+            if value is None:
+                lines.append(f"{n:>12,}  {what:<40} {goal:<8} not measured ({why})")
+                continue
+            met = value < limit if direction == "below" else value >= limit
+            gap = value / limit if direction == "below" else limit / value
+            verdict = "met" if met else f"MISSED by {gap:.1f}x"
+            lines.append(f"{n:>12,}  {what:<40} {goal:<8} {value:9.3f}{unit}  {verdict}")
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------------
+# BENCHMARKS.md
+
+def _fmt_s(x: float) -> str:
+    return f"{x:.3f}" if x < 10 else f"{x:.1f}"
+
+
+def markdown(results: dict) -> str:
+    out = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`python -m bench`); edit the harness, not this file. Each step runs in its",
+        "own process; times are the median of the runs with min and max, and count the work only (a cold",
+        "report counts the whole new process). Peak RSS is the step's process at its highest. Throughput",
+        "divides the CSV's bytes and rows by the median time.",
+        "",
+    ]
+    for size in sorted(results, key=int):
+        entry = results[size]
+        m, v = entry["machine"], entry["versions"]
+        out += [
+            f"## {int(size):,} orders",
+            "",
+            f"Measured {entry['measured_at']}, seed {entry['seed']}, {entry['runs']} runs per step; "
+            f"{m['cores']} cores, {m['memory_gb']} GB memory ({m['cpu']}, {m['os']}); "
+            f"Python {v['python']}, Polars {v['polars']}, DuckDB {v['duckdb']}, NumPy {v['numpy']}, "
+            f"pandas {v['pandas']}; commit {v['commit']}.",
+            "",
+            "| step | median s | min s | max s | throughput | peak RSS MB | note |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        ]
+        for name, s in entry["steps"].items():
+            if "skipped" in s:
+                out.append(f"| {s['label']} | | | | | | skipped: {s['skipped']} |")
+                continue
+            rate = ""
+            if "mb_per_s" in s:
+                rate = f"{s['mb_per_s']:.0f} MB/s, {s['rows_per_s'] / 1e6:.2f} M rows/s"
+            elif "rows_per_s" in s:
+                rate = f"{s['rows_per_s'] / 1e6:.2f} M rows/s"
+            note = []
+            if "bytes" in s and name == "csv_write":
+                note.append(f"{s['bytes'] / 1e6:,.0f} MB file")
+            if "check" in s:
+                note.append(s["check"])
+            out.append(f"| {s['label']} | {_fmt_s(s['median'])} | {_fmt_s(s['min'])} | {_fmt_s(s['max'])} | "
+                       f"{rate} | {s['peak_rss_mb']:,.0f} | {'; '.join(note)} |")
+        r = entry["ratios"]
+        out.append("")
+        parts = []
+        if r.get("import_vs_raw") is not None:
+            parts.append(f"import throughput is {r['import_vs_raw']:.0%} of DuckDB's raw read_csv")
+        if r.get("pandas_vs_ours_report") is not None:
+            parts.append(f"pandas takes {r['pandas_vs_ours_report']:.2f}x our warm report's time reading from "
+                         f"DuckDB as ours does, {r['pandas_in_memory_vs_ours_report']:.2f}x with its frames in memory")
+        if parts:
+            out.append("Ratios: " + "; ".join(parts) + ".")
+        if entry.get("problems"):
+            out.append("")
+            out += [f"- PROBLEM: {p}" for p in entry["problems"]]
+        out.append("")
+    out += ["## Targets (issue 6)", "", "```", *headline(results), "```", ""]
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The command
+
+def parse_sizes(text: str) -> list[int]:
+    sizes = [int(s.replace("_", "")) for s in text.split(",") if s.strip()]
+    if not sizes or any(s < 1 for s in sizes):
+        raise argparse.ArgumentTypeError("sizes are positive numbers of orders, comma separated")
+    return sizes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=parse_sizes, default=list(SIZES),
+                        help="comma-separated numbers of orders (default 100000,1000000,10000000)")
+    parser.add_argument("--runs", type=int, default=3, help="runs per step; the median is reported (default 3)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="generated data cache (default data/bench)")
+    parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="accumulated results (JSON)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the Markdown report (default BENCHMARKS.md)")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+
+    results = json.loads(args.results.read_text()) if args.results.exists() else {}
+    problems = []
+    for size in args.sizes:
+        print(f"{size:,} orders (seed {args.seed}, {args.runs} runs per step)", flush=True)
+        try:
+            entry = bench_size(size, args.seed, args.runs, args.cache, log=lambda line: print(line, flush=True))
+        except StepFailed as e:
+            print(f"  FAILED: {e}", file=sys.stderr)
+            return 1
+        results[str(size)] = entry
+        problems += [f"{size:,}: {p}" for p in entry["problems"]]
+        args.results.parent.mkdir(parents=True, exist_ok=True)
+        args.results.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+        args.out.write_text(markdown(results))
+    print(f"\nwrote {args.out} and {args.results}")
+    for p in problems:
+        print(f"PROBLEM {p}")
+    print("\nHeadline (targets from issue 6, measured on this machine):")
+    for line in headline(results):
+        print(line)
+    return 1 if problems else 0

@@ -1,0 +1,141 @@
+"""One benchmark step per process, so each step's peak memory is its own.
+
+`python -m bench.steps STEP '{"json": "arguments"}'` runs STEP and prints one JSON line: `seconds` (the
+timed work only, not the interpreter start) or `runs` (several timed calls inside one warm process),
+plus what the step wants to report (rows, bytes, a result to check).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import time
+from pathlib import Path
+
+CANONICAL_CSV_SQL = """
+SELECT o.order_id, o.placed_at, o.payment_method, o.amount, o.currency, o.buyer_id, o.seller_id,
+       o.shipping_method, o.paid_at, o.shipped_at, o.delivered_at, o.status,
+       r.requested_at AS cancel_requested_at, r.reason AS cancel_reason, r.seller_response,
+       r.responded_at AS seller_responded_at, o.cancelled_at,
+       f.channel AS refund_channel, f.amount AS refund_amount,
+       f.initiated_at AS refund_initiated_at, f.completed_at AS refund_completed_at
+FROM orders o
+LEFT JOIN cancellation_requests r ON r.dataset_id = o.dataset_id AND r.order_id = o.order_id
+LEFT JOIN refunds f ON f.dataset_id = o.dataset_id AND f.order_id = o.order_id
+WHERE o.dataset_id = ?
+ORDER BY o.source_line
+"""
+
+
+def has_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def _clock():
+    start = time.perf_counter()
+    return lambda: time.perf_counter() - start
+
+
+def generate(a: dict) -> dict:
+    """Generate `size` orders into a new DuckDB file."""
+    from analytics import db
+    from analytics.generate import generate as run
+
+    con = db.connect(a["db"])
+    elapsed = _clock()
+    result = run(con, a["size"], a["seed"], name=f"bench {a['size']} seed {a['seed']}")
+    seconds = elapsed()
+    con.close()
+    return {"seconds": seconds, "rows": result.stored, "refused": result.refused, "dataset_id": result.dataset.id}
+
+
+def csv_write(a: dict) -> dict:
+    """Write the data set as a canonical CSV export (one row per order)."""
+    from analytics import db
+
+    con = db.connect(a["db"], read_only=True)
+    elapsed = _clock()
+    con.sql(CANONICAL_CSV_SQL, params=[a["dataset_id"]]).write_csv(a["csv"])
+    seconds = elapsed()
+    con.close()
+    return {"seconds": seconds, "bytes": Path(a["csv"]).stat().st_size, "rows": a["size"]}
+
+
+def import_csv(a: dict) -> dict:
+    """Import the canonical CSV into a new DuckDB file through the product's importer."""
+    from analytics import db
+    from analytics.importer import import_files
+
+    con = db.connect(a["db"])
+    elapsed = _clock()
+    result = import_files(con, [a["csv"]], name="bench import")
+    seconds = elapsed()
+    con.close()
+    return {"seconds": seconds, "bytes": Path(a["csv"]).stat().st_size, "rows": result.stored,
+            "refused": result.refused}
+
+
+def raw_read_csv(a: dict) -> dict:
+    """DuckDB's own read_csv of the same file into a plain table: the floor an import is measured against."""
+    import duckdb
+
+    con = duckdb.connect(a["db"])
+    elapsed = _clock()
+    con.execute("CREATE TABLE raw AS SELECT * FROM read_csv(?)", [a["csv"]])
+    seconds = elapsed()
+    rows = con.execute("SELECT count(*) FROM raw").fetchone()[0]
+    con.close()
+    return {"seconds": seconds, "bytes": Path(a["csv"]).stat().st_size, "rows": rows}
+
+
+def report_warm(a: dict) -> dict:
+    """The report function called `runs` + 1 times in one process; the first call warms up."""
+    from analytics import db
+    from bench import ours
+
+    con = db.connect(a["db"], read_only=True)
+    ours.report(con, a["dataset_id"])
+    runs = []
+    for _ in range(a["runs"]):
+        elapsed = _clock()
+        result = ours.report(con, a["dataset_id"])
+        runs.append(elapsed())
+    con.close()
+    return {"runs": runs, "result": result}
+
+
+def pandas_report(a: dict) -> dict:
+    """The pandas reference, like ours warm: each run loads the tables from DuckDB and computes; the
+    first run warms up. `compute_runs` times the computation alone, frames already in memory."""
+    from analytics import db
+    from bench import pandas_reference
+
+    con = db.connect(a["db"], read_only=True)
+    runs, compute_runs = [], []
+    for _ in range(a["runs"] + 1):
+        elapsed = _clock()
+        frames = pandas_reference.load(con, a["dataset_id"])
+        loaded = elapsed()
+        result = pandas_reference.report(frames)
+        runs.append(elapsed())
+        compute_runs.append(runs[-1] - loaded)
+        del frames
+    con.close()
+    return {"runs": runs[1:], "compute_runs": compute_runs[1:], "result": result}
+
+
+STEPS = {f.__name__: f for f in (generate, csv_write, import_csv, raw_read_csv, report_warm, pandas_report)}
+
+
+def main(argv: list[str]) -> int:
+    name, args = argv[0], json.loads(argv[1])
+    print(json.dumps(STEPS[name](args), default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

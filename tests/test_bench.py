@@ -1,0 +1,118 @@
+"""The benchmark harness runs end to end at a tiny size, and its pandas reference counts right by hand."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from bench import harness, pandas_reference
+
+TINY = 2_000
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("bench")
+    argv = ["--sizes", str(TINY), "--runs", "1", "--cache", str(tmp / "cache"),
+            "--results", str(tmp / "results.json"), "--out", str(tmp / "BENCHMARKS.md")]
+    code = harness.main(argv)
+    return tmp, argv, code
+
+
+def test_harness_measures_every_step_or_says_why_not(tiny_run, capsys):
+    tmp, _, code = tiny_run
+    assert code == 0
+    entry = json.loads((tmp / "results.json").read_text())[str(TINY)]
+    assert entry["problems"] == []
+    for name, step in entry["steps"].items():
+        if "skipped" in step:
+            assert step["skipped"], name
+            continue
+        assert 0 < step["min"] <= step["median"] <= step["max"], name
+        assert step["peak_rss_mb"] > 10, name
+    for name in ("generate", "csv_write", "import_csv", "raw_read_csv", "pandas_report"):
+        assert "skipped" not in entry["steps"][name]
+    assert entry["steps"]["import_csv"]["mb_per_s"] > 0
+    assert entry["machine"]["cores"] >= 1 and entry["versions"]["duckdb"]
+    # Where our report exists, pandas must give the same numbers.
+    if "skipped" not in entry["steps"]["report_warm"]:
+        assert entry["steps"]["pandas_report"]["check"] == "same numbers"
+    text = (tmp / "BENCHMARKS.md").read_text()
+    assert f"## {TINY:,} orders" in text and "## Targets (issue 6)" in text
+
+
+def test_a_second_run_reuses_the_cached_data_set(tiny_run):
+    tmp, argv, _ = tiny_run
+    cached = sorted((tmp / "cache").glob("generated-*.duckdb"))
+    assert len(cached) == 1 and sorted((tmp / "cache").glob("orders-*.csv"))
+    sidecar = json.loads(cached[0].with_suffix(".json").read_text())
+    assert harness.main(argv) == 0
+    assert sorted((tmp / "cache").glob("generated-*.duckdb")) == cached
+    assert json.loads(cached[0].with_suffix(".json").read_text()) == sidecar
+    assert not (tmp / "cache" / "scratch").exists()
+
+
+def test_headline_says_by_how_much_a_target_is_missed():
+    entry = {"steps": {"report_warm": {"median": 0.6}, "generate": {"skipped": "not there"}},
+             "ratios": {"import_vs_raw": 0.3}}
+    lines = harness.headline({"1000000": entry})
+    report = next(line for line in lines if "report warm" in line and "1,000,000" in line)
+    assert "MISSED by 2.0x" in report
+    assert any("import throughput" in line and "MISSED by 2.0x" in line for line in lines)
+    assert any("10,000,000" in line and "not measured" in line for line in lines)
+
+
+def _hand_made() -> dict[str, pd.DataFrame]:
+    ts = pd.Timestamp
+    orders = pd.DataFrame({
+        "order_id": ["O1", "O2", "O3", "O4", "O5"],
+        "payment_method": ["card", "cash", "card", "card", "cash"],
+        "amount": [10.0, 20.0, 30.5, 5.0, 7.25],
+        "is_cancelled": [True, False, True, True, True],
+        "cancel_stage": ["awaiting_shipment", None, "before_payment", "awaiting_shipment", "awaiting_shipment"],
+    })
+    requests = pd.DataFrame({
+        "order_id": ["O1", "O3", "O4", "O5"],
+        "requested_at": [ts("2026-01-02 10:00"), ts("2026-01-05 08:00"), ts("2026-01-05 09:00"),
+                         ts("2026-01-08 09:00")],
+        "stage": ["awaiting_shipment", "before_payment", "awaiting_shipment", "awaiting_shipment"],
+        "outcome": ["accepted", "buyer_cancelled", "accepted", "auto_cancelled"],
+    })
+    refunds = pd.DataFrame({
+        "order_id": ["O1", "O4", "O5"],
+        "channel": ["original", "original", "wallet"],
+        # O1: Friday to Tuesday spans a weekend (2 business days); O4: same day (0); O5: still pending.
+        "initiated_at": [ts("2026-01-02 12:00"), ts("2026-01-05 10:00"), ts("2026-01-11 09:00")],
+        "completed_at": [ts("2026-01-06 09:00"), ts("2026-01-05 18:00"), pd.NaT],
+    })
+    return {"orders": orders, "requests": requests, "refunds": refunds}
+
+
+def test_pandas_reference_counts_a_hand_made_data_set():
+    got = pandas_reference.report(_hand_made())
+    assert got["orders"] == 5 and got["gmv"] == pytest.approx(72.75)
+    assert got["cancellation_requests"] == 4 and got["cancelled_orders"] == 4
+    assert got["cancellation_rate"] == pytest.approx(0.8)
+    assert got["requests_by_stage"] == {"before_payment": 1, "awaiting_shipment": 3, "after_shipment": 0}
+    assert got["request_outcomes"] == {"accepted": 2, "rejected": 0, "auto_cancelled": 1, "lapsed": 0,
+                                       "not_cancellable": 0}
+    card, cash = got["refund_latency"]
+    assert card == {"payment_method": "card", "refunds": 2, "mean_business_days": 1.0,
+                    "p50_business_days": 1.0, "p90_business_days": pytest.approx(1.8),
+                    "p50_from_request_business_days": 1.0, "p90_from_request_business_days": pytest.approx(1.8)}
+    assert cash["payment_method"] == "cash" and cash["refunds"] == 0 and cash["p50_business_days"] is None
+
+
+def test_compare_names_each_metric_that_differs():
+    theirs = pandas_reference.report(_hand_made())
+    ours = json.loads(json.dumps(theirs))
+    assert pandas_reference.compare(ours, theirs) == []
+    ours["gmv"] += 0.01
+    ours["requests_by_stage"]["before_payment"] = 2
+    ours["refund_latency"][0]["p90_business_days"] = 2.0
+    diffs = pandas_reference.compare(ours, theirs)
+    assert len(diffs) == 3
+    assert diffs[0].startswith("gmv") and "requests_by_stage.before_payment" in diffs[1]
+    assert "refund_latency[card].p90_business_days" in diffs[2]
