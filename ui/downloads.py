@@ -21,11 +21,9 @@ def _slug(name: str) -> str:
 def table_buttons(frame: pl.DataFrame, name: str, *, key: str) -> None:
     """CSV and Parquet download buttons for `frame`."""
     slug = _slug(name)
-    left, right, _ = st.columns([1, 1, 4], gap="small")
-    with left:
+    with st.container(horizontal=True, gap="small"):
         st.download_button("CSV", lambda: exports.to_csv_bytes(frame), file_name=f"{slug}.csv", mime="text/csv",
                            key=f"{key}_csv", on_click="ignore", icon=":material/download:", type="tertiary")
-    with right:
         st.download_button("Parquet", lambda: exports.to_parquet_bytes(frame), file_name=f"{slug}.parquet",
                            mime="application/vnd.apache.parquet", key=f"{key}_parquet", on_click="ignore",
                            icon=":material/download:", type="tertiary")
@@ -40,11 +38,9 @@ def table(frame: pl.DataFrame, name: str, *, key: str, height: int | str = "auto
 def chart_buttons(chart: alt.TopLevelMixin, name: str, *, key: str) -> None:
     """PNG and SVG download buttons for `chart`."""
     slug = _slug(name)
-    left, right, _ = st.columns([1, 1, 4], gap="small")
-    with left:
+    with st.container(horizontal=True, gap="small"):
         st.download_button("PNG", lambda: exports.chart_to_png(chart), file_name=f"{slug}.png", mime="image/png",
                            key=f"{key}_png", on_click="ignore", icon=":material/download:", type="tertiary")
-    with right:
         st.download_button("SVG", lambda: exports.chart_to_svg(chart), file_name=f"{slug}.svg", mime="image/svg+xml",
                            key=f"{key}_svg", on_click="ignore", icon=":material/download:", type="tertiary")
 
