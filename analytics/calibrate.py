@@ -1,0 +1,620 @@
+"""Calibration: what a replay needs but the data cannot show, fitted from the data set itself.
+
+From one data set (one row per order, orders joined with their request and refund):
+- the seller's response time: a lognormal fitted by maximum likelihood with right-censoring. A request
+  that got no answer before the window ran out, or whose parcel left first, tells us only that the
+  answer would have come later than that; it enters the fit as censored, not as missing;
+- the acceptance rate among answered requests, overall and by reason (only awaiting-shipment requests
+  are answered, so "by stage" has one stage);
+- the time from payment to shipment: Kaplan-Meier on hours (censored where the order was cancelled
+  before it shipped), with a censored lognormal for the tail beyond the last shipment seen;
+- refund latency per channel and transit per shipping method: their empirical distributions in
+  business days;
+- the share of Premium shipping, and the window the data's own timeouts show.
+Every figure carries its sample size. The fit is stored in `calibrations` as JSON, one row per data set.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+import polars as pl
+from scipy import optimize, special
+
+from analytics.outcomes import REFUND_CHANNELS, SHIPPING_METHODS
+
+VERSION = 1
+US_PER_HOUR = 3_600_000_000
+MIN_REASON_ANSWERS = 30  # below this a reason's acceptance rate is too noisy to replace the overall one
+
+# One row per order: the order, its cancellation request (if any) and its refund (if any).
+ORDER_COLUMNS: dict[str, pl.DataType] = {
+    "order_id": pl.Utf8,
+    "placed_at": pl.Datetime("us"),
+    "payment_method": pl.Utf8,
+    "amount": pl.Float64,
+    "shipping_method": pl.Utf8,
+    "paid_at": pl.Datetime("us"),
+    "shipped_at": pl.Datetime("us"),
+    "delivered_at": pl.Datetime("us"),
+    "cancelled_at": pl.Datetime("us"),
+    "is_cancelled": pl.Boolean,
+    "has_request": pl.Boolean,
+    "requested_at": pl.Datetime("us"),
+    "reason": pl.Utf8,
+    "stage": pl.Utf8,
+    "seller_response": pl.Utf8,
+    "responded_at": pl.Datetime("us"),
+    "outcome": pl.Utf8,
+    "return_path": pl.Boolean,
+    "has_refund": pl.Boolean,
+    "refund_channel": pl.Utf8,
+    "refund_amount": pl.Float64,
+    "refund_initiated_at": pl.Datetime("us"),
+    "refund_completed_at": pl.Datetime("us"),
+}
+
+_ORDERS_SQL = """
+SELECT o.order_id, o.placed_at, o.payment_method, o.amount, o.shipping_method, o.paid_at, o.shipped_at,
+       o.delivered_at, o.cancelled_at, o.is_cancelled,
+       r.order_id IS NOT NULL AS has_request, r.requested_at, r.reason, r.stage, r.seller_response,
+       r.responded_at, r.outcome, r.return_path,
+       f.order_id IS NOT NULL AS has_refund, f.channel AS refund_channel, f.amount AS refund_amount,
+       f.initiated_at AS refund_initiated_at, f.completed_at AS refund_completed_at
+FROM orders o
+LEFT JOIN cancellation_requests r ON r.dataset_id = o.dataset_id AND r.order_id = o.order_id
+LEFT JOIN refunds f ON f.dataset_id = o.dataset_id AND f.order_id = o.order_id
+WHERE o.dataset_id = ?
+ORDER BY o.source_line, o.order_id
+"""
+
+
+def load_orders(con, dataset_id: str) -> pl.DataFrame:
+    """One row per order of the data set, with its request and refund columns (ORDER_COLUMNS)."""
+    cur = con.cursor()
+    try:
+        frame = cur.sql(_ORDERS_SQL, params=[dataset_id]).pl()
+    finally:
+        cur.close()
+    return normalise_orders(frame)
+
+
+def normalise_orders(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """The frame with every ORDER_COLUMNS column, typed; absent optional columns become null.
+
+    has_request / has_refund, when absent, are derived from the request and refund columns, so a
+    hand-made frame needs only what it means to say."""
+    lf = frame.lazy()
+    present = set(lf.collect_schema().names())
+    derived = {
+        "has_request": pl.col("requested_at").is_not_null() | pl.col("reason").is_not_null(),
+        "has_refund": pl.any_horizontal(
+            pl.col(c).is_not_null()
+            for c in ("refund_channel", "refund_amount", "refund_initiated_at", "refund_completed_at")
+        ),
+        "is_cancelled": pl.col("cancelled_at").is_not_null(),
+    }
+    first = [pl.lit(None, dtype=t).alias(c) for c, t in ORDER_COLUMNS.items() if c not in present and c not in derived]
+    second = [derived[c].alias(c) for c in derived if c not in present]
+    return (
+        lf.with_columns(first)
+        .with_columns(second)
+        .select([pl.col(c).cast(t) for c, t in ORDER_COLUMNS.items()])
+        .collect()
+    )
+
+
+def stage_expr() -> pl.Expr:
+    """Stage of an order's request (outcomes.py) at its request time, or at its cancellation time."""
+    t = pl.coalesce("requested_at", "cancelled_at")
+    return (
+        pl.when(t.is_null())
+        .then(pl.when(pl.col("paid_at").is_null()).then(pl.lit("before_payment"))
+              .when(pl.col("shipped_at").is_null()).then(pl.lit("awaiting_shipment"))
+              .otherwise(pl.lit("after_shipment")))
+        .when(pl.col("paid_at").is_null() | (pl.col("paid_at") > t)).then(pl.lit("before_payment"))
+        .when(pl.col("shipped_at").is_null() | (pl.col("shipped_at") > t)).then(pl.lit("awaiting_shipment"))
+        .otherwise(pl.lit("after_shipment"))
+    )
+
+
+def _hours(later: str | pl.Expr, earlier: str | pl.Expr) -> pl.Expr:
+    later = pl.col(later) if isinstance(later, str) else later
+    earlier = pl.col(earlier) if isinstance(earlier, str) else earlier
+    return (later - earlier).dt.total_microseconds().cast(pl.Float64) / US_PER_HOUR
+
+
+def data_end_expr() -> pl.Expr:
+    """The last moment the data set shows: what is still open was open at least until then."""
+    cols = ["placed_at", "paid_at", "shipped_at", "delivered_at", "cancelled_at", "requested_at",
+            "responded_at", "refund_initiated_at", "refund_completed_at"]
+    return pl.max_horizontal([pl.col(c).max() for c in cols])
+
+
+# --------------------------------------------------------------------------------------------------
+# Distributions
+
+
+@dataclass(frozen=True)
+class Lognormal:
+    """A lognormal in hours, fitted with censoring: n_observed exact times, n_censored lower bounds."""
+
+    mu: float
+    sigma: float
+    n_observed: int
+    n_censored: int
+
+    @property
+    def median(self) -> float:
+        return math.exp(self.mu)
+
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        with np.errstate(divide="ignore"):
+            z = (np.log(np.maximum(x, 0.0)) - self.mu) / self.sigma
+        return special.ndtr(z)
+
+    def quantile_above(self, lower: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Inverse CDF of the distribution truncated to (lower, inf): a draw beyond `lower` for each uniform.
+
+        Works in the survival function so that a bound far in the tail keeps its precision."""
+        lower = np.asarray(lower, dtype=float)
+        with np.errstate(divide="ignore"):
+            zc = (np.log(np.maximum(lower, 1e-12)) - self.mu) / self.sigma
+        sf = special.ndtr(-zc)
+        z = -special.ndtri(np.clip((1.0 - u) * sf, 1e-300, 1.0))
+        return np.maximum(np.exp(self.mu + self.sigma * z), lower)
+
+
+def fit_lognormal_censored(observed: np.ndarray, censored: np.ndarray) -> Lognormal:
+    """Maximum likelihood lognormal from exact times and right-censored lower bounds (hours, > 0)."""
+    x = np.log(np.asarray(observed, dtype=float))
+    c = np.log(np.asarray(censored, dtype=float))
+    if len(x) == 0 and len(c) == 0:
+        return Lognormal(float("nan"), float("nan"), 0, 0)
+    pooled = np.concatenate([x, c])
+    start = np.array([np.mean(pooled), np.log(max(np.std(pooled), 0.1))])
+
+    def nll(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        mu, log_s = theta
+        s = math.exp(log_s)
+        z = (x - mu) / s
+        zc = (c - mu) / s
+        log_sf = special.log_ndtr(-zc)
+        hazard = np.exp(-0.5 * zc**2 - 0.5 * math.log(2 * math.pi) - log_sf)
+        value = len(x) * log_s + 0.5 * np.sum(z**2) - np.sum(log_sf)
+        d_mu = -np.sum(z) / s - np.sum(hazard) / s
+        d_log_s = len(x) - np.sum(z**2) - np.sum(hazard * zc)
+        return float(value), np.array([d_mu, d_log_s])
+
+    if len(x) == 0:  # only lower bounds: the likelihood has no maximum; keep the naive start
+        mu, log_s = start
+    else:
+        result = optimize.minimize(nll, start, jac=True, method="L-BFGS-B",
+                                   bounds=[(None, None), (math.log(1e-3), math.log(50.0))])
+        mu, log_s = result.x
+    return Lognormal(float(mu), float(math.exp(log_s)), int(len(x)), int(len(c)))
+
+
+def kaplan_meier(times: np.ndarray, events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kaplan-Meier: the distinct event times and the CDF (1 - survival) just after each."""
+    times = np.asarray(times, dtype=float)
+    events = np.asarray(events, dtype=bool)
+    if len(times) == 0:
+        return np.array([]), np.array([])
+    uniq, inverse = np.unique(times, return_inverse=True)
+    deaths = np.bincount(inverse, weights=events, minlength=len(uniq))
+    leaving = np.bincount(inverse, minlength=len(uniq))
+    at_risk = len(times) - np.concatenate([[0], np.cumsum(leaving)[:-1]])
+    survival = np.cumprod(1.0 - deaths / at_risk)
+    keep = deaths > 0
+    return uniq[keep], 1.0 - survival[keep]
+
+
+@dataclass(frozen=True)
+class Survival:
+    """A time in hours known from Kaplan-Meier (as a quantile table) plus a lognormal beyond its range."""
+
+    probs: tuple[float, ...]
+    hours: tuple[float, ...]
+    tail: Lognormal
+    n_observed: int
+    n_censored: int
+
+    @property
+    def median(self) -> float:
+        return float(np.interp(0.5, self.probs, self.hours)) if self.probs and self.probs[-1] >= 0.5 else self.tail.median
+
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        if not self.probs:
+            return self.tail.cdf(x)
+        p, h = np.asarray(self.probs), np.asarray(self.hours)
+        inside = np.interp(x, h, p, left=0.0, right=p[-1])
+        return np.where(x > h[-1], np.maximum(self.tail.cdf(x), p[-1]), inside)
+
+    def quantile_above(self, lower: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """A draw beyond `lower` for each uniform: inverse of the CDF truncated to (lower, inf)."""
+        lower = np.asarray(lower, dtype=float)
+        if not self.probs:
+            return self.tail.quantile_above(lower, u)
+        p, h = np.asarray(self.probs), np.asarray(self.hours)
+        f_low = self.cdf(lower)
+        target = f_low + u * (1.0 - f_low)
+        inside = np.interp(target, p, h)
+        # Beyond the table's last probability the tail takes over, drawn beyond the larger bound.
+        beyond = target > p[-1]
+        out = inside
+        if beyond.any():
+            out = inside.copy()
+            span = (target[beyond] - p[-1]) / max(1.0 - p[-1], 1e-12)
+            out[beyond] = self.tail.quantile_above(np.maximum(lower[beyond], h[-1]), np.clip(span, 0.0, 1.0))
+        return np.maximum(out, lower)
+
+
+def fit_survival(times: np.ndarray, events: np.ndarray, points: int = 1001) -> Survival:
+    events = np.asarray(events, dtype=bool)
+    times = np.asarray(times, dtype=float)
+    tail = fit_lognormal_censored(times[events & (times > 0)], times[~events & (times > 0)])
+    t, cdf = kaplan_meier(times, events)
+    if len(t) == 0:
+        return Survival((), (), tail, int(events.sum()), int((~events).sum()))
+    # A quantile table over the probabilities the data reaches: monotone, small enough for JSON.
+    probs = np.linspace(0.0, cdf[-1], points)
+    idx = np.minimum(np.searchsorted(cdf, probs, side="left"), len(t) - 1)
+    hours = t[idx]
+    hours[0] = min(hours[0], float(times.min()))
+    return Survival(tuple(map(float, probs)), tuple(map(float, hours)), tail, int(events.sum()), int((~events).sum()))
+
+
+@dataclass(frozen=True)
+class Empirical:
+    """A whole-number distribution (business days) as seen in the data; `assumed` when the data had none."""
+
+    values: tuple[int, ...]
+    counts: tuple[int, ...]
+    assumed: bool = False
+
+    @property
+    def n(self) -> int:
+        return 0 if self.assumed else int(sum(self.counts))
+
+    def quantile(self, u: np.ndarray) -> np.ndarray:
+        """Inverse CDF: the value for each uniform in [0, 1)."""
+        cdf = np.cumsum(self.counts, dtype=float)
+        idx = np.searchsorted(cdf / cdf[-1], np.asarray(u), side="right")
+        return np.asarray(self.values, dtype=np.int64)[np.minimum(idx, len(self.values) - 1)]
+
+    def percentile(self, q: float) -> float:
+        expanded = np.repeat(np.asarray(self.values, dtype=float), np.asarray(self.counts, dtype=np.int64))
+        return float(np.percentile(expanded, q)) if len(expanded) else float("nan")
+
+
+def _empirical(values: pl.Series, fallback: tuple[int, int]) -> Empirical:
+    counts = values.drop_nulls().value_counts(sort=False).sort(values.name)
+    if counts.height == 0:
+        lo, hi = fallback
+        return Empirical(tuple(range(lo, hi + 1)), tuple([1] * (hi - lo + 1)), assumed=True)
+    return Empirical(tuple(int(v) for v in counts[values.name]), tuple(int(c) for c in counts["count"]))
+
+
+# Where the data has no refunds through a channel (or no deliveries by a method), what domain.md says:
+# original 3-20 business days; wallet credit the same or the next day; coupons at once; transit times.
+ASSUMED_REFUND_DAYS = {"original": (3, 20), "wallet": (0, 1), "coupon": (0, 0)}
+ASSUMED_TRANSIT_DAYS = {"standard": (15, 45), "premium": (7, 15)}
+
+
+# --------------------------------------------------------------------------------------------------
+# The calibration
+
+
+@dataclass(frozen=True)
+class Rate:
+    rate: float
+    n: int
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Everything fitted from one data set; hashable (a cache key) and JSON round-trippable."""
+
+    response: Lognormal
+    acceptance: Rate
+    acceptance_by_reason: tuple[tuple[str, Rate], ...]
+    dispatch: Survival
+    refund_days: tuple[tuple[str, Empirical], ...]
+    transit_days: tuple[tuple[str, Empirical], ...]
+    premium_share: Rate
+    observed_window_hours: Rate       # median time from request to auto-cancel; rate = hours
+    data_end_us: int                  # the last timestamp in the data, microseconds since the epoch
+    counts: tuple[tuple[str, int], ...] = field(default=())
+    version: int = VERSION
+
+    def acceptance_for(self, reason: str | None) -> float:
+        by = dict(self.acceptance_by_reason)
+        r = by.get(reason)
+        return r.rate if r is not None and r.n >= MIN_REASON_ANSWERS else self.acceptance.rate
+
+    def refund_days_for(self, channel: str) -> Empirical:
+        found = dict(self.refund_days).get(channel)
+        if found is None:
+            lo, hi = ASSUMED_REFUND_DAYS.get(channel, ASSUMED_REFUND_DAYS["original"])
+            return Empirical(tuple(range(lo, hi + 1)), tuple([1] * (hi - lo + 1)), assumed=True)
+        return found
+
+    def transit_days_for(self, method: str) -> Empirical:
+        return dict(self.transit_days)[method]
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> Calibration:
+        def rate(d):
+            return Rate(float(d["rate"]), int(d["n"]))
+
+        def emp(d):
+            return Empirical(tuple(d["values"]), tuple(d["counts"]), bool(d["assumed"]))
+
+        def logn(d):
+            return Lognormal(float(d["mu"]), float(d["sigma"]), int(d["n_observed"]), int(d["n_censored"]))
+
+        dispatch = data["dispatch"]
+        return cls(
+            response=logn(data["response"]),
+            acceptance=rate(data["acceptance"]),
+            acceptance_by_reason=tuple((k, rate(v)) for k, v in data["acceptance_by_reason"]),
+            dispatch=Survival(tuple(dispatch["probs"]), tuple(dispatch["hours"]), logn(dispatch["tail"]),
+                              int(dispatch["n_observed"]), int(dispatch["n_censored"])),
+            refund_days=tuple((k, emp(v)) for k, v in data["refund_days"]),
+            transit_days=tuple((k, emp(v)) for k, v in data["transit_days"]),
+            premium_share=rate(data["premium_share"]),
+            observed_window_hours=rate(data["observed_window_hours"]),
+            data_end_us=int(data["data_end_us"]),
+            counts=tuple((k, int(v)) for k, v in data["counts"]),
+            version=int(data["version"]),
+        )
+
+    def summary(self) -> dict:
+        """The fitted figures with their sample sizes, for the command line and the page."""
+        return {
+            "seller_response": {
+                "model": "lognormal, right-censored at the window or at the parcel leaving",
+                "median_hours": _r(self.response.median), "sigma": _r(self.response.sigma),
+                "answered": self.response.n_observed, "censored": self.response.n_censored,
+                "p_answer_within_72h": _r(float(self.response.cdf(np.array([72.0]))[0])),
+            },
+            "acceptance_rate": {"rate": _r(self.acceptance.rate), "answered": self.acceptance.n,
+                                "by_reason": {k: {"rate": _r(v.rate), "answered": v.n}
+                                              for k, v in self.acceptance_by_reason}},
+            "payment_to_shipment": {
+                "model": "Kaplan-Meier on hours, censored where cancelled before shipping; lognormal tail",
+                "median_hours": _r(self.dispatch.median), "shipped": self.dispatch.n_observed,
+                "censored": self.dispatch.n_censored,
+                "tail_lognormal": {"median_hours": _r(self.dispatch.tail.median), "sigma": _r(self.dispatch.tail.sigma)},
+            },
+            "refund_business_days": {
+                ch: {"n": e.n, "p50": _r(e.percentile(50)), "p90": _r(e.percentile(90)),
+                     "min": min(e.values), "max": max(e.values), "assumed": e.assumed}
+                for ch, e in self.refund_days},
+            "transit_business_days": {
+                m: {"n": e.n, "p50": _r(e.percentile(50)), "p90": _r(e.percentile(90)),
+                    "min": min(e.values), "max": max(e.values), "assumed": e.assumed}
+                for m, e in self.transit_days},
+            "premium_shipping_share": {"share": _r(self.premium_share.rate), "orders": self.premium_share.n},
+            "observed_window_hours": {"median_hours": _r(self.observed_window_hours.rate),
+                                      "auto_cancelled": self.observed_window_hours.n},
+            "counts": dict(self.counts),
+        }
+
+
+def _r(x: float, digits: int = 4) -> float | None:
+    return None if x is None or not math.isfinite(x) else round(float(x), digits)
+
+
+def fit_inputs(frame: pl.DataFrame) -> pl.DataFrame:
+    """Per order, the quantities the fit reads (hours, business days), with what is censored.
+
+    One row per order: response_hours / response_observed (awaiting-shipment requests only),
+    dispatch_hours / dispatch_observed (paid orders), refund_days, transit_days, answered, accepted."""
+    lf = frame.lazy()
+    end = data_end_expr()
+    awaiting = stage_expr() == "awaiting_shipment"
+    requested = pl.col("has_request") & pl.col("requested_at").is_not_null()
+    answered = pl.col("seller_response").is_in(["accepted", "rejected"])
+    no_answer = pl.col("seller_response").is_null() | (pl.col("seller_response") == "none")
+    # What is known of a silent seller: the answer had not come by the cancellation, by the parcel
+    # leaving, or by the end of the data.
+    silent_bound = pl.coalesce(pl.col("cancelled_at"), pl.col("shipped_at"), end)
+    return (
+        lf.with_columns(awaiting.alias("_awaiting"))
+        .with_columns(
+            pl.when(pl.col("_awaiting") & requested & answered & pl.col("responded_at").is_not_null())
+            .then(_hours("responded_at", "requested_at"))
+            .when(pl.col("_awaiting") & requested & no_answer)
+            .then(_hours(silent_bound, pl.col("requested_at")))
+            .alias("response_hours"),
+            (pl.col("_awaiting") & answered & pl.col("responded_at").is_not_null()).alias("response_observed"),
+            pl.when(pl.col("paid_at").is_null()).then(None)
+            .when(pl.col("shipped_at").is_not_null()).then(_hours("shipped_at", "paid_at"))
+            .when(pl.col("cancelled_at").is_not_null()).then(_hours("cancelled_at", "paid_at"))
+            .when(~pl.col("is_cancelled")).then(_hours(end, pl.col("paid_at")))
+            .alias("dispatch_hours"),
+            pl.col("shipped_at").is_not_null().alias("dispatch_observed"),
+            pl.business_day_count(pl.col("refund_initiated_at").dt.date(), pl.col("refund_completed_at").dt.date())
+            .alias("refund_days"),
+            pl.business_day_count(pl.col("shipped_at").dt.date(), pl.col("delivered_at").dt.date())
+            .alias("transit_days"),
+            (pl.col("_awaiting") & answered).alias("answered"),
+            (pl.col("_awaiting") & (pl.col("seller_response") == "accepted")).alias("accepted"),
+            (pl.col("_awaiting") & requested & no_answer & pl.col("cancelled_at").is_not_null()
+             & pl.col("shipped_at").is_null())
+            .alias("timed_out"),
+            end.alias("data_end"),
+        )
+        .with_columns(
+            pl.when(pl.col("timed_out")).then(_hours("cancelled_at", "requested_at")).alias("timeout_hours"),
+        )
+        .select(
+            "order_id", "reason", "payment_method", "shipping_method", "refund_channel", "response_hours",
+            "response_observed", "dispatch_hours", "dispatch_observed", "refund_days", "transit_days",
+            "answered", "accepted", "timeout_hours", "data_end",
+        )
+        .collect()
+    )
+
+
+def fit(frame: pl.DataFrame) -> Calibration:
+    """Fit the calibration from one data set's orders (the frame of `load_orders`)."""
+    frame = normalise_orders(frame)
+    x = fit_inputs(frame)
+
+    resp = x.filter(pl.col("response_hours").is_not_null() & (pl.col("response_hours") > 0))
+    obs = resp["response_observed"].to_numpy()
+    hours = resp["response_hours"].to_numpy()
+    response = fit_lognormal_censored(hours[obs], hours[~obs])
+
+    answers = x.filter(pl.col("answered"))
+    overall = Rate(float(answers["accepted"].mean()) if answers.height else float("nan"), answers.height)
+    by_reason = (
+        answers.group_by("reason").agg(pl.col("accepted").mean().alias("rate"), pl.len().alias("n")).sort("reason")
+    )
+    acceptance_by_reason = tuple(
+        (str(r), Rate(float(rate), int(n))) for r, rate, n in by_reason.select("reason", "rate", "n").iter_rows()
+    )
+
+    disp = x.filter(pl.col("dispatch_hours").is_not_null() & (pl.col("dispatch_hours") >= 0))
+    dispatch = fit_survival(disp["dispatch_hours"].to_numpy(), disp["dispatch_observed"].to_numpy())
+
+    refunds = tuple(
+        (ch, _empirical(x.filter(pl.col("refund_channel") == ch)["refund_days"], ASSUMED_REFUND_DAYS[ch]))
+        for ch in REFUND_CHANNELS
+    )
+    transit = tuple(
+        (m, _empirical(x.filter(pl.col("shipping_method") == m)["transit_days"], ASSUMED_TRANSIT_DAYS[m]))
+        for m in SHIPPING_METHODS
+    )
+    known = x.filter(pl.col("shipping_method").is_in(list(SHIPPING_METHODS)))
+    premium = Rate(float((known["shipping_method"] == "premium").mean()) if known.height else float("nan"), known.height)
+    timeouts = x["timeout_hours"].drop_nulls()
+    window = Rate(float(timeouts.median()) if len(timeouts) else float("nan"), len(timeouts))
+    end = x["data_end"][0] if x.height else None
+    end_us = int((end - datetime(1970, 1, 1)).total_seconds() * 1_000_000) if end is not None else 0
+    counts = (
+        ("orders", frame.height),
+        ("requests", int(frame["has_request"].sum())),
+        ("awaiting_shipment_requests", int(resp.height)),
+        ("refunds", int(frame["has_refund"].sum())),
+    )
+    return Calibration(response, overall, acceptance_by_reason, dispatch, refunds, transit, premium, window,
+                       end_us, counts)
+
+
+# --------------------------------------------------------------------------------------------------
+# Storage
+
+
+def load_calibration(con, dataset_id: str) -> Calibration | None:
+    """The stored calibration of a data set, or None when it has none (or one from an older version)."""
+    cur = con.cursor()
+    try:
+        row = cur.execute("SELECT version, fitted FROM calibrations WHERE dataset_id = ?", [dataset_id]).fetchall()
+    finally:
+        cur.close()
+    if not row or row[0][0] != VERSION:
+        return None
+    return Calibration.from_json(json.loads(row[0][1]))
+
+
+def save_calibration(con, dataset_id: str, calibration: Calibration) -> None:
+    cur = con.cursor()
+    try:
+        cur.execute(
+            "INSERT OR REPLACE INTO calibrations (dataset_id, version, fitted, created_at) VALUES (?, ?, ?, ?)",
+            [dataset_id, calibration.version, json.dumps(calibration.to_json()),
+             datetime.now(UTC).replace(tzinfo=None)],
+        )
+    finally:
+        cur.close()
+
+
+def calibrate(con, dataset_id: str, *, refit: bool = False, frame: pl.DataFrame | None = None) -> Calibration:
+    """The data set's calibration: the stored one, else fitted now and stored."""
+    if not refit:
+        stored = load_calibration(con, dataset_id)
+        if stored is not None:
+            return stored
+    calibration = fit(frame if frame is not None else load_orders(con, dataset_id))
+    save_calibration(con, dataset_id, calibration)
+    return calibration
+
+
+# --------------------------------------------------------------------------------------------------
+# Showing the fit
+
+
+def fit_vs_data(frame: pl.DataFrame, calibration: Calibration, points: int = 120) -> dict[str, pl.DataFrame]:
+    """Frames for charting each fitted curve against the data's own distribution.
+
+    - 'seller_response' and 'payment_to_shipment': one row per (hours, source) with the CDF; source is
+      'data (Kaplan-Meier)' or 'fitted'. The data's curve stops where the data stops showing answers.
+    - 'refund_days' (per channel) and 'transit_days' (per shipping method): one row per (group, days)
+      with the data's share; the replay draws from exactly this distribution.
+    - 'acceptance_by_reason': rate, answered, and a 95% Wilson interval per reason.
+    """
+    x = fit_inputs(normalise_orders(frame))
+
+    def curves(hours: np.ndarray, observed: np.ndarray, fitted_cdf, top: float) -> pl.DataFrame:
+        grid = np.linspace(0.0, top, points)
+        t, cdf = kaplan_meier(hours, observed)
+        data = np.interp(grid, t, cdf, left=0.0) if len(t) else np.full(points, np.nan)
+        if len(t):
+            data = np.where(grid <= t[-1], data, np.nan)
+        return pl.concat([
+            pl.DataFrame({"hours": grid, "cdf": data, "source": "data (Kaplan-Meier)"}),
+            pl.DataFrame({"hours": grid, "cdf": fitted_cdf(grid), "source": "fitted"}),
+        ]).drop_nans()
+
+    resp = x.filter(pl.col("response_hours").is_not_null() & (pl.col("response_hours") > 0))
+    r_hours, r_obs = resp["response_hours"].to_numpy(), resp["response_observed"].to_numpy()
+    top = float(np.nanmax(r_hours[r_obs])) * 1.5 if r_obs.any() else 240.0
+    disp = x.filter(pl.col("dispatch_hours").is_not_null() & (pl.col("dispatch_hours") >= 0))
+    d_hours, d_obs = disp["dispatch_hours"].to_numpy(), disp["dispatch_observed"].to_numpy()
+    d_top = float(np.percentile(d_hours[d_obs], 99.5)) if d_obs.any() else 240.0
+    d_curve = curves(d_hours, d_obs, calibration.dispatch.tail.cdf, d_top)
+
+    def shares(column: str, groups: str, dists) -> pl.DataFrame:
+        frames = [
+            pl.DataFrame({groups: g, "days": list(e.values), "count": list(e.counts)},
+                         schema={groups: pl.Utf8, "days": pl.Int64, "count": pl.Int64})
+            .with_columns((pl.col("count") / pl.col("count").sum()).alias("share"), pl.lit(e.assumed).alias("assumed"))
+            for g, e in dists
+        ]
+        return pl.concat(frames)
+
+    z = 1.959963984540054
+    acc = pl.DataFrame(
+        [{"reason": k, "rate": v.rate, "answered": v.n} for k, v in calibration.acceptance_by_reason]
+        + [{"reason": "all", "rate": calibration.acceptance.rate, "answered": calibration.acceptance.n}],
+        schema={"reason": pl.Utf8, "rate": pl.Float64, "answered": pl.Int64},
+    ).with_columns(
+        ((pl.col("rate") + z**2 / (2 * pl.col("answered"))
+          - z * (pl.col("rate") * (1 - pl.col("rate")) / pl.col("answered") + z**2 / (4 * pl.col("answered") ** 2)).sqrt())
+         / (1 + z**2 / pl.col("answered"))).alias("low"),
+        ((pl.col("rate") + z**2 / (2 * pl.col("answered"))
+          + z * (pl.col("rate") * (1 - pl.col("rate")) / pl.col("answered") + z**2 / (4 * pl.col("answered") ** 2)).sqrt())
+         / (1 + z**2 / pl.col("answered"))).alias("high"),
+    )
+    return {
+        "seller_response": curves(r_hours, r_obs, calibration.response.cdf, top),
+        "payment_to_shipment": d_curve.with_columns(
+            pl.when(pl.col("source") == "fitted").then(pl.lit("fitted lognormal (tail)")).otherwise("source")
+            .alias("source")),
+        "refund_days": shares("refund_days", "channel", calibration.refund_days),
+        "transit_days": shares("transit_days", "shipping_method", calibration.transit_days),
+        "acceptance_by_reason": acc,
+    }

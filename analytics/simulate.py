@@ -1,0 +1,342 @@
+"""The what-if engine's public API: replay a data set's orders under another policy, with intervals.
+
+    from analytics.policy import Policy, PARAMETERS, PolicyError
+    from analytics import simulate as whatif
+
+Policy (analytics/policy.py): a frozen, hashable value; defaults are the baseline of domain.md.
+    seller_consent_required   bool   True         a paid, unshipped order needs the seller's consent
+    seller_response_hours     number 72           (0, 2160] hours: the seller's window to answer
+    timeout_action            choice auto_cancel  auto_cancel | lapse: what the window running out does
+    dispatch_deadline_days    int    7            1..60 working days after the payment day
+    late_dispatch_action      choice none         none | auto_cancel: an order not shipped by the deadline
+    refund_channel.<method>   choice as domain.md original | wallet | coupon, per payment method
+    refund_days.<channel>     'fitted' or 0..60   business days a channel takes; 'fitted' = the data's own
+    premium_shipping_share    number 0.25         0..1; at the default, the data's own shipping methods
+  Policy.from_settings(["name=value", ...]) and policy.with_values({...}) raise PolicyError naming the
+  parameter and its range; Policy.from_query(params, other_keys=...) never raises and returns
+  (policy, notices) for untrusted URL parameters; policy.changes() / policy.to_query() give only the
+  non-default parameters. PARAMETERS: one Parameter per name (name, kind, default, label, help,
+  choices, minimum, maximum, unit, group, range_text) for building controls.
+
+Data and calibration:
+    prepare_dataset(con, dataset=None, *, refit=False) -> Prepared
+        Load a data set once (orders + requests + refunds) and its calibration (stored, else fitted and
+        stored); a Prepared can be cached by the page (key: dataset id) and passed to everything below.
+    prepare_frame(frame, dataset_id="frame") -> Prepared       the same from an in-memory frame
+    calibrate.calibrate(con, dataset_id, refit=False) -> Calibration;  calibrate.load_calibration(con, id)
+    Calibration.summary() -> dict                      fitted figures with their sample sizes
+    fit_vs_data(prepared) -> dict[str, pl.DataFrame]   fitted curve against the data's own distribution
+
+Simulation (every figure is {"value": mean over replicates, "low", "high": its 2.5 and 97.5 percentiles}):
+    simulate(source, dataset=None, policy=None, replicates=20, seed=0, *, baseline=None) -> dict
+        source: a DuckDB connection (with `dataset` an id or name, default the newest), a Prepared, or
+        an orders frame. Returns {"dataset", "policy", "replicates", "seed", "baseline", "scenario",
+        "delta"}; baseline/scenario/delta hold the figures in OUTCOME_INFO, by name (nested for
+        refunds_by_channel.<channel>, refund_wait_by_payment_method.<method>.p50/p90, ...).
+    sweep(source, param, values, dataset=None, policy=None, replicates=20, seed=0) -> dict
+        {"param", "values", "policy", "baseline", "points": [{"value", "policy", "scenario", "delta"}]}
+    sweep_frame(result) -> pl.DataFrame     long form (value, outcome, series, value/low/high) to chart
+    self_check(source, dataset=None, seed=0) -> dict
+        The engine checked on itself: replayed under the data set's own policy, every fully observed
+        order comes out as observed; a scenario equal to the baseline has a difference of exactly 0.
+
+Common random numbers: draws depend only on (seed, replicate, order id), so baseline and scenario share
+them and the delta is the policy's effect; the interval covers what the data cannot show (drawn
+answers, ship times, refund times), not the sampling of the orders themselves.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from analytics import calibrate as cal
+from analytics import db
+from analytics.policy import PARAMETERS_BY_NAME, Policy, PolicyError
+from analytics.replay import (
+    CODE,
+    OUTCOMES,
+    ReplayData,
+    latent,
+    prepare,
+    replay,
+    replay_frame,
+    summarise,
+)
+
+DEFAULT_REPLICATES = 20
+MAX_REPLICATES = 500
+
+# The figures every simulation returns: name -> (label, unit, what it counts).
+OUTCOME_INFO: dict[str, tuple[str, str, str]] = {
+    "orders": ("Orders", "orders", "orders in the data set (the same under every policy)"),
+    "cancelled_orders": ("Cancelled orders", "orders", "orders cancelled for any reason"),
+    "cancelled_gmv": ("Cancelled GMV", "currency", "order value of the cancelled orders: what sellers lose"),
+    "requests": ("Cancellation requests", "requests", "requests the buyers made"),
+    "requests_buyer_cancelled": ("Cancelled before payment", "requests", "the buyer cancelled an unpaid order"),
+    "requests_accepted": ("Accepted", "requests", "the seller agreed inside the window"),
+    "requests_rejected": ("Rejected", "requests", "the seller refused inside the window"),
+    "requests_auto_cancelled": ("Auto-cancelled", "requests", "the window ran out and the platform cancelled"),
+    "requests_lapsed": ("Lapsed", "requests", "the window ran out and the order went on"),
+    "requests_not_cancellable": ("Not cancellable", "requests",
+                                 "asked after shipment, or the parcel left before the answer"),
+    "requests_cancelled_without_consent": ("Cancelled without consent", "requests",
+                                           "consent off: cancelled the moment it was asked"),
+    "requests_dispatch_cancelled": ("Cut short by the dispatch deadline", "requests",
+                                    "still pending when the late order was cancelled"),
+    "requests_not_made": ("Not made", "requests", "the order was already cancelled for late dispatch"),
+    "requests_unknown": ("Unknown", "requests", "a seller answer the data labels outside the domain"),
+    "return_path_orders": ("Sent the return way", "orders", "the parcel left before the request was answered"),
+    "dispatch_cancelled_orders": ("Cancelled for late dispatch", "orders", "not shipped by the deadline"),
+    "refunds": ("Refunds", "refunds", "refunds of cancelled, paid orders"),
+    "refunds_by_channel": ("Refunds by channel", "refunds", "per refund channel"),
+    "refund_amount_by_channel": ("Refunded amount by channel", "currency", "per refund channel"),
+    "refunds_on_platform": ("Refunds kept on the platform", "refunds", "as wallet credit or coupons"),
+    "refund_amount_on_platform": ("Amount kept on the platform", "currency", "refunded as wallet credit or coupons"),
+    "refunds_after_request": ("Refunds after a request", "refunds", "refunds whose wait is measured"),
+    "refund_wait_p50_business_days": ("Buyer's wait, median", "business days",
+                                      "from the request to the money back"),
+    "refund_wait_p90_business_days": ("Buyer's wait, 90th percentile", "business days",
+                                      "from the request to the money back"),
+    "refund_wait_by_payment_method": ("Buyer's wait by payment method", "business days", "p50 and p90 per method"),
+    "shipped_orders": ("Shipped orders", "orders", "shipped by the end of the data"),
+    "premium_orders": ("Shipped by Premium", "orders", "shipped orders sent by Premium"),
+    "transit_p50_business_days": ("Transit, median", "business days", "shipped to delivered"),
+    "transit_p90_business_days": ("Transit, 90th percentile", "business days", "shipped to delivered"),
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Prepared:
+    """A data set ready to replay: its arrays and its calibration (cache it per data set id)."""
+
+    dataset_id: str
+    name: str
+    frame: pl.DataFrame
+    data: ReplayData
+    calibration: cal.Calibration
+
+
+def prepare_dataset(con, dataset: str | None = None, *, refit: bool = False) -> Prepared:
+    """Load a data set (id or name; None = the newest) and its calibration, stored or fitted now."""
+    found = db.resolve_dataset(con, dataset)
+    frame = cal.load_orders(con, found.id)
+    calibration = cal.calibrate(con, found.id, refit=refit, frame=frame)
+    return Prepared(found.id, found.name, frame, prepare(frame), calibration)
+
+
+def prepare_frame(frame: pl.DataFrame, dataset_id: str = "frame", calibration: cal.Calibration | None = None) -> Prepared:
+    """A Prepared from an in-memory orders frame (load_orders' shape; missing optional columns are null)."""
+    frame = cal.normalise_orders(frame)
+    return Prepared(dataset_id, dataset_id, frame, prepare(frame), calibration or cal.fit(frame))
+
+
+def _source(source, dataset: str | None) -> Prepared:
+    if isinstance(source, Prepared):
+        return source
+    if isinstance(source, pl.DataFrame | pl.LazyFrame):
+        return prepare_frame(source.lazy().collect())
+    return prepare_dataset(source, dataset)
+
+
+def _check_replicates(replicates: int) -> int:
+    if not 1 <= int(replicates) <= MAX_REPLICATES:
+        raise PolicyError(f"replicates must be a whole number >= 1 and <= {MAX_REPLICATES}; got {replicates!r}")
+    return int(replicates)
+
+
+def _interval(values: np.ndarray) -> dict[str, float | None]:
+    finite = values[np.isfinite(values)]
+    if len(finite) == 0:
+        return {"value": None, "low": None, "high": None}
+    lo, hi = np.percentile(finite, [2.5, 97.5])
+    return {"value": _num(float(finite.mean())), "low": _num(float(lo)), "high": _num(float(hi))}
+
+
+def _num(x: float) -> float | int | None:
+    if not math.isfinite(x):
+        return None
+    return int(x) if float(x).is_integer() and abs(x) < 2**53 else round(x, 6)
+
+
+def _nest(flat: Mapping[str, dict]) -> dict:
+    """{'a.b.c': v} -> {'a': {'b': {'c': v}}}."""
+    out: dict = {}
+    for key, value in flat.items():
+        node = out
+        *parents, leaf = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return out
+
+
+def _summaries(prep: Prepared, policies: list[Policy], replicates: int, seed: int) -> list[dict[str, np.ndarray]]:
+    """Per policy, each figure over the replicates. Every policy of a replicate shares its draws."""
+    names: list[str] | None = None
+    rows: list[list[dict[str, float]]] = [[] for _ in policies]
+    for k in range(replicates):
+        lat = latent(prep.data, prep.calibration, seed, k)
+        done: dict[Policy, dict[str, float]] = {}
+        for i, policy in enumerate(policies):
+            if policy not in done:  # the same policy twice is the same replay: reuse it, difference 0
+                done[policy] = summarise(prep.data, replay(prep.data, prep.calibration, policy, lat))
+            rows[i].append(done[policy])
+    names = list(rows[0][0])
+    return [{n: np.array([r[n] for r in per]) for n in names} for per in rows]
+
+
+def _figures(values: Mapping[str, np.ndarray]) -> dict:
+    return _nest({n: _interval(v) for n, v in values.items()})
+
+
+def simulate(source, dataset: str | None = None, policy: Policy | None = None, replicates: int = DEFAULT_REPLICATES,
+             seed: int = 0, *, baseline: Policy | None = None) -> dict:
+    """Baseline, scenario and their difference, each figure with its 95% interval over replicates."""
+    prep = _source(source, dataset)
+    policy = policy or Policy()
+    baseline = baseline or Policy()
+    replicates = _check_replicates(replicates)
+    base, scen = _summaries(prep, [baseline, policy], replicates, seed)
+    delta = {n: scen[n] - base[n] for n in base}
+    return {
+        "dataset": {"id": prep.dataset_id, "name": prep.name},
+        "policy": policy.changes(),
+        "replicates": replicates,
+        "seed": seed,
+        "baseline": _figures(base),
+        "scenario": _figures(scen),
+        "delta": _figures(delta),
+    }
+
+
+def sweep(source, param: str, values: Iterable[object], dataset: str | None = None, policy: Policy | None = None,
+          replicates: int = DEFAULT_REPLICATES, seed: int = 0) -> dict:
+    """One parameter over a range (the rest of `policy` held): each point's scenario and delta."""
+    if param not in PARAMETERS_BY_NAME:
+        raise PolicyError(f"unknown policy parameter {param!r}")
+    spec = PARAMETERS_BY_NAME[param]
+    parsed = [spec.parse(v) for v in values]
+    if not parsed:
+        raise PolicyError(f"--values needs at least one value for {param} ({spec.range_text})")
+    prep = _source(source, dataset)
+    policy = policy or Policy()
+    replicates = _check_replicates(replicates)
+    policies = [policy.with_value(param, v) for v in parsed]
+    base, *scens = _summaries(prep, [Policy(), *policies], replicates, seed)
+    points = [
+        {"value": v, "policy": p.changes(), "scenario": _figures(s), "delta": _figures({n: s[n] - base[n] for n in base})}
+        for v, p, s in zip(parsed, policies, scens, strict=True)
+    ]
+    return {
+        "dataset": {"id": prep.dataset_id, "name": prep.name},
+        "param": param,
+        "values": parsed,
+        "policy": policy.changes(),
+        "replicates": replicates,
+        "seed": seed,
+        "baseline": _figures(base),
+        "points": points,
+    }
+
+
+def _flatten(nested: Mapping, prefix: str = "") -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for k, v in nested.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping) and "value" not in v:
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def sweep_frame(result: dict) -> pl.DataFrame:
+    """A sweep in long form for a chart: one row per (value, outcome, series) with value/low/high;
+    series is 'scenario' or 'delta' (the baseline is the same at every point)."""
+    rows = []
+    for point in result["points"]:
+        for series in ("scenario", "delta"):
+            for outcome, fig in _flatten(point[series]).items():
+                rows.append({"param": result["param"], "param_value": str(point["value"]),
+                             "param_number": float(point["value"]) if isinstance(point["value"], int | float) else None,
+                             "outcome": outcome, "series": series,
+                             "value": fig["value"], "low": fig["low"], "high": fig["high"]})
+    return pl.DataFrame(rows, schema={"param": pl.Utf8, "param_value": pl.Utf8, "param_number": pl.Float64,
+                                      "outcome": pl.Utf8, "series": pl.Utf8, "value": pl.Float64,
+                                      "low": pl.Float64, "high": pl.Float64})
+
+
+def fit_vs_data(prep: Prepared) -> dict[str, pl.DataFrame]:
+    """Each fitted distribution against the data's own (see calibrate.fit_vs_data)."""
+    return cal.fit_vs_data(prep.frame, prep.calibration)
+
+
+def self_check(source, dataset: str | None = None, seed: int = 0, examples: int = 5) -> dict:
+    """Replay under the data set's own policy and compare with what was observed.
+
+    Fully observed orders (everything the replay re-derives is in the data, and a refund's completion
+    is known) must come out exactly as observed: cancelled or not, when, the request's outcome, the
+    return way, the refund's channel and completion day. Also: a scenario equal to the baseline gives a
+    difference of exactly 0 for every figure. Returns {"passed", "fully_observed", "kept_as_observed",
+    "mismatches": {field: count}, "examples": {field: [order ids]}, "zero_delta", "observed_vs_replayed"}."""
+    prep = _source(source, dataset)
+    data = prep.data
+    lat = latent(data, prep.calibration, seed, 0)
+    rep = replay(data, prep.calibration, Policy(), lat)
+    full = ~data.fixed & ~(data.has_refund & np.isnat(data.refund_done))
+    refunded_both = full & rep.refunded & data.has_refund
+    checks = {
+        "cancelled": full & (rep.cancelled != data.cancelled_obs),
+        "cancelled_at": full & rep.cancelled & data.cancelled_obs & (rep.cancel_at != data.cancel_at_obs),
+        "outcome": full & (rep.outcome != data.outcome_obs),
+        "return_path": full & (rep.return_path != data.return_path_obs),
+        "refunded": full & (rep.refunded != data.has_refund),
+        "refund_channel": refunded_both & (rep.refund_channel != data.refund_channel),
+        "refund_completed_on": refunded_both & (rep.refund_done != data.refund_done),
+    }
+    mismatches = {k: int(v.sum()) for k, v in checks.items()}
+    ids = data.order_id
+    found = {k: ids.gather(np.flatnonzero(v)[:examples]).to_list() for k, v in checks.items() if v.any()}
+    same = simulate(prep, policy=Policy(), replicates=2, seed=seed)
+    nonzero = [k for k, v in _flatten(same["delta"]).items() if v["value"] not in (0, None)]
+    observed = _observed_figures(data)
+    replayed = summarise(data, rep)
+    return {
+        "passed": not any(mismatches.values()) and not nonzero,
+        "orders": data.n,
+        "fully_observed": int(full.sum()),
+        "kept_as_observed": int(data.fixed.sum()),
+        "mismatches": mismatches,
+        "examples": found,
+        "zero_delta": {"passed": not nonzero, "nonzero": nonzero},
+        "observed_vs_replayed": {k: {"observed": observed[k], "replayed": _num(replayed[k])} for k in observed},
+    }
+
+
+def _observed_figures(data: ReplayData) -> dict[str, float]:
+    counts = np.bincount(data.outcome_obs, minlength=len(OUTCOMES))
+    out = {"cancelled_orders": int(data.cancelled_obs.sum()),
+           "return_path_orders": int(data.return_path_obs.sum()),
+           "refunds": int(data.has_refund.sum())}
+    for name in ("accepted", "rejected", "auto_cancelled", "lapsed", "not_cancellable", "buyer_cancelled"):
+        out[f"requests_{name}"] = int(counts[CODE[name]])
+    return out
+
+
+def replay_orders(source, policy: Policy | None = None, dataset: str | None = None, seed: int = 0,
+                  replicate: int = 0) -> pl.DataFrame:
+    """One row per order: what happened to it in one replicate under `policy` (drill-down and tests)."""
+    prep = _source(source, dataset)
+    lat = latent(prep.data, prep.calibration, seed, replicate)
+    return replay_frame(prep.data, replay(prep.data, prep.calibration, policy or Policy(), lat))
+
+
+__all__ = [
+    "DEFAULT_REPLICATES", "OUTCOME_INFO", "Prepared", "fit_vs_data", "prepare_dataset", "prepare_frame",
+    "replay_orders", "self_check", "simulate", "sweep", "sweep_frame",
+]
