@@ -275,12 +275,17 @@ def generate_frame(n_orders: int, seed: int, params: GeneratorParams = DEFAULT_P
 
 
 def generate(con, n_orders: int, seed: int, name: str | None = None, params: GeneratorParams = DEFAULT_PARAMS,
-             is_demo: bool = False):
+             is_demo: bool = False, progress=None):
     """Generate `n_orders` orders and store them as a new data set through the import's checks.
-    Returns the store's ImportResult (data set, stored, refused, refused_by_reason)."""
+    Returns the store's ImportResult (data set, stored, refused, refused_by_reason). `progress`, if
+    given, is called as progress(fraction, text) as for an import."""
     from analytics.ingest import store_frame  # the storage layer imports nothing from here
 
+    if progress:
+        progress(0.0, "simulating orders")
     frame = generate_frame(n_orders, seed, params)
+    if progress:
+        progress(0.4, "staging rows")
     values = dataclasses.asdict(params)
     return store_frame(
         con,
@@ -290,4 +295,5 @@ def generate(con, n_orders: int, seed: int, name: str | None = None, params: Gen
         source={"orders": int(n_orders), "seed": int(seed), "params": values},
         true_params=values,
         is_demo=is_demo,
+        progress=progress,
     )
