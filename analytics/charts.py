@@ -1,0 +1,349 @@
+"""Altair charts for the pages, as pure functions: a Polars frame in (the grain and columns of the
+analytics table it draws, see analytics/pipelines.py), an `alt.Chart` out. No Streamlit here, so each
+chart is tested, and exported to PNG/SVG, without a page.
+
+Labels in charts are the data's own (normalised labels such as `wrong_item`); stage names are shown
+in words because they are the product's vocabulary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import altair as alt
+import polars as pl
+
+from analytics.outcomes import OUTCOMES, STAGES
+
+STAGE_LABELS = {
+    "before_payment": "Before payment",
+    "awaiting_shipment": "Awaiting shipment",
+    "after_shipment": "After shipment",
+}
+STEP_LABELS = {"placed": "Placed", "paid": "Paid", "shipped": "Shipped", "delivered": "Delivered"}
+# Which stage an order leaves the life cycle in, after each step (pipelines.lifecycle's cancelled_after).
+LEAVES_AFTER = {"placed": "before_payment", "paid": "awaiting_shipment", "shipped": "after_shipment"}
+OUTCOME_LABELS = {
+    "buyer_cancelled": "Buyer cancelled (unpaid)",
+    "accepted": "Accepted by seller",
+    "rejected": "Rejected by seller",
+    "auto_cancelled": "Auto-cancelled (no answer)",
+    "lapsed": "Lapsed (no answer)",
+    "not_cancellable": "Not cancellable (shipped)",
+    "unknown": "Unknown",
+}
+REASON_SELECTION = "reason_pick"
+HEIGHT = 280
+COLORS = {"reached": "#4c78a8", "left": "#e45756", "baseline": "#9ecae9", "scenario": "#4c78a8"}
+
+
+def _empty(message: str) -> alt.Chart:
+    """A chart that says there is nothing to draw (an empty selection), rather than an empty frame."""
+    return (
+        alt.Chart(pl.DataFrame({"text": [message]}))
+        .mark_text(size=14, color="#808495")
+        .encode(text="text:N")
+        .properties(height=80)
+    )
+
+
+def lifecycle_chart(frame: pl.DataFrame) -> alt.HConcatChart | alt.Chart:
+    """Where orders leave the life cycle. frame: one row per step (placed, paid, shipped, delivered) with
+    reached and cancelled_after (pipelines.lifecycle). Left: orders that reached each step. Right, on
+    its own scale (cancellations are a small part of all orders): the orders cancelled at each stage,
+    that is after placing and before payment, after payment while awaiting shipment, after shipment."""
+    if frame.is_empty() or frame["reached"].sum() == 0:
+        return _empty("No orders in this selection")
+    step_order = [STEP_LABELS[s] for s in STEP_LABELS]
+    reached = frame.select(
+        pl.col("step").replace_strict(STEP_LABELS, default=pl.col("step")).alias("step"), pl.col("reached"),
+    )
+    left = frame.filter(pl.col("step").is_in(list(LEAVES_AFTER))).select(
+        pl.col("step").replace_strict({k: STAGE_LABELS[v] for k, v in LEAVES_AFTER.items()}).alias("stage"),
+        pl.col("cancelled_after").fill_null(0).alias("cancelled"),
+        (pl.col("cancelled_after").fill_null(0) / pl.col("reached")).alias("share"),
+    )
+    reached_chart = (
+        alt.Chart(reached, title="Orders reaching each step")
+        .mark_bar(color=COLORS["reached"])
+        .encode(
+            x=alt.X("step:N", sort=step_order, title=None, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("reached:Q", title="Orders"),
+            tooltip=[alt.Tooltip("step:N", title="Step"), alt.Tooltip("reached:Q", title="Orders", format=",")],
+        )
+        .properties(width=260, height=HEIGHT)
+    )
+    stage_order = [STAGE_LABELS[s] for s in STAGES]
+    bars = alt.Chart(left, title="Orders leaving, by stage").encode(
+        x=alt.X("stage:N", sort=stage_order, title=None, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("cancelled:Q", title="Cancelled orders"),
+        tooltip=[alt.Tooltip("stage:N", title="Cancelled"), alt.Tooltip("cancelled:Q", title="Orders", format=","),
+                 alt.Tooltip("share:Q", title="Of orders that reached it", format=".1%")],
+    )
+    left_chart = alt.layer(
+        bars.mark_bar(color=COLORS["left"]),
+        bars.mark_text(dy=-6, baseline="bottom").encode(text=alt.Text("cancelled:Q", format=",")),
+    ).properties(width=260, height=HEIGHT)
+    return alt.hconcat(reached_chart, left_chart)
+
+
+def stages_chart(frame: pl.DataFrame) -> alt.Chart:
+    """Cancellations by stage. frame: one row per stage with cancelled_orders (pipelines.stage_counts)."""
+    if frame.is_empty() or (frame["cancelled_orders"].fill_null(0).sum() == 0):
+        return _empty("No cancellations in this selection")
+    data = frame.with_columns(pl.col("stage").replace_strict(STAGE_LABELS, default=pl.col("stage")).alias("label"))
+    return (
+        alt.Chart(data)
+        .mark_bar(color=COLORS["left"])
+        .encode(
+            x=alt.X("label:N", sort=[STAGE_LABELS[s] for s in STAGES], title=None, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("cancelled_orders:Q", title="Cancelled orders"),
+            tooltip=[alt.Tooltip("label:N", title="Stage"), alt.Tooltip("cancelled_orders:Q", format=",")],
+        )
+        .properties(height=HEIGHT)
+    )
+
+
+def volume_chart(frame: pl.DataFrame, period: str = "week") -> alt.Chart:
+    """Orders and cancelled orders over time. frame: one row per period (pipelines.volume_over_time)."""
+    if frame.is_empty():
+        return _empty("No orders in this selection")
+    data = frame.select("period", "orders", "cancelled_orders").unpivot(
+        index="period", variable_name="what", value_name="count"
+    ).with_columns(pl.col("what").replace_strict({"orders": "Orders", "cancelled_orders": "Cancelled orders"}))
+    return (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("period:T", title=f"{period.capitalize()} starting"),
+            y=alt.Y("count:Q", title="Orders"),
+            color=alt.Color("what:N", title=None, scale=alt.Scale(range=[COLORS["reached"], COLORS["left"]]),
+                            legend=alt.Legend(orient="top")),
+            tooltip=[alt.Tooltip("period:T", title=period.capitalize()), alt.Tooltip("what:N", title=" "),
+                     alt.Tooltip("count:Q", format=",")],
+        )
+        .properties(height=HEIGHT)
+    )
+
+
+def outcomes_chart(frame: pl.DataFrame) -> alt.Chart:
+    """How requests end. frame: one row per outcome with requests and share (pipelines.outcomes)."""
+    data = frame.filter(pl.col("requests") > 0)
+    if data.is_empty():
+        return _empty("No cancellation requests in this selection")
+    data = data.with_columns(pl.col("outcome").replace_strict(OUTCOME_LABELS, default=pl.col("outcome")).alias("label"))
+    order = [OUTCOME_LABELS[o] for o in OUTCOMES]
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=alt.Y("label:N", sort=order, title=None),
+            x=alt.X("requests:Q", title="Requests"),
+            color=alt.Color("label:N", sort=order, legend=None),
+            tooltip=[alt.Tooltip("label:N", title="Outcome"), alt.Tooltip("requests:Q", format=","),
+                     alt.Tooltip("share:Q", format=".1%")],
+        )
+        .properties(height=max(120, 28 * data.height))
+    )
+
+
+# --- reasons ---------------------------------------------------------------------------------------
+
+def reason_selection(selected: str | None = None) -> alt.Parameter:
+    """The click-to-filter selection shared by the reason charts: one reason at a time."""
+    value = [{"reason": selected}] if selected else alt.Undefined
+    return alt.selection_point(name=REASON_SELECTION, fields=["reason"], value=value, toggle=False,
+                               clear="dblclick")
+
+
+def reasons_chart(frame: pl.DataFrame, selected: str | None = None) -> alt.Chart:
+    """Requests by reason, clickable. frame: one row per reason with requests and share (pipelines.reasons).
+    The chosen reason is drawn solid, the others faded."""
+    if frame.is_empty():
+        return _empty("No cancellation requests in this selection")
+    pick = reason_selection(selected)
+    return (
+        alt.Chart(frame)
+        .mark_bar(cursor="pointer")
+        .encode(
+            y=alt.Y("reason:N", sort="-x", title=None),
+            x=alt.X("requests:Q", title="Requests"),
+            color=alt.Color("reason:N", legend=None),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.3)) if selected else alt.value(1.0),
+            tooltip=[alt.Tooltip("reason:N"), alt.Tooltip("requests:Q", format=","),
+                     alt.Tooltip("share:Q", format=".1%")],
+        )
+        .add_params(pick)
+        .properties(height=max(120, 30 * frame.height))
+    )
+
+
+def reasons_share_chart(frame: pl.DataFrame, by: str, title: str, selected: str | None = None,
+                        sort: Sequence[str] | None = None) -> alt.Chart:
+    """Each group's requests split by reason, as shares (stacked to 100%), clickable like reasons_chart.
+    frame: one row per (by, reason) with requests and share (pipelines.reasons_by)."""
+    if frame.is_empty():
+        return _empty("No cancellation requests in this selection")
+    data = frame
+    if by == "request_stage":
+        data = frame.with_columns(pl.col(by).replace_strict(STAGE_LABELS, default=pl.col(by)))
+        sort = [STAGE_LABELS[s] for s in STAGES]
+    pick = reason_selection(selected)
+    return (
+        alt.Chart(data)
+        .mark_bar(cursor="pointer")
+        .encode(
+            y=alt.Y(f"{by}:N", title=title, sort=list(sort) if sort else "ascending"),
+            x=alt.X("requests:Q", stack="normalize", title="Share of requests", axis=alt.Axis(format="%")),
+            color=alt.Color("reason:N", title="Reason", legend=alt.Legend(orient="top")),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.3)) if selected else alt.value(1.0),
+            tooltip=[alt.Tooltip(f"{by}:N", title=title), alt.Tooltip("reason:N"),
+                     alt.Tooltip("requests:Q", format=","), alt.Tooltip("share:Q", format=".1%")],
+        )
+        .add_params(pick)
+        .properties(height=max(100, 40 * data[by].n_unique()))
+    )
+
+
+def reasons_over_time_chart(frame: pl.DataFrame, period: str = "week", selected: str | None = None) -> alt.Chart:
+    """Requests by reason over time. frame: one row per (period, reason) with requests."""
+    if frame.is_empty():
+        return _empty("No cancellation requests with a date in this selection")
+    pick = reason_selection(selected)
+    return (
+        alt.Chart(frame)
+        .mark_line(point=True, cursor="pointer")
+        .encode(
+            x=alt.X("period:T", title=f"{period.capitalize()} starting"),
+            y=alt.Y("requests:Q", title="Requests"),
+            color=alt.Color("reason:N", title="Reason", legend=alt.Legend(orient="top")),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.25)) if selected else alt.value(1.0),
+            tooltip=[alt.Tooltip("period:T", title=period.capitalize()), alt.Tooltip("reason:N"),
+                     alt.Tooltip("requests:Q", format=",")],
+        )
+        .add_params(pick)
+        .properties(height=HEIGHT)
+    )
+
+
+# --- refunds ---------------------------------------------------------------------------------------
+
+def latency_chart(distribution: pl.DataFrame, quantiles: pl.DataFrame, group: str, days: str,
+                  group_title: str, days_title: str) -> alt.Chart:
+    """Histograms of refund latency in business days, one row per group, with the median and the 90th
+    percentile marked as rules.
+
+    distribution: one row per refund with `group` and `days` (pipelines.refund_latency_distribution).
+    quantiles: one row per group with `p50` and `p90`, computed by the analytics (linear interpolation),
+    never by the chart."""
+    data = distribution.select(pl.col(group).fill_null("unknown").alias("group"), pl.col(days).alias("days")).drop_nulls("days")
+    if data.is_empty():
+        return _empty("No completed refunds with a measurable time in this selection")
+    counts = data.group_by("group", "days").len("refunds").with_columns(pl.lit("hist").alias("kind"))
+    marks = quantiles.select(pl.col(group).fill_null("unknown").alias("group"), "p50", "p90").unpivot(
+        index="group", variable_name="kind", value_name="value"
+    ).drop_nulls("value")
+    combined = pl.concat([counts.with_columns(pl.lit(None, pl.Float64).alias("value")),
+                          marks.with_columns(pl.lit(None, data["days"].dtype).alias("days"),
+                                             pl.lit(None, pl.UInt32).alias("refunds"))
+                          .select("group", "days", "refunds", "kind", "value")], how="diagonal_relaxed")
+    base = alt.Chart().properties(height=90, width="container")
+    bars = base.transform_filter(alt.datum.kind == "hist").mark_bar(color=COLORS["scenario"]).encode(
+        x=alt.X("days:Q", title=days_title, bin=False, scale=alt.Scale(zero=True)),
+        y=alt.Y("refunds:Q", title="Refunds"),
+        tooltip=[alt.Tooltip("days:Q", title="Business days"), alt.Tooltip("refunds:Q", format=",")],
+    )
+    rules = base.transform_filter(alt.datum.kind != "hist").mark_rule(strokeWidth=2).encode(
+        x=alt.X("value:Q"),
+        color=alt.Color("kind:N", title=None, scale=alt.Scale(domain=["p50", "p90"], range=["#2ca02c", "#d62728"]),
+                        legend=alt.Legend(orient="top", labelExpr="datum.label == 'p50' ? 'median' : '90th percentile'")),
+        strokeDash=alt.StrokeDash("kind:N", scale=alt.Scale(domain=["p50", "p90"], range=[[1, 0], [6, 3]]), legend=None),
+        tooltip=[alt.Tooltip("group:N", title=group_title), alt.Tooltip("kind:N", title="Mark"),
+                 alt.Tooltip("value:Q", title="Business days", format=",.1f")],
+    )
+    return (
+        alt.layer(bars, rules, data=combined)
+        .facet(row=alt.Row("group:N", title=group_title, header=alt.Header(labelAngle=0, labelAlign="left")))
+        .resolve_scale(y="independent")
+    )
+
+
+def share_over_chart(frame: pl.DataFrame, by: str, title: str, threshold: float) -> alt.Chart:
+    """Share of refunds slower than the threshold, per group. frame: pipelines.refund_share_over."""
+    data = frame.with_columns(pl.col(by).fill_null("unknown"))
+    if data.is_empty():
+        return _empty("No completed refunds in this selection")
+    return (
+        alt.Chart(data)
+        .mark_bar(color=COLORS["left"])
+        .encode(
+            y=alt.Y(f"{by}:N", title=title),
+            x=alt.X("share_over_threshold:Q", title=f"Share over {threshold:g} business days",
+                    axis=alt.Axis(format="%")),
+            tooltip=[alt.Tooltip(f"{by}:N", title=title), alt.Tooltip("refunds:Q", format=","),
+                     alt.Tooltip("over_threshold:Q", format=","), alt.Tooltip("share_over_threshold:Q", format=".1%")],
+        )
+        .properties(height=max(100, 30 * data.height))
+    )
+
+
+def refunds_by_chart(frame: pl.DataFrame, by: str, title: str) -> alt.Chart:
+    """Refunds per channel (or payment method). frame: pipelines.refunds_by."""
+    data = frame.with_columns(pl.col(by).fill_null("unknown"))
+    if data.is_empty():
+        return _empty("No refunds in this selection")
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X(f"{by}:N", title=title, sort="-y", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("refunds:Q", title="Refunds"),
+            color=alt.Color(f"{by}:N", legend=None),
+            tooltip=[alt.Tooltip(f"{by}:N", title=title), alt.Tooltip("refunds:Q", format=","),
+                     alt.Tooltip("refund_amount:Q", format=",.2f"), alt.Tooltip("share:Q", format=".1%")],
+        )
+        .properties(height=HEIGHT)
+    )
+
+
+# --- what-if ---------------------------------------------------------------------------------------
+
+def comparison_chart(frame: pl.DataFrame, title: str) -> alt.Chart:
+    """Figures side by side with their 95% intervals. frame: one row per (figure, variant) with value, low,
+    high; variant is e.g. 'baseline', 'scenario' or a saved scenario's name."""
+    if frame.is_empty():
+        return _empty("Nothing to compare")
+    bars = alt.Chart(frame).mark_bar().encode(
+        x=alt.X("variant:N", title=None, axis=alt.Axis(labels=False, ticks=False)),
+        y=alt.Y("value:Q", title=title),
+        color=alt.Color("variant:N", title=None, legend=alt.Legend(orient="top")),
+        tooltip=[alt.Tooltip("figure:N"), alt.Tooltip("variant:N"), alt.Tooltip("value:Q", format=",.2f"),
+                 alt.Tooltip("low:Q", format=",.2f"), alt.Tooltip("high:Q", format=",.2f")],
+    )
+    errors = alt.Chart(frame).mark_errorbar(ticks=True).encode(
+        x="variant:N", y=alt.Y("low:Q", title=title), y2="high:Q",
+    )
+    return alt.layer(bars, errors).properties(width=70, height=200).facet(
+        column=alt.Column("figure:N", title=None, header=alt.Header(labelAngle=0))
+    ).resolve_scale(y="independent")
+
+
+def sweep_chart(frame: pl.DataFrame, parameter_title: str, figure_title: str, current: float | None = None) -> alt.Chart:
+    """One figure along a swept parameter, with its 95% band. frame: one row per parameter value with
+    value, low, high (and optionally `figure` when several figures are drawn, one colour each)."""
+    if frame.is_empty():
+        return _empty("No sweep yet")
+    has_figure = "figure" in frame.columns
+    color = alt.Color("figure:N", title=None, legend=alt.Legend(orient="top")) if has_figure else alt.value(COLORS["scenario"])
+    base = alt.Chart(frame).encode(x=alt.X("parameter:Q", title=parameter_title))
+    band = base.mark_area(opacity=0.2).encode(y=alt.Y("low:Q", title=figure_title), y2="high:Q", color=color)
+    line = base.mark_line(point=True).encode(
+        y=alt.Y("value:Q", title=figure_title), color=color,
+        tooltip=[alt.Tooltip("parameter:Q", title=parameter_title), alt.Tooltip("value:Q", format=",.2f"),
+                 alt.Tooltip("low:Q", format=",.2f"), alt.Tooltip("high:Q", format=",.2f")],
+    )
+    layers = [band, line]
+    if current is not None:
+        layers.append(alt.Chart(pl.DataFrame({"parameter": [float(current)]})).mark_rule(strokeDash=[4, 4], color="#808495")
+                      .encode(x="parameter:Q"))
+    return alt.layer(*layers).properties(height=HEIGHT)

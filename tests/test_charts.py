@@ -1,0 +1,133 @@
+"""Charts: each draws (compiles to SVG) from a small hand-made frame of its analytics table, encodes the
+columns it should, and says so when there is nothing to draw."""
+
+from datetime import date
+
+import altair as alt
+import polars as pl
+import pytest
+
+from analytics import charts, exports
+
+
+def _draws(chart) -> dict:
+    svg = exports.chart_to_svg(chart)
+    assert svg.lstrip().startswith(b"<svg")
+    return chart.to_dict()
+
+
+def _all_fields(spec) -> set[str]:
+    found = set()
+    if isinstance(spec, dict):
+        if "field" in spec and isinstance(spec["field"], str):
+            found.add(spec["field"])
+        for v in spec.values():
+            found |= _all_fields(v)
+    elif isinstance(spec, list):
+        for v in spec:
+            found |= _all_fields(v)
+    return found
+
+
+LIFECYCLE = pl.DataFrame({"step": ["placed", "paid", "shipped", "delivered"], "reached": [100, 90, 80, 70],
+                          "cancelled_after": [10, 8, 2, None]})
+
+
+def test_lifecycle_shows_reached_and_leaving_by_stage():
+    spec = _draws(charts.lifecycle_chart(LIFECYCLE))
+    leaving = spec["hconcat"][1]
+    data = spec["datasets"]
+    rows = next(v for v in data.values() if v and "cancelled" in v[0])
+    assert [(r["stage"], r["cancelled"]) for r in rows] == [
+        ("Before payment", 10), ("Awaiting shipment", 8), ("After shipment", 2)]
+    assert rows[0]["share"] == pytest.approx(0.1)
+    assert "stage" in _all_fields(leaving)
+
+
+def test_empty_selection_says_so():
+    empty = LIFECYCLE.with_columns(pl.lit(0).alias("reached"))
+    spec = _draws(charts.lifecycle_chart(empty))
+    assert spec["mark"]["type"] == "text"
+    assert "No orders" in str(spec["datasets"])
+
+
+REASONS = pl.DataFrame({"reason": ["wrong_item", "changed_mind"], "requests": [6, 4], "share": [0.6, 0.4]})
+
+
+def test_reasons_chart_is_clickable_and_marks_the_chosen_reason():
+    spec = _draws(charts.reasons_chart(REASONS, selected="wrong_item"))
+    param = spec["params"][0]
+    assert param["name"] == charts.REASON_SELECTION
+    assert param["select"]["fields"] == ["reason"]
+    assert param["value"] == [{"reason": "wrong_item"}]
+    assert "condition" in spec["encoding"]["opacity"]
+    plain = _draws(charts.reasons_chart(REASONS))
+    assert "value" not in plain["params"][0]
+
+
+def test_reason_share_charts_stack_to_one_and_name_stages():
+    frame = pl.DataFrame({"request_stage": ["before_payment", "awaiting_shipment", "awaiting_shipment"],
+                          "reason": ["wrong_item", "wrong_item", "changed_mind"], "requests": [2, 3, 1],
+                          "share": [1.0, 0.75, 0.25]})
+    spec = _draws(charts.reasons_share_chart(frame, "request_stage", "Stage"))
+    assert spec["encoding"]["x"]["stack"] == "normalize"
+    assert spec["encoding"]["y"]["sort"] == ["Before payment", "Awaiting shipment", "After shipment"]
+
+
+def test_reasons_over_time():
+    frame = pl.DataFrame({"period": [date(2026, 6, 1), date(2026, 6, 8)], "reason": ["wrong_item"] * 2,
+                          "requests": [1, 3], "share": [1.0, 1.0]})
+    spec = _draws(charts.reasons_over_time_chart(frame, "week"))
+    assert spec["encoding"]["x"]["field"] == "period"
+
+
+def test_latency_chart_marks_the_given_quantiles_not_its_own():
+    dist = pl.DataFrame({"payment_method": ["card"] * 4 + ["cod"] * 2,
+                         "business_days": [1, 2, 2, 10, 0, 0]})
+    quantiles = pl.DataFrame({"payment_method": ["card", "cod"], "p50": [2.0, 0.0], "p90": [7.6, 0.0]})
+    spec = _draws(charts.latency_chart(dist, quantiles, "payment_method", "business_days", "Method", "Days"))
+    rows = next(iter(spec["datasets"].values()))
+    marks = {(r["group"], r["kind"]): r["value"] for r in rows if r["kind"] != "hist"}
+    assert marks == {("card", "p50"): 2.0, ("card", "p90"): 7.6, ("cod", "p50"): 0.0, ("cod", "p90"): 0.0}
+    hist = {(r["group"], r["days"]): r["refunds"] for r in rows if r["kind"] == "hist"}
+    assert hist == {("card", 1): 1, ("card", 2): 2, ("card", 10): 1, ("cod", 0): 2}
+    assert spec["facet"]["row"]["field"] == "group"
+
+
+def test_refund_charts():
+    share = pl.DataFrame({"payment_method": ["card", None], "refunds": [10, 2], "over_threshold": [1, 0],
+                          "share_over_threshold": [0.1, 0.0]})
+    spec = _draws(charts.share_over_chart(share, "payment_method", "Method", 20))
+    assert "20" in spec["encoding"]["x"]["title"]
+    by = pl.DataFrame({"refund_channel": ["original", "wallet"], "refunds": [3, 1], "refund_amount": [30.0, 5.0],
+                       "share": [0.75, 0.25]})
+    _draws(charts.refunds_by_chart(by, "refund_channel", "Channel"))
+
+
+def test_other_overview_charts():
+    _draws(charts.stages_chart(pl.DataFrame({"stage": ["before_payment", "awaiting_shipment", "after_shipment"],
+                                             "requests": [1, 2, 0], "cancelled_orders": [1, 2, 0],
+                                             "cancelled_gmv": [1.0, 2.0, 0.0]})))
+    _draws(charts.volume_chart(pl.DataFrame({"period": [date(2026, 6, 1)], "orders": [3], "cancelled_orders": [1]})))
+    spec = _draws(charts.outcomes_chart(pl.DataFrame({"outcome": ["accepted", "lapsed"], "requests": [2, 0],
+                                                      "share": [1.0, 0.0]})))
+    rows = next(iter(spec["datasets"].values()))
+    assert [r["label"] for r in rows] == ["Accepted by seller"]  # outcomes with no request are left out
+
+
+def test_what_if_charts():
+    comparison = pl.DataFrame({"figure": ["Cancelled orders"] * 2, "variant": ["baseline", "scenario"],
+                               "value": [10.0, 12.0], "low": [9.0, 11.0], "high": [11.0, 13.0]})
+    _draws(charts.comparison_chart(comparison, "Value"))
+    sweep = pl.DataFrame({"parameter": [24.0, 72.0], "value": [5.0, 3.0], "low": [4.0, 2.5], "high": [6.0, 3.5]})
+    spec = _draws(charts.sweep_chart(sweep, "Window (hours)", "Cancelled orders", current=72))
+    assert len(spec["layer"]) == 3
+
+
+@pytest.mark.parametrize("fn", [charts.reasons_chart, charts.outcomes_chart])
+def test_no_requests_gives_a_message_chart(fn):
+    frame = pl.DataFrame({"reason": [], "outcome": [], "requests": [], "share": []},
+                         schema={"reason": pl.String, "outcome": pl.String, "requests": pl.Int64, "share": pl.Float64})
+    chart = fn(frame)
+    assert isinstance(chart, alt.Chart)
+    assert chart.to_dict()["mark"]["type"] == "text"
