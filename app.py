@@ -1,9 +1,40 @@
-"""Overview: the chosen data set's headline numbers with their trend, and where orders leave the life cycle."""
+"""Overview: the chosen data set's headline numbers with their trend, and where orders leave the life cycle.
+
+The first page of the dashboard (`streamlit run app.py`); the other pages are under pages/.
+"""
 
 import streamlit as st
 
 import ui
+from analytics import charts
+from ui import cached, views
+from ui.options import filter_options
 
 with ui.page("overview", "Overview") as ctx:
     dataset = ctx.require_dataset()
-    st.write(dataset.name)
+    st.caption(f"**{dataset.name}** · {views.filter_summary(ctx.filters)}")
+
+    bounds = filter_options(dataset.id).bounds.get(ctx.filters.anchor, (None, None))
+    heads, period = cached.headlines(dataset.id, ctx.filters, bounds)
+    views.headline_tiles(heads, period)
+
+    st.subheader("Where orders leave the life cycle")
+    lifecycle = cached.table(dataset.id, "lifecycle", ctx.filters)
+    if lifecycle.available:
+        views.table_result(lifecycle, name="order-life-cycle", key="ov_lifecycle", chart=charts.lifecycle_chart)
+    else:
+        # Without payment or shipping times the steps are unknown, but the stages of cancellations are not.
+        views.table_result(lifecycle, name="order-life-cycle", key="ov_lifecycle")
+        views.table_result(cached.table(dataset.id, "stages", ctx.filters), name="cancellations-by-stage",
+                           key="ov_stages", chart=charts.stages_chart)
+
+    left, right = st.columns(2)
+    with left:
+        st.subheader("How requests end")
+        views.table_result(cached.table(dataset.id, "outcomes", ctx.filters), name="request-outcomes",
+                           key="ov_outcomes", chart=charts.outcomes_chart)
+    with right:
+        st.subheader(f"Orders and cancellations by {period}")
+        views.table_result(cached.table(dataset.id, "volume_over_time", ctx.filters, period=period),
+                           name="volume-over-time", key="ov_volume",
+                           chart=lambda frame: charts.volume_chart(frame, period))

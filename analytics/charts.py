@@ -71,11 +71,11 @@ def lifecycle_chart(frame: pl.DataFrame) -> alt.HConcatChart | alt.Chart:
             y=alt.Y("reached:Q", title="Orders"),
             tooltip=[alt.Tooltip("step:N", title="Step"), alt.Tooltip("reached:Q", title="Orders", format=",")],
         )
-        .properties(width=260, height=HEIGHT)
+        .properties(width=340, height=HEIGHT)
     )
     stage_order = [STAGE_LABELS[s] for s in STAGES]
     bars = alt.Chart(left, title="Orders leaving, by stage").encode(
-        x=alt.X("stage:N", sort=stage_order, title=None, axis=alt.Axis(labelAngle=0)),
+        x=alt.X("stage:N", sort=stage_order, title=None, axis=alt.Axis(labelAngle=0, labelOverlap=False)),
         y=alt.Y("cancelled:Q", title="Cancelled orders"),
         tooltip=[alt.Tooltip("stage:N", title="Cancelled"), alt.Tooltip("cancelled:Q", title="Orders", format=","),
                  alt.Tooltip("share:Q", title="Of orders that reached it", format=".1%")],
@@ -83,8 +83,8 @@ def lifecycle_chart(frame: pl.DataFrame) -> alt.HConcatChart | alt.Chart:
     left_chart = alt.layer(
         bars.mark_bar(color=COLORS["left"]),
         bars.mark_text(dy=-6, baseline="bottom").encode(text=alt.Text("cancelled:Q", format=",")),
-    ).properties(width=260, height=HEIGHT)
-    return alt.hconcat(reached_chart, left_chart)
+    ).properties(width=340, height=HEIGHT)
+    return alt.hconcat(reached_chart, left_chart, spacing=40)
 
 
 def stages_chart(frame: pl.DataFrame) -> alt.Chart:

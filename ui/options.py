@@ -7,12 +7,13 @@ from datetime import date
 
 import streamlit as st
 
+from analytics import report
 from ui.setup import cursor, db_key
 
 
 @dataclass(frozen=True)
 class Options:
-    values: dict[str, list[str]]                       # Filters field -> labels present, most orders first
+    values: dict[str, list[str]]                       # Filters field -> labels present, sorted
     bounds: dict[str, tuple[date | None, date | None]]  # anchor -> first and last day with that event
 
 
@@ -20,10 +21,13 @@ def filter_options(dataset_id: str) -> Options:
     return _filter_options(db_key(), dataset_id)
 
 
+# A stored data set never changes after its import, so its options can be kept for a long time.
 @st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
 def _filter_options(database: str, dataset_id: str) -> Options:
-    from analytics import report
-
     with cursor() as cur:
         found = report.filter_options(cur, dataset_id)
-    return Options(values={k: list(v) for k, v in found.items() if k != "dates"}, bounds=found.get("dates", {}))
+    dates = found.get("dates", {})
+    return Options(
+        values={k: list(v) for k, v in found.items() if k != "dates"},
+        bounds={anchor: (tuple(span) if span else (None, None)) for anchor, span in dates.items()},
+    )

@@ -30,6 +30,7 @@ import streamlit as st
 from analytics import db, links
 from analytics.filters import QUERY_KEYS, Filters
 from analytics.links import Param
+from ui.copy_link import copy_link_button
 
 log = logging.getLogger("cancellation_lab.ui")
 
@@ -234,6 +235,6 @@ def _navigation(current: str) -> None:
     for p in PAGES:
         if not (APP_DIR / p.path).exists():
             continue
-        st.page_link(p.path, label=p.label, icon=p.icon, query_params={**shared, **own.get(p.key, {})},
-                     )
+        st.page_link(p.path, label=p.label, icon=p.icon, query_params={**shared, **own.get(p.key, {})})
+    copy_link_button()
     st.divider()

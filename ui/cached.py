@@ -1,0 +1,57 @@
+"""Cached analytics results. Keys are small values: the database file, the data set id, a Filters, a
+Policy, a few numbers; never a frame. A stored data set never changes after its import, so results can
+live for an hour; each cache is bounded by max_entries."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from analytics import report
+from analytics.filters import Filters
+from ui import headline
+from ui.setup import cursor, db_key
+
+TTL = 3600
+
+
+@st.cache_data(max_entries=256, ttl=TTL, show_spinner=False)
+def _table(database: str, dataset_id: str, name: str, filters: Filters, kwargs: tuple) -> report.Table:
+    with cursor() as cur:
+        return getattr(report, name)(cur, dataset_id, filters, **dict(kwargs))
+
+
+def table(dataset_id: str, name: str, filters: Filters, **kwargs) -> report.Table:
+    """report.<name>(con, dataset_id, filters, **kwargs), cached. name is one of report's table functions."""
+    return _table(db_key(), dataset_id, name, filters, tuple(sorted(kwargs.items())))
+
+
+@st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
+def _report(database: str, dataset_id: str, filters: Filters, threshold_days: float) -> dict:
+    with cursor() as cur:
+        return report.report(cur, dataset_id, filters, threshold_days=threshold_days)
+
+
+def full_report(dataset_id: str, filters: Filters, threshold_days: float = 20) -> dict:
+    return _report(db_key(), dataset_id, filters, float(threshold_days))
+
+
+@st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
+def _headline(database: str, dataset_id: str, filters: Filters, bounds: tuple[date | None, date | None]):
+    with cursor() as cur:
+        return headline.compute(cur, dataset_id, filters, bounds)
+
+
+def headlines(dataset_id: str, filters: Filters, bounds: tuple[date | None, date | None]):
+    return _headline(db_key(), dataset_id, filters, tuple(bounds))
+
+
+@st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)
+def _unavailable(database: str, dataset_id: str) -> dict[str, str]:
+    with cursor() as cur:
+        return report.unavailable(cur, dataset_id)
+
+
+def unavailable(dataset_id: str) -> dict[str, str]:
+    return _unavailable(db_key(), dataset_id)

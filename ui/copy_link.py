@@ -1,0 +1,61 @@
+"""A "Copy link" button: copies the page's address, whose query parameters hold the view's state.
+
+The address is read in the browser at the moment of the click, so it is exactly what the URL bar shows
+(Streamlit writes the state into it at the end of every run). Where the clipboard is not available
+(a plain-http address other than localhost), the link is shown selected for copying by hand.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+_HTML = """
+<div class="cl-copy">
+  <button type="button" class="cl-copy-button" data-testid="copy-link-button">Copy link</button>
+  <span class="cl-copy-done" aria-live="polite"></span>
+  <input class="cl-copy-url" type="text" readonly hidden aria-label="Link to this view">
+</div>
+"""
+
+_CSS = """
+.cl-copy { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem; font-family: var(--st-font); }
+.cl-copy-button {
+  font: inherit; font-size: 0.9rem; padding: 0.3rem 0.75rem; border-radius: 0.5rem; cursor: pointer;
+  border: 1px solid var(--st-border-color, rgba(49, 51, 63, 0.2));
+  background: var(--st-secondary-background-color, #f0f2f6); color: var(--st-text-color, inherit);
+}
+.cl-copy-button:hover { border-color: var(--st-primary-color, #ff4b4b); color: var(--st-primary-color, #ff4b4b); }
+.cl-copy-done { font-size: 0.85rem; opacity: 0.8; }
+.cl-copy-url { width: 100%; font-size: 0.8rem; }
+"""
+
+_JS = """
+export default function (component) {
+  const root = component.parentElement;
+  const button = root.querySelector('.cl-copy-button');
+  const done = root.querySelector('.cl-copy-done');
+  const field = root.querySelector('.cl-copy-url');
+  const copied = () => { done.textContent = 'Link copied'; setTimeout(() => { done.textContent = ''; }, 4000); };
+  const byHand = (url) => {
+    field.hidden = false; field.value = url; field.focus(); field.select();
+    done.textContent = 'Copy this link:';
+  };
+  button.onclick = async () => {
+    const url = window.location.href;
+    button.dataset.url = url;
+    try {
+      await navigator.clipboard.writeText(url);
+      copied();
+    } catch (e) {
+      byHand(url);
+    }
+  };
+}
+"""
+
+_component = st.components.v2.component("cancellation_lab_copy_link", html=_HTML, css=_CSS, js=_JS)
+
+
+def copy_link_button() -> None:
+    """Draw the button (once per page, in the sidebar)."""
+    _component(key="copy_link")

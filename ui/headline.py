@@ -1,0 +1,121 @@
+"""The Overview's headline numbers and their trend, from the metrics registry. No Streamlit here.
+
+Each headline number is a registry scalar computed over the filtered orders; its trend is the same
+registry expression computed per period (day, week or month, by the selection's span), bucketed by the
+filters' date anchor. The change shown beside a number compares the last complete period with the one
+before it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import duckdb
+import polars as pl
+
+from analytics import metrics, pipelines, report
+from analytics.filters import Filters
+
+HEADLINE = (
+    "cancellation_rate",
+    "cancellation_requests",
+    "refunds",
+    "p50_refund_business_days_from_request",
+    "p90_refund_business_days_from_request",
+    "cancelled_gmv",
+)
+# Short labels for the metric tiles; the registry's label is the tile's help text.
+SHORT_LABELS = {
+    "cancellation_rate": "Cancellation rate",
+    "cancellation_requests": "Cancellation requests",
+    "refunds": "Refunds",
+    "p50_refund_business_days_from_request": "Buyers' wait, median",
+    "p90_refund_business_days_from_request": "Buyers' wait, 90th pct",
+    "cancelled_gmv": "Cancelled GMV",
+}
+# A rise is bad news for these, so the change is coloured the other way round.
+HIGHER_IS_WORSE = {"cancellation_rate", "cancellation_requests", "p50_refund_business_days_from_request",
+                   "p90_refund_business_days_from_request", "cancelled_gmv"}
+
+
+@dataclass(frozen=True)
+class Headline:
+    name: str
+    label: str
+    help: str
+    fmt: str
+    value: float | int | None          # None: nothing to measure in this selection
+    unavailable: str | None            # why the data set cannot support it at all
+    series: tuple[float | None, ...]   # one value per period, oldest first (complete periods only)
+    change: float | None               # last complete period minus the one before
+
+
+def period_for(first: date | None, last: date | None) -> str:
+    """Days for a short span, weeks up to about half a year, months beyond."""
+    if first is None or last is None:
+        return "week"
+    span = (last - first).days
+    return "day" if span <= 31 else "week" if span <= 200 else "month"
+
+
+def _next_start(period: str) -> pl.Expr:
+    return pl.col("period").dt.offset_by(pipelines.PERIODS[period])
+
+
+def per_period(frames: pipelines.Frames, names: tuple[str, ...], time_col: str, period: str,
+               last_day: date | None) -> pl.LazyFrame:
+    """One row per complete period that has data, oldest first: `period` (its first day) and one column per
+    metric, each computed on its own grain's frame. A period that runs past `last_day` (the data's last
+    day) is incomplete and left out."""
+    by_grain: dict[str, list[pl.Expr]] = {}
+    for name in names:
+        metric = metrics.get(name)
+        by_grain.setdefault(metric.grain, []).append(metric.expr().alias(name))
+    parts = [
+        getattr(frames, grain).filter(pl.col(time_col).is_not_null())
+        .group_by(pipelines.period_start(time_col, period).alias("period")).agg(exprs)
+        for grain, exprs in by_grain.items()
+    ]
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.join(part, on="period", how="full", coalesce=True)
+    out = out.sort("period")
+    if last_day is not None:
+        out = out.filter(_next_start(period) <= pl.lit(last_day + timedelta(days=1)))
+    return out
+
+
+def compute(con: duckdb.DuckDBPyConnection, dataset_id: str, filters: Filters,
+            bounds: tuple[date | None, date | None]) -> tuple[list[Headline], str]:
+    """The headline numbers of a data set under filters, with their per-period series; and the period used.
+    bounds: the data set's first and last day for the filters' anchor."""
+    unavailable = report.unavailable(con, dataset_id)
+    names = tuple(n for n in HEADLINE if n not in unavailable)
+    time_col = pipelines.ANCHOR_COLUMNS[filters.anchor]
+    first = filters.start or bounds[0]
+    last = filters.end or bounds[1]
+    period = period_for(first, last)
+    total_row: dict = {}
+    series = pl.DataFrame()
+    if names:
+        reads: dict[str, set[str]] = {}
+        for name in names:
+            for grain, columns in metrics.get(name).reads.items():
+                reads.setdefault(grain, {time_col}).update(columns)
+        frames = report.load(con, dataset_id, filters, reads)
+        total_row = metrics.scalars_row(frames, names)
+        series = per_period(frames, names, time_col, period, last).collect()
+    out = []
+    for name in HEADLINE:
+        metric = metrics.get(name)
+        if name in unavailable:
+            out.append(Headline(name, SHORT_LABELS[name], metric.description, metric.fmt, None, unavailable[name], (), None))
+            continue
+        values = tuple(series[name].to_list()) if series.height else ()
+        change = None
+        if len(values) >= 2 and values[-1] is not None and values[-2] is not None:
+            change = values[-1] - values[-2]
+        out.append(Headline(name, SHORT_LABELS[name], metric.description, metric.fmt, total_row.get(name),
+                            None, values, change))
+    return out, period

@@ -1,0 +1,97 @@
+"""Small drawing helpers the analysis pages share: metric tiles, a table result with its chart and
+downloads, the "not available in this data set" notes, a line that says what the filters select."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import altair as alt
+import streamlit as st
+
+from analytics import report
+from analytics.filters import Filters
+from ui import downloads
+from ui.headline import HIGHER_IS_WORSE, Headline
+from ui.notices import not_available
+
+ANCHOR_WORDS = {"order": "ordered", "request": "with a cancellation request", "refund": "with a refund started"}
+
+
+def fmt(value, pattern: str) -> str:
+    """A registry value in the registry's format; '—' for nothing to measure."""
+    if value is None:
+        return "—"
+    try:
+        return pattern.format(value)
+    except (ValueError, TypeError):
+        return str(value)
+
+
+def fmt_change(change: float, pattern: str) -> str:
+    """A change between periods; shares change in percentage points."""
+    if "%" in pattern:
+        return f"{change * 100:+.1f} pp"
+    body = pattern.strip("{}").lstrip(":")
+    return ("{:+" + body + "}").format(change) if body else f"{change:+}"
+
+
+def filter_summary(filters: Filters) -> str:
+    """One sentence saying which orders the numbers cover."""
+    parts = []
+    if filters.start or filters.end:
+        when = f"from {filters.start}" if filters.start else ""
+        when += f" to {filters.end}" if filters.end else " onwards"
+        parts.append(f"{ANCHOR_WORDS[filters.anchor]} {when.strip()}")
+    for name, label in (("payment_methods", "paid by"), ("shipping_methods", "shipped"), ("reasons", "reason"),
+                        ("stages", "stage")):
+        values = getattr(filters, name)
+        if values:
+            parts.append(f"{label} {', '.join(values)}")
+    if filters.sellers:
+        parts.append(f"{len(filters.sellers)} seller{'s' if len(filters.sellers) > 1 else ''}")
+    return "All orders of the data set." if not parts else "Orders " + "; ".join(parts) + "."
+
+
+def headline_tiles(heads: list[Headline], period: str, per_row: int = 3) -> None:
+    columns = []
+    for _ in range(0, len(heads), per_row):
+        columns += st.columns(per_row)
+    for column, h in zip(columns, heads, strict=False):
+        with column:
+            if h.unavailable:
+                st.metric(h.label, "n/a", help=f"Not available in this data set: {h.unavailable}.", border=True)
+                continue
+            series = [v for v in h.series if v is not None]
+            st.metric(
+                h.label,
+                fmt(h.value, h.fmt),
+                delta=None if h.change is None else fmt_change(h.change, h.fmt),
+                delta_color="inverse" if h.name in HIGHER_IS_WORSE else "normal",
+                delta_description=f"last {period} vs the one before" if h.change is not None else None,
+                help=h.help,
+                border=True,
+                chart_data=series if len(series) >= 2 else None,
+                chart_type="line",
+            )
+
+
+def table_result(result: report.Table, *, name: str, key: str, chart: Callable[..., alt.TopLevelMixin] | None = None,
+                 show_table: bool = True, on_select=None):
+    """A report table: its chart (when given) and the table, each downloadable; or why the data set cannot
+    show it. Returns the chart's selection state when on_select is set."""
+    if not result.available:
+        not_available(result.label, result.unavailable)
+        return None
+    state = None
+    if chart is not None:
+        figure = chart(result.frame)
+        if on_select:
+            state = downloads.chart(figure, name, key=f"{key}_chart", on_select=on_select, selection_mode=None)
+        else:
+            downloads.chart(figure, name, key=f"{key}_chart")
+    if show_table:
+        with st.expander(f"{result.label}: the table", expanded=chart is None):
+            downloads.table(result.frame, name, key=f"{key}_table")
+    for column, why in result.notes.items():
+        not_available(f"{result.label}: {column}", why)
+    return state
