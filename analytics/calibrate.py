@@ -240,18 +240,23 @@ class Survival:
     def quantile_above(self, lower: np.ndarray, u: np.ndarray) -> np.ndarray:
         """A draw beyond `lower` for each uniform: inverse of the CDF truncated to (lower, inf)."""
         lower = np.asarray(lower, dtype=float)
+        return self.quantile_from(lower, self.cdf(lower), u)
+
+    def quantile_from(self, lower: np.ndarray, f_lower: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """quantile_above with the CDF at the bounds already known (it does not change between replicates)."""
         if not self.probs:
             return self.tail.quantile_above(lower, u)
         p, h = np.asarray(self.probs), np.asarray(self.hours)
-        f_low = self.cdf(lower)
-        target = f_low + u * (1.0 - f_low)
-        inside = np.interp(target, p, h)
+        target = f_lower + u * (1.0 - f_lower)
+        # The table's probabilities are evenly spaced: its inverse is arithmetic, not a search.
+        top = p[-1]
+        pos = np.clip(target / top, 0.0, 1.0) * (len(p) - 1) if top > 0 else np.zeros_like(target)
+        j = np.minimum(pos.astype(np.int64), len(p) - 2) if len(p) > 1 else np.zeros(len(pos), dtype=np.int64)
+        out = h[j] + (pos - j) * (h[np.minimum(j + 1, len(p) - 1)] - h[j])
         # Beyond the table's last probability the tail takes over, drawn beyond the larger bound.
-        beyond = target > p[-1]
-        out = inside
+        beyond = target > top
         if beyond.any():
-            out = inside.copy()
-            span = (target[beyond] - p[-1]) / max(1.0 - p[-1], 1e-12)
+            span = (target[beyond] - top) / max(1.0 - top, 1e-12)
             out[beyond] = self.tail.quantile_above(np.maximum(lower[beyond], h[-1]), np.clip(span, 0.0, 1.0))
         return np.maximum(out, lower)
 
@@ -263,7 +268,8 @@ def fit_survival(times: np.ndarray, events: np.ndarray, points: int = 1001) -> S
     t, cdf = kaplan_meier(times, events)
     if len(t) == 0:
         return Survival((), (), tail, int(events.sum()), int((~events).sum()))
-    # A quantile table over the probabilities the data reaches: monotone, small enough for JSON.
+    # A quantile table over the probabilities the data reaches, evenly spaced (inverted by arithmetic):
+    # monotone, and small enough for JSON.
     probs = np.linspace(0.0, cdf[-1], points)
     idx = np.minimum(np.searchsorted(cdf, probs, side="left"), len(t) - 1)
     hours = t[idx]

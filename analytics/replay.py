@@ -24,7 +24,7 @@ import polars as pl
 
 from analytics.calibrate import US_PER_HOUR, Calibration, data_end_expr, normalise_orders, stage_expr
 from analytics.outcomes import DEFAULT_REFUND_CHANNEL, REFUND_CHANNELS, SHIPPING_METHODS
-from analytics.policy import Policy
+from analytics.policy import PARAMETERS_BY_NAME, Policy
 
 US_PER_DAY = 24 * US_PER_HOUR
 NEVER = np.int64(2**62)  # "has not happened": later than any real time, and safe to add hours to
@@ -68,7 +68,115 @@ def uniforms(keys: np.ndarray, seed: int, replicate: int, stream: int) -> np.nda
 
 
 # --------------------------------------------------------------------------------------------------
+# Figures that add up
+
+
+SCALARS = ("cancelled_orders", "cancelled_gmv", "return_path_orders", "dispatch_cancelled_orders", "refunds",
+           "shipped_orders", "premium_orders")
+
+
+@dataclass(frozen=True, eq=False)
+class Tally:
+    """Additive figures of a set of orders: two disjoint sets' tallies add up to their union's.
+    Percentiles are read from the histograms at the end, so they need no pass over the orders."""
+
+    scalars: np.ndarray          # by SCALARS
+    outcomes: np.ndarray         # requests by outcome code
+    channel_counts: np.ndarray   # refunds by REFUND_CHANNELS
+    channel_amounts: np.ndarray
+    wait: np.ndarray             # (payment method, business days) -> refunds after a request
+    transit: np.ndarray          # business days -> shipped orders
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(self.scalars + other.scalars, self.outcomes + other.outcomes,
+                     self.channel_counts + other.channel_counts, self.channel_amounts + other.channel_amounts,
+                     _pad_add(self.wait, other.wait), _pad_add(self.transit, other.transit))
+
+
+def _pad_add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    width = max(a.shape[-1], b.shape[-1])
+
+    def pad(x: np.ndarray) -> np.ndarray:
+        return np.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, width - x.shape[-1])])
+
+    return pad(a) + pad(b)
+
+
+def _tally(n_methods: int, *, cancelled, amount, outcome, return_path, dispatch, refunded, channel, refund_amount,
+           wait_method, wait_days, shipped, ship_method, transit) -> Tally:
+    scalars = np.array([
+        cancelled.sum(), amount[cancelled].sum(), return_path.sum(), dispatch.sum(), refunded.sum(),
+        shipped.sum(), (shipped & (ship_method == 1)).sum(),
+    ], dtype=np.float64)
+    outcomes = np.bincount(outcome, minlength=len(OUTCOMES)).astype(np.float64)
+    known = refunded & (channel >= 0)
+    ch = channel[known].astype(np.int64)
+    counts = np.bincount(ch, minlength=len(REFUND_CHANNELS)).astype(np.float64)
+    amounts = np.bincount(ch, weights=refund_amount[known], minlength=len(REFUND_CHANNELS))
+    has = wait_days >= 0
+    w = wait_days[has]
+    top = int(w.max()) + 1 if len(w) else 1
+    wait = np.bincount(wait_method[has].astype(np.int64) * top + w, minlength=n_methods * top)
+    wait = wait.reshape(n_methods, top).astype(np.float64)
+    sel = shipped & (ship_method >= 0) & (transit >= 0)
+    transit_hist = np.bincount(transit[sel]).astype(np.float64) if sel.any() else np.zeros(1)
+    return Tally(scalars, outcomes, counts, amounts, wait, transit_hist)
+
+
+def _percentile_from_counts(counts: np.ndarray, q: float) -> float:
+    """The q-th percentile (linear interpolation, NumPy's default) of the values 0, 1, 2, ... repeated
+    counts[i] times: exact, without expanding the values."""
+    n = int(round(counts.sum()))
+    if n == 0:
+        return float("nan")
+    pos = q / 100.0 * (n - 1)
+    lo = int(np.floor(pos))
+    cum = np.cumsum(counts)
+    v_lo = int(np.searchsorted(cum, lo + 1 - 0.5))
+    v_hi = int(np.searchsorted(cum, min(lo + 2, n) - 0.5))
+    return v_lo + (pos - lo) * (v_hi - v_lo)
+
+
+def figures(data: ReplayData, tally: Tally) -> dict[str, float]:
+    """The flat figures of a tally: 'cancelled_orders', 'requests_accepted', 'refunds_by_channel.wallet',
+    'refund_wait_by_payment_method.card.p50', ... (simulate.OUTCOME_INFO names them)."""
+    out: dict[str, float] = {"orders": float(data.n)}
+    out.update(zip(SCALARS, map(float, tally.scalars), strict=True))
+    oc = tally.outcomes
+    out["requests"] = float(oc.sum() - oc[CODE["none"]] - oc[CODE["not_made"]])
+    for name in OUTCOMES[1:]:
+        out[f"requests_{name}"] = float(oc[CODE[name]])
+    for i, name in enumerate(REFUND_CHANNELS):
+        out[f"refunds_by_channel.{name}"] = float(tally.channel_counts[i])
+        out[f"refund_amount_by_channel.{name}"] = float(tally.channel_amounts[i])
+    platform = [REFUND_CHANNELS.index("wallet"), REFUND_CHANNELS.index("coupon")]
+    out["refunds_on_platform"] = float(tally.channel_counts[platform].sum())
+    out["refund_amount_on_platform"] = float(tally.channel_amounts[platform].sum())
+    overall = tally.wait.sum(axis=0)
+    out["refunds_after_request"] = float(overall.sum())
+    out["refund_wait_p50_business_days"] = _percentile_from_counts(overall, 50)
+    out["refund_wait_p90_business_days"] = _percentile_from_counts(overall, 90)
+    for i, m in enumerate(data.methods):
+        out[f"refund_wait_by_payment_method.{m}.p50"] = _percentile_from_counts(tally.wait[i], 50)
+        out[f"refund_wait_by_payment_method.{m}.p90"] = _percentile_from_counts(tally.wait[i], 90)
+    out["transit_p50_business_days"] = _percentile_from_counts(tally.transit, 50)
+    out["transit_p90_business_days"] = _percentile_from_counts(tally.transit, 90)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
 # The orders as arrays
+
+
+@dataclass(frozen=True, eq=False)
+class View:
+    """The orders a replay recomputes (`idx`, sorted) and the tally of all the others, which every policy
+    of this kind leaves as observed. r_pos / s_pos: where each request / drawn ship time sits in idx."""
+
+    idx: np.ndarray
+    r_pos: np.ndarray
+    s_pos: np.ndarray
+    rest: Tally
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,7 +185,8 @@ class ReplayData:
 
     Per order (length n): times in microseconds (NEVER where absent), masks, codes. Per replayable
     request (length m, `r_idx` the orders they belong to): request time, stage, the seller's answer
-    when seen, and the lower bound on it when not."""
+    when seen, and the lower bound on it when not. Per order whose ship time is drawn (`s_idx`): the
+    hours after payment it is known to exceed."""
 
     order_id: pl.Series
     key: np.ndarray
@@ -86,6 +195,7 @@ class ReplayData:
     methods: tuple[str, ...]
     ship_method: np.ndarray       # 0 standard, 1 premium, -1 unknown
     paid: np.ndarray
+    paid_day: np.ndarray          # datetime64[D]
     has_paid: np.ndarray
     shipped: np.ndarray           # observed shipment, NEVER if none
     transit_days: np.ndarray      # business days shipped -> delivered where both are seen, else -1
@@ -99,17 +209,21 @@ class ReplayData:
     refund_amount: np.ndarray
     refund_init: np.ndarray
     refund_done: np.ndarray       # completion day (datetime64[D]); NaT when unknown
+    request_day: np.ndarray       # datetime64[D]; NaT without a request time
     s_idx: np.ndarray             # paid, replayable orders with no shipment seen: their ship time is drawn
     s_lower_hours: np.ndarray     # ... beyond this many hours after payment
     r_idx: np.ndarray
     r_time: np.ndarray
     r_stage: np.ndarray
-    r_reason: np.ndarray          # reason labels (object), for the acceptance rate by reason
+    r_reason: np.ndarray          # index into `reasons`
+    reasons: tuple[str, ...]
     r_answered: np.ndarray        # the seller's answer is seen (time and label)
     r_response: np.ndarray        # microseconds from request to answer where seen
     r_lower_hours: np.ndarray     # where not seen: the answer came later than this
     r_accepted: np.ndarray
     data_end: int
+    small: View                   # policies that change only requests and refunds
+    full: View                    # the dispatch deadline or the shipping mix: every replayable order
 
     @property
     def n(self) -> int:
@@ -120,17 +234,17 @@ def _us(col: str) -> pl.Expr:
     return pl.col(col).cast(pl.Datetime("us")).dt.epoch("us").fill_null(NEVER).alias(col)
 
 
+def _days(us: np.ndarray) -> np.ndarray:
+    return np.floor_divide(us, US_PER_DAY).astype("datetime64[D]")
+
+
 def observed_outcome_expr() -> pl.Expr:
     """A request's outcome by outcomes.py's rules (the same as the import derives), null without a request."""
     stage = stage_expr()
-    return_path = (
-        (stage == "awaiting_shipment") & pl.col("shipped_at").is_not_null() & ~pl.col("is_cancelled")
-        & (pl.col("responded_at").is_null() | (pl.col("shipped_at") < pl.col("responded_at")))
-    )
     return (
         pl.when(~pl.col("has_request")).then(None)
         .when(stage == "before_payment").then(pl.lit("buyer_cancelled"))
-        .when((stage == "after_shipment") | return_path).then(pl.lit("not_cancellable"))
+        .when((stage == "after_shipment") | _return_path_expr()).then(pl.lit("not_cancellable"))
         .when(pl.col("seller_response") == "accepted").then(pl.lit("accepted"))
         .when(pl.col("seller_response") == "rejected").then(pl.lit("rejected"))
         .when((pl.col("seller_response") == "none") & pl.col("is_cancelled")).then(pl.lit("auto_cancelled"))
@@ -139,11 +253,37 @@ def observed_outcome_expr() -> pl.Expr:
     )
 
 
-def _transit_days(shipped: np.ndarray, delivered: np.ndarray) -> np.ndarray:
+def _return_path_expr() -> pl.Expr:
+    return (
+        pl.col("has_request") & (stage_expr() == "awaiting_shipment") & pl.col("shipped_at").is_not_null()
+        & ~pl.col("is_cancelled")
+        & (pl.col("responded_at").is_null() | (pl.col("shipped_at") < pl.col("responded_at")))
+    ).fill_null(False)
+
+
+def _transit(shipped: np.ndarray, delivered: np.ndarray) -> np.ndarray:
     out = np.full(len(shipped), -1, dtype=np.int64)
     seen = np.flatnonzero((shipped != NEVER) & (delivered != NEVER) & (delivered >= shipped))
     out[seen] = np.busday_count(_days(shipped[seen]), _days(delivered[seen]))
     return out
+
+
+def _observed_wait(idx: np.ndarray, request_day: np.ndarray, done: np.ndarray, has_refund: np.ndarray) -> np.ndarray:
+    out = np.full(len(idx), -1, dtype=np.int64)
+    seen = ~np.isnat(request_day[idx]) & ~np.isnat(done[idx]) & has_refund[idx]
+    out[seen] = np.busday_count(request_day[idx][seen], done[idx][seen])
+    return out
+
+
+def observed_tally(data: ReplayData, idx: np.ndarray) -> Tally:
+    """The tally of these orders as the data shows them."""
+    return _tally(
+        len(data.methods), cancelled=data.cancelled_obs[idx], amount=data.amount[idx], outcome=data.outcome_obs[idx],
+        return_path=data.return_path_obs[idx], dispatch=np.zeros(len(idx), dtype=bool),
+        refunded=data.has_refund[idx], channel=data.refund_channel[idx], refund_amount=data.refund_amount[idx],
+        wait_method=data.method[idx], wait_days=_observed_wait(idx, data.request_day, data.refund_done, data.has_refund),
+        shipped=data.shipped[idx] != NEVER, ship_method=data.ship_method[idx], transit=data.transit_days[idx],
+    )
 
 
 def prepare(frame: pl.DataFrame) -> ReplayData:
@@ -160,7 +300,7 @@ def prepare(frame: pl.DataFrame) -> ReplayData:
         | (pl.col("has_request") & awaiting & ~answered & ~silent)
         | (pl.col("is_cancelled") & pl.col("cancelled_at").is_null())
         | (~pl.col("has_request") & pl.col("is_cancelled"))
-    )
+    ).fill_null(True)
     end = data_end_expr()
     silent_bound = pl.coalesce("cancelled_at", "shipped_at", end)
     cols = (
@@ -169,15 +309,15 @@ def prepare(frame: pl.DataFrame) -> ReplayData:
             stage.alias("_stage"),
             fixed.alias("_fixed"),
             observed_outcome_expr().fill_null("none").alias("_outcome"),
-            ((stage == "awaiting_shipment") & pl.col("shipped_at").is_not_null() & ~pl.col("is_cancelled")
-             & (pl.col("responded_at").is_null() | (pl.col("shipped_at") < pl.col("responded_at"))))
-            .fill_null(False).alias("_return_path"),
+            _return_path_expr().alias("_return_path"),
             (awaiting & answered).fill_null(False).alias("_answered"),
             ((silent_bound - pl.col("requested_at")).dt.total_microseconds() / US_PER_HOUR).alias("_r_lower"),
             (pl.coalesce(pl.col("cancelled_at"), end) - pl.col("paid_at")).dt.total_microseconds().alias("_s_lower"),
             end.dt.epoch("us").alias("_end"),
             pl.col("order_id").hash(seed=20260105).alias("_key"),
-            (pl.col("refund_completed_at").dt.date()).alias("_done"),
+            pl.col("refund_completed_at").dt.date().alias("_done"),
+            pl.col("requested_at").dt.date().alias("_request_day"),
+            pl.col("paid_at").dt.date().alias("_paid_day"),
         )
         .with_columns(
             _us("paid_at"), _us("shipped_at"), _us("delivered_at"), _us("cancelled_at"), _us("requested_at"),
@@ -186,6 +326,7 @@ def prepare(frame: pl.DataFrame) -> ReplayData:
         .collect()
     )
     methods = tuple(sorted(set(cols["payment_method"].drop_nulls().unique().to_list()) | set(DEFAULT_REFUND_CHANNEL)))
+    reasons = tuple(sorted(cols["reason"].drop_nulls().unique().to_list()))
 
     def codes(series: pl.Series, labels) -> np.ndarray:
         lookup = {label: i for i, label in enumerate(labels)}
@@ -194,18 +335,18 @@ def prepare(frame: pl.DataFrame) -> ReplayData:
     def arr(name: str) -> np.ndarray:
         return cols[name].to_numpy()
 
+    def days(name: str) -> np.ndarray:
+        return cols[name].to_numpy().astype("datetime64[D]")
+
     fixed_np = arr("_fixed")
     has_paid = cols["paid_at"].ne(NEVER).to_numpy()
     shipped = arr("shipped_at")
-    is_cancelled = arr("is_cancelled")
-    has_req = arr("has_request") & ~fixed_np
-    r_idx = np.flatnonzero(has_req)
-    stage_codes = codes(cols["_stage"], list(STAGE_CODES))
+    r_idx = np.flatnonzero(arr("has_request") & ~fixed_np)
     s_idx = np.flatnonzero(has_paid & (shipped == NEVER) & ~fixed_np)
     requested = arr("requested_at")
     responded = arr("responded_at")
     r_answered = arr("_answered")[r_idx]
-    return ReplayData(
+    base = dict(
         order_id=cols["order_id"],
         key=arr("_key").astype(np.uint64),
         amount=cols["amount"].fill_null(0.0).to_numpy(),
@@ -213,11 +354,12 @@ def prepare(frame: pl.DataFrame) -> ReplayData:
         methods=methods,
         ship_method=codes(cols["shipping_method"], SHIPPING_METHODS),
         paid=arr("paid_at"),
+        paid_day=days("_paid_day"),
         has_paid=has_paid,
         shipped=shipped,
-        transit_days=_transit_days(arr("shipped_at"), arr("delivered_at")),
+        transit_days=_transit(shipped, arr("delivered_at")),
         fixed=fixed_np,
-        cancelled_obs=is_cancelled,
+        cancelled_obs=arr("is_cancelled"),
         cancel_at_obs=arr("cancelled_at"),
         outcome_obs=codes(cols["_outcome"], OUTCOMES).astype(np.int8),
         return_path_obs=arr("_return_path"),
@@ -225,19 +367,37 @@ def prepare(frame: pl.DataFrame) -> ReplayData:
         refund_channel=codes(cols["refund_channel"], REFUND_CHANNELS),
         refund_amount=cols["refund_amount"].fill_null(cols["amount"]).fill_null(0.0).to_numpy(),
         refund_init=arr("refund_initiated_at"),
-        refund_done=cols["_done"].to_numpy().astype("datetime64[D]"),
+        refund_done=days("_done"),
+        request_day=days("_request_day"),
         s_idx=s_idx,
-        s_lower_hours=np.maximum(cols["_s_lower"].to_numpy()[s_idx].astype(float) / US_PER_HOUR, 0.0),
+        s_lower_hours=np.maximum(np.nan_to_num(cols["_s_lower"].to_numpy()[s_idx].astype(float)) / US_PER_HOUR, 0.0),
         r_idx=r_idx,
         r_time=requested[r_idx],
-        r_stage=stage_codes[r_idx],
-        r_reason=cols["reason"].to_numpy()[r_idx],
+        r_stage=codes(cols["_stage"], list(STAGE_CODES))[r_idx],
+        r_reason=codes(cols["reason"], reasons)[r_idx],
+        reasons=reasons,
         r_answered=r_answered,
         r_response=np.where(r_answered, responded[r_idx] - requested[r_idx], 0),
-        r_lower_hours=np.nan_to_num(cols["_r_lower"].to_numpy()[r_idx].astype(float), nan=0.0),
+        r_lower_hours=np.maximum(np.nan_to_num(cols["_r_lower"].to_numpy()[r_idx].astype(float)), 0.0),
         r_accepted=(cols["seller_response"] == "accepted").fill_null(False).to_numpy()[r_idx],
         data_end=int(cols["_end"][0]) if cols.height and cols["_end"][0] is not None else 0,
     )
+    # Views: which orders a policy can change. Requests, refunds and unshipped paid orders for most
+    # policies; every replayable order when the dispatch deadline or the shipping mix is in play.
+    empty = View(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64),
+                 Tally(np.zeros(len(SCALARS)), np.zeros(len(OUTCOMES)), np.zeros(len(REFUND_CHANNELS)),
+                       np.zeros(len(REFUND_CHANNELS)), np.zeros((len(methods), 1)), np.zeros(1)))
+    partial = ReplayData(**base, small=empty, full=empty)
+    nonfixed = np.flatnonzero(~fixed_np)
+    small_idx = np.union1d(np.union1d(r_idx, s_idx), np.flatnonzero(base["has_refund"] & ~fixed_np))
+    quiet = np.setdiff1d(nonfixed, small_idx, assume_unique=True)
+    fixed_tally = observed_tally(partial, np.flatnonzero(fixed_np))
+
+    def view(idx: np.ndarray, rest: Tally) -> View:
+        return View(idx, np.searchsorted(idx, r_idx), np.searchsorted(idx, s_idx), rest)
+
+    return ReplayData(**base, small=view(small_idx, fixed_tally + observed_tally(partial, quiet)),
+                      full=view(nonfixed, fixed_tally))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -246,12 +406,12 @@ def prepare(frame: pl.DataFrame) -> ReplayData:
 
 @dataclass(frozen=True, eq=False)
 class Latent:
-    """One replicate's policy-free quantities: the would-be ship time of every order, and the seller's
-    answer time and decision for every replayable request (seen, or drawn beyond what was seen)."""
+    """One replicate's policy-free quantities: the would-be ship time of each order in s_idx, and the
+    seller's answer time and decision for every replayable request (seen, or drawn beyond what was seen)."""
 
     seed: int
     replicate: int
-    ship: np.ndarray        # per order, microseconds; NEVER for orders never paid
+    ship: np.ndarray        # per s_idx order, microseconds
     response: np.ndarray    # per request, microseconds after the request
     accept: np.ndarray      # per request
 
@@ -260,31 +420,44 @@ def _hours_to_us(hours: np.ndarray) -> np.ndarray:
     return np.rint(np.minimum(hours, 1e9) * US_PER_HOUR).astype(np.int64)
 
 
-def latent(data: ReplayData, calibration: Calibration, seed: int, replicate: int) -> Latent:
-    ship = data.shipped.copy()
-    if len(data.s_idx):
-        u = uniforms(data.key[data.s_idx], seed, replicate, STREAM_SHIP)
-        lower = data.s_lower_hours
-        hours = calibration.dispatch.quantile_above(lower, u)
-        # Strictly after what was seen: the order had not shipped by then.
-        ship[data.s_idx] = data.paid[data.s_idx] + np.maximum(_hours_to_us(hours), _hours_to_us(lower) + 1)
-    seen = data.r_answered
+@dataclass(frozen=True, eq=False)
+class DrawBase:
+    """What every replicate's conditional draws share: the fitted CDF at each known lower bound."""
+
+    ship_f_lower: np.ndarray      # per s_idx order
+    unseen: np.ndarray            # positions (in r_idx) of requests whose answer is drawn
+    response_lower: np.ndarray    # hours, per unseen request
+    accept_rate: np.ndarray       # per unseen request, by its reason
+
+
+def draw_base(data: ReplayData, calibration: Calibration) -> DrawBase:
+    unseen = np.flatnonzero(~data.r_answered & (data.r_stage == STAGE_CODES["awaiting_shipment"]))
+    rates = np.array([calibration.acceptance_for(r) for r in data.reasons] + [calibration.acceptance.rate])
+    return DrawBase(
+        calibration.dispatch.cdf(data.s_lower_hours), unseen, data.r_lower_hours[unseen],
+        rates[data.r_reason[unseen]],
+    )
+
+
+def latent(data: ReplayData, calibration: Calibration, seed: int, replicate: int,
+           base: DrawBase | None = None) -> Latent:
+    """One replicate's draws (pass `base` from draw_base to share the work between replicates)."""
+    base = base or draw_base(data, calibration)
+    u = uniforms(data.key[data.s_idx], seed, replicate, STREAM_SHIP)
+    lower = data.s_lower_hours
+    hours = calibration.dispatch.quantile_from(lower, base.ship_f_lower, u)
+    # Strictly after what was seen: the order had not shipped by then.
+    ship = data.paid[data.s_idx] + np.maximum(_hours_to_us(hours), _hours_to_us(lower) + 1)
     response = data.r_response.copy()
     accept = data.r_accepted.copy()
-    unseen = np.flatnonzero(~seen & (data.r_stage == 1))
+    unseen = base.unseen
     if len(unseen):
         keys = data.key[data.r_idx[unseen]]
-        lower = data.r_lower_hours[unseen]
+        lower = base.response_lower
         drawn = calibration.response.quantile_above(lower, uniforms(keys, seed, replicate, STREAM_RESPONSE))
         response[unseen] = np.maximum(_hours_to_us(drawn), _hours_to_us(lower) + 1)
-        rates = _rates_by_reason(calibration, data.r_reason[unseen])
-        accept[unseen] = uniforms(keys, seed, replicate, STREAM_ACCEPT) < rates
+        accept[unseen] = uniforms(keys, seed, replicate, STREAM_ACCEPT) < base.accept_rate
     return Latent(seed, replicate, ship, response, accept)
-
-
-def _rates_by_reason(calibration: Calibration, reasons: np.ndarray) -> np.ndarray:
-    labels, inverse = np.unique(reasons.astype(str), return_inverse=True)
-    return np.array([calibration.acceptance_for(x) for x in labels])[inverse]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -293,9 +466,11 @@ def _rates_by_reason(calibration: Calibration, reasons: np.ndarray) -> np.ndarra
 
 @dataclass(frozen=True, eq=False)
 class Replayed:
-    """What happened to each order under one policy (arrays of length n)."""
+    """What happened under one policy to the orders of `view.idx` (arrays in that order); every other
+    order is as observed. wait_days is per request (r_idx order), -1 where no refund followed."""
 
     policy: Policy
+    view: View
     cancelled: np.ndarray
     cancel_at: np.ndarray
     outcome: np.ndarray
@@ -303,34 +478,42 @@ class Replayed:
     dispatch_cancelled: np.ndarray
     refunded: np.ndarray
     refund_channel: np.ndarray
-    refund_amount: np.ndarray
-    refund_done: np.ndarray          # datetime64[D], NaT when unknown
-    wait_days: np.ndarray            # per request (r_idx order): business days from request to money back; -1 none
-    shipped: np.ndarray              # shipped by the end of the data
+    refund_done: np.ndarray
+    wait_days: np.ndarray
+    shipped: np.ndarray
     ship_method: np.ndarray
-    transit_days: np.ndarray         # -1 where unknown
+    transit_days: np.ndarray
 
 
-def _days(us: np.ndarray) -> np.ndarray:
-    return np.floor_divide(us, US_PER_DAY).astype("datetime64[D]")
+def _premium_target(policy: Policy, calibration: Calibration) -> tuple[float, float] | None:
+    """(observed share, policy share) when the policy changes the shipping mix, else None."""
+    if policy.premium_shipping_share == PARAMETERS_BY_NAME["premium_shipping_share"].default:
+        return None
+    if not np.isfinite(calibration.premium_share.rate):
+        return None
+    return calibration.premium_share.rate, policy.premium_shipping_share
 
 
 def replay(data: ReplayData, calibration: Calibration, policy: Policy, lat: Latent) -> Replayed:
     """Apply `policy` to every order, with this replicate's draws."""
-    cancelled = data.cancelled_obs.copy()
-    cancel_at = data.cancel_at_obs.copy()
-    outcome = data.outcome_obs.copy()
-    return_path = data.return_path_obs.copy()
-    ship = lat.ship
+    premium = _premium_target(policy, calibration)
+    view = data.full if (policy.late_dispatch_action == "auto_cancel" or premium is not None) else data.small
+    idx = view.idx
+    cancelled = data.cancelled_obs[idx]
+    cancel_at = data.cancel_at_obs[idx]
+    outcome = data.outcome_obs[idx]
+    return_path = data.return_path_obs[idx]
+    ship = data.shipped[idx]
+    ship[view.s_pos] = lat.ship
 
     # 1. Requests: stage at request, consent, window, timeout action, the race with the parcel.
-    r, t, stage = data.r_idx, data.r_time, data.r_stage
+    rp, t, stage = view.r_pos, data.r_time, data.r_stage
     o = np.where(stage == 0, CODE["buyer_cancelled"], CODE["not_cancellable"]).astype(np.int8)
-    c = cancelled[r]
-    ca = cancel_at[r]
-    rp = np.zeros(len(r), dtype=bool)
+    c = cancelled[rp]
+    ca = cancel_at[rp]
+    rpath = np.zeros(len(rp), dtype=bool)
     resolved = t.copy()  # when the request stopped being pending
-    aw = stage == 1
+    aw = stage == STAGE_CODES["awaiting_shipment"]
     if not policy.seller_consent_required:
         o[aw] = CODE["cancelled_without_consent"]
         c[aw] = True
@@ -339,233 +522,193 @@ def replay(data: ReplayData, calibration: Calibration, policy: Policy, lat: Late
         window = np.int64(round(policy.seller_response_hours * US_PER_HOUR))
         response = lat.response
         ends = t + np.minimum(response, window)
-        race = aw & (ship[r] < ends)          # the parcel left before the answer or the window's end
+        race = aw & (ship[rp] < ends)          # the parcel left before the answer or the window's end
         answered = aw & ~race & (response <= window)
         timeout = aw & ~race & (response > window)
         accepted = answered & lat.accept
         rejected = answered & ~lat.accept
         resolved = np.where(aw, ends, t)
-        o[race], rp[race], c[race] = CODE["not_cancellable"], True, False
+        o[race], rpath[race], c[race] = CODE["not_cancellable"], True, False
         o[accepted], c[accepted], ca[accepted] = CODE["accepted"], True, (t + response)[accepted]
         o[rejected], c[rejected] = CODE["rejected"], False
         if policy.timeout_action == "auto_cancel":
             o[timeout], c[timeout], ca[timeout] = CODE["auto_cancelled"], True, t[timeout] + window
         else:
             o[timeout], c[timeout] = CODE["lapsed"], False
-    outcome[r], cancelled[r], cancel_at[r], return_path[r] = o, c, np.where(c, ca, NEVER), rp
+    outcome[rp], cancelled[rp], cancel_at[rp], return_path[rp] = o, c, np.where(c, ca, NEVER), rpath
 
     # 2. The dispatch deadline: not shipped by the end of the D-th working day after the payment day.
-    dispatch_cancelled = np.zeros(data.n, dtype=bool)
-    touched = r
+    dispatch = np.zeros(len(idx), dtype=bool)
     if policy.late_dispatch_action == "auto_cancel":
-        cand = np.flatnonzero(data.has_paid & ~data.fixed)
-        due_day = np.busday_offset(_days(data.paid[cand]), policy.dispatch_deadline_days, roll="forward")
-        deadline = (due_day.astype(np.int64) + 1) * US_PER_DAY
+        cand = np.flatnonzero(data.has_paid[idx])
+        due = np.busday_offset(data.paid_day[idx[cand]], policy.dispatch_deadline_days, roll="forward")
+        deadline = (due.astype(np.int64) + 1) * US_PER_DAY
         late = ship[cand] >= deadline
-        before = cancelled[cand] & (cancel_at[cand] <= deadline)
-        hit_mask = late & ~before
+        first = cancelled[cand] & (cancel_at[cand] <= deadline)   # cancelled anyway, before the deadline
+        hit_mask = late & ~first
         hit, at = cand[hit_mask], deadline[hit_mask]
-        cancelled[hit], cancel_at[hit], dispatch_cancelled[hit] = True, at, True
-        return_path[hit] = False
-        # A request of such an order: never made if it came after, cut short if still pending.
-        pos = np.searchsorted(r, hit)
-        has = pos < len(r)
-        has[has] = r[pos[has]] == hit[has]
-        req_pos, req_at = pos[has], at[has]
-        outcome[r[req_pos]] = np.where(t[req_pos] >= req_at, CODE["not_made"],
-                                       np.where(resolved[req_pos] > req_at, CODE["dispatch_cancelled"],
-                                                outcome[r[req_pos]]))
-        touched = np.union1d(r, hit)
+        cancelled[hit], cancel_at[hit], dispatch[hit], return_path[hit] = True, at, True, False
+        # A request of such an order: never made if it came after, cut short if still pending then.
+        hit_at = np.full(len(idx), NEVER)
+        hit_at[hit] = at
+        d_r = hit_at[rp]
+        h = d_r != NEVER
+        outcome[rp[h]] = np.where(t[h] >= d_r[h], CODE["not_made"],
+                                  np.where(resolved[h] > d_r[h], CODE["dispatch_cancelled"], o[h]))
 
     # 3. Refunds: every cancelled, paid order; the channel by payment method; its time in business days.
-    refunded = data.has_refund.copy()
-    channel = data.refund_channel.copy()
-    amount = data.refund_amount
-    done = data.refund_done.copy()
-    method_channel = np.array([
-        REFUND_CHANNELS.index(policy.channel_for(m)) if policy.channel_for(m) else -1 for m in data.methods
-    ])
-    method_changed = np.array([policy.channel_changed(m) for m in data.methods] + [False])  # -1 -> False
-    default_channel = np.array([REFUND_CHANNELS.index(DEFAULT_REFUND_CHANNEL.get(m, "original")) for m in data.methods]
-                               + [0])
+    refunded = data.has_refund[idx]
+    channel = data.refund_channel[idx]
+    done = data.refund_done[idx]
     fixed_days = {ch: policy.refund_days_for(ch) for ch in REFUND_CHANNELS}
+    changed_methods = np.array([policy.channel_changed(m) for m in data.methods])
+    policy_channel = np.array([REFUND_CHANNELS.index(policy.channel_for(m) or "original") for m in data.methods])
+    default_channel = np.array([REFUND_CHANNELS.index(DEFAULT_REFUND_CHANNEL.get(m, "original")) for m in data.methods])
 
-    def channel_for(idx: np.ndarray) -> np.ndarray:
-        m = data.method[idx]
-        seen = data.has_refund[idx] & (data.refund_channel[idx] >= 0)
-        out = np.where(seen, data.refund_channel[idx], default_channel[m])
-        return np.where(method_changed[m], method_channel[m], out)
+    def channel_for(orders: np.ndarray) -> np.ndarray:
+        """A changed method's channel from the policy; otherwise the channel the data shows, else the default."""
+        m = data.method[orders]
+        seen = data.has_refund[orders] & (data.refund_channel[orders] >= 0)
+        out = np.where(seen, data.refund_channel[orders], default_channel[m])
+        return np.where(changed_methods[m], policy_channel[m], out)
 
-    def days_for(idx: np.ndarray, chans: np.ndarray, keep_seen: np.ndarray) -> np.ndarray:
-        """Business days per refund: the order's own where kept, a fixed policy value, or a draw."""
-        u = uniforms(data.key[idx], lat.seed, lat.replicate, STREAM_REFUND)
-        k = np.zeros(len(idx), dtype=np.int64)
+    def days_for(orders: np.ndarray, chans: np.ndarray, keep_seen: np.ndarray) -> np.ndarray:
+        """Business days per refund: the order's own where kept, the policy's fixed value, or a draw."""
+        u = uniforms(data.key[orders], lat.seed, lat.replicate, STREAM_REFUND)
+        k = np.zeros(len(orders), dtype=np.int64)
         for i, ch in enumerate(REFUND_CHANNELS):
             sel = chans == i
             if not sel.any():
                 continue
             if fixed_days[ch] is not None:
                 k[sel] = fixed_days[ch]
-            else:
-                k[sel] = calibration.refund_days_for(ch).quantile(u[sel])
-                keep = np.flatnonzero(sel & keep_seen)
-                k[keep] = np.busday_count(_days(data.refund_init[idx[keep]]), data.refund_done[idx[keep]])
+                continue
+            k[sel] = calibration.refund_days_for(ch).quantile(u[sel])
+            keep = np.flatnonzero(sel & keep_seen)
+            k[keep] = np.busday_count(_days(data.refund_init[orders[keep]]), data.refund_done[orders[keep]])
         return k
 
-    # Orders whose cancellation moved (time or state) under this policy get a new refund, or none.
-    t_idx = touched[~data.fixed[touched]]
-    moved = (cancelled[t_idx] != data.cancelled_obs[t_idx]) | (
-        cancelled[t_idx] & (cancel_at[t_idx] != data.cancel_at_obs[t_idx]))
-    moved_idx = t_idx[moved]
-    gets = cancelled[moved_idx] & data.has_paid[moved_idx] & (data.paid[moved_idx] <= cancel_at[moved_idx])
-    new_idx = moved_idx[gets]
-    refunded[moved_idx] = gets
-    if len(new_idx):
-        chans = channel_for(new_idx)
-        kept = (data.has_refund[new_idx] & (data.refund_channel[new_idx] == chans)
-                & ~np.isnat(data.refund_done[new_idx]) & (data.refund_init[new_idx] != NEVER))
-        k = days_for(new_idx, chans, kept)
-        channel[new_idx] = chans
-        done[new_idx] = np.busday_offset(_days(cancel_at[new_idx]), k, roll="forward")
-    # Refunds that stay where they were but change channel or take a fixed time.
-    if method_changed.any() or any(v is not None for v in fixed_days.values()):
-        stay = np.ones(data.n, dtype=bool)
-        stay[moved_idx] = False
-        idx = np.flatnonzero(stay & data.has_refund & ~data.fixed & (data.refund_init != NEVER))
-        chans = channel_for(idx)
-        changed = (chans != data.refund_channel[idx]) | np.isin(
-            chans, [i for i, ch in enumerate(REFUND_CHANNELS) if fixed_days[ch] is not None])
-        idx, chans = idx[changed], chans[changed]
-        if len(idx):
-            k = days_for(idx, chans, np.zeros(len(idx), dtype=bool))
-            channel[idx] = chans
-            done[idx] = np.busday_offset(_days(data.refund_init[idx]), k, roll="forward")
+    # An order whose cancellation moved (state or time) gets a new refund, or loses its refund.
+    moved = np.flatnonzero((cancelled != data.cancelled_obs[idx])
+                           | (cancelled & (cancel_at != data.cancel_at_obs[idx])))
+    gets = cancelled[moved] & data.has_paid[idx[moved]] & (data.paid[idx[moved]] <= cancel_at[moved])
+    refunded[moved] = gets
+    new = moved[gets]
+    if len(new):
+        orders = idx[new]
+        chans = channel_for(orders)
+        kept = (data.has_refund[orders] & (data.refund_channel[orders] == chans)
+                & ~np.isnat(data.refund_done[orders]) & (data.refund_init[orders] != NEVER))
+        channel[new] = chans
+        done[new] = np.busday_offset(_days(cancel_at[new]), days_for(orders, chans, kept), roll="forward")
+    # A refund that stays but changes channel or takes the policy's fixed time.
+    fixed_channels = [i for i, ch in enumerate(REFUND_CHANNELS) if fixed_days[ch] is not None]
+    if changed_methods.any() or fixed_channels:
+        stay = np.ones(len(idx), dtype=bool)
+        stay[moved] = False
+        pos = np.flatnonzero(stay & data.has_refund[idx] & (data.refund_init[idx] != NEVER))
+        orders = idx[pos]
+        chans = channel_for(orders)
+        change = (chans != data.refund_channel[orders]) | np.isin(chans, fixed_channels)
+        pos, orders, chans = pos[change], orders[change], chans[change]
+        if len(pos):
+            channel[pos] = chans
+            k = days_for(orders, chans, np.zeros(len(pos), dtype=bool))
+            done[pos] = np.busday_offset(_days(data.refund_init[orders]), k, roll="forward")
 
     # The buyer's wait: business days from the request to the money back.
-    made = (outcome[r] != CODE["not_made"]) & refunded[r] & ~np.isnat(done[r])
-    wait = np.full(len(r), -1, dtype=np.int64)
+    made = (outcome[rp] != CODE["not_made"]) & refunded[rp] & ~np.isnat(done[rp])
+    wait = np.full(len(rp), -1, dtype=np.int64)
     if made.any():
-        wait[made] = np.busday_count(_days(t[made]), done[r][made])
+        wait[made] = np.busday_count(_days(t[made]), done[rp][made])
 
-    # 4. Shipping: what shipped (by the end of the data), by which method, how long in transit.
+    # 4. Shipping: what shipped by the end of the data, by which method, how long in transit.
     shipped = ~cancelled & (ship <= data.data_end)
-    ship_method = data.ship_method
-    transit = data.transit_days
-    default_share = 0.25
-    switch = np.zeros(data.n, dtype=bool)
-    if policy.premium_shipping_share != default_share and np.isfinite(calibration.premium_share.rate):
-        p0, p1 = calibration.premium_share.rate, policy.premium_shipping_share
-        u = uniforms(data.key, lat.seed, lat.replicate, STREAM_PREMIUM)
+    ship_method = data.ship_method[idx]
+    transit = data.transit_days[idx]
+    switch = np.zeros(len(idx), dtype=bool)
+    if premium is not None:
+        p0, p1 = premium
+        u = uniforms(data.key[idx], lat.seed, lat.replicate, STREAM_PREMIUM)
         if p1 > p0:
             switch = (ship_method == 0) & (u < (p1 - p0) / max(1.0 - p0, 1e-12))
         else:
             switch = (ship_method == 1) & (u < (p0 - p1) / max(p0, 1e-12))
         ship_method = np.where(switch, 1 - ship_method, ship_method)
-    redraw = shipped & (ship_method >= 0) & (switch | (transit < 0) | (data.shipped == NEVER))
-    if redraw.any():
-        idx = np.flatnonzero(redraw)
-        u = uniforms(data.key[idx], lat.seed, lat.replicate, STREAM_TRANSIT)
-        transit = transit.copy()
+    # A switched method, or an order that ships only in the replay, takes a transit time drawn for its method.
+    redraw = np.flatnonzero(shipped & (ship_method >= 0) & (switch | (data.shipped[idx] == NEVER)))
+    if len(redraw):
+        u = uniforms(data.key[idx[redraw]], lat.seed, lat.replicate, STREAM_TRANSIT)
         for i, m in enumerate(SHIPPING_METHODS):
-            sel = ship_method[idx] == i
-            transit[idx[sel]] = calibration.transit_days_for(m).quantile(u[sel])
-    return Replayed(policy, cancelled, cancel_at, outcome, return_path, dispatch_cancelled, refunded, channel,
-                    amount, done, wait, shipped, ship_method, transit)
+            sel = ship_method[redraw] == i
+            transit[redraw[sel]] = calibration.transit_days_for(m).quantile(u[sel])
+    return Replayed(policy, view, cancelled, cancel_at, outcome, return_path, dispatch, refunded, channel, done,
+                    wait, shipped, ship_method, transit)
 
 
-# --------------------------------------------------------------------------------------------------
-# Figures of one replay
-
-
-def _percentile_from_counts(counts: np.ndarray, q: float) -> float:
-    """The q-th percentile (linear interpolation, NumPy's default) of the values 0, 1, 2, ... repeated
-    counts[i] times: exact, without expanding the values."""
-    n = int(counts.sum())
-    if n == 0:
-        return float("nan")
-    pos = q / 100.0 * (n - 1)
-    lo = int(np.floor(pos))
-    cum = np.cumsum(counts)
-    v_lo = int(np.searchsorted(cum, lo + 1))
-    v_hi = int(np.searchsorted(cum, min(lo + 2, n)))
-    return v_lo + (pos - lo) * (v_hi - v_lo)
+def tally(data: ReplayData, rep: Replayed) -> Tally:
+    """The replay's tally over every order: the replayed ones plus the rest as observed."""
+    idx = rep.view.idx
+    wait_days = np.full(len(idx), -1, dtype=np.int64)
+    wait_days[rep.view.r_pos] = rep.wait_days
+    mine = _tally(
+        len(data.methods), cancelled=rep.cancelled, amount=data.amount[idx], outcome=rep.outcome,
+        return_path=rep.return_path, dispatch=rep.dispatch_cancelled, refunded=rep.refunded,
+        channel=rep.refund_channel, refund_amount=data.refund_amount[idx], wait_method=data.method[idx],
+        wait_days=wait_days, shipped=rep.shipped, ship_method=rep.ship_method, transit=rep.transit_days,
+    )
+    return mine + rep.view.rest
 
 
 def summarise(data: ReplayData, rep: Replayed) -> dict[str, float]:
-    """The outcome figures of one replay, flat: 'requests_accepted', 'refunds_by_channel.wallet',
-    'refund_wait_by_payment_method.card.p50', ... (see simulate.OUTCOME_LABELS)."""
-    r = data.r_idx
-    counts = np.bincount(rep.outcome[r], minlength=len(OUTCOMES)) if len(r) else np.zeros(len(OUTCOMES), int)
-    out: dict[str, float] = {
-        "orders": float(data.n),
-        "cancelled_orders": float(rep.cancelled.sum()),
-        "cancelled_gmv": float(data.amount[rep.cancelled].sum()),
-        "requests": float(len(r) - counts[CODE["not_made"]] + int((data.outcome_obs[data.fixed] != CODE["none"]).sum())),
+    """The outcome figures of one replay, flat (see `figures`)."""
+    return figures(data, tally(data, rep))
+
+
+def observed_figures(data: ReplayData) -> dict[str, float]:
+    """The same figures as the data shows them."""
+    return figures(data, observed_tally(data, np.arange(data.n)))
+
+
+def expand(data: ReplayData, rep: Replayed) -> dict[str, np.ndarray]:
+    """Per order (length n): the replay's state, with the orders it did not recompute as observed."""
+    idx = rep.view.idx
+    wait = np.full(data.n, -1, dtype=np.int64)
+    wait[data.r_idx] = rep.wait_days
+    fixed_wait_idx = np.flatnonzero(data.fixed)
+    wait[fixed_wait_idx] = _observed_wait(fixed_wait_idx, data.request_day, data.refund_done, data.has_refund)
+    out = {
+        "cancelled": data.cancelled_obs.copy(), "cancel_at": data.cancel_at_obs.copy(),
+        "outcome": data.outcome_obs.copy(), "return_path": data.return_path_obs.copy(),
+        "dispatch_cancelled": np.zeros(data.n, dtype=bool), "refunded": data.has_refund.copy(),
+        "refund_channel": data.refund_channel.copy(), "refund_done": data.refund_done.copy(),
+        "shipped": data.shipped != NEVER, "wait_days": wait,
     }
-    fixed_counts = np.bincount(data.outcome_obs[data.fixed], minlength=len(OUTCOMES))
-    for name in OUTCOMES[1:]:
-        if name != "not_made":
-            out[f"requests_{name}"] = float(counts[CODE[name]] + fixed_counts[CODE[name]])
-    out["requests_not_made"] = float(counts[CODE["not_made"]])
-    out["return_path_orders"] = float(rep.return_path.sum())
-    out["dispatch_cancelled_orders"] = float(rep.dispatch_cancelled.sum())
-    refunded = rep.refunded
-    ch = rep.refund_channel[refunded]
-    amt = rep.refund_amount[refunded]
-    out["refunds"] = float(refunded.sum())
-    for i, name in enumerate(REFUND_CHANNELS):
-        sel = ch == i
-        out[f"refunds_by_channel.{name}"] = float(sel.sum())
-        out[f"refund_amount_by_channel.{name}"] = float(amt[sel].sum())
-    on_platform = (ch == REFUND_CHANNELS.index("wallet")) | (ch == REFUND_CHANNELS.index("coupon"))
-    out["refunds_on_platform"] = float(on_platform.sum())
-    out["refund_amount_on_platform"] = float(amt[on_platform].sum())
-
-    waits = rep.wait_days
-    has = waits >= 0
-    w = waits[has]
-    top = int(w.max()) + 1 if len(w) else 1
-    overall = np.bincount(w, minlength=top)
-    out["refunds_after_request"] = float(len(w))
-    out["refund_wait_p50_business_days"] = _percentile_from_counts(overall, 50)
-    out["refund_wait_p90_business_days"] = _percentile_from_counts(overall, 90)
-    methods = data.method[r][has]
-    grid = np.bincount(methods.astype(np.int64) * top + w, minlength=len(data.methods) * top).reshape(-1, top) \
-        if len(w) else np.zeros((len(data.methods), 1), dtype=np.int64)
-    for i, m in enumerate(data.methods):
-        out[f"refund_wait_by_payment_method.{m}.p50"] = _percentile_from_counts(grid[i], 50)
-        out[f"refund_wait_by_payment_method.{m}.p90"] = _percentile_from_counts(grid[i], 90)
-
-    shipped = rep.shipped & (rep.ship_method >= 0) & (rep.transit_days >= 0)
-    out["shipped_orders"] = float(rep.shipped.sum())
-    out["premium_orders"] = float((rep.shipped & (rep.ship_method == 1)).sum())
-    transit = np.bincount(rep.transit_days[shipped]) if shipped.any() else np.zeros(1, dtype=np.int64)
-    out["transit_p50_business_days"] = _percentile_from_counts(transit, 50)
-    out["transit_p90_business_days"] = _percentile_from_counts(transit, 90)
+    for name, values in (("cancelled", rep.cancelled), ("cancel_at", rep.cancel_at), ("outcome", rep.outcome),
+                         ("return_path", rep.return_path), ("dispatch_cancelled", rep.dispatch_cancelled),
+                         ("refunded", rep.refunded), ("refund_channel", rep.refund_channel),
+                         ("refund_done", rep.refund_done), ("shipped", rep.shipped)):
+        out[name][idx] = values
     return out
 
 
 def replay_frame(data: ReplayData, rep: Replayed) -> pl.DataFrame:
     """One row per order of one replay: what happened to it under the policy (for tests and drill-down)."""
-    wait = np.full(data.n, -1, dtype=np.int64)
-    wait[data.r_idx] = rep.wait_days
-
-    def ts(us: np.ndarray, present: np.ndarray) -> pl.Series:
-        return pl.Series(np.where(present, us, 0)).cast(pl.Datetime("us")).zip_with(
-            pl.Series(present), pl.Series([None] * len(us), dtype=pl.Datetime("us")))
-
+    s = expand(data, rep)
+    when = s["cancelled"] & (s["cancel_at"] != NEVER)
     channels = np.array([*REFUND_CHANNELS, None], dtype=object)
     return pl.DataFrame({
         "order_id": data.order_id,
-        "outcome": pl.Series(np.array(OUTCOMES, dtype=object)[rep.outcome], dtype=pl.Utf8).replace("none", None),
-        "cancelled": rep.cancelled,
-        "cancelled_at": ts(rep.cancel_at, rep.cancelled & (rep.cancel_at != NEVER)),
-        "return_path": rep.return_path,
-        "dispatch_cancelled": rep.dispatch_cancelled,
-        "refunded": rep.refunded,
-        "refund_channel": pl.Series(np.where(rep.refunded, channels[rep.refund_channel], None), dtype=pl.Utf8),
-        "refund_completed_on": pl.Series(np.where(rep.refunded, rep.refund_done, np.datetime64("NaT")),
+        "outcome": pl.Series(np.array(OUTCOMES, dtype=object)[s["outcome"]], dtype=pl.Utf8).replace("none", None),
+        "cancelled": s["cancelled"],
+        "cancelled_at": pl.Series(np.where(when, s["cancel_at"], 0)).cast(pl.Datetime("us"))
+        .zip_with(pl.Series(when), pl.Series([None] * data.n, dtype=pl.Datetime("us"))),
+        "return_path": s["return_path"],
+        "dispatch_cancelled": s["dispatch_cancelled"],
+        "refunded": s["refunded"],
+        "refund_channel": pl.Series(np.where(s["refunded"], channels[s["refund_channel"]], None), dtype=pl.Utf8),
+        "refund_completed_on": pl.Series(np.where(s["refunded"], s["refund_done"], np.datetime64("NaT")),
                                          dtype=pl.Date),
-        "refund_wait_business_days": pl.Series(wait).replace(-1, None),
-        "shipped": rep.shipped,
+        "refund_wait_business_days": pl.Series(s["wait_days"]).replace(-1, None),
+        "shipped": s["shipped"],
     })

@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -58,10 +58,11 @@ from analytics import calibrate as cal
 from analytics import db
 from analytics.policy import PARAMETERS_BY_NAME, Policy, PolicyError
 from analytics.replay import (
-    CODE,
-    OUTCOMES,
     ReplayData,
+    draw_base,
+    expand,
     latent,
+    observed_figures,
     prepare,
     replay,
     replay_frame,
@@ -70,6 +71,7 @@ from analytics.replay import (
 
 DEFAULT_REPLICATES = 20
 MAX_REPLICATES = 500
+MEMO_ENTRIES = 4_000  # replays kept per data set (a few KB each), so moving a control back is free
 
 # The figures every simulation returns: name -> (label, unit, what it counts).
 OUTCOME_INFO: dict[str, tuple[str, str, str]] = {
@@ -119,6 +121,7 @@ class Prepared:
     frame: pl.DataFrame
     data: ReplayData
     calibration: cal.Calibration
+    memo: dict = field(default_factory=dict, repr=False)   # (policy, seed, replicate) -> figures
 
 
 def prepare_dataset(con, dataset: str | None = None, *, refit: bool = False) -> Prepared:
@@ -176,16 +179,24 @@ def _nest(flat: Mapping[str, dict]) -> dict:
 
 
 def _summaries(prep: Prepared, policies: list[Policy], replicates: int, seed: int) -> list[dict[str, np.ndarray]]:
-    """Per policy, each figure over the replicates. Every policy of a replicate shares its draws."""
-    names: list[str] | None = None
+    """Per policy, each figure over the replicates. Every policy of a replicate shares its draws, and a
+    (policy, seed, replicate) already replayed on this Prepared is not replayed again."""
     rows: list[list[dict[str, float]]] = [[] for _ in policies]
+    base = None
     for k in range(replicates):
-        lat = latent(prep.data, prep.calibration, seed, k)
-        done: dict[Policy, dict[str, float]] = {}
+        lat = None
         for i, policy in enumerate(policies):
-            if policy not in done:  # the same policy twice is the same replay: reuse it, difference 0
-                done[policy] = summarise(prep.data, replay(prep.data, prep.calibration, policy, lat))
-            rows[i].append(done[policy])
+            key = (policy, seed, k)
+            found = prep.memo.get(key)
+            if found is None:
+                if lat is None:
+                    base = base or draw_base(prep.data, prep.calibration)
+                    lat = latent(prep.data, prep.calibration, seed, k, base)
+                found = summarise(prep.data, replay(prep.data, prep.calibration, policy, lat))
+                if len(prep.memo) >= MEMO_ENTRIES:
+                    prep.memo.clear()
+                prep.memo[key] = found
+            rows[i].append(found)
     names = list(rows[0][0])
     return [{n: np.array([r[n] for r in per]) for n in names} for per in rows]
 
@@ -288,23 +299,24 @@ def self_check(source, dataset: str | None = None, seed: int = 0, examples: int 
     data = prep.data
     lat = latent(data, prep.calibration, seed, 0)
     rep = replay(data, prep.calibration, Policy(), lat)
+    got = expand(data, rep)
     full = ~data.fixed & ~(data.has_refund & np.isnat(data.refund_done))
-    refunded_both = full & rep.refunded & data.has_refund
+    refunded_both = full & got["refunded"] & data.has_refund
     checks = {
-        "cancelled": full & (rep.cancelled != data.cancelled_obs),
-        "cancelled_at": full & rep.cancelled & data.cancelled_obs & (rep.cancel_at != data.cancel_at_obs),
-        "outcome": full & (rep.outcome != data.outcome_obs),
-        "return_path": full & (rep.return_path != data.return_path_obs),
-        "refunded": full & (rep.refunded != data.has_refund),
-        "refund_channel": refunded_both & (rep.refund_channel != data.refund_channel),
-        "refund_completed_on": refunded_both & (rep.refund_done != data.refund_done),
+        "cancelled": full & (got["cancelled"] != data.cancelled_obs),
+        "cancelled_at": full & got["cancelled"] & data.cancelled_obs & (got["cancel_at"] != data.cancel_at_obs),
+        "outcome": full & (got["outcome"] != data.outcome_obs),
+        "return_path": full & (got["return_path"] != data.return_path_obs),
+        "refunded": full & (got["refunded"] != data.has_refund),
+        "refund_channel": refunded_both & (got["refund_channel"] != data.refund_channel),
+        "refund_completed_on": refunded_both & (got["refund_done"] != data.refund_done),
     }
     mismatches = {k: int(v.sum()) for k, v in checks.items()}
     ids = data.order_id
     found = {k: ids.gather(np.flatnonzero(v)[:examples]).to_list() for k, v in checks.items() if v.any()}
     same = simulate(prep, policy=Policy(), replicates=2, seed=seed)
     nonzero = [k for k, v in _flatten(same["delta"]).items() if v["value"] not in (0, None)]
-    observed = _observed_figures(data)
+    observed = observed_figures(data)
     replayed = summarise(data, rep)
     return {
         "passed": not any(mismatches.values()) and not nonzero,
@@ -314,18 +326,16 @@ def self_check(source, dataset: str | None = None, seed: int = 0, examples: int 
         "mismatches": mismatches,
         "examples": found,
         "zero_delta": {"passed": not nonzero, "nonzero": nonzero},
-        "observed_vs_replayed": {k: {"observed": observed[k], "replayed": _num(replayed[k])} for k in observed},
+        "observed_vs_replayed": {k: {"observed": _num(observed[k]), "replayed": _num(replayed[k])}
+                                 for k in SELF_CHECK_FIGURES},
     }
 
 
-def _observed_figures(data: ReplayData) -> dict[str, float]:
-    counts = np.bincount(data.outcome_obs, minlength=len(OUTCOMES))
-    out = {"cancelled_orders": int(data.cancelled_obs.sum()),
-           "return_path_orders": int(data.return_path_obs.sum()),
-           "refunds": int(data.has_refund.sum())}
-    for name in ("accepted", "rejected", "auto_cancelled", "lapsed", "not_cancellable", "buyer_cancelled"):
-        out[f"requests_{name}"] = int(counts[CODE[name]])
-    return out
+SELF_CHECK_FIGURES = (
+    "cancelled_orders", "cancelled_gmv", "requests_buyer_cancelled", "requests_accepted", "requests_rejected",
+    "requests_auto_cancelled", "requests_lapsed", "requests_not_cancellable", "return_path_orders", "refunds",
+    "refund_wait_p50_business_days", "refund_wait_p90_business_days",
+)
 
 
 def replay_orders(source, policy: Policy | None = None, dataset: str | None = None, seed: int = 0,
