@@ -1,0 +1,156 @@
+"""What-if commands: calibrate, simulate, sweep."""
+
+from __future__ import annotations
+
+from analytics import db
+from analytics.cli import UserError, add_common, emit
+from analytics.policy import PARAMETERS, PolicyError
+
+# Figures shown by the text rendering of simulate and sweep (--json prints them all).
+HEADLINE = (
+    "cancelled_orders", "cancelled_gmv", "requests_accepted", "requests_rejected", "requests_auto_cancelled",
+    "requests_lapsed", "requests_not_cancellable", "requests_cancelled_without_consent", "return_path_orders",
+    "dispatch_cancelled_orders", "refunds_on_platform", "refund_wait_p50_business_days",
+    "refund_wait_p90_business_days",
+)
+
+# Fitted figure -> the generator's true parameter it estimates.
+TRUTH = {
+    "acceptance_rate": ("acceptance_rate", "rate"),
+    "response_median_hours": ("seller_response", "median_hours"),
+    "response_sigma": ("seller_response", "sigma"),
+    "premium_shipping_share": ("premium_shipping_share", "share"),
+    "seller_response_hours": ("observed_window_hours", "median_hours"),
+}
+
+
+def register(sub) -> None:
+    p = sub.add_parser("calibrate", help="fit the what-if engine's distributions from a data set, with sample sizes")
+    p.add_argument("--refit", action="store_true", help="fit again even if a stored calibration exists")
+    add_common(p, dataset=True)
+    p.set_defaults(func=cmd_calibrate)
+
+    names = ", ".join(x.name for x in PARAMETERS)
+    for name, helptext in (("simulate", "replay a data set under another policy: baseline, scenario, difference"),
+                           ("sweep", "replay a data set with one policy parameter over a range of values")):
+        p = sub.add_parser(name, help=helptext)
+        if name == "sweep":
+            p.add_argument("--param", required=True, metavar="NAME", help=f"the parameter to vary: {names}")
+            p.add_argument("--values", required=True, metavar="V1,V2,...", help="comma-separated values")
+        p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                       help=f"a policy parameter (repeatable): {names}")
+        p.add_argument("--replicates", type=int, default=20, metavar="K",
+                       help="replicates with different draws, for the 95%% intervals (default 20)")
+        p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+        add_common(p, dataset=True)
+        p.set_defaults(func=cmd_simulate if name == "simulate" else cmd_sweep)
+
+
+def cmd_calibrate(args) -> int:
+    from analytics import calibrate
+
+    con = db.connect(args.db)
+    found = db.resolve_dataset(con, args.dataset)
+    fitted = calibrate.calibrate(con, found.id, refit=args.refit)
+    summary = fitted.summary()
+    payload = {"dataset": {"id": found.id, "name": found.name}, "fitted": summary}
+    if found.true_params:
+        payload["true_params"] = found.true_params
+        payload["fitted_vs_true"] = {
+            name: {"fitted": summary[section][key], "true": found.true_params.get(name)}
+            for name, (section, key) in TRUTH.items() if name in found.true_params
+        }
+    emit(args, payload, _render_calibration)
+    return 0
+
+
+def _render_calibration(r: dict) -> str:
+    f = r["fitted"]
+    resp, acc, disp = f["seller_response"], f["acceptance_rate"], f["payment_to_shipment"]
+    lines = [
+        f"calibration of {r['dataset']['name']!r} (id {r['dataset']['id']})",
+        f"  seller response: lognormal median {resp['median_hours']} h, sigma {resp['sigma']} "
+        f"({resp['answered']:,} answered, {resp['censored']:,} censored)",
+        f"  acceptance rate: {acc['rate']} ({acc['answered']:,} answered)",
+    ]
+    lines += [f"    {k}: {v['rate']} ({v['answered']:,})" for k, v in acc["by_reason"].items()]
+    lines.append(f"  payment to shipment: median {disp['median_hours']} h "
+                 f"({disp['shipped']:,} shipped, {disp['censored']:,} censored)")
+    for ch, v in f["refund_business_days"].items():
+        note = " (assumed: no such refunds in the data)" if v["assumed"] else ""
+        lines.append(f"  refund via {ch}: p50 {v['p50']}, p90 {v['p90']} business days ({v['n']:,}){note}")
+    for m, v in f["transit_business_days"].items():
+        note = " (assumed: none in the data)" if v["assumed"] else ""
+        lines.append(f"  transit {m}: p50 {v['p50']}, p90 {v['p90']} business days ({v['n']:,}){note}")
+    p = f["premium_shipping_share"]
+    lines.append(f"  premium shipping share: {p['share']} ({p['orders']:,} orders)")
+    if "fitted_vs_true" in r:
+        lines.append("  fitted vs the generator's truth:")
+        lines += [f"    {k}: {v['fitted']} vs {v['true']}" for k, v in r["fitted_vs_true"].items()]
+    return "\n".join(lines)
+
+
+def _policy(args):
+    from analytics.policy import Policy
+
+    try:
+        return Policy.from_settings(args.set)
+    except PolicyError as e:
+        raise UserError(str(e)) from None
+
+
+def cmd_simulate(args) -> int:
+    from analytics import simulate
+
+    policy = _policy(args)
+    con = db.connect(args.db)
+    try:
+        result = simulate.simulate(con, args.dataset, policy, replicates=args.replicates, seed=args.seed)
+    except PolicyError as e:
+        raise UserError(str(e)) from None
+    emit(args, result, _render_simulation)
+    return 0
+
+
+def _fmt(fig: dict) -> str:
+    if fig["value"] is None:
+        return "n/a"
+    if fig["low"] == fig["high"]:
+        return f"{fig['value']:,.6g}"
+    return f"{fig['value']:,.6g} [{fig['low']:,.6g}, {fig['high']:,.6g}]"
+
+
+def _render_simulation(r: dict) -> str:
+    changes = ", ".join(f"{k}={v}" for k, v in r["policy"].items()) or "the baseline (no changes)"
+    lines = [f"{r['dataset']['name']!r}: {changes}; {r['replicates']} replicates, seed {r['seed']}",
+             f"  {'figure':<38} {'baseline':>28} {'scenario':>28} {'difference':>28}"]
+    for name in HEADLINE:
+        lines.append(f"  {name:<38} {_fmt(r['baseline'][name]):>28} {_fmt(r['scenario'][name]):>28} "
+                     f"{_fmt(r['delta'][name]):>28}")
+    return "\n".join(lines)
+
+
+def cmd_sweep(args) -> int:
+    from analytics import simulate
+
+    policy = _policy(args)
+    values = [v.strip() for v in args.values.split(",") if v.strip()]
+    con = db.connect(args.db)
+    try:
+        result = simulate.sweep(con, args.param, values, args.dataset, policy, replicates=args.replicates,
+                                seed=args.seed)
+    except PolicyError as e:
+        raise UserError(str(e)) from None
+    emit(args, result, _render_sweep)
+    return 0
+
+
+def _render_sweep(r: dict) -> str:
+    names = ("cancelled_orders", "requests_auto_cancelled", "return_path_orders", "cancelled_gmv",
+             "refund_wait_p50_business_days", "refund_wait_p90_business_days")
+    lines = [f"{r['dataset']['name']!r}: {r['param']} over {len(r['values'])} values; "
+             f"{r['replicates']} replicates, seed {r['seed']} (scenario figures)",
+             f"  {r['param']:<24} " + " ".join(f"{n[:26]:>28}" for n in names)]
+    for point in r["points"]:
+        lines.append(f"  {str(point['value']):<24} " + " ".join(f"{_fmt(point['scenario'][n]):>28}" for n in names))
+    return "\n".join(lines)
