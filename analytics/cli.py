@@ -12,6 +12,7 @@ import sys
 # One module per command group; each defines register(subparsers).
 COMMAND_MODULES = [
     "analytics.commands.data",      # generate, import, datasets
+    "analytics.commands.report",    # report
     "analytics.commands.whatif",    # calibrate, simulate, sweep
 ]
 

@@ -1,0 +1,132 @@
+"""`python -m analytics report`: the headline numbers of a data set under filters, as JSON or tables."""
+
+from __future__ import annotations
+
+from analytics import db
+from analytics.cli import UserError, add_common, emit
+from analytics.filters import ANCHORS, Filters
+from analytics.metrics import REGISTRY
+from analytics.outcomes import STAGES
+
+
+def register(sub) -> None:
+    p = sub.add_parser("report", help="cancellations, reasons, outcomes and refund times of a data set")
+    add_common(p, dataset=True)
+    f = p.add_argument_group("filters (each list option is repeatable or comma-separated; none means all)")
+    f.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="first day of the date range")
+    f.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="last day of the date range (included)")
+    f.add_argument("--anchor", choices=ANCHORS, default="order",
+                   help="which date the range tests: the order's, the request's or the refund's (default order)")
+    f.add_argument("--payment-method", dest="payment", action="append", metavar="M")
+    f.add_argument("--shipping-method", dest="shipping", action="append", metavar="M")
+    f.add_argument("--seller", action="append", metavar="ID")
+    f.add_argument("--reason", action="append", metavar="R")
+    f.add_argument("--stage", action="append", metavar="S", help=f"one of {', '.join(STAGES)}")
+    p.add_argument("--threshold", type=float, default=20, metavar="DAYS",
+                   help="business days beyond which a refund counts as slow (default 20)")
+    p.set_defaults(func=cmd_report)
+
+
+def filters_from_args(args) -> Filters:
+    """Filters from the command line, through the same parsing as a link; anything it refuses is an error
+    here (a person typed it and can fix it), where a link would only show a notice."""
+    query = {key: value for key, value in (
+        ("from", args.start), ("to", args.end), ("anchor", args.anchor), ("payment", args.payment),
+        ("shipping", args.shipping), ("seller", args.seller), ("reason", args.reason), ("stage", args.stage),
+    ) if value}
+    filters, notices = Filters.from_query(query)
+    if notices:
+        raise UserError("invalid filter: " + "; ".join(notices))
+    return filters
+
+
+def cmd_report(args) -> int:
+    from analytics.report import report
+
+    filters = filters_from_args(args)
+    if args.threshold < 0:
+        raise UserError(f"--threshold must be 0 or more business days, got {args.threshold}")
+    path = db.db_path(args.db)
+    if not path.exists():
+        raise UserError(f"no database at {path}: run `python -m analytics generate` or import a file first")
+    con = db.connect(path, read_only=True)
+    try:
+        payload = report(con, args.dataset, filters, threshold_days=args.threshold)
+    finally:
+        con.close()
+    emit(args, payload, render)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------
+# Text output
+
+def _cell(value, fmt: str = "{}") -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float) and fmt == "{}":
+        return f"{value:,.2f}"
+    return fmt.format(value)
+
+
+def table(headers: list[str], rows: list[list], fmts: list[str] | None = None) -> str:
+    """A plain text table: first column left-aligned, the rest right-aligned."""
+    fmts = fmts or ["{}"] * len(headers)
+    cells = [[_cell(v, f) for v, f in zip(row, fmts, strict=True)] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+
+    def line(values):
+        return "  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(values, widths, strict=True)))
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in cells)])
+
+
+def _fmt(name: str) -> str:
+    return REGISTRY[name].fmt
+
+
+def render(r: dict) -> str:
+    out = [f"Data set: {r['dataset']['name']} (id {r['dataset']['id']})"]
+    if r["filters"]:
+        out.append("Filters: " + ", ".join(f"{k}={v}" for k, v in r["filters"].items()))
+    headline = [(REGISTRY[k].label, r[k], _fmt(k)) for k in (
+        "orders", "gmv", "cancellation_requests", "cancelled_orders", "cancellation_rate", "cancelled_gmv",
+        "acceptance_rate", "refunds", "refund_amount")]
+    hours = r["seller_response_hours"]
+    if hours is not None:
+        headline += [("Seller response time, median (hours)", hours["p50"], "{:,.1f}"),
+                     ("Seller response time, 90th percentile (hours)", hours["p90"], "{:,.1f}")]
+    over = r["refunds_over_threshold"]
+    if over is not None:
+        headline.append((f"Refunds over {over['threshold_business_days']:g} business days", over["share"], "{:.1%}"))
+    out += ["", table(["metric", "value"], [[label, _cell(value, fmt)] for label, value, fmt in headline])]
+
+    # Requests by stage are n/a (not 0) when the data set records no requests.
+    stage_rows = [[s.replace("_", " "), (r["requests_by_stage"] or {}).get(s), r["cancellations_by_stage"][s]]
+                  for s in STAGES]
+    out += ["", "By stage", table(["stage", "requests", "cancelled orders"], stage_rows, ["{}", "{:,}", "{:,}"])]
+    out += ["", "Cancelled orders by payment method", table(
+        ["payment method", "orders", "cancelled", "rate", "cancelled GMV"],
+        [[x["payment_method"], x["orders"], x["cancelled_orders"], x["cancellation_rate"], x["cancelled_gmv"]]
+         for x in r["cancelled_by_payment_method"]],
+        ["{}", "{:,}", "{:,}", "{:.1%}", "{:,.2f}"])]
+    if r["request_outcomes"] is not None:
+        out += ["", "How requests end", table(
+            ["outcome", "requests"], [[k.replace("_", " "), v] for k, v in r["request_outcomes"].items()],
+            ["{}", "{:,}"])]
+    if r["reasons"] is not None:
+        out += ["", "Reasons", table(["reason", "requests", "share"],
+                                     [[x["reason"], x["requests"], x["share"]] for x in r["reasons"]],
+                                     ["{}", "{:,}", "{:.1%}"])]
+    if r["refund_latency"] is not None:
+        out += ["", "Refund time by payment method (business days)", table(
+            ["payment method", "refunds", "mean", "median", "p90", "median from request", "p90 from request"],
+            [[x["payment_method"], x["refunds"], x["mean_business_days"], x["p50_business_days"],
+              x["p90_business_days"], x["p50_from_request_business_days"], x["p90_from_request_business_days"]]
+             for x in r["refund_latency"]],
+            ["{}", "{:,}"] + ["{:,.1f}"] * 5)]
+    if r["unavailable"]:
+        out += ["", "Not available in this data set:"]
+        out += [f"  {key.replace('_', ' ')}: {why}" for key, why in r["unavailable"].items()]
+    return "\n".join(out)
+

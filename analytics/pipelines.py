@@ -1,0 +1,489 @@
+"""Pure Polars pipelines: LazyFrames in, a LazyFrame out, nothing collected here.
+
+The input is `Frames`, three frames of one filtered data set, one per grain:
+    orders    one row per order
+    requests  one row per cancellation request (an order carries at most one), with its order's columns
+    refunds   one row per refund (at most one per order), with its order's and its request's columns
+All three draw their columns from one vocabulary, `COLUMNS` (name -> type): a requests frame is what a
+one-row-per-order table with the request and refund joined on would be, keeping the rows that have a
+request. `split` builds the three frames from such a wide table (tests write one by hand); report.py
+loads each from DuckDB with only the columns a metric reads, so a million orders never carry their
+mostly-empty request and refund columns across.
+
+Definitions (domain.md, "Definitions that every number uses"):
+- business days between two timestamps = numpy.busday_count(start.date(), end.date()): the weekdays in
+  [start day, end day); Polars' business_day_count gives the same (the tests check it against NumPy).
+- percentiles use linear interpolation, asked for explicitly (Polars' own default is 'nearest').
+- a ratio whose denominator is 0 is null, never 0 or NaN.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import NamedTuple
+
+import polars as pl
+
+from analytics.outcomes import OUTCOMES, STAGES
+
+ORDER_COLUMNS: dict[str, pl.DataType] = {
+    "order_id": pl.String,
+    "placed_at": pl.Datetime("us"),
+    "payment_method": pl.String,
+    "amount": pl.Float64,
+    "shipping_method": pl.String,
+    "seller_id": pl.String,
+    "paid_at": pl.Datetime("us"),
+    "shipped_at": pl.Datetime("us"),
+    "delivered_at": pl.Datetime("us"),
+    "cancelled_at": pl.Datetime("us"),
+    "is_cancelled": pl.Boolean,
+    "cancel_stage": pl.String,          # cancelled orders: the stage they were cancelled at
+}
+REQUEST_COLUMNS: dict[str, pl.DataType] = {
+    "has_request": pl.Boolean,
+    "requested_at": pl.Datetime("us"),
+    "reason": pl.String,
+    "request_stage": pl.String,
+    "seller_response": pl.String,
+    "responded_at": pl.Datetime("us"),
+    "outcome": pl.String,
+    "return_path": pl.Boolean,
+}
+REFUND_COLUMNS: dict[str, pl.DataType] = {
+    "has_refund": pl.Boolean,
+    "refund_channel": pl.String,
+    "refund_amount": pl.Float64,
+    "refund_initiated_at": pl.Datetime("us"),
+    "refund_completed_at": pl.Datetime("us"),
+}
+COLUMNS: dict[str, pl.DataType] = {**ORDER_COLUMNS, **REQUEST_COLUMNS, **REFUND_COLUMNS}
+GRAINS = ("orders", "requests", "refunds")
+
+
+class Frames(NamedTuple):
+    """One filtered data set at its three grains; a frame a pipeline does not read may be None."""
+
+    orders: pl.LazyFrame | None = None
+    requests: pl.LazyFrame | None = None
+    refunds: pl.LazyFrame | None = None
+
+
+def split(wide: pl.DataFrame | pl.LazyFrame) -> Frames:
+    """Frames from a one-row-per-order table holding COLUMNS (has_request / has_refund mark the rows)."""
+    lf = wide.lazy()
+    return Frames(
+        orders=lf.select([c for c in ORDER_COLUMNS if c in lf.collect_schema()]),
+        requests=lf.filter(pl.col("has_request")),
+        refunds=lf.filter(pl.col("has_refund")),
+    )
+
+
+PERIODS = {"day": "1d", "week": "1w", "month": "1mo"}  # weeks start on Monday
+# The timestamp each date anchor tests, and buckets by in the over-time views.
+ANCHOR_COLUMNS = {"order": "placed_at", "request": "requested_at", "refund": "refund_initiated_at"}
+QUANTILE = "linear"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Expressions: the pieces metrics are made of. Each works over a whole frame or inside a group_by, on
+# the grain named in its docstring.
+
+def ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
+    """numerator / denominator, null when the denominator is 0."""
+    return pl.when(denominator > 0).then(numerator / denominator).otherwise(None).cast(pl.Float64)
+
+
+def row_count() -> pl.Expr:
+    """Rows: orders on the orders frame, requests on the requests frame, refunds on the refunds frame."""
+    return pl.len().cast(pl.Int64)
+
+
+def gmv() -> pl.Expr:
+    return pl.col("amount").sum()
+
+
+def cancelled_count() -> pl.Expr:
+    return pl.col("is_cancelled").sum().cast(pl.Int64)
+
+
+def cancellation_rate() -> pl.Expr:
+    """Orders frame (or any frame of distinct orders): cancelled / rows."""
+    return ratio(cancelled_count(), row_count())
+
+
+def cancelled_gmv() -> pl.Expr:
+    return pl.col("amount").filter(pl.col("is_cancelled")).sum()
+
+
+def cancelled_at_stage(stage: str) -> pl.Expr:
+    """Orders frame: orders cancelled at `stage`."""
+    return (pl.col("is_cancelled") & (pl.col("cancel_stage") == stage)).sum().cast(pl.Int64)
+
+
+def requests_at_stage(stage: str) -> pl.Expr:
+    """Requests frame: requests made at `stage`."""
+    return (pl.col("request_stage") == stage).sum().cast(pl.Int64)
+
+
+def outcome_count(outcome: str) -> pl.Expr:
+    """Requests frame."""
+    return (pl.col("outcome") == outcome).sum().cast(pl.Int64)
+
+
+def answered_count() -> pl.Expr:
+    """Requests frame: requests the seller answered (accepted or rejected), the acceptance rate's base."""
+    return pl.col("outcome").is_in(["accepted", "rejected"]).sum().cast(pl.Int64)
+
+
+def acceptance_rate() -> pl.Expr:
+    return ratio(outcome_count("accepted"), answered_count())
+
+
+def return_path_count() -> pl.Expr:
+    """Requests frame: requests the parcel overtook (it shipped before the answer; the buyer must return it)."""
+    return pl.col("return_path").fill_null(False).sum().cast(pl.Int64)
+
+
+def return_path_gmv() -> pl.Expr:
+    return pl.col("amount").filter(pl.col("return_path").fill_null(False)).sum()
+
+
+def response_hours() -> pl.Expr:
+    """Requests frame: hours from the request to the seller's answer; null when either time is missing."""
+    return (pl.col("responded_at") - pl.col("requested_at")).dt.total_microseconds() / 3_600_000_000
+
+
+def refund_business_days() -> pl.Expr:
+    """Refunds frame: business days from the refund's start to its completion; null while pending."""
+    return pl.business_day_count(pl.col("refund_initiated_at").dt.date(), pl.col("refund_completed_at").dt.date())
+
+
+def refund_business_days_from_request() -> pl.Expr:
+    """Refunds frame: business days from the buyer's cancellation request to the refund's completion."""
+    return pl.business_day_count(pl.col("requested_at").dt.date(), pl.col("refund_completed_at").dt.date())
+
+
+def refund_amount() -> pl.Expr:
+    return pl.col("refund_amount").sum()
+
+
+def pending_refund_count() -> pl.Expr:
+    """Refunds frame: refunds with no completion time yet."""
+    return pl.col("refund_completed_at").is_null().sum().cast(pl.Int64)
+
+
+def quantile(expr: pl.Expr, q: float) -> pl.Expr:
+    return expr.quantile(q, interpolation=QUANTILE)
+
+
+def period_start(column: str, period: str) -> pl.Expr:
+    """The first day of the day, Monday-started week or month that a timestamp falls in."""
+    if period not in PERIODS:
+        raise ValueError(f"period must be one of {', '.join(PERIODS)}, not {period!r}")
+    return pl.col(column).dt.truncate(PERIODS[period]).dt.date()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Volume
+
+def _order_volume() -> list[pl.Expr]:
+    return [row_count().alias("orders"), gmv().alias("gmv"), cancelled_count().alias("cancelled_orders"),
+            cancelled_gmv().alias("cancelled_gmv")]
+
+
+_VOLUME_ORDER = ("orders", "gmv", "cancellation_requests", "cancelled_orders", "cancellation_rate", "cancelled_gmv")
+
+
+def _finish_volume(lf: pl.LazyFrame, key: str) -> pl.LazyFrame:
+    return lf.with_columns(
+        pl.col("orders", "cancellation_requests", "cancelled_orders").fill_null(0),
+        pl.col("gmv", "cancelled_gmv").fill_null(0.0),
+    ).with_columns(ratio(pl.col("cancelled_orders"), pl.col("orders")).alias("cancellation_rate")
+                   ).select(key, *_VOLUME_ORDER)
+
+
+def volume_over_time(frames: Frames, period: str = "week", anchor: str = "order") -> pl.LazyFrame:
+    """One row per period (day, week or month), from the first to the last with data, empty periods
+    included as zeros: orders, gmv, cancellation_requests, cancelled_orders, cancellation_rate,
+    cancelled_gmv. Orders are bucketed by their anchor's time: anchored on the order date, by when they
+    were placed (and their requests with them); on the request or refund date, the series holds only
+    the orders with that event, bucketed by it. Reads frames.orders and .requests (anchor 'order'),
+    .requests ('request') or .refunds ('refund')."""
+    key = period_start(ANCHOR_COLUMNS[anchor], period).alias("period")
+    if anchor == "order":
+        counted = frames.orders.group_by(key).agg(_order_volume()).join(
+            frames.requests.group_by(key).agg(row_count().alias("cancellation_requests")),
+            on="period", how="full", coalesce=True)
+    else:
+        # Request and refund frames hold one row per order that had the event: the orders of the series.
+        frame = frames.requests if anchor == "request" else frames.refunds
+        has_request = pl.lit(True) if anchor == "request" else pl.col("has_request")
+        counted = frame.filter(pl.col(ANCHOR_COLUMNS[anchor]).is_not_null()).group_by(key).agg(
+            *_order_volume(), has_request.sum().cast(pl.Int64).alias("cancellation_requests"))
+    # Every period from the first to the last; a stand-in date keeps date_range valid on an empty
+    # selection, and the row it makes is dropped by the _periods > 0 filter.
+    stand_in = pl.lit(date(2000, 1, 1))
+    every_period = counted.select(
+        pl.date_range(pl.col("period").min().fill_null(stand_in), pl.col("period").max().fill_null(stand_in),
+                      PERIODS[period]).alias("period"),
+        pl.len().alias("_periods"),
+    ).filter(pl.col("_periods") > 0).drop("_periods")
+    return _finish_volume(every_period.join(counted, on="period", how="left"), "period").sort("period")
+
+
+def volume_by(frames: Frames, by: str = "payment_method") -> pl.LazyFrame:
+    """One row per value of an order column `by` (payment_method, shipping_method, seller_id), most
+    orders first: orders, gmv, cancellation_requests, cancelled_orders, cancellation_rate, cancelled_gmv.
+    Reads frames.orders and frames.requests (without it, no cancellation_requests column)."""
+    orders = frames.orders.group_by(by).agg(_order_volume())
+    if frames.requests is None:
+        # Without a requests frame (a data set with no request rows, or a caller that does not need
+        # them) the column is left out rather than shown as 0.
+        joined = orders.with_columns(pl.lit(0, pl.Int64).alias("cancellation_requests"))
+        return _finish_volume(joined, by).drop("cancellation_requests").sort(
+            ["orders", by], descending=[True, False], nulls_last=True)
+    joined = orders.join(frames.requests.group_by(by).agg(row_count().alias("cancellation_requests")),
+                         on=by, how="left", nulls_equal=True)
+    return _finish_volume(joined, by).sort(["orders", by], descending=[True, False], nulls_last=True)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Stages and the life cycle
+
+def _per_stage(frame: pl.LazyFrame, exprs: dict[str, callable]) -> pl.LazyFrame:
+    """One row per stage in life-cycle order, one column per name in `exprs` (stage -> aggregate)."""
+    return frame.select(
+        pl.lit(list(STAGES)).alias("stage"),
+        *(pl.concat_list([make(s) for s in STAGES]).alias(name) for name, make in exprs.items()),
+    ).explode(["stage", *exprs])
+
+
+def stage_counts(frames: Frames) -> pl.LazyFrame:
+    """One row per stage (before_payment, awaiting_shipment, after_shipment): requests made at that
+    stage, cancelled_orders and cancelled_gmv cancelled at it (orders cancelled by status alone
+    included). Reads frames.orders and frames.requests."""
+    requests = _per_stage(frames.requests, {"requests": requests_at_stage})
+    cancelled = _per_stage(frames.orders, {
+        "cancelled_orders": cancelled_at_stage,
+        "cancelled_gmv": lambda s: pl.col("amount").filter(pl.col("is_cancelled") & (pl.col("cancel_stage") == s)).sum(),
+    })
+    return requests.join(cancelled, on="stage", how="left", maintain_order="left")
+
+
+LIFECYCLE_STEPS = ("placed", "paid", "shipped", "delivered")
+
+
+def lifecycle(orders: pl.LazyFrame) -> pl.LazyFrame:
+    """Where orders leave the life cycle. One row per step (placed, paid, shipped, delivered):
+    reached (orders with that step's time; every order is placed) and cancelled_after (orders cancelled
+    at the stage that follows the step: before payment after 'placed', awaiting shipment after 'paid',
+    after shipment after 'shipped'; null after 'delivered'). Reads the orders frame."""
+    return orders.select(
+        pl.lit(list(LIFECYCLE_STEPS)).alias("step"),
+        pl.concat_list([
+            row_count(),
+            *(pl.col(c).is_not_null().sum().cast(pl.Int64) for c in ("paid_at", "shipped_at", "delivered_at")),
+        ]).alias("reached"),
+        pl.concat_list([*(cancelled_at_stage(s) for s in STAGES), pl.lit(None, pl.Int64)]).alias("cancelled_after"),
+    ).explode(["step", "reached", "cancelled_after"])
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reasons (requests frame)
+
+def reasons(requests: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per reason, most requested first: requests, share (of all requests)."""
+    return (
+        requests.group_by("reason").agg(row_count().alias("requests"))
+        .with_columns(ratio(pl.col("requests"), pl.col("requests").sum()).alias("share"))
+        .sort(["requests", "reason"], descending=[True, False])
+    )
+
+
+def reasons_by(requests: pl.LazyFrame, by: str, period: str = "week", anchor: str = "request") -> pl.LazyFrame:
+    """One row per (group, reason): requests, share (of the group's requests). `by` is a column of the
+    requests frame (request_stage, payment_method, shipping_method, seller_id) or 'period': requests
+    bucketed by their anchor's time (the request date unless asked otherwise)."""
+    frame = requests
+    if by == "period":
+        time_col = ANCHOR_COLUMNS[anchor]
+        frame = frame.filter(pl.col(time_col).is_not_null()).with_columns(period_start(time_col, period).alias("period"))
+    return (
+        frame.group_by(by, "reason").agg(row_count().alias("requests"))
+        .with_columns(ratio(pl.col("requests"), pl.col("requests").sum().over(by)).alias("share"))
+        .sort([by, "requests", "reason"], descending=[False, True, False], nulls_last=True)
+    )
+
+
+def reason_cancelled_gmv(frames: Frames) -> pl.LazyFrame:
+    """One row per reason: cancelled_orders, cancelled_gmv, and share_of_cancelled_gmv, the reason's part
+    of the cancelled GMV of every selected order. Orders cancelled with no recorded request are in that
+    denominator but carry no reason, so the shares may add up to less than 1. Reads orders and requests."""
+    total = frames.orders.select(cancelled_gmv().alias("_all"))
+    return (
+        frames.requests.group_by("reason")
+        .agg(cancelled_count().alias("cancelled_orders"), cancelled_gmv().alias("cancelled_gmv"))
+        .join(total, how="cross")
+        .with_columns(ratio(pl.col("cancelled_gmv"), pl.col("_all")).alias("share_of_cancelled_gmv"))
+        .drop("_all")
+        .sort(["cancelled_gmv", "reason"], descending=[True, False])
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Outcomes and the seller's answer (requests frame)
+
+def outcomes(requests: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per outcome in outcomes.OUTCOMES order (zeros included): requests, share."""
+    counted = requests.group_by("outcome").agg(row_count().alias("requests"))
+    return (
+        pl.LazyFrame({"outcome": list(OUTCOMES)})
+        .join(counted, on="outcome", how="left", maintain_order="left")
+        .with_columns(pl.col("requests").fill_null(0))
+        .with_columns(ratio(pl.col("requests"), pl.col("requests").sum()).alias("share"))
+    )
+
+
+def response_time_columns() -> list[pl.Expr]:
+    hours = response_hours()
+    return [
+        hours.count().cast(pl.Int64).alias("answered_requests"),
+        hours.mean().alias("mean_response_hours"),
+        quantile(hours, 0.5).alias("p50_response_hours"),
+        quantile(hours, 0.9).alias("p90_response_hours"),
+    ]
+
+
+def response_time(requests: pl.LazyFrame, by: str | None = None) -> pl.LazyFrame:
+    """The seller's response time in hours over requests with a request and an answer time:
+    answered_requests, mean, p50, p90. One row, or one row per value of `by`."""
+    if by is None:
+        return requests.select(response_time_columns())
+    return requests.group_by(by).agg(response_time_columns()).sort(by, nulls_last=True)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Refunds (refunds frame)
+
+def refunds_by(refunds: pl.LazyFrame, by: str = "payment_method") -> pl.LazyFrame:
+    """One row per payment_method or refund_channel, most refunds first: refunds, refund_amount (sum of
+    the known amounts), share (of refunds)."""
+    return (
+        refunds.group_by(by).agg(row_count().alias("refunds"), refund_amount().alias("refund_amount"))
+        .with_columns(ratio(pl.col("refunds"), pl.col("refunds").sum()).alias("share"))
+        .sort(["refunds", by], descending=[True, False], nulls_last=True)
+    )
+
+
+def refund_latency_columns() -> list[pl.Expr]:
+    start, request = refund_business_days(), refund_business_days_from_request()
+    return [
+        start.count().cast(pl.Int64).alias("refunds"),
+        start.mean().alias("mean_business_days"),
+        quantile(start, 0.5).alias("p50_business_days"),
+        quantile(start, 0.9).alias("p90_business_days"),
+        request.count().cast(pl.Int64).alias("refunds_from_request"),
+        request.mean().alias("mean_from_request_business_days"),
+        quantile(request, 0.5).alias("p50_from_request_business_days"),
+        quantile(request, 0.9).alias("p90_from_request_business_days"),
+        pending_refund_count().alias("pending_refunds"),
+    ]
+
+
+def refund_latency(refunds: pl.LazyFrame, by: str | None = "payment_method") -> pl.LazyFrame:
+    """Refund latency in business days, one row per payment_method or refund_channel (one row with
+    by=None): refunds (completed, with a start time: the sample behind mean/p50/p90),
+    refunds_from_request (those whose order has a request time, behind the from-request figures),
+    pending_refunds (no completion yet)."""
+    if by is None:
+        return refunds.select(refund_latency_columns())
+    return refunds.group_by(by).agg(refund_latency_columns()).sort(by, nulls_last=True)
+
+
+def refund_latency_distribution(refunds: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per completed refund with a measurable latency, for a histogram: payment_method,
+    refund_channel, business_days (from the refund's start) and business_days_from_request."""
+    return refunds.select(
+        "payment_method", "refund_channel",
+        refund_business_days().alias("business_days"),
+        refund_business_days_from_request().alias("business_days_from_request"),
+    ).filter(pl.col("business_days").is_not_null() | pl.col("business_days_from_request").is_not_null())
+
+
+def refund_share_over(refunds: pl.LazyFrame, threshold_days: float = 20, by: str | None = "payment_method",
+                      from_request: bool = False) -> pl.LazyFrame:
+    """The share of measured refunds that took more than `threshold_days` business days (strictly more),
+    from the refund's start or, with from_request, from the buyer's request. Columns: refunds,
+    over_threshold, share_over_threshold; one row, or one row per value of `by`."""
+    days = refund_business_days_from_request() if from_request else refund_business_days()
+    columns = [days.count().cast(pl.Int64).alias("refunds"),
+               (days > threshold_days).sum().cast(pl.Int64).alias("over_threshold")]
+    out = refunds.select(columns) if by is None else refunds.group_by(by).agg(columns).sort(by, nulls_last=True)
+    return out.with_columns(ratio(pl.col("over_threshold"), pl.col("refunds")).alias("share_over_threshold"))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Sellers
+
+SELLER_SORT_COLUMNS = ("cancelled_gmv", "orders", "gmv", "cancellation_requests", "acceptance_rate",
+                       "p50_response_hours", "cancelled_orders", "return_path_orders")
+
+
+def sellers(frames: Frames, sort_by: str = "cancelled_gmv") -> pl.LazyFrame:
+    """One row per seller, ranked (rank 1 = largest `sort_by`, ties by seller id, nulls last): orders,
+    gmv, cancellation_requests, answered_requests, acceptance_rate (accepted / answered),
+    p50_response_hours, cancelled_orders, cancelled_gmv, return_path_orders. Reads orders and requests."""
+    if sort_by not in SELLER_SORT_COLUMNS:
+        raise ValueError(f"sort_by must be one of {', '.join(SELLER_SORT_COLUMNS)}")
+    requests = frames.requests.group_by("seller_id").agg(
+        row_count().alias("cancellation_requests"),
+        answered_count().alias("answered_requests"),
+        acceptance_rate().alias("acceptance_rate"),
+        quantile(response_hours(), 0.5).alias("p50_response_hours"),
+        return_path_count().alias("return_path_orders"),
+    )
+    return (
+        frames.orders.group_by("seller_id").agg(_order_volume())
+        .join(requests, on="seller_id", how="left", nulls_equal=True)
+        .with_columns(pl.col("cancellation_requests", "answered_requests", "return_path_orders").fill_null(0))
+        .select("seller_id", "orders", "gmv", "cancellation_requests", "answered_requests", "acceptance_rate",
+                "p50_response_hours", "cancelled_orders", "cancelled_gmv", "return_path_orders")
+        .sort([sort_by, "seller_id"], descending=[True, False], nulls_last=True)
+        .with_row_index("rank", offset=1)
+        .with_columns(pl.col("rank").cast(pl.Int64))
+    )
+
+
+def seller_losses(frames: Frames) -> pl.LazyFrame:
+    """What sellers lose, one row: cancelled_orders, cancelled_gmv, cancelled_gmv_share (of gmv),
+    return_path_orders (orders that shipped before the request was answered and went the return way)
+    and return_path_gmv. Reads orders and requests."""
+    return frames.orders.select(
+        cancelled_count().alias("cancelled_orders"),
+        cancelled_gmv().alias("cancelled_gmv"),
+        ratio(cancelled_gmv(), gmv()).alias("cancelled_gmv_share"),
+    ).join(frames.requests.select(return_path_count().alias("return_path_orders"),
+                                  return_path_gmv().alias("return_path_gmv")), how="cross")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Filters in Polars: the selection report.py pushes into SQL, as one expression over a frame that holds
+# the columns it tests (a wide one-row-per-order table, or a requests or refunds frame).
+
+def filter_expr(filters) -> pl.Expr:
+    """An analytics.filters.Filters as one boolean expression (null counts as not selected)."""
+    cond = pl.lit(True)
+    time_col = pl.col(ANCHOR_COLUMNS[filters.anchor])
+    if filters.start is not None:
+        cond = cond & (time_col >= pl.lit(filters.start).cast(pl.Datetime("us")))
+    if filters.end is not None:
+        cond = cond & (time_col < pl.lit(filters.end + timedelta(days=1)).cast(pl.Datetime("us")))
+    for field, column in (("payment_methods", "payment_method"), ("shipping_methods", "shipping_method"),
+                          ("sellers", "seller_id"), ("reasons", "reason")):
+        values = getattr(filters, field)
+        if values:
+            cond = cond & pl.col(column).is_in(list(values))
+    if filters.stages:
+        cond = cond & pl.coalesce("request_stage", "cancel_stage").is_in(list(filters.stages))
+    return cond.fill_null(False)

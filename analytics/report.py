@@ -1,0 +1,510 @@
+"""The analytics a page or the command line asks for: loading a data set's orders from DuckDB (filters
+pushed into the SQL) and running the registry's pipelines over them.
+
+Public API (stable: the dashboard pages call these; `dataset` is a db.Dataset, an id or a name, or None
+for the most recent data set; `filters` is an analytics.filters.Filters):
+
+    report(con, dataset=None, filters=NO_FILTERS, *, threshold_days=20) -> dict
+        Everything `python -m analytics report --json` prints (shape below).
+    filter_options(con, dataset=None) -> dict
+        The values a data set offers for each filter: payment_methods, shipping_methods, sellers,
+        reasons, stages (lists) and dates {"order"|"request"|"refund": [first date, last date] or None}.
+    unavailable(con, dataset=None) -> dict[str, str]
+        Registry metric name -> why this data set cannot support it.
+    load_orders(con, dataset, filters=NO_FILTERS, columns=None) -> pl.DataFrame
+        The order frame (pipelines.ORDER_FRAME_SCHEMA, only `columns`), for pages that run pipelines
+        themselves, e.g. narrowing a loaded frame with pipelines.apply_filters on a click.
+
+    Frame-returning functions, each -> Table(metric, frame, unavailable, notes): when `unavailable` is
+    set, `frame` is None and the string says why; `notes` maps columns dropped from `frame` (the data
+    set cannot support them) to why. Grain and columns are documented in analytics/pipelines.py.
+    volume_over_time(con, dataset, filters, period="week")     one row per day|week|month
+    volume_by(con, dataset, filters, by="payment_method")      by payment_method | shipping_method
+    stages(con, dataset, filters)                              one row per stage
+    lifecycle(con, dataset, filters)                           one row per step: placed, paid, shipped, delivered
+    reasons(con, dataset, filters, by=None, period="week")     by None | "stage" | "payment_method" | "period"
+    reason_cancelled_gmv(con, dataset, filters)                one row per reason
+    outcomes(con, dataset, filters)                            one row per outcome
+    response_time(con, dataset, filters, by=None)              seller response hours; by None | "stage" | "reason" | "payment_method"
+    refunds_by(con, dataset, filters, by="payment_method")     by payment_method | channel
+    refund_latency(con, dataset, filters, by="payment_method") by payment_method | channel
+    refund_latency_distribution(con, dataset, filters)         one row per completed refund
+    refund_share_over(con, dataset, filters, threshold_days=20, by="payment_method", from_request=False)
+    sellers(con, dataset, filters, sort_by="cancelled_gmv")    one row per seller, ranked
+    seller_losses(con, dataset, filters)                       one row
+
+The report dict:
+    {"dataset": {"id", "name"}, "filters": {query parameters},
+     "orders", "gmv", "cancellation_requests", "cancelled_orders", "cancellation_rate", "cancelled_gmv",
+     "requests_by_stage": {stage: int}, "cancellations_by_stage": {stage: int},
+     "cancelled_by_payment_method": [{"payment_method", "orders", "cancelled_orders", "cancellation_rate",
+                                      "cancelled_gmv"}, ...],
+     "request_outcomes": {outcome: int}, "acceptance_rate",
+     "seller_response_hours": {"answered_requests", "p50", "p90"},
+     "reasons": [{"reason", "requests", "share"}, ...],
+     "refunds", "refund_amount",
+     "refund_latency": [{"payment_method", "refunds", "mean_business_days", "p50_business_days",
+                         "p90_business_days", "refunds_from_request", "p50_from_request_business_days",
+                         "p90_from_request_business_days", "pending_refunds"}, ...],
+     "refunds_over_threshold": {"threshold_business_days", "refunds", "over_threshold", "share"},
+     "seller_losses": {"cancelled_gmv", "return_path_orders", "return_path_gmv"},
+     "unavailable": {key: why}}
+A key the data set cannot support is null and listed in "unavailable" with the reason; it is never 0.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import duckdb
+import polars as pl
+
+from analytics import db
+from analytics import metrics as m
+from analytics import pipelines as p
+from analytics.filters import NO_FILTERS, Filters
+from analytics.outcomes import OUTCOMES, STAGES
+
+# ---------------------------------------------------------------------------------------------------
+# Loading: one query per grain, the other tables joined on only when a column or a filter reads them,
+# and the filters in the WHERE clause. Aliases: o = orders, r = cancellation_requests, f = refunds.
+
+_COLUMN_SQL = {
+    "order_id": "o.order_id",
+    "placed_at": "o.placed_at",
+    "payment_method": "o.payment_method",
+    "amount": "o.amount",
+    "shipping_method": "o.shipping_method",
+    "seller_id": "o.seller_id",
+    "paid_at": "o.paid_at",
+    "shipped_at": "o.shipped_at",
+    "delivered_at": "o.delivered_at",
+    "cancelled_at": "o.cancelled_at",
+    "is_cancelled": "o.is_cancelled",
+    "cancel_stage": "o.cancel_stage",
+    "has_request": "r.order_id IS NOT NULL",
+    "requested_at": "r.requested_at",
+    "reason": "r.reason",
+    "request_stage": "r.stage",
+    "seller_response": "r.seller_response",
+    "responded_at": "r.responded_at",
+    "outcome": "r.outcome",
+    "return_path": "r.return_path",
+    "has_refund": "f.order_id IS NOT NULL",
+    "refund_channel": "f.channel",
+    "refund_amount": "f.amount",
+    "refund_initiated_at": "f.initiated_at",
+    "refund_completed_at": "f.completed_at",
+}
+assert set(_COLUMN_SQL) == set(p.COLUMNS)
+
+_TABLES = {"o": "orders", "r": "cancellation_requests", "f": "refunds"}
+_BASE = {"orders": "o", "requests": "r", "refunds": "f"}
+_ANCHOR_SQL = {"order": "o.placed_at", "request": "r.requested_at", "refund": "f.initiated_at"}
+_ALIAS = re.compile(r"\b([orf])\.")
+
+
+def _where(filters: Filters, grain: str) -> tuple[list[str], list]:
+    """SQL conditions and their parameters for a Filters (aliases o, r, f)."""
+    conds: list[str] = []
+    params: list = []
+    anchor = _ANCHOR_SQL[filters.anchor]
+    if filters.start is not None:
+        conds.append(f"{anchor} >= ?")
+        params.append(filters.start)
+    if filters.end is not None:
+        # Whole days: the end date counts up to its midnight.
+        conds.append(f"{anchor} < ?")
+        params.append(filters.end + timedelta(days=1))
+    for name, column in (("payment_methods", "o.payment_method"), ("shipping_methods", "o.shipping_method"),
+                         ("sellers", "o.seller_id"), ("reasons", "r.reason")):
+        values = getattr(filters, name)
+        if values:
+            conds.append(f"{column} IN ({', '.join('?' for _ in values)})")
+            params.extend(values)
+    if filters.stages:
+        # A request's stage, else the cancellation's (an order cancelled by status alone). On the requests
+        # grain every row has a request, so the orders table need not be joined for this.
+        stage = "r.stage" if grain == "requests" else "coalesce(r.stage, o.cancel_stage)"
+        conds.append(f"{stage} IN ({', '.join('?' for _ in filters.stages)})")
+        params.extend(filters.stages)
+    return conds, params
+
+
+def _dataset_id(con, dataset) -> str:
+    if isinstance(dataset, db.Dataset):
+        return dataset.id
+    return db.resolve_dataset(con, dataset).id
+
+
+def _resolve(con, dataset) -> db.Dataset:
+    return dataset if isinstance(dataset, db.Dataset) else db.resolve_dataset(con, dataset)
+
+
+def load_frame(con: duckdb.DuckDBPyConnection, dataset, grain: str, filters: Filters = NO_FILTERS,
+               columns: Iterable[str] | None = None) -> pl.DataFrame:
+    """One grain's frame of a data set under filters: one row per order ('orders'), per cancellation
+    request ('requests') or per refund ('refunds') of the selected orders, with the columns asked for
+    (default: all of pipelines.COLUMNS) in that vocabulary's types. The result crosses from DuckDB to
+    Polars as Arrow, column by column; nothing is copied row by row."""
+    if grain not in _BASE:
+        raise ValueError(f"grain must be one of {', '.join(_BASE)}, not {grain!r}")
+    dataset_id = _dataset_id(con, dataset)
+    asked = set(p.COLUMNS) if columns is None else set(columns)
+    unknown = asked - set(p.COLUMNS)
+    if unknown:
+        raise ValueError(f"unknown columns: {sorted(unknown)}")
+    wanted = [c for c in p.COLUMNS if c in asked]
+    conds, where_params = _where(filters, grain)
+    base = _BASE[grain]
+    used = set(_ALIAS.findall(" ".join([_COLUMN_SQL[c] for c in wanted] + conds))) - {base}
+    select = ", ".join(f"{_COLUMN_SQL[c]} AS {c}" for c in wanted) or "NULL AS _"
+    sql = [f"SELECT {select} FROM {_TABLES[base]} {base}"]
+    params: list = []
+    for alias in "orf":
+        if alias in used:
+            # Every request and refund has its order, so joining orders on loses no row; a request or
+            # a refund may be missing, so those are left joins.
+            kind = "JOIN" if alias == "o" else "LEFT JOIN"
+            sql.append(f"{kind} (SELECT * FROM {_TABLES[alias]} WHERE dataset_id = ?) {alias} "
+                       f"ON {alias}.order_id = {base}.order_id")
+            params.append(dataset_id)
+    sql.append("WHERE " + " AND ".join([f"{base}.dataset_id = ?", *conds]))
+    params += [dataset_id, *where_params]
+    frame = con.cursor().sql("\n".join(sql), params=params).pl()
+    if not wanted:
+        return frame  # one all-null column "_": the rows still count
+    return frame.cast({c: p.COLUMNS[c] for c in wanted})
+
+
+def load(con: duckdb.DuckDBPyConnection, dataset, filters: Filters = NO_FILTERS,
+         reads: dict[str, Iterable[str]] | None = None) -> p.Frames:
+    """pipelines.Frames for a data set under filters: for each grain in `reads` (grain -> columns; the
+    default loads every grain with every column) that grain's frame, lazy over the loaded data."""
+    reads = {g: None for g in p.GRAINS} if reads is None else reads
+    return p.Frames(**{g: load_frame(con, dataset, g, filters, cols).lazy() for g, cols in reads.items()})
+
+
+# ---------------------------------------------------------------------------------------------------
+# What a data set records (over all its rows, not the filtered ones), cached per data set: a stored
+# data set never changes after its import's transaction.
+
+_CAPABILITY_SQL = """
+SELECT
+  (SELECT count(*) FROM cancellation_requests WHERE dataset_id = $1) AS requests,
+  (SELECT count(*) FROM cancellation_requests WHERE dataset_id = $1 AND reason IS NOT NULL AND reason <> 'unknown') AS reasons,
+  (SELECT count(requested_at) FROM cancellation_requests WHERE dataset_id = $1) AS request_times,
+  (SELECT count(seller_response) FROM cancellation_requests WHERE dataset_id = $1) AS seller_responses,
+  (SELECT count(*) FROM cancellation_requests WHERE dataset_id = $1
+      AND requested_at IS NOT NULL AND responded_at IS NOT NULL) AS response_times,
+  (SELECT count(*) FROM refunds WHERE dataset_id = $1) AS refunds,
+  (SELECT count(*) FROM refunds WHERE dataset_id = $1
+      AND initiated_at IS NOT NULL AND completed_at IS NOT NULL) AS refund_times,
+  (SELECT count(channel) FROM refunds WHERE dataset_id = $1) AS refund_channels,
+  (SELECT count(amount) FROM refunds WHERE dataset_id = $1) AS refund_amounts,
+  (SELECT count(seller_id) FROM orders WHERE dataset_id = $1) AS sellers,
+  (SELECT count(shipping_method) FROM orders WHERE dataset_id = $1) AS shipping_methods,
+  (SELECT count(paid_at) FROM orders WHERE dataset_id = $1) AS payment_times,
+  (SELECT count(shipped_at) FROM orders WHERE dataset_id = $1) AS ship_times
+"""
+_capability_cache: dict[str, dict[str, str]] = {}
+
+
+def missing_capabilities(con: duckdb.DuckDBPyConnection, dataset) -> dict[str, str]:
+    """Capability name (metrics.CAPABILITIES) -> why, for each thing the data set does not record."""
+    dataset_id = _dataset_id(con, dataset)
+    if dataset_id not in _capability_cache:
+        cur = con.cursor()
+        cur.execute(_CAPABILITY_SQL, [dataset_id])
+        names = [d[0] for d in cur.description]
+        counts = dict(zip(names, cur.fetchone(), strict=True))
+        assert set(names) == set(m.CAPABILITIES)
+        if len(_capability_cache) > 256:
+            _capability_cache.clear()
+        _capability_cache[dataset_id] = {k: m.CAPABILITIES[k] for k, n in counts.items() if not n}
+    return dict(_capability_cache[dataset_id])
+
+
+def unavailable(con: duckdb.DuckDBPyConnection, dataset=None) -> dict[str, str]:
+    """Registry metric name -> why the data set cannot support it (whole tables and scalars only; a
+    table missing some columns is still available, see Table.notes)."""
+    missing = missing_capabilities(con, dataset)
+    out = {}
+    for name, metric in m.REGISTRY.items():
+        why = metric.unavailable(missing)
+        if why:
+            out[name] = why
+    return out
+
+
+def filter_options(con: duckdb.DuckDBPyConnection, dataset=None) -> dict:
+    """The values each filter can take in this data set, sorted: payment_methods, shipping_methods,
+    sellers, reasons, stages; and dates: per anchor, [first date, last date] or None when the data set
+    has no such time. Null labels are left out (a filter cannot select 'unknown method')."""
+    dataset_id = _dataset_id(con, dataset)
+    cur = con.cursor()
+
+    def distinct(table: str, column: str) -> list[str]:
+        rows = cur.execute(
+            f"SELECT DISTINCT {column} FROM {table} WHERE dataset_id = ? AND {column} IS NOT NULL ORDER BY 1",
+            [dataset_id]).fetchall()
+        return [r[0] for r in rows]
+
+    def bounds(table: str, column: str):
+        lo, hi = cur.execute(f"SELECT min({column})::DATE, max({column})::DATE FROM {table} WHERE dataset_id = ?",
+                             [dataset_id]).fetchone()
+        return None if lo is None else [lo, hi]
+
+    stages_present = set(distinct("cancellation_requests", "stage")) | set(distinct("orders", "cancel_stage"))
+    return {
+        "payment_methods": distinct("orders", "payment_method"),
+        "shipping_methods": distinct("orders", "shipping_method"),
+        "sellers": distinct("orders", "seller_id"),
+        "reasons": distinct("cancellation_requests", "reason"),
+        "stages": [s for s in STAGES if s in stages_present],
+        "dates": {
+            "order": bounds("orders", "placed_at"),
+            "request": bounds("cancellation_requests", "requested_at"),
+            "refund": bounds("refunds", "initiated_at"),
+        },
+    }
+
+
+# ---------------------------------------------------------------------------------------------------
+# Tables
+
+@dataclass(frozen=True)
+class Table:
+    """A table metric's result. `frame` is None when the data set cannot support the metric at all, and
+    `unavailable` says why; `notes` names the columns left out of `frame` for the same reason."""
+
+    metric: str
+    frame: pl.DataFrame | None
+    unavailable: str | None = None
+    notes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def available(self) -> bool:
+        return self.unavailable is None
+
+    @property
+    def label(self) -> str:
+        return m.get(self.metric).label
+
+
+def _table(con, dataset, filters: Filters, name: str, *, reads: dict | None = None,
+           extra_needs: tuple[str, ...] = (), **options) -> Table:
+    """Run registry table `name` on the data set: unavailable (with why) when the data set lacks what it
+    needs, else its frame without the columns the data set cannot support (listed in notes)."""
+    metric = m.get(name)
+    missing = missing_capabilities(con, dataset)
+    why = metric.unavailable(missing) or next((missing[n] for n in extra_needs if n in missing), None)
+    if why:
+        return Table(name, None, why)
+    frames = load(con, dataset, filters, metric.reads if reads is None else reads)
+    frame = metric.pipeline(frames, **options).collect()
+    notes = metric.unavailable_columns(missing)
+    return Table(name, frame.drop([c for c in notes if c in frame.columns]), None, notes)
+
+
+def volume_over_time(con, dataset=None, filters: Filters = NO_FILTERS, period: str = "week") -> Table:
+    p.period_start("placed_at", period)  # refuse a bad period before touching the database
+    reads = m.get("volume_over_time").reads
+    # Anchored on the order date the series reads orders and requests; otherwise the one grain whose
+    # rows are the orders with that event.
+    grains = {"order": ("orders", "requests"), "request": ("requests",), "refund": ("refunds",)}[filters.anchor]
+    return _table(con, dataset, filters, "volume_over_time", reads={g: reads[g] for g in grains},
+                  period=period, anchor=filters.anchor)
+
+
+def volume_by(con, dataset=None, filters: Filters = NO_FILTERS, by: str = "payment_method") -> Table:
+    if by not in ("payment_method", "shipping_method"):
+        raise ValueError("by must be 'payment_method' or 'shipping_method'")
+    return _table(con, dataset, filters, f"volume_by_{by}")
+
+
+def stages(con, dataset=None, filters: Filters = NO_FILTERS) -> Table:
+    return _table(con, dataset, filters, "stages")
+
+
+def lifecycle(con, dataset=None, filters: Filters = NO_FILTERS) -> Table:
+    return _table(con, dataset, filters, "lifecycle")
+
+
+_REASON_TABLES = {None: "reasons", "stage": "reasons_by_stage", "payment_method": "reasons_by_payment_method",
+                  "period": "reasons_over_time"}
+
+
+def reasons(con, dataset=None, filters: Filters = NO_FILTERS, by: str | None = None, period: str = "week") -> Table:
+    if by not in _REASON_TABLES:
+        raise ValueError("by must be None, 'stage', 'payment_method' or 'period'")
+    if by != "period":
+        return _table(con, dataset, filters, _REASON_TABLES[by])
+    p.period_start("requested_at", period)
+    # Requests are bucketed by the request date, or by the refund date when the user anchored on it.
+    anchor = "refund" if filters.anchor == "refund" else "request"
+    return _table(con, dataset, filters, "reasons_over_time", period=period, anchor=anchor)
+
+
+def reason_cancelled_gmv(con, dataset=None, filters: Filters = NO_FILTERS) -> Table:
+    return _table(con, dataset, filters, "reason_cancelled_gmv")
+
+
+def outcomes(con, dataset=None, filters: Filters = NO_FILTERS) -> Table:
+    return _table(con, dataset, filters, "outcomes")
+
+
+_RESPONSE_BY = {None: None, "stage": "request_stage", "reason": "reason", "payment_method": "payment_method"}
+
+
+def response_time(con, dataset=None, filters: Filters = NO_FILTERS, by: str | None = None) -> Table:
+    if by not in _RESPONSE_BY:
+        raise ValueError("by must be None, 'stage', 'reason' or 'payment_method'")
+    column = _RESPONSE_BY[by]
+    reads = {"requests": (*m.get("response_time").reads["requests"], *([column] if column else []))}
+    return _table(con, dataset, filters, "response_time", reads=reads,
+                  extra_needs=("reasons",) if by == "reason" else (), by=column)
+
+
+def _refund_by(by: str) -> str:
+    if by not in ("payment_method", "channel"):
+        raise ValueError("by must be 'payment_method' or 'channel'")
+    return "refund_channel" if by == "channel" else by
+
+
+def refunds_by(con, dataset=None, filters: Filters = NO_FILTERS, by: str = "payment_method") -> Table:
+    _refund_by(by)
+    return _table(con, dataset, filters, f"refunds_by_{by}")
+
+
+def refund_latency(con, dataset=None, filters: Filters = NO_FILTERS, by: str = "payment_method") -> Table:
+    _refund_by(by)
+    return _table(con, dataset, filters, f"refund_latency_by_{by}")
+
+
+def refund_latency_distribution(con, dataset=None, filters: Filters = NO_FILTERS) -> Table:
+    return _table(con, dataset, filters, "refund_latency_distribution")
+
+
+def refund_share_over(con, dataset=None, filters: Filters = NO_FILTERS, threshold_days: float = 20,
+                      by: str | None = "payment_method", from_request: bool = False) -> Table:
+    column = None if by is None else _refund_by(by)
+    extra = (("refund_channels",) if column == "refund_channel" else ()) + (
+        ("requests", "request_times") if from_request else ())
+    return _table(con, dataset, filters, "refund_share_over_threshold", extra_needs=extra,
+                  threshold_days=threshold_days, by=column, from_request=from_request)
+
+
+def sellers(con, dataset=None, filters: Filters = NO_FILTERS, sort_by: str = "cancelled_gmv") -> Table:
+    if sort_by not in p.SELLER_SORT_COLUMNS:
+        raise ValueError(f"sort_by must be one of {', '.join(p.SELLER_SORT_COLUMNS)}")
+    return _table(con, dataset, filters, "sellers", sort_by=sort_by)
+
+
+def seller_losses(con, dataset=None, filters: Filters = NO_FILTERS) -> Table:
+    return _table(con, dataset, filters, "seller_losses")
+
+
+# ---------------------------------------------------------------------------------------------------
+# The report: headline numbers and small tables from one load per grain, collected together.
+
+_REPORT_SCALARS = (
+    "orders", "gmv", "cancellation_requests", "cancelled_orders", "cancellation_rate", "cancelled_gmv",
+    "acceptance_rate", "answered_requests", "p50_response_hours", "p90_response_hours", "refunds",
+    "refund_amount", "return_path_orders",
+    *(f"requests_{s}" for s in STAGES), *(f"cancelled_{s}" for s in STAGES), *(f"outcome_{o}" for o in OUTCOMES),
+)
+_REPORT_TABLE_READS = {
+    "orders": ("payment_method", "amount", "is_cancelled"),
+    "requests": ("reason",),
+    "refunds": ("payment_method", "refund_initiated_at", "refund_completed_at", "requested_at"),
+}
+# Report key -> the capabilities it stands on. A key the data set cannot support is null, with its reason
+# in "unavailable"; it is never shown as 0.
+_REPORT_NEEDS = {
+    "cancellation_requests": ("requests",),
+    "requests_by_stage": ("requests",),
+    "request_outcomes": ("requests",),
+    "acceptance_rate": ("requests", "seller_responses"),
+    "seller_response_hours": ("requests", "response_times"),
+    "reasons": ("requests", "reasons"),
+    "refunds": ("refunds",),
+    "refund_amount": ("refunds", "refund_amounts"),
+    "refund_latency": ("refunds", "refund_times"),
+    "refunds_over_threshold": ("refunds", "refund_times"),
+}
+_FROM_REQUEST_KEYS = ("refunds_from_request", "mean_from_request_business_days", "p50_from_request_business_days",
+                      "p90_from_request_business_days")
+
+
+def report(con: duckdb.DuckDBPyConnection, dataset=None, filters: Filters = NO_FILTERS, *,
+           threshold_days: float = 20) -> dict:
+    """The headline report of one data set under filters, in the command line's JSON shape (see the
+    module docstring): one load per grain, every number collected in one go."""
+    ds = _resolve(con, dataset)
+    missing = missing_capabilities(con, ds)
+    reads = m.reads(_REPORT_SCALARS)
+    for grain, columns in _REPORT_TABLE_READS.items():
+        reads[grain] = tuple(sorted({*reads.get(grain, ()), *columns}))
+    frames = load(con, ds, filters, reads)
+
+    scalar_frames = m.scalar_values(frames, _REPORT_SCALARS)
+    tables = [
+        p.volume_by(p.Frames(orders=frames.orders), "payment_method"),
+        p.reasons(frames.requests),
+        p.refund_latency(frames.refunds, "payment_method"),
+        p.refund_share_over(frames.refunds, threshold_days, by=None),
+    ]
+    collected = pl.collect_all([*scalar_frames, *tables])
+    s: dict = {}
+    for frame in collected[:len(scalar_frames)]:
+        s.update(frame.row(0, named=True))
+    by_method, reason_rows, latency, over = collected[len(scalar_frames):]
+    over_row = over.row(0, named=True)
+
+    out: dict = {
+        "dataset": {"id": ds.id, "name": ds.name},
+        "filters": filters.to_query(),
+        "orders": s["orders"],
+        "gmv": s["gmv"],
+        "cancellation_requests": s["cancellation_requests"],
+        "cancelled_orders": s["cancelled_orders"],
+        "cancellation_rate": s["cancellation_rate"],
+        "cancelled_gmv": s["cancelled_gmv"],
+        "requests_by_stage": {st: s[f"requests_{st}"] for st in STAGES},
+        "cancellations_by_stage": {st: s[f"cancelled_{st}"] for st in STAGES},
+        "cancelled_by_payment_method": by_method.select(
+            "payment_method", "orders", "cancelled_orders", "cancellation_rate", "cancelled_gmv").to_dicts(),
+        "request_outcomes": {o: s[f"outcome_{o}"] for o in OUTCOMES},
+        "acceptance_rate": s["acceptance_rate"],
+        "seller_response_hours": {"answered_requests": s["answered_requests"], "p50": s["p50_response_hours"],
+                                  "p90": s["p90_response_hours"]},
+        "reasons": reason_rows.to_dicts(),
+        "refunds": s["refunds"],
+        "refund_amount": s["refund_amount"],
+        "refund_latency": latency.to_dicts(),
+        "refunds_over_threshold": {"threshold_business_days": threshold_days, "refunds": over_row["refunds"],
+                                   "over_threshold": over_row["over_threshold"],
+                                   "share": over_row["share_over_threshold"]},
+        "seller_losses": {"cancelled_gmv": s["cancelled_gmv"], "return_path_orders": s["return_path_orders"]},
+    }
+    why_not: dict[str, str] = {}
+    for key, needs in _REPORT_NEEDS.items():
+        why = next((missing[n] for n in needs if n in missing), None)
+        if why:
+            out[key] = None
+            why_not[key] = why
+    # Parts of otherwise available keys.
+    why = next((missing[n] for n in ("requests", "request_times") if n in missing), None)
+    if why and out["refund_latency"] is not None:
+        for row in out["refund_latency"]:
+            row.update(dict.fromkeys(_FROM_REQUEST_KEYS))
+        why_not["refund_latency.from_request"] = why
+    if "requests" in missing:
+        out["seller_losses"]["return_path_orders"] = None
+        why_not["seller_losses.return_path"] = missing["requests"]
+    out["unavailable"] = why_not
+    return out
