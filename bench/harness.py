@@ -27,7 +27,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bench import ours
-from bench.pandas_reference import compare
+from bench.pandas_reference import compare, compare_replay
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (100_000, 1_000_000, 10_000_000)
@@ -44,7 +44,19 @@ LABELS = {
     "report_warm": "report, warm (in process)",
     "pandas_report": "pandas reference: report",
     "pandas_report_compute": "pandas reference: report, data in memory",
+    "whatif_prepare": "what-if: load orders and fit calibration",
+    "whatif_replay": "what-if: one replay",
+    "whatif_simulate": "what-if: simulate with intervals",
+    "simulate_cold": "simulate, cold (new process)",
+    "whatif_sweep": "what-if: 10-point sweep",
+    "pandas_replay": "pandas reference: one replay",
 }
+# The scenario every what-if step replays, and the sweep: a shorter window, and the window from 12 hours
+# to 14 days (issue 4's example).
+SCENARIO = {"seller_response_hours": 48}
+SWEEP_PARAM, SWEEP_VALUES = "seller_response_hours", [12, 24, 36, 48, 72, 96, 144, 192, 264, 336]
+# A sweep is 11 policies x 20 replicates: at the largest sizes one run is all the shared machine can spare.
+SWEEP_ONE_RUN_FROM = 5_000_000
 GB = 1024
 
 
@@ -209,6 +221,47 @@ def bench_size(size: int, seed: int, runs: int, cache: Path, log=print) -> dict:
     record("pandas_report_compute", payload["compute_runs"], rss)
     log(f"  {'pandas vs ours':<42} {agreement}")
 
+    # 5. The what-if engine: prepare, one replay, simulate with intervals, a sweep; the pandas replay.
+    whatif = {"db": str(cached_db), "dataset_id": dataset_id, "policy": SCENARIO}
+    names = ("whatif_prepare", "whatif_replay", "whatif_simulate", "whatif_sweep", "pandas_replay")
+    if "whatif" in gaps:
+        for name in (*names, "simulate_cold"):
+            skip(name, gaps["whatif"])
+    else:
+        payload, rss = run_step("whatif_replay", {**whatif, "runs": runs})
+        record("whatif_prepare", [payload["prepare_seconds"]], rss, note="one run, refitting the calibration")
+        record("whatif_replay", payload["runs"], rss,
+               note=f"policy {json.dumps(SCENARIO)}, one replicate: draws, rules, figures")
+        ours_replay = payload["result"]
+        payload, rss = run_step("whatif_simulate", {**whatif, "runs": runs})
+        record("whatif_simulate", payload["runs"], rss, note=f"{payload['replicates']} replicates")
+        if "simulate_cold" in gaps:
+            skip("simulate_cold", gaps["simulate_cold"])
+        else:
+            times, peak = [], 0.0
+            sets = [a for k, v in SCENARIO.items() for a in ("--set", f"{k}={v}")]
+            for _ in range(runs):
+                code, out, err, wall, rss = run_child([sys.executable, "-m", "analytics", "simulate", "--json",
+                                                       "--db", str(cached_db), "--dataset", dataset_id, *sets])
+                if code != 0:
+                    raise StepFailed(f"python -m analytics simulate exited with {code}:\n{_tail(err)}")
+                times.append(wall)
+                peak = max(peak, rss)
+            record("simulate_cold", times, peak)
+        sweep_runs = 1 if size >= SWEEP_ONE_RUN_FROM else runs
+        payload, rss = run_step("whatif_sweep", {**whatif, "runs": sweep_runs, "param": SWEEP_PARAM,
+                                                 "values": SWEEP_VALUES})
+        record("whatif_sweep", payload["runs"], rss,
+               note=f"{SWEEP_PARAM} over {len(SWEEP_VALUES)} values, {payload['replicates']} replicates each")
+        payload, rss = run_step("pandas_replay", {**whatif, "runs": runs})
+        diffs = compare_replay(ours_replay, payload["result"])
+        agreement = "same numbers" if not diffs else "DIFFERENT: " + "; ".join(diffs[:5])
+        if diffs:
+            checks.append("pandas replay differs from ours: " + "; ".join(diffs[:5]))
+        record("pandas_replay", payload["runs"], rss, check=agreement,
+               note="rules and figures only, given our draws")
+        log(f"  {'pandas replay vs ours':<42} {agreement}")
+
     shutil.rmtree(scratch, ignore_errors=True)
     return {
         "size": size, "seed": seed, "runs": runs, "measured_at": _now(), "machine": machine(),
@@ -237,6 +290,7 @@ def ratios(steps: dict) -> dict:
         # the data set from DuckDB on each call), and against pandas with its frames already in memory.
         "pandas_vs_ours_report": div(median("pandas_report"), median("report_warm")),
         "pandas_in_memory_vs_ours_report": div(median("pandas_report_compute"), median("report_warm")),
+        "pandas_vs_ours_replay": div(median("pandas_replay"), median("whatif_replay")),
     }
 
 
@@ -285,11 +339,16 @@ def versions() -> dict:
 TARGETS = (
     # (size, what, measure, limit, direction)
     (1_000_000, "report warm", ("step", "report_warm"), 0.3, "below"),
+    (1_000_000, "one replay", ("step", "whatif_replay"), 0.3, "below"),
+    (1_000_000, "simulate with intervals", ("step", "whatif_simulate"), 2.0, "below"),
     (10_000_000, "report warm", ("step", "report_warm"), 2.0, "below"),
+    (10_000_000, "one replay", ("step", "whatif_replay"), 2.0, "below"),
     (10_000_000, "generate", ("step", "generate"), 60.0, "below"),
+    (10_000_000, "peak RSS report + replay (GB, summed)", ("memory", ("report_warm", "whatif_replay")), 8.0, "below"),
     (None, "import throughput / DuckDB raw read_csv", ("ratio", "import_vs_raw"), 0.6, "above"),
     (10_000_000, "pandas time / ours, report", ("ratio", "pandas_vs_ours_report"), 3.0, "above"),
     (10_000_000, "pandas in memory / ours, report", ("ratio", "pandas_in_memory_vs_ours_report"), 3.0, "above"),
+    (10_000_000, "pandas time / ours, replay", ("ratio", "pandas_vs_ours_replay"), 3.0, "above"),
 )
 
 
@@ -300,7 +359,7 @@ def headline(results: dict) -> list[str]:
         sizes = [size] if size else sorted(int(s) for s in results)
         for n in sizes:
             entry = results.get(str(n))
-            unit = "s" if kind == "step" else "x"
+            unit = {"step": "s", "ratio": "x", "memory": "GB"}[kind]
             goal = f"{'<' if direction == 'below' else '>='} {limit:g}{unit}"
             if entry is None:
                 lines.append(f"{n:>12,}  {what:<40} {goal:<8} not measured")
@@ -309,6 +368,11 @@ def headline(results: dict) -> list[str]:
                 step = entry["steps"].get(name, {})
                 value = step.get("median")
                 why = step.get("skipped")
+            elif kind == "memory":
+                parts = [entry["steps"].get(n, {}) for n in name]
+                missing = [p.get("skipped", "not run") for p in parts if "peak_rss_mb" not in p]
+                value = None if missing else sum(p["peak_rss_mb"] for p in parts) / GB
+                why = missing[0] if missing else None
             else:
                 value = entry["ratios"].get(name)
                 why = "a step it needs was skipped" if value is None else None
@@ -364,7 +428,9 @@ def markdown(results: dict) -> str:
                 rate = f"{s['rows_per_s'] / 1e6:.2f} M rows/s"
             note = []
             if "bytes" in s and name == "csv_write":
-                note.append(f"{s['bytes'] / 1e6:,.0f} MB file")
+                note.append(f"{s['bytes'] / 1e6:,.1f} MB file")
+            if "note" in s:
+                note.append(s["note"])
             if "check" in s:
                 note.append(s["check"])
             out.append(f"| {s['label']} | {_fmt_s(s['median'])} | {_fmt_s(s['min'])} | {_fmt_s(s['max'])} | "
@@ -384,6 +450,8 @@ def markdown(results: dict) -> str:
                          "DuckDB as ours does")
         if r.get("pandas_in_memory_vs_ours_report") is not None:
             parts.append(f"{r['pandas_in_memory_vs_ours_report']:.2f}x with its frames already in memory")
+        if r.get("pandas_vs_ours_replay") is not None:
+            parts.append(f"the pandas replay takes {r['pandas_vs_ours_replay']:.2f}x our replay's time")
         if parts:
             out.append("Ratios: " + "; ".join(parts) + ".")
         if entry.get("problems"):

@@ -6,6 +6,7 @@ import argparse
 import importlib.util
 
 REPORT_MODULE = "analytics.report"
+WHATIF_MODULE = "analytics.simulate"
 
 
 def has(module: str) -> bool:
@@ -32,6 +33,10 @@ def missing() -> dict[str, str]:
         gaps["report_warm"] = f"{REPORT_MODULE} does not exist yet"
     if "report" not in offered:
         gaps["report_cold"] = "`python -m analytics report` does not exist yet"
+    if not has(WHATIF_MODULE):
+        gaps["whatif"] = f"{WHATIF_MODULE} does not exist yet"
+    if "simulate" not in offered:
+        gaps["simulate_cold"] = "`python -m analytics simulate` does not exist yet"
     return gaps
 
 

@@ -7,7 +7,9 @@ import json
 import pandas as pd
 import pytest
 
-from bench import harness, pandas_reference
+from analytics import db
+from analytics.generate import generate
+from bench import harness, ours, pandas_reference
 
 TINY = 2_000
 
@@ -36,9 +38,11 @@ def test_harness_measures_every_step_or_says_why_not(tiny_run, capsys):
         assert "skipped" not in entry["steps"][name]
     assert entry["steps"]["import_csv"]["mb_per_s"] > 0
     assert entry["machine"]["cores"] >= 1 and entry["versions"]["duckdb"]
-    # Where our report exists, pandas must give the same numbers.
+    # Where our report and replay exist, pandas must give the same numbers.
     if "skipped" not in entry["steps"]["report_warm"]:
         assert entry["steps"]["pandas_report"]["check"] == "same numbers"
+    if "skipped" not in entry["steps"]["pandas_replay"]:
+        assert entry["steps"]["pandas_replay"]["check"] == "same numbers"
     text = (tmp / "BENCHMARKS.md").read_text()
     assert f"## {TINY:,} orders" in text and "## Targets (issue 6)" in text
 
@@ -116,3 +120,37 @@ def test_compare_names_each_metric_that_differs():
     assert len(diffs) == 3
     assert diffs[0].startswith("gmv") and "requests_by_stage.before_payment" in diffs[1]
     assert "refund_latency[card].p90_business_days" in diffs[2]
+
+
+POLICIES = [
+    {},
+    {"seller_response_hours": 48},
+    {"seller_response_hours": 12},
+    {"seller_response_hours": 336, "timeout_action": "lapse"},
+    {"seller_response_hours": 24, "timeout_action": "lapse"},
+    {"seller_consent_required": False},
+]
+
+
+@pytest.mark.skipif("whatif" in ours.missing(), reason="the what-if engine does not exist yet")
+@pytest.mark.parametrize("changes", POLICIES, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()) or "baseline")
+def test_pandas_replay_agrees_with_the_engine(changes, replay_source):
+    from analytics.policy import Policy
+    from bench.steps import replay_once
+
+    prepared, frame = replay_source
+    policy = Policy().with_values(changes)
+    theirs = pandas_reference.replay(frame, policy)
+    assert pandas_reference.compare_replay(replay_once(prepared, policy), theirs) == []
+    assert theirs["cancelled_orders"] > 0 and theirs["refunds_after_request"] > 0
+
+
+@pytest.fixture(scope="module")
+def replay_source(tmp_path_factory):
+    from analytics import simulate as whatif
+
+    con = db.connect(tmp_path_factory.mktemp("replay") / "t.duckdb")
+    result = generate(con, 20_000, seed=4)
+    prepared = whatif.prepare_dataset(con, result.dataset.id)
+    con.close()
+    return prepared, pandas_reference.replay_inputs(prepared)
