@@ -37,6 +37,12 @@ HEIGHT = 280
 COLORS = {"reached": "#4c78a8", "left": "#e45756", "baseline": "#9ecae9", "scenario": "#4c78a8"}
 
 
+def _rows_height(rows: int, legend: bool = False) -> int:
+    """Total height for a chart with one band per row: pages draw charts fitted to their height, axis
+    and legend included, so the bands need room beyond the rows themselves."""
+    return 60 + 32 * max(rows, 1) + (70 if legend else 0)
+
+
 def _empty(message: str) -> alt.Chart:
     """A chart that says there is nothing to draw (an empty selection), rather than an empty frame."""
     return (
@@ -137,13 +143,13 @@ def outcomes_chart(frame: pl.DataFrame) -> alt.Chart:
         alt.Chart(data)
         .mark_bar()
         .encode(
-            y=alt.Y("label:N", sort=order, title=None),
+            y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=240)),
             x=alt.X("requests:Q", title="Requests"),
             color=alt.Color("label:N", sort=order, legend=None),
             tooltip=[alt.Tooltip("label:N", title="Outcome"), alt.Tooltip("requests:Q", format=","),
                      alt.Tooltip("share:Q", format=".1%")],
         )
-        .properties(height=max(120, 28 * data.height))
+        .properties(height=_rows_height(data.height))
     )
 
 
@@ -174,14 +180,34 @@ def reasons_chart(frame: pl.DataFrame, selected: str | None = None) -> alt.Chart
                      alt.Tooltip("share:Q", format=".1%")],
         )
         .add_params(pick)
-        .properties(height=max(120, 30 * frame.height))
+        .properties(height=_rows_height(frame.height))
+    )
+
+
+def reason_gmv_chart(frame: pl.DataFrame, selected: str | None = None) -> alt.Chart:
+    """Each reason's share of the cancelled GMV. frame: pipelines.reason_cancelled_gmv."""
+    if frame.is_empty():
+        return _empty("No cancelled orders with a reason in this selection")
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            y=alt.Y("reason:N", sort="-x", title=None),
+            x=alt.X("share_of_cancelled_gmv:Q", title="Share of cancelled GMV", axis=alt.Axis(format="%")),
+            color=alt.Color("reason:N", legend=None),
+            opacity=alt.condition(alt.datum.reason == selected, alt.value(1.0), alt.value(0.3)) if selected else alt.value(1.0),
+            tooltip=[alt.Tooltip("reason:N"), alt.Tooltip("cancelled_orders:Q", format=","),
+                     alt.Tooltip("cancelled_gmv:Q", format=",.2f"), alt.Tooltip("share_of_cancelled_gmv:Q", format=".1%")],
+        )
+        .properties(height=_rows_height(frame.height))
     )
 
 
 def reasons_share_chart(frame: pl.DataFrame, by: str, title: str, selected: str | None = None,
-                        sort: Sequence[str] | None = None) -> alt.Chart:
-    """Each group's requests split by reason, as shares (stacked to 100%), clickable like reasons_chart.
-    frame: one row per (by, reason) with requests and share (pipelines.reasons_by)."""
+                        sort: Sequence[str] | None = None, normalize: bool = True) -> alt.Chart:
+    """Each group's requests split by reason, as shares (stacked to 100%; with normalize=False, as counts),
+    clickable like reasons_chart. frame: one row per (by, reason) with requests and share
+    (pipelines.reasons_by)."""
     if frame.is_empty():
         return _empty("No cancellation requests in this selection")
     data = frame
@@ -194,14 +220,15 @@ def reasons_share_chart(frame: pl.DataFrame, by: str, title: str, selected: str 
         .mark_bar(cursor="pointer")
         .encode(
             y=alt.Y(f"{by}:N", title=title, sort=list(sort) if sort else "ascending"),
-            x=alt.X("requests:Q", stack="normalize", title="Share of requests", axis=alt.Axis(format="%")),
+            x=(alt.X("requests:Q", stack="normalize", title="Share of requests", axis=alt.Axis(format="%"))
+               if normalize else alt.X("requests:Q", title="Requests")),
             color=alt.Color("reason:N", title="Reason", legend=alt.Legend(orient="top")),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.3)) if selected else alt.value(1.0),
             tooltip=[alt.Tooltip(f"{by}:N", title=title), alt.Tooltip("reason:N"),
                      alt.Tooltip("requests:Q", format=","), alt.Tooltip("share:Q", format=".1%")],
         )
         .add_params(pick)
-        .properties(height=max(100, 40 * data[by].n_unique()))
+        .properties(height=_rows_height(data[by].n_unique(), legend=True))
     )
 
 
@@ -283,7 +310,7 @@ def share_over_chart(frame: pl.DataFrame, by: str, title: str, threshold: float)
             tooltip=[alt.Tooltip(f"{by}:N", title=title), alt.Tooltip("refunds:Q", format=","),
                      alt.Tooltip("over_threshold:Q", format=","), alt.Tooltip("share_over_threshold:Q", format=".1%")],
         )
-        .properties(height=max(100, 30 * data.height))
+        .properties(height=_rows_height(data.height))
     )
 
 

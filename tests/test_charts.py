@@ -131,3 +131,10 @@ def test_no_requests_gives_a_message_chart(fn):
     chart = fn(frame)
     assert isinstance(chart, alt.Chart)
     assert chart.to_dict()["mark"]["type"] == "text"
+
+
+def test_reason_gmv_chart():
+    frame = pl.DataFrame({"reason": ["wrong_item", "other"], "cancelled_orders": [3, 1], "cancelled_gmv": [30.0, 5.0],
+                          "share_of_cancelled_gmv": [0.6, 0.1]})
+    spec = _draws(charts.reason_gmv_chart(frame, "other"))
+    assert spec["encoding"]["x"]["field"] == "share_of_cancelled_gmv"

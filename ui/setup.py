@@ -84,7 +84,7 @@ class PageContext:
     title: str
     dataset: db.Dataset | None
     filters: Filters
-    values: dict[str, Any]  # this page's own link parameters, current values
+    values: dict[str, Any]  # this page's own link parameters, as the run started (session state holds them)
     params: Sequence[Param]
     notices: list[str] = field(default_factory=list)
 
@@ -203,7 +203,6 @@ def link_state(ctx: PageContext) -> dict[str, str]:
         out["dataset"] = ctx.dataset.id
     out.update(ctx.filters.to_query())
     values = {p.name: _current(ctx.key, p) for p in ctx.params}
-    values.update(ctx.values)
     out.update(links.serialise(values, ctx.params))
     return out
 

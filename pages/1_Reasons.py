@@ -1,0 +1,76 @@
+"""Reasons: why buyers cancel, by stage, by payment method and over time. Clicking a reason in a chart
+narrows the rest of the page to it."""
+
+import streamlit as st
+
+import ui
+from analytics import charts
+from analytics.links import Param
+from ui import cached, views
+from ui.options import filter_options
+from ui.reasons import focus_from_chart, focus_notice
+
+PARAMS = (
+    Param("focus", "labels", (), max_items=1, label="reason in focus"),
+    Param("period", "choice", "week", choices=("day", "week", "month"), label="period"),
+)
+
+with ui.page("reasons", "Reasons", PARAMS) as ctx:
+    dataset = ctx.require_dataset()
+    options = filter_options(dataset.id)
+    focus = focus_notice(ctx, options.values.get("reasons", []))
+    st.caption(f"**{dataset.name}** · {views.filter_summary(ctx.filters)} Click a reason in a chart to narrow "
+               "the rest of the page to it; click it again elsewhere, or Clear, to see them all.")
+    narrowed = ctx.filters.replace(reasons=(focus,)) if focus else ctx.filters
+    reasons = cached.table(dataset.id, "reasons", ctx.filters)
+    if not reasons.available:
+        views.table_result(reasons, name="reasons", key="rs_reasons")
+        st.subheader("What this data set can show: cancellations by stage and by payment method")
+        views.table_result(cached.table(dataset.id, "stages", ctx.filters), name="cancellations-by-stage",
+                           key="rs_stages", chart=charts.stages_chart)
+        views.table_result(cached.table(dataset.id, "volume_by", ctx.filters, by="payment_method"),
+                           name="cancellations-by-payment-method", key="rs_by_method")
+        st.stop()
+
+    left, right = st.columns([3, 2])
+    with left:
+        st.subheader("Requests by reason")
+        views.table_result(reasons, name="reasons", key="rs_reasons",
+                           chart=lambda f: charts.reasons_chart(f, focus), on_select=focus_from_chart(ctx, "rs_reasons_chart"))
+    with right:
+        st.subheader("Share of cancelled GMV")
+        views.table_result(cached.table(dataset.id, "reason_cancelled_gmv", ctx.filters), name="reasons-cancelled-gmv",
+                           key="rs_gmv", chart=lambda f: charts.reason_gmv_chart(f, focus))
+
+    scope = f" · {focus}" if focus else ""
+    st.subheader(f"By stage{scope}")
+    views.table_result(cached.table(dataset.id, "reasons", narrowed, by="stage"), name="reasons-by-stage",
+                       key="rs_stage",
+                       chart=lambda f: charts.reasons_share_chart(f, "request_stage", "Stage", focus, normalize=not focus),
+                       on_select=focus_from_chart(ctx, "rs_stage_chart"))
+    st.subheader(f"By payment method{scope}")
+    views.table_result(cached.table(dataset.id, "reasons", narrowed, by="payment_method"),
+                       name="reasons-by-payment-method", key="rs_method",
+                       chart=lambda f: charts.reasons_share_chart(f, "payment_method", "Payment method", focus,
+                                                                  normalize=not focus),
+                       on_select=focus_from_chart(ctx, "rs_method_chart"))
+
+    period = ctx.values["period"]
+    head, control = st.columns([3, 1], vertical_alignment="bottom")
+    head.subheader(f"Over time{scope}")
+    control.segmented_control("Period", ["day", "week", "month"], key=ctx.k("period"), label_visibility="collapsed")
+    period = st.session_state.get(ctx.k("period")) or "week"
+    views.table_result(cached.table(dataset.id, "reasons", narrowed, by="period", period=period),
+                       name="reasons-over-time", key="rs_time",
+                       chart=lambda f: charts.reasons_over_time_chart(f, period, focus),
+                       on_select=focus_from_chart(ctx, "rs_time_chart"))
+
+    left, right = st.columns(2)
+    with left:
+        st.subheader(f"How these requests end{scope}")
+        views.table_result(cached.table(dataset.id, "outcomes", narrowed), name="request-outcomes", key="rs_outcomes",
+                           chart=charts.outcomes_chart)
+    with right:
+        st.subheader("Seller response time by reason")
+        views.table_result(cached.table(dataset.id, "response_time", narrowed, by="reason"),
+                           name="response-time-by-reason", key="rs_response", chart=None)
