@@ -218,9 +218,9 @@ def volume_over_time(frames: Frames, period: str = "week", anchor: str = "order"
     else:
         # Request and refund frames hold one row per order that had the event: the orders of the series.
         frame = frames.requests if anchor == "request" else frames.refunds
-        has_request = pl.lit(True) if anchor == "request" else pl.col("has_request")
+        requests = row_count() if anchor == "request" else pl.col("has_request").sum().cast(pl.Int64)
         counted = frame.filter(pl.col(ANCHOR_COLUMNS[anchor]).is_not_null()).group_by(key).agg(
-            *_order_volume(), has_request.sum().cast(pl.Int64).alias("cancellation_requests"))
+            *_order_volume(), requests.alias("cancellation_requests"))
     # Every period from the first to the last; a stand-in date keeps date_range valid on an empty
     # selection, and the row it makes is dropped by the _periods > 0 filter.
     stand_in = pl.lit(date(2000, 1, 1))

@@ -1,55 +1,65 @@
-"""The analytics a page or the command line asks for: loading a data set's orders from DuckDB (filters
-pushed into the SQL) and running the registry's pipelines over them.
+"""The analytics a page or the command line asks for: a data set's frames loaded from DuckDB (filters
+pushed into the SQL), run through the registry's pipelines.
 
-Public API (stable: the dashboard pages call these; `dataset` is a db.Dataset, an id or a name, or None
-for the most recent data set; `filters` is an analytics.filters.Filters):
+Public API, stable: the dashboard pages call these. Everywhere, `con` is a DuckDB connection (each call
+takes its own cursor, so one connection may serve several threads); `dataset` is a db.Dataset, an id,
+a name, or None for the most recent data set; `filters` is an analytics.filters.Filters (default: all
+orders), hashable, so (dataset id, filters, options) makes a cache key.
 
-    report(con, dataset=None, filters=NO_FILTERS, *, threshold_days=20) -> dict
+    report(con, dataset=None, filters=Filters(), *, threshold_days=20) -> dict
         Everything `python -m analytics report --json` prints (shape below).
     filter_options(con, dataset=None) -> dict
-        The values a data set offers for each filter: payment_methods, shipping_methods, sellers,
-        reasons, stages (lists) and dates {"order"|"request"|"refund": [first date, last date] or None}.
+        The values each filter can take in the data set: payment_methods, shipping_methods, sellers,
+        reasons, stages (sorted lists) and dates {"order" | "request" | "refund": [first, last] or None}.
+        filters.restrict_to_options(filters, options) drops values a data set does not have.
     unavailable(con, dataset=None) -> dict[str, str]
-        Registry metric name -> why this data set cannot support it.
-    load_orders(con, dataset, filters=NO_FILTERS, columns=None) -> pl.DataFrame
-        The order frame (pipelines.ORDER_FRAME_SCHEMA, only `columns`), for pages that run pipelines
-        themselves, e.g. narrowing a loaded frame with pipelines.apply_filters on a click.
+        Registry metric name -> why the data set cannot support it.
+    load(con, dataset, filters=Filters(), reads=None) -> pipelines.Frames
+    load_frame(con, dataset, grain, filters=Filters(), columns=None) -> pl.DataFrame
+        The frames the pipelines read (orders, requests, refunds grains), for a page that runs
+        pipelines itself.
 
-    Frame-returning functions, each -> Table(metric, frame, unavailable, notes): when `unavailable` is
-    set, `frame` is None and the string says why; `notes` maps columns dropped from `frame` (the data
-    set cannot support them) to why. Grain and columns are documented in analytics/pipelines.py.
-    volume_over_time(con, dataset, filters, period="week")     one row per day|week|month
-    volume_by(con, dataset, filters, by="payment_method")      by payment_method | shipping_method
-    stages(con, dataset, filters)                              one row per stage
-    lifecycle(con, dataset, filters)                           one row per step: placed, paid, shipped, delivered
-    reasons(con, dataset, filters, by=None, period="week")     by None | "stage" | "payment_method" | "period"
-    reason_cancelled_gmv(con, dataset, filters)                one row per reason
-    outcomes(con, dataset, filters)                            one row per outcome
-    response_time(con, dataset, filters, by=None)              seller response hours; by None | "stage" | "reason" | "payment_method"
-    refunds_by(con, dataset, filters, by="payment_method")     by payment_method | channel
-    refund_latency(con, dataset, filters, by="payment_method") by payment_method | channel
-    refund_latency_distribution(con, dataset, filters)         one row per completed refund
+Frame-returning functions, each -> Table(metric, frame, unavailable, notes). When the data set cannot
+support the metric, `frame` is None and `unavailable` says why; `notes` maps columns left out of
+`frame` (the data set cannot support them) to why. Columns and grain: analytics/pipelines.py.
+    volume_over_time(con, dataset, filters, period="week")      one row per day | week | month
+    volume_by(con, dataset, filters, by="payment_method")       by payment_method | shipping_method
+    stages(con, dataset, filters)                               one row per stage
+    lifecycle(con, dataset, filters)                            one row per step: placed, paid, shipped, delivered
+    reasons(con, dataset, filters, by=None, period="week")      by None | "stage" | "payment_method" | "period"
+    reason_cancelled_gmv(con, dataset, filters)                 one row per reason
+    outcomes(con, dataset, filters)                             one row per outcome
+    response_time(con, dataset, filters, by=None)               by None | "stage" | "reason" | "payment_method"
+    refunds_by(con, dataset, filters, by="payment_method")      by payment_method | channel
+    refund_latency(con, dataset, filters, by="payment_method")  by payment_method | channel
+    refund_latency_distribution(con, dataset, filters)          one row per completed refund (histogram)
     refund_share_over(con, dataset, filters, threshold_days=20, by="payment_method", from_request=False)
-    sellers(con, dataset, filters, sort_by="cancelled_gmv")    one row per seller, ranked
-    seller_losses(con, dataset, filters)                       one row
+                                                                by payment_method | channel | None
+    sellers(con, dataset, filters, sort_by="cancelled_gmv")     one row per seller, ranked
+    seller_losses(con, dataset, filters)                        one row
 
 The report dict:
-    {"dataset": {"id", "name"}, "filters": {query parameters},
-     "orders", "gmv", "cancellation_requests", "cancelled_orders", "cancellation_rate", "cancelled_gmv",
+    {"dataset": {"id", "name"}, "filters": {query parameters, see Filters.to_query},
+     "orders": int, "gmv": float, "cancellation_requests": int, "cancelled_orders": int,
+     "cancellation_rate": float, "cancelled_gmv": float,
      "requests_by_stage": {stage: int}, "cancellations_by_stage": {stage: int},
      "cancelled_by_payment_method": [{"payment_method", "orders", "cancelled_orders", "cancellation_rate",
                                       "cancelled_gmv"}, ...],
-     "request_outcomes": {outcome: int}, "acceptance_rate",
-     "seller_response_hours": {"answered_requests", "p50", "p90"},
+     "request_outcomes": {outcome: int, every outcome in outcomes.OUTCOMES},
+     "acceptance_rate": float, "seller_response_hours": {"answered_requests", "p50", "p90"},
      "reasons": [{"reason", "requests", "share"}, ...],
-     "refunds", "refund_amount",
+     "refunds": int, "refund_amount": float,
      "refund_latency": [{"payment_method", "refunds", "mean_business_days", "p50_business_days",
-                         "p90_business_days", "refunds_from_request", "p50_from_request_business_days",
-                         "p90_from_request_business_days", "pending_refunds"}, ...],
+                         "p90_business_days", "refunds_from_request", "mean_from_request_business_days",
+                         "p50_from_request_business_days", "p90_from_request_business_days",
+                         "pending_refunds"}, ...],
      "refunds_over_threshold": {"threshold_business_days", "refunds", "over_threshold", "share"},
-     "seller_losses": {"cancelled_gmv", "return_path_orders", "return_path_gmv"},
+     "seller_losses": {"cancelled_gmv", "return_path_orders"},
      "unavailable": {key: why}}
-A key the data set cannot support is null and listed in "unavailable" with the reason; it is never 0.
+A key the data set cannot support is null and listed in "unavailable" with the reason, never 0; a
+part of a key gets a dotted name ("refund_latency.from_request"). A ratio or a percentile with
+nothing to measure under the filters (no orders, no answered request) is null too, but is not
+"unavailable": the data set has such data, the selection does not.
 """
 
 from __future__ import annotations
@@ -134,14 +144,18 @@ def _where(filters: Filters, grain: str) -> tuple[list[str], list]:
     return conds, params
 
 
-def _dataset_id(con, dataset) -> str:
-    if isinstance(dataset, db.Dataset):
-        return dataset.id
-    return db.resolve_dataset(con, dataset).id
-
-
 def _resolve(con, dataset) -> db.Dataset:
-    return dataset if isinstance(dataset, db.Dataset) else db.resolve_dataset(con, dataset)
+    if isinstance(dataset, db.Dataset):
+        return dataset
+    cur = con.cursor()  # a cursor of its own: the caller's connection may serve other threads
+    try:
+        return db.resolve_dataset(cur, dataset)
+    finally:
+        cur.close()
+
+
+def _dataset_id(con, dataset) -> str:
+    return _resolve(con, dataset).id
 
 
 def load_frame(con: duckdb.DuckDBPyConnection, dataset, grain: str, filters: Filters = NO_FILTERS,
@@ -174,7 +188,11 @@ def load_frame(con: duckdb.DuckDBPyConnection, dataset, grain: str, filters: Fil
             params.append(dataset_id)
     sql.append("WHERE " + " AND ".join([f"{base}.dataset_id = ?", *conds]))
     params += [dataset_id, *where_params]
-    frame = con.cursor().sql("\n".join(sql), params=params).pl()
+    cur = con.cursor()
+    try:
+        frame = cur.sql("\n".join(sql), params=params).pl()
+    finally:
+        cur.close()
     if not wanted:
         return frame  # one all-null column "_": the rows still count
     return frame.cast({c: p.COLUMNS[c] for c in wanted})
@@ -218,9 +236,12 @@ def missing_capabilities(con: duckdb.DuckDBPyConnection, dataset) -> dict[str, s
     dataset_id = _dataset_id(con, dataset)
     if dataset_id not in _capability_cache:
         cur = con.cursor()
-        cur.execute(_CAPABILITY_SQL, [dataset_id])
-        names = [d[0] for d in cur.description]
-        counts = dict(zip(names, cur.fetchone(), strict=True))
+        try:
+            cur.execute(_CAPABILITY_SQL, [dataset_id])
+            names = [d[0] for d in cur.description]
+            counts = dict(zip(names, cur.fetchone(), strict=True))
+        finally:
+            cur.close()
         assert set(names) == set(m.CAPABILITIES)
         if len(_capability_cache) > 256:
             _capability_cache.clear()

@@ -248,6 +248,11 @@ def test_volume_over_time_by_month_and_by_request_date(frames):
     # Anchored on the request date, only requested orders are in the series: O2 O3 O1 O4 O5 O6 by day.
     days = p.volume_over_time(frames, "day", anchor="request").collect()
     assert days["period"][0] == datetime(2026, 1, 5).date()
+    assert days["cancellation_requests"].to_list() == days["orders"].to_list()
+    by_refund = p.volume_over_time(frames, "month", anchor="refund").collect()
+    # Refunds started in January: O1 O4 O7 (all requested); in February: O9 (no request) and O11.
+    assert by_refund["orders"].to_list() == [3, 2] and by_refund["cancellation_requests"].to_list() == [3, 1]
+    assert by_refund["cancelled_gmv"].to_list() == [170.0, 95.0]
     assert dict(zip(days["period"].cast(pl.String), days["orders"], strict=True)) == {
         "2026-01-05": 1, "2026-01-06": 1, "2026-01-07": 1, "2026-01-08": 2, "2026-01-09": 1, **{
             f"2026-01-{d:02d}": 0 for d in (10, 11, 12)}, "2026-01-13": 1,
