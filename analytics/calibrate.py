@@ -170,12 +170,19 @@ class Lognormal:
         return np.maximum(np.exp(self.mu + self.sigma * z), lower)
 
 
+# With no time at all to fit (a data set without such events), an assumed lognormal keeps draws finite;
+# it is reported with zero observations. Median one day, sigma 1.
+ASSUMED_LOGNORMAL = Lognormal(math.log(24.0), 1.0, 0, 0)
+# With no answered request, nothing says how often sellers agree: even odds.
+ASSUMED_ACCEPTANCE = 0.5
+
+
 def fit_lognormal_censored(observed: np.ndarray, censored: np.ndarray) -> Lognormal:
     """Maximum likelihood lognormal from exact times and right-censored lower bounds (hours, > 0)."""
     x = np.log(np.asarray(observed, dtype=float))
     c = np.log(np.asarray(censored, dtype=float))
     if len(x) == 0 and len(c) == 0:
-        return Lognormal(float("nan"), float("nan"), 0, 0)
+        return ASSUMED_LOGNORMAL
     pooled = np.concatenate([x, c])
     start = np.array([np.mean(pooled), np.log(max(np.std(pooled), 0.1))])
 
@@ -343,7 +350,9 @@ class Calibration:
     def acceptance_for(self, reason: str | None) -> float:
         by = dict(self.acceptance_by_reason)
         r = by.get(reason)
-        return r.rate if r is not None and r.n >= MIN_REASON_ANSWERS else self.acceptance.rate
+        if r is not None and r.n >= MIN_REASON_ANSWERS:
+            return r.rate
+        return self.acceptance.rate if self.acceptance.n else ASSUMED_ACCEPTANCE
 
     def refund_days_for(self, channel: str) -> Empirical:
         found = dict(self.refund_days).get(channel)

@@ -432,7 +432,7 @@ class DrawBase:
 
 def draw_base(data: ReplayData, calibration: Calibration) -> DrawBase:
     unseen = np.flatnonzero(~data.r_answered & (data.r_stage == STAGE_CODES["awaiting_shipment"]))
-    rates = np.array([calibration.acceptance_for(r) for r in data.reasons] + [calibration.acceptance.rate])
+    rates = np.array([calibration.acceptance_for(r) for r in data.reasons] + [calibration.acceptance_for(None)])
     return DrawBase(
         calibration.dispatch.cdf(data.s_lower_hours), unseen, data.r_lower_hours[unseen],
         rates[data.r_reason[unseen]],

@@ -1,0 +1,112 @@
+"""The policy: defaults from domain.md, parsing of settings and links, refusals that name the range."""
+
+import dataclasses
+
+import pytest
+
+from analytics.outcomes import DEFAULT_REFUND_CHANNEL, PAYMENT_METHODS, REFUND_CHANNELS
+from analytics.policy import FITTED, PARAMETERS, PARAMETERS_BY_NAME, Policy, PolicyError
+
+
+def test_defaults_are_the_baseline_of_the_domain():
+    p = Policy()
+    assert p.seller_consent_required is True
+    assert p.seller_response_hours == 72.0
+    assert p.timeout_action == "auto_cancel"
+    assert p.dispatch_deadline_days == 7
+    assert p.late_dispatch_action == "none"
+    assert p.premium_shipping_share == 0.25
+    assert {m: p.channel_for(m) for m in PAYMENT_METHODS} == DEFAULT_REFUND_CHANNEL
+    assert all(p.refund_days_for(ch) is None for ch in REFUND_CHANNELS)
+    assert p.changes() == {}
+    assert p.to_query() == {}
+
+
+def test_every_parameter_is_named_with_its_default_and_a_help_text_that_states_it():
+    names = {p.name for p in PARAMETERS}
+    assert names == set(Policy().as_dict())
+    assert {f"refund_channel.{m}" for m in PAYMENT_METHODS} <= names
+    assert {f"refund_days.{ch}" for ch in REFUND_CHANNELS} <= names
+    for param in PARAMETERS:
+        assert param.label and param.help and param.range_text
+        assert "Default" in param.help, param.name
+        assert Policy().get(param.name) == param.default
+
+
+def test_settings_parse_and_only_changes_are_reported():
+    p = Policy.from_settings([
+        "seller_consent_required=no", "seller_response_hours=336", "timeout_action=lapse",
+        "dispatch_deadline_days=10", "late_dispatch_action=auto_cancel", "refund_channel.cod=wallet",
+        "refund_days.original=5", "refund_days.wallet=fitted", "premium_shipping_share=0.5",
+    ])
+    assert p.changes() == {
+        "seller_consent_required": False, "seller_response_hours": 336.0, "timeout_action": "lapse",
+        "dispatch_deadline_days": 10, "late_dispatch_action": "auto_cancel", "refund_channel.cod": "wallet",
+        "refund_days.original": 5, "premium_shipping_share": 0.5,
+    }
+    assert p.channel_for("cod") == "wallet" and p.channel_changed("cod") and not p.channel_changed("card")
+    assert p.refund_days_for("original") == 5 and p.refund_days_for("wallet") is None
+    # A link carries the changes as text and gives the same policy back.
+    again, notices = Policy.from_query(p.to_query())
+    assert again == p and notices == []
+
+
+def test_policies_are_values_hashable_and_typed_the_same_however_built():
+    assert Policy(seller_response_hours="48") == Policy(seller_response_hours=48) == Policy().with_value(
+        "seller_response_hours", "48.0")
+    assert hash(Policy(timeout_action="lapse")) == hash(Policy.from_settings(["timeout_action=lapse"]))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Policy().seller_response_hours = 1  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(("setting", "names", "range_words"), [
+    ("seller_response_hours=0", "seller_response_hours", "> 0 and <= 2160"),
+    ("seller_response_hours=-5", "seller_response_hours", "> 0 and <= 2160"),
+    ("seller_response_hours=nan", "seller_response_hours", "> 0 and <= 2160"),
+    ("seller_response_hours=3000", "seller_response_hours", "> 0 and <= 2160"),
+    ("dispatch_deadline_days=2.5", "dispatch_deadline_days", "whole number >= 1 and <= 60"),
+    ("dispatch_deadline_days=0", "dispatch_deadline_days", "whole number >= 1 and <= 60"),
+    ("premium_shipping_share=1.2", "premium_shipping_share", ">= 0 and <= 1"),
+    ("timeout_action=never", "timeout_action", "one of auto_cancel, lapse"),
+    ("late_dispatch_action=wait", "late_dispatch_action", "one of none, auto_cancel"),
+    ("refund_channel.card=cash", "refund_channel.card", "one of original, wallet, coupon"),
+    ("refund_days.coupon=-1", "refund_days.coupon", "'fitted' or a whole number of business days >= 0 and <= 60"),
+    ("seller_consent_required=maybe", "seller_consent_required", "true or false"),
+])
+def test_out_of_range_values_are_refused_naming_the_parameter_and_its_range(setting, names, range_words):
+    with pytest.raises(PolicyError) as e:
+        Policy.from_settings([setting])
+    assert names in str(e.value) and range_words in str(e.value)
+
+
+def test_unknown_names_and_malformed_settings_are_refused():
+    with pytest.raises(PolicyError, match="unknown policy parameter 'window'"):
+        Policy.from_settings(["window=12"])
+    with pytest.raises(PolicyError, match="unknown policy parameter 'refund_channel.bitcoin'"):
+        Policy.from_settings(["refund_channel.bitcoin=wallet"])
+    with pytest.raises(PolicyError, match="expected name=value"):
+        Policy.from_settings(["seller_response_hours"])
+    with pytest.raises(PolicyError):
+        Policy(timeout_action="sometimes")
+
+
+def test_link_parameters_are_untrusted_a_bad_one_gives_a_notice_and_its_default():
+    policy, notices = Policy.from_query(
+        {"seller_response_hours": "-1", "timeout_action": ["auto_cancel", "lapse"], "page": "whatif",
+         "bogus": "1", "refund_days.original": "7"},
+        other_keys=["page"],
+    )
+    assert policy.seller_response_hours == 72.0          # invalid: the default
+    assert policy.timeout_action == "lapse"              # repeated: the last one
+    assert policy.refund_days_for("original") == 7
+    assert len(notices) == 2
+    assert "seller_response_hours" in notices[0] and "72" in notices[0]
+    assert "bogus" in notices[1]
+
+
+def test_parameter_metadata_builds_controls():
+    hours = PARAMETERS_BY_NAME["seller_response_hours"]
+    assert (hours.kind, hours.minimum, hours.maximum, hours.minimum_exclusive, hours.unit) == (
+        "number", 0.0, 2160.0, True, "hours")
+    assert PARAMETERS_BY_NAME["timeout_action"].choices == ("auto_cancel", "lapse")
+    assert PARAMETERS_BY_NAME["refund_days.original"].default == FITTED
