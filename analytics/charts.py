@@ -256,43 +256,50 @@ def reasons_over_time_chart(frame: pl.DataFrame, period: str = "week", selected:
 # --- refunds ---------------------------------------------------------------------------------------
 
 def latency_chart(distribution: pl.DataFrame, quantiles: pl.DataFrame, group: str, days: str,
-                  group_title: str, days_title: str) -> alt.Chart:
-    """Histograms of refund latency in business days, one row per group, with the median and the 90th
-    percentile marked as rules.
+                  group_title: str, days_title: str) -> alt.LayerChart | alt.Chart:
+    """Refund latency in business days, one row per group: each day's cell shaded by the share of the
+    group's refunds that took that many days, with the median and the 90th percentile marked as ticks.
 
     distribution: one row per refund with `group` and `days` (pipelines.refund_latency_distribution).
     quantiles: one row per group with `p50` and `p90`, computed by the analytics (linear interpolation),
-    never by the chart."""
+    never by the chart. A day d is drawn from d - 0.5 to d + 0.5, so a mark at 7 sits on day 7 and one
+    at 7.5 between days 7 and 8."""
     data = distribution.select(pl.col(group).fill_null("unknown").alias("group"), pl.col(days).alias("days")).drop_nulls("days")
     if data.is_empty():
         return _empty("No completed refunds with a measurable time in this selection")
-    counts = data.group_by("group", "days").len("refunds").with_columns(pl.lit("hist").alias("kind"))
-    marks = quantiles.select(pl.col(group).fill_null("unknown").alias("group"), "p50", "p90").unpivot(
-        index="group", variable_name="kind", value_name="value"
-    ).drop_nulls("value")
-    combined = pl.concat([counts.with_columns(pl.lit(None, pl.Float64).alias("value")),
-                          marks.with_columns(pl.lit(None, data["days"].dtype).alias("days"),
-                                             pl.lit(None, pl.UInt32).alias("refunds"))
-                          .select("group", "days", "refunds", "kind", "value")], how="diagonal_relaxed")
-    base = alt.Chart().properties(height=90, width="container")
-    bars = base.transform_filter(alt.datum.kind == "hist").mark_bar(color=COLORS["scenario"]).encode(
-        x=alt.X("days:Q", title=days_title, bin=False, scale=alt.Scale(zero=True)),
-        y=alt.Y("refunds:Q", title="Refunds"),
-        tooltip=[alt.Tooltip("days:Q", title="Business days"), alt.Tooltip("refunds:Q", format=",")],
+    cells = (
+        data.group_by("group", "days").len("refunds")
+        .with_columns((pl.col("refunds") / pl.col("refunds").sum().over("group")).alias("share"),
+                      (pl.col("days") - 0.5).alias("from"), (pl.col("days") + 0.5).alias("to"))
     )
-    rules = base.transform_filter(alt.datum.kind != "hist").mark_rule(strokeWidth=2).encode(
-        x=alt.X("value:Q"),
-        color=alt.Color("kind:N", title=None, scale=alt.Scale(domain=["p50", "p90"], range=["#2ca02c", "#d62728"]),
-                        legend=alt.Legend(orient="top", labelExpr="datum.label == 'p50' ? 'median' : '90th percentile'")),
-        strokeDash=alt.StrokeDash("kind:N", scale=alt.Scale(domain=["p50", "p90"], range=[[1, 0], [6, 3]]), legend=None),
+    marks = (
+        quantiles.select(pl.col(group).fill_null("unknown").alias("group"), "p50", "p90")
+        .unpivot(index="group", variable_name="kind", value_name="value")
+        .drop_nulls("value")
+        .with_columns(pl.col("kind").replace_strict({"p50": "median", "p90": "90th percentile"}))
+    )
+    groups = sorted(cells["group"].unique().to_list())
+    y = alt.Y("group:N", title=group_title, sort=groups)
+    heat = alt.Chart(cells).mark_rect(stroke="white", strokeWidth=0.5).encode(
+        x=alt.X("from:Q", title=days_title, scale=alt.Scale(zero=True, nice=False), axis=alt.Axis(tickMinStep=1)),
+        x2="to:Q",
+        y=y,
+        color=alt.Color("share:Q", title="Share of the group's refunds", scale=alt.Scale(scheme="blues"),
+                        legend=alt.Legend(format="%", orient="top")),
+        tooltip=[alt.Tooltip("group:N", title=group_title), alt.Tooltip("days:Q", title="Business days"),
+                 alt.Tooltip("refunds:Q", format=","), alt.Tooltip("share:Q", format=".1%")],
+    )
+    ticks = alt.Chart(marks).mark_tick(thickness=3, size=22).encode(
+        x="value:Q",
+        y=y,
+        color=alt.Color("kind:N", title=None, scale=alt.Scale(domain=["median", "90th percentile"],
+                                                              range=["#2ca02c", "#d62728"]),
+                        legend=alt.Legend(orient="top")),
         tooltip=[alt.Tooltip("group:N", title=group_title), alt.Tooltip("kind:N", title="Mark"),
                  alt.Tooltip("value:Q", title="Business days", format=",.1f")],
     )
-    return (
-        alt.layer(bars, rules, data=combined)
-        .facet(row=alt.Row("group:N", title=group_title, header=alt.Header(labelAngle=0, labelAlign="left")))
-        .resolve_scale(y="independent")
-    )
+    return alt.layer(heat, ticks).resolve_scale(color="independent").properties(
+        height=_rows_height(len(groups), legend=True))
 
 
 def share_over_chart(frame: pl.DataFrame, by: str, title: str, threshold: float) -> alt.Chart:
@@ -306,7 +313,9 @@ def share_over_chart(frame: pl.DataFrame, by: str, title: str, threshold: float)
         .encode(
             y=alt.Y(f"{by}:N", title=title),
             x=alt.X("share_over_threshold:Q", title=f"Share over {threshold:g} business days",
-                    axis=alt.Axis(format="%")),
+                    axis=alt.Axis(format="%"),
+                    # An all-zero selection still gets a readable axis.
+                    scale=alt.Scale(domain=[0, max(0.05, float(data["share_over_threshold"].max() or 0))])),
             tooltip=[alt.Tooltip(f"{by}:N", title=title), alt.Tooltip("refunds:Q", format=","),
                      alt.Tooltip("over_threshold:Q", format=","), alt.Tooltip("share_over_threshold:Q", format=".1%")],
         )

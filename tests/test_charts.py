@@ -86,12 +86,15 @@ def test_latency_chart_marks_the_given_quantiles_not_its_own():
                          "business_days": [1, 2, 2, 10, 0, 0]})
     quantiles = pl.DataFrame({"payment_method": ["card", "cod"], "p50": [2.0, 0.0], "p90": [7.6, 0.0]})
     spec = _draws(charts.latency_chart(dist, quantiles, "payment_method", "business_days", "Method", "Days"))
-    rows = next(iter(spec["datasets"].values()))
-    marks = {(r["group"], r["kind"]): r["value"] for r in rows if r["kind"] != "hist"}
-    assert marks == {("card", "p50"): 2.0, ("card", "p90"): 7.6, ("cod", "p50"): 0.0, ("cod", "p90"): 0.0}
-    hist = {(r["group"], r["days"]): r["refunds"] for r in rows if r["kind"] == "hist"}
-    assert hist == {("card", 1): 1, ("card", 2): 2, ("card", 10): 1, ("cod", 0): 2}
-    assert spec["facet"]["row"]["field"] == "group"
+    datasets = list(spec["datasets"].values())
+    cells = next(d for d in datasets if "share" in d[0])
+    marks = next(d for d in datasets if "kind" in d[0])
+    assert {(r["group"], r["kind"]): r["value"] for r in marks} == {
+        ("card", "median"): 2.0, ("card", "90th percentile"): 7.6, ("cod", "median"): 0.0, ("cod", "90th percentile"): 0.0}
+    assert {(r["group"], r["days"]): (r["refunds"], r["share"]) for r in cells} == {
+        ("card", 1): (1, 0.25), ("card", 2): (2, 0.5), ("card", 10): (1, 0.25), ("cod", 0): (2, 1.0)}
+    # Day d spans [d - 0.5, d + 0.5], so a mark at an integer sits on its day.
+    assert all(r["to"] - r["from"] == 1 and r["from"] == r["days"] - 0.5 for r in cells)
 
 
 def test_refund_charts():

@@ -14,6 +14,8 @@ from ui import downloads
 from ui.headline import HIGHER_IS_WORSE, Headline
 from ui.notices import not_available
 
+__all__ = ["fmt", "fmt_change", "filter_summary", "headline_tiles", "not_available", "table_result"]
+
 ANCHOR_WORDS = {"order": "ordered", "request": "with a cancellation request", "refund": "with a refund started"}
 
 

@@ -1,0 +1,76 @@
+"""Sellers: the ranked seller table (response time, acceptance rate, cancelled GMV), searchable."""
+
+import streamlit as st
+
+import ui
+from analytics import pipelines
+from analytics.links import Param
+from ui import cached, downloads, views
+
+SORT_LABELS = {
+    "cancelled_gmv": "Cancelled GMV",
+    "orders": "Orders",
+    "gmv": "GMV",
+    "cancellation_requests": "Cancellation requests",
+    "acceptance_rate": "Acceptance rate",
+    "p50_response_hours": "Median response time",
+    "cancelled_orders": "Cancelled orders",
+    "return_path_orders": "Orders sent the return way",
+}
+PARAMS = (
+    Param("sort", "choice", "cancelled_gmv", choices=pipelines.SELLER_SORT_COLUMNS, label="rank by"),
+    Param("q", "str", "", max_len=64, label="search"),
+)
+COLUMNS = {
+    "rank": st.column_config.NumberColumn("Rank", format="%d"),
+    "seller_id": st.column_config.TextColumn("Seller"),
+    "orders": st.column_config.NumberColumn("Orders", format="localized"),
+    "gmv": st.column_config.NumberColumn("GMV", format="%.2f"),
+    "cancellation_requests": st.column_config.NumberColumn("Requests", format="localized"),
+    "answered_requests": st.column_config.NumberColumn("Answered", format="localized"),
+    "acceptance_rate": st.column_config.NumberColumn("Acceptance rate", format="percent",
+                                                     help="Accepted of the requests the seller answered"),
+    "p50_response_hours": st.column_config.NumberColumn("Median response (h)", format="%.1f"),
+    "cancelled_orders": st.column_config.NumberColumn("Cancelled", format="localized"),
+    "cancelled_gmv": st.column_config.NumberColumn("Cancelled GMV", format="%.2f"),
+    "return_path_orders": st.column_config.NumberColumn("Sent the return way", format="localized",
+                                                        help="Orders that shipped before the seller answered the request"),
+}
+
+with ui.page("sellers", "Sellers", PARAMS) as ctx:
+    dataset = ctx.require_dataset()
+    st.caption(f"**{dataset.name}** · {views.filter_summary(ctx.filters)}")
+    search_col, sort_col = st.columns([3, 2])
+    query = search_col.text_input("Search sellers", key=ctx.k("q"), placeholder="Part of a seller id",
+                                  max_chars=64, icon=":material/search:")
+    sort = sort_col.selectbox("Rank by", pipelines.SELLER_SORT_COLUMNS, key=ctx.k("sort"), format_func=SORT_LABELS.get)
+
+    losses = cached.table(dataset.id, "seller_losses", ctx.filters)
+    if losses.available and losses.frame.height:
+        row = losses.frame.row(0, named=True)
+        a, b, c = st.columns(3)
+        a.metric("Cancelled GMV", views.fmt(row.get("cancelled_gmv"), "{:,.2f}"), border=True,
+                 help="The amounts of the cancelled orders: sales the sellers lost.")
+        b.metric("Share of GMV cancelled", views.fmt(row.get("cancelled_gmv_share"), "{:.1%}"), border=True)
+        if "return_path_orders" in row:
+            c.metric("Orders sent the return way", views.fmt(row.get("return_path_orders"), "{:,}"), border=True,
+                     help="Orders that shipped before the seller answered the cancellation request: the buyer "
+                          "must refuse or return the parcel.")
+        for column, why in losses.notes.items():
+            views.not_available(column, why)
+
+    result = cached.table(dataset.id, "sellers", ctx.filters, sort_by=sort)
+    if not result.available:
+        views.table_result(result, name="sellers", key="sl_table")
+    else:
+        frame = result.frame
+        if query.strip():
+            # A literal, case-insensitive match: the search box is text, not a pattern.
+            frame = frame.filter(frame["seller_id"].str.to_lowercase().str.contains(query.strip().lower(), literal=True))
+        st.caption(f"{frame.height:,} of {result.frame.height:,} sellers, ranked by {SORT_LABELS[sort]}.")
+        if frame.is_empty():
+            st.info("No seller id contains that text.", icon=":material/search_off:")
+        downloads.table(frame, f"sellers-by-{sort}", key="sl_table", height=560,
+                        column_config={k: v for k, v in COLUMNS.items() if k in frame.columns})
+        for column, why in result.notes.items():
+            views.not_available(column, why)
