@@ -1,0 +1,101 @@
+"""Filters: a small frozen value usable as a cache key, read from untrusted query parameters without raising."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analytics.filters import MAX_VALUE_LENGTH, MAX_VALUES, NO_FILTERS, Filters, restrict_to_options
+
+
+def test_equal_selections_are_equal_hashable_values():
+    a = Filters(payment_methods=["cod", "card", "card"], reasons=("Wrong Item",))
+    b = Filters(payment_methods=("card", "cod"), reasons=["wrong_item"])
+    assert a == b and hash(a) == hash(b)
+    assert a.payment_methods == ("card", "cod") and a.reasons == ("wrong_item",)
+    assert {a: 1}[b] == 1
+    with pytest.raises(AttributeError):
+        a.anchor = "refund"  # frozen
+    # Seller ids are identifiers: trimmed, case kept.
+    assert Filters(sellers=[" S-1 ", "s-1"]).sellers == ("S-1", "s-1")
+
+
+def test_direct_construction_refuses_bad_values():
+    with pytest.raises(ValueError, match="anchor"):
+        Filters(anchor="shipment")
+    with pytest.raises(ValueError, match="after"):
+        Filters(start=date(2026, 2, 1), end=date(2026, 1, 1))
+    with pytest.raises(ValueError, match="stage"):
+        Filters(stages=("shipped",))
+    with pytest.raises(ValueError, match="date"):
+        Filters(start=datetime(2026, 1, 1, 10))
+
+
+def test_defaults():
+    assert NO_FILTERS.is_empty and not NO_FILTERS.has_date_range and NO_FILTERS.to_query() == {}
+    assert Filters(anchor="refund").is_empty
+    assert not Filters(start=date(2026, 1, 1)).is_empty
+
+
+def test_query_round_trip_keeps_only_what_differs_from_the_default():
+    f = Filters(start=date(2026, 1, 5), end=date(2026, 2, 1), anchor="request", payment_methods=("card", "cod"),
+                sellers=("S,1", "S%2"), stages=("awaiting_shipment",))
+    q = f.to_query()
+    assert q == {"from": "2026-01-05", "to": "2026-02-01", "anchor": "request", "payment": "card,cod",
+                 "seller": "S%252,S%2C1", "stage": "awaiting_shipment"}
+    assert Filters.from_query(q) == (f, [])
+
+
+def test_from_query_accepts_lists_and_comma_lists_and_ignores_other_keys():
+    f, notices = Filters.from_query({"payment": ["card", "cod,wallet"], "reason": "Wrong-Item",
+                                     "dataset": "abc", "window_hours": "96"})
+    assert notices == []
+    assert f.payment_methods == ("card", "cod", "wallet") and f.reasons == ("wrong_item",)
+
+
+@pytest.mark.parametrize("query, field, default, word", [
+    ({"from": "2026-13-01"}, "start", None, "not a date"),
+    ({"from": "yesterday"}, "start", None, "not a date"),
+    ({"to": "2026-01-01T00:00"}, "end", None, "not a date"),
+    ({"from": "0001-01-01"}, "start", None, "outside"),
+    ({"to": "9999-12-31"}, "end", None, "outside"),
+    ({"anchor": "delivery"}, "anchor", "order", "anchor"),
+    ({"stage": "shipped,awaiting_shipment"}, "stages", ("awaiting_shipment",), "stage"),
+    ({"from": "2026-03-01", "to": "2026-02-01"}, "start", None, "after"),
+])
+def test_bad_query_values_become_notices_and_defaults(query, field, default, word):
+    f, notices = Filters.from_query(query)
+    assert getattr(f, field) == default
+    assert len(notices) == 1 and word in notices[0]
+
+
+def test_query_values_are_bounded():
+    f, notices = Filters.from_query({"seller": ",".join(f"S{i}" for i in range(MAX_VALUES + 50))})
+    assert len(f.sellers) == MAX_VALUES and "only the first" in notices[0]
+    f, notices = Filters.from_query({"reason": "x" * (MAX_VALUE_LENGTH + 1) + ",wrong_item"})
+    assert f.reasons == ("wrong_item",) and "longer than" in notices[0]
+    # A refused value is echoed cut short, so a hostile link cannot flood the page.
+    _, notices = Filters.from_query({"anchor": "y" * 10_000})
+    assert len(notices[0]) < 200
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(["from", "to", "anchor", "payment", "shipping", "seller", "reason",
+                                        "stage", "other"]),
+                       st.one_of(st.text(max_size=60), st.lists(st.text(max_size=30), max_size=5))))
+def test_from_query_never_raises_and_round_trips(query):
+    f, notices = Filters.from_query(query)
+    assert isinstance(f, Filters) and all(isinstance(n, str) for n in notices)
+    assert Filters.from_query(f.to_query()) == (f, [])
+
+
+def test_restrict_to_a_data_sets_values():
+    options = {"payment_methods": ["card", "cod"], "sellers": ["S1"], "reasons": [], "stages": ["before_payment"]}
+    f, notices = restrict_to_options(Filters(payment_methods=("card", "bitcoin"), sellers=("S1",)), options)
+    assert f == Filters(payment_methods=("card",), sellers=("S1",))
+    assert len(notices) == 1 and "bitcoin" in notices[0]
+    unchanged = Filters(sellers=("S1",))
+    assert restrict_to_options(unchanged, options) == (unchanged, [])

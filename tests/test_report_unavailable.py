@@ -1,0 +1,107 @@
+"""What a data set does not record is reported as not available, with the reason, and never as 0."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+import pytest
+
+from analytics import ingest, metrics, report
+from analytics.filters import Filters
+
+
+def t(text):
+    return datetime.fromisoformat(text) if text else None
+
+
+def _store(con, rows: list[dict], name: str):
+    columns = sorted({k for r in rows for k in r})
+    schema = {c: (pl.Datetime("us") if c.endswith("_at") else pl.Float64 if c.endswith("amount") else pl.String)
+              for c in columns}
+    frame = pl.DataFrame([{c: (t(r.get(c)) if c.endswith("_at") else r.get(c)) for c in columns} for r in rows],
+                         schema=schema)
+    result = ingest.store_frame(con, frame, name=name, source_kind="import", source={})
+    assert result.refused == 0, result.refused_by_reason
+    return result.dataset
+
+
+@pytest.fixture
+def status_only(con):
+    """Three orders; two cancelled by status alone (one never paid, one paid): no request, no refund rows.
+    Worked out: orders 3, cancelled 2 (card: 1 of 2, cod: 1 of 1); stages: before_payment 1 (B),
+    awaiting_shipment 1 (C)."""
+    return _store(con, [
+        dict(order_id="A", placed_at="2026-03-02 10:00", payment_method="card", amount=10.0, status="delivered",
+             paid_at="2026-03-02 10:01", shipped_at="2026-03-03 10:00"),
+        dict(order_id="B", placed_at="2026-03-02 11:00", payment_method="cod", amount=20.0, status="canceled"),
+        dict(order_id="C", placed_at="2026-03-03 11:00", payment_method="card", amount=30.0, status="canceled",
+             paid_at="2026-03-03 11:05"),
+    ], "status only")
+
+
+def test_status_only_export_reports_what_it_can_and_says_why_not_the_rest(con, status_only):
+    got = report.report(con, status_only)
+    assert (got["orders"], got["cancelled_orders"], got["cancelled_gmv"]) == (3, 2, 50.0)
+    assert got["cancellations_by_stage"] == {"before_payment": 1, "awaiting_shipment": 1, "after_shipment": 0}
+    by_method = {r["payment_method"]: (r["orders"], r["cancelled_orders"]) for r in got["cancelled_by_payment_method"]}
+    assert by_method == {"card": (2, 1), "cod": (1, 1)}
+    for key in ("cancellation_requests", "requests_by_stage", "request_outcomes", "reasons", "acceptance_rate",
+                "seller_response_hours", "refunds", "refund_amount", "refund_latency", "refunds_over_threshold"):
+        assert got[key] is None, f"{key} shown as {got[key]!r} instead of not available"
+        assert got["unavailable"][key], key
+    assert "no cancellation requests" in got["unavailable"]["reasons"]
+    assert "no refunds" in got["unavailable"]["refund_latency"]
+    assert got["seller_losses"] == {"cancelled_gmv": 50.0, "return_path_orders": None}
+
+
+def test_status_only_tables(con, status_only):
+    for table in (report.reasons(con, status_only), report.outcomes(con, status_only),
+                  report.refund_latency(con, status_only), report.refund_latency_distribution(con, status_only),
+                  report.response_time(con, status_only), report.sellers(con, status_only)):
+        assert not table.available and table.frame is None and table.unavailable, table.metric
+    stages = report.stages(con, status_only)
+    assert stages.available and "requests" not in stages.frame.columns and "requests" in stages.notes
+    assert stages.frame["cancelled_orders"].to_list() == [1, 1, 0]
+    by_method = report.volume_by(con, status_only, by="payment_method")
+    assert "cancellation_requests" not in by_method.frame.columns
+    losses = report.seller_losses(con, status_only)
+    assert losses.frame.columns == ["cancelled_orders", "cancelled_gmv", "cancelled_gmv_share"]
+    assert set(losses.notes) == {"return_path_orders", "return_path_gmv"}
+    unavailable = report.unavailable(con, status_only)
+    assert {"reasons", "outcomes", "refund_latency_by_payment_method", "sellers",
+            "p50_refund_business_days", "cancellation_requests"} <= set(unavailable)
+    assert {"orders", "cancelled_orders", "stages", "volume_by_payment_method"}.isdisjoint(unavailable)
+
+
+def test_requests_without_reasons_and_refunds_without_times(con):
+    """Requests recorded with times but no reason; refunds with a channel and amount but no times."""
+    ds = _store(con, [
+        dict(order_id="A", placed_at="2026-03-02 10:00", payment_method="card", amount=10.0,
+             paid_at="2026-03-02 10:01", cancel_requested_at="2026-03-02 12:00", seller_response="accepted",
+             seller_responded_at="2026-03-02 14:00", cancelled_at="2026-03-02 14:00", refund_channel="original",
+             refund_amount=10.0),
+        dict(order_id="B", placed_at="2026-03-02 11:00", payment_method="card", amount=20.0,
+             paid_at="2026-03-02 11:01", shipped_at="2026-03-04 11:00"),
+    ], "no reasons, no refund times")
+    got = report.report(con, ds)
+    assert got["cancellation_requests"] == 1 and got["request_outcomes"]["accepted"] == 1
+    assert got["seller_response_hours"]["p50"] == 2.0
+    assert got["refunds"] == 1 and got["refund_amount"] == 10.0
+    assert got["reasons"] is None and "reason" in got["unavailable"]["reasons"]
+    assert got["refund_latency"] is None and "completion time" in got["unavailable"]["refund_latency"]
+    assert report.refunds_by(con, ds, by="channel").frame["refunds"].to_list() == [1]
+    assert not report.reasons(con, ds, by="stage").available
+
+
+def test_a_filter_matching_nothing_is_zero_not_unavailable(con, status_only):
+    got = report.report(con, status_only, Filters(payment_methods=("wallet",)))
+    assert got["orders"] == 0 and got["cancelled_orders"] == 0 and got["cancellation_rate"] is None
+    # Still unavailable for the data set's reasons, not because of the filter.
+    assert set(got["unavailable"]) == set(report.report(con, status_only)["unavailable"])
+
+
+def test_every_capability_a_metric_needs_has_a_reason():
+    used = {n for m in metrics.REGISTRY.values() for n in (*m.needs, *(x for v in m.column_needs.values() for x in v))}
+    assert used <= set(metrics.CAPABILITIES)
+    assert all(why.strip() for why in metrics.CAPABILITIES.values())
