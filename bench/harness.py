@@ -208,7 +208,7 @@ def bench_size(size: int, seed: int, runs: int, cache: Path, log=print) -> dict:
     else:
         payload, rss = run_step("report_warm", {"db": str(cached_db), "dataset_id": dataset_id, "runs": runs})
         ours_result = payload["result"]
-        record("report_warm", payload["runs"], rss)
+        record("report_warm", payload["runs"], rss, profile=payload["profile"])
     payload, rss = run_step("pandas_report", {"db": str(cached_db), "dataset_id": dataset_id, "runs": runs})
     if ours_result is None:
         agreement = "not checked: our report is not available"
@@ -230,7 +230,7 @@ def bench_size(size: int, seed: int, runs: int, cache: Path, log=print) -> dict:
     else:
         payload, rss = run_step("whatif_replay", {**whatif, "runs": runs})
         record("whatif_prepare", [payload["prepare_seconds"]], rss, note="one run, refitting the calibration")
-        record("whatif_replay", payload["runs"], rss,
+        record("whatif_replay", payload["runs"], rss, profile=payload["profile"],
                note=f"policy {json.dumps(SCENARIO)}, one replicate: draws, rules, figures")
         ours_replay = payload["result"]
         payload, rss = run_step("whatif_simulate", {**whatif, "runs": runs})
@@ -352,38 +352,80 @@ TARGETS = (
 )
 
 
-def headline(results: dict) -> list[str]:
-    """One line per target: the measured value, met or missed and by how much."""
-    lines = []
+# The steps whose breakdown explains a target's figure.
+EXPLAINED_BY = {"import_vs_raw": ("import_csv",), "generate": ("generate",), "report_warm": ("report_warm",),
+                "whatif_replay": ("whatif_replay",), "whatif_simulate": ("whatif_replay",),
+                "pandas_vs_ours_report": ("report_warm",), "pandas_in_memory_vs_ours_report": ("report_warm",),
+                "pandas_vs_ours_replay": ("whatif_replay",)}
+
+
+def target_rows(results: dict) -> list[dict]:
+    """One row per target and size: the measured value, and whether it was met (None: not measured)."""
+    rows = []
     for size, what, (kind, name), limit, direction in TARGETS:
         sizes = [size] if size else sorted(int(s) for s in results)
         for n in sizes:
             entry = results.get(str(n))
             unit = {"step": "s", "ratio": "x", "memory": "GB"}[kind]
-            goal = f"{'<' if direction == 'below' else '>='} {limit:g}{unit}"
-            if entry is None:
-                lines.append(f"{n:>12,}  {what:<40} {goal:<8} not measured")
-                continue
-            if kind == "step":
-                step = entry["steps"].get(name, {})
-                value = step.get("median")
-                why = step.get("skipped")
-            elif kind == "memory":
-                parts = [entry["steps"].get(n, {}) for n in name]
-                missing = [p.get("skipped", "not run") for p in parts if "peak_rss_mb" not in p]
-                value = None if missing else sum(p["peak_rss_mb"] for p in parts) / GB
-                why = missing[0] if missing else None
-            else:
-                value = entry["ratios"].get(name)
-                why = "a step it needs was skipped" if value is None else None
-            if value is None:
-                lines.append(f"{n:>12,}  {what:<40} {goal:<8} not measured ({why})")
-                continue
-            met = value < limit if direction == "below" else value >= limit
-            gap = value / limit if direction == "below" else limit / value
-            verdict = "met" if met else f"MISSED by {gap:.1f}x"
-            lines.append(f"{n:>12,}  {what:<40} {goal:<8} {value:9.3f}{unit}  {verdict}")
+            row = {"size": n, "what": what, "name": name if isinstance(name, str) else "+".join(name),
+                   "goal": f"{'<' if direction == 'below' else '>='} {limit:g}{unit}", "unit": unit,
+                   "value": None, "met": None, "gap": None, "why": "not measured"}
+            if entry is not None:
+                if kind == "step":
+                    step = entry["steps"].get(name, {})
+                    value, why = step.get("median"), step.get("skipped")
+                elif kind == "memory":
+                    parts = [entry["steps"].get(n_, {}) for n_ in name]
+                    missing = [p.get("skipped", "not run") for p in parts if "peak_rss_mb" not in p]
+                    value = None if missing else sum(p["peak_rss_mb"] for p in parts) / GB
+                    why = missing[0] if missing else None
+                else:
+                    value = entry["ratios"].get(name)
+                    why = "a step it needs was skipped" if value is None else None
+                if value is not None:
+                    met = value < limit if direction == "below" else value >= limit
+                    row.update(value=value, met=met, why=None,
+                               gap=value / limit if direction == "below" else limit / value)
+                else:
+                    row["why"] = f"not measured ({why})"
+            rows.append(row)
+    return rows
+
+
+def headline(results: dict) -> list[str]:
+    """One line per target: the measured value, met or missed and by how much."""
+    lines = []
+    for r in target_rows(results):
+        head = f"{r['size']:>12,}  {r['what']:<40} {r['goal']:<8}"
+        if r["value"] is None:
+            lines.append(f"{head} {r['why']}")
+        else:
+            verdict = "met" if r["met"] else f"MISSED by {r['gap']:.1f}x"
+            lines.append(f"{head} {r['value']:9.3f}{r['unit']}  {verdict}")
     return lines
+
+
+def missed_notes(results: dict) -> list[str]:
+    """For each missed target, where the time goes: the phases or profile of the step behind it."""
+    notes = []
+    for r in target_rows(results):
+        if r["met"] is not False:
+            continue
+        entry = results[str(r["size"])]
+        parts = []
+        for step_name in EXPLAINED_BY.get(r["name"], ()):
+            step = entry["steps"].get(step_name, {})
+            if step.get("phases"):
+                total = sum(step["phases"].values()) or 1
+                top = sorted(step["phases"].items(), key=lambda kv: kv[1], reverse=True)[:3]
+                parts.append(f"{step['label']}: " + ", ".join(f"{k} {v / total:.0%}" for k, v in top))
+            elif step.get("profile"):
+                top = list(step["profile"].items())[:3]
+                parts.append(f"{step['label']}: " + ", ".join(f"`{k}` {v:.2f} s" for k, v in top))
+        where = "; ".join(parts) or "see the step's row above"
+        notes.append(f"- {r['what']} at {r['size']:,} orders: {r['value']:.3f}{r['unit']} against {r['goal']}, "
+                     f"missed by {r['gap']:.1f}x. Where the time goes: {where}.")
+    return notes
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -441,6 +483,9 @@ def markdown(results: dict) -> str:
                 total = sum(s["phases"].values()) or 1
                 shown = ", ".join(f"{k} {v:.2f} s ({v / total:.0%})" for k, v in s["phases"].items())
                 out += ["", f"Where the time goes, {s['label']} (median run): {shown}."]
+            if s.get("profile"):
+                shown = ", ".join(f"`{k}` {v:.3f} s" for k, v in s["profile"].items())
+                out += ["", f"Profile of one more call, {s['label']} (cProfile, most self time first): {shown}."]
         out.append("")
         parts = []
         if r.get("import_vs_raw") is not None:
@@ -459,6 +504,9 @@ def markdown(results: dict) -> str:
             out += [f"- PROBLEM: {p}" for p in entry["problems"]]
         out.append("")
     out += ["## Targets (issue 6)", "", "```", *headline(results), "```", ""]
+    notes = missed_notes(results)
+    if notes:
+        out += ["Missed targets:", "", *notes, ""]
     return "\n".join(out)
 
 
@@ -497,7 +545,7 @@ def main(argv: list[str] | None = None) -> int:
         results[str(size)] = entry
         problems += [f"{size:,}: {p}" for p in entry["problems"]]
         args.results.parent.mkdir(parents=True, exist_ok=True)
-        args.results.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+        args.results.write_text(json.dumps(results, indent=1) + "\n")
         args.out.write_text(markdown(results))
     print(f"\nwrote {args.out} and {args.results}")
     for p in problems:

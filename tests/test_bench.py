@@ -58,14 +58,27 @@ def test_a_second_run_reuses_the_cached_data_set(tiny_run):
     assert not (tmp / "cache" / "scratch").exists()
 
 
-def test_headline_says_by_how_much_a_target_is_missed():
-    entry = {"steps": {"report_warm": {"median": 0.6}, "generate": {"skipped": "not there"}},
+def test_headline_says_by_how_much_a_target_is_missed_and_where_the_time_goes():
+    entry = {"steps": {"report_warm": {"label": "report", "median": 0.6, "peak_rss_mb": 300.0,
+                                       "profile": {"collect": 0.4}},
+                       "whatif_replay": {"label": "replay", "median": 0.1, "peak_rss_mb": 724.0},
+                       "import_csv": {"label": "import", "median": 2.0, "phases": {"parsing": 1.5, "reading": 0.5}},
+                       "generate": {"label": "generate", "skipped": "not there"}},
              "ratios": {"import_vs_raw": 0.3}}
-    lines = harness.headline({"1000000": entry})
+    results = {"1000000": entry}
+    lines = harness.headline(results)
     report = next(line for line in lines if "report warm" in line and "1,000,000" in line)
     assert "MISSED by 2.0x" in report
+    assert any("one replay" in line and "1,000,000" in line and line.endswith("met") for line in lines)
     assert any("import throughput" in line and "MISSED by 2.0x" in line for line in lines)
     assert any("10,000,000" in line and "not measured" in line for line in lines)
+    notes = harness.missed_notes(results)
+    assert len(notes) == 2
+    assert "report warm at 1,000,000 orders" in notes[0] and "`collect` 0.40 s" in notes[0]
+    assert "import: parsing 75%, reading 25%" in notes[1]
+    rows = harness.target_rows({"10000000": entry})
+    memory = next(r for r in rows if r["unit"] == "GB")
+    assert memory["value"] == pytest.approx(1.0) and memory["met"]
 
 
 def _hand_made() -> dict[str, pd.DataFrame]:
