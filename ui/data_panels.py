@@ -65,8 +65,12 @@ def current_dataset(dataset: db.Dataset | None) -> None:
 
 
 def _rename_delete(dataset: db.Dataset) -> None:
+    if st.session_state.get("data_rename_for") != dataset.id:
+        # Another data set was chosen: the name box starts from its name.
+        st.session_state["data_rename_for"] = dataset.id
+        st.session_state["data_new_name"] = dataset.name
     with st.form("data_rename", border=False):
-        name = st.text_input("Name", value=dataset.name, max_chars=120, key="data_new_name")
+        name = st.text_input("Name", max_chars=120, key="data_new_name")
         if st.form_submit_button("Rename"):
             try:
                 with cursor() as cur:

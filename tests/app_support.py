@@ -1,0 +1,61 @@
+"""What the AppTest tests share: databases to run the pages on, and a runner that opens a page the way
+a link does (legacy discovery: app.py is the entry point, the other pages are switched to)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+OLIST = Path("/work/shared/data/olist-sample")
+OLIST_FILES = ["olist_orders_dataset.csv", "olist_order_payments_dataset.csv", "olist_order_items_dataset.csv"]
+SAMPLE = ROOT / "data" / "sample_orders.csv"
+PAGES = {
+    "overview": "app.py",
+    "reasons": "pages/1_Reasons.py",
+    "refunds": "pages/2_Refunds.py",
+    "sellers": "pages/3_Sellers.py",
+    "data": "pages/4_Data.py",
+    "whatif": "pages/5_What-if.py",
+}
+
+
+def existing_pages() -> dict[str, str]:
+    return {k: v for k, v in PAGES.items() if (ROOT / v).exists()}
+
+
+def demo_db(path: Path, orders: int = 3_000, seed: int = 7) -> str:
+    from analytics import db
+    from analytics.generate import generate
+
+    con = db.connect(path)
+    try:
+        return generate(con, orders, seed, name="Demo marketplace (synthetic)", is_demo=True).dataset.id
+    finally:
+        con.close()
+
+
+def import_db(path: Path, files: list[Path], name: str | None = None) -> str:
+    from analytics import db, importer
+
+    con = db.connect(path)
+    try:
+        return importer.import_files(con, files, name=name).dataset.id
+    finally:
+        con.close()
+
+
+def open_page(page: str, query: dict[str, str] | None = None, timeout: float = 60) -> AppTest:
+    """Run `page` (a key of PAGES) as a new browser session would, with `query` as its link's parameters."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    if PAGES[page] != "app.py":
+        at.switch_page(PAGES[page])
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def problems(at: AppTest) -> list[str]:
+    """Uncaught exceptions and error messages on the page: a page must show neither."""
+    return [e.value for e in at.exception] + [e.value for e in at.error]

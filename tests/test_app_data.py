@@ -1,0 +1,121 @@
+"""The Data page: upload, see and change the column matches, import, refused rows; generate; rename
+and delete; and the picker's privacy (a session sees the demo and its own data sets only)."""
+
+from __future__ import annotations
+
+import app_support as s
+import pytest
+
+from analytics import db
+
+
+@pytest.fixture
+def database(tmp_path, monkeypatch):
+    path = tmp_path / "app.duckdb"
+    demo = s.demo_db(path, orders=500)
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(path))
+    return path, demo
+
+
+def _upload(at, name: str, content: bytes):
+    at.get("file_uploader")[0].set_value((name, content, "text/csv"))
+    return at.run()
+
+
+def _picker(at) -> list[str]:
+    """The data sets the picker offers, by name."""
+    return [label.split(" · ")[0] for label in at.sidebar.selectbox(key="dataset_pick").options]
+
+
+def _stored(path):
+    con = db.connect(path)
+    try:
+        return {d.id: d for d in db.list_datasets(con)}
+    finally:
+        con.close()
+
+
+def test_upload_change_a_match_and_import(database):
+    path, demo = database
+    at = s.open_page("data")
+    at = _upload(at, "sample_orders.csv", s.SAMPLE.read_bytes())
+    assert s.problems(at) == []
+    assert at.selectbox(key="data_map_order_id").value == "order_id"
+    assert at.selectbox(key="data_map_cancel_reason").value == "cancel_reason"
+    # The user decides the export's reasons are not to be trusted: no column for that field.
+    at.selectbox(key="data_map_cancel_reason").set_value("(no column)").run()
+    at.text_input(key="data_import_name").set_value("June orders").run()
+    at.button(key="data_import").click().run()
+    assert s.problems(at) == []
+    assert any("Stored **June orders**: 20 orders" in x.value for x in at.success), [x.value for x in at.success]
+    new_id = at.query_params["dataset"]
+    stored = _stored(path)[new_id]
+    assert stored.name == "June orders" and stored.orders == 20
+    assert "cancel_reason" not in stored.source["mapping"]
+    assert _picker(at) == ["Demo marketplace (synthetic)", "June orders"]
+
+
+def test_refused_rows_are_listed_with_reasons_and_downloadable(database):
+    header = s.SAMPLE.read_text().splitlines()[0]
+    good = s.SAMPLE.read_text().splitlines()[1]
+    bad_amount = good.replace("S-1001", "S-9001").replace(",42.50,", ",-5,")
+    bad_time = good.replace("S-1001", "S-9002").replace("2026-06-01 09:12:00", "not a time", 1)
+    content = "\n".join([header, good, bad_amount, bad_time]).encode()
+    at = _upload(s.open_page("data"), "orders.csv", content)
+    at.button(key="data_import").click().run()
+    assert s.problems(at) == []
+    assert any("2 rows refused" in x.value for x in at.success)
+    shown = [x.value for x in at.subheader]
+    assert "Refused rows (2)" in shown
+    tables = [df.value for df in at.dataframe]
+    refused = next(t for t in tables if "line_number" in t.columns)
+    assert sorted(refused["line_number"].tolist()) == [3, 4]
+    assert {b.label for b in at.get("download_button")} >= {"CSV", "Parquet"}
+
+
+def test_a_file_that_cannot_be_imported_says_why(database):
+    at = _upload(s.open_page("data"), "notes.csv", b"hello,world\n1,2\n")
+    assert not at.exception
+    messages = " ".join(e.value for e in at.error)
+    assert "no column for the required field" in messages
+    assert at.button(key="data_import").disabled
+
+
+def test_generate_a_data_set(database):
+    path, demo = database
+    at = s.open_page("data")
+    at.number_input(key="data_gen_orders").set_value(300)
+    at.number_input(key="data_gen_seed").set_value(5)
+    at.get("form_submit_button")  # the generate form
+    next(b for b in at.button if b.label == "Generate").click().run()
+    assert s.problems(at) == []
+    new_id = at.query_params["dataset"]
+    assert _stored(path)[new_id].orders == 300
+
+
+def test_rename_and_delete(database):
+    path, demo = database
+    at = _upload(s.open_page("data"), "sample_orders.csv", s.SAMPLE.read_bytes())
+    at.button(key="data_import").click().run()
+    new_id = at.query_params["dataset"]
+    at.text_input(key="data_new_name").set_value("Renamed export")
+    next(b for b in at.button if b.label == "Rename").click().run()
+    assert _stored(path)[new_id].name == "Renamed export"
+    at.button(key="data_delete").click().run()
+    assert s.problems(at) == []
+    assert new_id not in _stored(path)
+    assert at.query_params["dataset"] == demo
+    assert _picker(at) == ["Demo marketplace (synthetic)"]
+
+
+def test_a_session_sees_the_demo_and_its_own_data_sets_only(database):
+    path, demo = database
+    first = _upload(s.open_page("data"), "sample_orders.csv", s.SAMPLE.read_bytes())
+    first.button(key="data_import").click().run()
+    private = first.query_params["dataset"]
+    other = s.open_page("overview")
+    assert _picker(other) == ["Demo marketplace (synthetic)"]
+    # ... until it is given the link.
+    shared = s.open_page("overview", {"dataset": private})
+    assert _picker(shared) == ["Demo marketplace (synthetic)", "sample_orders"]
+    assert shared.sidebar.selectbox(key="dataset_pick").value == private

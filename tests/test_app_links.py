@@ -1,0 +1,82 @@
+"""Links are the state: a page opened from a link shows what the link says; an invalid or unknown
+parameter gives a visible notice and its default, never an exception."""
+
+from __future__ import annotations
+
+import app_support as s
+import pytest
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    path = tmp_path_factory.mktemp("links") / "app.duckdb"
+    return path, s.demo_db(path)
+
+
+@pytest.fixture(autouse=True)
+def _database(demo, monkeypatch):
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(demo[0]))
+
+
+BAD = {
+    "overview": {"from": "2026-02-30", "to": "yesterday", "anchor": "ship", "payment": "card,<script>",
+                 "stage": "nowhere", "nonsense": "1"},
+    "reasons": {"focus": "no_such_reason", "period": "fortnight"},
+    "refunds": {"threshold": "-3", "group": "everything", "measure": "1e9"},
+    "sellers": {"sort": "drop table", "q": "x" * 500},
+    "data": {"dataset": "../../etc/passwd"},
+}
+
+
+@pytest.mark.parametrize("page", [p for p in BAD if p in s.existing_pages()])
+def test_invalid_parameters_give_a_notice_and_the_defaults(page, demo):
+    at = s.open_page(page, BAD[page])
+    assert s.problems(at) == []
+    notices = " ".join(w.value for w in at.warning)
+    assert "could not be used" in notices
+    # The URL is rewritten to what is shown: the bad values are gone, the good ones stay.
+    kept = {"payment": "card"} if page == "overview" else {}
+    assert at.query_params == {"dataset": demo[1], **kept}, at.query_params
+
+
+def test_unknown_data_set_falls_back_to_the_demo_with_a_notice(demo):
+    at = s.open_page("overview", {"dataset": "A" * 22})
+    assert s.problems(at) == []
+    assert "data set was not found" in " ".join(w.value for w in at.warning)
+    assert at.query_params["dataset"] == demo[1]
+
+
+def test_a_link_sets_the_filters_and_the_page_state(demo):
+    from analytics import db, report
+    from analytics.filters import Filters
+
+    query = {"dataset": demo[1], "payment": "card", "from": "2026-02-01", "to": "2026-03-31"}
+    at = s.open_page("overview", query)
+    assert s.problems(at) == [] and not at.warning
+    assert at.query_params == query
+    assert at.sidebar.multiselect(key="flt_payment").value == ["card"]
+    con = db.connect(demo[0])
+    expected = report.report(con, demo[1], Filters.from_query(query)[0])
+    tiles = {m.label: m.value for m in at.metric}
+    assert tiles["Cancellation requests"] == f"{expected['cancellation_requests']:,}"
+
+    refunds = s.open_page("refunds", {"dataset": demo[1], "group": "channel", "threshold": "7.5"})
+    assert refunds.query_params == {"dataset": demo[1], "group": "channel", "threshold": "7.5"}
+    assert [x.value for x in refunds.subheader][:2] == ["How long refunds take, by refund channel",
+                                                        "Share over 7.5 business days"]
+
+
+def test_changing_a_filter_rewrites_the_link(demo):
+    at = s.open_page("overview")
+    at.sidebar.multiselect(key="flt_payment").set_value(["cod", "card"]).run()
+    assert at.query_params["payment"] == "card,cod"
+    at.sidebar.button(key="flt_clear").click().run()
+    assert "payment" not in at.query_params
+
+
+def test_sidebar_links_carry_the_shared_state(demo):
+    at = s.open_page("overview", {"dataset": demo[1], "payment": "card"})
+    links = {link.label: link for link in at.sidebar.get("page_link")}
+    assert set(links) >= {"Overview", "Reasons", "Refunds", "Sellers", "Data"}
+    reasons = links["Reasons"].proto
+    assert "payment=card" in reasons.query_string and f"dataset={demo[1]}" in reasons.query_string

@@ -1,0 +1,90 @@
+"""Every page renders without an exception or an error message: on the demo data set, on an empty
+database, on an import with few fields (the canonical sample) and on the Olist sample."""
+
+from __future__ import annotations
+
+import app_support as s
+import pytest
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    path = tmp_path_factory.mktemp("demo") / "app.duckdb"
+    return path, s.demo_db(path)
+
+
+@pytest.fixture(scope="module")
+def olist(tmp_path_factory):
+    if not (s.OLIST / s.OLIST_FILES[0]).exists():
+        pytest.skip(f"the Olist sample is not at {s.OLIST}: Olist page tests skipped")
+    path = tmp_path_factory.mktemp("olist") / "app.duckdb"
+    return path, s.import_db(path, [s.OLIST / f for f in s.OLIST_FILES], name="Olist sample")
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    path = tmp_path_factory.mktemp("sample") / "app.duckdb"
+    return path, s.import_db(path, [s.SAMPLE])
+
+
+@pytest.mark.parametrize("page", list(s.existing_pages()))
+def test_every_page_renders_on_the_demo_data_set(page, demo, monkeypatch):
+    path, dataset_id = demo
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(path))
+    at = s.open_page(page)
+    assert s.problems(at) == []
+    assert at.query_params.get("dataset") == dataset_id  # the demo is chosen, and the link says so
+    assert not at.warning, [w.value for w in at.warning]
+
+
+@pytest.mark.parametrize("page", list(s.existing_pages()))
+def test_every_page_renders_on_an_empty_database(page, tmp_path, monkeypatch):
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(tmp_path / "empty.duckdb"))
+    at = s.open_page(page)
+    assert s.problems(at) == []
+    assert any("no data set" in i.value.lower() for i in at.info), [i.value for i in at.info]
+
+
+@pytest.mark.parametrize("page", list(s.existing_pages()))
+def test_every_page_renders_on_the_olist_sample(page, olist, monkeypatch):
+    path, dataset_id = olist
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(path))
+    at = s.open_page(page, {"dataset": dataset_id})
+    assert s.problems(at) == []
+    assert at.query_params.get("dataset") == dataset_id
+
+
+@pytest.mark.parametrize("page", list(s.existing_pages()))
+def test_every_page_renders_on_the_committed_sample(page, sample, monkeypatch):
+    path, dataset_id = sample
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(path))
+    at = s.open_page(page, {"dataset": dataset_id})
+    assert s.problems(at) == []
+
+
+def test_olist_says_what_it_cannot_show(olist, monkeypatch):
+    path, dataset_id = olist
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(path))
+    at = s.open_page("reasons", {"dataset": dataset_id})
+    shown = " ".join(c.value for c in at.caption)
+    assert "not available in this data set" in shown
+    assert "reason" in shown
+    overview = s.open_page("overview", {"dataset": dataset_id})
+    tiles = {m.label: m.value for m in overview.metric}
+    assert tiles["Cancellation rate"] != "n/a"
+    assert tiles["Buyers' wait, median"] == "n/a"  # Olist has no refund times: never shown as 0
+
+
+def test_overview_numbers_are_the_reports(sample, monkeypatch):
+    from analytics import db, report
+
+    path, dataset_id = sample
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(path))
+    at = s.open_page("overview", {"dataset": dataset_id})
+    con = db.connect(path, read_only=False)
+    expected = report.report(con, dataset_id)
+    tiles = {m.label: m.value for m in at.metric}
+    assert tiles["Cancellation requests"] == f"{expected['cancellation_requests']:,}"
+    assert tiles["Refunds"] == f"{expected['refunds']:,}"
+    assert tiles["Cancellation rate"] == f"{expected['cancellation_rate']:.1%}"
+    assert tiles["Cancelled GMV"] == f"{expected['cancelled_gmv']:,.2f}"
