@@ -401,6 +401,7 @@ class Calibration:
                 "model": "lognormal, right-censored at the window or at the parcel leaving",
                 "median_hours": _r(self.response.median), "sigma": _r(self.response.sigma),
                 "answered": self.response.n_observed, "censored": self.response.n_censored,
+                "assumed": self.response.n_observed + self.response.n_censored == 0,
                 "p_answer_within_72h": _r(float(self.response.cdf(np.array([72.0]))[0])),
             },
             "acceptance_rate": {"rate": _r(self.acceptance.rate), "answered": self.acceptance.n,

@@ -1,0 +1,166 @@
+"""The what-if engine end to end: a stored data set simulated, swept and checked on itself, and the
+command line's JSON."""
+
+import json
+
+import polars as pl
+import pytest
+
+from analytics import calibrate as cal
+from analytics.generate import generate
+from analytics.policy import Policy, PolicyError
+from analytics.replay import observed_figures, observed_outcome_expr
+from analytics.simulate import (
+    OUTCOME_INFO,
+    fit_vs_data,
+    prepare_dataset,
+    self_check,
+    simulate,
+    sweep,
+    sweep_frame,
+)
+
+REQUIRED = ("cancelled_orders", "requests_accepted", "requests_rejected", "requests_auto_cancelled",
+            "requests_lapsed", "requests_not_cancellable", "return_path_orders", "cancelled_gmv",
+            "refund_wait_p50_business_days", "refund_wait_p90_business_days", "refund_wait_by_payment_method")
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    from analytics import db
+    path = tmp_path_factory.mktemp("whatif") / "w.duckdb"
+    con = db.connect(path)
+    dataset = generate(con, 20_000, 8).dataset
+    yield path, con, dataset
+    con.close()
+
+
+def _leaves(node, prefix=""):
+    for k, v in node.items():
+        if isinstance(v, dict) and "value" not in v:
+            yield from _leaves(v, f"{prefix}{k}.")
+        else:
+            yield f"{prefix}{k}", v
+
+
+def test_stored_outcomes_follow_the_same_rules_the_replay_applies(stored):
+    _, con, dataset = stored
+    frame = cal.load_orders(con, dataset.id)
+    derived = frame.with_columns(observed_outcome_expr().alias("derived")).filter(pl.col("has_request"))
+    assert (derived["outcome"] == derived["derived"]).all()
+
+
+def test_replayed_under_its_own_policy_the_data_set_comes_back_exactly(stored):
+    _, con, dataset = stored
+    check = self_check(con, dataset.id)
+    assert check["passed"], check
+    assert check["fully_observed"] == 20_000
+    assert all(v == 0 for v in check["mismatches"].values())
+    assert all(v["observed"] == v["replayed"] for v in check["observed_vs_replayed"].values())
+
+
+def test_simulate_returns_every_figure_with_its_interval(stored):
+    _, con, dataset = stored
+    result = simulate(con, dataset.id, Policy(seller_response_hours=96, timeout_action="lapse"), replicates=8)
+    assert result["policy"] == {"seller_response_hours": 96.0, "timeout_action": "lapse"}
+    for part in ("baseline", "scenario", "delta"):
+        for name in REQUIRED:
+            assert name in result[part]
+        for name, fig in _leaves(result[part]):
+            assert set(fig) == {"value", "low", "high"}, name
+            if fig["value"] is not None:
+                assert fig["low"] <= fig["value"] + 1e-9 and fig["value"] <= fig["high"] + 1e-9, name
+    by_method = result["scenario"]["refund_wait_by_payment_method"]
+    assert set(by_method) >= {"card", "cod", "wallet"} and set(by_method["card"]) == {"p50", "p90"}
+    # A 4-day window with lapse: no auto-cancellations, fewer cancelled orders, and draws make an interval.
+    s, d = result["scenario"], result["delta"]
+    assert s["requests_auto_cancelled"]["value"] == 0 and s["requests_lapsed"]["value"] > 0
+    assert d["cancelled_orders"]["high"] < 0
+    assert d["requests_accepted"]["low"] < d["requests_accepted"]["high"]
+    # The baseline of a fully observed data set needs no draw: the same in every replicate.
+    assert result["baseline"]["cancelled_orders"]["low"] == result["baseline"]["cancelled_orders"]["high"]
+
+
+def test_a_scenario_equal_to_the_baseline_differs_by_exactly_zero(stored):
+    _, con, dataset = stored
+    result = simulate(con, dataset.id, Policy(), replicates=3, seed=9)
+    assert all(fig["value"] in (0, None) and fig["low"] in (0, None) and fig["high"] in (0, None)
+               for _, fig in _leaves(result["delta"]))
+
+
+def test_every_figure_is_described(stored):
+    _, con, dataset = stored
+    names = {name.split(".")[0] for name in observed_figures(prepare_dataset(con, dataset.id).data)}
+    assert names == set(OUTCOME_INFO)
+    assert all(len(info) == 3 and all(info) for info in OUTCOME_INFO.values())
+
+
+def test_sweep_returns_each_point_and_a_frame_to_chart(stored):
+    _, con, dataset = stored
+    prep = prepare_dataset(con, dataset.id)
+    result = sweep(prep, "seller_response_hours", ["12", "72", "336"], replicates=3)
+    assert result["values"] == [12.0, 72.0, 336.0]
+    autos = [p["scenario"]["requests_auto_cancelled"]["value"] for p in result["points"]]
+    assert autos[0] >= autos[1] >= autos[2]
+    assert result["points"][1]["delta"]["cancelled_orders"]["value"] == 0   # 72 h is the baseline
+    frame = sweep_frame(result)
+    assert frame.columns == ["param", "param_value", "param_number", "outcome", "series", "value", "low", "high"]
+    assert frame.filter(pl.col("outcome") == "cancelled_orders").height == 6
+    with pytest.raises(PolicyError, match="seller_response_hours must be"):
+        sweep(prep, "seller_response_hours", ["-1"])
+    with pytest.raises(PolicyError, match="unknown policy parameter"):
+        sweep(prep, "window", ["1"])
+    with pytest.raises(PolicyError, match="replicates"):
+        simulate(prep, replicates=0)
+    assert set(fit_vs_data(prep)) >= {"seller_response", "refund_days"}
+
+
+def _cli(capsys, *args, db):
+    """The command line in this process (a subprocess per call costs seconds of imports)."""
+    from analytics.cli import main
+
+    capsys.readouterr()
+    code = main([*args, "--db", str(db)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_command_line_calibrate_simulate_sweep(tmp_path, capsys):
+    path = tmp_path / "cli.duckdb"
+    code, out, err = _cli(capsys, "generate", "--orders", "3000", "--seed", "4", "--json", db=path)
+    assert code == 0, err
+    dataset_id = json.loads(out)["dataset"]["id"]
+    code, out, err = _cli(capsys, "simulate", "--dataset", dataset_id, "--set", "seller_consent_required=false",
+                          "--replicates", "3", "--seed", "2", "--json", db=path)
+    assert code == 0, err
+    result = json.loads(out)
+    assert {"policy", "baseline", "scenario", "delta"} <= set(result)
+    assert result["policy"] == {"seller_consent_required": False}
+    assert result["scenario"]["requests_rejected"] == {"value": 0, "low": 0, "high": 0}
+    for name in REQUIRED:
+        assert name in result["delta"]
+
+    code, out, err = _cli(capsys, "sweep", "--param", "timeout_action", "--values", "auto_cancel,lapse",
+                          "--replicates", "2", "--json", db=path)
+    assert code == 0, err
+    points = json.loads(out)["points"]
+    assert [p["value"] for p in points] == ["auto_cancel", "lapse"]
+    assert points[1]["scenario"]["requests_auto_cancelled"]["value"] == 0
+
+    code, out, err = _cli(capsys, "calibrate", "--json", db=path)
+    assert code == 0, err
+    fitted = json.loads(out)
+    assert fitted["fitted_vs_true"]["acceptance_rate"]["true"] == 0.75
+    assert fitted["fitted"]["seller_response"]["answered"] > 0
+    code, out, err = _cli(capsys, "calibrate", db=path)
+    assert code == 0 and "acceptance rate" in out
+
+    code, out, err = _cli(capsys, "simulate", "--set", "seller_response_hours=0", db=path)
+    assert code == 2 and "seller_response_hours must be a number > 0 and <= 2160" in err and not out
+    code, _, err = _cli(capsys, "simulate", "--set", "window=3", db=path)
+    assert code == 2 and "unknown policy parameter 'window'" in err
+    code, _, err = _cli(capsys, "simulate", "--replicates", "0", db=path)
+    assert code == 2 and "replicates" in err
+    code, out, _ = _cli(capsys, "sweep", "--param", "seller_response_hours", "--values", "24,72",
+                        "--replicates", "2", db=path)
+    assert code == 0 and "seller_response_hours" in out
