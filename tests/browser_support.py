@@ -151,7 +151,9 @@ def metrics(page) -> dict[str, str]:
 
 
 def sidebar_links(page) -> list[str]:
-    return [a.inner_text().strip() for a in page.query_selector_all('[data-testid="stSidebar"] [data-testid="stPageLink"] a')]
+    """The sidebar's page links, by label (the icon's ligature text left out)."""
+    links = page.query_selector_all('[data-testid="stSidebar"] [data-testid="stPageLink"] a')
+    return [a.inner_text().strip().split("\n")[-1] for a in links]
 
 
 def query_of(url: str) -> str:
