@@ -92,6 +92,10 @@ class Tally:
                      self.channel_counts + other.channel_counts, self.channel_amounts + other.channel_amounts,
                      _pad_add(self.wait, other.wait), _pad_add(self.transit, other.transit))
 
+    def __neg__(self) -> Tally:
+        return Tally(-self.scalars, -self.outcomes, -self.channel_counts, -self.channel_amounts, -self.wait,
+                     -self.transit)
+
 
 def _pad_add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     width = max(a.shape[-1], b.shape[-1])
@@ -222,8 +226,9 @@ class ReplayData:
     r_lower_hours: np.ndarray     # where not seen: the answer came later than this
     r_accepted: np.ndarray
     data_end: int
-    small: View                   # policies that change only requests and refunds
-    full: View                    # the dispatch deadline or the shipping mix: every replayable order
+    small: View                   # the orders any policy can change, and the tally of all the others
+    quiet: np.ndarray             # the others that are not kept as observed: no request, refund or drawn shipment
+    quiet_workdays: np.ndarray    # per quiet order: working days from the payment day to the ship day, else -1
 
     @property
     def n(self) -> int:
@@ -387,7 +392,7 @@ def prepare(frame: pl.DataFrame) -> ReplayData:
     empty = View(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64),
                  Tally(np.zeros(len(SCALARS)), np.zeros(len(OUTCOMES)), np.zeros(len(REFUND_CHANNELS)),
                        np.zeros(len(REFUND_CHANNELS)), np.zeros((len(methods), 1)), np.zeros(1)))
-    partial = ReplayData(**base, small=empty, full=empty)
+    partial = ReplayData(**base, small=empty, quiet=empty.idx, quiet_workdays=empty.idx)
     nonfixed = np.flatnonzero(~fixed_np)
     small_idx = np.union1d(np.union1d(r_idx, s_idx), np.flatnonzero(base["has_refund"] & ~fixed_np))
     quiet = np.setdiff1d(nonfixed, small_idx, assume_unique=True)
@@ -396,8 +401,12 @@ def prepare(frame: pl.DataFrame) -> ReplayData:
     def view(idx: np.ndarray, rest: Tally) -> View:
         return View(idx, np.searchsorted(idx, r_idx), np.searchsorted(idx, s_idx), rest)
 
-    return ReplayData(**base, small=view(small_idx, fixed_tally + observed_tally(partial, quiet)),
-                      full=view(nonfixed, fixed_tally))
+    # Only the dispatch deadline (late orders) and the shipping mix (switched orders) reach quiet orders.
+    workdays = np.full(len(quiet), -1, dtype=np.int64)
+    sent = np.flatnonzero(has_paid[quiet] & (shipped[quiet] != NEVER))
+    workdays[sent] = np.busday_count(base["paid_day"][quiet[sent]], _days(shipped[quiet[sent]]))
+    return ReplayData(**base, small=view(small_idx, fixed_tally + observed_tally(partial, quiet)), quiet=quiet,
+                      quiet_workdays=workdays)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -494,10 +503,46 @@ def _premium_target(policy: Policy, calibration: Calibration) -> tuple[float, fl
     return calibration.premium_share.rate, policy.premium_shipping_share
 
 
-def replay(data: ReplayData, calibration: Calibration, policy: Policy, lat: Latent) -> Replayed:
-    """Apply `policy` to every order, with this replicate's draws."""
+def _switch_probability(ship_method: np.ndarray, premium: tuple[float, float]) -> np.ndarray:
+    """Per order, the chance its method flips so that the Premium share moves from p0 to p1 (0 if it stays)."""
+    p0, p1 = premium
+    if p1 > p0:
+        return np.where(ship_method == 0, (p1 - p0) / max(1.0 - p0, 1e-12), 0.0)
+    return np.where(ship_method == 1, (p0 - p1) / max(p0, 1e-12), 0.0)
+
+
+def _view(data: ReplayData, policy: Policy, premium: tuple[float, float] | None, lat: Latent) -> View:
+    """The orders this policy can change: the small view, plus the quiet orders that ship late for the
+    deadline or change shipping method. The tally of those quiet orders leaves the rest (it holds only
+    counts, so taking it away is exact)."""
+    extra = []
+    if policy.late_dispatch_action == "auto_cancel":
+        extra.append(data.quiet[data.quiet_workdays > policy.dispatch_deadline_days])
+    if premium is not None:
+        u = uniforms(data.key[data.quiet], lat.seed, lat.replicate, STREAM_PREMIUM)
+        extra.append(data.quiet[u < _switch_probability(data.ship_method[data.quiet], premium)])
+    if not extra or not sum(len(e) for e in extra):
+        return data.small
+    more = np.unique(np.concatenate(extra))
+    idx = np.union1d(data.small.idx, more)
+    return View(idx, np.searchsorted(idx, data.r_idx), np.searchsorted(idx, data.s_idx),
+                data.small.rest + -observed_tally(data, more))
+
+
+def _everything(data: ReplayData) -> View:
+    idx = np.union1d(data.small.idx, data.quiet)
+    rest = data.small.rest + -observed_tally(data, data.quiet)
+    return View(idx, np.searchsorted(idx, data.r_idx), np.searchsorted(idx, data.s_idx), rest)
+
+
+def replay(data: ReplayData, calibration: Calibration, policy: Policy, lat: Latent,
+           all_orders: bool = False) -> Replayed:
+    """Apply `policy` to every order, with this replicate's draws.
+
+    Only the orders the policy can change are recomputed; `all_orders` recomputes every replayable
+    order instead (the same figures, slower: a check on that shortcut)."""
     premium = _premium_target(policy, calibration)
-    view = data.full if (policy.late_dispatch_action == "auto_cancel" or premium is not None) else data.small
+    view = _view(data, policy, premium, lat) if not all_orders else _everything(data)
     idx = view.idx
     cancelled = data.cancelled_obs[idx]
     cancel_at = data.cancel_at_obs[idx]
@@ -628,12 +673,8 @@ def replay(data: ReplayData, calibration: Calibration, policy: Policy, lat: Late
     transit = data.transit_days[idx]
     switch = np.zeros(len(idx), dtype=bool)
     if premium is not None:
-        p0, p1 = premium
         u = uniforms(data.key[idx], lat.seed, lat.replicate, STREAM_PREMIUM)
-        if p1 > p0:
-            switch = (ship_method == 0) & (u < (p1 - p0) / max(1.0 - p0, 1e-12))
-        else:
-            switch = (ship_method == 1) & (u < (p0 - p1) / max(p0, 1e-12))
+        switch = u < _switch_probability(ship_method, premium)
         ship_method = np.where(switch, 1 - ship_method, ship_method)
     # A switched method, or an order that ships only in the replay, takes a transit time drawn for its method.
     redraw = np.flatnonzero(shipped & (ship_method >= 0) & (switch | (data.shipped[idx] == NEVER)))
