@@ -21,6 +21,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
+import duckdb
 import numpy as np
 import polars as pl
 from scipy import optimize, special
@@ -565,7 +566,11 @@ def calibrate(con, dataset_id: str, *, refit: bool = False, frame: pl.DataFrame 
         if stored is not None:
             return stored
     calibration = fit(frame if frame is not None else load_orders(con, dataset_id))
-    save_calibration(con, dataset_id, calibration)
+    try:
+        save_calibration(con, dataset_id, calibration)
+    except duckdb.Error:
+        # A read-only connection cannot keep the fit; it is still good for this process.
+        pass
     return calibration
 
 

@@ -84,6 +84,19 @@ def test_calibration_is_stored_per_data_set_and_read_back(con):
     assert cal.load_calibration(con, dataset.id) is None
 
 
+def test_a_read_only_connection_still_gets_a_calibration(db_file):
+    from analytics import db
+    con = db.connect(db_file)
+    dataset = generate(con, 1_000, 3).dataset
+    con.close()
+    ro = db.connect(db_file, read_only=True)
+    try:
+        assert cal.calibrate(ro, dataset.id).counts[0] == ("orders", 1_000)
+        assert cal.load_calibration(ro, dataset.id) is None
+    finally:
+        ro.close()
+
+
 def test_summary_and_fit_against_data_frames(con):
     dataset = generate(con, 5_000, 2).dataset
     frame = cal.load_orders(con, dataset.id)
