@@ -55,6 +55,9 @@ LABELS = {
 # to 14 days (issue 4's example).
 SCENARIO = {"seller_response_hours": 48}
 SWEEP_PARAM, SWEEP_VALUES = "seller_response_hours", [12, 24, 36, 48, 72, 96, 144, 192, 264, 336]
+# The largest step's peak memory per million orders, measured at 1,000,000 (generate: 1.6 GB, the pandas
+# replay 1.3 GB), with room: a size that needs more than the machine has free is refused up front.
+GB_PER_MILLION_ORDERS = 1.8
 # A sweep is 11 policies x 20 replicates: at the largest sizes one run is all the shared machine can spare.
 SWEEP_ONE_RUN_FROM = 5_000_000
 GB = 1024
@@ -116,6 +119,7 @@ def _remove_db(path: Path) -> None:
 
 def bench_size(size: int, seed: int, runs: int, cache: Path, log=print) -> dict:
     """Measure every step at one size; returns the size's entry for results.json."""
+    load_before = os.getloadavg()[0]
     cache.mkdir(parents=True, exist_ok=True)
     scratch = cache / "scratch"
     scratch.mkdir(exist_ok=True)
@@ -266,6 +270,8 @@ def bench_size(size: int, seed: int, runs: int, cache: Path, log=print) -> dict:
     return {
         "size": size, "seed": seed, "runs": runs, "measured_at": _now(), "machine": machine(),
         "versions": versions(), "steps": steps, "ratios": ratios(steps), "problems": checks,
+        # The machine is shared: the load around the run says how much the figures may be disturbed.
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
 
 
@@ -299,6 +305,16 @@ def ratios(steps: dict) -> dict:
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def available_gb() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) / 1024 / 1024
+    except OSError:
+        pass
+    return None
 
 
 def machine() -> dict:
@@ -454,7 +470,9 @@ def markdown(results: dict) -> str:
             f"Measured {entry['measured_at']}, seed {entry['seed']}, {entry['runs']} runs per step; "
             f"{m['cores']} cores, {m['memory_gb']} GB memory ({m['cpu']}, {m['os']}); "
             f"Python {v['python']}, Polars {v['polars']}, DuckDB {v['duckdb']}, NumPy {v['numpy']}, "
-            f"pandas {v['pandas']}; commit {v['commit']}.",
+            f"pandas {v['pandas']}; commit {v['commit']}."
+            + (f" Load average (1 min) {entry['load_average'][0]:.1f} before, {entry['load_average'][1]:.1f} after "
+               "on a machine shared with other work." if "load_average" in entry else ""),
             "",
             "| step | median s | min s | max s | throughput | peak RSS MB | note |",
             "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
@@ -529,6 +547,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="generated data cache (default data/bench)")
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="accumulated results (JSON)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the Markdown report (default BENCHMARKS.md)")
+    parser.add_argument("--force", action="store_true", help="run a size even when free memory looks too small")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -536,6 +555,12 @@ def main(argv: list[str] | None = None) -> int:
     results = json.loads(args.results.read_text()) if args.results.exists() else {}
     problems = []
     for size in args.sizes:
+        need, free = 0.5 + GB_PER_MILLION_ORDERS * size / 1e6, available_gb()
+        if free is not None and free < need and not args.force:
+            print(f"{size:,} orders: skipped, it needs about {need:.1f} GB and {free:.1f} GB is free "
+                  "(--force runs it anyway)", file=sys.stderr)
+            problems.append(f"{size:,}: not run, too little free memory")
+            continue
         print(f"{size:,} orders (seed {args.seed}, {args.runs} runs per step)", flush=True)
         try:
             entry = bench_size(size, args.seed, args.runs, args.cache, log=lambda line: print(line, flush=True))
