@@ -136,7 +136,13 @@ class Filters:
             if key not in params:
                 continue
             raw = params[key]
-            strings = [raw] if isinstance(raw, str) else [s for s in raw if isinstance(s, str)]
+            if isinstance(raw, str):
+                strings = [raw]
+            elif isinstance(raw, list | tuple):
+                strings = [s for s in raw if isinstance(s, str)]
+            else:
+                notices.append(f"{key}: not text; ignored")
+                continue
             if name in ("start", "end"):
                 parsed = _parse_date(key, strings[-1] if strings else "", notices)
                 if parsed is not None:

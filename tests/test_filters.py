@@ -72,6 +72,12 @@ def test_bad_query_values_become_notices_and_defaults(query, field, default, wor
     assert len(notices) == 1 and word in notices[0]
 
 
+def test_values_that_are_not_text_are_ignored_with_a_notice():
+    f, notices = Filters.from_query({"payment": 7, "seller": None, "reason": ["wrong_item", 3]})
+    assert f == Filters(reasons=("wrong_item",))
+    assert len(notices) == 2
+
+
 def test_query_values_are_bounded():
     f, notices = Filters.from_query({"seller": ",".join(f"S{i}" for i in range(MAX_VALUES + 50))})
     assert len(f.sellers) == MAX_VALUES and "only the first" in notices[0]
