@@ -177,21 +177,25 @@ def bench_size(size: int, seed: int, runs: int, cache: Path, log=print) -> dict:
         peak = max(peak, rss)
     record("csv_write", times, peak, rows=size, bytes=payload["bytes"])
 
-    # 3. Import that CSV, and DuckDB's raw read of it, each into a fresh file.
-    for name in ("import_csv", "raw_read_csv"):
-        times, peak, phases = [], 0.0, []
-        for _ in range(runs):
+    # 3. Import that CSV, and DuckDB's raw read of it, each into a fresh file. The two alternate, so that
+    # other work on a shared machine disturbs both alike and their ratio stays fair.
+    pair = ("import_csv", "raw_read_csv")
+    times, peak, phases, size_bytes = ({n: [] for n in pair}, dict.fromkeys(pair, 0.0), {n: [] for n in pair}, 0)
+    for _ in range(runs):
+        for name in pair:
             target = scratch / f"{name}.duckdb"
             _remove_db(target)
             payload, rss = run_step(name, {"db": str(target), "csv": str(csv)})
             _remove_db(target)
-            times.append(payload["seconds"])
-            phases.append(payload.get("phases"))
-            peak = max(peak, rss)
+            times[name].append(payload["seconds"])
+            phases[name].append(payload.get("phases"))
+            peak[name] = max(peak[name], rss)
+            size_bytes = payload["bytes"]
             if payload["rows"] != size or payload.get("refused"):
                 checks.append(f"{name} read {payload['rows']} of {size} rows, refused {payload.get('refused', 0)}")
-        extra = {"phases": _median_run(times, phases)} if phases[0] else {}
-        record(name, times, peak, rows=size, bytes=payload["bytes"], **extra)
+    for name in pair:
+        extra = {"phases": _median_run(times[name], phases[name])} if phases[name][0] else {}
+        record(name, times[name], peak[name], rows=size, bytes=size_bytes, **extra)
 
     # 4. The report: cold, warm, and the pandas reference checked against it.
     ours_result = None
