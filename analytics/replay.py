@@ -393,9 +393,11 @@ def prepare(frame: pl.DataFrame) -> ReplayData:
                  Tally(np.zeros(len(SCALARS)), np.zeros(len(OUTCOMES)), np.zeros(len(REFUND_CHANNELS)),
                        np.zeros(len(REFUND_CHANNELS)), np.zeros((len(methods), 1)), np.zeros(1)))
     partial = ReplayData(**base, small=empty, quiet=empty.idx, quiet_workdays=empty.idx)
-    nonfixed = np.flatnonzero(~fixed_np)
-    small_idx = np.union1d(np.union1d(r_idx, s_idx), np.flatnonzero(base["has_refund"] & ~fixed_np))
-    quiet = np.setdiff1d(nonfixed, small_idx, assume_unique=True)
+    small = base["has_refund"] & ~fixed_np
+    small[r_idx] = True
+    small[s_idx] = True
+    small_idx = np.flatnonzero(small)
+    quiet = np.flatnonzero(~small & ~fixed_np)
     fixed_tally = observed_tally(partial, np.flatnonzero(fixed_np))
 
     def view(idx: np.ndarray, rest: Tally) -> View:
@@ -515,24 +517,29 @@ def _view(data: ReplayData, policy: Policy, premium: tuple[float, float] | None,
     """The orders this policy can change: the small view, plus the quiet orders that ship late for the
     deadline or change shipping method. The tally of those quiet orders leaves the rest (it holds only
     counts, so taking it away is exact)."""
-    extra = []
+    touched = np.zeros(len(data.quiet), dtype=bool)
     if policy.late_dispatch_action == "auto_cancel":
-        extra.append(data.quiet[data.quiet_workdays > policy.dispatch_deadline_days])
+        touched |= data.quiet_workdays > policy.dispatch_deadline_days
     if premium is not None:
         u = uniforms(data.key[data.quiet], lat.seed, lat.replicate, STREAM_PREMIUM)
-        extra.append(data.quiet[u < _switch_probability(data.ship_method[data.quiet], premium)])
-    if not extra or not sum(len(e) for e in extra):
+        touched |= u < _switch_probability(data.ship_method[data.quiet], premium)
+    if not touched.any():
         return data.small
-    more = np.unique(np.concatenate(extra))
-    idx = np.union1d(data.small.idx, more)
+    return _widened(data, data.quiet[touched])
+
+
+def _widened(data: ReplayData, more: np.ndarray) -> View:
+    """The small view plus some quiet orders (disjoint from it), their observed tally taken from the rest."""
+    mask = np.zeros(data.n, dtype=bool)   # a mask, not a set union: sorted and linear in n
+    mask[data.small.idx] = True
+    mask[more] = True
+    idx = np.flatnonzero(mask)
     return View(idx, np.searchsorted(idx, data.r_idx), np.searchsorted(idx, data.s_idx),
                 data.small.rest + -observed_tally(data, more))
 
 
 def _everything(data: ReplayData) -> View:
-    idx = np.union1d(data.small.idx, data.quiet)
-    rest = data.small.rest + -observed_tally(data, data.quiet)
-    return View(idx, np.searchsorted(idx, data.r_idx), np.searchsorted(idx, data.s_idx), rest)
+    return _widened(data, data.quiet)
 
 
 def replay(data: ReplayData, calibration: Calibration, policy: Policy, lat: Latent,
