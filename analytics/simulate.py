@@ -22,7 +22,8 @@ Data and calibration:
     prepare_dataset(con, dataset=None, *, refit=False) -> Prepared
         Load a data set once (orders + requests + refunds) and its calibration (stored, else fitted and
         stored); a Prepared can be cached by the page (key: dataset id) and passed to everything below.
-    prepare_frame(frame, dataset_id="frame") -> Prepared       the same from an in-memory frame
+    prepare_frame(frame, dataset_id="frame", calibration=None) -> Prepared   the same from a frame in
+        memory (calibrate.load_orders' columns; absent optional columns mean unknown); fitted if not given
     calibrate.calibrate(con, dataset_id, refit=False) -> Calibration;  calibrate.load_calibration(con, id)
     Calibration.summary() -> dict                      fitted figures with their sample sizes
     fit_vs_data(prepared) -> dict[str, pl.DataFrame]   fitted curve against the data's own distribution
@@ -39,10 +40,28 @@ Simulation (every figure is {"value": mean over replicates, "low", "high": its 2
     self_check(source, dataset=None, seed=0) -> dict
         The engine checked on itself: replayed under the data set's own policy, every fully observed
         order comes out as observed; a scenario equal to the baseline has a difference of exactly 0.
+        {"passed", "orders", "fully_observed", "kept_as_observed", "mismatches": {field: n},
+         "examples": {field: [order ids]}, "zero_delta", "observed_vs_replayed": {figure: {observed, replayed}}}
+    replay_orders(source, policy=None, dataset=None, seed=0, replicate=0) -> pl.DataFrame
+        one row per order: its outcome, cancellation, refund and wait under the policy (drill-down)
+    OUTCOME_INFO: figure name -> (label, unit, what it counts), for every figure simulate returns.
+    DEFAULT_REPLICATES = 20; replicates must be 1..500 (PolicyError otherwise).
+
+Outcomes beyond the domain's (analytics/outcomes.py) that a policy can produce: requests
+cancelled_without_consent (consent off), dispatch_cancelled (pending when the dispatch deadline
+cancelled the order), not_made (the order was already cancelled for late dispatch). Orders the data
+cannot replay (a request with no time, a seller answer with no time or an unknown label, a
+cancellation with no request or no time) are kept as observed under every policy.
 
 Common random numbers: draws depend only on (seed, replicate, order id), so baseline and scenario share
 them and the delta is the policy's effect; the interval covers what the data cannot show (drawn
-answers, ship times, refund times), not the sampling of the orders themselves.
+answers, ship times, refund times), not the sampling of the orders themselves. A Prepared remembers
+the figures of each (policy, seed, replicate) it has replayed, so a page that changes one control
+replays only the scenario (and moving it back replays nothing).
+
+Measured on 1,000,000 generated orders (2 shared cores): load + fit 2.5 s; one replay with its draws
+30-95 ms; simulate with 20 replicates about 1 s (0.6 s once the baseline is remembered); a 10-point
+sweep with 20 replicates about 5 s.
 """
 
 from __future__ import annotations
