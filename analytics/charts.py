@@ -383,3 +383,45 @@ def sweep_chart(frame: pl.DataFrame, parameter_title: str, figure_title: str, cu
         layers.append(alt.Chart(pl.DataFrame({"parameter": [float(current)]})).mark_rule(strokeDash=[4, 4], color="#808495")
                       .encode(x="parameter:Q"))
     return alt.layer(*layers).properties(height=HEIGHT)
+
+
+def fit_chart(frame: pl.DataFrame, x_title: str) -> alt.Chart:
+    """A fitted distribution against the data's own, as cumulative curves. frame: one row per (point,
+    source) with hours, cdf and source (simulate.fit_vs_data's seller_response or payment_to_shipment)."""
+    if frame.is_empty():
+        return _empty("Nothing was fitted")
+    return (
+        alt.Chart(frame)
+        .mark_line()
+        .encode(
+            x=alt.X("hours:Q", title=x_title),
+            y=alt.Y("cdf:Q", title="Share done by then", axis=alt.Axis(format="%")),
+            color=alt.Color("source:N", title=None, legend=alt.Legend(orient="top")),
+            strokeDash=alt.StrokeDash("source:N", legend=None),
+            tooltip=[alt.Tooltip("source:N"), alt.Tooltip("hours:Q", format=",.1f"), alt.Tooltip("cdf:Q", format=".1%")],
+        )
+        .properties(height=HEIGHT)
+    )
+
+
+def distribution_chart(frame: pl.DataFrame, group: str) -> alt.Chart:
+    """An empirical distribution per group as bars of shares, assumed ones (no data to fit) faded.
+    frame: one row per (group, days) with share and assumed (simulate.fit_vs_data's refund_days or
+    transit_days)."""
+    if frame.is_empty():
+        return _empty("Nothing was fitted")
+    data = frame.with_columns(pl.when(pl.col("assumed")).then(pl.lit("assumed")).otherwise(pl.lit("fitted")).alias("basis"))
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("days:O", title="Business days"),
+            y=alt.Y("share:Q", title="Share", axis=alt.Axis(format="%")),
+            color=alt.Color(f"{group}:N", title=None, legend=alt.Legend(orient="top")),
+            xOffset=alt.XOffset(f"{group}:N"),
+            opacity=alt.condition(alt.datum.basis == "assumed", alt.value(0.35), alt.value(1.0)),
+            tooltip=[alt.Tooltip(f"{group}:N"), alt.Tooltip("days:O"), alt.Tooltip("share:Q", format=".1%"),
+                     alt.Tooltip("count:Q", format=","), alt.Tooltip("basis:N")],
+        )
+        .properties(height=HEIGHT)
+    )

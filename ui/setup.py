@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from typing import Any
 
 import duckdb
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.exceptions import RerunException
 
 from analytics import db, links
 from analytics.filters import QUERY_KEYS, Filters
@@ -87,6 +89,10 @@ class PageContext:
     values: dict[str, Any]  # this page's own link parameters, as the run started (session state holds them)
     params: Sequence[Param]
     notices: list[str] = field(default_factory=list)
+    arriving: bool = False  # this run opened the page from its link (seed state from `raw`)
+    raw: dict[str, list[str]] = field(default_factory=dict)  # the link's query parameters, as given
+    extra_query: dict[str, str] = field(default_factory=dict)  # state the page writes to the link itself
+    uses_filters: bool = True
 
     def k(self, name: str) -> str:
         """The session-state key of this page's widget for link parameter `name`."""
@@ -121,8 +127,12 @@ def _seed(page_key: str, params: Sequence[Param], values: dict[str, Any]) -> Non
 
 
 @contextlib.contextmanager
-def page(key: str, title: str, params: Sequence[Param] = (), *, filters: bool = True) -> Iterator[PageContext]:
+def page(key: str, title: str, params: Sequence[Param] = (), *, filters: bool = True,
+         own_keys: frozenset[str] = frozenset()) -> Iterator[PageContext]:
     """Set up the page `key` and run its body inside; see the module docstring.
+
+    params are parsed here; own_keys are link parameters the page parses itself (from ctx.raw when
+    ctx.arriving) and writes back through ctx.extra_query, such as the what-if policy.
 
     An exception escaping the body is shown as a short error, never a traceback, and logged.
     """
@@ -135,16 +145,19 @@ def page(key: str, title: str, params: Sequence[Param] = (), *, filters: bool = 
     state = st.session_state
     raw = _raw_query()
     # Opening a page, or a URL that is not the one we wrote (a link pasted into the address bar):
-    # the link is the state. Otherwise the widgets are.
-    arriving = state.get("_page") != key or raw != state.get("_written")
+    # the link is the state. Otherwise the widgets are. A rerun the page asked for itself (st.rerun)
+    # still carries the URL from before its last write, so it is no arrival.
+    app_rerun = state.pop("_app_rerun", False)
+    arriving = state.get("_page") != key or (raw != state.get("_written") and not app_rerun)
     notice_box = st.container()
     notices: list[str] = []
     if arriving:
-        parsed = links.parse(raw, [DATASET_PARAM, *params], ignore=FILTER_KEYS)
+        parsed = links.parse(raw, [DATASET_PARAM, *params], ignore=FILTER_KEYS | own_keys)
         notices += parsed.notices
         _seed(key, params, parsed.values)
         state[f"_{key}_given"] = parsed.given
-    ctx = PageContext(key=key, title=title, dataset=None, filters=Filters(), values={}, params=params)
+    ctx = PageContext(key=key, title=title, dataset=None, filters=Filters(), values={}, params=params,
+                      arriving=arriving, raw=raw, uses_filters=filters)
     nav_box = st.sidebar.container()
     try:
         with st.sidebar:
@@ -166,7 +179,7 @@ def page(key: str, title: str, params: Sequence[Param] = (), *, filters: bool = 
     except Exception as e:  # noqa: BLE001 - the set-up failed: say so, keep the navigation, stop
         log.exception("set-up of page %s failed", key)
         st.error(ui_notices.readable_error(e), icon=":material/error:")
-        _finish(ctx, notice_box, nav_box, filters)
+        _finish(ctx, notice_box, nav_box)
         st.stop()
     try:
         yield ctx
@@ -175,16 +188,18 @@ def page(key: str, title: str, params: Sequence[Param] = (), *, filters: bool = 
         st.error(ui_notices.readable_error(e), icon=":material/error:")
     finally:
         # Runs on st.stop() and st.rerun() too, so the URL always matches the widgets.
-        _finish(ctx, notice_box, nav_box, filters)
+        if isinstance(sys.exc_info()[1], RerunException):
+            state["_app_rerun"] = True
+        _finish(ctx, notice_box, nav_box)
 
 
-def _finish(ctx: PageContext, notice_box, nav_box, filters: bool) -> None:
+def _finish(ctx: PageContext, notice_box, nav_box) -> None:
     from ui import notices as ui_notices
 
     st.session_state["_page"] = ctx.key
     with notice_box:
         ui_notices.show_link_notices(ctx.notices)
-    _write_url(ctx, filters)
+    _write_url(ctx)
     with nav_box:
         _navigation(ctx.key)
 
@@ -204,10 +219,17 @@ def link_state(ctx: PageContext) -> dict[str, str]:
     out.update(ctx.filters.to_query())
     values = {p.name: _current(ctx.key, p) for p in ctx.params}
     out.update(links.serialise(values, ctx.params))
+    out.update(ctx.extra_query)
     return out
 
 
-def _write_url(ctx: PageContext, filters: bool) -> None:
+def sync_url(ctx: PageContext) -> None:
+    """Write the view's state to the URL now: for a fragment's rerun, which does not reach the end of
+    the page where this normally happens."""
+    _write_url(ctx)
+
+
+def _write_url(ctx: PageContext) -> None:
     state = st.session_state
     try:
         wanted = link_state(ctx)
@@ -215,7 +237,7 @@ def _write_url(ctx: PageContext, filters: bool) -> None:
         log.exception("link state of %s", ctx.key)
         return
     shared = {k: v for k, v in wanted.items() if k == "dataset" or k in FILTER_KEYS}
-    if not filters:
+    if not ctx.uses_filters:
         # A page without filters (Data) keeps the others' filters for their links.
         kept = state.get("_shared_link", {})
         shared.update({k: v for k, v in kept.items() if k in FILTER_KEYS})

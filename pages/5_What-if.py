@@ -1,0 +1,77 @@
+"""What-if: replay the data set's orders under another policy. Baseline and scenario side by side, with
+their differences and 95% intervals; a sweep of one parameter; saved scenarios, compared; and the
+calibration behind the numbers."""
+
+import streamlit as st
+
+import ui
+from analytics.links import Param
+from ui import whatif
+from ui import whatif_tables as wt
+
+PARAMS = (
+    Param("scenario", "token", None, min_len=8, max_len=64, label="saved scenario"),
+    Param("compare", "labels", (), identifiers=True, max_items=6, label="scenarios compared"),
+    Param("replicates", "int", 10, low=2, high=100, label="replicates"),
+    Param("seed", "int", 0, low=0, high=1_000_000_000, label="seed"),
+    Param("sweep", "choice", "seller_response_hours", choices=whatif.SWEEPABLE, label="swept parameter"),
+    Param("sweep_figures", "labels", ("refund_wait_p90_business_days", "cancelled_gmv"), choices=wt.SWEEP_FIGURES,
+          max_items=3, label="swept figures"),
+)
+
+with ui.page("whatif", "What-if", PARAMS, filters=False, own_keys=whatif.POLICY_KEYS) as ctx:
+    dataset = ctx.require_dataset()
+    if ctx.arriving:
+        whatif.policy_from_link(ctx, whatif.saved_scenarios(dataset.id))
+    st.caption(
+        f"**{dataset.name}**: every order of the data set replayed under the policy you set. What the data "
+        "cannot show (an answer after the old window, a ship time for an order cancelled first, a refund through "
+        "another channel) is drawn from distributions fitted to this data set; baseline and scenario share the "
+        "same draws, so a difference is the policy's effect. Page filters do not apply here."
+    )
+    with st.spinner("Loading the data set and fitting its calibration…"):
+        prep = whatif.prepared(dataset.id)
+
+    with st.expander("Engine settings"):
+        left, right = st.columns(2)
+        replicates = left.number_input("Replicates", min_value=2, max_value=100, step=1, key=ctx.k("replicates"),
+                                       help="Replays with different draws; the 95% interval runs over them. More "
+                                            "replicates: narrower intervals, slower answers.")
+        seed = right.number_input("Seed", min_value=0, max_value=1_000_000_000, step=1, key=ctx.k("seed"),
+                                  help="The same seed gives the same draws, hence the same figures.")
+
+    @st.fragment
+    def policy_panel() -> None:
+        # Moving a control reruns this panel only: the engine's answer, not the whole page.
+        controls_col, results_col = st.columns([1, 2], gap="large")
+        with controls_col:
+            st.subheader("Policy")
+            whatif.controls(ctx)
+            st.button("Back to the baseline", key="whatif_reset", on_click=whatif.reset_controls, args=(ctx,),
+                      icon=":material/restart_alt:")
+        policy, problem = whatif.current_policy(ctx)
+        with results_col:
+            st.subheader("Baseline and scenario")
+            if problem:
+                st.error(f"This policy cannot be replayed: {problem}. Showing the baseline.", icon=":material/error:")
+            changes = policy.changes()
+            st.caption("Scenario: " + (", ".join(f"{k} = {v}" for k, v in changes.items()) if changes
+                                       else "the baseline policy (change a control on the left)."))
+            result = whatif.simulated(dataset.id, policy, int(replicates), int(seed))
+            whatif.results(result)
+            whatif.save_form(ctx, dataset.id, policy)
+        whatif.sync(ctx, policy)
+
+    policy_panel()
+    policy, _ = whatif.current_policy(ctx)
+    ctx.extra_query = policy.to_query()
+
+    st.subheader("Sweep one parameter")
+    whatif.sweep_section(ctx, dataset.id, policy, int(replicates), int(seed))
+
+    st.subheader("Saved scenarios")
+    whatif.scenarios_section(ctx, dataset.id, int(replicates), int(seed))
+
+    with st.expander("The calibration behind the numbers"):
+        if st.toggle("Show the calibration", key=ctx.k("calibration_shown")):
+            whatif.calibration_section(dataset, prep)

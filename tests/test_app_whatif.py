@@ -1,0 +1,119 @@
+"""The What-if page: the controls change the scenario's figures (and the link); the link's policy opens
+the same scenario; named scenarios are saved, reopened and compared; the calibration shows on demand."""
+
+from __future__ import annotations
+
+import app_support as s
+import pytest
+
+from analytics import simulate
+from analytics.policy import Policy
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    path = tmp_path_factory.mktemp("whatif") / "app.duckdb"
+    return path, s.demo_db(path, orders=3_000)
+
+
+@pytest.fixture(autouse=True)
+def _database(demo, monkeypatch):
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(demo[0]))
+
+
+def _tiles(at) -> dict[str, tuple[str, str | None]]:
+    return {m.label: (m.value, m.delta) for m in at.metric}
+
+
+def test_the_baseline_has_no_difference(demo):
+    at = s.open_page("whatif")
+    assert s.problems(at) == []
+    tiles = _tiles(at)
+    assert tiles["Cancelled orders"][1] in ("+0", "0")
+    assert at.query_params == {"dataset": demo[1]}
+
+
+def test_a_control_changes_the_scenario_and_the_link(demo):
+    at = s.open_page("whatif")
+    before = _tiles(at)
+    at.toggle(key="whatif_seller_consent_required").set_value(False).run()
+    assert s.problems(at) == []
+    after = _tiles(at)
+    assert after["Cancelled orders"] != before["Cancelled orders"]
+    assert at.query_params["seller_consent_required"] == "false"
+    # The figures are the engine's for that policy.
+    from analytics import db
+
+    con = db.connect(demo[0])
+    expected = simulate.simulate(con, demo[1], Policy(seller_consent_required=False), replicates=10, seed=0)
+    assert after["Cancelled orders"][0] == f"{expected['scenario']['cancelled_orders']['value']:,.0f}"
+    at.number_input(key="whatif_seller_response_hours").set_value(24.0).run()
+    assert at.query_params["seller_response_hours"] == "24"
+    at.button(key="whatif_reset").click().run()
+    assert at.query_params == {"dataset": demo[1]}
+
+
+def test_the_link_opens_the_same_scenario(demo):
+    query = {"dataset": demo[1], "seller_response_hours": "24", "timeout_action": "lapse", "refund_channel.cod": "wallet"}
+    at = s.open_page("whatif", query)
+    assert s.problems(at) == [] and not at.warning
+    assert at.query_params == query
+    assert at.number_input(key="whatif_seller_response_hours").value == 24.0
+    assert at.selectbox(key="whatif_refund_channel__cod").value == "wallet"
+    again = s.open_page("whatif", query)
+    assert _tiles(again) == _tiles(at)
+
+
+def test_invalid_policy_parameters_give_notices_and_defaults(demo):
+    at = s.open_page("whatif", {"seller_response_hours": "-1", "timeout_action": "explode", "no_such": "1",
+                                "replicates": "100000", "scenario": "not-a-saved-scenario"})
+    assert s.problems(at) == []
+    notices = " ".join(w.value for w in at.warning)
+    for name in ("seller_response_hours", "timeout_action", "no_such", "replicates", "saved scenario"):
+        assert name in notices, (name, notices)
+    assert at.query_params == {"dataset": demo[1]}
+    assert at.number_input(key="whatif_seller_response_hours").value == 72.0
+
+
+def test_save_reopen_and_compare_scenarios(demo):
+    at = s.open_page("whatif")
+    at.number_input(key="whatif_seller_response_hours").set_value(24.0).run()
+    at.text_input(key="whatif_save_name").set_value("One day")
+    next(b for b in at.button if b.label == "Save scenario").click().run()
+    assert s.problems(at) == []
+    assert "scenario" in at.query_params
+    at.toggle(key="whatif_seller_consent_required").set_value(False).run()
+    at.text_input(key="whatif_save_name").set_value("No consent")
+    next(b for b in at.button if b.label == "Save scenario").click().run()
+    # Back to the baseline, then reopen the first scenario: the controls take its policy.
+    at.button(key="whatif_reset").click().run()
+    pick = at.selectbox(key="whatif_pick")
+    first = next(o for o in pick.options if o == "One day")
+    pick.select_index(pick.options.index(first)).run()
+    at.button(key="whatif_open").click().run()
+    assert at.number_input(key="whatif_seller_response_hours").value == 24.0
+    assert at.toggle(key="whatif_seller_consent_required").value is True
+    # Compare both with the baseline.
+    from analytics import db
+    from ui import scenarios as store
+
+    con = db.connect(demo[0])
+    saved = {sc.name: sc.id for sc in store.list_for(con, demo[1])}
+    at.multiselect(key="whatif_compare").set_value([saved["One day"], saved["No consent"]]).run()
+    assert s.problems(at) == []
+    table = next(df.value for df in at.dataframe if "No consent" in df.value.columns)
+    assert list(table.columns) == ["Figure", "Baseline", "One day", "No consent"]
+    assert set(at.query_params["compare"].split(",")) == {saved["One day"], saved["No consent"]}
+    # The comparison is in the link too.
+    linked = s.open_page("whatif", dict(at.query_params))
+    assert s.problems(linked) == []
+    assert any("No consent" in df.value.columns for df in linked.dataframe)
+
+
+def test_the_calibration_shows_on_demand(demo):
+    at = s.open_page("whatif")
+    at.toggle(key="whatif_calibration_shown").set_value(True).run()
+    assert s.problems(at) == []
+    table = next(df.value for df in at.dataframe if "fitted" in df.value.columns)
+    assert "Acceptance rate" in table["figure"].tolist()
+    assert "true (generated data)" in table.columns  # a generated data set shows what it was made with

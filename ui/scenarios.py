@@ -1,0 +1,104 @@
+"""Named what-if scenarios, stored per data set in the `scenarios` table (schema.sql). No Streamlit here.
+
+A scenario stores only the policy parameters that differ from the defaults (Policy.changes()), so a
+scenario saved before a parameter existed still opens with that parameter at its default. A name is
+unique within a data set: saving under an existing name replaces that scenario.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import duckdb
+
+from analytics import db
+from analytics.policy import Policy, PolicyError
+
+MAX_NAME = 80
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    dataset_id: str
+    name: str
+    changes: dict          # parameter name -> value, only those that differ from the defaults
+    created_at: datetime
+
+    @property
+    def policy(self) -> Policy:
+        """The scenario's policy; parameters that no longer validate are left at their defaults."""
+        try:
+            return Policy().with_values(self.changes)
+        except PolicyError:
+            good = {}
+            for name, value in self.changes.items():
+                try:
+                    Policy().with_values({name: value})
+                except PolicyError:
+                    continue
+                good[name] = value
+            return Policy().with_values(good)
+
+    def describe(self) -> str:
+        """'seller_response_hours=48, timeout_action=lapse', or 'the baseline policy'."""
+        if not self.changes:
+            return "the baseline policy"
+        return ", ".join(f"{k}={_text(v)}" for k, v in self.changes.items())
+
+
+def _text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _row(row) -> Scenario:
+    return Scenario(row[0], row[1], row[2], json.loads(row[3]) if row[3] else {}, row[4])
+
+
+def save(con: duckdb.DuckDBPyConnection, dataset_id: str, name: str, policy: Policy) -> Scenario:
+    """Store `policy` under `name` for the data set (replacing a scenario of that name), in one transaction."""
+    name = " ".join(name.split())
+    if not name:
+        raise ValueError("a scenario needs a name")
+    if len(name) > MAX_NAME:
+        raise ValueError(f"a scenario's name has at most {MAX_NAME} characters")
+    scenario = Scenario(db.new_id(), dataset_id, name, policy.changes(), datetime.now(UTC).replace(tzinfo=None))
+    cur = con.cursor()
+    try:
+        cur.execute("BEGIN TRANSACTION")
+        cur.execute("DELETE FROM scenarios WHERE dataset_id = ? AND name = ?", [dataset_id, name])
+        cur.execute("INSERT INTO scenarios VALUES (?, ?, ?, ?, ?)",
+                    [scenario.id, dataset_id, name, json.dumps(scenario.changes), scenario.created_at])
+        cur.execute("COMMIT")
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
+    finally:
+        cur.close()
+    return scenario
+
+
+def list_for(con: duckdb.DuckDBPyConnection, dataset_id: str) -> list[Scenario]:
+    """The data set's scenarios, oldest first."""
+    rows = con.execute(
+        "SELECT id, dataset_id, name, CAST(policy AS VARCHAR), created_at FROM scenarios "
+        "WHERE dataset_id = ? ORDER BY created_at, name", [dataset_id]).fetchall()
+    return [_row(r) for r in rows]
+
+
+def get(con: duckdb.DuckDBPyConnection, dataset_id: str, scenario_id: str) -> Scenario | None:
+    """One scenario of the data set (None if it does not exist or belongs to another data set)."""
+    row = con.execute(
+        "SELECT id, dataset_id, name, CAST(policy AS VARCHAR), created_at FROM scenarios "
+        "WHERE dataset_id = ? AND id = ?", [dataset_id, scenario_id]).fetchone()
+    return _row(row) if row else None
+
+
+def delete(con: duckdb.DuckDBPyConnection, dataset_id: str, scenario_id: str) -> None:
+    con.execute("DELETE FROM scenarios WHERE dataset_id = ? AND id = ?", [dataset_id, scenario_id])

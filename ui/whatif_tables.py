@@ -1,0 +1,147 @@
+"""The what-if results as tables and chart frames, from analytics.simulate's dicts. No Streamlit here.
+
+Every figure in a simulate result is {"value", "low", "high"}: the mean over replicates and its 95%
+interval; names are dotted for nested figures (refunds_by_channel.wallet,
+refund_wait_by_payment_method.card.p50).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import polars as pl
+
+from analytics.simulate import OUTCOME_INFO
+
+# The figures the page shows, in order; the first ones are the tiles.
+TILES = ("cancelled_orders", "refund_wait_p50_business_days", "refund_wait_p90_business_days", "cancelled_gmv")
+FIGURES = (
+    "cancelled_orders", "cancelled_gmv", "requests_accepted", "requests_rejected", "requests_auto_cancelled",
+    "requests_lapsed", "requests_not_cancellable", "requests_cancelled_without_consent",
+    "requests_dispatch_cancelled", "return_path_orders", "dispatch_cancelled_orders", "refunds",
+    "refunds_on_platform", "refund_amount_on_platform", "refund_wait_p50_business_days",
+    "refund_wait_p90_business_days", "transit_p50_business_days",
+)
+# Sweepable figures, for the sweep's picker: every scalar figure.
+SWEEP_FIGURES = FIGURES
+# Good news when these go down (a rise is shown in red).
+LOWER_IS_BETTER = {
+    "cancelled_orders", "cancelled_gmv", "requests_rejected", "requests_lapsed", "requests_not_cancellable",
+    "return_path_orders", "refund_wait_p50_business_days", "refund_wait_p90_business_days",
+    "transit_p50_business_days", "refunds_on_platform", "refund_amount_on_platform",
+}
+FORMATS = {"orders": "{:,.0f}", "requests": "{:,.0f}", "refunds": "{:,.0f}", "currency": "{:,.2f}",
+           "business days": "{:,.1f}"}
+
+
+def label(name: str) -> str:
+    head = name.split(".")[0]
+    base = OUTCOME_INFO.get(head, (name,))[0]
+    rest = name.split(".")[1:]
+    return base + (f" ({', '.join(rest)})" if rest else "")
+
+
+def unit(name: str) -> str:
+    return OUTCOME_INFO.get(name.split(".")[0], ("", ""))[1]
+
+
+def fmt_value(value, name: str) -> str:
+    if value is None:
+        return "—"
+    return FORMATS.get(unit(name), "{:,.2f}").format(value)
+
+
+def fmt_interval(fig: Mapping | None, name: str, signed: bool = False) -> str:
+    """'1,234 (1,200 to 1,260)'; a figure with no spread shows its value alone."""
+    if not fig or fig.get("value") is None:
+        return "—"
+    pattern = FORMATS.get(unit(name), "{:,.2f}")
+    if signed:
+        pattern = "{:+" + pattern[2:]
+    value = pattern.format(fig["value"])
+    if fig.get("low") is None or fig.get("high") is None or fig["low"] == fig["high"]:
+        return value
+    return f"{value} ({pattern.format(fig['low'])} to {pattern.format(fig['high'])})"
+
+
+def get(part: Mapping, name: str) -> Mapping | None:
+    """A figure of a baseline/scenario/delta dict by dotted name."""
+    node = part
+    for key in name.split("."):
+        if not isinstance(node, Mapping) or key not in node:
+            return None
+        node = node[key]
+    return node if isinstance(node, Mapping) and "value" in node else None
+
+
+def results_table(result: Mapping, names=FIGURES) -> pl.DataFrame:
+    """One row per figure: label, unit, then value/low/high for baseline, scenario and delta."""
+    rows = []
+    for name in names:
+        row = {"figure": label(name), "name": name, "unit": unit(name)}
+        for part in ("baseline", "scenario", "delta"):
+            fig = get(result[part], name) or {}
+            for key in ("value", "low", "high"):
+                row[f"{part}_{key}" if key != "value" else part] = fig.get(key)
+        rows.append(row)
+    schema = {"figure": pl.Utf8, "name": pl.Utf8, "unit": pl.Utf8}
+    schema.update({f"{part}{suffix}": pl.Float64 for part in ("baseline", "scenario", "delta")
+                   for suffix in ("", "_low", "_high")})
+    return pl.DataFrame(rows, schema=schema)
+
+
+def shown_table(result: Mapping, names=FIGURES) -> pl.DataFrame:
+    """The same, as text a person reads: each cell 'value (low to high)'."""
+    return pl.DataFrame({
+        "Figure": [label(n) for n in names],
+        "Baseline": [fmt_interval(get(result["baseline"], n), n) for n in names],
+        "Scenario": [fmt_interval(get(result["scenario"], n), n) for n in names],
+        "Difference": [fmt_interval(get(result["delta"], n), n, signed=True) for n in names],
+    })
+
+
+def wait_by_method(result: Mapping) -> pl.DataFrame:
+    """Buyers' wait by payment method: one row per method, p50 and p90 for baseline, scenario and delta."""
+    methods = sorted((result["baseline"].get("refund_wait_by_payment_method") or {}).keys())
+    rows = []
+    for method in methods:
+        row = {"payment_method": method}
+        for part in ("baseline", "scenario", "delta"):
+            for q in ("p50", "p90"):
+                fig = get(result[part], f"refund_wait_by_payment_method.{method}.{q}") or {}
+                row[f"{part}_{q}"] = fig.get("value")
+        rows.append(row)
+    schema = {"payment_method": pl.Utf8, **{f"{p}_{q}": pl.Float64 for p in ("baseline", "scenario", "delta")
+                                            for q in ("p50", "p90")}}
+    return pl.DataFrame(rows, schema=schema)
+
+
+def comparison_frame(variants: Mapping[str, Mapping], names) -> pl.DataFrame:
+    """Figures of several variants side by side, for charts.comparison_chart: one row per (figure,
+    variant) with value, low, high. variants maps a variant's name to a baseline/scenario dict."""
+    rows = []
+    for name in names:
+        for variant, part in variants.items():
+            fig = get(part, name) or {}
+            rows.append({"figure": label(name), "variant": variant, "value": fig.get("value"),
+                         "low": fig.get("low"), "high": fig.get("high")})
+    return pl.DataFrame(rows, schema={"figure": pl.Utf8, "variant": pl.Utf8, "value": pl.Float64,
+                                      "low": pl.Float64, "high": pl.Float64})
+
+
+def comparison_table(variants: Mapping[str, Mapping], names=FIGURES) -> pl.DataFrame:
+    """Text table: one row per figure, one column per variant, cells 'value (low to high)'."""
+    data = {"Figure": [label(n) for n in names]}
+    for variant, part in variants.items():
+        data[variant] = [fmt_interval(get(part, n), n) for n in names]
+    return pl.DataFrame(data)
+
+
+def sweep_series(frame: pl.DataFrame, figure: str, series: str = "scenario") -> pl.DataFrame:
+    """One figure along a sweep (simulate.sweep_frame's long form) as parameter, value, low, high."""
+    return (
+        frame.filter((pl.col("outcome") == figure) & (pl.col("series") == series))
+        .select(pl.col("param_number").alias("parameter"), "value", "low", "high")
+        .drop_nulls("parameter")
+        .sort("parameter")
+    )
