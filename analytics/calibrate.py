@@ -70,7 +70,6 @@ FROM orders o
 LEFT JOIN cancellation_requests r ON r.dataset_id = o.dataset_id AND r.order_id = o.order_id
 LEFT JOIN refunds f ON f.dataset_id = o.dataset_id AND f.order_id = o.order_id
 WHERE o.dataset_id = ?
-ORDER BY o.source_line, o.order_id
 """
 
 
@@ -81,7 +80,9 @@ def load_orders(con, dataset_id: str) -> pl.DataFrame:
         frame = cur.sql(_ORDERS_SQL, params=[dataset_id]).pl()
     finally:
         cur.close()
-    return normalise_orders(frame)
+    # Sorted here rather than in SQL (DuckDB's ORDER BY holds the whole result twice): a join returns
+    # rows in no fixed order, and sums of amounts should not change from one load to the next.
+    return normalise_orders(frame.sort("order_id"))
 
 
 def normalise_orders(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
@@ -433,102 +434,111 @@ def _r(x: float, digits: int = 4) -> float | None:
     return None if x is None or not math.isfinite(x) else round(float(x), digits)
 
 
-def fit_inputs(frame: pl.DataFrame) -> pl.DataFrame:
-    """Per order, the quantities the fit reads (hours, business days), with what is censored.
+def fit_tables(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """What the fit reads, as small tables (only the censored times are per order):
 
-    One row per order: response_hours / response_observed (awaiting-shipment requests only),
-    dispatch_hours / dispatch_observed (paid orders), refund_days, transit_days, answered, accepted."""
-    lf = frame.lazy()
+    - response: one row per awaiting-shipment request with a time: hours, observed (else a lower bound)
+    - dispatch: one row per paid order: hours from payment to shipment, observed (else a lower bound)
+    - answers: per reason, answered and accepted requests
+    - refund_days / transit_days: per channel / shipping method and business days, the count
+    - totals: one row of counts, the Premium share's parts, the timeouts' median, the data's end."""
+    lf = normalise_orders(frame).lazy()
     end = data_end_expr()
     awaiting = stage_expr() == "awaiting_shipment"
     requested = pl.col("has_request") & pl.col("requested_at").is_not_null()
-    answered = pl.col("seller_response").is_in(["accepted", "rejected"])
+    answered = awaiting & pl.col("seller_response").is_in(["accepted", "rejected"])
     no_answer = pl.col("seller_response").is_null() | (pl.col("seller_response") == "none")
     # What is known of a silent seller: the answer had not come by the cancellation, by the parcel
     # leaving, or by the end of the data.
     silent_bound = pl.coalesce(pl.col("cancelled_at"), pl.col("shipped_at"), end)
-    return (
-        lf.with_columns(awaiting.alias("_awaiting"))
-        .with_columns(
-            pl.when(pl.col("_awaiting") & requested & answered & pl.col("responded_at").is_not_null())
-            .then(_hours("responded_at", "requested_at"))
-            .when(pl.col("_awaiting") & requested & no_answer)
-            .then(_hours(silent_bound, pl.col("requested_at")))
-            .alias("response_hours"),
-            (pl.col("_awaiting") & answered & pl.col("responded_at").is_not_null()).alias("response_observed"),
-            pl.when(pl.col("paid_at").is_null()).then(None)
-            .when(pl.col("shipped_at").is_not_null()).then(_hours("shipped_at", "paid_at"))
-            .when(pl.col("cancelled_at").is_not_null()).then(_hours("cancelled_at", "paid_at"))
-            .when(~pl.col("is_cancelled")).then(_hours(end, pl.col("paid_at")))
-            .alias("dispatch_hours"),
-            pl.col("shipped_at").is_not_null().alias("dispatch_observed"),
-            pl.business_day_count(pl.col("refund_initiated_at").dt.date(), pl.col("refund_completed_at").dt.date())
-            .alias("refund_days"),
-            pl.business_day_count(pl.col("shipped_at").dt.date(), pl.col("delivered_at").dt.date())
-            .alias("transit_days"),
-            (pl.col("_awaiting") & answered).alias("answered"),
-            (pl.col("_awaiting") & (pl.col("seller_response") == "accepted")).alias("accepted"),
-            (pl.col("_awaiting") & requested & no_answer & pl.col("cancelled_at").is_not_null()
-             & pl.col("shipped_at").is_null())
-            .alias("timed_out"),
-            end.alias("data_end"),
-        )
-        .with_columns(
-            pl.when(pl.col("timed_out")).then(_hours("cancelled_at", "requested_at")).alias("timeout_hours"),
-        )
-        .select(
-            "order_id", "reason", "payment_method", "shipping_method", "refund_channel", "response_hours",
-            "response_observed", "dispatch_hours", "dispatch_observed", "refund_days", "transit_days",
-            "answered", "accepted", "timeout_hours", "data_end",
-        )
-        .collect()
+    response_observed = answered & pl.col("responded_at").is_not_null()
+    response_hours = (
+        pl.when(response_observed & requested).then(_hours("responded_at", "requested_at"))
+        .when(awaiting & requested & no_answer).then(_hours(silent_bound, pl.col("requested_at")))
     )
+    dispatch_hours = (
+        pl.when(pl.col("paid_at").is_null()).then(None)
+        .when(pl.col("shipped_at").is_not_null()).then(_hours("shipped_at", "paid_at"))
+        .when(pl.col("cancelled_at").is_not_null()).then(_hours("cancelled_at", "paid_at"))
+        .when(~pl.col("is_cancelled")).then(_hours(end, pl.col("paid_at")))
+    )
+    timed_out = awaiting & requested & no_answer & pl.col("cancelled_at").is_not_null() & pl.col("shipped_at").is_null()
+
+    def days(start: str, stop: str) -> pl.Expr:
+        return pl.business_day_count(pl.col(start).dt.date(), pl.col(stop).dt.date()).alias("days")
+
+    queries = {
+        "response": lf.select(response_hours.alias("hours"), response_observed.fill_null(False).alias("observed"))
+        .filter(pl.col("hours").is_not_null() & (pl.col("hours") > 0)),
+        "dispatch": lf.select(dispatch_hours.alias("hours"), pl.col("shipped_at").is_not_null().alias("observed"))
+        .filter(pl.col("hours").is_not_null() & (pl.col("hours") >= 0)),
+        "answers": lf.filter(answered).group_by("reason")
+        .agg(pl.len().alias("answered"), (pl.col("seller_response") == "accepted").sum().alias("accepted"))
+        .sort("reason", nulls_last=True),
+        "refund_days": lf.filter(pl.col("refund_channel").is_not_null())
+        .select("refund_channel", days("refund_initiated_at", "refund_completed_at"))
+        .drop_nulls().group_by("refund_channel", "days").len().sort("refund_channel", "days"),
+        "transit_days": lf.filter(pl.col("shipping_method").is_not_null())
+        .select("shipping_method", days("shipped_at", "delivered_at"))
+        .drop_nulls().group_by("shipping_method", "days").len().sort("shipping_method", "days"),
+        "totals": lf.select(
+            pl.len().alias("orders"),
+            pl.col("has_request").sum().alias("requests"),
+            pl.col("has_refund").sum().alias("refunds"),
+            pl.col("shipping_method").is_in(list(SHIPPING_METHODS)).sum().alias("known_method"),
+            (pl.col("shipping_method") == "premium").sum().alias("premium"),
+            _hours("cancelled_at", "requested_at").filter(timed_out).median().alias("timeout_hours"),
+            timed_out.sum().alias("timeouts"),
+            end.dt.epoch("us").alias("data_end_us"),
+        ),
+    }
+    return dict(zip(queries, pl.collect_all(list(queries.values())), strict=True))
+
+
+def _empirical_from(counts: pl.DataFrame, group: str, key: str, fallback: tuple[int, int]) -> Empirical:
+    rows = counts.filter(pl.col(group) == key)
+    if rows.height == 0:
+        lo, hi = fallback
+        return Empirical(tuple(range(lo, hi + 1)), tuple([1] * (hi - lo + 1)), assumed=True)
+    return Empirical(tuple(int(v) for v in rows["days"]), tuple(int(c) for c in rows["len"]))
 
 
 def fit(frame: pl.DataFrame) -> Calibration:
     """Fit the calibration from one data set's orders (the frame of `load_orders`)."""
-    frame = normalise_orders(frame)
-    x = fit_inputs(frame)
-
-    resp = x.filter(pl.col("response_hours").is_not_null() & (pl.col("response_hours") > 0))
-    obs = resp["response_observed"].to_numpy()
-    hours = resp["response_hours"].to_numpy()
+    t = fit_tables(frame)
+    resp = t["response"]
+    obs = resp["observed"].to_numpy()
+    hours = resp["hours"].to_numpy()
     response = fit_lognormal_censored(hours[obs], hours[~obs])
 
-    answers = x.filter(pl.col("answered"))
-    overall = Rate(float(answers["accepted"].mean()) if answers.height else float("nan"), answers.height)
-    by_reason = (
-        answers.group_by("reason").agg(pl.col("accepted").mean().alias("rate"), pl.len().alias("n")).sort("reason")
-    )
+    answers = t["answers"]
+    answered, accepted = int(answers["answered"].sum()), int(answers["accepted"].sum())
+    overall = Rate(accepted / answered if answered else float("nan"), answered)
     acceptance_by_reason = tuple(
-        (str(r), Rate(float(rate), int(n))) for r, rate, n in by_reason.select("reason", "rate", "n").iter_rows()
+        (str(r), Rate(a / n, int(n))) for r, n, a in answers.select("reason", "answered", "accepted").iter_rows()
     )
 
-    disp = x.filter(pl.col("dispatch_hours").is_not_null() & (pl.col("dispatch_hours") >= 0))
-    dispatch = fit_survival(disp["dispatch_hours"].to_numpy(), disp["dispatch_observed"].to_numpy())
-
+    disp = t["dispatch"]
+    dispatch = fit_survival(disp["hours"].to_numpy(), disp["observed"].to_numpy())
     refunds = tuple(
-        (ch, _empirical(x.filter(pl.col("refund_channel") == ch)["refund_days"], ASSUMED_REFUND_DAYS[ch]))
-        for ch in REFUND_CHANNELS
+        (ch, _empirical_from(t["refund_days"], "refund_channel", ch, ASSUMED_REFUND_DAYS[ch])) for ch in REFUND_CHANNELS
     )
     transit = tuple(
-        (m, _empirical(x.filter(pl.col("shipping_method") == m)["transit_days"], ASSUMED_TRANSIT_DAYS[m]))
-        for m in SHIPPING_METHODS
+        (m, _empirical_from(t["transit_days"], "shipping_method", m, ASSUMED_TRANSIT_DAYS[m])) for m in SHIPPING_METHODS
     )
-    known = x.filter(pl.col("shipping_method").is_in(list(SHIPPING_METHODS)))
-    premium = Rate(float((known["shipping_method"] == "premium").mean()) if known.height else float("nan"), known.height)
-    timeouts = x["timeout_hours"].drop_nulls()
-    window = Rate(float(timeouts.median()) if len(timeouts) else float("nan"), len(timeouts))
-    end = x["data_end"][0] if x.height else None
-    end_us = int((end - datetime(1970, 1, 1)).total_seconds() * 1_000_000) if end is not None else 0
+    tot = t["totals"].row(0, named=True)
+    known = int(tot["known_method"])
+    premium = Rate(tot["premium"] / known if known else float("nan"), known)
+    timeouts = int(tot["timeouts"])
+    window = Rate(float(tot["timeout_hours"]) if timeouts else float("nan"), timeouts)
     counts = (
-        ("orders", frame.height),
-        ("requests", int(frame["has_request"].sum())),
+        ("orders", int(tot["orders"])),
+        ("requests", int(tot["requests"] or 0)),
         ("awaiting_shipment_requests", int(resp.height)),
-        ("refunds", int(frame["has_refund"].sum())),
+        ("refunds", int(tot["refunds"] or 0)),
     )
     return Calibration(response, overall, acceptance_by_reason, dispatch, refunds, transit, premium, window,
-                       end_us, counts)
+                       int(tot["data_end_us"] or 0), counts)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -587,7 +597,7 @@ def fit_vs_data(frame: pl.DataFrame, calibration: Calibration, points: int = 120
       with the data's share; the replay draws from exactly this distribution.
     - 'acceptance_by_reason': rate, answered, and a 95% Wilson interval per reason.
     """
-    x = fit_inputs(normalise_orders(frame))
+    t = fit_tables(frame)
 
     def curves(hours: np.ndarray, observed: np.ndarray, fitted_cdf, top: float) -> pl.DataFrame:
         grid = np.linspace(0.0, top, points)
@@ -600,11 +610,9 @@ def fit_vs_data(frame: pl.DataFrame, calibration: Calibration, points: int = 120
             pl.DataFrame({"hours": grid, "cdf": fitted_cdf(grid), "source": "fitted"}),
         ]).drop_nans()
 
-    resp = x.filter(pl.col("response_hours").is_not_null() & (pl.col("response_hours") > 0))
-    r_hours, r_obs = resp["response_hours"].to_numpy(), resp["response_observed"].to_numpy()
+    r_hours, r_obs = t["response"]["hours"].to_numpy(), t["response"]["observed"].to_numpy()
     top = float(np.nanmax(r_hours[r_obs])) * 1.5 if r_obs.any() else 240.0
-    disp = x.filter(pl.col("dispatch_hours").is_not_null() & (pl.col("dispatch_hours") >= 0))
-    d_hours, d_obs = disp["dispatch_hours"].to_numpy(), disp["dispatch_observed"].to_numpy()
+    d_hours, d_obs = t["dispatch"]["hours"].to_numpy(), t["dispatch"]["observed"].to_numpy()
     d_top = float(np.percentile(d_hours[d_obs], 99.5)) if d_obs.any() else 240.0
     d_curve = curves(d_hours, d_obs, calibration.dispatch.tail.cdf, d_top)
 
