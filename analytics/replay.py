@@ -17,7 +17,7 @@ Times are int64 microseconds since the epoch (naive UTC); days are datetime64[D]
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -229,6 +229,7 @@ class ReplayData:
     small: View                   # the orders any policy can change, and the tally of all the others
     quiet: np.ndarray             # the others that are not kept as observed: no request, refund or drawn shipment
     quiet_workdays: np.ndarray    # per quiet order: working days from the payment day to the ship day, else -1
+    views: dict = field(default_factory=dict, repr=False)   # deadline days -> its view (no draw in it)
 
     @property
     def n(self) -> int:
@@ -517,8 +518,18 @@ def _view(data: ReplayData, policy: Policy, premium: tuple[float, float] | None,
     """The orders this policy can change: the small view, plus the quiet orders that ship late for the
     deadline or change shipping method. The tally of those quiet orders leaves the rest (it holds only
     counts, so taking it away is exact)."""
+    late = policy.late_dispatch_action == "auto_cancel"
+    if late and premium is None:
+        # Which quiet orders ship late depends on the deadline only: the same view for every replicate.
+        key = ("late", policy.dispatch_deadline_days)
+        if key not in data.views:
+            if len(data.views) > 64:
+                data.views.clear()
+            touched = data.quiet_workdays > policy.dispatch_deadline_days
+            data.views[key] = _widened(data, data.quiet[touched]) if touched.any() else data.small
+        return data.views[key]
     touched = np.zeros(len(data.quiet), dtype=bool)
-    if policy.late_dispatch_action == "auto_cancel":
+    if late:
         touched |= data.quiet_workdays > policy.dispatch_deadline_days
     if premium is not None:
         u = uniforms(data.key[data.quiet], lat.seed, lat.replicate, STREAM_PREMIUM)
