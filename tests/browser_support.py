@@ -156,6 +156,11 @@ def sidebar_links(page) -> list[str]:
     return [a.inner_text().strip().split("\n")[-1] for a in links]
 
 
+def picker_value(page) -> str:
+    """The data set chosen in the sidebar's picker, as it reads."""
+    return page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"] input').first.input_value()
+
+
 def query_of(url: str) -> str:
     return url.split("?", 1)[1] if "?" in url else ""
 

@@ -21,7 +21,7 @@ def _view(page) -> dict:
     return {
         "title": page.locator("h1").first.inner_text(),
         "navigation": bs.sidebar_links(page),
-        "data set": sidebar.locator('[data-testid="stSelectbox"]').first.inner_text(),
+        "data set": bs.picker_value(page),
         "filters": sidebar.locator('[data-testid="stMultiSelect"]').all_inner_texts(),
         "metrics": bs.metrics(page),
         "captions": page.locator('[data-testid="stCaptionContainer"]').all_inner_texts(),
@@ -54,4 +54,5 @@ def test_first_request_deep_link_matches_a_warm_server(tmp_path):
     assert first["warnings"] == []
     assert sorted(first["query"].split("&")) == sorted(link.split("?", 1)[1].split("&"))
     assert "card" in " ".join(first["filters"])
+    assert first["data set"].startswith("Demo marketplace")
     assert set(first["metrics"]) == {"Cancelled GMV", "Share of GMV cancelled", "Orders sent the return way"}
