@@ -309,14 +309,6 @@ class Empirical:
         return float(np.percentile(expanded, q)) if len(expanded) else float("nan")
 
 
-def _empirical(values: pl.Series, fallback: tuple[int, int]) -> Empirical:
-    counts = values.drop_nulls().value_counts(sort=False).sort(values.name)
-    if counts.height == 0:
-        lo, hi = fallback
-        return Empirical(tuple(range(lo, hi + 1)), tuple([1] * (hi - lo + 1)), assumed=True)
-    return Empirical(tuple(int(v) for v in counts[values.name]), tuple(int(c) for c in counts["count"]))
-
-
 # Where the data has no refunds through a channel (or no deliveries by a method), what domain.md says:
 # original 3-20 business days; wallet credit the same or the next day; coupons at once; transit times.
 ASSUMED_REFUND_DAYS = {"original": (3, 20), "wallet": (0, 1), "coupon": (0, 0)}
