@@ -1,0 +1,123 @@
+"""How long a what-if change takes in a real browser: from changing a control to the new figure on screen.
+
+    .venv/bin/python bench/browser_whatif.py [--sizes demo,1000000] [--changes 6] [--replicates 10]
+
+For each size it starts `streamlit run app.py` on its own database (cached under data/bench/, keyed
+by size and seed), opens the What-if page in Debian's Chromium, and then, several times, types a new
+seller's response window and presses Enter. The time runs from the key press to the moment the page
+shows the scenario for that value and the run is over (the figures drawn). Each value is new, so the
+engine replays it (nothing cached); a last change back to an earlier value shows the cached case.
+Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import browser_support as bs  # noqa: E402
+
+from analytics import db  # noqa: E402
+from analytics.commands.data import DEMO_ORDERS, DEMO_SEED  # noqa: E402
+from analytics.generate import generate  # noqa: E402
+
+CACHE = ROOT / "data" / "bench"
+WINDOWS = (24, 48, 96, 36, 120, 60, 30, 144, 18, 200)
+
+
+def database(orders: int, seed: int) -> tuple[Path, str]:
+    """A database holding one generated data set of `orders` orders; made once, then reused."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"browser_whatif_{orders}_{seed}.duckdb"
+    con = db.connect(path)
+    try:
+        found = db.list_datasets(con)
+        if found:
+            return path, found[0].id
+        started = time.perf_counter()
+        dataset = generate(con, orders, seed, name=f"Bench {orders:,} orders", is_demo=True).dataset
+        print(f"  generated {orders:,} orders in {time.perf_counter() - started:.1f} s", flush=True)
+        return path, dataset.id
+    finally:
+        con.close()
+
+
+def _settled(page, expected: str, timeout: float) -> None:
+    """Wait until the scenario caption names `expected` and the run that drew it is over."""
+    page.wait_for_function(
+        """(text) => {
+            const app = document.querySelector('[data-testid="stApp"]');
+            const caption = [...document.querySelectorAll('[data-testid="stCaptionContainer"]')]
+                .some(c => c.innerText.includes(text));
+            return caption && app.dataset.testScriptState === 'notRunning';
+        }""",
+        arg=expected, timeout=timeout, polling="raf",
+    )
+
+
+def measure(orders: int, seed: int, changes: int, replicates: int, log_dir: Path) -> dict:
+    path, dataset_id = database(orders, seed)
+    with bs.app_server(path, log_dir / f"browser_whatif_{orders}.log") as server, bs.chromium() as browser:
+        page = browser.new_context(viewport={"width": 1400, "height": 1600}).new_page()
+        started = time.perf_counter()
+        page.goto(f"{server.url}/What-if?dataset={dataset_id}&replicates={replicates}")
+        page.wait_for_selector('[data-testid="stMetricValue"]', timeout=600_000)
+        bs.wait_ready(page, timeout=600_000)
+        first_open = time.perf_counter() - started
+        box = page.get_by_role("spinbutton", name="Seller's response window")
+        timings = []
+        for hours in WINDOWS[:changes]:
+            box.fill(str(hours))
+            started = time.perf_counter()
+            box.press("Enter")
+            _settled(page, f"seller_response_hours = {float(hours)}", timeout=120_000)
+            timings.append(time.perf_counter() - started)
+        box.fill(str(WINDOWS[0]))
+        started = time.perf_counter()
+        box.press("Enter")
+        _settled(page, f"seller_response_hours = {float(WINDOWS[0])}", timeout=120_000)
+        cached = time.perf_counter() - started
+    return {"orders": orders, "first_open": first_open, "changes": timings, "cached": cached}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="demo,1000000",
+                        help="comma-separated order counts; 'demo' is the demo data set's size (default: demo,1000000)")
+    parser.add_argument("--changes", type=int, default=6, help="new values to try per size (default 6, at most 10)")
+    parser.add_argument("--replicates", type=int, default=10, help="replicates per replay, as the page's default (10)")
+    parser.add_argument("--seed", type=int, default=DEMO_SEED)
+    args = parser.parse_args(argv)
+    if not bs.CHROMIUM.exists():
+        print(f"Chromium is not installed at {bs.CHROMIUM}: nothing measured (apt-get install chromium).")
+        return 0
+    sizes = [DEMO_ORDERS if s.strip() == "demo" else int(s) for s in args.sizes.split(",") if s.strip()]
+    log_dir = CACHE
+    print("What-if in the browser: from a control's change to the new figure on screen")
+    rows = []
+    for orders in sizes:
+        print(f"{orders:,} orders ...", flush=True)
+        result = measure(orders, args.seed, min(args.changes, len(WINDOWS)), args.replicates, log_dir)
+        rows.append(result)
+        t = result["changes"]
+        print(f"  first open of the page (load, calibrate, first replay): {result['first_open']:.2f} s")
+        print(f"  a new window value ({len(t)} changes): median {statistics.median(t):.2f} s, "
+              f"min {min(t):.2f} s, max {max(t):.2f} s")
+        print(f"  a value seen before (cached): {result['cached']:.2f} s")
+    print()
+    print(f"{'orders':>12} | {'first open':>10} | {'change median':>13} | {'min':>6} | {'max':>6} | {'cached':>6}")
+    for r in rows:
+        t = r["changes"]
+        print(f"{r['orders']:>12,} | {r['first_open']:>9.2f}s | {statistics.median(t):>12.2f}s | "
+              f"{min(t):>5.2f}s | {max(t):>5.2f}s | {r['cached']:>5.2f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
