@@ -8,7 +8,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
-OLIST = Path("/work/shared/data/olist-sample")
+OLIST = ROOT.parent / "shared" / "data" / "olist-sample"  # beside the repository: its licence keeps it out of git
 OLIST_FILES = ["olist_orders_dataset.csv", "olist_order_payments_dataset.csv", "olist_order_items_dataset.csv"]
 SAMPLE = ROOT / "data" / "sample_orders.csv"
 PAGES = {
