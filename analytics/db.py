@@ -50,6 +50,8 @@ def connect(path: str | os.PathLike | None = None, read_only: bool = False) -> d
     return con
 
 
+# DuckDB 2: a result must be fetched to its end before its connection does other work, so single rows
+# here are read with fetchall().
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create what is missing: tables, and columns that a database written by an older version lacks.
 
@@ -74,7 +76,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         if (table, column) not in have:
             default_sql = f" DEFAULT {default}" if default is not None else ""
             con.execute(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {data_type}{default_sql}')
-    if con.execute("SELECT count(*) FROM schema_info").fetchone()[0] == 0:
+    if con.execute("SELECT count(*) FROM schema_info").fetchall()[0][0] == 0:
         con.execute("INSERT INTO schema_info VALUES (?)", [SCHEMA_VERSION])
     else:
         con.execute("UPDATE schema_info SET version = ?", [SCHEMA_VERSION])
@@ -132,7 +134,8 @@ def list_datasets(con: duckdb.DuckDBPyConnection) -> list[Dataset]:
 
 
 def get_dataset(con: duckdb.DuckDBPyConnection, dataset_id: str) -> Dataset | None:
-    row = con.execute(f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE id = ?", [dataset_id]).fetchone()
+    row = con.execute(f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE id = ?", [dataset_id]).fetchall()
+    row = row[0] if row else None
     return _row_to_dataset(row) if row else None
 
 
@@ -146,11 +149,11 @@ def resolve_dataset(con: duckdb.DuckDBPyConnection, id_or_name: str | None = Non
     found = get_dataset(con, id_or_name)
     if found:
         return found
-    row = con.execute(
+    rows = con.execute(
         f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE name = ? ORDER BY created_at DESC LIMIT 1", [id_or_name]
-    ).fetchone()
-    if row:
-        return _row_to_dataset(row)
+    ).fetchall()
+    if rows:
+        return _row_to_dataset(rows[0])
     raise DatasetNotFound(f"no data set with id or name {id_or_name!r}")
 
 

@@ -355,7 +355,7 @@ def import_files(
     try:
         progress(0.05, f"reading {shown[plan.files.index(of)]}")
         _load_raw(cur, raw, of)
-        if cur.execute(f"SELECT count(*) FROM {raw}").fetchone()[0] == 0:
+        if cur.execute(f"SELECT count(*) FROM {raw}").fetchall()[0][0] == 0:
             raise ImportError_(f"{shown[plan.files.index(of)]}: the file has a header but no rows")
         joins, extra_cols = [], {}
         payments = next((f for f in plan.files if f.kind == "payments"), None)

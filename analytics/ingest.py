@@ -227,7 +227,7 @@ def store_staged(
                       (SELECT count(*) FROM refunds WHERE dataset_id = $1),
                       (SELECT count(*) FROM refused_rows WHERE dataset_id = $1)""",
             [dataset_id],
-        ).fetchone()
+        ).fetchall()[0]
         by_reason = dict(
             cur.execute(
                 "SELECT reason, count(*) FROM refused_rows WHERE dataset_id = ? GROUP BY reason ORDER BY 2 DESC, 1",
