@@ -104,7 +104,7 @@ def _refused(dataset: db.Dataset) -> None:
     st.caption("Rows of the file that the import left out, with the first check each failed and the values read.")
     rows = _refused_rows(db_key(), dataset.id)
     by_reason = rows.group_by("reason").len("rows").sort("rows", "reason", descending=[True, False])
-    st.dataframe(by_reason, hide_index=True)
+    downloads.table(by_reason, f"refused-reasons-{dataset.name}", key="data_refused_reasons")
     downloads.table(rows, f"refused-rows-{dataset.name}", key="data_refused")
 
 
@@ -139,8 +139,9 @@ def last_result() -> None:
     st.success(f"Stored **{result['dataset']['name']}**: {result['stored']:,} orders{refused}. It is now the chosen "
                "data set.", icon=":material/check_circle:")
     if result["refused_by_reason"]:
-        st.dataframe(pl.DataFrame({"reason": list(result["refused_by_reason"]),
-                                   "rows": list(result["refused_by_reason"].values())}), hide_index=True)
+        downloads.table(pl.DataFrame({"reason": list(result["refused_by_reason"]),
+                                      "rows": list(result["refused_by_reason"].values())}),
+                        "refused-reasons", key="data_result_reasons")
 
 
 # --- upload -------------------------------------------------------------------------------------------
@@ -204,7 +205,7 @@ def upload_panel() -> None:
         st.error(_shown(str(e), names), icon=":material/error:")
         return
     st.markdown("**Preview** (first rows of the orders file, as read)")
-    st.dataframe(plan.orders_file.preview, hide_index=True, height=240)
+    downloads.table(plan.orders_file.preview, "import-preview", key="data_preview", height=240)
     for problem in plan.problems:
         st.error(_shown(problem, names), icon=":material/error:")
     default_name = Path(names[str(plan.orders_file.path)]).stem
