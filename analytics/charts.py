@@ -346,7 +346,9 @@ def refunds_by_chart(frame: pl.DataFrame, by: str, title: str) -> alt.Chart:
 
 def comparison_chart(frame: pl.DataFrame, title: str) -> alt.Chart:
     """Figures side by side with their 95% intervals. frame: one row per (figure, variant) with value, low,
-    high; variant is e.g. 'baseline', 'scenario' or a saved scenario's name."""
+    high; variant is e.g. 'baseline', 'scenario' or a saved scenario's name. Figures the data set cannot
+    measure (null values) are left out."""
+    frame = frame.filter(pl.col("value").is_not_null())
     if frame.is_empty():
         return _empty("Nothing to compare")
     bars = alt.Chart(frame).mark_bar().encode(
@@ -367,8 +369,9 @@ def comparison_chart(frame: pl.DataFrame, title: str) -> alt.Chart:
 def sweep_chart(frame: pl.DataFrame, parameter_title: str, figure_title: str, current: float | None = None) -> alt.Chart:
     """One figure along a swept parameter, with its 95% band. frame: one row per parameter value with
     value, low, high (and optionally `figure` when several figures are drawn, one colour each)."""
+    frame = frame.filter(pl.col("value").is_not_null())
     if frame.is_empty():
-        return _empty("No sweep yet")
+        return _empty("Not measurable on this data set")
     has_figure = "figure" in frame.columns
     color = alt.Color("figure:N", title=None, legend=alt.Legend(orient="top")) if has_figure else alt.value(COLORS["scenario"])
     base = alt.Chart(frame).encode(x=alt.X("parameter:Q", title=parameter_title))

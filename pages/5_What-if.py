@@ -31,6 +31,10 @@ with ui.page("whatif", "What-if", PARAMS, filters=False, own_keys=whatif.POLICY_
     )
     with st.spinner("Loading the data set and fitting its calibration…"):
         prep = whatif.prepared(dataset.id)
+    if not prep.calibration.summary().get("counts", {}).get("requests"):
+        st.info("This data set records no cancellation requests (its cancellations are known by their status "
+                "only), so the rules about requests, consent and the response window change nothing here; the "
+                "dispatch deadline, refund routing and shipping mix still apply.", icon=":material/info:")
 
     with st.expander("Engine settings"):
         left, right = st.columns(2)

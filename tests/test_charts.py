@@ -141,3 +141,15 @@ def test_reason_gmv_chart():
                           "share_of_cancelled_gmv": [0.6, 0.1]})
     spec = _draws(charts.reason_gmv_chart(frame, "other"))
     assert spec["encoding"]["x"]["field"] == "share_of_cancelled_gmv"
+
+
+def test_figures_a_data_set_cannot_measure_are_left_out():
+    comparison = pl.DataFrame({"figure": ["Wait", "Wait", "Cancelled"], "variant": ["baseline", "scenario", "baseline"],
+                               "value": [None, None, 3.0], "low": [None, None, 3.0], "high": [None, None, 3.0]},
+                              schema_overrides={"value": pl.Float64, "low": pl.Float64, "high": pl.Float64})
+    spec = _draws(charts.comparison_chart(comparison, "Value"))
+    rows = next(iter(spec["datasets"].values()))
+    assert [r["figure"] for r in rows] == ["Cancelled"]
+    sweep = pl.DataFrame({"parameter": [1.0], "value": [None], "low": [None], "high": [None]},
+                         schema_overrides={"value": pl.Float64, "low": pl.Float64, "high": pl.Float64})
+    assert charts.sweep_chart(sweep, "p", "f").to_dict()["mark"]["type"] == "text"
