@@ -80,3 +80,15 @@ def test_sidebar_links_carry_the_shared_state(demo):
     assert set(links) >= {"Overview", "Reasons", "Refunds", "Sellers", "Data"}
     reasons = links["Reasons"].proto
     assert "payment=card" in reasons.query_string and f"dataset={demo[1]}" in reasons.query_string
+
+
+def test_switching_the_date_anchor_keeps_an_open_range_open(demo):
+    at = s.open_page("overview")
+    at.sidebar.get("button_group")[0].set_value("request").run()  # the "Dates by" control
+    assert s.problems(at) == []
+    assert at.query_params.get("anchor") == "request"
+    assert "from" not in at.query_params and "to" not in at.query_params
+    # A chosen end is kept when the anchor changes.
+    at = s.open_page("overview", {"from": "2026-02-02"})
+    at.sidebar.get("button_group")[0].set_value("refund").run()
+    assert at.query_params.get("from") == "2026-02-02" and "to" not in at.query_params

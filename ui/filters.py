@@ -30,6 +30,7 @@ def _seed(filters: Filters, bounds: Mapping[str, tuple[date | None, date | None]
     low, high = bounds.get(filters.anchor, (None, None))
     start, end = filters.start or low, filters.end or high
     state["flt_dates"] = tuple(d for d in (start, end) if d is not None)
+    state["flt_dates_anchor"] = filters.anchor
     for name, (key, _) in LIST_WIDGETS.items():
         state[key] = list(getattr(filters, name))
 
@@ -52,6 +53,14 @@ def shared_filters(dataset: db.Dataset, raw: Mapping[str, Sequence[str]] | None)
     low, high = opts.bounds.get(anchor, (None, None))
     if "flt_dates" not in state:
         state["flt_dates"] = tuple(d for d in (low, high) if d is not None)
+        state["flt_dates_anchor"] = anchor
+    elif state.get("flt_dates_anchor") != anchor:
+        # Another date is tested now: an end left open (the old date's first or last day) stays open,
+        # at the new date's first or last day; a chosen end is kept.
+        old_low, old_high = opts.bounds.get(state.get("flt_dates_anchor"), (None, None))
+        start, end = _range(state["flt_dates"], old_low, old_high)
+        state["flt_dates"] = tuple(d for d in (start or low, end or high) if d is not None)
+        state["flt_dates_anchor"] = anchor
     picked = st.date_input("Date range", key="flt_dates", format="YYYY-MM-DD",
                            help=f"Both ends included (UTC). This data set: {low} to {high}." if low else None)
     start, end = _range(picked, low, high)
