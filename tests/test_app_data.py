@@ -119,3 +119,23 @@ def test_a_session_sees_the_demo_and_its_own_data_sets_only(database):
     shared = s.open_page("overview", {"dataset": private})
     assert _picker(shared) == ["Demo marketplace (synthetic)", "sample_orders"]
     assert shared.sidebar.selectbox(key="dataset_pick").value == private
+
+
+def test_olist_orders_and_payments_upload_together(database, tmp_path):
+    if not (s.OLIST / s.OLIST_FILES[0]).exists():
+        pytest.skip(f"the Olist sample is not at {s.OLIST}")
+    at = s.open_page("data")
+    files = [(name, (s.OLIST / name).read_bytes(), "text/csv") for name in s.OLIST_FILES[:2]]
+    at.get("file_uploader")[0].set_value(files)
+    at.run()
+    assert s.problems(at) == []
+    derived = at.selectbox(key="data_map_payment_method").value
+    assert derived.startswith("(from olist_order_payments_dataset.csv")  # the upload's own name, not ours
+    at.button(key="data_import").click().run()
+    assert s.problems(at) == []
+    # The same counts as the command line's import of the same files.
+    direct = s.import_db(tmp_path / "direct.duckdb", [s.OLIST / n for n in s.OLIST_FILES[:2]])
+    counts = _stored(tmp_path / "direct.duckdb")[direct]
+    stored = _stored(database[0])[at.query_params["dataset"]]
+    assert (stored.orders, stored.refused_rows) == (counts.orders, counts.refused_rows)
+    assert stored.source["files"] == s.OLIST_FILES[:2]

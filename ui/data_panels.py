@@ -253,7 +253,7 @@ def _mapping_editor(plan: importer.ImportPlan, names: dict[str, str]) -> dict[st
     grid = st.columns(3)
     for i, fld in enumerate(importer.CANONICAL_FIELDS):
         derived = plan.derived.get(fld)
-        first = f"(from {derived})" if derived else NONE
+        first = f"(from {_shown(derived, names)})" if derived else NONE
         options = [first, *columns]
         auto = plan.mapping.get(fld)
         key = f"data_map_{fld}"
