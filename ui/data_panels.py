@@ -122,7 +122,12 @@ def generate_form() -> None:
         submitted = st.form_submit_button("Generate", type="primary")
     if submitted:
         bar = st.progress(0.0, text="Simulating orders…")
-        result = generate.generate(connection(db_key()), int(orders), int(seed), name=name.strip() or None)
+
+        def progress(fraction: float, text: str) -> None:
+            bar.progress(min(max(float(fraction), 0.0), 1.0), text=text.capitalize())
+
+        result = generate.generate(connection(db_key()), int(orders), int(seed), name=name.strip() or None,
+                                   progress=progress)
         bar.progress(1.0, text="Stored")
         _after_change()
         picker.remember(result.dataset.id)
