@@ -161,9 +161,9 @@ def _labels(codes: np.ndarray, labels, present: np.ndarray | None = None) -> pl.
 
 
 def _ids(prefix: str, numbers: np.ndarray, width: int) -> pl.Series:
-    return pl.select(
-        pl.concat_str(pl.lit(prefix), pl.Series(numbers).cast(pl.Utf8).str.zfill(width))
-    ).to_series()
+    """prefix + the number zero-padded to `width` digits (numbers below 10**width)."""
+    # 10**width + number, minus its leading 1: the padding without a slower zfill.
+    return prefix + (pl.Series(numbers, dtype=pl.Int64) + 10**width).cast(pl.Utf8).str.slice(1)
 
 
 def generate_frame(n_orders: int, seed: int, params: GeneratorParams = DEFAULT_PARAMS) -> pl.DataFrame:
@@ -191,6 +191,7 @@ def generate_frame(n_orders: int, seed: int, params: GeneratorParams = DEFAULT_P
     fast_delay = np.rint(rng.exponential(p.payment_fast_mean_minutes * MINUTE, n)).astype(np.int64)
     slow_delay = _lognormal_seconds(rng, p.payment_slow_median_hours * HOUR, p.payment_slow_sigma, n)
     paid = placed + np.where(slow, slow_delay, fast_delay)
+    del slow, fast_delay, slow_delay  # 10M orders: each transient array is 80 MB
 
     # 3. Would-be shipping: a whole number (>= 1) of working days after the payment day, in working
     # hours, so it is always after the payment; then transit in working days.
@@ -204,6 +205,7 @@ def generate_frame(n_orders: int, seed: int, params: GeneratorParams = DEFAULT_P
     transit_days = lo + np.minimum(np.floor(u_transit * (hi - lo + 1)), hi - lo).astype(np.int64)
     delivered_day = np.busday_offset(ship_day, transit_days, roll="forward")
     delivered = _seconds(delivered_day) + rng.integers(8 * HOUR, 20 * HOUR, n)
+    del dispatch_days, ship_day, u_transit, lo, hi, transit_days, delivered_day
 
     # 4. The buyer's request and the seller's answer.
     has_request = rng.random(n) < p.request_probability
@@ -229,10 +231,12 @@ def generate_frame(n_orders: int, seed: int, params: GeneratorParams = DEFAULT_P
     cancelled_at = np.where(before, requested, np.where(accepted, answered_at, requested + window))
     refunded = accepted | timeout  # every cancelled, paid order
 
-    stage = np.where(before, 0, np.where(awaiting, 1, 2))
-    reason_cdf = np.array([[p.reason_weights[s].get(r, 0.0) for r in REASONS] for s in STAGES]).cumsum(axis=1)
-    reason_cdf /= reason_cdf[:, -1:]
-    reason = np.minimum((u_reason[:, None] >= reason_cdf[stage]).sum(axis=1), len(REASONS) - 1)
+    # The reason: the stage's cumulative weights searched with the order's uniform, stage by stage.
+    reason = np.zeros(n, dtype=np.int64)
+    for code, mask in enumerate((before, awaiting, after)):
+        cdf = np.cumsum([p.reason_weights[STAGES[code]].get(r, 0.0) for r in REASONS])
+        reason[mask] = np.searchsorted(cdf / cdf[-1], u_reason[mask], side="right")
+    reason = np.minimum(reason, len(REASONS) - 1)
     response_label = np.where(accepted, 0, np.where(rejected, 1, 2))  # accepted / rejected / none
 
     # 5. Refunds: channel by payment method; whole business days from the start, same time of day.
@@ -248,7 +252,7 @@ def generate_frame(n_orders: int, seed: int, params: GeneratorParams = DEFAULT_P
     refund_completed = _seconds(completed_day) + cancelled_at % DAY
 
     goes_on = ~cancelled
-    width = max(7, len(str(n)))
+    width = max(7, len(str(n)), len(str(int(buyer.max(initial=0)))))
     return pl.DataFrame({
         "order_id": _ids("O", np.arange(1, n + 1), width),
         "placed_at": _timestamps(placed),
@@ -256,7 +260,7 @@ def generate_frame(n_orders: int, seed: int, params: GeneratorParams = DEFAULT_P
         "amount": pl.Series(amount, dtype=pl.Float64),
         "currency": pl.repeat("USD", n, dtype=pl.Utf8, eager=True),
         "buyer_id": _ids("B", buyer, width),
-        "seller_id": _ids("S", seller, 5),
+        "seller_id": _ids("S", seller, max(5, len(str(p.sellers)))),
         "shipping_method": _labels(premium.astype(np.int64), ("standard", "premium")),
         "paid_at": _timestamps(paid, ~before),
         "shipped_at": _timestamps(shipped, goes_on),
