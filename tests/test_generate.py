@@ -197,3 +197,12 @@ def test_generate_stores_every_order_with_the_outcomes_it_meant(tmp_path):
     assert set(stored["outcome"]) == {"buyer_cancelled", "accepted", "rejected", "auto_cancelled", "not_cancellable"}
     refunds = con.execute("SELECT count(*) FROM refunds WHERE dataset_id = ?", [ds.id]).fetchone()[0]
     assert refunds == ds.refunds == meant.filter(pl.col("outcome").is_in(["accepted", "auto_cancelled"])).height
+
+
+def test_ids_are_zero_padded_and_follow_the_order_time(frame):
+    assert frame["order_id"].str.len_chars().n_unique() == 1
+    assert frame["order_id"].to_list() == sorted(frame["order_id"].to_list())
+    assert frame["placed_at"].is_sorted()
+    many = generate_frame(2_000, seed=1, params=GeneratorParams(sellers=200_000, seller_skew=0.0))
+    assert set(many["seller_id"].str.len_chars()) == {7}  # 'S' and six digits: 200000 needs them
+    assert many["seller_id"].n_unique() > 1_900
