@@ -412,10 +412,10 @@ def import_files(
                 )
         err_list = f"list_filter([{', '.join(errors)}], lambda x: x IS NOT NULL)" if errors else "[]"
         cur.execute(
-            f"""CREATE TEMP TABLE {staged} AS
+            f"""CREATE TEMP VIEW {staged} AS
             SELECT source_line, {", ".join(outer)},
                    CAST({err_list} AS {ERROR_TYPE}) AS _errors, CAST(NULL AS JSON) AS _raw
-            FROM (SELECT r._line AS source_line, {", ".join(inner)} FROM {raw} r {" ".join(joins)})"""
+            FROM (SELECT r.rowid + 2 AS source_line, {", ".join(inner)} FROM {raw} r {" ".join(joins)})"""
         )
         # The row as read is kept only for refused rows: built from the raw table at refusal time.
         raw_json = "to_json(struct_pack(" + ", ".join(f"{_q(c)} := r.{_q(c)}" for c in of.columns) + "))"
@@ -436,14 +436,14 @@ def import_files(
     finally:
         for t in temp:
             try:
-                cur.execute(f"DROP TABLE IF EXISTS {t}")
+                cur.execute(f"DROP {'VIEW' if t == staged else 'TABLE'} IF EXISTS {t}")
             except duckdb.Error:
                 pass
         cur.close()
 
 
 def _load_raw(cur: duckdb.DuckDBPyConnection, table: str, f: SourceFile) -> None:
-    """The whole file as text columns named by its headers, plus `_line` (physical line, header = 1).
+    """The whole file as text columns named by its headers; rowid + 2 is the physical line (header = 1).
 
     Insertion order is preserved, so rowid follows the file. A quoted cell spanning lines shifts the
     count; exports of orders rarely have them.
@@ -451,8 +451,6 @@ def _load_raw(cur: duckdb.DuckDBPyConnection, table: str, f: SourceFile) -> None
     sql, params = _read_csv_sql(f.path, f.encoding, f.delimiter)
     cols = {c: "VARCHAR" for c in f.columns}
     cur.execute(f"CREATE TEMP TABLE {table} AS SELECT * FROM {sql}", [*params, cols])
-    cur.execute(f"ALTER TABLE {table} ADD COLUMN _line BIGINT")
-    cur.execute(f"UPDATE {table} SET _line = rowid + 2")
 
 
 def refused_rows(con: duckdb.DuckDBPyConnection, dataset_id: str) -> pl.DataFrame:

@@ -1,7 +1,7 @@
 """The one way rows enter the database: checks, derivations and the transaction.
 
 A CSV import (importer.py) and the synthetic generator (generate.py) both end here, so nothing
-downstream knows where a data set came from. The input is a *staged* table: the canonical fields,
+downstream knows where a data set came from. The input is a *staged* view: the canonical fields,
 typed, plus `source_line`, `_errors` (parse problems found upstream) and `_raw` (the row as read).
 Everything runs as SQL inside DuckDB: no Python loop over rows.
 """
@@ -140,7 +140,7 @@ def store_staged(
 ) -> ImportResult:
     """Check, derive and store the staged table `staged` as a new data set, in one transaction.
 
-    `raw_lookup` = (table with a `_line` column, JSON expression over its alias `r`) gives refused rows
+    `raw_lookup` = (the raw table, whose rowid + 2 is the line, and a JSON expression over its alias `r`) gives refused rows
     their values as read, so that JSON is built for refused rows only.
 
     The caller has staged the rows (on the same cursor); the transaction is opened and closed here,
@@ -213,7 +213,7 @@ def store_staged(
         raw_sql, raw_join = "c._raw", ""
         if raw_lookup:
             raw_sql = f"coalesce(c._raw, {raw_lookup[1]})"
-            raw_join = f"LEFT JOIN {raw_lookup[0]} r ON r._line = c.source_line"
+            raw_join = f"LEFT JOIN {raw_lookup[0]} r ON r.rowid + 2 = c.source_line"
         cur.execute(
             f"""INSERT INTO refused_rows
             SELECT ?, ?, c.source_line, c._errors[1].field, c._errors[1].reason,
@@ -283,7 +283,7 @@ def store_frame(
     line = "CAST(source_line AS BIGINT)" if "source_line" in frame.columns else "CAST(row_number() OVER () + 1 AS BIGINT)"
     try:
         cur.execute(
-            f"""CREATE TEMP TABLE {staged} AS
+            f"""CREATE TEMP VIEW {staged} AS
                 SELECT {line} AS source_line, {", ".join(columns)},
                        CAST([] AS {ERROR_TYPE}) AS _errors, CAST(NULL AS JSON) AS _raw
                 FROM {view}"""
@@ -291,6 +291,6 @@ def store_frame(
         return store_staged(cur, staged, name=name, source_kind=source_kind, source=source,
                             true_params=true_params, is_demo=is_demo, progress=progress)
     finally:
-        cur.execute(f"DROP TABLE IF EXISTS {staged}")
+        cur.execute(f"DROP VIEW IF EXISTS {staged}")
         cur.unregister(view)
         cur.close()
