@@ -210,6 +210,9 @@ def generate_frame(n_orders: int, seed: int, params: GeneratorParams = DEFAULT_P
     # 4. The buyer's request and the seller's answer.
     has_request = rng.random(n) < p.request_probability
     requested = placed + _lognormal_seconds(rng, p.request_median_hours * HOUR, p.request_sigma, n)
+    # A buyer whose parcel has arrived starts a return, not a cancellation request: the lognormal's
+    # long tail would otherwise put requests months after delivery.
+    has_request &= requested < delivered
     response = _lognormal_seconds(rng, p.response_median_hours * HOUR, p.response_sigma, n)
     u_accept = rng.random(n)
     u_reason = rng.random(n)
