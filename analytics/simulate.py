@@ -29,12 +29,12 @@ Data and calibration:
     fit_vs_data(prepared) -> dict[str, pl.DataFrame]   fitted curve against the data's own distribution
 
 Simulation (every figure is {"value": mean over replicates, "low", "high": its 2.5 and 97.5 percentiles}):
-    simulate(source, dataset=None, policy=None, replicates=20, seed=0, *, baseline=None) -> dict
+    simulate(source, dataset=None, policy=None, replicates=DEFAULT_REPLICATES, seed=0, *, baseline=None) -> dict
         source: a DuckDB connection (with `dataset` an id or name, default the newest), a Prepared, or
         an orders frame. Returns {"dataset", "policy", "replicates", "seed", "baseline", "scenario",
         "delta"}; baseline/scenario/delta hold the figures in OUTCOME_INFO, by name (nested for
         refunds_by_channel.<channel>, refund_wait_by_payment_method.<method>.p50/p90, ...).
-    sweep(source, param, values, dataset=None, policy=None, replicates=20, seed=0) -> dict
+    sweep(source, param, values, dataset=None, policy=None, replicates=DEFAULT_REPLICATES, seed=0) -> dict
         {"param", "values", "policy", "baseline", "points": [{"value", "policy", "scenario", "delta"}]}
     sweep_frame(result) -> pl.DataFrame     long form (value, outcome, series, value/low/high) to chart
     self_check(source, dataset=None, seed=0) -> dict
@@ -45,7 +45,9 @@ Simulation (every figure is {"value": mean over replicates, "low", "high": its 2
     replay_orders(source, policy=None, dataset=None, seed=0, replicate=0) -> pl.DataFrame
         one row per order: its outcome, cancellation, refund and wait under the policy (drill-down)
     OUTCOME_INFO: figure name -> (label, unit, what it counts), for every figure simulate returns.
-    DEFAULT_REPLICATES = 20; replicates must be 1..500 (PolicyError otherwise).
+    DEFAULT_REPLICATES = 10: the default of simulate, sweep, the command line's --replicates and the page
+    (use it rather than a number of your own, so the page and the CLI agree); replicates must be 1..500
+    (PolicyError otherwise).
 
 Outcomes beyond the domain's (analytics/outcomes.py) that a policy can produce: requests
 cancelled_without_consent (consent off), dispatch_cancelled (pending when the dispatch deadline
@@ -88,7 +90,7 @@ from analytics.replay import (
     summarise,
 )
 
-DEFAULT_REPLICATES = 20
+DEFAULT_REPLICATES = 10  # the one default: the pages, the command line and the API all use it
 MAX_REPLICATES = 500
 MEMO_ENTRIES = 4_000  # replays kept per data set (a few KB each), so moving a control back is free
 

@@ -164,3 +164,27 @@ def test_command_line_calibrate_simulate_sweep(tmp_path, capsys):
     code, out, _ = _cli(capsys, "sweep", "--param", "seller_response_hours", "--values", "24,72",
                         "--replicates", "2", db=path)
     assert code == 0 and "seller_response_hours" in out
+
+
+def test_one_default_for_replicates_in_the_engine_and_the_command_line(tmp_path, capsys):
+    from analytics import db
+    from analytics.cli import build_parser
+    from analytics.commands import whatif
+    from analytics.simulate import DEFAULT_REPLICATES
+
+    assert DEFAULT_REPLICATES == whatif.REPLICATES_HELP_DEFAULT == 10
+    for command in ("simulate", "sweep"):
+        sub = next(a for a in build_parser()._subparsers._group_actions[0].choices[command]._actions
+                   if a.dest == "replicates")
+        assert f"default {DEFAULT_REPLICATES}" in sub.help
+    path = tmp_path / "r.duckdb"
+    code, out, err = _cli(capsys, "generate", "--orders", "1500", "--seed", "3", "--json", db=path)
+    assert code == 0, err
+    code, out, err = _cli(capsys, "simulate", "--set", "timeout_action=lapse", "--json", db=path)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["replicates"] == DEFAULT_REPLICATES
+    con = db.connect(path)
+    expected = simulate(con, None, Policy(timeout_action="lapse"))
+    con.close()
+    assert result["scenario"] == json.loads(json.dumps(expected["scenario"]))

@@ -14,6 +14,8 @@ HEADLINE = (
     "refund_wait_p90_business_days",
 )
 
+REPLICATES_HELP_DEFAULT = 10  # = simulate.DEFAULT_REPLICATES (tests/test_simulate.py checks)
+
 # Fitted figure -> the generator's true parameter it estimates.
 TRUTH = {
     "acceptance_rate": ("acceptance_rate", "rate"),
@@ -39,8 +41,10 @@ def register(sub) -> None:
             p.add_argument("--values", required=True, metavar="V1,V2,...", help="comma-separated values")
         p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                        help=f"a policy parameter (repeatable): {names}")
-        p.add_argument("--replicates", type=int, default=20, metavar="K",
-                       help="replicates with different draws, for the 95%% intervals (default 20)")
+        # None = simulate.DEFAULT_REPLICATES, resolved when the command runs: importing the engine here
+        # would slow every command's start (a test keeps this help text's number equal to it).
+        p.add_argument("--replicates", type=int, default=None, metavar="K",
+                       help=f"replicates with different draws, for the 95%% intervals (default {REPLICATES_HELP_DEFAULT})")
         p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
         add_common(p, dataset=True)
         p.set_defaults(func=cmd_simulate if name == "simulate" else cmd_sweep)
@@ -99,13 +103,19 @@ def _policy(args):
         raise UserError(str(e)) from None
 
 
+def _replicates(args) -> int:
+    from analytics import simulate
+
+    return simulate.DEFAULT_REPLICATES if args.replicates is None else args.replicates
+
+
 def cmd_simulate(args) -> int:
     from analytics import simulate
 
     policy = _policy(args)
     con = db.connect(args.db)
     try:
-        result = simulate.simulate(con, args.dataset, policy, replicates=args.replicates, seed=args.seed)
+        result = simulate.simulate(con, args.dataset, policy, replicates=_replicates(args), seed=args.seed)
     except PolicyError as e:
         raise UserError(str(e)) from None
     emit(args, result, _render_simulation)
@@ -137,7 +147,7 @@ def cmd_sweep(args) -> int:
     values = [v.strip() for v in args.values.split(",") if v.strip()]
     con = db.connect(args.db)
     try:
-        result = simulate.sweep(con, args.param, values, args.dataset, policy, replicates=args.replicates,
+        result = simulate.sweep(con, args.param, values, args.dataset, policy, replicates=_replicates(args),
                                 seed=args.seed)
     except PolicyError as e:
         raise UserError(str(e)) from None
