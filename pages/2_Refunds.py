@@ -14,7 +14,7 @@ MEASURES = {"start": "From the refund's start", "request": "From the buyer's req
 PARAMS = (
     Param("group", "choice", "payment_method", choices=tuple(GROUPS), label="group by"),
     Param("measure", "choice", "start", choices=tuple(MEASURES), label="measured from"),
-    Param("threshold", "float", 20.0, low=0, high=250, label="threshold in business days"),
+    Param("threshold", "int", 20, low=0, high=250, label="threshold in business days"),
 )
 
 with ui.page("refunds", "Refunds", PARAMS) as ctx:
@@ -27,7 +27,7 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
         or "payment_method"
     measure = measure_col.segmented_control("Waiting time", list(MEASURES), key=ctx.k("measure"),
                                             format_func=MEASURES.get) or "start"
-    threshold = threshold_col.number_input("Threshold (business days)", min_value=0.0, max_value=250.0, step=1.0, format="%.1f",
+    threshold = threshold_col.number_input("Threshold (business days)", min_value=0, max_value=250, step=1,
                                            key=ctx.k("threshold"), help="The share of refunds slower than this "
                                            "(strictly more business days) is shown below.")
 
@@ -59,13 +59,17 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
 
     left, right = st.columns(2)
     with left:
-        st.subheader(f"Share over {threshold:g} business days")
-        views.table_result(
-            cached.table(dataset.id, "refund_share_over", ctx.filters, threshold_days=float(threshold), by=group,
-                         from_request=measure == "request"),
-            name="refunds-over-threshold", key="rf_over",
-            chart=lambda f: charts.share_over_chart(f, column, GROUPS[group], threshold),
-        )
+        threshold = int(threshold)
+        st.subheader(f"Share over {threshold} business days")
+        over = cached.table(dataset.id, "refund_share_over", ctx.filters, threshold_days=float(threshold), by=group,
+                            from_request=measure == "request")
+        if over.available and over.frame.height and not over.frame["over_threshold"].fill_null(0).sum():
+            # Nothing over the threshold: a sentence says it better than a chart of empty bars.
+            st.info(f"No refund took more than {threshold} business days.", icon=":material/check_circle:")
+            views.table_result(over, name="refunds-over-threshold", key="rf_over", expanded=False)
+        else:
+            views.table_result(over, name="refunds-over-threshold", key="rf_over",
+                               chart=lambda f: charts.share_over_chart(f, column, GROUPS[group], threshold))
     with right:
         st.subheader("Refunds by channel")
         views.table_result(cached.table(dataset.id, "refunds_by", ctx.filters, by="channel"), name="refunds-by-channel",

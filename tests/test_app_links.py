@@ -60,10 +60,10 @@ def test_a_link_sets_the_filters_and_the_page_state(demo):
     tiles = {m.label: m.value for m in at.metric}
     assert tiles["Cancellation requests"] == f"{expected['cancellation_requests']:,}"
 
-    refunds = s.open_page("refunds", {"dataset": demo[1], "group": "channel", "threshold": "7.5"})
-    assert refunds.query_params == {"dataset": demo[1], "group": "channel", "threshold": "7.5"}
+    refunds = s.open_page("refunds", {"dataset": demo[1], "group": "channel", "threshold": "7"})
+    assert refunds.query_params == {"dataset": demo[1], "group": "channel", "threshold": "7"}
     assert [x.value for x in refunds.subheader][:2] == ["How long refunds take, by refund channel",
-                                                        "Share over 7.5 business days"]
+                                                        "Share over 7 business days"]
 
 
 def test_changing_a_filter_rewrites_the_link(demo):

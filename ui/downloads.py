@@ -12,6 +12,7 @@ import polars as pl
 import streamlit as st
 
 from analytics import exports
+from ui import tables
 
 
 def _slug(name: str) -> str:
@@ -30,8 +31,11 @@ def table_buttons(frame: pl.DataFrame, name: str, *, key: str) -> None:
 
 
 def table(frame: pl.DataFrame, name: str, *, key: str, height: int | str = "auto", column_config=None) -> None:
-    """The table, then its download buttons."""
-    st.dataframe(frame, hide_index=True, width="stretch", height=height, column_config=column_config, key=f"{key}_df")
+    """The table shown for reading (labels, percentages, dates, separators; empty cells blank), then its
+    download buttons, which keep the raw values."""
+    config = {**tables.column_config(frame), **(column_config or {})}
+    st.dataframe(frame, hide_index=True, width="stretch", height=height, column_config=config, placeholder="",
+                 key=f"{key}_df")
     table_buttons(frame, name, key=key)
 
 

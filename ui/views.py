@@ -78,7 +78,7 @@ def headline_tiles(heads: list[Headline], period: str, per_row: int = 3) -> None
 
 
 def table_result(result: report.Table, *, name: str, key: str, chart: Callable[..., alt.TopLevelMixin] | None = None,
-                 show_table: bool = True, on_select=None):
+                 show_table: bool = True, on_select=None, expanded: bool | None = None):
     """A report table: its chart (when given) and the table, each downloadable; or why the data set cannot
     show it. Returns the chart's selection state when on_select is set."""
     if not result.available:
@@ -92,7 +92,7 @@ def table_result(result: report.Table, *, name: str, key: str, chart: Callable[.
         else:
             downloads.chart(figure, name, key=f"{key}_chart")
     if show_table:
-        with st.expander(f"{result.label}: the table", expanded=chart is None):
+        with st.expander(f"{result.label}: the table", expanded=chart is None if expanded is None else expanded):
             downloads.table(result.frame, name, key=f"{key}_table")
     for column, why in result.notes.items():
         not_available(f"{result.label}: {column}", why)

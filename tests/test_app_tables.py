@@ -1,0 +1,50 @@
+"""Tables shown on the pages read as figures (labels, percentages, dates, separators, blank empty cells)
+while their downloads keep the raw values; the Refunds page says so when no refund is over the threshold."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import app_support as s
+import polars as pl
+import pytest
+
+from ui import tables
+
+
+def test_columns_get_readable_labels_and_formats():
+    frame = pl.DataFrame({"period": [date(2024, 1, 1)], "orders": [1200], "cancellation_rate": [0.1],
+                          "p50_business_days": [1.5], "cancelled_gmv": [2.0], "reason": ["x"], "share": [0.5]})
+    specs = tables.column_specs(frame)
+    assert specs["period"] == {"label": "Period starting", "kind": "date", "format": "YYYY-MM-DD"}
+    assert specs["orders"]["format"] == "%,d" and specs["orders"]["label"] == "Orders"
+    # The registry's label and unit where a metric of that name exists.
+    assert specs["cancellation_rate"] == {"label": "Cancellation rate", "kind": "number", "format": "percent"}
+    assert specs["cancelled_gmv"]["format"] == "%,.2f"
+    assert specs["p50_business_days"]["format"] == "%,.1f"
+    assert specs["share"]["format"] == "percent"
+    assert specs["reason"]["kind"] == "text"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tables") / "app.duckdb"
+    return path, s.demo_db(path)
+
+
+def test_shown_tables_leave_empty_cells_blank_and_rename_columns(demo, monkeypatch):
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(demo[0]))
+    at = s.open_page("overview")
+    assert s.problems(at) == []
+    shown = at.dataframe[0].proto
+    assert shown.placeholder == ""
+    assert '"label": "Orders reaching it"' in shown.columns and '"format": "%,d"' in shown.columns
+
+
+def test_no_refund_over_the_threshold_is_a_sentence_not_an_empty_chart(demo, monkeypatch):
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(demo[0]))
+    at = s.open_page("refunds", {"dataset": demo[1], "threshold": "250"})
+    assert s.problems(at) == []
+    assert "No refund took more than 250 business days." in [i.value for i in at.info]
+    assert at.number_input(key="refunds_threshold").value == 250
+    assert isinstance(at.number_input(key="refunds_threshold").value, int)

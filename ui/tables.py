@@ -1,0 +1,85 @@
+"""How a table is shown on a page: readable column labels, shares as percentages, periods as dates,
+counts and amounts with thousands separators. Only the display changes; downloads keep the raw frame.
+
+column_specs() is plain data (tested without a page); column_config() turns it into Streamlit's.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from analytics import metrics
+
+# Columns the registry has no metric for, in words.
+WORDS = {
+    "period": "Period starting", "step": "Step", "stage": "Stage", "request_stage": "Stage",
+    "reason": "Reason", "outcome": "Outcome", "payment_method": "Payment method", "refund_channel": "Refund channel",
+    "channel": "Refund channel", "shipping_method": "Shipping method", "seller_id": "Seller", "reached": "Orders reaching it",
+    "cancelled_after": "Cancelled after it", "requests": "Requests", "share": "Share", "rows": "Rows",
+    "over_threshold": "Over the threshold", "share_over_threshold": "Share over the threshold",
+    "business_days": "Business days", "business_days_from_request": "Business days from the request",
+    "p50_business_days": "Median (business days)", "p90_business_days": "90th percentile (business days)",
+    "p50_from_request_business_days": "Median from the request (business days)",
+    "p90_from_request_business_days": "90th percentile from the request (business days)",
+    "share_of_cancelled_gmv": "Share of cancelled GMV", "order_id": "Order", "name": "Name",
+}
+UNIT_FORMATS = {"orders": "%,d", "requests": "%,d", "refunds": "%,d", "currency": "%,.2f", "share": "percent",
+                "hours": "%,.1f", "business days": "%,.1f"}
+
+
+def _label(column: str) -> str:
+    if column in WORDS:
+        return WORDS[column]
+    metric = metrics.REGISTRY.get(column)
+    if metric is not None:
+        return metric.label
+    return column.replace("_", " ").capitalize()
+
+
+def _number_format(column: str, dtype: pl.DataType) -> str:
+    metric = metrics.REGISTRY.get(column)
+    if metric is not None and metric.unit in UNIT_FORMATS:
+        fmt = UNIT_FORMATS[metric.unit]
+    elif "share" in column or column.endswith("_rate"):
+        fmt = "percent"
+    elif "gmv" in column or "amount" in column:
+        fmt = "%,.2f"
+    elif "days" in column or "hours" in column:
+        fmt = "%,.1f"
+    else:
+        fmt = "%,d" if dtype.is_integer() else "%,.2f"
+    if fmt == "%,d" and not dtype.is_integer():
+        fmt = "%,.0f"
+    return fmt
+
+
+def column_specs(frame: pl.DataFrame) -> dict[str, dict]:
+    """Per column: {"kind": "number" | "date" | "datetime" | "text", "label", "format"}."""
+    specs = {}
+    for column, dtype in frame.schema.items():
+        spec = {"label": _label(column), "kind": "text", "format": None}
+        if dtype == pl.Date:
+            spec.update(kind="date", format="YYYY-MM-DD")
+        elif dtype == pl.Datetime or isinstance(dtype, pl.Datetime):
+            # A period's start is a day; other times keep their minutes.
+            spec.update(kind="date", format="YYYY-MM-DD") if column == "period" else \
+                spec.update(kind="datetime", format="YYYY-MM-DD HH:mm")
+        elif dtype.is_numeric():
+            spec.update(kind="number", format=_number_format(column, dtype))
+        specs[column] = spec
+    return specs
+
+
+def column_config(frame: pl.DataFrame) -> dict:
+    out = {}
+    for column, spec in column_specs(frame).items():
+        if spec["kind"] == "number":
+            out[column] = st.column_config.NumberColumn(spec["label"], format=spec["format"])
+        elif spec["kind"] == "date":
+            out[column] = st.column_config.DateColumn(spec["label"], format=spec["format"])
+        elif spec["kind"] == "datetime":
+            out[column] = st.column_config.DatetimeColumn(spec["label"], format=spec["format"])
+        else:
+            out[column] = st.column_config.Column(spec["label"])
+    return out
