@@ -14,6 +14,9 @@ from dataclasses import dataclass, field, fields
 from analytics.outcomes import DEFAULT_REFUND_CHANNEL, PAYMENT_METHODS, REFUND_CHANNELS
 
 TIMEOUT_ACTIONS = ("auto_cancel", "lapse")
+# The value of a parameter whose default is "as the data set shows" (None in Python): how links, the
+# command line and the text output write it.
+DATA = "data"
 LATE_DISPATCH_ACTIONS = ("none", "auto_cancel")
 FITTED = "fitted"
 
@@ -46,6 +49,11 @@ class Parameter:
 
     @property
     def range_text(self) -> str:
+        if self.default is None:
+            return f"'{DATA}' (as the data set shows) or " + self._range_text()
+        return self._range_text()
+
+    def _range_text(self) -> str:
         if self.kind == "bool":
             return "true or false"
         if self.kind == "choice":
@@ -60,6 +68,8 @@ class Parameter:
 
     def parse(self, raw: object) -> object:
         """The typed value of `raw` (a string from a URL or the command line, or a Python value)."""
+        if self.default is None and (raw is None or (isinstance(raw, str) and raw.strip().lower() in (DATA, ""))):
+            return None
         try:
             value = self._parse(raw)
         except (TypeError, ValueError):
@@ -138,9 +148,10 @@ def _build_parameters() -> tuple[Parameter, ...]:
             "channel: 'fitted' draws it from the data set's own refunds, a number fixes it. Default: fitted.",
             minimum=0, maximum=MAX_REFUND_DAYS, unit="business days", group="refunds"))
     params.append(Parameter(
-        "premium_shipping_share", "number", 0.25, "Premium shipping share",
+        "premium_shipping_share", "number", None, "Premium shipping share",
         "Share of orders sent by Premium (7-15 working days in transit) instead of Standard (15-45). "
-        "Default: 0.25 (at the default, the data set's own shipping methods).",
+        f"Default: {DATA}, the data set's own shipping methods, order by order (its observed share is in "
+        "the calibration). A number always means that share: 0.25 sends 25% by Premium.",
         minimum=0.0, maximum=1.0, group="shipping"))
     return tuple(params)
 
@@ -167,7 +178,7 @@ class Policy:
     late_dispatch_action: str = "none"
     refund_channel: tuple[tuple[str, str], ...] = field(default_factory=lambda: _default_pairs("refund_channel"))
     refund_days: tuple[tuple[str, object], ...] = field(default_factory=lambda: _default_pairs("refund_days"))
-    premium_shipping_share: float = 0.25
+    premium_shipping_share: float | None = None   # None: the data set's own shipping methods
 
     def __post_init__(self) -> None:
         # Every way of building a Policy goes through the same checks and the same typing, so an invalid
@@ -293,6 +304,8 @@ def _unknown(name: str) -> str:
 
 
 def _to_text(value: object) -> str:
+    if value is None:
+        return DATA
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
@@ -300,4 +313,4 @@ def _to_text(value: object) -> str:
     return str(value)
 
 
-__all__ = ["FITTED", "PARAMETERS", "PARAMETERS_BY_NAME", "Parameter", "Policy", "PolicyError"]
+__all__ = ["DATA", "FITTED", "PARAMETERS", "PARAMETERS_BY_NAME", "Parameter", "Policy", "PolicyError"]

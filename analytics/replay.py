@@ -24,7 +24,7 @@ import polars as pl
 
 from analytics.calibrate import US_PER_HOUR, Calibration, data_end_expr, normalise_orders, stage_expr
 from analytics.outcomes import DEFAULT_REFUND_CHANNEL, REFUND_CHANNELS, SHIPPING_METHODS
-from analytics.policy import PARAMETERS_BY_NAME, Policy
+from analytics.policy import Policy
 
 US_PER_DAY = 24 * US_PER_HOUR
 NEVER = np.int64(2**62)  # "has not happened": later than any real time, and safe to add hours to
@@ -498,8 +498,10 @@ class Replayed:
 
 
 def _premium_target(policy: Policy, calibration: Calibration) -> tuple[float, float] | None:
-    """(observed share, policy share) when the policy changes the shipping mix, else None."""
-    if policy.premium_shipping_share == PARAMETERS_BY_NAME["premium_shipping_share"].default:
+    """(observed share, policy share) when the policy sets a share, else None (the data's own methods).
+
+    A share equal to the observed one moves no order (the switch probability is 0)."""
+    if policy.premium_shipping_share is None:
         return None
     if not np.isfinite(calibration.premium_share.rate):
         return None

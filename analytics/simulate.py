@@ -11,7 +11,11 @@ Policy (analytics/policy.py): a frozen, hashable value; defaults are the baselin
     late_dispatch_action      choice none         none | auto_cancel: an order not shipped by the deadline
     refund_channel.<method>   choice as domain.md original | wallet | coupon, per payment method
     refund_days.<channel>     'fitted' or 0..60   business days a channel takes; 'fitted' = the data's own
-    premium_shipping_share    number 0.25         0..1; at the default, the data's own shipping methods
+    premium_shipping_share    number None         None (written 'data' in links, --set and text output) =
+                                                  the data set's own shipping method, order by order; a
+                                                  number 0..1 always means that share (0.25 = 25% Premium).
+                                                  The data's observed share: observed_premium_share(prepared)
+                                                  (also Calibration.summary()["premium_shipping_share"]).
   Policy.from_settings(["name=value", ...]) and policy.with_values({...}) raise PolicyError naming the
   parameter and its range; Policy.from_query(params, other_keys=...) never raises and returns
   (policy, notices) for untrusted URL parameters; policy.changes() / policy.to_query() give only the
@@ -27,15 +31,18 @@ Data and calibration:
     calibrate.calibrate(con, dataset_id, refit=False) -> Calibration;  calibrate.load_calibration(con, id)
     Calibration.summary() -> dict                      fitted figures with their sample sizes
     fit_vs_data(prepared) -> dict[str, pl.DataFrame]   fitted curve against the data's own distribution
+    observed_premium_share(prepared) -> float | None   share of the orders with a known shipping method
+        sent by Premium (None when the data set has no shipping methods: a share set then changes nothing)
 
 Simulation (every figure is {"value": mean over replicates, "low", "high": its 2.5 and 97.5 percentiles}):
     simulate(source, dataset=None, policy=None, replicates=DEFAULT_REPLICATES, seed=0, *, baseline=None) -> dict
         source: a DuckDB connection (with `dataset` an id or name, default the newest), a Prepared, or
-        an orders frame. Returns {"dataset", "policy", "replicates", "seed", "baseline", "scenario",
-        "delta"}; baseline/scenario/delta hold the figures in OUTCOME_INFO, by name (nested for
+        an orders frame. Returns {"dataset", "policy", "observed", "replicates", "seed", "baseline",
+        "scenario", "delta"}; "observed" = {"premium_shipping_share": the data's share or None};
+        baseline/scenario/delta hold the figures in OUTCOME_INFO, by name (nested for
         refunds_by_channel.<channel>, refund_wait_by_payment_method.<method>.p50/p90, ...).
     sweep(source, param, values, dataset=None, policy=None, replicates=DEFAULT_REPLICATES, seed=0) -> dict
-        {"param", "values", "policy", "baseline", "points": [{"value", "policy", "scenario", "delta"}]}
+        {"param", "values", "policy", "observed", "baseline", "points": [{"value", "policy", "scenario", "delta"}]}
     sweep_frame(result) -> pl.DataFrame     long form (value, outcome, series, value/low/high) to chart
     self_check(source, dataset=None, seed=0) -> dict
         The engine checked on itself: replayed under the data set's own policy, every fully observed
@@ -77,7 +84,7 @@ import polars as pl
 
 from analytics import calibrate as cal
 from analytics import db
-from analytics.policy import PARAMETERS_BY_NAME, Policy, PolicyError
+from analytics.policy import DATA, PARAMETERS_BY_NAME, Policy, PolicyError
 from analytics.replay import (
     ReplayData,
     draw_base,
@@ -159,6 +166,17 @@ def prepare_frame(frame: pl.DataFrame, dataset_id: str = "frame", calibration: c
     return Prepared(dataset_id, dataset_id, frame, prepare(frame), calibration or cal.fit(frame))
 
 
+def observed_premium_share(prep: Prepared) -> float | None:
+    """The share of the data set's orders with a known shipping method that went by Premium; None when
+    none has one. What premium_shipping_share=None (the default) keeps, order by order."""
+    rate = prep.calibration.premium_share.rate
+    return round(float(rate), 4) if math.isfinite(rate) else None
+
+
+def _observed(prep: Prepared) -> dict:
+    return {"premium_shipping_share": observed_premium_share(prep)}
+
+
 def _source(source, dataset: str | None) -> Prepared:
     if isinstance(source, Prepared):
         return source
@@ -238,6 +256,7 @@ def simulate(source, dataset: str | None = None, policy: Policy | None = None, r
     return {
         "dataset": {"id": prep.dataset_id, "name": prep.name},
         "policy": policy.changes(),
+        "observed": _observed(prep),
         "replicates": replicates,
         "seed": seed,
         "baseline": _figures(base),
@@ -269,6 +288,7 @@ def sweep(source, param: str, values: Iterable[object], dataset: str | None = No
         "param": param,
         "values": parsed,
         "policy": policy.changes(),
+        "observed": _observed(prep),
         "replicates": replicates,
         "seed": seed,
         "baseline": _figures(base),
@@ -294,7 +314,8 @@ def sweep_frame(result: dict) -> pl.DataFrame:
     for point in result["points"]:
         for series in ("scenario", "delta"):
             for outcome, fig in _flatten(point[series]).items():
-                rows.append({"param": result["param"], "param_value": str(point["value"]),
+                rows.append({"param": result["param"],
+                             "param_value": DATA if point["value"] is None else str(point["value"]),
                              "param_number": float(point["value"]) if isinstance(point["value"], int | float) else None,
                              "outcome": outcome, "series": series,
                              "value": fig["value"], "low": fig["low"], "high": fig["high"]})
@@ -368,6 +389,7 @@ def replay_orders(source, policy: Policy | None = None, dataset: str | None = No
 
 
 __all__ = [
-    "DEFAULT_REPLICATES", "OUTCOME_INFO", "Prepared", "fit_vs_data", "prepare_dataset", "prepare_frame",
+    "DEFAULT_REPLICATES", "OUTCOME_INFO", "Prepared", "fit_vs_data", "observed_premium_share", "prepare_dataset",
+    "prepare_frame",
     "replay_orders", "self_check", "simulate", "sweep", "sweep_frame",
 ]

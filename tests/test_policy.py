@@ -15,7 +15,7 @@ def test_defaults_are_the_baseline_of_the_domain():
     assert p.timeout_action == "auto_cancel"
     assert p.dispatch_deadline_days == 7
     assert p.late_dispatch_action == "none"
-    assert p.premium_shipping_share == 0.25
+    assert p.premium_shipping_share is None   # the data set's own shipping methods
     assert {m: p.channel_for(m) for m in PAYMENT_METHODS} == DEFAULT_REFUND_CHANNEL
     assert all(p.refund_days_for(ch) is None for ch in REFUND_CHANNELS)
     assert p.changes() == {}
@@ -110,3 +110,24 @@ def test_parameter_metadata_builds_controls():
         "number", 0.0, 2160.0, True, "hours")
     assert PARAMETERS_BY_NAME["timeout_action"].choices == ("auto_cancel", "lapse")
     assert PARAMETERS_BY_NAME["refund_days.original"].default == FITTED
+
+
+def test_premium_share_defaults_to_the_data_and_a_number_always_means_that_share():
+    param = PARAMETERS_BY_NAME["premium_shipping_share"]
+    assert param.default is None
+    assert "Default: data" in param.help and "0.25 sends 25%" in param.help
+    assert param.range_text == "'data' (as the data set shows) or a number >= 0 and <= 1"
+    for given in (["premium_shipping_share=data"], ["premium_shipping_share=DATA"], []):
+        p = Policy.from_settings(given)
+        assert p.premium_shipping_share is None and p.changes() == {} and p == Policy()
+    quarter = Policy.from_settings(["premium_shipping_share=0.25"])
+    assert quarter.premium_shipping_share == 0.25 and quarter != Policy()
+    assert quarter.changes() == {"premium_shipping_share": 0.25}
+    assert quarter.to_query() == {"premium_shipping_share": "0.25"}
+    again, notices = Policy.from_query({"premium_shipping_share": "data"})
+    assert again == Policy() and notices == []
+    bad, notices = Policy.from_query({"premium_shipping_share": "2"})
+    assert bad == Policy() and notices == [
+        "premium_shipping_share must be 'data' (as the data set shows) or a number >= 0 and <= 1; got '2'; "
+        "using the default, data"]
+    assert Policy(premium_shipping_share=0.25).with_value("premium_shipping_share", "data") == Policy()

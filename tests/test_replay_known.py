@@ -13,7 +13,7 @@ import pytest
 from analytics.calibrate import Calibration, Empirical, Lognormal, Rate, Survival
 from analytics.policy import Policy
 from analytics.replay import latent, prepare
-from analytics.simulate import prepare_frame, replay_orders, self_check, simulate
+from analytics.simulate import observed_premium_share, prepare_frame, replay_orders, self_check, simulate
 
 T0 = datetime(2026, 3, 2, 9, 0)  # a Monday
 H = timedelta(hours=1)
@@ -209,6 +209,19 @@ def test_premium_share_moves_orders_to_premium_with_its_transit():
     shipped = base["shipped_orders"]["value"]
     assert scen["premium_orders"]["value"] == shipped == 6   # B D F G H I
     assert scen["transit_p50_business_days"]["value"] == 10
+
+
+def test_a_premium_share_equal_to_the_observed_one_moves_nothing_and_the_default_keeps_the_data():
+    prep = prepare_frame(_orders(), calibration=_calibration())   # observed share 0.25
+    assert observed_premium_share(prep) == 0.25
+    same = simulate(prep, policy=Policy(premium_shipping_share=0.25), replicates=3)
+    assert same["observed"] == {"premium_shipping_share": 0.25}
+    assert same["policy"] == {"premium_shipping_share": 0.25}
+    assert all(v["value"] == 0 for k, v in same["delta"].items() if "value" in v), same["delta"]
+    # 0.25 is a share like any other: none by Premium is a change, and it moves the Premium orders off.
+    none = simulate(prep, policy=Policy(premium_shipping_share=0.0), replicates=3)
+    assert none["scenario"]["premium_orders"]["value"] == 0
+    assert none["baseline"]["premium_orders"]["value"] == simulate(prep, replicates=3)["scenario"]["premium_orders"]["value"]
 
 
 def test_prepare_reads_a_frame_with_only_the_required_columns():

@@ -164,6 +164,15 @@ def test_command_line_calibrate_simulate_sweep(tmp_path, capsys):
     code, out, _ = _cli(capsys, "sweep", "--param", "seller_response_hours", "--values", "24,72",
                         "--replicates", "2", db=path)
     assert code == 0 and "seller_response_hours" in out
+    # The shipping mix: absent or 'data' is the data's own (and says so), a number is that share.
+    code, out, _ = _cli(capsys, "simulate", "--replicates", "2", db=path)
+    assert code == 0 and "premium_shipping_share=data (the data set's own shipping methods, observed share 0." in out
+    code, out, _ = _cli(capsys, "sweep", "--param", "premium_shipping_share", "--values", "data,0.25",
+                        "--replicates", "2", "--json", db=path)
+    swept = json.loads(out)
+    assert code == 0 and swept["values"] == [None, 0.25]
+    assert swept["points"][0]["policy"] == {} and swept["points"][1]["policy"] == {"premium_shipping_share": 0.25}
+    assert 0 < swept["observed"]["premium_shipping_share"] < 1
 
 
 def test_one_default_for_replicates_in_the_engine_and_the_command_line(tmp_path, capsys):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from analytics import db
 from analytics.cli import UserError, add_common, emit
-from analytics.policy import PARAMETERS, PolicyError
+from analytics.policy import DATA, PARAMETERS, PolicyError
 
 # Figures shown by the text rendering of simulate and sweep (--json prints them all).
 HEADLINE = (
@@ -130,9 +130,19 @@ def _fmt(fig: dict) -> str:
     return f"{fig['value']:,.6g} [{fig['low']:,.6g}, {fig['high']:,.6g}]"
 
 
+def _shipping_note(r: dict) -> str:
+    """How the run treats the shipping mix: the share it sets, or the data's own (with its share)."""
+    if "premium_shipping_share" in r["policy"]:
+        return ""
+    share = r.get("observed", {}).get("premium_shipping_share")
+    seen = f", observed share {share:g}" if share is not None else ", none known"
+    return f"  premium_shipping_share={DATA} (the data set's own shipping methods{seen})"
+
+
 def _render_simulation(r: dict) -> str:
     changes = ", ".join(f"{k}={v}" for k, v in r["policy"].items()) or "the baseline (no changes)"
     lines = [f"{r['dataset']['name']!r}: {changes}; {r['replicates']} replicates, seed {r['seed']}",
+             *filter(None, [_shipping_note(r)]),
              f"  {'figure':<38} {'baseline':>28} {'scenario':>28} {'difference':>28}"]
     for name in HEADLINE:
         lines.append(f"  {name:<38} {_fmt(r['baseline'][name]):>28} {_fmt(r['scenario'][name]):>28} "
