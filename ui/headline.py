@@ -3,7 +3,8 @@
 Each headline number is a registry scalar computed over the filtered orders; its trend is the same
 registry expression computed per period (day, week or month, by the selection's span), bucketed by the
 filters' date anchor. The change shown beside a number compares the last complete period with the one
-before it.
+before it, and only when each has at least MIN_ORDERS orders: a change between a handful of orders, or
+between a whole period and a few days of one, is noise, so the tile then shows no change and says why.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ SHORT_LABELS = {
     "cancelled_gmv": "Cancelled GMV",
 }
 # A rise is bad news for these, so the change is coloured the other way round.
+# Fewer orders than this in either compared period: no change is shown.
+MIN_ORDERS = 30
+VOLUME = "orders"
 HIGHER_IS_WORSE = {"cancellation_rate", "cancellation_requests", "p50_refund_business_days_from_request",
                    "p90_refund_business_days_from_request", "cancelled_gmv"}
 
@@ -49,6 +53,8 @@ class Headline:
     unavailable: str | None            # why the data set cannot support it at all
     series: tuple[float | None, ...]   # one value per period, oldest first (complete periods only)
     change: float | None               # last complete period minus the one before
+    compared: tuple[tuple[date, int], ...] = ()   # (first day, orders) of the two periods compared
+    note: str | None = None            # why no change is shown, when there is none
 
 
 def period_for(first: date | None, last: date | None) -> str:
@@ -64,10 +70,10 @@ def _next_start(period: str) -> pl.Expr:
 
 
 def per_period(frames: pipelines.Frames, names: tuple[str, ...], time_col: str, period: str,
-               last_day: date | None) -> pl.LazyFrame:
+               last_day: date | None, first_day: date | None = None) -> pl.LazyFrame:
     """One row per complete period that has data, oldest first: `period` (its first day) and one column per
-    metric, each computed on its own grain's frame. A period that runs past `last_day` (the data's last
-    day) is incomplete and left out."""
+    metric, each computed on its own grain's frame. A period that runs past `last_day` (the data's or the
+    selection's last day) or starts before `first_day` is incomplete and left out."""
     by_grain: dict[str, list[pl.Expr]] = {}
     for name in names:
         metric = metrics.get(name)
@@ -83,7 +89,25 @@ def per_period(frames: pipelines.Frames, names: tuple[str, ...], time_col: str, 
     out = out.sort("period")
     if last_day is not None:
         out = out.filter(_next_start(period) <= pl.lit(last_day + timedelta(days=1)))
+    if first_day is not None:
+        out = out.filter(pl.col("period") >= pl.lit(first_day))
     return out
+
+
+def _compared(series: pl.DataFrame, period: str) -> tuple[tuple[tuple[date, int], ...], str | None]:
+    """The two periods a change compares, with their orders; and why no change is shown, if so."""
+    if series.height < 2:
+        return (), f"No change shown: fewer than two complete {period}s in this selection."
+    rows = series.tail(2).select("period", pl.col(VOLUME).fill_null(0)).rows()
+    compared = tuple((_day(start), int(n)) for start, n in rows)
+    if min(n for _, n in compared) < MIN_ORDERS:
+        return compared, (f"No change shown: the last complete {period} has {compared[1][1]:,} orders and the "
+                          f"one before {compared[0][1]:,}; a change needs at least {MIN_ORDERS} in each.")
+    return compared, None
+
+
+def _day(value) -> date:
+    return value.date() if hasattr(value, "date") and callable(value.date) else value
 
 
 def compute(con: duckdb.DuckDBPyConnection, dataset_id: str, filters: Filters,
@@ -98,14 +122,16 @@ def compute(con: duckdb.DuckDBPyConnection, dataset_id: str, filters: Filters,
     period = period_for(first, last)
     total_row: dict = {}
     series = pl.DataFrame()
+    per = tuple(dict.fromkeys((*names, VOLUME)))
     if names:
         reads: dict[str, set[str]] = {}
-        for name in names:
+        for name in per:
             for grain, columns in metrics.get(name).reads.items():
                 reads.setdefault(grain, {time_col}).update(columns)
         frames = report.load(con, dataset_id, filters, reads)
         total_row = metrics.scalars_row(frames, names)
-        series = per_period(frames, names, time_col, period, last).collect()
+        series = per_period(frames, per, time_col, period, last, first).collect()
+    compared, note = _compared(series, period) if names else ((), None)
     out = []
     for name in HEADLINE:
         metric = metrics.get(name)
@@ -114,8 +140,8 @@ def compute(con: duckdb.DuckDBPyConnection, dataset_id: str, filters: Filters,
             continue
         values = tuple(series[name].to_list()) if series.height else ()
         change = None
-        if len(values) >= 2 and values[-1] is not None and values[-2] is not None:
+        if note is None and values[-1] is not None and values[-2] is not None:
             change = values[-1] - values[-2]
         out.append(Headline(name, SHORT_LABELS[name], metric.description, metric.fmt, total_row.get(name),
-                            None, values, change))
+                            None, values, change, compared, note))
     return out, period

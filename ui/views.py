@@ -11,7 +11,7 @@ import streamlit as st
 from analytics import report
 from analytics.filters import Filters
 from ui import downloads
-from ui.headline import HIGHER_IS_WORSE, Headline
+from ui.headline import HIGHER_IS_WORSE, MIN_ORDERS, Headline
 from ui.notices import not_available
 
 __all__ = ["fmt", "fmt_change", "filter_summary", "headline_tiles", "not_available", "table_result"]
@@ -64,17 +64,26 @@ def headline_tiles(heads: list[Headline], period: str, per_row: int = 3) -> None
                 st.metric(h.label, "n/a", help=f"Not available in this data set: {h.unavailable}.", border=True)
                 continue
             series = [v for v in h.series if v is not None]
+            help_text = h.help
+            if h.compared:
+                (before, n_before), (last, n_last) = h.compared
+                help_text += (f"\n\nThe change compares the {period} starting {last:%Y-%m-%d} ({n_last:,} orders) "
+                              f"with the one starting {before:%Y-%m-%d} ({n_before:,} orders); only complete "
+                              f"{period}s with at least {MIN_ORDERS} orders each are compared.")
             st.metric(
                 h.label,
                 fmt(h.value, h.fmt),
                 delta=None if h.change is None else fmt_change(h.change, h.fmt),
                 delta_color="inverse" if h.name in HIGHER_IS_WORSE else "normal",
                 delta_description=f"last {period} vs the one before" if h.change is not None else None,
-                help=h.help,
+                help=help_text,
                 border=True,
                 chart_data=series if len(series) >= 2 else None,
                 chart_type="line",
             )
+    note = next((h.note for h in heads if h.note and not h.unavailable), None)
+    if note:
+        st.caption(note)
 
 
 def table_result(result: report.Table, *, name: str, key: str, chart: Callable[..., alt.TopLevelMixin] | None = None,
