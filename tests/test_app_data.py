@@ -139,3 +139,51 @@ def test_olist_orders_and_payments_upload_together(database, tmp_path):
     stored = _stored(database[0])[at.query_params["dataset"]]
     assert (stored.orders, stored.refused_rows) == (counts.orders, counts.refused_rows)
     assert stored.source["files"] == s.OLIST_FILES[:2]
+
+
+def test_a_missing_required_column_is_said_in_the_pages_words(database):
+    import io
+
+    import polars as pl
+
+    frame = pl.read_csv(s.SAMPLE, infer_schema=False).drop("payment_method")
+    buffer = io.BytesIO()
+    frame.write_csv(buffer)
+    at = _upload(s.open_page("data"), "no_method.csv", buffer.getvalue())
+    messages = [e.value for e in at.error]
+    assert any("choose a column for payment_method in the matching table above" in m for m in messages), messages
+    assert not any("--map" in m for m in messages)
+    assert at.button(key="data_import").disabled
+
+
+def test_a_header_only_file_is_refused_at_preview(database):
+    header = s.SAMPLE.read_text().splitlines()[0]
+    at = _upload(s.open_page("data"), "empty_orders.csv", (header + "\n").encode())
+    assert not at.exception
+    assert any("no data rows" in e.value for e in at.error), [e.value for e in at.error]
+    assert at.button(key="data_import").disabled
+
+
+def test_after_an_import_the_link_is_shown_and_refused_reasons_once(database):
+    header = s.SAMPLE.read_text().splitlines()[0]
+    good = s.SAMPLE.read_text().splitlines()[1]
+    bad_amount = good.replace("S-1001", "S-9001").replace(",42.50,", ",-5,")
+    at = _upload(s.open_page("data"), "orders.csv", "\n".join([header, good, bad_amount]).encode())
+    at.button(key="data_import").click().run()
+    assert s.problems(at) == []
+    new_id = at.query_params["dataset"]
+    assert any("Keep this link" in m.value and "only way back" in m.value for m in at.markdown)
+    assert any(c.value.endswith(f"?dataset={new_id}") for c in at.code)
+    reason_tables = [df for df in at.dataframe if list(df.value.columns) == ["reason", "rows"]]
+    assert len(reason_tables) == 1
+
+
+def test_generating_fewer_orders_than_the_minimum_says_so(database):
+    path, demo = database
+    before = set(_stored(path))
+    at = s.open_page("data")
+    at.number_input(key="data_gen_orders").set_value(50)
+    next(b for b in at.button if b.label == "Generate").click().run()
+    assert not at.exception
+    assert any("at least 100 orders" in e.value for e in at.error), [e.value for e in at.error]
+    assert set(_stored(path)) == before

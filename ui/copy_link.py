@@ -54,8 +54,18 @@ export default function (component) {
 """
 
 _component = st.components.v2.component("cancellation_lab_copy_link", html=_HTML, css=_CSS, js=_JS)
+# The same button beside a data set's link on the Data page (its own test id: a page may show both).
+_dataset_component = st.components.v2.component(
+    "cancellation_lab_copy_dataset_link",
+    html=_HTML.replace('data-testid="copy-link-button">Copy link', 'data-testid="copy-dataset-link-button">Copy this link'),
+    css=_CSS, js=_JS)
 
 
 def copy_link_button() -> None:
     """Draw the button (once per page, in the sidebar)."""
     _component(key="copy_link")
+
+
+def copy_dataset_link_button() -> None:
+    """A copy button for the address bar's link on the Data page, which names the chosen data set."""
+    _dataset_component(key="copy_dataset_link")

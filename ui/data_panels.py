@@ -10,9 +10,10 @@ import polars as pl
 import streamlit as st
 
 from analytics import db, generate, importer
-from ui import downloads, picker
+from ui import copy_link, downloads, picker
 from ui.setup import connection, cursor, db_key
 
+GENERATE_MIN = 100
 GENERATE_MAX = 2_000_000  # bigger data sets: `python -m analytics generate`, which has no upload limit
 NONE = "(no column)"
 UPLOAD_TYPES = ["csv", "tsv", "txt"]
@@ -114,12 +115,18 @@ def generate_form() -> None:
     st.caption("Orders simulated forward through the life cycle and the baseline policy (domain rules: 72-hour "
                "response window, 7 working days to dispatch, refunds routed by payment method).")
     with st.form("data_generate"):
-        orders = st.number_input("Orders", min_value=100, max_value=GENERATE_MAX, value=100_000, step=10_000,
-                                 key="data_gen_orders", help=f"100 to {GENERATE_MAX:,}; larger: the command line.")
+        # No min_value on the widget: a number below it would be silently put back, and the user would see
+        # nothing happen; the check after submitting says what is wrong instead.
+        orders = st.number_input("Orders", max_value=GENERATE_MAX, value=100_000, step=10_000,
+                                 key="data_gen_orders", help=f"{GENERATE_MIN} to {GENERATE_MAX:,}; larger: the command line.")
         seed = st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=1, step=1, key="data_gen_seed",
                                help="The same size and seed give the same orders.")
         name = st.text_input("Name (optional)", max_chars=120, key="data_gen_name")
         submitted = st.form_submit_button("Generate", type="primary")
+    if submitted and int(orders) < GENERATE_MIN:
+        st.error(f"A generated data set has at least {GENERATE_MIN} orders (you asked for {int(orders):,}): "
+                 f"set Orders to {GENERATE_MIN} or more.", icon=":material/error:")
+        return
     if submitted:
         bar = st.progress(0.0, text="Simulating orders…")
 
@@ -144,9 +151,24 @@ def last_result() -> None:
     st.success(f"Stored **{result['dataset']['name']}**: {result['stored']:,} orders{refused}. It is now the chosen "
                "data set.", icon=":material/check_circle:")
     if result["refused_by_reason"]:
-        downloads.table(pl.DataFrame({"reason": list(result["refused_by_reason"]),
-                                      "rows": list(result["refused_by_reason"].values())}),
-                        "refused-reasons", key="data_result_reasons")
+        # The reasons table itself is under "Refused rows" in the Data sets tab: shown once, not twice.
+        st.caption("Why rows were refused, and the rows themselves: **Refused rows** in the Data sets tab.")
+    keep_link(result["dataset"]["id"])
+
+
+def keep_link(dataset_id: str) -> None:
+    """The new data set's link, prominently: data sets are private, so a new tab or browser finds this one
+    only through its link."""
+    with st.container(border=True):
+        st.markdown("**Keep this link**: it is the only way back to this data set from another tab or browser.")
+        st.code(dataset_link(dataset_id), language=None, wrap_lines=True)
+        copy_link.copy_dataset_link_button()
+
+
+def dataset_link(dataset_id: str) -> str:
+    """This page's address naming the data set (what the address bar shows after the run)."""
+    base = (getattr(st.context, "url", None) or "").split("?")[0]
+    return f"{base}?dataset={dataset_id}" if base else f"?dataset={dataset_id}"
 
 
 # --- upload -------------------------------------------------------------------------------------------
@@ -211,11 +233,12 @@ def upload_panel() -> None:
         return
     st.markdown("**Preview** (first rows of the orders file, as read)")
     downloads.table(plan.orders_file.preview, "import-preview", key="data_preview", height=240)
-    for problem in plan.problems:
-        st.error(_shown(problem, names), icon=":material/error:")
+    problems = page_problems(plan, names)
+    for problem in problems:
+        st.error(problem, icon=":material/error:")
     default_name = Path(names[str(plan.orders_file.path)]).stem
     name = st.text_input("Data set name", value=default_name, max_chars=120, key="data_import_name")
-    if st.button("Import", type="primary", disabled=bool(plan.problems), key="data_import"):
+    if st.button("Import", type="primary", disabled=bool(problems), key="data_import"):
         bar = st.progress(0.0, text="Starting the import…")
 
         def progress(fraction: float, text: str) -> None:
@@ -235,6 +258,25 @@ def upload_panel() -> None:
         st.session_state["data_uploads_done"] = st.session_state.get("data_uploads_done", 0) + 1
         _forget_upload()
         st.rerun()
+
+
+def page_problems(plan: importer.ImportPlan, names: dict[str, str]) -> list[str]:
+    """What refuses the import, in the page's words: the importer's problems name command-line flags, so a
+    missing required field is said here from the plan's matches; a file with a header and no rows is
+    refused here, before the Import button, rather than after it."""
+    shown_name = names[str(plan.orders_file.path)]
+    missing = [f for f in importer.REQUIRED_FIELDS if not plan.mapping.get(f) and f not in plan.derived]
+    out = []
+    for problem in plan.problems:
+        if "--map" in problem and missing:
+            continue  # said below, the page's way
+        out.append(_shown(problem, names))
+    if missing and not any("no header row" in p for p in plan.problems):
+        out += [f"{shown_name}: no column for the required field {f}: choose a column for {f} in the matching "
+                "table above." for f in missing]
+    if plan.orders_file.preview.height == 0:
+        out.append(f"{shown_name} has a header row but no data rows: there is nothing to import.")
+    return out
 
 
 def _shown(text: str, names: dict[str, str]) -> str:
