@@ -8,12 +8,13 @@ in words because they are the product's vocabulary.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import zlib
+from collections.abc import Iterable, Sequence
 
 import altair as alt
 import polars as pl
 
-from analytics.outcomes import OUTCOMES, STAGES
+from analytics.outcomes import OUTCOMES, PAYMENT_METHODS, REASONS, REFUND_CHANNELS, SHIPPING_METHODS, STAGES
 
 STAGE_LABELS = {
     "before_payment": "Before payment",
@@ -34,7 +35,47 @@ OUTCOME_LABELS = {
 }
 REASON_SELECTION = "reason_pick"
 HEIGHT = 280
+# "left" is the colour of cancellations wherever they are drawn; no category scale below uses it.
 COLORS = {"reached": "#4c78a8", "left": "#e45756", "baseline": "#9ecae9", "scenario": "#4c78a8"}
+
+# One colour per category, the same in every chart and whatever a filter leaves in the frame: a label
+# keeps its colour when it is focused, filtered alone or drawn beside others. Labels not listed (an
+# export's own payment methods) get a colour from their name, so they too keep it from chart to chart.
+_PALETTE = ("#4c78a8", "#f58518", "#54a24b", "#b279a2", "#eeca3b", "#9d755d", "#72b7b2", "#ff9da6",
+            "#bab0ac", "#439894", "#d67195", "#83bcb6")
+UNKNOWN_COLOR = "#bab0ac"
+REASON_COLORS = {"changed_mind": "#4c78a8", "wrong_item": "#f58518", "shipping_delay": "#54a24b",
+                 "seller_unresponsive": "#b279a2", "other": "#9d755d"}
+PAYMENT_METHOD_COLORS = {"card": "#4c78a8", "wallet": "#72b7b2", "cash": "#54a24b", "western_union": "#eeca3b",
+                         "bank_transfer": "#b279a2", "cod": "#f58518",
+                         # Olist's labels
+                         "credit_card": "#4c78a8", "debit_card": "#439894", "boleto": "#9d755d",
+                         "voucher": "#d67195"}
+CHANNEL_COLORS = {"original": "#4c78a8", "wallet": "#72b7b2", "coupon": "#f58518"}
+SHIPPING_COLORS = {"standard": "#4c78a8", "premium": "#b279a2"}
+CATEGORY_COLORS = {"reason": REASON_COLORS, "payment_method": PAYMENT_METHOD_COLORS, "refund_channel": CHANNEL_COLORS,
+                   "channel": CHANNEL_COLORS, "shipping_method": SHIPPING_COLORS}
+_ORDER = {"reason": REASONS, "payment_method": PAYMENT_METHODS, "refund_channel": REFUND_CHANNELS,
+          "channel": REFUND_CHANNELS, "shipping_method": SHIPPING_METHODS}
+
+
+def category_color(kind: str, label: str | None) -> str:
+    """The colour of one label of a category (reason, payment_method, refund_channel/channel, shipping_method)."""
+    if label is None or label == "unknown":
+        return UNKNOWN_COLOR
+    known = CATEGORY_COLORS.get(kind, {})
+    if label in known:
+        return known[label]
+    return _PALETTE[zlib.crc32(label.encode()) % len(_PALETTE)]
+
+
+def category_scale(kind: str, labels: Iterable[str | None]) -> alt.Scale:
+    """A colour scale for the labels present (domain in the vocabulary's order, then the others sorted),
+    each label in its fixed colour."""
+    present = {("unknown" if x is None else x) for x in labels}
+    order = [x for x in _ORDER.get(kind, ()) if x in present]
+    order += sorted(present - set(order))
+    return alt.Scale(domain=order, range=[category_color(kind, x) for x in order])
 
 
 def _rows_height(rows: int, legend: bool = False) -> int:
@@ -123,7 +164,8 @@ def volume_chart(frame: pl.DataFrame, period: str = "week") -> alt.Chart:
         .encode(
             x=alt.X("period:T", title=f"{period.capitalize()} starting"),
             y=alt.Y("count:Q", title="Orders"),
-            color=alt.Color("what:N", title=None, scale=alt.Scale(range=[COLORS["reached"], COLORS["left"]]),
+            color=alt.Color("what:N", title=None, scale=alt.Scale(domain=["Orders", "Cancelled orders"],
+                                                                    range=[COLORS["reached"], COLORS["left"]]),
                             legend=alt.Legend(orient="top")),
             tooltip=[alt.Tooltip("period:T", title=period.capitalize()), alt.Tooltip("what:N", title=" "),
                      alt.Tooltip("count:Q", format=",")],
@@ -174,7 +216,7 @@ def reasons_chart(frame: pl.DataFrame, selected: str | None = None) -> alt.Chart
         .encode(
             y=alt.Y("reason:N", sort="-x", title=None),
             x=alt.X("requests:Q", title="Requests"),
-            color=alt.Color("reason:N", legend=None),
+            color=alt.Color("reason:N", legend=None, scale=category_scale("reason", frame["reason"])),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.3)) if selected else alt.value(1.0),
             tooltip=[alt.Tooltip("reason:N"), alt.Tooltip("requests:Q", format=","),
                      alt.Tooltip("share:Q", format=".1%")],
@@ -194,7 +236,7 @@ def reason_gmv_chart(frame: pl.DataFrame, selected: str | None = None) -> alt.Ch
         .encode(
             y=alt.Y("reason:N", sort="-x", title=None),
             x=alt.X("share_of_cancelled_gmv:Q", title="Share of cancelled GMV", axis=alt.Axis(format="%")),
-            color=alt.Color("reason:N", legend=None),
+            color=alt.Color("reason:N", legend=None, scale=category_scale("reason", frame["reason"])),
             opacity=alt.condition(alt.datum.reason == selected, alt.value(1.0), alt.value(0.3)) if selected else alt.value(1.0),
             tooltip=[alt.Tooltip("reason:N"), alt.Tooltip("cancelled_orders:Q", format=","),
                      alt.Tooltip("cancelled_gmv:Q", format=",.2f"), alt.Tooltip("share_of_cancelled_gmv:Q", format=".1%")],
@@ -222,7 +264,8 @@ def reasons_share_chart(frame: pl.DataFrame, by: str, title: str, selected: str 
             y=alt.Y(f"{by}:N", title=title, sort=list(sort) if sort else "ascending"),
             x=(alt.X("requests:Q", stack="normalize", title="Share of requests", axis=alt.Axis(format="%"))
                if normalize else alt.X("requests:Q", title="Requests")),
-            color=alt.Color("reason:N", title="Reason", legend=alt.Legend(orient="top")),
+            color=alt.Color("reason:N", title="Reason", legend=alt.Legend(orient="top"),
+                            scale=category_scale("reason", data["reason"])),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.3)) if selected else alt.value(1.0),
             tooltip=[alt.Tooltip(f"{by}:N", title=title), alt.Tooltip("reason:N"),
                      alt.Tooltip("requests:Q", format=","), alt.Tooltip("share:Q", format=".1%")],
@@ -243,7 +286,8 @@ def reasons_over_time_chart(frame: pl.DataFrame, period: str = "week", selected:
         .encode(
             x=alt.X("period:T", title=f"{period.capitalize()} starting"),
             y=alt.Y("requests:Q", title="Requests"),
-            color=alt.Color("reason:N", title="Reason", legend=alt.Legend(orient="top")),
+            color=alt.Color("reason:N", title="Reason", legend=alt.Legend(orient="top"),
+                            scale=category_scale("reason", frame["reason"])),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.25)) if selected else alt.value(1.0),
             tooltip=[alt.Tooltip("period:T", title=period.capitalize()), alt.Tooltip("reason:N"),
                      alt.Tooltip("requests:Q", format=",")],
@@ -309,9 +353,10 @@ def share_over_chart(frame: pl.DataFrame, by: str, title: str, threshold: float)
         return _empty("No completed refunds in this selection")
     return (
         alt.Chart(data)
-        .mark_bar(color=COLORS["left"])
+        .mark_bar()
         .encode(
             y=alt.Y(f"{by}:N", title=title),
+            color=alt.Color(f"{by}:N", legend=None, scale=category_scale(by, data[by])),
             x=alt.X("share_over_threshold:Q", title=f"Share over {threshold:g} business days",
                     axis=alt.Axis(format="%"),
                     # An all-zero selection still gets a readable axis.
@@ -334,7 +379,7 @@ def refunds_by_chart(frame: pl.DataFrame, by: str, title: str) -> alt.Chart:
         .encode(
             x=alt.X(f"{by}:N", title=title, sort="-y", axis=alt.Axis(labelAngle=0)),
             y=alt.Y("refunds:Q", title="Refunds"),
-            color=alt.Color(f"{by}:N", legend=None),
+            color=alt.Color(f"{by}:N", legend=None, scale=category_scale(by, data[by])),
             tooltip=[alt.Tooltip(f"{by}:N", title=title), alt.Tooltip("refunds:Q", format=","),
                      alt.Tooltip("refund_amount:Q", format=",.2f"), alt.Tooltip("share:Q", format=".1%")],
         )
@@ -420,7 +465,8 @@ def distribution_chart(frame: pl.DataFrame, group: str) -> alt.Chart:
         .encode(
             x=alt.X("days:O", title="Business days"),
             y=alt.Y("share:Q", title="Share", axis=alt.Axis(format="%")),
-            color=alt.Color(f"{group}:N", title=None, legend=alt.Legend(orient="top")),
+            color=alt.Color(f"{group}:N", title=None, legend=alt.Legend(orient="top"),
+                            scale=category_scale(group, data[group])),
             xOffset=alt.XOffset(f"{group}:N"),
             opacity=alt.condition(alt.datum.basis == "assumed", alt.value(0.35), alt.value(1.0)),
             tooltip=[alt.Tooltip(f"{group}:N"), alt.Tooltip("days:O"), alt.Tooltip("share:Q", format=".1%"),

@@ -153,3 +153,48 @@ def test_figures_a_data_set_cannot_measure_are_left_out():
     sweep = pl.DataFrame({"parameter": [1.0], "value": [None], "low": [None], "high": [None]},
                          schema_overrides={"value": pl.Float64, "low": pl.Float64, "high": pl.Float64})
     assert charts.sweep_chart(sweep, "p", "f").to_dict()["mark"]["type"] == "text"
+
+
+def _color_of(spec: dict, label: str) -> str:
+    """The colour a chart's colour scale gives a label (searching layers and facets)."""
+    def scales(node):
+        if isinstance(node, dict):
+            color = node.get("encoding", {}).get("color", {}) if isinstance(node.get("encoding"), dict) else {}
+            if isinstance(color, dict) and "scale" in color:
+                yield color["scale"]
+            for v in node.values():
+                yield from scales(v)
+        elif isinstance(node, list):
+            for v in node:
+                yield from scales(v)
+    for scale in scales(spec):
+        if label in scale.get("domain", []):
+            return scale["range"][scale["domain"].index(label)]
+    raise AssertionError(f"{label} has no colour")
+
+
+def test_a_reason_keeps_its_colour_focused_or_not_and_in_every_reason_chart():
+    all_reasons = pl.DataFrame({"reason": ["changed_mind", "wrong_item", "other"], "requests": [5, 3, 1],
+                                "share": [5 / 9, 3 / 9, 1 / 9]})
+    alone = all_reasons.filter(pl.col("reason") == "wrong_item")
+    colour = _color_of(charts.reasons_chart(all_reasons).to_dict(), "wrong_item")
+    assert _color_of(charts.reasons_chart(alone, selected="wrong_item").to_dict(), "wrong_item") == colour
+    by_stage = pl.DataFrame({"request_stage": ["awaiting_shipment"], "reason": ["wrong_item"], "requests": [3],
+                             "share": [1.0]})
+    assert _color_of(charts.reasons_share_chart(by_stage, "request_stage", "Stage").to_dict(), "wrong_item") == colour
+    assert colour == charts.category_color("reason", "wrong_item") != charts.COLORS["left"]
+
+
+def test_cancellations_are_one_colour_and_payment_methods_and_channels_fixed():
+    volume = pl.DataFrame({"period": [date(2024, 1, 1)], "orders": [10], "cancelled_orders": [2]})
+    assert _color_of(charts.volume_chart(volume).to_dict(), "Cancelled orders") == charts.COLORS["left"]
+    by_method = pl.DataFrame({"payment_method": ["cod", "card"], "refunds": [1, 2], "refund_amount": [1.0, 2.0],
+                              "share": [1 / 3, 2 / 3]})
+    only_card = by_method.filter(pl.col("payment_method") == "card")
+    card = _color_of(charts.refunds_by_chart(by_method, "payment_method", "Method").to_dict(), "card")
+    assert _color_of(charts.refunds_by_chart(only_card, "payment_method", "Method").to_dict(), "card") == card
+    channels = pl.DataFrame({"refund_channel": ["coupon"], "refunds": [1], "refund_amount": [1.0], "share": [1.0]})
+    assert _color_of(charts.refunds_by_chart(channels, "refund_channel", "Channel").to_dict(), "coupon") == \
+        charts.CHANNEL_COLORS["coupon"]
+    # An export's own label gets the same colour every time.
+    assert charts.category_color("payment_method", "pix") == charts.category_color("payment_method", "pix")
