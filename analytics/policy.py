@@ -3,12 +3,21 @@
 The command line (`--set name=value`), the pages' controls and shareable links all use the names in
 PARAMETERS. Defaults reproduce the baseline of domain.md; a parameter left at its default means "as the
 data set shows" wherever the data carries the answer (a method's refund channel, the shipping-method mix).
+
+Payment methods: PARAMETERS has one `refund_channel.<method>` per domain method (card, wallet, cash,
+western_union, bank_transfer, cod). A data set may use others (Olist: credit_card, boleto, voucher,
+debit_card): `parameters_for(methods, observed)` gives the parameters of such a data set (one
+refund_channel control per method it has; a method outside the domain table defaults to the channel
+its refunds show, else 'original'), and every parsing entry point takes `parameters=` to check names
+against it. Without `parameters`, any well-formed `refund_channel.<label>` is accepted, unset = None
+(the data's own channel, else 'original').
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 
 from analytics.outcomes import DEFAULT_REFUND_CHANNEL, PAYMENT_METHODS, REFUND_CHANNELS
@@ -23,6 +32,10 @@ FITTED = "fitted"
 MAX_RESPONSE_HOURS = 2160.0  # 90 days: longer windows are not a policy anyone runs
 MAX_DISPATCH_DAYS = 60
 MAX_REFUND_DAYS = 60
+
+# A payment method's label as the import writes it (lower case, underscores): what refund_channel.<label>
+# accepts when no data set says which methods exist.
+METHOD_LABEL = re.compile(r"[a-z0-9][a-z0-9_]{0,63}")
 
 
 class PolicyError(ValueError):
@@ -134,13 +147,7 @@ def _build_parameters() -> tuple[Parameter, ...]:
             "cancelled and refunded then; a request made after that is never made. Default: none.",
             choices=LATE_DISPATCH_ACTIONS, group="dispatch"),
     ]
-    for method in PAYMENT_METHODS:
-        default = DEFAULT_REFUND_CHANNEL[method]
-        params.append(Parameter(
-            f"refund_channel.{method}", "choice", default, f"Refunds of {method.replace('_', ' ')} payments",
-            f"Where the money goes when an order paid by {method.replace('_', ' ')} is refunded. "
-            f"Default: {default} (at the default, the channel the data set shows).",
-            choices=REFUND_CHANNELS, group="refunds"))
+    params += [refund_channel_parameter(method) for method in PAYMENT_METHODS]
     for channel in REFUND_CHANNELS:
         params.append(Parameter(
             f"refund_days.{channel}", "days_or_fitted", FITTED, f"Time to refund: {channel}",
@@ -156,8 +163,81 @@ def _build_parameters() -> tuple[Parameter, ...]:
     return tuple(params)
 
 
+def refund_channel_parameter(method: str, observed: str | None = None, data_known: bool = False) -> Parameter:
+    """The `refund_channel.<method>` parameter. Its default: the domain's channel for a domain method;
+    otherwise, for a known data set (`data_known`), `observed` (the channel its refunds of that method
+    show) or 'original' when it has none; with no data set, None ('data': as the data shows)."""
+    words = method.replace("_", " ")
+    label, name = f"Refunds of {words} payments", f"refund_channel.{method}"
+    what = f"Where the money goes when an order paid by {words} is refunded. "
+    if method in DEFAULT_REFUND_CHANNEL:
+        default = DEFAULT_REFUND_CHANNEL[method]
+        why = f"Default: {default}, as domain.md (at the default, each refund keeps the channel the data set shows)."
+    elif observed is not None:
+        default = observed
+        why = f"Default: {default}, the channel this data set's {words} refunds show."
+    elif data_known:
+        default = "original"
+        why = f"Default: original (this data set shows no {words} refund's channel)."
+    else:
+        default = None
+        why = f"Default: {DATA}, the channel the data set's {words} refunds show, else original."
+    return Parameter(name, "choice", default, label, what + why, choices=REFUND_CHANNELS, group="refunds")
+
+
 PARAMETERS: tuple[Parameter, ...] = _build_parameters()
 PARAMETERS_BY_NAME: dict[str, Parameter] = {p.name: p for p in PARAMETERS}
+
+
+def parameters_for(methods: Iterable[str], observed: Mapping[str, str] | None = None) -> tuple[Parameter, ...]:
+    """PARAMETERS for a data set with these payment methods: the same parameters in the same order,
+    with one refund_channel.<method> per method given (domain methods first in the domain's order, then
+    the others by name) in place of the domain's six. `observed`: method -> the channel its refunds show
+    (the default of a method outside the domain table; 'original' when absent)."""
+    observed = observed or {}
+    given = set(methods)
+    ordered = [m for m in PAYMENT_METHODS if m in given] + sorted(given - set(PAYMENT_METHODS))
+    channels = [refund_channel_parameter(m, observed.get(m), data_known=True) for m in ordered]
+    out: list[Parameter] = []
+    for p in PARAMETERS:
+        if p.name.startswith("refund_channel."):
+            out += channels
+            channels = []
+        else:
+            out.append(p)
+    return tuple(out)
+
+
+def _method_of(name: str) -> str | None:
+    if name.startswith("refund_channel."):
+        method = name.split(".", 1)[1]
+        return method if METHOD_LABEL.fullmatch(method) else None
+    return None
+
+
+def _lookup(name: str, parameters: Sequence[Parameter] | None = None) -> Parameter:
+    """The parameter called `name`: among `parameters` (a data set's) when given, else PARAMETERS plus a
+    refund_channel.<label> for any well-formed payment method label. Raises PolicyError."""
+    if parameters is not None:
+        for p in parameters:
+            if p.name == name:
+                return p
+        if name.startswith("refund_channel."):
+            methods = [p.name.split(".", 1)[1] for p in parameters if p.name.startswith("refund_channel.")]
+            raise PolicyError(f"unknown policy parameter {name!r}: this data set's payment methods are "
+                              + (", ".join(methods) or "none") + f"; each takes {_lookup_range()}")
+        raise PolicyError(_unknown(name))
+    found = PARAMETERS_BY_NAME.get(name)
+    if found is not None:
+        return found
+    method = _method_of(name)
+    if method is None:
+        raise PolicyError(_unknown(name))
+    return refund_channel_parameter(method)
+
+
+def _lookup_range() -> str:
+    return "one of " + ", ".join(REFUND_CHANNELS)
 
 
 def _default_pairs(prefix: str) -> tuple[tuple[str, object], ...]:
@@ -168,8 +248,9 @@ def _default_pairs(prefix: str) -> tuple[tuple[str, object], ...]:
 class Policy:
     """A cancellation policy. Hashable, so it can key a cache.
 
-    refund_channel and refund_days are tuples of (key, value) pairs in a fixed order (payment methods,
-    refund channels); read them with `channel_for(method)` and `refund_days_for(channel)`."""
+    refund_channel and refund_days are tuples of (key, value) pairs in a fixed order (the domain's payment
+    methods, then any other method given a channel, by name; refund channels); read them with
+    `channel_for(method)` and `refund_days_for(channel)`."""
 
     seller_consent_required: bool = True
     seller_response_hours: float = 72.0
@@ -185,14 +266,17 @@ class Policy:
         # policy cannot exist and Policy(seller_response_hours="48") equals Policy(seller_response_hours=48).
         flat = self._flat()
         for name, value in flat.items():
-            param = PARAMETERS_BY_NAME.get(name)
-            if param is None:
-                raise PolicyError(_unknown(name))
-            flat[name] = param.parse(value)
+            flat[name] = _lookup(name).parse(value)
         for f in fields(self):
             if f.name in ("refund_channel", "refund_days"):
                 pairs = tuple((key, flat.get(f"{f.name}.{key}", default)) for key, default in _default_pairs(f.name))
-                object.__setattr__(self, f.name, pairs)
+                known = {key for key, _ in pairs}
+                # Methods outside the domain table, only when given a channel (None = as the data shows),
+                # by name: one policy, one value, however it was built.
+                extra = sorted((name.split(".", 1)[1], v) for name, v in flat.items()
+                               if name.startswith(f"{f.name}.") and v is not None
+                               and name.split(".", 1)[1] not in known)
+                object.__setattr__(self, f.name, pairs + tuple(extra))
             else:
                 object.__setattr__(self, f.name, flat[f.name])
 
@@ -211,16 +295,20 @@ class Policy:
         """Every parameter by its public name, e.g. {'seller_response_hours': 72.0, 'refund_channel.cod': 'coupon'}."""
         return self._flat()
 
-    def get(self, name: str) -> object:
-        if name not in PARAMETERS_BY_NAME:
-            raise PolicyError(_unknown(name))
-        return self._flat()[name]
+    def get(self, name: str, parameters: Sequence[Parameter] | None = None) -> object:
+        """A parameter's value by public name. With a data set's `parameters` (parameters_for), a payment
+        method's refund channel left unset reads as that data set's default for it."""
+        param = _lookup(name, parameters)
+        value = self._flat().get(name)
+        return param.default if value is None else value
 
     def changes(self) -> dict[str, object]:
         """Only the parameters that differ from their defaults (what a link or a saved scenario stores)."""
-        return {k: v for k, v in self._flat().items() if v != PARAMETERS_BY_NAME[k].default}
+        return {k: v for k, v in self._flat().items() if v != _lookup(k).default}
 
     def channel_for(self, method: str) -> str | None:
+        """The channel the policy sets for a payment method; None for a method outside the domain table
+        that it leaves as the data shows."""
         return dict(self.refund_channel).get(method)
 
     def channel_changed(self, method: str) -> bool:
@@ -232,14 +320,20 @@ class Policy:
         value = dict(self.refund_days).get(channel, FITTED)
         return None if value == FITTED else int(value)
 
-    def with_values(self, values: Mapping[str, object]) -> Policy:
-        """A copy with parameters set by public name; values may be strings. Raises PolicyError."""
+    def with_values(self, values: Mapping[str, object], parameters: Sequence[Parameter] | None = None) -> Policy:
+        """A copy with parameters set by public name; values may be strings. Raises PolicyError.
+
+        `parameters`: a data set's (parameters_for / simulate.policy_parameters): names are checked
+        against it (a payment method the data set does not have is refused, naming the ones it has),
+        and a refund channel set to that data set's default for a method outside the domain table is
+        stored as unset, so the policy equals the one that leaves it alone (same link, same cache key)."""
         flat = self._flat()
         for name, raw in values.items():
-            param = PARAMETERS_BY_NAME.get(name)
-            if param is None:
-                raise PolicyError(_unknown(name))
-            flat[name] = param.parse(raw)
+            param = _lookup(name, parameters)
+            value = param.parse(raw)
+            if parameters is not None and _method_of(name) not in (None, *PAYMENT_METHODS) and value == param.default:
+                value = None
+            flat[name] = value
         return _from_flat(flat)
 
     def with_value(self, name: str, value: object) -> Policy:
@@ -250,22 +344,26 @@ class Policy:
         return {k: _to_text(v) for k, v in self.changes().items()}
 
     @classmethod
-    def from_settings(cls, settings: Iterable[str], base: Policy | None = None) -> Policy:
-        """A policy from `name=value` strings (the command line's --set). Raises PolicyError."""
+    def from_settings(cls, settings: Iterable[str], base: Policy | None = None,
+                      parameters: Sequence[Parameter] | None = None) -> Policy:
+        """A policy from `name=value` strings (the command line's --set). Raises PolicyError.
+        `parameters`: a data set's, as in with_values."""
         values: dict[str, str] = {}
         for item in settings:
             name, sep, value = item.partition("=")
             if not sep:
                 raise PolicyError(f"expected name=value, got {item!r}")
             values[name.strip()] = value.strip()
-        return (base or cls()).with_values(values)
+        return (base or cls()).with_values(values, parameters)
 
     @classmethod
-    def from_query(cls, params: Mapping[str, object], other_keys: Iterable[str] = ()) -> tuple[Policy, list[str]]:
+    def from_query(cls, params: Mapping[str, object], other_keys: Iterable[str] = (),
+                   parameters: Sequence[Parameter] | None = None) -> tuple[Policy, list[str]]:
         """A policy from untrusted query parameters, never raising.
 
         Returns (policy, notices): a parameter that is unknown (and not in `other_keys`, the page's own
-        state such as the data set) or invalid gives a notice and keeps its default."""
+        state such as the data set) or invalid gives a notice and keeps its default. `parameters`: a
+        data set's, as in with_values (a payment method it does not have is unknown)."""
         others = set(other_keys)
         good: dict[str, object] = {}
         notices: list[str] = []
@@ -274,15 +372,16 @@ class Policy:
                 raw = raw[-1] if raw else ""
             if name in others:
                 continue
-            param = PARAMETERS_BY_NAME.get(name)
-            if param is None:
-                notices.append(_unknown(name) + "; ignored")
+            try:
+                param = _lookup(name, parameters)
+            except PolicyError as e:
+                notices.append(f"{e}; ignored")
                 continue
             try:
                 good[name] = param.parse(raw)
             except PolicyError as e:
                 notices.append(f"{e}; using the default, {_to_text(param.default)}")
-        return cls().with_values(good), notices
+        return cls().with_values(good, parameters), notices
 
 
 def _from_flat(flat: Mapping[str, object]) -> Policy:
@@ -313,4 +412,5 @@ def _to_text(value: object) -> str:
     return str(value)
 
 
-__all__ = ["DATA", "FITTED", "PARAMETERS", "PARAMETERS_BY_NAME", "Parameter", "Policy", "PolicyError"]
+__all__ = ["DATA", "FITTED", "PARAMETERS", "PARAMETERS_BY_NAME", "Parameter", "Policy", "PolicyError",
+           "parameters_for", "refund_channel_parameter"]

@@ -196,7 +196,10 @@ class ReplayData:
     key: np.ndarray
     amount: np.ndarray
     method: np.ndarray            # index into `methods`
-    methods: tuple[str, ...]
+    methods: tuple[str, ...]      # the data's payment methods and the domain's (sorted)
+    method_orders: np.ndarray     # per method: orders paid by it in the data (0: a domain method it lacks)
+    method_channel: np.ndarray    # per method: the refund channel (REFUND_CHANNELS index) it defaults to:
+                                  # the domain's, else the one most of its refunds show, else original
     ship_method: np.ndarray       # 0 standard, 1 premium, -1 unknown
     paid: np.ndarray
     paid_day: np.ndarray          # datetime64[D]
@@ -352,12 +355,16 @@ def prepare(frame: pl.DataFrame) -> ReplayData:
     requested = arr("requested_at")
     responded = arr("responded_at")
     r_answered = arr("_answered")[r_idx]
+    method = codes(cols["payment_method"], methods)
+    refund_channel = codes(cols["refund_channel"], REFUND_CHANNELS)
     base = dict(
         order_id=cols["order_id"],
         key=arr("_key").astype(np.uint64),
         amount=cols["amount"].fill_null(0.0).to_numpy(),
-        method=codes(cols["payment_method"], methods),
+        method=method,
         methods=methods,
+        method_orders=np.bincount(method[method >= 0], minlength=len(methods)),
+        method_channel=_method_channels(methods, method, arr("has_refund"), refund_channel),
         ship_method=codes(cols["shipping_method"], SHIPPING_METHODS),
         paid=arr("paid_at"),
         paid_day=days("_paid_day"),
@@ -370,7 +377,7 @@ def prepare(frame: pl.DataFrame) -> ReplayData:
         outcome_obs=codes(cols["_outcome"], OUTCOMES).astype(np.int8),
         return_path_obs=arr("_return_path"),
         has_refund=arr("has_refund"),
-        refund_channel=codes(cols["refund_channel"], REFUND_CHANNELS),
+        refund_channel=refund_channel,
         refund_amount=cols["refund_amount"].fill_null(cols["amount"]).fill_null(0.0).to_numpy(),
         refund_init=arr("refund_initiated_at"),
         refund_done=days("_done"),
@@ -410,6 +417,21 @@ def prepare(frame: pl.DataFrame) -> ReplayData:
     workdays[sent] = np.busday_count(base["paid_day"][quiet[sent]], _days(shipped[quiet[sent]]))
     return ReplayData(**base, small=view(small_idx, fixed_tally + observed_tally(partial, quiet)), quiet=quiet,
                       quiet_workdays=workdays)
+
+
+def _method_channels(methods: tuple[str, ...], method: np.ndarray, has_refund: np.ndarray,
+                     channel: np.ndarray) -> np.ndarray:
+    """Per payment method, its default refund channel: the domain's for a domain method; otherwise the
+    channel most of its refunds show (ties: the first in REFUND_CHANNELS), 'original' with none seen."""
+    seen = has_refund & (channel >= 0) & (method >= 0)
+    k = len(REFUND_CHANNELS)
+    pair = method[seen].astype(np.int64) * k + channel[seen]
+    counts = np.bincount(pair, minlength=len(methods) * k).reshape(len(methods), k)
+    out = np.where(counts.any(axis=1), counts.argmax(axis=1), REFUND_CHANNELS.index("original"))
+    for i, m in enumerate(methods):
+        if m in DEFAULT_REFUND_CHANNEL:
+            out[i] = REFUND_CHANNELS.index(DEFAULT_REFUND_CHANNEL[m])
+    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -626,9 +648,12 @@ def replay(data: ReplayData, calibration: Calibration, policy: Policy, lat: Late
     channel = data.refund_channel[idx]
     done = data.refund_done[idx]
     fixed_days = {ch: policy.refund_days_for(ch) for ch in REFUND_CHANNELS}
-    changed_methods = np.array([policy.channel_changed(m) for m in data.methods])
-    policy_channel = np.array([REFUND_CHANNELS.index(policy.channel_for(m) or "original") for m in data.methods])
-    default_channel = np.array([REFUND_CHANNELS.index(DEFAULT_REFUND_CHANNEL.get(m, "original")) for m in data.methods])
+    # A method's channel moves when the policy names one other than its default (the domain's, or for
+    # another method the one its refunds show): a default set explicitly is no change.
+    default_channel = data.method_channel
+    policy_channel = np.array([REFUND_CHANNELS.index(policy.channel_for(m)) if policy.channel_for(m) else d
+                               for m, d in zip(data.methods, default_channel, strict=True)], dtype=np.int64)
+    changed_methods = policy_channel != default_channel
 
     def channel_for(orders: np.ndarray) -> np.ndarray:
         """A changed method's channel from the policy; otherwise the channel the data shows, else the default."""

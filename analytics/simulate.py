@@ -9,7 +9,12 @@ Policy (analytics/policy.py): a frozen, hashable value; defaults are the baselin
     timeout_action            choice auto_cancel  auto_cancel | lapse: what the window running out does
     dispatch_deadline_days    int    7            1..60 working days after the payment day
     late_dispatch_action      choice none         none | auto_cancel: an order not shipped by the deadline
-    refund_channel.<method>   choice as domain.md original | wallet | coupon, per payment method
+    refund_channel.<method>   choice as domain.md original | wallet | coupon, per payment method: any method
+                                                  the data set has (Olist: credit_card, boleto, voucher,
+                                                  debit_card), not only the domain's six. A method outside
+                                                  the domain table defaults to the channel its refunds show
+                                                  in the data, else original. policy_parameters(prepared)
+                                                  gives the controls for one data set (below).
     refund_days.<channel>     'fitted' or 0..60   business days a channel takes; 'fitted' = the data's own
     premium_shipping_share    number None         None (written 'data' in links, --set and text output) =
                                                   the data set's own shipping method, order by order; a
@@ -20,7 +25,19 @@ Policy (analytics/policy.py): a frozen, hashable value; defaults are the baselin
   parameter and its range; Policy.from_query(params, other_keys=...) never raises and returns
   (policy, notices) for untrusted URL parameters; policy.changes() / policy.to_query() give only the
   non-default parameters. PARAMETERS: one Parameter per name (name, kind, default, label, help,
-  choices, minimum, maximum, unit, group, range_text) for building controls.
+  choices, minimum, maximum, unit, group, range_text) for building controls: the domain's payment
+  methods. Parameter.default None means "as the data set shows" (written 'data'); parse('data') -> None.
+
+  For one data set, build the controls from policy_parameters(prepared) instead of PARAMETERS, and pass
+  the same list as `parameters=` to Policy.from_query / from_settings / with_values / get:
+    policy_parameters(prepared) -> tuple[Parameter, ...]
+        PARAMETERS with one refund_channel.<method> per payment method the data set has (domain methods
+        first in the domain's order, then the others by name), each with the data set's default. With
+        it, a method the data set does not have is refused (PolicyError, or a notice from from_query)
+        naming the methods it has; a method outside the domain table set to its default is stored as
+        unset, so the link stays clean; policy.get(name, parameters) reads an unset method as its default.
+  Without `parameters`, any well-formed refund_channel.<label> parses (unset = None = as the data shows);
+  simulate and sweep then refuse a changed channel for a method the data set does not have.
 
 Data and calibration:
     prepare_dataset(con, dataset=None, *, refit=False) -> Prepared
@@ -84,7 +101,8 @@ import polars as pl
 
 from analytics import calibrate as cal
 from analytics import db
-from analytics.policy import DATA, PARAMETERS_BY_NAME, Policy, PolicyError
+from analytics.outcomes import REFUND_CHANNELS
+from analytics.policy import DATA, Parameter, Policy, PolicyError, parameters_for
 from analytics.replay import (
     ReplayData,
     draw_base,
@@ -164,6 +182,26 @@ def prepare_frame(frame: pl.DataFrame, dataset_id: str = "frame", calibration: c
     """A Prepared from an in-memory orders frame (load_orders' shape; missing optional columns are null)."""
     frame = cal.normalise_orders(frame)
     return Prepared(dataset_id, dataset_id, frame, prepare(frame), calibration or cal.fit(frame))
+
+
+def policy_parameters(prep: Prepared) -> tuple[Parameter, ...]:
+    """The policy's parameters for this data set: PARAMETERS with one refund_channel.<method> per payment
+    method it has. A method outside the domain table defaults to the channel most of its refunds show,
+    else 'original'."""
+    data = prep.data
+    seen = data.has_refund & (data.refund_channel >= 0) & (data.method >= 0)
+    with_channel = np.bincount(data.method[seen], minlength=len(data.methods))
+    present = [m for m, n in zip(data.methods, data.method_orders, strict=True) if n > 0]
+    observed = {m: REFUND_CHANNELS[c] for m, c, k in zip(data.methods, data.method_channel, with_channel, strict=True)
+                if k > 0}
+    return parameters_for(present, observed)
+
+
+def _check_methods(prep: Prepared, policy: Policy) -> None:
+    """Refuse a refund channel changed for a payment method the data set does not have."""
+    moved = {k: v for k, v in policy.changes().items() if k.startswith("refund_channel.")}
+    if moved:
+        Policy().with_values(moved, policy_parameters(prep))
 
 
 def observed_premium_share(prep: Prepared) -> float | None:
@@ -251,6 +289,8 @@ def simulate(source, dataset: str | None = None, policy: Policy | None = None, r
     policy = policy or Policy()
     baseline = baseline or Policy()
     replicates = _check_replicates(replicates)
+    _check_methods(prep, policy)
+    _check_methods(prep, baseline)
     base, scen = _summaries(prep, [baseline, policy], replicates, seed)
     delta = {n: scen[n] - base[n] for n in base}
     return {
@@ -268,16 +308,19 @@ def simulate(source, dataset: str | None = None, policy: Policy | None = None, r
 def sweep(source, param: str, values: Iterable[object], dataset: str | None = None, policy: Policy | None = None,
           replicates: int = DEFAULT_REPLICATES, seed: int = 0) -> dict:
     """One parameter over a range (the rest of `policy` held): each point's scenario and delta."""
-    if param not in PARAMETERS_BY_NAME:
+    prep = _source(source, dataset)
+    params = policy_parameters(prep)
+    spec = next((p for p in params if p.name == param), None)
+    if spec is None:
+        Policy().with_values({param: None}, params)   # raises, naming what the data set has
         raise PolicyError(f"unknown policy parameter {param!r}")
-    spec = PARAMETERS_BY_NAME[param]
     parsed = [spec.parse(v) for v in values]
     if not parsed:
         raise PolicyError(f"--values needs at least one value for {param} ({spec.range_text})")
-    prep = _source(source, dataset)
     policy = policy or Policy()
+    _check_methods(prep, policy)
     replicates = _check_replicates(replicates)
-    policies = [policy.with_value(param, v) for v in parsed]
+    policies = [policy.with_values({param: v}, params) for v in parsed]
     base, *scens = _summaries(prep, [Policy(), *policies], replicates, seed)
     points = [
         {"value": v, "policy": p.changes(), "scenario": _figures(s), "delta": _figures({n: s[n] - base[n] for n in base})}
@@ -389,7 +432,7 @@ def replay_orders(source, policy: Policy | None = None, dataset: str | None = No
 
 
 __all__ = [
-    "DEFAULT_REPLICATES", "OUTCOME_INFO", "Prepared", "fit_vs_data", "observed_premium_share", "prepare_dataset",
-    "prepare_frame",
+    "DEFAULT_REPLICATES", "OUTCOME_INFO", "Prepared", "fit_vs_data", "observed_premium_share", "policy_parameters",
+    "prepare_dataset", "prepare_frame",
     "replay_orders", "self_check", "simulate", "sweep", "sweep_frame",
 ]

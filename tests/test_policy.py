@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 from analytics.outcomes import DEFAULT_REFUND_CHANNEL, PAYMENT_METHODS, REFUND_CHANNELS
-from analytics.policy import FITTED, PARAMETERS, PARAMETERS_BY_NAME, Policy, PolicyError
+from analytics.policy import FITTED, PARAMETERS, PARAMETERS_BY_NAME, Policy, PolicyError, parameters_for
 
 
 def test_defaults_are_the_baseline_of_the_domain():
@@ -82,8 +82,10 @@ def test_out_of_range_values_are_refused_naming_the_parameter_and_its_range(sett
 def test_unknown_names_and_malformed_settings_are_refused():
     with pytest.raises(PolicyError, match="unknown policy parameter 'window'"):
         Policy.from_settings(["window=12"])
-    with pytest.raises(PolicyError, match="unknown policy parameter 'refund_channel.bitcoin'"):
-        Policy.from_settings(["refund_channel.bitcoin=wallet"])
+    with pytest.raises(PolicyError, match="unknown policy parameter 'refund_channel.Bit Coin!'"):
+        Policy.from_settings(["refund_channel.Bit Coin!=wallet"])
+    with pytest.raises(PolicyError, match="unknown policy parameter 'refund_channel.'"):
+        Policy.from_settings(["refund_channel.=wallet"])
     with pytest.raises(PolicyError, match="expected name=value"):
         Policy.from_settings(["seller_response_hours"])
     with pytest.raises(PolicyError):
@@ -131,3 +133,49 @@ def test_premium_share_defaults_to_the_data_and_a_number_always_means_that_share
         "premium_shipping_share must be 'data' (as the data set shows) or a number >= 0 and <= 1; got '2'; "
         "using the default, data"]
     assert Policy(premium_shipping_share=0.25).with_value("premium_shipping_share", "data") == Policy()
+
+
+OLIST = parameters_for(["credit_card", "boleto", "voucher", "debit_card"], {"voucher": "coupon"})
+
+
+def test_any_payment_method_of_the_data_set_has_a_refund_channel():
+    # Without a data set: any well-formed label, unset meaning the data's own channel (None, 'data').
+    p = Policy.from_settings(["refund_channel.credit_card=wallet"])
+    assert p.channel_for("credit_card") == "wallet" and p.channel_changed("credit_card")
+    assert p.changes() == {"refund_channel.credit_card": "wallet"}
+    assert Policy.from_query(p.to_query()) == (p, [])
+    assert Policy().channel_for("boleto") is None and Policy().get("refund_channel.boleto") is None
+    assert Policy.from_settings(["refund_channel.boleto=data"]) == Policy()
+    # With a data set's parameters: one refund_channel per method it has, nothing else.
+    names = [p.name for p in OLIST if p.name.startswith("refund_channel.")]
+    assert names == ["refund_channel.boleto", "refund_channel.credit_card", "refund_channel.debit_card",
+                     "refund_channel.voucher"]
+    assert [p.name for p in OLIST if not p.name.startswith("refund_channel.")] == [
+        p.name for p in PARAMETERS if not p.name.startswith("refund_channel.")]
+    by_name = {p.name: p for p in OLIST}
+    # Outside the domain table: the data's observed channel, else original.
+    assert by_name["refund_channel.voucher"].default == "coupon"
+    assert by_name["refund_channel.credit_card"].default == "original"
+    assert all("Default" in p.help and p.range_text for p in OLIST)
+    assert Policy().get("refund_channel.voucher", OLIST) == "coupon"
+    # Setting a method to its data default leaves the policy as it was (the same link, the same key).
+    same = Policy().with_values({"refund_channel.voucher": "coupon", "refund_channel.credit_card": "original"}, OLIST)
+    assert same == Policy() and same.to_query() == {}
+    moved = Policy.from_settings(["refund_channel.voucher=wallet"], parameters=OLIST)
+    assert moved.changes() == {"refund_channel.voucher": "wallet"}
+    assert moved.get("refund_channel.voucher", OLIST) == "wallet"
+
+
+def test_a_method_the_data_set_does_not_have_is_refused_naming_the_ones_it_has():
+    with pytest.raises(PolicyError) as e:
+        Policy.from_settings(["refund_channel.cod=wallet"], parameters=OLIST)
+    assert str(e.value) == ("unknown policy parameter 'refund_channel.cod': this data set's payment methods are "
+                            "boleto, credit_card, debit_card, voucher; each takes one of original, wallet, coupon")
+    with pytest.raises(PolicyError, match="refund_channel.boleto must be one of original, wallet, coupon"):
+        Policy.from_settings(["refund_channel.boleto=cash"], parameters=OLIST)
+    with pytest.raises(PolicyError, match="unknown policy parameter 'window'"):
+        Policy().with_values({"window": 1}, OLIST)
+    policy, notices = Policy.from_query({"refund_channel.cod": "wallet", "refund_channel.boleto": "wallet"},
+                                        parameters=OLIST)
+    assert policy.changes() == {"refund_channel.boleto": "wallet"}
+    assert len(notices) == 1 and "refund_channel.cod" in notices[0] and notices[0].endswith("; ignored")

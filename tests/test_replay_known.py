@@ -11,9 +11,17 @@ import polars as pl
 import pytest
 
 from analytics.calibrate import Calibration, Empirical, Lognormal, Rate, Survival
-from analytics.policy import Policy
+from analytics.policy import Policy, PolicyError
 from analytics.replay import latent, prepare
-from analytics.simulate import observed_premium_share, prepare_frame, replay_orders, self_check, simulate
+from analytics.simulate import (
+    observed_premium_share,
+    policy_parameters,
+    prepare_frame,
+    replay_orders,
+    self_check,
+    simulate,
+    sweep,
+)
 
 T0 = datetime(2026, 3, 2, 9, 0)  # a Monday
 H = timedelta(hours=1)
@@ -185,6 +193,46 @@ def test_refund_channel_and_fixed_refund_days(prep):
     got = _run(prep, **{"refund_days.original": 2})
     assert got["A"]["refund_completed_on"] == date(2026, 3, 6)
     assert got["C"]["refund_completed_on"] == date(2026, 3, 9)
+
+
+def _olist_like() -> pl.DataFrame:
+    """The same orders paid by methods outside the domain table (Olist's labels); C's voucher refund
+    went back as a coupon."""
+    frame = _orders().with_columns(pl.col("payment_method").replace(
+        {"card": "credit_card", "wallet": "voucher", "cash": "boleto"}))
+    return frame.with_columns(pl.when(pl.col("order_id") == "C").then(pl.lit("coupon"))
+                              .otherwise(pl.col("refund_channel")).alias("refund_channel"))
+
+
+def test_a_data_sets_own_payment_methods_get_refund_channels():
+    prep = prepare_frame(_olist_like(), calibration=_calibration())
+    params = {p.name: p for p in policy_parameters(prep)}
+    assert [n for n in params if n.startswith("refund_channel.")] == [
+        "refund_channel.boleto", "refund_channel.credit_card", "refund_channel.voucher"]
+    # Defaults: the channel the method's refunds show, else original (boleto has no refund).
+    assert {n: params[f"refund_channel.{n}"].default for n in ("boleto", "credit_card", "voucher")} == {
+        "boleto": "original", "credit_card": "original", "voucher": "coupon"}
+    assert self_check(prep)["passed"]
+    # Moving credit card refunds to the wallet: A is refunded through it, in the wallet's 1 business day.
+    policy = Policy.from_settings(["refund_channel.credit_card=wallet"], parameters=list(params.values()))
+    got = {r["order_id"]: r for r in replay_orders(prep, policy).iter_rows(named=True)}
+    assert (got["A"]["refund_channel"], got["A"]["refund_completed_on"]) == ("wallet", date(2026, 3, 5))
+    assert got["C"]["refund_channel"] == "coupon"
+    # Consent off cancels D (boleto) at its request: a new refund through boleto's default, original.
+    got = {r["order_id"]: r for r in replay_orders(prep, Policy(seller_consent_required=False)).iter_rows(named=True)}
+    assert got["D"]["refund_channel"] == "original"
+    # A method set to its own default is no change, however the policy was built.
+    for same in (Policy.from_settings(["refund_channel.voucher=coupon"]),
+                 Policy.from_settings(["refund_channel.voucher=coupon"], parameters=list(params.values()))):
+        result = simulate(prep, policy=same, replicates=2)
+        assert all(v["value"] == 0 for v in result["delta"].values() if "value" in v)
+    # A method the data set does not have is refused, naming the ones it has.
+    with pytest.raises(PolicyError, match="payment methods are boleto, credit_card, voucher"):
+        simulate(prep, policy=Policy.from_settings(["refund_channel.cod=wallet"]), replicates=2)
+    with pytest.raises(PolicyError, match="payment methods are boleto, credit_card, voucher"):
+        sweep(prep, "refund_channel.card", ["original", "wallet"], replicates=2)
+    swept = sweep(prep, "refund_channel.credit_card", ["original", "wallet"], replicates=2)
+    assert [p["policy"] for p in swept["points"]] == [{}, {"refund_channel.credit_card": "wallet"}]
 
 
 def test_a_silent_sellers_answer_is_drawn_beyond_what_was_seen(prep):

@@ -164,6 +164,12 @@ def test_command_line_calibrate_simulate_sweep(tmp_path, capsys):
     code, out, _ = _cli(capsys, "sweep", "--param", "seller_response_hours", "--values", "24,72",
                         "--replicates", "2", db=path)
     assert code == 0 and "seller_response_hours" in out
+    # A payment method the data set does not have is refused, naming the ones it has.
+    code, out, err = _cli(capsys, "simulate", "--set", "refund_channel.credit_card=wallet", "--replicates", "2",
+                          db=path)
+    assert code == 2 and not out
+    assert ("unknown policy parameter 'refund_channel.credit_card': this data set's payment methods are "
+            "card, wallet, cash, western_union, bank_transfer, cod") in err
     # The shipping mix: absent or 'data' is the data's own (and says so), a number is that share.
     code, out, _ = _cli(capsys, "simulate", "--replicates", "2", db=path)
     assert code == 0 and "premium_shipping_share=data (the data set's own shipping methods, observed share 0." in out

@@ -94,11 +94,17 @@ def _render_calibration(r: dict) -> str:
     return "\n".join(lines)
 
 
-def _policy(args):
+def _policy(args, prep=None):
+    """The --set policy: checked on its own first (a typo fails before the data loads), then against
+    the data set's own parameters (its payment methods) once `prep` is loaded."""
+    from analytics import simulate
     from analytics.policy import Policy
 
     try:
-        return Policy.from_settings(args.set)
+        policy = Policy.from_settings(args.set)
+        if prep is not None:
+            policy = Policy.from_settings(args.set, parameters=simulate.policy_parameters(prep))
+        return policy
     except PolicyError as e:
         raise UserError(str(e)) from None
 
@@ -112,10 +118,11 @@ def _replicates(args) -> int:
 def cmd_simulate(args) -> int:
     from analytics import simulate
 
-    policy = _policy(args)
-    con = db.connect(args.db)
+    _policy(args)
+    prep = simulate.prepare_dataset(db.connect(args.db), args.dataset)
+    policy = _policy(args, prep)
     try:
-        result = simulate.simulate(con, args.dataset, policy, replicates=_replicates(args), seed=args.seed)
+        result = simulate.simulate(prep, policy=policy, replicates=_replicates(args), seed=args.seed)
     except PolicyError as e:
         raise UserError(str(e)) from None
     emit(args, result, _render_simulation)
@@ -153,11 +160,12 @@ def _render_simulation(r: dict) -> str:
 def cmd_sweep(args) -> int:
     from analytics import simulate
 
-    policy = _policy(args)
+    _policy(args)
     values = [v.strip() for v in args.values.split(",") if v.strip()]
-    con = db.connect(args.db)
+    prep = simulate.prepare_dataset(db.connect(args.db), args.dataset)
+    policy = _policy(args, prep)
     try:
-        result = simulate.sweep(con, args.param, values, args.dataset, policy, replicates=_replicates(args),
+        result = simulate.sweep(prep, args.param, values, policy=policy, replicates=_replicates(args),
                                 seed=args.seed)
     except PolicyError as e:
         raise UserError(str(e)) from None
