@@ -53,6 +53,12 @@ The report dict:
                          "p90_business_days", "refunds_from_request", "mean_from_request_business_days",
                          "p50_from_request_business_days", "p90_from_request_business_days",
                          "pending_refunds"}, ...],
+     "refund_wait_from_request": {"refunds", "p50_business_days", "p90_business_days"},
+     "refund_wait_from_start": {"refunds", "p50_business_days", "p90_business_days"},
+        (the buyers' wait over every payment method together, in business days: from the buyer's request
+        to the money back, over the completed refunds whose order has a request time, as the Overview's
+        tiles p50/p90_refund_business_days_from_request; and from the refund's start to the money back,
+        as metrics p50/p90_refund_business_days_from_start. "refunds": how many each one measures)
      "refunds_over_threshold": {"threshold_business_days", "refunds", "over_threshold", "share"},
      "seller_losses": {"cancelled_gmv", "return_path_orders"},
      "unavailable": {key: why}}
@@ -455,6 +461,8 @@ _REPORT_NEEDS = {
     "refunds": ("refunds",),
     "refund_amount": ("refunds", "refund_amounts"),
     "refund_latency": ("refunds", "refund_times"),
+    "refund_wait_from_start": ("refunds", "refund_times"),
+    "refund_wait_from_request": ("refunds", "refund_times", "requests", "request_times"),
     "refunds_over_threshold": ("refunds", "refund_times"),
 }
 _FROM_REQUEST_KEYS = ("refunds_from_request", "mean_from_request_business_days", "p50_from_request_business_days",
@@ -477,14 +485,16 @@ def report(con: duckdb.DuckDBPyConnection, dataset=None, filters: Filters = NO_F
         p.volume_by(p.Frames(orders=frames.orders), "payment_method"),
         p.reasons(frames.requests),
         p.refund_latency(frames.refunds, "payment_method"),
+        p.refund_latency(frames.refunds, None),
         p.refund_share_over(frames.refunds, threshold_days, by=None),
     ]
     collected = pl.collect_all([*scalar_frames, *tables])
     s: dict = {}
     for frame in collected[:len(scalar_frames)]:
         s.update(frame.row(0, named=True))
-    by_method, reason_rows, latency, over = collected[len(scalar_frames):]
+    by_method, reason_rows, latency, overall, over = collected[len(scalar_frames):]
     over_row = over.row(0, named=True)
+    wait = overall.row(0, named=True)
 
     out: dict = {
         "dataset": {"id": ds.id, "name": ds.name},
@@ -507,6 +517,11 @@ def report(con: duckdb.DuckDBPyConnection, dataset=None, filters: Filters = NO_F
         "refunds": s["refunds"],
         "refund_amount": s["refund_amount"],
         "refund_latency": latency.to_dicts(),
+        "refund_wait_from_request": {"refunds": wait["refunds_from_request"],
+                                     "p50_business_days": wait["p50_from_request_business_days"],
+                                     "p90_business_days": wait["p90_from_request_business_days"]},
+        "refund_wait_from_start": {"refunds": wait["refunds"], "p50_business_days": wait["p50_business_days"],
+                                   "p90_business_days": wait["p90_business_days"]},
         "refunds_over_threshold": {"threshold_business_days": threshold_days, "refunds": over_row["refunds"],
                                    "over_threshold": over_row["over_threshold"],
                                    "share": over_row["share_over_threshold"]},

@@ -187,7 +187,7 @@ EXPECTED_SCALARS = {
     "cancellation_rate": 6 / 11, "cancelled_gmv": 315.0, "acceptance_rate": 0.75, "answered_requests": 4,
     "p50_response_hours": 9.0, "p90_response_hours": 20.4, "return_path_orders": 1, "return_path_gmv": 60.0,
     "refunds": 5, "refund_amount": 265.0, "pending_refunds": 1,
-    "mean_refund_business_days": 7.5, "p50_refund_business_days": 3.0, "p90_refund_business_days": 18.0,
+    "mean_refund_business_days_from_start": 7.5, "p50_refund_business_days_from_start": 3.0, "p90_refund_business_days_from_start": 18.0,
     "p50_refund_business_days_from_request": 4.0, "p90_refund_business_days_from_request": 4.8,
     "requests_before_payment": 1, "requests_awaiting_shipment": 6, "requests_after_shipment": 1,
     "cancelled_before_payment": 1, "cancelled_awaiting_shipment": 5, "cancelled_after_shipment": 0,
@@ -432,7 +432,7 @@ def test_empty_selection_gives_zero_counts_and_null_ratios(frames):
     got = metrics.scalars_row(empty)
     assert got["orders"] == 0 and got["cancelled_orders"] == 0 and got["gmv"] == 0
     assert got["cancellation_rate"] is None and got["acceptance_rate"] is None
-    assert got["p50_refund_business_days"] is None
+    assert got["p50_refund_business_days_from_start"] is None
     assert p.volume_over_time(empty, "week").collect().height == 0
     assert p.reasons(empty.requests).collect().height == 0
     assert p.outcomes(empty.requests).collect()["share"].null_count() == len(OUTCOMES)

@@ -67,6 +67,15 @@ def test_report_numbers_match_the_hand_worked_values(con, stored):
     assert card["p50_from_request_business_days"] == 5
     cash = next(r for r in got["refund_latency"] if r["payment_method"] == "cash")
     assert cash["refunds"] == 0 and cash["p50_business_days"] is None and cash["pending_refunds"] == 1
+    # The buyers' wait over every method, on each clock: the same numbers as the registry's metrics.
+    assert got["refund_wait_from_request"] == pytest.approx({"refunds": 3, "p50_business_days": 4.0,
+                                                             "p90_business_days": 4.8})
+    assert got["refund_wait_from_start"] == pytest.approx({"refunds": 4, "p50_business_days": 3.0,
+                                                           "p90_business_days": 18.0})
+    for clock in ("from_request", "from_start"):
+        for q in ("p50", "p90"):
+            assert got[f"refund_wait_{clock}"][f"{q}_business_days"] == pytest.approx(
+                EXPECTED_SCALARS[f"{q}_refund_business_days_{clock}"])
     assert got["refunds_over_threshold"] == {"threshold_business_days": 20, "refunds": 4, "over_threshold": 1,
                                              "share": 0.25}
     by_method = {r["payment_method"]: r["cancelled_orders"] for r in got["cancelled_by_payment_method"]}
@@ -213,7 +222,9 @@ def test_cli_report_json_and_text(con, stored, db_file, capsys):
     code, out, _ = run_cli(capsys, "report", "--db", str(db_file))
     assert code == 0
     for text in ("Data set: eleven orders", "Cancellation rate", "54.5%", "Reasons", "wrong_item",
-                 "Refund time by payment method", "awaiting shipment"):
+                 "Refund time by payment method", "awaiting shipment",
+                 "Buyers' wait from the request, median (business days)",
+                 "Refund time from the refund's start, 90th percentile (business days)", "median from start"):
         assert text in out, text
 
 

@@ -47,7 +47,8 @@ def test_status_only_export_reports_what_it_can_and_says_why_not_the_rest(con, s
     by_method = {r["payment_method"]: (r["orders"], r["cancelled_orders"]) for r in got["cancelled_by_payment_method"]}
     assert by_method == {"card": (2, 1), "cod": (1, 1)}
     for key in ("cancellation_requests", "requests_by_stage", "request_outcomes", "reasons", "acceptance_rate",
-                "seller_response_hours", "refunds", "refund_amount", "refund_latency", "refunds_over_threshold"):
+                "seller_response_hours", "refunds", "refund_amount", "refund_latency", "refunds_over_threshold",
+                "refund_wait_from_request", "refund_wait_from_start"):
         assert got[key] is None, f"{key} shown as {got[key]!r} instead of not available"
         assert got["unavailable"][key], key
     assert "no cancellation requests" in got["unavailable"]["reasons"]
@@ -70,7 +71,7 @@ def test_status_only_tables(con, status_only):
     assert set(losses.notes) == {"return_path_orders", "return_path_gmv"}
     unavailable = report.unavailable(con, status_only)
     assert {"reasons", "outcomes", "refund_latency_by_payment_method", "sellers",
-            "p50_refund_business_days", "cancellation_requests"} <= set(unavailable)
+            "p50_refund_business_days_from_start", "cancellation_requests"} <= set(unavailable)
     assert {"orders", "cancelled_orders", "stages", "volume_by_payment_method"}.isdisjoint(unavailable)
 
 

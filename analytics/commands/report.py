@@ -96,6 +96,12 @@ def render(r: dict) -> str:
     if hours is not None:
         headline += [("Seller response time, median (hours)", hours["p50"], "{:,.1f}"),
                      ("Seller response time, 90th percentile (hours)", hours["p90"], "{:,.1f}")]
+    # The buyers' wait has two clocks; each line says which.
+    for key, words in (("refund_wait_from_request", "Buyers' wait from the request"),
+                       ("refund_wait_from_start", "Refund time from the refund's start")):
+        if r.get(key) is not None:
+            headline += [(f"{words}, median (business days)", r[key]["p50_business_days"], "{:,.1f}"),
+                         (f"{words}, 90th percentile (business days)", r[key]["p90_business_days"], "{:,.1f}")]
     over = r["refunds_over_threshold"]
     if over is not None:
         headline.append((f"Refunds over {over['threshold_business_days']:g} business days", over["share"], "{:.1%}"))
@@ -120,7 +126,8 @@ def render(r: dict) -> str:
                                      ["{}", "{:,}", "{:.1%}"])]
     if r["refund_latency"] is not None:
         out += ["", "Refund time by payment method (business days)", table(
-            ["payment method", "refunds", "mean", "median", "p90", "median from request", "p90 from request"],
+            ["payment method", "refunds", "mean from start", "median from start", "p90 from start",
+             "median from request", "p90 from request"],
             [[x["payment_method"], x["refunds"], x["mean_business_days"], x["p50_business_days"],
               x["p90_business_days"], x["p50_from_request_business_days"], x["p90_from_request_business_days"]]
              for x in r["refund_latency"]],
