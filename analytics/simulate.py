@@ -146,11 +146,13 @@ OUTCOME_INFO: dict[str, tuple[str, str, str]] = {
     "refunds_on_platform": ("Refunds kept on the platform", "refunds", "as wallet credit or coupons"),
     "refund_amount_on_platform": ("Amount kept on the platform", "currency", "refunded as wallet credit or coupons"),
     "refunds_after_request": ("Refunds after a request", "refunds", "refunds whose wait is measured"),
-    "refund_wait_p50_business_days": ("Buyer's wait, median", "business days",
-                                      "from the request to the money back"),
-    "refund_wait_p90_business_days": ("Buyer's wait, 90th percentile", "business days",
-                                      "from the request to the money back"),
-    "refund_wait_by_payment_method": ("Buyer's wait by payment method", "business days", "p50 and p90 per method"),
+    # The buyer's wait runs from the request (not from the refund's start, as some report figures do).
+    "refund_wait_p50_business_days": ("Buyer's wait from the request, median", "business days",
+                                      "from the buyer's cancellation request to the money back"),
+    "refund_wait_p90_business_days": ("Buyer's wait from the request, 90th percentile", "business days",
+                                      "from the buyer's cancellation request to the money back"),
+    "refund_wait_by_payment_method": ("Buyer's wait from the request, by payment method", "business days",
+                                      "p50 and p90 per method, from the buyer's request to the money back"),
     "shipped_orders": ("Shipped orders", "orders", "shipped by the end of the data"),
     "premium_orders": ("Shipped by Premium", "orders", "shipped orders sent by Premium"),
     "transit_p50_business_days": ("Transit, median", "business days", "shipped to delivered"),
@@ -240,7 +242,8 @@ def _interval(values: np.ndarray) -> dict[str, float | None]:
 def _num(x: float) -> float | int | None:
     if not math.isfinite(x):
         return None
-    return int(x) if float(x).is_integer() and abs(x) < 2**53 else round(x, 6)
+    x = round(float(x), 6) + 0.0   # + 0.0: a -0.0 (a tiny negative rounded) becomes 0
+    return int(x) if x.is_integer() and abs(x) < 2**53 else x
 
 
 def _nest(flat: Mapping[str, dict]) -> dict:

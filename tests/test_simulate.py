@@ -203,3 +203,38 @@ def test_one_default_for_replicates_in_the_engine_and_the_command_line(tmp_path,
     expected = simulate(con, None, Policy(timeout_action="lapse"))
     con.close()
     assert result["scenario"] == json.loads(json.dumps(expected["scenario"]))
+
+
+def test_text_output_is_aligned_readable_and_never_minus_zero():
+    from analytics.commands import whatif
+    from analytics.simulate import _num
+
+    assert _num(-4e-7) == 0 and str(_num(-4e-7)) == "0" and _num(-0.0) == 0
+    assert [whatif._number(x) for x in (-0.0, -0.001, 0.0, 1234567.0, -2.5, 12.0)] == [
+        "0", "0", "0", "1,234,567", "-2.50", "12"]
+    assert whatif._fmt({"value": -0.0, "low": -0.001, "high": 1.5}) == "0 [0, 1.50]"
+    assert whatif._fmt({"value": 3, "low": 3, "high": 3}) == "3"
+    assert whatif._fmt({"value": None, "low": None, "high": None}) == "n/a"
+
+    def fig(v, lo, hi):
+        return {"value": v, "low": lo, "high": hi}
+
+    figures = {n: fig(1234567.25, 1200000.5, 1300000.75) for n in whatif.HEADLINE}
+    result = {"dataset": {"id": "x", "name": "big"}, "policy": {"seller_response_hours": 48.0}, "replicates": 10,
+              "seed": 0, "observed": {"premium_shipping_share": 0.25},
+              "baseline": figures, "scenario": figures, "delta": {n: fig(-0.0, -0.0, 0.0) for n in whatif.HEADLINE}}
+    text = whatif._render_simulation(result)
+    assert "seller_response_hours=48;" in text and "premium_shipping_share=data" in text
+    table = text.split("\n\n", 1)[1].splitlines()
+    assert len({len(line) for line in table}) == 1          # aligned: every line as wide as the header
+    assert "1,234,567.25 [1,200,000.50, 1,300,000.75]" in text and "-0" not in text
+    assert "Buyer's wait from the request, median (business days)" in text
+    # The sweep: the short headers whole, the swept values as --set takes them.
+    sweep_result = {"dataset": {"id": "x", "name": "big"}, "param": "premium_shipping_share", "values": [None, 0.5],
+                    "replicates": 2, "seed": 0, "policy": {}, "observed": {"premium_shipping_share": 0.25},
+                    "points": [{"value": v, "scenario": figures} for v in (None, 0.5)]}
+    text = whatif._render_sweep(sweep_result)
+    lines = text.split("\n\n", 1)[1].splitlines()
+    assert all(h in lines[0] for h in whatif.SWEEP_COLUMNS.values())
+    assert "wait from request, p50" in lines[0] and len({len(line) for line in lines}) == 1
+    assert lines[2].startswith("data ") and lines[3].startswith("0.5 ")

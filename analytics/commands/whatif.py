@@ -129,12 +129,38 @@ def cmd_simulate(args) -> int:
     return 0
 
 
+def _number(x: float) -> str:
+    """A figure for a text column: whole numbers with separators, others with two decimals; never '-0'."""
+    text = f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
+    return "0" if not text.strip("-0.,") else text
+
+
 def _fmt(fig: dict) -> str:
+    """value [low, high], or the value alone when every replicate gave the same."""
     if fig["value"] is None:
         return "n/a"
-    if fig["low"] == fig["high"]:
-        return f"{fig['value']:,.6g}"
-    return f"{fig['value']:,.6g} [{fig['low']:,.6g}, {fig['high']:,.6g}]"
+    if fig["low"] is None or fig["low"] == fig["high"]:
+        return _number(fig["value"])
+    return f"{_number(fig['value'])} [{_number(fig['low'])}, {_number(fig['high'])}]"
+
+
+def _label(name: str) -> str:
+    """The figure's label from simulate.OUTCOME_INFO, with its unit where a count would not say it."""
+    from analytics.simulate import OUTCOME_INFO
+
+    label, unit, _ = OUTCOME_INFO.get(name, (name, "", ""))
+    return f"{label} ({unit})" if unit in ("currency", "business days") else label
+
+
+def _value_text(value: object) -> str:
+    """A policy value as --set takes it (48 not 48.0, true/false, data for the data's own)."""
+    if value is None:
+        return DATA
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _shipping_note(r: dict) -> str:
@@ -143,18 +169,21 @@ def _shipping_note(r: dict) -> str:
         return ""
     share = r.get("observed", {}).get("premium_shipping_share")
     seen = f", observed share {share:g}" if share is not None else ", none known"
-    return f"  premium_shipping_share={DATA} (the data set's own shipping methods{seen})"
+    return f"premium_shipping_share={DATA} (the data set's own shipping methods{seen})"
 
 
 def _render_simulation(r: dict) -> str:
-    changes = ", ".join(f"{k}={v}" for k, v in r["policy"].items()) or "the baseline (no changes)"
-    lines = [f"{r['dataset']['name']!r}: {changes}; {r['replicates']} replicates, seed {r['seed']}",
-             *filter(None, [_shipping_note(r)]),
-             f"  {'figure':<38} {'baseline':>28} {'scenario':>28} {'difference':>28}"]
-    for name in HEADLINE:
-        lines.append(f"  {name:<38} {_fmt(r['baseline'][name]):>28} {_fmt(r['scenario'][name]):>28} "
-                     f"{_fmt(r['delta'][name]):>28}")
-    return "\n".join(lines)
+    from analytics.commands.report import table
+
+    changes = ", ".join(f"{k}={_value_text(v)}" for k, v in r["policy"].items()) or "the baseline (no changes)"
+    rows = [[_label(n), _fmt(r["baseline"][n]), _fmt(r["scenario"][n]), _fmt(r["delta"][n])] for n in HEADLINE]
+    return "\n".join([
+        f"{r['dataset']['name']!r}: {changes}; {r['replicates']} replicates, seed {r['seed']}",
+        *filter(None, [_shipping_note(r)]),
+        "mean over the replicates [95% interval]; a single number: the same in every replicate",
+        "",
+        table(["figure", "baseline", "scenario", "difference"], rows),
+    ])
 
 
 def cmd_sweep(args) -> int:
@@ -173,12 +202,28 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+# The sweep's text columns: figure -> a short header (--json has every figure by its full name).
+SWEEP_COLUMNS = {
+    "cancelled_orders": "cancelled orders",
+    "requests_auto_cancelled": "auto-cancelled",
+    "return_path_orders": "sent the return way",
+    "cancelled_gmv": "cancelled GMV",
+    "refund_wait_p50_business_days": "wait from request, p50",
+    "refund_wait_p90_business_days": "wait from request, p90",
+}
+
+
 def _render_sweep(r: dict) -> str:
-    names = ("cancelled_orders", "requests_auto_cancelled", "return_path_orders", "cancelled_gmv",
-             "refund_wait_p50_business_days", "refund_wait_p90_business_days")
-    lines = [f"{r['dataset']['name']!r}: {r['param']} over {len(r['values'])} values; "
-             f"{r['replicates']} replicates, seed {r['seed']} (scenario figures)",
-             f"  {r['param']:<24} " + " ".join(f"{n[:26]:>28}" for n in names)]
-    for point in r["points"]:
-        lines.append(f"  {str(point['value']):<24} " + " ".join(f"{_fmt(point['scenario'][n]):>28}" for n in names))
-    return "\n".join(lines)
+    from analytics.commands.report import table
+
+    rows = [[_value_text(point["value"]),
+             *(_fmt(point["scenario"][n]) for n in SWEEP_COLUMNS)] for point in r["points"]]
+    return "\n".join([
+        f"{r['dataset']['name']!r}: {r['param']} over {len(r['values'])} values; "
+        f"{r['replicates']} replicates, seed {r['seed']} (scenario figures)",
+        *filter(None, [_shipping_note(r) if r["param"] != "premium_shipping_share" else ""]),
+        "mean over the replicates [95% interval]; wait: the buyer's, from the request to the money back, "
+        "in business days",
+        "",
+        table([r["param"], *SWEEP_COLUMNS.values()], rows),
+    ])
