@@ -392,10 +392,11 @@ def refunds_by_chart(frame: pl.DataFrame, by: str, title: str) -> alt.Chart:
 def comparison_chart(frame: pl.DataFrame, title: str) -> alt.Chart:
     """Figures side by side with their 95% intervals. frame: one row per (figure, variant) with value, low,
     high; variant is e.g. 'baseline', 'scenario' or a saved scenario's name. Figures the data set cannot
-    measure (null values) are left out."""
-    frame = frame.filter(pl.col("value").is_not_null())
+    measure (null or NaN values) are left out. Two figures a row, so four fit a narrow column."""
+    frame = frame.filter(pl.col("value").is_not_null() & pl.col("value").is_not_nan())
     if frame.is_empty():
         return _empty("Nothing to compare")
+    variants = frame["variant"].n_unique()
     bars = alt.Chart(frame).mark_bar().encode(
         x=alt.X("variant:N", title=None, axis=alt.Axis(labels=False, ticks=False)),
         y=alt.Y("value:Q", title=title),
@@ -406,15 +407,16 @@ def comparison_chart(frame: pl.DataFrame, title: str) -> alt.Chart:
     errors = alt.Chart(frame).mark_errorbar(ticks=True).encode(
         x="variant:N", y=alt.Y("low:Q", title=title), y2="high:Q",
     )
-    return alt.layer(bars, errors).properties(width=70, height=200).facet(
-        column=alt.Column("figure:N", title=None, header=alt.Header(labelAngle=0))
+    return alt.layer(bars, errors).properties(width=max(130, 28 * variants), height=160).facet(
+        facet=alt.Facet("figure:N", title=None, header=alt.Header(labelAngle=0, labelFontWeight="bold")),
+        columns=2,
     ).resolve_scale(y="independent")
 
 
 def sweep_chart(frame: pl.DataFrame, parameter_title: str, figure_title: str, current: float | None = None) -> alt.Chart:
     """One figure along a swept parameter, with its 95% band. frame: one row per parameter value with
     value, low, high (and optionally `figure` when several figures are drawn, one colour each)."""
-    frame = frame.filter(pl.col("value").is_not_null())
+    frame = frame.filter(pl.col("value").is_not_null() & pl.col("value").is_not_nan())
     if frame.is_empty():
         return _empty("Not measurable on this data set")
     has_figure = "figure" in frame.columns

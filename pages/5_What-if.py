@@ -5,6 +5,7 @@ calibration behind the numbers."""
 import streamlit as st
 
 import ui
+from analytics import simulate
 from analytics.links import Param
 from ui import whatif
 from ui import whatif_tables as wt
@@ -12,17 +13,15 @@ from ui import whatif_tables as wt
 PARAMS = (
     Param("scenario", "token", None, min_len=8, max_len=64, label="saved scenario"),
     Param("compare", "labels", (), identifiers=True, max_items=6, label="scenarios compared"),
-    Param("replicates", "int", 10, low=2, high=100, label="replicates"),
+    Param("replicates", "int", simulate.DEFAULT_REPLICATES, low=2, high=100, label="replicates"),
     Param("seed", "int", 0, low=0, high=1_000_000_000, label="seed"),
-    Param("sweep", "choice", "seller_response_hours", choices=whatif.SWEEPABLE, label="swept parameter"),
-    Param("sweep_figures", "labels", ("refund_wait_p90_business_days", "cancelled_gmv"), choices=wt.SWEEP_FIGURES,
-          max_items=3, label="swept figures"),
+    # No fixed default: the sweep starts with a parameter that changes something on the data set.
+    Param("sweep", "choice", None, choices=whatif.SWEEPABLE, label="swept parameter"),
+    Param("sweep_figures", "labels", (), choices=wt.SWEEP_FIGURES, max_items=3, label="swept figures"),
 )
 
-with ui.page("whatif", "What-if", PARAMS, filters=False, own_keys=whatif.POLICY_KEYS) as ctx:
+with ui.page("whatif", "What-if", PARAMS, filters=False, own_keys=whatif.own_keys()) as ctx:
     dataset = ctx.require_dataset()
-    if ctx.arriving:
-        whatif.policy_from_link(ctx, whatif.saved_scenarios(dataset.id))
     st.caption(
         f"**{dataset.name}**: every order of the data set replayed under the policy you set. What the data "
         "cannot show (an answer after the old window, a ship time for an order cancelled first, a refund through "
@@ -31,29 +30,34 @@ with ui.page("whatif", "What-if", PARAMS, filters=False, own_keys=whatif.POLICY_
     )
     with st.spinner("Loading the data set and fitting its calibration…"):
         prep = whatif.prepared(dataset.id)
-    if not prep.calibration.summary().get("counts", {}).get("requests"):
-        st.info("This data set records no cancellation requests (its cancellations are known by their status "
-                "only), so the rules about requests, consent and the response window change nothing here; the "
-                "dispatch deadline, refund routing and shipping mix still apply.", icon=":material/info:")
+    params = whatif.parameters(prep)
+    if ctx.arriving:
+        whatif.policy_from_link(ctx, whatif.saved_scenarios(dataset.id), params, prep)
+    whatif.sweep_defaults(ctx, prep)
+    applies = whatif.applies(prep)
+    if applies:
+        st.info(applies, icon=":material/info:")
 
     with st.expander("Engine settings"):
         left, right = st.columns(2)
         replicates = left.number_input("Replicates", min_value=2, max_value=100, step=1, key=ctx.k("replicates"),
                                        help="Replays with different draws; the 95% interval runs over them. More "
-                                            "replicates: narrower intervals, slower answers.")
+                                            f"replicates: narrower intervals, slower answers. Default: "
+                                            f"{simulate.DEFAULT_REPLICATES}.")
         seed = right.number_input("Seed", min_value=0, max_value=1_000_000_000, step=1, key=ctx.k("seed"),
                                   help="The same seed gives the same draws, hence the same figures.")
 
     @st.fragment
     def policy_panel() -> None:
-        # Moving a control reruns this panel only: the engine's answer, not the whole page.
+        # Moving a control reruns this panel only; everything that depends on the policy is inside it, so
+        # the tiles, the sweep and the comparison always describe the same, current policy.
         controls_col, results_col = st.columns([1, 2], gap="large")
         with controls_col:
             st.subheader("Policy")
-            whatif.controls(ctx)
-            st.button("Back to the baseline", key="whatif_reset", on_click=whatif.reset_controls, args=(ctx,),
-                      icon=":material/restart_alt:")
-        policy, problem = whatif.current_policy(ctx)
+            whatif.controls(ctx, params, prep)
+            st.button("Back to the baseline", key="whatif_reset", on_click=whatif.reset_controls,
+                      args=(ctx, params, prep), icon=":material/restart_alt:")
+        policy, problem = whatif.current_policy(ctx, params)
         with results_col:
             st.subheader("Baseline and scenario")
             if problem:
@@ -63,18 +67,19 @@ with ui.page("whatif", "What-if", PARAMS, filters=False, own_keys=whatif.POLICY_
                                        else "the baseline policy (change a control on the left)."))
             result = whatif.simulated(dataset.id, policy, int(replicates), int(seed))
             whatif.results(result)
-            whatif.save_form(ctx, dataset.id, policy)
+        whatif.every_figure(result)
+        whatif.save_form(ctx, dataset.id, policy)
+
+        st.subheader("Sweep one parameter")
+        whatif.sweep_section(ctx, dataset.id, policy, params, prep, int(replicates), int(seed))
+
+        st.subheader("Saved scenarios")
+        whatif.scenarios_section(ctx, dataset.id, policy, params, prep, int(replicates), int(seed))
         whatif.sync(ctx, policy)
 
     policy_panel()
-    policy, _ = whatif.current_policy(ctx)
+    policy, _ = whatif.current_policy(ctx, params)
     ctx.extra_query = policy.to_query()
-
-    st.subheader("Sweep one parameter")
-    whatif.sweep_section(ctx, dataset.id, policy, int(replicates), int(seed))
-
-    st.subheader("Saved scenarios")
-    whatif.scenarios_section(ctx, dataset.id, int(replicates), int(seed))
 
     with st.expander("The calibration behind the numbers"):
         if st.toggle("Show the calibration", key=ctx.k("calibration_shown")):

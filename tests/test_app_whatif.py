@@ -45,7 +45,8 @@ def test_a_control_changes_the_scenario_and_the_link(demo):
     from analytics import db
 
     con = db.connect(demo[0])
-    expected = simulate.simulate(con, demo[1], Policy(seller_consent_required=False), replicates=10, seed=0)
+    expected = simulate.simulate(con, demo[1], Policy(seller_consent_required=False),
+                                 replicates=simulate.DEFAULT_REPLICATES, seed=0)
     assert after["Cancelled orders"][0] == f"{expected['scenario']['cancelled_orders']['value']:,.0f}"
     at.number_input(key="whatif_seller_response_hours").set_value(24.0).run()
     assert at.query_params["seller_response_hours"] == "24"
@@ -117,3 +118,99 @@ def test_the_calibration_shows_on_demand(demo):
     table = next(df.value for df in at.dataframe if "fitted" in df.value.columns)
     assert "Acceptance rate" in table["figure"].tolist()
     assert "true (generated data)" in table.columns  # a generated data set shows what it was made with
+
+
+def _save(at, name: str, replace: bool = False):
+    at.text_input(key="whatif_save_name").set_value(name)
+    at.checkbox(key="whatif_save_replace").set_value(replace)
+    next(b for b in at.button if b.label == "Save scenario").click()
+    return at.run()
+
+
+def test_saving_under_an_existing_name_is_refused_unless_replacing(demo):
+    from analytics import db
+    from ui import scenarios as store
+
+    at = s.open_page("whatif")
+    at.number_input(key="whatif_seller_response_hours").set_value(48.0).run()
+    _save(at, "Two days")
+    at.number_input(key="whatif_seller_response_hours").set_value(96.0).run()
+    _save(at, "Two days")
+    assert any("already saved" in e.value and "Replace a saved scenario" in e.value for e in at.error)
+    con = db.connect(demo[0])
+    try:
+        kept = next(sc for sc in store.list_for(con, demo[1]) if sc.name == "Two days")
+        assert kept.changes == {"seller_response_hours": 48.0}
+    finally:
+        con.close()
+    _save(at, "Two days", replace=True)
+    assert not at.error
+    assert any("Replaced “Two days”" in m.value for m in at.success)
+    con = db.connect(demo[0])
+    try:
+        kept = [sc for sc in store.list_for(con, demo[1]) if sc.name == "Two days"]
+        assert len(kept) == 1 and kept[0].changes == {"seller_response_hours": 96.0}
+    finally:
+        con.close()
+
+
+def test_the_sweep_follows_the_current_controls(demo, monkeypatch):
+    from ui import whatif
+
+    seen = []
+    real = whatif.simulate.sweep
+
+    def recording(prep, param, values, policy=None, **kw):
+        seen.append(policy)
+        return real(prep, param, values, policy=policy, **kw)
+
+    monkeypatch.setattr(whatif.simulate, "sweep", recording)
+    at = s.open_page("whatif", {"dataset": demo[1], "seed": "3"})
+    at.toggle(key="whatif_seller_consent_required").set_value(False).run()
+    assert s.problems(at) == []
+    assert seen and seen[-1] == Policy(seller_consent_required=False)
+
+
+def test_a_zero_difference_has_no_arrow(demo):
+    at = s.open_page("whatif")
+    tile = next(m for m in at.metric if m.label == "Cancelled orders")
+    assert tile.delta == "0"
+    assert tile.proto.color == tile.proto.MetricColor.Value("GRAY")
+
+
+@pytest.fixture(scope="module")
+def olist(tmp_path_factory):
+    if not (s.OLIST / s.OLIST_FILES[0]).exists():
+        pytest.skip(f"the Olist sample is not at {s.OLIST}")
+    path = tmp_path_factory.mktemp("olist") / "app.duckdb"
+    return path, s.import_db(path, [s.OLIST / f for f in s.OLIST_FILES], name="Olist sample")
+
+
+def test_olist_says_what_applies_and_offers_its_own_payment_methods(olist, monkeypatch):
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(olist[0]))
+    at = s.open_page("whatif", {"dataset": olist[1]})
+    assert s.problems(at) == []
+    banner = " ".join(i.value for i in at.info)
+    assert "no cancellation requests" in banner and "What still applies" in banner
+    assert "refund routing and shipping mix still apply" not in banner
+    # The sweep starts with a parameter that changes something here.
+    assert at.selectbox(key="whatif_sweep").value == "premium_shipping_share"
+    keys = {w.key for w in at.selectbox if w.key and w.key.startswith("whatif_refund_channel__")}
+    assert "whatif_refund_channel__credit_card" in keys and "whatif_refund_channel__boleto" in keys
+    assert "whatif_refund_channel__card" not in keys
+    at.selectbox(key="whatif_refund_channel__boleto").set_value("wallet").run()
+    assert s.problems(at) == []
+    assert at.query_params["refund_channel.boleto"] == "wallet"
+
+
+def test_premium_shipping_share_is_the_datas_own_until_set(demo):
+    at = s.open_page("whatif")
+    assert at.toggle(key="whatif_premium_shipping_share_as_data").value is True
+    assert "premium_shipping_share" not in at.query_params
+    at.toggle(key="whatif_premium_shipping_share_as_data").set_value(False).run()
+    at.slider(key="whatif_premium_shipping_share").set_value(0.5).run()
+    assert s.problems(at) == []
+    assert at.query_params["premium_shipping_share"] == "0.5"
+    again = s.open_page("whatif", dict(at.query_params))
+    assert again.toggle(key="whatif_premium_shipping_share_as_data").value is False
+    assert again.slider(key="whatif_premium_shipping_share").value == 0.5

@@ -7,10 +7,14 @@ the link is `Policy.to_query()` (only what differs from the baseline), written b
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+
+import polars as pl
 import streamlit as st
 
 from analytics import charts, simulate
-from analytics.policy import FITTED, PARAMETERS, PARAMETERS_BY_NAME, Parameter, Policy, PolicyError
+from analytics.policy import DATA, FITTED, PARAMETERS, PARAMETERS_BY_NAME, Parameter, Policy, PolicyError
 from ui import downloads, scenarios
 from ui import whatif_tables as wt
 from ui.setup import PageContext, connection, cursor, db_key, sync_url
@@ -32,6 +36,8 @@ SWEEP_GRIDS = {
 SWEEPABLE = tuple(SWEEP_GRIDS)
 POLICY_KEYS = frozenset(PARAMETERS_BY_NAME)
 MAX_SWEEP_POINTS = 12
+# Above this many orders a sweep (several replays per point) is drawn on a click, not on every change.
+SWEEP_AUTO_MAX_ORDERS = 200_000
 
 
 # --- engine calls, cached ----------------------------------------------------------------------------
@@ -69,6 +75,22 @@ def _self_check(database: str, dataset_id: str) -> dict:
 
 # --- controls ----------------------------------------------------------------------------------------
 
+def parameters(prep: simulate.Prepared) -> tuple[Parameter, ...]:
+    """The policy's parameters for this data set: a refund channel for each payment method it has."""
+    return simulate.policy_parameters(prep)
+
+
+def own_keys() -> frozenset[str]:
+    """The link parameters this page parses itself: the policy's, including a refund channel for a payment
+    method of the data set's own (checked against the data set once it is loaded)."""
+    return POLICY_KEYS | {k for k in st.query_params if k.startswith("refund_channel.")}
+
+
+def _data_key(ctx: PageContext, p: Parameter) -> str:
+    """The key of the "as in the data" switch of a number whose default is the data's own."""
+    return ctx.k(f"{p.name}_as_data")
+
+
 def _widget_min(p: Parameter) -> float | None:
     if p.minimum is None:
         return None
@@ -88,16 +110,30 @@ def _to_widget(p: Parameter, value):
     return value
 
 
-def seed_controls(ctx: PageContext, policy: Policy) -> None:
-    for p in PARAMETERS:
-        st.session_state[ctx.k(p.name)] = _to_widget(p, policy.get(p.name))
+def _observed(prep: simulate.Prepared | None, p: Parameter) -> float | None:
+    if prep is not None and p.name == "premium_shipping_share":
+        return simulate.observed_premium_share(prep)
+    return None
 
 
-def policy_from_link(ctx: PageContext, saved: list[scenarios.Scenario]) -> None:
+def seed_controls(ctx: PageContext, policy: Policy, params: Sequence[Parameter],
+                  prep: simulate.Prepared | None = None) -> None:
+    for p in params:
+        value = policy.get(p.name, params)
+        if p.kind == "number" and p.default is None:
+            st.session_state[_data_key(ctx, p)] = value is None
+            shown = value if value is not None else (_observed(prep, p) or 0.0)
+            st.session_state[ctx.k(p.name)] = _to_widget(p, shown)
+        elif value is not None:
+            st.session_state[ctx.k(p.name)] = _to_widget(p, value)
+
+
+def policy_from_link(ctx: PageContext, saved: list[scenarios.Scenario], params: Sequence[Parameter],
+                     prep: simulate.Prepared) -> None:
     """On opening the page: the link's policy (or its scenario's, when it names only a scenario) into the
-    controls, with a notice for anything refused."""
-    given = {k: v for k, v in ctx.raw.items() if k in POLICY_KEYS}
-    policy, notices = Policy.from_query(given)
+    controls, with a notice for anything refused (a payment method the data set does not have too)."""
+    given = {k: v for k, v in ctx.raw.items() if k in POLICY_KEYS or k.startswith("refund_channel.")}
+    policy, notices = Policy.from_query(given, parameters=params)
     ctx.notices.extend(f"Link parameter {n}" for n in notices)
     scenario_id = ctx.values.get("scenario")
     if scenario_id:
@@ -108,12 +144,15 @@ def policy_from_link(ctx: PageContext, saved: list[scenarios.Scenario]) -> None:
             st.session_state[ctx.k("scenario")] = None
         elif not given:
             policy = found.policy
-    seed_controls(ctx, policy)
+    seed_controls(ctx, policy, params, prep)
 
 
-def _control(ctx: PageContext, p: Parameter) -> None:
+def _control(ctx: PageContext, p: Parameter, prep: simulate.Prepared) -> None:
     key = ctx.k(p.name)
     help_text = f"{p.help} Allowed: {p.range_text}."
+    if p.kind == "number" and p.default is None:
+        _data_number(ctx, p, prep, help_text)
+        return
     if key not in st.session_state:
         st.session_state[key] = _to_widget(p, p.default)
     if p.kind == "bool":
@@ -139,42 +178,106 @@ def _control(ctx: PageContext, p: Parameter) -> None:
                      format_func=lambda v: "as the data shows (fitted)" if v == FITTED else f"{v} business days")
 
 
-def controls(ctx: PageContext) -> None:
-    """Every policy parameter as a control, grouped; refunds folded away (there are many)."""
+def _data_number(ctx: PageContext, p: Parameter, prep: simulate.Prepared, help_text: str) -> None:
+    """A number whose default is the data set's own: a switch "as in the data" (saying the data's value),
+    and the number to use instead when it is off."""
+    observed = _observed(prep, p)
+    data_key, key = _data_key(ctx, p), ctx.k(p.name)
+    st.session_state.setdefault(data_key, True)
+    if key not in st.session_state:
+        st.session_state[key] = _to_widget(p, observed if observed is not None else 0.0)
+    seen = ("its observed share is " + (f"{observed:.0%}" if observed is not None else "unknown: no order has a "
+                                        "shipping method"))
+    as_data = st.toggle(f"{p.label}: as in the data", key=data_key,
+                        help=f"{help_text} On: each order keeps the data set's own value ({seen}).")
+    if as_data:
+        st.caption(f"As in the data: {seen}.")
+    else:
+        st.slider(p.label, min_value=float(p.minimum or 0), max_value=float(p.maximum), step=0.01, key=key,
+                  help=help_text)
+
+
+def controls(ctx: PageContext, params: Sequence[Parameter], prep: simulate.Prepared) -> None:
+    """Every policy parameter of this data set as a control, grouped; refunds folded away (there are many)."""
     for group, title in GROUPS.items():
-        params = [p for p in PARAMETERS if p.group == group]
-        if not params:
+        group_params = [p for p in params if p.group == group]
+        if not group_params:
             continue
         if group == "refunds":
             with st.expander(title):
-                for p in params:
-                    _control(ctx, p)
+                for p in group_params:
+                    _control(ctx, p, prep)
         else:
             st.markdown(f"**{title}**")
-            for p in params:
-                _control(ctx, p)
+            for p in group_params:
+                _control(ctx, p, prep)
     # Parameters of a group this page does not know yet still get a control.
-    for p in PARAMETERS:
+    for p in params:
         if p.group not in GROUPS:
-            _control(ctx, p)
+            _control(ctx, p, prep)
 
 
-def current_policy(ctx: PageContext) -> tuple[Policy, str | None]:
+def current_policy(ctx: PageContext, params: Sequence[Parameter]) -> tuple[Policy, str | None]:
     """The policy the controls describe, or the baseline and the reason when it is not valid."""
     values = {}
-    for p in PARAMETERS:
+    for p in params:
+        if p.kind == "number" and p.default is None and st.session_state.get(_data_key(ctx, p), True):
+            values[p.name] = None
+            continue
         key = ctx.k(p.name)
         if key in st.session_state:
             values[p.name] = st.session_state[key]
     try:
-        return Policy().with_values(values), None
+        return Policy().with_values(values, params), None
     except PolicyError as e:
         return Policy(), str(e)
 
 
-def reset_controls(ctx: PageContext) -> None:
-    seed_controls(ctx, Policy())
+def reset_controls(ctx: PageContext, params: Sequence[Parameter], prep: simulate.Prepared) -> None:
+    seed_controls(ctx, Policy(), params, prep)
     st.session_state[ctx.k("scenario")] = None
+
+
+def applies(prep: simulate.Prepared) -> str | None:
+    """What the policy can change on this data set, when the data leaves some rules with nothing to act on."""
+    counts = prep.calibration.summary().get("counts", {})
+    no_requests, no_refunds = not counts.get("requests"), not counts.get("refunds")
+    if not (no_requests or no_refunds):
+        return None
+    idle, live = [], []
+    requests = "the rules about requests (consent, the response window and what its running out does)"
+    refunds = "refund routing and refund times"
+    (idle if no_requests else live).append(requests)
+    (idle if no_refunds else live).append(refunds)
+    live += ["the dispatch deadline (once “When the dispatch deadline passes” is auto cancel)",
+             "the shipping mix (transit times)"]
+    missing = " and ".join(w for w, gone in (("no cancellation requests (its cancellations are known by their "
+                                              "status only)", no_requests), ("no refunds", no_refunds)) if gone)
+    return (f"This data set records {missing}, so {' and '.join(idle)} change nothing here. What still "
+            f"applies: {', '.join(live[:-1])} and {live[-1]}.")
+
+
+def sweep_defaults(ctx: PageContext, prep: simulate.Prepared) -> None:
+    """The sweep's parameter and figures start at the data set's defaults (default_sweep), which the link
+    then leaves out as it leaves out every default."""
+    sweep, figures = default_sweep(prep)
+    ctx.params = tuple(replace(p, default=sweep) if p.name == "sweep" else
+                       replace(p, default=figures) if p.name == "sweep_figures" else p for p in ctx.params)
+    if not st.session_state.get(ctx.k("sweep")):
+        st.session_state[ctx.k("sweep")] = sweep
+    if ctx.arriving and not st.session_state.get(ctx.k("sweep_figures")):
+        st.session_state[ctx.k("sweep_figures")] = list(figures)
+
+
+def default_sweep(prep: simulate.Prepared) -> tuple[str, tuple[str, ...]]:
+    """The parameter a sweep starts with, and its figures: ones that change something on this data set."""
+    counts = prep.calibration.summary().get("counts", {})
+    figures = ("refund_wait_p90_business_days", "cancelled_gmv") if counts.get("refunds") else \
+        ("cancelled_orders", "cancelled_gmv")
+    if counts.get("requests"):
+        return "seller_response_hours", figures
+    # No request to answer: the response window changes nothing; the shipping mix changes transit.
+    return "premium_shipping_share", ("transit_p50_business_days", "cancelled_orders")
 
 
 # --- results -----------------------------------------------------------------------------------------
@@ -187,11 +290,15 @@ def result_tiles(result: dict) -> None:
         delta = wt.get(result["delta"], name) or {}
         spread = (f"95% interval {wt.fmt_interval(delta, name, signed=True)}" if delta.get("low") != delta.get("high")
                   else "the same in every replicate")
+        change = delta.get("value")
+        # No change is no news: no arrow, no colour.
+        unchanged = change is not None and change == 0
         column.metric(
             wt.label(name),
             wt.fmt_value(scen.get("value"), name),
-            delta=None if delta.get("value") is None else wt.fmt_interval({"value": delta["value"]}, name, signed=True),
-            delta_color="inverse" if name in wt.LOWER_IS_BETTER else "normal",
+            delta=None if change is None else "0" if unchanged else wt.fmt_interval({"value": change}, name, signed=True),
+            delta_color="off" if unchanged else "inverse" if name in wt.LOWER_IS_BETTER else "normal",
+            delta_arrow="off" if unchanged else "auto",
             delta_description="vs baseline",
             help=f"Scenario {wt.fmt_interval(scen, name)}; baseline {wt.fmt_interval(base, name)}; "
                  f"difference {spread}.",
@@ -200,16 +307,28 @@ def result_tiles(result: dict) -> None:
 
 
 def results(result: dict) -> None:
-    """Baseline, scenario and difference, each with its 95% interval: tiles, a chart, the full table."""
+    """Baseline, scenario and difference: tiles and a chart of them (for the narrow column)."""
     result_tiles(result)
-    chart = charts.comparison_chart(
-        wt.comparison_frame({"baseline": result["baseline"], "scenario": result["scenario"]}, wt.TILES), "Value")
-    downloads.chart(chart, "what-if-baseline-vs-scenario", key="wi_compare_chart")
-    st.markdown("**Every figure** (mean over the replicates, 95% interval in brackets)")
-    st.dataframe(wt.shown_table(result), hide_index=True, width="stretch")
+    frame = wt.comparison_frame({"baseline": result["baseline"], "scenario": result["scenario"]}, wt.TILES)
+    missing = wt.unmeasured(frame)
+    if missing:
+        st.caption(f"Not measurable on this data set: {', '.join(missing)}.")
+    if wt.measured(frame).height:
+        downloads.chart(charts.comparison_chart(frame, "Value"), "what-if-baseline-vs-scenario", key="wi_compare_chart")
+
+
+def every_figure(result: dict) -> None:
+    """The full table (full width, so the intervals are not cut) and the wait by payment method."""
+    st.markdown("**Every figure**: the mean over the replicates, its 95% interval in parentheses")
+    st.dataframe(wt.shown_table(result), hide_index=True, width="stretch", placeholder="",
+                 column_config={"Figure": st.column_config.TextColumn(width="medium")})
     downloads.table_buttons(wt.results_table(result), "what-if-results", key="wi_results")
     with st.expander("Buyers' wait by payment method"):
-        downloads.table(wt.wait_by_method(result), "what-if-wait-by-payment-method", key="wi_wait")
+        wait = wt.wait_by_method(result)
+        if wait.select(pl.exclude("payment_method")).null_count().sum_horizontal().item() == wait.height * (wait.width - 1):
+            st.info("No refund to wait for on this data set.", icon=":material/info:")
+        downloads.table(wait, "what-if-wait-by-payment-method", key="wi_wait", column_config={
+            k: st.column_config.NumberColumn(v, format="%,.1f") for k, v in wt.WAIT_LABELS.items()})
 
 
 # --- saved scenarios -----------------------------------------------------------------------------------
@@ -223,23 +342,35 @@ def save_form(ctx: PageContext, dataset_id: str, policy: Policy) -> None:
     with st.form("whatif_save", border=False):
         name = st.text_input("Save this scenario as", max_chars=scenarios.MAX_NAME, key="whatif_save_name",
                              placeholder="e.g. 48-hour window, lapse")
+        replace = st.checkbox("Replace a saved scenario of the same name", key="whatif_save_replace", value=False)
         if st.form_submit_button("Save scenario", icon=":material/bookmark_add:"):
+            clean = " ".join(name.split())
+            same = next((s for s in saved_scenarios(dataset_id) if s.name == clean), None)
+            if same is not None and not replace:
+                # Saving over a scenario loses it: only when asked.
+                st.error(f"A scenario named “{clean}” is already saved ({same.describe()}). Choose another name, "
+                         "or tick “Replace a saved scenario of the same name” to overwrite it.",
+                         icon=":material/error:")
+                return
             try:
                 saved = scenarios.save(connection(db_key()), dataset_id, name, policy)
             except ValueError as e:
                 st.error(str(e).capitalize() + ".")
             else:
                 st.session_state[ctx.k("scenario")] = saved.id
-                st.session_state["whatif_saved_message"] = f"Saved “{saved.name}”."
+                st.session_state["whatif_saved_message"] = (f"Replaced “{saved.name}”." if same is not None
+                                                            else f"Saved “{saved.name}”.")
                 st.rerun()  # the whole page: the saved list and the comparison below change too
 
 
-def open_scenario(ctx: PageContext, found: scenarios.Scenario) -> None:
-    seed_controls(ctx, found.policy)
+def open_scenario(ctx: PageContext, found: scenarios.Scenario, params: Sequence[Parameter],
+                  prep: simulate.Prepared) -> None:
+    seed_controls(ctx, found.policy, params, prep)
     st.session_state[ctx.k("scenario")] = found.id
 
 
-def scenarios_section(ctx: PageContext, dataset_id: str, replicates: int, seed: int) -> None:
+def scenarios_section(ctx: PageContext, dataset_id: str, policy: Policy, params: Sequence[Parameter],
+                      prep: simulate.Prepared, replicates: int, seed: int) -> None:
     saved = saved_scenarios(dataset_id)
     message = st.session_state.pop("whatif_saved_message", None)
     if message:
@@ -249,15 +380,13 @@ def scenarios_section(ctx: PageContext, dataset_id: str, replicates: int, seed: 
         return
     by_id = {s.id: s for s in saved}
     table = [{"name": s.name, "changes": s.describe(), "saved": s.created_at.strftime("%Y-%m-%d %H:%M")} for s in saved]
-    import polars as pl
-
     downloads.table(pl.DataFrame(table), "saved-scenarios", key="wi_saved")
     pick, open_col, delete_col = st.columns([3, 1, 1], vertical_alignment="bottom")
     if st.session_state.get("whatif_pick") not in by_id:
         # The scenario it showed was replaced or deleted: start from the newest.
         st.session_state["whatif_pick"] = saved[-1].id
     chosen = pick.selectbox("Saved scenario", list(by_id), format_func=lambda i: by_id[i].name, key="whatif_pick")
-    open_col.button("Open", key="whatif_open", on_click=open_scenario, args=(ctx, by_id[chosen]),
+    open_col.button("Open", key="whatif_open", on_click=open_scenario, args=(ctx, by_id[chosen], params, prep),
                     icon=":material/open_in_browser:", help="Set the controls to this scenario's policy.")
     if delete_col.button("Delete", key="whatif_delete", icon=":material/delete:"):
         with cursor() as cur:
@@ -266,7 +395,8 @@ def scenarios_section(ctx: PageContext, dataset_id: str, replicates: int, seed: 
             st.session_state[ctx.k("scenario")] = None
         st.rerun()
 
-    st.markdown("**Compare** saved scenarios side by side with the baseline")
+    st.markdown("**Compare** saved scenarios side by side with the baseline (and the current controls, when "
+                "they differ from every scenario compared)")
     key = ctx.k("compare")
     st.session_state[key] = [i for i in st.session_state.get(key) or [] if i in by_id]
     compared = st.multiselect("Scenarios to compare", list(by_id), format_func=lambda i: by_id[i].name, key=key,
@@ -274,9 +404,11 @@ def scenarios_section(ctx: PageContext, dataset_id: str, replicates: int, seed: 
     if not compared:
         return
     variants = {"Baseline": simulated(dataset_id, Policy(), replicates, seed)["baseline"]}
-    for scenario_id in compared:
-        found = by_id[scenario_id]
-        variants[found.name] = simulated(dataset_id, found.policy, replicates, seed)["scenario"]
+    policies = [by_id[i].policy for i in compared]
+    if policy.changes() and policy not in policies:
+        variants["Current controls"] = simulated(dataset_id, policy, replicates, seed)["scenario"]
+    for scenario_id, scenario_policy in zip(compared, policies, strict=True):
+        variants[by_id[scenario_id].name] = simulated(dataset_id, scenario_policy, replicates, seed)["scenario"]
     downloads.chart(charts.comparison_chart(wt.comparison_frame(variants, wt.TILES), "Value"),
                     "saved-scenarios-compared", key="wi_cmp_chart")
     downloads.table(wt.comparison_table(variants), "saved-scenarios-compared", key="wi_cmp_table")
@@ -291,38 +423,74 @@ def _parse_values(p: Parameter, text: str) -> tuple[tuple, list[str]]:
         if not part:
             continue
         try:
-            values.append(p.parse(part))
+            value = p.parse(part)
         except PolicyError:
             bad.append(part)
+            continue
+        if value is None:  # 'data' is not a point on an axis
+            bad.append(part)
+        else:
+            values.append(value)
     return tuple(dict.fromkeys(values))[:MAX_SWEEP_POINTS], bad
 
 
-def sweep_section(ctx: PageContext, dataset_id: str, policy: Policy, replicates: int, seed: int) -> None:
-    st.caption("The other parameters stay as the policy controls set them when the page last refreshed (a "
-               "change above updates its panel only; the dashed line marks the policy's own value).")
+def _axis_range(p: Parameter) -> str:
+    """The values a sweep takes: the parameter's range without "as the data set shows"."""
+    return p.range_text.removeprefix(f"'{DATA}' (as the data set shows) or ")
+
+
+def sweep_section(ctx: PageContext, dataset_id: str, policy: Policy, params: Sequence[Parameter],
+                  prep: simulate.Prepared, replicates: int, seed: int) -> None:
+    """A sweep of one parameter, the others held at the current controls (it reruns with them). On a large
+    data set it is drawn on demand, still from the current controls."""
+    orders = prep.calibration.summary().get("counts", {}).get("orders", 0)
+    on_demand = orders > SWEEP_AUTO_MAX_ORDERS
+    st.caption("The other parameters stay as the policy controls above set them now; the dashed line marks "
+               "the current value of the swept one."
+               + (f" On {orders:,} orders a sweep takes a few seconds, so it is drawn when you ask, for the "
+                  "controls as they are then." if on_demand else ""))
+    by_name = {p.name: p for p in params}
     left, right = st.columns([1, 2])
     with left:
-        param = st.selectbox("Parameter", SWEEPABLE, key=ctx.k("sweep"), format_func=lambda n: PARAMETERS_BY_NAME[n].label)
-        spec = PARAMETERS_BY_NAME[param]
+        param = st.selectbox("Parameter", SWEEPABLE, key=ctx.k("sweep"),
+                             format_func=lambda n: by_name[n].label if n in by_name else n)
+        spec = by_name[param]
         values_key = f"whatif_sweep_values_{param.replace('.', '__')}"
         st.session_state.setdefault(values_key, ", ".join(f"{v:g}" for v in SWEEP_GRIDS[param]))
-        text = st.text_input(f"Values ({spec.range_text})", key=values_key,
+        text = st.text_input(f"Values ({_axis_range(spec)})", key=values_key,
                              help=f"Up to {MAX_SWEEP_POINTS} values, separated by commas. The other parameters "
                                   "stay as the controls above set them.")
         values, bad = _parse_values(spec, text)
         if bad:
-            st.warning(f"Left out: {', '.join(bad[:5])} (allowed: {spec.range_text}).")
+            st.warning(f"Left out: {', '.join(bad[:5])} (allowed: {_axis_range(spec)}).")
         figures = st.multiselect("Figures", wt.SWEEP_FIGURES, key=ctx.k("sweep_figures"), format_func=wt.label,
                                  max_selections=3)
     with right:
         if not values or not figures:
             st.info("Choose values and at least one figure to draw the sweep.")
             return
+        request = (param, values, policy, int(replicates), int(seed))
+        if on_demand:
+            if st.button("Draw the sweep for the current controls", key="whatif_sweep_draw",
+                         icon=":material/show_chart:"):
+                st.session_state["whatif_sweep_drawn"] = request
+            if st.session_state.get("whatif_sweep_drawn") != request:
+                st.info("The sweep is drawn on demand on a data set this large: click the button above (it uses the "
+                        "controls as they are now).", icon=":material/info:")
+                return
         frame = _swept(db_key(), dataset_id, param, values, policy, int(replicates), int(seed))
-        current = policy.get(param)
+        current = policy.get(param, params)
+        if current is None and param == "premium_shipping_share":
+            current = simulate.observed_premium_share(prep)
         current = float(current) if isinstance(current, int | float) and not isinstance(current, bool) else None
         for figure in figures:
-            series = wt.sweep_series(frame, figure)
+            series = wt.measured(wt.sweep_series(frame, figure))
+            if not series.height:
+                st.info(f"{wt.label(figure)}: not measurable on this data set.", icon=":material/info:")
+                continue
+            if series["value"].n_unique() == 1 and series["low"].n_unique() == 1:
+                st.caption(f"{spec.label} does not change {wt.label(figure).lower()} on this data set under the "
+                           "current controls.")
             downloads.chart(charts.sweep_chart(series, spec.label, wt.label(figure), current=current),
                             f"sweep-{param}-{figure}", key=f"wi_sweep_{figure}")
         downloads.table_buttons(frame, f"sweep-{param}", key="wi_sweep_table")
@@ -331,8 +499,6 @@ def sweep_section(ctx: PageContext, dataset_id: str, policy: Policy, replicates:
 # --- calibration -------------------------------------------------------------------------------------
 
 def calibration_section(dataset, prep: simulate.Prepared) -> None:
-    import polars as pl
-
     summary = prep.calibration.summary()
     counts = summary.get("counts", {})
     st.caption(f"Fitted on {counts.get('orders', 0):,} orders, {counts.get('requests', 0):,} requests "

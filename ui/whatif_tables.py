@@ -34,6 +34,21 @@ FORMATS = {"orders": "{:,.0f}", "requests": "{:,.0f}", "refunds": "{:,.0f}", "cu
            "business days": "{:,.1f}"}
 
 
+WAIT_LABELS = {f"{part}_{q}": f"{part.capitalize()}, {'median' if q == 'p50' else '90th percentile'}"
+               for part in ("baseline", "scenario", "delta") for q in ("p50", "p90")}
+
+
+def measured(frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows with a value (a figure the data set cannot measure comes back empty or NaN)."""
+    return frame.filter(pl.col("value").is_not_null() & pl.col("value").is_not_nan())
+
+
+def unmeasured(frame: pl.DataFrame) -> list[str]:
+    """The figures of a comparison frame that no variant can measure, by label."""
+    seen = set(measured(frame)["figure"].to_list())
+    return [f for f in dict.fromkeys(frame["figure"].to_list()) if f not in seen]
+
+
 def label(name: str) -> str:
     head = name.split(".")[0]
     base = OUTCOME_INFO.get(head, (name,))[0]
@@ -46,14 +61,14 @@ def unit(name: str) -> str:
 
 
 def fmt_value(value, name: str) -> str:
-    if value is None:
+    if value is None or value != value:
         return "—"
     return FORMATS.get(unit(name), "{:,.2f}").format(value)
 
 
 def fmt_interval(fig: Mapping | None, name: str, signed: bool = False) -> str:
     """'1,234 (1,200 to 1,260)'; a figure with no spread shows its value alone."""
-    if not fig or fig.get("value") is None:
+    if not fig or fig.get("value") is None or fig["value"] != fig["value"]:  # None or NaN: not measurable
         return "—"
     pattern = FORMATS.get(unit(name), "{:,.2f}")
     if signed:
