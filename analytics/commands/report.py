@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from analytics import db
 from analytics.cli import UserError, add_common, emit
 from analytics.filters import ANCHORS, Filters
@@ -36,8 +38,24 @@ def filters_from_args(args) -> Filters:
     ) if value}
     filters, notices = Filters.from_query(query)
     if notices:
-        raise UserError("invalid filter: " + "; ".join(notices))
+        raise UserError("; ".join(_as_error(n) for n in notices))
     return filters
+
+
+# A link's notice says what the page did instead ("; ignored"); on the command line the value is an error
+# the person fixes, so the message names the option and what it expects, and nothing is ignored.
+_OPTIONS = {"from": "--from", "to": "--to", "anchor": "--anchor", "payment": "--payment-method",
+            "shipping": "--shipping-method", "seller": "--seller", "reason": "--reason", "stage": "--stage"}
+_TAILS = re.compile(r"(; ignored|; using '[^']*'|: date range ignored|; only the first \d+ kept)$")
+
+
+def _as_error(notice: str) -> str:
+    text = _TAILS.sub("", notice)
+    text = text.replace("is not a date (YYYY-MM-DD)", "is not a valid date; expected YYYY-MM-DD, e.g. 2026-01-31")
+    text = text.replace(" ignored: stages are ", " is not a stage; expected one of ")
+    text = re.sub(r"^from (\S+) is after to ", r"--from \1 is after --to ", text)
+    key, sep, rest = text.partition(": ")
+    return f"{_OPTIONS[key]}: {rest}" if sep and key in _OPTIONS else text
 
 
 def cmd_report(args) -> int:
