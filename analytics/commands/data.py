@@ -115,10 +115,17 @@ def cmd_datasets(args) -> int:
     def render(r):
         if not r["datasets"]:
             return "no data sets yet: python -m analytics generate, or python -m analytics import FILE"
-        head = f"{'id':<24} {'name':<32} {'source':<10} {'created (UTC)':<20} {'orders':>10} {'requests':>9} {'refunds':>8} {'refused':>8}"
+        # The name column is as wide as the longest name, up to 60; a longer name ends in an ellipsis.
+        width = min(max(len("name"), *(len(d["name"]) for d in r["datasets"])), 60)
+
+        def name(text: str) -> str:
+            return text if len(text) <= width else text[:width - 1] + "…"
+
+        head = (f"{'id':<24} {'name':<{width}} {'source':<10} {'created (UTC)':<20} {'orders':>10} {'requests':>9} "
+                f"{'refunds':>8} {'refused':>8}")
         lines = [head]
         for d in r["datasets"]:
-            lines.append(f"{d['id']:<24} {d['name'][:32]:<32} {d['source']:<10} {d['created_at']:<20} "
+            lines.append(f"{d['id']:<24} {name(d['name']):<{width}} {d['source']:<10} {d['created_at']:<20} "
                          f"{d['orders']:>10,} {d['cancellation_requests']:>9,} {d['refunds']:>8,} {d['refused_rows']:>8,}")
         return "\n".join(lines)
 
