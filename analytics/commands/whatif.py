@@ -87,7 +87,10 @@ def _render_calibration(r: dict) -> str:
         note = " (assumed: none in the data)" if v["assumed"] else ""
         lines.append(f"  transit {m}: p50 {v['p50']}, p90 {v['p90']} business days ({v['n']:,}){note}")
     p = f["premium_shipping_share"]
-    lines.append(f"  premium shipping share: {p['share']} ({p['orders']:,} orders)")
+    if p["share"] is None:
+        lines.append("  premium shipping share: unknown, no order has a shipping method")
+    else:
+        lines.append(f"  premium shipping share: {p['share']} ({p['orders']:,} orders); the default policy keeps it")
     if "fitted_vs_true" in r:
         lines.append("  fitted vs the generator's truth:")
         lines += [f"    {k}: {v['fitted']} vs {v['true']}" for k, v in r["fitted_vs_true"].items()]
