@@ -194,7 +194,8 @@ def test_olist_says_what_applies_and_offers_its_own_payment_methods(olist, monke
     assert "no cancellation requests" in banner and "What still applies" in banner
     assert "refund routing and shipping mix still apply" not in banner
     # The sweep starts with a parameter that changes something here.
-    assert at.selectbox(key="whatif_sweep").value == "premium_shipping_share"
+    assert at.selectbox(key="whatif_sweep").value == "dispatch_deadline_days"
+    assert any("auto cancel" in c.value and "flat" in c.value for c in at.caption)
     keys = {w.key for w in at.selectbox if w.key and w.key.startswith("whatif_refund_channel__")}
     assert "whatif_refund_channel__credit_card" in keys and "whatif_refund_channel__boleto" in keys
     assert "whatif_refund_channel__card" not in keys

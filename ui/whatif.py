@@ -178,6 +178,11 @@ def _control(ctx: PageContext, p: Parameter, prep: simulate.Prepared) -> None:
                      format_func=lambda v: "as the data shows (fitted)" if v == FITTED else f"{v} business days")
 
 
+def _short(label: str) -> str:
+    """A label short enough for a switch in the narrow controls column."""
+    return label.replace("Premium shipping share", "Premium share")
+
+
 def _data_number(ctx: PageContext, p: Parameter, prep: simulate.Prepared, help_text: str) -> None:
     """A number whose default is the data set's own: a switch "as in the data" (saying the data's value),
     and the number to use instead when it is off."""
@@ -188,7 +193,7 @@ def _data_number(ctx: PageContext, p: Parameter, prep: simulate.Prepared, help_t
         st.session_state[key] = _to_widget(p, observed if observed is not None else 0.0)
     seen = ("its observed share is " + (f"{observed:.0%}" if observed is not None else "unknown: no order has a "
                                         "shipping method"))
-    as_data = st.toggle(f"{p.label}: as in the data", key=data_key,
+    as_data = st.toggle(_short(p.label) + " as in the data", key=data_key,
                         help=f"{help_text} On: each order keeps the data set's own value ({seen}).")
     if as_data:
         st.caption(f"As in the data: {seen}.")
@@ -249,12 +254,13 @@ def applies(prep: simulate.Prepared) -> str | None:
     refunds = "refund routing and refund times"
     (idle if no_requests else live).append(requests)
     (idle if no_refunds else live).append(refunds)
-    live += ["the dispatch deadline (once “When the dispatch deadline passes” is auto cancel)",
-             "the shipping mix (transit times)"]
+    live.append("the dispatch deadline (once “When the dispatch deadline passes” is auto cancel)")
+    if simulate.observed_premium_share(prep) is not None:
+        live.append("the shipping mix (transit times)")
     missing = " and ".join(w for w, gone in (("no cancellation requests (its cancellations are known by their "
                                               "status only)", no_requests), ("no refunds", no_refunds)) if gone)
-    return (f"This data set records {missing}, so {' and '.join(idle)} change nothing here. What still "
-            f"applies: {', '.join(live[:-1])} and {live[-1]}.")
+    still = live[0] if len(live) == 1 else f"{', '.join(live[:-1])} and {live[-1]}"
+    return f"This data set records {missing}, so {' and '.join(idle)} change nothing here. What still applies: {still}."
 
 
 def sweep_defaults(ctx: PageContext, prep: simulate.Prepared) -> None:
@@ -276,8 +282,8 @@ def default_sweep(prep: simulate.Prepared) -> tuple[str, tuple[str, ...]]:
         ("cancelled_orders", "cancelled_gmv")
     if counts.get("requests"):
         return "seller_response_hours", figures
-    # No request to answer: the response window changes nothing; the shipping mix changes transit.
-    return "premium_shipping_share", ("transit_p50_business_days", "cancelled_orders")
+    # No request to answer, so the response window changes nothing: the dispatch deadline can still cancel.
+    return "dispatch_deadline_days", ("cancelled_orders", "cancelled_gmv")
 
 
 # --- results -----------------------------------------------------------------------------------------
@@ -478,6 +484,9 @@ def sweep_section(ctx: PageContext, dataset_id: str, policy: Policy, params: Seq
                 st.info("The sweep is drawn on demand on a data set this large: click the button above (it uses the "
                         "controls as they are now).", icon=":material/info:")
                 return
+        if param == "dispatch_deadline_days" and policy.get("late_dispatch_action") == "none":
+            st.caption("The deadline cancels an order only when “When the dispatch deadline passes” is auto "
+                       "cancel; it is none now, so this sweep is flat until you change it.")
         frame = _swept(db_key(), dataset_id, param, values, policy, int(replicates), int(seed))
         current = policy.get(param, params)
         if current is None and param == "premium_shipping_share":

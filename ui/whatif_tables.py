@@ -71,6 +71,8 @@ def fmt_interval(fig: Mapping | None, name: str, signed: bool = False) -> str:
     if not fig or fig.get("value") is None or fig["value"] != fig["value"]:  # None or NaN: not measurable
         return "—"
     pattern = FORMATS.get(unit(name), "{:,.2f}")
+    if signed and fig["value"] == 0 and fig.get("low") in (0, None) and fig.get("high") in (0, None):
+        return "0"  # no change has no sign
     if signed:
         pattern = "{:+" + pattern[2:]
     value = pattern.format(fig["value"])
