@@ -37,6 +37,15 @@ def _go(page, label: str) -> None:
     bs.wait_ready(page)
 
 
+def _charts_fit(page) -> None:
+    """No chart runs past the right edge of the page's content."""
+    edge = page.evaluate("document.querySelector('[data-testid=\"stMainBlockContainer\"]').getBoundingClientRect().right")
+    # The drawing itself (canvas or svg), which overflows its box when a chart is too wide.
+    rights = page.evaluate("[...document.querySelectorAll('[data-testid=\"stMain\"] .vega-embed > :is(canvas, svg)')]"
+                           ".map(e => e.getBoundingClientRect().right)")
+    assert rights and max(rights) <= edge + 1, (rights, edge)
+
+
 def test_new_user_uploads_sees_numbers_changes_a_policy_and_shares_the_link(tmp_path):
     bs.make_demo_db(tmp_path / "app.duckdb", orders=3_000)
     expected = _expected_overview(tmp_path)
@@ -59,6 +68,10 @@ def test_new_user_uploads_sees_numbers_changes_a_policy_and_shares_the_link(tmp_
         page.get_by_text("Stored sample_orders").wait_for(timeout=30_000)
         bs.wait_ready(page)
         dataset = re.search(r"dataset=([A-Za-z0-9_-]+)", page.url).group(1)
+        # The new data set's link, to keep, with its copy button.
+        page.get_by_text("Keep this link").wait_for()
+        assert f"?dataset={dataset}" in page.locator('[data-testid="stCode"]').first.inner_text()
+        assert page.get_by_test_id("copy-dataset-link-button").count() == 1
         bs.screenshot(page, "journey-data")
 
         # Its numbers on the Overview.
@@ -84,6 +97,7 @@ def test_new_user_uploads_sees_numbers_changes_a_policy_and_shares_the_link(tmp_
         after = bs.metrics(page)
         assert after != before
         assert after["Cancelled orders"] != before["Cancelled orders"]
+        _charts_fit(page)
         bs.screenshot(page, "journey-whatif")
 
         # Copy the link; a fresh browser opens the same view with the same figures.
