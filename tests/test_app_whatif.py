@@ -215,3 +215,24 @@ def test_premium_shipping_share_is_the_datas_own_until_set(demo):
     again = s.open_page("whatif", dict(at.query_params))
     assert again.toggle(key="whatif_premium_shipping_share_as_data").value is False
     assert again.slider(key="whatif_premium_shipping_share").value == 0.5
+
+
+def test_on_a_large_data_set_the_sweep_is_drawn_on_demand_for_the_current_controls(demo, monkeypatch):
+    from ui import whatif
+
+    monkeypatch.setattr(whatif, "SWEEP_AUTO_MAX_ORDERS", 100)  # the demo's 3,000 orders count as large
+    seen = []
+    real = whatif.simulate.sweep
+    monkeypatch.setattr(whatif.simulate, "sweep",
+                        lambda prep, param, values, policy=None, **kw: seen.append(policy) or
+                        real(prep, param, values, policy=policy, **kw))
+    at = s.open_page("whatif", {"dataset": demo[1], "seed": "5"})
+    assert any("drawn on demand" in i.value for i in at.info) and not seen
+    at.button(key="whatif_sweep_draw").click().run()
+    assert seen == [Policy()]
+    assert not any("drawn on demand" in i.value for i in at.info)
+    # A control changes: the old sweep is not shown as if it were the new policy's.
+    at.number_input(key="whatif_seller_response_hours").set_value(24.0).run()
+    assert any("drawn on demand" in i.value for i in at.info)
+    at.button(key="whatif_sweep_draw").click().run()
+    assert seen[-1] == Policy(seller_response_hours=24.0)
