@@ -326,7 +326,9 @@ def results(result: dict) -> None:
 def every_figure(result: dict) -> None:
     """The full table (full width, so the intervals are not cut) and the wait by payment method."""
     st.markdown("**Every figure**: the mean over the replicates, its 95% interval in parentheses")
-    st.dataframe(wt.shown_table(result), hide_index=True, width="stretch", placeholder="",
+    shown = wt.shown_table(result)
+    # Every row at once: the table is short, and a scroll bar hid half of it.
+    st.dataframe(shown, hide_index=True, width="stretch", placeholder="", height=35 * (shown.height + 1) + 3,
                  column_config={"Figure": st.column_config.TextColumn(width="medium")})
     downloads.table_buttons(wt.results_table(result), "what-if-results", key="wi_results")
     with st.expander("Buyers' wait by payment method"):
