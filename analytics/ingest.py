@@ -156,11 +156,14 @@ def store_staged(
         cur.execute(
             f"""
             CREATE TEMP TABLE {checked} AS
-            WITH ranked AS (
-                SELECT *,
-                       row_number() OVER (PARTITION BY order_id ORDER BY source_line) AS _dup_rank,
-                       min(source_line) OVER (PARTITION BY order_id) AS _first_line
-                FROM {staged}
+            WITH repeated AS (
+                -- Usually empty: the ids seen more than once, with the line that keeps them.
+                SELECT order_id, min(source_line) AS _first_line FROM {staged}
+                WHERE order_id IS NOT NULL GROUP BY order_id HAVING count(*) > 1
+            ), ranked AS (
+                SELECT s.*, d._first_line,
+                       CASE WHEN s.source_line > d._first_line THEN 2 ELSE 1 END AS _dup_rank
+                FROM {staged} s LEFT JOIN repeated d ON s.order_id = d.order_id
             )
             SELECT * EXCLUDE (_errors),
                    list_concat(_errors, list_filter([{", ".join(_row_checks())}], lambda x: x IS NOT NULL)) AS _errors,
