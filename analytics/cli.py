@@ -9,6 +9,10 @@ import importlib
 import json
 import sys
 
+import duckdb
+
+from analytics import db
+
 # One module per command group; each defines register(subparsers).
 COMMAND_MODULES = [
     "analytics.commands.data",      # generate, import, datasets
@@ -54,4 +58,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except LookupError as e:  # an unknown data set and the like
         print(f"error: {e.args[0] if e.args else e}", file=sys.stderr)
+        return 2
+    except duckdb.IOException as e:
+        # DuckDB lets one process write a file: most often the dashboard holds it.
+        if "lock" in str(e).lower():
+            print(f"error: another process (the running dashboard?) has {db.db_path(getattr(args, 'db', None))} "
+                  "open; stop it, or use another file with --db", file=sys.stderr)
+        else:
+            print(f"error: cannot open the database: {str(e).splitlines()[0]}", file=sys.stderr)
         return 2

@@ -78,3 +78,18 @@ def test_every_command_is_in_the_readme():
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     for name in sub.choices:
         assert f"`{name}" in readme, f"README's command table lacks `{name}`"
+
+
+def test_a_database_held_by_another_process_is_one_line_not_a_traceback(db_file):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, duckdb; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
+                               "sys.stdin.read()", str(db_file)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        code, _, err = run("datasets", db=db_file)
+    finally:
+        holder.communicate("", timeout=30)
+    assert code == 2
+    assert "another process (the running dashboard?)" in err and "use another file with --db" in err
+    assert "Traceback" not in err
