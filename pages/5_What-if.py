@@ -32,7 +32,7 @@ with ui.page("whatif", "What-if", PARAMS, filters=False, own_keys=whatif.own_key
         prep = whatif.prepared(dataset.id)
     params = whatif.parameters(prep)
     if ctx.arriving:
-        whatif.policy_from_link(ctx, whatif.saved_scenarios(dataset.id), params, prep)
+        whatif.policy_from_link(ctx, dataset.id, params, prep)
     whatif.sweep_defaults(ctx, prep)
     applies = whatif.applies(prep)
     if applies:

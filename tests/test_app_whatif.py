@@ -236,3 +236,37 @@ def test_on_a_large_data_set_the_sweep_is_drawn_on_demand_for_the_current_contro
     assert any("drawn on demand" in i.value for i in at.info)
     at.button(key="whatif_sweep_draw").click().run()
     assert seen[-1] == Policy(seller_response_hours=24.0)
+
+
+def test_saved_scenarios_are_private_to_the_session_that_saved_or_was_linked_to_them(demo):
+    from analytics import db
+    from ui import scenarios as store
+
+    alice = s.open_page("whatif")
+    alice.number_input(key="whatif_seller_response_hours").set_value(36.0).run()
+    _save(alice, "Private plan")
+    alice_id = alice.query_params["scenario"]
+    assert len(alice_id) >= 20  # an unguessable id
+    # Another browser session does not see it, and saving the same name neither replaces nor clashes.
+    bob = s.open_page("whatif")
+    assert not any("Private plan" in df.value.get_column("name").to_list()
+                   for df in bob.dataframe if "name" in df.value.columns)
+    assert all(sb.key != "whatif_pick" for sb in bob.selectbox)
+    bob.number_input(key="whatif_seller_response_hours").set_value(12.0).run()
+    _save(bob, "Private plan")
+    assert not bob.error
+    con = db.connect(demo[0])
+    try:
+        mine = store.get(con, demo[1], alice_id)
+        assert mine is not None and mine.changes == {"seller_response_hours": 36.0}
+    finally:
+        con.close()
+    # Bob's list holds only his own; he cannot delete Alice's.
+    assert bob.selectbox(key="whatif_pick").options == ["Private plan"]
+    assert bob.selectbox(key="whatif_pick").value != alice_id
+    # A link naming Alice's scenario opens it and adds it to the list of the session that follows it.
+    carol = s.open_page("whatif", {"dataset": demo[1], "scenario": alice_id})
+    assert s.problems(carol) == [] and not carol.warning
+    assert carol.number_input(key="whatif_seller_response_hours").value == 36.0
+    assert carol.selectbox(key="whatif_pick").options == ["Private plan"]
+    assert carol.selectbox(key="whatif_pick").value == alice_id

@@ -34,12 +34,20 @@ def test_save_list_get_delete(con):
     assert scenarios.list_for(con, "ds1") == []
 
 
-def test_saving_under_a_name_replaces_it(con):
-    scenarios.save(con, "ds1", "A", Policy().with_values({"seller_response_hours": 24}))
-    second = scenarios.save(con, "ds1", "A", Policy().with_values({"seller_response_hours": 96}))
+def test_saving_replaces_only_the_scenario_named_by_id(con):
+    mine = scenarios.save(con, "ds1", "A", Policy().with_values({"seller_response_hours": 24}))
+    theirs = scenarios.save(con, "ds1", "A", Policy().with_values({"seller_response_hours": 48}))
+    second = scenarios.save(con, "ds1", "A", Policy().with_values({"seller_response_hours": 96}), replace=mine.id)
     found = scenarios.list_for(con, "ds1")
-    assert [s.id for s in found] == [second.id]
-    assert found[0].policy.seller_response_hours == 96.0
+    assert {s.id for s in found} == {theirs.id, second.id}  # someone else's "A" is untouched
+    assert scenarios.get(con, "ds1", second.id).policy.seller_response_hours == 96.0
+
+
+def test_listing_only_some_ids(con):
+    a = scenarios.save(con, "ds1", "A", Policy())
+    scenarios.save(con, "ds1", "B", Policy())
+    assert [s.id for s in scenarios.list_for(con, "ds1", [a.id, "unknown"])] == [a.id]
+    assert scenarios.list_for(con, "ds1", []) == []
 
 
 def test_a_baseline_scenario_stores_no_changes(con):

@@ -1,8 +1,9 @@
 """Named what-if scenarios, stored per data set in the `scenarios` table (schema.sql). No Streamlit here.
 
 A scenario stores only the policy parameters that differ from the defaults (Policy.changes()), so a
-scenario saved before a parameter existed still opens with that parameter at its default. A name is
-unique within a data set: saving under an existing name replaces that scenario.
+scenario saved before a parameter existed still opens with that parameter at its default. Scenarios are
+private like uploaded data sets: each has an unguessable id (db.new_id()), and the page lists only those
+its browser session saved or opened by link, so two people may use the same name on a shared data set.
 """
 
 from __future__ import annotations
@@ -61,8 +62,10 @@ def _row(row) -> Scenario:
     return Scenario(row[0], row[1], row[2], json.loads(row[3]) if row[3] else {}, row[4])
 
 
-def save(con: duckdb.DuckDBPyConnection, dataset_id: str, name: str, policy: Policy) -> Scenario:
-    """Store `policy` under `name` for the data set (replacing a scenario of that name), in one transaction."""
+def save(con: duckdb.DuckDBPyConnection, dataset_id: str, name: str, policy: Policy,
+         replace: str | None = None) -> Scenario:
+    """Store `policy` under `name` for the data set as a new scenario (new id), in one transaction; with
+    `replace`, the scenario of that id (in this data set) is deleted in the same transaction."""
     name = " ".join(name.split())
     if not name:
         raise ValueError("a scenario needs a name")
@@ -72,7 +75,8 @@ def save(con: duckdb.DuckDBPyConnection, dataset_id: str, name: str, policy: Pol
     cur = con.cursor()
     try:
         cur.execute("BEGIN TRANSACTION")
-        cur.execute("DELETE FROM scenarios WHERE dataset_id = ? AND name = ?", [dataset_id, name])
+        if replace is not None:
+            cur.execute("DELETE FROM scenarios WHERE dataset_id = ? AND id = ?", [dataset_id, replace])
         cur.execute("INSERT INTO scenarios VALUES (?, ?, ?, ?, ?)",
                     [scenario.id, dataset_id, name, json.dumps(scenario.changes), scenario.created_at])
         cur.execute("COMMIT")
@@ -84,11 +88,17 @@ def save(con: duckdb.DuckDBPyConnection, dataset_id: str, name: str, policy: Pol
     return scenario
 
 
-def list_for(con: duckdb.DuckDBPyConnection, dataset_id: str) -> list[Scenario]:
-    """The data set's scenarios, oldest first."""
+def list_for(con: duckdb.DuckDBPyConnection, dataset_id: str, ids: list[str] | None = None) -> list[Scenario]:
+    """The data set's scenarios (only those of `ids`, when given), oldest first."""
+    if ids is not None and not ids:
+        return []
+    where, params = "dataset_id = ?", [dataset_id]
+    if ids is not None:
+        where += " AND list_contains(?, id)"
+        params.append(list(ids))
     rows = con.execute(
         "SELECT id, dataset_id, name, CAST(policy AS VARCHAR), created_at FROM scenarios "
-        "WHERE dataset_id = ? ORDER BY created_at, name", [dataset_id]).fetchall()
+        f"WHERE {where} ORDER BY created_at, name", params).fetchall()
     return [_row(r) for r in rows]
 
 

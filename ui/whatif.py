@@ -128,7 +128,7 @@ def seed_controls(ctx: PageContext, policy: Policy, params: Sequence[Parameter],
             st.session_state[ctx.k(p.name)] = _to_widget(p, value)
 
 
-def policy_from_link(ctx: PageContext, saved: list[scenarios.Scenario], params: Sequence[Parameter],
+def policy_from_link(ctx: PageContext, dataset_id: str, params: Sequence[Parameter],
                      prep: simulate.Prepared) -> None:
     """On opening the page: the link's policy (or its scenario's, when it names only a scenario) into the
     controls, with a notice for anything refused (a payment method the data set does not have too)."""
@@ -136,8 +136,15 @@ def policy_from_link(ctx: PageContext, saved: list[scenarios.Scenario], params: 
     policy, notices = Policy.from_query(given, parameters=params)
     ctx.notices.extend(f"Link parameter {n}" for n in notices)
     scenario_id = ctx.values.get("scenario")
+    # A link's scenario (and those it compares) join this session's list: the unguessable id is the key.
+    for linked in [scenario_id, *(ctx.values.get("compare") or ())]:
+        if linked:
+            with cursor() as cur:
+                if scenarios.get(cur, dataset_id, linked) is not None:
+                    remember_scenario(linked)
     if scenario_id:
-        found = next((s for s in saved if s.id == scenario_id), None)
+        with cursor() as cur:
+            found = scenarios.get(cur, dataset_id, scenario_id)
         if found is None:
             ctx.notices.append("The link's saved scenario was not found for this data set; showing the policy "
                                "the link describes.")
@@ -341,9 +348,21 @@ def every_figure(result: dict) -> None:
 
 # --- saved scenarios -----------------------------------------------------------------------------------
 
+KNOWN_SCENARIOS = "known_scenarios"  # session: scenario ids this session saved or opened by link
+
+
+def remember_scenario(scenario_id: str) -> None:
+    """Make a scenario visible (and replaceable, deletable) in this browser session."""
+    known = st.session_state.setdefault(KNOWN_SCENARIOS, [])
+    if scenario_id not in known:
+        known.append(scenario_id)
+
+
 def saved_scenarios(dataset_id: str) -> list[scenarios.Scenario]:
+    """This session's scenarios of the data set, oldest first: never everyone's, as on a shared demo data
+    set anyone could otherwise replace or delete them."""
     with cursor() as cur:
-        return scenarios.list_for(cur, dataset_id)
+        return scenarios.list_for(cur, dataset_id, list(st.session_state.get(KNOWN_SCENARIOS, [])))
 
 
 def save_form(ctx: PageContext, dataset_id: str, policy: Policy) -> None:
@@ -361,10 +380,12 @@ def save_form(ctx: PageContext, dataset_id: str, policy: Policy) -> None:
                          icon=":material/error:")
                 return
             try:
-                saved = scenarios.save(connection(db_key()), dataset_id, name, policy)
+                saved = scenarios.save(connection(db_key()), dataset_id, name, policy,
+                                       replace=same.id if same is not None else None)
             except ValueError as e:
                 st.error(str(e).capitalize() + ".")
             else:
+                remember_scenario(saved.id)
                 st.session_state[ctx.k("scenario")] = saved.id
                 st.session_state["whatif_saved_message"] = (f"Replaced “{saved.name}”." if same is not None
                                                             else f"Saved “{saved.name}”.")
