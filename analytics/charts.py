@@ -33,6 +33,36 @@ OUTCOME_LABELS = {
     "not_cancellable": "Not cancellable (shipped)",
     "unknown": "Unknown",
 }
+# Codes whose plain words are not the code with its underscores turned to spaces.
+_WORDS = {"western_union": "Western Union", "cod": "Cash on delivery", "credit_card": "Credit card",
+          "debit_card": "Debit card", "boleto": "Boleto", "paypal": "PayPal", "none": "No answer"}
+
+
+def plain(code: str | None) -> str:
+    """A data code in plain words for axes, legends and tables: 'wrong_item' -> 'Wrong item',
+    'western_union' -> 'Western Union', None -> 'Unknown'. The one labelling function of the product."""
+    if code is None:
+        return "Unknown"
+    if code in _WORDS:
+        return _WORDS[code]
+    if code in STAGE_LABELS:
+        return STAGE_LABELS[code]
+    if code in OUTCOME_LABELS:
+        return OUTCOME_LABELS[code]
+    words = str(code).replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+def plain_column(frame: pl.DataFrame, column: str, alias: str | None = None) -> pl.DataFrame:
+    """`frame` with `column` (or a new `alias` column) in plain words; a dict over the column's few
+    distinct codes, not a Python call per row."""
+    codes = frame.get_column(column).unique().to_list()
+    mapping = {c: plain(c) for c in codes if c is not None}
+    return frame.with_columns(pl.col(column).cast(pl.Utf8).replace_strict(mapping, default="Unknown",
+                                                                          return_dtype=pl.Utf8)
+                              .alias(alias or column))
+
+
 REASON_SELECTION = "reason_pick"
 HEIGHT = 280
 # "left" is the colour of cancellations wherever they are drawn; no category scale below uses it.

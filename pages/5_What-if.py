@@ -7,7 +7,7 @@ import streamlit as st
 import ui
 from analytics import simulate
 from analytics.links import Param
-from ui import whatif
+from ui import scenarios, whatif
 from ui import whatif_tables as wt
 
 PARAMS = (
@@ -63,8 +63,10 @@ with ui.page("whatif", "What-if", PARAMS, filters=False, own_keys=whatif.own_key
             if problem:
                 st.error(f"This policy cannot be replayed: {problem}. Showing the baseline.", icon=":material/error:")
             changes = policy.changes()
-            st.caption("Scenario: " + (", ".join(f"{k} = {v}" for k, v in changes.items()) if changes
-                                       else "the baseline policy (change a control on the left)."))
+            opened = whatif.opened_scenario(ctx, dataset.id, policy)
+            st.caption("Scenario" + (f" ({opened})" if opened else "") + ": "
+                       + (scenarios.describe(changes) if changes
+                          else "the baseline policy (change a control on the left)."))
             result = whatif.simulated(dataset.id, policy, int(replicates), int(seed))
             whatif.results(result)
         whatif.every_figure(result)

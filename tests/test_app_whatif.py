@@ -270,3 +270,16 @@ def test_saved_scenarios_are_private_to_the_session_that_saved_or_was_linked_to_
     assert carol.number_input(key="whatif_seller_response_hours").value == 36.0
     assert carol.selectbox(key="whatif_pick").options == ["Private plan"]
     assert carol.selectbox(key="whatif_pick").value == alice_id
+
+
+def test_the_link_forgets_the_scenario_once_a_control_differs(demo):
+    at = s.open_page("whatif")
+    at.number_input(key="whatif_seller_response_hours").set_value(30.0).run()
+    _save(at, "Thirty hours")
+    assert "scenario" in at.query_params
+    assert any("(“Thirty hours”)" in c.value and "Seller's response window = 30 hours" in c.value
+               for c in at.caption)
+    at.number_input(key="whatif_seller_response_hours").set_value(20.0).run()
+    assert "scenario" not in at.query_params
+    assert at.query_params["seller_response_hours"] == "20"
+    assert any("modified from “Thirty hours”" in c.value for c in at.caption)

@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 import duckdb
 
 from analytics import db
-from analytics.policy import Policy, PolicyError
+from analytics.charts import plain
+from analytics.policy import PARAMETERS_BY_NAME, Policy, PolicyError, refund_channel_parameter
 
 MAX_NAME = 80
 
@@ -44,18 +45,42 @@ class Scenario:
             return Policy().with_values(good)
 
     def describe(self) -> str:
-        """'seller_response_hours=48, timeout_action=lapse', or 'the baseline policy'."""
-        if not self.changes:
-            return "the baseline policy"
-        return ", ".join(f"{k}={_text(v)}" for k, v in self.changes.items())
+        """'Seller's answer window = 48 hours, …' in the parameters' labels, or 'the baseline policy'."""
+        return describe(self.changes)
 
 
-def _text(value) -> str:
+def describe(changes: dict) -> str:
+    """Policy changes in plain words: each parameter's label and its value with its unit, e.g.
+    'Seller answer window = 48 hours'; 'the baseline policy' when nothing changes."""
+    if not changes:
+        return "the baseline policy"
+    return ", ".join(f"{_label(k)} = {_text(k, v)}" for k, v in changes.items())
+
+
+def _parameter(name: str):
+    found = PARAMETERS_BY_NAME.get(name)
+    if found is None and name.startswith("refund_channel."):
+        found = refund_channel_parameter(name.split(".", 1)[1])
+    return found
+
+
+def _label(name: str) -> str:
+    p = _parameter(name)
+    return p.label if p is not None else name
+
+
+def _text(name: str, value) -> str:
+    if value is None:
+        return "as the data set shows"
     if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        return plain(value).lower() if value not in ("original",) else "original payment method"
+    p = _parameter(name)
+    number = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0")
+    if p is not None and p.maximum is not None and p.maximum <= 1 and p.kind == "number":
+        return f"{value:.0%}"
+    return f"{number} {p.unit}" if p is not None and p.unit else number
 
 
 def _row(row) -> Scenario:

@@ -248,6 +248,7 @@ def current_policy(ctx: PageContext, params: Sequence[Parameter]) -> tuple[Polic
 def reset_controls(ctx: PageContext, params: Sequence[Parameter], prep: simulate.Prepared) -> None:
     seed_controls(ctx, Policy(), params, prep)
     st.session_state[ctx.k("scenario")] = None
+    st.session_state.pop("whatif_opened_name", None)
 
 
 def applies(prep: simulate.Prepared) -> str | None:
@@ -582,6 +583,25 @@ def calibration_section(dataset, prep: simulate.Prepared) -> None:
             st.warning("The replay does not reproduce every observed order: "
                        f"{check.get('mismatches')}", icon=":material/report:")
         st.json(check.get("observed_vs_replayed", {}), expanded=False)
+
+
+def opened_scenario(ctx: PageContext, dataset_id: str, policy: Policy) -> str | None:
+    """The caption's words for the opened scenario: "“name”", "modified from “name”" or None. Once the
+    controls differ from the opened scenario's policy, the link stops naming it (it would reopen the old
+    policy, not what is on screen)."""
+    key = ctx.k("scenario")
+    scenario_id = st.session_state.get(key)
+    if scenario_id:
+        with cursor() as cur:
+            found = scenarios.get(cur, dataset_id, scenario_id)
+        if found is not None and found.policy == policy:
+            st.session_state["whatif_opened_name"] = found.name
+            return f"“{found.name}”"
+        st.session_state[key] = None
+        if found is None:
+            st.session_state.pop("whatif_opened_name", None)
+    name = st.session_state.get("whatif_opened_name")
+    return f"modified from “{name}”" if name else None
 
 
 def sync(ctx: PageContext, policy: Policy) -> None:
