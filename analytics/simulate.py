@@ -54,12 +54,21 @@ Data and calibration:
 Simulation (every figure is {"value": mean over replicates, "low", "high": its 2.5 and 97.5 percentiles}):
     simulate(source, dataset=None, policy=None, replicates=DEFAULT_REPLICATES, seed=0, *, baseline=None) -> dict
         source: a DuckDB connection (with `dataset` an id or name, default the newest), a Prepared, or
-        an orders frame. Returns {"dataset", "policy", "observed", "replicates", "seed", "baseline",
-        "scenario", "delta"}; "observed" = {"premium_shipping_share": the data's share or None};
+        an orders frame. Returns {"dataset", "policy", "observed", "replicates", "seed", "unavailable",
+        "baseline", "scenario", "delta"}; "observed" = {"premium_shipping_share": the data's share or None};
         baseline/scenario/delta hold the figures in OUTCOME_INFO, by name (nested for
         refunds_by_channel.<channel>, refund_wait_by_payment_method.<method>.p50/p90, ...).
+        "unavailable" = {figure: why} for the figures the data set cannot support (top-level OUTCOME_INFO
+        names; empty when it records requests and refunds): with no cancellation request at all, the
+        request outcomes (requests, requests_*, return_path_orders) and the buyer's wait from the request;
+        with no refund at all, every refund figure. Each such figure (and every nested figure under it)
+        is {"value": None, "low": None, "high": None} in baseline, scenario and delta, never 0: show it
+        as "n/a" with its reason. A figure can also be None without being listed (a percentile with no
+        refund to measure under that policy).
+        unavailable(prepared) -> dict[str, str]   the same map without simulating
     sweep(source, param, values, dataset=None, policy=None, replicates=DEFAULT_REPLICATES, seed=0) -> dict
-        {"param", "values", "policy", "observed", "baseline", "points": [{"value", "policy", "scenario", "delta"}]}
+        {"param", "values", "policy", "observed", "unavailable", "baseline",
+         "points": [{"value", "policy", "scenario", "delta"}]}; unavailable figures as in simulate
     sweep_frame(result) -> pl.DataFrame     long form (value, outcome, series, value/low/high) to chart
     self_check(source, dataset=None, seed=0) -> dict
         The engine checked on itself: replayed under the data set's own policy, every fully observed
@@ -281,8 +290,39 @@ def _summaries(prep: Prepared, policies: list[Policy], replicates: int, seed: in
     return [{n: np.array([r[n] for r in per]) for n in names} for per in rows]
 
 
-def _figures(values: Mapping[str, np.ndarray]) -> dict:
-    return _nest({n: _interval(v) for n, v in values.items()})
+# Why a figure cannot be measured on a data set: it records no cancellation requests, or no refunds.
+NO_REQUESTS = "this data set records no cancellation requests (cancelled orders are known by their status only)"
+NO_REFUNDS = "this data set records no refunds"
+# Figure (top-level name, as in OUTCOME_INFO) -> what it stands on.
+REQUEST_FIGURES = (
+    "requests", *(n for n in OUTCOME_INFO if n.startswith("requests_")), "return_path_orders",
+    "refunds_after_request", "refund_wait_p50_business_days", "refund_wait_p90_business_days",
+    "refund_wait_by_payment_method",
+)
+REFUND_FIGURES = (
+    "refunds", "refunds_by_channel", "refund_amount_by_channel", "refunds_on_platform", "refund_amount_on_platform",
+    "refunds_after_request", "refund_wait_p50_business_days", "refund_wait_p90_business_days",
+    "refund_wait_by_payment_method",
+)
+_NOT_AVAILABLE = {"value": None, "low": None, "high": None}
+
+
+def unavailable(prep: Prepared) -> dict[str, str]:
+    """Figure name (top level of OUTCOME_INFO) -> why this data set cannot support it. With no request
+    at all, what requests become cannot be told (a replay would count 0 for a thing never recorded);
+    with no refund at all, neither can the refunds. Empty for a data set that records both."""
+    has = prep.frame.select(pl.col("has_request").any(), pl.col("has_refund").any()).row(0)
+    out: dict[str, str] = {}
+    if not has[1]:
+        out.update(dict.fromkeys(REFUND_FIGURES, NO_REFUNDS))
+    if not has[0]:
+        out.update(dict.fromkeys(REQUEST_FIGURES, NO_REQUESTS))   # the first reason wins for shared figures
+    return {n: out[n] for n in OUTCOME_INFO if n in out}
+
+
+def _figures(values: Mapping[str, np.ndarray], missing: Mapping[str, str] = {}) -> dict:  # noqa: B006 (read only)
+    return _nest({n: _NOT_AVAILABLE.copy() if n.split(".")[0] in missing else _interval(v)
+                  for n, v in values.items()})
 
 
 def simulate(source, dataset: str | None = None, policy: Policy | None = None, replicates: int = DEFAULT_REPLICATES,
@@ -296,15 +336,17 @@ def simulate(source, dataset: str | None = None, policy: Policy | None = None, r
     _check_methods(prep, baseline)
     base, scen = _summaries(prep, [baseline, policy], replicates, seed)
     delta = {n: scen[n] - base[n] for n in base}
+    missing = unavailable(prep)
     return {
         "dataset": {"id": prep.dataset_id, "name": prep.name},
         "policy": policy.changes(),
         "observed": _observed(prep),
         "replicates": replicates,
         "seed": seed,
-        "baseline": _figures(base),
-        "scenario": _figures(scen),
-        "delta": _figures(delta),
+        "unavailable": missing,
+        "baseline": _figures(base, missing),
+        "scenario": _figures(scen, missing),
+        "delta": _figures(delta, missing),
     }
 
 
@@ -325,8 +367,10 @@ def sweep(source, param: str, values: Iterable[object], dataset: str | None = No
     replicates = _check_replicates(replicates)
     policies = [policy.with_values({param: v}, params) for v in parsed]
     base, *scens = _summaries(prep, [Policy(), *policies], replicates, seed)
+    missing = unavailable(prep)
     points = [
-        {"value": v, "policy": p.changes(), "scenario": _figures(s), "delta": _figures({n: s[n] - base[n] for n in base})}
+        {"value": v, "policy": p.changes(), "scenario": _figures(s, missing),
+         "delta": _figures({n: s[n] - base[n] for n in base}, missing)}
         for v, p, s in zip(parsed, policies, scens, strict=True)
     ]
     return {
@@ -337,7 +381,8 @@ def sweep(source, param: str, values: Iterable[object], dataset: str | None = No
         "observed": _observed(prep),
         "replicates": replicates,
         "seed": seed,
-        "baseline": _figures(base),
+        "unavailable": missing,
+        "baseline": _figures(base, missing),
         "points": points,
     }
 
@@ -437,5 +482,5 @@ def replay_orders(source, policy: Policy | None = None, dataset: str | None = No
 __all__ = [
     "DEFAULT_REPLICATES", "OUTCOME_INFO", "Prepared", "fit_vs_data", "observed_premium_share", "policy_parameters",
     "prepare_dataset", "prepare_frame",
-    "replay_orders", "self_check", "simulate", "sweep", "sweep_frame",
+    "replay_orders", "unavailable", "self_check", "simulate", "sweep", "sweep_frame",
 ]

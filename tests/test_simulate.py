@@ -210,9 +210,13 @@ def test_text_output_is_aligned_readable_and_never_minus_zero():
     from analytics.simulate import _num
 
     assert _num(-4e-7) == 0 and str(_num(-4e-7)) == "0" and _num(-0.0) == 0
-    assert [whatif._number(x) for x in (-0.0, -0.001, 0.0, 1234567.0, -2.5, 12.0)] == [
-        "0", "0", "0", "1,234,567", "-2.50", "12"]
-    assert whatif._fmt({"value": -0.0, "low": -0.001, "high": 1.5}) == "0 [0, 1.50]"
+    # Counts whole, amounts to the cent, business days to one decimal: the same in every cell.
+    assert [whatif._number(x) for x in (-0.0, -0.001, 0.0, 1234567.0, -2.6, 12.0)] == [
+        "0", "0", "0", "1,234,567", "-3", "12"]
+    assert [whatif._number(x, "currency") for x in (-0.001, 124963.0, 7919.321)] == ["0.00", "124,963.00", "7,919.32"]
+    assert whatif._number(5.25, "business days") == "5.2" and whatif._number(-0.01, "business days") == "0.0"
+    assert whatif._fmt({"value": -0.0, "low": -0.001, "high": 1.5}, "cancelled_gmv") == "0.00 [0.00, 1.50]"
+    assert whatif._fmt({"value": 12.4, "low": 11.6, "high": 13}, "cancelled_orders") == "12 [12, 13]"
     assert whatif._fmt({"value": 3, "low": 3, "high": 3}) == "3"
     assert whatif._fmt({"value": None, "low": None, "high": None}) == "n/a"
 
@@ -227,7 +231,8 @@ def test_text_output_is_aligned_readable_and_never_minus_zero():
     assert "seller_response_hours=48;" in text and "premium_shipping_share=data" in text
     table = text.split("\n\n", 1)[1].splitlines()
     assert len({len(line) for line in table}) == 1          # aligned: every line as wide as the header
-    assert "1,234,567.25 [1,200,000.50, 1,300,000.75]" in text and "-0" not in text
+    assert "1,234,567.25 [1,200,000.50, 1,300,000.75]" in text and "-0" not in text   # cancelled GMV
+    assert "1,234,567 [1,200,000, 1,300,001]" in text                                 # a count: whole
     assert "Buyer's wait from the request, median (business days)" in text
     # The sweep: the short headers whole, the swept values as --set takes them.
     sweep_result = {"dataset": {"id": "x", "name": "big"}, "param": "premium_shipping_share", "values": [None, 0.5],
@@ -238,3 +243,112 @@ def test_text_output_is_aligned_readable_and_never_minus_zero():
     assert all(h in lines[0] for h in whatif.SWEEP_COLUMNS.values())
     assert "wait from request, p50" in lines[0] and len({len(line) for line in lines}) == 1
     assert lines[2].startswith("data ") and lines[3].startswith("0.5 ")
+
+
+# --------------------------------------------------------------------------------------------------
+# Figures the data cannot support: unknown (null, with the reason), never 0
+
+
+def _orders_only(requests: bool) -> pl.DataFrame:
+    """Four paid orders, one cancelled; with `requests`, B and C carry a cancellation request; never a refund."""
+    from datetime import datetime, timedelta
+
+    t0 = datetime(2026, 3, 2, 9)
+    rows = []
+    for i, oid in enumerate("ABCD"):
+        row = {"order_id": oid, "placed_at": t0, "paid_at": t0 + timedelta(minutes=10), "payment_method": "card",
+               "amount": 10.0 + i, "shipping_method": "standard",
+               "shipped_at": t0 + timedelta(days=1), "delivered_at": t0 + timedelta(days=3)}
+        rows.append(row)
+    rows[3].update(shipped_at=None, delivered_at=None, cancelled_at=t0 + timedelta(hours=5))
+    if requests:
+        rows[1].update(requested_at=t0 + timedelta(hours=20), reason="changed_mind", seller_response="rejected",
+                       responded_at=t0 + timedelta(hours=21))
+        rows[3].update(requested_at=t0 + timedelta(hours=2), reason="changed_mind", seller_response="accepted",
+                       responded_at=t0 + timedelta(hours=5))
+    return pl.DataFrame(rows)
+
+
+def _figure(part, name):
+    node = part
+    for key in name.split("."):
+        node = node[key]
+    return node
+
+
+NULL = {"value": None, "low": None, "high": None}
+
+
+def test_no_requests_and_no_refunds_make_those_figures_unavailable_not_zero():
+    from analytics.simulate import NO_REFUNDS, NO_REQUESTS, prepare_frame, unavailable
+
+    prep = prepare_frame(_orders_only(requests=False))
+    result = simulate(prep, policy=Policy(seller_consent_required=False), replicates=2)
+    missing = result["unavailable"]
+    assert missing == unavailable(prep)
+    for name in ("requests", "requests_accepted", "requests_rejected", "requests_auto_cancelled",
+                 "requests_not_cancellable", "return_path_orders", "refund_wait_p50_business_days"):
+        assert missing[name] == NO_REQUESTS
+    for name in ("refunds", "refunds_on_platform", "refund_amount_on_platform", "refunds_by_channel",
+                 "refund_amount_by_channel"):
+        assert missing[name] == NO_REFUNDS
+    for part in ("baseline", "scenario", "delta"):
+        for name, fig in _leaves(result[part]):
+            if name.split(".")[0] in missing:
+                assert fig == NULL, (part, name)
+    # What the orders themselves record stays measured: one cancelled order of 13.00.
+    assert result["baseline"]["cancelled_orders"]["value"] == 1
+    assert result["baseline"]["cancelled_gmv"]["value"] == 13.0
+    assert result["baseline"]["orders"]["value"] == 4
+    swept = sweep(prep, "seller_response_hours", [24, 48], replicates=2)
+    assert swept["unavailable"] == missing
+    assert swept["baseline"]["refunds_on_platform"] == NULL
+    assert all(p["scenario"]["requests_accepted"] == NULL and p["delta"]["refunds"] == NULL for p in swept["points"])
+    frame = sweep_frame(swept).filter(pl.col("outcome") == "requests_accepted")
+    assert frame["value"].null_count() == frame.height > 0
+
+
+def test_requests_without_refunds_leave_only_the_refund_figures_unavailable():
+    from analytics.simulate import NO_REFUNDS, prepare_frame
+
+    result = simulate(prepare_frame(_orders_only(requests=True)), replicates=2)
+    assert set(result["unavailable"].values()) == {NO_REFUNDS}
+    assert {"refunds", "refunds_on_platform", "refund_amount_on_platform"} <= set(result["unavailable"])
+    assert result["baseline"]["refunds"] == NULL and result["delta"]["refund_amount_on_platform"] == NULL
+    # The requests are measured: D accepted (cancelled), B rejected.
+    assert result["baseline"]["requests_accepted"]["value"] == 1
+    assert result["baseline"]["requests_rejected"]["value"] == 1
+    assert result["baseline"]["return_path_orders"]["value"] == 0
+
+
+def test_a_generated_data_set_keeps_every_figure_available(stored):
+    _, con, dataset = stored
+    result = simulate(con, dataset.id, Policy(seller_response_hours=48), replicates=2)
+    assert result["unavailable"] == {}
+    for part in ("baseline", "scenario", "delta"):
+        for name in REQUIRED[:-1] + ("refunds", "refunds_on_platform", "refund_amount_on_platform", "requests"):
+            assert _figure(result[part], name)["value"] is not None, (part, name)
+    assert sweep(con, "seller_response_hours", [48], dataset=dataset.id, replicates=1)["unavailable"] == {}
+
+
+def test_olist_simulation_says_requests_and_refunds_are_unknown(tmp_path, olist_dir, capsys):
+    from analytics import db, importer
+    from analytics.cli import main
+
+    path = tmp_path / "olist.duckdb"
+    con = db.connect(path)
+    importer.import_files(con, [olist_dir / "olist_orders_dataset.csv", olist_dir / "olist_order_payments_dataset.csv"])
+    result = simulate(con, None, replicates=2)
+    con.close()
+    for name in ("requests_accepted", "requests_rejected", "requests_auto_cancelled", "requests_not_cancellable",
+                 "return_path_orders", "refunds", "refunds_on_platform", "refund_amount_on_platform"):
+        assert name in result["unavailable"] and result["baseline"][name] == NULL
+    assert result["baseline"]["cancelled_orders"]["value"] > 0
+    capsys.readouterr()
+    assert main(["simulate", "--db", str(path), "--replicates", "2"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split("  ")[0]: line for line in out.splitlines()}
+    for label in ("Accepted", "Rejected", "Auto-cancelled", "Not cancellable", "Sent the return way",
+                  "Refunds kept on the platform"):
+        assert rows[label].split()[-3:] == ["n/a", "n/a", "n/a"], rows[label]
+    assert "n/a: this data set records no refunds" in out
