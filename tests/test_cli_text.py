@@ -24,3 +24,67 @@ def test_datasets_shows_whole_names_up_to_sixty_characters(db_file, capsys):
     # Aligned: every column starts where its header does.
     source_at = lines[0].index("source")
     assert all(line[source_at:].startswith("generated") for line in lines[1:])
+
+
+def _olist_db(tmp_path, olist_dir):
+    from analytics import db, importer
+
+    path = tmp_path / "olist.duckdb"
+    con = db.connect(path)
+    importer.import_files(con, [olist_dir / "olist_orders_dataset.csv", olist_dir / "olist_order_payments_dataset.csv"])
+    con.close()
+    return path
+
+
+def test_olist_text_says_what_is_not_available_in_plain_words(tmp_path, olist_dir, capsys):
+    path = _olist_db(tmp_path, olist_dir)
+    code, out, err = _run(capsys, "report", db=path)
+    assert code == 0, err
+    listed = out.split("Not available in this data set:\n", 1)[1].splitlines()
+    labels = [line.strip().split(": this data set")[0] for line in listed]
+    assert "Seller losses: orders sent the return way" in labels and "Buyers' wait from the request" in labels
+    assert not any("." in label or "_" in label for label in labels)
+    code, out, err = _run(capsys, "calibrate", db=path)
+    assert code == 0, err
+    assert "  acceptance rate: not available (no seller answers in this data set)" in out.splitlines()
+    assert "None" not in out
+
+
+def test_simulate_text_shows_amounts_to_the_cent_and_counts_whole(db_file, capsys):
+    code, _, err = _run(capsys, "generate", "--orders", "400", "--seed", "3", db=db_file)
+    assert code == 0, err
+    code, out, err = _run(capsys, "simulate", "--replicates", "3", "--set", "seller_response_hours=24", db=db_file)
+    assert code == 0, err
+    rows = {line.split("  ")[0]: line.split("  ", 1)[1] for line in out.split("\n\n", 1)[1].splitlines()[2:]}
+    number = r"-?[\d,]+"
+    import re
+    for label, cells in rows.items():
+        values = re.findall(r"-?[\d,]*\d(?:\.\d+)?", cells)
+        if "(currency)" in label:
+            assert all(re.fullmatch(number + r"\.\d\d", v) for v in values), (label, cells)
+        elif "(business days)" in label:
+            assert all(re.fullmatch(number + r"\.\d", v) for v in values), (label, cells)
+        else:
+            assert all(re.fullmatch(number, v) for v in values), (label, cells)
+    assert "n/a" not in out   # a generated data set measures everything
+
+
+def test_without_dataset_the_first_line_names_the_most_recent(db_file, capsys):
+    import json
+
+    for name in ("older", "newer"):
+        code, _, err = _run(capsys, "generate", "--orders", "60", "--seed", "2", "--name", name, db=db_file)
+        assert code == 0, err
+    note = "Data set: newer (the most recent; choose another with --dataset)"
+    for command in (["report"], ["calibrate"], ["simulate", "--replicates", "1"],
+                    ["sweep", "--param", "seller_response_hours", "--values", "24,48", "--replicates", "1"]):
+        code, out, err = _run(capsys, *command, db=db_file)
+        assert code == 0, err
+        assert out.splitlines()[0].startswith(note), (command, out.splitlines()[0])
+        assert out.count("Data set:") == 1
+        code, out, err = _run(capsys, *command, "--dataset", "older", db=db_file)
+        assert code == 0, err
+        assert "the most recent" not in out
+        code, out, err = _run(capsys, *command, "--json", db=db_file)
+        assert code == 0, err
+        assert json.loads(out)["dataset"]["name"] == "newer"   # JSON as it was: no note

@@ -29,6 +29,24 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_report)
 
 
+def with_dataset_note(args, render):
+    """`render`, with a first line naming the data set when the command picked it (no --dataset): the
+    most recent, which may not be the one the person meant. JSON output is left as it is."""
+    if getattr(args, "dataset", None) is not None:
+        return render
+
+    def rendered(payload: dict) -> str:
+        text = render(payload)
+        note = f"Data set: {payload['dataset']['name']} (the most recent; choose another with --dataset)"
+        # A rendering that opens with its own "Data set:" line gets the note in its place, not twice.
+        first, sep, rest = text.partition("\n")
+        if first.startswith("Data set: "):
+            return f"{note}, id {payload['dataset']['id']}{sep}{rest}"
+        return f"{note}\n{text}"
+
+    return rendered
+
+
 def filters_from_args(args) -> Filters:
     """Filters from the command line, through the same parsing as a link; anything it refuses is an error
     here (a person typed it and can fix it), where a link would only show a notice."""
@@ -72,7 +90,7 @@ def cmd_report(args) -> int:
         payload = report(con, args.dataset, filters, threshold_days=args.threshold)
     finally:
         con.close()
-    emit(args, payload, render)
+    emit(args, payload, with_dataset_note(args, render))
     return 0
 
 
@@ -101,6 +119,35 @@ def table(headers: list[str], rows: list[list], fmts: list[str] | None = None) -
 
 def _fmt(name: str) -> str:
     return REGISTRY[name].fmt
+
+
+# The report's keys (and parts of keys) as a person reads them, for the list of what is not available.
+UNAVAILABLE_LABELS = {
+    "cancellation_requests": "Cancellation requests",
+    "requests_by_stage": "Requests by stage",
+    "request_outcomes": "How requests end",
+    "acceptance_rate": "Acceptance rate",
+    "seller_response_hours": "Seller response time",
+    "reasons": "Reasons",
+    "refunds": "Refunds",
+    "refund_amount": "Refunded amount",
+    "refund_latency": "Refund time by payment method",
+    "refund_latency.from_request": "Refund time by payment method, from the request",
+    "refund_wait_from_start": "Refund time from the refund's start",
+    "refund_wait_from_request": "Buyers' wait from the request",
+    "refunds_over_threshold": "Slow refunds (over the threshold)",
+    "seller_losses.return_path": "Seller losses: orders sent the return way",
+}
+
+
+def unavailable_label(key: str) -> str:
+    """A plain label for a key of the report's "unavailable" map (its own words for a key not listed)."""
+    if key in UNAVAILABLE_LABELS:
+        return UNAVAILABLE_LABELS[key]
+    if key in REGISTRY:
+        return REGISTRY[key].label
+    text = key.replace(".", ", ").replace("_", " ")
+    return text[:1].upper() + text[1:]
 
 
 def render(r: dict) -> str:
@@ -152,6 +199,6 @@ def render(r: dict) -> str:
             ["{}", "{:,}"] + ["{:,.1f}"] * 5)]
     if r["unavailable"]:
         out += ["", "Not available in this data set:"]
-        out += [f"  {key.replace('_', ' ')}: {why}" for key, why in r["unavailable"].items()]
+        out += [f"  {unavailable_label(key)}: {why}" for key, why in r["unavailable"].items()]
     return "\n".join(out)
 

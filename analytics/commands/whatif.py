@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from analytics import db
 from analytics.cli import UserError, add_common, emit
+from analytics.commands.report import with_dataset_note
 from analytics.policy import DATA, PARAMETERS, PolicyError
 
 # Figures shown by the text rendering of simulate and sweep (--json prints them all).
@@ -64,20 +65,23 @@ def cmd_calibrate(args) -> int:
             name: {"fitted": summary[section][key], "true": found.true_params.get(name)}
             for name, (section, key) in TRUTH.items() if name in found.true_params
         }
-    emit(args, payload, _render_calibration)
+    emit(args, payload, with_dataset_note(args, _render_calibration))
     return 0
 
 
 def _render_calibration(r: dict) -> str:
     f = r["fitted"]
     resp, acc, disp = f["seller_response"], f["acceptance_rate"], f["payment_to_shipment"]
+    # With no answer to fit, the engine falls back on assumed values; say so rather than show them as fitted.
+    assumed = " (assumed: no seller answers in this data set)" if not resp["answered"] + resp["censored"] else ""
     lines = [
         f"calibration of {r['dataset']['name']!r} (id {r['dataset']['id']})",
         f"  seller response: lognormal median {resp['median_hours']} h, sigma {resp['sigma']} "
-        f"({resp['answered']:,} answered, {resp['censored']:,} censored)",
-        f"  acceptance rate: {acc['rate']} ({acc['answered']:,} answered)",
+        f"({resp['answered']:,} answered, {resp['censored']:,} censored){assumed}",
+        f"  acceptance rate: {_rate(acc['rate'])} ({acc['answered']:,} answered)"
+        if acc["rate"] is not None else f"  acceptance rate: {NO_ANSWERS}",
     ]
-    lines += [f"    {k}: {v['rate']} ({v['answered']:,})" for k, v in acc["by_reason"].items()]
+    lines += [f"    {k}: {_rate(v['rate'])} ({v['answered']:,})" for k, v in acc["by_reason"].items()]
     lines.append(f"  payment to shipment: median {disp['median_hours']} h "
                  f"({disp['shipped']:,} shipped, {disp['censored']:,} censored)")
     for ch, v in f["refund_business_days"].items():
@@ -95,6 +99,13 @@ def _render_calibration(r: dict) -> str:
         lines.append("  fitted vs the generator's truth:")
         lines += [f"    {k}: {v['fitted']} vs {v['true']}" for k, v in r["fitted_vs_true"].items()]
     return "\n".join(lines)
+
+
+NO_ANSWERS = "not available (no seller answers in this data set)"
+
+
+def _rate(rate: float | None) -> str:
+    return "not available" if rate is None else f"{rate}"
 
 
 def _policy(args, prep=None):
@@ -128,23 +139,46 @@ def cmd_simulate(args) -> int:
         result = simulate.simulate(prep, policy=policy, replicates=_replicates(args), seed=args.seed)
     except PolicyError as e:
         raise UserError(str(e)) from None
-    emit(args, result, _render_simulation)
+    emit(args, result, with_dataset_note(args, _render_simulation))
     return 0
 
 
-def _number(x: float) -> str:
-    """A figure for a text column: whole numbers with separators, others with two decimals; never '-0'."""
-    text = f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
-    return "0" if not text.strip("-0.,") else text
+# Decimals by unit, the same in every row and column: amounts to the cent, counts whole (a mean over
+# replicates is rounded), business days to one decimal as the page shows them.
+DECIMALS = {"currency": 2, "business days": 1}
 
 
-def _fmt(fig: dict) -> str:
-    """value [low, high], or the value alone when every replicate gave the same."""
+def _unit(name: str) -> str:
+    from analytics.simulate import OUTCOME_INFO
+
+    return OUTCOME_INFO.get(name.split(".")[0], ("", "", ""))[1]
+
+
+def _number(x: float, unit: str = "") -> str:
+    """A figure for a text column, with separators and its unit's decimals; never '-0'."""
+    places = DECIMALS.get(unit, 0)
+    text = f"{x:,.{places}f}"
+    return text.lstrip("-") if not text.strip("-0.,") else text
+
+
+def _fmt(fig: dict, name: str = "") -> str:
+    """value [low, high], or the value alone when every replicate gave the same; n/a when not measurable."""
     if fig["value"] is None:
         return "n/a"
+    unit = _unit(name)
     if fig["low"] is None or fig["low"] == fig["high"]:
-        return _number(fig["value"])
-    return f"{_number(fig['value'])} [{_number(fig['low'])}, {_number(fig['high'])}]"
+        return _number(fig["value"], unit)
+    return f"{_number(fig['value'], unit)} [{_number(fig['low'], unit)}, {_number(fig['high'], unit)}]"
+
+
+def _not_available(r: dict, names) -> list[str]:
+    """Lines saying why the n/a figures shown are not available (one line per reason)."""
+    by_reason: dict[str, list[str]] = {}
+    for name in names:
+        why = r.get("unavailable", {}).get(name)
+        if why:
+            by_reason.setdefault(why, []).append(_label(name))
+    return [f"n/a: {why} ({', '.join(labels)})" for why, labels in by_reason.items()]
 
 
 def _label(name: str) -> str:
@@ -179,13 +213,15 @@ def _render_simulation(r: dict) -> str:
     from analytics.commands.report import table
 
     changes = ", ".join(f"{k}={_value_text(v)}" for k, v in r["policy"].items()) or "the baseline (no changes)"
-    rows = [[_label(n), _fmt(r["baseline"][n]), _fmt(r["scenario"][n]), _fmt(r["delta"][n])] for n in HEADLINE]
+    rows = [[_label(n), _fmt(r["baseline"][n], n), _fmt(r["scenario"][n], n), _fmt(r["delta"][n], n)]
+            for n in HEADLINE]
     return "\n".join([
         f"{r['dataset']['name']!r}: {changes}; {r['replicates']} replicates, seed {r['seed']}",
         *filter(None, [_shipping_note(r)]),
         "mean over the replicates [95% interval]; a single number: the same in every replicate",
         "",
         table(["figure", "baseline", "scenario", "difference"], rows),
+        *_not_available(r, HEADLINE),
     ])
 
 
@@ -201,7 +237,7 @@ def cmd_sweep(args) -> int:
                                 seed=args.seed)
     except PolicyError as e:
         raise UserError(str(e)) from None
-    emit(args, result, _render_sweep)
+    emit(args, result, with_dataset_note(args, _render_sweep))
     return 0
 
 
@@ -220,7 +256,7 @@ def _render_sweep(r: dict) -> str:
     from analytics.commands.report import table
 
     rows = [[_value_text(point["value"]),
-             *(_fmt(point["scenario"][n]) for n in SWEEP_COLUMNS)] for point in r["points"]]
+             *(_fmt(point["scenario"][n], n) for n in SWEEP_COLUMNS)] for point in r["points"]]
     return "\n".join([
         f"{r['dataset']['name']!r}: {r['param']} over {len(r['values'])} values; "
         f"{r['replicates']} replicates, seed {r['seed']} (scenario figures)",
@@ -229,4 +265,5 @@ def _render_sweep(r: dict) -> str:
         "in business days",
         "",
         table([r["param"], *SWEEP_COLUMNS.values()], rows),
+        *_not_available(r, SWEEP_COLUMNS),
     ])
