@@ -58,9 +58,8 @@ def plain_column(frame: pl.DataFrame, column: str, alias: str | None = None) -> 
     distinct codes, not a Python call per row."""
     codes = frame.get_column(column).unique().to_list()
     mapping = {c: plain(c) for c in codes if c is not None}
-    return frame.with_columns(pl.col(column).cast(pl.Utf8).replace_strict(mapping, default="Unknown",
-                                                                          return_dtype=pl.Utf8)
-                              .alias(alias or column))
+    words = pl.col(column).cast(pl.Utf8).replace_strict(mapping, default=None, return_dtype=pl.Utf8)
+    return frame.with_columns(words.alias(alias or column))
 
 
 REASON_SELECTION = "reason_pick"

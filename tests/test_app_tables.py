@@ -48,3 +48,18 @@ def test_no_refund_over_the_threshold_is_a_sentence_not_an_empty_chart(demo, mon
     assert "No refund took more than 250 business days." in [i.value for i in at.info]
     assert at.number_input(key="refunds_threshold").value == 250
     assert isinstance(at.number_input(key="refunds_threshold").value, int)
+
+
+def test_tables_show_codes_in_words_and_shares_with_one_decimal():
+    import polars as pl
+
+    from ui import downloads, tables
+
+    frame = pl.DataFrame({"payment_method": ["western_union", "cod", None], "reason": ["wrong_item", "other", "x_y"],
+                          "share": [0.1234, 0.5, None]})
+    shown, config = downloads.display(frame, tables.column_config(frame))
+    assert shown["payment_method"].to_list() == ["Western Union", "Cash on delivery", None]
+    assert shown["reason"].to_list() == ["Wrong item", "Other", "X y"]
+    assert shown["share"].to_list()[:2] == pytest.approx([12.34, 50.0])
+    assert config["share"]["type_config"]["format"] == "%.1f%%"
+    assert frame["share"].to_list()[0] == 0.1234  # the download keeps the raw value

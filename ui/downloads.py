@@ -11,7 +11,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from analytics import exports
+from analytics import charts, exports
 from ui import tables
 
 
@@ -30,11 +30,37 @@ def table_buttons(frame: pl.DataFrame, name: str, *, key: str) -> None:
                            icon=":material/download:", type="tertiary")
 
 
+# Streamlit's rows are 35 px high; a table of fewer rows than this is shown whole, never scrolled inside.
+ROW_PX, WHOLE_BELOW = 35, 25
+
+
+def display(frame: pl.DataFrame, config: dict) -> tuple[pl.DataFrame, dict]:
+    """The frame as read on the page, with its column config: codes (reasons, payment methods, channels…)
+    in plain words, and shares as percentages with one decimal (Streamlit's "percent" shows two, so the
+    share is scaled to 100 and printed with "%.1f%%"). Downloads keep the raw frame."""
+    shown, config = frame, dict(config)
+    for column in frame.columns:
+        if column in CODE_COLUMNS and frame.schema[column] == pl.Utf8:
+            shown = charts.plain_column(shown, column)
+        type_config = (config.get(column) or {}).get("type_config") or {}
+        if type_config.get("format") == "percent" and frame.schema[column].is_numeric():
+            shown = shown.with_columns(pl.col(column) * 100)
+            config[column] = {**config[column], "type_config": {**type_config, "format": "%.1f%%"}}
+    return shown, config
+
+
+CODE_COLUMNS = frozenset({"reason", "payment_method", "refund_channel", "channel", "shipping_method",
+                          "request_stage", "stage", "outcome", "seller_response", "timeout_action"})
+
+
 def table(frame: pl.DataFrame, name: str, *, key: str, height: int | str = "auto", column_config=None) -> None:
-    """The table shown for reading (labels, percentages, dates, separators; empty cells blank), then its
-    download buttons, which keep the raw values."""
+    """The table shown for reading (labels, percentages, dates, separators; empty cells blank; a small
+    table whole, at the page's full width), then its download buttons, which keep the raw values."""
     config = {**tables.column_config(frame), **(column_config or {})}
-    st.dataframe(frame, hide_index=True, width="stretch", height=height, column_config=config, placeholder="",
+    shown, config = display(frame, config)
+    if frame.height < WHOLE_BELOW and (height == "auto" or isinstance(height, int)):
+        height = ROW_PX * (frame.height + 1) + 3
+    st.dataframe(shown, hide_index=True, width="stretch", height=height, column_config=config, placeholder="",
                  key=f"{key}_df")
     table_buttons(frame, name, key=key)
 
