@@ -130,7 +130,8 @@ def test_command_line_calibrate_simulate_sweep(tmp_path, capsys):
     code, out, err = _cli(capsys, "generate", "--orders", "3000", "--seed", "4", "--json", db=path)
     assert code == 0, err
     dataset_id = json.loads(out)["dataset"]["id"]
-    code, out, err = _cli(capsys, "simulate", "--dataset", dataset_id, "--set", "seller_consent_required=false",
+    # --dataset=ID: a random id can start with "-", which argparse would take for an option.
+    code, out, err = _cli(capsys, "simulate", f"--dataset={dataset_id}", "--set", "seller_consent_required=false",
                           "--replicates", "3", "--seed", "2", "--json", db=path)
     assert code == 0, err
     result = json.loads(out)
