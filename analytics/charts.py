@@ -418,28 +418,36 @@ def refunds_by_chart(frame: pl.DataFrame, by: str, title: str) -> alt.Chart:
 
 # --- what-if ---------------------------------------------------------------------------------------
 
-def comparison_chart(frame: pl.DataFrame, title: str) -> alt.Chart:
-    """Figures side by side with their 95% intervals. frame: one row per (figure, variant) with value, low,
+def comparison_chart(frame: pl.DataFrame, title: str = "Value") -> alt.Chart:
+    """Figures side by side with their 95% intervals, one small chart per figure in the frame's order
+    (the tiles' order), each titled with its figure and its y axis with the figure's unit (the frame's
+    `unit` column when it has one, else `title`). frame: one row per (figure, variant) with value, low,
     high; variant is e.g. 'baseline', 'scenario' or a saved scenario's name. Figures the data set cannot
     measure (null or NaN values) are left out. Two figures a row, so four fit a narrow column."""
     frame = frame.filter(pl.col("value").is_not_null() & pl.col("value").is_not_nan())
     if frame.is_empty():
         return _empty("Nothing to compare")
-    variants = frame["variant"].n_unique()
-    bars = alt.Chart(frame).mark_bar().encode(
-        x=alt.X("variant:N", title=None, axis=alt.Axis(labels=False, ticks=False)),
-        y=alt.Y("value:Q", title=title),
-        color=alt.Color("variant:N", title=None, legend=alt.Legend(orient="top")),
-        tooltip=[alt.Tooltip("figure:N"), alt.Tooltip("variant:N"), alt.Tooltip("value:Q", format=",.2f"),
-                 alt.Tooltip("low:Q", format=",.2f"), alt.Tooltip("high:Q", format=",.2f")],
-    )
-    errors = alt.Chart(frame).mark_errorbar(ticks=True).encode(
-        x="variant:N", y=alt.Y("low:Q", title=title), y2="high:Q",
-    )
-    return alt.layer(bars, errors).properties(width=max(130, 28 * variants), height=160).facet(
-        facet=alt.Facet("figure:N", title=None, header=alt.Header(labelAngle=0, labelFontWeight="bold")),
-        columns=2,
-    ).resolve_scale(y="independent")
+    variants = frame["variant"].unique(maintain_order=True).to_list()
+    color = alt.Color("variant:N", title=None, sort=variants, legend=alt.Legend(orient="top"))
+    panels = []
+    for figure in frame["figure"].unique(maintain_order=True).to_list():
+        part = frame.filter(pl.col("figure") == figure)
+        unit = part["unit"][0] if "unit" in part.columns and part["unit"][0] else title
+        y_title = unit[:1].upper() + unit[1:]
+        bars = alt.Chart(part).mark_bar().encode(
+            x=alt.X("variant:N", title=None, sort=variants, axis=alt.Axis(labels=False, ticks=False)),
+            y=alt.Y("value:Q", title=y_title),
+            color=color,
+            tooltip=[alt.Tooltip("figure:N", title="Figure"), alt.Tooltip("variant:N", title="Variant"),
+                     alt.Tooltip("value:Q", format=",.2f"), alt.Tooltip("low:Q", format=",.2f"),
+                     alt.Tooltip("high:Q", format=",.2f")],
+        )
+        errors = alt.Chart(part).mark_errorbar(ticks=True).encode(
+            x=alt.X("variant:N", sort=variants), y=alt.Y("low:Q", title=y_title), y2="high:Q")
+        panels.append(alt.layer(bars, errors).properties(
+            width=max(130, 28 * len(variants)), height=160,
+            title=alt.TitleParams(figure, fontSize=12, fontWeight="bold")))
+    return alt.concat(*panels, columns=2).resolve_scale(y="independent")
 
 
 def sweep_chart(frame: pl.DataFrame, parameter_title: str, figure_title: str, current: float | None = None) -> alt.Chart:

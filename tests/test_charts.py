@@ -198,3 +198,16 @@ def test_cancellations_are_one_colour_and_payment_methods_and_channels_fixed():
         charts.CHANNEL_COLORS["coupon"]
     # An export's own label gets the same colour every time.
     assert charts.category_color("payment_method", "pix") == charts.category_color("payment_method", "pix")
+
+
+def test_comparison_charts_keep_the_tiles_order_and_title_each_axis_with_its_unit():
+    from ui import whatif_tables as wt
+
+    part = {"cancelled_orders": {"value": 3.0, "low": 2.0, "high": 4.0}, "cancelled_gmv": {"value": 5.0},
+            "refund_wait_p50_business_days": {"value": 1.0}, "refund_wait_p90_business_days": {"value": 2.0}}
+    frame = wt.comparison_frame({"Baseline": part, "Scenario": part}, wt.TILES)
+    spec = charts.comparison_chart(frame).to_dict()
+    panels = spec["concat"]
+    assert [p["title"]["text"] for p in panels] == [wt.label(n) for n in wt.TILES]
+    assert [p["layer"][0]["encoding"]["y"]["title"] for p in panels] == \
+        ["Orders", "Business days", "Business days", "Currency"]

@@ -141,9 +141,9 @@ def comparison_frame(variants: Mapping[str, Mapping], names) -> pl.DataFrame:
         for variant, part in variants.items():
             fig = get(part, name) or {}
             rows.append({"figure": label(name), "variant": variant, "value": fig.get("value"),
-                         "low": fig.get("low"), "high": fig.get("high")})
+                         "low": fig.get("low"), "high": fig.get("high"), "unit": unit(name)})
     return pl.DataFrame(rows, schema={"figure": pl.Utf8, "variant": pl.Utf8, "value": pl.Float64,
-                                      "low": pl.Float64, "high": pl.Float64})
+                                      "low": pl.Float64, "high": pl.Float64, "unit": pl.Utf8})
 
 
 def comparison_table(variants: Mapping[str, Mapping], names=FIGURES) -> pl.DataFrame:
