@@ -316,7 +316,7 @@ def unavailable(prep: Prepared) -> dict[str, str]:
     if not has[1]:
         out.update(dict.fromkeys(REFUND_FIGURES, NO_REFUNDS))
     if not has[0]:
-        out.update(dict.fromkeys(REQUEST_FIGURES, NO_REQUESTS))   # the first reason wins for shared figures
+        out.update(dict.fromkeys(REQUEST_FIGURES, NO_REQUESTS))   # the wait stands on both: no request says it
     return {n: out[n] for n in OUTCOME_INFO if n in out}
 
 
