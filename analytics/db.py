@@ -83,8 +83,14 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def new_id() -> str:
-    """128 random bits, URL-safe: a data set is reachable only by someone who was given its id."""
-    return secrets.token_urlsafe(16)
+    """128 random bits, URL-safe: a data set is reachable only by someone who was given its id.
+
+    Never starting with '-', which a command line would read as an option (`--dataset -x...`).
+    """
+    while True:
+        token = secrets.token_urlsafe(16)
+        if not token.startswith("-"):
+            return token
 
 
 @dataclass(frozen=True)

@@ -31,3 +31,10 @@ def test_an_older_database_gains_the_new_columns_and_keeps_its_rows(db_file):
     [d] = db.list_datasets(con)
     assert (d.id, d.name, d.orders, d.is_demo) == ("abc", "old one", 3, False)
     assert con.execute("SELECT reason, message FROM refused_rows").fetchone() == ("amount: negative", None)
+
+
+def test_ids_are_url_safe_128_bit_and_never_look_like_an_option():
+    import re
+    ids = {db.new_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    assert all(re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_-]{21}", i) for i in ids)
