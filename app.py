@@ -35,6 +35,11 @@ with ui.page("overview", "Overview") as ctx:
                            key="ov_outcomes", chart=charts.outcomes_chart)
     with right:
         st.subheader(f"Orders and cancellations by {period}")
-        views.table_result(cached.table(dataset.id, "volume_over_time", ctx.filters, period=period),
-                           name="volume-over-time", key="ov_volume",
-                           chart=lambda frame: charts.volume_chart(frame, period))
+        # The selection's last day: periods after it are not drawn, a partial last one is dashed.
+        last_day = min(d for d in (bounds[1], ctx.filters.end) if d) if bounds[1] or ctx.filters.end else None
+        volume = cached.table(dataset.id, "volume_over_time", ctx.filters, period=period)
+        views.table_result(volume, name="volume-over-time", key="ov_volume",
+                           chart=lambda frame: charts.volume_chart(frame, period, last_day))
+        note = charts.partial_note(volume.frame, period, last_day) if volume.available else None
+        if note:
+            st.caption(note)

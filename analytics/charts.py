@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
 
 import altair as alt
 import polars as pl
@@ -51,6 +52,18 @@ def plain(code: str | None) -> str:
         return OUTCOME_LABELS[code]
     words = str(code).replace("_", " ").strip()
     return words[:1].upper() + words[1:]
+
+
+def legend_words(codes: Iterable[str] | None = None) -> str:
+    """A Vega labelExpr showing codes in plain words (as `plain`) on an axis or legend, while the data,
+    and so a click's selection, keeps the codes."""
+    codes = list(codes) if codes is not None else [*REASONS, *PAYMENT_METHODS, *REFUND_CHANNELS,
+                                                   *SHIPPING_METHODS, *_WORDS]
+    expr = "datum.label"
+    for code in dict.fromkeys(codes):
+        words = plain(code).replace("'", "\\'")
+        expr = f"datum.label == '{code}' ? '{words}' : " + expr
+    return expr
 
 
 def plain_column(frame: pl.DataFrame, column: str, alias: str | None = None) -> pl.DataFrame:
@@ -180,27 +193,78 @@ def stages_chart(frame: pl.DataFrame) -> alt.Chart:
     )
 
 
-def volume_chart(frame: pl.DataFrame, period: str = "week") -> alt.Chart:
-    """Orders and cancelled orders over time. frame: one row per period (pipelines.volume_over_time)."""
+_PERIOD_STEP = {"day": "1d", "week": "1w", "month": "1mo"}
+
+
+def complete_periods(frame: pl.DataFrame, period: str, last_day: date | None) -> pl.DataFrame:
+    """`frame` (one row per period start, maybe per group too) without the periods that start after
+    `last_day` (the data's last day: such a period is empty, not a collapse), with a `partial` column:
+    true for the period that holds `last_day` but does not end on it (its count is short, not falling)."""
+    if last_day is None or frame.is_empty():
+        return frame.with_columns(pl.lit(False).alias("partial"))
+    start = pl.col("period").cast(pl.Date)
+    end = start.dt.offset_by(_PERIOD_STEP.get(period, "1w"))  # the day after the period's last day
+    return (frame.filter(start <= last_day)
+            .with_columns((end > last_day + timedelta(days=1)).alias("partial")))
+
+
+def partial_note(frame: pl.DataFrame, period: str, last_day: date | None) -> str | None:
+    """A caption for the partial last period complete_periods marked, or None."""
+    if last_day is None or frame.is_empty():
+        return None
+    marked = complete_periods(frame, period, last_day)
+    if not marked["partial"].any():
+        return None
+    return (f"The data ends on {last_day:%Y-%m-%d}: the last {period} is partial, drawn dashed "
+            "(its count is short because the data stops, not because activity fell).")
+
+
+def _time_axis(frame: pl.DataFrame, period: str) -> alt.Axis:
+    """A time axis whose labels carry the year when the periods span more than one year."""
+    days = frame["period"].cast(pl.Date)
+    years = {days.min().year, days.max().year} if len(days) else set()
+    if len(years) > 1:
+        return alt.Axis(format="%b %Y" if period != "day" else "%d %b %Y", labelOverlap=True)
+    return alt.Axis(format="%b" if period == "month" else "%d %b", labelOverlap=True)
+
+
+def _time_lines(data: pl.DataFrame, period: str, y: alt.Y, color: alt.Color, tooltip: list,
+                series: str, **marks) -> alt.Chart | alt.LayerChart:
+    """Lines over time, solid across complete periods and dashed into a partial last one (`partial`)."""
+    x = alt.X("period:T", title=f"{period.capitalize()} starting", axis=_time_axis(data, period))
+    partial_starts = data.filter(pl.col("partial"))["period"].unique().to_list()
+    complete = data.filter(~pl.col("partial"))
+    base = alt.Chart(complete).mark_line(point=True, **marks).encode(x=x, y=y, color=color, tooltip=tooltip)
+    if not partial_starts:
+        return base
+    # The dashed piece: each series' last complete period joined to its partial one.
+    last_complete = complete.group_by(series).agg(pl.all().sort_by("period").last())
+    tail = pl.concat([last_complete.select(data.columns), data.filter(pl.col("partial"))], how="vertical_relaxed")
+    dashed = alt.Chart(tail).mark_line(point=True, strokeDash=[4, 4], **marks).encode(
+        x=x, y=y, color=color, tooltip=tooltip)
+    return alt.layer(base, dashed)
+
+
+def volume_chart(frame: pl.DataFrame, period: str = "week", last_day: date | None = None) -> alt.Chart:
+    """Orders and cancelled orders over time. frame: one row per period (pipelines.volume_over_time).
+    Periods after `last_day` (the data's last day) are left out; a partial last period is dashed."""
     if frame.is_empty():
         return _empty("No orders in this selection")
-    data = frame.select("period", "orders", "cancelled_orders").unpivot(
-        index="period", variable_name="what", value_name="count"
+    data = complete_periods(frame.select("period", "orders", "cancelled_orders"), period, last_day).unpivot(
+        index=["period", "partial"], variable_name="what", value_name="count"
     ).with_columns(pl.col("what").replace_strict({"orders": "Orders", "cancelled_orders": "Cancelled orders"}))
-    return (
-        alt.Chart(data)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("period:T", title=f"{period.capitalize()} starting"),
-            y=alt.Y("count:Q", title="Orders"),
-            color=alt.Color("what:N", title=None, scale=alt.Scale(domain=["Orders", "Cancelled orders"],
-                                                                    range=[COLORS["reached"], COLORS["left"]]),
-                            legend=alt.Legend(orient="top")),
-            tooltip=[alt.Tooltip("period:T", title=period.capitalize()), alt.Tooltip("what:N", title=" "),
-                     alt.Tooltip("count:Q", format=",")],
-        )
-        .properties(height=HEIGHT)
-    )
+    if data.is_empty():
+        return _empty("No orders in this selection")
+    return _time_lines(
+        data, period,
+        y=alt.Y("count:Q", title="Orders"),
+        color=alt.Color("what:N", title=None, scale=alt.Scale(domain=["Orders", "Cancelled orders"],
+                                                                range=[COLORS["reached"], COLORS["left"]]),
+                        legend=alt.Legend(orient="top")),
+        tooltip=[alt.Tooltip("period:T", title=period.capitalize()), alt.Tooltip("what:N", title=" "),
+                 alt.Tooltip("count:Q", format=",")],
+        series="what",
+    ).properties(height=HEIGHT)
 
 
 def outcomes_chart(frame: pl.DataFrame) -> alt.Chart:
@@ -304,26 +368,30 @@ def reasons_share_chart(frame: pl.DataFrame, by: str, title: str, selected: str 
     )
 
 
-def reasons_over_time_chart(frame: pl.DataFrame, period: str = "week", selected: str | None = None) -> alt.Chart:
-    """Requests by reason over time. frame: one row per (period, reason) with requests."""
+def reasons_over_time_chart(frame: pl.DataFrame, period: str = "week", selected: str | None = None,
+                            last_day: date | None = None) -> alt.Chart | alt.LayerChart:
+    """Requests by reason over time. frame: one row per (period, reason) with requests. Periods after
+    `last_day` (the data's last day) are left out; a partial last period is dashed."""
     if frame.is_empty():
         return _empty("No cancellation requests with a date in this selection")
+    data = complete_periods(frame, period, last_day)
+    if data.is_empty():
+        return _empty("No cancellation requests with a date in this selection")
     pick = reason_selection(selected)
-    return (
-        alt.Chart(frame)
-        .mark_line(point=True, cursor="pointer")
-        .encode(
-            x=alt.X("period:T", title=f"{period.capitalize()} starting"),
-            y=alt.Y("requests:Q", title="Requests"),
-            color=alt.Color("reason:N", title="Reason", legend=alt.Legend(orient="top"),
-                            scale=category_scale("reason", frame["reason"])),
-            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.25)) if selected else alt.value(1.0),
-            tooltip=[alt.Tooltip("period:T", title=period.capitalize()), alt.Tooltip("reason:N"),
-                     alt.Tooltip("requests:Q", format=",")],
-        )
-        .add_params(pick)
-        .properties(height=HEIGHT)
+    chart = _time_lines(
+        data, period,
+        y=alt.Y("requests:Q", title="Requests"),
+        color=alt.Color("reason:N", title="Reason", legend=alt.Legend(orient="top", labelExpr=legend_words()),
+                        scale=category_scale("reason", frame["reason"])),
+        tooltip=[alt.Tooltip("period:T", title=period.capitalize()), alt.Tooltip("reason:N", title="Reason"),
+                 alt.Tooltip("requests:Q", format=",")],
+        series="reason", cursor="pointer",
     )
+    layers = list(chart.layer) if isinstance(chart, alt.LayerChart) else [chart]
+    layers = [layer.encode(opacity=alt.condition(pick, alt.value(1.0), alt.value(0.25)) if selected
+                           else alt.value(1.0)) for layer in layers]
+    layers[0] = layers[0].add_params(pick)
+    return (alt.layer(*layers) if len(layers) > 1 else layers[0]).properties(height=HEIGHT)
 
 
 # --- refunds ---------------------------------------------------------------------------------------

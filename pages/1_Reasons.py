@@ -60,10 +60,16 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
     head.subheader(f"Over time{scope}")
     control.segmented_control("Period", ["day", "week", "month"], key=ctx.k("period"), label_visibility="collapsed")
     period = st.session_state.get(ctx.k("period")) or "week"
-    views.table_result(cached.table(dataset.id, "reasons", narrowed, by="period", period=period),
-                       name="reasons-over-time", key="rs_time",
-                       chart=lambda f: charts.reasons_over_time_chart(f, period, focus),
+    # The selection's last day: periods after it are not drawn, a partial last one is dashed.
+    last = filter_options(dataset.id).bounds.get(ctx.filters.anchor, (None, None))[1]
+    last_day = min(d for d in (last, ctx.filters.end) if d) if last or ctx.filters.end else None
+    over_time = cached.table(dataset.id, "reasons", narrowed, by="period", period=period)
+    views.table_result(over_time, name="reasons-over-time", key="rs_time",
+                       chart=lambda f: charts.reasons_over_time_chart(f, period, focus, last_day),
                        on_select=focus_from_chart(ctx, "rs_time_chart"))
+    note = charts.partial_note(over_time.frame, period, last_day) if over_time.available else None
+    if note:
+        st.caption(note)
 
     left, right = st.columns(2)
     with left:

@@ -211,3 +211,20 @@ def test_comparison_charts_keep_the_tiles_order_and_title_each_axis_with_its_uni
     assert [p["title"]["text"] for p in panels] == [wt.label(n) for n in wt.TILES]
     assert [p["layer"][0]["encoding"]["y"]["title"] for p in panels] == \
         ["Orders", "Business days", "Business days", "Currency"]
+
+
+def test_periods_after_the_data_are_left_out_and_a_partial_last_one_is_marked():
+    frame = pl.DataFrame({"period": [date(2018, 7, 1), date(2018, 8, 1), date(2018, 9, 1), date(2018, 10, 1)],
+                          "orders": [100, 90, 4, 0], "cancelled_orders": [5, 4, 1, 0]})
+    marked = charts.complete_periods(frame, "month", date(2018, 9, 3))
+    assert marked["period"].to_list() == [date(2018, 7, 1), date(2018, 8, 1), date(2018, 9, 1)]
+    assert marked["partial"].to_list() == [False, False, True]
+    assert charts.complete_periods(frame, "month", date(2018, 8, 31))["partial"].to_list() == [False, False]
+    assert "partial" in charts.partial_note(frame, "month", date(2018, 9, 3))
+    assert charts.partial_note(frame, "month", date(2018, 8, 31)) is None
+    spec = _draws(charts.volume_chart(frame, "month", date(2018, 9, 3)))
+    assert spec["layer"][1]["mark"]["strokeDash"] == [4, 4]
+    spec = _draws(charts.reasons_over_time_chart(
+        pl.DataFrame({"period": [date(2016, 10, 1), date(2018, 9, 1)], "reason": ["wrong_item", "other"],
+                      "requests": [3, 1]}), "month", last_day=date(2018, 9, 30)))
+    assert spec["encoding"]["x"]["axis"]["format"] == "%b %Y"  # spans years: years shown
