@@ -518,9 +518,11 @@ def comparison_chart(frame: pl.DataFrame, title: str = "Value") -> alt.Chart:
     return alt.concat(*panels, columns=2).resolve_scale(y="independent")
 
 
-def sweep_chart(frame: pl.DataFrame, parameter_title: str, figure_title: str, current: float | None = None) -> alt.Chart:
+def sweep_chart(frame: pl.DataFrame, parameter_title: str, figure_title: str, current: float | None = None,
+                title: str | None = None) -> alt.Chart:
     """One figure along a swept parameter, with its 95% band. frame: one row per parameter value with
-    value, low, high (and optionally `figure` when several figures are drawn, one colour each)."""
+    value, low, high (and optionally `figure` when several figures are drawn, one colour each).
+    parameter_title: the x axis (with its unit); figure_title: the y axis; title: the chart's own."""
     frame = frame.filter(pl.col("value").is_not_null() & pl.col("value").is_not_nan())
     if frame.is_empty():
         return _empty("Not measurable on this data set")
@@ -530,14 +532,17 @@ def sweep_chart(frame: pl.DataFrame, parameter_title: str, figure_title: str, cu
     band = base.mark_area(opacity=0.2).encode(y=alt.Y("low:Q", title=figure_title), y2="high:Q", color=color)
     line = base.mark_line(point=True).encode(
         y=alt.Y("value:Q", title=figure_title), color=color,
-        tooltip=[alt.Tooltip("parameter:Q", title=parameter_title), alt.Tooltip("value:Q", format=",.2f"),
-                 alt.Tooltip("low:Q", format=",.2f"), alt.Tooltip("high:Q", format=",.2f")],
+        tooltip=[alt.Tooltip("parameter:Q", title=parameter_title),
+                 alt.Tooltip("value:Q", title=title or figure_title, format=",.2f"),
+                 alt.Tooltip("low:Q", title="95% interval from", format=",.2f"),
+                 alt.Tooltip("high:Q", title="95% interval to", format=",.2f")],
     )
     layers = [band, line]
     if current is not None:
         layers.append(alt.Chart(pl.DataFrame({"parameter": [float(current)]})).mark_rule(strokeDash=[4, 4], color="#808495")
                       .encode(x="parameter:Q"))
-    return alt.layer(*layers).properties(height=HEIGHT)
+    chart = alt.layer(*layers).properties(height=HEIGHT)
+    return chart.properties(title=alt.TitleParams(title, anchor="start")) if title else chart
 
 
 def fit_chart(frame: pl.DataFrame, x_title: str) -> alt.Chart:

@@ -464,9 +464,23 @@ def _parse_values(p: Parameter, text: str) -> tuple[tuple, list[str]]:
     return tuple(dict.fromkeys(values))[:MAX_SWEEP_POINTS], bad
 
 
+def _num(x) -> str:
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:g}"
+
+
 def _axis_range(p: Parameter) -> str:
-    """The values a sweep takes: the parameter's range without "as the data set shows"."""
+    """The values a sweep takes, in words with no nested brackets: 'more than 0 and at most 2,160 hours'."""
+    if p.kind in ("number", "integer") and p.minimum is not None and p.maximum is not None:
+        low = ("more than " if p.minimum_exclusive else "at least ") + _num(p.minimum)
+        unit = f" {p.unit}" if p.unit else ""
+        whole = "whole numbers, " if p.kind == "integer" else ""
+        return f"{whole}{low} and at most {_num(p.maximum)}{unit}"
     return p.range_text.removeprefix(f"'{DATA}' (as the data set shows) or ")
+
+
+def _axis_title(p: Parameter) -> str:
+    """A swept parameter's axis title with its unit: "Seller's response window (hours)"."""
+    return f"{p.label} ({p.unit})" if p.unit else p.label
 
 
 def sweep_section(ctx: PageContext, dataset_id: str, policy: Policy, params: Sequence[Parameter],
@@ -487,15 +501,16 @@ def sweep_section(ctx: PageContext, dataset_id: str, policy: Policy, params: Seq
         spec = by_name[param]
         values_key = f"whatif_sweep_values_{param.replace('.', '__')}"
         st.session_state.setdefault(values_key, ", ".join(f"{v:g}" for v in SWEEP_GRIDS[param]))
-        text = st.text_input(f"Values ({_axis_range(spec)})", key=values_key,
+        text = st.text_input(f"Values: {_axis_range(spec)}", key=values_key,
                              help=f"Up to {MAX_SWEEP_POINTS} values, separated by commas. The other parameters "
                                   "stay as the controls above set them.")
         values, bad = _parse_values(spec, text)
         if bad:
             st.warning(f"Left out: {', '.join(bad[:5])} (allowed: {_axis_range(spec)}).")
+    with right:
+        # Full width of the results column: the figures' names are long and must be readable.
         figures = st.multiselect("Figures", wt.SWEEP_FIGURES, key=ctx.k("sweep_figures"), format_func=wt.label,
                                  max_selections=3)
-    with right:
         if not values or not figures:
             st.info("Choose values and at least one figure to draw the sweep.")
             return
@@ -524,7 +539,9 @@ def sweep_section(ctx: PageContext, dataset_id: str, policy: Policy, params: Seq
             if series["value"].n_unique() == 1 and series["low"].n_unique() == 1:
                 st.caption(f"{spec.label} does not change {wt.label(figure).lower()} on this data set under the "
                            "current controls.")
-            downloads.chart(charts.sweep_chart(series, spec.label, wt.label(figure), current=current),
+            unit = wt.unit(figure)
+            downloads.chart(charts.sweep_chart(series, _axis_title(spec), unit[:1].upper() + unit[1:] or "Value",
+                                               current=current, title=wt.label(figure)),
                             f"sweep-{param}-{figure}", key=f"wi_sweep_{figure}")
         downloads.table_buttons(frame, f"sweep-{param}", key="wi_sweep_table")
 
