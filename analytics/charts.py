@@ -2,8 +2,9 @@
 analytics table it draws, see analytics/pipelines.py), an `alt.Chart` out. No Streamlit here, so each
 chart is tested, and exported to PNG/SVG, without a page.
 
-Labels in charts are the data's own (normalised labels such as `wrong_item`); stage names are shown
-in words because they are the product's vocabulary.
+The data keep their codes (normalised labels such as `wrong_item`, which a click's selection returns);
+axes and legends show them in plain words through `plain` / `legend_words` ('Wrong item'), the one
+labelling function of the product, which tables use too (ui/downloads.display).
 """
 
 from __future__ import annotations
@@ -307,7 +308,7 @@ def reasons_chart(frame: pl.DataFrame, selected: str | None = None) -> alt.Chart
         alt.Chart(frame)
         .mark_bar(cursor="pointer")
         .encode(
-            y=alt.Y("reason:N", sort="-x", title=None),
+            y=alt.Y("reason:N", sort="-x", title=None, axis=alt.Axis(labelExpr=legend_words())),
             x=alt.X("requests:Q", title="Requests"),
             color=alt.Color("reason:N", legend=None, scale=category_scale("reason", frame["reason"])),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.3)) if selected else alt.value(1.0),
@@ -327,7 +328,7 @@ def reason_gmv_chart(frame: pl.DataFrame, selected: str | None = None) -> alt.Ch
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            y=alt.Y("reason:N", sort="-x", title=None),
+            y=alt.Y("reason:N", sort="-x", title=None, axis=alt.Axis(labelExpr=legend_words())),
             x=alt.X("share_of_cancelled_gmv:Q", title="Share of cancelled GMV", axis=alt.Axis(format="%")),
             color=alt.Color("reason:N", legend=None, scale=category_scale("reason", frame["reason"])),
             opacity=alt.condition(alt.datum.reason == selected, alt.value(1.0), alt.value(0.3)) if selected else alt.value(1.0),
@@ -354,10 +355,11 @@ def reasons_share_chart(frame: pl.DataFrame, by: str, title: str, selected: str 
         alt.Chart(data)
         .mark_bar(cursor="pointer")
         .encode(
-            y=alt.Y(f"{by}:N", title=title, sort=list(sort) if sort else "ascending"),
+            y=alt.Y(f"{by}:N", title=title, sort=list(sort) if sort else "ascending",
+                      axis=alt.Axis(labelExpr=legend_words())),
             x=(alt.X("requests:Q", stack="normalize", title="Share of requests", axis=alt.Axis(format="%"))
                if normalize else alt.X("requests:Q", title="Requests")),
-            color=alt.Color("reason:N", title="Reason", legend=alt.Legend(orient="top"),
+            color=alt.Color("reason:N", title="Reason", legend=alt.Legend(orient="top", labelExpr=legend_words()),
                             scale=category_scale("reason", data["reason"])),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.3)) if selected else alt.value(1.0),
             tooltip=[alt.Tooltip(f"{by}:N", title=title), alt.Tooltip("reason:N"),
@@ -420,7 +422,7 @@ def latency_chart(distribution: pl.DataFrame, quantiles: pl.DataFrame, group: st
         .with_columns(pl.col("kind").replace_strict({"p50": "median", "p90": "90th percentile"}))
     )
     groups = sorted(cells["group"].unique().to_list())
-    y = alt.Y("group:N", title=group_title, sort=groups)
+    y = alt.Y("group:N", title=group_title, sort=groups, axis=alt.Axis(labelExpr=legend_words()))
     heat = alt.Chart(cells).mark_rect(stroke="white", strokeWidth=0.5).encode(
         x=alt.X("from:Q", title=days_title, scale=alt.Scale(zero=True, nice=False), axis=alt.Axis(tickMinStep=1)),
         x2="to:Q",
@@ -452,7 +454,7 @@ def share_over_chart(frame: pl.DataFrame, by: str, title: str, threshold: float)
         alt.Chart(data)
         .mark_bar()
         .encode(
-            y=alt.Y(f"{by}:N", title=title),
+            y=alt.Y(f"{by}:N", title=title, axis=alt.Axis(labelExpr=legend_words())),
             color=alt.Color(f"{by}:N", legend=None, scale=category_scale(by, data[by])),
             x=alt.X("share_over_threshold:Q", title=f"Share over {threshold:g} business days",
                     axis=alt.Axis(format="%"),
@@ -474,7 +476,7 @@ def refunds_by_chart(frame: pl.DataFrame, by: str, title: str) -> alt.Chart:
         alt.Chart(data)
         .mark_bar()
         .encode(
-            x=alt.X(f"{by}:N", title=title, sort="-y", axis=alt.Axis(labelAngle=0)),
+            x=alt.X(f"{by}:N", title=title, sort="-y", axis=alt.Axis(labelAngle=0, labelExpr=legend_words())),
             y=alt.Y("refunds:Q", title="Refunds"),
             color=alt.Color(f"{by}:N", legend=None, scale=category_scale(by, data[by])),
             tooltip=[alt.Tooltip(f"{by}:N", title=title), alt.Tooltip("refunds:Q", format=","),
@@ -577,7 +579,7 @@ def distribution_chart(frame: pl.DataFrame, group: str) -> alt.Chart:
         .encode(
             x=alt.X("days:O", title="Business days"),
             y=alt.Y("share:Q", title="Share", axis=alt.Axis(format="%")),
-            color=alt.Color(f"{group}:N", title=None, legend=alt.Legend(orient="top"),
+            color=alt.Color(f"{group}:N", title=None, legend=alt.Legend(orient="top", labelExpr=legend_words()),
                             scale=category_scale(group, data[group])),
             xOffset=alt.XOffset(f"{group}:N"),
             opacity=alt.condition(alt.datum.basis == "assumed", alt.value(0.35), alt.value(1.0)),

@@ -5,7 +5,7 @@ import streamlit as st
 import ui
 from analytics import pipelines
 from analytics.links import Param
-from ui import cached, downloads, views
+from ui import cached, downloads, tables, views
 
 SORT_LABELS = {
     "cancelled_gmv": "Cancelled GMV",
@@ -57,7 +57,7 @@ with ui.page("sellers", "Sellers", PARAMS) as ctx:
                      help="Orders that shipped before the seller answered the cancellation request: the buyer "
                           "must refuse or return the parcel.")
         for column, why in losses.notes.items():
-            views.not_available(column, why)
+            views.not_available(tables.column_words(column), why)
 
     result = cached.table(dataset.id, "sellers", ctx.filters, sort_by=sort)
     if not result.available:
@@ -73,4 +73,4 @@ with ui.page("sellers", "Sellers", PARAMS) as ctx:
         downloads.table(frame, f"sellers-by-{sort}", key="sl_table", height=560,
                         column_config={k: v for k, v in COLUMNS.items() if k in frame.columns})
         for column, why in result.notes.items():
-            views.not_available(column, why)
+            views.not_available(tables.column_words(column), why)

@@ -241,3 +241,12 @@ def test_sweep_charts_have_a_title_and_axis_titles_in_words():
     spec = _draws(charts.sweep_chart(sweep, whatif._axis_title(p), "Orders", title="Cancelled orders"))
     assert spec["title"]["text"] == "Cancelled orders"
     assert spec["layer"][0]["encoding"]["x"]["title"] == "Seller's response window (hours)"
+
+
+def test_codes_are_shown_in_plain_words():
+    assert charts.plain("wrong_item") == "Wrong item"
+    assert charts.plain("western_union") == "Western Union"
+    assert charts.plain("before_payment") == "Before payment"
+    spec = _draws(charts.reasons_chart(pl.DataFrame({"reason": ["wrong_item"], "requests": [2], "share": [1.0]})))
+    assert "'Wrong item'" in spec["encoding"]["y"]["axis"]["labelExpr"]
+    assert "'Western Union'" in spec["encoding"]["y"]["axis"]["labelExpr"]

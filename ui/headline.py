@@ -101,9 +101,14 @@ def _compared(series: pl.DataFrame, period: str) -> tuple[tuple[tuple[date, int]
     rows = series.tail(2).select("period", pl.col(VOLUME).fill_null(0)).rows()
     compared = tuple((_day(start), int(n)) for start, n in rows)
     if min(n for _, n in compared) < MIN_ORDERS:
-        return compared, (f"No change shown: the last complete {period} has {compared[1][1]:,} orders and the "
+        return compared, (f"No change shown: the last complete {period} has {_orders(compared[1][1])} and the "
                           f"one before {compared[0][1]:,}; a change needs at least {MIN_ORDERS} in each.")
     return compared, None
+
+
+def _orders(n: int) -> str:
+    """'1 order', '529 orders'."""
+    return f"{n:,} order" + ("" if n == 1 else "s")
 
 
 def _day(value) -> date:

@@ -28,7 +28,13 @@ def empty_database() -> None:
 
 def not_available(what: str, why: str) -> None:
     """A metric the data set cannot support: said, never drawn as zero."""
-    st.caption(f":material/block: **{what}**: not available in this data set ({why}).")
+    st.caption(f":material/block: {not_available_text(what, why)}")
+
+
+def not_available_text(what: str, why: str) -> str:
+    """'**What**: not available in this data set, because why.' One sentence, its brackets balanced."""
+    why = why.strip().rstrip(".")
+    return f"**{what}**: not available in this data set" + (f", because {why}." if why else ".")
 
 
 def readable_error(e: BaseException) -> str:

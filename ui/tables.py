@@ -37,6 +37,11 @@ def _label(column: str) -> str:
     return column.replace("_", " ").capitalize()
 
 
+def column_words(column: str) -> str:
+    """A column's name in words, as its table header shows it."""
+    return _label(column)
+
+
 def _number_format(column: str, dtype: pl.DataType) -> str:
     metric = metrics.REGISTRY.get(column)
     if metric is not None and metric.unit in UNIT_FORMATS:

@@ -10,7 +10,7 @@ import streamlit as st
 
 from analytics import report
 from analytics.filters import Filters
-from ui import downloads
+from ui import downloads, tables
 from ui.headline import HIGHER_IS_WORSE, MIN_ORDERS, Headline
 from ui.notices import not_available
 
@@ -104,5 +104,5 @@ def table_result(result: report.Table, *, name: str, key: str, chart: Callable[.
         with st.expander(f"{result.label}: the table", expanded=chart is None if expanded is None else expanded):
             downloads.table(result.frame, name, key=f"{key}_table")
     for column, why in result.notes.items():
-        not_available(f"{result.label}: {column}", why)
+        not_available(f"{result.label}, {tables.column_words(column).lower()}", why)
     return state
