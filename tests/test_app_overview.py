@@ -51,3 +51,30 @@ def test_the_overview_says_why_no_change_is_shown(both, monkeypatch):
     at = s.open_page("overview", {"dataset": demo})
     rate = next(m for m in at.metric if m.label == "Cancellation rate")
     assert rate.delta and "orders)" in rate.help
+
+
+def test_a_zero_change_is_neutral_with_no_arrow(both, monkeypatch):
+    from dataclasses import replace
+
+    from ui import cached
+
+    path, small, demo = both
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(path))
+    real = cached.headlines
+
+    def zero_requests(*args, **kwargs):
+        heads, period = real(*args, **kwargs)
+        return [replace(h, change=0) if h.label == "Cancellation requests" else h for h in heads], period
+
+    monkeypatch.setattr(cached, "headlines", zero_requests)
+    at = s.open_page("overview", {"dataset": demo})
+    assert s.problems(at) == []
+    tile = next(m for m in at.metric if m.label == "Cancellation requests")
+    assert tile.delta == "0"
+    assert tile.proto.color == tile.proto.MetricColor.Value("GRAY")
+    rate = next(m for m in at.metric if m.label == "Cancellation rate")
+    assert rate.proto.color != rate.proto.MetricColor.Value("GRAY")
+
+
+def test_one_order_is_singular():
+    assert headline._orders(1) == "1 order" and headline._orders(529) == "529 orders"

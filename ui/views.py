@@ -70,11 +70,15 @@ def headline_tiles(heads: list[Headline], period: str, per_row: int = 3) -> None
                 help_text += (f"\n\nThe change compares the {period} starting {last:%Y-%m-%d} ({n_last:,} orders) "
                               f"with the one starting {before:%Y-%m-%d} ({n_before:,} orders); only complete "
                               f"{period}s with at least {MIN_ORDERS} orders each are compared.")
+            change = None if h.change is None else fmt_change(h.change, h.fmt)
+            # A change that shows as zero ("+0", "+0.0 pp") is no change: neutral, with no arrow.
+            unchanged = change is not None and not any(c.isdigit() and c != "0" for c in change)
             st.metric(
                 h.label,
                 fmt(h.value, h.fmt),
-                delta=None if h.change is None else fmt_change(h.change, h.fmt),
-                delta_color="inverse" if h.name in HIGHER_IS_WORSE else "normal",
+                delta=("0" if unchanged else change),
+                delta_color="off" if unchanged else "inverse" if h.name in HIGHER_IS_WORSE else "normal",
+                delta_arrow="off" if unchanged else "auto",
                 delta_description=f"last {period} vs the one before" if h.change is not None else None,
                 help=help_text,
                 border=True,
