@@ -572,7 +572,17 @@ def distribution_chart(frame: pl.DataFrame, group: str) -> alt.Chart:
     transit_days)."""
     if frame.is_empty():
         return _empty("Nothing was fitted")
-    data = frame.with_columns(pl.when(pl.col("assumed")).then(pl.lit("assumed")).otherwise(pl.lit("fitted")).alias("basis"))
+    # Every day from the first to the last, a day no group reaches drawn as 0: an ordinal axis would
+    # otherwise skip it, and 1, 3, 4 would read as consecutive days.
+    days = pl.DataFrame({"days": list(range(int(frame["days"].min()), int(frame["days"].max()) + 1))},
+                        schema={"days": frame.schema["days"]})
+    groups = frame.group_by(group).agg(pl.col("assumed").first())
+    full = (groups.join(days, how="cross")
+            .join(frame.drop("assumed"), on=[group, "days"], how="left")
+            .with_columns(pl.col("share").fill_null(0.0),
+                          *([pl.col("count").fill_null(0)] if "count" in frame.columns else []))
+            .sort(group, "days"))
+    data = full.with_columns(pl.when(pl.col("assumed")).then(pl.lit("assumed")).otherwise(pl.lit("fitted")).alias("basis"))
     return (
         alt.Chart(data)
         .mark_bar()

@@ -250,3 +250,13 @@ def test_codes_are_shown_in_plain_words():
     spec = _draws(charts.reasons_chart(pl.DataFrame({"reason": ["wrong_item"], "requests": [2], "share": [1.0]})))
     assert "'Wrong item'" in spec["encoding"]["y"]["axis"]["labelExpr"]
     assert "'Western Union'" in spec["encoding"]["y"]["axis"]["labelExpr"]
+
+
+def test_a_distribution_shows_every_day_even_one_no_refund_took():
+    frame = pl.DataFrame({"channel": ["wallet", "wallet", "coupon"], "days": [1, 3, 4], "share": [0.5, 0.5, 1.0],
+                          "count": [1, 1, 2], "assumed": [False, False, True]})
+    spec = _draws(charts.distribution_chart(frame, "channel"))
+    rows = next(iter(spec["datasets"].values()))
+    wallet = {r["days"]: r["share"] for r in rows if r["channel"] == "wallet"}
+    assert wallet == {1: 0.5, 2: 0.0, 3: 0.5, 4: 0.0}
+    assert {r["basis"] for r in rows if r["channel"] == "coupon"} == {"assumed"}
