@@ -63,3 +63,12 @@ def test_tables_show_codes_in_words_and_shares_with_one_decimal():
     assert shown["share"].to_list()[:2] == pytest.approx([12.34, 50.0])
     assert config["share"]["type_config"]["format"] == "%.1f%%"
     assert frame["share"].to_list()[0] == 0.1234  # the download keeps the raw value
+
+
+def test_latency_headers_are_short_with_the_full_meaning_in_help():
+    frame = pl.DataFrame({"payment_method": ["card"], "refunds": [3], "mean_business_days": [1.0],
+                          "p90_from_request_business_days": [2.0]})
+    config = tables.column_config(frame)
+    assert config["mean_business_days"]["label"] == "Mean (days)"
+    assert "refund's start" in config["mean_business_days"]["help"]
+    assert all(len(c["label"]) <= 22 for c in config.values())

@@ -18,11 +18,28 @@ WORDS = {
     "channel": "Refund channel", "shipping_method": "Shipping method", "seller_id": "Seller", "reached": "Orders reaching it",
     "cancelled_after": "Cancelled after it", "requests": "Requests", "share": "Share", "rows": "Rows",
     "over_threshold": "Over the threshold", "share_over_threshold": "Share over the threshold",
-    "business_days": "Business days", "business_days_from_request": "Business days from the request",
-    "p50_business_days": "Median (business days)", "p90_business_days": "90th percentile (business days)",
-    "p50_from_request_business_days": "Median from the request (business days)",
-    "p90_from_request_business_days": "90th percentile from the request (business days)",
+    "business_days": "Business days", "business_days_from_request": "Days from request",
+    # Short headers, so that a table fits its column; the header's tooltip (LONG) says it in full.
+    "mean_business_days": "Mean (days)", "p50_business_days": "Median (days)", "p90_business_days": "90th pct (days)",
+    "refunds_from_request": "With request", "mean_from_request_business_days": "Mean from request",
+    "p50_from_request_business_days": "Median from request", "p90_from_request_business_days": "90th pct from request",
+    "answered_requests": "Answered", "mean_response_hours": "Mean (h)", "p50_response_hours": "Median (h)",
+    "p90_response_hours": "90th pct (h)",
     "share_of_cancelled_gmv": "Share of cancelled GMV", "order_id": "Order", "name": "Name",
+}
+# What a short header means, in full (business days: Monday to Friday between the two dates).
+LONG = {
+    "mean_business_days": "Mean business days from the refund's start",
+    "p50_business_days": "Median business days from the refund's start",
+    "p90_business_days": "90th percentile of business days from the refund's start",
+    "refunds_from_request": "Refunds whose cancellation request is known",
+    "mean_from_request_business_days": "Mean business days from the buyer's request",
+    "p50_from_request_business_days": "Median business days from the buyer's request",
+    "p90_from_request_business_days": "90th percentile of business days from the buyer's request",
+    "answered_requests": "Requests the seller answered",
+    "mean_response_hours": "Mean seller response time, hours",
+    "p50_response_hours": "Median seller response time, hours",
+    "p90_response_hours": "90th percentile of the seller response time, hours",
 }
 UNIT_FORMATS = {"orders": "%,d", "requests": "%,d", "refunds": "%,d", "currency": "%,.2f", "share": "percent",
                 "hours": "%,.1f", "business days": "%,.1f"}
@@ -80,7 +97,7 @@ def column_config(frame: pl.DataFrame) -> dict:
     out = {}
     for column, spec in column_specs(frame).items():
         if spec["kind"] == "number":
-            out[column] = st.column_config.NumberColumn(spec["label"], format=spec["format"])
+            out[column] = st.column_config.NumberColumn(spec["label"], format=spec["format"], help=LONG.get(column))
         elif spec["kind"] == "date":
             out[column] = st.column_config.DateColumn(spec["label"], format=spec["format"])
         elif spec["kind"] == "datetime":
