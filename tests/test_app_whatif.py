@@ -283,3 +283,8 @@ def test_the_link_forgets_the_scenario_once_a_control_differs(demo):
     assert "scenario" not in at.query_params
     assert at.query_params["seller_response_hours"] == "20"
     assert any("modified from “Thirty hours”" in c.value for c in at.caption)
+    # A scenario saved on the data set's own payment methods stays in the link until a control changes.
+    _save(at, "Boleto to wallet")
+    assert s.problems(at) == []
+    assert "scenario" in at.query_params
+    assert any("(“Boleto to wallet”)" in c.value for c in at.caption)
