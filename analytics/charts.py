@@ -587,7 +587,7 @@ def distribution_chart(frame: pl.DataFrame, group: str) -> alt.Chart:
         alt.Chart(data)
         .mark_bar()
         .encode(
-            x=alt.X("days:O", title="Business days"),
+            x=alt.X("days:O", title="Business days", axis=alt.Axis(labelAngle=0)),
             y=alt.Y("share:Q", title="Share", axis=alt.Axis(format="%")),
             color=alt.Color(f"{group}:N", title=None, legend=alt.Legend(orient="top", labelExpr=legend_words()),
                             scale=category_scale(group, data[group])),
