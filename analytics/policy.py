@@ -341,7 +341,7 @@ class Policy:
 
     def to_query(self) -> dict[str, str]:
         """The non-default parameters as strings, for a URL's query parameters."""
-        return {k: _to_text(v) for k, v in self.changes().items()}
+        return {k: value_text(v) for k, v in self.changes().items()}
 
     @classmethod
     def from_settings(cls, settings: Iterable[str], base: Policy | None = None,
@@ -380,7 +380,7 @@ class Policy:
             try:
                 good[name] = param.parse(raw)
             except PolicyError as e:
-                notices.append(f"{e}; using the default, {_to_text(param.default)}")
+                notices.append(f"{e}; using the default, {value_text(param.default)}")
         return cls().with_values(good, parameters), notices
 
 
@@ -402,7 +402,8 @@ def _unknown(name: str) -> str:
     return f"unknown policy parameter {name!r}; known: " + ", ".join(p.name for p in PARAMETERS)
 
 
-def _to_text(value: object) -> str:
+def value_text(value: object) -> str:
+    """A policy value as --set and links take it: 48 not 48.0, true/false, `data` for the data's own."""
     if value is None:
         return DATA
     if isinstance(value, bool):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from analytics import db
 from analytics.cli import UserError, add_common, emit
 from analytics.commands.report import with_dataset_note
-from analytics.policy import DATA, PARAMETERS, PolicyError
+from analytics.policy import DATA, PARAMETERS, PolicyError, value_text
 
 # Figures shown by the text rendering of simulate and sweep (--json prints them all).
 HEADLINE = (
@@ -189,17 +189,6 @@ def _label(name: str) -> str:
     return f"{label} ({unit})" if unit in ("currency", "business days") else label
 
 
-def _value_text(value: object) -> str:
-    """A policy value as --set takes it (48 not 48.0, true/false, data for the data's own)."""
-    if value is None:
-        return DATA
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def _shipping_note(r: dict) -> str:
     """How the run treats the shipping mix: the share it sets, or the data's own (with its share)."""
     if "premium_shipping_share" in r["policy"]:
@@ -212,7 +201,7 @@ def _shipping_note(r: dict) -> str:
 def _render_simulation(r: dict) -> str:
     from analytics.commands.report import table
 
-    changes = ", ".join(f"{k}={_value_text(v)}" for k, v in r["policy"].items()) or "the baseline (no changes)"
+    changes = ", ".join(f"{k}={value_text(v)}" for k, v in r["policy"].items()) or "the baseline (no changes)"
     rows = [[_label(n), _fmt(r["baseline"][n], n), _fmt(r["scenario"][n], n), _fmt(r["delta"][n], n)]
             for n in HEADLINE]
     return "\n".join([
@@ -255,7 +244,7 @@ SWEEP_COLUMNS = {
 def _render_sweep(r: dict) -> str:
     from analytics.commands.report import table
 
-    rows = [[_value_text(point["value"]),
+    rows = [[value_text(point["value"]),
              *(_fmt(point["scenario"][n], n) for n in SWEEP_COLUMNS)] for point in r["points"]]
     return "\n".join([
         f"{r['dataset']['name']!r}: {r['param']} over {len(r['values'])} values; "
