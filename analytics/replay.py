@@ -345,7 +345,7 @@ def prepare(frame: pl.DataFrame) -> ReplayData:
         return cols[name].to_numpy()
 
     def days(name: str) -> np.ndarray:
-        return cols[name].to_numpy().astype("datetime64[D]")
+        return cols[name].to_numpy().astype("datetime64[D]", copy=False)
 
     fixed_np = arr("_fixed")
     has_paid = cols["paid_at"].ne(NEVER).to_numpy()
@@ -359,7 +359,7 @@ def prepare(frame: pl.DataFrame) -> ReplayData:
     refund_channel = codes(cols["refund_channel"], REFUND_CHANNELS)
     base = dict(
         order_id=cols["order_id"],
-        key=arr("_key").astype(np.uint64),
+        key=arr("_key").astype(np.uint64, copy=False),
         amount=cols["amount"].fill_null(0.0).to_numpy(),
         method=method,
         methods=methods,
