@@ -344,46 +344,52 @@ def prepare(frame: pl.DataFrame) -> ReplayData:
     def arr(name: str) -> np.ndarray:
         return cols[name].to_numpy()
 
+    def take(name: str) -> np.ndarray:
+        # The lazy engine hands derived columns back in several chunks, so to_numpy copies them: taking
+        # the column out of the frame frees the chunked original at once instead of at the end.
+        return cols.drop_in_place(name).to_numpy()
+
     def days(name: str) -> np.ndarray:
         return cols[name].to_numpy().astype("datetime64[D]", copy=False)
 
     fixed_np = arr("_fixed")
-    has_paid = cols["paid_at"].ne(NEVER).to_numpy()
-    shipped = arr("shipped_at")
+    paid = take("paid_at")
+    has_paid = paid != NEVER
+    shipped = take("shipped_at")
     r_idx = np.flatnonzero(arr("has_request") & ~fixed_np)
     s_idx = np.flatnonzero(has_paid & (shipped == NEVER) & ~fixed_np)
-    requested = arr("requested_at")
-    responded = arr("responded_at")
+    requested = take("requested_at")
+    responded = take("responded_at")
     r_answered = arr("_answered")[r_idx]
     method = codes(cols["payment_method"], methods)
     refund_channel = codes(cols["refund_channel"], REFUND_CHANNELS)
     base = dict(
         order_id=cols["order_id"],
-        key=arr("_key").astype(np.uint64, copy=False),
+        key=take("_key").astype(np.uint64, copy=False),
         amount=cols["amount"].fill_null(0.0).to_numpy(),
         method=method,
         methods=methods,
         method_orders=np.bincount(method[method >= 0], minlength=len(methods)),
         method_channel=_method_channels(methods, method, arr("has_refund"), refund_channel),
         ship_method=codes(cols["shipping_method"], SHIPPING_METHODS),
-        paid=arr("paid_at"),
+        paid=paid,
         paid_day=days("_paid_day"),
         has_paid=has_paid,
         shipped=shipped,
-        transit_days=_transit(shipped, arr("delivered_at")),
+        transit_days=_transit(shipped, take("delivered_at")),
         fixed=fixed_np,
         cancelled_obs=arr("is_cancelled"),
-        cancel_at_obs=arr("cancelled_at"),
+        cancel_at_obs=take("cancelled_at"),
         outcome_obs=codes(cols["_outcome"], OUTCOMES).astype(np.int8),
         return_path_obs=arr("_return_path"),
         has_refund=arr("has_refund"),
         refund_channel=refund_channel,
         refund_amount=cols["refund_amount"].fill_null(cols["amount"]).fill_null(0.0).to_numpy(),
-        refund_init=arr("refund_initiated_at"),
+        refund_init=take("refund_initiated_at"),
         refund_done=days("_done"),
         request_day=days("_request_day"),
         s_idx=s_idx,
-        s_lower_hours=np.maximum(np.nan_to_num(cols["_s_lower"].to_numpy()[s_idx].astype(float)) / US_PER_HOUR, 0.0),
+        s_lower_hours=np.maximum(np.nan_to_num(take("_s_lower")[s_idx].astype(float)) / US_PER_HOUR, 0.0),
         r_idx=r_idx,
         r_time=requested[r_idx],
         r_stage=codes(cols["_stage"], list(STAGE_CODES))[r_idx],
@@ -391,7 +397,7 @@ def prepare(frame: pl.DataFrame) -> ReplayData:
         reasons=reasons,
         r_answered=r_answered,
         r_response=np.where(r_answered, responded[r_idx] - requested[r_idx], 0),
-        r_lower_hours=np.maximum(np.nan_to_num(cols["_r_lower"].to_numpy()[r_idx].astype(float)), 0.0),
+        r_lower_hours=np.maximum(np.nan_to_num(take("_r_lower")[r_idx].astype(float)), 0.0),
         r_accepted=(cols["seller_response"] == "accepted").fill_null(False).to_numpy()[r_idx],
         data_end=int(cols["_end"][0]) if cols.height and cols["_end"][0] is not None else 0,
     )
