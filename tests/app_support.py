@@ -7,10 +7,11 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parent.parent
-OLIST = ROOT.parent / "shared" / "data" / "olist-sample"  # beside the repository: its licence keeps it out of git
+from tests.conftest import OLIST_DIR, ROOT, SAMPLE_CSV
+
+OLIST, SAMPLE = OLIST_DIR, SAMPLE_CSV  # the names the page tests use
+
 OLIST_FILES = ["olist_orders_dataset.csv", "olist_order_payments_dataset.csv", "olist_order_items_dataset.csv"]
-SAMPLE = ROOT / "data" / "sample_orders.csv"
 PAGES = {
     "overview": "app.py",
     "reasons": "pages/1_Reasons.py",
