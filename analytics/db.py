@@ -21,7 +21,8 @@ ENV_VAR = "CANCELLATION_LAB_DB"
 SCHEMA_VERSION = 1
 
 # Tables whose rows belong to a data set; deleting a data set deletes from each.
-DATASET_TABLES = ("orders", "cancellation_requests", "refunds", "refused_rows", "scenarios", "calibrations")
+DATASET_TABLES = ("orders", "cancellation_requests", "refunds", "refused_rows", "warned_rows", "scenarios",
+                  "calibrations")
 
 
 class DatasetNotFound(LookupError):
@@ -106,6 +107,7 @@ class Dataset:
     refunds: int
     refused_rows: int
     is_demo: bool
+    warned_rows: int = 0
 
     def as_json(self) -> dict:
         return {
@@ -117,12 +119,13 @@ class Dataset:
             "cancellation_requests": self.cancellation_requests,
             "refunds": self.refunds,
             "refused_rows": self.refused_rows,
+            "warned_rows": self.warned_rows,
         }
 
 
 _DATASET_COLUMNS = (
     "id, name, source_kind, source, true_params, created_at, orders, cancellation_requests, refunds, "
-    "refused_rows, is_demo"
+    "refused_rows, is_demo, warned_rows"
 )
 
 

@@ -1,24 +1,33 @@
-"""CSV exports into the database: find the columns, parse, then store through ingest.py.
+"""CSV exports into the database: recognise the layout, match the columns, parse, group, store.
 
 `plan_import` reads only the head of each file (for the Data page's matching and preview);
-`import_files` streams whole files through DuckDB's CSV reader (no Python objects per row) into a
-staged table, parses it in SQL and hands it to `ingest.store_staged`, which stores it in one transaction.
+`import_files` streams whole files through DuckDB's CSV reader (csvfile.py: no Python object per row)
+into a table of text, parses it in SQL (formats.py), groups line items into orders, and hands the
+result to `ingest.store_staged`, which checks and stores it in one transaction.
 
-Olist's public export is recognised by its headers: an orders file, a payments file (an order paid
-several ways takes the method of its largest payment, ties to the lowest payment_sequential, and the
-sum of its payments as amount) and, optionally, an items file (the seller of the first item).
+Layouts recognised by their headers, besides the canonical one and its synonyms:
+- Shopify's Orders export: one row per line item, the order's own fields on its first row; its
+  payment gateways mapped to the product's methods.
+- Line-item exports with credit notes (the Online Retail layout: an invoice number beginning with C
+  is a credit note, stored as a cancelled order with its own id and the absolute amount).
+- Olist's orders file with its payments file (the method with the largest total over the order's
+  payments, ties to the lowest payment_sequential; the sum of the payments as amount) and, optionally,
+  its items file (the seller of the first item).
+An export whose order key repeats because it has one row per line item (it has a quantity or a unit
+price column) is grouped into orders; a repeated key in an export of orders is refused as a repeat.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from analytics import db
+from analytics import csvfile, db, formats
+from analytics.csvfile import CsvError, CsvFile, header_key
+from analytics.formats import FormatUndecided, Readings
 from analytics.ingest import (
     CANONICAL_FIELDS,
     ERROR_TYPE,
@@ -38,17 +47,31 @@ class ImportError_(ValueError):
     """A whole-file problem: one clear message, nothing stored."""
 
 
+class ImportNeedsChoice(ImportError_):
+    """The values cannot decide how to read a column: `choice` is 'decimal' or 'date_format'."""
+
+    def __init__(self, message: str, choice: str):
+        super().__init__(message)
+        self.choice = choice
+
+
+# Per line item, not per order: with either, rows of one order are grouped, and without an order
+# total the amount is the sum of quantity x unit price.
+LINE_FIELDS = ("quantity", "unit_price")
+FIELDS = (*CANONICAL_FIELDS, *LINE_FIELDS)
+
 # Header synonyms, compared after `header_key` (lower case, non-alphanumerics as one underscore).
 SYNONYMS: dict[str, tuple[str, ...]] = {
-    "order_id": ("order_id", "order", "order_number", "order_no", "id", "name", "order_name", "orderid"),
+    "order_id": ("order_id", "order", "order_number", "order_no", "id", "name", "order_name", "orderid",
+                 "invoiceno", "invoice_no", "invoice", "invoice_number"),
     "placed_at": ("placed_at", "created_at", "order_date", "order_created_at", "order_purchase_timestamp",
-                  "purchase_date", "ordered_at", "order_time", "date"),
+                  "purchase_date", "ordered_at", "order_time", "invoicedate", "invoice_date", "date"),
     "payment_method": ("payment_method", "payment_type", "payment", "payment_gateway", "payment_gateway_names",
                        "pay_method", "payment_method_name"),
     "amount": ("amount", "total", "order_total", "total_price", "grand_total", "order_amount", "payment_value",
                "gmv", "price"),
     "currency": ("currency", "currency_code"),
-    "buyer_id": ("buyer_id", "customer_id", "customer", "buyer", "email", "customer_email"),
+    "buyer_id": ("buyer_id", "customer_id", "customerid", "customer", "buyer", "email", "customer_email"),
     "seller_id": ("seller_id", "seller", "store_id", "shop_id", "vendor", "vendor_id", "merchant_id"),
     "shipping_method": ("shipping_method", "shipping", "shipping_service", "shipping_type", "delivery_method"),
     "paid_at": ("paid_at", "payment_date", "order_approved_at", "approved_at", "payment_time", "paid_time"),
@@ -67,24 +90,72 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "refund_initiated_at": ("refund_initiated_at", "refund_started_at", "refund_date", "refunded_at",
                             "refund_created_at", "refund_time"),
     "refund_completed_at": ("refund_completed_at", "refund_received_at", "refund_settled_at", "refund_finished_at"),
+    "quantity": ("quantity", "qty", "lineitem_quantity", "item_quantity", "quantity_ordered"),
+    "unit_price": ("unit_price", "unitprice", "lineitem_price", "item_price", "price_each", "price_per_unit"),
+}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """An export layout recognised by its headers, with the matches its maker documents."""
+    name: str
+    signature: frozenset[str]                 # header keys that all appear in this layout
+    mapping: dict[str, str | None]            # field -> header key (None: the layout has no such field)
+    gateways: bool = False                    # payment gateways to the product's methods
+    credit_note_prefix: str | None = None     # an order id with this prefix is a credit note
+
+
+LAYOUTS = (
+    Layout(
+        "Shopify orders export",
+        frozenset({"name", "financial_status", "created_at", "lineitem_quantity", "lineitem_price", "total"}),
+        {"order_id": "name", "placed_at": "created_at", "paid_at": "paid_at", "shipped_at": "fulfilled_at",
+         "cancelled_at": "cancelled_at", "amount": "total", "currency": "currency",
+         "payment_method": "payment_method", "refund_amount": "refunded_amount", "buyer_id": "email",
+         "shipping_method": "shipping_method", "status": "financial_status", "quantity": "lineitem_quantity",
+         "unit_price": "lineitem_price", "seller_id": None, "delivered_at": None},
+        gateways=True,
+    ),
+    Layout(
+        "line items with credit notes (Online Retail layout)",
+        frozenset({"invoiceno", "stockcode", "quantity", "invoicedate", "unitprice"}),
+        {"order_id": "invoiceno", "placed_at": "invoicedate", "quantity": "quantity", "unit_price": "unitprice",
+         "buyer_id": "customerid", "amount": None},
+        credit_note_prefix="C",
+    ),
+)
+
+# Payment gateways (as Shopify and others name them, compared after `header_key`) -> the product's methods.
+# Any other gateway is kept as the shop wrote it.
+GATEWAYS: dict[str, tuple[str, ...]] = {
+    "card": ("shopify_payments", "stripe", "credit_card", "card", "debit_card", "braintree", "authorize_net",
+             "adyen", "checkout_com", "visa", "mastercard", "american_express", "amex"),
+    "wallet": ("paypal", "paypal_express_checkout", "paypal_express", "paypal_checkout"),
+    "cod": ("cash_on_delivery_cod", "cash_on_delivery", "cod"),
+    "bank_transfer": ("bank_deposit", "bank_transfer", "wire_transfer", "bank_wire"),
 }
 
 PREVIEW_ROWS = 20
-_SNIFF_BYTES = 1 << 20
-
-
-def header_key(header: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "_", header.strip().lower()).strip("_")
 
 
 @dataclass
 class SourceFile:
     path: Path
     kind: str                  # 'orders' | 'payments' | 'items'
-    encoding: str              # DuckDB's name: 'utf-8' or 'latin-1'
-    delimiter: str
-    columns: list[str]
+    csv: CsvFile
     preview: pl.DataFrame      # the first rows, as text
+
+    @property
+    def encoding(self) -> str:
+        return self.csv.encoding
+
+    @property
+    def delimiter(self) -> str:
+        return self.csv.delimiter
+
+    @property
+    def columns(self) -> list[str]:
+        return self.csv.columns
 
 
 @dataclass
@@ -94,84 +165,35 @@ class ImportPlan:
     mapping: dict[str, str | None]            # field -> header of the orders file (None: no column)
     derived: dict[str, str] = field(default_factory=dict)   # field -> where it comes from (Olist joins)
     problems: list[str] = field(default_factory=list)       # whole-file problems: importing is refused
+    layout: Layout | None = None
+    notices: list[str] = field(default_factory=list)
 
     @property
     def orders_file(self) -> SourceFile:
         return next(f for f in self.files if f.kind == "orders")
 
     @property
+    def line_items(self) -> bool:
+        """One row per line item: rows sharing an order key are one order."""
+        return any(self.mapping.get(f) for f in LINE_FIELDS)
+
+    @property
     def unmatched_columns(self) -> list[str]:
         used = set(v for v in self.mapping.values() if v)
-        return [c for c in self.orders_file.columns if c not in used]
+        return [c for c, h in zip(self.orders_file.columns, self.orders_file.csv.headers, strict=False)
+                if c not in used and h]
+
+    def close(self) -> None:
+        for f in self.files:
+            f.csv.close()
 
     def as_json(self) -> dict:
         return {
             "files": [{"path": str(f.path), "kind": f.kind, "encoding": f.encoding, "delimiter": f.delimiter,
                        "columns": f.columns} for f in self.files],
-            "mapping": self.mapping, "derived": self.derived, "problems": self.problems,
+            "layout": self.layout.name if self.layout else None,
+            "mapping": self.mapping, "derived": self.derived, "problems": self.problems, "notices": self.notices,
         }
-
-
-def _sniff(path: Path) -> tuple[str, bytes]:
-    """The file's encoding, refusing empty and binary files before DuckDB sees them."""
-    if not path.exists():
-        raise ImportError_(f"{path.name}: no such file")
-    with path.open("rb") as fh:
-        head = fh.read(_SNIFF_BYTES)
-    if not head.strip(b"\xef\xbb\xbf \t\r\n"):
-        raise ImportError_(f"{path.name}: the file is empty")
-    if b"\x00" in head:
-        raise ImportError_(f"{path.name}: this is not a text (CSV) file")
-    try:
-        # A multi-byte character may be cut at the end of the head: ignore that one.
-        head.decode("utf-8")
-        return "utf-8", head
-    except UnicodeDecodeError as e:
-        if len(head) == _SNIFF_BYTES and e.start >= len(head) - 4:
-            return "utf-8", head
-        return "latin-1", head
-
-
-def _detect_delimiter(head: bytes, encoding: str) -> str:
-    first = head.decode(encoding, errors="ignore").lstrip("\ufeff").splitlines()[0] if head else ""
-    counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
-    best = max(counts, key=counts.get)
-    return best if counts[best] > 0 else ","
-
-
-def _read_csv_sql(path: Path, encoding: str, delimiter: str) -> tuple[str, list]:
-    """A read_csv call that keeps every cell as text, so parsing (and refusing) happens in our SQL."""
-    return (
-        "read_csv(?, all_varchar = true, header = true, delim = ?, quote = '\"', escape = '\"', "
-        "encoding = ?, null_padding = true, auto_detect = false, columns = ?)"
-    ), [str(path), delimiter, encoding]
-
-
-def _header(path: Path, encoding: str, delimiter: str) -> list[str]:
-    con = duckdb.connect()
-    try:
-        rel = con.execute(
-            "SELECT * FROM read_csv(?, all_varchar = true, header = false, delim = ?, encoding = ?, "
-            "null_padding = true, max_line_size = 10000000) LIMIT 1",
-            [str(path), delimiter, encoding],
-        )
-        row = rel.fetchone()
-    except duckdb.Error as e:
-        raise ImportError_(f"{path.name}: cannot be read as CSV ({_short(e)})") from None
-    finally:
-        con.close()
-    if not row:
-        raise ImportError_(f"{path.name}: the file is empty")
-    headers = [(h or "").strip().lstrip("\ufeff") for h in row]
-    # Strip trailing empty headers produced by a trailing delimiter.
-    while headers and headers[-1] == "":
-        headers.pop()
-    return headers
-
-
-def _short(e: Exception) -> str:
-    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    return text[:300]
 
 
 def _kind(headers: list[str]) -> str:
@@ -183,103 +205,121 @@ def _kind(headers: list[str]) -> str:
     return "orders"
 
 
+def _layout(headers: list[str]) -> Layout | None:
+    keys = {header_key(h) for h in headers}
+    return next((lay for lay in LAYOUTS if lay.signature <= keys), None)
+
+
 def _looks_like_data(headers: list[str]) -> bool:
     """A header row made of values (dates, numbers) means the file has no header."""
+    import re
     pattern = re.compile(r"^(\d{4}-\d{2}-\d{2}.*|-?\d+([.,]\d+)?)$")
     return sum(bool(pattern.match(h.strip())) for h in headers) >= max(1, len(headers) // 3)
 
 
-def _match(headers: list[str]) -> dict[str, str | None]:
+def _match(columns: list[str], layout: Layout | None) -> dict[str, str | None]:
     by_key: dict[str, str] = {}
-    for h in headers:
+    for h in columns:
         by_key.setdefault(header_key(h), h)
     mapping: dict[str, str | None] = {}
     taken: set[str] = set()
+    if layout:
+        for f, key in layout.mapping.items():
+            mapping[f] = by_key.get(key) if key else None
+            if mapping[f]:
+                taken.add(mapping[f])
     # Exact field names first, then synonyms in order of preference, so 'amount' beats 'price'.
-    for f in CANONICAL_FIELDS:
-        if f in by_key:
+    for f in FIELDS:
+        if f not in mapping and f in by_key and by_key[f] not in taken:
             mapping[f] = by_key[f]
             taken.add(by_key[f])
-    for f in CANONICAL_FIELDS:
+    has_lines = any(k in by_key for k in SYNONYMS["quantity"])
+    for f in FIELDS:
         if f in mapping:
             continue
         mapping[f] = None
         for syn in SYNONYMS.get(f, ()):
+            # Beside a quantity, a bare 'price' is a unit price, not the order's amount.
+            if f == "amount" and syn == "price" and has_lines:
+                continue
             h = by_key.get(syn)
             if h and h not in taken:
                 mapping[f] = h
                 taken.add(h)
                 break
+    if has_lines and mapping.get("unit_price") is None and "price" in by_key and by_key["price"] not in taken:
+        mapping["unit_price"] = by_key["price"]
     return mapping
 
 
-def _read_preview(path: Path, encoding: str, delimiter: str, headers: list[str]) -> pl.DataFrame:
-    con = duckdb.connect()
+def _open(path: Path, shown: str) -> CsvFile:
     try:
-        sql, params = _read_csv_sql(path, encoding, delimiter)
-        cols = {f"c{i}": "VARCHAR" for i in range(len(headers))}
-        rows = con.execute(f"SELECT * FROM {sql} LIMIT {PREVIEW_ROWS}", [*params, cols]).fetchall()
-    except duckdb.Error as e:
-        raise ImportError_(f"{path.name}: cannot be read as CSV ({_short(e)})") from None
-    finally:
-        con.close()
-    names = _unique_names(headers)
-    return pl.DataFrame([list(r[: len(names)]) for r in rows], schema={n: pl.String for n in names}, orient="row")
+        return csvfile.open_csv(path, shown)
+    except CsvError as e:
+        raise ImportError_(str(e)) from None
 
 
-def _unique_names(headers: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for i, h in enumerate(headers):
-        name = h or f"column_{i + 1}"
-        if name in seen:
-            seen[name] += 1
-            name = f"{name}_{seen[name]}"
-        else:
-            seen[name] = 1
-        out.append(name)
-    return out
-
-
-def plan_import(paths, mapping: dict[str, str] | None = None) -> ImportPlan:
-    """Read each file's head, recognise its kind, and match the orders file's columns to fields.
+def plan_import(paths, mapping: dict[str, str] | None = None,
+                display_names: dict[str, str] | None = None) -> ImportPlan:
+    """Read each file's head, recognise its kind and layout, and match the orders file's columns to fields.
 
     `mapping` (field -> exact header) sets or overrides matches. Raises ImportError_ for a file
     that cannot be imported at all; `problems` lists what would refuse the whole import.
     """
-    files = []
-    for p in [Path(p) for p in paths]:
-        encoding, head = _sniff(p)
-        delimiter = _detect_delimiter(head, encoding)
-        headers = _header(p, encoding, delimiter)
-        if not any(headers):
-            raise ImportError_(f"{p.name}: no header row")
-        files.append(SourceFile(p, _kind(headers), encoding, delimiter, _unique_names(headers),
-                                _read_preview(p, encoding, delimiter, headers)))
+    display_names = display_names or {}
+    files: list[SourceFile] = []
+    try:
+        for p in [Path(p) for p in paths]:
+            shown = display_names.get(str(p), p.name)
+            f = _open(p, shown)
+            try:
+                rows = csvfile.preview(f, PREVIEW_ROWS)
+            except CsvError as e:
+                f.close()
+                raise ImportError_(str(e)) from None
+            frame = pl.DataFrame([list(r[: len(f.columns)]) for r in rows],
+                                 schema={n: pl.String for n in f.columns}, orient="row")
+            files.append(SourceFile(p, _kind(f.headers), f, frame))
+    except BaseException:
+        for f in files:
+            f.csv.close()
+        raise
+    plan = _plan(files, mapping)
+    return plan
+
+
+def _plan(files: list[SourceFile], mapping: dict[str, str] | None) -> ImportPlan:
     orders = [f for f in files if f.kind == "orders"]
     if len(orders) != 1:
         kinds = ", ".join(f"{f.path.name} ({f.kind})" for f in files)
+        for f in files:
+            f.csv.close()
         raise ImportError_(f"an import needs exactly one orders file; got {kinds}")
     of = orders[0]
+    layout = _layout(of.csv.headers)
     problems: list[str] = []
-    auto = _match(of.columns)
+    auto = _match(of.columns, layout)
     derived: dict[str, str] = {}
     payments = next((f for f in files if f.kind == "payments"), None)
     items = next((f for f in files if f.kind == "items"), None)
     if payments:
-        derived["payment_method"] = f"{payments.path.name}: payment_type of the largest payment"
+        derived["payment_method"] = f"{payments.path.name}: the payment type with the largest total"
         derived["amount"] = f"{payments.path.name}: sum of payment_value"
         auto["payment_method"] = auto["amount"] = None
     if items:
         derived["seller_id"] = f"{items.path.name}: seller_id of the first item"
         auto["seller_id"] = None
     for fld, column in (mapping or {}).items():
-        if fld not in CANONICAL_FIELDS:
-            raise ImportError_(f"--map {fld}={column}: {fld!r} is not a field (fields: {', '.join(CANONICAL_FIELDS)})")
+        if fld not in FIELDS:
+            for f in files:
+                f.csv.close()
+            raise ImportError_(f"--map {fld}={column}: {fld!r} is not a field (fields: {', '.join(FIELDS)})")
         if column in (None, ""):
             auto[fld] = None
             continue
         if column not in of.columns:
+            for f in files:
+                f.csv.close()
             raise ImportError_(f"--map {fld}={column}: {of.path.name} has no column {column!r} "
                                f"(columns: {', '.join(of.columns)})")
         # A column feeds one field: an explicit match takes it from any automatic one.
@@ -288,43 +328,37 @@ def plan_import(paths, mapping: dict[str, str] | None = None) -> ImportPlan:
                 auto[other] = None
         auto[fld] = column
         derived.pop(fld, None)
-    missing = [f for f in REQUIRED_FIELDS if auto.get(f) is None and f not in derived]
+    plan = ImportPlan(files, auto, derived, problems, layout, list(of.csv.notices))
+    missing = [f for f in REQUIRED_FIELDS if auto.get(f) is None and f not in derived
+               and not (f == "amount" and auto.get("unit_price"))]
     if missing:
-        if _looks_like_data(of.columns):
+        if _looks_like_data(of.csv.headers):
             problems.append(f"{of.path.name}: no header row (the first line looks like data: "
                             f"{', '.join(of.columns[:4])}...)")
         else:
             problems += [f"{of.path.name}: no column for the required field {f} "
                          f"(columns: {', '.join(of.columns)}; set one with --map {f}=COLUMN)" for f in missing]
-    return ImportPlan(files, auto, derived, problems)
-
-
-def _parse_sql(fld: str, src: str) -> tuple[str, str | None]:
-    """(typed expression, parse-error check) for one field read from text column `src`."""
-    text = f"nullif(trim({src}), '')"
-    if fld in TIMESTAMP_FIELDS:
-        # Most exports carry naive times, which cast directly. An offset (a '+', a trailing 'Z', or a '-'
-        # after the date) takes the slower path: shops write '2026-06-01 10:00:00 +0000', and DuckDB
-        # wants the offset attached and with a colon before it converts to UTC.
-        has_offset = (f"(contains({text}, '+') OR suffix({text}, 'Z') OR suffix({text}, 'z') "
-                      f"OR contains(substr({text}, 11), '-'))")
-        fixed = f"regexp_replace({text}, '\\s*([+-]\\d{{2}}):?(\\d{{2}})$', '\\1:\\2')"
-        with_offset = f"CAST(try_cast({fixed} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)"
-        typed = f"(CASE WHEN {has_offset} THEN {with_offset} ELSE try_cast({text} AS TIMESTAMP) END)"
-        return typed, f"'{fld}: not a timestamp'"
-    if fld in NUMBER_FIELDS:
-        cleaned = f"regexp_replace({text}, '[\\s$€£R]', '', 'g')"
-        # '12,50' is a decimal comma; '1,234.50' has a thousands separator.
-        number = (f"CASE WHEN {cleaned} ~ '^-?\\d+,\\d+$' THEN replace({cleaned}, ',', '.') "
-                  f"ELSE replace({cleaned}, ',', '') END")
-        return f"try_cast({number} AS DOUBLE)", f"'{fld}: not a number'"
-    if fld in LABEL_FIELDS:
-        return normalise_label_sql(src), None
-    return text, None
+    if not auto.get("payment_method") and "payment_method" not in derived:
+        plan.notices.append("the export has no payment method: every order is stored with method 'unknown'")
+    return plan
 
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def _gateway_sql(src: str) -> str:
+    """A gateway as the product's method (GATEWAYS), else as the shop wrote it; 'A + B' takes A."""
+    first = f"trim(split_part(nullif(trim({src}), ''), '+', 1))"
+    key = f"trim(regexp_replace(lower({first}), '[^0-9a-z]+', '_', 'g'), '_')"
+    cases = " ".join(
+        f"WHEN {key} IN ({', '.join(repr(k) for k in keys)}) THEN '{method}'" for method, keys in GATEWAYS.items()
+    )
+    return f"(CASE {cases} ELSE nullif({first}, '') END)"
+
+
+def _warning(condition: str, fld: str, reason: str, message_sql: str) -> str:
+    return f"CASE WHEN {condition} THEN {{'field': '{fld}', 'reason': '{reason}', 'message': {message_sql}}} END"
 
 
 def import_files(
@@ -335,53 +369,70 @@ def import_files(
     mapping: dict[str, str] | None = None,
     progress: Progress | None = None,
     display_names: dict[str, str] | None = None,
+    readings: Readings | None = None,
 ) -> ImportResult:
     """Import one export (one orders file, or Olist's orders + payments [+ items]) as a new data set.
 
-    Raises ImportError_ for whole-file problems, before anything is stored.
+    Raises ImportError_ for whole-file problems, before anything is stored (ImportNeedsChoice where the
+    values cannot decide a column's reading: pass `readings`).
     `display_names` maps a path to the name the user knows it by (an upload's original file name).
     """
     progress = progress or (lambda fraction, text: None)
-    plan = plan_import(paths, mapping)
-    if plan.problems:
-        raise ImportError_("; ".join(plan.problems))
+    readings = readings or Readings()
     display_names = display_names or {}
-    shown = [display_names.get(str(f.path), f.path.name) for f in plan.files]
+    plan = plan_import(paths, mapping, display_names)
+    try:
+        if plan.problems:
+            raise ImportError_("; ".join(plan.problems))
+        return _import(con, plan, name, progress, display_names, readings)
+    finally:
+        plan.close()
+
+
+def _import(con, plan: ImportPlan, name, progress, display_names, readings) -> ImportResult:
+    shown = {str(f.path): display_names.get(str(f.path), f.path.name) for f in plan.files}
     of = plan.orders_file
+    of_name = shown[str(of.path)]
     cur = con.cursor()
     tag = db.new_id().replace("-", "_")
-    raw, staged = f"_raw_{tag}", f"_staged_{tag}"
-    temp = [raw, staged]
+    raw, parsed, staged, bad = f"_raw_{tag}", f"_parsed_{tag}", f"_staged_{tag}", f"_bad_{tag}"
+    temp = [raw, parsed, staged, bad]
     try:
-        progress(0.05, f"reading {shown[plan.files.index(of)]}")
-        _load_raw(cur, raw, of)
-        if cur.execute(f"SELECT count(*) FROM {raw}").fetchall()[0][0] == 0:
-            raise ImportError_(f"{shown[plan.files.index(of)]}: the file has a header but no rows")
+        progress(0.05, f"reading {of_name}")
+        loaded = _load(cur, raw, of.csv, of_name)
+        rows_read = loaded.rows + len(loaded.bad_records)
+        if rows_read == 0:
+            raise ImportError_(f"{of_name}: the file has a header but no rows")
         joins, extra_cols = [], {}
         payments = next((f for f in plan.files if f.kind == "payments"), None)
         items = next((f for f in plan.files if f.kind == "items"), None)
         oid = _q(plan.mapping["order_id"] or of.columns[0])
         if payments:
-            progress(0.2, f"reading {payments.path.name}")
+            progress(0.2, f"reading {shown[str(payments.path)]}")
             pay_raw, pay = f"_rawpay_{tag}", f"_pay_{tag}"
             temp += [pay_raw, pay]
-            _load_raw(cur, pay_raw, payments)
+            _load(cur, pay_raw, payments.csv, shown[str(payments.path)])
+            # The method with the largest total over the order's payments (several vouchers add up),
+            # ties to the method paid first.
             cur.execute(
                 f"""CREATE TEMP TABLE {pay} AS
-                SELECT order_id AS _oid,
-                       arg_max(payment_type, [try_cast(payment_value AS DOUBLE),
-                                              -try_cast(payment_sequential AS DOUBLE)]) AS _payment_type,
-                       sum(try_cast(payment_value AS DOUBLE)) AS _payment_sum
-                FROM {pay_raw} GROUP BY order_id"""
+                WITH by_type AS (
+                    SELECT order_id, payment_type, sum(try_cast(payment_value AS DOUBLE)) AS total,
+                           min(try_cast(payment_sequential AS DOUBLE)) AS first_seq
+                    FROM {pay_raw} GROUP BY order_id, payment_type
+                )
+                SELECT order_id AS _oid, arg_max(payment_type, [total, -first_seq]) AS _payment_type,
+                       sum(total) AS _payment_sum
+                FROM by_type GROUP BY order_id"""
             )
             joins.append(f"LEFT JOIN {pay} ON {pay}._oid = r.{oid}")
             extra_cols["payment_method"] = f"{pay}._payment_type"
             extra_cols["amount"] = f"CAST({pay}._payment_sum AS VARCHAR)"
         if items:
-            progress(0.3, f"reading {items.path.name}")
+            progress(0.3, f"reading {shown[str(items.path)]}")
             it_raw, it = f"_rawitems_{tag}", f"_items_{tag}"
             temp += [it_raw, it]
-            _load_raw(cur, it_raw, items)
+            _load(cur, it_raw, items.csv, shown[str(items.path)])
             cur.execute(
                 f"""CREATE TEMP TABLE {it} AS
                 SELECT order_id AS _oid, arg_min(seller_id, try_cast(order_item_id AS INTEGER)) AS _seller
@@ -389,20 +440,20 @@ def import_files(
             )
             joins.append(f"LEFT JOIN {it} ON {it}._oid = r.{oid}")
             extra_cols["seller_id"] = f"{it}._seller"
-        progress(0.4, "parsing")
-        # Inner query: each field parsed once, beside its text; outer query: the parse errors.
-        inner, outer, errors = [], [], []
-        for fld in CANONICAL_FIELDS:
+        progress(0.35, "deciding how to read amounts and dates")
+        sources: dict[str, str] = {}
+        for fld in FIELDS:
             if fld in extra_cols and plan.mapping.get(fld) is None:
-                src = extra_cols[fld]
+                sources[fld] = extra_cols[fld]
             elif plan.mapping.get(fld):
-                src = f"r.{_q(plan.mapping[fld])}"
-            else:
-                outer.append(f"CAST(NULL AS {sql_type(fld)}) AS {fld}")
-                continue
-            typed, err = _parse_sql(fld, src)
+                sources[fld] = f"r.{_q(plan.mapping[fld])}"
+        notices = list(plan.notices)
+        decimals, date_format = _decide(cur, raw, plan, readings, notices)
+        progress(0.4, "parsing")
+        inner, errors = [], []
+        for fld, src in sources.items():
+            typed, err = _parse_sql(fld, src, decimals, date_format, plan.layout)
             inner.append(f"{typed} AS {fld}")
-            outer.append(fld)
             if err:
                 inner.append(f"nullif(trim({src}), '') AS _text_{fld}")
                 errors.append(
@@ -410,53 +461,188 @@ def import_files(
                     f"{{'field': '{fld}', 'reason': {err}, "
                     f"'message': {err} || ' (' || chr(39) || _text_{fld} || chr(39) || ')'}} END"
                 )
+        warnings = []
+        if plan.layout and plan.layout.gateways and "payment_method" in sources:
+            inner.append(f"contains({sources['payment_method']}, '+') AS _combined_gateway")
+            warnings.append(_warning("_combined_gateway", "payment_method",
+                                     "payment_method: several gateways, the first is used",
+                                     "'payment_method: several gateways, the first is used (' || _text_payment "
+                                     "|| ')'"))
+            inner.append(f"nullif(trim({sources['payment_method']}), '') AS _text_payment")
         err_list = f"list_filter([{', '.join(errors)}], lambda x: x IS NOT NULL)" if errors else "[]"
+        warn_list = f"list_filter([{', '.join(warnings)}], lambda x: x IS NOT NULL)" if warnings else "[]"
+        fields = [f for f in FIELDS if f in sources]
         cur.execute(
-            f"""CREATE TEMP VIEW {staged} AS
-            SELECT source_line, {", ".join(outer)},
-                   CAST({err_list} AS {ERROR_TYPE}) AS _errors, CAST(NULL AS JSON) AS _raw
-            FROM (SELECT r.rowid + 2 AS source_line, {", ".join(inner)} FROM {raw} r {" ".join(joins)})"""
+            f"""CREATE TEMP VIEW {parsed} AS
+            SELECT source_line, {", ".join(fields)},
+                   CAST({err_list} AS {ERROR_TYPE}) AS _errors, CAST({warn_list} AS {ERROR_TYPE}) AS _warnings
+            FROM (SELECT {loaded.line_sql} AS source_line, {", ".join(inner)} FROM {raw} r {" ".join(joins)})"""
         )
-        # The row as read is kept only for refused rows: built from the raw table at refusal time.
-        raw_json = "to_json(struct_pack(" + ", ".join(f"{_q(c)} := r.{_q(c)}" for c in of.columns) + "))"
+        if plan.line_items:
+            progress(0.45, "grouping line items into orders")
+            _group_line_items(cur, parsed, staged, fields, plan)
+        else:
+            outer = [f if f in sources else f"CAST(NULL AS {sql_type(f)}) AS {f}" for f in CANONICAL_FIELDS]
+            cur.execute(f"""CREATE TEMP VIEW {staged} AS
+                SELECT source_line, {", ".join(outer)}, _errors, _warnings, CAST(NULL AS JSON) AS _raw,
+                       1 AS _rows
+                FROM {parsed}""")
+        # The row as read is kept only for refused and warned rows: built from the raw table when stored.
+        raw_json = "to_json(struct_pack(" + ", ".join(
+            f"{_q(c)} := r.{_q(c)}" for c, h in zip(of.columns, of.csv.headers, strict=False) if h) + "))"
+        cur.execute(f"CREATE TEMP TABLE {bad} (source_line BIGINT, field VARCHAR, reason VARCHAR, "
+                    "message VARCHAR, raw JSON)")
+        if loaded.bad_records:
+            cur.executemany(
+                f"INSERT INTO {bad} VALUES (?, NULL, 'row: wrong number of fields', ?, to_json(?::VARCHAR))",
+                [[b.line, f"row: {b.fields} fields where the header has {loaded.expected_fields}", b.text]
+                 for b in loaded.bad_records],
+            )
         source = {
-            "files": shown,
+            "files": list(shown.values()),
+            "layout": plan.layout.name if plan.layout else None,
             "mapping": {k: v for k, v in plan.mapping.items() if v},
             "derived": plan.derived,
             "encoding": of.encoding,
             "delimiter": of.delimiter,
+            "decimal": decimals,
+            "date_format": date_format,
+            "notices": notices,
         }
         return store_staged(
-            cur, staged, name=name or Path(shown[plan.files.index(of)]).stem, source_kind="import",
-            source=source, source_file=shown[plan.files.index(of)], progress=progress,
-            raw_lookup=(raw, raw_json),
+            cur, staged, name=name or Path(of_name).stem, source_kind="import",
+            source=source, source_file=of_name, progress=progress,
+            raw_lookup=(raw, raw_json, loaded.line_sql), extra_refused=bad, rows_read=rows_read,
+            stage_known=bool(sources.keys() & {"paid_at", "shipped_at"}), notices=notices,
         )
+    except CsvError as e:
+        raise ImportError_(str(e)) from None
     except duckdb.Error as e:
-        raise ImportError_(f"{of.path.name}: cannot be imported ({_short(e)})") from None
+        raise ImportError_(f"{of_name}: cannot be imported ({csvfile.short(e)})") from None
     finally:
         for t in temp:
-            try:
-                cur.execute(f"DROP {'VIEW' if t == staged else 'TABLE'} IF EXISTS {t}")
-            except duckdb.Error:
-                pass
+            for kind in ("VIEW", "TABLE"):
+                try:
+                    cur.execute(f"DROP {kind} IF EXISTS {t}")
+                except duckdb.Error:
+                    pass
         cur.close()
 
 
-def _load_raw(cur: duckdb.DuckDBPyConnection, table: str, f: SourceFile) -> None:
-    """The whole file as text columns named by its headers; rowid + 2 is the physical line (header = 1).
+def _load(cur, table: str, f: CsvFile, shown: str) -> csvfile.Loaded:
+    try:
+        return csvfile.load(cur, table, f, shown)
+    except CsvError as e:
+        raise ImportError_(str(e)) from None
 
-    Insertion order is preserved, so rowid follows the file. A quoted cell spanning lines shifts the
-    count; exports of orders rarely have them.
+
+def _decide(cur, raw: str, plan: ImportPlan, readings: Readings, notices: list[str]) -> tuple[dict, str]:
+    """The decimal separator of each number column and the file's order of day and month."""
+    decimals: dict[str, str] = {}
+    try:
+        for fld in (*NUMBER_FIELDS, *LINE_FIELDS):
+            column = plan.mapping.get(fld)
+            if column:
+                decimals[fld] = formats.decide_decimal(cur, raw, _q(column), fld, readings)
+                if decimals[fld] == ",":
+                    notices.append(f"{fld} ({column}) read with a decimal comma")
+        dates = {f: _q(plan.mapping[f]) for f in TIMESTAMP_FIELDS if plan.mapping.get(f)}
+        date_format = formats.decide_date_format(cur, raw, dates, readings)
+    except FormatUndecided as e:
+        raise ImportNeedsChoice(str(e), "decimal" if "--decimal" in str(e) else "date_format") from None
+    return decimals, date_format
+
+
+def _parse_sql(fld: str, src: str, decimals: dict[str, str], date_format: str,
+               layout: Layout | None) -> tuple[str, str | None]:
+    """(typed expression, parse-error reason) for one field read from text column `src`."""
+    if fld in TIMESTAMP_FIELDS:
+        return formats.timestamp_sql(src, date_format), f"'{fld}: not a timestamp'"
+    if fld in (*NUMBER_FIELDS, *LINE_FIELDS):
+        return formats.number_sql(src, decimals.get(fld, ".")), f"'{fld}: not a number'"
+    if fld == "payment_method" and layout and layout.gateways:
+        return _gateway_sql(src), None
+    if fld in LABEL_FIELDS:
+        return normalise_label_sql(src), None
+    return f"nullif(trim({src}), '')", None
+
+
+def _group_line_items(cur, parsed: str, staged: str, fields: list[str], plan: ImportPlan) -> None:
+    """One row per order from one row per line item.
+
+    An order field comes from the rows where it is filled; two rows of one order that disagree refuse
+    the order, naming the field and both values. The amount is the order total where the export has
+    one, else the sum of quantity x unit price. A credit note (the layout's prefix) is a cancelled order
+    with the absolute amount, cancelled when it was issued.
     """
-    sql, params = _read_csv_sql(f.path, f.encoding, f.delimiter)
-    cols = {c: "VARCHAR" for c in f.columns}
-    cur.execute(f"CREATE TEMP TABLE {table} AS SELECT * FROM {sql}", [*params, cols])
+    order_fields = [f for f in fields if f in CANONICAL_FIELDS and f != "order_id"]
+    has_total = "amount" in fields
+    line_amount = "coalesce(quantity, 1) * unit_price" if "unit_price" in fields else "NULL"
+    aggs, conflicts = [], []
+    for f in order_fields:
+        aggs.append(f"any_value({f}) AS {f}")
+        if f in TIMESTAMP_FIELDS:
+            shown = f"strftime({{v}}, '%Y-%m-%d %H:%M:%S')"
+        else:
+            shown = "CAST({v} AS VARCHAR)"
+        lo = shown.format(v=f"min({f})")
+        hi = shown.format(v=f"max({f})")
+        conflicts.append(
+            f"CASE WHEN count(DISTINCT {f}) > 1 THEN {{'field': '{f}', 'reason': '{f}: differs between the order''s rows', "
+            f"'message': '{f}: ' || {lo} || ' (line ' || arg_min(source_line, {f})::VARCHAR || ') and ' || {hi} || "
+            f"' (line ' || arg_max(source_line, {f})::VARCHAR || ') differ between the order''s rows'}} END"
+        )
+    amount = "any_value(amount)" if has_total else f"sum({line_amount})"
+    credit = "false"
+    if plan.layout and plan.layout.credit_note_prefix:
+        credit = f"starts_with(upper(order_id), '{plan.layout.credit_note_prefix}')"
+    canonical = []
+    for f in CANONICAL_FIELDS:
+        if f == "order_id":
+            canonical.append("order_id")
+        elif f == "amount":
+            canonical.append(f"CASE WHEN {credit} THEN abs(_amount) ELSE _amount END AS amount")
+        elif f == "status":
+            canonical.append(f"CASE WHEN {credit} THEN 'cancelled' ELSE {'status' if f in fields else 'NULL'} END AS status")
+        elif f == "cancelled_at":
+            canonical.append(f"CASE WHEN {credit} THEN placed_at ELSE {'cancelled_at' if f in fields else 'NULL'} END "
+                             "AS cancelled_at")
+        elif f in fields:
+            canonical.append(f)
+        else:
+            canonical.append(f"CAST(NULL AS {sql_type(f)}) AS {f}")
+    conflict_list = f"list_filter([{', '.join(conflicts)}], lambda x: x IS NOT NULL)" if conflicts else "[]"
+    cur.execute(
+        f"""CREATE TEMP VIEW {staged} AS
+        SELECT source_line, {", ".join(canonical)},
+               CAST(list_concat(_row_errors, {"_conflicts"}) AS {ERROR_TYPE}) AS _errors,
+               CAST(_row_warnings AS {ERROR_TYPE}) AS _warnings, CAST(NULL AS JSON) AS _raw, _rows
+        FROM (
+            SELECT min(source_line) AS source_line, any_value(order_id) AS order_id,
+                   {", ".join(a for a in aggs if not a.endswith(" AS amount"))},
+                   {amount} AS _amount, count(*) AS _rows,
+                   flatten(list(_errors)) AS _row_errors, flatten(list(_warnings)) AS _row_warnings,
+                   {conflict_list} AS _conflicts
+            FROM {parsed}
+            -- A row without an order key is its own (refused) order, never grouped with another.
+            GROUP BY coalesce(order_id, '\\x00line ' || source_line::VARCHAR)
+        )"""
+    )
 
 
 def refused_rows(con: duckdb.DuckDBPyConnection, dataset_id: str) -> pl.DataFrame:
     """The rows an import refused: one row per refused source row, in file order, raw values as JSON text."""
+    return _problem_rows(con, "refused_rows", dataset_id)
+
+
+def warned_rows(con: duckdb.DuckDBPyConnection, dataset_id: str) -> pl.DataFrame:
+    """The orders stored with a warning: one row per order, its first line, in file order."""
+    return _problem_rows(con, "warned_rows", dataset_id)
+
+
+def _problem_rows(con, table: str, dataset_id: str) -> pl.DataFrame:
     return con.sql(
-        "SELECT line_number, field, reason, message, CAST(raw AS VARCHAR) AS raw FROM refused_rows "
+        f"SELECT line_number, field, reason, message, CAST(raw AS VARCHAR) AS raw FROM {table} "
         "WHERE dataset_id = ? ORDER BY line_number",
         params=[dataset_id],
     ).pl()
@@ -471,4 +657,3 @@ def mapping_from_args(pairs: list[str] | None) -> dict[str, str]:
         k, v = pair.split("=", 1)
         out[k.strip()] = v
     return out
-

@@ -19,7 +19,9 @@ import polars as pl
 from analytics import db
 from analytics.outcomes import CANCELLED_STATUSES
 
-REQUIRED_FIELDS = ("order_id", "placed_at", "payment_method", "amount")
+# The payment method is not required: an export without one stores every order with method 'unknown'.
+REQUIRED_FIELDS = ("order_id", "placed_at", "amount")
+UNKNOWN_METHOD = "unknown"
 TIMESTAMP_FIELDS = (
     "placed_at", "paid_at", "shipped_at", "delivered_at", "cancel_requested_at", "seller_responded_at",
     "cancelled_at", "refund_initiated_at", "refund_completed_at",
@@ -33,24 +35,47 @@ CANONICAL_FIELDS = (
     "refund_amount", "refund_initiated_at", "refund_completed_at",
 )
 ERROR_TYPE = "STRUCT(field VARCHAR, reason VARCHAR, message VARCHAR)[]"
+BAD_RECORD_REASON = "row: wrong number of fields"
+# Dates outside these bounds are stored with a warning: real, but likely a typing or export slip.
+EARLIEST_PLAUSIBLE = "2000-01-01"
+FUTURE_SLACK_DAYS = 2
 
 Progress = Callable[[float, str], None]
 
 
 @dataclass(frozen=True)
 class ImportResult:
+    """What an import did. `rows_read` counts the file's records; `line_items` the rows grouped into an
+    order beyond its first; `stored` orders include the `warned` ones; `refused` counts refused orders
+    and records (a refused order of several line items counts once)."""
     dataset: db.Dataset
     stored: int
     refused: int
     refused_by_reason: dict[str, int] = field(default_factory=dict)
+    rows_read: int = 0
+    line_items: int = 0
+    warned: int = 0
+    warned_by_reason: dict[str, int] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict:
         return {
             "dataset": {"id": self.dataset.id, "name": self.dataset.name},
+            "rows_read": self.rows_read,
+            "line_items": self.line_items,
+            "orders": self.stored + self.refused - self.bad_records,
             "stored": self.stored,
             "refused": self.refused,
             "refused_by_reason": self.refused_by_reason,
+            "warned": self.warned,
+            "warned_by_reason": self.warned_by_reason,
+            "notices": self.notices,
         }
+
+    @property
+    def bad_records(self) -> int:
+        """Records refused before grouping (a wrong number of fields): not orders."""
+        return self.refused_by_reason.get(BAD_RECORD_REASON, 0)
 
 
 def sql_type(name: str) -> str:
@@ -81,7 +106,10 @@ def _ts(name: str) -> str:
 
 
 def _row_checks() -> list[str]:
-    """Each check: the condition that refuses a row, the field it names, a reason and a message with the value."""
+    """Each check: the condition that refuses a row, the field it names, a reason and a message with the value.
+
+    Refusals are for rows the product cannot store honestly; odd values of a real order are warnings.
+    """
     checks = []
     for f in REQUIRED_FIELDS:
         checks.append(
@@ -91,19 +119,15 @@ def _row_checks() -> list[str]:
             )
         )
     checks += [
+        _check("isnan(amount) OR isinf(amount)", "amount", "amount: not a number",
+               "'amount: not a number (' || amount::VARCHAR || ')'"),
         _check("amount < 0", "amount", "amount: negative", "'amount: negative (' || amount::VARCHAR || ')'"),
+        _check("isnan(refund_amount) OR isinf(refund_amount)", "refund_amount", "refund_amount: not a number",
+               "'refund_amount: not a number (' || refund_amount::VARCHAR || ')'"),
         _check("refund_amount < 0", "refund_amount", "refund_amount: negative",
                "'refund_amount: negative (' || refund_amount::VARCHAR || ')'"),
         _check("_dup_rank > 1", "order_id", "order_id: seen earlier in the file",
                "'order_id: ' || order_id || ' seen earlier in the file (line ' || _first_line::VARCHAR || ')'"),
-        _check("paid_at < placed_at", "paid_at", "paid_at: before placed_at",
-               f"'paid_at: ' || {_ts('paid_at')} || ' is before placed_at ' || {_ts('placed_at')}"),
-        _check("shipped_at < paid_at", "shipped_at", "shipped_at: before paid_at",
-               f"'shipped_at: ' || {_ts('shipped_at')} || ' is before paid_at ' || {_ts('paid_at')}"),
-        _check("delivered_at < shipped_at", "delivered_at", "delivered_at: before shipped_at",
-               f"'delivered_at: ' || {_ts('delivered_at')} || ' is before shipped_at ' || {_ts('shipped_at')}"),
-        _check("cancel_requested_at < placed_at", "cancel_requested_at", "cancel_requested_at: before placed_at",
-               f"'cancel_requested_at: ' || {_ts('cancel_requested_at')} || ' is before placed_at ' || {_ts('placed_at')}"),
         _check("refund_completed_at < refund_initiated_at", "refund_completed_at",
                "refund_completed_at: before refund_initiated_at",
                f"'refund_completed_at: ' || {_ts('refund_completed_at')} || ' is before refund_initiated_at ' || {_ts('refund_initiated_at')}"),
@@ -114,8 +138,33 @@ def _row_checks() -> list[str]:
     return checks
 
 
-def _stage_sql(t: str) -> str:
-    """Stage at time t (outcomes.py); with t unknown, from which timestamps the order has."""
+def _order_warnings() -> list[str]:
+    """Odd values of a real order: the order is stored, listed with the warning, and the figures that
+    rest on the odd value leave it out (a negative time from payment to shipment fits no distribution)."""
+    warnings = [
+        _check("paid_at < placed_at", "paid_at", "paid_at: before placed_at",
+               f"'paid_at: ' || {_ts('paid_at')} || ' is before placed_at ' || {_ts('placed_at')}"),
+        _check("shipped_at < paid_at", "shipped_at", "shipped_at: before paid_at",
+               f"'shipped_at: ' || {_ts('shipped_at')} || ' is before paid_at ' || {_ts('paid_at')}"),
+        _check("delivered_at < shipped_at", "delivered_at", "delivered_at: before shipped_at",
+               f"'delivered_at: ' || {_ts('delivered_at')} || ' is before shipped_at ' || {_ts('shipped_at')}"),
+        _check("cancel_requested_at < placed_at", "cancel_requested_at", "cancel_requested_at: before placed_at",
+               f"'cancel_requested_at: ' || {_ts('cancel_requested_at')} || ' is before placed_at ' || {_ts('placed_at')}"),
+    ]
+    for f in TIMESTAMP_FIELDS:
+        warnings.append(_check(
+            f"{f} < TIMESTAMP '{EARLIEST_PLAUSIBLE}' OR {f} > now()::TIMESTAMP + INTERVAL {FUTURE_SLACK_DAYS} DAY",
+            f, f"{f}: far in the past or the future",
+            f"'{f}: ' || {_ts(f)} || ' is far in the past or the future'"))
+    return warnings
+
+
+def _stage_sql(t: str, known: bool = True) -> str:
+    """Stage at time t (outcomes.py); with t unknown, from which timestamps the order has.
+
+    An export with neither payment nor shipment times cannot tell the stage: NULL (unknown)."""
+    if not known:
+        return "CAST(NULL AS VARCHAR)"
     return f"""CASE
         WHEN {t} IS NULL THEN CASE WHEN paid_at IS NULL THEN 'before_payment'
                                    WHEN shipped_at IS NULL THEN 'awaiting_shipment'
@@ -136,12 +185,21 @@ def store_staged(
     true_params: dict | None = None,
     is_demo: bool = False,
     progress: Progress | None = None,
-    raw_lookup: tuple[str, str] | None = None,
+    raw_lookup: tuple[str, str, str] | None = None,
+    extra_refused: str | None = None,
+    rows_read: int | None = None,
+    stage_known: bool = True,
+    notices: list[str] | None = None,
 ) -> ImportResult:
     """Check, derive and store the staged table `staged` as a new data set, in one transaction.
 
-    `raw_lookup` = (the raw table, whose rowid + 2 is the line, and a JSON expression over its alias `r`) gives refused rows
-    their values as read, so that JSON is built for refused rows only.
+    The staged table has `source_line`, the canonical fields, `_errors` and `_warnings` (problems found
+    upstream), `_raw` (the row as read, or NULL) and `_rows` (source rows grouped into the order).
+    `raw_lookup` = (the raw table, a JSON expression over its alias `r`, the SQL of a raw row's line)
+    gives refused and warned rows their values as read, so that JSON is built for those rows only.
+    `extra_refused` names a table of records refused before staging (source_line, field, reason,
+    message, raw), stored with the rest. `stage_known` False: the export has no payment or shipment
+    times, so a cancelled order's stage is unknown.
 
     The caller has staged the rows (on the same cursor); the transaction is opened and closed here,
     so a failure at any point leaves the database as it was.
@@ -165,8 +223,10 @@ def store_staged(
                        CASE WHEN s.source_line > d._first_line THEN 2 ELSE 1 END AS _dup_rank
                 FROM {staged} s LEFT JOIN repeated d ON s.order_id = d.order_id
             )
-            SELECT * EXCLUDE (_errors),
+            SELECT * EXCLUDE (_errors, _warnings),
                    list_concat(_errors, list_filter([{", ".join(_row_checks())}], lambda x: x IS NOT NULL)) AS _errors,
+                   list_concat(_warnings, list_filter([{", ".join(_order_warnings())}], lambda x: x IS NOT NULL))
+                       AS _warnings,
                    (cancelled_at IS NOT NULL OR coalesce(status IN ({statuses}), false)) AS _is_cancelled
             FROM ranked
             """
@@ -177,9 +237,10 @@ def store_staged(
         good = f"FROM {checked} WHERE len(_errors) = 0"
         cur.execute(
             f"""INSERT INTO orders
-            SELECT ?, order_id, source_line, placed_at, payment_method, amount, currency, buyer_id, seller_id,
-                   shipping_method, paid_at, shipped_at, delivered_at, status, cancelled_at, _is_cancelled,
-                   CASE WHEN _is_cancelled THEN {_stage_sql('coalesce(cancel_requested_at, cancelled_at)')} END
+            SELECT ?, order_id, source_line, placed_at, coalesce(payment_method, '{UNKNOWN_METHOD}'), amount,
+                   currency, buyer_id, seller_id, shipping_method, paid_at, shipped_at, delivered_at, status,
+                   cancelled_at, _is_cancelled,
+                   CASE WHEN _is_cancelled THEN {_stage_sql('coalesce(cancel_requested_at, cancelled_at)', stage_known)} END
             {good}""",
             [dataset_id],
         )
@@ -210,38 +271,51 @@ def store_staged(
         cur.execute(
             f"""INSERT INTO refunds
             SELECT ?, order_id, refund_channel, refund_amount, refund_initiated_at, refund_completed_at
-            {good} AND (refund_channel IS NOT NULL OR refund_amount IS NOT NULL
-                        OR refund_initiated_at IS NOT NULL OR refund_completed_at IS NOT NULL)""",
+            -- A refunded amount of 0 (Shopify writes 0.00 on every order) is no refund.
+            {good} AND coalesce(refund_amount > 0, refund_channel IS NOT NULL OR refund_initiated_at IS NOT NULL
+                                                 OR refund_completed_at IS NOT NULL)""",
             [dataset_id],
         )
         raw_sql, raw_join = "c._raw", ""
         if raw_lookup:
             raw_sql = f"coalesce(c._raw, {raw_lookup[1]})"
-            raw_join = f"LEFT JOIN {raw_lookup[0]} r ON r.rowid + 2 = c.source_line"
-        cur.execute(
-            f"""INSERT INTO refused_rows
-            SELECT ?, ?, c.source_line, c._errors[1].field, c._errors[1].reason,
-                   array_to_string(list_transform(c._errors, lambda e: e.message), '; '), {raw_sql}
-            FROM {checked} c {raw_join} WHERE len(c._errors) > 0 ORDER BY c.source_line""",
-            [dataset_id, source_file],
-        )
+            raw_join = f"LEFT JOIN {raw_lookup[0]} r ON {raw_lookup[2]} = c.source_line"
+        for table, problems, where in (("refused_rows", "_errors", "len(c._errors) > 0"),
+                                       ("warned_rows", "_warnings", "len(c._errors) = 0 AND len(c._warnings) > 0")):
+            cur.execute(
+                f"""INSERT INTO {table}
+                SELECT ?, ?, c.source_line, c.{problems}[1].field, c.{problems}[1].reason,
+                       array_to_string(list_transform(c.{problems}, lambda e: e.message), '; '), {raw_sql}
+                FROM {checked} c {raw_join} WHERE {where} ORDER BY c.source_line""",
+                [dataset_id, source_file],
+            )
+        if extra_refused:
+            cur.execute(f"INSERT INTO refused_rows SELECT ?, ?, source_line, field, reason, message, raw "
+                        f"FROM {extra_refused}", [dataset_id, source_file])
         counts = cur.execute(
             """SELECT (SELECT count(*) FROM orders WHERE dataset_id = $1),
                       (SELECT count(*) FROM cancellation_requests WHERE dataset_id = $1),
                       (SELECT count(*) FROM refunds WHERE dataset_id = $1),
-                      (SELECT count(*) FROM refused_rows WHERE dataset_id = $1)""",
+                      (SELECT count(*) FROM refused_rows WHERE dataset_id = $1),
+                      (SELECT count(*) FROM warned_rows WHERE dataset_id = $1)""",
             [dataset_id],
         ).fetchall()[0]
-        by_reason = dict(
-            cur.execute(
-                "SELECT reason, count(*) FROM refused_rows WHERE dataset_id = ? GROUP BY reason ORDER BY 2 DESC, 1",
-                [dataset_id],
-            ).fetchall()
-        )
+        grouped, orders_rows = cur.execute(f"SELECT count(*), coalesce(sum(_rows), 0) FROM {checked}").fetchall()[0]
+        line_items = int(orders_rows) - int(grouped)
+        if rows_read is None:
+            rows_read = int(orders_rows)
+
+        def by_reason(table: str) -> dict[str, int]:
+            return dict(cur.execute(
+                f"SELECT reason, count(*) FROM {table} WHERE dataset_id = ? GROUP BY reason ORDER BY 2 DESC, 1",
+                [dataset_id]).fetchall())
+
+        refused_by, warned_by = by_reason("refused_rows"), by_reason("warned_rows")
+        source = {**source, "rows_read": rows_read, "line_items": line_items}
         cur.execute(
             """INSERT INTO datasets (id, name, source_kind, source, true_params, created_at, orders,
-                                     cancellation_requests, refunds, refused_rows, is_demo)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                     cancellation_requests, refunds, refused_rows, warned_rows, is_demo)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [dataset_id, name, source_kind, json.dumps(source), json.dumps(true_params) if true_params else None,
              datetime.now(UTC).replace(tzinfo=None), *counts, is_demo],
         )
@@ -251,7 +325,9 @@ def store_staged(
         cur.execute("ROLLBACK")
         raise
     progress(1.0, "done")
-    return ImportResult(db.get_dataset(cur, dataset_id), counts[0], counts[3], by_reason)
+    return ImportResult(db.get_dataset(cur, dataset_id), counts[0], counts[3], refused_by, rows_read=rows_read,
+                        line_items=line_items, warned=counts[4], warned_by_reason=warned_by,
+                        notices=list(notices or []))
 
 
 def store_frame(
@@ -289,7 +365,8 @@ def store_frame(
         cur.execute(
             f"""CREATE TEMP VIEW {staged} AS
                 SELECT {line} AS source_line, {", ".join(columns)},
-                       CAST([] AS {ERROR_TYPE}) AS _errors, CAST(NULL AS JSON) AS _raw
+                       CAST([] AS {ERROR_TYPE}) AS _errors, CAST([] AS {ERROR_TYPE}) AS _warnings,
+                       CAST(NULL AS JSON) AS _raw, 1 AS _rows
                 FROM {view}"""
         )
         return store_staged(cur, staged, name=name, source_kind=source_kind, source=source,

@@ -15,7 +15,8 @@ CREATE TABLE IF NOT EXISTS datasets (
     cancellation_requests BIGINT NOT NULL DEFAULT 0,
     refunds               BIGINT NOT NULL DEFAULT 0,
     refused_rows          BIGINT NOT NULL DEFAULT 0,
-    is_demo               BOOLEAN NOT NULL DEFAULT false
+    is_demo               BOOLEAN NOT NULL DEFAULT false,
+    warned_rows           BIGINT NOT NULL DEFAULT 0
 );
 
 -- Grain: one row per order of a data set.
@@ -72,6 +73,17 @@ CREATE TABLE IF NOT EXISTS refused_rows (
     field       VARCHAR,                         -- the field of the first failing check
     reason      VARCHAR NOT NULL,                -- the first failing check, e.g. 'paid_at: not a timestamp'
     message     VARCHAR NOT NULL,                -- every failing check, with the values
+    raw         JSON                             -- the row as read, column by column
+);
+
+-- Grain: one row per order stored with a warning (odd values of a real order), at its first line.
+CREATE TABLE IF NOT EXISTS warned_rows (
+    dataset_id  VARCHAR NOT NULL,
+    source_file VARCHAR,
+    line_number BIGINT,                          -- physical line in the file, header = line 1
+    field       VARCHAR,                         -- the field of the first warning
+    reason      VARCHAR NOT NULL,                -- the first warning, e.g. 'shipped_at: before paid_at'
+    message     VARCHAR NOT NULL,                -- every warning, with the values
     raw         JSON                             -- the row as read, column by column
 );
 

@@ -23,13 +23,15 @@ def test_generate_import_list_rename_delete(db_file):
 
     code, out, _ = run("import", str(SAMPLE_CSV), "--name", "Sample shop", "--json", db=db_file)
     assert code == 0
-    assert json.loads(out) == {"dataset": json.loads(out)["dataset"], "stored": 20, "refused": 0, "refused_by_reason": {}}
+    assert json.loads(out) == {"dataset": json.loads(out)["dataset"], "rows_read": 20, "line_items": 0, "orders": 20,
+                               "stored": 20, "refused": 0, "refused_by_reason": {}, "warned": 0,
+                               "warned_by_reason": {}, "notices": []}
 
     code, out, _ = run("datasets", "--json", db=db_file)
     listed = json.loads(out)["datasets"]
     assert [d["name"] for d in listed] == ["Sample shop", "Generated 2,000 orders (seed 5)"]
     assert set(listed[0]) == {"id", "name", "source", "created_at", "orders", "cancellation_requests",
-                              "refunds", "refused_rows"}
+                              "refunds", "refused_rows", "warned_rows"}
     assert (listed[0]["orders"], listed[0]["cancellation_requests"], listed[0]["refunds"]) == (20, 13, 7)
 
     assert run("rename", "Sample shop", "June shop", db=db_file)[0] == 0

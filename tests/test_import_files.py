@@ -29,7 +29,7 @@ def stored(con):
     (b"\xef\xbb\xbf\n\n", "the file is empty"),
     (b"PK\x03\x04\x00\x00binary zip", r"not a text \(CSV\) file"),
     (b"A1,2026-06-01 10:00,card,10\nA2,2026-06-01 11:00,card,12\n", "no header row"),
-    (b"order_id,placed_at,amount\nA1,2026-06-01 10:00,10\n", "no column for the required field payment_method"),
+    (b"order_id,placed_at,payment_method\nA1,2026-06-01 10:00,card\n", "no column for the required field amount"),
     (b"order_id,placed_at,payment_method,amount\n", "a header but no rows"),
 ], ids=["empty", "blank lines", "binary", "no header", "required field unmapped", "header only"])
 def test_a_whole_file_problem_stores_nothing(con, stored, tmp_path, content, message):
@@ -109,22 +109,38 @@ def test_olist_orders_and_payments_import_as_they_are(con, olist_dir):
                            and o["order_delivered_carrier_date"]
                            and o["order_delivered_carrier_date"] < o["order_approved_at"]]
     assert len(orders) == 8000 and len(no_payment) == 1
-    assert result.refused_by_reason == {"payment_method: missing (required)": 1,
-                                        "shipped_at: before paid_at": len(shipped_before_paid)}
-    assert result.stored == 8000 - 1 - len(shipped_before_paid)
+    # The order with no payment row has no amount: refused. A carrier hand-over stamped before the payment
+    # approval is a known quirk of this export, on real delivered orders: stored, with a warning.
+    assert result.refused_by_reason == {"amount: missing (required)": 1}
+    assert result.warned_by_reason == {"shipped_at: before paid_at": len(shipped_before_paid)}
+    assert len(shipped_before_paid) == 111
+    assert result.stored == 8000 - 1 == 7999
     cancelled_in_file = Counter(o["order_status"] for o in orders if o["order_status"] in ("canceled", "unavailable"))
     assert cancelled_in_file == {"canceled": 60, "unavailable": 47}
     assert con.execute("SELECT count(*) FROM orders WHERE is_cancelled").fetchone()[0] == 107
 
-    # An order paid several ways takes the method of its largest payment, ties to the lowest sequence.
-    by_order = {}
+    # An order paid several ways takes the payment type with the largest total over its payments (several
+    # vouchers add up), ties to the type paid first.
+    totals, first_seq = Counter(), {}
     for p in payments:
-        key = (-float(p["payment_value"]), int(p["payment_sequential"]))
-        if p["order_id"] not in by_order or key < by_order[p["order_id"]][0]:
-            by_order[p["order_id"]] = (key, p["payment_type"])
+        key = (p["order_id"], p["payment_type"])
+        totals[key] += float(p["payment_value"])
+        first_seq[key] = min(first_seq.get(key, 10**9), int(p["payment_sequential"]))
+    by_order = {}
+    for (oid, kind), total in totals.items():
+        rank = (-total, first_seq[(oid, kind)])
+        if oid not in by_order or rank < by_order[oid][0]:
+            by_order[oid] = (rank, kind)
     sums = Counter()
     for p in payments:
         sums[p["order_id"]] += float(p["payment_value"])
+    single_largest = {}
+    for p in payments:
+        key = (-float(p["payment_value"]), int(p["payment_sequential"]))
+        if p["order_id"] not in single_largest or key < single_largest[p["order_id"]][0]:
+            single_largest[p["order_id"]] = (key, p["payment_type"])
+    # The two rules differ on real orders of the sample (paid with several vouchers and one card).
+    assert any(by_order[o][1] != single_largest[o][1] for o in by_order)
     stored = {oid: (m, a) for oid, m, a in con.execute("SELECT order_id, payment_method, amount FROM orders").fetchall()}
     for oid, (method, amount) in stored.items():
         assert method == by_order[oid][1]

@@ -1,4 +1,5 @@
-"""Each row check refuses the row it should, names the field and value, and keeps the good rows beside it."""
+"""Each row check refuses the row it should, names the field and value, and keeps the good rows beside it;
+odd values of a real order store it with a warning instead."""
 
 import pytest
 
@@ -17,17 +18,13 @@ def _import(con, tmp_path, bad_row, good_after=True):
 CASES = [
     ("B,,card,10,,,,,,,\n", "placed_at: missing (required)", "placed_at: missing"),
     (",2026-06-01 10:00,card,10,,,,,,,\n", "order_id: missing (required)", "order_id: missing"),
-    ("B,2026-06-01 10:00,,10,,,,,,,\n", "payment_method: missing (required)", "payment_method: missing"),
     ("B,2026-06-01 10:00,card,,,,,,,,\n", "amount: missing (required)", "amount: missing"),
     ("B,2026-06-31 10:00,card,10,,,,,,,\n", "placed_at: not a timestamp", "'2026-06-31 10:00'"),
     ("B,2026-06-01 10:00,card,ten,,,,,,,\n", "amount: not a number", "'ten'"),
     ("B,2026-06-01 10:00,card,-3,,,,,,,\n", "amount: negative", "-3"),
     ("G1,2026-06-01 10:00,card,10,,,,,,,\n", "order_id: seen earlier in the file", "line 2"),
-    ("B,2026-06-01 10:00,card,10,2026-06-01 09:00,,,,,,\n", "paid_at: before placed_at", "2026-06-01 09:00:00"),
-    ("B,2026-06-01 10:00,card,10,2026-06-01 11:00,2026-06-01 10:30,,,,,\n", "shipped_at: before paid_at", "2026-06-01 10:30:00"),
-    ("B,2026-06-01 10:00,card,10,2026-06-01 11:00,2026-06-02 10:30,2026-06-02 09:00,,,,\n",
-     "delivered_at: before shipped_at", "2026-06-02 09:00:00"),
-    ("B,2026-06-01 10:00,card,10,,,,2026-05-31 10:00,,,\n", "cancel_requested_at: before placed_at", "2026-05-31"),
+    ("B,2026-06-01 10:00,card,NaN,,,,,,,\n", "amount: not a number", "'NaN'"),
+    ("B,2026-06-01 10:00,card,inf,,,,,,,\n", "amount: not a number", "'inf'"),
     ("B,2026-06-01 10:00,card,10,,,,,10,2026-06-05 10:00,2026-06-04 10:00\n",
      "refund_completed_at: before refund_initiated_at", "2026-06-04 10:00:00"),
     ("B,2026-06-01 10:00,card,10,,,,,12.5,,\n", "refund_amount: larger than the order", "12.5"),
@@ -50,6 +47,37 @@ def test_a_bad_row_is_refused_with_its_reason_and_the_good_rows_are_stored(con, 
     assert '"order_id"' in raw
     ids = {r[0] for r in con.execute("SELECT order_id FROM orders WHERE dataset_id = ?", [result.dataset.id]).fetchall()}
     assert ids == {"G1", "G2"}
+
+
+WARNINGS = [
+    ("B,2026-06-01 10:00,card,10,2026-06-01 09:00,,,,,,\n", "paid_at: before placed_at", "2026-06-01 09:00:00"),
+    ("B,2026-06-01 10:00,card,10,2026-06-01 11:00,2026-06-01 10:30,,,,,\n", "shipped_at: before paid_at", "2026-06-01 10:30:00"),
+    ("B,2026-06-01 10:00,card,10,2026-06-01 11:00,2026-06-02 10:30,2026-06-02 09:00,,,,\n",
+     "delivered_at: before shipped_at", "2026-06-02 09:00:00"),
+    ("B,2026-06-01 10:00,card,10,,,,2026-05-31 10:00,,,\n", "cancel_requested_at: before placed_at", "2026-05-31"),
+    ("B,1970-01-01 00:00,card,10,,,,,,,\n", "placed_at: far in the past or the future", "1970-01-01 00:00:00"),
+]
+
+
+@pytest.mark.parametrize(("row", "reason", "value"), WARNINGS, ids=[c[1] for c in WARNINGS])
+def test_odd_values_of_a_real_order_store_it_with_a_warning(con, tmp_path, row, reason, value):
+    result = _import(con, tmp_path, row)
+    assert (result.stored, result.refused, result.warned) == (3, 0, 1)
+    assert result.warned_by_reason == {reason: 1}
+    line, stored_reason, message = con.execute(
+        "SELECT line_number, reason, message FROM warned_rows WHERE dataset_id = ?", [result.dataset.id]).fetchall()[0]
+    assert (line, stored_reason) == (3, reason)
+    assert value in message
+    assert importer.warned_rows(con, result.dataset.id)["line_number"].to_list() == [3]
+
+
+def test_an_export_without_a_payment_method_stores_every_order_as_unknown(con, tmp_path):
+    path = tmp_path / "nopay.csv"
+    path.write_text("order_id,placed_at,amount\nA,2026-06-01 10:00,10\nB,2026-06-01 11:00,5\n")
+    result = importer.import_files(con, [path])
+    assert (result.stored, result.refused) == (2, 0)
+    assert any("no payment method" in n for n in result.notices)
+    assert con.execute("SELECT DISTINCT payment_method FROM orders").fetchall() == [("unknown",)]
 
 
 def test_a_row_with_several_problems_lists_every_one(con, tmp_path):
@@ -90,14 +118,17 @@ def test_timestamps_with_offsets_convert_to_utc(con, tmp_path):
         "C,2026-06-01 10:00,card,1,2026-06-01\n"
     )
     result = importer.import_files(con, [path])
-    assert result.refused_by_reason == {"paid_at: before placed_at": 1}  # C: a bare date is midnight UTC
+    assert result.warned_by_reason == {"paid_at: before placed_at": 1}  # C: a bare date is midnight UTC
     rows = con.execute("SELECT order_id, strftime(placed_at, '%Y-%m-%d %H:%M'), strftime(paid_at, '%H:%M') "
                        "FROM orders ORDER BY 1").fetchall()
-    assert rows == [("A", "2026-06-01 10:00", "10:30"), ("B", "2026-06-01 13:00", "13:00")]
+    assert rows == [("A", "2026-06-01 10:00", "10:30"), ("B", "2026-06-01 13:00", "13:00"), ("C", "2026-06-01 10:00", "00:00")]
 
 
 def test_decimal_commas_and_currency_signs(con, tmp_path):
-    path = tmp_path / "semi.csv"
-    path.write_text("order_id;placed_at;payment_method;amount\nA;2026-06-01 10:00;card;12,50\nB;2026-06-01 10:00;card;$1,234.50\n")
-    importer.import_files(con, [path])
-    assert con.execute("SELECT amount FROM orders ORDER BY order_id").fetchall() == [(12.5,), (1234.5,)]
+    comma = tmp_path / "semi.csv"
+    comma.write_text("order_id;placed_at;payment_method;amount\nA;2026-06-01 10:00;card;12,50\nB;2026-06-01 10:00;card;R$ 1.234,50\n")
+    importer.import_files(con, [comma])
+    point = tmp_path / "point.csv"
+    point.write_text("order_id,placed_at,payment_method,amount\nC,2026-06-01 10:00,card,12.50\nD,2026-06-01 10:00,card,\"$1,234.50\"\n")
+    importer.import_files(con, [point])
+    assert con.execute("SELECT amount FROM orders ORDER BY order_id").fetchall() == [(12.5,), (1234.5,), (12.5,), (1234.5,)]

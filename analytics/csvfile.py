@@ -1,0 +1,346 @@
+"""A CSV export read as its author wrote it: encoding, delimiter, header, and records with their lines.
+
+DuckDB's CSV reader does the reading (no Python object per row). What it cannot tell us, this module
+works out from the bytes with NumPy: the physical line (as an editor numbers it) where each record
+starts, after blank lines and quoted cells that span lines, and which records have more or fewer
+fields than the header. Such a record is refused alone; the rest of the file imports.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+
+class CsvError(ValueError):
+    """The file cannot be read at all: one message, naming the file."""
+
+
+SNIFF_BYTES = 1 << 20
+_CHUNK = 1 << 23
+_RAW_TEXT_LIMIT = 1000          # characters of a refused record's text kept with its reason
+_HUGE_LINE = 1 << 28            # a record (one cell may be millions of characters) read when asked
+
+
+@dataclass
+class CsvFile:
+    """One file, ready for DuckDB: `path` is what DuckDB reads (a UTF-8 copy of a UTF-16 file)."""
+    source: Path
+    path: Path
+    encoding: str                  # DuckDB's name: 'utf-8' or 'latin-1'
+    delimiter: str
+    headers: list[str]             # as written, trimmed
+    columns: list[str]             # the names the rows are read under: unique, ignoring case
+    notices: list[str] = field(default_factory=list)
+    temporary: bool = False
+
+    def close(self) -> None:
+        if self.temporary:
+            self.path.unlink(missing_ok=True)
+
+
+@dataclass
+class BadRecord:
+    line: int
+    fields: int
+    text: str
+
+
+@dataclass
+class Loaded:
+    """The file as a table of text columns; `line_sql` gives a row's physical line (alias `r`)."""
+    rows: int
+    line_sql: str
+    bad_records: list[BadRecord]
+    expected_fields: int
+
+
+def open_csv(path: str | os.PathLike, shown: str | None = None) -> CsvFile:
+    p = Path(path)
+    shown = shown or p.name
+    if p.is_dir():
+        raise CsvError(f"{shown}: is a folder, not a file")
+    if not p.exists():
+        raise CsvError(f"{shown}: no such file")
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+    except OSError as e:
+        raise CsvError(f"{shown}: cannot be read ({e.strerror or e})") from None
+    temporary = False
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Excel's "Unicode text": read once as UTF-16 and written as UTF-8, in blocks.
+        p, head, temporary = _utf16_to_utf8(p), None, True
+        with p.open("rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+        encoding = "utf-8"
+    else:
+        encoding = _encoding(head, shown)
+    text = head.decode(encoding, errors="ignore").lstrip("\ufeff")
+    if not text.strip(" \t\r\n"):
+        raise CsvError(f"{shown}: the file is empty")
+    delimiter = _delimiter(text)
+    headers = _header_row(text, delimiter)
+    if not any(headers):
+        raise CsvError(f"{shown}: no header row")
+    columns, notices = _unique_columns(headers)
+    return CsvFile(Path(path), p, encoding, delimiter, headers, columns, notices, temporary)
+
+
+def _encoding(head: bytes, shown: str) -> str:
+    if b"\x00" in head:
+        raise CsvError(f"{shown}: this is not a text (CSV) file")
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as e:
+        # A multi-byte character may be cut at the end of the head: that one does not count.
+        if len(head) == SNIFF_BYTES and e.start >= len(head) - 4:
+            return "utf-8"
+        return "latin-1"
+
+
+def _utf16_to_utf8(path: Path) -> Path:
+    fd, out = tempfile.mkstemp(suffix=".csv", prefix="utf16_")
+    decoder = codecs.getincrementaldecoder("utf-16")()
+    with path.open("rb") as src, os.fdopen(fd, "wb") as dst:
+        while block := src.read(_CHUNK):
+            dst.write(decoder.decode(block).encode("utf-8"))
+        dst.write(decoder.decode(b"", final=True).encode("utf-8"))
+    return Path(out)
+
+
+def _delimiter(text: str) -> str:
+    first = text.splitlines()[0] if text else ""
+    counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] > 0 else ","
+
+
+def _header_row(text: str, delimiter: str) -> list[str]:
+    # The header is one record; the csv module reads it (quotes, a header cell spanning lines).
+    row = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
+    return [h.strip().lstrip("\ufeff") for h in row]
+
+
+def header_key(header: str) -> str:
+    """A header compared for matching: lower case, non-alphanumerics as one underscore."""
+    return re.sub(r"[^0-9a-z]+", "_", header.strip().lower()).strip("_")
+
+
+def _unique_columns(headers: list[str]) -> tuple[list[str], list[str]]:
+    """Names DuckDB can hold (it ignores case), and a notice for headers that differ only in case or spaces."""
+    seen: dict[str, int] = {}
+    first_by_key: dict[str, str] = {}
+    names, notices = [], []
+    for i, h in enumerate(headers):
+        name = h or f"column_{i + 1}"
+        if h:
+            key = re.sub(r"\s+", " ", h).casefold()
+            if key in first_by_key and first_by_key[key] != h:
+                notices.append(f"columns {first_by_key[key]!r} and {h!r} differ only in case or spaces: "
+                               f"{first_by_key[key]!r} is used")
+            first_by_key.setdefault(key, h)
+        folded = name.casefold()
+        if folded in seen:
+            seen[folded] += 1
+            name = f"{name}_{seen[folded]}"
+            while name.casefold() in seen:
+                name += "_"
+        seen[name.casefold()] = seen.get(name.casefold(), 1)
+        names.append(name)
+    return names, notices
+
+
+def read_sql(f: CsvFile, huge_lines: bool = False) -> tuple[str, list]:
+    """A read_csv call that keeps every cell as text, so parsing (and refusing) happens in our SQL."""
+    size = f", max_line_size = {_HUGE_LINE}, buffer_size = {2 * _HUGE_LINE}" if huge_lines else ""
+    return (
+        "read_csv(?, all_varchar = true, header = true, delim = ?, quote = '\"', escape = '\"', "
+        f"encoding = ?, auto_detect = false, strict_mode = true, null_padding = false, columns = ?{size})"
+    ), [str(f.path), f.delimiter, f.encoding, {c: "VARCHAR" for c in f.columns}]
+
+
+def preview(f: CsvFile, rows: int) -> list[tuple]:
+    con = duckdb.connect()
+    try:
+        sql, params = read_sql(f)
+        return con.execute(
+            f"SELECT * FROM read_csv(?, all_varchar = true, header = true, delim = ?, quote = '\"', "
+            f"escape = '\"', encoding = ?, auto_detect = false, null_padding = true, ignore_errors = true, "
+            f"columns = ?, max_line_size = {_HUGE_LINE}, buffer_size = {2 * _HUGE_LINE}) LIMIT {rows}",
+            params,
+        ).fetchall()
+    except duckdb.Error as e:
+        raise CsvError(f"{f.source.name}: cannot be read as CSV ({short(e)})") from None
+    finally:
+        con.close()
+
+
+def short(e: Exception) -> str:
+    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return text[:300]
+
+
+def load(cur: duckdb.DuckDBPyConnection, table: str, f: CsvFile, shown: str) -> Loaded:
+    """The whole file into `table` (text columns named by `f.columns`), records of the wrong width left out.
+
+    Rows keep the file's order. Where every line of the file is one record, a row's line is its rowid
+    + 2 (the header is line 1); otherwise the records are found in the bytes and each row gets its line.
+    """
+    rejects, scans = f"{table}_rejects", f"{table}_scans"
+    huge = False
+    for attempt in (0, 1):
+        sql, params = read_sql(f, huge_lines=huge)
+        try:
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
+            cur.execute(
+                f"CREATE TEMP TABLE {table} AS SELECT * FROM "
+                f"{sql[:-1]}, store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{scans}')",
+                params,
+            )
+        except duckdb.Error as e:
+            raise CsvError(f"{shown}: cannot be read as CSV ({short(e)})") from None
+        kinds = dict(cur.execute(f"SELECT error_type, count(*) FROM {rejects} GROUP BY 1").fetchall())
+        if "LINE SIZE OVER MAXIMUM" in kinds and attempt == 0:
+            huge = True   # a cell of millions of characters: read again with room for it
+            continue
+        break
+    rows = cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    rejected = sum(kinds.values())
+    for t in (rejects, scans):
+        cur.execute(f"DROP TABLE IF EXISTS {t}")
+    other = {k: n for k, n in kinds.items() if k not in ("TOO MANY COLUMNS", "MISSING COLUMNS")}
+    if other:
+        kind = next(iter(other)).lower()
+        raise CsvError(f"{shown}: cannot be read as CSV ({kind} in {sum(other.values())} record(s)); "
+                       "check its quotes and its encoding")
+    width = len(f.columns)
+    if not rejected and _one_record_per_line(f.path, rows):
+        return Loaded(rows, "r.rowid + 2", [], width)
+    lines, fields, starts, ends = scan_records(f.path, f.delimiter)
+    lines, fields, starts, ends = lines[1:], fields[1:], starts[1:], ends[1:]   # the header
+    good = fields == width
+    if int(good.sum()) != rows or int((~good).sum()) != rejected:
+        raise CsvError(f"{shown}: cannot be read as CSV (its quotes do not pair up: "
+                       f"{rows:,} records read, {int(good.sum()):,} found)")
+    bad = [BadRecord(int(ln), int(n), _text(f, int(s), int(e)))
+           for ln, n, s, e in zip(lines[~good], fields[~good], starts[~good], ends[~good], strict=True)]
+    numbered = f"{table}_lines"
+    cur.register(f"{numbered}_arrow", _arrow_lines(lines[good]))
+    cur.execute(f"CREATE TEMP TABLE {numbered} AS SELECT t.*, l._line FROM {table} t "
+                f"POSITIONAL JOIN {numbered}_arrow l")
+    cur.unregister(f"{numbered}_arrow")
+    cur.execute(f"DROP TABLE {table}")
+    cur.execute(f"ALTER TABLE {numbered} RENAME TO {table}")
+    return Loaded(rows, "r._line", bad, width)
+
+
+def _arrow_lines(lines: np.ndarray):
+    import pyarrow as pa
+    return pa.table({"_line": pa.array(lines.astype(np.int64))})
+
+
+def _text(f: CsvFile, start: int, end: int) -> str:
+    with f.path.open("rb") as fh:
+        fh.seek(start)
+        raw = fh.read(min(end - start, _RAW_TEXT_LIMIT * 4))
+    return raw.decode(f.encoding, errors="replace").rstrip("\r")[:_RAW_TEXT_LIMIT]
+
+
+def _one_record_per_line(path: Path, rows: int) -> bool:
+    """True when the file's line breaks are exactly the header's and the rows' (no blank line, no cell
+    spanning lines): then a row's line follows from its position. A count of bytes, not a parse."""
+    lf = cr = crlf = 0
+    last = b""
+    with path.open("rb") as fh:
+        while block := fh.read(_CHUNK):
+            lf += block.count(b"\n")
+            cr += block.count(b"\r")
+            crlf += block.count(b"\r\n") + (last == b"\r" and block[:1] == b"\n")
+            last = block[-1:]
+    if cr != crlf:
+        return False
+    return lf == (rows + 1 if last == b"\n" else rows)
+
+
+def scan_records(path: Path, delimiter: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every non-blank record of a CSV file: (first physical line, number of fields, start byte, end byte).
+
+    A line break (LF, CRLF or a lone CR) ends a record unless it lies inside quotes; quotes are paired
+    as RFC 4180 writes them ('""' inside a quoted cell leaves the count even). Vectorised per block.
+    """
+    delim = ord(delimiter)
+    out_lines, out_fields, out_starts, out_ends = [], [], [], []
+    quotes = 0            # quotes seen before the block
+    breaks = 0            # physical line breaks before the block
+    rec_start, rec_start_line, rec_delims = 0, 1, 0
+    base = 0
+    with path.open("rb") as fh:
+        block = fh.read(_CHUNK)
+        while block:
+            following = fh.read(_CHUNK)
+            b = np.frombuffer(block, dtype=np.uint8)
+            nxt = following[:1]
+            qpos = np.flatnonzero(b == 34)
+            lf = np.flatnonzero(b == 10)
+            cr = np.flatnonzero(b == 13)
+            if len(cr):
+                after = np.empty(len(cr), dtype=np.uint8)
+                inside = cr + 1 < len(b)
+                after[inside] = b[cr[inside] + 1]
+                after[~inside] = nxt[0] if nxt else 0
+                cr = cr[after != 10]
+            line_breaks = np.union1d(lf, cr)
+            even = ((quotes + np.searchsorted(qpos, line_breaks)) % 2) == 0
+            terms = line_breaks[even]
+            dpos = np.flatnonzero(b == delim)
+            dpos = dpos[((quotes + np.searchsorted(qpos, dpos)) % 2) == 0]
+            per_record = np.bincount(np.searchsorted(terms, dpos), minlength=len(terms) + 1)
+            per_record[0] += rec_delims
+            starts = np.concatenate(([rec_start], terms[:-1] + 1 + base)) if len(terms) else np.array([rec_start])
+            starts = starts[: len(terms)]
+            start_lines = np.empty(len(terms), dtype=np.int64)
+            if len(terms):
+                start_lines[0] = rec_start_line
+                start_lines[1:] = breaks + np.searchsorted(line_breaks, terms[:-1] + 1) + 1
+            ends = terms + base
+            length = ends - starts
+            # A blank line: nothing before its break but, for CRLF, the CR.
+            first_byte = np.where(starts - base >= 0, b[np.clip(starts - base, 0, len(b) - 1)], 0)
+            blank = (length == 0) | ((length == 1) & (first_byte == 13))
+            keep = ~blank
+            out_lines.append(start_lines[keep])
+            out_fields.append(per_record[: len(terms)][keep] + 1)
+            out_starts.append(starts[keep])
+            out_ends.append(ends[keep])
+            if len(terms):
+                rec_start = int(terms[-1]) + 1 + base
+                rec_start_line = breaks + len(line_breaks) + 1 - int(np.sum(line_breaks > terms[-1]))
+                rec_delims = int(per_record[len(terms)])
+            else:
+                rec_delims = int(per_record[0])
+            quotes += len(qpos)
+            breaks += len(line_breaks)
+            base += len(block)
+            block = following
+    if rec_start < base:      # the last record, with no line break after it
+        with path.open("rb") as fh:
+            fh.seek(rec_start)
+            tail = fh.read(2)
+        if tail not in (b"", b"\r"):
+            out_lines.append(np.array([rec_start_line]))
+            out_fields.append(np.array([rec_delims + 1]))
+            out_starts.append(np.array([rec_start]))
+            out_ends.append(np.array([base]))
+    cat = (lambda parts: np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64))
+    return cat(out_lines), cat(out_fields), cat(out_starts), cat(out_ends)

@@ -1,0 +1,159 @@
+"""How an export's cells become numbers and times: one reading per column, decided from all its values.
+
+Shops write amounts the way their country does (`R$ 1.234,56`, `1 234,56`, `$1,234.50`, `(12.00)`) and
+dates the way their software does (`05/01/2026`, `5 Jan 2026`, `2026-01-05T10:00:00Z`). A value alone
+can be ambiguous (`1,234`; `05/01/2026`), a column rarely is: the decimal separator and the order of day
+and month are decided per column from every value in it, and where the values cannot decide, the import
+asks (`--decimal`, `--date-format`) rather than guess row by row. A value that does not fit its
+column's reading is refused with a reason, never misread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+DECIMAL_CHOICES = {".": "decimal point", ",": "decimal comma"}
+DATE_ORDERS = {"day-first": "%d/%m", "month-first": "%m/%d"}
+
+
+class FormatUndecided(ValueError):
+    """The values of a column can be read two ways: the user must say which."""
+
+
+@dataclass(frozen=True)
+class Readings:
+    """What the user said, where the values could not decide."""
+    decimal: str | None = None          # '.' or ','
+    date_format: str | None = None      # 'day-first' or 'month-first'
+
+
+def _text(src: str) -> str:
+    return f"nullif(trim({src}), '')"
+
+
+# ---- numbers ----------------------------------------------------------------------------------------
+
+def _number_core(src: str) -> tuple[str, str]:
+    """(digits and separators with currency, spaces and sign removed; whether the value is negative)."""
+    body = f"regexp_replace({_text(src)}, '[\\s\\x{{00a0}}\\x{{202f}}\\x{{2009}}'']', '', 'g')"
+    # A currency before or after the number: R$, US$, BRL, $, €, £, ¥, ₹.
+    body = f"regexp_replace({body}, '^([A-Za-z]{{1,3}}\\$|[A-Za-z]{{3}}|[$€£¥₹])|([A-Za-z]{{1,3}}\\$|[A-Za-z]{{3}}|[$€£¥₹])$', '', 'g')"
+    negative = f"({body} ~ '^\\(.*\\)$' OR {body} ~ '^-')"
+    core = f"regexp_replace(regexp_replace({body}, '^\\((.*)\\)$', '\\1'), '^[+-]', '')"
+    return core, negative
+
+
+def number_class_sql(src: str) -> str:
+    """'dot' | 'comma' (the value says which separator is decimal), 'ambiguous', 'plain', or NULL."""
+    core, _ = _number_core(src)
+    last_dot, last_comma = f"strpos(reverse({core}), '.')", f"strpos(reverse({core}), ',')"
+    dots = f"(length({core}) - length(replace({core}, '.', '')))"
+    commas = f"(length({core}) - length(replace({core}, ',', '')))"
+    return f"""CASE
+        WHEN {core} IS NULL OR NOT {core} ~ '^[0-9.,]+$' THEN NULL
+        WHEN {dots} = 0 AND {commas} = 0 THEN 'plain'
+        WHEN {dots} > 0 AND {commas} > 0 THEN CASE WHEN {last_dot} < {last_comma} THEN 'dot' ELSE 'comma' END
+        WHEN {dots} > 1 THEN 'comma'
+        WHEN {commas} > 1 THEN 'dot'
+        WHEN {dots} = 1 THEN CASE WHEN {last_dot} = 4 THEN 'ambiguous' ELSE 'dot' END
+        ELSE CASE WHEN {last_comma} = 4 THEN 'ambiguous' ELSE 'comma' END END"""
+
+
+def number_sql(src: str, decimal: str) -> str:
+    """The value as a DOUBLE read with `decimal` as the decimal separator; NULL where it does not fit."""
+    core, negative = _number_core(src)
+    if decimal == ",":
+        valid = f"({core} ~ '^\\d{{1,3}}(\\.\\d{{3}})*(,\\d+)?$' OR {core} ~ '^\\d+(,\\d+)?$' OR {core} ~ '^,\\d+$')"
+        plain = f"replace(replace({core}, '.', ''), ',', '.')"
+    else:
+        valid = f"({core} ~ '^\\d{{1,3}}(,\\d{{3}})*(\\.\\d+)?$' OR {core} ~ '^\\d+(\\.\\d+)?$' OR {core} ~ '^\\.\\d+$')"
+        plain = f"replace({core}, ',', '')"
+    value = f"try_cast({plain} AS DOUBLE)"
+    return f"(CASE WHEN {valid} THEN CASE WHEN {negative} THEN -{value} ELSE {value} END END)"
+
+
+def decide_decimal(cur: duckdb.DuckDBPyConnection, table: str, column: str, label: str,
+                   readings: Readings) -> str:
+    """'.' or ',' for one text column of `table`: the user's choice, else what its values show."""
+    if readings.decimal in DECIMAL_CHOICES:
+        return readings.decimal
+    cls = number_class_sql(column)
+    dot, comma, ambiguous, example = cur.execute(
+        f"""SELECT count(*) FILTER (WHERE c = 'dot'), count(*) FILTER (WHERE c = 'comma'),
+                   count(*) FILTER (WHERE c = 'ambiguous'), any_value(t) FILTER (WHERE c = 'ambiguous')
+            FROM (SELECT {cls} AS c, {_text(column)} AS t FROM {table})"""
+    ).fetchall()[0]
+    if dot or comma:
+        return "." if dot >= comma else ","
+    if ambiguous:
+        raise FormatUndecided(
+            f"{label}: values such as {example!r} can be read with a decimal point or a decimal comma, "
+            f"and no value in the column decides it: choose the decimal separator (--decimal . or --decimal ,)")
+    return "."
+
+
+# ---- times ------------------------------------------------------------------------------------------
+
+_ISO = "'^\\d{4}-\\d{1,2}-\\d{1,2}'"
+_NUMERIC = "'^(\\d{1,2})[/.-](\\d{1,2})[/.-](\\d{4}|\\d{2})(\\D|$)'"
+_TIMES = ("", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p", "T%H:%M", "T%H:%M:%S")
+_NAMED = [d + t for d in ("%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%d-%b-%Y", "%d-%b-%y", "%b %d %Y",
+                          "%a, %d %b %Y", "%A, %d %B %Y") for t in _TIMES[:5]]
+
+
+def _sql_list(items) -> str:
+    return "[" + ", ".join("'" + i.replace("'", "''") + "'" for i in items) + "]"
+
+
+def timestamp_sql(src: str, date_format: str) -> str:
+    """The value as a naive UTC TIMESTAMP; NULL where it is not a time in the column's reading.
+
+    ISO 8601 with a space or a 'T', with or without seconds and offset; offsets convert to UTC, times
+    without one are taken as UTC. Numeric dates (`05/01/2026 10:00`) in the column's order of day and
+    month; dates with month names (`5 Jan 2026`).
+    """
+    text = _text(src)
+    has_offset = (f"(contains({text}, '+') OR suffix({text}, 'Z') OR suffix({text}, 'z') "
+                  f"OR contains(substr({text}, 11), '-'))")
+    fixed = f"regexp_replace({text}, '\\s*([+-]\\d{{2}}):?(\\d{{2}})$', '\\1:\\2')"
+    with_offset = f"CAST(try_cast({fixed} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)"
+    iso = f"(CASE WHEN {has_offset} THEN {with_offset} ELSE try_cast({text} AS TIMESTAMP) END)"
+    order = DATE_ORDERS.get(date_format, DATE_ORDERS["day-first"])
+    numeric_formats = [f"{order}/{y}{t}" for y in ("%Y", "%y") for t in _TIMES[:5]]
+    numeric = (f"try_strptime(regexp_replace({text}, '^(\\d{{1,2}})[.-](\\d{{1,2}})[.-]', '\\1/\\2/'), "
+               f"{_sql_list(numeric_formats)})")
+    named = f"try_strptime({text}, {_sql_list(_NAMED)})"
+    return (f"(CASE WHEN {text} ~ {_ISO} THEN {iso} WHEN {text} ~ {_NUMERIC} THEN {numeric} "
+            f"ELSE {named} END)")
+
+
+def decide_date_format(cur: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str],
+                       readings: Readings) -> str:
+    """'day-first' or 'month-first' for every numeric date of the file (a file has one way of writing
+    dates); `columns` maps a field to its text column. The user's choice, else what the values show."""
+    if readings.date_format in DATE_ORDERS:
+        return readings.date_format
+    if not columns:
+        return "day-first"
+    parts = []
+    for fld, col in columns.items():
+        t = _text(col)
+        a = f"try_cast(regexp_extract({t}, {_NUMERIC}, 1) AS INTEGER)"
+        b = f"try_cast(regexp_extract({t}, {_NUMERIC}, 2) AS INTEGER)"
+        parts.append(f"SELECT '{fld}' AS f, {t} AS t, {a} AS a, {b} AS b FROM {table} WHERE {t} ~ {_NUMERIC}")
+    day, month, ambiguous, example, fld = cur.execute(
+        f"""SELECT count(*) FILTER (WHERE a > 12), count(*) FILTER (WHERE b > 12),
+                   count(*) FILTER (WHERE a <= 12 AND b <= 12 AND a <> b),
+                   any_value(t) FILTER (WHERE a <= 12 AND b <= 12 AND a <> b),
+                   any_value(f) FILTER (WHERE a <= 12 AND b <= 12 AND a <> b)
+            FROM ({" UNION ALL ".join(parts)})"""
+    ).fetchall()[0]
+    if day or month:
+        return "day-first" if day >= month else "month-first"
+    if ambiguous:
+        raise FormatUndecided(
+            f"{fld}: dates such as {example!r} can be day first or month first, and no date in the file "
+            f"decides it: choose the order (--date-format day-first or --date-format month-first)")
+    return "day-first"
