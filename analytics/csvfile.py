@@ -161,25 +161,21 @@ def _unique_columns(headers: list[str]) -> tuple[list[str], list[str]]:
     return names, notices
 
 
-def read_sql(f: CsvFile, huge_lines: bool = False) -> tuple[str, list]:
+def read_sql(f: CsvFile, huge_lines: bool = False, options: str = "") -> tuple[str, list]:
     """A read_csv call that keeps every cell as text, so parsing (and refusing) happens in our SQL."""
     size = f", max_line_size = {_HUGE_LINE}, buffer_size = {2 * _HUGE_LINE}" if huge_lines else ""
     return (
         "read_csv(?, all_varchar = true, header = true, delim = ?, quote = '\"', escape = '\"', "
-        f"encoding = ?, auto_detect = false, strict_mode = true, null_padding = false, columns = ?{size})"
+        f"encoding = ?, auto_detect = false, strict_mode = true, null_padding = false, columns = ?{size}{options})"
     ), [str(f.path), f.delimiter, f.encoding, {c: "VARCHAR" for c in f.columns}]
 
 
 def preview(f: CsvFile, rows: int) -> list[tuple]:
+    """The first rows as text (records of the wrong width skipped), for the Data page's preview."""
     con = duckdb.connect()
     try:
-        sql, params = read_sql(f)
-        return con.execute(
-            f"SELECT * FROM read_csv(?, all_varchar = true, header = true, delim = ?, quote = '\"', "
-            f"escape = '\"', encoding = ?, auto_detect = false, null_padding = true, ignore_errors = true, "
-            f"columns = ?, max_line_size = {_HUGE_LINE}, buffer_size = {2 * _HUGE_LINE}) LIMIT {rows}",
-            params,
-        ).fetchall()
+        sql, params = read_sql(f, huge_lines=True, options=", ignore_errors = true")
+        return con.execute(f"SELECT * FROM {sql} LIMIT {rows}", params).fetchall()
     except duckdb.Error as e:
         raise CsvError(f"{f.source.name}: cannot be read as CSV ({short(e)})") from None
     finally:
@@ -210,15 +206,17 @@ def load(cur: duckdb.DuckDBPyConnection, table: str, f: CsvFile, shown: str) -> 
             )
         except duckdb.Error as e:
             raise CsvError(f"{shown}: cannot be read as CSV ({short(e)})") from None
-        kinds = dict(cur.execute(f"SELECT error_type, count(*) FROM {rejects} GROUP BY 1").fetchall())
+        # One record may be logged once per error: count records by where they start.
+        kinds = dict(cur.execute(
+            f"SELECT error_type, count(DISTINCT line_byte_position) FROM {rejects} GROUP BY 1").fetchall())
+        rejected = cur.execute(f"SELECT count(DISTINCT line_byte_position) FROM {rejects}").fetchall()[0][0]
+        for t in (rejects, scans):
+            cur.execute(f"DROP TABLE IF EXISTS {t}")
         if "LINE SIZE OVER MAXIMUM" in kinds and attempt == 0:
             huge = True   # a cell of millions of characters: read again with room for it
             continue
         break
     rows = cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-    rejected = sum(kinds.values())
-    for t in (rejects, scans):
-        cur.execute(f"DROP TABLE IF EXISTS {t}")
     other = {k: n for k, n in kinds.items() if k not in ("TOO MANY COLUMNS", "MISSING COLUMNS")}
     if other:
         kind = next(iter(other)).lower()

@@ -230,6 +230,9 @@ SELECT
   (SELECT count(channel) FROM refunds WHERE dataset_id = $1) AS refund_channels,
   (SELECT count(amount) FROM refunds WHERE dataset_id = $1) AS refund_amounts,
   (SELECT count(seller_id) FROM orders WHERE dataset_id = $1) AS sellers,
+  (SELECT count(*) FROM orders WHERE dataset_id = $1 AND payment_method <> 'unknown') AS payment_methods,
+  (SELECT (count(*) FILTER (WHERE is_cancelled AND cancel_stage IS NULL) = 0)::INTEGER
+     FROM orders WHERE dataset_id = $1) AS cancel_stages,
   (SELECT count(shipping_method) FROM orders WHERE dataset_id = $1) AS shipping_methods,
   (SELECT count(paid_at) FROM orders WHERE dataset_id = $1) AS payment_times,
   (SELECT count(shipped_at) FROM orders WHERE dataset_id = $1) AS ship_times
@@ -453,6 +456,8 @@ _REPORT_TABLE_READS = {
 # in "unavailable"; it is never shown as 0.
 _REPORT_NEEDS = {
     "cancellation_requests": ("requests",),
+    "cancellations_by_stage": ("cancel_stages",),
+    "cancelled_by_payment_method": ("payment_methods",),
     "requests_by_stage": ("requests",),
     "request_outcomes": ("requests",),
     "acceptance_rate": ("requests", "seller_responses"),
@@ -460,7 +465,7 @@ _REPORT_NEEDS = {
     "reasons": ("requests", "reasons"),
     "refunds": ("refunds",),
     "refund_amount": ("refunds", "refund_amounts"),
-    "refund_latency": ("refunds", "refund_times"),
+    "refund_latency": ("refunds", "refund_times", "payment_methods"),
     "refund_wait_from_start": ("refunds", "refund_times"),
     "refund_wait_from_request": ("refunds", "refund_times", "requests", "request_times"),
     "refunds_over_threshold": ("refunds", "refund_times"),

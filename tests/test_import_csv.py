@@ -1,0 +1,138 @@
+"""The CSV itself: quoted cells spanning lines, rows of the wrong width, near-duplicate headers, huge
+cells, UTF-16, and line numbers as an editor shows them; amounts and dates in local formats."""
+
+import pytest
+
+from analytics import importer
+from analytics.formats import Readings
+
+HEADER = "order_id,placed_at,payment_method,amount,buyer_id"
+
+
+def _import(con, tmp_path, content: bytes, **kwargs):
+    path = tmp_path / "export.csv"
+    path.write_bytes(content)
+    return importer.import_files(con, [path], **kwargs)
+
+
+def _lines(con, dataset_id):
+    return dict(con.execute("SELECT order_id, source_line FROM orders WHERE dataset_id = ?", [dataset_id]).fetchall())
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"], ids=["LF", "CRLF", "CR"])
+def test_quoted_cells_spanning_lines_import_with_physical_line_numbers(con, tmp_path, newline):
+    rows = [HEADER,
+            'A,2026-06-01 10:00,card,10,"first line' + newline + 'second line"',
+            "",                                                  # a blank line
+            "B,2026-06-01 11:00,card,oops,b",                    # refused: line 4
+            'C,2026-06-01 12:00,card,12,"one' + newline + "two" + newline + 'three"',
+            "D,2026-06-01 13:00,card,13,d"]
+    result = _import(con, tmp_path, newline.join(rows).encode() + newline.encode())
+    assert (result.stored, result.refused) == (3, 1)
+    # Physical lines: A 2 (to 3), blank 4, B 5, C 6 (to 8), D 9.
+    assert _lines(con, result.dataset.id) == {"A": 2, "C": 6, "D": 9}
+    refused = importer.refused_rows(con, result.dataset.id).to_dicts()
+    assert [(r["line_number"], r["reason"]) for r in refused] == [(5, "amount: not a number")]
+    note = con.execute("SELECT buyer_id FROM orders WHERE order_id = 'C'").fetchall()[0][0]
+    assert note == f"one{newline}two{newline}three"
+
+
+def test_a_row_of_the_wrong_width_is_refused_alone_and_the_rest_imports(con, tmp_path, ):
+    content = (f"{HEADER}\n"
+               "A,2026-06-01 10:00,card,10,a\n"
+               "B,2026-06-01 10:00,card,10,b,surplus,more\n"       # 7 fields
+               "C,2026-06-01 10:00,card\n"                          # 3 fields
+               "D,2026-06-01 10:00,card,10,d\n").encode()
+    result = _import(con, tmp_path, content)
+    assert (result.stored, result.refused) == (2, 2)
+    assert result.refused_by_reason == {"row: wrong number of fields": 2}
+    refused = importer.refused_rows(con, result.dataset.id).to_dicts()
+    assert [(r["line_number"], r["message"]) for r in refused] == [
+        (3, "row: 7 fields where the header has 5"), (4, "row: 3 fields where the header has 5")]
+    assert "surplus" in refused[0]["raw"]
+    assert _lines(con, result.dataset.id) == {"A": 2, "D": 5}
+    assert result.as_json()["rows_read"] == 4
+
+
+def test_headers_that_differ_only_in_case_or_spaces_use_the_first_and_say_so(con, tmp_path):
+    content = ("order_id,placed_at,payment_method,Amount,amount , AMOUNT\n"
+               "A,2026-06-01 10:00,card,10,99,98\n").encode()
+    result = _import(con, tmp_path, content)
+    assert con.execute("SELECT amount FROM orders").fetchall() == [(10.0,)]
+    assert any("'Amount' and 'amount' differ only in case or spaces" in n for n in result.notices)
+    assert any("'AMOUNT'" in n for n in result.notices)
+
+
+def test_a_cell_of_millions_of_characters_is_read(con, tmp_path):
+    huge = "x" * 2_000_000
+    content = f'{HEADER}\nA,2026-06-01 10:00,card,10,"{huge}"\nB,2026-06-01 10:00,card,11,b\n'.encode()
+    result = _import(con, tmp_path, content)
+    assert (result.stored, result.refused) == (2, 0)
+    assert con.execute("SELECT length(buyer_id) FROM orders WHERE order_id = 'A'").fetchall() == [(2_000_000,)]
+
+
+def test_utf16_text_from_excel_is_read(con, tmp_path):
+    text = "order_id\tplaced_at\tpayment_method\tamount\tbuyer_id\r\nA\t2026-06-01 10:00\tcard\t10\tJosé\r\n"
+    result = _import(con, tmp_path, text.encode("utf-16"))
+    assert result.stored == 1
+    assert con.execute("SELECT buyer_id FROM orders").fetchall() == [("José",)]
+
+
+@pytest.mark.parametrize(("values", "expected"), [
+    (["R$ 1.234,56", "12,50", "1 234,56"], [1234.56, 12.5, 1234.56]),
+    (["$1,234.50", "12.50", "(12.00)"], [1234.5, 12.5, None]),       # (12.00) is -12: refused as negative
+    (["1.234,56", "1,234"], [1234.56, 1.234]),                       # the column's decimal comma decides 1,234
+], ids=["decimal comma", "decimal point", "decided by the column"])
+def test_amounts_in_local_formats_are_read_one_way_per_column(con, tmp_path, values, expected):
+    rows = "".join(f'O{i},2026-06-01 10:00,card,"{v}",b\n' for i, v in enumerate(values))
+    result = _import(con, tmp_path, f"{HEADER}\n{rows}".encode())
+    stored = dict(con.execute("SELECT order_id, amount FROM orders").fetchall())
+    got = [stored.get(f"O{i}") for i in range(len(values))]
+    assert [g is None for g in got] == [e is None for e in expected]
+    assert [g for g in got if g is not None] == pytest.approx([e for e in expected if e is not None])
+    if None in expected:
+        assert result.refused_by_reason == {"amount: negative": 1}
+
+
+def test_an_amount_that_cannot_decide_is_asked_not_guessed(con, tmp_path):
+    content = f'{HEADER}\nA,2026-06-01 10:00,card,"1,234",a\nB,2026-06-01 10:00,card,5,b\n'.encode()
+    with pytest.raises(importer.ImportNeedsChoice, match="--decimal") as asked:
+        _import(con, tmp_path, content)
+    assert asked.value.choice == "decimal"
+    assert con.execute("SELECT count(*) FROM datasets").fetchall() == [(0,)]
+    _import(con, tmp_path, content, readings=Readings(decimal=","))
+    _import(con, tmp_path, content, readings=Readings(decimal="."))
+    assert sorted(a for (a,) in con.execute("SELECT amount FROM orders WHERE order_id = 'A'").fetchall()) == [1.234, 1234.0]
+
+
+def test_an_amount_written_the_other_way_is_refused_not_misread(con, tmp_path):
+    content = (f"{HEADER}\n"
+               "A,2026-06-01 10:00,card,\"1.234,56\",a\n"
+               "B,2026-06-01 10:00,card,\"2.000,00\",b\n"
+               "C,2026-06-01 10:00,card,\"1,234.50\",c\n").encode()     # a decimal point in a comma column
+    result = _import(con, tmp_path, content)
+    assert result.refused_by_reason == {"amount: not a number": 1}
+    assert sorted(a for (a,) in con.execute("SELECT amount FROM orders").fetchall()) == [1234.56, 2000.0]
+
+
+@pytest.mark.parametrize(("dates", "expected"), [
+    (["05/01/2026", "25/01/2026 14:30"], ["2026-01-05 00:00", "2026-01-25 14:30"]),    # 25 decides: day first
+    (["05/01/2026", "01/25/2026"], ["2026-05-01 00:00", "2026-01-25 00:00"]),          # 25 decides: month first
+    (["5 Jan 2026", "2026-01-05T10:00:00Z"], ["2026-01-05 00:00", "2026-01-05 10:00"]),
+], ids=["day first", "month first", "month names and ISO"])
+def test_dates_beyond_iso_are_read_one_way_per_file(con, tmp_path, dates, expected):
+    rows = "".join(f"O{i},{d},card,1,b\n" for i, d in enumerate(dates))
+    result = _import(con, tmp_path, f"{HEADER}\n{rows}".encode())
+    assert result.refused == 0
+    stored = dict(con.execute("SELECT order_id, strftime(placed_at, '%Y-%m-%d %H:%M') FROM orders").fetchall())
+    assert [stored[f"O{i}"] for i in range(len(dates))] == expected
+
+
+def test_dates_that_cannot_decide_are_asked(con, tmp_path):
+    content = f"{HEADER}\nA,05/01/2026,card,1,a\nB,06/02/2026,card,1,b\n".encode()
+    with pytest.raises(importer.ImportNeedsChoice, match="--date-format") as asked:
+        _import(con, tmp_path, content)
+    assert asked.value.choice == "date_format"
+    result = _import(con, tmp_path, content, readings=Readings(date_format="month-first"))
+    assert con.execute("SELECT strftime(placed_at, '%Y-%m-%d') FROM orders WHERE order_id = 'A' AND dataset_id = ?",
+                       [result.dataset.id]).fetchall() == [("2026-05-01",)]
