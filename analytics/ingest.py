@@ -72,10 +72,32 @@ class ImportResult:
             "notices": self.notices,
         }
 
+    def summary(self) -> str:
+        """What the import did, in words a shop owner uses (the command line and the Data page say this)."""
+        orders = self.stored + self.refused - self.bad_records
+        text = f"{count(self.rows_read, 'row')} read"
+        if self.line_items:
+            text += (f", grouped into {count(orders, 'order')} ({count(self.line_items, 'row')} "
+                     f"{'was a further line item' if self.line_items == 1 else 'were further line items'} of an order)")
+        text += f". {count(self.stored, 'order')} stored"
+        if self.warned:
+            text += f", {self.warned:,} of them with a warning"
+        refused_orders = self.refused - self.bad_records
+        if refused_orders:
+            text += f"; {count(refused_orders, 'order')} refused"
+        if self.bad_records:
+            text += (f"; {count(self.bad_records, 'row')} refused for a wrong number of fields")
+        return text + "."
+
     @property
     def bad_records(self) -> int:
         """Records refused before grouping (a wrong number of fields): not orders."""
         return self.refused_by_reason.get(BAD_RECORD_REASON, 0)
+
+
+def count(n: int, noun: str) -> str:
+    """'1 order', '1,529 orders'."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def sql_type(name: str) -> str:

@@ -95,3 +95,25 @@ def test_a_database_held_by_another_process_is_one_line_not_a_traceback(db_file)
     assert code == 2
     assert "another process (the running dashboard?)" in err and "use another file with --db" in err
     assert "Traceback" not in err
+
+
+def test_import_asks_for_the_decimal_separator_and_lists_warnings(db_file, tmp_path):
+    path = tmp_path / "shop.csv"
+    path.write_text('order_id,placed_at,payment_method,amount,paid_at,shipped_at\n'
+                    'A,2026-06-01 10:00,card,"1,234",2026-06-01 11:00,2026-06-01 10:30\n'
+                    'B,2026-06-01 10:00,card,5,,\n')
+    code, _, err = run("import", str(path), db=db_file)
+    assert code == 2 and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and "--decimal" in err
+    code, out, _ = run("import", str(path), "--decimal", ".", db=db_file)
+    assert code == 0
+    assert "2 rows read. 2 orders stored, 1 of them with a warning." in out
+    assert "shipped_at: before paid_at" in out
+    code, out, _ = run("warnings", db=db_file)
+    assert code == 0
+    assert out.splitlines()[0] == "line_number,field,reason,message,raw"
+    assert out.splitlines()[1].startswith("2,shipped_at,shipped_at: before paid_at,")
+    code, out, _ = run("refused", "--warnings", "--json", db=db_file)
+    assert [w["line_number"] for w in json.loads(out)["warnings"]] == [2]
+    code, out, _ = run("import", str(path), "--decimal", ",", "--json", db=db_file)
+    assert json.loads(out)["stored"] == 2

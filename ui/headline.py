@@ -17,6 +17,7 @@ import polars as pl
 
 from analytics import metrics, pipelines, report
 from analytics.filters import Filters
+from analytics.ingest import count
 
 HEADLINE = (
     "cancellation_rate",
@@ -108,7 +109,7 @@ def _compared(series: pl.DataFrame, period: str) -> tuple[tuple[tuple[date, int]
 
 def _orders(n: int) -> str:
     """'1 order', '529 orders'."""
-    return f"{n:,} order" + ("" if n == 1 else "s")
+    return count(n, "order")
 
 
 def _day(value) -> date:

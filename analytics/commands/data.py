@@ -1,4 +1,4 @@
-"""Data-set commands: generate, demo, import, datasets, refused, rename, delete."""
+"""Data-set commands: generate, demo, import, datasets, refused, warnings, rename, delete."""
 
 from __future__ import annotations
 
@@ -29,6 +29,10 @@ def register(sub) -> None:
     p.add_argument("--name", help="data set name (default: the orders file's name)")
     p.add_argument("--map", action="append", metavar="FIELD=COLUMN",
                    help="match FIELD to the column with this exact header (repeatable)")
+    p.add_argument("--decimal", choices=[".", ","],
+                   help="the amounts' decimal separator, where the values cannot tell (1,234)")
+    p.add_argument("--date-format", choices=["day-first", "month-first"],
+                   help="the order of day and month in dates like 05/01/2026, where the values cannot tell")
     add_common(p)
     p.set_defaults(func=cmd_import)
 
@@ -37,8 +41,14 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_datasets)
 
     p = sub.add_parser("refused", help="the rows an import refused, with their reasons, as CSV")
+    p.add_argument("--warnings", action="store_true",
+                   help="the orders stored with a warning instead (as the warnings command)")
     add_common(p, dataset=True)
     p.set_defaults(func=cmd_refused)
+
+    p = sub.add_parser("warnings", help="the orders an import stored with a warning, with the reasons, as CSV")
+    add_common(p, dataset=True)
+    p.set_defaults(func=cmd_refused, warnings=True)
 
     p = sub.add_parser("rename", help="rename a data set")
     p.add_argument("dataset", metavar="ID_OR_NAME")
@@ -88,20 +98,27 @@ def cmd_demo(args) -> int:
 
 
 def cmd_import(args) -> int:
+    from analytics.formats import Readings
     from analytics.importer import ImportError_, import_files, mapping_from_args
 
     con = db.connect(args.db)
     try:
-        result = import_files(con, args.files, name=args.name, mapping=mapping_from_args(args.map))
+        result = import_files(con, args.files, name=args.name, mapping=mapping_from_args(args.map),
+                              readings=Readings(decimal=args.decimal, date_format=args.date_format))
     except ImportError_ as e:
         raise UserError(str(e)) from None
 
     def render(r):
-        lines = [f"imported {r['dataset']['name']!r} (id {r['dataset']['id']}): "
-                 f"{r['stored']:,} orders stored, {r['refused']:,} refused"]
-        lines += [f"  {n:>8,}  {reason}" for reason, n in r["refused_by_reason"].items()]
+        lines = [f"imported {r['dataset']['name']!r} (id {r['dataset']['id']}): {result.summary()}"]
+        lines += [f"note: {n}" for n in r["notices"]]
         if r["refused"]:
-            lines.append(f"see them with: python -m analytics refused --dataset {r['dataset']['id']}")
+            lines.append("refused:")
+            lines += [f"  {n:>8,}  {reason}" for reason, n in r["refused_by_reason"].items()]
+            lines.append(f"see them with: python -m analytics refused --dataset={r['dataset']['id']}")
+        if r["warned"]:
+            lines.append("stored with a warning:")
+            lines += [f"  {n:>8,}  {reason}" for reason, n in r["warned_by_reason"].items()]
+            lines.append(f"see them with: python -m analytics warnings --dataset={r['dataset']['id']}")
         return "\n".join(lines)
 
     emit(args, result.as_json(), render)
@@ -134,13 +151,14 @@ def cmd_datasets(args) -> int:
 
 
 def cmd_refused(args) -> int:
-    from analytics.importer import refused_rows
+    from analytics.importer import refused_rows, warned_rows
 
     con = db.connect(args.db)
     d = db.resolve_dataset(con, args.dataset)
-    frame = refused_rows(con, d.id)
+    key = "warnings" if args.warnings else "refused"
+    frame = (warned_rows if args.warnings else refused_rows)(con, d.id)
     if args.json:
-        emit(args, {"dataset": {"id": d.id, "name": d.name}, "refused": frame.to_dicts()}, str)
+        emit(args, {"dataset": {"id": d.id, "name": d.name}, key: frame.to_dicts()}, str)
     else:
         sys.stdout.write(frame.write_csv())
     return 0
