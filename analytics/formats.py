@@ -19,7 +19,12 @@ DATE_ORDERS = {"day-first": "%d/%m", "month-first": "%m/%d"}
 
 
 class FormatUndecided(ValueError):
-    """The values of a column can be read two ways: the user must say which."""
+    """The values of a column can be read two ways: the user must say which (`choice`: 'decimal' or
+    'date_format'); the message says it in words, without the command line's flags."""
+
+    def __init__(self, message: str, choice: str):
+        super().__init__(message)
+        self.choice = choice
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,7 @@ def decide_decimal(cur: duckdb.DuckDBPyConnection, table: str, column: str, labe
     if ambiguous:
         raise FormatUndecided(
             f"{label}: values such as {example!r} can be read with a decimal point or a decimal comma, "
-            f"and no value in the column decides it: choose the decimal separator (--decimal . or --decimal ,)")
+            f"and no value in the column decides it: choose the decimal separator", "decimal")
     return "."
 
 
@@ -155,5 +160,5 @@ def decide_date_format(cur: duckdb.DuckDBPyConnection, table: str, columns: dict
     if ambiguous:
         raise FormatUndecided(
             f"{fld}: dates such as {example!r} can be day first or month first, and no date in the file "
-            f"decides it: choose the order (--date-format day-first or --date-format month-first)")
+            f"decides it: choose the order of day and month", "date_format")
     return "day-first"

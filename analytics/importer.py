@@ -549,7 +549,7 @@ def _decide(cur, raw: str, plan: ImportPlan, readings: Readings, notices: list[s
         dates = {f: _q(plan.mapping[f]) for f in TIMESTAMP_FIELDS if plan.mapping.get(f)}
         date_format = formats.decide_date_format(cur, raw, dates, readings)
     except FormatUndecided as e:
-        raise ImportNeedsChoice(str(e), "decimal" if "--decimal" in str(e) else "date_format") from None
+        raise ImportNeedsChoice(str(e), e.choice) from None
     return decimals, date_format
 
 

@@ -47,7 +47,8 @@ def test_upload_change_a_match_and_import(database):
     at.text_input(key="data_import_name").set_value("June orders").run()
     at.button(key="data_import").click().run()
     assert s.problems(at) == []
-    assert any("Stored **June orders**: 20 orders" in x.value for x in at.success), [x.value for x in at.success]
+    assert any("Stored **June orders**: 20 rows read. 20 orders stored." in x.value for x in at.success), \
+        [x.value for x in at.success]
     new_id = at.query_params["dataset"]
     stored = _stored(path)[new_id]
     assert stored.name == "June orders" and stored.orders == 20
@@ -64,7 +65,8 @@ def test_refused_rows_are_listed_with_reasons_and_downloadable(database):
     at = _upload(s.open_page("data"), "orders.csv", content)
     at.button(key="data_import").click().run()
     assert s.problems(at) == []
-    assert any("2 rows refused" in x.value for x in at.success)
+    assert any("3 rows read. 1 order stored; 2 orders refused." in x.value for x in at.success), \
+        [x.value for x in at.success]
     shown = [x.value for x in at.subheader]
     assert "Refused rows (2)" in shown
     tables = [df.value for df in at.dataframe]
@@ -146,12 +148,12 @@ def test_a_missing_required_column_is_said_in_the_pages_words(database):
 
     import polars as pl
 
-    frame = pl.read_csv(s.SAMPLE, infer_schema=False).drop("payment_method")
+    frame = pl.read_csv(s.SAMPLE, infer_schema=False).drop("amount")
     buffer = io.BytesIO()
     frame.write_csv(buffer)
-    at = _upload(s.open_page("data"), "no_method.csv", buffer.getvalue())
+    at = _upload(s.open_page("data"), "no_amount.csv", buffer.getvalue())
     messages = [e.value for e in at.error]
-    assert any("choose a column for payment_method in the matching table above" in m for m in messages), messages
+    assert any("choose a column for amount in the matching table above" in m for m in messages), messages
     assert not any("--map" in m for m in messages)
     assert at.button(key="data_import").disabled
 
@@ -187,3 +189,29 @@ def test_generating_fewer_orders_than_the_minimum_says_so(database):
     assert not at.exception
     assert any("at least 100 orders" in e.value for e in at.error), [e.value for e in at.error]
     assert set(_stored(path)) == before
+
+
+def test_a_line_item_export_with_odd_values_says_what_it_did_in_words(database):
+    from tests.test_import_layouts import shopify_export
+
+    at = _upload(s.open_page("data"), "orders_export_1.csv", shopify_export())
+    assert s.problems(at) == []
+    assert any("Shopify orders export" in c.value for c in at.caption)
+    at.button(key="data_import").click().run()
+    assert s.problems(at) == []
+    assert any("10 rows read, grouped into 6 orders (4 rows were further line items of an order). "
+               "6 orders stored, 1 of them with a warning." in x.value for x in at.success), [x.value for x in at.success]
+    at.run()
+    assert "Orders stored with a warning (1)" in [x.value for x in at.subheader]
+    warned = next(df.value for df in at.dataframe if "line_number" in df.value.columns)
+    assert warned["line_number"].tolist() == [12]  # #1006 starts on line 12 (two notes span two lines)
+
+
+def test_amounts_the_values_cannot_decide_are_asked_on_the_page(database):
+    content = b'order_id,placed_at,payment_method,amount\nA,2026-06-01 10:00,card,"1,234"\nB,2026-06-01 10:00,card,5\n'
+    at = _upload(s.open_page("data"), "ambiguous.csv", content)
+    at.button(key="data_import").click().run()
+    assert any("choose the decimal separator" in e.value for e in at.error)
+    at.radio(key="data_decimal").set_value(",").run()
+    at.button(key="data_import").click().run()
+    assert any("2 orders stored" in x.value for x in at.success), [x.value for x in at.success]

@@ -96,7 +96,7 @@ def test_amounts_in_local_formats_are_read_one_way_per_column(con, tmp_path, val
 
 def test_an_amount_that_cannot_decide_is_asked_not_guessed(con, tmp_path):
     content = f'{HEADER}\nA,2026-06-01 10:00,card,"1,234",a\nB,2026-06-01 10:00,card,5,b\n'.encode()
-    with pytest.raises(importer.ImportNeedsChoice, match="--decimal") as asked:
+    with pytest.raises(importer.ImportNeedsChoice, match="choose the decimal separator") as asked:
         _import(con, tmp_path, content)
     assert asked.value.choice == "decimal"
     assert con.execute("SELECT count(*) FROM datasets").fetchall() == [(0,)]
@@ -130,7 +130,7 @@ def test_dates_beyond_iso_are_read_one_way_per_file(con, tmp_path, dates, expect
 
 def test_dates_that_cannot_decide_are_asked(con, tmp_path):
     content = f"{HEADER}\nA,05/01/2026,card,1,a\nB,06/02/2026,card,1,b\n".encode()
-    with pytest.raises(importer.ImportNeedsChoice, match="--date-format") as asked:
+    with pytest.raises(importer.ImportNeedsChoice, match="choose the order of day and month") as asked:
         _import(con, tmp_path, content)
     assert asked.value.choice == "date_format"
     result = _import(con, tmp_path, content, readings=Readings(date_format="month-first"))

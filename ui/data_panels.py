@@ -10,6 +10,7 @@ import polars as pl
 import streamlit as st
 
 from analytics import db, generate, importer
+from analytics.formats import Readings
 from ui import copy_link, downloads, picker
 from ui.setup import connection, cursor, db_key
 
@@ -47,7 +48,8 @@ def current_dataset(dataset: db.Dataset | None) -> None:
         st.subheader(dataset.name)
         st.markdown(
             f"**{dataset.orders:,}** orders · **{dataset.cancellation_requests:,}** cancellation requests · "
-            f"**{dataset.refunds:,}** refunds · **{dataset.refused_rows:,}** refused rows  \n"
+            f"**{dataset.refunds:,}** refunds · **{dataset.refused_rows:,}** refused rows · "
+            f"**{dataset.warned_rows:,}** orders with a warning  \n"
             f"{'Generated' if dataset.source_kind == 'generated' else 'Imported'} "
             f"{dataset.created_at:%Y-%m-%d %H:%M} UTC{' · the demo data set, shared by everyone' if dataset.is_demo else ''}"
         )
@@ -93,20 +95,28 @@ def _rename_delete(dataset: db.Dataset) -> None:
 
 
 @st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
-def _refused_rows(database: str, dataset_id: str) -> pl.DataFrame:
+def _problem_rows(database: str, dataset_id: str, warned: bool) -> pl.DataFrame:
     with cursor() as cur:
-        return importer.refused_rows(cur, dataset_id)
+        return (importer.warned_rows if warned else importer.refused_rows)(cur, dataset_id)
 
 
 def _refused(dataset: db.Dataset) -> None:
-    if not dataset.refused_rows:
-        return
-    st.subheader(f"Refused rows ({dataset.refused_rows:,})")
-    st.caption("Rows of the file that the import left out, with the first check each failed and the values read.")
-    rows = _refused_rows(db_key(), dataset.id)
-    by_reason = rows.group_by("reason").len("rows").sort("rows", "reason", descending=[True, False])
-    downloads.table(by_reason, f"refused-reasons-{dataset.name}", key="data_refused_reasons")
-    downloads.table(rows, f"refused-rows-{dataset.name}", key="data_refused")
+    for warned, count, title, caption, key in (
+        (False, dataset.refused_rows, "Refused rows",
+         "Rows of the file that the import left out, with the first check each failed and the values read. "
+         "Line numbers are the file's own lines, as an editor shows them.", "data_refused"),
+        (True, dataset.warned_rows, "Orders stored with a warning",
+         "Real orders with odd values (times out of order, a date far off, a combined gateway): stored and "
+         "counted, but left out of the figures that rest on the odd value.", "data_warned"),
+    ):
+        if not count:
+            continue
+        st.subheader(f"{title} ({count:,})")
+        st.caption(caption)
+        rows = _problem_rows(db_key(), dataset.id, warned)
+        by_reason = rows.group_by("reason").len("rows").sort("rows", "reason", descending=[True, False])
+        downloads.table(by_reason, f"{key.replace('data_', '')}-reasons-{dataset.name}", key=f"{key}_reasons")
+        downloads.table(rows, f"{key.replace('data_', '')}-rows-{dataset.name}", key=key)
 
 
 # --- generation ---------------------------------------------------------------------------------------
@@ -147,12 +157,16 @@ def last_result() -> None:
     result = st.session_state.pop("data_last_result", None)
     if not result:
         return
-    refused = f"; {result['refused']:,} rows refused" if result["refused"] else ""
-    st.success(f"Stored **{result['dataset']['name']}**: {result['stored']:,} orders{refused}. It is now the chosen "
-               "data set.", icon=":material/check_circle:")
-    if result["refused_by_reason"]:
-        # The reasons table itself is under "Refused rows" in the Data sets tab: shown once, not twice.
-        st.caption("Why rows were refused, and the rows themselves: **Refused rows** in the Data sets tab.")
+    summary = result.get("summary") or f"{result['stored']:,} orders stored."
+    st.success(f"Stored **{result['dataset']['name']}**: {summary} It is now the chosen data set.",
+               icon=":material/check_circle:")
+    for notice in result.get("notices", []):
+        st.caption(f"Note: {notice}.")
+    if result["refused_by_reason"] or result.get("warned_by_reason"):
+        # The reasons tables are under "Refused rows" and "Orders stored with a warning" in the Data sets
+        # tab: shown once, not twice.
+        st.caption("Why, and the rows themselves with their line numbers: **Refused rows** and **Orders stored "
+                   "with a warning** in the Data sets tab.")
     keep_link(result["dataset"]["id"])
 
 
@@ -181,7 +195,7 @@ def _save_uploads(files) -> tuple[list[Path], dict[str, str]]:
         return [Path(p) for p in saved["paths"]], saved["names"]
     if saved:
         shutil.rmtree(saved["dir"], ignore_errors=True)
-    for fld in importer.CANONICAL_FIELDS:  # a new file starts from its own automatic matches
+    for fld in importer.FIELDS:  # a new file starts from its own automatic matches
         st.session_state.pop(f"data_map_{fld}", None)
     folder = Path(tempfile.mkdtemp(prefix="cancellation-lab-upload-"))
     paths, names = [], {}
@@ -209,8 +223,9 @@ def upload_panel() -> None:
     files = st.file_uploader(
         f"Orders export (CSV, up to {limit} MB per file)", type=UPLOAD_TYPES, accept_multiple_files=True,
         key=f"data_files_{st.session_state.get('data_uploads_done', 0)}",
-        help=f"One orders file with a header row, or Olist's orders file plus its payments file (and, if you "
-             f"have it, its items file). Comma, semicolon or tab; UTF-8 or Latin-1. Files above {limit} MB "
+        help=f"One orders file with a header row (one row per order, or per line item, as Shopify's orders "
+             f"export), or Olist's orders file plus its payments file (and, if you have it, its items file). "
+             f"Comma, semicolon or tab; UTF-8, Latin-1 or UTF-16. Files above {limit} MB "
              "are refused; import bigger ones with `python -m analytics import`.",
     )
     if not files:
@@ -236,6 +251,11 @@ def upload_panel() -> None:
     problems = page_problems(plan, names)
     for problem in problems:
         st.error(problem, icon=":material/error:")
+    if plan.layout:
+        st.caption(f"Recognised as **{plan.layout.name}**.")
+    for notice in plan.notices:
+        st.caption(f"Note: {notice}.")
+    readings = _readings()
     default_name = Path(names[str(plan.orders_file.path)]).stem
     name = st.text_input("Data set name", value=default_name, max_chars=120, key="data_import_name")
     if st.button("Import", type="primary", disabled=bool(problems), key="data_import"):
@@ -246,18 +266,40 @@ def upload_panel() -> None:
 
         try:
             result = importer.import_files(connection(db_key()), paths, name=name.strip() or default_name,
-                                           mapping=overrides or None, progress=progress, display_names=names)
+                                           mapping=overrides or None, progress=progress, display_names=names,
+                                           readings=readings)
+        except importer.ImportNeedsChoice as e:
+            bar.empty()
+            st.session_state["data_open_readings"] = True
+            st.error(f"Nothing was imported yet: {_shown(str(e), names)}. Choose it under **How to read "
+                     "amounts and dates** above, then import again.", icon=":material/help:")
+            return
         except importer.ImportError_ as e:
             bar.empty()
             st.error(f"Nothing was imported: {_shown(str(e), names)}", icon=":material/error:")
             return
         _after_change()
         picker.remember(result.dataset.id)
-        st.session_state["data_last_result"] = result.as_json()
+        st.session_state["data_last_result"] = result.as_json() | {"summary": result.summary()}
         # A fresh upload widget: the imported files are done with.
         st.session_state["data_uploads_done"] = st.session_state.get("data_uploads_done", 0) + 1
         _forget_upload()
         st.rerun()
+
+
+DECIMAL_OPTIONS = {None: "decide from the values", ".": "decimal point (1,234.50)", ",": "decimal comma (1.234,50)"}
+DATE_OPTIONS = {None: "decide from the values", "day-first": "day first (31/01/2026)",
+                "month-first": "month first (01/31/2026)"}
+
+
+def _readings() -> Readings:
+    """The user's choice where the values cannot decide how to read amounts or dates."""
+    with st.expander("How to read amounts and dates", expanded=bool(st.session_state.get("data_open_readings"))):
+        decimal = st.radio("Decimal separator of amounts", list(DECIMAL_OPTIONS), format_func=DECIMAL_OPTIONS.get,
+                           horizontal=True, key="data_decimal")
+        date_format = st.radio("Dates like 05/01/2026", list(DATE_OPTIONS), format_func=DATE_OPTIONS.get,
+                               horizontal=True, key="data_date_format")
+    return Readings(decimal=decimal, date_format=date_format)
 
 
 def page_problems(plan: importer.ImportPlan, names: dict[str, str]) -> list[str]:
@@ -265,7 +307,8 @@ def page_problems(plan: importer.ImportPlan, names: dict[str, str]) -> list[str]
     missing required field is said here from the plan's matches; a file with a header and no rows is
     refused here, before the Import button, rather than after it."""
     shown_name = names[str(plan.orders_file.path)]
-    missing = [f for f in importer.REQUIRED_FIELDS if not plan.mapping.get(f) and f not in plan.derived]
+    missing = [f for f in importer.REQUIRED_FIELDS if not plan.mapping.get(f) and f not in plan.derived
+               and not (f == "amount" and plan.mapping.get("unit_price"))]
     out = []
     for problem in plan.problems:
         if "--map" in problem and missing:
@@ -298,7 +341,7 @@ def _mapping_editor(plan: importer.ImportPlan, names: dict[str, str]) -> dict[st
     st.markdown(f"**Matched columns** of {names[str(plan.orders_file.path)]}: change any match before importing. "
                 "Required: order_id, placed_at, payment_method, amount.")
     grid = st.columns(3)
-    for i, fld in enumerate(importer.CANONICAL_FIELDS):
+    for i, fld in enumerate(importer.FIELDS):
         derived = plan.derived.get(fld)
         first = f"(from {_shown(derived, names)})" if derived else NONE
         options = [first, *columns]
@@ -311,7 +354,7 @@ def _mapping_editor(plan: importer.ImportPlan, names: dict[str, str]) -> dict[st
             choice = st.selectbox(f"{fld}{' *' if required else ''}", options, key=key)
         if choice != (auto if auto in columns else first):
             overrides[fld] = "" if choice == first else choice
-    unused = [c for c in columns if c not in {st.session_state.get(f"data_map_{f}") for f in importer.CANONICAL_FIELDS}]
+    unused = [c for c in columns if c not in {st.session_state.get(f"data_map_{f}") for f in importer.FIELDS}]
     if unused:
         st.caption("Columns not used: " + ", ".join(f"`{c}`" for c in unused))
     return overrides

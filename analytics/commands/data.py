@@ -99,12 +99,15 @@ def cmd_demo(args) -> int:
 
 def cmd_import(args) -> int:
     from analytics.formats import Readings
-    from analytics.importer import ImportError_, import_files, mapping_from_args
+    from analytics.importer import ImportError_, ImportNeedsChoice, import_files, mapping_from_args
 
     con = db.connect(args.db)
     try:
         result = import_files(con, args.files, name=args.name, mapping=mapping_from_args(args.map),
                               readings=Readings(decimal=args.decimal, date_format=args.date_format))
+    except ImportNeedsChoice as e:
+        flag = "--decimal . or --decimal ," if e.choice == "decimal" else "--date-format day-first|month-first"
+        raise UserError(f"{e} ({flag})") from None
     except ImportError_ as e:
         raise UserError(str(e)) from None
 
