@@ -18,6 +18,12 @@ with ui.page("overview", "Overview") as ctx:
     heads, period = cached.headlines(dataset.id, ctx.filters, bounds)
     views.headline_tiles(heads, period)
 
+    if len(cached.currencies(dataset.id)) > 1:
+        st.subheader("Money by currency")
+        st.caption("The orders are in several currencies: amounts are shown per currency, never added up.")
+        views.table_result(cached.table(dataset.id, "money_by_currency", ctx.filters), name="money-by-currency",
+                           key="ov_currency")
+
     st.subheader("Where orders leave the life cycle")
     lifecycle = cached.table(dataset.id, "lifecycle", ctx.filters)
     if lifecycle.available:

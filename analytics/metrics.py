@@ -12,7 +12,7 @@ cancellations by stage stay available for an export with no request rows; reques
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 import polars as pl
@@ -34,6 +34,8 @@ CAPABILITIES: dict[str, str] = {
     "refund_amounts": "no refund in this data set records its amount",
     "sellers": "orders in this data set carry no seller id",
     "payment_methods": "the export has no payment method (every order is stored as 'unknown')",
+    "single_currency": "the orders are in several currencies: money is shown per currency (Money by currency), "
+                       "never added up",
     "cancel_stages": "the export records no payment or shipment times, so the stage of its cancellations is unknown",
     "shipping_methods": "orders in this data set carry no shipping method",
     "payment_times": "no order in this data set has a payment time",
@@ -208,6 +210,10 @@ def _tables() -> list[Metric]:
                "Per payment method: orders, GMV, cancellation requests, cancelled orders and rate, cancelled GMV.",
                {"orders": (*_VOLUME_ORDER_READS, "payment_method"), "requests": ("payment_method",)},
                partial(p.volume_by, by="payment_method"), ("payment_methods",), _VOLUME_COLUMN_NEEDS),
+        _table("money_by_currency", "Money by currency", "currency", MONEY,
+               "Per currency: orders, GMV, cancelled orders and rate, cancelled GMV; amounts in different "
+               "currencies are never added up.",
+               {"orders": (*_VOLUME_ORDER_READS, "currency")}, partial(p.volume_by, by="currency")),
         _table("volume_by_shipping_method", "Cancellations by shipping method", "orders", COUNT,
                "Per shipping method: orders, GMV, cancellation requests, cancelled orders and rate, cancelled GMV.",
                {"orders": (*_VOLUME_ORDER_READS, "shipping_method"), "requests": ("shipping_method",)},
@@ -294,7 +300,20 @@ def _tables() -> list[Metric]:
     ]
 
 
-REGISTRY: dict[str, Metric] = {m.name: m for m in (*_scalars(), *_tables())}
+# Money columns of tables: added up only where the data set has one currency (report._table drops
+# those a table has when the data set has several).
+MONEY_COLUMNS = ("gmv", "cancelled_gmv", "refund_amount", "return_path_gmv", "cancelled_gmv_share",
+                 "share_of_cancelled_gmv")
+
+
+def _one_currency(metric: Metric) -> Metric:
+    """A money figure needs one currency: amounts in several are never added up."""
+    if metric.unit == "currency" and metric.name != "money_by_currency":
+        return replace(metric, needs=(*metric.needs, "single_currency"))
+    return metric
+
+
+REGISTRY: dict[str, Metric] = {m.name: _one_currency(m) for m in (*_scalars(), *_tables())}
 SCALARS: tuple[str, ...] = tuple(n for n, m in REGISTRY.items() if m.kind == "scalar")
 TABLES: tuple[str, ...] = tuple(n for n, m in REGISTRY.items() if m.kind == "table")
 

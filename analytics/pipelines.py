@@ -26,6 +26,8 @@ import polars as pl
 
 from analytics.outcomes import OUTCOMES, STAGES
 
+UNKNOWN_SELLER = "unknown (not in the export)"
+
 ORDER_COLUMNS: dict[str, pl.DataType] = {
     "order_id": pl.String,
     "placed_at": pl.Datetime("us"),
@@ -33,6 +35,7 @@ ORDER_COLUMNS: dict[str, pl.DataType] = {
     "amount": pl.Float64,
     "shipping_method": pl.String,
     "seller_id": pl.String,
+    "currency": pl.String,
     "paid_at": pl.Datetime("us"),
     "shipped_at": pl.Datetime("us"),
     "delivered_at": pl.Datetime("us"),
@@ -450,6 +453,8 @@ def sellers(frames: Frames, sort_by: str = "cancelled_gmv") -> pl.LazyFrame:
         .select("seller_id", "orders", "gmv", "cancellation_requests", "answered_requests", "acceptance_rate",
                 "p50_response_hours", "cancelled_orders", "cancelled_gmv", "return_path_orders")
         .sort([sort_by, "seller_id"], descending=[True, False], nulls_last=True)
+        # Orders whose seller the export does not name are one row, said in words.
+        .with_columns(pl.col("seller_id").fill_null(UNKNOWN_SELLER))
         .with_row_index("rank", offset=1)
         .with_columns(pl.col("rank").cast(pl.Int64))
     )

@@ -61,6 +61,9 @@ The report dict:
         as metrics p50/p90_refund_business_days_from_start. "refunds": how many each one measures)
      "refunds_over_threshold": {"threshold_business_days", "refunds", "over_threshold", "share"},
      "seller_losses": {"cancelled_gmv", "return_path_orders"},
+     "currency": the one currency of the orders, or null (none recorded, or several),
+     "money_by_currency": null, or with several currencies [{"currency", "orders", "gmv", "cancelled_orders",
+                          "cancelled_gmv"}, ...] (the money figures above are then null: never added up),
      "unavailable": {key: why}}
 A key the data set cannot support is null and listed in "unavailable" with the reason, never 0; a
 part of a key gets a dotted name ("refund_latency.from_request"). A ratio or a percentile with
@@ -95,6 +98,7 @@ _COLUMN_SQL = {
     "amount": "o.amount",
     "shipping_method": "o.shipping_method",
     "seller_id": "o.seller_id",
+    "currency": "upper(trim(o.currency))",
     "paid_at": "o.paid_at",
     "shipped_at": "o.shipped_at",
     "delivered_at": "o.delivered_at",
@@ -231,6 +235,7 @@ SELECT
   (SELECT count(amount) FROM refunds WHERE dataset_id = $1) AS refund_amounts,
   (SELECT count(seller_id) FROM orders WHERE dataset_id = $1) AS sellers,
   (SELECT count(*) FROM orders WHERE dataset_id = $1 AND payment_method <> 'unknown') AS payment_methods,
+  (SELECT (count(DISTINCT upper(trim(currency))) <= 1)::INTEGER FROM orders WHERE dataset_id = $1) AS single_currency,
   (SELECT (count(*) FILTER (WHERE is_cancelled AND cancel_stage IS NULL) = 0)::INTEGER
      FROM orders WHERE dataset_id = $1) AS cancel_stages,
   (SELECT count(shipping_method) FROM orders WHERE dataset_id = $1) AS shipping_methods,
@@ -256,6 +261,22 @@ def missing_capabilities(con: duckdb.DuckDBPyConnection, dataset) -> dict[str, s
             _capability_cache.clear()
         _capability_cache[dataset_id] = {k: m.CAPABILITIES[k] for k, n in counts.items() if not n}
     return dict(_capability_cache[dataset_id])
+
+
+def currencies(con: duckdb.DuckDBPyConnection, dataset=None) -> list[str]:
+    """The currency codes of a data set's orders (as exported, upper case), sorted; [] when it records none."""
+    cur = con.cursor()
+    try:
+        return [c for (c,) in cur.execute(
+            "SELECT DISTINCT upper(trim(currency)) AS c FROM orders WHERE dataset_id = ? AND currency IS NOT NULL "
+            "ORDER BY c", [_dataset_id(con, dataset)]).fetchall()]
+    finally:
+        cur.close()
+
+
+def money_format(codes: list[str], fmt: str = m.MONEY) -> str:
+    """A money format with the data set's currency ('BRL {:,.2f}'); plain where it records none."""
+    return f"{codes[0]} {fmt}" if len(codes) == 1 else fmt
 
 
 def unavailable(con: duckdb.DuckDBPyConnection, dataset=None) -> dict[str, str]:
@@ -337,6 +358,8 @@ def _table(con, dataset, filters: Filters, name: str, *, reads: dict | None = No
     frames = load(con, dataset, filters, metric.reads if reads is None else reads)
     frame = metric.pipeline(frames, **options).collect()
     notes = metric.unavailable_columns(missing)
+    if "single_currency" in missing and name != "money_by_currency":
+        notes.update({c: missing["single_currency"] for c in m.MONEY_COLUMNS if c in frame.columns})
     return Table(name, frame.drop([c for c in notes if c in frame.columns]), None, notes)
 
 
@@ -434,6 +457,10 @@ def sellers(con, dataset=None, filters: Filters = NO_FILTERS, sort_by: str = "ca
     return _table(con, dataset, filters, "sellers", sort_by=sort_by)
 
 
+def money_by_currency(con, dataset=None, filters: Filters = NO_FILTERS) -> Table:
+    return _table(con, dataset, filters, "money_by_currency")
+
+
 def seller_losses(con, dataset=None, filters: Filters = NO_FILTERS) -> Table:
     return _table(con, dataset, filters, "seller_losses")
 
@@ -464,7 +491,9 @@ _REPORT_NEEDS = {
     "seller_response_hours": ("requests", "response_times"),
     "reasons": ("requests", "reasons"),
     "refunds": ("refunds",),
-    "refund_amount": ("refunds", "refund_amounts"),
+    "refund_amount": ("refunds", "refund_amounts", "single_currency"),
+    "gmv": ("single_currency",),
+    "cancelled_gmv": ("single_currency",),
     "refund_latency": ("refunds", "refund_times", "payment_methods"),
     "refund_wait_from_start": ("refunds", "refund_times"),
     "refund_wait_from_request": ("refunds", "refund_times", "requests", "request_times"),
@@ -547,5 +576,18 @@ def report(con: duckdb.DuckDBPyConnection, dataset=None, filters: Filters = NO_F
     if "requests" in missing:
         out["seller_losses"]["return_path_orders"] = None
         why_not["seller_losses.return_path"] = missing["requests"]
+    if "single_currency" in missing:
+        out["seller_losses"]["cancelled_gmv"] = None
+        why_not["seller_losses.cancelled_gmv"] = missing["single_currency"]
+        for row in out["cancelled_by_payment_method"] or []:
+            row["cancelled_gmv"] = None
+    codes = currencies(con, ds)
+    out["currency"] = codes[0] if len(codes) == 1 else None
+    out["money_by_currency"] = None
+    if len(codes) > 1:
+        by_currency = p.volume_by(p.Frames(orders=load_frame(
+            con, ds, "orders", filters, ("currency", "amount", "is_cancelled")).lazy()), "currency").collect()
+        out["money_by_currency"] = by_currency.select(
+            "currency", "orders", "gmv", "cancelled_orders", "cancelled_gmv").to_dicts()
     out["unavailable"] = why_not
     return out

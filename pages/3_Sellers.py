@@ -49,7 +49,7 @@ with ui.page("sellers", "Sellers", PARAMS) as ctx:
     if losses.available and losses.frame.height:
         row = losses.frame.row(0, named=True)
         a, b, c = st.columns(3)
-        a.metric("Cancelled GMV", views.fmt(row.get("cancelled_gmv"), "{:,.2f}"), border=True,
+        a.metric("Cancelled GMV", views.fmt(row.get("cancelled_gmv"), cached.money_format(dataset.id)), border=True,
                  help="The amounts of the cancelled orders: sales the sellers lost.")
         b.metric("Share of GMV cancelled", views.fmt(row.get("cancelled_gmv_share"), "{:.1%}"), border=True)
         if "return_path_orders" in row:
@@ -70,7 +70,12 @@ with ui.page("sellers", "Sellers", PARAMS) as ctx:
         st.caption(f"{frame.height:,} of {result.frame.height:,} sellers, ranked by {SORT_LABELS[sort]}.")
         if frame.is_empty():
             st.info("No seller id contains that text.", icon=":material/search_off:")
-        downloads.table(frame, f"sellers-by-{sort}", key="sl_table", height=560,
-                        column_config={k: v for k, v in COLUMNS.items() if k in frame.columns})
+        money = cached.currencies(dataset.id)
+        config = {k: v for k, v in COLUMNS.items() if k in frame.columns}
+        if len(money) == 1:
+            # Amounts in the data set's currency: said in the headers, as a spreadsheet would.
+            config.update({k: st.column_config.NumberColumn(f"{label} ({money[0]})", format="%,.2f")
+                           for k, label in (("gmv", "GMV"), ("cancelled_gmv", "Cancelled GMV")) if k in frame.columns})
+        downloads.table(frame, f"sellers-by-{sort}", key="sl_table", height=560, column_config=config)
         for column, why in result.notes.items():
             views.not_available(tables.column_words(column), why)

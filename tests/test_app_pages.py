@@ -87,4 +87,4 @@ def test_overview_numbers_are_the_reports(sample, monkeypatch):
     assert tiles["Cancellation requests"] == f"{expected['cancellation_requests']:,}"
     assert tiles["Refunds"] == f"{expected['refunds']:,}"
     assert tiles["Cancellation rate"] == f"{expected['cancellation_rate']:.1%}"
-    assert tiles["Cancelled GMV"] == f"{expected['cancelled_gmv']:,.2f}"
+    assert tiles["Cancelled GMV"] == f"USD {expected['cancelled_gmv']:,.2f}"  # the sample's orders are in USD

@@ -26,7 +26,7 @@ def _expected_overview(tmp_path) -> dict[str, str]:
         "Cancellation rate": f"{r['cancellation_rate']:.1%}",
         "Cancellation requests": f"{r['cancellation_requests']:,}",
         "Refunds": f"{r['refunds']:,}",
-        "Cancelled GMV": f"{r['cancelled_gmv']:,.2f}",
+        "Cancelled GMV": f"{r['currency']} {r['cancelled_gmv']:,.2f}",
     }
 
 

@@ -28,6 +28,22 @@ def table(dataset_id: str, name: str, filters: Filters, **kwargs) -> report.Tabl
 
 
 @st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
+def _currencies(database: str, dataset_id: str) -> list[str]:
+    with cursor() as cur:
+        return report.currencies(cur, dataset_id)
+
+
+def currencies(dataset_id: str) -> list[str]:
+    """The data set's currency codes (report.currencies), cached."""
+    return _currencies(db_key(), dataset_id)
+
+
+def money_format(dataset_id: str, fmt: str = "{:,.2f}") -> str:
+    """How the pages write an amount of this data set: with its currency where it records one."""
+    return report.money_format(currencies(dataset_id), fmt)
+
+
+@st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
 def _report(database: str, dataset_id: str, filters: Filters, threshold_days: float) -> dict:
     with cursor() as cur:
         return report.report(cur, dataset_id, filters, threshold_days=threshold_days)

@@ -121,6 +121,7 @@ def compute(con: duckdb.DuckDBPyConnection, dataset_id: str, filters: Filters,
     """The headline numbers of a data set under filters, with their per-period series; and the period used.
     bounds: the data set's first and last day for the filters' anchor."""
     unavailable = report.unavailable(con, dataset_id)
+    codes = report.currencies(con, dataset_id)
     names = tuple(n for n in HEADLINE if n not in unavailable)
     time_col = pipelines.ANCHOR_COLUMNS[filters.anchor]
     first = filters.start or bounds[0]
@@ -141,13 +142,14 @@ def compute(con: duckdb.DuckDBPyConnection, dataset_id: str, filters: Filters,
     out = []
     for name in HEADLINE:
         metric = metrics.get(name)
+        fmt = report.money_format(codes, metric.fmt) if metric.unit == "currency" else metric.fmt
         if name in unavailable:
-            out.append(Headline(name, SHORT_LABELS[name], metric.description, metric.fmt, None, unavailable[name], (), None))
+            out.append(Headline(name, SHORT_LABELS[name], metric.description, fmt, None, unavailable[name], (), None))
             continue
         values = tuple(series[name].to_list()) if series.height else ()
         change = None
         if note is None and values[-1] is not None and values[-2] is not None:
             change = values[-1] - values[-2]
-        out.append(Headline(name, SHORT_LABELS[name], metric.description, metric.fmt, total_row.get(name),
+        out.append(Headline(name, SHORT_LABELS[name], metric.description, fmt, total_row.get(name),
                             None, values, change, compared, note))
     return out, period

@@ -33,8 +33,11 @@ def fmt_change(change: float, pattern: str) -> str:
     """A change between periods; shares change in percentage points."""
     if "%" in pattern:
         return f"{change * 100:+.1f} pp"
-    body = pattern.strip("{}").lstrip(":")
-    return ("{:+" + body + "}").format(change) if body else f"{change:+}"
+    # A money pattern carries its currency around the field: 'BRL {:,.2f}' -> 'BRL +12.50'.
+    before, field_, after = pattern.partition("{")[0], pattern[pattern.find("{") + 1:pattern.rfind("}")], \
+        pattern[pattern.rfind("}") + 1:]
+    body = field_.lstrip(":")
+    return before + (("{:+" + body + "}").format(change) if body else f"{change:+}") + after
 
 
 def filter_summary(filters: Filters) -> str:
