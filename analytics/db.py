@@ -21,8 +21,8 @@ ENV_VAR = "CANCELLATION_LAB_DB"
 SCHEMA_VERSION = 1
 
 # Tables whose rows belong to a data set; deleting a data set deletes from each.
-DATASET_TABLES = ("orders", "cancellation_requests", "refunds", "refused_rows", "warned_rows", "scenarios",
-                  "calibrations")
+DATASET_TABLES = ("orders", "order_sellers", "cancellation_requests", "refunds", "refused_rows", "warned_rows",
+                  "scenarios", "calibrations")
 
 
 class DatasetNotFound(LookupError):

@@ -397,6 +397,7 @@ def _import(con, plan: ImportPlan, name, progress, display_names, readings) -> I
     tag = db.new_id().replace("-", "_")
     raw, parsed, staged, bad = f"_raw_{tag}", f"_parsed_{tag}", f"_staged_{tag}", f"_bad_{tag}"
     temp = [raw, parsed, staged, bad]
+    order_sellers = None
     try:
         progress(0.05, f"reading {of_name}")
         loaded = _load(cur, raw, of.csv, of_name)
@@ -440,6 +441,27 @@ def _import(con, plan: ImportPlan, name, progress, display_names, readings) -> I
             )
             joins.append(f"LEFT JOIN {it} ON {it}._oid = r.{oid}")
             extra_cols["seller_id"] = f"{it}._seller"
+            # Orders with several sellers keep them all, each with its share of the items' value.
+            shares = f"_shares_{tag}"
+            temp.append(shares)
+            cur.execute(
+                f"""CREATE TEMP TABLE {shares} AS
+                WITH per_seller AS (
+                    SELECT order_id, seller_id,
+                           sum(coalesce(try_cast(price AS DOUBLE), 0) + coalesce(try_cast(freight_value AS DOUBLE), 0))
+                               AS value, count(*) AS items
+                    FROM {it_raw} WHERE seller_id IS NOT NULL GROUP BY order_id, seller_id
+                ), several AS (
+                    SELECT *, sum(value) OVER (PARTITION BY order_id) AS total,
+                           sum(items) OVER (PARTITION BY order_id) AS all_items,
+                           count(*) OVER (PARTITION BY order_id) AS sellers
+                    FROM per_seller
+                )
+                SELECT order_id, seller_id,
+                       CASE WHEN total > 0 THEN value / total ELSE items / all_items END AS share
+                FROM several WHERE sellers > 1"""
+            )
+            order_sellers = shares
         progress(0.35, "deciding how to read amounts and dates")
         sources: dict[str, str] = {}
         for fld in FIELDS:
@@ -514,6 +536,7 @@ def _import(con, plan: ImportPlan, name, progress, display_names, readings) -> I
             source=source, source_file=of_name, progress=progress,
             raw_lookup=(raw, raw_json, loaded.line_sql), extra_refused=bad, rows_read=rows_read,
             stage_known=bool(sources.keys() & {"paid_at", "shipped_at"}), notices=notices,
+            order_sellers=order_sellers,
         )
     except CsvError as e:
         raise ImportError_(str(e)) from None

@@ -212,6 +212,7 @@ def store_staged(
     rows_read: int | None = None,
     stage_known: bool = True,
     notices: list[str] | None = None,
+    order_sellers: str | None = None,
 ) -> ImportResult:
     """Check, derive and store the staged table `staged` as a new data set, in one transaction.
 
@@ -220,7 +221,8 @@ def store_staged(
     `raw_lookup` = (the raw table, a JSON expression over its alias `r`, the SQL of a raw row's line)
     gives refused and warned rows their values as read, so that JSON is built for those rows only.
     `extra_refused` names a table of records refused before staging (source_line, field, reason,
-    message, raw), stored with the rest. `stage_known` False: the export has no payment or shipment
+    message, raw), stored with the rest. `order_sellers` names a table of (order_id, seller_id, share)
+    for orders with several sellers; the pairs of stored orders are kept. `stage_known` False: the export has no payment or shipment
     times, so a cancelled order's stage is unknown.
 
     The caller has staged the rows (on the same cursor); the transaction is opened and closed here,
@@ -311,6 +313,10 @@ def store_staged(
                 FROM {checked} c {raw_join} WHERE {where} ORDER BY c.source_line""",
                 [dataset_id, source_file],
             )
+        if order_sellers:
+            cur.execute(f"""INSERT INTO order_sellers
+                SELECT ?, s.order_id, s.seller_id, s.share FROM {order_sellers} s
+                SEMI JOIN (SELECT order_id {good}) g ON g.order_id = s.order_id""", [dataset_id])
         if extra_refused:
             cur.execute(f"INSERT INTO refused_rows SELECT ?, ?, source_line, field, reason, message, raw "
                         f"FROM {extra_refused}", [dataset_id, source_file])

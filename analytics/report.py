@@ -140,11 +140,17 @@ def _where(filters: Filters, grain: str) -> tuple[list[str], list]:
         conds.append(f"{anchor} < ?")
         params.append(filters.end + timedelta(days=1))
     for name, column in (("payment_methods", "o.payment_method"), ("shipping_methods", "o.shipping_method"),
-                         ("sellers", "o.seller_id"), ("reasons", "r.reason")):
+                         ("reasons", "r.reason")):
         values = getattr(filters, name)
         if values:
             conds.append(f"{column} IN ({', '.join('?' for _ in values)})")
             params.extend(values)
+    if filters.sellers:
+        # An order with several sellers is any of its sellers' order.
+        marks = ", ".join("?" for _ in filters.sellers)
+        conds.append(f"(o.seller_id IN ({marks}) OR o.order_id IN (SELECT s.order_id FROM order_sellers s "
+                     f"WHERE s.dataset_id = o.dataset_id AND s.seller_id IN ({marks})))")
+        params.extend([*filters.sellers, *filters.sellers])
     if filters.stages:
         # A request's stage, else the cancellation's (an order cancelled by status alone). On the requests
         # grain every row has a request, so the orders table need not be joined for this.
@@ -313,7 +319,7 @@ def filter_options(con: duckdb.DuckDBPyConnection, dataset=None) -> dict:
     return {
         "payment_methods": distinct("orders", "payment_method"),
         "shipping_methods": distinct("orders", "shipping_method"),
-        "sellers": distinct("orders", "seller_id"),
+        "sellers": sorted({*distinct("orders", "seller_id"), *distinct("order_sellers", "seller_id")}),
         "reasons": distinct("cancellation_requests", "reason"),
         "stages": [s for s in STAGES if s in stages_present],
         "dates": {
@@ -347,7 +353,7 @@ class Table:
 
 
 def _table(con, dataset, filters: Filters, name: str, *, reads: dict | None = None,
-           extra_needs: tuple[str, ...] = (), **options) -> Table:
+           extra_needs: tuple[str, ...] = (), expand=None, **options) -> Table:
     """Run registry table `name` on the data set: unavailable (with why) when the data set lacks what it
     needs, else its frame without the columns the data set cannot support (listed in notes)."""
     metric = m.get(name)
@@ -356,6 +362,8 @@ def _table(con, dataset, filters: Filters, name: str, *, reads: dict | None = No
     if why:
         return Table(name, None, why)
     frames = load(con, dataset, filters, metric.reads if reads is None else reads)
+    if expand is not None:
+        frames = expand(con, dataset, frames)
     frame = metric.pipeline(frames, **options).collect()
     notes = metric.unavailable_columns(missing)
     if "single_currency" in missing and name != "money_by_currency":
@@ -454,7 +462,33 @@ def refund_share_over(con, dataset=None, filters: Filters = NO_FILTERS, threshol
 def sellers(con, dataset=None, filters: Filters = NO_FILTERS, sort_by: str = "cancelled_gmv") -> Table:
     if sort_by not in p.SELLER_SORT_COLUMNS:
         raise ValueError(f"sort_by must be one of {', '.join(p.SELLER_SORT_COLUMNS)}")
-    return _table(con, dataset, filters, "sellers", sort_by=sort_by)
+    return _table(con, dataset, filters, "sellers", reads=_SELLER_READS, expand=_every_seller, sort_by=sort_by)
+
+
+_SELLER_READS = {g: (*cols, "order_id") for g, cols in m.get("sellers").reads.items()}
+
+
+def _every_seller(con, dataset, frames: p.Frames) -> p.Frames:
+    """An order with several sellers (order_sellers) counts for each of them, with its share of the amount:
+    one row per (order, seller), so no seller is missing from the seller table and GMV is not doubled."""
+    cur = con.cursor()
+    try:
+        pairs = cur.sql("SELECT order_id, seller_id AS _seller, share AS _share FROM order_sellers "
+                        "WHERE dataset_id = ?", params=[_dataset_id(con, dataset)]).pl()
+    finally:
+        cur.close()
+    if pairs.is_empty():
+        return frames
+    pairs = pairs.lazy()
+    orders = (frames.orders.join(pairs, on="order_id", how="left")
+              .with_columns(pl.coalesce("_seller", "seller_id").alias("seller_id"),
+                            (pl.col("amount") * pl.col("_share").fill_null(1.0)).alias("amount"))
+              .drop("_seller", "_share"))
+    requests = frames.requests
+    if requests is not None:
+        requests = (requests.join(pairs.drop("_share"), on="order_id", how="left")
+                    .with_columns(pl.coalesce("_seller", "seller_id").alias("seller_id")).drop("_seller"))
+    return p.Frames(orders=orders, requests=requests, refunds=frames.refunds)
 
 
 def money_by_currency(con, dataset=None, filters: Filters = NO_FILTERS) -> Table:

@@ -40,6 +40,16 @@ CREATE TABLE IF NOT EXISTS orders (
     cancel_stage    VARCHAR                      -- cancelled orders: before_payment | awaiting_shipment | after_shipment
 );
 
+-- Grain: one row per (order, seller) of an order with several sellers (Olist's items file names them);
+-- orders.seller_id holds the seller of the order's first item. `share` is the seller's part of the
+-- order's items (price and freight), so an order's amount is split between its sellers, never doubled.
+CREATE TABLE IF NOT EXISTS order_sellers (
+    dataset_id VARCHAR NOT NULL,
+    order_id   VARCHAR NOT NULL,
+    seller_id  VARCHAR NOT NULL,
+    share      DOUBLE NOT NULL
+);
+
 -- Grain: one row per cancellation request (an order carries at most one).
 -- A row exists when the export has a request time or a reason. An order cancelled by status alone
 -- (no request recorded) has no row here: it is counted through orders.is_cancelled.
