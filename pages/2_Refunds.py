@@ -22,6 +22,21 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
     st.caption(f"**{dataset.name}** · {views.filter_summary(ctx.filters)} Times are business days (Monday to "
                "Friday) between the two dates; percentiles interpolate linearly.")
 
+    summary = cached.full_report(dataset.id, ctx.filters)
+    why = summary["unavailable"]
+    wait = summary["refund_wait_from_start"] or {}
+    for column, (label, key, value, pattern, about) in zip(st.columns(3), (
+        ("Refunds", "refunds", summary["refunds"], "{:,}", "Refunds recorded for the selected orders."),
+        ("Refunded amount", "refund_amount", summary["refund_amount"], cached.money_format(dataset.id),
+         "The sum of the refunds' recorded amounts."),
+        ("Median refund time", "refund_wait_from_start", wait.get("p50_business_days"), "{:,.1f} business days",
+         "Median business days from a refund's start to the money back."),
+    ), strict=True):
+        # As the Overview's tiles: what the data set cannot support is 'n/a' with the reason, never 0.
+        shown = "n/a" if key in why else views.fmt(value, pattern)
+        help_text = f"Not available in this data set: {why[key]}." if key in why else about
+        column.metric(label, shown, border=True, help=help_text)
+
     group_col, measure_col, threshold_col = st.columns([2, 2, 1], vertical_alignment="bottom")
     group = group_col.segmented_control("Group by", list(GROUPS), key=ctx.k("group"), format_func=GROUPS.get) \
         or "payment_method"
