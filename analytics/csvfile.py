@@ -340,5 +340,5 @@ def scan_records(path: Path, delimiter: str) -> tuple[np.ndarray, np.ndarray, np
             out_fields.append(np.array([rec_delims + 1]))
             out_starts.append(np.array([rec_start]))
             out_ends.append(np.array([base]))
-    cat = (lambda parts: np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64))
-    return cat(out_lines), cat(out_fields), cat(out_starts), cat(out_ends)
+    return tuple(np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
+                 for parts in (out_lines, out_fields, out_starts, out_ends))

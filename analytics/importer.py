@@ -37,7 +37,9 @@ from analytics.ingest import (
     TIMESTAMP_FIELDS,
     ImportResult,
     Progress,
+    check,
     normalise_label_sql,
+    problems_sql,
     sql_type,
     store_staged,
 )
@@ -357,10 +359,6 @@ def _gateway_sql(src: str) -> str:
     return f"(CASE {cases} ELSE nullif({first}, '') END)"
 
 
-def _warning(condition: str, fld: str, reason: str, message_sql: str) -> str:
-    return f"CASE WHEN {condition} THEN {{'field': '{fld}', 'reason': '{reason}', 'message': {message_sql}}} END"
-
-
 def import_files(
     con: duckdb.DuckDBPyConnection,
     paths,
@@ -486,13 +484,13 @@ def _import(con, plan: ImportPlan, name, progress, display_names, readings) -> I
         warnings = []
         if plan.layout and plan.layout.gateways and "payment_method" in sources:
             inner.append(f"contains({sources['payment_method']}, '+') AS _combined_gateway")
-            warnings.append(_warning("_combined_gateway", "payment_method",
+            warnings.append(check("_combined_gateway", "payment_method",
                                      "payment_method: several gateways, the first is used",
                                      "'payment_method: several gateways, the first is used (' || _text_payment "
                                      "|| ')'"))
             inner.append(f"nullif(trim({sources['payment_method']}), '') AS _text_payment")
         err_list = f"list_filter([{', '.join(errors)}], lambda x: x IS NOT NULL)" if errors else "[]"
-        warn_list = f"list_filter([{', '.join(warnings)}], lambda x: x IS NOT NULL)" if warnings else "[]"
+        warn_list = problems_sql(warnings) if warnings else "[]"
         fields = [f for f in FIELDS if f in sources]
         cur.execute(
             f"""CREATE TEMP VIEW {parsed} AS
@@ -605,7 +603,7 @@ def _group_line_items(cur, parsed: str, staged: str, fields: list[str], plan: Im
     for f in order_fields:
         aggs.append(f"any_value({f}) AS {f}")
         if f in TIMESTAMP_FIELDS:
-            shown = f"strftime({{v}}, '%Y-%m-%d %H:%M:%S')"
+            shown = "strftime({v}, '%Y-%m-%d %H:%M:%S')"
         else:
             shown = "CAST({v} AS VARCHAR)"
         lo = shown.format(v=f"min({f})")

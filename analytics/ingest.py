@@ -117,8 +117,9 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _check(condition: str, fld: str, reason: str, message_sql: str) -> str:
-    return (
+def check(condition: str, fld: str, reason: str, message_sql: str) -> tuple[str, str]:
+    """(the condition, the problem it names when it holds, as SQL)."""
+    return condition, (
         f"CASE WHEN {condition} THEN {{'field': '{fld}', 'reason': '{reason}', 'message': {message_sql}}} END"
     )
 
@@ -127,7 +128,16 @@ def _ts(name: str) -> str:
     return f"strftime({name}, '%Y-%m-%d %H:%M:%S')"
 
 
-def _row_checks() -> list[str]:
+def problems_sql(checks: list[tuple[str, str]]) -> str:
+    """The failing checks of a row as a list. Nearly every row passes them all: the list is built only for
+    a row where one of the conditions holds (building and filtering it for every row costs more than
+    the checks)."""
+    conditions = " OR ".join(f"({condition})" for condition, _ in checks)
+    problems = ", ".join(problem for _, problem in checks)
+    return f"(CASE WHEN {conditions} THEN list_filter([{problems}], lambda x: x IS NOT NULL) ELSE [] END)"
+
+
+def _row_checks() -> list[tuple[str, str]]:
     """Each check: the condition that refuses a row, the field it names, a reason and a message with the value.
 
     Refusals are for rows the product cannot store honestly; odd values of a real order are warnings.
@@ -135,46 +145,46 @@ def _row_checks() -> list[str]:
     checks = []
     for f in REQUIRED_FIELDS:
         checks.append(
-            _check(
+            check(
                 f"{f} IS NULL AND NOT list_contains(list_transform(_errors, lambda e: e.field), '{f}')",
                 f, f"{f}: missing (required)", f"'{f}: missing (required)'",
             )
         )
     checks += [
-        _check("isnan(amount) OR isinf(amount)", "amount", "amount: not a number",
+        check("isnan(amount) OR isinf(amount)", "amount", "amount: not a number",
                "'amount: not a number (' || amount::VARCHAR || ')'"),
-        _check("amount < 0", "amount", "amount: negative", "'amount: negative (' || amount::VARCHAR || ')'"),
-        _check("isnan(refund_amount) OR isinf(refund_amount)", "refund_amount", "refund_amount: not a number",
+        check("amount < 0", "amount", "amount: negative", "'amount: negative (' || amount::VARCHAR || ')'"),
+        check("isnan(refund_amount) OR isinf(refund_amount)", "refund_amount", "refund_amount: not a number",
                "'refund_amount: not a number (' || refund_amount::VARCHAR || ')'"),
-        _check("refund_amount < 0", "refund_amount", "refund_amount: negative",
+        check("refund_amount < 0", "refund_amount", "refund_amount: negative",
                "'refund_amount: negative (' || refund_amount::VARCHAR || ')'"),
-        _check("_dup_rank > 1", "order_id", "order_id: seen earlier in the file",
+        check("_dup_rank > 1", "order_id", "order_id: seen earlier in the file",
                "'order_id: ' || order_id || ' seen earlier in the file (line ' || _first_line::VARCHAR || ')'"),
-        _check("refund_completed_at < refund_initiated_at", "refund_completed_at",
+        check("refund_completed_at < refund_initiated_at", "refund_completed_at",
                "refund_completed_at: before refund_initiated_at",
                f"'refund_completed_at: ' || {_ts('refund_completed_at')} || ' is before refund_initiated_at ' || {_ts('refund_initiated_at')}"),
         # Half a cent of slack: exports round amounts and refunds separately.
-        _check("refund_amount > amount + 0.005", "refund_amount", "refund_amount: larger than the order",
+        check("refund_amount > amount + 0.005", "refund_amount", "refund_amount: larger than the order",
                "'refund_amount: ' || refund_amount::VARCHAR || ' is larger than the order amount ' || amount::VARCHAR"),
     ]
     return checks
 
 
-def _order_warnings() -> list[str]:
+def _order_warnings() -> list[tuple[str, str]]:
     """Odd values of a real order: the order is stored, listed with the warning, and the figures that
     rest on the odd value leave it out (a negative time from payment to shipment fits no distribution)."""
     warnings = [
-        _check("paid_at < placed_at", "paid_at", "paid_at: before placed_at",
+        check("paid_at < placed_at", "paid_at", "paid_at: before placed_at",
                f"'paid_at: ' || {_ts('paid_at')} || ' is before placed_at ' || {_ts('placed_at')}"),
-        _check("shipped_at < paid_at", "shipped_at", "shipped_at: before paid_at",
+        check("shipped_at < paid_at", "shipped_at", "shipped_at: before paid_at",
                f"'shipped_at: ' || {_ts('shipped_at')} || ' is before paid_at ' || {_ts('paid_at')}"),
-        _check("delivered_at < shipped_at", "delivered_at", "delivered_at: before shipped_at",
+        check("delivered_at < shipped_at", "delivered_at", "delivered_at: before shipped_at",
                f"'delivered_at: ' || {_ts('delivered_at')} || ' is before shipped_at ' || {_ts('shipped_at')}"),
-        _check("cancel_requested_at < placed_at", "cancel_requested_at", "cancel_requested_at: before placed_at",
+        check("cancel_requested_at < placed_at", "cancel_requested_at", "cancel_requested_at: before placed_at",
                f"'cancel_requested_at: ' || {_ts('cancel_requested_at')} || ' is before placed_at ' || {_ts('placed_at')}"),
     ]
     for f in TIMESTAMP_FIELDS:
-        warnings.append(_check(
+        warnings.append(check(
             f"{f} < TIMESTAMP '{EARLIEST_PLAUSIBLE}' OR {f} > now()::TIMESTAMP + INTERVAL {FUTURE_SLACK_DAYS} DAY",
             f, f"{f}: far in the past or the future",
             f"'{f}: ' || {_ts(f)} || ' is far in the past or the future'"))
@@ -248,9 +258,8 @@ def store_staged(
                 FROM {staged} s LEFT JOIN repeated d ON s.order_id = d.order_id
             )
             SELECT * EXCLUDE (_errors, _warnings),
-                   list_concat(_errors, list_filter([{", ".join(_row_checks())}], lambda x: x IS NOT NULL)) AS _errors,
-                   list_concat(_warnings, list_filter([{", ".join(_order_warnings())}], lambda x: x IS NOT NULL))
-                       AS _warnings,
+                   list_concat(_errors, {problems_sql(_row_checks())}) AS _errors,
+                   list_concat(_warnings, {problems_sql(_order_warnings())}) AS _warnings,
                    (cancelled_at IS NOT NULL OR coalesce(status IN ({statuses}), false)) AS _is_cancelled
             FROM ranked
             """

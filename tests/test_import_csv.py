@@ -55,8 +55,8 @@ def test_a_row_of_the_wrong_width_is_refused_alone_and_the_rest_imports(con, tmp
 
 
 def test_headers_that_differ_only_in_case_or_spaces_use_the_first_and_say_so(con, tmp_path):
-    content = ("order_id,placed_at,payment_method,Amount,amount , AMOUNT\n"
-               "A,2026-06-01 10:00,card,10,99,98\n").encode()
+    content = (b"order_id,placed_at,payment_method,Amount,amount , AMOUNT\n"
+               b"A,2026-06-01 10:00,card,10,99,98\n")
     result = _import(con, tmp_path, content)
     assert con.execute("SELECT amount FROM orders").fetchall() == [(10.0,)]
     assert any("'Amount' and 'amount' differ only in case or spaces" in n for n in result.notices)

@@ -152,15 +152,15 @@ def test_rows_of_one_order_that_disagree_refuse_the_order_naming_both_values(con
 def online_retail_export() -> bytes:
     """The Online Retail layout: one row per invoice line, dates month first, credit notes prefixed C."""
     return (
-        "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\r\n"
-        "536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,12/1/2010 8:26,2.55,17850,United Kingdom\r\n"
-        "536365,71053,WHITE METAL LANTERN,6,12/1/2010 8:26,3.39,17850,United Kingdom\r\n"
-        "536366,22633,HAND WARMER UNION JACK,6,12/1/2010 8:28,1.85,17850,United Kingdom\r\n"
-        "536367,84879,ASSORTED COLOUR BIRD ORNAMENT,32,12/13/2010 8:34,1.69,13047,United Kingdom\r\n"
-        "C536379,D,Discount,-1,12/14/2010 9:41,27.50,14527,United Kingdom\r\n"
-        "C536383,35004C,SET OF 3 COLOURED  FLYING DUCKS,-1,12/14/2010 9:49,4.65,15311,United Kingdom\r\n"
-        "C536383,22556,PLASTERS IN TIN CIRCUS PARADE,-2,12/14/2010 9:49,1.65,15311,United Kingdom\r\n"
-    ).encode("utf-8")
+        b"InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\r\n"
+        b"536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,12/1/2010 8:26,2.55,17850,United Kingdom\r\n"
+        b"536365,71053,WHITE METAL LANTERN,6,12/1/2010 8:26,3.39,17850,United Kingdom\r\n"
+        b"536366,22633,HAND WARMER UNION JACK,6,12/1/2010 8:28,1.85,17850,United Kingdom\r\n"
+        b"536367,84879,ASSORTED COLOUR BIRD ORNAMENT,32,12/13/2010 8:34,1.69,13047,United Kingdom\r\n"
+        b"C536379,D,Discount,-1,12/14/2010 9:41,27.50,14527,United Kingdom\r\n"
+        b"C536383,35004C,SET OF 3 COLOURED  FLYING DUCKS,-1,12/14/2010 9:49,4.65,15311,United Kingdom\r\n"
+        b"C536383,22556,PLASTERS IN TIN CIRCUS PARADE,-2,12/14/2010 9:49,1.65,15311,United Kingdom\r\n"
+    )
 
 
 def test_credit_notes_are_cancelled_orders_with_their_absolute_amount(con, tmp_path):

@@ -101,7 +101,7 @@ def test_an_order_with_several_sellers_counts_for_each_with_its_share(con, olist
     stored = dict(con.execute("SELECT order_id, amount FROM orders WHERE dataset_id = ?", [dataset.id]).fetchall())
     order, by_seller = next((o, v) for o, v in sorted(several.items()) if o in stored)
     sellers = report.sellers(con, dataset.id).frame
-    for seller, v in by_seller.items():
+    for seller in by_seller:
         # Filtering on either seller finds the order; the seller's row holds its share of the amount.
         alone = report.sellers(con, dataset.id, report.Filters(sellers=(seller,))).frame
         assert seller in alone["seller_id"].to_list()
