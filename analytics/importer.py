@@ -60,7 +60,10 @@ class ImportNeedsChoice(ImportError_):
 # Per line item, not per order: with either, rows of one order are grouped, and without an order
 # total the amount is the sum of quantity x unit price.
 LINE_FIELDS = ("quantity", "unit_price")
-FIELDS = (*CANONICAL_FIELDS, *LINE_FIELDS)
+# On a credit note of a line-item export: the order it cancels. The order is then cancelled and refunded
+# by the credit note, which is not another order.
+LINK_FIELDS = ("credit_note_for",)
+FIELDS = (*CANONICAL_FIELDS, *LINE_FIELDS, *LINK_FIELDS)
 
 # Header synonyms, compared after `header_key` (lower case, non-alphanumerics as one underscore).
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -94,6 +97,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "refund_completed_at": ("refund_completed_at", "refund_received_at", "refund_settled_at", "refund_finished_at"),
     "quantity": ("quantity", "qty", "lineitem_quantity", "item_quantity", "quantity_ordered"),
     "unit_price": ("unit_price", "unitprice", "lineitem_price", "item_price", "price_each", "price_per_unit"),
+    "credit_note_for": ("credit_note_for", "cancels", "cancels_invoice", "original_invoice", "original_invoice_no",
+                        "original_invoiceno", "original_order", "original_order_id", "credited_invoice"),
 }
 
 
@@ -593,8 +598,9 @@ def _group_line_items(cur, parsed: str, staged: str, fields: list[str], plan: Im
 
     An order field comes from the rows where it is filled; two rows of one order that disagree refuse
     the order, naming the field and both values. The amount is the order total where the export has
-    one, else the sum of quantity x unit price. A credit note (the layout's prefix) is a cancelled order
-    with the absolute amount, cancelled when it was issued.
+    one, else the sum of quantity x unit price. A credit note (the layout's prefix, or a row naming the
+    order it cancels) is a cancelled order with the absolute amount, cancelled when it was issued; where
+    it names an order of the file, that order is cancelled and refunded by it instead.
     """
     order_fields = [f for f in fields if f in CANONICAL_FIELDS and f != "order_id"]
     has_total = "amount" in fields
@@ -617,37 +623,47 @@ def _group_line_items(cur, parsed: str, staged: str, fields: list[str], plan: Im
     credit = "false"
     if plan.layout and plan.layout.credit_note_prefix:
         credit = f"starts_with(upper(order_id), '{plan.layout.credit_note_prefix}')"
+    cancels = "any_value(credit_note_for)" if "credit_note_for" in fields else "CAST(NULL AS VARCHAR)"
     canonical = []
     for f in CANONICAL_FIELDS:
-        if f == "order_id":
-            canonical.append("order_id")
-        elif f == "amount":
-            canonical.append(f"CASE WHEN {credit} THEN abs(_amount) ELSE _amount END AS amount")
+        own = f if f in fields else f"CAST(NULL AS {sql_type(f)})"
+        if f == "amount":
+            canonical.append("CASE WHEN _credit THEN abs(_amount) ELSE _amount END AS amount")
         elif f == "status":
-            canonical.append(f"CASE WHEN {credit} THEN 'cancelled' ELSE {'status' if f in fields else 'NULL'} END AS status")
+            canonical.append(f"CASE WHEN _credit OR _credited IS NOT NULL THEN 'cancelled' ELSE {own} END AS status")
         elif f == "cancelled_at":
-            canonical.append(f"CASE WHEN {credit} THEN placed_at ELSE {'cancelled_at' if f in fields else 'NULL'} END "
-                             "AS cancelled_at")
-        elif f in fields:
-            canonical.append(f)
+            canonical.append(f"CASE WHEN _credit THEN placed_at ELSE coalesce({own}, _credited_at) END AS cancelled_at")
+        elif f == "refund_amount":
+            canonical.append(f"coalesce({own}, _credited) AS refund_amount")
         else:
-            canonical.append(f"CAST(NULL AS {sql_type(f)}) AS {f}")
+            canonical.append(f"{own} AS {f}" if f not in fields else f)
     conflict_list = f"list_filter([{', '.join(conflicts)}], lambda x: x IS NOT NULL)" if conflicts else "[]"
     cur.execute(
         f"""CREATE TEMP VIEW {staged} AS
-        SELECT source_line, {", ".join(canonical)},
-               CAST(list_concat(_row_errors, {"_conflicts"}) AS {ERROR_TYPE}) AS _errors,
-               CAST(_row_warnings AS {ERROR_TYPE}) AS _warnings, CAST(NULL AS JSON) AS _raw, _rows
-        FROM (
+        WITH grouped AS (
             SELECT min(source_line) AS source_line, any_value(order_id) AS order_id,
                    {", ".join(a for a in aggs if not a.endswith(" AS amount"))},
-                   {amount} AS _amount, count(*) AS _rows,
+                   {amount} AS _amount, count(*) AS _rows, {cancels} AS _cancels,
                    flatten(list(_errors)) AS _row_errors, flatten(list(_warnings)) AS _row_warnings,
                    {conflict_list} AS _conflicts
             FROM {parsed}
             -- A row without an order key is its own (refused) order, never grouped with another.
             GROUP BY coalesce(order_id, '\\x00line ' || source_line::VARCHAR)
-        )"""
+        ), notes AS (
+            SELECT *, ({credit} OR _cancels IS NOT NULL) AS _credit FROM grouped
+        ), links AS (
+            -- Credit notes naming an order of the file: that order is cancelled and refunded by them.
+            SELECT _cancels AS _target, min(placed_at) AS _credited_at, sum(abs(_amount)) AS _credited,
+                   sum(_rows) AS _credit_rows
+            FROM notes WHERE _credit AND _cancels IN (SELECT order_id FROM notes WHERE NOT _credit)
+            GROUP BY _cancels
+        )
+        SELECT source_line, {", ".join(canonical)},
+               CAST(list_concat(_row_errors, _conflicts) AS {ERROR_TYPE}) AS _errors,
+               CAST(_row_warnings AS {ERROR_TYPE}) AS _warnings, CAST(NULL AS JSON) AS _raw,
+               _rows + coalesce(_credit_rows, 0) AS _rows
+        FROM notes LEFT JOIN links ON links._target = notes.order_id
+        WHERE NOT (_credit AND _cancels IS NOT NULL AND _cancels IN (SELECT _target FROM links))"""
     )
 
 

@@ -217,3 +217,24 @@ def test_several_currencies_are_shown_per_currency_never_added_up(con, tmp_path)
     single = report.report(con, importer.import_files(con, [one]).dataset.id)
     assert (single["currency"], single["gmv"], single["money_by_currency"]) == ("BRL", 10.0, None)
     assert report.money_format(["BRL"]).format(1234.5) == "BRL 1,234.50"
+
+
+def test_a_credit_note_naming_its_invoice_cancels_and_refunds_that_order(con, tmp_path):
+    path = tmp_path / "invoices.csv"
+    path.write_text(
+        "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country,Original Invoice\n"
+        "1001,A1,Mug,2,2026-06-01 10:00,5.00,C1,PT,\n"
+        "1001,A2,Plate,1,2026-06-01 10:00,8.00,C1,PT,\n"
+        "1002,A1,Mug,1,2026-06-02 10:00,5.00,C2,PT,\n"
+        "C2001,A2,Plate,-1,2026-06-03 09:00,8.00,C1,PT,1001\n"     # credits 1001's plate
+        "C2002,A1,Mug,-1,2026-06-04 09:00,5.00,C3,PT,\n"          # names no invoice: its own cancelled order
+    )
+    result = importer.import_files(con, [path])
+    r = result.as_json()
+    # 5 rows; 3 orders stored (1001, 1002, C2002); C2001's row belongs to 1001 as its credit note.
+    assert (r["rows_read"], r["stored"], r["line_items"], r["refused"]) == (5, 3, 2, 0)
+    rows = {o: (c, a, s) for o, c, a, s in con.execute(
+        "SELECT order_id, is_cancelled, amount, strftime(cancelled_at, '%Y-%m-%d') FROM orders").fetchall()}
+    # 1001: 2 x 5.00 + 1 x 8.00 = 18.00, cancelled on 3 June by the credit note, which refunds 8.00.
+    assert rows == {"1001": (True, 18.0, "2026-06-03"), "1002": (False, 5.0, None), "C2002": (True, 5.0, "2026-06-04")}
+    assert con.execute("SELECT order_id, amount FROM refunds").fetchall() == [("1001", 8.0)]
