@@ -263,8 +263,10 @@ def _one_record_per_line(path: Path, rows: int) -> bool:
     with path.open("rb") as fh:
         while block := fh.read(_CHUNK):
             lf += block.count(b"\n")
-            cr += block.count(b"\r")
-            crlf += block.count(b"\r\n") + (last == b"\r" and block[:1] == b"\n")
+            if b"\r" in block:     # most exports end lines with LF alone: no second pass for them
+                cr += block.count(b"\r")
+                crlf += block.count(b"\r\n")
+            crlf += last == b"\r" and block[:1] == b"\n"
             last = block[-1:]
     if cr != crlf:
         return False

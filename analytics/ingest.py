@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import polars as pl
@@ -128,11 +128,11 @@ def _ts(name: str) -> str:
     return f"strftime({name}, '%Y-%m-%d %H:%M:%S')"
 
 
-def problems_sql(checks: list[tuple[str, str]]) -> str:
+def problems_sql(checks: list[tuple[str, str]], guard: str | None = None) -> str:
     """The failing checks of a row as a list. Nearly every row passes them all: the list is built only for
     a row where one of the conditions holds (building and filtering it for every row costs more than
-    the checks)."""
-    conditions = " OR ".join(f"({condition})" for condition, _ in checks)
+    the checks). `guard`, if given, holds wherever a check may fail, and is cheaper than all of them."""
+    conditions = guard or " OR ".join(f"({condition})" for condition, _ in checks)
     problems = ", ".join(problem for _, problem in checks)
     return f"(CASE WHEN {conditions} THEN list_filter([{problems}], lambda x: x IS NOT NULL) ELSE [] END)"
 
@@ -170,25 +170,42 @@ def _row_checks() -> list[tuple[str, str]]:
     return checks
 
 
+def _far_bounds() -> tuple[str, str]:
+    latest = (datetime.now(UTC) + timedelta(days=FUTURE_SLACK_DAYS)).strftime("%Y-%m-%d %H:%M:%S")
+    return f"TIMESTAMP '{EARLIEST_PLAUSIBLE}'", f"TIMESTAMP '{latest}'"
+
+
+def _times_out_of_order() -> list[tuple[str, str]]:
+    return [
+        check("paid_at < placed_at", "paid_at", "paid_at: before placed_at",
+              f"'paid_at: ' || {_ts('paid_at')} || ' is before placed_at ' || {_ts('placed_at')}"),
+        check("shipped_at < paid_at", "shipped_at", "shipped_at: before paid_at",
+              f"'shipped_at: ' || {_ts('shipped_at')} || ' is before paid_at ' || {_ts('paid_at')}"),
+        check("delivered_at < shipped_at", "delivered_at", "delivered_at: before shipped_at",
+              f"'delivered_at: ' || {_ts('delivered_at')} || ' is before shipped_at ' || {_ts('shipped_at')}"),
+        check("cancel_requested_at < placed_at", "cancel_requested_at", "cancel_requested_at: before placed_at",
+              f"'cancel_requested_at: ' || {_ts('cancel_requested_at')} || ' is before placed_at ' || {_ts('placed_at')}"),
+    ]
+
+
+def _far_dates() -> list[tuple[str, str]]:
+    earliest, latest = _far_bounds()
+    return [check(f"{f} < {earliest} OR {f} > {latest}", f, f"{f}: far in the past or the future",
+                  f"'{f}: ' || {_ts(f)} || ' is far in the past or the future'") for f in TIMESTAMP_FIELDS]
+
+
 def _order_warnings() -> list[tuple[str, str]]:
     """Odd values of a real order: the order is stored, listed with the warning, and the figures that
     rest on the odd value leave it out (a negative time from payment to shipment fits no distribution)."""
-    warnings = [
-        check("paid_at < placed_at", "paid_at", "paid_at: before placed_at",
-               f"'paid_at: ' || {_ts('paid_at')} || ' is before placed_at ' || {_ts('placed_at')}"),
-        check("shipped_at < paid_at", "shipped_at", "shipped_at: before paid_at",
-               f"'shipped_at: ' || {_ts('shipped_at')} || ' is before paid_at ' || {_ts('paid_at')}"),
-        check("delivered_at < shipped_at", "delivered_at", "delivered_at: before shipped_at",
-               f"'delivered_at: ' || {_ts('delivered_at')} || ' is before shipped_at ' || {_ts('shipped_at')}"),
-        check("cancel_requested_at < placed_at", "cancel_requested_at", "cancel_requested_at: before placed_at",
-               f"'cancel_requested_at: ' || {_ts('cancel_requested_at')} || ' is before placed_at ' || {_ts('placed_at')}"),
-    ]
-    for f in TIMESTAMP_FIELDS:
-        warnings.append(check(
-            f"{f} < TIMESTAMP '{EARLIEST_PLAUSIBLE}' OR {f} > now()::TIMESTAMP + INTERVAL {FUTURE_SLACK_DAYS} DAY",
-            f, f"{f}: far in the past or the future",
-            f"'{f}: ' || {_ts(f)} || ' is far in the past or the future'"))
-    return warnings
+    return [*_times_out_of_order(), *_far_dates()]
+
+
+def _order_warnings_guard() -> str:
+    """Holds wherever an order warning may: the far dates tested once over all the times of a row."""
+    earliest, latest = _far_bounds()
+    times = ", ".join(TIMESTAMP_FIELDS)
+    order = " OR ".join(f"({condition})" for condition, _ in _times_out_of_order())
+    return f"({order} OR least({times}) < {earliest} OR greatest({times}) > {latest})"
 
 
 def _stage_sql(t: str, known: bool = True) -> str:
@@ -259,7 +276,7 @@ def store_staged(
             )
             SELECT * EXCLUDE (_errors, _warnings),
                    list_concat(_errors, {problems_sql(_row_checks())}) AS _errors,
-                   list_concat(_warnings, {problems_sql(_order_warnings())}) AS _warnings,
+                   list_concat(_warnings, {problems_sql(_order_warnings(), _order_warnings_guard())}) AS _warnings,
                    (cancelled_at IS NOT NULL OR coalesce(status IN ({statuses}), false)) AS _is_cancelled
             FROM ranked
             """
