@@ -14,10 +14,10 @@ import re
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 # What Streamlit recognises in the text itself, after the escapes are read: GFM's bare links
 # (http://..., www.example, name@host) and its own :icon: / :emoji: short codes. A word joiner (U+2060,
-# invisible, no width) after ':' and '@' and inside 'www.' breaks each pattern without changing what
-# the text looks like.
+# invisible, no width) after a ':' or '@' that is followed by more text, and inside 'www.', breaks each
+# pattern without changing what the text looks like.
 _JOINER = "\u2060"
-_BREAK_AFTER = re.compile(r"([:@])")
+_BREAK_AFTER = re.compile(r"([:@])(?=\S)")
 _WWW = re.compile(r"(w)(ww\.)", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
 

@@ -45,7 +45,9 @@ def test_bare_links_and_short_codes_are_broken_by_an_invisible_joiner():
     assert "http\\:\u2060\\/\\/evil" in out
     assert "W\u2060WW\\." in out
     assert "a\\@\u2060evil" in out
-    assert "\\:\u2060smile\\:\u2060" in out
+    assert out.endswith("\\:\u2060smile\\:")
+    # A colon before a space starts nothing: no joiner there.
+    assert md("Note: x") == "Note\\: x"
 
 
 def test_plain_text_stays_as_it_is():
