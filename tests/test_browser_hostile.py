@@ -14,7 +14,6 @@ import urllib.parse
 import urllib.request
 
 import browser_support as bs
-import pytest
 
 from analytics.policy import channel_name
 from tests.conftest import SAMPLE_CSV
@@ -188,11 +187,10 @@ def test_responses_forbid_framing_and_a_framed_page_stays_blank(tmp_path):
         page.wait_for_selector('[data-testid="stApp"]')
 
 
-@pytest.mark.parametrize("script", ["app.py"])
-def test_no_page_requests_another_host(tmp_path, script):
-    """The plain `streamlit run app.py` too: no font, icon or statistics request leaves the app."""
+def test_no_page_of_the_plain_app_requests_another_host(tmp_path):
+    """`streamlit run app.py` too: no font, icon or statistics request leaves the app."""
     bs.make_demo_db(tmp_path / "app.duckdb", orders=2_000)
-    with bs.app_server(tmp_path / "app.duckdb", tmp_path / "app.log", script=script) as server, \
+    with bs.app_server(tmp_path / "app.duckdb", tmp_path / "app.log") as server, \
             bs.chromium() as browser:
         page = browser.new_page()
         requests = []
