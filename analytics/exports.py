@@ -6,6 +6,7 @@ All functions are pure: a frame or chart in, bytes out.
 from __future__ import annotations
 
 import io
+import re
 
 import altair as alt
 import polars as pl
@@ -20,10 +21,14 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", 
 LEADING_BLANKS = " \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u200b\u202f\u205f\u3000\ufeff"
 
 
+# One pattern for both: Python's re and Polars (Rust's regex) read it alike. '-' last in its class is itself.
+FORMULA_START = re.compile("^[" + LEADING_BLANKS + "]*[" + "".join(c for c in FORMULA_STARTS if c != "-") + "-]")
+
+
 def neutralise_cell(value: str | None) -> str | None:
     """The cell's text with a leading apostrophe when its first character after leading blanks would
     start a formula; None stays None."""
-    if value is not None and value.lstrip(LEADING_BLANKS)[:1] in FORMULA_STARTS:
+    if value is not None and FORMULA_START.match(value):
         return "'" + value
     return value
 
@@ -31,9 +36,7 @@ def neutralise_cell(value: str | None) -> str | None:
 def neutralise_expr(column: str) -> pl.Expr:
     """`column` (text) with formula-starting cells (after leading blanks) prefixed by an apostrophe."""
     col = pl.col(column)
-    first = col.str.strip_chars_start(LEADING_BLANKS).str.slice(0, 1)
-    starts = first.is_in(list(FORMULA_STARTS))
-    return pl.when(starts).then(pl.lit("'") + col).otherwise(col).alias(column)
+    return pl.when(col.str.contains(FORMULA_START.pattern)).then(pl.lit("'") + col).otherwise(col).alias(column)
 
 
 def neutralised(frame: pl.DataFrame) -> pl.DataFrame:
