@@ -7,12 +7,13 @@ import streamlit as st
 
 import ui
 from analytics import charts
+from analytics.text import md
 from ui import cached, views
 from ui.options import filter_options
 
 with ui.page("overview", "Overview") as ctx:
     dataset = ctx.require_dataset()
-    st.caption(f"**{dataset.name}** · {views.filter_summary(ctx.filters)}")
+    st.caption(f"**{md(dataset.name)}** · {views.filter_summary(ctx.filters)}")
 
     bounds = filter_options(dataset.id).bounds.get(ctx.filters.anchor, (None, None))
     heads, period = cached.headlines(dataset.id, ctx.filters, bounds)

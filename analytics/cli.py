@@ -7,7 +7,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import re
 import sys
+from pathlib import Path
 
 import duckdb
 
@@ -25,8 +27,15 @@ class UserError(Exception):
     """A problem the user can fix: printed as one line, exit code 2, never a traceback."""
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, with a usage mistake said in one line (and where to read the usage)."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m analytics", description=__doc__.splitlines()[0])
+    parser = Parser(prog="python -m analytics", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
@@ -48,22 +57,57 @@ def emit(args, payload: dict, render) -> None:
         print(render(payload))
 
 
+# DuckDB names the process that holds a file's lock: 'Conflicting lock is held in /usr/bin/python3
+# (PID 4242) by user ann.'
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)(?: by user (?P<user>\S+?))?\.?(?:\s|$)")
+
+
+def lock_message(error_text: str, path: object) -> str:
+    """What to say when the database file is locked by another writer: the holder when DuckDB names it."""
+    found = _LOCK_HOLDER.search(error_text)
+    if found:
+        who = f"process {found['pid']} ({found['program']}"
+        who += f", user {found['user']})" if found["user"] else ")"
+    else:
+        who = "another process"
+    return f"{path} is open in {who}, and DuckDB lets one process write a file at a time; stop it, or use another file with --db"
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def _os_error(e: OSError, database: Path) -> str:
+    """An operating-system error as one sentence naming the file, and whether it was the database's."""
+    why = (e.strerror or _first_line(e)).lower()
+    name = Path(e.filename) if e.filename else None
+    if name is not None and (name == database or name in database.parents):
+        return f"cannot open or create the database {database}: {name}: {why}"
+    return f"{e.filename}: {why}" if e.filename else why
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    database = db.db_path(getattr(args, "db", None))
     try:
         return args.func(args) or 0
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
     except LookupError as e:  # an unknown data set and the like
         print(f"error: {e.args[0] if e.args else e}", file=sys.stderr)
-        return 2
     except duckdb.IOException as e:
-        # DuckDB lets one process write a file: most often the dashboard holds it.
         if "lock" in str(e).lower():
-            print(f"error: another process (the running dashboard?) has {db.db_path(getattr(args, 'db', None))} "
-                  "open; stop it, or use another file with --db", file=sys.stderr)
+            print(f"error: {lock_message(str(e), database)}", file=sys.stderr)
         else:
-            print(f"error: cannot open the database: {str(e).splitlines()[0]}", file=sys.stderr)
-        return 2
+            print(f"error: cannot open the database {database}: {_first_line(e)}", file=sys.stderr)
+    except OSError as e:
+        print(f"error: {_os_error(e, database)}", file=sys.stderr)
+    except MemoryError:
+        print("error: not enough memory for this command; try a smaller data set or fewer replicates", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+    except Exception as e:  # noqa: BLE001 - the command line never shows a traceback; one line says what failed
+        print(f"error: {args.command} failed: {type(e).__name__}: {_first_line(e)}", file=sys.stderr)
+    return 2

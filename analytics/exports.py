@@ -6,28 +6,37 @@ All functions are pure: a frame or chart in, bytes out.
 from __future__ import annotations
 
 import io
+import re
 
 import altair as alt
 import polars as pl
 import vl_convert as vlc
 
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection");
-# tab and carriage return are on OWASP's list too because some spreadsheets strip them first.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# tab and carriage return are on OWASP's list too because some spreadsheets strip them first. Some
+# spreadsheets also read the full-width forms (as typed with an East Asian keyboard) as the ASCII ones.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# Blanks a spreadsheet skips before reading the first character: spaces, non-breaking and other
+# fixed-width spaces, zero-width space and the byte-order mark. (Tab and CR start a formula themselves.)
+LEADING_BLANKS = " \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u200b\u202f\u205f\u3000\ufeff"
+
+
+# One pattern for both: Python's re and Polars (Rust's regex) read it alike. '-' last in its class is itself.
+FORMULA_START = re.compile("^[" + LEADING_BLANKS + "]*[" + "".join(c for c in FORMULA_STARTS if c != "-") + "-]")
 
 
 def neutralise_cell(value: str | None) -> str | None:
-    """The cell's text with a leading apostrophe when it would start a formula; None stays None."""
-    if value is not None and value.startswith(FORMULA_STARTS):
+    """The cell's text with a leading apostrophe when its first character after leading blanks would
+    start a formula; None stays None."""
+    if value is not None and FORMULA_START.match(value):
         return "'" + value
     return value
 
 
 def neutralise_expr(column: str) -> pl.Expr:
-    """`column` (text) with formula-starting cells prefixed by an apostrophe."""
+    """`column` (text) with formula-starting cells (after leading blanks) prefixed by an apostrophe."""
     col = pl.col(column)
-    starts = pl.any_horizontal([col.str.starts_with(s) for s in FORMULA_STARTS])
-    return pl.when(starts).then(pl.lit("'") + col).otherwise(col).alias(column)
+    return pl.when(col.str.contains(FORMULA_START.pattern)).then(pl.lit("'") + col).otherwise(col).alias(column)
 
 
 def neutralised(frame: pl.DataFrame) -> pl.DataFrame:

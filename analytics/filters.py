@@ -27,6 +27,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import date
 
 from analytics.outcomes import STAGES
+from analytics.text import quoted
 
 ANCHORS = ("order", "request", "refund")
 
@@ -172,7 +173,7 @@ NO_FILTERS = Filters()  # every order
 
 def _show(value: str) -> str:
     """A refused value, quoted and cut short so a hostile link cannot flood the page."""
-    return repr(value[:40] + ("…" if len(value) > 40 else ""))
+    return quoted(value, 40)
 
 
 def _parse_date(key: str, text: str, notices: list[str]) -> date | None:

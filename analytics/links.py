@@ -2,7 +2,8 @@
 
 Query parameters are untrusted input. `parse` never raises on what a URL carries: each value is
 checked against its `Param` (kind, range, length, allowed labels); a bad or unknown one becomes a
-notice (a short sentence for the page to show) and the parameter keeps its default.
+notice (a short sentence of plain text, shown by
+the page as text) and the parameter keeps its default.
 `serialise` writes the canonical form back, leaving out values equal to their default, so a link
 stays short and `parse(serialise(v)) == v` for every value `parse` can return.
 """
@@ -15,6 +16,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+
+from analytics.text import quoted
 
 # Hard limits on what a URL may make us read: beyond them the rest is ignored with one notice.
 MAX_PARAMS = 80
@@ -76,8 +79,7 @@ class Parsed:
 
 
 def _echo(text: str) -> str:
-    text = text.replace("\n", " ")
-    return repr(text if len(text) <= ECHO_CHARS else text[:ECHO_CHARS] + "…")
+    return quoted(text, ECHO_CHARS)
 
 
 def normalise_label(text: str) -> str:
@@ -217,7 +219,7 @@ def parse(
         if p.kind == "labels":
             items, problems = parse_labels(p, texts)
             for problem in problems:
-                notices.append(f"Link parameter `{p.name}` {problem}.")
+                notices.append(f"Link parameter {p.name} {problem}.")
             values[p.name] = items
             given.add(p.name)
             continue
@@ -228,9 +230,9 @@ def parse(
         except ValueError as e:
             shown = _default(p)
             default = "none" if shown in (None, "") else serialise_value(p, shown)
-            notices.append(f"Link parameter `{p.name}` = {_echo(text)} {e}; using the default ({default}).")
+            notices.append(f"Link parameter {p.name} = {_echo(text)} {e}; using the default ({default}).")
     if unknown:
-        listed = ", ".join(f"`{_echo(n)[1:-1]}`" for n in unknown[:5])
+        listed = ", ".join(_echo(n) for n in unknown[:5])
         more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
         notices.append(f"Unknown link parameter{'s' if len(unknown) > 1 else ''} {listed}{more} ignored.")
     if len(notices) > MAX_NOTICES:

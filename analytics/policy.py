@@ -9,8 +9,14 @@ western_union, bank_transfer, cod). A data set may use others (Olist: credit_car
 debit_card): `parameters_for(methods, observed)` gives the parameters of such a data set (one
 refund_channel control per method it has; a method outside the domain table defaults to the channel
 its refunds show, else 'original'), and every parsing entry point takes `parameters=` to check names
-against it. Without `parameters`, any well-formed `refund_channel.<label>` is accepted, unset = None
-(the data's own channel, else 'original').
+against it. Without `parameters`, any `refund_channel.<label>` is accepted, unset = None (the data's
+own channel, else 'original').
+
+A label may hold any character (an imported file says what its payment methods are called). In a
+parameter's name it is written by `method_key`: letters, digits and '_' as they are, every other
+character percent-encoded, so the name passes unchanged through a link, a shell and a widget key
+(`refund_channel.pay%2Epal` for 'pay.pal'). Names are read back in that form or with the label as
+written (`refund_channel.pay.pal`).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from urllib.parse import unquote
 
 from analytics.outcomes import DEFAULT_REFUND_CHANNEL, PAYMENT_METHODS, REFUND_CHANNELS
 
@@ -33,9 +40,33 @@ MAX_RESPONSE_HOURS = 2160.0  # 90 days: longer windows are not a policy anyone r
 MAX_DISPATCH_DAYS = 60
 MAX_REFUND_DAYS = 60
 
-# A payment method's label as the import writes it (lower case, underscores): what refund_channel.<label>
-# accepts when no data set says which methods exist.
-METHOD_LABEL = re.compile(r"[a-z0-9][a-z0-9_]{0,63}")
+CHANNEL_PREFIX = "refund_channel."
+# A payment method's label in a parameter name: these characters as they are, the others percent-encoded.
+_KEY_SAFE = re.compile(r"[a-z0-9_]")
+_ENCODED_KEY = re.compile(r"(?:[a-z0-9_]|%[0-9A-Fa-f]{2})+")
+MAX_METHOD_CHARS = 200
+
+
+def method_key(method: str) -> str:
+    """A payment method's label as a parameter name writes it: a-z, 0-9 and '_' as they are, any other
+    character as the percent-encoding of its UTF-8 bytes ('pay.pal' -> 'pay%2Epal')."""
+    return "".join(c if _KEY_SAFE.fullmatch(c) else "".join(f"%{b:02X}" for b in c.encode()) for c in method)
+
+
+def method_from_key(key: str) -> str:
+    """The label a key names: the decoded label when the key is written as `method_key` writes one (only
+    a-z, 0-9, '_' and %XX), else the key itself (a label as written)."""
+    if _ENCODED_KEY.fullmatch(key):
+        try:
+            return unquote(key, errors="strict")
+        except UnicodeDecodeError:
+            pass
+    return key
+
+
+def channel_name(method: str) -> str:
+    """The name of the parameter that sets where a payment method's refunds go."""
+    return CHANNEL_PREFIX + method_key(method)
 
 
 class PolicyError(ValueError):
@@ -168,7 +199,7 @@ def refund_channel_parameter(method: str, observed: str | None = None, data_know
     otherwise, for a known data set (`data_known`), `observed` (the channel its refunds of that method
     show) or 'original' when it has none; with no data set, None ('data': as the data shows)."""
     words = method.replace("_", " ")
-    label, name = f"Refunds of {words} payments", f"refund_channel.{method}"
+    label, name = f"Refunds of {words} payments", channel_name(method)
     what = f"Where the money goes when an order paid by {words} is refunded. "
     if method in DEFAULT_REFUND_CHANNEL:
         default = DEFAULT_REFUND_CHANNEL[method]
@@ -209,21 +240,30 @@ def parameters_for(methods: Iterable[str], observed: Mapping[str, str] | None = 
 
 
 def _method_of(name: str) -> str | None:
-    if name.startswith("refund_channel."):
-        method = name.split(".", 1)[1]
-        return method if METHOD_LABEL.fullmatch(method) else None
+    """The payment method a `refund_channel.<key>` name is about (None for another name)."""
+    if name.startswith(CHANNEL_PREFIX):
+        key = name[len(CHANNEL_PREFIX):]
+        if key.strip() and len(key) <= 3 * 4 * MAX_METHOD_CHARS:
+            method = method_from_key(key)
+            return method if len(method) <= MAX_METHOD_CHARS else None
     return None
 
 
 def _lookup(name: str, parameters: Sequence[Parameter] | None = None) -> Parameter:
     """The parameter called `name`: among `parameters` (a data set's) when given, else PARAMETERS plus a
-    refund_channel.<label> for any well-formed payment method label. Raises PolicyError."""
+    refund_channel.<label> for any payment method label. A payment method is named by its key
+    (`method_key`) or by its label as written. Raises PolicyError."""
     if parameters is not None:
-        for p in parameters:
-            if p.name == name:
-                return p
-        if name.startswith("refund_channel."):
-            methods = [p.name.split(".", 1)[1] for p in parameters if p.name.startswith("refund_channel.")]
+        by_name = {p.name: p for p in parameters}
+        found = by_name.get(name)
+        if found is None and name.startswith(CHANNEL_PREFIX):
+            key = name[len(CHANNEL_PREFIX):]
+            # The key as encoded, then the label as written (which may itself look like a key).
+            found = by_name.get(channel_name(method_from_key(key))) or by_name.get(channel_name(key))
+        if found is not None:
+            return found
+        if name.startswith(CHANNEL_PREFIX):
+            methods = [p.name[len(CHANNEL_PREFIX):] for p in parameters if p.name.startswith(CHANNEL_PREFIX)]
             raise PolicyError(f"unknown policy parameter {name!r}: this data set's payment methods are "
                               + (", ".join(methods) or "none") + f"; each takes {_lookup_range()}")
         raise PolicyError(_unknown(name))
@@ -241,7 +281,7 @@ def _lookup_range() -> str:
 
 
 def _default_pairs(prefix: str) -> tuple[tuple[str, object], ...]:
-    return tuple((p.name.split(".", 1)[1], p.default) for p in PARAMETERS if p.name.startswith(prefix + "."))
+    return tuple((_pair_key(p.name), p.default) for p in PARAMETERS if p.name.startswith(prefix + "."))
 
 
 @dataclass(frozen=True)
@@ -269,13 +309,13 @@ class Policy:
             flat[name] = _lookup(name).parse(value)
         for f in fields(self):
             if f.name in ("refund_channel", "refund_days"):
-                pairs = tuple((key, flat.get(f"{f.name}.{key}", default)) for key, default in _default_pairs(f.name))
+                pairs = tuple((key, flat.get(_pair_name(f.name, key), default))
+                              for key, default in _default_pairs(f.name))
                 known = {key for key, _ in pairs}
                 # Methods outside the domain table, only when given a channel (None = as the data shows),
                 # by name: one policy, one value, however it was built.
-                extra = sorted((name.split(".", 1)[1], v) for name, v in flat.items()
-                               if name.startswith(f"{f.name}.") and v is not None
-                               and name.split(".", 1)[1] not in known)
+                extra = sorted((_pair_key(name), v) for name, v in flat.items()
+                               if name.startswith(f"{f.name}.") and v is not None and _pair_key(name) not in known)
                 object.__setattr__(self, f.name, pairs + tuple(extra))
             else:
                 object.__setattr__(self, f.name, flat[f.name])
@@ -286,7 +326,7 @@ class Policy:
             value = getattr(self, f.name)
             if f.name in ("refund_channel", "refund_days"):
                 for key, v in (value.items() if isinstance(value, Mapping) else value):
-                    out[f"{f.name}.{key}"] = v
+                    out[_pair_name(f.name, key)] = v
             else:
                 out[f.name] = value
         return out
@@ -299,7 +339,7 @@ class Policy:
         """A parameter's value by public name. With a data set's `parameters` (parameters_for), a payment
         method's refund channel left unset reads as that data set's default for it."""
         param = _lookup(name, parameters)
-        value = self._flat().get(name)
+        value = self._flat().get(param.name)
         return param.default if value is None else value
 
     def changes(self) -> dict[str, object]:
@@ -313,7 +353,7 @@ class Policy:
 
     def channel_changed(self, method: str) -> bool:
         """True when the policy moves this payment method's refunds off the default channel."""
-        return f"refund_channel.{method}" in self.changes()
+        return channel_name(method) in self.changes()
 
     def refund_days_for(self, channel: str) -> int | None:
         """A fixed number of business days for the channel, or None for the fitted distribution."""
@@ -331,9 +371,10 @@ class Policy:
         for name, raw in values.items():
             param = _lookup(name, parameters)
             value = param.parse(raw)
-            if parameters is not None and _method_of(name) not in (None, *PAYMENT_METHODS) and value == param.default:
+            if parameters is not None and _method_of(param.name) not in (None, *PAYMENT_METHODS) \
+                    and value == param.default:
                 value = None
-            flat[name] = value
+            flat[param.name] = value
         return _from_flat(flat)
 
     def with_value(self, name: str, value: object) -> Policy:
@@ -350,7 +391,8 @@ class Policy:
         `parameters`: a data set's, as in with_values."""
         values: dict[str, str] = {}
         for item in settings:
-            name, sep, value = item.partition("=")
+            # A value never holds '=' (a label may): the last one separates them.
+            name, sep, value = item.rpartition("=")
             if not sep:
                 raise PolicyError(f"expected name=value, got {item!r}")
             values[name.strip()] = value.strip()
@@ -389,13 +431,29 @@ def _from_flat(flat: Mapping[str, object]) -> Policy:
     channels: dict[str, object] = {}
     days: dict[str, object] = {}
     for name, value in flat.items():
-        if name.startswith("refund_channel."):
-            channels[name.split(".", 1)[1]] = value
+        if name.startswith(CHANNEL_PREFIX):
+            channels[_pair_key(name)] = value
         elif name.startswith("refund_days."):
-            days[name.split(".", 1)[1]] = value
+            days[_pair_key(name)] = value
         else:
             kwargs[name] = value
     return Policy(**kwargs, refund_channel=tuple(channels.items()), refund_days=tuple(days.items()))
+
+
+def _pair_name(field_name: str, key: str) -> str:
+    """The public name of one pair of Policy.refund_channel (a payment method) or .refund_days (a channel)."""
+    return channel_name(key) if field_name == "refund_channel" else f"{field_name}.{key}"
+
+
+def _pair_key(name: str) -> str:
+    """The pair's key (a payment method's label, a channel) of a public name made by _pair_name."""
+    prefix, _, key = name.partition(".")
+    return method_from_key(key) if prefix + "." == CHANNEL_PREFIX else key
+
+
+def find_parameter(name: str, parameters: Sequence[Parameter] | None = None) -> Parameter:
+    """The parameter a public name (or a payment method's label as written) names; raises PolicyError."""
+    return _lookup(name, parameters)
 
 
 def _unknown(name: str) -> str:
@@ -414,4 +472,5 @@ def value_text(value: object) -> str:
 
 
 __all__ = ["DATA", "FITTED", "PARAMETERS", "PARAMETERS_BY_NAME", "Parameter", "Policy", "PolicyError",
-           "parameters_for", "refund_channel_parameter"]
+           "channel_name", "find_parameter", "method_from_key", "method_key", "parameters_for",
+           "refund_channel_parameter"]

@@ -255,12 +255,23 @@ def _num(x: float) -> float | int | None:
     return int(x) if x.is_integer() and abs(x) < 2**53 else x
 
 
+def figure_path(name: str) -> tuple[str, ...]:
+    """A flat figure name's parts: 'orders' -> ('orders',); 'refunds_by_channel.wallet' -> (figure, key);
+    'refund_wait_by_payment_method.<method>.p50' -> (figure, method, quantile), where the method's label
+    may hold dots itself."""
+    head, dot, rest = name.partition(".")
+    if not dot:
+        return (head,)
+    middle, dot, leaf = rest.rpartition(".")
+    return (head, middle, leaf) if dot else (head, leaf)
+
+
 def _nest(flat: Mapping[str, dict]) -> dict:
-    """{'a.b.c': v} -> {'a': {'b': {'c': v}}}."""
+    """{'a.b.c': v} -> {'a': {'b': {'c': v}}}, split by figure_path."""
     out: dict = {}
     for key, value in flat.items():
         node = out
-        *parents, leaf = key.split(".")
+        *parents, leaf = figure_path(key)
         for p in parents:
             node = node.setdefault(p, {})
         node[leaf] = value

@@ -6,6 +6,7 @@ import streamlit as st
 import ui
 from analytics import charts
 from analytics.links import Param
+from analytics.text import md
 from ui import cached, views
 from ui.options import filter_options
 from ui.reasons import focus_from_chart, focus_notice
@@ -19,7 +20,7 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
     dataset = ctx.require_dataset()
     options = filter_options(dataset.id)
     focus = focus_notice(ctx, options.values.get("reasons", []))
-    st.caption(f"**{dataset.name}** · {views.filter_summary(ctx.filters)} Click a reason in a chart to narrow "
+    st.caption(f"**{md(dataset.name)}** · {views.filter_summary(ctx.filters)} Click a reason in a chart to narrow "
                "the rest of the page to it; click it again elsewhere, or Clear, to see them all.")
     narrowed = ctx.filters.replace(reasons=(focus,)) if focus else ctx.filters
     reasons = cached.table(dataset.id, "reasons", ctx.filters)
@@ -42,7 +43,7 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
         views.table_result(cached.table(dataset.id, "reason_cancelled_gmv", ctx.filters), name="reasons-cancelled-gmv",
                            key="rs_gmv", chart=lambda f: charts.reason_gmv_chart(f, focus))
 
-    scope = f" · {focus}" if focus else ""
+    scope = f" · {md(focus)}" if focus else ""
     st.subheader(f"By stage{scope}")
     views.table_result(cached.table(dataset.id, "reasons", narrowed, by="stage"), name="reasons-by-stage",
                        key="rs_stage",

@@ -7,6 +7,7 @@ import streamlit as st
 import ui
 from analytics import charts
 from analytics.links import Param
+from analytics.text import md
 from ui import cached, downloads, views
 
 GROUPS = {"payment_method": "Payment method", "channel": "Refund channel"}
@@ -19,7 +20,7 @@ PARAMS = (
 
 with ui.page("refunds", "Refunds", PARAMS) as ctx:
     dataset = ctx.require_dataset()
-    st.caption(f"**{dataset.name}** · {views.filter_summary(ctx.filters)} Times are business days (Monday to "
+    st.caption(f"**{md(dataset.name)}** · {views.filter_summary(ctx.filters)} Times are business days (Monday to "
                "Friday) between the two dates; percentiles interpolate linearly.")
 
     summary = cached.full_report(dataset.id, ctx.filters)

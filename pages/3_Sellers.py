@@ -5,6 +5,7 @@ import streamlit as st
 import ui
 from analytics import pipelines
 from analytics.links import Param
+from analytics.text import md
 from ui import cached, downloads, tables, views
 
 SORT_LABELS = {
@@ -39,7 +40,7 @@ COLUMNS = {
 
 with ui.page("sellers", "Sellers", PARAMS) as ctx:
     dataset = ctx.require_dataset()
-    st.caption(f"**{dataset.name}** · {views.filter_summary(ctx.filters)}")
+    st.caption(f"**{md(dataset.name)}** · {views.filter_summary(ctx.filters)}")
     search_col, sort_col = st.columns([3, 2])
     query = search_col.text_input("Search sellers", key=ctx.k("q"), placeholder="Part of a seller id",
                                   max_chars=64, icon=":material/search:")

@@ -7,6 +7,7 @@ import streamlit as st
 import ui
 from analytics import simulate
 from analytics.links import Param
+from analytics.text import md
 from ui import scenarios, whatif
 from ui import whatif_tables as wt
 
@@ -23,7 +24,7 @@ PARAMS = (
 with ui.page("whatif", "What-if", PARAMS, filters=False, own_keys=whatif.own_keys()) as ctx:
     dataset = ctx.require_dataset()
     st.caption(
-        f"**{dataset.name}**: every order of the data set replayed under the policy you set. What the data "
+        f"**{md(dataset.name)}**: every order of the data set replayed under the policy you set. What the data "
         "cannot show (an answer after the old window, a ship time for an order cancelled first, a refund through "
         "another channel) is drawn from distributions fitted to this data set; baseline and scenario share the "
         "same draws, so a difference is the policy's effect. Page filters do not apply here."
@@ -61,11 +62,11 @@ with ui.page("whatif", "What-if", PARAMS, filters=False, own_keys=whatif.own_key
         with results_col:
             st.subheader("Baseline and scenario")
             if problem:
-                st.error(f"This policy cannot be replayed: {problem}. Showing the baseline.", icon=":material/error:")
+                st.error(f"This policy cannot be replayed: {md(problem)}. Showing the baseline.", icon=":material/error:")
             changes = policy.changes()
             opened = whatif.opened_scenario(ctx, dataset.id, policy)
-            st.caption("Scenario" + (f" ({opened})" if opened else "") + ": "
-                       + (scenarios.describe(changes) if changes
+            st.caption("Scenario" + (f" ({md(opened)})" if opened else "") + ": "
+                       + (md(scenarios.describe(changes)) if changes
                           else "the baseline policy (change a control on the left)."))
             result = whatif.simulated(dataset.id, policy, int(replicates), int(seed))
             whatif.results(result)

@@ -41,10 +41,12 @@ def free_port() -> int:
 
 
 class AppServer:
-    """`streamlit run app.py` in its own process group, on 127.0.0.1:<free port>, with its own database."""
+    """`streamlit run app.py` (or `script`, such as serve.py) in its own process group, on
+    127.0.0.1:<free port>, with its own database."""
 
-    def __init__(self, db_path: Path, log_path: Path):
+    def __init__(self, db_path: Path, log_path: Path, script: str = "app.py"):
         self.db_path = db_path
+        self.script = script
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -55,7 +57,7 @@ class AppServer:
         streamlit = Path(sys.executable).parent / "streamlit"
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            [str(streamlit), "run", "app.py", "--server.headless", "true", "--server.port", str(self.port),
+            [str(streamlit), "run", self.script, "--server.headless", "true", "--server.port", str(self.port),
              "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
              "--server.fileWatcherType", "none"],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -91,8 +93,8 @@ class AppServer:
 
 
 @contextlib.contextmanager
-def app_server(db_path: Path, log_path: Path) -> Iterator[AppServer]:
-    server = AppServer(db_path, log_path)
+def app_server(db_path: Path, log_path: Path, script: str = "app.py") -> Iterator[AppServer]:
+    server = AppServer(db_path, log_path, script)
     try:
         yield server.start()
     finally:

@@ -7,6 +7,7 @@ import app_support as s
 import pytest
 
 from analytics import db
+from analytics.text import plain
 
 
 @pytest.fixture
@@ -152,7 +153,7 @@ def test_a_missing_required_column_is_said_in_the_pages_words(database):
     buffer = io.BytesIO()
     frame.write_csv(buffer)
     at = _upload(s.open_page("data"), "no_amount.csv", buffer.getvalue())
-    messages = [e.value for e in at.error]
+    messages = [plain(e.value) for e in at.error]
     assert any("choose a column for amount in the matching table above" in m for m in messages), messages
     assert not any("--map" in m for m in messages)
     assert at.button(key="data_import").disabled

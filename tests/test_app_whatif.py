@@ -8,6 +8,7 @@ import pytest
 
 from analytics import simulate
 from analytics.policy import Policy
+from analytics.text import plain
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +70,7 @@ def test_invalid_policy_parameters_give_notices_and_defaults(demo):
     at = s.open_page("whatif", {"seller_response_hours": "-1", "timeout_action": "explode", "no_such": "1",
                                 "replicates": "100000", "scenario": "not-a-saved-scenario"})
     assert s.problems(at) == []
-    notices = " ".join(w.value for w in at.warning)
+    notices = " ".join(plain(w.value) for w in at.warning)
     for name in ("seller_response_hours", "timeout_action", "no_such", "replicates", "saved scenario"):
         assert name in notices, (name, notices)
     assert at.query_params == {"dataset": demo[1]}
@@ -277,14 +278,14 @@ def test_the_link_forgets_the_scenario_once_a_control_differs(demo):
     at.number_input(key="whatif_seller_response_hours").set_value(30.0).run()
     _save(at, "Thirty hours")
     assert "scenario" in at.query_params
-    assert any("(“Thirty hours”)" in c.value and "Seller's response window = 30 hours" in c.value
+    assert any("(“Thirty hours”)" in plain(c.value) and "Seller's response window = 30 hours" in plain(c.value)
                for c in at.caption)
     at.number_input(key="whatif_seller_response_hours").set_value(20.0).run()
     assert "scenario" not in at.query_params
     assert at.query_params["seller_response_hours"] == "20"
-    assert any("modified from “Thirty hours”" in c.value for c in at.caption)
+    assert any("modified from “Thirty hours”" in plain(c.value) for c in at.caption)
     # A scenario saved on the data set's own payment methods stays in the link until a control changes.
     _save(at, "Boleto to wallet")
     assert s.problems(at) == []
     assert "scenario" in at.query_params
-    assert any("(“Boleto to wallet”)" in c.value for c in at.caption)
+    assert any("(“Boleto to wallet”)" in plain(c.value) for c in at.caption)

@@ -20,6 +20,31 @@ def test_neutralise_cell(cell, written):
     assert exports.neutralise_cell(cell) == written
 
 
+# Every way a cell can still start a formula: each starter, after leading spaces and non-breaking spaces,
+# and the full-width forms.
+HIDDEN_STARTS = [
+    "=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1",
+    " =1+1", "   +1", " -1", " @x", "\u00a0=1+1", "\u00a0 \u00a0@x", "\u202f-1", "\u3000=1",
+    "\uff1d1+1", "\uff0bcmd", "\uff0d1", "\uff20x", " \uff1dcmd", "\u00a0\uff20x", " \t=1",
+]
+HARMLESS = ["plain", "a=b", " spaced", "\u00a0text", "", "   ", "x@y", "1-2", "\uff41"]
+
+
+@pytest.mark.parametrize("cell", HIDDEN_STARTS)
+def test_a_formula_behind_blanks_or_in_full_width_is_neutralised(cell):
+    assert exports.neutralise_cell(cell) == "'" + cell
+    text = exports.to_csv_bytes(pl.DataFrame({"cell": [cell]})).decode("utf-8")
+    back = pl.read_csv(io.StringIO(text), infer_schema=False)
+    assert back["cell"][0] == "'" + cell
+
+
+@pytest.mark.parametrize("cell", HARMLESS)
+def test_harmless_text_is_written_as_it_is(cell):
+    assert exports.neutralise_cell(cell) == cell
+    frame = exports.neutralised(pl.DataFrame({"cell": [cell]}))
+    assert frame["cell"][0] == cell
+
+
 def test_csv_neutralises_text_and_keeps_numbers():
     frame = pl.DataFrame({
         "reason": ["=HYPERLINK(\"http://x\")", "wrong_item", None, "-cmd"],

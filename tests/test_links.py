@@ -72,7 +72,7 @@ def test_a_bad_value_gives_a_notice_and_the_default(name, text, says):
     parsed = links.parse({name: text}, PARAMS)
     assert parsed.values == DEFAULTS
     assert len(parsed.notices) == 1
-    assert f"`{name}`" in parsed.notices[0] and says in parsed.notices[0]
+    assert f"Link parameter {name} " in parsed.notices[0] and says in parsed.notices[0]
     assert "default" in parsed.notices[0]
     assert len(parsed.notices[0]) < 300  # a long value is not echoed whole
 
@@ -93,7 +93,7 @@ def test_a_list_is_bounded():
 def test_unknown_parameters_are_reported_unless_known_elsewhere():
     parsed = links.parse({"nope": "1", "other": "2", "page_thing": "3"}, PARAMS, ignore={"page_thing"})
     assert parsed.values == DEFAULTS
-    assert parsed.notices == ["Unknown link parameters `nope`, `other` ignored."]
+    assert parsed.notices == ["Unknown link parameters “nope”, “other” ignored."]
 
 
 def test_too_many_parameters_and_notices_are_capped():

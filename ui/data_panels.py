@@ -11,6 +11,7 @@ import streamlit as st
 
 from analytics import db, generate, importer
 from analytics.formats import Readings
+from analytics.text import md
 from ui import copy_link, downloads, picker
 from ui.setup import connection, cursor, db_key
 
@@ -45,7 +46,7 @@ def current_dataset(dataset: db.Dataset | None) -> None:
         return
     left, right = st.columns([3, 2])
     with left:
-        st.subheader(dataset.name)
+        st.subheader(md(dataset.name))
         st.markdown(
             f"**{dataset.orders:,}** orders · **{dataset.cancellation_requests:,}** cancellation requests · "
             f"**{dataset.refunds:,}** refunds · **{dataset.refused_rows:,}** refused rows · "
@@ -79,12 +80,12 @@ def _rename_delete(dataset: db.Dataset) -> None:
                 with cursor() as cur:
                     db.rename_dataset(cur, dataset.id, name)
             except ValueError as e:
-                st.error(str(e).capitalize() + ".")
+                st.error(md(str(e).capitalize()) + ".")
             else:
-                st.toast(f"Renamed to {name.strip()}")
+                st.toast(f"Renamed to {md(name)}")
                 st.rerun()
     with st.popover("Delete this data set", icon=":material/delete:"):
-        st.write(f"Delete **{dataset.name}** and all its rows, for everyone who has its link. This cannot be undone.")
+        st.markdown(f"Delete **{md(dataset.name)}** and all its rows, for everyone who has its link. This cannot be undone.")
         if st.button("Delete for good", type="primary", key="data_delete"):
             with cursor() as cur:
                 db.delete_dataset(cur, dataset.id)
@@ -158,10 +159,10 @@ def last_result() -> None:
     if not result:
         return
     summary = result.get("summary") or f"{result['stored']:,} orders stored."
-    st.success(f"Stored **{result['dataset']['name']}**: {summary} It is now the chosen data set.",
+    st.success(f"Stored **{md(result['dataset']['name'])}**: {summary} It is now the chosen data set.",
                icon=":material/check_circle:")
     for notice in result.get("notices", []):
-        st.caption(f"Note: {notice}.")
+        st.caption(f"Note: {md(notice)}.")
     if result["refused_by_reason"] or result.get("warned_by_reason"):
         # The reasons tables are under "Refused rows" and "Orders stored with a warning" in the Data sets
         # tab: shown once, not twice.
@@ -235,26 +236,26 @@ def upload_panel() -> None:
     try:
         auto = importer.plan_import(paths)
     except importer.ImportError_ as e:
-        st.error(_shown(str(e), names), icon=":material/error:")
+        st.error(md(_shown(str(e), names)), icon=":material/error:")
         return
     for f in auto.files:
-        st.caption(f"**{names[str(f.path)]}**: {f.kind} file, {len(f.columns)} columns, {f.encoding}, "
-                   f"delimiter {_delimiter(f.delimiter)}")
+        st.caption(f"**{md(names[str(f.path)])}**: {f.kind} file, {len(f.columns)} columns, {md(f.encoding)}, "
+                   f"delimiter {md(_delimiter(f.delimiter))}")
     overrides = _mapping_editor(auto, names)
     try:
         plan = importer.plan_import(paths, overrides)
     except importer.ImportError_ as e:
-        st.error(_shown(str(e), names), icon=":material/error:")
+        st.error(md(_shown(str(e), names)), icon=":material/error:")
         return
     st.markdown("**Preview** (first rows of the orders file, as read)")
     downloads.table(plan.orders_file.preview, "import-preview", key="data_preview", height=240)
     problems = page_problems(plan, names)
     for problem in problems:
-        st.error(problem, icon=":material/error:")
+        st.error(md(problem), icon=":material/error:")
     if plan.layout:
         st.caption(f"Recognised as **{plan.layout.name}**.")
     for notice in plan.notices:
-        st.caption(f"Note: {notice}.")
+        st.caption(f"Note: {md(notice)}.")
     readings = _readings()
     default_name = Path(names[str(plan.orders_file.path)]).stem
     name = st.text_input("Data set name", value=default_name, max_chars=120, key="data_import_name")
@@ -262,7 +263,7 @@ def upload_panel() -> None:
         bar = st.progress(0.0, text="Starting the import…")
 
         def progress(fraction: float, text: str) -> None:
-            bar.progress(min(max(float(fraction), 0.0), 1.0), text=_shown(text, names).capitalize())
+            bar.progress(min(max(float(fraction), 0.0), 1.0), text=md(_shown(text, names).capitalize()))
 
         try:
             result = importer.import_files(connection(db_key()), paths, name=name.strip() or default_name,
@@ -271,12 +272,12 @@ def upload_panel() -> None:
         except importer.ImportNeedsChoice as e:
             bar.empty()
             st.session_state["data_open_readings"] = True
-            st.error(f"Nothing was imported yet: {_shown(str(e), names)}. Choose it under **How to read "
+            st.error(f"Nothing was imported yet: {md(_shown(str(e), names))}. Choose it under **How to read "
                      "amounts and dates** above, then import again.", icon=":material/help:")
             return
         except importer.ImportError_ as e:
             bar.empty()
-            st.error(f"Nothing was imported: {_shown(str(e), names)}", icon=":material/error:")
+            st.error(f"Nothing was imported: {md(_shown(str(e), names))}", icon=":material/error:")
             return
         _after_change()
         picker.remember(result.dataset.id)
@@ -338,7 +339,7 @@ def _mapping_editor(plan: importer.ImportPlan, names: dict[str, str]) -> dict[st
     '' for no column)."""
     columns = plan.orders_file.columns
     overrides: dict[str, str] = {}
-    st.markdown(f"**Matched columns** of {names[str(plan.orders_file.path)]}: change any match before importing. "
+    st.markdown(f"**Matched columns** of {md(names[str(plan.orders_file.path)])}: change any match before importing. "
                 "Required: order_id, placed_at, payment_method, amount.")
     grid = st.columns(3)
     for i, fld in enumerate(importer.FIELDS):
@@ -356,7 +357,7 @@ def _mapping_editor(plan: importer.ImportPlan, names: dict[str, str]) -> dict[st
             overrides[fld] = "" if choice == first else choice
     unused = [c for c in columns if c not in {st.session_state.get(f"data_map_{f}") for f in importer.FIELDS}]
     if unused:
-        st.caption("Columns not used: " + ", ".join(f"`{c}`" for c in unused))
+        st.caption("Columns not used: " + ", ".join(md(c) for c in unused))
     return overrides
 
 

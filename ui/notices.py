@@ -6,13 +6,15 @@ import duckdb
 import streamlit as st
 
 from analytics import db
+from analytics.text import md
 
 
 def show_link_notices(notices: list[str]) -> None:
-    """One warning listing what the link carried that could not be used (and what was used instead)."""
+    """One warning listing what the link carried that could not be used (and what was used instead).
+    A notice is plain text, often quoting the link: it is shown as text."""
     if not notices:
         return
-    lines = "\n".join(f"- {n}" for n in notices)
+    lines = "\n".join(f"- {md(n)}" for n in notices)
     st.warning(f"Some of this link's settings could not be used:\n{lines}", icon=":material/link_off:")
 
 
@@ -32,15 +34,16 @@ def not_available(what: str, why: str) -> None:
 
 
 def not_available_text(what: str, why: str) -> str:
-    """'**What**: not available in this data set, because why.' One sentence, its brackets balanced."""
+    """'**What**: not available in this data set, because why.' One sentence, its brackets balanced; `what`
+    and `why` are plain text (they may name the data's columns and labels)."""
     why = why.strip().rstrip(".")
-    return f"**{what}**: not available in this data set" + (f", because {why}." if why else ".")
+    return f"**{md(what)}**: not available in this data set" + (f", because {md(why)}." if why else ".")
 
 
 def readable_error(e: BaseException) -> str:
-    """A short sentence for an exception a page did not expect."""
+    """A short sentence (Markdown, the exception's own text escaped) for an exception a page did not expect."""
     if isinstance(e, db.DatasetNotFound):
-        return f"The data set could not be found: {e.args[0] if e.args else e}."
+        return f"The data set could not be found: {md(e.args[0] if e.args else e)}."
     if isinstance(e, duckdb.IOException):
         return "The database could not be read just now (it may be busy or moved). Try again in a moment."
     if isinstance(e, MemoryError):
@@ -50,6 +53,6 @@ def readable_error(e: BaseException) -> str:
         text = text[:200] + "…"
     return (
         "Something went wrong while drawing this part of the page"
-        + (f": {text}" if text else f" ({type(e).__name__})")
+        + (f": {md(text)}" if text else f" ({type(e).__name__})")
         + ". Other parts are unaffected; changing a setting or reloading may help."
     )

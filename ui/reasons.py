@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import streamlit as st
 
 from analytics.charts import REASON_SELECTION
+from analytics.text import md
 from ui.setup import PageContext
 
 
@@ -34,11 +35,11 @@ def focus_notice(ctx: PageContext, reasons: Sequence[str]) -> str | None:
     chosen = list(st.session_state.get(key) or [])
     focus = chosen[0] if chosen else None
     if focus is not None and focus not in reasons:
-        ctx.notices.append(f"focus: the reason {focus!r} is not in this data set; showing every reason.")
+        ctx.notices.append(f"focus: the reason “{focus}” is not in this data set; showing every reason.")
         _set(key, None)
         focus = None
     if focus:
         text, button = st.columns([5, 1], vertical_alignment="center")
-        text.info(f"Showing requests with the reason **{focus}** below the first chart.", icon=":material/filter_alt:")
+        text.info(f"Showing requests with the reason **{md(focus)}** below the first chart.", icon=":material/filter_alt:")
         button.button("Clear", key="reasons_clear_focus", on_click=_set, args=(key, None), icon=":material/close:")
     return focus

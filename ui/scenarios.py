@@ -16,7 +16,7 @@ import duckdb
 
 from analytics import db
 from analytics.charts import plain
-from analytics.policy import PARAMETERS_BY_NAME, Policy, PolicyError, refund_channel_parameter
+from analytics.policy import Policy, PolicyError, find_parameter
 
 MAX_NAME = 80
 
@@ -58,10 +58,10 @@ def describe(changes: dict) -> str:
 
 
 def _parameter(name: str):
-    found = PARAMETERS_BY_NAME.get(name)
-    if found is None and name.startswith("refund_channel."):
-        found = refund_channel_parameter(name.split(".", 1)[1])
-    return found
+    try:
+        return find_parameter(name)
+    except PolicyError:
+        return None
 
 
 def _label(name: str) -> str:

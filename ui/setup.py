@@ -59,6 +59,9 @@ PAGE_BY_KEY = {p.key: p for p in PAGES}
 DATASET_PARAM = Param("dataset", "token", None, min_len=8, max_len=64, label="data set")
 FILTER_KEYS = frozenset(QUERY_KEYS.values())
 APP_DIR = Path(__file__).resolve().parent.parent
+# Our own file, served by the app: a Material icon as page_icon is fetched from fonts.gstatic.com, which
+# tells a third party who opened the page and fails on a network with no outside access.
+FAVICON = Path(__file__).resolve().parent / "favicon.png"
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -140,7 +143,7 @@ def page(key: str, title: str, params: Sequence[Param] = (), *, filters: bool = 
     from ui import notices as ui_notices
     from ui import picker
 
-    st.set_page_config(page_title=f"{title} · Cancellation Lab", page_icon=":material/assignment_return:",
+    st.set_page_config(page_title=f"{title} · Cancellation Lab", page_icon=str(FAVICON),
                        layout="wide")
     state = st.session_state
     raw = _raw_query()

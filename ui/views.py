@@ -10,6 +10,7 @@ import streamlit as st
 
 from analytics import report
 from analytics.filters import Filters
+from analytics.text import md
 from ui import downloads, tables
 from ui.headline import HIGHER_IS_WORSE, MIN_ORDERS, Headline
 from ui.notices import not_available
@@ -41,7 +42,7 @@ def fmt_change(change: float, pattern: str) -> str:
 
 
 def filter_summary(filters: Filters) -> str:
-    """One sentence saying which orders the numbers cover."""
+    """One sentence saying which orders the numbers cover (Markdown: the labels in it are escaped)."""
     parts = []
     if filters.start or filters.end:
         when = f"from {filters.start}" if filters.start else ""
@@ -51,7 +52,7 @@ def filter_summary(filters: Filters) -> str:
                         ("stages", "stage")):
         values = getattr(filters, name)
         if values:
-            parts.append(f"{label} {', '.join(values)}")
+            parts.append(f"{label} {', '.join(md(v) for v in values)}")
     if filters.sellers:
         parts.append(f"{len(filters.sellers)} seller{'s' if len(filters.sellers) > 1 else ''}")
     return "All orders of the data set." if not parts else "Orders " + "; ".join(parts) + "."

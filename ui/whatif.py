@@ -15,6 +15,7 @@ import streamlit as st
 
 from analytics import charts, simulate
 from analytics.policy import DATA, FITTED, PARAMETERS, PARAMETERS_BY_NAME, Parameter, Policy, PolicyError
+from analytics.text import md
 from ui import downloads, scenarios
 from ui import whatif_tables as wt
 from ui.setup import PageContext, connection, cursor, db_key, sync_url
@@ -156,7 +157,9 @@ def policy_from_link(ctx: PageContext, dataset_id: str, params: Sequence[Paramet
 
 def _control(ctx: PageContext, p: Parameter, prep: simulate.Prepared) -> None:
     key = ctx.k(p.name)
-    help_text = f"{p.help} Allowed: {p.range_text}."
+    # A payment method's label comes from the data: the control's words are shown as text.
+    help_text = f"{md(p.help)} Allowed: {md(p.range_text)}."
+    p = replace(p, label=md(p.label), unit=md(p.unit))
     if p.kind == "number" and p.default is None:
         _data_number(ctx, p, prep, help_text)
         return
@@ -376,7 +379,7 @@ def save_form(ctx: PageContext, dataset_id: str, policy: Policy) -> None:
             same = next((s for s in saved_scenarios(dataset_id) if s.name == clean), None)
             if same is not None and not replace:
                 # Saving over a scenario loses it: only when asked.
-                st.error(f"A scenario named “{clean}” is already saved ({same.describe()}). Choose another name, "
+                st.error(f"A scenario named “{md(clean)}” is already saved ({md(same.describe())}). Choose another name, "
                          "or tick “Replace a saved scenario of the same name” to overwrite it.",
                          icon=":material/error:")
                 return
@@ -384,12 +387,12 @@ def save_form(ctx: PageContext, dataset_id: str, policy: Policy) -> None:
                 saved = scenarios.save(connection(db_key()), dataset_id, name, policy,
                                        replace=same.id if same is not None else None)
             except ValueError as e:
-                st.error(str(e).capitalize() + ".")
+                st.error(md(str(e).capitalize()) + ".")
             else:
                 remember_scenario(saved.id)
                 st.session_state[ctx.k("scenario")] = saved.id
-                st.session_state["whatif_saved_message"] = (f"Replaced “{saved.name}”." if same is not None
-                                                            else f"Saved “{saved.name}”.")
+                st.session_state["whatif_saved_message"] = (f"Replaced “{md(saved.name)}”." if same is not None
+                                                            else f"Saved “{md(saved.name)}”.")
                 st.rerun()  # the whole page: the saved list and the comparison below change too
 
 
@@ -506,7 +509,7 @@ def sweep_section(ctx: PageContext, dataset_id: str, policy: Policy, params: Seq
                                   "stay as the controls above set them.")
         values, bad = _parse_values(spec, text)
         if bad:
-            st.warning(f"Left out: {', '.join(bad[:5])} (allowed: {_axis_range(spec)}).")
+            st.warning(f"Left out: {', '.join(md(b) for b in bad[:5])} (allowed: {_axis_range(spec)}).")
     with right:
         # Full width of the results column: the figures' names are long and must be readable.
         figures = st.multiselect("Figures", wt.SWEEP_FIGURES, key=ctx.k("sweep_figures"), format_func=wt.label,

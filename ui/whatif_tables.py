@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from analytics.simulate import OUTCOME_INFO
+from analytics.simulate import OUTCOME_INFO, figure_path
 
 # The figures the page shows, in order; the first ones are the tiles.
 TILES = ("cancelled_orders", "refund_wait_p50_business_days", "refund_wait_p90_business_days", "cancelled_gmv")
@@ -50,9 +50,8 @@ def unmeasured(frame: pl.DataFrame) -> list[str]:
 
 
 def label(name: str) -> str:
-    head = name.split(".")[0]
+    head, *rest = figure_path(name)
     base = OUTCOME_INFO.get(head, (name,))[0]
-    rest = name.split(".")[1:]
     return base + (f" ({', '.join(rest)})" if rest else "")
 
 
@@ -84,7 +83,7 @@ def fmt_interval(fig: Mapping | None, name: str, signed: bool = False) -> str:
 def get(part: Mapping, name: str) -> Mapping | None:
     """A figure of a baseline/scenario/delta dict by dotted name."""
     node = part
-    for key in name.split("."):
+    for key in figure_path(name):
         if not isinstance(node, Mapping) or key not in node:
             return None
         node = node[key]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from analytics import db
 from analytics.cli import UserError, add_common, emit
@@ -97,10 +98,26 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def _check_readable(files: list[str]) -> None:
+    """Each FILE is a file this process can read; else one line saying which is not, and why."""
+    for name in files:
+        path = Path(name)
+        if path.is_dir():
+            raise UserError(f"{name} is a folder, not a file: give the export's CSV file (or Olist's files) by name")
+        if not path.exists():
+            raise UserError(f"{name}: no such file")
+        try:
+            with path.open("rb") as f:
+                f.read(1)
+        except OSError as e:
+            raise UserError(f"{name} cannot be read: {(e.strerror or str(e)).lower()}") from None
+
+
 def cmd_import(args) -> int:
     from analytics.formats import Readings
     from analytics.importer import ImportError_, ImportNeedsChoice, import_files, mapping_from_args
 
+    _check_readable(args.files)
     con = db.connect(args.db)
     try:
         result = import_files(con, args.files, name=args.name, mapping=mapping_from_args(args.map),

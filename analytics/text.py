@@ -1,0 +1,46 @@
+"""Text from data or from a URL, made safe to put inside the Markdown that Streamlit draws.
+
+Data set names, labels, seller ids, file and column names and link parameters are untrusted: shown
+through `md`, they read as the characters they are. No link, image, emphasis, HTML, colour, icon or
+formula comes out of them, and they cannot close the Markdown around them.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Every ASCII punctuation character can be backslash-escaped in CommonMark; escaping all of them leaves
+# no emphasis, link, image, code span, heading, list, table, HTML, maths ($) or directive (:red[...]).
+_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+# What Streamlit recognises in the text itself, after the escapes are read: GFM's bare links
+# (http://..., www.example, name@host) and its own :icon: / :emoji: short codes. A word joiner (U+2060,
+# invisible, no width) after a ':' or '@' that is followed by more text, and inside 'www.', breaks each
+# pattern without changing what the text looks like.
+_JOINER = "\u2060"
+_BREAK_AFTER = re.compile(r"([:@])(?=\S)")
+_WWW = re.compile(r"(w)(ww\.)", re.IGNORECASE)
+_SPACE = re.compile(r"\s+")
+
+
+def md(value: object, max_chars: int | None = None) -> str:
+    """`value` as text, escaped for Markdown (and the HTML inside it): one line, runs of white space
+    (line breaks, tabs) as one space, cut to `max_chars` characters with an ellipsis when given."""
+    text = _SPACE.sub(" ", "" if value is None else str(value)).strip()
+    if max_chars is not None and len(text) > max_chars:
+        text = text[:max_chars].rstrip() + "…"
+    text = _WWW.sub(rf"\1{_JOINER}\2", text)
+    text = _PUNCTUATION.sub(r"\\\1", text)
+    return _BREAK_AFTER.sub(rf"\1{_JOINER}", text)
+
+
+def plain(text: str) -> str:
+    """What `md(text)` reads as once drawn (escapes and joiners removed): for tests and checks."""
+    return re.sub(r"\\(.)", r"\1", text).replace(_JOINER, "")
+
+
+def quoted(value: object, max_chars: int = 40) -> str:
+    """A value a user or a link gave, for a message: in quotation marks, on one line, cut to `max_chars`
+    characters so a hostile link cannot flood the page. Plain text: the page shows it through `md`."""
+    text = _SPACE.sub(" ", "" if value is None else str(value))
+    text = "".join(c if c.isprintable() else "\N{REPLACEMENT CHARACTER}" for c in text)
+    return "“" + (text if len(text) <= max_chars else text[:max_chars] + "…") + "”"
