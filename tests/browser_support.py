@@ -41,7 +41,7 @@ def free_port() -> int:
 
 
 class AppServer:
-    """`streamlit run app.py` in its own process group, on 127.0.0.1:<free port>, with its own database."""
+    """The dashboard (serve.py: `streamlit run app.py`) in its own process group, on 127.0.0.1:<free port>, with its own database."""
 
     def __init__(self, db_path: Path, log_path: Path):
         self.db_path = db_path
@@ -52,10 +52,10 @@ class AppServer:
 
     def start(self, timeout: float = 60) -> AppServer:
         env = {**os.environ, "CANCELLATION_LAB_DB": str(self.db_path), "PYTHONUNBUFFERED": "1"}
-        streamlit = Path(sys.executable).parent / "streamlit"
         self._log = self.log_path.open("wb")
+        # serve.py, as `make run`: `streamlit run app.py` with the pages' imports done before the first session.
         self.proc = subprocess.Popen(
-            [str(streamlit), "run", "app.py", "--server.headless", "true", "--server.port", str(self.port),
+            [sys.executable, "serve.py", "--server.headless", "true", "--server.port", str(self.port),
              "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
              "--server.fileWatcherType", "none"],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
