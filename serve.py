@@ -11,6 +11,12 @@ APP = Path(__file__).resolve().parent / "app.py"
 
 
 def main(argv: list[str]) -> None:
+    from analytics import memory
+
+    try:
+        memory.whatif_limits()
+    except ValueError as e:
+        sys.exit(f"serve.py: {e}")
     from ui import preload
 
     preload.load()
