@@ -288,20 +288,22 @@ def markdown(results: dict) -> list[str]:
         "of one headless Chromium open the app at the same moment and each goes through the script; one",
         "unmeasured pass goes first. The browsers share the machine's 2 cores with the server (and with",
         "other work), so step times grow with N for that reason too; the server's CPU seconds per step do",
-        "not depend on it. Errors count error boxes, steps that did not finish, and exceptions in the",
-        "server's log.", "",
-        "| orders | sessions | steps | errors | server CPU-s per step | peak RSS MB | wall s | measured |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "not depend on it (though a loaded machine inflates it somewhat: the load average at the end of each",
+        "run is given). Errors count error boxes, steps that did not finish, and exceptions in the server's log.",
+        "",
+        "| orders | sessions | steps | errors | server CPU-s per step | peak RSS MB | wall s | load avg | measured |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
-    for r in sorted(runs, key=lambda r: (r["orders"], r["sessions"])):
+    for r in sorted(runs, key=lambda r: (r["orders"], r["sessions"], r.get("note", ""))):
         out.append(f"| {r['orders']:,} | {r['sessions']} | {r['steps_done']} | {r['errors']} | "
                    f"{_s(r['cpu_per_step'], 3)} | {r['peak_rss_mb']:,.0f} | {r['wall_s']:.0f} | "
-                   f"{r['measured_at']}, {r['commit']} |")
+                   f"{r.get('load_average', 0):.1f} | {r['measured_at']}, {r['commit']}"
+                   + (f"; {r['note']}" if r.get("note") else "") + " |")
     out += ["", "Per step: p50 / p95 seconds from the click to the result on screen (server CPU-s of the step, "
                 "with one session).", "",
             "| orders | sessions | " + " | ".join(STEPS) + " |",
             "| ---: | ---: | " + " | ".join("---" for _ in STEPS) + " |"]
-    for r in sorted(runs, key=lambda r: (r["orders"], r["sessions"])):
+    for r in sorted(runs, key=lambda r: (r["orders"], r["sessions"], r.get("note", ""))):
         cells = []
         for name in STEPS:
             s = r["steps"][name]
@@ -311,7 +313,8 @@ def markdown(results: dict) -> list[str]:
             if s["errors"]:
                 cell += f", {s['errors']} errors"
             cells.append(cell)
-        out.append(f"| {r['orders']:,} | {r['sessions']} | " + " | ".join(cells) + " |")
+        note = f" ({r['note']})" if r.get("note") else ""
+        out.append(f"| {r['orders']:,}{note} | {r['sessions']} | " + " | ".join(cells) + " |")
     for r in soaks:
         out += ["", f"### Soak: {r['sessions']} sessions for {r['soak_minutes']:g} minutes, {r['orders']:,} orders", "",
                 f"Measured {r['measured_at']}, commit {r['commit']}: {r['steps_done']} steps, {r['errors']} errors, "
