@@ -111,12 +111,15 @@ class SizedCache:
                     return found.value
             try:
                 value = make()
-            finally:
+            except BaseException:
                 with self._lock:
                     self._making.pop(key, None)
+                raise
             with self._lock:
+                # Stored before its lock goes, so a thread arriving now finds the value, not a new lock.
                 self._entries[key] = _Entry(value, self._sizer(value), self._clock())
                 self._entries.move_to_end(key)
+                self._making.pop(key, None)
                 self._trim(keep=key)
             return value
 

@@ -146,3 +146,15 @@ def test_the_whatif_page_keeps_its_data_sets_within_the_byte_limit(tmp_path, mon
         assert [k[1] for k in cached.WHATIF.keys()] == kept
     sizes = [cached.prepared_bytes(cached.WHATIF.get(k, pytest.fail)) for k in cached.WHATIF.keys()]
     assert cached.WHATIF.total_bytes() == sum(sizes) and all(n > 100_000 for n in sizes)
+
+
+def test_a_failed_load_is_not_kept_and_the_next_ask_tries_again():
+    cache, _ = _cache(max_bytes=1_000)
+
+    def broken():
+        raise OSError("the database is locked")
+
+    with pytest.raises(OSError, match="locked"):
+        cache.get("d", broken)
+    assert cache.keys() == []
+    assert cache.get("d", lambda: b"data") == b"data"
