@@ -192,7 +192,7 @@ class SizedCache:
 
 WHATIF_MB_VAR = "CANCELLATION_LAB_WHATIF_CACHE_MB"
 WHATIF_IDLE_VAR = "CANCELLATION_LAB_WHATIF_IDLE_MINUTES"
-WHATIF_MB_DEFAULT = 2048
+WHATIF_MB_DEFAULT = 1024
 WHATIF_IDLE_DEFAULT = 30
 
 
@@ -219,7 +219,7 @@ def _env_number(environ, name: str, default: float, *, low: float) -> float:
 
 
 def whatif_limits(environ=None) -> Limits:
-    """The limits set by CANCELLATION_LAB_WHATIF_CACHE_MB (megabytes, default 2048) and
+    """The limits set by CANCELLATION_LAB_WHATIF_CACHE_MB (megabytes, default 1024) and
     CANCELLATION_LAB_WHATIF_IDLE_MINUTES (default 30). Raises ValueError naming a variable that does
     not hold a number in range."""
     import os

@@ -115,7 +115,7 @@ def test_sessions_asking_for_the_same_data_set_at_once_load_it_once():
 
 
 def test_the_limits_come_from_the_environment_and_a_bad_one_is_named():
-    assert memory.whatif_limits({}) == memory.Limits(2048 * 1024 * 1024, 30 * 60)
+    assert memory.whatif_limits({}) == memory.Limits(1024 * 1024 * 1024, 30 * 60)
     limits = memory.whatif_limits({"CANCELLATION_LAB_WHATIF_CACHE_MB": "1.5",
                                    "CANCELLATION_LAB_WHATIF_IDLE_MINUTES": "2"})
     assert limits == memory.Limits(1_572_864, 120)   # 1.5 x 1,048,576 bytes; 2 x 60 s
