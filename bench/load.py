@@ -315,6 +315,9 @@ def markdown(results: dict) -> list[str]:
             cells.append(cell)
         note = f" ({r['note']})" if r.get("note") else ""
         out.append(f"| {r['orders']:,}{note} | {r['sessions']} | " + " | ".join(cells) + " |")
+    out += ["", *targets(runs)]
+    if not any(r["soak_minutes"] >= 60 for r in soaks):
+        out += ["", "No soak of 60 minutes or more has been run (`--soak-minutes 60`)."]
     for r in soaks:
         out += ["", f"### Soak: {r['sessions']} sessions for {r['soak_minutes']:g} minutes, {r['orders']:,} orders", "",
                 f"Measured {r['measured_at']}, commit {r['commit']}: {r['steps_done']} steps, {r['errors']} errors, "
@@ -329,6 +332,30 @@ def markdown(results: dict) -> list[str]:
             times = [took for t, _, took in r["step_times"] if minute * 60 - 60 <= t < minute * 60]
             out.append(f"| {minute} | {near[0]:,.0f} | {len(times)} | {_s(_pct(times, 95))} |")
     return out + [""]
+
+
+TARGETS = ((50_000, "server CPU-s per step", 0.1), (1_000_000, "server CPU-s per step", 0.15))
+P95_TARGET = (50_000, 4, 2.0)
+
+
+def targets(runs: list[dict]) -> list[str]:
+    """Each target against the latest plain run (no note) that measures it: met or missed, by how much."""
+    plain = sorted((r for r in runs if not r.get("note")), key=lambda r: r["measured_at"])
+    lines = ["Targets (latest run of each size without a note):", ""]
+    for orders, what, goal in TARGETS:
+        found = [r for r in plain if r["orders"] == orders and r["cpu_per_step"] is not None]
+        if found:
+            value = found[-1]["cpu_per_step"]
+            verdict = "met" if value <= goal else f"missed by {value / goal:.1f}x"
+            lines.append(f"- {orders:,} orders, {what} <= {goal:g}: {value:.3f} ({found[-1]['sessions']} sessions), {verdict}.")
+    orders, sessions, goal = P95_TARGET
+    found = [r for r in plain if r["orders"] == orders and r["sessions"] == sessions]
+    if found:
+        worst = max(s["p95"] for s in found[-1]["steps"].values() if s["p95"] is not None)
+        verdict = "met" if worst <= goal else f"missed by {worst / goal:.1f}x"
+        lines.append(f"- {orders:,} orders, {sessions} sessions, every step's p95 < {goal:g} s: worst {worst:.2f} s, "
+                     f"{verdict} (with the browsers on the same 2 cores, load average {found[-1]['load_average']:.0f}).")
+    return lines
 
 
 def write_section(results: dict, out: Path) -> None:
