@@ -18,7 +18,7 @@ $(STAMP): requirements.txt
 
 run: venv
 	$(BIN)/python -m analytics demo
-	$(BIN)/streamlit run serve.py --server.port $(PORT)
+	$(BIN)/python serve.py --server.port $(PORT)
 
 test: venv
 	$(BIN)/python -m pytest

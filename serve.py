@@ -1,38 +1,36 @@
-"""The dashboard as it is deployed: `streamlit run serve.py` (what `make run` does).
+"""Start the dashboard: `python serve.py [any `streamlit run` option ...]` (what `make run` does).
 
-The same pages as `streamlit run app.py`, served through Streamlit's ASGI app (`st.App`) so that every
-HTTP response carries headers that forbid other sites to frame the dashboard (clickjacking):
-`X-Frame-Options: DENY` for older browsers, `Content-Security-Policy: frame-ancestors 'none'` for the rest.
+The same pages as `streamlit run app.py`, with two differences: everything the pages import is imported
+first, in this process, before the server accepts a session (see ui/preload.py); and the pages are
+served through asgi.py, whose responses forbid other sites to frame the dashboard.
 """
 
-import streamlit as st
-from starlette.middleware import Middleware
+import gc
+import sys
+from pathlib import Path
 
-FRAME_HEADERS = (
-    (b"x-frame-options", b"DENY"),
-    (b"content-security-policy", b"frame-ancestors 'none'"),
-)
+APP = Path(__file__).resolve().parent / "asgi.py"
 
 
-class NoFraming:
-    """ASGI middleware: adds FRAME_HEADERS to every HTTP response (websocket traffic passes untouched)."""
+def main(argv: list[str]) -> None:
+    from analytics import memory
 
-    def __init__(self, app):
-        self.app = app
+    try:
+        memory.whatif_limits()
+    except ValueError as e:
+        sys.exit(f"serve.py: {e}")
+    from ui import preload
 
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    preload.load()
+    # Streamlit collects garbage after every script run (runner.postScriptGC); a full collection walks
+    # every object, and the libraries just imported are most of them (about 0.1 CPU-s a run). They live
+    # as long as the process: move them out of the collector's sight.
+    gc.collect()
+    gc.freeze()
+    from streamlit.web import cli
 
-        async def send_with_headers(message):
-            if message["type"] == "http.response.start":
-                names = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(name, value) for name, value in FRAME_HEADERS if name not in names]
-                message = {**message, "headers": [*message.get("headers", []), *extra]}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+    cli.main(args=["run", str(APP), *argv], prog_name="streamlit")
 
 
-app = st.App("app.py", middleware=[Middleware(NoFraming)])
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/browser_whatif.py [--sizes demo,1000000] [--changes 6] [--replicates 10]
 
-For each size it starts `streamlit run app.py` on its own database (cached under data/bench/, keyed
+For each size it starts the dashboard (serve.py) on its own database (cached under data/bench/, keyed
 by size and seed), opens the What-if page in Debian's Chromium, and then, several times, types a new
 seller's response window and presses Enter. The time runs from the key press to the moment the page
 shows the scenario for that value and the run is over (the figures drawn). Each value is new, so the

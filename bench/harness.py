@@ -529,6 +529,9 @@ def markdown(results: dict) -> str:
     notes = missed_notes(results)
     if notes:
         out += ["Missed targets:", "", *notes, ""]
+    from bench import load  # its own section, from its own results file (`python -m bench.load`)
+
+    out += load.stored_section()
     return "\n".join(out)
 
 

@@ -41,10 +41,11 @@ def free_port() -> int:
 
 
 class AppServer:
-    """`streamlit run app.py` (or `script`, such as serve.py) in its own process group, on
-    127.0.0.1:<free port>, with its own database."""
+    """The dashboard in its own process group, on 127.0.0.1:<free port>, with its own database: serve.py
+    (as `make run`: the pages' imports done before the first session, responses that forbid framing), or
+    `streamlit run SCRIPT` for another script (`script="app.py"`: the plain app)."""
 
-    def __init__(self, db_path: Path, log_path: Path, script: str = "app.py"):
+    def __init__(self, db_path: Path, log_path: Path, script: str = "serve.py"):
         self.db_path = db_path
         self.script = script
         self.port = free_port()
@@ -54,10 +55,11 @@ class AppServer:
 
     def start(self, timeout: float = 60) -> AppServer:
         env = {**os.environ, "CANCELLATION_LAB_DB": str(self.db_path), "PYTHONUNBUFFERED": "1"}
-        streamlit = Path(sys.executable).parent / "streamlit"
         self._log = self.log_path.open("wb")
+        streamlit = Path(sys.executable).parent / "streamlit"
+        command = [sys.executable, "serve.py"] if self.script == "serve.py" else [str(streamlit), "run", self.script]
         self.proc = subprocess.Popen(
-            [str(streamlit), "run", self.script, "--server.headless", "true", "--server.port", str(self.port),
+            [*command, "--server.headless", "true", "--server.port", str(self.port),
              "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
              "--server.fileWatcherType", "none"],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -93,7 +95,7 @@ class AppServer:
 
 
 @contextlib.contextmanager
-def app_server(db_path: Path, log_path: Path, script: str = "app.py") -> Iterator[AppServer]:
+def app_server(db_path: Path, log_path: Path, script: str = "serve.py") -> Iterator[AppServer]:
     server = AppServer(db_path, log_path, script)
     try:
         yield server.start()

@@ -190,7 +190,7 @@ def test_responses_forbid_framing_and_a_framed_page_stays_blank(tmp_path):
 def test_no_page_of_the_plain_app_requests_another_host(tmp_path):
     """`streamlit run app.py` too: no font, icon or statistics request leaves the app."""
     bs.make_demo_db(tmp_path / "app.duckdb", orders=2_000)
-    with bs.app_server(tmp_path / "app.duckdb", tmp_path / "app.log") as server, \
+    with bs.app_server(tmp_path / "app.duckdb", tmp_path / "app.log", script="app.py") as server, \
             bs.chromium() as browser:
         page = browser.new_page()
         requests = []

@@ -3,6 +3,12 @@
 Only app.py, pages/ and this package import streamlit; the numbers come from analytics/.
 """
 
-from ui.setup import PAGES, PageContext, cursor, db_key, page
+from ui import preload
+
+# `python serve.py` has done this before the server started; under a plain `streamlit run app.py` the
+# first session does it while the others wait on this package's import (see ui/preload.py).
+preload.load()
+
+from ui.setup import PAGES, PageContext, cursor, db_key, page  # noqa: E402
 
 __all__ = ["PAGES", "PageContext", "cursor", "db_key", "page"]

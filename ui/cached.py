@@ -1,14 +1,20 @@
 """Cached analytics results. Keys are small values: the database file, the data set id, a Filters, a
 Policy, a few numbers; never a frame. A stored data set never changes after its import, so results can
-live for an hour; each cache is bounded by max_entries."""
+live for an hour; each cache is bounded by max_entries, and all of them together by the byte budget
+`server.maxCacheDataSize` in .streamlit/config.toml.
+
+The what-if engine's loaded data sets (each with the replays it remembers) are the big values: they are
+kept in one SizedCache for the process, bounded in bytes and dropped when idle (analytics.memory's
+limits, from the environment; see the README)."""
 
 from __future__ import annotations
 
+import weakref
 from datetime import date
 
 import streamlit as st
 
-from analytics import report
+from analytics import memory, report, simulate
 from analytics.filters import Filters
 from ui import headline
 from ui.setup import cursor, db_key
@@ -71,3 +77,36 @@ def _unavailable(database: str, dataset_id: str) -> dict[str, str]:
 
 def unavailable(dataset_id: str) -> dict[str, str]:
     return _unavailable(db_key(), dataset_id)
+
+
+# --- the what-if engine's loaded data sets ---------------------------------------------------------------
+
+def prepared_bytes(prep: simulate.Prepared) -> int:
+    """Bytes a Prepared holds: its frame, arrays and calibration (measured once), and its memo of replays
+    (measured by one entry, as it grows: walking thousands of small dicts at every page run would cost
+    more than it tells)."""
+    base = _base_bytes.get(prep)
+    if base is None:
+        base = _base_bytes[prep] = memory.size_of((prep.frame, prep.data, prep.calibration))
+    memo = dict(prep.memo)  # a copy: another session's replay may add to it meanwhile
+    if not memo:
+        return base
+    key, value = next(iter(memo.items()))
+    return base + len(memo) * memory.size_of((key, value))
+
+
+_base_bytes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+LIMITS = memory.whatif_limits()
+WHATIF = memory.SizedCache(LIMITS.max_bytes, LIMITS.idle_seconds, sizer=prepared_bytes)
+
+
+def prepared(dataset_id: str) -> simulate.Prepared:
+    """The data set loaded and calibrated for the what-if engine, kept while it fits the limits (the
+    engine remembers its replays on it). Two sessions asking for the same data set load it once."""
+    WHATIF.sweep_every(min(60.0, LIMITS.idle_seconds / 4))
+    return WHATIF.get((db_key(), dataset_id), lambda: _load_prepared(dataset_id))
+
+
+def _load_prepared(dataset_id: str) -> simulate.Prepared:
+    with cursor() as cur:
+        return simulate.prepare_dataset(cur, dataset_id)

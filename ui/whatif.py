@@ -16,7 +16,7 @@ import streamlit as st
 from analytics import charts, simulate
 from analytics.policy import DATA, FITTED, PARAMETERS, PARAMETERS_BY_NAME, Parameter, Policy, PolicyError
 from analytics.text import md
-from ui import downloads, scenarios
+from ui import cached, downloads, scenarios
 from ui import whatif_tables as wt
 from ui.setup import PageContext, connection, cursor, db_key, sync_url
 
@@ -43,15 +43,9 @@ SWEEP_AUTO_MAX_ORDERS = 200_000
 
 # --- engine calls, cached ----------------------------------------------------------------------------
 
-@st.cache_resource(max_entries=4, show_spinner=False)
-def _prepared(database: str, dataset_id: str) -> simulate.Prepared:
-    with cursor() as cur:
-        return simulate.prepare_dataset(cur, dataset_id)
-
-
 def prepared(dataset_id: str) -> simulate.Prepared:
-    """The data set loaded and calibrated, once per process (the engine keeps its own memo of replays)."""
-    return _prepared(db_key(), dataset_id)
+    """The data set loaded and calibrated, kept within the process's limits (ui.cached.prepared)."""
+    return cached.prepared(dataset_id)
 
 
 @st.cache_data(max_entries=256, ttl=3600, show_spinner=False)

@@ -1,0 +1,230 @@
+"""Memory held by long-lived values, and a cache bounded by it: what keeps a server's memory set by its
+limits rather than by how many data sets its users have opened.
+
+`size_of(value)` is the bytes a value holds (NumPy arrays, Polars frames and series, and the containers
+and dataclasses around them, each buffer counted once). `SizedCache` keeps values by key, drops the
+least recently used when their total passes a byte limit, and drops any left unused for longer than an
+idle limit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+
+def size_of(value: Any) -> int:
+    """Bytes held by `value` and everything it refers to through containers, dataclasses and objects'
+    attributes. An array's buffer is counted once however many views share it; Polars reports its own
+    buffers (`estimated_size`)."""
+    seen: set[int] = set()
+    total = 0
+    stack = [value]
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, np.ndarray):
+            root = obj
+            while isinstance(root.base, np.ndarray):
+                root = root.base
+            if id(root) not in seen or root is obj:
+                seen.add(id(root))
+                total += root.nbytes + sys.getsizeof(np.empty(0))
+            if obj.dtype == object:
+                stack.extend(obj.ravel().tolist())
+        elif isinstance(obj, pl.DataFrame | pl.Series):
+            total += obj.estimated_size()
+        elif isinstance(obj, dict):
+            total += sys.getsizeof(obj)
+            for k, v in obj.items():
+                stack.append(k)
+                stack.append(v)
+        elif isinstance(obj, list | tuple | set | frozenset):
+            total += sys.getsizeof(obj)
+            stack.extend(obj)
+        elif isinstance(obj, str | bytes | int | float | bool | type(None)):
+            total += sys.getsizeof(obj)
+        elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            total += sys.getsizeof(obj)
+            stack.extend(getattr(obj, f.name) for f in dataclasses.fields(obj))
+            if hasattr(obj, "__dict__"):
+                stack.extend(obj.__dict__.values())
+        elif hasattr(obj, "__dict__") and not isinstance(obj, type):
+            total += sys.getsizeof(obj)
+            stack.extend(vars(obj).values())
+        else:
+            total += sys.getsizeof(obj)
+    return total
+
+
+@dataclasses.dataclass
+class _Entry:
+    value: Any
+    size: int
+    used: float
+
+
+class SizedCache:
+    """Values by key, made on first use and kept while they fit.
+
+    get(key, make) returns the kept value, or makes it with make() (once, however many threads ask for
+    the same key at the same moment) and keeps it. After each get, the least recently used values are
+    dropped until the total size is at most max_bytes (the value just returned is kept even if it alone
+    is larger: it is in use), and any value not asked for in idle_seconds is dropped. A value's size is
+    measured again at each get, so one that grows while kept (a memo of results) is counted as it is.
+    """
+
+    def __init__(self, max_bytes: int, idle_seconds: float, *, sizer: Callable[[Any], int] = size_of,
+                 clock: Callable[[], float] = time.monotonic):
+        if max_bytes < 0 or idle_seconds <= 0:
+            raise ValueError("max_bytes must be >= 0 and idle_seconds > 0")
+        self.max_bytes = int(max_bytes)
+        self.idle_seconds = float(idle_seconds)
+        self._sizer = sizer
+        self._clock = clock
+        self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()   # least recently used first
+        self._lock = threading.Lock()
+        self._making: dict[Hashable, threading.Lock] = {}
+        self.evicted: list[tuple[Hashable, str]] = []   # (key, "size" | "idle"), the latest last, bounded
+        self._sweeper: threading.Thread | None = None
+
+    def get(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        with self._lock:
+            found = self._touch(key)
+            if found is not None:
+                return found.value
+            making = self._making.setdefault(key, threading.Lock())
+        with making:   # one thread makes a value; the others asking for it wait and then share it
+            with self._lock:
+                found = self._touch(key)
+                if found is not None:
+                    return found.value
+            try:
+                value = make()
+            except BaseException:
+                with self._lock:
+                    self._making.pop(key, None)
+                raise
+            with self._lock:
+                # Stored before its lock goes, so a thread arriving now finds the value, not a new lock.
+                self._entries[key] = _Entry(value, self._sizer(value), self._clock())
+                self._entries.move_to_end(key)
+                self._making.pop(key, None)
+                self._trim(keep=key)
+            return value
+
+    def _touch(self, key: Hashable) -> _Entry | None:
+        """The entry, marked used now and measured again; idle and over-size entries of others dropped."""
+        now = self._clock()
+        self._drop_idle(now, keep=key)
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        entry.used = now
+        entry.size = self._sizer(entry.value)
+        self._entries.move_to_end(key)
+        self._trim(keep=key)
+        return entry
+
+    def _drop_idle(self, now: float, keep: Hashable | None = None) -> None:
+        for k in [k for k, e in self._entries.items() if k != keep and now - e.used > self.idle_seconds]:
+            del self._entries[k]
+            self._note(k, "idle")
+
+    def _trim(self, keep: Hashable) -> None:
+        total = sum(e.size for e in self._entries.values())
+        for k in list(self._entries):
+            if total <= self.max_bytes:
+                break
+            if k == keep:
+                continue
+            total -= self._entries.pop(k).size
+            self._note(k, "size")
+
+    def _note(self, key: Hashable, why: str) -> None:
+        self.evicted = [*self.evicted[-63:], (key, why)]
+
+    def sweep(self) -> None:
+        """Drop what has been idle too long, without a get (a timer calls it while nobody uses the app)."""
+        with self._lock:
+            self._drop_idle(self._clock())
+
+    def sweep_every(self, seconds: float) -> None:
+        """Start (once) a background thread that calls sweep() every `seconds`, so an idle value goes
+        even when nobody asks the cache for anything."""
+        with self._lock:
+            if self._sweeper is not None:
+                return
+
+            def loop() -> None:
+                while True:
+                    time.sleep(seconds)
+                    self.sweep()
+
+            self._sweeper = threading.Thread(target=loop, name="sized-cache-sweep", daemon=True)
+            self._sweeper.start()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def keys(self) -> list[Hashable]:
+        """The kept keys, least recently used first."""
+        with self._lock:
+            return list(self._entries)
+
+    def total_bytes(self) -> int:
+        with self._lock:
+            return sum(e.size for e in self._entries.values())
+
+
+# --- the limits, from the environment -------------------------------------------------------------------
+
+WHATIF_MB_VAR = "CANCELLATION_LAB_WHATIF_CACHE_MB"
+WHATIF_IDLE_VAR = "CANCELLATION_LAB_WHATIF_IDLE_MINUTES"
+WHATIF_MB_DEFAULT = 1024
+WHATIF_IDLE_DEFAULT = 30
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """How much the what-if engine keeps loaded: data sets (with their remembered replays) up to
+    max_bytes in total, each dropped after idle_seconds unused."""
+
+    max_bytes: int
+    idle_seconds: float
+
+
+def _env_number(environ, name: str, default: float, *, low: float) -> float:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value >= low or value == float("inf"):
+        raise ValueError(f"{name}={raw!r} is not a number >= {low:g}; leave it unset for {default:g}")
+    return value
+
+
+def whatif_limits(environ=None) -> Limits:
+    """The limits set by CANCELLATION_LAB_WHATIF_CACHE_MB (megabytes, default 1024) and
+    CANCELLATION_LAB_WHATIF_IDLE_MINUTES (default 30). Raises ValueError naming a variable that does
+    not hold a number in range."""
+    import os
+
+    environ = os.environ if environ is None else environ
+    mb = _env_number(environ, WHATIF_MB_VAR, WHATIF_MB_DEFAULT, low=0)
+    minutes = _env_number(environ, WHATIF_IDLE_VAR, WHATIF_IDLE_DEFAULT, low=0.01)
+    return Limits(int(mb * 1024 * 1024), minutes * 60)

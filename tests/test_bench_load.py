@@ -1,0 +1,45 @@
+"""The load benchmark runs end to end at a small size: two sessions at once through the whole script,
+every step measured, no error, and the server's CPU and memory read from /proc."""
+
+from __future__ import annotations
+
+import json
+
+import browser_support as bs
+
+from bench import load
+
+pytestmark = bs.browser_test
+
+
+def test_two_sessions_go_through_the_script_and_the_figures_are_written(tmp_path):
+    results, out = tmp_path / "load.json", tmp_path / "BENCHMARKS.md"
+    out.write_text("# Benchmarks\n\n## 100 orders\n\nkept as it is\n")
+    assert load.main(["--sizes", "2000", "--sessions", "2", "--rounds", "1",
+                      "--results", str(results), "--out", str(out)]) == 0
+    r = json.loads(results.read_text())["2000x2"]
+    assert r["errors"] == 0, r
+    # 2 sessions x 1 round x 5 steps, each timed.
+    assert r["steps_done"] == 10
+    for name, step in r["steps"].items():
+        assert step["n"] == 2 and 0 < step["p50"] <= step["p95"] <= step["max"], name
+    assert r["server_cpu_s"] > 0 and r["cpu_per_step"] == r["server_cpu_s"] / 10
+    assert 50 < r["rss_start_mb"] <= r["peak_rss_mb"] and r["rss_curve"]
+    text = out.read_text()
+    assert "kept as it is" in text and text.count(load.SECTION) == 1
+    assert "| 2,000 | 2 | 10 | 0 |" in text
+
+
+def test_proc_readings_of_this_process():
+    import os
+    import time
+
+    pid = os.getpid()
+    before = load.cpu_seconds(pid)
+    end = time.process_time() + 0.3
+    while time.process_time() < end:   # 0.3 s of CPU, by this process's own clock
+        pass
+    used = load.cpu_seconds(pid) - before
+    assert 0.2 <= used <= 1.0, used
+    mem = load.memory_mb(pid)
+    assert 10 < mem["VmRSS"] <= mem["VmHWM"]

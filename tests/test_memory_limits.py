@@ -1,0 +1,160 @@
+"""The server's memory is bounded by its limits: the what-if engine's loaded data sets are dropped by
+total size (least recently used first) and by idle time, with the limits read from the environment;
+the What-if page keeps its data sets in that cache."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+import app_support as s
+import numpy as np
+import polars as pl
+import pytest
+
+from analytics import memory
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _cache(max_bytes: int, idle: float = 600) -> tuple[memory.SizedCache, Clock]:
+    clock = Clock()
+    return memory.SizedCache(max_bytes, idle, sizer=len, clock=clock), clock
+
+
+def test_size_of_counts_an_arrays_buffer_once_however_many_views_share_it():
+    a = np.zeros(1_000, dtype=np.float64)   # 8,000 bytes of data
+    alone = memory.size_of((a,))
+    assert 8_000 < alone < 8_000 + 500
+    # A view adds only the tuple's one more slot (8 bytes), not another 8,000.
+    assert memory.size_of((a, a[10:500])) - alone == 8
+    # Two arrays: both buffers.
+    assert memory.size_of((a, np.ones(500))) - alone == 4_000 + sys.getsizeof(np.empty(0)) + 8
+    frame = pl.DataFrame({"x": np.arange(10_000, dtype=np.int64)})   # 80,000 bytes
+    assert memory.size_of(frame) == frame.estimated_size() == 80_000
+
+
+def test_the_least_recently_used_go_first_when_the_total_passes_the_limit():
+    cache, _ = _cache(max_bytes=250)
+    cache.get("a", lambda: b"x" * 100)
+    cache.get("b", lambda: b"x" * 100)
+    cache.get("a", lambda: pytest.fail("a is kept"))   # a is now the most recently used
+    cache.get("c", lambda: b"x" * 100)                  # 300 > 250: b, the least recently used, goes
+    assert cache.keys() == ["a", "c"] and cache.total_bytes() == 200
+    assert cache.evicted == [("b", "size")]
+    made = []
+    cache.get("b", lambda: made.append(1) or b"x" * 100)  # made again, and a goes
+    assert made == [1] and cache.keys() == ["c", "b"]
+
+
+def test_a_value_larger_than_the_limit_is_kept_while_it_is_the_one_in_use():
+    cache, _ = _cache(max_bytes=250)
+    cache.get("a", lambda: b"x" * 100)
+    big = cache.get("big", lambda: b"x" * 400)
+    assert len(big) == 400 and cache.keys() == ["big"]
+    cache.get("a", lambda: b"x" * 100)
+    assert cache.keys() == ["a"]
+
+
+def test_a_value_that_grows_while_kept_is_measured_again():
+    cache, _ = _cache(max_bytes=250)
+    grows = bytearray(b"x" * 100)
+    cache.get("grows", lambda: grows)
+    cache.get("b", lambda: b"x" * 100)
+    grows.extend(b"x" * 100)                      # now 200 + 100 = 300 > 250 at the next look
+    cache.get("grows", lambda: pytest.fail("kept"))
+    assert cache.keys() == ["grows"] and cache.evicted == [("b", "size")]
+
+
+def test_values_unused_for_longer_than_the_idle_limit_go():
+    cache, clock = _cache(max_bytes=10_000, idle=60)
+    cache.get("a", lambda: b"a")          # used at t=0
+    clock.now = 50
+    cache.get("b", lambda: b"b")          # used at t=50
+    clock.now = 100                       # a: idle 100 s > 60; b: idle 50 s
+    cache.get("b", lambda: pytest.fail("b is kept"))
+    assert cache.keys() == ["b"] and cache.evicted == [("a", "idle")]
+    clock.now = 160.5                     # b last used at 100: idle 60.5 s
+    cache.sweep()
+    assert cache.keys() == [] and cache.total_bytes() == 0
+
+
+def test_the_background_sweep_drops_idle_values_with_nobody_asking():
+    cache = memory.SizedCache(10_000, idle_seconds=0.2, sizer=len)
+    cache.get("a", lambda: b"a")
+    cache.sweep_every(0.05)
+    deadline = time.monotonic() + 5
+    while cache.keys() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert cache.keys() == []
+
+
+def test_sessions_asking_for_the_same_data_set_at_once_load_it_once():
+    cache = memory.SizedCache(10_000, 600, sizer=len)
+    loads = []
+
+    def load():
+        loads.append(1)
+        time.sleep(0.2)
+        return b"data"
+
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(cache.get("d", load))) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert loads == [1] and got == [b"data"] * 8
+
+
+def test_the_limits_come_from_the_environment_and_a_bad_one_is_named():
+    assert memory.whatif_limits({}) == memory.Limits(1024 * 1024 * 1024, 30 * 60)
+    limits = memory.whatif_limits({"CANCELLATION_LAB_WHATIF_CACHE_MB": "1.5",
+                                   "CANCELLATION_LAB_WHATIF_IDLE_MINUTES": "2"})
+    assert limits == memory.Limits(1_572_864, 120)   # 1.5 x 1,048,576 bytes; 2 x 60 s
+    for name, bad in [("CANCELLATION_LAB_WHATIF_CACHE_MB", "lots"), ("CANCELLATION_LAB_WHATIF_CACHE_MB", "-1"),
+                      ("CANCELLATION_LAB_WHATIF_IDLE_MINUTES", "0"), ("CANCELLATION_LAB_WHATIF_IDLE_MINUTES", "inf")]:
+        with pytest.raises(ValueError, match=name):
+            memory.whatif_limits({name: bad})
+
+
+def test_the_whatif_page_keeps_its_data_sets_within_the_byte_limit(tmp_path, monkeypatch):
+    """Two data sets opened one after the other under a limit smaller than both: only the latest stays
+    loaded; under a larger limit both do, and each is counted at its measured size."""
+    from analytics import db
+    from analytics.generate import generate
+    from ui import cached
+
+    path = tmp_path / "app.duckdb"
+    first = s.demo_db(path, orders=2_000)
+    con = db.connect(path)
+    second = generate(con, 2_000, 8, name="Second").dataset.id
+    con.close()
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(path))
+    for limit, kept in [(1, [second]), (10**9, [first, second])]:
+        monkeypatch.setattr(cached, "WHATIF", memory.SizedCache(limit, 600, sizer=cached.prepared_bytes))
+        for dataset in (first, second):
+            at = s.open_page("whatif", {"dataset": dataset})
+            assert s.problems(at) == []
+        assert [k[1] for k in cached.WHATIF.keys()] == kept
+    sizes = [cached.prepared_bytes(cached.WHATIF.get(k, pytest.fail)) for k in cached.WHATIF.keys()]
+    assert cached.WHATIF.total_bytes() == sum(sizes) and all(n > 100_000 for n in sizes)
+
+
+def test_a_failed_load_is_not_kept_and_the_next_ask_tries_again():
+    cache, _ = _cache(max_bytes=1_000)
+
+    def broken():
+        raise OSError("the database is locked")
+
+    with pytest.raises(OSError, match="locked"):
+        cache.get("d", broken)
+    assert cache.keys() == []
+    assert cache.get("d", lambda: b"data") == b"data"
