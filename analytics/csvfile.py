@@ -64,18 +64,25 @@ class Loaded:
     expected_fields: int
 
 
-def open_csv(path: str | os.PathLike, shown: str | None = None) -> CsvFile:
+def readable(path: str | os.PathLike, shown: str | None = None) -> bytes:
+    """The file's first bytes; CsvError, naming the file as `shown` and why, when it cannot be read."""
     p = Path(path)
     shown = shown or p.name
     if p.is_dir():
-        raise CsvError(f"{shown}: is a folder, not a file")
+        raise CsvError(f"{shown} is a folder, not a file: give the export's CSV file (or Olist's files) by name")
     if not p.exists():
         raise CsvError(f"{shown}: no such file")
     try:
         with p.open("rb") as fh:
-            head = fh.read(SNIFF_BYTES)
+            return fh.read(SNIFF_BYTES)
     except OSError as e:
-        raise CsvError(f"{shown}: cannot be read ({e.strerror or e})") from None
+        raise CsvError(f"{shown} cannot be read: {(e.strerror or str(e)).lower()}") from None
+
+
+def open_csv(path: str | os.PathLike, shown: str | None = None) -> CsvFile:
+    p = Path(path)
+    shown = shown or p.name
+    head = readable(p, shown)
     temporary = False
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         # Excel's "Unicode text": read once as UTF-16 and written as UTF-8, in blocks.

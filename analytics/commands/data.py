@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from analytics import db
 from analytics.cli import UserError, add_common, emit
@@ -99,18 +98,15 @@ def cmd_demo(args) -> int:
 
 
 def _check_readable(files: list[str]) -> None:
-    """Each FILE is a file this process can read; else one line saying which is not, and why."""
+    """Each FILE is a file this process can read, before the database is opened; else one line saying
+    which is not, and why."""
+    from analytics.csvfile import CsvError, readable
+
     for name in files:
-        path = Path(name)
-        if path.is_dir():
-            raise UserError(f"{name} is a folder, not a file: give the export's CSV file (or Olist's files) by name")
-        if not path.exists():
-            raise UserError(f"{name}: no such file")
         try:
-            with path.open("rb") as f:
-                f.read(1)
-        except OSError as e:
-            raise UserError(f"{name} cannot be read: {(e.strerror or str(e)).lower()}") from None
+            readable(name, name)
+        except CsvError as e:
+            raise UserError(str(e)) from None
 
 
 def cmd_import(args) -> int:
