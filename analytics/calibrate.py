@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import dataclasses
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
@@ -28,7 +29,7 @@ from scipy import optimize, special
 
 from analytics.outcomes import REFUND_CHANNELS, SHIPPING_METHODS
 
-VERSION = 1
+VERSION = 2
 US_PER_HOUR = 3_600_000_000
 MIN_REASON_ANSWERS = 30  # below this a reason's acceptance rate is too noisy to replace the overall one
 
@@ -161,10 +162,23 @@ class Lognormal:
     sigma: float
     n_observed: int
     n_censored: int
+    # Covariance of the estimates (mu, log sigma) from the inverse of the likelihood's Hessian at the
+    # fit, as (var mu, cov, var log sigma); () when nothing was fitted (an assumed lognormal).
+    cov: tuple[float, ...] = ()
 
     @property
     def median(self) -> float:
         return math.exp(self.mu)
+
+    def drawn(self, rng: np.random.Generator) -> Lognormal:
+        """The lognormal with its (mu, log sigma) drawn from their sampling distribution (normal, with
+        the fit's covariance): one plausible truth given the data."""
+        if len(self.cov) != 3:
+            return self
+        v_mu, c, v_ls = self.cov
+        mu, log_s = rng.multivariate_normal([self.mu, math.log(self.sigma)], [[v_mu, c], [c, v_ls]],
+                                            method="cholesky")
+        return Lognormal(float(mu), float(math.exp(log_s)), self.n_observed, self.n_censored, self.cov)
 
     def cdf(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=float)
@@ -213,12 +227,30 @@ def fit_lognormal_censored(observed: np.ndarray, censored: np.ndarray) -> Lognor
         return float(value), np.array([d_mu, d_log_s])
 
     if len(x) == 0:  # only lower bounds: the likelihood has no maximum; keep the naive start
-        mu, log_s = start
-    else:
-        result = optimize.minimize(nll, start, jac=True, method="L-BFGS-B",
-                                   bounds=[(None, None), (math.log(1e-3), math.log(50.0))])
-        mu, log_s = result.x
-    return Lognormal(float(mu), float(math.exp(log_s)), int(len(x)), int(len(c)))
+        return Lognormal(float(start[0]), float(math.exp(start[1])), 0, int(len(c)))
+    result = optimize.minimize(nll, start, jac=True, method="L-BFGS-B",
+                               bounds=[(None, None), (math.log(1e-3), math.log(50.0))])
+    mu, log_s = result.x
+    return Lognormal(float(mu), float(math.exp(log_s)), int(len(x)), int(len(c)),
+                     _covariance(lambda th: nll(th)[1], np.array([mu, log_s])))
+
+
+def _covariance(gradient, theta: np.ndarray) -> tuple[float, ...]:
+    """The inverse of the Hessian (central differences of the analytic gradient) at the estimate: the
+    estimates' asymptotic covariance. () when it is not positive definite (a degenerate fit)."""
+    h = 1e-5
+    hess = np.empty((2, 2))
+    for i in range(2):
+        step = np.zeros(2)
+        step[i] = h
+        hess[:, i] = (gradient(theta + step) - gradient(theta - step)) / (2 * h)
+    hess = (hess + hess.T) / 2
+    try:
+        cov = np.linalg.inv(hess)
+        np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        return ()
+    return (float(cov[0, 0]), float(cov[0, 1]), float(cov[1, 1]))
 
 
 def kaplan_meier(times: np.ndarray, events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -351,6 +383,13 @@ class Calibration:
     observed_window_hours: Rate       # median time from request to auto-cancel; rate = hours
     data_end_us: int                  # the last timestamp in the data, microseconds since the epoch
     counts: tuple[tuple[str, int], ...] = field(default=())
+    # How far the data reaches, for telling a policy inside it from an extrapolation: the longest wait
+    # for a seller's answer the data shows (hours from request to answer or to a timeout cancellation);
+    # the longest dispatch (working days from the payment day to the ship day); per payment method, the
+    # refund channels its refunds used.
+    longest_answer_hours: float = float("nan")
+    longest_dispatch_workdays: int = -1
+    channels_by_method: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
     version: int = VERSION
 
     def acceptance_for(self, reason: str | None) -> float:
@@ -370,6 +409,40 @@ class Calibration:
     def transit_days_for(self, method: str) -> Empirical:
         return dict(self.transit_days)[method]
 
+    def drawn(self, seed: int, replicate: int) -> Calibration:
+        """One plausible truth given the data, a function of (seed, replicate) only: each fitted
+        lognormal's (mu, log sigma) from the fit's covariance, each rate from its Beta posterior (Jeffreys
+        prior), each empirical distribution by a Poisson bootstrap of its counts. The Kaplan-Meier table
+        of dispatch is kept as fitted (hundreds of thousands of shipments: its sampling error is far
+        below the replay's own draws); its lognormal tail is drawn. The Premium share is the data's own
+        (a fact of these orders, which a policy's share moves from), not drawn."""
+        rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, int(replicate), 0xCA11])
+
+        def rate(r: Rate) -> Rate:
+            if r.n <= 0 or not math.isfinite(r.rate):
+                return r
+            a = r.rate * r.n
+            return Rate(float(rng.beta(a + 0.5, r.n - a + 0.5)), r.n)
+
+        def emp(e: Empirical) -> Empirical:
+            if e.assumed:
+                return e
+            counts = rng.poisson(np.asarray(e.counts, dtype=float))
+            if counts.sum() == 0:
+                return e
+            return Empirical(e.values, tuple(int(c) for c in counts), False)
+
+        d = self.dispatch
+        return dataclasses.replace(
+            self,
+            response=self.response.drawn(rng),
+            acceptance=rate(self.acceptance),
+            acceptance_by_reason=tuple((k, rate(v)) for k, v in self.acceptance_by_reason),
+            dispatch=Survival(d.probs, d.hours, d.tail.drawn(rng), d.n_observed, d.n_censored),
+            refund_days=tuple((k, emp(v)) for k, v in self.refund_days),
+            transit_days=tuple((k, emp(v)) for k, v in self.transit_days),
+        )
+
     def to_json(self) -> dict:
         return asdict(self)
 
@@ -382,7 +455,8 @@ class Calibration:
             return Empirical(tuple(d["values"]), tuple(d["counts"]), bool(d["assumed"]))
 
         def logn(d):
-            return Lognormal(float(d["mu"]), float(d["sigma"]), int(d["n_observed"]), int(d["n_censored"]))
+            return Lognormal(float(d["mu"]), float(d["sigma"]), int(d["n_observed"]), int(d["n_censored"]),
+                             tuple(float(v) for v in d.get("cov", ())))
 
         dispatch = data["dispatch"]
         return cls(
@@ -397,6 +471,10 @@ class Calibration:
             observed_window_hours=rate(data["observed_window_hours"]),
             data_end_us=int(data["data_end_us"]),
             counts=tuple((k, int(v)) for k, v in data["counts"]),
+            longest_answer_hours=float(data["longest_answer_hours"]) if data["longest_answer_hours"] is not None
+            else float("nan"),
+            longest_dispatch_workdays=int(data["longest_dispatch_workdays"]),
+            channels_by_method=tuple((m, tuple(c)) for m, c in data["channels_by_method"]),
             version=int(data["version"]),
         )
 
@@ -494,7 +572,17 @@ def fit_tables(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
             _hours("cancelled_at", "requested_at").filter(timed_out).median().alias("timeout_hours"),
             timed_out.sum().alias("timeouts"),
             end.dt.epoch("us").alias("data_end_us"),
+            pl.max_horizontal(
+                _hours("responded_at", "requested_at").filter(response_observed & requested).max(),
+                _hours("cancelled_at", "requested_at").filter(timed_out).max(),
+            ).alias("longest_answer_hours"),
+            pl.business_day_count(pl.col("paid_at").dt.date(), pl.col("shipped_at").dt.date())
+            .filter(pl.col("paid_at").is_not_null() & pl.col("shipped_at").is_not_null()).max()
+            .alias("longest_dispatch_workdays"),
         ),
+        "method_channels": lf.filter(pl.col("has_refund") & pl.col("refund_channel").is_not_null()
+                                     & pl.col("payment_method").is_not_null())
+        .select("payment_method", "refund_channel").unique().sort("payment_method", "refund_channel"),
     }
     return dict(zip(queries, pl.collect_all(list(queries.values())), strict=True))
 
@@ -541,8 +629,17 @@ def fit(frame: pl.DataFrame) -> Calibration:
         ("awaiting_shipment_requests", int(resp.height)),
         ("refunds", int(tot["refunds"] or 0)),
     )
+    longest = tot["longest_answer_hours"]
+    channels_by_method = tuple(
+        (str(m), tuple(str(c) for c in g["refund_channel"]))
+        for (m,), g in t["method_channels"].group_by("payment_method", maintain_order=True)
+    )
     return Calibration(response, overall, acceptance_by_reason, dispatch, refunds, transit, premium, window,
-                       int(tot["data_end_us"] or 0), counts)
+                       int(tot["data_end_us"] or 0), counts,
+                       longest_answer_hours=float(longest) if longest is not None else float("nan"),
+                       longest_dispatch_workdays=int(tot["longest_dispatch_workdays"])
+                       if tot["longest_dispatch_workdays"] is not None else -1,
+                       channels_by_method=channels_by_method)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -42,6 +42,10 @@ STAGE_CODES = {"before_payment": 0, "awaiting_shipment": 1, "after_shipment": 2}
 
 # Random streams: one per kind of draw, so adding a draw of one kind never moves another.
 STREAM_SHIP, STREAM_RESPONSE, STREAM_ACCEPT, STREAM_REFUND, STREAM_PREMIUM, STREAM_TRANSIT = range(1, 7)
+STREAM_WEIGHT, STREAM_NEVER = 7, 8
+
+# A seller who never answers: an answer time later than any window (hours), so the window always runs out.
+NEVER_ANSWER_HOURS = 1e6
 
 _M64 = (1 << 64) - 1
 
@@ -65,6 +69,19 @@ def uniforms(keys: np.ndarray, seed: int, replicate: int, stream: int) -> np.nda
     """One uniform in [0, 1) per order key, a function of (seed, replicate, stream, key) only."""
     bits = _mix(keys ^ _salt(seed, replicate, stream))
     return (bits >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+
+
+# Poisson(1)'s CDF at 0, 1, 2, ...: a bootstrap weight from a uniform by inverse CDF (beyond 20 the
+# remaining probability is below 1e-19).
+_POISSON1_CDF = np.cumsum([np.exp(-1.0) / float(np.prod(np.arange(1, k + 1))) for k in range(21)])
+
+
+def bootstrap_weights(keys: np.ndarray, seed: int, replicate: int) -> np.ndarray:
+    """One Poisson(1) weight per order key, a function of (seed, replicate, key) only: how many times
+    the order appears in a resampled period (the Poisson bootstrap). Every policy replayed with this
+    (seed, replicate) weighs each order alike, so a difference stays paired."""
+    u = uniforms(keys, seed, replicate, STREAM_WEIGHT)
+    return np.searchsorted(_POISSON1_CDF, u, side="right").astype(np.float64)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -107,23 +124,33 @@ def _pad_add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _tally(n_methods: int, *, cancelled, amount, outcome, return_path, dispatch, refunded, channel, refund_amount,
-           wait_method, wait_days, shipped, ship_method, transit) -> Tally:
+           wait_method, wait_days, shipped, ship_method, transit, weights: np.ndarray | None = None) -> Tally:
+    """The tally of these orders; with `weights`, each order counts that many times (a bootstrap)."""
+    wt = weights
+
+    def count(mask: np.ndarray) -> float:
+        return float(mask.sum()) if wt is None else float(wt[mask].sum())
+
+    def sub(mask: np.ndarray) -> np.ndarray | None:
+        return None if wt is None else wt[mask]
+
     scalars = np.array([
-        cancelled.sum(), amount[cancelled].sum(), return_path.sum(), dispatch.sum(), refunded.sum(),
-        shipped.sum(), (shipped & (ship_method == 1)).sum(),
+        count(cancelled), (amount[cancelled] if wt is None else amount[cancelled] * wt[cancelled]).sum(),
+        count(return_path), count(dispatch), count(refunded), count(shipped), count(shipped & (ship_method == 1)),
     ], dtype=np.float64)
-    outcomes = np.bincount(outcome, minlength=len(OUTCOMES)).astype(np.float64)
+    outcomes = np.bincount(outcome, weights=wt, minlength=len(OUTCOMES)).astype(np.float64)
     known = refunded & (channel >= 0)
     ch = channel[known].astype(np.int64)
-    counts = np.bincount(ch, minlength=len(REFUND_CHANNELS)).astype(np.float64)
-    amounts = np.bincount(ch, weights=refund_amount[known], minlength=len(REFUND_CHANNELS))
+    counts = np.bincount(ch, weights=sub(known), minlength=len(REFUND_CHANNELS)).astype(np.float64)
+    paid_back = refund_amount[known] if wt is None else refund_amount[known] * wt[known]
+    amounts = np.bincount(ch, weights=paid_back, minlength=len(REFUND_CHANNELS))
     has = wait_days >= 0
     w = wait_days[has]
     top = int(w.max()) + 1 if len(w) else 1
-    wait = np.bincount(wait_method[has].astype(np.int64) * top + w, minlength=n_methods * top)
+    wait = np.bincount(wait_method[has].astype(np.int64) * top + w, weights=sub(has), minlength=n_methods * top)
     wait = wait.reshape(n_methods, top).astype(np.float64)
     sel = shipped & (ship_method >= 0) & (transit >= 0)
-    transit_hist = np.bincount(transit[sel]).astype(np.float64) if sel.any() else np.zeros(1)
+    transit_hist = np.bincount(transit[sel], weights=sub(sel)).astype(np.float64) if sel.any() else np.zeros(1)
     return Tally(scalars, outcomes, counts, amounts, wait, transit_hist)
 
 
@@ -141,9 +168,15 @@ def _percentile_from_counts(counts: np.ndarray, q: float) -> float:
     return v_lo + (pos - lo) * (v_hi - v_lo)
 
 
-def figures(data: ReplayData, tally: Tally) -> dict[str, float]:
+def figures(data: ReplayData, tally: Tally, scale: float = 1.0) -> dict[str, float]:
     """The flat figures of a tally: 'cancelled_orders', 'requests_accepted', 'refunds_by_channel.wallet',
-    'refund_wait_by_payment_method.card.p50', ... (simulate.OUTCOME_INFO names them)."""
+    'refund_wait_by_payment_method.card.p50', ... (simulate.OUTCOME_INFO names them).
+
+    `scale` multiplies the counts and amounts (not the percentiles): a bootstrap tally scaled by
+    orders / total weight stands for a period with as many orders as the data set."""
+    if scale != 1.0:
+        tally = Tally(tally.scalars * scale, tally.outcomes * scale, tally.channel_counts * scale,
+                      tally.channel_amounts * scale, tally.wait, tally.transit)
     out: dict[str, float] = {"orders": float(data.n)}
     out.update(zip(SCALARS, map(float, tally.scalars), strict=True))
     oc = tally.outcomes
@@ -157,7 +190,7 @@ def figures(data: ReplayData, tally: Tally) -> dict[str, float]:
     out["refunds_on_platform"] = float(tally.channel_counts[platform].sum())
     out["refund_amount_on_platform"] = float(tally.channel_amounts[platform].sum())
     overall = tally.wait.sum(axis=0)
-    out["refunds_after_request"] = float(overall.sum())
+    out["refunds_after_request"] = float(overall.sum()) * scale
     out["refund_wait_p50_business_days"] = _percentile_from_counts(overall, 50)
     out["refund_wait_p90_business_days"] = _percentile_from_counts(overall, 90)
     for i, m in enumerate(data.methods):
@@ -181,6 +214,7 @@ class View:
     r_pos: np.ndarray
     s_pos: np.ndarray
     rest: Tally
+    more: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))   # quiet orders added to the small view
 
 
 @dataclass(frozen=True, eq=False)
@@ -284,15 +318,37 @@ def _observed_wait(idx: np.ndarray, request_day: np.ndarray, done: np.ndarray, h
     return out
 
 
-def observed_tally(data: ReplayData, idx: np.ndarray) -> Tally:
-    """The tally of these orders as the data shows them."""
+def observed_tally(data: ReplayData, idx: np.ndarray, weights: np.ndarray | None = None) -> Tally:
+    """The tally of these orders as the data shows them (each counted `weights` times, when given)."""
     return _tally(
         len(data.methods), cancelled=data.cancelled_obs[idx], amount=data.amount[idx], outcome=data.outcome_obs[idx],
         return_path=data.return_path_obs[idx], dispatch=np.zeros(len(idx), dtype=bool),
         refunded=data.has_refund[idx], channel=data.refund_channel[idx], refund_amount=data.refund_amount[idx],
         wait_method=data.method[idx], wait_days=_observed_wait(idx, data.request_day, data.refund_done, data.has_refund),
         shipped=data.shipped[idx] != NEVER, ship_method=data.ship_method[idx], transit=data.transit_days[idx],
+        weights=weights,
     )
+
+
+@dataclass(frozen=True, eq=False)
+class Resample:
+    """One bootstrap replicate's weights, in the part every policy shares: the weighted tally of the
+    orders outside the small view (kept as observed, or quiet) and the total weight of all orders."""
+
+    seed: int
+    replicate: int
+    rest: Tally
+    total: float
+
+
+def resample(data: ReplayData, seed: int, replicate: int) -> Resample:
+    """The bootstrap weights of (seed, replicate) applied to the orders no policy of the small view
+    recomputes. One pass over the orders; every policy of the replicate reuses it."""
+    weights = bootstrap_weights(data.key, seed, replicate)
+    outside = np.ones(data.n, dtype=bool)
+    outside[data.small.idx] = False
+    rest = np.flatnonzero(outside)
+    return Resample(seed, replicate, observed_tally(data, rest, weights[rest]), float(weights.sum()))
 
 
 def prepare(frame: pl.DataFrame) -> ReplayData:
@@ -454,6 +510,9 @@ class Latent:
     ship: np.ndarray        # per s_idx order, microseconds
     response: np.ndarray    # per request, microseconds after the request
     accept: np.ndarray      # per request
+    unseen: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))   # requests drawn
+    unseen_sf: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per unseen: P(answer after its bound)
+    never_u: np.ndarray = field(default_factory=lambda: np.zeros(0))    # per unseen: a uniform for never answering
 
 
 def _hours_to_us(hours: np.ndarray) -> np.ndarray:
@@ -468,14 +527,16 @@ class DrawBase:
     unseen: np.ndarray            # positions (in r_idx) of requests whose answer is drawn
     response_lower: np.ndarray    # hours, per unseen request
     accept_rate: np.ndarray       # per unseen request, by its reason
+    response_sf: np.ndarray       # per unseen request, the fitted chance of an answer after its bound
 
 
 def draw_base(data: ReplayData, calibration: Calibration) -> DrawBase:
     unseen = np.flatnonzero(~data.r_answered & (data.r_stage == STAGE_CODES["awaiting_shipment"]))
     rates = np.array([calibration.acceptance_for(r) for r in data.reasons] + [calibration.acceptance_for(None)])
+    lower = data.r_lower_hours[unseen]
     return DrawBase(
-        calibration.dispatch.cdf(data.s_lower_hours), unseen, data.r_lower_hours[unseen],
-        rates[data.r_reason[unseen]],
+        calibration.dispatch.cdf(data.s_lower_hours), unseen, lower, rates[data.r_reason[unseen]],
+        1.0 - calibration.response.cdf(lower),
     )
 
 
@@ -491,13 +552,24 @@ def latent(data: ReplayData, calibration: Calibration, seed: int, replicate: int
     response = data.r_response.copy()
     accept = data.r_accepted.copy()
     unseen = base.unseen
+    never_u = np.zeros(0)
     if len(unseen):
         keys = data.key[data.r_idx[unseen]]
         lower = base.response_lower
         drawn = calibration.response.quantile_above(lower, uniforms(keys, seed, replicate, STREAM_RESPONSE))
         response[unseen] = np.maximum(_hours_to_us(drawn), _hours_to_us(lower) + 1)
         accept[unseen] = uniforms(keys, seed, replicate, STREAM_ACCEPT) < base.accept_rate
-    return Latent(seed, replicate, ship, response, accept)
+        never_u = uniforms(keys, seed, replicate, STREAM_NEVER)
+    return Latent(seed, replicate, ship, response, accept, unseen, base.response_sf, never_u)
+
+
+def never_answer_probability(share: float, sf_at_bound: np.ndarray) -> np.ndarray:
+    """The chance that a seller still silent at a bound is one who never answers, when a `share` of
+    sellers never do and the others answer by the fitted curve (Bayes: share / (share + (1 - share) *
+    P(answer after the bound)))."""
+    if share <= 0:
+        return np.zeros(len(sf_at_bound))
+    return share / (share + (1.0 - share) * np.asarray(sf_at_bound))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -576,7 +648,7 @@ def _widened(data: ReplayData, more: np.ndarray) -> View:
     mask[more] = True
     idx = np.flatnonzero(mask)
     return View(idx, np.searchsorted(idx, data.r_idx), np.searchsorted(idx, data.s_idx),
-                data.small.rest + -observed_tally(data, more))
+                data.small.rest + -observed_tally(data, more), more)
 
 
 def _everything(data: ReplayData) -> View:
@@ -614,6 +686,10 @@ def replay(data: ReplayData, calibration: Calibration, policy: Policy, lat: Late
     else:
         window = np.int64(round(policy.seller_response_hours * US_PER_HOUR))
         response = lat.response
+        if policy.never_answer_share > 0 and len(lat.unseen):
+            never = lat.never_u < never_answer_probability(policy.never_answer_share, lat.unseen_sf)
+            response = response.copy()
+            response[lat.unseen[never]] = _hours_to_us(np.array([NEVER_ANSWER_HOURS]))[0]
         ends = t + np.minimum(response, window)
         race = aw & (ship[rp] < ends)          # the parcel left before the answer or the window's end
         answered = aw & ~race & (response <= window)
@@ -738,23 +814,35 @@ def replay(data: ReplayData, calibration: Calibration, policy: Policy, lat: Late
                     wait, shipped, ship_method, transit)
 
 
-def tally(data: ReplayData, rep: Replayed) -> Tally:
-    """The replay's tally over every order: the replayed ones plus the rest as observed."""
+def tally(data: ReplayData, rep: Replayed, boot: Resample | None = None) -> Tally:
+    """The replay's tally over every order: the replayed ones plus the rest as observed. With `boot`,
+    every order counts its bootstrap weight of that replicate."""
     idx = rep.view.idx
     wait_days = np.full(len(idx), -1, dtype=np.int64)
     wait_days[rep.view.r_pos] = rep.wait_days
+    weights = None if boot is None else bootstrap_weights(data.key[idx], boot.seed, boot.replicate)
     mine = _tally(
         len(data.methods), cancelled=rep.cancelled, amount=data.amount[idx], outcome=rep.outcome,
         return_path=rep.return_path, dispatch=rep.dispatch_cancelled, refunded=rep.refunded,
         channel=rep.refund_channel, refund_amount=data.refund_amount[idx], wait_method=data.method[idx],
         wait_days=wait_days, shipped=rep.shipped, ship_method=rep.ship_method, transit=rep.transit_days,
+        weights=weights,
     )
-    return mine + rep.view.rest
+    if boot is None:
+        return mine + rep.view.rest
+    rest = boot.rest
+    more = rep.view.more
+    if len(more):
+        rest = rest + -observed_tally(data, more, bootstrap_weights(data.key[more], boot.seed, boot.replicate))
+    return mine + rest
 
 
-def summarise(data: ReplayData, rep: Replayed) -> dict[str, float]:
-    """The outcome figures of one replay, flat (see `figures`)."""
-    return figures(data, tally(data, rep))
+def summarise(data: ReplayData, rep: Replayed, boot: Resample | None = None) -> dict[str, float]:
+    """The outcome figures of one replay, flat (see `figures`); with `boot`, those of the resampled
+    period, scaled to as many orders as the data set has."""
+    if boot is None:
+        return figures(data, tally(data, rep))
+    return figures(data, tally(data, rep, boot), data.n / boot.total if boot.total > 0 else 1.0)
 
 
 def observed_figures(data: ReplayData) -> dict[str, float]:

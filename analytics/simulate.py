@@ -112,6 +112,8 @@ from analytics import calibrate as cal
 from analytics import db
 from analytics.outcomes import REFUND_CHANNELS
 from analytics.policy import DATA, Parameter, Policy, PolicyError, parameters_for
+from scipy import stats
+
 from analytics.replay import (
     ReplayData,
     draw_base,
@@ -121,6 +123,7 @@ from analytics.replay import (
     prepare,
     replay,
     replay_frame,
+    resample,
     summarise,
 )
 
@@ -179,6 +182,7 @@ class Prepared:
     data: ReplayData
     calibration: cal.Calibration
     memo: dict = field(default_factory=dict, repr=False)   # (policy, seed, replicate) -> figures
+    draws: dict = field(default_factory=dict, repr=False)  # (seed, replicate) -> what every policy shares
 
 
 def prepare_dataset(con, dataset: str | None = None, *, refit: bool = False) -> Prepared:
@@ -240,12 +244,43 @@ def _check_replicates(replicates: int) -> int:
     return int(replicates)
 
 
-def _interval(values: np.ndarray) -> dict[str, float | None]:
-    finite = values[np.isfinite(values)]
-    if len(finite) == 0:
-        return {"value": None, "low": None, "high": None}
-    lo, hi = np.percentile(finite, [2.5, 97.5])
-    return {"value": _num(float(finite.mean())), "low": _num(float(lo)), "high": _num(float(hi))}
+def _t_factor(replicates: int) -> float:
+    """The half-width of a 95% prediction interval in replicate standard deviations: a new draw from a
+    normal whose mean and SD are estimated from `replicates` draws lies within mean +- t(0.975, R-1) *
+    sqrt(1 + 1/R) * SD with probability 0.95 (the figures are sums over many orders, hence near normal)."""
+    return float(stats.t.ppf(0.975, replicates - 1) * math.sqrt(1.0 + 1.0 / replicates))
+
+
+def _interval(orders: np.ndarray, fresh: np.ndarray, signed: bool = False) -> dict[str, float | None]:
+    """A figure from its replicates: `orders`, these orders lived again (fitted parameters drawn, draws
+    random); `fresh`, the same replicates with the orders resampled (a new period like this one).
+
+    value: the mean of `orders` (the estimate for these orders). low-high and orders_low-orders_high:
+    95% prediction intervals, value +- t * sqrt(1 + 1/R) * the replicates' SD. A figure no replicate
+    moves has all four equal to the value (exact). Counts and amounts never go below 0 (`signed`: a
+    difference may)."""
+    keep = np.isfinite(orders)
+    o, f = orders[keep], fresh[np.isfinite(fresh)]
+    if len(o) == 0:
+        return {"value": None, "low": None, "high": None, "orders_low": None, "orders_high": None}
+    value = float(o.mean())
+    if np.ptp(o) == 0 and (len(f) == 0 or np.ptp(f) == 0) and (len(f) == 0 or f[0] == o[0]):
+        value = float(o[0])
+        return {"value": _num(value), "low": _num(value), "high": _num(value),
+                "orders_low": _num(value), "orders_high": _num(value)}
+
+    def around(values: np.ndarray) -> tuple[float | None, float | None]:
+        if len(values) < 2:
+            return None, None
+        half = _t_factor(len(values)) * float(values.std(ddof=1)) if np.ptp(values) > 0 else 0.0
+        lo, hi = value - half, value + half
+        if not signed:
+            lo = max(lo, 0.0)
+        return _num(lo), _num(hi)
+
+    low, high = around(f)
+    orders_low, orders_high = around(o)
+    return {"value": _num(value), "low": low, "high": high, "orders_low": orders_low, "orders_high": orders_high}
 
 
 def _num(x: float) -> float | int | None:
@@ -267,27 +302,54 @@ def _nest(flat: Mapping[str, dict]) -> dict:
     return out
 
 
-def _summaries(prep: Prepared, policies: list[Policy], replicates: int, seed: int) -> list[dict[str, np.ndarray]]:
-    """Per policy, each figure over the replicates. Every policy of a replicate shares its draws, and a
-    (policy, seed, replicate) already replayed on this Prepared is not replayed again."""
-    rows: list[list[dict[str, float]]] = [[] for _ in policies]
-    base = None
-    for k in range(replicates):
-        lat = None
-        for i, policy in enumerate(policies):
-            key = (policy, seed, k)
-            found = prep.memo.get(key)
-            if found is None:
-                if lat is None:
-                    base = base or draw_base(prep.data, prep.calibration)
-                    lat = latent(prep.data, prep.calibration, seed, k, base)
-                found = summarise(prep.data, replay(prep.data, prep.calibration, policy, lat))
-                if len(prep.memo) >= MEMO_ENTRIES:
-                    prep.memo.clear()
-                prep.memo[key] = found
-            rows[i].append(found)
-    names = list(rows[0][0])
-    return [{n: np.array([r[n] for r in per]) for n in names} for per in rows]
+Summaries = tuple[dict[str, np.ndarray], dict[str, np.ndarray]]   # (these orders, a resampled period)
+DRAW_ENTRIES = 512
+
+
+def _shared(prep: Prepared, seed: int, k: int):
+    """Replicate k's part every policy shares: its drawn calibration, the draws' base and the bootstrap
+    weights' tally of the orders outside the small view. Kept per (seed, replicate) on the Prepared."""
+    key = (seed, k)
+    found = prep.draws.get(key)
+    if found is None:
+        calibration = prep.calibration.drawn(seed, k)
+        found = (calibration, draw_base(prep.data, calibration), resample(prep.data, seed, k))
+        if len(prep.draws) >= DRAW_ENTRIES:
+            prep.draws.clear()
+        prep.draws[key] = found
+    return found
+
+
+def replicate_figures(prep: Prepared, policy: Policy, seed: int, k: int, *, memo: bool = True
+                      ) -> tuple[dict[str, float], dict[str, float]]:
+    """One replicate of one policy: (figures of these orders, figures of the resampled period). The
+    replicate's fitted parameters, draws and bootstrap weights are functions of (seed, k) alone, so
+    every policy replayed with them is paired. `memo=False` replays even if this Prepared has done it."""
+    key = (policy, seed, k)
+    found = prep.memo.get(key) if memo else None
+    if found is None:
+        calibration, base, boot = _shared(prep, seed, k)
+        lat = latent(prep.data, calibration, seed, k, base)
+        rep = replay(prep.data, calibration, policy, lat)
+        found = (summarise(prep.data, rep), summarise(prep.data, rep, boot))
+        if memo:
+            if len(prep.memo) >= MEMO_ENTRIES:
+                prep.memo.clear()
+            prep.memo[key] = found
+    return found
+
+
+def _summaries(prep: Prepared, policies: list[Policy], replicates: int, seed: int) -> list[Summaries]:
+    """Per policy, each figure over the replicates, for these orders and for a resampled period. Every
+    policy of a replicate shares its draws, and a (policy, seed, replicate) already replayed on this
+    Prepared is not replayed again."""
+    rows = [[replicate_figures(prep, policy, seed, k) for k in range(replicates)] for policy in policies]
+    names = list(rows[0][0][0])
+    return [tuple({n: np.array([r[part][n] for r in per]) for n in names} for part in (0, 1)) for per in rows]
+
+
+def _difference(scen: Summaries, base: Summaries) -> Summaries:
+    return tuple({n: s[n] - b[n] for n in b} for s, b in zip(scen, base, strict=True))
 
 
 # Why a figure cannot be measured on a data set: it records no cancellation requests, or no refunds.
@@ -304,7 +366,7 @@ REFUND_FIGURES = (
     "refunds_after_request", "refund_wait_p50_business_days", "refund_wait_p90_business_days",
     "refund_wait_by_payment_method",
 )
-_NOT_AVAILABLE = {"value": None, "low": None, "high": None}
+_NOT_AVAILABLE = {"value": None, "low": None, "high": None, "orders_low": None, "orders_high": None}
 
 
 def unavailable(prep: Prepared) -> dict[str, str]:
@@ -320,9 +382,66 @@ def unavailable(prep: Prepared) -> dict[str, str]:
     return {n: out[n] for n in OUTCOME_INFO if n in out}
 
 
-def _figures(values: Mapping[str, np.ndarray], missing: Mapping[str, str] = {}) -> dict:  # noqa: B006 (read only)
-    return _nest({n: _NOT_AVAILABLE.copy() if n.split(".")[0] in missing else _interval(v)
-                  for n, v in values.items()})
+def extrapolated(prep: Prepared, policy: Policy) -> list[str]:
+    """The policy's parameters set outside what the data observed, by name: a response window longer
+    than the longest wait for an answer the data shows (its answers and timeouts); with auto-cancel on
+    late dispatch, a deadline beyond the longest dispatch it shows (working days from the payment day);
+    a refund channel that the data never used for that payment method. Figures under such a policy rest
+    on the fitted curves beyond the data (see `assumptions`)."""
+    cal = prep.calibration
+    out: list[str] = []
+    awaiting = dict(cal.counts).get("awaiting_shipment_requests", 0)
+    longest = cal.longest_answer_hours
+    if policy.seller_consent_required and awaiting and (
+            not math.isfinite(longest) or policy.seller_response_hours > longest + 1e-9):
+        out.append("seller_response_hours")
+    if (policy.late_dispatch_action == "auto_cancel"
+            and policy.dispatch_deadline_days > max(cal.longest_dispatch_workdays, 0)):
+        out.append("dispatch_deadline_days")
+    used = dict(cal.channels_by_method)
+    params = policy_parameters(prep)
+    for p in params:
+        if p.name.startswith("refund_channel."):
+            method = p.name.split(".", 1)[1]
+            channel = policy.get(p.name, params)
+            if channel != p.default and channel not in used.get(method, ()):
+                out.append(p.name)
+    return out
+
+
+def assumptions(prep: Prepared, policy: Policy) -> dict[str, str]:
+    """For each parameter in `extrapolated`, and for a never-answer share above 0: what the figures
+    assume there, in words."""
+    cal = prep.calibration
+    out: dict[str, str] = {}
+    for name in extrapolated(prep, policy):
+        if name == "seller_response_hours":
+            longest = cal.longest_answer_hours
+            seen = (f"no seller answering (or timing out) later than {longest:.0f} hours after a request"
+                    if math.isfinite(longest) else "no seller's answer at all")
+            out[name] = (f"The data shows {seen}. Under a {policy.seller_response_hours:g}-hour window, when the "
+                         "silent sellers would have answered comes from the fitted response curve's tail, and "
+                         f"{policy.never_answer_share:.0%} of sellers are assumed never to answer "
+                         "(the never-answer lever).")
+        elif name == "dispatch_deadline_days":
+            out[name] = (f"The data shows no order shipped later than {max(cal.longest_dispatch_workdays, 0)} "
+                         f"working days after its payment day; which orders would miss a "
+                         f"{policy.dispatch_deadline_days}-day deadline comes from the fitted dispatch tail.")
+        elif name.startswith("refund_channel."):
+            method = name.split(".", 1)[1]
+            channel = policy.get(name, policy_parameters(prep))
+            out[name] = (f"The data has no {method.replace('_', ' ')} refund through {channel}; those refunds take "
+                         f"as long as the data's other {channel} refunds (domain.md's range when it has none).")
+    if policy.never_answer_share > 0:
+        out["never_answer_share"] = (f"Assumed: {policy.never_answer_share:.0%} of sellers never answer, however "
+                                     "long the window (the data cannot tell them from late answerers).")
+    return out
+
+
+def _figures(values: Summaries, missing: Mapping[str, str] = {}, signed: bool = False) -> dict:  # noqa: B006 (read only)
+    orders, fresh = values
+    return _nest({n: _NOT_AVAILABLE.copy() if n.split(".")[0] in missing else _interval(v, fresh[n], signed)
+                  for n, v in orders.items()})
 
 
 def simulate(source, dataset: str | None = None, policy: Policy | None = None, replicates: int = DEFAULT_REPLICATES,
@@ -335,7 +454,6 @@ def simulate(source, dataset: str | None = None, policy: Policy | None = None, r
     _check_methods(prep, policy)
     _check_methods(prep, baseline)
     base, scen = _summaries(prep, [baseline, policy], replicates, seed)
-    delta = {n: scen[n] - base[n] for n in base}
     missing = unavailable(prep)
     return {
         "dataset": {"id": prep.dataset_id, "name": prep.name},
@@ -344,9 +462,11 @@ def simulate(source, dataset: str | None = None, policy: Policy | None = None, r
         "replicates": replicates,
         "seed": seed,
         "unavailable": missing,
+        "extrapolated": extrapolated(prep, policy),
+        "assumptions": assumptions(prep, policy),
         "baseline": _figures(base, missing),
         "scenario": _figures(scen, missing),
-        "delta": _figures(delta, missing),
+        "delta": _figures(_difference(scen, base), missing, signed=True),
     }
 
 
@@ -369,8 +489,8 @@ def sweep(source, param: str, values: Iterable[object], dataset: str | None = No
     base, *scens = _summaries(prep, [Policy(), *policies], replicates, seed)
     missing = unavailable(prep)
     points = [
-        {"value": v, "policy": p.changes(), "scenario": _figures(s, missing),
-         "delta": _figures({n: s[n] - base[n] for n in base}, missing)}
+        {"value": v, "policy": p.changes(), "extrapolated": extrapolated(prep, p), "scenario": _figures(s, missing),
+         "delta": _figures(_difference(s, base), missing, signed=True)}
         for v, p, s in zip(parsed, policies, scens, strict=True)
     ]
     return {
@@ -447,8 +567,7 @@ def self_check(source, dataset: str | None = None, seed: int = 0, examples: int 
     mismatches = {k: int(v.sum()) for k, v in checks.items()}
     ids = data.order_id
     found = {k: ids.gather(np.flatnonzero(v)[:examples]).to_list() for k, v in checks.items() if v.any()}
-    same = simulate(prep, policy=Policy(), replicates=2, seed=seed)
-    nonzero = [k for k, v in _flatten(same["delta"]).items() if v["value"] not in (0, None)]
+    nonzero = _zero_delta(prep, seed)
     observed = observed_figures(data)
     replayed = summarise(data, rep)
     return {
@@ -462,6 +581,27 @@ def self_check(source, dataset: str | None = None, seed: int = 0, examples: int 
         "observed_vs_replayed": {k: {"observed": _num(observed[k]), "replayed": _num(replayed[k])}
                                  for k in SELF_CHECK_FIGURES},
     }
+
+
+def _zero_delta(prep: Prepared, seed: int, replicates: int = 2) -> list[str]:
+    """Figures whose difference between the baseline and the same policy replayed independently is not
+    0: the baseline as simulate replays it (memoised, the small view), against a fresh replay of a
+    separately built baseline policy over every replayable order with its own draws and weights (no
+    memo, no shared state), for these orders and for the resampled period."""
+    found: set[str] = set()
+    for k in range(replicates):
+        base = replicate_figures(prep, Policy(), seed, k)
+        again = Policy.from_settings([])
+        calibration = prep.calibration.drawn(seed, k)
+        lat = latent(prep.data, calibration, seed, k, draw_base(prep.data, calibration))
+        rep = replay(prep.data, calibration, again, lat, all_orders=True)
+        fresh = (summarise(prep.data, rep), summarise(prep.data, rep, resample(prep.data, seed, k)))
+        for mine, theirs in zip(base, fresh, strict=True):
+            for name, v in mine.items():
+                w = theirs[name]
+                if not (math.isnan(v) and math.isnan(w)) and not math.isclose(v, w, rel_tol=1e-9, abs_tol=1e-6):
+                    found.add(name)
+    return sorted(found)
 
 
 SELF_CHECK_FIGURES = (
