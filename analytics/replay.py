@@ -123,7 +123,7 @@ def _pad_add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return pad(a) + pad(b)
 
 
-def _tally(n_methods: int, *, cancelled, amount, outcome, return_path, dispatch, refunded, channel, refund_amount,
+def tally_of(n_methods: int, *, cancelled, amount, outcome, return_path, dispatch, refunded, channel, refund_amount,
            wait_method, wait_days, shipped, ship_method, transit, weights: np.ndarray | None = None) -> Tally:
     """The tally of these orders; with `weights`, each order counts that many times (a bootstrap)."""
     wt = weights
@@ -174,10 +174,15 @@ def figures(data: ReplayData, tally: Tally, scale: float = 1.0) -> dict[str, flo
 
     `scale` multiplies the counts and amounts (not the percentiles): a bootstrap tally scaled by
     orders / total weight stands for a period with as many orders as the data set."""
+    return figures_of(tally, data.n, data.methods, scale)
+
+
+def figures_of(tally: Tally, n: int, methods: tuple[str, ...], scale: float = 1.0) -> dict[str, float]:
+    """`figures` for a tally of `n` orders whose wait histogram has one row per method of `methods`."""
     if scale != 1.0:
         tally = Tally(tally.scalars * scale, tally.outcomes * scale, tally.channel_counts * scale,
                       tally.channel_amounts * scale, tally.wait, tally.transit)
-    out: dict[str, float] = {"orders": float(data.n)}
+    out: dict[str, float] = {"orders": float(n)}
     out.update(zip(SCALARS, map(float, tally.scalars), strict=True))
     oc = tally.outcomes
     out["requests"] = float(oc.sum() - oc[CODE["none"]] - oc[CODE["not_made"]])
@@ -193,7 +198,7 @@ def figures(data: ReplayData, tally: Tally, scale: float = 1.0) -> dict[str, flo
     out["refunds_after_request"] = float(overall.sum()) * scale
     out["refund_wait_p50_business_days"] = _percentile_from_counts(overall, 50)
     out["refund_wait_p90_business_days"] = _percentile_from_counts(overall, 90)
-    for i, m in enumerate(data.methods):
+    for i, m in enumerate(methods):
         out[f"refund_wait_by_payment_method.{m}.p50"] = _percentile_from_counts(tally.wait[i], 50)
         out[f"refund_wait_by_payment_method.{m}.p90"] = _percentile_from_counts(tally.wait[i], 90)
     out["transit_p50_business_days"] = _percentile_from_counts(tally.transit, 50)
@@ -320,7 +325,7 @@ def _observed_wait(idx: np.ndarray, request_day: np.ndarray, done: np.ndarray, h
 
 def observed_tally(data: ReplayData, idx: np.ndarray, weights: np.ndarray | None = None) -> Tally:
     """The tally of these orders as the data shows them (each counted `weights` times, when given)."""
-    return _tally(
+    return tally_of(
         len(data.methods), cancelled=data.cancelled_obs[idx], amount=data.amount[idx], outcome=data.outcome_obs[idx],
         return_path=data.return_path_obs[idx], dispatch=np.zeros(len(idx), dtype=bool),
         refunded=data.has_refund[idx], channel=data.refund_channel[idx], refund_amount=data.refund_amount[idx],
@@ -339,6 +344,7 @@ class Resample:
     replicate: int
     rest: Tally
     total: float
+    widened: dict = field(default_factory=dict, repr=False)   # a widened view -> its weighted rest
 
 
 def resample(data: ReplayData, seed: int, replicate: int) -> Resample:
@@ -821,7 +827,7 @@ def tally(data: ReplayData, rep: Replayed, boot: Resample | None = None) -> Tall
     wait_days = np.full(len(idx), -1, dtype=np.int64)
     wait_days[rep.view.r_pos] = rep.wait_days
     weights = None if boot is None else bootstrap_weights(data.key[idx], boot.seed, boot.replicate)
-    mine = _tally(
+    mine = tally_of(
         len(data.methods), cancelled=rep.cancelled, amount=data.amount[idx], outcome=rep.outcome,
         return_path=rep.return_path, dispatch=rep.dispatch_cancelled, refunded=rep.refunded,
         channel=rep.refund_channel, refund_amount=data.refund_amount[idx], wait_method=data.method[idx],
@@ -833,7 +839,14 @@ def tally(data: ReplayData, rep: Replayed, boot: Resample | None = None) -> Tall
     rest = boot.rest
     more = rep.view.more
     if len(more):
-        rest = rest + -observed_tally(data, more, bootstrap_weights(data.key[more], boot.seed, boot.replicate))
+        # The dispatch deadline's views are the same in every replicate: their weighted rest is kept.
+        rest = boot.widened.get(rep.view)
+        if rest is None:
+            weights = bootstrap_weights(data.key[more], boot.seed, boot.replicate)
+            rest = boot.rest + -observed_tally(data, more, weights)
+            if len(boot.widened) > 16:
+                boot.widened.clear()
+            boot.widened[rep.view] = rest
     return mine + rest
 
 
