@@ -244,42 +244,51 @@ def _check_replicates(replicates: int) -> int:
     return int(replicates)
 
 
-def _t_factor(replicates: int) -> float:
-    """The half-width of a 95% prediction interval in replicate standard deviations: a new draw from a
-    normal whose mean and SD are estimated from `replicates` draws lies within mean +- t(0.975, R-1) *
-    sqrt(1 + 1/R) * SD with probability 0.95 (the figures are sums over many orders, hence near normal)."""
-    return float(stats.t.ppf(0.975, replicates - 1) * math.sqrt(1.0 + 1.0 / replicates))
+def _t(replicates: int) -> float:
+    """Student's t at 0.975 with R - 1 degrees of freedom: the SDs below are estimated from R replicates."""
+    return float(stats.t.ppf(0.975, replicates - 1))
 
 
 def _interval(orders: np.ndarray, fresh: np.ndarray, signed: bool = False) -> dict[str, float | None]:
     """A figure from its replicates: `orders`, these orders lived again (fitted parameters drawn, draws
-    random); `fresh`, the same replicates with the orders resampled (a new period like this one).
+    random); `fresh`, the same replicates with the orders resampled (Poisson bootstrap weights).
 
-    value: the mean of `orders` (the estimate for these orders). low-high and orders_low-orders_high:
-    95% prediction intervals, value +- t * sqrt(1 + 1/R) * the replicates' SD. A figure no replicate
-    moves has all four equal to the value (exact). Counts and amounts never go below 0 (`signed`: a
-    difference may)."""
-    keep = np.isfinite(orders)
-    o, f = orders[keep], fresh[np.isfinite(fresh)]
+    value: the mean of `orders`, the estimate for these orders. Both intervals are 95% prediction
+    intervals, normal with the SDs estimated from the replicates (t with R - 1 degrees of freedom; the
+    figures are sums over many orders, so near normal, and an interval from SDs needs far fewer
+    replicates than one from percentiles, which at 10 replicates are nearly the min and max):
+    - orders_low-orders_high, these same orders lived again: value +- t * sqrt(1 + 1/R) * SD(orders);
+      sqrt(1 + 1/R) adds the error of the value itself, a mean of R replicates.
+    - low-high, a new period with as many orders: it differs from the value by its own sampling of
+      orders and by the value's (both about the bootstrap's variance, SD(fresh - orders)^2 each) and by
+      the parameters' and draws' spread: value +- t * sqrt(2 * SD(fresh - orders)^2 + (1 + 1/R) * SD(orders)^2).
+    A figure no replicate moves has all four equal to the value (exact). Counts, amounts and days never
+    go below 0 (`signed`: a difference may)."""
+    both = np.isfinite(orders) & np.isfinite(fresh)
+    o = orders[np.isfinite(orders)]
     if len(o) == 0:
-        return {"value": None, "low": None, "high": None, "orders_low": None, "orders_high": None}
+        return _NOT_AVAILABLE.copy()
     value = float(o.mean())
-    if np.ptp(o) == 0 and (len(f) == 0 or np.ptp(f) == 0) and (len(f) == 0 or f[0] == o[0]):
+    boot = fresh[both] - orders[both]
+    if np.ptp(o) == 0 and (len(boot) == 0 or not boot.any()):
         value = float(o[0])
-        return {"value": _num(value), "low": _num(value), "high": _num(value),
-                "orders_low": _num(value), "orders_high": _num(value)}
+        return dict.fromkeys(("value", "low", "high", "orders_low", "orders_high"), _num(value))
+    r = len(o)
 
-    def around(values: np.ndarray) -> tuple[float | None, float | None]:
-        if len(values) < 2:
+    def var(x: np.ndarray) -> float:
+        return float(x.var(ddof=1)) if len(x) > 1 and np.ptp(x) > 0 else 0.0
+
+    def bounds(half: float | None) -> tuple[float | None, float | None]:
+        if half is None:
             return None, None
-        half = _t_factor(len(values)) * float(values.std(ddof=1)) if np.ptp(values) > 0 else 0.0
         lo, hi = value - half, value + half
-        if not signed:
-            lo = max(lo, 0.0)
-        return _num(lo), _num(hi)
+        return _num(lo if signed else max(lo, 0.0)), _num(hi)
 
-    low, high = around(f)
-    orders_low, orders_high = around(o)
+    spread = (1.0 + 1.0 / r) * var(o)
+    orders_half = _t(r) * math.sqrt(spread) if r > 1 else None
+    new_half = _t(len(boot)) * math.sqrt(2.0 * var(boot) + spread) if len(boot) > 1 and r > 1 else None
+    low, high = bounds(new_half)
+    orders_low, orders_high = bounds(orders_half)
     return {"value": _num(value), "low": low, "high": high, "orders_low": orders_low, "orders_high": orders_high}
 
 
