@@ -570,12 +570,13 @@ def latent(data: ReplayData, calibration: Calibration, seed: int, replicate: int
 
 
 def never_answer_probability(share: float, sf_at_bound: np.ndarray) -> np.ndarray:
-    """The chance that a seller still silent at a bound is one who never answers, when a `share` of
-    sellers never do and the others answer by the fitted curve (Bayes: share / (share + (1 - share) *
-    P(answer after the bound)))."""
+    """The chance that a seller still silent at a bound is one who never answers, when a `share` of all
+    sellers never do. The fitted curve describes every seller where the data reaches (a never-answering
+    one is among those still silent), so P(silent at the bound) is the fitted chance of no answer by
+    then, and share / that chance of the silent ones never answer (at most all of them)."""
     if share <= 0:
         return np.zeros(len(sf_at_bound))
-    return share / (share + (1.0 - share) * np.asarray(sf_at_bound))
+    return np.minimum(1.0, share / np.maximum(np.asarray(sf_at_bound), 1e-12))
 
 
 # --------------------------------------------------------------------------------------------------

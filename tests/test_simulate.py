@@ -223,11 +223,13 @@ def test_text_output_is_aligned_readable_and_never_minus_zero():
     assert whatif._number(5.25, "business days") == "5.2" and whatif._number(-0.01, "business days") == "0.0"
     assert whatif._fmt({"value": -0.0, "low": -0.001, "high": 1.5}, "cancelled_gmv") == "0.00 [0.00, 1.50]"
     assert whatif._fmt({"value": 12.4, "low": 11.6, "high": 13}, "cancelled_orders") == "12 [12, 13]"
-    assert whatif._fmt({"value": 3, "low": 3, "high": 3}) == "3"
+    assert whatif._fmt({"value": 12.4, "low": 9.6, "high": 15.2, "orders_low": 12, "orders_high": 12.8},
+                       "cancelled_orders") == "12 [10, 15] (12, 13)"
+    assert whatif._fmt({"value": 3, "low": 3, "high": 3, "orders_low": 3, "orders_high": 3}) == "3 exact"
     assert whatif._fmt({"value": None, "low": None, "high": None}) == "n/a"
 
     def fig(v, lo, hi):
-        return {"value": v, "low": lo, "high": hi}
+        return {"value": v, "low": lo, "high": hi, "orders_low": lo, "orders_high": hi}
 
     figures = {n: fig(1234567.25, 1200000.5, 1300000.75) for n in whatif.HEADLINE}
     result = {"dataset": {"id": "x", "name": "big"}, "policy": {"seller_response_hours": 48.0}, "replicates": 10,
