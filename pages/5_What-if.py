@@ -1,5 +1,5 @@
 """What-if: replay the data set's orders under another policy. Baseline and scenario side by side, with
-their differences and 95% intervals; a sweep of one parameter; saved scenarios, compared; and the
+their differences and 95% intervals (for a next period like this one, and for these same orders); a sweep of one parameter; saved scenarios, compared; and the
 calibration behind the numbers."""
 
 import streamlit as st

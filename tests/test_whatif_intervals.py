@@ -166,3 +166,21 @@ def test_the_generator_lives_the_same_orders_under_a_policy_as_the_rules_say():
     generate_frame(4_000, 8, params, Policy(late_dispatch_action="auto_cancel", dispatch_deadline_days=2), truth=late)
     assert late["dispatch_cancelled_orders"] > 0 and late["requests_not_made"] > 0
     assert late["cancelled_orders"] > base["cancelled_orders"]
+
+
+def test_the_intervals_in_words():
+    from ui import whatif_tables as wt
+
+    fig = {"value": 3912.4, "low": 3801.2, "high": 4049.6, "orders_low": 3899.5, "orders_high": 3960.2}
+    assert wt.in_words(fig, "cancelled_orders") == {"next period like this one": "3,801 – 4,050",
+                                                    "these same orders": "3,900 – 3,960"}
+    assert wt.fmt_interval(fig, "cancelled_orders") == (
+        "3,912 (next period like this one 3,801 – 4,050; these same orders 3,900 – 3,960)")
+    change = {"value": -40, "low": -95.5, "high": 15.2, "orders_low": -40, "orders_high": -40}
+    assert wt.in_words(change, "cancelled_orders", signed=True) == {"next period like this one": "-96 – +15",
+                                                                     "these same orders": "exactly -40"}
+    exact = dict.fromkeys(KEYS, 3000)
+    assert wt.fmt_interval(exact, "orders") == "3,000 (exact)"
+    assert wt.in_words(exact, "orders")["these same orders"] == "3,000 (exact)"
+    assert wt.fmt_interval(dict.fromkeys(KEYS, 0), "cancelled_orders", signed=True) == "0"
+    assert wt.in_words(None, "cancelled_orders") == {"next period like this one": "—", "these same orders": "—"}
