@@ -297,8 +297,7 @@ def test_the_link_forgets_the_scenario_once_a_control_differs(demo):
 def test_both_intervals_are_shown_in_words_the_next_period_first(demo):
     at = s.open_page("whatif", {"dataset": demo[1], "seller_response_hours": "48"})
     assert s.problems(at) == [] and not at.warning   # 48 h: inside what the data shows
-    sure = next(df.value for df in at.dataframe if "Figure" in df.value.columns
-                and "Change, next period like this one" in df.value.columns)
+    sure = next(t.value for t in at.table if "Change, next period like this one" in t.value.columns)
     assert list(sure.columns) == ["Figure", "Change, next period like this one", "Change, these same orders",
                                   "Scenario, next period like this one", "Scenario, these same orders"]
     from analytics import db

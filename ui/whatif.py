@@ -327,7 +327,10 @@ def extrapolation_notice(result: dict) -> None:
             PARAMETERS_BY_NAME[n].label.lower() if n in PARAMETERS_BY_NAME else n.replace("_", " ")
             for n in result["extrapolated"])
                    + " beyond anything this data set shows, so its figures rest on assumptions. "
-                   + " ".join(assumed.values()), icon=":material/warning:")
+                   # The window's note already says what share is assumed never to answer.
+                   + " ".join(v for k, v in assumed.items()
+                              if k != "never_answer_share" or "seller_response_hours" not in assumed),
+                   icon=":material/warning:")
     elif "never_answer_share" in assumed:
         st.info(assumed["never_answer_share"] + " Within the data's own window this changes nothing.",
                 icon=":material/info:")
@@ -339,8 +342,8 @@ def how_sure(result: dict) -> None:
                 "for a new period with as many orders and the same buyers' and sellers' behaviour, which is "
                 "what a decision rests on. *These same orders*: what these very orders would have done under "
                 "it (narrower: the orders are known). *Exact*: nothing uncertain moves the figure.")
-    st.dataframe(wt.how_sure(result), hide_index=True, width="stretch", placeholder="",
-                 column_config={"Figure": st.column_config.TextColumn(width="medium")})
+    # A static table: four short rows that must read at a glance (and be readable text on the page).
+    st.table(wt.how_sure(result), hide_index=True)
 
 
 def results(result: dict) -> None:
