@@ -29,7 +29,7 @@ from scipy import optimize, special
 
 from analytics.outcomes import REFUND_CHANNELS, SHIPPING_METHODS
 
-VERSION = 2
+VERSION = 3
 US_PER_HOUR = 3_600_000_000
 MIN_REASON_ANSWERS = 30  # below this a reason's acceptance rate is too noisy to replace the overall one
 
@@ -331,6 +331,100 @@ def fit_survival(times: np.ndarray, events: np.ndarray, points: int = 1001) -> S
 
 
 @dataclass(frozen=True)
+class WorkdayDispatch:
+    """Dispatch as the rules count it: whole working days from the payment day to the ship day (0 = the
+    first working day on or after the payment day), by Kaplan-Meier over days (an order cancelled or still
+    open before shipping is censored: it was at risk on every earlier day), a censored lognormal of
+    days + 1 for days beyond the table, and the time of day parcels leave (101 quantiles, hours)."""
+
+    deaths: tuple[float, ...]     # per working day 0..K-1: orders seen shipping on it
+    at_risk: tuple[float, ...]    # per day: orders not shipped before it, known to be at risk on it
+    tail: Lognormal               # of days + 1, beyond the table
+    tod_hours: tuple[float, ...]  # quantiles 0, 0.01, ..., 1 of the hour of the day a parcel leaves
+    n_observed: int
+    n_censored: int
+
+    def cdf(self) -> np.ndarray:
+        """P(days <= d) for d = 0..K-1."""
+        if not self.deaths:
+            return np.zeros(0)
+        hazard = np.asarray(self.deaths) / np.maximum(np.asarray(self.at_risk), 1e-12)
+        return 1.0 - np.cumprod(1.0 - np.clip(hazard, 0.0, 1.0))
+
+    def below(self, lower: np.ndarray) -> np.ndarray:
+        """P(days < lower) per order (lower: the working days it is known to have waited unshipped)."""
+        table = np.concatenate([[0.0], self.cdf()])
+        lower = np.asarray(lower, dtype=np.int64)
+        inside = np.clip(lower, 0, len(table) - 1)
+        out = table[inside]
+        beyond = lower >= len(table)
+        if beyond.any():
+            out = out.copy()
+            out[beyond] = np.maximum(self.tail.cdf(lower[beyond] + 0.5), table[-1])
+        return out
+
+    def draw_days(self, lower: np.ndarray, f_lower: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Working days for each uniform, at least `lower` (f_lower = below(lower))."""
+        table = self.cdf()
+        top = table[-1] if len(table) else 0.0
+        target = f_lower + u * (1.0 - f_lower)
+        days = np.searchsorted(table, target, side="left").astype(np.int64)
+        beyond = (target > top) | (lower >= len(table))
+        if beyond.any():
+            start = np.maximum(lower[beyond], len(table))
+            f_start = self.tail.cdf(start + 0.5)
+            span = np.clip((target[beyond] - np.maximum(f_start, top)) / np.maximum(1.0 - np.maximum(f_start, top),
+                                                                                       1e-12), 0.0, 1.0)
+            x = self.tail.quantile_above(start + 0.5, span)
+            days[beyond] = np.maximum(np.rint(x - 1.0).astype(np.int64), start)
+        return np.maximum(days, lower)
+
+    def tod(self, u: np.ndarray, above: np.ndarray | None = None) -> np.ndarray:
+        """An hour of the day for each uniform (after `above`, where given: the same day, later)."""
+        q = np.asarray(self.tod_hours) if self.tod_hours else np.array([12.0, 12.0])
+        probs = np.linspace(0.0, 1.0, len(q))
+        if above is not None:
+            f = np.interp(above, q, probs, left=0.0, right=1.0)
+            u = f + u * (1.0 - f)
+        return np.interp(u, probs, q)
+
+    def drawn(self, rng: np.random.Generator) -> WorkdayDispatch:
+        """Each day's hazard from its Beta posterior (Jeffreys prior), the tail's estimates from their
+        covariance: one plausible truth given the data."""
+        if not self.deaths:
+            return self
+        d, n = np.asarray(self.deaths), np.asarray(self.at_risk)
+        hazard = rng.beta(d + 0.5, np.maximum(n - d, 0.0) + 0.5)
+        hazard[d >= n] = 1.0   # every order at risk shipped that day: nothing says otherwise
+        return dataclasses.replace(self, deaths=tuple(float(h) * float(k) for h, k in zip(hazard, n, strict=True)),
+                                   tail=self.tail.drawn(rng))
+
+
+def fit_workday_dispatch(days: np.ndarray, observed: np.ndarray, tod_hours: np.ndarray) -> WorkdayDispatch:
+    """From per paid order: working days to the ship day (observed) or the days it is known to have waited
+    (censored: not shipped before that day), and the hour of the day of each observed shipment."""
+    days = np.asarray(days, dtype=np.int64)
+    observed = np.asarray(observed, dtype=bool)
+    seen, cens = days[observed], days[~observed]
+    tail = fit_lognormal_censored(seen + 1.0, cens[cens >= 0] + 0.5)
+    if len(seen) == 0:
+        return WorkdayDispatch((), (), tail, (), 0, int(len(cens)))
+    k = int(seen.max()) + 1
+    deaths = np.bincount(seen, minlength=k)[:k].astype(float)
+    leave_seen = np.bincount(seen, minlength=k + 1)[: k + 1]
+    # A censored order waited unshipped through day c - 1: at risk on days 0..c-1.
+    c = np.clip(cens, 0, k)
+    leave_cens = np.bincount(c, minlength=k + 1)[: k + 1]
+    total = len(seen) + len(cens)
+    gone_before = np.concatenate([[0], np.cumsum(leave_seen[:k] + leave_cens[:k])[:-1]]) if k else np.zeros(0)
+    # On day d the censored orders with c == d are no longer counted as at risk.
+    at_risk = total - gone_before - leave_cens[:k]
+    tod = np.quantile(np.asarray(tod_hours, dtype=float), np.linspace(0, 1, 101)) if len(tod_hours) else np.array([])
+    return WorkdayDispatch(tuple(map(float, deaths)), tuple(map(float, at_risk)), tail, tuple(map(float, tod)),
+                           int(len(seen)), int(len(cens)))
+
+
+@dataclass(frozen=True)
 class Empirical:
     """A whole-number distribution (business days) as seen in the data; `assumed` when the data had none."""
 
@@ -387,6 +481,7 @@ class Calibration:
     # for a seller's answer the data shows (hours from request to answer or to a timeout cancellation);
     # the longest dispatch (working days from the payment day to the ship day); per payment method, the
     # refund channels its refunds used.
+    dispatch_days: WorkdayDispatch | None = None
     longest_answer_hours: float = float("nan")
     longest_dispatch_workdays: int = -1
     channels_by_method: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
@@ -412,9 +507,8 @@ class Calibration:
     def drawn(self, seed: int, replicate: int) -> Calibration:
         """One plausible truth given the data, a function of (seed, replicate) only: each fitted
         lognormal's (mu, log sigma) from the fit's covariance, each rate from its Beta posterior (Jeffreys
-        prior), each empirical distribution by a Poisson bootstrap of its counts. The Kaplan-Meier table
-        of dispatch is kept as fitted (hundreds of thousands of shipments: its sampling error is far
-        below the replay's own draws); its lognormal tail is drawn. The Premium share is the data's own
+        prior), each empirical distribution by a Poisson bootstrap of its counts, each working day's
+        dispatch hazard from its Beta posterior. The hours' Kaplan-Meier table (for charts) is kept. The Premium share is the data's own
         (a fact of these orders, which a policy's share moves from), not drawn."""
         rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, int(replicate), 0xCA11])
 
@@ -439,6 +533,7 @@ class Calibration:
             acceptance=rate(self.acceptance),
             acceptance_by_reason=tuple((k, rate(v)) for k, v in self.acceptance_by_reason),
             dispatch=Survival(d.probs, d.hours, d.tail.drawn(rng), d.n_observed, d.n_censored),
+            dispatch_days=self.dispatch_days.drawn(rng) if self.dispatch_days is not None else None,
             refund_days=tuple((k, emp(v)) for k, v in self.refund_days),
             transit_days=tuple((k, emp(v)) for k, v in self.transit_days),
         )
@@ -471,6 +566,11 @@ class Calibration:
             observed_window_hours=rate(data["observed_window_hours"]),
             data_end_us=int(data["data_end_us"]),
             counts=tuple((k, int(v)) for k, v in data["counts"]),
+            dispatch_days=WorkdayDispatch(
+                tuple(data["dispatch_days"]["deaths"]), tuple(data["dispatch_days"]["at_risk"]),
+                logn(data["dispatch_days"]["tail"]), tuple(data["dispatch_days"]["tod_hours"]),
+                int(data["dispatch_days"]["n_observed"]), int(data["dispatch_days"]["n_censored"]))
+            if data.get("dispatch_days") else None,
             longest_answer_hours=float(data["longest_answer_hours"]) if data["longest_answer_hours"] is not None
             else float("nan"),
             longest_dispatch_workdays=int(data["longest_dispatch_workdays"]),
@@ -554,6 +654,14 @@ def fit_tables(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
         .filter(pl.col("hours").is_not_null() & (pl.col("hours") > 0)),
         "dispatch": lf.select(dispatch_hours.alias("hours"), pl.col("shipped_at").is_not_null().alias("observed"))
         .filter(pl.col("hours").is_not_null() & (pl.col("hours") >= 0)),
+        "dispatch_days": lf.filter(pl.col("paid_at").is_not_null()).select(
+            pl.business_day_count(pl.col("paid_at").dt.date(),
+                                  pl.coalesce(pl.col("shipped_at"), pl.col("cancelled_at"),
+                                              pl.when(~pl.col("is_cancelled")).then(end)).dt.date()).alias("days"),
+            pl.col("shipped_at").is_not_null().alias("observed"),
+            ((pl.col("shipped_at") - pl.col("shipped_at").dt.truncate("1d")).dt.total_microseconds()
+             / US_PER_HOUR).alias("tod"),
+        ).filter(pl.col("days").is_not_null() & (pl.col("days") >= 0)),
         "answers": lf.filter(answered).group_by("reason")
         .agg(pl.len().alias("answered"), (pl.col("seller_response") == "accepted").sum().alias("accepted"))
         .sort("reason", nulls_last=True),
@@ -612,6 +720,9 @@ def fit(frame: pl.DataFrame) -> Calibration:
 
     disp = t["dispatch"]
     dispatch = fit_survival(disp["hours"].to_numpy(), disp["observed"].to_numpy())
+    dd = t["dispatch_days"]
+    shipped_tod = dd.filter(pl.col("observed"))["tod"].drop_nulls().to_numpy()
+    dispatch_days = fit_workday_dispatch(dd["days"].to_numpy(), dd["observed"].to_numpy(), shipped_tod)
     refunds = tuple(
         (ch, _empirical_from(t["refund_days"], "refund_channel", ch, ASSUMED_REFUND_DAYS[ch])) for ch in REFUND_CHANNELS
     )
@@ -635,7 +746,7 @@ def fit(frame: pl.DataFrame) -> Calibration:
         for (m,), g in t["method_channels"].group_by("payment_method", maintain_order=True)
     )
     return Calibration(response, overall, acceptance_by_reason, dispatch, refunds, transit, premium, window,
-                       int(tot["data_end_us"] or 0), counts,
+                       int(tot["data_end_us"] or 0), counts, dispatch_days=dispatch_days,
                        longest_answer_hours=float(longest) if longest is not None else float("nan"),
                        longest_dispatch_workdays=int(tot["longest_dispatch_workdays"])
                        if tot["longest_dispatch_workdays"] is not None else -1,

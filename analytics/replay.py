@@ -22,7 +22,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from analytics.calibrate import US_PER_HOUR, Calibration, data_end_expr, normalise_orders, stage_expr
+from analytics.calibrate import (
+    US_PER_HOUR,
+    Calibration,
+    WorkdayDispatch,
+    data_end_expr,
+    normalise_orders,
+    stage_expr,
+)
 from analytics.outcomes import DEFAULT_REFUND_CHANNEL, REFUND_CHANNELS, SHIPPING_METHODS
 from analytics.policy import Policy
 
@@ -42,7 +49,7 @@ STAGE_CODES = {"before_payment": 0, "awaiting_shipment": 1, "after_shipment": 2}
 
 # Random streams: one per kind of draw, so adding a draw of one kind never moves another.
 STREAM_SHIP, STREAM_RESPONSE, STREAM_ACCEPT, STREAM_REFUND, STREAM_PREMIUM, STREAM_TRANSIT = range(1, 7)
-STREAM_WEIGHT, STREAM_NEVER = 7, 8
+STREAM_WEIGHT, STREAM_NEVER, STREAM_SHIP_TOD = 7, 8, 9
 
 # A seller who never answers: an answer time later than any window (hours), so the window always runs out.
 NEVER_ANSWER_HOURS = 1e6
@@ -258,6 +265,7 @@ class ReplayData:
     request_day: np.ndarray       # datetime64[D]; NaT without a request time
     s_idx: np.ndarray             # paid, replayable orders with no shipment seen: their ship time is drawn
     s_lower_hours: np.ndarray     # ... beyond this many hours after payment
+    s_lower_days: np.ndarray      # ... on a working day at least this many after the payment day
     r_idx: np.ndarray
     r_time: np.ndarray
     r_stage: np.ndarray
@@ -451,7 +459,9 @@ def prepare(frame: pl.DataFrame) -> ReplayData:
         refund_done=days("_done"),
         request_day=days("_request_day"),
         s_idx=s_idx,
-        s_lower_hours=np.maximum(np.nan_to_num(take("_s_lower")[s_idx].astype(float)) / US_PER_HOUR, 0.0),
+        s_lower_hours=(s_lower_hours := np.maximum(np.nan_to_num(take("_s_lower")[s_idx].astype(float))
+                                                   / US_PER_HOUR, 0.0)),
+        s_lower_days=np.busday_count(days("_paid_day")[s_idx], _days(paid[s_idx] + _hours_to_us(s_lower_hours))),
         r_idx=r_idx,
         r_time=requested[r_idx],
         r_stage=codes(cols["_stage"], list(STAGE_CODES))[r_idx],
@@ -529,7 +539,7 @@ def _hours_to_us(hours: np.ndarray) -> np.ndarray:
 class DrawBase:
     """What every replicate's conditional draws share: the fitted CDF at each known lower bound."""
 
-    ship_f_lower: np.ndarray      # per s_idx order
+    ship_f_lower: np.ndarray      # per s_idx order: P(dispatch working days < its lower bound), or of hours
     unseen: np.ndarray            # positions (in r_idx) of requests whose answer is drawn
     response_lower: np.ndarray    # hours, per unseen request
     accept_rate: np.ndarray       # per unseen request, by its reason
@@ -541,20 +551,45 @@ def draw_base(data: ReplayData, calibration: Calibration) -> DrawBase:
     rates = np.array([calibration.acceptance_for(r) for r in data.reasons] + [calibration.acceptance_for(None)])
     lower = data.r_lower_hours[unseen]
     return DrawBase(
-        calibration.dispatch.cdf(data.s_lower_hours), unseen, lower, rates[data.r_reason[unseen]],
+        calibration.dispatch_days.below(data.s_lower_days) if calibration.dispatch_days is not None
+        else calibration.dispatch.cdf(data.s_lower_hours), unseen, lower, rates[data.r_reason[unseen]],
         1.0 - calibration.response.cdf(lower),
     )
+
+
+def _ship_times(data: ReplayData, calibration: Calibration, f_lower: np.ndarray, seed: int,
+                replicate: int) -> np.ndarray:
+    """The would-be ship time of each s_idx order: its working day drawn from the payment day as the
+    rules count it (at least the days it is known to have waited), at a time of day parcels leave; on the
+    day its wait was seen, later than that moment."""
+    model = calibration.dispatch_days
+    keys = data.key[data.s_idx]
+    if model is None:
+        # A calibration made without the working-day model (a hand-made one): hours since payment.
+        lower = data.s_lower_hours
+        hours = calibration.dispatch.quantile_from(lower, f_lower, uniforms(keys, seed, replicate, STREAM_SHIP))
+        return data.paid[data.s_idx] + np.maximum(_hours_to_us(hours), _hours_to_us(lower) + 1)
+    lower = data.s_lower_days
+    days = model.draw_days(lower, f_lower, uniforms(keys, seed, replicate, STREAM_SHIP))
+    ship_day = np.busday_offset(data.paid_day[data.s_idx], days, roll="forward")
+    start = ship_day.astype(np.int64) * US_PER_DAY
+    u = uniforms(keys, seed, replicate, STREAM_SHIP_TOD)
+    ship = start + _hours_to_us(model.tod(u))
+    bound = data.paid[data.s_idx] + _hours_to_us(data.s_lower_hours)
+    early = np.flatnonzero(ship <= bound)
+    if len(early):
+        # The same day as the bound: a time of day after it (or just after it, if no parcel leaves later).
+        after = (bound[early] - start[early]) / US_PER_HOUR
+        later = start[early] + _hours_to_us(model.tod(u[early], above=after))
+        ship[early] = np.maximum(later, bound[early] + 1)
+    return ship
 
 
 def latent(data: ReplayData, calibration: Calibration, seed: int, replicate: int,
            base: DrawBase | None = None) -> Latent:
     """One replicate's draws (pass `base` from draw_base to share the work between replicates)."""
     base = base or draw_base(data, calibration)
-    u = uniforms(data.key[data.s_idx], seed, replicate, STREAM_SHIP)
-    lower = data.s_lower_hours
-    hours = calibration.dispatch.quantile_from(lower, base.ship_f_lower, u)
-    # Strictly after what was seen: the order had not shipped by then.
-    ship = data.paid[data.s_idx] + np.maximum(_hours_to_us(hours), _hours_to_us(lower) + 1)
+    ship = _ship_times(data, calibration, base.ship_f_lower, seed, replicate)
     response = data.r_response.copy()
     accept = data.r_accepted.copy()
     unseen = base.unseen
@@ -900,7 +935,9 @@ def replay_frame(data: ReplayData, rep: Replayed) -> pl.DataFrame:
         "return_path": s["return_path"],
         "dispatch_cancelled": s["dispatch_cancelled"],
         "refunded": s["refunded"],
-        "refund_channel": pl.Series(np.where(s["refunded"], channels[s["refund_channel"]], None), dtype=pl.Utf8),
+        # As a list: an object array of nothing but None (no refund at all) does not cast to text.
+        "refund_channel": pl.Series(np.where(s["refunded"], channels[s["refund_channel"]], None).tolist(),
+                                    dtype=pl.Utf8),
         "refund_completed_on": pl.Series(np.where(s["refunded"], s["refund_done"], np.datetime64("NaT")),
                                          dtype=pl.Date),
         "refund_wait_business_days": pl.Series(s["wait_days"]).replace(-1, None),
