@@ -379,6 +379,11 @@ class WorkdayDispatch:
             days[beyond] = np.maximum(np.rint(x - 1.0).astype(np.int64), start)
         return np.maximum(days, lower)
 
+    def tod_below(self, hours: np.ndarray) -> np.ndarray:
+        """The share of parcels that leave before this hour of the day."""
+        q = np.asarray(self.tod_hours) if self.tod_hours else np.array([12.0, 12.0])
+        return np.interp(hours, q, np.linspace(0.0, 1.0, len(q)), left=0.0, right=1.0)
+
     def tod(self, u: np.ndarray, above: np.ndarray | None = None) -> np.ndarray:
         """An hour of the day for each uniform (after `above`, where given: the same day, later)."""
         q = np.asarray(self.tod_hours) if self.tod_hours else np.array([12.0, 12.0])

@@ -570,18 +570,30 @@ def _ship_times(data: ReplayData, calibration: Calibration, f_lower: np.ndarray,
         hours = calibration.dispatch.quantile_from(lower, f_lower, uniforms(keys, seed, replicate, STREAM_SHIP))
         return data.paid[data.s_idx] + np.maximum(_hours_to_us(hours), _hours_to_us(lower) + 1)
     lower = data.s_lower_days
-    days = model.draw_days(lower, f_lower, uniforms(keys, seed, replicate, STREAM_SHIP))
+    bound = data.paid[data.s_idx] + _hours_to_us(data.s_lower_hours)
+    bound_day = _days(bound)
+    # The wait was seen up to a moment on working day `lower` (when that day is a working day): the parcel
+    # leaves that same day only later than that moment. So that day weighs its chance times the chance of
+    # a later time of day; the days after weigh theirs in full.
+    before, upto = model.below(lower), model.below(lower + 1)
+    same_day = np.is_busday(bound_day)
+    after_hours = (bound - bound_day.astype(np.int64) * US_PER_DAY) / US_PER_HOUR
+    later = np.where(same_day, 1.0 - model.tod_below(after_hours), 1.0)
+    w_day = (upto - before) * later
+    w_after = 1.0 - upto
+    total = w_day + w_after
+    u = uniforms(keys, seed, replicate, STREAM_SHIP)
+    on_day = (u * total < w_day) & (total > 0)
+    u_after = np.clip(np.where(w_after > 0, (u * total - w_day) / np.maximum(w_after, 1e-300), u), 0.0, 1.0)
+    days = np.where(on_day, lower, model.draw_days(lower + 1, upto, u_after))
     ship_day = np.busday_offset(data.paid_day[data.s_idx], days, roll="forward")
     start = ship_day.astype(np.int64) * US_PER_DAY
-    u = uniforms(keys, seed, replicate, STREAM_SHIP_TOD)
-    ship = start + _hours_to_us(model.tod(u))
-    bound = data.paid[data.s_idx] + _hours_to_us(data.s_lower_hours)
-    early = np.flatnonzero(ship <= bound)
-    if len(early):
-        # The same day as the bound: a time of day after it (or just after it, if no parcel leaves later).
-        after = (bound[early] - start[early]) / US_PER_HOUR
-        later = start[early] + _hours_to_us(model.tod(u[early], above=after))
-        ship[early] = np.maximum(later, bound[early] + 1)
+    u_tod = uniforms(keys, seed, replicate, STREAM_SHIP_TOD)
+    tod = model.tod(u_tod)
+    cond = on_day & same_day
+    tod[cond] = model.tod(u_tod[cond], above=after_hours[cond])
+    # Strictly after what was seen (a bound later than any parcel's time of day ends up just after it).
+    ship = np.maximum(start + _hours_to_us(tod), bound + 1)
     return ship
 
 

@@ -41,6 +41,10 @@ POLICIES: dict[str, Policy] = {
     "dispatch 5 days + auto-cancel + refunds re-routed": Policy(
         dispatch_deadline_days=5, late_dispatch_action="auto_cancel",
         refund_channel=(("cash", "original"), ("cod", "wallet"))),
+    "lapse + dispatch 4 days + auto-cancel": Policy(timeout_action="lapse", dispatch_deadline_days=4,
+                                                    late_dispatch_action="auto_cancel"),
+    "window 120 h + dispatch 5 days + auto-cancel": Policy(seller_response_hours=120, dispatch_deadline_days=5,
+                                                           late_dispatch_action="auto_cancel"),
     "refunds: wallet in 2 days, card to wallet": Policy(refund_days=(("wallet", 2),),
                                                         refund_channel=(("card", "wallet"),)),
 }
