@@ -16,9 +16,9 @@ Every figure carries its sample size. The fit is stored in `calibrations` as JSO
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
-import dataclasses
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
@@ -233,6 +233,38 @@ def fit_lognormal_censored(observed: np.ndarray, censored: np.ndarray) -> Lognor
     mu, log_s = result.x
     return Lognormal(float(mu), float(math.exp(log_s)), int(len(x)), int(len(c)),
                      _covariance(lambda th: nll(th)[1], np.array([mu, log_s])))
+
+
+def fit_lognormal_cure(observed: np.ndarray, censored: np.ndarray, share: float) -> Lognormal:
+    """The answer times of the sellers who do answer, when a known `share` of all never do: maximum
+    likelihood with an answer at x weighing (1 - share) f(x) and a silence past c weighing share +
+    (1 - share) S(c). With share 0 this is fit_lognormal_censored."""
+    if share <= 0:
+        return fit_lognormal_censored(observed, censored)
+    x = np.log(np.asarray(observed, dtype=float))
+    c = np.log(np.asarray(censored, dtype=float))
+    if len(x) == 0:
+        return fit_lognormal_censored(observed, censored)
+    keep = math.log(max(1.0 - share, 1e-12))
+
+    def nll(theta: np.ndarray) -> float:
+        mu, log_s = theta
+        s = math.exp(log_s)
+        z = (x - mu) / s
+        silent = np.logaddexp(math.log(share), keep + special.log_ndtr(-(c - mu) / s)) if share < 1 else np.zeros(len(c))
+        return float(len(x) * (log_s - keep) + 0.5 * np.sum(z**2) - np.sum(silent))
+
+    start = fit_lognormal_censored(observed, censored)
+    result = optimize.minimize(nll, np.array([start.mu, math.log(start.sigma)]), method="L-BFGS-B",
+                               bounds=[(None, None), (math.log(1e-3), math.log(50.0))])
+    mu, log_s = result.x
+
+    def gradient(theta: np.ndarray) -> np.ndarray:
+        h = 1e-5
+        return np.array([(nll(theta + e) - nll(theta - e)) / (2 * h) for e in (np.array([h, 0]), np.array([0, h]))])
+
+    return Lognormal(float(mu), float(math.exp(log_s)), int(len(x)), int(len(c)),
+                     _covariance(gradient, np.array([mu, log_s])))
 
 
 def _covariance(gradient, theta: np.ndarray) -> tuple[float, ...]:

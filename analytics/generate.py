@@ -358,7 +358,7 @@ def _truth(n: int, methods: tuple[str, ...], *, amount, method, premium, shipped
     """The engine's figures of orders as they truly lived, by the replay's own tally and finaliser."""
     all_methods = tuple(sorted(set(methods) | set(DEFAULT_REFUND_CHANNEL)))
     wait_method = np.array([all_methods.index(m) for m in methods], dtype=np.int64)[method]
-    data_end = max(int(v.max()) if mask is None else int(v[mask].max(initial=0)) for v, mask in zip(ends, present))
+    data_end = max(int(v.max()) if mask is None else int(v[mask].max(initial=0)) for v, mask in zip(ends, present, strict=True))
     wait = np.full(n, -1, dtype=np.int64)
     sel = made & refunded
     wait[sel] = np.busday_count(_day(requested[sel]), completed_day[sel])

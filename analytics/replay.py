@@ -25,8 +25,9 @@ import polars as pl
 from analytics.calibrate import (
     US_PER_HOUR,
     Calibration,
-    WorkdayDispatch,
+    Lognormal,
     data_end_expr,
+    fit_lognormal_cure,
     normalise_orders,
     stage_expr,
 )
@@ -527,7 +528,6 @@ class Latent:
     response: np.ndarray    # per request, microseconds after the request
     accept: np.ndarray      # per request
     unseen: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))   # requests drawn
-    unseen_sf: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per unseen: P(answer after its bound)
     never_u: np.ndarray = field(default_factory=lambda: np.zeros(0))    # per unseen: a uniform for never answering
 
 
@@ -543,7 +543,6 @@ class DrawBase:
     unseen: np.ndarray            # positions (in r_idx) of requests whose answer is drawn
     response_lower: np.ndarray    # hours, per unseen request
     accept_rate: np.ndarray       # per unseen request, by its reason
-    response_sf: np.ndarray       # per unseen request, the fitted chance of an answer after its bound
 
 
 def draw_base(data: ReplayData, calibration: Calibration) -> DrawBase:
@@ -553,7 +552,6 @@ def draw_base(data: ReplayData, calibration: Calibration) -> DrawBase:
     return DrawBase(
         calibration.dispatch_days.below(data.s_lower_days) if calibration.dispatch_days is not None
         else calibration.dispatch.cdf(data.s_lower_hours), unseen, lower, rates[data.r_reason[unseen]],
-        1.0 - calibration.response.cdf(lower),
     )
 
 
@@ -613,17 +611,46 @@ def latent(data: ReplayData, calibration: Calibration, seed: int, replicate: int
         response[unseen] = np.maximum(_hours_to_us(drawn), _hours_to_us(lower) + 1)
         accept[unseen] = uniforms(keys, seed, replicate, STREAM_ACCEPT) < base.accept_rate
         never_u = uniforms(keys, seed, replicate, STREAM_NEVER)
-    return Latent(seed, replicate, ship, response, accept, unseen, base.response_sf, never_u)
+    return Latent(seed, replicate, ship, response, accept, unseen, never_u)
 
 
 def never_answer_probability(share: float, sf_at_bound: np.ndarray) -> np.ndarray:
-    """The chance that a seller still silent at a bound is one who never answers, when a `share` of all
-    sellers never do. The fitted curve describes every seller where the data reaches (a never-answering
-    one is among those still silent), so P(silent at the bound) is the fitted chance of no answer by
-    then, and share / that chance of the silent ones never answer (at most all of them)."""
+    """The chance that a seller still silent at a bound never answers, when a `share` of all sellers never
+    do and the others answer with P(later than the bound) = sf_at_bound (Bayes)."""
     if share <= 0:
         return np.zeros(len(sf_at_bound))
-    return np.minimum(1.0, share / np.maximum(np.asarray(sf_at_bound), 1e-12))
+    return share / (share + (1.0 - share) * np.asarray(sf_at_bound))
+
+
+def answering_sellers(data: ReplayData, share: float) -> Lognormal:
+    """The answer times of the sellers who answer at all, refitted from this data set's requests (answers
+    seen, silences as lower bounds) when `share` of sellers are assumed never to answer: the fit without
+    that assumption mistakes the never-answering sellers for slow ones. Kept per share."""
+    key = ("answering", float(share))
+    found = data.views.get(key)
+    if found is None:
+        awaiting = data.r_stage == STAGE_CODES["awaiting_shipment"]
+        seen = data.r_response[awaiting & data.r_answered] / US_PER_HOUR
+        silent = data.r_lower_hours[awaiting & ~data.r_answered]
+        found = fit_lognormal_cure(seen[seen > 0], silent[silent > 0], share)
+        data.views[key] = found
+    return found
+
+
+def _with_never_answers(data: ReplayData, share: float, lat: Latent) -> np.ndarray:
+    """The replicate's answer times with a `share` of sellers who never answer: of the requests whose
+    answer was not seen, each is a never-answering seller's with the chance Bayes gives at its bound;
+    the others answer after the bound by the answering sellers' curve (its estimates drawn per replicate)."""
+    curve = answering_sellers(data, share).drawn(np.random.default_rng([int(lat.seed) & 0xFFFFFFFF, lat.replicate,
+                                                                         0xA115]))
+    lower = data.r_lower_hours[lat.unseen]
+    never = lat.never_u < never_answer_probability(share, 1.0 - curve.cdf(lower))
+    keys = data.key[data.r_idx[lat.unseen]]
+    drawn = curve.quantile_above(lower, uniforms(keys, lat.seed, lat.replicate, STREAM_RESPONSE))
+    response = lat.response.copy()
+    response[lat.unseen] = np.where(never, _hours_to_us(np.full(len(lower), NEVER_ANSWER_HOURS)),
+                                    np.maximum(_hours_to_us(drawn), _hours_to_us(lower) + 1))
+    return response
 
 
 # --------------------------------------------------------------------------------------------------
@@ -741,9 +768,7 @@ def replay(data: ReplayData, calibration: Calibration, policy: Policy, lat: Late
         window = np.int64(round(policy.seller_response_hours * US_PER_HOUR))
         response = lat.response
         if policy.never_answer_share > 0 and len(lat.unseen):
-            never = lat.never_u < never_answer_probability(policy.never_answer_share, lat.unseen_sf)
-            response = response.copy()
-            response[lat.unseen[never]] = _hours_to_us(np.array([NEVER_ANSWER_HOURS]))[0]
+            response = _with_never_answers(data, policy.never_answer_share, lat)
         ends = t + np.minimum(response, window)
         race = aw & (ship[rp] < ends)          # the parcel left before the answer or the window's end
         answered = aw & ~race & (response <= window)

@@ -7,6 +7,9 @@ Policy (analytics/policy.py): a frozen, hashable value; defaults are the baselin
     seller_consent_required   bool   True         a paid, unshipped order needs the seller's consent
     seller_response_hours     number 72           (0, 2160] hours: the seller's window to answer
     timeout_action            choice auto_cancel  auto_cancel | lapse: what the window running out does
+    never_answer_share        number 0            0..1: an assumption, not a rule: the share of sellers who
+                                                  would never answer however long the window (data censored
+                                                  at its window cannot tell); 0 = all answer in the end
     dispatch_deadline_days    int    7            1..60 working days after the payment day
     late_dispatch_action      choice none         none | auto_cancel: an order not shipped by the deadline
     refund_channel.<method>   choice as domain.md original | wallet | coupon, per payment method: any method
@@ -51,28 +54,42 @@ Data and calibration:
     observed_premium_share(prepared) -> float | None   share of the orders with a known shipping method
         sent by Premium (None when the data set has no shipping methods: a share set then changes nothing)
 
-Simulation (every figure is {"value": mean over replicates, "low", "high": its 2.5 and 97.5 percentiles}):
+Simulation (every figure is {"value", "low", "high", "orders_low", "orders_high"}):
+    value: the estimate for these orders (the mean over replicates of these orders lived again).
+    low-high: a 95% interval for a new period like this one (as many orders, the same behaviour): the
+        orders resampled (Poisson bootstrap weights on each order, scaled to the data set's count), the
+        fitted parameters drawn from their uncertainty (Calibration.drawn) and the replay's draws.
+    orders_low-orders_high: a 95% interval for these very orders lived again under the policy
+        (parameters uncertain, draws random, orders fixed).
+    Both are normal prediction intervals from the replicates' SDs with Student's t (see _interval); a
+    figure nothing random moves has all four equal to its value ("exact"). A difference's intervals come
+    from the same paired replicates (same parameters, draws and weights), so a policy that changes
+    nothing has a difference of 0 with zero width.
     simulate(source, dataset=None, policy=None, replicates=DEFAULT_REPLICATES, seed=0, *, baseline=None) -> dict
         source: a DuckDB connection (with `dataset` an id or name, default the newest), a Prepared, or
         an orders frame. Returns {"dataset", "policy", "observed", "replicates", "seed", "unavailable",
-        "baseline", "scenario", "delta"}; "observed" = {"premium_shipping_share": the data's share or None};
+        "extrapolated", "assumptions", "baseline", "scenario", "delta"}; "observed" = {"premium_shipping_share":
+        the data's share or None}; "extrapolated" = [parameter names set outside what the data observed]
+        (extrapolated(prepared, policy)); "assumptions" = {parameter: what the figures assume there, in
+        words} for those and for a never-answer share above 0;
         baseline/scenario/delta hold the figures in OUTCOME_INFO, by name (nested for
         refunds_by_channel.<channel>, refund_wait_by_payment_method.<method>.p50/p90, ...).
         "unavailable" = {figure: why} for the figures the data set cannot support (top-level OUTCOME_INFO
         names; empty when it records requests and refunds): with no cancellation request at all, the
         request outcomes (requests, requests_*, return_path_orders) and the buyer's wait from the request;
         with no refund at all, every refund figure. Each such figure (and every nested figure under it)
-        is {"value": None, "low": None, "high": None} in baseline, scenario and delta, never 0: show it
-        as "n/a" with its reason. A figure can also be None without being listed (a percentile with no
-        refund to measure under that policy).
-        unavailable(prepared) -> dict[str, str]   the same map without simulating
+        has every key None in baseline, scenario and delta, never 0: show it as "n/a" with its reason. A
+        figure can also be None without being listed (a percentile with no refund to measure under that
+        policy).
+        unavailable(prep) -> dict[str, str]   the same map without simulating
     sweep(source, param, values, dataset=None, policy=None, replicates=DEFAULT_REPLICATES, seed=0) -> dict
         {"param", "values", "policy", "observed", "unavailable", "baseline",
-         "points": [{"value", "policy", "scenario", "delta"}]}; unavailable figures as in simulate
+         "points": [{"value", "policy", "extrapolated", "scenario", "delta"}]}; unavailable figures as in simulate
     sweep_frame(result) -> pl.DataFrame     long form (value, outcome, series, value/low/high) to chart
     self_check(source, dataset=None, seed=0) -> dict
         The engine checked on itself: replayed under the data set's own policy, every fully observed
-        order comes out as observed; a scenario equal to the baseline has a difference of exactly 0.
+        order comes out as observed; the baseline as simulate replays it (remembered, the small view)
+        equals a separately built baseline policy replayed independently over every order (no memo).
         {"passed", "orders", "fully_observed", "kept_as_observed", "mismatches": {field: n},
          "examples": {field: [order ids]}, "zero_delta", "observed_vs_replayed": {figure: {observed, replayed}}}
     replay_orders(source, policy=None, dataset=None, seed=0, replicate=0) -> pl.DataFrame
@@ -80,7 +97,7 @@ Simulation (every figure is {"value": mean over replicates, "low", "high": its 2
     OUTCOME_INFO: figure name -> (label, unit, what it counts), for every figure simulate returns.
     DEFAULT_REPLICATES = 10: the default of simulate, sweep, the command line's --replicates and the page
     (use it rather than a number of your own, so the page and the CLI agree); replicates must be 1..500
-    (PolicyError otherwise).
+    (PolicyError otherwise); with 1 the intervals are None (no spread to measure).
 
 Outcomes beyond the domain's (analytics/outcomes.py) that a policy can produce: requests
 cancelled_without_consent (consent off), dispatch_cancelled (pending when the dispatch deadline
@@ -88,15 +105,11 @@ cancelled the order), not_made (the order was already cancelled for late dispatc
 cannot replay (a request with no time, a seller answer with no time or an unknown label, a
 cancellation with no request or no time) are kept as observed under every policy.
 
-Common random numbers: draws depend only on (seed, replicate, order id), so baseline and scenario share
-them and the delta is the policy's effect; the interval covers what the data cannot show (drawn
-answers, ship times, refund times), not the sampling of the orders themselves. A Prepared remembers
-the figures of each (policy, seed, replicate) it has replayed, so a page that changes one control
-replays only the scenario (and moving it back replays nothing).
-
-Measured on 1,000,000 generated orders (2 shared cores): load + fit 2.5 s; one replay with its draws
-30-95 ms; simulate with 20 replicates about 1 s (0.6 s once the baseline is remembered); a 10-point
-sweep with 20 replicates about 5 s.
+Common random numbers: draws, drawn parameters and bootstrap weights depend only on (seed, replicate,
+order id), so baseline and scenario share them and the delta is the policy's effect. A Prepared
+remembers the figures of each (policy, seed, replicate) it has replayed, and each replicate's drawn
+calibration and bootstrap tally, so a page that changes one control replays only the scenario (and
+moving it back replays nothing). BENCHMARKS.md has the timings.
 """
 
 from __future__ import annotations
@@ -107,13 +120,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
+from scipy import stats
 
 from analytics import calibrate as cal
 from analytics import db
 from analytics.outcomes import REFUND_CHANNELS
 from analytics.policy import DATA, Parameter, Policy, PolicyError, parameters_for
-from scipy import stats
-
 from analytics.replay import (
     ReplayData,
     draw_base,
