@@ -459,10 +459,33 @@ def assumptions(prep: Prepared, policy: Policy) -> dict[str, str]:
     return out
 
 
-def _figures(values: Summaries, missing: Mapping[str, str] = {}, signed: bool = False) -> dict:  # noqa: B006 (read only)
+def _is_percentile(name: str) -> bool:
+    return name.endswith(("_p50_business_days", "_p90_business_days", ".p50", ".p90"))
+
+
+def _figures(values: Summaries, missing: Mapping[str, str] = {}, signed: bool = False,  # noqa: B006 (read only)
+             moved: Summaries | None = None) -> dict:
+    """The figures with their intervals. `moved`: the paired difference from the baseline; a percentile of
+    whole business days that the policy moves cannot be exact even when every replicate lands on the
+    same value (it moves in steps, and the refunds the policy moved take drawn times): its intervals are
+    then at least the step, +- 0.5 business day."""
     orders, fresh = values
-    return _nest({n: _NOT_AVAILABLE.copy() if n.split(".")[0] in missing else _interval(v, fresh[n], signed)
-                  for n, v in orders.items()})
+    out = {}
+    for n, v in orders.items():
+        if n.split(".")[0] in missing:
+            out[n] = _NOT_AVAILABLE.copy()
+            continue
+        fig = _interval(v, fresh[n], signed)
+        if moved is not None and _is_percentile(n) and fig["value"] is not None:
+            changed = moved[0][n]
+            if np.isfinite(changed).any() and np.nanmax(np.abs(changed)) > 0:
+                for lo, hi in (("low", "high"), ("orders_low", "orders_high")):
+                    if fig[lo] is not None:
+                        fig[lo] = _num(min(fig[lo], fig["value"] - 0.5) if signed else max(
+                            0.0, min(fig[lo], fig["value"] - 0.5)))
+                        fig[hi] = _num(max(fig[hi], fig["value"] + 0.5))
+        out[n] = fig
+    return _nest(out)
 
 
 def simulate(source, dataset: str | None = None, policy: Policy | None = None, replicates: int = DEFAULT_REPLICATES,
@@ -486,8 +509,8 @@ def simulate(source, dataset: str | None = None, policy: Policy | None = None, r
         "extrapolated": extrapolated(prep, policy),
         "assumptions": assumptions(prep, policy),
         "baseline": _figures(base, missing),
-        "scenario": _figures(scen, missing),
-        "delta": _figures(_difference(scen, base), missing, signed=True),
+        "scenario": _figures(scen, missing, moved=(change := _difference(scen, base))),
+        "delta": _figures(change, missing, signed=True, moved=change),
     }
 
 
@@ -510,8 +533,9 @@ def sweep(source, param: str, values: Iterable[object], dataset: str | None = No
     base, *scens = _summaries(prep, [Policy(), *policies], replicates, seed)
     missing = unavailable(prep)
     points = [
-        {"value": v, "policy": p.changes(), "extrapolated": extrapolated(prep, p), "scenario": _figures(s, missing),
-         "delta": _figures(_difference(s, base), missing, signed=True)}
+        {"value": v, "policy": p.changes(), "extrapolated": extrapolated(prep, p),
+         "scenario": _figures(s, missing, moved=_difference(s, base)),
+         "delta": _figures(_difference(s, base), missing, signed=True, moved=_difference(s, base))}
         for v, p, s in zip(parsed, policies, scens, strict=True)
     ]
     return {

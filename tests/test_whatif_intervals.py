@@ -185,3 +185,18 @@ def test_the_intervals_in_words():
     assert wt.in_words(exact, "orders")["these same orders"] == "3,000 (exact)"
     assert wt.fmt_interval(dict.fromkeys(KEYS, 0), "cancelled_orders", signed=True) == "0"
     assert wt.in_words(None, "cancelled_orders") == {"next period like this one": "—", "these same orders": "—"}
+
+
+def test_the_answering_sellers_curve_is_recovered_when_a_share_never_answers():
+    from analytics.calibrate import fit_lognormal_censored, fit_lognormal_cure
+
+    rng = np.random.default_rng(1)
+    times = rng.lognormal(math.log(30.0), 1.0, 20_000)
+    times[rng.random(20_000) < 0.25] = np.inf        # a quarter never answer
+    seen = times <= 72.0
+    silent = np.full(int((~seen).sum()), 72.0)
+    cured = fit_lognormal_cure(times[seen], silent, 0.25)
+    assert cured.median == pytest.approx(30.0, rel=0.05) and cured.sigma == pytest.approx(1.0, rel=0.05)
+    # Without the assumption the silent quarter passes for slow answerers: a slower, wider curve.
+    naive = fit_lognormal_censored(times[seen], silent)
+    assert naive.median > 40 and naive.sigma > 1.15
