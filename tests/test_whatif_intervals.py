@@ -200,3 +200,28 @@ def test_the_answering_sellers_curve_is_recovered_when_a_share_never_answers():
     # Without the assumption the silent quarter passes for slow answerers: a slower, wider curve.
     naive = fit_lognormal_censored(times[seen], silent)
     assert naive.median > 40 and naive.sigma > 1.15
+
+
+def test_the_command_line_lists_what_a_scenario_extrapolates(tmp_path, capsys):
+    import json
+
+    from analytics import db
+    from analytics.cli import main
+    from analytics.generate import generate
+
+    path = tmp_path / "cli.duckdb"
+    con = db.connect(path)
+    generate(con, 2_000, 4, params=GeneratorParams(request_probability=0.3, weeks=4))
+    con.close()
+    capsys.readouterr()
+    args = ["simulate", "--set", "seller_response_hours=168", "--set", "never_answer_share=0.1", "--replicates", "3"]
+    assert main([*args, "--json", "--db", str(path)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["policy"] == {"seller_response_hours": 168.0, "never_answer_share": 0.1}
+    assert result["extrapolated"] == ["seller_response_hours"]
+    assert set(result["scenario"]["cancelled_orders"]) == KEYS
+    assert main([*args, "--db", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "extrapolated: seller_response_hours" in text and "10% of sellers are assumed never to answer" in text
+    assert main(["simulate", "--set", "never_answer_share=2", "--db", str(path)]) != 0
+    assert "never_answer_share must be" in capsys.readouterr().err
