@@ -465,10 +465,11 @@ def _is_percentile(name: str) -> bool:
 
 def _figures(values: Summaries, missing: Mapping[str, str] = {}, signed: bool = False,  # noqa: B006 (read only)
              moved: Summaries | None = None) -> dict:
-    """The figures with their intervals. `moved`: the paired difference from the baseline; a percentile of
-    whole business days that the policy moves cannot be exact even when every replicate lands on the
-    same value (it moves in steps, and the refunds the policy moved take drawn times): its intervals are
-    then at least the step, +- 0.5 business day."""
+    """The figures with their intervals. A percentile of whole business days moves in steps of half a
+    day, so replicates that all land on the same step do not make it exact: a new period's is at least
+    +- 0.5 business day wide, and so is these orders' when the policy moves it (`moved`: the paired
+    difference from the baseline; the refunds it moved take drawn times). A difference the policy does
+    not move stays exactly 0."""
     orders, fresh = values
     out = {}
     for n, v in orders.items():
@@ -476,14 +477,16 @@ def _figures(values: Summaries, missing: Mapping[str, str] = {}, signed: bool = 
             out[n] = _NOT_AVAILABLE.copy()
             continue
         fig = _interval(v, fresh[n], signed)
-        if moved is not None and _is_percentile(n) and fig["value"] is not None:
-            changed = moved[0][n]
-            if np.isfinite(changed).any() and np.nanmax(np.abs(changed)) > 0:
-                for lo, hi in (("low", "high"), ("orders_low", "orders_high")):
-                    if fig[lo] is not None:
-                        fig[lo] = _num(min(fig[lo], fig["value"] - 0.5) if signed else max(
-                            0.0, min(fig[lo], fig["value"] - 0.5)))
-                        fig[hi] = _num(max(fig[hi], fig["value"] + 0.5))
+        if _is_percentile(n) and fig["value"] is not None:
+            change = moved[0][n] if moved is not None else np.full(1, np.nan)
+            policy_moves = bool(np.isfinite(change).any() and np.nanmax(np.abs(change)) > 0)
+            pairs = [("low", "high")] if not signed or policy_moves else []
+            if policy_moves:
+                pairs.append(("orders_low", "orders_high"))
+            for lo, hi in pairs:
+                if fig[lo] is not None:
+                    floor = fig["value"] - 0.5 if signed else max(0.0, fig["value"] - 0.5)
+                    fig[lo], fig[hi] = _num(min(fig[lo], floor)), _num(max(fig[hi], fig["value"] + 0.5))
         out[n] = fig
     return _nest(out)
 
