@@ -541,6 +541,15 @@ class Calibration:
     def transit_days_for(self, method: str) -> Empirical:
         return dict(self.transit_days)[method]
 
+    def _dispatch_days_summary(self) -> dict:
+        d = self.dispatch_days
+        if d is None or not d.deaths:
+            return {"model": "none fitted", "median": None, "shipped": 0, "censored": 0}
+        cdf = d.cdf()
+        median = int(np.searchsorted(cdf, 0.5)) if cdf[-1] >= 0.5 else None
+        return {"model": "Kaplan-Meier on working days from the payment day, censored where cancelled or open; "
+                         "time of day as seen", "median": median, "shipped": d.n_observed, "censored": d.n_censored}
+
     def drawn(self, seed: int, replicate: int) -> Calibration:
         """One plausible truth given the data, a function of (seed, replicate) only: each fitted
         lognormal's (mu, log sigma) from the fit's covariance, each rate from its Beta posterior (Jeffreys
@@ -642,6 +651,13 @@ class Calibration:
                 m: {"n": e.n, "p50": _r(e.percentile(50)), "p90": _r(e.percentile(90)),
                     "min": min(e.values), "max": max(e.values), "assumed": e.assumed}
                 for m, e in self.transit_days},
+            "dispatch_working_days": self._dispatch_days_summary(),
+            "observed_extent": {
+                "longest_answer_hours": _r(self.longest_answer_hours),
+                "longest_dispatch_working_days": self.longest_dispatch_workdays
+                if self.longest_dispatch_workdays >= 0 else None,
+                "refund_channels_by_method": {m: list(c) for m, c in self.channels_by_method},
+            },
             "premium_shipping_share": {"share": _r(self.premium_share.rate), "orders": self.premium_share.n},
             "observed_window_hours": {"median_hours": _r(self.observed_window_hours.rate),
                                       "auto_cancelled": self.observed_window_hours.n},

@@ -573,7 +573,7 @@ def _ship_times(data: ReplayData, calibration: Calibration, f_lower: np.ndarray,
     # The wait was seen up to a moment on working day `lower` (when that day is a working day): the parcel
     # leaves that same day only later than that moment. So that day weighs its chance times the chance of
     # a later time of day; the days after weigh theirs in full.
-    before, upto = model.below(lower), model.below(lower + 1)
+    before, upto = f_lower, model.below(lower + 1)   # f_lower: draw_base's model.below(lower)
     same_day = np.is_busday(bound_day)
     after_hours = (bound - bound_day.astype(np.int64) * US_PER_DAY) / US_PER_HOUR
     later = np.where(same_day, 1.0 - model.tod_below(after_hours), 1.0)

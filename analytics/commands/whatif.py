@@ -84,6 +84,18 @@ def _render_calibration(r: dict) -> str:
     lines += [f"    {k}: {_rate(v['rate'])} ({v['answered']:,})" for k, v in acc["by_reason"].items()]
     lines.append(f"  payment to shipment: median {disp['median_hours']} h "
                  f"({disp['shipped']:,} shipped, {disp['censored']:,} censored)")
+    days = f.get("dispatch_working_days", {})
+    if days.get("median") is not None:
+        lines.append(f"  dispatch as the rules count it: median {days['median']} working days after the payment day "
+                     "(the replay draws from this)")
+    extent = f.get("observed_extent", {})
+    reach = []
+    if extent.get("longest_answer_hours") is not None:
+        reach.append(f"answers up to {extent['longest_answer_hours']} h after a request")
+    if extent.get("longest_dispatch_working_days") is not None:
+        reach.append(f"dispatch up to {extent['longest_dispatch_working_days']} working days after payment")
+    if reach:
+        lines.append(f"  the data reaches: {', '.join(reach)}; a policy beyond is extrapolated")
     for ch, v in f["refund_business_days"].items():
         note = " (assumed: no such refunds in the data)" if v["assumed"] else ""
         lines.append(f"  refund via {ch}: p50 {v['p50']}, p90 {v['p90']} business days ({v['n']:,}){note}")
