@@ -131,35 +131,45 @@ def _pad_add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return pad(a) + pad(b)
 
 
-def tally_of(n_methods: int, *, cancelled, amount, outcome, return_path, dispatch, refunded, channel, refund_amount,
-           wait_method, wait_days, shipped, ship_method, transit, weights: np.ndarray | None = None) -> Tally:
-    """The tally of these orders; with `weights`, each order counts that many times (a bootstrap)."""
-    wt = weights
+def tally_of(n_methods: int, *, weights: np.ndarray | None = None, **orders) -> Tally:
+    """The tally of these orders; with `weights`, each order counts that many times (a bootstrap).
+    The orders' columns as in tallies_of."""
+    return tallies_of(n_methods, weightings=(weights,), **orders)[0]
 
-    def count(mask: np.ndarray) -> float:
-        return float(mask.sum()) if wt is None else float(wt[mask].sum())
 
-    def sub(mask: np.ndarray) -> np.ndarray | None:
-        return None if wt is None else wt[mask]
-
-    scalars = np.array([
-        count(cancelled), (amount[cancelled] if wt is None else amount[cancelled] * wt[cancelled]).sum(),
-        count(return_path), count(dispatch), count(refunded), count(shipped), count(shipped & (ship_method == 1)),
-    ], dtype=np.float64)
-    outcomes = np.bincount(outcome, weights=wt, minlength=len(OUTCOMES)).astype(np.float64)
+def tallies_of(n_methods: int, *, cancelled, amount, outcome, return_path, dispatch, refunded, channel, refund_amount,
+               wait_method, wait_days, shipped, ship_method, transit,
+               weightings: tuple[np.ndarray | None, ...]) -> list[Tally]:
+    """The tally of these orders once per weighting (None: each order once), sharing the selections."""
+    premium = shipped & (ship_method == 1)
     known = refunded & (channel >= 0)
     ch = channel[known].astype(np.int64)
-    counts = np.bincount(ch, weights=sub(known), minlength=len(REFUND_CHANNELS)).astype(np.float64)
-    paid_back = refund_amount[known] if wt is None else refund_amount[known] * wt[known]
-    amounts = np.bincount(ch, weights=paid_back, minlength=len(REFUND_CHANNELS))
     has = wait_days >= 0
     w = wait_days[has]
     top = int(w.max()) + 1 if len(w) else 1
-    wait = np.bincount(wait_method[has].astype(np.int64) * top + w, weights=sub(has), minlength=n_methods * top)
-    wait = wait.reshape(n_methods, top).astype(np.float64)
+    wait_code = wait_method[has].astype(np.int64) * top + w
     sel = shipped & (ship_method >= 0) & (transit >= 0)
-    transit_hist = np.bincount(transit[sel], weights=sub(sel)).astype(np.float64) if sel.any() else np.zeros(1)
-    return Tally(scalars, outcomes, counts, amounts, wait, transit_hist)
+    tr = transit[sel]
+    gmv, paid_back = amount[cancelled], refund_amount[known]
+    out = []
+    for wt in weightings:
+        if wt is None:
+            scalars = [cancelled.sum(), gmv.sum(), return_path.sum(), dispatch.sum(), refunded.sum(), shipped.sum(),
+                       premium.sum()]
+            by_known = by_has = by_sel = None
+        else:
+            scalars = [wt[cancelled].sum(), (gmv * wt[cancelled]).sum(), wt[return_path].sum(), wt[dispatch].sum(),
+                       wt[refunded].sum(), wt[shipped].sum(), wt[premium].sum()]
+            by_known, by_has, by_sel = wt[known], wt[has], wt[sel]
+        outcomes = np.bincount(outcome, weights=wt, minlength=len(OUTCOMES)).astype(np.float64)
+        counts = np.bincount(ch, weights=by_known, minlength=len(REFUND_CHANNELS)).astype(np.float64)
+        amounts = np.bincount(ch, weights=paid_back if wt is None else paid_back * by_known,
+                              minlength=len(REFUND_CHANNELS))
+        wait = np.bincount(wait_code, weights=by_has, minlength=n_methods * top).reshape(n_methods, top)
+        transit_hist = np.bincount(tr, weights=by_sel).astype(np.float64) if len(tr) else np.zeros(1)
+        out.append(Tally(np.array(scalars, dtype=np.float64), outcomes, counts, amounts, wait.astype(np.float64),
+                         transit_hist))
+    return out
 
 
 def _percentile_from_counts(counts: np.ndarray, q: float) -> float:
@@ -893,22 +903,23 @@ def replay(data: ReplayData, calibration: Calibration, policy: Policy, lat: Late
                     wait, shipped, ship_method, transit)
 
 
-def tally(data: ReplayData, rep: Replayed, boot: Resample | None = None) -> Tally:
-    """The replay's tally over every order: the replayed ones plus the rest as observed. With `boot`,
-    every order counts its bootstrap weight of that replicate."""
+def _tallies(data: ReplayData, rep: Replayed, boot: Resample | None) -> list[Tally]:
+    """The replay's tally over every order (the replayed ones plus the rest as observed), and with `boot`
+    a second one where every order counts its bootstrap weight of that replicate."""
     idx = rep.view.idx
     wait_days = np.full(len(idx), -1, dtype=np.int64)
     wait_days[rep.view.r_pos] = rep.wait_days
-    weights = None if boot is None else bootstrap_weights(data.key[idx], boot.seed, boot.replicate)
-    mine = tally_of(
+    weightings = (None,) if boot is None else (None, bootstrap_weights(data.key[idx], boot.seed, boot.replicate))
+    mine = tallies_of(
         len(data.methods), cancelled=rep.cancelled, amount=data.amount[idx], outcome=rep.outcome,
         return_path=rep.return_path, dispatch=rep.dispatch_cancelled, refunded=rep.refunded,
         channel=rep.refund_channel, refund_amount=data.refund_amount[idx], wait_method=data.method[idx],
         wait_days=wait_days, shipped=rep.shipped, ship_method=rep.ship_method, transit=rep.transit_days,
-        weights=weights,
+        weightings=weightings,
     )
+    out = [mine[0] + rep.view.rest]
     if boot is None:
-        return mine + rep.view.rest
+        return out
     rest = boot.rest
     more = rep.view.more
     if len(more):
@@ -920,15 +931,29 @@ def tally(data: ReplayData, rep: Replayed, boot: Resample | None = None) -> Tall
             if len(boot.widened) > 16:
                 boot.widened.clear()
             boot.widened[rep.view] = rest
-    return mine + rest
+    return [*out, mine[1] + rest]
+
+
+def tally(data: ReplayData, rep: Replayed, boot: Resample | None = None) -> Tally:
+    """The replay's tally over every order: the replayed ones plus the rest as observed. With `boot`,
+    every order counts its bootstrap weight of that replicate."""
+    return _tallies(data, rep, boot)[-1]
 
 
 def summarise(data: ReplayData, rep: Replayed, boot: Resample | None = None) -> dict[str, float]:
     """The outcome figures of one replay, flat (see `figures`); with `boot`, those of the resampled
     period, scaled to as many orders as the data set has."""
+    return summarise_both(data, rep, boot)[-1]
+
+
+def summarise_both(data: ReplayData, rep: Replayed, boot: Resample) -> tuple[dict[str, float], ...]:
+    """(the figures of these orders, the figures of the resampled period) from one replay, in one pass;
+    only the first without `boot`."""
+    tallies = _tallies(data, rep, boot)
+    first = figures(data, tallies[0])
     if boot is None:
-        return figures(data, tally(data, rep))
-    return figures(data, tally(data, rep, boot), data.n / boot.total if boot.total > 0 else 1.0)
+        return (first,)
+    return first, figures(data, tallies[1], data.n / boot.total if boot.total > 0 else 1.0)
 
 
 def observed_figures(data: ReplayData) -> dict[str, float]:

@@ -137,6 +137,7 @@ from analytics.replay import (
     replay_frame,
     resample,
     summarise,
+    summarise_both,
 )
 
 DEFAULT_REPLICATES = 10  # the one default: the pages, the command line and the API all use it
@@ -352,7 +353,7 @@ def replicate_figures(prep: Prepared, policy: Policy, seed: int, k: int, *, memo
         calibration, base, boot = _shared(prep, seed, k)
         lat = latent(prep.data, calibration, seed, k, base)
         rep = replay(prep.data, calibration, policy, lat)
-        found = (summarise(prep.data, rep), summarise(prep.data, rep, boot))
+        found = summarise_both(prep.data, rep, boot)
         if memo:
             if len(prep.memo) >= MEMO_ENTRIES:
                 prep.memo.clear()
