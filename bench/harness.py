@@ -470,9 +470,12 @@ def intervals_section(path: Path = INTERVALS) -> list[str]:
         "standard deviations with Student's t on R - 1 degrees of freedom, not percentiles of the replicates:",
         "the figures are sums over many orders, hence near normal, and the 2.5-97.5 percentiles of 10",
         "replicates are nearly their min and max. The t factor pays for the few replicates (2.26 at 10, 2.09",
-        "at 20), so the default stays at 10 replicates and a control change keeps within about a second at",
-        "1,000,000 orders. The bootstrap costs one weighted tally per replicate: the weights of the orders no",
-        "policy changes are tallied once per replicate and kept; VALIDATION.md shows the coverage.",
+        "at 20: intervals about 8% wider at 10), so the default stays at 10 replicates, which costs half the",
+        "time of 20 on a control change. The bootstrap adds one weighted tally per replicate, made in the same",
+        "pass as the plain one; the weights of the orders no policy changes are tallied once per replicate and",
+        "kept. VALIDATION.md shows the coverage at 10 replicates. The load average below says how busy the",
+        "shared machine was: times grow with it (at a load near 1, a control change at 10 replicates took",
+        "about 0.55 s before the working-day dispatch draw was added).",
         "",
     ]
     if not path.exists():
