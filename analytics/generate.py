@@ -372,7 +372,7 @@ def _truth(n: int, methods: tuple[str, ...], *, amount, method, premium, shipped
 
 
 def generate(con, n_orders: int, seed: int, name: str | None = None, params: GeneratorParams = DEFAULT_PARAMS,
-             is_demo: bool = False, progress=None):
+             is_demo: bool = False, progress=None, policy: Policy | None = None):
     """Generate `n_orders` orders and store them as a new data set through the import's checks.
     Returns the store's ImportResult (data set, stored, refused, refused_by_reason). `progress`, if
     given, is called as progress(fraction, text) as for an import."""
@@ -380,7 +380,7 @@ def generate(con, n_orders: int, seed: int, name: str | None = None, params: Gen
 
     if progress:
         progress(0.0, "simulating orders")
-    frame = generate_frame(n_orders, seed, params)
+    frame = generate_frame(n_orders, seed, params, policy)
     if progress:
         progress(0.4, "staging rows")
     values = dataclasses.asdict(params)
@@ -389,7 +389,8 @@ def generate(con, n_orders: int, seed: int, name: str | None = None, params: Gen
         frame,
         name=name or f"Generated {n_orders:,} orders (seed {seed})",
         source_kind="generated",
-        source={"orders": int(n_orders), "seed": int(seed), "params": values},
+        source={"orders": int(n_orders), "seed": int(seed), "params": values,
+                **({"policy": policy.changes()} if policy is not None else {})},
         true_params=values,
         is_demo=is_demo,
         progress=progress,

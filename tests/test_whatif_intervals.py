@@ -225,3 +225,32 @@ def test_the_command_line_lists_what_a_scenario_extrapolates(tmp_path, capsys):
     assert "extrapolated: seller_response_hours" in text and "10% of sellers are assumed never to answer" in text
     assert main(["simulate", "--set", "never_answer_share=2", "--db", str(path)]) != 0
     assert "never_answer_share must be" in capsys.readouterr().err
+
+
+def test_the_generator_command_sets_behaviour_and_lives_the_orders_under_a_policy(tmp_path, capsys):
+    import json
+
+    from analytics import db
+    from analytics.cli import main
+
+    path = str(tmp_path / "g.duckdb")
+    args = ["generate", "--orders", "2000", "--seed", "3", "--behaviour", "never_answer_share=0.2",
+            "--behaviour", "acceptance_by_reason.wrong_item=0.9", "--set", "seller_consent_required=false",
+            "--json", "--db", path]
+    capsys.readouterr()
+    assert main(args) == 0
+    made = json.loads(capsys.readouterr().out)
+    con = db.connect(path)
+    found = db.get_dataset(con, made["dataset"]["id"])
+    assert found.true_params["never_answer_share"] == 0.2
+    assert found.true_params["acceptance_by_reason"] == {"wrong_item": 0.9}
+    # Consent off: no seller was asked, so no request of the data set carries an answer.
+    answered = con.sql("SELECT count(*) FROM cancellation_requests WHERE dataset_id = ? AND seller_response "
+                       "IN ('accepted', 'rejected')", params=[found.id]).fetchall()[0][0]
+    con.close()
+    assert answered == 0
+    for bad, says in ((["--behaviour", "never_answer_share=2"], "must be between 0 and 1"),
+                      (["--behaviour", "nope=1"], "unknown parameter 'nope'"),
+                      (["--set", "never_answer_share=0.2"], "--behaviour never_answer_share")):
+        assert main(["generate", "--orders", "10", *bad, "--db", path]) != 0
+        assert says in capsys.readouterr().err
