@@ -474,8 +474,7 @@ def intervals_section(path: Path = INTERVALS) -> list[str]:
         "time of 20 on a control change. The bootstrap adds one weighted tally per replicate, made in the same",
         "pass as the plain one; the weights of the orders no policy changes are tallied once per replicate and",
         "kept. VALIDATION.md shows the coverage at 10 replicates. The load average below says how busy the",
-        "shared machine was: times grow with it (at a quieter moment, before the working-day dispatch draw,",
-        "a control change at 10 replicates took 0.55 s by the same kind of measurement).",
+        "shared machine was: times grow with it.",
         "",
     ]
     if not path.exists():
