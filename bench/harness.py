@@ -491,6 +491,16 @@ def intervals_section(path: Path = INTERVALS) -> list[str]:
     ]
     out += [f"| {r['replicates']} | {r['first_s']:.3f} | {r['change_median_s']:.3f} | {r['change_max_s']:.3f} | "
             f"{r['dispatch_change_s']:.3f} |" for r in m["rows"]]
+    browser = path.parent / "browser_whatif.json"
+    if browser.exists():
+        b = json.loads(browser.read_text())
+        out += ["", f"In Chromium (`.venv/bin/python bench/browser_whatif.py`, measured {b['measured_at']}, "
+                    f"{b['replicates']} replicates, load average {b['load_average']:.1f}): from typing a new seller's "
+                    "response window to its figures on screen, both intervals included.", "",
+                "| orders | first open s | a new value s (median) | slowest s | a value seen before s |",
+                "| ---: | ---: | ---: | ---: | ---: |"]
+        out += [f"| {r['orders']:,} | {r['first_open_s']:.2f} | {r['change_median_s']:.2f} | {r['change_max_s']:.2f} | "
+                f"{r['cached_s']:.2f} |" for r in b["rows"]]
     return out + [""]
 
 
