@@ -30,3 +30,8 @@ lint: venv
 .PHONY: bench
 bench: venv
 	$(BIN)/python -m bench $(if $(SIZE),--sizes $(SIZE)) $(if $(RUNS),--runs $(RUNS))
+
+# The what-if engine against known truth (VALIDATION.md): `make validate`; ORDERS=, SEEDS= for a smaller run.
+.PHONY: validate
+validate: venv
+	$(BIN)/python -m validate $(if $(ORDERS),--orders $(ORDERS)) $(if $(SEEDS),--seeds $(SEEDS))

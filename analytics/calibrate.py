@@ -16,6 +16,7 @@ Every figure carries its sample size. The fit is stored in `calibrations` as JSO
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -28,7 +29,7 @@ from scipy import optimize, special
 
 from analytics.outcomes import REFUND_CHANNELS, SHIPPING_METHODS
 
-VERSION = 1
+VERSION = 3
 US_PER_HOUR = 3_600_000_000
 MIN_REASON_ANSWERS = 30  # below this a reason's acceptance rate is too noisy to replace the overall one
 
@@ -161,10 +162,23 @@ class Lognormal:
     sigma: float
     n_observed: int
     n_censored: int
+    # Covariance of the estimates (mu, log sigma) from the inverse of the likelihood's Hessian at the
+    # fit, as (var mu, cov, var log sigma); () when nothing was fitted (an assumed lognormal).
+    cov: tuple[float, ...] = ()
 
     @property
     def median(self) -> float:
         return math.exp(self.mu)
+
+    def drawn(self, rng: np.random.Generator) -> Lognormal:
+        """The lognormal with its (mu, log sigma) drawn from their sampling distribution (normal, with
+        the fit's covariance): one plausible truth given the data."""
+        if len(self.cov) != 3:
+            return self
+        v_mu, c, v_ls = self.cov
+        mu, log_s = rng.multivariate_normal([self.mu, math.log(self.sigma)], [[v_mu, c], [c, v_ls]],
+                                            method="cholesky")
+        return Lognormal(float(mu), float(math.exp(log_s)), self.n_observed, self.n_censored, self.cov)
 
     def cdf(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=float)
@@ -213,12 +227,62 @@ def fit_lognormal_censored(observed: np.ndarray, censored: np.ndarray) -> Lognor
         return float(value), np.array([d_mu, d_log_s])
 
     if len(x) == 0:  # only lower bounds: the likelihood has no maximum; keep the naive start
-        mu, log_s = start
-    else:
-        result = optimize.minimize(nll, start, jac=True, method="L-BFGS-B",
-                                   bounds=[(None, None), (math.log(1e-3), math.log(50.0))])
-        mu, log_s = result.x
-    return Lognormal(float(mu), float(math.exp(log_s)), int(len(x)), int(len(c)))
+        return Lognormal(float(start[0]), float(math.exp(start[1])), 0, int(len(c)))
+    result = optimize.minimize(nll, start, jac=True, method="L-BFGS-B",
+                               bounds=[(None, None), (math.log(1e-3), math.log(50.0))])
+    mu, log_s = result.x
+    return Lognormal(float(mu), float(math.exp(log_s)), int(len(x)), int(len(c)),
+                     _covariance(lambda th: nll(th)[1], np.array([mu, log_s])))
+
+
+def fit_lognormal_cure(observed: np.ndarray, censored: np.ndarray, share: float) -> Lognormal:
+    """The answer times of the sellers who do answer, when a known `share` of all never do: maximum
+    likelihood with an answer at x weighing (1 - share) f(x) and a silence past c weighing share +
+    (1 - share) S(c). With share 0 this is fit_lognormal_censored."""
+    if share <= 0:
+        return fit_lognormal_censored(observed, censored)
+    x = np.log(np.asarray(observed, dtype=float))
+    c = np.log(np.asarray(censored, dtype=float))
+    if len(x) == 0:
+        return fit_lognormal_censored(observed, censored)
+    keep = math.log(max(1.0 - share, 1e-12))
+
+    def nll(theta: np.ndarray) -> float:
+        mu, log_s = theta
+        s = math.exp(log_s)
+        z = (x - mu) / s
+        silent = np.logaddexp(math.log(share), keep + special.log_ndtr(-(c - mu) / s)) if share < 1 else np.zeros(len(c))
+        return float(len(x) * (log_s - keep) + 0.5 * np.sum(z**2) - np.sum(silent))
+
+    start = fit_lognormal_censored(observed, censored)
+    result = optimize.minimize(nll, np.array([start.mu, math.log(start.sigma)]), method="L-BFGS-B",
+                               bounds=[(None, None), (math.log(1e-3), math.log(50.0))])
+    mu, log_s = result.x
+
+    def gradient(theta: np.ndarray) -> np.ndarray:
+        h = 1e-5
+        return np.array([(nll(theta + e) - nll(theta - e)) / (2 * h) for e in (np.array([h, 0]), np.array([0, h]))])
+
+    return Lognormal(float(mu), float(math.exp(log_s)), int(len(x)), int(len(c)),
+                     _covariance(gradient, np.array([mu, log_s])))
+
+
+def _covariance(gradient, theta: np.ndarray) -> tuple[float, ...]:
+    """The inverse of the Hessian (central differences of the analytic gradient) at the estimate: the
+    estimates' asymptotic covariance. () when it is not positive definite (a degenerate fit)."""
+    h = 1e-5
+    hess = np.empty((2, 2))
+    for i in range(2):
+        step = np.zeros(2)
+        step[i] = h
+        hess[:, i] = (gradient(theta + step) - gradient(theta - step)) / (2 * h)
+    hess = (hess + hess.T) / 2
+    try:
+        cov = np.linalg.inv(hess)
+        np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        return ()
+    return (float(cov[0, 0]), float(cov[0, 1]), float(cov[1, 1]))
 
 
 def kaplan_meier(times: np.ndarray, events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -299,6 +363,105 @@ def fit_survival(times: np.ndarray, events: np.ndarray, points: int = 1001) -> S
 
 
 @dataclass(frozen=True)
+class WorkdayDispatch:
+    """Dispatch as the rules count it: whole working days from the payment day to the ship day (0 = the
+    first working day on or after the payment day), by Kaplan-Meier over days (an order cancelled or still
+    open before shipping is censored: it was at risk on every earlier day), a censored lognormal of
+    days + 1 for days beyond the table, and the time of day parcels leave (101 quantiles, hours)."""
+
+    deaths: tuple[float, ...]     # per working day 0..K-1: orders seen shipping on it
+    at_risk: tuple[float, ...]    # per day: orders not shipped before it, known to be at risk on it
+    tail: Lognormal               # of days + 1, beyond the table
+    tod_hours: tuple[float, ...]  # quantiles 0, 0.01, ..., 1 of the hour of the day a parcel leaves
+    n_observed: int
+    n_censored: int
+
+    def cdf(self) -> np.ndarray:
+        """P(days <= d) for d = 0..K-1."""
+        if not self.deaths:
+            return np.zeros(0)
+        hazard = np.asarray(self.deaths) / np.maximum(np.asarray(self.at_risk), 1e-12)
+        return 1.0 - np.cumprod(1.0 - np.clip(hazard, 0.0, 1.0))
+
+    def below(self, lower: np.ndarray) -> np.ndarray:
+        """P(days < lower) per order (lower: the working days it is known to have waited unshipped)."""
+        table = np.concatenate([[0.0], self.cdf()])
+        lower = np.asarray(lower, dtype=np.int64)
+        inside = np.clip(lower, 0, len(table) - 1)
+        out = table[inside]
+        beyond = lower >= len(table)
+        if beyond.any():
+            out = out.copy()
+            out[beyond] = np.maximum(self.tail.cdf(lower[beyond] + 0.5), table[-1])
+        return out
+
+    def draw_days(self, lower: np.ndarray, f_lower: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Working days for each uniform, at least `lower` (f_lower = below(lower))."""
+        table = self.cdf()
+        top = table[-1] if len(table) else 0.0
+        target = f_lower + u * (1.0 - f_lower)
+        days = np.searchsorted(table, target, side="left").astype(np.int64)
+        beyond = (target > top) | (lower >= len(table))
+        if beyond.any():
+            start = np.maximum(lower[beyond], len(table))
+            f_start = self.tail.cdf(start + 0.5)
+            span = np.clip((target[beyond] - np.maximum(f_start, top)) / np.maximum(1.0 - np.maximum(f_start, top),
+                                                                                       1e-12), 0.0, 1.0)
+            x = self.tail.quantile_above(start + 0.5, span)
+            days[beyond] = np.maximum(np.rint(x - 1.0).astype(np.int64), start)
+        return np.maximum(days, lower)
+
+    def tod_below(self, hours: np.ndarray) -> np.ndarray:
+        """The share of parcels that leave before this hour of the day."""
+        q = np.asarray(self.tod_hours) if self.tod_hours else np.array([12.0, 12.0])
+        return np.interp(hours, q, np.linspace(0.0, 1.0, len(q)), left=0.0, right=1.0)
+
+    def tod(self, u: np.ndarray, above: np.ndarray | None = None) -> np.ndarray:
+        """An hour of the day for each uniform (after `above`, where given: the same day, later)."""
+        q = np.asarray(self.tod_hours) if self.tod_hours else np.array([12.0, 12.0])
+        probs = np.linspace(0.0, 1.0, len(q))
+        if above is not None:
+            f = np.interp(above, q, probs, left=0.0, right=1.0)
+            u = f + u * (1.0 - f)
+        return np.interp(u, probs, q)
+
+    def drawn(self, rng: np.random.Generator) -> WorkdayDispatch:
+        """Each day's hazard from its Beta posterior (Jeffreys prior), the tail's estimates from their
+        covariance: one plausible truth given the data."""
+        if not self.deaths:
+            return self
+        d, n = np.asarray(self.deaths), np.asarray(self.at_risk)
+        hazard = rng.beta(d + 0.5, np.maximum(n - d, 0.0) + 0.5)
+        hazard[d >= n] = 1.0   # every order at risk shipped that day: nothing says otherwise
+        return dataclasses.replace(self, deaths=tuple(float(h) * float(k) for h, k in zip(hazard, n, strict=True)),
+                                   tail=self.tail.drawn(rng))
+
+
+def fit_workday_dispatch(days: np.ndarray, observed: np.ndarray, tod_hours: np.ndarray) -> WorkdayDispatch:
+    """From per paid order: working days to the ship day (observed) or the days it is known to have waited
+    (censored: not shipped before that day), and the hour of the day of each observed shipment."""
+    days = np.asarray(days, dtype=np.int64)
+    observed = np.asarray(observed, dtype=bool)
+    seen, cens = days[observed], days[~observed]
+    tail = fit_lognormal_censored(seen + 1.0, cens[cens >= 0] + 0.5)
+    if len(seen) == 0:
+        return WorkdayDispatch((), (), tail, (), 0, int(len(cens)))
+    k = int(seen.max()) + 1
+    deaths = np.bincount(seen, minlength=k)[:k].astype(float)
+    leave_seen = np.bincount(seen, minlength=k + 1)[: k + 1]
+    # A censored order waited unshipped through day c - 1: at risk on days 0..c-1.
+    c = np.clip(cens, 0, k)
+    leave_cens = np.bincount(c, minlength=k + 1)[: k + 1]
+    total = len(seen) + len(cens)
+    gone_before = np.concatenate([[0], np.cumsum(leave_seen[:k] + leave_cens[:k])[:-1]]) if k else np.zeros(0)
+    # On day d the censored orders with c == d are no longer counted as at risk.
+    at_risk = total - gone_before - leave_cens[:k]
+    tod = np.quantile(np.asarray(tod_hours, dtype=float), np.linspace(0, 1, 101)) if len(tod_hours) else np.array([])
+    return WorkdayDispatch(tuple(map(float, deaths)), tuple(map(float, at_risk)), tail, tuple(map(float, tod)),
+                           int(len(seen)), int(len(cens)))
+
+
+@dataclass(frozen=True)
 class Empirical:
     """A whole-number distribution (business days) as seen in the data; `assumed` when the data had none."""
 
@@ -351,6 +514,14 @@ class Calibration:
     observed_window_hours: Rate       # median time from request to auto-cancel; rate = hours
     data_end_us: int                  # the last timestamp in the data, microseconds since the epoch
     counts: tuple[tuple[str, int], ...] = field(default=())
+    # How far the data reaches, for telling a policy inside it from an extrapolation: the longest wait
+    # for a seller's answer the data shows (hours from request to answer or to a timeout cancellation);
+    # the longest dispatch (working days from the payment day to the ship day); per payment method, the
+    # refund channels its refunds used.
+    dispatch_days: WorkdayDispatch | None = None
+    longest_answer_hours: float = float("nan")
+    longest_dispatch_workdays: int = -1
+    channels_by_method: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
     version: int = VERSION
 
     def acceptance_for(self, reason: str | None) -> float:
@@ -370,6 +541,49 @@ class Calibration:
     def transit_days_for(self, method: str) -> Empirical:
         return dict(self.transit_days)[method]
 
+    def _dispatch_days_summary(self) -> dict:
+        d = self.dispatch_days
+        if d is None or not d.deaths:
+            return {"model": "none fitted", "median": None, "shipped": 0, "censored": 0}
+        cdf = d.cdf()
+        median = int(np.searchsorted(cdf, 0.5)) if cdf[-1] >= 0.5 else None
+        return {"model": "Kaplan-Meier on working days from the payment day, censored where cancelled or open; "
+                         "time of day as seen", "median": median, "shipped": d.n_observed, "censored": d.n_censored}
+
+    def drawn(self, seed: int, replicate: int) -> Calibration:
+        """One plausible truth given the data, a function of (seed, replicate) only: each fitted
+        lognormal's (mu, log sigma) from the fit's covariance, each rate from its Beta posterior (Jeffreys
+        prior), each empirical distribution by a Poisson bootstrap of its counts, each working day's
+        dispatch hazard from its Beta posterior. The hours' Kaplan-Meier table (for charts) is kept. The Premium share is the data's own
+        (a fact of these orders, which a policy's share moves from), not drawn."""
+        rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, int(replicate), 0xCA11])
+
+        def rate(r: Rate) -> Rate:
+            if r.n <= 0 or not math.isfinite(r.rate):
+                return r
+            a = r.rate * r.n
+            return Rate(float(rng.beta(a + 0.5, r.n - a + 0.5)), r.n)
+
+        def emp(e: Empirical) -> Empirical:
+            if e.assumed:
+                return e
+            counts = rng.poisson(np.asarray(e.counts, dtype=float))
+            if counts.sum() == 0:
+                return e
+            return Empirical(e.values, tuple(int(c) for c in counts), False)
+
+        d = self.dispatch
+        return dataclasses.replace(
+            self,
+            response=self.response.drawn(rng),
+            acceptance=rate(self.acceptance),
+            acceptance_by_reason=tuple((k, rate(v)) for k, v in self.acceptance_by_reason),
+            dispatch=Survival(d.probs, d.hours, d.tail.drawn(rng), d.n_observed, d.n_censored),
+            dispatch_days=self.dispatch_days.drawn(rng) if self.dispatch_days is not None else None,
+            refund_days=tuple((k, emp(v)) for k, v in self.refund_days),
+            transit_days=tuple((k, emp(v)) for k, v in self.transit_days),
+        )
+
     def to_json(self) -> dict:
         return asdict(self)
 
@@ -382,7 +596,8 @@ class Calibration:
             return Empirical(tuple(d["values"]), tuple(d["counts"]), bool(d["assumed"]))
 
         def logn(d):
-            return Lognormal(float(d["mu"]), float(d["sigma"]), int(d["n_observed"]), int(d["n_censored"]))
+            return Lognormal(float(d["mu"]), float(d["sigma"]), int(d["n_observed"]), int(d["n_censored"]),
+                             tuple(float(v) for v in d.get("cov", ())))
 
         dispatch = data["dispatch"]
         return cls(
@@ -397,6 +612,15 @@ class Calibration:
             observed_window_hours=rate(data["observed_window_hours"]),
             data_end_us=int(data["data_end_us"]),
             counts=tuple((k, int(v)) for k, v in data["counts"]),
+            dispatch_days=WorkdayDispatch(
+                tuple(data["dispatch_days"]["deaths"]), tuple(data["dispatch_days"]["at_risk"]),
+                logn(data["dispatch_days"]["tail"]), tuple(data["dispatch_days"]["tod_hours"]),
+                int(data["dispatch_days"]["n_observed"]), int(data["dispatch_days"]["n_censored"]))
+            if data.get("dispatch_days") else None,
+            longest_answer_hours=float(data["longest_answer_hours"]) if data["longest_answer_hours"] is not None
+            else float("nan"),
+            longest_dispatch_workdays=int(data["longest_dispatch_workdays"]),
+            channels_by_method=tuple((m, tuple(c)) for m, c in data["channels_by_method"]),
             version=int(data["version"]),
         )
 
@@ -427,6 +651,13 @@ class Calibration:
                 m: {"n": e.n, "p50": _r(e.percentile(50)), "p90": _r(e.percentile(90)),
                     "min": min(e.values), "max": max(e.values), "assumed": e.assumed}
                 for m, e in self.transit_days},
+            "dispatch_working_days": self._dispatch_days_summary(),
+            "observed_extent": {
+                "longest_answer_hours": _r(self.longest_answer_hours),
+                "longest_dispatch_working_days": self.longest_dispatch_workdays
+                if self.longest_dispatch_workdays >= 0 else None,
+                "refund_channels_by_method": {m: list(c) for m, c in self.channels_by_method},
+            },
             "premium_shipping_share": {"share": _r(self.premium_share.rate), "orders": self.premium_share.n},
             "observed_window_hours": {"median_hours": _r(self.observed_window_hours.rate),
                                       "auto_cancelled": self.observed_window_hours.n},
@@ -476,6 +707,14 @@ def fit_tables(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
         .filter(pl.col("hours").is_not_null() & (pl.col("hours") > 0)),
         "dispatch": lf.select(dispatch_hours.alias("hours"), pl.col("shipped_at").is_not_null().alias("observed"))
         .filter(pl.col("hours").is_not_null() & (pl.col("hours") >= 0)),
+        "dispatch_days": lf.filter(pl.col("paid_at").is_not_null()).select(
+            pl.business_day_count(pl.col("paid_at").dt.date(),
+                                  pl.coalesce(pl.col("shipped_at"), pl.col("cancelled_at"),
+                                              pl.when(~pl.col("is_cancelled")).then(end)).dt.date()).alias("days"),
+            pl.col("shipped_at").is_not_null().alias("observed"),
+            ((pl.col("shipped_at") - pl.col("shipped_at").dt.truncate("1d")).dt.total_microseconds()
+             / US_PER_HOUR).alias("tod"),
+        ).filter(pl.col("days").is_not_null() & (pl.col("days") >= 0)),
         "answers": lf.filter(answered).group_by("reason")
         .agg(pl.len().alias("answered"), (pl.col("seller_response") == "accepted").sum().alias("accepted"))
         .sort("reason", nulls_last=True),
@@ -494,7 +733,17 @@ def fit_tables(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
             _hours("cancelled_at", "requested_at").filter(timed_out).median().alias("timeout_hours"),
             timed_out.sum().alias("timeouts"),
             end.dt.epoch("us").alias("data_end_us"),
+            pl.max_horizontal(
+                _hours("responded_at", "requested_at").filter(response_observed & requested).max(),
+                _hours("cancelled_at", "requested_at").filter(timed_out).max(),
+            ).alias("longest_answer_hours"),
+            pl.business_day_count(pl.col("paid_at").dt.date(), pl.col("shipped_at").dt.date())
+            .filter(pl.col("paid_at").is_not_null() & pl.col("shipped_at").is_not_null()).max()
+            .alias("longest_dispatch_workdays"),
         ),
+        "method_channels": lf.filter(pl.col("has_refund") & pl.col("refund_channel").is_not_null()
+                                     & pl.col("payment_method").is_not_null())
+        .select("payment_method", "refund_channel").unique().sort("payment_method", "refund_channel"),
     }
     return dict(zip(queries, pl.collect_all(list(queries.values())), strict=True))
 
@@ -524,6 +773,9 @@ def fit(frame: pl.DataFrame) -> Calibration:
 
     disp = t["dispatch"]
     dispatch = fit_survival(disp["hours"].to_numpy(), disp["observed"].to_numpy())
+    dd = t["dispatch_days"]
+    shipped_tod = dd.filter(pl.col("observed"))["tod"].drop_nulls().to_numpy()
+    dispatch_days = fit_workday_dispatch(dd["days"].to_numpy(), dd["observed"].to_numpy(), shipped_tod)
     refunds = tuple(
         (ch, _empirical_from(t["refund_days"], "refund_channel", ch, ASSUMED_REFUND_DAYS[ch])) for ch in REFUND_CHANNELS
     )
@@ -541,8 +793,17 @@ def fit(frame: pl.DataFrame) -> Calibration:
         ("awaiting_shipment_requests", int(resp.height)),
         ("refunds", int(tot["refunds"] or 0)),
     )
+    longest = tot["longest_answer_hours"]
+    channels_by_method = tuple(
+        (str(m), tuple(str(c) for c in g["refund_channel"]))
+        for (m,), g in t["method_channels"].group_by("payment_method", maintain_order=True)
+    )
     return Calibration(response, overall, acceptance_by_reason, dispatch, refunds, transit, premium, window,
-                       int(tot["data_end_us"] or 0), counts)
+                       int(tot["data_end_us"] or 0), counts, dispatch_days=dispatch_days,
+                       longest_answer_hours=float(longest) if longest is not None else float("nan"),
+                       longest_dispatch_workdays=int(tot["longest_dispatch_workdays"])
+                       if tot["longest_dispatch_workdays"] is not None else -1,
+                       channels_by_method=channels_by_method)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -19,10 +19,13 @@ import numpy as np
 import polars as pl
 
 from analytics.outcomes import DEFAULT_REFUND_CHANNEL, REASONS, REFUND_CHANNELS, STAGES
+from analytics.policy import Policy
+from analytics.replay import CODE, figures_of, tally_of
 
 DAY = 86_400
 HOUR = 3_600
 MINUTE = 60
+NEVER_SECONDS = 10**11  # the answer time of a seller who never answers: later than any window
 
 
 def _default_payment_mix() -> dict[str, float]:
@@ -83,6 +86,8 @@ class GeneratorParams:
     response_median_hours: float = 30.0   # lognormal: P(answer inside 72 h) = Phi(ln(72/30)/1.0) ~ 0.81
     response_sigma: float = 1.0
     acceptance_rate: float = 0.75         # 0.75 * 0.81 + 0.19 timeouts ~ 0.80 refunded (domain.md's 80%)
+    acceptance_by_reason: dict = field(default_factory=dict)   # reason -> rate, in place of acceptance_rate
+    never_answer_share: float = 0.0       # requests whose seller would never answer, however long the window
 
     # --- refunds (domain.md "Refunds") ---
     refund_channel: dict = field(default_factory=lambda: dict(DEFAULT_REFUND_CHANNEL))
@@ -98,9 +103,12 @@ class GeneratorParams:
             raise ValueError(f"{name}: {why}")
 
         for name in ("request_probability", "acceptance_rate", "premium_shipping_share",
-                     "refund_wallet_next_day_share"):
+                     "refund_wallet_next_day_share", "never_answer_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 bad(name, "must be between 0 and 1")
+        for reason, rate in self.acceptance_by_reason.items():
+            if reason not in REASONS or not 0.0 <= rate <= 1.0:
+                bad("acceptance_by_reason", f"{reason!r} needs a reason of {', '.join(REASONS)} and a rate 0..1")
         for name in ("amount_median", "request_median_hours", "response_median_hours", "dispatch_median_days",
                      "seller_response_hours", "payment_fast_mean_minutes", "payment_slow_median_hours",
                      "refund_original_median_days", "buyers_per_order"):
@@ -166,9 +174,16 @@ def _ids(prefix: str, numbers: np.ndarray, width: int) -> pl.Series:
     return prefix + (pl.Series(numbers, dtype=pl.Int64) + 10**width).cast(pl.Utf8).str.slice(1)
 
 
-def generate_frame(n_orders: int, seed: int, params: GeneratorParams = DEFAULT_PARAMS) -> pl.DataFrame:
+def generate_frame(n_orders: int, seed: int, params: GeneratorParams = DEFAULT_PARAMS, policy: Policy | None = None,
+                   truth: dict | None = None) -> pl.DataFrame:
     """One row per order in the canonical export's columns (analytics.ingest.CANONICAL_FIELDS), typed:
-    timestamps naive UTC Datetime, amount and refund_amount Float64, the rest Utf8. Same seed, same frame."""
+    timestamps naive UTC Datetime, amount and refund_amount Float64, the rest Utf8. Same seed, same frame.
+
+    `policy`: the orders live under that policy (the engine's rules: consent, window and timeout action,
+    dispatch deadline with auto-cancel, refund channels and fixed refund times, Premium share) instead
+    of the baseline of `params`. The same seed under two policies gives the same orders, buyers and
+    sellers behaving alike: what they would have done under each. `truth`, a dict, receives the
+    figures the what-if engine reports (replay.figures_of's names), counted from what truly happened."""
     if n_orders < 0:
         raise ValueError("n_orders must be 0 or more")
     params.check()
@@ -198,7 +213,10 @@ def generate_frame(n_orders: int, seed: int, params: GeneratorParams = DEFAULT_P
     dispatch_days = np.maximum(1, np.rint(rng.lognormal(np.log(p.dispatch_median_days), p.dispatch_sigma, n)))
     ship_day = np.busday_offset(_day(paid), dispatch_days.astype(np.int64), roll="forward")
     shipped = _seconds(ship_day) + rng.integers(8 * HOUR, 18 * HOUR, n)
-    premium = rng.random(n) < p.premium_shipping_share
+    share = p.premium_shipping_share
+    if policy is not None and policy.premium_shipping_share is not None:
+        share = policy.premium_shipping_share
+    premium = rng.random(n) < share
     u_transit = rng.random(n)
     lo = np.where(premium, p.premium_transit_days[0], p.standard_transit_days[0])
     hi = np.where(premium, p.premium_transit_days[1], p.standard_transit_days[1])
@@ -216,45 +234,99 @@ def generate_frame(n_orders: int, seed: int, params: GeneratorParams = DEFAULT_P
     response = _lognormal_seconds(rng, p.response_median_hours * HOUR, p.response_sigma, n)
     u_accept = rng.random(n)
     u_reason = rng.random(n)
-    window = int(round(p.seller_response_hours * HOUR))
+    # Draws the baseline data never needed come from a stream of their own, so adding them moved no
+    # earlier data set: which sellers never answer.
+    extra = np.random.default_rng([int(seed), 0xBE4A])
+    never = extra.random(n) < p.never_answer_share
+    response = np.where(never, NEVER_SECONDS, response)
+    window = int(round((p.seller_response_hours if policy is None else policy.seller_response_hours) * HOUR))
+    consent = True if policy is None else policy.seller_consent_required
+    lapse = policy is not None and policy.timeout_action == "lapse"
 
+    # The reason: the stage's cumulative weights searched with the order's uniform, stage by stage.
     # Stage at the request (outcomes.py): unpaid -> before_payment; shipped -> after_shipment.
     before = has_request & (requested < paid)
     after = has_request & ~before & (shipped <= requested)
     awaiting = has_request & ~before & ~after
-    answered_at = requested + response
-    # The parcel leaves before the answer (or the window's end) comes: the buyer goes the return way.
-    raced = awaiting & (shipped < requested + np.minimum(response, window))
-    in_window = awaiting & ~raced & (response <= window)
-    accepted = in_window & (u_accept < p.acceptance_rate)
-    rejected = in_window & ~accepted
-    timeout = awaiting & ~raced & (response > window)
-
-    cancelled = before | accepted | timeout
-    cancelled_at = np.where(before, requested, np.where(accepted, answered_at, requested + window))
-    refunded = accepted | timeout  # every cancelled, paid order
-
-    # The reason: the stage's cumulative weights searched with the order's uniform, stage by stage.
     reason = np.zeros(n, dtype=np.int64)
     for code, mask in enumerate((before, awaiting, after)):
         cdf = np.cumsum([p.reason_weights[STAGES[code]].get(r, 0.0) for r in REASONS])
         reason[mask] = np.searchsorted(cdf / cdf[-1], u_reason[mask], side="right")
     reason = np.minimum(reason, len(REASONS) - 1)
+    rate = np.array([p.acceptance_by_reason.get(r, p.acceptance_rate) for r in REASONS])[reason]
+
+    answered_at = requested + response
+    if consent:
+        # The parcel leaves before the answer (or the window's end) comes: the buyer goes the return way.
+        raced = awaiting & (shipped < requested + np.minimum(response, window))
+        in_window = awaiting & ~raced & (response <= window)
+        accepted = in_window & (u_accept < rate)
+        rejected = in_window & ~accepted
+        timeout = awaiting & ~raced & (response > window)
+        resolved = np.where(raced, shipped, requested + np.minimum(response, window))
+    else:
+        raced = in_window = accepted = rejected = timeout = np.zeros(n, dtype=bool)
+        resolved = requested
+    without_consent = awaiting if not consent else np.zeros(n, dtype=bool)
+    auto = timeout if not lapse else np.zeros(n, dtype=bool)
+    cancelled = before | accepted | auto | without_consent
+    cancelled_at = np.where(before | without_consent, requested,
+                            np.where(accepted, answered_at, requested + window))
+    outcome = np.select(
+        [before, after | raced, accepted, rejected, auto, timeout, without_consent],
+        [CODE["buyer_cancelled"], CODE["not_cancellable"], CODE["accepted"], CODE["rejected"],
+         CODE["auto_cancelled"], CODE["lapsed"], CODE["cancelled_without_consent"]],
+        CODE["none"]).astype(np.int8)
+    made = has_request.copy()
+
+    # The dispatch deadline (a policy's): an order paid and not shipped by the end of the D-th working
+    # day after its payment day is cancelled then, unless cancelled before; a request after that is
+    # never made, one still pending then is cut short.
+    dispatch_cut = np.zeros(n, dtype=bool)
+    if policy is not None and policy.late_dispatch_action == "auto_cancel":
+        due = np.busday_offset(_day(paid), policy.dispatch_deadline_days, roll="forward")
+        deadline = _seconds(due) + DAY
+        dispatch_cut = ~before & (shipped >= deadline) & ~(cancelled & (cancelled_at <= deadline))
+        not_made = dispatch_cut & has_request & (requested >= deadline)
+        pending = dispatch_cut & has_request & ~not_made & (resolved > deadline)
+        outcome = np.where(not_made, CODE["not_made"], np.where(pending, CODE["dispatch_cancelled"], outcome))
+        outcome = outcome.astype(np.int8)
+        made &= ~not_made
+        accepted, rejected, in_window = accepted & ~pending, rejected & ~pending, in_window & ~pending
+        cancelled = cancelled | dispatch_cut
+        cancelled_at = np.where(dispatch_cut, deadline, cancelled_at)
+        raced = raced & ~dispatch_cut
     response_label = np.where(accepted, 0, np.where(rejected, 1, 2))  # accepted / rejected / none
 
     # 5. Refunds: channel by payment method; whole business days from the start, same time of day.
-    channels = [p.refund_channel[m] for m in methods]
-    channel = np.array([REFUND_CHANNELS.index(c) for c in channels])[method]
+    def channel_of(m: str) -> str:
+        if policy is not None and policy.channel_changed(m):
+            return policy.channel_for(m)
+        return p.refund_channel[m]
+
+    channel = np.array([REFUND_CHANNELS.index(channel_of(m)) for m in methods])[method]
     original_days = np.clip(
         np.rint(rng.lognormal(np.log(p.refund_original_median_days), p.refund_original_sigma, n)),
         *p.refund_original_days,
     ).astype(np.int64)
     wallet_days = (rng.random(n) < p.refund_wallet_next_day_share).astype(np.int64)
     refund_days = np.select([channel == 0, channel == 1], [original_days, wallet_days], 0)
+    if policy is not None:
+        for i, ch in enumerate(REFUND_CHANNELS):
+            if policy.refund_days_for(ch) is not None:
+                refund_days = np.where(channel == i, policy.refund_days_for(ch), refund_days)
+    refunded = cancelled & ~before  # every cancelled, paid order
     completed_day = np.busday_offset(_day(cancelled_at), refund_days, roll="forward")
     refund_completed = _seconds(completed_day) + cancelled_at % DAY
 
     goes_on = ~cancelled
+    if truth is not None:
+        truth.update(_truth(
+            n, methods, amount=amount, method=method, premium=premium, shipped=shipped, delivered=delivered,
+            cancelled=cancelled, outcome=outcome, raced=raced, dispatch_cut=dispatch_cut, refunded=refunded,
+            channel=channel, made=made, requested=requested, completed_day=completed_day,
+            ends=[placed, paid, shipped, delivered, cancelled_at, requested, answered_at, refund_completed],
+            present=[None, ~before, goes_on, goes_on, cancelled, made, in_window, refunded]))
     width = max(7, len(str(n)), len(str(int(buyer.max(initial=0)))))
     return pl.DataFrame({
         "order_id": _ids("O", np.arange(1, n + 1), width),
@@ -269,9 +341,9 @@ def generate_frame(n_orders: int, seed: int, params: GeneratorParams = DEFAULT_P
         "shipped_at": _timestamps(shipped, goes_on),
         "delivered_at": _timestamps(delivered, goes_on),
         "status": _labels(cancelled.astype(np.int64), ("delivered", "cancelled")),
-        "cancel_requested_at": _timestamps(requested, has_request),
-        "cancel_reason": _labels(reason, REASONS, has_request),
-        "seller_response": _labels(response_label, ("accepted", "rejected", "none"), awaiting),
+        "cancel_requested_at": _timestamps(requested, made),
+        "cancel_reason": _labels(reason, REASONS, made),
+        "seller_response": _labels(response_label, ("accepted", "rejected", "none"), awaiting & made & bool(consent)),
         "seller_responded_at": _timestamps(answered_at, in_window),
         "cancelled_at": _timestamps(cancelled_at, cancelled),
         "refund_channel": _labels(channel, REFUND_CHANNELS, refunded),
@@ -281,8 +353,26 @@ def generate_frame(n_orders: int, seed: int, params: GeneratorParams = DEFAULT_P
     })
 
 
+def _truth(n: int, methods: tuple[str, ...], *, amount, method, premium, shipped, delivered, cancelled, outcome,
+           raced, dispatch_cut, refunded, channel, made, requested, completed_day, ends, present) -> dict[str, float]:
+    """The engine's figures of orders as they truly lived, by the replay's own tally and finaliser."""
+    all_methods = tuple(sorted(set(methods) | set(DEFAULT_REFUND_CHANNEL)))
+    wait_method = np.array([all_methods.index(m) for m in methods], dtype=np.int64)[method]
+    data_end = max(int(v.max()) if mask is None else int(v[mask].max(initial=0)) for v, mask in zip(ends, present, strict=True))
+    wait = np.full(n, -1, dtype=np.int64)
+    sel = made & refunded
+    wait[sel] = np.busday_count(_day(requested[sel]), completed_day[sel])
+    tally = tally_of(
+        len(all_methods), cancelled=cancelled, amount=amount, outcome=outcome, return_path=raced & ~cancelled,
+        dispatch=dispatch_cut, refunded=refunded, channel=channel, refund_amount=amount, wait_method=wait_method,
+        wait_days=wait, shipped=~cancelled & (shipped <= data_end), ship_method=premium.astype(np.int8),
+        transit=np.busday_count(_day(shipped), _day(delivered)),
+    )
+    return figures_of(tally, n, all_methods)
+
+
 def generate(con, n_orders: int, seed: int, name: str | None = None, params: GeneratorParams = DEFAULT_PARAMS,
-             is_demo: bool = False, progress=None):
+             is_demo: bool = False, progress=None, policy: Policy | None = None):
     """Generate `n_orders` orders and store them as a new data set through the import's checks.
     Returns the store's ImportResult (data set, stored, refused, refused_by_reason). `progress`, if
     given, is called as progress(fraction, text) as for an import."""
@@ -290,7 +380,7 @@ def generate(con, n_orders: int, seed: int, name: str | None = None, params: Gen
 
     if progress:
         progress(0.0, "simulating orders")
-    frame = generate_frame(n_orders, seed, params)
+    frame = generate_frame(n_orders, seed, params, policy)
     if progress:
         progress(0.4, "staging rows")
     values = dataclasses.asdict(params)
@@ -299,7 +389,8 @@ def generate(con, n_orders: int, seed: int, name: str | None = None, params: Gen
         frame,
         name=name or f"Generated {n_orders:,} orders (seed {seed})",
         source_kind="generated",
-        source={"orders": int(n_orders), "seed": int(seed), "params": values},
+        source={"orders": int(n_orders), "seed": int(seed), "params": values,
+                **({"policy": policy.changes()} if policy is not None else {})},
         true_params=values,
         is_demo=is_demo,
         progress=progress,

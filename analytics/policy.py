@@ -169,6 +169,14 @@ def _build_parameters() -> tuple[Parameter, ...]:
             "lapse: the request lapses and the order goes on. Default: auto_cancel.",
             choices=TIMEOUT_ACTIONS, group="consent"),
         Parameter(
+            "never_answer_share", "number", 0.0, "Sellers who never answer (assumption)",
+            "An assumption, not a rule: the share of sellers who would never answer a request however long "
+            "the window. Data whose window ends at 72 hours cannot tell a seller who answers after 72 hours "
+            "from one who never does, so the engine assumes 0 (every seller answers in the end, at the time "
+            "the fitted curve says). Set 0.1 or 0.25 to see how a longer window's figures move if that many "
+            "never answer. It changes nothing for windows the data itself shows. Default: 0.",
+            minimum=0.0, maximum=1.0, group="consent"),
+        Parameter(
             "dispatch_deadline_days", "integer", 7, "Dispatch deadline",
             "Working days after payment by which the seller must hand the parcel over. Default: 7.",
             minimum=1, maximum=MAX_DISPATCH_DAYS, unit="working days", group="dispatch"),
@@ -295,6 +303,7 @@ class Policy:
     seller_consent_required: bool = True
     seller_response_hours: float = 72.0
     timeout_action: str = "auto_cancel"
+    never_answer_share: float = 0.0
     dispatch_deadline_days: int = 7
     late_dispatch_action: str = "none"
     refund_channel: tuple[tuple[str, str], ...] = field(default_factory=lambda: _default_pairs("refund_channel"))

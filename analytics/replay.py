@@ -22,7 +22,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from analytics.calibrate import US_PER_HOUR, Calibration, data_end_expr, normalise_orders, stage_expr
+from analytics.calibrate import (
+    US_PER_HOUR,
+    Calibration,
+    Lognormal,
+    data_end_expr,
+    fit_lognormal_cure,
+    normalise_orders,
+    stage_expr,
+)
 from analytics.outcomes import DEFAULT_REFUND_CHANNEL, REFUND_CHANNELS, SHIPPING_METHODS
 from analytics.policy import Policy
 
@@ -42,6 +50,10 @@ STAGE_CODES = {"before_payment": 0, "awaiting_shipment": 1, "after_shipment": 2}
 
 # Random streams: one per kind of draw, so adding a draw of one kind never moves another.
 STREAM_SHIP, STREAM_RESPONSE, STREAM_ACCEPT, STREAM_REFUND, STREAM_PREMIUM, STREAM_TRANSIT = range(1, 7)
+STREAM_WEIGHT, STREAM_NEVER, STREAM_SHIP_TOD = 7, 8, 9
+
+# A seller who never answers: an answer time later than any window (hours), so the window always runs out.
+NEVER_ANSWER_HOURS = 1e6
 
 _M64 = (1 << 64) - 1
 
@@ -65,6 +77,19 @@ def uniforms(keys: np.ndarray, seed: int, replicate: int, stream: int) -> np.nda
     """One uniform in [0, 1) per order key, a function of (seed, replicate, stream, key) only."""
     bits = _mix(keys ^ _salt(seed, replicate, stream))
     return (bits >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+
+
+# Poisson(1)'s CDF at 0, 1, 2, ...: a bootstrap weight from a uniform by inverse CDF (beyond 20 the
+# remaining probability is below 1e-19).
+_POISSON1_CDF = np.cumsum([np.exp(-1.0) / float(np.prod(np.arange(1, k + 1))) for k in range(21)])
+
+
+def bootstrap_weights(keys: np.ndarray, seed: int, replicate: int) -> np.ndarray:
+    """One Poisson(1) weight per order key, a function of (seed, replicate, key) only: how many times
+    the order appears in a resampled period (the Poisson bootstrap). Every policy replayed with this
+    (seed, replicate) weighs each order alike, so a difference stays paired."""
+    u = uniforms(keys, seed, replicate, STREAM_WEIGHT)
+    return np.searchsorted(_POISSON1_CDF, u, side="right").astype(np.float64)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -106,25 +131,45 @@ def _pad_add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return pad(a) + pad(b)
 
 
-def _tally(n_methods: int, *, cancelled, amount, outcome, return_path, dispatch, refunded, channel, refund_amount,
-           wait_method, wait_days, shipped, ship_method, transit) -> Tally:
-    scalars = np.array([
-        cancelled.sum(), amount[cancelled].sum(), return_path.sum(), dispatch.sum(), refunded.sum(),
-        shipped.sum(), (shipped & (ship_method == 1)).sum(),
-    ], dtype=np.float64)
-    outcomes = np.bincount(outcome, minlength=len(OUTCOMES)).astype(np.float64)
+def tally_of(n_methods: int, *, weights: np.ndarray | None = None, **orders) -> Tally:
+    """The tally of these orders; with `weights`, each order counts that many times (a bootstrap).
+    The orders' columns as in tallies_of."""
+    return tallies_of(n_methods, weightings=(weights,), **orders)[0]
+
+
+def tallies_of(n_methods: int, *, cancelled, amount, outcome, return_path, dispatch, refunded, channel, refund_amount,
+               wait_method, wait_days, shipped, ship_method, transit,
+               weightings: tuple[np.ndarray | None, ...]) -> list[Tally]:
+    """The tally of these orders once per weighting (None: each order once), sharing the selections."""
+    premium = shipped & (ship_method == 1)
     known = refunded & (channel >= 0)
     ch = channel[known].astype(np.int64)
-    counts = np.bincount(ch, minlength=len(REFUND_CHANNELS)).astype(np.float64)
-    amounts = np.bincount(ch, weights=refund_amount[known], minlength=len(REFUND_CHANNELS))
     has = wait_days >= 0
     w = wait_days[has]
     top = int(w.max()) + 1 if len(w) else 1
-    wait = np.bincount(wait_method[has].astype(np.int64) * top + w, minlength=n_methods * top)
-    wait = wait.reshape(n_methods, top).astype(np.float64)
+    wait_code = wait_method[has].astype(np.int64) * top + w
     sel = shipped & (ship_method >= 0) & (transit >= 0)
-    transit_hist = np.bincount(transit[sel]).astype(np.float64) if sel.any() else np.zeros(1)
-    return Tally(scalars, outcomes, counts, amounts, wait, transit_hist)
+    tr = transit[sel]
+    gmv, paid_back = amount[cancelled], refund_amount[known]
+    out = []
+    for wt in weightings:
+        if wt is None:
+            scalars = [cancelled.sum(), gmv.sum(), return_path.sum(), dispatch.sum(), refunded.sum(), shipped.sum(),
+                       premium.sum()]
+            by_known = by_has = by_sel = None
+        else:
+            scalars = [wt[cancelled].sum(), (gmv * wt[cancelled]).sum(), wt[return_path].sum(), wt[dispatch].sum(),
+                       wt[refunded].sum(), wt[shipped].sum(), wt[premium].sum()]
+            by_known, by_has, by_sel = wt[known], wt[has], wt[sel]
+        outcomes = np.bincount(outcome, weights=wt, minlength=len(OUTCOMES)).astype(np.float64)
+        counts = np.bincount(ch, weights=by_known, minlength=len(REFUND_CHANNELS)).astype(np.float64)
+        amounts = np.bincount(ch, weights=paid_back if wt is None else paid_back * by_known,
+                              minlength=len(REFUND_CHANNELS))
+        wait = np.bincount(wait_code, weights=by_has, minlength=n_methods * top).reshape(n_methods, top)
+        transit_hist = np.bincount(tr, weights=by_sel).astype(np.float64) if len(tr) else np.zeros(1)
+        out.append(Tally(np.array(scalars, dtype=np.float64), outcomes, counts, amounts, wait.astype(np.float64),
+                         transit_hist))
+    return out
 
 
 def _percentile_from_counts(counts: np.ndarray, q: float) -> float:
@@ -141,10 +186,21 @@ def _percentile_from_counts(counts: np.ndarray, q: float) -> float:
     return v_lo + (pos - lo) * (v_hi - v_lo)
 
 
-def figures(data: ReplayData, tally: Tally) -> dict[str, float]:
+def figures(data: ReplayData, tally: Tally, scale: float = 1.0) -> dict[str, float]:
     """The flat figures of a tally: 'cancelled_orders', 'requests_accepted', 'refunds_by_channel.wallet',
-    'refund_wait_by_payment_method.card.p50', ... (simulate.OUTCOME_INFO names them)."""
-    out: dict[str, float] = {"orders": float(data.n)}
+    'refund_wait_by_payment_method.card.p50', ... (simulate.OUTCOME_INFO names them).
+
+    `scale` multiplies the counts and amounts (not the percentiles): a bootstrap tally scaled by
+    orders / total weight stands for a period with as many orders as the data set."""
+    return figures_of(tally, data.n, data.methods, scale)
+
+
+def figures_of(tally: Tally, n: int, methods: tuple[str, ...], scale: float = 1.0) -> dict[str, float]:
+    """`figures` for a tally of `n` orders whose wait histogram has one row per method of `methods`."""
+    if scale != 1.0:
+        tally = Tally(tally.scalars * scale, tally.outcomes * scale, tally.channel_counts * scale,
+                      tally.channel_amounts * scale, tally.wait, tally.transit)
+    out: dict[str, float] = {"orders": float(n)}
     out.update(zip(SCALARS, map(float, tally.scalars), strict=True))
     oc = tally.outcomes
     out["requests"] = float(oc.sum() - oc[CODE["none"]] - oc[CODE["not_made"]])
@@ -157,10 +213,10 @@ def figures(data: ReplayData, tally: Tally) -> dict[str, float]:
     out["refunds_on_platform"] = float(tally.channel_counts[platform].sum())
     out["refund_amount_on_platform"] = float(tally.channel_amounts[platform].sum())
     overall = tally.wait.sum(axis=0)
-    out["refunds_after_request"] = float(overall.sum())
+    out["refunds_after_request"] = float(overall.sum()) * scale
     out["refund_wait_p50_business_days"] = _percentile_from_counts(overall, 50)
     out["refund_wait_p90_business_days"] = _percentile_from_counts(overall, 90)
-    for i, m in enumerate(data.methods):
+    for i, m in enumerate(methods):
         out[f"refund_wait_by_payment_method.{m}.p50"] = _percentile_from_counts(tally.wait[i], 50)
         out[f"refund_wait_by_payment_method.{m}.p90"] = _percentile_from_counts(tally.wait[i], 90)
     out["transit_p50_business_days"] = _percentile_from_counts(tally.transit, 50)
@@ -181,6 +237,7 @@ class View:
     r_pos: np.ndarray
     s_pos: np.ndarray
     rest: Tally
+    more: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))   # quiet orders added to the small view
 
 
 @dataclass(frozen=True, eq=False)
@@ -219,6 +276,7 @@ class ReplayData:
     request_day: np.ndarray       # datetime64[D]; NaT without a request time
     s_idx: np.ndarray             # paid, replayable orders with no shipment seen: their ship time is drawn
     s_lower_hours: np.ndarray     # ... beyond this many hours after payment
+    s_lower_days: np.ndarray      # ... on a working day at least this many after the payment day
     r_idx: np.ndarray
     r_time: np.ndarray
     r_stage: np.ndarray
@@ -284,15 +342,38 @@ def _observed_wait(idx: np.ndarray, request_day: np.ndarray, done: np.ndarray, h
     return out
 
 
-def observed_tally(data: ReplayData, idx: np.ndarray) -> Tally:
-    """The tally of these orders as the data shows them."""
-    return _tally(
+def observed_tally(data: ReplayData, idx: np.ndarray, weights: np.ndarray | None = None) -> Tally:
+    """The tally of these orders as the data shows them (each counted `weights` times, when given)."""
+    return tally_of(
         len(data.methods), cancelled=data.cancelled_obs[idx], amount=data.amount[idx], outcome=data.outcome_obs[idx],
         return_path=data.return_path_obs[idx], dispatch=np.zeros(len(idx), dtype=bool),
         refunded=data.has_refund[idx], channel=data.refund_channel[idx], refund_amount=data.refund_amount[idx],
         wait_method=data.method[idx], wait_days=_observed_wait(idx, data.request_day, data.refund_done, data.has_refund),
         shipped=data.shipped[idx] != NEVER, ship_method=data.ship_method[idx], transit=data.transit_days[idx],
+        weights=weights,
     )
+
+
+@dataclass(frozen=True, eq=False)
+class Resample:
+    """One bootstrap replicate's weights, in the part every policy shares: the weighted tally of the
+    orders outside the small view (kept as observed, or quiet) and the total weight of all orders."""
+
+    seed: int
+    replicate: int
+    rest: Tally
+    total: float
+    widened: dict = field(default_factory=dict, repr=False)   # a widened view -> its weighted rest
+
+
+def resample(data: ReplayData, seed: int, replicate: int) -> Resample:
+    """The bootstrap weights of (seed, replicate) applied to the orders no policy of the small view
+    recomputes. One pass over the orders; every policy of the replicate reuses it."""
+    weights = bootstrap_weights(data.key, seed, replicate)
+    outside = np.ones(data.n, dtype=bool)
+    outside[data.small.idx] = False
+    rest = np.flatnonzero(outside)
+    return Resample(seed, replicate, observed_tally(data, rest, weights[rest]), float(weights.sum()))
 
 
 def prepare(frame: pl.DataFrame) -> ReplayData:
@@ -389,7 +470,9 @@ def prepare(frame: pl.DataFrame) -> ReplayData:
         refund_done=days("_done"),
         request_day=days("_request_day"),
         s_idx=s_idx,
-        s_lower_hours=np.maximum(np.nan_to_num(take("_s_lower")[s_idx].astype(float)) / US_PER_HOUR, 0.0),
+        s_lower_hours=(s_lower_hours := np.maximum(np.nan_to_num(take("_s_lower")[s_idx].astype(float))
+                                                   / US_PER_HOUR, 0.0)),
+        s_lower_days=np.busday_count(days("_paid_day")[s_idx], _days(paid[s_idx] + _hours_to_us(s_lower_hours))),
         r_idx=r_idx,
         r_time=requested[r_idx],
         r_stage=codes(cols["_stage"], list(STAGE_CODES))[r_idx],
@@ -454,6 +537,8 @@ class Latent:
     ship: np.ndarray        # per s_idx order, microseconds
     response: np.ndarray    # per request, microseconds after the request
     accept: np.ndarray      # per request
+    unseen: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))   # requests drawn
+    never_u: np.ndarray = field(default_factory=lambda: np.zeros(0))    # per unseen: a uniform for never answering
 
 
 def _hours_to_us(hours: np.ndarray) -> np.ndarray:
@@ -464,7 +549,7 @@ def _hours_to_us(hours: np.ndarray) -> np.ndarray:
 class DrawBase:
     """What every replicate's conditional draws share: the fitted CDF at each known lower bound."""
 
-    ship_f_lower: np.ndarray      # per s_idx order
+    ship_f_lower: np.ndarray      # per s_idx order: P(dispatch working days < its lower bound), or of hours
     unseen: np.ndarray            # positions (in r_idx) of requests whose answer is drawn
     response_lower: np.ndarray    # hours, per unseen request
     accept_rate: np.ndarray       # per unseen request, by its reason
@@ -473,31 +558,109 @@ class DrawBase:
 def draw_base(data: ReplayData, calibration: Calibration) -> DrawBase:
     unseen = np.flatnonzero(~data.r_answered & (data.r_stage == STAGE_CODES["awaiting_shipment"]))
     rates = np.array([calibration.acceptance_for(r) for r in data.reasons] + [calibration.acceptance_for(None)])
+    lower = data.r_lower_hours[unseen]
     return DrawBase(
-        calibration.dispatch.cdf(data.s_lower_hours), unseen, data.r_lower_hours[unseen],
-        rates[data.r_reason[unseen]],
+        calibration.dispatch_days.below(data.s_lower_days) if calibration.dispatch_days is not None
+        else calibration.dispatch.cdf(data.s_lower_hours), unseen, lower, rates[data.r_reason[unseen]],
     )
+
+
+def _ship_times(data: ReplayData, calibration: Calibration, f_lower: np.ndarray, seed: int,
+                replicate: int) -> np.ndarray:
+    """The would-be ship time of each s_idx order: its working day drawn from the payment day as the
+    rules count it (at least the days it is known to have waited), at a time of day parcels leave; on the
+    day its wait was seen, later than that moment."""
+    model = calibration.dispatch_days
+    keys = data.key[data.s_idx]
+    if model is None:
+        # A calibration made without the working-day model (a hand-made one): hours since payment.
+        lower = data.s_lower_hours
+        hours = calibration.dispatch.quantile_from(lower, f_lower, uniforms(keys, seed, replicate, STREAM_SHIP))
+        return data.paid[data.s_idx] + np.maximum(_hours_to_us(hours), _hours_to_us(lower) + 1)
+    lower = data.s_lower_days
+    bound = data.paid[data.s_idx] + _hours_to_us(data.s_lower_hours)
+    bound_day = _days(bound)
+    # The wait was seen up to a moment on working day `lower` (when that day is a working day): the parcel
+    # leaves that same day only later than that moment. So that day weighs its chance times the chance of
+    # a later time of day; the days after weigh theirs in full.
+    before, upto = f_lower, model.below(lower + 1)   # f_lower: draw_base's model.below(lower)
+    same_day = np.is_busday(bound_day)
+    after_hours = (bound - bound_day.astype(np.int64) * US_PER_DAY) / US_PER_HOUR
+    later = np.where(same_day, 1.0 - model.tod_below(after_hours), 1.0)
+    w_day = (upto - before) * later
+    w_after = 1.0 - upto
+    total = w_day + w_after
+    u = uniforms(keys, seed, replicate, STREAM_SHIP)
+    on_day = (u * total < w_day) & (total > 0)
+    u_after = np.clip(np.where(w_after > 0, (u * total - w_day) / np.maximum(w_after, 1e-300), u), 0.0, 1.0)
+    days = np.where(on_day, lower, model.draw_days(lower + 1, upto, u_after))
+    ship_day = np.busday_offset(data.paid_day[data.s_idx], days, roll="forward")
+    start = ship_day.astype(np.int64) * US_PER_DAY
+    u_tod = uniforms(keys, seed, replicate, STREAM_SHIP_TOD)
+    tod = model.tod(u_tod)
+    cond = on_day & same_day
+    tod[cond] = model.tod(u_tod[cond], above=after_hours[cond])
+    # Strictly after what was seen (a bound later than any parcel's time of day ends up just after it).
+    ship = np.maximum(start + _hours_to_us(tod), bound + 1)
+    return ship
 
 
 def latent(data: ReplayData, calibration: Calibration, seed: int, replicate: int,
            base: DrawBase | None = None) -> Latent:
     """One replicate's draws (pass `base` from draw_base to share the work between replicates)."""
     base = base or draw_base(data, calibration)
-    u = uniforms(data.key[data.s_idx], seed, replicate, STREAM_SHIP)
-    lower = data.s_lower_hours
-    hours = calibration.dispatch.quantile_from(lower, base.ship_f_lower, u)
-    # Strictly after what was seen: the order had not shipped by then.
-    ship = data.paid[data.s_idx] + np.maximum(_hours_to_us(hours), _hours_to_us(lower) + 1)
+    ship = _ship_times(data, calibration, base.ship_f_lower, seed, replicate)
     response = data.r_response.copy()
     accept = data.r_accepted.copy()
     unseen = base.unseen
+    never_u = np.zeros(0)
     if len(unseen):
         keys = data.key[data.r_idx[unseen]]
         lower = base.response_lower
         drawn = calibration.response.quantile_above(lower, uniforms(keys, seed, replicate, STREAM_RESPONSE))
         response[unseen] = np.maximum(_hours_to_us(drawn), _hours_to_us(lower) + 1)
         accept[unseen] = uniforms(keys, seed, replicate, STREAM_ACCEPT) < base.accept_rate
-    return Latent(seed, replicate, ship, response, accept)
+        never_u = uniforms(keys, seed, replicate, STREAM_NEVER)
+    return Latent(seed, replicate, ship, response, accept, unseen, never_u)
+
+
+def never_answer_probability(share: float, sf_at_bound: np.ndarray) -> np.ndarray:
+    """The chance that a seller still silent at a bound never answers, when a `share` of all sellers never
+    do and the others answer with P(later than the bound) = sf_at_bound (Bayes)."""
+    if share <= 0:
+        return np.zeros(len(sf_at_bound))
+    return share / (share + (1.0 - share) * np.asarray(sf_at_bound))
+
+
+def answering_sellers(data: ReplayData, share: float) -> Lognormal:
+    """The answer times of the sellers who answer at all, refitted from this data set's requests (answers
+    seen, silences as lower bounds) when `share` of sellers are assumed never to answer: the fit without
+    that assumption mistakes the never-answering sellers for slow ones. Kept per share."""
+    key = ("answering", float(share))
+    found = data.views.get(key)
+    if found is None:
+        awaiting = data.r_stage == STAGE_CODES["awaiting_shipment"]
+        seen = data.r_response[awaiting & data.r_answered] / US_PER_HOUR
+        silent = data.r_lower_hours[awaiting & ~data.r_answered]
+        found = fit_lognormal_cure(seen[seen > 0], silent[silent > 0], share)
+        data.views[key] = found
+    return found
+
+
+def _with_never_answers(data: ReplayData, share: float, lat: Latent) -> np.ndarray:
+    """The replicate's answer times with a `share` of sellers who never answer: of the requests whose
+    answer was not seen, each is a never-answering seller's with the chance Bayes gives at its bound;
+    the others answer after the bound by the answering sellers' curve (its estimates drawn per replicate)."""
+    curve = answering_sellers(data, share).drawn(np.random.default_rng([int(lat.seed) & 0xFFFFFFFF, lat.replicate,
+                                                                         0xA115]))
+    lower = data.r_lower_hours[lat.unseen]
+    never = lat.never_u < never_answer_probability(share, 1.0 - curve.cdf(lower))
+    keys = data.key[data.r_idx[lat.unseen]]
+    drawn = curve.quantile_above(lower, uniforms(keys, lat.seed, lat.replicate, STREAM_RESPONSE))
+    response = lat.response.copy()
+    response[lat.unseen] = np.where(never, _hours_to_us(np.full(len(lower), NEVER_ANSWER_HOURS)),
+                                    np.maximum(_hours_to_us(drawn), _hours_to_us(lower) + 1))
+    return response
 
 
 # --------------------------------------------------------------------------------------------------
@@ -576,7 +739,7 @@ def _widened(data: ReplayData, more: np.ndarray) -> View:
     mask[more] = True
     idx = np.flatnonzero(mask)
     return View(idx, np.searchsorted(idx, data.r_idx), np.searchsorted(idx, data.s_idx),
-                data.small.rest + -observed_tally(data, more))
+                data.small.rest + -observed_tally(data, more), more)
 
 
 def _everything(data: ReplayData) -> View:
@@ -614,6 +777,8 @@ def replay(data: ReplayData, calibration: Calibration, policy: Policy, lat: Late
     else:
         window = np.int64(round(policy.seller_response_hours * US_PER_HOUR))
         response = lat.response
+        if policy.never_answer_share > 0 and len(lat.unseen):
+            response = _with_never_answers(data, policy.never_answer_share, lat)
         ends = t + np.minimum(response, window)
         race = aw & (ship[rp] < ends)          # the parcel left before the answer or the window's end
         answered = aw & ~race & (response <= window)
@@ -738,23 +903,57 @@ def replay(data: ReplayData, calibration: Calibration, policy: Policy, lat: Late
                     wait, shipped, ship_method, transit)
 
 
-def tally(data: ReplayData, rep: Replayed) -> Tally:
-    """The replay's tally over every order: the replayed ones plus the rest as observed."""
+def _tallies(data: ReplayData, rep: Replayed, boot: Resample | None) -> list[Tally]:
+    """The replay's tally over every order (the replayed ones plus the rest as observed), and with `boot`
+    a second one where every order counts its bootstrap weight of that replicate."""
     idx = rep.view.idx
     wait_days = np.full(len(idx), -1, dtype=np.int64)
     wait_days[rep.view.r_pos] = rep.wait_days
-    mine = _tally(
+    weightings = (None,) if boot is None else (None, bootstrap_weights(data.key[idx], boot.seed, boot.replicate))
+    mine = tallies_of(
         len(data.methods), cancelled=rep.cancelled, amount=data.amount[idx], outcome=rep.outcome,
         return_path=rep.return_path, dispatch=rep.dispatch_cancelled, refunded=rep.refunded,
         channel=rep.refund_channel, refund_amount=data.refund_amount[idx], wait_method=data.method[idx],
         wait_days=wait_days, shipped=rep.shipped, ship_method=rep.ship_method, transit=rep.transit_days,
+        weightings=weightings,
     )
-    return mine + rep.view.rest
+    out = [mine[0] + rep.view.rest]
+    if boot is None:
+        return out
+    rest = boot.rest
+    more = rep.view.more
+    if len(more):
+        # The dispatch deadline's views are the same in every replicate: their weighted rest is kept.
+        rest = boot.widened.get(rep.view)
+        if rest is None:
+            weights = bootstrap_weights(data.key[more], boot.seed, boot.replicate)
+            rest = boot.rest + -observed_tally(data, more, weights)
+            if len(boot.widened) > 16:
+                boot.widened.clear()
+            boot.widened[rep.view] = rest
+    return [*out, mine[1] + rest]
 
 
-def summarise(data: ReplayData, rep: Replayed) -> dict[str, float]:
-    """The outcome figures of one replay, flat (see `figures`)."""
-    return figures(data, tally(data, rep))
+def tally(data: ReplayData, rep: Replayed, boot: Resample | None = None) -> Tally:
+    """The replay's tally over every order: the replayed ones plus the rest as observed. With `boot`,
+    every order counts its bootstrap weight of that replicate."""
+    return _tallies(data, rep, boot)[-1]
+
+
+def summarise(data: ReplayData, rep: Replayed, boot: Resample | None = None) -> dict[str, float]:
+    """The outcome figures of one replay, flat (see `figures`); with `boot`, those of the resampled
+    period, scaled to as many orders as the data set has."""
+    return summarise_both(data, rep, boot)[-1]
+
+
+def summarise_both(data: ReplayData, rep: Replayed, boot: Resample) -> tuple[dict[str, float], ...]:
+    """(the figures of these orders, the figures of the resampled period) from one replay, in one pass;
+    only the first without `boot`."""
+    tallies = _tallies(data, rep, boot)
+    first = figures(data, tallies[0])
+    if boot is None:
+        return (first,)
+    return first, figures(data, tallies[1], data.n / boot.total if boot.total > 0 else 1.0)
 
 
 def observed_figures(data: ReplayData) -> dict[str, float]:
@@ -798,7 +997,9 @@ def replay_frame(data: ReplayData, rep: Replayed) -> pl.DataFrame:
         "return_path": s["return_path"],
         "dispatch_cancelled": s["dispatch_cancelled"],
         "refunded": s["refunded"],
-        "refund_channel": pl.Series(np.where(s["refunded"], channels[s["refund_channel"]], None), dtype=pl.Utf8),
+        # As a list: an object array of nothing but None (no refund at all) does not cast to text.
+        "refund_channel": pl.Series(np.where(s["refunded"], channels[s["refund_channel"]], None).tolist(),
+                                    dtype=pl.Utf8),
         "refund_completed_on": pl.Series(np.where(s["refunded"], s["refund_done"], np.datetime64("NaT")),
                                          dtype=pl.Date),
         "refund_wait_business_days": pl.Series(s["wait_days"]).replace(-1, None),

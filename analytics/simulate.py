@@ -7,6 +7,9 @@ Policy (analytics/policy.py): a frozen, hashable value; defaults are the baselin
     seller_consent_required   bool   True         a paid, unshipped order needs the seller's consent
     seller_response_hours     number 72           (0, 2160] hours: the seller's window to answer
     timeout_action            choice auto_cancel  auto_cancel | lapse: what the window running out does
+    never_answer_share        number 0            0..1: an assumption, not a rule: the share of sellers who
+                                                  would never answer however long the window (data censored
+                                                  at its window cannot tell); 0 = all answer in the end
     dispatch_deadline_days    int    7            1..60 working days after the payment day
     late_dispatch_action      choice none         none | auto_cancel: an order not shipped by the deadline
     refund_channel.<method>   choice as domain.md original | wallet | coupon, per payment method: any method
@@ -51,28 +54,42 @@ Data and calibration:
     observed_premium_share(prepared) -> float | None   share of the orders with a known shipping method
         sent by Premium (None when the data set has no shipping methods: a share set then changes nothing)
 
-Simulation (every figure is {"value": mean over replicates, "low", "high": its 2.5 and 97.5 percentiles}):
+Simulation (every figure is {"value", "low", "high", "orders_low", "orders_high"}):
+    value: the estimate for these orders (the mean over replicates of these orders lived again).
+    low-high: a 95% interval for a new period like this one (as many orders, the same behaviour): the
+        orders resampled (Poisson bootstrap weights on each order, scaled to the data set's count), the
+        fitted parameters drawn from their uncertainty (Calibration.drawn) and the replay's draws.
+    orders_low-orders_high: a 95% interval for these very orders lived again under the policy
+        (parameters uncertain, draws random, orders fixed).
+    Both are normal prediction intervals from the replicates' SDs with Student's t (see _interval); a
+    figure nothing random moves has all four equal to its value ("exact"). A difference's intervals come
+    from the same paired replicates (same parameters, draws and weights), so a policy that changes
+    nothing has a difference of 0 with zero width.
     simulate(source, dataset=None, policy=None, replicates=DEFAULT_REPLICATES, seed=0, *, baseline=None) -> dict
         source: a DuckDB connection (with `dataset` an id or name, default the newest), a Prepared, or
         an orders frame. Returns {"dataset", "policy", "observed", "replicates", "seed", "unavailable",
-        "baseline", "scenario", "delta"}; "observed" = {"premium_shipping_share": the data's share or None};
+        "extrapolated", "assumptions", "baseline", "scenario", "delta"}; "observed" = {"premium_shipping_share":
+        the data's share or None}; "extrapolated" = [parameter names set outside what the data observed]
+        (extrapolated(prepared, policy)); "assumptions" = {parameter: what the figures assume there, in
+        words} for those and for a never-answer share above 0;
         baseline/scenario/delta hold the figures in OUTCOME_INFO, by name (nested for
         refunds_by_channel.<channel>, refund_wait_by_payment_method.<method>.p50/p90, ...).
         "unavailable" = {figure: why} for the figures the data set cannot support (top-level OUTCOME_INFO
         names; empty when it records requests and refunds): with no cancellation request at all, the
         request outcomes (requests, requests_*, return_path_orders) and the buyer's wait from the request;
         with no refund at all, every refund figure. Each such figure (and every nested figure under it)
-        is {"value": None, "low": None, "high": None} in baseline, scenario and delta, never 0: show it
-        as "n/a" with its reason. A figure can also be None without being listed (a percentile with no
-        refund to measure under that policy).
-        unavailable(prepared) -> dict[str, str]   the same map without simulating
+        has every key None in baseline, scenario and delta, never 0: show it as "n/a" with its reason. A
+        figure can also be None without being listed (a percentile with no refund to measure under that
+        policy).
+        unavailable(prep) -> dict[str, str]   the same map without simulating
     sweep(source, param, values, dataset=None, policy=None, replicates=DEFAULT_REPLICATES, seed=0) -> dict
         {"param", "values", "policy", "observed", "unavailable", "baseline",
-         "points": [{"value", "policy", "scenario", "delta"}]}; unavailable figures as in simulate
+         "points": [{"value", "policy", "extrapolated", "scenario", "delta"}]}; unavailable figures as in simulate
     sweep_frame(result) -> pl.DataFrame     long form (value, outcome, series, value/low/high) to chart
     self_check(source, dataset=None, seed=0) -> dict
         The engine checked on itself: replayed under the data set's own policy, every fully observed
-        order comes out as observed; a scenario equal to the baseline has a difference of exactly 0.
+        order comes out as observed; the baseline as simulate replays it (remembered, the small view)
+        equals a separately built baseline policy replayed independently over every order (no memo).
         {"passed", "orders", "fully_observed", "kept_as_observed", "mismatches": {field: n},
          "examples": {field: [order ids]}, "zero_delta", "observed_vs_replayed": {figure: {observed, replayed}}}
     replay_orders(source, policy=None, dataset=None, seed=0, replicate=0) -> pl.DataFrame
@@ -80,7 +97,7 @@ Simulation (every figure is {"value": mean over replicates, "low", "high": its 2
     OUTCOME_INFO: figure name -> (label, unit, what it counts), for every figure simulate returns.
     DEFAULT_REPLICATES = 10: the default of simulate, sweep, the command line's --replicates and the page
     (use it rather than a number of your own, so the page and the CLI agree); replicates must be 1..500
-    (PolicyError otherwise).
+    (PolicyError otherwise); with 1 the intervals are None (no spread to measure).
 
 Outcomes beyond the domain's (analytics/outcomes.py) that a policy can produce: requests
 cancelled_without_consent (consent off), dispatch_cancelled (pending when the dispatch deadline
@@ -88,15 +105,11 @@ cancelled the order), not_made (the order was already cancelled for late dispatc
 cannot replay (a request with no time, a seller answer with no time or an unknown label, a
 cancellation with no request or no time) are kept as observed under every policy.
 
-Common random numbers: draws depend only on (seed, replicate, order id), so baseline and scenario share
-them and the delta is the policy's effect; the interval covers what the data cannot show (drawn
-answers, ship times, refund times), not the sampling of the orders themselves. A Prepared remembers
-the figures of each (policy, seed, replicate) it has replayed, so a page that changes one control
-replays only the scenario (and moving it back replays nothing).
-
-Measured on 1,000,000 generated orders (2 shared cores): load + fit 2.5 s; one replay with its draws
-30-95 ms; simulate with 20 replicates about 1 s (0.6 s once the baseline is remembered); a 10-point
-sweep with 20 replicates about 5 s.
+Common random numbers: draws, drawn parameters and bootstrap weights depend only on (seed, replicate,
+order id), so baseline and scenario share them and the delta is the policy's effect. A Prepared
+remembers the figures of each (policy, seed, replicate) it has replayed, and each replicate's drawn
+calibration and bootstrap tally, so a page that changes one control replays only the scenario (and
+moving it back replays nothing). BENCHMARKS.md has the timings.
 """
 
 from __future__ import annotations
@@ -107,6 +120,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
+from scipy import stats
 
 from analytics import calibrate as cal
 from analytics import db
@@ -121,7 +135,9 @@ from analytics.replay import (
     prepare,
     replay,
     replay_frame,
+    resample,
     summarise,
+    summarise_both,
 )
 
 DEFAULT_REPLICATES = 10  # the one default: the pages, the command line and the API all use it
@@ -179,6 +195,7 @@ class Prepared:
     data: ReplayData
     calibration: cal.Calibration
     memo: dict = field(default_factory=dict, repr=False)   # (policy, seed, replicate) -> figures
+    draws: dict = field(default_factory=dict, repr=False)  # (seed, replicate) -> what every policy shares
 
 
 def prepare_dataset(con, dataset: str | None = None, *, refit: bool = False) -> Prepared:
@@ -240,12 +257,52 @@ def _check_replicates(replicates: int) -> int:
     return int(replicates)
 
 
-def _interval(values: np.ndarray) -> dict[str, float | None]:
-    finite = values[np.isfinite(values)]
-    if len(finite) == 0:
-        return {"value": None, "low": None, "high": None}
-    lo, hi = np.percentile(finite, [2.5, 97.5])
-    return {"value": _num(float(finite.mean())), "low": _num(float(lo)), "high": _num(float(hi))}
+def _t(replicates: int) -> float:
+    """Student's t at 0.975 with R - 1 degrees of freedom: the SDs below are estimated from R replicates."""
+    return float(stats.t.ppf(0.975, replicates - 1))
+
+
+def _interval(orders: np.ndarray, fresh: np.ndarray, signed: bool = False) -> dict[str, float | None]:
+    """A figure from its replicates: `orders`, these orders lived again (fitted parameters drawn, draws
+    random); `fresh`, the same replicates with the orders resampled (Poisson bootstrap weights).
+
+    value: the mean of `orders`, the estimate for these orders. Both intervals are 95% prediction
+    intervals, normal with the SDs estimated from the replicates (t with R - 1 degrees of freedom; the
+    figures are sums over many orders, so near normal, and an interval from SDs needs far fewer
+    replicates than one from percentiles, which at 10 replicates are nearly the min and max):
+    - orders_low-orders_high, these same orders lived again: value +- t * sqrt(1 + 1/R) * SD(orders);
+      sqrt(1 + 1/R) adds the error of the value itself, a mean of R replicates.
+    - low-high, a new period with as many orders: it differs from the value by its own sampling of
+      orders and by the value's (both about the bootstrap's variance, SD(fresh - orders)^2 each) and by
+      the parameters' and draws' spread: value +- t * sqrt(2 * SD(fresh - orders)^2 + (1 + 1/R) * SD(orders)^2).
+    A figure no replicate moves has all four equal to the value (exact). Counts, amounts and days never
+    go below 0 (`signed`: a difference may)."""
+    both = np.isfinite(orders) & np.isfinite(fresh)
+    o = orders[np.isfinite(orders)]
+    if len(o) == 0:
+        return _NOT_AVAILABLE.copy()
+    value = float(o.mean())
+    boot = fresh[both] - orders[both]
+    if np.ptp(o) == 0 and (len(boot) == 0 or not boot.any()):
+        value = float(o[0])
+        return dict.fromkeys(("value", "low", "high", "orders_low", "orders_high"), _num(value))
+    r = len(o)
+
+    def var(x: np.ndarray) -> float:
+        return float(x.var(ddof=1)) if len(x) > 1 and np.ptp(x) > 0 else 0.0
+
+    def bounds(half: float | None) -> tuple[float | None, float | None]:
+        if half is None:
+            return None, None
+        lo, hi = value - half, value + half
+        return _num(lo if signed else max(lo, 0.0)), _num(hi)
+
+    spread = (1.0 + 1.0 / r) * var(o)
+    orders_half = _t(r) * math.sqrt(spread) if r > 1 else None
+    new_half = _t(len(boot)) * math.sqrt(2.0 * var(boot) + spread) if len(boot) > 1 and r > 1 else None
+    low, high = bounds(new_half)
+    orders_low, orders_high = bounds(orders_half)
+    return {"value": _num(value), "low": low, "high": high, "orders_low": orders_low, "orders_high": orders_high}
 
 
 def _num(x: float) -> float | int | None:
@@ -278,27 +335,54 @@ def _nest(flat: Mapping[str, dict]) -> dict:
     return out
 
 
-def _summaries(prep: Prepared, policies: list[Policy], replicates: int, seed: int) -> list[dict[str, np.ndarray]]:
-    """Per policy, each figure over the replicates. Every policy of a replicate shares its draws, and a
-    (policy, seed, replicate) already replayed on this Prepared is not replayed again."""
-    rows: list[list[dict[str, float]]] = [[] for _ in policies]
-    base = None
-    for k in range(replicates):
-        lat = None
-        for i, policy in enumerate(policies):
-            key = (policy, seed, k)
-            found = prep.memo.get(key)
-            if found is None:
-                if lat is None:
-                    base = base or draw_base(prep.data, prep.calibration)
-                    lat = latent(prep.data, prep.calibration, seed, k, base)
-                found = summarise(prep.data, replay(prep.data, prep.calibration, policy, lat))
-                if len(prep.memo) >= MEMO_ENTRIES:
-                    prep.memo.clear()
-                prep.memo[key] = found
-            rows[i].append(found)
-    names = list(rows[0][0])
-    return [{n: np.array([r[n] for r in per]) for n in names} for per in rows]
+Summaries = tuple[dict[str, np.ndarray], dict[str, np.ndarray]]   # (these orders, a resampled period)
+DRAW_ENTRIES = 512
+
+
+def _shared(prep: Prepared, seed: int, k: int):
+    """Replicate k's part every policy shares: its drawn calibration, the draws' base and the bootstrap
+    weights' tally of the orders outside the small view. Kept per (seed, replicate) on the Prepared."""
+    key = (seed, k)
+    found = prep.draws.get(key)
+    if found is None:
+        calibration = prep.calibration.drawn(seed, k)
+        found = (calibration, draw_base(prep.data, calibration), resample(prep.data, seed, k))
+        if len(prep.draws) >= DRAW_ENTRIES:
+            prep.draws.clear()
+        prep.draws[key] = found
+    return found
+
+
+def replicate_figures(prep: Prepared, policy: Policy, seed: int, k: int, *, memo: bool = True
+                      ) -> tuple[dict[str, float], dict[str, float]]:
+    """One replicate of one policy: (figures of these orders, figures of the resampled period). The
+    replicate's fitted parameters, draws and bootstrap weights are functions of (seed, k) alone, so
+    every policy replayed with them is paired. `memo=False` replays even if this Prepared has done it."""
+    key = (policy, seed, k)
+    found = prep.memo.get(key) if memo else None
+    if found is None:
+        calibration, base, boot = _shared(prep, seed, k)
+        lat = latent(prep.data, calibration, seed, k, base)
+        rep = replay(prep.data, calibration, policy, lat)
+        found = summarise_both(prep.data, rep, boot)
+        if memo:
+            if len(prep.memo) >= MEMO_ENTRIES:
+                prep.memo.clear()
+            prep.memo[key] = found
+    return found
+
+
+def _summaries(prep: Prepared, policies: list[Policy], replicates: int, seed: int) -> list[Summaries]:
+    """Per policy, each figure over the replicates, for these orders and for a resampled period. Every
+    policy of a replicate shares its draws, and a (policy, seed, replicate) already replayed on this
+    Prepared is not replayed again."""
+    rows = [[replicate_figures(prep, policy, seed, k) for k in range(replicates)] for policy in policies]
+    names = list(rows[0][0][0])
+    return [tuple({n: np.array([r[part][n] for r in per]) for n in names} for part in (0, 1)) for per in rows]
+
+
+def _difference(scen: Summaries, base: Summaries) -> Summaries:
+    return tuple({n: s[n] - b[n] for n in b} for s, b in zip(scen, base, strict=True))
 
 
 # Why a figure cannot be measured on a data set: it records no cancellation requests, or no refunds.
@@ -315,7 +399,7 @@ REFUND_FIGURES = (
     "refunds_after_request", "refund_wait_p50_business_days", "refund_wait_p90_business_days",
     "refund_wait_by_payment_method",
 )
-_NOT_AVAILABLE = {"value": None, "low": None, "high": None}
+_NOT_AVAILABLE = {"value": None, "low": None, "high": None, "orders_low": None, "orders_high": None}
 
 
 def unavailable(prep: Prepared) -> dict[str, str]:
@@ -331,9 +415,92 @@ def unavailable(prep: Prepared) -> dict[str, str]:
     return {n: out[n] for n in OUTCOME_INFO if n in out}
 
 
-def _figures(values: Mapping[str, np.ndarray], missing: Mapping[str, str] = {}) -> dict:  # noqa: B006 (read only)
-    return _nest({n: _NOT_AVAILABLE.copy() if n.split(".")[0] in missing else _interval(v)
-                  for n, v in values.items()})
+def extrapolated(prep: Prepared, policy: Policy) -> list[str]:
+    """The policy's parameters set outside what the data observed, by name: a response window longer
+    than the longest wait for an answer the data shows (its answers and timeouts); with auto-cancel on
+    late dispatch, a deadline beyond the longest dispatch it shows (working days from the payment day);
+    a refund channel that the data never used for that payment method. Figures under such a policy rest
+    on the fitted curves beyond the data (see `assumptions`)."""
+    cal = prep.calibration
+    out: list[str] = []
+    awaiting = dict(cal.counts).get("awaiting_shipment_requests", 0)
+    longest = cal.longest_answer_hours
+    if policy.seller_consent_required and awaiting and (
+            not math.isfinite(longest) or policy.seller_response_hours > longest + 1e-9):
+        out.append("seller_response_hours")
+    if (policy.late_dispatch_action == "auto_cancel"
+            and policy.dispatch_deadline_days > max(cal.longest_dispatch_workdays, 0)):
+        out.append("dispatch_deadline_days")
+    used = dict(cal.channels_by_method)
+    params = policy_parameters(prep)
+    for p in params:
+        if p.name.startswith("refund_channel."):
+            method = p.name.split(".", 1)[1]
+            channel = policy.get(p.name, params)
+            if channel != p.default and channel not in used.get(method, ()):
+                out.append(p.name)
+    return out
+
+
+def assumptions(prep: Prepared, policy: Policy) -> dict[str, str]:
+    """For each parameter in `extrapolated`, and for a never-answer share above 0: what the figures
+    assume there, in words."""
+    cal = prep.calibration
+    out: dict[str, str] = {}
+    for name in extrapolated(prep, policy):
+        if name == "seller_response_hours":
+            longest = cal.longest_answer_hours
+            seen = (f"no seller answering (or timing out) later than {longest:.0f} hours after a request"
+                    if math.isfinite(longest) else "no seller's answer at all")
+            out[name] = (f"The data shows {seen}. Under a {policy.seller_response_hours:g}-hour window, when the "
+                         "silent sellers would have answered comes from the fitted response curve's tail, and "
+                         f"{policy.never_answer_share:.0%} of sellers are assumed never to answer "
+                         "(the never-answer lever).")
+        elif name == "dispatch_deadline_days":
+            out[name] = (f"The data shows no order shipped later than {max(cal.longest_dispatch_workdays, 0)} "
+                         f"working days after its payment day; which orders would miss a "
+                         f"{policy.dispatch_deadline_days}-day deadline comes from the fitted dispatch tail.")
+        elif name.startswith("refund_channel."):
+            method = name.split(".", 1)[1]
+            channel = policy.get(name, policy_parameters(prep))
+            out[name] = (f"The data has no {method.replace('_', ' ')} refund through {channel}; those refunds take "
+                         f"as long as the data's other {channel} refunds (domain.md's range when it has none).")
+    if policy.never_answer_share > 0:
+        out["never_answer_share"] = (f"Assumed: {policy.never_answer_share:.0%} of sellers never answer, however "
+                                     "long the window (the data cannot tell them from late answerers).")
+    return out
+
+
+def _is_percentile(name: str) -> bool:
+    return name.endswith(("_p50_business_days", "_p90_business_days", ".p50", ".p90"))
+
+
+def _figures(values: Summaries, missing: Mapping[str, str] = {}, signed: bool = False,  # noqa: B006 (read only)
+             moved: Summaries | None = None) -> dict:
+    """The figures with their intervals. A percentile of whole business days moves in steps of half a
+    day, so replicates that all land on the same step do not make it exact: a new period's is at least
+    +- 0.5 business day wide, and so is these orders' when the policy moves it (`moved`: the paired
+    difference from the baseline; the refunds it moved take drawn times). A difference the policy does
+    not move stays exactly 0."""
+    orders, fresh = values
+    out = {}
+    for n, v in orders.items():
+        if n.split(".")[0] in missing:
+            out[n] = _NOT_AVAILABLE.copy()
+            continue
+        fig = _interval(v, fresh[n], signed)
+        if _is_percentile(n) and fig["value"] is not None:
+            change = moved[0][n] if moved is not None else np.full(1, np.nan)
+            policy_moves = bool(np.isfinite(change).any() and np.nanmax(np.abs(change)) > 0)
+            pairs = [("low", "high")] if not signed or policy_moves else []
+            if policy_moves:
+                pairs.append(("orders_low", "orders_high"))
+            for lo, hi in pairs:
+                if fig[lo] is not None:
+                    floor = fig["value"] - 0.5 if signed else max(0.0, fig["value"] - 0.5)
+                    fig[lo], fig[hi] = _num(min(fig[lo], floor)), _num(max(fig[hi], fig["value"] + 0.5))
+        out[n] = fig
+    return _nest(out)
 
 
 def simulate(source, dataset: str | None = None, policy: Policy | None = None, replicates: int = DEFAULT_REPLICATES,
@@ -346,7 +513,6 @@ def simulate(source, dataset: str | None = None, policy: Policy | None = None, r
     _check_methods(prep, policy)
     _check_methods(prep, baseline)
     base, scen = _summaries(prep, [baseline, policy], replicates, seed)
-    delta = {n: scen[n] - base[n] for n in base}
     missing = unavailable(prep)
     return {
         "dataset": {"id": prep.dataset_id, "name": prep.name},
@@ -355,9 +521,11 @@ def simulate(source, dataset: str | None = None, policy: Policy | None = None, r
         "replicates": replicates,
         "seed": seed,
         "unavailable": missing,
+        "extrapolated": extrapolated(prep, policy),
+        "assumptions": assumptions(prep, policy),
         "baseline": _figures(base, missing),
-        "scenario": _figures(scen, missing),
-        "delta": _figures(delta, missing),
+        "scenario": _figures(scen, missing, moved=(change := _difference(scen, base))),
+        "delta": _figures(change, missing, signed=True, moved=change),
     }
 
 
@@ -380,8 +548,9 @@ def sweep(source, param: str, values: Iterable[object], dataset: str | None = No
     base, *scens = _summaries(prep, [Policy(), *policies], replicates, seed)
     missing = unavailable(prep)
     points = [
-        {"value": v, "policy": p.changes(), "scenario": _figures(s, missing),
-         "delta": _figures({n: s[n] - base[n] for n in base}, missing)}
+        {"value": v, "policy": p.changes(), "extrapolated": extrapolated(prep, p),
+         "scenario": _figures(s, missing, moved=_difference(s, base)),
+         "delta": _figures(_difference(s, base), missing, signed=True, moved=_difference(s, base))}
         for v, p, s in zip(parsed, policies, scens, strict=True)
     ]
     return {
@@ -458,8 +627,7 @@ def self_check(source, dataset: str | None = None, seed: int = 0, examples: int 
     mismatches = {k: int(v.sum()) for k, v in checks.items()}
     ids = data.order_id
     found = {k: ids.gather(np.flatnonzero(v)[:examples]).to_list() for k, v in checks.items() if v.any()}
-    same = simulate(prep, policy=Policy(), replicates=2, seed=seed)
-    nonzero = [k for k, v in _flatten(same["delta"]).items() if v["value"] not in (0, None)]
+    nonzero = _zero_delta(prep, seed)
     observed = observed_figures(data)
     replayed = summarise(data, rep)
     return {
@@ -473,6 +641,27 @@ def self_check(source, dataset: str | None = None, seed: int = 0, examples: int 
         "observed_vs_replayed": {k: {"observed": _num(observed[k]), "replayed": _num(replayed[k])}
                                  for k in SELF_CHECK_FIGURES},
     }
+
+
+def _zero_delta(prep: Prepared, seed: int, replicates: int = 2) -> list[str]:
+    """Figures whose difference between the baseline and the same policy replayed independently is not
+    0: the baseline as simulate replays it (memoised, the small view), against a fresh replay of a
+    separately built baseline policy over every replayable order with its own draws and weights (no
+    memo, no shared state), for these orders and for the resampled period."""
+    found: set[str] = set()
+    for k in range(replicates):
+        base = replicate_figures(prep, Policy(), seed, k)
+        again = Policy.from_settings([])
+        calibration = prep.calibration.drawn(seed, k)
+        lat = latent(prep.data, calibration, seed, k, draw_base(prep.data, calibration))
+        rep = replay(prep.data, calibration, again, lat, all_orders=True)
+        fresh = (summarise(prep.data, rep), summarise(prep.data, rep, resample(prep.data, seed, k)))
+        for mine, theirs in zip(base, fresh, strict=True):
+            for name, v in mine.items():
+                w = theirs[name]
+                if not (math.isnan(v) and math.isnan(w)) and not math.isclose(v, w, rel_tol=1e-9, abs_tol=1e-6):
+                    found.add(name)
+    return sorted(found)
 
 
 SELF_CHECK_FIGURES = (

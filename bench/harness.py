@@ -455,6 +455,55 @@ def _fmt_s(x: float) -> str:
     return f"{x:.3f}" if x < 10 else f"{x:.1f}"
 
 
+INTERVALS = ROOT / "bench" / "whatif_intervals.json"
+
+
+def intervals_section(path: Path = INTERVALS) -> list[str]:
+    """What the what-if intervals cost (bench/whatif_intervals.py writes the figures), and why they are
+    made the way they are."""
+    out = [
+        "## What-if intervals: how they are made and what they cost",
+        "",
+        "Each figure carries two 95% intervals: a new period like this one (the orders resampled by Poisson",
+        "bootstrap weights, the fitted parameters drawn from their uncertainty, the replay's draws) and these",
+        "same orders (parameters and draws only). They are normal prediction intervals from the replicates'",
+        "standard deviations with Student's t on R - 1 degrees of freedom, not percentiles of the replicates:",
+        "the figures are sums over many orders, hence near normal, and the 2.5-97.5 percentiles of 10",
+        "replicates are nearly their min and max. The t factor pays for the few replicates (2.26 at 10, 2.09",
+        "at 20: intervals about 8% wider at 10), so the default stays at 10 replicates, which costs half the",
+        "time of 20 on a control change. The bootstrap adds one weighted tally per replicate, made in the same",
+        "pass as the plain one; the weights of the orders no policy changes are tallied once per replicate and",
+        "kept. VALIDATION.md shows the coverage at 10 replicates. The load average below says how busy the",
+        "shared machine was: times grow with it.",
+        "",
+    ]
+    if not path.exists():
+        return out + ["Not measured yet: `.venv/bin/python -m bench.whatif_intervals`.", ""]
+    m = json.loads(path.read_text())
+    out += [
+        f"Measured {m['measured_at']} by `.venv/bin/python -m bench.whatif_intervals` on {m['orders']:,} orders, "
+        f"{m['cores']} cores; load average (1 min) {m['load_average'][0]:.1f} before, {m['load_average'][1]:.1f} "
+        "after, on a machine shared with other work. A control change: simulate with the baseline remembered "
+        "(the page's case), median of five policies; the dispatch deadline widens the replay to every order.",
+        "",
+        "| replicates | first simulate s | a control change s (median) | slowest change s | dispatch-deadline change s |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    out += [f"| {r['replicates']} | {r['first_s']:.3f} | {r['change_median_s']:.3f} | {r['change_max_s']:.3f} | "
+            f"{r['dispatch_change_s']:.3f} |" for r in m["rows"]]
+    browser = path.parent / "browser_whatif.json"
+    if browser.exists():
+        b = json.loads(browser.read_text())
+        out += ["", f"In Chromium (`.venv/bin/python bench/browser_whatif.py`, measured {b['measured_at']}, "
+                    f"{b['replicates']} replicates, load average {b['load_average']:.1f}): from typing a new seller's "
+                    "response window to its figures on screen, both intervals included.", "",
+                "| orders | first open s | a new value s (median) | slowest s | a value seen before s |",
+                "| ---: | ---: | ---: | ---: | ---: |"]
+        out += [f"| {r['orders']:,} | {r['first_open_s']:.2f} | {r['change_median_s']:.2f} | {r['change_max_s']:.2f} | "
+                f"{r['cached_s']:.2f} |" for r in b["rows"]]
+    return out + [""]
+
+
 def markdown(results: dict) -> str:
     out = [
         "# Benchmarks",
@@ -525,6 +574,7 @@ def markdown(results: dict) -> str:
             out.append("")
             out += [f"- PROBLEM: {p}" for p in entry["problems"]]
         out.append("")
+    out += intervals_section()
     out += ["## Targets (issue 6)", "", "```", *headline(results), "```", ""]
     notes = missed_notes(results)
     if notes:
@@ -555,11 +605,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="accumulated results (JSON)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the Markdown report (default BENCHMARKS.md)")
     parser.add_argument("--force", action="store_true", help="run a size even when free memory looks too small")
+    parser.add_argument("--render-only", action="store_true",
+                        help="rewrite the report from the stored results without measuring")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
 
     results = json.loads(args.results.read_text()) if args.results.exists() else {}
+    if args.render_only:
+        args.out.write_text(markdown(results))
+        print(f"wrote {args.out}")
+        return 0
     problems = []
     for size in args.sizes:
         need, free = 0.5 + GB_PER_MILLION_ORDERS * size / 1e6, available_gb()

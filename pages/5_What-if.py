@@ -1,5 +1,5 @@
 """What-if: replay the data set's orders under another policy. Baseline and scenario side by side, with
-their differences and 95% intervals; a sweep of one parameter; saved scenarios, compared; and the
+their differences and 95% intervals (for a next period like this one, and for these same orders); a sweep of one parameter; saved scenarios, compared; and the
 calibration behind the numbers."""
 
 import streamlit as st
@@ -42,8 +42,9 @@ with ui.page("whatif", "What-if", PARAMS, filters=False, own_keys=whatif.own_key
     with st.expander("Engine settings"):
         left, right = st.columns(2)
         replicates = left.number_input("Replicates", min_value=2, max_value=100, step=1, key=ctx.k("replicates"),
-                                       help="Replays with different draws; the 95% interval runs over them. More "
-                                            f"replicates: narrower intervals, slower answers. Default: "
+                                       help="Replays, each with its own draws, fitted parameters and resampled orders; the "
+                                            "95% intervals come from their spread. More replicates: steadier "
+                                            f"intervals, slower answers. Default: "
                                             f"{simulate.DEFAULT_REPLICATES}.")
         seed = right.number_input("Seed", min_value=0, max_value=1_000_000_000, step=1, key=ctx.k("seed"),
                                   help="The same seed gives the same draws, hence the same figures.")

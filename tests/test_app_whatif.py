@@ -58,7 +58,11 @@ def test_a_control_changes_the_scenario_and_the_link(demo):
 def test_the_link_opens_the_same_scenario(demo):
     query = {"dataset": demo[1], "seller_response_hours": "24", "timeout_action": "lapse", "refund_channel.cod": "wallet"}
     at = s.open_page("whatif", query)
-    assert s.problems(at) == [] and not at.warning
+    assert s.problems(at) == []
+    # No notice about the link; the only warning: cash-on-delivery refunds never went to the wallet in this
+    # data, so that scenario is extrapolated, and the page says what it assumes.
+    assert [w.value.startswith("**Extrapolated**") and "cod refund through wallet" in w.value
+            for w in at.warning] == [True]
     assert at.query_params == query
     assert at.number_input(key="whatif_seller_response_hours").value == 24.0
     assert at.selectbox(key="whatif_refund_channel__cod").value == "wallet"
@@ -289,3 +293,42 @@ def test_the_link_forgets_the_scenario_once_a_control_differs(demo):
     assert s.problems(at) == []
     assert "scenario" in at.query_params
     assert any("(“Boleto to wallet”)" in plain(c.value) for c in at.caption)
+
+
+def test_both_intervals_are_shown_in_words_the_next_period_first(demo):
+    at = s.open_page("whatif", {"dataset": demo[1], "seller_response_hours": "48"})
+    assert s.problems(at) == [] and not at.warning   # 48 h: inside what the data shows
+    sure = next(t.value for t in at.table if "Change, next period like this one" in t.value.columns)
+    assert list(sure.columns) == ["Figure", "Change, next period like this one", "Change, these same orders",
+                                  "Scenario, next period like this one", "Scenario, these same orders"]
+    from analytics import db
+
+    con = db.connect(demo[0])
+    expected = simulate.simulate(con, demo[1], Policy(seller_response_hours=48),
+                                 replicates=simulate.DEFAULT_REPLICATES, seed=0)
+    con.close()
+    row = sure.iloc[0]
+    assert row["Figure"] == "Cancelled orders"
+    change = expected["delta"]["cancelled_orders"]
+    assert row["Change, next period like this one"] == f"{change['low']:+,.0f} – {change['high']:+,.0f}"
+    # Every order of the demo data is fully observed: a 48-hour window is no draw for these same orders.
+    assert change["orders_low"] == change["orders_high"] == change["value"]
+    assert row["Change, these same orders"] == f"exactly {change['value']:+,.0f}"
+    # The number of orders is the same in any period under any policy: the full table says "exact".
+    every = next(df.value for df in at.dataframe if "Baseline" in df.value.columns)
+    assert "(exact)" in " ".join(every["Baseline"].astype(str))
+
+
+def test_an_extrapolated_window_is_marked_and_the_never_answer_lever_travels_in_the_link(demo):
+    at = s.open_page("whatif")
+    at.number_input(key="whatif_seller_response_hours").set_value(168.0).run()
+    assert s.problems(at) == []
+    assert any(w.value.startswith("**Extrapolated**") and "72 hours" in plain(w.value) for w in at.warning)
+    assert all(m.proto.delta_description.endswith("extrapolated") for m in at.metric)
+    at.slider(key="whatif_never_answer_share").set_value(0.25).run()
+    assert at.query_params["never_answer_share"] == "0.25"
+    assert any("25% of sellers are assumed never to answer" in plain(w.value) for w in at.warning)
+    again = s.open_page("whatif", dict(at.query_params))
+    assert s.problems(again) == []
+    assert again.slider(key="whatif_never_answer_share").value == 0.25
+    assert again.number_input(key="whatif_seller_response_hours").value == 168.0

@@ -276,3 +276,29 @@ def test_prepare_reads_a_frame_with_only_the_required_columns():
     frame = pl.DataFrame({"order_id": ["x"], "placed_at": [T0], "payment_method": ["card"], "amount": [5.0]})
     data = prepare(frame)
     assert data.n == 1 and len(data.r_idx) == 0
+
+
+def test_a_ship_time_is_drawn_in_working_days_from_the_payment_day_after_what_was_seen():
+    from dataclasses import replace
+
+    from analytics.calibrate import WorkdayDispatch
+
+    # Every parcel leaves on the 4th working day after the payment day, at 14:00.
+    four = WorkdayDispatch(deaths=(0.0, 0.0, 0.0, 0.0, 10.0), at_risk=(10.0,) * 5,
+                           tail=Lognormal(math.log(5.0), 0.3, 0, 0), tod_hours=(14.0,) * 101, n_observed=10,
+                           n_censored=0)
+    prep = prepare_frame(_orders(), calibration=replace(_calibration(), dispatch_days=four))
+    # A was paid Monday 2 March 09:10 and cancelled Wednesday 4 March 10:00 (working day 2): under a
+    # 24-hour window with lapse the seller's answer at 48 hours comes too late, the request lapses, and
+    # the order ships on working day 4, Friday 6 March at 14:00.
+    got = {r["order_id"]: r for r in replay_orders(prep, Policy(seller_response_hours=24, timeout_action="lapse"))
+           .iter_rows(named=True)}
+    assert got["A"]["outcome"] == "lapsed" and got["A"]["shipped"] and not got["A"]["cancelled"]
+    # A 3-day deadline ends with Thursday 5 March: the Friday parcel is late, cancelled at midnight.
+    late = Policy(seller_response_hours=24, timeout_action="lapse", late_dispatch_action="auto_cancel",
+                  dispatch_deadline_days=3)
+    got = {r["order_id"]: r for r in replay_orders(prep, late).iter_rows(named=True)}
+    assert got["A"]["dispatch_cancelled"] and got["A"]["cancelled_at"] == datetime(2026, 3, 6)
+    # With 4 days it ships in time.
+    got = {r["order_id"]: r for r in replay_orders(prep, replace(late, dispatch_deadline_days=4)).iter_rows(named=True)}
+    assert not got["A"]["cancelled"] and got["A"]["shipped"]

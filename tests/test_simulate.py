@@ -67,9 +67,10 @@ def test_simulate_returns_every_figure_with_its_interval(stored):
         for name in REQUIRED:
             assert name in result[part]
         for name, fig in _leaves(result[part]):
-            assert set(fig) == {"value", "low", "high"}, name
+            assert set(fig) == {"value", "low", "high", "orders_low", "orders_high"}, name
             if fig["value"] is not None:
                 assert fig["low"] <= fig["value"] + 1e-9 and fig["value"] <= fig["high"] + 1e-9, name
+                assert fig["orders_low"] <= fig["value"] + 1e-9 and fig["value"] <= fig["orders_high"] + 1e-9, name
     by_method = result["scenario"]["refund_wait_by_payment_method"]
     assert set(by_method) >= {"card", "cod", "wallet"} and set(by_method["card"]) == {"p50", "p90"}
     # A 4-day window with lapse: no auto-cancellations, fewer cancelled orders, and draws make an interval.
@@ -77,15 +78,19 @@ def test_simulate_returns_every_figure_with_its_interval(stored):
     assert s["requests_auto_cancelled"]["value"] == 0 and s["requests_lapsed"]["value"] > 0
     assert d["cancelled_orders"]["high"] < 0
     assert d["requests_accepted"]["low"] < d["requests_accepted"]["high"]
-    # The baseline of a fully observed data set needs no draw: the same in every replicate.
-    assert result["baseline"]["cancelled_orders"]["low"] == result["baseline"]["cancelled_orders"]["high"]
+    # The baseline of a fully observed data set needs no draw: for these orders the same in every
+    # replicate; a new period of as many orders still varies with the orders it gets.
+    base = result["baseline"]["cancelled_orders"]
+    assert base["orders_low"] == base["orders_high"] == base["value"]
+    assert base["low"] < base["value"] < base["high"]
+    # The number of orders is the data set's own in every resampled period too: exact.
+    assert result["baseline"]["orders"] == dict.fromkeys(("value", "low", "high", "orders_low", "orders_high"), 20_000)
 
 
 def test_a_scenario_equal_to_the_baseline_differs_by_exactly_zero(stored):
     _, con, dataset = stored
     result = simulate(con, dataset.id, Policy(), replicates=3, seed=9)
-    assert all(fig["value"] in (0, None) and fig["low"] in (0, None) and fig["high"] in (0, None)
-               for _, fig in _leaves(result["delta"]))
+    assert all(all(v in (0, None) for v in fig.values()) for _, fig in _leaves(result["delta"]))
 
 
 def test_every_figure_is_described(stored):
@@ -137,7 +142,7 @@ def test_command_line_calibrate_simulate_sweep(tmp_path, capsys):
     result = json.loads(out)
     assert {"policy", "baseline", "scenario", "delta"} <= set(result)
     assert result["policy"] == {"seller_consent_required": False}
-    assert result["scenario"]["requests_rejected"] == {"value": 0, "low": 0, "high": 0}
+    assert result["scenario"]["requests_rejected"] == dict.fromkeys(("value", "low", "high", "orders_low", "orders_high"), 0)
     for name in REQUIRED:
         assert name in result["delta"]
 
@@ -218,11 +223,13 @@ def test_text_output_is_aligned_readable_and_never_minus_zero():
     assert whatif._number(5.25, "business days") == "5.2" and whatif._number(-0.01, "business days") == "0.0"
     assert whatif._fmt({"value": -0.0, "low": -0.001, "high": 1.5}, "cancelled_gmv") == "0.00 [0.00, 1.50]"
     assert whatif._fmt({"value": 12.4, "low": 11.6, "high": 13}, "cancelled_orders") == "12 [12, 13]"
-    assert whatif._fmt({"value": 3, "low": 3, "high": 3}) == "3"
+    assert whatif._fmt({"value": 12.4, "low": 9.6, "high": 15.2, "orders_low": 12, "orders_high": 12.8},
+                       "cancelled_orders") == "12 [10, 15] (12, 13)"
+    assert whatif._fmt({"value": 3, "low": 3, "high": 3, "orders_low": 3, "orders_high": 3}) == "3 exact"
     assert whatif._fmt({"value": None, "low": None, "high": None}) == "n/a"
 
     def fig(v, lo, hi):
-        return {"value": v, "low": lo, "high": hi}
+        return {"value": v, "low": lo, "high": hi, "orders_low": lo, "orders_high": hi}
 
     figures = {n: fig(1234567.25, 1200000.5, 1300000.75) for n in whatif.HEADLINE}
     result = {"dataset": {"id": "x", "name": "big"}, "policy": {"seller_response_hours": 48.0}, "replicates": 10,
@@ -277,7 +284,7 @@ def _figure(part, name):
     return node
 
 
-NULL = {"value": None, "low": None, "high": None}
+NULL = {"value": None, "low": None, "high": None, "orders_low": None, "orders_high": None}
 
 
 def test_no_requests_and_no_refunds_make_those_figures_unavailable_not_zero():

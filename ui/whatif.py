@@ -299,8 +299,7 @@ def result_tiles(result: dict) -> None:
         scen = wt.get(result["scenario"], name) or {}
         base = wt.get(result["baseline"], name) or {}
         delta = wt.get(result["delta"], name) or {}
-        spread = (f"95% interval {wt.fmt_interval(delta, name, signed=True)}" if delta.get("low") != delta.get("high")
-                  else "the same in every replicate")
+        spread = wt.fmt_interval(delta, name, signed=True)
         change = delta.get("value")
         # No change is no news: no arrow, no colour.
         unchanged = change is not None and change == 0
@@ -310,16 +309,45 @@ def result_tiles(result: dict) -> None:
             delta=None if change is None else "0" if unchanged else wt.fmt_interval({"value": change}, name, signed=True),
             delta_color="off" if unchanged else "inverse" if name in wt.LOWER_IS_BETTER else "normal",
             delta_arrow="off" if unchanged else "auto",
-            delta_description="vs baseline",
+            delta_description="vs baseline" + (" · extrapolated" if result.get("extrapolated") else ""),
             help=f"Scenario {wt.fmt_interval(scen, name)}; baseline {wt.fmt_interval(base, name)}; "
-                 f"difference {spread}.",
+                 f"difference {spread}. 95% intervals.",
             border=True,
         )
 
 
+def extrapolation_notice(result: dict) -> None:
+    """Say so when the scenario reaches beyond what the data observed, and what its figures assume."""
+    assumed = result.get("assumptions") or {}
+    if result.get("extrapolated"):
+        st.warning("**Extrapolated**: this scenario sets " + ", ".join(
+            PARAMETERS_BY_NAME[n].label.lower() if n in PARAMETERS_BY_NAME else n.replace("_", " ")
+            for n in result["extrapolated"])
+                   + " beyond anything this data set shows, so its figures rest on assumptions. "
+                   # The window's note already says what share is assumed never to answer.
+                   + " ".join(v for k, v in assumed.items()
+                              if k != "never_answer_share" or "seller_response_hours" not in assumed),
+                   icon=":material/warning:")
+    elif "never_answer_share" in assumed:
+        st.info(assumed["never_answer_share"] + " Within the data's own window this changes nothing.",
+                icon=":material/info:")
+
+
+def how_sure(result: dict) -> None:
+    """The headline figures' two intervals in words: the change first, for a new period first."""
+    st.markdown("**How sure**: 95% intervals. *Next period like this one*: what to expect if the policy runs "
+                "for a new period with as many orders and the same buyers' and sellers' behaviour, which is "
+                "what a decision rests on. *These same orders*: what these very orders would have done under "
+                "it (narrower: the orders are known). *Exact*: nothing uncertain moves the figure.")
+    # A static table: four short rows that must read at a glance (and be readable text on the page).
+    st.table(wt.how_sure(result), hide_index=True)
+
+
 def results(result: dict) -> None:
     """Baseline, scenario and difference: tiles and a chart of them (for the narrow column)."""
+    extrapolation_notice(result)
     result_tiles(result)
+    how_sure(result)
     frame = wt.comparison_frame({"baseline": result["baseline"], "scenario": result["scenario"]}, wt.TILES)
     missing = wt.unmeasured(frame)
     if missing:
@@ -330,7 +358,8 @@ def results(result: dict) -> None:
 
 def every_figure(result: dict) -> None:
     """The full table (full width, so the intervals are not cut) and the wait by payment method."""
-    st.markdown("**Every figure**: the mean over the replicates, its 95% interval in parentheses")
+    st.markdown("**Every figure**: the estimate for these orders, then its 95% intervals in parentheses: for "
+                "the next period like this one, and for these same orders")
     shown = wt.shown_table(result)
     # Every row at once: the table is short, and a scroll bar hid half of it.
     st.dataframe(shown, hide_index=True, width="stretch", placeholder="", height=35 * (shown.height + 1) + 3,

@@ -1,7 +1,8 @@
 """The what-if results as tables and chart frames, from analytics.simulate's dicts. No Streamlit here.
 
-Every figure in a simulate result is {"value", "low", "high"}: the mean over replicates and its 95%
-interval; names are dotted for nested figures (refunds_by_channel.wallet,
+Every figure in a simulate result is {"value", "low", "high", "orders_low", "orders_high"}: the estimate
+for these orders, a 95% interval for a new period like this one, and one for these same orders lived
+again; names are dotted for nested figures (refunds_by_channel.wallet,
 refund_wait_by_payment_method.card.p50).
 """
 
@@ -65,19 +66,76 @@ def fmt_value(value, name: str) -> str:
     return FORMATS.get(unit(name), "{:,.2f}").format(value)
 
 
+# The two intervals in a manager's words: the one a policy decision rests on (what the next period would
+# bring) first.
+NEXT_PERIOD = "next period like this one"
+SAME_ORDERS = "these same orders"
+
+
+def _pattern(name: str, signed: bool) -> str:
+    pattern = FORMATS.get(unit(name), "{:,.2f}")
+    return "{:+" + pattern[2:] if signed else pattern
+
+
+def is_exact(fig: Mapping) -> bool:
+    """Nothing random moves the figure: both intervals are the value itself."""
+    v = fig.get("value")
+    return v is not None and fig.get("low") == fig.get("high") == v and fig.get("orders_low", v) == fig.get(
+        "orders_high", v) == v
+
+
+def fmt_range(low, high, name: str, signed: bool = False) -> str:
+    """'3,800 – 4,050'; 'exactly 3,900' when the range is a point."""
+    pattern = _pattern(name, signed)
+    if low is None or high is None:
+        return "—"
+    if pattern.format(low) == pattern.format(high):
+        return f"exactly {pattern.format(low)}"
+    return f"{pattern.format(low)} – {pattern.format(high)}"
+
+
+def in_words(fig: Mapping | None, name: str, signed: bool = False) -> dict[str, str]:
+    """Both intervals as a person reads them: {NEXT_PERIOD: '3,800 – 4,050', SAME_ORDERS: '3,900 – 3,960'};
+    'exact' for a figure nothing random touches, '—' for one that cannot be measured."""
+    if not fig or fig.get("value") is None or fig["value"] != fig["value"]:
+        return {NEXT_PERIOD: "—", SAME_ORDERS: "—"}
+    if is_exact(fig):
+        value = _pattern(name, signed and fig["value"] != 0).format(fig["value"])
+        return {NEXT_PERIOD: f"{value} (exact)", SAME_ORDERS: f"{value} (exact)"}
+    return {NEXT_PERIOD: fmt_range(fig.get("low"), fig.get("high"), name, signed),
+            SAME_ORDERS: fmt_range(fig.get("orders_low"), fig.get("orders_high"), name, signed)}
+
+
 def fmt_interval(fig: Mapping | None, name: str, signed: bool = False) -> str:
-    """'1,234 (1,200 to 1,260)'; a figure with no spread shows its value alone."""
+    """'1,234 (next period like this one 1,200 – 1,260; these same orders 1,230 – 1,240)'; 'exact' when
+    nothing random moves it; a figure with no interval shows its value alone."""
     if not fig or fig.get("value") is None or fig["value"] != fig["value"]:  # None or NaN: not measurable
         return "—"
-    pattern = FORMATS.get(unit(name), "{:,.2f}")
-    if signed and fig["value"] == 0 and fig.get("low") in (0, None) and fig.get("high") in (0, None):
+    if signed and fig["value"] == 0 and all(fig.get(k) in (0, None) for k in ("low", "high", "orders_low",
+                                                                              "orders_high")):
         return "0"  # no change has no sign
-    if signed:
-        pattern = "{:+" + pattern[2:]
-    value = pattern.format(fig["value"])
-    if fig.get("low") is None or fig.get("high") is None or fig["low"] == fig["high"]:
+    value = _pattern(name, signed).format(fig["value"])
+    if fig.get("low") is None or fig.get("high") is None:
         return value
-    return f"{value} ({pattern.format(fig['low'])} to {pattern.format(fig['high'])})"
+    if is_exact(fig):
+        return f"{value} (exact)"
+    if "orders_low" not in fig:
+        return f"{value} ({fmt_range(fig['low'], fig['high'], name, signed)})"
+    words = in_words(fig, name, signed)
+    return f"{value} ({NEXT_PERIOD} {words[NEXT_PERIOD]}; {SAME_ORDERS} {words[SAME_ORDERS]})"
+
+
+def how_sure(result: Mapping, names=TILES) -> pl.DataFrame:
+    """The headline figures' two intervals in words, the change first (what a decision rests on)."""
+    rows = []
+    for name in names:
+        delta = in_words(get(result["delta"], name), name, signed=True)
+        scen = in_words(get(result["scenario"], name), name)
+        rows.append({"Figure": label(name),
+                     f"Change, {NEXT_PERIOD}": delta[NEXT_PERIOD], f"Change, {SAME_ORDERS}": delta[SAME_ORDERS],
+                     f"Scenario, {NEXT_PERIOD}": scen[NEXT_PERIOD], f"Scenario, {SAME_ORDERS}": scen[SAME_ORDERS]})
+    return pl.DataFrame(rows, schema={"Figure": pl.Utf8, **{f"{part}, {kind}": pl.Utf8 for part in ("Change", "Scenario")
+                                                           for kind in (NEXT_PERIOD, SAME_ORDERS)}})
 
 
 def get(part: Mapping, name: str) -> Mapping | None:
@@ -97,22 +155,24 @@ def results_table(result: Mapping, names=FIGURES) -> pl.DataFrame:
         row = {"figure": label(name), "name": name, "unit": unit(name)}
         for part in ("baseline", "scenario", "delta"):
             fig = get(result[part], name) or {}
-            for key in ("value", "low", "high"):
+            for key in ("value", "low", "high", "orders_low", "orders_high"):
                 row[f"{part}_{key}" if key != "value" else part] = fig.get(key)
         rows.append(row)
     schema = {"figure": pl.Utf8, "name": pl.Utf8, "unit": pl.Utf8}
     schema.update({f"{part}{suffix}": pl.Float64 for part in ("baseline", "scenario", "delta")
-                   for suffix in ("", "_low", "_high")})
+                   for suffix in ("", "_low", "_high", "_orders_low", "_orders_high")})
     return pl.DataFrame(rows, schema=schema)
 
 
 def shown_table(result: Mapping, names=FIGURES) -> pl.DataFrame:
-    """The same, as text a person reads: each cell 'value (low to high)'."""
+    """The same, as text a person reads: each cell the estimate with both intervals in words. The scenario
+    and difference columns say "extrapolated" when the policy reaches beyond the data."""
+    mark = " (extrapolated)" if result.get("extrapolated") else ""
     return pl.DataFrame({
         "Figure": [label(n) for n in names],
         "Baseline": [fmt_interval(get(result["baseline"], n), n) for n in names],
-        "Scenario": [fmt_interval(get(result["scenario"], n), n) for n in names],
-        "Difference": [fmt_interval(get(result["delta"], n), n, signed=True) for n in names],
+        f"Scenario{mark}": [fmt_interval(get(result["scenario"], n), n) for n in names],
+        f"Difference{mark}": [fmt_interval(get(result["delta"], n), n, signed=True) for n in names],
     })
 
 

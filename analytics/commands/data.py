@@ -17,6 +17,11 @@ def register(sub) -> None:
     p.add_argument("--orders", type=int, default=100_000, metavar="N", help="number of orders (default 100000)")
     p.add_argument("--seed", type=int, default=1, metavar="S", help="random seed (default 1)")
     p.add_argument("--name", help="data set name (default: generated N orders, seed S)")
+    p.add_argument("--behaviour", action="append", default=[], metavar="NAME=VALUE",
+                   help="a behaviour parameter of the generator (repeatable): " + ", ".join(BEHAVIOUR)
+                        + ", or acceptance_by_reason.<reason>")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="live the orders under this policy instead of the baseline (the what-if engine's names)")
     add_common(p)
     p.set_defaults(func=cmd_generate)
 
@@ -68,12 +73,62 @@ def _positive(n: int, what: str) -> int:
     return n
 
 
+# The generator's behaviour a user may set from the command line (GeneratorParams' numbers).
+BEHAVIOUR = ("response_median_hours", "response_sigma", "never_answer_share", "acceptance_rate",
+             "dispatch_median_days", "dispatch_sigma", "request_probability", "request_median_hours")
+
+
+def _behaviour(items: list[str]):
+    """GeneratorParams with the --behaviour settings; UserError naming a bad one."""
+    from dataclasses import replace
+
+    from analytics.generate import DEFAULT_PARAMS
+    from analytics.outcomes import REASONS
+
+    values: dict = {}
+    by_reason: dict[str, float] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        name = name.strip()
+        try:
+            number = float(raw)
+        except ValueError:
+            number = float("nan")
+        if not sep or number != number:
+            raise UserError(f"--behaviour expects NAME=NUMBER, got {item!r}")
+        if name.startswith("acceptance_by_reason."):
+            reason = name.split(".", 1)[1]
+            if reason not in REASONS:
+                raise UserError(f"--behaviour {name}: the reasons are {', '.join(REASONS)}")
+            by_reason[reason] = number
+        elif name in BEHAVIOUR:
+            values[name] = number
+        else:
+            raise UserError(f"--behaviour: unknown parameter {name!r}; known: {', '.join(BEHAVIOUR)}, "
+                            "acceptance_by_reason.<reason>")
+    params = replace(DEFAULT_PARAMS, **values, acceptance_by_reason=by_reason)
+    try:
+        params.check()
+    except ValueError as e:
+        raise UserError(f"--behaviour {e}") from None
+    return params
+
+
 def cmd_generate(args) -> int:
     from analytics.generate import generate
+    from analytics.policy import Policy, PolicyError
 
     n = _positive(args.orders, "--orders")
+    params = _behaviour(args.behaviour)
+    try:
+        policy = Policy.from_settings(args.set) if args.set else None
+    except PolicyError as e:
+        raise UserError(str(e)) from None
+    if policy is not None and policy.never_answer_share:
+        raise UserError("never_answer_share is the sellers' behaviour when generating: set it with "
+                        "--behaviour never_answer_share=VALUE")
     con = db.connect(args.db)
-    result = generate(con, n, args.seed, name=args.name)
+    result = generate(con, n, args.seed, name=args.name, params=params, policy=policy)
     emit(args, result.as_json(), lambda r: f"generated {r['stored']:,} orders as {r['dataset']['name']!r} "
                                            f"(id {r['dataset']['id']})")
     return 0

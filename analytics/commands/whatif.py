@@ -84,6 +84,18 @@ def _render_calibration(r: dict) -> str:
     lines += [f"    {k}: {_rate(v['rate'])} ({v['answered']:,})" for k, v in acc["by_reason"].items()]
     lines.append(f"  payment to shipment: median {disp['median_hours']} h "
                  f"({disp['shipped']:,} shipped, {disp['censored']:,} censored)")
+    days = f.get("dispatch_working_days", {})
+    if days.get("median") is not None:
+        lines.append(f"  dispatch as the rules count it: median {days['median']} working days after the payment day "
+                     "(the replay draws from this)")
+    extent = f.get("observed_extent", {})
+    reach = []
+    if extent.get("longest_answer_hours") is not None:
+        reach.append(f"answers up to {extent['longest_answer_hours']} h after a request")
+    if extent.get("longest_dispatch_working_days") is not None:
+        reach.append(f"dispatch up to {extent['longest_dispatch_working_days']} working days after payment")
+    if reach:
+        lines.append(f"  the data reaches: {', '.join(reach)}; a policy beyond is extrapolated")
     for ch, v in f["refund_business_days"].items():
         note = " (assumed: no such refunds in the data)" if v["assumed"] else ""
         lines.append(f"  refund via {ch}: p50 {v['p50']}, p90 {v['p90']} business days ({v['n']:,}){note}")
@@ -162,13 +174,19 @@ def _number(x: float, unit: str = "") -> str:
 
 
 def _fmt(fig: dict, name: str = "") -> str:
-    """value [low, high], or the value alone when every replicate gave the same; n/a when not measurable."""
+    """value [low, high] (orders_low, orders_high): the estimate, a new period like this one, these same
+    orders; 'value exact' when nothing random moves it; n/a when not measurable."""
     if fig["value"] is None:
         return "n/a"
     unit = _unit(name)
-    if fig["low"] is None or fig["low"] == fig["high"]:
-        return _number(fig["value"], unit)
-    return f"{_number(fig['value'], unit)} [{_number(fig['low'], unit)}, {_number(fig['high'], unit)}]"
+    low, high = fig.get("low"), fig.get("high")
+    o_low, o_high = fig.get("orders_low", low), fig.get("orders_high", high)
+    if low is None or (low == high == fig["value"] and o_low == o_high):
+        return _number(fig["value"], unit) + (" exact" if low is not None else "")
+    text = f"{_number(fig['value'], unit)} [{_number(low, unit)}, {_number(high, unit)}]"
+    if o_low is not None and (o_low, o_high) != (low, high):
+        text += f" ({_number(o_low, unit)}, {_number(o_high, unit)})"
+    return text
 
 
 def _not_available(r: dict, names) -> list[str]:
@@ -207,11 +225,21 @@ def _render_simulation(r: dict) -> str:
     return "\n".join([
         f"{r['dataset']['name']!r}: {changes}; {r['replicates']} replicates, seed {r['seed']}",
         *filter(None, [_shipping_note(r)]),
-        "mean over the replicates [95% interval]; a single number: the same in every replicate",
+        "estimate for these orders [95%: a new period like this one] (95%: these same orders lived again); "
+        "exact: nothing random moves it",
+        *_extrapolated(r),
         "",
         table(["figure", "baseline", "scenario", "difference"], rows),
         *_not_available(r, HEADLINE),
     ])
+
+
+def _extrapolated(r: dict) -> list[str]:
+    """What the scenario assumes beyond the data, one line per parameter."""
+    notes = r.get("assumptions", {})
+    lines = [f"extrapolated: {', '.join(r['extrapolated'])}: the scenario rests on assumptions"] if r.get(
+        "extrapolated") else []
+    return lines + [f"  {name}: {text}" for name, text in notes.items()]
 
 
 def cmd_sweep(args) -> int:
@@ -244,14 +272,14 @@ SWEEP_COLUMNS = {
 def _render_sweep(r: dict) -> str:
     from analytics.commands.report import table
 
-    rows = [[value_text(point["value"]),
+    rows = [[value_text(point["value"]) + (" (extrapolated)" if point.get("extrapolated") else ""),
              *(_fmt(point["scenario"][n], n) for n in SWEEP_COLUMNS)] for point in r["points"]]
     return "\n".join([
         f"{r['dataset']['name']!r}: {r['param']} over {len(r['values'])} values; "
         f"{r['replicates']} replicates, seed {r['seed']} (scenario figures)",
         *filter(None, [_shipping_note(r) if r["param"] != "premium_shipping_share" else ""]),
-        "mean over the replicates [95% interval]; wait: the buyer's, from the request to the money back, "
-        "in business days",
+        "estimate [95%: a new period like this one] (95%: these same orders); wait: the buyer's, from the "
+        "request to the money back, in business days",
         "",
         table([r["param"], *SWEEP_COLUMNS.values()], rows),
         *_not_available(r, SWEEP_COLUMNS),

@@ -1,0 +1,5 @@
+import sys
+
+from validate.run import main
+
+sys.exit(main())
