@@ -13,7 +13,7 @@ from dataclasses import replace
 import polars as pl
 import streamlit as st
 
-from analytics import charts, simulate
+from analytics import charts, policy, simulate
 from analytics.policy import DATA, FITTED, PARAMETERS, PARAMETERS_BY_NAME, Parameter, Policy, PolicyError
 from analytics.text import md
 from ui import cached, downloads, scenarios
@@ -316,20 +316,29 @@ def result_tiles(result: dict) -> None:
         )
 
 
+def _parameter_words(name: str) -> str:
+    """A parameter in words; a refund channel names its payment method's label as the data writes it."""
+    if name in PARAMETERS_BY_NAME:
+        return PARAMETERS_BY_NAME[name].label.lower()
+    if name.startswith(policy.CHANNEL_PREFIX):
+        return f"where {policy.method_from_key(name.removeprefix(policy.CHANNEL_PREFIX))} refunds go"
+    return name.replace("_", " ")
+
+
 def extrapolation_notice(result: dict) -> None:
     """Say so when the scenario reaches beyond what the data observed, and what its figures assume."""
     assumed = result.get("assumptions") or {}
     if result.get("extrapolated"):
-        st.warning("**Extrapolated**: this scenario sets " + ", ".join(
-            PARAMETERS_BY_NAME[n].label.lower() if n in PARAMETERS_BY_NAME else n.replace("_", " ")
-            for n in result["extrapolated"])
+        # Parameter names and assumptions may carry a payment method's label from the data: shown as text.
+        st.warning("**Extrapolated**: this scenario sets " + md(", ".join(
+            _parameter_words(n) for n in result["extrapolated"]))
                    + " beyond anything this data set shows, so its figures rest on assumptions. "
                    # The window's note already says what share is assumed never to answer.
-                   + " ".join(v for k, v in assumed.items()
-                              if k != "never_answer_share" or "seller_response_hours" not in assumed),
+                   + md(" ".join(v for k, v in assumed.items()
+                                 if k != "never_answer_share" or "seller_response_hours" not in assumed)),
                    icon=":material/warning:")
     elif "never_answer_share" in assumed:
-        st.info(assumed["never_answer_share"] + " Within the data's own window this changes nothing.",
+        st.info(md(assumed["never_answer_share"] + " Within the data's own window this changes nothing."),
                 icon=":material/info:")
 
 
