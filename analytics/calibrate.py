@@ -665,6 +665,16 @@ class Calibration:
         }
 
 
+def left_out(summary: dict) -> dict[str, int]:
+    """From a calibration's summary: the orders a fit left out because their times are out of order
+    (stored with a warning), in words -> how many."""
+    counts = summary.get("counts", {})
+    return {"orders shipped before they were paid, of the dispatch fit":
+            counts.get("left_out_of_dispatch_shipped_before_paid", 0),
+            "orders delivered before they shipped, of the transit fit":
+            counts.get("left_out_of_transit_delivered_before_shipped", 0)}
+
+
 def _r(x: float, digits: int = 4) -> float | None:
     return None if x is None or not math.isfinite(x) else round(float(x), digits)
 
@@ -721,11 +731,17 @@ def fit_tables(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
         "refund_days": lf.filter(pl.col("refund_channel").is_not_null())
         .select("refund_channel", days("refund_initiated_at", "refund_completed_at"))
         .drop_nulls().group_by("refund_channel", "days").len().sort("refund_channel", "days"),
+        # An order delivered before it shipped (stored with a warning) tells nothing of transit: left out.
         "transit_days": lf.filter(pl.col("shipping_method").is_not_null())
         .select("shipping_method", days("shipped_at", "delivered_at"))
-        .drop_nulls().group_by("shipping_method", "days").len().sort("shipping_method", "days"),
+        .drop_nulls().filter(pl.col("days") >= 0)
+        .group_by("shipping_method", "days").len().sort("shipping_method", "days"),
         "totals": lf.select(
             pl.len().alias("orders"),
+            # Orders whose times are out of order (stored with a warning): the dispatch and transit fits
+            # leave them out, and the summary says how many.
+            (pl.col("shipped_at") < pl.col("paid_at")).sum().alias("shipped_before_paid"),
+            (pl.col("delivered_at") < pl.col("shipped_at")).sum().alias("delivered_before_shipped"),
             pl.col("has_request").sum().alias("requests"),
             pl.col("has_refund").sum().alias("refunds"),
             pl.col("shipping_method").is_in(list(SHIPPING_METHODS)).sum().alias("known_method"),
@@ -792,6 +808,8 @@ def fit(frame: pl.DataFrame) -> Calibration:
         ("requests", int(tot["requests"] or 0)),
         ("awaiting_shipment_requests", int(resp.height)),
         ("refunds", int(tot["refunds"] or 0)),
+        ("left_out_of_dispatch_shipped_before_paid", int(tot["shipped_before_paid"] or 0)),
+        ("left_out_of_transit_delivered_before_shipped", int(tot["delivered_before_shipped"] or 0)),
     )
     longest = tot["longest_answer_hours"]
     channels_by_method = tuple(

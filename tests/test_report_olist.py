@@ -113,3 +113,19 @@ def test_an_order_with_several_sellers_counts_for_each_with_its_share(con, olist
     with_seller = sum(a for o, a in stored.items() if o in value)
     assert sellers.filter(sellers["seller_id"] != "unknown (not in the export)")["gmv"].sum() == \
         pytest.approx(with_seller)
+
+
+def test_orders_shipped_before_paid_are_left_out_of_the_dispatch_fit_and_counted(con, olist_dir):
+    """Olist's 111 orders with a carrier hand-over stamped before the payment approval are stored (with a
+    warning) and counted by every figure, but the dispatch fit, which needs the time from payment to
+    shipment, leaves them out and says how many."""
+    from analytics import calibrate
+
+    files = [olist_dir / f"olist_{n}_dataset.csv" for n in ("orders", "order_payments")]
+    dataset = importer.import_files(con, files).dataset
+    assert report.report(con, dataset.id)["orders"] == 7999
+    summary = calibrate.calibrate(con, dataset.id).summary()
+    assert summary["counts"]["left_out_of_dispatch_shipped_before_paid"] == 111
+    shipped = con.execute("SELECT count(*) FROM orders WHERE dataset_id = ? AND shipped_at IS NOT NULL "
+                          "AND paid_at IS NOT NULL AND shipped_at >= paid_at", [dataset.id]).fetchall()[0][0]
+    assert summary["payment_to_shipment"]["shipped"] == shipped

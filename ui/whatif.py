@@ -13,7 +13,7 @@ from dataclasses import replace
 import polars as pl
 import streamlit as st
 
-from analytics import charts, policy, simulate
+from analytics import calibrate, charts, policy, simulate
 from analytics.policy import DATA, FITTED, PARAMETERS, PARAMETERS_BY_NAME, Parameter, Policy, PolicyError
 from analytics.text import md
 from ui import cached, downloads, scenarios
@@ -589,7 +589,9 @@ def calibration_section(dataset, prep: simulate.Prepared) -> None:
     st.caption(f"Fitted on {counts.get('orders', 0):,} orders, {counts.get('requests', 0):,} requests "
                f"({counts.get('awaiting_shipment_requests', 0):,} awaiting shipment), "
                f"{counts.get('refunds', 0):,} refunds. Where the data has nothing to fit, the domain's figures "
-               "are assumed and marked so.")
+               "are assumed and marked so." + "".join(
+                   f" Left out: {n:,} {what} (times out of order, stored with a warning)."
+                   for what, n in calibrate.left_out(summary).items() if n))
     truth = dataset.true_params or {}
     response = summary.get("seller_response", {})
     rows = [

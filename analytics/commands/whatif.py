@@ -70,6 +70,8 @@ def cmd_calibrate(args) -> int:
 
 
 def _render_calibration(r: dict) -> str:
+    from analytics.calibrate import left_out
+
     f = r["fitted"]
     resp, acc, disp = f["seller_response"], f["acceptance_rate"], f["payment_to_shipment"]
     # With no answer to fit, the engine falls back on assumed values; say so rather than show them as fitted.
@@ -84,6 +86,8 @@ def _render_calibration(r: dict) -> str:
     lines += [f"    {k}: {_rate(v['rate'])} ({v['answered']:,})" for k, v in acc["by_reason"].items()]
     lines.append(f"  payment to shipment: median {disp['median_hours']} h "
                  f"({disp['shipped']:,} shipped, {disp['censored']:,} censored)")
+    lines += [f"  left out: {n:,} {what} (times out of order, stored with a warning)"
+              for what, n in left_out(f).items() if n]
     days = f.get("dispatch_working_days", {})
     if days.get("median") is not None:
         lines.append(f"  dispatch as the rules count it: median {days['median']} working days after the payment day "
@@ -114,6 +118,7 @@ def _render_calibration(r: dict) -> str:
 
 
 NO_ANSWERS = "not available (no seller answers in this data set)"
+
 
 
 def _rate(rate: float | None) -> str:
