@@ -151,9 +151,11 @@ def policy_from_link(ctx: PageContext, dataset_id: str, params: Sequence[Paramet
 
 def _control(ctx: PageContext, p: Parameter, prep: simulate.Prepared) -> None:
     key = ctx.k(p.name)
-    # A payment method's label comes from the data: the control's words are shown as text.
+    # A payment method's label comes from the data: that control's words are shown as text. Our own
+    # labels are left as written, so the control's accessible name reads as its label.
     help_text = f"{md(p.help)} Allowed: {md(p.range_text)}."
-    p = replace(p, label=md(p.label), unit=md(p.unit))
+    if p.name.startswith(policy.CHANNEL_PREFIX):
+        p = replace(p, label=md(p.label), unit=md(p.unit))
     if p.kind == "number" and p.default is None:
         _data_number(ctx, p, prep, help_text)
         return
