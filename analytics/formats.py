@@ -150,13 +150,16 @@ def timestamp_sql(src: str, date_format: str) -> str:
 
 
 def decide_date_format(cur: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str],
-                       readings: Readings) -> str:
-    """'day-first' or 'month-first' for every numeric date of the file (a file has one way of writing
-    dates); `columns` maps a field to its text column. The user's choice, else what the values show."""
+                       readings: Readings) -> dict[str, str]:
+    """Per field, 'day-first' or 'month-first' for its numeric dates; `columns` maps a field to its text
+    column. The user's choice, else what the column's values show (a first part above 12: day first; a
+    second part above 12: month first; the majority where a column shows both). A column whose values
+    cannot tell takes what the file's other date columns show; where nothing in the file tells and a
+    value could be read both ways, the import asks."""
     if readings.date_format in DATE_ORDERS:
-        return readings.date_format
+        return dict.fromkeys(columns, readings.date_format)
     if not columns:
-        return "day-first"
+        return {}
     parts = []
     for fld, col in columns.items():
         t = _text(col)
@@ -166,17 +169,21 @@ def decide_date_format(cur: duckdb.DuckDBPyConnection, table: str, columns: dict
         maybe = f"NOT starts_with(substr({col}, 5), '-')"     # not ISO: no '-' after a four-digit year
         parts.append(f"SELECT '{fld}' AS f, {t} AS t, {a} AS a, {b} AS b FROM {table} "
                      f"WHERE {maybe} AND {t} ~ {_NUMERIC}")
-    day, month, ambiguous, example, fld = cur.execute(
-        f"""SELECT count(*) FILTER (WHERE a > 12), count(*) FILTER (WHERE b > 12),
+    rows = cur.execute(
+        f"""SELECT f, count(*) FILTER (WHERE a > 12), count(*) FILTER (WHERE b > 12),
                    count(*) FILTER (WHERE a <= 12 AND b <= 12 AND a <> b),
-                   any_value(t) FILTER (WHERE a <= 12 AND b <= 12 AND a <> b),
-                   any_value(f) FILTER (WHERE a <= 12 AND b <= 12 AND a <> b)
-            FROM ({" UNION ALL ".join(parts)})"""
-    ).fetchall()[0]
-    if day or month:
-        return "day-first" if day >= month else "month-first"
-    if ambiguous:
-        raise FormatUndecided(
-            f"{fld}: dates such as {example!r} can be day first or month first, and no date in the file "
-            f"decides it: choose the order of day and month", "date_format")
-    return "day-first"
+                   any_value(t) FILTER (WHERE a <= 12 AND b <= 12 AND a <> b)
+            FROM ({" UNION ALL ".join(parts)}) GROUP BY f ORDER BY f"""
+    ).fetchall()
+    day_total = sum(r[1] for r in rows)
+    month_total = sum(r[2] for r in rows)
+    in_file = None if not (day_total or month_total) else "day-first" if day_total >= month_total else "month-first"
+    out = dict.fromkeys(columns, in_file or "day-first")
+    for fld, day, month, ambiguous, example in rows:
+        if day or month:
+            out[fld] = "day-first" if day >= month else "month-first"
+        elif ambiguous and in_file is None:
+            raise FormatUndecided(
+                f"{fld}: dates such as {example!r} can be day first or month first, and no date in the file "
+                f"decides it: choose the order of day and month", "date_format")
+    return out

@@ -562,8 +562,8 @@ def _load(cur, table: str, f: CsvFile, shown: str) -> csvfile.Loaded:
         raise ImportError_(str(e)) from None
 
 
-def _decide(cur, raw: str, plan: ImportPlan, readings: Readings, notices: list[str]) -> tuple[dict, str]:
-    """The decimal separator of each number column and the file's order of day and month."""
+def _decide(cur, raw: str, plan: ImportPlan, readings: Readings, notices: list[str]) -> tuple[dict, dict]:
+    """The decimal separator of each number column and the order of day and month of each date column."""
     decimals: dict[str, str] = {}
     try:
         for fld in (*NUMBER_FIELDS, *LINE_FIELDS):
@@ -579,11 +579,11 @@ def _decide(cur, raw: str, plan: ImportPlan, readings: Readings, notices: list[s
     return decimals, date_format
 
 
-def _parse_sql(fld: str, src: str, decimals: dict[str, str], date_format: str,
+def _parse_sql(fld: str, src: str, decimals: dict[str, str], date_format: dict[str, str],
                layout: Layout | None) -> tuple[str, str | None]:
     """(typed expression, parse-error reason) for one field read from text column `src`."""
     if fld in TIMESTAMP_FIELDS:
-        return formats.timestamp_sql(src, date_format), f"'{fld}: not a timestamp'"
+        return formats.timestamp_sql(src, date_format.get(fld, "day-first")), f"'{fld}: not a timestamp'"
     if fld in (*NUMBER_FIELDS, *LINE_FIELDS):
         return formats.number_sql(src, decimals.get(fld, ".")), f"'{fld}: not a number'"
     if fld == "payment_method" and layout and layout.gateways:

@@ -136,3 +136,16 @@ def test_dates_that_cannot_decide_are_asked(con, tmp_path):
     result = _import(con, tmp_path, content, readings=Readings(date_format="month-first"))
     assert con.execute("SELECT strftime(placed_at, '%Y-%m-%d') FROM orders WHERE order_id = 'A' AND dataset_id = ?",
                        [result.dataset.id]).fetchall() == [("2026-05-01",)]
+
+
+def test_each_date_column_is_read_its_own_way(con, tmp_path):
+    # placed_at shows day first (25/01, 26/01), paid_at month first (01/26). delivered_at alone cannot
+    # tell (02/03): it takes what the file's dates show most, day first (2 values against 1): 2 March.
+    content = (b"order_id,placed_at,payment_method,amount,paid_at,delivered_at\n"
+               b"A,25/01/2026,card,1,01/26/2026,02/03/2026\n"
+               b"B,26/01/2026,card,1,,\n")
+    result = _import(con, tmp_path, content)
+    assert result.refused == 0
+    rows = con.execute("SELECT order_id, strftime(placed_at, '%Y-%m-%d'), strftime(paid_at, '%Y-%m-%d'), "
+                       "strftime(delivered_at, '%Y-%m-%d') FROM orders ORDER BY 1").fetchall()
+    assert rows == [("A", "2026-01-25", "2026-01-26", "2026-03-02"), ("B", "2026-01-26", None, None)]
