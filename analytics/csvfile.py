@@ -14,6 +14,7 @@ import io
 import os
 import re
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -200,6 +201,39 @@ def load(cur: duckdb.DuckDBPyConnection, table: str, f: CsvFile, shown: str) -> 
     Rows keep the file's order. Where every line of the file is one record, a row's line is its rowid
     + 2 (the header is line 1); otherwise the records are found in the bytes and each row gets its line.
     """
+    # The line breaks are counted while DuckDB reads (it lets go of the interpreter as it works).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        breaks = pool.submit(_line_breaks, f.path)
+        rows, kinds, rejected = _read(cur, table, f, shown)
+        per_line = not rejected and _one_record_per_line(breaks.result(), rows)
+    other = {k: n for k, n in kinds.items() if k not in ("TOO MANY COLUMNS", "MISSING COLUMNS")}
+    if other:
+        kind = next(iter(other)).lower()
+        raise CsvError(f"{shown}: cannot be read as CSV ({kind} in {sum(other.values())} record(s)); "
+                       "check its quotes and its encoding")
+    width = len(f.columns)
+    if per_line:
+        return Loaded(rows, "r.rowid + 2", [], width)
+    lines, fields, starts, ends = scan_records(f.path, f.delimiter)
+    lines, fields, starts, ends = lines[1:], fields[1:], starts[1:], ends[1:]   # the header
+    good = fields == width
+    if int(good.sum()) != rows or int((~good).sum()) != rejected:
+        raise CsvError(f"{shown}: cannot be read as CSV (its quotes do not pair up: "
+                       f"{rows:,} records read, {int(good.sum()):,} found)")
+    bad = [BadRecord(int(ln), int(n), _text(f, int(s), int(e)))
+           for ln, n, s, e in zip(lines[~good], fields[~good], starts[~good], ends[~good], strict=True)]
+    numbered = f"{table}_lines"
+    cur.register(f"{numbered}_arrow", _arrow_lines(lines[good]))
+    cur.execute(f"CREATE TEMP TABLE {numbered} AS SELECT t.*, l._line FROM {table} t "
+                f"POSITIONAL JOIN {numbered}_arrow l")
+    cur.unregister(f"{numbered}_arrow")
+    cur.execute(f"DROP TABLE {table}")
+    cur.execute(f"ALTER TABLE {numbered} RENAME TO {table}")
+    return Loaded(rows, "r._line", bad, width)
+
+
+def _read(cur, table: str, f: CsvFile, shown: str) -> tuple[int, dict[str, int], int]:
+    """DuckDB's strict read into `table`: (rows read, rejected records by kind, rejected records)."""
     rejects, scans = f"{table}_rejects", f"{table}_scans"
     huge = False
     for attempt in (0, 1):
@@ -223,31 +257,7 @@ def load(cur: duckdb.DuckDBPyConnection, table: str, f: CsvFile, shown: str) -> 
             huge = True   # a cell of millions of characters: read again with room for it
             continue
         break
-    rows = cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-    other = {k: n for k, n in kinds.items() if k not in ("TOO MANY COLUMNS", "MISSING COLUMNS")}
-    if other:
-        kind = next(iter(other)).lower()
-        raise CsvError(f"{shown}: cannot be read as CSV ({kind} in {sum(other.values())} record(s)); "
-                       "check its quotes and its encoding")
-    width = len(f.columns)
-    if not rejected and _one_record_per_line(f.path, rows):
-        return Loaded(rows, "r.rowid + 2", [], width)
-    lines, fields, starts, ends = scan_records(f.path, f.delimiter)
-    lines, fields, starts, ends = lines[1:], fields[1:], starts[1:], ends[1:]   # the header
-    good = fields == width
-    if int(good.sum()) != rows or int((~good).sum()) != rejected:
-        raise CsvError(f"{shown}: cannot be read as CSV (its quotes do not pair up: "
-                       f"{rows:,} records read, {int(good.sum()):,} found)")
-    bad = [BadRecord(int(ln), int(n), _text(f, int(s), int(e)))
-           for ln, n, s, e in zip(lines[~good], fields[~good], starts[~good], ends[~good], strict=True)]
-    numbered = f"{table}_lines"
-    cur.register(f"{numbered}_arrow", _arrow_lines(lines[good]))
-    cur.execute(f"CREATE TEMP TABLE {numbered} AS SELECT t.*, l._line FROM {table} t "
-                f"POSITIONAL JOIN {numbered}_arrow l")
-    cur.unregister(f"{numbered}_arrow")
-    cur.execute(f"DROP TABLE {table}")
-    cur.execute(f"ALTER TABLE {numbered} RENAME TO {table}")
-    return Loaded(rows, "r._line", bad, width)
+    return cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0], kinds, rejected
 
 
 def _arrow_lines(lines: np.ndarray):
@@ -262,9 +272,8 @@ def _text(f: CsvFile, start: int, end: int) -> str:
     return raw.decode(f.encoding, errors="replace").rstrip("\r")[:_RAW_TEXT_LIMIT]
 
 
-def _one_record_per_line(path: Path, rows: int) -> bool:
-    """True when the file's line breaks are exactly the header's and the rows' (no blank line, no cell
-    spanning lines): then a row's line follows from its position. A count of bytes, not a parse."""
+def _line_breaks(path: Path) -> tuple[int, int, int, bytes]:
+    """(LF, CR, CRLF, the last byte) counted in the file's bytes: a count, not a parse."""
     lf = cr = crlf = 0
     last = b""
     with path.open("rb") as fh:
@@ -275,6 +284,13 @@ def _one_record_per_line(path: Path, rows: int) -> bool:
                 crlf += block.count(b"\r\n")
             crlf += last == b"\r" and block[:1] == b"\n"
             last = block[-1:]
+    return lf, cr, crlf, last
+
+
+def _one_record_per_line(breaks: tuple[int, int, int, bytes], rows: int) -> bool:
+    """True when the file's line breaks are exactly the header's and the rows' (no blank line, no cell
+    spanning lines): then a row's line follows from its position."""
+    lf, cr, crlf, last = breaks
     if cr != crlf:
         return False
     return lf == (rows + 1 if last == b"\n" else rows)

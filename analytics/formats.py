@@ -96,14 +96,13 @@ def decide_decimal(cur: duckdb.DuckDBPyConnection, table: str, column: str, labe
     # the others are classified by a cheap test rather than the patterns.
     # (Tests on the cell as read: trimming every cell costs more than the rest of the decision.)
     telling = f"(contains({column}, ',') OR {column} LIKE '%.___%')"
-    dot_cheap, = cur.execute(
-        f"SELECT count(*) FROM {table} WHERE contains({column}, '.') AND NOT {telling}").fetchall()[0]
+    # One pass: the telling cells are classified by the patterns (CASE evaluates them only there).
     dot, comma, ambiguous, example = cur.execute(
         f"""SELECT count(*) FILTER (WHERE c = 'dot'), count(*) FILTER (WHERE c = 'comma'),
                    count(*) FILTER (WHERE c = 'ambiguous'), any_value(t) FILTER (WHERE c = 'ambiguous')
-            FROM (SELECT {cls} AS c, {t} AS t FROM {table} WHERE {telling})"""
+            FROM (SELECT CASE WHEN {telling} THEN {cls} WHEN contains({column}, '.') THEN 'dot' END AS c,
+                         CASE WHEN {telling} THEN {t} END AS t FROM {table})"""
     ).fetchall()[0]
-    dot += dot_cheap
     if dot or comma:
         return "." if dot >= comma else ","
     if ambiguous:
