@@ -50,7 +50,7 @@ def current_dataset(dataset: db.Dataset | None) -> None:
         st.markdown(
             f"**{dataset.orders:,}** orders · **{dataset.cancellation_requests:,}** cancellation requests · "
             f"**{dataset.refunds:,}** refunds · **{dataset.refused_rows:,}** refused rows · "
-            f"**{dataset.warned_rows:,}** orders with a warning  \n"
+            f"**{dataset.warned_rows:,}** {'order' if dataset.warned_rows == 1 else 'orders'} with a warning  \n"
             f"{'Generated' if dataset.source_kind == 'generated' else 'Imported'} "
             f"{dataset.created_at:%Y-%m-%d %H:%M} UTC{' · the demo data set, shared by everyone' if dataset.is_demo else ''}"
         )
