@@ -143,6 +143,13 @@ def wait_ready(page, timeout: float = 30_000) -> None:
     page.wait_for_function(idle, timeout=timeout)
 
 
+def choose_upload(page, path) -> None:
+    """On the Data page: the upload tab, the file chosen, its column matches shown (not yet imported)."""
+    page.get_by_role("tab", name="Upload an export").click()
+    page.set_input_files('[data-testid="stFileUploaderDropzoneInput"]', str(path))
+    page.get_by_text("Matched columns").wait_for()
+
+
 def metrics(page) -> dict[str, str]:
     """Every st.metric on the page: label -> shown value."""
     out = {}

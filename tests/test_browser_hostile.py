@@ -103,9 +103,7 @@ def test_hostile_names_and_labels_render_as_text_and_reach_no_other_host(tmp_pat
         # Upload and import through the Data page, naming the data set as an attacker would.
         page.goto(f"{server.url}/Data")
         bs.wait_ready(page)
-        page.get_by_role("tab", name="Upload an export").click()
-        page.set_input_files('[data-testid="stFileUploaderDropzoneInput"]', str(path))
-        page.get_by_text("Matched columns").wait_for()
+        bs.choose_upload(page, path)
         text = _check(page, "upload", host, dialogs)
         assert "**filebold**" in text and "**colbold**" in text  # the file's and the column's names, as text
         box = page.get_by_label("Data set name")

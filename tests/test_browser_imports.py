@@ -34,9 +34,7 @@ def test_two_sessions_import_at_once(tmp_path):
             page = browser.new_context(viewport={"width": 1300, "height": 1000}).new_page()
             page.goto(f"{server.url}/Data")
             bs.wait_ready(page)
-            page.get_by_role("tab", name="Upload an export").click()
-            page.set_input_files('[data-testid="stFileUploaderDropzoneInput"]', str(path))
-            page.get_by_text("Matched columns").wait_for()
+            bs.choose_upload(page, path)
             bs.wait_ready(page)
             pages[name] = page
         # Both clicks within a few milliseconds: dispatching does not wait for the app, so the two

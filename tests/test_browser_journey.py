@@ -60,9 +60,7 @@ def test_new_user_uploads_sees_numbers_changes_a_policy_and_shares_the_link(tmp_
 
         # Upload the sample on the Data page.
         _go(page, "Data")
-        page.get_by_role("tab", name="Upload an export").click()
-        page.set_input_files('[data-testid="stFileUploaderDropzoneInput"]', str(SAMPLE))
-        page.get_by_text("Matched columns").wait_for()
+        bs.choose_upload(page, SAMPLE)
         bs.wait_ready(page)
         page.get_by_role("button", name="Import").click()
         page.get_by_text("Stored sample_orders").wait_for(timeout=30_000)

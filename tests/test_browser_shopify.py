@@ -26,9 +26,7 @@ def test_a_shopify_export_uploads_and_shows_the_shops_figures(tmp_path):
         page = browser.new_context(viewport={"width": 1400, "height": 2000}).new_page()
         page.goto(f"{server.url}/Data")
         bs.wait_ready(page)
-        page.get_by_role("tab", name="Upload an export").click()
-        page.set_input_files('[data-testid="stFileUploaderDropzoneInput"]', str(export))
-        page.get_by_text("Matched columns").wait_for()
+        bs.choose_upload(page, export)
         bs.wait_ready(page)
         assert page.get_by_text("Recognised as Shopify orders export").count() == 1
         page.get_by_role("button", name="Import").click()
