@@ -114,7 +114,6 @@ def decide_decimal(cur: duckdb.DuckDBPyConnection, table: str, column: str, labe
 
 # ---- times ------------------------------------------------------------------------------------------
 
-_ISO = "'^\\d{4}-\\d{1,2}-\\d{1,2}'"
 _NUMERIC = "'^(\\d{1,2})[/.-](\\d{1,2})[/.-](\\d{4}|\\d{2})(\\D|$)'"
 _TIMES = ("", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p", "T%H:%M", "T%H:%M:%S")
 _NAMED = [d + t for d in ("%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%d-%b-%Y", "%d-%b-%y", "%b %d %Y",

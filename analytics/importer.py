@@ -19,6 +19,7 @@ price column) is grouped into orders; a repeated key in an export of orders is r
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -219,7 +220,6 @@ def _layout(headers: list[str]) -> Layout | None:
 
 def _looks_like_data(headers: list[str]) -> bool:
     """A header row made of values (dates, numbers) means the file has no header."""
-    import re
     pattern = re.compile(r"^(\d{4}-\d{2}-\d{2}.*|-?\d+([.,]\d+)?)$")
     return sum(bool(pattern.match(h.strip())) for h in headers) >= max(1, len(headers) // 3)
 
@@ -287,20 +287,18 @@ def plan_import(paths, mapping: dict[str, str] | None = None,
             frame = pl.DataFrame([list(r[: len(f.columns)]) for r in rows],
                                  schema={n: pl.String for n in f.columns}, orient="row")
             files.append(SourceFile(p, _kind(f.headers), f, frame))
+        return _plan(files, mapping)
     except BaseException:
+        # A UTF-16 file's UTF-8 copy goes with a plan that is not made.
         for f in files:
             f.csv.close()
         raise
-    plan = _plan(files, mapping)
-    return plan
 
 
 def _plan(files: list[SourceFile], mapping: dict[str, str] | None) -> ImportPlan:
     orders = [f for f in files if f.kind == "orders"]
     if len(orders) != 1:
         kinds = ", ".join(f"{f.path.name} ({f.kind})" for f in files)
-        for f in files:
-            f.csv.close()
         raise ImportError_(f"an import needs exactly one orders file; got {kinds}")
     of = orders[0]
     layout = _layout(of.csv.headers)
@@ -318,15 +316,11 @@ def _plan(files: list[SourceFile], mapping: dict[str, str] | None) -> ImportPlan
         auto["seller_id"] = None
     for fld, column in (mapping or {}).items():
         if fld not in FIELDS:
-            for f in files:
-                f.csv.close()
             raise ImportError_(f"--map {fld}={column}: {fld!r} is not a field (fields: {', '.join(FIELDS)})")
         if column in (None, ""):
             auto[fld] = None
             continue
         if column not in of.columns:
-            for f in files:
-                f.csv.close()
             raise ImportError_(f"--map {fld}={column}: {of.path.name} has no column {column!r} "
                                f"(columns: {', '.join(of.columns)})")
         # A column feeds one field: an explicit match takes it from any automatic one.
@@ -605,9 +599,10 @@ def _group_line_items(cur, parsed: str, staged: str, fields: list[str], plan: Im
     order_fields = [f for f in fields if f in CANONICAL_FIELDS and f != "order_id"]
     has_total = "amount" in fields
     line_amount = "coalesce(quantity, 1) * unit_price" if "unit_price" in fields else "NULL"
-    aggs, conflicts = [], []
+    # The amount is aggregated on its own below (the order's total, or the sum of its lines).
+    aggs = [f"any_value({f}) AS {f}" for f in order_fields if f != "amount"]
+    conflicts = []
     for f in order_fields:
-        aggs.append(f"any_value({f}) AS {f}")
         if f in TIMESTAMP_FIELDS:
             shown = "strftime({v}, '%Y-%m-%d %H:%M:%S')"
         else:
@@ -642,7 +637,7 @@ def _group_line_items(cur, parsed: str, staged: str, fields: list[str], plan: Im
         f"""CREATE TEMP VIEW {staged} AS
         WITH grouped AS (
             SELECT min(source_line) AS source_line, any_value(order_id) AS order_id,
-                   {", ".join(a for a in aggs if not a.endswith(" AS amount"))},
+                   {", ".join(aggs)},
                    {amount} AS _amount, count(*) AS _rows, {cancels} AS _cancels,
                    flatten(list(_errors)) AS _row_errors, flatten(list(_warnings)) AS _row_warnings,
                    {conflict_list} AS _conflicts

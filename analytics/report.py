@@ -297,6 +297,17 @@ def unavailable(con: duckdb.DuckDBPyConnection, dataset=None) -> dict[str, str]:
     return out
 
 
+def scalars(con: duckdb.DuckDBPyConnection, dataset=None, filters: Filters = NO_FILTERS,
+            names: Iterable[str] = ()) -> dict:
+    """The named registry scalars of a data set under filters, in one load; a scalar the data set cannot
+    support is None (unavailable() says why)."""
+    names = tuple(names)
+    missing = missing_capabilities(con, dataset)
+    available = [n for n in names if not m.get(n).unavailable(missing)]
+    row = m.scalars_row(load(con, dataset, filters, m.reads(available)), available) if available else {}
+    return {n: row.get(n) for n in names}
+
+
 def filter_options(con: duckdb.DuckDBPyConnection, dataset=None) -> dict:
     """The values each filter can take in this data set, sorted: payment_methods, shipping_methods,
     sellers, reasons, stages; and dates: per anchor, [first date, last date] or None when the data set

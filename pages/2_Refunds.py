@@ -5,11 +5,14 @@ import polars as pl
 import streamlit as st
 
 import ui
-from analytics import charts
+from analytics import charts, metrics
 from analytics.links import Param
 from analytics.text import md
 from ui import cached, downloads, views
 
+# The tiles at the top: registry scalars, with their short labels.
+TILES = {"refunds": "Refunds", "refund_amount": "Refunded amount",
+         "p50_refund_business_days_from_start": "Median refund time"}
 GROUPS = {"payment_method": "Payment method", "channel": "Refund channel"}
 MEASURES = {"start": "From the refund's start", "request": "From the buyer's request"}
 PARAMS = (
@@ -23,19 +26,15 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
     st.caption(f"**{md(dataset.name)}** · {views.filter_summary(ctx.filters)} Times are business days (Monday to "
                "Friday) between the two dates; percentiles interpolate linearly.")
 
-    summary = cached.full_report(dataset.id, ctx.filters)
-    why = summary["unavailable"]
-    wait = summary["refund_wait_from_start"] or {}
-    for column, (label, key, value, pattern, about) in zip(st.columns(3), (
-        ("Refunds", "refunds", summary["refunds"], "{:,}", "Refunds recorded for the selected orders."),
-        ("Refunded amount", "refund_amount", summary["refund_amount"], cached.money_format(dataset.id),
-         "The sum of the refunds' recorded amounts."),
-        ("Median refund time", "refund_wait_from_start", wait.get("p50_business_days"), "{:,.1f} business days",
-         "Median business days from a refund's start to the money back."),
-    ), strict=True):
+    values = cached.scalars(dataset.id, ctx.filters, tuple(TILES))
+    why = cached.unavailable(dataset.id)
+    for column, (name, label) in zip(st.columns(len(TILES)), TILES.items(), strict=True):
+        metric = metrics.get(name)
+        pattern = {"currency": cached.money_format(dataset.id, metric.fmt),
+                   "business days": f"{metric.fmt} business days"}.get(metric.unit, metric.fmt)
         # As the Overview's tiles: what the data set cannot support is 'n/a' with the reason, never 0.
-        shown = "n/a" if key in why else views.fmt(value, pattern)
-        help_text = f"Not available in this data set: {why[key]}." if key in why else about
+        shown = "n/a" if name in why else views.fmt(values[name], pattern)
+        help_text = f"Not available in this data set: {why[name]}." if name in why else metric.description
         column.metric(label, shown, border=True, help=help_text)
 
     group_col, measure_col, threshold_col = st.columns([2, 2, 1], vertical_alignment="bottom")

@@ -33,6 +33,17 @@ def table(dataset_id: str, name: str, filters: Filters, **kwargs) -> report.Tabl
     return _table(db_key(), dataset_id, name, filters, tuple(sorted(kwargs.items())))
 
 
+@st.cache_data(max_entries=128, ttl=TTL, show_spinner=False)
+def _scalars(database: str, dataset_id: str, filters: Filters, names: tuple[str, ...]) -> dict:
+    with cursor() as cur:
+        return report.scalars(cur, dataset_id, filters, names)
+
+
+def scalars(dataset_id: str, filters: Filters, names: tuple[str, ...]) -> dict:
+    """report.scalars: registry scalars by name under filters, cached."""
+    return _scalars(db_key(), dataset_id, filters, tuple(names))
+
+
 @st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
 def _currencies(database: str, dataset_id: str) -> list[str]:
     with cursor() as cur:

@@ -235,6 +235,7 @@ def upload_panel() -> None:
     paths, names = _save_uploads(files)
     try:
         auto = importer.plan_import(paths)
+        auto.close()  # the page reads the plan's matches and preview, not its files
     except importer.ImportError_ as e:
         st.error(md(_shown(str(e), names)), icon=":material/error:")
         return
@@ -244,6 +245,7 @@ def upload_panel() -> None:
     overrides = _mapping_editor(auto, names)
     try:
         plan = importer.plan_import(paths, overrides)
+        plan.close()
     except importer.ImportError_ as e:
         st.error(md(_shown(str(e), names)), icon=":material/error:")
         return
