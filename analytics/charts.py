@@ -16,25 +16,12 @@ from datetime import date, timedelta
 import altair as alt
 import polars as pl
 
+from analytics.figures import OUTCOME_LABELS, STAGE_LABELS
 from analytics.outcomes import OUTCOMES, PAYMENT_METHODS, REASONS, REFUND_CHANNELS, SHIPPING_METHODS, STAGES
 
-STAGE_LABELS = {
-    "before_payment": "Before payment",
-    "awaiting_shipment": "Awaiting shipment",
-    "after_shipment": "After shipment",
-}
 STEP_LABELS = {"placed": "Placed", "paid": "Paid", "shipped": "Shipped", "delivered": "Delivered"}
 # Which stage an order leaves the life cycle in, after each step (pipelines.lifecycle's cancelled_after).
 LEAVES_AFTER = {"placed": "before_payment", "paid": "awaiting_shipment", "shipped": "after_shipment"}
-OUTCOME_LABELS = {
-    "buyer_cancelled": "Buyer cancelled (unpaid)",
-    "accepted": "Accepted by seller",
-    "rejected": "Rejected by seller",
-    "auto_cancelled": "Auto-cancelled (no answer)",
-    "lapsed": "Lapsed (no answer)",
-    "not_cancellable": "Not cancellable (shipped)",
-    "unknown": "Unknown",
-}
 # Codes whose plain words are not the code with its underscores turned to spaces.
 _WORDS = {"western_union": "Western Union", "cod": "Cash on delivery", "credit_card": "Credit card",
           "debit_card": "Debit card", "boleto": "Boleto", "paypal": "PayPal", "none": "No answer"}

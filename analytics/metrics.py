@@ -1,12 +1,15 @@
 """The metrics registry: every number and table the pages and the command line show, defined once.
 
-A `Metric` is either a scalar (an aggregate Polars expression over one grain's frame: orders, requests
-or refunds, see pipelines.py) or a table (a pipeline over `pipelines.Frames`). Each carries its label,
-unit, display format and description; `reads`, the columns it needs from each grain's frame (report.py
-loads only those); and `needs`, the capabilities it stands on: what a data set must record for the
-number to mean anything. When a data set lacks one, the metric is "not available in this data set",
-with the reason from CAPABILITIES, never 0. A table may also lose only some columns (`column_needs`):
-cancellations by stage stay available for an export with no request rows; requests by stage do not.
+A `Metric` is either a scalar or a table. A scalar is a figure of the catalogue (figures.py: its label,
+unit, format, direction and definition), finalised from partials of the observed orders that this
+module declares as Polars aggregates over one grain's frame (orders, requests or refunds, see
+pipelines.py): counts, sums and distributions that add up over groups and chunks (partials.py). A table
+is a pipeline over `pipelines.Frames`. Each carries `reads`, the columns it needs from each grain's frame
+(report.py loads only those); and `needs`, the capabilities it stands on: what a data set must record
+for the number to mean anything. When a data set lacks one, the metric is "not available in this data
+set", with the reason from CAPABILITIES, never 0. A table may also lose only some columns
+(`column_needs`): cancellations by stage stay available for an export with no request rows; requests by
+stage do not.
 """
 
 from __future__ import annotations
@@ -17,36 +20,21 @@ from functools import partial
 
 import polars as pl
 
+from analytics import capabilities
+from analytics import figures as fig
+from analytics import partials as pt
 from analytics import pipelines as p
 from analytics.outcomes import OUTCOMES, STAGES
 
-# What a data set must record, and why a metric is unavailable when it does not. Checked over the whole
-# data set (not the filtered orders): a filter that matches nothing gives zeros, not "unavailable".
-CAPABILITIES: dict[str, str] = {
-    "requests": "this data set records no cancellation requests (cancelled orders are known by their status only)",
-    "reasons": "no cancellation request in this data set carries a reason",
-    "request_times": "no cancellation request in this data set has a request time",
-    "seller_responses": "no cancellation request in this data set records the seller's response",
-    "response_times": "no cancellation request in this data set has both a request time and a seller's answer time",
-    "refunds": "this data set records no refunds",
-    "refund_times": "no refund in this data set has both a start and a completion time",
-    "refund_channels": "no refund in this data set records the channel it went to",
-    "refund_amounts": "no refund in this data set records its amount",
-    "sellers": "orders in this data set carry no seller id",
-    "payment_methods": "the export has no payment method (every order is stored as 'unknown')",
-    "single_currency": "the orders are in several currencies: money is shown per currency (Money by currency), "
-                       "never added up",
-    "cancel_stages": "the export records no payment or shipment times, so the stage of its cancellations is unknown",
-    "shipping_methods": "orders in this data set carry no shipping method",
-    "payment_times": "no order in this data set has a payment time",
-    "ship_times": "no order in this data set has a shipping time",
-}
+CAPABILITIES = capabilities.CAPABILITIES
 
-UNITS = ("orders", "requests", "refunds", "currency", "share", "hours", "business days")
+UNITS = tuple(fig.UNITS)
 
 
 @dataclass(frozen=True)
 class Metric:
+    """A report figure (a scalar, finalised from partials: `figure`) or a table (a pipeline)."""
+
     name: str
     label: str
     unit: str
@@ -54,14 +42,13 @@ class Metric:
     description: str
     reads: Mapping[str, tuple[str, ...]]          # grain -> columns of that frame
     needs: tuple[str, ...] = ()
-    expr: Callable[[], pl.Expr] | None = None     # scalars: an aggregate over the frame of `grain`
-    grain: str | None = None
+    figure: fig.Figure | None = None              # scalars: the catalogue's figure
     pipeline: Callable[..., pl.LazyFrame] | None = None   # tables: Frames (or one frame) -> LazyFrame
     column_needs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
-        return "scalar" if self.expr is not None else "table"
+        return "scalar" if self.figure is not None else "table"
 
     def format(self, value) -> str:
         """The value as the pages and the text report show it; None (nothing to measure) shows as 'n/a'."""
@@ -81,11 +68,20 @@ class Metric:
         return out
 
 
-COUNT, MONEY, SHARE, DECIMAL = "{:,}", "{:,.2f}", "{:.1%}", "{:,.1f}"
+COUNT, MONEY, SHARE, DECIMAL = (fig.UNITS[u].exact for u in ("orders", "currency", "share", "hours"))
+
+# ---------------------------------------------------------------------------------------------------
+# Partials of the observed orders (partials.py): each an aggregate over one grain's frame, named as the
+# replay names the same partial of replayed orders. A figure's partials are computed in one pass per
+# grain, over the whole selection or per group (a period), then finalised by the catalogue.
 
 
-def _scalar(name, label, unit, fmt, description, grain, columns, expr, needs=()) -> Metric:
-    return Metric(name, label, unit, fmt, description, {grain: tuple(columns)}, tuple(needs), expr, grain)
+@dataclass(frozen=True)
+class Partial:
+    grain: str
+    columns: tuple[str, ...]
+    expr: Callable[[], pl.Expr]
+    distribution: bool = False
 
 
 _RESPONSE = ("requested_at", "responded_at")
@@ -93,84 +89,65 @@ _LATENCY = ("refund_initiated_at", "refund_completed_at")
 _LATENCY_FROM_REQUEST = ("requested_at", "refund_completed_at")
 
 
-def _scalars() -> list[Metric]:
-    req, ref = ("requests",), ("refunds",)
-    out = [
-        _scalar("orders", "Orders", "orders", COUNT, "Orders placed in the selection.",
-                "orders", ("amount",), p.row_count),
-        _scalar("gmv", "GMV", "currency", MONEY,
-                "Gross merchandise value: the sum of the selected orders' amounts, cancelled ones included.",
-                "orders", ("amount",), p.gmv),
-        _scalar("cancelled_orders", "Cancelled orders", "orders", COUNT,
-                "Orders that ended cancelled: a cancelled status or a cancellation time.",
-                "orders", ("is_cancelled",), p.cancelled_count),
-        _scalar("cancellation_rate", "Cancellation rate", "share", SHARE, "Cancelled orders divided by orders.",
-                "orders", ("is_cancelled",), p.cancellation_rate),
-        _scalar("cancelled_gmv", "Cancelled GMV", "currency", MONEY,
-                "The amounts of the cancelled orders: sales the sellers lost.",
-                "orders", ("amount", "is_cancelled"), p.cancelled_gmv),
-        _scalar("cancellation_requests", "Cancellation requests", "requests", COUNT,
-                "Orders whose buyer asked to cancel (a recorded request, at any stage).",
-                "requests", (), p.row_count, req),
-        _scalar("acceptance_rate", "Seller acceptance rate", "share", SHARE,
-                "Of the requests a seller answered (accepted or rejected), the share accepted.",
-                "requests", ("outcome",), p.acceptance_rate, ("requests", "seller_responses")),
-        _scalar("answered_requests", "Answered requests", "requests", COUNT,
-                "Requests with both a request time and the seller's answer time: the sample behind the "
-                "response-time figures.", "requests", _RESPONSE,
-                lambda: p.response_hours().count().cast(pl.Int64), ("requests", "response_times")),
-        _scalar("p50_response_hours", "Seller response time, median", "hours", DECIMAL,
-                "Median hours from a cancellation request to the seller's answer, over answered requests.",
-                "requests", _RESPONSE, lambda: p.quantile(p.response_hours(), 0.5), ("requests", "response_times")),
-        _scalar("p90_response_hours", "Seller response time, 90th percentile", "hours", DECIMAL,
-                "90th percentile of hours from a cancellation request to the seller's answer.",
-                "requests", _RESPONSE, lambda: p.quantile(p.response_hours(), 0.9), ("requests", "response_times")),
-        _scalar("return_path_orders", "Orders sent the return way", "orders", COUNT,
-                "Requests the parcel overtook: it shipped before the seller answered, so the buyer must "
-                "refuse or return it.", "requests", ("return_path",), p.return_path_count, req),
-        _scalar("return_path_gmv", "GMV sent the return way", "currency", MONEY,
-                "The amounts of the orders sent the return way.",
-                "requests", ("amount", "return_path"), p.return_path_gmv, req),
-        _scalar("refunds", "Refunds", "refunds", COUNT, "Refunds recorded for the selected orders.",
-                "refunds", (), p.row_count, ref),
-        _scalar("refund_amount", "Refunded amount", "currency", MONEY, "The sum of the refunds' recorded amounts.",
-                "refunds", ("refund_amount",), p.refund_amount, ("refunds", "refund_amounts")),
-        _scalar("pending_refunds", "Pending refunds", "refunds", COUNT, "Refunds with no completion time yet.",
-                "refunds", ("refund_completed_at",), p.pending_refund_count, ("refunds", "refund_times")),
-        _scalar("mean_refund_business_days_from_start", "Refund time from the refund's start, mean", "business days", DECIMAL,
-                "Mean business days from a refund's start to its completion.",
-                "refunds", _LATENCY, lambda: p.refund_business_days().mean(), ("refunds", "refund_times")),
-        _scalar("p50_refund_business_days_from_start", "Refund time from the refund's start, median", "business days", DECIMAL,
-                "Median business days from a refund's start to its completion.",
-                "refunds", _LATENCY, lambda: p.quantile(p.refund_business_days(), 0.5), ("refunds", "refund_times")),
-        _scalar("p90_refund_business_days_from_start", "Refund time from the refund's start, 90th percentile", "business days", DECIMAL,
-                "90th percentile of business days from a refund's start to its completion.",
-                "refunds", _LATENCY, lambda: p.quantile(p.refund_business_days(), 0.9), ("refunds", "refund_times")),
-        _scalar("p50_refund_business_days_from_request", "Buyer's wait from the request, median", "business days",
-                DECIMAL, "Median business days from the buyer's cancellation request to the refund's completion.",
-                "refunds", _LATENCY_FROM_REQUEST, lambda: p.quantile(p.refund_business_days_from_request(), 0.5),
-                ("refunds", "refund_times", "requests", "request_times")),
-        _scalar("p90_refund_business_days_from_request", "Buyer's wait from the request, 90th percentile",
-                "business days", DECIMAL,
-                "90th percentile of business days from the buyer's cancellation request to the refund's completion.",
-                "refunds", _LATENCY_FROM_REQUEST, lambda: p.quantile(p.refund_business_days_from_request(), 0.9),
-                ("refunds", "refund_times", "requests", "request_times")),
-    ]
+def _partials() -> dict[str, Partial]:
+    P = Partial
+    out = {
+        "orders": P("orders", ("amount",), p.row_count),
+        "gmv": P("orders", ("amount",), p.gmv),
+        "cancelled_orders": P("orders", ("is_cancelled",), p.cancelled_count),
+        "cancelled_gmv": P("orders", ("amount", "is_cancelled"), p.cancelled_gmv),
+        "requests": P("requests", (), p.row_count),
+        "response_hours": P("requests", _RESPONSE, p.response_hours, True),
+        "return_path_orders": P("requests", ("return_path",), p.return_path_count),
+        "return_path_gmv": P("requests", ("amount", "return_path"), p.return_path_gmv),
+        "refunds": P("refunds", (), p.row_count),
+        "refund_amount": P("refunds", ("refund_amount",), p.refund_amount),
+        "pending_refunds": P("refunds", ("refund_completed_at",), p.pending_refund_count),
+        "refund_days_from_start": P("refunds", _LATENCY, p.refund_business_days, True),
+        "wait_days": P("refunds", _LATENCY_FROM_REQUEST, p.refund_business_days_from_request, True),
+    }
     for stage in STAGES:
-        words = stage.replace("_", " ")
-        out.append(_scalar(f"requests_{stage}", f"Requests {words}", "requests", COUNT,
-                           f"Cancellation requests made {words} (the order's state when the buyer asked).",
-                           "requests", ("request_stage",), partial(p.requests_at_stage, stage), req))
-        out.append(_scalar(f"cancelled_{stage}", f"Cancelled {words}", "orders", COUNT,
-                           f"Orders cancelled {words}, including orders cancelled by status alone "
-                           "(their stage inferred from the order's timestamps).",
-                           "orders", ("is_cancelled", "cancel_stage"), partial(p.cancelled_at_stage, stage)))
+        out[f"requests_at.{stage}"] = P("requests", ("request_stage",), partial(p.requests_at_stage, stage))
+        out[f"cancelled_at.{stage}"] = P("orders", ("is_cancelled", "cancel_stage"),
+                                         partial(p.cancelled_at_stage, stage))
     for outcome in OUTCOMES:
-        words = outcome.replace("_", " ")
-        out.append(_scalar(f"outcome_{outcome}", f"Requests {words}", "requests", COUNT,
-                           f"Cancellation requests whose outcome was '{outcome}' (see analytics/outcomes.py).",
-                           "requests", ("outcome",), partial(p.outcome_count, outcome), req))
+        out[f"outcome.{outcome}"] = P("requests", ("outcome",), partial(p.outcome_count, outcome))
     return out
+
+
+PARTIALS: dict[str, Partial] = _partials()
+
+
+def partial_exprs(names) -> dict[str, list[pl.Expr]]:
+    """grain -> the aggregates of the named partials over that grain's frame, each aliased by its name."""
+    out: dict[str, list[pl.Expr]] = {}
+    for name in dict.fromkeys(names):
+        part = PARTIALS[name]
+        expr = part.expr()
+        out.setdefault(part.grain, []).append(
+            (pt.distribution_expr(expr) if part.distribution else expr).alias(name))
+    return out
+
+
+def finalise_row(row: Mapping, names) -> dict:
+    """The named scalars from one row of partials (a whole selection's, or one group's)."""
+    parts = {n: pt.Distribution.from_polars(v) if PARTIALS[n].distribution else (v if v is not None else 0)
+             for n, v in row.items() if n in PARTIALS}
+    return {name: get(name).figure.value(parts) for name in names}
+
+
+def _scalar(figure: fig.Figure) -> Metric:
+    reads: dict[str, set[str]] = {}
+    for name in figure.partials:
+        part = PARTIALS[name]
+        reads.setdefault(part.grain, set()).update(part.columns)
+    return Metric(figure.name, figure.label, figure.unit, figure.fmt, figure.description,
+                  {g: tuple(c) for g, c in reads.items()}, figure.needs, figure)
+
+
+def _scalars() -> list[Metric]:
+    """Every catalogue figure the observed partials can finalise."""
+    return [_scalar(f) for f in fig.FIGURES.values() if set(f.partials) <= set(PARTIALS)]
 
 
 _VOLUME_COLUMN_NEEDS = {"cancellation_requests": ("requests",)}
@@ -308,7 +285,7 @@ MONEY_COLUMNS = ("gmv", "cancelled_gmv", "refund_amount", "return_path_gmv", "ca
 
 def _one_currency(metric: Metric) -> Metric:
     """A money figure needs one currency: amounts in several are never added up."""
-    if metric.unit == "currency" and metric.name != "money_by_currency":
+    if metric.unit == "currency" and metric.name != "money_by_currency" and "single_currency" not in metric.needs:
         return replace(metric, needs=(*metric.needs, "single_currency"))
     return metric
 
@@ -335,18 +312,16 @@ def reads(names) -> dict[str, tuple[str, ...]]:
 
 
 def scalar_values(frames: p.Frames, names=SCALARS) -> list[pl.LazyFrame]:
-    """One single-row LazyFrame per grain that the named scalars use, one column per metric: every
-    number of a grain computed in one pass over its frame. Collect them together (pl.collect_all)."""
-    by_grain: dict[str, list[pl.Expr]] = {}
-    for name in names:
-        metric = get(name)
-        by_grain.setdefault(metric.grain, []).append(metric.expr().alias(name))
+    """One single-row LazyFrame per grain that the named scalars use, one column per partial: every
+    partial of a grain computed in one pass over its frame. Collect them together (pl.collect_all) and
+    finalise with `finalise_row`."""
+    by_grain = partial_exprs(n for name in names for n in get(name).figure.partials)
     return [getattr(frames, grain).select(exprs) for grain, exprs in by_grain.items()]
 
 
 def scalars_row(frames: p.Frames, names=SCALARS) -> dict:
     """The named scalars as one dict (collects)."""
-    out: dict = {}
+    row: dict = {}
     for frame in pl.collect_all(scalar_values(frames, names)):
-        out.update(frame.row(0, named=True))
-    return out
+        row.update(frame.row(0, named=True))
+    return finalise_row(row, names)

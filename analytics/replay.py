@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from analytics import figures as fig
+from analytics import partials as pt
 from analytics.calibrate import (
     US_PER_HOUR,
     Calibration,
@@ -172,23 +174,27 @@ def tallies_of(n_methods: int, *, cancelled, amount, outcome, return_path, dispa
     return out
 
 
-def _percentile_from_counts(counts: np.ndarray, q: float) -> float:
-    """The q-th percentile (linear interpolation, NumPy's default) of the values 0, 1, 2, ... repeated
-    counts[i] times: exact, without expanding the values."""
-    n = int(round(counts.sum()))
-    if n == 0:
-        return float("nan")
-    pos = q / 100.0 * (n - 1)
-    lo = int(np.floor(pos))
-    cum = np.cumsum(counts)
-    v_lo = int(np.searchsorted(cum, lo + 1 - 0.5))
-    v_hi = int(np.searchsorted(cum, min(lo + 2, n) - 0.5))
-    return v_lo + (pos - lo) * (v_hi - v_lo)
+def partials_of(tally: Tally, n: int, methods: tuple[str, ...], scale: float = 1.0) -> dict[str, object]:
+    """The tally as the named partials the catalogue's figures are finalised from (partials.py), the
+    same names as the report's partials of observed orders. `scale` multiplies the counts and amounts,
+    not the distributions' shapes."""
+    oc = tally.outcomes * scale
+    wait = tally.wait
+    out: dict[str, object] = {"orders": float(n)}
+    out.update(zip(SCALARS, (float(v) * scale for v in tally.scalars), strict=True))
+    out["requests"] = float(oc.sum() - oc[CODE["none"]] - oc[CODE["not_made"]])
+    out.update({f"outcome.{name}": float(oc[CODE[name]]) for name in OUTCOMES[1:]})
+    out["refunds_by_channel"] = tally.channel_counts * scale
+    out["refund_amount_by_channel"] = tally.channel_amounts * scale
+    out["wait_days"] = pt.Distribution.dense(wait.sum(axis=0)).scaled(scale)
+    out["wait_days_by_method"] = {m: pt.Distribution.dense(wait[i]) for i, m in enumerate(methods)}
+    out["transit_days"] = pt.Distribution.dense(tally.transit)
+    return out
 
 
 def figures(data: ReplayData, tally: Tally, scale: float = 1.0) -> dict[str, float]:
-    """The flat figures of a tally: 'cancelled_orders', 'requests_accepted', 'refunds_by_channel.wallet',
-    'refund_wait_by_payment_method.card.p50', ... (simulate.OUTCOME_INFO names them).
+    """The flat figures of a tally, by the what-if engine's names (figures.WHATIF): 'cancelled_orders',
+    'requests_accepted', 'refunds_by_channel.wallet', 'refund_wait_by_payment_method.card.p50', ...
 
     `scale` multiplies the counts and amounts (not the percentiles): a bootstrap tally scaled by
     orders / total weight stands for a period with as many orders as the data set."""
@@ -196,32 +202,10 @@ def figures(data: ReplayData, tally: Tally, scale: float = 1.0) -> dict[str, flo
 
 
 def figures_of(tally: Tally, n: int, methods: tuple[str, ...], scale: float = 1.0) -> dict[str, float]:
-    """`figures` for a tally of `n` orders whose wait histogram has one row per method of `methods`."""
-    if scale != 1.0:
-        tally = Tally(tally.scalars * scale, tally.outcomes * scale, tally.channel_counts * scale,
-                      tally.channel_amounts * scale, tally.wait, tally.transit)
-    out: dict[str, float] = {"orders": float(n)}
-    out.update(zip(SCALARS, map(float, tally.scalars), strict=True))
-    oc = tally.outcomes
-    out["requests"] = float(oc.sum() - oc[CODE["none"]] - oc[CODE["not_made"]])
-    for name in OUTCOMES[1:]:
-        out[f"requests_{name}"] = float(oc[CODE[name]])
-    for i, name in enumerate(REFUND_CHANNELS):
-        out[f"refunds_by_channel.{name}"] = float(tally.channel_counts[i])
-        out[f"refund_amount_by_channel.{name}"] = float(tally.channel_amounts[i])
-    platform = [REFUND_CHANNELS.index("wallet"), REFUND_CHANNELS.index("coupon")]
-    out["refunds_on_platform"] = float(tally.channel_counts[platform].sum())
-    out["refund_amount_on_platform"] = float(tally.channel_amounts[platform].sum())
-    overall = tally.wait.sum(axis=0)
-    out["refunds_after_request"] = float(overall.sum()) * scale
-    out["refund_wait_p50_business_days"] = _percentile_from_counts(overall, 50)
-    out["refund_wait_p90_business_days"] = _percentile_from_counts(overall, 90)
-    for i, m in enumerate(methods):
-        out[f"refund_wait_by_payment_method.{m}.p50"] = _percentile_from_counts(tally.wait[i], 50)
-        out[f"refund_wait_by_payment_method.{m}.p90"] = _percentile_from_counts(tally.wait[i], 90)
-    out["transit_p50_business_days"] = _percentile_from_counts(tally.transit, 50)
-    out["transit_p90_business_days"] = _percentile_from_counts(tally.transit, 90)
-    return out
+    """`figures` for a tally of `n` orders whose wait histogram has one row per method of `methods`;
+    a figure with nothing to measure is NaN."""
+    values = fig.flat(fig.finalise(partials_of(tally, n, methods, scale), fig.WHATIF))
+    return {k: float("nan") if v is None else float(v) for k, v in values.items()}
 
 
 # --------------------------------------------------------------------------------------------------

@@ -81,7 +81,7 @@ from datetime import timedelta
 import duckdb
 import polars as pl
 
-from analytics import db
+from analytics import capabilities, db
 from analytics import metrics as m
 from analytics import pipelines as p
 from analytics.filters import NO_FILTERS, Filters
@@ -226,47 +226,9 @@ def load(con: duckdb.DuckDBPyConnection, dataset, filters: Filters = NO_FILTERS,
 # What a data set records (over all its rows, not the filtered ones), cached per data set: a stored
 # data set never changes after its import's transaction.
 
-_CAPABILITY_SQL = """
-SELECT
-  (SELECT count(*) FROM cancellation_requests WHERE dataset_id = $1) AS requests,
-  (SELECT count(*) FROM cancellation_requests WHERE dataset_id = $1 AND reason IS NOT NULL AND reason <> 'unknown') AS reasons,
-  (SELECT count(requested_at) FROM cancellation_requests WHERE dataset_id = $1) AS request_times,
-  (SELECT count(seller_response) FROM cancellation_requests WHERE dataset_id = $1) AS seller_responses,
-  (SELECT count(*) FROM cancellation_requests WHERE dataset_id = $1
-      AND requested_at IS NOT NULL AND responded_at IS NOT NULL) AS response_times,
-  (SELECT count(*) FROM refunds WHERE dataset_id = $1) AS refunds,
-  (SELECT count(*) FROM refunds WHERE dataset_id = $1
-      AND initiated_at IS NOT NULL AND completed_at IS NOT NULL) AS refund_times,
-  (SELECT count(channel) FROM refunds WHERE dataset_id = $1) AS refund_channels,
-  (SELECT count(amount) FROM refunds WHERE dataset_id = $1) AS refund_amounts,
-  (SELECT count(seller_id) FROM orders WHERE dataset_id = $1) AS sellers,
-  (SELECT count(*) FROM orders WHERE dataset_id = $1 AND payment_method <> 'unknown') AS payment_methods,
-  (SELECT (count(DISTINCT upper(trim(currency))) <= 1)::INTEGER FROM orders WHERE dataset_id = $1) AS single_currency,
-  (SELECT (count(*) FILTER (WHERE is_cancelled AND cancel_stage IS NULL) = 0)::INTEGER
-     FROM orders WHERE dataset_id = $1) AS cancel_stages,
-  (SELECT count(shipping_method) FROM orders WHERE dataset_id = $1) AS shipping_methods,
-  (SELECT count(paid_at) FROM orders WHERE dataset_id = $1) AS payment_times,
-  (SELECT count(shipped_at) FROM orders WHERE dataset_id = $1) AS ship_times
-"""
-_capability_cache: dict[str, dict[str, str]] = {}
-
-
 def missing_capabilities(con: duckdb.DuckDBPyConnection, dataset) -> dict[str, str]:
-    """Capability name (metrics.CAPABILITIES) -> why, for each thing the data set does not record."""
-    dataset_id = _dataset_id(con, dataset)
-    if dataset_id not in _capability_cache:
-        cur = con.cursor()
-        try:
-            cur.execute(_CAPABILITY_SQL, [dataset_id])
-            names = [d[0] for d in cur.description]
-            counts = dict(zip(names, cur.fetchone(), strict=True))
-        finally:
-            cur.close()
-        assert set(names) == set(m.CAPABILITIES)
-        if len(_capability_cache) > 256:
-            _capability_cache.clear()
-        _capability_cache[dataset_id] = {k: m.CAPABILITIES[k] for k, n in counts.items() if not n}
-    return dict(_capability_cache[dataset_id])
+    """Capability name (capabilities.CAPABILITIES) -> why, for each thing the data set does not record."""
+    return capabilities.missing(con, _dataset_id(con, dataset))
 
 
 def currencies(con: duckdb.DuckDBPyConnection, dataset=None) -> list[str]:
@@ -568,9 +530,10 @@ def report(con: duckdb.DuckDBPyConnection, dataset=None, filters: Filters = NO_F
         p.refund_share_over(frames.refunds, threshold_days, by=None),
     ]
     collected = pl.collect_all([*scalar_frames, *tables])
-    s: dict = {}
+    row: dict = {}
     for frame in collected[:len(scalar_frames)]:
-        s.update(frame.row(0, named=True))
+        row.update(frame.row(0, named=True))
+    s = m.finalise_row(row, _REPORT_SCALARS)
     by_method, reason_rows, latency, overall, over = collected[len(scalar_frames):]
     over_row = over.row(0, named=True)
     wait = overall.row(0, named=True)

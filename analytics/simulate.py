@@ -72,12 +72,13 @@ Simulation (every figure is {"value", "low", "high", "orders_low", "orders_high"
         the data's share or None}; "extrapolated" = [parameter names set outside what the data observed]
         (extrapolated(prepared, policy)); "assumptions" = {parameter: what the figures assume there, in
         words} for those and for a never-answer share above 0;
-        baseline/scenario/delta hold the figures in OUTCOME_INFO, by name (nested for
+        baseline/scenario/delta hold the figures of figures.WHATIF, by name (nested for
         refunds_by_channel.<channel>, refund_wait_by_payment_method.<method>.p50/p90, ...).
-        "unavailable" = {figure: why} for the figures the data set cannot support (top-level OUTCOME_INFO
-        names; empty when it records requests and refunds): with no cancellation request at all, the
-        request outcomes (requests, requests_*, return_path_orders) and the buyer's wait from the request;
-        with no refund at all, every refund figure. Each such figure (and every nested figure under it)
+        "unavailable" = {figure: why} for the figures the data set cannot support (top-level figures.WHATIF
+        names): each figure's first need (figures.py) the data set lacks, with the report's reason
+        (capabilities.py): with no cancellation request at all, the request outcomes and the buyer's wait
+        from the request; with no refund at all, every refund figure; with several currencies, the
+        money figures. Each such figure (and every nested figure under it)
         has every key None in baseline, scenario and delta, never 0: show it as "n/a" with its reason. A
         figure can also be None without being listed (a percentile with no refund to measure under that
         policy).
@@ -94,7 +95,7 @@ Simulation (every figure is {"value", "low", "high", "orders_low", "orders_high"
          "examples": {field: [order ids]}, "zero_delta", "observed_vs_replayed": {figure: {observed, replayed}}}
     replay_orders(source, policy=None, dataset=None, seed=0, replicate=0) -> pl.DataFrame
         one row per order: its outcome, cancellation, refund and wait under the policy (drill-down)
-    OUTCOME_INFO: figure name -> (label, unit, what it counts), for every figure simulate returns.
+    figures.WHATIF: figure name -> its Figure (label, unit, format, direction), for every figure simulate returns.
     DEFAULT_REPLICATES = 10: the default of simulate, sweep, the command line's --replicates and the page
     (use it rather than a number of your own, so the page and the CLI agree); replicates must be 1..500
     (PolicyError otherwise); with 1 the intervals are None (no spread to measure).
@@ -123,7 +124,8 @@ import polars as pl
 from scipy import stats
 
 from analytics import calibrate as cal
-from analytics import db
+from analytics import capabilities, db
+from analytics import figures as fig
 from analytics.outcomes import REFUND_CHANNELS
 from analytics.policy import DATA, Parameter, Policy, PolicyError, parameters_for
 from analytics.replay import (
@@ -144,47 +146,6 @@ DEFAULT_REPLICATES = 10  # the one default: the pages, the command line and the 
 MAX_REPLICATES = 500
 MEMO_ENTRIES = 4_000  # replays kept per data set (a few KB each), so moving a control back is free
 
-# The figures every simulation returns: name -> (label, unit, what it counts).
-OUTCOME_INFO: dict[str, tuple[str, str, str]] = {
-    "orders": ("Orders", "orders", "orders in the data set (the same under every policy)"),
-    "cancelled_orders": ("Cancelled orders", "orders", "orders cancelled for any reason"),
-    "cancelled_gmv": ("Cancelled GMV", "currency", "order value of the cancelled orders: what sellers lose"),
-    "requests": ("Cancellation requests", "requests", "requests the buyers made"),
-    "requests_buyer_cancelled": ("Cancelled before payment", "requests", "the buyer cancelled an unpaid order"),
-    "requests_accepted": ("Accepted", "requests", "the seller agreed inside the window"),
-    "requests_rejected": ("Rejected", "requests", "the seller refused inside the window"),
-    "requests_auto_cancelled": ("Auto-cancelled", "requests", "the window ran out and the platform cancelled"),
-    "requests_lapsed": ("Lapsed", "requests", "the window ran out and the order went on"),
-    "requests_not_cancellable": ("Not cancellable", "requests",
-                                 "asked after shipment, or the parcel left before the answer"),
-    "requests_cancelled_without_consent": ("Cancelled without consent", "requests",
-                                           "consent off: cancelled the moment it was asked"),
-    "requests_dispatch_cancelled": ("Cut short by the dispatch deadline", "requests",
-                                    "still pending when the late order was cancelled"),
-    "requests_not_made": ("Not made", "requests", "the order was already cancelled for late dispatch"),
-    "requests_unknown": ("Unknown", "requests", "a seller answer the data labels outside the domain"),
-    "return_path_orders": ("Sent the return way", "orders", "the parcel left before the request was answered"),
-    "dispatch_cancelled_orders": ("Cancelled for late dispatch", "orders", "not shipped by the deadline"),
-    "refunds": ("Refunds", "refunds", "refunds of cancelled, paid orders"),
-    "refunds_by_channel": ("Refunds by channel", "refunds", "per refund channel"),
-    "refund_amount_by_channel": ("Refunded amount by channel", "currency", "per refund channel"),
-    "refunds_on_platform": ("Refunds kept on the platform", "refunds", "as wallet credit or coupons"),
-    "refund_amount_on_platform": ("Amount kept on the platform", "currency", "refunded as wallet credit or coupons"),
-    "refunds_after_request": ("Refunds after a request", "refunds", "refunds whose wait is measured"),
-    # The buyer's wait runs from the request (not from the refund's start, as some report figures do).
-    "refund_wait_p50_business_days": ("Buyer's wait from the request, median", "business days",
-                                      "from the buyer's cancellation request to the money back"),
-    "refund_wait_p90_business_days": ("Buyer's wait from the request, 90th percentile", "business days",
-                                      "from the buyer's cancellation request to the money back"),
-    "refund_wait_by_payment_method": ("Buyer's wait from the request, by payment method", "business days",
-                                      "p50 and p90 per method, from the buyer's request to the money back"),
-    "shipped_orders": ("Shipped orders", "orders", "shipped by the end of the data"),
-    "premium_orders": ("Shipped by Premium", "orders", "shipped orders sent by Premium"),
-    "transit_p50_business_days": ("Transit, median", "business days", "shipped to delivered"),
-    "transit_p90_business_days": ("Transit, 90th percentile", "business days", "shipped to delivered"),
-}
-
-
 @dataclass(frozen=True, eq=False)
 class Prepared:
     """A data set ready to replay: its arrays and its calibration (cache it per data set id)."""
@@ -194,6 +155,7 @@ class Prepared:
     frame: pl.DataFrame
     data: ReplayData
     calibration: cal.Calibration
+    missing: dict = field(default_factory=dict)           # capability -> why the data set lacks it
     memo: dict = field(default_factory=dict, repr=False)   # (policy, seed, replicate) -> figures
     draws: dict = field(default_factory=dict, repr=False)  # (seed, replicate) -> what every policy shares
 
@@ -203,13 +165,15 @@ def prepare_dataset(con, dataset: str | None = None, *, refit: bool = False) -> 
     found = db.resolve_dataset(con, dataset)
     frame = cal.load_orders(con, found.id)
     calibration = cal.calibrate(con, found.id, refit=refit, frame=frame)
-    return Prepared(found.id, found.name, frame, prepare(frame), calibration)
+    return Prepared(found.id, found.name, frame, prepare(frame), calibration, capabilities.missing(con, found.id))
 
 
 def prepare_frame(frame: pl.DataFrame, dataset_id: str = "frame", calibration: cal.Calibration | None = None) -> Prepared:
     """A Prepared from an in-memory orders frame (load_orders' shape; missing optional columns are null)."""
     frame = cal.normalise_orders(frame)
-    return Prepared(dataset_id, dataset_id, frame, prepare(frame), calibration or cal.fit(frame))
+    has = frame.select(pl.col("has_request").any(), pl.col("has_refund").any()).row(0)
+    return Prepared(dataset_id, dataset_id, frame, prepare(frame), calibration or cal.fit(frame),
+                    capabilities.of_frame(*has))
 
 
 def policy_parameters(prep: Prepared) -> tuple[Parameter, ...]:
@@ -385,34 +349,19 @@ def _difference(scen: Summaries, base: Summaries) -> Summaries:
     return tuple({n: s[n] - b[n] for n in b} for s, b in zip(scen, base, strict=True))
 
 
-# Why a figure cannot be measured on a data set: it records no cancellation requests, or no refunds.
-NO_REQUESTS = "this data set records no cancellation requests (cancelled orders are known by their status only)"
-NO_REFUNDS = "this data set records no refunds"
-# Figure (top-level name, as in OUTCOME_INFO) -> what it stands on.
-REQUEST_FIGURES = (
-    "requests", *(n for n in OUTCOME_INFO if n.startswith("requests_")), "return_path_orders",
-    "refunds_after_request", "refund_wait_p50_business_days", "refund_wait_p90_business_days",
-    "refund_wait_by_payment_method",
-)
-REFUND_FIGURES = (
-    "refunds", "refunds_by_channel", "refund_amount_by_channel", "refunds_on_platform", "refund_amount_on_platform",
-    "refunds_after_request", "refund_wait_p50_business_days", "refund_wait_p90_business_days",
-    "refund_wait_by_payment_method",
-)
 _NOT_AVAILABLE = {"value": None, "low": None, "high": None, "orders_low": None, "orders_high": None}
 
 
 def unavailable(prep: Prepared) -> dict[str, str]:
-    """Figure name (top level of OUTCOME_INFO) -> why this data set cannot support it. With no request
-    at all, what requests become cannot be told (a replay would count 0 for a thing never recorded);
-    with no refund at all, neither can the refunds. Empty for a data set that records both."""
-    has = prep.frame.select(pl.col("has_request").any(), pl.col("has_refund").any()).row(0)
-    out: dict[str, str] = {}
-    if not has[1]:
-        out.update(dict.fromkeys(REFUND_FIGURES, NO_REFUNDS))
-    if not has[0]:
-        out.update(dict.fromkeys(REQUEST_FIGURES, NO_REQUESTS))   # the wait stands on both: no request says it
-    return {n: out[n] for n in OUTCOME_INFO if n in out}
+    """Figure name (top level of figures.WHATIF) -> why this data set cannot support it: the first of the
+    figure's needs the data set lacks, with the same reason the report gives (a replay would count 0
+    for a thing never recorded). Empty for a data set that records what every figure needs."""
+    out = {}
+    for name, figure in fig.WHATIF.items():
+        why = next((prep.missing[n] for n in figure.needs if n in prep.missing), None)
+        if why:
+            out[name] = why
+    return out
 
 
 def extrapolated(prep: Prepared, policy: Policy) -> list[str]:
@@ -584,12 +533,12 @@ def sweep_frame(result: dict) -> pl.DataFrame:
     rows = []
     for point in result["points"]:
         for series in ("scenario", "delta"):
-            for outcome, fig in _flatten(point[series]).items():
+            for outcome, figure in _flatten(point[series]).items():
                 rows.append({"param": result["param"],
                              "param_value": DATA if point["value"] is None else str(point["value"]),
                              "param_number": float(point["value"]) if isinstance(point["value"], int | float) else None,
                              "outcome": outcome, "series": series,
-                             "value": fig["value"], "low": fig["low"], "high": fig["high"]})
+                             "value": figure["value"], "low": figure["low"], "high": figure["high"]})
     return pl.DataFrame(rows, schema={"param": pl.Utf8, "param_value": pl.Utf8, "param_number": pl.Float64,
                                       "outcome": pl.Utf8, "series": pl.Utf8, "value": pl.Float64,
                                       "low": pl.Float64, "high": pl.Float64})
@@ -680,7 +629,7 @@ def replay_orders(source, policy: Policy | None = None, dataset: str | None = No
 
 
 __all__ = [
-    "DEFAULT_REPLICATES", "OUTCOME_INFO", "Prepared", "fit_vs_data", "observed_premium_share", "policy_parameters",
+    "DEFAULT_REPLICATES", "Prepared", "fit_vs_data", "observed_premium_share", "policy_parameters",
     "prepare_dataset", "prepare_frame",
     "replay_orders", "unavailable", "self_check", "simulate", "sweep", "sweep_frame",
 ]

@@ -188,6 +188,8 @@ EXPECTED_SCALARS = {
     "p50_response_hours": 9.0, "p90_response_hours": 20.4, "return_path_orders": 1, "return_path_gmv": 60.0,
     "refunds": 5, "refund_amount": 265.0, "pending_refunds": 1,
     "mean_refund_business_days_from_start": 7.5, "p50_refund_business_days_from_start": 3.0, "p90_refund_business_days_from_start": 18.0,
+    # The buyer's wait: O1 5, O4 3, O7 4 business days (O9 has no request, O11 is pending).
+    "refunds_after_request": 3,
     "p50_refund_business_days_from_request": 4.0, "p90_refund_business_days_from_request": 4.8,
     "requests_before_payment": 1, "requests_awaiting_shipment": 6, "requests_after_shipment": 1,
     "cancelled_before_payment": 1, "cancelled_awaiting_shipment": 5, "cancelled_after_shipment": 0,

@@ -27,9 +27,9 @@ def test_every_metric_has_label_unit_format_and_description(name):
     assert m.reads and set(m.reads) <= set(p.GRAINS)
     for grain, columns in m.reads.items():
         assert set(columns) <= set(p.COLUMNS), f"{grain} reads unknown columns"
-    assert (m.expr is None) != (m.pipeline is None), "a metric is a scalar or a table"
+    assert (m.figure is None) != (m.pipeline is None), "a metric is a scalar or a table"
     if m.kind == "scalar":
-        assert m.grain in m.reads
+        assert set(m.figure.partials) <= set(metrics.PARTIALS)
 
 
 def test_labels_are_unique():
@@ -56,9 +56,10 @@ def test_every_table_runs_on_the_columns_it_declares(name):
 @pytest.mark.parametrize("name", metrics.SCALARS)
 def test_every_scalar_runs_on_the_columns_it_declares(name):
     m = metrics.REGISTRY[name]
-    frame = getattr(p.split(wide_frame()), m.grain)
-    columns = sorted(m.reads[m.grain]) or ["order_id"]
-    value = frame.select(columns).select(m.expr().alias(name)).collect().item()
+    full = p.split(wide_frame())
+    frames = p.Frames(**{g: getattr(full, g).select(sorted(m.reads[g]) or ["order_id"]) if g in m.reads else None
+                         for g in p.GRAINS})
+    value = metrics.scalars_row(frames, [name])[name]
     assert value is None or isinstance(value, int | float)
 
 

@@ -7,11 +7,11 @@ import polars as pl
 import pytest
 
 from analytics import calibrate as cal
+from analytics import figures
 from analytics.generate import generate
 from analytics.policy import Policy, PolicyError
 from analytics.replay import observed_figures, observed_outcome_expr
 from analytics.simulate import (
-    OUTCOME_INFO,
     fit_vs_data,
     prepare_dataset,
     self_check,
@@ -96,8 +96,8 @@ def test_a_scenario_equal_to_the_baseline_differs_by_exactly_zero(stored):
 def test_every_figure_is_described(stored):
     _, con, dataset = stored
     names = {name.split(".")[0] for name in observed_figures(prepare_dataset(con, dataset.id).data)}
-    assert names == set(OUTCOME_INFO)
-    assert all(len(info) == 3 and all(info) for info in OUTCOME_INFO.values())
+    assert names == set(figures.WHATIF)
+    assert all(f.label and f.unit in figures.UNITS and f.description for f in figures.WHATIF.values())
 
 
 def test_sweep_returns_each_point_and_a_frame_to_chart(stored):
@@ -288,7 +288,10 @@ NULL = {"value": None, "low": None, "high": None, "orders_low": None, "orders_hi
 
 
 def test_no_requests_and_no_refunds_make_those_figures_unavailable_not_zero():
-    from analytics.simulate import NO_REFUNDS, NO_REQUESTS, prepare_frame, unavailable
+    from analytics.capabilities import CAPABILITIES
+    from analytics.simulate import prepare_frame, unavailable
+
+    NO_REQUESTS, NO_REFUNDS = CAPABILITIES["requests"], CAPABILITIES["refunds"]
 
     prep = prepare_frame(_orders_only(requests=False))
     result = simulate(prep, policy=Policy(seller_consent_required=False), replicates=2)
@@ -317,7 +320,10 @@ def test_no_requests_and_no_refunds_make_those_figures_unavailable_not_zero():
 
 
 def test_requests_without_refunds_leave_only_the_refund_figures_unavailable():
-    from analytics.simulate import NO_REFUNDS, prepare_frame
+    from analytics.capabilities import CAPABILITIES
+    from analytics.simulate import prepare_frame
+
+    NO_REFUNDS = CAPABILITIES["refunds"]
 
     result = simulate(prepare_frame(_orders_only(requests=True)), replicates=2)
     assert set(result["unavailable"].values()) == {NO_REFUNDS}
@@ -356,7 +362,8 @@ def test_olist_simulation_says_requests_and_refunds_are_unknown(tmp_path, olist_
     assert main(["simulate", "--db", str(path), "--replicates", "2"]) == 0
     out = capsys.readouterr().out
     rows = {line.split("  ")[0]: line for line in out.splitlines()}
-    for label in ("Accepted", "Rejected", "Auto-cancelled", "Not cancellable", "Sent the return way",
-                  "Refunds kept on the platform"):
+    for label in ("Requests: accepted by seller", "Requests: rejected by seller",
+                  "Requests: auto-cancelled (no answer)", "Requests: not cancellable (shipped)",
+                  "Orders sent the return way", "Refunds kept on the platform"):
         assert rows[label].split()[-3:] == ["n/a", "n/a", "n/a"], rows[label]
     assert "n/a: this data set records no refunds" in out

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 import duckdb
 import polars as pl
 
-from analytics import metrics, pipelines, report
+from analytics import figures, metrics, pipelines, report
 from analytics.filters import Filters
 from analytics.ingest import count
 
@@ -27,27 +27,15 @@ HEADLINE = (
     "p90_refund_business_days_from_request",
     "cancelled_gmv",
 )
-# Short labels for the metric tiles; the registry's label is the tile's help text.
-SHORT_LABELS = {
-    "cancellation_rate": "Cancellation rate",
-    "cancellation_requests": "Cancellation requests",
-    "refunds": "Refunds",
-    "p50_refund_business_days_from_request": "Buyers' wait, median",
-    "p90_refund_business_days_from_request": "Buyers' wait, 90th pct",
-    "cancelled_gmv": "Cancelled GMV",
-}
-# A rise is bad news for these, so the change is coloured the other way round.
 # Fewer orders than this in either compared period: no change is shown.
 MIN_ORDERS = 30
 VOLUME = "orders"
-HIGHER_IS_WORSE = {"cancellation_rate", "cancellation_requests", "p50_refund_business_days_from_request",
-                   "p90_refund_business_days_from_request", "cancelled_gmv"}
 
 
 @dataclass(frozen=True)
 class Headline:
     name: str
-    label: str
+    label: str                         # the figure's short label; `help` is its description
     help: str
     fmt: str
     value: float | int | None          # None: nothing to measure in this selection
@@ -56,6 +44,11 @@ class Headline:
     change: float | None               # last complete period minus the one before
     compared: tuple[tuple[date, int], ...] = ()   # (first day, orders) of the two periods compared
     note: str | None = None            # why no change is shown, when there is none
+
+    @property
+    def higher_is_worse(self) -> bool:
+        """A rise is bad news (the change is coloured the other way round), from the figure's definition."""
+        return metrics.get(self.name).figure.better == figures.LOWER
 
 
 def period_for(first: date | None, last: date | None) -> str:
@@ -72,13 +65,10 @@ def _next_start(period: str) -> pl.Expr:
 
 def per_period(frames: pipelines.Frames, names: tuple[str, ...], time_col: str, period: str,
                last_day: date | None, first_day: date | None = None) -> pl.LazyFrame:
-    """One row per complete period that has data, oldest first: `period` (its first day) and one column per
-    metric, each computed on its own grain's frame. A period that runs past `last_day` (the data's or the
+    """One row per complete period that has data, oldest first: `period` (its first day) and the named
+    metrics' partials, each computed on its own grain's frame (finalise them with `finalise`). A period that runs past `last_day` (the data's or the
     selection's last day) or starts before `first_day` is incomplete and left out."""
-    by_grain: dict[str, list[pl.Expr]] = {}
-    for name in names:
-        metric = metrics.get(name)
-        by_grain.setdefault(metric.grain, []).append(metric.expr().alias(name))
+    by_grain = metrics.partial_exprs(n for name in names for n in metrics.get(name).figure.partials)
     parts = [
         getattr(frames, grain).filter(pl.col(time_col).is_not_null())
         .group_by(pipelines.period_start(time_col, period).alias("period")).agg(exprs)
@@ -93,6 +83,14 @@ def per_period(frames: pipelines.Frames, names: tuple[str, ...], time_col: str, 
     if first_day is not None:
         out = out.filter(pl.col("period") >= pl.lit(first_day))
     return out
+
+
+def finalise(partials: pl.DataFrame, names: tuple[str, ...]) -> pl.DataFrame:
+    """`per_period`'s partials finalised: one column per metric, one row per period (few rows)."""
+    rows = [{"period": row["period"], **metrics.finalise_row(row, names)} for row in partials.iter_rows(named=True)]
+    if not rows:
+        return pl.DataFrame(schema={"period": partials.schema["period"], **{n: pl.Float64 for n in names}})
+    return pl.DataFrame(rows, infer_schema_length=None)
 
 
 def _compared(series: pl.DataFrame, period: str) -> tuple[tuple[tuple[date, int], ...], str | None]:
@@ -137,19 +135,19 @@ def compute(con: duckdb.DuckDBPyConnection, dataset_id: str, filters: Filters,
                 reads.setdefault(grain, {time_col}).update(columns)
         frames = report.load(con, dataset_id, filters, reads)
         total_row = metrics.scalars_row(frames, names)
-        series = per_period(frames, per, time_col, period, last, first).collect()
+        series = finalise(per_period(frames, per, time_col, period, last, first).collect(), per)
     compared, note = _compared(series, period) if names else ((), None)
     out = []
     for name in HEADLINE:
         metric = metrics.get(name)
         fmt = report.money_format(codes, metric.fmt) if metric.unit == "currency" else metric.fmt
         if name in unavailable:
-            out.append(Headline(name, SHORT_LABELS[name], metric.description, fmt, None, unavailable[name], (), None))
+            out.append(Headline(name, metric.figure.short_label, metric.description, fmt, None, unavailable[name], (), None))
             continue
         values = tuple(series[name].to_list()) if series.height else ()
         change = None
         if note is None and values[-1] is not None and values[-2] is not None:
             change = values[-1] - values[-2]
-        out.append(Headline(name, SHORT_LABELS[name], metric.description, fmt, total_row.get(name),
+        out.append(Headline(name, metric.figure.short_label, metric.description, fmt, total_row.get(name),
                             None, values, change, compared, note))
     return out, period

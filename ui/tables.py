@@ -9,7 +9,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from analytics import metrics
+from analytics import figures, metrics
 
 # Columns the registry has no metric for, in words.
 WORDS = {
@@ -41,9 +41,6 @@ LONG = {
     "p50_response_hours": "Median seller response time, hours",
     "p90_response_hours": "90th percentile of the seller response time, hours",
 }
-UNIT_FORMATS = {"orders": "%,d", "requests": "%,d", "refunds": "%,d", "currency": "%,.2f", "share": "percent",
-                "hours": "%,.1f", "business days": "%,.1f"}
-
 
 def _label(column: str) -> str:
     if column in WORDS:
@@ -61,8 +58,8 @@ def column_words(column: str) -> str:
 
 def _number_format(column: str, dtype: pl.DataType) -> str:
     metric = metrics.REGISTRY.get(column)
-    if metric is not None and metric.unit in UNIT_FORMATS:
-        fmt = UNIT_FORMATS[metric.unit]
+    if metric is not None and metric.unit in figures.UNITS:
+        fmt = figures.UNITS[metric.unit].column
     elif "share" in column or column.endswith("_rate"):
         fmt = "percent"
     elif "gmv" in column or "amount" in column:

@@ -12,7 +12,7 @@ from analytics import report
 from analytics.filters import Filters
 from analytics.text import md
 from ui import downloads, tables
-from ui.headline import HIGHER_IS_WORSE, MIN_ORDERS, Headline
+from ui.headline import MIN_ORDERS, Headline
 from ui.notices import not_available
 
 __all__ = ["fmt", "fmt_change", "filter_summary", "headline_tiles", "not_available", "table_result"]
@@ -81,7 +81,7 @@ def headline_tiles(heads: list[Headline], period: str, per_row: int = 3) -> None
                 h.label,
                 fmt(h.value, h.fmt),
                 delta=("0" if unchanged else change),
-                delta_color="off" if unchanged else "inverse" if h.name in HIGHER_IS_WORSE else "normal",
+                delta_color="off" if unchanged else "inverse" if h.higher_is_worse else "normal",
                 delta_arrow="off" if unchanged else "auto",
                 delta_description=f"last {period} vs the one before" if h.change is not None else None,
                 help=help_text,

@@ -309,7 +309,7 @@ def result_tiles(result: dict) -> None:
             wt.label(name),
             wt.fmt_value(scen.get("value"), name),
             delta=None if change is None else "0" if unchanged else wt.fmt_interval({"value": change}, name, signed=True),
-            delta_color="off" if unchanged else "inverse" if name in wt.LOWER_IS_BETTER else "normal",
+            delta_color="off" if unchanged else "inverse" if wt.lower_is_better(name) else "normal",
             delta_arrow="off" if unchanged else "auto",
             delta_description="vs baseline" + (" · extrapolated" if result.get("extrapolated") else ""),
             help=f"Scenario {wt.fmt_interval(scen, name)}; baseline {wt.fmt_interval(base, name)}; "

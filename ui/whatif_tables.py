@@ -12,7 +12,8 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from analytics.simulate import OUTCOME_INFO, figure_path
+from analytics import figures as fig
+from analytics.simulate import figure_path
 
 # The figures the page shows, in order; the first ones are the tiles.
 TILES = ("cancelled_orders", "refund_wait_p50_business_days", "refund_wait_p90_business_days", "cancelled_gmv")
@@ -25,14 +26,11 @@ FIGURES = (
 )
 # Sweepable figures, for the sweep's picker: every scalar figure.
 SWEEP_FIGURES = FIGURES
-# Good news when these go down (a rise is shown in red).
-LOWER_IS_BETTER = {
-    "cancelled_orders", "cancelled_gmv", "requests_rejected", "requests_lapsed", "requests_not_cancellable",
-    "return_path_orders", "refund_wait_p50_business_days", "refund_wait_p90_business_days",
-    "transit_p50_business_days", "refunds_on_platform", "refund_amount_on_platform",
-}
-FORMATS = {"orders": "{:,.0f}", "requests": "{:,.0f}", "refunds": "{:,.0f}", "currency": "{:,.2f}",
-           "business days": "{:,.1f}"}
+
+
+def lower_is_better(name: str) -> bool:
+    """Good news when the figure goes down (a rise is shown in red), from its definition."""
+    return fig.get(name).better == fig.LOWER
 
 
 WAIT_LABELS = {f"{part}_{q}": f"{part.capitalize()}, {'median' if q == 'p50' else '90th percentile'}"
@@ -51,19 +49,19 @@ def unmeasured(frame: pl.DataFrame) -> list[str]:
 
 
 def label(name: str) -> str:
+    """'Refunds by channel (wallet)'; a method's label may hold dots, so the name is split by figure_path."""
     head, *rest = figure_path(name)
-    base = OUTCOME_INFO.get(head, (name,))[0]
-    return base + (f" ({', '.join(rest)})" if rest else "")
+    return fig.get(head).label + (f" ({', '.join(rest)})" if rest else "")
 
 
 def unit(name: str) -> str:
-    return OUTCOME_INFO.get(name.split(".")[0], ("", ""))[1]
+    return fig.get(name).unit
 
 
 def fmt_value(value, name: str) -> str:
     if value is None or value != value:
         return "—"
-    return FORMATS.get(unit(name), "{:,.2f}").format(value)
+    return fig.UNITS[unit(name)].estimate.format(value)
 
 
 # The two intervals in a manager's words: the one a policy decision rests on (what the next period would
@@ -73,7 +71,7 @@ SAME_ORDERS = "these same orders"
 
 
 def _pattern(name: str, signed: bool) -> str:
-    pattern = FORMATS.get(unit(name), "{:,.2f}")
+    pattern = fig.UNITS[unit(name)].estimate
     return "{:+" + pattern[2:] if signed else pattern
 
 

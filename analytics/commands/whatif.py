@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analytics import db
+from analytics import db, figures
 from analytics.cli import UserError, add_common, emit
 from analytics.commands.report import with_dataset_note
 from analytics.policy import DATA, PARAMETERS, PolicyError, value_text
@@ -166,9 +166,7 @@ DECIMALS = {"currency": 2, "business days": 1}
 
 
 def _unit(name: str) -> str:
-    from analytics.simulate import OUTCOME_INFO
-
-    return OUTCOME_INFO.get(name.split(".")[0], ("", "", ""))[1]
+    return figures.get(name).unit if name else ""
 
 
 def _number(x: float, unit: str = "") -> str:
@@ -205,11 +203,9 @@ def _not_available(r: dict, names) -> list[str]:
 
 
 def _label(name: str) -> str:
-    """The figure's label from simulate.OUTCOME_INFO, with its unit where a count would not say it."""
-    from analytics.simulate import OUTCOME_INFO
-
-    label, unit, _ = OUTCOME_INFO.get(name, (name, "", ""))
-    return f"{label} ({unit})" if unit in ("currency", "business days") else label
+    """The figure's label (figures.py), with its unit where a count would not say it."""
+    figure = figures.get(name)
+    return f"{figure.label} ({figure.unit})" if figure.unit in ("currency", "business days") else figure.label
 
 
 def _shipping_note(r: dict) -> str:
