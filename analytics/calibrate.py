@@ -27,127 +27,16 @@ import numpy as np
 import polars as pl
 from scipy import optimize, special
 
+from analytics.orders import US_PER_HOUR, data_end_expr, load_orders, normalise_orders
 from analytics.outcomes import REFUND_CHANNELS, SHIPPING_METHODS
 
 VERSION = 3
-US_PER_HOUR = 3_600_000_000
 MIN_REASON_ANSWERS = 30  # below this a reason's acceptance rate is too noisy to replace the overall one
-
-# One row per order: the order, its cancellation request (if any) and its refund (if any).
-ORDER_COLUMNS: dict[str, pl.DataType] = {
-    "order_id": pl.Utf8,
-    "placed_at": pl.Datetime("us"),
-    "payment_method": pl.Utf8,
-    "amount": pl.Float64,
-    "shipping_method": pl.Utf8,
-    "paid_at": pl.Datetime("us"),
-    "shipped_at": pl.Datetime("us"),
-    "delivered_at": pl.Datetime("us"),
-    "cancelled_at": pl.Datetime("us"),
-    "is_cancelled": pl.Boolean,
-    "has_request": pl.Boolean,
-    "requested_at": pl.Datetime("us"),
-    "reason": pl.Utf8,
-    "stage": pl.Utf8,
-    "seller_response": pl.Utf8,
-    "responded_at": pl.Datetime("us"),
-    "outcome": pl.Utf8,
-    "return_path": pl.Boolean,
-    "has_refund": pl.Boolean,
-    "refund_channel": pl.Utf8,
-    "refund_amount": pl.Float64,
-    "refund_initiated_at": pl.Datetime("us"),
-    "refund_completed_at": pl.Datetime("us"),
-}
-
-_ORDERS_SQL = """
-SELECT o.order_id, o.placed_at, o.payment_method, o.amount, o.shipping_method, o.paid_at, o.shipped_at,
-       o.delivered_at, o.cancelled_at, o.is_cancelled,
-       r.order_id IS NOT NULL AS has_request, r.requested_at, r.reason, r.stage, r.seller_response,
-       r.responded_at, r.outcome, r.return_path,
-       f.order_id IS NOT NULL AS has_refund, f.channel AS refund_channel, f.amount AS refund_amount,
-       f.initiated_at AS refund_initiated_at, f.completed_at AS refund_completed_at
-FROM orders o
-LEFT JOIN cancellation_requests r ON r.dataset_id = o.dataset_id AND r.order_id = o.order_id
-LEFT JOIN refunds f ON f.dataset_id = o.dataset_id AND f.order_id = o.order_id
-WHERE o.dataset_id = ?
-"""
-
-
-def load_orders(con, dataset_id: str) -> pl.DataFrame:
-    """One row per order of the data set, with its request and refund columns (ORDER_COLUMNS)."""
-    cur = con.cursor()
-    try:
-        frame = cur.sql(_ORDERS_SQL, params=[dataset_id]).pl()
-    finally:
-        cur.close()
-    # Sorted here rather than in SQL (DuckDB's ORDER BY holds the whole result twice): a join returns
-    # rows in no fixed order, and sums of amounts should not change from one load to the next.
-    return normalise_orders(_sorted_by_id(frame))
-
-
-def _sorted_by_id(frame: pl.DataFrame) -> pl.DataFrame:
-    """The frame in order_id order, moved one column at a time: sorting the whole frame at once holds
-    it twice (the biggest single cost of loading a large data set)."""
-    order = frame["order_id"].arg_sort()
-    columns = []
-    for name in frame.columns:
-        column = frame.drop_in_place(name)
-        columns.append(column.gather(order))
-        del column
-    return pl.DataFrame(columns)
-
-
-def normalise_orders(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-    """The frame with every ORDER_COLUMNS column, typed; absent optional columns become null.
-
-    has_request / has_refund, when absent, are derived from the request and refund columns, so a
-    hand-made frame needs only what it means to say."""
-    lf = frame.lazy()
-    present = set(lf.collect_schema().names())
-    derived = {
-        "has_request": pl.col("requested_at").is_not_null() | pl.col("reason").is_not_null(),
-        "has_refund": pl.any_horizontal(
-            pl.col(c).is_not_null()
-            for c in ("refund_channel", "refund_amount", "refund_initiated_at", "refund_completed_at")
-        ),
-        "is_cancelled": pl.col("cancelled_at").is_not_null(),
-    }
-    first = [pl.lit(None, dtype=t).alias(c) for c, t in ORDER_COLUMNS.items() if c not in present and c not in derived]
-    second = [derived[c].alias(c) for c in derived if c not in present]
-    return (
-        lf.with_columns(first)
-        .with_columns(second)
-        .select([pl.col(c).cast(t) for c, t in ORDER_COLUMNS.items()])
-        .collect()
-    )
-
-
-def stage_expr() -> pl.Expr:
-    """Stage of an order's request (outcomes.py) at its request time, or at its cancellation time."""
-    t = pl.coalesce("requested_at", "cancelled_at")
-    return (
-        pl.when(t.is_null())
-        .then(pl.when(pl.col("paid_at").is_null()).then(pl.lit("before_payment"))
-              .when(pl.col("shipped_at").is_null()).then(pl.lit("awaiting_shipment"))
-              .otherwise(pl.lit("after_shipment")))
-        .when(pl.col("paid_at").is_null() | (pl.col("paid_at") > t)).then(pl.lit("before_payment"))
-        .when(pl.col("shipped_at").is_null() | (pl.col("shipped_at") > t)).then(pl.lit("awaiting_shipment"))
-        .otherwise(pl.lit("after_shipment"))
-    )
-
 
 def _hours(later: str | pl.Expr, earlier: str | pl.Expr) -> pl.Expr:
     later = pl.col(later) if isinstance(later, str) else later
     earlier = pl.col(earlier) if isinstance(earlier, str) else earlier
     return (later - earlier).dt.total_microseconds().cast(pl.Float64) / US_PER_HOUR
-
-
-def data_end_expr() -> pl.Expr:
-    """The last moment the data set shows: what is still open was open at least until then."""
-    cols = ["placed_at", "paid_at", "shipped_at", "delivered_at", "cancelled_at", "requested_at",
-            "responded_at", "refund_initiated_at", "refund_completed_at"]
-    return pl.max_horizontal([pl.col(c).max() for c in cols])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -689,7 +578,7 @@ def fit_tables(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
     - totals: one row of counts, the Premium share's parts, the timeouts' median, the data's end."""
     lf = normalise_orders(frame).lazy()
     end = data_end_expr()
-    awaiting = stage_expr() == "awaiting_shipment"
+    awaiting = pl.col("stage") == "awaiting_shipment"   # stored by the import (rules.py)
     requested = pl.col("has_request") & pl.col("requested_at").is_not_null()
     answered = awaiting & pl.col("seller_response").is_in(["accepted", "rejected"])
     no_answer = pl.col("seller_response").is_null() | (pl.col("seller_response") == "none")

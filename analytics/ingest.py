@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 import polars as pl
 
-from analytics import db
+from analytics import db, rules
 from analytics.outcomes import CANCELLED_STATUSES
 
 # The payment method is not required: an export without one stores every order with method 'unknown'.
@@ -208,21 +208,6 @@ def _order_warnings_guard() -> str:
     return f"({order} OR least({times}) < {earliest} OR greatest({times}) > {latest})"
 
 
-def _stage_sql(t: str, known: bool = True) -> str:
-    """Stage at time t (outcomes.py); with t unknown, from which timestamps the order has.
-
-    An export with neither payment nor shipment times cannot tell the stage: NULL (unknown)."""
-    if not known:
-        return "CAST(NULL AS VARCHAR)"
-    return f"""CASE
-        WHEN {t} IS NULL THEN CASE WHEN paid_at IS NULL THEN 'before_payment'
-                                   WHEN shipped_at IS NULL THEN 'awaiting_shipment'
-                                   ELSE 'after_shipment' END
-        WHEN paid_at IS NULL OR paid_at > {t} THEN 'before_payment'
-        WHEN shipped_at IS NULL OR shipped_at > {t} THEN 'awaiting_shipment'
-        ELSE 'after_shipment' END"""
-
-
 def store_staged(
     cur: duckdb.DuckDBPyConnection,
     staged: str,
@@ -290,29 +275,22 @@ def store_staged(
             SELECT ?, order_id, source_line, placed_at, coalesce(payment_method, '{UNKNOWN_METHOD}'), amount,
                    currency, buyer_id, seller_id, shipping_method, paid_at, shipped_at, delivered_at, status,
                    cancelled_at, _is_cancelled,
-                   CASE WHEN _is_cancelled THEN {_stage_sql('coalesce(cancel_requested_at, cancelled_at)', stage_known)} END
+                   CASE WHEN _is_cancelled THEN {rules.stage_sql('coalesce(cancel_requested_at, cancelled_at)', known=stage_known)} END
             {good}""",
             [dataset_id],
         )
         progress(0.8, "storing cancellation requests")
-        stage = _stage_sql("coalesce(cancel_requested_at, cancelled_at)")
+        stage = rules.stage_sql("coalesce(cancel_requested_at, cancelled_at)")
+        return_path = rules.return_path_sql("_stage", cancelled="_is_cancelled", responded="seller_responded_at")
         cur.execute(
             f"""INSERT INTO cancellation_requests
-            WITH r AS (
-                SELECT *, {stage} AS _stage,
-                       ({stage} = 'awaiting_shipment' AND shipped_at IS NOT NULL AND NOT _is_cancelled
-                        AND (seller_responded_at IS NULL OR shipped_at < seller_responded_at)) AS _return_path
+            WITH s AS (
+                SELECT *, {stage} AS _stage
                 {good} AND (cancel_requested_at IS NOT NULL OR cancel_reason IS NOT NULL)
-            )
+            ), r AS (SELECT *, {return_path} AS _return_path FROM s)
             SELECT ?, order_id, cancel_requested_at, coalesce(cancel_reason, 'unknown'), _stage,
                    seller_response, seller_responded_at,
-                   CASE WHEN _stage = 'before_payment' THEN 'buyer_cancelled'
-                        WHEN _stage = 'after_shipment' OR _return_path THEN 'not_cancellable'
-                        WHEN seller_response = 'accepted' THEN 'accepted'
-                        WHEN seller_response = 'rejected' THEN 'rejected'
-                        WHEN seller_response = 'none' AND _is_cancelled THEN 'auto_cancelled'
-                        WHEN seller_response = 'none' THEN 'lapsed'
-                        ELSE 'unknown' END,
+                   {rules.outcome_sql("_stage", "_return_path", cancelled="_is_cancelled")},
                    _return_path
             FROM r""",
             [dataset_id],

@@ -24,15 +24,8 @@ import polars as pl
 
 from analytics import figures as fig
 from analytics import partials as pt
-from analytics.calibrate import (
-    US_PER_HOUR,
-    Calibration,
-    Lognormal,
-    data_end_expr,
-    fit_lognormal_cure,
-    normalise_orders,
-    stage_expr,
-)
+from analytics.calibrate import Calibration, Lognormal, fit_lognormal_cure
+from analytics.orders import US_PER_HOUR, data_end_expr, normalise_orders
 from analytics.outcomes import DEFAULT_REFUND_CHANNEL, REFUND_CHANNELS, SHIPPING_METHODS
 from analytics.policy import Policy
 
@@ -289,29 +282,6 @@ def _days(us: np.ndarray) -> np.ndarray:
     return np.floor_divide(us, US_PER_DAY).astype("datetime64[D]")
 
 
-def observed_outcome_expr() -> pl.Expr:
-    """A request's outcome by outcomes.py's rules (the same as the import derives), null without a request."""
-    stage = stage_expr()
-    return (
-        pl.when(~pl.col("has_request")).then(None)
-        .when(stage == "before_payment").then(pl.lit("buyer_cancelled"))
-        .when((stage == "after_shipment") | _return_path_expr()).then(pl.lit("not_cancellable"))
-        .when(pl.col("seller_response") == "accepted").then(pl.lit("accepted"))
-        .when(pl.col("seller_response") == "rejected").then(pl.lit("rejected"))
-        .when((pl.col("seller_response") == "none") & pl.col("is_cancelled")).then(pl.lit("auto_cancelled"))
-        .when(pl.col("seller_response") == "none").then(pl.lit("lapsed"))
-        .otherwise(pl.lit("unknown"))
-    )
-
-
-def _return_path_expr() -> pl.Expr:
-    return (
-        pl.col("has_request") & (stage_expr() == "awaiting_shipment") & pl.col("shipped_at").is_not_null()
-        & ~pl.col("is_cancelled")
-        & (pl.col("responded_at").is_null() | (pl.col("shipped_at") < pl.col("responded_at")))
-    ).fill_null(False)
-
-
 def _transit(shipped: np.ndarray, delivered: np.ndarray) -> np.ndarray:
     out = np.full(len(shipped), -1, dtype=np.int64)
     seen = np.flatnonzero((shipped != NEVER) & (delivered != NEVER) & (delivered >= shipped))
@@ -361,9 +331,10 @@ def resample(data: ReplayData, seed: int, replicate: int) -> Resample:
 
 
 def prepare(frame: pl.DataFrame) -> ReplayData:
-    """Arrays for replaying a data set (the frame of calibrate.load_orders, or a hand-made one)."""
+    """Arrays for replaying a data set (the frame of orders.load_orders, or a hand-made one)."""
     frame = normalise_orders(frame)
-    stage = stage_expr()
+    # The stage, outcome and return path as the import derived them (rules.py): never derived here.
+    stage = pl.col("stage")
     awaiting = stage == "awaiting_shipment"
     answered = pl.col("seller_response").is_in(["accepted", "rejected"]) & pl.col("responded_at").is_not_null()
     silent = pl.col("seller_response") == "none"
@@ -382,8 +353,8 @@ def prepare(frame: pl.DataFrame) -> ReplayData:
         .with_columns(
             stage.alias("_stage"),
             fixed.alias("_fixed"),
-            observed_outcome_expr().fill_null("none").alias("_outcome"),
-            _return_path_expr().alias("_return_path"),
+            pl.col("outcome").fill_null("none").alias("_outcome"),
+            pl.col("return_path").fill_null(False).alias("_return_path"),
             (awaiting & answered).fill_null(False).alias("_answered"),
             ((silent_bound - pl.col("requested_at")).dt.total_microseconds() / US_PER_HOUR).alias("_r_lower"),
             (pl.coalesce(pl.col("cancelled_at"), end) - pl.col("paid_at")).dt.total_microseconds().alias("_s_lower"),

@@ -47,7 +47,7 @@ Data and calibration:
         Load a data set once (orders + requests + refunds) and its calibration (stored, else fitted and
         stored); a Prepared can be cached by the page (key: dataset id) and passed to everything below.
     prepare_frame(frame, dataset_id="frame", calibration=None) -> Prepared   the same from a frame in
-        memory (calibrate.load_orders' columns; absent optional columns mean unknown); fitted if not given
+        memory (orders.load_orders' columns; absent optional columns mean unknown); fitted if not given
     calibrate.calibrate(con, dataset_id, refit=False) -> Calibration;  calibrate.load_calibration(con, id)
     Calibration.summary() -> dict                      fitted figures with their sample sizes
     fit_vs_data(prepared) -> dict[str, pl.DataFrame]   fitted curve against the data's own distribution
@@ -126,6 +126,7 @@ from scipy import stats
 from analytics import calibrate as cal
 from analytics import capabilities, db
 from analytics import figures as fig
+from analytics.orders import load_orders, normalise_orders
 from analytics.outcomes import REFUND_CHANNELS
 from analytics.policy import DATA, Parameter, Policy, PolicyError, parameters_for
 from analytics.replay import (
@@ -163,14 +164,14 @@ class Prepared:
 def prepare_dataset(con, dataset: str | None = None, *, refit: bool = False) -> Prepared:
     """Load a data set (id or name; None = the newest) and its calibration, stored or fitted now."""
     found = db.resolve_dataset(con, dataset)
-    frame = cal.load_orders(con, found.id)
+    frame = load_orders(con, found.id)
     calibration = cal.calibrate(con, found.id, refit=refit, frame=frame)
     return Prepared(found.id, found.name, frame, prepare(frame), calibration, capabilities.missing(con, found.id))
 
 
 def prepare_frame(frame: pl.DataFrame, dataset_id: str = "frame", calibration: cal.Calibration | None = None) -> Prepared:
     """A Prepared from an in-memory orders frame (load_orders' shape; missing optional columns are null)."""
-    frame = cal.normalise_orders(frame)
+    frame = normalise_orders(frame)
     has = frame.select(pl.col("has_request").any(), pl.col("has_refund").any()).row(0)
     return Prepared(dataset_id, dataset_id, frame, prepare(frame), calibration or cal.fit(frame),
                     capabilities.of_frame(*has))

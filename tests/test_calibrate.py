@@ -10,6 +10,7 @@ import pytest
 
 from analytics import calibrate as cal
 from analytics.generate import GeneratorParams, generate
+from analytics.orders import load_orders
 
 
 def test_censored_lognormal_recovers_its_parameters_where_ignoring_censoring_would_not():
@@ -99,7 +100,7 @@ def test_a_read_only_connection_still_gets_a_calibration(db_file):
 
 def test_summary_and_fit_against_data_frames(con):
     dataset = generate(con, 5_000, 2).dataset
-    frame = cal.load_orders(con, dataset.id)
+    frame = load_orders(con, dataset.id)
     fitted = cal.fit(frame)
     summary = fitted.summary()
     assert summary["seller_response"]["answered"] > 0 and summary["seller_response"]["censored"] > 0
