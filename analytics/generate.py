@@ -20,7 +20,7 @@ import polars as pl
 
 from analytics.outcomes import DEFAULT_REFUND_CHANNEL, REASONS, REFUND_CHANNELS, STAGES
 from analytics.policy import Policy
-from analytics.replay import CODE, figures_of, tally_of
+from analytics.tally import CODE, figures_of, tally_of
 
 DAY = 86_400
 HOUR = 3_600
@@ -183,7 +183,7 @@ def generate_frame(n_orders: int, seed: int, params: GeneratorParams = DEFAULT_P
     dispatch deadline with auto-cancel, refund channels and fixed refund times, Premium share) instead
     of the baseline of `params`. The same seed under two policies gives the same orders, buyers and
     sellers behaving alike: what they would have done under each. `truth`, a dict, receives the
-    figures the what-if engine reports (replay.figures_of's names), counted from what truly happened."""
+    figures the what-if engine reports (tally.figures_of's names), counted from what truly happened."""
     if n_orders < 0:
         raise ValueError("n_orders must be 0 or more")
     params.check()

@@ -22,461 +22,37 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from analytics import figures as fig
-from analytics import partials as pt
 from analytics.calibrate import Calibration, Lognormal, fit_lognormal_cure
-from analytics.orders import US_PER_HOUR, data_end_expr, normalise_orders
-from analytics.outcomes import DEFAULT_REFUND_CHANNEL, REFUND_CHANNELS, SHIPPING_METHODS
-from analytics.policy import Policy
-
-US_PER_DAY = 24 * US_PER_HOUR
-NEVER = np.int64(2**62)  # "has not happened": later than any real time, and safe to add hours to
-
-# Outcome of each order's request in a replay: the domain's outcomes (outcomes.py) plus what a policy
-# can add. 'none' = the order has no request.
-OUTCOMES = (
-    "none", "buyer_cancelled", "accepted", "rejected", "auto_cancelled", "lapsed", "not_cancellable", "unknown",
-    "cancelled_without_consent",  # consent off: cancelled the moment it was asked
-    "dispatch_cancelled",         # pending when the dispatch deadline cancelled the order
-    "not_made",                   # the order was already cancelled for late dispatch when the buyer would have asked
+from analytics.draws import (
+    STREAM_ACCEPT,
+    STREAM_NEVER,
+    STREAM_PREMIUM,
+    STREAM_REFUND,
+    STREAM_RESPONSE,
+    STREAM_SHIP,
+    STREAM_SHIP_TOD,
+    STREAM_TRANSIT,
+    bootstrap_weights,
+    uniforms,
 )
-CODE = {name: np.int8(i) for i, name in enumerate(OUTCOMES)}
-STAGE_CODES = {"before_payment": 0, "awaiting_shipment": 1, "after_shipment": 2}
-
-# Random streams: one per kind of draw, so adding a draw of one kind never moves another.
-STREAM_SHIP, STREAM_RESPONSE, STREAM_ACCEPT, STREAM_REFUND, STREAM_PREMIUM, STREAM_TRANSIT = range(1, 7)
-STREAM_WEIGHT, STREAM_NEVER, STREAM_SHIP_TOD = 7, 8, 9
-
-# A seller who never answers: an answer time later than any window (hours), so the window always runs out.
-NEVER_ANSWER_HOURS = 1e6
-
-_M64 = (1 << 64) - 1
-
-
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser on uint64 (wrapping arithmetic): a well-spread 64-bit hash."""
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
-
-
-def _salt(seed: int, replicate: int, stream: int) -> np.uint64:
-    # In Python integers: NumPy scalars warn on the overflow that the hash relies on.
-    x = (int(seed) * 0x9E3779B97F4A7C15 + int(replicate) * 0xD1B54A32D192ED03 + stream * 0xABC98388FB8FAC03) & _M64
-    for shift, mult in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
-        x = ((x ^ (x >> shift)) * mult) & _M64
-    return np.uint64(x ^ (x >> 31))
-
-
-def uniforms(keys: np.ndarray, seed: int, replicate: int, stream: int) -> np.ndarray:
-    """One uniform in [0, 1) per order key, a function of (seed, replicate, stream, key) only."""
-    bits = _mix(keys ^ _salt(seed, replicate, stream))
-    return (bits >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
-
-
-# Poisson(1)'s CDF at 0, 1, 2, ...: a bootstrap weight from a uniform by inverse CDF (beyond 20 the
-# remaining probability is below 1e-19).
-_POISSON1_CDF = np.cumsum([np.exp(-1.0) / float(np.prod(np.arange(1, k + 1))) for k in range(21)])
-
-
-def bootstrap_weights(keys: np.ndarray, seed: int, replicate: int) -> np.ndarray:
-    """One Poisson(1) weight per order key, a function of (seed, replicate, key) only: how many times
-    the order appears in a resampled period (the Poisson bootstrap). Every policy replayed with this
-    (seed, replicate) weighs each order alike, so a difference stays paired."""
-    u = uniforms(keys, seed, replicate, STREAM_WEIGHT)
-    return np.searchsorted(_POISSON1_CDF, u, side="right").astype(np.float64)
-
-
-# --------------------------------------------------------------------------------------------------
-# Figures that add up
-
-
-SCALARS = ("cancelled_orders", "cancelled_gmv", "return_path_orders", "dispatch_cancelled_orders", "refunds",
-           "shipped_orders", "premium_orders")
-
-
-@dataclass(frozen=True, eq=False)
-class Tally:
-    """Additive figures of a set of orders: two disjoint sets' tallies add up to their union's.
-    Percentiles are read from the histograms at the end, so they need no pass over the orders."""
-
-    scalars: np.ndarray          # by SCALARS
-    outcomes: np.ndarray         # requests by outcome code
-    channel_counts: np.ndarray   # refunds by REFUND_CHANNELS
-    channel_amounts: np.ndarray
-    wait: np.ndarray             # (payment method, business days) -> refunds after a request
-    transit: np.ndarray          # business days -> shipped orders
-
-    def __add__(self, other: Tally) -> Tally:
-        return Tally(self.scalars + other.scalars, self.outcomes + other.outcomes,
-                     self.channel_counts + other.channel_counts, self.channel_amounts + other.channel_amounts,
-                     _pad_add(self.wait, other.wait), _pad_add(self.transit, other.transit))
-
-    def __neg__(self) -> Tally:
-        return Tally(-self.scalars, -self.outcomes, -self.channel_counts, -self.channel_amounts, -self.wait,
-                     -self.transit)
-
-
-def _pad_add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    width = max(a.shape[-1], b.shape[-1])
-
-    def pad(x: np.ndarray) -> np.ndarray:
-        return np.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, width - x.shape[-1])])
-
-    return pad(a) + pad(b)
-
-
-def tally_of(n_methods: int, *, weights: np.ndarray | None = None, **orders) -> Tally:
-    """The tally of these orders; with `weights`, each order counts that many times (a bootstrap).
-    The orders' columns as in tallies_of."""
-    return tallies_of(n_methods, weightings=(weights,), **orders)[0]
-
-
-def tallies_of(n_methods: int, *, cancelled, amount, outcome, return_path, dispatch, refunded, channel, refund_amount,
-               wait_method, wait_days, shipped, ship_method, transit,
-               weightings: tuple[np.ndarray | None, ...]) -> list[Tally]:
-    """The tally of these orders once per weighting (None: each order once), sharing the selections."""
-    premium = shipped & (ship_method == 1)
-    known = refunded & (channel >= 0)
-    ch = channel[known].astype(np.int64)
-    has = wait_days >= 0
-    w = wait_days[has]
-    top = int(w.max()) + 1 if len(w) else 1
-    wait_code = wait_method[has].astype(np.int64) * top + w
-    sel = shipped & (ship_method >= 0) & (transit >= 0)
-    tr = transit[sel]
-    gmv, paid_back = amount[cancelled], refund_amount[known]
-    out = []
-    for wt in weightings:
-        if wt is None:
-            scalars = [cancelled.sum(), gmv.sum(), return_path.sum(), dispatch.sum(), refunded.sum(), shipped.sum(),
-                       premium.sum()]
-            by_known = by_has = by_sel = None
-        else:
-            scalars = [wt[cancelled].sum(), (gmv * wt[cancelled]).sum(), wt[return_path].sum(), wt[dispatch].sum(),
-                       wt[refunded].sum(), wt[shipped].sum(), wt[premium].sum()]
-            by_known, by_has, by_sel = wt[known], wt[has], wt[sel]
-        outcomes = np.bincount(outcome, weights=wt, minlength=len(OUTCOMES)).astype(np.float64)
-        counts = np.bincount(ch, weights=by_known, minlength=len(REFUND_CHANNELS)).astype(np.float64)
-        amounts = np.bincount(ch, weights=paid_back if wt is None else paid_back * by_known,
-                              minlength=len(REFUND_CHANNELS))
-        wait = np.bincount(wait_code, weights=by_has, minlength=n_methods * top).reshape(n_methods, top)
-        transit_hist = np.bincount(tr, weights=by_sel).astype(np.float64) if len(tr) else np.zeros(1)
-        out.append(Tally(np.array(scalars, dtype=np.float64), outcomes, counts, amounts, wait.astype(np.float64),
-                         transit_hist))
-    return out
-
-
-def partials_of(tally: Tally, n: int, methods: tuple[str, ...], scale: float = 1.0) -> dict[str, object]:
-    """The tally as the named partials the catalogue's figures are finalised from (partials.py), the
-    same names as the report's partials of observed orders. `scale` multiplies the counts and amounts,
-    not the distributions' shapes."""
-    oc = tally.outcomes * scale
-    wait = tally.wait
-    out: dict[str, object] = {"orders": float(n)}
-    out.update(zip(SCALARS, (float(v) * scale for v in tally.scalars), strict=True))
-    out["requests"] = float(oc.sum() - oc[CODE["none"]] - oc[CODE["not_made"]])
-    out.update({f"outcome.{name}": float(oc[CODE[name]]) for name in OUTCOMES[1:]})
-    out["refunds_by_channel"] = tally.channel_counts * scale
-    out["refund_amount_by_channel"] = tally.channel_amounts * scale
-    out["wait_days"] = pt.Distribution.dense(wait.sum(axis=0)).scaled(scale)
-    out["wait_days_by_method"] = {m: pt.Distribution.dense(wait[i]) for i, m in enumerate(methods)}
-    out["transit_days"] = pt.Distribution.dense(tally.transit)
-    return out
-
-
-def figures(data: ReplayData, tally: Tally, scale: float = 1.0) -> dict[str, float]:
-    """The flat figures of a tally, by the what-if engine's names (figures.WHATIF): 'cancelled_orders',
-    'requests_accepted', 'refunds_by_channel.wallet', 'refund_wait_by_payment_method.card.p50', ...
-
-    `scale` multiplies the counts and amounts (not the percentiles): a bootstrap tally scaled by
-    orders / total weight stands for a period with as many orders as the data set."""
-    return figures_of(tally, data.n, data.methods, scale)
-
-
-def figures_of(tally: Tally, n: int, methods: tuple[str, ...], scale: float = 1.0) -> dict[str, float]:
-    """`figures` for a tally of `n` orders whose wait histogram has one row per method of `methods`;
-    a figure with nothing to measure is NaN."""
-    values = fig.flat(fig.finalise(partials_of(tally, n, methods, scale), fig.WHATIF))
-    return {k: float("nan") if v is None else float(v) for k, v in values.items()}
-
-
-# --------------------------------------------------------------------------------------------------
-# The orders as arrays
-
-
-@dataclass(frozen=True, eq=False)
-class View:
-    """The orders a replay recomputes (`idx`, sorted) and the tally of all the others, which every policy
-    of this kind leaves as observed. r_pos / s_pos: where each request / drawn ship time sits in idx."""
-
-    idx: np.ndarray
-    r_pos: np.ndarray
-    s_pos: np.ndarray
-    rest: Tally
-    more: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))   # quiet orders added to the small view
-
-
-@dataclass(frozen=True, eq=False)
-class ReplayData:
-    """A data set's orders as NumPy arrays, prepared once and replayed many times.
-
-    Per order (length n): times in microseconds (NEVER where absent), masks, codes. Per replayable
-    request (length m, `r_idx` the orders they belong to): request time, stage, the seller's answer
-    when seen, and the lower bound on it when not. Per order whose ship time is drawn (`s_idx`): the
-    hours after payment it is known to exceed."""
-
-    order_id: pl.Series
-    key: np.ndarray
-    amount: np.ndarray
-    method: np.ndarray            # index into `methods`
-    methods: tuple[str, ...]      # the data's payment methods and the domain's (sorted)
-    method_orders: np.ndarray     # per method: orders paid by it in the data (0: a domain method it lacks)
-    method_channel: np.ndarray    # per method: the refund channel (REFUND_CHANNELS index) it defaults to:
-                                  # the domain's, else the one most of its refunds show, else original
-    ship_method: np.ndarray       # 0 standard, 1 premium, -1 unknown
-    paid: np.ndarray
-    paid_day: np.ndarray          # datetime64[D]
-    has_paid: np.ndarray
-    shipped: np.ndarray           # observed shipment, NEVER if none
-    transit_days: np.ndarray      # business days shipped -> delivered where both are seen, else -1
-    fixed: np.ndarray             # kept as observed under every policy (the data cannot be replayed)
-    cancelled_obs: np.ndarray
-    cancel_at_obs: np.ndarray
-    outcome_obs: np.ndarray
-    return_path_obs: np.ndarray
-    has_refund: np.ndarray
-    refund_channel: np.ndarray    # index into REFUND_CHANNELS, -1 unknown or another label
-    refund_amount: np.ndarray
-    refund_init: np.ndarray
-    refund_done: np.ndarray       # completion day (datetime64[D]); NaT when unknown
-    request_day: np.ndarray       # datetime64[D]; NaT without a request time
-    s_idx: np.ndarray             # paid, replayable orders with no shipment seen: their ship time is drawn
-    s_lower_hours: np.ndarray     # ... beyond this many hours after payment
-    s_lower_days: np.ndarray      # ... on a working day at least this many after the payment day
-    r_idx: np.ndarray
-    r_time: np.ndarray
-    r_stage: np.ndarray
-    r_reason: np.ndarray          # index into `reasons`
-    reasons: tuple[str, ...]
-    r_answered: np.ndarray        # the seller's answer is seen (time and label)
-    r_response: np.ndarray        # microseconds from request to answer where seen
-    r_lower_hours: np.ndarray     # where not seen: the answer came later than this
-    r_accepted: np.ndarray
-    data_end: int
-    small: View                   # the orders any policy can change, and the tally of all the others
-    quiet: np.ndarray             # the others that are not kept as observed: no request, refund or drawn shipment
-    quiet_workdays: np.ndarray    # per quiet order: working days from the payment day to the ship day, else -1
-    views: dict = field(default_factory=dict, repr=False)   # deadline days -> its view (no draw in it)
-
-    @property
-    def n(self) -> int:
-        return len(self.key)
-
-
-def _us(col: str) -> pl.Expr:
-    return pl.col(col).cast(pl.Datetime("us")).dt.epoch("us").fill_null(NEVER).alias(col)
-
-
-def _days(us: np.ndarray) -> np.ndarray:
-    return np.floor_divide(us, US_PER_DAY).astype("datetime64[D]")
-
-
-def _transit(shipped: np.ndarray, delivered: np.ndarray) -> np.ndarray:
-    out = np.full(len(shipped), -1, dtype=np.int64)
-    seen = np.flatnonzero((shipped != NEVER) & (delivered != NEVER) & (delivered >= shipped))
-    out[seen] = np.busday_count(_days(shipped[seen]), _days(delivered[seen]))
-    return out
-
-
-def _observed_wait(idx: np.ndarray, request_day: np.ndarray, done: np.ndarray, has_refund: np.ndarray) -> np.ndarray:
-    out = np.full(len(idx), -1, dtype=np.int64)
-    seen = ~np.isnat(request_day[idx]) & ~np.isnat(done[idx]) & has_refund[idx]
-    out[seen] = np.busday_count(request_day[idx][seen], done[idx][seen])
-    return out
-
-
-def observed_tally(data: ReplayData, idx: np.ndarray, weights: np.ndarray | None = None) -> Tally:
-    """The tally of these orders as the data shows them (each counted `weights` times, when given)."""
-    return tally_of(
-        len(data.methods), cancelled=data.cancelled_obs[idx], amount=data.amount[idx], outcome=data.outcome_obs[idx],
-        return_path=data.return_path_obs[idx], dispatch=np.zeros(len(idx), dtype=bool),
-        refunded=data.has_refund[idx], channel=data.refund_channel[idx], refund_amount=data.refund_amount[idx],
-        wait_method=data.method[idx], wait_days=_observed_wait(idx, data.request_day, data.refund_done, data.has_refund),
-        shipped=data.shipped[idx] != NEVER, ship_method=data.ship_method[idx], transit=data.transit_days[idx],
-        weights=weights,
-    )
-
-
-@dataclass(frozen=True, eq=False)
-class Resample:
-    """One bootstrap replicate's weights, in the part every policy shares: the weighted tally of the
-    orders outside the small view (kept as observed, or quiet) and the total weight of all orders."""
-
-    seed: int
-    replicate: int
-    rest: Tally
-    total: float
-    widened: dict = field(default_factory=dict, repr=False)   # a widened view -> its weighted rest
-
-
-def resample(data: ReplayData, seed: int, replicate: int) -> Resample:
-    """The bootstrap weights of (seed, replicate) applied to the orders no policy of the small view
-    recomputes. One pass over the orders; every policy of the replicate reuses it."""
-    weights = bootstrap_weights(data.key, seed, replicate)
-    outside = np.ones(data.n, dtype=bool)
-    outside[data.small.idx] = False
-    rest = np.flatnonzero(outside)
-    return Resample(seed, replicate, observed_tally(data, rest, weights[rest]), float(weights.sum()))
-
-
-def prepare(frame: pl.DataFrame) -> ReplayData:
-    """Arrays for replaying a data set (the frame of orders.load_orders, or a hand-made one)."""
-    frame = normalise_orders(frame)
-    # The stage, outcome and return path as the import derived them (rules.py): never derived here.
-    stage = pl.col("stage")
-    awaiting = stage == "awaiting_shipment"
-    answered = pl.col("seller_response").is_in(["accepted", "rejected"]) & pl.col("responded_at").is_not_null()
-    silent = pl.col("seller_response") == "none"
-    # What the replay cannot re-derive stays as observed: a request without a time, an answer without
-    # its time or with a label outside the domain, a cancellation with no request or no time.
-    fixed = (
-        (pl.col("has_request") & pl.col("requested_at").is_null())
-        | (pl.col("has_request") & awaiting & ~answered & ~silent)
-        | (pl.col("is_cancelled") & pl.col("cancelled_at").is_null())
-        | (~pl.col("has_request") & pl.col("is_cancelled"))
-    ).fill_null(True)
-    end = data_end_expr()
-    silent_bound = pl.coalesce("cancelled_at", "shipped_at", end)
-    cols = (
-        frame.lazy()
-        .with_columns(
-            stage.alias("_stage"),
-            fixed.alias("_fixed"),
-            pl.col("outcome").fill_null("none").alias("_outcome"),
-            pl.col("return_path").fill_null(False).alias("_return_path"),
-            (awaiting & answered).fill_null(False).alias("_answered"),
-            ((silent_bound - pl.col("requested_at")).dt.total_microseconds() / US_PER_HOUR).alias("_r_lower"),
-            (pl.coalesce(pl.col("cancelled_at"), end) - pl.col("paid_at")).dt.total_microseconds().alias("_s_lower"),
-            end.dt.epoch("us").alias("_end"),
-            pl.col("order_id").hash(seed=20260105).alias("_key"),
-            pl.col("refund_completed_at").dt.date().alias("_done"),
-            pl.col("requested_at").dt.date().alias("_request_day"),
-            pl.col("paid_at").dt.date().alias("_paid_day"),
-        )
-        .with_columns(
-            _us("paid_at"), _us("shipped_at"), _us("delivered_at"), _us("cancelled_at"), _us("requested_at"),
-            _us("responded_at"), _us("refund_initiated_at"),
-        )
-        .collect()
-    )
-    methods = tuple(sorted(set(cols["payment_method"].drop_nulls().unique().to_list()) | set(DEFAULT_REFUND_CHANNEL)))
-    reasons = tuple(sorted(cols["reason"].drop_nulls().unique().to_list()))
-
-    def codes(series: pl.Series, labels) -> np.ndarray:
-        lookup = {label: i for i, label in enumerate(labels)}
-        return series.replace_strict(lookup, default=-1, return_dtype=pl.Int16).to_numpy()
-
-    def arr(name: str) -> np.ndarray:
-        return cols[name].to_numpy()
-
-    def take(name: str) -> np.ndarray:
-        # The lazy engine hands derived columns back in several chunks, so to_numpy copies them: taking
-        # the column out of the frame frees the chunked original at once instead of at the end.
-        return cols.drop_in_place(name).to_numpy()
-
-    def days(name: str) -> np.ndarray:
-        return cols[name].to_numpy().astype("datetime64[D]", copy=False)
-
-    fixed_np = arr("_fixed")
-    paid = take("paid_at")
-    has_paid = paid != NEVER
-    shipped = take("shipped_at")
-    r_idx = np.flatnonzero(arr("has_request") & ~fixed_np)
-    s_idx = np.flatnonzero(has_paid & (shipped == NEVER) & ~fixed_np)
-    requested = take("requested_at")
-    responded = take("responded_at")
-    r_answered = arr("_answered")[r_idx]
-    method = codes(cols["payment_method"], methods)
-    refund_channel = codes(cols["refund_channel"], REFUND_CHANNELS)
-    base = dict(
-        order_id=cols["order_id"],
-        key=take("_key").astype(np.uint64, copy=False),
-        amount=cols["amount"].fill_null(0.0).to_numpy(),
-        method=method,
-        methods=methods,
-        method_orders=np.bincount(method[method >= 0], minlength=len(methods)),
-        method_channel=_method_channels(methods, method, arr("has_refund"), refund_channel),
-        ship_method=codes(cols["shipping_method"], SHIPPING_METHODS),
-        paid=paid,
-        paid_day=days("_paid_day"),
-        has_paid=has_paid,
-        shipped=shipped,
-        transit_days=_transit(shipped, take("delivered_at")),
-        fixed=fixed_np,
-        cancelled_obs=arr("is_cancelled"),
-        cancel_at_obs=take("cancelled_at"),
-        outcome_obs=codes(cols["_outcome"], OUTCOMES).astype(np.int8),
-        return_path_obs=arr("_return_path"),
-        has_refund=arr("has_refund"),
-        refund_channel=refund_channel,
-        refund_amount=cols["refund_amount"].fill_null(cols["amount"]).fill_null(0.0).to_numpy(),
-        refund_init=take("refund_initiated_at"),
-        refund_done=days("_done"),
-        request_day=days("_request_day"),
-        s_idx=s_idx,
-        s_lower_hours=(s_lower_hours := np.maximum(np.nan_to_num(take("_s_lower")[s_idx].astype(float))
-                                                   / US_PER_HOUR, 0.0)),
-        s_lower_days=np.busday_count(days("_paid_day")[s_idx], _days(paid[s_idx] + _hours_to_us(s_lower_hours))),
-        r_idx=r_idx,
-        r_time=requested[r_idx],
-        r_stage=codes(cols["_stage"], list(STAGE_CODES))[r_idx],
-        r_reason=codes(cols["reason"], reasons)[r_idx],
-        reasons=reasons,
-        r_answered=r_answered,
-        r_response=np.where(r_answered, responded[r_idx] - requested[r_idx], 0),
-        r_lower_hours=np.maximum(np.nan_to_num(take("_r_lower")[r_idx].astype(float)), 0.0),
-        r_accepted=(cols["seller_response"] == "accepted").fill_null(False).to_numpy()[r_idx],
-        data_end=int(cols["_end"][0]) if cols.height and cols["_end"][0] is not None else 0,
-    )
-    # Views: which orders a policy can change. Requests, refunds and unshipped paid orders for most
-    # policies; every replayable order when the dispatch deadline or the shipping mix is in play.
-    empty = View(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64),
-                 Tally(np.zeros(len(SCALARS)), np.zeros(len(OUTCOMES)), np.zeros(len(REFUND_CHANNELS)),
-                       np.zeros(len(REFUND_CHANNELS)), np.zeros((len(methods), 1)), np.zeros(1)))
-    partial = ReplayData(**base, small=empty, quiet=empty.idx, quiet_workdays=empty.idx)
-    small = base["has_refund"] & ~fixed_np
-    small[r_idx] = True
-    small[s_idx] = True
-    small_idx = np.flatnonzero(small)
-    quiet = np.flatnonzero(~small & ~fixed_np)
-    fixed_tally = observed_tally(partial, np.flatnonzero(fixed_np))
-
-    def view(idx: np.ndarray, rest: Tally) -> View:
-        return View(idx, np.searchsorted(idx, r_idx), np.searchsorted(idx, s_idx), rest)
-
-    # Only the dispatch deadline (late orders) and the shipping mix (switched orders) reach quiet orders.
-    workdays = np.full(len(quiet), -1, dtype=np.int64)
-    sent = np.flatnonzero(has_paid[quiet] & (shipped[quiet] != NEVER))
-    workdays[sent] = np.busday_count(base["paid_day"][quiet[sent]], _days(shipped[quiet[sent]]))
-    return ReplayData(**base, small=view(small_idx, fixed_tally + observed_tally(partial, quiet)), quiet=quiet,
-                      quiet_workdays=workdays)
-
-
-def _method_channels(methods: tuple[str, ...], method: np.ndarray, has_refund: np.ndarray,
-                     channel: np.ndarray) -> np.ndarray:
-    """Per payment method, its default refund channel: the domain's for a domain method; otherwise the
-    channel most of its refunds show (ties: the first in REFUND_CHANNELS), 'original' with none seen."""
-    seen = has_refund & (channel >= 0) & (method >= 0)
-    k = len(REFUND_CHANNELS)
-    pair = method[seen].astype(np.int64) * k + channel[seen]
-    counts = np.bincount(pair, minlength=len(methods) * k).reshape(len(methods), k)
-    out = np.where(counts.any(axis=1), counts.argmax(axis=1), REFUND_CHANNELS.index("original"))
-    for i, m in enumerate(methods):
-        if m in DEFAULT_REFUND_CHANNEL:
-            out[i] = REFUND_CHANNELS.index(DEFAULT_REFUND_CHANNEL[m])
-    return out
-
+from analytics.orders import US_PER_HOUR
+from analytics.outcomes import REFUND_CHANNELS, SHIPPING_METHODS
+from analytics.policy import Policy
+from analytics.replay_data import (
+    NEVER,
+    NEVER_ANSWER_HOURS,
+    STAGE_CODES,
+    US_PER_DAY,
+    ReplayData,
+    Resample,
+    View,
+    _days,
+    _hours_to_us,
+    _observed_wait,
+    figures,
+    observed_tally,
+)
+from analytics.tally import CODE, OUTCOMES, Tally, tallies_of
 
 # --------------------------------------------------------------------------------------------------
 # Draws shared by every policy
@@ -494,10 +70,6 @@ class Latent:
     accept: np.ndarray      # per request
     unseen: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))   # requests drawn
     never_u: np.ndarray = field(default_factory=lambda: np.zeros(0))    # per unseen: a uniform for never answering
-
-
-def _hours_to_us(hours: np.ndarray) -> np.ndarray:
-    return np.rint(np.minimum(hours, 1e9) * US_PER_HOUR).astype(np.int64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -909,11 +481,6 @@ def summarise_both(data: ReplayData, rep: Replayed, boot: Resample) -> tuple[dic
     if boot is None:
         return (first,)
     return first, figures(data, tallies[1], data.n / boot.total if boot.total > 0 else 1.0)
-
-
-def observed_figures(data: ReplayData) -> dict[str, float]:
-    """The same figures as the data shows them."""
-    return figures(data, observed_tally(data, np.arange(data.n)))
 
 
 def expand(data: ReplayData, rep: Replayed) -> dict[str, np.ndarray]:

@@ -129,19 +129,8 @@ from analytics import figures as fig
 from analytics.orders import load_orders, normalise_orders
 from analytics.outcomes import REFUND_CHANNELS
 from analytics.policy import DATA, Parameter, Policy, PolicyError, parameters_for
-from analytics.replay import (
-    ReplayData,
-    draw_base,
-    expand,
-    latent,
-    observed_figures,
-    prepare,
-    replay,
-    replay_frame,
-    resample,
-    summarise,
-    summarise_both,
-)
+from analytics.replay import draw_base, expand, latent, replay, replay_frame, summarise, summarise_both
+from analytics.replay_data import ReplayData, observed_figures, prepare, resample
 
 DEFAULT_REPLICATES = 10  # the one default: the pages, the command line and the API all use it
 MAX_REPLICATES = 500

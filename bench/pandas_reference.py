@@ -148,8 +148,10 @@ _REPLAY_OUTCOMES = ("buyer_cancelled", "accepted", "rejected", "auto_cancelled",
 def replay_inputs(prepared, seed: int = 0, replicate: int = 0) -> pd.DataFrame:
     """One row per order: the observed columns and one replicate's draws, taken from our engine so both
     sides replay the same random numbers (common random numbers, as the engine itself does)."""
+    from analytics.draws import STREAM_REFUND, uniforms
     from analytics.outcomes import DEFAULT_REFUND_CHANNEL, REFUND_CHANNELS
-    from analytics.replay import NEVER, STREAM_REFUND, latent, uniforms
+    from analytics.replay import latent
+    from analytics.replay_data import NEVER
 
     data, calibration = prepared.data, prepared.calibration
     lat = latent(data, calibration, seed, replicate)

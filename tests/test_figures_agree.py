@@ -14,7 +14,7 @@ from analytics import db, figures, importer, metrics, report
 from analytics.cli import main
 from analytics.generate import generate
 from analytics.policy import Policy
-from analytics.replay import observed_figures
+from analytics.replay_data import observed_figures
 from analytics.simulate import prepare_dataset, simulate, unavailable
 from tests.conftest import SAMPLE_CSV
 

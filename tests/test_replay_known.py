@@ -12,7 +12,8 @@ import pytest
 
 from analytics.calibrate import Calibration, Empirical, Lognormal, Rate, Survival
 from analytics.policy import Policy, PolicyError
-from analytics.replay import latent, prepare
+from analytics.replay import latent
+from analytics.replay_data import prepare
 from analytics.simulate import (
     observed_premium_share,
     policy_parameters,

@@ -10,7 +10,7 @@ from analytics import figures
 from analytics.generate import generate
 from analytics.orders import load_orders, normalise_orders
 from analytics.policy import Policy, PolicyError
-from analytics.replay import observed_figures
+from analytics.replay_data import observed_figures
 from analytics.simulate import (
     fit_vs_data,
     prepare_dataset,

@@ -9,7 +9,7 @@ import pytest
 
 from analytics.generate import GeneratorParams, generate_frame
 from analytics.policy import Policy
-from analytics.replay import observed_figures
+from analytics.replay_data import observed_figures
 from analytics.simulate import _interval, prepare_frame, self_check, simulate
 
 RENAME = {"cancel_requested_at": "requested_at", "cancel_reason": "reason", "seller_responded_at": "responded_at"}
