@@ -1,11 +1,13 @@
 """What tests compare the product against, kept out of the product: a hand-written wide table split into
-the pipelines' three frames, and the filters applied in Polars (report.py applies them in SQL).
+the pipelines' three frames, the filters applied in Polars (report.py applies them in SQL), and the
+what-if engine with its memory switched off.
 
 Not a test module (no test_ prefix); tests import it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import polars as pl
@@ -41,3 +43,16 @@ def filter_expr(filters) -> pl.Expr:
     if filters.stages:
         cond = cond & pl.coalesce("request_stage", "cancel_stage").is_in(list(filters.stages))
     return cond.fill_null(False)
+
+
+class _Forgetful(dict):
+    """A memo that never remembers: every lookup misses."""
+
+    def __setitem__(self, key, value) -> None:
+        pass
+
+
+def without_memo(prep):
+    """The same simulate.Prepared whose replays are never remembered, with no shared draws kept yet: a
+    baseline and a scenario of equal policies are then two replays, not one replay read twice."""
+    return dataclasses.replace(prep, memo=_Forgetful(), draws={})
