@@ -6,8 +6,8 @@ The input is `Frames`, three frames of one filtered data set, one per grain:
     refunds   one row per refund (at most one per order), with its order's and its request's columns
 All three draw their columns from one vocabulary, `COLUMNS` (name -> type): a requests frame is what a
 one-row-per-order table with the request and refund joined on would be, keeping the rows that have a
-request. `split` builds the three frames from such a wide table (tests write one by hand); report.py
-loads each from DuckDB with only the columns a metric reads, so a million orders never carry their
+request (tests/oracles.py splits a hand-written wide table into the three frames); report.py loads
+each from DuckDB with only the columns a metric reads, so a million orders never carry their
 mostly-empty request and refund columns across.
 
 Definitions (domain.md, "Definitions that every number uses"):
@@ -19,7 +19,7 @@ Definitions (domain.md, "Definitions that every number uses"):
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import NamedTuple
 
 import polars as pl
@@ -70,16 +70,6 @@ class Frames(NamedTuple):
     orders: pl.LazyFrame | None = None
     requests: pl.LazyFrame | None = None
     refunds: pl.LazyFrame | None = None
-
-
-def split(wide: pl.DataFrame | pl.LazyFrame) -> Frames:
-    """Frames from a one-row-per-order table holding COLUMNS (has_request / has_refund mark the rows)."""
-    lf = wide.lazy()
-    return Frames(
-        orders=lf.select([c for c in ORDER_COLUMNS if c in lf.collect_schema()]),
-        requests=lf.filter(pl.col("has_request")),
-        refunds=lf.filter(pl.col("has_refund")),
-    )
 
 
 PERIODS = {"day": "1d", "week": "1w", "month": "1mo"}  # weeks start on Monday
@@ -470,25 +460,3 @@ def seller_losses(frames: Frames) -> pl.LazyFrame:
         ratio(cancelled_gmv(), gmv()).alias("cancelled_gmv_share"),
     ).join(frames.requests.select(return_path_count().alias("return_path_orders"),
                                   return_path_gmv().alias("return_path_gmv")), how="cross")
-
-
-# ---------------------------------------------------------------------------------------------------
-# Filters in Polars: the selection report.py pushes into SQL, as one expression over a frame that holds
-# the columns it tests (a wide one-row-per-order table, or a requests or refunds frame).
-
-def filter_expr(filters) -> pl.Expr:
-    """An analytics.filters.Filters as one boolean expression (null counts as not selected)."""
-    cond = pl.lit(True)
-    time_col = pl.col(ANCHOR_COLUMNS[filters.anchor])
-    if filters.start is not None:
-        cond = cond & (time_col >= pl.lit(filters.start).cast(pl.Datetime("us")))
-    if filters.end is not None:
-        cond = cond & (time_col < pl.lit(filters.end + timedelta(days=1)).cast(pl.Datetime("us")))
-    for field, column in (("payment_methods", "payment_method"), ("shipping_methods", "shipping_method"),
-                          ("sellers", "seller_id"), ("reasons", "reason")):
-        values = getattr(filters, field)
-        if values:
-            cond = cond & pl.col(column).is_in(list(values))
-    if filters.stages:
-        cond = cond & pl.coalesce("request_stage", "cancel_stage").is_in(list(filters.stages))
-    return cond.fill_null(False)

@@ -22,13 +22,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-
-import browser_support as bs  # noqa: E402
+sys.path[:0] = [str(ROOT)]   # run as a script: the repository's packages
 
 from analytics import db  # noqa: E402
 from analytics.commands.data import DEMO_ORDERS, DEMO_SEED  # noqa: E402
 from analytics.generate import generate  # noqa: E402
+from bench import browser as bs  # noqa: E402
 
 CACHE = ROOT / "data" / "bench"
 RESULT = ROOT / "bench" / "browser_whatif.json"

@@ -41,10 +41,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT)]   # run as a script: the repository's packages
 
-import browser_support as bs  # noqa: E402
-
+from bench import browser as bs  # noqa: E402
 from bench.browser_whatif import database  # noqa: E402
 
 RESULTS = ROOT / "bench" / "load_results.json"

@@ -78,7 +78,12 @@ def test_reasons_over_time():
     frame = pl.DataFrame({"period": [date(2026, 6, 1), date(2026, 6, 8)], "reason": ["wrong_item"] * 2,
                           "requests": [1, 3], "share": [1.0, 1.0]})
     spec = _draws(charts.reasons_over_time_chart(frame, "week"))
-    assert spec["encoding"]["x"]["field"] == "period"
+    # One line per reason: a point per week at its requests, in the reason's fixed colour.
+    enc = spec["encoding"]
+    assert (enc["x"]["field"], enc["x"]["title"], enc["y"]["field"]) == ("period", "Week starting", "requests")
+    assert enc["color"]["scale"] == {"domain": ["wrong_item"], "range": ["#f58518"]}
+    rows = next(iter(spec["datasets"].values()))
+    assert [(r["period"][:10], r["requests"]) for r in rows] == [("2026-06-01", 1), ("2026-06-08", 3)]
 
 
 def test_latency_chart_marks_the_given_quantiles_not_its_own():
@@ -104,14 +109,34 @@ def test_refund_charts():
     assert "20" in spec["encoding"]["x"]["title"]
     by = pl.DataFrame({"refund_channel": ["original", "wallet"], "refunds": [3, 1], "refund_amount": [30.0, 5.0],
                        "share": [0.75, 0.25]})
-    _draws(charts.refunds_by_chart(by, "refund_channel", "Channel"))
+    spec = _draws(charts.refunds_by_chart(by, "refund_channel", "Channel"))
+    # One bar per channel, as tall as its refunds, tallest first, each channel in its fixed colour.
+    assert [(r["refund_channel"], r["refunds"]) for r in next(iter(spec["datasets"].values()))] == [
+        ("original", 3), ("wallet", 1)]
+    enc = spec["encoding"]
+    assert (enc["x"]["field"], enc["x"]["sort"], enc["y"]["field"]) == ("refund_channel", "-y", "refunds")
+    assert enc["color"]["scale"] == {"domain": ["original", "wallet"], "range": ["#4c78a8", "#72b7b2"]}
 
 
 def test_other_overview_charts():
-    _draws(charts.stages_chart(pl.DataFrame({"stage": ["before_payment", "awaiting_shipment", "after_shipment"],
-                                             "requests": [1, 2, 0], "cancelled_orders": [1, 2, 0],
-                                             "cancelled_gmv": [1.0, 2.0, 0.0]})))
-    _draws(charts.volume_chart(pl.DataFrame({"period": [date(2026, 6, 1)], "orders": [3], "cancelled_orders": [1]})))
+    spec = _draws(charts.stages_chart(pl.DataFrame({"stage": ["after_shipment", "before_payment", "awaiting_shipment"],
+                                                    "requests": [0, 1, 2], "cancelled_orders": [5, 1, 2],
+                                                    "cancelled_gmv": [0.0, 1.0, 2.0]})))
+    # Cancelled orders per stage, named in words and in the order an order goes through them.
+    rows = next(iter(spec["datasets"].values()))
+    assert {r["label"]: r["cancelled_orders"] for r in rows} == {
+        "After shipment": 5, "Before payment": 1, "Awaiting shipment": 2}
+    assert spec["encoding"]["x"]["sort"] == ["Before payment", "Awaiting shipment", "After shipment"]
+    assert (spec["encoding"]["y"]["field"], spec["mark"]["color"]) == ("cancelled_orders", "#e45756")
+    spec = _draws(charts.volume_chart(pl.DataFrame({"period": [date(2026, 6, 1), date(2026, 6, 8)], "orders": [3, 7],
+                                                    "cancelled_orders": [1, 0]})))
+    # Long form: one point per (week, series), orders in blue and cancelled orders in red.
+    rows = next(iter(spec["datasets"].values()))
+    assert sorted((r["period"][:10], r["what"], r["count"]) for r in rows) == [
+        ("2026-06-01", "Cancelled orders", 1), ("2026-06-01", "Orders", 3),
+        ("2026-06-08", "Cancelled orders", 0), ("2026-06-08", "Orders", 7)]
+    assert spec["encoding"]["color"]["scale"] == {"domain": ["Orders", "Cancelled orders"],
+                                                 "range": ["#4c78a8", "#e45756"]}
     spec = _draws(charts.outcomes_chart(pl.DataFrame({"outcome": ["accepted", "lapsed"], "requests": [2, 0],
                                                       "share": [1.0, 0.0]})))
     rows = next(iter(spec["datasets"].values()))
@@ -121,7 +146,14 @@ def test_other_overview_charts():
 def test_what_if_charts():
     comparison = pl.DataFrame({"figure": ["Cancelled orders"] * 2, "variant": ["baseline", "scenario"],
                                "value": [10.0, 12.0], "low": [9.0, 11.0], "high": [11.0, 13.0]})
-    _draws(charts.comparison_chart(comparison, "Value"))
+    spec = _draws(charts.comparison_chart(comparison, "Value"))
+    # A bar per variant at its value, with an error bar from low to high.
+    assert [(r["variant"], r["value"], r["low"], r["high"]) for r in spec["datasets"][spec["data"]["name"]]] == [
+        ("baseline", 10.0, 9.0, 11.0), ("scenario", 12.0, 11.0, 13.0)]
+    bar, error = spec["concat"][0]["layer"]
+    assert (bar["mark"]["type"], bar["encoding"]["y"]["field"]) == ("bar", "value")
+    assert (error["mark"]["type"], error["encoding"]["y"]["field"], error["encoding"]["y2"]["field"]) == (
+        "errorbar", "low", "high")
     sweep = pl.DataFrame({"parameter": [24.0, 72.0], "value": [5.0, 3.0], "low": [4.0, 2.5], "high": [6.0, 3.5]})
     spec = _draws(charts.sweep_chart(sweep, "Window (hours)", "Cancelled orders", current=72))
     assert len(spec["layer"]) == 3
@@ -182,22 +214,26 @@ def test_a_reason_keeps_its_colour_focused_or_not_and_in_every_reason_chart():
     by_stage = pl.DataFrame({"request_stage": ["awaiting_shipment"], "reason": ["wrong_item"], "requests": [3],
                              "share": [1.0]})
     assert _color_of(charts.reasons_share_chart(by_stage, "request_stage", "Stage").to_dict(), "wrong_item") == colour
-    assert colour == charts.category_color("reason", "wrong_item") != charts.COLORS["left"]
+    # The reasons' fixed colours: wrong_item is orange, never the red of cancellations.
+    assert colour == "#f58518" != "#e45756"
 
 
 def test_cancellations_are_one_colour_and_payment_methods_and_channels_fixed():
     volume = pl.DataFrame({"period": [date(2024, 1, 1)], "orders": [10], "cancelled_orders": [2]})
-    assert _color_of(charts.volume_chart(volume).to_dict(), "Cancelled orders") == charts.COLORS["left"]
+    assert _color_of(charts.volume_chart(volume).to_dict(), "Cancelled orders") == "#e45756"
     by_method = pl.DataFrame({"payment_method": ["cod", "card"], "refunds": [1, 2], "refund_amount": [1.0, 2.0],
                               "share": [1 / 3, 2 / 3]})
     only_card = by_method.filter(pl.col("payment_method") == "card")
-    card = _color_of(charts.refunds_by_chart(by_method, "payment_method", "Method").to_dict(), "card")
-    assert _color_of(charts.refunds_by_chart(only_card, "payment_method", "Method").to_dict(), "card") == card
+    assert _color_of(charts.refunds_by_chart(by_method, "payment_method", "Method").to_dict(), "card") == "#4c78a8"
+    assert _color_of(charts.refunds_by_chart(only_card, "payment_method", "Method").to_dict(), "card") == "#4c78a8"
     channels = pl.DataFrame({"refund_channel": ["coupon"], "refunds": [1], "refund_amount": [1.0], "share": [1.0]})
-    assert _color_of(charts.refunds_by_chart(channels, "refund_channel", "Channel").to_dict(), "coupon") == \
-        charts.CHANNEL_COLORS["coupon"]
-    # An export's own label gets the same colour every time.
-    assert charts.category_color("payment_method", "pix") == charts.category_color("payment_method", "pix")
+    assert _color_of(charts.refunds_by_chart(channels, "refund_channel", "Channel").to_dict(), "coupon") == "#f58518"
+    # An export's own label gets a palette colour chosen by its name alone, in whatever company:
+    # crc32(b"pix") = 1,095,866,530 = 12 x 91,322,210 + 10, so the 11th of the 12 palette colours.
+    pix = pl.DataFrame({"payment_method": ["pix"], "refunds": [1], "refund_amount": [1.0], "share": [1.0]})
+    with_card = pl.concat([pix, only_card])
+    for frame in (pix, with_card):
+        assert _color_of(charts.refunds_by_chart(frame, "payment_method", "Method").to_dict(), "pix") == "#d67195"
 
 
 def test_comparison_charts_keep_the_tiles_order_and_title_each_axis_with_its_unit():
@@ -208,7 +244,9 @@ def test_comparison_charts_keep_the_tiles_order_and_title_each_axis_with_its_uni
     frame = wt.comparison_frame({"Baseline": part, "Scenario": part}, wt.TILES)
     spec = charts.comparison_chart(frame).to_dict()
     panels = spec["concat"]
-    assert [p["title"]["text"] for p in panels] == [wt.label(n) for n in wt.TILES]
+    assert [p["title"]["text"] for p in panels] == [
+        "Cancelled orders", "Buyer's wait from the request, median", "Buyer's wait from the request, 90th percentile",
+        "Cancelled GMV"]
     assert [p["layer"][0]["encoding"]["y"]["title"] for p in panels] == \
         ["Orders", "Business days", "Business days", "Currency"]
 

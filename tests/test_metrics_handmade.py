@@ -63,6 +63,7 @@ from datetime import datetime
 import numpy as np
 import polars as pl
 import pytest
+from oracles import split
 from polars.testing import assert_frame_equal
 
 from analytics import metrics
@@ -158,7 +159,7 @@ def canonical_frame() -> pl.DataFrame:
 
 def wide_frame() -> pl.DataFrame:
     """The same orders, one row per order with request and refund columns (pipelines.COLUMNS), the
-    derived columns written by hand; pipelines.split makes the three grains' frames of it."""
+    derived columns written by hand; oracles.split makes the three grains' frames of it."""
     rows = []
     for r in CANONICAL:
         is_cancelled, cancel_stage, stage, outcome, return_path = DERIVED[r["order_id"]]
@@ -200,7 +201,7 @@ EXPECTED_SCALARS = {
 
 @pytest.fixture
 def frames() -> p.Frames:
-    return p.split(wide_frame())
+    return split(wide_frame())
 
 
 def test_every_scalar_metric_matches_the_hand_worked_value(frames):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from oracles import split
 
 from analytics import metrics, report
 from analytics import pipelines as p
@@ -42,7 +43,7 @@ def test_every_table_runs_on_the_columns_it_declares(name):
     """Give each pipeline only the columns the metric declares it reads: a missing declaration fails here
     rather than as a database error on a page."""
     m = metrics.REGISTRY[name]
-    full = p.split(wide_frame())
+    full = split(wide_frame())
     frames = p.Frames(**{g: getattr(full, g).select(sorted(m.reads.get(g, ()))) if g in m.reads else None
                          for g in p.GRAINS})
     if name == "volume_over_time":
@@ -56,7 +57,7 @@ def test_every_table_runs_on_the_columns_it_declares(name):
 @pytest.mark.parametrize("name", metrics.SCALARS)
 def test_every_scalar_runs_on_the_columns_it_declares(name):
     m = metrics.REGISTRY[name]
-    full = p.split(wide_frame())
+    full = split(wide_frame())
     frames = p.Frames(**{g: getattr(full, g).select(sorted(m.reads[g]) or ["order_id"]) if g in m.reads else None
                          for g in p.GRAINS})
     value = metrics.scalars_row(frames, [name])[name]
@@ -68,7 +69,7 @@ def test_the_report_reads_the_registry():
 
 
 def test_scalar_values_compute_each_grain_in_one_pass():
-    frames = p.split(wide_frame())
+    frames = split(wide_frame())
     lazies = metrics.scalar_values(frames, ["orders", "gmv", "refunds", "cancellation_requests"])
     assert [f.width for f in pl.collect_all(lazies)] == [2, 1, 1]  # orders, refunds, requests
     row = metrics.scalars_row(frames, ["orders", "gmv", "refunds", "cancellation_requests"])

@@ -8,6 +8,7 @@ from datetime import date
 
 import polars as pl
 import pytest
+from oracles import filter_expr, split
 from polars.testing import assert_frame_equal
 
 from analytics import cli, db, ingest, report
@@ -113,12 +114,12 @@ TABLE_CALLS = [
 def test_tables_from_the_database_equal_the_pipelines_on_the_hand_made_frames(shared, call, pipeline):
     table = call(*shared)
     assert table.available and table.notes == {}
-    expected = pipeline(p.split(wide_frame())).collect()
+    expected = pipeline(split(wide_frame())).collect()
     assert_frame_equal(table.frame, expected, check_row_order=False, check_dtypes=False)
 
 
 def _wide_where(filters: Filters) -> pl.DataFrame:
-    return wide_frame().filter(p.filter_expr(filters))
+    return wide_frame().filter(filter_expr(filters))
 
 
 FILTERS = [
@@ -142,7 +143,7 @@ FILTERS = [
 def test_filters_in_sql_select_the_same_orders_as_in_polars(shared, filters):
     con, stored = shared
     expected = _wide_where(filters)
-    for grain, frame in zip(p.GRAINS, p.split(expected), strict=True):
+    for grain, frame in zip(p.GRAINS, split(expected), strict=True):
         got = report.load_frame(con, stored, grain, filters, ["order_id"])
         assert sorted(got["order_id"]) == sorted(frame.collect()["order_id"]), grain
 

@@ -1,0 +1,118 @@
+"""The dashboard served on a free loopback port with its own database, and Debian's Chromium under
+Playwright: what the browser benchmarks drive (the browser tests use the same, through
+tests/browser_support.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class AppServer:
+    """The dashboard in its own process group, on 127.0.0.1:<free port>, with its own database: serve.py
+    (as `make run`: the pages' imports done before the first session, responses that forbid framing), or
+    `streamlit run SCRIPT` for another script (`script="app.py"`: the plain app)."""
+
+    def __init__(self, db_path: Path, log_path: Path, script: str = "serve.py"):
+        self.db_path = db_path
+        self.script = script
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60) -> AppServer:
+        env = {**os.environ, "CANCELLATION_LAB_DB": str(self.db_path), "PYTHONUNBUFFERED": "1"}
+        self._log = self.log_path.open("wb")
+        streamlit = Path(sys.executable).parent / "streamlit"
+        command = [sys.executable, "serve.py"] if self.script == "serve.py" else [str(streamlit), "run", self.script]
+        self.proc = subprocess.Popen(
+            [*command, "--server.headless", "true", "--server.port", str(self.port),
+             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the app exited early; see {self.log_path}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
+                    if r.read().decode().strip() == "ok":
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"the app did not answer on {self.url} within {timeout} s; see {self.log_path}")
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)  # our own process group only
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        self._log.close()
+        self.proc = None
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@contextlib.contextmanager
+def app_server(db_path: Path, log_path: Path, script: str = "serve.py") -> Iterator[AppServer]:
+    server = AppServer(db_path, log_path, script)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator:
+    """A headless Chromium (Debian's binary) under Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+# --- reading what Streamlit drew ------------------------------------------------------------------------
+
+def wait_ready(page, timeout: float = 30_000) -> None:
+    """Wait until the app is connected, its script run has finished and the page has settled."""
+    idle = """() => { const a = document.querySelector('[data-testid="stApp"]');
+                      return a && a.dataset.testScriptState === 'notRunning'
+                             && a.dataset.testConnectionState === 'CONNECTED'
+                             && !document.querySelector('[data-testid="stSkeleton"]'); }"""
+    page.wait_for_function(idle, timeout=timeout)
+    # A rerun can start just after an interaction; the last deltas land just after the run ends.
+    page.wait_for_timeout(400)
+    page.wait_for_function(idle, timeout=timeout)
