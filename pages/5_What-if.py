@@ -6,10 +6,10 @@ import streamlit as st
 
 import ui
 from analytics import simulate
+from analytics import whatif_tables as wt
 from analytics.links import Param
 from analytics.text import md
 from ui import scenarios, whatif
-from ui import whatif_tables as wt
 
 PARAMS = (
     Param("scenario", "token", None, min_len=8, max_len=64, label="saved scenario"),

@@ -201,7 +201,7 @@ def test_cancellations_are_one_colour_and_payment_methods_and_channels_fixed():
 
 
 def test_comparison_charts_keep_the_tiles_order_and_title_each_axis_with_its_unit():
-    from ui import whatif_tables as wt
+    from analytics import whatif_tables as wt
 
     part = {"cancelled_orders": {"value": 3.0, "low": 2.0, "high": 4.0}, "cancelled_gmv": {"value": 5.0},
             "refund_wait_p50_business_days": {"value": 1.0}, "refund_wait_p90_business_days": {"value": 2.0}}

@@ -14,9 +14,8 @@ from datetime import date
 
 import streamlit as st
 
-from analytics import memory, report, simulate
+from analytics import headline, memory, report, simulate
 from analytics.filters import Filters
-from ui import headline
 from ui.setup import cursor, db_key
 
 TTL = 3600

@@ -10,9 +10,9 @@ import streamlit as st
 
 from analytics import report
 from analytics.filters import Filters
+from analytics.headline import HIGHER_IS_WORSE, MIN_ORDERS, Headline
 from analytics.text import md
 from ui import downloads, tables
-from ui.headline import HIGHER_IS_WORSE, MIN_ORDERS, Headline
 from ui.notices import not_available
 
 __all__ = ["fmt", "fmt_change", "filter_summary", "headline_tiles", "not_available", "table_result"]

@@ -14,10 +14,10 @@ import polars as pl
 import streamlit as st
 
 from analytics import calibrate, charts, policy, simulate
+from analytics import whatif_tables as wt
 from analytics.policy import DATA, FITTED, PARAMETERS, PARAMETERS_BY_NAME, Parameter, Policy, PolicyError
 from analytics.text import md
 from ui import cached, downloads, scenarios
-from ui import whatif_tables as wt
 from ui.setup import PageContext, connection, cursor, db_key, sync_url
 
 GROUPS = {
