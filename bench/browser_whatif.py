@@ -27,7 +27,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 import browser_support as bs  # noqa: E402
 
 from analytics import db  # noqa: E402
-from analytics.commands.data import DEMO_ORDERS, DEMO_SEED  # noqa: E402
+from analytics.demo import DEMO_ORDERS, DEMO_SEED  # noqa: E402
 from analytics.generate import generate  # noqa: E402
 
 CACHE = ROOT / "data" / "bench"

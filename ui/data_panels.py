@@ -36,7 +36,7 @@ def current_dataset(dataset: db.Dataset | None) -> None:
     if dataset is None:
         st.info("No data set yet: generate one or upload an export in the tabs above.", icon=":material/info:")
         if st.button("Create the demo data set (50,000 synthetic orders)", key="data_demo"):
-            from analytics.commands.data import ensure_demo
+            from analytics.demo import ensure_demo
 
             with st.spinner("Generating the demo data set…"):
                 demo = ensure_demo(connection(db_key()))
