@@ -16,7 +16,7 @@ import streamlit as st
 
 from analytics import headline, memory, report, simulate
 from analytics.filters import Filters
-from ui.setup import cursor, db_key
+from ui.database import cursor, db_key
 
 TTL = 3600
 

@@ -13,7 +13,7 @@ from analytics import db, generate, importer
 from analytics.formats import Readings
 from analytics.text import md
 from ui import copy_link, downloads, picker
-from ui.setup import connection, cursor, db_key
+from ui.database import connection, cursor, db_key
 
 GENERATE_MIN = 100
 GENERATE_MAX = 2_000_000  # bigger data sets: `python -m analytics generate`, which has no upload limit

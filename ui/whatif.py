@@ -18,7 +18,8 @@ from analytics import whatif_tables as wt
 from analytics.policy import DATA, FITTED, PARAMETERS, PARAMETERS_BY_NAME, Parameter, Policy, PolicyError
 from analytics.text import md
 from ui import cached, downloads, scenarios
-from ui.setup import PageContext, connection, cursor, db_key, sync_url
+from ui.database import connection, cursor, db_key
+from ui.setup import PageContext, sync_url
 
 GROUPS = {
     "consent": "Seller's consent and response window",
