@@ -5,7 +5,7 @@ import polars as pl
 import streamlit as st
 
 import ui
-from analytics import charts, metrics
+from analytics import charts, metrics, report
 from analytics.links import Param
 from analytics.text import md
 from ui import cached, downloads, views
@@ -51,8 +51,8 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
     days = "business_days_from_request" if measure == "request" else "business_days"
 
     st.subheader(f"How long refunds take, by {GROUPS[group].lower()}")
-    latency = cached.table(dataset.id, "refund_latency", ctx.filters, by=group)
-    distribution = cached.table(dataset.id, "refund_latency_distribution", ctx.filters)
+    latency = cached.table(report.refund_latency, dataset.id, ctx.filters, by=group)
+    distribution = cached.table(report.refund_latency_distribution, dataset.id, ctx.filters)
     p50, p90 = f"{prefix}_business_days", f"{prefix.replace('p50', 'p90')}_business_days"
     if not latency.available:
         views.table_result(latency, name="refund-latency", key="rf_latency")
@@ -76,8 +76,8 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
     with left:
         threshold = int(threshold)
         st.subheader(f"Share over {threshold} business days")
-        over = cached.table(dataset.id, "refund_share_over", ctx.filters, threshold_days=float(threshold), by=group,
-                            from_request=measure == "request")
+        over = cached.table(report.refund_share_over, dataset.id, ctx.filters, threshold_days=float(threshold),
+                            by=group, from_request=measure == "request")
         if over.available and over.frame.height and not over.frame["over_threshold"].fill_null(0).sum():
             # Nothing over the threshold: a sentence says it better than a chart of empty bars.
             st.info(f"No refund took more than {threshold} business days.", icon=":material/check_circle:")
@@ -87,9 +87,10 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
                                chart=lambda f: charts.share_over_chart(f, column, GROUPS[group], threshold))
     with right:
         st.subheader("Refunds by channel")
-        views.table_result(cached.table(dataset.id, "refunds_by", ctx.filters, by="channel"), name="refunds-by-channel",
-                           key="rf_channel", chart=lambda f: charts.refunds_by_chart(f, "refund_channel", "Channel"))
+        views.table_result(cached.table(report.refunds_by, dataset.id, ctx.filters, by="channel"),
+                           name="refunds-by-channel", key="rf_channel",
+                           chart=lambda f: charts.refunds_by_chart(f, "refund_channel", "Channel"))
     st.subheader("Refunds by payment method")
-    views.table_result(cached.table(dataset.id, "refunds_by", ctx.filters, by="payment_method"),
+    views.table_result(cached.table(report.refunds_by, dataset.id, ctx.filters, by="payment_method"),
                        name="refunds-by-payment-method", key="rf_method",
                        chart=lambda f: charts.refunds_by_chart(f, "payment_method", "Payment method"))

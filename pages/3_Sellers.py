@@ -3,7 +3,7 @@
 import streamlit as st
 
 import ui
-from analytics import pipelines
+from analytics import pipelines, report
 from analytics.links import Param
 from analytics.text import md
 from ui import cached, downloads, tables, views
@@ -46,7 +46,7 @@ with ui.page("sellers", "Sellers", PARAMS) as ctx:
                                   max_chars=64, icon=":material/search:")
     sort = sort_col.selectbox("Rank by", pipelines.SELLER_SORT_COLUMNS, key=ctx.k("sort"), format_func=SORT_LABELS.get)
 
-    losses = cached.table(dataset.id, "seller_losses", ctx.filters)
+    losses = cached.table(report.seller_losses, dataset.id, ctx.filters)
     if losses.available and losses.frame.height:
         row = losses.frame.row(0, named=True)
         a, b, c = st.columns(3)
@@ -60,7 +60,7 @@ with ui.page("sellers", "Sellers", PARAMS) as ctx:
         for column, why in losses.notes.items():
             views.not_available(tables.column_words(column), why)
 
-    result = cached.table(dataset.id, "sellers", ctx.filters, sort_by=sort)
+    result = cached.table(report.sellers, dataset.id, ctx.filters, sort_by=sort)
     if not result.available:
         views.table_result(result, name="sellers", key="sl_table")
     else:
