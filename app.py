@@ -6,7 +6,7 @@ The first page of the dashboard (`streamlit run app.py`); the other pages are un
 import streamlit as st
 
 import ui
-from analytics import charts, report
+from analytics import charts, page_tables, report
 from analytics.text import md
 from ui import cached, views
 from ui.options import filter_options
@@ -43,7 +43,7 @@ with ui.page("overview", "Overview") as ctx:
     with right:
         st.subheader(f"Orders and cancellations by {period}")
         # The selection's last day: periods after it are not drawn, a partial last one is dashed.
-        last_day = min(d for d in (bounds[1], ctx.filters.end) if d) if bounds[1] or ctx.filters.end else None
+        last_day = page_tables.last_day(ctx.filters, bounds[1])
         volume = cached.table(report.volume_over_time, dataset.id, ctx.filters, period=period)
         views.table_result(volume, name="volume-over-time", key="ov_volume",
                            chart=lambda frame: charts.volume_chart(frame, period, last_day))

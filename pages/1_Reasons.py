@@ -4,7 +4,7 @@ narrows the rest of the page to it."""
 import streamlit as st
 
 import ui
-from analytics import charts, report
+from analytics import charts, page_tables, report
 from analytics.links import Param
 from analytics.text import md
 from ui import cached, views
@@ -63,8 +63,7 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
     control.segmented_control("Period", ["day", "week", "month"], key=ctx.k("period"), label_visibility="collapsed")
     period = st.session_state.get(ctx.k("period")) or "week"
     # The selection's last day: periods after it are not drawn, a partial last one is dashed.
-    last = filter_options(dataset.id).bounds.get(ctx.filters.anchor, (None, None))[1]
-    last_day = min(d for d in (last, ctx.filters.end) if d) if last or ctx.filters.end else None
+    last_day = page_tables.last_day(ctx.filters, options.bounds.get(ctx.filters.anchor, (None, None))[1])
     over_time = cached.table(report.reasons, dataset.id, narrowed, by="period", period=period)
     views.table_result(over_time, name="reasons-over-time", key="rs_time",
                        chart=lambda f: charts.reasons_over_time_chart(f, period, focus, last_day),

@@ -3,7 +3,7 @@
 import streamlit as st
 
 import ui
-from analytics import pipelines, report
+from analytics import page_tables, pipelines, report
 from analytics.links import Param
 from analytics.text import md
 from ui import cached, downloads, tables, views
@@ -64,10 +64,7 @@ with ui.page("sellers", "Sellers", PARAMS) as ctx:
     if not result.available:
         views.table_result(result, name="sellers", key="sl_table")
     else:
-        frame = result.frame
-        if query.strip():
-            # A literal, case-insensitive match: the search box is text, not a pattern.
-            frame = frame.filter(frame["seller_id"].str.to_lowercase().str.contains(query.strip().lower(), literal=True))
+        frame = page_tables.search_sellers(result.frame, query)
         st.caption(f"{frame.height:,} of {result.frame.height:,} sellers, ranked by {SORT_LABELS[sort]}.")
         if frame.is_empty():
             st.info("No seller id contains that text.", icon=":material/search_off:")
