@@ -5,11 +5,11 @@ calibration behind the numbers."""
 import streamlit as st
 
 import ui
-from analytics import simulate
+from analytics import scenarios, simulate
 from analytics import whatif_tables as wt
 from analytics.links import Param
 from analytics.text import md
-from ui import scenarios, whatif
+from ui import whatif
 
 PARAMS = (
     Param("scenario", "token", None, min_len=8, max_len=64, label="saved scenario"),

@@ -101,7 +101,7 @@ def test_save_reopen_and_compare_scenarios(demo):
     assert at.toggle(key="whatif_seller_consent_required").value is True
     # Compare both with the baseline.
     from analytics import db
-    from ui import scenarios as store
+    from analytics import scenarios as store
 
     con = db.connect(demo[0])
     saved = {sc.name: sc.id for sc in store.list_for(con, demo[1])}
@@ -134,7 +134,7 @@ def _save(at, name: str, replace: bool = False):
 
 def test_saving_under_an_existing_name_is_refused_unless_replacing(demo):
     from analytics import db
-    from ui import scenarios as store
+    from analytics import scenarios as store
 
     at = s.open_page("whatif")
     at.number_input(key="whatif_seller_response_hours").set_value(48.0).run()
@@ -245,7 +245,7 @@ def test_on_a_large_data_set_the_sweep_is_drawn_on_demand_for_the_current_contro
 
 def test_saved_scenarios_are_private_to_the_session_that_saved_or_was_linked_to_them(demo):
     from analytics import db
-    from ui import scenarios as store
+    from analytics import scenarios as store
 
     alice = s.open_page("whatif")
     alice.number_input(key="whatif_seller_response_hours").set_value(36.0).run()

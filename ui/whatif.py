@@ -13,11 +13,11 @@ from dataclasses import replace
 import polars as pl
 import streamlit as st
 
-from analytics import calibrate, charts, policy, simulate
+from analytics import calibrate, charts, policy, scenarios, simulate
 from analytics import whatif_tables as wt
 from analytics.policy import DATA, FITTED, PARAMETERS, PARAMETERS_BY_NAME, Parameter, Policy, PolicyError
 from analytics.text import md
-from ui import cached, downloads, scenarios
+from ui import cached, downloads
 from ui.database import connection, cursor, db_key
 from ui.setup import PageContext, sync_url
 
