@@ -6,7 +6,7 @@ The first page of the dashboard (`streamlit run app.py`); the other pages are un
 import streamlit as st
 
 import ui
-from analytics import charts
+from analytics import charts, page_tables, report
 from analytics.text import md
 from ui import cached, views
 from ui.options import filter_options
@@ -22,29 +22,29 @@ with ui.page("overview", "Overview") as ctx:
     if len(cached.currencies(dataset.id)) > 1:
         st.subheader("Money by currency")
         st.caption("The orders are in several currencies: amounts are shown per currency, never added up.")
-        views.table_result(cached.table(dataset.id, "money_by_currency", ctx.filters), name="money-by-currency",
-                           key="ov_currency")
+        views.table_result(cached.table(report.money_by_currency, dataset.id, ctx.filters),
+                           name="money-by-currency", key="ov_currency")
 
     st.subheader("Where orders leave the life cycle")
-    lifecycle = cached.table(dataset.id, "lifecycle", ctx.filters)
+    lifecycle = cached.table(report.lifecycle, dataset.id, ctx.filters)
     if lifecycle.available:
         views.table_result(lifecycle, name="order-life-cycle", key="ov_lifecycle", chart=charts.lifecycle_chart)
     else:
         # Without payment or shipping times the steps are unknown, but the stages of cancellations are not.
         views.table_result(lifecycle, name="order-life-cycle", key="ov_lifecycle")
-        views.table_result(cached.table(dataset.id, "stages", ctx.filters), name="cancellations-by-stage",
+        views.table_result(cached.table(report.stages, dataset.id, ctx.filters), name="cancellations-by-stage",
                            key="ov_stages", chart=charts.stages_chart)
 
     left, right = st.columns(2)
     with left:
         st.subheader("How requests end")
-        views.table_result(cached.table(dataset.id, "outcomes", ctx.filters), name="request-outcomes",
+        views.table_result(cached.table(report.outcomes, dataset.id, ctx.filters), name="request-outcomes",
                            key="ov_outcomes", chart=charts.outcomes_chart)
     with right:
         st.subheader(f"Orders and cancellations by {period}")
         # The selection's last day: periods after it are not drawn, a partial last one is dashed.
-        last_day = min(d for d in (bounds[1], ctx.filters.end) if d) if bounds[1] or ctx.filters.end else None
-        volume = cached.table(dataset.id, "volume_over_time", ctx.filters, period=period)
+        last_day = page_tables.last_day(ctx.filters, bounds[1])
+        volume = cached.table(report.volume_over_time, dataset.id, ctx.filters, period=period)
         views.table_result(volume, name="volume-over-time", key="ov_volume",
                            chart=lambda frame: charts.volume_chart(frame, period, last_day))
         note = charts.partial_note(volume.frame, period, last_day) if volume.available else None

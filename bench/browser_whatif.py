@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]   # run as a script: the repository's packages
 
 from analytics import db  # noqa: E402
-from analytics.commands.data import DEMO_ORDERS, DEMO_SEED  # noqa: E402
+from analytics.demo import DEMO_ORDERS, DEMO_SEED  # noqa: E402
 from analytics.generate import generate  # noqa: E402
 from bench import browser as bs  # noqa: E402
 

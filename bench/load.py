@@ -379,7 +379,7 @@ def stored_section(results_path: Path = RESULTS) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from analytics.commands.data import DEMO_ORDERS, DEMO_SEED
+    from analytics.demo import DEMO_ORDERS, DEMO_SEED
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="demo", help="comma-separated order counts; 'demo' = the demo's size")

@@ -4,7 +4,7 @@ narrows the rest of the page to it."""
 import streamlit as st
 
 import ui
-from analytics import charts
+from analytics import charts, page_tables, report
 from analytics.links import Param
 from analytics.text import md
 from ui import cached, views
@@ -23,13 +23,13 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
     st.caption(f"**{md(dataset.name)}** · {views.filter_summary(ctx.filters)} Click a reason in a chart to narrow "
                "the rest of the page to it; click it again elsewhere, or Clear, to see them all.")
     narrowed = ctx.filters.replace(reasons=(focus,)) if focus else ctx.filters
-    reasons = cached.table(dataset.id, "reasons", ctx.filters)
+    reasons = cached.table(report.reasons, dataset.id, ctx.filters)
     if not reasons.available:
         views.table_result(reasons, name="reasons", key="rs_reasons")
         st.subheader("What this data set can show: cancellations by stage and by payment method")
-        views.table_result(cached.table(dataset.id, "stages", ctx.filters), name="cancellations-by-stage",
+        views.table_result(cached.table(report.stages, dataset.id, ctx.filters), name="cancellations-by-stage",
                            key="rs_stages", chart=charts.stages_chart)
-        views.table_result(cached.table(dataset.id, "volume_by", ctx.filters, by="payment_method"),
+        views.table_result(cached.table(report.volume_by, dataset.id, ctx.filters, by="payment_method"),
                            name="cancellations-by-payment-method", key="rs_by_method")
         st.stop()
 
@@ -40,17 +40,18 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
                            chart=lambda f: charts.reasons_chart(f, focus), on_select=focus_from_chart(ctx, "rs_reasons_chart"))
     with right:
         st.subheader("Share of cancelled GMV")
-        views.table_result(cached.table(dataset.id, "reason_cancelled_gmv", ctx.filters), name="reasons-cancelled-gmv",
-                           key="rs_gmv", chart=lambda f: charts.reason_gmv_chart(f, focus))
+        views.table_result(cached.table(report.reason_cancelled_gmv, dataset.id, ctx.filters),
+                           name="reasons-cancelled-gmv", key="rs_gmv",
+                           chart=lambda f: charts.reason_gmv_chart(f, focus))
 
     scope = f" · {md(focus)}" if focus else ""
     st.subheader(f"By stage{scope}")
-    views.table_result(cached.table(dataset.id, "reasons", narrowed, by="stage"), name="reasons-by-stage",
+    views.table_result(cached.table(report.reasons, dataset.id, narrowed, by="stage"), name="reasons-by-stage",
                        key="rs_stage",
                        chart=lambda f: charts.reasons_share_chart(f, "request_stage", "Stage", focus, normalize=not focus),
                        on_select=focus_from_chart(ctx, "rs_stage_chart"))
     st.subheader(f"By payment method{scope}")
-    views.table_result(cached.table(dataset.id, "reasons", narrowed, by="payment_method"),
+    views.table_result(cached.table(report.reasons, dataset.id, narrowed, by="payment_method"),
                        name="reasons-by-payment-method", key="rs_method",
                        chart=lambda f: charts.reasons_share_chart(f, "payment_method", "Payment method", focus,
                                                                   normalize=not focus),
@@ -62,9 +63,8 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
     control.segmented_control("Period", ["day", "week", "month"], key=ctx.k("period"), label_visibility="collapsed")
     period = st.session_state.get(ctx.k("period")) or "week"
     # The selection's last day: periods after it are not drawn, a partial last one is dashed.
-    last = filter_options(dataset.id).bounds.get(ctx.filters.anchor, (None, None))[1]
-    last_day = min(d for d in (last, ctx.filters.end) if d) if last or ctx.filters.end else None
-    over_time = cached.table(dataset.id, "reasons", narrowed, by="period", period=period)
+    last_day = page_tables.last_day(ctx.filters, options.bounds.get(ctx.filters.anchor, (None, None))[1])
+    over_time = cached.table(report.reasons, dataset.id, narrowed, by="period", period=period)
     views.table_result(over_time, name="reasons-over-time", key="rs_time",
                        chart=lambda f: charts.reasons_over_time_chart(f, period, focus, last_day),
                        on_select=focus_from_chart(ctx, "rs_time_chart"))
@@ -75,9 +75,9 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
     left, right = st.columns(2)
     with left:
         st.subheader(f"How these requests end{scope}")
-        views.table_result(cached.table(dataset.id, "outcomes", narrowed), name="request-outcomes", key="rs_outcomes",
-                           chart=charts.outcomes_chart)
+        views.table_result(cached.table(report.outcomes, dataset.id, narrowed), name="request-outcomes",
+                           key="rs_outcomes", chart=charts.outcomes_chart)
     with right:
         st.subheader("Seller response time by reason")
-        views.table_result(cached.table(dataset.id, "response_time", narrowed, by="reason"),
+        views.table_result(cached.table(report.response_time, dataset.id, narrowed, by="reason"),
                            name="response-time-by-reason", key="rs_response", chart=None)

@@ -1,11 +1,10 @@
 """Refunds: how long buyers wait for their money, by payment method and by channel, from the refund's
 start and from the buyer's request; the share slower than a threshold; where refunds go."""
 
-import polars as pl
 import streamlit as st
 
 import ui
-from analytics import charts, metrics
+from analytics import charts, page_tables, report
 from analytics.links import Param
 from analytics.text import md
 from ui import cached, downloads, views
@@ -26,16 +25,8 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
     st.caption(f"**{md(dataset.name)}** · {views.filter_summary(ctx.filters)} Times are business days (Monday to "
                "Friday) between the two dates; percentiles interpolate linearly.")
 
-    values = cached.scalars(dataset.id, ctx.filters, tuple(TILES))
-    why = cached.unavailable(dataset.id)
-    for column, (name, label) in zip(st.columns(len(TILES)), TILES.items(), strict=True):
-        metric = metrics.get(name)
-        pattern = {"currency": cached.money_format(dataset.id, metric.fmt),
-                   "business days": f"{metric.fmt} business days"}.get(metric.unit, metric.fmt)
-        # As the Overview's tiles: what the data set cannot support is 'n/a' with the reason, never 0.
-        shown = "n/a" if name in why else views.fmt(values[name], pattern)
-        help_text = f"Not available in this data set: {why[name]}." if name in why else metric.description
-        column.metric(label, shown, border=True, help=help_text)
+    views.scalar_tiles(TILES, cached.scalars(dataset.id, ctx.filters, tuple(TILES)), cached.unavailable(dataset.id),
+                       cached.currencies(dataset.id))
 
     group_col, measure_col, threshold_col = st.columns([2, 2, 1], vertical_alignment="bottom")
     group = group_col.segmented_control("Group by", list(GROUPS), key=ctx.k("group"), format_func=GROUPS.get) \
@@ -46,50 +37,42 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
                                            key=ctx.k("threshold"), help="The share of refunds slower than this "
                                            "(strictly more business days) is shown below.")
 
-    column = "refund_channel" if group == "channel" else "payment_method"
-    prefix = "p50_from_request" if measure == "request" else "p50"
-    days = "business_days_from_request" if measure == "request" else "business_days"
-
+    times = page_tables.refund_time_columns(group, measure)
     st.subheader(f"How long refunds take, by {GROUPS[group].lower()}")
-    latency = cached.table(dataset.id, "refund_latency", ctx.filters, by=group)
-    distribution = cached.table(dataset.id, "refund_latency_distribution", ctx.filters)
-    p50, p90 = f"{prefix}_business_days", f"{prefix.replace('p50', 'p90')}_business_days"
-    if not latency.available:
-        views.table_result(latency, name="refund-latency", key="rf_latency")
-    elif p50 not in latency.frame.columns:
-        # The data set has refund times but no request times: only "from the refund's start" exists.
-        views.table_result(latency, name="refund-latency", key="rf_latency")
-    else:
-        quantiles = latency.frame.select(column, pl.col(p50).alias("p50"), pl.col(p90).alias("p90"))
-        if distribution.available:
-            views.table_result(
-                distribution, name="refund-latency-distribution", key="rf_dist", show_table=False,
-                chart=lambda f: charts.latency_chart(f, quantiles, column, days, GROUPS[group],
-                                                     f"Business days {MEASURES[measure].lower()}"),
-            )
-        views.table_result(latency, name="refund-latency", key="rf_latency")
-        if distribution.available:
-            with st.expander("Every refund with its waiting times"):
-                downloads.table(distribution.frame, "refund-latency-distribution", key="rf_dist_table", height=300)
+    latency = cached.table(report.refund_latency, dataset.id, ctx.filters, by=group)
+    distribution = cached.table(report.refund_latency_distribution, dataset.id, ctx.filters)
+    # None: no refunds, or refund times but no request times (only "from the refund's start" exists).
+    quantiles = page_tables.refund_quantiles(latency.frame, times) if latency.available else None
+    if quantiles is not None and distribution.available:
+        views.table_result(
+            distribution, name="refund-latency-distribution", key="rf_dist", show_table=False,
+            chart=lambda f: charts.latency_chart(f, quantiles, times.group, times.days, GROUPS[group],
+                                                 f"Business days {MEASURES[measure].lower()}"),
+        )
+    views.table_result(latency, name="refund-latency", key="rf_latency")
+    if quantiles is not None and distribution.available:
+        with st.expander("Every refund with its waiting times"):
+            downloads.table(distribution.frame, "refund-latency-distribution", key="rf_dist_table", height=300)
 
     left, right = st.columns(2)
     with left:
         threshold = int(threshold)
         st.subheader(f"Share over {threshold} business days")
-        over = cached.table(dataset.id, "refund_share_over", ctx.filters, threshold_days=float(threshold), by=group,
-                            from_request=measure == "request")
-        if over.available and over.frame.height and not over.frame["over_threshold"].fill_null(0).sum():
+        over = cached.table(report.refund_share_over, dataset.id, ctx.filters, threshold_days=float(threshold),
+                            by=group, from_request=measure == "request")
+        if over.available and page_tables.nothing_over_threshold(over.frame):
             # Nothing over the threshold: a sentence says it better than a chart of empty bars.
             st.info(f"No refund took more than {threshold} business days.", icon=":material/check_circle:")
             views.table_result(over, name="refunds-over-threshold", key="rf_over", expanded=False)
         else:
             views.table_result(over, name="refunds-over-threshold", key="rf_over",
-                               chart=lambda f: charts.share_over_chart(f, column, GROUPS[group], threshold))
+                               chart=lambda f: charts.share_over_chart(f, times.group, GROUPS[group], threshold))
     with right:
         st.subheader("Refunds by channel")
-        views.table_result(cached.table(dataset.id, "refunds_by", ctx.filters, by="channel"), name="refunds-by-channel",
-                           key="rf_channel", chart=lambda f: charts.refunds_by_chart(f, "refund_channel", "Channel"))
+        views.table_result(cached.table(report.refunds_by, dataset.id, ctx.filters, by="channel"),
+                           name="refunds-by-channel", key="rf_channel",
+                           chart=lambda f: charts.refunds_by_chart(f, "refund_channel", "Channel"))
     st.subheader("Refunds by payment method")
-    views.table_result(cached.table(dataset.id, "refunds_by", ctx.filters, by="payment_method"),
+    views.table_result(cached.table(report.refunds_by, dataset.id, ctx.filters, by="payment_method"),
                        name="refunds-by-payment-method", key="rf_method",
                        chart=lambda f: charts.refunds_by_chart(f, "payment_method", "Payment method"))

@@ -3,7 +3,7 @@
 import streamlit as st
 
 import ui
-from analytics import pipelines
+from analytics import page_tables, pipelines, report
 from analytics.links import Param
 from analytics.text import md
 from ui import cached, downloads, tables, views
@@ -46,7 +46,7 @@ with ui.page("sellers", "Sellers", PARAMS) as ctx:
                                   max_chars=64, icon=":material/search:")
     sort = sort_col.selectbox("Rank by", pipelines.SELLER_SORT_COLUMNS, key=ctx.k("sort"), format_func=SORT_LABELS.get)
 
-    losses = cached.table(dataset.id, "seller_losses", ctx.filters)
+    losses = cached.table(report.seller_losses, dataset.id, ctx.filters)
     if losses.available and losses.frame.height:
         row = losses.frame.row(0, named=True)
         a, b, c = st.columns(3)
@@ -60,14 +60,11 @@ with ui.page("sellers", "Sellers", PARAMS) as ctx:
         for column, why in losses.notes.items():
             views.not_available(tables.column_words(column), why)
 
-    result = cached.table(dataset.id, "sellers", ctx.filters, sort_by=sort)
+    result = cached.table(report.sellers, dataset.id, ctx.filters, sort_by=sort)
     if not result.available:
         views.table_result(result, name="sellers", key="sl_table")
     else:
-        frame = result.frame
-        if query.strip():
-            # A literal, case-insensitive match: the search box is text, not a pattern.
-            frame = frame.filter(frame["seller_id"].str.to_lowercase().str.contains(query.strip().lower(), literal=True))
+        frame = page_tables.search_sellers(result.frame, query)
         st.caption(f"{frame.height:,} of {result.frame.height:,} sellers, ranked by {SORT_LABELS[sort]}.")
         if frame.is_empty():
             st.info("No seller id contains that text.", icon=":material/search_off:")

@@ -5,11 +5,19 @@ calibration behind the numbers."""
 import streamlit as st
 
 import ui
-from analytics import simulate
+from analytics import scenarios, simulate, sweep_choices, whatif_notes
+from analytics import whatif_tables as wt
 from analytics.links import Param
 from analytics.text import md
-from ui import scenarios, whatif
-from ui import whatif_tables as wt
+from ui import (
+    whatif_calibration,
+    whatif_controls,
+    whatif_engine,
+    whatif_link,
+    whatif_results,
+    whatif_scenarios,
+    whatif_sweep,
+)
 
 PARAMS = (
     Param("scenario", "token", None, min_len=8, max_len=64, label="saved scenario"),
@@ -17,11 +25,11 @@ PARAMS = (
     Param("replicates", "int", simulate.DEFAULT_REPLICATES, low=2, high=100, label="replicates"),
     Param("seed", "int", 0, low=0, high=1_000_000_000, label="seed"),
     # No fixed default: the sweep starts with a parameter that changes something on the data set.
-    Param("sweep", "choice", None, choices=whatif.SWEEPABLE, label="swept parameter"),
+    Param("sweep", "choice", None, choices=sweep_choices.SWEEPABLE, label="swept parameter"),
     Param("sweep_figures", "labels", (), choices=wt.SWEEP_FIGURES, max_items=3, label="swept figures"),
 )
 
-with ui.page("whatif", "What-if", PARAMS, filters=False, own_keys=whatif.own_keys()) as ctx:
+with ui.page("whatif", "What-if", PARAMS, filters=False, own_keys=whatif_link.own_keys()) as ctx:
     dataset = ctx.require_dataset()
     st.caption(
         f"**{md(dataset.name)}**: every order of the data set replayed under the policy you set. What the data "
@@ -30,12 +38,12 @@ with ui.page("whatif", "What-if", PARAMS, filters=False, own_keys=whatif.own_key
         "same draws, so a difference is the policy's effect. Page filters do not apply here."
     )
     with st.spinner("Loading the data set and fitting its calibration…"):
-        prep = whatif.prepared(dataset.id)
-    params = whatif.parameters(prep)
+        prep = whatif_engine.prepared(dataset.id)
+    params = whatif_controls.parameters(prep)
     if ctx.arriving:
-        whatif.policy_from_link(ctx, dataset.id, params, prep)
-    whatif.sweep_defaults(ctx, prep)
-    applies = whatif.applies(prep)
+        whatif_link.policy_from_link(ctx, dataset.id, params, prep)
+    whatif_sweep.sweep_defaults(ctx, prep)
+    applies = whatif_notes.applies(prep)
     if applies:
         st.info(applies, icon=":material/info:")
 
@@ -56,35 +64,35 @@ with ui.page("whatif", "What-if", PARAMS, filters=False, own_keys=whatif.own_key
         controls_col, results_col = st.columns([1, 2], gap="large")
         with controls_col:
             st.subheader("Policy")
-            whatif.controls(ctx, params, prep)
-            st.button("Back to the baseline", key="whatif_reset", on_click=whatif.reset_controls,
+            whatif_controls.controls(ctx, params, prep)
+            st.button("Back to the baseline", key="whatif_reset", on_click=whatif_controls.reset_controls,
                       args=(ctx, params, prep), icon=":material/restart_alt:")
-        policy, problem = whatif.current_policy(ctx, params)
+        policy, problem = whatif_controls.current_policy(ctx, params)
         with results_col:
             st.subheader("Baseline and scenario")
             if problem:
                 st.error(f"This policy cannot be replayed: {md(problem)}. Showing the baseline.", icon=":material/error:")
             changes = policy.changes()
-            opened = whatif.opened_scenario(ctx, dataset.id, policy)
+            opened = whatif_scenarios.opened_scenario(ctx, dataset.id, policy)
             st.caption("Scenario" + (f" ({md(opened)})" if opened else "") + ": "
                        + (md(scenarios.describe(changes)) if changes
                           else "the baseline policy (change a control on the left)."))
-            result = whatif.simulated(dataset.id, policy, int(replicates), int(seed))
-            whatif.results(result)
-        whatif.every_figure(result)
-        whatif.save_form(ctx, dataset.id, policy)
+            result = whatif_engine.simulated(dataset.id, policy, int(replicates), int(seed))
+            whatif_results.results(result)
+        whatif_results.every_figure(result)
+        whatif_scenarios.save_form(ctx, dataset.id, policy)
 
         st.subheader("Sweep one parameter")
-        whatif.sweep_section(ctx, dataset.id, policy, params, prep, int(replicates), int(seed))
+        whatif_sweep.sweep_section(ctx, dataset.id, policy, params, prep, int(replicates), int(seed))
 
         st.subheader("Saved scenarios")
-        whatif.scenarios_section(ctx, dataset.id, policy, params, prep, int(replicates), int(seed))
-        whatif.sync(ctx, policy)
+        whatif_scenarios.scenarios_section(ctx, dataset.id, policy, params, prep, int(replicates), int(seed))
+        whatif_link.sync(ctx, policy)
 
     policy_panel()
-    policy, _ = whatif.current_policy(ctx, params)
+    policy, _ = whatif_controls.current_policy(ctx, params)
     ctx.extra_query = policy.to_query()
 
     with st.expander("The calibration behind the numbers"):
         if st.toggle("Show the calibration", key=ctx.k("calibration_shown")):
-            whatif.calibration_section(dataset, prep)
+            whatif_calibration.calibration_section(dataset, prep)

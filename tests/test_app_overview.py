@@ -5,9 +5,8 @@ from __future__ import annotations
 import app_support as s
 import pytest
 
-from analytics import db
+from analytics import db, headline
 from analytics.filters import Filters
-from ui import headline
 
 
 @pytest.fixture(scope="module")

@@ -101,7 +101,7 @@ def test_save_reopen_and_compare_scenarios(demo):
     assert at.toggle(key="whatif_seller_consent_required").value is True
     # Compare both with the baseline.
     from analytics import db
-    from ui import scenarios as store
+    from analytics import scenarios as store
 
     con = db.connect(demo[0])
     saved = {sc.name: sc.id for sc in store.list_for(con, demo[1])}
@@ -134,7 +134,7 @@ def _save(at, name: str, replace: bool = False):
 
 def test_saving_under_an_existing_name_is_refused_unless_replacing(demo):
     from analytics import db
-    from ui import scenarios as store
+    from analytics import scenarios as store
 
     at = s.open_page("whatif")
     at.number_input(key="whatif_seller_response_hours").set_value(48.0).run()
@@ -160,16 +160,16 @@ def test_saving_under_an_existing_name_is_refused_unless_replacing(demo):
 
 
 def test_the_sweep_follows_the_current_controls(demo, monkeypatch):
-    from ui import whatif
+    from analytics import simulate
 
     seen = []
-    real = whatif.simulate.sweep
+    real = simulate.sweep
 
     def recording(prep, param, values, policy=None, **kw):
         seen.append(policy)
         return real(prep, param, values, policy=policy, **kw)
 
-    monkeypatch.setattr(whatif.simulate, "sweep", recording)
+    monkeypatch.setattr(simulate, "sweep", recording)
     at = s.open_page("whatif", {"dataset": demo[1], "seed": "3"})
     at.toggle(key="whatif_seller_consent_required").set_value(False).run()
     assert s.problems(at) == []
@@ -223,12 +223,13 @@ def test_premium_shipping_share_is_the_datas_own_until_set(demo):
 
 
 def test_on_a_large_data_set_the_sweep_is_drawn_on_demand_for_the_current_controls(demo, monkeypatch):
-    from ui import whatif
+    from analytics import simulate
+    from ui import whatif_sweep
 
-    monkeypatch.setattr(whatif, "SWEEP_AUTO_MAX_ORDERS", 100)  # the demo's 3,000 orders count as large
+    monkeypatch.setattr(whatif_sweep, "SWEEP_AUTO_MAX_ORDERS", 100)  # the demo's 3,000 orders count as large
     seen = []
-    real = whatif.simulate.sweep
-    monkeypatch.setattr(whatif.simulate, "sweep",
+    real = simulate.sweep
+    monkeypatch.setattr(simulate, "sweep",
                         lambda prep, param, values, policy=None, **kw: seen.append(policy) or
                         real(prep, param, values, policy=policy, **kw))
     at = s.open_page("whatif", {"dataset": demo[1], "seed": "5"})
@@ -245,7 +246,7 @@ def test_on_a_large_data_set_the_sweep_is_drawn_on_demand_for_the_current_contro
 
 def test_saved_scenarios_are_private_to_the_session_that_saved_or_was_linked_to_them(demo):
     from analytics import db
-    from ui import scenarios as store
+    from analytics import scenarios as store
 
     alice = s.open_page("whatif")
     alice.number_input(key="whatif_seller_response_hours").set_value(36.0).run()

@@ -237,7 +237,7 @@ def test_cancellations_are_one_colour_and_payment_methods_and_channels_fixed():
 
 
 def test_comparison_charts_keep_the_tiles_order_and_title_each_axis_with_its_unit():
-    from ui import whatif_tables as wt
+    from analytics import whatif_tables as wt
 
     part = {"cancelled_orders": {"value": 3.0, "low": 2.0, "high": 4.0}, "cancelled_gmv": {"value": 5.0},
             "refund_wait_p50_business_days": {"value": 1.0}, "refund_wait_p90_business_days": {"value": 2.0}}
@@ -269,14 +269,14 @@ def test_periods_after_the_data_are_left_out_and_a_partial_last_one_is_marked():
 
 
 def test_sweep_charts_have_a_title_and_axis_titles_in_words():
+    from analytics import sweep_choices
     from analytics.policy import PARAMETERS_BY_NAME
-    from ui import whatif
 
     p = PARAMETERS_BY_NAME["seller_response_hours"]
-    assert whatif._axis_range(p) == "more than 0 and at most 2,160 hours"
-    assert whatif._axis_title(p) == "Seller's response window (hours)"
+    assert sweep_choices.axis_range(p) == "more than 0 and at most 2,160 hours"
+    assert sweep_choices.axis_title(p) == "Seller's response window (hours)"
     sweep = pl.DataFrame({"parameter": [24.0, 72.0], "value": [5.0, 3.0], "low": [4.0, 2.5], "high": [6.0, 3.5]})
-    spec = _draws(charts.sweep_chart(sweep, whatif._axis_title(p), "Orders", title="Cancelled orders"))
+    spec = _draws(charts.sweep_chart(sweep, sweep_choices.axis_title(p), "Orders", title="Cancelled orders"))
     assert spec["title"]["text"] == "Cancelled orders"
     assert spec["layer"][0]["encoding"]["x"]["title"] == "Seller's response window (hours)"
 

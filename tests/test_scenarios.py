@@ -5,9 +5,8 @@ import json
 
 import pytest
 
-from analytics import db
+from analytics import db, scenarios
 from analytics.policy import Policy
-from ui import scenarios
 
 
 @pytest.fixture

@@ -170,7 +170,7 @@ def test_the_generator_lives_the_same_orders_under_a_policy_as_the_rules_say():
 
 
 def test_the_intervals_in_words():
-    from ui import whatif_tables as wt
+    from analytics import whatif_tables as wt
 
     fig = {"value": 3912.4, "low": 3801.2, "high": 4049.6, "orders_low": 3899.5, "orders_high": 3960.2}
     assert wt.in_words(fig, "cancelled_orders") == {"next period like this one": "3,801 – 4,050",

@@ -9,6 +9,7 @@ from ui import preload
 # first session does it while the others wait on this package's import (see ui/preload.py).
 preload.load()
 
-from ui.setup import PAGES, PageContext, cursor, db_key, page  # noqa: E402
+from ui.database import cursor, db_key  # noqa: E402
+from ui.setup import PAGES, PageContext, page  # noqa: E402
 
 __all__ = ["PAGES", "PageContext", "cursor", "db_key", "page"]

@@ -10,27 +10,35 @@ limits, from the environment; see the README)."""
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from datetime import date
+from types import FunctionType
 
 import streamlit as st
 
-from analytics import memory, report, simulate
+from analytics import headline, memory, report, simulate
 from analytics.filters import Filters
-from ui import headline
-from ui.setup import cursor, db_key
+from ui.database import cursor, db_key
 
 TTL = 3600
 
 
-@st.cache_data(max_entries=256, ttl=TTL, show_spinner=False)
-def _table(database: str, dataset_id: str, name: str, filters: Filters, kwargs: tuple) -> report.Table:
+def _qualified_name(function: Callable) -> str:
+    """A table function as a cache key: the same function in every run and session (its object is not hashable)."""
+    return f"{function.__module__}.{function.__qualname__}"
+
+
+@st.cache_data(max_entries=256, ttl=TTL, show_spinner=False, hash_funcs={FunctionType: _qualified_name})
+def _table(database: str, dataset_id: str, compute: Callable[..., report.Table], filters: Filters,
+           kwargs: tuple) -> report.Table:
     with cursor() as cur:
-        return getattr(report, name)(cur, dataset_id, filters, **dict(kwargs))
+        return compute(cur, dataset_id, filters, **dict(kwargs))
 
 
-def table(dataset_id: str, name: str, filters: Filters, **kwargs) -> report.Table:
-    """report.<name>(con, dataset_id, filters, **kwargs), cached. name is one of report's table functions."""
-    return _table(db_key(), dataset_id, name, filters, tuple(sorted(kwargs.items())))
+def table(compute: Callable[..., report.Table], dataset_id: str, filters: Filters, **kwargs) -> report.Table:
+    """compute(con, dataset_id, filters, **kwargs), cached: compute is one of report's table functions
+    (report.reasons, report.refund_latency, ...)."""
+    return _table(db_key(), dataset_id, compute, filters, tuple(sorted(kwargs.items())))
 
 
 @st.cache_data(max_entries=128, ttl=TTL, show_spinner=False)

@@ -13,7 +13,7 @@ from analytics import db, generate, importer
 from analytics.formats import Readings
 from analytics.text import md
 from ui import copy_link, downloads, picker
-from ui.setup import connection, cursor, db_key
+from ui.database import connection, cursor, db_key
 
 GENERATE_MIN = 100
 GENERATE_MAX = 2_000_000  # bigger data sets: `python -m analytics generate`, which has no upload limit
@@ -36,7 +36,7 @@ def current_dataset(dataset: db.Dataset | None) -> None:
     if dataset is None:
         st.info("No data set yet: generate one or upload an export in the tabs above.", icon=":material/info:")
         if st.button("Create the demo data set (50,000 synthetic orders)", key="data_demo"):
-            from analytics.commands.data import ensure_demo
+            from analytics.demo import ensure_demo
 
             with st.spinner("Generating the demo data set…"):
                 demo = ensure_demo(connection(db_key()))

@@ -8,7 +8,7 @@ from datetime import date
 import streamlit as st
 
 from analytics import report
-from ui.setup import cursor, db_key
+from ui.database import cursor, db_key
 
 
 @dataclass(frozen=True)

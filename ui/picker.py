@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analytics import db
-from ui.setup import cursor
+from ui.database import cursor
 
 KNOWN = "known_datasets"   # session: ids this session created or opened by link, oldest first
 PICK = "dataset_pick"      # the picker's widget key

@@ -25,13 +25,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import RerunException
 
 from analytics import db, links
 from analytics.filters import QUERY_KEYS, Filters
 from analytics.links import Param
+from ui import filters as ui_filters
+from ui import notices as ui_notices
+from ui import picker
 from ui.copy_link import copy_link_button
 
 log = logging.getLogger("cancellation_lab.ui")
@@ -64,23 +66,6 @@ APP_DIR = Path(__file__).resolve().parent.parent
 FAVICON = Path(__file__).resolve().parent / "favicon.png"
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
-def connection(path: str) -> duckdb.DuckDBPyConnection:
-    """One DuckDB connection per process and database file. Never query it directly from a page:
-    take `cursor()`, because Streamlit runs each session on its own thread."""
-    return db.connect(path)
-
-
-def cursor() -> duckdb.DuckDBPyConnection:
-    """A cursor of the process's connection (its own transaction), for one query or one thread."""
-    return connection(str(db.db_path())).cursor()
-
-
-def db_key() -> str:
-    """The database file, as part of every cache key (tests run several databases in one process)."""
-    return str(db.db_path())
-
-
 @dataclass
 class PageContext:
     """What a page gets from the set-up."""
@@ -104,9 +89,7 @@ class PageContext:
     def require_dataset(self) -> db.Dataset:
         """The chosen data set; without one, an explanation of what to do, and the page stops here."""
         if self.dataset is None:
-            from ui.notices import empty_database
-
-            empty_database()
+            ui_notices.empty_database()
             st.stop()
         return self.dataset
 
@@ -139,10 +122,6 @@ def page(key: str, title: str, params: Sequence[Param] = (), *, filters: bool = 
 
     An exception escaping the body is shown as a short error, never a traceback, and logged.
     """
-    from ui import filters as ui_filters
-    from ui import notices as ui_notices
-    from ui import picker
-
     st.set_page_config(page_title=f"{title} · Cancellation Lab", page_icon=str(FAVICON),
                        layout="wide")
     state = st.session_state
@@ -197,8 +176,6 @@ def page(key: str, title: str, params: Sequence[Param] = (), *, filters: bool = 
 
 
 def _finish(ctx: PageContext, notice_box, nav_box) -> None:
-    from ui import notices as ui_notices
-
     st.session_state["_page"] = ctx.key
     with notice_box:
         ui_notices.show_link_notices(ctx.notices)

@@ -8,14 +8,14 @@ from collections.abc import Callable
 import altair as alt
 import streamlit as st
 
-from analytics import report
+from analytics import metrics, page_tables, report
 from analytics.filters import Filters
+from analytics.headline import MIN_ORDERS, Headline
 from analytics.text import md
 from ui import downloads, tables
-from ui.headline import MIN_ORDERS, Headline
 from ui.notices import not_available
 
-__all__ = ["fmt", "fmt_change", "filter_summary", "headline_tiles", "not_available", "table_result"]
+__all__ = ["fmt", "fmt_change", "filter_summary", "headline_tiles", "not_available", "scalar_tiles", "table_result"]
 
 ANCHOR_WORDS = {"order": "ordered", "request": "with a cancellation request", "refund": "with a refund started"}
 
@@ -92,6 +92,17 @@ def headline_tiles(heads: list[Headline], period: str, per_row: int = 3) -> None
     note = next((h.note for h in heads if h.note and not h.unavailable), None)
     if note:
         st.caption(note)
+
+
+def scalar_tiles(tiles: dict[str, str], values: dict, unavailable: dict[str, str], currencies: list[str]) -> None:
+    """Registry scalars (name -> short label) as one row of tiles. As the Overview's tiles: what the data
+    set cannot support is 'n/a' with the reason, never 0."""
+    for column, (name, label) in zip(st.columns(len(tiles)), tiles.items(), strict=True):
+        if name in unavailable:
+            column.metric(label, "n/a", border=True, help=f"Not available in this data set: {unavailable[name]}.")
+        else:
+            column.metric(label, fmt(values[name], page_tables.tile_format(name, currencies)), border=True,
+                          help=metrics.get(name).description)
 
 
 def table_result(result: report.Table, *, name: str, key: str, chart: Callable[..., alt.TopLevelMixin] | None = None,

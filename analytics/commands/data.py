@@ -6,10 +6,7 @@ import sys
 
 from analytics import db
 from analytics.cli import UserError, add_common, emit
-
-DEMO_ORDERS = 50_000
-DEMO_SEED = 7
-DEMO_NAME = "Demo marketplace (synthetic)"
+from analytics.demo import ensure_demo
 
 
 def register(sub) -> None:
@@ -132,16 +129,6 @@ def cmd_generate(args) -> int:
     emit(args, result.as_json(), lambda r: f"generated {r['stored']:,} orders as {r['dataset']['name']!r} "
                                            f"(id {r['dataset']['id']})")
     return 0
-
-
-def ensure_demo(con) -> db.Dataset:
-    """The demo data set, created on first use so a fresh machine opens on real numbers."""
-    from analytics.generate import generate
-
-    for d in db.list_datasets(con):
-        if d.is_demo:
-            return d
-    return generate(con, DEMO_ORDERS, DEMO_SEED, name=DEMO_NAME, is_demo=True).dataset
 
 
 def cmd_demo(args) -> int:

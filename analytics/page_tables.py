@@ -1,0 +1,82 @@
+"""What the pages compute on the report's tables before drawing them (no Streamlit): the columns that
+hold the refunds' waiting times for a grouping and a starting point, the seller search, the selection's
+last day, a tile's number format.
+
+The pages only lay out; each small step between a report table and a widget is here, with a name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from analytics import metrics, report
+from analytics.filters import Filters
+
+# --- Refunds --------------------------------------------------------------------------------------------
+
+REFUND_GROUP_COLUMNS = {"payment_method": "payment_method", "channel": "refund_channel"}
+
+
+@dataclass(frozen=True)
+class RefundTimeColumns:
+    """Where the refund tables keep the waiting times for one grouping and one starting point."""
+
+    group: str  # the grouping column of report.refund_latency and report.refund_share_over
+    p50: str    # report.refund_latency's median column
+    p90: str    # ... and its 90th percentile
+    days: str   # report.refund_latency_distribution's column of each refund's waiting time
+
+
+def refund_time_columns(group: str, measure: str) -> RefundTimeColumns:
+    """group: "payment_method" or "channel"; measure: "start" (from the refund's start) or "request"
+    (from the buyer's request)."""
+    prefix = "p50_from_request" if measure == "request" else "p50"
+    return RefundTimeColumns(
+        group=REFUND_GROUP_COLUMNS.get(group, "payment_method"),
+        p50=f"{prefix}_business_days",
+        p90=f"{prefix.replace('p50', 'p90')}_business_days",
+        days="business_days_from_request" if measure == "request" else "business_days",
+    )
+
+
+def refund_quantiles(latency: pl.DataFrame, columns: RefundTimeColumns) -> pl.DataFrame | None:
+    """The median and 90th percentile per group, as the latency chart wants them (group, p50, p90); None
+    when the table has no such times (a data set with refund times but no request times)."""
+    if columns.p50 not in latency.columns:
+        return None
+    return latency.select(columns.group, pl.col(columns.p50).alias("p50"), pl.col(columns.p90).alias("p90"))
+
+
+def nothing_over_threshold(over: pl.DataFrame) -> bool:
+    """report.refund_share_over has groups, but no refund in any of them took longer than the threshold."""
+    return over.height > 0 and not over["over_threshold"].fill_null(0).sum()
+
+
+def tile_format(name: str, currencies: list[str]) -> str:
+    """How a registry scalar's tile writes its value: an amount with the data set's currency, a time with
+    its unit."""
+    metric = metrics.get(name)
+    return {"currency": report.money_format(currencies, metric.fmt),
+            "business days": f"{metric.fmt} business days"}.get(metric.unit, metric.fmt)
+
+
+# --- Sellers --------------------------------------------------------------------------------------------
+
+def search_sellers(sellers: pl.DataFrame, query: str) -> pl.DataFrame:
+    """The sellers whose id contains the text: a literal, case-insensitive match (the search box is text,
+    not a pattern); all of them for an empty query."""
+    text = query.strip().lower()
+    if not text:
+        return sellers
+    return sellers.filter(sellers["seller_id"].str.to_lowercase().str.contains(text, literal=True))
+
+
+# --- periods --------------------------------------------------------------------------------------------
+
+def last_day(filters: Filters, data_end: date | None) -> date | None:
+    """The selection's last day: the filters' end or the data set's last day, whichever comes first
+    (periods after it are not drawn; a partial last one is dashed)."""
+    days = [d for d in (data_end, filters.end) if d]
+    return min(days) if days else None

@@ -1,0 +1,36 @@
+"""What the What-if page says in words about a data set and a scenario (no Streamlit): which rules of the
+policy can change anything on this data set, and a parameter named in a sentence."""
+
+from __future__ import annotations
+
+from analytics import policy, simulate
+from analytics.policy import PARAMETERS_BY_NAME
+
+
+def applies(prep: simulate.Prepared) -> str | None:
+    """What the policy can change on this data set, when the data leaves some rules with nothing to act on."""
+    counts = prep.calibration.summary().get("counts", {})
+    no_requests, no_refunds = not counts.get("requests"), not counts.get("refunds")
+    if not (no_requests or no_refunds):
+        return None
+    idle, live = [], []
+    requests = "the rules about requests (consent, the response window and what its running out does)"
+    refunds = "refund routing and refund times"
+    (idle if no_requests else live).append(requests)
+    (idle if no_refunds else live).append(refunds)
+    live.append("the dispatch deadline (once “When the dispatch deadline passes” is auto cancel)")
+    if simulate.observed_premium_share(prep) is not None:
+        live.append("the shipping mix (transit times)")
+    missing = " and ".join(w for w, gone in (("no cancellation requests (its cancellations are known by their "
+                                              "status only)", no_requests), ("no refunds", no_refunds)) if gone)
+    still = live[0] if len(live) == 1 else f"{', '.join(live[:-1])} and {live[-1]}"
+    return f"This data set records {missing}, so {' and '.join(idle)} change nothing here. What still applies: {still}."
+
+
+def parameter_words(name: str) -> str:
+    """A parameter in words; a refund channel names its payment method's label as the data writes it."""
+    if name in PARAMETERS_BY_NAME:
+        return PARAMETERS_BY_NAME[name].label.lower()
+    if name.startswith(policy.CHANNEL_PREFIX):
+        return f"where {policy.method_from_key(name.removeprefix(policy.CHANNEL_PREFIX))} refunds go"
+    return name.replace("_", " ")

@@ -1,0 +1,67 @@
+"""The What-if page's calibration: what the engine fitted on the data set (against the true values of
+generated data), the fitted curves against the data, and the engine's self-check."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from analytics import calibrate, charts, simulate
+from ui import downloads
+from ui.whatif_engine import self_check
+
+
+def calibration_section(dataset, prep: simulate.Prepared) -> None:
+    summary = prep.calibration.summary()
+    counts = summary.get("counts", {})
+    st.caption(f"Fitted on {counts.get('orders', 0):,} orders, {counts.get('requests', 0):,} requests "
+               f"({counts.get('awaiting_shipment_requests', 0):,} awaiting shipment), "
+               f"{counts.get('refunds', 0):,} refunds. Where the data has nothing to fit, the domain's figures "
+               "are assumed and marked so." + "".join(
+                   f" Left out: {n:,} {what} (times out of order, stored with a warning)."
+                   for what, n in calibrate.left_out(summary).items() if n))
+    truth = dataset.true_params or {}
+    response = summary.get("seller_response", {})
+    rows = [
+        ("Seller's response time, median (hours)", response.get("median_hours"), truth.get("response_median_hours"),
+         f"{response.get('answered', 0):,} answered, {response.get('censored', 0):,} censored"),
+        ("Seller's response time, spread (sigma)", response.get("sigma"), truth.get("response_sigma"), ""),
+        ("Acceptance rate", summary.get("acceptance_rate", {}).get("rate"), truth.get("acceptance_rate"),
+         f"{summary.get('acceptance_rate', {}).get('answered', 0):,} answered"),
+        ("Payment to shipment, median (hours)", summary.get("payment_to_shipment", {}).get("median_hours"), None,
+         f"{summary.get('payment_to_shipment', {}).get('shipped', 0):,} shipped, "
+         f"{summary.get('payment_to_shipment', {}).get('censored', 0):,} censored"),
+        ("Premium shipping share", summary.get("premium_shipping_share", {}).get("share"),
+         truth.get("premium_shipping_share"), ""),
+    ]
+    table = pl.DataFrame(rows, schema={"figure": pl.Utf8, "fitted": pl.Float64, "true (generated data)": pl.Float64,
+                                       "sample": pl.Utf8}, orient="row")
+    if not truth:
+        table = table.drop("true (generated data)")
+    downloads.table(table, "calibration", key="wi_cal_table")
+    curves = simulate.fit_vs_data(prep)
+    left, right = st.columns(2)
+    for column, name, title in ((left, "seller_response", "Seller's response time"),
+                                (right, "payment_to_shipment", "Payment to shipment")):
+        frame = curves.get(name)
+        if frame is not None and frame.height:
+            with column:
+                st.markdown(f"**{title}**: fitted against the data")
+                downloads.chart(charts.fit_chart(frame, "Hours"), f"fit-{name}", key=f"wi_fit_{name}")
+    for name, title, group in (("refund_days", "Refund time by channel (business days)", "channel"),
+                               ("transit_days", "Transit by shipping method (business days)", "shipping_method")):
+        frame = curves.get(name)
+        if frame is not None and frame.height:
+            st.markdown(f"**{title}**")
+            downloads.chart(charts.distribution_chart(frame, group), f"fit-{name}", key=f"wi_fit_{name}")
+    if st.toggle("Check the engine on this data set", key="whatif_self_check",
+                 help="Replays the data set under its own policy: fully observed orders must come out as observed, "
+                      "and a scenario equal to the baseline must differ by exactly zero."):
+        check = self_check(dataset.id)
+        if check.get("passed"):
+            st.success(f"Passed: {check.get('fully_observed', 0):,} fully observed orders come out as observed; "
+                       "an unchanged policy differs by exactly zero.", icon=":material/verified:")
+        else:
+            st.warning("The replay does not reproduce every observed order: "
+                       f"{check.get('mismatches')}", icon=":material/report:")
+        st.json(check.get("observed_vs_replayed", {}), expanded=False)

@@ -1,0 +1,93 @@
+"""The What-if page's results: baseline and scenario as tiles and a chart, how sure they are, every figure,
+and a notice when the scenario reaches beyond the data."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from analytics import charts
+from analytics import whatif_tables as wt
+from analytics.text import md
+from analytics.whatif_notes import parameter_words
+from ui import downloads
+
+
+def result_tiles(result: dict) -> None:
+    columns = [c for _ in range(0, len(wt.TILES), 2) for c in st.columns(2)]
+    for column, name in zip(columns, wt.TILES, strict=False):
+        scen = wt.get(result["scenario"], name) or {}
+        base = wt.get(result["baseline"], name) or {}
+        delta = wt.get(result["delta"], name) or {}
+        spread = wt.fmt_interval(delta, name, signed=True)
+        change = delta.get("value")
+        # No change is no news: no arrow, no colour.
+        unchanged = change is not None and change == 0
+        column.metric(
+            wt.label(name),
+            wt.fmt_value(scen.get("value"), name),
+            delta=None if change is None else "0" if unchanged else wt.fmt_interval({"value": change}, name, signed=True),
+            delta_color="off" if unchanged else "inverse" if wt.lower_is_better(name) else "normal",
+            delta_arrow="off" if unchanged else "auto",
+            delta_description="vs baseline" + (" · extrapolated" if result.get("extrapolated") else ""),
+            help=f"Scenario {wt.fmt_interval(scen, name)}; baseline {wt.fmt_interval(base, name)}; "
+                 f"difference {spread}. 95% intervals.",
+            border=True,
+        )
+
+
+def extrapolation_notice(result: dict) -> None:
+    """Say so when the scenario reaches beyond what the data observed, and what its figures assume."""
+    assumed = result.get("assumptions") or {}
+    if result.get("extrapolated"):
+        # Parameter names and assumptions may carry a payment method's label from the data: shown as text.
+        st.warning("**Extrapolated**: this scenario sets " + md(", ".join(
+            parameter_words(n) for n in result["extrapolated"]))
+                   + " beyond anything this data set shows, so its figures rest on assumptions. "
+                   # The window's note already says what share is assumed never to answer.
+                   + md(" ".join(v for k, v in assumed.items()
+                                 if k != "never_answer_share" or "seller_response_hours" not in assumed)),
+                   icon=":material/warning:")
+    elif "never_answer_share" in assumed:
+        st.info(md(assumed["never_answer_share"] + " Within the data's own window this changes nothing."),
+                icon=":material/info:")
+
+
+def how_sure(result: dict) -> None:
+    """The headline figures' two intervals in words: the change first, for a new period first."""
+    st.markdown("**How sure**: 95% intervals. *Next period like this one*: what to expect if the policy runs "
+                "for a new period with as many orders and the same buyers' and sellers' behaviour, which is "
+                "what a decision rests on. *These same orders*: what these very orders would have done under "
+                "it (narrower: the orders are known). *Exact*: nothing uncertain moves the figure.")
+    # A static table: four short rows that must read at a glance (and be readable text on the page).
+    st.table(wt.how_sure(result), hide_index=True)
+
+
+def results(result: dict) -> None:
+    """Baseline, scenario and difference: tiles and a chart of them (for the narrow column)."""
+    extrapolation_notice(result)
+    result_tiles(result)
+    how_sure(result)
+    frame = wt.comparison_frame({"baseline": result["baseline"], "scenario": result["scenario"]}, wt.TILES)
+    missing = wt.unmeasured(frame)
+    if missing:
+        st.caption(f"Not measurable on this data set: {', '.join(missing)}.")
+    if wt.measured(frame).height:
+        downloads.chart(charts.comparison_chart(frame, "Value"), "what-if-baseline-vs-scenario", key="wi_compare_chart")
+
+
+def every_figure(result: dict) -> None:
+    """The full table (full width, so the intervals are not cut) and the wait by payment method."""
+    st.markdown("**Every figure**: the estimate for these orders, then its 95% intervals in parentheses: for "
+                "the next period like this one, and for these same orders")
+    shown = wt.shown_table(result)
+    # Every row at once: the table is short, and a scroll bar hid half of it.
+    st.dataframe(shown, hide_index=True, width="stretch", placeholder="", height=35 * (shown.height + 1) + 3,
+                 column_config={"Figure": st.column_config.TextColumn(width="medium")})
+    downloads.table_buttons(wt.results_table(result), "what-if-results", key="wi_results")
+    with st.expander("Buyers' wait by payment method"):
+        wait = wt.wait_by_method(result)
+        if wait.select(pl.exclude("payment_method")).null_count().sum_horizontal().item() == wait.height * (wait.width - 1):
+            st.info("No refund to wait for on this data set.", icon=":material/info:")
+        downloads.table(wait, "what-if-wait-by-payment-method", key="wi_wait", column_config={
+            k: st.column_config.NumberColumn(v, format="%,.1f") for k, v in wt.WAIT_LABELS.items()})

@@ -1,0 +1,133 @@
+"""The What-if page's saved scenarios: save the current policy under a name, open or delete one, compare
+several side by side with the baseline; the opened scenario's name in the caption. This browser session
+sees only the scenarios it saved or opened by link (analytics.scenarios stores them)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+import streamlit as st
+
+from analytics import charts, scenarios, simulate
+from analytics import whatif_tables as wt
+from analytics.policy import Parameter, Policy
+from analytics.text import md
+from ui import downloads
+from ui.database import connection, cursor, db_key
+from ui.setup import PageContext
+from ui.whatif_controls import seed_controls
+from ui.whatif_engine import simulated
+
+KNOWN_SCENARIOS = "known_scenarios"  # session: scenario ids this session saved or opened by link
+
+
+def remember_scenario(scenario_id: str) -> None:
+    """Make a scenario visible (and replaceable, deletable) in this browser session."""
+    known = st.session_state.setdefault(KNOWN_SCENARIOS, [])
+    if scenario_id not in known:
+        known.append(scenario_id)
+
+
+def saved_scenarios(dataset_id: str) -> list[scenarios.Scenario]:
+    """This session's scenarios of the data set, oldest first: never everyone's, as on a shared demo data
+    set anyone could otherwise replace or delete them."""
+    with cursor() as cur:
+        return scenarios.list_for(cur, dataset_id, list(st.session_state.get(KNOWN_SCENARIOS, [])))
+
+
+def save_form(ctx: PageContext, dataset_id: str, policy: Policy) -> None:
+    with st.form("whatif_save", border=False):
+        name = st.text_input("Save this scenario as", max_chars=scenarios.MAX_NAME, key="whatif_save_name",
+                             placeholder="e.g. 48-hour window, lapse")
+        replace = st.checkbox("Replace a saved scenario of the same name", key="whatif_save_replace", value=False)
+        if st.form_submit_button("Save scenario", icon=":material/bookmark_add:"):
+            clean = " ".join(name.split())
+            same = next((s for s in saved_scenarios(dataset_id) if s.name == clean), None)
+            if same is not None and not replace:
+                # Saving over a scenario loses it: only when asked.
+                st.error(f"A scenario named “{md(clean)}” is already saved ({md(same.describe())}). Choose another name, "
+                         "or tick “Replace a saved scenario of the same name” to overwrite it.",
+                         icon=":material/error:")
+                return
+            try:
+                saved = scenarios.save(connection(db_key()), dataset_id, name, policy,
+                                       replace=same.id if same is not None else None)
+            except ValueError as e:
+                st.error(md(str(e).capitalize()) + ".")
+            else:
+                remember_scenario(saved.id)
+                st.session_state[ctx.k("scenario")] = saved.id
+                st.session_state["whatif_saved_message"] = (f"Replaced “{md(saved.name)}”." if same is not None
+                                                            else f"Saved “{md(saved.name)}”.")
+                st.rerun()  # the whole page: the saved list and the comparison below change too
+
+
+def open_scenario(ctx: PageContext, found: scenarios.Scenario, params: Sequence[Parameter],
+                  prep: simulate.Prepared) -> None:
+    seed_controls(ctx, found.policy, params, prep)
+    st.session_state[ctx.k("scenario")] = found.id
+
+
+def scenarios_section(ctx: PageContext, dataset_id: str, policy: Policy, params: Sequence[Parameter],
+                      prep: simulate.Prepared, replicates: int, seed: int) -> None:
+    saved = saved_scenarios(dataset_id)
+    message = st.session_state.pop("whatif_saved_message", None)
+    if message:
+        st.success(message, icon=":material/bookmark_added:")
+    if not saved:
+        st.caption("No saved scenario yet: set the controls above and save them under a name.")
+        return
+    by_id = {s.id: s for s in saved}
+    table = [{"name": s.name, "changes": s.describe(), "saved": s.created_at.strftime("%Y-%m-%d %H:%M")} for s in saved]
+    downloads.table(pl.DataFrame(table), "saved-scenarios", key="wi_saved")
+    pick, open_col, delete_col = st.columns([3, 1, 1], vertical_alignment="bottom")
+    if st.session_state.get("whatif_pick") not in by_id:
+        # The scenario it showed was replaced or deleted: start from the newest.
+        st.session_state["whatif_pick"] = saved[-1].id
+    chosen = pick.selectbox("Saved scenario", list(by_id), format_func=lambda i: by_id[i].name, key="whatif_pick")
+    open_col.button("Open", key="whatif_open", on_click=open_scenario, args=(ctx, by_id[chosen], params, prep),
+                    icon=":material/open_in_browser:", help="Set the controls to this scenario's policy.")
+    if delete_col.button("Delete", key="whatif_delete", icon=":material/delete:"):
+        with cursor() as cur:
+            scenarios.delete(cur, dataset_id, chosen)
+        if st.session_state.get(ctx.k("scenario")) == chosen:
+            st.session_state[ctx.k("scenario")] = None
+        st.rerun()
+
+    st.markdown("**Compare** saved scenarios side by side with the baseline (and the current controls, when "
+                "they differ from every scenario compared)")
+    key = ctx.k("compare")
+    st.session_state[key] = [i for i in st.session_state.get(key) or [] if i in by_id]
+    compared = st.multiselect("Scenarios to compare", list(by_id), format_func=lambda i: by_id[i].name, key=key,
+                              max_selections=6, placeholder="Choose two or more")
+    if not compared:
+        return
+    variants = {"Baseline": simulated(dataset_id, Policy(), replicates, seed)["baseline"]}
+    policies = [by_id[i].policy for i in compared]
+    if policy.changes() and policy not in policies:
+        variants["Current controls"] = simulated(dataset_id, policy, replicates, seed)["scenario"]
+    for scenario_id, scenario_policy in zip(compared, policies, strict=True):
+        variants[by_id[scenario_id].name] = simulated(dataset_id, scenario_policy, replicates, seed)["scenario"]
+    downloads.chart(charts.comparison_chart(wt.comparison_frame(variants, wt.TILES), "Value"),
+                    "saved-scenarios-compared", key="wi_cmp_chart")
+    downloads.table(wt.comparison_table(variants), "saved-scenarios-compared", key="wi_cmp_table")
+
+
+def opened_scenario(ctx: PageContext, dataset_id: str, policy: Policy) -> str | None:
+    """The caption's words for the opened scenario: "“name”", "modified from “name”" or None. Once the
+    controls differ from the opened scenario's policy, the link stops naming it (it would reopen the old
+    policy, not what is on screen)."""
+    key = ctx.k("scenario")
+    scenario_id = st.session_state.get(key)
+    if scenario_id:
+        with cursor() as cur:
+            found = scenarios.get(cur, dataset_id, scenario_id)
+        if found is not None and found.policy == policy:
+            st.session_state["whatif_opened_name"] = found.name
+            return f"“{found.name}”"
+        st.session_state[key] = None
+        if found is None:
+            st.session_state.pop("whatif_opened_name", None)
+    name = st.session_state.get("whatif_opened_name")
+    return f"modified from “{name}”" if name else None
