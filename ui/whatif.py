@@ -14,6 +14,7 @@ import polars as pl
 import streamlit as st
 
 from analytics import calibrate, charts, policy, simulate
+from analytics.params import notices as link_notices
 from analytics.policy import DATA, FITTED, PARAMETERS, PARAMETERS_BY_NAME, Parameter, Policy, PolicyError
 from analytics.text import md
 from ui import cached, downloads, scenarios
@@ -128,8 +129,8 @@ def policy_from_link(ctx: PageContext, dataset_id: str, params: Sequence[Paramet
     """On opening the page: the link's policy (or its scenario's, when it names only a scenario) into the
     controls, with a notice for anything refused (a payment method the data set does not have too)."""
     given = {k: v for k, v in ctx.raw.items() if k in POLICY_KEYS or k.startswith("refund_channel.")}
-    policy, notices = Policy.from_query(given, parameters=params)
-    ctx.notices.extend(f"Link parameter {n}" for n in notices)
+    policy, problems = Policy.from_query(given, parameters=params)
+    ctx.notices.extend(link_notices(problems))
     scenario_id = ctx.values.get("scenario")
     # A link's scenario (and those it compares) join this session's list: the unguessable id is the key.
     for linked in [scenario_id, *(ctx.values.get("compare") or ())]:
