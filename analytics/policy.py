@@ -1,7 +1,8 @@
-"""A cancellation policy as a frozen value, and the one place its parameters are named, bounded and parsed.
+"""A cancellation policy as a frozen value, and the one place its parameters are named and bounded.
 
 The command line (`--set name=value`), the pages' controls and shareable links all use the names in
-PARAMETERS. Defaults reproduce the baseline of domain.md; a parameter left at its default means "as the
+PARAMETERS, declared as typed parameters (analytics.params), which parses them like any link parameter.
+Defaults reproduce the baseline of domain.md; a parameter left at its default means "as the
 data set shows" wherever the data carries the answer (a method's refund channel, the shipping-method mix).
 
 Payment methods: PARAMETERS has one `refund_channel.<method>` per domain method (card, wallet, cash,
