@@ -15,19 +15,27 @@ filter on a reason leaves the other reasons out of every number, not only out of
 Every tuple empty means "all". Values are kept sorted and without duplicates, so two equal selections
 hash equal: a Filters is a cache key.
 
-Links carry filters as query parameters (`to_query` / `from_query`). Those are untrusted: `from_query`
-parses and bounds them and returns the filters plus a list of notices for what it refused, never raising.
+Links carry filters as query parameters (`to_query` / `from_query`), declared as `PARAMS` (analytics.params).
+Those are untrusted: `from_query` parses and bounds them and returns the filters plus the problems it
+found, never raising; the command line gives the same parameters as options and prints the problems.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date
 
 from analytics.outcomes import STAGES
-from analytics.text import quoted
+from analytics.params import (
+    AFTER_END,
+    NOT_IN_DATA,
+    Param,
+    Problem,
+    normalise_label,
+    parse_values,
+    serialise_value,
+)
 
 ANCHORS = ("order", "request", "refund")
 
@@ -46,16 +54,29 @@ QUERY_KEYS = {
 # Bounds on untrusted input: a link is typed or pasted by a person, so anything larger is not one.
 MAX_VALUES = 500
 MAX_VALUE_LENGTH = 200
-MIN_YEAR, MAX_YEAR = 1970, 2200
+
+
+def _list(key: str, label: str, **kw) -> Param:
+    return Param(key, "labels", (), label=label, max_items=MAX_VALUES, max_len=MAX_VALUE_LENGTH, any_text=True, **kw)
+
+
+# The filters as link parameters, in QUERY_KEYS' order. Labels come from the data, so an item may hold
+# any character; seller ids keep their case.
+PARAMS = (
+    Param("from", "date", None, label="first day"),
+    Param("to", "date", None, label="last day"),
+    Param("anchor", "choice", "order", label="dates by", choices=ANCHORS),
+    _list("payment", "payment methods"),
+    _list("shipping", "shipping methods"),
+    _list("seller", "sellers", identifiers=True),
+    _list("reason", "reasons"),
+    _list("stage", "stages", choices=STAGES),
+)
+_PARAM_OF = dict(zip(QUERY_KEYS, PARAMS, strict=True))
 
 _LIST_FIELDS = ("payment_methods", "shipping_methods", "sellers", "reasons", "stages")
 # Fields holding labels the import normalised; seller ids are kept as they are (trimmed only).
 _LABEL_FIELDS = ("payment_methods", "shipping_methods", "reasons", "stages")
-
-
-def normalise_label(value: str) -> str:
-    """The import's label rule: trimmed, lower case, runs of spaces and hyphens become one underscore."""
-    return re.sub(r"[\s\-]+", "_", value.strip().lower())
 
 
 def _as_tuple(values: Iterable[str] | str | None, *, label: bool) -> tuple[str, ...]:
@@ -112,106 +133,31 @@ class Filters:
     def to_query(self) -> dict[str, str]:
         """Query parameters for a link: only the fields that differ from the default; lists joined with
         commas (a comma or '%' inside a value is escaped as %2C / %25 so it survives the split)."""
-        out: dict[str, str] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value == f.default:
-                continue
-            key = QUERY_KEYS[f.name]
-            if isinstance(value, tuple):
-                out[key] = ",".join(v.replace("%", "%25").replace(",", "%2C") for v in value)
-            elif isinstance(value, date):
-                out[key] = value.isoformat()
-            else:
-                out[key] = str(value)
-        return out
+        return {_PARAM_OF[f.name].name: serialise_value(_PARAM_OF[f.name], getattr(self, f.name))
+                for f in fields(self) if getattr(self, f.name) != f.default}
 
     @classmethod
-    def from_query(cls, params: Mapping[str, str | Sequence[str]]) -> tuple[Filters, list[str]]:
-        """Filters from query parameters, plus one notice per value refused (and replaced by its
+    def from_query(cls, params: Mapping[str, str | Sequence[str]]) -> tuple[Filters, list[Problem]]:
+        """Filters from query parameters, plus one Problem per value refused (and replaced by its
         default). Keys that are not filters are ignored: the link carries other state too.
         A value may be a string (comma-separated for lists) or a list of strings (repeated keys)."""
-        notices: list[str] = []
-        kwargs: dict = {}
-        for name, key in QUERY_KEYS.items():
-            if key not in params:
-                continue
-            raw = params[key]
-            if isinstance(raw, str):
-                strings = [raw]
-            elif isinstance(raw, list | tuple):
-                strings = [s for s in raw if isinstance(s, str)]
-            else:
-                notices.append(f"{key}: not text; ignored")
-                continue
-            if name in ("start", "end"):
-                parsed = _parse_date(key, strings[-1] if strings else "", notices)
-                if parsed is not None:
-                    kwargs[name] = parsed
-            elif name == "anchor":
-                value = normalise_label(strings[-1][:MAX_VALUE_LENGTH]) if strings else ""
-                if value in ANCHORS:
-                    kwargs[name] = value
-                else:
-                    notices.append(f"{key}: {_show(value)} is not one of {', '.join(ANCHORS)}; using 'order'")
-            else:
-                kwargs[name] = _parse_list(key, strings, notices, label=name in _LABEL_FIELDS)
-        if "stages" in kwargs:
-            bad = [s for s in kwargs["stages"] if s not in STAGES]
-            if bad:
-                notices.append(f"stage: {', '.join(_show(b) for b in bad)} ignored: stages are {', '.join(STAGES)}")
-                kwargs["stages"] = tuple(s for s in kwargs["stages"] if s in STAGES)
-        if kwargs.get("start") and kwargs.get("end") and kwargs["start"] > kwargs["end"]:
-            notices.append(f"from {kwargs['start']} is after to {kwargs['end']}: date range ignored")
-            kwargs.pop("start")
-            kwargs.pop("end")
-        return cls(**kwargs), notices
+        values, problems, _ = parse_values(params, PARAMS)
+        kwargs = {name: values[key] for name, key in QUERY_KEYS.items()}
+        start, end = kwargs["start"], kwargs["end"]
+        if start and end and start > end:
+            problems.append(Problem("from", start.isoformat(), AFTER_END, f"a day on or before {end}",
+                                    used="no date range", related="to"))
+            kwargs["start"] = kwargs["end"] = None
+        return cls(**kwargs), problems
 
 
 NO_FILTERS = Filters()  # every order
 
 
-def _show(value: str) -> str:
-    """A refused value, quoted and cut short so a hostile link cannot flood the page."""
-    return quoted(value, 40)
-
-
-def _parse_date(key: str, text: str, notices: list[str]) -> date | None:
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        if len(text) != 10:
-            raise ValueError
-        value = date.fromisoformat(text)
-    except ValueError:
-        notices.append(f"{key}: {_show(text)} is not a date (YYYY-MM-DD); ignored")
-        return None
-    if not MIN_YEAR <= value.year <= MAX_YEAR:
-        notices.append(f"{key}: {value} is outside {MIN_YEAR}–{MAX_YEAR}; ignored")
-        return None
-    return value
-
-
-def _parse_list(key: str, strings: list[str], notices: list[str], *, label: bool) -> tuple[str, ...]:
-    values: list[str] = []
-    for s in strings:
-        values.extend(part.replace("%2C", ",").replace("%25", "%") for part in s.split(","))
-    values = [v.strip() for v in values if v.strip()]
-    too_long = [v for v in values if len(v) > MAX_VALUE_LENGTH]
-    if too_long:
-        notices.append(f"{key}: {len(too_long)} value(s) longer than {MAX_VALUE_LENGTH} characters ignored")
-        values = [v for v in values if len(v) <= MAX_VALUE_LENGTH]
-    if len(values) > MAX_VALUES:
-        notices.append(f"{key}: more than {MAX_VALUES} values; only the first {MAX_VALUES} kept")
-        values = values[:MAX_VALUES]
-    return _as_tuple(values, label=label)
-
-
-def restrict_to_options(filters: Filters, options: Mapping[str, Sequence]) -> tuple[Filters, list[str]]:
-    """Drop filter values that a data set does not have (from `report.filter_options`), with a notice for
-    each field that lost some: a link made on one data set and opened on another still opens."""
-    notices: list[str] = []
+def restrict_to_options(filters: Filters, options: Mapping[str, Sequence]) -> tuple[Filters, list[Problem]]:
+    """Drop filter values that a data set does not have (from `report.filter_options`), with a Problem
+    for each: a link made on one data set and opened on another still opens."""
+    problems: list[Problem] = []
     changes: dict = {}
     for name in _LIST_FIELDS:
         chosen = getattr(filters, name)
@@ -220,8 +166,6 @@ def restrict_to_options(filters: Filters, options: Mapping[str, Sequence]) -> tu
         known = set(options[name])
         kept = tuple(v for v in chosen if v in known)
         if len(kept) != len(chosen):
-            dropped = [v for v in chosen if v not in known]
-            shown = ", ".join(_show(v) for v in dropped[:5]) + (" …" if len(dropped) > 5 else "")
-            notices.append(f"{QUERY_KEYS[name]}: not in this data set, ignored: {shown}")
+            problems += [Problem(QUERY_KEYS[name], v, NOT_IN_DATA) for v in chosen if v not in known]
             changes[name] = kept
-    return (filters.replace(**changes) if changes else filters), notices
+    return (filters.replace(**changes) if changes else filters), problems

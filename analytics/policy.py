@@ -1,7 +1,8 @@
-"""A cancellation policy as a frozen value, and the one place its parameters are named, bounded and parsed.
+"""A cancellation policy as a frozen value, and the one place its parameters are named and bounded.
 
 The command line (`--set name=value`), the pages' controls and shareable links all use the names in
-PARAMETERS. Defaults reproduce the baseline of domain.md; a parameter left at its default means "as the
+PARAMETERS, declared as typed parameters (analytics.params), which parses them like any link parameter.
+Defaults reproduce the baseline of domain.md; a parameter left at its default means "as the
 data set shows" wherever the data carries the answer (a method's refund channel, the shipping-method mix).
 
 Payment methods: PARAMETERS has one `refund_channel.<method>` per domain method (card, wallet, cash,
@@ -21,20 +22,26 @@ written (`refund_channel.pay.pal`).
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from urllib.parse import unquote
 
 from analytics.outcomes import DEFAULT_REFUND_CHANNEL, PAYMENT_METHODS, REFUND_CHANNELS
+from analytics.params import (
+    DATA,
+    FITTED,
+    MALFORMED,
+    UNKNOWN_KEY,
+    Param,
+    ParameterError,
+    Problem,
+    parse,
+    value_text,
+)
 
 TIMEOUT_ACTIONS = ("auto_cancel", "lapse")
-# The value of a parameter whose default is "as the data set shows" (None in Python): how links, the
-# command line and the text output write it.
-DATA = "data"
 LATE_DISPATCH_ACTIONS = ("none", "auto_cancel")
-FITTED = "fitted"
 
 MAX_RESPONSE_HOURS = 2160.0  # 90 days: longer windows are not a policy anyone runs
 MAX_DISPATCH_DAYS = 60
@@ -69,86 +76,10 @@ def channel_name(method: str) -> str:
     return CHANNEL_PREFIX + method_key(method)
 
 
-class PolicyError(ValueError):
-    """An unknown parameter name or an invalid value; the message names the parameter and its range."""
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """One policy parameter, enough to build a control and to validate a value.
-
-    kind: 'bool' | 'number' | 'integer' | 'choice' | 'days_or_fitted'."""
-
-    name: str
-    kind: str
-    default: object
-    label: str
-    help: str
-    choices: tuple[str, ...] = ()
-    minimum: float | None = None
-    maximum: float | None = None
-    minimum_exclusive: bool = False
-    unit: str = ""
-    group: str = "rules"
-
-    @property
-    def range_text(self) -> str:
-        if self.default is None:
-            return f"'{DATA}' (as the data set shows) or " + self._range_text()
-        return self._range_text()
-
-    def _range_text(self) -> str:
-        if self.kind == "bool":
-            return "true or false"
-        if self.kind == "choice":
-            return "one of " + ", ".join(self.choices)
-        low = ">" if self.minimum_exclusive else ">="
-        bounds = f"{low} {_fmt(self.minimum)} and <= {_fmt(self.maximum)}"
-        if self.kind == "number":
-            return f"a number {bounds}" + (f" ({self.unit})" if self.unit else "")
-        if self.kind == "integer":
-            return f"a whole number {bounds}" + (f" ({self.unit})" if self.unit else "")
-        return f"'{FITTED}' or a whole number of business days {bounds}"
-
-    def parse(self, raw: object) -> object:
-        """The typed value of `raw` (a string from a URL or the command line, or a Python value)."""
-        if self.default is None and (raw is None or (isinstance(raw, str) and raw.strip().lower() in (DATA, ""))):
-            return None
-        try:
-            value = self._parse(raw)
-        except (TypeError, ValueError):
-            value = None
-        if value is None:
-            raise PolicyError(f"{self.name} must be {self.range_text}; got {raw!r}")
-        return value
-
-    def _parse(self, raw: object) -> object:
-        text = raw.strip().lower() if isinstance(raw, str) else raw
-        if self.kind == "bool":
-            if isinstance(text, bool):
-                return text
-            return {"true": True, "1": True, "yes": True, "on": True,
-                    "false": False, "0": False, "no": False, "off": False}.get(str(text))
-        if self.kind == "choice":
-            return text if text in self.choices else None
-        if self.kind == "days_or_fitted" and text in (FITTED, None, ""):
-            return FITTED if text is not None else None
-        if isinstance(text, bool):
-            return None
-        number = float(text)
-        if not math.isfinite(number):
-            return None
-        if number < self.minimum or number > self.maximum or (self.minimum_exclusive and number == self.minimum):
-            return None
-        if self.kind == "number":
-            return number
-        if number != int(number):
-            return None
-        return int(number)
-
-
-def _fmt(x: float | None) -> str:
-    return "" if x is None else (str(int(x)) if float(x).is_integer() else str(x))
+# A policy parameter is a typed parameter (analytics.params) like a link's, parsed the same way; a value
+# a person typed that it refuses raises the same error, whose `problem` says which, what and why.
+Parameter = Param
+PolicyError = ParameterError
 
 
 def _build_parameters() -> tuple[Parameter, ...]:
@@ -198,7 +129,7 @@ def _build_parameters() -> tuple[Parameter, ...]:
         "Share of orders sent by Premium (7-15 working days in transit) instead of Standard (15-45). "
         f"Default: {DATA}, the data set's own shipping methods, order by order (its observed share is in "
         "the calibration). A number always means that share: 0.25 sends 25% by Premium.",
-        minimum=0.0, maximum=1.0, group="shipping"))
+        minimum=0.0, maximum=1.0, group="shipping", accepts_data=True))
     return tuple(params)
 
 
@@ -221,7 +152,8 @@ def refund_channel_parameter(method: str, observed: str | None = None, data_know
     else:
         default = None
         why = f"Default: {DATA}, the channel the data set's {words} refunds show, else original."
-    return Parameter(name, "choice", default, label, what + why, choices=REFUND_CHANNELS, group="refunds")
+    return Parameter(name, "choice", default, label, what + why, choices=REFUND_CHANNELS, group="refunds",
+                     accepts_data=default is None)
 
 
 PARAMETERS: tuple[Parameter, ...] = _build_parameters()
@@ -257,10 +189,24 @@ def _method_of(name: str) -> str | None:
     return None
 
 
-def _lookup(name: str, parameters: Sequence[Parameter] | None = None) -> Parameter:
+def _lookup(name: str, parameters: Sequence[Parameter] | None = None, value: object = "") -> Parameter:
     """The parameter called `name`: among `parameters` (a data set's) when given, else PARAMETERS plus a
     refund_channel.<label> for any payment method label. A payment method is named by its key
-    (`method_key`) or by its label as written. Raises PolicyError."""
+    (`method_key`) or by its label as written. Raises PolicyError (an unknown name, given `value`)."""
+    found = _find(name, parameters)
+    if found is not None:
+        return found
+    if parameters is not None and name.startswith(CHANNEL_PREFIX):
+        methods = [p.name[len(CHANNEL_PREFIX):] for p in parameters if p.name.startswith(CHANNEL_PREFIX)]
+        expected = (f"{CHANNEL_PREFIX}<method> for a payment method of this data set: "
+                    + (", ".join(methods) or "none"))
+    else:
+        expected = "one of " + ", ".join(p.name for p in PARAMETERS)
+    text = value if isinstance(value, str) else value_text(value)
+    raise PolicyError(Problem(name, text, UNKNOWN_KEY, expected))
+
+
+def _find(name: str, parameters: Sequence[Parameter] | None) -> Parameter | None:
     if parameters is not None:
         by_name = {p.name: p for p in parameters}
         found = by_name.get(name)
@@ -268,24 +214,12 @@ def _lookup(name: str, parameters: Sequence[Parameter] | None = None) -> Paramet
             key = name[len(CHANNEL_PREFIX):]
             # The key as encoded, then the label as written (which may itself look like a key).
             found = by_name.get(channel_name(method_from_key(key))) or by_name.get(channel_name(key))
-        if found is not None:
-            return found
-        if name.startswith(CHANNEL_PREFIX):
-            methods = [p.name[len(CHANNEL_PREFIX):] for p in parameters if p.name.startswith(CHANNEL_PREFIX)]
-            raise PolicyError(f"unknown policy parameter {name!r}: this data set's payment methods are "
-                              + (", ".join(methods) or "none") + f"; each takes {_lookup_range()}")
-        raise PolicyError(_unknown(name))
+        return found
     found = PARAMETERS_BY_NAME.get(name)
     if found is not None:
         return found
     method = _method_of(name)
-    if method is None:
-        raise PolicyError(_unknown(name))
-    return refund_channel_parameter(method)
-
-
-def _lookup_range() -> str:
-    return "one of " + ", ".join(REFUND_CHANNELS)
+    return None if method is None else refund_channel_parameter(method)
 
 
 def _default_pairs(prefix: str) -> tuple[tuple[str, object], ...]:
@@ -378,7 +312,7 @@ class Policy:
         stored as unset, so the policy equals the one that leaves it alone (same link, same cache key)."""
         flat = self._flat()
         for name, raw in values.items():
-            param = _lookup(name, parameters)
+            param = _lookup(name, parameters, raw)
             value = param.parse(raw)
             if parameters is not None and _method_of(param.name) not in (None, *PAYMENT_METHODS) \
                     and value == param.default:
@@ -403,36 +337,37 @@ class Policy:
             # A value never holds '=' (a label may): the last one separates them.
             name, sep, value = item.rpartition("=")
             if not sep:
-                raise PolicyError(f"expected name=value, got {item!r}")
+                raise PolicyError(Problem("", item, MALFORMED, "name=value"))
             values[name.strip()] = value.strip()
         return (base or cls()).with_values(values, parameters)
 
     @classmethod
     def from_query(cls, params: Mapping[str, object], other_keys: Iterable[str] = (),
-                   parameters: Sequence[Parameter] | None = None) -> tuple[Policy, list[str]]:
+                   parameters: Sequence[Parameter] | None = None) -> tuple[Policy, list[Problem]]:
         """A policy from untrusted query parameters, never raising.
 
-        Returns (policy, notices): a parameter that is unknown (and not in `other_keys`, the page's own
-        state such as the data set) or invalid gives a notice and keeps its default. `parameters`: a
+        Returns (policy, problems): a parameter that is unknown (and not in `other_keys`, the page's own
+        state such as the data set) or invalid gives a Problem and keeps its default. `parameters`: a
         data set's, as in with_values (a payment method it does not have is unknown)."""
         others = set(other_keys)
         good: dict[str, object] = {}
-        notices: list[str] = []
+        problems: list[Problem] = []
         for name, raw in params.items():
             if isinstance(raw, list | tuple):
                 raw = raw[-1] if raw else ""
             if name in others:
                 continue
             try:
-                param = _lookup(name, parameters)
+                param = _lookup(name, parameters, raw)
             except PolicyError as e:
-                notices.append(f"{e}; ignored")
+                problems.append(e.problem)
                 continue
-            try:
-                good[name] = param.parse(raw)
-            except PolicyError as e:
-                notices.append(f"{e}; using the default, {value_text(param.default)}")
-        return cls().with_values(good, parameters), notices
+            value, problem = parse(param, raw)
+            if problem is None:
+                good[name] = value
+            else:
+                problems.append(problem)
+        return cls().with_values(good, parameters), problems
 
 
 def _from_flat(flat: Mapping[str, object]) -> Policy:
@@ -465,21 +400,6 @@ def find_parameter(name: str, parameters: Sequence[Parameter] | None = None) -> 
     return _lookup(name, parameters)
 
 
-def _unknown(name: str) -> str:
-    return f"unknown policy parameter {name!r}; known: " + ", ".join(p.name for p in PARAMETERS)
-
-
-def value_text(value: object) -> str:
-    """A policy value as --set and links take it: 48 not 48.0, true/false, `data` for the data's own."""
-    if value is None:
-        return DATA
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 __all__ = ["DATA", "FITTED", "PARAMETERS", "PARAMETERS_BY_NAME", "Parameter", "Policy", "PolicyError",
            "channel_name", "find_parameter", "method_from_key", "method_key", "parameters_for",
-           "refund_channel_parameter"]
+           "refund_channel_parameter", "value_text"]

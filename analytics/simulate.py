@@ -24,9 +24,9 @@ Policy (analytics/policy.py): a frozen, hashable value; defaults are the baselin
                                                   number 0..1 always means that share (0.25 = 25% Premium).
                                                   The data's observed share: observed_premium_share(prepared)
                                                   (also Calibration.summary()["premium_shipping_share"]).
-  Policy.from_settings(["name=value", ...]) and policy.with_values({...}) raise PolicyError naming the
-  parameter and its range; Policy.from_query(params, other_keys=...) never raises and returns
-  (policy, notices) for untrusted URL parameters; policy.changes() / policy.to_query() give only the
+  Policy.from_settings(["name=value", ...]) and policy.with_values({...}) raise PolicyError, whose
+  `problem` names the parameter, the value and why; Policy.from_query(params, other_keys=...) never
+  raises and returns (policy, problems) for untrusted URL parameters (analytics.params.Problem); policy.changes() / policy.to_query() give only the
   non-default parameters. PARAMETERS: one Parameter per name (name, kind, default, label, help,
   choices, minimum, maximum, unit, group, range_text) for building controls: the domain's payment
   methods. Parameter.default None means "as the data set shows" (written 'data'); parse('data') -> None.
@@ -36,7 +36,7 @@ Policy (analytics/policy.py): a frozen, hashable value; defaults are the baselin
     policy_parameters(prepared) -> tuple[Parameter, ...]
         PARAMETERS with one refund_channel.<method> per payment method the data set has (domain methods
         first in the domain's order, then the others by name), each with the data set's default. With
-        it, a method the data set does not have is refused (PolicyError, or a notice from from_query)
+        it, a method the data set does not have is refused (PolicyError, or a problem from from_query)
         naming the methods it has; a method outside the domain table set to its default is stored as
         unset, so the link stays clean; policy.get(name, parameters) reads an unset method as its default.
   Without `parameters`, any well-formed refund_channel.<label> parses (unset = None = as the data shows);

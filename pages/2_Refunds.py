@@ -17,7 +17,7 @@ MEASURES = {"start": "From the refund's start", "request": "From the buyer's req
 PARAMS = (
     Param("group", "choice", "payment_method", choices=tuple(GROUPS), label="group by"),
     Param("measure", "choice", "start", choices=tuple(MEASURES), label="measured from"),
-    Param("threshold", "int", 20, low=0, high=250, label="threshold in business days"),
+    Param("threshold", "integer", 20, minimum=0, maximum=250, label="threshold in business days"),
 )
 
 with ui.page("refunds", "Refunds", PARAMS) as ctx:

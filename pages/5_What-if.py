@@ -22,8 +22,8 @@ from ui import (
 PARAMS = (
     Param("scenario", "token", None, min_len=8, max_len=64, label="saved scenario"),
     Param("compare", "labels", (), identifiers=True, max_items=6, label="scenarios compared"),
-    Param("replicates", "int", simulate.DEFAULT_REPLICATES, low=2, high=100, label="replicates"),
-    Param("seed", "int", 0, low=0, high=1_000_000_000, label="seed"),
+    Param("replicates", "integer", simulate.DEFAULT_REPLICATES, minimum=2, maximum=100, label="replicates"),
+    Param("seed", "integer", 0, minimum=0, maximum=1_000_000_000, label="seed"),
     # No fixed default: the sweep starts with a parameter that changes something on the data set.
     Param("sweep", "choice", None, choices=sweep_choices.SWEEPABLE, label="swept parameter"),
     Param("sweep_figures", "labels", (), choices=wt.SWEEP_FIGURES, max_items=3, label="swept figures"),

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analytics.filters import MAX_VALUE_LENGTH, MAX_VALUES, NO_FILTERS, Filters, restrict_to_options
+from analytics.params import Problem, notice_text, notices
 
 
 def test_equal_selections_are_equal_hashable_values():
@@ -57,35 +58,37 @@ def test_from_query_accepts_lists_and_comma_lists_and_ignores_other_keys():
 
 
 @pytest.mark.parametrize("query, field, default, word", [
-    ({"from": "2026-13-01"}, "start", None, "not a date"),
-    ({"from": "yesterday"}, "start", None, "not a date"),
-    ({"to": "2026-01-01T00:00"}, "end", None, "not a date"),
-    ({"from": "0001-01-01"}, "start", None, "outside"),
-    ({"to": "9999-12-31"}, "end", None, "outside"),
+    ({"from": "2026-13-01"}, "start", None, "not a valid date"),
+    ({"from": "yesterday"}, "start", None, "not a valid date"),
+    ({"to": "2026-01-01T00:00"}, "end", None, "not a valid date"),
+    ({"from": "0001-01-01"}, "start", None, "out of range"),
+    ({"to": "9999-12-31"}, "end", None, "out of range"),
     ({"anchor": "delivery"}, "anchor", "order", "anchor"),
     ({"stage": "shipped,awaiting_shipment"}, "stages", ("awaiting_shipment",), "stage"),
     ({"from": "2026-03-01", "to": "2026-02-01"}, "start", None, "after"),
 ])
 def test_bad_query_values_become_notices_and_defaults(query, field, default, word):
-    f, notices = Filters.from_query(query)
+    f, problems = Filters.from_query(query)
     assert getattr(f, field) == default
-    assert len(notices) == 1 and word in notices[0]
+    assert len(problems) == 1 and word in notice_text(problems[0])
 
 
 def test_values_that_are_not_text_are_ignored_with_a_notice():
-    f, notices = Filters.from_query({"payment": 7, "seller": None, "reason": ["wrong_item", 3]})
+    f, problems = Filters.from_query({"payment": 7, "seller": None, "reason": ["wrong_item", 3]})
     assert f == Filters(reasons=("wrong_item",))
-    assert len(notices) == 2
+    assert [(p.field, p.reason) for p in problems] == [("payment", "not_text"), ("seller", "not_text")]
 
 
 def test_query_values_are_bounded():
-    f, notices = Filters.from_query({"seller": ",".join(f"S{i}" for i in range(MAX_VALUES + 50))})
-    assert len(f.sellers) == MAX_VALUES and "only the first" in notices[0]
-    f, notices = Filters.from_query({"reason": "x" * (MAX_VALUE_LENGTH + 1) + ",wrong_item"})
-    assert f.reasons == ("wrong_item",) and "longer than" in notices[0]
+    f, problems = Filters.from_query({"seller": ",".join(f"S{i}" for i in range(MAX_VALUES + 50))})
+    assert len(f.sellers) == MAX_VALUES
+    assert problems == [Problem("seller", str(MAX_VALUES + 50), "too_many", f"at most {MAX_VALUES}",
+                                used=f"the first {MAX_VALUES}")]
+    f, problems = Filters.from_query({"reason": "x" * (MAX_VALUE_LENGTH + 1) + ",wrong_item"})
+    assert f.reasons == ("wrong_item",) and "too long" in notice_text(problems[0])
     # A refused value is echoed cut short, so a hostile link cannot flood the page.
-    _, notices = Filters.from_query({"anchor": "y" * 10_000})
-    assert len(notices[0]) < 200
+    _, problems = Filters.from_query({"anchor": "y" * 10_000})
+    assert len(notice_text(problems[0])) < 200
 
 
 @settings(max_examples=200, deadline=None)
@@ -93,15 +96,16 @@ def test_query_values_are_bounded():
                                         "stage", "other"]),
                        st.one_of(st.text(max_size=60), st.lists(st.text(max_size=30), max_size=5))))
 def test_from_query_never_raises_and_round_trips(query):
-    f, notices = Filters.from_query(query)
-    assert isinstance(f, Filters) and all(isinstance(n, str) for n in notices)
+    f, problems = Filters.from_query(query)
+    assert isinstance(f, Filters) and all(isinstance(n, str) for n in notices(problems))
     assert Filters.from_query(f.to_query()) == (f, [])
 
 
 def test_restrict_to_a_data_sets_values():
     options = {"payment_methods": ["card", "cod"], "sellers": ["S1"], "reasons": [], "stages": ["before_payment"]}
-    f, notices = restrict_to_options(Filters(payment_methods=("card", "bitcoin"), sellers=("S1",)), options)
+    f, problems = restrict_to_options(Filters(payment_methods=("card", "bitcoin"), sellers=("S1",)), options)
     assert f == Filters(payment_methods=("card",), sellers=("S1",))
-    assert len(notices) == 1 and "bitcoin" in notices[0]
+    assert problems == [Problem("payment", "bitcoin", "not_in_data")]
+    assert notice_text(problems[0]) == "payment: “bitcoin” is not in this data set; ignored."
     unchanged = Filters(sellers=("S1",))
     assert restrict_to_options(unchanged, options) == (unchanged, [])

@@ -1,5 +1,5 @@
-"""Shareable links: every query parameter is parsed and bounded; bad input gives a notice and the
-default, never an exception."""
+"""Shareable links: every query parameter is parsed and bounded; bad input gives a problem (shown as a
+notice) and the default, never an exception."""
 
 from datetime import date
 
@@ -7,13 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics import links
+from analytics import links, params
 from analytics.links import Param
 
 PARAMS = (
     Param("dataset", "token", None, min_len=8, max_len=64),
-    Param("hours", "float", 72.0, low=1, high=720),
-    Param("days", "int", 7, low=0, high=60),
+    Param("hours", "number", 72.0, minimum=1, maximum=720),
+    Param("days", "integer", 7, minimum=0, maximum=60),
     Param("consent", "bool", True),
     Param("anchor", "choice", "order", choices=("order", "request", "refund")),
     Param("pay", "labels", ()),
@@ -22,7 +22,7 @@ PARAMS = (
     Param("from", "date", None),
     Param("q", "str", "", max_len=10),
 )
-DEFAULTS = {p.name: links._default(p) for p in PARAMS}
+DEFAULTS = {p.name: params.default_value(p) for p in PARAMS}
 
 
 def test_no_parameters_give_the_defaults_and_no_notice():
@@ -50,29 +50,29 @@ def test_valid_values_are_read():
 @pytest.mark.parametrize(
     ("name", "text", "says"),
     [
-        ("hours", "abc", "should be a number"),
+        ("hours", "abc", "is not a number"),
         ("hours", "nan", "finite"),
         ("hours", "inf", "finite"),
-        ("hours", "0", "between 1 and 720"),
-        ("hours", "1e9", "between 1 and 720"),
+        ("hours", "0", ">= 1 and <= 720"),
+        ("hours", "1e9", ">= 1 and <= 720"),
         ("days", "2.5", "whole number"),
-        ("days", "-1", "between 0 and 60"),
+        ("days", "-1", ">= 0 and <= 60"),
         ("consent", "maybe", "true or false"),
         ("anchor", "ship", "one of order, request, refund"),
         ("dataset", "short", "not a valid id"),
         ("dataset", "../../etc/passwd", "not a valid id"),
         ("from", "2026-13-01", "YYYY-MM-DD"),
-        ("from", "1200-01-01", "between"),
-        ("q", "x" * 11, "longer than 10"),
+        ("from", "1200-01-01", "from 1970-01-01 to 2200-12-31"),
+        ("q", "x" * 11, "at most 10 characters"),
         ("q", "a\x00b", "control characters"),
-        ("hours", "1" * 5000, "longer than"),
+        ("hours", "1" * 5000, "too long"),
     ],
 )
 def test_a_bad_value_gives_a_notice_and_the_default(name, text, says):
     parsed = links.parse({name: text}, PARAMS)
     assert parsed.values == DEFAULTS
     assert len(parsed.notices) == 1
-    assert f"Link parameter {name} " in parsed.notices[0] and says in parsed.notices[0]
+    assert parsed.notices[0].startswith(f"{name}: ") and says in parsed.notices[0]
     assert "default" in parsed.notices[0]
     assert len(parsed.notices[0]) < 300  # a long value is not echoed whole
 
@@ -87,7 +87,7 @@ def test_bad_items_of_a_list_are_dropped_with_a_notice():
 def test_a_list_is_bounded():
     parsed = links.parse({"seller": "a,b,c,d,e"}, PARAMS)
     assert parsed.values["seller"] == ("a", "b", "c")
-    assert "first 3" in parsed.notices[0]
+    assert "the first 3" in parsed.notices[0]
 
 
 def test_unknown_parameters_are_reported_unless_known_elsewhere():
@@ -100,8 +100,8 @@ def test_too_many_parameters_and_notices_are_capped():
     raw = {f"p{i}": "x" for i in range(500)}
     raw.update({"hours": "bad"})
     parsed = links.parse(raw, PARAMS)
-    assert len(parsed.notices) <= links.MAX_NOTICES
-    assert "only the first" in parsed.notices[0]
+    assert len(parsed.notices) <= params.MAX_NOTICES
+    assert "the first 80" in parsed.notices[0]
 
 
 def test_serialise_leaves_out_defaults():

@@ -5,6 +5,7 @@ import dataclasses
 import pytest
 
 from analytics.outcomes import DEFAULT_REFUND_CHANNEL, PAYMENT_METHODS, REFUND_CHANNELS
+from analytics.params import notice_text
 from analytics.policy import FITTED, PARAMETERS, PARAMETERS_BY_NAME, Policy, PolicyError, parameters_for
 
 
@@ -80,9 +81,9 @@ def test_out_of_range_values_are_refused_naming_the_parameter_and_its_range(sett
 
 
 def test_unknown_names_and_malformed_settings_are_refused():
-    with pytest.raises(PolicyError, match="unknown policy parameter 'window'"):
+    with pytest.raises(PolicyError, match="unknown parameter “window”; expected one of seller_consent_required, "):
         Policy.from_settings(["window=12"])
-    with pytest.raises(PolicyError, match="unknown policy parameter 'refund_channel.'"):
+    with pytest.raises(PolicyError, match="unknown parameter “refund_channel.”"):
         Policy.from_settings(["refund_channel.=wallet"])
     with pytest.raises(PolicyError, match="expected name=value"):
         Policy.from_settings(["seller_response_hours"])
@@ -99,9 +100,9 @@ def test_link_parameters_are_untrusted_a_bad_one_gives_a_notice_and_its_default(
     assert policy.seller_response_hours == 72.0          # invalid: the default
     assert policy.timeout_action == "lapse"              # repeated: the last one
     assert policy.refund_days_for("original") == 7
-    assert len(notices) == 2
-    assert "seller_response_hours" in notices[0] and "72" in notices[0]
-    assert "bogus" in notices[1]
+    assert [(p.field, p.value, p.reason) for p in notices] == [
+        ("seller_response_hours", "-1", "out_of_range"), ("bogus", "1", "unknown_key")]
+    assert notices[0].used == "the default (72)"
 
 
 def test_parameter_metadata_builds_controls():
@@ -127,9 +128,9 @@ def test_premium_share_defaults_to_the_data_and_a_number_always_means_that_share
     again, notices = Policy.from_query({"premium_shipping_share": "data"})
     assert again == Policy() and notices == []
     bad, notices = Policy.from_query({"premium_shipping_share": "2"})
-    assert bad == Policy() and notices == [
-        "premium_shipping_share must be 'data' (as the data set shows) or a number >= 0 and <= 1; got '2'; "
-        "using the default, data"]
+    assert bad == Policy() and [notice_text(n) for n in notices] == [
+        "premium_shipping_share: “2” is out of range; expected 'data' (as the data set shows) or a number "
+        ">= 0 and <= 1; using the default (data)."]
     assert Policy(premium_shipping_share=0.25).with_value("premium_shipping_share", "data") == Policy()
 
 
@@ -167,13 +168,15 @@ def test_any_payment_method_of_the_data_set_has_a_refund_channel():
 def test_a_method_the_data_set_does_not_have_is_refused_naming_the_ones_it_has():
     with pytest.raises(PolicyError) as e:
         Policy.from_settings(["refund_channel.cod=wallet"], parameters=OLIST)
-    assert str(e.value) == ("unknown policy parameter 'refund_channel.cod': this data set's payment methods are "
-                            "boleto, credit_card, debit_card, voucher; each takes one of original, wallet, coupon")
-    with pytest.raises(PolicyError, match="refund_channel.boleto must be one of original, wallet, coupon"):
+    assert str(e.value) == ("unknown parameter “refund_channel.cod”; expected refund_channel.<method> for a payment "
+                            "method of this data set: boleto, credit_card, debit_card, voucher")
+    with pytest.raises(PolicyError, match="refund_channel.boleto: “cash” is unknown; expected one of original, "
+                                          "wallet, coupon"):
         Policy.from_settings(["refund_channel.boleto=cash"], parameters=OLIST)
-    with pytest.raises(PolicyError, match="unknown policy parameter 'window'"):
+    with pytest.raises(PolicyError, match="unknown parameter “window”"):
         Policy().with_values({"window": 1}, OLIST)
     policy, notices = Policy.from_query({"refund_channel.cod": "wallet", "refund_channel.boleto": "wallet"},
                                         parameters=OLIST)
     assert policy.changes() == {"refund_channel.boleto": "wallet"}
-    assert len(notices) == 1 and "refund_channel.cod" in notices[0] and notices[0].endswith("; ignored")
+    assert len(notices) == 1 and notices[0].field == "refund_channel.cod" and notices[0].reason == "unknown_key"
+    assert notice_text(notices[0]).endswith("; ignored.")

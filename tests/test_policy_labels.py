@@ -80,7 +80,7 @@ def test_a_label_that_looks_like_a_key_is_found_as_written():
 
 def test_a_method_the_data_set_lacks_is_refused_naming_its_keys():
     params = parameters_for(["card", "pay.pal"])
-    with pytest.raises(PolicyError, match=r"payment methods are card, pay%2Epal"):
+    with pytest.raises(PolicyError, match=r"payment method of this data set: card, pay%2Epal"):
         Policy().with_values({"refund_channel.bit.coin": "wallet"}, params)
 
 

@@ -235,12 +235,13 @@ def test_cli_report_refuses_bad_input_with_one_line(stored, con, db_file, capsys
     assert code == 2 and "stage" in err and "Traceback" not in err
     code, _, err = run_cli(capsys, "report", "--db", str(db_file), "--from", "2026-13-01")
     assert code == 2
-    assert err == "error: --from: “2026-13-01” is not a valid date; expected YYYY-MM-DD, e.g. 2026-01-31\n"
+    assert err == ("error: --from: “2026-13-01” is not a valid date; expected a date written YYYY-MM-DD from "
+                   "1970-01-01 to 2200-12-31\n")
     assert "ignored" not in err
     code, _, err = run_cli(capsys, "report", "--db", str(db_file), "--from", "2026-03-01", "--to", "2026-01-01")
-    assert code == 2 and err == "error: --from 2026-03-01 is after --to 2026-01-01\n"
+    assert code == 2 and err == "error: --from: “2026-03-01” is after --to; expected a day on or before 2026-01-01\n"
     code, _, err = run_cli(capsys, "report", "--db", str(db_file), "--stage", "shipped")
-    assert code == 2 and err == ("error: --stage: “shipped” is not a stage; expected one of before_payment, "
+    assert code == 2 and err == ("error: --stage: “shipped” is unknown; expected one of before_payment, "
                                  "awaiting_shipment, after_shipment\n")
     code, _, err = run_cli(capsys, "report", "--db", str(db_file), "--dataset", "no such data set")
     assert code == 2 and "no such data set" in err

@@ -9,7 +9,7 @@ from datetime import date
 
 import streamlit as st
 
-from analytics import db
+from analytics import db, params
 from analytics.filters import ANCHORS, Filters, restrict_to_options
 from ui import options as data_options
 
@@ -41,9 +41,9 @@ def shared_filters(dataset: db.Dataset, raw: Mapping[str, Sequence[str]] | None)
     opts = data_options.filter_options(dataset.id)
     notices: list[str] = []
     if raw is not None:
-        wanted, notices = Filters.from_query(raw)
+        wanted, problems = Filters.from_query(raw)
         wanted, more = restrict_to_options(wanted, opts.values)
-        notices += more
+        notices = params.notices([*problems, *more])
         _seed(wanted, opts.bounds)
     state = st.session_state
     state.setdefault("flt_anchor", "order")

@@ -31,6 +31,7 @@ from streamlit.runtime.scriptrunner_utils.exceptions import RerunException
 from analytics import db, links
 from analytics.filters import QUERY_KEYS, Filters
 from analytics.links import Param
+from analytics.params import notices as link_notices
 from ui import filters as ui_filters
 from ui import notices as ui_notices
 from ui import picker
@@ -151,8 +152,8 @@ def page(key: str, title: str, params: Sequence[Param] = (), *, filters: bool = 
                 notices += more
             elif filters and arriving:
                 # No data set to filter: keep the link's filters for when there is one.
-                ctx.filters, more = Filters.from_query(raw)
-                notices += more
+                ctx.filters, problems = Filters.from_query(raw)
+                notices += link_notices(problems)
         if arriving:
             state[f"_{key}_notices"] = notices
         ctx.notices = state.get(f"_{key}_notices", [])

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import streamlit as st
 
 from analytics import scenarios, simulate
+from analytics.params import notices as link_notices
 from analytics.policy import PARAMETERS_BY_NAME, Parameter, Policy
 from ui.database import cursor
 from ui.setup import PageContext, sync_url
@@ -28,8 +29,8 @@ def policy_from_link(ctx: PageContext, dataset_id: str, params: Sequence[Paramet
     """On opening the page: the link's policy (or its scenario's, when it names only a scenario) into the
     controls, with a notice for anything refused (a payment method the data set does not have too)."""
     given = {k: v for k, v in ctx.raw.items() if k in POLICY_KEYS or k.startswith("refund_channel.")}
-    policy, notices = Policy.from_query(given, parameters=params)
-    ctx.notices.extend(f"Link parameter {n}" for n in notices)
+    policy, problems = Policy.from_query(given, parameters=params)
+    ctx.notices.extend(link_notices(problems))
     scenario_id = ctx.values.get("scenario")
     # A link's scenario (and those it compares) join this session's list: the unguessable id is the key.
     for linked in [scenario_id, *(ctx.values.get("compare") or ())]:

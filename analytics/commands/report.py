@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 from analytics import db
 from analytics.cli import UserError, add_common, emit
 from analytics.filters import ANCHORS, Filters
 from analytics.metrics import REGISTRY
 from analytics.outcomes import STAGES
+from analytics.params import problem_text
 
 
 def register(sub) -> None:
@@ -48,32 +47,22 @@ def with_dataset_note(args, render):
 
 
 def filters_from_args(args) -> Filters:
-    """Filters from the command line, through the same parsing as a link; anything it refuses is an error
-    here (a person typed it and can fix it), where a link would only show a notice."""
+    """Filters from the command line, through the same parameters as a link; anything they refuse is an
+    error here (a person typed it and can fix it), where a link would only show a notice. The error
+    names the option, not the link's key."""
     query = {key: value for key, value in (
         ("from", args.start), ("to", args.end), ("anchor", args.anchor), ("payment", args.payment),
         ("shipping", args.shipping), ("seller", args.seller), ("reason", args.reason), ("stage", args.stage),
     ) if value}
-    filters, notices = Filters.from_query(query)
-    if notices:
-        raise UserError("; ".join(_as_error(n) for n in notices))
+    filters, problems = Filters.from_query(query)
+    if problems:
+        raise UserError("; ".join(problem_text(p, OPTIONS) for p in problems))
     return filters
 
 
-# A link's notice says what the page did instead ("; ignored"); on the command line the value is an error
-# the person fixes, so the message names the option and what it expects, and nothing is ignored.
-_OPTIONS = {"from": "--from", "to": "--to", "anchor": "--anchor", "payment": "--payment-method",
-            "shipping": "--shipping-method", "seller": "--seller", "reason": "--reason", "stage": "--stage"}
-_TAILS = re.compile(r"(; ignored|; using '[^']*'|: date range ignored|; only the first \d+ kept)$")
-
-
-def _as_error(notice: str) -> str:
-    text = _TAILS.sub("", notice)
-    text = text.replace("is not a date (YYYY-MM-DD)", "is not a valid date; expected YYYY-MM-DD, e.g. 2026-01-31")
-    text = text.replace(" ignored: stages are ", " is not a stage; expected one of ")
-    text = re.sub(r"^from (\S+) is after to ", r"--from \1 is after --to ", text)
-    key, sep, rest = text.partition(": ")
-    return f"{_OPTIONS[key]}: {rest}" if sep and key in _OPTIONS else text
+# The link's key of each filter -> its option here.
+OPTIONS = {"from": "--from", "to": "--to", "anchor": "--anchor", "payment": "--payment-method",
+           "shipping": "--shipping-method", "seller": "--seller", "reason": "--reason", "stage": "--stage"}
 
 
 def cmd_report(args) -> int:
