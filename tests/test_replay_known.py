@@ -228,9 +228,9 @@ def test_a_data_sets_own_payment_methods_get_refund_channels():
         result = simulate(prep, policy=same, replicates=2)
         assert all(v["value"] == 0 for v in result["delta"].values() if "value" in v)
     # A method the data set does not have is refused, naming the ones it has.
-    with pytest.raises(PolicyError, match="payment methods are boleto, credit_card, voucher"):
+    with pytest.raises(PolicyError, match="payment method of this data set: boleto, credit_card, voucher"):
         simulate(prep, policy=Policy.from_settings(["refund_channel.cod=wallet"]), replicates=2)
-    with pytest.raises(PolicyError, match="payment methods are boleto, credit_card, voucher"):
+    with pytest.raises(PolicyError, match="payment method of this data set: boleto, credit_card, voucher"):
         sweep(prep, "refund_channel.card", ["original", "wallet"], replicates=2)
     swept = sweep(prep, "refund_channel.credit_card", ["original", "wallet"], replicates=2)
     assert [p["policy"] for p in swept["points"]] == [{}, {"refund_channel.credit_card": "wallet"}]

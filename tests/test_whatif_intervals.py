@@ -135,8 +135,9 @@ def test_the_never_answer_lever_is_a_policy_parameter_for_the_command_line_and_l
     assert policy.to_query() == {"seller_response_hours": "168", "never_answer_share": "0.1"}
     again, notices = Policy.from_query(policy.to_query())
     assert again == policy and notices == []
-    bad, notices = Policy.from_query({"never_answer_share": "1.5"})
-    assert bad.never_answer_share == 0 and "never_answer_share must be" in notices[0]
+    bad, problems = Policy.from_query({"never_answer_share": "1.5"})
+    assert bad.never_answer_share == 0
+    assert (problems[0].field, problems[0].value, problems[0].reason) == ("never_answer_share", "1.5", "out_of_range")
 
 
 def test_self_check_replays_the_baseline_independently_of_the_memo():
@@ -224,7 +225,7 @@ def test_the_command_line_lists_what_a_scenario_extrapolates(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "extrapolated: seller_response_hours" in text and "10% of sellers are assumed never to answer" in text
     assert main(["simulate", "--set", "never_answer_share=2", "--db", str(path)]) != 0
-    assert "never_answer_share must be" in capsys.readouterr().err
+    assert "never_answer_share: “2” is out of range; expected a number >= 0 and <= 1" in capsys.readouterr().err
 
 
 def test_the_generator_command_sets_behaviour_and_lives_the_orders_under_a_policy(tmp_path, capsys):
