@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from analytics.calibrate import Calibration, Lognormal, fit_lognormal_cure
+from analytics.calibrate import Calibration
+from analytics.distributions import Lognormal, fit_lognormal_cure
 from analytics.draws import (
     STREAM_ACCEPT,
     STREAM_NEVER,

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from analytics import calibrate as cal
+from analytics import distributions as dist
 from analytics.generate import GeneratorParams, generate
 from analytics.orders import load_orders
 
@@ -19,7 +20,7 @@ def test_censored_lognormal_recovers_its_parameters_where_ignoring_censoring_wou
     # Censored at a 72-hour window, and at random moments (a parcel leaving) for a third of them.
     bound = np.where(rng.random(len(times)) < 0.33, rng.uniform(1, 200, len(times)), 72.0)
     seen = times <= bound
-    fit = cal.fit_lognormal_censored(times[seen], bound[~seen])
+    fit = dist.fit_lognormal_censored(times[seen], bound[~seen])
     assert fit.median == pytest.approx(30.0, rel=0.04)
     assert fit.sigma == pytest.approx(1.0, rel=0.04)
     assert (fit.n_observed, fit.n_censored) == (int(seen.sum()), int((~seen).sum()))
@@ -28,7 +29,7 @@ def test_censored_lognormal_recovers_its_parameters_where_ignoring_censoring_wou
 
 
 def test_conditional_draws_stay_beyond_the_bound_and_follow_the_truncated_distribution():
-    fit = cal.Lognormal(math.log(30.0), 1.0, 1, 0)
+    fit = dist.Lognormal(math.log(30.0), 1.0, 1, 0)
     u = (np.arange(10_000) + 0.5) / 10_000
     drawn = fit.quantile_above(np.full(len(u), 72.0), u)
     assert (drawn > 72.0).all()
@@ -42,7 +43,7 @@ def test_conditional_draws_stay_beyond_the_bound_and_follow_the_truncated_distri
 
 def test_kaplan_meier_by_hand():
     # times 1 2 2 3 4, events 1 1 0 1 0: S(1) = 4/5, S(2) = 4/5 * 3/4, S(3) = 0.6 * 1/2.
-    t, cdf = cal.kaplan_meier(np.array([1, 2, 2, 3, 4.0]), np.array([1, 1, 0, 1, 0], dtype=bool))
+    t, cdf = dist.kaplan_meier(np.array([1, 2, 2, 3, 4.0]), np.array([1, 1, 0, 1, 0], dtype=bool))
     assert t.tolist() == [1.0, 2.0, 3.0]
     assert cdf == pytest.approx([0.2, 0.4, 0.7])
 
@@ -50,7 +51,7 @@ def test_kaplan_meier_by_hand():
 def test_survival_table_draws_beyond_the_bound_and_uses_the_tail_past_the_data():
     times = np.array([10, 20, 30, 40, 50, 60.0])
     events = np.array([1, 1, 1, 1, 1, 0], dtype=bool)  # the last one censored: the table stops at 5/6
-    fit = cal.fit_survival(times, events, points=101)
+    fit = dist.fit_survival(times, events, points=101)
     assert fit.probs[-1] == pytest.approx(5 / 6)
     u = np.linspace(0, 0.999, 500)
     draws = fit.quantile_above(np.full(len(u), 35.0), u)
@@ -59,7 +60,7 @@ def test_survival_table_draws_beyond_the_bound_and_uses_the_tail_past_the_data()
 
 
 def test_empirical_distribution_inverse_and_percentiles():
-    e = cal.Empirical((3, 5, 7), (1, 2, 1))
+    e = dist.Empirical((3, 5, 7), (1, 2, 1))
     assert e.quantile(np.array([0.0, 0.24, 0.25, 0.74, 0.75, 0.999])).tolist() == [3, 3, 5, 5, 7, 7]
     assert e.percentile(50) == 5.0 and e.percentile(90) == pytest.approx(float(np.percentile([3, 5, 5, 7], 90)))
     assert e.n == 4

@@ -10,7 +10,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from analytics.calibrate import Calibration, Empirical, Lognormal, Rate, Survival
+from analytics.calibrate import Calibration, Rate
+from analytics.distributions import Empirical, Lognormal, Survival
 from analytics.policy import Policy, PolicyError
 from analytics.replay import latent
 from analytics.replay_data import prepare
@@ -282,7 +283,7 @@ def test_prepare_reads_a_frame_with_only_the_required_columns():
 def test_a_ship_time_is_drawn_in_working_days_from_the_payment_day_after_what_was_seen():
     from dataclasses import replace
 
-    from analytics.calibrate import WorkdayDispatch
+    from analytics.distributions import WorkdayDispatch
 
     # Every parcel leaves on the 4th working day after the payment day, at 14:00.
     four = WorkdayDispatch(deaths=(0.0, 0.0, 0.0, 0.0, 10.0), at_risk=(10.0,) * 5,

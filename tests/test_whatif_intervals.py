@@ -189,7 +189,7 @@ def test_the_intervals_in_words():
 
 
 def test_the_answering_sellers_curve_is_recovered_when_a_share_never_answers():
-    from analytics.calibrate import fit_lognormal_censored, fit_lognormal_cure
+    from analytics.distributions import fit_lognormal_censored, fit_lognormal_cure
 
     rng = np.random.default_rng(1)
     times = rng.lognormal(math.log(30.0), 1.0, 20_000)
