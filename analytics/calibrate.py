@@ -256,7 +256,7 @@ def fit_tables(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
     - totals: one row of counts, the Premium share's parts, the timeouts' median, the data's end."""
     lf = normalise_orders(frame).lazy()
     end = data_end_expr()
-    awaiting = pl.col("stage") == "awaiting_shipment"   # stored by the import (rules.py)
+    awaiting = pl.col("request_stage") == "awaiting_shipment"   # stored by the import (rules.py)
     requested = pl.col("has_request") & pl.col("requested_at").is_not_null()
     answered = awaiting & pl.col("seller_response").is_in(["accepted", "rejected"])
     no_answer = pl.col("seller_response").is_null() | (pl.col("seller_response") == "none")

@@ -18,6 +18,7 @@ import polars as pl
 from analytics import figures, metrics, pipelines, report
 from analytics.filters import Filters
 from analytics.ingest import count
+from analytics.load import load
 
 HEADLINE = (
     "cancellation_rate",
@@ -133,7 +134,7 @@ def compute(con: duckdb.DuckDBPyConnection, dataset_id: str, filters: Filters,
         for name in per:
             for grain, columns in metrics.get(name).reads.items():
                 reads.setdefault(grain, {time_col}).update(columns)
-        frames = report.load(con, dataset_id, filters, reads)
+        frames = load(con, dataset_id, filters, reads)
         total_row = metrics.scalars_row(frames, names)
         series = finalise(per_period(frames, per, time_col, period, last, first).collect(), per)
     compared, note = _compared(series, period) if names else ((), None)

@@ -13,58 +13,25 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+from analytics import pipelines as p
 from analytics import rules
+from analytics.load import load_frame
 
 US_PER_HOUR = 3_600_000_000
 
-# One row per order: the order, its cancellation request (if any) and its refund (if any).
-ORDER_COLUMNS: dict[str, pl.DataType] = {
-    "order_id": pl.Utf8,
-    "placed_at": pl.Datetime("us"),
-    "payment_method": pl.Utf8,
-    "amount": pl.Float64,
-    "shipping_method": pl.Utf8,
-    "paid_at": pl.Datetime("us"),
-    "shipped_at": pl.Datetime("us"),
-    "delivered_at": pl.Datetime("us"),
-    "cancelled_at": pl.Datetime("us"),
-    "is_cancelled": pl.Boolean,
-    "has_request": pl.Boolean,
-    "requested_at": pl.Datetime("us"),
-    "reason": pl.Utf8,
-    "stage": pl.Utf8,
-    "seller_response": pl.Utf8,
-    "responded_at": pl.Datetime("us"),
-    "outcome": pl.Utf8,
-    "return_path": pl.Boolean,
-    "has_refund": pl.Boolean,
-    "refund_channel": pl.Utf8,
-    "refund_amount": pl.Float64,
-    "refund_initiated_at": pl.Datetime("us"),
-    "refund_completed_at": pl.Datetime("us"),
-}
-
-_ORDERS_SQL = """
-SELECT o.order_id, o.placed_at, o.payment_method, o.amount, o.shipping_method, o.paid_at, o.shipped_at,
-       o.delivered_at, o.cancelled_at, o.is_cancelled,
-       r.order_id IS NOT NULL AS has_request, r.requested_at, r.reason, r.stage, r.seller_response,
-       r.responded_at, r.outcome, r.return_path,
-       f.order_id IS NOT NULL AS has_refund, f.channel AS refund_channel, f.amount AS refund_amount,
-       f.initiated_at AS refund_initiated_at, f.completed_at AS refund_completed_at
-FROM orders o
-LEFT JOIN cancellation_requests r ON r.dataset_id = o.dataset_id AND r.order_id = o.order_id
-LEFT JOIN refunds f ON f.dataset_id = o.dataset_id AND f.order_id = o.order_id
-WHERE o.dataset_id = ?
-"""
+# One row per order: the order, its cancellation request (if any) and its refund (if any), in the
+# pipelines' vocabulary (pipelines.COLUMNS: the same names and types the report loads).
+ORDER_COLUMNS: dict[str, pl.DataType] = {c: p.COLUMNS[c] for c in (
+    "order_id", "placed_at", "payment_method", "amount", "shipping_method", "paid_at", "shipped_at", "delivered_at",
+    "cancelled_at", "is_cancelled", "has_request", "requested_at", "reason", "request_stage", "seller_response",
+    "responded_at", "outcome", "return_path", "has_refund", "refund_channel", "refund_amount", "refund_initiated_at",
+    "refund_completed_at")}
 
 
 def load_orders(con, dataset_id: str) -> pl.DataFrame:
-    """One row per order of the data set, with its request and refund columns (ORDER_COLUMNS)."""
-    cur = con.cursor()
-    try:
-        frame = cur.sql(_ORDERS_SQL, params=[dataset_id]).pl()
-    finally:
-        cur.close()
+    """One row per order of the data set, with its request and refund columns (ORDER_COLUMNS), loaded as
+    the report loads the orders grain (load.py)."""
+    frame = load_frame(con, dataset_id, "orders", columns=ORDER_COLUMNS)
     # Sorted here rather than in SQL (DuckDB's ORDER BY holds the whole result twice): a join returns
     # rows in no fixed order, and sums of amounts should not change from one load to the next.
     return normalise_orders(_sorted_by_id(frame))
@@ -113,7 +80,7 @@ def normalise_orders(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     return out
 
 
-_DERIVED = ("stage", "outcome", "return_path")
+_DERIVED = ("request_stage", "outcome", "return_path")
 
 
 def _derive_rules(frame: pl.DataFrame) -> pl.DataFrame:
@@ -124,9 +91,10 @@ def _derive_rules(frame: pl.DataFrame) -> pl.DataFrame:
     try:
         con.register("f", frame.drop([c for c in _DERIVED if c in frame.columns]).to_arrow())
         derived = con.sql(f"""
-            WITH s AS (SELECT *, CASE WHEN has_request THEN {stage} END AS stage FROM f),
-                 r AS (SELECT *, has_request AND {rules.return_path_sql("stage")} AS return_path FROM s)
-            SELECT * REPLACE (CASE WHEN has_request THEN {rules.outcome_sql("stage", "return_path")} END AS outcome)
+            WITH s AS (SELECT *, CASE WHEN has_request THEN {stage} END AS request_stage FROM f),
+                 r AS (SELECT *, has_request AND {rules.return_path_sql("request_stage")} AS return_path FROM s)
+            SELECT * REPLACE (CASE WHEN has_request THEN {rules.outcome_sql("request_stage", "return_path")} END
+                              AS outcome)
             FROM (SELECT *, CAST(NULL AS VARCHAR) AS outcome FROM r)""").pl()
     finally:
         con.close()

@@ -161,7 +161,7 @@ def prepare(frame: pl.DataFrame) -> ReplayData:
     """Arrays for replaying a data set (the frame of orders.load_orders, or a hand-made one)."""
     frame = normalise_orders(frame)
     # The stage, outcome and return path as the import derived them (rules.py): never derived here.
-    stage = pl.col("stage")
+    stage = pl.col("request_stage")
     awaiting = stage == "awaiting_shipment"
     answered = pl.col("seller_response").is_in(["accepted", "rejected"]) & pl.col("responded_at").is_not_null()
     silent = pl.col("seller_response") == "none"

@@ -14,6 +14,7 @@ from polars.testing import assert_frame_equal
 from analytics import cli, db, ingest, report
 from analytics import pipelines as p
 from analytics.filters import Filters
+from analytics.load import load_frame
 
 try:
     from test_metrics_handmade import DERIVED, EXPECTED_SCALARS, canonical_frame, wide_frame
@@ -144,13 +145,13 @@ def test_filters_in_sql_select_the_same_orders_as_in_polars(shared, filters):
     con, stored = shared
     expected = _wide_where(filters)
     for grain, frame in zip(p.GRAINS, split(expected), strict=True):
-        got = report.load_frame(con, stored, grain, filters, ["order_id"])
+        got = load_frame(con, stored, grain, filters, ["order_id"])
         assert sorted(got["order_id"]) == sorted(frame.collect()["order_id"]), grain
 
 
 def test_filters_change_exactly_what_they_should(con, stored):
     def ids(filters):
-        return sorted(report.load_frame(con, stored, "orders", filters, ["order_id"])["order_id"],
+        return sorted(load_frame(con, stored, "orders", filters, ["order_id"])["order_id"],
                       key=lambda s: int(s[1:]))
 
     # A reason keeps the orders whose request carries it, and nothing else, in every metric.

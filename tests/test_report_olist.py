@@ -11,6 +11,7 @@ from collections import Counter
 import pytest
 
 from analytics import importer, report
+from analytics.load import load_frame
 
 CANCELLED = {"canceled", "unavailable"}
 
@@ -105,7 +106,7 @@ def test_an_order_with_several_sellers_counts_for_each_with_its_share(con, olist
         # Filtering on either seller finds the order; the seller's row holds its share of the amount.
         alone = report.sellers(con, dataset.id, report.Filters(sellers=(seller,))).frame
         assert seller in alone["seller_id"].to_list()
-        part = report.load_frame(con, dataset.id, "orders", report.Filters(sellers=(seller,)), ("order_id",))
+        part = load_frame(con, dataset.id, "orders", report.Filters(sellers=(seller,)), ("order_id",))
         assert order in part["order_id"].to_list()
     every_seller = {s for v in value.values() for s in v}
     assert every_seller <= set(sellers["seller_id"].to_list())

@@ -48,9 +48,9 @@ def test_orders_built_in_memory_get_the_import_s_own_rules(stored):
     """A frame without the stored stage, outcome and return path gets them by the same rules (rules.py)."""
     _, con, dataset = stored
     frame = load_orders(con, dataset.id)
-    derived = normalise_orders(frame.drop("stage", "outcome", "return_path"))
+    derived = normalise_orders(frame.drop("request_stage", "outcome", "return_path"))
     assert frame["outcome"].null_count() < frame.height
-    for column in ("stage", "outcome", "return_path"):
+    for column in ("request_stage", "outcome", "return_path"):
         assert derived[column].equals(frame[column].fill_null(False) if column == "return_path" else frame[column]), column
 
 

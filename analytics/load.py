@@ -1,0 +1,155 @@
+"""A data set's frames loaded from DuckDB, one query per grain (orders, requests, refunds: pipelines.py),
+with the filters pushed into the SQL as bound parameters and only the columns asked for. The report, the
+Overview and the what-if engine all load through here.
+
+    load_frame(con, dataset, grain, filters=NO_FILTERS, columns=None) -> pl.DataFrame
+    load(con, dataset, filters=NO_FILTERS, reads=None) -> pipelines.Frames (lazy over the loaded frames)
+    resolve(con, dataset) -> db.Dataset;  dataset_id(con, dataset) -> str
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import timedelta
+
+import duckdb
+import polars as pl
+
+from analytics import db
+from analytics import pipelines as p
+from analytics.filters import NO_FILTERS, Filters
+
+# ---------------------------------------------------------------------------------------------------
+# Loading: one query per grain, the other tables joined on only when a column or a filter reads them,
+# and the filters in the WHERE clause. Aliases: o = orders, r = cancellation_requests, f = refunds.
+
+_COLUMN_SQL = {
+    "order_id": "o.order_id",
+    "placed_at": "o.placed_at",
+    "payment_method": "o.payment_method",
+    "amount": "o.amount",
+    "shipping_method": "o.shipping_method",
+    "seller_id": "o.seller_id",
+    "currency": "upper(trim(o.currency))",
+    "paid_at": "o.paid_at",
+    "shipped_at": "o.shipped_at",
+    "delivered_at": "o.delivered_at",
+    "cancelled_at": "o.cancelled_at",
+    "is_cancelled": "o.is_cancelled",
+    "cancel_stage": "o.cancel_stage",
+    "has_request": "r.order_id IS NOT NULL",
+    "requested_at": "r.requested_at",
+    "reason": "r.reason",
+    "request_stage": "r.stage",
+    "seller_response": "r.seller_response",
+    "responded_at": "r.responded_at",
+    "outcome": "r.outcome",
+    "return_path": "r.return_path",
+    "has_refund": "f.order_id IS NOT NULL",
+    "refund_channel": "f.channel",
+    "refund_amount": "f.amount",
+    "refund_initiated_at": "f.initiated_at",
+    "refund_completed_at": "f.completed_at",
+}
+assert set(_COLUMN_SQL) == set(p.COLUMNS)
+
+_TABLES = {"o": "orders", "r": "cancellation_requests", "f": "refunds"}
+_BASE = {"orders": "o", "requests": "r", "refunds": "f"}
+_ANCHOR_SQL = {"order": "o.placed_at", "request": "r.requested_at", "refund": "f.initiated_at"}
+_ALIAS = re.compile(r"\b([orf])\.")
+
+
+def _where(filters: Filters, grain: str) -> tuple[list[str], list]:
+    """SQL conditions and their parameters for a Filters (aliases o, r, f)."""
+    conds: list[str] = []
+    params: list = []
+    anchor = _ANCHOR_SQL[filters.anchor]
+    if filters.start is not None:
+        conds.append(f"{anchor} >= ?")
+        params.append(filters.start)
+    if filters.end is not None:
+        # Whole days: the end date counts up to its midnight.
+        conds.append(f"{anchor} < ?")
+        params.append(filters.end + timedelta(days=1))
+    for name, column in (("payment_methods", "o.payment_method"), ("shipping_methods", "o.shipping_method"),
+                         ("reasons", "r.reason")):
+        values = getattr(filters, name)
+        if values:
+            conds.append(f"{column} IN ({', '.join('?' for _ in values)})")
+            params.extend(values)
+    if filters.sellers:
+        # An order with several sellers is any of its sellers' order.
+        marks = ", ".join("?" for _ in filters.sellers)
+        conds.append(f"(o.seller_id IN ({marks}) OR o.order_id IN (SELECT s.order_id FROM order_sellers s "
+                     f"WHERE s.dataset_id = o.dataset_id AND s.seller_id IN ({marks})))")
+        params.extend([*filters.sellers, *filters.sellers])
+    if filters.stages:
+        # A request's stage, else the cancellation's (an order cancelled by status alone). On the requests
+        # grain every row has a request, so the orders table need not be joined for this.
+        stage = "r.stage" if grain == "requests" else "coalesce(r.stage, o.cancel_stage)"
+        conds.append(f"{stage} IN ({', '.join('?' for _ in filters.stages)})")
+        params.extend(filters.stages)
+    return conds, params
+
+
+def resolve(con, dataset) -> db.Dataset:
+    if isinstance(dataset, db.Dataset):
+        return dataset
+    cur = con.cursor()  # a cursor of its own: the caller's connection may serve other threads
+    try:
+        return db.resolve_dataset(cur, dataset)
+    finally:
+        cur.close()
+
+
+def dataset_id(con, dataset) -> str:
+    return resolve(con, dataset).id
+
+
+def load_frame(con: duckdb.DuckDBPyConnection, dataset, grain: str, filters: Filters = NO_FILTERS,
+               columns: Iterable[str] | None = None) -> pl.DataFrame:
+    """One grain's frame of a data set under filters: one row per order ('orders'), per cancellation
+    request ('requests') or per refund ('refunds') of the selected orders, with the columns asked for
+    (default: all of pipelines.COLUMNS) in that vocabulary's types. The result crosses from DuckDB to
+    Polars as Arrow, column by column; nothing is copied row by row."""
+    if grain not in _BASE:
+        raise ValueError(f"grain must be one of {', '.join(_BASE)}, not {grain!r}")
+    dataset_id = resolve(con, dataset).id
+    asked = set(p.COLUMNS) if columns is None else set(columns)
+    unknown = asked - set(p.COLUMNS)
+    if unknown:
+        raise ValueError(f"unknown columns: {sorted(unknown)}")
+    wanted = [c for c in p.COLUMNS if c in asked]
+    conds, where_params = _where(filters, grain)
+    base = _BASE[grain]
+    used = set(_ALIAS.findall(" ".join([_COLUMN_SQL[c] for c in wanted] + conds))) - {base}
+    select = ", ".join(f"{_COLUMN_SQL[c]} AS {c}" for c in wanted) or "NULL AS _"
+    sql = [f"SELECT {select} FROM {_TABLES[base]} {base}"]
+    params: list = []
+    for alias in "orf":
+        if alias in used:
+            # Every request and refund has its order, so joining orders on loses no row; a request or
+            # a refund may be missing, so those are left joins.
+            kind = "JOIN" if alias == "o" else "LEFT JOIN"
+            sql.append(f"{kind} (SELECT * FROM {_TABLES[alias]} WHERE dataset_id = ?) {alias} "
+                       f"ON {alias}.order_id = {base}.order_id")
+            params.append(dataset_id)
+    sql.append("WHERE " + " AND ".join([f"{base}.dataset_id = ?", *conds]))
+    params += [dataset_id, *where_params]
+    cur = con.cursor()
+    try:
+        frame = cur.sql("\n".join(sql), params=params).pl()
+    finally:
+        cur.close()
+    if not wanted:
+        return frame  # one all-null column "_": the rows still count
+    return frame.cast({c: p.COLUMNS[c] for c in wanted})
+
+
+def load(con: duckdb.DuckDBPyConnection, dataset, filters: Filters = NO_FILTERS,
+         reads: dict[str, Iterable[str]] | None = None) -> p.Frames:
+    """pipelines.Frames for a data set under filters: for each grain in `reads` (grain -> columns; the
+    default loads every grain with every column) that grain's frame, lazy over the loaded data."""
+    reads = {g: None for g in p.GRAINS} if reads is None else reads
+    return p.Frames(**{g: load_frame(con, dataset, g, filters, cols).lazy() for g, cols in reads.items()})
