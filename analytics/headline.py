@@ -88,7 +88,7 @@ def per_period(frames: pipelines.Frames, names: tuple[str, ...], time_col: str, 
 
 def finalise(partials: pl.DataFrame, names: tuple[str, ...]) -> pl.DataFrame:
     """`per_period`'s partials finalised: one column per metric, one row per period (few rows)."""
-    rows = [{"period": row["period"], **metrics.finalise_row(row, names)} for row in partials.iter_rows(named=True)]
+    rows = [{"period": partials["period"][i], **metrics.finalise_row(partials, names, i)} for i in range(partials.height)]
     if not rows:
         return pl.DataFrame(schema={"period": partials.schema["period"], **{n: pl.Float64 for n in names}})
     return pl.DataFrame(rows, infer_schema_length=None)

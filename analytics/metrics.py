@@ -129,10 +129,18 @@ def partial_exprs(names) -> dict[str, list[pl.Expr]]:
     return out
 
 
-def finalise_row(row: Mapping, names) -> dict:
-    """The named scalars from one row of partials (a whole selection's, or one group's)."""
-    parts = {n: pt.Distribution.from_polars(v) if PARTIALS[n].distribution else (v if v is not None else 0)
-             for n, v in row.items() if n in PARTIALS}
+def finalise_row(partials: pl.DataFrame, names, row: int = 0) -> dict:
+    """The named scalars from one row of a frame of partials (a whole selection's, or one group's). A
+    distribution's cell is read as a Series, never as Python objects."""
+    parts = {}
+    for name in partials.columns:
+        if name not in PARTIALS:
+            continue
+        value = partials[name][row]
+        if PARTIALS[name].distribution:
+            parts[name] = pt.Distribution.from_polars(value)
+        else:
+            parts[name] = value if value is not None else 0
     return {name: get(name).figure.value(parts) for name in names}
 
 
@@ -313,15 +321,12 @@ def reads(names) -> dict[str, tuple[str, ...]]:
 
 def scalar_values(frames: p.Frames, names=SCALARS) -> list[pl.LazyFrame]:
     """One single-row LazyFrame per grain that the named scalars use, one column per partial: every
-    partial of a grain computed in one pass over its frame. Collect them together (pl.collect_all) and
-    finalise with `finalise_row`."""
+    partial of a grain computed in one pass over its frame. Collect them together (pl.collect_all), put
+    them side by side and finalise with `finalise_row`."""
     by_grain = partial_exprs(n for name in names for n in get(name).figure.partials)
     return [getattr(frames, grain).select(exprs) for grain, exprs in by_grain.items()]
 
 
 def scalars_row(frames: p.Frames, names=SCALARS) -> dict:
     """The named scalars as one dict (collects)."""
-    row: dict = {}
-    for frame in pl.collect_all(scalar_values(frames, names)):
-        row.update(frame.row(0, named=True))
-    return finalise_row(row, names)
+    return finalise_row(pl.concat(pl.collect_all(scalar_values(frames, names)), how="horizontal"), names)

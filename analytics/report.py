@@ -396,10 +396,7 @@ def report(con: duckdb.DuckDBPyConnection, dataset=None, filters: Filters = NO_F
         p.refund_share_over(frames.refunds, threshold_days, by=None),
     ]
     collected = pl.collect_all([*scalar_frames, *tables])
-    row: dict = {}
-    for frame in collected[:len(scalar_frames)]:
-        row.update(frame.row(0, named=True))
-    s = m.finalise_row(row, _REPORT_SCALARS)
+    s = m.finalise_row(pl.concat(collected[:len(scalar_frames)], how="horizontal"), _REPORT_SCALARS)
     by_method, reason_rows, latency, overall, over = collected[len(scalar_frames):]
     over_row = over.row(0, named=True)
     wait = overall.row(0, named=True)
