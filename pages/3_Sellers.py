@@ -3,7 +3,7 @@
 import streamlit as st
 
 import ui
-from analytics import page_tables, pipelines, report
+from analytics import figures, page_tables, pipelines, report
 from analytics.links import Param
 from analytics.text import md
 from ui import cached, downloads, tables, views
@@ -50,13 +50,13 @@ with ui.page("sellers", "Sellers", PARAMS) as ctx:
     if losses.available and losses.frame.height:
         row = losses.frame.row(0, named=True)
         a, b, c = st.columns(3)
-        a.metric("Cancelled GMV", views.fmt(row.get("cancelled_gmv"), cached.money_format(dataset.id)), border=True,
-                 help="The amounts of the cancelled orders: sales the sellers lost.")
+        gmv, returned = figures.FIGURES["cancelled_gmv"], figures.FIGURES["return_path_orders"]
+        a.metric(gmv.label, views.fmt(row.get("cancelled_gmv"), cached.money_format(dataset.id)), border=True,
+                 help=gmv.description)
         b.metric("Share of GMV cancelled", views.fmt(row.get("cancelled_gmv_share"), "{:.1%}"), border=True)
         if "return_path_orders" in row:
-            c.metric("Orders sent the return way", views.fmt(row.get("return_path_orders"), "{:,}"), border=True,
-                     help="Orders that shipped before the seller answered the cancellation request: the buyer "
-                          "must refuse or return the parcel.")
+            c.metric(returned.label, views.fmt(row.get("return_path_orders"), returned.fmt), border=True,
+                     help=returned.description)
         for column, why in losses.notes.items():
             views.not_available(tables.column_words(column), why)
 

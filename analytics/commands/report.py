@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analytics import db
+from analytics import db, figures
 from analytics.cli import UserError, add_common, emit
 from analytics.filters import ANCHORS, Filters
 from analytics.metrics import REGISTRY
@@ -139,6 +139,12 @@ def unavailable_label(key: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _with_unit(name: str, value) -> tuple[str, object, str]:
+    """A figure's line: its catalogue label with its unit, the value, its format."""
+    figure = figures.get(name)
+    return f"{figure.label} ({figure.unit})", value, figure.fmt
+
+
 def render(r: dict) -> str:
     out = [f"Data set: {r['dataset']['name']} (id {r['dataset']['id']})"]
     if r["filters"]:
@@ -148,14 +154,12 @@ def render(r: dict) -> str:
         "acceptance_rate", "refunds", "refund_amount")]
     hours = r["seller_response_hours"]
     if hours is not None:
-        headline += [("Seller response time, median (hours)", hours["p50"], "{:,.1f}"),
-                     ("Seller response time, 90th percentile (hours)", hours["p90"], "{:,.1f}")]
+        headline += [_with_unit(f"p{q}_response_hours", hours[f"p{q}"]) for q in (50, 90)]
     # The buyers' wait has two clocks; each line says which.
-    for key, words in (("refund_wait_from_request", "Buyers' wait from the request"),
-                       ("refund_wait_from_start", "Refund time from the refund's start")):
+    for key, clock in (("refund_wait_from_request", "from_request"), ("refund_wait_from_start", "from_start")):
         if r.get(key) is not None:
-            headline += [(f"{words}, median (business days)", r[key]["p50_business_days"], "{:,.1f}"),
-                         (f"{words}, 90th percentile (business days)", r[key]["p90_business_days"], "{:,.1f}")]
+            headline += [_with_unit(f"p{q}_refund_business_days_{clock}", r[key][f"p{q}_business_days"])
+                         for q in (50, 90)]
     over = r["refunds_over_threshold"]
     if over is not None:
         headline.append((f"Refunds over {over['threshold_business_days']:g} business days", over["share"], "{:.1%}"))
