@@ -225,7 +225,7 @@ def test_cli_report_json_and_text(con, stored, db_file, capsys):
     assert code == 0
     for text in ("Data set: eleven orders", "Cancellation rate", "54.5%", "Reasons", "wrong_item",
                  "Refund time by payment method", "awaiting shipment",
-                 "Buyers' wait from the request, median (business days)",
+                 "Buyer's wait from the request, median (business days)",
                  "Refund time from the refund's start, 90th percentile (business days)", "median from start"):
         assert text in out, text
 

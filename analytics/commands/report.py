@@ -112,18 +112,14 @@ def _fmt(name: str) -> str:
 
 # The report's keys (and parts of keys) as a person reads them, for the list of what is not available.
 UNAVAILABLE_LABELS = {
-    "cancellation_requests": "Cancellation requests",
     "requests_by_stage": "Requests by stage",
     "request_outcomes": "How requests end",
-    "acceptance_rate": "Acceptance rate",
     "seller_response_hours": "Seller response time",
     "reasons": "Reasons",
-    "refunds": "Refunds",
-    "refund_amount": "Refunded amount",
     "refund_latency": "Refund time by payment method",
     "refund_latency.from_request": "Refund time by payment method, from the request",
     "refund_wait_from_start": "Refund time from the refund's start",
-    "refund_wait_from_request": "Buyers' wait from the request",
+    "refund_wait_from_request": "Buyer's wait from the request",
     "refunds_over_threshold": "Slow refunds (over the threshold)",
     "seller_losses.return_path": "Seller losses: orders sent the return way",
 }
