@@ -274,29 +274,50 @@ def _everything(data: ReplayData) -> View:
     return _widened(data, data.quiet)
 
 
+@dataclass(eq=False)
+class _Orders:
+    """The replayed orders' state (arrays in view.idx order), changed in place by each rule in turn."""
+
+    cancelled: np.ndarray
+    cancel_at: np.ndarray
+    outcome: np.ndarray
+    return_path: np.ndarray
+    ship: np.ndarray                 # ship time, drawn where the data cannot show it
+    resolved: np.ndarray | None = None   # per request: when it stopped being pending (set by _requests)
+    dispatch: np.ndarray | None = None   # cancelled by the dispatch deadline (set by _dispatch_deadline)
+
+
 def replay(data: ReplayData, calibration: Calibration, policy: Policy, lat: Latent,
            all_orders: bool = False) -> Replayed:
-    """Apply `policy` to every order, with this replicate's draws.
+    """Apply `policy` to every order, with this replicate's draws: the rules in the order they bite
+    (requests, the dispatch deadline, refunds, shipping).
 
     Only the orders the policy can change are recomputed; `all_orders` recomputes every replayable
     order instead (the same figures, slower: a check on that shortcut)."""
     premium = _premium_target(policy, calibration)
     view = _view(data, policy, premium, lat) if not all_orders else _everything(data)
     idx = view.idx
-    cancelled = data.cancelled_obs[idx]
-    cancel_at = data.cancel_at_obs[idx]
-    outcome = data.outcome_obs[idx]
-    return_path = data.return_path_obs[idx]
     ship = data.shipped[idx]
     ship[view.s_pos] = lat.ship
+    st = _Orders(data.cancelled_obs[idx], data.cancel_at_obs[idx], data.outcome_obs[idx], data.return_path_obs[idx],
+                 ship)
+    _requests(data, policy, lat, view, st)
+    _dispatch_deadline(data, policy, view, st)
+    refunded, channel, done = _refunds(data, calibration, policy, lat, view, st)
+    wait = _buyers_wait(data, view, st, refunded, done)
+    shipped, ship_method, transit = _shipping(data, calibration, premium, lat, view, st)
+    return Replayed(policy, view, st.cancelled, st.cancel_at, st.outcome, st.return_path, st.dispatch, refunded,
+                    channel, done, wait, shipped, ship_method, transit)
 
-    # 1. Requests: stage at request, consent, window, timeout action, the race with the parcel.
+
+def _requests(data: ReplayData, policy: Policy, lat: Latent, view: View, st: _Orders) -> None:
+    """Stage at request, consent, window, timeout action, the race with the parcel."""
     rp, t, stage = view.r_pos, data.r_time, data.r_stage
     o = np.where(stage == 0, CODE["buyer_cancelled"], CODE["not_cancellable"]).astype(np.int8)
-    c = cancelled[rp]
-    ca = cancel_at[rp]
+    c = st.cancelled[rp]
+    ca = st.cancel_at[rp]
     rpath = np.zeros(len(rp), dtype=bool)
-    resolved = t.copy()  # when the request stopped being pending
+    st.resolved = t.copy()
     aw = stage == STAGE_CODES["awaiting_shipment"]
     if not policy.seller_consent_required:
         o[aw] = CODE["cancelled_without_consent"]
@@ -308,12 +329,12 @@ def replay(data: ReplayData, calibration: Calibration, policy: Policy, lat: Late
         if policy.never_answer_share > 0 and len(lat.unseen):
             response = _with_never_answers(data, policy.never_answer_share, lat)
         ends = t + np.minimum(response, window)
-        race = aw & (ship[rp] < ends)          # the parcel left before the answer or the window's end
+        race = aw & (st.ship[rp] < ends)          # the parcel left before the answer or the window's end
         answered = aw & ~race & (response <= window)
         timeout = aw & ~race & (response > window)
         accepted = answered & lat.accept
         rejected = answered & ~lat.accept
-        resolved = np.where(aw, ends, t)
+        st.resolved = np.where(aw, ends, t)
         o[race], rpath[race], c[race] = CODE["not_cancellable"], True, False
         o[accepted], c[accepted], ca[accepted] = CODE["accepted"], True, (t + response)[accepted]
         o[rejected], c[rejected] = CODE["rejected"], False
@@ -321,28 +342,38 @@ def replay(data: ReplayData, calibration: Calibration, policy: Policy, lat: Late
             o[timeout], c[timeout], ca[timeout] = CODE["auto_cancelled"], True, t[timeout] + window
         else:
             o[timeout], c[timeout] = CODE["lapsed"], False
-    outcome[rp], cancelled[rp], cancel_at[rp], return_path[rp] = o, c, np.where(c, ca, NEVER), rpath
+    st.outcome[rp], st.cancelled[rp], st.cancel_at[rp], st.return_path[rp] = o, c, np.where(c, ca, NEVER), rpath
 
-    # 2. The dispatch deadline: not shipped by the end of the D-th working day after the payment day.
-    dispatch = np.zeros(len(idx), dtype=bool)
-    if policy.late_dispatch_action == "auto_cancel":
-        cand = np.flatnonzero(data.has_paid[idx])
-        due = np.busday_offset(data.paid_day[idx[cand]], policy.dispatch_deadline_days, roll="forward")
-        deadline = (due.astype(np.int64) + 1) * US_PER_DAY
-        late = ship[cand] >= deadline
-        first = cancelled[cand] & (cancel_at[cand] <= deadline)   # cancelled anyway, before the deadline
-        hit_mask = late & ~first
-        hit, at = cand[hit_mask], deadline[hit_mask]
-        cancelled[hit], cancel_at[hit], dispatch[hit], return_path[hit] = True, at, True, False
-        # A request of such an order: never made if it came after, cut short if still pending then.
-        hit_at = np.full(len(idx), NEVER)
-        hit_at[hit] = at
-        d_r = hit_at[rp]
-        h = d_r != NEVER
-        outcome[rp[h]] = np.where(t[h] >= d_r[h], CODE["not_made"],
-                                  np.where(resolved[h] > d_r[h], CODE["dispatch_cancelled"], o[h]))
 
-    # 3. Refunds: every cancelled, paid order; the channel by payment method; its time in business days.
+def _dispatch_deadline(data: ReplayData, policy: Policy, view: View, st: _Orders) -> None:
+    """Not shipped by the end of the D-th working day after the payment day: cancelled, with auto-cancel."""
+    idx, rp, t = view.idx, view.r_pos, data.r_time
+    st.dispatch = np.zeros(len(idx), dtype=bool)
+    if policy.late_dispatch_action != "auto_cancel":
+        return
+    cand = np.flatnonzero(data.has_paid[idx])
+    due = np.busday_offset(data.paid_day[idx[cand]], policy.dispatch_deadline_days, roll="forward")
+    deadline = (due.astype(np.int64) + 1) * US_PER_DAY
+    late = st.ship[cand] >= deadline
+    first = st.cancelled[cand] & (st.cancel_at[cand] <= deadline)   # cancelled anyway, before the deadline
+    hit_mask = late & ~first
+    hit, at = cand[hit_mask], deadline[hit_mask]
+    st.cancelled[hit], st.cancel_at[hit], st.dispatch[hit], st.return_path[hit] = True, at, True, False
+    # A request of such an order: never made if it came after, cut short if still pending then.
+    hit_at = np.full(len(idx), NEVER)
+    hit_at[hit] = at
+    d_r = hit_at[rp]
+    h = d_r != NEVER
+    o = st.outcome[rp]
+    st.outcome[rp[h]] = np.where(t[h] >= d_r[h], CODE["not_made"],
+                                 np.where(st.resolved[h] > d_r[h], CODE["dispatch_cancelled"], o[h]))
+
+
+def _refunds(data: ReplayData, calibration: Calibration, policy: Policy, lat: Latent, view: View,
+             st: _Orders) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every cancelled, paid order is refunded; the channel by payment method; its time in business days.
+    Returns (refunded, channel, completion day) per replayed order."""
+    idx = view.idx
     refunded = data.has_refund[idx]
     channel = data.refund_channel[idx]
     done = data.refund_done[idx]
@@ -378,9 +409,9 @@ def replay(data: ReplayData, calibration: Calibration, policy: Policy, lat: Late
         return k
 
     # An order whose cancellation moved (state or time) gets a new refund, or loses its refund.
-    moved = np.flatnonzero((cancelled != data.cancelled_obs[idx])
-                           | (cancelled & (cancel_at != data.cancel_at_obs[idx])))
-    gets = cancelled[moved] & data.has_paid[idx[moved]] & (data.paid[idx[moved]] <= cancel_at[moved])
+    moved = np.flatnonzero((st.cancelled != data.cancelled_obs[idx])
+                           | (st.cancelled & (st.cancel_at != data.cancel_at_obs[idx])))
+    gets = st.cancelled[moved] & data.has_paid[idx[moved]] & (data.paid[idx[moved]] <= st.cancel_at[moved])
     refunded[moved] = gets
     new = moved[gets]
     if len(new):
@@ -389,7 +420,7 @@ def replay(data: ReplayData, calibration: Calibration, policy: Policy, lat: Late
         kept = (data.has_refund[orders] & (data.refund_channel[orders] == chans)
                 & ~np.isnat(data.refund_done[orders]) & (data.refund_init[orders] != NEVER))
         channel[new] = chans
-        done[new] = np.busday_offset(_days(cancel_at[new]), days_for(orders, chans, kept), roll="forward")
+        done[new] = np.busday_offset(_days(st.cancel_at[new]), days_for(orders, chans, kept), roll="forward")
     # A refund that stays but changes channel or takes the policy's fixed time.
     fixed_channels = [i for i, ch in enumerate(REFUND_CHANNELS) if fixed_days[ch] is not None]
     if changed_methods.any() or fixed_channels:
@@ -404,15 +435,24 @@ def replay(data: ReplayData, calibration: Calibration, policy: Policy, lat: Late
             channel[pos] = chans
             k = days_for(orders, chans, np.zeros(len(pos), dtype=bool))
             done[pos] = np.busday_offset(_days(data.refund_init[orders]), k, roll="forward")
+    return refunded, channel, done
 
-    # The buyer's wait: business days from the request to the money back.
-    made = (outcome[rp] != CODE["not_made"]) & refunded[rp] & ~np.isnat(done[rp])
+
+def _buyers_wait(data: ReplayData, view: View, st: _Orders, refunded: np.ndarray, done: np.ndarray) -> np.ndarray:
+    """Per request: business days from the request to the money back, -1 where no refund followed."""
+    rp, t = view.r_pos, data.r_time
+    made = (st.outcome[rp] != CODE["not_made"]) & refunded[rp] & ~np.isnat(done[rp])
     wait = np.full(len(rp), -1, dtype=np.int64)
     if made.any():
         wait[made] = np.busday_count(_days(t[made]), done[rp][made])
+    return wait
 
-    # 4. Shipping: what shipped by the end of the data, by which method, how long in transit.
-    shipped = ~cancelled & (ship <= data.data_end)
+
+def _shipping(data: ReplayData, calibration: Calibration, premium: tuple[float, float] | None, lat: Latent,
+              view: View, st: _Orders) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What shipped by the end of the data, by which method, how long in transit."""
+    idx = view.idx
+    shipped = ~st.cancelled & (st.ship <= data.data_end)
     ship_method = data.ship_method[idx]
     transit = data.transit_days[idx]
     switch = np.zeros(len(idx), dtype=bool)
@@ -427,8 +467,7 @@ def replay(data: ReplayData, calibration: Calibration, policy: Policy, lat: Late
         for i, m in enumerate(SHIPPING_METHODS):
             sel = ship_method[redraw] == i
             transit[redraw[sel]] = calibration.transit_days_for(m).quantile(u[sel])
-    return Replayed(policy, view, cancelled, cancel_at, outcome, return_path, dispatch, refunded, channel, done,
-                    wait, shipped, ship_method, transit)
+    return shipped, ship_method, transit
 
 
 def _tallies(data: ReplayData, rep: Replayed, boot: Resample | None) -> list[Tally]:
