@@ -77,6 +77,19 @@ DIRECTIONS = (fig.LOWER, fig.HIGHER)
 WEIGHABLE = tuple(n for n, f in fig.WHATIF.items()
                   if f.better is not None and n not in ("refund_wait_by_payment_method",))
 
+# The levers a page offers, with the values a grid starts with (any parameter can be varied from the
+# command line).
+LEVER_VALUES: dict[str, tuple] = {
+    "seller_response_hours": (24, 48, 72, 120, 168),
+    "timeout_action": ("auto_cancel", "lapse"),
+    "seller_consent_required": (True, False),
+    "dispatch_deadline_days": (3, 5, 7, 10, 15),
+    "late_dispatch_action": ("none", "auto_cancel"),
+    "premium_shipping_share": (0.0, 0.25, 0.5),
+    "never_answer_share": (0.0, 0.1, 0.25),
+}
+DEFAULT_LEVERS = ("seller_response_hours", "timeout_action")
+
 Progress = Callable[[float, str, list], None]
 
 
