@@ -71,6 +71,7 @@ from analytics.replay import latent
 
 MAX_LEVERS = 3
 MAX_POLICIES = 200
+FIRST_CHUNK = 4
 CHUNK = 16   # policies replayed replicate by replicate together, sharing each replicate's draws
 DIRECTIONS = (fig.LOWER, fig.HIGHER)
 # The figures a page offers to weigh: the what-if engine's scalar figures with a direction.
@@ -331,8 +332,10 @@ def _replay_all(prep: simulate.Prepared, policies: list[Policy], replicates: int
     fresh) after each chunk (the rows done so far are filled)."""
     orders = {n: np.full((len(policies), replicates), np.nan) for n in names}
     fresh = {n: np.full((len(policies), replicates), np.nan) for n in names}
-    for start in range(0, len(policies), CHUNK):
-        chunk = range(start, min(start + CHUNK, len(policies)))
+    # A small first chunk, so the first points come soon on a large data set; then CHUNK at a time.
+    bounds = [0, *range(min(FIRST_CHUNK, len(policies)), len(policies), CHUNK), len(policies)]
+    for start, stop in itertools.pairwise(dict.fromkeys(bounds)):
+        chunk = range(start, stop)
         for k in range(replicates):
             lat = None
             for i in chunk:
