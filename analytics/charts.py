@@ -585,3 +585,58 @@ def distribution_chart(frame: pl.DataFrame, group: str) -> alt.Chart:
         )
         .properties(height=HEIGHT)
     )
+
+
+FRONTIER_SELECTION = "policy"
+
+
+def frontier_chart(frame: pl.DataFrame, x_title: str, y_title: str, format_x: str = ",.2f",
+                   format_y: str = ",.2f") -> alt.LayerChart | alt.Chart:
+    """Every policy as a point with its 95% intervals on both figures (whiskers), the frontier as a line
+    through its policies, extrapolated policies hollow triangles, the current policy, the data set's own
+    and the best under the limits named beside their points. frame: whatif_tables.frontier_frame.
+    A click selects a point (the selection `policy`, field `index`)."""
+    frame = frame.filter(pl.col("a").is_not_null() & pl.col("b").is_not_null()
+                         & pl.col("a").is_not_nan() & pl.col("b").is_not_nan())
+    if frame.is_empty():
+        return _empty("Not measurable on this data set")
+    frame = frame.with_columns(
+        pl.when(pl.col("on_frontier").is_null()).then(pl.lit("replayed"))
+        .when(pl.col("on_frontier")).then(pl.lit("on the frontier")).otherwise(pl.lit("not on the frontier"))
+        .alias("status"),
+        pl.when(pl.col("extrapolated") != "").then(pl.lit("extrapolated")).otherwise(pl.lit("within the data"))
+        .alias("reach"))
+    x = alt.X("a:Q", title=x_title, scale=alt.Scale(zero=False))
+    y = alt.Y("b:Q", title=y_title, scale=alt.Scale(zero=False))
+    base = alt.Chart(frame)
+    pick = alt.selection_point(name=FRONTIER_SELECTION, fields=["index"], on="click", toggle=False)
+    whisker = {"color": "#b0b3bb", "strokeWidth": 1}
+    x_err = base.mark_rule(**whisker).encode(x="a_low:Q", x2="a_high:Q", y=y)
+    y_err = base.mark_rule(**whisker).encode(x=x, y="b_low:Q", y2="b_high:Q")
+    line = alt.Chart(frame.filter(pl.col("status") == "on the frontier").sort("a", "b")).mark_line(
+        color=COLORS["scenario"], strokeWidth=2).encode(x=x, y=y, order="a:Q")
+    points = base.mark_point(size=110, strokeWidth=2).encode(
+        x=x, y=y,
+        color=alt.Color("status:N", title=None, legend=alt.Legend(orient="top"),
+                        scale=alt.Scale(domain=["on the frontier", "not on the frontier", "replayed"],
+                                        range=[COLORS["scenario"], "#9a9ca3", "#9ecae9"])),
+        shape=alt.Shape("reach:N", title=None, legend=alt.Legend(orient="top"),
+                        scale=alt.Scale(domain=["within the data", "extrapolated"], range=["circle", "triangle-up"])),
+        fill=alt.condition("datum.reach == 'extrapolated'", alt.value("transparent"),
+                           alt.Color("status:N", legend=None)),
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.85)),
+        tooltip=[alt.Tooltip("policy:N", title="Policy"),
+                 alt.Tooltip("a:Q", title=x_title, format=format_x),
+                 alt.Tooltip("a_low:Q", title="95% from", format=format_x),
+                 alt.Tooltip("a_high:Q", title="95% to", format=format_x),
+                 alt.Tooltip("b:Q", title=y_title, format=format_y),
+                 alt.Tooltip("b_low:Q", title="95% from", format=format_y),
+                 alt.Tooltip("b_high:Q", title="95% to", format=format_y),
+                 alt.Tooltip("extrapolated:N", title="Extrapolated"),
+                 alt.Tooltip("mark:N", title="Marked")],
+    ).add_params(pick)
+    marked = frame.filter(pl.col("mark") != "")
+    labels = alt.Chart(marked).mark_text(align="left", dx=9, dy=-9, fontSize=12, fontWeight="bold",
+                                         color="#31333f").encode(x=x, y=y, text="mark:N")
+    rings = alt.Chart(marked).mark_point(size=420, shape="circle", color="#31333f", strokeWidth=1.5).encode(x=x, y=y)
+    return alt.layer(x_err, y_err, line, rings, points, labels).properties(height=360)

@@ -307,16 +307,18 @@ def _shared(prep: Prepared, seed: int, k: int):
     return found
 
 
-def replicate_figures(prep: Prepared, policy: Policy, seed: int, k: int, *, memo: bool = True
-                      ) -> tuple[dict[str, float], dict[str, float]]:
+def replicate_figures(prep: Prepared, policy: Policy, seed: int, k: int, *, memo: bool = True,
+                      lat=None) -> tuple[dict[str, float], dict[str, float]]:
     """One replicate of one policy: (figures of these orders, figures of the resampled period). The
     replicate's fitted parameters, draws and bootstrap weights are functions of (seed, k) alone, so
-    every policy replayed with them is paired. `memo=False` replays even if this Prepared has done it."""
+    every policy replayed with them is paired. `memo=False` replays even if this Prepared has done it.
+    `lat`: replicate k's draws (replay.latent with _shared's calibration and base), when the caller
+    replays several policies of one replicate in a row and draws them once."""
     key = (policy, seed, k)
     found = prep.memo.get(key) if memo else None
     if found is None:
         calibration, base, boot = _shared(prep, seed, k)
-        lat = latent(prep.data, calibration, seed, k, base)
+        lat = lat if lat is not None else latent(prep.data, calibration, seed, k, base)
         rep = replay(prep.data, calibration, policy, lat)
         found = summarise_both(prep.data, rep, boot)
         if memo:

@@ -219,3 +219,38 @@ def sweep_series(frame: pl.DataFrame, figure: str, series: str = "scenario") -> 
         .drop_nulls("parameter")
         .sort("parameter")
     )
+
+
+def frontier_frame(points: list[Mapping], weigh: list[str], best: int | None = None) -> pl.DataFrame:
+    """The frontier's policies as a chart's and a table's rows (analytics.frontier's `policies`, or the
+    points replayed so far): index, the policy in words, each weighed figure's value and 95% interval
+    (a, a_low, a_high, b, b_low, b_high), on_frontier (None while it is not known), extrapolated, and
+    `mark`: the current policy, the data set's own, the best under the limits."""
+    a, b = weigh
+    rows = []
+    for i, p in enumerate(points):
+        fa, fb = p["figures"].get(a) or {}, p["figures"].get(b) or {}
+        marks = [w for w, on in (("best", i == best), ("current", p.get("current")),
+                                 ("data's own", p.get("data_policy"))) if on]
+        rows.append({"index": i, "policy": p["label"], "a": fa.get("value"), "a_low": fa.get("low"),
+                     "a_high": fa.get("high"), "b": fb.get("value"), "b_low": fb.get("low"), "b_high": fb.get("high"),
+                     "on_frontier": p.get("on_frontier"), "extrapolated": ", ".join(p.get("extrapolated") or []),
+                     "mark": ", ".join(marks)})
+    return pl.DataFrame(rows, schema={"index": pl.Int64, "policy": pl.Utf8, "a": pl.Float64, "a_low": pl.Float64,
+                                      "a_high": pl.Float64, "b": pl.Float64, "b_low": pl.Float64,
+                                      "b_high": pl.Float64, "on_frontier": pl.Boolean, "extrapolated": pl.Utf8,
+                                      "mark": pl.Utf8})
+
+
+def frontier_table(result: Mapping) -> pl.DataFrame:
+    """The frontier's policies as a table to read and download, the weighed figures by their labels."""
+    a, b = result["weigh"]
+    frame = frontier_frame(result["policies"], [a, b], result.get("best"))
+    return frame.select(
+        pl.col("policy").alias("Policy"),
+        pl.col("a").alias(label(a)), pl.col("a_low").alias(f"{label(a)}: 95% from"),
+        pl.col("a_high").alias(f"{label(a)}: 95% to"),
+        pl.col("b").alias(label(b)), pl.col("b_low").alias(f"{label(b)}: 95% from"),
+        pl.col("b_high").alias(f"{label(b)}: 95% to"),
+        pl.col("on_frontier").alias("On the frontier"), pl.col("extrapolated").alias("Extrapolated"),
+        pl.col("mark").alias("Marked"))

@@ -504,6 +504,44 @@ def intervals_section(path: Path = INTERVALS) -> list[str]:
     return out + [""]
 
 
+FRONTIER = ROOT / "bench" / "frontier.json"
+
+
+def frontier_section(path: Path = FRONTIER) -> list[str]:
+    """Grid size against time for the policy frontier (bench/frontier.py writes the figures)."""
+    out = [
+        "## Policy frontier: grid size against time",
+        "",
+        "`python -m analytics frontier` and the What-if page's frontier replay every policy of a grid with the",
+        "default 10 replicates (common random numbers: each replicate's draws made once per chunk of policies).",
+        "The grids vary 3 levers: the response window, what its running out does, and the dispatch deadline with",
+        "auto-cancel on late dispatch held (the dearer case: the deadline widens the replay to the orders it",
+        "makes late); the current and the data set's own policies are replayed too. Target (issue 15): 200",
+        "policies at 1,000,000 orders within 60 s. First points: when the page draws its first points.",
+        "",
+    ]
+    if not path.exists():
+        return out + ["Not measured yet: `.venv/bin/python -m bench.frontier`.", ""]
+    for orders, m in sorted(json.loads(path.read_text()).items(), key=lambda kv: int(kv[0])):
+        out += [f"{int(orders):,} orders, measured {m['measured_at']} by `.venv/bin/python -m bench.frontier "
+                f"--orders {int(orders)}`, {m['cores']} cores; load average (1 min) {m['load_average'][0]:.1f} before, "
+                f"{m['load_average'][1]:.1f} after, on a machine shared with other work (loading and fitting the "
+                f"data set first: {m['prepare_s']:.1f} s).", "",
+                "| policies in the grid | policies replayed | replicates | seconds | s per policy | first points (s) "
+                "| target |", "| ---: | ---: | ---: | ---: | ---: | --- | --- |"]
+        for r in m["rows"]:
+            target = ""
+            if int(orders) == 1_000_000 and r["grid"] == 200:
+                target = "met" if r["seconds"] <= 60 else f"MISSED by {r['seconds'] / 60:.1f}x"
+            out.append(f"| {r['grid']} | {r['policies']} | {r['replicates']} | {r['seconds']:.1f} | "
+                       f"{r['seconds'] / r['policies']:.2f} | {r['first_points']} after {r['first_points_s']:.1f} | "
+                       f"{target} |")
+        out.append("")
+    if "10000000" not in json.loads(path.read_text()):
+        out += ["Not measured at 10,000,000 orders yet (`.venv/bin/python -m bench.frontier --orders 10000000`).", ""]
+    return out
+
+
 def markdown(results: dict) -> str:
     out = [
         "# Benchmarks",
@@ -575,6 +613,7 @@ def markdown(results: dict) -> str:
             out += [f"- PROBLEM: {p}" for p in entry["problems"]]
         out.append("")
     out += intervals_section()
+    out += frontier_section()
     out += ["## Targets (issue 6)", "", "```", *headline(results), "```", ""]
     notes = missed_notes(results)
     if notes:

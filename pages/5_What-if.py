@@ -1,5 +1,6 @@
 """What-if: replay the data set's orders under another policy. Baseline and scenario side by side, with
-their differences and 95% intervals (for a next period like this one, and for these same orders); a sweep of one parameter; saved scenarios, compared; and the
+their differences and 95% intervals (for a next period like this one, and for these same orders); a sweep of one parameter; the
+policy frontier of a grid of policies; saved scenarios, compared; and the
 calibration behind the numbers."""
 
 import streamlit as st
@@ -13,6 +14,7 @@ from ui import (
     whatif_calibration,
     whatif_controls,
     whatif_engine,
+    whatif_frontier,
     whatif_link,
     whatif_results,
     whatif_scenarios,
@@ -84,6 +86,9 @@ with ui.page("whatif", "What-if", PARAMS, filters=False, own_keys=whatif_link.ow
 
         st.subheader("Sweep one parameter")
         whatif_sweep.sweep_section(ctx, dataset.id, policy, params, prep, int(replicates), int(seed))
+
+        st.subheader("Policy frontier: which policies are worth choosing")
+        whatif_frontier.frontier_section(ctx, dataset.id, policy, params, prep, int(replicates), int(seed))
 
         st.subheader("Saved scenarios")
         whatif_scenarios.scenarios_section(ctx, dataset.id, policy, params, prep, int(replicates), int(seed))

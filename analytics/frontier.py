@@ -1,0 +1,535 @@
+"""The policy frontier: which policies are worth choosing, and what each trades away.
+
+Two or three levers (policy parameters) each take a few values; every combination is a policy of the
+grid, the other parameters held as the given policy sets them. Every policy is replayed with the same
+replicates (common random numbers: the same fitted parameters, draws and bootstrap weights for every
+policy of a replicate, simulate.replicate_figures), and two figures are weighed against each other,
+each with its better direction from its definition (figures.py `better`; a figure without one needs
+the caller to say which way is better).
+
+The rules, exactly (tested in tests/test_frontier.py):
+- P beats Q on a figure when the 95% interval of the paired difference P - Q for a new period like
+  this one (simulate's `low`-`high` of a difference: the same replicates of both policies, t on R - 1
+  degrees of freedom; a percentile's difference the policies move is at least +- 0.5 business day
+  wide, as simulate's) lies wholly on the figure's better side of 0: high < 0 for a figure where lower
+  is better, low > 0 where higher is. A difference with no interval (one replicate, a figure neither
+  policy can measure) beats nothing.
+- P dominates Q when P beats Q on at least one weighed figure and Q beats P on neither.
+- The frontier: the policies no other policy dominates. So a policy beaten on both figures by another
+  is never on it, and a policy that beats every other policy on one figure always is.
+- Limits (`cancelled_gmv<=50000`, `refund_wait_p90_business_days<=5`, `>=` too, on any figure, weighed
+  or not) are met or not by the policy's estimate (its `value`; a figure it cannot measure does not
+  meet one). With at least one limit, the best policy is chosen among those meeting every limit:
+  the frontier of those policies (dominance among them alone); of it, the ones no other beats on the
+  figure to make best; of those, the best estimate on the other weighed figure, then on the figure to
+  make best, then the first in the grid. The figure to make best is the first weighed figure with no
+  limit on it (the first weighed figure when both have one). Without a limit there is no best: the
+  frontier is the answer. An extrapolated best policy (a parameter beyond what the data observed) is
+  named as extrapolated, with the best one within the data beside it when there is one.
+- The trade-off in words compares the best policy with the current one (the policy given, whose
+  parameters the grid holds) by the same paired intervals: what it gains (beats the current), what it
+  gives up (the current beats it), and what does not clearly differ.
+
+The current policy and the data set's own policy (the baseline, Policy()) are replayed too and take
+part like any policy; when the grid does not hold them they are added after it (`in_grid` false).
+
+    frontier(source, vary, weigh, limits=(), policy=None, dataset=None, replicates=DEFAULT_REPLICATES,
+             seed=0, better=None, progress=None) -> dict
+        source: a Prepared, a DuckDB connection (with `dataset`) or an orders frame. vary: {parameter:
+        [values]} (1 to 3 parameters, at most MAX_POLICIES combinations); weigh: two figure names as
+        simulate --json names them (dotted for a family's part); limits: Limit or 'FIGURE<=X' text;
+        better: {figure: 'lower'|'higher'} for a weighed figure with no direction of its own.
+        progress(fraction, text, points): called as the policies are replayed, with the points done so
+        far (each a policy's entry below, without on_frontier), so a page can draw them as they come.
+        Returns {"dataset", "weigh", "better", "vary", "limits", "replicates", "seed", "unavailable",
+        "policies": [{"policy": changes from the baseline, "figures": {name: {value, low, high,
+        orders_low, orders_high}} (weighed and limited figures), "on_frontier", "extrapolated",
+        "in_grid", "current", "data_policy", "meets_limits", "label"}], "frontier": [indices along the
+        first weighed figure], "best", "best_within_data", "current", "data_policy", "tradeoff": words}.
+    parse_vary / parse_weigh / parse_limit / parse_better: the command line's texts, with one-line
+        errors (PolicyError) naming what is wrong and what is expected.
+    paired(orders, fresh, percentile) -> (value, low, high): every pair's difference and its interval,
+        vectorised over pairs; beats(...), dominated(...), on_frontier(...), choose_best(...): the rules.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from analytics import figures as fig
+from analytics import scenarios, simulate
+from analytics.params import MALFORMED, OUT_OF_RANGE, UNKNOWN_CHOICE, Problem
+from analytics.policy import Policy, PolicyError, find_parameter
+from analytics.replay import latent
+
+MAX_LEVERS = 3
+MAX_POLICIES = 200
+FIRST_CHUNK = 4
+CHUNK = 16   # policies replayed replicate by replicate together, sharing each replicate's draws
+DIRECTIONS = (fig.LOWER, fig.HIGHER)
+# The figures a page offers to weigh: the what-if engine's scalar figures with a direction.
+WEIGHABLE = tuple(n for n, f in fig.WHATIF.items()
+                  if f.better is not None and n not in ("refund_wait_by_payment_method",))
+
+# The levers a page offers, with the values a grid starts with (any parameter can be varied from the
+# command line).
+LEVER_VALUES: dict[str, tuple] = {
+    "seller_response_hours": (24, 48, 72, 120, 168),
+    "timeout_action": ("auto_cancel", "lapse"),
+    "seller_consent_required": (True, False),
+    "dispatch_deadline_days": (3, 5, 7, 10, 15),
+    "late_dispatch_action": ("none", "auto_cancel"),
+    "premium_shipping_share": (0.0, 0.25, 0.5),
+    "never_answer_share": (0.0, 0.1, 0.25),
+}
+DEFAULT_LEVERS = ("seller_response_hours", "timeout_action")
+
+Progress = Callable[[float, str, list], None]
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A figure's estimate at most (`<=`) or at least (`>=`) a bound."""
+
+    figure: str
+    op: str
+    bound: float
+
+    def met(self, value: float | None) -> bool:
+        if value is None or not math.isfinite(value):
+            return False
+        return value <= self.bound if self.op == "<=" else value >= self.bound
+
+    def text(self) -> str:
+        return f"{self.figure}{self.op}{self.bound:g}"
+
+    def words(self) -> str:
+        bound = fig.format_value(self.figure, self.bound)
+        return f"{_words(self.figure)} {'at most' if self.op == '<=' else 'at least'} {bound}"
+
+
+# ------------------------------------------------------------------------------------------------
+# What the command line (and the page) give, checked.
+
+def check_figure(name: str, option: str = "--weigh") -> str:
+    """A figure name as simulate --json names it (dotted for a family's part); PolicyError otherwise."""
+    name = name.strip()
+    try:
+        found = fig.get(name)
+    except KeyError:
+        found = None
+    if found is None or found.whatif is None or name.split(".")[0] != found.whatif:
+        raise PolicyError(Problem(option, name, UNKNOWN_CHOICE,
+                                  "a figure as simulate --json names it, e.g. " + ", ".join(WEIGHABLE[:6])))
+    return name
+
+
+def parse_better(texts: Iterable[str]) -> dict[str, str]:
+    """--better FIGURE=lower|higher, for a weighed figure whose definition has no direction."""
+    out = {}
+    for text in texts:
+        name, sep, way = text.rpartition("=")
+        if not sep or way.strip().lower() not in DIRECTIONS:
+            raise PolicyError(Problem("--better", text, MALFORMED, "FIGURE=lower or FIGURE=higher"))
+        out[check_figure(name, "--better")] = way.strip().lower()
+    return out
+
+
+def direction(name: str, better: Mapping[str, str] | None = None) -> str:
+    """Which way is better for a weighed figure: the caller's word, else the figure's definition."""
+    given = (better or {}).get(name)
+    if given is not None:
+        return given
+    own = fig.get(name).better
+    if own is None:
+        with_one = ", ".join(WEIGHABLE)
+        raise PolicyError(
+            f"--weigh: {name} has no better direction (more is neither good nor bad news by its definition); "
+            f"say which way is better with --better {name}=lower or --better {name}=higher, or weigh a figure "
+            f"that has one: {with_one}")
+    return own
+
+
+def parse_weigh(text: str | Sequence[str], better: Mapping[str, str] | None = None) -> tuple[tuple[str, str], ...]:
+    """'A,B' -> ((A, its better direction), (B, its better direction))."""
+    names = [n.strip() for n in (text.split(",") if isinstance(text, str) else text) if n.strip()]
+    if len(names) != 2 or names[0] == names[1]:
+        shown = text if isinstance(text, str) else ",".join(text)
+        raise PolicyError(Problem("--weigh", shown, MALFORMED, "two different figures, FIGURE_A,FIGURE_B"))
+    return tuple((check_figure(n), direction(n, better)) for n in names)
+
+
+_LIMIT = re.compile(r"^\s*(?P<figure>[^<>=]+?)\s*(?P<op><=|>=)\s*(?P<bound>.+?)\s*$")
+
+
+def parse_limit(text: str | Limit) -> Limit:
+    """'FIGURE<=X' or 'FIGURE>=X' -> Limit."""
+    if isinstance(text, Limit):
+        return text
+    found = _LIMIT.match(text)
+    if not found:
+        raise PolicyError(Problem("--limit", text, MALFORMED, "FIGURE<=X or FIGURE>=X"))
+    try:
+        bound = float(found["bound"].replace(",", "").replace("_", ""))
+    except ValueError:
+        raise PolicyError(Problem("--limit", text, MALFORMED, "FIGURE<=X or FIGURE>=X with X a number")) from None
+    if not math.isfinite(bound):
+        raise PolicyError(Problem("--limit", text, OUT_OF_RANGE, "a finite number"))
+    return Limit(check_figure(found["figure"], "--limit"), found["op"], bound)
+
+
+def parse_vary(text: str, parameters=None) -> tuple[str, tuple]:
+    """'NAME=V1,V2,...' -> (the parameter's name, its values parsed by the parameter, each once)."""
+    name, sep, values = text.partition("=")
+    if not sep or not name.strip():
+        raise PolicyError(Problem("--vary", text, MALFORMED, "NAME=V1,V2,..."))
+    spec = find_parameter(name.strip(), parameters)
+    return spec.name, _values(spec, [v for v in values.split(",") if v.strip()])
+
+
+def _values(spec, values: Iterable[object]) -> tuple:
+    parsed = tuple(dict.fromkeys(spec.parse(v.strip() if isinstance(v, str) else v) for v in values))
+    if not parsed:
+        raise PolicyError(Problem(spec.name, "", MALFORMED, f"at least one value: {spec.range_text}"))
+    return parsed
+
+
+def check_vary(vary: Mapping[str, Iterable[object]], parameters=None) -> dict[str, tuple]:
+    """The levers and their values, parsed; 1 to MAX_LEVERS levers, at most MAX_POLICIES combinations."""
+    out: dict[str, tuple] = {}
+    for name, values in vary.items():
+        spec = find_parameter(name, parameters)
+        out[spec.name] = _values(spec, values)
+    if not 1 <= len(out) <= MAX_LEVERS:
+        raise PolicyError(Problem("--vary", f"{len(out)} parameters", OUT_OF_RANGE,
+                                  f"1 to {MAX_LEVERS} parameters to vary, each once"))
+    size = math.prod(len(v) for v in out.values())
+    if size > MAX_POLICIES:
+        raise PolicyError(Problem("--vary", f"{size:,} combinations", OUT_OF_RANGE,
+                                  f"at most {MAX_POLICIES} policies (the values' counts multiplied)"))
+    return out
+
+
+def grid(base: Policy, vary: Mapping[str, tuple], parameters=None) -> list[Policy]:
+    """Every combination of the levers' values, the other parameters as `base` sets them; each policy once."""
+    names = list(vary)
+    policies = [base.with_values(dict(zip(names, combo, strict=True)), parameters)
+                for combo in itertools.product(*(vary[n] for n in names))]
+    return list(dict.fromkeys(policies))
+
+
+# ------------------------------------------------------------------------------------------------
+# The rules, on arrays: policies x replicates.
+
+def _t(df: np.ndarray) -> np.ndarray:
+    out = np.full(df.shape, np.nan)
+    ok = df >= 1
+    out[ok] = stats.t.ppf(0.975, df[ok])
+    return out
+
+
+def paired(orders: np.ndarray, fresh: np.ndarray, percentile: bool = False
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every pair's difference, policy i minus policy j, as simulate gives a difference: the estimate
+    (mean over replicates of these orders) and the 95% interval for a new period like this one.
+    orders, fresh: policies x replicates (NaN where a replicate cannot measure the figure). Returns
+    (value, low, high), each policies x policies; NaN where there is no interval."""
+    d = orders[:, None, :] - orders[None, :, :]
+    boot = (fresh[:, None, :] - fresh[None, :, :]) - d
+    fin = np.isfinite(d)
+    both = fin & np.isfinite(boot)
+    n, nb = fin.sum(-1), both.sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = np.where(fin, d, 0.0).sum(-1) / n
+
+        def var(x: np.ndarray, mask: np.ndarray, count: np.ndarray) -> np.ndarray:
+            mean = np.where(mask, x, 0.0).sum(-1) / count
+            dev = np.where(mask, x - mean[..., None], 0.0)
+            out = (dev ** 2).sum(-1) / (count - 1)
+            spread = np.where(mask, x, -np.inf).max(-1) - np.where(mask, x, np.inf).min(-1)
+            return np.where((count > 1) & (spread > 0), out, 0.0)
+
+        v_orders = var(d, fin, n)
+        v_boot = var(boot, both, nb)
+        spread = (1.0 + 1.0 / n) * v_orders
+        half = _t(nb - 1.0) * np.sqrt(2.0 * v_boot + spread)
+    half = np.where((nb > 1) & (n > 1), half, np.nan)
+    moved = np.abs(np.where(fin, d, 0.0)).max(-1) > 0
+    boot_moves = np.abs(np.where(both, boot, 0.0)).max(-1) > 0
+    exact = (n > 0) & ~moved & ~boot_moves
+    half = np.where(exact, 0.0, half)
+    half = np.where(n == 0, np.nan, half)
+    if percentile:  # whole business days move in half-day steps: at least +- 0.5 when the policies move it
+        half = np.where(moved & np.isfinite(half), np.maximum(half, 0.5), half)
+    return value, value - half, value + half
+
+
+def beats(low: np.ndarray, high: np.ndarray, better: str) -> np.ndarray:
+    """beats[i, j]: policy i beats policy j on the figure (the interval of i - j on the better side of 0)."""
+    with np.errstate(invalid="ignore"):
+        out = high < 0 if better == fig.LOWER else low > 0
+    out = np.asarray(out & np.isfinite(low) & np.isfinite(high))
+    np.fill_diagonal(out, False)
+    return out
+
+
+def dominated(beats_a: np.ndarray, beats_b: np.ndarray) -> np.ndarray:
+    """dominates[i, j]: i beats j on at least one figure and j beats i on neither."""
+    out = (beats_a | beats_b) & ~beats_a.T & ~beats_b.T
+    np.fill_diagonal(out, False)
+    return out
+
+
+def on_frontier(beats_a: np.ndarray, beats_b: np.ndarray, among: np.ndarray | None = None) -> np.ndarray:
+    """The policies no other (of `among`, a mask; all by default) dominates."""
+    dom = dominated(beats_a, beats_b)
+    if among is not None:
+        dom = dom & among[:, None] & among[None, :]
+    return ~dom.any(axis=0) if among is None else among & ~dom.any(axis=0)
+
+
+def choose_best(values: Sequence[np.ndarray], wins: Sequence[np.ndarray], directions: Sequence[str],
+                feasible: np.ndarray, target: int) -> int | None:
+    """The best policy among the feasible (the rules above): their frontier; of it, those no other beats
+    on figure `target`; of those, the best estimate on the other figure, then on the target, then the
+    first. None when no policy is feasible."""
+    if not feasible.any():
+        return None
+    front = on_frontier(wins[0], wins[1], feasible)
+    if not front.any():   # intervals that disagree can make a cycle: then every feasible policy is a candidate
+        front = feasible.copy()
+    beaten = (wins[target] & front[:, None]).any(axis=0)
+    tied = front & ~beaten
+    if not tied.any():
+        tied = front
+    other = 1 - target
+
+    def score(i: int, k: int) -> float:
+        v = values[k][i]
+        if not math.isfinite(v):
+            return math.inf
+        return v if directions[k] == fig.LOWER else -v
+
+    return min(np.flatnonzero(tied), key=lambda i: (score(i, other), score(i, target), i))
+
+
+# ------------------------------------------------------------------------------------------------
+# The engine.
+
+def _replay_all(prep: simulate.Prepared, policies: list[Policy], replicates: int, seed: int,
+                names: Sequence[str], on_chunk: Callable[[int, dict, dict], None] | None = None
+                ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Each named figure over the replicates, policies x replicates, for these orders and a resampled
+    period. Policies go in chunks, replicate by replicate, each replicate's draws made once per chunk;
+    a (policy, seed, replicate) the Prepared remembers is not replayed. on_chunk(policies done, orders,
+    fresh) after each chunk (the rows done so far are filled)."""
+    orders = {n: np.full((len(policies), replicates), np.nan) for n in names}
+    fresh = {n: np.full((len(policies), replicates), np.nan) for n in names}
+    # A small first chunk, so the first points come soon on a large data set; then CHUNK at a time.
+    bounds = [0, *range(min(FIRST_CHUNK, len(policies)), len(policies), CHUNK), len(policies)]
+    for start, stop in itertools.pairwise(dict.fromkeys(bounds)):
+        chunk = range(start, stop)
+        for k in range(replicates):
+            lat = None
+            for i in chunk:
+                if (policies[i], seed, k) not in prep.memo and lat is None:
+                    calibration, base, _ = simulate._shared(prep, seed, k)
+                    lat = latent(prep.data, calibration, seed, k, base)
+                these, period = simulate.replicate_figures(prep, policies[i], seed, k, lat=lat)
+                for n in names:
+                    orders[n][i, k] = these[n]
+                    fresh[n][i, k] = period[n]
+        if on_chunk is not None:
+            on_chunk(chunk.stop, orders, fresh)
+    return orders, fresh
+
+
+def _entry_figures(orders, fresh, base_orders, base_fresh, i: int, names, missing) -> dict:
+    """Policy i's figures as simulate gives a scenario's (moved: its paired difference from the baseline)."""
+    summaries = ({n: orders[n][i] for n in names}, {n: fresh[n][i] for n in names})
+    base = ({n: base_orders[n] for n in names}, {n: base_fresh[n] for n in names})
+    nested = simulate._figures(summaries, missing, moved=simulate._difference(summaries, base))
+    return simulate._flatten(nested)
+
+
+def frontier(source, vary: Mapping[str, Iterable[object]], weigh: Sequence[str], limits: Iterable = (),
+             policy: Policy | None = None, dataset: str | None = None,
+             replicates: int = simulate.DEFAULT_REPLICATES, seed: int = 0,
+             better: Mapping[str, str] | None = None, progress: Progress | None = None) -> dict:
+    """The grid replayed, its frontier, and the best policy under the limits (see the module's rules)."""
+    weighed = parse_weigh(weigh, better)
+    limits = [parse_limit(x) for x in limits]
+    replicates = simulate._check_replicates(replicates)
+    if replicates < 2:
+        raise PolicyError(f"the frontier needs at least 2 replicates to tell policies apart; got {replicates}")
+    prep = simulate._source(source, dataset)
+    params = simulate.policy_parameters(prep)
+    levers = check_vary(vary, params)
+    current = (policy or Policy())
+    simulate._check_methods(prep, current)
+    current = current.with_values({}, params)
+    missing = simulate.unavailable(prep)
+    names = list(dict.fromkeys([w for w, _ in weighed] + [x.figure for x in limits]))
+    known = set(simulate.replicate_figures(prep, Policy(), seed, 0)[0])
+    for n in names:
+        head = n.split(".")[0]
+        if head in missing:
+            raise PolicyError(f"{fig.label(n)} ({n}) is not available on this data set: {missing[head]}")
+        if n not in known:
+            family = sorted(k for k in known if k.startswith(head + "."))
+            raise PolicyError(Problem("--weigh", n, UNKNOWN_CHOICE, "one of this data set's figures: "
+                                      + (", ".join(family[:12]) or ", ".join(WEIGHABLE))))
+    policies = grid(current, levers, params)
+    in_grid = len(policies)
+    for extra in (current, Policy()):
+        if extra not in policies:
+            policies.append(extra)
+    baseline_at = policies.index(Policy())
+
+    def entry(p: Policy, index: int, figures: dict) -> dict:
+        return {"policy": p.changes(), "label": scenarios.describe(p.changes()), "figures": figures,
+                "extrapolated": simulate.extrapolated(prep, p), "in_grid": index < in_grid,
+                "current": p == current, "data_policy": p == Policy()}
+
+    # The baseline first (every scenario's figures are measured against it), then the rest in order.
+    order = [baseline_at, *(i for i in range(len(policies)) if i != baseline_at)]
+    ordered = [policies[i] for i in order]
+
+    def on_chunk(count: int, o: dict, f: dict) -> None:
+        base_o, base_f = {n: o[n][0] for n in names}, {n: f[n][0] for n in names}
+        points = [entry(ordered[j], order[j], _entry_figures(o, f, base_o, base_f, j, names, missing))
+                  for j in range(count)]
+        progress(count / len(ordered), f"{count:,} of {len(ordered):,} policies replayed", points)
+
+    o_rep, f_rep = _replay_all(prep, ordered, replicates, seed, names, on_chunk if progress else None)
+    back = np.argsort(order)   # back to the policies' own order
+    orders = {n: o_rep[n][back] for n in names}
+    fresh = {n: f_rep[n][back] for n in names}
+    base_o = {n: orders[n][baseline_at] for n in names}
+    base_f = {n: fresh[n][baseline_at] for n in names}
+    entries = [entry(p, i, _entry_figures(orders, fresh, base_o, base_f, i, names, missing))
+               for i, p in enumerate(policies)]
+
+    pairs = [paired(orders[n], fresh[n], simulate._is_percentile(n)) for n, _ in weighed]
+    directions = [d for _, d in weighed]
+    wins = [beats(low, high, d) for (_, low, high), d in zip(pairs, directions, strict=True)]
+    front = on_frontier(wins[0], wins[1])
+    values = [np.array([_value(e["figures"][n]) for e in entries]) for n, _ in weighed]
+    feasible = np.array([all(x.met(_value(e["figures"][x.figure])) for x in limits) for e in entries])
+    for e, on, ok in zip(entries, front, feasible, strict=True):
+        e["on_frontier"] = bool(on)
+        e["meets_limits"] = bool(ok)
+
+    best = within = None
+    if limits:
+        limited = {x.figure for x in limits}
+        target = next((k for k, (n, _) in enumerate(weighed) if n not in limited), 0)
+        best = choose_best(values, wins, directions, feasible, target)
+        if best is not None and entries[best]["extrapolated"]:
+            inside = feasible & np.array([not e["extrapolated"] for e in entries])
+            within = choose_best(values, wins, directions, inside, target)
+        elif best is not None:
+            within = best
+    line = sorted(np.flatnonzero(front).tolist(), key=lambda i: (
+        values[0][i] if math.isfinite(values[0][i]) else math.inf, i))
+    current_at = policies.index(current)
+    return {
+        "dataset": {"id": prep.dataset_id, "name": prep.name},
+        "weigh": [n for n, _ in weighed],
+        "better": {n: d for n, d in weighed},
+        "vary": {k: list(v) for k, v in levers.items()},
+        "held": current.changes(),
+        "limits": [x.text() for x in limits],
+        "replicates": replicates,
+        "seed": seed,
+        "unavailable": missing,
+        "policies": entries,
+        "frontier": line,
+        "best": None if best is None else int(best),
+        "best_within_data": None if within is None else int(within),
+        "current": current_at,
+        "data_policy": baseline_at,
+        "tradeoff": tradeoff_words(entries, weighed, pairs, wins, limits, best, within, current_at),
+    }
+
+
+def _value(figure: Mapping | None) -> float:
+    v = None if figure is None else figure.get("value")
+    return math.nan if v is None else float(v)
+
+
+# ------------------------------------------------------------------------------------------------
+# In words.
+
+def _words(name: str) -> str:
+    """A figure's label inside a sentence: 'cancelled GMV', 'buyer's wait from the request, ...'."""
+    text = fig.label(name)
+    first = text.split()[0]
+    return text if first.isupper() and len(first) > 1 else text[:1].lower() + text[1:]
+
+
+def _amount(name: str, v: float) -> str:
+    return fig.format_value(name, abs(v), estimate=True)
+
+
+def _difference_words(name: str, better: str, value: float, low: float, high: float) -> str:
+    way = "lower" if value < 0 else "higher"
+    lo, hi = sorted((abs(low), abs(high))) if (low < 0) == (high < 0) else (None, None)
+    interval = f" (95%: {_amount(name, lo)} to {_amount(name, hi)} {way})" if lo is not None else ""
+    return f"{_words(name)} {_amount(name, value)} {way}{interval}"
+
+
+def tradeoff_words(entries, weighed, pairs, wins, limits, best, within, current) -> str:
+    """The best policy under the limits and what it trades against the current one, in words."""
+    if not limits:
+        return ""
+    under = " and ".join(x.words() for x in limits)
+    if best is None:
+        return f"No policy of the grid keeps {under}."
+    def name(i: int) -> str:
+        return "the data set's own policy" if entries[i]["data_policy"] and not entries[i]["policy"] \
+            else entries[i]["label"]
+    parts = [f"Best with {under}: {name(best)}."]
+    if entries[best]["extrapolated"]:
+        parts.append(f"It is extrapolated ({', '.join(entries[best]['extrapolated'])} beyond what the data observed): "
+                     "its figures rest on the fitted curves' assumptions.")
+        if within is not None:
+            parts.append(f"Within what the data observed, the best is {name(within)}.")
+        else:
+            parts.append("No policy within what the data observed keeps these limits.")
+    if best == current:
+        parts.append("It is the current policy.")
+        return " ".join(parts)
+    gains, costs, same = [], [], []
+    for k, (n, d) in enumerate(weighed):
+        value, low, high = (a[best, current] for a in pairs[k])
+        if wins[k][best, current]:
+            gains.append(_difference_words(n, d, value, low, high))
+        elif wins[k][current, best]:
+            costs.append(_difference_words(n, d, value, low, high))
+        else:
+            same.append(_words(n))
+    against = "Against the current policy it"
+    said = []
+    if gains:
+        said.append("gains " + " and ".join(gains))
+    if costs:
+        said.append("trades away " + " and ".join(costs))
+    if said:
+        parts.append(f"{against} {'; it '.join(said)}.")
+    if same:
+        parts.append(f"No clear difference from the current policy in {' or '.join(same)} (95% intervals of "
+                     "the paired difference include 0).")
+    return " ".join(parts)
+
+
+__all__ = ["Limit", "MAX_LEVERS", "MAX_POLICIES", "WEIGHABLE", "beats", "check_vary", "choose_best",
+           "dominated", "frontier", "grid", "on_frontier", "paired", "parse_better", "parse_limit",
+           "parse_vary", "parse_weigh", "tradeoff_words"]

@@ -1,0 +1,72 @@
+"""The policy frontier as a new user meets it, in Chromium: two levers and two figures chosen on the demo,
+the frontier drawn, a point clicked, its policy opened as the scenario with the same figures, the link
+copied and opened fresh."""
+
+from __future__ import annotations
+
+import re
+
+import browser_support as bs
+
+pytestmark = bs.browser_test
+
+POINT = "Seller's response window = 24 hours, When the window runs out = lapse"
+
+
+def _number(text: str) -> float:
+    return float(re.sub(r"[^0-9.\-]", "", text))
+
+
+def test_a_frontier_point_opens_as_the_scenario_and_its_link(tmp_path):
+    dataset = bs.make_demo_db(tmp_path / "app.duckdb", orders=3_000)
+    with bs.app_server(tmp_path / "app.duckdb", tmp_path / "app.log") as server, bs.chromium() as browser:
+        context = browser.new_context(viewport={"width": 1400, "height": 2600})
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+        page = context.new_page()
+        page.goto(f"{server.url}/What-if?dataset={dataset}")
+        bs.wait_ready(page, timeout=120_000)
+        page.wait_for_selector('[data-testid="stMetricValue"]')
+
+        # Two levers (the response window with three values, the timeout action) and two figures.
+        page.get_by_text("Policy frontier: which policies are worth choosing").scroll_into_view_if_needed()
+        values = page.get_by_role("textbox", name=re.compile("^Seller's response window: "))
+        values.fill("24, 72, 168")
+        values.press("Enter")
+        bs.wait_ready(page)
+        for label, figure in (("Weigh", "Buyer's wait from the request, 90th percentile"), ("against", "Cancelled GMV")):
+            box = page.locator('[data-testid="stSelectbox"]').filter(has=page.get_by_text(label, exact=True))
+            box.click()
+            page.get_by_role("option", name=figure, exact=True).click()
+            bs.wait_ready(page)
+        page.get_by_role("button", name=re.compile(r"Draw the frontier \(6 policies\)")).click()
+        page.get_by_text("policies on the frontier").wait_for(timeout=60_000)
+        bs.wait_ready(page)
+
+        # The point, named by its hover, with its two figures; a click opens it.
+        chart = page.locator('[data-testid="stVegaLiteChart"]').filter(has_text="Cancelled GMV")
+        point = chart.locator(f'path[role="graphics-symbol"][aria-label*="{POINT}"]').first
+        label = point.get_attribute("aria-label")
+        wait = _number(re.search(r"Buyer's wait from the request, 90th percentile \(business days\): ([^;]+)", label)[1])
+        gmv = _number(re.search(r"Cancelled GMV \(currency\): ([^;]+)", label)[1])
+        point.click()
+        page.wait_for_function("() => location.href.includes('seller_response_hours=24') "
+                               "&& location.href.includes('timeout_action=lapse')", timeout=30_000)
+        bs.wait_ready(page)
+        assert page.get_by_role("spinbutton", name="Seller's response window (hours)").input_value() == "24.0"
+        shown = bs.metrics(page)
+        assert abs(_number(shown["Cancelled GMV"]) - gmv) < 0.01
+        p90 = next(v for k, v in shown.items() if "90th" in k)
+        assert abs(_number(p90) - wait) < 0.06
+        bs.screenshot(page, "whatif-frontier-point-opened")
+
+        # The copied link opens the same scenario in a fresh browser.
+        page.get_by_test_id("copy-link-button").click()
+        page.get_by_text("Link copied").wait_for()
+        link = page.evaluate("navigator.clipboard.readText()")
+        assert "seller_response_hours=24" in link and "timeout_action=lapse" in link
+        fresh = browser.new_context(viewport={"width": 1400, "height": 2600}).new_page()
+        fresh.goto(link)
+        bs.wait_ready(fresh, timeout=120_000)
+        fresh.wait_for_selector('[data-testid="stMetricValue"]')
+        assert bs.metrics(fresh) == shown
+        assert "Traceback" not in server.log_text()

@@ -1,0 +1,153 @@
+"""The What-if page's frontier: two or three levers with their values, two figures weighed against each
+other, limits; the policies replayed with a progress bar and their points drawn as they come; the
+frontier chart, whose click opens a policy as the scenario (controls and link); the best policy under
+the limits in words. The engine is analytics.frontier, the same function as `python -m analytics frontier`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import streamlit as st
+
+from analytics import charts, figures, simulate
+from analytics import frontier as fr
+from analytics import whatif_tables as wt
+from analytics.policy import Parameter, Policy, PolicyError, value_text
+from analytics.sweep_choices import axis_range, default_sweep
+from analytics.text import md
+from ui import downloads
+from ui.setup import PageContext
+from ui.whatif_controls import seed_controls
+from ui.whatif_engine import prepared
+
+CHART_KEY = "wi_frontier_chart"
+DRAWN = "whatif_frontier_drawn"
+
+
+def _values_text(values: tuple) -> str:
+    return ", ".join(value_text(v) for v in values)
+
+
+def _base(policy: Policy, levers: Sequence[str], params: Sequence[Parameter]) -> Policy:
+    """The held parameters: the policy with the varied levers at their defaults, so opening a point of
+    the grid (which moves only the levers) keeps the same frontier."""
+    defaults = {p.name: p.default for p in params if p.name in levers}
+    return policy.with_values(defaults, params)
+
+
+def _open_point(ctx: PageContext, result: dict, params: Sequence[Parameter]) -> None:
+    """A click on a point: its policy into the controls (and so the scenario and the link)."""
+    state = st.session_state.get(CHART_KEY)
+    chosen = (state or {}).get("selection", {}).get(charts.FRONTIER_SELECTION) or []
+    if not chosen:
+        return
+    index = chosen[0].get("index")
+    if index is None or not 0 <= int(index) < len(result["policies"]):
+        return
+    point = result["policies"][int(index)]
+    policy = Policy().with_values(point["policy"], params)
+    seed_controls(ctx, policy, params, prepared(result["dataset"]["id"]))
+    st.session_state[ctx.k("scenario")] = None
+    st.session_state["whatif_frontier_opened"] = point["label"]
+
+
+def frontier_section(ctx: PageContext, dataset_id: str, policy: Policy, params: Sequence[Parameter],
+                     prep: simulate.Prepared, replicates: int, seed: int) -> None:
+    by_name = {p.name: p for p in params}
+    offered = [n for n in fr.LEVER_VALUES if n in by_name]
+    st.caption("Choose two or three levers with their values and two figures to weigh: every combination is "
+               "replayed with the same draws, and the policies no other beats on both figures (beyond the 95% "
+               "interval of their paired difference) form the frontier. The other parameters stay as the controls "
+               "set them. Click a point to open that policy as the scenario above.")
+    left, right = st.columns([1, 2])
+    with left:
+        st.session_state.setdefault("whatif_frontier_levers", list(fr.DEFAULT_LEVERS))
+        levers = st.multiselect("Levers", offered, key="whatif_frontier_levers", max_selections=fr.MAX_LEVERS,
+                                format_func=lambda n: by_name[n].label)
+        vary: dict[str, tuple] = {}
+        refused = []
+        for name in levers:
+            key = f"whatif_frontier_values_{name}"
+            st.session_state.setdefault(key, _values_text(fr.LEVER_VALUES[name]))
+            text = st.text_input(f"{by_name[name].label}: {axis_range(by_name[name])}", key=key,
+                                 help="Values separated by commas.")
+            try:
+                vary[name] = fr._values(by_name[name], [v for v in text.split(",") if v.strip()])
+            except PolicyError as e:
+                refused.append(str(e))
+    with right:
+        a_default, b_default = default_sweep(prep)[1]
+        names = list(fr.WEIGHABLE)
+        st.session_state.setdefault("whatif_frontier_a", a_default)
+        st.session_state.setdefault("whatif_frontier_b", b_default if b_default != a_default else names[0])
+        one, two = st.columns(2)
+        a = one.selectbox("Weigh", names, key="whatif_frontier_a", format_func=wt.label)
+        b = two.selectbox("against", names, key="whatif_frontier_b", format_func=wt.label)
+        limits = []
+        for column, name in ((one, a), (two, b)):
+            words = "at most" if figures.get(name).better == figures.LOWER else "at least"
+            text = column.text_input(f"Limit: {words} (optional)", key=f"whatif_frontier_limit_{name}",
+                                     placeholder="no limit",
+                                     help=f"The best policy must keep {wt.label(name).lower()} {words} this "
+                                          f"({wt.unit(name)}).")
+            if text.strip():
+                try:
+                    limits.append(fr.parse_limit(f"{name}{'<=' if words == 'at most' else '>='}{text.strip()}"))
+                except PolicyError:
+                    refused.append(f"the limit {md(text)} is not a number")
+    for why in refused:
+        st.warning(md(why), icon=":material/warning:")
+    if a == b:
+        st.info("Choose two different figures to weigh.", icon=":material/info:")
+        return
+    if not vary:
+        st.info("Choose at least one lever with its values.", icon=":material/info:")
+        return
+    try:
+        fr.check_vary(vary, params)
+    except PolicyError as e:
+        st.warning(md(str(e)), icon=":material/warning:")
+        return
+    base = _base(policy, levers, params)
+    request = (tuple((k, v) for k, v in vary.items()), a, b, tuple(limits), base, replicates, seed)
+    size = 1
+    for v in vary.values():
+        size *= len(v)
+    if st.button(f"Draw the frontier ({size} policies)", key="whatif_frontier_draw", icon=":material/scatter_plot:"):
+        st.session_state[DRAWN] = request
+    if st.session_state.get(DRAWN) != request:
+        st.caption("The frontier is drawn when you ask (it replays every policy of the grid), for the levers, "
+                   "figures and controls as they are then.")
+        return
+    titles = [f"{wt.label(n)} ({wt.unit(n)})" for n in (a, b)]
+    bar = st.progress(0.0, text="Replaying the policies…")
+    slot = st.empty()
+
+    def progress(fraction: float, text: str, points: list) -> None:
+        bar.progress(min(1.0, fraction), text=text)
+        if points and fraction < 1:
+            slot.altair_chart(charts.frontier_chart(wt.frontier_frame(points, [a, b]), *titles), width="stretch")
+
+    try:
+        result = fr.frontier(prep, dict(vary), [a, b], limits, policy=policy, replicates=replicates, seed=seed,
+                             progress=progress)
+    except PolicyError as e:
+        bar.empty()
+        st.warning(md(str(e)), icon=":material/warning:")
+        return
+    bar.empty()
+    slot.empty()
+    opened = st.session_state.pop("whatif_frontier_opened", None)
+    if opened:
+        st.success(f"Opened {md(opened)} as the scenario above.", icon=":material/open_in_browser:")
+    on = sum(p["on_frontier"] for p in result["policies"])
+    st.markdown(f"**{on} of {len(result['policies'])} policies on the frontier.** "
+                f"{wt.label(a)}: {figures.get(a).better} is better; {wt.label(b)}: {figures.get(b).better} is better. "
+                "Hollow triangles are extrapolated (beyond what the data observed).")
+    if result["tradeoff"]:
+        (st.warning if result["best"] is not None and result["policies"][result["best"]]["extrapolated"]
+         else st.info)(md(result["tradeoff"]), icon=":material/balance:")
+    chart = charts.frontier_chart(wt.frontier_frame(result["policies"], [a, b], result["best"]), *titles)
+    downloads.chart(chart, "frontier", key=CHART_KEY, on_select=lambda: _open_point(ctx, result, params),
+                    selection_mode=charts.FRONTIER_SELECTION)
+    downloads.table(wt.frontier_table(result), "frontier", key="wi_frontier_table")
