@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "analytics.commands.data",      # generate, import, datasets
     "analytics.commands.report",    # report
     "analytics.commands.whatif",    # calibrate, simulate, sweep
+    "analytics.commands.sources",   # export (Parquet)
 ]
 
 
