@@ -242,3 +242,139 @@ def report(spark, source, filters: Filters = NO_FILTERS, *, threshold_days: floa
     specs = rp.report_specs(len(codes) > 1)
     added = tally(spark, source.directory, specs, filters, partitions)
     return rp.finalise_report(source.dataset, filters, threshold_days, source.missing, codes, added)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The replay (simulate)
+#
+# The calibration (fitted once, on the driver) and the data set's Wide (replay_data.Wide: its last
+# moment, payment methods and their refund channels, computed once by Spark) travel with the task to
+# every partition; each partition prepares its orders with them and replays them under every policy and
+# replicate with the local engine's NumPy code. The common random numbers and the bootstrap weights are
+# keyed by (seed, replicate, order), so an order draws the same wherever it lands. Each partition returns
+# one Tally per (policy, replicate) and one bootstrap-weighted Tally with its total weight; the driver
+# adds them and computes the figures and intervals exactly as on one machine (simulate.simulate).
+
+_TALLY_FIELDS = ("scalars", "outcomes", "channel_counts", "channel_amounts", "wait", "transit")
+_TALLY_ARROW = pa.schema([("policy", pa.int32()), ("replicate", pa.int32()), ("boot", pa.bool_()),
+                          ("total", pa.float64()), ("wait_width", pa.int32()),
+                          *((name, pa.list_(pa.float64())) for name in _TALLY_FIELDS)])
+TALLY_DDL = ("policy int, replicate int, boot boolean, total double, wait_width int, "
+             + ", ".join(f"{name} array<double>" for name in _TALLY_FIELDS))
+_TIMES = ("placed_at", "paid_at", "shipped_at", "delivered_at", "cancelled_at", "requested_at", "responded_at",
+          "refund_initiated_at", "refund_completed_at")
+
+
+def _replay_batches(wide, calibration, policies, replicates: int, seed: int):
+    """The function every partition runs: its orders replayed under each policy and replicate."""
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from analytics.orders import ORDER_COLUMNS
+        from analytics.replay import _tallies, draw_base, latent, replay
+        from analytics.replay_data import prepare, resample
+
+        chunks = [_polars(b) for b in batches]
+        chunks = [c for c in chunks if c.height]
+        if not chunks:
+            return
+        data = prepare(pl.concat(chunks).select(list(ORDER_COLUMNS)).sort("order_id"), wide)
+        rows = []
+        for k in range(replicates):
+            drawn = calibration.drawn(seed, k)
+            base = draw_base(data, drawn)
+            boot = resample(data, seed, k)
+            for i, policy in enumerate(policies):
+                rep = replay(data, drawn, policy, latent(data, drawn, seed, k, base))
+                plain, weighted = _tallies(data, rep, boot)
+                for is_boot, t in ((False, plain), (True, weighted)):
+                    rows.append({"policy": i, "replicate": k, "boot": is_boot, "total": boot.total if is_boot else 0.0,
+                                 "wait_width": int(t.wait.shape[1]),
+                                 **{name: getattr(t, name).ravel().tolist() for name in _TALLY_FIELDS}})
+        yield pa.RecordBatch.from_pylist(rows, schema=_TALLY_ARROW)
+    return run
+
+
+def _epoch_us(value) -> int:
+    from datetime import datetime, timedelta
+
+    return 0 if value is None else (value - datetime(1970, 1, 1)) // timedelta(microseconds=1)
+
+
+def wide_of(orders) -> tuple[int, object]:
+    """(orders, replay_data.Wide) of a Spark frame of orders (orders_frame), from three small aggregates."""
+    import numpy as np
+    from pyspark.sql import functions as F
+
+    from analytics.outcomes import DEFAULT_REFUND_CHANNEL, REFUND_CHANNELS
+    from analytics.replay_data import Wide
+
+    n, end = orders.agg(F.count(F.lit(1)), F.greatest(*(F.max(c) for c in _TIMES))).collect()[0]
+    per_method = {r[0]: r[1] for r in orders.groupBy("payment_method").count().collect()}
+    methods = tuple(sorted({m for m in per_method if m is not None} | set(DEFAULT_REFUND_CHANNEL)))
+    counts = np.zeros((len(methods), len(REFUND_CHANNELS)), dtype=np.int64)
+    for method, channel, k in (orders.filter(F.col("has_refund")).groupBy("payment_method", "refund_channel")
+                               .count().collect()):
+        if method in methods and channel in REFUND_CHANNELS:
+            counts[methods.index(method), REFUND_CHANNELS.index(channel)] = k
+    method_orders = np.array([per_method.get(m, 0) for m in methods], dtype=np.int64)
+    return int(n), Wide(_epoch_us(end), methods, method_orders, counts)
+
+
+def _tally_of(row: dict, n_methods: int):
+    import numpy as np
+
+    from analytics.tally import Tally
+
+    arrays = {name: np.asarray(row[name], dtype=np.float64) for name in _TALLY_FIELDS}
+    arrays["wait"] = arrays["wait"].reshape(n_methods, row["wait_width"])
+    return Tally(**arrays)
+
+
+def simulate(spark, source, policy_for, *, replicates: int, seed: int = 0, partitions: int | None = None,
+             baseline=None) -> dict:
+    """simulate.simulate's JSON for a Parquet source (source.Source), the replays run on Spark.
+    `policy_for(prepared)`: the scenario's Policy, checked against the data set's own parameters (its
+    payment methods) once they are known. The calibration is fitted on the driver, on the whole data
+    set (calibrate.calibrate over the source), as one machine fits it."""
+    import numpy as np
+
+    from analytics import calibrate as cal
+    from analytics import simulate as sim
+    from analytics.orders import ORDER_COLUMNS
+    from analytics.replay_data import prepare
+    from analytics.tally import figures_of
+
+    ds = source.dataset
+    calibration = cal.calibrate(source.con, ds.id)
+    orders = orders_frame(spark, source.directory, ORDER_COLUMNS)
+    with _quiet():
+        n, wide = wide_of(orders)
+    empty = pl.DataFrame(schema=ORDER_COLUMNS)
+    prep = sim.Prepared(ds.id, ds.name, empty, prepare(empty, wide), calibration, source.missing)
+    policy = policy_for(prep)
+    spread = orders.repartition(int(partitions), "order_id") if partitions else orders
+
+    def summaries(prep, policies, replicates, seed):
+        with _quiet():
+            table = spread.mapInArrow(_replay_batches(wide, calibration, list(policies), replicates, seed),
+                                      TALLY_DDL).toArrow()
+        sums: dict = {}
+        totals: dict = {}
+        for row in table.to_pylist():
+            key = (row["policy"], row["replicate"], row["boot"])
+            t = _tally_of(row, len(wide.methods))
+            sums[key] = t if key not in sums else sums[key] + t
+            if row["boot"]:
+                totals[key[:2]] = totals.get(key[:2], 0.0) + row["total"]
+        out = []
+        for i in range(len(policies)):
+            per = []
+            for k in range(replicates):
+                total = totals.get((i, k), 0.0)
+                per.append((figures_of(sums[(i, k, False)], n, wide.methods),
+                            figures_of(sums[(i, k, True)], n, wide.methods, n / total if total > 0 else 1.0)))
+            names = list(per[0][0])
+            out.append(tuple({name: np.array([r[part][name] for r in per]) for name in names} for part in (0, 1)))
+        return out
+
+    return sim.simulate(prep, policy=policy, replicates=replicates, seed=seed, baseline=baseline,
+                        summaries=summaries)

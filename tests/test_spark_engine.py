@@ -1,12 +1,14 @@
 """The report on a Parquet source is the stored data set's report, to the last digit: `report --json` is
 identical between --dataset (DuckDB), --source DIR --engine local and --source DIR --engine spark at 1, 3
 and 8 Spark partitions, on a generated data set and on the shared Olist sample (with its sellers file);
-and under filters. Spark runs for real, locally (local[2], one session for the module); the tests are
+and under filters. `simulate --json` with a fixed seed is the same on every engine and partitioning
+(floats to 1e-9 relative: the partitions' tallies are added in another order). Spark runs for real, locally (local[2], one session for the module); the tests are
 skipped, saying why, where pyspark or a Java runtime is missing (.ci/run installs both)."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
 
 import pytest
@@ -112,3 +114,43 @@ def test_spark_needs_a_source(capsys, generated):
     path, dataset_id, _ = generated
     assert main(["report", "--db", str(path), "--dataset", dataset_id, "--engine", "spark"]) == 2
     assert "--engine spark reads a Parquet source" in capsys.readouterr().err
+
+
+def _close(a, b, path="") -> list[str]:
+    """Where two JSON values differ: floats beyond 1e-9 relative, anything else at all."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        if set(a) != set(b):
+            return [f"{path}: keys {sorted(set(a) ^ set(b))}"]
+        return [d for k in a for d in _close(a[k], b[k], f"{path}.{k}")]
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [f"{path}: {len(a)} vs {len(b)} items"]
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in _close(x, y, f"{path}[{i}]")]
+    if isinstance(a, float) and isinstance(b, float):
+        return [] if math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12) else [f"{path}: {a} vs {b}"]
+    return [] if (a == b and type(a) is type(b)) else [f"{path}: {a!r} vs {b!r}"]
+
+
+POLICY = ("--set", "seller_response_hours=24", "--set", "late_dispatch_action=auto_cancel",
+          "--set", "dispatch_deadline_days=3", "--replicates", "3", "--seed", "7")
+
+
+def _same_simulations(capsys, data, *options: str) -> dict:
+    path, dataset_id, parquet = data
+    stored = _json(capsys, "simulate", "--db", str(path), "--dataset", dataset_id, *options)
+    assert _close(stored, _json(capsys, "simulate", "--source", str(parquet), *options)) == []
+    for n in PARTITIONS:
+        on_spark = _json(capsys, "simulate", "--source", str(parquet), "--engine", "spark", "--partitions", str(n),
+                         *options)
+        assert _close(stored, on_spark) == [], f"{n} partitions"
+    return stored
+
+
+def test_generated_simulation_identical_on_every_engine(spark, capsys, generated):
+    stored = _same_simulations(capsys, generated, *POLICY)
+    assert stored["replicates"] == 3 and stored["delta"]["cancelled_orders"]["value"] != 0
+
+
+def test_olist_simulation_identical_on_every_engine(spark, capsys, olist):
+    _same_simulations(capsys, olist, "--set", "late_dispatch_action=auto_cancel", "--set",
+                      "dispatch_deadline_days=5", "--replicates", "2", "--seed", "3")
