@@ -153,3 +153,58 @@ def load(con: duckdb.DuckDBPyConnection, dataset, filters: Filters = NO_FILTERS,
     default loads every grain with every column) that grain's frame, lazy over the loaded data."""
     reads = {g: None for g in p.GRAINS} if reads is None else reads
     return p.Frames(**{g: load_frame(con, dataset, g, filters, cols).lazy() for g, cols in reads.items()})
+
+
+# ---------------------------------------------------------------------------------------------------
+# The same selection from frames already in memory: one row per order with its request and refund
+# columns (an Arrow batch of a Spark partition, say), cut into the three grains under the same filters
+# as the SQL above, condition for condition.
+
+_ANCHOR_COLUMN = {"order": "placed_at", "request": "requested_at", "refund": "refund_initiated_at"}
+SELLERS_COLUMN = "order_sellers"   # optional list column of a wide frame: every seller of the order
+
+
+def filter_columns(filters: Filters) -> set[str]:
+    """The wide frame's columns the filters read."""
+    cols = set()
+    if filters.start is not None or filters.end is not None:
+        cols.add(_ANCHOR_COLUMN[filters.anchor])
+    for name, column in (("payment_methods", "payment_method"), ("shipping_methods", "shipping_method"),
+                         ("reasons", "reason"), ("sellers", "seller_id")):
+        if getattr(filters, name):
+            cols.add(column)
+    if filters.stages:
+        cols.update(("request_stage", "cancel_stage"))
+    return cols
+
+
+def _filter_expr(filters: Filters, grain: str, columns: set[str]) -> pl.Expr:
+    conds = [pl.lit(True)] if grain == "orders" else [pl.col("has_request" if grain == "requests" else "has_refund")]
+    anchor = pl.col(_ANCHOR_COLUMN[filters.anchor])
+    if filters.start is not None:
+        conds.append(anchor >= pl.lit(filters.start).cast(pl.Datetime("us")))
+    if filters.end is not None:
+        conds.append(anchor < pl.lit(filters.end + timedelta(days=1)).cast(pl.Datetime("us")))
+    for name, column in (("payment_methods", "payment_method"), ("shipping_methods", "shipping_method"),
+                         ("reasons", "reason")):
+        values = getattr(filters, name)
+        if values:
+            conds.append(pl.col(column).is_in(list(values)))
+    if filters.sellers:
+        sellers = list(filters.sellers)
+        cond = pl.col("seller_id").is_in(sellers)
+        if SELLERS_COLUMN in columns:
+            cond = cond | pl.col(SELLERS_COLUMN).list.eval(pl.element().is_in(sellers)).list.any()
+        conds.append(cond)
+    if filters.stages:
+        stage = pl.col("request_stage") if grain == "requests" else pl.coalesce("request_stage", "cancel_stage")
+        conds.append(stage.is_in(list(filters.stages)))
+    return pl.all_horizontal([c.fill_null(False) for c in conds])
+
+
+def frames_of(wide: pl.LazyFrame, filters: Filters = NO_FILTERS, grains=p.GRAINS) -> p.Frames:
+    """pipelines.Frames from one row per order (has_request, has_refund and the columns the metrics and
+    the filters read): the orders, requests and refunds grains of the selected orders, as load() gives
+    them from DuckDB."""
+    columns = set(wide.collect_schema().names())
+    return p.Frames(**{g: wide.filter(_filter_expr(filters, g, columns)) for g in grains})

@@ -78,10 +78,31 @@ COUNT, MONEY, SHARE, DECIMAL = (fig.UNITS[u].exact for u in ("orders", "currency
 
 @dataclass(frozen=True)
 class Partial:
+    """One partial: a count (expr aggregates to a whole number), a sum (expr gives the values summed:
+    they are added exactly, as decimals, so a sum is the same however the orders are split into chunks
+    or partitions) or a distribution (expr gives the values; their {v, n} list)."""
+
     grain: str
     columns: tuple[str, ...]
     expr: Callable[[], pl.Expr]
-    distribution: bool = False
+    kind: str = "count"
+
+    @property
+    def distribution(self) -> bool:
+        return self.kind == "distribution"
+
+
+# Sums are added as decimals with 9 places (exact, whatever the order of addition), then read as floats.
+EXACT = pl.Decimal(38, 9)
+
+
+def exact_sum(values: pl.Expr) -> pl.Expr:
+    """The sum of `values` (nulls left out) as an exact decimal: chunks' sums add up to the whole's."""
+    return values.cast(EXACT).sum()
+
+
+def _amount_where(condition: pl.Expr) -> pl.Expr:
+    return pl.when(condition).then(pl.col("amount"))
 
 
 _RESPONSE = ("requested_at", "responded_at")
@@ -93,18 +114,19 @@ def _partials() -> dict[str, Partial]:
     P = Partial
     out = {
         "orders": P("orders", ("amount",), p.row_count),
-        "gmv": P("orders", ("amount",), p.gmv),
+        "gmv": P("orders", ("amount",), lambda: pl.col("amount"), "sum"),
         "cancelled_orders": P("orders", ("is_cancelled",), p.cancelled_count),
-        "cancelled_gmv": P("orders", ("amount", "is_cancelled"), p.cancelled_gmv),
+        "cancelled_gmv": P("orders", ("amount", "is_cancelled"), lambda: _amount_where(pl.col("is_cancelled")), "sum"),
         "requests": P("requests", (), p.row_count),
-        "response_hours": P("requests", _RESPONSE, p.response_hours, True),
+        "response_hours": P("requests", _RESPONSE, p.response_hours, "distribution"),
         "return_path_orders": P("requests", ("return_path",), p.return_path_count),
-        "return_path_gmv": P("requests", ("amount", "return_path"), p.return_path_gmv),
+        "return_path_gmv": P("requests", ("amount", "return_path"),
+                             lambda: _amount_where(pl.col("return_path").fill_null(False)), "sum"),
         "refunds": P("refunds", (), p.row_count),
-        "refund_amount": P("refunds", ("refund_amount",), p.refund_amount),
+        "refund_amount": P("refunds", ("refund_amount",), lambda: pl.col("refund_amount"), "sum"),
         "pending_refunds": P("refunds", ("refund_completed_at",), p.pending_refund_count),
-        "refund_days_from_start": P("refunds", _LATENCY, p.refund_business_days, True),
-        "wait_days": P("refunds", _LATENCY_FROM_REQUEST, p.refund_business_days_from_request, True),
+        "refund_days_from_start": P("refunds", _LATENCY, p.refund_business_days, "distribution"),
+        "wait_days": P("refunds", _LATENCY_FROM_REQUEST, p.refund_business_days_from_request, "distribution"),
     }
     for stage in STAGES:
         out[f"requests_at.{stage}"] = P("requests", ("request_stage",), partial(p.requests_at_stage, stage))
@@ -118,15 +140,29 @@ def _partials() -> dict[str, Partial]:
 PARTIALS: dict[str, Partial] = _partials()
 
 
-def partial_exprs(names) -> dict[str, list[pl.Expr]]:
+def partial_expr(name: str, exact: bool = False) -> pl.Expr:
+    """The aggregate of one partial over its grain's frame, aliased by its name. A sum is exact (a
+    decimal) with `exact`, for chunks whose partials are added later; else read as a float."""
+    part = PARTIALS[name]
+    expr = part.expr()
+    if part.kind == "distribution":
+        expr = pt.distribution_expr(expr)
+    elif part.kind == "sum":
+        expr = exact_sum(expr) if exact else exact_sum(expr).cast(pl.Float64)
+    return expr.alias(name)
+
+
+def partial_exprs(names, exact: bool = False) -> dict[str, list[pl.Expr]]:
     """grain -> the aggregates of the named partials over that grain's frame, each aliased by its name."""
     out: dict[str, list[pl.Expr]] = {}
     for name in dict.fromkeys(names):
-        part = PARTIALS[name]
-        expr = part.expr()
-        out.setdefault(part.grain, []).append(
-            (pt.distribution_expr(expr) if part.distribution else expr).alias(name))
+        out.setdefault(PARTIALS[name].grain, []).append(partial_expr(name, exact))
     return out
+
+
+def finalise(parts: pt.Partials, names) -> dict:
+    """The named scalars from their partials (name -> number or Distribution)."""
+    return {name: get(name).figure.value(parts) for name in names}
 
 
 def finalise_row(partials: pl.DataFrame, names, row: int = 0) -> dict:
@@ -139,9 +175,11 @@ def finalise_row(partials: pl.DataFrame, names, row: int = 0) -> dict:
         value = partials[name][row]
         if PARTIALS[name].distribution:
             parts[name] = pt.Distribution.from_polars(value)
+        elif PARTIALS[name].kind == "sum":
+            parts[name] = float(value) if value is not None else 0.0
         else:
             parts[name] = value if value is not None else 0
-    return {name: get(name).figure.value(parts) for name in names}
+    return finalise(parts, names)
 
 
 def _scalar(figure: fig.Figure) -> Metric:

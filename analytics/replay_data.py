@@ -95,10 +95,38 @@ class ReplayData:
     quiet: np.ndarray             # the others that are not kept as observed: no request, refund or drawn shipment
     quiet_workdays: np.ndarray    # per quiet order: working days from the payment day to the ship day, else -1
     views: dict = field(default_factory=dict, repr=False)   # deadline days -> its view (no draw in it)
+    method_refunds: np.ndarray | None = None   # per method: refunds whose channel is known
 
     @property
     def n(self) -> int:
         return len(self.key)
+
+
+@dataclass(frozen=True, eq=False)
+class Wide:
+    """What `prepare` reads from the whole data set rather than from the orders it is given: the last
+    moment the data shows, the payment methods (the data's and the domain's, sorted), orders per method,
+    and per method its refunds by channel (REFUND_CHANNELS; those with a known channel). A chunk of the
+    orders (a Spark partition) prepared with its data set's Wide replays as the whole would."""
+
+    data_end: int                  # microseconds since the epoch (naive UTC); 0 for no time at all
+    methods: tuple[str, ...]
+    method_orders: np.ndarray
+    channel_counts: np.ndarray     # (method, channel) -> refunds
+
+    @staticmethod
+    def of(frame: pl.DataFrame) -> Wide:
+        """The Wide of a frame of orders (orders.ORDER_COLUMNS)."""
+        frame = normalise_orders(frame)
+        end = frame.select(data_end_expr().dt.epoch("us")).item() if frame.height else None
+        methods = tuple(sorted(set(frame["payment_method"].drop_nulls().unique().to_list()) | set(DEFAULT_REFUND_CHANNEL)))
+        lookup = {label: i for i, label in enumerate(methods)}
+        method = frame["payment_method"].replace_strict(lookup, default=-1, return_dtype=pl.Int16).to_numpy()
+        channel = frame["refund_channel"].replace_strict({c: i for i, c in enumerate(REFUND_CHANNELS)}, default=-1,
+                                                         return_dtype=pl.Int16).to_numpy()
+        return Wide(0 if end is None else int(end), methods,
+                    np.bincount(method[method >= 0], minlength=len(methods)),
+                    _channel_counts(methods, method, frame["has_refund"].to_numpy(), channel))
 
 
 def _us(col: str) -> pl.Expr:
@@ -157,9 +185,11 @@ def resample(data: ReplayData, seed: int, replicate: int) -> Resample:
     return Resample(seed, replicate, observed_tally(data, rest, weights[rest]), float(weights.sum()))
 
 
-def prepare(frame: pl.DataFrame) -> ReplayData:
-    """Arrays for replaying a data set (the frame of orders.load_orders, or a hand-made one)."""
+def prepare(frame: pl.DataFrame, wide: Wide | None = None) -> ReplayData:
+    """Arrays for replaying a data set (the frame of orders.load_orders, or a hand-made one); `wide`: what
+    the whole data set shows when `frame` is a chunk of it (default: the frame's own)."""
     frame = normalise_orders(frame)
+    wide = Wide.of(frame) if wide is None else wide
     # The stage, outcome and return path as the import derived them (rules.py): never derived here.
     stage = pl.col("request_stage")
     awaiting = stage == "awaiting_shipment"
@@ -173,7 +203,7 @@ def prepare(frame: pl.DataFrame) -> ReplayData:
         | (pl.col("is_cancelled") & pl.col("cancelled_at").is_null())
         | (~pl.col("has_request") & pl.col("is_cancelled"))
     ).fill_null(True)
-    end = data_end_expr()
+    end = pl.lit(wide.data_end).cast(pl.Datetime("us"))
     silent_bound = pl.coalesce("cancelled_at", "shipped_at", end)
     cols = (
         frame.lazy()
@@ -197,7 +227,7 @@ def prepare(frame: pl.DataFrame) -> ReplayData:
         )
         .collect()
     )
-    methods = tuple(sorted(set(cols["payment_method"].drop_nulls().unique().to_list()) | set(DEFAULT_REFUND_CHANNEL)))
+    methods = wide.methods
     reasons = tuple(sorted(cols["reason"].drop_nulls().unique().to_list()))
 
     def codes(series: pl.Series, labels) -> np.ndarray:
@@ -232,8 +262,9 @@ def prepare(frame: pl.DataFrame) -> ReplayData:
         amount=cols["amount"].fill_null(0.0).to_numpy(),
         method=method,
         methods=methods,
-        method_orders=np.bincount(method[method >= 0], minlength=len(methods)),
-        method_channel=_method_channels(methods, method, arr("has_refund"), refund_channel),
+        method_orders=wide.method_orders,
+        method_channel=_method_channels(methods, wide.channel_counts),
+        method_refunds=wide.channel_counts.sum(axis=1),
         ship_method=codes(cols["shipping_method"], SHIPPING_METHODS),
         paid=paid,
         paid_day=days("_paid_day"),
@@ -264,7 +295,7 @@ def prepare(frame: pl.DataFrame) -> ReplayData:
         r_response=np.where(r_answered, responded[r_idx] - requested[r_idx], 0),
         r_lower_hours=np.maximum(np.nan_to_num(take("_r_lower")[r_idx].astype(float)), 0.0),
         r_accepted=(cols["seller_response"] == "accepted").fill_null(False).to_numpy()[r_idx],
-        data_end=int(cols["_end"][0]) if cols.height and cols["_end"][0] is not None else 0,
+        data_end=wide.data_end,
     )
     # Views: which orders a policy can change. Requests, refunds and unshipped paid orders for most
     # policies; every replayable order when the dispatch deadline or the shipping mix is in play.
@@ -290,14 +321,18 @@ def prepare(frame: pl.DataFrame) -> ReplayData:
                       quiet_workdays=workdays)
 
 
-def _method_channels(methods: tuple[str, ...], method: np.ndarray, has_refund: np.ndarray,
-                     channel: np.ndarray) -> np.ndarray:
-    """Per payment method, its default refund channel: the domain's for a domain method; otherwise the
-    channel most of its refunds show (ties: the first in REFUND_CHANNELS), 'original' with none seen."""
+def _channel_counts(methods: tuple[str, ...], method: np.ndarray, has_refund: np.ndarray,
+                    channel: np.ndarray) -> np.ndarray:
+    """(payment method, refund channel) -> refunds with both known."""
     seen = has_refund & (channel >= 0) & (method >= 0)
     k = len(REFUND_CHANNELS)
     pair = method[seen].astype(np.int64) * k + channel[seen]
-    counts = np.bincount(pair, minlength=len(methods) * k).reshape(len(methods), k)
+    return np.bincount(pair, minlength=len(methods) * k).reshape(len(methods), k)
+
+
+def _method_channels(methods: tuple[str, ...], counts: np.ndarray) -> np.ndarray:
+    """Per payment method, its default refund channel: the domain's for a domain method; otherwise the
+    channel most of its refunds show (ties: the first in REFUND_CHANNELS), 'original' with none seen."""
     out = np.where(counts.any(axis=1), counts.argmax(axis=1), REFUND_CHANNELS.index("original"))
     for i, m in enumerate(methods):
         if m in DEFAULT_REFUND_CHANNEL:

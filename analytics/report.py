@@ -79,12 +79,12 @@ from dataclasses import dataclass, field
 import duckdb
 import polars as pl
 
-from analytics import capabilities
+from analytics import capabilities, grouped
 from analytics import metrics as m
 from analytics import pipelines as p
 from analytics.filters import NO_FILTERS, Filters
 from analytics.load import dataset_id as _dataset_id
-from analytics.load import load, load_frame
+from analytics.load import load, load_frame  # noqa: F401 (load_frame: public API, see above)
 from analytics.load import resolve as _resolve
 from analytics.outcomes import OUTCOMES, STAGES
 
@@ -347,11 +347,25 @@ _REPORT_SCALARS = (
     "refund_amount", "return_path_orders",
     *(f"requests_{s}" for s in STAGES), *(f"cancelled_{s}" for s in STAGES), *(f"outcome_{o}" for o in OUTCOMES),
 )
-_REPORT_TABLE_READS = {
-    "orders": ("payment_method", "amount", "is_cancelled"),
-    "requests": ("reason",),
-    "refunds": ("payment_method", "refund_initiated_at", "refund_completed_at", "requested_at"),
-}
+# The report's tables as partials per group (grouped.py): added up over any split of the orders, then
+# finalised here, on one machine and on Spark alike.
+_VOLUME_PARTIALS = ("orders", "gmv", "cancelled_orders", "cancelled_gmv")
+_LATENCY_PARTIALS = ("refund_days_from_start", "wait_days", "pending_refunds")
+_TABLE_SPECS = (
+    grouped.Grouped("by_payment_method", "orders", "payment_method", _VOLUME_PARTIALS),
+    grouped.Grouped("by_reason", "requests", "reason", ("requests",)),
+    grouped.Grouped("latency_by_payment_method", "refunds", "payment_method", _LATENCY_PARTIALS),
+    grouped.Grouped("latency", "refunds", None, _LATENCY_PARTIALS),
+)
+_CURRENCY_SPEC = grouped.Grouped("by_currency", "orders", "currency", _VOLUME_PARTIALS)
+
+
+def report_specs(several_currencies: bool = False) -> list[grouped.Grouped]:
+    """The partials `report` finalises: its headline scalars and its tables' groups (money by currency
+    only where the data set has several currencies)."""
+    return [*grouped.scalar_specs(_REPORT_SCALARS), *_TABLE_SPECS, *([_CURRENCY_SPEC] if several_currencies else [])]
+
+
 # Report key -> the capabilities it stands on. A key the data set cannot support is null, with its reason
 # in "unavailable"; it is never shown as 0.
 _REPORT_NEEDS = {
@@ -379,27 +393,54 @@ _FROM_REQUEST_KEYS = ("refunds_from_request", "mean_from_request_business_days",
 def report(con: duckdb.DuckDBPyConnection, dataset=None, filters: Filters = NO_FILTERS, *,
            threshold_days: float = 20) -> dict:
     """The headline report of one data set under filters, in the command line's JSON shape (see the
-    module docstring): one load per grain, every number collected in one go."""
+    module docstring): one load per grain, its partials tallied in one go (grouped.py), then finalised."""
     ds = _resolve(con, dataset)
     missing = missing_capabilities(con, ds)
-    reads = m.reads(_REPORT_SCALARS)
-    for grain, columns in _REPORT_TABLE_READS.items():
-        reads[grain] = tuple(sorted({*reads.get(grain, ()), *columns}))
-    frames = load(con, ds, filters, reads)
+    codes = currencies(con, ds)
+    specs = report_specs(len(codes) > 1)
+    added = grouped.add(grouped.tally(load(con, ds, filters, grouped.reads(specs)), specs))
+    return finalise_report(ds, filters, threshold_days, missing, codes, added)
 
-    scalar_frames = m.scalar_values(frames, _REPORT_SCALARS)
-    tables = [
-        p.volume_by(p.Frames(orders=frames.orders), "payment_method"),
-        p.reasons(frames.requests),
-        p.refund_latency(frames.refunds, "payment_method"),
-        p.refund_latency(frames.refunds, None),
-        p.refund_share_over(frames.refunds, threshold_days, by=None),
-    ]
-    collected = pl.collect_all([*scalar_frames, *tables])
-    s = m.finalise_row(pl.concat(collected[:len(scalar_frames)], how="horizontal"), _REPORT_SCALARS)
-    by_method, reason_rows, latency, overall, over = collected[len(scalar_frames):]
-    over_row = over.row(0, named=True)
-    wait = overall.row(0, named=True)
+
+def _volume_rows(added: pl.DataFrame, spec: grouped.Grouped) -> list[dict]:
+    rows = [{spec.by: key, **m.finalise(parts, (*_VOLUME_PARTIALS, "cancellation_rate"))}
+            for key, parts in grouped.read(added, spec).items()]
+    return grouped.ranked(rows, "orders", spec.by)
+
+
+def _latency_row(parts: dict) -> dict:
+    start, wait = parts["refund_days_from_start"], parts["wait_days"]
+    return {
+        "refunds": grouped.whole(start), "mean_business_days": start.mean(),
+        "p50_business_days": start.percentile(0.5), "p90_business_days": start.percentile(0.9),
+        "refunds_from_request": grouped.whole(wait), "mean_from_request_business_days": wait.mean(),
+        "p50_from_request_business_days": wait.percentile(0.5),
+        "p90_from_request_business_days": wait.percentile(0.9),
+        "pending_refunds": parts["pending_refunds"],
+    }
+
+
+def finalise_report(ds, filters: Filters, threshold_days: float, missing: dict[str, str], codes: list[str],
+                    added: pl.DataFrame) -> dict:
+    """The report from its added partials (grouped.add over the chunks of `report_specs`), what the data
+    set records (`missing`: capability -> why) and its currencies: the same for every engine."""
+    scalar_parts: dict = {}
+    for spec in grouped.scalar_specs(_REPORT_SCALARS):
+        scalar_parts.update(grouped.read(added, spec)[None])
+    s = m.finalise(scalar_parts, _REPORT_SCALARS)
+    by_method, by_reason, latency_by_method, latency = _TABLE_SPECS
+    requests = {key: parts["requests"] for key, parts in grouped.read(added, by_reason).items()}
+    total_requests = sum(requests.values())
+    reason_rows = grouped.ranked(
+        [{"reason": key, "requests": n, "share": float(n / total_requests) if total_requests else None}
+         for key, n in requests.items()], "requests", "reason", nulls_last=False)
+    latency_rows = grouped.by_key([{"payment_method": key, **_latency_row(parts)}
+                                   for key, parts in grouped.read(added, latency_by_method).items()],
+                                  "payment_method")
+    overall = grouped.read(added, latency)[None]
+    wait = _latency_row(overall)
+    start = overall["refund_days_from_start"]
+    measured, slow = grouped.whole(start), grouped.over(start, threshold_days)
 
     out: dict = {
         "dataset": {"id": ds.id, "name": ds.name},
@@ -412,24 +453,25 @@ def report(con: duckdb.DuckDBPyConnection, dataset=None, filters: Filters = NO_F
         "cancelled_gmv": s["cancelled_gmv"],
         "requests_by_stage": {st: s[f"requests_{st}"] for st in STAGES},
         "cancellations_by_stage": {st: s[f"cancelled_{st}"] for st in STAGES},
-        "cancelled_by_payment_method": by_method.select(
-            "payment_method", "orders", "cancelled_orders", "cancellation_rate", "cancelled_gmv").to_dicts(),
+        "cancelled_by_payment_method": [
+            {k: row[k] for k in ("payment_method", "orders", "cancelled_orders", "cancellation_rate", "cancelled_gmv")}
+            for row in _volume_rows(added, by_method)],
         "request_outcomes": {o: s[f"outcome_{o}"] for o in OUTCOMES},
         "acceptance_rate": s["acceptance_rate"],
         "seller_response_hours": {"answered_requests": s["answered_requests"], "p50": s["p50_response_hours"],
                                   "p90": s["p90_response_hours"]},
-        "reasons": reason_rows.to_dicts(),
+        "reasons": reason_rows,
         "refunds": s["refunds"],
         "refund_amount": s["refund_amount"],
-        "refund_latency": latency.to_dicts(),
+        "refund_latency": latency_rows,
         "refund_wait_from_request": {"refunds": wait["refunds_from_request"],
                                      "p50_business_days": wait["p50_from_request_business_days"],
                                      "p90_business_days": wait["p90_from_request_business_days"]},
         "refund_wait_from_start": {"refunds": wait["refunds"], "p50_business_days": wait["p50_business_days"],
                                    "p90_business_days": wait["p90_business_days"]},
-        "refunds_over_threshold": {"threshold_business_days": threshold_days, "refunds": over_row["refunds"],
-                                   "over_threshold": over_row["over_threshold"],
-                                   "share": over_row["share_over_threshold"]},
+        "refunds_over_threshold": {"threshold_business_days": threshold_days, "refunds": measured,
+                                   "over_threshold": slow,
+                                   "share": float(slow / measured) if measured else None},
         "seller_losses": {"cancelled_gmv": s["cancelled_gmv"], "return_path_orders": s["return_path_orders"]},
     }
     why_not: dict[str, str] = {}
@@ -452,13 +494,10 @@ def report(con: duckdb.DuckDBPyConnection, dataset=None, filters: Filters = NO_F
         why_not["seller_losses.cancelled_gmv"] = missing["single_currency"]
         for row in out["cancelled_by_payment_method"] or []:
             row["cancelled_gmv"] = None
-    codes = currencies(con, ds)
     out["currency"] = codes[0] if len(codes) == 1 else None
     out["money_by_currency"] = None
     if len(codes) > 1:
-        by_currency = p.volume_by(p.Frames(orders=load_frame(
-            con, ds, "orders", filters, ("currency", "amount", "is_cancelled")).lazy()), "currency").collect()
-        out["money_by_currency"] = by_currency.select(
-            "currency", "orders", "gmv", "cancelled_orders", "cancelled_gmv").to_dicts()
+        out["money_by_currency"] = [{k: row[k] for k in ("currency", *_VOLUME_PARTIALS)}
+                                    for row in _volume_rows(added, _CURRENCY_SPEC)]
     out["unavailable"] = why_not
     return out

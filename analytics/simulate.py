@@ -171,8 +171,7 @@ def policy_parameters(prep: Prepared) -> tuple[Parameter, ...]:
     method it has. A method outside the domain table defaults to the channel most of its refunds show,
     else 'original'."""
     data = prep.data
-    seen = data.has_refund & (data.refund_channel >= 0) & (data.method >= 0)
-    with_channel = np.bincount(data.method[seen], minlength=len(data.methods))
+    with_channel = data.method_refunds
     present = [m for m, n in zip(data.methods, data.method_orders, strict=True) if n > 0]
     observed = {m: REFUND_CHANNELS[c] for m, c, k in zip(data.methods, data.method_channel, with_channel, strict=True)
                 if k > 0}
@@ -445,15 +444,17 @@ def _figures(values: Summaries, missing: Mapping[str, str] = {}, signed: bool = 
 
 
 def simulate(source, dataset: str | None = None, policy: Policy | None = None, replicates: int = DEFAULT_REPLICATES,
-             seed: int = 0, *, baseline: Policy | None = None) -> dict:
-    """Baseline, scenario and their difference, each figure with its 95% interval over replicates."""
+             seed: int = 0, *, baseline: Policy | None = None, summaries=None) -> dict:
+    """Baseline, scenario and their difference, each figure with its 95% interval over replicates.
+    `summaries(prep, policies, replicates, seed)`: where the replicates' figures come from (default:
+    replayed here; spark.py replays them on a cluster)."""
     prep = _source(source, dataset)
     policy = policy or Policy()
     baseline = baseline or Policy()
     replicates = _check_replicates(replicates)
     _check_methods(prep, policy)
     _check_methods(prep, baseline)
-    base, scen = _summaries(prep, [baseline, policy], replicates, seed)
+    base, scen = (summaries or _summaries)(prep, [baseline, policy], replicates, seed)
     missing = unavailable(prep)
     return {
         "dataset": {"id": prep.dataset_id, "name": prep.name},

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from analytics import db, figures
+from analytics import figures
 from analytics.cli import UserError, add_common, emit
+from analytics.commands.sources import add_source, opened, spark_session
 from analytics.filters import ANCHORS, Filters
 from analytics.metrics import REGISTRY
 from analytics.outcomes import STAGES
@@ -25,13 +26,14 @@ def register(sub) -> None:
     f.add_argument("--stage", action="append", metavar="S", help=f"one of {', '.join(STAGES)}")
     p.add_argument("--threshold", type=float, default=20, metavar="DAYS",
                    help="business days beyond which a refund counts as slow (default 20)")
+    add_source(p)
     p.set_defaults(func=cmd_report)
 
 
 def with_dataset_note(args, render):
     """`render`, with a first line naming the data set when the command picked it (no --dataset): the
     most recent, which may not be the one the person meant. JSON output is left as it is."""
-    if getattr(args, "dataset", None) is not None:
+    if getattr(args, "dataset", None) is not None or getattr(args, "source", None):
         return render
 
     def rendered(payload: dict) -> str:
@@ -71,14 +73,14 @@ def cmd_report(args) -> int:
     filters = filters_from_args(args)
     if args.threshold < 0:
         raise UserError(f"--threshold must be 0 or more business days, got {args.threshold}")
-    path = db.db_path(args.db)
-    if not path.exists():
-        raise UserError(f"no database at {path}: run `python -m analytics generate` or import a file first")
-    con = db.connect(path, read_only=True)
-    try:
-        payload = report(con, args.dataset, filters, threshold_days=args.threshold)
-    finally:
-        con.close()
+    with opened(args) as (con, dataset, source):
+        if args.engine == "spark":
+            from analytics import spark
+
+            payload = spark.report(spark_session(args), source, filters, threshold_days=args.threshold,
+                                   partitions=args.partitions)
+        else:
+            payload = report(con, dataset, filters, threshold_days=args.threshold)
     emit(args, payload, with_dataset_note(args, render))
     return 0
 

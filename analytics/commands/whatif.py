@@ -5,6 +5,7 @@ from __future__ import annotations
 from analytics import db, figures
 from analytics.cli import UserError, add_common, emit
 from analytics.commands.report import with_dataset_note
+from analytics.commands.sources import add_source, opened, spark_session
 from analytics.policy import DATA, PARAMETERS, PolicyError, value_text
 
 # Figures shown by the text rendering of simulate and sweep (--json prints them all).
@@ -31,6 +32,7 @@ def register(sub) -> None:
     p = sub.add_parser("calibrate", help="fit the what-if engine's distributions from a data set, with sample sizes")
     p.add_argument("--refit", action="store_true", help="fit again even if a stored calibration exists")
     add_common(p, dataset=True)
+    add_source(p)
     p.set_defaults(func=cmd_calibrate)
 
     names = ", ".join(x.name for x in PARAMETERS)
@@ -48,15 +50,18 @@ def register(sub) -> None:
                        help=f"replicates with different draws, for the 95%% intervals (default {REPLICATES_HELP_DEFAULT})")
         p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
         add_common(p, dataset=True)
+        add_source(p)
         p.set_defaults(func=cmd_simulate if name == "simulate" else cmd_sweep)
 
 
 def cmd_calibrate(args) -> int:
     from analytics import calibrate
 
-    con = db.connect(args.db)
-    found = db.resolve_dataset(con, args.dataset)
-    fitted = calibrate.calibrate(con, found.id, refit=args.refit)
+    if args.engine == "spark":
+        raise UserError("calibrate runs on the local engine (--engine local); simulate and report run on Spark")
+    with opened(args, read_only=False) as (con, dataset, _):
+        found = db.resolve_dataset(con, dataset)
+        fitted = calibrate.calibrate(con, found.id, refit=args.refit)
     summary = fitted.summary()
     payload = {"dataset": {"id": found.id, "name": found.name}, "fitted": summary}
     if found.true_params:
@@ -150,12 +155,23 @@ def cmd_simulate(args) -> int:
     from analytics import simulate
 
     _policy(args)
-    prep = simulate.prepare_dataset(db.connect(args.db), args.dataset)
-    policy = _policy(args, prep)
-    try:
-        result = simulate.simulate(prep, policy=policy, replicates=_replicates(args), seed=args.seed)
-    except PolicyError as e:
-        raise UserError(str(e)) from None
+    with opened(args, read_only=False) as (con, dataset, source):
+        if args.engine == "spark":
+            from analytics import spark
+
+            session = spark_session(args)
+            try:
+                result = spark.simulate(session, source, lambda prep: _policy(args, prep),
+                                        replicates=_replicates(args), seed=args.seed, partitions=args.partitions)
+            except PolicyError as e:
+                raise UserError(str(e)) from None
+        else:
+            prep = simulate.prepare_dataset(con, dataset)
+            policy = _policy(args, prep)
+            try:
+                result = simulate.simulate(prep, policy=policy, replicates=_replicates(args), seed=args.seed)
+            except PolicyError as e:
+                raise UserError(str(e)) from None
     emit(args, result, with_dataset_note(args, _render_simulation))
     return 0
 
@@ -248,7 +264,10 @@ def cmd_sweep(args) -> int:
 
     _policy(args)
     values = [v.strip() for v in args.values.split(",") if v.strip()]
-    prep = simulate.prepare_dataset(db.connect(args.db), args.dataset)
+    if args.engine == "spark":
+        raise UserError("sweep runs on the local engine (--engine local); simulate and report run on Spark")
+    with opened(args, read_only=False) as (con, dataset, _):
+        prep = simulate.prepare_dataset(con, dataset)
     policy = _policy(args, prep)
     try:
         result = simulate.sweep(prep, args.param, values, policy=policy, replicates=_replicates(args),

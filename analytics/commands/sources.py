@@ -1,0 +1,101 @@
+"""`python -m analytics export`: a data set as Parquet; and the options that read a Parquet source
+(`--source DIR`) on an engine (`--engine local|spark`) instead of a stored data set."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+from analytics import db
+from analytics.cli import UserError, add_common, emit
+
+ENGINES = ("local", "spark")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("export", help="write a data set's orders, requests and refunds as Parquet, by month")
+    add_common(p, dataset=True)
+    p.add_argument("--parquet", required=True, metavar="DIR",
+                   help="a new (or empty) directory: DIR/orders/month=YYYY-MM/*.parquet, ..., DIR/dataset.json")
+    p.set_defaults(func=cmd_export)
+
+
+def cmd_export(args) -> int:
+    from analytics import source
+
+    path = db.db_path(args.db)
+    if not path.exists():
+        raise UserError(f"no database at {path}: run `python -m analytics generate` or import a file first")
+    con = db.connect(path, read_only=True)
+    try:
+        written = source.export(con, args.dataset, args.parquet)
+    except source.SourceError as e:
+        raise UserError(str(e)) from None
+    finally:
+        con.close()
+    emit(args, written, _render_export)
+    return 0
+
+
+def _render_export(r: dict) -> str:
+    rows = ", ".join(f"{n:,} {t.replace('_', ' ')}" for t, n in r["rows"].items() if n or t != "order_sellers")
+    return f"Wrote {r['dataset']['name']} (id {r['dataset']['id']}) to {r['directory']}: {rows}"
+
+
+def add_source(p) -> None:
+    """--source, --engine, --spark-remote, --partitions on a command that also takes --dataset."""
+    g = p.add_argument_group("a Parquet source instead of a stored data set")
+    g.add_argument("--source", metavar="DIR",
+                   help="a directory written by `export` (or in its layout), read instead of --dataset")
+    g.add_argument("--engine", choices=ENGINES, default="local",
+                   help="local (DuckDB and Polars, the default) or spark (needs --source)")
+    g.add_argument("--spark-remote", metavar="sc://HOST:PORT",
+                   help="a Spark Connect server (default: $SPARK_REMOTE, else a local Spark)")
+    g.add_argument("--partitions", type=int, metavar="N",
+                   help="spread the orders over N Spark partitions (default: as Spark reads the files)")
+
+
+def check_source(args) -> None:
+    if args.source and args.dataset:
+        raise UserError("give --dataset or --source, not both")
+    if args.engine == "spark" and not args.source:
+        raise UserError("--engine spark reads a Parquet source: give --source DIR "
+                        "(write one with `python -m analytics export --parquet DIR`)")
+    if args.partitions is not None and args.partitions < 1:
+        raise UserError(f"--partitions must be 1 or more, got {args.partitions}")
+
+
+@contextlib.contextmanager
+def opened(args, read_only: bool = True):
+    """(connection, data set) for a command: the Parquet source's in-memory database and its data set
+    id, or the database file and --dataset as given."""
+    check_source(args)
+    if args.source:
+        from analytics import source
+
+        try:
+            src = source.open_source(args.source)
+        except source.SourceError as e:
+            raise UserError(str(e)) from None
+        try:
+            yield src.con, src.dataset.id, src
+        finally:
+            src.close()
+        return
+    path = db.db_path(args.db)
+    if read_only and not path.exists():
+        raise UserError(f"no database at {path}: run `python -m analytics generate` or import a file first")
+    con = db.connect(path, read_only=read_only)
+    try:
+        yield con, args.dataset, None
+    finally:
+        con.close()
+
+
+def spark_session(args):
+    from analytics import spark
+
+    try:
+        return spark.session(args.spark_remote or os.environ.get("SPARK_REMOTE"))
+    except spark.SparkUnavailable as e:
+        raise UserError(f"--engine spark: {e}") from None

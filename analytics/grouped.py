@@ -1,0 +1,167 @@
+"""Partials per group, tallied chunk by chunk and added up.
+
+A table of the report (volume by payment method, reasons, refund time by payment method, money by
+currency) and its headline numbers are partials per group: counts, exact sums and distributions
+(partials.py) of the metrics registry's own aggregates (metrics.PARTIALS), one set per value of a
+column (a payment method, a reason) or one set for the whole selection. Any chunk of the orders (the
+whole selection on one machine, one Arrow batch of a Spark partition) is tallied by the same function
+into one long frame; chunks' frames add up by concatenation and one group_by, whatever the split; the
+added partials are read back per group and finalised by the catalogue (figures.py). So one machine
+and many give the same figures: a count is an integer, a sum an exact decimal, a distribution its
+values with their counts.
+
+    Grouped(name, grain, by, partials)   one table of partials: one group per value of `by` (None: one)
+    tally(frames, specs) -> pl.DataFrame  a chunk's partials, long (LONG_SCHEMA): spec, key, partial, v, n, s
+    add(long) -> pl.DataFrame             chunks' partials added up (adding an added frame changes nothing)
+    read(added, spec) -> {key: Partials}  one spec's added partials per group, as numbers and Distributions
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import polars as pl
+
+from analytics import metrics as m
+from analytics import partials as pt
+from analytics import pipelines as p
+
+# One row per (spec, group key, partial) and, for a distribution, per distinct value: a count in n, a
+# sum in s (exact decimal), a distribution as its values v with their counts n.
+LONG_SCHEMA: dict[str, pl.DataType] = {
+    "spec": pl.String, "key": pl.String, "partial": pl.String, "v": pl.Float64, "n": pl.Int64, "s": m.EXACT,
+}
+_GROUP = ["spec", "key", "partial", "v"]
+
+
+@dataclass(frozen=True)
+class Grouped:
+    """The named partials of one grain's frame, per value of the column `by` (None: the whole frame)."""
+
+    name: str
+    grain: str
+    by: str | None
+    partials: tuple[str, ...]
+
+    def __post_init__(self):
+        wrong = [n for n in self.partials if m.PARTIALS[n].grain != self.grain]
+        if wrong:
+            raise ValueError(f"partials {wrong} are not of the {self.grain} grain")
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The columns of the grain's frame this spec reads."""
+        cols = {c for n in self.partials for c in m.PARTIALS[n].columns}
+        return tuple(sorted(cols | ({self.by} if self.by else set())))
+
+
+def scalar_specs(names: Iterable[str]) -> list[Grouped]:
+    """One whole-frame spec per grain holding the partials the named registry scalars are finalised from."""
+    by_grain: dict[str, list[str]] = {}
+    for name in dict.fromkeys(n for s in names for n in m.get(s).figure.partials):
+        by_grain.setdefault(m.PARTIALS[name].grain, []).append(name)
+    return [Grouped(f"scalars.{g}", g, None, tuple(ps)) for g, ps in by_grain.items()]
+
+
+def reads(specs: Iterable[Grouped]) -> dict[str, tuple[str, ...]]:
+    """grain -> the columns the specs read from it (for load.load)."""
+    out: dict[str, set[str]] = {}
+    for spec in specs:
+        out.setdefault(spec.grain, set()).update(spec.columns)
+    return {g: tuple(sorted(c)) for g, c in out.items()}
+
+
+def _aggregate(frame: pl.LazyFrame, spec: Grouped) -> pl.LazyFrame:
+    exprs = [m.partial_expr(n, exact=True) for n in spec.partials]
+    if spec.by is None:
+        return frame.select(pl.lit(None, pl.String).alias("key"), *exprs)
+    return frame.group_by(pl.col(spec.by).cast(pl.String).alias("key")).agg(exprs)
+
+
+def _long(agg: pl.DataFrame, spec: Grouped) -> list[pl.DataFrame]:
+    out = []
+    for name in spec.partials:
+        kind = m.PARTIALS[name].kind
+        head = [pl.lit(spec.name).alias("spec"), pl.col("key"), pl.lit(name).alias("partial")]
+        if kind == "distribution":
+            rows = (agg.select("key", pl.col(name)).explode(name).unnest(name)
+                    .filter(pl.col("n").is_not_null())
+                    .select(*head, pl.col("v").cast(pl.Float64), pl.col("n").cast(pl.Int64),
+                            pl.lit(None, m.EXACT).alias("s")))
+        elif kind == "sum":
+            rows = agg.select(*head, pl.lit(None, pl.Float64).alias("v"), pl.lit(None, pl.Int64).alias("n"),
+                              pl.col(name).cast(m.EXACT).alias("s"))
+        else:
+            rows = agg.select(*head, pl.lit(None, pl.Float64).alias("v"), pl.col(name).cast(pl.Int64).alias("n"),
+                              pl.lit(None, m.EXACT).alias("s"))
+        out.append(rows)
+    return out
+
+
+def empty() -> pl.DataFrame:
+    return pl.DataFrame(schema=LONG_SCHEMA)
+
+
+def tally(frames: p.Frames, specs: Iterable[Grouped]) -> pl.DataFrame:
+    """One chunk's partials, long: every spec's aggregate over its grain's frame, collected together."""
+    specs = list(specs)
+    aggs = pl.collect_all([_aggregate(getattr(frames, s.grain), s) for s in specs])
+    parts = [rows for agg, spec in zip(aggs, specs, strict=True) for rows in _long(agg, spec)]
+    return pl.concat(parts, how="vertical") if parts else empty()
+
+
+def add(long: pl.DataFrame | Iterable[pl.DataFrame]) -> pl.DataFrame:
+    """Chunks' partials added up: counts and sums added, a distribution's counts added value by value."""
+    frame = long if isinstance(long, pl.DataFrame) else pl.concat([empty(), *long], how="vertical")
+    return (frame.group_by(_GROUP).agg(pl.col("n").sum(), pl.col("s").sum())
+            .sort(_GROUP, nulls_last=False))
+
+
+def read(added: pl.DataFrame, spec: Grouped) -> dict[str | None, dict[str, object]]:
+    """Per group key (None for a whole-frame spec), the spec's partials: a count as an int, a sum as a
+    float (the exact decimal rounded once), a distribution as a partials.Distribution. A group with no
+    value of a distribution gets an empty one. A whole-frame spec always has its one group."""
+    rows = added.filter(pl.col("spec") == spec.name)
+    keys = list(dict.fromkeys(rows["key"].to_list()))
+    if spec.by is None and not keys:
+        keys = [None]
+    out: dict[str | None, dict[str, object]] = {}
+    for key in keys:
+        mine = rows.filter(pl.col("key").is_null() if key is None else pl.col("key") == key)
+        parts: dict[str, object] = {}
+        for name in spec.partials:
+            these = mine.filter(pl.col("partial") == name)
+            kind = m.PARTIALS[name].kind
+            if kind == "distribution":
+                parts[name] = pt.Distribution.of(these["v"].to_numpy(), these["n"].cast(pl.Float64).to_numpy())
+            elif kind == "sum":
+                parts[name] = float(these["s"][0]) if these.height and these["s"][0] is not None else 0.0
+            else:
+                parts[name] = int(these["n"][0]) if these.height and these["n"][0] is not None else 0
+        out[key] = parts
+    return out
+
+
+def over(dist: pt.Distribution, threshold: float) -> int:
+    """How many values of a distribution are strictly above the threshold."""
+    return int(round(float(dist.counts[dist.values > threshold].sum()))) if len(dist.values) else 0
+
+
+def whole(dist: pt.Distribution) -> int:
+    """A distribution's count of values, as an int."""
+    return int(round(dist.total))
+
+
+def ranked(rows: list[dict], count: str, key: str, nulls_last: bool = True) -> list[dict]:
+    """Rows by `count` descending, then `key` ascending (None last, or first), as the pipelines sort."""
+    def sort_key(row):
+        k = row[key]
+        return (-row[count], (k is None) == nulls_last, "" if k is None else k)
+    return sorted(rows, key=sort_key)
+
+
+def by_key(rows: list[dict], key: str) -> list[dict]:
+    """Rows by `key` ascending, None last."""
+    return sorted(rows, key=lambda row: (row[key] is None, "" if row[key] is None else row[key]))
+

@@ -1,0 +1,380 @@
+"""The report (and the replay: see `simulate`) on Apache Spark, with the same figures as one machine.
+
+How the work splits. Spark reads a Parquet source (source.py) and joins each order with its request and
+its refund (one row per order, in the pipelines' vocabulary). Each partition hands its rows to Python as
+Arrow batches (`mapInArrow`, no pandas); each batch is cut into the three grains under the filters
+(load.frames_of, the same conditions as the SQL of a stored data set) and tallied by the local engine's
+own function (grouped.tally: counts, exact decimal sums, distributions as {value, count}), one long
+frame of partials per batch. Spark adds them up (a group-by that sums the counts, the sums and each
+distinct value's count); the driver collects the added partials (a few rows per group, never orders)
+and finalises them with the local engine's finaliser (report.finalise_report). A count is an integer, a
+sum an exact decimal and a distribution its values with their counts, so the JSON is the local engine's
+to the last digit, however the orders are partitioned.
+
+    session(remote=None) -> SparkSession      local[*] (CANCELLATION_LAB_SPARK_MASTER), or Spark Connect
+                                              at `remote` / $SPARK_REMOTE (sc://HOST:PORT)
+    orders_frame(spark, directory, columns)   one row per order of a Parquet source, the asked columns
+    report(spark, source, filters, threshold_days=20, partitions=None) -> dict
+    simulate(spark, source, policy, replicates, seed, partitions=None, baseline=None) -> dict
+
+pyspark is imported only when a function here runs (the rest of the product never needs it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import warnings
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+
+from analytics import grouped, load
+from analytics import pipelines as p
+from analytics.filters import NO_FILTERS, Filters
+
+ROOT = Path(__file__).resolve().parent.parent
+MASTER_ENV = "CANCELLATION_LAB_SPARK_MASTER"
+MEMORY_ENV = "CANCELLATION_LAB_SPARK_MEMORY"
+
+# The Parquet tables' columns -> the pipelines' names (load._COLUMN_SQL says the same for DuckDB).
+_ORDER_COLUMNS = ("order_id", "placed_at", "payment_method", "amount", "shipping_method", "seller_id", "currency",
+                  "paid_at", "shipped_at", "delivered_at", "cancelled_at", "is_cancelled", "cancel_stage")
+_REQUEST_COLUMNS = {"requested_at": "requested_at", "reason": "reason", "request_stage": "stage",
+                    "seller_response": "seller_response", "responded_at": "responded_at", "outcome": "outcome",
+                    "return_path": "return_path"}
+_REFUND_COLUMNS = {"refund_channel": "channel", "refund_amount": "amount", "refund_initiated_at": "initiated_at",
+                   "refund_completed_at": "completed_at"}
+
+
+@contextlib.contextmanager
+def _quiet():
+    """pyspark warns, at every Arrow function, that it does not yet support pandas 3: no pandas is used here."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+        yield
+
+
+class SparkUnavailable(RuntimeError):
+    """pyspark or a Java runtime is missing."""
+
+
+def available() -> str | None:
+    """Why Spark cannot run here (None when it can): pyspark and a Java runtime are needed."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "pyspark is not installed (pip install -r requirements.txt)"
+    import shutil
+
+    if not os.environ.get("JAVA_HOME") and not shutil.which("java"):
+        return "no Java runtime (install a Java 17 runtime, e.g. apt-get install openjdk-17-jre-headless)"
+    return None
+
+
+def session(remote: str | None = None, master: str | None = None):
+    """A SparkSession: Spark Connect at `remote` (or $SPARK_REMOTE), else a local Spark
+    ($CANCELLATION_LAB_SPARK_MASTER, default local[*]) with its UI off and a modest driver memory
+    ($CANCELLATION_LAB_SPARK_MEMORY, default 1g). The executors run this Python and this package."""
+    why = available()
+    if why:
+        raise SparkUnavailable(why)
+    from pyspark.sql import SparkSession
+
+    remote = remote or os.environ.get("SPARK_REMOTE")
+    if remote:
+        spark = SparkSession.builder.remote(remote).getOrCreate()
+        _ship_package(spark)
+        return spark
+    # Python workers start from this interpreter and find this package (local mode); everything stays
+    # on this machine's loopback.
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    paths = [str(ROOT), *[x for x in os.environ.get("PYTHONPATH", "").split(os.pathsep) if x]]
+    os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    builder = (SparkSession.builder.appName("cancellation-lab")
+               .master(master or os.environ.get(MASTER_ENV, "local[*]"))
+               .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")
+               .config("spark.driver.memory", os.environ.get(MEMORY_ENV, "1g"))
+               .config("spark.sql.shuffle.partitions", "8")
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.sql.parquet.inferTimestampNTZ.enabled", "true")
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+               .config("spark.executorEnv.PYTHONPATH", os.environ["PYTHONPATH"]))
+    with _quiet():
+        spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def _ship_package(spark) -> None:
+    """Send this package to a Spark Connect cluster's executors (a zip of analytics/)."""
+    import tempfile
+    import zipfile
+
+    target = Path(tempfile.mkdtemp()) / "analytics.zip"
+    with zipfile.ZipFile(target, "w") as z:
+        for path in (ROOT / "analytics").rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts:
+                z.write(path, path.relative_to(ROOT))
+    spark.addArtifacts(str(target), pyfile=True)
+
+
+# ---------------------------------------------------------------------------------------------------
+# One row per order, from the Parquet source
+
+def _table(spark, directory: Path, table: str):
+    from analytics.source import table_files
+
+    if not table_files(directory, table):
+        return None
+    return spark.read.option("mergeSchema", "true").parquet(str(directory / table)).drop("month")
+
+
+def orders_frame(spark, directory: str | Path, columns: Iterable[str]):
+    """A Spark DataFrame, one row per order of the Parquet source at `directory`, with the asked columns
+    of pipelines.COLUMNS (plus has_request and has_refund): each order joined with its request and its
+    refund; the list of an order's sellers (load.SELLERS_COLUMN) when asked and the source has one."""
+    from pyspark.sql import functions as F
+
+    directory = Path(directory)
+    wanted = set(columns) | {"order_id", "has_request", "has_refund"}
+    orders = _table(spark, directory, "orders")
+    if orders is None:
+        raise FileNotFoundError(f"{directory} holds no Parquet files under orders/")
+    cols = [F.upper(F.trim(F.col(c))).alias(c) if c == "currency" else F.col(c)
+            for c in _ORDER_COLUMNS if c in wanted and c in orders.columns]
+    cols += [F.lit(None).cast(_spark_type(c)).alias(c) for c in _ORDER_COLUMNS if c in wanted and c not in orders.columns]
+    out = orders.select(*cols)
+    for flag, table, mapping in (("has_request", "cancellation_requests", _REQUEST_COLUMNS),
+                                 ("has_refund", "refunds", _REFUND_COLUMNS)):
+        frame = _table(spark, directory, table)
+        asked = [c for c in mapping if c in wanted]
+        if frame is None:
+            out = out.select("*", F.lit(False).alias(flag),
+                             *(F.lit(None).cast(_spark_type(c)).alias(c) for c in asked))
+            continue
+        picked = frame.select(F.col("order_id"), F.lit(True).alias(flag),
+                              *(F.col(mapping[c]).alias(c) if mapping[c] in frame.columns
+                                else F.lit(None).cast(_spark_type(c)).alias(c) for c in asked))
+        out = out.join(picked, "order_id", "left").withColumn(flag, F.coalesce(F.col(flag), F.lit(False)))
+    if load.SELLERS_COLUMN in wanted:
+        sellers = _table(spark, directory, "order_sellers")
+        if sellers is not None:
+            lists = sellers.groupBy("order_id").agg(F.collect_list("seller_id").alias(load.SELLERS_COLUMN))
+            out = out.join(lists, "order_id", "left")
+    keep = [c for c in (*p.COLUMNS, load.SELLERS_COLUMN) if c in wanted and c in out.columns]
+    return out.select(*keep)
+
+
+def _spark_type(column: str) -> str:
+    dtype = p.COLUMNS[column]
+    if dtype == pl.String:
+        return "string"
+    if dtype == pl.Float64:
+        return "double"
+    if dtype == pl.Boolean:
+        return "boolean"
+    return "timestamp_ntz"
+
+
+def _polars(batch: pa.RecordBatch) -> pl.DataFrame:
+    """An Arrow batch as a Polars frame in the pipelines' types (timestamps naive UTC)."""
+    frame = pl.from_arrow(batch)
+    casts = {}
+    for name, dtype in frame.schema.items():
+        if name in p.COLUMNS:
+            if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+                frame = frame.with_columns(pl.col(name).dt.convert_time_zone("UTC").dt.replace_time_zone(None))
+            casts[name] = p.COLUMNS[name]
+    return frame.cast(casts)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The report
+
+_LONG_ARROW = pa.schema([("spec", pa.string()), ("key", pa.string()), ("partial", pa.string()),
+                         ("v", pa.float64()), ("n", pa.int64()), ("s", pa.decimal128(38, 9))])
+LONG_DDL = "spec string, key string, partial string, v double, n long, s decimal(38,9)"
+
+
+def _tally_batches(specs: list[grouped.Grouped], filters: Filters):
+    """The function every partition runs: each Arrow batch of orders -> its partials (long, Arrow)."""
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            frames = load.frames_of(_polars(batch).lazy(), filters)
+            yield from grouped.tally(frames, specs).to_arrow().cast(_LONG_ARROW).to_batches()
+    return run
+
+
+def tally(spark, directory: str | Path, specs: list[grouped.Grouped], filters: Filters = NO_FILTERS,
+          partitions: int | None = None) -> pl.DataFrame:
+    """The specs' partials over a Parquet source, tallied per partition and added up by Spark: the long
+    frame of grouped.add (what one machine's grouped.add(grouped.tally(...)) gives)."""
+    from pyspark.sql import functions as F
+
+    columns = {c for cols in grouped.reads(specs).values() for c in cols} | load.filter_columns(filters)
+    if filters.sellers:
+        columns.add(load.SELLERS_COLUMN)
+    orders = orders_frame(spark, directory, columns)
+    if partitions:
+        orders = orders.repartition(int(partitions), "order_id")
+    with _quiet():
+        added = (orders.mapInArrow(_tally_batches(list(specs), filters), LONG_DDL)
+                 .groupBy("spec", "key", "partial", "v")
+                 .agg(F.sum("n").alias("n"), F.sum("s").alias("s")))
+        table = added.toArrow()
+    frame = pl.from_arrow(table) if table.num_rows else grouped.empty()
+    return grouped.add(frame.cast(grouped.LONG_SCHEMA))
+
+
+def report(spark, source, filters: Filters = NO_FILTERS, *, threshold_days: float = 20,
+           partitions: int | None = None) -> dict:
+    """report.report's JSON for a Parquet source (source.Source), computed on Spark."""
+    from analytics import report as rp
+
+    codes = source.currencies
+    specs = rp.report_specs(len(codes) > 1)
+    added = tally(spark, source.directory, specs, filters, partitions)
+    return rp.finalise_report(source.dataset, filters, threshold_days, source.missing, codes, added)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The replay (simulate)
+#
+# The calibration (fitted once, on the driver) and the data set's Wide (replay_data.Wide: its last
+# moment, payment methods and their refund channels, computed once by Spark) travel with the task to
+# every partition; each partition prepares its orders with them and replays them under every policy and
+# replicate with the local engine's NumPy code. The common random numbers and the bootstrap weights are
+# keyed by (seed, replicate, order), so an order draws the same wherever it lands. Each partition returns
+# one Tally per (policy, replicate) and one bootstrap-weighted Tally with its total weight; the driver
+# adds them and computes the figures and intervals exactly as on one machine (simulate.simulate).
+
+_TALLY_FIELDS = ("scalars", "outcomes", "channel_counts", "channel_amounts", "wait", "transit")
+_TALLY_ARROW = pa.schema([("policy", pa.int32()), ("replicate", pa.int32()), ("boot", pa.bool_()),
+                          ("total", pa.float64()), ("wait_width", pa.int32()),
+                          *((name, pa.list_(pa.float64())) for name in _TALLY_FIELDS)])
+TALLY_DDL = ("policy int, replicate int, boot boolean, total double, wait_width int, "
+             + ", ".join(f"{name} array<double>" for name in _TALLY_FIELDS))
+_TIMES = ("placed_at", "paid_at", "shipped_at", "delivered_at", "cancelled_at", "requested_at", "responded_at",
+          "refund_initiated_at", "refund_completed_at")
+
+
+def _replay_batches(wide, calibration, policies, replicates: int, seed: int):
+    """The function every partition runs: its orders replayed under each policy and replicate."""
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from analytics.orders import ORDER_COLUMNS
+        from analytics.replay import _tallies, draw_base, latent, replay
+        from analytics.replay_data import prepare, resample
+
+        chunks = [_polars(b) for b in batches]
+        chunks = [c for c in chunks if c.height]
+        if not chunks:
+            return
+        data = prepare(pl.concat(chunks).select(list(ORDER_COLUMNS)).sort("order_id"), wide)
+        rows = []
+        for k in range(replicates):
+            drawn = calibration.drawn(seed, k)
+            base = draw_base(data, drawn)
+            boot = resample(data, seed, k)
+            for i, policy in enumerate(policies):
+                rep = replay(data, drawn, policy, latent(data, drawn, seed, k, base))
+                plain, weighted = _tallies(data, rep, boot)
+                for is_boot, t in ((False, plain), (True, weighted)):
+                    rows.append({"policy": i, "replicate": k, "boot": is_boot, "total": boot.total if is_boot else 0.0,
+                                 "wait_width": int(t.wait.shape[1]),
+                                 **{name: getattr(t, name).ravel().tolist() for name in _TALLY_FIELDS}})
+        yield pa.RecordBatch.from_pylist(rows, schema=_TALLY_ARROW)
+    return run
+
+
+def _epoch_us(value) -> int:
+    from datetime import datetime, timedelta
+
+    return 0 if value is None else (value - datetime(1970, 1, 1)) // timedelta(microseconds=1)
+
+
+def wide_of(orders) -> tuple[int, object]:
+    """(orders, replay_data.Wide) of a Spark frame of orders (orders_frame), from three small aggregates."""
+    import numpy as np
+    from pyspark.sql import functions as F
+
+    from analytics.outcomes import DEFAULT_REFUND_CHANNEL, REFUND_CHANNELS
+    from analytics.replay_data import Wide
+
+    n, end = orders.agg(F.count(F.lit(1)), F.greatest(*(F.max(c) for c in _TIMES))).collect()[0]
+    per_method = {r[0]: r[1] for r in orders.groupBy("payment_method").count().collect()}
+    methods = tuple(sorted({m for m in per_method if m is not None} | set(DEFAULT_REFUND_CHANNEL)))
+    counts = np.zeros((len(methods), len(REFUND_CHANNELS)), dtype=np.int64)
+    for method, channel, k in (orders.filter(F.col("has_refund")).groupBy("payment_method", "refund_channel")
+                               .count().collect()):
+        if method in methods and channel in REFUND_CHANNELS:
+            counts[methods.index(method), REFUND_CHANNELS.index(channel)] = k
+    method_orders = np.array([per_method.get(m, 0) for m in methods], dtype=np.int64)
+    return int(n), Wide(_epoch_us(end), methods, method_orders, counts)
+
+
+def _tally_of(row: dict, n_methods: int):
+    import numpy as np
+
+    from analytics.tally import Tally
+
+    arrays = {name: np.asarray(row[name], dtype=np.float64) for name in _TALLY_FIELDS}
+    arrays["wait"] = arrays["wait"].reshape(n_methods, row["wait_width"])
+    return Tally(**arrays)
+
+
+def simulate(spark, source, policy_for, *, replicates: int, seed: int = 0, partitions: int | None = None,
+             baseline=None) -> dict:
+    """simulate.simulate's JSON for a Parquet source (source.Source), the replays run on Spark.
+    `policy_for(prepared)`: the scenario's Policy, checked against the data set's own parameters (its
+    payment methods) once they are known. The calibration is fitted on the driver, on the whole data
+    set (calibrate.calibrate over the source), as one machine fits it."""
+    import numpy as np
+
+    from analytics import calibrate as cal
+    from analytics import simulate as sim
+    from analytics.orders import ORDER_COLUMNS
+    from analytics.replay_data import prepare
+    from analytics.tally import figures_of
+
+    ds = source.dataset
+    calibration = cal.calibrate(source.con, ds.id)
+    orders = orders_frame(spark, source.directory, ORDER_COLUMNS)
+    with _quiet():
+        n, wide = wide_of(orders)
+    empty = pl.DataFrame(schema=ORDER_COLUMNS)
+    prep = sim.Prepared(ds.id, ds.name, empty, prepare(empty, wide), calibration, source.missing)
+    policy = policy_for(prep)
+    spread = orders.repartition(int(partitions), "order_id") if partitions else orders
+
+    def summaries(prep, policies, replicates, seed):
+        with _quiet():
+            table = spread.mapInArrow(_replay_batches(wide, calibration, list(policies), replicates, seed),
+                                      TALLY_DDL).toArrow()
+        sums: dict = {}
+        totals: dict = {}
+        for row in table.to_pylist():
+            key = (row["policy"], row["replicate"], row["boot"])
+            t = _tally_of(row, len(wide.methods))
+            sums[key] = t if key not in sums else sums[key] + t
+            if row["boot"]:
+                totals[key[:2]] = totals.get(key[:2], 0.0) + row["total"]
+        out = []
+        for i in range(len(policies)):
+            per = []
+            for k in range(replicates):
+                total = totals.get((i, k), 0.0)
+                per.append((figures_of(sums[(i, k, False)], n, wide.methods),
+                            figures_of(sums[(i, k, True)], n, wide.methods, n / total if total > 0 else 1.0)))
+            names = list(per[0][0])
+            out.append(tuple({name: np.array([r[part][name] for r in per]) for name in names} for part in (0, 1)))
+        return out
+
+    return sim.simulate(prep, policy=policy, replicates=replicates, seed=seed, baseline=baseline,
+                        summaries=summaries)

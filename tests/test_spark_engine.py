@@ -1,0 +1,156 @@
+"""The report on a Parquet source is the stored data set's report, to the last digit: `report --json` is
+identical between --dataset (DuckDB), --source DIR --engine local and --source DIR --engine spark at 1, 3
+and 8 Spark partitions, on a generated data set and on the shared Olist sample (with its sellers file);
+and under filters. `simulate --json` with a fixed seed is the same on every engine and partitioning
+(floats to 1e-9 relative: the partitions' tallies are added in another order). Spark runs for real, locally (local[2], one session for the module); the tests are
+skipped, saying why, where pyspark or a Java runtime is missing (.ci/run installs both)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import pytest
+
+from analytics import db, generate, importer, source
+from analytics import spark as spark_engine
+from analytics.cli import main
+
+WHY_NOT = spark_engine.available()
+pytestmark = [pytest.mark.spark, pytest.mark.skipif(WHY_NOT is not None, reason=f"Spark cannot run here: {WHY_NOT}")]
+
+PARTITIONS = (1, 3, 8)
+
+
+@pytest.fixture(scope="module")
+def spark():
+    os.environ.setdefault(spark_engine.MASTER_ENV, "local[2]")
+    session = spark_engine.session(master="local[2]")
+    session.conf.set("spark.sql.shuffle.partitions", "4")
+    yield session
+    session.stop()
+
+
+def _json(capsys, *args) -> dict:
+    capsys.readouterr()
+    code = main([*args, "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return json.loads(out)
+
+
+def _exported(tmp_path_factory, name: str, fill) -> tuple:
+    base = tmp_path_factory.mktemp(name)
+    path = base / "lab.duckdb"
+    con = db.connect(path)
+    try:
+        dataset_id = fill(con)
+        source.export(con, dataset_id, base / "parquet")
+    finally:
+        con.close()
+    return path, dataset_id, base / "parquet"
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    return _exported(tmp_path_factory, "generated",
+                     lambda con: generate.generate(con, 3000, 11, name="Spark check").dataset.id)
+
+
+@pytest.fixture(scope="module")
+def olist(tmp_path_factory):
+    from tests.conftest import OLIST_DIR
+
+    if not (OLIST_DIR / "olist_orders_dataset.csv").exists():
+        pytest.skip(f"the Olist sample is absent: expected it in {OLIST_DIR}")
+    files = [OLIST_DIR / f for f in ("olist_orders_dataset.csv", "olist_order_payments_dataset.csv",
+                                     "olist_order_items_dataset.csv")]
+    return _exported(tmp_path_factory, "olist", lambda con: importer.import_files(con, files).dataset.id)
+
+
+def _same_reports(capsys, data, *filters: str) -> dict:
+    path, dataset_id, parquet = data
+    stored = _json(capsys, "report", "--db", str(path), "--dataset", dataset_id, *filters)
+    assert _json(capsys, "report", "--source", str(parquet), *filters) == stored
+    for n in PARTITIONS:
+        on_spark = _json(capsys, "report", "--source", str(parquet), "--engine", "spark", "--partitions", str(n), *filters)
+        assert on_spark == stored, f"{n} partitions"
+    return stored
+
+
+def test_export_writes_months_and_metadata(generated):
+    _, dataset_id, parquet = generated
+    months = sorted(p.name for p in (parquet / "orders").iterdir())
+    assert months and all(m.startswith("month=20") and len(m) == len("month=2026-01") for m in months)
+    meta = json.loads((parquet / "dataset.json").read_text())
+    assert meta["dataset"]["id"] == dataset_id and meta["rows"]["orders"] == 3000
+    assert meta["records"]["requests"] and meta["records"]["refunds"]
+    # Every request and refund sits in its order's month.
+    src = source.open_source(parquet)
+    try:
+        assert src.con.execute("SELECT count(*) FROM orders").fetchall()[0][0] == 3000
+        assert src.dataset.id == dataset_id and src.dataset.name == "Spark check"
+    finally:
+        src.close()
+
+
+def test_generated_report_identical_on_every_engine(spark, capsys, generated):
+    stored = _same_reports(capsys, generated)
+    assert stored["orders"] == 3000 and stored["refund_latency"] and stored["reasons"]
+
+
+def test_generated_report_identical_under_filters(spark, capsys, generated):
+    _same_reports(capsys, generated, "--payment-method", "card,wallet", "--stage", "awaiting_shipment,after_shipment")
+    _same_reports(capsys, generated, "--from", "2026-02-01", "--to", "2026-04-30", "--anchor", "request")
+
+
+def test_olist_report_identical_on_every_engine(spark, capsys, olist):
+    stored = _same_reports(capsys, olist)
+    assert stored["orders"] == 7999 and "refunds" in stored["unavailable"]
+
+
+def test_spark_needs_a_source(capsys, generated):
+    path, dataset_id, _ = generated
+    assert main(["report", "--db", str(path), "--dataset", dataset_id, "--engine", "spark"]) == 2
+    assert "--engine spark reads a Parquet source" in capsys.readouterr().err
+
+
+def _close(a, b, path="") -> list[str]:
+    """Where two JSON values differ: floats beyond 1e-9 relative, anything else at all."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        if set(a) != set(b):
+            return [f"{path}: keys {sorted(set(a) ^ set(b))}"]
+        return [d for k in a for d in _close(a[k], b[k], f"{path}.{k}")]
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [f"{path}: {len(a)} vs {len(b)} items"]
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in _close(x, y, f"{path}[{i}]")]
+    if isinstance(a, float) and isinstance(b, float):
+        return [] if math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12) else [f"{path}: {a} vs {b}"]
+    return [] if (a == b and type(a) is type(b)) else [f"{path}: {a!r} vs {b!r}"]
+
+
+POLICY = ("--set", "seller_response_hours=24", "--set", "late_dispatch_action=auto_cancel",
+          "--set", "dispatch_deadline_days=3", "--replicates", "3", "--seed", "7")
+
+
+def _same_simulations(capsys, data, *options: str) -> dict:
+    path, dataset_id, parquet = data
+    stored = _json(capsys, "simulate", "--db", str(path), "--dataset", dataset_id, *options)
+    assert _close(stored, _json(capsys, "simulate", "--source", str(parquet), *options)) == []
+    for n in PARTITIONS:
+        on_spark = _json(capsys, "simulate", "--source", str(parquet), "--engine", "spark", "--partitions", str(n),
+                         *options)
+        assert _close(stored, on_spark) == [], f"{n} partitions"
+    return stored
+
+
+def test_generated_simulation_identical_on_every_engine(spark, capsys, generated):
+    stored = _same_simulations(capsys, generated, *POLICY)
+    assert stored["replicates"] == 3 and stored["delta"]["cancelled_orders"]["value"] != 0
+
+
+def test_olist_simulation_identical_on_every_engine(spark, capsys, olist):
+    _same_simulations(capsys, olist, "--set", "late_dispatch_action=auto_cancel", "--set",
+                      "dispatch_deadline_days=5", "--replicates", "2", "--seed", "3")
