@@ -154,11 +154,30 @@ class Filters:
 NO_FILTERS = Filters()  # every order
 
 
-def restrict_to_options(filters: Filters, options: Mapping[str, Sequence]) -> tuple[Filters, list[Problem]]:
+# Why a date anchor is not offered for a data set that has no such date at all.
+ANCHOR_MISSING = {
+    "request": "no cancellation request in this data set has a request time",
+    "refund": "no refund in this data set has a start time",
+}
+
+
+def anchors_offered(bounds: Mapping[str, object]) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The date anchors a data set can filter on (`bounds`: anchor -> its first and last day, or nothing
+    when it has no such date), and why each other one is not offered."""
+    offered = tuple(a for a in ANCHORS if a == "order" or any(bounds.get(a) or ()))
+    return offered, {a: ANCHOR_MISSING[a] for a in ANCHORS if a not in offered}
+
+
+def restrict_to_options(filters: Filters, options: Mapping[str, Sequence],
+                        bounds: Mapping[str, object] | None = None) -> tuple[Filters, list[Problem]]:
     """Drop filter values that a data set does not have (from `report.filter_options`), with a Problem
-    for each: a link made on one data set and opened on another still opens."""
+    for each: a link made on one data set and opened on another still opens. With `bounds` (anchor ->
+    first and last day), a date anchor the data set has no date for goes back to the order date."""
     problems: list[Problem] = []
     changes: dict = {}
+    if bounds is not None and filters.anchor not in anchors_offered(bounds)[0]:
+        problems.append(Problem(QUERY_KEYS["anchor"], filters.anchor, NOT_IN_DATA, used="the order date"))
+        changes["anchor"] = "order"
     for name in _LIST_FIELDS:
         chosen = getattr(filters, name)
         if not chosen or name not in options:

@@ -289,6 +289,19 @@ class Policy:
         """Only the parameters that differ from their defaults (what a link or a saved scenario stores)."""
         return {k: v for k, v in self._flat().items() if v != _lookup(k).default}
 
+    def inert(self) -> dict[str, str]:
+        """The parameters that change nothing under this policy's other settings, each with why: with
+        consent off a paid order is cancelled the moment it is asked, so no window runs; with nothing
+        done on late dispatch, the deadline cancels nothing."""
+        out = {}
+        if not self.seller_consent_required:
+            why = "consent is off: a paid, unshipped order is cancelled the moment the buyer asks, so no window runs"
+            out.update(dict.fromkeys(("seller_response_hours", "timeout_action", "never_answer_share"), why))
+        if self.late_dispatch_action != "auto_cancel":
+            out["dispatch_deadline_days"] = ("nothing happens when the dispatch deadline passes (set it to auto "
+                                             "cancel for the deadline to act)")
+        return out
+
     def channel_for(self, method: str) -> str | None:
         """The channel the policy sets for a payment method; None for a method outside the domain table
         that it leaves as the data shows."""

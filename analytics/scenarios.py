@@ -54,7 +54,15 @@ def describe(changes: dict) -> str:
     'Seller answer window = 48 hours'; 'the baseline policy' when nothing changes."""
     if not changes:
         return "the baseline policy"
-    return ", ".join(f"{_label(k)} = {_text(k, v)}" for k, v in changes.items())
+    try:
+        inert = Policy().with_values(changes).inert()
+    except PolicyError:   # a payment method of another data set: every change is listed
+        inert = {}
+    # A setting the others make inert (a window while consent is off) is not part of the scenario's words.
+    shown = {k: v for k, v in changes.items() if k not in inert}
+    if not shown:
+        return "the baseline policy"
+    return ", ".join(f"{_label(k)} = {_text(k, v)}" for k, v in shown.items())
 
 
 def _parameter(name: str):

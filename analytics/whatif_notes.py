@@ -27,6 +27,22 @@ def applies(prep: simulate.Prepared) -> str | None:
     return f"This data set records {missing}, so {' and '.join(idle)} change nothing here. What still applies: {still}."
 
 
+def idle(prep: simulate.Prepared, params) -> dict[str, str]:
+    """The policy's parameters that can change nothing on this data set, each with why (for disabling their
+    controls): the request rules without requests, the refund rules without refunds, the shipping mix
+    without shipping methods."""
+    counts = prep.calibration.summary().get("counts", {})
+    out = {}
+    for p in params:
+        if p.group == "consent" and not counts.get("requests"):
+            out[p.name] = "this data set records no cancellation requests, so the request rules change nothing here"
+        elif p.group == "refunds" and not counts.get("refunds"):
+            out[p.name] = "this data set records no refunds, so refund routing and times change nothing here"
+        elif p.name == "premium_shipping_share" and simulate.observed_premium_share(prep) is None:
+            out[p.name] = "no order in this data set has a shipping method, so the shipping mix changes nothing here"
+    return out
+
+
 def parameter_words(name: str) -> str:
     """A parameter in words; a refund channel names its payment method's label as the data writes it."""
     if name in PARAMETERS_BY_NAME:

@@ -49,6 +49,10 @@ def test_a_control_changes_the_scenario_and_the_link(demo):
     expected = simulate.simulate(con, demo[1], Policy(seller_consent_required=False),
                                  replicates=simulate.DEFAULT_REPLICATES, seed=0)
     assert after["Cancelled orders"][0] == f"{expected['scenario']['cancelled_orders']['value']:,.0f}"
+    # With consent off no window runs: its control is disabled, saying why.
+    window = at.number_input(key="whatif_seller_response_hours")
+    assert window.disabled and "consent is off" in window.help
+    at.toggle(key="whatif_seller_consent_required").set_value(True).run()
     at.number_input(key="whatif_seller_response_hours").set_value(24.0).run()
     assert at.query_params["seller_response_hours"] == "24"
     at.button(key="whatif_reset").click().run()
@@ -204,9 +208,14 @@ def test_olist_says_what_applies_and_offers_its_own_payment_methods(olist, monke
     keys = {w.key for w in at.selectbox if w.key and w.key.startswith("whatif_refund_channel__")}
     assert "whatif_refund_channel__credit_card" in keys and "whatif_refund_channel__boleto" in keys
     assert "whatif_refund_channel__card" not in keys
-    at.selectbox(key="whatif_refund_channel__boleto").set_value("wallet").run()
-    assert s.problems(at) == []
-    assert at.query_params["refund_channel.boleto"] == "wallet"
+    # Olist records no refunds: where a method's refunds go changes nothing here, and its control says so.
+    boleto = at.selectbox(key="whatif_refund_channel__boleto")
+    assert boleto.disabled and "records no refunds" in boleto.help
+    assert at.toggle(key="whatif_seller_consent_required").disabled
+    # A link that sets it still opens, with the setting kept.
+    again = s.open_page("whatif", {"dataset": olist[1], "refund_channel.boleto": "wallet"})
+    assert s.problems(again) == []
+    assert again.selectbox(key="whatif_refund_channel__boleto").value == "wallet"
 
 
 def test_premium_shipping_share_is_the_datas_own_until_set(demo):

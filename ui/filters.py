@@ -10,7 +10,7 @@ from datetime import date
 import streamlit as st
 
 from analytics import db, params
-from analytics.filters import ANCHORS, Filters, restrict_to_options
+from analytics.filters import Filters, anchors_offered, restrict_to_options
 from ui import options as data_options
 
 ANCHOR_LABELS = {"order": "Order date", "request": "Request date", "refund": "Refund date"}
@@ -42,14 +42,18 @@ def shared_filters(dataset: db.Dataset, raw: Mapping[str, Sequence[str]] | None)
     notices: list[str] = []
     if raw is not None:
         wanted, problems = Filters.from_query(raw)
-        wanted, more = restrict_to_options(wanted, opts.values)
+        wanted, more = restrict_to_options(wanted, opts.values, opts.bounds)
         notices = params.notices([*problems, *more])
         _seed(wanted, opts.bounds)
     state = st.session_state
-    state.setdefault("flt_anchor", "order")
-    anchor = st.segmented_control("Dates by", ANCHORS, key="flt_anchor", format_func=ANCHOR_LABELS.get,
+    offered, missing = anchors_offered(opts.bounds)
+    if state.get("flt_anchor") not in offered:
+        state["flt_anchor"] = "order"
+    # Only the dates this data set has are offered; the help says why the others are not.
+    why_not = "".join(f" {ANCHOR_LABELS[a]} is not offered: {reason}." for a, reason in missing.items())
+    anchor = st.segmented_control("Dates by", offered, key="flt_anchor", format_func=ANCHOR_LABELS.get,
                                   help="Which date the range tests: when the order was placed, when the buyer "
-                                       "asked to cancel, or when the refund started.") or "order"
+                                       "asked to cancel, or when the refund started." + why_not) or "order"
     low, high = opts.bounds.get(anchor, (None, None))
     if "flt_dates" not in state:
         state["flt_dates"] = tuple(d for d in (low, high) if d is not None)

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from analytics import policy, simulate
+from analytics import policy, simulate, whatif_notes
 from analytics.policy import FITTED, Parameter, Policy, PolicyError
 from analytics.text import md
 from ui.setup import PageContext
@@ -73,38 +73,42 @@ def seed_controls(ctx: PageContext, policy: Policy, params: Sequence[Parameter],
             st.session_state[ctx.k(p.name)] = _to_widget(p, value)
 
 
-def _control(ctx: PageContext, p: Parameter, prep: simulate.Prepared) -> None:
+def _control(ctx: PageContext, p: Parameter, prep: simulate.Prepared, idle: str | None = None) -> None:
+    """One parameter's control; `idle`: why it can change nothing here (the control is then disabled)."""
     key = ctx.k(p.name)
     # A payment method's label comes from the data: that control's words are shown as text. Our own
     # labels are left as written, so the control's accessible name reads as its label.
     help_text = f"{md(p.help)} Allowed: {md(p.range_text)}."
+    if idle:
+        help_text = f"Changes nothing here: {idle}. " + help_text
+    off = idle is not None
     if p.name.startswith(policy.CHANNEL_PREFIX):
         p = replace(p, label=md(p.label), unit=md(p.unit))
     if p.kind == "number" and p.default is None:
-        _data_number(ctx, p, prep, help_text)
+        _data_number(ctx, p, prep, help_text, off)
         return
     if key not in st.session_state:
         st.session_state[key] = _to_widget(p, p.default)
     if p.kind == "bool":
-        st.toggle(p.label, key=key, help=help_text)
+        st.toggle(p.label, key=key, help=help_text, disabled=off)
     elif p.kind == "number" and p.maximum is not None and p.maximum <= 1:
         st.slider(p.label, min_value=float(p.minimum or 0), max_value=float(p.maximum), step=0.01, key=key,
-                  help=help_text)
+                  help=help_text, disabled=off)
     elif p.kind == "number":
         st.number_input(f"{p.label} ({p.unit})" if p.unit else p.label, min_value=_widget_min(p),
-                        max_value=float(p.maximum), step=1.0, format="%.1f", key=key, help=help_text)
+                        max_value=float(p.maximum), step=1.0, format="%.1f", key=key, help=help_text, disabled=off)
     elif p.kind == "integer":
         st.number_input(f"{p.label} ({p.unit})" if p.unit else p.label, min_value=int(_widget_min(p)),
-                        max_value=int(p.maximum), step=1, key=key, help=help_text)
+                        max_value=int(p.maximum), step=1, key=key, help=help_text, disabled=off)
     elif p.kind == "choice":
         words = CHANNEL_WORDS if p.name.startswith("refund_channel.") else {}
-        st.selectbox(p.label, p.choices, key=key, help=help_text,
+        st.selectbox(p.label, p.choices, key=key, help=help_text, disabled=off,
                      format_func=lambda c: words.get(c, c.replace("_", " ")))
     elif p.kind == "days_or_fitted":
         options = [FITTED, *range(int(p.minimum), int(p.maximum) + 1)]
         if st.session_state[key] not in options:
             st.session_state[key] = FITTED
-        st.selectbox(p.label, options, key=key, help=help_text,
+        st.selectbox(p.label, options, key=key, help=help_text, disabled=off,
                      format_func=lambda v: "as the data shows (fitted)" if v == FITTED else f"{v} business days")
 
 
@@ -113,7 +117,7 @@ def _short(label: str) -> str:
     return label.replace("Premium shipping share", "Premium share")
 
 
-def _data_number(ctx: PageContext, p: Parameter, prep: simulate.Prepared, help_text: str) -> None:
+def _data_number(ctx: PageContext, p: Parameter, prep: simulate.Prepared, help_text: str, off: bool) -> None:
     """A number whose default is the data set's own: a switch "as in the data" (saying the data's value),
     and the number to use instead when it is off."""
     observed = _observed(prep, p)
@@ -123,17 +127,20 @@ def _data_number(ctx: PageContext, p: Parameter, prep: simulate.Prepared, help_t
         st.session_state[key] = _to_widget(p, observed if observed is not None else 0.0)
     seen = ("its observed share is " + (f"{observed:.0%}" if observed is not None else "unknown: no order has a "
                                         "shipping method"))
-    as_data = st.toggle(_short(p.label) + " as in the data", key=data_key,
+    as_data = st.toggle(_short(p.label) + " as in the data", key=data_key, disabled=off,
                         help=f"{help_text} On: each order keeps the data set's own value ({seen}).")
     if as_data:
         st.caption(f"As in the data: {seen}.")
     else:
         st.slider(p.label, min_value=float(p.minimum or 0), max_value=float(p.maximum), step=0.01, key=key,
-                  help=help_text)
+                  help=help_text, disabled=off)
 
 
 def controls(ctx: PageContext, params: Sequence[Parameter], prep: simulate.Prepared) -> None:
-    """Every policy parameter of this data set as a control, grouped; refunds folded away (there are many)."""
+    """Every policy parameter of this data set as a control, grouped; refunds folded away (there are many).
+    A control that can change nothing (the data set lacks what it acts on, or the other settings make it
+    inert, as a window while consent is off) is disabled, with the reason in its help."""
+    idle = {**current_policy(ctx, params)[0].inert(), **whatif_notes.idle(prep, params)}
     for group, title in GROUPS.items():
         group_params = [p for p in params if p.group == group]
         if not group_params:
@@ -141,15 +148,15 @@ def controls(ctx: PageContext, params: Sequence[Parameter], prep: simulate.Prepa
         if group == "refunds":
             with st.expander(title):
                 for p in group_params:
-                    _control(ctx, p, prep)
+                    _control(ctx, p, prep, idle.get(p.name))
         else:
             st.markdown(f"**{title}**")
             for p in group_params:
-                _control(ctx, p, prep)
+                _control(ctx, p, prep, idle.get(p.name))
     # Parameters of a group this page does not know yet still get a control.
     for p in params:
         if p.group not in GROUPS:
-            _control(ctx, p, prep)
+            _control(ctx, p, prep, idle.get(p.name))
 
 
 def current_policy(ctx: PageContext, params: Sequence[Parameter]) -> tuple[Policy, str | None]:
