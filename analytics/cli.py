@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "analytics.commands.report",    # report
     "analytics.commands.whatif",    # calibrate, simulate, sweep
     "analytics.commands.frontier",  # frontier
+    "analytics.commands.orders",    # orders
 ]
 
 
