@@ -150,7 +150,7 @@ class Group:
         return group, [*problems, *found]
 
     def words(self) -> str:
-        """The group in words, for a page's caption: 'cancelled orders; reason wrong_item'. Text from the
+        """The group in words, for a page's caption: 'cancelled orders · reason wrong_item'. Text from the
         data is left as it is: the caller makes it safe for where it goes."""
         parts = [OF_WORDS[self.of]]
         for name, label in (("seller", "seller"), ("payment_method", "paid by"), ("shipping_method", "shipped"),
@@ -160,7 +160,7 @@ class Group:
             value = getattr(self, name)
             if value is not None:
                 parts.append(f"{label} {value}")
-        return "; ".join(parts)
+        return " · ".join(parts)
 
 
 EVERY_ORDER = Group()
