@@ -8,7 +8,7 @@ import streamlit as st
 import ui
 from analytics import charts, page_tables, report
 from analytics.text import md
-from ui import cached, views
+from ui import cached, drill, views
 from ui.options import filter_options
 
 with ui.page("overview", "Overview") as ctx:
@@ -17,7 +17,7 @@ with ui.page("overview", "Overview") as ctx:
 
     bounds = filter_options(dataset.id).bounds.get(ctx.filters.anchor, (None, None))
     heads, period = cached.headlines(dataset.id, ctx.filters, bounds)
-    views.headline_tiles(heads, period)
+    views.headline_tiles(heads, period, below=drill.tile_links(dataset.id, ctx.filters, heads))
 
     if len(cached.currencies(dataset.id)) > 1:
         st.subheader("Money by currency")

@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "analytics.commands.whatif",    # calibrate, simulate, sweep
     "analytics.commands.frontier",  # frontier
     "analytics.commands.sources",   # export (Parquet)
+    "analytics.commands.orders",    # orders
 ]
 
 

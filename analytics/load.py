@@ -5,12 +5,15 @@ Overview and the what-if engine all load through here.
     load_frame(con, dataset, grain, filters=NO_FILTERS, columns=None) -> pl.DataFrame
     load(con, dataset, filters=NO_FILTERS, reads=None) -> pipelines.Frames (lazy over the loaded frames)
     resolve(con, dataset) -> db.Dataset;  dataset_id(con, dataset) -> str
+    where(filters, grain) -> (conditions, parameters);  query(dataset_id, grain, select, conditions, parameters)
+        the WHERE clause of a Filters and the query around it, for a caller that adds conditions of its own
+        (analytics/drill.py: the orders behind a figure, paged and sorted in SQL)
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
 import duckdb
@@ -24,7 +27,7 @@ from analytics.filters import NO_FILTERS, Filters
 # Loading: one query per grain, the other tables joined on only when a column or a filter reads them,
 # and the filters in the WHERE clause. Aliases: o = orders, r = cancellation_requests, f = refunds.
 
-_COLUMN_SQL = {
+COLUMN_SQL = {
     "order_id": "o.order_id",
     "placed_at": "o.placed_at",
     "payment_method": "o.payment_method",
@@ -52,7 +55,7 @@ _COLUMN_SQL = {
     "refund_initiated_at": "f.initiated_at",
     "refund_completed_at": "f.completed_at",
 }
-assert set(_COLUMN_SQL) == set(p.COLUMNS)
+assert set(COLUMN_SQL) == set(p.COLUMNS)
 
 _TABLES = {"o": "orders", "r": "cancellation_requests", "f": "refunds"}
 _BASE = {"orders": "o", "requests": "r", "refunds": "f"}
@@ -60,7 +63,7 @@ _ANCHOR_SQL = {"order": "o.placed_at", "request": "r.requested_at", "refund": "f
 _ALIAS = re.compile(r"\b([orf])\.")
 
 
-def _where(filters: Filters, grain: str) -> tuple[list[str], list]:
+def where(filters: Filters, grain: str = "orders") -> tuple[list[str], list]:
     """SQL conditions and their parameters for a Filters (aliases o, r, f)."""
     conds: list[str] = []
     params: list = []
@@ -107,6 +110,27 @@ def dataset_id(con, dataset) -> str:
     return resolve(con, dataset).id
 
 
+def query(dataset_id: str, grain: str, select: Sequence[str], conditions: Sequence[str] = (),
+          parameters: Sequence = ()) -> tuple[str, list]:
+    """The SQL (and its bound parameters) selecting `select` (SQL expressions over the aliases o, r, f)
+    from one grain's rows of a data set that meet every condition; the other tables are joined on only
+    when an expression or a condition names their alias."""
+    base = _BASE[grain]
+    used = set(_ALIAS.findall(" ".join([*select, *conditions]))) - {base}
+    sql = [f"SELECT {', '.join(select)} FROM {_TABLES[base]} {base}"]
+    params: list = []
+    for alias in "orf":
+        if alias in used:
+            # Every request and refund has its order, so joining orders on loses no row; a request or
+            # a refund may be missing, so those are left joins.
+            kind = "JOIN" if alias == "o" else "LEFT JOIN"
+            sql.append(f"{kind} (SELECT * FROM {_TABLES[alias]} WHERE dataset_id = ?) {alias} "
+                       f"ON {alias}.order_id = {base}.order_id")
+            params.append(dataset_id)
+    sql.append("WHERE " + " AND ".join([f"{base}.dataset_id = ?", *conditions]))
+    return "\n".join(sql), [*params, dataset_id, *parameters]
+
+
 def load_frame(con: duckdb.DuckDBPyConnection, dataset, grain: str, filters: Filters = NO_FILTERS,
                columns: Iterable[str] | None = None) -> pl.DataFrame:
     """One grain's frame of a data set under filters: one row per order ('orders'), per cancellation
@@ -121,25 +145,12 @@ def load_frame(con: duckdb.DuckDBPyConnection, dataset, grain: str, filters: Fil
     if unknown:
         raise ValueError(f"unknown columns: {sorted(unknown)}")
     wanted = [c for c in p.COLUMNS if c in asked]
-    conds, where_params = _where(filters, grain)
-    base = _BASE[grain]
-    used = set(_ALIAS.findall(" ".join([_COLUMN_SQL[c] for c in wanted] + conds))) - {base}
-    select = ", ".join(f"{_COLUMN_SQL[c]} AS {c}" for c in wanted) or "NULL AS _"
-    sql = [f"SELECT {select} FROM {_TABLES[base]} {base}"]
-    params: list = []
-    for alias in "orf":
-        if alias in used:
-            # Every request and refund has its order, so joining orders on loses no row; a request or
-            # a refund may be missing, so those are left joins.
-            kind = "JOIN" if alias == "o" else "LEFT JOIN"
-            sql.append(f"{kind} (SELECT * FROM {_TABLES[alias]} WHERE dataset_id = ?) {alias} "
-                       f"ON {alias}.order_id = {base}.order_id")
-            params.append(dataset_id)
-    sql.append("WHERE " + " AND ".join([f"{base}.dataset_id = ?", *conds]))
-    params += [dataset_id, *where_params]
+    conds, where_params = where(filters, grain)
+    select = [f"{COLUMN_SQL[c]} AS {c}" for c in wanted] or ["NULL AS _"]
+    sql, params = query(dataset_id, grain, select, conds, where_params)
     cur = con.cursor()
     try:
-        frame = cur.sql("\n".join(sql), params=params).pl()
+        frame = cur.sql(sql, params=params).pl()
     finally:
         cur.close()
     if not wanted:

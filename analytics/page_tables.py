@@ -11,7 +11,7 @@ from datetime import date
 
 import polars as pl
 
-from analytics import metrics, report
+from analytics import drill, metrics, pipelines, report
 from analytics.filters import Filters
 
 # --- Refunds --------------------------------------------------------------------------------------------
@@ -49,6 +49,13 @@ def refund_quantiles(latency: pl.DataFrame, columns: RefundTimeColumns) -> pl.Da
     return latency.select(columns.group, pl.col(columns.p50).alias("p50"), pl.col(columns.p90).alias("p90"))
 
 
+def refund_groups(refunds_by: pl.DataFrame, column: str) -> dict[str, drill.Group]:
+    """report.refunds_by's rows as the groups of their orders (label -> group), rows of an unknown label
+    left out: a payment method's or a channel's refunds."""
+    field = "refund_channel" if column == "refund_channel" else "payment_method"
+    return {v: drill.Group(of="refunds", **{field: v}) for v in refunds_by[column].to_list() if v is not None}
+
+
 def nothing_over_threshold(over: pl.DataFrame) -> bool:
     """report.refund_share_over has groups, but no refund in any of them took longer than the threshold."""
     return over.height > 0 and not over["over_threshold"].fill_null(0).sum()
@@ -71,6 +78,15 @@ def search_sellers(sellers: pl.DataFrame, query: str) -> pl.DataFrame:
     if not text:
         return sellers
     return sellers.filter(sellers["seller_id"].str.to_lowercase().str.contains(text, literal=True))
+
+
+def selected_seller(sellers: pl.DataFrame, rows: list[int]) -> str | None:
+    """The seller id of the table's selected row; None when no row is selected, the selection is past the
+    table's end (the search changed it), or the row is the orders whose seller the export does not name."""
+    if not rows or not 0 <= rows[0] < sellers.height:
+        return None
+    seller = sellers["seller_id"][rows[0]]
+    return None if seller in (None, pipelines.UNKNOWN_SELLER) else seller
 
 
 # --- periods --------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import ui
 from analytics import charts, page_tables, report
 from analytics.links import Param
 from analytics.text import md
-from ui import cached, downloads, views
+from ui import cached, downloads, drill, views
 
 # The tiles at the top: registry scalars, with their short labels.
 TILES = {"refunds": "Refunds", "refund_amount": "Refunded amount",
@@ -69,10 +69,17 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
                                chart=lambda f: charts.share_over_chart(f, times.group, GROUPS[group], threshold))
     with right:
         st.subheader("Refunds by channel")
-        views.table_result(cached.table(report.refunds_by, dataset.id, ctx.filters, by="channel"),
-                           name="refunds-by-channel", key="rf_channel",
+        by_channel = cached.table(report.refunds_by, dataset.id, ctx.filters, by="channel")
+        views.table_result(by_channel, name="refunds-by-channel", key="rf_channel",
                            chart=lambda f: charts.refunds_by_chart(f, "refund_channel", "Channel"))
+        if by_channel.available:
+            drill.group_links(dataset.id, ctx.filters, page_tables.refund_groups(by_channel.frame, "refund_channel"),
+                              "refund")
     st.subheader("Refunds by payment method")
-    views.table_result(cached.table(report.refunds_by, dataset.id, ctx.filters, by="payment_method"),
-                       name="refunds-by-payment-method", key="rf_method",
+    by_method = cached.table(report.refunds_by, dataset.id, ctx.filters, by="payment_method")
+    views.table_result(by_method, name="refunds-by-payment-method", key="rf_method",
                        chart=lambda f: charts.refunds_by_chart(f, "payment_method", "Payment method"))
+    if by_method.available:
+        st.caption("The orders behind each payment method's refunds:")
+        drill.group_links(dataset.id, ctx.filters, page_tables.refund_groups(by_method.frame, "payment_method"),
+                          "refund")

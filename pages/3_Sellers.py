@@ -1,12 +1,14 @@
-"""Sellers: the ranked seller table (response time, acceptance rate, cancelled GMV), searchable."""
+"""Sellers: the ranked seller table (response time, acceptance rate, cancelled GMV), searchable; a selected
+row leads to that seller's orders."""
 
 import streamlit as st
 
 import ui
 from analytics import figures, page_tables, pipelines, report
+from analytics.drill import Group
 from analytics.links import Param
 from analytics.text import md
-from ui import cached, downloads, tables, views
+from ui import cached, downloads, drill, tables, views
 
 SORT_LABELS = {
     "cancelled_gmv": "Cancelled GMV",
@@ -74,6 +76,14 @@ with ui.page("sellers", "Sellers", PARAMS) as ctx:
             # Amounts in the data set's currency: said in the headers, as a spreadsheet would.
             config.update({k: st.column_config.NumberColumn(f"{label} ({money[0]})", format="%,.2f")
                            for k, label in (("gmv", "GMV"), ("cancelled_gmv", "Cancelled GMV")) if k in frame.columns})
-        downloads.table(frame, f"sellers-by-{sort}", key="sl_table", height=560, column_config=config)
+        picked = downloads.table(frame, f"sellers-by-{sort}", key="sl_table", height=560, column_config=config,
+                                 on_select="rerun", selection_mode="single-row")
+        seller = page_tables.selected_seller(frame, picked.selection.rows)
+        if seller is None:
+            st.caption("Select a seller's row to list its orders.")
+        else:
+            group = Group(seller=seller)
+            (n,) = drill.counts(dataset.id, ctx.filters, [group])
+            drill.link(dataset.id, ctx.filters, group, f"{drill.see(n)} of seller {md(seller)}")
         for column, why in result.notes.items():
             views.not_available(tables.column_words(column), why)

@@ -19,6 +19,7 @@ PAGES = {
     "sellers": "pages/3_Sellers.py",
     "data": "pages/4_Data.py",
     "whatif": "pages/5_What-if.py",
+    "orders": "pages/6_Orders.py",
 }
 
 

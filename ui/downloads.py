@@ -6,6 +6,7 @@ The files are made only when a button is clicked (deferred data), so drawing a p
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import altair as alt
 import polars as pl
@@ -19,13 +20,18 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "table"
 
 
-def table_buttons(frame: pl.DataFrame, name: str, *, key: str) -> None:
-    """CSV and Parquet download buttons for `frame`."""
+def table_buttons(frame: pl.DataFrame | Callable[[], pl.DataFrame], name: str, *, key: str) -> None:
+    """CSV and Parquet download buttons for `frame` (or for the frame a function makes when its button is
+    clicked: a list longer than the page shows)."""
     slug = _slug(name)
+
+    def made() -> pl.DataFrame:
+        return frame() if callable(frame) else frame
+
     with st.container(horizontal=True, gap="small"):
-        st.download_button("CSV", lambda: exports.to_csv_bytes(frame), file_name=f"{slug}.csv", mime="text/csv",
+        st.download_button("CSV", lambda: exports.to_csv_bytes(made()), file_name=f"{slug}.csv", mime="text/csv",
                            key=f"{key}_csv", on_click="ignore", icon=":material/download:", type="tertiary")
-        st.download_button("Parquet", lambda: exports.to_parquet_bytes(frame), file_name=f"{slug}.parquet",
+        st.download_button("Parquet", lambda: exports.to_parquet_bytes(made()), file_name=f"{slug}.parquet",
                            mime="application/vnd.apache.parquet", key=f"{key}_parquet", on_click="ignore",
                            icon=":material/download:", type="tertiary")
 
@@ -53,16 +59,20 @@ CODE_COLUMNS = frozenset({"reason", "payment_method", "refund_channel", "channel
                           "request_stage", "stage", "outcome", "seller_response", "timeout_action"})
 
 
-def table(frame: pl.DataFrame, name: str, *, key: str, height: int | str = "auto", column_config=None) -> None:
+def table(frame: pl.DataFrame, name: str, *, key: str, height: int | str = "auto", column_config=None,
+          download: Callable[[], pl.DataFrame] | None = None, on_select="ignore", selection_mode="single-row"):
     """The table shown for reading (labels, percentages, dates, separators; empty cells blank; a small
-    table whole, at the page's full width), then its download buttons, which keep the raw values."""
+    table whole, at the page's full width), then its download buttons, which keep the raw values (of
+    `download()`'s frame when given: every page of a paged list). With on_select, returns the selection."""
     config = {**tables.column_config(frame), **(column_config or {})}
     shown, config = display(frame, config)
     if frame.height < WHOLE_BELOW and (height == "auto" or isinstance(height, int)):
         height = ROW_PX * (frame.height + 1) + 3
-    st.dataframe(shown, hide_index=True, width="stretch", height=height, column_config=config, placeholder="",
-                 key=f"{key}_df")
-    table_buttons(frame, name, key=key)
+    selecting = {} if on_select == "ignore" else {"on_select": on_select, "selection_mode": selection_mode}
+    event = st.dataframe(shown, hide_index=True, width="stretch", height=height, column_config=config,
+                         placeholder="", key=f"{key}_df", **selecting)
+    table_buttons(download or frame, name, key=key)
+    return event if selecting else None
 
 
 def chart_buttons(chart: alt.TopLevelMixin, name: str, *, key: str) -> None:

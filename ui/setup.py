@@ -54,6 +54,7 @@ PAGES = (
     PageInfo("reasons", "pages/1_Reasons.py", "Reasons", ":material/help_center:"),
     PageInfo("refunds", "pages/2_Refunds.py", "Refunds", ":material/payments:"),
     PageInfo("sellers", "pages/3_Sellers.py", "Sellers", ":material/storefront:"),
+    PageInfo("orders", "pages/6_Orders.py", "Orders", ":material/list_alt:"),
     PageInfo("whatif", "pages/5_What-if.py", "What-if", ":material/science:"),
     PageInfo("data", "pages/4_Data.py", "Data", ":material/database:"),
 )

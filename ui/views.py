@@ -58,7 +58,10 @@ def filter_summary(filters: Filters) -> str:
     return "All orders of the data set." if not parts else "Orders " + "; ".join(parts) + "."
 
 
-def headline_tiles(heads: list[Headline], period: str, per_row: int = 3) -> None:
+def headline_tiles(heads: list[Headline], period: str, per_row: int = 3,
+                   below: Callable[[Headline], None] | None = None) -> None:
+    """The headline numbers as tiles with their trend; `below(h)` draws under each available tile (the link
+    to the orders behind it)."""
     columns = []
     for _ in range(0, len(heads), per_row):
         columns += st.columns(per_row)
@@ -89,6 +92,8 @@ def headline_tiles(heads: list[Headline], period: str, per_row: int = 3) -> None
                 chart_data=series if len(series) >= 2 else None,
                 chart_type="line",
             )
+            if below is not None:
+                below(h)
     note = next((h.note for h in heads if h.note and not h.unavailable), None)
     if note:
         st.caption(note)

@@ -14,6 +14,15 @@ from analytics.params import problem_text
 def register(sub) -> None:
     p = sub.add_parser("report", help="cancellations, reasons, outcomes and refund times of a data set")
     add_common(p, dataset=True)
+    add_filters(p)
+    p.add_argument("--threshold", type=float, default=20, metavar="DAYS",
+                   help="business days beyond which a refund counts as slow (default 20)")
+    add_source(p)
+    p.set_defaults(func=cmd_report)
+
+
+def add_filters(p) -> None:
+    """The filter options, as `report` and `orders` take them."""
     f = p.add_argument_group("filters (each list option is repeatable or comma-separated; none means all)")
     f.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="first day of the date range")
     f.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="last day of the date range (included)")
@@ -24,10 +33,6 @@ def register(sub) -> None:
     f.add_argument("--seller", action="append", metavar="ID")
     f.add_argument("--reason", action="append", metavar="R")
     f.add_argument("--stage", action="append", metavar="S", help=f"one of {', '.join(STAGES)}")
-    p.add_argument("--threshold", type=float, default=20, metavar="DAYS",
-                   help="business days beyond which a refund counts as slow (default 20)")
-    add_source(p)
-    p.set_defaults(func=cmd_report)
 
 
 def with_dataset_note(args, render):

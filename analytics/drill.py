@@ -1,0 +1,315 @@
+"""The orders behind a figure: the same filters plus the group that was clicked, as one row per order with
+its life-cycle times, its request, how it ended and its refund; searched, sorted and paged in SQL.
+
+    orders(con, dataset, filters, group=None, *, search=None, sort=None, descending=False, offset=0,
+           limit=None) -> (frame, total)
+        One page of the orders (`limit` rows from `offset`; all of them with limit None), in the columns
+        of LIST_COLUMNS, and how many orders there are in all.
+    counts(con, dataset, filters, groups) -> list[int]
+        How many orders each group holds, in one query (the links under the tiles say it).
+    for_figure(name) -> Group | None
+        The group whose orders a catalogue figure counts (or measures): "cancelled_awaiting_shipment" ->
+        the cancelled orders whose cancellation came at that stage.
+
+A `Group` is a small typed value declared with the typed parameters (analytics/params.py), so a link and
+the command line give it the same way and a bad value is a Problem, never an exception:
+    of           which orders a figure counts: orders (all), cancelled, requests (with a cancellation
+                 request), refunds, refund_times (completed refunds with a start time: what the refund time
+                 measures), refund_waits (completed refunds of orders with a request time: the buyer's
+                 wait), pending_refunds, return_path (requests the parcel overtook)
+    seller, payment_method, shipping_method, reason
+                 the clicked bar's or row's label, with the same meaning as the filter of that name (an order
+                 with several sellers is each of its sellers' order), and added to the filters, never
+                 replacing them
+    request_stage, cancel_stage, outcome, refund_channel
+                 the request's stage, the stage the order was cancelled at (cancelled orders only), the
+                 request's outcome, the refund's channel
+The filters' and the group's conditions go into the one WHERE clause that analytics/load.py builds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+
+import duckdb
+import polars as pl
+
+from analytics import pipelines as p
+from analytics.filters import Filters
+from analytics.load import COLUMN_SQL, query, resolve, where
+from analytics.outcomes import OUTCOMES, STAGES
+from analytics.params import (
+    MALFORMED,
+    MAX_VALUE_CHARS,
+    UNKNOWN_KEY,
+    Param,
+    Problem,
+    normalise_label,
+    parse_values,
+    serialise_value,
+)
+
+# Which orders a figure counts, each as SQL conditions over the aliases o (orders), r (its request) and f
+# (its refund): the same rows the figure's partials count (analytics/metrics.py).
+OF = {
+    "orders": (),
+    "cancelled": ("o.is_cancelled",),
+    "requests": ("r.order_id IS NOT NULL",),
+    "refunds": ("f.order_id IS NOT NULL",),
+    "refund_times": ("f.initiated_at IS NOT NULL", "f.completed_at IS NOT NULL"),
+    "refund_waits": ("r.requested_at IS NOT NULL", "f.completed_at IS NOT NULL"),
+    "pending_refunds": ("f.order_id IS NOT NULL", "f.completed_at IS NULL"),
+    "return_path": ("coalesce(r.return_path, false)",),
+}
+OF_WORDS = {
+    "orders": "orders", "cancelled": "cancelled orders", "requests": "orders with a cancellation request",
+    "refunds": "orders with a refund", "refund_times": "orders with a completed refund",
+    "refund_waits": "orders whose refund completed after a request", "pending_refunds": "orders with a pending refund",
+    "return_path": "orders sent the return way",
+}
+
+# Link parameter of each group field (the command line's --group KEY=VALUE names the field itself).
+PREFIX = "g."
+_LABEL = {"max_len": 200}
+GROUP_PARAMS = (
+    Param(f"{PREFIX}of", "choice", "orders", label="which orders", choices=tuple(OF)),
+    Param(f"{PREFIX}seller", "str", None, label="seller", **_LABEL),
+    Param(f"{PREFIX}payment_method", "str", None, label="payment method", **_LABEL),
+    Param(f"{PREFIX}shipping_method", "str", None, label="shipping method", **_LABEL),
+    Param(f"{PREFIX}reason", "str", None, label="reason", **_LABEL),
+    Param(f"{PREFIX}request_stage", "choice", None, label="request stage", choices=STAGES),
+    Param(f"{PREFIX}cancel_stage", "choice", None, label="cancelled at stage", choices=STAGES),
+    Param(f"{PREFIX}outcome", "choice", None, label="outcome", choices=OUTCOMES),
+    Param(f"{PREFIX}refund_channel", "str", None, label="refund channel", **_LABEL),
+)
+GROUP_KEYS = tuple(prm.name[len(PREFIX):] for prm in GROUP_PARAMS)
+_LABEL_FIELDS = ("payment_method", "shipping_method", "reason", "refund_channel")
+
+
+@dataclass(frozen=True)
+class Group:
+    """The clicked group; every field None (and `of` "orders") means every order the filters select.
+    Hashable: a cache key with the filters."""
+
+    of: str = "orders"
+    seller: str | None = None
+    payment_method: str | None = None
+    shipping_method: str | None = None
+    reason: str | None = None
+    request_stage: str | None = None
+    cancel_stage: str | None = None
+    outcome: str | None = None
+    refund_channel: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.of not in OF:
+            raise ValueError(f"of must be one of {', '.join(OF)}, not {self.of!r}")
+        for name in _LABEL_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, normalise_label(value) or None)
+        if self.seller is not None:
+            object.__setattr__(self, "seller", self.seller.strip() or None)
+        for name, allowed in (("request_stage", STAGES), ("cancel_stage", STAGES), ("outcome", OUTCOMES)):
+            value = getattr(self, name)
+            if value is not None and value not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+
+    def items(self) -> dict[str, str]:
+        """The fields that differ from every order, by name (as the command line and JSON give them)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != f.default}
+
+    def to_query(self) -> dict[str, str]:
+        """Link parameters: only the fields set."""
+        by_name = {prm.name: prm for prm in GROUP_PARAMS}
+        return {PREFIX + k: serialise_value(by_name[PREFIX + k], v) for k, v in self.items().items()}
+
+    @classmethod
+    def from_query(cls, raw: Mapping[str, str | Sequence[str]]) -> tuple[Group, list[Problem]]:
+        """The group a link carries, with a Problem per value refused (that field is left out). Keys that
+        are not the group's are ignored."""
+        values, problems, _ = parse_values(raw, GROUP_PARAMS)
+        return cls(**{k: values[PREFIX + k] for k in GROUP_KEYS}), problems
+
+    @classmethod
+    def from_pairs(cls, pairs: Iterable[str]) -> tuple[Group, list[Problem]]:
+        """The group from the command line's KEY=VALUE pairs, with a Problem per pair refused."""
+        raw: dict[str, str] = {}
+        problems: list[Problem] = []
+        for pair in pairs:
+            key, sep, value = pair.partition("=")
+            key = key.strip()
+            if not sep:
+                problems.append(Problem("", pair[:MAX_VALUE_CHARS], MALFORMED, "KEY=VALUE"))
+            elif key not in GROUP_KEYS:
+                problems.append(Problem(key[:MAX_VALUE_CHARS], value, UNKNOWN_KEY, "one of " + ", ".join(GROUP_KEYS)))
+            else:
+                raw[PREFIX + key] = value
+        group, found = cls.from_query(raw)
+        return group, [*problems, *found]
+
+    def words(self) -> str:
+        """The group in words, for a page's caption: 'cancelled orders · reason wrong_item'. Text from the
+        data is left as it is: the caller makes it safe for where it goes."""
+        parts = [OF_WORDS[self.of]]
+        for name, label in (("seller", "seller"), ("payment_method", "paid by"), ("shipping_method", "shipped"),
+                            ("reason", "reason"), ("request_stage", "requested at stage"),
+                            ("cancel_stage", "cancelled at stage"), ("outcome", "outcome"),
+                            ("refund_channel", "refunded to")):
+            value = getattr(self, name)
+            if value is not None:
+                parts.append(f"{label} {value}")
+        return " · ".join(parts)
+
+
+EVERY_ORDER = Group()
+
+
+def _conditions(filters: Filters, group: Group) -> tuple[list[str], list]:
+    """The WHERE conditions (and their parameters) of the filters and the group together."""
+    conds, params = where(filters, "orders")
+    # The group's labels mean what the filters of those names mean: load.where writes them.
+    like = Filters(sellers=(group.seller,) if group.seller else (),
+                   payment_methods=(group.payment_method,) if group.payment_method else (),
+                   shipping_methods=(group.shipping_method,) if group.shipping_method else (),
+                   reasons=(group.reason,) if group.reason else ())
+    more, more_params = where(like, "orders")
+    conds += [*OF[group.of], *more]
+    params += more_params
+    for column, value in (("r.stage", group.request_stage), ("r.outcome", group.outcome),
+                          ("f.channel", group.refund_channel)):
+        if value is not None:
+            conds.append(f"{column} = ?")
+            params.append(value)
+    if group.cancel_stage is not None:
+        conds.append("o.is_cancelled AND o.cancel_stage = ?")
+        params.append(group.cancel_stage)
+    return conds, params
+
+
+# ---------------------------------------------------------------------------------------------------
+# The list
+
+# The columns of the list, in order: the order, its life cycle, its request, its refund (pipelines.COLUMNS'
+# names), then times worked out from them.
+LIST_COLUMNS = (
+    "order_id", "placed_at", "paid_at", "shipped_at", "delivered_at", "cancelled_at", "is_cancelled",
+    "cancel_stage", "payment_method", "amount", "currency", "shipping_method", "seller_id",
+    "requested_at", "reason", "request_stage", "seller_response", "responded_at", "outcome", "return_path",
+    "refund_channel", "refund_amount", "refund_initiated_at", "refund_completed_at",
+)
+DERIVED = {
+    "response_hours": p.response_hours,
+    "refund_business_days": p.refund_business_days,
+    "refund_business_days_from_request": p.refund_business_days_from_request,
+}
+# What the list may be sorted by: its stored columns (the worked-out times are not in SQL).
+SORTS = tuple(c for c in LIST_COLUMNS if c not in ("is_cancelled", "return_path"))
+DEFAULT_SORT = "placed_at"
+MAX_SEARCH = 100
+
+
+def _search(text: str | None) -> tuple[list[str], list]:
+    """A literal, case-insensitive search of the order id and the seller ids (an order's other sellers too)."""
+    text = (text or "").strip().lower()[:MAX_SEARCH]
+    if not text:
+        return [], []
+    return ["(strpos(lower(o.order_id), ?) > 0 OR strpos(lower(coalesce(o.seller_id, '')), ?) > 0 "
+            "OR EXISTS (SELECT 1 FROM order_sellers s WHERE s.dataset_id = o.dataset_id "
+            "AND s.order_id = o.order_id AND strpos(lower(s.seller_id), ?) > 0))"], [text, text, text]
+
+
+def orders(con: duckdb.DuckDBPyConnection, dataset, filters: Filters, group: Group | None = None, *,
+           search: str | None = None, sort: str | None = None, descending: bool = False, offset: int = 0,
+           limit: int | None = None) -> tuple[pl.DataFrame, int]:
+    """One page of the orders the filters and the group select (see the module docstring): a frame of
+    LIST_COLUMNS plus DERIVED, one row per order, sorted by `sort` (one of SORTS; ties and the default by
+    the order id), and the number of orders in all, searched or not."""
+    sort = sort or DEFAULT_SORT
+    if sort not in SORTS:
+        raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+    if offset < 0 or (limit is not None and limit < 0):
+        raise ValueError("offset and limit must be 0 or more")
+    ds = resolve(con, dataset)
+    conds, params = _conditions(filters, group or EVERY_ORDER)
+    found, found_params = _search(search)
+    conds, params = conds + found, params + found_params
+    direction = "DESC" if descending else "ASC"
+    count_sql, count_params = query(ds.id, "orders", ["count(*)"], conds, params)
+    select = [f"{COLUMN_SQL[c]} AS {c}" for c in LIST_COLUMNS]
+    sql, sql_params = query(ds.id, "orders", select, conds, params)
+    sql += f"\nORDER BY {COLUMN_SQL[sort]} {direction} NULLS LAST, o.order_id {direction}"
+    if limit is not None:
+        sql += "\nLIMIT ? OFFSET ?"
+        sql_params += [int(limit), int(offset)]
+    elif offset:
+        sql += "\nOFFSET ?"
+        sql_params.append(int(offset))
+    total = _one_row(con, count_sql, count_params)[0]
+    cur = con.cursor()
+    try:
+        frame = cur.sql(sql, params=sql_params).pl()
+    finally:
+        cur.close()
+    frame = frame.cast({c: p.COLUMNS[c] for c in LIST_COLUMNS})
+    return frame.with_columns(make().alias(name) for name, make in DERIVED.items()), int(total)
+
+
+def counts(con: duckdb.DuckDBPyConnection, dataset, filters: Filters, groups: Sequence[Group]) -> list[int]:
+    """How many orders each group holds under the filters, in one pass over the data set."""
+    if not groups:
+        return []
+    ds = resolve(con, dataset)
+    base, base_params = where(filters, "orders")
+    select: list[str] = []
+    select_params: list = []
+    for group in groups:
+        conds, params = _conditions(Filters(), group)
+        select.append(f"count(*) FILTER (WHERE {' AND '.join(conds) or 'true'})")
+        select_params += params
+    sql, params = query(ds.id, "orders", select, base, base_params)
+    # The FILTER clauses' parameters come first in the text (SELECT), then the joins' and the WHERE's.
+    joins = params[:-(len(base_params) + 1)]
+    return [int(n) for n in _one_row(con, sql, [*select_params, *joins, ds.id, *base_params])]
+
+
+def _one_row(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> tuple:
+    cur = con.cursor()  # its own cursor: the caller's connection may serve other threads
+    try:
+        return cur.execute(sql, params).fetchall()[0]
+    finally:
+        cur.close()
+
+
+# ---------------------------------------------------------------------------------------------------
+# From a figure to its group
+
+def _figure_groups() -> dict[str, Group]:
+    out = {
+        "orders": Group(), "gmv": Group(),
+        "cancelled_orders": Group(of="cancelled"), "cancellation_rate": Group(of="cancelled"),
+        "cancelled_gmv": Group(of="cancelled"),
+        "cancellation_requests": Group(of="requests"),
+        "refunds": Group(of="refunds"), "refund_amount": Group(of="refunds"),
+        "pending_refunds": Group(of="pending_refunds"),
+        "refunds_after_request": Group(of="refund_waits"),
+        "return_path_orders": Group(of="return_path"), "return_path_gmv": Group(of="return_path"),
+    }
+    for q in ("mean", "p50", "p90"):
+        out[f"{q}_refund_business_days_from_start"] = Group(of="refund_times")
+        out[f"{q}_refund_business_days_from_request"] = Group(of="refund_waits")
+    for stage in STAGES:
+        out[f"cancelled_{stage}"] = Group(of="cancelled", cancel_stage=stage)
+        out[f"requests_{stage}"] = Group(of="requests", request_stage=stage)
+    for outcome in OUTCOMES:
+        out[f"outcome_{outcome}"] = Group(of="requests", outcome=outcome)
+    return out
+
+
+FIGURE_GROUPS = _figure_groups()
+
+
+def for_figure(name: str) -> Group | None:
+    """The orders a figure of the catalogue counts or measures, as a group; None for a figure with none."""
+    return FIGURE_GROUPS.get(name)

@@ -1,0 +1,110 @@
+"""The Orders page: opened from a link it lists exactly the orders the link names (filters, group, search,
+sort, page) and keeps them in the URL; it pages, searches and clears the group; the other pages link to it
+with the figure's group and the same filters."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+import app_support as s
+import pytest
+
+from analytics import db, drill, report
+from analytics.filters import Filters
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    path = tmp_path_factory.mktemp("orders") / "app.duckdb"
+    return path, s.demo_db(path)
+
+
+@pytest.fixture(autouse=True)
+def _database(demo, monkeypatch):
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(demo[0]))
+
+
+def _total(at) -> str:
+    return next(m.value for m in at.markdown if m.value.startswith("**") and "order" in m.value)
+
+
+def _expected(demo, filters: Filters, group: drill.Group, **kw):
+    con = db.connect(demo[0])
+    try:
+        return drill.orders(con, demo[1], filters, group, **kw)
+    finally:
+        con.close()
+
+
+def test_a_link_restores_the_list(demo):
+    query = {"dataset": demo[1], "payment": "card", "g.of": "cancelled", "sort": "amount", "desc": "true", "page": "2"}
+    at = s.open_page("orders", query)
+    assert s.problems(at) == [] and not at.warning
+    filters = Filters(payment_methods=("card",))
+    frame, total = _expected(demo, filters, drill.Group(of="cancelled"), sort="amount", descending=True,
+                             offset=50, limit=50)
+    con = db.connect(demo[0])
+    try:
+        assert total == report.report(con, demo[1], filters)["cancelled_orders"]
+    finally:
+        con.close()
+    assert _total(at).startswith(f"**{total:,} orders** · showing 51 to ")
+    assert at.query_params == query
+    assert at.number_input(key="orders_page").value == 2
+    assert at.dataframe[0].value["order_id"].tolist() == frame["order_id"].to_list()
+    assert "cancelled orders" in at.info[0].value
+
+
+def test_paging_searching_and_clearing_the_group(demo):
+    at = s.open_page("orders", {"dataset": demo[1], "g.of": "requests"})
+    first = at.dataframe[0].value["order_id"].tolist()
+    assert len(first) == 50
+    at.number_input(key="orders_page").increment().run()
+    assert at.query_params["page"] == "2"
+    second = at.dataframe[0].value["order_id"].tolist()
+    assert second and not set(first) & set(second)
+
+    wanted = second[0]
+    at.text_input(key="orders_q").input(wanted.lower()).run()
+    assert "page" not in at.query_params and at.query_params["q"] == wanted.lower()
+    assert wanted in at.dataframe[0].value["order_id"].tolist()
+    assert _total(at) == f"**{_expected(demo, Filters(), drill.Group(of='requests'), search=wanted)[1]:,} order" + \
+        ("**" if _total(at).endswith("order**") else "s**")
+
+    at.button(key="orders_clear_group").click().run()
+    assert "g.of" not in at.query_params and not at.info
+
+
+def test_a_bad_group_in_a_link_gives_a_notice_and_every_order(demo):
+    at = s.open_page("orders", {"dataset": demo[1], "g.of": "everything", "g.outcome": "won", "page": "-4"})
+    assert s.problems(at) == []
+    notices = " ".join(w.value for w in at.warning)
+    assert "g\\.of" in notices and "g\\.outcome" in notices and "page" in notices  # Markdown-escaped
+    assert at.query_params == {"dataset": demo[1]}
+
+
+def _links(at) -> list[tuple[str, dict[str, str]]]:
+    return [(link.label, dict(parse_qsl(link.proto.query_string))) for link in at.main.get("page_link")]
+
+
+def test_the_pages_link_to_the_orders_behind_their_figures(demo):
+    at = s.open_page("overview", {"dataset": demo[1], "payment": "card"})
+    tiles = {m.label: m.value for m in at.metric}
+    links = _links(at)
+    assert (f"See the {tiles['Cancellation requests']} orders",
+            {"dataset": demo[1], "payment": "card", "g.of": "requests"}) in links
+    assert (f"See the {tiles['Refunds']} orders", {"dataset": demo[1], "payment": "card", "g.of": "refunds"}) in links
+
+    reasons = s.open_page("reasons", {"dataset": demo[1], "focus": "wrong_item"})
+    label, query = next((k, v) for k, v in _links(reasons) if "with the reason" in k)
+    assert query == {"dataset": demo[1], "g.of": "requests", "g.reason": "wrong_item"}
+    con = db.connect(demo[0])
+    try:
+        rows = report.reasons(con, demo[1]).frame
+    finally:
+        con.close()
+    n = rows.filter(rows["reason"] == "wrong_item")["requests"][0]
+    assert label.startswith(f"See the {n:,} orders")
+
+    refunds = s.open_page("refunds", {"dataset": demo[1]})
+    assert any(q.get("g.payment_method") == "card" and q.get("g.of") == "refunds" for _, q in _links(refunds))

@@ -1,0 +1,159 @@
+"""The drill-down's widgets: a link from a figure (a tile, a bar, a row) to the orders behind it, and the
+Orders page's parts (what is listed, the search and sort, the page of orders, the downloads).
+
+The link carries the data set, the filters and the group (analytics.drill.Group) as query parameters, so
+the Orders page opens on exactly those orders, and so does anyone who opens the link later."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import polars as pl
+import streamlit as st
+
+from analytics import drill
+from analytics.filters import Filters
+from analytics.headline import Headline
+from analytics.ingest import count
+from analytics.text import md
+from ui import downloads
+from ui.cached import TTL
+from ui.database import cursor, db_key
+from ui.setup import PageContext
+
+ORDERS_PAGE = "pages/6_Orders.py"
+PAGE_ROWS = 50
+ICON = ":material/list_alt:"
+
+
+@st.cache_data(max_entries=256, ttl=TTL, show_spinner=False)
+def _counts(database: str, dataset_id: str, filters: Filters, groups: tuple[drill.Group, ...]) -> list[int]:
+    with cursor() as cur:
+        return drill.counts(cur, dataset_id, filters, groups)
+
+
+def counts(dataset_id: str, filters: Filters, groups: Sequence[drill.Group]) -> list[int]:
+    """drill.counts, cached: how many orders each group holds under the filters."""
+    return _counts(db_key(), dataset_id, filters, tuple(groups))
+
+
+@st.cache_data(max_entries=128, ttl=TTL, show_spinner=False)
+def _orders(database: str, dataset_id: str, filters: Filters, group: drill.Group, search: str, sort: str,
+            descending: bool, offset: int, limit: int | None) -> tuple[pl.DataFrame, int]:
+    with cursor() as cur:
+        return drill.orders(cur, dataset_id, filters, group, search=search, sort=sort, descending=descending,
+                            offset=offset, limit=limit)
+
+
+def orders(dataset_id: str, filters: Filters, group: drill.Group, *, search: str = "", sort: str = drill.DEFAULT_SORT,
+           descending: bool = False, offset: int = 0, limit: int | None = None) -> tuple[pl.DataFrame, int]:
+    """drill.orders, cached."""
+    return _orders(db_key(), dataset_id, filters, group, search, sort, descending, offset, limit)
+
+
+def link_params(dataset_id: str, filters: Filters, group: drill.Group) -> dict[str, str]:
+    return {"dataset": dataset_id, **filters.to_query(), **group.to_query()}
+
+
+def link(dataset_id: str, filters: Filters, group: drill.Group, label: str, *, help: str | None = None) -> None:
+    """A link to the Orders page listing the group's orders under the filters (`label` is Markdown: escape
+    text from the data with md())."""
+    st.page_link(ORDERS_PAGE, label=label, icon=ICON, query_params=link_params(dataset_id, filters, group),
+                 help=help)
+
+
+def see(n: int, noun: str = "order") -> str:
+    """'See the 1 order', 'See the 2,716 orders'."""
+    return f"See the {count(n, noun)}"
+
+
+# --- entry points -----------------------------------------------------------------------------------
+
+def tile_links(dataset_id: str, filters: Filters, heads: Sequence[Headline]) -> Callable[[Headline], None]:
+    """For the Overview's tiles: a function drawing, under a tile, the link to the orders its figure
+    counts (or measures), with how many they are."""
+    groups = {h.name: drill.for_figure(h.name) for h in heads if not h.unavailable}
+    groups = {name: g for name, g in groups.items() if g is not None}
+    numbers = dict(zip(groups, counts(dataset_id, filters, list(groups.values())), strict=True))
+
+    def below(h: Headline) -> None:
+        if h.name in groups:
+            link(dataset_id, filters, groups[h.name], see(numbers[h.name]),
+                 help=f"The {drill.OF_WORDS[groups[h.name].of]} behind this figure, as a list.")
+
+    return below
+
+
+def group_links(dataset_id: str, filters: Filters, groups: dict[str, drill.Group], noun: str) -> None:
+    """One link a group in a row ('card: 2 refunds'), each to its orders; labels from the data, escaped."""
+    numbers = counts(dataset_id, filters, list(groups.values()))
+    with st.container(horizontal=True, gap="small"):
+        for (label, group), n in zip(groups.items(), numbers, strict=True):
+            if n:
+                link(dataset_id, filters, group, f"{md(label)}: {count(n, noun)}")
+
+
+# --- the Orders page --------------------------------------------------------------------------------
+
+def group_of(ctx: PageContext) -> drill.Group:
+    """The group this run lists (from the link, or as the page kept it)."""
+    return drill.Group(**{k: ctx.values[drill.PREFIX + k] for k in drill.GROUP_KEYS})
+
+
+def what_is_listed(ctx: PageContext, group: drill.Group) -> None:
+    """What the list holds, in words, with a button back to every order when a group is chosen."""
+    if group == drill.EVERY_ORDER:
+        return
+    text, button = st.columns([5, 1], vertical_alignment="center")
+    text.info(f"Listing the **{md(group.words())}**, within the filters.", icon=":material/filter_alt:")
+    if button.button("Every order", key="orders_clear_group", icon=":material/close:"):
+        for k in drill.GROUP_KEYS:
+            st.session_state[ctx.k(drill.PREFIX + k)] = "orders" if k == "of" else None
+        st.session_state[ctx.k("page")] = 1
+        st.rerun()
+
+
+SORT_WORDS = {"order_id": "Order id", "placed_at": "Placed", "paid_at": "Paid", "shipped_at": "Shipped",
+              "delivered_at": "Delivered", "cancelled_at": "Cancelled", "requested_at": "Request time",
+              "responded_at": "Seller's answer", "refund_initiated_at": "Refund started",
+              "refund_completed_at": "Refund completed", "seller_id": "Seller"}
+
+
+def controls(ctx: PageContext) -> tuple[str, str, bool]:
+    """The search box, the sort column and its direction; a change goes back to the first page."""
+
+    def first_page() -> None:
+        st.session_state[ctx.k("page")] = 1
+
+    search_col, sort_col, desc_col = st.columns([3, 2, 1], vertical_alignment="bottom")
+    search = search_col.text_input("Search orders", key=ctx.k("q"), placeholder="Part of an order id or a seller id",
+                                   max_chars=drill.MAX_SEARCH, icon=":material/search:", on_change=first_page)
+    sort = sort_col.selectbox("Sort by", drill.SORTS, key=ctx.k("sort"), on_change=first_page,
+                              format_func=lambda c: SORT_WORDS.get(c, c.replace("_", " ").capitalize()))
+    descending = desc_col.toggle("Largest first", key=ctx.k("desc"), on_change=first_page)
+    return search or "", sort or drill.DEFAULT_SORT, bool(descending)
+
+
+def order_list(ctx: PageContext, dataset_id: str, group: drill.Group, search: str, sort: str, descending: bool) -> int:
+    """The total, one page of the orders, the pager and the downloads of every order listed; returns the total."""
+    key = ctx.k("page")
+    _, total = orders(dataset_id, ctx.filters, group, search=search, sort=sort, descending=descending,
+                          offset=0, limit=0)
+    pages = max(1, math.ceil(total / PAGE_ROWS))
+    st.session_state[key] = min(max(1, int(st.session_state.get(key) or 1)), pages)
+    number = st.session_state[key]
+    frame, _ = orders(dataset_id, ctx.filters, group, search=search, sort=sort, descending=descending,
+                      offset=(number - 1) * PAGE_ROWS, limit=PAGE_ROWS)
+    head, pager = st.columns([4, 1], vertical_alignment="bottom")
+    shown = f"{(number - 1) * PAGE_ROWS + 1:,} to {(number - 1) * PAGE_ROWS + frame.height:,} of " if total else ""
+    head.markdown(f"**{count(total, 'order')}**" + (f" · showing {shown}{total:,}" if pages > 1 else ""))
+    pager.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, step=1, key=key)
+    if not total:
+        st.info("No order here: the filters, the group or the search leave none.", icon=":material/search_off:")
+
+    def every_order() -> pl.DataFrame:
+        return orders(dataset_id, ctx.filters, group, search=search, sort=sort, descending=descending)[0]
+
+    downloads.table(frame, "orders", key="orders_list", height=600, download=every_order)
+    return total
