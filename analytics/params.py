@@ -18,7 +18,8 @@ from typing import Any
 
 from analytics.text import quoted
 
-KINDS = ("str", "token", "integer", "number", "bool", "choice", "labels", "date", "days_or_fitted")
+KINDS = ("str", "token", "integer", "number", "bool", "choice", "labels", "date", "days_or_fitted",
+         "choice_or_range")
 
 # The value of a parameter whose default is "as the data set shows" (None in Python), as text.
 DATA = "data"
@@ -49,6 +50,7 @@ TOO_MANY = "too_many"             # a list, or a link, with more items than read
 UNKNOWN_KEY = "unknown_key"
 MALFORMED = "malformed"           # not `name=value`
 AFTER_END = "after_end"           # a range's start after its end (`related` names the end)
+BACKWARDS = "backwards"           # a FROM..TO range whose first day is after its last
 
 _WORDS = {
     NOT_TEXT: "is not text",
@@ -65,6 +67,7 @@ _WORDS = {
     NOT_A_LABEL: "is not a valid label",
     NOT_IN_DATA: "is not in this data set",
     MALFORMED: "is malformed",
+    BACKWARDS: "runs backwards (its first day is after its last)",
 }
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]+")
@@ -73,6 +76,8 @@ _LABEL = re.compile(r"[a-z0-9_]+")
 # Identifiers such as scenario ids: printable, no separators that would break a comma list.
 _IDENT = re.compile(r"[A-Za-z0-9_.:@-]+")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_RANGE = re.compile(r"(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})")
+RANGE_SEPARATOR = ".."
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -108,7 +113,8 @@ class Param:
 
     kind: str (free text up to max_len), token (an id of letters, digits, '_' and '-', min_len..max_len),
     integer and number (minimum..maximum, minimum excluded when minimum_exclusive), bool, choice (one of
-    `choices`), labels (a comma list or repeated parameter of labels; at most max_items; restricted to
+    `choices`), choice_or_range (one of `choices`, or a range of days FROM..TO written
+    YYYY-MM-DD..YYYY-MM-DD, both ends included, parsed as a (first, last) tuple of dates), labels (a comma list or repeated parameter of labels; at most max_items; restricted to
     `choices` when given), date (YYYY-MM-DD), days_or_fitted ('fitted' or a whole number of days).
     labels: `identifiers` keeps each item's case (ids); `any_text` lets an item hold any character
     (labels from the data: a comma in one is written %2C, a '%' %25), else an item is a normalised label
@@ -185,6 +191,9 @@ def _range_text(p: Param) -> str:
         return "one of " + ", ".join(p.choices)
     if p.kind == "date":
         return f"a date written YYYY-MM-DD from {EARLIEST} to {LATEST}"
+    if p.kind == "choice_or_range":
+        return ("one of " + ", ".join(p.choices) + f", or a range of days FROM..TO written "
+                f"YYYY-MM-DD..YYYY-MM-DD from {EARLIEST} to {LATEST}")
     if p.kind == "token":
         return f"an id of {p.min_len} to {p.max_len} letters, digits, _ or -"
     if p.kind == "str":
@@ -218,6 +227,8 @@ def value_text(value: object) -> str:
         return str(int(value))
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, date) for v in value):
+        return f"{value[0].isoformat()}{RANGE_SEPARATOR}{value[1].isoformat()}"
     return str(value)
 
 
@@ -257,6 +268,8 @@ def _value(p: Param, raw: object) -> Any:
         return _number(p, raw)
     if p.kind == "date" and isinstance(raw, date) and not isinstance(raw, datetime):
         return _day(raw)
+    if p.kind == "choice_or_range" and isinstance(raw, tuple):
+        raw = value_text(raw)
     if raw is not None and not isinstance(raw, str | int | float):
         raise _Refused(NOT_TEXT)
     text = "" if raw is None else str(raw)
@@ -297,6 +310,19 @@ def _value(p: Param, raw: object) -> Any:
         if value not in p.choices:
             raise _Refused(UNKNOWN_CHOICE)
         return value
+    if p.kind == "choice_or_range":
+        if normalise_label(text) in p.choices:
+            return normalise_label(text)
+        found = _RANGE.fullmatch(text.replace(" ", ""))
+        if not found:
+            raise _Refused(NOT_A_DATE if RANGE_SEPARATOR in text else UNKNOWN_CHOICE)
+        try:
+            first, last = (_day(date.fromisoformat(d)) for d in found.groups())
+        except ValueError:
+            raise _Refused(NOT_A_DATE) from None
+        if first > last:
+            raise _Refused(BACKWARDS)
+        return first, last
     # date
     if not _DATE.fullmatch(text):
         raise _Refused(NOT_A_DATE)

@@ -64,7 +64,14 @@ The report dict:
      "currency": the one currency of the orders, or null (none recorded, or several),
      "money_by_currency": null, or with several currencies [{"currency", "orders", "gmv", "cancelled_orders",
                           "cancelled_gmv"}, ...] (the money figures above are then null: never added up),
-     "unavailable": {key: why}}
+     "unavailable": {key: why},
+     "compare": only when asked (report(..., compare=Comparison(...)), `report --compare`): {"mode",
+        "range": [first, last] compared, "days": how many, "selection_range": [first, last] of the
+        selection's days compared (trimmed like the range: analytics/compare.py), "note": why the days
+        compared are not both whole ranges, or why there is no comparison (null otherwise),
+        "figures": {name: {"value": compared value, "current": the selection's on the days compared,
+                           "change", "change_share"}} for compare.FIGURES,
+        "unavailable": {figure name: why}}}
 A key the data set cannot support is null and listed in "unavailable" with the reason, never 0; a
 part of a key gets a dotted name ("refund_latency.from_request"). A ratio or a percentile with
 nothing to measure under the filters (no orders, no answered request) is null too, but is not
@@ -80,8 +87,10 @@ import duckdb
 import polars as pl
 
 from analytics import capabilities, grouped
+from analytics import compare as cmp
 from analytics import metrics as m
 from analytics import pipelines as p
+from analytics.compare import Comparison
 from analytics.filters import NO_FILTERS, Filters
 from analytics.load import dataset_id as _dataset_id
 from analytics.load import load, load_frame  # noqa: F401 (load_frame: public API, see above)
@@ -391,15 +400,45 @@ _FROM_REQUEST_KEYS = ("refunds_from_request", "mean_from_request_business_days",
 
 
 def report(con: duckdb.DuckDBPyConnection, dataset=None, filters: Filters = NO_FILTERS, *,
-           threshold_days: float = 20) -> dict:
+           threshold_days: float = 20, compare: Comparison | None = None) -> dict:
     """The headline report of one data set under filters, in the command line's JSON shape (see the
-    module docstring): one load per grain, its partials tallied in one go (grouped.py), then finalised."""
+    module docstring): one load per grain, its partials tallied in one go (grouped.py), then finalised.
+    With an active `compare`, a "compare" block (compare.report_block) computed by this same function
+    under the compared dates; without one, no such key."""
     ds = _resolve(con, dataset)
     missing = missing_capabilities(con, ds)
     codes = currencies(con, ds)
     specs = report_specs(len(codes) > 1)
     added = grouped.add(grouped.tally(load(con, ds, filters, grouped.reads(specs)), specs))
-    return finalise_report(ds, filters, threshold_days, missing, codes, added)
+    out = finalise_report(ds, filters, threshold_days, missing, codes, added)
+    if compare is not None and compare.active:
+        out["compare"] = with_comparison(con, ds, filters, out, compare,
+                                         lambda f: report(con, ds, f, threshold_days=threshold_days))
+    return out
+
+
+_ANCHOR_DATES = {"order": ("orders", "placed_at"), "request": ("cancellation_requests", "requested_at"),
+                 "refund": ("refunds", "initiated_at")}
+
+
+def date_bounds(con: duckdb.DuckDBPyConnection, dataset, anchor: str = "order") -> tuple:
+    """The data set's first and last day for a date anchor ((None, None): it has no such date)."""
+    table, column = _ANCHOR_DATES[anchor]
+    cur = con.cursor()
+    try:
+        return tuple(cur.execute(f"SELECT min({column})::DATE, max({column})::DATE FROM {table} "
+                                 "WHERE dataset_id = ?", [_dataset_id(con, dataset)]).fetchone())
+    finally:
+        cur.close()
+
+
+def with_comparison(con, dataset, filters: Filters, selection_report: dict, comparison: Comparison,
+                    report_of) -> dict:
+    """The report's "compare" block: the days compared (compare.window, on the data set's dates for the
+    filters' anchor) and each figure's compared value and change, `report_of(filters)` giving the report
+    under the compared dates (this engine's report)."""
+    win = cmp.window(comparison, filters, date_bounds(con, dataset, filters.anchor))
+    return cmp.report_block(report_of, filters, selection_report, win, comparison)
 
 
 def _volume_rows(added: pl.DataFrame, spec: grouped.Grouped) -> list[dict]:

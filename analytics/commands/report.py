@@ -8,13 +8,16 @@ from analytics.commands.sources import add_source, opened, spark_session
 from analytics.filters import ANCHORS, Filters
 from analytics.metrics import REGISTRY
 from analytics.outcomes import STAGES
-from analytics.params import problem_text
+from analytics.params import parse, problem_text
 
 
 def register(sub) -> None:
     p = sub.add_parser("report", help="cancellations, reasons, outcomes and refund times of a data set")
     add_common(p, dataset=True)
     add_filters(p)
+    p.add_argument("--compare", metavar="previous|year|FROM..TO",
+                   help="compare each headline figure with the previous period of equal length, the same dates a "
+                        "year earlier, or a range YYYY-MM-DD..YYYY-MM-DD (both sides on the same number of days)")
     p.add_argument("--threshold", type=float, default=20, metavar="DAYS",
                    help="business days beyond which a refund counts as slow (default 20)")
     add_source(p)
@@ -72,20 +75,39 @@ OPTIONS = {"from": "--from", "to": "--to", "anchor": "--anchor", "payment": "--p
            "shipping": "--shipping-method", "seller": "--seller", "reason": "--reason", "stage": "--stage"}
 
 
+def comparison_from_args(args):
+    """The --compare option through the same parameter as a link's `compare`; None when not given."""
+    from analytics import compare
+
+    if args.compare is None:
+        return None
+    value, problem = parse(compare.PARAM, args.compare)
+    if problem is not None:
+        raise UserError(problem_text(problem, {"compare": "--compare"}))
+    return compare.Comparison.from_value(value)
+
+
 def cmd_report(args) -> int:
-    from analytics.report import report
+    from analytics.report import report, with_comparison
 
     filters = filters_from_args(args)
+    comparison = comparison_from_args(args)
     if args.threshold < 0:
         raise UserError(f"--threshold must be 0 or more business days, got {args.threshold}")
     with opened(args) as (con, dataset, source):
         if args.engine == "spark":
             from analytics import spark
 
-            payload = spark.report(spark_session(args), source, filters, threshold_days=args.threshold,
-                                   partitions=args.partitions)
+            session = spark_session(args)
+
+            def report_of(f):
+                return spark.report(session, source, f, threshold_days=args.threshold, partitions=args.partitions)
+
+            payload = report_of(filters)
+            if comparison is not None and comparison.active:
+                payload["compare"] = with_comparison(con, dataset, filters, payload, comparison, report_of)
         else:
-            payload = report(con, dataset, filters, threshold_days=args.threshold)
+            payload = report(con, dataset, filters, threshold_days=args.threshold, compare=comparison)
     emit(args, payload, with_dataset_note(args, render))
     return 0
 
@@ -167,6 +189,8 @@ def render(r: dict) -> str:
     if over is not None:
         headline.append((f"Refunds over {over['threshold_business_days']:g} business days", over["share"], "{:.1%}"))
     out += ["", table(["metric", "value"], [[label, _cell(value, fmt)] for label, value, fmt in headline])]
+    if r.get("compare") is not None:
+        out += ["", *render_compare(r["compare"])]
 
     # Requests by stage are n/a (not 0) when the data set records no requests.
     stage_rows = [[s.replace("_", " "), (r["requests_by_stage"] or {}).get(s), r["cancellations_by_stage"][s]]
@@ -198,3 +222,32 @@ def render(r: dict) -> str:
         out += [f"  {unavailable_label(key)}: {why}" for key, why in r["unavailable"].items()]
     return "\n".join(out)
 
+
+
+def _signed(value, fmt: str) -> str:
+    """A change in the figure's format with its sign; a share's in points ('+5.0 pts')."""
+    if value is None:
+        return "n/a"
+    if "%" in fmt:
+        return f"{value * 100:+.1f} pts"
+    return fmt.replace("{:", "{:+").format(value)
+
+
+def render_compare(c: dict) -> list[str]:
+    """The compare block as text: which days, the note, and per figure current, compared and change."""
+    if c["days"] == 0:
+        return [c["note"] or "No comparison."]
+    first, last = c["range"]
+    sel_first, sel_last = c["selection_range"]
+    out = [f"Compared with {first} to {last} ({c['days']} days; the selection's days: {sel_first} to {sel_last})"]
+    if c["note"]:
+        out.append(c["note"])
+    rows = []
+    for name, f in c["figures"].items():
+        if name in c["unavailable"]:
+            continue
+        fmt = figures.get(name).fmt
+        share = "" if f["change_share"] is None else f"{f['change_share']:+.1%}"
+        rows.append([figures.get(name).label, _cell(f["current"], fmt), _cell(f["value"], fmt),
+                     _signed(f["change"], fmt), share or "n/a"])
+    return [*out, table(["figure", "selection", "compared", "change", "change %"], rows)]
