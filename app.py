@@ -6,7 +6,7 @@ The first page of the dashboard (`streamlit run app.py`); the other pages are un
 import streamlit as st
 
 import ui
-from analytics import charts, page_tables, report
+from analytics import charts, compare, page_tables, report
 from analytics.text import md
 from ui import cached, drill, views
 from ui.options import filter_options
@@ -16,7 +16,8 @@ with ui.page("overview", "Overview") as ctx:
     st.caption(f"**{md(dataset.name)}** · {views.filter_summary(ctx.filters)}")
 
     bounds = filter_options(dataset.id).bounds.get(ctx.filters.anchor, (None, None))
-    heads, period = cached.headlines(dataset.id, ctx.filters, bounds)
+    heads, period = cached.headlines(dataset.id, ctx.filters, bounds, ctx.comparison)
+    win = compare.window(ctx.comparison, ctx.filters, bounds)
     views.headline_tiles(heads, period, below=drill.tile_links(dataset.id, ctx.filters, heads))
 
     if len(cached.currencies(dataset.id)) > 1:
@@ -45,8 +46,11 @@ with ui.page("overview", "Overview") as ctx:
         # The selection's last day: periods after it are not drawn, a partial last one is dashed.
         last_day = page_tables.last_day(ctx.filters, bounds[1])
         volume = cached.table(report.volume_over_time, dataset.id, ctx.filters, period=period)
+        compared = cached.compared_table(report.volume_over_time, dataset.id, ctx.filters, win, period=period)
         views.table_result(volume, name="volume-over-time", key="ov_volume",
-                           chart=lambda frame: charts.volume_chart(frame, period, last_day))
+                           chart=lambda frame: charts.volume_chart(frame, period, last_day) if compared is None else
+                           charts.volume_compared_chart(frame, compared.frame, period, last_day, win.shift_days,
+                                                        *win.legend, compared_last=win.compared_days[1]))
         note = charts.partial_note(volume.frame, period, last_day) if volume.available else None
         if note:
             st.caption(note)

@@ -640,3 +640,71 @@ def frontier_chart(frame: pl.DataFrame, x_title: str, y_title: str, format_x: st
                                          color="#31333f").encode(x=x, y=y, text="mark:N")
     rings = alt.Chart(marked).mark_point(size=420, shape="circle", color="#31333f", strokeWidth=1.5).encode(x=x, y=y)
     return alt.layer(x_err, y_err, line, rings, points, labels).properties(height=360)
+
+
+# --- comparisons -----------------------------------------------------------------------------------
+# The compared range's series drawn beside the selection's, dashed, each compared period moved forward by
+# the days between the two ranges' first days (analytics.compare.Window.shift_days), so day 1 sits on day 1.
+
+COMPARED_DASH = [6, 3]
+
+
+def _shifted(frame: pl.DataFrame, days: int, compared_last: date | None) -> pl.DataFrame:
+    """A compared frame's periods up to `compared_last` (the last day compared), moved forward by `days`
+    onto the selection's; `compared_period` keeps the compared period's own first day."""
+    if compared_last is not None:
+        frame = frame.filter(pl.col("period").cast(pl.Date) <= compared_last)
+    dtype = frame.schema["period"]
+    return frame.with_columns(
+        pl.col("period").alias("compared_period"),
+        (pl.col("period").cast(pl.Datetime("us")) + pl.duration(days=days)).cast(dtype).alias("period"))
+
+
+def _with_compared(chart, compared: pl.DataFrame, *, period: str, y: alt.Y, color: alt.Color, series: str,
+                   value: str, selection_label: str, compared_label: str) -> alt.LayerChart:
+    """`chart` (lines over time of `value` per `series`) with `compared` (the same columns, already moved
+    onto the selection's days by `_shifted`) drawn dashed over it; a legend says which range each line
+    style is."""
+    data = compared.with_columns(pl.lit(compared_label).alias("range"))
+    dash = alt.StrokeDash("range:N", title=None, legend=alt.Legend(orient="top", labelLimit=320),
+                          scale=alt.Scale(domain=[selection_label, compared_label], range=[[1, 0], COMPARED_DASH]))
+    lines = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=12), opacity=0.65).encode(
+        x=alt.X("period:T"), y=y, color=color, strokeDash=dash,
+        tooltip=[alt.Tooltip("compared_period:T", title=f"Compared {period}"), alt.Tooltip(f"{series}:N", title=" "),
+                 alt.Tooltip(f"{value}:Q", format=","), alt.Tooltip("range:N", title="Range")])
+    return alt.layer(chart, lines).properties(height=HEIGHT)
+
+
+def volume_compared_chart(frame: pl.DataFrame, compared: pl.DataFrame | None, period: str, last_day: date | None,
+                          shift_days: int, selection_label: str, compared_label: str,
+                          compared_last: date | None = None):
+    """volume_chart with the compared range's orders and cancelled orders dashed beside (compared: the
+    same table, pipelines.volume_over_time, on the compared days, which end on `compared_last`)."""
+    chart = volume_chart(frame, period, last_day)
+    if compared is None or compared.is_empty() or frame.is_empty():
+        return chart
+    names = {"orders": "Orders", "cancelled_orders": "Cancelled orders"}
+    long = (_shifted(compared.select("period", *names), shift_days, compared_last)
+            .unpivot(index=["period", "compared_period"], variable_name="what", value_name="count")
+            .with_columns(pl.col("what").replace_strict(names)))
+    return _with_compared(
+        chart, long, period=period, y=alt.Y("count:Q", title="Orders"),
+        color=alt.Color("what:N", title=None, scale=alt.Scale(domain=list(names.values()),
+                                                              range=[COLORS["reached"], COLORS["left"]]),
+                        legend=alt.Legend(orient="top")),
+        series="what", value="count", selection_label=selection_label, compared_label=compared_label)
+
+
+def reasons_over_time_compared_chart(frame: pl.DataFrame, compared: pl.DataFrame | None, period: str,
+                                     selected: str | None, last_day: date | None, shift_days: int,
+                                     selection_label: str, compared_label: str, compared_last: date | None = None):
+    """reasons_over_time_chart with the compared range's requests by reason dashed beside."""
+    chart = reasons_over_time_chart(frame, period, selected, last_day)
+    if compared is None or compared.is_empty() or frame.is_empty():
+        return chart
+    long = _shifted(compared.select("period", "reason", "requests"), shift_days, compared_last)
+    return _with_compared(
+        chart, long, period=period, y=alt.Y("requests:Q", title="Requests"),
+        color=alt.Color("reason:N", title="Reason", legend=alt.Legend(orient="top", labelExpr=legend_words()),
+                        scale=category_scale("reason", pl.concat([frame["reason"], compared["reason"]]))),
+        series="reason", value="requests", selection_label=selection_label, compared_label=compared_label)

@@ -109,6 +109,7 @@ class Comparison:
 
 
 NO_COMPARISON = Comparison("none")
+PREVIOUS = Comparison("previous")  # the dashboard's default
 
 
 def year_earlier(day: date) -> date:
@@ -169,6 +170,11 @@ class Window:
         """The compared days as a legend or a tile says them: '2026-01-05 to 2026-01-11'."""
         first, last = self.compared_days or self.compared
         return f"{first:%Y-%m-%d} to {last:%Y-%m-%d}"
+
+    @property
+    def legend(self) -> tuple[str, str]:
+        """What a chart's legend calls the two ranges drawn."""
+        return f"This selection: {self.selection_label}", f"Compared: {self.label}"
 
     @property
     def selection_label(self) -> str:

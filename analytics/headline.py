@@ -2,9 +2,12 @@
 
 Each headline number is a registry scalar computed over the filtered orders; its trend is the same
 registry expression computed per period (day, week or month, by the selection's span), bucketed by the
-filters' date anchor. The change shown beside a number compares the last complete period with the one
-before it, and only when each has at least MIN_ORDERS orders: a change between a handful of orders, or
-between a whole period and a few days of one, is noise, so the tile then shows no change and says why.
+filters' date anchor. The change shown beside a number follows the chosen comparison (analytics/compare.py:
+the previous period, the same period a year earlier, a custom range, or none): the selection's figure on
+the days compared minus the same figure, under the same filters, on the compared days; both sides on the
+same number of days (a part-period is compared on as many days, and the note says so). A change is shown
+only when each side has at least MIN_ORDERS orders: a change between a handful of orders is noise, so the
+tile then shows no change and says why; as it does when no comparison is possible (nothing dated before).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import duckdb
 import polars as pl
 
 from analytics import figures, metrics, pipelines, report
+from analytics.compare import PREVIOUS, Comparison, Window, window
 from analytics.filters import Filters
 from analytics.ingest import count
 from analytics.load import load
@@ -42,9 +46,10 @@ class Headline:
     value: float | int | None          # None: nothing to measure in this selection
     unavailable: str | None            # why the data set cannot support it at all
     series: tuple[float | None, ...]   # one value per period, oldest first (complete periods only)
-    change: float | None               # last complete period minus the one before
-    compared: tuple[tuple[date, int], ...] = ()   # (first day, orders) of the two periods compared
-    note: str | None = None            # why no change is shown, when there is none
+    change: float | None               # the selection's value on the days compared minus the compared days'
+    window: Window | None = None       # the days compared (None: no comparison chosen)
+    counts: tuple[int, int] | None = None  # orders on the days compared: the selection's, the compared days'
+    note: str | None = None            # why no change is shown, or how the days compared were trimmed
 
     @property
     def higher_is_worse(self) -> bool:
@@ -94,16 +99,12 @@ def finalise(partials: pl.DataFrame, names: tuple[str, ...]) -> pl.DataFrame:
     return pl.DataFrame(rows, infer_schema_length=None)
 
 
-def _compared(series: pl.DataFrame, period: str) -> tuple[tuple[tuple[date, int], ...], str | None]:
-    """The two periods a change compares, with their orders; and why no change is shown, if so."""
-    if series.height < 2:
-        return (), f"No change shown: fewer than two complete {period}s in this selection."
-    rows = series.tail(2).select("period", pl.col(VOLUME).fill_null(0)).rows()
-    compared = tuple((_day(start), int(n)) for start, n in rows)
-    if min(n for _, n in compared) < MIN_ORDERS:
-        return compared, (f"No change shown: the last complete {period} has {_orders(compared[1][1])} and the "
-                          f"one before {compared[0][1]:,}; a change needs at least {MIN_ORDERS} in each.")
-    return compared, None
+def _counts_note(counts: tuple[int, int], win: Window) -> str | None:
+    """Why no change is shown when a side has too few orders, else None."""
+    if min(counts) >= MIN_ORDERS:
+        return None
+    return (f"No change shown: the days compared have {_orders(counts[0])} in the selection "
+            f"({win.selection_label}) and {counts[1]:,} in {win.label}; a change needs at least {MIN_ORDERS} in each.")
 
 
 def _orders(n: int) -> str:
@@ -111,14 +112,12 @@ def _orders(n: int) -> str:
     return count(n, "order")
 
 
-def _day(value) -> date:
-    return value.date() if hasattr(value, "date") and callable(value.date) else value
-
-
 def compute(con: duckdb.DuckDBPyConnection, dataset_id: str, filters: Filters,
-            bounds: tuple[date | None, date | None]) -> tuple[list[Headline], str]:
-    """The headline numbers of a data set under filters, with their per-period series; and the period used.
-    bounds: the data set's first and last day for the filters' anchor."""
+            bounds: tuple[date | None, date | None],
+            comparison: Comparison = PREVIOUS) -> tuple[list[Headline], str]:
+    """The headline numbers of a data set under filters, with their per-period series and their change
+    against `comparison`; and the period used. bounds: the data set's first and last day for the filters'
+    anchor."""
     unavailable = report.unavailable(con, dataset_id)
     codes = report.currencies(con, dataset_id)
     names = tuple(n for n in HEADLINE if n not in unavailable)
@@ -135,9 +134,20 @@ def compute(con: duckdb.DuckDBPyConnection, dataset_id: str, filters: Filters,
             for grain, columns in metrics.get(name).reads.items():
                 reads.setdefault(grain, {time_col}).update(columns)
         frames = load(con, dataset_id, filters, reads)
-        total_row = metrics.scalars_row(frames, names)
+        total_row = metrics.scalars_row(frames, per)
         series = finalise(per_period(frames, per, time_col, period, last, first).collect(), per)
-    compared, note = _compared(series, period) if names else ((), None)
+    win = window(comparison, filters, bounds)
+    current: dict = {}
+    before: dict = {}
+    counts = None
+    note = win.note if win is not None else None
+    if win is not None and win.possible and names:
+        selected = win.selection_filters(filters)
+        current = total_row if selected == filters else report.scalars(con, dataset_id, selected, per)
+        before = report.scalars(con, dataset_id, win.compared_filters(filters), per)
+        counts = (int(current.get(VOLUME) or 0), int(before.get(VOLUME) or 0))
+        note = _counts_note(counts, win) or win.note
+    show = counts is not None and min(counts) >= MIN_ORDERS
     out = []
     for name in HEADLINE:
         metric = metrics.get(name)
@@ -147,8 +157,8 @@ def compute(con: duckdb.DuckDBPyConnection, dataset_id: str, filters: Filters,
             continue
         values = tuple(series[name].to_list()) if series.height else ()
         change = None
-        if note is None and values[-1] is not None and values[-2] is not None:
-            change = values[-1] - values[-2]
+        if show and current.get(name) is not None and before.get(name) is not None:
+            change = current[name] - before[name]
         out.append(Headline(name, metric.figure.short_label, metric.description, fmt, total_row.get(name),
-                            None, values, change, compared, note))
+                            None, values, change, win, counts, note))
     return out, period

@@ -4,7 +4,7 @@ narrows the rest of the page to it."""
 import streamlit as st
 
 import ui
-from analytics import charts, page_tables, report
+from analytics import charts, compare, page_tables, report
 from analytics.links import Param
 from analytics.text import md
 from ui import cached, views
@@ -65,12 +65,20 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
     # The selection's last day: periods after it are not drawn, a partial last one is dashed.
     last_day = page_tables.last_day(ctx.filters, options.bounds.get(ctx.filters.anchor, (None, None))[1])
     over_time = cached.table(report.reasons, dataset.id, narrowed, by="period", period=period)
+    bounds = options.bounds.get(ctx.filters.anchor, (None, None))
+    win = compare.window(ctx.comparison, ctx.filters, bounds)
+    compared = cached.compared_table(report.reasons, dataset.id, narrowed, win, by="period", period=period)
     views.table_result(over_time, name="reasons-over-time", key="rs_time",
-                       chart=lambda f: charts.reasons_over_time_chart(f, period, focus, last_day),
+                       chart=lambda f: charts.reasons_over_time_chart(f, period, focus, last_day) if compared is None
+                       else charts.reasons_over_time_compared_chart(f, compared.frame, period, focus, last_day,
+                                                                    win.shift_days, *win.legend,
+                                                                    compared_last=win.compared_days[1]),
                        on_select=focus_from_chart(ctx, "rs_time_chart"))
     note = charts.partial_note(over_time.frame, period, last_day) if over_time.available else None
     if note:
         st.caption(note)
+    if win is not None and win.note:
+        st.caption(win.note)
 
     left, right = st.columns(2)
     with left:

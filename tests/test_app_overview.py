@@ -1,11 +1,13 @@
-"""The Overview's trends compare only complete periods with enough orders in each, and say so."""
+"""The Overview's tiles compare the selection with the chosen comparison, on the same days, only with enough
+orders on each side, and say so."""
 
 from __future__ import annotations
 
 import app_support as s
 import pytest
 
-from analytics import db, headline
+from analytics import db, headline, report
+from analytics.compare import Comparison
 from analytics.filters import Filters
 
 
@@ -22,20 +24,35 @@ def _bounds(con, dataset_id):
                        [dataset_id]).fetchone()
 
 
-def test_a_change_needs_enough_orders_in_both_periods(both):
+def _second_half(con, dataset_id) -> Filters:
+    first, last = _bounds(con, dataset_id)
+    return Filters(start=first + (last - first) / 2)
+
+
+def test_a_change_needs_enough_orders_on_both_sides(both):
     path, small, demo = both
     con = db.connect(path)
     try:
-        heads, period = headline.compute(con, small, Filters(), _bounds(con, small))
+        # The whole data against the period before it: nothing is dated before, so no change, and why.
+        heads, _ = headline.compute(con, demo, Filters(), _bounds(con, demo))
         assert all(h.change is None for h in heads)
-        assert heads[0].note.startswith(f"No change shown: the last complete {period} has")
-        heads, period = headline.compute(con, demo, Filters(), _bounds(con, demo))
+        assert heads[0].note.startswith("No comparison: the previous period is")
+        # The sample's second half against its first: too few orders for a change.
+        heads, _ = headline.compute(con, small, _second_half(con, small), _bounds(con, small))
+        assert all(h.change is None for h in heads)
+        assert heads[0].note.startswith("No change shown: the days compared have")
+        filters = _second_half(con, demo)
+        heads, _ = headline.compute(con, demo, filters, _bounds(con, demo))
         rate = heads[0]
-        assert rate.note is None and rate.change is not None
-        (before, n_before), (last, n_last) = rate.compared
-        assert min(n_before, n_last) >= headline.MIN_ORDERS and before < last
-        # Complete periods only: the first compared period starts on or after the data's first day.
-        assert before >= _bounds(con, demo)[0]
+        assert rate.change is not None and min(rate.counts) >= headline.MIN_ORDERS
+        # The change is the report's own figures on the two ranges.
+        before = report.scalars(con, demo, rate.window.compared_filters(filters), ("cancellation_rate",))
+        now = report.scalars(con, demo, rate.window.selection_filters(filters), ("cancellation_rate",))
+        assert rate.change == pytest.approx(now["cancellation_rate"] - before["cancellation_rate"])
+        assert rate.window.compared_days[1] < filters.start
+        # No comparison: no change, no note.
+        heads, _ = headline.compute(con, demo, filters, _bounds(con, demo), Comparison("none"))
+        assert all(h.change is None and h.note is None for h in heads)
     finally:
         con.close()
 
@@ -46,10 +63,18 @@ def test_the_overview_says_why_no_change_is_shown(both, monkeypatch):
     at = s.open_page("overview", {"dataset": small})
     assert s.problems(at) == []
     assert all(m.delta in (None, "") for m in at.metric)
-    assert any("No change shown" in c.value for c in at.caption)
-    at = s.open_page("overview", {"dataset": demo})
+    assert any("No comparison" in c.value for c in at.caption)
+    con = db.connect(path)
+    try:
+        start = _second_half(con, demo).start.isoformat()
+    finally:
+        con.close()
+    at = s.open_page("overview", {"dataset": demo, "from": start})
     rate = next(m for m in at.metric if m.label == "Cancellation rate")
-    assert rate.delta and "orders)" in rate.help
+    assert rate.delta and "orders)" in rate.help and "The change compares" in rate.help
+    # Another comparison, from the link: the tiles follow it.
+    at = s.open_page("overview", {"dataset": demo, "from": start, "compare": "none"})
+    assert all(m.delta in (None, "") for m in at.metric)
 
 
 def test_a_zero_change_is_neutral_with_no_arrow(both, monkeypatch):
@@ -66,7 +91,12 @@ def test_a_zero_change_is_neutral_with_no_arrow(both, monkeypatch):
         return [replace(h, change=0) if h.label == "Cancellation requests" else h for h in heads], period
 
     monkeypatch.setattr(cached, "headlines", zero_requests)
-    at = s.open_page("overview", {"dataset": demo})
+    con = db.connect(path)
+    try:
+        start = _second_half(con, demo).start.isoformat()
+    finally:
+        con.close()
+    at = s.open_page("overview", {"dataset": demo, "from": start})
     assert s.problems(at) == []
     tile = next(m for m in at.metric if m.label == "Cancellation requests")
     assert tile.delta == "0"

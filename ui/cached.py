@@ -17,6 +17,7 @@ from types import FunctionType
 import streamlit as st
 
 from analytics import headline, memory, report, simulate
+from analytics.compare import PREVIOUS, Comparison, Window
 from analytics.filters import Filters
 from ui.database import cursor, db_key
 
@@ -39,6 +40,15 @@ def table(compute: Callable[..., report.Table], dataset_id: str, filters: Filter
     """compute(con, dataset_id, filters, **kwargs), cached: compute is one of report's table functions
     (report.reasons, report.refund_latency, ...)."""
     return _table(db_key(), dataset_id, compute, filters, tuple(sorted(kwargs.items())))
+
+
+def compared_table(compute: Callable[..., report.Table], dataset_id: str, filters: Filters, win: Window | None,
+                   **kwargs) -> report.Table | None:
+    """`table` under the filters with the compared days as their dates; None without a comparison."""
+    if win is None or not win.possible:
+        return None
+    result = table(compute, dataset_id, win.compared_filters(filters), **kwargs)
+    return result if result.available else None
 
 
 @st.cache_data(max_entries=128, ttl=TTL, show_spinner=False)
@@ -79,13 +89,15 @@ def full_report(dataset_id: str, filters: Filters, threshold_days: float = 20) -
 
 
 @st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
-def _headline(database: str, dataset_id: str, filters: Filters, bounds: tuple[date | None, date | None]):
+def _headline(database: str, dataset_id: str, filters: Filters, bounds: tuple[date | None, date | None],
+              comparison: Comparison):
     with cursor() as cur:
-        return headline.compute(cur, dataset_id, filters, bounds)
+        return headline.compute(cur, dataset_id, filters, bounds, comparison)
 
 
-def headlines(dataset_id: str, filters: Filters, bounds: tuple[date | None, date | None]):
-    return _headline(db_key(), dataset_id, filters, tuple(bounds))
+def headlines(dataset_id: str, filters: Filters, bounds: tuple[date | None, date | None],
+              comparison: Comparison = PREVIOUS):
+    return _headline(db_key(), dataset_id, filters, tuple(bounds), comparison)
 
 
 @st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)

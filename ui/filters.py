@@ -1,6 +1,7 @@
-"""The filters every page shares, in the sidebar: date range with its anchor, payment methods, shipping
-methods, sellers (and, folded away, reasons and stages). They build one `analytics.filters.Filters`,
-the cache key of every number on the page."""
+"""The filters every page shares, in the sidebar: date range with its anchor, what the range is compared
+with, payment methods, shipping methods, sellers (and, folded away, reasons and stages). They build one
+`analytics.filters.Filters`, the cache key of every number on the page, and one
+`analytics.compare.Comparison`, which every tile's change and over-time chart follow."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from datetime import date
 
 import streamlit as st
 
-from analytics import db, params
+from analytics import compare, db, params
+from analytics.compare import Comparison
 from analytics.filters import Filters, anchors_offered, restrict_to_options
 from ui import options as data_options
 
@@ -22,6 +24,8 @@ LIST_WIDGETS = {  # Filters field -> (widget key, label)
     "stages": ("flt_stages", "Stages"),
 }
 MAX_SELLER_OPTIONS = 2000
+COMPARE_LABELS = {"previous": "Previous period", "year": "Same period a year earlier", "custom": "Custom range",
+                  "none": "No comparison"}
 
 
 def _seed(filters: Filters, bounds: Mapping[str, tuple[date | None, date | None]]) -> None:
@@ -35,12 +39,51 @@ def _seed(filters: Filters, bounds: Mapping[str, tuple[date | None, date | None]
         state[key] = list(getattr(filters, name))
 
 
+def _seed_comparison(comparison: Comparison) -> None:
+    state = st.session_state
+    state["flt_compare"] = comparison.mode
+    if comparison.mode == "custom":
+        state["flt_compare_dates"] = (comparison.start, comparison.end)
+
+
+def comparison() -> Comparison:
+    """The comparison the sidebar holds (drawn by `shared_filters`)."""
+    return st.session_state.get("_flt_comparison", compare.PREVIOUS)
+
+
+def _comparison_control(low: date | None, high: date | None) -> Comparison:
+    """What the date range is compared with: a choice, and for a custom range its days."""
+    state = st.session_state
+    state.setdefault("flt_compare", compare.PREVIOUS.mode)
+    mode = st.selectbox("Compared with", list(COMPARE_LABELS), key="flt_compare", format_func=COMPARE_LABELS.get,
+                        help="What every tile's change and every chart over time compare the date range with: the "
+                             "period of equal length just before it, the same dates a year earlier, or a range you "
+                             "choose. Both sides are compared on the same number of days, day by day from their "
+                             "start; when the data covers fewer days on one side, the days compared are trimmed and "
+                             "the page says so.") or "previous"
+    if mode != "custom":
+        return Comparison(mode)
+    if not state.get("flt_compare_dates") and low is not None:
+        state["flt_compare_dates"] = (low, high)
+    picked = st.date_input("Compared range", key="flt_compare_dates", format="YYYY-MM-DD",
+                           help="Both ends included (UTC).")
+    days = [d for d in (picked if isinstance(picked, tuple | list) else (picked,)) if d]
+    if not days:
+        return compare.NO_COMPARISON
+    return Comparison("custom", min(days), max(days))
+
+
 def shared_filters(dataset: db.Dataset, raw: Mapping[str, Sequence[str]] | None) -> tuple[Filters, list[str]]:
     """Draw the filters (seeded from the link `raw` when the page was just opened) and return them with
-    notices about the link's filter values this data set cannot use."""
+    notices about the link's filter values this data set cannot use. The comparison drawn with them is
+    `comparison()`."""
     opts = data_options.filter_options(dataset.id)
     notices: list[str] = []
     if raw is not None:
+        value, problem = params.parse(compare.PARAM, (raw.get(compare.PARAM.name) or [compare.PARAM.default])[-1])
+        if problem is not None:
+            notices += params.notices([problem])
+        _seed_comparison(Comparison.from_value(value))
         wanted, problems = Filters.from_query(raw)
         wanted, more = restrict_to_options(wanted, opts.values, opts.bounds)
         notices = params.notices([*problems, *more])
@@ -68,6 +111,7 @@ def shared_filters(dataset: db.Dataset, raw: Mapping[str, Sequence[str]] | None)
     picked = st.date_input("Date range", key="flt_dates", format="YYYY-MM-DD",
                            help=f"Both ends included (UTC). This data set: {low} to {high}." if low else None)
     start, end = _range(picked, low, high)
+    state["_flt_comparison"] = _comparison_control(low, high)
     chosen: dict[str, tuple[str, ...]] = {}
     for name, (key, label) in LIST_WIDGETS.items():
         if name in ("reasons", "stages"):

@@ -28,7 +28,7 @@ from typing import Any
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import RerunException
 
-from analytics import db, links
+from analytics import compare, db, links
 from analytics.filters import QUERY_KEYS, Filters
 from analytics.links import Param
 from analytics.params import notices as link_notices
@@ -61,7 +61,8 @@ PAGES = (
 PAGE_BY_KEY = {p.key: p for p in PAGES}
 
 DATASET_PARAM = Param("dataset", "token", None, min_len=8, max_len=64, label="data set")
-FILTER_KEYS = frozenset(QUERY_KEYS.values())
+# The filters' link parameters and the comparison's: shared by every page that has the filters.
+FILTER_KEYS = frozenset({*QUERY_KEYS.values(), compare.PARAM.name})
 APP_DIR = Path(__file__).resolve().parent.parent
 # Our own file, served by the app: a Material icon as page_icon is fetched from fonts.gstatic.com, which
 # tells a third party who opened the page and fails on a network with no outside access.
@@ -83,6 +84,7 @@ class PageContext:
     raw: dict[str, list[str]] = field(default_factory=dict)  # the link's query parameters, as given
     extra_query: dict[str, str] = field(default_factory=dict)  # state the page writes to the link itself
     uses_filters: bool = True
+    comparison: compare.Comparison = compare.PREVIOUS  # what the date range is compared with (the sidebar's)
 
     def k(self, name: str) -> str:
         """The session-state key of this page's widget for link parameter `name`."""
@@ -150,6 +152,7 @@ def page(key: str, title: str, params: Sequence[Param] = (), *, filters: bool = 
             notices += more
             if filters and ctx.dataset is not None:
                 ctx.filters, more = ui_filters.shared_filters(ctx.dataset, raw if arriving else None)
+                ctx.comparison = ui_filters.comparison()
                 notices += more
             elif filters and arriving:
                 # No data set to filter: keep the link's filters for when there is one.
@@ -199,6 +202,8 @@ def link_state(ctx: PageContext) -> dict[str, str]:
     if ctx.dataset is not None:
         out["dataset"] = ctx.dataset.id
     out.update(ctx.filters.to_query())
+    if ctx.uses_filters and ctx.dataset is not None:
+        out.update(ctx.comparison.to_query())
     values = {p.name: _current(ctx.key, p) for p in ctx.params}
     out.update(links.serialise(values, ctx.params))
     out.update(ctx.extra_query)

@@ -72,11 +72,10 @@ def headline_tiles(heads: list[Headline], period: str, per_row: int = 3,
                 continue
             series = [v for v in h.series if v is not None]
             help_text = h.help
-            if h.compared:
-                (before, n_before), (last, n_last) = h.compared
-                help_text += (f"\n\nThe change compares the {period} starting {last:%Y-%m-%d} ({n_last:,} orders) "
-                              f"with the one starting {before:%Y-%m-%d} ({n_before:,} orders); only complete "
-                              f"{period}s with at least {MIN_ORDERS} orders each are compared.")
+            if h.window is not None and h.counts is not None:
+                help_text += (f"\n\nThe change compares {h.window.selection_label} ({h.counts[0]:,} orders) with "
+                              f"{h.window.label} ({h.counts[1]:,} orders), under the same filters; a change needs "
+                              f"at least {MIN_ORDERS} orders on each side.")
             change = None if h.change is None else fmt_change(h.change, h.fmt)
             # A change that shows as zero ("+0", "+0.0 pp") is no change: neutral, with no arrow.
             unchanged = change is not None and not any(c.isdigit() and c != "0" for c in change)
@@ -86,7 +85,7 @@ def headline_tiles(heads: list[Headline], period: str, per_row: int = 3,
                 delta=("0" if unchanged else change),
                 delta_color="off" if unchanged else "inverse" if h.higher_is_worse else "normal",
                 delta_arrow="off" if unchanged else "auto",
-                delta_description=f"last {period} vs the one before" if h.change is not None else None,
+                delta_description=f"vs {h.window.label}" if h.change is not None and h.window else None,
                 help=help_text,
                 border=True,
                 chart_data=series if len(series) >= 2 else None,
