@@ -649,11 +649,12 @@ def frontier_chart(frame: pl.DataFrame, x_title: str, y_title: str, format_x: st
 COMPARED_DASH = [6, 3]
 
 
-def _shifted(frame: pl.DataFrame, days: int, compared_last: date | None) -> pl.DataFrame:
+def _shifted(frame: pl.DataFrame, days: int, compared_last: date | None, period: str) -> pl.DataFrame:
     """A compared frame's periods up to `compared_last` (the last day compared), moved forward by `days`
     onto the selection's; `compared_period` keeps the compared period's own first day."""
     if compared_last is not None:
-        frame = frame.filter(pl.col("period").cast(pl.Date) <= compared_last)
+        # A compared period that runs past the last day compared is short, not falling: left out.
+        frame = complete_periods(frame, period, compared_last).filter(~pl.col("partial")).drop("partial")
     dtype = frame.schema["period"]
     return frame.with_columns(
         pl.col("period").alias("compared_period"),
@@ -666,7 +667,7 @@ def _with_compared(chart, compared: pl.DataFrame, *, period: str, y: alt.Y, colo
     onto the selection's days by `_shifted`) drawn dashed over it; a legend says which range each line
     style is."""
     data = compared.with_columns(pl.lit(compared_label).alias("range"))
-    dash = alt.StrokeDash("range:N", title=None, legend=alt.Legend(orient="top", labelLimit=320),
+    dash = alt.StrokeDash("range:N", title=None, legend=alt.Legend(orient="bottom", columns=1, labelLimit=320),
                           scale=alt.Scale(domain=[selection_label, compared_label], range=[[1, 0], COMPARED_DASH]))
     lines = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=12), opacity=0.65).encode(
         x=alt.X("period:T"), y=y, color=color, strokeDash=dash,
@@ -684,7 +685,7 @@ def volume_compared_chart(frame: pl.DataFrame, compared: pl.DataFrame | None, pe
     if compared is None or compared.is_empty() or frame.is_empty():
         return chart
     names = {"orders": "Orders", "cancelled_orders": "Cancelled orders"}
-    long = (_shifted(compared.select("period", *names), shift_days, compared_last)
+    long = (_shifted(compared.select("period", *names), shift_days, compared_last, period)
             .unpivot(index=["period", "compared_period"], variable_name="what", value_name="count")
             .with_columns(pl.col("what").replace_strict(names)))
     return _with_compared(
@@ -702,7 +703,7 @@ def reasons_over_time_compared_chart(frame: pl.DataFrame, compared: pl.DataFrame
     chart = reasons_over_time_chart(frame, period, selected, last_day)
     if compared is None or compared.is_empty() or frame.is_empty():
         return chart
-    long = _shifted(compared.select("period", "reason", "requests"), shift_days, compared_last)
+    long = _shifted(compared.select("period", "reason", "requests"), shift_days, compared_last, period)
     return _with_compared(
         chart, long, period=period, y=alt.Y("requests:Q", title="Requests"),
         color=alt.Color("reason:N", title="Reason", legend=alt.Legend(orient="top", labelExpr=legend_words()),
