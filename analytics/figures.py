@@ -31,6 +31,11 @@ class Unit:
     estimate: str
     column: str
 
+    @property
+    def estimate_column(self) -> str:
+        """A table column of estimates (means over replicates): a count with no decimals, but a float."""
+        return "%,.0f" if self.column == "%,d" else self.column
+
 
 UNITS: dict[str, Unit] = {
     "orders": Unit("{:,}", "{:,.0f}", "%,d"),
@@ -171,7 +176,7 @@ def _declare() -> list[Figure]:
           better=LOWER, needs=_START_NEEDS),
         F("p50_refund_business_days_from_start", "Refund time from the refund's start, median", "business days",
           "Median business days from a refund's start to its completion.",
-          pt.percentile("refund_days_from_start", 0.5), better=LOWER, needs=_START_NEEDS),
+          pt.percentile("refund_days_from_start", 0.5), short="Refund time, median", better=LOWER, needs=_START_NEEDS),
         F("p90_refund_business_days_from_start", "Refund time from the refund's start, 90th percentile",
           "business days", "90th percentile of business days from a refund's start to its completion.",
           pt.percentile("refund_days_from_start", 0.9), better=LOWER, needs=_START_NEEDS),

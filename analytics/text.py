@@ -44,3 +44,12 @@ def quoted(value: object, max_chars: int = 40) -> str:
     text = _SPACE.sub(" ", "" if value is None else str(value))
     text = "".join(c if c.isprintable() else "\N{REPLACEMENT CHARACTER}" for c in text)
     return "“" + (text if len(text) <= max_chars else text[:max_chars] + "…") + "”"
+
+
+def in_sentence(label: str) -> str:
+    """A label inside a sentence: its first letter lower-cased, unless its first word is an abbreviation
+    ('Cancelled GMV' -> 'cancelled GMV', 'GMV sent the return way' stays)."""
+    first = label.split(" ", 1)[0]
+    if len(first) > 1 and first.isupper():
+        return label
+    return label[:1].lower() + label[1:]

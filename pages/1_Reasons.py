@@ -44,7 +44,7 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
                            name="reasons-cancelled-gmv", key="rs_gmv",
                            chart=lambda f: charts.reason_gmv_chart(f, focus))
 
-    scope = f" · {md(focus)}" if focus else ""
+    scope = f" · {md(charts.plain(focus))}" if focus else ""
     st.subheader(f"By stage{scope}")
     views.table_result(cached.table(report.reasons, dataset.id, narrowed, by="stage"), name="reasons-by-stage",
                        key="rs_stage",

@@ -88,3 +88,18 @@ def test_the_lock_message_names_the_holder_when_duckdb_does(duckdb_says, holder)
     assert lock_message(duckdb_says, "/d/lab.duckdb") == (
         f"/d/lab.duckdb is open in {holder}, and DuckDB lets one process write a file at a time; "
         "stop it, or use another file with --db")
+
+
+def test_a_filter_value_the_data_set_does_not_have_is_an_error_naming_the_option(tmp_path, capsys):
+    """A typed value that matches nothing (a typo, most often) stops the command, where a link only warns."""
+    from analytics.cli import main
+
+    path = tmp_path / "demo.duckdb"
+    assert main(["generate", "--orders", "300", "--seed", "3", "--db", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["report", "--db", str(path), "--payment-method", "nosuch"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --payment-method: “nosuch” is not in this data set"
+    assert main(["orders", "--db", str(path), "--reason", "card,nosuch"]) == 2
+    err = capsys.readouterr().err
+    assert "--reason: “card” is not in this data set" in err and "“nosuch”" in err and "\n" not in err.strip()
+    assert main(["report", "--db", str(path), "--payment-method", "card", "--json"]) == 0

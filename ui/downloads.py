@@ -56,7 +56,8 @@ def display(frame: pl.DataFrame, config: dict) -> tuple[pl.DataFrame, dict]:
 
 
 CODE_COLUMNS = frozenset({"reason", "payment_method", "refund_channel", "channel", "shipping_method",
-                          "request_stage", "stage", "outcome", "seller_response", "timeout_action"})
+                          "request_stage", "stage", "cancel_stage", "outcome", "seller_response", "timeout_action",
+                          "step"})
 
 
 def table(frame: pl.DataFrame, name: str, *, key: str, height: int | str = "auto", column_config=None,

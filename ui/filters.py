@@ -11,6 +11,7 @@ from datetime import date
 import streamlit as st
 
 from analytics import compare, db, params
+from analytics.charts import plain
 from analytics.compare import Comparison
 from analytics.filters import Filters, anchors_offered, restrict_to_options
 from ui import options as data_options
@@ -86,9 +87,16 @@ def shared_filters(dataset: db.Dataset, raw: Mapping[str, Sequence[str]] | None)
         _seed_comparison(Comparison.from_value(value))
         wanted, problems = Filters.from_query(raw)
         wanted, more = restrict_to_options(wanted, opts.values, opts.bounds)
-        notices = params.notices([*problems, *more])
+        notices += params.notices([*problems, *more])
         _seed(wanted, opts.bounds)
+        st.session_state["flt_dataset"] = dataset.id
     state = st.session_state
+    if state.get("flt_dataset") != dataset.id:
+        # Another data set was picked: its dates are its own, so the range starts over at its first and
+        # last day (a range carried over would filter the new data set without anyone asking).
+        for key in ("flt_dates", "flt_dates_anchor", "flt_compare_dates"):
+            state.pop(key, None)
+        state["flt_dataset"] = dataset.id
     offered, missing = anchors_offered(opts.bounds)
     if state.get("flt_anchor") not in offered:
         state["flt_anchor"] = "order"
@@ -121,9 +129,9 @@ def shared_filters(dataset: db.Dataset, raw: Mapping[str, Sequence[str]] | None)
         for name in ("reasons", "stages"):
             key, label = LIST_WIDGETS[name]
             chosen[name] = _multiselect(name, key, label, opts.values.get(name, ()))
-    if st.button("Clear filters", key="flt_clear", type="tertiary", icon=":material/filter_alt_off:"):
-        _seed(Filters(anchor=anchor), opts.bounds)
-        st.rerun()
+    # A callback: it runs before the next run draws the widgets, the only time their state may be set.
+    st.button("Clear filters", key="flt_clear", type="tertiary", icon=":material/filter_alt_off:",
+              on_click=_seed, args=(Filters(anchor=anchor), opts.bounds))
     return Filters(start=start, end=end, anchor=anchor, **chosen), notices
 
 
@@ -153,4 +161,6 @@ def _multiselect(name: str, key: str, label: str, options: Sequence[str]) -> tup
     help_text = None
     if name == "sellers":
         help_text = "Type to search. Sellers with the most orders come first."
-    return tuple(st.multiselect(label, options, key=key, placeholder="All", help=help_text))
+    # Codes in words ('western_union' -> 'Western Union'); seller ids as they are.
+    words = (lambda v: v) if name == "sellers" else plain
+    return tuple(st.multiselect(label, options, key=key, placeholder="All", help=help_text, format_func=words))

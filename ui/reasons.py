@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from analytics.charts import REASON_SELECTION
+from analytics.charts import REASON_SELECTION, plain
 from analytics.drill import Group
 from analytics.text import md
 from ui import drill
@@ -42,10 +42,10 @@ def focus_notice(ctx: PageContext, reasons: Sequence[str]) -> str | None:
         focus = None
     if focus:
         text, button = st.columns([5, 1], vertical_alignment="center")
-        text.info(f"Showing requests with the reason **{md(focus)}** below the first chart.", icon=":material/filter_alt:")
+        text.info(f"Showing requests with the reason **{md(plain(focus))}** below the first chart.", icon=":material/filter_alt:")
         button.button("Clear", key="reasons_clear_focus", on_click=_set, args=(key, None), icon=":material/close:")
         if ctx.dataset is not None:
             group = Group(of="requests", reason=focus)
             (n,) = drill.counts(ctx.dataset.id, ctx.filters, [group])
-            drill.link(ctx.dataset.id, ctx.filters, group, f"{drill.see(n)} with the reason {md(focus)}")
+            drill.link(ctx.dataset.id, ctx.filters, group, f"{drill.see(n)} with the reason {md(plain(focus))}")
     return focus

@@ -3,12 +3,13 @@ downloads, the "not available in this data set" notes, a line that says what the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import altair as alt
 import streamlit as st
 
 from analytics import metrics, page_tables, report
+from analytics.charts import plain
 from analytics.filters import Filters
 from analytics.headline import MIN_ORDERS, Headline
 from analytics.text import md
@@ -52,7 +53,7 @@ def filter_summary(filters: Filters) -> str:
                         ("stages", "stage")):
         values = getattr(filters, name)
         if values:
-            parts.append(f"{label} {', '.join(md(v) for v in values)}")
+            parts.append(f"{label} {', '.join(md(plain(v)) for v in values)}")
     if filters.sellers:
         parts.append(f"{len(filters.sellers)} seller{'s' if len(filters.sellers) > 1 else ''}")
     return "All orders of the data set." if not parts else "Orders " + "; ".join(parts) + "."
@@ -98,10 +99,11 @@ def headline_tiles(heads: list[Headline], period: str, per_row: int = 3,
         st.caption(note)
 
 
-def scalar_tiles(tiles: dict[str, str], values: dict, unavailable: dict[str, str], currencies: list[str]) -> None:
-    """Registry scalars (name -> short label) as one row of tiles. As the Overview's tiles: what the data
-    set cannot support is 'n/a' with the reason, never 0."""
-    for column, (name, label) in zip(st.columns(len(tiles)), tiles.items(), strict=True):
+def scalar_tiles(tiles: Sequence[str], values: dict, unavailable: dict[str, str], currencies: list[str]) -> None:
+    """Registry scalars as one row of tiles, each by its figure's short label. As the Overview's tiles:
+    what the data set cannot support is 'n/a' with the reason, never 0."""
+    for column, name in zip(st.columns(len(tiles)), tiles, strict=True):
+        label = metrics.get(name).figure.short_label
         if name in unavailable:
             column.metric(label, "n/a", border=True, help=f"Not available in this data set: {unavailable[name]}.")
         else:

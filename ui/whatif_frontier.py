@@ -14,7 +14,7 @@ from analytics import frontier as fr
 from analytics import whatif_tables as wt
 from analytics.policy import Parameter, Policy, PolicyError, value_text
 from analytics.sweep_choices import axis_range, default_sweep
-from analytics.text import md
+from analytics.text import in_sentence, md
 from ui import downloads
 from ui.setup import PageContext
 from ui.whatif_controls import seed_controls
@@ -88,7 +88,7 @@ def frontier_section(ctx: PageContext, dataset_id: str, policy: Policy, params: 
             words = "at most" if figures.get(name).better == figures.LOWER else "at least"
             text = column.text_input(f"Limit: {words} (optional)", key=f"whatif_frontier_limit_{name}",
                                      placeholder="no limit",
-                                     help=f"The best policy must keep {wt.label(name).lower()} {words} this "
+                                     help=f"The best policy must keep {in_sentence(wt.label(name))} {words} this "
                                           f"({wt.unit(name)}).")
             if text.strip():
                 try:
@@ -150,4 +150,8 @@ def frontier_section(ctx: PageContext, dataset_id: str, policy: Policy, params: 
     chart = charts.frontier_chart(wt.frontier_frame(result["policies"], [a, b], result["best"]), *titles)
     downloads.chart(chart, "frontier", key=CHART_KEY, on_select=lambda: _open_point(ctx, result, params),
                     selection_mode=charts.FRONTIER_SELECTION)
-    downloads.table(wt.frontier_table(result), "frontier", key="wi_frontier_table")
+    # Each weighed figure's columns in its unit's format: an estimate of a count has no decimals.
+    numbers = {column: st.column_config.NumberColumn(format=figures.UNITS[figures.get(name).unit].estimate_column)
+               for name in result["weigh"]
+               for column in (wt.label(name), f"{wt.label(name)}: 95% from", f"{wt.label(name)}: 95% to")}
+    downloads.table(wt.frontier_table(result), "frontier", key="wi_frontier_table", column_config=numbers)

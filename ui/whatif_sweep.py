@@ -20,7 +20,7 @@ from analytics.sweep_choices import (
     default_sweep,
     parse_values,
 )
-from analytics.text import md
+from analytics.text import in_sentence, md
 from ui import downloads
 from ui.setup import PageContext
 from ui.whatif_engine import swept
@@ -95,7 +95,7 @@ def sweep_section(ctx: PageContext, dataset_id: str, policy: Policy, params: Seq
                 st.info(f"{wt.label(figure)}: not measurable on this data set.", icon=":material/info:")
                 continue
             if series["value"].n_unique() == 1 and series["low"].n_unique() == 1:
-                st.caption(f"{spec.label} does not change {wt.label(figure).lower()} on this data set under the "
+                st.caption(f"{spec.label} does not change {in_sentence(wt.label(figure))} on this data set under the "
                            "current controls.")
             unit = wt.unit(figure)
             downloads.chart(charts.sweep_chart(series, axis_title(spec), unit[:1].upper() + unit[1:] or "Value",

@@ -9,7 +9,7 @@ import sys
 
 from analytics import db, drill, exports
 from analytics.cli import UserError, add_common, emit
-from analytics.commands.report import add_filters, filters_from_args, table, with_dataset_note
+from analytics.commands.report import add_filters, check_in_data, filters_from_args, table, with_dataset_note
 from analytics.load import resolve
 from analytics.params import problem_text
 
@@ -72,6 +72,7 @@ def cmd_orders(args) -> int:
     con = db.connect(path, read_only=True)
     try:
         ds = resolve(con, args.dataset)
+        check_in_data(con, ds, filters)
         frame, total = drill.orders(con, ds, filters, group, search=args.search, sort=args.sort,
                                     descending=args.descending, offset=args.offset, limit=limit)
     finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from analytics import figures
 from analytics.cli import UserError, add_common, emit
 from analytics.commands.sources import add_source, opened, spark_session
@@ -70,6 +72,20 @@ def filters_from_args(args) -> Filters:
     return filters
 
 
+def check_in_data(con, dataset, filters: Filters) -> None:
+    """A typed filter value the data set does not have is an error here (a typo, most often), where a link
+    made on another data set only shows a notice: the same check, said as the option."""
+    from analytics.filters import restrict_to_options
+    from analytics.report import filter_options
+
+    found = filter_options(con, dataset)
+    bounds = {anchor: tuple(span) if span else None for anchor, span in found.get("dates", {}).items()}
+    _, problems = restrict_to_options(filters, {k: v for k, v in found.items() if k != "dates"}, bounds)
+    if problems:
+        # Nothing is used instead here: the command stops.
+        raise UserError("; ".join(problem_text(replace(p, used=""), OPTIONS) for p in problems))
+
+
 # The link's key of each filter -> its option here.
 OPTIONS = {"from": "--from", "to": "--to", "anchor": "--anchor", "payment": "--payment-method",
            "shipping": "--shipping-method", "seller": "--seller", "reason": "--reason", "stage": "--stage"}
@@ -95,6 +111,7 @@ def cmd_report(args) -> int:
     if args.threshold < 0:
         raise UserError(f"--threshold must be 0 or more business days, got {args.threshold}")
     with opened(args) as (con, dataset, source):
+        check_in_data(con, dataset, filters)
         if args.engine == "spark":
             from analytics import spark
 
