@@ -83,6 +83,9 @@ PAYMENT_METHOD_COLORS = {"card": "#4c78a8", "wallet": "#72b7b2", "cash": "#54a24
                          "voucher": "#d67195"}
 CHANNEL_COLORS = {"original": "#4c78a8", "wallet": "#72b7b2", "coupon": "#f58518"}
 SHIPPING_COLORS = {"standard": "#4c78a8", "premium": "#b279a2"}
+# Each request outcome in one colour, whatever else the selection holds.
+OUTCOME_COLORS = {"buyer_cancelled": "#4c78a8", "accepted": "#54a24b", "rejected": "#e45756", "auto_cancelled": "#f58518",
+                  "lapsed": "#9d755d", "not_cancellable": "#b279a2", "unknown": UNKNOWN_COLOR}
 CATEGORY_COLORS = {"reason": REASON_COLORS, "payment_method": PAYMENT_METHOD_COLORS, "refund_channel": CHANNEL_COLORS,
                    "channel": CHANNEL_COLORS, "shipping_method": SHIPPING_COLORS}
 _ORDER = {"reason": REASONS, "payment_method": PAYMENT_METHODS, "refund_channel": REFUND_CHANNELS,
@@ -268,7 +271,8 @@ def outcomes_chart(frame: pl.DataFrame) -> alt.Chart:
         .encode(
             y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=240)),
             x=alt.X("requests:Q", title="Requests"),
-            color=alt.Color("label:N", sort=order, legend=None),
+            color=alt.Color("label:N", legend=None,
+                            scale=alt.Scale(domain=order, range=[OUTCOME_COLORS[o] for o in OUTCOMES])),
             tooltip=[alt.Tooltip("label:N", title="Outcome"), alt.Tooltip("requests:Q", format=","),
                      alt.Tooltip("share:Q", format=".1%")],
         )

@@ -302,8 +302,18 @@ def reasons_by(requests: pl.LazyFrame, by: str, period: str = "week", anchor: st
     if by == "period":
         time_col = ANCHOR_COLUMNS[anchor]
         frame = frame.filter(pl.col(time_col).is_not_null()).with_columns(period_start(time_col, period).alias("period"))
+    counted = frame.group_by(by, "reason").agg(row_count().alias("requests"))
+    if by == "period":
+        # Every period from the first to the last and every reason: a period without a reason's requests
+        # is a 0 on its line, not a gap that the line would draw straight across.
+        periods = (counted.select(pl.date_ranges(pl.col("period").min(), pl.col("period").max(),
+                                                 interval=PERIODS[period]).alias("period"))
+                   .explode("period").drop_nulls())   # none at all: no period
+        grid = periods.join(counted.select("reason").unique(), how="cross")
+        counted = (grid.join(counted, on=["period", "reason"], how="left", nulls_equal=True)
+                   .with_columns(pl.col("requests").fill_null(0)))
     return (
-        frame.group_by(by, "reason").agg(row_count().alias("requests"))
+        counted
         .with_columns(ratio(pl.col("requests"), pl.col("requests").sum().over(by)).alias("share"))
         .sort([by, "requests", "reason"], descending=[False, True, False], nulls_last=True)
     )

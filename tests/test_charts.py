@@ -298,3 +298,16 @@ def test_a_distribution_shows_every_day_even_one_no_refund_took():
     wallet = {r["days"]: r["share"] for r in rows if r["channel"] == "wallet"}
     assert wallet == {1: 0.5, 2: 0.0, 3: 0.5, 4: 0.0}
     assert {r["basis"] for r in rows if r["channel"] == "coupon"} == {"assumed"}
+
+
+def test_each_outcome_keeps_its_colour_whatever_the_selection_holds():
+    """With and without auto-cancelled requests, 'Not cancellable' is drawn in the same colour."""
+    from analytics.charts import OUTCOME_COLORS, outcomes_chart
+
+    full = pl.DataFrame({"outcome": ["accepted", "auto_cancelled", "not_cancellable"], "requests": [5, 2, 3],
+                         "share": [0.5, 0.2, 0.3]})
+    for frame in (full, full.filter(pl.col("outcome") != "auto_cancelled")):
+        scale = outcomes_chart(frame).to_dict()["encoding"]["color"]["scale"]
+        colour = dict(zip(scale["domain"], scale["range"], strict=True))
+        assert colour["Not cancellable (shipped)"] == OUTCOME_COLORS["not_cancellable"] == "#b279a2"
+        assert colour["Accepted by seller"] == "#54a24b"

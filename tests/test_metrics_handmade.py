@@ -58,7 +58,7 @@ Worked out by hand (the numbers the tests assert):
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import numpy as np
 import polars as pl
@@ -314,11 +314,11 @@ def test_reasons_overall_by_stage_by_method_and_over_time(frames):
         {"reason": "wrong_item", "requests": 1, "share": 1 / 3},
     ]
     by_week = p.reasons_by(frames.requests, "period", period="week", anchor="request").collect()
-    # Week of 01-05: O1 O2 O3 O4 O5 O6 asked; week of 01-12: O7; week of 02-02: O11.
-    assert by_week.group_by("period").agg(pl.col("requests").sum()).sort("period")["requests"].to_list() == [6, 1, 1]
+    # Week of 01-05: O1 O2 O3 O4 O5 O6 asked; week of 01-12: O7; weeks of 01-19 and 01-26: none; 02-02: O11.
+    assert by_week.group_by("period").agg(pl.col("requests").sum()).sort("period")["requests"].to_list() == [6, 1, 0, 0, 1]
     first = by_week.filter(pl.col("period") == datetime(2026, 1, 5).date())
     assert dict(zip(first["reason"], first["requests"], strict=True)) == {
-        "changed_mind": 2, "wrong_item": 2, "seller_unresponsive": 1, "shipping_delay": 1}
+        "changed_mind": 2, "wrong_item": 2, "seller_unresponsive": 1, "shipping_delay": 1, "other": 0}
 
 
 def test_reason_share_of_cancelled_gmv(frames):
@@ -440,3 +440,17 @@ def test_empty_selection_gives_zero_counts_and_null_ratios(frames):
     assert p.reasons(empty.requests).collect().height == 0
     assert p.outcomes(empty.requests).collect()["share"].null_count() == len(OUTCOMES)
     assert p.sellers(empty).collect().height == 0
+
+
+def test_reasons_over_time_count_a_week_without_a_reason_as_zero():
+    """Requests on Mon 5 Jan (changed_mind, wrong_item) and Tue 20 Jan (changed_mind): the week of 12 Jan has
+    none, and wrong_item none after the first week: zeros on their lines, never gaps."""
+    requests = pl.LazyFrame({"requested_at": [datetime(2026, 1, 5, 9), datetime(2026, 1, 6, 9), datetime(2026, 1, 20, 9)],
+                             "reason": ["changed_mind", "wrong_item", "changed_mind"]})
+    got = p.reasons_by(requests, "period", "week").collect()
+    assert got.select("period", "reason", "requests").rows() == [
+        (date(2026, 1, 5), "changed_mind", 1), (date(2026, 1, 5), "wrong_item", 1),
+        (date(2026, 1, 12), "changed_mind", 0), (date(2026, 1, 12), "wrong_item", 0),
+        (date(2026, 1, 19), "changed_mind", 1), (date(2026, 1, 19), "wrong_item", 0),
+    ]
+    assert got["share"].to_list() == [0.5, 0.5, None, None, 1.0, 0.0]
