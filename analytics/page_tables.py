@@ -80,6 +80,14 @@ def search_sellers(sellers: pl.DataFrame, query: str) -> pl.DataFrame:
     return sellers.filter(sellers["seller_id"].str.to_lowercase().str.contains(text, literal=True))
 
 
+def sellers_with_orders(sellers: pl.DataFrame, minimum: int) -> pl.DataFrame:
+    """The sellers with at least `minimum` orders, ranked again from 1 in the table's order."""
+    if minimum <= 1:
+        return sellers
+    kept = sellers.filter(pl.col("orders") >= minimum)
+    return kept.with_columns(pl.int_range(1, kept.height + 1, dtype=pl.Int64).alias("rank"))
+
+
 def selected_seller(sellers: pl.DataFrame, rows: list[int]) -> str | None:
     """The seller id of the table's selected row; None when no row is selected, the selection is past the
     table's end (the search changed it), or the row is the orders whose seller the export does not name."""
