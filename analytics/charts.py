@@ -326,7 +326,7 @@ def status_chart(frame: pl.DataFrame) -> alt.Chart:
                      alt.Tooltip("share:Q", title="Share of orders", format=".1%")],
         )
         .transform_calculate(stage_rank=f"indexof({stages!r}, datum.stage_words)")
-        .properties(height=_rows_height(len(statuses), legend=True))
+        .properties(height=_rows_height(len(statuses), legend=True) + 40)
     )
 
 
@@ -511,12 +511,13 @@ def latency_chart(distribution: pl.DataFrame, quantiles: pl.DataFrame, group: st
         y="done:Q")
     points = alt.Chart(marks).mark_point(size=90, filled=True, stroke="white", strokeWidth=1).encode(
         x=alt.X("value:Q", title=days_title), y=y, color=color,
-        shape=alt.Shape("kind:N", title=None, scale=alt.Scale(domain=["median", "90th percentile"],
-                                                              range=["circle", "triangle-up"]),
-                        legend=alt.Legend(orient="top")),
+        shape=alt.Shape("kind:N", title="Marked", scale=alt.Scale(domain=["median", "90th percentile"],
+                                                                  range=["circle", "triangle-up"]),
+                        legend=alt.Legend(orient="bottom", symbolSize=90, symbolFillColor="#808495",
+                                          symbolStrokeColor="#808495")),
         tooltip=[alt.Tooltip("group:N", title=group_title), alt.Tooltip("kind:N", title="Mark"),
                  alt.Tooltip("value:Q", title="Business days", format=",.1f")])
-    return alt.layer(guides, lines, points).properties(height=HEIGHT + 40)
+    return alt.layer(guides, lines, points).properties(height=HEIGHT + 120)  # two legends besides the plot
 
 
 def share_over_chart(frame: pl.DataFrame, by: str, title: str, threshold: float) -> alt.Chart:
