@@ -284,7 +284,7 @@ def volume_chart(frame: pl.DataFrame, period: str = "week", last_day: date | Non
                alt.Tooltip("cancellation_rate:Q", title="Cancellation rate", format=".1%")]
     orders = alt.Chart(data.with_columns(pl.lit("Orders").alias("what"))).mark_area(opacity=0.7).encode(
         x=alt.X("period:T", title=f"{period.capitalize()} starting", axis=_time_axis(data, period)),
-        y=alt.Y("orders:Q", title="Orders", axis=alt.Axis(orient="right", format=",.0f", grid=False)),
+        y=alt.Y("orders:Q", title="Orders", axis=alt.Axis(orient="right", format=",.0f", grid=False, tickMinStep=1)),
         color=color, tooltip=tooltip)
     rate = _time_lines(
         data.with_columns(pl.lit("Cancellation rate").alias("what")), period,

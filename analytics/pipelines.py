@@ -461,6 +461,11 @@ SELLER_SORT_COLUMNS = ("cancelled_gmv", "orders", "gmv", "cancellation_requests"
                        "p50_response_hours", "cancelled_orders", "cancellation_rate_low", "return_path_orders")
 
 
+# Ranked by their cancellation rate, sellers with fewer orders come last: a handful of orders gives an
+# interval too wide to rank on (its low end is 20.7% for 1 cancelled of 1, 6.9% for 2 of 20).
+RATE_MIN_ORDERS = 20
+
+
 def sellers(frames: Frames, sort_by: str = "cancelled_gmv") -> pl.LazyFrame:
     """One row per seller, ranked (rank 1 = largest `sort_by`, ties by seller id, nulls last): orders,
     gmv, cancellation_requests, answered_requests, acceptance_rate (accepted / answered),
@@ -468,7 +473,8 @@ def sellers(frames: Frames, sort_by: str = "cancelled_gmv") -> pl.LazyFrame:
     interval cancellation_rate_low and cancellation_rate_high, cancelled_gmv, return_path_orders.
     Ranked by cancellation_rate_low, a small seller stands above a large one only when its rate is high
     enough to stand above its noise: 1 cancelled of 2 orders (50%, low 9.5%) ranks below 150 of 1,000
-    (15%, low 12.9%). Reads orders and requests."""
+    (15%, low 12.9%); and a seller with fewer than RATE_MIN_ORDERS orders comes after every seller with
+    more (1 of 1 is still 'at least 20.7%'). Reads orders and requests."""
     if sort_by not in SELLER_SORT_COLUMNS:
         raise ValueError(f"sort_by must be one of {', '.join(SELLER_SORT_COLUMNS)}")
     requests = frames.requests.group_by("seller_id").agg(
@@ -489,7 +495,8 @@ def sellers(frames: Frames, sort_by: str = "cancelled_gmv") -> pl.LazyFrame:
         .select("seller_id", "orders", "gmv", "cancellation_requests", "answered_requests", "acceptance_rate",
                 "p50_response_hours", "cancelled_orders", "cancellation_rate", "cancellation_rate_low",
                 "cancellation_rate_high", "cancelled_gmv", "return_path_orders")
-        .sort([sort_by, "seller_id"], descending=[True, False], nulls_last=True)
+        .sort([(pl.col("orders") >= RATE_MIN_ORDERS) if sort_by == "cancellation_rate_low" else pl.lit(True),
+               sort_by, "seller_id"], descending=[True, True, False], nulls_last=True)
         # Orders whose seller the export does not name are one row, said in words.
         .with_columns(pl.col("seller_id").fill_null(UNKNOWN_SELLER))
         .with_row_index("rank", offset=1)

@@ -97,7 +97,8 @@ with ui.page("sellers", "Sellers", PARAMS) as ctx:
         if sort == "cancellation_rate_low":
             st.caption("Ranked by the low end of each seller's 95% interval for its cancellation rate: a seller "
                        "with few orders ranks high only when its rate is high beyond its noise (1 cancelled of 2 "
-                       "orders, 50%, is at least 9.5%; 150 of 1,000, 15%, at least 12.9%, and ranks first).")
+                       "orders, 50%, is at least 9.5%; 150 of 1,000, 15%, at least 12.9%, and ranks first). "
+                       f"Sellers with fewer than {pipelines.RATE_MIN_ORDERS} orders come after the others.")
         if frame.is_empty():
             st.info("No seller id contains that text.", icon=":material/search_off:")
         money = cached.currencies(dataset.id)

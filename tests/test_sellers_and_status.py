@@ -39,17 +39,23 @@ def test_a_small_seller_does_not_rank_above_a_large_one_by_noise():
     # none: 0 of 40 (0%, from 0). Ranked by the interval's low end: big, tiny, none, though tiny's rate is highest.
     rows = ([(f"b{i}", "big", i < 150, "awaiting_shipment" if i < 150 else None, "x") for i in range(1000)]
             + [("t0", "tiny", True, "before_payment", "x"), ("t1", "tiny", False, None, "x")]
-            + [(f"n{i}", "none", False, None, "x") for i in range(40)])
+            + [(f"n{i}", "none", False, None, "x") for i in range(40)]
+            + [(f"h{i}", "half", i < 10, "before_payment" if i < 10 else None, "x") for i in range(20)])
     table = p.sellers(p.Frames(orders=_orders(rows), requests=NO_REQUESTS), "cancellation_rate_low").collect()
+    # half: 10 of 20 (50%, from 29.9%) ranks first. tiny, 1 of 2, from 9.5%, would rank before none (0 of 40,
+    # from 0), but has fewer than RATE_MIN_ORDERS = 20 orders: it comes last.
     assert table.select("rank", "seller_id", "orders", "cancelled_orders").rows() == [
-        (1, "big", 1000, 150), (2, "tiny", 2, 1), (3, "none", 40, 0)]
-    assert table["cancellation_rate"].to_list() == [0.15, 0.5, 0.0]
-    assert table["cancellation_rate_low"].to_list() == pytest.approx([0.12921, 0.09453, 0.0], abs=1e-5)
+        (1, "half", 20, 10), (2, "big", 1000, 150), (3, "none", 40, 0), (4, "tiny", 2, 1)]
+    assert table["cancellation_rate"].to_list() == [0.5, 0.15, 0.0, 0.5]
+    assert table["cancellation_rate_low"].to_list() == pytest.approx([0.29929, 0.12921, 0.0, 0.09453], abs=1e-5)
     # 0 of 40: low 0; high = z^2/n / (1 + z^2/n) = 0.09604 / 1.09604 = 0.08762.
-    assert table["cancellation_rate_high"].to_list() == pytest.approx([0.17347, 0.90547, 0.08762], abs=1e-5)
-    # A minimum volume leaves the small seller out and ranks again from 1.
+    assert table["cancellation_rate_high"].to_list() == pytest.approx([0.70071, 0.17347, 0.08762, 0.90547], abs=1e-5)
+    # A minimum volume leaves the smaller sellers out and ranks again from 1.
     kept = page_tables.sellers_with_orders(table, 40)
     assert kept.select("rank", "seller_id").rows() == [(1, "big"), (2, "none")]
+    # Ranked by another column, the minimum plays no part: tiny's 1 cancelled order ranks it above none.
+    by_count = p.sellers(p.Frames(orders=_orders(rows), requests=NO_REQUESTS), "cancelled_orders").collect()
+    assert by_count["seller_id"].to_list() == ["big", "half", "tiny", "none"]
 
 
 def test_orders_by_status_as_exported_beside_the_stage():
