@@ -30,11 +30,18 @@ with ui.page("overview", "Overview") as ctx:
     lifecycle = cached.table(report.lifecycle, dataset.id, ctx.filters)
     if lifecycle.available:
         views.table_result(lifecycle, name="order-life-cycle", key="ov_lifecycle", chart=charts.lifecycle_chart)
+        st.caption("Each bar: the orders that reached the step; its red end and the words under it: those that "
+                   "did not reach the next step.")
     else:
         # Without payment or shipping times the steps are unknown, but the stages of cancellations are not.
         views.table_result(lifecycle, name="order-life-cycle", key="ov_lifecycle")
         views.table_result(cached.table(report.stages, dataset.id, ctx.filters), name="cancellations-by-stage",
                            key="ov_stages", chart=charts.stages_chart)
+    st.subheader("Orders by status")
+    st.caption("The status as the export wrote it, each split by the stage of the order's cancellation request, "
+               "else of its cancellation.")
+    views.table_result(cached.table(report.orders_by_status, dataset.id, ctx.filters), name="orders-by-status",
+                       key="ov_status", chart=charts.status_chart)
 
     left, right = st.columns(2)
     with left:
@@ -42,7 +49,7 @@ with ui.page("overview", "Overview") as ctx:
         views.table_result(cached.table(report.outcomes, dataset.id, ctx.filters), name="request-outcomes",
                            key="ov_outcomes", chart=charts.outcomes_chart)
     with right:
-        st.subheader(f"Orders and cancellations by {period}")
+        st.subheader(f"Cancellation rate by {period}, with orders")
         # The selection's last day: periods after it are not drawn, a partial last one is dashed.
         last_day = page_tables.last_day(ctx.filters, bounds[1])
         volume = cached.table(report.volume_over_time, dataset.id, ctx.filters, period=period)

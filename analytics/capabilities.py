@@ -30,6 +30,8 @@ CAPABILITIES: dict[str, str] = {
     "shipping_methods": "orders in this data set carry no shipping method",
     "payment_times": "no order in this data set has a payment time",
     "ship_times": "no order in this data set has a shipping time",
+    "delivery_times": "no order in this data set has a delivery time, so how many were delivered is unknown",
+    "statuses": "the export gives no order status",
 }
 
 
@@ -53,7 +55,9 @@ SELECT
      FROM orders WHERE dataset_id = $1) AS cancel_stages,
   (SELECT count(shipping_method) FROM orders WHERE dataset_id = $1) AS shipping_methods,
   (SELECT count(paid_at) FROM orders WHERE dataset_id = $1) AS payment_times,
-  (SELECT count(shipped_at) FROM orders WHERE dataset_id = $1) AS ship_times
+  (SELECT count(shipped_at) FROM orders WHERE dataset_id = $1) AS ship_times,
+  (SELECT count(delivered_at) FROM orders WHERE dataset_id = $1) AS delivery_times,
+  (SELECT count(status) FROM orders WHERE dataset_id = $1) AS statuses
 """
 _capability_cache: dict[str, dict[str, str]] = {}
 

@@ -127,44 +127,67 @@ def _empty(message: str) -> alt.Chart:
     )
 
 
-def lifecycle_chart(frame: pl.DataFrame) -> alt.HConcatChart | alt.Chart:
-    """Where orders leave the life cycle. frame: one row per step (placed, paid, shipped, delivered) with
-    reached and cancelled_after (pipelines.lifecycle). Left: orders that reached each step. Right, on
-    its own scale (cancellations are a small part of all orders): the orders cancelled at each stage,
-    that is after placing and before payment, after payment while awaiting shipment, after shipment."""
-    if frame.is_empty() or frame["reached"].sum() == 0:
+def _count(n) -> str:
+    return "unknown" if n is None else f"{n:,}"
+
+
+def lifecycle_words(frame: pl.DataFrame) -> pl.DataFrame:
+    """The funnel's rows in words, one per step (pipelines.lifecycle, a handful of rows): label ('Paid ·
+    4,947', 'Delivered · unknown'), and what happened between the step and the next (left words):
+    '294 (5.9%) did not reach Shipped; 294 cancelled awaiting shipment'."""
+    rows = frame.to_dicts()
+    labels, words = [], []
+    for i, row in enumerate(rows):
+        name = STEP_LABELS.get(row["step"], plain(row["step"]))
+        labels.append(f"{name} · {_count(row['reached'])}")
+        following = STEP_LABELS.get(rows[i + 1]["step"]) if i + 1 < len(rows) else None
+        left, share, cancelled = row.get("left"), row.get("left_share"), row.get("cancelled_after")
+        if following is None:
+            text = "" if row["reached"] is not None else "Not recorded in this data set"
+        elif rows[i + 1]["reached"] is None:
+            text = f"How many reached {following} is unknown"
+        elif left is not None and left < 0:
+            text = f"{-left:,} more reached {following} (its time recorded without this step's)"
+        elif not left:
+            text = f"All reached {following}"
+        else:
+            text = f"{left:,} ({share:.1%}) did not reach {following}"
+        if cancelled and row["step"] in LEAVES_AFTER:
+            text += f"; {cancelled:,} cancelled {STAGE_LABELS[LEAVES_AFTER[row['step']]].lower()}"
+        words.append(text)
+    return frame.with_columns(pl.Series("label", labels), pl.Series("left_words", words, dtype=pl.Utf8))
+
+
+BAR = 24  # the funnel's bar thickness: the words under each bar sit in the gap below it
+
+
+def lifecycle_chart(frame: pl.DataFrame) -> alt.LayerChart | alt.Chart:
+    """The order life cycle as a funnel. frame: one row per step (placed, paid, shipped, delivered) with
+    reached, left, left_share and cancelled_after (pipelines.lifecycle; reached null: unknown). One bar
+    per step as long as the orders that reached it, its last part red: the orders that left before the
+    next step; under each bar, in words, how many left (count and share) and how many were cancelled
+    there. A step the data set does not record reads 'unknown', never a bar of 0."""
+    if frame.is_empty() or not frame["reached"].fill_null(0).sum():
         return _empty("No orders in this selection")
-    step_order = [STEP_LABELS[s] for s in STEP_LABELS]
-    reached = frame.select(
-        pl.col("step").replace_strict(STEP_LABELS, default=pl.col("step")).alias("step"), pl.col("reached"),
-    )
-    left = frame.filter(pl.col("step").is_in(list(LEAVES_AFTER))).select(
-        pl.col("step").replace_strict({k: STAGE_LABELS[v] for k, v in LEAVES_AFTER.items()}).alias("stage"),
-        pl.col("cancelled_after").fill_null(0).alias("cancelled"),
-        (pl.col("cancelled_after").fill_null(0) / pl.col("reached")).alias("share"),
-    )
-    reached_chart = (
-        alt.Chart(reached, title="Orders reaching each step")
-        .mark_bar(color=COLORS["reached"])
-        .encode(
-            x=alt.X("step:N", sort=step_order, title=None, axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("reached:Q", title="Orders"),
-            tooltip=[alt.Tooltip("step:N", title="Step"), alt.Tooltip("reached:Q", title="Orders", format=",")],
-        )
-        .properties(width=340, height=HEIGHT)
-    )
-    stage_order = [STAGE_LABELS[s] for s in STAGES]
-    bars = alt.Chart(left, title="Orders leaving, by stage").encode(
-        x=alt.X("stage:N", sort=stage_order, title=None, axis=alt.Axis(labelAngle=0, labelOverlap=False)),
-        y=alt.Y("cancelled:Q", title="Cancelled orders"),
-        tooltip=[alt.Tooltip("stage:N", title="Cancelled"), alt.Tooltip("cancelled:Q", title="Orders", format=","),
-                 alt.Tooltip("share:Q", title="Of orders that reached it", format=".1%")],
-    )
-    left_chart = alt.layer(
-        bars.mark_bar(color=COLORS["left"]),
-        bars.mark_text(dy=-6, baseline="bottom").encode(text=alt.Text("cancelled:Q", format=",")),
-    ).properties(width=340, height=HEIGHT)
-    return alt.hconcat(reached_chart, left_chart, spacing=40)
+    data = lifecycle_words(frame.with_columns(
+        *(pl.lit(None, pl.Int64).alias(c) for c in ("left", "cancelled_after") if c not in frame.columns),
+        *(pl.lit(None, pl.Float64).alias(c) for c in ("left_share",) if c not in frame.columns)))
+    data = data.with_columns(
+        pl.when(pl.col("left") > 0).then(pl.col("reached") - pl.col("left")).alias("stays"))
+    y = alt.Y("label:N", sort=data["label"].to_list(), title=None, scale=alt.Scale(paddingOuter=0.1),
+              axis=alt.Axis(labelFontSize=12, labelLimit=220, labelPadding=8, ticks=False, domain=False))
+    x = alt.X("reached:Q", title="Orders", axis=alt.Axis(format=",.0f", grid=False))
+    tooltip = [alt.Tooltip("label:N", title="Step"), alt.Tooltip("reached:Q", title="Reached", format=","),
+               alt.Tooltip("left:Q", title="Did not reach the next step", format=","),
+               alt.Tooltip("left_share:Q", title="Share of those that reached it", format=".1%"),
+               alt.Tooltip("cancelled_after:Q", title="Cancelled after it", format=",")]
+    base = alt.Chart(data)
+    reached = base.mark_bar(color=COLORS["reached"], height=BAR).encode(x=x, y=y, tooltip=tooltip)
+    leaving = base.transform_filter("datum.stays != null").mark_bar(color=COLORS["left"], height=BAR).encode(
+        x="stays:Q", x2="reached:Q", y=y, tooltip=tooltip)
+    words = base.mark_text(align="left", baseline="top", dy=BAR / 2 + 4, fontSize=12, color="#31333f").encode(
+        x=alt.datum(0), y=y, text="left_words:N")
+    return alt.layer(reached, leaving, words).properties(height=64 * data.height + 20)
 
 
 def stages_chart(frame: pl.DataFrame) -> alt.Chart:
@@ -211,12 +234,20 @@ def partial_note(frame: pl.DataFrame, period: str, last_day: date | None) -> str
 
 
 def _time_axis(frame: pl.DataFrame, period: str) -> alt.Axis:
-    """A time axis whose labels carry the year when the periods span more than one year."""
+    """A time axis whose labels never repeat: ticks on month starts labelled by month (with the year when
+    the periods span more than one) once the series is longer than a few months or is monthly, else
+    ticks on days or weeks labelled by the day."""
     days = frame["period"].cast(pl.Date)
-    years = {days.min().year, days.max().year} if len(days) else set()
-    if len(years) > 1:
-        return alt.Axis(format="%b %Y" if period != "day" else "%d %b %Y", labelOverlap=True)
-    return alt.Axis(format="%b" if period == "month" else "%d %b", labelOverlap=True)
+    if not len(days):
+        return alt.Axis(labelOverlap=True)
+    first, last = days.min(), days.max()
+    years = first.year != last.year
+    if period == "month" or (last - first).days > 92:
+        months = (last.year - first.year) * 12 + last.month - first.month
+        return alt.Axis(format="%b %Y" if years else "%b", labelOverlap=True,
+                        tickCount={"interval": "month", "step": max(1, -(-months // 12))})
+    return alt.Axis(format="%d %b %Y" if years else "%d %b", labelOverlap=True,
+                    tickCount={"interval": "week" if period == "week" else "day", "step": 1})
 
 
 def _time_lines(data: pl.DataFrame, period: str, y: alt.Y, color: alt.Color, tooltip: list,
@@ -236,26 +267,70 @@ def _time_lines(data: pl.DataFrame, period: str, y: alt.Y, color: alt.Color, too
     return alt.layer(base, dashed)
 
 
-def volume_chart(frame: pl.DataFrame, period: str = "week", last_day: date | None = None) -> alt.Chart:
-    """Orders and cancelled orders over time. frame: one row per period (pipelines.volume_over_time).
-    Periods after `last_day` (the data's last day) are left out; a partial last period is dashed."""
+def volume_chart(frame: pl.DataFrame, period: str = "week", last_day: date | None = None) -> alt.LayerChart | alt.Chart:
+    """Cancellations over time as a rate, with the volume beside it. frame: one row per period with
+    orders, cancelled_orders and cancellation_rate (pipelines.volume_over_time). The cancellation rate is
+    a line on the left axis; the orders, a shaded area on the right axis, so a rate read off a thin week
+    is seen to be one. Periods after `last_day` (the data's last day) are left out; a partial last period
+    is dashed."""
     if frame.is_empty():
         return _empty("No orders in this selection")
-    data = complete_periods(frame.select("period", "orders", "cancelled_orders"), period, last_day).unpivot(
-        index=["period", "partial"], variable_name="what", value_name="count"
-    ).with_columns(pl.col("what").replace_strict({"orders": "Orders", "cancelled_orders": "Cancelled orders"}))
+    data = complete_periods(frame.select("period", "orders", "cancelled_orders", "cancellation_rate"), period,
+                            last_day)
     if data.is_empty():
         return _empty("No orders in this selection")
-    return _time_lines(
-        data, period,
-        y=alt.Y("count:Q", title="Orders"),
-        color=alt.Color("what:N", title=None, scale=alt.Scale(domain=["Orders", "Cancelled orders"],
-                                                                range=[COLORS["reached"], COLORS["left"]]),
-                        legend=alt.Legend(orient="top")),
-        tooltip=[alt.Tooltip("period:T", title=period.capitalize()), alt.Tooltip("what:N", title=" "),
-                 alt.Tooltip("count:Q", format=",")],
-        series="what",
-    ).properties(height=HEIGHT)
+    names = ["Cancellation rate", "Orders"]
+    color = alt.Color("what:N", title=None, scale=alt.Scale(domain=names, range=[COLORS["left"], "#c6dbef"]),
+                      legend=alt.Legend(orient="top"))
+    tooltip = [alt.Tooltip("period:T", title=period.capitalize()), alt.Tooltip("orders:Q", title="Orders", format=","),
+               alt.Tooltip("cancelled_orders:Q", title="Cancelled orders", format=","),
+               alt.Tooltip("cancellation_rate:Q", title="Cancellation rate", format=".1%")]
+    orders = alt.Chart(data.with_columns(pl.lit("Orders").alias("what"))).mark_area(opacity=0.7).encode(
+        x=alt.X("period:T", title=f"{period.capitalize()} starting", axis=_time_axis(data, period)),
+        y=alt.Y("orders:Q", title="Orders", axis=alt.Axis(orient="right", format=",.0f", grid=False, tickMinStep=1)),
+        color=color, tooltip=tooltip)
+    rate = _time_lines(
+        data.with_columns(pl.lit("Cancellation rate").alias("what")), period,
+        y=alt.Y("cancellation_rate:Q", title="Cancellation rate", axis=alt.Axis(format="%")),
+        color=color, tooltip=tooltip, series="what", strokeWidth=2.5)
+    rates = list(rate.layer) if isinstance(rate, alt.LayerChart) else [rate]
+    return alt.layer(orders, *rates).resolve_scale(y="independent").properties(height=HEIGHT)
+
+
+NO_STAGE = "No request or cancellation"
+
+
+def status_chart(frame: pl.DataFrame) -> alt.Chart:
+    """Orders by status as the export wrote it (a missing status reads 'Unknown (no status)'), each bar
+    split by the product's stage of the order's cancellation request or cancellation.
+    frame: one row per (status, stage) with orders and cancelled_orders (pipelines.orders_by_status)."""
+    if frame.is_empty():
+        return _empty("No orders in this selection")
+    data = frame.with_columns(
+        pl.col("status").fill_null("Unknown (no status)"),
+        pl.col("stage").replace_strict(STAGE_LABELS, default=pl.col("stage")).fill_null(NO_STAGE).alias("stage_words"),
+    )
+    statuses = data["status"].unique(maintain_order=True).to_list()
+    stages = [*(STAGE_LABELS[s] for s in STAGES), NO_STAGE]
+    stages += sorted(set(data["stage_words"].to_list()) - set(stages))
+    palette = ["#f58518", COLORS["left"], "#b279a2", "#c6dbef"]
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=alt.Y("status:N", sort=statuses, title="Status in the export", axis=alt.Axis(labelLimit=200)),
+            x=alt.X("orders:Q", title="Orders", axis=alt.Axis(format=",.0f")),
+            color=alt.Color("stage_words:N", title="Stage", sort=stages,
+                            scale=alt.Scale(domain=stages, range=[*palette, *_PALETTE][:len(stages)]),
+                            legend=alt.Legend(orient="top", columns=2)),
+            order=alt.Order("stage_rank:Q"),
+            tooltip=[alt.Tooltip("status:N", title="Status"), alt.Tooltip("stage_words:N", title="Stage"),
+                     alt.Tooltip("orders:Q", format=","), alt.Tooltip("cancelled_orders:Q", title="Cancelled", format=","),
+                     alt.Tooltip("share:Q", title="Share of orders", format=".1%")],
+        )
+        .transform_calculate(stage_rank=f"indexof({stages!r}, datum.stage_words)")
+        .properties(height=_rows_height(len(statuses), legend=True) + 40)
+    )
 
 
 def outcomes_chart(frame: pl.DataFrame) -> alt.Chart:
@@ -389,51 +464,64 @@ def reasons_over_time_chart(frame: pl.DataFrame, period: str = "week", selected:
 
 # --- refunds ---------------------------------------------------------------------------------------
 
+def latency_ecdf(distribution: pl.DataFrame, group: str, days: str) -> pl.DataFrame:
+    """The empirical cumulative distribution per group: one row per (group, business day a refund
+    took) with refunds (that took that many days) and done (the share of the group's refunds done
+    within that many days), plus a first row per group at its shortest time with done 0, where the
+    curve starts. distribution: one row per refund (pipelines.refund_latency_distribution)."""
+    counted = (
+        distribution.select(pl.col(group).fill_null("unknown").alias("group"), pl.col(days).alias("days"))
+        .drop_nulls("days")
+        .group_by("group", "days").len("refunds")
+        .sort("group", "days")
+        .with_columns((pl.col("refunds").cum_sum().over("group") / pl.col("refunds").sum().over("group")).alias("done"))
+    )
+    starts = counted.group_by("group").agg(pl.col("days").min()).with_columns(
+        pl.lit(0, pl.UInt32).alias("refunds"), pl.lit(0.0).alias("done"))
+    return pl.concat([starts.select(counted.columns), counted], how="vertical_relaxed").sort("group", "days", "done")
+
+
 def latency_chart(distribution: pl.DataFrame, quantiles: pl.DataFrame, group: str, days: str,
                   group_title: str, days_title: str) -> alt.LayerChart | alt.Chart:
-    """Refund latency in business days, one row per group: each day's cell shaded by the share of the
-    group's refunds that took that many days, with the median and the 90th percentile marked as ticks.
+    """Refund latency in business days as one cumulative curve per group (the share of the group's
+    refunds done within so many days), so the shape of each distribution shows: a steep rise is a
+    predictable wait, a long slope a spread one. The median and the 90th percentile are marked on each
+    curve (a circle at 50%, a triangle at 90%), at the values the analytics computed (linear
+    interpolation), never recomputed by the chart; dotted guides run across at 50% and 90%.
 
     distribution: one row per refund with `group` and `days` (pipelines.refund_latency_distribution).
-    quantiles: one row per group with `p50` and `p90`, computed by the analytics (linear interpolation),
-    never by the chart. A day d is drawn from d - 0.5 to d + 0.5, so a mark at 7 sits on day 7 and one
-    at 7.5 between days 7 and 8."""
-    data = distribution.select(pl.col(group).fill_null("unknown").alias("group"), pl.col(days).alias("days")).drop_nulls("days")
-    if data.is_empty():
+    quantiles: one row per group with `p50` and `p90`."""
+    curves = latency_ecdf(distribution, group, days)
+    if curves.is_empty():
         return _empty("No completed refunds with a measurable time in this selection")
-    cells = (
-        data.group_by("group", "days").len("refunds")
-        .with_columns((pl.col("refunds") / pl.col("refunds").sum().over("group")).alias("share"),
-                      (pl.col("days") - 0.5).alias("from"), (pl.col("days") + 0.5).alias("to"))
-    )
     marks = (
         quantiles.select(pl.col(group).fill_null("unknown").alias("group"), "p50", "p90")
         .unpivot(index="group", variable_name="kind", value_name="value")
         .drop_nulls("value")
-        .with_columns(pl.col("kind").replace_strict({"p50": "median", "p90": "90th percentile"}))
+        .with_columns(pl.col("kind").replace_strict({"p50": "median", "p90": "90th percentile"}),
+                      pl.col("kind").replace_strict({"p50": 0.5, "p90": 0.9}, return_dtype=pl.Float64).alias("done"))
+        .filter(pl.col("group").is_in(curves["group"].unique().implode()))
     )
-    groups = sorted(cells["group"].unique().to_list())
-    y = alt.Y("group:N", title=group_title, sort=groups, axis=alt.Axis(labelExpr=legend_words()))
-    heat = alt.Chart(cells).mark_rect(stroke="white", strokeWidth=0.5).encode(
-        x=alt.X("from:Q", title=days_title, scale=alt.Scale(zero=True, nice=False), axis=alt.Axis(tickMinStep=1)),
-        x2="to:Q",
-        y=y,
-        color=alt.Color("share:Q", title="Share of the group's refunds", scale=alt.Scale(scheme="blues"),
-                        legend=alt.Legend(format="%", orient="top")),
+    color = alt.Color("group:N", title=group_title, scale=category_scale(group, curves["group"]),
+                      legend=alt.Legend(orient="top", labelExpr=legend_words()))
+    x = alt.X("days:Q", title=days_title, scale=alt.Scale(zero=True, nice=False), axis=alt.Axis(tickMinStep=1))
+    y = alt.Y("done:Q", title="Share of refunds done", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]))
+    lines = alt.Chart(curves).mark_line(interpolate="step-after", strokeWidth=2).encode(
+        x=x, y=y, color=color,
         tooltip=[alt.Tooltip("group:N", title=group_title), alt.Tooltip("days:Q", title="Business days"),
-                 alt.Tooltip("refunds:Q", format=","), alt.Tooltip("share:Q", format=".1%")],
-    )
-    ticks = alt.Chart(marks).mark_tick(thickness=3, size=22).encode(
-        x="value:Q",
-        y=y,
-        color=alt.Color("kind:N", title=None, scale=alt.Scale(domain=["median", "90th percentile"],
-                                                              range=["#2ca02c", "#d62728"]),
-                        legend=alt.Legend(orient="top")),
+                 alt.Tooltip("refunds:Q", title="Refunds that took this long", format=","),
+                 alt.Tooltip("done:Q", title="Done within this many days", format=".1%")])
+    guides = alt.Chart(pl.DataFrame({"done": [0.5, 0.9]})).mark_rule(strokeDash=[2, 3], color="#9a9ca3").encode(
+        y="done:Q")
+    points = alt.Chart(marks).mark_point(size=90, filled=True, stroke="white", strokeWidth=1).encode(
+        x=alt.X("value:Q", title=days_title), y=y, color=color,
+        shape=alt.Shape("kind:N", title="Marked", scale=alt.Scale(domain=["median", "90th percentile"],
+                                                                  range=["circle", "triangle-up"]),
+                        legend=alt.Legend(orient="bottom", symbolSize=90, symbolFillColor="#808495",
+                                          symbolStrokeColor="#808495")),
         tooltip=[alt.Tooltip("group:N", title=group_title), alt.Tooltip("kind:N", title="Mark"),
-                 alt.Tooltip("value:Q", title="Business days", format=",.1f")],
-    )
-    return alt.layer(heat, ticks).resolve_scale(color="independent").properties(
-        height=_rows_height(len(groups), legend=True))
+                 alt.Tooltip("value:Q", title="Business days", format=",.1f")])
+    return alt.layer(guides, lines, points).properties(height=HEIGHT + 120)  # two legends besides the plot
 
 
 def share_over_chart(frame: pl.DataFrame, by: str, title: str, threshold: float) -> alt.Chart:
@@ -497,7 +585,7 @@ def comparison_chart(frame: pl.DataFrame, title: str = "Value") -> alt.Chart:
         y_title = unit[:1].upper() + unit[1:]
         bars = alt.Chart(part).mark_bar().encode(
             x=alt.X("variant:N", title=None, sort=variants, axis=alt.Axis(labels=False, ticks=False)),
-            y=alt.Y("value:Q", title=y_title),
+            y=alt.Y("value:Q", title=y_title, axis=alt.Axis(minExtent=48, maxExtent=48)),
             color=color,
             tooltip=[alt.Tooltip("figure:N", title="Figure"), alt.Tooltip("variant:N", title="Variant"),
                      alt.Tooltip("value:Q", format=",.2f"), alt.Tooltip("low:Q", format=",.2f"),
@@ -505,9 +593,12 @@ def comparison_chart(frame: pl.DataFrame, title: str = "Value") -> alt.Chart:
         )
         errors = alt.Chart(part).mark_errorbar(ticks=True).encode(
             x=alt.X("variant:N", sort=variants), y=alt.Y("low:Q", title=y_title), y2="high:Q")
+        # Every panel the same size with its title at the plot's left edge and a y axis of the same
+        # width, so titles and plots line up across the grid whatever the numbers' lengths.
         panels.append(alt.layer(bars, errors).properties(
-            width=max(130, 28 * len(variants)), height=160,
-            title=alt.TitleParams(figure, fontSize=12, fontWeight="bold")))
+            width=max(150, 28 * len(variants)), height=160,
+            title=alt.TitleParams(figure, fontSize=12, fontWeight="bold", anchor="start", frame="group",
+                                  limit=max(150, 28 * len(variants)) + 50)))
     return alt.concat(*panels, columns=2).resolve_scale(y="independent")
 
 

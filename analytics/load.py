@@ -41,6 +41,7 @@ COLUMN_SQL = {
     "cancelled_at": "o.cancelled_at",
     "is_cancelled": "o.is_cancelled",
     "cancel_stage": "o.cancel_stage",
+    "status": "o.status",
     "has_request": "r.order_id IS NOT NULL",
     "requested_at": "r.requested_at",
     "reason": "r.reason",

@@ -247,10 +247,16 @@ def _tables() -> list[Metric]:
                {"orders": ("amount", "is_cancelled", "cancel_stage"), "requests": ("request_stage",)},
                p.stage_counts, column_needs={"requests": ("requests",)}),
         _table("lifecycle", "Order life cycle", "orders", COUNT,
-               "Orders reaching each step (placed, paid, shipped, delivered) and the orders cancelled "
-               "after each step.",
+               "Orders reaching each step (placed, paid, shipped, delivered), the orders that reached a step "
+               "but not the next (count and share), and the orders cancelled after each step. Without "
+               "delivery times the delivered step is unknown, not 0.",
                {"orders": ("paid_at", "shipped_at", "delivered_at", "is_cancelled", "cancel_stage")},
                lambda f: p.lifecycle(f.orders), ("payment_times", "ship_times")),
+        _table("orders_by_status", "Orders by status", "orders", COUNT,
+               "Per order status as the export wrote it and the stage of the order's cancellation request "
+               "or cancellation: orders, cancelled orders and their share of the selected orders.",
+               {"orders": ("order_id", "status", "is_cancelled", "cancel_stage"), "requests": ("order_id", "request_stage")},
+               p.orders_by_status, ("statuses",)),
         _table("reasons", "Cancellation reasons", "requests", COUNT,
                "Requests per reason and each reason's share of all requests.", reason_reads,
                lambda f: p.reasons(f.requests), ("requests", "reasons")),
@@ -311,7 +317,8 @@ def _tables() -> list[Metric]:
                ("refunds", "refund_times")),
         _table("sellers", "Sellers", "orders", COUNT,
                "One row per seller, ranked by cancelled GMV: orders, GMV, requests, acceptance rate, median "
-               "response hours, cancelled orders and GMV, orders sent the return way.",
+               "response hours, cancelled orders, the cancellation rate with its Wilson 95% interval, "
+               "cancelled GMV, orders sent the return way.",
                {"orders": ("seller_id", "amount", "is_cancelled"),
                 "requests": ("seller_id", "outcome", "requested_at", "responded_at", "return_path")},
                p.sellers, ("sellers",), _SELLER_COLUMN_NEEDS),

@@ -42,6 +42,7 @@ ORDER_COLUMNS: dict[str, pl.DataType] = {
     "cancelled_at": pl.Datetime("us"),
     "is_cancelled": pl.Boolean,
     "cancel_stage": pl.String,          # cancelled orders: the stage they were cancelled at
+    "status": pl.String,                # the order's status as the export wrote it (null: none given)
 }
 REQUEST_COLUMNS: dict[str, pl.DataType] = {
     "has_request": pl.Boolean,
@@ -103,6 +104,19 @@ def cancelled_count() -> pl.Expr:
 def cancellation_rate() -> pl.Expr:
     """Orders frame (or any frame of distinct orders): cancelled / rows."""
     return ratio(cancelled_count(), row_count())
+
+
+def wilson_interval(successes: pl.Expr, trials: pl.Expr, z: float = 1.959964) -> tuple[pl.Expr, pl.Expr]:
+    """The Wilson score interval (95% by default) of the proportion successes / trials: (low, high), null
+    when there are no trials. Unlike the plain p +- z*sqrt(p(1-p)/n) it stays inside [0, 1] and is wide
+    for a handful of trials, so 1 of 2 is not read as surely as 500 of 1,000."""
+    n = trials.cast(pl.Float64)
+    share = successes.cast(pl.Float64) / n
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * (share * (1 - share) / n + z * z / (4 * n * n)).sqrt()
+    low = pl.when(trials > 0).then((centre - half).clip(0.0, 1.0))
+    high = pl.when(trials > 0).then((centre + half).clip(0.0, 1.0))
+    return low, high
 
 
 def cancelled_gmv() -> pl.Expr:
@@ -268,11 +282,13 @@ LIFECYCLE_STEPS = ("placed", "paid", "shipped", "delivered")
 
 
 def lifecycle(orders: pl.LazyFrame) -> pl.LazyFrame:
-    """Where orders leave the life cycle. One row per step (placed, paid, shipped, delivered):
-    reached (orders with that step's time; every order is placed) and cancelled_after (orders cancelled
-    at the stage that follows the step: before payment after 'placed', awaiting shipment after 'paid',
-    after shipment after 'shipped'; null after 'delivered'). Reads the orders frame."""
-    return orders.select(
+    """Where orders leave the life cycle, as a funnel. One row per step (placed, paid, shipped,
+    delivered): reached (orders with that step's time; every order is placed); left (orders that
+    reached the step but not the next one: reached minus the next step's reached; null after
+    'delivered'); left_share (left / reached); cancelled_after (orders cancelled at the stage that
+    follows the step: before payment after 'placed', awaiting shipment after 'paid', after shipment
+    after 'shipped'; null after 'delivered'). Reads the orders frame."""
+    reached = orders.select(
         pl.lit(list(LIFECYCLE_STEPS)).alias("step"),
         pl.concat_list([
             row_count(),
@@ -280,6 +296,28 @@ def lifecycle(orders: pl.LazyFrame) -> pl.LazyFrame:
         ]).alias("reached"),
         pl.concat_list([*(cancelled_at_stage(s) for s in STAGES), pl.lit(None, pl.Int64)]).alias("cancelled_after"),
     ).explode(["step", "reached", "cancelled_after"])
+    left = pl.col("reached") - pl.col("reached").shift(-1)
+    return reached.with_columns(left.alias("left"), ratio(left, pl.col("reached")).alias("left_share")).select(
+        "step", "reached", "left", "left_share", "cancelled_after")
+
+
+def orders_by_status(frames: Frames) -> pl.LazyFrame:
+    """One row per (status, stage): the order's status as the export wrote it (null: the export gives
+    none) beside the product's stage of its cancellation: the request's stage, else the stage it was
+    cancelled at (an order cancelled by its status alone); null for an order with neither. Columns:
+    status, stage, orders, cancelled_orders, share (of all the selected orders). Statuses with most
+    orders first, stages in life-cycle order. Reads frames.orders and frames.requests."""
+    stage = pl.coalesce("request_stage", "cancel_stage").alias("stage")
+    with_stage = frames.orders.join(frames.requests.select("order_id", "request_stage"), on="order_id", how="left")
+    order = {s: i for i, s in enumerate(STAGES)}
+    return (
+        with_stage.group_by("status", stage).agg(row_count().alias("orders"), cancelled_count().alias("cancelled_orders"))
+        .with_columns(ratio(pl.col("orders"), pl.col("orders").sum()).alias("share"),
+                      pl.col("orders").sum().over("status").alias("_status_orders"),
+                      pl.col("stage").replace_strict(order, default=len(order), return_dtype=pl.Int64).alias("_stage"))
+        .sort(["_status_orders", "status", "_stage"], descending=[True, False, False], nulls_last=True)
+        .drop("_status_orders", "_stage")
+    )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -430,13 +468,23 @@ def refund_share_over(refunds: pl.LazyFrame, threshold_days: float = 20, by: str
 # Sellers
 
 SELLER_SORT_COLUMNS = ("cancelled_gmv", "orders", "gmv", "cancellation_requests", "acceptance_rate",
-                       "p50_response_hours", "cancelled_orders", "return_path_orders")
+                       "p50_response_hours", "cancelled_orders", "cancellation_rate_low", "return_path_orders")
+
+
+# Ranked by their cancellation rate, sellers with fewer orders come last: a handful of orders gives an
+# interval too wide to rank on (its low end is 20.7% for 1 cancelled of 1, 6.9% for 2 of 20).
+RATE_MIN_ORDERS = 20
 
 
 def sellers(frames: Frames, sort_by: str = "cancelled_gmv") -> pl.LazyFrame:
     """One row per seller, ranked (rank 1 = largest `sort_by`, ties by seller id, nulls last): orders,
     gmv, cancellation_requests, answered_requests, acceptance_rate (accepted / answered),
-    p50_response_hours, cancelled_orders, cancelled_gmv, return_path_orders. Reads orders and requests."""
+    p50_response_hours, cancelled_orders, cancellation_rate (cancelled / orders) with its Wilson 95%
+    interval cancellation_rate_low and cancellation_rate_high, cancelled_gmv, return_path_orders.
+    Ranked by cancellation_rate_low, a small seller stands above a large one only when its rate is high
+    enough to stand above its noise: 1 cancelled of 2 orders (50%, low 9.5%) ranks below 150 of 1,000
+    (15%, low 12.9%); and a seller with fewer than RATE_MIN_ORDERS orders comes after every seller with
+    more (1 of 1 is still 'at least 20.7%'). Reads orders and requests."""
     if sort_by not in SELLER_SORT_COLUMNS:
         raise ValueError(f"sort_by must be one of {', '.join(SELLER_SORT_COLUMNS)}")
     requests = frames.requests.group_by("seller_id").agg(
@@ -450,9 +498,15 @@ def sellers(frames: Frames, sort_by: str = "cancelled_gmv") -> pl.LazyFrame:
         frames.orders.group_by("seller_id").agg(_order_volume())
         .join(requests, on="seller_id", how="left", nulls_equal=True)
         .with_columns(pl.col("cancellation_requests", "answered_requests", "return_path_orders").fill_null(0))
+        .with_columns(ratio(pl.col("cancelled_orders"), pl.col("orders")).alias("cancellation_rate"),
+                      *(bound.alias(name) for bound, name in zip(
+            wilson_interval(pl.col("cancelled_orders"), pl.col("orders")),
+            ("cancellation_rate_low", "cancellation_rate_high"), strict=True)))
         .select("seller_id", "orders", "gmv", "cancellation_requests", "answered_requests", "acceptance_rate",
-                "p50_response_hours", "cancelled_orders", "cancelled_gmv", "return_path_orders")
-        .sort([sort_by, "seller_id"], descending=[True, False], nulls_last=True)
+                "p50_response_hours", "cancelled_orders", "cancellation_rate", "cancellation_rate_low",
+                "cancellation_rate_high", "cancelled_gmv", "return_path_orders")
+        .sort([(pl.col("orders") >= RATE_MIN_ORDERS) if sort_by == "cancellation_rate_low" else pl.lit(True),
+               sort_by, "seller_id"], descending=[True, True, False], nulls_last=True)
         # Orders whose seller the export does not name are one row, said in words.
         .with_columns(pl.col("seller_id").fill_null(UNKNOWN_SELLER))
         .with_row_index("rank", offset=1)

@@ -26,6 +26,7 @@ support the metric, `frame` is None and `unavailable` says why; `notes` maps col
     volume_by(con, dataset, filters, by="payment_method")       by payment_method | shipping_method
     stages(con, dataset, filters)                               one row per stage
     lifecycle(con, dataset, filters)                            one row per step: placed, paid, shipped, delivered
+    orders_by_status(con, dataset, filters)                     one row per (status as exported, stage)
     reasons(con, dataset, filters, by=None, period="week")      by None | "stage" | "payment_method" | "period"
     reason_cancelled_gmv(con, dataset, filters)                 one row per reason
     outcomes(con, dataset, filters)                             one row per outcome
@@ -36,6 +37,7 @@ support the metric, `frame` is None and `unavailable` says why; `notes` maps col
     refund_share_over(con, dataset, filters, threshold_days=20, by="payment_method", from_request=False)
                                                                 by payment_method | channel | None
     sellers(con, dataset, filters, sort_by="cancelled_gmv")     one row per seller, ranked
+    seller_trend(con, dataset, filters, seller, period="week")  volume_over_time of one seller's orders
     seller_losses(con, dataset, filters)                        one row
 
 The report dict:
@@ -81,7 +83,7 @@ nothing to measure under the filters (no orders, no answered request) is null to
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import duckdb
 import polars as pl
@@ -240,7 +242,22 @@ def stages(con, dataset=None, filters: Filters = NO_FILTERS) -> Table:
 
 
 def lifecycle(con, dataset=None, filters: Filters = NO_FILTERS) -> Table:
-    return _table(con, dataset, filters, "lifecycle")
+    """The funnel; when the data set records no delivery time, the delivered step's reached (and the
+    shipped step's left, which it would give) is null, with why in notes["delivered"]: unknown, not 0."""
+    table = _table(con, dataset, filters, "lifecycle")
+    why = missing_capabilities(con, dataset).get("delivery_times")
+    if not table.available or why is None:
+        return table
+    unknown = pl.col("step").is_in(["shipped", "delivered"])
+    frame = table.frame.with_columns(
+        pl.when(pl.col("step") == "delivered").then(None).otherwise(pl.col("reached")).alias("reached"),
+        pl.when(unknown).then(None).otherwise(pl.col("left")).alias("left"),
+        pl.when(unknown).then(None).otherwise(pl.col("left_share")).alias("left_share"))
+    return Table(table.metric, frame, None, {**table.notes, "delivered": why})
+
+
+def orders_by_status(con, dataset=None, filters: Filters = NO_FILTERS) -> Table:
+    return _table(con, dataset, filters, "orders_by_status")
 
 
 _REASON_TABLES = {None: "reasons", "stage": "reasons_by_stage", "payment_method": "reasons_by_payment_method",
@@ -311,6 +328,12 @@ def sellers(con, dataset=None, filters: Filters = NO_FILTERS, sort_by: str = "ca
     if sort_by not in p.SELLER_SORT_COLUMNS:
         raise ValueError(f"sort_by must be one of {', '.join(p.SELLER_SORT_COLUMNS)}")
     return _table(con, dataset, filters, "sellers", reads=_SELLER_READS, expand=_every_seller, sort_by=sort_by)
+
+
+def seller_trend(con, dataset=None, filters: Filters = NO_FILTERS, seller: str = "", period: str = "week") -> Table:
+    """One seller's orders over time (volume_over_time under the filters narrowed to the seller): orders,
+    cancelled orders and the cancellation rate per period."""
+    return volume_over_time(con, dataset, replace(filters, sellers=(seller,)), period)
 
 
 _SELLER_READS = {g: (*cols, "order_id") for g, cols in m.get("sellers").reads.items()}

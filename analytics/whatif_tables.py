@@ -54,6 +54,12 @@ def label(name: str) -> str:
     return fig.get(head).label + (f" ({', '.join(rest)})" if rest else "")
 
 
+def short_label(name: str) -> str:
+    """The figure's short label, for a tile or a small chart's title: 'Buyers' wait, 90th pct'."""
+    head, *rest = figure_path(name)
+    return fig.get(head).short_label + (f" ({', '.join(rest)})" if rest else "")
+
+
 def unit(name: str) -> str:
     return fig.get(name).unit
 
@@ -191,13 +197,13 @@ def wait_by_method(result: Mapping) -> pl.DataFrame:
 
 
 def comparison_frame(variants: Mapping[str, Mapping], names) -> pl.DataFrame:
-    """Figures of several variants side by side, for charts.comparison_chart: one row per (figure,
-    variant) with value, low, high. variants maps a variant's name to a baseline/scenario dict."""
+    """Figures of several variants side by side, for charts.comparison_chart: one row per (figure, by
+    its short label, as a small chart's title; variant) with value, low, high. variants maps a variant's name to a baseline/scenario dict."""
     rows = []
     for name in names:
         for variant, part in variants.items():
             fig = get(part, name) or {}
-            rows.append({"figure": label(name), "variant": variant, "value": fig.get("value"),
+            rows.append({"figure": short_label(name), "variant": variant, "value": fig.get("value"),
                          "low": fig.get("low"), "high": fig.get("high"), "unit": unit(name)})
     return pl.DataFrame(rows, schema={"figure": pl.Utf8, "variant": pl.Utf8, "value": pl.Float64,
                                       "low": pl.Float64, "high": pl.Float64, "unit": pl.Utf8})

@@ -27,7 +27,9 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
 
     tiles = st.container()
 
-    group_col, measure_col, threshold_col = st.columns([2, 2, 1], vertical_alignment="bottom")
+    # Wide enough for "From the buyer's request" at 1280 px; the threshold below them.
+    group_col, measure_col = st.columns([2, 3], vertical_alignment="bottom")
+    threshold_col = st.columns(3)[0]
     group = group_col.segmented_control("Group by", list(GROUPS), key=ctx.k("group"), format_func=GROUPS.get) \
         or "payment_method"
     measure = measure_col.segmented_control("Waiting time", list(MEASURES), key=ctx.k("measure"),

@@ -30,18 +30,41 @@ def _all_fields(spec) -> set[str]:
 
 
 LIFECYCLE = pl.DataFrame({"step": ["placed", "paid", "shipped", "delivered"], "reached": [100, 90, 80, 70],
+                          "left": [10, 10, 10, None], "left_share": [0.1, 10 / 90, 0.125, None],
                           "cancelled_after": [10, 8, 2, None]})
 
 
-def test_lifecycle_shows_reached_and_leaving_by_stage():
+def test_lifecycle_is_a_funnel_with_what_leaves_each_step_in_numbers_and_words():
     spec = _draws(charts.lifecycle_chart(LIFECYCLE))
-    leaving = spec["hconcat"][1]
-    data = spec["datasets"]
-    rows = next(v for v in data.values() if v and "cancelled" in v[0])
-    assert [(r["stage"], r["cancelled"]) for r in rows] == [
-        ("Before payment", 10), ("Awaiting shipment", 8), ("After shipment", 2)]
-    assert rows[0]["share"] == pytest.approx(0.1)
-    assert "stage" in _all_fields(leaving)
+    rows = next(v for v in spec["datasets"].values() if v and "left_words" in v[0])
+    # Each step's bar, labelled with its count; its red end runs from the orders that went on to it.
+    assert [(r["label"], r["reached"], r["stays"]) for r in rows] == [
+        ("Placed · 100", 100, 90), ("Paid · 90", 90, 80), ("Shipped · 80", 80, 70), ("Delivered · 70", 70, None)]
+    # 10 of 100 = 10.0%; 10 of 90 = 11.1%; 10 of 80 = 12.5%; of them cancelled at the stage that follows.
+    assert [r["left_words"] for r in rows] == [
+        "10 (10.0%) did not reach Paid; 10 cancelled before payment",
+        "10 (11.1%) did not reach Shipped; 8 cancelled awaiting shipment",
+        "10 (12.5%) did not reach Delivered; 2 cancelled after shipment",
+        ""]
+    reached, leaving, words = spec["layer"]
+    assert (reached["encoding"]["x"]["field"], leaving["encoding"]["x"]["field"], leaving["encoding"]["x2"]["field"]) == (
+        "reached", "stays", "reached")
+    assert (reached["mark"]["color"], leaving["mark"]["color"]) == (charts.COLORS["reached"], charts.COLORS["left"])
+    assert reached["encoding"]["y"]["sort"] == [r["label"] for r in rows]  # the life cycle's order, not by size
+    assert words["encoding"]["text"]["field"] == "left_words"
+
+
+def test_a_step_the_data_set_does_not_record_reads_unknown_not_zero():
+    unknown = LIFECYCLE.with_columns(
+        pl.when(pl.col("step") == "delivered").then(None).otherwise(pl.col("reached")).alias("reached"),
+        pl.when(pl.col("step").is_in(["shipped", "delivered"])).then(None).otherwise(pl.col("left")).alias("left"))
+    rows = charts.lifecycle_words(unknown).to_dicts()
+    assert [r["label"] for r in rows][2:] == ["Shipped · 80", "Delivered · unknown"]
+    assert [r["left_words"] for r in rows][2:] == [
+        "How many reached Delivered is unknown; 2 cancelled after shipment", "Not recorded in this data set"]
+    spec = _draws(charts.lifecycle_chart(unknown))
+    data = next(v for v in spec["datasets"].values() if v and "left_words" in v[0])
+    assert data[3]["reached"] is None  # no bar, not a bar of 0
 
 
 def test_empty_selection_says_so():
@@ -86,20 +109,30 @@ def test_reasons_over_time():
     assert [(r["period"][:10], r["requests"]) for r in rows] == [("2026-06-01", 1), ("2026-06-08", 3)]
 
 
-def test_latency_chart_marks_the_given_quantiles_not_its_own():
-    dist = pl.DataFrame({"payment_method": ["card"] * 4 + ["cod"] * 2,
-                         "business_days": [1, 2, 2, 10, 0, 0]})
+def test_latency_chart_draws_each_groups_cumulative_curve_and_marks_the_given_quantiles():
+    dist = pl.DataFrame({"payment_method": ["card"] * 4 + ["cod"] * 2 + [None],
+                         "business_days": [1, 2, 2, 10, 0, 0, 3]})
     quantiles = pl.DataFrame({"payment_method": ["card", "cod"], "p50": [2.0, 0.0], "p90": [7.6, 0.0]})
     spec = _draws(charts.latency_chart(dist, quantiles, "payment_method", "business_days", "Method", "Days"))
     datasets = list(spec["datasets"].values())
-    cells = next(d for d in datasets if "share" in d[0])
+    curve = next(d for d in datasets if "refunds" in d[0])
     marks = next(d for d in datasets if "kind" in d[0])
-    assert {(r["group"], r["kind"]): r["value"] for r in marks} == {
-        ("card", "median"): 2.0, ("card", "90th percentile"): 7.6, ("cod", "median"): 0.0, ("cod", "90th percentile"): 0.0}
-    assert {(r["group"], r["days"]): (r["refunds"], r["share"]) for r in cells} == {
-        ("card", 1): (1, 0.25), ("card", 2): (2, 0.5), ("card", 10): (1, 0.25), ("cod", 0): (2, 1.0)}
-    # Day d spans [d - 0.5, d + 0.5], so a mark at an integer sits on its day.
-    assert all(r["to"] - r["from"] == 1 and r["from"] == r["days"] - 0.5 for r in cells)
+    # card: 1 of 4 done in 1 day, 3 of 4 in 2, all 4 in 10; each curve starts at 0 at its shortest time.
+    assert [(r["group"], r["days"], r["done"]) for r in curve] == [
+        ("card", 1, 0.0), ("card", 1, 0.25), ("card", 2, 0.75), ("card", 10, 1.0),
+        ("cod", 0, 0.0), ("cod", 0, 1.0), ("unknown", 3, 0.0), ("unknown", 3, 1.0)]
+    # The marks are the analytics' quantiles (7.6, not a day the curve steps on), at 50% and 90%.
+    assert {(r["group"], r["kind"]): (r["value"], r["done"]) for r in marks} == {
+        ("card", "median"): (2.0, 0.5), ("card", "90th percentile"): (7.6, 0.9),
+        ("cod", "median"): (0.0, 0.5), ("cod", "90th percentile"): (0.0, 0.9)}
+    guides, lines, points = spec["layer"]
+    assert lines["mark"]["interpolate"] == "step-after"
+    assert (lines["encoding"]["x"]["field"], lines["encoding"]["y"]["field"]) == ("days", "done")
+    assert lines["encoding"]["y"]["scale"]["domain"] == [0, 1]
+    assert points["encoding"]["shape"]["scale"]["domain"] == ["median", "90th percentile"]
+    assert [r["done"] for r in next(d for d in datasets if list(d[0]) == ["done"])] == [0.5, 0.9]
+    # A day no refund took is part of the x scale (no gap between days, as on an ordinal axis).
+    assert lines["encoding"]["x"]["type"] == "quantitative"
 
 
 def test_refund_charts():
@@ -128,15 +161,20 @@ def test_other_overview_charts():
         "After shipment": 5, "Before payment": 1, "Awaiting shipment": 2}
     assert spec["encoding"]["x"]["sort"] == ["Before payment", "Awaiting shipment", "After shipment"]
     assert (spec["encoding"]["y"]["field"], spec["mark"]["color"]) == ("cancelled_orders", "#e45756")
-    spec = _draws(charts.volume_chart(pl.DataFrame({"period": [date(2026, 6, 1), date(2026, 6, 8)], "orders": [3, 7],
-                                                    "cancelled_orders": [1, 0]})))
-    # Long form: one point per (week, series), orders in blue and cancelled orders in red.
-    rows = next(iter(spec["datasets"].values()))
-    assert sorted((r["period"][:10], r["what"], r["count"]) for r in rows) == [
-        ("2026-06-01", "Cancelled orders", 1), ("2026-06-01", "Orders", 3),
-        ("2026-06-08", "Cancelled orders", 0), ("2026-06-08", "Orders", 7)]
-    assert spec["encoding"]["color"]["scale"] == {"domain": ["Orders", "Cancelled orders"],
-                                                 "range": ["#4c78a8", "#e45756"]}
+    spec = _draws(charts.volume_chart(pl.DataFrame({"period": [date(2026, 6, 1), date(2026, 6, 8)], "orders": [3, 8],
+                                                    "cancelled_orders": [1, 2], "cancellation_rate": [1 / 3, 0.25]})))
+    # The rate as a line on the left axis, the orders as an area on the right one.
+    area, line = spec["layer"]
+    rows = spec["datasets"][line["data"]["name"]]
+    assert [(r["period"][:10], r["cancellation_rate"]) for r in rows] == [("2026-06-01", 1 / 3), ("2026-06-08", 0.25)]
+    assert (line["mark"]["type"], line["encoding"]["y"]["field"], line["encoding"]["y"]["axis"]["format"]) == (
+        "line", "cancellation_rate", "%")
+    assert (area["mark"]["type"], area["encoding"]["y"]["field"], area["encoding"]["y"]["axis"]["orient"]) == (
+        "area", "orders", "right")
+    assert [r["orders"] for r in spec["datasets"][area["data"]["name"]]] == [3, 8]
+    assert spec["resolve"]["scale"]["y"] == "independent"
+    assert line["encoding"]["color"]["scale"] == {"domain": ["Cancellation rate", "Orders"],
+                                                 "range": ["#e45756", "#c6dbef"]}
     spec = _draws(charts.outcomes_chart(pl.DataFrame({"outcome": ["accepted", "lapsed"], "requests": [2, 0],
                                                       "share": [1.0, 0.0]})))
     rows = next(iter(spec["datasets"].values()))
@@ -219,8 +257,9 @@ def test_a_reason_keeps_its_colour_focused_or_not_and_in_every_reason_chart():
 
 
 def test_cancellations_are_one_colour_and_payment_methods_and_channels_fixed():
-    volume = pl.DataFrame({"period": [date(2024, 1, 1)], "orders": [10], "cancelled_orders": [2]})
-    assert _color_of(charts.volume_chart(volume).to_dict(), "Cancelled orders") == "#e45756"
+    volume = pl.DataFrame({"period": [date(2024, 1, 1)], "orders": [10], "cancelled_orders": [2],
+                           "cancellation_rate": [0.2]})
+    assert _color_of(charts.volume_chart(volume).to_dict(), "Cancellation rate") == "#e45756"
     by_method = pl.DataFrame({"payment_method": ["cod", "card"], "refunds": [1, 2], "refund_amount": [1.0, 2.0],
                               "share": [1 / 3, 2 / 3]})
     only_card = by_method.filter(pl.col("payment_method") == "card")
@@ -244,9 +283,11 @@ def test_comparison_charts_keep_the_tiles_order_and_title_each_axis_with_its_uni
     frame = wt.comparison_frame({"Baseline": part, "Scenario": part}, wt.TILES)
     spec = charts.comparison_chart(frame).to_dict()
     panels = spec["concat"]
+    # Short labels, each title at its plot's left edge, every plot the same width with a y axis as wide.
     assert [p["title"]["text"] for p in panels] == [
-        "Cancelled orders", "Buyer's wait from the request, median", "Buyer's wait from the request, 90th percentile",
-        "Cancelled GMV"]
+        "Cancelled orders", "Buyers' wait, median", "Buyers' wait, 90th pct", "Cancelled GMV"]
+    assert {(p["title"]["anchor"], p["title"]["frame"], p["width"]) for p in panels} == {("start", "group", 150)}
+    assert {p["layer"][0]["encoding"]["y"]["axis"]["minExtent"] for p in panels} == {48}
     assert [p["layer"][0]["encoding"]["y"]["title"] for p in panels] == \
         ["Orders", "Business days", "Business days", "Currency"]
 
@@ -260,8 +301,9 @@ def test_periods_after_the_data_are_left_out_and_a_partial_last_one_is_marked():
     assert charts.complete_periods(frame, "month", date(2018, 8, 31))["partial"].to_list() == [False, False]
     assert "partial" in charts.partial_note(frame, "month", date(2018, 9, 3))
     assert charts.partial_note(frame, "month", date(2018, 8, 31)) is None
+    frame = frame.with_columns((pl.col("cancelled_orders") / pl.col("orders")).alias("cancellation_rate"))
     spec = _draws(charts.volume_chart(frame, "month", date(2018, 9, 3)))
-    assert spec["layer"][1]["mark"]["strokeDash"] == [4, 4]
+    assert spec["layer"][2]["mark"]["strokeDash"] == [4, 4]
     spec = _draws(charts.reasons_over_time_chart(
         pl.DataFrame({"period": [date(2016, 10, 1), date(2018, 9, 1)], "reason": ["wrong_item", "other"],
                       "requests": [3, 1]}), "month", last_day=date(2018, 9, 30)))
@@ -311,3 +353,46 @@ def test_each_outcome_keeps_its_colour_whatever_the_selection_holds():
         colour = dict(zip(scale["domain"], scale["range"], strict=True))
         assert colour["Not cancellable (shipped)"] == OUTCOME_COLORS["not_cancellable"] == "#b279a2"
         assert colour["Accepted by seller"] == "#54a24b"
+
+
+def _axis_dates(chart) -> list[str]:
+    """The date labels drawn on a chart's time axis, read from its SVG."""
+    import re
+
+    svg = exports.chart_to_svg(chart).decode()
+    return re.findall(r">((?:\d\d )?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)(?: \d{4})?)</text>", svg)
+
+
+@pytest.mark.parametrize(("first", "weeks"), [(date(2024, 12, 2), 16), (date(2024, 12, 16), 5), (date(2024, 3, 4), 60)])
+def test_a_time_axis_never_repeats_a_date(first, weeks):
+    from datetime import timedelta
+
+    periods = [first + timedelta(weeks=i) for i in range(weeks)]
+    frame = pl.DataFrame({"period": periods, "orders": [100] * weeks, "cancelled_orders": [5] * weeks,
+                          "cancellation_rate": [0.05] * weeks})
+    labels = _axis_dates(charts.volume_chart(frame, "week").properties(width=700))
+    assert len(labels) >= 2
+    assert len(labels) == len(set(labels)), labels
+    # Across a new year, the year is said.
+    assert any("2025" in label for label in labels)
+
+
+ORDERS_BY_STATUS = pl.DataFrame({
+    "status": ["delivered", "delivered", "canceled", "canceled", None],
+    "stage": [None, "awaiting_shipment", "before_payment", "awaiting_shipment", None],
+    "orders": [80, 5, 4, 6, 5], "cancelled_orders": [0, 0, 4, 6, 0], "share": [0.8, 0.05, 0.04, 0.06, 0.05]})
+
+
+def test_orders_by_status_keep_the_exports_words_split_by_the_products_stage():
+    spec = _draws(charts.status_chart(ORDERS_BY_STATUS))
+    rows = next(iter(spec["datasets"].values()))
+    # The status as exported ('canceled', not 'Cancelled'); a missing one said to be unknown.
+    assert [(r["status"], r["stage_words"], r["orders"]) for r in rows] == [
+        ("delivered", "No request or cancellation", 80), ("delivered", "Awaiting shipment", 5),
+        ("canceled", "Before payment", 4), ("canceled", "Awaiting shipment", 6),
+        ("Unknown (no status)", "No request or cancellation", 5)]
+    enc = spec["encoding"]
+    assert enc["y"]["sort"] == ["delivered", "canceled", "Unknown (no status)"]
+    assert enc["color"]["scale"]["domain"] == ["Before payment", "Awaiting shipment", "After shipment",
+                                               "No request or cancellation"]
+    assert enc["color"]["scale"]["range"][1] == charts.COLORS["left"]

@@ -187,6 +187,7 @@ def _table_calls(report) -> list[tuple[str, Callable, dict]]:
         ("money_by_currency", report.money_by_currency, {}),
         ("stages", report.stages, {}),
         ("lifecycle", report.lifecycle, {}),
+        ("orders_by_status", report.orders_by_status, {}),
         ("reasons", report.reasons, {}),
         ("reasons_by_stage", report.reasons, {"by": "stage"}),
         ("reasons_by_payment_method", report.reasons, {"by": "payment_method"}),
@@ -210,6 +211,7 @@ def _table_calls(report) -> list[tuple[str, Callable, dict]]:
          {"by": None, "from_request": True}),
         ("sellers", report.sellers, {}),
         ("sellers?sort_by=acceptance_rate", report.sellers, {"sort_by": "acceptance_rate"}),
+        ("sellers?sort_by=cancellation_rate_low", report.sellers, {"sort_by": "cancellation_rate_low"}),
         ("seller_losses", report.seller_losses, {}),
     ]
 

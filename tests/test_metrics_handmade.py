@@ -281,11 +281,12 @@ def test_stages_and_lifecycle(frames):
         {"stage": "after_shipment", "requests": 1, "cancelled_orders": 0, "cancelled_gmv": 0.0},
     ]
     life = p.lifecycle(frames.orders).collect()
+    # left: reached this step but not the next (11 - 10, 10 - 5, 5 - 5), as a share of those who reached it.
     assert life.to_dicts() == [
-        {"step": "placed", "reached": 11, "cancelled_after": 1},
-        {"step": "paid", "reached": 10, "cancelled_after": 5},
-        {"step": "shipped", "reached": 5, "cancelled_after": 0},
-        {"step": "delivered", "reached": 5, "cancelled_after": None},
+        {"step": "placed", "reached": 11, "left": 1, "left_share": 1 / 11, "cancelled_after": 1},
+        {"step": "paid", "reached": 10, "left": 5, "left_share": 0.5, "cancelled_after": 5},
+        {"step": "shipped", "reached": 5, "left": 0, "left_share": 0.0, "cancelled_after": 0},
+        {"step": "delivered", "reached": 5, "left": None, "left_share": None, "cancelled_after": None},
     ]
 
 
@@ -401,8 +402,21 @@ def test_refund_distribution_and_share_over_threshold(frames):
     assert from_request == {"refunds": 3, "over_threshold": 1, "share_over_threshold": 1 / 3}
 
 
+def _wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """The Wilson 95% interval of k cancelled out of n orders, as the textbook writes it."""
+    centre, half = (k + z * z / 2) / (n + z * z), z * ((k * (n - k) / n + z * z / 4) ** 0.5) / (n + z * z)
+    return centre - half, centre + half
+
+
 def test_seller_table_ranked_by_cancelled_gmv(frames):
     got = p.sellers(frames).collect()
+    # The cancellation rate with its Wilson interval: S1 4 of 4 (low 4 / (4 + z^2) = 0.510), S2 1 of 3,
+    # S4 1 of 2, S3 0 of 2 (high z^2 / (2 + z^2) = 0.658).
+    rates = got.select("seller_id", "cancellation_rate", "cancellation_rate_low", "cancellation_rate_high").rows()
+    for (seller, rate, low, high), (k, n) in zip(rates, [(4, 4), (1, 3), (1, 2), (0, 2)], strict=True):
+        assert (rate, low, high) == pytest.approx((k / n, *_wilson(k, n)), abs=1e-6), seller
+    assert rates[0][2] == pytest.approx(0.5101, abs=1e-4) and rates[3][3] == pytest.approx(0.6576, abs=1e-4)
+    got = got.drop("cancellation_rate", "cancellation_rate_low", "cancellation_rate_high")
     assert got.to_dicts() == [
         {"rank": 1, "seller_id": "S1", "orders": 4, "gmv": 250.0, "cancellation_requests": 3, "answered_requests": 2,
          "acceptance_rate": 1.0, "p50_response_hours": 9.0, "cancelled_orders": 4, "cancelled_gmv": 250.0,

@@ -106,3 +106,16 @@ def test_every_capability_a_metric_needs_has_a_reason():
     used = {n for m in metrics.REGISTRY.values() for n in (*m.needs, *(x for v in m.column_needs.values() for x in v))}
     assert used <= set(metrics.CAPABILITIES)
     assert all(why.strip() for why in metrics.CAPABILITIES.values())
+
+
+def test_delivered_is_unknown_not_zero_when_no_order_has_a_delivery_time(con, status_only):
+    # A: placed, paid, shipped; no delivery time anywhere in the data set. B left before payment (cancelled
+    # before payment), C paid but not shipped (cancelled awaiting shipment).
+    table = report.lifecycle(con, status_only)
+    assert table.frame.select("step", "reached", "left", "cancelled_after").rows() == [
+        ("placed", 3, 1, 1), ("paid", 2, 1, 1), ("shipped", 1, None, 0), ("delivered", None, None, None)]
+    assert "delivery time" in table.notes["delivered"]
+    # The status as the export wrote it, beside the stage each cancellation was at.
+    status = report.orders_by_status(con, status_only).frame
+    assert status.select("status", "stage", "orders", "cancelled_orders").rows() == [
+        ("canceled", "before_payment", 1, 1), ("canceled", "awaiting_shipment", 1, 1), ("delivered", None, 1, 0)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analytics import db
+from analytics.text import md
 from ui.database import cursor
 
 KNOWN = "known_datasets"   # session: ids this session created or opened by link, oldest first
@@ -68,4 +69,6 @@ def dataset_picker(url_id: str | None, *, arriving: bool) -> tuple[db.Dataset | 
     chosen = st.selectbox("Data set", ids, key=PICK, format_func=lambda i: _label(by_id[i]),
                           help="The demo data set, and the data sets you created or opened by link in this "
                                "browser tab. Others' uploads are private to them.")
+    # The box shows as much of the name as its width allows; the whole name, wrapped, is said under it.
+    st.caption(f"{md(by_id[chosen].name)} · {by_id[chosen].orders:,} orders")
     return by_id[chosen], notices

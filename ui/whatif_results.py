@@ -24,13 +24,14 @@ def result_tiles(result: dict) -> None:
         # No change is no news: no arrow, no colour.
         unchanged = change is not None and change == 0
         column.metric(
-            wt.label(name),
+            # The short label fits a tile at any common width; the full one leads its help.
+            wt.short_label(name),
             wt.fmt_value(scen.get("value"), name),
             delta=None if change is None else "0" if unchanged else wt.fmt_interval({"value": change}, name, signed=True),
             delta_color="off" if unchanged else "inverse" if wt.lower_is_better(name) else "normal",
             delta_arrow="off" if unchanged else "auto",
             delta_description="vs baseline" + (" · extrapolated" if result.get("extrapolated") else ""),
-            help=f"Scenario {wt.fmt_interval(scen, name)}; baseline {wt.fmt_interval(base, name)}; "
+            help=f"{wt.label(name)}. Scenario {wt.fmt_interval(scen, name)}; baseline {wt.fmt_interval(base, name)}; "
                  f"difference {spread}. 95% intervals.",
             border=True,
         )

@@ -1,0 +1,52 @@
+"""The Sellers page ranks by the cancellation rate's 95% interval and by a minimum volume, saying so; the
+Overview shows orders by their exported status, and a life cycle whose delivery is unknown says so."""
+
+from __future__ import annotations
+
+import app_support as s
+import pytest
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    path = tmp_path_factory.mktemp("sellers") / "app.duckdb"
+    return path, s.demo_db(path, orders=3_000)
+
+
+def test_sellers_ranked_by_the_rates_low_end_with_a_minimum_volume(demo, monkeypatch):
+    from analytics import db, page_tables, report
+
+    path, dataset_id = demo
+    con = db.connect(path)
+    try:
+        table = report.sellers(con, dataset_id, sort_by="cancellation_rate_low").frame
+    finally:
+        con.close()
+    kept = page_tables.sellers_with_orders(table, 20)
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(path))
+    at = s.open_page("sellers", {"sort": "cancellation_rate_low", "min": "20"})
+    assert s.problems(at) == []
+    captions = [c.value for c in at.caption]
+    assert f"{kept.height:,} of {table.height:,} sellers with at least 20 orders, ranked by Cancellation rate " \
+           "(low end of its 95% interval)." in captions
+    assert any("low end of each seller's 95% interval" in c for c in captions)
+    shown = at.dataframe[0].value
+    assert list(shown["seller_id"])[:5] == kept["seller_id"].to_list()[:5]
+    assert list(shown["rank"])[:3] == [1, 2, 3]
+    assert {"cancellation_rate", "cancellation_rate_low", "cancellation_rate_high"} <= set(shown.columns)
+
+
+def test_overview_shows_orders_by_status_and_delivery_unknown(monkeypatch, tmp_path):
+    path = tmp_path / "app.duckdb"
+    # The committed sample has delivery times; a Shopify-like export without them reads 'unknown'.
+    csv = tmp_path / "no_delivery.csv"
+    csv.write_text("order_id,placed_at,payment_method,amount,status,paid_at,shipped_at\n"
+                   "A,2026-03-02 10:00,card,10,fulfilled,2026-03-02 10:01,2026-03-03 10:00\n"
+                   "B,2026-03-02 11:00,card,20,cancelled,,\n")
+    dataset_id = s.import_db(path, [csv], name="No delivery")
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(path))
+    at = s.open_page("overview", {"dataset": dataset_id})
+    assert s.problems(at) == []
+    assert "Orders by status" in [h.value for h in at.subheader]
+    texts = " ".join(str(m.value) for m in (*at.markdown, *at.caption, *at.info, *at.warning))
+    assert "delivery time" in texts

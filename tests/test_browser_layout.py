@@ -1,0 +1,117 @@
+"""Nothing cut at common widths, in Chromium: every page at 1280 and 1440 px, each chart no wider than its
+column, no tile label or value, segmented control's option or data set name cut short; a screenshot of each (artifacts/layout-*.png).
+The Sellers page's selected seller opens its weeks."""
+
+from __future__ import annotations
+
+import browser_support as bs
+import pytest
+
+pytestmark = bs.browser_test
+
+LONG_NAME = "Demo marketplace (synthetic): spring season, every region, payment method and shipping method"
+PAGES = {"overview": "", "reasons": "Reasons", "refunds": "Refunds", "sellers": "Sellers", "orders": "Orders",
+         "whatif": "What-if", "data": "Data"}
+
+# Charts that are wider than the column they stand in, and text cut with an ellipsis (or by overflow).
+_CUT = """() => {
+  const out = [];
+  for (const chart of document.querySelectorAll('[data-testid="stVegaLiteChart"]')) {
+    const column = chart.closest('[data-testid="stElementContainer"]') || chart.parentElement;
+    const room = column.getBoundingClientRect();
+    for (const g of chart.querySelectorAll(':scope canvas, :scope svg.marks')) {
+      const r = g.getBoundingClientRect();
+      if (r.width > room.width + 1 || r.right > room.right + 1 || r.left < room.left - 1)
+        out.push(`chart ${Math.round(r.width)} px in a ${Math.round(room.width)} px column`);
+    }
+    if (chart.scrollWidth > chart.clientWidth + 1) out.push(`chart scrolls: ${chart.scrollWidth}/${chart.clientWidth}`);
+  }
+  const texts = [...document.querySelectorAll('[data-testid="stMetricLabel"], [data-testid="stMetricValue"]')];
+  texts.push(...document.querySelectorAll('[data-testid="stMain"] [data-testid="stButtonGroup"] button'));
+  texts.push(...document.querySelectorAll('[data-testid="stSidebar"] [data-testid="stCaption"]'));
+  for (const t of texts)
+    for (const e of [t, ...t.querySelectorAll('*')])
+      if (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflow !== 'visible')
+        out.push(`text cut: "${(t.innerText || '').trim().slice(0, 60)}" ${e.scrollWidth}/${e.clientWidth}`);
+  return out;
+}"""
+
+_CHARTS_DRAWN = """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
+                        .every(c => c.querySelector('canvas, svg'))"""
+
+
+def _settle(page) -> None:
+    bs.wait_ready(page, timeout=90_000)
+    page.wait_for_function(_CHARTS_DRAWN, timeout=30_000)
+    page.wait_for_timeout(500)
+
+
+def _whole_page_shot(page, name: str, width: int) -> None:
+    """Streamlit scrolls its main block, not the document: the viewport grows to the page's height first."""
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": width, "height": min(max(900, height + 40), 12_000)})
+    page.wait_for_timeout(700)
+    page.wait_for_function(_CHARTS_DRAWN, timeout=30_000)
+    assert page.evaluate(_CUT) == [], f"{name} after resizing"
+    bs.screenshot(page, name)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    from analytics import db, report
+    from analytics.generate import generate
+
+    folder = tmp_path_factory.mktemp("layout")
+    path = folder / "app.duckdb"
+    con = db.connect(path)
+    try:
+        dataset = generate(con, 3_000, 7, name=LONG_NAME, is_demo=True).dataset.id
+        # The seller ranked first by the low end of its cancellation rate's interval, and its weeks.
+        top = report.sellers(con, dataset, sort_by="cancellation_rate_low").frame["seller_id"][0]
+        weeks = report.seller_trend(con, dataset, seller=top).frame
+    finally:
+        con.close()
+    with bs.app_server(path, folder / "app.log") as server, bs.chromium() as browser:
+        yield server, browser, dataset, (top, weeks)
+
+
+@pytest.mark.parametrize("width", [1280, 1440])
+def test_every_page_at_common_widths_has_nothing_cut(served, width):
+    server, browser, dataset, _ = served
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    try:
+        page = context.new_page()
+        for name, path in PAGES.items():
+            page.set_viewport_size({"width": width, "height": 900})
+            page.goto(f"{server.url}/{path}?dataset={dataset}")
+            _settle(page)
+            assert page.evaluate(_CUT) == [], f"{name} at {width} px"
+            # The data set's whole name is readable under the picker, whatever the box has room for.
+            sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
+            assert LONG_NAME in " ".join(sidebar.split()), name
+            _whole_page_shot(page, f"layout-{name}-{width}", width)
+    finally:
+        context.close()
+
+
+def test_a_selected_seller_opens_its_weeks(served):
+    server, browser, dataset, (top, weeks) = served
+    context = browser.new_context(viewport={"width": 1280, "height": 1600})
+    try:
+        page = context.new_page()
+        page.goto(f"{server.url}/Sellers?dataset={dataset}&sort=cancellation_rate_low")
+        _settle(page)
+        box = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
+        page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the first row's selection box
+        heading = page.locator('[data-testid="stHeading"]').filter(has_text="by week").first
+        heading.wait_for(timeout=20_000)
+        _settle(page)
+        assert heading.inner_text().strip() == f"Seller {top} by week"
+        # Its weekly chart: a point per week with orders, the rate's line and the orders' area.
+        chart = page.locator('[data-testid="stVegaLiteChart"]').last
+        assert chart.locator("canvas, svg").count() >= 1
+        assert weeks["orders"].sum() >= 1
+        assert page.evaluate(_CUT) == []
+        bs.screenshot(page, "layout-seller-weeks-1280")
+    finally:
+        context.close()
