@@ -53,6 +53,6 @@ def test_first_request_deep_link_matches_a_warm_server(tmp_path):
     assert first["navigation"] == [p.label for p in PAGES if (bs.ROOT / p.path).exists()]
     assert first["warnings"] == []
     assert sorted(first["query"].split("&")) == sorted(link.split("?", 1)[1].split("&"))
-    assert "card" in " ".join(first["filters"])
+    assert "Card" in " ".join(first["filters"])   # the method in words
     assert first["data set"].startswith("Demo marketplace")
     assert set(first["metrics"]) == {"Cancelled GMV", "Share of GMV cancelled", "Orders sent the return way"}
