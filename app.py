@@ -32,6 +32,7 @@ with ui.page("overview", "Overview") as ctx:
         views.table_result(lifecycle, name="order-life-cycle", key="ov_lifecycle", chart=charts.lifecycle_chart)
         st.caption("Each bar: the orders that reached the step; its red end and the words under it: those that "
                    "did not reach the next step.")
+        drill.stage_links(dataset.id, ctx.filters)
     else:
         # Without payment or shipping times the steps are unknown, but the stages of cancellations are not.
         views.table_result(lifecycle, name="order-life-cycle", key="ov_lifecycle")
@@ -46,8 +47,10 @@ with ui.page("overview", "Overview") as ctx:
     left, right = st.columns(2)
     with left:
         st.subheader("How requests end")
-        views.table_result(cached.table(report.outcomes, dataset.id, ctx.filters), name="request-outcomes",
-                           key="ov_outcomes", chart=charts.outcomes_chart)
+        outcomes = cached.table(report.outcomes, dataset.id, ctx.filters)
+        views.table_result(outcomes, name="request-outcomes", key="ov_outcomes", chart=charts.outcomes_chart)
+        if outcomes.available:
+            drill.outcome_links(dataset.id, ctx.filters)
     with right:
         st.subheader(f"Cancellation rate by {period}, with orders")
         # The selection's last day: periods after it are not drawn, a partial last one is dashed.

@@ -108,3 +108,23 @@ def test_the_pages_link_to_the_orders_behind_their_figures(demo):
 
     refunds = s.open_page("refunds", {"dataset": demo[1]})
     assert any(q.get("g.payment_method") == "card" and q.get("g.of") == "refunds" for _, q in _links(refunds))
+
+
+def test_every_outcome_and_every_stage_of_cancellation_leads_to_its_orders(demo):
+    """Under "How requests end" and the life cycle: one link per outcome and per stage, counting what the
+    report counts."""
+    at = s.open_page("overview", {"dataset": demo[1]})
+    assert s.problems(at) == []
+    links = dict((label, query) for label, query in _links(at))
+    con = db.connect(demo[0])
+    try:
+        outcomes = report.outcomes(con, demo[1]).frame
+        stages = report.stages(con, demo[1]).frame
+    finally:
+        con.close()
+    accepted = outcomes.filter(outcomes["outcome"] == "accepted")["requests"][0]
+    assert links[f"Accepted by seller: {accepted:,} requests"] == {"dataset": demo[1], "g.of": "requests",
+                                                                  "g.outcome": "accepted"}
+    awaiting = stages.filter(stages["stage"] == "awaiting_shipment")["cancelled_orders"][0]
+    assert links[f"Cancelled awaiting shipment: {awaiting:,} orders"] == {
+        "dataset": demo[1], "g.of": "cancelled", "g.cancel_stage": "awaiting_shipment"}

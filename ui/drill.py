@@ -13,9 +13,11 @@ import polars as pl
 import streamlit as st
 
 from analytics import drill
+from analytics.figures import OUTCOME_LABELS, STAGE_LABELS
 from analytics.filters import Filters
 from analytics.headline import Headline
 from analytics.ingest import count
+from analytics.outcomes import OUTCOMES, STAGES
 from analytics.text import md
 from ui import downloads
 from ui.cached import TTL
@@ -92,6 +94,18 @@ def group_links(dataset_id: str, filters: Filters, groups: dict[str, drill.Group
         for (label, group), n in zip(groups.items(), numbers, strict=True):
             if n:
                 link(dataset_id, filters, group, f"{md(label)}: {count(n, noun)}")
+
+
+def outcome_links(dataset_id: str, filters: Filters) -> None:
+    """Under "How requests end": each outcome's requests as a list of their orders."""
+    group_links(dataset_id, filters, {OUTCOME_LABELS[o]: drill.Group(of="requests", outcome=o) for o in OUTCOMES},
+                "request")
+
+
+def stage_links(dataset_id: str, filters: Filters) -> None:
+    """Under the life cycle: the orders cancelled at each stage, as a list."""
+    group_links(dataset_id, filters, {f"Cancelled {STAGE_LABELS[s].lower()}": drill.Group(of="cancelled", cancel_stage=s)
+                                      for s in STAGES}, "order")
 
 
 # --- the Orders page --------------------------------------------------------------------------------
