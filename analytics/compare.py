@@ -172,6 +172,16 @@ class Window:
         return f"{first:%Y-%m-%d} to {last:%Y-%m-%d}"
 
     @property
+    def short(self) -> str:
+        """What a tile's change is against, short enough for a narrow tile (the dates are in its help)."""
+        if self.comparison.mode == "year":
+            return "a year earlier"
+        if self.comparison.mode == "previous":
+            return f"the {self.days:,} day{'s' if self.days != 1 else ''} before"
+        first, last = self.compared_days or self.compared
+        return f"{first:%d %b %Y}" if first == last else f"{first:%d %b}–{last:%d %b %Y}"
+
+    @property
     def legend(self) -> tuple[str, str]:
         """What a chart's legend calls the two ranges drawn."""
         return f"This selection: {self.selection_label}", f"Compared: {self.label}"

@@ -196,3 +196,18 @@ def test_the_report_function_takes_the_comparison(stored_file):
     c = got["compare"]
     assert c["range"] == ["2026-02-02", "2026-02-04"] and c["selection_range"] == ["2026-01-12", "2026-01-14"]
     assert c["figures"]["orders"] == {"value": 3, "current": 2, "change": -1, "change_share": pytest.approx(-1 / 3)}
+
+
+def test_a_tile_says_what_its_change_is_against_in_a_few_words():
+    """The tile is narrow: the kind of comparison and its length, the dates in its help."""
+    from datetime import date
+
+    from analytics.compare import Comparison, window
+    from analytics.filters import Filters
+
+    week = Filters(start=date(2026, 1, 12), end=date(2026, 1, 18))
+    bounds = (date(2025, 1, 1), date(2026, 12, 31))
+    assert window(Comparison("previous"), week, bounds).short == "the 7 days before"
+    assert window(Comparison("year"), week, bounds).short == "a year earlier"
+    custom = Comparison("custom", date(2025, 12, 1), date(2025, 12, 7))
+    assert window(custom, week, bounds).short == "01 Dec–07 Dec 2025"
