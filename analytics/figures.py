@@ -100,10 +100,6 @@ class Figure:
         return UNITS[self.unit].exact
 
     @property
-    def estimate_fmt(self) -> str:
-        return UNITS[self.unit].estimate
-
-    @property
     def partials(self) -> tuple[str, ...]:
         return self.value.partials
 
@@ -295,11 +291,23 @@ def flat(values: Mapping[str, object], prefix: str = "") -> dict[str, object]:
     return out
 
 
-def label(name: str) -> str:
-    """A figure's label; for a part of a family, with the part: 'Refunds by channel (wallet)'."""
-    head, *rest = name.split(".")
-    base = get(head).label
-    return base + (f" ({', '.join(rest)})" if rest else "")
+def figure_path(name: str) -> tuple[str, ...]:
+    """A flat figure name's parts: 'orders' -> ('orders',); 'refunds_by_channel.wallet' -> (figure, key);
+    'refund_wait_by_payment_method.<method>.p50' -> (figure, method, quantile), where the method's label
+    may hold dots itself."""
+    head, dot, rest = name.partition(".")
+    if not dot:
+        return (head,)
+    middle, dot, leaf = rest.rpartition(".")
+    return (head, middle, leaf) if dot else (head, leaf)
+
+
+def label(name: str, *, short: bool = False) -> str:
+    """A figure's label (or its short label); for a part of a family, with the part:
+    'Refunds by channel (wallet)'. A method's label may hold dots, so the name is split by figure_path."""
+    head, *rest = figure_path(name)
+    figure = get(head)
+    return (figure.short_label if short else figure.label) + (f" ({', '.join(rest)})" if rest else "")
 
 
 def format_value(name: str, value, *, estimate: bool = False, signed: bool = False) -> str:

@@ -108,14 +108,6 @@ def distribution_expr(values: pl.Expr) -> pl.Expr:
 Partials = Mapping[str, object]   # name -> number, vector (np.ndarray) or Distribution
 
 
-def add(a: Mapping[str, object], b: Mapping[str, object]) -> dict[str, object]:
-    """Two disjoint sets' partials added up: their union's."""
-    out = dict(a)
-    for name, value in b.items():
-        out[name] = value if name not in out else out[name] + value
-    return out
-
-
 # --------------------------------------------------------------------------------------------------
 # Finalisers: a figure's value from the partials. Each is a small function of the partials mapping;
 # a value with nothing to measure (a ratio over 0, a percentile of nothing) is None, never 0 or NaN.

@@ -126,6 +126,7 @@ from scipy import stats
 from analytics import calibrate as cal
 from analytics import capabilities, db
 from analytics import figures as fig
+from analytics.figures import figure_path
 from analytics.orders import load_orders, normalise_orders
 from analytics.outcomes import REFUND_CHANNELS
 from analytics.policy import DATA, Parameter, Policy, PolicyError, parameters_for
@@ -263,17 +264,6 @@ def _num(x: float) -> float | int | None:
         return None
     x = round(float(x), 6) + 0.0   # + 0.0: a -0.0 (a tiny negative rounded) becomes 0
     return int(x) if x.is_integer() and abs(x) < 2**53 else x
-
-
-def figure_path(name: str) -> tuple[str, ...]:
-    """A flat figure name's parts: 'orders' -> ('orders',); 'refunds_by_channel.wallet' -> (figure, key);
-    'refund_wait_by_payment_method.<method>.p50' -> (figure, method, quantile), where the method's label
-    may hold dots itself."""
-    head, dot, rest = name.partition(".")
-    if not dot:
-        return (head,)
-    middle, dot, leaf = rest.rpartition(".")
-    return (head, middle, leaf) if dot else (head, leaf)
 
 
 def _nest(flat: Mapping[str, dict]) -> dict:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from analytics import figures as fig
-from analytics.simulate import figure_path
+from analytics.figures import figure_path
 
 # The figures the page shows, in order; the first ones are the tiles.
 TILES = ("cancelled_orders", "refund_wait_p50_business_days", "refund_wait_p90_business_days", "cancelled_gmv")
@@ -48,16 +48,12 @@ def unmeasured(frame: pl.DataFrame) -> list[str]:
     return [f for f in dict.fromkeys(frame["figure"].to_list()) if f not in seen]
 
 
-def label(name: str) -> str:
-    """'Refunds by channel (wallet)'; a method's label may hold dots, so the name is split by figure_path."""
-    head, *rest = figure_path(name)
-    return fig.get(head).label + (f" ({', '.join(rest)})" if rest else "")
+label = fig.label
 
 
 def short_label(name: str) -> str:
     """The figure's short label, for a tile or a small chart's title: 'Buyers' wait, 90th pct'."""
-    head, *rest = figure_path(name)
-    return fig.get(head).short_label + (f" ({', '.join(rest)})" if rest else "")
+    return fig.label(name, short=True)
 
 
 def unit(name: str) -> str:
