@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -81,6 +82,25 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("INSERT INTO schema_info VALUES (?)", [SCHEMA_VERSION])
     else:
         con.execute("UPDATE schema_info SET version = ?", [SCHEMA_VERSION])
+
+
+def store_dir(con: duckdb.DuckDBPyConnection) -> Path | None:
+    """Where files kept beside the database live (the what-if engine's arrays, replay_store.py):
+    `NAME.whatif/` next to `NAME.duckdb`; None for a database in memory."""
+    rows = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    path = rows[0][0] if rows else None
+    return Path(path).with_suffix(".whatif") if path else None
+
+
+def reopen(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A new connection to the database `con` is connected to, in the same mode (a cursor dies with the
+    connection it came from; this one lives until closed). In the same process DuckDB shares the open
+    file between the two."""
+    path, read_only = con.execute(
+        "SELECT path, readonly FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0]
+    if not path:
+        raise ValueError("a database in memory cannot be opened again")
+    return connect(path, read_only=bool(read_only))
 
 
 def new_id() -> str:
@@ -185,3 +205,6 @@ def delete_dataset(con: duckdb.DuckDBPyConnection, dataset_id: str) -> None:
     except BaseException:
         cur.execute("ROLLBACK")
         raise
+    root = store_dir(con)
+    if root is not None:
+        shutil.rmtree(root / dataset_id, ignore_errors=True)

@@ -46,6 +46,9 @@ Data and calibration:
     prepare_dataset(con, dataset=None, *, refit=False) -> Prepared
         Load a data set once (orders + requests + refunds) and its calibration (stored, else fitted and
         stored); a Prepared can be cached by the page (key: dataset id) and passed to everything below.
+        The replay's arrays come from the store beside the database (replay_store.py), built when
+        missing; the orders frame (`Prepared.frame`) is then loaded only when asked for.
+    store_dataset(con, dataset)   fit the calibration and build the stored arrays (after an import)
     prepare_frame(frame, dataset_id="frame", calibration=None) -> Prepared   the same from a frame in
         memory (orders.load_orders' columns; absent optional columns mean unknown); fitted if not given
     calibrate.calibrate(con, dataset_id, refit=False) -> Calibration;  calibrate.load_calibration(con, id)
@@ -116,7 +119,8 @@ moving it back replays nothing). BENCHMARKS.md has the timings.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -124,7 +128,7 @@ import polars as pl
 from scipy import stats
 
 from analytics import calibrate as cal
-from analytics import capabilities, db
+from analytics import capabilities, db, replay_store
 from analytics import figures as fig
 from analytics.figures import figure_path
 from analytics.orders import load_orders, normalise_orders
@@ -143,20 +147,66 @@ class Prepared:
 
     dataset_id: str
     name: str
-    frame: pl.DataFrame
+    # The orders frame, or how to load it when first asked: a data set opened from its stored arrays
+    # (replay_store.py) needs the frame only to chart its calibration against the data.
+    orders: pl.DataFrame | Callable[[], pl.DataFrame]
     data: ReplayData
     calibration: cal.Calibration
     missing: dict = field(default_factory=dict)           # capability -> why the data set lacks it
     memo: dict = field(default_factory=dict, repr=False)   # (policy, seed, replicate) -> figures
     draws: dict = field(default_factory=dict, repr=False)  # (seed, replicate) -> what every policy shares
+    kept: dict = field(default_factory=dict, repr=False)   # (seed, replicate) -> Resample kept in the store
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        with _FRAME_LOCK:
+            if callable(self.orders):
+                object.__setattr__(self, "orders", self.orders())
+        return self.orders
+
+    def loaded_frame(self) -> pl.DataFrame | None:
+        """The frame if it is in memory, without loading it."""
+        return None if callable(self.orders) else self.orders
+
+
+_FRAME_LOCK = threading.Lock()
 
 
 def prepare_dataset(con, dataset: str | None = None, *, refit: bool = False) -> Prepared:
-    """Load a data set (id or name; None = the newest) and its calibration, stored or fitted now."""
+    """Load a data set (id or name; None = the newest) and its calibration, stored or fitted now. Its
+    replay arrays come from the store beside the database when they are there (replay_store.py), else
+    they are built from the orders and stored for the next process."""
     found = db.resolve_dataset(con, dataset)
-    frame = load_orders(con, found.id)
-    calibration = cal.calibrate(con, found.id, refit=refit, frame=frame)
-    return Prepared(found.id, found.name, frame, prepare(frame), calibration, capabilities.missing(con, found.id))
+    missing = capabilities.missing(con, found.id)
+    stored = replay_store.load(con, found)
+    if stored is None:
+        frame = load_orders(con, found.id)
+        calibration = cal.calibrate(con, found.id, refit=refit, frame=frame)
+        data = prepare(frame)
+        kept = replay_store.resamples(data, 0, DEFAULT_REPLICATES)
+        replay_store.save(con, found, data, kept)
+        return Prepared(found.id, found.name, frame, data, calibration, missing, kept=kept)
+    calibration = cal.calibrate(con, found.id, refit=refit)
+    return Prepared(found.id, found.name, _orders_loader(con, found.id), stored.data, calibration, missing,
+                    kept=stored.resamples)
+
+
+def store_dataset(con, dataset: str) -> None:
+    """Fit a newly stored data set's calibration and build its replay arrays now (an import or a
+    generation calls it), so the first What-if page of any process opens them ready. A data set with
+    no orders has nothing to prepare."""
+    if db.resolve_dataset(con, dataset).orders:
+        prepare_dataset(con, dataset)
+
+
+def _orders_loader(con, dataset_id: str) -> Callable[[], pl.DataFrame]:
+    def load() -> pl.DataFrame:
+        again = db.reopen(con)
+        try:
+            return load_orders(again, dataset_id)
+        finally:
+            again.close()
+    return load
 
 
 def prepare_frame(frame: pl.DataFrame, dataset_id: str = "frame", calibration: cal.Calibration | None = None) -> Prepared:
@@ -289,7 +339,8 @@ def _shared(prep: Prepared, seed: int, k: int):
     found = prep.draws.get(key)
     if found is None:
         calibration = prep.calibration.drawn(seed, k)
-        found = (calibration, draw_base(prep.data, calibration), resample(prep.data, seed, k))
+        boot = prep.kept.get(key) or resample(prep.data, seed, k)
+        found = (calibration, draw_base(prep.data, calibration), boot)
         if len(prep.draws) >= DRAW_ENTRIES:
             prep.draws.clear()
         prep.draws[key] = found
@@ -613,6 +664,6 @@ def replay_orders(source, policy: Policy | None = None, dataset: str | None = No
 
 __all__ = [
     "DEFAULT_REPLICATES", "Prepared", "fit_vs_data", "observed_premium_share", "policy_parameters",
-    "prepare_dataset", "prepare_frame",
+    "prepare_dataset", "prepare_frame", "store_dataset",
     "replay_orders", "unavailable", "self_check", "simulate", "sweep", "sweep_frame",
 ]

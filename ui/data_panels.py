@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from analytics import db, generate, importer
+from analytics import db, generate, importer, simulate
 from analytics.formats import Readings
 from analytics.text import md
 from ui import copy_link, downloads, picker
@@ -146,6 +146,8 @@ def generate_form() -> None:
 
         result = generate.generate(connection(db_key()), int(orders), int(seed), name=name.strip() or None,
                                    progress=progress)
+        bar.progress(1.0, text="Preparing the What-if engine…")
+        simulate.store_dataset(connection(db_key()), result.dataset.id)
         bar.progress(1.0, text="Stored")
         _after_change()
         picker.remember(result.dataset.id)
@@ -281,6 +283,8 @@ def upload_panel() -> None:
             bar.empty()
             st.error(f"Nothing was imported: {md(_shown(str(e), names))}", icon=":material/error:")
             return
+        bar.progress(1.0, text="Preparing the What-if engine…")
+        simulate.store_dataset(connection(db_key()), result.dataset.id)
         _after_change()
         picker.remember(result.dataset.id)
         st.session_state["data_last_result"] = result.as_json() | {"summary": result.summary()}

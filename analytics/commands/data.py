@@ -114,6 +114,7 @@ def _behaviour(items: list[str]):
 def cmd_generate(args) -> int:
     from analytics.generate import generate
     from analytics.policy import Policy, PolicyError
+    from analytics.simulate import store_dataset
 
     n = _positive(args.orders, "--orders")
     params = _behaviour(args.behaviour)
@@ -126,6 +127,7 @@ def cmd_generate(args) -> int:
                         "--behaviour never_answer_share=VALUE")
     con = db.connect(args.db)
     result = generate(con, n, args.seed, name=args.name, params=params, policy=policy)
+    store_dataset(con, result.dataset.id)
     emit(args, result.as_json(), lambda r: f"generated {r['stored']:,} orders as {r['dataset']['name']!r} "
                                            f"(id {r['dataset']['id']})")
     return 0
@@ -154,6 +156,7 @@ def _check_readable(files: list[str]) -> None:
 def cmd_import(args) -> int:
     from analytics.formats import Readings
     from analytics.importer import ImportError_, ImportNeedsChoice, import_files, mapping_from_args
+    from analytics.simulate import store_dataset
 
     _check_readable(args.files)
     con = db.connect(args.db)
@@ -165,6 +168,7 @@ def cmd_import(args) -> int:
         raise UserError(f"{e} ({flag})") from None
     except ImportError_ as e:
         raise UserError(str(e)) from None
+    store_dataset(con, result.dataset.id)
 
     def render(r):
         lines = [f"imported {r['dataset']['name']!r} (id {r['dataset']['id']}): {result.summary()}"]
