@@ -27,6 +27,7 @@ sys.path[:0] = [str(ROOT)]   # run as a script: the repository's packages
 from analytics import db  # noqa: E402
 from analytics.demo import DEMO_ORDERS, DEMO_SEED  # noqa: E402
 from analytics.generate import generate  # noqa: E402
+from analytics.simulate import store_dataset  # noqa: E402
 from bench import browser as bs  # noqa: E402
 
 CACHE = ROOT / "data" / "bench"
@@ -35,17 +36,20 @@ WINDOWS = (24, 48, 96, 36, 120, 60, 30, 144, 18, 200)
 
 
 def database(orders: int, seed: int) -> tuple[Path, str]:
-    """A database holding one generated data set of `orders` orders; made once, then reused."""
+    """A database holding one generated data set of `orders` orders, stored as the product stores one
+    (its calibration and what-if arrays built: simulate.store_dataset); made once, then reused."""
     CACHE.mkdir(parents=True, exist_ok=True)
     path = CACHE / f"browser_whatif_{orders}_{seed}.duckdb"
     con = db.connect(path)
     try:
         found = db.list_datasets(con)
         if found:
-            return path, found[0].id
-        started = time.perf_counter()
-        dataset = generate(con, orders, seed, name=f"Bench {orders:,} orders", is_demo=True).dataset
-        print(f"  generated {orders:,} orders in {time.perf_counter() - started:.1f} s", flush=True)
+            dataset = found[0]
+        else:
+            started = time.perf_counter()
+            dataset = generate(con, orders, seed, name=f"Bench {orders:,} orders", is_demo=True).dataset
+            print(f"  generated {orders:,} orders in {time.perf_counter() - started:.1f} s", flush=True)
+        store_dataset(con, dataset.id)   # at once when it is there already
         return path, dataset.id
     finally:
         con.close()
@@ -96,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--changes", type=int, default=6, help="new values to try per size (default 6, at most 10)")
     parser.add_argument("--replicates", type=int, default=10, help="replicates per replay, as the page's default (10)")
     parser.add_argument("--seed", type=int, default=DEMO_SEED)
+    parser.add_argument("--out", type=Path, default=RESULT, help=f"where the figures go (default {RESULT})")
     args = parser.parse_args(argv)
     if not bs.CHROMIUM.exists():
         print(f"Chromium is not installed at {bs.CHROMIUM}: nothing measured (apt-get install chromium).")
@@ -120,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{r['orders']:>12,} | {r['first_open']:>9.2f}s | {statistics.median(t):>12.2f}s | "
               f"{min(t):>5.2f}s | {max(t):>5.2f}s | {r['cached']:>5.2f}s")
     # Kept for BENCHMARKS.md (`python -m bench --render-only` shows it beside the in-process figures).
-    RESULT.write_text(json.dumps({
+    args.out.write_text(json.dumps({
         "measured_at": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC", "replicates": args.replicates,
         "load_average": round(os.getloadavg()[0], 1),
         "rows": [{"orders": r["orders"], "first_open_s": round(r["first_open"], 2),

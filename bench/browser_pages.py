@@ -1,0 +1,164 @@
+"""What a user feels in a real browser: each page's first render, a page switch, a filter change.
+
+    .venv/bin/python bench/browser_pages.py [--sizes demo,1000000] [--out bench/browser_pages.json]
+
+For each size it starts the dashboard (serve.py, as `make run`) on its own database (generated once under
+data/bench/ and stored as an import stores it: its what-if arrays built), and warms the server with one
+visit of the Data page (the pages' imports are done at start; the browser has the app's scripts). Then:
+
+    first render   each page opened by its link in a new tab (a new session); the server has never
+                   computed that page's figures for this data set. The What-if row is the page's first
+                   open from a server that has never opened the data set's engine.
+    page switch    the sidebar link from the Overview to Reasons, Refunds, Sellers (figures not cached)
+    filter change  a payment method picked in the Overview's sidebar filter (a new set of figures)
+
+A time runs from the page load (or the click) until the page shows its title and main content and its
+script run is over, twice a moment apart. Prints figures and writes them to --out (BENCHMARKS.md reads
+bench/browser_pages.json); asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT)]   # run as a script: the repository's packages
+
+from analytics.demo import DEMO_ORDERS, DEMO_SEED  # noqa: E402
+from bench import browser as bs  # noqa: E402
+from bench.browser_whatif import database  # noqa: E402
+
+RESULT = ROOT / "bench" / "browser_pages.json"
+# (title, path, what shows the page's main content)
+PAGES = (
+    ("Overview", "", '[data-testid="stMetricValue"]'),
+    ("Reasons", "Reasons", '[data-testid="stVegaLiteChart"], [data-testid="stAlert"]'),
+    ("Refunds", "Refunds", '[data-testid="stVegaLiteChart"], [data-testid="stAlert"]'),
+    ("Sellers", "Sellers", '[data-testid="stDataFrame"], [data-testid="stAlert"]'),
+    ("Orders", "Orders", '[data-testid="stDataFrame"], [data-testid="stAlert"]'),
+    ("What-if", "What-if", '[data-testid="stMetricValue"]'),
+)
+SWITCHES = ("Reasons", "Refunds", "Sellers")
+TIMEOUT_MS = 600_000
+TARGETS = {"first render": 1.5, "page switch": 0.5, "filter change": 0.5, "What-if first open": 2.0}
+
+IDLE = """() => { const a = document.querySelector('[data-testid="stApp"]');
+                  return a && a.dataset.testScriptState === 'notRunning'
+                         && a.dataset.testConnectionState === 'CONNECTED'
+                         && !document.querySelector('[data-testid="stSkeleton"]'); }"""
+
+
+def _ready(page, title: str, content: str) -> None:
+    js = ("(a) => document.querySelector('h1') && document.querySelector('h1').innerText === a[0]"
+          f" && document.querySelector(a[1]) && ({IDLE})()")
+    page.wait_for_function(js, arg=[title, content], timeout=TIMEOUT_MS, polling=50)
+    page.wait_for_timeout(100)   # the last deltas land just after a run ends
+    page.wait_for_function(js, arg=[title, content], timeout=TIMEOUT_MS, polling=50)
+
+
+def _timed(action, page, title: str, content: str) -> float:
+    started = time.perf_counter()
+    action()
+    _ready(page, title, content)
+    return time.perf_counter() - started
+
+
+def measure(orders: int, seed: int, log_dir: Path) -> dict:
+    path, dataset = database(orders, seed)
+    out: dict = {"orders": orders, "first_render": {}, "switch": {}, "filter": None}
+    with bs.app_server(path, log_dir / f"browser_pages_{orders}.log") as server, bs.chromium() as browser:
+        context = browser.new_context(viewport={"width": 1440, "height": 1000})
+        warm = context.new_page()
+        warm.goto(f"{server.url}/Data?dataset={dataset}")
+        _ready(warm, "Data", "h1")
+        warm.close()
+        for title, route, content in PAGES:
+            page = context.new_page()
+            url = f"{server.url}/{route}?dataset={dataset}"
+            out["first_render"][title] = _timed(lambda p=page, u=url: p.goto(u, wait_until="commit"), page, title,
+                                                content)
+            page.close()
+        # Page switches and a filter change, from a new session on the Overview.
+        page = context.new_page()
+        page.goto(f"{server.url}/?dataset={dataset}", wait_until="commit")
+        _ready(page, "Overview", '[data-testid="stMetricValue"]')
+        for title in SWITCHES:
+            def click(t=title):
+                page.locator('[data-testid="stSidebar"] [data-testid="stPageLink"] a', has_text=t).click()
+            out["switch"][title] = _timed(click, page, title, dict((p[0], p[2]) for p in PAGES)[title])
+
+            def back():
+                page.locator('[data-testid="stSidebar"] [data-testid="stPageLink"] a', has_text="Overview").click()
+            _timed(back, page, "Overview", '[data-testid="stMetricValue"]')
+
+        def pick():
+            page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').first.click()
+            page.keyboard.press("Enter")
+            page.keyboard.press("Escape")
+        started = time.perf_counter()
+        pick()
+        page.wait_for_function("() => location.search.includes('payment=')", timeout=TIMEOUT_MS, polling=50)
+        _ready(page, "Overview", '[data-testid="stMetricValue"]')
+        out["filter"] = time.perf_counter() - started
+        context.close()
+    return out
+
+
+def summary(rows: list[dict]) -> list[str]:
+    """Lines comparing each row with the targets (the pages' at most 1.5 s, a switch or filter 0.5 s, the
+    What-if page's first open 2 s at 1,000,000 orders)."""
+    lines = []
+    for r in rows:
+        firsts = {k: v for k, v in r["first_render"].items() if k != "What-if"}
+        worst = max(firsts, key=firsts.get)
+        checks = [("slowest first render (" + worst + ")", firsts[worst], TARGETS["first render"]),
+                  ("slowest page switch", max(r["switch"].values()), TARGETS["page switch"]),
+                  ("filter change", r["filter"], TARGETS["filter change"]),
+                  ("What-if first open", r["first_render"]["What-if"], TARGETS["What-if first open"])]
+        for name, value, target in checks:
+            verdict = "met" if value <= target else f"MISSED by {value / target:.1f}x"
+            lines.append(f"{r['orders']:>12,}  {name:<40} <= {target:g}s  {value:6.2f}s  {verdict}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="demo,1000000",
+                        help="comma-separated order counts; 'demo' is the demo data set's size (default: demo,1000000)")
+    parser.add_argument("--seed", type=int, default=DEMO_SEED)
+    parser.add_argument("--out", type=Path, default=RESULT, help=f"where the figures go (default {RESULT})")
+    args = parser.parse_args(argv)
+    if not bs.CHROMIUM.exists():
+        print(f"Chromium is not installed at {bs.CHROMIUM}: nothing measured (apt-get install chromium).")
+        return 0
+    sizes = [DEMO_ORDERS if s.strip() == "demo" else int(s) for s in args.sizes.split(",") if s.strip()]
+    load_before = os.getloadavg()[0]
+    rows = []
+    for orders in sizes:
+        print(f"{orders:,} orders ...", flush=True)
+        r = measure(orders, args.seed, ROOT / "data" / "bench")
+        rows.append(r)
+        print("  first render: " + ", ".join(f"{k} {v:.2f} s" for k, v in r["first_render"].items()))
+        print("  page switch:  " + ", ".join(f"{k} {v:.2f} s" for k, v in r["switch"].items()))
+        print(f"  filter change: {r['filter']:.2f} s")
+    print()
+    print("\n".join(summary(rows)))
+    args.out.write_text(json.dumps({
+        "measured_at": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+        "rows": [{**r, "first_render": {k: round(v, 2) for k, v in r["first_render"].items()},
+                  "switch": {k: round(v, 2) for k, v in r["switch"].items()}, "filter": round(r["filter"], 2),
+                  "median_first_render": round(statistics.median(r["first_render"].values()), 2)} for r in rows],
+    }, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""The benchmarks that drive a browser run end to end at a small size: every page opened, switched to
+and filtered, and a What-if control changed, each timed, with the figures written where asked."""
+
+from __future__ import annotations
+
+import json
+
+import browser_support as bs
+
+from bench import browser_pages, browser_whatif
+
+pytestmark = bs.browser_test
+
+
+def test_pages_first_render_switch_and_filter_are_timed(tmp_path):
+    out = tmp_path / "pages.json"
+    assert browser_pages.main(["--sizes", "2000", "--out", str(out)]) == 0
+    (row,) = json.loads(out.read_text())["rows"]
+    assert row["orders"] == 2000
+    assert set(row["first_render"]) == {title for title, _, _ in browser_pages.PAGES}
+    assert set(row["switch"]) == set(browser_pages.SWITCHES)
+    assert all(v > 0 for v in [*row["first_render"].values(), *row["switch"].values(), row["filter"]])
+    lines = browser_pages.summary([{**row, "first_render": row["first_render"]}])
+    assert len(lines) == 4 and all(("met" in line) or ("MISSED" in line) for line in lines)
+
+
+def test_a_whatif_change_is_timed_to_its_figures_on_screen(tmp_path):
+    out = tmp_path / "whatif.json"
+    assert browser_whatif.main(["--sizes", "2000", "--changes", "2", "--out", str(out)]) == 0
+    (row,) = json.loads(out.read_text())["rows"]
+    assert row["orders"] == 2000 and row["first_open_s"] > 0
+    assert 0 < row["change_median_s"] <= row["change_max_s"] and row["cached_s"] > 0
