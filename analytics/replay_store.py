@@ -9,7 +9,9 @@ are read as the replay touches them, and shared by every process that maps them)
 
 With the arrays go the bootstrap's tallies of the replicates the pages ask for by default (seed 0,
 simulate.DEFAULT_REPLICATES of them): one weighted pass over every order each, the same for every policy,
-so a first replay needs none of them.
+so a first replay needs none of them. And the baseline's replicates under the data set's calibration
+(`replays.json`, what the What-if page shows first), kept for that calibration only: a refit makes them
+stale.
 
 Layout: DIR/<data set id>/ (DIR: db.store_dir) holds `manifest.json` (the format, the code it was built
 by, the data set's creation time, the fields and what each is), one `.npy` per array, and
@@ -20,6 +22,9 @@ into place, so a reader never sees half a store, and two processes building at o
     load(con, dataset) -> Stored | None     the arrays and kept tallies, or None when absent or stale
     save(con, dataset, data, resamples)      write them (best effort: a read-only place is left alone)
     resamples(data, seed, replicates)        the bootstrap tallies to keep with the arrays
+    load_replays(con, dataset, calibration) / save_replays(con, dataset, calibration, replays)
+                                             replicates' figures, {(seed, replicate): (these orders,
+                                             a resampled period)}, of the baseline under `calibration`
 """
 
 from __future__ import annotations
@@ -47,16 +52,19 @@ _SHAPERS = ("replay_data.py", "orders.py", "rules.py", "tally.py", "draws.py", "
             "replay_store.py")
 
 
-def _code_fingerprint() -> str:
+def _code_fingerprint(modules: tuple[str, ...]) -> str:
     digest = hashlib.sha256()
     here = Path(__file__).resolve().parent
-    for name in _SHAPERS:
+    for name in modules:
         digest.update(name.encode())
         digest.update((here / name).read_bytes())
     return digest.hexdigest()[:16]
 
 
-CODE = _code_fingerprint()
+CODE = _code_fingerprint(_SHAPERS)
+# ... and those whose code decides a replay's figures from the arrays.
+REPLAY_CODE = _code_fingerprint((*_SHAPERS, "replay.py", "calibrate.py", "policy.py", "figures.py", "partials.py",
+                                 "distributions.py", "simulate.py"))
 
 
 @dataclass(frozen=True)
@@ -183,3 +191,38 @@ def load(con, dataset: db.Dataset) -> Stored | None:
         return None   # unreadable or from an older layout: rebuilt like a missing one
     return Stored(data, kept)
 
+
+
+# --- the baseline's replays ---------------------------------------------------------------------------
+
+def _calibration_key(calibration) -> str:
+    text = json.dumps(calibration.to_json(), sort_keys=True, default=str)
+    return hashlib.sha256(f"{REPLAY_CODE}:{text}".encode()).hexdigest()[:24]
+
+
+def save_replays(con, dataset: db.Dataset, calibration, replays: dict) -> None:
+    """Keep replicates' figures of the baseline under `calibration` beside the arrays (best effort)."""
+    where = _where(con, dataset)
+    if where is None or not (where / "manifest.json").is_file():
+        return
+    rows = [{"seed": seed, "replicate": k, "orders": a, "period": b} for (seed, k), (a, b) in sorted(replays.items())]
+    try:
+        tmp = where / f".replays-{os.getpid()}.json"
+        tmp.write_text(json.dumps({"calibration": _calibration_key(calibration), "rows": rows}), encoding="utf-8")
+        os.replace(tmp, where / "replays.json")
+    except OSError:
+        return
+
+
+def load_replays(con, dataset: db.Dataset, calibration) -> dict | None:
+    """The kept replicates' figures of the baseline, if kept for this calibration by this code."""
+    where = _where(con, dataset)
+    if where is None:
+        return None
+    try:
+        kept = json.loads((where / "replays.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if kept.get("calibration") != _calibration_key(calibration):
+        return None
+    return {(r["seed"], r["replicate"]): (r["orders"], r["period"]) for r in kept["rows"]}

@@ -184,11 +184,27 @@ def prepare_dataset(con, dataset: str | None = None, *, refit: bool = False) -> 
         calibration = cal.calibrate(con, found.id, refit=refit, frame=frame)
         data = prepare(frame)
         kept = replay_store.resamples(data, 0, DEFAULT_REPLICATES)
-        replay_store.save(con, found, data, kept)
-        return Prepared(found.id, found.name, frame, data, calibration, missing, kept=kept)
-    calibration = cal.calibrate(con, found.id, refit=refit)
-    return Prepared(found.id, found.name, _orders_loader(con, found.id), stored.data, calibration, missing,
-                    kept=stored.resamples)
+        stored_now = replay_store.save(con, found, data, kept) is not None
+        prep = Prepared(found.id, found.name, frame, data, calibration, missing, kept=kept)
+    else:
+        stored_now = True
+        prep = Prepared(found.id, found.name, _orders_loader(con, found.id), stored.data,
+                        cal.calibrate(con, found.id, refit=refit), missing, kept=stored.resamples)
+    if stored_now:
+        _baseline_replays(con, found, prep)
+    return prep
+
+
+def _baseline_replays(con, found: db.Dataset, prep: Prepared) -> None:
+    """The baseline's default replicates, which the What-if page shows first: read from the store, else
+    replayed now and kept there (for this calibration)."""
+    baseline = Policy()
+    replays = replay_store.load_replays(con, found, prep.calibration)
+    if replays is not None:
+        prep.memo.update({(baseline, seed, k): figures for (seed, k), figures in replays.items()})
+        return
+    replays = {(0, k): replicate_figures(prep, baseline, 0, k) for k in range(DEFAULT_REPLICATES)}
+    replay_store.save_replays(con, found, prep.calibration, replays)
 
 
 def store_dataset(con, dataset: str) -> None:

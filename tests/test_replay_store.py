@@ -4,6 +4,7 @@ rebuilt when stale, gone with their data set."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -48,6 +49,8 @@ def test_a_new_process_replays_from_the_store_without_reading_the_orders(stored)
     con = db.connect(path)
     prep = simulate.prepare_dataset(con, dataset.id)
     assert prep.loaded_frame() is None             # the arrays came from the store
+    # ... and the baseline's default replicates, which the What-if page shows first, were kept too
+    assert {key for key in prep.memo} == {(Policy(), 0, k) for k in range(simulate.DEFAULT_REPLICATES)}
     frame = load_orders(con, dataset.id)
     fresh = simulate.prepare_frame(frame, dataset.id, calibration=prep.calibration)
     for policy in POLICIES:
@@ -112,3 +115,17 @@ def test_the_cli_import_and_generate_build_the_store(tmp_path):
     assert main(["import", "--db", str(path), str(csv), "--name", "two orders"]) == 0
     con = db.connect(path)
     assert replay_store.load(con, db.resolve_dataset(con, "two orders")) is not None
+
+
+def test_the_kept_baseline_replays_are_for_one_calibration_only(stored):
+    path, dataset = stored
+    con = db.connect(path)
+    prep = simulate.prepare_dataset(con, dataset.id)
+    assert replay_store.load_replays(con, dataset, prep.calibration) is not None
+    other = dataclasses.replace(prep.calibration, version=prep.calibration.version + 1)
+    assert replay_store.load_replays(con, dataset, other) is None
+    # a refit replays the baseline under the new fit (here the same fit: kept again, and the same figures)
+    before = simulate.simulate(prep, policy=Policy())
+    again = simulate.prepare_dataset(con, dataset.id, refit=True)
+    assert len(again.memo) == simulate.DEFAULT_REPLICATES
+    assert _figures(simulate.simulate(again, policy=Policy())) == _figures(before)
