@@ -87,20 +87,17 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 def store_dir(con: duckdb.DuckDBPyConnection) -> Path | None:
     """Where files kept beside the database live (the what-if engine's arrays, replay_store.py):
     `NAME.whatif/` next to `NAME.duckdb`; None for a database in memory."""
-    rows = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
-    path = rows[0][0] if rows else None
+    path, _ = location(con)
     return Path(path).with_suffix(".whatif") if path else None
 
 
-def reopen(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """A new connection to the database `con` is connected to, in the same mode (a cursor dies with the
-    connection it came from; this one lives until closed). In the same process DuckDB shares the open
-    file between the two."""
+def location(con: duckdb.DuckDBPyConnection) -> tuple[str | None, bool]:
+    """The file `con` is connected to (None: in memory) and whether it is read-only: what opening the same
+    database again takes (connect(path, read_only)), after `con` itself may be closed. In one process
+    DuckDB shares the open file between the connections."""
     path, read_only = con.execute(
         "SELECT path, readonly FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0]
-    if not path:
-        raise ValueError("a database in memory cannot be opened again")
-    return connect(path, read_only=bool(read_only))
+    return (path or None), bool(read_only)
 
 
 def new_id() -> str:

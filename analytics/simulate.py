@@ -216,21 +216,16 @@ def store_dataset(con, dataset: str) -> None:
 
 
 def _orders_loader(con, dataset_id: str) -> Callable[[], pl.DataFrame]:
+    # The database's place, read now: `con` may be closed (or a cursor gone) by the time it is needed.
+    path, read_only = db.location(con)
+
     def load() -> pl.DataFrame:
-        again = db.reopen(con)
+        again = db.connect(path, read_only=read_only)
         try:
             return load_orders(again, dataset_id)
         finally:
             again.close()
     return load
-
-
-def prepare_frame(frame: pl.DataFrame, dataset_id: str = "frame", calibration: cal.Calibration | None = None) -> Prepared:
-    """A Prepared from an in-memory orders frame (load_orders' shape; missing optional columns are null)."""
-    frame = normalise_orders(frame)
-    has = frame.select(pl.col("has_request").any(), pl.col("has_refund").any()).row(0)
-    return Prepared(dataset_id, dataset_id, frame, prepare(frame), calibration or cal.fit(frame),
-                    capabilities.of_frame(*has))
 
 
 def policy_parameters(prep: Prepared) -> tuple[Parameter, ...]:

@@ -44,7 +44,8 @@ LABELS = {
     "report_warm": "report, warm (in process)",
     "pandas_report": "pandas reference: report",
     "pandas_report_compute": "pandas reference: report, data in memory",
-    "whatif_prepare": "what-if: load orders and fit calibration",
+    "whatif_prepare": "what-if: build the store (at import)",
+    "whatif_open": "what-if: open from the store, first figures",
     "whatif_replay": "what-if: one replay",
     "whatif_simulate": "what-if: simulate with intervals",
     "simulate_cold": "simulate, cold (new process)",
@@ -231,17 +232,21 @@ def bench_size(size: int, seed: int, runs: int, cache: Path, log=print) -> dict:
 
     # 5. The what-if engine: prepare, one replay, simulate with intervals, a sweep; the pandas replay.
     whatif = {"db": str(cached_db), "dataset_id": dataset_id, "policy": SCENARIO}
-    names = ("whatif_prepare", "whatif_replay", "whatif_simulate", "whatif_sweep", "pandas_replay")
+    names = ("whatif_prepare", "whatif_open", "whatif_replay", "whatif_simulate", "whatif_sweep", "pandas_replay")
     if "whatif" in gaps:
         for name in (*names, "simulate_cold"):
             skip(name, gaps["whatif"])
     else:
         payload, rss = run_step("whatif_replay", {**whatif, "runs": runs})
-        record("whatif_prepare", [payload["prepare_seconds"]], rss, note="one run, refitting the calibration")
+        record("whatif_prepare", [payload["prepare_seconds"]], rss,
+               note="one run: load the orders, fit the calibration, build and write the arrays and the "
+                    "baseline's replays (simulate.store_dataset)")
         record("whatif_replay", payload["runs"], rss, profile=payload["profile"],
                note=f"policy {json.dumps(SCENARIO)}, one replicate: draws, rules, figures")
         ours_replay = payload["result"]
         payload, rss = run_step("whatif_simulate", {**whatif, "runs": runs})
+        record("whatif_open", [payload["open_seconds"]], rss,
+               note="one run, a new process: the stored arrays mapped, the baseline's figures with intervals")
         record("whatif_simulate", payload["runs"], rss, note=f"{payload['replicates']} replicates")
         if "simulate_cold" in gaps:
             skip("simulate_cold", gaps["simulate_cold"])
@@ -369,12 +374,21 @@ TARGETS = (
     (10_000_000, "pandas time / ours, report", ("ratio", "pandas_vs_ours_report"), 3.0, "above"),
     (10_000_000, "pandas in memory / ours, report", ("ratio", "pandas_in_memory_vs_ours_report"), 3.0, "above"),
     (10_000_000, "pandas time / ours, replay", ("ratio", "pandas_vs_ours_replay"), 3.0, "above"),
+    # The later, harder targets: ten million orders at the speed of thought.
+    (10_000_000, "report warm (later target)", ("step", "report_warm"), 0.5, "below"),
+    (10_000_000, "pandas in memory / ours, report (later target)", ("ratio", "pandas_in_memory_vs_ours_report"),
+     5.0, "above"),
+    (1_000_000, "what-if first open, engine", ("step", "whatif_open"), 2.0, "below"),
+    (10_000_000, "what-if first open, engine", ("step", "whatif_open"), 5.0, "below"),
+    (10_000_000, "peak RSS report + replay (GB, summed; later target)", ("memory", ("report_warm", "whatif_replay")),
+     3.0, "below"),
+    (None, "import throughput / DuckDB raw read_csv (later target)", ("ratio", "import_vs_raw"), 0.8, "above"),
 )
 
 
 # The steps whose breakdown explains a target's figure.
 EXPLAINED_BY = {"import_vs_raw": ("import_csv",), "generate": ("generate",), "report_warm": ("report_warm",),
-                "whatif_replay": ("whatif_replay",), "whatif_simulate": ("whatif_replay",),
+                "whatif_replay": ("whatif_replay",), "whatif_simulate": ("whatif_replay",), "whatif_open": (),
                 "pandas_vs_ours_report": ("report_warm",), "pandas_in_memory_vs_ours_report": ("report_warm",),
                 "pandas_vs_ours_replay": ("whatif_replay",)}
 
@@ -504,6 +518,35 @@ def intervals_section(path: Path = INTERVALS) -> list[str]:
     return out + [""]
 
 
+PAGES = ROOT / "bench" / "browser_pages.json"
+
+
+def pages_section(path: Path = PAGES) -> list[str]:
+    """Each page's first render, a page switch and a filter change in Chromium (bench/browser_pages.py)."""
+    from bench import browser_pages
+
+    out = ["## In the browser: a page's first render, a switch, a filter", "",
+           "Written by `.venv/bin/python bench/browser_pages.py` (its docstring says what each time covers): a",
+           "server started and warmed by one visit of the Data page, then each page opened by its link in a new",
+           "tab, so the server computes its figures for the first time; the What-if page's first open is that of",
+           "a server that never opened the data set's engine (the data set stored as an import stores it). The",
+           "browser and the server share the machine's 2 cores.", ""]
+    if not path.exists():
+        return out + ["Not measured yet.", ""]
+    m = json.loads(path.read_text())
+    titles = [t for t, _, _ in browser_pages.PAGES]
+    out += [f"Measured {m['measured_at']}; load average (1 min) {m['load_average'][0]:.1f} before, "
+            f"{m['load_average'][1]:.1f} after.", "",
+            "| orders | " + " | ".join(f"{t} first s" for t in titles) + " | " +
+            " | ".join(f"switch to {t} s" for t in browser_pages.SWITCHES) + " | filter s |",
+            "| ---: " * (1 + len(titles) + len(browser_pages.SWITCHES) + 1) + "|"]
+    for r in m["rows"]:
+        out.append(f"| {r['orders']:,} | " + " | ".join(f"{r['first_render'][t]:.2f}" for t in titles) + " | "
+                   + " | ".join(f"{r['switch'][t]:.2f}" for t in browser_pages.SWITCHES) + f" | {r['filter']:.2f} |")
+    out += ["", "Targets (with the server warm):", "", "```", *browser_pages.summary(m["rows"]), "```", ""]
+    return out
+
+
 FRONTIER = ROOT / "bench" / "frontier.json"
 
 
@@ -613,6 +656,7 @@ def markdown(results: dict) -> str:
             out += [f"- PROBLEM: {p}" for p in entry["problems"]]
         out.append("")
     out += intervals_section()
+    out += pages_section()
     out += frontier_section()
     out += ["## Targets (issue 6)", "", "```", *headline(results), "```", ""]
     notes = missed_notes(results)
