@@ -228,6 +228,14 @@ def _orders_loader(con, dataset_id: str) -> Callable[[], pl.DataFrame]:
     return load
 
 
+def prepare_frame(frame: pl.DataFrame, dataset_id: str = "frame", calibration: cal.Calibration | None = None) -> Prepared:
+    """A Prepared from an in-memory orders frame (load_orders' shape; missing optional columns are null)."""
+    frame = normalise_orders(frame)
+    has = frame.select(pl.col("has_request").any(), pl.col("has_refund").any()).row(0)
+    return Prepared(dataset_id, dataset_id, frame, prepare(frame), calibration or cal.fit(frame),
+                    capabilities.of_frame(*has))
+
+
 def policy_parameters(prep: Prepared) -> tuple[Parameter, ...]:
     """The policy's parameters for this data set: PARAMETERS with one refund_channel.<method> per payment
     method it has. A method outside the domain table defaults to the channel most of its refunds show,
