@@ -17,6 +17,7 @@ def main(argv: list[str]) -> None:
 
     try:
         memory.whatif_limits()
+        memory.resident_limits()
     except ValueError as e:
         sys.exit(f"serve.py: {e}")
     from ui import preload

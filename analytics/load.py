@@ -8,6 +8,16 @@ Overview and the what-if engine all load through here.
     where(filters, grain) -> (conditions, parameters);  query(dataset_id, grain, select, conditions, parameters)
         the WHERE clause of a Filters and the query around it, for a caller that adds conditions of its own
         (analytics/drill.py: the orders behind a figure, paged and sorted in SQL)
+    keep_resident(limits)   the dashboard's choice: keep each data set's orders in memory once loaded
+    frames_of(wide, filters, grains) -> pipelines.Frames   the same selection from one row per order in memory
+
+Kept in memory (keep_resident): handing a million rows from DuckDB to Polars is most of a report's time,
+and the dashboard asks for the same data set's rows again at every page, filter and chart. With it on,
+`load` reads a data set's orders once (one row per order, with its request, refund and sellers: every
+column of pipelines.COLUMNS), keeps them within the limits (memory.SizedCache: bytes, idle time), and
+selects each grain under the filters in Polars (frames_of: the same conditions as the SQL, condition for
+condition; tests/test_resident.py checks every figure is the same both ways). The command line, which
+reports once per process, reads per query with the filters in the SQL.
 """
 
 from __future__ import annotations
@@ -19,7 +29,7 @@ from datetime import timedelta
 import duckdb
 import polars as pl
 
-from analytics import db
+from analytics import db, memory
 from analytics import pipelines as p
 from analytics.filters import NO_FILTERS, Filters
 
@@ -164,7 +174,62 @@ def load(con: duckdb.DuckDBPyConnection, dataset, filters: Filters = NO_FILTERS,
     """pipelines.Frames for a data set under filters: for each grain in `reads` (grain -> columns; the
     default loads every grain with every column) that grain's frame, lazy over the loaded data."""
     reads = {g: None for g in p.GRAINS} if reads is None else reads
-    return p.Frames(**{g: load_frame(con, dataset, g, filters, cols).lazy() for g, cols in reads.items()})
+    wide = _resident(con, dataset)
+    if wide is None:
+        return p.Frames(**{g: load_frame(con, dataset, g, filters, cols).lazy() for g, cols in reads.items()})
+    grains = frames_of(wide.lazy(), filters, tuple(reads))
+    out = {}
+    for g, cols in reads.items():
+        asked = set(p.COLUMNS) if cols is None else set(cols)
+        wanted = [c for c in p.COLUMNS if c in asked]
+        frame = getattr(grains, g)
+        # No column asked: the rows still count (as load_frame's one all-null column "_").
+        out[g] = frame.select(wanted) if wanted else frame.with_columns(pl.lit(None).alias("_")).select("_")
+    return p.Frames(**out)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Kept in memory: a data set's orders, one row per order, for the dashboard (see the module docstring).
+
+_RESIDENT: memory.SizedCache | None = None
+
+
+def keep_resident(limits: memory.Limits | None) -> None:
+    """Keep each data set's orders in memory once loaded, within `limits` (None: stop keeping them)."""
+    global _RESIDENT
+    _RESIDENT = None if limits is None else memory.SizedCache(limits.max_bytes, limits.idle_seconds)
+
+
+def resident_bytes() -> int:
+    return 0 if _RESIDENT is None else _RESIDENT.total_bytes()
+
+
+def _resident(con, dataset) -> pl.DataFrame | None:
+    cache = _RESIDENT
+    if cache is None:
+        return None
+    path, _ = db.location(con)
+    if path is None:   # a database in memory (a Parquet source's views): read per query
+        return None
+    ds = resolve(con, dataset)
+    return cache.get((path, ds.id), lambda: wide_frame(con, ds.id))
+
+
+def wide_frame(con, dataset) -> pl.DataFrame:
+    """One row per order of a data set, with every column of pipelines.COLUMNS and the list of its sellers
+    when it has several (SELLERS_COLUMN, else null): what frames_of selects the grains from."""
+    dataset_id = resolve(con, dataset).id
+    wanted = list(p.COLUMNS)
+    select = [f"{COLUMN_SQL[c]} AS {c}" for c in wanted]
+    select.append(f"(SELECT list(s.seller_id ORDER BY s.seller_id) FROM order_sellers s WHERE s.dataset_id = o.dataset_id "
+                  f"AND s.order_id = o.order_id) AS {SELLERS_COLUMN}")
+    sql, params = query(dataset_id, "orders", select)
+    cur = con.cursor()
+    try:
+        frame = cur.sql(sql, params=params).pl()
+    finally:
+        cur.close()
+    return frame.cast({c: p.COLUMNS[c] for c in wanted}).rechunk()
 
 
 # ---------------------------------------------------------------------------------------------------

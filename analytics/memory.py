@@ -228,3 +228,22 @@ def whatif_limits(environ=None) -> Limits:
     mb = _env_number(environ, WHATIF_MB_VAR, WHATIF_MB_DEFAULT, low=0)
     minutes = _env_number(environ, WHATIF_IDLE_VAR, WHATIF_IDLE_DEFAULT, low=0.01)
     return Limits(int(mb * 1024 * 1024), minutes * 60)
+
+
+RESIDENT_MB_VAR = "CANCELLATION_LAB_ORDERS_CACHE_MB"
+RESIDENT_IDLE_VAR = "CANCELLATION_LAB_ORDERS_IDLE_MINUTES"
+RESIDENT_MB_DEFAULT = 2048
+RESIDENT_IDLE_DEFAULT = 30
+
+
+def resident_limits(environ=None) -> Limits:
+    """How much of the data sets' orders the dashboard keeps in memory for its pages (load.keep_resident):
+    CANCELLATION_LAB_ORDERS_CACHE_MB (megabytes, default 2048: about 15 million orders) and
+    CANCELLATION_LAB_ORDERS_IDLE_MINUTES (default 30). Raises ValueError naming a variable that does not
+    hold a number in range."""
+    import os
+
+    environ = os.environ if environ is None else environ
+    mb = _env_number(environ, RESIDENT_MB_VAR, RESIDENT_MB_DEFAULT, low=0)
+    minutes = _env_number(environ, RESIDENT_IDLE_VAR, RESIDENT_IDLE_DEFAULT, low=0.01)
+    return Limits(int(mb * 1024 * 1024), minutes * 60)

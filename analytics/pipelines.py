@@ -444,12 +444,15 @@ def refund_latency(refunds: pl.LazyFrame, by: str | None = "payment_method") -> 
 
 def refund_latency_distribution(refunds: pl.LazyFrame) -> pl.LazyFrame:
     """One row per completed refund with a measurable latency, for a histogram: payment_method,
-    refund_channel, business_days (from the refund's start) and business_days_from_request."""
+    refund_channel, business_days (from the refund's start) and business_days_from_request. Sorted by
+    every column, so the rows come in one order however the refunds were read."""
+    columns = ["payment_method", "refund_channel", "business_days", "business_days_from_request"]
     return refunds.select(
         "payment_method", "refund_channel",
         refund_business_days().alias("business_days"),
         refund_business_days_from_request().alias("business_days_from_request"),
-    ).filter(pl.col("business_days").is_not_null() | pl.col("business_days_from_request").is_not_null())
+    ).filter(pl.col("business_days").is_not_null() | pl.col("business_days_from_request").is_not_null()
+             ).sort(columns, nulls_last=True)
 
 
 def refund_share_over(refunds: pl.LazyFrame, threshold_days: float = 20, by: str | None = "payment_method",

@@ -253,17 +253,18 @@ def _cli(argv: list[str]) -> str:
     return out.getvalue()
 
 
-def figures_of(con, name: str, dataset) -> tuple[dict, dict]:
-    """(figures, labels) of one stored data set, computed in process."""
+REPORT_PARTS = ("report", "scalars", "unavailable_metrics", "tables")
+
+
+def report_figures(con, name: str, dataset, labels: dict) -> dict:
+    """The report's part of a data set's figures (REPORT_PARTS): the report, the scalars and every
+    registry table under each filter combination."""
     from analytics import metrics as m
     from analytics import report
-    from analytics import simulate as whatif
     from analytics.filters import Filters
-    from analytics.policy import Policy
 
-    labels: dict = {}
     filters = {"none": Filters(), **{k: Filters(**v) for k, v in FILTERS[name].items()}}
-    figures: dict = {"dataset": dataset.name, "orders": dataset.orders}
+    figures: dict = {}
 
     figures["report"] = {}
     figures["scalars"] = {}
@@ -284,7 +285,16 @@ def figures_of(con, name: str, dataset) -> tuple[dict, dict]:
             entity = call.split("?")[0] in PER_ENTITY
             out[call] = _table(fn(con, dataset, filters[key], **options), keep_rows or not entity, labels,
                                f"tables.{key}.{call}")
+    return figures
 
+
+def figures_of(con, name: str, dataset) -> tuple[dict, dict]:
+    """(figures, labels) of one stored data set, computed in process."""
+    from analytics import simulate as whatif
+    from analytics.policy import Policy
+
+    labels: dict = {}
+    figures: dict = {"dataset": dataset.name, "orders": dataset.orders, **report_figures(con, name, dataset, labels)}
     prep = whatif.prepare_dataset(con, dataset.id)
     figures["calibration"] = plain(prep.calibration.summary())
     check = whatif.self_check(prep)

@@ -16,7 +16,7 @@ from types import FunctionType
 
 import streamlit as st
 
-from analytics import headline, memory, report, simulate
+from analytics import headline, load, memory, report, simulate
 from analytics.compare import PREVIOUS, Comparison, Window
 from analytics.filters import Filters
 from ui.database import cursor, db_key
@@ -129,6 +129,9 @@ def prepared_bytes(prep: simulate.Prepared) -> int:
 
 
 _base_bytes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# The pages' figures read each data set's orders from memory once loaded (load.keep_resident).
+load.keep_resident(memory.resident_limits())
+
 LIMITS = memory.whatif_limits()
 WHATIF = memory.SizedCache(LIMITS.max_bytes, LIMITS.idle_seconds, sizer=prepared_bytes)
 
