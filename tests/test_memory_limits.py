@@ -123,6 +123,12 @@ def test_the_limits_come_from_the_environment_and_a_bad_one_is_named():
                       ("CANCELLATION_LAB_WHATIF_IDLE_MINUTES", "0"), ("CANCELLATION_LAB_WHATIF_IDLE_MINUTES", "inf")]:
         with pytest.raises(ValueError, match=name):
             memory.whatif_limits({name: bad})
+    # The orders the pages keep in memory (load.keep_resident): their own two limits, read the same way.
+    assert memory.resident_limits({}) == memory.Limits(2048 * 1024 * 1024, 30 * 60)
+    assert memory.resident_limits({"CANCELLATION_LAB_ORDERS_CACHE_MB": "0.5",
+                                   "CANCELLATION_LAB_ORDERS_IDLE_MINUTES": "1"}) == memory.Limits(524_288, 60)
+    with pytest.raises(ValueError, match="CANCELLATION_LAB_ORDERS_CACHE_MB"):
+        memory.resident_limits({"CANCELLATION_LAB_ORDERS_CACHE_MB": "plenty"})
 
 
 def test_the_whatif_page_keeps_its_data_sets_within_the_byte_limit(tmp_path, monkeypatch):
