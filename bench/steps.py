@@ -147,6 +147,75 @@ def report_warm(a: dict) -> dict:
     return {"runs": runs, "result": result, "profile": top}
 
 
+def _page_filters(con, dataset_id: str) -> list:
+    """Filter combinations the pages offer, from the data set's own values: none, a payment method, the
+    last 30 days on each date anchor, a seller, a stage, two reasons, and several at once."""
+    from datetime import timedelta
+
+    from analytics.filters import Filters
+    from analytics.report import date_bounds
+
+    def one(sql: str):
+        row = con.execute(sql, [dataset_id]).fetchall()
+        return row[0][0] if row else None
+
+    method = one("SELECT payment_method FROM orders WHERE dataset_id = ? GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")
+    seller = one("SELECT seller_id FROM orders WHERE dataset_id = ? AND seller_id IS NOT NULL "
+                 "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")
+    reasons = [r for (r,) in con.execute("SELECT reason FROM cancellation_requests WHERE dataset_id = ? "
+                                         "GROUP BY 1 ORDER BY count(*) DESC LIMIT 2", [dataset_id]).fetchall()]
+    out = [Filters()]
+    for anchor in ("order", "request", "refund"):
+        first, last = date_bounds(con, dataset_id, anchor)
+        if last is not None:
+            out.append(Filters(start=last - timedelta(days=29), end=last, anchor=anchor))
+    out += [Filters(payment_methods=(method,)) if method else Filters(),
+            Filters(sellers=(seller,)) if seller else Filters(),
+            Filters(stages=("awaiting_shipment",)), Filters(reasons=tuple(reasons)),
+            Filters(payment_methods=(method,) if method else (), stages=("awaiting_shipment", "after_shipment"),
+                    start=out[1].start if len(out) > 1 else None, end=out[1].end if len(out) > 1 else None)]
+    return out
+
+
+def report_resident(a: dict) -> dict:
+    """The report as the dashboard computes it, the data set's orders kept in memory (load.keep_resident):
+    the first call loads them (load_seconds); then every filter combination of _page_filters `runs`
+    times. Its unfiltered result is checked against the report read through SQL."""
+    from analytics import db, load, memory
+    from analytics.report import report
+
+    con = db.connect(a["db"], read_only=True)
+    plain = report(con, a["dataset_id"])
+    load.keep_resident(memory.Limits(64 << 30, 3600))
+    elapsed = _clock()
+    kept = report(con, a["dataset_id"])
+    load_seconds = elapsed()
+    combos = _page_filters(con, a["dataset_id"])
+    runs = []
+    for _ in range(a["runs"]):
+        for f in combos:
+            elapsed = _clock()
+            report(con, a["dataset_id"], f)
+            runs.append(elapsed())
+    top = profile(lambda: report(con, a["dataset_id"], combos[-1]))
+    con.close()
+    return {"runs": runs, "load_seconds": load_seconds, "filters": len(combos), "slowest": max(runs),
+            "same": _same(plain, kept), "profile": top}
+
+
+def _same(a, b, rel: float = 1e-9) -> bool:
+    """Two reports equal, floats to a relative 1e-9 (sums added in another order)."""
+    import math
+
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k], rel) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y, rel) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=rel, abs_tol=1e-12) or (math.isnan(a) and math.isnan(b))
+    return a == b
+
+
 def pandas_report(a: dict) -> dict:
     """The pandas reference, like ours warm: each run loads the tables from DuckDB and computes; the
     first run warms up. `compute_runs` times the computation alone, frames already in memory."""
@@ -267,7 +336,8 @@ def pandas_replay(a: dict) -> dict:
     return {"runs": runs[1:], "result": result, "ours": ours}
 
 
-STEPS = {f.__name__: f for f in (generate, csv_write, import_csv, raw_read_csv, report_warm, pandas_report,
+STEPS = {f.__name__: f for f in (generate, csv_write, import_csv, raw_read_csv, report_warm, report_resident,
+                                 pandas_report,
                                  whatif_replay, whatif_simulate, whatif_sweep, pandas_replay)}
 
 

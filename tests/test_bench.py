@@ -41,6 +41,9 @@ def test_harness_measures_every_step_or_says_why_not(tiny_run, capsys):
     # Where our report and replay exist, pandas must give the same numbers.
     if "skipped" not in entry["steps"]["report_warm"]:
         assert entry["steps"]["pandas_report"]["check"] == "same numbers"
+        # The dashboard's way (orders kept in memory) gives the report read through SQL.
+        assert entry["steps"]["report_resident"]["check"] == "same numbers"
+        assert entry["steps"]["whatif_open"]["median"] > 0
     if "skipped" not in entry["steps"]["pandas_replay"]:
         assert entry["steps"]["pandas_replay"]["check"] == "same numbers"
     text = (tmp / "BENCHMARKS.md").read_text()
