@@ -220,13 +220,14 @@ def wide_frame(con, dataset) -> pl.DataFrame:
     when it has several (SELLERS_COLUMN, else null): what frames_of selects the grains from."""
     dataset_id = resolve(con, dataset).id
     wanted = list(p.COLUMNS)
-    select = [f"{COLUMN_SQL[c]} AS {c}" for c in wanted]
-    select.append(f"(SELECT list(s.seller_id ORDER BY s.seller_id) FROM order_sellers s WHERE s.dataset_id = o.dataset_id "
-                  f"AND s.order_id = o.order_id) AS {SELLERS_COLUMN}")
-    sql, params = query(dataset_id, "orders", select)
+    base, params = query(dataset_id, "orders", [f"{COLUMN_SQL[c]} AS {c}" for c in wanted])
+    # The sellers of orders with several, grouped once and joined (a subquery per order costs 5x more).
+    sql = (f"WITH base AS ({base}), s AS (SELECT order_id, list(seller_id ORDER BY seller_id) AS {SELLERS_COLUMN} "
+           f"FROM order_sellers WHERE dataset_id = ? GROUP BY order_id) "
+           f"SELECT base.*, s.{SELLERS_COLUMN} FROM base LEFT JOIN s ON s.order_id = base.order_id")
     cur = con.cursor()
     try:
-        frame = cur.sql(sql, params=params).pl()
+        frame = cur.sql(sql, params=[*params, dataset_id]).pl()
     finally:
         cur.close()
     return frame.cast({c: p.COLUMNS[c] for c in wanted}).rechunk()
