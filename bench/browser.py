@@ -104,6 +104,33 @@ def chromium() -> Iterator:
             browser.close()
 
 
+# --- what the browser benchmarks share ---------------------------------------------------------------------
+
+def add_arguments(parser, result: Path) -> None:
+    """--sizes, --seed and --out, as every browser benchmark takes them."""
+    from analytics.demo import DEMO_SEED
+
+    parser.add_argument("--sizes", default="demo,1000000",
+                        help="comma-separated order counts; 'demo' is the demo data set's size (default: demo,1000000)")
+    parser.add_argument("--seed", type=int, default=DEMO_SEED)
+    parser.add_argument("--out", type=Path, default=result, help=f"where the figures go (default {result})")
+
+
+def sizes(text: str) -> list[int]:
+    """The order counts of --sizes ('demo': the demo data set's)."""
+    from analytics.demo import DEMO_ORDERS
+
+    return [DEMO_ORDERS if s.strip() == "demo" else int(s) for s in text.split(",") if s.strip()]
+
+
+def chromium_missing() -> bool:
+    """Say so and return True where Chromium is not installed (a benchmark then measures nothing)."""
+    if CHROMIUM.exists():
+        return False
+    print(f"Chromium is not installed at {CHROMIUM}: nothing measured (apt-get install chromium).")
+    return True
+
+
 # --- reading what Streamlit drew ------------------------------------------------------------------------
 
 def wait_ready(page, timeout: float = 30_000) -> None:

@@ -33,7 +33,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]   # run as a script: the repository's packages
 
-from analytics.demo import DEMO_ORDERS, DEMO_SEED  # noqa: E402
 from bench import browser as bs  # noqa: E402
 from bench.browser_whatif import database  # noqa: E402
 
@@ -132,15 +131,11 @@ def summary(rows: list[dict]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="demo,1000000",
-                        help="comma-separated order counts; 'demo' is the demo data set's size (default: demo,1000000)")
-    parser.add_argument("--seed", type=int, default=DEMO_SEED)
-    parser.add_argument("--out", type=Path, default=RESULT, help=f"where the figures go (default {RESULT})")
+    bs.add_arguments(parser, RESULT)
     args = parser.parse_args(argv)
-    if not bs.CHROMIUM.exists():
-        print(f"Chromium is not installed at {bs.CHROMIUM}: nothing measured (apt-get install chromium).")
+    if bs.chromium_missing():
         return 0
-    sizes = [DEMO_ORDERS if s.strip() == "demo" else int(s) for s in args.sizes.split(",") if s.strip()]
+    sizes = bs.sizes(args.sizes)
     load_before = os.getloadavg()[0]
     rows = []
     for orders in sizes:

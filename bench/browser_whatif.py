@@ -25,7 +25,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]   # run as a script: the repository's packages
 
 from analytics import db  # noqa: E402
-from analytics.demo import DEMO_ORDERS, DEMO_SEED  # noqa: E402
 from analytics.generate import generate  # noqa: E402
 from analytics.simulate import store_dataset  # noqa: E402
 from bench import browser as bs  # noqa: E402
@@ -95,17 +94,13 @@ def measure(orders: int, seed: int, changes: int, replicates: int, log_dir: Path
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="demo,1000000",
-                        help="comma-separated order counts; 'demo' is the demo data set's size (default: demo,1000000)")
+    bs.add_arguments(parser, RESULT)
     parser.add_argument("--changes", type=int, default=6, help="new values to try per size (default 6, at most 10)")
     parser.add_argument("--replicates", type=int, default=10, help="replicates per replay, as the page's default (10)")
-    parser.add_argument("--seed", type=int, default=DEMO_SEED)
-    parser.add_argument("--out", type=Path, default=RESULT, help=f"where the figures go (default {RESULT})")
     args = parser.parse_args(argv)
-    if not bs.CHROMIUM.exists():
-        print(f"Chromium is not installed at {bs.CHROMIUM}: nothing measured (apt-get install chromium).")
+    if bs.chromium_missing():
         return 0
-    sizes = [DEMO_ORDERS if s.strip() == "demo" else int(s) for s in args.sizes.split(",") if s.strip()]
+    sizes = bs.sizes(args.sizes)
     log_dir = CACHE
     print("What-if in the browser: from a control's change to the new figure on screen")
     rows = []
