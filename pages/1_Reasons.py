@@ -7,7 +7,7 @@ import ui
 from analytics import charts, compare, page_tables, report
 from analytics.links import Param
 from analytics.text import md
-from ui import cached, views
+from ui import cached, drill, views
 from ui.options import filter_options
 from ui.reasons import focus_from_chart, focus_notice
 
@@ -40,9 +40,11 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
                            chart=lambda f: charts.reasons_chart(f, focus), on_select=focus_from_chart(ctx, "rs_reasons_chart"))
     with right:
         st.subheader("Share of cancelled GMV")
-        views.table_result(cached.table(report.reason_cancelled_gmv, dataset.id, ctx.filters),
-                           name="reasons-cancelled-gmv", key="rs_gmv",
-                           chart=lambda f: charts.reason_gmv_chart(f, focus))
+        picked = views.table_result(cached.table(report.reason_cancelled_gmv, dataset.id, ctx.filters),
+                                    name="reasons-cancelled-gmv", key="rs_gmv", on_select="rerun",
+                                    chart=lambda f: charts.reason_gmv_chart(f, focus))
+        drill.follow_mark(picked, "reason_gmv", dataset.id, ctx.filters)
+        st.caption("Click a bar for its cancelled orders.")
 
     scope = f" · {md(charts.plain(focus))}" if focus else ""
     st.subheader(f"By stage{scope}")
@@ -83,8 +85,9 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
     left, right = st.columns(2)
     with left:
         st.subheader(f"How these requests end{scope}")
-        views.table_result(cached.table(report.outcomes, dataset.id, narrowed), name="request-outcomes",
-                           key="rs_outcomes", chart=charts.outcomes_chart)
+        picked = views.table_result(cached.table(report.outcomes, dataset.id, narrowed), name="request-outcomes",
+                                    key="rs_outcomes", chart=charts.outcomes_chart, on_select="rerun")
+        drill.follow_mark(picked, "outcomes", dataset.id, narrowed)
     with right:
         st.subheader("Seller response time by reason")
         views.table_result(cached.table(report.response_time, dataset.id, narrowed, by="reason"),

@@ -76,15 +76,17 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
     with right:
         st.subheader("Refunds by channel")
         by_channel = cached.table(report.refunds_by, dataset.id, ctx.filters, by="channel")
-        views.table_result(by_channel, name="refunds-by-channel", key="rf_channel",
-                           chart=lambda f: charts.refunds_by_chart(f, "refund_channel", "Channel"))
+        picked = views.table_result(by_channel, name="refunds-by-channel", key="rf_channel", on_select="rerun",
+                                    chart=lambda f: charts.refunds_by_chart(f, "refund_channel", "Channel"))
+        drill.follow_mark(picked, "refunds_by_channel", dataset.id, ctx.filters)
         if by_channel.available:
             drill.group_links(dataset.id, ctx.filters, page_tables.refund_groups(by_channel.frame, "refund_channel"),
                               "refund")
     st.subheader("Refunds by payment method")
     by_method = cached.table(report.refunds_by, dataset.id, ctx.filters, by="payment_method")
-    views.table_result(by_method, name="refunds-by-payment-method", key="rf_method",
-                       chart=lambda f: charts.refunds_by_chart(f, "payment_method", "Payment method"))
+    picked = views.table_result(by_method, name="refunds-by-payment-method", key="rf_method", on_select="rerun",
+                                chart=lambda f: charts.refunds_by_chart(f, "payment_method", "Payment method"))
+    drill.follow_mark(picked, "refunds_by_payment_method", dataset.id, ctx.filters)
     if by_method.available:
         st.caption("The orders behind each payment method's refunds:")
         drill.group_links(dataset.id, ctx.filters, page_tables.refund_groups(by_method.frame, "payment_method"),

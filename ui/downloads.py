@@ -86,9 +86,18 @@ def chart_buttons(chart: alt.TopLevelMixin, name: str, *, key: str) -> None:
                            key=f"{key}_svg", on_click="ignore", icon=":material/download:", type="tertiary")
 
 
+def _selects(chart) -> bool:
+    """Whether the chart (or one of its layers) declares a selection: a chart saying there is nothing to
+    draw has none, and Streamlit refuses on_select for it."""
+    if getattr(chart, "params", alt.Undefined) not in (alt.Undefined, None, []):
+        return True
+    return any(_selects(layer) for layer in getattr(chart, "layer", None) or ())
+
+
 def chart(chart: alt.TopLevelMixin, name: str, *, key: str, on_select="ignore", selection_mode=None):
-    """The chart, then its download buttons. With on_select, returns the selection state."""
-    if on_select == "ignore":
+    """The chart, then its download buttons. With on_select, returns the selection state (None for a chart
+    with nothing to select)."""
+    if on_select == "ignore" or not _selects(chart):
         st.altair_chart(chart, width="stretch")
         state = None
     else:

@@ -13,6 +13,7 @@ import polars as pl
 import streamlit as st
 
 from analytics import drill
+from analytics.charts import DRILL_SELECTION
 from analytics.figures import OUTCOME_LABELS, STAGE_LABELS
 from analytics.filters import Filters
 from analytics.headline import Headline
@@ -22,7 +23,7 @@ from analytics.text import md
 from ui import downloads
 from ui.cached import TTL
 from ui.database import cursor, db_key
-from ui.setup import PageContext
+from ui.setup import PageContext, switch_page
 
 ORDERS_PAGE = "pages/6_Orders.py"
 PAGE_ROWS = 50
@@ -71,6 +72,15 @@ def see(n: int, noun: str = "order") -> str:
 
 
 # --- entry points -----------------------------------------------------------------------------------
+
+def follow_mark(state, chart: str, dataset_id: str, filters: Filters, *, period: str = "week") -> None:
+    """After a chart drawn with on_select="rerun" (its selection charts.DRILL_SELECTION): a click on a mark
+    opens the Orders page on the mark's orders, the filters and its group in the URL, as its link would."""
+    points = ((state or {}).get("selection") or {}).get(DRILL_SELECTION) or []
+    found = drill.for_mark(chart, points[0], filters, period=period) if points and isinstance(points[0], dict) else None
+    if found is not None:
+        switch_page(ORDERS_PAGE, link_params(dataset_id, *found))
+
 
 def tile_links(dataset_id: str, filters: Filters, heads: Sequence[Headline]) -> Callable[[Headline], None]:
     """For the Overview's tiles: a function drawing, under a tile, the link to the orders its figure
