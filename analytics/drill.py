@@ -243,12 +243,40 @@ LIST_COLUMNS = (
     "refund_channel", "refund_amount", "refund_initiated_at", "refund_completed_at",
 )
 DERIVED = {
+    "dispatch_business_days": p.dispatch_business_days,
+    "transit_business_days": p.transit_business_days,
     "response_hours": p.response_hours,
     "refund_business_days": p.refund_business_days,
     "refund_business_days_from_request": p.refund_business_days_from_request,
 }
-# What the list may be sorted by: its stored columns (the worked-out times are not in SQL).
-SORTS = tuple(c for c in LIST_COLUMNS if c not in ("is_cancelled", "return_path"))
+
+
+def _business_days_sql(start: str, end: str) -> str:
+    """SQL of numpy.busday_count(start day, end day) (pipelines' business days: the weekdays in [start day,
+    end day); when the end comes first, minus the weekdays in (end day, start day]): 5 a whole week, then the weekdays among the rest, counted
+    from the start's weekday (0 Monday to 6 Sunday) within its week and into the next."""
+    def forward(a: str, b: str) -> str:
+        days, weekday = f"(({b}) - ({a}))", f"(isodow({a}) - 1)"
+        rest = f"({days} % 7)"
+        return (f"(5 * ({days} // 7) + greatest(0, least({weekday} + {rest}, 5) - least({weekday}, 5)) "
+                f"+ least(greatest({weekday} + {rest} - 7, 0), 5))")
+    a, b = f"CAST({start} AS DATE)", f"CAST({end} AS DATE)"
+    # End first: numpy counts the weekdays in (end day, start day], negated.
+    return f"CASE WHEN {b} >= {a} THEN {forward(a, b)} ELSE -{forward(f'({b} + 1)', f'({a} + 1)')} END"
+
+
+# The worked-out times in SQL, so the list sorts by them before it is paged (DERIVED computes them shown).
+DERIVED_SQL = {
+    "dispatch_business_days": _business_days_sql("o.paid_at", "o.shipped_at"),
+    "transit_business_days": _business_days_sql("o.shipped_at", "o.delivered_at"),
+    "response_hours": "(epoch_us(r.responded_at) - epoch_us(r.requested_at)) / 3600000000",
+    "refund_business_days": _business_days_sql("f.initiated_at", "f.completed_at"),
+    "refund_business_days_from_request": _business_days_sql("r.requested_at", "f.completed_at"),
+}
+assert set(DERIVED_SQL) == set(DERIVED)
+SORT_SQL = {**{c: COLUMN_SQL[c] for c in LIST_COLUMNS if c not in ("is_cancelled", "return_path")}, **DERIVED_SQL}
+# What the list may be sorted by: its stored columns and the times worked out from them.
+SORTS = tuple(SORT_SQL)
 DEFAULT_SORT = "placed_at"
 MAX_SEARCH = 100
 
@@ -282,7 +310,7 @@ def orders(con: duckdb.DuckDBPyConnection, dataset, filters: Filters, group: Gro
     count_sql, count_params = query(ds.id, "orders", ["count(*)"], conds, params)
     select = [f"{COLUMN_SQL[c]} AS {c}" for c in LIST_COLUMNS]
     sql, sql_params = query(ds.id, "orders", select, conds, params)
-    sql += f"\nORDER BY {COLUMN_SQL[sort]} {direction} NULLS LAST, o.order_id {direction}"
+    sql += f"\nORDER BY {SORT_SQL[sort]} {direction} NULLS LAST, o.order_id {direction}"
     if limit is not None:
         sql += "\nLIMIT ? OFFSET ?"
         sql_params += [int(limit), int(offset)]

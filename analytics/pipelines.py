@@ -171,6 +171,17 @@ def refund_business_days_from_request() -> pl.Expr:
     return pl.business_day_count(pl.col("requested_at").dt.date(), pl.col("refund_completed_at").dt.date())
 
 
+def dispatch_business_days() -> pl.Expr:
+    """Orders frame: business days from the payment to the parcel leaving (the dispatch deadline's measure);
+    null while unpaid or unshipped."""
+    return pl.business_day_count(pl.col("paid_at").dt.date(), pl.col("shipped_at").dt.date())
+
+
+def transit_business_days() -> pl.Expr:
+    """Orders frame: business days from shipping to delivery (transit); null while either is unknown."""
+    return pl.business_day_count(pl.col("shipped_at").dt.date(), pl.col("delivered_at").dt.date())
+
+
 def refund_amount() -> pl.Expr:
     return pl.col("refund_amount").sum()
 

@@ -20,7 +20,7 @@ from analytics.headline import Headline
 from analytics.ingest import count
 from analytics.outcomes import OUTCOMES, STAGES
 from analytics.text import md
-from ui import downloads
+from ui import downloads, tables
 from ui.cached import TTL
 from ui.database import cursor, db_key
 from ui.setup import PageContext, switch_page
@@ -154,7 +154,7 @@ def controls(ctx: PageContext) -> tuple[str, str, bool]:
     search = search_col.text_input("Search orders", key=ctx.k("q"), placeholder="Part of an order id or a seller id",
                                    max_chars=drill.MAX_SEARCH, icon=":material/search:", on_change=first_page)
     sort = sort_col.selectbox("Sort by", drill.SORTS, key=ctx.k("sort"), on_change=first_page,
-                              format_func=lambda c: SORT_WORDS.get(c, c.replace("_", " ").capitalize()))
+                              format_func=lambda c: SORT_WORDS.get(c) or tables.column_words(c))
     descending = desc_col.toggle("Largest first", key=ctx.k("desc"), on_change=first_page)
     return search or "", sort or drill.DEFAULT_SORT, bool(descending)
 
