@@ -89,6 +89,28 @@ def sellers_with_orders(sellers: pl.DataFrame, minimum: int) -> pl.DataFrame:
     return kept.with_columns(pl.int_range(1, kept.height + 1, dtype=pl.Int64).alias("rank"))
 
 
+# The seller table's columns on the page, in order (the download keeps every column): narrow enough for a
+# 1280 px window; the column the table is ranked by is added when it is not one of them.
+SELLER_COLUMNS = ("rank", "seller_id", "orders", "acceptance_rate", "p50_response_hours", "cancelled_orders",
+                  "cancellation_rate", "cancellation_rate_interval", "cancelled_gmv")
+
+
+def sellers_shown(sellers: pl.DataFrame, sort: str) -> tuple[pl.DataFrame, list[str]]:
+    """The seller table as the page shows it: its cancellation rate's 95% interval in one column of text
+    ('9.5% – 17.3%', empty without orders), and the columns shown in order (SELLER_COLUMNS, then the
+    ranking's own column when it is not among them)."""
+    def pct(column: str) -> pl.Expr:
+        return (pl.col(column) * 100).round(1).cast(pl.Utf8)
+
+    shown = sellers.with_columns(
+        pl.format("{}% – {}%", pct("cancellation_rate_low"), pct("cancellation_rate_high"))
+        .alias("cancellation_rate_interval"))
+    order = [c for c in SELLER_COLUMNS if c in shown.columns]
+    if sort in shown.columns and sort not in order and sort != "cancellation_rate_low":
+        order.append(sort)
+    return shown, order
+
+
 def selected_seller(sellers: pl.DataFrame, rows: list[int]) -> str | None:
     """The seller id of the table's selected row; None when no row is selected, the selection is past the
     table's end (the search changed it), or the row is the orders whose seller the export does not name."""

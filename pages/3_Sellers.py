@@ -31,23 +31,26 @@ PARAMS = (
 )
 RATE_HELP = ("Cancelled of the seller's orders, with its Wilson 95% interval: the fewer the orders, the wider "
              "the interval.")
+# Short headers and set widths, so the table fits a 1280 px window; each header's help says it in full.
 COLUMNS = {
-    "rank": st.column_config.NumberColumn("Rank", format="%d"),
-    "seller_id": st.column_config.TextColumn("Seller"),
-    "orders": st.column_config.NumberColumn("Orders", format="%,d"),
-    "gmv": st.column_config.NumberColumn("GMV", format="%,.2f"),
-    "cancellation_requests": st.column_config.NumberColumn("Requests", format="%,d"),
-    "answered_requests": st.column_config.NumberColumn("Answered", format="%,d"),
-    "acceptance_rate": st.column_config.NumberColumn("Acceptance rate", format="percent",
-                                                     help="Accepted of the requests the seller answered"),
-    "p50_response_hours": st.column_config.NumberColumn("Median response (h)", format="%,.1f"),
-    "cancelled_orders": st.column_config.NumberColumn("Cancelled", format="%,d"),
-    "cancellation_rate": st.column_config.NumberColumn("Cancellation rate", format="percent", help=RATE_HELP),
-    "cancellation_rate_low": st.column_config.NumberColumn("Rate: 95% from", format="percent", help=RATE_HELP),
-    "cancellation_rate_high": st.column_config.NumberColumn("Rate: 95% to", format="percent", help=RATE_HELP),
-    "cancelled_gmv": st.column_config.NumberColumn("Cancelled GMV", format="%,.2f"),
-    "return_path_orders": st.column_config.NumberColumn("Sent the return way", format="%,d",
-                                                        help="Orders that shipped before the seller answered the request"),
+    "rank": st.column_config.NumberColumn("#", format="%d", width=45, help="Rank"),
+    "seller_id": st.column_config.TextColumn("Seller", width=120),
+    "orders": st.column_config.NumberColumn("Orders", format="%,d", width=70),
+    "gmv": st.column_config.NumberColumn("GMV", format="%,.2f", width=100),
+    "cancellation_requests": st.column_config.NumberColumn("Requests", format="%,d", width=80),
+    "answered_requests": st.column_config.NumberColumn("Answered", format="%,d", width=80),
+    "acceptance_rate": st.column_config.NumberColumn("Accepted", format="percent", width=80,
+                                                     help="Acceptance rate: accepted of the requests the seller answered"),
+    "p50_response_hours": st.column_config.NumberColumn("Answer (h)", format="%,.1f", width=80,
+                                                        help="Median hours from a request to the seller's answer"),
+    "cancelled_orders": st.column_config.NumberColumn("Cancelled", format="%,d", width=80),
+    "cancellation_rate": st.column_config.NumberColumn("Rate", format="percent", width=75,
+                                                       help="Cancellation rate. " + RATE_HELP),
+    "cancellation_rate_interval": st.column_config.TextColumn("95% interval", width=110, help=RATE_HELP),
+    "cancelled_gmv": st.column_config.NumberColumn("Cancelled GMV", format="%,.2f", width=110),
+    "return_path_orders": st.column_config.NumberColumn("Return way", format="%,d", width=85,
+                                                        help="Orders sent the return way: they shipped before the "
+                                                             "seller answered the request"),
 }
 
 
@@ -118,13 +121,16 @@ with ui.page("sellers", "Sellers", PARAMS) as ctx:
         if frame.is_empty():
             st.info("No seller id contains that text.", icon=":material/search_off:")
         money = cached.currencies(dataset.id)
-        config = {k: v for k, v in COLUMNS.items() if k in frame.columns}
+        shown_frame, order = page_tables.sellers_shown(frame, sort)
+        config = {k: v for k, v in COLUMNS.items() if k in shown_frame.columns}
         if len(money) == 1:
-            # Amounts in the data set's currency: said in the headers, as a spreadsheet would.
-            config.update({k: st.column_config.NumberColumn(f"{label} ({money[0]})", format="%,.2f")
+            # Amounts in the data set's currency: said in the headers' help, as the header has no room.
+            config.update({k: st.column_config.NumberColumn(label, format="%,.2f", width=110 if k == "cancelled_gmv" else 100,
+                                                            help=f"{label} in {money[0]}")
                            for k, label in (("gmv", "GMV"), ("cancelled_gmv", "Cancelled GMV")) if k in frame.columns})
-        picked = downloads.table(frame, f"sellers-by-{sort}", key="sl_table", height=560, column_config=config,
-                                 on_select="rerun", selection_mode="single-row")
+        picked = downloads.table(shown_frame, f"sellers-by-{sort}", key="sl_table", height=560, column_config=config,
+                                 on_select="rerun", selection_mode="single-row", column_order=order,
+                                 download=lambda: frame)
         picked_seller = page_tables.selected_seller(frame, picked.selection.rows)
         # A new selection shows its seller; the same selection, still there after Close, does not again.
         if picked_seller != st.session_state.get("sl_last_pick"):
