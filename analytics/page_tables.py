@@ -41,6 +41,17 @@ def refund_time_columns(group: str, measure: str) -> RefundTimeColumns:
     )
 
 
+def refund_latency_shown(latency: pl.DataFrame, measure: str) -> list[str]:
+    """The refund time table's columns the page shows: the group, then the count, mean, median and 90th
+    percentile of the waiting time chosen ("start" or "request"), then the pending refunds (the download
+    keeps both times)."""
+    names = (["refunds", "mean_business_days", "p50_business_days", "p90_business_days"] if measure != "request"
+             else ["refunds_from_request", "mean_from_request_business_days", "p50_from_request_business_days",
+                   "p90_from_request_business_days"])
+    group = [c for c in ("payment_method", "refund_channel") if c in latency.columns][:1]
+    return [c for c in (*group, *names, "pending_refunds") if c in latency.columns]
+
+
 def refund_quantiles(latency: pl.DataFrame, columns: RefundTimeColumns) -> pl.DataFrame | None:
     """The median and 90th percentile per group, as the latency chart wants them (group, p50, p90); None
     when the table has no such times (a data set with refund times but no request times)."""

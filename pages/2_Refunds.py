@@ -55,7 +55,9 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
             chart=lambda f: charts.latency_chart(f, quantiles, times.group, times.days, GROUPS[group],
                                                  f"Business days {MEASURES[measure].lower()}"),
         )
-    views.table_result(latency, name="refund-latency", key="rf_latency")
+    views.table_result(latency, name="refund-latency", key="rf_latency",
+                       column_order=page_tables.refund_latency_shown(latency.frame, measure) if latency.available
+                       else None)
     if quantiles is not None and distribution.available:
         with st.expander("Every refund with its waiting times"):
             downloads.table(distribution.frame, "refund-latency-distribution", key="rf_dist_table", height=300)

@@ -112,9 +112,10 @@ def scalar_tiles(tiles: Sequence[str], values: dict, unavailable: dict[str, str]
 
 
 def table_result(result: report.Table, *, name: str, key: str, chart: Callable[..., alt.TopLevelMixin] | None = None,
-                 show_table: bool = True, on_select=None, expanded: bool | None = None):
-    """A report table: its chart (when given) and the table, each downloadable; or why the data set cannot
-    show it. Returns the chart's selection state when on_select is set."""
+                 show_table: bool = True, on_select=None, expanded: bool | None = None, column_order=None):
+    """A report table: its chart (when given) and the table (its columns in `column_order` when given: the
+    download keeps them all), each downloadable; or why the data set cannot show it. Returns the chart's
+    selection state when on_select is set."""
     if not result.available:
         not_available(result.label, result.unavailable)
         return None
@@ -127,7 +128,7 @@ def table_result(result: report.Table, *, name: str, key: str, chart: Callable[.
             downloads.chart(figure, name, key=f"{key}_chart")
     if show_table:
         with st.expander(f"{result.label}: the table", expanded=chart is None if expanded is None else expanded):
-            downloads.table(result.frame, name, key=f"{key}_table")
+            downloads.table(result.frame, name, key=f"{key}_table", column_order=column_order)
     for column, why in result.notes.items():
         not_available(f"{result.label}, {tables.column_words(column).lower()}", why)
     return state
