@@ -48,11 +48,12 @@ with ui.page("overview", "Overview") as ctx:
     drill.follow_mark(picked, "status", dataset.id, ctx.filters)
 
     left, right = st.columns(2)
+    tables_below = st.container()  # the two charts' tables, at the page's full width
     with left:
         st.subheader("How requests end")
         outcomes = cached.table(report.outcomes, dataset.id, ctx.filters)
         picked = views.table_result(outcomes, name="request-outcomes", key="ov_outcomes", chart=charts.outcomes_chart,
-                                    on_select="rerun")
+                                    on_select="rerun", table_box=tables_below)
         drill.follow_mark(picked, "outcomes", dataset.id, ctx.filters)
         if outcomes.available:
             drill.outcome_links(dataset.id, ctx.filters)
@@ -63,7 +64,7 @@ with ui.page("overview", "Overview") as ctx:
         volume = cached.table(report.volume_over_time, dataset.id, ctx.filters, period=period)
         compared = cached.compared_table(report.volume_over_time, dataset.id, ctx.filters, win, period=period)
         picked = views.table_result(
-            volume, name="volume-over-time", key="ov_volume", on_select="rerun",
+            volume, name="volume-over-time", key="ov_volume", on_select="rerun", table_box=tables_below,
             chart=lambda frame: charts.volume_chart(frame, period, last_day) if compared is None else
             charts.volume_compared_chart(frame, compared.frame, period, last_day, win.shift_days, *win.legend,
                                          compared_last=win.compared_days[1]))

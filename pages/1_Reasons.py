@@ -34,14 +34,16 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
         st.stop()
 
     left, right = st.columns([3, 2])
+    tables_below = st.container()  # the two charts' tables, at the page's full width
     with left:
         st.subheader("Requests by reason")
         views.table_result(reasons, name="reasons", key="rs_reasons",
-                           chart=lambda f: charts.reasons_chart(f, focus), on_select=focus_from_chart(ctx, "rs_reasons_chart"))
+                           chart=lambda f: charts.reasons_chart(f, focus), on_select=focus_from_chart(ctx, "rs_reasons_chart"),
+                           table_box=tables_below)
     with right:
         st.subheader("Share of cancelled GMV")
         picked = views.table_result(cached.table(report.reason_cancelled_gmv, dataset.id, ctx.filters),
-                                    name="reasons-cancelled-gmv", key="rs_gmv", on_select="rerun",
+                                    name="reasons-cancelled-gmv", key="rs_gmv", on_select="rerun", table_box=tables_below,
                                     chart=lambda f: charts.reason_gmv_chart(f, focus))
         drill.follow_mark(picked, "reason_gmv", dataset.id, ctx.filters)
         st.caption("Click a bar for its cancelled orders.")

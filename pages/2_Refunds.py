@@ -63,6 +63,7 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
             downloads.table(distribution.frame, "refund-latency-distribution", key="rf_dist_table", height=300)
 
     left, right = st.columns(2)
+    tables_below = st.container()  # the two charts' tables, at the page's full width
     with left:
         threshold = int(threshold)
         st.subheader(f"Share over {threshold} business days")
@@ -71,14 +72,15 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
         if over.available and page_tables.nothing_over_threshold(over.frame):
             # Nothing over the threshold: a sentence says it better than a chart of empty bars.
             st.info(f"No refund took more than {threshold} business days.", icon=":material/check_circle:")
-            views.table_result(over, name="refunds-over-threshold", key="rf_over", expanded=False)
+            views.table_result(over, name="refunds-over-threshold", key="rf_over", expanded=False, table_box=tables_below)
         else:
-            views.table_result(over, name="refunds-over-threshold", key="rf_over",
+            views.table_result(over, name="refunds-over-threshold", key="rf_over", table_box=tables_below,
                                chart=lambda f: charts.share_over_chart(f, times.group, GROUPS[group], threshold))
     with right:
         st.subheader("Refunds by channel")
         by_channel = cached.table(report.refunds_by, dataset.id, ctx.filters, by="channel")
         picked = views.table_result(by_channel, name="refunds-by-channel", key="rf_channel", on_select="rerun",
+                                    table_box=tables_below,
                                     chart=lambda f: charts.refunds_by_chart(f, "refund_channel", "Channel"))
         drill.follow_mark(picked, "refunds_by_channel", dataset.id, ctx.filters)
         if by_channel.available:

@@ -90,4 +90,6 @@ def every_figure(result: dict) -> None:
         if wait.select(pl.exclude("payment_method")).null_count().sum_horizontal().item() == wait.height * (wait.width - 1):
             st.info("No refund to wait for on this data set.", icon=":material/info:")
         downloads.table(wait, "what-if-wait-by-payment-method", key="wi_wait", column_config={
-            k: st.column_config.NumberColumn(v, format="%,.1f") for k, v in wt.WAIT_LABELS.items()})
+            "payment_method": st.column_config.TextColumn("Payment method", width=115),
+            **{k: st.column_config.NumberColumn(v, format="%,.1f", width=110, help=f"{v}, business days")
+               for k, v in wt.WAIT_LABELS.items()}})
