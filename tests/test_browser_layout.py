@@ -1,7 +1,7 @@
 """Nothing cut at common widths, in Chromium: every page at 1280 and 1440 px, its expanders opened, each
 chart no wider than its column, no table that scrolls sideways (but the Orders list, two dozen columns by
 design), no cell of a static table, tile label or value, segmented control's option or data set name cut
-short; a screenshot of each (artifacts/layout-*.png). The Sellers page's selected seller opens its weeks."""
+short; a screenshot of each (artifacts/layout-*.png). The Sellers page's selected seller opens its weeks, and its link opens on them."""
 
 from __future__ import annotations
 
@@ -143,5 +143,15 @@ def test_a_selected_seller_opens_its_weeks(served):
         assert weeks["orders"].sum() >= 1
         assert page.evaluate(_CUT) == []
         bs.screenshot(page, "layout-seller-weeks-1280")
+        # The seller's view is in the link: a fresh browser opens on it, with the link to its orders.
+        page.wait_for_function(f"() => location.href.includes('shown={top}')", timeout=15_000)
+        fresh = browser.new_context(viewport={"width": 1280, "height": 1600}).new_page()
+        fresh.goto(page.url)
+        _settle(fresh)
+        view = fresh.locator('[data-testid="stHeading"]').filter(has_text="by week").first
+        view.wait_for(timeout=20_000)
+        assert view.inner_text().strip() == f"Seller {top} by week"
+        assert fresh.locator(f'[data-testid="stPageLink"] a[href*="g.seller={top}"]').count() == 1
+        fresh.context.close()
     finally:
         context.close()
