@@ -29,9 +29,11 @@ with ui.page("overview", "Overview") as ctx:
     st.subheader("Where orders leave the life cycle")
     lifecycle = cached.table(report.lifecycle, dataset.id, ctx.filters)
     if lifecycle.available:
-        views.table_result(lifecycle, name="order-life-cycle", key="ov_lifecycle", chart=charts.lifecycle_chart)
+        picked = views.table_result(lifecycle, name="order-life-cycle", key="ov_lifecycle",
+                                    chart=charts.lifecycle_chart, on_select="rerun")
+        drill.follow_mark(picked, "lifecycle", dataset.id, ctx.filters)
         st.caption("Each bar: the orders that reached the step; its red end and the words under it: those that "
-                   "did not reach the next step.")
+                   "did not reach the next step. Click a bar, or its red end, for those orders.")
         drill.stage_links(dataset.id, ctx.filters)
     else:
         # Without payment or shipping times the steps are unknown, but the stages of cancellations are not.
@@ -40,15 +42,19 @@ with ui.page("overview", "Overview") as ctx:
                            key="ov_stages", chart=charts.stages_chart)
     st.subheader("Orders by status")
     st.caption("The status as the export wrote it, each split by the stage of the order's cancellation request, "
-               "else of its cancellation.")
-    views.table_result(cached.table(report.orders_by_status, dataset.id, ctx.filters), name="orders-by-status",
-                       key="ov_status", chart=charts.status_chart)
+               "else of its cancellation. Click a bar's part for its orders.")
+    picked = views.table_result(cached.table(report.orders_by_status, dataset.id, ctx.filters),
+                                name="orders-by-status", key="ov_status", chart=charts.status_chart, on_select="rerun")
+    drill.follow_mark(picked, "status", dataset.id, ctx.filters)
 
     left, right = st.columns(2)
+    tables_below = st.container()  # the two charts' tables, at the page's full width
     with left:
         st.subheader("How requests end")
         outcomes = cached.table(report.outcomes, dataset.id, ctx.filters)
-        views.table_result(outcomes, name="request-outcomes", key="ov_outcomes", chart=charts.outcomes_chart)
+        picked = views.table_result(outcomes, name="request-outcomes", key="ov_outcomes", chart=charts.outcomes_chart,
+                                    on_select="rerun", table_box=tables_below)
+        drill.follow_mark(picked, "outcomes", dataset.id, ctx.filters)
         if outcomes.available:
             drill.outcome_links(dataset.id, ctx.filters)
     with right:
@@ -57,10 +63,12 @@ with ui.page("overview", "Overview") as ctx:
         last_day = page_tables.last_day(ctx.filters, bounds[1])
         volume = cached.table(report.volume_over_time, dataset.id, ctx.filters, period=period)
         compared = cached.compared_table(report.volume_over_time, dataset.id, ctx.filters, win, period=period)
-        views.table_result(volume, name="volume-over-time", key="ov_volume",
-                           chart=lambda frame: charts.volume_chart(frame, period, last_day) if compared is None else
-                           charts.volume_compared_chart(frame, compared.frame, period, last_day, win.shift_days,
-                                                        *win.legend, compared_last=win.compared_days[1]))
+        picked = views.table_result(
+            volume, name="volume-over-time", key="ov_volume", on_select="rerun", table_box=tables_below,
+            chart=lambda frame: charts.volume_chart(frame, period, last_day) if compared is None else
+            charts.volume_compared_chart(frame, compared.frame, period, last_day, win.shift_days, *win.legend,
+                                         compared_last=win.compared_days[1]))
+        drill.follow_mark(picked, "volume", dataset.id, ctx.filters, period=period)
         note = charts.partial_note(volume.frame, period, last_day) if volume.available else None
         if note:
             st.caption(note)

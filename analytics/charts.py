@@ -64,6 +64,16 @@ def plain_column(frame: pl.DataFrame, column: str, alias: str | None = None) -> 
 
 
 REASON_SELECTION = "reason_pick"
+# The selection of a chart whose marks lead to their orders: a click selects one mark, by the fields that
+# analytics.drill.for_mark reads for that chart.
+DRILL_SELECTION = "drill"
+
+
+def drill_selection(*fields: str) -> alt.Parameter:
+    """A click on a mark selects it (one at a time) by `fields`; its orders are then listed."""
+    return alt.selection_point(name=DRILL_SELECTION, fields=list(fields), on="click", toggle=False)
+
+
 HEIGHT = 280
 # "left" is the colour of cancellations wherever they are drawn; no category scale below uses it.
 COLORS = {"reached": "#4c78a8", "left": "#e45756", "baseline": "#9ecae9", "scenario": "#4c78a8"}
@@ -173,7 +183,8 @@ def lifecycle_chart(frame: pl.DataFrame) -> alt.LayerChart | alt.Chart:
         *(pl.lit(None, pl.Int64).alias(c) for c in ("left", "cancelled_after") if c not in frame.columns),
         *(pl.lit(None, pl.Float64).alias(c) for c in ("left_share",) if c not in frame.columns)))
     data = data.with_columns(
-        pl.when(pl.col("left") > 0).then(pl.col("reached") - pl.col("left")).alias("stays"))
+        pl.when(pl.col("left") > 0).then(pl.col("reached") - pl.col("left")).alias("stays"),
+        pl.lit("reached").alias("part"))
     y = alt.Y("label:N", sort=data["label"].to_list(), title=None, scale=alt.Scale(paddingOuter=0.1),
               axis=alt.Axis(labelFontSize=12, labelLimit=220, labelPadding=8, ticks=False, domain=False))
     x = alt.X("reached:Q", title="Orders", axis=alt.Axis(format=",.0f", grid=False))
@@ -182,9 +193,11 @@ def lifecycle_chart(frame: pl.DataFrame) -> alt.LayerChart | alt.Chart:
                alt.Tooltip("left_share:Q", title="Share of those that reached it", format=".1%"),
                alt.Tooltip("cancelled_after:Q", title="Cancelled after it", format=",")]
     base = alt.Chart(data)
-    reached = base.mark_bar(color=COLORS["reached"], height=BAR).encode(x=x, y=y, tooltip=tooltip)
-    leaving = base.transform_filter("datum.stays != null").mark_bar(color=COLORS["left"], height=BAR).encode(
-        x="stays:Q", x2="reached:Q", y=y, tooltip=tooltip)
+    # A click on a bar lists the orders that reached the step; on its red end, those that left after it.
+    reached = base.mark_bar(color=COLORS["reached"], height=BAR, cursor="pointer").encode(
+        x=x, y=y, tooltip=tooltip).add_params(drill_selection("step", "part"))
+    leaving = alt.Chart(data.filter(pl.col("stays").is_not_null()).with_columns(pl.lit("left").alias("part"))).mark_bar(
+        color=COLORS["left"], height=BAR, cursor="pointer").encode(x="stays:Q", x2="reached:Q", y=y, tooltip=tooltip)
     words = base.mark_text(align="left", baseline="top", dy=BAR / 2 + 4, fontSize=12, color="#31333f").encode(
         x=alt.datum(0), y=y, text="left_words:N")
     return alt.layer(reached, leaving, words).properties(height=64 * data.height + 20)
@@ -276,7 +289,7 @@ def volume_chart(frame: pl.DataFrame, period: str = "week", last_day: date | Non
     if frame.is_empty():
         return _empty("No orders in this selection")
     data = complete_periods(frame.select("period", "orders", "cancelled_orders", "cancellation_rate"), period,
-                            last_day)
+                            last_day).with_columns(pl.col("period").cast(pl.Date).cast(pl.Utf8).alias("period_key"))
     if data.is_empty():
         return _empty("No orders in this selection")
     names = ["Cancellation rate", "Orders"]
@@ -292,12 +305,15 @@ def volume_chart(frame: pl.DataFrame, period: str = "week", last_day: date | Non
     rate = _time_lines(
         data.with_columns(pl.lit("Cancellation rate").alias("what")), period,
         y=alt.Y("cancellation_rate:Q", title="Cancellation rate", axis=alt.Axis(format="%")),
-        color=color, tooltip=tooltip, series="what", strokeWidth=2.5)
+        color=color, tooltip=tooltip, series="what", strokeWidth=2.5, cursor="pointer")
     rates = list(rate.layer) if isinstance(rate, alt.LayerChart) else [rate]
+    # A click on a period's rate lists that period's cancelled orders.
+    rates[0] = rates[0].add_params(drill_selection("period_key", "what"))
     return alt.layer(orders, *rates).resolve_scale(y="independent").properties(height=HEIGHT)
 
 
 NO_STAGE = "No request or cancellation"
+NO_STATUS_KEY = "no status"  # analytics.drill.NO_STATUS: the export wrote none
 
 
 def status_chart(frame: pl.DataFrame) -> alt.Chart:
@@ -307,6 +323,8 @@ def status_chart(frame: pl.DataFrame) -> alt.Chart:
     if frame.is_empty():
         return _empty("No orders in this selection")
     data = frame.with_columns(
+        pl.col("status").fill_null(NO_STATUS_KEY).alias("status_key"),
+        pl.col("stage").fill_null("none").alias("stage_key"),
         pl.col("status").fill_null("Unknown (no status)"),
         pl.col("stage").replace_strict(STAGE_LABELS, default=pl.col("stage")).fill_null(NO_STAGE).alias("stage_words"),
     )
@@ -316,7 +334,7 @@ def status_chart(frame: pl.DataFrame) -> alt.Chart:
     palette = ["#f58518", COLORS["left"], "#b279a2", "#c6dbef"]
     return (
         alt.Chart(data)
-        .mark_bar()
+        .mark_bar(cursor="pointer")
         .encode(
             y=alt.Y("status:N", sort=statuses, title="Status in the export", axis=alt.Axis(labelLimit=200)),
             x=alt.X("orders:Q", title="Orders", axis=alt.Axis(format=",.0f")),
@@ -329,6 +347,7 @@ def status_chart(frame: pl.DataFrame) -> alt.Chart:
                      alt.Tooltip("share:Q", title="Share of orders", format=".1%")],
         )
         .transform_calculate(stage_rank=f"indexof({stages!r}, datum.stage_words)")
+        .add_params(drill_selection("status_key", "stage_key"))
         .properties(height=_rows_height(len(statuses), legend=True) + 40)
     )
 
@@ -342,7 +361,7 @@ def outcomes_chart(frame: pl.DataFrame) -> alt.Chart:
     order = [OUTCOME_LABELS[o] for o in OUTCOMES]
     return (
         alt.Chart(data)
-        .mark_bar()
+        .mark_bar(cursor="pointer")
         .encode(
             y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=240)),
             x=alt.X("requests:Q", title="Requests"),
@@ -351,6 +370,7 @@ def outcomes_chart(frame: pl.DataFrame) -> alt.Chart:
             tooltip=[alt.Tooltip("label:N", title="Outcome"), alt.Tooltip("requests:Q", format=","),
                      alt.Tooltip("share:Q", format=".1%")],
         )
+        .add_params(drill_selection("outcome"))
         .properties(height=_rows_height(data.height))
     )
 
@@ -392,7 +412,7 @@ def reason_gmv_chart(frame: pl.DataFrame, selected: str | None = None) -> alt.Ch
         return _empty("No cancelled orders with a reason in this selection")
     return (
         alt.Chart(frame)
-        .mark_bar()
+        .mark_bar(cursor="pointer")
         .encode(
             y=alt.Y("reason:N", sort="-x", title=None, axis=alt.Axis(labelExpr=legend_words())),
             x=alt.X("share_of_cancelled_gmv:Q", title="Share of cancelled GMV", axis=alt.Axis(format="%")),
@@ -401,6 +421,7 @@ def reason_gmv_chart(frame: pl.DataFrame, selected: str | None = None) -> alt.Ch
             tooltip=[alt.Tooltip("reason:N"), alt.Tooltip("cancelled_orders:Q", format=","),
                      alt.Tooltip("cancelled_gmv:Q", format=",.2f"), alt.Tooltip("share_of_cancelled_gmv:Q", format=".1%")],
         )
+        .add_params(drill_selection("reason"))
         .properties(height=_rows_height(frame.height))
     )
 
@@ -548,12 +569,13 @@ def share_over_chart(frame: pl.DataFrame, by: str, title: str, threshold: float)
 
 def refunds_by_chart(frame: pl.DataFrame, by: str, title: str) -> alt.Chart:
     """Refunds per channel (or payment method). frame: pipelines.refunds_by."""
-    data = frame.with_columns(pl.col(by).fill_null("unknown"))
+    # `key`: the label as the data holds it (null for unknown), which a click's selection returns.
+    data = frame.with_columns(pl.col(by).alias("key"), pl.col(by).fill_null("unknown"))
     if data.is_empty():
         return _empty("No refunds in this selection")
     return (
         alt.Chart(data)
-        .mark_bar()
+        .mark_bar(cursor="pointer")
         .encode(
             x=alt.X(f"{by}:N", title=title, sort="-y", axis=alt.Axis(labelAngle=0, labelExpr=legend_words())),
             y=alt.Y("refunds:Q", title="Refunds"),
@@ -561,6 +583,7 @@ def refunds_by_chart(frame: pl.DataFrame, by: str, title: str) -> alt.Chart:
             tooltip=[alt.Tooltip(f"{by}:N", title=title), alt.Tooltip("refunds:Q", format=","),
                      alt.Tooltip("refund_amount:Q", format=",.2f"), alt.Tooltip("share:Q", format=".1%")],
         )
+        .add_params(drill_selection("key"))
         .properties(height=HEIGHT)
     )
 

@@ -24,6 +24,13 @@ the command line give it the same way and a bad value is a Problem, never an exc
     request_stage, cancel_stage, outcome, refund_channel
                  the request's stage, the stage the order was cancelled at (cancelled orders only), the
                  request's outcome, the refund's channel
+    reached, left_after
+                 a step of the life cycle (placed, paid, shipped, delivered) the order reached; a step it
+                 reached without reaching the next one (a funnel bar, its red end)
+    status, stage
+                 the status as the export wrote it (NO_STATUS: none written) and the stage of the order's
+                 request, else of its cancellation ("none": neither), as orders by status splits them
+A chart's clicked mark becomes filters and a group with `for_mark` (below).
 The filters' and the group's conditions go into the one WHERE clause that analytics/load.py builds.
 """
 
@@ -31,6 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
+from datetime import date, timedelta
 
 import duckdb
 import polars as pl
@@ -82,8 +90,18 @@ GROUP_PARAMS = (
     Param(f"{PREFIX}cancel_stage", "choice", None, label="cancelled at stage", choices=STAGES),
     Param(f"{PREFIX}outcome", "choice", None, label="outcome", choices=OUTCOMES),
     Param(f"{PREFIX}refund_channel", "str", None, label="refund channel", **_LABEL),
+    Param(f"{PREFIX}reached", "choice", None, label="reached step", choices=p.LIFECYCLE_STEPS),
+    Param(f"{PREFIX}left_after", "choice", None, label="left after step", choices=p.LIFECYCLE_STEPS[:-1]),
+    Param(f"{PREFIX}status", "str", None, label="status", **_LABEL),
+    Param(f"{PREFIX}stage", "choice", None, label="stage", choices=(*STAGES, "none")),
 )
 GROUP_KEYS = tuple(prm.name[len(PREFIX):] for prm in GROUP_PARAMS)
+# The status of an order whose export wrote none. Stored statuses are normalised labels, which never hold
+# a space, so this cannot be one of them.
+NO_STATUS = "no status"
+# The SQL of each life-cycle step's "reached": the time of the step recorded (every order was placed).
+STEP_SQL = {"placed": "true", "paid": "o.paid_at IS NOT NULL", "shipped": "o.shipped_at IS NOT NULL",
+            "delivered": "o.delivered_at IS NOT NULL"}
 _LABEL_FIELDS = ("payment_method", "shipping_method", "reason", "refund_channel")
 
 
@@ -101,6 +119,10 @@ class Group:
     cancel_stage: str | None = None
     outcome: str | None = None
     refund_channel: str | None = None
+    reached: str | None = None
+    left_after: str | None = None
+    status: str | None = None
+    stage: str | None = None
 
     def __post_init__(self) -> None:
         if self.of not in OF:
@@ -111,7 +133,11 @@ class Group:
                 object.__setattr__(self, name, normalise_label(value) or None)
         if self.seller is not None:
             object.__setattr__(self, "seller", self.seller.strip() or None)
-        for name, allowed in (("request_stage", STAGES), ("cancel_stage", STAGES), ("outcome", OUTCOMES)):
+        if self.status is not None and self.status != NO_STATUS:
+            object.__setattr__(self, "status", normalise_label(self.status) or None)
+        for name, allowed in (("request_stage", STAGES), ("cancel_stage", STAGES), ("outcome", OUTCOMES),
+                              ("reached", p.LIFECYCLE_STEPS), ("left_after", p.LIFECYCLE_STEPS[:-1]),
+                              ("stage", (*STAGES, "none"))):
             value = getattr(self, name)
             if value is not None and value not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
@@ -156,7 +182,8 @@ class Group:
         for name, label in (("seller", "seller"), ("payment_method", "paid by"), ("shipping_method", "shipped"),
                             ("reason", "reason"), ("request_stage", "requested at stage"),
                             ("cancel_stage", "cancelled at stage"), ("outcome", "outcome"),
-                            ("refund_channel", "refunded to")):
+                            ("refund_channel", "refunded to"), ("reached", "reached step"),
+                            ("left_after", "left after step"), ("status", "status"), ("stage", "stage")):
             value = getattr(self, name)
             if value is not None:
                 parts.append(f"{label} {value}")
@@ -185,6 +212,22 @@ def _conditions(filters: Filters, group: Group) -> tuple[list[str], list]:
     if group.cancel_stage is not None:
         conds.append("o.is_cancelled AND o.cancel_stage = ?")
         params.append(group.cancel_stage)
+    if group.reached is not None:
+        conds.append(STEP_SQL[group.reached])
+    if group.left_after is not None:
+        following = p.LIFECYCLE_STEPS[p.LIFECYCLE_STEPS.index(group.left_after) + 1]
+        conds.append(f"{STEP_SQL[group.left_after]} AND NOT ({STEP_SQL[following]})")
+    if group.status == NO_STATUS:
+        conds.append("o.status IS NULL")
+    elif group.status is not None:
+        conds.append("o.status = ?")
+        params.append(group.status)
+    # The stage orders by status splits by (and the stage filter reads): the request's, else the cancellation's.
+    if group.stage == "none":
+        conds.append("coalesce(r.stage, o.cancel_stage) IS NULL")
+    elif group.stage is not None:
+        conds.append("coalesce(r.stage, o.cancel_stage) = ?")
+        params.append(group.stage)
     return conds, params
 
 
@@ -200,12 +243,40 @@ LIST_COLUMNS = (
     "refund_channel", "refund_amount", "refund_initiated_at", "refund_completed_at",
 )
 DERIVED = {
+    "dispatch_business_days": p.dispatch_business_days,
+    "transit_business_days": p.transit_business_days,
     "response_hours": p.response_hours,
     "refund_business_days": p.refund_business_days,
     "refund_business_days_from_request": p.refund_business_days_from_request,
 }
-# What the list may be sorted by: its stored columns (the worked-out times are not in SQL).
-SORTS = tuple(c for c in LIST_COLUMNS if c not in ("is_cancelled", "return_path"))
+
+
+def _business_days_sql(start: str, end: str) -> str:
+    """SQL of numpy.busday_count(start day, end day) (pipelines' business days: the weekdays in [start day,
+    end day); when the end comes first, minus the weekdays in (end day, start day]): 5 a whole week, then the weekdays among the rest, counted
+    from the start's weekday (0 Monday to 6 Sunday) within its week and into the next."""
+    def forward(a: str, b: str) -> str:
+        days, weekday = f"(({b}) - ({a}))", f"(isodow({a}) - 1)"
+        rest = f"({days} % 7)"
+        return (f"(5 * ({days} // 7) + greatest(0, least({weekday} + {rest}, 5) - least({weekday}, 5)) "
+                f"+ least(greatest({weekday} + {rest} - 7, 0), 5))")
+    a, b = f"CAST({start} AS DATE)", f"CAST({end} AS DATE)"
+    # End first: numpy counts the weekdays in (end day, start day], negated.
+    return f"CASE WHEN {b} >= {a} THEN {forward(a, b)} ELSE -{forward(f'({b} + 1)', f'({a} + 1)')} END"
+
+
+# The worked-out times in SQL, so the list sorts by them before it is paged (DERIVED computes them shown).
+DERIVED_SQL = {
+    "dispatch_business_days": _business_days_sql("o.paid_at", "o.shipped_at"),
+    "transit_business_days": _business_days_sql("o.shipped_at", "o.delivered_at"),
+    "response_hours": "(epoch_us(r.responded_at) - epoch_us(r.requested_at)) / 3600000000",
+    "refund_business_days": _business_days_sql("f.initiated_at", "f.completed_at"),
+    "refund_business_days_from_request": _business_days_sql("r.requested_at", "f.completed_at"),
+}
+assert set(DERIVED_SQL) == set(DERIVED)
+SORT_SQL = {**{c: COLUMN_SQL[c] for c in LIST_COLUMNS if c not in ("is_cancelled", "return_path")}, **DERIVED_SQL}
+# What the list may be sorted by: its stored columns and the times worked out from them.
+SORTS = tuple(SORT_SQL)
 DEFAULT_SORT = "placed_at"
 MAX_SEARCH = 100
 
@@ -239,7 +310,7 @@ def orders(con: duckdb.DuckDBPyConnection, dataset, filters: Filters, group: Gro
     count_sql, count_params = query(ds.id, "orders", ["count(*)"], conds, params)
     select = [f"{COLUMN_SQL[c]} AS {c}" for c in LIST_COLUMNS]
     sql, sql_params = query(ds.id, "orders", select, conds, params)
-    sql += f"\nORDER BY {COLUMN_SQL[sort]} {direction} NULLS LAST, o.order_id {direction}"
+    sql += f"\nORDER BY {SORT_SQL[sort]} {direction} NULLS LAST, o.order_id {direction}"
     if limit is not None:
         sql += "\nLIMIT ? OFFSET ?"
         sql_params += [int(limit), int(offset)]
@@ -313,3 +384,67 @@ FIGURE_GROUPS = _figure_groups()
 def for_figure(name: str) -> Group | None:
     """The orders a figure of the catalogue counts or measures, as a group; None for a figure with none."""
     return FIGURE_GROUPS.get(name)
+
+
+# ---------------------------------------------------------------------------------------------------
+# From a chart's clicked mark to its orders
+
+# The charts whose marks lead to their orders (analytics/charts.py draws them with the selection
+# charts.DRILL_SELECTION over the fields named here), and the period a time chart buckets by.
+MARK_CHARTS = ("outcomes", "lifecycle", "volume", "status", "reason_gmv", "refunds_by_channel",
+               "refunds_by_payment_method")
+_PERIOD_DAYS = {"day": 1, "week": 7}
+
+
+def period_days(period: str, first: date) -> tuple[date, date]:
+    """The first and last day of the day, Monday-started week or month starting on `first`."""
+    if period == "month":
+        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        return first, following - timedelta(days=1)
+    if period not in _PERIOD_DAYS:
+        raise ValueError(f"period must be one of day, week, month, not {period!r}")
+    return first, first + timedelta(days=_PERIOD_DAYS[period] - 1)
+
+
+def for_mark(chart: str, point: Mapping, filters: Filters, *, period: str = "week") -> tuple[Filters, Group] | None:
+    """The orders behind a clicked mark of `chart` (one of MARK_CHARTS), as the filters (the page's,
+    narrowed to a clicked period) and the group; None when the point does not name a group of orders
+    (an unknown label, a mark with no orders behind it). `point` holds the selection's fields as the
+    chart's data wrote them; it comes from the browser, so every value is checked, never trusted."""
+    def text(name: str) -> str | None:
+        value = point.get(name)
+        return value if isinstance(value, str) and value and len(value) <= _LABEL["max_len"] else None
+
+    try:
+        if chart == "outcomes":
+            outcome = text("outcome")
+            return (filters, Group(of="requests", outcome=outcome)) if outcome in OUTCOMES else None
+        if chart == "lifecycle":
+            step, part = text("step"), text("part")
+            if part == "left" and step in p.LIFECYCLE_STEPS[:-1]:
+                return filters, Group(left_after=step)
+            return (filters, Group(reached=step)) if part == "reached" and step in p.LIFECYCLE_STEPS else None
+        if chart == "volume":
+            first = date.fromisoformat(text("period_key") or "")
+            start, end = period_days(period, first)
+            start = max(start, filters.start) if filters.start else start
+            end = min(end, filters.end) if filters.end else end
+            if start > end:
+                return None
+            group = FIGURE_GROUPS["cancellation_rate"] if text("what") == "Cancellation rate" else EVERY_ORDER
+            return filters.replace(start=start, end=end), group
+        if chart == "status":
+            status, stage = text("status_key"), text("stage_key")
+            if status is None or stage not in (*STAGES, "none"):
+                return None
+            return filters, Group(status=status, stage=stage)
+        if chart == "reason_gmv":
+            reason = text("reason")
+            return (filters, Group(of="cancelled", reason=reason)) if reason else None
+        if chart in ("refunds_by_channel", "refunds_by_payment_method"):
+            field = "refund_channel" if chart == "refunds_by_channel" else "payment_method"
+            label = text("key")
+            return (filters, Group(of="refunds", **{field: label})) if label else None
+    except ValueError:  # a date or a label the group refuses: no group
+        return None
+    raise ValueError(f"chart must be one of {', '.join(MARK_CHARTS)}, not {chart!r}")

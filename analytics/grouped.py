@@ -10,7 +10,8 @@ added partials are read back per group and finalised by the catalogue (figures.p
 and many give the same figures: a count is an integer, a sum an exact decimal, a distribution its
 values with their counts.
 
-    Grouped(name, grain, by, partials)   one table of partials: one group per value of `by` (None: one)
+    Grouped(name, grain, by, partials)   one table of partials: one group per value of `by` (None: one;
+                                          several columns: per combination, its key their values as JSON)
     tally(frames, specs) -> pl.DataFrame  a chunk's partials, long (LONG_SCHEMA): spec, key, partial, v, n, s
     add(long) -> pl.DataFrame             chunks' partials added up (adding an added frame changes nothing)
     read(added, spec) -> {key: Partials}  one spec's added partials per group, as numbers and Distributions
@@ -18,6 +19,7 @@ values with their counts.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -37,11 +39,12 @@ _GROUP = ["spec", "key", "partial", "v"]
 
 @dataclass(frozen=True)
 class Grouped:
-    """The named partials of one grain's frame, per value of the column `by` (None: the whole frame)."""
+    """The named partials of one grain's frame, per value of the column `by` (None: the whole frame; a
+    tuple of columns: per combination of their values, read back with `values`)."""
 
     name: str
     grain: str
-    by: str | None
+    by: str | tuple[str, ...] | None
     partials: tuple[str, ...]
 
     def __post_init__(self):
@@ -53,7 +56,12 @@ class Grouped:
     def columns(self) -> tuple[str, ...]:
         """The columns of the grain's frame this spec reads."""
         cols = {c for n in self.partials for c in m.PARTIALS[n].columns}
-        return tuple(sorted(cols | ({self.by} if self.by else set())))
+        by = {self.by} if isinstance(self.by, str) else set(self.by or ())
+        return tuple(sorted(cols | by))
+
+    def values(self, key: str) -> dict[str, object]:
+        """A group key of a spec by several columns as those columns' values."""
+        return dict(zip(self.by, json.loads(key).values(), strict=True))
 
 
 def scalar_specs(names: Iterable[str]) -> list[Grouped]:
@@ -76,6 +84,10 @@ def _aggregate(frame: pl.LazyFrame, spec: Grouped) -> pl.LazyFrame:
     exprs = [m.partial_expr(n, exact=True) for n in spec.partials]
     if spec.by is None:
         return frame.select(pl.lit(None, pl.String).alias("key"), *exprs)
+    if isinstance(spec.by, tuple):
+        # Nulls stay nulls in the JSON, so a group key never confuses a missing value with a label.
+        key = pl.struct(*(pl.col(c).cast(pl.String) for c in spec.by)).struct.json_encode()
+        return frame.group_by(key.alias("key")).agg(exprs)
     return frame.group_by(pl.col(spec.by).cast(pl.String).alias("key")).agg(exprs)
 
 

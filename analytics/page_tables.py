@@ -41,6 +41,17 @@ def refund_time_columns(group: str, measure: str) -> RefundTimeColumns:
     )
 
 
+def refund_latency_shown(latency: pl.DataFrame, measure: str) -> list[str]:
+    """The refund time table's columns the page shows: the group, then the count, mean, median and 90th
+    percentile of the waiting time chosen ("start" or "request"), then the pending refunds (the download
+    keeps both times)."""
+    names = (["refunds", "mean_business_days", "p50_business_days", "p90_business_days"] if measure != "request"
+             else ["refunds_from_request", "mean_from_request_business_days", "p50_from_request_business_days",
+                   "p90_from_request_business_days"])
+    group = [c for c in ("payment_method", "refund_channel") if c in latency.columns][:1]
+    return [c for c in (*group, *names, "pending_refunds") if c in latency.columns]
+
+
 def refund_quantiles(latency: pl.DataFrame, columns: RefundTimeColumns) -> pl.DataFrame | None:
     """The median and 90th percentile per group, as the latency chart wants them (group, p50, p90); None
     when the table has no such times (a data set with refund times but no request times)."""
@@ -87,6 +98,28 @@ def sellers_with_orders(sellers: pl.DataFrame, minimum: int) -> pl.DataFrame:
         return sellers
     kept = sellers.filter(pl.col("orders") >= minimum)
     return kept.with_columns(pl.int_range(1, kept.height + 1, dtype=pl.Int64).alias("rank"))
+
+
+# The seller table's columns on the page, in order (the download keeps every column): narrow enough for a
+# 1280 px window; the column the table is ranked by is added when it is not one of them.
+SELLER_COLUMNS = ("rank", "seller_id", "orders", "acceptance_rate", "p50_response_hours", "cancelled_orders",
+                  "cancellation_rate", "cancellation_rate_interval", "cancelled_gmv")
+
+
+def sellers_shown(sellers: pl.DataFrame, sort: str) -> tuple[pl.DataFrame, list[str]]:
+    """The seller table as the page shows it: its cancellation rate's 95% interval in one column of text
+    ('9.5% – 17.3%', empty without orders), and the columns shown in order (SELLER_COLUMNS, then the
+    ranking's own column when it is not among them)."""
+    def pct(column: str) -> pl.Expr:
+        return (pl.col(column) * 100).round(1).cast(pl.Utf8)
+
+    shown = sellers.with_columns(
+        pl.format("{}% – {}%", pct("cancellation_rate_low"), pct("cancellation_rate_high"))
+        .alias("cancellation_rate_interval"))
+    order = [c for c in SELLER_COLUMNS if c in shown.columns]
+    if sort in shown.columns and sort not in order and sort != "cancellation_rate_low":
+        order.append(sort)
+    return shown, order
 
 
 def selected_seller(sellers: pl.DataFrame, rows: list[int]) -> str | None:

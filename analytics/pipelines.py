@@ -171,6 +171,17 @@ def refund_business_days_from_request() -> pl.Expr:
     return pl.business_day_count(pl.col("requested_at").dt.date(), pl.col("refund_completed_at").dt.date())
 
 
+def dispatch_business_days() -> pl.Expr:
+    """Orders frame: business days from the payment to the parcel leaving (the dispatch deadline's measure);
+    null while unpaid or unshipped."""
+    return pl.business_day_count(pl.col("paid_at").dt.date(), pl.col("shipped_at").dt.date())
+
+
+def transit_business_days() -> pl.Expr:
+    """Orders frame: business days from shipping to delivery (transit); null while either is unknown."""
+    return pl.business_day_count(pl.col("shipped_at").dt.date(), pl.col("delivered_at").dt.date())
+
+
 def refund_amount() -> pl.Expr:
     return pl.col("refund_amount").sum()
 
@@ -307,11 +318,23 @@ def orders_by_status(frames: Frames) -> pl.LazyFrame:
     cancelled at (an order cancelled by its status alone); null for an order with neither. Columns:
     status, stage, orders, cancelled_orders, share (of all the selected orders). Statuses with most
     orders first, stages in life-cycle order. Reads frames.orders and frames.requests."""
-    stage = pl.coalesce("request_stage", "cancel_stage").alias("stage")
     with_stage = frames.orders.join(frames.requests.select("order_id", "request_stage"), on="order_id", how="left")
+    return status_table(with_stage.group_by(*STATUS_KEYS).agg(row_count().alias("orders"),
+                                                              cancelled_count().alias("cancelled_orders")))
+
+
+# What orders by status counts orders by: the export's status, the request's stage, the cancellation's.
+STATUS_KEYS = ("status", "request_stage", "cancel_stage")
+
+
+def status_table(counted: pl.LazyFrame) -> pl.LazyFrame:
+    """Orders by status (see orders_by_status) from orders and cancelled_orders counted per STATUS_KEYS:
+    counts that add up, so the report adds them over chunks of orders and finishes here."""
+    stage = pl.coalesce("request_stage", "cancel_stage").alias("stage")
     order = {s: i for i, s in enumerate(STAGES)}
     return (
-        with_stage.group_by("status", stage).agg(row_count().alias("orders"), cancelled_count().alias("cancelled_orders"))
+        counted.group_by("status", stage).agg(pl.col("orders").sum().cast(pl.Int64),
+                                              pl.col("cancelled_orders").sum().cast(pl.Int64))
         .with_columns(ratio(pl.col("orders"), pl.col("orders").sum()).alias("share"),
                       pl.col("orders").sum().over("status").alias("_status_orders"),
                       pl.col("stage").replace_strict(order, default=len(order), return_dtype=pl.Int64).alias("_stage"))

@@ -63,6 +63,9 @@ The report dict:
         as metrics p50/p90_refund_business_days_from_start. "refunds": how many each one measures)
      "refunds_over_threshold": {"threshold_business_days", "refunds", "over_threshold", "share"},
      "seller_losses": {"cancelled_gmv", "return_path_orders"},
+     "orders_by_status": [{"status", "stage", "orders", "cancelled_orders", "share"}, ...] (the Overview's
+                         table: the status as the export wrote it, null when it wrote none; the stage of the
+                         order's request, else of its cancellation, null with neither; share of all orders),
      "currency": the one currency of the orders, or null (none recorded, or several),
      "money_by_currency": null, or with several currencies [{"currency", "orders", "gmv", "cancelled_orders",
                           "cancelled_gmv"}, ...] (the money figures above are then null: never added up),
@@ -390,12 +393,16 @@ _TABLE_SPECS = (
     grouped.Grouped("latency", "refunds", None, _LATENCY_PARTIALS),
 )
 _CURRENCY_SPEC = grouped.Grouped("by_currency", "orders", "currency", _VOLUME_PARTIALS)
+# Orders by status: counts per pipelines.STATUS_KEYS, finished by the Overview's own pipelines.status_table.
+_STATUS_SPEC = grouped.Grouped("by_status", "orders", p.STATUS_KEYS, ("orders", "cancelled_orders"))
+_STATUS_SCHEMA = {**{k: pl.String for k in p.STATUS_KEYS}, "orders": pl.Int64, "cancelled_orders": pl.Int64}
 
 
 def report_specs(several_currencies: bool = False) -> list[grouped.Grouped]:
     """The partials `report` finalises: its headline scalars and its tables' groups (money by currency
     only where the data set has several currencies)."""
-    return [*grouped.scalar_specs(_REPORT_SCALARS), *_TABLE_SPECS, *([_CURRENCY_SPEC] if several_currencies else [])]
+    return [*grouped.scalar_specs(_REPORT_SCALARS), *_TABLE_SPECS, _STATUS_SPEC,
+            *([_CURRENCY_SPEC] if several_currencies else [])]
 
 
 # Report key -> the capabilities it stands on. A key the data set cannot support is null, with its reason
@@ -417,6 +424,7 @@ _REPORT_NEEDS = {
     "refund_wait_from_start": ("refunds", "refund_times"),
     "refund_wait_from_request": ("refunds", "refund_times", "requests", "request_times"),
     "refunds_over_threshold": ("refunds", "refund_times"),
+    "orders_by_status": ("statuses",),
 }
 _FROM_REQUEST_KEYS = ("refunds_from_request", "mean_from_request_business_days", "p50_from_request_business_days",
                       "p90_from_request_business_days")
@@ -468,6 +476,12 @@ def _volume_rows(added: pl.DataFrame, spec: grouped.Grouped) -> list[dict]:
     rows = [{spec.by: key, **m.finalise(parts, (*_VOLUME_PARTIALS, "cancellation_rate"))}
             for key, parts in grouped.read(added, spec).items()]
     return grouped.ranked(rows, "orders", spec.by)
+
+
+def _status_rows(added: pl.DataFrame) -> list[dict]:
+    counted = pl.DataFrame([{**_STATUS_SPEC.values(key), **parts} for key, parts in grouped.read(added, _STATUS_SPEC).items()],
+                           schema=_STATUS_SCHEMA)
+    return p.status_table(counted.lazy()).collect().to_dicts()
 
 
 def _latency_row(parts: dict) -> dict:
@@ -535,6 +549,7 @@ def finalise_report(ds, filters: Filters, threshold_days: float, missing: dict[s
                                    "over_threshold": slow,
                                    "share": float(slow / measured) if measured else None},
         "seller_losses": {"cancelled_gmv": s["cancelled_gmv"], "return_path_orders": s["return_path_orders"]},
+        "orders_by_status": _status_rows(added),
     }
     why_not: dict[str, str] = {}
     for key, needs in _REPORT_NEEDS.items():

@@ -42,7 +42,7 @@ MEMORY_ENV = "CANCELLATION_LAB_SPARK_MEMORY"
 
 # The Parquet tables' columns -> the pipelines' names (load._COLUMN_SQL says the same for DuckDB).
 _ORDER_COLUMNS = ("order_id", "placed_at", "payment_method", "amount", "shipping_method", "seller_id", "currency",
-                  "paid_at", "shipped_at", "delivered_at", "cancelled_at", "is_cancelled", "cancel_stage")
+                  "paid_at", "shipped_at", "delivered_at", "cancelled_at", "is_cancelled", "cancel_stage", "status")
 _REQUEST_COLUMNS = {"requested_at": "requested_at", "reason": "reason", "request_stage": "stage",
                     "seller_response": "seller_response", "responded_at": "responded_at", "outcome": "outcome",
                     "return_path": "return_path"}

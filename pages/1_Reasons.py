@@ -7,7 +7,7 @@ import ui
 from analytics import charts, compare, page_tables, report
 from analytics.links import Param
 from analytics.text import md
-from ui import cached, views
+from ui import cached, drill, views
 from ui.options import filter_options
 from ui.reasons import focus_from_chart, focus_notice
 
@@ -34,15 +34,19 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
         st.stop()
 
     left, right = st.columns([3, 2])
+    tables_below = st.container()  # the two charts' tables, at the page's full width
     with left:
         st.subheader("Requests by reason")
         views.table_result(reasons, name="reasons", key="rs_reasons",
-                           chart=lambda f: charts.reasons_chart(f, focus), on_select=focus_from_chart(ctx, "rs_reasons_chart"))
+                           chart=lambda f: charts.reasons_chart(f, focus), on_select=focus_from_chart(ctx, "rs_reasons_chart"),
+                           table_box=tables_below)
     with right:
         st.subheader("Share of cancelled GMV")
-        views.table_result(cached.table(report.reason_cancelled_gmv, dataset.id, ctx.filters),
-                           name="reasons-cancelled-gmv", key="rs_gmv",
-                           chart=lambda f: charts.reason_gmv_chart(f, focus))
+        picked = views.table_result(cached.table(report.reason_cancelled_gmv, dataset.id, ctx.filters),
+                                    name="reasons-cancelled-gmv", key="rs_gmv", on_select="rerun", table_box=tables_below,
+                                    chart=lambda f: charts.reason_gmv_chart(f, focus))
+        drill.follow_mark(picked, "reason_gmv", dataset.id, ctx.filters)
+        st.caption("Click a bar for its cancelled orders.")
 
     scope = f" · {md(charts.plain(focus))}" if focus else ""
     st.subheader(f"By stage{scope}")
@@ -83,9 +87,12 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
     left, right = st.columns(2)
     with left:
         st.subheader(f"How these requests end{scope}")
-        views.table_result(cached.table(report.outcomes, dataset.id, narrowed), name="request-outcomes",
-                           key="rs_outcomes", chart=charts.outcomes_chart)
+        picked = views.table_result(cached.table(report.outcomes, dataset.id, narrowed), name="request-outcomes",
+                                    key="rs_outcomes", chart=charts.outcomes_chart, on_select="rerun")
+        drill.follow_mark(picked, "outcomes", dataset.id, narrowed)
     with right:
         st.subheader("Seller response time by reason")
+        # The median and 90th percentile: room for them in half the page (the download has the mean too).
         views.table_result(cached.table(report.response_time, dataset.id, narrowed, by="reason"),
-                           name="response-time-by-reason", key="rs_response", chart=None)
+                           name="response-time-by-reason", key="rs_response", chart=None,
+                           column_order=["reason", "answered_requests", "p50_response_hours", "p90_response_hours"])

@@ -55,12 +55,15 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
             chart=lambda f: charts.latency_chart(f, quantiles, times.group, times.days, GROUPS[group],
                                                  f"Business days {MEASURES[measure].lower()}"),
         )
-    views.table_result(latency, name="refund-latency", key="rf_latency")
+    views.table_result(latency, name="refund-latency", key="rf_latency",
+                       column_order=page_tables.refund_latency_shown(latency.frame, measure) if latency.available
+                       else None)
     if quantiles is not None and distribution.available:
         with st.expander("Every refund with its waiting times"):
             downloads.table(distribution.frame, "refund-latency-distribution", key="rf_dist_table", height=300)
 
     left, right = st.columns(2)
+    tables_below = st.container()  # the two charts' tables, at the page's full width
     with left:
         threshold = int(threshold)
         st.subheader(f"Share over {threshold} business days")
@@ -69,22 +72,25 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
         if over.available and page_tables.nothing_over_threshold(over.frame):
             # Nothing over the threshold: a sentence says it better than a chart of empty bars.
             st.info(f"No refund took more than {threshold} business days.", icon=":material/check_circle:")
-            views.table_result(over, name="refunds-over-threshold", key="rf_over", expanded=False)
+            views.table_result(over, name="refunds-over-threshold", key="rf_over", expanded=False, table_box=tables_below)
         else:
-            views.table_result(over, name="refunds-over-threshold", key="rf_over",
+            views.table_result(over, name="refunds-over-threshold", key="rf_over", table_box=tables_below,
                                chart=lambda f: charts.share_over_chart(f, times.group, GROUPS[group], threshold))
     with right:
         st.subheader("Refunds by channel")
         by_channel = cached.table(report.refunds_by, dataset.id, ctx.filters, by="channel")
-        views.table_result(by_channel, name="refunds-by-channel", key="rf_channel",
-                           chart=lambda f: charts.refunds_by_chart(f, "refund_channel", "Channel"))
+        picked = views.table_result(by_channel, name="refunds-by-channel", key="rf_channel", on_select="rerun",
+                                    table_box=tables_below,
+                                    chart=lambda f: charts.refunds_by_chart(f, "refund_channel", "Channel"))
+        drill.follow_mark(picked, "refunds_by_channel", dataset.id, ctx.filters)
         if by_channel.available:
             drill.group_links(dataset.id, ctx.filters, page_tables.refund_groups(by_channel.frame, "refund_channel"),
                               "refund")
     st.subheader("Refunds by payment method")
     by_method = cached.table(report.refunds_by, dataset.id, ctx.filters, by="payment_method")
-    views.table_result(by_method, name="refunds-by-payment-method", key="rf_method",
-                       chart=lambda f: charts.refunds_by_chart(f, "payment_method", "Payment method"))
+    picked = views.table_result(by_method, name="refunds-by-payment-method", key="rf_method", on_select="rerun",
+                                chart=lambda f: charts.refunds_by_chart(f, "payment_method", "Payment method"))
+    drill.follow_mark(picked, "refunds_by_payment_method", dataset.id, ctx.filters)
     if by_method.available:
         st.caption("The orders behind each payment method's refunds:")
         drill.group_links(dataset.id, ctx.filters, page_tables.refund_groups(by_method.frame, "payment_method"),

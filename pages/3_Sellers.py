@@ -1,5 +1,6 @@
 """Sellers: the ranked seller table (response time, acceptance rate, cancellation rate with its 95%
-interval, cancelled GMV), searchable; a selected row leads to that seller's orders and shows its trend."""
+interval, cancelled GMV), searchable; a selected row opens that seller's own view (its orders, its weeks),
+which the link keeps (`shown`), so the link opens on that seller."""
 
 import streamlit as st
 
@@ -26,41 +27,58 @@ PARAMS = (
     Param("sort", "choice", "cancelled_gmv", choices=pipelines.SELLER_SORT_COLUMNS, label="rank by"),
     Param("q", "str", "", max_len=64, label="search"),
     Param("min", "integer", 1, minimum=1, maximum=1_000_000, label="minimum orders"),
+    Param("shown", "str", None, max_len=200, label="seller shown"),
 )
 RATE_HELP = ("Cancelled of the seller's orders, with its Wilson 95% interval: the fewer the orders, the wider "
              "the interval.")
+# Short headers and set widths, so the table fits a 1280 px window; each header's help says it in full.
 COLUMNS = {
-    "rank": st.column_config.NumberColumn("Rank", format="%d"),
-    "seller_id": st.column_config.TextColumn("Seller"),
-    "orders": st.column_config.NumberColumn("Orders", format="%,d"),
-    "gmv": st.column_config.NumberColumn("GMV", format="%,.2f"),
-    "cancellation_requests": st.column_config.NumberColumn("Requests", format="%,d"),
-    "answered_requests": st.column_config.NumberColumn("Answered", format="%,d"),
-    "acceptance_rate": st.column_config.NumberColumn("Acceptance rate", format="percent",
-                                                     help="Accepted of the requests the seller answered"),
-    "p50_response_hours": st.column_config.NumberColumn("Median response (h)", format="%,.1f"),
-    "cancelled_orders": st.column_config.NumberColumn("Cancelled", format="%,d"),
-    "cancellation_rate": st.column_config.NumberColumn("Cancellation rate", format="percent", help=RATE_HELP),
-    "cancellation_rate_low": st.column_config.NumberColumn("Rate: 95% from", format="percent", help=RATE_HELP),
-    "cancellation_rate_high": st.column_config.NumberColumn("Rate: 95% to", format="percent", help=RATE_HELP),
-    "cancelled_gmv": st.column_config.NumberColumn("Cancelled GMV", format="%,.2f"),
-    "return_path_orders": st.column_config.NumberColumn("Sent the return way", format="%,d",
-                                                        help="Orders that shipped before the seller answered the request"),
+    "rank": st.column_config.NumberColumn("#", format="%d", width=45, help="Rank"),
+    "seller_id": st.column_config.TextColumn("Seller", width=120),
+    "orders": st.column_config.NumberColumn("Orders", format="%,d", width=70),
+    "gmv": st.column_config.NumberColumn("GMV", format="%,.2f", width=100),
+    "cancellation_requests": st.column_config.NumberColumn("Requests", format="%,d", width=80),
+    "answered_requests": st.column_config.NumberColumn("Answered", format="%,d", width=80),
+    "acceptance_rate": st.column_config.NumberColumn("Accepted", format="percent", width=80,
+                                                     help="Acceptance rate: accepted of the requests the seller answered"),
+    "p50_response_hours": st.column_config.NumberColumn("Answer (h)", format="%,.1f", width=80,
+                                                        help="Median hours from a request to the seller's answer"),
+    "cancelled_orders": st.column_config.NumberColumn("Cancelled", format="%,d", width=80),
+    "cancellation_rate": st.column_config.NumberColumn("Rate", format="percent", width=75,
+                                                       help="Cancellation rate. " + RATE_HELP),
+    "cancellation_rate_interval": st.column_config.TextColumn("95% interval", width=110, help=RATE_HELP),
+    "cancelled_gmv": st.column_config.NumberColumn("Cancelled GMV", format="%,.2f", width=110),
+    "return_path_orders": st.column_config.NumberColumn("Return way", format="%,d", width=85,
+                                                        help="Orders sent the return way: they shipped before the "
+                                                             "seller answered the request"),
 }
 
 
 
-def seller_trend(dataset_id: str, filters, seller: str) -> None:
-    """The selected seller's own view: its orders and cancellation rate per week, under the filters."""
-    st.subheader(f"Seller {md(seller)} by week")
+def seller_view(ctx, dataset_id: str, filters, seller: str) -> None:
+    """The shown seller's own view: a link to its orders, and its orders and cancellation rate per week,
+    under the filters; Close goes back to the table alone."""
+    head, close = st.columns([5, 1], vertical_alignment="center")
+    head.subheader(f"Seller {md(seller)} by week")
+    close.button("Close", key="sl_close_seller", icon=":material/close:", on_click=_show, args=(ctx, None))
+    group = Group(seller=seller)
+    (n,) = drill.counts(dataset_id, filters, [group])
+    drill.link(dataset_id, filters, group, f"{drill.see(n)} of seller {md(seller)}")
     bounds = filter_options(dataset_id).bounds.get(filters.anchor, (None, None))
     last_day = page_tables.last_day(filters, bounds[1])
     trend = cached.table(report.seller_trend, dataset_id, filters, seller=seller, period="week")
+    if trend.available and not trend.frame.height:
+        st.info("This seller has no orders under the filters.", icon=":material/search_off:")
+        return
     views.table_result(trend, name=f"seller-{seller}-by-week", key="sl_trend",
                        chart=lambda frame: charts.volume_chart(frame, "week", last_day))
     note = charts.partial_note(trend.frame, "week", last_day) if trend.available else None
     if note:
         st.caption(note)
+
+
+def _show(ctx, seller: str | None) -> None:
+    st.session_state[ctx.k("shown")] = seller
 
 
 with ui.page("sellers", "Sellers", PARAMS) as ctx:
@@ -87,6 +105,7 @@ with ui.page("sellers", "Sellers", PARAMS) as ctx:
         for column, why in losses.notes.items():
             views.not_available(tables.column_words(column), why)
 
+    view = st.container()
     result = cached.table(report.sellers, dataset.id, ctx.filters, sort_by=sort)
     if not result.available:
         views.table_result(result, name="sellers", key="sl_table")
@@ -102,20 +121,32 @@ with ui.page("sellers", "Sellers", PARAMS) as ctx:
         if frame.is_empty():
             st.info("No seller id contains that text.", icon=":material/search_off:")
         money = cached.currencies(dataset.id)
-        config = {k: v for k, v in COLUMNS.items() if k in frame.columns}
+        shown_frame, order = page_tables.sellers_shown(frame, sort)
+        config = {k: v for k, v in COLUMNS.items() if k in shown_frame.columns}
         if len(money) == 1:
-            # Amounts in the data set's currency: said in the headers, as a spreadsheet would.
-            config.update({k: st.column_config.NumberColumn(f"{label} ({money[0]})", format="%,.2f")
+            # Amounts in the data set's currency: said in the headers' help, as the header has no room.
+            config.update({k: st.column_config.NumberColumn(label, format="%,.2f", width=110 if k == "cancelled_gmv" else 100,
+                                                            help=f"{label} in {money[0]}")
                            for k, label in (("gmv", "GMV"), ("cancelled_gmv", "Cancelled GMV")) if k in frame.columns})
-        picked = downloads.table(frame, f"sellers-by-{sort}", key="sl_table", height=560, column_config=config,
-                                 on_select="rerun", selection_mode="single-row")
-        seller = page_tables.selected_seller(frame, picked.selection.rows)
-        if seller is None:
-            st.caption("Select a seller's row to list its orders.")
+        picked = downloads.table(shown_frame, f"sellers-by-{sort}", key="sl_table", height=560, column_config=config,
+                                 on_select="rerun", selection_mode="single-row", column_order=order,
+                                 download=lambda: frame)
+        picked_seller = page_tables.selected_seller(frame, picked.selection.rows)
+        # A new selection shows its seller; the same selection, still there after Close, does not again.
+        if picked_seller != st.session_state.get("sl_last_pick"):
+            st.session_state["sl_last_pick"] = picked_seller
+            if picked_seller is not None:
+                _show(ctx, picked_seller)
+        shown = st.session_state.get(ctx.k("shown"))
+        if shown and shown not in set(result.frame["seller_id"].to_list()):
+            ctx.notices.append(f"shown: the seller “{shown}” has no orders under these filters in this data set; "
+                               "showing the table.")
+            _show(ctx, None)
+            shown = None
+        if shown:
+            with view:
+                seller_view(ctx, dataset.id, ctx.filters, shown)
         else:
-            group = Group(seller=seller)
-            (n,) = drill.counts(dataset.id, ctx.filters, [group])
-            drill.link(dataset.id, ctx.filters, group, f"{drill.see(n)} of seller {md(seller)}")
-            seller_trend(dataset.id, ctx.filters, seller)
+            st.caption("Select a seller's row to see its own view: its orders and its weeks.")
         for column, why in result.notes.items():
             views.not_available(tables.column_words(column), why)

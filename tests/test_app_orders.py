@@ -128,3 +128,26 @@ def test_every_outcome_and_every_stage_of_cancellation_leads_to_its_orders(demo)
     awaiting = stages.filter(stages["stage"] == "awaiting_shipment")["cancelled_orders"][0]
     assert links[f"Cancelled awaiting shipment: {awaiting:,} orders"] == {
         "dataset": demo[1], "g.of": "cancelled", "g.cancel_stage": "awaiting_shipment"}
+
+
+def test_the_list_sorts_by_a_time_it_works_out(demo):
+    query = {"dataset": demo[1], "g.of": "refunds", "sort": "refund_business_days", "desc": "true"}
+    at = s.open_page("orders", query)
+    assert s.problems(at) == [] and not at.warning
+    frame, _ = _expected(demo, Filters(), drill.Group(of="refunds"), sort="refund_business_days", descending=True,
+                         limit=50)
+    shown = at.dataframe[0].value
+    assert shown["order_id"].tolist() == frame["order_id"].to_list()
+    days = shown["refund_business_days"].dropna().tolist()
+    assert days and days == sorted(days, reverse=True)
+    sort = at.selectbox(key="orders_sort")
+    assert sort.value == "refund_business_days"
+    assert sort.format_func("refund_business_days") == "Refund time (days)"
+    at.toggle(key="orders_desc").set_value(False).run()
+    at.selectbox(key="orders_sort").set_value("dispatch_business_days").run()
+    assert at.query_params["sort"] == "dispatch_business_days"
+    at.button(key="orders_clear_group").click().run()  # every order: the shipped ones have a time to ship
+    ship = at.dataframe[0].value["dispatch_business_days"].dropna().tolist()
+    first, _ = _expected(demo, Filters(), drill.Group(), sort="dispatch_business_days", limit=50)
+    assert len(ship) == 50 and ship == first["dispatch_business_days"].to_list()
+    assert ship[0] == _expected(demo, Filters(), drill.Group())[0]["dispatch_business_days"].min()

@@ -325,7 +325,7 @@ def test_both_intervals_are_shown_in_words_the_next_period_first(demo):
     assert change["orders_low"] == change["orders_high"] == change["value"]
     assert row["Change, these same orders"] == f"exactly {change['value']:+,.0f}"
     # The number of orders is the same in any period under any policy: the full table says "exact".
-    every = next(df.value for df in at.dataframe if "Baseline" in df.value.columns)
+    every = next(t.value for t in at.table if "Baseline" in t.value.columns)
     assert "(exact)" in " ".join(every["Baseline"].astype(str))
 
 

@@ -28,7 +28,7 @@ def _database(odd, monkeypatch):
 
 
 def _row(at, figure: str) -> dict[str, str]:
-    table = next(d.value for d in at.dataframe if "Figure" in d.value.columns)
+    table = next(t.value for t in at.table if "Baseline" in t.value.columns)
     row = table[table["Figure"] == figure]
     assert len(row) == 1, list(table["Figure"])
     # Each cell is the estimate, then its intervals in words in parentheses: the estimate is compared.

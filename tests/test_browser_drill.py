@@ -5,6 +5,7 @@ opened in a fresh browser, shows the same list."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import browser_support as bs
 
@@ -80,3 +81,43 @@ def test_from_a_tile_a_bar_and_a_row_to_their_orders(tmp_path):
         bs.wait_ready(page)
         _follow(page, f"g.seller={top['seller_id']}")
         _check_list(browser, page, top["orders"], "sellers-row")
+
+
+def _click_mark(page, chart: int, aria: str) -> None:
+    """Click the mark of the page's chart number `chart` whose accessible label holds `aria`, and wait for
+    the Orders page."""
+    marks = page.locator('[data-testid="stVegaLiteChart"]').nth(chart).locator(f'[role="graphics-symbol"][aria-label*="{aria}"]')
+    marks.last.click()  # a line's points come after the line itself
+    page.wait_for_url(re.compile(r"/Orders\?"), timeout=20_000)
+    bs.wait_ready(page)
+
+
+def test_a_click_on_a_chart_mark_lists_its_orders(tmp_path):
+    from analytics import db, report
+
+    path = tmp_path / "app.duckdb"
+    dataset = bs.make_demo_db(path, orders=3_000)
+    con = db.connect(path)
+    try:
+        outcomes = report.outcomes(con, dataset).frame
+        accepted = outcomes.filter(outcomes["outcome"] == "accepted")["requests"][0]
+        weeks = report.volume_over_time(con, dataset, period="week").frame
+        week = weeks.row(1, named=True)  # the second week: a whole one
+    finally:
+        con.close()
+    first, last = week["period"], week["period"] + timedelta(days=6)
+
+    with bs.app_server(path, tmp_path / "app.log") as server, bs.chromium() as browser:
+        page = browser.new_context(viewport={"width": 1400, "height": 2600}).new_page()
+        page.goto(f"{server.url}/?dataset={dataset}")
+        bs.wait_ready(page)
+        # The Overview's charts: the life cycle, orders by status, request outcomes, the rate by week.
+        _click_mark(page, 2, "label: Accepted by seller;")
+        assert "g.of=requests" in page.url and "g.outcome=accepted" in page.url
+        _check_list(browser, page, accepted, "outcomes-bar")
+
+        page.goto(f"{server.url}/?dataset={dataset}")
+        bs.wait_ready(page)
+        _click_mark(page, 3, f"what: Cancellation rate; Week: {first:%b %d, %Y};")
+        assert f"from={first}" in page.url and f"to={last}" in page.url and "g.of=cancelled" in page.url
+        _check_list(browser, page, week["cancelled_orders"], "rate-week-point")

@@ -130,6 +130,22 @@ def test_search_sort_and_pages_happen_in_sql(stored):
         drill.orders(con, dataset.id, Filters(), sort="amount; DROP TABLE orders")
 
 
+def test_the_list_sorts_by_the_times_it_works_out(stored):
+    """Sorted in SQL before paging, by the times the list works out:
+    refund time (business days from the refund's start): O9 24, O7 4, O1 2, O4 0, the rest none;
+    seller's answer (hours): O6 24, O1 12, O7 6, O11 1;
+    days to ship (business days from payment to shipping): O5 0 (same day), O6 1 (Fri -> Mon), O10 1,
+    O3 2 (Mon -> Wed), O8 2; ties by order id (O10 before O6 as text), the unshipped after them."""
+    _, con, dataset = stored
+    assert ids(con, dataset, sort="refund_business_days", descending=True, limit=4) == (["O9", "O7", "O1", "O4"], 11)
+    assert ids(con, dataset, sort="response_hours", descending=True, limit=4) == (["O6", "O1", "O7", "O11"], 11)
+    assert ids(con, dataset, sort="dispatch_business_days", limit=6) == (["O5", "O10", "O6", "O3", "O8", "O1"], 11)
+    frame, _ = drill.orders(con, dataset.id, Filters(), sort="dispatch_business_days", limit=5)
+    assert frame["dispatch_business_days"].to_list() == [0, 1, 1, 2, 2]
+    # The second page starts where the first ended.
+    assert ids(con, dataset, sort="response_hours", descending=True, offset=2, limit=2) == (["O7", "O11"], 11)
+
+
 def test_a_group_parses_from_a_link_and_the_command_line_with_problems():
     group = G(of="cancelled", reason="Wrong Item", seller=" S1 ")
     assert group.items() == {"of": "cancelled", "reason": "wrong_item", "seller": "S1"}

@@ -230,6 +230,39 @@ def test_cli_report_json_and_text(con, stored, db_file, capsys):
         assert text in out, text
 
 
+def test_report_json_has_orders_by_status_worked_out_by_hand(con, stored, db_file, capsys):
+    """Orders by status (the Overview's table), by the stage of the request, else of the cancellation:
+    cancelled x before payment O2; cancelled x awaiting shipment O1 O4 O7 O11 (requests) and O9 (by status
+    alone); delivered x awaiting shipment O5 O6; x after shipment O3; x none O8 O10. Shares of 11; the status
+    with more orders first (cancelled 6, delivered 5), stages in life-cycle order, none last.
+    Paid by card (O1 O3 O6 O8 O9 O10): delivered 4 (awaiting O6, after O3, none O8 O10), cancelled 2 (O1 O9)."""
+    con.close()
+    code, out, _ = run_cli(capsys, "report", "--db", str(db_file), "--json")
+    assert code == 0
+    got = json.loads(out)["orders_by_status"]
+    assert got == [
+        {"status": "cancelled", "stage": "before_payment", "orders": 1, "cancelled_orders": 1, "share": pytest.approx(1 / 11)},
+        {"status": "cancelled", "stage": "awaiting_shipment", "orders": 5, "cancelled_orders": 5, "share": pytest.approx(5 / 11)},
+        {"status": "delivered", "stage": "awaiting_shipment", "orders": 2, "cancelled_orders": 0, "share": pytest.approx(2 / 11)},
+        {"status": "delivered", "stage": "after_shipment", "orders": 1, "cancelled_orders": 0, "share": pytest.approx(1 / 11)},
+        {"status": "delivered", "stage": None, "orders": 2, "cancelled_orders": 0, "share": pytest.approx(2 / 11)},
+    ]
+    code, out, _ = run_cli(capsys, "report", "--db", str(db_file), "--payment-method", "card", "--json")
+    card = [(r["status"], r["stage"], r["orders"], r["cancelled_orders"]) for r in json.loads(out)["orders_by_status"]]
+    assert card == [("delivered", "awaiting_shipment", 1, 0), ("delivered", "after_shipment", 1, 0),
+                    ("delivered", None, 2, 0), ("cancelled", "awaiting_shipment", 2, 2)]
+    code, out, _ = run_cli(capsys, "report", "--db", str(db_file))
+    lines = out[out.index("Orders by status"):].splitlines()
+    assert lines[3].split() == ["cancelled", "before", "payment", "1", "1", "9.1%"]
+    assert lines[7].split() == ["delivered", "none", "2", "0", "18.2%"]
+    # The Overview's table is the same one.
+    again = db.connect(db_file, read_only=True)
+    try:
+        assert report.orders_by_status(again, stored.id).frame.to_dicts() == got
+    finally:
+        again.close()
+
+
 def test_cli_report_refuses_bad_input_with_one_line(stored, con, db_file, capsys, tmp_path):
     con.close()
     code, out, err = run_cli(capsys, "report", "--db", str(db_file), "--stage", "shipped_already")

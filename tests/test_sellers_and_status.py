@@ -80,3 +80,17 @@ def test_the_life_cycle_says_how_many_left_after_each_step():
     table = p.lifecycle(orders).collect()
     assert table.rows() == [("placed", 4, 1, 0.25, 1), ("paid", 3, 2, 2 / 3, 2), ("shipped", 1, 0, 0.0, 0),
                             ("delivered", 1, None, None, None)]
+
+
+def test_the_seller_table_shows_the_rates_interval_in_one_column_and_fits_its_columns():
+    """1 cancelled of 2 orders: 50.0%, its Wilson 95% interval 9.5% to 90.5% (symmetric about a half);
+    the table ranked by GMV shows that column after the others, ranked by the interval's low end it does not
+    add one (the interval is shown)."""
+    frame = pl.DataFrame({"rank": [1], "seller_id": ["S1"], "orders": [2], "gmv": [10.0], "cancelled_orders": [1],
+                          "cancellation_rate": [0.5], "cancellation_rate_low": [0.0945312],
+                          "cancellation_rate_high": [0.9054688], "cancelled_gmv": [5.0]})
+    shown, order = page_tables.sellers_shown(frame, "gmv")
+    assert shown["cancellation_rate_interval"].to_list() == ["9.5% – 90.5%"]
+    assert order == ["rank", "seller_id", "orders", "cancelled_orders", "cancellation_rate",
+                     "cancellation_rate_interval", "cancelled_gmv", "gmv"]
+    assert page_tables.sellers_shown(frame, "cancellation_rate_low")[1][-1] == "cancelled_gmv"

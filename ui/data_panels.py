@@ -65,7 +65,15 @@ def current_dataset(dataset: db.Dataset | None) -> None:
     _refused(dataset)
     st.subheader("Your data sets")
     rows = pl.DataFrame([d.as_json() for d in picker.visible_datasets()])
-    downloads.table(rows, "data-sets", key="data_list")
+    # Set widths, so the list fits a 1280 px window; the id and the orders with a warning are in the
+    # download (and the chosen data set's, above).
+    text = {"name": ("Name", 230), "source": ("Source", 75), "created_at": ("Created (UTC)", 140)}
+    counts = {"orders": ("Orders", 75), "cancellation_requests": ("Requests", 80), "refunds": ("Refunds", 75),
+              "refused_rows": ("Refused rows", 95)}
+    config = {**{k: st.column_config.TextColumn(label, width=width) for k, (label, width) in text.items()},
+              **{k: st.column_config.NumberColumn(label, format="%,d", width=width)
+                 for k, (label, width) in counts.items()}}
+    downloads.table(rows, "data-sets", key="data_list", column_order=[*text, *counts], column_config=config)
 
 
 def _rename_delete(dataset: db.Dataset) -> None:

@@ -61,7 +61,8 @@ CODE_COLUMNS = frozenset({"reason", "payment_method", "refund_channel", "channel
 
 
 def table(frame: pl.DataFrame, name: str, *, key: str, height: int | str = "auto", column_config=None,
-          download: Callable[[], pl.DataFrame] | None = None, on_select="ignore", selection_mode="single-row"):
+          download: Callable[[], pl.DataFrame] | None = None, on_select="ignore", selection_mode="single-row",
+          column_order=None):
     """The table shown for reading (labels, percentages, dates, separators; empty cells blank; a small
     table whole, at the page's full width), then its download buttons, which keep the raw values (of
     `download()`'s frame when given: every page of a paged list). With on_select, returns the selection."""
@@ -71,7 +72,7 @@ def table(frame: pl.DataFrame, name: str, *, key: str, height: int | str = "auto
         height = ROW_PX * (frame.height + 1) + 3
     selecting = {} if on_select == "ignore" else {"on_select": on_select, "selection_mode": selection_mode}
     event = st.dataframe(shown, hide_index=True, width="stretch", height=height, column_config=config,
-                         placeholder="", key=f"{key}_df", **selecting)
+                         placeholder="", key=f"{key}_df", column_order=column_order, **selecting)
     table_buttons(download or frame, name, key=key)
     return event if selecting else None
 
@@ -86,9 +87,18 @@ def chart_buttons(chart: alt.TopLevelMixin, name: str, *, key: str) -> None:
                            key=f"{key}_svg", on_click="ignore", icon=":material/download:", type="tertiary")
 
 
+def _selects(chart) -> bool:
+    """Whether the chart (or one of its layers) declares a selection: a chart saying there is nothing to
+    draw has none, and Streamlit refuses on_select for it."""
+    if getattr(chart, "params", alt.Undefined) not in (alt.Undefined, None, []):
+        return True
+    return any(_selects(layer) for layer in getattr(chart, "layer", None) or ())
+
+
 def chart(chart: alt.TopLevelMixin, name: str, *, key: str, on_select="ignore", selection_mode=None):
-    """The chart, then its download buttons. With on_select, returns the selection state."""
-    if on_select == "ignore":
+    """The chart, then its download buttons. With on_select, returns the selection state (None for a chart
+    with nothing to select)."""
+    if on_select == "ignore" or not _selects(chart):
         st.altair_chart(chart, width="stretch")
         state = None
     else:

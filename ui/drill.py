@@ -13,16 +13,17 @@ import polars as pl
 import streamlit as st
 
 from analytics import drill
+from analytics.charts import DRILL_SELECTION
 from analytics.figures import OUTCOME_LABELS, STAGE_LABELS
 from analytics.filters import Filters
 from analytics.headline import Headline
 from analytics.ingest import count
 from analytics.outcomes import OUTCOMES, STAGES
 from analytics.text import md
-from ui import downloads
+from ui import downloads, tables
 from ui.cached import TTL
 from ui.database import cursor, db_key
-from ui.setup import PageContext
+from ui.setup import PageContext, switch_page
 
 ORDERS_PAGE = "pages/6_Orders.py"
 PAGE_ROWS = 50
@@ -71,6 +72,15 @@ def see(n: int, noun: str = "order") -> str:
 
 
 # --- entry points -----------------------------------------------------------------------------------
+
+def follow_mark(state, chart: str, dataset_id: str, filters: Filters, *, period: str = "week") -> None:
+    """After a chart drawn with on_select="rerun" (its selection charts.DRILL_SELECTION): a click on a mark
+    opens the Orders page on the mark's orders, the filters and its group in the URL, as its link would."""
+    points = ((state or {}).get("selection") or {}).get(DRILL_SELECTION) or []
+    found = drill.for_mark(chart, points[0], filters, period=period) if points and isinstance(points[0], dict) else None
+    if found is not None:
+        switch_page(ORDERS_PAGE, link_params(dataset_id, *found))
+
 
 def tile_links(dataset_id: str, filters: Filters, heads: Sequence[Headline]) -> Callable[[Headline], None]:
     """For the Overview's tiles: a function drawing, under a tile, the link to the orders its figure
@@ -144,7 +154,7 @@ def controls(ctx: PageContext) -> tuple[str, str, bool]:
     search = search_col.text_input("Search orders", key=ctx.k("q"), placeholder="Part of an order id or a seller id",
                                    max_chars=drill.MAX_SEARCH, icon=":material/search:", on_change=first_page)
     sort = sort_col.selectbox("Sort by", drill.SORTS, key=ctx.k("sort"), on_change=first_page,
-                              format_func=lambda c: SORT_WORDS.get(c, c.replace("_", " ").capitalize()))
+                              format_func=lambda c: SORT_WORDS.get(c) or tables.column_words(c))
     descending = desc_col.toggle("Largest first", key=ctx.k("desc"), on_change=first_page)
     return search or "", sort or drill.DEFAULT_SORT, bool(descending)
 
@@ -169,5 +179,7 @@ def order_list(ctx: PageContext, dataset_id: str, group: drill.Group, search: st
     def every_order() -> pl.DataFrame:
         return orders(dataset_id, ctx.filters, group, search=search, sort=sort, descending=descending)[0]
 
-    downloads.table(frame, "orders", key="orders_list", height=600, download=every_order)
+    # As wide as an order's record: the one table that scrolls sideways (its container named for the layout test).
+    with st.container(key="orders_list"):
+        downloads.table(frame, "orders", key="orders_list", height=600, download=every_order)
     return total

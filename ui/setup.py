@@ -180,11 +180,19 @@ def page(key: str, title: str, params: Sequence[Param] = (), *, filters: bool = 
         _finish(ctx, notice_box, nav_box)
 
 
+def switch_page(path: str, query_params: dict[str, str]) -> None:
+    """Open another page on the view a link gives (`query_params`), as a click on that link would; the
+    page being left keeps its hands off the URL, which now holds the other page's state."""
+    st.session_state["_switching"] = True
+    st.switch_page(path, query_params=query_params)
+
+
 def _finish(ctx: PageContext, notice_box, nav_box) -> None:
     st.session_state["_page"] = ctx.key
     with notice_box:
         ui_notices.show_link_notices(ctx.notices)
-    _write_url(ctx)
+    if not st.session_state.pop("_switching", False):
+        _write_url(ctx)
     with nav_box:
         _navigation(ctx.key)
 

@@ -26,6 +26,10 @@ WORDS = {
     "answered_requests": "Answered", "mean_response_hours": "Mean (h)", "p50_response_hours": "Median (h)",
     "p90_response_hours": "90th pct (h)",
     "share_of_cancelled_gmv": "Share of cancelled GMV", "order_id": "Order", "name": "Name",
+    # The times an order's list works out (analytics.drill.DERIVED).
+    "dispatch_business_days": "Days to ship", "transit_business_days": "Days in transit",
+    "response_hours": "Seller's answer (h)", "refund_business_days": "Refund time (days)",
+    "refund_business_days_from_request": "Buyer's wait (days)",
 }
 # What a short header means, in full (business days: Monday to Friday between the two dates).
 LONG = {
@@ -40,6 +44,11 @@ LONG = {
     "mean_response_hours": "Mean seller response time, hours",
     "p50_response_hours": "Median seller response time, hours",
     "p90_response_hours": "90th percentile of the seller response time, hours",
+    "dispatch_business_days": "Business days from the payment to the parcel leaving",
+    "transit_business_days": "Business days from shipping to delivery",
+    "response_hours": "Hours from the cancellation request to the seller's answer",
+    "refund_business_days": "Business days from the refund's start to the money back",
+    "refund_business_days_from_request": "Business days from the buyer's request to the money back",
 }
 
 def _label(column: str) -> str:

@@ -112,9 +112,12 @@ def scalar_tiles(tiles: Sequence[str], values: dict, unavailable: dict[str, str]
 
 
 def table_result(result: report.Table, *, name: str, key: str, chart: Callable[..., alt.TopLevelMixin] | None = None,
-                 show_table: bool = True, on_select=None, expanded: bool | None = None):
-    """A report table: its chart (when given) and the table, each downloadable; or why the data set cannot
-    show it. Returns the chart's selection state when on_select is set."""
+                 show_table: bool = True, on_select=None, expanded: bool | None = None, column_order=None,
+                 table_box=None):
+    """A report table: its chart (when given) and the table (its columns in `column_order` when given: the
+    download keeps them all), each downloadable; or why the data set cannot show it. Returns the chart's
+    selection state when on_select is set. `table_box`: where the table goes (a full-width container under
+    a row of charts, so a chart's half-page column does not squeeze its table), else under the chart."""
     if not result.available:
         not_available(result.label, result.unavailable)
         return None
@@ -126,8 +129,8 @@ def table_result(result: report.Table, *, name: str, key: str, chart: Callable[.
         else:
             downloads.chart(figure, name, key=f"{key}_chart")
     if show_table:
-        with st.expander(f"{result.label}: the table", expanded=chart is None if expanded is None else expanded):
-            downloads.table(result.frame, name, key=f"{key}_table")
+        with table_box or st.container(), st.expander(f"{result.label}: the table", expanded=chart is None if expanded is None else expanded):
+            downloads.table(result.frame, name, key=f"{key}_table", column_order=column_order)
     for column, why in result.notes.items():
         not_available(f"{result.label}, {tables.column_words(column).lower()}", why)
     return state

@@ -81,14 +81,15 @@ def every_figure(result: dict) -> None:
     """The full table (full width, so the intervals are not cut) and the wait by payment method."""
     st.markdown("**Every figure**: the estimate for these orders, then its 95% intervals in parentheses: for "
                 "the next period like this one, and for these same orders")
-    shown = wt.shown_table(result)
-    # Every row at once: the table is short, and a scroll bar hid half of it.
-    st.dataframe(shown, hide_index=True, width="stretch", placeholder="", height=35 * (shown.height + 1) + 3,
-                 column_config={"Figure": st.column_config.TextColumn(width="medium")})
+    # A static table: every row at once (a scroll bar hid half of it), and its cells wrap, so a figure's
+    # name and its intervals are read whole at any width (a grid's cells cut them at 1280 px).
+    st.table(wt.shown_table(result), hide_index=True)
     downloads.table_buttons(wt.results_table(result), "what-if-results", key="wi_results")
     with st.expander("Buyers' wait by payment method"):
         wait = wt.wait_by_method(result)
         if wait.select(pl.exclude("payment_method")).null_count().sum_horizontal().item() == wait.height * (wait.width - 1):
             st.info("No refund to wait for on this data set.", icon=":material/info:")
         downloads.table(wait, "what-if-wait-by-payment-method", key="wi_wait", column_config={
-            k: st.column_config.NumberColumn(v, format="%,.1f") for k, v in wt.WAIT_LABELS.items()})
+            "payment_method": st.column_config.TextColumn("Payment method", width=115),
+            **{k: st.column_config.NumberColumn(v, format="%,.1f", width=110, help=f"{v}, business days")
+               for k, v in wt.WAIT_LABELS.items()}})

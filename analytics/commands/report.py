@@ -222,6 +222,12 @@ def render(r: dict) -> str:
         out += ["", "How requests end", table(
             ["outcome", "requests"], [[k.replace("_", " "), v] for k, v in r["request_outcomes"].items()],
             ["{}", "{:,}"])]
+    if r.get("orders_by_status") is not None:
+        out += ["", "Orders by status", table(
+            ["status", "stage", "orders", "cancelled", "share"],
+            [[x["status"] if x["status"] is not None else "no status", (x["stage"] or "none").replace("_", " "),
+              x["orders"], x["cancelled_orders"], x["share"]] for x in r["orders_by_status"]],
+            ["{}", "{}", "{:,}", "{:,}", "{:.1%}"])]
     if r["reasons"] is not None:
         out += ["", "Reasons", table(["reason", "requests", "share"],
                                      [[x["reason"], x["requests"], x["share"]] for x in r["reasons"]],
