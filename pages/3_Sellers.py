@@ -1,6 +1,8 @@
 """Sellers: the ranked seller table (response time, acceptance rate, cancellation rate with its 95%
 interval, cancelled GMV), searchable; a selected row leads to that seller's orders and shows its trend."""
 
+from functools import partial
+
 import streamlit as st
 
 import ui
@@ -57,7 +59,7 @@ def seller_trend(dataset_id: str, filters, seller: str) -> None:
     last_day = page_tables.last_day(filters, bounds[1])
     trend = cached.table(report.seller_trend, dataset_id, filters, seller=seller, period="week")
     views.table_result(trend, name=f"seller-{seller}-by-week", key="sl_trend",
-                       chart=lambda frame: charts.volume_chart(frame, "week", last_day))
+                       chart=partial(charts.volume_chart, period="week", last_day=last_day))
     note = charts.partial_note(trend.frame, "week", last_day) if trend.available else None
     if note:
         st.caption(note)
