@@ -94,3 +94,17 @@ def test_the_same_recipe_is_built_once_and_a_changed_one_again():
     chart_specs.spec(partial(lambda f: counted_reasons_chart(f, "late_delivery"), REASONS))
     chart_specs.spec(partial(lambda f: counted_reasons_chart(f, "late_delivery"), REASONS))
     assert BUILT[2:] == ["late_delivery", "late_delivery"]
+
+
+def test_altairs_table_of_schema_classes_is_made_once_and_is_the_one_altair_makes():
+    from altair.utils import schemapi
+
+    classes = list(schemapi.SchemaBase._default_wrapper_classes())
+    first, second = schemapi._FromDict(classes), schemapi._FromDict(iter(classes))
+    assert second.class_dict is first.class_dict
+    made = {}
+    for tp in classes:
+        if tp._schema is not None:
+            made.setdefault(schemapi._FromDict.hash_schema(tp._schema), []).append(tp)
+    # Lookups of schemas no class has leave empty lists behind (a defaultdict): the same classes otherwise.
+    assert {k: v for k, v in first.class_dict.items() if v} == made and len(made) > 100

@@ -112,6 +112,36 @@ def spec(chart: alt.TopLevelMixin | Recipe) -> dict:
     return _SPECS.get(key, make).spec
 
 
+def _remember_altair_class_tables() -> None:
+    """Altair makes a table of its ~600 schema classes by a hash of each one's schema (a JSON dump of
+    it) every time it turns a dict into a class (`_FromDict`): at every encoding channel given as a
+    string or a dict, a third of the cost of making a chart. The classes do not change while the
+    process runs, so the table is made once for each set of them and shared. (Skipped, leaving Altair
+    as it is, in a release without that class.)"""
+    from altair.utils import schemapi
+
+    cls = getattr(schemapi, "_FromDict", None)
+    if cls is None or getattr(cls, "_tables_remembered", False):
+        return
+    make_table = cls.__init__
+    tables: dict[tuple, Any] = {}
+
+    def __init__(self, wrapper_classes, /) -> None:
+        key = tuple(wrapper_classes)
+        table = tables.get(key)
+        if table is None:
+            make_table(self, key)
+            tables[key] = self.class_dict
+        else:
+            self.class_dict = table
+
+    cls.__init__ = __init__
+    cls._tables_remembered = True
+
+
+_remember_altair_class_tables()
+
+
 def clear() -> None:
     """Forget every kept spec."""
     _SPECS.clear()
