@@ -3,6 +3,8 @@
 The first page of the dashboard (`streamlit run app.py`); the other pages are under pages/.
 """
 
+from functools import partial
+
 import streamlit as st
 
 import ui
@@ -65,9 +67,10 @@ with ui.page("overview", "Overview") as ctx:
         compared = cached.compared_table(report.volume_over_time, dataset.id, ctx.filters, win, period=period)
         picked = views.table_result(
             volume, name="volume-over-time", key="ov_volume", on_select="rerun", table_box=tables_below,
-            chart=lambda frame: charts.volume_chart(frame, period, last_day) if compared is None else
-            charts.volume_compared_chart(frame, compared.frame, period, last_day, win.shift_days, *win.legend,
-                                         compared_last=win.compared_days[1]))
+            chart=partial(charts.volume_chart, period=period, last_day=last_day) if compared is None else
+            partial(charts.volume_compared_chart, compared=compared.frame, period=period,
+                    last_day=last_day, shift_days=win.shift_days, selection_label=win.legend[0],
+                    compared_label=win.legend[1], compared_last=win.compared_days[1]))
         drill.follow_mark(picked, "volume", dataset.id, ctx.filters, period=period)
         note = charts.partial_note(volume.frame, period, last_day) if volume.available else None
         if note:

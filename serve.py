@@ -1,8 +1,9 @@
 """Start the dashboard: `python serve.py [any `streamlit run` option ...]` (what `make run` does).
 
-The same pages as `streamlit run app.py`, with two differences: everything the pages import is imported
-first, in this process, before the server accepts a session (see ui/preload.py); and the pages are
-served through asgi.py, whose responses forbid other sites to frame the dashboard.
+The same pages as `streamlit run app.py`, with three differences: everything the pages import is imported
+first, in this process, before the server accepts a session (see ui/preload.py); garbage is collected on
+a timer rather than after every script run; and the pages are served through asgi.py, whose responses
+forbid other sites to frame the dashboard.
 """
 
 import gc
@@ -28,9 +29,12 @@ def main(argv: list[str]) -> None:
     # as long as the process: move them out of the collector's sight.
     gc.collect()
     gc.freeze()
+    # Streamlit also collects after every run: a full collection walks every object the sessions hold
+    # (about 10 ms a click). Collect on a timer instead (analytics.memory.GarbageTimer).
+    memory.GarbageTimer().start()
     from streamlit.web import cli
 
-    cli.main(args=["run", str(APP), *argv], prog_name="streamlit")
+    cli.main(args=["run", str(APP), "--runner.postScriptGC", "false", *argv], prog_name="streamlit")
 
 
 if __name__ == "__main__":

@@ -210,6 +210,8 @@ def _table(con, dataset, filters: Filters, name: str, *, reads: dict | None = No
     """Run registry table `name` on the data set: unavailable (with why) when the data set lacks what it
     needs, else its frame without the columns the data set cannot support (listed in notes)."""
     metric = m.get(name)
+    # Looked up once: the capabilities and each grain's load would each look the data set up again.
+    dataset = _resolve(con, dataset)
     missing = missing_capabilities(con, dataset)
     why = metric.unavailable(missing) or next((missing[n] for n in extra_needs if n in missing), None)
     if why:

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.load [--sizes demo,1000000] [--sessions 1,4,8] [--rounds 3]
     .venv/bin/python -m bench.load --sizes demo --sessions 4 --soak-minutes 20     # memory over time
+    .venv/bin/python -m bench.load --sessions 1 --note "A/B pair 1: after"          # kept beside the others
 
 For each size it starts the dashboard (serve.py, as `make run`) on its own database (generated once
 under data/bench/), then opens N browser contexts of one headless Chromium at the same moment. Each
@@ -387,6 +388,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="passes of the script per session (default 3)")
     parser.add_argument("--soak-minutes", type=float, help="instead of rounds: keep going this long")
     parser.add_argument("--seed", type=int, default=DEMO_SEED)
+    parser.add_argument("--note", help="a note beside the run's rows (an A/B pair's side, say); a run with a note "
+                                       "is kept beside the plain runs, not in their place")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
@@ -403,6 +406,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{orders:,} orders, {n} sessions ...", flush=True)
             r = measure(orders, args.seed, n, args.rounds, args.soak_minutes, log_dir)
             key = f"{orders}x{n}" + (f"-soak{args.soak_minutes:g}" if args.soak_minutes else "")
+            if args.note:
+                r["note"] = args.note
+                key += "-" + re.sub(r"[^a-z0-9]+", "-", args.note.lower()).strip("-")
             results[key] = r
             print(f"  {r['steps_done']} steps, {r['errors']} errors, server CPU {_s(r['cpu_per_step'], 3)} s per step, "
                   f"peak RSS {r['peak_rss_mb']:,.0f} MB, {r['wall_s']:.0f} s")

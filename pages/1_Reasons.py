@@ -1,6 +1,8 @@
 """Reasons: why buyers cancel, by stage, by payment method and over time. Clicking a reason in a chart
 narrows the rest of the page to it."""
 
+from functools import partial
+
 import streamlit as st
 
 import ui
@@ -38,13 +40,13 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
     with left:
         st.subheader("Requests by reason")
         views.table_result(reasons, name="reasons", key="rs_reasons",
-                           chart=lambda f: charts.reasons_chart(f, focus), on_select=focus_from_chart(ctx, "rs_reasons_chart"),
-                           table_box=tables_below)
+                           chart=partial(charts.reasons_chart, selected=focus),
+                           on_select=focus_from_chart(ctx, "rs_reasons_chart"), table_box=tables_below)
     with right:
         st.subheader("Share of cancelled GMV")
         picked = views.table_result(cached.table(report.reason_cancelled_gmv, dataset.id, ctx.filters),
                                     name="reasons-cancelled-gmv", key="rs_gmv", on_select="rerun", table_box=tables_below,
-                                    chart=lambda f: charts.reason_gmv_chart(f, focus))
+                                    chart=partial(charts.reason_gmv_chart, selected=focus))
         drill.follow_mark(picked, "reason_gmv", dataset.id, ctx.filters)
         st.caption("Click a bar for its cancelled orders.")
 
@@ -52,13 +54,14 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
     st.subheader(f"By stage{scope}")
     views.table_result(cached.table(report.reasons, dataset.id, narrowed, by="stage"), name="reasons-by-stage",
                        key="rs_stage",
-                       chart=lambda f: charts.reasons_share_chart(f, "request_stage", "Stage", focus, normalize=not focus),
+                       chart=partial(charts.reasons_share_chart, by="request_stage", title="Stage", selected=focus,
+                                     normalize=not focus),
                        on_select=focus_from_chart(ctx, "rs_stage_chart"))
     st.subheader(f"By payment method{scope}")
     views.table_result(cached.table(report.reasons, dataset.id, narrowed, by="payment_method"),
                        name="reasons-by-payment-method", key="rs_method",
-                       chart=lambda f: charts.reasons_share_chart(f, "payment_method", "Payment method", focus,
-                                                                  normalize=not focus),
+                       chart=partial(charts.reasons_share_chart, by="payment_method", title="Payment method", selected=focus,
+                                     normalize=not focus),
                        on_select=focus_from_chart(ctx, "rs_method_chart"))
 
     period = ctx.values["period"]
@@ -73,10 +76,12 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
     win = compare.window(ctx.comparison, ctx.filters, bounds)
     compared = cached.compared_table(report.reasons, dataset.id, narrowed, win, by="period", period=period)
     views.table_result(over_time, name="reasons-over-time", key="rs_time",
-                       chart=lambda f: charts.reasons_over_time_chart(f, period, focus, last_day) if compared is None
-                       else charts.reasons_over_time_compared_chart(f, compared.frame, period, focus, last_day,
-                                                                    win.shift_days, *win.legend,
-                                                                    compared_last=win.compared_days[1]),
+                       chart=partial(charts.reasons_over_time_chart, period=period, selected=focus, last_day=last_day)
+                       if compared is None else
+                       partial(charts.reasons_over_time_compared_chart, compared=compared.frame, period=period,
+                               selected=focus, last_day=last_day, shift_days=win.shift_days,
+                               selection_label=win.legend[0], compared_label=win.legend[1],
+                               compared_last=win.compared_days[1]),
                        on_select=focus_from_chart(ctx, "rs_time_chart"))
     note = charts.partial_note(over_time.frame, period, last_day) if over_time.available else None
     if note:

@@ -1,6 +1,8 @@
 """Refunds: how long buyers wait for their money, by payment method and by channel, from the refund's
 start and from the buyer's request; the share slower than a threshold; where refunds go."""
 
+from functools import partial
+
 import streamlit as st
 
 import ui
@@ -52,8 +54,8 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
     if quantiles is not None and distribution.available:
         views.table_result(
             distribution, name="refund-latency-distribution", key="rf_dist", show_table=False,
-            chart=lambda f: charts.latency_chart(f, quantiles, times.group, times.days, GROUPS[group],
-                                                 f"Business days {MEASURES[measure].lower()}"),
+            chart=partial(charts.latency_chart, quantiles=quantiles, group=times.group, days=times.days,
+                          group_title=GROUPS[group], days_title=f"Business days {MEASURES[measure].lower()}"),
         )
     views.table_result(latency, name="refund-latency", key="rf_latency",
                        column_order=page_tables.refund_latency_shown(latency.frame, measure) if latency.available
@@ -75,13 +77,14 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
             views.table_result(over, name="refunds-over-threshold", key="rf_over", expanded=False, table_box=tables_below)
         else:
             views.table_result(over, name="refunds-over-threshold", key="rf_over", table_box=tables_below,
-                               chart=lambda f: charts.share_over_chart(f, times.group, GROUPS[group], threshold))
+                               chart=partial(charts.share_over_chart, by=times.group, title=GROUPS[group],
+                                             threshold=threshold))
     with right:
         st.subheader("Refunds by channel")
         by_channel = cached.table(report.refunds_by, dataset.id, ctx.filters, by="channel")
         picked = views.table_result(by_channel, name="refunds-by-channel", key="rf_channel", on_select="rerun",
                                     table_box=tables_below,
-                                    chart=lambda f: charts.refunds_by_chart(f, "refund_channel", "Channel"))
+                                    chart=partial(charts.refunds_by_chart, by="refund_channel", title="Channel"))
         drill.follow_mark(picked, "refunds_by_channel", dataset.id, ctx.filters)
         if by_channel.available:
             drill.group_links(dataset.id, ctx.filters, page_tables.refund_groups(by_channel.frame, "refund_channel"),
@@ -89,7 +92,7 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
     st.subheader("Refunds by payment method")
     by_method = cached.table(report.refunds_by, dataset.id, ctx.filters, by="payment_method")
     picked = views.table_result(by_method, name="refunds-by-payment-method", key="rf_method", on_select="rerun",
-                                chart=lambda f: charts.refunds_by_chart(f, "payment_method", "Payment method"))
+                                chart=partial(charts.refunds_by_chart, by="payment_method", title="Payment method"))
     drill.follow_mark(picked, "refunds_by_payment_method", dataset.id, ctx.filters)
     if by_method.available:
         st.caption("The orders behind each payment method's refunds:")

@@ -2,6 +2,8 @@
 interval, cancelled GMV), searchable; a selected row opens that seller's own view (its orders, its weeks),
 which the link keeps (`shown`), so the link opens on that seller."""
 
+from functools import partial
+
 import streamlit as st
 
 import ui
@@ -71,7 +73,7 @@ def seller_view(ctx, dataset_id: str, filters, seller: str) -> None:
         st.info("This seller has no orders under the filters.", icon=":material/search_off:")
         return
     views.table_result(trend, name=f"seller-{seller}-by-week", key="sl_trend",
-                       chart=lambda frame: charts.volume_chart(frame, "week", last_day))
+                       chart=partial(charts.volume_chart, period="week", last_day=last_day))
     note = charts.partial_note(trend.frame, "week", last_day) if trend.available else None
     if note:
         st.caption(note)

@@ -164,3 +164,33 @@ def test_a_failed_load_is_not_kept_and_the_next_ask_tries_again():
         cache.get("d", broken)
     assert cache.keys() == []
     assert cache.get("d", lambda: b"data") == b"data"
+
+
+def test_the_garbage_timer_collects_cycles_without_anyone_asking():
+    """With Python's own collector off, a cycle stays until something collects it: the timer does, within
+    a few of its periods, and stops when told."""
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    gone = threading.Event()
+    gc.disable()
+    timer = None
+    try:
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        weakref.finalize(a, gone.set)
+        del a, b
+        time.sleep(0.3)
+        assert not gone.is_set()   # a cycle is not freed by reference counting
+        timer = memory.GarbageTimer(0.1).start()
+        assert gone.wait(5)
+    finally:
+        if timer is not None:
+            timer.stop()
+        gc.enable()
+    assert not timer._thread.is_alive()
+    with pytest.raises(ValueError):
+        memory.GarbageTimer(0)

@@ -20,8 +20,11 @@ from analytics import headline, load, memory, report, simulate
 from analytics.compare import PREVIOUS, Comparison, Window
 from analytics.filters import Filters
 from ui.database import cursor, db_key
+from ui.recent import Recent
 
 TTL = 3600
+# The results handed out lately, as they are (ui.recent): no hashing, no unpickled copy.
+RECENT = Recent(max_entries=512, ttl=TTL)
 
 
 def _qualified_name(function: Callable) -> str:
@@ -39,7 +42,8 @@ def _table(database: str, dataset_id: str, compute: Callable[..., report.Table],
 def table(compute: Callable[..., report.Table], dataset_id: str, filters: Filters, **kwargs) -> report.Table:
     """compute(con, dataset_id, filters, **kwargs), cached: compute is one of report's table functions
     (report.reasons, report.refund_latency, ...)."""
-    return _table(db_key(), dataset_id, compute, filters, tuple(sorted(kwargs.items())))
+    args = (db_key(), dataset_id, compute, filters, tuple(sorted(kwargs.items())))
+    return RECENT.get(("table", _qualified_name(compute), *args[:2], *args[3:]), lambda: _table(*args))
 
 
 def compared_table(compute: Callable[..., report.Table], dataset_id: str, filters: Filters, win: Window | None,
@@ -59,7 +63,8 @@ def _scalars(database: str, dataset_id: str, filters: Filters, names: tuple[str,
 
 def scalars(dataset_id: str, filters: Filters, names: tuple[str, ...]) -> dict:
     """report.scalars: registry scalars by name under filters, cached."""
-    return _scalars(db_key(), dataset_id, filters, tuple(names))
+    args = (db_key(), dataset_id, filters, tuple(names))
+    return RECENT.get(("scalars", *args), lambda: _scalars(*args))
 
 
 @st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
@@ -70,7 +75,8 @@ def _currencies(database: str, dataset_id: str) -> list[str]:
 
 def currencies(dataset_id: str) -> list[str]:
     """The data set's currency codes (report.currencies), cached."""
-    return _currencies(db_key(), dataset_id)
+    args = (db_key(), dataset_id)
+    return RECENT.get(("currencies", *args), lambda: _currencies(*args))
 
 
 def money_format(dataset_id: str, fmt: str = "{:,.2f}") -> str:
@@ -97,7 +103,8 @@ def _headline(database: str, dataset_id: str, filters: Filters, bounds: tuple[da
 
 def headlines(dataset_id: str, filters: Filters, bounds: tuple[date | None, date | None],
               comparison: Comparison = PREVIOUS):
-    return _headline(db_key(), dataset_id, filters, tuple(bounds), comparison)
+    args = (db_key(), dataset_id, filters, tuple(bounds), comparison)
+    return RECENT.get(("headlines", *args), lambda: _headline(*args))
 
 
 @st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)
@@ -107,7 +114,8 @@ def _unavailable(database: str, dataset_id: str) -> dict[str, str]:
 
 
 def unavailable(dataset_id: str) -> dict[str, str]:
-    return _unavailable(db_key(), dataset_id)
+    args = (db_key(), dataset_id)
+    return RECENT.get(("unavailable", *args), lambda: _unavailable(*args))
 
 
 # --- the what-if engine's loaded data sets ---------------------------------------------------------------

@@ -12,7 +12,7 @@ import streamlit as st
 from analytics import db, generate, importer, simulate
 from analytics.formats import Readings
 from analytics.text import md
-from ui import copy_link, downloads, picker
+from ui import copy_link, downloads, picker, recent
 from ui.database import connection, cursor, db_key
 
 GENERATE_MIN = 100
@@ -27,7 +27,7 @@ def upload_limit_mb() -> int:
 
 def _after_change() -> None:
     """A data set appeared, changed or went away: cached results keyed by it may be stale."""
-    st.cache_data.clear()
+    recent.clear()
 
 
 # --- the chosen data set ------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import polars as pl
 import streamlit as st
 
 from analytics import charts, exports
-from ui import tables
+from ui import chart_specs, tables
 
 
 def _slug(name: str) -> str:
@@ -77,31 +77,38 @@ def table(frame: pl.DataFrame, name: str, *, key: str, height: int | str = "auto
     return event if selecting else None
 
 
-def chart_buttons(chart: alt.TopLevelMixin, name: str, *, key: str) -> None:
-    """PNG and SVG download buttons for `chart`."""
+def chart_buttons(chart: alt.TopLevelMixin | chart_specs.Recipe, name: str, *, key: str) -> None:
+    """PNG and SVG download buttons for `chart` (a recipe's chart is made when a button is clicked)."""
     slug = _slug(name)
+
+    def made() -> alt.TopLevelMixin:
+        return chart if isinstance(chart, alt.TopLevelMixin) else chart()
+
     with st.container(horizontal=True, gap="small"):
-        st.download_button("PNG", lambda: exports.chart_to_png(chart), file_name=f"{slug}.png", mime="image/png",
+        st.download_button("PNG", lambda: exports.chart_to_png(made()), file_name=f"{slug}.png", mime="image/png",
                            key=f"{key}_png", on_click="ignore", icon=":material/download:", type="tertiary")
-        st.download_button("SVG", lambda: exports.chart_to_svg(chart), file_name=f"{slug}.svg", mime="image/svg+xml",
+        st.download_button("SVG", lambda: exports.chart_to_svg(made()), file_name=f"{slug}.svg", mime="image/svg+xml",
                            key=f"{key}_svg", on_click="ignore", icon=":material/download:", type="tertiary")
 
 
-def _selects(chart) -> bool:
-    """Whether the chart (or one of its layers) declares a selection: a chart saying there is nothing to
-    draw has none, and Streamlit refuses on_select for it."""
-    if getattr(chart, "params", alt.Undefined) not in (alt.Undefined, None, []):
+def _selects(spec: dict) -> bool:
+    """Whether the chart's spec (or one of its layers) declares a selection: a chart saying there is nothing
+    to draw has none, and Streamlit refuses on_select for it."""
+    if spec.get("params"):
         return True
-    return any(_selects(layer) for layer in getattr(chart, "layer", None) or ())
+    return any(_selects(layer) for layer in spec.get("layer") or ())
 
 
-def chart(chart: alt.TopLevelMixin, name: str, *, key: str, on_select="ignore", selection_mode=None):
-    """The chart, then its download buttons. With on_select, returns the selection state (None for a chart
-    with nothing to select)."""
-    if on_select == "ignore" or not _selects(chart):
-        st.altair_chart(chart, width="stretch")
+def chart(chart: alt.TopLevelMixin | chart_specs.Recipe, name: str, *, key: str, on_select="ignore",
+          selection_mode=None):
+    """The chart, then its download buttons. `chart` is a chart, or its recipe `partial(builder, frame, ...)`,
+    whose spec is made once for all runs (ui.chart_specs). With on_select, returns the selection state (None
+    for a chart with nothing to select)."""
+    spec = chart_specs.spec(chart)
+    if on_select == "ignore" or not _selects(spec):
+        st.vega_lite_chart(spec, width="stretch")
         state = None
     else:
-        state = st.altair_chart(chart, width="stretch", key=key, on_select=on_select, selection_mode=selection_mode)
+        state = st.vega_lite_chart(spec, width="stretch", key=key, on_select=on_select, selection_mode=selection_mode)
     chart_buttons(chart, name, key=key)
     return state

@@ -9,6 +9,7 @@ import streamlit as st
 
 from analytics import report
 from ui.database import cursor, db_key
+from ui.recent import Recent
 
 
 @dataclass(frozen=True)
@@ -17,8 +18,13 @@ class Options:
     bounds: dict[str, tuple[date | None, date | None]]  # anchor -> first and last day with that event
 
 
+# Asked for several times a run (the filters, the page): kept as it is (ui.recent).
+_RECENT = Recent(max_entries=32, ttl=3600)
+
+
 def filter_options(dataset_id: str) -> Options:
-    return _filter_options(db_key(), dataset_id)
+    database = db_key()
+    return _RECENT.get((database, dataset_id), lambda: _filter_options(database, dataset_id))
 
 
 # A stored data set never changes after its import, so its options can be kept for a long time.

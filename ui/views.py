@@ -4,6 +4,7 @@ downloads, the "not available in this data set" notes, a line that says what the
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import altair as alt
 import streamlit as st
@@ -115,15 +116,18 @@ def table_result(result: report.Table, *, name: str, key: str, chart: Callable[.
                  show_table: bool = True, on_select=None, expanded: bool | None = None, column_order=None,
                  table_box=None):
     """A report table: its chart (when given) and the table (its columns in `column_order` when given: the
-    download keeps them all), each downloadable; or why the data set cannot show it. Returns the chart's
-    selection state when on_select is set. `table_box`: where the table goes (a full-width container under
-    a row of charts, so a chart's half-page column does not squeeze its table), else under the chart."""
+    download keeps them all), each downloadable; or why the data set cannot show it. `chart(frame)` makes
+    the chart: a builder of analytics.charts, or `partial(builder, option=...)` (by keyword: the frame comes
+    first), so its spec is made once (ui.chart_specs). Returns the chart's selection state when on_select
+    is set. `table_box`: where the table goes (a full-width container under a row of charts, so a chart's
+    half-page column does not squeeze its table), else under the chart."""
     if not result.available:
         not_available(result.label, result.unavailable)
         return None
     state = None
     if chart is not None:
-        figure = chart(result.frame)
+        # The chart as its recipe: a builder given as `partial(charts.x, option=...)` has its spec made once.
+        figure = partial(chart, result.frame)
         if on_select:
             state = downloads.chart(figure, name, key=f"{key}_chart", on_select=on_select, selection_mode=None)
         else:

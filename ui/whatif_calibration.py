@@ -3,6 +3,8 @@ generated data), the fitted curves against the data, and the engine's self-check
 
 from __future__ import annotations
 
+from functools import partial
+
 import polars as pl
 import streamlit as st
 
@@ -47,13 +49,13 @@ def calibration_section(dataset, prep: simulate.Prepared) -> None:
         if frame is not None and frame.height:
             with column:
                 st.markdown(f"**{title}**: fitted against the data")
-                downloads.chart(charts.fit_chart(frame, "Hours"), f"fit-{name}", key=f"wi_fit_{name}")
+                downloads.chart(partial(charts.fit_chart, frame, "Hours"), f"fit-{name}", key=f"wi_fit_{name}")
     for name, title, group in (("refund_days", "Refund time by channel (business days)", "channel"),
                                ("transit_days", "Transit by shipping method (business days)", "shipping_method")):
         frame = curves.get(name)
         if frame is not None and frame.height:
             st.markdown(f"**{title}**")
-            downloads.chart(charts.distribution_chart(frame, group), f"fit-{name}", key=f"wi_fit_{name}")
+            downloads.chart(partial(charts.distribution_chart, frame, group), f"fit-{name}", key=f"wi_fit_{name}")
     if st.toggle("Check the engine on this data set", key="whatif_self_check",
                  help="Replays the data set under its own policy: fully observed orders must come out as observed, "
                       "and a scenario equal to the baseline must differ by exactly zero."):

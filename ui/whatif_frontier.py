@@ -6,6 +6,7 @@ the limits in words. The engine is analytics.frontier, the same function as `pyt
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import streamlit as st
 
@@ -147,7 +148,7 @@ def frontier_section(ctx: PageContext, dataset_id: str, policy: Policy, params: 
     if result["tradeoff"]:
         (st.warning if result["best"] is not None and result["policies"][result["best"]]["extrapolated"]
          else st.info)(md(result["tradeoff"]), icon=":material/balance:")
-    chart = charts.frontier_chart(wt.frontier_frame(result["policies"], [a, b], result["best"]), *titles)
+    chart = partial(charts.frontier_chart, wt.frontier_frame(result["policies"], [a, b], result["best"]), *titles)
     downloads.chart(chart, "frontier", key=CHART_KEY, on_select=lambda: _open_point(ctx, result, params),
                     selection_mode=charts.FRONTIER_SELECTION)
     # Each weighed figure's columns in its unit's format: an estimate of a count has no decimals.

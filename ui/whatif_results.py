@@ -3,6 +3,8 @@ and a notice when the scenario reaches beyond the data."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import polars as pl
 import streamlit as st
 
@@ -74,7 +76,7 @@ def results(result: dict) -> None:
     if missing:
         st.caption(f"Not measurable on this data set: {', '.join(missing)}.")
     if wt.measured(frame).height:
-        downloads.chart(charts.comparison_chart(frame, "Value"), "what-if-baseline-vs-scenario", key="wi_compare_chart")
+        downloads.chart(partial(charts.comparison_chart, frame, "Value"), "what-if-baseline-vs-scenario", key="wi_compare_chart")
 
 
 def every_figure(result: dict) -> None:

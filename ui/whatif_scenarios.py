@@ -5,6 +5,7 @@ sees only the scenarios it saved or opened by link (analytics.scenarios stores t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import polars as pl
 import streamlit as st
@@ -109,7 +110,7 @@ def scenarios_section(ctx: PageContext, dataset_id: str, policy: Policy, params:
         variants["Current controls"] = simulated(dataset_id, policy, replicates, seed)["scenario"]
     for scenario_id, scenario_policy in zip(compared, policies, strict=True):
         variants[by_id[scenario_id].name] = simulated(dataset_id, scenario_policy, replicates, seed)["scenario"]
-    downloads.chart(charts.comparison_chart(wt.comparison_frame(variants, wt.TILES), "Value"),
+    downloads.chart(partial(charts.comparison_chart, wt.comparison_frame(variants, wt.TILES), "Value"),
                     "saved-scenarios-compared", key="wi_cmp_chart")
     downloads.table(wt.comparison_table(variants), "saved-scenarios-compared", key="wi_cmp_table")
 

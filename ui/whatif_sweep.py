@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import partial
 
 import streamlit as st
 
@@ -98,7 +99,7 @@ def sweep_section(ctx: PageContext, dataset_id: str, policy: Policy, params: Seq
                 st.caption(f"{spec.label} does not change {in_sentence(wt.label(figure))} on this data set under the "
                            "current controls.")
             unit = wt.unit(figure)
-            downloads.chart(charts.sweep_chart(series, axis_title(spec), unit[:1].upper() + unit[1:] or "Value",
-                                               current=current, title=wt.label(figure)),
+            downloads.chart(partial(charts.sweep_chart, series, axis_title(spec), unit[:1].upper() + unit[1:] or "Value",
+                                    current=current, title=wt.label(figure)),
                             f"sweep-{param}-{figure}", key=f"wi_sweep_{figure}")
         downloads.table_buttons(frame, f"sweep-{param}", key="wi_sweep_table")

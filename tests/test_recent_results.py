@@ -1,0 +1,70 @@
+"""Results handed out lately are handed out again as they are: made once per key, kept for their time
+to live, the least recently used going first past the limit, and all forgotten on clear()."""
+
+from __future__ import annotations
+
+from ui import recent
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _memo(max_entries=3, ttl=60.0):
+    clock = Clock()
+    return recent.Recent(max_entries, ttl, clock=clock), clock
+
+
+def test_the_same_key_gets_the_same_object_made_once():
+    memo, _ = _memo()
+    made = []
+
+    def make():
+        made.append(1)
+        return {"rows": [1, 2, 3]}
+
+    first = memo.get(("table", "reasons", ("card",)), make)
+    assert memo.get(("table", "reasons", ("card",)), make) is first and len(made) == 1
+    assert memo.get(("table", "reasons", ("cash",)), make) is not first and len(made) == 2
+
+
+def test_a_result_is_made_again_after_its_time_to_live():
+    memo, clock = _memo(ttl=60)
+    first = memo.get("k", lambda: object())
+    clock.now = 59.9
+    assert memo.get("k", lambda: object()) is first
+    clock.now = 60.0   # made at 0, kept for 60 s: now it is made again
+    again = memo.get("k", lambda: object())
+    assert again is not first and memo.get("k", lambda: object()) is again
+
+
+def test_past_the_limit_the_least_recently_used_goes():
+    memo, _ = _memo(max_entries=3)
+    for key in "abc":
+        memo.get(key, lambda k=key: k.upper())
+    memo.get("a", lambda: "new a")          # a used last: b is now the oldest
+    memo.get("d", lambda: "D")
+    assert len(memo) == 3
+    assert memo.get("b", lambda: "new b") == "new b"
+    assert memo.get("a", lambda: "newer a") == "A"
+
+
+def test_a_key_that_cannot_be_hashed_is_made_each_time_and_not_kept():
+    memo, _ = _memo()
+    assert memo.get(("k", ["a list"]), lambda: 1) == 1
+    assert memo.get(("k", ["a list"]), lambda: 2) == 2
+    assert len(memo) == 0
+
+
+def test_clear_forgets_every_memo():
+    first, _ = _memo()
+    second, _ = _memo()
+    first.get("a", lambda: 1)
+    second.get("b", lambda: 2)
+    recent.clear()
+    assert len(first) == len(second) == 0
+    assert first.get("a", lambda: 3) == 3

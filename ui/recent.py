@@ -1,0 +1,69 @@
+"""The results handed out lately, kept as they are, in front of Streamlit's caches.
+
+Each call of an `st.cache_data` function hashes its arguments with Streamlit's hasher (a frozen
+dataclass of filters is taken apart field by field) and unpickles a fresh copy of the stored value; a
+page asks for twenty results and its filters' options a few times a run, a few milliseconds a click in
+all. Here the same call, by a key of plain hashable values, returns the very object handed out before.
+The results kept this way are never changed by the pages (frames, tables, option lists are read
+only), so sharing one between runs and sessions is safe. `clear()` empties every such memo, with
+Streamlit's caches, when a data set appears, changes or goes away.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+import streamlit as st
+
+T = TypeVar("T")
+
+_memos: weakref.WeakSet[Recent] = weakref.WeakSet()
+
+
+class Recent:
+    """At most max_entries results, each for at most ttl seconds; the least recently used go first."""
+
+    def __init__(self, max_entries: int, ttl: float, clock: Callable[[], float] = time.monotonic):
+        self.max_entries, self.ttl, self._clock = max_entries, ttl, clock
+        self._entries: OrderedDict[Hashable, tuple[Any, float]] = OrderedDict()
+        self._lock = threading.Lock()
+        _memos.add(self)
+
+    def get(self, key: Hashable, make: Callable[[], T]) -> T:
+        """The result kept for key, else make() kept (a key that cannot be hashed: make(), not kept)."""
+        try:
+            hash(key)
+        except TypeError:
+            return make()
+        now = self._clock()
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None and now - found[1] < self.ttl:
+                self._entries.move_to_end(key)
+                return found[0]
+        value = make()
+        with self._lock:
+            self._entries[key] = (value, now)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def clear() -> None:
+    """Forget every result kept here and in Streamlit's data caches."""
+    for memo in _memos:
+        memo.clear()
+    st.cache_data.clear()
