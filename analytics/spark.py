@@ -15,7 +15,9 @@ to the last digit, however the orders are partitioned.
                                               at `remote` / $SPARK_REMOTE (sc://HOST:PORT)
     orders_frame(spark, directory, columns)   one row per order of a Parquet source, the asked columns
     report(spark, source, filters, threshold_days=20, partitions=None) -> dict
-    simulate(spark, source, policy, replicates, seed, partitions=None, baseline=None) -> dict
+    simulate(spark, source, policy_for, replicates, seed, partitions=None, baseline=None) -> dict
+    sweep(spark, source, param, values, policy_for, replicates, seed, partitions=None) -> dict
+    calibrate(spark, source, size=None, seed=0) -> (Calibration, extra)   every order, or a sample drawn by Spark
 
 pyspark is imported only when a function here runs (the rest of the product never needs it).
 """
@@ -329,33 +331,22 @@ def _tally_of(row: dict, n_methods: int):
     return Tally(**arrays)
 
 
-def simulate(spark, source, policy_for, *, replicates: int, seed: int = 0, partitions: int | None = None,
-             baseline=None) -> dict:
-    """simulate.simulate's JSON for a Parquet source (source.Source), the replays run on Spark.
-    `policy_for(prepared)`: the scenario's Policy, checked against the data set's own parameters (its
-    payment methods) once they are known. The calibration is fitted on the driver, on the whole data
-    set (calibrate.calibrate over the source), as one machine fits it."""
+def _replayed(spark, source, partitions: int | None):
+    """What simulate and sweep share on Spark: (orders, Wide, n) and the summaries function that replays
+    the policies' replicates on the executors and adds their tallies on the driver."""
     import numpy as np
 
-    from analytics import calibrate as cal
-    from analytics import simulate as sim
     from analytics.orders import ORDER_COLUMNS
-    from analytics.replay_data import prepare
     from analytics.tally import figures_of
 
-    ds = source.dataset
-    calibration = cal.calibrate(source.con, ds.id)
     orders = orders_frame(spark, source.directory, ORDER_COLUMNS)
     with _quiet():
         n, wide = wide_of(orders)
-    empty = pl.DataFrame(schema=ORDER_COLUMNS)
-    prep = sim.Prepared(ds.id, ds.name, empty, prepare(empty, wide), calibration, source.missing)
-    policy = policy_for(prep)
     spread = orders.repartition(int(partitions), "order_id") if partitions else orders
 
     def summaries(prep, policies, replicates, seed):
         with _quiet():
-            table = spread.mapInArrow(_replay_batches(wide, calibration, list(policies), replicates, seed),
+            table = spread.mapInArrow(_replay_batches(wide, prep.calibration, list(policies), replicates, seed),
                                       TALLY_DDL).toArrow()
         sums: dict = {}
         totals: dict = {}
@@ -376,5 +367,84 @@ def simulate(spark, source, policy_for, *, replicates: int, seed: int = 0, parti
             out.append(tuple({name: np.array([r[part][name] for r in per]) for name in names} for part in (0, 1)))
         return out
 
-    return sim.simulate(prep, policy=policy, replicates=replicates, seed=seed, baseline=baseline,
+    return wide, summaries
+
+
+def _prepared(source, wide):
+    """simulate.Prepared for a source whose orders stay on Spark: its calibration (fitted on the driver,
+    on the whole data set, as one machine fits it: calibrate.calibrate over the source) and its Wide."""
+    from analytics import calibrate as cal
+    from analytics import simulate as sim
+    from analytics.orders import ORDER_COLUMNS
+    from analytics.replay_data import prepare
+
+    ds = source.dataset
+    empty = pl.DataFrame(schema=ORDER_COLUMNS)
+    return sim.Prepared(ds.id, ds.name, empty, prepare(empty, wide), cal.calibrate(source.con, ds.id), source.missing)
+
+
+def simulate(spark, source, policy_for, *, replicates: int, seed: int = 0, partitions: int | None = None,
+             baseline=None) -> dict:
+    """simulate.simulate's JSON for a Parquet source (source.Source), the replays run on Spark.
+    `policy_for(prepared)`: the scenario's Policy, checked against the data set's own parameters (its
+    payment methods) once they are known."""
+    from analytics import simulate as sim
+
+    wide, summaries = _replayed(spark, source, partitions)
+    prep = _prepared(source, wide)
+    return sim.simulate(prep, policy=policy_for(prep), replicates=replicates, seed=seed, baseline=baseline,
                         summaries=summaries)
+
+
+def sweep(spark, source, param: str, values, policy_for, *, replicates: int, seed: int = 0,
+          partitions: int | None = None) -> dict:
+    """simulate.sweep's JSON for a Parquet source, every point's replays run on Spark (in one pass)."""
+    from analytics import simulate as sim
+
+    wide, summaries = _replayed(spark, source, partitions)
+    prep = _prepared(source, wide)
+    return sim.sweep(prep, param, values, policy=policy_for(prep), replicates=replicates, seed=seed,
+                     summaries=summaries)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The calibration
+#
+# The fit needs every censored time of the orders it fits (a lognormal by maximum likelihood, Kaplan-Meier
+# tables), so it runs on the driver with the local engine's code (calibrate.fit) over the orders Spark
+# hands it: all of them, or a uniform random sample drawn by Spark (sampling.py: the orders with the
+# smallest md5('SEED:ORDER_ID'), a top-N that moves N rows to the driver, never the data set). The sample is
+# the one DuckDB draws for the same seed, so the fit is one machine's on that sample, to the last digit.
+
+def _collected(frame) -> pl.DataFrame:
+    """A Spark frame of orders (ORDER_COLUMNS) on the driver, in order id order, in the fit's types."""
+    from analytics.orders import ORDER_COLUMNS, normalise_orders
+
+    with _quiet():
+        table = frame.toArrow()
+    if not table.num_rows:
+        return normalise_orders(pl.DataFrame(schema=ORDER_COLUMNS))
+    return normalise_orders(pl.concat([_polars(b) for b in table.to_batches()]).sort("order_id"))
+
+
+def calibrate(spark, source, *, size: int | float | None = None, seed: int = 0):
+    """The calibration of a Parquet source with its orders read by Spark: fitted on every order (the
+    same as calibrate.fit on one machine), or on a sample of `size` orders (a count or a fraction) drawn
+    by Spark. Returns (calibration, extra): extra is {} for a full fit, else sampling.fit_reported's
+    blocks (the sample's size, the fit's standard errors, the sample's figures against the whole's)."""
+    from pyspark.sql import functions as F
+
+    from analytics import calibrate as cal
+    from analytics import sampling
+    from analytics.orders import ORDER_COLUMNS
+
+    orders = orders_frame(spark, source.directory, ORDER_COLUMNS)
+    if size is None:
+        return cal.fit(_collected(orders)), {}
+    whole = tally(spark, source.directory, sampling.check_specs())
+    with _quiet():
+        total, end = orders.agg(F.count(F.lit(1)), F.greatest(*(F.max(c) for c in _TIMES))).collect()[0]
+    n = sampling.size_of(size, total)
+    key = F.md5(F.concat(F.lit(f"{int(seed)}:"), F.col("order_id")))
+    picked = _collected(orders.orderBy(key, F.col("order_id")).limit(n))
+    return sampling.fit_reported(picked, _epoch_us(end) if end is not None else None, whole, int(total), seed)
