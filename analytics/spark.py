@@ -17,7 +17,7 @@ to the last digit, however the orders are partitioned.
     report(spark, source, filters, threshold_days=20, partitions=None) -> dict
     simulate(spark, source, policy_for, replicates, seed, partitions=None, baseline=None) -> dict
     sweep(spark, source, param, values, policy_for, replicates, seed, partitions=None) -> dict
-    calibrate(spark, source, size=None, seed=0) -> (Calibration, extra)   every order, or a sample drawn by Spark
+    calibrate(spark, source, size=None, seed=0, partitions=None) -> (Calibration, extra)   every order, or a sample drawn by Spark
 
 pyspark is imported only when a function here runs (the rest of the product never needs it).
 """
@@ -427,7 +427,7 @@ def _collected(frame) -> pl.DataFrame:
     return normalise_orders(pl.concat([_polars(b) for b in table.to_batches()]).sort("order_id"))
 
 
-def calibrate(spark, source, *, size: int | float | None = None, seed: int = 0):
+def calibrate(spark, source, *, size: int | float | None = None, seed: int = 0, partitions: int | None = None):
     """The calibration of a Parquet source with its orders read by Spark: fitted on every order (the
     same as calibrate.fit on one machine), or on a sample of `size` orders (a count or a fraction) drawn
     by Spark. Returns (calibration, extra): extra is {} for a full fit, else sampling.fit_reported's
@@ -439,9 +439,11 @@ def calibrate(spark, source, *, size: int | float | None = None, seed: int = 0):
     from analytics.orders import ORDER_COLUMNS
 
     orders = orders_frame(spark, source.directory, ORDER_COLUMNS)
+    if partitions:
+        orders = orders.repartition(int(partitions), "order_id")
     if size is None:
         return cal.fit(_collected(orders)), {}
-    whole = tally(spark, source.directory, sampling.check_specs())
+    whole = tally(spark, source.directory, sampling.check_specs(), partitions=partitions)
     with _quiet():
         total, end = orders.agg(F.count(F.lit(1)), F.greatest(*(F.max(c) for c in _TIMES))).collect()[0]
     n = sampling.size_of(size, total)

@@ -2,7 +2,9 @@
 identical between --dataset (DuckDB), --source DIR --engine local and --source DIR --engine spark at 1, 3
 and 8 Spark partitions, on a generated data set and on the shared Olist sample (with its sellers file);
 and under filters. `simulate --json` with a fixed seed is the same on every engine and partitioning
-(floats to 1e-9 relative: the partitions' tallies are added in another order). Spark runs for real, locally (local[2], one session for the module); the tests are
+(floats to 1e-9 relative: the partitions' tallies are added in another order), and so is `sweep --json`;
+`calibrate --json` is identical on every engine, and a sample drawn by Spark (--sample) gives the fit one
+machine gives on the same sample, at 1 and 8 partitions. Spark runs for real, locally (local[2], one session for the module); the tests are
 skipped, saying why, where pyspark or a Java runtime is missing (.ci/run installs both)."""
 
 from __future__ import annotations
@@ -154,3 +156,32 @@ def test_generated_simulation_identical_on_every_engine(spark, capsys, generated
 def test_olist_simulation_identical_on_every_engine(spark, capsys, olist):
     _same_simulations(capsys, olist, "--set", "late_dispatch_action=auto_cancel", "--set",
                       "dispatch_deadline_days=5", "--replicates", "2", "--seed", "3")
+
+
+def test_calibration_identical_on_every_engine_and_a_sample_drawn_by_spark_fits_as_one_machine(spark, capsys,
+                                                                                                 generated):
+    path, dataset_id, parquet = generated
+    stored = _json(capsys, "calibrate", "--db", str(path), "--dataset", dataset_id, "--refit")
+    assert _json(capsys, "calibrate", "--source", str(parquet)) == stored
+    assert _json(capsys, "calibrate", "--source", str(parquet), "--engine", "spark") == stored
+    sampled = ("--sample", "0.2", "--seed", "9")
+    local = _json(capsys, "calibrate", "--db", str(path), "--dataset", dataset_id, *sampled)
+    assert local["sample"]["orders"] == 600 and local["fitted"]["counts"]["orders"] == 600
+    for n in (1, 8):
+        on_spark = _json(capsys, "calibrate", "--source", str(parquet), "--engine", "spark", "--partitions", str(n),
+                         *sampled)
+        assert on_spark == local, f"{n} partitions"
+    assert local["fitted"] != stored["fitted"]
+
+
+def test_sweep_identical_on_every_engine(spark, capsys, generated):
+    path, dataset_id, parquet = generated
+    options = ("--param", "dispatch_deadline_days", "--values", "2,5", "--set", "late_dispatch_action=auto_cancel",
+               "--replicates", "2", "--seed", "4")
+    stored = _json(capsys, "sweep", "--db", str(path), "--dataset", dataset_id, *options)
+    assert _close(stored, _json(capsys, "sweep", "--source", str(parquet), *options)) == []
+    on_spark = _json(capsys, "sweep", "--source", str(parquet), "--engine", "spark", "--partitions", "3", *options)
+    assert _close(stored, on_spark) == []
+    points = stored["points"]
+    assert [p["value"] for p in points] == [2, 5]
+    assert points[0]["scenario"]["cancelled_orders"]["value"] > points[1]["scenario"]["cancelled_orders"]["value"]

@@ -71,7 +71,8 @@ def cmd_calibrate(args) -> int:
         if args.engine == "spark":
             from analytics import spark
 
-            fitted, extra = spark.calibrate(spark_session(args), source, size=size, seed=args.seed)
+            fitted, extra = spark.calibrate(spark_session(args), source, size=size, seed=args.seed,
+                                            partitions=args.partitions)
         elif size is not None:
             fitted, extra = sampling.calibrate_local(con, found.id, size, args.seed)
         else:
