@@ -84,11 +84,13 @@ def session(remote: str | None = None, master: str | None = None):
     why = available()
     if why:
         raise SparkUnavailable(why)
-    from pyspark.sql import SparkSession
+    with _quiet():
+        from pyspark.sql import SparkSession
 
     remote = remote or os.environ.get("SPARK_REMOTE")
     if remote:
-        spark = SparkSession.builder.remote(remote).getOrCreate()
+        with _quiet():
+            spark = SparkSession.builder.remote(remote).getOrCreate()
         _ship_package(spark)
         return spark
     # Python workers start from this interpreter and find this package (local mode); everything stays
@@ -114,10 +116,16 @@ def session(remote: str | None = None, master: str | None = None):
     return spark
 
 
+_SHIPPED: set[str] = set()
+
+
 def _ship_package(spark) -> None:
-    """Send this package to a Spark Connect cluster's executors (a zip of analytics/)."""
+    """Send this package to a Spark Connect cluster's executors (a zip of analytics/), once a session."""
     import tempfile
     import zipfile
+
+    if spark.session_id in _SHIPPED:
+        return
 
     target = Path(tempfile.mkdtemp()) / "analytics.zip"
     with zipfile.ZipFile(target, "w") as z:
@@ -125,6 +133,7 @@ def _ship_package(spark) -> None:
             if path.is_file() and "__pycache__" not in path.parts:
                 z.write(path, path.relative_to(ROOT))
     spark.addArtifacts(str(target), pyfile=True)
+    _SHIPPED.add(spark.session_id)
 
 
 # ---------------------------------------------------------------------------------------------------

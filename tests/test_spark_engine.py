@@ -185,3 +185,61 @@ def test_sweep_identical_on_every_engine(spark, capsys, generated):
     points = stored["points"]
     assert [p["value"] for p in points] == [2, 5]
     assert points[0]["scenario"]["cancelled_orders"]["value"] > points[1]["scenario"]["cancelled_orders"]["value"]
+
+
+@pytest.fixture(scope="module")
+def connect_server(tmp_path_factory):
+    """A Spark Connect server on this machine (the one pyspark ships, local[2]), on a free port; its
+    Python workers find this package only through what the client ships (spark._ship_package)."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import pyspark
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    home = Path(pyspark.__file__).parent
+    log = tmp_path_factory.mktemp("connect") / "server.log"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SPARK_REMOTE")}
+    env.update(SPARK_HOME=str(home), PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1")
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [str(home / "bin" / "spark-submit"), "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
+             "--master", "local[2]", "--conf", f"spark.connect.grpc.binding.port={port}",
+             "--conf", "spark.connect.grpc.binding.address=127.0.0.1", "--conf", "spark.ui.enabled=false",
+             "--conf", "spark.sql.session.timeZone=UTC", "--conf", "spark.sql.parquet.inferTimestampNTZ.enabled=true",
+             "--conf", "spark.sql.shuffle.partitions=4", "spark-internal"],
+            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=log.parent, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while "Spark Connect server started" not in log.read_text():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the Spark Connect server did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(1)
+        yield f"sc://127.0.0.1:{port}"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_spark_connect_gives_the_same_figures(connect_server, capsys, generated, monkeypatch):
+    path, dataset_id, parquet = generated
+    stored = _json(capsys, "report", "--db", str(path), "--dataset", dataset_id)
+    remote = ("--source", str(parquet), "--engine", "spark", "--spark-remote", connect_server)
+    assert _json(capsys, "report", *remote, "--partitions", "3") == stored
+    # The standard variable says the same as the option.
+    monkeypatch.setenv("SPARK_REMOTE", connect_server)
+    options = ("--set", "seller_response_hours=24", "--replicates", "2", "--seed", "3")
+    simulated = _json(capsys, "simulate", "--db", str(path), "--dataset", dataset_id, *options)
+    assert _close(simulated, _json(capsys, "simulate", "--source", str(parquet), "--engine", "spark", *options)) == []
+    sampled = ("--sample", "700", "--seed", "2")
+    assert (_json(capsys, "calibrate", "--source", str(parquet), "--engine", "spark", *sampled)
+            == _json(capsys, "calibrate", "--db", str(path), "--dataset", dataset_id, *sampled))
