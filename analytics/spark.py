@@ -77,10 +77,11 @@ def available() -> str | None:
     return None
 
 
-def session(remote: str | None = None, master: str | None = None):
+def session(remote: str | None = None, master: str | None = None, config: dict[str, str] | None = None):
     """A SparkSession: Spark Connect at `remote` (or $SPARK_REMOTE), else a local Spark
     ($CANCELLATION_LAB_SPARK_MASTER, default local[*]) with its UI off and a modest driver memory
-    ($CANCELLATION_LAB_SPARK_MEMORY, default 1g). The executors run this Python and this package."""
+    ($CANCELLATION_LAB_SPARK_MEMORY, default 1g), `config` over those settings (the benchmark turns the
+    status API on). The executors run this Python and this package."""
     why = available()
     if why:
         raise SparkUnavailable(why)
@@ -110,6 +111,8 @@ def session(remote: str | None = None, master: str | None = None):
                .config("spark.sql.parquet.inferTimestampNTZ.enabled", "true")
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                .config("spark.executorEnv.PYTHONPATH", os.environ["PYTHONPATH"]))
+    for key, value in (config or {}).items():
+        builder = builder.config(key, value)
     with _quiet():
         spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
