@@ -92,6 +92,9 @@ def session(remote: str | None = None, master: str | None = None, config: dict[s
     if remote:
         with _quiet():
             spark = SparkSession.builder.remote(remote).getOrCreate()
+        # The server's session reads and writes times as the local Spark does: naive, in UTC.
+        for key, value in _SESSION_SQL.items():
+            spark.conf.set(key, value)
         _ship_package(spark)
         return spark
     # Python workers start from this interpreter and find this package (local mode); everything stays
@@ -107,11 +110,9 @@ def session(remote: str | None = None, master: str | None = None, config: dict[s
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.driver.memory", os.environ.get(MEMORY_ENV, "1g"))
                .config("spark.sql.shuffle.partitions", "8")
-               .config("spark.sql.session.timeZone", "UTC")
-               .config("spark.sql.parquet.inferTimestampNTZ.enabled", "true")
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                .config("spark.executorEnv.PYTHONPATH", os.environ["PYTHONPATH"]))
-    for key, value in (config or {}).items():
+    for key, value in {**_SESSION_SQL, **(config or {})}.items():
         builder = builder.config(key, value)
     with _quiet():
         spark = builder.getOrCreate()
@@ -119,6 +120,9 @@ def session(remote: str | None = None, master: str | None = None, config: dict[s
     return spark
 
 
+# Settings of a session's SQL (set on a Spark Connect server's session too): times in UTC, and Parquet
+# timestamps without a zone read as such.
+_SESSION_SQL = {"spark.sql.session.timeZone": "UTC", "spark.sql.parquet.inferTimestampNTZ.enabled": "true"}
 _SHIPPED: set[str] = set()
 
 

@@ -189,8 +189,9 @@ def test_sweep_identical_on_every_engine(spark, capsys, generated):
 
 @pytest.fixture(scope="module")
 def connect_server(tmp_path_factory):
-    """A Spark Connect server on this machine (the one pyspark ships, local[2]), on a free port; its
-    Python workers find this package only through what the client ships (spark._ship_package)."""
+    """A Spark Connect server on this machine (the one pyspark ships, local[2]), on a free port, with
+    Spark's default settings (the client sets its session's time zone); its Python workers find this
+    package only through what the client ships (spark._ship_package)."""
     import signal
     import socket
     import subprocess
@@ -212,7 +213,6 @@ def connect_server(tmp_path_factory):
             [str(home / "bin" / "spark-submit"), "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
              "--master", "local[2]", "--conf", f"spark.connect.grpc.binding.port={port}",
              "--conf", "spark.connect.grpc.binding.address=127.0.0.1", "--conf", "spark.ui.enabled=false",
-             "--conf", "spark.sql.session.timeZone=UTC", "--conf", "spark.sql.parquet.inferTimestampNTZ.enabled=true",
              "--conf", "spark.sql.shuffle.partitions=4", "spark-internal"],
             stdout=out, stderr=subprocess.STDOUT, env=env, cwd=log.parent, start_new_session=True)
     try:
