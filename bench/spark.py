@@ -218,5 +218,41 @@ def _save(results: dict, orders: int, entry: dict, directory: Path, load_before:
     OUT.write_text(json.dumps(results, indent=1) + "\n")
 
 
+def _mb(n: float | None) -> str:
+    return "" if n is None else f"{n / 1e6:,.1f}"
+
+
+def section(path: Path = OUT) -> list[str]:
+    """The Spark section of BENCHMARKS.md, from bench/spark.json."""
+    out = ["## Spark against the local engine, on the same Parquet", "",
+           "`make bench-spark` (`.venv/bin/python -m bench.spark --orders N`) writes N generated orders as Parquet in",
+           "chunks of 1,000,000 (never all in memory), then runs each step in its own process on that source: the",
+           "local engine (DuckDB and Polars reading the Parquet) and a local Spark (`local[*]`, Python workers",
+           "through `mapInArrow`). Python peak RSS: the step's Python process (os.wait4); the JVM's peak heap and",
+           "RSS, the bytes shuffled and the executors' run time: Spark's status API. How the work splits and a",
+           "plan for a cluster: DISTRIBUTED.md.", ""]
+    if not path.exists():
+        return out + ["Not measured yet: `.venv/bin/python -m bench.spark --orders 10000000`.", ""]
+    for orders, m in sorted(json.loads(path.read_text()).items(), key=lambda kv: int(kv[0])):
+        out += [f"{int(orders):,} orders ({m['bytes'] / 1e6:,.0f} MB of Parquet), measured {m['measured_at']}, "
+                f"{m['cores']} cores; load average (1 min) {m['load_average'][0]:.1f} before, "
+                f"{m['load_average'][1]:.1f} after, on a machine shared with other work.", "",
+                "| step | engine | seconds (in process) | seconds (whole process) | Python peak RSS MB "
+                "| JVM peak heap MB | JVM peak RSS MB | shuffled MB | executors' run s |",
+                "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for key, s in m["steps"].items():
+            engine, name = key.split(":")
+            jvm = (f"{s['jvm_peak_heap_mb']:,}", f"{s['jvm_peak_rss_mb']:,}" if s.get("jvm_peak_rss_mb") else "",
+                   _mb(s["shuffle_write_bytes"]), f"{s['executor_run_seconds']:,.1f}") if engine == "spark" else ("",) * 4
+            out.append(f"| {WORDS[name]} | {engine} | {s['seconds']:,.1f} | {s['wall_seconds']:,.1f} | "
+                       f"{s['python_peak_rss_mb']:,} | {' | '.join(jvm)} |")
+        report = m["steps"].get("spark:report", {})
+        if "partials_bytes" in report:
+            out += ["", f"The report's added partials, as the driver collects them: {report['partials_rows']:,} rows, "
+                        f"{report['partials_bytes'] / 1e6:,.2f} MB."]
+        out.append("")
+    return out
+
+
 if __name__ == "__main__":
     raise SystemExit(main())
