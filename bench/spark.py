@@ -228,16 +228,18 @@ def section(path: Path = OUT) -> list[str]:
            "`make bench-spark` (`.venv/bin/python -m bench.spark --orders N`) writes N generated orders as Parquet in",
            "chunks of 1,000,000 (never all in memory), then runs each step in its own process on that source: the",
            "local engine (DuckDB and Polars reading the Parquet) and a local Spark (`local[*]`, Python workers",
-           "through `mapInArrow`). Python peak RSS: the step's Python process (os.wait4); the JVM's peak heap and",
-           "RSS, the bytes shuffled and the executors' run time: Spark's status API. How the work splits and a",
-           "plan for a cluster: DISTRIBUTED.md.", ""]
+           "through `mapInArrow`). Peak RSS: the largest single process of the step's tree as the OS reports it",
+           "(os.wait4: for Spark, the driver's Python or a Python worker); the JVM's peak heap and RSS, the bytes",
+           "shuffled and the executors' run time: Spark's status API. Seconds in process: the step's call; whole",
+           "process: with the interpreter's and Spark's start (and, for Spark's report, a second, untimed pass",
+           "that measures the partials). How the work splits and a plan for a cluster: DISTRIBUTED.md.", ""]
     if not path.exists():
         return out + ["Not measured yet: `.venv/bin/python -m bench.spark --orders 10000000`.", ""]
     for orders, m in sorted(json.loads(path.read_text()).items(), key=lambda kv: int(kv[0])):
         out += [f"{int(orders):,} orders ({m['bytes'] / 1e6:,.0f} MB of Parquet), measured {m['measured_at']}, "
                 f"{m['cores']} cores; load average (1 min) {m['load_average'][0]:.1f} before, "
                 f"{m['load_average'][1]:.1f} after, on a machine shared with other work.", "",
-                "| step | engine | seconds (in process) | seconds (whole process) | Python peak RSS MB "
+                "| step | engine | seconds (in process) | seconds (whole process) | peak RSS MB "
                 "| JVM peak heap MB | JVM peak RSS MB | shuffled MB | executors' run s |",
                 "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for key, s in m["steps"].items():
