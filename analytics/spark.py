@@ -25,6 +25,7 @@ pyspark is imported only when a function here runs (the rest of the product neve
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 import warnings
@@ -432,7 +433,8 @@ def sweep(spark, source, param: str, values, policy_for, *, replicates: int, see
 # The fit needs every censored time of the orders it fits (a lognormal by maximum likelihood, Kaplan-Meier
 # tables), so it runs on the driver with the local engine's code (calibrate.fit) over the orders Spark
 # hands it: all of them, or a uniform random sample drawn by Spark (sampling.py: the orders with the
-# smallest md5('SEED:ORDER_ID'), a top-N that moves N rows to the driver, never the data set). The sample is
+# smallest md5('SEED:ORDER_ID'): Spark keeps the candidates below a bound on the key, a few more than N,
+# and the driver the N smallest of them; never the data set). The sample is
 # the one DuckDB draws for the same seed, so the fit is one machine's on that sample, to the last digit.
 
 def _collected(frame) -> pl.DataFrame:
@@ -466,6 +468,32 @@ def calibrate(spark, source, *, size: int | float | None = None, seed: int = 0, 
     with _quiet():
         total, end = orders.agg(F.count(F.lit(1)), F.greatest(*(F.max(c) for c in _TIMES))).collect()[0]
     n = sampling.size_of(size, total)
-    key = F.md5(F.concat(F.lit(f"{int(seed)}:"), F.col("order_id")))
-    picked = _collected(orders.orderBy(key, F.col("order_id")).limit(n))
+    keyed = orders.withColumn("_key", F.md5(F.concat(F.lit(f"{int(seed)}:"), F.col("order_id"))))
+    # The keys are uniform: the N smallest are, but for a chance of about 1e-9, among those whose first 8
+    # hex digits fall below the share N/total plus 6 standard deviations. Those candidates (a few more
+    # than N) go to the driver, which keeps the N smallest as DuckDB's ORDER BY key, order_id LIMIT N does:
+    # no executor holds more than its own candidates, and no order but a candidate moves.
+    share = n / total if total else 1.0
+    bound = min(1.0, share + 6 * math.sqrt(share * (1 - share) / max(total, 1)) + 1e-9)
+    picked = None
+    if bound < 1.0:
+        prefix = F.conv(F.substring("_key", 1, 8), 16, 10).cast("long")
+        picked = _smallest(keyed.filter(prefix < int(bound * 16**8) + 1), n)
+    if picked is None:
+        picked = _smallest(keyed, n)
     return sampling.fit_reported(picked, _epoch_us(end) if end is not None else None, whole, int(total), seed)
+
+
+def _smallest(keyed, n: int) -> pl.DataFrame | None:
+    """The n orders with the smallest keys among a Spark frame's (order id breaking a tie), on the driver;
+    None when it holds fewer than n."""
+    from analytics.orders import ORDER_COLUMNS, normalise_orders
+
+    with _quiet():
+        table = keyed.toArrow()
+    if table.num_rows < n:
+        return None
+    if not table.num_rows:
+        return normalise_orders(pl.DataFrame(schema=ORDER_COLUMNS))
+    frame = pl.concat([_polars(b) for b in table.to_batches()]).sort("_key", "order_id").head(n)
+    return normalise_orders(frame.drop("_key").sort("order_id"))

@@ -230,7 +230,28 @@ def connect_server(tmp_path_factory):
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-def test_spark_connect_gives_the_same_figures(connect_server, capsys, generated, monkeypatch):
+@pytest.fixture
+def remote_only(connect_server):
+    """No local Spark session while a remote one runs (pyspark refuses both in one process): the module's
+    local session is stopped first (a later test's command starts another), the remote one after, and
+    the variables pyspark sets for Spark Connect are put back."""
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        active.stop()
+    saved = {k: os.environ.get(k) for k in ("SPARK_REMOTE", "SPARK_CONNECT_MODE_ENABLED", "SPARK_LOCAL_REMOTE")}
+    yield connect_server
+    spark_engine.session(connect_server).stop()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def test_spark_connect_gives_the_same_figures(remote_only, capsys, generated, monkeypatch):
+    connect_server = remote_only
     path, dataset_id, parquet = generated
     stored = _json(capsys, "report", "--db", str(path), "--dataset", dataset_id)
     remote = ("--source", str(parquet), "--engine", "spark", "--spark-remote", connect_server)
