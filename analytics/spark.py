@@ -123,8 +123,8 @@ def session(remote: str | None = None, master: str | None = None, config: dict[s
 
 # Settings of a session's SQL (set on a Spark Connect server's session too): times in UTC, Parquet
 # timestamps without a zone read as such, and Arrow batches of 200,000 orders to the Python workers (a
-# tally costs the same few milliseconds whatever its batch: Spark's default of 10,000 rows made the
-# report's partitions spend most of their time in those fixed costs).
+# tally costs a few fixed milliseconds whatever its batch: on 400,000 orders, batches of 10,000 rows,
+# Spark's default, took ten times as long as batches of 200,000).
 _SESSION_SQL = {"spark.sql.session.timeZone": "UTC", "spark.sql.parquet.inferTimestampNTZ.enabled": "true",
                 "spark.sql.execution.arrow.maxRecordsPerBatch": "200000"}
 _SHIPPED: set[str] = set()
