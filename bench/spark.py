@@ -238,7 +238,8 @@ def section(path: Path = OUT) -> list[str]:
     for orders, m in sorted(json.loads(path.read_text()).items(), key=lambda kv: int(kv[0])):
         out += [f"{int(orders):,} orders ({m['bytes'] / 1e6:,.0f} MB of Parquet), measured {m['measured_at']}, "
                 f"{m['cores']} cores; load average (1 min) {m['load_average'][0]:.1f} before, "
-                f"{m['load_average'][1]:.1f} after, on a machine shared with other work.", "",
+                f"{m['load_average'][1]:.1f} after the last run, on a machine shared with other work (a step run "
+                "again with --steps replaces its row; DISTRIBUTED.md gives each run's load).", "",
                 "| step | engine | seconds (in process) | seconds (whole process) | peak RSS MB "
                 "| JVM peak heap MB | JVM peak RSS MB | shuffled MB | executors' run s |",
                 "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
