@@ -31,6 +31,12 @@ lint: venv
 bench: venv
 	$(BIN)/python -m bench $(if $(SIZE),--sizes $(SIZE)) $(if $(RUNS),--runs $(RUNS))
 
+# Spark against the local engine on the same Parquet (BENCHMARKS.md's Spark section, DISTRIBUTED.md):
+# `make bench-spark` writes 10M orders as Parquet in chunks and runs both; ORDERS= for another size.
+.PHONY: bench-spark
+bench-spark: venv
+	$(BIN)/python -m bench.spark $(if $(ORDERS),--orders $(ORDERS))
+
 # The what-if engine against known truth (VALIDATION.md): `make validate`; ORDERS=, SEEDS= for a smaller run.
 .PHONY: validate
 validate: venv

@@ -246,16 +246,19 @@ def _r(x: float, digits: int = 4) -> float | None:
     return None if x is None or not math.isfinite(x) else round(float(x), digits)
 
 
-def fit_tables(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
+def fit_tables(frame: pl.DataFrame, data_end_us: int | None = None) -> dict[str, pl.DataFrame]:
     """What the fit reads, as small tables (only the censored times are per order):
 
     - response: one row per awaiting-shipment request with a time: hours, observed (else a lower bound)
     - dispatch: one row per paid order: hours from payment to shipment, observed (else a lower bound)
     - answers: per reason, answered and accepted requests
     - refund_days / transit_days: per channel / shipping method and business days, the count
-    - totals: one row of counts, the Premium share's parts, the timeouts' median, the data's end."""
+    - totals: one row of counts, the Premium share's parts, the timeouts' median, the data's end.
+
+    `data_end_us`: the data set's last moment when the frame is a sample of it (what is still open was
+    open until then, not until the sample's own last moment); default: the frame's."""
     lf = normalise_orders(frame).lazy()
-    end = data_end_expr()
+    end = data_end_expr() if data_end_us is None else pl.lit(int(data_end_us)).cast(pl.Datetime("us"))
     awaiting = pl.col("request_stage") == "awaiting_shipment"   # stored by the import (rules.py)
     requested = pl.col("has_request") & pl.col("requested_at").is_not_null()
     answered = awaiting & pl.col("seller_response").is_in(["accepted", "rejected"])
@@ -339,9 +342,10 @@ def _empirical_from(counts: pl.DataFrame, group: str, key: str, fallback: tuple[
     return Empirical(tuple(int(v) for v in rows["days"]), tuple(int(c) for c in rows["len"]))
 
 
-def fit(frame: pl.DataFrame) -> Calibration:
-    """Fit the calibration from one data set's orders (the frame of `load_orders`)."""
-    t = fit_tables(frame)
+def fit(frame: pl.DataFrame, data_end_us: int | None = None) -> Calibration:
+    """Fit the calibration from one data set's orders (the frame of `load_orders`), or from a sample of
+    them with the data set's last moment (`data_end_us`, see fit_tables)."""
+    t = fit_tables(frame, data_end_us)
     resp = t["response"]
     obs = resp["observed"].to_numpy()
     hours = resp["hours"].to_numpy()

@@ -535,8 +535,9 @@ def simulate(source, dataset: str | None = None, policy: Policy | None = None, r
 
 
 def sweep(source, param: str, values: Iterable[object], dataset: str | None = None, policy: Policy | None = None,
-          replicates: int = DEFAULT_REPLICATES, seed: int = 0) -> dict:
-    """One parameter over a range (the rest of `policy` held): each point's scenario and delta."""
+          replicates: int = DEFAULT_REPLICATES, seed: int = 0, *, summaries=None) -> dict:
+    """One parameter over a range (the rest of `policy` held): each point's scenario and delta.
+    `summaries`: where the replicates' figures come from, as for simulate."""
     prep = _source(source, dataset)
     params = policy_parameters(prep)
     spec = next((p for p in params if p.name == param), None)
@@ -550,7 +551,7 @@ def sweep(source, param: str, values: Iterable[object], dataset: str | None = No
     _check_methods(prep, policy)
     replicates = _check_replicates(replicates)
     policies = [policy.with_values({param: v}, params) for v in parsed]
-    base, *scens = _summaries(prep, [Policy(), *policies], replicates, seed)
+    base, *scens = (summaries or _summaries)(prep, [Policy(), *policies], replicates, seed)
     missing = unavailable(prep)
     points = [
         {"value": v, "policy": p.changes(), "extrapolated": extrapolated(prep, p),

@@ -15,7 +15,9 @@ to the last digit, however the orders are partitioned.
                                               at `remote` / $SPARK_REMOTE (sc://HOST:PORT)
     orders_frame(spark, directory, columns)   one row per order of a Parquet source, the asked columns
     report(spark, source, filters, threshold_days=20, partitions=None) -> dict
-    simulate(spark, source, policy, replicates, seed, partitions=None, baseline=None) -> dict
+    simulate(spark, source, policy_for, replicates, seed, partitions=None, baseline=None) -> dict
+    sweep(spark, source, param, values, policy_for, replicates, seed, partitions=None) -> dict
+    calibrate(spark, source, size=None, seed=0, partitions=None) -> (Calibration, extra)   every order, or a sample drawn by Spark
 
 pyspark is imported only when a function here runs (the rest of the product never needs it).
 """
@@ -23,6 +25,7 @@ pyspark is imported only when a function here runs (the rest of the product neve
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 import warnings
@@ -75,18 +78,24 @@ def available() -> str | None:
     return None
 
 
-def session(remote: str | None = None, master: str | None = None):
+def session(remote: str | None = None, master: str | None = None, config: dict[str, str] | None = None):
     """A SparkSession: Spark Connect at `remote` (or $SPARK_REMOTE), else a local Spark
     ($CANCELLATION_LAB_SPARK_MASTER, default local[*]) with its UI off and a modest driver memory
-    ($CANCELLATION_LAB_SPARK_MEMORY, default 1g). The executors run this Python and this package."""
+    ($CANCELLATION_LAB_SPARK_MEMORY, default 1g), `config` over those settings (the benchmark turns the
+    status API on). The executors run this Python and this package."""
     why = available()
     if why:
         raise SparkUnavailable(why)
-    from pyspark.sql import SparkSession
+    with _quiet():
+        from pyspark.sql import SparkSession
 
     remote = remote or os.environ.get("SPARK_REMOTE")
     if remote:
-        spark = SparkSession.builder.remote(remote).getOrCreate()
+        with _quiet():
+            spark = SparkSession.builder.remote(remote).getOrCreate()
+        # The server's session reads and writes times as the local Spark does: naive, in UTC.
+        for key, value in _SESSION_SQL.items():
+            spark.conf.set(key, value)
         _ship_package(spark)
         return spark
     # Python workers start from this interpreter and find this package (local mode); everything stays
@@ -102,20 +111,32 @@ def session(remote: str | None = None, master: str | None = None):
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.driver.memory", os.environ.get(MEMORY_ENV, "1g"))
                .config("spark.sql.shuffle.partitions", "8")
-               .config("spark.sql.session.timeZone", "UTC")
-               .config("spark.sql.parquet.inferTimestampNTZ.enabled", "true")
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                .config("spark.executorEnv.PYTHONPATH", os.environ["PYTHONPATH"]))
+    for key, value in {**_SESSION_SQL, **(config or {})}.items():
+        builder = builder.config(key, value)
     with _quiet():
         spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 
 
+# Settings of a session's SQL (set on a Spark Connect server's session too): times in UTC, Parquet
+# timestamps without a zone read as such, and Arrow batches of 200,000 orders to the Python workers (a
+# tally costs a few fixed milliseconds whatever its batch: on 400,000 orders, batches of 10,000 rows,
+# Spark's default, took ten times as long as batches of 200,000).
+_SESSION_SQL = {"spark.sql.session.timeZone": "UTC", "spark.sql.parquet.inferTimestampNTZ.enabled": "true",
+                "spark.sql.execution.arrow.maxRecordsPerBatch": "200000"}
+_SHIPPED: set[str] = set()
+
+
 def _ship_package(spark) -> None:
-    """Send this package to a Spark Connect cluster's executors (a zip of analytics/)."""
+    """Send this package to a Spark Connect cluster's executors (a zip of analytics/), once a session."""
     import tempfile
     import zipfile
+
+    if spark.session_id in _SHIPPED:
+        return
 
     target = Path(tempfile.mkdtemp()) / "analytics.zip"
     with zipfile.ZipFile(target, "w") as z:
@@ -123,6 +144,7 @@ def _ship_package(spark) -> None:
             if path.is_file() and "__pycache__" not in path.parts:
                 z.write(path, path.relative_to(ROOT))
     spark.addArtifacts(str(target), pyfile=True)
+    _SHIPPED.add(spark.session_id)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -329,33 +351,22 @@ def _tally_of(row: dict, n_methods: int):
     return Tally(**arrays)
 
 
-def simulate(spark, source, policy_for, *, replicates: int, seed: int = 0, partitions: int | None = None,
-             baseline=None) -> dict:
-    """simulate.simulate's JSON for a Parquet source (source.Source), the replays run on Spark.
-    `policy_for(prepared)`: the scenario's Policy, checked against the data set's own parameters (its
-    payment methods) once they are known. The calibration is fitted on the driver, on the whole data
-    set (calibrate.calibrate over the source), as one machine fits it."""
+def _replayed(spark, source, partitions: int | None):
+    """What simulate and sweep share on Spark: (orders, Wide, n) and the summaries function that replays
+    the policies' replicates on the executors and adds their tallies on the driver."""
     import numpy as np
 
-    from analytics import calibrate as cal
-    from analytics import simulate as sim
     from analytics.orders import ORDER_COLUMNS
-    from analytics.replay_data import prepare
     from analytics.tally import figures_of
 
-    ds = source.dataset
-    calibration = cal.calibrate(source.con, ds.id)
     orders = orders_frame(spark, source.directory, ORDER_COLUMNS)
     with _quiet():
         n, wide = wide_of(orders)
-    empty = pl.DataFrame(schema=ORDER_COLUMNS)
-    prep = sim.Prepared(ds.id, ds.name, empty, prepare(empty, wide), calibration, source.missing)
-    policy = policy_for(prep)
     spread = orders.repartition(int(partitions), "order_id") if partitions else orders
 
     def summaries(prep, policies, replicates, seed):
         with _quiet():
-            table = spread.mapInArrow(_replay_batches(wide, calibration, list(policies), replicates, seed),
+            table = spread.mapInArrow(_replay_batches(wide, prep.calibration, list(policies), replicates, seed),
                                       TALLY_DDL).toArrow()
         sums: dict = {}
         totals: dict = {}
@@ -376,5 +387,113 @@ def simulate(spark, source, policy_for, *, replicates: int, seed: int = 0, parti
             out.append(tuple({name: np.array([r[part][name] for r in per]) for name in names} for part in (0, 1)))
         return out
 
-    return sim.simulate(prep, policy=policy, replicates=replicates, seed=seed, baseline=baseline,
+    return wide, summaries
+
+
+def _prepared(source, wide):
+    """simulate.Prepared for a source whose orders stay on Spark: its calibration (fitted on the driver,
+    on the whole data set, as one machine fits it: calibrate.calibrate over the source) and its Wide."""
+    from analytics import calibrate as cal
+    from analytics import simulate as sim
+    from analytics.orders import ORDER_COLUMNS
+    from analytics.replay_data import prepare
+
+    ds = source.dataset
+    empty = pl.DataFrame(schema=ORDER_COLUMNS)
+    return sim.Prepared(ds.id, ds.name, empty, prepare(empty, wide), cal.calibrate(source.con, ds.id), source.missing)
+
+
+def simulate(spark, source, policy_for, *, replicates: int, seed: int = 0, partitions: int | None = None,
+             baseline=None) -> dict:
+    """simulate.simulate's JSON for a Parquet source (source.Source), the replays run on Spark.
+    `policy_for(prepared)`: the scenario's Policy, checked against the data set's own parameters (its
+    payment methods) once they are known."""
+    from analytics import simulate as sim
+
+    wide, summaries = _replayed(spark, source, partitions)
+    prep = _prepared(source, wide)
+    return sim.simulate(prep, policy=policy_for(prep), replicates=replicates, seed=seed, baseline=baseline,
                         summaries=summaries)
+
+
+def sweep(spark, source, param: str, values, policy_for, *, replicates: int, seed: int = 0,
+          partitions: int | None = None) -> dict:
+    """simulate.sweep's JSON for a Parquet source, every point's replays run on Spark (in one pass)."""
+    from analytics import simulate as sim
+
+    wide, summaries = _replayed(spark, source, partitions)
+    prep = _prepared(source, wide)
+    return sim.sweep(prep, param, values, policy=policy_for(prep), replicates=replicates, seed=seed,
+                     summaries=summaries)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The calibration
+#
+# The fit needs every censored time of the orders it fits (a lognormal by maximum likelihood, Kaplan-Meier
+# tables), so it runs on the driver with the local engine's code (calibrate.fit) over the orders Spark
+# hands it: all of them, or a uniform random sample drawn by Spark (sampling.py: the orders with the
+# smallest md5('SEED:ORDER_ID'): Spark keeps the candidates below a bound on the key, a few more than N,
+# and the driver the N smallest of them; never the data set). The sample is
+# the one DuckDB draws for the same seed, so the fit is one machine's on that sample, to the last digit.
+
+def _collected(frame) -> pl.DataFrame:
+    """A Spark frame of orders (ORDER_COLUMNS) on the driver, in order id order, in the fit's types."""
+    from analytics.orders import ORDER_COLUMNS, normalise_orders
+
+    with _quiet():
+        table = frame.toArrow()
+    if not table.num_rows:
+        return normalise_orders(pl.DataFrame(schema=ORDER_COLUMNS))
+    return normalise_orders(pl.concat([_polars(b) for b in table.to_batches()]).sort("order_id"))
+
+
+def calibrate(spark, source, *, size: int | float | None = None, seed: int = 0, partitions: int | None = None):
+    """The calibration of a Parquet source with its orders read by Spark: fitted on every order (the
+    same as calibrate.fit on one machine), or on a sample of `size` orders (a count or a fraction) drawn
+    by Spark. Returns (calibration, extra): extra is {} for a full fit, else sampling.fit_reported's
+    blocks (the sample's size, the fit's standard errors, the sample's figures against the whole's)."""
+    from pyspark.sql import functions as F
+
+    from analytics import calibrate as cal
+    from analytics import sampling
+    from analytics.orders import ORDER_COLUMNS
+
+    orders = orders_frame(spark, source.directory, ORDER_COLUMNS)
+    if partitions:
+        orders = orders.repartition(int(partitions), "order_id")
+    if size is None:
+        return cal.fit(_collected(orders)), {}
+    whole = tally(spark, source.directory, sampling.check_specs(), partitions=partitions)
+    with _quiet():
+        total, end = orders.agg(F.count(F.lit(1)), F.greatest(*(F.max(c) for c in _TIMES))).collect()[0]
+    n = sampling.size_of(size, total)
+    keyed = orders.withColumn("_key", F.md5(F.concat(F.lit(f"{int(seed)}:"), F.col("order_id"))))
+    # The keys are uniform: the N smallest are, but for a chance of about 1e-9, among those whose first 8
+    # hex digits fall below the share N/total plus 6 standard deviations. Those candidates (a few more
+    # than N) go to the driver, which keeps the N smallest as DuckDB's ORDER BY key, order_id LIMIT N does:
+    # no executor holds more than its own candidates, and no order but a candidate moves.
+    share = n / total if total else 1.0
+    bound = min(1.0, share + 6 * math.sqrt(share * (1 - share) / max(total, 1)) + 1e-9)
+    picked = None
+    if bound < 1.0:
+        prefix = F.conv(F.substring("_key", 1, 8), 16, 10).cast("long")
+        picked = _smallest(keyed.filter(prefix < int(bound * 16**8) + 1), n)
+    if picked is None:
+        picked = _smallest(keyed, n)
+    return sampling.fit_reported(picked, _epoch_us(end) if end is not None else None, whole, int(total), seed)
+
+
+def _smallest(keyed, n: int) -> pl.DataFrame | None:
+    """The n orders with the smallest keys among a Spark frame's (order id breaking a tie), on the driver;
+    None when it holds fewer than n."""
+    from analytics.orders import ORDER_COLUMNS, normalise_orders
+
+    with _quiet():
+        table = keyed.toArrow()
+    if table.num_rows < n:
+        return None
+    if not table.num_rows:
+        return normalise_orders(pl.DataFrame(schema=ORDER_COLUMNS))
+    frame = pl.concat([_polars(b) for b in table.to_batches()]).sort("_key", "order_id").head(n)
+    return normalise_orders(frame.drop("_key").sort("order_id"))

@@ -671,6 +671,9 @@ def markdown(results: dict) -> str:
     out += intervals_section()
     out += pages_section()
     out += frontier_section()
+    from bench import spark  # its own section, from its own results file (`python -m bench.spark`)
+
+    out += spark.section()
     out += ["## Targets (issue 6)", "", "```", *headline(results), "```", ""]
     notes = missed_notes(results)
     if notes:

@@ -2,7 +2,9 @@
 identical between --dataset (DuckDB), --source DIR --engine local and --source DIR --engine spark at 1, 3
 and 8 Spark partitions, on a generated data set and on the shared Olist sample (with its sellers file);
 and under filters. `simulate --json` with a fixed seed is the same on every engine and partitioning
-(floats to 1e-9 relative: the partitions' tallies are added in another order). Spark runs for real, locally (local[2], one session for the module); the tests are
+(floats to 1e-9 relative: the partitions' tallies are added in another order), and so is `sweep --json`;
+`calibrate --json` is identical on every engine, and a sample drawn by Spark (--sample) gives the fit one
+machine gives on the same sample, at 1 and 8 partitions. Spark runs for real, locally (local[2], one session for the module); the tests are
 skipped, saying why, where pyspark or a Java runtime is missing (.ci/run installs both)."""
 
 from __future__ import annotations
@@ -154,3 +156,111 @@ def test_generated_simulation_identical_on_every_engine(spark, capsys, generated
 def test_olist_simulation_identical_on_every_engine(spark, capsys, olist):
     _same_simulations(capsys, olist, "--set", "late_dispatch_action=auto_cancel", "--set",
                       "dispatch_deadline_days=5", "--replicates", "2", "--seed", "3")
+
+
+def test_calibration_identical_on_every_engine_and_a_sample_drawn_by_spark_fits_as_one_machine(spark, capsys,
+                                                                                                 generated):
+    path, dataset_id, parquet = generated
+    stored = _json(capsys, "calibrate", "--db", str(path), "--dataset", dataset_id, "--refit")
+    assert _json(capsys, "calibrate", "--source", str(parquet)) == stored
+    assert _json(capsys, "calibrate", "--source", str(parquet), "--engine", "spark") == stored
+    sampled = ("--sample", "0.2", "--seed", "9")
+    local = _json(capsys, "calibrate", "--db", str(path), "--dataset", dataset_id, *sampled)
+    assert local["sample"]["orders"] == 600 and local["fitted"]["counts"]["orders"] == 600
+    for n in (1, 8):
+        on_spark = _json(capsys, "calibrate", "--source", str(parquet), "--engine", "spark", "--partitions", str(n),
+                         *sampled)
+        assert on_spark == local, f"{n} partitions"
+    assert local["fitted"] != stored["fitted"]
+
+
+def test_sweep_identical_on_every_engine(spark, capsys, generated):
+    path, dataset_id, parquet = generated
+    options = ("--param", "dispatch_deadline_days", "--values", "2,5", "--set", "late_dispatch_action=auto_cancel",
+               "--replicates", "2", "--seed", "4")
+    stored = _json(capsys, "sweep", "--db", str(path), "--dataset", dataset_id, *options)
+    assert _close(stored, _json(capsys, "sweep", "--source", str(parquet), *options)) == []
+    on_spark = _json(capsys, "sweep", "--source", str(parquet), "--engine", "spark", "--partitions", "3", *options)
+    assert _close(stored, on_spark) == []
+    points = stored["points"]
+    assert [p["value"] for p in points] == [2, 5]
+    assert points[0]["scenario"]["cancelled_orders"]["value"] > points[1]["scenario"]["cancelled_orders"]["value"]
+
+
+@pytest.fixture(scope="module")
+def connect_server(tmp_path_factory):
+    """A Spark Connect server on this machine (the one pyspark ships, local[2]), on a free port, with
+    Spark's default settings (the client sets its session's time zone); its Python workers find this
+    package only through what the client ships (spark._ship_package)."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import pyspark
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    home = Path(pyspark.__file__).parent
+    log = tmp_path_factory.mktemp("connect") / "server.log"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SPARK_REMOTE")}
+    env.update(SPARK_HOME=str(home), PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1")
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [str(home / "bin" / "spark-submit"), "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
+             "--master", "local[2]", "--conf", f"spark.connect.grpc.binding.port={port}",
+             "--conf", "spark.connect.grpc.binding.address=127.0.0.1", "--conf", "spark.ui.enabled=false",
+             "--conf", "spark.sql.shuffle.partitions=4", "spark-internal"],
+            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=log.parent, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while "Spark Connect server started" not in log.read_text():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the Spark Connect server did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(1)
+        yield f"sc://127.0.0.1:{port}"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def remote_only(connect_server):
+    """No local Spark session while a remote one runs (pyspark refuses both in one process): the module's
+    local session is stopped first (a later test's command starts another), the remote one after, and
+    the variables pyspark sets for Spark Connect are put back."""
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        active.stop()
+    saved = {k: os.environ.get(k) for k in ("SPARK_REMOTE", "SPARK_CONNECT_MODE_ENABLED", "SPARK_LOCAL_REMOTE")}
+    yield connect_server
+    spark_engine.session(connect_server).stop()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def test_spark_connect_gives_the_same_figures(remote_only, capsys, generated, monkeypatch):
+    connect_server = remote_only
+    path, dataset_id, parquet = generated
+    stored = _json(capsys, "report", "--db", str(path), "--dataset", dataset_id)
+    remote = ("--source", str(parquet), "--engine", "spark", "--spark-remote", connect_server)
+    assert _json(capsys, "report", *remote, "--partitions", "3") == stored
+    # The standard variable says the same as the option.
+    monkeypatch.setenv("SPARK_REMOTE", connect_server)
+    options = ("--set", "seller_response_hours=24", "--replicates", "2", "--seed", "3")
+    simulated = _json(capsys, "simulate", "--db", str(path), "--dataset", dataset_id, *options)
+    assert _close(simulated, _json(capsys, "simulate", "--source", str(parquet), "--engine", "spark", *options)) == []
+    sampled = ("--sample", "700", "--seed", "2")
+    assert (_json(capsys, "calibrate", "--source", str(parquet), "--engine", "spark", *sampled)
+            == _json(capsys, "calibrate", "--db", str(path), "--dataset", dataset_id, *sampled))

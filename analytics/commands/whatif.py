@@ -31,6 +31,10 @@ TRUTH = {
 def register(sub) -> None:
     p = sub.add_parser("calibrate", help="fit the what-if engine's distributions from a data set, with sample sizes")
     p.add_argument("--refit", action="store_true", help="fit again even if a stored calibration exists")
+    p.add_argument("--sample", metavar="N|FRACTION",
+                   help="fit on a uniform random sample of N orders (or a fraction of them, e.g. 0.1), drawn for "
+                        "--seed; the output states its size and what the sampling does to the fit")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="the sample's random seed (default 0)")
     add_common(p, dataset=True)
     add_source(p)
     p.set_defaults(func=cmd_calibrate)
@@ -55,15 +59,26 @@ def register(sub) -> None:
 
 
 def cmd_calibrate(args) -> int:
-    from analytics import calibrate
+    from analytics import calibrate, sampling
 
-    if args.engine == "spark":
-        raise UserError("calibrate runs on the local engine (--engine local); simulate and report run on Spark")
-    with opened(args, read_only=False) as (con, dataset, _):
+    try:
+        size = None if args.sample is None else sampling.parse_size(args.sample)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    extra: dict = {}
+    with opened(args, read_only=False) as (con, dataset, source):
         found = db.resolve_dataset(con, dataset)
-        fitted = calibrate.calibrate(con, found.id, refit=args.refit)
+        if args.engine == "spark":
+            from analytics import spark
+
+            fitted, extra = spark.calibrate(spark_session(args), source, size=size, seed=args.seed,
+                                            partitions=args.partitions)
+        elif size is not None:
+            fitted, extra = sampling.calibrate_local(con, found.id, size, args.seed)
+        else:
+            fitted = calibrate.calibrate(con, found.id, refit=args.refit)
     summary = fitted.summary()
-    payload = {"dataset": {"id": found.id, "name": found.name}, "fitted": summary}
+    payload = {"dataset": {"id": found.id, "name": found.name}, **extra, "fitted": summary}
     if found.true_params:
         payload["true_params"] = found.true_params
         payload["fitted_vs_true"] = {
@@ -83,6 +98,7 @@ def _render_calibration(r: dict) -> str:
     assumed = " (assumed: no seller answers in this data set)" if not resp["answered"] + resp["censored"] else ""
     lines = [
         f"calibration of {r['dataset']['name']!r} (id {r['dataset']['id']})",
+        *_sample_lines(r),
         f"  seller response: lognormal median {resp['median_hours']} h, sigma {resp['sigma']} "
         f"({resp['answered']:,} answered, {resp['censored']:,} censored){assumed}",
         f"  acceptance rate: {_rate(acc['rate'])} ({acc['answered']:,} answered)"
@@ -123,6 +139,24 @@ def _render_calibration(r: dict) -> str:
 
 
 NO_ANSWERS = "not available (no seller answers in this data set)"
+
+
+def _sample_lines(r: dict) -> list[str]:
+    """What a fit on a sample says of it: its size, the fit's standard errors, the sample against the whole."""
+    if "sample" not in r:
+        return []
+    s, eff = r["sample"], r["sampling_effect"]
+    lines = [f"  fitted on a sample of {s['orders']:,} of {s['of_orders']:,} orders ({s['share']:.2%}, seed {s['seed']}; "
+             f"{s['drawn']})"]
+    errors = ", ".join(f"{k} ±{v}" for k, v in eff["standard_errors"].items() if v is not None)
+    if errors:
+        lines.append(f"  standard errors of the fit on this sample: {errors}")
+    for name, c in eff["sample_vs_all"].items():
+        if c["sample"] is None or c["all"] is None:
+            continue
+        lines.append(f"  {figures.get(name).label}: sample {c['sample']:.2%} vs all orders {c['all']:.2%} "
+                     f"(difference {c['difference'] * 100:+.2f} pts, {c['difference_in_standard_errors']} standard errors)")
+    return lines
 
 
 
@@ -264,16 +298,19 @@ def cmd_sweep(args) -> int:
 
     _policy(args)
     values = [v.strip() for v in args.values.split(",") if v.strip()]
-    if args.engine == "spark":
-        raise UserError("sweep runs on the local engine (--engine local); simulate and report run on Spark")
-    with opened(args, read_only=False) as (con, dataset, _):
-        prep = simulate.prepare_dataset(con, dataset)
-    policy = _policy(args, prep)
-    try:
-        result = simulate.sweep(prep, args.param, values, policy=policy, replicates=_replicates(args),
-                                seed=args.seed)
-    except PolicyError as e:
-        raise UserError(str(e)) from None
+    with opened(args, read_only=False) as (con, dataset, source):
+        try:
+            if args.engine == "spark":
+                from analytics import spark
+
+                result = spark.sweep(spark_session(args), source, args.param, values, lambda prep: _policy(args, prep),
+                                     replicates=_replicates(args), seed=args.seed, partitions=args.partitions)
+            else:
+                prep = simulate.prepare_dataset(con, dataset)
+                result = simulate.sweep(prep, args.param, values, policy=_policy(args, prep),
+                                        replicates=_replicates(args), seed=args.seed)
+        except PolicyError as e:
+            raise UserError(str(e)) from None
     emit(args, result, with_dataset_note(args, _render_sweep))
     return 0
 
