@@ -67,7 +67,6 @@ from analytics import figures as fig
 from analytics import scenarios, simulate
 from analytics.params import MALFORMED, OUT_OF_RANGE, UNKNOWN_CHOICE, Problem
 from analytics.policy import Policy, PolicyError, find_parameter
-from analytics.replay import latent
 
 MAX_LEVERS = 3
 MAX_POLICIES = 200
@@ -334,15 +333,11 @@ def _replay_all(prep: simulate.Prepared, policies: list[Policy], replicates: int
     fresh = {n: np.full((len(policies), replicates), np.nan) for n in names}
     # A small first chunk, so the first points come soon on a large data set; then CHUNK at a time.
     bounds = [0, *range(min(FIRST_CHUNK, len(policies)), len(policies), CHUNK), len(policies)]
+    engine = simulate.GridReplay(prep, policies, seed)
     for start, stop in itertools.pairwise(dict.fromkeys(bounds)):
         chunk = range(start, stop)
         for k in range(replicates):
-            lat = None
-            for i in chunk:
-                if (policies[i], seed, k) not in prep.memo and lat is None:
-                    calibration, base, _ = simulate._shared(prep, seed, k)
-                    lat = latent(prep.data, calibration, seed, k, base)
-                these, period = simulate.replicate_figures(prep, policies[i], seed, k, lat=lat)
+            for i, (these, period) in zip(chunk, engine.replicate(policies[start:stop], k), strict=True):
                 for n in names:
                     orders[n][i, k] = these[n]
                     fresh[n][i, k] = period[n]

@@ -17,6 +17,7 @@ Times are int64 microseconds since the epoch (naive UTC); days are datetime64[D]
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -164,6 +165,8 @@ def answering_sellers(data: ReplayData, share: float) -> Lognormal:
     """The answer times of the sellers who answer at all, refitted from this data set's requests (answers
     seen, silences as lower bounds) when `share` of sellers are assumed never to answer: the fit without
     that assumption mistakes the never-answering sellers for slow ones. Kept per share."""
+    if data.whole is not None:
+        return answering_sellers(data.whole, share)
     key = ("answering", float(share))
     found = data.views.get(key)
     if found is None:
@@ -516,11 +519,90 @@ def summarise(data: ReplayData, rep: Replayed, boot: Resample | None = None) -> 
 def summarise_both(data: ReplayData, rep: Replayed, boot: Resample) -> tuple[dict[str, float], ...]:
     """(the figures of these orders, the figures of the resampled period) from one replay, in one pass;
     only the first without `boot`."""
-    tallies = _tallies(data, rep, boot)
+    return figures_both(data, _tallies(data, rep, boot), boot)
+
+
+def figures_both(data: ReplayData, tallies: list[Tally], boot: Resample | None) -> tuple[dict[str, float], ...]:
+    """The figures of _tallies' tallies over every order: these orders', then (with `boot`) the resampled
+    period's, scaled to as many orders as the data set has."""
     first = figures(data, tallies[0])
     if boot is None:
         return (first,)
     return first, figures(data, tallies[1], data.n / boot.total if boot.total > 0 else 1.0)
+
+
+# --------------------------------------------------------------------------------------------------
+# A part of the orders replayed alone
+
+# The parameters only the request rule reads (_requests): two policies that differ in these alone replay
+# every order without a request made awaiting shipment alike.
+REQUEST_RULE = ("seller_consent_required", "seller_response_hours", "timeout_action", "never_answer_share")
+
+_PER_ORDER = ("key", "amount", "method", "ship_method", "paid", "paid_day", "has_paid", "shipped", "transit_days",
+              "fixed", "cancelled_obs", "cancel_at_obs", "outcome_obs", "return_path_obs", "has_refund",
+              "refund_channel", "refund_amount", "refund_init", "refund_done", "request_day")
+_PER_REQUEST = ("r_time", "r_stage", "r_reason", "r_answered", "r_response", "r_lower_hours", "r_accepted")
+_PER_SHIP = ("s_lower_hours", "s_lower_days")
+_CUT_ELSEWHERE = ("order_id", "r_idx", "s_idx", "small", "quiet", "quiet_workdays", "views", "whole")
+_WHOLE = ("methods", "method_orders", "method_channel", "method_refunds", "reasons", "data_end")
+
+
+def request_free(policy: Policy) -> Policy:
+    """`policy` with the request rule's parameters as the baseline's: it replays every order outside
+    awaiting_orders(data) exactly as `policy` does."""
+    base = Policy()
+    return dataclasses.replace(policy, **{name: getattr(base, name) for name in REQUEST_RULE})
+
+
+def awaiting_orders(data: ReplayData) -> np.ndarray:
+    """The orders with a replayable request made awaiting shipment (sorted): the only orders the request
+    rule's parameters change."""
+    return data.r_idx[data.r_stage == STAGE_CODES["awaiting_shipment"]]
+
+
+@dataclass(frozen=True, eq=False)
+class Part:
+    """Some orders of a data set replayed alone. Each comes out as in a replay of every order (every draw
+    is keyed by the order, every fit is the whole's), so their tally and the other orders' add up to the
+    whole's. data: their ReplayData (its small view is all of them; its rest tallies nothing);
+    requests / ships: where their requests and drawn ship times sit in the whole's arrays."""
+
+    data: ReplayData
+    requests: np.ndarray
+    ships: np.ndarray
+
+    def latent(self, lat: Latent) -> Latent:
+        """The whole's draws of a replicate, cut to these orders."""
+        mine = np.zeros(len(self.data.whole.r_idx), dtype=bool)
+        mine[self.requests] = True
+        kept = mine[lat.unseen]
+        return Latent(lat.seed, lat.replicate, lat.ship[self.ships], lat.response[self.requests],
+                      lat.accept[self.requests], np.searchsorted(self.requests, lat.unseen[kept]), lat.never_u[kept])
+
+    def resample(self, seed: int, replicate: int) -> Resample:
+        """A bootstrap replicate of these orders alone (no other order to weigh; the whole's total weight
+        scales the figures)."""
+        return Resample(seed, replicate, self.data.small.rest, 0.0)
+
+
+def part(data: ReplayData, orders: np.ndarray) -> Part:
+    """The part of `data` made of `orders` (positions, sorted, of orders the replay recomputes: none kept
+    as observed)."""
+    orders = np.asarray(orders, dtype=np.int64)
+    if data.whole is not None or data.fixed[orders].any() or (np.diff(orders) <= 0).any():
+        raise ValueError("a part is cut from a whole data set, from sorted orders none of which is kept as observed")
+    mine = np.zeros(data.n, dtype=bool)
+    mine[orders] = True
+    requests, ships = np.flatnonzero(mine[data.r_idx]), np.flatnonzero(mine[data.s_idx])
+    cut = {name: getattr(data, name)[orders] for name in _PER_ORDER}
+    cut |= {name: getattr(data, name)[requests] for name in _PER_REQUEST}
+    cut |= {name: getattr(data, name)[ships] for name in _PER_SHIP}
+    r_idx, s_idx = np.searchsorted(orders, data.r_idx[requests]), np.searchsorted(orders, data.s_idx[ships])
+    empty = orders[:0]
+    small = View(np.arange(len(orders)), r_idx, s_idx, observed_tally(data, empty))
+    cut_data = dataclasses.replace(data, **cut, order_id=data.order_id.gather(orders), r_idx=r_idx, s_idx=s_idx,
+                                   small=small, quiet=empty, quiet_workdays=empty, views={}, whole=data)
+    return Part(cut_data, requests, ships)
 
 
 def expand(data: ReplayData, rep: Replayed) -> dict[str, np.ndarray]:

@@ -96,6 +96,7 @@ class ReplayData:
     quiet_workdays: np.ndarray    # per quiet order: working days from the payment day to the ship day, else -1
     views: dict = field(default_factory=dict, repr=False)   # deadline days -> its view (no draw in it)
     method_refunds: np.ndarray | None = None   # per method: refunds whose channel is known
+    whole: ReplayData | None = None   # the data set a part of it was cut from (replay.part): fits come from it
 
     @property
     def n(self) -> int:

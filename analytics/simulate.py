@@ -130,7 +130,20 @@ from analytics.figures import figure_path
 from analytics.orders import load_orders, normalise_orders
 from analytics.outcomes import REFUND_CHANNELS
 from analytics.policy import DATA, Parameter, Policy, PolicyError, parameters_for
-from analytics.replay import draw_base, expand, latent, replay, replay_frame, summarise, summarise_both
+from analytics.replay import (
+    _tallies,
+    awaiting_orders,
+    draw_base,
+    expand,
+    figures_both,
+    latent,
+    part,
+    replay,
+    replay_frame,
+    request_free,
+    summarise,
+    summarise_both,
+)
 from analytics.replay_data import ReplayData, observed_figures, prepare, resample
 
 DEFAULT_REPLICATES = 10  # the one default: the pages, the command line and the API all use it
@@ -311,10 +324,71 @@ def replicate_figures(prep: Prepared, policy: Policy, seed: int, k: int, *, memo
         rep = replay(prep.data, calibration, policy, lat)
         found = summarise_both(prep.data, rep, boot)
         if memo:
-            if len(prep.memo) >= MEMO_ENTRIES:
-                prep.memo.clear()
-            prep.memo[key] = found
+            _remember(prep, key, found)
     return found
+
+
+def _remember(prep: Prepared, key: tuple, found: tuple) -> None:
+    if len(prep.memo) >= MEMO_ENTRIES:
+        prep.memo.clear()
+    prep.memo[key] = found
+
+
+class GridReplay:
+    """Many policies replayed on one Prepared, replicate by replicate, each policy's figures those
+    replicate_figures gives (remembered on the Prepared alike). Policies that differ in the request
+    rule's parameters alone (replay.REQUEST_RULE) share the replay of every order that rule cannot
+    change: their request-free twin (replay.request_free) is replayed over every order once per
+    replicate, and each of them over the orders with a request made awaiting shipment only (a
+    replay.Part), its tally added to the twin's tally of the other orders. Tallies add up exactly
+    (counts; amounts to the last bits of a float sum), so the figures are replicate_figures'."""
+
+    def __init__(self, prep: Prepared, policies: Iterable[Policy], seed: int):
+        self.prep, self.seed = prep, seed
+        twins = [(p, request_free(p)) for p in policies]
+        count: dict[Policy, int] = {}
+        for _, twin in twins:
+            count[twin] = count.get(twin, 0) + 1
+        self.twin = {p: twin for p, twin in twins if count[twin] > 1 and p != twin}
+        self.part = part(prep.data, awaiting_orders(prep.data)) if self.twin else None
+        self.others: dict[tuple[Policy, int], list] = {}   # (twin, replicate) -> tallies of the other orders
+
+    def replicate(self, policies: list[Policy], k: int) -> list[tuple[dict[str, float], dict[str, float]]]:
+        """Replicate k of each policy: (figures of these orders, figures of the resampled period)."""
+        prep, seed = self.prep, self.seed
+        out: list = [prep.memo.get((p, seed, k)) for p in policies]
+        if all(found is not None for found in out):
+            return out
+        calibration, base, boot = _shared(prep, seed, k)
+        lat = latent(prep.data, calibration, seed, k, base)
+        cut = None
+        for i, p in enumerate(policies):
+            if out[i] is not None:
+                continue
+            twin = self.twin.get(p)
+            if twin is None:
+                out[i] = replicate_figures(prep, p, seed, k, lat=lat)
+                continue
+            if cut is None:
+                cut = self.part.latent(lat), self.part.resample(seed, k)
+            mine = _tallies(self.part.data, replay(self.part.data, calibration, p, cut[0]), cut[1])
+            others = self._others(twin, k, calibration, lat, boot, cut)
+            out[i] = figures_both(prep.data, [a + b for a, b in zip(mine, others, strict=True)], boot)
+            _remember(prep, (p, seed, k), out[i])
+        return out
+
+    def _others(self, twin: Policy, k: int, calibration, lat, boot, cut) -> list:
+        """The twin's tallies of every order outside the part: its tallies over every order less its
+        part's (the twin's own figures remembered on the way)."""
+        found = self.others.get((twin, k))
+        if found is None:
+            everything = _tallies(self.prep.data, replay(self.prep.data, calibration, twin, lat), boot)
+            if (twin, self.seed, k) not in self.prep.memo:
+                _remember(self.prep, (twin, self.seed, k), figures_both(self.prep.data, everything, boot))
+            mine = _tallies(self.part.data, replay(self.part.data, calibration, twin, cut[0]), cut[1])
+            found = [a + -b for a, b in zip(everything, mine, strict=True)]
+            self.others[(twin, k)] = found
+        return found
 
 
 def _summaries(prep: Prepared, policies: list[Policy], replicates: int, seed: int) -> list[Summaries]:
