@@ -479,7 +479,12 @@ def _tallies(data: ReplayData, rep: Replayed, boot: Resample | None) -> list[Tal
     idx = rep.view.idx
     wait_days = np.full(len(idx), -1, dtype=np.int64)
     wait_days[rep.view.r_pos] = rep.wait_days
-    weightings = (None,) if boot is None else (None, bootstrap_weights(data.key[idx], boot.seed, boot.replicate))
+    if boot is None:
+        weightings = (None,)
+    elif rep.view is data.small and boot.small is not None:
+        weightings = (None, boot.small)
+    else:
+        weightings = (None, bootstrap_weights(data.key[idx], boot.seed, boot.replicate))
     mine = tallies_of(
         len(data.methods), cancelled=rep.cancelled, amount=data.amount[idx], outcome=rep.outcome,
         return_path=rep.return_path, dispatch=rep.dispatch_cancelled, refunded=rep.refunded,
@@ -582,7 +587,8 @@ class Part:
     def resample(self, seed: int, replicate: int) -> Resample:
         """A bootstrap replicate of these orders alone (no other order to weigh; the whole's total weight
         scales the figures)."""
-        return Resample(seed, replicate, self.data.small.rest, 0.0)
+        return Resample(seed, replicate, self.data.small.rest, 0.0,
+                        small=bootstrap_weights(self.data.key, seed, replicate))
 
 
 def part(data: ReplayData, orders: np.ndarray) -> Part:

@@ -174,6 +174,7 @@ class Resample:
     rest: Tally
     total: float
     widened: dict = field(default_factory=dict, repr=False)   # a widened view -> its weighted rest
+    small: np.ndarray | None = None   # the weights of the small view's orders (its idx order)
 
 
 def resample(data: ReplayData, seed: int, replicate: int) -> Resample:
@@ -183,7 +184,8 @@ def resample(data: ReplayData, seed: int, replicate: int) -> Resample:
     outside = np.ones(data.n, dtype=bool)
     outside[data.small.idx] = False
     rest = np.flatnonzero(outside)
-    return Resample(seed, replicate, observed_tally(data, rest, weights[rest]), float(weights.sum()))
+    return Resample(seed, replicate, observed_tally(data, rest, weights[rest]), float(weights.sum()),
+                    small=weights[data.small.idx])
 
 
 def prepare(frame: pl.DataFrame, wide: Wide | None = None) -> ReplayData:
