@@ -65,8 +65,8 @@ from scipy import stats
 
 from analytics import figures as fig
 from analytics import scenarios, simulate
-from analytics.params import MALFORMED, OUT_OF_RANGE, UNKNOWN_CHOICE, Problem
-from analytics.policy import Policy, PolicyError, find_parameter
+from analytics.params import MALFORMED, NOT_A_NUMBER, OUT_OF_RANGE, UNKNOWN_CHOICE, Param, Problem, value_text
+from analytics.policy import Parameter, Policy, PolicyError, find_parameter
 
 MAX_LEVERS = 3
 MAX_POLICIES = 200
@@ -91,6 +91,75 @@ LEVER_VALUES: dict[str, tuple] = {
 DEFAULT_LEVERS = ("seller_response_hours", "timeout_action")
 
 Progress = Callable[[float, str, list], None]
+
+
+# ------------------------------------------------------------------------------------------------
+# The page's frontier settings in its link (analytics.links): the levers, each lever's values as typed,
+# the two weighed figures (the page sets their defaults per data set), a limit on each figure as typed,
+# and whether the frontier is drawn (a link that says so draws it on opening).
+
+def values_text(values: Iterable[object]) -> str:
+    """A lever's values as the page shows them: '24, 48, 72'."""
+    return ", ".join(value_text(v) for v in values)
+
+
+LINK_LEVERS = Param("frontier_levers", "labels", DEFAULT_LEVERS, label="frontier levers",
+                    choices=tuple(LEVER_VALUES), max_items=MAX_LEVERS)
+LINK_WEIGH = (Param("frontier_a", "choice", None, label="frontier figure weighed", choices=WEIGHABLE),
+              Param("frontier_b", "choice", None, label="frontier figure weighed against", choices=WEIGHABLE))
+LINK_DRAWN = Param("frontier", "bool", False, label="frontier drawn")
+
+
+def link_values_name(lever: str) -> str:
+    return f"frontier_values_{lever}"
+
+
+def link_limit_name(figure: str) -> str:
+    return f"frontier_limit_{figure}"
+
+
+LINK_PARAMS: tuple[Param, ...] = (
+    LINK_LEVERS,
+    *(Param(link_values_name(n), "str", values_text(v), label=f"frontier values of {n}", max_len=400)
+      for n, v in LEVER_VALUES.items()),
+    *LINK_WEIGH,
+    *(Param(link_limit_name(n), "str", "", label=f"frontier limit on {n}", max_len=40) for n in WEIGHABLE),
+    LINK_DRAWN,
+)
+
+
+def limit_bound(text: str) -> float:
+    """A limit's bound as typed ('1,000', '5'); PolicyError when it is not a finite number."""
+    return parse_limit(f"{WEIGHABLE[0]}<={text}").bound
+
+
+def check_link(values: Mapping[str, object], given: Iterable[str], parameters: Sequence[Parameter]
+               ) -> tuple[dict[str, object], list[Problem]]:
+    """The link's lever values and limits checked as the page reads them (the link's parser has checked
+    their kind and length): a lever's values each parsed by the lever, a limit a number. Each one the link
+    gave that is refused goes back to its default, with a Problem saying why."""
+    out = dict(values)
+    problems = []
+    by_name = {p.name: p for p in parameters}
+    defaults = {p.name: p.default for p in LINK_PARAMS}
+    for name in given:
+        text = str(values.get(name) or "")
+        lever = name.removeprefix("frontier_values_")
+        if lever != name and lever in by_name:
+            try:
+                _values(by_name[lever], [v for v in text.split(",") if v.strip()])
+            except PolicyError as e:
+                why = e.problem.reason if e.problem is not None else MALFORMED
+                problems.append(Problem(name, text, why, f"{by_name[lever].range_text}, separated by commas",
+                                        used=f"the default ({defaults[name]})"))
+                out[name] = defaults[name]
+        elif name.startswith("frontier_limit_") and text.strip():
+            try:
+                limit_bound(text)
+            except PolicyError:
+                problems.append(Problem(name, text, NOT_A_NUMBER, "a number", used="no limit"))
+                out[name] = ""
+    return out, problems
 
 
 @dataclass(frozen=True)
