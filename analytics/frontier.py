@@ -34,13 +34,15 @@ The current policy and the data set's own policy (the baseline, Policy()) are re
 part like any policy; when the grid does not hold them they are added after it (`in_grid` false).
 
     frontier(source, vary, weigh, limits=(), policy=None, dataset=None, replicates=DEFAULT_REPLICATES,
-             seed=0, better=None, progress=None) -> dict
+             seed=0, better=None, progress=None, workers=None) -> dict
         source: a Prepared, a DuckDB connection (with `dataset`) or an orders frame. vary: {parameter:
         [values]} (1 to 3 parameters, at most MAX_POLICIES combinations); weigh: two figure names as
         simulate --json names them (dotted for a family's part); limits: Limit or 'FIGURE<=X' text;
         better: {figure: 'lower'|'higher'} for a weighed figure with no direction of its own.
         progress(fraction, text, points): called as the policies are replayed, with the points done so
         far (each a policy's entry below, without on_frontier), so a page can draw them as they come.
+        workers: processes sharing the replicates out (None: one per core for a large grid, see
+        PARALLEL_WORK); the result is the same whatever their number.
         Returns {"dataset", "weigh", "better", "vary", "limits", "replicates", "seed", "unavailable",
         "policies": [{"policy": changes from the baseline, "figures": {name: {value, low, high,
         orders_low, orders_high}} (weighed and limited figures), "on_frontier", "extrapolated",
@@ -54,8 +56,12 @@ part like any policy; when the grid does not hold them they are added after it (
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import logging
 import math
+import multiprocessing
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -67,11 +73,17 @@ from analytics import figures as fig
 from analytics import scenarios, simulate
 from analytics.params import MALFORMED, NOT_A_NUMBER, OUT_OF_RANGE, UNKNOWN_CHOICE, Param, Problem, value_text
 from analytics.policy import Parameter, Policy, PolicyError, find_parameter
+from analytics.replay import request_free
 
 MAX_LEVERS = 3
 MAX_POLICIES = 200
 FIRST_CHUNK = 4
 CHUNK = 16   # policies replayed replicate by replicate together, sharing each replicate's draws
+# Orders x policies x replicates from which a grid is shared out between processes (forked: the data is
+# shared copy-on-write), one per core up to MAX_WORKERS; below it, starting them costs more than it saves.
+PARALLEL_WORK = 50_000_000
+MAX_WORKERS = 4
+log = logging.getLogger(__name__)
 DIRECTIONS = (fig.LOWER, fig.HIGHER)
 # The figures a page offers to weigh: the what-if engine's scalar figures with a direction.
 WEIGHABLE = tuple(n for n, f in fig.WHATIF.items()
@@ -391,27 +403,103 @@ def choose_best(values: Sequence[np.ndarray], wins: Sequence[np.ndarray], direct
 # ------------------------------------------------------------------------------------------------
 # The engine.
 
+def _workers(prep: simulate.Prepared, policies: int, replicates: int, workers: int | None) -> int:
+    """How many processes replay the grid: `workers` when given; else one per core (up to MAX_WORKERS)
+    when the work is large enough to pay for starting them and the system can fork, else one."""
+    if workers is not None:
+        return max(1, min(int(workers), replicates))
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if prep.data.n * policies * replicates < PARALLEL_WORK:
+        return 1
+    return max(1, min(cores, MAX_WORKERS, replicates))
+
+
+def _chunks(count: int) -> list[tuple[int, int]]:
+    # A small first chunk, so the first points come soon on a large data set; then CHUNK at a time.
+    bounds = [0, *range(min(FIRST_CHUNK, count), count, CHUNK), count]
+    return list(itertools.pairwise(dict.fromkeys(bounds)))
+
+
+def _serve(engine: simulate.GridReplay, policies: list[Policy], replicates: range, conn) -> None:
+    """A forked worker: its replicates of every chunk, sent chunk by chunk ({replicate: figures per policy})."""
+    try:
+        for start, stop in _chunks(len(policies)):
+            conn.send({k: engine.replicate(policies[start:stop], k) for k in replicates})
+    except BaseException as e:  # noqa: BLE001 - whatever stops the worker, the parent replays its share itself
+        with contextlib.suppress(Exception):
+            conn.send(f"{type(e).__name__}: {e}")
+    finally:
+        conn.close()
+
+
 def _replay_all(prep: simulate.Prepared, policies: list[Policy], replicates: int, seed: int,
-                names: Sequence[str], on_chunk: Callable[[int, dict, dict], None] | None = None
-                ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+                names: Sequence[str], on_chunk: Callable[[int, dict, dict], None] | None = None,
+                workers: int | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Each named figure over the replicates, policies x replicates, for these orders and a resampled
-    period. Policies go in chunks, replicate by replicate, each replicate's draws made once per chunk;
-    a (policy, seed, replicate) the Prepared remembers is not replayed. on_chunk(policies done, orders,
-    fresh) after each chunk (the rows done so far are filled)."""
+    period. Policies go in chunks, replicate by replicate (simulate.GridReplay: each replicate's draws
+    made once per chunk, the request rule's policies sharing their twin's replay); a (policy, seed,
+    replicate) the Prepared remembers is not replayed. With several workers, the replicates are shared
+    out between this process and forked ones (the data shared copy-on-write), each worker keeping its
+    replicates for the whole grid; the figures are the same, being functions of (policy, seed,
+    replicate). on_chunk(policies done, orders, fresh) after each chunk (the rows done so far filled)."""
     orders = {n: np.full((len(policies), replicates), np.nan) for n in names}
     fresh = {n: np.full((len(policies), replicates), np.nan) for n in names}
-    # A small first chunk, so the first points come soon on a large data set; then CHUNK at a time.
-    bounds = [0, *range(min(FIRST_CHUNK, len(policies)), len(policies), CHUNK), len(policies)]
     engine = simulate.GridReplay(prep, policies, seed)
-    for start, stop in itertools.pairwise(dict.fromkeys(bounds)):
-        chunk = range(start, stop)
-        for k in range(replicates):
-            for i, (these, period) in zip(chunk, engine.replicate(policies[start:stop], k), strict=True):
-                for n in names:
-                    orders[n][i, k] = these[n]
-                    fresh[n][i, k] = period[n]
-        if on_chunk is not None:
-            on_chunk(chunk.stop, orders, fresh)
+    count = _workers(prep, len(policies), replicates, workers)
+    shares = [range(w, replicates, count) for w in range(count)]
+    helpers = []   # (process, connection, its replicates)
+    if count > 1:
+        fork = multiprocessing.get_context("fork")
+        for share in shares[1:]:
+            mine, theirs = fork.Pipe(duplex=False)
+            process = fork.Process(target=_serve, args=(engine, policies, share, theirs), daemon=True)
+            process.start()
+            theirs.close()
+            helpers.append((process, mine, share))
+
+    def fill(start: int, stop: int, k: int, found: list) -> None:
+        for i, (these, period) in zip(range(start, stop), found, strict=True):
+            for n in names:
+                orders[n][i, k] = these[n]
+                fresh[n][i, k] = period[n]
+
+    try:
+        for start, stop in _chunks(len(policies)):
+            own = list(shares[0])
+            for _process, conn, share in helpers:
+                if conn is None:   # a worker that stopped: its replicates are replayed here
+                    own += list(share)
+            for k in own:
+                fill(start, stop, k, engine.replicate(policies[start:stop], k))
+            for j, (process, conn, share) in enumerate(helpers):
+                if conn is None:
+                    continue
+                try:
+                    sent = conn.recv()
+                except (EOFError, OSError):
+                    sent = "the worker ended"
+                if isinstance(sent, str):
+                    log.warning("a frontier worker stopped (%s); replaying its replicates here", sent)
+                    conn.close()
+                    helpers[j] = (process, None, share)
+                    for k in share:
+                        fill(start, stop, k, engine.replicate(policies[start:stop], k))
+                    continue
+                for k, found in sent.items():
+                    fill(start, stop, k, found)
+                    for p, figures in zip(policies[start:stop], found, strict=True):
+                        simulate.remember(prep, (p, seed, k), figures)
+            if on_chunk is not None:
+                on_chunk(stop, orders, fresh)
+    finally:
+        for process, conn, _ in helpers:
+            if conn is not None:
+                conn.close()
+            if process.is_alive():
+                process.terminate()
+            process.join()
     return orders, fresh
 
 
@@ -426,7 +514,8 @@ def _entry_figures(orders, fresh, base_orders, base_fresh, i: int, names, missin
 def frontier(source, vary: Mapping[str, Iterable[object]], weigh: Sequence[str], limits: Iterable = (),
              policy: Policy | None = None, dataset: str | None = None,
              replicates: int = simulate.DEFAULT_REPLICATES, seed: int = 0,
-             better: Mapping[str, str] | None = None, progress: Progress | None = None) -> dict:
+             better: Mapping[str, str] | None = None, progress: Progress | None = None,
+             workers: int | None = None) -> dict:
     """The grid replayed, its frontier, and the best policy under the limits (see the module's rules)."""
     weighed = parse_weigh(weigh, better)
     limits = [parse_limit(x) for x in limits]
@@ -462,8 +551,14 @@ def frontier(source, vary: Mapping[str, Iterable[object]], weigh: Sequence[str],
                 "extrapolated": simulate.extrapolated(prep, p), "in_grid": index < in_grid,
                 "current": p == current, "data_policy": p == Policy()}
 
-    # The baseline first (every scenario's figures are measured against it), then the rest in order.
-    order = [baseline_at, *(i for i in range(len(policies)) if i != baseline_at)]
+    # The baseline first (every scenario's figures are measured against it), then the rest in order, those
+    # that share a request-free twin together (the first chunks then replay few twins: the first points
+    # come sooner).
+    group = {request_free(Policy()): -1}
+    for i, p in enumerate(policies):
+        group.setdefault(request_free(p), i)
+    order = [baseline_at, *sorted((i for i in range(len(policies)) if i != baseline_at),
+                                  key=lambda i: group[request_free(policies[i])])]
     ordered = [policies[i] for i in order]
 
     def on_chunk(count: int, o: dict, f: dict) -> None:
@@ -472,7 +567,7 @@ def frontier(source, vary: Mapping[str, Iterable[object]], weigh: Sequence[str],
                   for j in range(count)]
         progress(count / len(ordered), f"{count:,} of {len(ordered):,} policies replayed", points)
 
-    o_rep, f_rep = _replay_all(prep, ordered, replicates, seed, names, on_chunk if progress else None)
+    o_rep, f_rep = _replay_all(prep, ordered, replicates, seed, names, on_chunk if progress else None, workers)
     back = np.argsort(order)   # back to the policies' own order
     orders = {n: o_rep[n][back] for n in names}
     fresh = {n: f_rep[n][back] for n in names}

@@ -324,11 +324,12 @@ def replicate_figures(prep: Prepared, policy: Policy, seed: int, k: int, *, memo
         rep = replay(prep.data, calibration, policy, lat)
         found = summarise_both(prep.data, rep, boot)
         if memo:
-            _remember(prep, key, found)
+            remember(prep, key, found)
     return found
 
 
-def _remember(prep: Prepared, key: tuple, found: tuple) -> None:
+def remember(prep: Prepared, key: tuple, found: tuple) -> None:
+    """Keep one replicate's figures of a policy (key: (policy, seed, replicate)) for the next ask."""
     if len(prep.memo) >= MEMO_ENTRIES:
         prep.memo.clear()
     prep.memo[key] = found
@@ -374,7 +375,7 @@ class GridReplay:
             mine = _tallies(self.part.data, replay(self.part.data, calibration, p, cut[0]), cut[1])
             others = self._others(twin, k, calibration, lat, boot, cut)
             out[i] = figures_both(prep.data, [a + b for a, b in zip(mine, others, strict=True)], boot)
-            _remember(prep, (p, seed, k), out[i])
+            remember(prep, (p, seed, k), out[i])
         return out
 
     def _others(self, twin: Policy, k: int, calibration, lat, boot, cut) -> list:
@@ -384,7 +385,7 @@ class GridReplay:
         if found is None:
             everything = _tallies(self.prep.data, replay(self.prep.data, calibration, twin, lat), boot)
             if (twin, self.seed, k) not in self.prep.memo:
-                _remember(self.prep, (twin, self.seed, k), figures_both(self.prep.data, everything, boot))
+                remember(self.prep, (twin, self.seed, k), figures_both(self.prep.data, everything, boot))
             mine = _tallies(self.part.data, replay(self.part.data, calibration, twin, cut[0]), cut[1])
             found = [a + -b for a, b in zip(everything, mine, strict=True)]
             self.others[(twin, k)] = found

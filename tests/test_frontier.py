@@ -339,3 +339,18 @@ def test_cli_errors_are_one_line(demo_db, args, message):
     proc = _cli("frontier", "--db", demo_db, *args)
     assert proc.returncode == 2
     assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_the_frontier_is_the_same_replayed_by_several_processes(hand_made):
+    """Shared out between forked workers (each its own replicates), the grid gives the same JSON, and the
+    workers' figures are remembered here as this process's own are."""
+    args = (hand_made, {"seller_response_hours": [24, 96], "late_dispatch_action": ["none", "auto_cancel"]},
+            ["cancelled_orders", "requests_lapsed"], ["cancelled_orders<=60"])
+    seen = []
+    alone = fr.frontier(*args, replicates=5, seed=11, workers=1)
+    fresh = simulate.prepare_frame(_frame(), "hand")
+    shared = fr.frontier(fresh, *args[1:], replicates=5, seed=11, workers=3,
+                         progress=lambda f, t, pts: seen.append((f, len(pts))))
+    assert json.dumps(alone, default=str) == json.dumps(shared, default=str)
+    assert seen[-1] == (1.0, len(shared["policies"]))
+    assert all((Policy(seller_response_hours=96), 11, k) in fresh.memo for k in range(5))
