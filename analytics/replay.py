@@ -313,6 +313,11 @@ def replay(data: ReplayData, calibration: Calibration, policy: Policy, lat: Late
                     channel, done, wait, shipped, ship_method, transit)
 
 
+def window_us(policy: Policy) -> np.int64:
+    """The seller's response window in microseconds, as the request rule counts it."""
+    return np.int64(round(policy.seller_response_hours * US_PER_HOUR))
+
+
 def _requests(data: ReplayData, policy: Policy, lat: Latent, view: View, st: _Orders) -> None:
     """Stage at request, consent, window, timeout action, the race with the parcel."""
     rp, t, stage = view.r_pos, data.r_time, data.r_stage
@@ -327,7 +332,7 @@ def _requests(data: ReplayData, policy: Policy, lat: Latent, view: View, st: _Or
         c[aw] = True
         ca[aw] = t[aw]
     else:
-        window = np.int64(round(policy.seller_response_hours * US_PER_HOUR))
+        window = window_us(policy)
         response = lat.response
         if policy.never_answer_share > 0 and len(lat.unseen):
             response = _with_never_answers(data, policy.never_answer_share, lat)
@@ -476,6 +481,13 @@ def _shipping(data: ReplayData, calibration: Calibration, premium: tuple[float, 
 def _tallies(data: ReplayData, rep: Replayed, boot: Resample | None) -> list[Tally]:
     """The replay's tally over every order (the replayed ones plus the rest as observed), and with `boot`
     a second one where every order counts its bootstrap weight of that replicate."""
+    return [a + b for a, b in zip(tallies_in(data, rep, boot)[0], _rests(data, rep, boot), strict=True)]
+
+
+def tallies_in(data: ReplayData, rep: Replayed, boot: Resample | None,
+               selections: list[np.ndarray | None] | None = None) -> list[list[Tally]]:
+    """_tallies' of some of the replayed orders alone (no order the replay left as observed), for each
+    selection (positions or a mask in the view's idx; None: every replayed order)."""
     idx = rep.view.idx
     wait_days = np.full(len(idx), -1, dtype=np.int64)
     wait_days[rep.view.r_pos] = rep.wait_days
@@ -485,14 +497,26 @@ def _tallies(data: ReplayData, rep: Replayed, boot: Resample | None) -> list[Tal
         weightings = (None, boot.small)
     else:
         weightings = (None, bootstrap_weights(data.key[idx], boot.seed, boot.replicate))
-    mine = tallies_of(
-        len(data.methods), cancelled=rep.cancelled, amount=data.amount[idx], outcome=rep.outcome,
+    columns = dict(
+        cancelled=rep.cancelled, amount=data.amount[idx], outcome=rep.outcome,
         return_path=rep.return_path, dispatch=rep.dispatch_cancelled, refunded=rep.refunded,
         channel=rep.refund_channel, refund_amount=data.refund_amount[idx], wait_method=data.method[idx],
         wait_days=wait_days, shipped=rep.shipped, ship_method=rep.ship_method, transit=rep.transit_days,
-        weightings=weightings,
     )
-    out = [mine[0] + rep.view.rest]
+    out = []
+    for keep in selections or [None]:
+        if keep is None:
+            out.append(tallies_of(len(data.methods), **columns, weightings=weightings))
+            continue
+        chosen = {name: values[keep] for name, values in columns.items()}
+        out.append(tallies_of(len(data.methods), **chosen,
+                              weightings=tuple(None if w is None else w[keep] for w in weightings)))
+    return out
+
+
+def _rests(data: ReplayData, rep: Replayed, boot: Resample | None) -> list[Tally]:
+    """The tallies of the orders the replay left as observed: as they are, and weighted by `boot`."""
+    out = [rep.view.rest]
     if boot is None:
         return out
     rest = boot.rest
@@ -506,7 +530,7 @@ def _tallies(data: ReplayData, rep: Replayed, boot: Resample | None) -> list[Tal
             if len(boot.widened) > 16:
                 boot.widened.clear()
             boot.widened[rep.view] = rest
-    return [*out, mine[1] + rest]
+    return [*out, rest]
 
 
 def tally(data: ReplayData, rep: Replayed, boot: Resample | None = None) -> Tally:
@@ -565,6 +589,28 @@ def awaiting_orders(data: ReplayData) -> np.ndarray:
     return data.r_idx[data.r_stage == STAGE_CODES["awaiting_shipment"]]
 
 
+def settled_within(policy: Policy) -> np.int64 | None:
+    """The window (microseconds) within which the policy settles a request as its request-free twin does:
+    the shorter of its window and the baseline's, when it asks for consent and every seller answers in
+    the end (else None: its requests are not settled alike)."""
+    if not policy.seller_consent_required or policy.never_answer_share > 0:
+        return None
+    return min(window_us(policy), window_us(Policy()))
+
+
+def settled(data: ReplayData, lat: Latent, within: np.int64) -> np.ndarray:
+    """Per request: settled alike by every window of at least `within` microseconds (with consent, and
+    the replicate's answer times): a request made awaiting shipment that the seller answered within it, or
+    whose parcel left before the answer and before it ends. Its order comes out the same under every
+    policy that differs from another in such a window and the timeout action alone: the answer (or the
+    race) is the same, and so is all that follows from it."""
+    ship = data.shipped.copy()
+    ship[data.s_idx] = lat.ship
+    response = lat.response
+    return (data.r_stage == STAGE_CODES["awaiting_shipment"]) & (
+        (response <= within) | (ship[data.r_idx] < data.r_time + np.minimum(response, within)))
+
+
 @dataclass(frozen=True, eq=False)
 class Part:
     """Some orders of a data set replayed alone. Each comes out as in a replay of every order (every draw
@@ -575,10 +621,11 @@ class Part:
     data: ReplayData
     requests: np.ndarray
     ships: np.ndarray
+    cut_from: int   # requests in the data cut from (the whole, or a part of it)
 
     def latent(self, lat: Latent) -> Latent:
-        """The whole's draws of a replicate, cut to these orders."""
-        mine = np.zeros(len(self.data.whole.r_idx), dtype=bool)
+        """The draws of a replicate of the data this part was cut from, cut to these orders."""
+        mine = np.zeros(self.cut_from, dtype=bool)
         mine[self.requests] = True
         kept = mine[lat.unseen]
         return Latent(lat.seed, lat.replicate, lat.ship[self.ships], lat.response[self.requests],
@@ -592,11 +639,11 @@ class Part:
 
 
 def part(data: ReplayData, orders: np.ndarray) -> Part:
-    """The part of `data` made of `orders` (positions, sorted, of orders the replay recomputes: none kept
-    as observed)."""
+    """The part of `data` (a whole data set, or a part of one) made of `orders` (positions in it, sorted,
+    of orders the replay recomputes: none kept as observed)."""
     orders = np.asarray(orders, dtype=np.int64)
-    if data.whole is not None or data.fixed[orders].any() or (np.diff(orders) <= 0).any():
-        raise ValueError("a part is cut from a whole data set, from sorted orders none of which is kept as observed")
+    if data.fixed[orders].any() or (np.diff(orders) <= 0).any():
+        raise ValueError("a part is cut from sorted orders that the replay recomputes")
     mine = np.zeros(data.n, dtype=bool)
     mine[orders] = True
     requests, ships = np.flatnonzero(mine[data.r_idx]), np.flatnonzero(mine[data.s_idx])
@@ -607,8 +654,9 @@ def part(data: ReplayData, orders: np.ndarray) -> Part:
     empty = orders[:0]
     small = View(np.arange(len(orders)), r_idx, s_idx, observed_tally(data, empty))
     cut_data = dataclasses.replace(data, **cut, order_id=data.order_id.gather(orders), r_idx=r_idx, s_idx=s_idx,
-                                   small=small, quiet=empty, quiet_workdays=empty, views={}, whole=data)
-    return Part(cut_data, requests, ships)
+                                   small=small, quiet=empty, quiet_workdays=empty, views={},
+                                   whole=data if data.whole is None else data.whole)
+    return Part(cut_data, requests, ships, len(data.r_idx))
 
 
 def expand(data: ReplayData, rep: Replayed) -> dict[str, np.ndarray]:
