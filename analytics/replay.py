@@ -589,13 +589,16 @@ def awaiting_orders(data: ReplayData) -> np.ndarray:
     return data.r_idx[data.r_stage == STAGE_CODES["awaiting_shipment"]]
 
 
+_BASE_WINDOW = window_us(Policy())
+
+
 def settled_within(policy: Policy) -> np.int64 | None:
     """The window (microseconds) within which the policy settles a request as its request-free twin does:
     the shorter of its window and the baseline's, when it asks for consent and every seller answers in
     the end (else None: its requests are not settled alike)."""
     if not policy.seller_consent_required or policy.never_answer_share > 0:
         return None
-    return min(window_us(policy), window_us(Policy()))
+    return min(window_us(policy), _BASE_WINDOW)
 
 
 def settled(data: ReplayData, lat: Latent, within: np.int64) -> np.ndarray:

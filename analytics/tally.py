@@ -51,12 +51,14 @@ class Tally:
 
 
 def _pad_add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    width = max(a.shape[-1], b.shape[-1])
-
-    def pad(x: np.ndarray) -> np.ndarray:
-        return np.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, width - x.shape[-1])])
-
-    return pad(a) + pad(b)
+    """a + b, the shorter one padded with zeros on its last axis (histograms of different lengths)."""
+    if a.shape == b.shape:
+        return a + b
+    if a.shape[-1] < b.shape[-1]:
+        a, b = b, a
+    out = a.astype(np.result_type(a, b), copy=True)
+    out[..., :b.shape[-1]] += b
+    return out
 
 
 def tally_of(n_methods: int, *, weights: np.ndarray | None = None, **orders) -> Tally:
