@@ -78,7 +78,7 @@ from analytics.replay import request_free
 MAX_LEVERS = 3
 MAX_POLICIES = 200
 FIRST_CHUNK = 4
-CHUNK = 16   # policies replayed replicate by replicate together, sharing each replicate's draws
+CHUNK = 48   # policies replayed replicate by replicate together, at most
 # Orders x policies x replicates from which a grid is shared out between processes (forked: the data is
 # shared copy-on-write), one per core up to MAX_WORKERS; below it, starting them costs more than it saves.
 PARALLEL_WORK = 50_000_000
@@ -417,9 +417,13 @@ def _workers(prep: simulate.Prepared, policies: int, replicates: int, workers: i
 
 
 def _chunks(count: int) -> list[tuple[int, int]]:
-    # A small first chunk, so the first points come soon on a large data set; then CHUNK at a time.
-    bounds = [0, *range(min(FIRST_CHUNK, count), count, CHUNK), count]
-    return list(itertools.pairwise(dict.fromkeys(bounds)))
+    """The policies' chunks: a small first one, so the first points come soon on a large data set, then
+    each twice the one before up to CHUNK (fewer chunks: less work set up again for each)."""
+    bounds, size = [0], FIRST_CHUNK
+    while bounds[-1] < count:
+        bounds.append(min(count, bounds[-1] + size))
+        size = min(CHUNK, size * 2)
+    return list(itertools.pairwise(bounds))
 
 
 def _serve(engine: simulate.GridReplay, policies: list[Policy], replicates: range, conn) -> None:

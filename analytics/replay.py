@@ -656,7 +656,9 @@ def part(data: ReplayData, orders: np.ndarray) -> Part:
     r_idx, s_idx = np.searchsorted(orders, data.r_idx[requests]), np.searchsorted(orders, data.s_idx[ships])
     empty = orders[:0]
     small = View(np.arange(len(orders)), r_idx, s_idx, observed_tally(data, empty))
-    cut_data = dataclasses.replace(data, **cut, order_id=data.order_id.gather(orders), r_idx=r_idx, s_idx=s_idx,
+    # No order ids: a part is tallied, never listed, and cutting it stays NumPy only (a forked worker
+    # cuts parts; Polars' thread pool does not survive a fork).
+    cut_data = dataclasses.replace(data, **cut, order_id=None, r_idx=r_idx, s_idx=s_idx,
                                    small=small, quiet=empty, quiet_workdays=empty, views={},
                                    whole=data if data.whole is None else data.whole)
     return Part(cut_data, requests, ships, len(data.r_idx))

@@ -53,7 +53,7 @@ class ReplayData:
     when seen, and the lower bound on it when not. Per order whose ship time is drawn (`s_idx`): the
     hours after payment it is known to exceed."""
 
-    order_id: pl.Series
+    order_id: pl.Series | None    # None in a part of a data set (replay.part)
     key: np.ndarray
     amount: np.ndarray
     method: np.ndarray            # index into `methods`

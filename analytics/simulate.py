@@ -368,6 +368,7 @@ class GridReplay:
             self.inside = np.zeros(prep.data.n, dtype=bool)
             self.inside[awaiting] = True
         self.others: dict[tuple[Policy, int], dict] = {}   # (twin, replicate) -> the twin's tallies
+        self.draws: dict[int, list] = {}   # replicate -> [its draws, the part's draws and weights]
 
     def replicate(self, policies: list[Policy], k: int) -> list[tuple[dict[str, float], dict[str, float]]]:
         """Replicate k of each policy: (figures of these orders, figures of the resampled period)."""
@@ -376,8 +377,9 @@ class GridReplay:
         if all(found is not None for found in out):
             return out
         calibration, base, boot = _shared(prep, seed, k)
-        lat = latent(prep.data, calibration, seed, k, base)
-        cut = None
+        if k not in self.draws:   # the replicate's draws, kept for the grid's next chunk of policies
+            self.draws[k] = [latent(prep.data, calibration, seed, k, base), None]
+        lat, cut = self.draws[k]
         unsettled: dict = {}   # window -> (the part of the orders not settled within it, its draws, weights)
         for i, p in enumerate(policies):
             if out[i] is not None:
@@ -387,7 +389,7 @@ class GridReplay:
                 out[i] = replicate_figures(prep, p, seed, k, lat=lat)
                 continue
             if cut is None:
-                cut = self.part, self.part.latent(lat), self.part.resample(seed, k)
+                cut = self.draws[k][1] = self.part, self.part.latent(lat), self.part.resample(seed, k)
             if twin is None:   # a twin that is a policy of the grid too
                 group = self._group(p, k, calibration, lat, boot, cut)
                 tallies = [group["rest"], group["awaiting"]]
