@@ -122,3 +122,25 @@ def test_a_link_s_refused_frontier_settings_become_notices_and_defaults(demo):
     assert at.selectbox(key="whatif_frontier_a").value == "refund_wait_p90_business_days"
     assert at.text_input(key="whatif_frontier_limit_cancelled_gmv").value == ""
     assert "policies on the frontier" not in _markdown(at)
+
+
+def test_the_page_s_frontier_shared_out_between_processes_is_the_same(demo, monkeypatch):
+    """On a large data set the page's frontier forks workers (here made to on the demo): the same result."""
+    import os
+
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one core: the frontier is replayed in one process")
+    monkeypatch.setattr(fr, "PARALLEL_WORK", 0)
+    at = s.open_page("whatif", {"dataset": demo[1], "frontier_values_seller_response_hours": "24, 96",
+                                "frontier_a": "requests_lapsed", "frontier_b": "cancelled_orders", "frontier": "true"})
+    assert s.problems(at) == []
+    expected = fr.frontier(simulate.prepare_dataset(db.connect(demo[0]), demo[1]),
+                           {"seller_response_hours": [24, 96], "timeout_action": ["auto_cancel", "lapse"]},
+                           ["requests_lapsed", "cancelled_orders"], replicates=simulate.DEFAULT_REPLICATES, workers=1)
+    on = sum(p["on_frontier"] for p in expected["policies"])
+    assert f"{on} of {len(expected['policies'])} policies on the frontier." in _markdown(at)
+    table = next(df.value for df in at.dataframe if "On the frontier" in df.value.columns)
+    shown = sorted(table[c].round(6).tolist() for c in table.columns if c.startswith("Requests: lapsed"))
+    mine = sorted([round(p["figures"]["requests_lapsed"][k], 6) for p in expected["policies"]]
+                  for k in ("value", "low", "high"))
+    assert shown == mine
