@@ -88,11 +88,12 @@ def main(argv: list[str] | None = None) -> int:
               f"replicates, {r['workers']} processes: {r['seconds']} s ({r['cpu_s']} s of CPU); first "
               f"{r['first_points']} points after {r['first_points_s']} s; load average {os.getloadavg()[0]:.1f}",
               flush=True)
-    entries = json.loads(OUT.read_text()) if OUT.exists() else {}
-    entries[str(prep.data.n)] = {"measured_at": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC", "orders": prep.data.n,
-                                 "prepare_s": round(prepare_s, 2), "cores": os.cpu_count(),
-                                 "load_average": [round(load, 1), round(os.getloadavg()[0], 1)], "rows": rows}
-    OUT.write_text(json.dumps(entries, indent=1) + "\n")
+        # Written after each grid, so a long run stopped part-way keeps what it measured.
+        entries = json.loads(OUT.read_text()) if OUT.exists() else {}
+        entries[str(prep.data.n)] = {"measured_at": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC", "orders": prep.data.n,
+                                     "prepare_s": round(prepare_s, 2), "cores": os.cpu_count(),
+                                     "load_average": [round(load, 1), round(os.getloadavg()[0], 1)], "rows": rows}
+        OUT.write_text(json.dumps(entries, indent=1) + "\n")
     return 0
 
 
