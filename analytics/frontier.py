@@ -443,7 +443,7 @@ def _replay_all(prep: simulate.Prepared, policies: list[Policy], replicates: int
                 workers: int | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Each named figure over the replicates, policies x replicates, for these orders and a resampled
     period. Policies go in chunks, replicate by replicate (simulate.GridReplay: each replicate's draws
-    made once per chunk, the request rule's policies sharing their twin's replay); a (policy, seed,
+    made once for the grid, the request rule's policies sharing their twin's replay); a (policy, seed,
     replicate) the Prepared remembers is not replayed. With several workers, the replicates are shared
     out between this process and forked ones (the data shared copy-on-write), each worker keeping its
     replicates for the whole grid; the figures are the same, being functions of (policy, seed,
