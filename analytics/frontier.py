@@ -34,13 +34,15 @@ The current policy and the data set's own policy (the baseline, Policy()) are re
 part like any policy; when the grid does not hold them they are added after it (`in_grid` false).
 
     frontier(source, vary, weigh, limits=(), policy=None, dataset=None, replicates=DEFAULT_REPLICATES,
-             seed=0, better=None, progress=None) -> dict
+             seed=0, better=None, progress=None, workers=None) -> dict
         source: a Prepared, a DuckDB connection (with `dataset`) or an orders frame. vary: {parameter:
         [values]} (1 to 3 parameters, at most MAX_POLICIES combinations); weigh: two figure names as
         simulate --json names them (dotted for a family's part); limits: Limit or 'FIGURE<=X' text;
         better: {figure: 'lower'|'higher'} for a weighed figure with no direction of its own.
         progress(fraction, text, points): called as the policies are replayed, with the points done so
         far (each a policy's entry below, without on_frontier), so a page can draw them as they come.
+        workers: processes sharing the replicates out (None: one per core for a large grid, see
+        PARALLEL_WORK); the result is the same whatever their number.
         Returns {"dataset", "weigh", "better", "vary", "limits", "replicates", "seed", "unavailable",
         "policies": [{"policy": changes from the baseline, "figures": {name: {value, low, high,
         orders_low, orders_high}} (weighed and limited figures), "on_frontier", "extrapolated",
@@ -54,8 +56,12 @@ part like any policy; when the grid does not hold them they are added after it (
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import logging
 import math
+import multiprocessing
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -65,14 +71,19 @@ from scipy import stats
 
 from analytics import figures as fig
 from analytics import scenarios, simulate
-from analytics.params import MALFORMED, OUT_OF_RANGE, UNKNOWN_CHOICE, Problem
-from analytics.policy import Policy, PolicyError, find_parameter
-from analytics.replay import latent
+from analytics.params import MALFORMED, NOT_A_NUMBER, OUT_OF_RANGE, UNKNOWN_CHOICE, Param, Problem, value_text
+from analytics.policy import Parameter, Policy, PolicyError, find_parameter
+from analytics.replay import request_free
 
 MAX_LEVERS = 3
 MAX_POLICIES = 200
 FIRST_CHUNK = 4
-CHUNK = 16   # policies replayed replicate by replicate together, sharing each replicate's draws
+CHUNK = 48   # policies replayed replicate by replicate together, at most
+# Orders x policies x replicates from which a grid is shared out between processes (forked: the data is
+# shared copy-on-write), one per core up to MAX_WORKERS; below it, starting them costs more than it saves.
+PARALLEL_WORK = 50_000_000
+MAX_WORKERS = 4
+log = logging.getLogger(__name__)
 DIRECTIONS = (fig.LOWER, fig.HIGHER)
 # The figures a page offers to weigh: the what-if engine's scalar figures with a direction.
 WEIGHABLE = tuple(n for n, f in fig.WHATIF.items()
@@ -92,6 +103,75 @@ LEVER_VALUES: dict[str, tuple] = {
 DEFAULT_LEVERS = ("seller_response_hours", "timeout_action")
 
 Progress = Callable[[float, str, list], None]
+
+
+# ------------------------------------------------------------------------------------------------
+# The page's frontier settings in its link (analytics.links): the levers, each lever's values as typed,
+# the two weighed figures (the page sets their defaults per data set), a limit on each figure as typed,
+# and whether the frontier is drawn (a link that says so draws it on opening).
+
+def values_text(values: Iterable[object]) -> str:
+    """A lever's values as the page shows them: '24, 48, 72'."""
+    return ", ".join(value_text(v) for v in values)
+
+
+LINK_LEVERS = Param("frontier_levers", "labels", DEFAULT_LEVERS, label="frontier levers",
+                    choices=tuple(LEVER_VALUES), max_items=MAX_LEVERS)
+LINK_WEIGH = (Param("frontier_a", "choice", None, label="frontier figure weighed", choices=WEIGHABLE),
+              Param("frontier_b", "choice", None, label="frontier figure weighed against", choices=WEIGHABLE))
+LINK_DRAWN = Param("frontier", "bool", False, label="frontier drawn")
+
+
+def link_values_name(lever: str) -> str:
+    return f"frontier_values_{lever}"
+
+
+def link_limit_name(figure: str) -> str:
+    return f"frontier_limit_{figure}"
+
+
+LINK_PARAMS: tuple[Param, ...] = (
+    LINK_LEVERS,
+    *(Param(link_values_name(n), "str", values_text(v), label=f"frontier values of {n}", max_len=400)
+      for n, v in LEVER_VALUES.items()),
+    *LINK_WEIGH,
+    *(Param(link_limit_name(n), "str", "", label=f"frontier limit on {n}", max_len=40) for n in WEIGHABLE),
+    LINK_DRAWN,
+)
+
+
+def limit_bound(text: str) -> float:
+    """A limit's bound as typed ('1,000', '5'); PolicyError when it is not a finite number."""
+    return parse_limit(f"{WEIGHABLE[0]}<={text}").bound
+
+
+def check_link(values: Mapping[str, object], given: Iterable[str], parameters: Sequence[Parameter]
+               ) -> tuple[dict[str, object], list[Problem]]:
+    """The link's lever values and limits checked as the page reads them (the link's parser has checked
+    their kind and length): a lever's values each parsed by the lever, a limit a number. Each one the link
+    gave that is refused goes back to its default, with a Problem saying why."""
+    out = dict(values)
+    problems = []
+    by_name = {p.name: p for p in parameters}
+    defaults = {p.name: p.default for p in LINK_PARAMS}
+    for name in given:
+        text = str(values.get(name) or "")
+        lever = name.removeprefix("frontier_values_")
+        if lever != name and lever in by_name:
+            try:
+                _values(by_name[lever], [v for v in text.split(",") if v.strip()])
+            except PolicyError as e:
+                why = e.problem.reason if e.problem is not None else MALFORMED
+                problems.append(Problem(name, text, why, f"{by_name[lever].range_text}, separated by commas",
+                                        used=f"the default ({defaults[name]})"))
+                out[name] = defaults[name]
+        elif name.startswith("frontier_limit_") and text.strip():
+            try:
+                limit_bound(text)
+            except PolicyError:
+                problems.append(Problem(name, text, NOT_A_NUMBER, "a number", used="no limit"))
+                out[name] = ""
+    return out, problems
 
 
 @dataclass(frozen=True)
@@ -323,31 +403,107 @@ def choose_best(values: Sequence[np.ndarray], wins: Sequence[np.ndarray], direct
 # ------------------------------------------------------------------------------------------------
 # The engine.
 
+def _workers(prep: simulate.Prepared, policies: int, replicates: int, workers: int | None) -> int:
+    """How many processes replay the grid: `workers` when given; else one per core (up to MAX_WORKERS)
+    when the work is large enough to pay for starting them and the system can fork, else one."""
+    if workers is not None:
+        return max(1, min(int(workers), replicates))
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if prep.data.n * policies * replicates < PARALLEL_WORK:
+        return 1
+    return max(1, min(cores, MAX_WORKERS, replicates))
+
+
+def _chunks(count: int) -> list[tuple[int, int]]:
+    """The policies' chunks: a small first one, so the first points come soon on a large data set, then
+    each twice the one before up to CHUNK (fewer chunks: less work set up again for each)."""
+    bounds, size = [0], FIRST_CHUNK
+    while bounds[-1] < count:
+        bounds.append(min(count, bounds[-1] + size))
+        size = min(CHUNK, size * 2)
+    return list(itertools.pairwise(bounds))
+
+
+def _serve(engine: simulate.GridReplay, policies: list[Policy], replicates: range, conn) -> None:
+    """A forked worker: its replicates of every chunk, sent chunk by chunk ({replicate: figures per policy})."""
+    try:
+        for start, stop in _chunks(len(policies)):
+            conn.send({k: engine.replicate(policies[start:stop], k) for k in replicates})
+    except BaseException as e:  # noqa: BLE001 - whatever stops the worker, the parent replays its share itself
+        with contextlib.suppress(Exception):
+            conn.send(f"{type(e).__name__}: {e}")
+    finally:
+        conn.close()
+
+
 def _replay_all(prep: simulate.Prepared, policies: list[Policy], replicates: int, seed: int,
-                names: Sequence[str], on_chunk: Callable[[int, dict, dict], None] | None = None
-                ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+                names: Sequence[str], on_chunk: Callable[[int, dict, dict], None] | None = None,
+                workers: int | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Each named figure over the replicates, policies x replicates, for these orders and a resampled
-    period. Policies go in chunks, replicate by replicate, each replicate's draws made once per chunk;
-    a (policy, seed, replicate) the Prepared remembers is not replayed. on_chunk(policies done, orders,
-    fresh) after each chunk (the rows done so far are filled)."""
+    period. Policies go in chunks, replicate by replicate (simulate.GridReplay: each replicate's draws
+    made once for the grid, the request rule's policies sharing their twin's replay); a (policy, seed,
+    replicate) the Prepared remembers is not replayed. With several workers, the replicates are shared
+    out between this process and forked ones (the data shared copy-on-write), each worker keeping its
+    replicates for the whole grid; the figures are the same, being functions of (policy, seed,
+    replicate). on_chunk(policies done, orders, fresh) after each chunk (the rows done so far filled)."""
     orders = {n: np.full((len(policies), replicates), np.nan) for n in names}
     fresh = {n: np.full((len(policies), replicates), np.nan) for n in names}
-    # A small first chunk, so the first points come soon on a large data set; then CHUNK at a time.
-    bounds = [0, *range(min(FIRST_CHUNK, len(policies)), len(policies), CHUNK), len(policies)]
-    for start, stop in itertools.pairwise(dict.fromkeys(bounds)):
-        chunk = range(start, stop)
-        for k in range(replicates):
-            lat = None
-            for i in chunk:
-                if (policies[i], seed, k) not in prep.memo and lat is None:
-                    calibration, base, _ = simulate._shared(prep, seed, k)
-                    lat = latent(prep.data, calibration, seed, k, base)
-                these, period = simulate.replicate_figures(prep, policies[i], seed, k, lat=lat)
-                for n in names:
-                    orders[n][i, k] = these[n]
-                    fresh[n][i, k] = period[n]
-        if on_chunk is not None:
-            on_chunk(chunk.stop, orders, fresh)
+    engine = simulate.GridReplay(prep, policies, seed)
+    count = _workers(prep, len(policies), replicates, workers)
+    shares = [range(w, replicates, count) for w in range(count)]
+    helpers = []   # (process, connection, its replicates)
+    if count > 1:
+        fork = multiprocessing.get_context("fork")
+        for share in shares[1:]:
+            mine, theirs = fork.Pipe(duplex=False)
+            process = fork.Process(target=_serve, args=(engine, policies, share, theirs), daemon=True)
+            process.start()
+            theirs.close()
+            helpers.append((process, mine, share))
+
+    def fill(start: int, stop: int, k: int, found: list) -> None:
+        for i, (these, period) in zip(range(start, stop), found, strict=True):
+            for n in names:
+                orders[n][i, k] = these[n]
+                fresh[n][i, k] = period[n]
+
+    try:
+        for start, stop in _chunks(len(policies)):
+            own = list(shares[0])
+            for _process, conn, share in helpers:
+                if conn is None:   # a worker that stopped: its replicates are replayed here
+                    own += list(share)
+            for k in own:
+                fill(start, stop, k, engine.replicate(policies[start:stop], k))
+            for j, (process, conn, share) in enumerate(helpers):
+                if conn is None:
+                    continue
+                try:
+                    sent = conn.recv()
+                except (EOFError, OSError):
+                    sent = "the worker ended"
+                if isinstance(sent, str):
+                    log.warning("a frontier worker stopped (%s); replaying its replicates here", sent)
+                    conn.close()
+                    helpers[j] = (process, None, share)
+                    for k in share:
+                        fill(start, stop, k, engine.replicate(policies[start:stop], k))
+                    continue
+                for k, found in sent.items():
+                    fill(start, stop, k, found)
+                    for p, figures in zip(policies[start:stop], found, strict=True):
+                        simulate.remember(prep, (p, seed, k), figures)
+            if on_chunk is not None:
+                on_chunk(stop, orders, fresh)
+    finally:
+        for process, conn, _ in helpers:
+            if conn is not None:
+                conn.close()
+            if process.is_alive():
+                process.terminate()
+            process.join()
     return orders, fresh
 
 
@@ -362,7 +518,8 @@ def _entry_figures(orders, fresh, base_orders, base_fresh, i: int, names, missin
 def frontier(source, vary: Mapping[str, Iterable[object]], weigh: Sequence[str], limits: Iterable = (),
              policy: Policy | None = None, dataset: str | None = None,
              replicates: int = simulate.DEFAULT_REPLICATES, seed: int = 0,
-             better: Mapping[str, str] | None = None, progress: Progress | None = None) -> dict:
+             better: Mapping[str, str] | None = None, progress: Progress | None = None,
+             workers: int | None = None) -> dict:
     """The grid replayed, its frontier, and the best policy under the limits (see the module's rules)."""
     weighed = parse_weigh(weigh, better)
     limits = [parse_limit(x) for x in limits]
@@ -398,8 +555,14 @@ def frontier(source, vary: Mapping[str, Iterable[object]], weigh: Sequence[str],
                 "extrapolated": simulate.extrapolated(prep, p), "in_grid": index < in_grid,
                 "current": p == current, "data_policy": p == Policy()}
 
-    # The baseline first (every scenario's figures are measured against it), then the rest in order.
-    order = [baseline_at, *(i for i in range(len(policies)) if i != baseline_at)]
+    # The baseline first (every scenario's figures are measured against it), then the rest in order, those
+    # that share a request-free twin together (the first chunks then replay few twins: the first points
+    # come sooner).
+    group = {request_free(Policy()): -1}
+    for i, p in enumerate(policies):
+        group.setdefault(request_free(p), i)
+    order = [baseline_at, *sorted((i for i in range(len(policies)) if i != baseline_at),
+                                  key=lambda i: group[request_free(policies[i])])]
     ordered = [policies[i] for i in order]
 
     def on_chunk(count: int, o: dict, f: dict) -> None:
@@ -408,7 +571,7 @@ def frontier(source, vary: Mapping[str, Iterable[object]], weigh: Sequence[str],
                   for j in range(count)]
         progress(count / len(ordered), f"{count:,} of {len(ordered):,} policies replayed", points)
 
-    o_rep, f_rep = _replay_all(prep, ordered, replicates, seed, names, on_chunk if progress else None)
+    o_rep, f_rep = _replay_all(prep, ordered, replicates, seed, names, on_chunk if progress else None, workers)
     back = np.argsort(order)   # back to the policies' own order
     orders = {n: o_rep[n][back] for n in names}
     fresh = {n: f_rep[n][back] for n in names}

@@ -17,6 +17,7 @@ Times are int64 microseconds since the epoch (naive UTC); days are datetime64[D]
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -164,6 +165,8 @@ def answering_sellers(data: ReplayData, share: float) -> Lognormal:
     """The answer times of the sellers who answer at all, refitted from this data set's requests (answers
     seen, silences as lower bounds) when `share` of sellers are assumed never to answer: the fit without
     that assumption mistakes the never-answering sellers for slow ones. Kept per share."""
+    if data.whole is not None:
+        return answering_sellers(data.whole, share)
     key = ("answering", float(share))
     found = data.views.get(key)
     if found is None:
@@ -310,6 +313,11 @@ def replay(data: ReplayData, calibration: Calibration, policy: Policy, lat: Late
                     channel, done, wait, shipped, ship_method, transit)
 
 
+def window_us(policy: Policy) -> np.int64:
+    """The seller's response window in microseconds, as the request rule counts it."""
+    return np.int64(round(policy.seller_response_hours * US_PER_HOUR))
+
+
 def _requests(data: ReplayData, policy: Policy, lat: Latent, view: View, st: _Orders) -> None:
     """Stage at request, consent, window, timeout action, the race with the parcel."""
     rp, t, stage = view.r_pos, data.r_time, data.r_stage
@@ -324,7 +332,7 @@ def _requests(data: ReplayData, policy: Policy, lat: Latent, view: View, st: _Or
         c[aw] = True
         ca[aw] = t[aw]
     else:
-        window = np.int64(round(policy.seller_response_hours * US_PER_HOUR))
+        window = window_us(policy)
         response = lat.response
         if policy.never_answer_share > 0 and len(lat.unseen):
             response = _with_never_answers(data, policy.never_answer_share, lat)
@@ -473,18 +481,42 @@ def _shipping(data: ReplayData, calibration: Calibration, premium: tuple[float, 
 def _tallies(data: ReplayData, rep: Replayed, boot: Resample | None) -> list[Tally]:
     """The replay's tally over every order (the replayed ones plus the rest as observed), and with `boot`
     a second one where every order counts its bootstrap weight of that replicate."""
+    return [a + b for a, b in zip(tallies_in(data, rep, boot)[0], _rests(data, rep, boot), strict=True)]
+
+
+def tallies_in(data: ReplayData, rep: Replayed, boot: Resample | None,
+               selections: list[np.ndarray | None] | None = None) -> list[list[Tally]]:
+    """_tallies' of some of the replayed orders alone (no order the replay left as observed), for each
+    selection (positions or a mask in the view's idx; None: every replayed order)."""
     idx = rep.view.idx
     wait_days = np.full(len(idx), -1, dtype=np.int64)
     wait_days[rep.view.r_pos] = rep.wait_days
-    weightings = (None,) if boot is None else (None, bootstrap_weights(data.key[idx], boot.seed, boot.replicate))
-    mine = tallies_of(
-        len(data.methods), cancelled=rep.cancelled, amount=data.amount[idx], outcome=rep.outcome,
+    if boot is None:
+        weightings = (None,)
+    elif rep.view is data.small and boot.small is not None:
+        weightings = (None, boot.small)
+    else:
+        weightings = (None, bootstrap_weights(data.key[idx], boot.seed, boot.replicate))
+    columns = dict(
+        cancelled=rep.cancelled, amount=data.amount[idx], outcome=rep.outcome,
         return_path=rep.return_path, dispatch=rep.dispatch_cancelled, refunded=rep.refunded,
         channel=rep.refund_channel, refund_amount=data.refund_amount[idx], wait_method=data.method[idx],
         wait_days=wait_days, shipped=rep.shipped, ship_method=rep.ship_method, transit=rep.transit_days,
-        weightings=weightings,
     )
-    out = [mine[0] + rep.view.rest]
+    out = []
+    for keep in selections or [None]:
+        if keep is None:
+            out.append(tallies_of(len(data.methods), **columns, weightings=weightings))
+            continue
+        chosen = {name: values[keep] for name, values in columns.items()}
+        out.append(tallies_of(len(data.methods), **chosen,
+                              weightings=tuple(None if w is None else w[keep] for w in weightings)))
+    return out
+
+
+def _rests(data: ReplayData, rep: Replayed, boot: Resample | None) -> list[Tally]:
+    """The tallies of the orders the replay left as observed: as they are, and weighted by `boot`."""
+    out = [rep.view.rest]
     if boot is None:
         return out
     rest = boot.rest
@@ -498,7 +530,7 @@ def _tallies(data: ReplayData, rep: Replayed, boot: Resample | None) -> list[Tal
             if len(boot.widened) > 16:
                 boot.widened.clear()
             boot.widened[rep.view] = rest
-    return [*out, mine[1] + rest]
+    return [*out, rest]
 
 
 def tally(data: ReplayData, rep: Replayed, boot: Resample | None = None) -> Tally:
@@ -516,11 +548,120 @@ def summarise(data: ReplayData, rep: Replayed, boot: Resample | None = None) -> 
 def summarise_both(data: ReplayData, rep: Replayed, boot: Resample) -> tuple[dict[str, float], ...]:
     """(the figures of these orders, the figures of the resampled period) from one replay, in one pass;
     only the first without `boot`."""
-    tallies = _tallies(data, rep, boot)
+    return figures_both(data, _tallies(data, rep, boot), boot)
+
+
+def figures_both(data: ReplayData, tallies: list[Tally], boot: Resample | None) -> tuple[dict[str, float], ...]:
+    """The figures of _tallies' tallies over every order: these orders', then (with `boot`) the resampled
+    period's, scaled to as many orders as the data set has."""
     first = figures(data, tallies[0])
     if boot is None:
         return (first,)
     return first, figures(data, tallies[1], data.n / boot.total if boot.total > 0 else 1.0)
+
+
+# --------------------------------------------------------------------------------------------------
+# A part of the orders replayed alone
+
+# The parameters only the request rule reads (_requests): two policies that differ in these alone replay
+# every order without a request made awaiting shipment alike.
+REQUEST_RULE = ("seller_consent_required", "seller_response_hours", "timeout_action", "never_answer_share")
+
+_PER_ORDER = ("key", "amount", "method", "ship_method", "paid", "paid_day", "has_paid", "shipped", "transit_days",
+              "fixed", "cancelled_obs", "cancel_at_obs", "outcome_obs", "return_path_obs", "has_refund",
+              "refund_channel", "refund_amount", "refund_init", "refund_done", "request_day")
+_PER_REQUEST = ("r_time", "r_stage", "r_reason", "r_answered", "r_response", "r_lower_hours", "r_accepted")
+_PER_SHIP = ("s_lower_hours", "s_lower_days")
+_CUT_ELSEWHERE = ("order_id", "r_idx", "s_idx", "small", "quiet", "quiet_workdays", "views", "whole")
+_WHOLE = ("methods", "method_orders", "method_channel", "method_refunds", "reasons", "data_end")
+
+
+def request_free(policy: Policy) -> Policy:
+    """`policy` with the request rule's parameters as the baseline's: it replays every order outside
+    awaiting_orders(data) exactly as `policy` does."""
+    base = Policy()
+    return dataclasses.replace(policy, **{name: getattr(base, name) for name in REQUEST_RULE})
+
+
+def awaiting_orders(data: ReplayData) -> np.ndarray:
+    """The orders with a replayable request made awaiting shipment (sorted): the only orders the request
+    rule's parameters change."""
+    return data.r_idx[data.r_stage == STAGE_CODES["awaiting_shipment"]]
+
+
+_BASE_WINDOW = window_us(Policy())
+
+
+def settled_within(policy: Policy) -> np.int64 | None:
+    """The window (microseconds) within which the policy settles a request as its request-free twin does:
+    the shorter of its window and the baseline's, when it asks for consent and every seller answers in
+    the end (else None: its requests are not settled alike)."""
+    if not policy.seller_consent_required or policy.never_answer_share > 0:
+        return None
+    return min(window_us(policy), _BASE_WINDOW)
+
+
+def settled(data: ReplayData, lat: Latent, within: np.int64) -> np.ndarray:
+    """Per request: settled alike by every window of at least `within` microseconds (with consent, and
+    the replicate's answer times): a request made awaiting shipment that the seller answered within it, or
+    whose parcel left before the answer and before it ends. Its order comes out the same under every
+    policy that differs from another in such a window and the timeout action alone: the answer (or the
+    race) is the same, and so is all that follows from it."""
+    ship = data.shipped.copy()
+    ship[data.s_idx] = lat.ship
+    response = lat.response
+    return (data.r_stage == STAGE_CODES["awaiting_shipment"]) & (
+        (response <= within) | (ship[data.r_idx] < data.r_time + np.minimum(response, within)))
+
+
+@dataclass(frozen=True, eq=False)
+class Part:
+    """Some orders of a data set replayed alone. Each comes out as in a replay of every order (every draw
+    is keyed by the order, every fit is the whole's), so their tally and the other orders' add up to the
+    whole's. data: their ReplayData (its small view is all of them; its rest tallies nothing);
+    requests / ships: where their requests and drawn ship times sit in the whole's arrays."""
+
+    data: ReplayData
+    requests: np.ndarray
+    ships: np.ndarray
+    cut_from: int   # requests in the data cut from (the whole, or a part of it)
+
+    def latent(self, lat: Latent) -> Latent:
+        """The draws of a replicate of the data this part was cut from, cut to these orders."""
+        mine = np.zeros(self.cut_from, dtype=bool)
+        mine[self.requests] = True
+        kept = mine[lat.unseen]
+        return Latent(lat.seed, lat.replicate, lat.ship[self.ships], lat.response[self.requests],
+                      lat.accept[self.requests], np.searchsorted(self.requests, lat.unseen[kept]), lat.never_u[kept])
+
+    def resample(self, seed: int, replicate: int) -> Resample:
+        """A bootstrap replicate of these orders alone (no other order to weigh; the whole's total weight
+        scales the figures)."""
+        return Resample(seed, replicate, self.data.small.rest, 0.0,
+                        small=bootstrap_weights(self.data.key, seed, replicate))
+
+
+def part(data: ReplayData, orders: np.ndarray) -> Part:
+    """The part of `data` (a whole data set, or a part of one) made of `orders` (positions in it, sorted,
+    of orders the replay recomputes: none kept as observed)."""
+    orders = np.asarray(orders, dtype=np.int64)
+    if data.fixed[orders].any() or (np.diff(orders) <= 0).any():
+        raise ValueError("a part is cut from sorted orders that the replay recomputes")
+    mine = np.zeros(data.n, dtype=bool)
+    mine[orders] = True
+    requests, ships = np.flatnonzero(mine[data.r_idx]), np.flatnonzero(mine[data.s_idx])
+    cut = {name: getattr(data, name)[orders] for name in _PER_ORDER}
+    cut |= {name: getattr(data, name)[requests] for name in _PER_REQUEST}
+    cut |= {name: getattr(data, name)[ships] for name in _PER_SHIP}
+    r_idx, s_idx = np.searchsorted(orders, data.r_idx[requests]), np.searchsorted(orders, data.s_idx[ships])
+    empty = orders[:0]
+    small = View(np.arange(len(orders)), r_idx, s_idx, observed_tally(data, empty))
+    # No order ids: a part is tallied, never listed, and cutting it stays NumPy only (a forked worker
+    # cuts parts; Polars' thread pool does not survive a fork).
+    cut_data = dataclasses.replace(data, **cut, order_id=None, r_idx=r_idx, s_idx=s_idx,
+                                   small=small, quiet=empty, quiet_workdays=empty, views={},
+                                   whole=data if data.whole is None else data.whole)
+    return Part(cut_data, requests, ships, len(data.r_idx))
 
 
 def expand(data: ReplayData, rep: Replayed) -> dict[str, np.ndarray]:

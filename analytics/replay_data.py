@@ -53,7 +53,7 @@ class ReplayData:
     when seen, and the lower bound on it when not. Per order whose ship time is drawn (`s_idx`): the
     hours after payment it is known to exceed."""
 
-    order_id: pl.Series
+    order_id: pl.Series | None    # None in a part of a data set (replay.part)
     key: np.ndarray
     amount: np.ndarray
     method: np.ndarray            # index into `methods`
@@ -96,6 +96,7 @@ class ReplayData:
     quiet_workdays: np.ndarray    # per quiet order: working days from the payment day to the ship day, else -1
     views: dict = field(default_factory=dict, repr=False)   # deadline days -> its view (no draw in it)
     method_refunds: np.ndarray | None = None   # per method: refunds whose channel is known
+    whole: ReplayData | None = None   # the data set a part of it was cut from (replay.part): fits come from it
 
     @property
     def n(self) -> int:
@@ -173,6 +174,7 @@ class Resample:
     rest: Tally
     total: float
     widened: dict = field(default_factory=dict, repr=False)   # a widened view -> its weighted rest
+    small: np.ndarray | None = None   # the weights of the small view's orders (its idx order)
 
 
 def resample(data: ReplayData, seed: int, replicate: int) -> Resample:
@@ -182,7 +184,8 @@ def resample(data: ReplayData, seed: int, replicate: int) -> Resample:
     outside = np.ones(data.n, dtype=bool)
     outside[data.small.idx] = False
     rest = np.flatnonzero(outside)
-    return Resample(seed, replicate, observed_tally(data, rest, weights[rest]), float(weights.sum()))
+    return Resample(seed, replicate, observed_tally(data, rest, weights[rest]), float(weights.sum()),
+                    small=weights[data.small.idx])
 
 
 def prepare(frame: pl.DataFrame, wide: Wide | None = None) -> ReplayData:

@@ -125,6 +125,8 @@ def save(con, dataset: db.Dataset, data: ReplayData, kept: dict) -> Path | None:
     boots = []
     for i, ((seed, k), boot) in enumerate(sorted(kept.items())):
         _flatten(boot.rest, f"boot{i}.", arrays, {})
+        if boot.small is not None:   # the small view's weights, which every replay of the replicate reads
+            arrays[f"boot{i}.small"] = boot.small
         boots.append({"seed": seed, "replicate": k, "total": boot.total, "prefix": f"boot{i}."})
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -185,7 +187,8 @@ def load(con, dataset: db.Dataset) -> Stored | None:
         order_id = pl.read_ipc(where / "order_id.arrow").to_series()
         data = _build(ReplayData, "", manifest["fields"], arrays, order_id)
         kept = {(b["seed"], b["replicate"]): Resample(b["seed"], b["replicate"],
-                                                      _build(Tally, b["prefix"], {}, arrays, None), b["total"])
+                                                      _build(Tally, b["prefix"], {}, arrays, None), b["total"],
+                                                      small=arrays.get(f"{b['prefix']}small"))
                 for b in manifest["resamples"]}
     except (OSError, ValueError, KeyError):
         return None   # unreadable or from an older layout: rebuilt like a missing one

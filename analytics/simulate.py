@@ -135,7 +135,24 @@ from analytics.figures import figure_path
 from analytics.orders import load_orders, normalise_orders
 from analytics.outcomes import REFUND_CHANNELS
 from analytics.policy import DATA, Parameter, Policy, PolicyError, parameters_for
-from analytics.replay import draw_base, expand, latent, replay, replay_frame, summarise, summarise_both
+from analytics.replay import (
+    _rests,
+    _tallies,
+    awaiting_orders,
+    draw_base,
+    expand,
+    figures_both,
+    latent,
+    part,
+    replay,
+    replay_frame,
+    request_free,
+    settled,
+    settled_within,
+    summarise,
+    summarise_both,
+    tallies_in,
+)
 from analytics.replay_data import ReplayData, observed_figures, prepare, resample
 
 DEFAULT_REPLICATES = 10  # the one default: the pages, the command line and the API all use it
@@ -384,10 +401,107 @@ def replicate_figures(prep: Prepared, policy: Policy, seed: int, k: int, *, memo
         rep = replay(prep.data, calibration, policy, lat)
         found = summarise_both(prep.data, rep, boot)
         if memo:
-            if len(prep.memo) >= MEMO_ENTRIES:
-                prep.memo.clear()
-            prep.memo[key] = found
+            remember(prep, key, found)
     return found
+
+
+def remember(prep: Prepared, key: tuple, found: tuple) -> None:
+    """Keep one replicate's figures of a policy (key: (policy, seed, replicate)) for the next ask."""
+    if len(prep.memo) >= MEMO_ENTRIES:
+        prep.memo.clear()
+    prep.memo[key] = found
+
+
+class GridReplay:
+    """Many policies replayed on one Prepared, replicate by replicate, each policy's figures those
+    replicate_figures gives (remembered on the Prepared alike). Policies that differ in the request
+    rule's parameters alone (replay.REQUEST_RULE) share the work their request-free twin
+    (replay.request_free) does: the twin is replayed over every order once per replicate; each of the
+    others over the orders with a request made awaiting shipment only (a replay.Part), and of those only
+    the ones it does not settle as the twin does (replay.settled: answered, or shipped, within both
+    windows), whose tally is the twin's. Tallies of disjoint orders add up exactly (counts; amounts to
+    the last bits of a float sum), so the figures are replicate_figures'."""
+
+    def __init__(self, prep: Prepared, policies: Iterable[Policy], seed: int):
+        self.prep, self.seed = prep, seed
+        twins = [(p, request_free(p)) for p in policies]
+        count: dict[Policy, int] = {}
+        for _, twin in twins:
+            count[twin] = count.get(twin, 0) + 1
+        self.twin = {p: twin for p, twin in twins if count[twin] > 1 and p != twin}
+        self.twins = set(self.twin.values())
+        self.within: dict[Policy, set] = {}   # twin -> the windows its policies settle within
+        for p, twin in self.twin.items():
+            if settled_within(p) is not None:
+                self.within.setdefault(twin, set()).add(settled_within(p))
+        self.part = self.inside = None
+        if self.twin:
+            awaiting = awaiting_orders(prep.data)
+            self.part = part(prep.data, awaiting)
+            self.inside = np.zeros(prep.data.n, dtype=bool)
+            self.inside[awaiting] = True
+        self.others: dict[tuple[Policy, int], dict] = {}   # (twin, replicate) -> the twin's tallies
+        self.draws: dict[int, list] = {}   # replicate -> [its draws, the part's draws and weights]
+
+    def replicate(self, policies: list[Policy], k: int) -> list[tuple[dict[str, float], dict[str, float]]]:
+        """Replicate k of each policy: (figures of these orders, figures of the resampled period)."""
+        prep, seed = self.prep, self.seed
+        out: list = [prep.memo.get((p, seed, k)) for p in policies]
+        if all(found is not None for found in out):
+            return out
+        calibration, base, boot = _shared(prep, seed, k)
+        if k not in self.draws:   # the replicate's draws, kept for the grid's next chunk of policies
+            self.draws[k] = [latent(prep.data, calibration, seed, k, base), None]
+        lat, cut = self.draws[k]
+        unsettled: dict = {}   # window -> (the part of the orders not settled within it, its draws, weights)
+        for i, p in enumerate(policies):
+            if out[i] is not None:
+                continue
+            twin = self.twin.get(p)
+            if twin is None and p not in self.twins:
+                out[i] = replicate_figures(prep, p, seed, k, lat=lat)
+                continue
+            if cut is None:
+                cut = self.draws[k][1] = self.part, self.part.latent(lat), self.part.resample(seed, k)
+            if twin is None:   # a twin that is a policy of the grid too
+                group = self._group(p, k, calibration, lat, boot, cut)
+                tallies = [group["rest"], group["awaiting"]]
+            else:
+                group = self._group(twin, k, calibration, lat, boot, cut)
+                within = settled_within(p)
+                tallies = [group["rest"]]
+                mine = cut
+                if within is not None:
+                    tallies.append(group[within])
+                    if within not in unsettled:
+                        data = self.part.data
+                        still = part(data, data.r_idx[~settled(data, cut[1], within)])
+                        unsettled[within] = still, still.latent(cut[1]), still.resample(seed, k)
+                    mine = unsettled[within]
+                if mine[0].data.n:   # (every order settled: nothing of its own to replay)
+                    tallies.append(_tallies(mine[0].data, replay(mine[0].data, calibration, p, mine[1]), mine[2]))
+            out[i] = figures_both(prep.data, [sum(t[1:], t[0]) for t in zip(*tallies, strict=True)], boot)
+            remember(prep, (p, seed, k), out[i])
+        return out
+
+    def _group(self, twin: Policy, k: int, calibration, lat, boot, cut) -> dict:
+        """The twin's tallies, from one replay of every order: "rest", of the orders outside the part (with
+        those it leaves as observed); "awaiting", of the part's orders; and for each window its
+        policies settle within, of the part's orders settled within it."""
+        found = self.others.get((twin, k))
+        if found is None:
+            data = self.prep.data
+            rep = replay(data, calibration, twin, lat)
+            inside = self.inside[rep.view.idx]
+            at = np.flatnonzero(inside)   # where the part's orders (in their order) sit in the view
+            windows = sorted(self.within.get(twin, ()))
+            settles = [at[cut[0].data.r_idx[settled(cut[0].data, cut[1], w)]] for w in windows]
+            # Every replayed order's tally less the part's (fewer orders to pick out than the others).
+            every, awaiting, *each = tallies_in(data, rep, boot, [None, at, *settles])
+            found = {"rest": [a + b + -c for a, b, c in zip(every, _rests(data, rep, boot), awaiting, strict=True)],
+                     "awaiting": awaiting, **dict(zip(windows, each, strict=True))}
+            self.others[(twin, k)] = found
+        return found
 
 
 def _summaries(prep: Prepared, policies: list[Policy], replicates: int, seed: int) -> list[Summaries]:

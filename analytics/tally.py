@@ -51,12 +51,14 @@ class Tally:
 
 
 def _pad_add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    width = max(a.shape[-1], b.shape[-1])
-
-    def pad(x: np.ndarray) -> np.ndarray:
-        return np.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, width - x.shape[-1])])
-
-    return pad(a) + pad(b)
+    """a + b, the shorter one padded with zeros on its last axis (histograms of different lengths)."""
+    if a.shape == b.shape:
+        return a + b
+    if a.shape[-1] < b.shape[-1]:
+        a, b = b, a
+    out = a.astype(np.result_type(a, b), copy=True)
+    out[..., :b.shape[-1]] += b
+    return out
 
 
 def tally_of(n_methods: int, *, weights: np.ndarray | None = None, **orders) -> Tally:
@@ -79,16 +81,22 @@ def tallies_of(n_methods: int, *, cancelled, amount, outcome, return_path, dispa
     sel = shipped & (ship_method >= 0) & (transit >= 0)
     tr = transit[sel]
     gmv, paid_back = amount[cancelled], refund_amount[known]
+    # The counting masks as the bits of one code per order: one pass counts (or weighs) them all.
+    masks = (cancelled, return_path, dispatch, refunded, shipped, premium)
+    code = np.zeros(len(cancelled), dtype=np.uint8)
+    for bit, mask in enumerate(masks):
+        code |= mask.view(np.uint8) << np.uint8(bit)
     out = []
     for wt in weightings:
+        by_code = np.bincount(code, weights=wt, minlength=1 << len(masks)).astype(np.float64)
+        counted = by_code @ _BITS
         if wt is None:
-            scalars = [cancelled.sum(), gmv.sum(), return_path.sum(), dispatch.sum(), refunded.sum(), shipped.sum(),
-                       premium.sum()]
+            amounts_cancelled = gmv.sum()
             by_known = by_has = by_sel = None
         else:
-            scalars = [wt[cancelled].sum(), (gmv * wt[cancelled]).sum(), wt[return_path].sum(), wt[dispatch].sum(),
-                       wt[refunded].sum(), wt[shipped].sum(), wt[premium].sum()]
+            amounts_cancelled = (gmv * wt[cancelled]).sum()
             by_known, by_has, by_sel = wt[known], wt[has], wt[sel]
+        scalars = [counted[0], amounts_cancelled, *counted[1:]]
         outcomes = np.bincount(outcome, weights=wt, minlength=len(OUTCOMES)).astype(np.float64)
         counts = np.bincount(ch, weights=by_known, minlength=len(REFUND_CHANNELS)).astype(np.float64)
         amounts = np.bincount(ch, weights=paid_back if wt is None else paid_back * by_known,
@@ -98,6 +106,10 @@ def tallies_of(n_methods: int, *, cancelled, amount, outcome, return_path, dispa
         out.append(Tally(np.array(scalars, dtype=np.float64), outcomes, counts, amounts, wait.astype(np.float64),
                          transit_hist))
     return out
+
+
+# Which of tallies_of's six counting masks each code (0..63) has.
+_BITS = ((np.arange(64)[:, None] >> np.arange(6)) & 1).astype(np.float64)
 
 
 def partials_of(tally: Tally, n: int, methods: tuple[str, ...], scale: float = 1.0) -> dict[str, object]:

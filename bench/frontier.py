@@ -5,7 +5,8 @@ every policy with the default replicates, nothing remembered from an earlier gri
 
 The levers: the seller's response window, what its running out does, and the dispatch deadline with
 auto-cancel on late dispatch held (the deadline then widens the replay to the orders it makes late: the
-dearer case). Writes bench/frontier.json (one entry per number of orders), which `python -m bench` (and
+dearer case). Each grid is timed as the page runs it (with progress), in wall time and in CPU time of
+this process and the workers it forks. Writes bench/frontier.json (one entry per number of orders), which `python -m bench` (and
 `--render-only`) shows in BENCHMARKS.md. Prints figures; asserts nothing.
 """
 
@@ -47,12 +48,20 @@ def measure(prep: whatif.Prepared, size: int, seed: int) -> dict:
         if not first:
             first.append((time.perf_counter() - clock, len(points)))
 
+    vary = grid_for(size)
+    before = os.times()
     clock = time.perf_counter()
-    result = frontier.frontier(prep, grid_for(size), WEIGH, ["cancelled_gmv<=1e12"], policy=HELD, seed=seed,
+    result = frontier.frontier(prep, vary, WEIGH, ["cancelled_gmv<=1e12"], policy=HELD, seed=seed,
                                progress=progress)
     total = time.perf_counter() - clock
+    after = os.times()
+    # CPU time of this process and of the workers it forked (ended and waited for): what the grid costs
+    # whatever else the machine is doing, where the wall time grows with the load.
+    cpu = sum(getattr(after, f) - getattr(before, f) for f in ("user", "system", "children_user", "children_system"))
+    workers = frontier._workers(prep, len(result["policies"]), result["replicates"], None)
     return {"policies": len(result["policies"]), "grid": size, "replicates": result["replicates"],
-            "seconds": round(total, 2), "first_points_s": round(first[0][0], 2), "first_points": first[0][1],
+            "seconds": round(total, 2), "cpu_s": round(cpu, 1), "workers": workers,
+            "first_points_s": round(first[0][0], 2), "first_points": first[0][1],
             "on_frontier": sum(p["on_frontier"] for p in result["policies"])}
 
 
@@ -76,12 +85,15 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(measure(prep, size, seed=100 + i))
         r = rows[-1]
         print(f"{prep.data.n:,} orders: {r['policies']} policies ({r['grid']} in the grid), {r['replicates']} "
-              f"replicates: {r['seconds']} s; first {r['first_points']} points after {r['first_points_s']} s", flush=True)
-    entries = json.loads(OUT.read_text()) if OUT.exists() else {}
-    entries[str(prep.data.n)] = {"measured_at": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC", "orders": prep.data.n,
-                                 "prepare_s": round(prepare_s, 2), "cores": os.cpu_count(),
-                                 "load_average": [round(load, 1), round(os.getloadavg()[0], 1)], "rows": rows}
-    OUT.write_text(json.dumps(entries, indent=1) + "\n")
+              f"replicates, {r['workers']} processes: {r['seconds']} s ({r['cpu_s']} s of CPU); first "
+              f"{r['first_points']} points after {r['first_points_s']} s; load average {os.getloadavg()[0]:.1f}",
+              flush=True)
+        # Written after each grid, so a long run stopped part-way keeps what it measured.
+        entries = json.loads(OUT.read_text()) if OUT.exists() else {}
+        entries[str(prep.data.n)] = {"measured_at": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC", "orders": prep.data.n,
+                                     "prepare_s": round(prepare_s, 2), "cores": os.cpu_count(),
+                                     "load_average": [round(load, 1), round(os.getloadavg()[0], 1)], "rows": rows}
+        OUT.write_text(json.dumps(entries, indent=1) + "\n")
     return 0
 
 

@@ -6,7 +6,7 @@ calibration behind the numbers."""
 import streamlit as st
 
 import ui
-from analytics import scenarios, simulate, sweep_choices, whatif_notes
+from analytics import frontier, scenarios, simulate, sweep_choices, whatif_notes
 from analytics import whatif_tables as wt
 from analytics.links import Param
 from analytics.text import md
@@ -29,6 +29,7 @@ PARAMS = (
     # No fixed default: the sweep starts with a parameter that changes something on the data set.
     Param("sweep", "choice", None, choices=sweep_choices.SWEEPABLE, label="swept parameter"),
     Param("sweep_figures", "labels", (), choices=wt.SWEEP_FIGURES, max_items=3, label="swept figures"),
+    *frontier.LINK_PARAMS,
 )
 
 with ui.page("whatif", "What-if", PARAMS, filters=False, own_keys=whatif_link.own_keys()) as ctx:
@@ -45,6 +46,7 @@ with ui.page("whatif", "What-if", PARAMS, filters=False, own_keys=whatif_link.ow
     if ctx.arriving:
         whatif_link.policy_from_link(ctx, dataset.id, params, prep)
     whatif_sweep.sweep_defaults(ctx, prep)
+    whatif_frontier.frontier_defaults(ctx, prep, params)
     applies = whatif_notes.applies(prep)
     if applies:
         st.info(applies, icon=":material/info:")

@@ -55,3 +55,92 @@ def test_a_limit_names_the_best_policy_in_words(demo):
     assert s.problems(at) == []
     words = " ".join(plain(x.value) for x in [*at.info, *at.warning])
     assert "Best with cancelled GMV at most 1,000,000,000.00:" in words
+
+
+def _settings(at) -> dict:
+    return {"levers": at.multiselect(key="whatif_frontier_levers").value,
+            "window": at.text_input(key="whatif_frontier_values_seller_response_hours").value,
+            "deadline": at.text_input(key="whatif_frontier_values_dispatch_deadline_days").value
+            if "dispatch_deadline_days" in at.multiselect(key="whatif_frontier_levers").value else None,
+            "a": at.selectbox(key="whatif_frontier_a").value, "b": at.selectbox(key="whatif_frontier_b").value,
+            "limit": at.text_input(key="whatif_frontier_limit_cancelled_orders").value}
+
+
+def test_the_frontier_s_settings_are_in_the_link_and_a_copied_link_reopens_the_same_frontier(demo):
+    at = s.open_page("whatif", {"dataset": demo[1]})
+    # The defaults leave the link alone.
+    assert not any(k.startswith("frontier") for k in at.query_params), at.query_params
+    at.multiselect(key="whatif_frontier_levers").set_value(["seller_response_hours", "dispatch_deadline_days"]).run()
+    at.text_input(key="whatif_frontier_values_seller_response_hours").set_value("24, 96").run()
+    at.text_input(key="whatif_frontier_values_dispatch_deadline_days").set_value("3, 7").run()
+    at.selectbox(key="whatif_frontier_a").set_value("requests_lapsed")
+    at.selectbox(key="whatif_frontier_b").set_value("cancelled_orders").run()
+    at.text_input(key="whatif_frontier_limit_cancelled_orders").set_value("400").run()
+    query = dict(at.query_params)
+    assert query["frontier_levers"] == "seller_response_hours,dispatch_deadline_days"
+    assert query["frontier_values_seller_response_hours"] == "24, 96"
+    assert query["frontier_a"] == "requests_lapsed" and query["frontier_limit_cancelled_orders"] == "400"
+    assert "frontier" not in query          # not drawn yet
+    at.button(key="whatif_frontier_draw").click().run()
+    assert s.problems(at) == []
+    drawn = _markdown(at)
+    assert "of 5 policies on the frontier." in drawn   # 2 x 2 and the data set's own policy
+    query = dict(at.query_params)
+    assert query["frontier"] == "true", query
+    words = " ".join(plain(x.value) for x in [*at.info, *at.warning])
+    assert "Best with cancelled orders at most 400" in words
+
+    # The link opened in a new session: the same settings, and the same frontier drawn without a click.
+    fresh = s.open_page("whatif", query)
+    assert s.problems(fresh) == []
+    assert _settings(fresh) == _settings(at)
+    assert "of 5 policies on the frontier." in _markdown(fresh)
+    again = " ".join(plain(x.value) for x in [*fresh.info, *fresh.warning])
+    assert words.split("Best with")[1] in again
+    assert dict(fresh.query_params) == query
+
+    # Changing a setting: the frontier waits for the button again, and the link says it is not drawn.
+    fresh.text_input(key="whatif_frontier_values_dispatch_deadline_days").set_value("3, 10").run()
+    assert "policies on the frontier" not in _markdown(fresh)
+    assert "frontier" not in fresh.query_params
+
+
+def test_a_link_s_refused_frontier_settings_become_notices_and_defaults(demo):
+    at = s.open_page("whatif", {"dataset": demo[1], "frontier_levers": "seller_response_hours,bogus",
+                                "frontier_values_seller_response_hours": "24, abc",
+                                "frontier_a": "<b>nope</b>", "frontier_limit_cancelled_gmv": "lots",
+                                "frontier": "maybe"})
+    assert s.problems(at) == []
+    shown = " ".join(plain(w.value) for w in at.warning)
+    assert "frontier_values_seller_response_hours: “24, abc” is not a number" in shown
+    assert "using the default (24, 48, 72, 120, 168)" in shown
+    assert "frontier_limit_cancelled_gmv: “lots” is not a number; expected a number; using no limit" in shown
+    assert "frontier_levers: “bogus” is unknown" in shown
+    assert "frontier_a: “<b>nope</b>” is unknown" in shown
+    assert at.multiselect(key="whatif_frontier_levers").value == ["seller_response_hours"]
+    assert at.text_input(key="whatif_frontier_values_seller_response_hours").value == "24, 48, 72, 120, 168"
+    assert at.selectbox(key="whatif_frontier_a").value == "refund_wait_p90_business_days"
+    assert at.text_input(key="whatif_frontier_limit_cancelled_gmv").value == ""
+    assert "policies on the frontier" not in _markdown(at)
+
+
+def test_the_page_s_frontier_shared_out_between_processes_is_the_same(demo, monkeypatch):
+    """On a large data set the page's frontier forks workers (here made to on the demo): the same result."""
+    import os
+
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one core: the frontier is replayed in one process")
+    monkeypatch.setattr(fr, "PARALLEL_WORK", 0)
+    at = s.open_page("whatif", {"dataset": demo[1], "frontier_values_seller_response_hours": "24, 96",
+                                "frontier_a": "requests_lapsed", "frontier_b": "cancelled_orders", "frontier": "true"})
+    assert s.problems(at) == []
+    expected = fr.frontier(simulate.prepare_dataset(db.connect(demo[0]), demo[1]),
+                           {"seller_response_hours": [24, 96], "timeout_action": ["auto_cancel", "lapse"]},
+                           ["requests_lapsed", "cancelled_orders"], replicates=simulate.DEFAULT_REPLICATES, workers=1)
+    on = sum(p["on_frontier"] for p in expected["policies"])
+    assert f"{on} of {len(expected['policies'])} policies on the frontier." in _markdown(at)
+    table = next(df.value for df in at.dataframe if "On the frontier" in df.value.columns)
+    shown = sorted(table[c].round(6).tolist() for c in table.columns if c.startswith("Requests: lapsed"))
+    mine = sorted([round(p["figures"]["requests_lapsed"][k], 6) for p in expected["policies"]]
+                  for k in ("value", "low", "high"))
+    assert shown == mine

@@ -1,6 +1,6 @@
 """The policy frontier as a new user meets it, in Chromium: two levers and two figures chosen on the demo,
 the frontier drawn, a point clicked, its policy opened as the scenario with the same figures, the link
-copied and opened fresh."""
+copied and opened fresh, with the same frontier drawn."""
 
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ def test_a_frontier_point_opens_as_the_scenario_and_its_link(tmp_path):
         page.get_by_role("button", name=re.compile(r"Draw the frontier \(6 policies\)")).click()
         page.get_by_text("policies on the frontier").wait_for(timeout=60_000)
         bs.wait_ready(page)
+        on_frontier = page.get_by_text(re.compile(r"\d+ of 6 policies on the frontier")).inner_text()
 
         # The point, named by its hover, with its two figures; a click opens it.
         chart = page.locator('[data-testid="stVegaLiteChart"]').filter(has_text="Cancelled GMV")
@@ -64,9 +65,21 @@ def test_a_frontier_point_opens_as_the_scenario_and_its_link(tmp_path):
         page.get_by_text("Link copied").wait_for()
         link = page.evaluate("navigator.clipboard.readText()")
         assert "seller_response_hours=24" in link and "timeout_action=lapse" in link
+        # The frontier's settings ride along: the levers' values, the figures weighed, and that it is drawn.
+        assert "frontier_values_seller_response_hours=24%2C+72%2C+168" in link and "frontier=true" in link
+        assert "frontier_b=cancelled_gmv" in link or "frontier_b" not in link
         fresh = browser.new_context(viewport={"width": 1400, "height": 2600}).new_page()
         fresh.goto(link)
         bs.wait_ready(fresh, timeout=120_000)
         fresh.wait_for_selector('[data-testid="stMetricValue"]')
         assert bs.metrics(fresh) == shown
+        # The same frontier, drawn on opening: the same values and figures, the same policies on it.
+        fresh.get_by_text("policies on the frontier").wait_for(timeout=60_000)
+        bs.wait_ready(fresh)
+        assert fresh.get_by_text(re.compile(r"\d+ of 6 policies on the frontier")).inner_text() == on_frontier
+        assert fresh.get_by_role("textbox", name=re.compile("^Seller's response window: ")).input_value() == \
+            "24, 72, 168"
+        chart = fresh.locator('[data-testid="stVegaLiteChart"]').filter(has_text="Cancelled GMV")
+        assert chart.locator(f'path[role="graphics-symbol"][aria-label*="{POINT}"]').count() >= 1
+        bs.screenshot(fresh, "whatif-frontier-link-reopened")
         assert "Traceback" not in server.log_text()

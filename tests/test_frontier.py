@@ -2,6 +2,7 @@
 worked out by hand, a hand-made data set end to end, and the command line's contract."""
 
 import json
+import os
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -339,3 +340,38 @@ def test_cli_errors_are_one_line(demo_db, args, message):
     proc = _cli("frontier", "--db", demo_db, *args)
     assert proc.returncode == 2
     assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_the_frontier_is_the_same_replayed_by_several_processes(hand_made):
+    """Shared out between forked workers (each its own replicates), the grid gives the same JSON, and the
+    workers' figures are remembered here as this process's own are."""
+    args = (hand_made, {"seller_response_hours": [24, 96], "late_dispatch_action": ["none", "auto_cancel"]},
+            ["cancelled_orders", "requests_lapsed"], ["cancelled_orders<=60"])
+    seen = []
+    alone = fr.frontier(*args, replicates=5, seed=11, workers=1)
+    fresh = simulate.prepare_frame(_frame(), "hand")
+    shared = fr.frontier(fresh, *args[1:], replicates=5, seed=11, workers=3,
+                         progress=lambda f, t, pts: seen.append((f, len(pts))))
+    assert json.dumps(alone, default=str) == json.dumps(shared, default=str)
+    assert seen[-1] == (1.0, len(shared["policies"]))
+    assert all((Policy(seller_response_hours=96), 11, k) in fresh.memo for k in range(5))
+
+
+def test_a_worker_that_fails_has_its_replicates_replayed_here(hand_made, monkeypatch, caplog):
+    """A forked worker that stops (here: every replay in it raises) costs time, never figures: this
+    process replays its replicates, and says so in the log."""
+    parent = os.getpid()
+    replicate = simulate.GridReplay.replicate
+
+    def failing_in_a_worker(self, policies, k):
+        if os.getpid() != parent:
+            raise RuntimeError("a worker stopped")
+        return replicate(self, policies, k)
+
+    args = (hand_made, {"seller_response_hours": [24, 96]}, ["cancelled_orders", "requests_lapsed"])
+    alone = fr.frontier(*args, replicates=4, seed=12, workers=1)
+    monkeypatch.setattr(simulate.GridReplay, "replicate", failing_in_a_worker)
+    fresh = simulate.prepare_frame(_frame(), "hand")
+    shared = fr.frontier(fresh, *args[1:], replicates=4, seed=12, workers=2)
+    assert json.dumps(alone, default=str) == json.dumps(shared, default=str)
+    assert "a frontier worker stopped (RuntimeError: a worker stopped)" in caplog.text

@@ -6,6 +6,7 @@ the limits in words. The engine is analytics.frontier, the same function as `pyt
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import partial
 
 import streamlit as st
@@ -13,7 +14,8 @@ import streamlit as st
 from analytics import charts, figures, simulate
 from analytics import frontier as fr
 from analytics import whatif_tables as wt
-from analytics.policy import Parameter, Policy, PolicyError, value_text
+from analytics.params import notices
+from analytics.policy import Parameter, Policy, PolicyError
 from analytics.sweep_choices import axis_range, default_sweep
 from analytics.text import in_sentence, md
 from ui import downloads
@@ -23,10 +25,31 @@ from ui.whatif_engine import prepared
 
 CHART_KEY = "wi_frontier_chart"
 DRAWN = "whatif_frontier_drawn"
+FROM_LINK = "whatif_frontier_from_link"   # the link said the frontier is drawn: draw it on this run
 
 
-def _values_text(values: tuple) -> str:
-    return ", ".join(value_text(v) for v in values)
+def frontier_defaults(ctx: PageContext, prep: simulate.Prepared, params: Sequence[Parameter]) -> None:
+    """The weighed figures start at the data set's defaults (default_sweep's), which the link leaves out.
+    On opening the page from a link: its lever values and limits checked (a refused one back to its
+    default, with a notice), and a frontier the link says is drawn drawn again."""
+    a_default, b_default = default_sweep(prep)[1]
+    if b_default == a_default:
+        b_default = next(n for n in fr.WEIGHABLE if n != a_default)
+    defaults = {"frontier_a": a_default, "frontier_b": b_default}
+    ctx.params = tuple(replace(p, default=defaults[p.name]) if p.name in defaults else p for p in ctx.params)
+    for name, value in defaults.items():
+        if not st.session_state.get(ctx.k(name)):
+            st.session_state[ctx.k(name)] = value
+    if not ctx.arriving:
+        return
+    names = [p.name for p in fr.LINK_PARAMS]
+    given = st.session_state.get(f"_{ctx.key}_given", set())
+    values, problems = fr.check_link({n: st.session_state.get(ctx.k(n)) for n in names},
+                                     [n for n in names if n in given], params)
+    for name in names:
+        st.session_state[ctx.k(name)] = values[name]
+    ctx.notices.extend(notices(problems))
+    st.session_state[FROM_LINK] = bool(st.session_state.get(ctx.k(fr.LINK_DRAWN.name)))
 
 
 def _base(policy: Policy, levers: Sequence[str], params: Sequence[Parameter]) -> Policy:
@@ -60,34 +83,30 @@ def frontier_section(ctx: PageContext, dataset_id: str, policy: Policy, params: 
                "replayed with the same draws, and the policies no other beats on both figures (beyond the 95% "
                "interval of their paired difference) form the frontier. The other parameters stay as the controls "
                "set them. Click a point to open that policy as the scenario above.")
+    drawn_key = ctx.k(fr.LINK_DRAWN.name)
+    st.session_state[drawn_key] = False   # until the frontier of these settings is drawn below
     left, right = st.columns([1, 2])
     with left:
-        st.session_state.setdefault("whatif_frontier_levers", list(fr.DEFAULT_LEVERS))
-        levers = st.multiselect("Levers", offered, key="whatif_frontier_levers", max_selections=fr.MAX_LEVERS,
+        levers = st.multiselect("Levers", offered, key=ctx.k(fr.LINK_LEVERS.name), max_selections=fr.MAX_LEVERS,
                                 format_func=lambda n: by_name[n].label)
         vary: dict[str, tuple] = {}
         refused = []
         for name in levers:
-            key = f"whatif_frontier_values_{name}"
-            st.session_state.setdefault(key, _values_text(fr.LEVER_VALUES[name]))
-            text = st.text_input(f"{by_name[name].label}: {axis_range(by_name[name])}", key=key,
-                                 help="Values separated by commas.")
+            text = st.text_input(f"{by_name[name].label}: {axis_range(by_name[name])}",
+                                 key=ctx.k(fr.link_values_name(name)), help="Values separated by commas.")
             try:
                 vary[name] = fr._values(by_name[name], [v for v in text.split(",") if v.strip()])
             except PolicyError as e:
                 refused.append(str(e))
     with right:
-        a_default, b_default = default_sweep(prep)[1]
         names = list(fr.WEIGHABLE)
-        st.session_state.setdefault("whatif_frontier_a", a_default)
-        st.session_state.setdefault("whatif_frontier_b", b_default if b_default != a_default else names[0])
         one, two = st.columns(2)
-        a = one.selectbox("Weigh", names, key="whatif_frontier_a", format_func=wt.label)
-        b = two.selectbox("against", names, key="whatif_frontier_b", format_func=wt.label)
+        a = one.selectbox("Weigh", names, key=ctx.k("frontier_a"), format_func=wt.label)
+        b = two.selectbox("against", names, key=ctx.k("frontier_b"), format_func=wt.label)
         limits = []
         for column, name in ((one, a), (two, b)):
             words = "at most" if figures.get(name).better == figures.LOWER else "at least"
-            text = column.text_input(f"Limit: {words} (optional)", key=f"whatif_frontier_limit_{name}",
+            text = column.text_input(f"Limit: {words} (optional)", key=ctx.k(fr.link_limit_name(name)),
                                      placeholder="no limit",
                                      help=f"The best policy must keep {in_sentence(wt.label(name))} {words} this "
                                           f"({wt.unit(name)}).")
@@ -114,6 +133,8 @@ def frontier_section(ctx: PageContext, dataset_id: str, policy: Policy, params: 
     size = 1
     for v in vary.values():
         size *= len(v)
+    if st.session_state.pop(FROM_LINK, False):
+        st.session_state[DRAWN] = request
     if st.button(f"Draw the frontier ({size} policies)", key="whatif_frontier_draw", icon=":material/scatter_plot:"):
         st.session_state[DRAWN] = request
     if st.session_state.get(DRAWN) != request:
@@ -138,6 +159,7 @@ def frontier_section(ctx: PageContext, dataset_id: str, policy: Policy, params: 
         return
     bar.empty()
     slot.empty()
+    st.session_state[drawn_key] = True
     opened = st.session_state.pop("whatif_frontier_opened", None)
     if opened:
         st.success(f"Opened {md(opened)} as the scenario above.", icon=":material/open_in_browser:")

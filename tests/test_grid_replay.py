@@ -1,0 +1,123 @@
+"""Many policies replayed together (simulate.GridReplay, the frontier's engine) give each policy the
+figures it gets replayed alone (simulate.replicate_figures on a fresh Prepared, nothing shared): the
+request rule's policies share their request-free twin's replay of the orders that rule cannot change,
+and a part of the orders replayed alone is that part of a replay of every order."""
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from analytics import simulate
+from analytics.generate import generate
+from analytics.policy import Policy
+from analytics.replay import (
+    _CUT_ELSEWHERE,
+    _PER_ORDER,
+    _PER_REQUEST,
+    _PER_SHIP,
+    _WHOLE,
+    awaiting_orders,
+    latent,
+    part,
+    replay,
+    request_free,
+)
+from analytics.replay_data import ReplayData
+
+SEED = 4
+
+
+@pytest.fixture(scope="module")
+def frame(tmp_path_factory):
+    from analytics import db
+
+    con = db.connect(tmp_path_factory.mktemp("grid") / "grid.duckdb")
+    prep = simulate.prepare_dataset(con, generate(con, 6_000, 3).dataset.id)
+    return prep.frame, prep.calibration
+
+
+def _fresh(frame):
+    return simulate.prepare_frame(frame[0], "grid", frame[1])
+
+
+POLICIES = [
+    Policy(),
+    *(Policy(seller_response_hours=h, timeout_action=t) for h in (24, 120) for t in ("auto_cancel", "lapse")),
+    *(Policy(seller_response_hours=h, dispatch_deadline_days=d, late_dispatch_action="auto_cancel")
+      for h in (12, 72, 200) for d in (3, 9)),
+    Policy(seller_consent_required=False, dispatch_deadline_days=3, late_dispatch_action="auto_cancel"),
+    Policy(never_answer_share=0.2, seller_response_hours=300),
+    Policy(never_answer_share=0.2, seller_response_hours=300, timeout_action="lapse"),
+    *(Policy(seller_response_hours=h, premium_shipping_share=0.6) for h in (48, 96)),
+    *(Policy(timeout_action=t).with_values({"refund_channel.cash": "original", "refund_days.wallet": 2})
+      for t in ("auto_cancel", "lapse")),
+]
+
+
+def _close(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def test_every_policy_s_figures_are_its_own_replay_s(frame):
+    shared = _fresh(frame)
+    engine = simulate.GridReplay(shared, POLICIES, SEED)
+    # Most policies share a twin with another; the twins of the grid are replayed over every order.
+    assert len(engine.twin) >= 14 and engine.part is not None
+    alone = _fresh(frame)
+    for k in range(3):
+        together = engine.replicate(POLICIES, k)
+        for policy, got in zip(POLICIES, together, strict=True):
+            want = simulate.replicate_figures(alone, policy, SEED, k, memo=False)
+            for mine, theirs in zip(got, want, strict=True):
+                assert mine.keys() == theirs.keys()
+                moved = [n for n in theirs if not _close(mine[n], theirs[n])]
+                assert not moved, (policy.changes(), k, {n: (mine[n], theirs[n]) for n in moved[:5]})
+    # Remembered on the Prepared as replicate_figures remembers them: asking again replays nothing.
+    assert all((p, SEED, 2) in shared.memo for p in POLICIES)
+
+
+def test_the_policies_do_differ(frame):
+    """The check above compares figures that move: the window and the timeout action change them."""
+    prep = _fresh(frame)
+    figures = simulate.GridReplay(prep, POLICIES, SEED).replicate(POLICIES[1:5], 0)
+    lapsed = [f[0]["requests_lapsed"] for f in figures]
+    cancelled = [f[0]["cancelled_orders"] for f in figures]
+    # 24 h then 120 h, each auto-cancelling then lapsing: a longer window leaves fewer requests to lapse.
+    assert lapsed[0] == lapsed[2] == 0 and lapsed[1] > lapsed[3] > 0
+    assert cancelled[0] > cancelled[1] and len(set(cancelled)) == 4
+
+
+def test_a_part_replayed_alone_is_that_part_of_the_whole_replay(frame):
+    prep = _fresh(frame)
+    data = prep.data
+    orders = awaiting_orders(data)
+    cut = part(data, orders)
+    calibration = prep.calibration.drawn(SEED, 1)
+    lat = latent(data, calibration, SEED, 1)
+    policy = Policy(seller_response_hours=30, timeout_action="lapse", never_answer_share=0.1,
+                    dispatch_deadline_days=4, late_dispatch_action="auto_cancel")
+    whole = replay(data, calibration, policy, lat, all_orders=True)
+    alone = replay(cut.data, calibration, policy, cut.latent(lat))
+    at = np.searchsorted(whole.view.idx, orders)
+    for name in ("cancelled", "cancel_at", "outcome", "return_path", "dispatch_cancelled", "refunded",
+                 "refund_channel", "shipped", "ship_method", "transit_days"):
+        assert np.array_equal(getattr(alone, name), getattr(whole, name)[at]), name
+    assert np.array_equal(alone.refund_done, whole.refund_done[at], equal_nan=True)
+    mine = np.isin(data.r_idx, orders)
+    assert np.array_equal(alone.wait_days, whole.wait_days[mine])
+    assert (alone.outcome == 5).sum() > 0 and alone.dispatch_cancelled.any()   # the rules did bite
+
+
+def test_request_free_keeps_every_other_parameter():
+    p = Policy(seller_response_hours=10, timeout_action="lapse", seller_consent_required=False, never_answer_share=0.3,
+               dispatch_deadline_days=4, late_dispatch_action="auto_cancel", premium_shipping_share=0.5)
+    assert request_free(p) == Policy(dispatch_deadline_days=4, late_dispatch_action="auto_cancel",
+                                     premium_shipping_share=0.5)
+
+
+def test_every_field_of_the_replay_data_is_cut_or_kept():
+    """A new field of ReplayData must say how a part takes it (replay.part)."""
+    named = set(_PER_ORDER) | set(_PER_REQUEST) | set(_PER_SHIP) | set(_CUT_ELSEWHERE) | set(_WHOLE)
+    assert named == {f.name for f in dataclasses.fields(ReplayData)}
