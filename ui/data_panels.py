@@ -38,8 +38,8 @@ def current_dataset(dataset: db.Dataset | None) -> None:
         if st.button("Create the demo data set (50,000 synthetic orders)", key="data_demo"):
             from analytics.demo import ensure_demo
 
-            with st.spinner("Generating the demo data set…"):
-                demo = ensure_demo(connection(db_key()))
+            with st.spinner("Generating the demo data set…"), cursor() as cur:
+                demo = ensure_demo(cur)
             _after_change()
             picker.remember(demo.id)
             st.rerun()
@@ -155,7 +155,8 @@ def generate_form() -> None:
         result = generate.generate(connection(db_key()), int(orders), int(seed), name=name.strip() or None,
                                    progress=progress)
         bar.progress(1.0, text="Preparing the What-if engine…")
-        simulate.store_dataset(connection(db_key()), result.dataset.id)
+        with cursor() as cur:   # a cursor of its own: another session may be using the connection
+            simulate.store_dataset(cur, result.dataset.id)
         bar.progress(1.0, text="Stored")
         _after_change()
         picker.remember(result.dataset.id)
@@ -292,7 +293,8 @@ def upload_panel() -> None:
             st.error(f"Nothing was imported: {md(_shown(str(e), names))}", icon=":material/error:")
             return
         bar.progress(1.0, text="Preparing the What-if engine…")
-        simulate.store_dataset(connection(db_key()), result.dataset.id)
+        with cursor() as cur:   # a cursor of its own: another session may be using the connection
+            simulate.store_dataset(cur, result.dataset.id)
         _after_change()
         picker.remember(result.dataset.id)
         st.session_state["data_last_result"] = result.as_json() | {"summary": result.summary()}
