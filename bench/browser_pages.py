@@ -113,16 +113,21 @@ def measure(orders: int, seed: int, log_dir: Path) -> dict:
 
 
 def summary(rows: list[dict]) -> list[str]:
-    """Lines comparing each row with the targets (the pages' at most 1.5 s, a switch or filter 0.5 s, the
-    What-if page's first open 2 s at 1,000,000 orders)."""
+    """Lines comparing each row with its targets: up to 1,000,000 orders a page's first render at most
+    1.5 s, a switch or a filter change 0.5 s, the What-if page's first open 2 s; at 10,000,000 orders a
+    filter change on the Overview under 1 s and the What-if page's first open 5 s."""
     lines = []
     for r in rows:
         firsts = {k: v for k, v in r["first_render"].items() if k != "What-if"}
         worst = max(firsts, key=firsts.get)
-        checks = [("slowest first render (" + worst + ")", firsts[worst], TARGETS["first render"]),
-                  ("slowest page switch", max(r["switch"].values()), TARGETS["page switch"]),
-                  ("filter change", r["filter"], TARGETS["filter change"]),
-                  ("What-if first open", r["first_render"]["What-if"], TARGETS["What-if first open"])]
+        if r["orders"] <= 1_000_000:
+            checks = [("slowest first render (" + worst + ")", firsts[worst], TARGETS["first render"]),
+                      ("slowest page switch", max(r["switch"].values()), TARGETS["page switch"]),
+                      ("filter change", r["filter"], TARGETS["filter change"]),
+                      ("What-if first open", r["first_render"]["What-if"], TARGETS["What-if first open"])]
+        else:
+            checks = [("filter change", r["filter"], 1.0),
+                      ("What-if first open", r["first_render"]["What-if"], 5.0)]
         for name, value, target in checks:
             verdict = "met" if value <= target else f"MISSED by {value / target:.1f}x"
             lines.append(f"{r['orders']:>12,}  {name:<40} <= {target:g}s  {value:6.2f}s  {verdict}")
