@@ -20,13 +20,12 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
 from bench import ours
+from bench.child import run_child
 from bench.pandas_reference import compare, compare_replay
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,21 +70,6 @@ class StepFailed(RuntimeError):
 
 # ---------------------------------------------------------------------------------------------------
 # Running a step
-
-def run_child(argv: list[str]) -> tuple[int, str, str, float, float]:
-    """Run argv from the repository root; return (exit code, stdout, stderr, wall seconds, peak RSS in MB
-    of that child alone: os.wait4 reads the rusage of exactly this process)."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=err, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        return proc.returncode, out.read().decode(), err.read().decode(), wall, usage.ru_maxrss / 1024
-
 
 def _tail(text: str, lines: int = 6) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])

@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         engine, name = args.step
         print(json.dumps((spark_step if engine == "spark" else local_step)(name, directory)))
         return 0
-    from bench.harness import run_child
+    from bench.child import run_child
 
     load_before = os.getloadavg()[0]
     written = None
