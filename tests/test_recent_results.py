@@ -68,3 +68,32 @@ def test_clear_forgets_every_memo():
     recent.clear()
     assert len(first) == len(second) == 0
     assert first.get("a", lambda: 3) == 3
+
+
+def test_work_on_a_frame_is_kept_while_the_frame_lives_and_forgotten_with_it():
+    import gc
+    from functools import partial
+
+    import polars as pl
+
+    from ui.recent import PerFrame
+
+    memo = PerFrame()
+    made = []
+
+    def digest_of(frame):
+        made.append(frame.height)
+        return frame.height * 10
+
+    one, two = pl.DataFrame({"a": [1, 2]}), pl.DataFrame({"a": [1, 2, 3]})
+    assert memo.get(one, "digest", partial(digest_of, one)) == 20
+    assert memo.get(one, "digest", partial(digest_of, one)) == 20      # kept: not made again
+    assert memo.get(two, "digest", partial(digest_of, two)) == 30      # another frame, equal or not, its own
+    assert memo.get(one, "other", lambda: "x") == "x"                  # another piece of work on the same frame
+    assert made == [2, 3] and len(memo) == 3
+    del one
+    gc.collect()
+    assert len(memo) == 1                                              # the collected frame's entries are gone
+    del two
+    gc.collect()
+    assert len(memo) == 0

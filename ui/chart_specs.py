@@ -27,6 +27,7 @@ import polars as pl
 from streamlit.elements import vega_charts
 
 from analytics import memory
+from ui import recent
 
 # All the kept specs together (their data included), and how long an unused one stays.
 MAX_BYTES = 64 * 1024 * 1024
@@ -52,7 +53,7 @@ def _token(value: Any) -> Hashable:
     if value is None or isinstance(value, bool | int | float | str | bytes | dt.date | dt.datetime | dt.time):
         return (type(value).__name__, value)
     if isinstance(value, pl.DataFrame):
-        return ("frame", frame_digest(value))
+        return ("frame", recent.PER_FRAME.get(value, "digest", lambda: frame_digest(value)))
     if isinstance(value, tuple | list):
         return (type(value).__name__, tuple(_token(v) for v in value))
     if isinstance(value, dict):

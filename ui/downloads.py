@@ -13,7 +13,7 @@ import polars as pl
 import streamlit as st
 
 from analytics import charts, exports
-from ui import chart_specs, tables
+from ui import chart_specs, recent, tables
 
 
 def _slug(name: str) -> str:
@@ -60,19 +60,26 @@ CODE_COLUMNS = frozenset({"reason", "payment_method", "refund_channel", "channel
                           "step"})
 
 
+def _shown(frame: pl.DataFrame, column_config: dict | None):
+    """The frame as the table shows it (display) and its column config; as Arrow: a Polars frame would go
+    through pandas first (a fifth of a page's rerun, on a filter change)."""
+    shown, config = display(frame, {**tables.column_config(frame), **(column_config or {})})
+    return shown.to_arrow(), config
+
+
 def table(frame: pl.DataFrame, name: str, *, key: str, height: int | str = "auto", column_config=None,
           download: Callable[[], pl.DataFrame] | None = None, on_select="ignore", selection_mode="single-row",
           column_order=None):
     """The table shown for reading (labels, percentages, dates, separators; empty cells blank; a small
     table whole, at the page's full width), then its download buttons, which keep the raw values (of
     `download()`'s frame when given: every page of a paged list). With on_select, returns the selection."""
-    config = {**tables.column_config(frame), **(column_config or {})}
-    shown, config = display(frame, config)
+    shown, config = recent.PER_FRAME.get(frame, ("table", repr(column_config)),
+                                         lambda: _shown(frame, column_config))
     if frame.height < WHOLE_BELOW and (height == "auto" or isinstance(height, int)):
         height = ROW_PX * (frame.height + 1) + 3
     selecting = {} if on_select == "ignore" else {"on_select": on_select, "selection_mode": selection_mode}
-    # As Arrow: a Polars frame would go through pandas first (a fifth of a page's rerun, on a filter change).
-    event = st.dataframe(shown.to_arrow(), hide_index=True, width="stretch", height=height, column_config=config,
+    config = {c: dict(v) if isinstance(v, dict) else v for c, v in config.items()}   # kept: Streamlit's to change
+    event = st.dataframe(shown, hide_index=True, width="stretch", height=height, column_config=config,
                          placeholder="", key=f"{key}_df", column_order=column_order, **selecting)
     table_buttons(download or frame, name, key=key)
     return event if selecting else None

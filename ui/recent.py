@@ -67,3 +67,37 @@ def clear() -> None:
     for memo in _memos:
         memo.clear()
     st.cache_data.clear()
+
+
+class PerFrame:
+    """What was worked out from a frame, kept while the frame lives: the pages hand the same frames (kept
+    above) to the same work on every run, a digest of a chart's data, a table made ready to show. Keyed
+    by the frame's identity (frames are never changed in place), forgotten when the frame is collected."""
+
+    def __init__(self):
+        self._entries: dict[int, tuple[weakref.ref, dict[Hashable, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, frame: object, what: Hashable, make: Callable[[], T]) -> T:
+        ident = id(frame)
+        with self._lock:
+            found = self._entries.get(ident)
+            if found is not None and what in found[1]:
+                return found[1][what]
+        value = make()
+        with self._lock:
+            found = self._entries.get(ident)
+            if found is None:
+                found = self._entries[ident] = (weakref.ref(frame, lambda _ref: self._forget(ident)), {})
+            found[1][what] = value
+        return value
+
+    def _forget(self, ident: int) -> None:
+        with self._lock:
+            self._entries.pop(ident, None)
+
+    def __len__(self) -> int:
+        return sum(len(kept) for _, kept in self._entries.values())
+
+
+PER_FRAME = PerFrame()
