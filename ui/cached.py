@@ -16,10 +16,10 @@ from types import FunctionType
 
 import streamlit as st
 
-from analytics import headline, load, memory, report, simulate
+from analytics import db, headline, load, memory, report, simulate
 from analytics.compare import PREVIOUS, Comparison, Window
 from analytics.filters import Filters
-from ui.database import cursor, db_key
+from ui.database import cursor, db_key, written
 from ui.recent import Recent
 
 TTL = 3600
@@ -65,6 +65,14 @@ def scalars(dataset_id: str, filters: Filters, names: tuple[str, ...]) -> dict:
     """report.scalars: registry scalars by name under filters, cached."""
     args = (db_key(), dataset_id, filters, tuple(names))
     return RECENT.get(("scalars", *args), lambda: _scalars(*args))
+
+
+def datasets() -> list[db.Dataset]:
+    """Every data set (db.list_datasets), read again only once the database has been written since."""
+    def read() -> list[db.Dataset]:
+        with cursor() as cur:
+            return db.list_datasets(cur)
+    return RECENT.get(("datasets", db_key(), written()), read)
 
 
 @st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)

@@ -26,3 +26,19 @@ def cursor() -> duckdb.DuckDBPyConnection:
 def db_key() -> str:
     """The database file, as part of every cache key (tests run several databases in one process)."""
     return str(db.db_path())
+
+
+def written() -> tuple:
+    """When the database was last written, as its file's and its write-ahead log's modification times
+    and sizes: every commit changes one of them, so a result read under this stamp is still current."""
+    path = db.db_path()
+    stamp = []
+    for file in (path, path.with_name(path.name + ".wal")):
+        try:
+            st_ = file.stat()
+        except OSError:
+            stamp.append(None)
+        else:
+            stamp.append((st_.st_mtime_ns, st_.st_size))
+    return tuple(stamp)
+

@@ -7,6 +7,7 @@ import streamlit as st
 
 from analytics import db
 from analytics.text import md
+from ui import cached
 from ui.database import cursor
 
 KNOWN = "known_datasets"   # session: ids this session created or opened by link, oldest first
@@ -31,8 +32,7 @@ def forget(dataset_id: str) -> None:
 def visible_datasets() -> list[db.Dataset]:
     """Demo data sets first (newest first), then this session's, newest first."""
     known = set(st.session_state.get(KNOWN, []))
-    with cursor() as cur:
-        rows = db.list_datasets(cur)
+    rows = cached.datasets()
     demo = [d for d in rows if d.is_demo]
     own = [d for d in rows if d.id in known and not d.is_demo]
     return demo + own
