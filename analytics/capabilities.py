@@ -59,13 +59,24 @@ SELECT
   (SELECT count(delivered_at) FROM orders WHERE dataset_id = $1) AS delivery_times,
   (SELECT count(status) FROM orders WHERE dataset_id = $1) AS statuses
 """
-_capability_cache: dict[str, dict[str, str]] = {}
+# What a stored data set records never changes after its import's transaction (and an id is never
+# given twice), so each such fact is worked out once per data set id.
+_recorded: dict[tuple[str, str], object] = {}
+
+
+def recorded(kind: str, dataset_id: str, make):
+    """make(), the fact `kind` of a stored data set, worked out once per data set id."""
+    key = (kind, dataset_id)
+    if key not in _recorded:
+        if len(_recorded) > 512:
+            _recorded.clear()
+        _recorded[key] = make()
+    return _recorded[key]
 
 
 def missing(con: duckdb.DuckDBPyConnection, dataset_id: str) -> dict[str, str]:
-    """Capability name -> why, for each thing the data set does not record (cached per data set id:
-    a stored data set never changes)."""
-    if dataset_id not in _capability_cache:
+    """Capability name -> why, for each thing the data set does not record (once per data set: recorded)."""
+    def make() -> dict[str, str]:
         cur = con.cursor()
         try:
             cur.execute(_CAPABILITY_SQL, [dataset_id])
@@ -74,10 +85,8 @@ def missing(con: duckdb.DuckDBPyConnection, dataset_id: str) -> dict[str, str]:
         finally:
             cur.close()
         assert set(names) == set(CAPABILITIES)
-        if len(_capability_cache) > 256:
-            _capability_cache.clear()
-        _capability_cache[dataset_id] = {k: CAPABILITIES[k] for k, n in counts.items() if not n}
-    return dict(_capability_cache[dataset_id])
+        return {k: CAPABILITIES[k] for k, n in counts.items() if not n}
+    return dict(recorded("missing", dataset_id, make))
 
 
 def of_frame(has_requests: bool, has_refunds: bool) -> dict[str, str]:

@@ -113,13 +113,17 @@ def missing_capabilities(con: duckdb.DuckDBPyConnection, dataset) -> dict[str, s
 
 def currencies(con: duckdb.DuckDBPyConnection, dataset=None) -> list[str]:
     """The currency codes of a data set's orders (as exported, upper case), sorted; [] when it records none."""
-    cur = con.cursor()
-    try:
-        return [c for (c,) in cur.execute(
-            "SELECT DISTINCT upper(trim(currency)) AS c FROM orders WHERE dataset_id = ? AND currency IS NOT NULL "
-            "ORDER BY c", [_dataset_id(con, dataset)]).fetchall()]
-    finally:
-        cur.close()
+    dataset_id = _dataset_id(con, dataset)
+
+    def make() -> list[str]:
+        cur = con.cursor()
+        try:
+            return [c for (c,) in cur.execute(
+                "SELECT DISTINCT upper(trim(currency)) AS c FROM orders WHERE dataset_id = ? AND currency IS NOT NULL "
+                "ORDER BY c", [dataset_id]).fetchall()]
+        finally:
+            cur.close()
+    return list(capabilities.recorded("currencies", dataset_id, make))
 
 
 def money_format(codes: list[str], fmt: str = m.MONEY) -> str:

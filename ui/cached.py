@@ -36,7 +36,7 @@ def _qualified_name(function: Callable) -> str:
 def _table(database: str, dataset_id: str, compute: Callable[..., report.Table], filters: Filters,
            kwargs: tuple) -> report.Table:
     with cursor() as cur:
-        return compute(cur, dataset_id, filters, **dict(kwargs))
+        return compute(cur, known(dataset_id), filters, **dict(kwargs))
 
 
 def table(compute: Callable[..., report.Table], dataset_id: str, filters: Filters, **kwargs) -> report.Table:
@@ -58,13 +58,19 @@ def compared_table(compute: Callable[..., report.Table], dataset_id: str, filter
 @st.cache_data(max_entries=128, ttl=TTL, show_spinner=False)
 def _scalars(database: str, dataset_id: str, filters: Filters, names: tuple[str, ...]) -> dict:
     with cursor() as cur:
-        return report.scalars(cur, dataset_id, filters, names)
+        return report.scalars(cur, known(dataset_id), filters, names)
 
 
 def scalars(dataset_id: str, filters: Filters, names: tuple[str, ...]) -> dict:
     """report.scalars: registry scalars by name under filters, cached."""
     args = (db_key(), dataset_id, filters, tuple(names))
     return RECENT.get(("scalars", *args), lambda: _scalars(*args))
+
+
+def known(dataset_id: str) -> db.Dataset | str:
+    """The data set of an id as the list above has it (so a computation need not look it up again), else
+    the id itself (looked up, and refused when unknown, where it is used)."""
+    return next((d for d in datasets() if d.id == dataset_id), dataset_id)
 
 
 def datasets() -> list[db.Dataset]:
@@ -95,7 +101,7 @@ def money_format(dataset_id: str, fmt: str = "{:,.2f}") -> str:
 @st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
 def _report(database: str, dataset_id: str, filters: Filters, threshold_days: float) -> dict:
     with cursor() as cur:
-        return report.report(cur, dataset_id, filters, threshold_days=threshold_days)
+        return report.report(cur, known(dataset_id), filters, threshold_days=threshold_days)
 
 
 def full_report(dataset_id: str, filters: Filters, threshold_days: float = 20) -> dict:
@@ -106,7 +112,7 @@ def full_report(dataset_id: str, filters: Filters, threshold_days: float = 20) -
 def _headline(database: str, dataset_id: str, filters: Filters, bounds: tuple[date | None, date | None],
               comparison: Comparison):
     with cursor() as cur:
-        return headline.compute(cur, dataset_id, filters, bounds, comparison)
+        return headline.compute(cur, known(dataset_id), filters, bounds, comparison)
 
 
 def headlines(dataset_id: str, filters: Filters, bounds: tuple[date | None, date | None],

@@ -20,7 +20,7 @@ from analytics.headline import Headline
 from analytics.ingest import count
 from analytics.outcomes import OUTCOMES, STAGES
 from analytics.text import md
-from ui import downloads, tables
+from ui import cached, downloads, tables
 from ui.cached import TTL
 from ui.database import cursor, db_key
 from ui.setup import PageContext, switch_page
@@ -33,7 +33,7 @@ ICON = ":material/list_alt:"
 @st.cache_data(max_entries=256, ttl=TTL, show_spinner=False)
 def _counts(database: str, dataset_id: str, filters: Filters, groups: tuple[drill.Group, ...]) -> list[int]:
     with cursor() as cur:
-        return drill.counts(cur, dataset_id, filters, groups)
+        return drill.counts(cur, cached.known(dataset_id), filters, groups)
 
 
 def counts(dataset_id: str, filters: Filters, groups: Sequence[drill.Group]) -> list[int]:
@@ -45,7 +45,7 @@ def counts(dataset_id: str, filters: Filters, groups: Sequence[drill.Group]) -> 
 def _orders(database: str, dataset_id: str, filters: Filters, group: drill.Group, search: str, sort: str,
             descending: bool, offset: int, limit: int | None) -> tuple[pl.DataFrame, int]:
     with cursor() as cur:
-        return drill.orders(cur, dataset_id, filters, group, search=search, sort=sort, descending=descending,
+        return drill.orders(cur, cached.known(dataset_id), filters, group, search=search, sort=sort, descending=descending,
                             offset=offset, limit=limit)
 
 
