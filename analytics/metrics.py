@@ -255,7 +255,7 @@ def _tables() -> list[Metric]:
         _table("orders_by_status", "Orders by status", "orders", COUNT,
                "Per order status as the export wrote it and the stage of the order's cancellation request "
                "or cancellation: orders, cancelled orders and their share of the selected orders.",
-               {"orders": ("order_id", "status", "is_cancelled", "cancel_stage"), "requests": ("order_id", "request_stage")},
+               {"orders": ("status", "is_cancelled", "cancel_stage", "request_stage")},
                p.orders_by_status, ("statuses",)),
         _table("reasons", "Cancellation reasons", "requests", COUNT,
                "Requests per reason and each reason's share of all requests.", reason_reads,
