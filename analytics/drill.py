@@ -45,7 +45,7 @@ import polars as pl
 
 from analytics import pipelines as p
 from analytics.filters import Filters
-from analytics.load import COLUMN_SQL, query, resolve, where
+from analytics.load import COLUMN_SQL, one_row_resident, query, resolve, where
 from analytics.outcomes import OUTCOMES, STAGES
 from analytics.params import (
     MALFORMED,
@@ -339,10 +339,13 @@ def counts(con: duckdb.DuckDBPyConnection, dataset, filters: Filters, groups: Se
         conds, params = _conditions(Filters(), group)
         select.append(f"count(*) FILTER (WHERE {' AND '.join(conds) or 'true'})")
         select_params += params
-    sql, params = query(ds.id, "orders", select, base, base_params)
     # The FILTER clauses' parameters come first in the text (SELECT), then the joins' and the WHERE's.
-    joins = params[:-(len(base_params) + 1)]
-    return [int(n) for n in _one_row(con, sql, [*select_params, *joins, ds.id, *base_params])]
+    row = one_row_resident(con, ds, select, base, [*select_params, *base_params])
+    if row is None:
+        sql, params = query(ds.id, "orders", select, base, base_params)
+        joins = params[:-(len(base_params) + 1)]
+        row = _one_row(con, sql, [*select_params, *joins, ds.id, *base_params])
+    return [int(n) for n in row]
 
 
 def _one_row(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> tuple:

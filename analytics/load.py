@@ -10,6 +10,8 @@ Overview and the what-if engine all load through here.
         (analytics/drill.py: the orders behind a figure, paged and sorted in SQL)
     keep_resident(limits)   the dashboard's choice: keep each data set's orders in memory once loaded
     frames_of(wide, filters, grains) -> pipelines.Frames   the same selection from one row per order in memory
+    one_row_resident(con, dataset, select, conditions, parameters)   a query's one row from the orders kept
+        in memory (the SQL above, its o/r/f columns read from the one row per order), or None
 
 Kept in memory (keep_resident): handing a million rows from DuckDB to Polars is most of a report's time,
 and the dashboard asks for the same data set's rows again at every page, filter and chart. With it on,
@@ -213,6 +215,43 @@ def _resident(con, dataset) -> pl.DataFrame | None:
         return None
     ds = resolve(con, dataset)
     return cache.get((path, ds.id), lambda: wide_frame(con, ds.id))
+
+
+# The SQL above over the orders kept in memory: one row per order (wide_frame) already holds its request's
+# and refund's columns, so no table is joined. Each aliased column maps to the wide frame's own (COLUMN_SQL
+# read backwards); a request's or refund's order id is the order's when it has one.
+_WIDE_COLUMNS = {sql: name for name, sql in COLUMN_SQL.items() if re.fullmatch(r"[orf]\.\w+", sql)} | {
+    "o.currency": "currency",   # kept upper-cased and trimmed, as COLUMN_SQL reads it
+    "r.order_id": "(CASE WHEN has_request THEN order_id END)",
+    "f.order_id": "(CASE WHEN has_refund THEN order_id END)",
+}
+_ALIASED = re.compile(r"\b[orf]\.\w+\b")
+
+
+def over_wide(sql: str) -> str | None:
+    """SQL over the aliases o, r, f rewritten over the wide frame's columns; None when it reads something
+    the wide frame does not hold (the data set's id, another table)."""
+    unknown = [m for m in _ALIASED.findall(sql) if m not in _WIDE_COLUMNS]
+    return None if unknown else _ALIASED.sub(lambda m: _WIDE_COLUMNS[m.group(0)], sql)
+
+
+def one_row_resident(con, dataset, select: Sequence[str], conditions: Sequence[str], parameters: Sequence):
+    """The one row of `SELECT select WHERE conditions` (aliases o, r, f; the parameters in the text's
+    order) over the data set's orders kept in memory, without joining a table; None when they are not
+    kept or the SQL reads what they do not hold (the caller then queries the tables)."""
+    wide = _resident(con, dataset)
+    if wide is None:
+        return None
+    sql = over_wide(f"SELECT {', '.join(select)} FROM wide_orders WHERE {' AND '.join(conditions) or 'true'}")
+    if sql is None:
+        return None
+    cur = con.cursor()
+    try:
+        # Polars' own string layout, handed over without a copy (DuckDB reads Arrow's string views).
+        cur.register("wide_orders", wide.to_arrow(compat_level=pl.CompatLevel.newest()))
+        return cur.execute(sql, list(parameters)).fetchall()[0]
+    finally:
+        cur.close()
 
 
 def wide_frame(con, dataset) -> pl.DataFrame:

@@ -97,3 +97,35 @@ def test_a_seller_of_an_order_with_several_sellers_selects_it_from_memory_too(st
     sql, kept = _both_ways(con, olist, filters)
     assert json.loads(sql)["report"]["orders"] >= 1
     assert not snap.differences(json.loads(sql), json.loads(kept))
+
+
+def test_the_orders_behind_each_figure_count_the_same_from_memory(stored):
+    """drill.counts reads the orders kept in memory (the same SQL, no table joined) when they are kept:
+    every kind of group, under filters of every kind, counts what the tables count."""
+    from analytics import drill
+    from analytics.outcomes import OUTCOMES, STAGES
+
+    con, found = stored
+    demo = found["demo"]
+    statuses = [s for (s,) in con.execute("SELECT DISTINCT status FROM orders WHERE dataset_id = ?", [demo.id])
+                .fetchall() if s is not None]
+    groups = [drill.Group(of=of) for of in drill.OF]
+    groups += [drill.Group(of="requests", request_stage=s) for s in STAGES]
+    groups += [drill.Group(of="cancelled", cancel_stage=s) for s in STAGES]
+    groups += [drill.Group(of="requests", outcome=o) for o in OUTCOMES]
+    groups += [drill.Group(reached=s) for s in ("placed", "paid", "shipped", "delivered")]
+    groups += [drill.Group(left_after=s) for s in ("placed", "paid", "shipped")]
+    groups += [drill.Group(status=s, stage=st) for s in [*statuses, drill.NO_STATUS] for st in (*STAGES, "none")]
+    groups += [drill.Group(of="refunds", refund_channel=c) for c in ("original", "wallet", "coupon")]
+    groups += [drill.Group(payment_method="card", reason="changed_mind"), drill.Group(shipping_method="premium")]
+    cases = [Filters(), Filters(payment_methods=("card", "pix")), Filters(stages=("awaiting_shipment",)),
+             Filters(start=date(2026, 2, 1), end=date(2026, 2, 28), anchor="request"),
+             Filters(start=date(2026, 3, 1), end=date(2026, 3, 31), anchor="refund")]
+    for filters in cases:
+        tables = drill.counts(con, demo, filters, groups)
+        with resident():
+            kept = drill.counts(con, demo, filters, groups)
+            # Counted from memory indeed: the same query over the kept orders answers.
+            assert load.one_row_resident(con, demo, ["count(*)"], [], []) == (demo.orders,)
+        assert kept == tables, filters
+        assert sum(tables) > 0
