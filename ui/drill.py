@@ -7,7 +7,7 @@ the Orders page opens on exactly those orders, and so does anyone who opens the 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import polars as pl
 import streamlit as st
@@ -73,13 +73,32 @@ def see(n: int, noun: str = "order") -> str:
 
 # --- entry points -----------------------------------------------------------------------------------
 
-def follow_mark(state, chart: str, dataset_id: str, filters: Filters, *, period: str = "week") -> None:
-    """After a chart drawn with on_select="rerun" (its selection charts.DRILL_SELECTION): a click on a mark
-    opens the Orders page on the mark's orders, the filters and its group in the URL, as its link would."""
+def clicked(state) -> dict | None:
+    """The mark a chart's selection state (charts.DRILL_SELECTION) holds, as the browser sent it; None for none."""
     points = ((state or {}).get("selection") or {}).get(DRILL_SELECTION) or []
-    found = drill.for_mark(chart, points[0], filters, period=period) if points and isinstance(points[0], dict) else None
+    return points[0] if points and isinstance(points[0], dict) else None
+
+
+def follow_mark(state, chart: str, dataset_id: str, filters: Filters, **context) -> None:
+    """After a chart drawn with on_select="rerun" (its selection charts.DRILL_SELECTION): a click on a mark
+    opens the Orders page on the mark's orders, the filters and its group in the URL, as its link would.
+    `context`: drill.for_mark's keywords (the period, the compared days' filters, the Refunds page's grouping)."""
+    point = clicked(state)
+    found = drill.for_mark(chart, point, filters, **context) if point is not None else None
     if found is not None:
         switch_page(ORDERS_PAGE, link_params(dataset_id, *found))
+
+
+def mark_link(chart: str, point: Mapping | None, dataset_id: str, filters: Filters, **context) -> None:
+    """Under a chart whose click does something else on the page (the Reasons page's focus): the link to
+    the orders of its clicked mark, with how many they are and what was clicked in words."""
+    found = drill.for_mark(chart, point, filters, **context) if point is not None else None
+    if found is None:
+        return
+    (n,) = counts(dataset_id, *found)
+    link(dataset_id, *found, f"{see(n)} of the part clicked: {md(drill.group_label(found[1]))}",
+         help=f"The {md(found[1].words())}, within the page's filters" + (
+             f" on {found[0].start} to {found[0].end}." if found[0] != filters and found[0].start else "."))
 
 
 def tile_links(dataset_id: str, filters: Filters, heads: Sequence[Headline]) -> Callable[[Headline], None]:
