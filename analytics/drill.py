@@ -323,6 +323,19 @@ SORT_SQL = {**{c: COLUMN_SQL[c] for c in LIST_COLUMNS if c not in ("is_cancelled
 SORTS = tuple(SORT_SQL)
 DEFAULT_SORT = "placed_at"
 MAX_SEARCH = 100
+# Every column of the list, in its order, and those shown unless others are chosen: an order at a glance,
+# narrow enough for a 1280 px page (the order id always first; the downloads hold every column).
+COLUMNS = (*LIST_COLUMNS, *DERIVED)
+SHOWN = ("order_id", "placed_at", "cancel_stage", "reason", "outcome", "refund_amount")
+# An order id longer than this is shown cut to the width of one this long (the downloads and the search have
+# it whole): Olist's 32-character ids would otherwise take a quarter of the list.
+SHORT_ID = 16
+
+
+def shown_columns(chosen: Iterable[str]) -> list[str]:
+    """The columns to show for a choice: the known ones, in the list's order, the order id always first."""
+    wanted = set(chosen) | {"order_id"}
+    return [c for c in COLUMNS if c in wanted]
 
 
 def _search(text: str | None) -> tuple[list[str], list]:

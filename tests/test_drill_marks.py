@@ -313,3 +313,87 @@ def test_a_slower_refund_group_and_a_request_period_travel_in_a_link_and_in_word
     assert "slower than 3 business days from the request" in group.words()
     _, problems = drill.Group.from_query({"g.slower_than": "-1", "g.requested_from": "yesterday"})
     assert {p.field for p in problems} == {"g.slower_than", "g.requested_from"}
+
+
+# --- in the app: the Refunds page's clicks and the Overview's compared line open the Orders page; a click on a
+# Reasons chart's part (kept by the chart's callback as ui.reasons.CLICKED) leaves a link under that chart ---
+
+JAN_12_TO_25 = {"from": "2026-01-12", "to": "2026-01-25", "compare": "previous"}  # by day; compared 01-05..01-11
+# page, its query, the chart's key, the point, the filters and for_mark's keywords it stands for, the orders
+FOLLOW_CASES = [
+    ("refunds", {}, "rf_dist_chart", {"key": "card"}, NONE, {"by": "payment_method", "measure": "start"}, 2),
+    ("refunds", {"group": "channel", "measure": "request"}, "rf_dist_chart", {"key": "original"}, NONE,
+     {"by": "channel", "measure": "request"}, 2),
+    ("refunds", {"threshold": "1"}, "rf_over_chart", {"key": "card"}, NONE,
+     {"by": "payment_method", "measure": "start", "threshold": 1}, 2),
+    ("overview", JAN_12_TO_25, "ov_volume_chart", {"compared_key": "2026-01-05", "what": "Cancelled orders"},
+     Filters(start=date(2026, 1, 12), end=date(2026, 1, 25)), {"period": "day", "compared": FIRST_WEEK}, 2),
+]
+
+
+@pytest.mark.parametrize(("page", "query", "key", "point", "filters", "context", "expected"), FOLLOW_CASES,
+                         ids=["latency-card", "latency-original-from-request", "over-1-day-card", "compared-day"])
+def test_a_click_on_a_refund_time_or_a_compared_mark_opens_its_orders(eleven, monkeypatch, page, query, key, point,
+                                                                      filters, context, expected):
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(eleven[0]))
+    at = s.open_page(page, {"dataset": eleven[1], **query})
+    assert s.problems(at) == []
+    at.session_state[key] = {"selection": {"drill": [point]}}
+    at.run()
+    assert s.problems(at) == []
+    assert at.title[0].value == "Orders"
+    found = drill.for_mark(key.startswith("ov") and "volume" or ("refund_latency" if "dist" in key else "share_over"),
+                           point, filters, **context)
+    assert found is not None
+    assert {k: v for k, v in at.query_params.items() if k.startswith("g.")} == found[1].to_query()
+    link = {"dataset": eleven[1], **found[0].to_query(), **found[1].to_query()}
+    opened = s.open_page("orders", link)
+    assert s.problems(opened) == []
+    assert _listed(opened).startswith(f"**{expected:,} order")
+
+
+LATE = {"from": "2026-01-12", "to": "2026-02-08", "compare": "2026-01-05..2026-02-01"}  # compared 01-05..01-28
+# the Reasons page's query, the chart clicked, the point, the drawing's context, the filters it stands for
+CLICKED_CASES = [
+    ({"focus": WI}, "reasons_by_stage", {"reason": WI, "key": "awaiting_shipment"}, {}, Filters(reasons=(WI,)), {}, 3),
+    ({"focus": CM}, "reasons_by_payment_method", {"reason": CM, "key": "cod"}, {}, Filters(reasons=(CM,)), {}, 1),
+    ({"focus": WI}, "reasons_over_time", {"reason": WI, "period_key": "2026-01-05"}, {"period": "week"},
+     Filters(reasons=(WI,)), {}, 2),
+    ({**LATE, "focus": WI}, "reasons_over_time", {"reason": WI, "compared_key": "2026-01-05"}, {"period": "week"},
+     Filters(start=date(2026, 1, 12), end=date(2026, 2, 8), reasons=(WI,)),
+     {"compared": Filters(start=date(2026, 1, 5), end=date(2026, 1, 28), reasons=(WI,))}, 2),
+]
+
+
+@pytest.mark.parametrize(("query", "chart", "point", "context", "filters", "more", "expected"), CLICKED_CASES,
+                         ids=["stage", "payment-method", "week", "compared-week"])
+def test_a_click_on_a_reason_charts_part_links_to_its_orders(eleven, monkeypatch, query, chart, point, context,
+                                                             filters, more, expected):
+    from ui.reasons import CLICKED
+
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(eleven[0]))
+    at = s.open_page("reasons", {"dataset": eleven[1], **query})
+    assert s.problems(at) == []
+    assert not [label for label, _ in _links(at) if "part clicked" in label]
+    at.session_state[CLICKED] = {"chart": chart, "point": point, "context": context}
+    at.run()
+    assert s.problems(at) == []
+    found = drill.for_mark(chart, point, filters, **context, **more)
+    assert found is not None
+    label, link = next((label, q) for label, q in _links(at) if "part clicked" in label)
+    assert link == {"dataset": eleven[1], **found[0].to_query(), **found[1].to_query()}
+    assert label.startswith(f"See the {expected:,} order")
+    opened = s.open_page("orders", link)
+    assert s.problems(opened) == []
+    assert _listed(opened).startswith(f"**{expected:,} order")
+    # Drawn by another period, the chart's click no longer names a part: no link.
+    if context:
+        at.session_state["reasons_period"] = "month"
+        at.run()
+        assert not [label for label, _ in _links(at) if "part clicked" in label]
+
+
+def _links(at) -> list[tuple[str, dict[str, str]]]:
+    from urllib.parse import parse_qsl
+
+    return [(link.label, dict(parse_qsl(link.proto.query_string))) for link in at.main.get("page_link")]
