@@ -150,54 +150,6 @@ def test_a_status_the_export_did_not_write_is_its_own_group():
     assert drill.Group(status="Shipped Out").status == "shipped_out"
 
 
-# --- in the app: the click on the page, the Orders page it opens ---------------------------------------
-
-PAGE_OF = {"outcomes": ("overview", "ov_outcomes_chart"), "lifecycle": ("overview", "ov_lifecycle_chart"),
-           "volume": ("overview", "ov_volume_chart"), "status": ("overview", "ov_status_chart"),
-           "reason_gmv": ("reasons", "rs_gmv_chart"), "refunds_by_channel": ("refunds", "rf_channel_chart"),
-           "refunds_by_payment_method": ("refunds", "rf_method_chart")}
-# One click per chart (the Overview draws weeks for the whole data set, days for a range from 01-07).
-APP_CASES = [CASES[0], CASES[5], CASES[7], CASES[11], CASES[12], CASES[17], CASES[19], CASES[21]]
-
-
-@pytest.mark.parametrize(("chart", "point", "filters", "period", "expected"), APP_CASES,
-                         ids=[f"{c[0]}-{c[4]}" for c in APP_CASES])
-def test_a_click_in_the_page_opens_the_orders_it_counts(eleven, monkeypatch, chart, point, filters, period, expected):
-    monkeypatch.setenv("CANCELLATION_LAB_DB", str(eleven[0]))
-    page, key = PAGE_OF[chart]
-    at = s.open_page(page, {"dataset": eleven[1], **filters.to_query()})
-    assert s.problems(at) == []
-    at.session_state[key] = {"selection": {"drill": [point]}}
-    at.run()
-    assert s.problems(at) == []
-    assert at.title[0].value == "Orders"
-    found = drill.for_mark(chart, point, filters, period=period)
-    assert found is not None
-    link = {"dataset": eleven[1], **found[0].to_query(), **found[1].to_query()}
-    # The group is in the URL. (AppTest sends the page it left's date widget along with the switch, which a
-    # browser does not, so the dates are read from a fresh opening of the link: test_browser_drill.py
-    # clicks a week in Chromium and checks the dates the URL carries.)
-    assert {k: v for k, v in at.query_params.items() if k.startswith("g.")} == found[1].to_query()
-    opened = s.open_page("orders", link)
-    assert s.problems(opened) == []
-    assert _listed(opened).startswith(f"**{expected:,} order")
-    assert dict(opened.query_params) == link
-
-
-def _listed(at) -> str:
-    return next(m.value for m in at.markdown if m.value.startswith("**") and " order" in m.value)
-
-
-def test_a_click_on_a_mark_that_names_no_group_stays_on_the_page(eleven, monkeypatch):
-    monkeypatch.setenv("CANCELLATION_LAB_DB", str(eleven[0]))
-    at = s.open_page("overview", {"dataset": eleven[1]})
-    at.session_state["ov_outcomes_chart"] = {"selection": {"drill": [{"outcome": "<script>"}]}}
-    at.run()
-    assert s.problems(at) == []
-    assert at.title[0].value == "Overview"
-    assert "g.outcome" not in at.query_params
-
-
 # --- marks whose group needs the page's context: the Reasons charts' parts, compared lines, refund times ---
 # Worked out by hand on the same eleven orders:
 #   requests by (stage, reason): awaiting shipment x wrong item 3 (O1 O4 O7); before payment x changed mind 1 (O2)
@@ -313,6 +265,54 @@ def test_a_slower_refund_group_and_a_request_period_travel_in_a_link_and_in_word
     assert "slower than 3 business days from the request" in group.words()
     _, problems = drill.Group.from_query({"g.slower_than": "-1", "g.requested_from": "yesterday"})
     assert {p.field for p in problems} == {"g.slower_than", "g.requested_from"}
+
+
+# --- in the app: the click on the page, the Orders page it opens ---------------------------------------
+
+PAGE_OF = {"outcomes": ("overview", "ov_outcomes_chart"), "lifecycle": ("overview", "ov_lifecycle_chart"),
+           "volume": ("overview", "ov_volume_chart"), "status": ("overview", "ov_status_chart"),
+           "reason_gmv": ("reasons", "rs_gmv_chart"), "refunds_by_channel": ("refunds", "rf_channel_chart"),
+           "refunds_by_payment_method": ("refunds", "rf_method_chart")}
+# One click per chart (the Overview draws weeks for the whole data set, days for a range from 01-07).
+APP_CASES = [CASES[0], CASES[5], CASES[7], CASES[11], CASES[12], CASES[17], CASES[19], CASES[21]]
+
+
+@pytest.mark.parametrize(("chart", "point", "filters", "period", "expected"), APP_CASES,
+                         ids=[f"{c[0]}-{c[4]}" for c in APP_CASES])
+def test_a_click_in_the_page_opens_the_orders_it_counts(eleven, monkeypatch, chart, point, filters, period, expected):
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(eleven[0]))
+    page, key = PAGE_OF[chart]
+    at = s.open_page(page, {"dataset": eleven[1], **filters.to_query()})
+    assert s.problems(at) == []
+    at.session_state[key] = {"selection": {"drill": [point]}}
+    at.run()
+    assert s.problems(at) == []
+    assert at.title[0].value == "Orders"
+    found = drill.for_mark(chart, point, filters, period=period)
+    assert found is not None
+    link = {"dataset": eleven[1], **found[0].to_query(), **found[1].to_query()}
+    # The group is in the URL. (AppTest sends the page it left's date widget along with the switch, which a
+    # browser does not, so the dates are read from a fresh opening of the link: test_browser_drill.py
+    # clicks a week in Chromium and checks the dates the URL carries.)
+    assert {k: v for k, v in at.query_params.items() if k.startswith("g.")} == found[1].to_query()
+    opened = s.open_page("orders", link)
+    assert s.problems(opened) == []
+    assert _listed(opened).startswith(f"**{expected:,} order")
+    assert dict(opened.query_params) == link
+
+
+def _listed(at) -> str:
+    return next(m.value for m in at.markdown if m.value.startswith("**") and " order" in m.value)
+
+
+def test_a_click_on_a_mark_that_names_no_group_stays_on_the_page(eleven, monkeypatch):
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(eleven[0]))
+    at = s.open_page("overview", {"dataset": eleven[1]})
+    at.session_state["ov_outcomes_chart"] = {"selection": {"drill": [{"outcome": "<script>"}]}}
+    at.run()
+    assert s.problems(at) == []
+    assert at.title[0].value == "Overview"
+    assert "g.outcome" not in at.query_params
 
 
 # --- in the app: the Refunds page's clicks and the Overview's compared line open the Orders page; a click on a
