@@ -96,9 +96,9 @@ def mark_link(chart: str, point: Mapping | None, dataset_id: str, filters: Filte
     if found is None:
         return
     (n,) = counts(dataset_id, found[0], [found[1]])
+    within = "the page's filters" if found[0] == filters else "the filters on the days it covers"
     link(dataset_id, *found, f"{see(n)} of the part clicked: {md(drill.group_label(found[1]))}",
-         help=f"The {md(found[1].words())}, within the page's filters" + (
-             f" on {found[0].start} to {found[0].end}." if found[0] != filters and found[0].start else "."))
+         help=f"The {md(found[1].words())}, within {within}.")
 
 
 def tile_links(dataset_id: str, filters: Filters, heads: Sequence[Headline]) -> Callable[[Headline], None]:
