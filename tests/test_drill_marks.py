@@ -155,6 +155,7 @@ def test_a_status_the_export_did_not_write_is_its_own_group():
 #   requests by (stage, reason): awaiting shipment x wrong item 3 (O1 O4 O7); before payment x changed mind 1 (O2)
 #   requests by (payment method, reason): card x wrong item 1 (O1); cod x changed mind 1 (O5)
 #   requests by request week and reason: 01-05 wrong item 2 (O1 on 01-06, O4 on 01-07), changed mind 2 (O2 O5);
+#       by refund week (the filters anchored on the refund date): 01-05 wrong item 2 (O1 O4);
 #       01-12 wrong item 1 (O7); January wrong item 3; of the orders placed from 01-07, 01-05 wrong item 1 (O4)
 #   compared days 01-05 to 01-11 (orders placed then): the week of 01-05, wrong item 2 (O1 O4); by day, 01-05:
 #       orders 3 (O1 O2 O3), cancelled 2 (O1 O2); 01-07: orders 1 (O4)
@@ -180,6 +181,8 @@ CONTEXT_CASES = [
      {"period": "week"}, 1),
     ("reasons_over_time", {"reason": WI, "compared_key": "2026-01-05"}, LATER,
      {"period": "week", "compared": FIRST_WEEK}, 2),
+    # Anchored on the refund date, requests go by their refund's start: O1 (01-09) and O4 (01-10); O7's is 01-13.
+    ("reasons_over_time", {"reason": WI, "period_key": "2026-01-05"}, Filters(anchor="refund"), {"period": "week"}, 2),
     ("volume", {"compared_key": "2026-01-05", "what": "Cancelled orders"}, LATER,
      {"period": "day", "compared": FIRST_WEEK}, 2),
     ("volume", {"compared_key": "2026-01-07", "what": "Orders"}, LATER, {"period": "day", "compared": FIRST_WEEK}, 1),
@@ -196,7 +199,7 @@ CONTEXT_CASES = [
     ("share_over", {"key": "original"}, NONE, {"by": "channel", "measure": "request", "threshold": 3}, 1),
 ]
 CONTEXT_IDS = [f"{c}-{'-'.join(map(str, p.values()))}-{'-'.join(str(v) for k, v in x.items() if k != 'compared')}"
-               f"{'-compared' if 'compared' in x else ''}{'-from' if f.start else ''}"
+               f"{'-compared' if 'compared' in x else ''}{'-from' if f.start else ''}{'-refund' if f.anchor == 'refund' else ''}"
                for c, p, f, x, _ in CONTEXT_CASES]
 
 
