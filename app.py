@@ -71,7 +71,8 @@ with ui.page("overview", "Overview") as ctx:
             partial(charts.volume_compared_chart, compared=compared.frame, period=period,
                     last_day=last_day, shift_days=win.shift_days, selection_label=win.legend[0],
                     compared_label=win.legend[1], compared_last=win.compared_days[1]))
-        drill.follow_mark(picked, "volume", dataset.id, ctx.filters, period=period)
+        drill.follow_mark(picked, "volume", dataset.id, ctx.filters, period=period,
+                          compared=win.compared_filters(ctx.filters) if compared is not None else None)
         note = charts.partial_note(volume.frame, period, last_day) if volume.available else None
         if note:
             st.caption(note)

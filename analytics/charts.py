@@ -307,8 +307,9 @@ def volume_chart(frame: pl.DataFrame, period: str = "week", last_day: date | Non
         y=alt.Y("cancellation_rate:Q", title="Cancellation rate", axis=alt.Axis(format="%")),
         color=color, tooltip=tooltip, series="what", strokeWidth=2.5, cursor="pointer")
     rates = list(rate.layer) if isinstance(rate, alt.LayerChart) else [rate]
-    # A click on a period's rate lists that period's cancelled orders.
-    rates[0] = rates[0].add_params(drill_selection("period_key", "what"))
+    # A click on a period's rate lists that period's cancelled orders (on a compared line drawn over the
+    # chart, volume_compared_chart, its compared period's: a click anywhere in the chart selects here).
+    rates[0] = rates[0].add_params(drill_selection("period_key", "what", "compared_key"))
     return alt.layer(orders, *rates).resolve_scale(y="independent").properties(height=HEIGHT)
 
 
@@ -433,9 +434,10 @@ def reasons_share_chart(frame: pl.DataFrame, by: str, title: str, selected: str 
     (pipelines.reasons_by)."""
     if frame.is_empty():
         return _empty("No cancellation requests in this selection")
-    data = frame
+    # `key`: the group as the data holds it (a stage's code, not its words), which a click's selection returns.
+    data = frame.with_columns(pl.col(by).alias("key"))
     if by == "request_stage":
-        data = frame.with_columns(pl.col(by).replace_strict(STAGE_LABELS, default=pl.col(by)))
+        data = data.with_columns(pl.col(by).replace_strict(STAGE_LABELS, default=pl.col(by)))
         sort = [STAGE_LABELS[s] for s in STAGES]
     pick = reason_selection(selected)
     return (
@@ -452,7 +454,8 @@ def reasons_share_chart(frame: pl.DataFrame, by: str, title: str, selected: str 
             tooltip=[alt.Tooltip(f"{by}:N", title=title), alt.Tooltip("reason:N"),
                      alt.Tooltip("requests:Q", format=","), alt.Tooltip("share:Q", format=".1%")],
         )
-        .add_params(pick)
+        # A click focuses the page on the reason (pick) and names the bar's part, whose orders are linked.
+        .add_params(pick, drill_selection("reason", "key"))
         .properties(height=_rows_height(data[by].n_unique(), legend=True))
     )
 
@@ -463,7 +466,8 @@ def reasons_over_time_chart(frame: pl.DataFrame, period: str = "week", selected:
     `last_day` (the data's last day) are left out; a partial last period is dashed."""
     if frame.is_empty():
         return _empty("No cancellation requests with a date in this selection")
-    data = complete_periods(frame, period, last_day)
+    data = complete_periods(frame, period, last_day).with_columns(
+        pl.col("period").cast(pl.Date).cast(pl.Utf8).alias("period_key"))
     if data.is_empty():
         return _empty("No cancellation requests with a date in this selection")
     pick = reason_selection(selected)
@@ -479,7 +483,9 @@ def reasons_over_time_chart(frame: pl.DataFrame, period: str = "week", selected:
     layers = list(chart.layer) if isinstance(chart, alt.LayerChart) else [chart]
     layers = [layer.encode(opacity=alt.condition(pick, alt.value(1.0), alt.value(0.25)) if selected
                            else alt.value(1.0)) for layer in layers]
-    layers[0] = layers[0].add_params(pick)
+    # A click focuses the page on the reason (pick) and names the period, or the compared line's period
+    # (reasons_over_time_compared_chart), whose orders are linked.
+    layers[0] = layers[0].add_params(pick, drill_selection("reason", "period_key", "compared_key"))
     return (alt.layer(*layers) if len(layers) > 1 else layers[0]).properties(height=HEIGHT)
 
 
@@ -499,6 +505,10 @@ def latency_ecdf(distribution: pl.DataFrame, group: str, days: str) -> pl.DataFr
     )
     starts = counted.group_by("group").agg(pl.col("days").min()).with_columns(
         pl.lit(0, pl.UInt32).alias("refunds"), pl.lit(0.0).alias("done"))
+    # `key`: the group as the data holds it (null for unknown), which a click's selection returns.
+    keys = distribution.select(pl.col(group).fill_null("unknown").alias("group"), pl.col(group).alias("key")).unique("group")
+    counted = counted.join(keys, on="group", how="left")
+    starts = starts.join(keys, on="group", how="left")
     return pl.concat([starts.select(counted.columns), counted], how="vertical_relaxed").sort("group", "days", "done")
 
 
@@ -516,8 +526,8 @@ def latency_chart(distribution: pl.DataFrame, quantiles: pl.DataFrame, group: st
     if curves.is_empty():
         return _empty("No completed refunds with a measurable time in this selection")
     marks = (
-        quantiles.select(pl.col(group).fill_null("unknown").alias("group"), "p50", "p90")
-        .unpivot(index="group", variable_name="kind", value_name="value")
+        quantiles.select(pl.col(group).fill_null("unknown").alias("group"), pl.col(group).alias("key"), "p50", "p90")
+        .unpivot(index=["group", "key"], variable_name="kind", value_name="value")
         .drop_nulls("value")
         .with_columns(pl.col("kind").replace_strict({"p50": "median", "p90": "90th percentile"}),
                       pl.col("kind").replace_strict({"p50": 0.5, "p90": 0.9}, return_dtype=pl.Float64).alias("done"))
@@ -527,14 +537,16 @@ def latency_chart(distribution: pl.DataFrame, quantiles: pl.DataFrame, group: st
                       legend=alt.Legend(orient="top", labelExpr=legend_words()))
     x = alt.X("days:Q", title=days_title, scale=alt.Scale(zero=True, nice=False), axis=alt.Axis(tickMinStep=1))
     y = alt.Y("done:Q", title="Share of refunds done", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]))
-    lines = alt.Chart(curves).mark_line(interpolate="step-after", strokeWidth=2).encode(
+    # A click on a curve (or its marks: a click anywhere in the chart selects here) lists its refunds' orders.
+    lines = alt.Chart(curves).mark_line(interpolate="step-after", strokeWidth=2, cursor="pointer").encode(
         x=x, y=y, color=color,
         tooltip=[alt.Tooltip("group:N", title=group_title), alt.Tooltip("days:Q", title="Business days"),
                  alt.Tooltip("refunds:Q", title="Refunds that took this long", format=","),
-                 alt.Tooltip("done:Q", title="Done within this many days", format=".1%")])
+                 alt.Tooltip("done:Q", title="Done within this many days", format=".1%")]
+    ).add_params(drill_selection("key"))
     guides = alt.Chart(pl.DataFrame({"done": [0.5, 0.9]})).mark_rule(strokeDash=[2, 3], color="#9a9ca3").encode(
         y="done:Q")
-    points = alt.Chart(marks).mark_point(size=90, filled=True, stroke="white", strokeWidth=1).encode(
+    points = alt.Chart(marks).mark_point(size=90, filled=True, stroke="white", strokeWidth=1, cursor="pointer").encode(
         x=alt.X("value:Q", title=days_title), y=y, color=color,
         shape=alt.Shape("kind:N", title="Marked", scale=alt.Scale(domain=["median", "90th percentile"],
                                                                   range=["circle", "triangle-up"]),
@@ -546,13 +558,15 @@ def latency_chart(distribution: pl.DataFrame, quantiles: pl.DataFrame, group: st
 
 
 def share_over_chart(frame: pl.DataFrame, by: str, title: str, threshold: float) -> alt.Chart:
-    """Share of refunds slower than the threshold, per group. frame: pipelines.refund_share_over."""
-    data = frame.with_columns(pl.col(by).fill_null("unknown"))
+    """Share of refunds slower than the threshold, per group. frame: pipelines.refund_share_over. A click
+    on a bar lists the orders of its refunds over the threshold."""
+    # `key`: the label as the data holds it (null for unknown), which a click's selection returns.
+    data = frame.with_columns(pl.col(by).alias("key"), pl.col(by).fill_null("unknown"))
     if data.is_empty():
         return _empty("No completed refunds in this selection")
     return (
         alt.Chart(data)
-        .mark_bar()
+        .mark_bar(cursor="pointer")
         .encode(
             y=alt.Y(f"{by}:N", title=title, axis=alt.Axis(labelExpr=legend_words())),
             color=alt.Color(f"{by}:N", legend=None, scale=category_scale(by, data[by])),
@@ -563,6 +577,7 @@ def share_over_chart(frame: pl.DataFrame, by: str, title: str, threshold: float)
             tooltip=[alt.Tooltip(f"{by}:N", title=title), alt.Tooltip("refunds:Q", format=","),
                      alt.Tooltip("over_threshold:Q", format=","), alt.Tooltip("share_over_threshold:Q", format=".1%")],
         )
+        .add_params(drill_selection("key"))
         .properties(height=_rows_height(data.height))
     )
 
@@ -776,6 +791,7 @@ def _shifted(frame: pl.DataFrame, days: int, compared_last: date | None, period:
     dtype = frame.schema["period"]
     return frame.with_columns(
         pl.col("period").alias("compared_period"),
+        pl.col("period").cast(pl.Date).cast(pl.Utf8).alias("compared_key"),  # what a click on it selects
         (pl.col("period").cast(pl.Datetime("us")) + pl.duration(days=days)).cast(dtype).alias("period"))
 
 
@@ -787,7 +803,7 @@ def _with_compared(chart, compared: pl.DataFrame, *, period: str, y: alt.Y, colo
     data = compared.with_columns(pl.lit(compared_label).alias("range"))
     dash = alt.StrokeDash("range:N", title=None, legend=alt.Legend(orient="bottom", columns=1, labelLimit=320),
                           scale=alt.Scale(domain=[selection_label, compared_label], range=[[1, 0], COMPARED_DASH]))
-    lines = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=12), opacity=0.65).encode(
+    lines = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=12, cursor="pointer"), opacity=0.65).encode(
         x=alt.X("period:T"), y=y, color=color, strokeDash=dash,
         tooltip=[alt.Tooltip("compared_period:T", title=f"Compared {period}"), alt.Tooltip(f"{series}:N", title=" "),
                  alt.Tooltip(f"{value}:Q", format=","), alt.Tooltip("range:N", title="Range")])
@@ -804,7 +820,7 @@ def volume_compared_chart(frame: pl.DataFrame, compared: pl.DataFrame | None, pe
         return chart
     names = {"orders": "Orders", "cancelled_orders": "Cancelled orders"}
     long = (_shifted(compared.select("period", *names), shift_days, compared_last, period)
-            .unpivot(index=["period", "compared_period"], variable_name="what", value_name="count")
+            .unpivot(index=["period", "compared_period", "compared_key"], variable_name="what", value_name="count")
             .with_columns(pl.col("what").replace_strict(names)))
     return _with_compared(
         chart, long, period=period, y=alt.Y("count:Q", title="Orders"),

@@ -30,6 +30,11 @@ the command line give it the same way and a bad value is a Problem, never an exc
     status, stage
                  the status as the export wrote it (NO_STATUS: none written) and the stage of the order's
                  request, else of its cancellation ("none": neither), as orders by status splits them
+    requested_from, requested_to
+                 the first and last day of the request (a period of requests over time, which are bucketed
+                 by the request date whatever the filters' dates are anchored on)
+    slower_than  a refund that took more than so many business days (strictly more), from the buyer's
+                 request when `of` is refund_waits, else from the refund's start (refunds over a threshold)
 A chart's clicked mark becomes filters and a group with `for_mark` (below).
 The filters' and the group's conditions go into the one WHERE clause that analytics/load.py builds.
 """
@@ -94,6 +99,10 @@ GROUP_PARAMS = (
     Param(f"{PREFIX}left_after", "choice", None, label="left after step", choices=p.LIFECYCLE_STEPS[:-1]),
     Param(f"{PREFIX}status", "str", None, label="status", **_LABEL),
     Param(f"{PREFIX}stage", "choice", None, label="stage", choices=(*STAGES, "none")),
+    Param(f"{PREFIX}requested_from", "date", None, label="requested from"),
+    Param(f"{PREFIX}requested_to", "date", None, label="requested to"),
+    Param(f"{PREFIX}slower_than", "integer", None, label="refund slower than (business days)", minimum=0,
+          maximum=10_000),
 )
 GROUP_KEYS = tuple(prm.name[len(PREFIX):] for prm in GROUP_PARAMS)
 # The status of an order whose export wrote none. Stored statuses are normalised labels, which never hold
@@ -123,6 +132,9 @@ class Group:
     left_after: str | None = None
     status: str | None = None
     stage: str | None = None
+    requested_from: date | None = None
+    requested_to: date | None = None
+    slower_than: int | None = None
 
     def __post_init__(self) -> None:
         if self.of not in OF:
@@ -183,14 +195,36 @@ class Group:
                             ("reason", "reason"), ("request_stage", "requested at stage"),
                             ("cancel_stage", "cancelled at stage"), ("outcome", "outcome"),
                             ("refund_channel", "refunded to"), ("reached", "reached step"),
-                            ("left_after", "left after step"), ("status", "status"), ("stage", "stage")):
+                            ("left_after", "left after step"), ("status", "status"), ("stage", "stage"),
+                            ("requested_from", "requested from"), ("requested_to", "requested to")):
             value = getattr(self, name)
             if value is not None:
                 parts.append(f"{label} {value}")
+        if self.slower_than is not None:
+            parts.append(f"refund slower than {self.slower_than:,} business days "
+                         f"{'from the request' if self.of == 'refund_waits' else 'from its start'}")
         return " · ".join(parts)
 
 
 EVERY_ORDER = Group()
+
+
+def group_label(group: Group) -> str:
+    """What was clicked, in the charts' plain words: 'Wrong item · Awaiting shipment', 'Changed mind ·
+    requested 5 Jan 2026 to 11 Jan 2026', 'Card · slower than 20 business days'. Text from the data is left
+    as it is: the caller makes it safe for where it goes."""
+    from analytics.charts import plain  # the one labelling function (charts does not import this module)
+
+    parts = [plain(v) for v in (group.reason, group.request_stage, group.payment_method, group.refund_channel)
+             if v is not None]
+    if group.requested_from is not None or group.requested_to is not None:
+        first, last = group.requested_from, group.requested_to
+        parts.append(f"requested on {first:%-d %b %Y}" if first == last else
+                     "requested " + " ".join(x for x in (f"from {first:%-d %b %Y}" if first else "",
+                                                         f"to {last:%-d %b %Y}" if last else "") if x))
+    if group.slower_than is not None:
+        parts.append(f"slower than {group.slower_than:,} business days")
+    return " · ".join(parts) or OF_WORDS[group.of]
 
 
 def _conditions(filters: Filters, group: Group) -> tuple[list[str], list]:
@@ -228,6 +262,16 @@ def _conditions(filters: Filters, group: Group) -> tuple[list[str], list]:
     elif group.stage is not None:
         conds.append("coalesce(r.stage, o.cancel_stage) = ?")
         params.append(group.stage)
+    if group.requested_from is not None:
+        conds.append("r.requested_at >= ?")
+        params.append(group.requested_from)
+    if group.requested_to is not None:
+        conds.append("r.requested_at < ?")  # whole days, as the filters' end
+        params.append(group.requested_to + timedelta(days=1))
+    if group.slower_than is not None:
+        days = "refund_business_days_from_request" if group.of == "refund_waits" else "refund_business_days"
+        conds.append(f"{DERIVED_SQL[days]} > ?")
+        params.append(group.slower_than)
     return conds, params
 
 
@@ -279,6 +323,19 @@ SORT_SQL = {**{c: COLUMN_SQL[c] for c in LIST_COLUMNS if c not in ("is_cancelled
 SORTS = tuple(SORT_SQL)
 DEFAULT_SORT = "placed_at"
 MAX_SEARCH = 100
+# Every column of the list, in its order, and those shown unless others are chosen: an order at a glance,
+# narrow enough for a 1280 px page (the order id always first; the downloads hold every column).
+COLUMNS = (*LIST_COLUMNS, *DERIVED)
+SHOWN = ("order_id", "placed_at", "cancel_stage", "reason", "outcome", "refund_amount")
+# An order id longer than this is shown cut to the width of one this long (the downloads and the search have
+# it whole): Olist's 32-character ids would otherwise take a quarter of the list.
+SHORT_ID = 16
+
+
+def shown_columns(chosen: Iterable[str]) -> list[str]:
+    """The columns to show for a choice: the known ones, in the list's order, the order id always first."""
+    wanted = set(chosen) | {"order_id"}
+    return [c for c in COLUMNS if c in wanted]
 
 
 def _search(text: str | None) -> tuple[list[str], list]:
@@ -395,8 +452,12 @@ def for_figure(name: str) -> Group | None:
 # The charts whose marks lead to their orders (analytics/charts.py draws them with the selection
 # charts.DRILL_SELECTION over the fields named here), and the period a time chart buckets by.
 MARK_CHARTS = ("outcomes", "lifecycle", "volume", "status", "reason_gmv", "refunds_by_channel",
-               "refunds_by_payment_method")
+               "refunds_by_payment_method", "reasons_by_stage", "reasons_by_payment_method", "reasons_over_time",
+               "refund_latency", "share_over")
 _PERIOD_DAYS = {"day": 1, "week": 7}
+# How the Refunds page groups and measures its refunds: the group's field, and which refunds a time counts.
+REFUND_FIELDS = {"payment_method": "payment_method", "channel": "refund_channel", "refund_channel": "refund_channel"}
+MEASURED = {"start": "refund_times", "request": "refund_waits"}
 
 
 def period_days(period: str, first: date) -> tuple[date, date]:
@@ -409,14 +470,37 @@ def period_days(period: str, first: date) -> tuple[date, date]:
     return first, first + timedelta(days=_PERIOD_DAYS[period] - 1)
 
 
-def for_mark(chart: str, point: Mapping, filters: Filters, *, period: str = "week") -> tuple[Filters, Group] | None:
+def _within(filters: Filters, first: date, last: date) -> tuple[date, date] | None:
+    """The days of [first, last] that the filters' date range keeps; None when none is."""
+    start = max(first, filters.start) if filters.start else first
+    end = min(last, filters.end) if filters.end else last
+    return (start, end) if start <= end else None
+
+
+def for_mark(chart: str, point: Mapping, filters: Filters, *, period: str = "week", compared: Filters | None = None,
+             by: str = "payment_method", measure: str = "start", threshold: int | None = None
+             ) -> tuple[Filters, Group] | None:
     """The orders behind a clicked mark of `chart` (one of MARK_CHARTS), as the filters (the page's,
     narrowed to a clicked period) and the group; None when the point does not name a group of orders
     (an unknown label, a mark with no orders behind it). `point` holds the selection's fields as the
-    chart's data wrote them; it comes from the browser, so every value is checked, never trusted."""
+    chart's data wrote them; it comes from the browser, so every value is checked, never trusted.
+
+    Over-time charts: a mark of the selection's series names its period (`period_key`); a mark of the
+    compared series (`compared_key`, its own period's first day) leads to that period within `compared`,
+    the filters on the compared days (None: no comparison drawn, and such a mark leads nowhere).
+    The Refunds page's charts: `by` is how it groups (payment_method or channel), `measure` which time it
+    shows (start, request), `threshold` the business days a refund over it took more than."""
     def text(name: str) -> str | None:
         value = point.get(name)
         return value if isinstance(value, str) and value and len(value) <= _LABEL["max_len"] else None
+
+    def clicked_period() -> tuple[Filters, date, date] | None:
+        """The filters the clicked period is read under, and its days within their range."""
+        base, key = (compared, text("compared_key")) if text("compared_key") else (filters, text("period_key"))
+        if base is None or key is None:
+            return None
+        days = _within(base, *period_days(period, date.fromisoformat(key)))
+        return None if days is None else (base, *days)
 
     try:
         if chart == "outcomes":
@@ -428,14 +512,12 @@ def for_mark(chart: str, point: Mapping, filters: Filters, *, period: str = "wee
                 return filters, Group(left_after=step)
             return (filters, Group(reached=step)) if part == "reached" and step in p.LIFECYCLE_STEPS else None
         if chart == "volume":
-            first = date.fromisoformat(text("period_key") or "")
-            start, end = period_days(period, first)
-            start = max(start, filters.start) if filters.start else start
-            end = min(end, filters.end) if filters.end else end
-            if start > end:
+            found = clicked_period()
+            if found is None:
                 return None
-            group = FIGURE_GROUPS["cancellation_rate"] if text("what") == "Cancellation rate" else EVERY_ORDER
-            return filters.replace(start=start, end=end), group
+            base, start, end = found
+            cancelled = text("what") in ("Cancellation rate", "Cancelled orders")
+            return base.replace(start=start, end=end), FIGURE_GROUPS["cancellation_rate"] if cancelled else EVERY_ORDER
         if chart == "status":
             status, stage = text("status_key"), text("stage_key")
             if status is None or stage not in (*STAGES, "none"):
@@ -448,6 +530,31 @@ def for_mark(chart: str, point: Mapping, filters: Filters, *, period: str = "wee
             field = "refund_channel" if chart == "refunds_by_channel" else "payment_method"
             label = text("key")
             return (filters, Group(of="refunds", **{field: label})) if label else None
+        if chart in ("reasons_by_stage", "reasons_by_payment_method"):
+            reason, key = text("reason"), text("key")
+            if reason is None or key is None:
+                return None
+            if chart == "reasons_by_stage":
+                return (filters, Group(of="requests", reason=reason, request_stage=key)) if key in STAGES else None
+            return filters, Group(of="requests", reason=reason, payment_method=key)
+        if chart == "reasons_over_time":
+            reason, found = text("reason"), clicked_period()
+            if reason is None or found is None:
+                return None
+            base, start, end = found
+            # Requests over time are bucketed by the request date, or by the refund date when the filters
+            # are anchored on it (report.reasons): that date is the filters' own then.
+            if base.anchor == "refund":
+                return base.replace(start=start, end=end), Group(of="requests", reason=reason)
+            return base, Group(of="requests", reason=reason, requested_from=start, requested_to=end)
+        if chart in ("refund_latency", "share_over"):
+            label = text("key")
+            if label is None or by not in REFUND_FIELDS or measure not in MEASURED:
+                return None
+            if chart == "share_over" and (threshold is None or threshold < 0):
+                return None
+            return filters, Group(of=MEASURED[measure], **{REFUND_FIELDS[by]: label},
+                                  slower_than=int(threshold) if chart == "share_over" else None)
     except ValueError:  # a date or a label the group refuses: no group
         return None
     raise ValueError(f"chart must be one of {', '.join(MARK_CHARTS)}, not {chart!r}")

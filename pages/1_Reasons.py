@@ -1,5 +1,5 @@
 """Reasons: why buyers cancel, by stage, by payment method and over time. Clicking a reason in a chart
-narrows the rest of the page to it."""
+narrows the rest of the page to it, and leaves under the chart a link to the orders of the part clicked."""
 
 from functools import partial
 
@@ -11,7 +11,7 @@ from analytics.links import Param
 from analytics.text import md
 from ui import cached, drill, views
 from ui.options import filter_options
-from ui.reasons import focus_from_chart, focus_notice
+from ui.reasons import clicked_link, focus_from_chart, focus_notice
 
 PARAMS = (
     Param("focus", "labels", (), max_items=1, label="reason in focus"),
@@ -23,7 +23,8 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
     options = filter_options(dataset.id)
     focus = focus_notice(ctx, options.values.get("reasons", []))
     st.caption(f"**{md(dataset.name)}** · {views.filter_summary(ctx.filters)} Click a reason in a chart to narrow "
-               "the rest of the page to it; click it again elsewhere, or Clear, to see them all.")
+               "the rest of the page to it (a link under the chart then opens the orders of the part clicked); "
+               "click it again elsewhere, or Clear, to see them all.")
     narrowed = ctx.filters.replace(reasons=(focus,)) if focus else ctx.filters
     reasons = cached.table(report.reasons, dataset.id, ctx.filters)
     if not reasons.available:
@@ -56,13 +57,15 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
                        key="rs_stage",
                        chart=partial(charts.reasons_share_chart, by="request_stage", title="Stage", selected=focus,
                                      normalize=not focus),
-                       on_select=focus_from_chart(ctx, "rs_stage_chart"))
+                       on_select=focus_from_chart(ctx, "rs_stage_chart", "reasons_by_stage"))
+    clicked_link("reasons_by_stage", dataset.id, narrowed)
     st.subheader(f"By payment method{scope}")
     views.table_result(cached.table(report.reasons, dataset.id, narrowed, by="payment_method"),
                        name="reasons-by-payment-method", key="rs_method",
                        chart=partial(charts.reasons_share_chart, by="payment_method", title="Payment method", selected=focus,
                                      normalize=not focus),
-                       on_select=focus_from_chart(ctx, "rs_method_chart"))
+                       on_select=focus_from_chart(ctx, "rs_method_chart", "reasons_by_payment_method"))
+    clicked_link("reasons_by_payment_method", dataset.id, narrowed)
 
     period = ctx.values["period"]
     head, control = st.columns([3, 1], vertical_alignment="bottom")
@@ -82,7 +85,9 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
                                selected=focus, last_day=last_day, shift_days=win.shift_days,
                                selection_label=win.legend[0], compared_label=win.legend[1],
                                compared_last=win.compared_days[1]),
-                       on_select=focus_from_chart(ctx, "rs_time_chart"))
+                       on_select=focus_from_chart(ctx, "rs_time_chart", "reasons_over_time", period=period))
+    clicked_link("reasons_over_time", dataset.id, narrowed, period=period,
+                 compared=win.compared_filters(narrowed) if compared is not None else None)
     note = charts.partial_note(over_time.frame, period, last_day) if over_time.available else None
     if note:
         st.caption(note)

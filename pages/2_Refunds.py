@@ -52,11 +52,13 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
     # None: no refunds, or refund times but no request times (only "from the refund's start" exists).
     quantiles = page_tables.refund_quantiles(latency.frame, times) if latency.available else None
     if quantiles is not None and distribution.available:
-        views.table_result(
-            distribution, name="refund-latency-distribution", key="rf_dist", show_table=False,
+        picked = views.table_result(
+            distribution, name="refund-latency-distribution", key="rf_dist", show_table=False, on_select="rerun",
             chart=partial(charts.latency_chart, quantiles=quantiles, group=times.group, days=times.days,
                           group_title=GROUPS[group], days_title=f"Business days {MEASURES[measure].lower()}"),
         )
+        drill.follow_mark(picked, "refund_latency", dataset.id, ctx.filters, by=group, measure=measure)
+        st.caption("Click a curve, or its marks, for the orders of its refunds.")
     views.table_result(latency, name="refund-latency", key="rf_latency",
                        column_order=page_tables.refund_latency_shown(latency.frame, measure) if latency.available
                        else None)
@@ -76,9 +78,13 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
             st.info(f"No refund took more than {threshold} business days.", icon=":material/check_circle:")
             views.table_result(over, name="refunds-over-threshold", key="rf_over", expanded=False, table_box=tables_below)
         else:
-            views.table_result(over, name="refunds-over-threshold", key="rf_over", table_box=tables_below,
-                               chart=partial(charts.share_over_chart, by=times.group, title=GROUPS[group],
-                                             threshold=threshold))
+            picked = views.table_result(over, name="refunds-over-threshold", key="rf_over", table_box=tables_below,
+                                        on_select="rerun",
+                                        chart=partial(charts.share_over_chart, by=times.group, title=GROUPS[group],
+                                                      threshold=threshold))
+            drill.follow_mark(picked, "share_over", dataset.id, ctx.filters, by=group, measure=measure,
+                              threshold=threshold)
+            st.caption("Click a bar for the orders of its refunds over the threshold.")
     with right:
         st.subheader("Refunds by channel")
         by_channel = cached.table(report.refunds_by, dataset.id, ctx.filters, by="channel")

@@ -1,5 +1,5 @@
 """Orders: the orders behind a figure (the filters plus the group clicked on another page), searchable,
-sortable, paged, downloadable; the link restores the list."""
+sortable, paged, downloadable, with the columns shown chosen; the link restores the list."""
 
 import streamlit as st
 
@@ -16,6 +16,7 @@ PARAMS = (
     Param("sort", "choice", drill.DEFAULT_SORT, choices=drill.SORTS, label="sort by"),
     Param("desc", "bool", False, label="largest first"),
     Param("page", "integer", 1, minimum=1, maximum=10_000_000, label="page"),
+    Param("cols", "labels", drill.SHOWN, choices=drill.COLUMNS, max_items=len(drill.COLUMNS), label="columns shown"),
 )
 
 with ui.page("orders", "Orders", PARAMS) as ctx:

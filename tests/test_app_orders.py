@@ -151,3 +151,25 @@ def test_the_list_sorts_by_a_time_it_works_out(demo):
     first, _ = _expected(demo, Filters(), drill.Group(), sort="dispatch_business_days", limit=50)
     assert len(ship) == 50 and ship == first["dispatch_business_days"].to_list()
     assert ship[0] == _expected(demo, Filters(), drill.Group())[0]["dispatch_business_days"].min()
+
+
+def _shown(at) -> list[str]:
+    return list(at.dataframe[0].proto.column_order)
+
+
+def test_the_list_shows_a_few_columns_and_the_others_when_chosen(demo):
+    at = s.open_page("orders", {"dataset": demo[1], "g.of": "refunds"})
+    assert s.problems(at) == []
+    assert _shown(at) == ["order_id", "placed_at", "cancel_stage", "reason", "outcome", "refund_amount"]
+    # The table holds every column (the downloads too); the choice only shows them.
+    assert list(at.dataframe[0].value.columns) == list(drill.COLUMNS)
+    at.multiselect(key="orders_cols").set_value(["refund_channel", "amount", "placed_at"]).run()
+    assert _shown(at) == ["order_id", "placed_at", "amount", "refund_channel"]
+    assert at.query_params["cols"] == "refund_channel,amount,placed_at"
+    reopened = s.open_page("orders", dict(at.query_params))
+    assert s.problems(reopened) == [] and not reopened.warning
+    assert _shown(reopened) == ["order_id", "placed_at", "amount", "refund_channel"]
+    # A column the list does not have is refused with a notice; the known ones stay chosen.
+    bad = s.open_page("orders", {"dataset": demo[1], "cols": "outcome,password"})
+    assert "cols" in " ".join(w.value for w in bad.warning)
+    assert _shown(bad) == ["order_id", "outcome"]

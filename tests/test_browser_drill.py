@@ -121,3 +121,94 @@ def test_a_click_on_a_chart_mark_lists_its_orders(tmp_path):
         _click_mark(page, 3, f"what: Cancellation rate; Week: {first:%b %d, %Y};")
         assert f"from={first}" in page.url and f"to={last}" in page.url and "g.of=cancelled" in page.url
         _check_list(browser, page, week["cancelled_orders"], "rate-week-point")
+
+
+def _follow_part(page) -> int:
+    """Wait for the link to the orders of the part clicked, read its count, and follow it."""
+    link = page.locator('[data-testid="stPageLink"] a').filter(has_text="of the part clicked").first
+    link.wait_for(timeout=20_000)
+    n = int(re.search(r"See the ([\d,]+) orders? of the part clicked", link.inner_text()).group(1).replace(",", ""))
+    link.click()
+    page.wait_for_url(re.compile(r"/Orders\?"), timeout=20_000)
+    bs.wait_ready(page)
+    return n
+
+
+def test_a_click_on_a_reason_part_a_compared_point_or_a_refund_time_lists_its_orders(tmp_path):
+    """The Reasons charts by stage and over time (its compared line too): a click narrows the page to the
+    reason and leaves a link to the part's orders; the Overview's compared line, the Refunds page's latency
+    curves and its share over the threshold open their orders straight away. Each count is the figure's."""
+    from datetime import date
+
+    import polars as pl
+
+    from analytics import db, report
+    from analytics.filters import Filters
+
+    path = tmp_path / "app.duckdb"
+    dataset = bs.make_demo_db(path, orders=3_000)
+    selection = Filters(start=date(2026, 2, 2), end=date(2026, 3, 1))
+    compared = Filters(start=date(2026, 1, 5), end=date(2026, 2, 1))  # the previous 28 days
+    con = db.connect(path)
+    try:
+        by_stage = report.reasons(con, dataset, selection, by="stage").frame
+        stage_wrong = by_stage.filter((pl.col("request_stage") == "awaiting_shipment")
+                                      & (pl.col("reason") == "wrong_item"))["requests"][0]
+        weeks = report.reasons(con, dataset, compared, by="period", period="week").frame
+        week_wrong = weeks.filter((pl.col("period") == date(2026, 1, 12)) & (pl.col("reason") == "wrong_item"))
+        days = report.volume_over_time(con, dataset, compared, period="day").frame
+        day_cancelled = days.filter(pl.col("period") == date(2026, 1, 12))["cancelled_orders"][0]
+        latency = report.refund_latency(con, dataset, by="payment_method").frame
+        card_refunds = latency.filter(pl.col("payment_method") == "card")["refunds"][0]
+        over = report.refund_share_over(con, dataset, threshold_days=3, by="payment_method").frame
+        wallet_over = over.filter(pl.col("payment_method") == "wallet")["over_threshold"][0]
+    finally:
+        con.close()
+    assert stage_wrong and week_wrong["requests"][0] and day_cancelled and card_refunds and wallet_over
+    query = f"dataset={dataset}&from=2026-02-02&to=2026-03-01"
+
+    with bs.app_server(path, tmp_path / "app.log") as server, bs.chromium() as browser:
+        page = browser.new_context(viewport={"width": 1400, "height": 2600}).new_page()
+        # Reasons: the charts by stage (2) and over time (4), after requests by reason and cancelled GMV.
+        page.goto(f"{server.url}/Reasons?{query}")
+        bs.wait_ready(page, timeout=90_000)
+        chart = page.locator('[data-testid="stVegaLiteChart"]').nth(2)
+        chart.locator('[role="graphics-symbol"][aria-label*="Stage: Awaiting shipment; Reason: wrong_item;"]').first.click()
+        page.wait_for_function("() => location.href.includes('focus=wrong_item')", timeout=15_000)
+        bs.wait_ready(page, timeout=90_000)
+        bs.screenshot(page, "reasons-part-clicked")
+        assert _follow_part(page) == stage_wrong
+        assert "g.request_stage=awaiting_shipment" in page.url and "g.reason=wrong_item" in page.url
+        _check_list(browser, page, stage_wrong, "reasons-stage-part")
+
+        page.goto(f"{server.url}/Reasons?{query}")
+        bs.wait_ready(page, timeout=90_000)
+        chart = page.locator('[data-testid="stVegaLiteChart"]').nth(4)
+        chart.locator('[role="graphics-symbol"][aria-label*="Reason: wrong_item; range: Compared"]'
+                      '[aria-label*="Compared week: Jan 12, 2026;"]').last.click()
+        page.wait_for_function("() => location.href.includes('focus=wrong_item')", timeout=15_000)
+        bs.wait_ready(page, timeout=90_000)
+        assert _follow_part(page) == week_wrong["requests"][0]
+        # The compared days' filters (from the data's first day, 2026-01-05, so no `from`) and the request week.
+        assert "to=2026-02-01" in page.url and "g.requested_from=2026-01-12" in page.url
+        _check_list(browser, page, week_wrong["requests"][0], "reasons-compared-week")
+
+        # The Overview's rate by day with the compared days' orders dashed: a compared day's cancelled orders.
+        page.goto(f"{server.url}/?{query}")
+        bs.wait_ready(page, timeout=90_000)
+        _click_mark(page, 3, "what: Cancelled orders; range: Compared: 2026-01-05 to 2026-02-01; Compared day: Jan 12, 2026;")
+        assert "from=2026-01-12" in page.url and "to=2026-01-12" in page.url and "g.of=cancelled" in page.url
+        _check_list(browser, page, day_cancelled, "compared-day-point")
+
+        # Refunds: a payment method's median mark on its curve; a bar of the share over 3 business days.
+        page.goto(f"{server.url}/Refunds?dataset={dataset}&threshold=3")
+        bs.wait_ready(page, timeout=90_000)
+        _click_mark(page, 0, "Payment method: card; Marked: median;")
+        assert "g.of=refund_times" in page.url and "g.payment_method=card" in page.url
+        _check_list(browser, page, card_refunds, "latency-curve")
+
+        page.goto(f"{server.url}/Refunds?dataset={dataset}&threshold=3")
+        bs.wait_ready(page, timeout=90_000)
+        _click_mark(page, 1, "Payment method: wallet;")
+        assert "g.slower_than=3" in page.url and "g.payment_method=wallet" in page.url
+        _check_list(browser, page, wallet_over, "share-over-threshold")

@@ -187,6 +187,38 @@ def test_the_command_lists_the_orders_behind_the_report_figures(stored):
     assert json.loads(out)["total"] == 3 and json.loads(out)["filters"] == {"reason": "wrong_item"}
 
 
+def test_the_command_lists_the_refunds_over_a_threshold_and_a_week_of_requests(stored):
+    """The Refunds page's share over a threshold and a period of the Reasons over time, on the command line.
+    By hand: card refunds from the start took 2 (O1) and 24 (O9) business days, so 1 over 20 and 2 over 1;
+    original refunds from the request took 5 (O1) and 3 (O4): 1 over 3. Wrong-item requests in the week of
+    2026-01-05: O1 (01-06) and O4 (01-07)."""
+    path, con, dataset = stored
+    over = report.refund_share_over(con, dataset.id, threshold_days=20, by="payment_method").frame
+    code, out, err = run(path, "--dataset", dataset.id, "--group", "of=refund_times", "--group", "payment_method=card",
+                         "--group", "slower_than=20", "--json")
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["total"] == over.filter(over["payment_method"] == "card")["over_threshold"][0] == 1
+    assert [o["order_id"] for o in payload["orders"]] == ["O9"]
+    assert payload["group"] == {"of": "refund_times", "payment_method": "card", "slower_than": 20}
+    code, out, _ = run(path, "--dataset", dataset.id, "--group", "of=refund_times", "--group", "payment_method=card",
+                       "--group", "slower_than=1", "--json")
+    assert json.loads(out)["total"] == 2
+    from_request = report.refund_share_over(con, dataset.id, threshold_days=3, by="channel", from_request=True).frame
+    code, out, _ = run(path, "--dataset", dataset.id, "--group", "of=refund_waits", "--group", "refund_channel=original",
+                       "--group", "slower_than=3", "--json")
+    assert json.loads(out)["total"] == from_request.filter(
+        from_request["refund_channel"] == "original")["over_threshold"][0] == 1
+    weeks = report.reasons(con, dataset.id, by="period", period="week").frame
+    code, out, _ = run(path, "--dataset", dataset.id, "--group", "of=requests", "--group", "reason=wrong_item",
+                       "--group", "requested_from=2026-01-05", "--group", "requested_to=2026-01-11", "--json")
+    assert [o["order_id"] for o in json.loads(out)["orders"]] == ["O1", "O4"]
+    assert json.loads(out)["total"] == weeks.filter(
+        (weeks["reason"] == "wrong_item") & (weeks["period"].cast(str) == "2026-01-05"))["requests"][0] == 2
+    code, _, err = run(path, "--dataset", dataset.id, "--group", "slower_than=soon")
+    assert code != 0 and "slower_than" in err and "Traceback" not in err
+
+
 def test_the_command_writes_csv_and_a_text_table(stored):
     path, _, dataset = stored
     code, out, err = run(path, "--dataset", dataset.id, "--group", "seller=S1", "--csv", "--sort", "amount",

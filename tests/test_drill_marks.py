@@ -150,6 +150,126 @@ def test_a_status_the_export_did_not_write_is_its_own_group():
     assert drill.Group(status="Shipped Out").status == "shipped_out"
 
 
+# --- marks whose group needs the page's context: the Reasons charts' parts, compared lines, refund times ---
+# Worked out by hand on the same eleven orders:
+#   requests by (stage, reason): awaiting shipment x wrong item 3 (O1 O4 O7); before payment x changed mind 1 (O2)
+#   requests by (payment method, reason): card x wrong item 1 (O1); cod x changed mind 1 (O5)
+#   requests by request week and reason: 01-05 wrong item 2 (O1 on 01-06, O4 on 01-07), changed mind 2 (O2 O5);
+#       by refund week (the filters anchored on the refund date): 01-05 wrong item 2 (O1 O4);
+#       01-12 wrong item 1 (O7); January wrong item 3; of the orders placed from 01-07, 01-05 wrong item 1 (O4)
+#   compared days 01-05 to 01-11 (orders placed then): the week of 01-05, wrong item 2 (O1 O4); by day, 01-05:
+#       orders 3 (O1 O2 O3), cancelled 2 (O1 O2); 01-07: orders 1 (O4)
+#   compared days 01-12 to 02-08, by week: 02-02 cancelled 2 (O9 O11); 01-12 orders 2 (O7 O8)
+#   refund times by payment method, from the start: card 2 (O1 2 days, O9 24), wallet 1 (O4); by channel
+#       original 3 (O1 O4 O9), from the request 2 (O1 5 days, O4 3; O9 has no request)
+#   over a threshold: card over 20 days 1 (O9), over 1 day 2 (O1 O9); original over 1 day 2 (O1 O9, not O4's
+#       0); from the request over 3 days 1 (O1: O4 took 3, not more)
+FIRST_WEEK = Filters(start=date(2026, 1, 5), end=date(2026, 1, 11))
+LATER = Filters(start=date(2026, 1, 12), end=date(2026, 2, 8))
+WI, CM = "wrong_item", "changed_mind"
+# chart, the point as the browser sends it, the filters, for_mark's keywords, the orders worked out by hand
+CONTEXT_CASES = [
+    ("reasons_by_stage", {"reason": WI, "key": "awaiting_shipment"}, NONE, {}, 3),
+    ("reasons_by_stage", {"reason": CM, "key": "before_payment"}, NONE, {}, 1),
+    ("reasons_by_payment_method", {"reason": WI, "key": "card"}, NONE, {}, 1),
+    ("reasons_by_payment_method", {"reason": CM, "key": "cod"}, NONE, {}, 1),
+    ("reasons_over_time", {"reason": WI, "period_key": "2026-01-05"}, NONE, {"period": "week"}, 2),
+    ("reasons_over_time", {"reason": CM, "period_key": "2026-01-05"}, NONE, {"period": "week"}, 2),
+    ("reasons_over_time", {"reason": WI, "period_key": "2026-01-12"}, NONE, {"period": "week"}, 1),
+    ("reasons_over_time", {"reason": WI, "period_key": "2026-01-01"}, NONE, {"period": "month"}, 3),
+    ("reasons_over_time", {"reason": WI, "period_key": "2026-01-05"}, Filters(start=date(2026, 1, 7)),
+     {"period": "week"}, 1),
+    ("reasons_over_time", {"reason": WI, "compared_key": "2026-01-05"}, LATER,
+     {"period": "week", "compared": FIRST_WEEK}, 2),
+    # Anchored on the refund date, requests go by their refund's start: O1 (01-09) and O4 (01-10); O7's is 01-13.
+    ("reasons_over_time", {"reason": WI, "period_key": "2026-01-05"}, Filters(anchor="refund"), {"period": "week"}, 2),
+    ("volume", {"compared_key": "2026-01-05", "what": "Cancelled orders"}, LATER,
+     {"period": "day", "compared": FIRST_WEEK}, 2),
+    ("volume", {"compared_key": "2026-01-07", "what": "Orders"}, LATER, {"period": "day", "compared": FIRST_WEEK}, 1),
+    ("volume", {"compared_key": "2026-02-02", "what": "Cancelled orders"}, FIRST_WEEK,
+     {"period": "week", "compared": LATER}, 2),
+    ("volume", {"compared_key": "2026-01-12", "what": "Orders"}, FIRST_WEEK, {"period": "week", "compared": LATER}, 2),
+    ("refund_latency", {"key": "card"}, NONE, {"by": "payment_method", "measure": "start"}, 2),
+    ("refund_latency", {"key": "wallet"}, NONE, {"by": "payment_method", "measure": "start"}, 1),
+    ("refund_latency", {"key": "original"}, NONE, {"by": "channel", "measure": "start"}, 3),
+    ("refund_latency", {"key": "original"}, NONE, {"by": "channel", "measure": "request"}, 2),
+    ("share_over", {"key": "card"}, NONE, {"by": "payment_method", "measure": "start", "threshold": 20}, 1),
+    ("share_over", {"key": "card"}, NONE, {"by": "payment_method", "measure": "start", "threshold": 1}, 2),
+    ("share_over", {"key": "original"}, NONE, {"by": "channel", "measure": "start", "threshold": 1}, 2),
+    ("share_over", {"key": "original"}, NONE, {"by": "channel", "measure": "request", "threshold": 3}, 1),
+]
+CONTEXT_IDS = [f"{c}-{'-'.join(map(str, p.values()))}-{'-'.join(str(v) for k, v in x.items() if k != 'compared')}"
+               f"{'-compared' if 'compared' in x else ''}{'-from' if f.start else ''}{'-refund' if f.anchor == 'refund' else ''}"
+               for c, p, f, x, _ in CONTEXT_CASES]
+
+
+@pytest.mark.parametrize(("chart", "point", "filters", "context", "expected"), CONTEXT_CASES, ids=CONTEXT_IDS)
+def test_a_part_a_compared_mark_or_a_refund_time_leads_to_the_hand_worked_orders(eleven, chart, point, filters,
+                                                                                  context, expected):
+    found = drill.for_mark(chart, point, filters, **context)
+    assert found is not None
+    assert _count(eleven[0], eleven[1], *found) == expected
+
+
+def _context_figure(con, dataset_id: str, chart: str, point: dict, filters: Filters, context: dict) -> int:
+    """The figure the mark shows, read off the table the chart draws (a compared mark: the table under the
+    compared days' filters)."""
+    period = context.get("period", "week")
+    if chart in ("reasons_by_stage", "reasons_by_payment_method"):
+        by, column = ("stage", "request_stage") if chart == "reasons_by_stage" else ("payment_method", "payment_method")
+        frame = report.reasons(con, dataset_id, filters, by=by).frame
+        return frame.filter((pl.col(column) == point["key"]) & (pl.col("reason") == point["reason"]))["requests"][0]
+    compared = "compared_key" in point
+    base, key = (context["compared"], point["compared_key"]) if compared else (filters, point.get("period_key"))
+    if chart == "reasons_over_time":
+        frame = report.reasons(con, dataset_id, base, by="period", period=period).frame
+        row = frame.filter((pl.col("period").cast(str) == key) & (pl.col("reason") == point["reason"]))
+        return row["requests"][0]
+    if chart == "volume":
+        frame = report.volume_over_time(con, dataset_id, base, period=period).frame
+        row = frame.filter(pl.col("period").cast(str) == key)
+        return row["orders" if point["what"] == "Orders" else "cancelled_orders"][0]
+    column = "refund_channel" if context["by"] == "channel" else "payment_method"
+    if chart == "refund_latency":
+        frame = report.refund_latency(con, dataset_id, filters, by=context["by"]).frame
+        counted = "refunds_from_request" if context["measure"] == "request" else "refunds"
+        return frame.filter(pl.col(column) == point["key"])[counted][0]
+    frame = report.refund_share_over(con, dataset_id, filters, threshold_days=float(context["threshold"]),
+                                     by=context["by"], from_request=context["measure"] == "request").frame
+    return frame.filter(pl.col(column) == point["key"])["over_threshold"][0]
+
+
+@pytest.mark.parametrize(("chart", "point", "filters", "context", "expected"), CONTEXT_CASES, ids=CONTEXT_IDS)
+def test_the_count_is_the_figure_the_part_shows(eleven, chart, point, filters, context, expected):
+    con = db.connect(eleven[0], read_only=True)
+    try:
+        assert _context_figure(con, eleven[1], chart, point, filters, context) == expected
+    finally:
+        con.close()
+
+
+def test_a_compared_mark_without_the_compared_days_or_a_refund_mark_without_its_threshold_leads_nowhere():
+    assert drill.for_mark("volume", {"compared_key": "2026-01-05", "what": "Orders"}, NONE) is None
+    assert drill.for_mark("reasons_over_time", {"reason": WI, "compared_key": "2026-01-05"}, NONE) is None
+    # A compared week outside the compared days.
+    assert drill.for_mark("volume", {"compared_key": "2026-03-02", "what": "Orders"}, NONE, compared=LATER) is None
+    assert drill.for_mark("share_over", {"key": "card"}, NONE) is None
+    assert drill.for_mark("refund_latency", {"key": "card"}, NONE, measure="sideways") is None
+    assert drill.for_mark("reasons_by_stage", {"reason": WI, "key": "in_space"}, NONE) is None
+
+
+def test_a_slower_refund_group_and_a_request_period_travel_in_a_link_and_in_words():
+    group = drill.Group(of="refund_waits", refund_channel="original", slower_than=3,
+                        requested_from=date(2026, 1, 5), requested_to=date(2026, 1, 11))
+    parsed, problems = drill.Group.from_query(group.to_query())
+    assert (parsed, problems) == (group, [])
+    assert group.to_query()["g.slower_than"] == "3" and group.to_query()["g.requested_to"] == "2026-01-11"
+    assert drill.group_label(group) == "Original · requested from 5 Jan 2026 to 11 Jan 2026 · slower than 3 business days"
+    assert "slower than 3 business days from the request" in group.words()
+    _, problems = drill.Group.from_query({"g.slower_than": "-1", "g.requested_from": "yesterday"})
+    assert {p.field for p in problems} == {"g.slower_than", "g.requested_from"}
+
+
 # --- in the app: the click on the page, the Orders page it opens ---------------------------------------
 
 PAGE_OF = {"outcomes": ("overview", "ov_outcomes_chart"), "lifecycle": ("overview", "ov_lifecycle_chart"),
@@ -196,3 +316,87 @@ def test_a_click_on_a_mark_that_names_no_group_stays_on_the_page(eleven, monkeyp
     assert s.problems(at) == []
     assert at.title[0].value == "Overview"
     assert "g.outcome" not in at.query_params
+
+
+# --- in the app: the Refunds page's clicks and the Overview's compared line open the Orders page; a click on a
+# Reasons chart's part (kept by the chart's callback as ui.reasons.CLICKED) leaves a link under that chart ---
+
+JAN_12_TO_25 = {"from": "2026-01-12", "to": "2026-01-25", "compare": "previous"}  # by day; compared 01-05..01-11
+# page, its query, the chart's key, the point, the filters and for_mark's keywords it stands for, the orders
+FOLLOW_CASES = [
+    ("refunds", {}, "rf_dist_chart", {"key": "card"}, NONE, {"by": "payment_method", "measure": "start"}, 2),
+    ("refunds", {"group": "channel", "measure": "request"}, "rf_dist_chart", {"key": "original"}, NONE,
+     {"by": "channel", "measure": "request"}, 2),
+    ("refunds", {"threshold": "1"}, "rf_over_chart", {"key": "card"}, NONE,
+     {"by": "payment_method", "measure": "start", "threshold": 1}, 2),
+    ("overview", JAN_12_TO_25, "ov_volume_chart", {"compared_key": "2026-01-05", "what": "Cancelled orders"},
+     Filters(start=date(2026, 1, 12), end=date(2026, 1, 25)), {"period": "day", "compared": FIRST_WEEK}, 2),
+]
+
+
+@pytest.mark.parametrize(("page", "query", "key", "point", "filters", "context", "expected"), FOLLOW_CASES,
+                         ids=["latency-card", "latency-original-from-request", "over-1-day-card", "compared-day"])
+def test_a_click_on_a_refund_time_or_a_compared_mark_opens_its_orders(eleven, monkeypatch, page, query, key, point,
+                                                                      filters, context, expected):
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(eleven[0]))
+    at = s.open_page(page, {"dataset": eleven[1], **query})
+    assert s.problems(at) == []
+    at.session_state[key] = {"selection": {"drill": [point]}}
+    at.run()
+    assert s.problems(at) == []
+    assert at.title[0].value == "Orders"
+    found = drill.for_mark(key.startswith("ov") and "volume" or ("refund_latency" if "dist" in key else "share_over"),
+                           point, filters, **context)
+    assert found is not None
+    assert {k: v for k, v in at.query_params.items() if k.startswith("g.")} == found[1].to_query()
+    link = {"dataset": eleven[1], **found[0].to_query(), **found[1].to_query()}
+    opened = s.open_page("orders", link)
+    assert s.problems(opened) == []
+    assert _listed(opened).startswith(f"**{expected:,} order")
+
+
+LATE = {"from": "2026-01-12", "to": "2026-02-08", "compare": "2026-01-05..2026-02-01"}  # compared 01-05..01-28
+# the Reasons page's query, the chart clicked, the point, the drawing's context, the filters it stands for
+CLICKED_CASES = [
+    ({"focus": WI}, "reasons_by_stage", {"reason": WI, "key": "awaiting_shipment"}, {}, Filters(reasons=(WI,)), {}, 3),
+    ({"focus": CM}, "reasons_by_payment_method", {"reason": CM, "key": "cod"}, {}, Filters(reasons=(CM,)), {}, 1),
+    ({"focus": WI}, "reasons_over_time", {"reason": WI, "period_key": "2026-01-05"}, {"period": "week"},
+     Filters(reasons=(WI,)), {}, 2),
+    ({**LATE, "focus": WI}, "reasons_over_time", {"reason": WI, "compared_key": "2026-01-05"}, {"period": "week"},
+     Filters(start=date(2026, 1, 12), end=date(2026, 2, 8), reasons=(WI,)),
+     {"compared": Filters(start=date(2026, 1, 5), end=date(2026, 1, 28), reasons=(WI,))}, 2),
+]
+
+
+@pytest.mark.parametrize(("query", "chart", "point", "context", "filters", "more", "expected"), CLICKED_CASES,
+                         ids=["stage", "payment-method", "week", "compared-week"])
+def test_a_click_on_a_reason_charts_part_links_to_its_orders(eleven, monkeypatch, query, chart, point, context,
+                                                             filters, more, expected):
+    from ui.reasons import CLICKED
+
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(eleven[0]))
+    at = s.open_page("reasons", {"dataset": eleven[1], **query})
+    assert s.problems(at) == []
+    assert not [label for label, _ in _links(at) if "part clicked" in label]
+    at.session_state[CLICKED] = {"chart": chart, "point": point, "context": context}
+    at.run()
+    assert s.problems(at) == []
+    found = drill.for_mark(chart, point, filters, **context, **more)
+    assert found is not None
+    label, link = next((label, q) for label, q in _links(at) if "part clicked" in label)
+    assert link == {"dataset": eleven[1], **found[0].to_query(), **found[1].to_query()}
+    assert label.startswith(f"See the {expected:,} order")
+    opened = s.open_page("orders", link)
+    assert s.problems(opened) == []
+    assert _listed(opened).startswith(f"**{expected:,} order")
+    # Drawn by another period, the chart's click no longer names a part: no link.
+    if context:
+        at.session_state["reasons_period"] = "month"
+        at.run()
+        assert not [label for label, _ in _links(at) if "part clicked" in label]
+
+
+def _links(at) -> list[tuple[str, dict[str, str]]]:
+    from urllib.parse import parse_qsl
+
+    return [(link.label, dict(parse_qsl(link.proto.query_string))) for link in at.main.get("page_link")]

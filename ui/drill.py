@@ -7,7 +7,7 @@ the Orders page opens on exactly those orders, and so does anyone who opens the 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import polars as pl
 import streamlit as st
@@ -73,13 +73,32 @@ def see(n: int, noun: str = "order") -> str:
 
 # --- entry points -----------------------------------------------------------------------------------
 
-def follow_mark(state, chart: str, dataset_id: str, filters: Filters, *, period: str = "week") -> None:
-    """After a chart drawn with on_select="rerun" (its selection charts.DRILL_SELECTION): a click on a mark
-    opens the Orders page on the mark's orders, the filters and its group in the URL, as its link would."""
+def clicked(state) -> dict | None:
+    """The mark a chart's selection state (charts.DRILL_SELECTION) holds, as the browser sent it; None for none."""
     points = ((state or {}).get("selection") or {}).get(DRILL_SELECTION) or []
-    found = drill.for_mark(chart, points[0], filters, period=period) if points and isinstance(points[0], dict) else None
+    return points[0] if points and isinstance(points[0], dict) else None
+
+
+def follow_mark(state, chart: str, dataset_id: str, filters: Filters, **context) -> None:
+    """After a chart drawn with on_select="rerun" (its selection charts.DRILL_SELECTION): a click on a mark
+    opens the Orders page on the mark's orders, the filters and its group in the URL, as its link would.
+    `context`: drill.for_mark's keywords (the period, the compared days' filters, the Refunds page's grouping)."""
+    point = clicked(state)
+    found = drill.for_mark(chart, point, filters, **context) if point is not None else None
     if found is not None:
         switch_page(ORDERS_PAGE, link_params(dataset_id, *found))
+
+
+def mark_link(chart: str, point: Mapping | None, dataset_id: str, filters: Filters, **context) -> None:
+    """Under a chart whose click does something else on the page (the Reasons page's focus): the link to
+    the orders of its clicked mark, with how many they are and what was clicked in words."""
+    found = drill.for_mark(chart, point, filters, **context) if point is not None else None
+    if found is None:
+        return
+    (n,) = counts(dataset_id, found[0], [found[1]])
+    within = "the page's filters" if found[0] == filters else "the filters on the days it covers"
+    link(dataset_id, *found, f"{see(n)} of the part clicked: {md(drill.group_label(found[1]))}",
+         help=f"The {md(found[1].words())}, within {within}.")
 
 
 def tile_links(dataset_id: str, filters: Filters, heads: Sequence[Headline]) -> Callable[[Headline], None]:
@@ -150,7 +169,7 @@ def controls(ctx: PageContext) -> tuple[str, str, bool]:
     def first_page() -> None:
         st.session_state[ctx.k("page")] = 1
 
-    search_col, sort_col, desc_col = st.columns([3, 2, 1], vertical_alignment="bottom")
+    search_col, sort_col, desc_col = st.columns([5, 3, 2], vertical_alignment="bottom")
     search = search_col.text_input("Search orders", key=ctx.k("q"), placeholder="Part of an order id or a seller id",
                                    max_chars=drill.MAX_SEARCH, icon=":material/search:", on_change=first_page)
     sort = sort_col.selectbox("Sort by", drill.SORTS, key=ctx.k("sort"), on_change=first_page,
@@ -159,8 +178,17 @@ def controls(ctx: PageContext) -> tuple[str, str, bool]:
     return search or "", sort or drill.DEFAULT_SORT, bool(descending)
 
 
+def column_chooser(ctx: PageContext) -> list[str]:
+    """The Columns button: which of the list's columns are shown (drill.SHOWN unless others are chosen)."""
+    with st.popover("Columns", icon=":material/view_column:", width="stretch"):
+        chosen = st.multiselect("Columns shown", drill.COLUMNS, key=ctx.k("cols"), format_func=tables.column_words,
+                                help="The downloads hold every column, shown or not.")
+    return drill.shown_columns(chosen)
+
+
 def order_list(ctx: PageContext, dataset_id: str, group: drill.Group, search: str, sort: str, descending: bool) -> int:
-    """The total, one page of the orders, the pager and the downloads of every order listed; returns the total."""
+    """The total, the columns shown, one page of the orders, the pager and the downloads of every order listed
+    (every column); returns the total."""
     key = ctx.k("page")
     _, total = orders(dataset_id, ctx.filters, group, search=search, sort=sort, descending=descending,
                           offset=0, limit=0)
@@ -169,9 +197,11 @@ def order_list(ctx: PageContext, dataset_id: str, group: drill.Group, search: st
     number = st.session_state[key]
     frame, _ = orders(dataset_id, ctx.filters, group, search=search, sort=sort, descending=descending,
                       offset=(number - 1) * PAGE_ROWS, limit=PAGE_ROWS)
-    head, pager = st.columns([4, 1], vertical_alignment="bottom")
+    head, chooser, pager = st.columns([3, 1, 1], vertical_alignment="bottom")
     shown = f"{(number - 1) * PAGE_ROWS + 1:,} to {(number - 1) * PAGE_ROWS + frame.height:,} of " if total else ""
     head.markdown(f"**{count(total, 'order')}**" + (f" · showing {shown}{total:,}" if pages > 1 else ""))
+    with chooser:
+        columns = column_chooser(ctx)
     pager.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, step=1, key=key)
     if not total:
         st.info("No order here: the filters, the group or the search leave none.", icon=":material/search_off:")
@@ -179,7 +209,10 @@ def order_list(ctx: PageContext, dataset_id: str, group: drill.Group, search: st
     def every_order() -> pl.DataFrame:
         return orders(dataset_id, ctx.filters, group, search=search, sort=sort, descending=descending)[0]
 
-    # As wide as an order's record: the one table that scrolls sideways (its container named for the layout test).
+    long_ids = bool(frame.height) and (frame["order_id"].str.len_chars().max() or 0) > drill.SHORT_ID
+    config = {"order_id": st.column_config.Column(tables.column_words("order_id"), width=9 * drill.SHORT_ID + 16,
+                                                  help="Cut to fit: the search and the downloads have it whole.")}
     with st.container(key="orders_list"):
-        downloads.table(frame, "orders", key="orders_list", height=600, download=every_order)
+        downloads.table(frame, "orders", key="orders_list", height=600, download=every_order, column_order=columns,
+                        column_config=config if long_ids else None)
     return total

@@ -1,5 +1,7 @@
 """The Reasons page's click-to-filter: the reason in focus lives in session state (and the link as
-`focus`); a click on any reason chart sets it, a click on empty space or the Clear button clears it."""
+`focus`); a click on any reason chart sets it, a click on empty space or the Clear button clears it.
+A click on a reason chart's part (a stage's or a payment method's share, a period's point) also leaves,
+under that chart, the link to the orders of the part clicked."""
 
 from __future__ import annotations
 
@@ -9,25 +11,46 @@ import streamlit as st
 
 from analytics.charts import REASON_SELECTION, plain
 from analytics.drill import Group
+from analytics.filters import Filters
 from analytics.text import md
 from ui import drill
 from ui.setup import PageContext
 
+# The last clicked part of a reason chart: {"chart": drill.MARK_CHARTS name, "point": the selection's point,
+# "context": the drawing's period}; None when the last click named none.
+CLICKED = "rs_clicked"
+
 
 def _set(ctx_key: str, reason: str | None) -> None:
     st.session_state[ctx_key] = [reason] if reason else []
+    if not reason:
+        st.session_state[CLICKED] = None
 
 
-def focus_from_chart(ctx: PageContext, chart_key: str):
-    """An on_select callback for a reason chart whose Streamlit key is `chart_key`."""
+def focus_from_chart(ctx: PageContext, chart_key: str, chart: str | None = None, **context):
+    """An on_select callback for a reason chart whose Streamlit key is `chart_key`: the clicked reason is
+    put in focus; with `chart` (its drill.for_mark name), the clicked part is kept for `clicked_link`,
+    with `context` (the period it was drawn by) so a redrawing by another period does not misread it."""
 
     def on_select() -> None:
         state = st.session_state.get(chart_key)
         points = (state or {}).get("selection", {}).get(REASON_SELECTION) or []
-        reason = next((p.get("reason") for p in points if p.get("reason")), None)
+        reason = next((p.get("reason") for p in points if isinstance(p, dict) and p.get("reason")), None)
         _set(ctx.k("focus"), reason)
+        point = drill.clicked(state) if chart and reason else None
+        st.session_state[CLICKED] = {"chart": chart, "point": point, "context": context} if point else None
 
     return on_select
+
+
+def clicked_link(chart: str, dataset_id: str, filters: Filters, *, compared: Filters | None = None,
+                 **context) -> None:
+    """Under a reason chart: the link to the orders of its part clicked last, when it was this chart's
+    (drawn by the same `context`). `compared`: the filters on the compared days, for a compared line."""
+    mark = st.session_state.get(CLICKED)
+    if not mark or mark.get("chart") != chart or mark.get("context") != context:
+        return
+    drill.mark_link(chart, mark["point"], dataset_id, filters, compared=compared, **context)
 
 
 def focus_notice(ctx: PageContext, reasons: Sequence[str]) -> str | None:
