@@ -118,6 +118,8 @@ def test_the_orders_behind_each_figure_count_the_same_from_memory(stored):
     groups += [drill.Group(status=s, stage=st) for s in [*statuses, drill.NO_STATUS] for st in (*STAGES, "none")]
     groups += [drill.Group(of="refunds", refund_channel=c) for c in ("original", "wallet", "coupon")]
     groups += [drill.Group(payment_method="card", reason="changed_mind"), drill.Group(shipping_method="premium")]
+    groups += [drill.Group(of="requests", requested_from=date(2026, 2, 2), requested_to=date(2026, 2, 8)),
+               drill.Group(of="refund_times", slower_than=3), drill.Group(of="refund_waits", slower_than=5)]
     cases = [Filters(), Filters(payment_methods=("card", "pix")), Filters(stages=("awaiting_shipment",)),
              Filters(start=date(2026, 2, 1), end=date(2026, 2, 28), anchor="request"),
              Filters(start=date(2026, 3, 1), end=date(2026, 3, 31), anchor="refund")]
