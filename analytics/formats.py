@@ -143,8 +143,18 @@ def timestamp_sql(src: str, date_format: str) -> str:
                f"{_sql_list(numeric_formats)})")
     named = f"try_strptime({text}, {_sql_list(_NAMED)})"
     # ISO first, by its fifth character, without a pattern: nearly every export writes ISO times.
-    return (f"(CASE WHEN substr({text}, 5, 1) = '-' THEN {iso} "
+    full = (f"(CASE WHEN substr({text}, 5, 1) = '-' THEN {iso} "
             f"WHEN {text} ~ {_NUMERIC} THEN {numeric} ELSE {named} END)")
+    # The commonest cell of all, 'YYYY-MM-DD HH:MM:SS' as written, is read by one fixed format (no
+    # offset, no 'T', nothing after the seconds: the reading above gives the same time); an empty cell
+    # is no time; every other cell takes the reading above.
+    return (f"(CASE WHEN {src} IS NULL THEN NULL ELSE coalesce(CASE WHEN {_PLAIN_ISO_TEST.format(src=src)} "
+            f"THEN try_strptime({src}, '{_PLAIN_ISO}') END, {full}) END)")
+
+
+_PLAIN_ISO = "%Y-%m-%d %H:%M:%S"
+# Cells where the fixed format may read the time: the shape of the format, a digit first, no sign.
+_PLAIN_ISO_TEST = "({src} LIKE '____-__-__ __:__:__' AND {src} >= '0' AND {src} < ':' AND NOT contains({src}, '+'))"
 
 
 def decide_date_format(cur: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str],

@@ -475,11 +475,9 @@ def _import(con, plan: ImportPlan, name, progress, display_names, readings) -> I
             inner.append(f"{typed} AS {fld}")
             if err:
                 inner.append(f"nullif(trim({src}), '') AS _text_{fld}")
-                errors.append(
-                    f"CASE WHEN _text_{fld} IS NOT NULL AND {fld} IS NULL THEN "
-                    f"{{'field': '{fld}', 'reason': {err}, "
-                    f"'message': {err} || ' (' || chr(39) || _text_{fld} || chr(39) || ')'}} END"
-                )
+                condition = f"_text_{fld} IS NOT NULL AND {fld} IS NULL"
+                errors.append((condition, f"CASE WHEN {condition} THEN {{'field': '{fld}', 'reason': {err}, "
+                                          f"'message': {err} || ' (' || chr(39) || _text_{fld} || chr(39) || ')'}} END"))
         warnings = []
         if plan.layout and plan.layout.gateways and "payment_method" in sources:
             inner.append(f"contains({sources['payment_method']}, '+') AS _combined_gateway")
@@ -488,7 +486,7 @@ def _import(con, plan: ImportPlan, name, progress, display_names, readings) -> I
                                      "'payment_method: several gateways, the first is used (' || _text_payment "
                                      "|| ')'"))
             inner.append(f"nullif(trim({sources['payment_method']}), '') AS _text_payment")
-        err_list = f"list_filter([{', '.join(errors)}], lambda x: x IS NOT NULL)" if errors else "[]"
+        err_list = problems_sql(errors) if errors else "[]"
         warn_list = problems_sql(warnings) if warnings else "[]"
         fields = [f for f in FIELDS if f in sources]
         cur.execute(
