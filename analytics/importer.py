@@ -474,10 +474,12 @@ def _import(con, plan: ImportPlan, name, progress, display_names, readings) -> I
             typed, err = _parse_sql(fld, src, decimals, date_format, plan.layout)
             inner.append(f"{typed} AS {fld}")
             if err:
-                inner.append(f"nullif(trim({src}), '') AS _text_{fld}")
-                condition = f"_text_{fld} IS NOT NULL AND {fld} IS NULL"
+                # The cell as written, trimmed only where it was not read (a cell that was read is filled).
+                inner.append(f"{src} AS _cell_{fld}")
+                text = f"nullif(trim(_cell_{fld}), '')"
+                condition = f"(CASE WHEN {fld} IS NULL THEN {text} IS NOT NULL ELSE false END)"
                 errors.append((condition, f"CASE WHEN {condition} THEN {{'field': '{fld}', 'reason': {err}, "
-                                          f"'message': {err} || ' (' || chr(39) || _text_{fld} || chr(39) || ')'}} END"))
+                                          f"'message': {err} || ' (' || chr(39) || {text} || chr(39) || ')'}} END"))
         warnings = []
         if plan.layout and plan.layout.gateways and "payment_method" in sources:
             inner.append(f"contains({sources['payment_method']}, '+') AS _combined_gateway")

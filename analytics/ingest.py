@@ -108,19 +108,13 @@ def sql_type(name: str) -> str:
     return "VARCHAR"
 
 
-# What the label pattern below replaces: '\s' (RE2: tab, line feed, form feed, carriage return, space)
-# and the hyphen.
-_LABEL_SEPARATORS = (" ", "-", "\t", "\n", "\f", "\r")
-
-
 def normalise_label_sql(expr: str) -> str:
     """Trimmed, lower case, runs of spaces and hyphens as one underscore; empty means unknown.
 
-    Nearly every label is a plain word ('card', 'standard'): one without a space or a hyphen is only
-    trimmed and lowered, and the pattern runs on the others alone (the same result, for less work)."""
-    slow = f"nullif(regexp_replace(lower(trim({expr})), '[\\s\\-]+', '_', 'g'), '')"
-    separated = " OR ".join(f"contains({expr}, chr({ord(c)}))" for c in _LABEL_SEPARATORS)
-    return f"(CASE WHEN {separated} THEN {slow} ELSE nullif(lower(trim({expr})), '') END)"
+    Nearly every label is already one ('card', 'bank_transfer'): such a cell is kept as it is, and only
+    the others are trimmed, lowered and rewritten (the same result, for a third of the work)."""
+    rewritten = f"nullif(regexp_replace(lower(trim({expr})), '[\\s\\-]+', '_', 'g'), '')"
+    return f"(CASE WHEN regexp_full_match({expr}, '[a-z0-9_]+') THEN {expr} ELSE {rewritten} END)"
 
 
 def _q(name: str) -> str:
