@@ -130,7 +130,23 @@ def timestamp_sql(src: str, date_format: str) -> str:
     ISO 8601 with a space or a 'T', with or without seconds and offset; offsets convert to UTC, times
     without one are taken as UTC. Numeric dates (`05/01/2026 10:00`) in the column's order of day and
     month; dates with month names (`5 Jan 2026`).
+
+    The commonest cell of all, 'YYYY-MM-DD HH:MM:SS' as written, is read by that one fixed format: where
+    it reads a cell that starts with a digit and a four-digit year, `timestamp_reading` gives the same
+    time (no offset, no 'T', nothing after the seconds can pass it). An empty cell is no time; every
+    other cell takes `timestamp_reading`.
     """
+    plain = f"CASE WHEN {_PLAIN_ISO_TEST.format(src=src)} THEN try_strptime({src}, '{_PLAIN_ISO}') END"
+    return f"(CASE WHEN {src} IS NULL THEN NULL ELSE coalesce({plain}, {timestamp_reading(src, date_format)}) END)"
+
+
+_PLAIN_ISO = "%Y-%m-%d %H:%M:%S"
+# A four-digit year first: a digit, and a '-' as the fifth character.
+_PLAIN_ISO_TEST = "(substr({src}, 5, 1) = '-' AND {src} >= '0' AND {src} < ':')"
+
+
+def timestamp_reading(src: str, date_format: str) -> str:
+    """`timestamp_sql` for any cell, by what the cell looks like."""
     text = _text(src)
     has_offset = (f"(contains({text}, '+') OR suffix({text}, 'Z') OR suffix({text}, 'z') "
                   f"OR contains(substr({text}, 11), '-'))")

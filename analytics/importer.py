@@ -474,12 +474,12 @@ def _import(con, plan: ImportPlan, name, progress, display_names, readings) -> I
             typed, err = _parse_sql(fld, src, decimals, date_format, plan.layout)
             inner.append(f"{typed} AS {fld}")
             if err:
-                inner.append(f"nullif(trim({src}), '') AS _text_{fld}")
-                errors.append(
-                    f"CASE WHEN _text_{fld} IS NOT NULL AND {fld} IS NULL THEN "
-                    f"{{'field': '{fld}', 'reason': {err}, "
-                    f"'message': {err} || ' (' || chr(39) || _text_{fld} || chr(39) || ')'}} END"
-                )
+                # The cell as written, trimmed only where it was not read (a cell that was read is filled).
+                inner.append(f"{src} AS _cell_{fld}")
+                text = f"nullif(trim(_cell_{fld}), '')"
+                condition = f"(CASE WHEN {fld} IS NULL THEN {text} IS NOT NULL ELSE false END)"
+                errors.append((condition, f"CASE WHEN {condition} THEN {{'field': '{fld}', 'reason': {err}, "
+                                          f"'message': {err} || ' (' || chr(39) || {text} || chr(39) || ')'}} END"))
         warnings = []
         if plan.layout and plan.layout.gateways and "payment_method" in sources:
             inner.append(f"contains({sources['payment_method']}, '+') AS _combined_gateway")
@@ -488,7 +488,7 @@ def _import(con, plan: ImportPlan, name, progress, display_names, readings) -> I
                                      "'payment_method: several gateways, the first is used (' || _text_payment "
                                      "|| ')'"))
             inner.append(f"nullif(trim({sources['payment_method']}), '') AS _text_payment")
-        err_list = f"list_filter([{', '.join(errors)}], lambda x: x IS NOT NULL)" if errors else "[]"
+        err_list = problems_sql(errors) if errors else "[]"
         warn_list = problems_sql(warnings) if warnings else "[]"
         fields = [f for f in FIELDS if f in sources]
         cur.execute(

@@ -109,8 +109,12 @@ def sql_type(name: str) -> str:
 
 
 def normalise_label_sql(expr: str) -> str:
-    """Trimmed, lower case, runs of spaces and hyphens as one underscore; empty means unknown."""
-    return f"nullif(regexp_replace(lower(trim({expr})), '[\\s\\-]+', '_', 'g'), '')"
+    """Trimmed, lower case, runs of spaces and hyphens as one underscore; empty means unknown.
+
+    Nearly every label is already one ('card', 'bank_transfer'): such a cell is kept as it is, and only
+    the others are trimmed, lowered and rewritten (the same result, for a third of the work)."""
+    rewritten = f"nullif(regexp_replace(lower(trim({expr})), '[\\s\\-]+', '_', 'g'), '')"
+    return f"(CASE WHEN regexp_full_match({expr}, '[a-z0-9_]+') THEN {expr} ELSE {rewritten} END)"
 
 
 def _q(name: str) -> str:
@@ -128,13 +132,18 @@ def _ts(name: str) -> str:
     return f"strftime({name}, '%Y-%m-%d %H:%M:%S')"
 
 
-def problems_sql(checks: list[tuple[str, str]], guard: str | None = None) -> str:
+def problems_sql(checks: list[tuple[str, str]], guard: str | None = None, after: str | None = None) -> str:
     """The failing checks of a row as a list. Nearly every row passes them all: the list is built only for
     a row where one of the conditions holds (building and filtering it for every row costs more than
-    the checks). `guard`, if given, holds wherever a check may fail, and is cheaper than all of them."""
+    the checks). `guard`, if given, holds wherever a check may fail, and is cheaper than all of them.
+    `after`, if given, is the list of problems found before: the result is that list followed by these,
+    and a row that passes every check keeps it as it is."""
     conditions = guard or " OR ".join(f"({condition})" for condition, _ in checks)
     problems = ", ".join(problem for _, problem in checks)
-    return f"(CASE WHEN {conditions} THEN list_filter([{problems}], lambda x: x IS NOT NULL) ELSE [] END)"
+    found = f"list_filter([{problems}], lambda x: x IS NOT NULL)"
+    if after:
+        return f"(CASE WHEN {conditions} THEN list_concat({after}, {found}) ELSE {after} END)"
+    return f"(CASE WHEN {conditions} THEN {found} ELSE [] END)"
 
 
 def _row_checks() -> list[tuple[str, str]]:
@@ -260,8 +269,8 @@ def store_staged(
                 FROM {staged} s LEFT JOIN repeated d ON s.order_id = d.order_id
             )
             SELECT * EXCLUDE (_errors, _warnings),
-                   list_concat(_errors, {problems_sql(_row_checks())}) AS _errors,
-                   list_concat(_warnings, {problems_sql(_order_warnings(), _order_warnings_guard())}) AS _warnings,
+                   {problems_sql(_row_checks(), after="_errors")} AS _errors,
+                   {problems_sql(_order_warnings(), _order_warnings_guard(), after="_warnings")} AS _warnings,
                    (cancelled_at IS NOT NULL OR coalesce(status IN ({statuses}), false)) AS _is_cancelled
             FROM ranked
             """

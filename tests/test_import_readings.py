@@ -1,0 +1,72 @@
+"""The shortcuts an import takes for the commonest cells read them exactly as the general reading does:
+plain 'YYYY-MM-DD HH:MM:SS' times, labels already in canonical form, and through a whole import, a cell
+that is not read is refused with its text."""
+
+import duckdb
+import pytest
+
+from analytics import formats, importer
+from analytics.ingest import normalise_label_sql
+
+# Cells near the plain format: offsets, 'T', a 'Z', two-digit years, signs, spaces, impossible dates.
+TIME_CELLS = [
+    "2026-01-05 00:02:58", "2026-1-5 0:2:58", " 2026-01-05 00:02:58", "2026-01-05 00:02:58 ",
+    "  26-01-05 00:02:58", "26-01-05 00:02:58", "2026-01-05T00:02:58", "2026-01-05 00:02:58Z",
+    "2026-01-05 00:02:58+02:00", "2026-01-05 00:02:58-05:00", "2026-01-05 00:02:58+0200",
+    "2026-01-05 00-02:58", "2026--1-05 00:02:58", "2026-+1-05 00:02:58", "2026-02-30 00:00:00",
+    "2026-01-05 24:00:00", "2026-01-05 00:02", "2026-01-05", "2026-01-05 00:02:58.123",
+    "0000-01-05 00:02:58", "20260-01-05 00:02:58", "05/01/2026 10:00", "5 Jan 2026", "", " ", None,
+]
+
+
+@pytest.fixture()
+def cells():
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    yield con
+    con.close()
+
+
+def test_plain_times_read_as_the_general_reading_reads_them(cells):
+    cells.execute("CREATE TABLE t AS SELECT unnest(?::VARCHAR[]) AS x", [TIME_CELLS])
+    for order in formats.DATE_ORDERS:
+        rows = cells.execute(
+            f"SELECT x, {formats.timestamp_sql('x', order)}, {formats.timestamp_reading('x', order)} FROM t"
+        ).fetchall()
+        assert [(x, a) for x, a, b in rows if a != b] == []
+    times = dict(cells.execute(f"SELECT x, strftime({formats.timestamp_sql('x', 'day-first')}, '%Y-%m-%d %H:%M:%S') "
+                               "FROM t WHERE x IS NOT NULL").fetchall())
+    assert times["2026-01-05 00:02:58"] == "2026-01-05 00:02:58"
+    assert times["2026-1-5 0:2:58"] == "2026-01-05 00:02:58"
+    assert times["2026-01-05 00:02:58+02:00"] == "2026-01-04 22:02:58"     # the offset counts
+    assert times["26-01-05 00:02:58"].endswith("-01-26 00:02:58")          # a numeric date, day first
+    assert times["2026-02-30 00:00:00"] is None and times[""] is None
+
+
+LABELS = {"card": "card", "bank_transfer": "bank_transfer", "Card": "card", " card": "card", "card ": "card",
+          "Bank Transfer": "bank_transfer", "cash-on-delivery": "cash_on_delivery", "a -\tb": "a_b",
+          "\u00a0card": "card", "carte bancaire\u2009": "carte_bancaire", "x2": "x2", "": None, "   ": None,
+          "_": "_", "-": "_", "Ünïcödé": "ünïcödé", None: None}
+
+
+def test_labels_in_canonical_form_are_kept_and_the_others_normalised(cells):
+    keys = list(LABELS)
+    rows = cells.execute(f"SELECT x, {normalise_label_sql('x')} FROM (SELECT unnest(?::VARCHAR[]) AS x)",
+                         [keys]).fetchall()
+    assert dict(rows) == LABELS
+
+
+def test_a_time_the_reading_cannot_read_is_refused_with_its_text(con, tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_text("order_id,placed_at,payment_method,amount,paid_at\n"
+                    "A,2026-06-01 10:00:00,Card,10,2026-06-01 10:05:00\n"
+                    "B,2026-06-01 11:00:00,card,11,2026-06-31 10:05:00\n"
+                    "C,2026-06-01 12:00:00,Bank Transfer,12,\n")
+    result = importer.import_files(con, [path])
+    assert (result.stored, result.refused) == (2, 1)
+    refused = importer.refused_rows(con, result.dataset.id).to_dicts()
+    assert [(r["line_number"], r["message"]) for r in refused] == [
+        (3, "paid_at: not a timestamp ('2026-06-31 10:05:00')")]
+    stored = con.execute("SELECT order_id, payment_method, strftime(paid_at, '%H:%M') FROM orders "
+                         "ORDER BY order_id").fetchall()
+    assert stored == [("A", "card", "10:05"), ("C", "bank_transfer", None)]
