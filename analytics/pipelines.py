@@ -400,7 +400,12 @@ def reason_cancelled_gmv(frames: Frames) -> pl.LazyFrame:
 
 def outcomes(requests: pl.LazyFrame) -> pl.LazyFrame:
     """One row per outcome in outcomes.OUTCOMES order (zeros included): requests, share."""
-    counted = requests.group_by("outcome").agg(row_count().alias("requests"))
+    return outcomes_table(requests.group_by("outcome").agg(row_count().alias("requests")))
+
+
+def outcomes_table(counted: pl.LazyFrame) -> pl.LazyFrame:
+    """How requests end (see outcomes) from requests counted per outcome: counts that add up, so Spark's
+    tally adds them over chunks of requests and finishes here."""
     return (
         pl.LazyFrame({"outcome": list(OUTCOMES)})
         .join(counted, on="outcome", how="left", maintain_order="left")

@@ -16,10 +16,10 @@ from types import FunctionType
 
 import streamlit as st
 
-from analytics import headline, load, memory, report, simulate
+from analytics import external, headline, load, memory, report, simulate
 from analytics.compare import PREVIOUS, Comparison, Window
 from analytics.filters import Filters
-from ui.database import cursor, db_key
+from ui.database import data_cursor, db_key, on_spark
 from ui.recent import Recent
 
 TTL = 3600
@@ -35,7 +35,10 @@ def _qualified_name(function: Callable) -> str:
 @st.cache_data(max_entries=256, ttl=TTL, show_spinner=False, hash_funcs={FunctionType: _qualified_name})
 def _table(database: str, dataset_id: str, compute: Callable[..., report.Table], filters: Filters,
            kwargs: tuple) -> report.Table:
-    with cursor() as cur:
+    spark = on_spark(dataset_id)
+    if spark:
+        return external.table(*spark, filters, compute.__name__)
+    with data_cursor(dataset_id) as cur:
         return compute(cur, dataset_id, filters, **dict(kwargs))
 
 
@@ -57,7 +60,10 @@ def compared_table(compute: Callable[..., report.Table], dataset_id: str, filter
 
 @st.cache_data(max_entries=128, ttl=TTL, show_spinner=False)
 def _scalars(database: str, dataset_id: str, filters: Filters, names: tuple[str, ...]) -> dict:
-    with cursor() as cur:
+    spark = on_spark(dataset_id)
+    if spark:
+        return external.scalars(*spark, filters, names)
+    with data_cursor(dataset_id) as cur:
         return report.scalars(cur, dataset_id, filters, names)
 
 
@@ -69,7 +75,7 @@ def scalars(dataset_id: str, filters: Filters, names: tuple[str, ...]) -> dict:
 
 @st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
 def _currencies(database: str, dataset_id: str) -> list[str]:
-    with cursor() as cur:
+    with data_cursor(dataset_id) as cur:
         return report.currencies(cur, dataset_id)
 
 
@@ -86,7 +92,12 @@ def money_format(dataset_id: str, fmt: str = "{:,.2f}") -> str:
 
 @st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
 def _report(database: str, dataset_id: str, filters: Filters, threshold_days: float) -> dict:
-    with cursor() as cur:
+    spark = on_spark(dataset_id)
+    if spark:
+        from analytics import spark as on
+
+        return on.report(*spark, filters, threshold_days=threshold_days)
+    with data_cursor(dataset_id) as cur:
         return report.report(cur, dataset_id, filters, threshold_days=threshold_days)
 
 
@@ -97,8 +108,10 @@ def full_report(dataset_id: str, filters: Filters, threshold_days: float = 20) -
 @st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
 def _headline(database: str, dataset_id: str, filters: Filters, bounds: tuple[date | None, date | None],
               comparison: Comparison):
-    with cursor() as cur:
-        return headline.compute(cur, dataset_id, filters, bounds, comparison)
+    spark = on_spark(dataset_id)
+    scalars = None if spark is None else (lambda f, names: external.scalars(*spark, f, names))
+    with data_cursor(dataset_id) as cur:
+        return headline.compute(cur, dataset_id, filters, bounds, comparison, scalars=scalars)
 
 
 def headlines(dataset_id: str, filters: Filters, bounds: tuple[date | None, date | None],
@@ -109,7 +122,7 @@ def headlines(dataset_id: str, filters: Filters, bounds: tuple[date | None, date
 
 @st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)
 def _unavailable(database: str, dataset_id: str) -> dict[str, str]:
-    with cursor() as cur:
+    with data_cursor(dataset_id) as cur:
         return report.unavailable(cur, dataset_id)
 
 
@@ -152,5 +165,19 @@ def prepared(dataset_id: str) -> simulate.Prepared:
 
 
 def _load_prepared(dataset_id: str) -> simulate.Prepared:
-    with cursor() as cur:
+    if on_spark(dataset_id):
+        return spark_whatif(dataset_id).prep
+    with data_cursor(dataset_id) as cur:
         return simulate.prepare_dataset(cur, dataset_id)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _spark_whatif(database: str, dataset_id: str, directory: str) -> external.SparkWhatIf:
+    return external.SparkWhatIf(*on_spark(dataset_id))
+
+
+def spark_whatif(dataset_id: str) -> external.SparkWhatIf:
+    """The What-if engine of an external source on Spark: its calibration fitted once and kept for the
+    process, its replays run on Spark."""
+    _, src = on_spark(dataset_id)
+    return _spark_whatif(db_key(), dataset_id, str(src.directory))

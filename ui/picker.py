@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analytics import db
+from analytics import db, external
 from analytics.text import md
 from ui.database import cursor
 
@@ -71,4 +71,7 @@ def dataset_picker(url_id: str | None, *, arriving: bool) -> tuple[db.Dataset | 
                                "browser tab. Others' uploads are private to them.")
     # The box shows as much of the name as its width allows; the whole name, wrapped, is said under it.
     st.caption(f"{md(by_id[chosen].name)} · {by_id[chosen].orders:,} orders")
+    ext = external.of(by_id[chosen])
+    if ext is not None:
+        st.caption(md(ext.describe()))
     return by_id[chosen], notices
