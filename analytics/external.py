@@ -12,8 +12,9 @@ What-if replays run on Spark (spark.simulate's path), with the calibration fitte
     register(con, directory, engine="local", name=None, spark_remote=None) -> db.Dataset
     of(dataset) -> External | None          where and on what an external data set runs (None: stored)
     open_source(dataset) -> source.Source    its Parquet opened as the registered data set
-    scalars(spark, source, filters, names) -> dict      registry scalars, on Spark (as report.scalars)
-    table(spark, source, filters, name) -> report.Table  the tables that run on Spark (SPARK_TABLES)
+    tally(spark, source, filters) -> added partials     one Spark job: every scalar's and SPARK_TABLES' partials
+    scalars(source, added, names) -> dict               registry scalars from them (as report.scalars)
+    table(source, added, name) -> report.Table          the tables that run on Spark (SPARK_TABLES)
     SparkWhatIf(spark, source)              the What-if engine of a source on Spark: .prep, .simulate()
 """
 
@@ -128,29 +129,10 @@ def open_source(dataset: db.Dataset) -> source.Source:
 
 
 # ---------------------------------------------------------------------------------------------------
-# The pages' figures on Spark: partials tallied by spark.tally under the page's filters, finalised here
-# by the same functions as one machine's.
+# The pages' figures on Spark: one Spark job per filters tallies the partials of every registry scalar the
+# data set supports and of the tables that run there (SPARK_TABLES); the scalars and the tables are read
+# from those added partials and finalised by the same functions as one machine's.
 
-def scalars(spark_session, src: source.Source, filters: Filters = NO_FILTERS, names=()) -> dict:
-    """report.scalars on Spark: the named registry scalars under filters (None where the data set cannot
-    support one)."""
-    from analytics import spark
-
-    names = tuple(names)
-    missing = src.missing
-    available = [n for n in names if not m.get(n).unavailable(missing)]
-    if not available:
-        return dict.fromkeys(names)
-    specs = grouped.scalar_specs(available)
-    added = spark.tally(spark_session, src.directory, specs, filters)
-    parts: dict = {}
-    for spec in specs:
-        parts.update(grouped.read(added, spec)[None])
-    row = m.finalise(parts, available)
-    return {n: row.get(n) for n in names}
-
-
-# Tables finished from added counts per group: (the spec whose partials are tallied, the finisher).
 _OUTCOME_SPEC = grouped.Grouped("by_outcome", "requests", "outcome", ("requests",))
 SPARK_TABLES = {
     "orders_by_status": lambda added: rp.status_frame(added),
@@ -158,22 +140,45 @@ SPARK_TABLES = {
         [{"outcome": key, "requests": parts["requests"]} for key, parts in grouped.read(added, _OUTCOME_SPEC).items()],
         schema={"outcome": pl.String, "requests": pl.Int64})).collect(),
 }
-_TABLE_SPECS = {"orders_by_status": rp.STATUS_SPEC, "outcomes": _OUTCOME_SPEC}
-NOT_ON_SPARK = "not computed on Spark (register the source with the local engine to see it)"
+NOT_ON_SPARK = "it is not computed on Spark (register the source with the local engine to see it)"
 WHATIF_ON_SPARK = ("On Spark this page replays the baseline and your scenario. The sweep, the policy frontier, the "
                    "comparison of saved scenarios and the calibration's charts run on the local engine only: "
                    "register the same directory with the local engine (Data page) to see them.")
 
 
-def table(spark_session, src: source.Source, filters: Filters, name: str) -> rp.Table:
-    """A registry table on Spark: those of SPARK_TABLES, from partials tallied on Spark and finished by the
-    local engine's own function; any other is unavailable, saying so."""
+def _supported(src: source.Source) -> list[str]:
+    missing = src.missing
+    return [n for n in m.SCALARS if not m.get(n).unavailable(missing)]
+
+
+def tally(spark_session, src: source.Source, filters: Filters = NO_FILTERS) -> pl.DataFrame:
+    """The added partials (grouped.add's long frame) of every scalar the data set supports and of the
+    SPARK_TABLES, under filters, tallied on Spark in one job."""
     from analytics import spark
 
+    specs = [*grouped.scalar_specs(_supported(src)), rp.STATUS_SPEC, _OUTCOME_SPEC]
+    return spark.tally(spark_session, src.directory, specs, filters)
+
+
+def scalars(src: source.Source, added: pl.DataFrame, names=()) -> dict:
+    """report.scalars from `tally`'s partials: the named registry scalars (None where the data set cannot
+    support one)."""
+    names = tuple(names)
+    supported = set(_supported(src))
+    available = [n for n in names if n in supported]
+    parts: dict = {}
+    for spec in grouped.scalar_specs(_supported(src)):
+        parts.update(grouped.read(added, spec)[None])
+    row = m.finalise(parts, available)
+    return {n: row.get(n) for n in names}
+
+
+def table(src: source.Source, added: pl.DataFrame, name: str) -> rp.Table:
+    """A registry table from `tally`'s partials: those of SPARK_TABLES, finished by the local engine's own
+    function; any other is unavailable, saying so."""
     if name not in SPARK_TABLES:
         return rp.Table(name, None, NOT_ON_SPARK)
-    return rp.table_of(name, src.missing, lambda: SPARK_TABLES[name](
-        spark.tally(spark_session, src.directory, [_TABLE_SPECS[name]], filters)))
+    return rp.table_of(name, src.missing, lambda: SPARK_TABLES[name](added))
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ def _table(database: str, dataset_id: str, compute: Callable[..., report.Table],
            kwargs: tuple) -> report.Table:
     spark = on_spark(dataset_id)
     if spark:
-        return external.table(*spark, filters, compute.__name__)
+        return external.table(spark[1], spark_tally(dataset_id, filters), compute.__name__)
     with data_cursor(dataset_id) as cur:
         return compute(cur, dataset_id, filters, **dict(kwargs))
 
@@ -58,11 +58,23 @@ def compared_table(compute: Callable[..., report.Table], dataset_id: str, filter
     return result if result.available else None
 
 
+@st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
+def _spark_tally(database: str, dataset_id: str, filters: Filters):
+    session, src = on_spark(dataset_id)
+    return external.tally(session, src, filters)
+
+
+def spark_tally(dataset_id: str, filters: Filters):
+    """external.tally, cached: an external source's partials under filters, tallied on Spark in one job
+    that every figure of the page reads."""
+    return _spark_tally(db_key(), dataset_id, filters)
+
+
 @st.cache_data(max_entries=128, ttl=TTL, show_spinner=False)
 def _scalars(database: str, dataset_id: str, filters: Filters, names: tuple[str, ...]) -> dict:
     spark = on_spark(dataset_id)
     if spark:
-        return external.scalars(*spark, filters, names)
+        return external.scalars(spark[1], spark_tally(dataset_id, filters), names)
     with data_cursor(dataset_id) as cur:
         return report.scalars(cur, dataset_id, filters, names)
 
@@ -109,7 +121,7 @@ def full_report(dataset_id: str, filters: Filters, threshold_days: float = 20) -
 def _headline(database: str, dataset_id: str, filters: Filters, bounds: tuple[date | None, date | None],
               comparison: Comparison):
     spark = on_spark(dataset_id)
-    scalars = None if spark is None else (lambda f, names: external.scalars(*spark, f, names))
+    scalars = None if spark is None else (lambda f, names: external.scalars(spark[1], spark_tally(dataset_id, f), names))
     with data_cursor(dataset_id) as cur:
         return headline.compute(cur, dataset_id, filters, bounds, comparison, scalars=scalars)
 
