@@ -99,6 +99,17 @@ def test_the_report_of_a_registered_source_is_the_stored_data_sets(lab, capsys):
     assert {k: v for k, v in local.items() if k != "dataset"} == {k: v for k, v in stored.items() if k != "dataset"}
 
 
+@needs_spark
+def test_the_report_of_a_registered_spark_source_on_spark_is_the_stored_data_sets(lab, spark, capsys):
+    path, ids, _ = lab
+    _, stored = _json(capsys, "report", "--db", str(path), "--dataset", ids["stored"])
+    code, on_spark = _json(capsys, "report", "--db", str(path), "--dataset", ids["spark"], "--engine", "spark")
+    assert code == 0, on_spark
+    assert {k: v for k, v in on_spark.items() if k != "dataset"} == {k: v for k, v in stored.items() if k != "dataset"}
+    code, err = _json(capsys, "report", "--db", str(path), "--dataset", ids["stored"], "--engine", "spark")
+    assert code == 2 and "--engine spark reads a Parquet source" in err
+
+
 def test_removing_a_source_leaves_its_files(lab, capsys):
     path, _, directory = lab
     _, out = _json(capsys, "register", "--db", str(path), "--source", str(directory))
@@ -111,6 +122,51 @@ def test_removing_a_source_leaves_its_files(lab, capsys):
 
 
 # --- the dashboard ------------------------------------------------------------------------------------
+
+def _add_source(at, directory, engine: str = "local"):
+    at.text_input(key="data_external_dir").set_value(str(directory))
+    at.radio(key="data_external_engine").set_value(engine)
+    next(b for b in at.button if b.label == "Add the source").click().run()
+    return at
+
+
+def test_the_data_page_registers_renames_and_removes_a_source(lab, tmp_path):
+    path, ids, directory = lab
+    at = _add_source(s.open_page("data", {"dataset": ids["stored"]}), tmp_path)
+    # Not a source: said, with what one is; nothing registered.
+    assert any("holds no Parquet files under orders/" in e.value.replace("\\", "") for e in at.error)
+    assert at.query_params["dataset"] == ids["stored"]
+    at = _add_source(at, directory)
+    assert [e.value for e in at.exception] == [] and [e.value for e in at.error] == []
+    new_id = at.query_params["dataset"]
+    con = db.connect(path)
+    try:
+        added = db.get_dataset(con, new_id)
+    finally:
+        con.close()
+    assert external.of(added) == external.External(directory.resolve(), "local")
+    assert f"Engine: local (DuckDB and Polars) · Source: {directory.resolve()}" in " ".join(
+        c.value for c in at.sidebar.caption).replace("\\", "")
+    at.text_input(key="data_new_name").set_value("Lake copy")
+    next(b for b in at.button if b.label == "Rename").click().run()
+    at.button(key="data_delete").click().run()
+    assert s.problems(at) == []
+    con = db.connect(path)
+    try:
+        assert db.get_dataset(con, new_id) is None
+    finally:
+        con.close()
+    assert (directory / "dataset.json").exists() and list((directory / "orders").rglob("*.parquet"))
+
+
+def test_spark_is_offered_only_where_it_can_run(lab, monkeypatch):
+    monkeypatch.setattr(spark_engine, "available", lambda: "no Java runtime (install a Java 17 runtime)")
+    at = s.open_page("data", {"dataset": lab[1]["stored"]})
+    assert s.problems(at) == []
+    assert at.radio(key="data_external_engine").options == ["local (DuckDB and Polars)"]
+    assert at.text_input(key="data_external_remote").disabled
+    assert any("Spark is not offered: no Java runtime" in c.value.replace("\\", "") for c in at.caption)
+
 
 def _tiles(at) -> dict[str, tuple[str, str | None]]:
     return {m.label: (m.value, m.delta) for m in at.metric}

@@ -90,17 +90,15 @@ def add_source(p) -> None:
 def check_source(args) -> None:
     if args.source and args.dataset:
         raise UserError("give --dataset or --source, not both")
-    if args.engine == "spark" and not args.source:
-        raise UserError("--engine spark reads a Parquet source: give --source DIR "
-                        "(write one with `python -m analytics export --parquet DIR`)")
     if args.partitions is not None and args.partitions < 1:
         raise UserError(f"--partitions must be 1 or more, got {args.partitions}")
 
 
 @contextlib.contextmanager
 def opened(args, read_only: bool = True):
-    """(connection, data set) for a command: the Parquet source's in-memory database and its data set
-    id, or the database file and --dataset as given."""
+    """(connection, data set, source) for a command: the Parquet source's in-memory database, its data set
+    id and the source; or, for --dataset, the database file and --dataset as given (source None), unless
+    that data set is an external source (`register`): then its Parquet, as for --source."""
     from analytics import external, source
 
     check_source(args)
@@ -121,6 +119,9 @@ def opened(args, read_only: bool = True):
     try:
         found = db.resolve_dataset(con, args.dataset)
         if external.of(found) is None:
+            if args.engine == "spark":
+                raise UserError("--engine spark reads a Parquet source: give --source DIR, or --dataset of a "
+                                "registered one (write one with `python -m analytics export --parquet DIR`)")
             yield con, args.dataset, None
             return
     finally:
