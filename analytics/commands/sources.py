@@ -8,8 +8,7 @@ import os
 
 from analytics import db
 from analytics.cli import UserError, add_common, emit
-
-ENGINES = ("local", "spark")
+from analytics.external import ENGINES
 
 
 def register(sub) -> None:
