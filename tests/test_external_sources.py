@@ -275,3 +275,20 @@ def test_whatif_on_spark_is_the_stored_data_sets_and_fits_once(lab, spark, monke
     assert s.problems(on_spark) == []
     assert _tiles(on_spark) == _tiles(stored) != {}
     assert fits == []
+
+
+def test_a_source_whose_files_are_gone_says_so(lab, tmp_path):
+    import shutil
+
+    path, _, directory = lab
+    moved = tmp_path / "moved"
+    shutil.copytree(directory, moved)
+    con = db.connect(path)
+    try:
+        gone = external.register(con, moved, "local").id
+    finally:
+        con.close()
+    shutil.rmtree(moved)
+    at = s.open_page("overview", {"dataset": gone})
+    assert [e.value for e in at.exception] == []
+    assert any(f"no directory at {moved}" in e.value.replace("\\", "") for e in at.error)
