@@ -110,6 +110,13 @@ def test_the_report_of_a_registered_spark_source_on_spark_is_the_stored_data_set
     assert code == 2 and "--engine spark reads a Parquet source" in err
 
 
+def test_a_registered_source_is_not_exported_again(lab, tmp_path, capsys):
+    path, ids, directory = lab
+    code, err = _json(capsys, "export", "--db", str(path), "--dataset", ids["local"], "--parquet", str(tmp_path / "x"))
+    assert code == 2 and f"its files are in {directory.resolve()}" in err
+    assert not (tmp_path / "x").exists()
+
+
 def test_removing_a_source_leaves_its_files(lab, capsys):
     path, _, directory = lab
     _, out = _json(capsys, "register", "--db", str(path), "--source", str(directory))

@@ -31,14 +31,18 @@ def register(sub) -> None:
 
 
 def cmd_export(args) -> int:
-    from analytics import source
+    from analytics import external, source
 
     path = db.db_path(args.db)
     if not path.exists():
         raise UserError(f"no database at {path}: run `python -m analytics generate` or import a file first")
     con = db.connect(path, read_only=True)
     try:
-        written = source.export(con, args.dataset, args.parquet)
+        found = db.resolve_dataset(con, args.dataset)
+        ext = external.of(found)
+        if ext is not None:
+            raise UserError(f"{found.name} is a registered Parquet source already: its files are in {ext.directory}")
+        written = source.export(con, found, args.parquet)
     except source.SourceError as e:
         raise UserError(str(e)) from None
     finally:
