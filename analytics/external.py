@@ -32,6 +32,7 @@ from analytics import metrics as m
 from analytics import pipelines as p
 from analytics import report as rp
 from analytics.filters import NO_FILTERS, Filters
+from analytics.outcomes import STAGES
 
 KIND = "external"
 ENGINES = ("local", "spark")
@@ -130,11 +131,25 @@ def open_source(dataset: db.Dataset) -> source.Source:
 
 # ---------------------------------------------------------------------------------------------------
 # The pages' figures on Spark: one Spark job per filters tallies the partials of every registry scalar the
-# data set supports and of the tables that run there (SPARK_TABLES); the scalars and the tables are read
-# from those added partials and finalised by the same functions as one machine's.
+# data set supports and of the tables that run there (SPARK_TABLES: the Overview's life cycle, orders by
+# status and request outcomes); the scalars and the tables are read from those added partials and
+# finalised by the same functions as one machine's. The headline tiles' per-period trend and the volume
+# over time are not tallied on Spark.
 
 _OUTCOME_SPEC = grouped.Grouped("by_outcome", "requests", "outcome", ("requests",))
+_LIFECYCLE_SPEC = grouped.Grouped("lifecycle", "orders", None, (
+    "orders", *(f"reached.{step}" for step in p.LIFECYCLE_TIMES), *(f"cancelled_at.{s}" for s in STAGES)))
+
+
+def _lifecycle(added: pl.DataFrame) -> pl.DataFrame:
+    parts = grouped.read(added, _LIFECYCLE_SPEC)[None]
+    counts = {"placed": parts["orders"], **{step: parts[f"reached.{step}"] for step in p.LIFECYCLE_TIMES},
+              **{f"cancelled_at.{s}": parts[f"cancelled_at.{s}"] for s in STAGES}}
+    return p.lifecycle_table(pl.LazyFrame([counts], schema=dict.fromkeys(counts, pl.Int64))).collect()
+
+
 SPARK_TABLES = {
+    "lifecycle": _lifecycle,
     "orders_by_status": lambda added: rp.status_frame(added),
     "outcomes": lambda added: p.outcomes_table(pl.LazyFrame(
         [{"outcome": key, "requests": parts["requests"]} for key, parts in grouped.read(added, _OUTCOME_SPEC).items()],
@@ -156,7 +171,7 @@ def tally(spark_session, src: source.Source, filters: Filters = NO_FILTERS) -> p
     SPARK_TABLES, under filters, tallied on Spark in one job."""
     from analytics import spark
 
-    specs = [*grouped.scalar_specs(_supported(src)), rp.STATUS_SPEC, _OUTCOME_SPEC]
+    specs = [*grouped.scalar_specs(_supported(src)), rp.STATUS_SPEC, _OUTCOME_SPEC, _LIFECYCLE_SPEC]
     return spark.tally(spark_session, src.directory, specs, filters)
 
 
@@ -178,7 +193,8 @@ def table(src: source.Source, added: pl.DataFrame, name: str) -> rp.Table:
     function; any other is unavailable, saying so."""
     if name not in SPARK_TABLES:
         return rp.Table(name, None, NOT_ON_SPARK)
-    return rp.table_of(name, src.missing, lambda: SPARK_TABLES[name](added))
+    table = rp.table_of(name, src.missing, lambda: SPARK_TABLES[name](added))
+    return rp.delivery_unknown(table, src.missing) if name == "lifecycle" else table
 
 
 # ---------------------------------------------------------------------------------------------------

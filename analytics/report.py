@@ -260,8 +260,13 @@ def stages(con, dataset=None, filters: Filters = NO_FILTERS) -> Table:
 def lifecycle(con, dataset=None, filters: Filters = NO_FILTERS) -> Table:
     """The funnel; when the data set records no delivery time, the delivered step's reached (and the
     shipped step's left, which it would give) is null, with why in notes["delivered"]: unknown, not 0."""
-    table = _table(con, dataset, filters, "lifecycle")
-    why = missing_capabilities(con, dataset).get("delivery_times")
+    return delivery_unknown(_table(con, dataset, filters, "lifecycle"), missing_capabilities(con, dataset))
+
+
+def delivery_unknown(table: Table, missing: dict[str, str]) -> Table:
+    """The life cycle's table of a data set lacking `missing`: without delivery times, its delivered step's
+    reached and its shipped step's left are null, with why in notes["delivered"]."""
+    why = missing.get("delivery_times")
     if not table.available or why is None:
         return table
     unknown = pl.col("step").is_in(["shipped", "delivered"])
