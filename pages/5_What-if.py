@@ -108,6 +108,6 @@ with ui.page("whatif", "What-if", PARAMS, filters=False, own_keys=whatif_link.ow
 
     with st.expander("The calibration behind the numbers"):
         if spark:
-            st.caption(external.NOT_ON_SPARK.capitalize() + ".")
+            st.caption("Not drawn on Spark: the calibration's charts plot every order on one machine.")
         elif st.toggle("Show the calibration", key=ctx.k("calibration_shown")):
             whatif_calibration.calibration_section(dataset, prep)
