@@ -14,7 +14,7 @@ from ui import cached, drill, views
 from ui.options import filter_options
 
 with ui.page("overview", "Overview") as ctx:
-    dataset = ctx.require_dataset()
+    dataset = ctx.require_dataset(on_spark=True)
     st.caption(f"**{md(dataset.name)}** · {views.filter_summary(ctx.filters)}")
 
     bounds = filter_options(dataset.id).bounds.get(ctx.filters.anchor, (None, None))

@@ -114,10 +114,11 @@ def _orders(n: int) -> str:
 
 def compute(con: duckdb.DuckDBPyConnection, dataset_id: str, filters: Filters,
             bounds: tuple[date | None, date | None],
-            comparison: Comparison = PREVIOUS) -> tuple[list[Headline], str]:
+            comparison: Comparison = PREVIOUS, *, scalars=None) -> tuple[list[Headline], str]:
     """The headline numbers of a data set under filters, with their per-period series and their change
     against `comparison`; and the period used. bounds: the data set's first and last day for the filters'
-    anchor."""
+    anchor. `scalars(filters, names)`: where the numbers are computed instead of `con`'s orders (an
+    external source on Spark: external.scalars), with no per-period series."""
     unavailable = report.unavailable(con, dataset_id)
     codes = report.currencies(con, dataset_id)
     names = tuple(n for n in HEADLINE if n not in unavailable)
@@ -128,7 +129,9 @@ def compute(con: duckdb.DuckDBPyConnection, dataset_id: str, filters: Filters,
     total_row: dict = {}
     series = pl.DataFrame()
     per = tuple(dict.fromkeys((*names, VOLUME)))
-    if names:
+    if names and scalars is not None:
+        total_row = scalars(filters, per)
+    elif names:
         reads: dict[str, set[str]] = {}
         for name in per:
             for grain, columns in metrics.get(name).reads.items():
@@ -143,8 +146,9 @@ def compute(con: duckdb.DuckDBPyConnection, dataset_id: str, filters: Filters,
     note = win.note if win is not None else None
     if win is not None and win.possible and names:
         selected = win.selection_filters(filters)
-        current = total_row if selected == filters else report.scalars(con, dataset_id, selected, per)
-        before = report.scalars(con, dataset_id, win.compared_filters(filters), per)
+        scalars = scalars or (lambda f, n: report.scalars(con, dataset_id, f, n))
+        current = total_row if selected == filters else scalars(selected, per)
+        before = scalars(win.compared_filters(filters), per)
         counts = (int(current.get(VOLUME) or 0), int(before.get(VOLUME) or 0))
         note = _counts_note(counts, win) or win.note
     show = counts is not None and min(counts) >= MIN_ORDERS

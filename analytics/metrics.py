@@ -128,6 +128,9 @@ def _partials() -> dict[str, Partial]:
         "refund_days_from_start": P("refunds", _LATENCY, p.refund_business_days, "distribution"),
         "wait_days": P("refunds", _LATENCY_FROM_REQUEST, p.refund_business_days_from_request, "distribution"),
     }
+    for step, column in p.LIFECYCLE_TIMES.items():
+        # Orders that reached a step of the life cycle (the funnel's counts, finished by p.lifecycle_table).
+        out[f"reached.{step}"] = P("orders", (column,), lambda column=column: pl.col(column).is_not_null().sum())
     for stage in STAGES:
         out[f"requests_at.{stage}"] = P("requests", ("request_stage",), partial(p.requests_at_stage, stage))
         out[f"cancelled_at.{stage}"] = P("orders", ("is_cancelled", "cancel_stage"),

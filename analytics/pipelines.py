@@ -299,13 +299,25 @@ def lifecycle(orders: pl.LazyFrame) -> pl.LazyFrame:
     'delivered'); left_share (left / reached); cancelled_after (orders cancelled at the stage that
     follows the step: before payment after 'placed', awaiting shipment after 'paid', after shipment
     after 'shipped'; null after 'delivered'). Reads the orders frame."""
-    reached = orders.select(
+    return lifecycle_table(orders.select(
+        row_count().alias("placed"),
+        *(pl.col(column).is_not_null().sum().cast(pl.Int64).alias(step) for step, column in LIFECYCLE_TIMES.items()),
+        *(cancelled_at_stage(s).alias(f"cancelled_at.{s}") for s in STAGES)))
+
+
+# The steps after placing an order, by the time that marks them.
+LIFECYCLE_TIMES = {"paid": "paid_at", "shipped": "shipped_at", "delivered": "delivered_at"}
+
+
+def lifecycle_table(counts: pl.LazyFrame) -> pl.LazyFrame:
+    """The funnel (see lifecycle) from one row of counts: orders placed, paid, shipped and delivered (one
+    column per step) and cancelled at each stage (cancelled_at.STAGE): counts that add up, so Spark's tally
+    adds them over chunks of orders and finishes here."""
+    reached = counts.select(
         pl.lit(list(LIFECYCLE_STEPS)).alias("step"),
-        pl.concat_list([
-            row_count(),
-            *(pl.col(c).is_not_null().sum().cast(pl.Int64) for c in ("paid_at", "shipped_at", "delivered_at")),
-        ]).alias("reached"),
-        pl.concat_list([*(cancelled_at_stage(s) for s in STAGES), pl.lit(None, pl.Int64)]).alias("cancelled_after"),
+        pl.concat_list([pl.col(step).cast(pl.Int64) for step in LIFECYCLE_STEPS]).alias("reached"),
+        pl.concat_list([*(pl.col(f"cancelled_at.{s}").cast(pl.Int64) for s in STAGES),
+                        pl.lit(None, pl.Int64)]).alias("cancelled_after"),
     ).explode(["step", "reached", "cancelled_after"])
     left = pl.col("reached") - pl.col("reached").shift(-1)
     return reached.with_columns(left.alias("left"), ratio(left, pl.col("reached")).alias("left_share")).select(
@@ -400,7 +412,12 @@ def reason_cancelled_gmv(frames: Frames) -> pl.LazyFrame:
 
 def outcomes(requests: pl.LazyFrame) -> pl.LazyFrame:
     """One row per outcome in outcomes.OUTCOMES order (zeros included): requests, share."""
-    counted = requests.group_by("outcome").agg(row_count().alias("requests"))
+    return outcomes_table(requests.group_by("outcome").agg(row_count().alias("requests")))
+
+
+def outcomes_table(counted: pl.LazyFrame) -> pl.LazyFrame:
+    """How requests end (see outcomes) from requests counted per outcome: counts that add up, so Spark's
+    tally adds them over chunks of requests and finishes here."""
     return (
         pl.LazyFrame({"outcome": list(OUTCOMES)})
         .join(counted, on="outcome", how="left", maintain_order="left")

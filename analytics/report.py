@@ -216,14 +216,25 @@ def _table(con, dataset, filters: Filters, name: str, *, reads: dict | None = No
     metric = m.get(name)
     # Looked up once: the capabilities and each grain's load would each look the data set up again.
     dataset = _resolve(con, dataset)
-    missing = missing_capabilities(con, dataset)
+
+    def computed() -> pl.DataFrame:
+        frames = load(con, dataset, filters, metric.reads if reads is None else reads)
+        if expand is not None:
+            frames = expand(con, dataset, frames)
+        return metric.pipeline(frames, **options).collect()
+
+    return table_of(name, missing_capabilities(con, dataset), computed, extra_needs)
+
+
+def table_of(name: str, missing: dict[str, str], computed, extra_needs: tuple[str, ...] = ()) -> Table:
+    """Registry table `name` of a data set lacking `missing` (capability -> why): unavailable (with why),
+    else `computed()`'s frame without the columns the data set cannot support (listed in notes). Every
+    engine's tables are finished here."""
+    metric = m.get(name)
     why = metric.unavailable(missing) or next((missing[n] for n in extra_needs if n in missing), None)
     if why:
         return Table(name, None, why)
-    frames = load(con, dataset, filters, metric.reads if reads is None else reads)
-    if expand is not None:
-        frames = expand(con, dataset, frames)
-    frame = metric.pipeline(frames, **options).collect()
+    frame = computed()
     notes = metric.unavailable_columns(missing)
     if "single_currency" in missing and name != "money_by_currency":
         notes.update({c: missing["single_currency"] for c in m.MONEY_COLUMNS if c in frame.columns})
@@ -253,8 +264,13 @@ def stages(con, dataset=None, filters: Filters = NO_FILTERS) -> Table:
 def lifecycle(con, dataset=None, filters: Filters = NO_FILTERS) -> Table:
     """The funnel; when the data set records no delivery time, the delivered step's reached (and the
     shipped step's left, which it would give) is null, with why in notes["delivered"]: unknown, not 0."""
-    table = _table(con, dataset, filters, "lifecycle")
-    why = missing_capabilities(con, dataset).get("delivery_times")
+    return delivery_unknown(_table(con, dataset, filters, "lifecycle"), missing_capabilities(con, dataset))
+
+
+def delivery_unknown(table: Table, missing: dict[str, str]) -> Table:
+    """The life cycle's table of a data set lacking `missing`: without delivery times, its delivered step's
+    reached and its shipped step's left are null, with why in notes["delivered"]."""
+    why = missing.get("delivery_times")
     if not table.available or why is None:
         return table
     unknown = pl.col("step").is_in(["shipped", "delivered"])
@@ -400,14 +416,14 @@ _TABLE_SPECS = (
 )
 _CURRENCY_SPEC = grouped.Grouped("by_currency", "orders", "currency", _VOLUME_PARTIALS)
 # Orders by status: counts per pipelines.STATUS_KEYS, finished by the Overview's own pipelines.status_table.
-_STATUS_SPEC = grouped.Grouped("by_status", "orders", p.STATUS_KEYS, ("orders", "cancelled_orders"))
+STATUS_SPEC = grouped.Grouped("by_status", "orders", p.STATUS_KEYS, ("orders", "cancelled_orders"))
 _STATUS_SCHEMA = {**{k: pl.String for k in p.STATUS_KEYS}, "orders": pl.Int64, "cancelled_orders": pl.Int64}
 
 
 def report_specs(several_currencies: bool = False) -> list[grouped.Grouped]:
     """The partials `report` finalises: its headline scalars and its tables' groups (money by currency
     only where the data set has several currencies)."""
-    return [*grouped.scalar_specs(_REPORT_SCALARS), *_TABLE_SPECS, _STATUS_SPEC,
+    return [*grouped.scalar_specs(_REPORT_SCALARS), *_TABLE_SPECS, STATUS_SPEC,
             *([_CURRENCY_SPEC] if several_currencies else [])]
 
 
@@ -484,10 +500,15 @@ def _volume_rows(added: pl.DataFrame, spec: grouped.Grouped) -> list[dict]:
     return grouped.ranked(rows, "orders", spec.by)
 
 
-def _status_rows(added: pl.DataFrame) -> list[dict]:
-    counted = pl.DataFrame([{**_STATUS_SPEC.values(key), **parts} for key, parts in grouped.read(added, _STATUS_SPEC).items()],
+def status_frame(added: pl.DataFrame) -> pl.DataFrame:
+    """Orders by status (the orders_by_status table) from the added partials of STATUS_SPEC."""
+    counted = pl.DataFrame([{**STATUS_SPEC.values(key), **parts} for key, parts in grouped.read(added, STATUS_SPEC).items()],
                            schema=_STATUS_SCHEMA)
-    return p.status_table(counted.lazy()).collect().to_dicts()
+    return p.status_table(counted.lazy()).collect()
+
+
+def _status_rows(added: pl.DataFrame) -> list[dict]:
+    return status_frame(added).to_dicts()
 
 
 def _latency_row(parts: dict) -> dict:

@@ -7,8 +7,9 @@
 CREATE TABLE IF NOT EXISTS datasets (
     id                    VARCHAR PRIMARY KEY,   -- unguessable, URL-safe (128 random bits)
     name                  VARCHAR NOT NULL,
-    source_kind           VARCHAR NOT NULL,      -- 'generated' | 'import'
-    source                JSON,                  -- generator parameters and seed, or files and column mapping
+    source_kind           VARCHAR NOT NULL,      -- 'generated' | 'import' | 'external' (a Parquet directory read where it is)
+    source                JSON,                  -- generator parameters and seed, or files and column mapping; external:
+                                                 -- {"parquet": directory, "engine": local | spark, "spark_remote": address}
     true_params           JSON,                  -- generated data sets: the behaviour they were made with
     created_at            TIMESTAMP NOT NULL,
     orders                BIGINT NOT NULL DEFAULT 0,

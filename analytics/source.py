@@ -155,8 +155,9 @@ def _view(con: duckdb.DuckDBPyConnection, directory: Path, table: str, dataset_i
     con.execute(f"CREATE VIEW {table} AS SELECT CAST({literal} AS VARCHAR) AS dataset_id, {select} FROM {scan}")
 
 
-def open_source(directory: str | Path) -> Source:
-    """A Parquet directory (see the module's docstring) as a data set in an in-memory DuckDB."""
+def open_source(directory: str | Path, *, dataset_id: str | None = None, name: str | None = None) -> Source:
+    """A Parquet directory (see the module's docstring) as a data set in an in-memory DuckDB; with
+    `dataset_id` and `name`, as that data set (a registered source: external.py) rather than the export's."""
     path = Path(directory)
     if not path.is_dir():
         raise SourceError(f"no directory at {path}")
@@ -167,7 +168,7 @@ def open_source(directory: str | Path) -> Source:
         except ValueError as e:
             raise SourceError(f"{path / METADATA} is not JSON: {e}") from None
     info = meta.get("dataset") or {}
-    dataset_id = str(info.get("id") or "parquet-" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16])
+    dataset_id = dataset_id or str(info.get("id") or "parquet-" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16])
     con = db.connect(":memory:")
     try:
         for table in TABLES:
@@ -178,7 +179,7 @@ def open_source(directory: str | Path) -> Source:
         con.execute(
             "INSERT INTO datasets (id, name, source_kind, source, true_params, created_at, orders, "
             "cancellation_requests, refunds, refused_rows, is_demo, warned_rows) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [dataset_id, str(info.get("name") or path.name), str(info.get("source_kind") or "parquet"),
+            [dataset_id, name or str(info.get("name") or path.name), str(info.get("source_kind") or "parquet"),
              json.dumps(info.get("source") or {"parquet": str(path)}),
              json.dumps(info["true_params"]) if info.get("true_params") else None,
              datetime.fromisoformat(created) if created else datetime(2000, 1, 1),

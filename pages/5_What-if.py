@@ -6,7 +6,7 @@ calibration behind the numbers."""
 import streamlit as st
 
 import ui
-from analytics import frontier, scenarios, simulate, sweep_choices, whatif_notes
+from analytics import external, frontier, scenarios, simulate, sweep_choices, whatif_notes
 from analytics import whatif_tables as wt
 from analytics.links import Param
 from analytics.text import md
@@ -33,14 +33,16 @@ PARAMS = (
 )
 
 with ui.page("whatif", "What-if", PARAMS, filters=False, own_keys=whatif_link.own_keys()) as ctx:
-    dataset = ctx.require_dataset()
+    dataset = ctx.require_dataset(on_spark=True)
+    spark = external.on_spark(dataset)
     st.caption(
         f"**{md(dataset.name)}**: every order of the data set replayed under the policy you set. What the data "
         "cannot show (an answer after the old window, a ship time for an order cancelled first, a refund through "
         "another channel) is drawn from distributions fitted to this data set; baseline and scenario share the "
         "same draws, so a difference is the policy's effect. Page filters do not apply here."
     )
-    with st.spinner("Loading the data set and fitting its calibration…"):
+    with st.spinner("Reading the source on Spark and fitting its calibration…" if spark else
+                    "Loading the data set and fitting its calibration…"):
         prep = whatif_engine.prepared(dataset.id)
     params = whatif_controls.parameters(prep)
     if ctx.arriving:
@@ -85,6 +87,10 @@ with ui.page("whatif", "What-if", PARAMS, filters=False, own_keys=whatif_link.ow
             whatif_results.results(result)
         whatif_results.every_figure(result)
         whatif_scenarios.save_form(ctx, dataset.id, policy)
+        if spark:
+            st.info(external.WHATIF_ON_SPARK, icon=":material/info:")
+            whatif_link.sync(ctx, policy)
+            return
 
         st.subheader("Sweep one parameter")
         whatif_sweep.sweep_section(ctx, dataset.id, policy, params, prep, int(replicates), int(seed))
@@ -101,5 +107,7 @@ with ui.page("whatif", "What-if", PARAMS, filters=False, own_keys=whatif_link.ow
     ctx.extra_query = policy.to_query()
 
     with st.expander("The calibration behind the numbers"):
-        if st.toggle("Show the calibration", key=ctx.k("calibration_shown")):
+        if spark:
+            st.caption("Not drawn on Spark: the calibration's charts plot every order on one machine.")
+        elif st.toggle("Show the calibration", key=ctx.k("calibration_shown")):
             whatif_calibration.calibration_section(dataset, prep)

@@ -8,17 +8,17 @@ from analytics.generate import generate
 
 
 def test_the_kept_list_follows_every_write(tmp_path, monkeypatch):
-    from ui import cached, database
+    from ui import database
 
     path = tmp_path / "list.duckdb"
     monkeypatch.setenv("CANCELLATION_LAB_DB", str(path))
     con = database.connection(str(path))
     first = generate(con, 200, 1, name="first").dataset
-    assert [d.name for d in cached.datasets()] == ["first"]
-    assert cached.datasets() is cached.datasets()           # kept: not read again while nothing is written
+    assert [d.name for d in database.datasets()] == ["first"]
+    assert database.datasets() is database.datasets()           # kept: not read again while nothing is written
     generate(con, 200, 2, name="second")
-    assert [d.name for d in cached.datasets()] == ["second", "first"]
+    assert [d.name for d in database.datasets()] == ["second", "first"]
     db.rename_dataset(con, first.id, "renamed")
-    assert [d.name for d in cached.datasets()] == ["second", "renamed"]
+    assert [d.name for d in database.datasets()] == ["second", "renamed"]
     db.delete_dataset(con, first.id)
-    assert [d.name for d in cached.datasets()] == ["second"]
+    assert [d.name for d in database.datasets()] == ["second"]

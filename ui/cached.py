@@ -16,10 +16,11 @@ from types import FunctionType
 
 import streamlit as st
 
-from analytics import db, headline, load, memory, report, simulate
+from analytics import external, headline, load, memory, report, simulate
 from analytics.compare import PREVIOUS, Comparison, Window
 from analytics.filters import Filters
-from ui.database import cursor, db_key, written
+from ui import database
+from ui.database import data_cursor, db_key, on_spark
 from ui.recent import Recent
 
 TTL = 3600
@@ -35,7 +36,10 @@ def _qualified_name(function: Callable) -> str:
 @st.cache_data(max_entries=256, ttl=TTL, show_spinner=False, hash_funcs={FunctionType: _qualified_name})
 def _table(database: str, dataset_id: str, compute: Callable[..., report.Table], filters: Filters,
            kwargs: tuple) -> report.Table:
-    with cursor() as cur:
+    spark = on_spark(dataset_id)
+    if spark:
+        return external.table(spark[1], spark_tally(dataset_id, filters), compute.__name__)
+    with data_cursor(dataset_id) as cur:
         return compute(cur, known(dataset_id), filters, **dict(kwargs))
 
 
@@ -55,9 +59,24 @@ def compared_table(compute: Callable[..., report.Table], dataset_id: str, filter
     return result if result.available else None
 
 
+@st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
+def _spark_tally(database: str, dataset_id: str, filters: Filters):
+    session, src = on_spark(dataset_id)
+    return external.tally(session, src, filters)
+
+
+def spark_tally(dataset_id: str, filters: Filters):
+    """external.tally, cached: an external source's partials under filters, tallied on Spark in one job
+    that every figure of the page reads."""
+    return _spark_tally(db_key(), dataset_id, filters)
+
+
 @st.cache_data(max_entries=128, ttl=TTL, show_spinner=False)
 def _scalars(database: str, dataset_id: str, filters: Filters, names: tuple[str, ...]) -> dict:
-    with cursor() as cur:
+    spark = on_spark(dataset_id)
+    if spark:
+        return external.scalars(spark[1], spark_tally(dataset_id, filters), names)
+    with data_cursor(dataset_id) as cur:
         return report.scalars(cur, known(dataset_id), filters, names)
 
 
@@ -67,23 +86,18 @@ def scalars(dataset_id: str, filters: Filters, names: tuple[str, ...]) -> dict:
     return RECENT.get(("scalars", *args), lambda: _scalars(*args))
 
 
-def known(dataset_id: str) -> db.Dataset | str:
-    """The data set of an id as the list above has it (so a computation need not look it up again), else
-    the id itself (looked up, and refused when unknown, where it is used)."""
-    return next((d for d in datasets() if d.id == dataset_id), dataset_id)
+def known(dataset_id: str):
+    """A stored data set as the database's list has it (so a computation need not look it up again); else
+    the id itself (an external source's, looked up on its own connection; an unknown one, refused where
+    it is used)."""
+    found = database.dataset(dataset_id)
+    return found if found is not None and external.of(found) is None else dataset_id
 
-
-def datasets() -> list[db.Dataset]:
-    """Every data set (db.list_datasets), read again only once the database has been written since."""
-    def read() -> list[db.Dataset]:
-        with cursor() as cur:
-            return db.list_datasets(cur)
-    return RECENT.get(("datasets", db_key(), written()), read)
 
 
 @st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
 def _currencies(database: str, dataset_id: str) -> list[str]:
-    with cursor() as cur:
+    with data_cursor(dataset_id) as cur:
         return report.currencies(cur, dataset_id)
 
 
@@ -100,7 +114,12 @@ def money_format(dataset_id: str, fmt: str = "{:,.2f}") -> str:
 
 @st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
 def _report(database: str, dataset_id: str, filters: Filters, threshold_days: float) -> dict:
-    with cursor() as cur:
+    spark = on_spark(dataset_id)
+    if spark:
+        from analytics import spark as on
+
+        return on.report(*spark, filters, threshold_days=threshold_days)
+    with data_cursor(dataset_id) as cur:
         return report.report(cur, known(dataset_id), filters, threshold_days=threshold_days)
 
 
@@ -111,8 +130,10 @@ def full_report(dataset_id: str, filters: Filters, threshold_days: float = 20) -
 @st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
 def _headline(database: str, dataset_id: str, filters: Filters, bounds: tuple[date | None, date | None],
               comparison: Comparison):
-    with cursor() as cur:
-        return headline.compute(cur, known(dataset_id), filters, bounds, comparison)
+    spark = on_spark(dataset_id)
+    scalars = None if spark is None else (lambda f, names: external.scalars(spark[1], spark_tally(dataset_id, f), names))
+    with data_cursor(dataset_id) as cur:
+        return headline.compute(cur, known(dataset_id), filters, bounds, comparison, scalars=scalars)
 
 
 def headlines(dataset_id: str, filters: Filters, bounds: tuple[date | None, date | None],
@@ -123,7 +144,7 @@ def headlines(dataset_id: str, filters: Filters, bounds: tuple[date | None, date
 
 @st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)
 def _unavailable(database: str, dataset_id: str) -> dict[str, str]:
-    with cursor() as cur:
+    with data_cursor(dataset_id) as cur:
         return report.unavailable(cur, dataset_id)
 
 
@@ -166,5 +187,19 @@ def prepared(dataset_id: str) -> simulate.Prepared:
 
 
 def _load_prepared(dataset_id: str) -> simulate.Prepared:
-    with cursor() as cur:
+    if on_spark(dataset_id):
+        return spark_whatif(dataset_id).prep
+    with data_cursor(dataset_id) as cur:
         return simulate.prepare_dataset(cur, dataset_id)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _spark_whatif(database: str, dataset_id: str, directory: str) -> external.SparkWhatIf:
+    return external.SparkWhatIf(*on_spark(dataset_id))
+
+
+def spark_whatif(dataset_id: str) -> external.SparkWhatIf:
+    """The What-if engine of an external source on Spark: its calibration fitted once and kept for the
+    process, its replays run on Spark."""
+    _, src = on_spark(dataset_id)
+    return _spark_whatif(db_key(), dataset_id, str(src.directory))

@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from analytics import db, generate, importer, simulate
+from analytics import db, external, generate, importer, simulate
 from analytics.formats import Readings
 from analytics.text import md
 from ui import copy_link, downloads, picker, recent
@@ -51,9 +51,14 @@ def current_dataset(dataset: db.Dataset | None) -> None:
             f"**{dataset.orders:,}** orders · **{dataset.cancellation_requests:,}** cancellation requests · "
             f"**{dataset.refunds:,}** refunds · **{dataset.refused_rows:,}** refused rows · "
             f"**{dataset.warned_rows:,}** {'order' if dataset.warned_rows == 1 else 'orders'} with a warning  \n"
-            f"{'Generated' if dataset.source_kind == 'generated' else 'Imported'} "
+            f"{_ORIGIN.get(dataset.source_kind, 'Imported')} "
             f"{dataset.created_at:%Y-%m-%d %H:%M} UTC{' · the demo data set, shared by everyone' if dataset.is_demo else ''}"
         )
+        ext = external.of(dataset)
+        if ext is not None:
+            st.caption(md(ext.describe()))
+            st.caption("Its orders stay in the Parquet files and are read there at every page; removing the "
+                       "data set removes its registration, never the files.")
         st.caption(f"Id `{dataset.id}`: the link to any page carries it; share the link to share the data set.")
         with st.expander("Where it came from"):
             st.json(dataset.source, expanded=False)
@@ -76,6 +81,9 @@ def current_dataset(dataset: db.Dataset | None) -> None:
     downloads.table(rows, "data-sets", key="data_list", column_order=[*text, *counts], column_config=config)
 
 
+_ORIGIN = {"generated": "Generated", external.KIND: "Registered"}
+
+
 def _rename_delete(dataset: db.Dataset) -> None:
     if st.session_state.get("data_rename_for") != dataset.id:
         # Another data set was chosen: the name box starts from its name.
@@ -93,7 +101,11 @@ def _rename_delete(dataset: db.Dataset) -> None:
                 st.toast(f"Renamed to {md(name)}")
                 st.rerun()
     with st.popover("Delete this data set", icon=":material/delete:"):
-        st.markdown(f"Delete **{md(dataset.name)}** and all its rows, for everyone who has its link. This cannot be undone.")
+        if external.of(dataset) is not None:
+            st.markdown(f"Remove **{md(dataset.name)}** from the data sets, for everyone who has its link. Its "
+                        "Parquet files are left as they are.")
+        else:
+            st.markdown(f"Delete **{md(dataset.name)}** and all its rows, for everyone who has its link. This cannot be undone.")
         if st.button("Delete for good", type="primary", key="data_delete"):
             with cursor() as cur:
                 db.delete_dataset(cur, dataset.id)
@@ -378,3 +390,44 @@ def _mapping_editor(plan: importer.ImportPlan, names: dict[str, str]) -> dict[st
 
 
 __all__ = ["current_dataset", "generate_form", "last_result", "upload_panel", "upload_limit_mb"]
+
+
+# --- an external source --------------------------------------------------------------------------------
+
+def external_panel() -> None:
+    """Register a Parquet directory (export's layout) as a data set read where it is, on an engine."""
+    from analytics import spark
+
+    st.caption("A directory of Parquet files in the layout `python -m analytics export --parquet DIR` writes "
+               "(DIR/orders/month=YYYY-MM/*.parquet, its requests and refunds beside). Its orders are not "
+               "copied: every page reads them where they are, on the engine you choose.")
+    why_not = spark.available()
+    engines = [e for e in external.ENGINES if e != "spark" or why_not is None]
+    with st.form("data_external", border=False):
+        directory = st.text_input("Parquet directory", key="data_external_dir", placeholder="/data/orders-parquet",
+                                  help="A path on the machine that runs the dashboard (or that the Spark "
+                                       "cluster reads).")
+        engine = st.radio("Engine", engines, key="data_external_engine", horizontal=True,
+                          format_func=lambda e: external.ENGINE_LABELS[e])
+        if why_not:
+            st.caption(md(f"Spark is not offered: {why_not}."))
+        remote = st.text_input("Spark Connect address (optional)", key="data_external_remote",
+                               placeholder="sc://host:15002", disabled=why_not is not None,
+                               help="Empty: a local Spark on this machine.")
+        name = st.text_input("Name (optional)", max_chars=120, key="data_external_name")
+        submitted = st.form_submit_button("Add the source")
+    if not submitted:
+        return
+    try:
+        with cursor() as cur:
+            added = external.register(cur, directory, engine, name=name, spark_remote=(remote or "").strip() or None)
+    except external.RegisterError as e:
+        st.error(md(str(e)), icon=":material/error:")
+        return
+    _after_change()
+    picker.remember(added.id)
+    st.session_state["data_last_result"] = {
+        "dataset": {"id": added.id, "name": added.name}, "stored": added.orders, "refused_by_reason": [],
+        "summary": f"{added.orders:,} orders, read from the Parquet files on {external.ENGINE_LABELS[engine]} "
+                   "(not copied)."}
+    st.rerun()

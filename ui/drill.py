@@ -22,7 +22,7 @@ from analytics.outcomes import OUTCOMES, STAGES
 from analytics.text import md
 from ui import cached, downloads, tables
 from ui.cached import TTL
-from ui.database import cursor, db_key
+from ui.database import data_cursor, db_key, on_spark
 from ui.setup import PageContext, switch_page
 
 ORDERS_PAGE = "pages/6_Orders.py"
@@ -32,7 +32,7 @@ ICON = ":material/list_alt:"
 
 @st.cache_data(max_entries=256, ttl=TTL, show_spinner=False)
 def _counts(database: str, dataset_id: str, filters: Filters, groups: tuple[drill.Group, ...]) -> list[int]:
-    with cursor() as cur:
+    with data_cursor(dataset_id) as cur:
         return drill.counts(cur, cached.known(dataset_id), filters, groups)
 
 
@@ -44,7 +44,7 @@ def counts(dataset_id: str, filters: Filters, groups: Sequence[drill.Group]) -> 
 @st.cache_data(max_entries=128, ttl=TTL, show_spinner=False)
 def _orders(database: str, dataset_id: str, filters: Filters, group: drill.Group, search: str, sort: str,
             descending: bool, offset: int, limit: int | None) -> tuple[pl.DataFrame, int]:
-    with cursor() as cur:
+    with data_cursor(dataset_id) as cur:
         return drill.orders(cur, cached.known(dataset_id), filters, group, search=search, sort=sort, descending=descending,
                             offset=offset, limit=limit)
 
@@ -103,7 +103,9 @@ def mark_link(chart: str, point: Mapping | None, dataset_id: str, filters: Filte
 
 def tile_links(dataset_id: str, filters: Filters, heads: Sequence[Headline]) -> Callable[[Headline], None]:
     """For the Overview's tiles: a function drawing, under a tile, the link to the orders its figure
-    counts (or measures), with how many they are."""
+    counts (or measures), with how many they are. None on Spark: the Orders page does not run there."""
+    if on_spark(dataset_id):
+        return lambda h: None
     groups = {h.name: drill.for_figure(h.name) for h in heads if not h.unavailable}
     groups = {name: g for name, g in groups.items() if g is not None}
     numbers = dict(zip(groups, counts(dataset_id, filters, list(groups.values())), strict=True))
@@ -117,7 +119,10 @@ def tile_links(dataset_id: str, filters: Filters, heads: Sequence[Headline]) -> 
 
 
 def group_links(dataset_id: str, filters: Filters, groups: dict[str, drill.Group], noun: str) -> None:
-    """One link a group in a row ('card: 2 refunds'), each to its orders; labels from the data, escaped."""
+    """One link a group in a row ('card: 2 refunds'), each to its orders; labels from the data, escaped.
+    None on Spark: the Orders page does not run there."""
+    if on_spark(dataset_id):
+        return
     numbers = counts(dataset_id, filters, list(groups.values()))
     with st.container(horizontal=True, gap="small"):
         for (label, group), n in zip(groups.items(), numbers, strict=True):

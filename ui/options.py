@@ -8,7 +8,7 @@ from datetime import date
 import streamlit as st
 
 from analytics import report
-from ui.database import cursor, db_key
+from ui.database import data_cursor, db_key
 from ui.recent import Recent
 
 
@@ -30,7 +30,7 @@ def filter_options(dataset_id: str) -> Options:
 # A stored data set never changes after its import, so its options can be kept for a long time.
 @st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
 def _filter_options(database: str, dataset_id: str) -> Options:
-    with cursor() as cur:
+    with data_cursor(dataset_id) as cur:
         found = report.filter_options(cur, dataset_id)
     dates = found.get("dates", {})
     return Options(

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analytics import db
+from analytics import db, external
 from analytics.text import md
-from ui import cached
-from ui.database import cursor
+from ui.database import cursor, datasets
 
 KNOWN = "known_datasets"   # session: ids this session created or opened by link, oldest first
 PICK = "dataset_pick"      # the picker's widget key
@@ -32,7 +31,7 @@ def forget(dataset_id: str) -> None:
 def visible_datasets() -> list[db.Dataset]:
     """Demo data sets first (newest first), then this session's, newest first."""
     known = set(st.session_state.get(KNOWN, []))
-    rows = cached.datasets()
+    rows = datasets()
     demo = [d for d in rows if d.is_demo]
     own = [d for d in rows if d.id in known and not d.is_demo]
     return demo + own
@@ -71,4 +70,7 @@ def dataset_picker(url_id: str | None, *, arriving: bool) -> tuple[db.Dataset | 
                                "browser tab. Others' uploads are private to them.")
     # The box shows as much of the name as its width allows; the whole name, wrapped, is said under it.
     st.caption(f"{md(by_id[chosen].name)} · {by_id[chosen].orders:,} orders")
+    ext = external.of(by_id[chosen])
+    if ext is not None:
+        st.caption(md(ext.describe()))
     return by_id[chosen], notices

@@ -28,10 +28,11 @@ from typing import Any
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import RerunException
 
-from analytics import compare, db, links
+from analytics import compare, db, external, links
 from analytics.filters import QUERY_KEYS, Filters
 from analytics.links import Param
 from analytics.params import notices as link_notices
+from analytics.text import md
 from ui import filters as ui_filters
 from ui import notices as ui_notices
 from ui import picker
@@ -90,11 +91,21 @@ class PageContext:
         """The session-state key of this page's widget for link parameter `name`."""
         return widget_key(self.key, name)
 
-    def require_dataset(self) -> db.Dataset:
-        """The chosen data set; without one, an explanation of what to do, and the page stops here."""
+    def require_dataset(self, *, on_spark: bool = False) -> db.Dataset:
+        """The chosen data set; without one, an explanation of what to do, and the page stops here. An
+        external source on Spark: its engine and directory are named, and a page that does not run on Spark
+        (`on_spark` False) says so and stops."""
         if self.dataset is None:
             ui_notices.empty_database()
             st.stop()
+        ext = external.of(self.dataset)
+        if ext is not None:
+            st.caption(md(ext.describe()))
+            if ext.on_spark and not on_spark:
+                st.info(f"The {self.title} page does not run on Spark: of an external source on Spark, the "
+                        "Overview and the What-if page are computed there. Register the same directory with the "
+                        "local engine (Data page) to see this page.", icon=":material/info:")
+                st.stop()
         return self.dataset
 
 

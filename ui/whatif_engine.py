@@ -9,7 +9,7 @@ import streamlit as st
 from analytics import simulate
 from analytics.policy import Policy
 from ui import cached
-from ui.database import db_key
+from ui.database import db_key, on_spark
 
 
 def prepared(dataset_id: str) -> simulate.Prepared:
@@ -19,6 +19,8 @@ def prepared(dataset_id: str) -> simulate.Prepared:
 
 @st.cache_data(max_entries=256, ttl=3600, show_spinner=False)
 def _simulated(database: str, dataset_id: str, policy: Policy, replicates: int, seed: int) -> dict:
+    if on_spark(dataset_id):
+        return cached.spark_whatif(dataset_id).simulate(policy, replicates, seed)
     return simulate.simulate(prepared(dataset_id), policy=policy, replicates=replicates, seed=seed)
 
 

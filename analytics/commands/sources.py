@@ -8,8 +8,7 @@ import os
 
 from analytics import db
 from analytics.cli import UserError, add_common, emit
-
-ENGINES = ("local", "spark")
+from analytics.external import ENGINES
 
 
 def register(sub) -> None:
@@ -19,22 +18,58 @@ def register(sub) -> None:
                    help="a new (or empty) directory: DIR/orders/month=YYYY-MM/*.parquet, ..., DIR/dataset.json")
     p.set_defaults(func=cmd_export)
 
+    p = sub.add_parser("register", help="add a Parquet directory (export's layout) as an external data set, "
+                                        "read where it is on an engine")
+    add_common(p)
+    p.add_argument("--source", required=True, metavar="DIR", help="a directory written by `export` (or in its layout)")
+    p.add_argument("--engine", choices=ENGINES, default="local",
+                   help="what computes its figures: local (DuckDB and Polars, the default) or spark")
+    p.add_argument("--spark-remote", metavar="sc://HOST:PORT",
+                   help="a Spark Connect server for --engine spark (default: a local Spark)")
+    p.add_argument("--name", help="the data set's name (default: the export's, with the engine)")
+    p.set_defaults(func=cmd_register)
+
 
 def cmd_export(args) -> int:
-    from analytics import source
+    from analytics import external, source
 
     path = db.db_path(args.db)
     if not path.exists():
         raise UserError(f"no database at {path}: run `python -m analytics generate` or import a file first")
     con = db.connect(path, read_only=True)
     try:
-        written = source.export(con, args.dataset, args.parquet)
+        found = db.resolve_dataset(con, args.dataset)
+        ext = external.of(found)
+        if ext is not None:
+            raise UserError(f"{found.name} is a registered Parquet source already: its files are in {ext.directory}")
+        written = source.export(con, found, args.parquet)
     except source.SourceError as e:
         raise UserError(str(e)) from None
     finally:
         con.close()
     emit(args, written, _render_export)
     return 0
+
+
+def cmd_register(args) -> int:
+    from analytics import external
+
+    con = db.connect(args.db)
+    try:
+        added = external.register(con, args.source, args.engine, name=args.name, spark_remote=args.spark_remote)
+    except external.RegisterError as e:
+        raise UserError(str(e)) from None
+    finally:
+        con.close()
+    emit(args, {"dataset": added.as_json(), "external": added.source}, _render_register)
+    return 0
+
+
+def _render_register(r: dict) -> str:
+    d, ext = r["dataset"], r["external"]
+    return (f"Registered {d['name']} (id {d['id']}): {d['orders']:,} orders in {ext['parquet']}, read on "
+            f"{ext['engine']}{' at ' + ext['spark_remote'] if ext['spark_remote'] else ''}. In the dashboard, "
+            f"open any page with ?dataset={d['id']}.")
 
 
 def _render_export(r: dict) -> str:
@@ -58,21 +93,19 @@ def add_source(p) -> None:
 def check_source(args) -> None:
     if args.source and args.dataset:
         raise UserError("give --dataset or --source, not both")
-    if args.engine == "spark" and not args.source:
-        raise UserError("--engine spark reads a Parquet source: give --source DIR "
-                        "(write one with `python -m analytics export --parquet DIR`)")
     if args.partitions is not None and args.partitions < 1:
         raise UserError(f"--partitions must be 1 or more, got {args.partitions}")
 
 
 @contextlib.contextmanager
 def opened(args, read_only: bool = True):
-    """(connection, data set) for a command: the Parquet source's in-memory database and its data set
-    id, or the database file and --dataset as given."""
+    """(connection, data set, source) for a command: the Parquet source's in-memory database, its data set
+    id and the source; or, for --dataset, the database file and --dataset as given (source None), unless
+    that data set is an external source (`register`): then its Parquet, as for --source."""
+    from analytics import external, source
+
     check_source(args)
     if args.source:
-        from analytics import source
-
         try:
             src = source.open_source(args.source)
         except source.SourceError as e:
@@ -87,9 +120,24 @@ def opened(args, read_only: bool = True):
         raise UserError(f"no database at {path}: run `python -m analytics generate` or import a file first")
     con = db.connect(path, read_only=read_only)
     try:
-        yield con, args.dataset, None
+        found = db.resolve_dataset(con, args.dataset)
+        if external.of(found) is None:
+            if args.engine == "spark":
+                raise UserError("--engine spark reads a Parquet source: give --source DIR, or --dataset of a "
+                                "registered one (write one with `python -m analytics export --parquet DIR`)")
+            yield con, args.dataset, None
+            return
     finally:
         con.close()
+    # An external data set: its Parquet, read as the registered data set.
+    try:
+        src = external.open_source(found)
+    except source.SourceError as e:
+        raise UserError(str(e)) from None
+    try:
+        yield src.con, src.dataset.id, src
+    finally:
+        src.close()
 
 
 def spark_session(args):
