@@ -106,14 +106,8 @@ def opened(args, read_only: bool = True):
 
     check_source(args)
     if args.source:
-        try:
-            src = source.open_source(args.source)
-        except source.SourceError as e:
-            raise UserError(str(e)) from None
-        try:
+        with _kept_open(lambda: source.open_source(args.source)) as src:
             yield src.con, src.dataset.id, src
-        finally:
-            src.close()
         return
     path = db.db_path(args.db)
     if read_only and not path.exists():
@@ -130,12 +124,21 @@ def opened(args, read_only: bool = True):
     finally:
         con.close()
     # An external data set: its Parquet, read as the registered data set.
+    with _kept_open(lambda: external.open_source(found)) as src:
+        yield src.con, src.dataset.id, src
+
+
+@contextlib.contextmanager
+def _kept_open(open_source):
+    """A Parquet source opened by `open_source()` (a refusal: the user's error), closed after use."""
+    from analytics import source
+
     try:
-        src = external.open_source(found)
+        src = open_source()
     except source.SourceError as e:
         raise UserError(str(e)) from None
     try:
-        yield src.con, src.dataset.id, src
+        yield src
     finally:
         src.close()
 
