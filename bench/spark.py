@@ -174,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=10_000_000)
     parser.add_argument("--chunk", type=int, default=1_000_000)
     parser.add_argument("--dir", type=Path, default=None, help="the Parquet source (written when absent)")
-    parser.add_argument("--steps", default=None, help="comma-separated engine:step (default all)")
+    parser.add_argument("--steps", default=None,
+                        help="comma-separated engine:step (default all; 'none' only writes the source)")
     parser.add_argument("--step", nargs=2, metavar=("ENGINE", "STEP"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     directory = args.dir or ROOT / "data" / "bench" / f"parquet-{args.orders}"
@@ -194,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     if written:
         entry["written"] = written
     steps = entry.setdefault("steps", {})
-    wanted = STEPS if not args.steps else [tuple(s.split(":")) for s in args.steps.split(",")]
+    wanted = (STEPS if not args.steps else [] if args.steps == "none"
+              else [tuple(s.split(":")) for s in args.steps.split(",")])
     for engine, name in wanted:
         code, out, err, wall, rss = run_child([sys.executable, "-m", "bench.spark", "--orders", str(args.orders),
                                                "--dir", str(directory), "--step", engine, name])
