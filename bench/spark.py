@@ -88,6 +88,36 @@ def _rest(url: str):
         return json.loads(r.read())
 
 
+PROGRESS_ENV = "BENCH_SPARK_PROGRESS"
+
+
+def _stage(st: dict) -> dict:
+    """One stage's figures from Spark's status API: its tasks (done of all), the executors' run time, the
+    rows it read (from the Parquet files and from a shuffle), what it shuffled and spilled."""
+    return {"name": st.get("name", "")[:60], "status": st.get("status"), "tasks": st.get("numCompleteTasks", 0),
+            "of_tasks": st.get("numTasks", 0), "shuffle_write_bytes": st.get("shuffleWriteBytes", 0),
+            "run_seconds": round(st.get("executorRunTime", 0) / 1000, 1),
+            "input_records": st.get("inputRecords", 0), "shuffle_read_records": st.get("shuffleReadRecords", 0),
+            "spilled_bytes": st.get("diskBytesSpilled", 0)}
+
+
+def _watch(base: str, path: Path, clock: float) -> None:
+    """Every 20 s, the running application's stages as Spark reports them, written to `path`: what a step
+    stopped before its end leaves (bench.spark's --stop-after)."""
+    import threading
+
+    def loop():
+        while True:
+            time.sleep(20)
+            try:
+                app = _rest(base)[0]["id"]
+                stages = [_stage(st) for st in _rest(f"{base}/{app}/stages")]
+                path.write_text(json.dumps({"seconds": round(time.perf_counter() - clock, 1), "stages": stages}))
+            except OSError:
+                pass
+    threading.Thread(target=loop, daemon=True).start()
+
+
 def spark_step(name: str, directory: Path) -> dict:
     """Run one Spark step in this process with the status API on; what it cost, from Spark's own figures."""
     import socket
@@ -104,16 +134,21 @@ def spark_step(name: str, directory: Path) -> dict:
                                     "spark.executor.metrics.pollingInterval": "1s"})
     src = source.open_source(directory)
     stats: dict = {}
+    base = f"http://127.0.0.1:{port}/api/v1/applications"
     clock = time.perf_counter()
+    if os.environ.get(PROGRESS_ENV):
+        _watch(base, Path(os.environ[PROGRESS_ENV]), clock)
     if name == "report":
         spark.report(session, src, NO_FILTERS)
     elif name == "simulate":
         policy = Policy.from_settings(POLICY[1::2])
-        spark.simulate(session, src, lambda prep: policy, replicates=int(REPLICATES), seed=1)
+        sample = _calibration_sample()
+        spark.simulate(session, src, lambda prep: policy, replicates=int(REPLICATES), seed=1,
+                       calibration_sample=sample, calibration_seed=1)
+        stats["calibration_sample"] = sample
     elif name == "calibrate_sample":
         spark.calibrate(session, src, size=1_000_000, seed=1)
     seconds = time.perf_counter() - clock
-    base = f"http://127.0.0.1:{port}/api/v1/applications"
     app = _rest(base)[0]["id"]
     stages = _rest(f"{base}/{app}/stages")
     if name == "report":
@@ -123,10 +158,11 @@ def spark_step(name: str, directory: Path) -> dict:
         added = spark.tally(session, directory, report_specs(len(src.currencies) > 1))
         stats["partials_rows"] = added.height
         stats["partials_bytes"] = int(added.estimated_size())
-    stats["stages"] = [{"name": st.get("name", "")[:60], "tasks": st.get("numCompleteTasks", 0),
-                        "shuffle_write_bytes": st.get("shuffleWriteBytes", 0),
-                        "run_seconds": round(st.get("executorRunTime", 0) / 1000, 1)} for st in stages]
+    stats["stages"] = [_stage(st) for st in stages]
     executors = _rest(f"{base}/{app}/allexecutors")
+    stats["gc_seconds"] = round(sum(e.get("totalGCTime", 0) for e in executors) / 1000, 1)
+    stats["spilled_bytes"] = sum(st.get("diskBytesSpilled", 0) for st in stages)
+    stats["spark_memory"] = os.environ.get(spark.MEMORY_ENV, "1g")
     peak = max((e.get("peakMemoryMetrics") or {}).get("JVMHeapMemory", 0) for e in executors)
     rss = max((e.get("peakMemoryMetrics") or {}).get("ProcessTreeJVMRSSMemory", 0) for e in executors)
     src.close()
@@ -141,12 +177,22 @@ def spark_step(name: str, directory: Path) -> dict:
             **stats}
 
 
+CALIBRATION_SAMPLE_ENV = "BENCH_CALIBRATION_SAMPLE"
+
+
+def _calibration_sample() -> int | None:
+    """The simulate steps' --calibration-sample (bench.spark's option, passed to each step's process)."""
+    return int(os.environ[CALIBRATION_SAMPLE_ENV]) if os.environ.get(CALIBRATION_SAMPLE_ENV) else None
+
+
 def local_step(name: str, directory: Path) -> dict:
     from analytics.cli import main
 
+    sample = _calibration_sample()
+    sampled = ["--calibration-sample", str(sample), "--calibration-seed", "1"] if sample else []
     argv = {"report": ["report", "--source", str(directory), "--json"],
             "simulate": ["simulate", "--source", str(directory), *POLICY, "--replicates", REPLICATES, "--seed", "1",
-                         "--json"],
+                         *sampled, "--json"],
             "calibrate_sample": ["calibrate", "--source", str(directory), "--sample", "1000000", "--seed", "1",
                                  "--json"]}[name]
     clock = time.perf_counter()
@@ -158,7 +204,8 @@ def local_step(name: str, directory: Path) -> dict:
             sys.stdout = stdout
     if code:
         raise SystemExit(code)
-    return {"seconds": round(time.perf_counter() - clock, 2)}
+    return {"seconds": round(time.perf_counter() - clock, 2), **({"calibration_sample": sample} if sample
+                                                                   and name == "simulate" else {})}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -176,6 +223,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=None, help="the Parquet source (written when absent)")
     parser.add_argument("--steps", default=None,
                         help="comma-separated engine:step (default all; 'none' only writes the source)")
+    parser.add_argument("--spark-memory", default="4g",
+                        help="the local Spark's memory (its driver is its executor; default 4g: with 1g, the join "
+                             "of 10,000,000 orders with their requests ran at the heap's limit)")
+    parser.add_argument("--calibration-sample", type=int, default=None, metavar="N",
+                        help="simulate with the calibration fitted on a sample of N orders (seed 1), on both engines")
+    parser.add_argument("--stop-after", type=float, default=None, metavar="SECONDS",
+                        help="stop a step that runs longer, recording how far Spark got (its stages' tasks done)")
     parser.add_argument("--step", nargs=2, metavar=("ENGINE", "STEP"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     directory = args.dir or ROOT / "data" / "bench" / f"parquet-{args.orders}"
@@ -183,8 +237,14 @@ def main(argv: list[str] | None = None) -> int:
         engine, name = args.step
         print(json.dumps((spark_step if engine == "spark" else local_step)(name, directory)))
         return 0
+    import tempfile
+
+    from analytics.spark import MEMORY_ENV
     from bench.child import run_child
 
+    os.environ[MEMORY_ENV] = args.spark_memory
+    if args.calibration_sample:
+        os.environ[CALIBRATION_SAMPLE_ENV] = str(args.calibration_sample)
     load_before = os.getloadavg()[0]
     written = None
     if not directory.exists():
@@ -198,8 +258,19 @@ def main(argv: list[str] | None = None) -> int:
     wanted = (STEPS if not args.steps else [] if args.steps == "none"
               else [tuple(s.split(":")) for s in args.steps.split(",")])
     for engine, name in wanted:
+        progress = Path(tempfile.mkdtemp()) / "progress.json"
+        os.environ[PROGRESS_ENV] = str(progress)
         code, out, err, wall, rss = run_child([sys.executable, "-m", "bench.spark", "--orders", str(args.orders),
-                                               "--dir", str(directory), "--step", engine, name])
+                                               "--dir", str(directory), "--step", engine, name], timeout=args.stop_after)
+        if code and args.stop_after and wall > args.stop_after:
+            # Stopped: what Spark had done by then (its stages' tasks), from the last look at its status API.
+            seen = json.loads(progress.read_text()) if progress.exists() else {}
+            steps[f"{engine}:{name}"] = {"stopped_after_seconds": round(wall, 1), "python_peak_rss_mb": round(rss),
+                                         "progress": seen, "calibration_sample": _calibration_sample()
+                                         if name == "simulate" else None}
+            print(f"{engine} {name} stopped after {wall:.0f} s: {seen}", flush=True)
+            _save(results, args.orders, entry, directory, load_before)
+            continue
         if code:
             print(f"{engine} {name} failed ({code}):\n{err[-2000:]}", flush=True)
             continue
@@ -214,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _save(results: dict, orders: int, entry: dict, directory: Path, load_before: float) -> None:
     entry.update(measured_at=f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC", cores=os.cpu_count(),
+                 memory_bytes=os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),
                  load_average=[round(load_before, 1), round(os.getloadavg()[0], 1)],
                  bytes=sum(p.stat().st_size for p in directory.rglob("*.parquet")))
     results[str(orders)] = entry
@@ -237,7 +309,8 @@ def section(path: Path = OUT) -> list[str]:
            "that measures the partials). How the work splits and a plan for a cluster: DISTRIBUTED.md.", ""]
     if not path.exists():
         return out + ["Not measured yet: `.venv/bin/python -m bench.spark --orders 10000000`.", ""]
-    for orders, m in sorted(json.loads(path.read_text()).items(), key=lambda kv: int(kv[0])):
+    measured = sorted(json.loads(path.read_text()).items(), key=lambda kv: int(kv[0]))
+    for orders, m in measured:
         out += [f"{int(orders):,} orders ({m['bytes'] / 1e6:,.0f} MB of Parquet), measured {m['measured_at']}, "
                 f"{m['cores']} cores; load average (1 min) {m['load_average'][0]:.1f} before, "
                 f"{m['load_average'][1]:.1f} after the last run, on a machine shared with other work (a step run "
@@ -245,18 +318,104 @@ def section(path: Path = OUT) -> list[str]:
                 "| step | engine | seconds (in process) | seconds (whole process) | peak RSS MB "
                 "| JVM peak heap MB | JVM peak RSS MB | shuffled MB | executors' run s |",
                 "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        notes = []
         for key, s in m["steps"].items():
             engine, name = key.split(":")
+            if "stopped_after_seconds" in s:
+                out.append(f"| {_words(name, s)} | {engine} | stopped | {s['stopped_after_seconds']:,.1f} | "
+                           f"{s['python_peak_rss_mb']:,} | | | | |")
+                notes.append(_stopped(engine, name, s))
+                continue
             jvm = (f"{s['jvm_peak_heap_mb']:,}", f"{s['jvm_peak_rss_mb']:,}" if s.get("jvm_peak_rss_mb") else "",
                    _mb(s["shuffle_write_bytes"]), f"{s['executor_run_seconds']:,.1f}") if engine == "spark" else ("",) * 4
-            out.append(f"| {WORDS[name]} | {engine} | {s['seconds']:,.1f} | {s['wall_seconds']:,.1f} | "
+            out.append(f"| {_words(name, s)} | {engine} | {s['seconds']:,.1f} | {s['wall_seconds']:,.1f} | "
                        f"{s['python_peak_rss_mb']:,} | {' | '.join(jvm)} |")
+            if engine == "spark" and s.get("stages"):
+                notes.append(_busiest(name, s))
+        notes += _not_run(orders, m, measured)
         report = m["steps"].get("spark:report", {})
         if "partials_bytes" in report:
-            out += ["", f"The report's added partials, as the driver collects them: {report['partials_rows']:,} rows, "
-                        f"{report['partials_bytes'] / 1e6:,.2f} MB."]
+            notes.append(f"The report's added partials, as the driver collects them: {report['partials_rows']:,} rows, "
+                         f"{report['partials_bytes'] / 1e6:,.2f} MB.")
+        out += [line for note in notes for line in ("", note)]
         out.append("")
+    out += _growth(measured)
     return out
+
+
+def _words(name: str, s: dict) -> str:
+    sample = s.get("calibration_sample")
+    return WORDS[name] + (f", calibrated on a sample of {sample:,} orders" if sample else "")
+
+
+def _rate(stage: dict) -> str:
+    rows = stage.get("input_records", 0) + stage.get("shuffle_read_records", 0)
+    per = rows / stage["tasks"] if stage.get("tasks") else 0
+    speed = f", {rows / stage['run_seconds']:,.0f} rows per task-second" if stage.get("run_seconds") and rows else ""
+    read = f", {rows:,} rows read ({per:,.0f} a task){speed}" if rows else ""
+    return (f"{stage['tasks']:,} of {stage.get('of_tasks', stage['tasks']):,} tasks done, {stage['run_seconds']:,.1f} s "
+            f"of executors' time{read}")
+
+
+def _busiest(name: str, s: dict) -> str:
+    """The stage that took most of a Spark step's executors' time, with its rate per task (partition)."""
+    stage = max(s["stages"], key=lambda st: st["run_seconds"])
+    spilled = f"; {s['spilled_bytes'] / 1e6:,.0f} MB spilled to disk" if s.get("spilled_bytes") else ""
+    gc = f"; the JVM's garbage collection {s['gc_seconds']:,.1f} s" if "gc_seconds" in s else ""
+    memory = f" (Spark memory {s['spark_memory']})" if s.get("spark_memory") else ""
+    return f"Spark {WORDS[name]}{memory}: its busiest stage ({stage['name']}): {_rate(stage)}{spilled}{gc}."
+
+
+def _stopped(engine: str, name: str, s: dict) -> str:
+    """What a step stopped before its end had done: each stage with tasks done, from Spark's status API."""
+    seen = s.get("progress") or {}
+    stages = [st for st in seen.get("stages", []) if st.get("tasks") or st.get("status") == "ACTIVE"]
+    done = "; ".join(f"{st['name']} ({st.get('status', '').lower()}): {_rate(st)}" for st in stages[::-1])
+    return (f"{engine.capitalize()} {_words(name, s)} was stopped after {s['stopped_after_seconds']:,.0f} s (to finish "
+            f"in the time the machine was free); at {seen.get('seconds', 0):,.0f} s Spark had done: {done or 'nothing'}.")
+
+
+def _not_run(orders: str, m: dict, measured: list) -> list[str]:
+    """The local engine's steps measured at a smaller size but not at this one: the memory that rules
+    them out here (the local engine holds every order of a step in memory: its peak grows with them)."""
+    out = []
+    for key in dict.fromkeys(k for o, other in measured if int(o) < int(orders) for k in other["steps"]):
+        engine, name = key.split(":")
+        if engine != "local" or key in m["steps"]:
+            continue
+        smaller, s = max(((int(o), other["steps"][key]) for o, other in measured
+                          if int(o) < int(orders) and "seconds" in other["steps"].get(key, {})), default=(0, None))
+        if s is None:
+            continue
+        need = s["python_peak_rss_mb"] * int(orders) / smaller
+        out.append(f"Not run on the local engine at {int(orders):,} orders: {WORDS[name]}. Its {smaller:,}-order run "
+                   f"peaked at {s['python_peak_rss_mb']:,} MB, every order in memory; at {int(orders):,} orders about "
+                   f"{need / 1e3:,.0f} GB, against this machine's {m.get('memory_bytes', 0) / 2**30:,.0f} GiB, "
+                   "shared with other work.")
+    return out
+
+
+def _growth(measured: list) -> list[str]:
+    """How each step's time grows from one measured size to the next, for both engines."""
+    lines = []
+    for (small, a), (large, b) in zip(measured, measured[1:], strict=False):
+        parts = []
+        for key, s in b["steps"].items():
+            before = a["steps"].get(key, {})
+            if "seconds" not in before:
+                continue
+            engine, name = key.split(":")
+            if "seconds" in s:
+                parts.append(f"{engine} {_words(name, s)}: {before['seconds']:,.1f} s to {s['seconds']:,.1f} s "
+                             f"({s['seconds'] / before['seconds']:,.1f}×)")
+            elif "stopped_after_seconds" in s:
+                parts.append(f"{engine} {_words(name, s)}: {before['seconds']:,.1f} s to more than "
+                             f"{s['stopped_after_seconds']:,.0f} s (stopped; more than "
+                             f"{s['stopped_after_seconds'] / before['seconds']:,.1f}×)")
+        if parts:
+            lines += [f"How time grows from {int(small):,} to {int(large):,} orders ({int(large) / int(small):,.0f}× the "
+                      f"orders; each size's load average above): " + "; ".join(parts) + ".", ""]
+    return lines
 
 
 if __name__ == "__main__":
