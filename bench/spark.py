@@ -97,6 +97,7 @@ def _stage(st: dict) -> dict:
     return {"name": st.get("name", "")[:60], "status": st.get("status"), "tasks": st.get("numCompleteTasks", 0),
             "of_tasks": st.get("numTasks", 0), "shuffle_write_bytes": st.get("shuffleWriteBytes", 0),
             "run_seconds": round(st.get("executorRunTime", 0) / 1000, 1),
+            "cpu_seconds": round(st.get("executorCpuTime", 0) / 1e9, 1),
             "input_records": st.get("inputRecords", 0), "shuffle_read_records": st.get("shuffleReadRecords", 0),
             "spilled_bytes": st.get("diskBytesSpilled", 0)}
 
@@ -118,6 +119,30 @@ def _watch(base: str, path: Path, clock: float) -> None:
     threading.Thread(target=loop, daemon=True).start()
 
 
+def _cpu_seconds() -> float:
+    """The CPU time (user and system) of this process and of every process it started that still runs
+    (Spark's JVM and its Python workers), from /proc: on a shared machine, what a step itself cost."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(fields[1])
+            cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    mine = {os.getpid()}
+    grown = True
+    while grown:
+        found = {pid for pid, parent in parents.items() if parent in mine} - mine
+        grown = bool(found)
+        mine |= found
+    times = os.times()
+    return sum(cpu.get(pid, 0.0) for pid in mine - {os.getpid()}) + times.user + times.system
+
+
 def spark_step(name: str, directory: Path) -> dict:
     """Run one Spark step in this process with the status API on; what it cost, from Spark's own figures."""
     import socket
@@ -135,6 +160,7 @@ def spark_step(name: str, directory: Path) -> dict:
     src = source.open_source(directory)
     stats: dict = {}
     base = f"http://127.0.0.1:{port}/api/v1/applications"
+    cpu_before = _cpu_seconds()
     clock = time.perf_counter()
     if os.environ.get(PROGRESS_ENV):
         _watch(base, Path(os.environ[PROGRESS_ENV]), clock)
@@ -149,6 +175,7 @@ def spark_step(name: str, directory: Path) -> dict:
     elif name == "calibrate_sample":
         spark.calibrate(session, src, size=1_000_000, seed=1)
     seconds = time.perf_counter() - clock
+    stats["cpu_seconds"] = round(_cpu_seconds() - cpu_before, 1)
     app = _rest(base)[0]["id"]
     stages = _rest(f"{base}/{app}/stages")
     if name == "report":
@@ -195,6 +222,7 @@ def local_step(name: str, directory: Path) -> dict:
                          *sampled, "--json"],
             "calibrate_sample": ["calibrate", "--source", str(directory), "--sample", "1000000", "--seed", "1",
                                  "--json"]}[name]
+    cpu_before = _cpu_seconds()
     clock = time.perf_counter()
     with open(os.devnull, "w") as sink:
         stdout, sys.stdout = sys.stdout, sink
@@ -204,8 +232,8 @@ def local_step(name: str, directory: Path) -> dict:
             sys.stdout = stdout
     if code:
         raise SystemExit(code)
-    return {"seconds": round(time.perf_counter() - clock, 2), **({"calibration_sample": sample} if sample
-                                                                   and name == "simulate" else {})}
+    return {"seconds": round(time.perf_counter() - clock, 2), "cpu_seconds": round(_cpu_seconds() - cpu_before, 1),
+            **({"calibration_sample": sample} if sample and name == "simulate" else {})}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -260,12 +288,14 @@ def main(argv: list[str] | None = None) -> int:
     for engine, name in wanted:
         progress = Path(tempfile.mkdtemp()) / "progress.json"
         os.environ[PROGRESS_ENV] = str(progress)
+        load = os.getloadavg()[0]
         code, out, err, wall, rss = run_child([sys.executable, "-m", "bench.spark", "--orders", str(args.orders),
                                                "--dir", str(directory), "--step", engine, name], timeout=args.stop_after)
         if code and args.stop_after and wall > args.stop_after:
             # Stopped: what Spark had done by then (its stages' tasks), from the last look at its status API.
             seen = json.loads(progress.read_text()) if progress.exists() else {}
             steps[f"{engine}:{name}"] = {"stopped_after_seconds": round(wall, 1), "python_peak_rss_mb": round(rss),
+                                         "load_average": [round(load, 1), round(os.getloadavg()[0], 1)],
                                          "progress": seen, "calibration_sample": _calibration_sample()
                                          if name == "simulate" else None}
             print(f"{engine} {name} stopped after {wall:.0f} s: {seen}", flush=True)
@@ -275,7 +305,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{engine} {name} failed ({code}):\n{err[-2000:]}", flush=True)
             continue
         figures = json.loads(out.strip().splitlines()[-1])
-        figures.update(wall_seconds=round(wall, 1), python_peak_rss_mb=round(rss))
+        figures.update(wall_seconds=round(wall, 1), python_peak_rss_mb=round(rss),
+                       load_average=[round(load, 1), round(os.getloadavg()[0], 1)])
         steps[f"{engine}:{name}"] = figures
         print(f"{engine:5} {WORDS[name]}: {figures}", flush=True)
         _save(results, args.orders, entry, directory, load_before)
@@ -306,7 +337,10 @@ def section(path: Path = OUT) -> list[str]:
            "(os.wait4: for Spark, the driver's Python or a Python worker); the JVM's peak heap and RSS, the bytes",
            "shuffled and the executors' run time: Spark's status API. Seconds in process: the step's call; whole",
            "process: with the interpreter's and Spark's start (and, for Spark's report, a second, untimed pass",
-           "that measures the partials). How the work splits and a plan for a cluster: DISTRIBUTED.md.", ""]
+           "that measures the partials). CPU seconds: user and system time of the step's call, in its process",
+           "and (for Spark) the JVM and the Python workers it started, from /proc: on a machine shared with",
+           "other work, what the step itself cost, where its seconds also count the wait for a core.",
+           "How the work splits and a plan for a cluster: DISTRIBUTED.md.", ""]
     if not path.exists():
         return out + ["Not measured yet: `.venv/bin/python -m bench.spark --orders 10000000`.", ""]
     measured = sorted(json.loads(path.read_text()).items(), key=lambda kv: int(kv[0]))
@@ -314,22 +348,23 @@ def section(path: Path = OUT) -> list[str]:
         out += [f"{int(orders):,} orders ({m['bytes'] / 1e6:,.0f} MB of Parquet), measured {m['measured_at']}, "
                 f"{m['cores']} cores; load average (1 min) {m['load_average'][0]:.1f} before, "
                 f"{m['load_average'][1]:.1f} after the last run, on a machine shared with other work (a step run "
-                "again with --steps replaces its row; DISTRIBUTED.md gives each run's load).", "",
-                "| step | engine | seconds (in process) | seconds (whole process) | peak RSS MB "
-                "| JVM peak heap MB | JVM peak RSS MB | shuffled MB | executors' run s |",
-                "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                "again with --steps replaces its row; its own load average, where recorded, in the last column).", "",
+                "| step | engine | seconds (in process) | CPU seconds (in process) | seconds (whole process) "
+                "| peak RSS MB | JVM peak heap MB | JVM peak RSS MB | shuffled MB | executors' run s | load average |",
+                "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
         notes = []
         for key, s in m["steps"].items():
             engine, name = key.split(":")
             if "stopped_after_seconds" in s:
-                out.append(f"| {_words(name, s)} | {engine} | stopped | {s['stopped_after_seconds']:,.1f} | "
-                           f"{s['python_peak_rss_mb']:,} | | | | |")
+                out.append(f"| {_words(name, s)} | {engine} | stopped | | {s['stopped_after_seconds']:,.1f} | "
+                           f"{s['python_peak_rss_mb']:,} | | | | | {_load(s)} |")
                 notes.append(_stopped(engine, name, s))
                 continue
             jvm = (f"{s['jvm_peak_heap_mb']:,}", f"{s['jvm_peak_rss_mb']:,}" if s.get("jvm_peak_rss_mb") else "",
                    _mb(s["shuffle_write_bytes"]), f"{s['executor_run_seconds']:,.1f}") if engine == "spark" else ("",) * 4
-            out.append(f"| {_words(name, s)} | {engine} | {s['seconds']:,.1f} | {s['wall_seconds']:,.1f} | "
-                       f"{s['python_peak_rss_mb']:,} | {' | '.join(jvm)} |")
+            cpu = f"{s['cpu_seconds']:,.1f}" if "cpu_seconds" in s else ""
+            out.append(f"| {_words(name, s)} | {engine} | {s['seconds']:,.1f} | {cpu} | {s['wall_seconds']:,.1f} | "
+                       f"{s['python_peak_rss_mb']:,} | {' | '.join(jvm)} | {_load(s)} |")
             if engine == "spark" and s.get("stages"):
                 notes.append(_busiest(name, s))
         notes += _not_run(orders, m, measured)
@@ -341,6 +376,11 @@ def section(path: Path = OUT) -> list[str]:
         out.append("")
     out += _growth(measured)
     return out
+
+
+def _load(s: dict) -> str:
+    """The step's load average (1 min) before and after it, when it was recorded per step."""
+    return " to ".join(f"{x:.1f}" for x in s["load_average"]) if "load_average" in s else ""
 
 
 def _words(name: str, s: dict) -> str:
