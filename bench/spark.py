@@ -164,8 +164,16 @@ def spark_step(name: str, directory: Path) -> dict:
     clock = time.perf_counter()
     if os.environ.get(PROGRESS_ENV):
         _watch(base, Path(os.environ[PROGRESS_ENV]), clock)
+    kept: dict = {}
     if name == "report":
-        spark.report(session, src, NO_FILTERS)
+        # The added partials spark.report collects, kept on their way to the finaliser (their size below):
+        # no second pass over the orders to measure them.
+        tally = spark.tally
+        spark.tally = lambda *a, **k: kept.setdefault("added", tally(*a, **k))
+        try:
+            spark.report(session, src, NO_FILTERS)
+        finally:
+            spark.tally = tally
     elif name == "simulate":
         policy = Policy.from_settings(POLICY[1::2])
         sample = _calibration_sample()
@@ -179,10 +187,7 @@ def spark_step(name: str, directory: Path) -> dict:
     app = _rest(base)[0]["id"]
     stages = _rest(f"{base}/{app}/stages")
     if name == "report":
-        # The partials the driver collects, once more, untimed: what Spark's adding gives it.
-        from analytics.report import report_specs
-
-        added = spark.tally(session, directory, report_specs(len(src.currencies) > 1))
+        added = kept["added"]
         stats["partials_rows"] = added.height
         stats["partials_bytes"] = int(added.estimated_size())
     stats["stages"] = [_stage(st) for st in stages]
@@ -336,10 +341,10 @@ def section(path: Path = OUT) -> list[str]:
            "through `mapInArrow`). Peak RSS: the largest single process of the step's tree as the OS reports it",
            "(os.wait4: for Spark, the driver's Python or a Python worker); the JVM's peak heap and RSS, the bytes",
            "shuffled and the executors' run time: Spark's status API. Seconds in process: the step's call; whole",
-           "process: with the interpreter's and Spark's start (and, for Spark's report, a second, untimed pass",
-           "that measures the partials). CPU seconds: user and system time of the step's call, in its process",
-           "and (for Spark) the JVM and the Python workers it started, from /proc: on a machine shared with",
-           "other work, what the step itself cost, where its seconds also count the wait for a core.",
+           "process: with the interpreter's and Spark's start (and, in a Spark report's row without CPU seconds, a",
+           "second, untimed pass that measured the partials). CPU seconds: user and system time of the step's call",
+           "in its process and (for Spark) the JVM and the Python workers it started, from /proc: on a machine",
+           "shared with other work, what the step itself cost, where its seconds also count the wait for a core.",
            "How the work splits and a plan for a cluster: DISTRIBUTED.md.", ""]
     if not path.exists():
         return out + ["Not measured yet: `.venv/bin/python -m bench.spark --orders 10000000`.", ""]
