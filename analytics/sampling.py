@@ -28,17 +28,18 @@ DRAWN = "uniform without replacement: the orders with the smallest md5('SEED:ORD
 CHECKS = tuple(name for name, f in figures.FIGURES.items() if f.unit == "share")
 
 
-def parse_size(text: str) -> int | float:
-    """--sample's value: a whole number of orders (1 or more) or a fraction of them (between 0 and 1)."""
+def parse_size(text: str, option: str = "--sample") -> int | float:
+    """A sample size given as `option` (--sample; simulate's --calibration-sample): a whole number of
+    orders (1 or more) or a fraction of them (between 0 and 1)."""
     try:
         value = float(text)
     except (TypeError, ValueError):
-        raise ValueError(f"--sample takes a number of orders (e.g. 100000) or a fraction (e.g. 0.1), got {text!r}") from None
+        raise ValueError(f"{option} takes a number of orders (e.g. 100000) or a fraction (e.g. 0.1), got {text!r}") from None
     if value.is_integer() and value >= 1:
         return int(value)
     if 0 < value < 1:
         return value
-    raise ValueError(f"--sample must be a whole number of orders of 1 or more, or a fraction between 0 and 1, "
+    raise ValueError(f"{option} must be a whole number of orders of 1 or more, or a fraction between 0 and 1, "
                      f"got {text!r}")
 
 
@@ -140,13 +141,15 @@ def described(n: int, total: int, seed: int) -> dict:
             "drawn": DRAWN}
 
 
-def calibrate_local(con, dataset_id: str, size: int | float, seed: int) -> tuple[object, dict]:
+def calibrate_local(con, dataset_id: str, size: int | float, seed: int,
+                    frame: pl.DataFrame | None = None) -> tuple[object, dict]:
     """The calibration fitted on a sample of a stored data set (or a Parquet source's views), on this
     machine: (calibration, {"sample": ..., "sampling_effect": ...}). Not stored: the data set's stored
-    calibration stays the one fitted on every order."""
+    calibration stays the one fitted on every order. `frame`: the data set's orders (load_orders'),
+    when already in memory (simulate has them), so they are not loaded twice."""
     from analytics.orders import data_end_expr, load_orders
 
-    frame = load_orders(con, dataset_id)
+    frame = load_orders(con, dataset_id) if frame is None else frame
     total = frame.height
     n = size_of(size, total)
     end = frame.select(data_end_expr().dt.epoch("us")).item()

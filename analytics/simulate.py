@@ -51,6 +51,8 @@ Data and calibration:
     store_dataset(con, dataset)   fit the calibration and build the stored arrays (after an import)
     prepare_frame(frame, dataset_id="frame", calibration=None) -> Prepared   the same from a frame in
         memory (orders.load_orders' columns; absent optional columns mean unknown); fitted if not given
+    recalibrated(prepared, calibration) -> Prepared   the same orders with another calibration (one fitted
+        on a sample: sampling.py), nothing replayed under the first one kept
     calibrate.calibrate(con, dataset_id, refit=False) -> Calibration;  calibrate.load_calibration(con, id)
     Calibration.summary() -> dict                      fitted figures with their sample sizes
     fit_vs_data(prepared) -> dict[str, pl.DataFrame]   fitted curve against the data's own distribution
@@ -122,7 +124,7 @@ import functools
 import math
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import polars as pl
@@ -252,6 +254,12 @@ def prepare_frame(frame: pl.DataFrame, dataset_id: str = "frame", calibration: c
     has = frame.select(pl.col("has_request").any(), pl.col("has_refund").any()).row(0)
     return Prepared(dataset_id, dataset_id, frame, prepare(frame), calibration or cal.fit(frame),
                     capabilities.of_frame(*has))
+
+
+def recalibrated(prep: Prepared, calibration: cal.Calibration) -> Prepared:
+    """`prep` replayed with another calibration: the same orders and arrays (and bootstrap resamples,
+    which the calibration does not touch); the memo and the draws, made with the first one, start empty."""
+    return replace(prep, calibration=calibration, memo={}, draws={})
 
 
 def policy_parameters(prep: Prepared) -> tuple[Parameter, ...]:
@@ -655,10 +663,11 @@ def _figures(values: Summaries, missing: Mapping[str, str] = {}, signed: bool = 
 
 
 def simulate(source, dataset: str | None = None, policy: Policy | None = None, replicates: int = DEFAULT_REPLICATES,
-             seed: int = 0, *, baseline: Policy | None = None, summaries=None) -> dict:
+             seed: int = 0, *, baseline: Policy | None = None, summaries=None, fitted_on: dict | None = None) -> dict:
     """Baseline, scenario and their difference, each figure with its 95% interval over replicates.
     `summaries(prep, policies, replicates, seed)`: where the replicates' figures come from (default:
-    replayed here; spark.py replays them on a cluster)."""
+    replayed here; spark.py replays them on a cluster). `fitted_on`: when the calibration was fitted on a
+    sample, sampling.fit_reported's blocks, shown as the result's "calibration" (absent: every order)."""
     prep = _source(source, dataset)
     policy = policy or Policy()
     baseline = baseline or Policy()
@@ -669,6 +678,7 @@ def simulate(source, dataset: str | None = None, policy: Policy | None = None, r
     missing = unavailable(prep)
     return {
         "dataset": {"id": prep.dataset_id, "name": prep.name},
+        **_fitted_on(fitted_on),
         "policy": policy.changes(),
         "observed": _observed(prep),
         "replicates": replicates,
@@ -683,9 +693,9 @@ def simulate(source, dataset: str | None = None, policy: Policy | None = None, r
 
 
 def sweep(source, param: str, values: Iterable[object], dataset: str | None = None, policy: Policy | None = None,
-          replicates: int = DEFAULT_REPLICATES, seed: int = 0, *, summaries=None) -> dict:
+          replicates: int = DEFAULT_REPLICATES, seed: int = 0, *, summaries=None, fitted_on: dict | None = None) -> dict:
     """One parameter over a range (the rest of `policy` held): each point's scenario and delta.
-    `summaries`: where the replicates' figures come from, as for simulate."""
+    `summaries` and `fitted_on`: as for simulate."""
     prep = _source(source, dataset)
     params = policy_parameters(prep)
     spec = next((p for p in params if p.name == param), None)
@@ -709,6 +719,7 @@ def sweep(source, param: str, values: Iterable[object], dataset: str | None = No
     ]
     return {
         "dataset": {"id": prep.dataset_id, "name": prep.name},
+        **_fitted_on(fitted_on),
         "param": param,
         "values": parsed,
         "policy": policy.changes(),
@@ -719,6 +730,12 @@ def sweep(source, param: str, values: Iterable[object], dataset: str | None = No
         "baseline": _figures(base, missing),
         "points": points,
     }
+
+
+def _fitted_on(extra: dict | None) -> dict:
+    """The result's "calibration" block: the sample the calibration was fitted on and what the sampling
+    does to the fit (sampling.fit_reported's blocks); nothing when it was fitted on every order."""
+    return {"calibration": extra} if extra else {}
 
 
 def _flatten(nested: Mapping, prefix: str = "") -> dict[str, dict]:

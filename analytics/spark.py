@@ -15,8 +15,9 @@ to the last digit, however the orders are partitioned.
                                               at `remote` / $SPARK_REMOTE (sc://HOST:PORT)
     orders_frame(spark, directory, columns)   one row per order of a Parquet source, the asked columns
     report(spark, source, filters, threshold_days=20, partitions=None) -> dict
-    simulate(spark, source, policy_for, replicates, seed, partitions=None, baseline=None) -> dict
-    sweep(spark, source, param, values, policy_for, replicates, seed, partitions=None) -> dict
+    simulate(spark, source, policy_for, replicates, seed, partitions=None, baseline=None,
+             calibration_sample=None, calibration_seed=0) -> dict   calibrated on every order or a sample
+    sweep(spark, source, param, values, policy_for, replicates, seed, partitions=None, ...) -> dict
     calibrate(spark, source, size=None, seed=0, partitions=None) -> (Calibration, extra)   every order, or a sample drawn by Spark
 
 pyspark is imported only when a function here runs (the rest of the product never needs it).
@@ -287,32 +288,61 @@ _TIMES = ("placed_at", "paid_at", "shipped_at", "delivered_at", "cancelled_at", 
           "refund_initiated_at", "refund_completed_at")
 
 
-def _replay_batches(wide, calibration, policies, replicates: int, seed: int):
-    """The function every partition runs: its orders replayed under each policy and replicate."""
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        from analytics.orders import ORDER_COLUMNS
-        from analytics.replay import _tallies, draw_base, latent, replay
-        from analytics.replay_data import prepare, resample
+# Orders a Python worker replays at once: a partition's orders are replayed in chunks of about this many
+# (whole Arrow batches), each chunk's tallies added up like the partitions' (the draws are keyed by order,
+# so a chunk's orders replay as they would in one piece). A worker's memory then stays that of one chunk
+# (about half a gigabyte for 1,000,000 orders) however large its partition: at 100,000,000 orders in 8
+# partitions, a partition in one piece would need some 6 GB per worker.
+REPLAY_CHUNK = 1_000_000
 
-        chunks = [_polars(b) for b in batches]
-        chunks = [c for c in chunks if c.height]
-        if not chunks:
-            return
-        data = prepare(pl.concat(chunks).select(list(ORDER_COLUMNS)).sort("order_id"), wide)
-        rows = []
-        for k in range(replicates):
-            drawn = calibration.drawn(seed, k)
-            base = draw_base(data, drawn)
-            boot = resample(data, seed, k)
-            for i, policy in enumerate(policies):
-                rep = replay(data, drawn, policy, latent(data, drawn, seed, k, base))
-                plain, weighted = _tallies(data, rep, boot)
-                for is_boot, t in ((False, plain), (True, weighted)):
-                    rows.append({"policy": i, "replicate": k, "boot": is_boot, "total": boot.total if is_boot else 0.0,
-                                 "wait_width": int(t.wait.shape[1]),
-                                 **{name: getattr(t, name).ravel().tolist() for name in _TALLY_FIELDS}})
-        yield pa.RecordBatch.from_pylist(rows, schema=_TALLY_ARROW)
+
+def _chunks(batches: Iterator[pa.RecordBatch], size: int) -> Iterator[pl.DataFrame]:
+    """A partition's Arrow batches as frames of `size` orders or a little more (whole batches)."""
+    held: list[pl.DataFrame] = []
+    rows = 0
+    for batch in batches:
+        if batch.num_rows:
+            held.append(_polars(batch))
+            rows += batch.num_rows
+        if rows >= size:
+            yield pl.concat(held)
+            held, rows = [], 0
+    if held:
+        yield pl.concat(held)
+
+
+def _replay_batches(wide, calibration, policies, replicates: int, seed: int):
+    """The function every partition runs: its orders replayed under each policy and replicate, a chunk
+    of REPLAY_CHUNK orders at a time (as the driver reads it), one Arrow batch of tallies per chunk."""
+    chunk = REPLAY_CHUNK
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for frame in _chunks(batches, chunk):
+            yield _replay_chunk(frame, wide, calibration, policies, replicates, seed)
     return run
+
+
+def _replay_chunk(frame: pl.DataFrame, wide, calibration, policies, replicates: int, seed: int) -> pa.RecordBatch:
+    """One chunk of a partition's orders replayed: a row per (policy, replicate, plain or bootstrap)."""
+    from analytics.orders import ORDER_COLUMNS
+    from analytics.replay import _tallies, draw_base, latent, replay
+    from analytics.replay_data import prepare, resample
+
+    data = prepare(frame.select(list(ORDER_COLUMNS)).sort("order_id"), wide)
+    del frame
+    rows = []
+    for k in range(replicates):
+        drawn = calibration.drawn(seed, k)
+        base = draw_base(data, drawn)
+        boot = resample(data, seed, k)
+        for i, policy in enumerate(policies):
+            rep = replay(data, drawn, policy, latent(data, drawn, seed, k, base))
+            plain, weighted = _tallies(data, rep, boot)
+            for is_boot, t in ((False, plain), (True, weighted)):
+                rows.append({"policy": i, "replicate": k, "boot": is_boot, "total": boot.total if is_boot else 0.0,
+                             "wait_width": int(t.wait.shape[1]),
+                             **{name: getattr(t, name).ravel().tolist() for name in _TALLY_FIELDS}})
+    return pa.RecordBatch.from_pylist(rows, schema=_TALLY_ARROW)
 
 
 def _epoch_us(value) -> int:
@@ -390,9 +420,12 @@ def _replayed(spark, source, partitions: int | None):
     return wide, summaries
 
 
-def _prepared(source, wide):
-    """simulate.Prepared for a source whose orders stay on Spark: its calibration (fitted on the driver,
-    on the whole data set, as one machine fits it: calibrate.calibrate over the source) and its Wide."""
+def _prepared(spark, source, wide, partitions: int | None, sample: int | float | None, sample_seed: int):
+    """(simulate.Prepared, the sample's blocks or None) for a source whose orders stay on Spark: its Wide
+    and its calibration, fitted on the driver either on the whole data set as one machine fits it
+    (calibrate.calibrate over the source: every order in the driver's memory) or, with `sample`, on a
+    uniform sample of that many orders (or that fraction) drawn by Spark for `sample_seed` (calibrate
+    below: only the sample reaches the driver)."""
     from analytics import calibrate as cal
     from analytics import simulate as sim
     from analytics.orders import ORDER_COLUMNS
@@ -400,31 +433,39 @@ def _prepared(source, wide):
 
     ds = source.dataset
     empty = pl.DataFrame(schema=ORDER_COLUMNS)
-    return sim.Prepared(ds.id, ds.name, empty, prepare(empty, wide), cal.calibrate(source.con, ds.id), source.missing)
+    extra = None
+    if sample is None:
+        fitted = cal.calibrate(source.con, ds.id)
+    else:
+        fitted, extra = calibrate(spark, source, size=sample, seed=sample_seed, partitions=partitions)
+    return sim.Prepared(ds.id, ds.name, empty, prepare(empty, wide), fitted, source.missing), extra
 
 
 def simulate(spark, source, policy_for, *, replicates: int, seed: int = 0, partitions: int | None = None,
-             baseline=None) -> dict:
+             baseline=None, calibration_sample: int | float | None = None, calibration_seed: int = 0) -> dict:
     """simulate.simulate's JSON for a Parquet source (source.Source), the replays run on Spark.
     `policy_for(prepared)`: the scenario's Policy, checked against the data set's own parameters (its
-    payment methods) once they are known."""
+    payment methods) once they are known. `calibration_sample`: fit the calibration on a sample of that
+    many orders (or that fraction), drawn for `calibration_seed` (the JSON's "calibration" says so)."""
     from analytics import simulate as sim
 
     wide, summaries = _replayed(spark, source, partitions)
-    prep = _prepared(source, wide)
+    prep, extra = _prepared(spark, source, wide, partitions, calibration_sample, calibration_seed)
     return sim.simulate(prep, policy=policy_for(prep), replicates=replicates, seed=seed, baseline=baseline,
-                        summaries=summaries)
+                        summaries=summaries, fitted_on=extra)
 
 
 def sweep(spark, source, param: str, values, policy_for, *, replicates: int, seed: int = 0,
-          partitions: int | None = None) -> dict:
-    """simulate.sweep's JSON for a Parquet source, every point's replays run on Spark (in one pass)."""
+          partitions: int | None = None, calibration_sample: int | float | None = None,
+          calibration_seed: int = 0) -> dict:
+    """simulate.sweep's JSON for a Parquet source, every point's replays run on Spark (in one pass);
+    the calibration as for simulate."""
     from analytics import simulate as sim
 
     wide, summaries = _replayed(spark, source, partitions)
-    prep = _prepared(source, wide)
+    prep, extra = _prepared(spark, source, wide, partitions, calibration_sample, calibration_seed)
     return sim.sweep(prep, param, values, policy=policy_for(prep), replicates=replicates, seed=seed,
-                     summaries=summaries)
+                     summaries=summaries, fitted_on=extra)
 
 
 # ---------------------------------------------------------------------------------------------------

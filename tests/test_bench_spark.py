@@ -4,6 +4,7 @@ read by the local engine as a whole; its section in BENCHMARKS.md shows what a r
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from analytics import source
 from analytics.report import report
@@ -39,7 +40,66 @@ def test_the_section_shows_each_step_measured(tmp_path):
                   "spark:report": {**step, "partials_rows": 1234, "partials_bytes": 250_000}}}}))
     text = "\n".join(bench_spark.section(path))
     assert "1,000,000 orders (50 MB of Parquet)" in text and "load average (1 min) 1.0 before, 2.0 after" in text
-    assert "| report | local | 0.5 | 1.2 | 300 |  |  |  |  |" in text
-    assert "| report | spark | 2.5 | 9.0 | 800 | 512 | 900 | 4.1 | 7.2 |" in text
+    assert "| report | local | 0.5 |  | 1.2 | 300 |  |  |  |  |  |" in text
+    assert "| report | spark | 2.5 |  | 9.0 | 800 | 512 | 900 | 4.1 | 7.2 |  |" in text
     assert "1,234 rows, 0.25 MB" in text
     assert "Not measured yet" in "\n".join(bench_spark.section(tmp_path / "absent.json"))
+
+
+def test_the_section_shows_a_stopped_step_a_step_memory_rules_out_and_how_time_grows(tmp_path):
+    path = tmp_path / "spark.json"
+    small = {"seconds": 2.5, "cpu_seconds": 4.0, "wall_seconds": 9.0, "python_peak_rss_mb": 800,
+             "jvm_peak_heap_mb": 512, "jvm_peak_rss_mb": 900, "shuffle_write_bytes": 4_100_000,
+             "executor_run_seconds": 7.25, "load_average": [3.0, 4.0], "spark_memory": "4g", "shuffle_partitions": 8,
+             "gc_seconds": 0.5, "stages": [
+                 {"name": "scan at /x/y/analytics/spark.py:1", "tasks": 6, "of_tasks": 6, "run_seconds": 2.0,
+                  "input_records": 1_000_000},
+                 {"name": "tally", "tasks": 4, "of_tasks": 4, "run_seconds": 5.0, "shuffle_read_records": 1_000_000}]}
+    stopped = {"stopped_after_seconds": 100.0, "python_peak_rss_mb": 400, "load_average": [5.0, 6.0], "progress": {
+        "seconds": 90, "stages": [{"name": "tally", "status": "ACTIVE", "tasks": 10, "of_tasks": 80, "run_seconds": 40.0,
+                                   "shuffle_read_records": 2_000_000},
+                                  {"name": "scan", "status": "COMPLETE", "tasks": 58, "of_tasks": 58,
+                                   "run_seconds": 50.0, "input_records": 10_000_000}]}}
+    entry = {"cores": 2, "load_average": [1.0, 2.0], "memory_bytes": 24 * 2**30}
+    path.write_text(json.dumps({
+        "1000000": {**entry, "measured_at": "2026-12-02 12:00 UTC", "bytes": 50_000_000, "steps": {
+            "local:report": {"seconds": 0.5, "cpu_seconds": 0.8, "wall_seconds": 1.2, "python_peak_rss_mb": 300},
+            "spark:report": small}},
+        "10000000": {**entry, "measured_at": "2026-12-02 13:00 UTC", "bytes": 500_000_000, "steps": {
+            "spark:report": stopped}}}))
+    text = "\n".join(bench_spark.section(path))
+    assert "| report | local | 0.5 | 0.8 | 1.2 | 300 |  |  |  |  |  |" in text
+    assert "| report | spark | 2.5 | 4.0 | 9.0 | 800 | 512 | 900 | 4.1 | 7.2 | 3.0 to 4.0 |" in text
+    # The busiest stage: 1,000,000 rows read by 4 tasks in 5 s of executors' time.
+    assert ("Spark report (Spark memory 4g, 8 shuffle partitions): its busiest stage (tally): 4 of 4 tasks done, "
+            "5.0 s of executors' time, 1,000,000 rows read (250,000 a task), 200,000 rows per task-second") in text
+    assert "| report | spark | stopped | | 100.0 | 400 | | | | | 5.0 to 6.0 |" in text
+    assert ("at 90 s Spark had done: scan (complete): 58 of 58 tasks done, 50.0 s of executors' time, 10,000,000 rows "
+            "read (172,414 a task), 200,000 rows per task-second; tally (active): 10 of 80 tasks done") in text
+    # 300 MB at 1,000,000 orders: about 3 GB at ten times the orders.
+    assert "Not run on the local engine at 10,000,000 orders: report. Its 1,000,000-order run peaked at 300 MB" in text
+    assert "at 10,000,000 orders about 3 GB" in text
+    assert ("How time grows from 1,000,000 to 10,000,000 orders (10× the orders; each size's load average above): "
+            "spark report: 2.5 s to more than 100 s (stopped; more than 40.0×).") in text
+
+
+def test_a_step_past_its_time_is_stopped_with_what_it_started():
+    import os
+    import sys
+    import time
+
+    from bench.child import run_child
+
+    code = ("import subprocess, sys, time; p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+            "print(p.pid, flush=True); time.sleep(60)")
+    exit_code, out, _, wall, _ = run_child([sys.executable, "-c", code], timeout=1)
+    assert exit_code == -15 and wall < 30
+    grandchild = int(out.split()[0])
+    time.sleep(0.5)
+    try:
+        os.kill(grandchild, 0)
+        stat = Path(f"/proc/{grandchild}/stat")
+        alive = stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except ProcessLookupError:
+        alive = False
+    assert not alive

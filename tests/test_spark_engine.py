@@ -13,11 +13,13 @@ import json
 import math
 import os
 
+import pyarrow as pa
 import pytest
 
 from analytics import db, generate, importer, source
 from analytics import spark as spark_engine
 from analytics.cli import main
+from analytics.policy import Policy
 
 WHY_NOT = spark_engine.available()
 pytestmark = [pytest.mark.spark, pytest.mark.skipif(WHY_NOT is not None, reason=f"Spark cannot run here: {WHY_NOT}")]
@@ -185,6 +187,56 @@ def test_sweep_identical_on_every_engine(spark, capsys, generated):
     points = stored["points"]
     assert [p["value"] for p in points] == [2, 5]
     assert points[0]["scenario"]["cancelled_orders"]["value"] > points[1]["scenario"]["cancelled_orders"]["value"]
+
+
+def test_simulation_calibrated_on_a_sample_identical_on_every_engine(spark, capsys, generated):
+    """--calibration-sample: the calibration `calibrate --sample` fits, on every engine; the replay under it
+    gives the same figures on DuckDB, the local engine over Parquet and Spark, and not those of the fit on
+    every order."""
+    path, dataset_id, parquet = generated
+    sampled = _same_simulations(capsys, generated, *POLICY, "--calibration-sample", "600", "--calibration-seed", "9")
+    fit = _json(capsys, "calibrate", "--db", str(path), "--dataset", dataset_id, "--sample", "600", "--seed", "9")
+    assert sampled["calibration"] == {"sample": fit["sample"], "sampling_effect": fit["sampling_effect"]}
+    assert sampled["calibration"]["sample"]["orders"] == 600 and sampled["calibration"]["sample"]["of_orders"] == 3000
+    every = _json(capsys, "simulate", "--db", str(path), "--dataset", dataset_id, *POLICY)
+    assert "calibration" not in every
+    assert {k: v for k, v in sampled.items() if k != "calibration"} != every
+    assert sampled["scenario"] != every["scenario"]
+    text = capsys.readouterr() and main(["simulate", "--source", str(parquet), *POLICY, "--calibration-sample", "600",
+                                         "--calibration-seed", "9"])
+    assert text == 0 and "fitted on a sample of 600 of 3,000 orders (20.00%, seed 9" in capsys.readouterr().out
+    options = ("--param", "dispatch_deadline_days", "--values", "2,5", "--set", "late_dispatch_action=auto_cancel",
+               "--replicates", "2", "--seed", "4", "--calibration-sample", "0.2", "--calibration-seed", "9")
+    stored = _json(capsys, "sweep", "--db", str(path), "--dataset", dataset_id, *options)
+    on_spark = _json(capsys, "sweep", "--source", str(parquet), "--engine", "spark", "--partitions", "3", *options)
+    assert _close(stored, on_spark) == [] and stored["calibration"] == sampled["calibration"]
+
+
+def test_a_partition_replayed_in_chunks_gives_the_same_figures(spark, capsys, generated, monkeypatch):
+    """A partition's orders replayed a chunk at a time (batches of 250 orders, chunks of 700 or a little
+    more: five chunks of the 3,000 orders in one partition) add up to the figures of one piece."""
+    path, dataset_id, parquet = generated
+    stored = _json(capsys, "simulate", "--db", str(path), "--dataset", dataset_id, *POLICY)
+    monkeypatch.setattr(spark_engine, "REPLAY_CHUNK", 700)
+    chunks = list(spark_engine._chunks(iter(pa.table({"order_id": [str(i) for i in range(3000)]})
+                                            .to_batches(max_chunksize=250)), 700))
+    assert [c.height for c in chunks] == [750, 750, 750, 750]
+    policy = Policy.from_settings(list(POLICY[1:6:2]))
+    before = spark.conf.get("spark.sql.execution.arrow.maxRecordsPerBatch")
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "250")
+    src = source.open_source(parquet)
+    try:
+        chunked = spark_engine.simulate(spark, src, lambda prep: policy, replicates=3, seed=7, partitions=1)
+    finally:
+        spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", before)
+        src.close()
+    assert _close(stored, json.loads(json.dumps(chunked, default=str))) == []
+
+
+def test_calibration_sample_refused_when_not_a_size(capsys, generated):
+    path, dataset_id, _ = generated
+    assert main(["simulate", "--db", str(path), "--dataset", dataset_id, "--calibration-sample", "0"]) == 2
+    assert "--calibration-sample must be a whole number of orders" in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")

@@ -53,18 +53,30 @@ def register(sub) -> None:
         p.add_argument("--replicates", type=int, default=None, metavar="K",
                        help=f"replicates with different draws, for the 95%% intervals (default {REPLICATES_HELP_DEFAULT})")
         p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+        p.add_argument("--calibration-sample", metavar="N|FRACTION",
+                       help="fit the calibration on a uniform random sample of N orders (or a fraction of them), "
+                            "drawn as `calibrate --sample` draws it, instead of on every order: what a data set too "
+                            "large for one machine's memory needs; the JSON's \"calibration\" states the sample")
+        p.add_argument("--calibration-seed", type=int, default=0, metavar="S",
+                       help="that sample's random seed (default 0; `calibrate --sample N --seed S` shows the same fit)")
         add_common(p, dataset=True)
         add_source(p)
         p.set_defaults(func=cmd_simulate if name == "simulate" else cmd_sweep)
 
 
+def _sample_size(text: str | None, option: str) -> int | float | None:
+    from analytics import sampling
+
+    try:
+        return None if text is None else sampling.parse_size(text, option)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+
+
 def cmd_calibrate(args) -> int:
     from analytics import calibrate, sampling
 
-    try:
-        size = None if args.sample is None else sampling.parse_size(args.sample)
-    except ValueError as e:
-        raise UserError(str(e)) from None
+    size = _sample_size(args.sample, "--sample")
     extra: dict = {}
     with opened(args, read_only=False) as (con, dataset, source):
         found = db.resolve_dataset(con, dataset)
@@ -160,6 +172,12 @@ def _sample_lines(r: dict) -> list[str]:
 
 
 
+def _calibration_lines(r: dict) -> list[str]:
+    """simulate's and sweep's word on a calibration fitted on a sample (--calibration-sample)."""
+    lines = _sample_lines(r.get("calibration", {}))
+    return ["calibration:", *lines] if lines else []
+
+
 def _rate(rate: float | None) -> str:
     return "not available" if rate is None else f"{rate}"
 
@@ -185,10 +203,30 @@ def _replicates(args) -> int:
     return simulate.DEFAULT_REPLICATES if args.replicates is None else args.replicates
 
 
+def _prepared(args, con, dataset):
+    """(simulate.Prepared, the sample's blocks or None) on the local engine: the data set with its
+    calibration, or with one fitted on --calibration-sample's sample of its orders (already in memory)."""
+    from analytics import sampling, simulate
+
+    size = _sample_size(args.calibration_sample, "--calibration-sample")
+    prep = simulate.prepare_dataset(con, dataset)
+    if size is None:
+        return prep, None
+    fitted, extra = sampling.calibrate_local(con, prep.dataset_id, size, args.calibration_seed, frame=prep.frame)
+    return simulate.recalibrated(prep, fitted), extra
+
+
+def _on_spark(args) -> dict:
+    """The options spark.simulate and spark.sweep share: partitions and the calibration's sample."""
+    return {"partitions": args.partitions, "calibration_seed": args.calibration_seed,
+            "calibration_sample": _sample_size(args.calibration_sample, "--calibration-sample")}
+
+
 def cmd_simulate(args) -> int:
     from analytics import simulate
 
     _policy(args)
+    _sample_size(args.calibration_sample, "--calibration-sample")
     with opened(args, read_only=False) as (con, dataset, source):
         if args.engine == "spark":
             from analytics import spark
@@ -196,14 +234,15 @@ def cmd_simulate(args) -> int:
             session = spark_session(args)
             try:
                 result = spark.simulate(session, source, lambda prep: _policy(args, prep),
-                                        replicates=_replicates(args), seed=args.seed, partitions=args.partitions)
+                                        replicates=_replicates(args), seed=args.seed, **_on_spark(args))
             except PolicyError as e:
                 raise UserError(str(e)) from None
         else:
-            prep = simulate.prepare_dataset(con, dataset)
+            prep, extra = _prepared(args, con, dataset)
             policy = _policy(args, prep)
             try:
-                result = simulate.simulate(prep, policy=policy, replicates=_replicates(args), seed=args.seed)
+                result = simulate.simulate(prep, policy=policy, replicates=_replicates(args), seed=args.seed,
+                                           fitted_on=extra)
             except PolicyError as e:
                 raise UserError(str(e)) from None
     emit(args, result, with_dataset_note(args, _render_simulation))
@@ -276,6 +315,7 @@ def _render_simulation(r: dict) -> str:
     return "\n".join([
         f"{r['dataset']['name']!r}: {changes}; {r['replicates']} replicates, seed {r['seed']}",
         *filter(None, [_shipping_note(r)]),
+        *_calibration_lines(r),
         "estimate for these orders [95%: a new period like this one] (95%: these same orders lived again); "
         "exact: nothing random moves it",
         *_extrapolated(r),
@@ -297,6 +337,7 @@ def cmd_sweep(args) -> int:
     from analytics import simulate
 
     _policy(args)
+    _sample_size(args.calibration_sample, "--calibration-sample")
     values = [v.strip() for v in args.values.split(",") if v.strip()]
     with opened(args, read_only=False) as (con, dataset, source):
         try:
@@ -304,11 +345,11 @@ def cmd_sweep(args) -> int:
                 from analytics import spark
 
                 result = spark.sweep(spark_session(args), source, args.param, values, lambda prep: _policy(args, prep),
-                                     replicates=_replicates(args), seed=args.seed, partitions=args.partitions)
+                                     replicates=_replicates(args), seed=args.seed, **_on_spark(args))
             else:
-                prep = simulate.prepare_dataset(con, dataset)
+                prep, extra = _prepared(args, con, dataset)
                 result = simulate.sweep(prep, args.param, values, policy=_policy(args, prep),
-                                        replicates=_replicates(args), seed=args.seed)
+                                        replicates=_replicates(args), seed=args.seed, fitted_on=extra)
         except PolicyError as e:
             raise UserError(str(e)) from None
     emit(args, result, with_dataset_note(args, _render_sweep))
@@ -335,6 +376,7 @@ def _render_sweep(r: dict) -> str:
         f"{r['dataset']['name']!r}: {r['param']} over {len(r['values'])} values; "
         f"{r['replicates']} replicates, seed {r['seed']} (scenario figures)",
         *filter(None, [_shipping_note(r) if r["param"] != "premium_shipping_share" else ""]),
+        *_calibration_lines(r),
         "estimate [95%: a new period like this one] (95%: these same orders); wait: the buyer's, from the "
         "request to the money back, in business days",
         "",
