@@ -209,7 +209,7 @@ class SparkWhatIf:
 
         self.src = src
         wide, self._summaries = spark._replayed(spark_session, src, partitions)
-        self.prep = spark._prepared(src, wide)
+        self.prep, _ = spark._prepared(spark_session, src, wide, partitions, None, 0)   # fitted on every order
 
     def simulate(self, policy, replicates: int, seed: int = 0) -> dict:
         from analytics import simulate as sim

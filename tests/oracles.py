@@ -17,10 +17,11 @@ from analytics import pipelines as p
 
 def split(wide: pl.DataFrame | pl.LazyFrame) -> p.Frames:
     """pipelines.Frames from a one-row-per-order table holding pipelines.COLUMNS (has_request /
-    has_refund mark the rows that have a request / a refund)."""
+    has_refund mark the rows that have a request / a refund). Every grain holds every column, as load
+    gives them: an order's row carries its request's and refund's columns (at most one of each)."""
     lf = wide.lazy()
     return p.Frames(
-        orders=lf.select([c for c in p.ORDER_COLUMNS if c in lf.collect_schema()]),
+        orders=lf,
         requests=lf.filter(pl.col("has_request")),
         refunds=lf.filter(pl.col("has_refund")),
     )

@@ -41,7 +41,9 @@ def _view(at) -> list[str]:
 
 def _weeks(at) -> list[tuple[date, int, int]]:
     frame = next(d.value for d in at.dataframe if "period" in d.value.columns)
-    return [(p.date(), o, c) for p, o, c in zip(frame["period"], frame["orders"], frame["cancelled_orders"], strict=True)]
+    # A date column reaches the page as Arrow's date: read back as a date (a timestamp has its .date()).
+    return [(p.date() if hasattr(p, "date") else p, o, c)
+            for p, o, c in zip(frame["period"], frame["orders"], frame["cancelled_orders"], strict=True)]
 
 
 def _orders_link(at):
