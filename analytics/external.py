@@ -208,7 +208,7 @@ class SparkWhatIf:
         from analytics import spark
 
         self.src = src
-        wide, self._summaries = spark._replayed(spark_session, src, partitions)
+        wide, self._summaries, _ = spark._replayed(spark_session, src, partitions)
         self.prep, _ = spark._prepared(spark_session, src, wide, partitions, None, 0)   # fitted on every order
 
     def simulate(self, policy, replicates: int, seed: int = 0) -> dict:
