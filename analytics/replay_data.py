@@ -129,6 +129,19 @@ class Wide:
                     np.bincount(method[method >= 0], minlength=len(methods)),
                     _channel_counts(methods, method, frame["has_refund"].to_numpy(), channel))
 
+    @staticmethod
+    def merged(parts: list[Wide]) -> Wide:
+        """The Wide of a data set from its parts' (chunks of its orders, each Wide.of its own): the last
+        moment is the latest, orders and refunds per method and channel add up."""
+        methods = tuple(sorted({m for w in parts for m in w.methods} | set(DEFAULT_REFUND_CHANNEL)))
+        orders = np.zeros(len(methods), dtype=np.int64)
+        counts = np.zeros((len(methods), len(REFUND_CHANNELS)), dtype=np.int64)
+        for w in parts:
+            at = [methods.index(m) for m in w.methods]
+            orders[at] += w.method_orders
+            counts[at] += w.channel_counts
+        return Wide(max((w.data_end for w in parts), default=0), methods, orders, counts)
+
 
 def _us(col: str) -> pl.Expr:
     return pl.col(col).cast(pl.Datetime("us")).dt.epoch("us").fill_null(NEVER).alias(col)

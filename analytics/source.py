@@ -139,25 +139,46 @@ def table_files(directory: Path, table: str) -> list[Path]:
     return sorted((Path(directory) / table).glob("**/*.parquet"))
 
 
-def _view(con: duckdb.DuckDBPyConnection, directory: Path, table: str, dataset_id: str) -> None:
-    """Replace the schema's table by a view over the table's Parquet files, in the table's shape."""
-    files = table_files(directory, table)
-    if not files:
-        if table in REQUIRED:
+@dataclass(frozen=True)
+class Chunk:
+    """Part of a source's orders (chunked.py reads a large source a chunk at a time): those placed in
+    `months` (its month=YYYY-MM directories) whose order id hashes to `index` of `parts`. An order's
+    request, refund and sellers are in its month and hash as it does, so they fall in its chunk."""
+
+    months: tuple[str, ...]
+    parts: int = 1
+    index: int = 0
+
+
+def _view(con: duckdb.DuckDBPyConnection, directory: Path, table: str, dataset_id: str,
+          chunk: Chunk | None = None) -> None:
+    """Replace the schema's table by a view over the table's Parquet files (those of `chunk` only, when
+    given), in the table's shape."""
+    if chunk is None:
+        files = table_files(directory, table)
+        globs = [str(directory / table) + "/**/*.parquet"] if files else []
+    else:
+        globs = [str(directory / table / f"month={m}") + "/*.parquet" for m in chunk.months
+                 if (directory / table / f"month={m}").is_dir()]
+    if not globs:
+        if table in REQUIRED and chunk is None:
             raise SourceError(f"{directory} holds no Parquet files under {table}/: not a data set's export")
-        return  # the empty table stays: the data set has no such rows
+        return  # the empty table stays: the data set (or this chunk of it) has no such rows
     wanted = _columns(con, table)
-    scan = f"read_parquet({_quote(directory / table)} || '/**/*.parquet', hive_partitioning = true, union_by_name = true)"
+    scan = f"read_parquet([{', '.join(_quote(Path(g)) for g in globs)}], hive_partitioning = true, union_by_name = true)"
     present = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
     select = ", ".join(f"CAST({c} AS {t}) AS {c}" if c in present else f"CAST(NULL AS {t}) AS {c}" for c, t in wanted)
+    where = f" WHERE hash(order_id) % {int(chunk.parts)} = {int(chunk.index)}" if chunk and chunk.parts > 1 else ""
     con.execute(f"DROP TABLE {table}")
     literal = "'" + dataset_id.replace("'", "''") + "'"
-    con.execute(f"CREATE VIEW {table} AS SELECT CAST({literal} AS VARCHAR) AS dataset_id, {select} FROM {scan}")
+    con.execute(f"CREATE VIEW {table} AS SELECT CAST({literal} AS VARCHAR) AS dataset_id, {select} FROM {scan}{where}")
 
 
-def open_source(directory: str | Path, *, dataset_id: str | None = None, name: str | None = None) -> Source:
+def open_source(directory: str | Path, *, dataset_id: str | None = None, name: str | None = None,
+                chunk: Chunk | None = None) -> Source:
     """A Parquet directory (see the module's docstring) as a data set in an in-memory DuckDB; with
-    `dataset_id` and `name`, as that data set (a registered source: external.py) rather than the export's."""
+    `dataset_id` and `name`, as that data set (a registered source: external.py) rather than the export's;
+    with `chunk`, only that chunk of its orders (chunked.py)."""
     path = Path(directory)
     if not path.is_dir():
         raise SourceError(f"no directory at {path}")
@@ -172,7 +193,7 @@ def open_source(directory: str | Path, *, dataset_id: str | None = None, name: s
     con = db.connect(":memory:")
     try:
         for table in TABLES:
-            _view(con, path, table, dataset_id)
+            _view(con, path, table, dataset_id, chunk)
         counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
                   for t in ("orders", "cancellation_requests", "refunds")}
         created = info.get("created_at")

@@ -323,25 +323,13 @@ def _replay_batches(wide, calibration, policies, replicates: int, seed: int):
 
 
 def _replay_chunk(frame: pl.DataFrame, wide, calibration, policies, replicates: int, seed: int) -> pa.RecordBatch:
-    """One chunk of a partition's orders replayed: a row per (policy, replicate, plain or bootstrap)."""
-    from analytics.orders import ORDER_COLUMNS
-    from analytics.replay import _tallies, draw_base, latent, replay
-    from analytics.replay_data import prepare, resample
+    """One chunk of a partition's orders replayed (replay_parts.replay_part) as Arrow: a row per (policy,
+    replicate, plain or bootstrap)."""
+    from analytics.replay_parts import replay_part
 
-    data = prepare(frame.select(list(ORDER_COLUMNS)).sort("order_id"), wide)
-    del frame
-    rows = []
-    for k in range(replicates):
-        drawn = calibration.drawn(seed, k)
-        base = draw_base(data, drawn)
-        boot = resample(data, seed, k)
-        for i, policy in enumerate(policies):
-            rep = replay(data, drawn, policy, latent(data, drawn, seed, k, base))
-            plain, weighted = _tallies(data, rep, boot)
-            for is_boot, t in ((False, plain), (True, weighted)):
-                rows.append({"policy": i, "replicate": k, "boot": is_boot, "total": boot.total if is_boot else 0.0,
-                             "wait_width": int(t.wait.shape[1]),
-                             **{name: getattr(t, name).ravel().tolist() for name in _TALLY_FIELDS}})
+    rows = [{"policy": i, "replicate": k, "boot": is_boot, "total": total, "wait_width": int(t.wait.shape[1]),
+             **{name: getattr(t, name).ravel().tolist() for name in _TALLY_FIELDS}}
+            for (i, k, is_boot), t, total in replay_part(frame, wide, calibration, policies, replicates, seed)]
     return pa.RecordBatch.from_pylist(rows, schema=_TALLY_ARROW)
 
 
@@ -392,10 +380,8 @@ def _tally_of(row: dict, n_methods: int):
 def _replayed(spark, source, partitions: int | None):
     """What simulate and sweep share on Spark: (Wide, the summaries function that replays the policies'
     replicates on the executors and adds their tallies on the driver, the number of orders)."""
-    import numpy as np
-
     from analytics.orders import ORDER_COLUMNS
-    from analytics.tally import figures_of
+    from analytics.replay_parts import summaries_of
 
     orders = orders_frame(spark, source.directory, ORDER_COLUMNS)
     with _quiet():
@@ -406,24 +392,9 @@ def _replayed(spark, source, partitions: int | None):
         with _quiet():
             table = spread.mapInArrow(_replay_batches(wide, prep.calibration, list(policies), replicates, seed),
                                       TALLY_DDL).toArrow()
-        sums: dict = {}
-        totals: dict = {}
-        for row in table.to_pylist():
-            key = (row["policy"], row["replicate"], row["boot"])
-            t = _tally_of(row, len(wide.methods))
-            sums[key] = t if key not in sums else sums[key] + t
-            if row["boot"]:
-                totals[key[:2]] = totals.get(key[:2], 0.0) + row["total"]
-        out = []
-        for i in range(len(policies)):
-            per = []
-            for k in range(replicates):
-                total = totals.get((i, k), 0.0)
-                per.append((figures_of(sums[(i, k, False)], n, wide.methods),
-                            figures_of(sums[(i, k, True)], n, wide.methods, n / total if total > 0 else 1.0)))
-            names = list(per[0][0])
-            out.append(tuple({name: np.array([r[part][name] for r in per]) for name in names} for part in (0, 1)))
-        return out
+        parts = (((r["policy"], r["replicate"], r["boot"]), _tally_of(r, len(wide.methods)), r["total"])
+                 for r in table.to_pylist())
+        return summaries_of(parts, len(policies), replicates, n, wide.methods)
 
     return wide, summaries, n
 

@@ -10,16 +10,16 @@ skipped, saying why, where pyspark or a Java runtime is missing (.ci/run install
 from __future__ import annotations
 
 import json
-import math
 import os
 
 import pyarrow as pa
 import pytest
 
-from analytics import db, generate, importer, source
+from analytics import source
 from analytics import spark as spark_engine
 from analytics.cli import main
 from analytics.policy import Policy
+from tests.parquet_sources import differences, generated_export, json_of, olist_export
 
 WHY_NOT = spark_engine.available()
 pytestmark = [pytest.mark.spark, pytest.mark.skipif(WHY_NOT is not None, reason=f"Spark cannot run here: {WHY_NOT}")]
@@ -36,49 +36,22 @@ def spark():
     session.stop()
 
 
-def _json(capsys, *args) -> dict:
-    capsys.readouterr()
-    code = main([*args, "--json"])
-    out, err = capsys.readouterr()
-    assert code == 0, err
-    return json.loads(out)
-
-
-def _exported(tmp_path_factory, name: str, fill) -> tuple:
-    base = tmp_path_factory.mktemp(name)
-    path = base / "lab.duckdb"
-    con = db.connect(path)
-    try:
-        dataset_id = fill(con)
-        source.export(con, dataset_id, base / "parquet")
-    finally:
-        con.close()
-    return path, dataset_id, base / "parquet"
-
-
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
-    return _exported(tmp_path_factory, "generated",
-                     lambda con: generate.generate(con, 3000, 11, name="Spark check").dataset.id)
+    return generated_export(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
 def olist(tmp_path_factory):
-    from tests.conftest import OLIST_DIR
-
-    if not (OLIST_DIR / "olist_orders_dataset.csv").exists():
-        pytest.skip(f"the Olist sample is absent: expected it in {OLIST_DIR}")
-    files = [OLIST_DIR / f for f in ("olist_orders_dataset.csv", "olist_order_payments_dataset.csv",
-                                     "olist_order_items_dataset.csv")]
-    return _exported(tmp_path_factory, "olist", lambda con: importer.import_files(con, files).dataset.id)
+    return olist_export(tmp_path_factory)
 
 
 def _same_reports(capsys, data, *filters: str) -> dict:
     path, dataset_id, parquet = data
-    stored = _json(capsys, "report", "--db", str(path), "--dataset", dataset_id, *filters)
-    assert _json(capsys, "report", "--source", str(parquet), *filters) == stored
+    stored = json_of(capsys, "report", "--db", str(path), "--dataset", dataset_id, *filters)
+    assert json_of(capsys, "report", "--source", str(parquet), *filters) == stored
     for n in PARTITIONS:
-        on_spark = _json(capsys, "report", "--source", str(parquet), "--engine", "spark", "--partitions", str(n), *filters)
+        on_spark = json_of(capsys, "report", "--source", str(parquet), "--engine", "spark", "--partitions", str(n), *filters)
         assert on_spark == stored, f"{n} partitions"
     return stored
 
@@ -120,33 +93,18 @@ def test_spark_needs_a_source(capsys, generated):
     assert "--engine spark reads a Parquet source" in capsys.readouterr().err
 
 
-def _close(a, b, path="") -> list[str]:
-    """Where two JSON values differ: floats beyond 1e-9 relative, anything else at all."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        if set(a) != set(b):
-            return [f"{path}: keys {sorted(set(a) ^ set(b))}"]
-        return [d for k in a for d in _close(a[k], b[k], f"{path}.{k}")]
-    if isinstance(a, list) and isinstance(b, list):
-        if len(a) != len(b):
-            return [f"{path}: {len(a)} vs {len(b)} items"]
-        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in _close(x, y, f"{path}[{i}]")]
-    if isinstance(a, float) and isinstance(b, float):
-        return [] if math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12) else [f"{path}: {a} vs {b}"]
-    return [] if (a == b and type(a) is type(b)) else [f"{path}: {a!r} vs {b!r}"]
-
-
 POLICY = ("--set", "seller_response_hours=24", "--set", "late_dispatch_action=auto_cancel",
           "--set", "dispatch_deadline_days=3", "--replicates", "3", "--seed", "7")
 
 
 def _same_simulations(capsys, data, *options: str) -> dict:
     path, dataset_id, parquet = data
-    stored = _json(capsys, "simulate", "--db", str(path), "--dataset", dataset_id, *options)
-    assert _close(stored, _json(capsys, "simulate", "--source", str(parquet), *options)) == []
+    stored = json_of(capsys, "simulate", "--db", str(path), "--dataset", dataset_id, *options)
+    assert differences(stored, json_of(capsys, "simulate", "--source", str(parquet), *options)) == []
     for n in PARTITIONS:
-        on_spark = _json(capsys, "simulate", "--source", str(parquet), "--engine", "spark", "--partitions", str(n),
+        on_spark = json_of(capsys, "simulate", "--source", str(parquet), "--engine", "spark", "--partitions", str(n),
                          *options)
-        assert _close(stored, on_spark) == [], f"{n} partitions"
+        assert differences(stored, on_spark) == [], f"{n} partitions"
     return stored
 
 
@@ -163,14 +121,14 @@ def test_olist_simulation_identical_on_every_engine(spark, capsys, olist):
 def test_calibration_identical_on_every_engine_and_a_sample_drawn_by_spark_fits_as_one_machine(spark, capsys,
                                                                                                  generated):
     path, dataset_id, parquet = generated
-    stored = _json(capsys, "calibrate", "--db", str(path), "--dataset", dataset_id, "--refit")
-    assert _json(capsys, "calibrate", "--source", str(parquet)) == stored
-    assert _json(capsys, "calibrate", "--source", str(parquet), "--engine", "spark") == stored
+    stored = json_of(capsys, "calibrate", "--db", str(path), "--dataset", dataset_id, "--refit")
+    assert json_of(capsys, "calibrate", "--source", str(parquet)) == stored
+    assert json_of(capsys, "calibrate", "--source", str(parquet), "--engine", "spark") == stored
     sampled = ("--sample", "0.2", "--seed", "9")
-    local = _json(capsys, "calibrate", "--db", str(path), "--dataset", dataset_id, *sampled)
+    local = json_of(capsys, "calibrate", "--db", str(path), "--dataset", dataset_id, *sampled)
     assert local["sample"]["orders"] == 600 and local["fitted"]["counts"]["orders"] == 600
     for n in (1, 8):
-        on_spark = _json(capsys, "calibrate", "--source", str(parquet), "--engine", "spark", "--partitions", str(n),
+        on_spark = json_of(capsys, "calibrate", "--source", str(parquet), "--engine", "spark", "--partitions", str(n),
                          *sampled)
         assert on_spark == local, f"{n} partitions"
     assert local["fitted"] != stored["fitted"]
@@ -180,10 +138,10 @@ def test_sweep_identical_on_every_engine(spark, capsys, generated):
     path, dataset_id, parquet = generated
     options = ("--param", "dispatch_deadline_days", "--values", "2,5", "--set", "late_dispatch_action=auto_cancel",
                "--replicates", "2", "--seed", "4")
-    stored = _json(capsys, "sweep", "--db", str(path), "--dataset", dataset_id, *options)
-    assert _close(stored, _json(capsys, "sweep", "--source", str(parquet), *options)) == []
-    on_spark = _json(capsys, "sweep", "--source", str(parquet), "--engine", "spark", "--partitions", "3", *options)
-    assert _close(stored, on_spark) == []
+    stored = json_of(capsys, "sweep", "--db", str(path), "--dataset", dataset_id, *options)
+    assert differences(stored, json_of(capsys, "sweep", "--source", str(parquet), *options)) == []
+    on_spark = json_of(capsys, "sweep", "--source", str(parquet), "--engine", "spark", "--partitions", "3", *options)
+    assert differences(stored, on_spark) == []
     points = stored["points"]
     assert [p["value"] for p in points] == [2, 5]
     assert points[0]["scenario"]["cancelled_orders"]["value"] > points[1]["scenario"]["cancelled_orders"]["value"]
@@ -195,10 +153,10 @@ def test_simulation_calibrated_on_a_sample_identical_on_every_engine(spark, caps
     every order."""
     path, dataset_id, parquet = generated
     sampled = _same_simulations(capsys, generated, *POLICY, "--calibration-sample", "600", "--calibration-seed", "9")
-    fit = _json(capsys, "calibrate", "--db", str(path), "--dataset", dataset_id, "--sample", "600", "--seed", "9")
+    fit = json_of(capsys, "calibrate", "--db", str(path), "--dataset", dataset_id, "--sample", "600", "--seed", "9")
     assert sampled["calibration"] == {"sample": fit["sample"], "sampling_effect": fit["sampling_effect"]}
     assert sampled["calibration"]["sample"]["orders"] == 600 and sampled["calibration"]["sample"]["of_orders"] == 3000
-    every = _json(capsys, "simulate", "--db", str(path), "--dataset", dataset_id, *POLICY)
+    every = json_of(capsys, "simulate", "--db", str(path), "--dataset", dataset_id, *POLICY)
     assert "calibration" not in every
     assert {k: v for k, v in sampled.items() if k != "calibration"} != every
     assert sampled["scenario"] != every["scenario"]
@@ -207,16 +165,16 @@ def test_simulation_calibrated_on_a_sample_identical_on_every_engine(spark, caps
     assert text == 0 and "fitted on a sample of 600 of 3,000 orders (20.00%, seed 9" in capsys.readouterr().out
     options = ("--param", "dispatch_deadline_days", "--values", "2,5", "--set", "late_dispatch_action=auto_cancel",
                "--replicates", "2", "--seed", "4", "--calibration-sample", "0.2", "--calibration-seed", "9")
-    stored = _json(capsys, "sweep", "--db", str(path), "--dataset", dataset_id, *options)
-    on_spark = _json(capsys, "sweep", "--source", str(parquet), "--engine", "spark", "--partitions", "3", *options)
-    assert _close(stored, on_spark) == [] and stored["calibration"] == sampled["calibration"]
+    stored = json_of(capsys, "sweep", "--db", str(path), "--dataset", dataset_id, *options)
+    on_spark = json_of(capsys, "sweep", "--source", str(parquet), "--engine", "spark", "--partitions", "3", *options)
+    assert differences(stored, on_spark) == [] and stored["calibration"] == sampled["calibration"]
 
 
 def test_a_partition_replayed_in_chunks_gives_the_same_figures(spark, capsys, generated, monkeypatch):
     """A partition's orders replayed a chunk at a time (batches of 250 orders, chunks of 700 or a little
     more: five chunks of the 3,000 orders in one partition) add up to the figures of one piece."""
     path, dataset_id, parquet = generated
-    stored = _json(capsys, "simulate", "--db", str(path), "--dataset", dataset_id, *POLICY)
+    stored = json_of(capsys, "simulate", "--db", str(path), "--dataset", dataset_id, *POLICY)
     monkeypatch.setattr(spark_engine, "REPLAY_CHUNK", 700)
     chunks = list(spark_engine._chunks(iter(pa.table({"order_id": [str(i) for i in range(3000)]})
                                             .to_batches(max_chunksize=250)), 700))
@@ -230,7 +188,7 @@ def test_a_partition_replayed_in_chunks_gives_the_same_figures(spark, capsys, ge
     finally:
         spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", before)
         src.close()
-    assert _close(stored, json.loads(json.dumps(chunked, default=str))) == []
+    assert differences(stored, json.loads(json.dumps(chunked, default=str))) == []
 
 
 def test_calibration_sample_refused_when_not_a_size(capsys, generated):
@@ -305,14 +263,14 @@ def remote_only(connect_server):
 def test_spark_connect_gives_the_same_figures(remote_only, capsys, generated, monkeypatch):
     connect_server = remote_only
     path, dataset_id, parquet = generated
-    stored = _json(capsys, "report", "--db", str(path), "--dataset", dataset_id)
+    stored = json_of(capsys, "report", "--db", str(path), "--dataset", dataset_id)
     remote = ("--source", str(parquet), "--engine", "spark", "--spark-remote", connect_server)
-    assert _json(capsys, "report", *remote, "--partitions", "3") == stored
+    assert json_of(capsys, "report", *remote, "--partitions", "3") == stored
     # The standard variable says the same as the option.
     monkeypatch.setenv("SPARK_REMOTE", connect_server)
     options = ("--set", "seller_response_hours=24", "--replicates", "2", "--seed", "3")
-    simulated = _json(capsys, "simulate", "--db", str(path), "--dataset", dataset_id, *options)
-    assert _close(simulated, _json(capsys, "simulate", "--source", str(parquet), "--engine", "spark", *options)) == []
+    simulated = json_of(capsys, "simulate", "--db", str(path), "--dataset", dataset_id, *options)
+    assert differences(simulated, json_of(capsys, "simulate", "--source", str(parquet), "--engine", "spark", *options)) == []
     sampled = ("--sample", "700", "--seed", "2")
-    assert (_json(capsys, "calibrate", "--source", str(parquet), "--engine", "spark", *sampled)
-            == _json(capsys, "calibrate", "--db", str(path), "--dataset", dataset_id, *sampled))
+    assert (json_of(capsys, "calibrate", "--source", str(parquet), "--engine", "spark", *sampled)
+            == json_of(capsys, "calibrate", "--db", str(path), "--dataset", dataset_id, *sampled))

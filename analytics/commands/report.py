@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from analytics import figures
 from analytics.cli import UserError, add_common, emit
-from analytics.commands.sources import add_source, opened, spark_session
+from analytics.commands.sources import add_source, chunks_of, opened, spark_session
 from analytics.filters import ANCHORS, Filters
 from analytics.metrics import REGISTRY
 from analytics.outcomes import STAGES
@@ -112,6 +112,7 @@ def cmd_report(args) -> int:
         raise UserError(f"--threshold must be 0 or more business days, got {args.threshold}")
     with opened(args) as (con, dataset, source):
         check_in_data(con, dataset, filters)
+        chunks = chunks_of(args, source)
         if args.engine == "spark":
             from analytics import spark
 
@@ -119,12 +120,19 @@ def cmd_report(args) -> int:
 
             def report_of(f):
                 return spark.report(session, source, f, threshold_days=args.threshold, partitions=args.partitions)
+        elif chunks is not None:
+            from analytics import chunked
 
+            def report_of(f):
+                return chunked.report(source, f, threshold_days=args.threshold, chunks=chunks)
+        else:
+            report_of = None
+        if report_of is None:
+            payload = report(con, dataset, filters, threshold_days=args.threshold, compare=comparison)
+        else:
             payload = report_of(filters)
             if comparison is not None and comparison.active:
                 payload["compare"] = with_comparison(con, dataset, filters, payload, comparison, report_of)
-        else:
-            payload = report(con, dataset, filters, threshold_days=args.threshold, compare=comparison)
     emit(args, payload, with_dataset_note(args, render))
     return 0
 

@@ -88,6 +88,10 @@ def add_source(p) -> None:
                    help="a Spark Connect server (default: $SPARK_REMOTE, else a local Spark)")
     g.add_argument("--partitions", type=int, metavar="N",
                    help="spread the orders over N Spark partitions (default: as Spark reads the files)")
+    g.add_argument("--chunk-orders", type=int, metavar="N",
+                   help="the local engine reads a source of more orders than N a chunk of at most N orders "
+                        "at a time, with the same figures (default 4,000,000; the calibration is then fitted "
+                        "on a sample: --calibration-sample, default 1,000,000)")
 
 
 def check_source(args) -> None:
@@ -95,6 +99,18 @@ def check_source(args) -> None:
         raise UserError("give --dataset or --source, not both")
     if args.partitions is not None and args.partitions < 1:
         raise UserError(f"--partitions must be 1 or more, got {args.partitions}")
+    if getattr(args, "chunk_orders", None) is not None and args.chunk_orders < 1:
+        raise UserError(f"--chunk-orders must be 1 or more, got {args.chunk_orders}")
+
+
+def chunks_of(args, source):
+    """The chunks the local engine reads a Parquet source in (chunked.plan), or None: read it whole (a
+    small source, a stored data set, or the Spark engine)."""
+    if source is None or args.engine != "local":
+        return None
+    from analytics import chunked
+
+    return chunked.plan(source, args.chunk_orders or chunked.CHUNK_ORDERS)
 
 
 @contextlib.contextmanager

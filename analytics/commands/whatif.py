@@ -5,7 +5,7 @@ from __future__ import annotations
 from analytics import db, figures
 from analytics.cli import UserError, add_common, emit
 from analytics.commands.report import with_dataset_note
-from analytics.commands.sources import add_source, opened, spark_session
+from analytics.commands.sources import add_source, chunks_of, opened, spark_session
 from analytics.policy import DATA, PARAMETERS, PolicyError, value_text
 
 # Figures shown by the text rendering of simulate and sweep (--json prints them all).
@@ -85,6 +85,10 @@ def cmd_calibrate(args) -> int:
 
             fitted, extra = spark.calibrate(spark_session(args), source, size=size, seed=args.seed,
                                             partitions=args.partitions)
+        elif (chunks := chunks_of(args, source)) is not None:
+            from analytics import chunked
+
+            fitted, extra = chunked.calibrate(source, chunks, size, args.seed)
         elif size is not None:
             fitted, extra = sampling.calibrate_local(con, found.id, size, args.seed)
         else:
@@ -216,10 +220,15 @@ def _prepared(args, con, dataset):
     return simulate.recalibrated(prep, fitted), extra
 
 
+def _sampled(args) -> dict:
+    """The calibration's sample, as spark.simulate and chunked.simulate (and their sweeps) take it."""
+    return {"calibration_seed": args.calibration_seed,
+            "calibration_sample": _sample_size(args.calibration_sample, "--calibration-sample")}
+
+
 def _on_spark(args) -> dict:
     """The options spark.simulate and spark.sweep share: partitions and the calibration's sample."""
-    return {"partitions": args.partitions, "calibration_seed": args.calibration_seed,
-            "calibration_sample": _sample_size(args.calibration_sample, "--calibration-sample")}
+    return {"partitions": args.partitions, **_sampled(args)}
 
 
 def cmd_simulate(args) -> int:
@@ -235,6 +244,14 @@ def cmd_simulate(args) -> int:
             try:
                 result = spark.simulate(session, source, lambda prep: _policy(args, prep),
                                         replicates=_replicates(args), seed=args.seed, **_on_spark(args))
+            except PolicyError as e:
+                raise UserError(str(e)) from None
+        elif (chunks := chunks_of(args, source)) is not None:
+            from analytics import chunked
+
+            try:
+                result = chunked.simulate(source, chunks, lambda prep: _policy(args, prep),
+                                          replicates=_replicates(args), seed=args.seed, **_sampled(args))
             except PolicyError as e:
                 raise UserError(str(e)) from None
         else:
@@ -346,6 +363,11 @@ def cmd_sweep(args) -> int:
 
                 result = spark.sweep(spark_session(args), source, args.param, values, lambda prep: _policy(args, prep),
                                      replicates=_replicates(args), seed=args.seed, **_on_spark(args))
+            elif (chunks := chunks_of(args, source)) is not None:
+                from analytics import chunked
+
+                result = chunked.sweep(source, chunks, args.param, values, lambda prep: _policy(args, prep),
+                                       replicates=_replicates(args), seed=args.seed, **_sampled(args))
             else:
                 prep, extra = _prepared(args, con, dataset)
                 result = simulate.sweep(prep, args.param, values, policy=_policy(args, prep),
