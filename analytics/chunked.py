@@ -3,7 +3,7 @@ at a time, each chunk's partials tallied as a Spark partition tallies them, and 
 
 Read whole, the report holds about 180 bytes per order and the what-if engine about 500 (at 100,000,000
 orders: 18 and 50 GB). Read in chunks (source.Chunk: some months, or a slice of one month's orders by
-order id hash, never more than `size` orders), each step holds one chunk at a time:
+order id hash, about `size` orders at most), each step holds one chunk at a time:
 
     plan(src, size) -> [Chunk] | None      None: the source fits in one piece (or has no months to split by)
     report(src, filters, threshold_days, chunks) -> report.report's JSON
@@ -27,9 +27,11 @@ import polars as pl
 from analytics import grouped, load, sampling, source
 from analytics.filters import NO_FILTERS, Filters
 
-# Orders a chunk holds at most (a month with more is sliced by order id): about 0.7 GB for the report
-# and 2 GB for a replay's chunk, so a step stays within a few GB on a machine of 8 or more.
-CHUNK_ORDERS = 4_000_000
+# A source of more orders than this is read in chunks of about this many (a month with more is sliced
+# by order id). Read whole, 10,000,000 orders cost 1.8 GB for the report and 5 GB for simulate (measured:
+# BENCHMARKS.md), which a machine of 16 GB or more holds; up to there a source's figures (and its
+# calibration, fitted on every order) are those of the data set stored in DuckDB, with no sample.
+CHUNK_ORDERS = 10_000_000
 # The calibration's sample on a chunked source when none is asked for: 1,000,000 orders fit every
 # parameter with standard errors well under the intervals' width (sampling_effect in the result).
 DEFAULT_SAMPLE = 1_000_000

@@ -90,7 +90,7 @@ def add_source(p) -> None:
                    help="spread the orders over N Spark partitions (default: as Spark reads the files)")
     g.add_argument("--chunk-orders", type=int, metavar="N",
                    help="the local engine reads a source of more orders than N a chunk of at most N orders "
-                        "at a time, with the same figures (default 4,000,000; the calibration is then fitted "
+                        "at a time, with the same figures (default 10,000,000; the calibration is then fitted "
                         "on a sample: --calibration-sample, default 1,000,000)")
 
 
