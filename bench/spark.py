@@ -7,7 +7,8 @@ Writes the orders as Parquet in chunks (the generator makes one chunk at a time 
 which writes it under the source's month directories; order ids get the chunk's prefix, so they stay
 unique): never all of them in memory. Then each step runs in its own process:
 
-- local: `report --source DIR` and `simulate --source DIR` (DuckDB and Polars reading the Parquet);
+- local: `report --source DIR` and `simulate --source DIR` (DuckDB and Polars reading the Parquet; above
+  chunked.CHUNK_ORDERS orders, a chunk at a time: the table says in how many);
 - spark: the same through a local Spark (local[*]), and `calibrate --sample` drawn by Spark; the step's
   process starts Spark with its status API on, and reads from it (`/api/v1/applications/...`) the bytes
   shuffled, the executors' run time, and the JVM's peak heap (the driver is also the executor in local
@@ -224,7 +225,14 @@ def _calibration_sample() -> int | None:
 
 
 def local_step(name: str, directory: Path) -> dict:
+    from analytics import chunked, source
     from analytics.cli import main
+
+    src = source.open_source(directory)
+    try:
+        chunks = chunked.plan(src)   # as the command will read it: whole, or a chunk at a time
+    finally:
+        src.close()
 
     sample = _calibration_sample()
     sampled = ["--calibration-sample", str(sample), "--calibration-seed", "1"] if sample else []
@@ -244,7 +252,8 @@ def local_step(name: str, directory: Path) -> dict:
     if code:
         raise SystemExit(code)
     return {"seconds": round(time.perf_counter() - clock, 2), "cpu_seconds": round(_cpu_seconds() - cpu_before, 1),
-            **({"calibration_sample": sample} if sample and name == "simulate" else {})}
+            **({"calibration_sample": sample} if sample and name == "simulate" else {}),
+            **({"chunks": len(chunks)} if chunks else {})}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -345,10 +354,13 @@ def _mb(n: float | None) -> str:
 
 def section(path: Path = OUT) -> list[str]:
     """The Spark section of BENCHMARKS.md, from bench/spark.json."""
+    from analytics.chunked import CHUNK_ORDERS
+
     out = ["## Spark against the local engine, on the same Parquet", "",
            "`make bench-spark` (`.venv/bin/python -m bench.spark --orders N`) writes N generated orders as Parquet in",
            "chunks of 1,000,000 (never all in memory), then runs each step in its own process on that source: the",
-           "local engine (DuckDB and Polars reading the Parquet) and a local Spark (`local[*]`, Python workers",
+           f"local engine (DuckDB and Polars reading the Parquet, a chunk of about {CHUNK_ORDERS:,} orders at a time",
+           "above that: `--chunk-orders`) and a local Spark (`local[*]`, Python workers",
            "through `mapInArrow`). Peak RSS: the largest single process of the step's tree as the OS reports it",
            "(os.wait4: for Spark, the driver's Python or a Python worker); the JVM's peak heap and RSS, the bytes",
            "shuffled and the executors' run time: Spark's status API. Seconds in process: the step's call; whole",
@@ -379,7 +391,8 @@ def section(path: Path = OUT) -> list[str]:
             jvm = (f"{s['jvm_peak_heap_mb']:,}", f"{s['jvm_peak_rss_mb']:,}" if s.get("jvm_peak_rss_mb") else "",
                    _mb(s["shuffle_write_bytes"]), f"{s['executor_run_seconds']:,.1f}") if engine == "spark" else ("",) * 4
             cpu = f"{s['cpu_seconds']:,.1f}" if "cpu_seconds" in s else ""
-            out.append(f"| {_words(name, s)} | {engine} | {s['seconds']:,.1f} | {cpu} | {s['wall_seconds']:,.1f} | "
+            how = f"{engine}, in {s['chunks']} chunks" if s.get("chunks") else engine
+            out.append(f"| {_words(name, s)} | {how} | {s['seconds']:,.1f} | {cpu} | {s['wall_seconds']:,.1f} | "
                        f"{s['python_peak_rss_mb']:,} | {' | '.join(jvm)} | {_load(s)} |")
             if engine == "spark" and s.get("stages"):
                 notes.append(_busiest(name, s))
