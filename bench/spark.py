@@ -180,11 +180,11 @@ def spark_step(name: str, directory: Path) -> dict:
             spark.report(session, src, NO_FILTERS)
         finally:
             spark.tally = tally
-    elif name == "simulate":
+    elif name in ("simulate", "replay"):
         policy = Policy.from_settings(POLICY[1::2])
         sample = _calibration_sample()
-        spark.simulate(session, src, lambda prep: policy, replicates=int(REPLICATES), seed=1,
-                       calibration_sample=sample, calibration_seed=1)
+        spark.simulate(session, src, lambda prep: policy, replicates=int(REPLICATES if name == "simulate" else 1),
+                       seed=1, calibration_sample=sample, calibration_seed=1)
         stats["calibration_sample"] = sample
     elif name == "calibrate_sample":
         spark.calibrate(session, src, size=1_000_000, seed=1)
@@ -239,6 +239,8 @@ def local_step(name: str, directory: Path) -> dict:
     argv = {"report": ["report", "--source", str(directory), "--json"],
             "simulate": ["simulate", "--source", str(directory), *POLICY, "--replicates", REPLICATES, "--seed", "1",
                          *sampled, "--json"],
+            "replay": ["simulate", "--source", str(directory), *POLICY, "--replicates", "1", "--seed", "1",
+                       *sampled, "--json"],
             "calibrate_sample": ["calibrate", "--source", str(directory), "--sample", "1000000", "--seed", "1",
                                  "--json"]}[name]
     cpu_before = _cpu_seconds()
@@ -252,15 +254,16 @@ def local_step(name: str, directory: Path) -> dict:
     if code:
         raise SystemExit(code)
     return {"seconds": round(time.perf_counter() - clock, 2), "cpu_seconds": round(_cpu_seconds() - cpu_before, 1),
-            **({"calibration_sample": sample} if sample and name == "simulate" else {}),
+            **({"calibration_sample": sample} if sample and name in ("simulate", "replay") else {}),
             **({"chunks": len(chunks)} if chunks else {})}
 
 
 # ---------------------------------------------------------------------------------------------------
 
-STEPS = (("local", "report"), ("spark", "report"), ("local", "simulate"), ("spark", "simulate"),
-         ("local", "calibrate_sample"), ("spark", "calibrate_sample"))
-WORDS = {"report": "report", "simulate": f"simulate, {REPLICATES} replicates with intervals",
+STEPS = (("local", "report"), ("spark", "report"), ("local", "replay"), ("spark", "replay"),
+         ("local", "simulate"), ("spark", "simulate"), ("local", "calibrate_sample"), ("spark", "calibrate_sample"))
+WORDS = {"report": "report", "replay": "one replay (simulate with 1 replicate: baseline and scenario once each)",
+         "simulate": f"simulate, {REPLICATES} replicates with intervals",
          "calibrate_sample": "calibrate on a sample of 1,000,000 orders"}
 
 
@@ -320,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
             steps[f"{engine}:{name}"] = {"stopped_after_seconds": round(wall, 1), "python_peak_rss_mb": round(rss),
                                          "load_average": [round(load, 1), round(os.getloadavg()[0], 1)],
                                          "progress": seen, "calibration_sample": _calibration_sample()
-                                         if name == "simulate" else None}
+                                         if name in ("simulate", "replay") else None}
             print(f"{engine} {name} stopped after {wall:.0f} s: {seen}", flush=True)
             _save(results, args.orders, entry, directory, load_before)
             continue

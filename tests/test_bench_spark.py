@@ -37,12 +37,17 @@ def test_the_section_shows_each_step_measured(tmp_path):
     path.write_text(json.dumps({"1000000": {
         "measured_at": "2026-12-02 12:00 UTC", "cores": 2, "load_average": [1.0, 2.0], "bytes": 50_000_000,
         "steps": {"local:report": {"seconds": 0.5, "wall_seconds": 1.2, "python_peak_rss_mb": 300},
-                  "spark:report": {**step, "partials_rows": 1234, "partials_bytes": 250_000}}}}))
+                  "spark:report": {**step, "partials_rows": 1234, "partials_bytes": 250_000},
+                  "local:replay": {"seconds": 30.0, "wall_seconds": 31.5, "python_peak_rss_mb": 2000, "chunks": 14,
+                                   "calibration_sample": 1_000_000}}}}))
     text = "\n".join(bench_spark.section(path))
     assert "1,000,000 orders (50 MB of Parquet)" in text and "load average (1 min) 1.0 before, 2.0 after" in text
     assert "| report | local | 0.5 |  | 1.2 | 300 |  |  |  |  |  |" in text
     assert "| report | spark | 2.5 |  | 9.0 | 800 | 512 | 900 | 4.1 | 7.2 |  |" in text
     assert "1,234 rows, 0.25 MB" in text
+    # The local engine read that source a chunk at a time: how many, on its row.
+    assert ("| one replay (simulate with 1 replicate: baseline and scenario once each), calibrated on a sample of "
+            "1,000,000 orders | local, in 14 chunks | 30.0 |  | 31.5 | 2,000 |") in text
     assert "Not measured yet" in "\n".join(bench_spark.section(tmp_path / "absent.json"))
 
 
