@@ -85,11 +85,11 @@ def _vl_version() -> str:
     return wanted if wanted in vlc.get_vegalite_versions() else vlc.get_vegalite_versions()[-1]
 
 
-def chart_to_svg(chart: alt.TopLevelMixin) -> bytes:
-    """The chart drawn as SVG (UTF-8 bytes)."""
+def chart_to_svg(chart) -> bytes:
+    """The chart (Altair's, or a charts.Spec) drawn as SVG (UTF-8 bytes)."""
     return vlc.vegalite_to_svg(chart.to_json(), vl_version=_vl_version()).encode("utf-8")
 
 
-def chart_to_png(chart: alt.TopLevelMixin, scale: float = 2.0) -> bytes:
+def chart_to_png(chart, scale: float = 2.0) -> bytes:
     """The chart drawn as PNG, at `scale` times its CSS pixel size (2 = sharp on high-density screens)."""
     return vlc.vegalite_to_png(chart.to_json(), vl_version=_vl_version(), scale=scale)

@@ -26,14 +26,16 @@ import altair as alt
 import polars as pl
 from streamlit.elements import vega_charts
 
-from analytics import memory
+from analytics import charts, memory
 from ui import recent
 
 # All the kept specs together (their data included), and how long an unused one stays.
 MAX_BYTES = 64 * 1024 * 1024
 IDLE_SECONDS = 3600.0
 
-Recipe = Callable[[], alt.TopLevelMixin]
+# A chart: Altair's, or one written as its Vega-Lite spec (analytics.charts.Spec).
+Chart = alt.TopLevelMixin | charts.Spec
+Recipe = Callable[[], Chart]
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ def recipe_key(recipe: Recipe) -> Hashable | None:
         return None
 
 
-def to_spec(chart: alt.TopLevelMixin) -> dict:
+def to_spec(chart: Chart) -> dict:
     """The chart's Vega-Lite spec as `st.altair_chart` makes it (Streamlit's data transformer: each data
     frame as Arrow bytes in `datasets`, named by their hash; no theme of Altair's), without validation."""
     datasets: dict[str, Any] = {}
@@ -103,10 +105,15 @@ def to_spec(chart: alt.TopLevelMixin) -> dict:
     return spec
 
 
-def spec(chart: alt.TopLevelMixin | Recipe) -> dict:
+def is_chart(chart) -> bool:
+    """Whether `chart` is a chart already made (rather than its recipe)."""
+    return isinstance(chart, alt.TopLevelMixin | charts.Spec)
+
+
+def spec(chart: Chart | Recipe) -> dict:
     """The spec of a chart, or of a recipe's chart (kept by its key; made each time when it has none).
     The caller must not change the dict returned: it is shared."""
-    if isinstance(chart, alt.TopLevelMixin):
+    if is_chart(chart):
         return to_spec(chart)
     key = recipe_key(chart)
     if key is None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-import altair as alt
 import polars as pl
 import streamlit as st
 
@@ -85,12 +84,12 @@ def table(frame: pl.DataFrame, name: str, *, key: str, height: int | str = "auto
     return event if selecting else None
 
 
-def chart_buttons(chart: alt.TopLevelMixin | chart_specs.Recipe, name: str, *, key: str) -> None:
+def chart_buttons(chart: chart_specs.Chart | chart_specs.Recipe, name: str, *, key: str) -> None:
     """PNG and SVG download buttons for `chart` (a recipe's chart is made when a button is clicked)."""
     slug = _slug(name)
 
-    def made() -> alt.TopLevelMixin:
-        return chart if isinstance(chart, alt.TopLevelMixin) else chart()
+    def made() -> chart_specs.Chart:
+        return chart if chart_specs.is_chart(chart) else chart()
 
     with st.container(horizontal=True, gap="small"):
         st.download_button("PNG", lambda: exports.chart_to_png(made()), file_name=f"{slug}.png", mime="image/png",
@@ -107,7 +106,7 @@ def _selects(spec: dict) -> bool:
     return any(_selects(layer) for layer in spec.get("layer") or ())
 
 
-def chart(chart: alt.TopLevelMixin | chart_specs.Recipe, name: str, *, key: str, on_select="ignore",
+def chart(chart: chart_specs.Chart | chart_specs.Recipe, name: str, *, key: str, on_select="ignore",
           selection_mode=None):
     """The chart, then its download buttons. `chart` is a chart, or its recipe `partial(builder, frame, ...)`,
     whose spec is made once for all runs (ui.chart_specs). With on_select, returns the selection state (None
