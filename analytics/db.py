@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 import shutil
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -95,9 +96,17 @@ def location(con: duckdb.DuckDBPyConnection) -> tuple[str | None, bool]:
     """The file `con` is connected to (None: in memory) and whether it is read-only: what opening the same
     database again takes (connect(path, read_only)), after `con` itself may be closed. In one process
     DuckDB shares the open file between the connections."""
-    path, read_only = con.execute(
-        "SELECT path, readonly FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0]
-    return (path or None), bool(read_only)
+    found = _LOCATIONS.get(con)
+    if found is None:
+        path, read_only = con.execute(
+            "SELECT path, readonly FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0]
+        found = _LOCATIONS[con] = (path or None), bool(read_only)
+    return found
+
+
+# A connection's file never changes: asked at every load and drill count of a page (a few dozen times a
+# run, half a millisecond each), it is read once per connection.
+_LOCATIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def new_id() -> str:
