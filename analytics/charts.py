@@ -615,6 +615,13 @@ class Spec:
     def __init__(self, spec: dict):
         self._spec = spec
 
+    @classmethod
+    def of(cls, **parts) -> Spec:
+        """A top-level spec of these parts, with what Altair writes at the top of its own: the schema
+        and the default view size."""
+        return cls({"$schema": alt.SCHEMA_URL, "config": {"view": {"continuousWidth": 300, "continuousHeight": 300}},
+                    **parts})
+
     def to_dict(self, validate: bool = False, **_) -> dict:
         return json.loads(json.dumps(self._spec))   # a copy the caller may change
 
@@ -656,36 +663,41 @@ def comparison_chart(frame: pl.DataFrame, title: str = "Value") -> Spec | alt.Ch
                        "title": {"text": figure, "anchor": "start", "fontSize": 12, "fontWeight": "bold",
                                  "frame": "group", "limit": width + 50}})
     rows = frame.select("figure", "variant", "value", "low", "high").to_dicts()
-    return Spec({"$schema": alt.SCHEMA_URL, "config": {"view": {"continuousWidth": 300, "continuousHeight": 300}},
-                 "data": {"name": "comparison"}, "datasets": {"comparison": rows},
-                 "concat": panels, "columns": 2, "resolve": {"scale": {"y": "independent"}}})
+    return Spec.of(data={"name": "comparison"}, datasets={"comparison": rows}, concat=panels, columns=2,
+                   resolve={"scale": {"y": "independent"}})
 
 
 def sweep_chart(frame: pl.DataFrame, parameter_title: str, figure_title: str, current: float | None = None,
-                title: str | None = None) -> alt.Chart:
+                title: str | None = None) -> Spec | alt.Chart:
     """One figure along a swept parameter, with its 95% band. frame: one row per parameter value with
     value, low, high (and optionally `figure` when several figures are drawn, one colour each).
-    parameter_title: the x axis (with its unit); figure_title: the y axis; title: the chart's own."""
+    parameter_title: the x axis (with its unit); figure_title: the y axis; title: the chart's own.
+    Written as its spec (Spec): drawn again at every What-if change, Altair's layering was most of it."""
     frame = frame.filter(pl.col("value").is_not_null() & pl.col("value").is_not_nan())
     if frame.is_empty():
         return _empty("Not measurable on this data set")
     has_figure = "figure" in frame.columns
-    color = alt.Color("figure:N", title=None, legend=alt.Legend(orient="top")) if has_figure else alt.value(COLORS["scenario"])
-    base = alt.Chart(frame).encode(x=alt.X("parameter:Q", title=parameter_title))
-    band = base.mark_area(opacity=0.2).encode(y=alt.Y("low:Q", title=figure_title), y2="high:Q", color=color)
-    line = base.mark_line(point=True).encode(
-        y=alt.Y("value:Q", title=figure_title), color=color,
-        tooltip=[alt.Tooltip("parameter:Q", title=parameter_title),
-                 alt.Tooltip("value:Q", title=title or figure_title, format=",.2f"),
-                 alt.Tooltip("low:Q", title="95% interval from", format=",.2f"),
-                 alt.Tooltip("high:Q", title="95% interval to", format=",.2f")],
-    )
+    color = ({"field": "figure", "type": "nominal", "title": None, "legend": {"orient": "top"}} if has_figure
+             else {"value": COLORS["scenario"]})
+    x = {"field": "parameter", "type": "quantitative", "title": parameter_title}
+    band = {"data": {"name": "sweep"}, "mark": {"type": "area", "opacity": 0.2}, "encoding": {
+        "x": x, "y": {"field": "low", "type": "quantitative", "title": figure_title}, "y2": {"field": "high"},
+        "color": color}}
+    line = {"data": {"name": "sweep"}, "mark": {"type": "line", "point": True}, "encoding": {
+        "x": x, "y": {"field": "value", "type": "quantitative", "title": figure_title}, "color": color,
+        "tooltip": [{"field": "parameter", "type": "quantitative", "title": parameter_title},
+                    {"field": "value", "type": "quantitative", "title": title or figure_title, "format": ",.2f"},
+                    {"field": "low", "type": "quantitative", "title": "95% interval from", "format": ",.2f"},
+                    {"field": "high", "type": "quantitative", "title": "95% interval to", "format": ",.2f"}]}}
+    datasets = {"sweep": frame.select("parameter", "value", "low", "high", *(["figure"] if has_figure else []))
+                .to_dicts()}
     layers = [band, line]
     if current is not None:
-        layers.append(alt.Chart(pl.DataFrame({"parameter": [float(current)]})).mark_rule(strokeDash=[4, 4], color="#808495")
-                      .encode(x="parameter:Q"))
-    chart = alt.layer(*layers).properties(height=HEIGHT)
-    return chart.properties(title=alt.TitleParams(title, anchor="start")) if title else chart
+        datasets["current"] = [{"parameter": float(current)}]
+        layers.append({"data": {"name": "current"}, "mark": {"type": "rule", "color": "#808495", "strokeDash": [4, 4]},
+                       "encoding": {"x": {"field": "parameter", "type": "quantitative"}}})
+    titled = {"title": {"text": title, "anchor": "start"}} if title else {}
+    return Spec.of(layer=layers, height=HEIGHT, datasets=datasets, **titled)
 
 
 def fit_chart(frame: pl.DataFrame, x_title: str) -> alt.Chart:
