@@ -376,7 +376,9 @@ def section(path: Path = OUT) -> list[str]:
         return out + ["Not measured yet: `.venv/bin/python -m bench.spark --orders 10000000`.", ""]
     measured = sorted(json.loads(path.read_text()).items(), key=lambda kv: int(kv[0]))
     for orders, m in measured:
-        out += [f"{int(orders):,} orders ({m['bytes'] / 1e6:,.0f} MB of Parquet), measured {m['measured_at']}, "
+        written = m.get("written", {}).get("seconds")
+        by = f", written by the generator in {written:,.0f} s" if written is not None else ""
+        out += [f"{int(orders):,} orders ({m['bytes'] / 1e6:,.0f} MB of Parquet{by}), measured {m['measured_at']}, "
                 f"{m['cores']} cores; load average (1 min) {m['load_average'][0]:.1f} before, "
                 f"{m['load_average'][1]:.1f} after the last run, on a machine shared with other work (a step run "
                 "again with --steps replaces its row; its own load average, where recorded, in the last column).", "",

@@ -36,12 +36,14 @@ def test_the_section_shows_each_step_measured(tmp_path):
             "jvm_peak_rss_mb": 900, "shuffle_write_bytes": 4_100_000, "executor_run_seconds": 7.25}
     path.write_text(json.dumps({"1000000": {
         "measured_at": "2026-12-02 12:00 UTC", "cores": 2, "load_average": [1.0, 2.0], "bytes": 50_000_000,
+        "written": {"seconds": 12.4},
         "steps": {"local:report": {"seconds": 0.5, "wall_seconds": 1.2, "python_peak_rss_mb": 300},
                   "spark:report": {**step, "partials_rows": 1234, "partials_bytes": 250_000},
                   "local:replay": {"seconds": 30.0, "wall_seconds": 31.5, "python_peak_rss_mb": 2000, "chunks": 14,
                                    "calibration_sample": 1_000_000}}}}))
     text = "\n".join(bench_spark.section(path))
-    assert "1,000,000 orders (50 MB of Parquet)" in text and "load average (1 min) 1.0 before, 2.0 after" in text
+    assert "1,000,000 orders (50 MB of Parquet, written by the generator in 12 s)" in text
+    assert "load average (1 min) 1.0 before, 2.0 after" in text
     assert "| report | local | 0.5 |  | 1.2 | 300 |  |  |  |  |  |" in text
     assert "| report | spark | 2.5 |  | 9.0 | 800 | 512 | 900 | 4.1 | 7.2 |  |" in text
     assert "1,234 rows, 0.25 MB" in text
