@@ -470,8 +470,8 @@ def _growth(measured: list) -> list[str]:
         parts = []
         for key, s in b["steps"].items():
             before = a["steps"].get(key, {})
-            if "seconds" not in before:
-                continue
+            if "seconds" not in before or before.get("calibration_sample") != s.get("calibration_sample"):
+                continue   # not measured at the smaller size, or with another calibration: not the same step
             engine, name = key.split(":")
             if "seconds" in s:
                 parts.append(f"{engine} {_words(name, s)}: {before['seconds']:,.1f} s to {s['seconds']:,.1f} s "

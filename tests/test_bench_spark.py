@@ -71,9 +71,12 @@ def test_the_section_shows_a_stopped_step_a_step_not_run_and_how_time_grows(tmp_
     path.write_text(json.dumps({
         "1000000": {**entry, "measured_at": "2026-12-02 12:00 UTC", "bytes": 50_000_000, "steps": {
             "local:report": {"seconds": 0.5, "cpu_seconds": 0.8, "wall_seconds": 1.2, "python_peak_rss_mb": 300},
+            "local:simulate": {"seconds": 9.0, "wall_seconds": 9.5, "python_peak_rss_mb": 500},
             "spark:report": small}},
         "10000000": {**entry, "measured_at": "2026-12-02 13:00 UTC", "bytes": 500_000_000, "steps": {
-            "spark:report": stopped}}}))
+            "spark:report": stopped,
+            "local:simulate": {"seconds": 50.0, "wall_seconds": 51.0, "python_peak_rss_mb": 900,
+                               "calibration_sample": 1000}}}}))
     text = "\n".join(bench_spark.section(path))
     assert "| report | local | 0.5 | 0.8 | 1.2 | 300 |  |  |  |  |  |" in text
     assert "| report | spark | 2.5 | 4.0 | 9.0 | 800 | 512 | 900 | 4.1 | 7.2 | 3.0 to 4.0 |" in text
@@ -85,6 +88,7 @@ def test_the_section_shows_a_stopped_step_a_step_not_run_and_how_time_grows(tmp_
             "read (172,414 a task), 200,000 rows per task-second; tally (active): 10 of 80 tasks done") in text
     assert ("Not run on the local engine at 10,000,000 orders: report (bench.spark ran only the steps in the table "
             "at this size).") in text
+    # The smaller size's simulate fitted on every order, the larger's on a sample: not compared.
     assert ("How time grows from 1,000,000 to 10,000,000 orders (10× the orders; each size's load average above): "
             "spark report: 2.5 s to more than 100 s (stopped; more than 40.0×).") in text
 
