@@ -5,7 +5,7 @@ Read whole, the report holds about 180 bytes per order and the what-if engine ab
 orders: 18 and 50 GB). Read in chunks (source.Chunk: some months, or a slice of one month's orders by
 order id hash, about `size` orders at most), each step holds one chunk at a time:
 
-    plan(src, size) -> [Chunk] | None      None: the source fits in one piece (or has no months to split by)
+    plan(src, size) -> [Chunk] | None      None: the source fits in one piece
     report(src, filters, threshold_days, chunks) -> report.report's JSON
     calibrate(src, chunks, size, seed) -> (calibration, its sample's blocks)
     simulate(src, chunks, policy_for, ...) / sweep(src, chunks, param, values, policy_for, ...)
@@ -39,14 +39,17 @@ DEFAULT_SAMPLE = 1_000_000
 
 def plan(src: source.Source, size: int = CHUNK_ORDERS) -> list[source.Chunk] | None:
     """The chunks to read a source in (consecutive months together up to `size` orders, a month with
-    more in equal slices), or None when it holds `size` orders or fewer, or is not split by month."""
-    if src.dataset.orders <= size:
+    more in equal slices; a source not split by month, all of it in equal slices), or None when it holds
+    `size` orders or fewer."""
+    total = src.dataset.orders
+    if total <= size:
         return None
     con = src.con.cursor()
     try:
         scan = f"read_parquet({source._quote(src.directory / 'orders')} || '/**/*.parquet', hive_partitioning = true)"
         if "month" not in {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}:
-            return None
+            parts = math.ceil(total / size)
+            return [source.Chunk((), parts, i) for i in range(parts)]
         months = con.execute(f"SELECT CAST(month AS VARCHAR), count(*) FROM {scan} GROUP BY 1 ORDER BY 1").fetchall()
     finally:
         con.close()

@@ -142,10 +142,11 @@ def table_files(directory: Path, table: str) -> list[Path]:
 @dataclass(frozen=True)
 class Chunk:
     """Part of a source's orders (chunked.py reads a large source a chunk at a time): those placed in
-    `months` (its month=YYYY-MM directories) whose order id hashes to `index` of `parts`. An order's
-    request, refund and sellers are in its month and hash as it does, so they fall in its chunk."""
+    `months` (its month=YYYY-MM directories; none: every file, for a source not split by month) whose
+    order id hashes to `index` of `parts`. An order's request, refund and sellers are in its month and
+    hash as it does, so they fall in its chunk."""
 
-    months: tuple[str, ...]
+    months: tuple[str, ...] = ()
     parts: int = 1
     index: int = 0
 
@@ -154,7 +155,7 @@ def _view(con: duckdb.DuckDBPyConnection, directory: Path, table: str, dataset_i
           chunk: Chunk | None = None) -> None:
     """Replace the schema's table by a view over the table's Parquet files (those of `chunk` only, when
     given), in the table's shape."""
-    if chunk is None:
+    if chunk is None or not chunk.months:
         files = table_files(directory, table)
         globs = [str(directory / table) + "/**/*.parquet"] if files else []
     else:

@@ -101,3 +101,25 @@ def test_chunk_orders_must_be_a_count(capsys, generated):
     _, _, parquet = generated
     assert main(["report", "--source", str(parquet), "--chunk-orders", "0"]) == 2
     assert "--chunk-orders must be 1 or more" in capsys.readouterr().err
+
+
+def test_a_source_not_split_by_month_is_read_in_slices(capsys, generated, tmp_path):
+    """A directory in the layout but without month directories (every table's files side by side) is
+    sliced by order id alone, with the same figures."""
+    import shutil
+
+    path, dataset_id, parquet = generated
+    flat = tmp_path / "flat"
+    for table in ("orders", "cancellation_requests", "refunds"):
+        (flat / table).mkdir(parents=True)
+        for i, file in enumerate(sorted((parquet / table).glob("*/*.parquet"))):
+            shutil.copy(file, flat / table / f"part{i}.parquet")
+    shutil.copy(parquet / "dataset.json", flat / "dataset.json")
+    src = source.open_source(flat)
+    try:
+        chunks = chunked.plan(src, 500)
+        assert [(c.months, c.parts) for c in chunks] == [((), 6)] * 6
+    finally:
+        src.close()
+    stored = json_of(capsys, "report", "--db", str(path), "--dataset", dataset_id)
+    assert json_of(capsys, "report", "--source", str(flat), *CHUNK) == stored
