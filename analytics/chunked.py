@@ -1,9 +1,10 @@
 """The local engine over a Parquet source too large to hold in memory at once: its orders read a chunk
-at a time, each chunk's partials tallied as a Spark partition tallies them, and added up.
+at a time, each chunk's partials tallied as a Spark task tallies them (slices.py), and added up.
 
 Read whole, the report holds about 180 bytes per order and the what-if engine about 500 (at 100,000,000
-orders: 18 and 50 GB). Read in chunks (source.Chunk: some months, or a slice of one month's orders by
-order id hash, about `size` orders at most), each step holds one chunk at a time:
+orders: 18 and 50 GB). Read in chunks (source.Chunk: some of its partitions (months, or buckets of order
+ids within a month), or a slice by order id hash of one too large, about `size` orders at most), each
+step holds one chunk at a time:
 
     plan(src, size) -> [Chunk] | None      None: the source fits in one piece
     report(src, filters, threshold_days, chunks) -> report.report's JSON
@@ -13,18 +14,15 @@ order id hash, about `size` orders at most), each step holds one chunk at a time
 The figures are those of the source read whole, to the last digit: the report's partials add up
 (grouped.py), and the replay's draws are keyed by order (replay_parts.py), as on Spark. The calibration
 needs every censored time of the orders it fits in one place, so a chunked source is fitted on a uniform
-sample of its orders (sampling.py: the one DuckDB draws for the seed), DEFAULT_SAMPLE unless asked
+sample of its orders (sampling.py: the one DuckDB draws for the seed, drawn a chunk at a time), DEFAULT_SAMPLE unless asked
 otherwise, and the result says so, as Spark's runs do.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator
-
 import polars as pl
 
-from analytics import grouped, load, sampling, source
+from analytics import grouped, slices, source
 from analytics.filters import NO_FILTERS, Filters
 
 # A source of more orders than this is read in chunks of about this many (a month with more is sliced
@@ -38,53 +36,11 @@ DEFAULT_SAMPLE = 1_000_000
 
 
 def plan(src: source.Source, size: int = CHUNK_ORDERS) -> list[source.Chunk] | None:
-    """The chunks to read a source in (consecutive months together up to `size` orders, a month with
-    more in equal slices; a source not split by month, all of it in equal slices), or None when it holds
-    `size` orders or fewer."""
-    total = src.dataset.orders
-    if total <= size:
+    """The chunks to read a source in (slices.plan: its partitions together up to `size` orders, one
+    with more in slices), or None when it holds `size` orders or fewer."""
+    if src.dataset.orders <= size:
         return None
-    con = src.con.cursor()
-    try:
-        scan = f"read_parquet({source._quote(src.directory / 'orders')} || '/**/*.parquet', hive_partitioning = true)"
-        if "month" not in {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}:
-            parts = math.ceil(total / size)
-            return [source.Chunk((), parts, i) for i in range(parts)]
-        months = con.execute(f"SELECT CAST(month AS VARCHAR), count(*) FROM {scan} GROUP BY 1 ORDER BY 1").fetchall()
-    finally:
-        con.close()
-    chunks: list[source.Chunk] = []
-    held: list[str] = []
-    rows = 0
-    for month, n in months:
-        if held and rows + n > size:
-            chunks.append(source.Chunk(tuple(held)))
-            held, rows = [], 0
-        if n > size:
-            parts = math.ceil(n / size)
-            chunks += [source.Chunk((month,), parts, i) for i in range(parts)]
-        else:
-            held.append(month)
-            rows += n
-    if held:
-        chunks.append(source.Chunk(tuple(held)))
-    return chunks
-
-
-def _each(src: source.Source, chunks: list[source.Chunk]) -> Iterator[source.Source]:
-    """Each chunk of the source opened in turn (as the same data set), closed before the next."""
-    for chunk in chunks:
-        part = source.open_source(src.directory, dataset_id=src.dataset.id, name=src.dataset.name, chunk=chunk)
-        try:
-            yield part
-        finally:
-            part.close()
-
-
-def _orders(part: source.Source) -> pl.DataFrame:
-    from analytics.orders import load_orders
-
-    return load_orders(part.con, part.dataset.id)
+    return slices.plan(src.directory, size)
 
 
 def report(src: source.Source, filters: Filters = NO_FILTERS, *, threshold_days: float = 20,
@@ -94,35 +50,18 @@ def report(src: source.Source, filters: Filters = NO_FILTERS, *, threshold_days:
 
     codes = src.currencies
     specs = rp.report_specs(len(codes) > 1)
-    reads = grouped.reads(specs)
-    parts = [grouped.add(grouped.tally(load.load(part.con, part.dataset.id, filters, reads), specs))
-             for part in _each(src, chunks)]
+    parts = [slices.partials(src.directory, src.dataset.id, chunk, specs, filters) for chunk in chunks]
     added = grouped.add(pl.concat(parts)) if parts else grouped.empty()
     return rp.finalise_report(src.dataset, filters, threshold_days, src.missing, codes, added)
 
 
 def _surveyed(src: source.Source, chunks: list[source.Chunk], size: int | float | None, seed: int):
-    """One pass over the chunks: the data set's Wide, its orders, the calibration's sample (its orders'
-    ids drawn by DuckDB over the whole source) and the checks' partials over every order. Returns
-    (Wide, orders, calibration, the sample's blocks)."""
-    from analytics.replay_data import Wide
+    """One pass over the chunks (slices.survey): the data set's Wide, its orders, the calibration fitted
+    on the sample (DEFAULT_SAMPLE when `size` is None) and the sample's blocks."""
+    def run(bound):
+        return [slices.survey(src.directory, src.dataset.id, chunk, seed, bound) for chunk in chunks]
 
-    total = src.dataset.orders
-    n = sampling.size_of(DEFAULT_SAMPLE if size is None else size, total)
-    ids = sampling.sample_ids(src.con, src.dataset.id, n, seed).implode()
-    wides, wholes, picked = [], [], []
-    orders = 0
-    for part in _each(src, chunks):
-        frame = _orders(part)
-        orders += frame.height
-        wides.append(Wide.of(frame))
-        wholes.append(sampling.check_partials(frame))
-        picked.append(frame.filter(pl.col("order_id").is_in(ids)))
-        del frame
-    wide = Wide.merged(wides)
-    sample = pl.concat(picked).sort("order_id")
-    fitted, extra = sampling.fit_reported(sample, wide.data_end or None, grouped.add(pl.concat(wholes)), orders, seed)
-    return wide, orders, fitted, extra
+    return slices.surveyed(run, DEFAULT_SAMPLE if size is None else size, seed, src.dataset.orders)
 
 
 def calibrate(src: source.Source, chunks: list[source.Chunk], size: int | float | None = None, seed: int = 0):
@@ -137,15 +76,16 @@ def _prepared(src: source.Source, chunks: list[source.Chunk], sample: int | floa
     from analytics import simulate as sim
     from analytics.orders import ORDER_COLUMNS
     from analytics.replay_data import prepare
-    from analytics.replay_parts import replay_part, summaries_of
+    from analytics.replay_parts import summaries_of
 
     wide, orders, fitted, extra = _surveyed(src, chunks, sample, sample_seed)
     empty = pl.DataFrame(schema=ORDER_COLUMNS)
     prep = sim.Prepared(src.dataset.id, src.dataset.name, empty, prepare(empty, wide), fitted, src.missing)
 
     def summaries(prep, policies, replicates, seed):
-        parts = (p for part in _each(src, chunks)
-                 for p in replay_part(_orders(part), wide, prep.calibration, list(policies), replicates, seed))
+        parts = (p for chunk in chunks
+                 for p in slices.replayed(src.directory, src.dataset.id, chunk, wide, prep.calibration, policies,
+                                          replicates, seed))
         return summaries_of(parts, len(policies), replicates, orders, wide.methods)
 
     return prep, extra, summaries

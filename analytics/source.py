@@ -3,15 +3,21 @@ data set.
 
 The layout (what `export` writes, and what a directory written by anyone must follow):
 
-    DIR/dataset.json                                  name, id, currencies, what the data set records
-    DIR/orders/month=YYYY-MM/*.parquet                one row per order, columns as the `orders` table
-    DIR/cancellation_requests/month=YYYY-MM/*.parquet one row per request, with its stage, outcome, return_path
-    DIR/refunds/month=YYYY-MM/*.parquet               one row per refund
-    DIR/order_sellers/month=YYYY-MM/*.parquet         (optional) orders with several sellers
+    DIR/dataset.json                                           name, id, currencies, what the data set records
+    DIR/orders/month=YYYY-MM/bucket=N/*.parquet                one row per order, columns as the `orders` table
+    DIR/cancellation_requests/month=YYYY-MM/bucket=N/*.parquet one row per request, with its stage, outcome, return_path
+    DIR/refunds/month=YYYY-MM/bucket=N/*.parquet               one row per refund
+    DIR/order_sellers/month=YYYY-MM/bucket=N/*.parquet         (optional) orders with several sellers
 
-Every table is partitioned (hive-style) by the month its order was placed, so an order's request and
-refund sit in the same month as the order. Columns are those of schema.sql without `dataset_id`; a
-column a directory lacks is read as null (unknown), and types are cast to the schema's.
+Every table is partitioned (hive-style) by the month its order was placed and, within the month, by a
+bucket of order ids (`export` writes buckets of about BUCKET_ORDERS orders), so an order's request,
+refund and sellers sit in its order's partition directory. A partition directory of the four tables
+is then a slice of the data set that joins on its own: the unit the engines read (chunked.py on one
+machine, spark.py one Spark task per slice), with nothing moved between slices but partials. A
+directory written by anyone may stop at the month (month=YYYY-MM/*.parquet) or not be partitioned at
+all: it is then sliced by order id hash when read, at the cost of reading a month once per slice.
+Columns are those of schema.sql without `dataset_id`; a column a directory lacks is read as null
+(unknown), and types are cast to the schema's.
 
 `open_source(DIR)` gives a DuckDB connection (in memory) whose `orders`, `cancellation_requests`,
 `refunds` and `order_sellers` are views over the Parquet files, with the data set's row in `datasets`:
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +44,21 @@ METADATA = "dataset.json"
 # Tables written, in the schema's column order; the month is that of the order's placed_at.
 TABLES = ("orders", "cancellation_requests", "refunds", "order_sellers")
 REQUIRED = ("orders",)
+# Orders per bucket of a month, at most about: a slice a Spark task or a Python worker holds with ease
+# (the replay's arrays of 1,000,000 orders are about half a gigabyte).
+BUCKET_ORDERS = 1_000_000
+
+
+def buckets_for(orders_in_largest_month: int, bucket_orders: int = BUCKET_ORDERS) -> int:
+    """How many buckets each month is written in, for a data set whose largest month holds that many orders."""
+    return max(1, math.ceil(orders_in_largest_month / bucket_orders))
+
+
+def partition_sql(order_id: str, placed_at: str, buckets: int) -> str:
+    """The partition columns of a row (its order's month and bucket) as DuckDB SQL, for COPY ... PARTITION_BY
+    (month, bucket): what `export` and the benchmark's chunked writer both write."""
+    return (f"strftime({placed_at}, '%Y-%m') AS month, "
+            f"CAST(hash({order_id}) % {int(buckets)} AS INTEGER) AS bucket")
 
 
 class SourceError(ValueError):
@@ -55,9 +77,10 @@ def _quote(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def export(con: duckdb.DuckDBPyConnection, dataset, directory: str | Path) -> dict:
+def export(con: duckdb.DuckDBPyConnection, dataset, directory: str | Path, *, bucket_orders: int = BUCKET_ORDERS) -> dict:
     """Write a stored data set (a db.Dataset, an id or a name) as Parquet under `directory` (created;
-    it must be empty or absent). Returns what was written: the data set and each table's rows."""
+    it must be empty or absent), each month in buckets of about `bucket_orders` orders. Returns what was
+    written: the data set, each table's rows and the buckets per month."""
     ds = dataset if isinstance(dataset, db.Dataset) else db.resolve_dataset(con, dataset)
     out = Path(directory)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -67,19 +90,23 @@ def export(con: duckdb.DuckDBPyConnection, dataset, directory: str | Path) -> di
     written: dict[str, int] = {}
     try:
         cur.execute("SET TimeZone = 'UTC'")
+        largest = cur.execute("SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM orders WHERE dataset_id = ? "
+                              "GROUP BY strftime(placed_at, '%Y-%m'))", [ds.id]).fetchall()[0][0]
+        buckets = buckets_for(largest, bucket_orders)
+        partition = partition_sql("o.order_id", "o.placed_at", buckets)
         for table in TABLES:
             cols = ", ".join(f"t.{c}" for c, _ in _columns(cur, table))
-            month = "strftime(o.placed_at, '%Y-%m') AS month"
             if table == "orders":
-                select = f"SELECT {cols}, {month} FROM orders t JOIN orders o USING (dataset_id, order_id)"
+                select = f"SELECT {cols}, {partition} FROM orders t JOIN orders o USING (dataset_id, order_id)"
             else:
-                select = (f"SELECT {cols}, {month} FROM {table} t "
+                select = (f"SELECT {cols}, {partition} FROM {table} t "
                           f"JOIN orders o ON o.dataset_id = t.dataset_id AND o.order_id = t.order_id")
             sql = f"{select} WHERE t.dataset_id = ? ORDER BY t.order_id"
             n = cur.execute(f"SELECT count(*) FROM {table} WHERE dataset_id = ?", [ds.id]).fetchall()[0][0]
             written[table] = n
             if n:
-                cur.execute(f"COPY ({sql}) TO {_quote(out / table)} (FORMAT parquet, PARTITION_BY (month))", [ds.id])
+                cur.execute(f"COPY ({sql}) TO {_quote(out / table)} (FORMAT parquet, PARTITION_BY (month, bucket))",
+                            [ds.id])
         codes = [c for (c,) in cur.execute(
             "SELECT DISTINCT upper(trim(currency)) AS c FROM orders WHERE dataset_id = ? AND currency IS NOT NULL "
             "ORDER BY c", [ds.id]).fetchall()]
@@ -98,9 +125,10 @@ def export(con: duckdb.DuckDBPyConnection, dataset, directory: str | Path) -> di
         "currencies": codes,
         "records": {name: name not in missing for name in capabilities.CAPABILITIES},
         "rows": written,
+        "buckets": buckets,
     }
     (out / METADATA).write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
-    return {"dataset": {"id": ds.id, "name": ds.name}, "directory": str(out), "rows": written}
+    return {"dataset": {"id": ds.id, "name": ds.name}, "directory": str(out), "rows": written, "buckets": buckets}
 
 
 @dataclass(frozen=True)
@@ -139,14 +167,34 @@ def table_files(directory: Path, table: str) -> list[Path]:
     return sorted((Path(directory) / table).glob("**/*.parquet"))
 
 
+def partitions(directory: str | Path) -> list[tuple[str, int]]:
+    """The source's partition directories (relative to orders/: "month=2025-01/bucket=3", "month=2025-01",
+    or "." for files not partitioned) with their orders, in order, from the Parquet files' footers."""
+    files = table_files(Path(directory), "orders")
+    if not files:
+        return []
+    con = duckdb.connect()
+    try:
+        rows = con.execute("SELECT file_name, num_rows FROM parquet_file_metadata(?)", [[str(f) for f in files]]).fetchall()
+    finally:
+        con.close()
+    base = Path(directory) / "orders"
+    counts: dict[str, int] = {}
+    for name, n in rows:
+        rel = Path(name).parent.relative_to(base).as_posix()
+        counts[rel] = counts.get(rel, 0) + int(n)
+    return sorted(counts.items())
+
+
 @dataclass(frozen=True)
 class Chunk:
-    """Part of a source's orders (chunked.py reads a large source a chunk at a time): those placed in
-    `months` (its month=YYYY-MM directories; none: every file, for a source not split by month) whose
-    order id hashes to `index` of `parts`. An order's request, refund and sellers are in its month and
-    hash as it does, so they fall in its chunk."""
+    """Part of a source's orders (chunked.py reads a large source a chunk at a time; spark.py runs a task
+    per chunk): those in the partition directories `dirs` (relative to each table's directory, as
+    `partitions` names them; none: every file) whose order id hashes to `index` of `parts`. An order's
+    request, refund and sellers are in its order's partition directory and hash as it does, so they fall
+    in its chunk."""
 
-    months: tuple[str, ...] = ()
+    dirs: tuple[str, ...] = ()
     parts: int = 1
     index: int = 0
 
@@ -155,12 +203,12 @@ def _view(con: duckdb.DuckDBPyConnection, directory: Path, table: str, dataset_i
           chunk: Chunk | None = None) -> None:
     """Replace the schema's table by a view over the table's Parquet files (those of `chunk` only, when
     given), in the table's shape."""
-    if chunk is None or not chunk.months:
+    if chunk is None or not chunk.dirs:
         files = table_files(directory, table)
         globs = [str(directory / table) + "/**/*.parquet"] if files else []
     else:
-        globs = [str(directory / table / f"month={m}") + "/*.parquet" for m in chunk.months
-                 if (directory / table / f"month={m}").is_dir()]
+        globs = [str(directory / table / d) + ("/*.parquet" if d == "." else "/**/*.parquet") for d in chunk.dirs
+                 if (directory / table / d).is_dir()]
     if not globs:
         if table in REQUIRED and chunk is None:
             raise SourceError(f"{directory} holds no Parquet files under {table}/: not a data set's export")

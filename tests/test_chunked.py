@@ -1,8 +1,9 @@
 """A Parquet source read by the local engine a chunk at a time (--chunk-orders) gives the figures of the
 source read whole, and of the stored data set: the report to the last digit (under filters and with a
 comparison too), simulate and sweep to 1e-9 relative (their tallies are added in another order), the
-calibration on a sample exactly. The chunks split months and slice a month by order id, and every
-order, request, refund and seller lands in exactly one chunk."""
+calibration on a sample exactly. The chunks take the export's buckets together (or, for a source written
+by month only or not partitioned, slice it by order id), and every order, request, refund and seller
+lands in exactly one chunk."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ import pytest
 
 from analytics import chunked, source
 from analytics.cli import main
-from tests.parquet_sources import differences, generated_export, json_of, olist_export
+from tests.parquet_sources import differences, generated_export, json_of, olist_export, relaid
 
-# 3,000 orders over seven months, read 500 at a time: the larger months sliced in two by order id.
+# 3,000 orders over seven months in buckets of about 150, read 500 at a time.
 CHUNK = ("--chunk-orders", "500")
 POLICY = ("--set", "seller_response_hours=24", "--set", "late_dispatch_action=auto_cancel",
           "--set", "dispatch_deadline_days=3", "--replicates", "3", "--seed", "7")
@@ -39,7 +40,7 @@ def test_the_chunks_hold_every_order_once_with_its_request_and_refund(generated)
     try:
         assert chunked.plan(src, 3000) is None and chunked.plan(src, 500) is not None
         chunks = chunked.plan(src, 500)
-        assert len(chunks) >= 5 and any(c.parts > 1 for c in chunks)
+        assert len(chunks) >= 6
         seen: dict[str, list] = {t: [] for t in ("orders", "cancellation_requests", "refunds")}
         for chunk in chunks:
             part = source.open_source(parquet, dataset_id=src.dataset.id, name=src.dataset.name, chunk=chunk)
@@ -103,23 +104,38 @@ def test_chunk_orders_must_be_a_count(capsys, generated):
     assert "--chunk-orders must be 1 or more" in capsys.readouterr().err
 
 
-def test_a_source_not_split_by_month_is_read_in_slices(capsys, generated, tmp_path):
-    """A directory in the layout but without month directories (every table's files side by side) is
-    sliced by order id alone, with the same figures."""
-    import shutil
-
-    path, dataset_id, parquet = generated
-    flat = tmp_path / "flat"
-    for table in ("orders", "cancellation_requests", "refunds"):
-        (flat / table).mkdir(parents=True)
-        for i, file in enumerate(sorted((parquet / table).glob("*/*.parquet"))):
-            shutil.copy(file, flat / table / f"part{i}.parquet")
-    shutil.copy(parquet / "dataset.json", flat / "dataset.json")
-    src = source.open_source(flat)
+def test_buckets_are_read_whole_and_together(generated):
+    """The export writes each month in buckets; the plan takes buckets together up to the size, and
+    slices none of them when each is smaller than it."""
+    _, _, parquet = generated
+    parts = source.partitions(parquet)
+    assert len(parts) > 14 and all("/bucket=" in rel for rel, _ in parts)
+    assert sum(n for _, n in parts) == 3000
+    src = source.open_source(parquet)
     try:
         chunks = chunked.plan(src, 500)
-        assert [(c.months, c.parts) for c in chunks] == [((), 6)] * 6
+    finally:
+        src.close()
+    assert all(c.parts == 1 for c in chunks)
+    assert sorted(d for c in chunks for d in c.dirs) == [rel for rel, _ in parts]
+    assert all(sum(dict(parts)[d] for d in c.dirs) <= 500 for c in chunks)
+
+
+@pytest.mark.parametrize("by_month", [True, False], ids=["by month only", "not partitioned"])
+def test_a_source_written_by_someone_else_is_read_in_slices(capsys, generated, tmp_path, by_month):
+    """A directory in the layout without buckets (every file of a month side by side), or without month
+    directories at all, is sliced by order id, with the same figures."""
+    path, dataset_id, parquet = generated
+    other = relaid(parquet, tmp_path / "other", by_month)
+    src = source.open_source(other)
+    try:
+        chunks = chunked.plan(src, 500)
+        if by_month:
+            assert all(len(c.dirs) == 1 and c.dirs[0].startswith("month=") for c in chunks)
+            assert any(c.parts > 1 for c in chunks)
+        else:
+            assert [(c.dirs, c.parts) for c in chunks] == [((".",), 6)] * 6
     finally:
         src.close()
     stored = json_of(capsys, "report", "--db", str(path), "--dataset", dataset_id)
-    assert json_of(capsys, "report", "--source", str(flat), *CHUNK) == stored
+    assert json_of(capsys, "report", "--source", str(other), *CHUNK) == stored
