@@ -172,7 +172,7 @@ def tally(spark_session, src: source.Source, filters: Filters = NO_FILTERS) -> p
     from analytics import spark
 
     specs = [*grouped.scalar_specs(_supported(src)), rp.STATUS_SPEC, _OUTCOME_SPEC, _LIFECYCLE_SPEC]
-    return spark.tally(spark_session, src.directory, specs, filters)
+    return spark.tally(spark_session, src, specs, filters)
 
 
 def scalars(src: source.Source, added: pl.DataFrame, names=()) -> dict:
@@ -208,8 +208,7 @@ class SparkWhatIf:
         from analytics import spark
 
         self.src = src
-        wide, self._summaries, _ = spark._replayed(spark_session, src, partitions)
-        self.prep, _ = spark._prepared(spark_session, src, wide, partitions, None, 0)   # fitted on every order
+        self.prep, _, self._summaries = spark.prepared(spark_session, src, partitions, None, 0)  # fitted on every order
 
     def simulate(self, policy, replicates: int, seed: int = 0) -> dict:
         from analytics import simulate as sim

@@ -1,57 +1,55 @@
-"""The report (and the replay: see `simulate`) on Apache Spark, with the same figures as one machine.
+"""The report, the replay and the calibration on Apache Spark, with the same figures as one machine.
 
-How the work splits. Spark reads a Parquet source (source.py) and joins each order with its request and
-its refund (one row per order, in the pipelines' vocabulary). Each partition hands its rows to Python as
-Arrow batches (`mapInArrow`, no pandas); each batch is cut into the three grains under the filters
-(load.frames_of, the same conditions as the SQL of a stored data set) and tallied by the local engine's
-own function (grouped.tally: counts, exact decimal sums, distributions as {value, count}), one long
-frame of partials per batch. Spark adds them up (a group-by that sums the counts, the sums and each
-distinct value's count); the driver collects the added partials (a few rows per group, never orders)
-and finalises them with the local engine's finaliser (report.finalise_report). A count is an integer, a
-sum an exact decimal and a distribution its values with their counts, so the JSON is the local engine's
-to the last digit, however the orders are partitioned.
+How the work splits. The driver cuts the Parquet source into chunks (slices.py: its partition
+directories, a month or a bucket of order ids within it, together up to TASK_ORDERS orders, or slices of
+one too large) and Spark runs one task per chunk. A task reads its chunk's files and joins each order
+with its request, refund and sellers in DuckDB, as the local engine reads a chunk (an order's rows all sit
+in its partition directory, so no join crosses tasks), and gives back only partials as Arrow batches
+(`mapInArrow`, no pandas): the report's tallies (grouped.tally: counts, exact decimal sums, distributions
+as {value, count}), the replay's tallies per policy and replicate, or the survey (the Wide, the sampling
+checks and the calibration sample's candidates). Spark adds the report's partials up (a group-by over a
+few rows per group and task); the driver adds the rest and finalises them with the local engine's code
+(report.finalise_report, simulate.simulate). A count is an integer, a sum an exact decimal and a
+distribution its values with their counts, so the JSON is the local engine's to the last digit, however
+the orders are cut. No order crosses the network: the only shuffle is the report's partials, and the
+tasks' results go to the driver.
+
+The executors read the source's files themselves, so the directory must be at the same path on every
+executor (a shared file system, as in local mode); Spark schedules the tasks, retries a failed one and
+spreads them over the cluster.
 
     session(remote=None) -> SparkSession      local[*] (CANCELLATION_LAB_SPARK_MASTER), or Spark Connect
                                               at `remote` / $SPARK_REMOTE (sc://HOST:PORT)
-    orders_frame(spark, directory, columns)   one row per order of a Parquet source, the asked columns
+    tally(spark, source, specs, filters, partitions=None) -> added partials
     report(spark, source, filters, threshold_days=20, partitions=None) -> dict
     simulate(spark, source, policy_for, replicates, seed, partitions=None, baseline=None,
              calibration_sample=None, calibration_seed=0) -> dict   calibrated on every order or a sample
     sweep(spark, source, param, values, policy_for, replicates, seed, partitions=None, ...) -> dict
-    calibrate(spark, source, size=None, seed=0, partitions=None) -> (Calibration, extra)   every order, or a sample drawn by Spark
+    calibrate(spark, source, size=None, seed=0, partitions=None) -> (Calibration, extra)   every order, or a sample
+    prepared(spark, source, partitions, sample, sample_seed) -> (Prepared, extra, summaries)
 
+`partitions`: the number of tasks at least (the source's chunks sliced further when it has fewer).
 pyspark is imported only when a function here runs (the rest of the product never needs it).
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import sys
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
 
-from analytics import grouped, load
-from analytics import pipelines as p
+from analytics import grouped
 from analytics.filters import NO_FILTERS, Filters
 
 ROOT = Path(__file__).resolve().parent.parent
 MASTER_ENV = "CANCELLATION_LAB_SPARK_MASTER"
 MEMORY_ENV = "CANCELLATION_LAB_SPARK_MEMORY"
-
-# The Parquet tables' columns -> the pipelines' names (load._COLUMN_SQL says the same for DuckDB).
-_ORDER_COLUMNS = ("order_id", "placed_at", "payment_method", "amount", "shipping_method", "seller_id", "currency",
-                  "paid_at", "shipped_at", "delivered_at", "cancelled_at", "is_cancelled", "cancel_stage", "status")
-_REQUEST_COLUMNS = {"requested_at": "requested_at", "reason": "reason", "request_stage": "stage",
-                    "seller_response": "seller_response", "responded_at": "responded_at", "outcome": "outcome",
-                    "return_path": "return_path"}
-_REFUND_COLUMNS = {"refund_channel": "channel", "refund_amount": "amount", "refund_initiated_at": "initiated_at",
-                   "refund_completed_at": "completed_at"}
 
 
 @contextlib.contextmanager
@@ -149,73 +147,27 @@ def _ship_package(spark) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------
-# One row per order, from the Parquet source
+# One task per chunk
 
-def _table(spark, directory: Path, table: str):
-    from analytics.source import table_files
-
-    if not table_files(directory, table):
-        return None
-    return spark.read.option("mergeSchema", "true").parquet(str(directory / table)).drop("month")
+# Orders a task reads at most: the source's buckets (source.BUCKET_ORDERS) are one task each. A task's
+# Python worker holds its chunk's orders and, for the replay, their arrays: about half a gigabyte for
+# 1,000,000 orders, however many orders the source holds.
+TASK_ORDERS = 1_000_000
 
 
-def orders_frame(spark, directory: str | Path, columns: Iterable[str]):
-    """A Spark DataFrame, one row per order of the Parquet source at `directory`, with the asked columns
-    of pipelines.COLUMNS (plus has_request and has_refund): each order joined with its request and its
-    refund; the list of an order's sellers (load.SELLERS_COLUMN) when asked and the source has one."""
-    from pyspark.sql import functions as F
+def _tasks(spark, src, partitions: int | None, work, ddl: str):
+    """A Spark frame of what `work(chunk)` (an iterator of Arrow batches) gives for each of the source's
+    chunks, one task per chunk (spark.range: one id per partition, no shuffle)."""
+    from analytics import slices
 
-    directory = Path(directory)
-    wanted = set(columns) | {"order_id", "has_request", "has_refund"}
-    orders = _table(spark, directory, "orders")
-    if orders is None:
-        raise FileNotFoundError(f"{directory} holds no Parquet files under orders/")
-    cols = [F.upper(F.trim(F.col(c))).alias(c) if c == "currency" else F.col(c)
-            for c in _ORDER_COLUMNS if c in wanted and c in orders.columns]
-    cols += [F.lit(None).cast(_spark_type(c)).alias(c) for c in _ORDER_COLUMNS if c in wanted and c not in orders.columns]
-    out = orders.select(*cols)
-    for flag, table, mapping in (("has_request", "cancellation_requests", _REQUEST_COLUMNS),
-                                 ("has_refund", "refunds", _REFUND_COLUMNS)):
-        frame = _table(spark, directory, table)
-        asked = [c for c in mapping if c in wanted]
-        if frame is None:
-            out = out.select("*", F.lit(False).alias(flag),
-                             *(F.lit(None).cast(_spark_type(c)).alias(c) for c in asked))
-            continue
-        picked = frame.select(F.col("order_id"), F.lit(True).alias(flag),
-                              *(F.col(mapping[c]).alias(c) if mapping[c] in frame.columns
-                                else F.lit(None).cast(_spark_type(c)).alias(c) for c in asked))
-        out = out.join(picked, "order_id", "left").withColumn(flag, F.coalesce(F.col(flag), F.lit(False)))
-    if load.SELLERS_COLUMN in wanted:
-        sellers = _table(spark, directory, "order_sellers")
-        if sellers is not None:
-            lists = sellers.groupBy("order_id").agg(F.collect_list("seller_id").alias(load.SELLERS_COLUMN))
-            out = out.join(lists, "order_id", "left")
-    keep = [c for c in (*p.COLUMNS, load.SELLERS_COLUMN) if c in wanted and c in out.columns]
-    return out.select(*keep)
+    chunks = slices.tasks(src, partitions, TASK_ORDERS)
 
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            for i in batch.column(0).to_pylist():
+                yield from work(chunks[i])
 
-def _spark_type(column: str) -> str:
-    dtype = p.COLUMNS[column]
-    if dtype == pl.String:
-        return "string"
-    if dtype == pl.Float64:
-        return "double"
-    if dtype == pl.Boolean:
-        return "boolean"
-    return "timestamp_ntz"
-
-
-def _polars(batch: pa.RecordBatch) -> pl.DataFrame:
-    """An Arrow batch as a Polars frame in the pipelines' types (timestamps naive UTC)."""
-    frame = pl.from_arrow(batch)
-    casts = {}
-    for name, dtype in frame.schema.items():
-        if name in p.COLUMNS:
-            if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
-                frame = frame.with_columns(pl.col(name).dt.convert_time_zone("UTC").dt.replace_time_zone(None))
-            casts[name] = p.COLUMNS[name]
-    return frame.cast(casts)
+    return spark.range(len(chunks), numPartitions=len(chunks)).mapInArrow(run, ddl)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -226,29 +178,21 @@ _LONG_ARROW = pa.schema([("spec", pa.string()), ("key", pa.string()), ("partial"
 LONG_DDL = "spec string, key string, partial string, v double, n long, s decimal(38,9)"
 
 
-def _tally_batches(specs: list[grouped.Grouped], filters: Filters):
-    """The function every partition runs: each Arrow batch of orders -> its partials (long, Arrow)."""
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            frames = load.frames_of(_polars(batch).lazy(), filters)
-            yield from grouped.tally(frames, specs).to_arrow().cast(_LONG_ARROW).to_batches()
-    return run
-
-
-def tally(spark, directory: str | Path, specs: list[grouped.Grouped], filters: Filters = NO_FILTERS,
+def tally(spark, src, specs: list[grouped.Grouped], filters: Filters = NO_FILTERS,
           partitions: int | None = None) -> pl.DataFrame:
-    """The specs' partials over a Parquet source, tallied per partition and added up by Spark: the long
-    frame of grouped.add (what one machine's grouped.add(grouped.tally(...)) gives)."""
+    """The specs' partials over a Parquet source (source.Source), tallied per chunk and added up by
+    Spark: the long frame of grouped.add (what one machine's grouped.add(grouped.tally(...)) gives)."""
     from pyspark.sql import functions as F
 
-    columns = {c for cols in grouped.reads(specs).values() for c in cols} | load.filter_columns(filters)
-    if filters.sellers:
-        columns.add(load.SELLERS_COLUMN)
-    orders = orders_frame(spark, directory, columns)
-    if partitions:
-        orders = orders.repartition(int(partitions), "order_id")
+    from analytics import slices
+
+    directory, dataset_id, specs = str(src.directory), src.dataset.id, list(specs)
+
+    def work(chunk):
+        yield from slices.partials(directory, dataset_id, chunk, specs, filters).to_arrow().cast(_LONG_ARROW).to_batches()
+
     with _quiet():
-        added = (orders.mapInArrow(_tally_batches(list(specs), filters), LONG_DDL)
+        added = (_tasks(spark, src, partitions, work, LONG_DDL)
                  .groupBy("spec", "key", "partial", "v")
                  .agg(F.sum("n").alias("n"), F.sum("s").alias("s")))
         table = added.toArrow()
@@ -263,20 +207,64 @@ def report(spark, source, filters: Filters = NO_FILTERS, *, threshold_days: floa
 
     codes = source.currencies
     specs = rp.report_specs(len(codes) > 1)
-    added = tally(spark, source.directory, specs, filters, partitions)
+    added = tally(spark, source, specs, filters, partitions)
     return rp.finalise_report(source.dataset, filters, threshold_days, source.missing, codes, added)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The calibration and the data set's Wide: one pass (the survey)
+#
+# The fit needs every censored time of the orders it fits (a lognormal by maximum likelihood, Kaplan-Meier
+# tables), so it runs on the driver with the local engine's code over the orders it is handed: every
+# order, or a uniform random sample (sampling.py: the orders with the smallest md5('SEED:ORDER_ID')).
+# Each task sends only its candidates (the orders below a bound on the key: a few more than the sample
+# in all, slices.key_bound), with its chunk's Wide and checks; the driver keeps the N smallest, the
+# sample DuckDB draws for the same seed, so the fit is one machine's on that sample, to the last digit.
+
+_BLOB_DDL = "blob binary"
+
+
+def _surveys(spark, src, partitions: int | None, seed: int):
+    """run(bound) -> every chunk's slices.Survey, computed by Spark's tasks."""
+    import pickle
+
+    from analytics import slices
+
+    directory, dataset_id = str(src.directory), src.dataset.id
+
+    def run(bound):
+        def work(chunk):
+            blob = pickle.dumps(slices.survey(directory, dataset_id, chunk, seed, bound))
+            yield pa.RecordBatch.from_pydict({"blob": [blob]}, schema=pa.schema([("blob", pa.binary())]))
+
+        with _quiet():
+            table = _tasks(spark, src, partitions, work, _BLOB_DDL).toArrow()
+        return [pickle.loads(b) for b in table.column("blob").to_pylist()]  # noqa: S301 (our own tasks' results)
+
+    return run
+
+
+def calibrate(spark, source, *, size: int | float | None = None, seed: int = 0, partitions: int | None = None):
+    """The calibration of a Parquet source with its orders read by Spark: fitted on every order (the
+    same as calibrate.fit on one machine), or on a sample of `size` orders (a count or a fraction) drawn
+    by Spark. Returns (calibration, extra): extra is {} for a full fit, else sampling.fit_reported's
+    blocks (the sample's size, the fit's standard errors, the sample's figures against the whole's)."""
+    from analytics import slices
+
+    _, _, fitted, extra = slices.surveyed(_surveys(spark, source, partitions, seed), size, seed, source.dataset.orders)
+    return fitted, extra
 
 
 # ---------------------------------------------------------------------------------------------------
 # The replay (simulate)
 #
-# The calibration (fitted once, on the driver) and the data set's Wide (replay_data.Wide: its last
-# moment, payment methods and their refund channels, computed once by Spark) travel with the task to
-# every partition; each partition prepares its orders with them and replays them under every policy and
-# replicate with the local engine's NumPy code. The common random numbers and the bootstrap weights are
-# keyed by (seed, replicate, order), so an order draws the same wherever it lands. Each partition returns
-# one Tally per (policy, replicate) and one bootstrap-weighted Tally with its total weight; the driver
-# adds them and computes the figures and intervals exactly as on one machine (simulate.simulate).
+# The calibration (fitted once, on the driver) and the data set's Wide (its last moment, payment methods
+# and their refund channels, from the survey) travel with the task to every chunk; each task replays its
+# chunk's orders under every policy and replicate with the local engine's NumPy code. The common random
+# numbers and the bootstrap weights are keyed by (seed, replicate, order), so an order draws the same
+# wherever it lands. Each task returns one Tally per (policy, replicate) and one bootstrap-weighted Tally
+# with its total weight; the driver adds them and computes the figures and intervals exactly as on one
+# machine (simulate.simulate).
 
 _TALLY_FIELDS = ("scalars", "outcomes", "channel_counts", "channel_amounts", "wait", "transit")
 _TALLY_ARROW = pa.schema([("policy", pa.int32()), ("replicate", pa.int32()), ("boot", pa.bool_()),
@@ -284,87 +272,6 @@ _TALLY_ARROW = pa.schema([("policy", pa.int32()), ("replicate", pa.int32()), ("b
                           *((name, pa.list_(pa.float64())) for name in _TALLY_FIELDS)])
 TALLY_DDL = ("policy int, replicate int, boot boolean, total double, wait_width int, "
              + ", ".join(f"{name} array<double>" for name in _TALLY_FIELDS))
-_TIMES = ("placed_at", "paid_at", "shipped_at", "delivered_at", "cancelled_at", "requested_at", "responded_at",
-          "refund_initiated_at", "refund_completed_at")
-
-
-# Orders a Python worker replays at once: a partition's orders are replayed in chunks of about this many
-# (whole Arrow batches), each chunk's tallies added up like the partitions' (the draws are keyed by order,
-# so a chunk's orders replay as they would in one piece). A worker's memory then stays that of one chunk
-# (about half a gigabyte for 1,000,000 orders) however large its partition: at 100,000,000 orders in 8
-# partitions, a partition in one piece would need some 6 GB per worker.
-REPLAY_CHUNK = 1_000_000
-
-
-def _chunks(batches: Iterator[pa.RecordBatch], size: int) -> Iterator[pl.DataFrame]:
-    """A partition's Arrow batches as frames of `size` orders or a little more (whole batches)."""
-    held: list[pl.DataFrame] = []
-    rows = 0
-    for batch in batches:
-        if batch.num_rows:
-            held.append(_polars(batch))
-            rows += batch.num_rows
-        if rows >= size:
-            yield pl.concat(held)
-            held, rows = [], 0
-    if held:
-        yield pl.concat(held)
-
-
-def _replay_batches(wide, calibration, policies, replicates: int, seed: int):
-    """The function every partition runs: its orders replayed under each policy and replicate, a chunk
-    of REPLAY_CHUNK orders at a time (as the driver reads it), one Arrow batch of tallies per chunk."""
-    chunk = REPLAY_CHUNK
-
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for frame in _chunks(batches, chunk):
-            yield _replay_chunk(frame, wide, calibration, policies, replicates, seed)
-    return run
-
-
-def _replay_chunk(frame: pl.DataFrame, wide, calibration, policies, replicates: int, seed: int) -> pa.RecordBatch:
-    """One chunk of a partition's orders replayed (replay_parts.replay_part) as Arrow: a row per (policy,
-    replicate, plain or bootstrap)."""
-    from analytics.replay_parts import replay_part
-
-    rows = [{"policy": i, "replicate": k, "boot": is_boot, "total": total, "wait_width": int(t.wait.shape[1]),
-             **{name: getattr(t, name).ravel().tolist() for name in _TALLY_FIELDS}}
-            for (i, k, is_boot), t, total in replay_part(frame, wide, calibration, policies, replicates, seed)]
-    return pa.RecordBatch.from_pylist(rows, schema=_TALLY_ARROW)
-
-
-def _epoch_us(value) -> int:
-    from datetime import datetime, timedelta
-
-    return 0 if value is None else (value - datetime(1970, 1, 1)) // timedelta(microseconds=1)
-
-
-def wide_of(orders) -> tuple[int, object]:
-    """(orders, replay_data.Wide) of a Spark frame of orders (orders_frame), from one aggregate: orders,
-    refunds and the last moment per (payment method, refund channel). One pass over the orders and their
-    join, where three separate aggregates would join them three times (at 100M orders, minutes each)."""
-    import numpy as np
-    from pyspark.sql import functions as F
-
-    from analytics.outcomes import DEFAULT_REFUND_CHANNEL, REFUND_CHANNELS
-    from analytics.replay_data import Wide
-
-    channel = F.when(F.col("has_refund"), F.col("refund_channel")).alias("channel")
-    rows = (orders.groupBy("payment_method", channel)
-            .agg(F.count(F.lit(1)).alias("n"), F.sum(F.col("has_refund").cast("long")).alias("refunds"),
-                 F.greatest(*(F.max(c) for c in _TIMES)).alias("end"))
-            .collect())
-    per_method: dict = {}
-    for r in rows:
-        per_method[r["payment_method"]] = per_method.get(r["payment_method"], 0) + r["n"]
-    methods = tuple(sorted({m for m in per_method if m is not None} | set(DEFAULT_REFUND_CHANNEL)))
-    counts = np.zeros((len(methods), len(REFUND_CHANNELS)), dtype=np.int64)
-    for r in rows:
-        if r["refunds"] and r["payment_method"] in methods and r["channel"] in REFUND_CHANNELS:
-            counts[methods.index(r["payment_method"]), REFUND_CHANNELS.index(r["channel"])] += r["refunds"]
-    ends = [r["end"] for r in rows if r["end"] is not None]
-    method_orders = np.array([per_method.get(m, 0) for m in methods], dtype=np.int64)
-    return sum(r["n"] for r in rows), Wide(_epoch_us(max(ends) if ends else None), methods, method_orders, counts)
 
 
 def _tally_of(row: dict, n_methods: int):
@@ -377,50 +284,41 @@ def _tally_of(row: dict, n_methods: int):
     return Tally(**arrays)
 
 
-def _replayed(spark, source, partitions: int | None):
-    """What simulate and sweep share on Spark: (Wide, the summaries function that replays the policies'
-    replicates on the executors and adds their tallies on the driver, the number of orders)."""
-    from analytics.orders import ORDER_COLUMNS
-    from analytics.replay_parts import summaries_of
-
-    orders = orders_frame(spark, source.directory, ORDER_COLUMNS)
-    with _quiet():
-        n, wide = wide_of(orders)
-    spread = orders.repartition(int(partitions), "order_id") if partitions else orders
-
-    def summaries(prep, policies, replicates, seed):
-        with _quiet():
-            table = spread.mapInArrow(_replay_batches(wide, prep.calibration, list(policies), replicates, seed),
-                                      TALLY_DDL).toArrow()
-        parts = (((r["policy"], r["replicate"], r["boot"]), _tally_of(r, len(wide.methods)), r["total"])
-                 for r in table.to_pylist())
-        return summaries_of(parts, len(policies), replicates, n, wide.methods)
-
-    return wide, summaries, n
-
-
-def _prepared(spark, source, wide, partitions: int | None, sample: int | float | None, sample_seed: int,
-              orders: int | None = None):
-    """(simulate.Prepared, the sample's blocks or None) for a source whose orders stay on Spark: its Wide
-    and its calibration, fitted on the driver either on the whole data set as one machine fits it
-    (calibrate.calibrate over the source: every order in the driver's memory) or, with `sample`, on a
-    uniform sample of that many orders (or that fraction) drawn by Spark for `sample_seed` (calibrate
-    below: only the sample reaches the driver). `orders`: their number when the caller counted them
-    (_replayed), which with the Wide's last moment spares the sample a pass over the orders."""
-    from analytics import calibrate as cal
+def prepared(spark, source, partitions: int | None, sample: int | float | None, sample_seed: int):
+    """(simulate.Prepared without orders, the sample's blocks or {}, the summaries function that replays
+    the policies' replicates on the executors and adds their tallies on the driver) for a source whose
+    orders stay on Spark: its Wide and its calibration from one survey, fitted on every order as one machine
+    fits it, or with `sample` on a uniform sample of that many orders (or that fraction) for `sample_seed`."""
     from analytics import simulate as sim
+    from analytics import slices
     from analytics.orders import ORDER_COLUMNS
     from analytics.replay_data import prepare
+    from analytics.replay_parts import summaries_of
 
-    ds = source.dataset
+    wide, orders, fitted, extra = slices.surveyed(_surveys(spark, source, partitions, sample_seed), sample,
+                                                  sample_seed, source.dataset.orders)
     empty = pl.DataFrame(schema=ORDER_COLUMNS)
-    extra = None
-    if sample is None:
-        fitted = cal.calibrate(source.con, ds.id)
-    else:
-        fitted, extra = calibrate(spark, source, size=sample, seed=sample_seed, partitions=partitions,
-                                  known=None if orders is None else (orders, wide.data_end or None))
-    return sim.Prepared(ds.id, ds.name, empty, prepare(empty, wide), fitted, source.missing), extra
+    prep = sim.Prepared(source.dataset.id, source.dataset.name, empty, prepare(empty, wide), fitted, source.missing)
+    directory, dataset_id = str(source.directory), source.dataset.id
+
+    def summaries(prep, policies, replicates, seed):
+        calibration, policies = prep.calibration, list(policies)
+
+        def work(chunk):
+            parts = slices.replayed(directory, dataset_id, chunk, wide, calibration, policies, replicates, seed)
+            rows = [{"policy": i, "replicate": k, "boot": is_boot, "total": total,
+                     "wait_width": int(t.wait.shape[1]),
+                     **{name: getattr(t, name).ravel().tolist() for name in _TALLY_FIELDS}}
+                    for (i, k, is_boot), t, total in parts]
+            yield pa.RecordBatch.from_pylist(rows, schema=_TALLY_ARROW)
+
+        with _quiet():
+            table = _tasks(spark, source, partitions, work, TALLY_DDL).toArrow()
+        parts = (((r["policy"], r["replicate"], r["boot"]), _tally_of(r, len(wide.methods)), r["total"])
+                 for r in table.to_pylist())
+        return summaries_of(parts, len(policies), replicates, orders, wide.methods)
+
+    return prep, extra, summaries
 
 
 def simulate(spark, source, policy_for, *, replicates: int, seed: int = 0, partitions: int | None = None,
@@ -431,8 +329,7 @@ def simulate(spark, source, policy_for, *, replicates: int, seed: int = 0, parti
     many orders (or that fraction), drawn for `calibration_seed` (the JSON's "calibration" says so)."""
     from analytics import simulate as sim
 
-    wide, summaries, n = _replayed(spark, source, partitions)
-    prep, extra = _prepared(spark, source, wide, partitions, calibration_sample, calibration_seed, n)
+    prep, extra, summaries = prepared(spark, source, partitions, calibration_sample, calibration_seed)
     return sim.simulate(prep, policy=policy_for(prep), replicates=replicates, seed=seed, baseline=baseline,
                         summaries=summaries, fitted_on=extra)
 
@@ -444,85 +341,6 @@ def sweep(spark, source, param: str, values, policy_for, *, replicates: int, see
     the calibration as for simulate."""
     from analytics import simulate as sim
 
-    wide, summaries, n = _replayed(spark, source, partitions)
-    prep, extra = _prepared(spark, source, wide, partitions, calibration_sample, calibration_seed, n)
+    prep, extra, summaries = prepared(spark, source, partitions, calibration_sample, calibration_seed)
     return sim.sweep(prep, param, values, policy=policy_for(prep), replicates=replicates, seed=seed,
                      summaries=summaries, fitted_on=extra)
-
-
-# ---------------------------------------------------------------------------------------------------
-# The calibration
-#
-# The fit needs every censored time of the orders it fits (a lognormal by maximum likelihood, Kaplan-Meier
-# tables), so it runs on the driver with the local engine's code (calibrate.fit) over the orders Spark
-# hands it: all of them, or a uniform random sample drawn by Spark (sampling.py: the orders with the
-# smallest md5('SEED:ORDER_ID'): Spark keeps the candidates below a bound on the key, a few more than N,
-# and the driver the N smallest of them; never the data set). The sample is
-# the one DuckDB draws for the same seed, so the fit is one machine's on that sample, to the last digit.
-
-def _collected(frame) -> pl.DataFrame:
-    """A Spark frame of orders (ORDER_COLUMNS) on the driver, in order id order, in the fit's types."""
-    from analytics.orders import ORDER_COLUMNS, normalise_orders
-
-    with _quiet():
-        table = frame.toArrow()
-    if not table.num_rows:
-        return normalise_orders(pl.DataFrame(schema=ORDER_COLUMNS))
-    return normalise_orders(pl.concat([_polars(b) for b in table.to_batches()]).sort("order_id"))
-
-
-def calibrate(spark, source, *, size: int | float | None = None, seed: int = 0, partitions: int | None = None,
-              known: tuple[int, int] | None = None):
-    """The calibration of a Parquet source with its orders read by Spark: fitted on every order (the
-    same as calibrate.fit on one machine), or on a sample of `size` orders (a count or a fraction) drawn
-    by Spark. Returns (calibration, extra): extra is {} for a full fit, else sampling.fit_reported's
-    blocks (the sample's size, the fit's standard errors, the sample's figures against the whole's).
-    `known`: (orders, last moment in epoch microseconds) when the caller has counted them (wide_of),
-    which spares a pass over the orders."""
-    from pyspark.sql import functions as F
-
-    from analytics import calibrate as cal
-    from analytics import sampling
-    from analytics.orders import ORDER_COLUMNS
-
-    orders = orders_frame(spark, source.directory, ORDER_COLUMNS)
-    if partitions:
-        orders = orders.repartition(int(partitions), "order_id")
-    if size is None:
-        return cal.fit(_collected(orders)), {}
-    whole = tally(spark, source.directory, sampling.check_specs(), partitions=partitions)
-    if known is None:
-        with _quiet():
-            total, last = orders.agg(F.count(F.lit(1)), F.greatest(*(F.max(c) for c in _TIMES))).collect()[0]
-        known = (int(total), _epoch_us(last) if last is not None else None)
-    total, end_us = known
-    n = sampling.size_of(size, total)
-    keyed = orders.withColumn("_key", F.md5(F.concat(F.lit(f"{int(seed)}:"), F.col("order_id"))))
-    # The keys are uniform: the N smallest are, but for a chance of about 1e-9, among those whose first 8
-    # hex digits fall below the share N/total plus 6 standard deviations. Those candidates (a few more
-    # than N) go to the driver, which keeps the N smallest as DuckDB's ORDER BY key, order_id LIMIT N does:
-    # no executor holds more than its own candidates, and no order but a candidate moves.
-    share = n / total if total else 1.0
-    bound = min(1.0, share + 6 * math.sqrt(share * (1 - share) / max(total, 1)) + 1e-9)
-    picked = None
-    if bound < 1.0:
-        prefix = F.conv(F.substring("_key", 1, 8), 16, 10).cast("long")
-        picked = _smallest(keyed.filter(prefix < int(bound * 16**8) + 1), n)
-    if picked is None:
-        picked = _smallest(keyed, n)
-    return sampling.fit_reported(picked, end_us, whole, int(total), seed)
-
-
-def _smallest(keyed, n: int) -> pl.DataFrame | None:
-    """The n orders with the smallest keys among a Spark frame's (order id breaking a tie), on the driver;
-    None when it holds fewer than n."""
-    from analytics.orders import ORDER_COLUMNS, normalise_orders
-
-    with _quiet():
-        table = keyed.toArrow()
-    if table.num_rows < n:
-        return None
-    if not table.num_rows:
-        return normalise_orders(pl.DataFrame(schema=ORDER_COLUMNS))
-    frame = pl.concat([_polars(b) for b in table.to_batches()]).sort("_key", "order_id").head(n)
-    return normalise_orders(frame.drop("_key").sort("order_id"))

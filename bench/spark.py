@@ -4,7 +4,7 @@ shuffled, and the size of the partials that cross the network.
     .venv/bin/python -m bench.spark [--orders 10000000] [--chunk 1000000] [--dir data/bench/parquet-N]
 
 Writes the orders as Parquet in chunks (the generator makes one chunk at a time into an in-memory DuckDB,
-which writes it under the source's month directories; order ids get the chunk's prefix, so they stay
+which writes it under the source's month and bucket directories, as `export` would; order ids get the chunk's prefix, so they stay
 unique): never all of them in memory. Then each step runs in its own process:
 
 - local: `report --source DIR` and `simulate --source DIR` (DuckDB and Polars reading the Parquet; above
@@ -49,21 +49,29 @@ def write_source(directory: Path, orders: int, chunk: int, seed: int = 1) -> dic
     codes: set[str] = set()
     records: dict[str, bool] = {}
     start = time.perf_counter()
+    buckets = 1
     for i, first in enumerate(range(0, orders, chunk)):
         n = min(chunk, orders - first)
         con = db.connect(":memory:")
         try:
             ds = generate.generate(con, n, seed + i, name=f"chunk {i}").dataset
             con.execute("SET TimeZone = 'UTC'")
+            if i == 0:
+                # Every chunk spans the same months: the largest month of the whole is about the first
+                # chunk's times the chunks, and sets the buckets per month as export would.
+                largest = con.execute("SELECT max(n) FROM (SELECT count(*) AS n FROM orders "
+                                      "GROUP BY strftime(placed_at, '%Y-%m'))").fetchall()[0][0]
+                buckets = source.buckets_for(largest * math.ceil(orders / chunk))
+            order_id = f"'c{i}-' || t.order_id"
             for table in source.TABLES:
                 cols = [c for c, _ in source._columns(con, table)]
-                select = ", ".join(f"'c{i}-' || t.order_id AS order_id" if c == "order_id" else f"t.{c}" for c in cols)
-                sql = (f"SELECT {select}, strftime(o.placed_at, '%Y-%m') AS month FROM {table} t "
+                select = ", ".join(f"{order_id} AS order_id" if c == "order_id" else f"t.{c}" for c in cols)
+                sql = (f"SELECT {select}, {source.partition_sql(order_id, 'o.placed_at', buckets)} FROM {table} t "
                        f"JOIN orders o ON o.dataset_id = t.dataset_id AND o.order_id = t.order_id")
                 count = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
                 rows[table] += count
                 if count:
-                    con.execute(f"COPY ({sql}) TO '{directory / table}' (FORMAT parquet, PARTITION_BY (month), "
+                    con.execute(f"COPY ({sql}) TO '{directory / table}' (FORMAT parquet, PARTITION_BY (month, bucket), "
                                 f"APPEND true, FILENAME_PATTERN 'chunk{i}_{{uuid}}')")
             codes.update(c for (c,) in con.execute(
                 "SELECT DISTINCT upper(trim(currency)) FROM orders WHERE currency IS NOT NULL").fetchall())
@@ -75,10 +83,10 @@ def write_source(directory: Path, orders: int, chunk: int, seed: int = 1) -> dic
     meta = {"format": source.FORMAT, "version": source.VERSION,
             "dataset": {"id": f"bench-{orders}", "name": f"generated {orders:,} orders in chunks of {chunk:,}",
                         "source_kind": "generated", "orders": orders},
-            "currencies": sorted(codes), "records": records, "rows": rows}
+            "currencies": sorted(codes), "records": records, "rows": rows, "buckets": buckets}
     (directory / source.METADATA).write_text(json.dumps(meta, indent=2), encoding="utf-8")
     size = sum(p.stat().st_size for p in directory.rglob("*.parquet"))
-    return {"seconds": round(time.perf_counter() - start, 1), "bytes": size, "rows": rows}
+    return {"seconds": round(time.perf_counter() - start, 1), "bytes": size, "rows": rows, "buckets": buckets}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -92,8 +100,6 @@ def _rest(url: str):
 
 
 PROGRESS_ENV = "BENCH_SPARK_PROGRESS"
-SHUFFLE_ENV = "BENCH_SPARK_SHUFFLE_PARTITIONS"
-PARTITION_ORDERS = 1_250_000  # orders per partition of the join (and so per tally or replay task)
 
 
 def _stage(st: dict) -> dict:
@@ -160,7 +166,6 @@ def spark_step(name: str, directory: Path) -> dict:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     session = spark.session(config={"spark.ui.enabled": "true", "spark.ui.port": str(port),
-                                    "spark.sql.shuffle.partitions": os.environ.get(SHUFFLE_ENV, "8"),
                                     "spark.executor.processTreeMetrics.enabled": "true",
                                     "spark.executor.metrics.pollingInterval": "1s"})
     src = source.open_source(directory)
@@ -275,8 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", default=None,
                         help="comma-separated engine:step (default all; 'none' only writes the source)")
     parser.add_argument("--spark-memory", default="4g",
-                        help="the local Spark's memory (its driver is its executor; default 4g: with 1g, the join "
-                             "of 10,000,000 orders with their requests ran at the heap's limit)")
+                        help="the local Spark's memory (its driver is its executor; default 4g; the orders are "
+                             "read and joined by the Python workers, outside the JVM's heap)")
     parser.add_argument("--calibration-sample", type=int, default=None, metavar="N",
                         help="simulate with the calibration fitted on a sample of N orders (seed 1), on both engines")
     parser.add_argument("--stop-after", type=float, default=None, metavar="SECONDS",
@@ -294,9 +299,6 @@ def main(argv: list[str] | None = None) -> int:
     from bench.child import run_child
 
     os.environ[MEMORY_ENV] = args.spark_memory
-    # The join's partitions keep about PARTITION_ORDERS orders each whatever the size (8 at 10,000,000
-    # orders, the session's own setting; 80 at 100,000,000), as a cluster's would.
-    os.environ[SHUFFLE_ENV] = str(max(8, math.ceil(args.orders / PARTITION_ORDERS)))
     if args.calibration_sample:
         os.environ[CALIBRATION_SAMPLE_ENV] = str(args.calibration_sample)
     load_before = os.getloadavg()[0]

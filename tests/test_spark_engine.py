@@ -12,14 +12,12 @@ from __future__ import annotations
 import json
 import os
 
-import pyarrow as pa
 import pytest
 
-from analytics import source
+from analytics import slices, source
 from analytics import spark as spark_engine
 from analytics.cli import main
-from analytics.policy import Policy
-from tests.parquet_sources import differences, generated_export, json_of, olist_export
+from tests.parquet_sources import differences, generated_export, json_of, olist_export, relaid
 
 WHY_NOT = spark_engine.available()
 pytestmark = [pytest.mark.spark, pytest.mark.skipif(WHY_NOT is not None, reason=f"Spark cannot run here: {WHY_NOT}")]
@@ -170,25 +168,26 @@ def test_simulation_calibrated_on_a_sample_identical_on_every_engine(spark, caps
     assert differences(stored, on_spark) == [] and stored["calibration"] == sampled["calibration"]
 
 
-def test_a_partition_replayed_in_chunks_gives_the_same_figures(spark, capsys, generated, monkeypatch):
-    """A partition's orders replayed a chunk at a time (batches of 250 orders, chunks of 700 or a little
-    more: five chunks of the 3,000 orders in one partition) add up to the figures of one piece."""
+@pytest.mark.parametrize("by_month", [True, False], ids=["by month", "not partitioned"])
+def test_a_source_written_by_someone_else_gives_the_same_figures_on_spark(spark, capsys, generated, tmp_path,
+                                                                           monkeypatch, by_month):
+    """A layout not bucketed by order id (by month only, or one flat directory) is cut by the driver into
+    slices by order id hash, each read and joined in its own task: with tasks of at most 700 orders (a month
+    of about 430 whole, a flat 3,000 in five slices), the report and a replay are the stored data set's."""
     path, dataset_id, parquet = generated
-    stored = json_of(capsys, "simulate", "--db", str(path), "--dataset", dataset_id, *POLICY)
-    monkeypatch.setattr(spark_engine, "REPLAY_CHUNK", 700)
-    chunks = list(spark_engine._chunks(iter(pa.table({"order_id": [str(i) for i in range(3000)]})
-                                            .to_batches(max_chunksize=250)), 700))
-    assert [c.height for c in chunks] == [750, 750, 750, 750]
-    policy = Policy.from_settings(list(POLICY[1:6:2]))
-    before = spark.conf.get("spark.sql.execution.arrow.maxRecordsPerBatch")
-    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "250")
-    src = source.open_source(parquet)
+    other = relaid(parquet, tmp_path / "other", by_month)
+    monkeypatch.setattr(spark_engine, "TASK_ORDERS", 700)
+    src = source.open_source(other)
     try:
-        chunked = spark_engine.simulate(spark, src, lambda prep: policy, replicates=3, seed=7, partitions=1)
+        chunks = slices.tasks(src, None, spark_engine.TASK_ORDERS)
     finally:
-        spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", before)
         src.close()
-    assert differences(stored, json.loads(json.dumps(chunked, default=str))) == []
+    assert len(chunks) >= 5 and all(c.parts == 1 for c in chunks) == by_month
+    stored = json_of(capsys, "report", "--db", str(path), "--dataset", dataset_id)
+    assert json_of(capsys, "report", "--source", str(other), "--engine", "spark") == stored
+    simulated = json_of(capsys, "simulate", "--db", str(path), "--dataset", dataset_id, *POLICY)
+    on_spark = json_of(capsys, "simulate", "--source", str(other), "--engine", "spark", *POLICY)
+    assert differences(simulated, on_spark) == []
 
 
 def test_calibration_sample_refused_when_not_a_size(capsys, generated):
