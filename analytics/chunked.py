@@ -35,6 +35,14 @@ CHUNK_ORDERS = 10_000_000
 DEFAULT_SAMPLE = 1_000_000
 
 
+def calibration_sample(src: source.Source, size: int | float | None) -> int | float | None:
+    """The sample a source's calibration is fitted on, on either engine: `size` when asked; else
+    DEFAULT_SAMPLE for a source too large to read whole, None (every order) for one that is not."""
+    if size is not None:
+        return size
+    return DEFAULT_SAMPLE if src.dataset.orders > CHUNK_ORDERS else None
+
+
 def plan(src: source.Source, size: int = CHUNK_ORDERS) -> list[source.Chunk] | None:
     """The chunks to read a source in (slices.plan: its partitions together up to `size` orders, one
     with more in slices), or None when it holds `size` orders or fewer."""

@@ -100,7 +100,7 @@ def register(con, directory: str | Path, engine: str = "local", name: str | None
         src = source.open_source(path)
     except source.SourceError as e:
         raise RegisterError(f"{e} (a source is what `python -m analytics export --parquet DIR` writes: "
-                            "DIR/orders/month=YYYY-MM/*.parquet, ...)") from None
+                            "DIR/orders/month=YYYY-MM/bucket=N/*.parquet, ...)") from None
     except Exception as e:  # noqa: BLE001 - unreadable files: say which directory, in one line
         raise RegisterError(f"{path} could not be read as Parquet: {str(e).splitlines()[0]}") from None
     try:

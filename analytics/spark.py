@@ -247,10 +247,12 @@ def _surveys(spark, src, partitions: int | None, seed: int):
 def calibrate(spark, source, *, size: int | float | None = None, seed: int = 0, partitions: int | None = None):
     """The calibration of a Parquet source with its orders read by Spark: fitted on every order (the
     same as calibrate.fit on one machine), or on a sample of `size` orders (a count or a fraction) drawn
-    by Spark. Returns (calibration, extra): extra is {} for a full fit, else sampling.fit_reported's
+    by Spark (a source of more than chunked.CHUNK_ORDERS orders is fitted on chunked.DEFAULT_SAMPLE when
+    no size is asked, as the local engine fits it). Returns (calibration, extra): extra is {} for a full fit, else sampling.fit_reported's
     blocks (the sample's size, the fit's standard errors, the sample's figures against the whole's)."""
-    from analytics import slices
+    from analytics import chunked, slices
 
+    size = chunked.calibration_sample(source, size)
     _, _, fitted, extra = slices.surveyed(_surveys(spark, source, partitions, seed), size, seed, source.dataset.orders)
     return fitted, extra
 
@@ -288,13 +290,14 @@ def prepared(spark, source, partitions: int | None, sample: int | float | None, 
     """(simulate.Prepared without orders, the sample's blocks or {}, the summaries function that replays
     the policies' replicates on the executors and adds their tallies on the driver) for a source whose
     orders stay on Spark: its Wide and its calibration from one survey, fitted on every order as one machine
-    fits it, or with `sample` on a uniform sample of that many orders (or that fraction) for `sample_seed`."""
+    fits it (or, above chunked.CHUNK_ORDERS orders, on chunked.DEFAULT_SAMPLE as the local engine), or with `sample` on a uniform sample of that many orders (or that fraction) for `sample_seed`."""
+    from analytics import chunked, slices
     from analytics import simulate as sim
-    from analytics import slices
     from analytics.orders import ORDER_COLUMNS
     from analytics.replay_data import prepare
     from analytics.replay_parts import summaries_of
 
+    sample = chunked.calibration_sample(source, sample)
     wide, orders, fitted, extra = slices.surveyed(_surveys(spark, source, partitions, sample_seed), sample,
                                                   sample_seed, source.dataset.orders)
     empty = pl.DataFrame(schema=ORDER_COLUMNS)

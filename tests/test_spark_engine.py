@@ -132,6 +132,20 @@ def test_calibration_identical_on_every_engine_and_a_sample_drawn_by_spark_fits_
     assert local["fitted"] != stored["fitted"]
 
 
+def test_a_source_too_large_to_read_whole_is_fitted_on_the_same_default_sample_on_both_engines(
+        spark, capsys, generated, monkeypatch):
+    """Above chunked.CHUNK_ORDERS orders, neither engine fits every order when no sample is asked: both fit
+    chunked.DEFAULT_SAMPLE orders (here 2,000 above 1,000 orders, drawn for seed 0), the same sample."""
+    from analytics import chunked
+
+    _, _, parquet = generated
+    monkeypatch.setattr(chunked, "CHUNK_ORDERS", 1000)
+    monkeypatch.setattr(chunked, "DEFAULT_SAMPLE", 2000)
+    local = json_of(capsys, "calibrate", "--source", str(parquet))
+    assert local["sample"]["orders"] == 2000 and local["fitted"]["counts"]["orders"] == 2000
+    assert json_of(capsys, "calibrate", "--source", str(parquet), "--engine", "spark") == local
+
+
 def test_sweep_identical_on_every_engine(spark, capsys, generated):
     path, dataset_id, parquet = generated
     options = ("--param", "dispatch_deadline_days", "--values", "2,5", "--set", "late_dispatch_action=auto_cancel",

@@ -399,7 +399,7 @@ def external_panel() -> None:
     from analytics import spark
 
     st.caption("A directory of Parquet files in the layout `python -m analytics export --parquet DIR` writes "
-               "(DIR/orders/month=YYYY-MM/*.parquet, its requests and refunds beside). Its orders are not "
+               "(DIR/orders/month=YYYY-MM/…/*.parquet, its requests and refunds beside). Its orders are not "
                "copied: every page reads them where they are, on the engine you choose.")
     why_not = spark.available()
     engines = [e for e in external.ENGINES if e != "spark" or why_not is None]

@@ -12,10 +12,10 @@ from analytics.external import ENGINES
 
 
 def register(sub) -> None:
-    p = sub.add_parser("export", help="write a data set's orders, requests and refunds as Parquet, by month")
+    p = sub.add_parser("export", help="write a data set's orders, requests and refunds as Parquet, by month and bucket of order ids")
     add_common(p, dataset=True)
     p.add_argument("--parquet", required=True, metavar="DIR",
-                   help="a new (or empty) directory: DIR/orders/month=YYYY-MM/*.parquet, ..., DIR/dataset.json")
+                   help="a new (or empty) directory: DIR/orders/month=YYYY-MM/bucket=N/*.parquet, ..., DIR/dataset.json")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("register", help="add a Parquet directory (export's layout) as an external data set, "
