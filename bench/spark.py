@@ -402,7 +402,7 @@ def section(path: Path = OUT) -> list[str]:
             out.append(f"| {_words(name, s)} | {how} | {s['seconds']:,.1f} | {cpu} | {s['wall_seconds']:,.1f} | "
                        f"{s['python_peak_rss_mb']:,} | {' | '.join(jvm)} | {_load(s)} |")
             if engine == "spark" and s.get("stages"):
-                notes.append(_busiest(name, s))
+                notes.append(_busiest(name, s, int(orders)))
         notes += _not_run(orders, m, measured)
         report = m["steps"].get("spark:report", {})
         if "partials_bytes" in report:
@@ -433,13 +433,16 @@ def _rate(stage: dict) -> str:
             f"of executors' time{read}")
 
 
-def _busiest(name: str, s: dict) -> str:
-    """The stage that took most of a Spark step's executors' time, with its rate per task (partition)."""
+def _busiest(name: str, s: dict, orders: int) -> str:
+    """The stage that took most of a Spark step's executors' time, with its rate per task (partition).
+    A stage of tasks that each read their own chunk of the source (one input row a task: spark._tasks)
+    is rated by the source's orders."""
     stage = max(s["stages"], key=lambda st: st["run_seconds"])
+    if stage.get("tasks") and stage.get("input_records") == stage.get("of_tasks") and not stage.get("shuffle_read_records"):
+        stage = {**stage, "input_records": orders}
     spilled = f"; {s['spilled_bytes'] / 1e6:,.0f} MB spilled to disk" if s.get("spilled_bytes") else ""
     gc = f"; the JVM's garbage collection {s['gc_seconds']:,.1f} s" if "gc_seconds" in s else ""
-    memory = f" (Spark memory {s['spark_memory']}" + (f", {s['shuffle_partitions']} shuffle partitions)"
-                                                       if s.get("shuffle_partitions") else ")") if s.get("spark_memory") else ""
+    memory = f" (Spark memory {s['spark_memory']})" if s.get("spark_memory") else ""
     where = re.sub(r"\S*/(analytics/\S+)", r"\1", stage["name"])
     return f"Spark {WORDS[name]}{memory}: its busiest stage ({where}): {_rate(stage)}{spilled}{gc}."
 
