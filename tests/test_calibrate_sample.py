@@ -6,7 +6,6 @@ drawn by Spark gives the same fit: tests/test_spark_engine.py."""
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 
 import pytest
@@ -15,6 +14,7 @@ from analytics import calibrate as cal
 from analytics import db, generate, sampling
 from analytics.cli import main
 from analytics.orders import data_end_expr, load_orders
+from tests.parquet_sources import json_of
 
 
 @pytest.fixture(scope="module")
@@ -26,14 +26,6 @@ def stored(tmp_path_factory):
     finally:
         con.close()
     return path, dataset_id
-
-
-def _json(capsys, *args) -> dict:
-    capsys.readouterr()
-    code = main([*args, "--json"])
-    out, err = capsys.readouterr()
-    assert code == 0, err
-    return json.loads(out)
 
 
 def _by_hand(con, dataset_id: str, n: int, seed: int) -> list[str]:
@@ -57,14 +49,14 @@ def test_the_sample_is_the_smallest_md5_keys_and_its_size_is_as_asked(stored):
 
 def test_calibrate_sample_states_its_size_and_compares_with_the_whole(stored, capsys):
     path, dataset_id = stored
-    out = _json(capsys, "calibrate", "--db", str(path), "--dataset", dataset_id, "--sample", "0.25", "--seed", "4")
+    out = json_of(capsys, "calibrate", "--db", str(path), "--dataset", dataset_id, "--sample", "0.25", "--seed", "4")
     assert {k: out["sample"][k] for k in ("orders", "of_orders", "share", "seed")} == {
         "orders": 500, "of_orders": 2000, "share": 0.25, "seed": 4}
     con = db.connect(path, read_only=True)
     try:
         picked = set(_by_hand(con, dataset_id, 500, 4))
         frame = load_orders(con, dataset_id)
-        whole_rate = _json(capsys, "report", "--db", str(path), "--dataset", dataset_id)["cancellation_rate"]
+        whole_rate = json_of(capsys, "report", "--db", str(path), "--dataset", dataset_id)["cancellation_rate"]
     finally:
         con.close()
     sample = frame.filter(frame["order_id"].is_in(list(picked)))
