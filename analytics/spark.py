@@ -44,7 +44,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
-from analytics import grouped
+from analytics import grouped, source
 from analytics.filters import NO_FILTERS, Filters
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,10 +149,10 @@ def _ship_package(spark) -> None:
 # ---------------------------------------------------------------------------------------------------
 # One task per chunk
 
-# Orders a task reads at most: the source's buckets (source.BUCKET_ORDERS) are one task each. A task's
-# Python worker holds its chunk's orders and, for the replay, their arrays: about half a gigabyte for
-# 1,000,000 orders, however many orders the source holds.
-TASK_ORDERS = 1_000_000
+# Orders a task reads at most: a bucket as export writes it, so each bucket is one task. A task's Python
+# worker holds its chunk's orders and, for the replay, their arrays: about half a gigabyte for 1,000,000
+# orders, however many orders the source holds.
+TASK_ORDERS = source.BUCKET_ORDERS
 
 
 def _tasks(spark, src, partitions: int | None, work, ddl: str):
