@@ -13,10 +13,12 @@ from bench import spark as bench_spark
 
 def test_a_source_written_in_chunks_holds_every_order_once(tmp_path):
     written = bench_spark.write_source(tmp_path / "pq", 1200, 500, seed=3)
-    # 500 + 500 + 200 orders, in three chunks of files under the month directories.
+    # 500 + 500 + 200 orders, written a chunk at a time and then partitioned in one pass: each partition
+    # directory holds one file of its orders from every chunk, and the chunks' staging files are gone.
     assert written["rows"]["orders"] == 1200
-    names = {p.name.split("_")[0] for p in (tmp_path / "pq" / "orders").rglob("*.parquet")}
-    assert names == {"chunk0", "chunk1", "chunk2"}
+    files = list((tmp_path / "pq" / "orders").rglob("*.parquet"))
+    assert len(files) == len({f.parent for f in files})
+    assert not (tmp_path / "pq.chunks").exists()
     src = source.open_source(tmp_path / "pq")
     try:
         ids = src.con.execute("SELECT count(*), count(DISTINCT order_id), min(order_id) FROM orders").fetchall()[0]
@@ -81,8 +83,9 @@ def test_the_section_shows_a_stopped_step_a_step_not_run_and_how_time_grows(tmp_
     assert "| report | local | 0.5 | 0.8 | 1.2 | 300 |  |  |  |  |  |" in text
     assert "| report | spark | 2.5 | 4.0 | 9.0 | 800 | 512 | 900 | 4.1 | 7.2 | 3.0 to 4.0 |" in text
     # The busiest stage: 1,000,000 rows read by 4 tasks in 5 s of executors' time.
-    assert ("Spark report (Spark memory 4g, 8 shuffle partitions): its busiest stage (tally): 4 of 4 tasks done, "
-            "5.0 s of executors' time, 1,000,000 rows read (250,000 a task), 200,000 rows per task-second") in text
+    assert ("Spark report (Spark memory 4g): its busiest stage (tally): 4 of 4 tasks done, "
+            "5.0 s of executors' time, 1,000,000 rows read (250,000 a task), 200,000 rows per task-second; "
+            "the JVM's garbage collection 0.5 s.") in text
     assert "| report | spark | stopped | | 100.0 | 400 | | | | | 5.0 to 6.0 |" in text
     assert ("at 90 s Spark had done: scan (complete): 58 of 58 tasks done, 50.0 s of executors' time, 10,000,000 rows "
             "read (172,414 a task), 200,000 rows per task-second; tally (active): 10 of 80 tasks done") in text
@@ -113,3 +116,12 @@ def test_a_step_past_its_time_is_stopped_with_what_it_started():
     except ProcessLookupError:
         alive = False
     assert not alive
+
+
+def test_a_stage_of_tasks_that_each_read_a_chunk_is_rated_by_the_sources_orders():
+    # Spark sees one input row a task (the chunk's number); each task read and joined its chunk's files.
+    step = {"stages": [{"name": "mapInArrow at analytics/spark.py:9", "tasks": 4, "of_tasks": 4,
+                        "run_seconds": 20.0, "input_records": 4}]}
+    assert bench_spark._busiest("report", step, 2_000_000) == (
+        "Spark report: its busiest stage (mapInArrow at analytics/spark.py:9): 4 of 4 tasks done, 20.0 s of "
+        "executors' time, 2,000,000 rows read (500,000 a task), 100,000 rows per task-second.")
