@@ -391,7 +391,7 @@ def section(path: Path = OUT) -> list[str]:
            f"local engine (DuckDB and Polars reading the Parquet, a chunk of about {CHUNK_ORDERS:,} orders at a time",
            "above that: `--chunk-orders`) and a local Spark (`local[*]`, Python workers",
            "through `mapInArrow`). Peak RSS: the largest single process of the step's tree as the OS reports it",
-           "(os.wait4: for Spark, the driver's Python or a Python worker); the JVM's peak heap and RSS, the bytes",
+           "(os.wait4, read by a small launcher: bench/child.py; for Spark, the driver's Python or a Python worker); the JVM's peak heap and RSS, the bytes",
            "shuffled and the executors' run time: Spark's status API. Seconds in process: the step's call; whole",
            "process: with the interpreter's and Spark's start (and, in a Spark report's row without CPU seconds, a",
            "second, untimed pass that measured the partials). CPU seconds: user and system time of the step's call",
@@ -416,7 +416,7 @@ def section(path: Path = OUT) -> list[str]:
             engine, name = key.split(":")
             if "stopped_after_seconds" in s:
                 out.append(f"| {_words(name, s)} | {engine} | stopped | | {s['stopped_after_seconds']:,.1f} | "
-                           f"{s['python_peak_rss_mb']:,} | | | | | {_load(s)} |")
+                           f"{_rss(s)} | | | | | {_load(s)} |")
                 notes.append(_stopped(engine, name, s))
                 continue
             jvm = (f"{s['jvm_peak_heap_mb']:,}", f"{s['jvm_peak_rss_mb']:,}" if s.get("jvm_peak_rss_mb") else "",
@@ -424,7 +424,7 @@ def section(path: Path = OUT) -> list[str]:
             cpu = f"{s['cpu_seconds']:,.1f}" if "cpu_seconds" in s else ""
             how = f"{engine}, in {s['chunks']} chunks" if s.get("chunks") else engine
             out.append(f"| {_words(name, s)} | {how} | {s['seconds']:,.1f} | {cpu} | {s['wall_seconds']:,.1f} | "
-                       f"{s['python_peak_rss_mb']:,} | {' | '.join(jvm)} | {_load(s)} |")
+                       f"{_rss(s)} | {' | '.join(jvm)} | {_load(s)} |")
             if engine == "spark" and s.get("stages"):
                 notes.append(_busiest(name, s, int(orders)))
         notes += _not_run(orders, m, measured)
@@ -446,6 +446,12 @@ def _load(s: dict) -> str:
 def _words(name: str, s: dict) -> str:
     sample = s.get("calibration_sample")
     return WORDS[name] + (f", calibrated on a sample of {sample:,} orders" if sample else "")
+
+
+def _rss(s: dict) -> str:
+    """A step's peak RSS, blank where it was not measured (runs before bench/child.py's launcher recorded
+    the benchmark's own peak, which its children inherited: their figures were dropped)."""
+    return f"{s['python_peak_rss_mb']:,}" if s.get("python_peak_rss_mb") is not None else ""
 
 
 def _rate(stage: dict) -> str:

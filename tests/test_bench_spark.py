@@ -125,3 +125,16 @@ def test_a_stage_of_tasks_that_each_read_a_chunk_is_rated_by_the_sources_orders(
     assert bench_spark._busiest("report", step, 2_000_000) == (
         "Spark report: its busiest stage (mapInArrow at analytics/spark.py:9): 4 of 4 tasks done, 20.0 s of "
         "executors' time, 2,000,000 rows read (500,000 a task), 100,000 rows per task-second.")
+
+
+def test_a_steps_peak_memory_is_its_own_not_the_benchmarks_that_started_it():
+    import sys
+
+    from bench.child import run_child
+
+    held = bytearray(1024 * 2**20)   # the benchmark's process holds 1 GB, every page touched
+    held[::4096] = b"\1" * len(held[::4096])
+    code = "x = bytearray(200 * 2**20); x[::4096] = b'1' * len(x[::4096])"
+    exit_code, _, _, _, rss = run_child([sys.executable, "-c", code])
+    assert exit_code == 0 and 200 < rss < 400
+    del held
