@@ -32,6 +32,7 @@ with ui.page("overview", "Overview") as ctx:
     lifecycle = cached.table(report.lifecycle, dataset.id, ctx.filters)
     if lifecycle.available:
         picked = views.table_result(lifecycle, name="order-life-cycle", key="ov_lifecycle",
+                                    orders_of=(dataset.id, ctx.filters),
                                     chart=charts.lifecycle_chart, on_select="rerun")
         drill.follow_mark(picked, "lifecycle", dataset.id, ctx.filters)
         st.caption("Each bar: the orders that reached the step; its red end and the words under it: those that "
@@ -39,14 +40,16 @@ with ui.page("overview", "Overview") as ctx:
         drill.stage_links(dataset.id, ctx.filters)
     else:
         # Without payment or shipping times the steps are unknown, but the stages of cancellations are not.
-        views.table_result(lifecycle, name="order-life-cycle", key="ov_lifecycle")
+        views.table_result(lifecycle, name="order-life-cycle", key="ov_lifecycle",
+                           orders_of=(dataset.id, ctx.filters))
         views.table_result(cached.table(report.stages, dataset.id, ctx.filters), name="cancellations-by-stage",
-                           key="ov_stages", chart=charts.stages_chart)
+                           key="ov_stages", orders_of=(dataset.id, ctx.filters), chart=charts.stages_chart)
     st.subheader("Orders by status")
     st.caption("The status as the export wrote it, each split by the stage of the order's cancellation request, "
                "else of its cancellation. Click a bar's part for its orders.")
     picked = views.table_result(cached.table(report.orders_by_status, dataset.id, ctx.filters),
-                                name="orders-by-status", key="ov_status", chart=charts.status_chart, on_select="rerun")
+                                name="orders-by-status", key="ov_status",
+                                orders_of=(dataset.id, ctx.filters), chart=charts.status_chart, on_select="rerun")
     drill.follow_mark(picked, "status", dataset.id, ctx.filters)
 
     left, right = st.columns(2)
@@ -54,7 +57,8 @@ with ui.page("overview", "Overview") as ctx:
     with left:
         st.subheader("How requests end")
         outcomes = cached.table(report.outcomes, dataset.id, ctx.filters)
-        picked = views.table_result(outcomes, name="request-outcomes", key="ov_outcomes", chart=charts.outcomes_chart,
+        picked = views.table_result(outcomes, name="request-outcomes", key="ov_outcomes",
+                                    orders_of=(dataset.id, ctx.filters), chart=charts.outcomes_chart,
                                     on_select="rerun", table_box=tables_below)
         drill.follow_mark(picked, "outcomes", dataset.id, ctx.filters)
         if outcomes.available:

@@ -447,6 +447,54 @@ def for_figure(name: str) -> Group | None:
 
 
 # ---------------------------------------------------------------------------------------------------
+# From a row of a report's table to its orders
+
+# The tables whose rows lead to their orders, by the name the pages give them (their download's name):
+# for each count the row shows, the orders it counts (`of`), the column holding it, and the row's columns
+# that name the group (column -> Group field). A row with two counts ("requests at this stage", "orders
+# cancelled at this stage") leads to both lists.
+ROW_TABLES: dict[str, tuple[tuple[str, str, dict[str, str]], ...]] = {
+    "order-life-cycle": (("orders", "reached", {"step": "reached"}), ("orders", "left", {"step": "left_after"})),
+    "cancellations-by-stage": (("requests", "requests", {"stage": "request_stage"}),
+                               ("cancelled", "cancelled_orders", {"stage": "cancel_stage"})),
+    "orders-by-status": (("orders", "orders", {"status": "status", "stage": "stage"}),
+                         ("cancelled", "cancelled_orders", {"status": "status", "stage": "stage"})),
+    "cancellations-by-payment-method": (("orders", "orders", {"payment_method": "payment_method"}),
+                                        ("requests", "cancellation_requests", {"payment_method": "payment_method"}),
+                                        ("cancelled", "cancelled_orders", {"payment_method": "payment_method"})),
+    "request-outcomes": (("requests", "requests", {"outcome": "outcome"}),),
+    "reasons": (("requests", "requests", {"reason": "reason"}),),
+    "reasons-cancelled-gmv": (("cancelled", "cancelled_orders", {"reason": "reason"}),),
+    "reasons-by-stage": (("requests", "requests", {"request_stage": "request_stage", "reason": "reason"}),),
+    "reasons-by-payment-method": (("requests", "requests", {"payment_method": "payment_method", "reason": "reason"}),),
+    "refunds-by-channel": (("refunds", "refunds", {"refund_channel": "refund_channel"}),),
+    "refunds-by-payment-method": (("refunds", "refunds", {"payment_method": "payment_method"}),),
+}
+# A missing value in these columns is a group of its own (orders whose export wrote no status, orders
+# with no request or cancellation); in any other it names no group.
+_ROW_MISSING = {"status": NO_STATUS, "stage": "none"}
+
+
+def for_row(table: str, row: Mapping) -> list[tuple[Group, str]]:
+    """The groups of orders a row of `table` (one of ROW_TABLES) counts, each with the column holding its
+    count; a count the row does not have (unknown, as delivery without delivery times) or a label the
+    group refuses leads nowhere."""
+    found = []
+    for of, column, labels in ROW_TABLES[table]:
+        if row.get(column) is None:
+            continue
+        values = {field: row.get(name) if row.get(name) is not None else _ROW_MISSING.get(field)
+                  for name, field in labels.items()}
+        if any(v is None or not isinstance(v, str) for v in values.values()):
+            continue
+        try:
+            found.append((Group(of=of, **values), column))
+        except ValueError:
+            continue
+    return found
+
+
+# ---------------------------------------------------------------------------------------------------
 # From a chart's clicked mark to its orders
 
 # The charts whose marks lead to their orders (analytics/charts.py draws them with the selection

@@ -28,25 +28,27 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
     narrowed = ctx.filters.replace(reasons=(focus,)) if focus else ctx.filters
     reasons = cached.table(report.reasons, dataset.id, ctx.filters)
     if not reasons.available:
-        views.table_result(reasons, name="reasons", key="rs_reasons")
+        views.table_result(reasons, name="reasons", key="rs_reasons", orders_of=(dataset.id, ctx.filters))
         st.subheader("What this data set can show: cancellations by stage and by payment method")
         views.table_result(cached.table(report.stages, dataset.id, ctx.filters), name="cancellations-by-stage",
-                           key="rs_stages", chart=charts.stages_chart)
+                           key="rs_stages", orders_of=(dataset.id, ctx.filters), chart=charts.stages_chart)
         views.table_result(cached.table(report.volume_by, dataset.id, ctx.filters, by="payment_method"),
-                           name="cancellations-by-payment-method", key="rs_by_method")
+                           name="cancellations-by-payment-method", key="rs_by_method",
+                           orders_of=(dataset.id, ctx.filters))
         st.stop()
 
     left, right = st.columns([3, 2])
     tables_below = st.container()  # the two charts' tables, at the page's full width
     with left:
         st.subheader("Requests by reason")
-        views.table_result(reasons, name="reasons", key="rs_reasons",
+        views.table_result(reasons, name="reasons", key="rs_reasons", orders_of=(dataset.id, ctx.filters),
                            chart=partial(charts.reasons_chart, selected=focus),
                            on_select=focus_from_chart(ctx, "rs_reasons_chart"), table_box=tables_below)
     with right:
         st.subheader("Share of cancelled GMV")
         picked = views.table_result(cached.table(report.reason_cancelled_gmv, dataset.id, ctx.filters),
-                                    name="reasons-cancelled-gmv", key="rs_gmv", on_select="rerun", table_box=tables_below,
+                                    name="reasons-cancelled-gmv", key="rs_gmv",
+                                    orders_of=(dataset.id, ctx.filters), on_select="rerun", table_box=tables_below,
                                     chart=partial(charts.reason_gmv_chart, selected=focus))
         drill.follow_mark(picked, "reason_gmv", dataset.id, ctx.filters)
         st.caption("Click a bar for its cancelled orders.")
@@ -54,14 +56,14 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
     scope = f" · {md(charts.plain(focus))}" if focus else ""
     st.subheader(f"By stage{scope}")
     views.table_result(cached.table(report.reasons, dataset.id, narrowed, by="stage"), name="reasons-by-stage",
-                       key="rs_stage",
+                       key="rs_stage", orders_of=(dataset.id, narrowed),
                        chart=partial(charts.reasons_share_chart, by="request_stage", title="Stage", selected=focus,
                                      normalize=not focus),
                        on_select=focus_from_chart(ctx, "rs_stage_chart", "reasons_by_stage"))
     clicked_link("reasons_by_stage", dataset.id, narrowed)
     st.subheader(f"By payment method{scope}")
     views.table_result(cached.table(report.reasons, dataset.id, narrowed, by="payment_method"),
-                       name="reasons-by-payment-method", key="rs_method",
+                       name="reasons-by-payment-method", key="rs_method", orders_of=(dataset.id, narrowed),
                        chart=partial(charts.reasons_share_chart, by="payment_method", title="Payment method", selected=focus,
                                      normalize=not focus),
                        on_select=focus_from_chart(ctx, "rs_method_chart", "reasons_by_payment_method"))
@@ -98,7 +100,8 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
     with left:
         st.subheader(f"How these requests end{scope}")
         picked = views.table_result(cached.table(report.outcomes, dataset.id, narrowed), name="request-outcomes",
-                                    key="rs_outcomes", chart=charts.outcomes_chart, on_select="rerun")
+                                    key="rs_outcomes",
+                                    orders_of=(dataset.id, narrowed), chart=charts.outcomes_chart, on_select="rerun")
         drill.follow_mark(picked, "outcomes", dataset.id, narrowed)
     with right:
         st.subheader("Seller response time by reason")

@@ -88,7 +88,8 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
     with right:
         st.subheader("Refunds by channel")
         by_channel = cached.table(report.refunds_by, dataset.id, ctx.filters, by="channel")
-        picked = views.table_result(by_channel, name="refunds-by-channel", key="rf_channel", on_select="rerun",
+        picked = views.table_result(by_channel, name="refunds-by-channel", key="rf_channel",
+                                    orders_of=(dataset.id, ctx.filters), on_select="rerun",
                                     table_box=tables_below,
                                     chart=partial(charts.refunds_by_chart, by="refund_channel", title="Channel"))
         drill.follow_mark(picked, "refunds_by_channel", dataset.id, ctx.filters)
@@ -97,7 +98,8 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
                               "refund")
     st.subheader("Refunds by payment method")
     by_method = cached.table(report.refunds_by, dataset.id, ctx.filters, by="payment_method")
-    picked = views.table_result(by_method, name="refunds-by-payment-method", key="rf_method", on_select="rerun",
+    picked = views.table_result(by_method, name="refunds-by-payment-method", key="rf_method",
+                                orders_of=(dataset.id, ctx.filters), on_select="rerun",
                                 chart=partial(charts.refunds_by_chart, by="payment_method", title="Payment method"))
     drill.follow_mark(picked, "refunds_by_payment_method", dataset.id, ctx.filters)
     if by_method.available:

@@ -25,10 +25,31 @@ def _follow(page, href_part: str) -> None:
     bs.wait_ready(page)
 
 
-def _check_list(browser, page, expected: int, name: str) -> None:
+def _downloaded(page, label: str, folder):
+    """Click the list's download button `label` and return the path of the file the browser saved."""
+    with page.expect_download(timeout=30_000) as started:
+        page.locator('[data-testid="stDownloadButton"]').filter(has_text=label).first.click()
+    path = folder / started.value.suggested_filename
+    started.value.save_as(path)
+    return path
+
+
+def _check_list(browser, page, expected: int, name: str, folder=None) -> None:
+    """The list's count is the figure's; its downloads are offered (and, given a folder, saved and read: each
+    holds every order listed, one row an order, not only the page shown); its link reopens it."""
     assert _total(page) == expected, name
     assert page.locator('[data-testid="stDownloadButton"]').filter(has_text="CSV").count() >= 1
     assert page.locator('[data-testid="stDownloadButton"]').filter(has_text="Parquet").count() >= 1
+    if folder is not None:
+        import csv
+
+        import polars as pl
+
+        with _downloaded(page, "CSV", folder).open(newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.DictReader(f))
+        assert len(rows) == expected and len({r["order_id"] for r in rows}) == expected, name
+        parquet = pl.read_parquet(_downloaded(page, "Parquet", folder))
+        assert parquet.height == expected and parquet["order_id"].n_unique() == expected, name
     bs.screenshot(page, f"orders-from-{name}")
     fresh = browser.new_context(viewport={"width": 1400, "height": 1400}).new_page()
     try:
@@ -60,7 +81,8 @@ def test_from_a_tile_a_bar_and_a_row_to_their_orders(tmp_path):
         bs.wait_ready(page)
         assert bs.metrics(page)["Cancellation requests"] == f"{requests:,}"
         _follow(page, "g.of=requests")
-        _check_list(browser, page, requests, "overview-tile")
+        # More orders than a page of the list shows: the downloads hold them all.
+        _check_list(browser, page, requests, "overview-tile", folder=tmp_path)
 
         page.goto(f"{server.url}/Reasons?dataset={dataset}")
         bs.wait_ready(page)

@@ -101,6 +101,21 @@ def mark_link(chart: str, point: Mapping | None, dataset_id: str, filters: Filte
          help=f"The {md(found[1].words())}, within {within}.")
 
 
+def row_links(dataset_id: str, filters: Filters, table: str, row: Mapping) -> None:
+    """Under a table (one of drill.ROW_TABLES) whose row was selected: a link per count the row shows, to
+    the orders behind it, with how many they are."""
+    from analytics.charts import plain  # the one labelling function
+
+    found = drill.for_row(table, row)
+    if not found:
+        return
+    named = " · ".join(dict.fromkeys(plain(row.get(c)) for _, _, labels in drill.ROW_TABLES[table] for c in labels))
+    numbers = counts(dataset_id, filters, [g for g, _ in found])
+    for (group, column), n in zip(found, numbers, strict=True):
+        link(dataset_id, filters, group, f"{see(n)}: {md(named)}, {md(tables.column_words(column).lower())}",
+             help=f"The {md(group.words())}, within the page's filters.")
+
+
 def tile_links(dataset_id: str, filters: Filters, heads: Sequence[Headline]) -> Callable[[Headline], None]:
     """For the Overview's tiles: a function drawing, under a tile, the link to the orders its figure
     counts (or measures), with how many they are. None on Spark: the Orders page does not run there."""

@@ -11,10 +11,12 @@ import streamlit as st
 
 from analytics import metrics, page_tables, report
 from analytics.charts import plain
+from analytics.drill import ROW_TABLES
 from analytics.filters import Filters
 from analytics.headline import MIN_ORDERS, Headline
 from analytics.text import md
-from ui import downloads, tables
+from ui import downloads, drill, tables
+from ui.database import on_spark
 from ui.notices import not_available
 
 __all__ = ["fmt", "fmt_change", "filter_summary", "headline_tiles", "not_available", "scalar_tiles", "table_result"]
@@ -114,13 +116,15 @@ def scalar_tiles(tiles: Sequence[str], values: dict, unavailable: dict[str, str]
 
 def table_result(result: report.Table, *, name: str, key: str, chart: Callable[..., alt.TopLevelMixin] | None = None,
                  show_table: bool = True, on_select=None, expanded: bool | None = None, column_order=None,
-                 table_box=None):
+                 table_box=None, orders_of: tuple[str, Filters] | None = None):
     """A report table: its chart (when given) and the table (its columns in `column_order` when given: the
     download keeps them all), each downloadable; or why the data set cannot show it. `chart(frame)` makes
     the chart: a builder of analytics.charts, or `partial(builder, option=...)` (by keyword: the frame comes
     first), so its spec is made once (ui.chart_specs). Returns the chart's selection state when on_select
     is set. `table_box`: where the table goes (a full-width container under a row of charts, so a chart's
-    half-page column does not squeeze its table), else under the chart."""
+    half-page column does not squeeze its table), else under the chart. `orders_of`: (data set id, the
+    filters the table was read under); given, and for a table whose rows count orders (drill.ROW_TABLES),
+    a selected row shows the links to its orders."""
     if not result.available:
         not_available(result.label, result.unavailable)
         return None
@@ -134,7 +138,12 @@ def table_result(result: report.Table, *, name: str, key: str, chart: Callable[.
             downloads.chart(figure, name, key=f"{key}_chart")
     if show_table:
         with table_box or st.container(), st.expander(f"{result.label}: the table", expanded=chart is None if expanded is None else expanded):
-            downloads.table(result.frame, name, key=f"{key}_table", column_order=column_order)
+            rows = orders_of is not None and name in ROW_TABLES and not on_spark(orders_of[0])
+            picked = downloads.table(result.frame, name, key=f"{key}_table", column_order=column_order,
+                                     on_select="rerun" if rows else "ignore")
+            selected = picked.selection.rows if picked is not None else []
+            if selected and selected[0] < result.frame.height:
+                drill.row_links(*orders_of, name, result.frame.row(selected[0], named=True))
     for column, why in result.notes.items():
         not_available(f"{result.label}, {tables.column_words(column).lower()}", why)
     return state
