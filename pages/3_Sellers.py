@@ -72,8 +72,11 @@ def seller_view(ctx, dataset_id: str, filters, seller: str) -> None:
     if trend.available and not trend.frame.height:
         st.info("This seller has no orders under the filters.", icon=":material/search_off:")
         return
-    views.table_result(trend, name=f"seller-{seller}-by-week", key="sl_trend",
-                       chart=partial(charts.volume_chart, period="week", last_day=last_day))
+    picked = views.table_result(trend, name=f"seller-{seller}-by-week", key="sl_trend", on_select="rerun",
+                                chart=partial(charts.volume_chart, period="week", last_day=last_day))
+    # A week's point or bar opens the seller's orders (or cancelled orders) of that week.
+    drill.follow_mark(picked, "volume", dataset_id, filters.replace(sellers=(seller,)), period="week")
+    st.caption("Click a week on the rate line for the seller's cancelled orders of that week.")
     note = charts.partial_note(trend.frame, "week", last_day) if trend.available else None
     if note:
         st.caption(note)

@@ -125,6 +125,9 @@ def test_a_click_on_a_chart_mark_lists_its_orders(tmp_path):
         accepted = outcomes.filter(outcomes["outcome"] == "accepted")["requests"][0]
         weeks = report.volume_over_time(con, dataset, period="week").frame
         week = weeks.row(1, named=True)  # the second week: a whole one
+        seller = report.sellers(con, dataset).frame.row(0, named=True)["seller_id"]
+        seller_weeks = report.seller_trend(con, dataset, seller=seller, period="week").frame
+        seller_week = seller_weeks.filter(seller_weeks["cancelled_orders"] > 0).row(0, named=True)
     finally:
         con.close()
     first, last = week["period"], week["period"] + timedelta(days=6)
@@ -143,6 +146,13 @@ def test_a_click_on_a_chart_mark_lists_its_orders(tmp_path):
         _click_mark(page, 3, f"what: Cancellation rate; Week: {first:%b %d, %Y};")
         assert f"from={first}" in page.url and f"to={last}" in page.url and "g.of=cancelled" in page.url
         _check_list(browser, page, week["cancelled_orders"], "rate-week-point")
+
+        # A seller's own view: a week on its rate line lists the seller's cancelled orders of that week.
+        page.goto(f"{server.url}/Sellers?dataset={dataset}&shown={seller}")
+        bs.wait_ready(page)
+        _click_mark(page, 0, f"what: Cancellation rate; Week: {seller_week['period']:%b %d, %Y};")
+        assert re.search(rf"[?&]seller={re.escape(seller)}(&|$)", page.url) and "g.of=cancelled" in page.url
+        _check_list(browser, page, seller_week["cancelled_orders"], "seller-week-point")
 
 
 def _follow_part(page) -> int:
