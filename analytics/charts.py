@@ -316,6 +316,7 @@ def volume_chart(frame: pl.DataFrame, period: str = "week", last_day: date | Non
 
 NO_STAGE = "No request or cancellation"
 NO_STATUS_KEY = "no status"  # analytics.drill.NO_STATUS: the export wrote none
+NO_STATUS_WORDS = "Unknown (no status)"
 
 
 def status_chart(frame: pl.DataFrame) -> alt.Chart:
@@ -327,7 +328,7 @@ def status_chart(frame: pl.DataFrame) -> alt.Chart:
     data = frame.with_columns(
         pl.col("status").fill_null(NO_STATUS_KEY).alias("status_key"),
         pl.col("stage").fill_null("none").alias("stage_key"),
-        pl.col("status").fill_null("Unknown (no status)"),
+        pl.col("status").fill_null(NO_STATUS_WORDS),
         pl.col("stage").replace_strict(STAGE_LABELS, default=pl.col("stage")).fill_null(NO_STAGE).alias("stage_words"),
     )
     statuses = data["status"].unique(maintain_order=True).to_list()

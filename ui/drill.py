@@ -104,12 +104,14 @@ def mark_link(chart: str, point: Mapping | None, dataset_id: str, filters: Filte
 def row_links(dataset_id: str, filters: Filters, table: str, row: Mapping) -> None:
     """Under a table (one of drill.ROW_TABLES) whose row was selected: a link per count the row shows, to
     the orders behind it, with how many they are."""
-    from analytics.charts import plain  # the one labelling function
+    from analytics.charts import NO_STAGE, NO_STATUS_WORDS, plain  # the charts' words for the same values
 
     found = drill.for_row(table, row)
     if not found:
         return
-    named = " · ".join(dict.fromkeys(plain(row.get(c)) for _, _, labels in drill.ROW_TABLES[table] for c in labels))
+    missing = {"status": NO_STATUS_WORDS, "stage": NO_STAGE}
+    named = " · ".join(dict.fromkeys(plain(row[c]) if row.get(c) is not None else missing.get(c, plain(None))
+                                     for _, _, labels in drill.ROW_TABLES[table] for c in labels))
     numbers = counts(dataset_id, filters, [g for g, _ in found])
     for (group, column), n in zip(found, numbers, strict=True):
         link(dataset_id, filters, group, f"{see(n)}: {md(named)}, {md(tables.column_words(column).lower())}",
