@@ -114,6 +114,8 @@ def row_links(dataset_id: str, filters: Filters, table: str, row: Mapping) -> No
                                      for _, _, labels in drill.ROW_TABLES[table] for c in labels))
     numbers = counts(dataset_id, filters, [g for g, _ in found])
     for (group, column), n in zip(found, numbers, strict=True):
+        if not n:   # a count of 0 ("0 cancelled orders") has no list to open
+            continue
         link(dataset_id, filters, group, f"{see(n)}: {md(named)}, {md(tables.column_words(column).lower())}",
              help=f"The {md(group.words())}, within the page's filters.")
 
