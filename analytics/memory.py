@@ -82,14 +82,22 @@ class SizedCache:
     dropped until the total size is at most max_bytes (the value just returned is kept even if it alone
     is larger: it is in use), and any value not asked for in idle_seconds is dropped. A value's size is
     measured again at each get, so one that grows while kept (a memo of results) is counted as it is.
+
+    `full="refuse"` keeps what is kept and does not keep a new value that would not fit (it is made and
+    returned): for values asked for in a cycle longer than the cache holds (a replay's replicates, one
+    after another), where dropping the least recently used would drop each value just before it is asked
+    for again. Such a cache's values are not measured again (they do not grow).
     """
 
     def __init__(self, max_bytes: int, idle_seconds: float, *, sizer: Callable[[Any], int] = size_of,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, full: str = "evict"):
         if max_bytes < 0 or idle_seconds <= 0:
             raise ValueError("max_bytes must be >= 0 and idle_seconds > 0")
+        if full not in ("evict", "refuse"):
+            raise ValueError(f"full must be 'evict' or 'refuse', not {full!r}")
         self.max_bytes = int(max_bytes)
         self.idle_seconds = float(idle_seconds)
+        self.full = full
         self._sizer = sizer
         self._clock = clock
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()   # least recently used first
@@ -115,9 +123,13 @@ class SizedCache:
                 with self._lock:
                     self._making.pop(key, None)
                 raise
+            size = self._sizer(value)
             with self._lock:
+                if self.full == "refuse" and sum(e.size for e in self._entries.values()) + size > self.max_bytes:
+                    self._making.pop(key, None)
+                    return value
                 # Stored before its lock goes, so a thread arriving now finds the value, not a new lock.
-                self._entries[key] = _Entry(value, self._sizer(value), self._clock())
+                self._entries[key] = _Entry(value, size, self._clock())
                 self._entries.move_to_end(key)
                 self._making.pop(key, None)
                 self._trim(keep=key)
@@ -131,7 +143,8 @@ class SizedCache:
         if entry is None:
             return None
         entry.used = now
-        entry.size = self._sizer(entry.value)
+        if self.full == "evict":
+            entry.size = self._sizer(entry.value)
         self._entries.move_to_end(key)
         self._trim(keep=key)
         return entry

@@ -186,14 +186,19 @@ def load(con, dataset: db.Dataset) -> Stored | None:
                   for name in manifest["arrays"]}
         order_id = pl.read_ipc(where / "order_id.arrow").to_series()
         data = _build(ReplayData, "", manifest["fields"], arrays, order_id)
+        # The weights in memory: np.bincount copies a read-only (mapped) weights array at every call,
+        # which costs a replay more than the count itself.
         kept = {(b["seed"], b["replicate"]): Resample(b["seed"], b["replicate"],
                                                       _build(Tally, b["prefix"], {}, arrays, None), b["total"],
-                                                      small=arrays.get(f"{b['prefix']}small"))
+                                                      small=_in_memory(arrays.get(f"{b['prefix']}small")))
                 for b in manifest["resamples"]}
     except (OSError, ValueError, KeyError):
         return None   # unreadable or from an older layout: rebuilt like a missing one
     return Stored(data, kept)
 
+
+def _in_memory(array: np.ndarray | None) -> np.ndarray | None:
+    return None if array is None else np.array(array)
 
 
 # --- the baseline's replays ---------------------------------------------------------------------------

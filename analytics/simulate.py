@@ -131,7 +131,7 @@ import polars as pl
 from scipy import stats
 
 from analytics import calibrate as cal
-from analytics import capabilities, db, replay_store
+from analytics import capabilities, db, memory, replay_store
 from analytics import figures as fig
 from analytics.figures import figure_path
 from analytics.orders import load_orders, normalise_orders
@@ -174,7 +174,7 @@ class Prepared:
     calibration: cal.Calibration
     missing: dict = field(default_factory=dict)           # capability -> why the data set lacks it
     memo: dict = field(default_factory=dict, repr=False)   # (policy, seed, replicate) -> figures
-    draws: dict = field(default_factory=dict, repr=False)  # (seed, replicate) -> what every policy shares
+    draws: memory.SizedCache = field(default_factory=lambda: new_draws(), repr=False)  # (seed, replicate) -> _shared
     kept: dict = field(default_factory=dict, repr=False)   # (seed, replicate) -> Resample kept in the store
 
     @property
@@ -259,7 +259,7 @@ def prepare_frame(frame: pl.DataFrame, dataset_id: str = "frame", calibration: c
 def recalibrated(prep: Prepared, calibration: cal.Calibration) -> Prepared:
     """`prep` replayed with another calibration: the same orders and arrays (and bootstrap resamples,
     which the calibration does not touch); the memo and the draws, made with the first one, start empty."""
-    return replace(prep, calibration=calibration, memo={}, draws={})
+    return replace(prep, calibration=calibration, memo={}, draws=new_draws())
 
 
 def policy_parameters(prep: Prepared) -> tuple[Parameter, ...]:
@@ -409,22 +409,30 @@ def _nest(flat: Mapping[str, dict]) -> dict:
 
 
 Summaries = tuple[dict[str, np.ndarray], dict[str, np.ndarray]]   # (these orders, a resampled period)
-DRAW_ENTRIES = 512
+# Bytes of replicates' shared draws kept per data set (about 4 MB a replicate at 1M orders): the pages'
+# replicates are drawn once and every later policy change replays them; a long run's replicates beyond
+# this are drawn again at each ask.
+DRAW_BYTES = 512 * 2**20
+
+
+def new_draws() -> memory.SizedCache:
+    """An empty store of replicates' shared draws (_shared), bounded by DRAW_BYTES. Replicates are asked
+    for in turn, 0, 1, 2...: a full store keeps the ones it holds rather than dropping each just before
+    it is asked for again."""
+    return memory.SizedCache(DRAW_BYTES, float("inf"), full="refuse")
 
 
 def _shared(prep: Prepared, seed: int, k: int):
-    """Replicate k's part every policy shares: its drawn calibration, the draws' base and the bootstrap
-    weights' tally of the orders outside the small view. Kept per (seed, replicate) on the Prepared."""
-    key = (seed, k)
-    found = prep.draws.get(key)
-    if found is None:
+    """Replicate k's part every policy shares: its drawn calibration, the draws' base, the bootstrap
+    weights' tally of the orders outside the small view, and its policy-free draws (replay.latent). Kept
+    per (seed, replicate) on the Prepared."""
+    def make():
         calibration = prep.calibration.drawn(seed, k)
-        boot = prep.kept.get(key) or resample(prep.data, seed, k)
-        found = (calibration, draw_base(prep.data, calibration), boot)
-        if len(prep.draws) >= DRAW_ENTRIES:
-            prep.draws.clear()
-        prep.draws[key] = found
-    return found
+        base = draw_base(prep.data, calibration)
+        boot = prep.kept.get((seed, k)) or resample(prep.data, seed, k)
+        return calibration, base, boot, latent(prep.data, calibration, seed, k, base)
+
+    return prep.draws.get((seed, k), make)
 
 
 def replicate_figures(prep: Prepared, policy: Policy, seed: int, k: int, *, memo: bool = True,
@@ -432,13 +440,12 @@ def replicate_figures(prep: Prepared, policy: Policy, seed: int, k: int, *, memo
     """One replicate of one policy: (figures of these orders, figures of the resampled period). The
     replicate's fitted parameters, draws and bootstrap weights are functions of (seed, k) alone, so
     every policy replayed with them is paired. `memo=False` replays even if this Prepared has done it.
-    `lat`: replicate k's draws (replay.latent with _shared's calibration and base), when the caller
-    replays several policies of one replicate in a row and draws them once."""
+    `lat`: replicate k's draws, when the caller holds them (else _shared's)."""
     key = (policy, seed, k)
     found = prep.memo.get(key) if memo else None
     if found is None:
-        calibration, base, boot = _shared(prep, seed, k)
-        lat = lat if lat is not None else latent(prep.data, calibration, seed, k, base)
+        calibration, _, boot, drawn = _shared(prep, seed, k)
+        lat = lat if lat is not None else drawn
         rep = replay(prep.data, calibration, policy, lat)
         found = summarise_both(prep.data, rep, boot)
         if memo:
@@ -490,9 +497,9 @@ class GridReplay:
         out: list = [prep.memo.get((p, seed, k)) for p in policies]
         if all(found is not None for found in out):
             return out
-        calibration, base, boot = _shared(prep, seed, k)
+        calibration, _, boot, lat = _shared(prep, seed, k)
         if k not in self.draws:   # the replicate's draws, kept for the grid's next chunk of policies
-            self.draws[k] = [latent(prep.data, calibration, seed, k, base), None]
+            self.draws[k] = [lat, None]
         lat, cut = self.draws[k]
         unsettled: dict = {}   # window -> (the part of the orders not settled within it, its draws, weights)
         for i, p in enumerate(policies):

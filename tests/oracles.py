@@ -56,4 +56,6 @@ class _Forgetful(dict):
 def without_memo(prep):
     """The same simulate.Prepared whose replays are never remembered, with no shared draws kept yet: a
     baseline and a scenario of equal policies are then two replays, not one replay read twice."""
-    return dataclasses.replace(prep, memo=_Forgetful(), draws={})
+    from analytics.simulate import new_draws
+
+    return dataclasses.replace(prep, memo=_Forgetful(), draws=new_draws())

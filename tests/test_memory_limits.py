@@ -73,6 +73,21 @@ def test_a_value_that_grows_while_kept_is_measured_again():
     assert cache.keys() == ["grows"] and cache.evicted == [("b", "size")]
 
 
+def test_a_refusing_cache_keeps_what_it_holds_and_makes_the_rest_each_time():
+    """Asked in a cycle longer than it holds (replicates 0, 1, 2, 3, then again), a refusing cache keeps
+    the first ones for good; one that dropped the least recently used would keep none of them."""
+    clock = Clock()
+    cache = memory.SizedCache(250, float("inf"), sizer=len, clock=clock, full="refuse")
+    made: list[int] = []
+    for _ in range(3):
+        for k in range(4):
+            cache.get(k, lambda k=k: made.append(k) or b"x" * 100)
+    assert cache.keys() == [0, 1] and cache.total_bytes() == 200
+    assert made == [0, 1, 2, 3, 2, 3, 2, 3] and cache.evicted == []
+    with pytest.raises(ValueError, match="full"):
+        memory.SizedCache(1, 1, full="lru")
+
+
 def test_values_unused_for_longer_than_the_idle_limit_go():
     cache, clock = _cache(max_bytes=10_000, idle=60)
     cache.get("a", lambda: b"a")          # used at t=0

@@ -62,6 +62,36 @@ def test_a_new_process_replays_from_the_store_without_reading_the_orders(stored)
     assert prep.loaded_frame() is not None
 
 
+def test_the_kept_bootstrap_weights_are_in_memory_not_mapped(stored):
+    """np.bincount copies a read-only weights array at each call (a mapped file's is read-only): the
+    weights every replay of a replicate counts with are loaded into memory."""
+    path, dataset = stored
+    con = db.connect(path)
+    prep = simulate.prepare_dataset(con, dataset.id)
+    weights = [boot.small for boot in prep.kept.values()]
+    assert len(weights) == simulate.DEFAULT_REPLICATES
+    assert all(w is not None and w.flags.writeable and w.flags.owndata for w in weights)
+
+
+def test_a_policy_change_replays_with_the_replicates_draws_made_once(stored, monkeypatch):
+    """The replicates' policy-free draws (replay.latent) are made at the first replay and kept on the
+    data set: later policies only apply their rules to them, with the figures a fresh draw gives."""
+    path, dataset = stored
+    con = db.connect(path)
+    prep = simulate.prepare_dataset(con, dataset.id)
+    calls = []
+    real = simulate.latent
+    monkeypatch.setattr(simulate, "latent", lambda *a, **k: calls.append(a[3]) or real(*a, **k))
+    first = simulate.simulate(prep, policy=POLICIES[1])
+    assert sorted(calls) == list(range(simulate.DEFAULT_REPLICATES))
+    second = simulate.simulate(prep, policy=POLICIES[2])
+    assert len(calls) == simulate.DEFAULT_REPLICATES   # none drawn again
+    assert prep.draws.total_bytes() > 0
+    fresh = dataclasses.replace(prep, memo={}, draws=simulate.new_draws())
+    assert _figures(simulate.simulate(fresh, policy=POLICIES[1])) == _figures(first)
+    assert _figures(simulate.simulate(fresh, policy=POLICIES[2])) == _figures(second)
+
+
 def test_a_stale_store_is_rebuilt(stored):
     path, dataset = stored
     manifest_path = path.with_suffix(".whatif") / dataset.id / "manifest.json"

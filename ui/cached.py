@@ -156,14 +156,15 @@ def unavailable(dataset_id: str) -> dict[str, str]:
 # --- the what-if engine's loaded data sets ---------------------------------------------------------------
 
 def prepared_bytes(prep: simulate.Prepared) -> int:
-    """Bytes a Prepared holds: its frame (once loaded), arrays and calibration (measured once), and its memo of replays
-    (measured by one entry, as it grows: walking thousands of small dicts at every page run would cost
-    more than it tells)."""
+    """Bytes a Prepared holds: its frame (once loaded), arrays and calibration (measured once), its replicates'
+    shared draws (as measured when kept), and its memo of replays (measured by one entry, as it grows:
+    walking thousands of small dicts at every page run would cost more than it tells)."""
     frame = prep.loaded_frame()   # counted once it is loaded (the calibration's charts load it)
     base, counted = _base_bytes.get(prep, (None, None))
     if base is None or counted is not frame:
         base = memory.size_of((frame, prep.data, prep.calibration))
         _base_bytes[prep] = (base, frame)
+    base += prep.draws.total_bytes()
     memo = dict(prep.memo)  # a copy: another session's replay may add to it meanwhile
     if not memo:
         return base
