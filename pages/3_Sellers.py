@@ -101,8 +101,8 @@ with ui.page("sellers", "Sellers", PARAMS) as ctx:
         row = losses.frame.row(0, named=True)
         a, b, c = st.columns(3)
         gmv, returned = figures.FIGURES["cancelled_gmv"], figures.FIGURES["return_path_orders"]
-        a.metric(gmv.label, views.fmt(row.get("cancelled_gmv"), cached.money_format(dataset.id)), border=True,
-                 help=gmv.description)
+        value, exact = views.tile_text(row.get("cancelled_gmv"), cached.money_format(dataset.id))
+        a.metric(gmv.label, value, border=True, help=gmv.description + views.exactly(exact))
         b.metric("Share of GMV cancelled", views.fmt(row.get("cancelled_gmv_share"), "{:.1%}"), border=True)
         if "return_path_orders" in row:
             c.metric(returned.label, views.fmt(row.get("return_path_orders"), returned.fmt), border=True,

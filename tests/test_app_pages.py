@@ -88,3 +88,27 @@ def test_overview_numbers_are_the_reports(sample, monkeypatch):
     assert tiles["Refunds"] == f"{expected['refunds']:,}"
     assert tiles["Cancellation rate"] == f"{expected['cancellation_rate']:.1%}"
     assert tiles["Cancelled GMV"] == f"USD {expected['cancelled_gmv']:,.2f}"  # the sample's orders are in USD
+
+
+def test_a_large_amount_fits_its_tile_and_its_help_says_it_exactly(demo, monkeypatch):
+    """An amount from 1,000 up shows no cents on a tile, from 10 million up in millions: the exact amount
+    is in the tile's help (a third of a 1280 px page holds about 13 characters of a tile's large type)."""
+    from analytics import db, report
+    from analytics.text import md
+    from ui.views import tile_text
+
+    assert tile_text(117_043.25, "USD {:,.2f}") == ("USD 117,043", "USD 117,043.25")
+    assert tile_text(999.5, "USD {:,.2f}") == ("USD 999.50", None)
+    assert tile_text(23_408_612.4, "BRL {:,.2f}") == ("BRL 23.4M", "BRL 23,408,612.40")
+    assert tile_text(-2_500.4, "{:,.2f}") == ("-2,500", "-2,500.40")
+    assert tile_text(12_345, "{:,}") == ("12,345", None) and tile_text(None, "USD {:,.2f}") == ("—", None)
+    path, dataset_id = demo
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(path))
+    at = s.open_page("overview", {"dataset": dataset_id})
+    con = db.connect(path, read_only=False)
+    gmv = report.report(con, dataset_id)["cancelled_gmv"]
+    con.close()
+    assert gmv >= 1_000
+    tile = next(m for m in at.metric if m.label == "Cancelled GMV")
+    assert tile.value == f"USD {gmv:,.0f}"
+    assert f"Exactly {md(f'USD {gmv:,.2f}')}." in tile.proto.help   # Markdown, escaped as text

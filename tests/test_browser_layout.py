@@ -87,7 +87,7 @@ def served(tmp_path_factory):
     path = folder / "app.duckdb"
     con = db.connect(path)
     try:
-        dataset = generate(con, 3_000, 7, name=LONG_NAME, is_demo=True).dataset.id
+        dataset = generate(con, 50_000, 7, name=LONG_NAME, is_demo=True).dataset.id   # the demo's size: its amounts
         # The seller ranked first by the low end of its cancellation rate's interval, and its weeks.
         top = report.sellers(con, dataset, sort_by="cancellation_rate_low").frame["seller_id"][0]
         weeks = report.seller_trend(con, dataset, seller=top).frame

@@ -12,6 +12,7 @@ import streamlit as st
 from analytics import metrics, page_tables, report
 from analytics.charts import plain
 from analytics.drill import ROW_TABLES
+from analytics.figures import UNITS
 from analytics.filters import Filters
 from analytics.headline import MIN_ORDERS, Headline
 from analytics.text import md
@@ -19,7 +20,8 @@ from ui import downloads, drill, tables
 from ui.database import on_spark
 from ui.notices import not_available
 
-__all__ = ["fmt", "fmt_change", "filter_summary", "headline_tiles", "not_available", "scalar_tiles", "table_result"]
+__all__ = ["fmt", "fmt_change", "filter_summary", "headline_tiles", "not_available", "scalar_tiles", "table_result",
+           "exactly", "tile_text"]
 
 ANCHOR_WORDS = {"order": "ordered", "request": "with a cancellation request", "refund": "with a refund started"}
 
@@ -32,6 +34,28 @@ def fmt(value, pattern: str) -> str:
         return pattern.format(value)
     except (ValueError, TypeError):
         return str(value)
+
+
+# A tile has room for about 13 characters of its large type at a third of a 1280 px page: amounts from
+# WHOLE_AMOUNT up show no cents, from MILLIONS up are written in millions; the tile's help says the exact
+# amount.
+WHOLE_AMOUNT = 1_000
+MILLIONS = 10_000_000
+
+
+def tile_text(value, pattern: str) -> tuple[str, str | None]:
+    """A tile's value in `pattern`, and its exact text when the tile rounds it (else None)."""
+    exact = fmt(value, pattern)
+    money = UNITS["currency"].exact
+    if not isinstance(value, int | float) or money not in pattern or not abs(value) >= WHOLE_AMOUNT:
+        return exact, None
+    body = f"{value / 1e6:,.1f}M" if abs(value) >= MILLIONS else f"{value:,.0f}"
+    return pattern.replace(money, body), exact
+
+
+def exactly(exact: str | None) -> str:
+    """The words a tile's help adds for a rounded value (Markdown: the currency code comes from the data)."""
+    return "" if exact is None else f"\n\nExactly {md(exact)}."
 
 
 def fmt_change(change: float, pattern: str) -> str:
@@ -81,16 +105,17 @@ def headline_tiles(heads: list[Headline], period: str, per_row: int = 3,
                               f"{h.window.label} ({h.counts[1]:,} orders), under the same filters; a change needs "
                               f"at least {MIN_ORDERS} orders on each side.")
             change = None if h.change is None else fmt_change(h.change, h.fmt)
+            value, exact = tile_text(h.value, h.fmt)
             # A change that shows as zero ("+0", "+0.0 pp") is no change: neutral, with no arrow.
             unchanged = change is not None and not any(c.isdigit() and c != "0" for c in change)
             st.metric(
                 h.label,
-                fmt(h.value, h.fmt),
+                value,
                 delta=("0" if unchanged else change),
                 delta_color="off" if unchanged else "inverse" if h.higher_is_worse else "normal",
                 delta_arrow="off" if unchanged else "auto",
                 delta_description=f"vs {h.window.short}" if h.change is not None and h.window else None,
-                help=help_text,
+                help=help_text + exactly(exact),
                 border=True,
                 chart_data=series if len(series) >= 2 else None,
                 chart_type="line",
@@ -110,8 +135,8 @@ def scalar_tiles(tiles: Sequence[str], values: dict, unavailable: dict[str, str]
         if name in unavailable:
             column.metric(label, "n/a", border=True, help=f"Not available in this data set: {unavailable[name]}.")
         else:
-            column.metric(label, fmt(values[name], page_tables.tile_format(name, currencies)), border=True,
-                          help=metrics.get(name).description)
+            value, exact = tile_text(values[name], page_tables.tile_format(name, currencies))
+            column.metric(label, value, border=True, help=metrics.get(name).description + exactly(exact))
 
 
 def table_result(result: report.Table, *, name: str, key: str, chart: Callable[..., alt.TopLevelMixin] | None = None,
