@@ -10,9 +10,11 @@ idle limit.
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -74,6 +76,20 @@ class _Entry:
     used: float
 
 
+_CACHES: weakref.WeakSet = weakref.WeakSet()
+
+
+def _fresh_locks_after_fork() -> None:
+    """A forked child (the frontier's workers) starts with every cache's locks free: another thread of
+    the parent may have held one at the fork, and no thread of the child would ever let it go."""
+    for cache in list(_CACHES):
+        cache._lock = threading.Lock()
+        cache._making = {}
+
+
+os.register_at_fork(after_in_child=_fresh_locks_after_fork)
+
+
 class SizedCache:
     """Values by key, made on first use and kept while they fit.
 
@@ -103,6 +119,7 @@ class SizedCache:
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()   # least recently used first
         self._lock = threading.Lock()
         self._making: dict[Hashable, threading.Lock] = {}
+        _CACHES.add(self)
         self.evicted: list[tuple[Hashable, str]] = []   # (key, "size" | "idle"), the latest last, bounded
         self._sweeper: threading.Thread | None = None
 
@@ -269,7 +286,6 @@ def whatif_limits(environ=None) -> Limits:
     """The limits set by CANCELLATION_LAB_WHATIF_CACHE_MB (megabytes, default 1024) and
     CANCELLATION_LAB_WHATIF_IDLE_MINUTES (default 30). Raises ValueError naming a variable that does
     not hold a number in range."""
-    import os
 
     environ = os.environ if environ is None else environ
     mb = _env_number(environ, WHATIF_MB_VAR, WHATIF_MB_DEFAULT, low=0)
@@ -288,7 +304,6 @@ def resident_limits(environ=None) -> Limits:
     CANCELLATION_LAB_ORDERS_CACHE_MB (megabytes, default 2048: about 15 million orders) and
     CANCELLATION_LAB_ORDERS_IDLE_MINUTES (default 30). Raises ValueError naming a variable that does not
     hold a number in range."""
-    import os
 
     environ = os.environ if environ is None else environ
     mb = _env_number(environ, RESIDENT_MB_VAR, RESIDENT_MB_DEFAULT, low=0)

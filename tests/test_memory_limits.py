@@ -88,6 +88,36 @@ def test_a_refusing_cache_keeps_what_it_holds_and_makes_the_rest_each_time():
         memory.SizedCache(1, 1, full="lru")
 
 
+def test_a_forked_child_finds_the_caches_unlocked_though_a_parent_thread_held_one():
+    """The frontier forks workers while other sessions' threads use the what-if caches: a lock held at
+    the fork would never be let go in the child."""
+    import multiprocessing
+
+    cache = memory.SizedCache(10**6, 600)
+    cache.get("kept", lambda: b"x")
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with cache._lock:
+            holding.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    holding.wait(10)
+    try:
+        fork = multiprocessing.get_context("fork")
+        reader, writer = fork.Pipe(duplex=False)
+        child = fork.Process(target=lambda: writer.send(cache.get("kept", lambda: b"made")), daemon=True)
+        child.start()
+        assert reader.poll(20), "the child waited on the parent's lock"
+        assert reader.recv() == b"x"
+        child.join(10)
+    finally:
+        release.set()
+        thread.join()
+
+
 def test_values_unused_for_longer_than_the_idle_limit_go():
     cache, clock = _cache(max_bytes=10_000, idle=60)
     cache.get("a", lambda: b"a")          # used at t=0
