@@ -156,6 +156,19 @@ def _remember_altair_class_tables() -> None:
 _remember_altair_class_tables()
 
 
+def _skip_validation_at_creation() -> None:
+    """Altair validates every chart it creates against the Vega-Lite schema (its "debug mode", on by
+    default: for clearer tracebacks while writing a chart), a third of the cost of building a page's
+    charts. The builders are ours, and their tests validate every spec they make (to_dict validates)."""
+    from altair.utils import schemapi
+
+    if hasattr(schemapi, "disable_debug_mode"):
+        schemapi.disable_debug_mode()
+
+
+_skip_validation_at_creation()
+
+
 def clear() -> None:
     """Forget every kept spec."""
     _SPECS.clear()
