@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 import duckdb
 import polars as pl
@@ -226,13 +226,20 @@ _WIDE_COLUMNS = {sql: name for name, sql in COLUMN_SQL.items() if re.fullmatch(r
     "f.order_id": "(CASE WHEN has_refund THEN order_id END)",
 }
 _ALIASED = re.compile(r"\b[orf]\.\w+\b")
+# Whether an order has a request or a refund, read from its flag rather than from an order id made up
+# for the test (a column of text built for 10M orders, to test each for null).
+_HAS = {"r.order_id IS NOT NULL": "has_request", "f.order_id IS NOT NULL": "has_refund"}
 
 
 def over_wide(sql: str) -> str | None:
     """SQL over the aliases o, r, f rewritten over the wide frame's columns; None when it reads something
     the wide frame does not hold (the data set's id, another table)."""
     unknown = [m for m in _ALIASED.findall(sql) if m not in _WIDE_COLUMNS]
-    return None if unknown else _ALIASED.sub(lambda m: _WIDE_COLUMNS[m.group(0)], sql)
+    if unknown:
+        return None
+    for test, flag in _HAS.items():
+        sql = sql.replace(test, flag)
+    return _ALIASED.sub(lambda m: _WIDE_COLUMNS[m.group(0)], sql)
 
 
 def one_row_resident(con, dataset, select: Sequence[str], conditions: Sequence[str], parameters: Sequence):
@@ -242,9 +249,19 @@ def one_row_resident(con, dataset, select: Sequence[str], conditions: Sequence[s
     wide = _resident(con, dataset)
     if wide is None:
         return None
-    sql = over_wide(f"SELECT {', '.join(select)} FROM wide_orders WHERE {' AND '.join(conditions) or 'true'}")
+    # Each column named: Polars' SQL refuses two columns of one name (count, count, ...).
+    named = [f"{expr} AS c{i}" for i, expr in enumerate(select)]
+    sql = over_wide(f"SELECT {', '.join(named)} FROM wide_orders WHERE {' AND '.join(conditions) or 'true'}")
     if sql is None:
         return None
+    # Polars' SQL over the frame where it reads the query (about 20x faster than DuckDB scanning the
+    # frame's Arrow view: 10 ms against 0.2 s a count at 10M orders); DuckDB for what it does not read.
+    inlined = _inlined(sql, parameters)
+    if inlined is not None:
+        try:
+            return pl.SQLContext(wide_orders=wide).execute(inlined, eager=True).row(0)
+        except (pl.exceptions.PolarsError, ValueError, TypeError):
+            pass
     cur = con.cursor()
     try:
         # Polars' own string layout, handed over without a copy (DuckDB reads Arrow's string views).
@@ -252,6 +269,31 @@ def one_row_resident(con, dataset, select: Sequence[str], conditions: Sequence[s
         return cur.execute(sql, list(parameters)).fetchall()[0]
     finally:
         cur.close()
+
+
+def _literal(value) -> str | None:
+    """A parameter as an SQL literal (a text's quotes doubled), or None for a kind not written here."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float) and value == value and abs(value) != float("inf"):
+        return repr(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, datetime):
+        return f"CAST('{value.isoformat(sep=' ')}' AS TIMESTAMP)"
+    if isinstance(value, date):   # a day compared with a time: its midnight, as DuckDB compares them
+        return f"CAST('{value.isoformat()} 00:00:00' AS TIMESTAMP)"
+    return None
+
+
+def _inlined(sql: str, parameters: Sequence) -> str | None:
+    """The query with its parameters written in (Polars' SQL binds none); None when one cannot be. The
+    text's `?` are its placeholders: the conditions are ours, and a value from the data is a parameter."""
+    pieces = sql.split("?")
+    literals = [_literal(v) for v in parameters]
+    if len(pieces) != len(literals) + 1 or None in literals:
+        return None
+    return "".join(piece + literal for piece, literal in zip(pieces, [*literals, ""], strict=True))
 
 
 def wide_frame(con, dataset) -> pl.DataFrame:
