@@ -16,6 +16,7 @@ Every figure carries its sample size. The fit is stored in `calibrations` as JSO
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
@@ -192,7 +193,15 @@ class Calibration:
         )
 
     def summary(self) -> dict:
-        """The fitted figures with their sample sizes, for the command line and the page."""
+        """The fitted figures with their sample sizes, for the command line and the page. Made once per
+        calibration (the What-if page reads it at every change): each caller gets its own copy."""
+        made = self.__dict__.get("_summary")
+        if made is None:
+            made = self._summary_made()
+            object.__setattr__(self, "_summary", made)   # (frozen: set past the dataclass's guard)
+        return copy.deepcopy(made)
+
+    def _summary_made(self) -> dict:
         return {
             "seller_response": {
                 "model": "lognormal, right-censored at the window or at the parcel leaving",

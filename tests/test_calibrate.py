@@ -108,6 +108,10 @@ def test_summary_and_fit_against_data_frames(con):
     assert summary["acceptance_rate"]["answered"] == summary["seller_response"]["answered"]
     assert set(summary["refund_business_days"]) == {"original", "wallet", "coupon"}
     assert summary["counts"]["orders"] == 5_000
+    # Made once, and each caller's copy is its own: changing one changes no later summary.
+    summary["counts"]["orders"] = -1
+    assert fitted.summary()["counts"]["orders"] == 5_000 and fitted.summary() == fitted.summary()
+    assert cal.Calibration.from_json(fitted.to_json()) == fitted   # the summary kept is no field of it
     frames = cal.fit_vs_data(frame, fitted)
     assert set(frames) == {"seller_response", "payment_to_shipment", "refund_days", "transit_days",
                            "acceptance_by_reason"}
