@@ -348,16 +348,16 @@ def _filter_expr(filters: Filters, grain: str, columns: set[str]) -> pl.Expr:
                          ("reasons", "reason")):
         values = getattr(filters, name)
         if values:
-            conds.append(pl.col(column).is_in(list(values)))
+            conds.append(p.one_of(pl.col(column), values))
     if filters.sellers:
         sellers = list(filters.sellers)
-        cond = pl.col("seller_id").is_in(sellers)
+        cond = p.one_of(pl.col("seller_id"), sellers)
         if SELLERS_COLUMN in columns:
-            cond = cond | pl.col(SELLERS_COLUMN).list.eval(pl.element().is_in(sellers)).list.any()
+            cond = cond | pl.col(SELLERS_COLUMN).list.eval(p.one_of(pl.element(), sellers)).list.any()
         conds.append(cond)
     if filters.stages:
         stage = pl.col("request_stage") if grain == "requests" else pl.coalesce("request_stage", "cancel_stage")
-        conds.append(stage.is_in(list(filters.stages)))
+        conds.append(p.one_of(stage, filters.stages))
     return pl.all_horizontal([c.fill_null(False) for c in conds])
 
 
