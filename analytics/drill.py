@@ -188,8 +188,17 @@ class Group:
         return group, [*problems, *found]
 
     def words(self) -> str:
-        """The group in words, for a page's caption: 'cancelled orders · reason wrong_item'. Text from the
+        """The group in words, for a page's caption: 'cancelled orders · reason Wrong item · cancelled at stage
+        Awaiting shipment', each code in the charts' words (as the filters' summary says them). Text from the
         data is left as it is: the caller makes it safe for where it goes."""
+        # The charts' words for the same values (charts does not import this module).
+        from analytics.charts import NO_STAGE, NO_STATUS_WORDS, STEP_LABELS, plain
+
+        # A seller id and a date are shown as they are; a missing status or stage as the charts say it.
+        said = {"seller": str, "requested_from": str, "requested_to": str,
+                "reached": STEP_LABELS.get, "left_after": STEP_LABELS.get,
+                "status": lambda v: NO_STATUS_WORDS if v == NO_STATUS else plain(v),
+                "stage": lambda v: NO_STAGE if v == "none" else plain(v)}
         parts = [OF_WORDS[self.of]]
         for name, label in (("seller", "seller"), ("payment_method", "paid by"), ("shipping_method", "shipped"),
                             ("reason", "reason"), ("request_stage", "requested at stage"),
@@ -199,7 +208,7 @@ class Group:
                             ("requested_from", "requested from"), ("requested_to", "requested to")):
             value = getattr(self, name)
             if value is not None:
-                parts.append(f"{label} {value}")
+                parts.append(f"{label} {said.get(name, plain)(value)}")
         if self.slower_than is not None:
             parts.append(f"refund slower than {self.slower_than:,} business days "
                          f"{'from the request' if self.of == 'refund_waits' else 'from its start'}")

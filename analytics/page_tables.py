@@ -12,6 +12,7 @@ from datetime import date
 import polars as pl
 
 from analytics import drill, metrics, pipelines, report
+from analytics.charts import plain
 from analytics.filters import Filters
 
 # --- Refunds --------------------------------------------------------------------------------------------
@@ -61,10 +62,11 @@ def refund_quantiles(latency: pl.DataFrame, columns: RefundTimeColumns) -> pl.Da
 
 
 def refund_groups(refunds_by: pl.DataFrame, column: str) -> dict[str, drill.Group]:
-    """report.refunds_by's rows as the groups of their orders (label -> group), rows of an unknown label
-    left out: a payment method's or a channel's refunds."""
+    """report.refunds_by's rows as the groups of their orders (the label in the charts' words -> group),
+    rows of an unknown label left out: a payment method's or a channel's refunds. The words are plain
+    text from the data: the page escapes them."""
     field = "refund_channel" if column == "refund_channel" else "payment_method"
-    return {v: drill.Group(of="refunds", **{field: v}) for v in refunds_by[column].to_list() if v is not None}
+    return {plain(v): drill.Group(of="refunds", **{field: v}) for v in refunds_by[column].to_list() if v is not None}
 
 
 def nothing_over_threshold(over: pl.DataFrame) -> bool:

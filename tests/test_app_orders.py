@@ -10,7 +10,9 @@ import app_support as s
 import pytest
 
 from analytics import db, drill, report
+from analytics.charts import NO_STAGE, NO_STATUS_WORDS, plain
 from analytics.filters import Filters
+from analytics.text import md
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +175,35 @@ def test_the_list_shows_a_few_columns_and_the_others_when_chosen(demo):
     bad = s.open_page("orders", {"dataset": demo[1], "cols": "outcome,password"})
     assert "cols" in " ".join(w.value for w in bad.warning)
     assert _shown(bad) == ["order_id", "outcome"]
+
+
+def test_the_drill_down_names_its_groups_in_the_charts_words(demo):
+    """The Refunds page's links to each payment method's and channel's refunds, and the Orders page's note on
+    what it lists, name the group as the charts do ('Cash on delivery', 'Awaiting shipment', 'Paid'), never
+    by its code; a label from the data stays the text it is."""
+    refunds = s.open_page("refunds", {"dataset": demo[1]})
+    assert s.problems(refunds) == []
+    named = {(field, q[field]): label for label, q in _links(refunds) if q.get("g.of") == "refunds"
+             for field in ("g.payment_method", "g.refund_channel") if field in q}
+    assert {code for _, code in named} >= {"cod", "bank_transfer", "card", "coupon", "original"}
+    for (_, code), label in named.items():
+        assert label.split(": ")[0] == md(plain(code)), label   # 'Cash on delivery: 32 refunds'
+
+    at = s.open_page("orders", {"dataset": demo[1], "g.of": "cancelled", "g.cancel_stage": "awaiting_shipment",
+                                "g.payment_method": "cod"})
+    assert s.problems(at) == []
+    listed = at.info[0].value
+    assert "cancelled at stage Awaiting shipment" in listed and "paid by Cash on delivery" in listed, listed
+    assert "awaiting_shipment" not in listed and "cod" not in listed
+    at = s.open_page("orders", {"dataset": demo[1], "g.reached": "paid", "g.left_after": "paid",
+                                "g.stage": "none", "g.status": drill.NO_STATUS})
+    listed = at.info[0].value
+    for words in ("reached step Paid", "left after step Paid", f"stage {NO_STAGE}", f"status {md(NO_STATUS_WORDS)}"):
+        assert words in listed, listed
+
+    hostile = "**pmbold** [pl](http://evil.example/pl) <b>x</b>"
+    at = s.open_page("orders", {"dataset": demo[1], "g.payment_method": hostile})
+    assert s.problems(at) == []
+    listed = at.info[0].value
+    assert f"paid by {md(plain(drill.Group(payment_method=hostile).payment_method))}" in listed
+    assert "**pmbold**" not in listed and "](http" not in listed and "<b>" not in listed
