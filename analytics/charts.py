@@ -514,13 +514,46 @@ def latency_ecdf(distribution: pl.DataFrame, group: str, days: str) -> pl.DataFr
     return pl.concat([starts.select(counted.columns), counted], how="vertical_relaxed").sort("group", "days", "done")
 
 
+def _day_ticks(low: float, high: float) -> list[int]:
+    """Whole days to mark on a square-root axis from `low` to `high`: each of the first days, then steps
+    that widen as the scale narrows (10, 15, 20, 30, 50, 70, 100, ...)."""
+    marks, tens = [0, 1, 2, 3, 5, 7], 10
+    while marks[-1] < max(high, -low):
+        marks += [int(tens * m) for m in (1, 1.5, 2, 3, 5, 7)]
+        tens *= 10
+    return sorted({-m for m in marks if -m >= low} | {m for m in marks if m <= high})
+
+
+def same_day_note(distribution: pl.DataFrame, group: str, days: str) -> str | None:
+    """A caption naming the groups whose refunds were all done on the day or the next (their curves lie on
+    top of each other at the left of latency_chart) with the share done on the day, in the legend's order;
+    None when there are none. Plain text: labels come from the data."""
+    curves = latency_ecdf(distribution, group, days)
+    if curves.is_empty():
+        return None
+    span = curves.group_by("group").agg(pl.col("days").min().alias("first"), pl.col("days").max().alias("last"),
+                                        pl.col("done").filter(pl.col("days") == 0).max().fill_null(0.0).alias("on_day"))
+    fast = {r["group"]: r["on_day"] for r in span.iter_rows(named=True) if r["first"] >= 0 and r["last"] <= 1}
+    if not fast:
+        return None
+
+    def percent(share: float) -> str:
+        # Never 0% or 100% for a share that is neither.
+        return f"{share:.0%}" if share in (0, 1) else f"{min(max(round(share * 100), 1), 99)}%"
+
+    order = [g for g in category_scale(group, curves["group"]).domain if g in fast]
+    return ("Done within a business day, their curves on top of each other at the left (the share done on the "
+            "day, the rest the next): " + ", ".join(f"{plain(g)} {percent(fast[g])}" for g in order) + ".")
+
+
 def latency_chart(distribution: pl.DataFrame, quantiles: pl.DataFrame, group: str, days: str,
                   group_title: str, days_title: str) -> alt.LayerChart | alt.Chart:
     """Refund latency in business days as one cumulative curve per group (the share of the group's
     refunds done within so many days), so the shape of each distribution shows: a steep rise is a
     predictable wait, a long slope a spread one. The median and the 90th percentile are marked on each
     curve (a circle at 50%, a triangle at 90%), at the values the analytics computed (linear
-    interpolation), never recomputed by the chart; dotted guides run across at 50% and 90%.
+    interpolation), never recomputed by the chart; dotted guides run across at 50% and 90%. The days are on
+    a square-root scale (same_day_note says what the same-day curves reach).
 
     distribution: one row per refund with `group` and `days` (pipelines.refund_latency_distribution).
     quantiles: one row per group with `p50` and `p90`."""
@@ -537,7 +570,13 @@ def latency_chart(distribution: pl.DataFrame, quantiles: pl.DataFrame, group: st
     )
     color = alt.Color("group:N", title=group_title, scale=category_scale(group, curves["group"]),
                       legend=alt.Legend(orient="top", labelExpr=legend_words()))
-    x = alt.X("days:Q", title=days_title, scale=alt.Scale(zero=True, nice=False), axis=alt.Axis(tickMinStep=1))
+    # A square-root scale: on a linear one, methods refunded on the day or the next (cash on delivery, bank
+    # transfers) rose within a sliver at the left of weeks-long card refunds; days 0 to 1 now get as much room
+    # as days 1 to 4. A few pixels of padding keep a curve at day 0 off the axis line.
+    days_title = f"{days_title} (square-root scale)"
+    x = alt.X("days:Q", title=days_title,
+              scale=alt.Scale(type="sqrt", zero=True, nice=False, padding=6),
+              axis=alt.Axis(values=_day_ticks(float(curves["days"].min()), float(curves["days"].max()))))
     y = alt.Y("done:Q", title="Share of refunds done", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]))
     # A click on a curve (or its marks: a click anywhere in the chart selects here) lists its refunds' orders.
     lines = alt.Chart(curves).mark_line(interpolate="step-after", strokeWidth=2, cursor="pointer").encode(

@@ -9,7 +9,7 @@ import ui
 from analytics import charts, page_tables, report
 from analytics.links import Param
 from analytics.text import md
-from ui import cached, downloads, drill, views
+from ui import cached, downloads, drill, recent, views
 
 # The tiles at the top: registry scalars; the median follows the waiting time chosen below.
 TILES = ("refunds", "refund_amount")
@@ -58,6 +58,11 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
                           group_title=GROUPS[group], days_title=f"Business days {MEASURES[measure].lower()}"),
         )
         drill.follow_mark(picked, "refund_latency", dataset.id, ctx.filters, by=group, measure=measure)
+        # The same-day curves lie on top of each other: said in words (worked out once per frame, not per run).
+        same_day = recent.PER_FRAME.get(distribution.frame, ("same_day_note", times.group, times.days),
+                                        partial(charts.same_day_note, distribution.frame, times.group, times.days))
+        if same_day:
+            st.caption(md(same_day))
         st.caption("Click a curve, or its marks, for the orders of its refunds.")
     views.table_result(latency, name="refund-latency", key="rf_latency",
                        column_order=page_tables.refund_latency_shown(latency.frame, measure) if latency.available

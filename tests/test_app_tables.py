@@ -1,5 +1,6 @@
 """Tables shown on the pages read as figures (labels, percentages, dates, separators, blank empty cells)
-while their downloads keep the raw values; the Refunds page says so when no refund is over the threshold."""
+while their downloads keep the raw values; the Refunds page says so when no refund is over the threshold,
+and says in words how fast the same-day methods refund, whose curves overlap."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import app_support as s
 import polars as pl
 import pytest
 
+from analytics.text import plain
 from ui import tables
 
 
@@ -48,6 +50,20 @@ def test_no_refund_over_the_threshold_is_a_sentence_not_an_empty_chart(demo, mon
     assert "No refund took more than 250 business days." in [i.value for i in at.info]
     assert at.number_input(key="refunds_threshold").value == 250
     assert isinstance(at.number_input(key="refunds_threshold").value, int)
+
+
+def test_the_refund_times_say_in_words_what_the_same_day_curves_reach(demo, monkeypatch):
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(demo[0]))
+    at = s.open_page("refunds", {"dataset": demo[1]})
+    assert s.problems(at) == []
+    notes = [c.value for c in at.caption if c.value.startswith("Done within a business day")]
+    # The demo refunds cash on delivery with a coupon, on the day; cash, Western Union and bank transfers to
+    # the wallet, on the day or the next.
+    assert len(notes) == 1 and "Cash on delivery 100%" in plain(notes[0]), notes
+    assert "Card" not in notes[0]
+    # From the buyer's request no method is done within a day: no note.
+    at = s.open_page("refunds", {"dataset": demo[1], "measure": "request"})
+    assert not [c.value for c in at.caption if c.value.startswith("Done within a business day")]
 
 
 def test_tables_show_codes_in_words_and_shares_with_one_decimal():

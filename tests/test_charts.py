@@ -135,6 +135,35 @@ def test_latency_chart_draws_each_groups_cumulative_curve_and_marks_the_given_qu
     assert lines["encoding"]["x"]["type"] == "quantitative"
 
 
+def test_latency_chart_gives_the_first_days_room_and_names_the_same_day_curves():
+    """Same-day methods rise within the first business day, where their curves lie on top of each other: a
+    square-root scale gives days 0 to 1 as much room as days 1 to 4 (sqrt 4 - sqrt 1 = 1), with a tick on
+    each of the first days, and the note says in words what each of those curves reaches."""
+    # card: 3, 7 and 20 days; cod: both on the day; bank transfer: 2 of 3 on the day (67%), the third the
+    # next day; cash: 1 of 2 (50%) on the day; wallet: its only refund the next day.
+    dist = pl.DataFrame({"payment_method": ["card"] * 3 + ["cod"] * 2 + ["bank_transfer"] * 3 + ["cash"] * 2 + ["wallet"],
+                         "business_days": [3, 7, 20, 0, 0, 0, 0, 1, 0, 1, 1]})
+    quantiles = pl.DataFrame({"payment_method": ["card", "cod", "bank_transfer", "cash", "wallet"],
+                              "p50": [7.0, 0.0, 0.0, 0.5, 1.0], "p90": [17.4, 0.0, 0.8, 0.9, 1.0]})
+    spec = _draws(charts.latency_chart(dist, quantiles, "payment_method", "business_days", "Method", "Days"))
+    _, lines, points = spec["layer"]
+    x = lines["encoding"]["x"]
+    assert x["type"] == "quantitative" and x["scale"]["type"] == "sqrt"
+    assert x["axis"]["values"] == [0, 1, 2, 3, 5, 7, 10, 15, 20]
+    assert "square-root" in x["title"]
+    # In the legend's order; card, slower than a day, is left out.
+    assert charts.same_day_note(dist, "payment_method", "business_days") == (
+        "Done within a business day, their curves on top of each other at the left (the share done on the day, "
+        "the rest the next): Wallet 0%, Cash 50%, Bank transfer 67%, Cash on delivery 100%.")
+    assert charts.same_day_note(dist.filter(pl.col("payment_method") == "card"), "payment_method",
+                                "business_days") is None
+    # A refund before its start (a negative time) is no same-day refund, and the scale takes it in.
+    early = pl.DataFrame({"payment_method": ["cod", "cod", "card"], "business_days": [-2, 0, 4]})
+    assert charts.same_day_note(early, "payment_method", "business_days") is None
+    spec = _draws(charts.latency_chart(early, quantiles.head(2), "payment_method", "business_days", "Method", "Days"))
+    assert spec["layer"][1]["encoding"]["x"]["axis"]["values"] == [-2, -1, 0, 1, 2, 3]
+
+
 def test_refund_charts():
     share = pl.DataFrame({"payment_method": ["card", None], "refunds": [10, 2], "over_threshold": [1, 0],
                           "share_over_threshold": [0.1, 0.0]})
