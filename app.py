@@ -45,17 +45,18 @@ with ui.page("overview", "Overview") as ctx:
         views.table_result(cached.table(report.stages, dataset.id, ctx.filters), name="cancellations-by-stage",
                            key="ov_stages", orders_of=(dataset.id, ctx.filters), chart=charts.stages_chart)
     st.subheader("Orders by status")
-    st.caption("The status as the export wrote it, each split by the stage of the order's cancellation request, "
-               "else of its cancellation. Click a bar's part for its orders.")
     picked = views.table_result(cached.table(report.orders_by_status, dataset.id, ctx.filters),
                                 name="orders-by-status", key="ov_status",
                                 orders_of=(dataset.id, ctx.filters), chart=charts.status_chart, on_select="rerun")
     drill.follow_mark(picked, "status", dataset.id, ctx.filters)
+    # Under the chart, as the life cycle's: above it, the chart's hover toolbar covered its first line's end.
+    st.caption("The status as the export wrote it, each split by the stage of the order's cancellation request, "
+               "else of its cancellation. Click a bar's part for its orders.")
 
     left, right = st.columns(2)
     tables_below = st.container()  # the two charts' tables, at the page's full width
     with left:
-        st.subheader("How requests end")
+        views.subheader_over_chart("How requests end")   # as the one beside it, so the two charts stay level
         outcomes = cached.table(report.outcomes, dataset.id, ctx.filters)
         picked = views.table_result(outcomes, name="request-outcomes", key="ov_outcomes",
                                     orders_of=(dataset.id, ctx.filters), chart=charts.outcomes_chart,
@@ -64,7 +65,7 @@ with ui.page("overview", "Overview") as ctx:
         if outcomes.available:
             drill.outcome_links(dataset.id, ctx.filters)
     with right:
-        st.subheader(f"Cancellation rate by {period}, with orders")
+        views.subheader_over_chart(f"Cancellation rate by {period}, with orders")
         # The selection's last day: periods after it are not drawn, a partial last one is dashed.
         last_day = page_tables.last_day(ctx.filters, bounds[1])
         volume = cached.table(report.volume_over_time, dataset.id, ctx.filters, period=period)

@@ -40,12 +40,12 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
     left, right = st.columns([3, 2])
     tables_below = st.container()  # the two charts' tables, at the page's full width
     with left:
-        st.subheader("Requests by reason")
+        views.subheader_over_chart("Requests by reason")   # as the one beside it, so the two charts stay level
         views.table_result(reasons, name="reasons", key="rs_reasons", orders_of=(dataset.id, ctx.filters),
                            chart=partial(charts.reasons_chart, selected=focus),
                            on_select=focus_from_chart(ctx, "rs_reasons_chart"), table_box=tables_below)
     with right:
-        st.subheader("Share of cancelled GMV")
+        views.subheader_over_chart("Share of cancelled GMV")
         picked = views.table_result(cached.table(report.reason_cancelled_gmv, dataset.id, ctx.filters),
                                     name="reasons-cancelled-gmv", key="rs_gmv",
                                     orders_of=(dataset.id, ctx.filters), on_select="rerun", table_box=tables_below,
@@ -70,9 +70,10 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
     clicked_link("reasons_by_payment_method", dataset.id, narrowed)
 
     period = ctx.values["period"]
-    head, control = st.columns([3, 1], vertical_alignment="bottom")
-    head.subheader(f"Over time{scope}")
-    control.segmented_control("Period", ["day", "week", "month"], key=ctx.k("period"), label_visibility="collapsed")
+    # The period's choice beside the heading, at the left: the chart's hover toolbar takes the right end above it.
+    with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
+        st.subheader(f"Over time{scope}", width="content")
+        st.segmented_control("Period", ["day", "week", "month"], key=ctx.k("period"), label_visibility="collapsed")
     period = st.session_state.get(ctx.k("period")) or "week"
     # The selection's last day: periods after it are not drawn, a partial last one is dashed.
     last_day = page_tables.last_day(ctx.filters, options.bounds.get(ctx.filters.anchor, (None, None))[1])

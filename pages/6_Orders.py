@@ -26,5 +26,5 @@ with ui.page("orders", "Orders", PARAMS) as ctx:
                "times, its cancellation request and how it ended, and its refund; the downloads hold every "
                "order listed, not only this page.")
     orders_list.what_is_listed(ctx, group)
-    search, sort, descending = orders_list.controls(ctx)
-    orders_list.order_list(ctx, dataset.id, group, search, sort, descending)
+    search, sort, descending, columns = orders_list.controls(ctx)
+    orders_list.order_list(ctx, dataset.id, group, search, sort, descending, columns)

@@ -1,7 +1,9 @@
 """Nothing cut at common widths, in Chromium: every page at 1280 and 1440 px, its expanders opened, each
 chart no wider than its column, no table that scrolls sideways (the Orders list too: it shows a few columns
 unless others are chosen, and cuts long order ids), no cell of a static table, tile label or value, segmented control's option or data set name cut
-short; a screenshot of each (artifacts/layout-*.png). The Sellers page's selected seller opens its weeks, and its link opens on them."""
+short; a screenshot of each (artifacts/layout-*.png). The Sellers page's selected seller opens its weeks, and its link opens on them.
+A hovered chart's or table's toolbar covers no text or control on the Overview, Reasons, Refunds, Sellers, Orders and
+Data pages."""
 
 from __future__ import annotations
 
@@ -66,6 +68,54 @@ def _open_expanders(page) -> None:
         closed.first.click()
         page.wait_for_timeout(150)
     page.wait_for_timeout(800)
+
+
+# What a hovered chart's or table's toolbar (Streamlit's download / search / full screen buttons, drawn over
+# the 44 px above the element's right end) covers: visible text and controls of the page outside the element.
+_COVERED = """(element) => {
+  const own = element.closest('[data-testid="stElementContainer"]');
+  const box = own.querySelector('[data-testid="stElementToolbar"]').getBoundingClientRect();
+  const hit = (r) => r.width > 0 && r.height > 0 && r.left < box.right && r.right > box.left
+                     && r.top < box.bottom && r.bottom > box.top;
+  const shown = (e) => e.checkVisibility({visibilityProperty: true, opacityProperty: true})
+                       && !e.closest('[data-testid="stElementToolbar"]');
+  const out = [];
+  const texts = document.createTreeWalker(document.querySelector('[data-testid="stMain"]'), NodeFilter.SHOW_TEXT);
+  for (let n = texts.nextNode(); n; n = texts.nextNode()) {
+    if (!n.textContent.trim() || own.contains(n) || !shown(n.parentElement)) continue;
+    const range = document.createRange();
+    range.selectNodeContents(n);
+    if ([...range.getClientRects()].some(hit)) out.push(`text "${n.textContent.trim().slice(0, 60)}"`);
+  }
+  for (const c of document.querySelectorAll('[data-testid="stMain"] button, [data-testid="stMain"] input'))
+    if (!own.contains(c) && shown(c) && hit(c.getBoundingClientRect()))
+      out.push(`control "${(c.getAttribute('aria-label') || c.innerText || c.tagName).trim().slice(0, 60)}"`);
+  return out;
+}"""
+
+
+_SHOWN = """(element) => {
+  const own = element.closest('[data-testid="stElementContainer"]');
+  const toolbar = own.querySelector('[data-testid="stElementToolbar"]');
+  return toolbar && getComputedStyle(toolbar).opacity === '1'
+         && toolbar.getBoundingClientRect().bottom <= own.getBoundingClientRect().top + 0.5;
+}"""
+
+
+def _covered_by_toolbars(page) -> tuple[int, list[str]]:
+    """Hover each chart and table of the page (those shown: not in a closed expander); how many there were,
+    and what their toolbars cover."""
+    found = []
+    elements = page.locator('[data-testid="stMain"] [data-testid="stVegaLiteChart"]:visible, '
+                            '[data-testid="stMain"] [data-testid="stDataFrame"]:visible')
+    for i in range(elements.count()):
+        element = elements.nth(i)
+        element.scroll_into_view_if_needed()
+        element.hover(position={"x": 5, "y": 5})
+        # Shown on hover: it fades in, and moves up to its place above the element.
+        page.wait_for_function(_SHOWN, arg=element.element_handle(), timeout=5_000)
+        found += [f"the toolbar of element {i} covers {what}" for what in element.evaluate(_COVERED)]
+    return elements.count(), found
 
 
 def _whole_page_shot(page, name: str, width: int) -> list[str]:
@@ -151,3 +201,26 @@ def test_a_selected_seller_opens_its_weeks(served):
         fresh.context.close()
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 1440])
+def test_a_hovered_chart_or_table_covers_no_heading_or_control_with_its_toolbar(served, width):
+    """A chart's or table's hover toolbar covers no text or control: not the Orders pager's buttons, not a
+    Reasons heading ("Share of cancelled GMV" fills its column) or the period's choice, not the Overview's
+    caption of the chart by status, not the What-if page's table of how sure it is or its sweep's figures."""
+    server, browser, dataset, _ = served
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    found: list[str] = []
+    try:
+        page = context.new_page()
+        for name in ("overview", "reasons", "refunds", "sellers", "orders", "whatif", "data"):
+            group = "g.of=cancelled&g.cancel_stage=awaiting_shipment&" if name == "orders" else ""
+            page.goto(f"{server.url}/{PAGES[name]}?{group}dataset={dataset}")
+            _settle(page)
+            hovered, covered = _covered_by_toolbars(page)
+            assert hovered, f"{name}: no chart or table to hover"
+            found += [f"{name} at {width} px: {problem}" for problem in covered]
+            bs.screenshot(page, f"layout-toolbars-{name}-{width}")
+    finally:
+        context.close()
+    assert found == [], "\n".join(found)

@@ -187,19 +187,22 @@ SORT_WORDS = {"order_id": "Order id", "placed_at": "Placed", "paid_at": "Paid", 
               "refund_completed_at": "Refund completed", "seller_id": "Seller"}
 
 
-def controls(ctx: PageContext) -> tuple[str, str, bool]:
-    """The search box, the sort column and its direction; a change goes back to the first page."""
+def controls(ctx: PageContext) -> tuple[str, str, bool, list[str]]:
+    """The search box, the sort column and its direction (a change goes back to the first page), and the
+    columns shown."""
 
     def first_page() -> None:
         st.session_state[ctx.k("page")] = 1
 
-    search_col, sort_col, desc_col = st.columns([5, 3, 2], vertical_alignment="bottom")
+    search_col, sort_col, desc_col, chooser = st.columns([4, 3, 2, 2], vertical_alignment="bottom")
     search = search_col.text_input("Search orders", key=ctx.k("q"), placeholder="Part of an order id or a seller id",
                                    max_chars=drill.MAX_SEARCH, icon=":material/search:", on_change=first_page)
     sort = sort_col.selectbox("Sort by", drill.SORTS, key=ctx.k("sort"), on_change=first_page,
                               format_func=lambda c: SORT_WORDS.get(c) or tables.column_words(c))
     descending = desc_col.toggle("Largest first", key=ctx.k("desc"), on_change=first_page)
-    return search or "", sort or drill.DEFAULT_SORT, bool(descending)
+    with chooser:
+        columns = column_chooser(ctx)
+    return search or "", sort or drill.DEFAULT_SORT, bool(descending), columns
 
 
 def column_chooser(ctx: PageContext) -> list[str]:
@@ -210,9 +213,10 @@ def column_chooser(ctx: PageContext) -> list[str]:
     return drill.shown_columns(chosen)
 
 
-def order_list(ctx: PageContext, dataset_id: str, group: drill.Group, search: str, sort: str, descending: bool) -> int:
-    """The total, the columns shown, one page of the orders, the pager and the downloads of every order listed
-    (every column); returns the total."""
+def order_list(ctx: PageContext, dataset_id: str, group: drill.Group, search: str, sort: str, descending: bool,
+               columns: list[str]) -> int:
+    """The total, one page of the orders (in `columns`), the downloads of every order listed (every column)
+    and the pager; returns the total."""
     key = ctx.k("page")
     _, total = orders(dataset_id, ctx.filters, group, search=search, sort=sort, descending=descending,
                           offset=0, limit=0)
@@ -221,12 +225,10 @@ def order_list(ctx: PageContext, dataset_id: str, group: drill.Group, search: st
     number = st.session_state[key]
     frame, _ = orders(dataset_id, ctx.filters, group, search=search, sort=sort, descending=descending,
                       offset=(number - 1) * PAGE_ROWS, limit=PAGE_ROWS)
-    head, chooser, pager = st.columns([3, 1, 1], vertical_alignment="bottom")
+    # Only text, left-aligned, right above the table: its hover toolbar (download, search, full screen) takes
+    # the 44 px above the table's right end, where it covered the pager's buttons at 1280 px.
     shown = f"{(number - 1) * PAGE_ROWS + 1:,} to {(number - 1) * PAGE_ROWS + frame.height:,} of " if total else ""
-    head.markdown(f"**{count(total, 'order')}**" + (f" · showing {shown}{total:,}" if pages > 1 else ""))
-    with chooser:
-        columns = column_chooser(ctx)
-    pager.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, step=1, key=key)
+    st.markdown(f"**{count(total, 'order')}**" + (f" · showing {shown}{total:,}" if pages > 1 else ""))
     if not total:
         st.info("No order here: the filters, the group or the search leave none.", icon=":material/search_off:")
 
@@ -239,4 +241,6 @@ def order_list(ctx: PageContext, dataset_id: str, group: drill.Group, search: st
     with st.container(key="orders_list"):
         downloads.table(frame, "orders", key="orders_list", height=600, download=every_order, column_order=columns,
                         column_config=config if long_ids else None)
+    # The pager under the list, where one reads to the end of a page before turning it.
+    st.columns(5)[0].number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, step=1, key=key)
     return total

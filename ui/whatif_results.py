@@ -12,7 +12,7 @@ from analytics import charts
 from analytics import whatif_tables as wt
 from analytics.text import md
 from analytics.whatif_notes import parameter_words
-from ui import downloads
+from ui import downloads, views
 
 
 def result_tiles(result: dict) -> None:
@@ -76,6 +76,7 @@ def results(result: dict) -> None:
     if missing:
         st.caption(f"Not measurable on this data set: {', '.join(missing)}.")
     if wt.measured(frame).height:
+        views.room_for_toolbar()   # the chart's toolbar covered the end of the table above
         downloads.chart(partial(charts.comparison_chart, frame, "Value"), "what-if-baseline-vs-scenario", key="wi_compare_chart")
 
 

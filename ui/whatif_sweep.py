@@ -22,7 +22,7 @@ from analytics.sweep_choices import (
     parse_values,
 )
 from analytics.text import in_sentence, md
-from ui import downloads
+from ui import downloads, views
 from ui.setup import PageContext
 from ui.whatif_engine import swept
 
@@ -86,6 +86,7 @@ def sweep_section(ctx: PageContext, dataset_id: str, policy: Policy, params: Seq
             st.caption("The deadline cancels an order only when “When the dispatch deadline passes” is auto "
                        "cancel; it is none now, so this sweep is flat until you change it.")
         frame = swept(dataset_id, param, values, policy, replicates, seed)
+        views.room_for_toolbar()   # the first chart's toolbar covered the figures box's buttons
         current = policy.get(param, params)
         if current is None and param == "premium_shipping_share":
             current = simulate.observed_premium_share(prep)
