@@ -25,6 +25,8 @@ reports once per process, reads per query with the filters in the SQL.
 from __future__ import annotations
 
 import re
+import threading
+import weakref
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 
@@ -179,7 +181,7 @@ def load(con: duckdb.DuckDBPyConnection, dataset, filters: Filters = NO_FILTERS,
     wide = _resident(con, dataset)
     if wide is None:
         return p.Frames(**{g: load_frame(con, dataset, g, filters, cols).lazy() for g, cols in reads.items()})
-    grains = frames_of(wide.lazy(), filters, tuple(reads))
+    grains = p.Frames(**{g: wide.lazy().filter(selected(wide, filters, g)) for g in reads})
     out = {}
     for g, cols in reads.items():
         asked = set(p.COLUMNS) if cols is None else set(cols)
@@ -359,6 +361,34 @@ def _filter_expr(filters: Filters, grain: str, columns: set[str]) -> pl.Expr:
         stage = pl.col("request_stage") if grain == "requests" else pl.coalesce("request_stage", "cancel_stage")
         conds.append(p.one_of(stage, filters.stages))
     return pl.all_horizontal([c.fill_null(False) for c in conds])
+
+
+# The rows each (filters, grain) selects of an orders frame kept in memory, remembered per frame: a page's
+# tables and tiles, and the next page's, select the same rows; a mask is a bit per order (1.25 MB at 10M),
+# read in milliseconds, where the filters' tests on text columns take 0.1 s a time at 10M orders.
+_SELECTED: dict[int, dict] = {}   # id of the frame (a frame is not hashable) -> (filters, grain) -> mask
+_SELECTED_KEPT = 32
+_SELECTED_LOCK = threading.Lock()
+
+
+def selected(wide: pl.DataFrame, filters: Filters, grain: str) -> pl.Series:
+    """The mask of the rows of `wide` (one row per order) in the grain's frame under the filters, as
+    frames_of selects them."""
+    key = (filters, grain)
+    with _SELECTED_LOCK:
+        kept = _SELECTED.get(id(wide))
+        if kept is None:
+            kept = _SELECTED[id(wide)] = {}
+            weakref.finalize(wide, _SELECTED.pop, id(wide), None)   # gone with the frame
+        found = kept.get(key)
+    if found is None:
+        columns = set(wide.columns)
+        found = wide.select(_filter_expr(filters, grain, columns).alias("selected")).to_series()
+        with _SELECTED_LOCK:
+            if len(kept) >= _SELECTED_KEPT:
+                kept.pop(next(iter(kept)))   # the oldest
+            kept[key] = found
+    return found
 
 
 def frames_of(wide: pl.LazyFrame, filters: Filters = NO_FILTERS, grains=p.GRAINS) -> p.Frames:

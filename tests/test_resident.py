@@ -160,3 +160,29 @@ def _counted_both_ways(con, demo, filters, group) -> tuple[tuple | None, tuple]:
     in_duckdb = cur.execute(sql, params).fetchall()[0]
     cur.close()
     return in_polars, in_duckdb
+
+
+def test_the_rows_a_selection_keeps_are_found_once_per_frame_and_go_with_it(monkeypatch):
+    """load.selected remembers each (filters, grain)'s rows of a frame kept in memory: a page's tables and
+    the next page's select them once; a bounded number per frame, forgotten with the frame."""
+    import gc
+
+    import polars as pl
+
+    made = []
+    real = load._filter_expr
+    monkeypatch.setattr(load, "_filter_expr", lambda *a: made.append(a[:2]) or real(*a))
+    wide = pl.DataFrame({"payment_method": ["card", "pix", None, "card"], "has_request": [True, False, True, False],
+                         "placed_at": [None] * 4}, schema_overrides={"placed_at": pl.Datetime("us")})
+    card = Filters(payment_methods=("card",))
+    assert load.selected(wide, card, "orders").to_list() == [True, False, False, True]
+    assert load.selected(wide, card, "requests").to_list() == [True, False, False, False]
+    assert load.selected(wide, card, "orders").to_list() == [True, False, False, True]
+    assert made == [(card, "orders"), (card, "requests")]   # the second ask of orders found it
+    for k in range(load._SELECTED_KEPT + 5):
+        load.selected(wide, Filters(payment_methods=(f"m{k}",)), "orders")
+    assert len(load._SELECTED[id(wide)]) == load._SELECTED_KEPT
+    key = id(wide)
+    del wide
+    gc.collect()
+    assert key not in load._SELECTED
