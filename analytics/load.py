@@ -358,8 +358,12 @@ def _filter_expr(filters: Filters, grain: str, columns: set[str]) -> pl.Expr:
             cond = cond | pl.col(SELLERS_COLUMN).list.eval(p.one_of(pl.element(), sellers)).list.any()
         conds.append(cond)
     if filters.stages:
-        stage = pl.col("request_stage") if grain == "requests" else pl.coalesce("request_stage", "cancel_stage")
-        conds.append(p.one_of(stage, filters.stages))
+        # The request's stage, else the cancellation's: tested column by column, not on a coalesced column
+        # of text made for every order.
+        requested = p.one_of(pl.col("request_stage"), filters.stages)
+        if grain != "requests":
+            requested = requested | (pl.col("request_stage").is_null() & p.one_of(pl.col("cancel_stage"), filters.stages))
+        conds.append(requested)
     return pl.all_horizontal([c.fill_null(False) for c in conds])
 
 
