@@ -436,15 +436,16 @@ def _shared(prep: Prepared, seed: int, k: int):
 
 
 def replicate_figures(prep: Prepared, policy: Policy, seed: int, k: int, *, memo: bool = True,
-                      lat=None) -> tuple[dict[str, float], dict[str, float]]:
+                      lat=None, shared=None) -> tuple[dict[str, float], dict[str, float]]:
     """One replicate of one policy: (figures of these orders, figures of the resampled period). The
     replicate's fitted parameters, draws and bootstrap weights are functions of (seed, k) alone, so
     every policy replayed with them is paired. `memo=False` replays even if this Prepared has done it.
-    `lat`: replicate k's draws, when the caller holds them (else _shared's)."""
+    `lat`: replicate k's draws, when the caller holds them (else _shared's); `shared`: _shared's, when
+    the caller holds them."""
     key = (policy, seed, k)
     found = prep.memo.get(key) if memo else None
     if found is None:
-        calibration, _, boot, drawn = _shared(prep, seed, k)
+        calibration, _, boot, drawn = shared or _shared(prep, seed, k)
         lat = lat if lat is not None else drawn
         rep = replay(prep.data, calibration, policy, lat)
         found = summarise_both(prep.data, rep, boot)
@@ -489,7 +490,7 @@ class GridReplay:
             self.inside = np.zeros(prep.data.n, dtype=bool)
             self.inside[awaiting] = True
         self.others: dict[tuple[Policy, int], dict] = {}   # (twin, replicate) -> the twin's tallies
-        self.draws: dict[int, list] = {}   # replicate -> [its draws, the part's draws and weights]
+        self.draws: dict[int, list] = {}   # replicate -> [_shared's, the part's draws and weights]
 
     def replicate(self, policies: list[Policy], k: int) -> list[tuple[dict[str, float], dict[str, float]]]:
         """Replicate k of each policy: (figures of these orders, figures of the resampled period)."""
@@ -497,17 +498,16 @@ class GridReplay:
         out: list = [prep.memo.get((p, seed, k)) for p in policies]
         if all(found is not None for found in out):
             return out
-        calibration, _, boot, lat = _shared(prep, seed, k)
         if k not in self.draws:   # the replicate's draws, kept for the grid's next chunk of policies
-            self.draws[k] = [lat, None]
-        lat, cut = self.draws[k]
+            self.draws[k] = [_shared(prep, seed, k), None]   # (even when the Prepared's store is full)
+        (calibration, _, boot, lat), cut = self.draws[k]
         unsettled: dict = {}   # window -> (the part of the orders not settled within it, its draws, weights)
         for i, p in enumerate(policies):
             if out[i] is not None:
                 continue
             twin = self.twin.get(p)
             if twin is None and p not in self.twins:
-                out[i] = replicate_figures(prep, p, seed, k, lat=lat)
+                out[i] = replicate_figures(prep, p, seed, k, shared=self.draws[k][0])
                 continue
             if cut is None:
                 cut = self.draws[k][1] = self.part, self.part.latent(lat), self.part.resample(seed, k)
@@ -556,7 +556,13 @@ def _summaries(prep: Prepared, policies: list[Policy], replicates: int, seed: in
     """Per policy, each figure over the replicates, for these orders and for a resampled period. Every
     policy of a replicate shares its draws, and a (policy, seed, replicate) already replayed on this
     Prepared is not replayed again."""
-    rows = [[replicate_figures(prep, policy, seed, k) for k in range(replicates)] for policy in policies]
+    per_k = []
+    for k in range(replicates):   # replicate by replicate: its shared part made once for every policy,
+        # even when the store of shared parts is full (new_draws)
+        missing = any((p, seed, k) not in prep.memo for p in policies)
+        shared = _shared(prep, seed, k) if missing else None
+        per_k.append([replicate_figures(prep, p, seed, k, shared=shared) for p in policies])
+    rows = [[found[i] for found in per_k] for i in range(len(policies))]
     names = list(rows[0][0][0])
     return [tuple({n: np.array([r[part][n] for r in per]) for n in names} for part in (0, 1)) for per in rows]
 

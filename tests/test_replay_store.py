@@ -92,6 +92,23 @@ def test_a_policy_change_replays_with_the_replicates_draws_made_once(stored, mon
     assert _figures(simulate.simulate(fresh, policy=POLICIES[2])) == _figures(second)
 
 
+def test_a_full_store_of_draws_still_draws_each_replicate_once_per_simulation(stored, monkeypatch):
+    """When the data set's store of draws is full, a simulation's baseline and scenario still share each
+    replicate's draws (replicate by replicate), drawn once, not once per policy."""
+    path, dataset = stored
+    con = db.connect(path)
+    monkeypatch.setattr(simulate, "DRAW_BYTES", 1)   # nothing fits: every replicate is drawn at each ask
+    prep = dataclasses.replace(simulate.prepare_dataset(con, dataset.id), memo={}, draws=simulate.new_draws())
+    calls = []
+    real = simulate.latent
+    monkeypatch.setattr(simulate, "latent", lambda *a, **k: calls.append(a[3]) or real(*a, **k))
+    result = simulate.simulate(prep, policy=POLICIES[1])
+    assert sorted(calls) == list(range(simulate.DEFAULT_REPLICATES)) and prep.draws.total_bytes() == 0
+    fresh = dataclasses.replace(prep, memo={}, draws=simulate.new_draws())
+    monkeypatch.setattr(simulate, "DRAW_BYTES", 512 * 2**20)
+    assert _figures(simulate.simulate(fresh, policy=POLICIES[1])) == _figures(result)
+
+
 def test_a_stale_store_is_rebuilt(stored):
     path, dataset = stored
     manifest_path = path.with_suffix(".whatif") / dataset.id / "manifest.json"
