@@ -286,7 +286,6 @@ def whatif_limits(environ=None) -> Limits:
     """The limits set by CANCELLATION_LAB_WHATIF_CACHE_MB (megabytes, default 1024) and
     CANCELLATION_LAB_WHATIF_IDLE_MINUTES (default 30). Raises ValueError naming a variable that does
     not hold a number in range."""
-
     environ = os.environ if environ is None else environ
     mb = _env_number(environ, WHATIF_MB_VAR, WHATIF_MB_DEFAULT, low=0)
     minutes = _env_number(environ, WHATIF_IDLE_VAR, WHATIF_IDLE_DEFAULT, low=0.01)
@@ -304,7 +303,6 @@ def resident_limits(environ=None) -> Limits:
     CANCELLATION_LAB_ORDERS_CACHE_MB (megabytes, default 2048: about 15 million orders) and
     CANCELLATION_LAB_ORDERS_IDLE_MINUTES (default 30). Raises ValueError naming a variable that does not
     hold a number in range."""
-
     environ = os.environ if environ is None else environ
     mb = _env_number(environ, RESIDENT_MB_VAR, RESIDENT_MB_DEFAULT, low=0)
     minutes = _env_number(environ, RESIDENT_IDLE_VAR, RESIDENT_IDLE_DEFAULT, low=0.01)

@@ -436,17 +436,15 @@ def _shared(prep: Prepared, seed: int, k: int):
 
 
 def replicate_figures(prep: Prepared, policy: Policy, seed: int, k: int, *, memo: bool = True,
-                      lat=None, shared=None) -> tuple[dict[str, float], dict[str, float]]:
+                      shared=None) -> tuple[dict[str, float], dict[str, float]]:
     """One replicate of one policy: (figures of these orders, figures of the resampled period). The
     replicate's fitted parameters, draws and bootstrap weights are functions of (seed, k) alone, so
     every policy replayed with them is paired. `memo=False` replays even if this Prepared has done it.
-    `lat`: replicate k's draws, when the caller holds them (else _shared's); `shared`: _shared's, when
-    the caller holds them."""
+    `shared`: the replicate's _shared, when the caller holds it."""
     key = (policy, seed, k)
     found = prep.memo.get(key) if memo else None
     if found is None:
-        calibration, _, boot, drawn = shared or _shared(prep, seed, k)
-        lat = lat if lat is not None else drawn
+        calibration, _, boot, lat = shared or _shared(prep, seed, k)
         rep = replay(prep.data, calibration, policy, lat)
         found = summarise_both(prep.data, rep, boot)
         if memo:
