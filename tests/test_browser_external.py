@@ -9,6 +9,7 @@ import browser_support as bs
 import pytest
 
 from analytics import spark as spark_engine
+from ui.views import tile_text
 
 WHY_NOT = spark_engine.available()
 pytestmark = [*bs.browser_test, pytest.mark.spark,
@@ -29,7 +30,7 @@ def _expected(path, dataset_id: str) -> tuple[dict[str, str], dict[str, str]]:
         con.close()
     overview = {"Cancellation rate": f"{r['cancellation_rate']:.1%}",
                 "Cancellation requests": f"{r['cancellation_requests']:,}", "Refunds": f"{r['refunds']:,}",
-                "Cancelled GMV": f"{r['currency']} {r['cancelled_gmv']:,.2f}"}
+                "Cancelled GMV": tile_text(r["cancelled_gmv"], f"{r['currency']} {{:,.2f}}")[0]}
     whatif = {"Cancelled orders": f"{sim['baseline']['cancelled_orders']['value']:,.0f}"}
     return overview, whatif
 
