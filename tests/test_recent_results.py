@@ -97,3 +97,31 @@ def test_work_on_a_frame_is_kept_while_the_frame_lives_and_forgotten_with_it():
     del two
     gc.collect()
     assert len(memo) == 0
+
+
+def test_a_frame_worked_out_from_a_kept_frame_and_kept_itself_goes_with_it_without_a_hang():
+    """A table made from a frame (kept on the frame) and then shown (its own work kept on it): when the first
+    frame goes, the second goes with it, and its entry is forgotten too. The second's collection used to
+    wait for the lock its parent's was holding, for ever."""
+    import threading
+    from functools import partial
+
+    import polars as pl
+
+    from ui.recent import PerFrame
+
+    memo = PerFrame()
+
+    def chain():
+        source = pl.DataFrame({"a": [1, 2, 3]})
+        counted = memo.get(source, "counted", partial(pl.DataFrame.head, source, 2))
+        memo.get(counted, "shown", partial(str, counted))
+        del counted
+        assert len(memo) == 2
+        del source   # frees the counted frame inside the source's _forget
+
+    worker = threading.Thread(target=chain, daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    assert not worker.is_alive(), "forgetting a frame hung"
+    assert len(memo) == 0

@@ -76,7 +76,9 @@ class PerFrame:
 
     def __init__(self):
         self._entries: dict[int, tuple[weakref.ref, dict[Hashable, Any]]] = {}
-        self._lock = threading.Lock()
+        # Reentrant: a frame kept here can be collected by the thread that holds the lock (at any allocation),
+        # and its callback (_forget) takes the lock again.
+        self._lock = threading.RLock()
 
     def get(self, frame: object, what: Hashable, make: Callable[[], T]) -> T:
         ident = id(frame)
@@ -94,7 +96,10 @@ class PerFrame:
 
     def _forget(self, ident: int) -> None:
         with self._lock:
-            self._entries.pop(ident, None)
+            gone = self._entries.pop(ident, None)
+        # What was kept goes outside the lock: a value may be a frame kept here too (a table worked out from a
+        # frame, then shown), whose own collection calls _forget, which would wait for this lock for ever.
+        del gone
 
     def __len__(self) -> int:
         return sum(len(kept) for _, kept in self._entries.values())
