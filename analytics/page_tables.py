@@ -12,7 +12,7 @@ from datetime import date
 import polars as pl
 
 from analytics import drill, metrics, pipelines, report
-from analytics.charts import plain
+from analytics.charts import latency_ecdf, plain
 from analytics.filters import Filters
 
 # --- Refunds --------------------------------------------------------------------------------------------
@@ -59,6 +59,16 @@ def refund_quantiles(latency: pl.DataFrame, columns: RefundTimeColumns) -> pl.Da
     if columns.p50 not in latency.columns:
         return None
     return latency.select(columns.group, pl.col(columns.p50).alias("p50"), pl.col(columns.p90).alias("p90"))
+
+
+def refund_days_counted(distribution: pl.DataFrame, columns: RefundTimeColumns) -> pl.DataFrame:
+    """The refund time chart's figures as a table: per group (null: unknown) and number of business days,
+    the refunds that took that long and the share of the group's refunds done within it. A few hundred
+    rows where the distribution has one per refund (60,000 at 1M orders: 2 MB sent on every run)."""
+    return (latency_ecdf(distribution, columns.group, columns.days)
+            .filter(pl.col("refunds") > 0)
+            .select(pl.col("key").alias(columns.group), pl.col("days").alias(columns.days),
+                    pl.col("refunds").cast(pl.Int64), pl.col("done").alias("share_done")))
 
 
 def refund_groups(refunds_by: pl.DataFrame, column: str) -> dict[str, drill.Group]:

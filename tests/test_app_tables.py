@@ -88,3 +88,37 @@ def test_latency_headers_are_short_with_the_full_meaning_in_help():
     assert config["mean_business_days"]["label"] == "Mean (days)"
     assert "refund's start" in config["mean_business_days"]["help"]
     assert all(len(c["label"]) <= 22 for c in config.values())
+
+
+def test_the_refund_curves_table_counts_refunds_by_business_day_by_hand():
+    from analytics.page_tables import refund_days_counted, refund_time_columns
+
+    # Card: 2, 2, 5 business days; wallet: 0; a refund of unknown method: 1; one with no time: left out.
+    distribution = pl.DataFrame({
+        "payment_method": ["card", "card", "card", "wallet", None, "card"],
+        "refund_channel": ["original"] * 6,
+        "business_days": [2.0, 2.0, 5.0, 0.0, 1.0, None],
+        "business_days_from_request": [3.0, 4.0, 6.0, 1.0, 2.0, 1.0],
+    })
+    counted = refund_days_counted(distribution, refund_time_columns("payment_method", "start"))
+    assert counted.columns == ["payment_method", "business_days", "refunds", "share_done"]
+    assert sorted(counted.rows(), key=lambda r: (r[0] or "", r[1])) == [
+        (None, 1.0, 1, 1.0), ("card", 2.0, 2, pytest.approx(2 / 3)), ("card", 5.0, 1, 1.0), ("wallet", 0.0, 1, 1.0)]
+    by_request = refund_days_counted(distribution, refund_time_columns("payment_method", "request"))
+    assert by_request.filter(pl.col("payment_method") == "card")["refunds"].sum() == 4
+
+
+def test_the_refunds_page_sends_the_curves_counts_not_a_row_per_refund(demo, monkeypatch):
+    from analytics import db, report
+
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(demo[0]))
+    at = s.open_page("refunds", {"dataset": demo[1]})
+    assert s.problems(at) == []
+    con = db.connect(demo[0])   # as the page's own connection
+    try:
+        refunds = report.refund_latency_distribution(con, demo[1]).frame.height
+    finally:
+        con.close()
+    shown = [d.value for d in at.dataframe if "share_done" in d.value.columns]
+    assert len(shown) == 1 and shown[0]["refunds"].sum() == refunds and len(shown[0]) < refunds / 4
+    assert "The downloads hold every refund with both of its waiting times." in [c.value for c in at.caption]

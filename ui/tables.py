@@ -19,6 +19,7 @@ WORDS = {
     "cancelled_after": "Cancelled after it", "requests": "Requests", "share": "Share", "rows": "Rows",
     "over_threshold": "Over the threshold", "share_over_threshold": "Share over the threshold",
     "business_days": "Business days", "business_days_from_request": "Days from request",
+    "share_done": "Done within so many days",
     # Short headers, so that a table fits its column; the header's tooltip (LONG) says it in full.
     "mean_business_days": "Mean (days)", "p50_business_days": "Median (days)", "p90_business_days": "90th pct (days)",
     "refunds_from_request": "With request", "mean_from_request_business_days": "Mean from request",
