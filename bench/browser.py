@@ -133,13 +133,48 @@ def chromium_missing() -> bool:
 
 # --- reading what Streamlit drew ------------------------------------------------------------------------
 
+# The app connected, its script run over and no element still a placeholder.
+IDLE = """() => { const a = document.querySelector('[data-testid="stApp"]');
+                  return a && a.dataset.testScriptState === 'notRunning'
+                         && a.dataset.testConnectionState === 'CONNECTED'
+                         && !document.querySelector('[data-testid="stSkeleton"]'); }"""
+# How long a page must stay as it is for its time to count: the last deltas land just after a run ends,
+# and a rerun can start just after an interaction.
+SETTLE_MS = 100
+POLL_MS = 20
+
+
 def wait_ready(page, timeout: float = 30_000) -> None:
     """Wait until the app is connected, its script run has finished and the page has settled."""
-    idle = """() => { const a = document.querySelector('[data-testid="stApp"]');
-                      return a && a.dataset.testScriptState === 'notRunning'
-                             && a.dataset.testConnectionState === 'CONNECTED'
-                             && !document.querySelector('[data-testid="stSkeleton"]'); }"""
-    page.wait_for_function(idle, timeout=timeout)
+    page.wait_for_function(IDLE, timeout=timeout)
     # A rerun can start just after an interaction; the last deltas land just after the run ends.
     page.wait_for_timeout(400)
-    page.wait_for_function(idle, timeout=timeout)
+    page.wait_for_function(IDLE, timeout=timeout)
+
+
+def _settled_js(condition: str) -> str:
+    return f"(arg) => !!(({condition}) && ({IDLE})())"
+
+
+def settled_at(page, condition: str, arg=None, timeout: float = 600_000) -> float:
+    """The moment (time.perf_counter) from which `condition` (a JavaScript expression of `arg`) held with
+    the run over, and still held SETTLE_MS later: what a step's time runs to. Not the moment of that
+    second look, which would add SETTLE_MS to every figure."""
+    js = _settled_js(condition)
+    while True:
+        page.wait_for_function(js, arg=arg, timeout=timeout, polling=POLL_MS)
+        at = time.perf_counter()
+        page.wait_for_timeout(SETTLE_MS)
+        if page.evaluate(js, arg):
+            return at
+
+
+async def settled_at_async(page, condition: str, arg=None, timeout: float = 600_000) -> float:
+    """settled_at for Playwright's asynchronous API."""
+    js = _settled_js(condition)
+    while True:
+        await page.wait_for_function(js, arg=arg, timeout=timeout, polling=POLL_MS)
+        at = time.perf_counter()
+        await page.wait_for_timeout(SETTLE_MS)
+        if await page.evaluate(js, arg):
+            return at

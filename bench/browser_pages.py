@@ -14,8 +14,8 @@ The warm-up's time is reported too (the first visit of a data set since the serv
     page switch    the sidebar link from the Overview to Reasons, Refunds, Sellers (figures not cached)
     filter change  a payment method picked in the Overview's sidebar filter (a new set of figures)
 
-A time runs from the page load (or the click) until the page shows its title and main content and its
-script run is over, twice a moment apart. Prints figures and writes them to --out (BENCHMARKS.md reads
+A time runs from the page load (or the click) until the moment the page shows its title and main content
+with its script run over, and still does a moment later (bench.browser.settled_at). Prints figures and writes them to --out (BENCHMARKS.md reads
 bench/browser_pages.json); asserts nothing.
 """
 
@@ -50,25 +50,16 @@ SWITCHES = ("Reasons", "Refunds", "Sellers")
 TIMEOUT_MS = 600_000
 TARGETS = {"first render": 1.5, "page switch": 0.5, "filter change": 0.5, "What-if first open": 2.0}
 
-IDLE = """() => { const a = document.querySelector('[data-testid="stApp"]');
-                  return a && a.dataset.testScriptState === 'notRunning'
-                         && a.dataset.testConnectionState === 'CONNECTED'
-                         && !document.querySelector('[data-testid="stSkeleton"]'); }"""
-
-
-def _ready(page, title: str, content: str) -> None:
-    js = ("(a) => document.querySelector('h1') && document.querySelector('h1').innerText === a[0]"
-          f" && document.querySelector(a[1]) && ({IDLE})()")
-    page.wait_for_function(js, arg=[title, content], timeout=TIMEOUT_MS, polling=50)
-    page.wait_for_timeout(100)   # the last deltas land just after a run ends
-    page.wait_for_function(js, arg=[title, content], timeout=TIMEOUT_MS, polling=50)
+def _ready(page, title: str, content: str) -> float:
+    """The moment the page showed its title and main content with its run over (bs.settled_at)."""
+    return bs.settled_at(page, "document.querySelector('h1') && document.querySelector('h1').innerText === arg[0]"
+                               " && document.querySelector(arg[1])", [title, content], TIMEOUT_MS)
 
 
 def _timed(action, page, title: str, content: str) -> float:
     started = time.perf_counter()
     action()
-    _ready(page, title, content)
-    return time.perf_counter() - started
+    return _ready(page, title, content) - started
 
 
 def measure(orders: int, seed: int, log_dir: Path) -> dict:
@@ -106,8 +97,7 @@ def measure(orders: int, seed: int, log_dir: Path) -> dict:
         started = time.perf_counter()
         pick()
         page.wait_for_function("() => location.search.includes('payment=')", timeout=TIMEOUT_MS, polling=50)
-        _ready(page, "Overview", '[data-testid="stMetricValue"]')
-        out["filter"] = time.perf_counter() - started
+        out["filter"] = _ready(page, "Overview", '[data-testid="stMetricValue"]') - started
         context.close()
     return out
 

@@ -106,19 +106,10 @@ class Sampler:
 
 # --- one session's script ---------------------------------------------------------------------------
 
-IDLE = """() => { const a = document.querySelector('[data-testid="stApp"]');
-                  return a && a.dataset.testScriptState === 'notRunning'
-                         && a.dataset.testConnectionState === 'CONNECTED'
-                         && !document.querySelector('[data-testid="stSkeleton"]'); }"""
-
-
-async def _done(page, condition: str, arg=None) -> None:
-    """Wait until `condition` holds and the script run is over (twice, a moment apart: the last deltas
-    land just after a run ends)."""
-    js = f"(arg) => ({condition}) && ({IDLE})()"
-    await page.wait_for_function(js, arg=arg, timeout=STEP_TIMEOUT_MS, polling=50)
-    await page.wait_for_timeout(100)
-    await page.wait_for_function(js, arg=arg, timeout=STEP_TIMEOUT_MS, polling=50)
+async def _done(page, condition: str, arg=None) -> float:
+    """The moment `condition` held with the script run over, and still did a moment later (the last
+    deltas land just after a run ends): bs.settled_at_async."""
+    return await bs.settled_at_async(page, condition, arg, STEP_TIMEOUT_MS)
 
 
 def _title_is(label: str) -> str:
@@ -139,11 +130,10 @@ class Recorder:
         started = time.perf_counter()
         try:
             await action()
-            await _done(page, condition, arg)
+            took = await _done(page, condition, arg) - started
         except Exception as e:  # noqa: BLE001 - a step that fails is counted, and the session goes on
             self.errors[name].append(f"{type(e).__name__}: {str(e).splitlines()[0][:160]}")
             return False
-        took = time.perf_counter() - started
         if self.split_cpu:
             self.cpu[name].append(cpu_seconds(self.pid) - cpu)
         self.times[name].append(took)
