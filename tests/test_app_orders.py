@@ -207,3 +207,33 @@ def test_the_drill_down_names_its_groups_in_the_charts_words(demo):
     listed = at.info[0].value
     assert f"paid by {md(plain(drill.Group(payment_method=hostile).payment_method))}" in listed
     assert "**pmbold**" not in listed and "](http" not in listed and "<b>" not in listed
+
+
+def test_each_column_of_the_list_is_as_wide_as_its_longest_value_and_the_order_stays_in_view(demo):
+    import json
+    import math
+
+    from ui.tables import CELL_PX, CHAR_PX
+
+    at = s.open_page("orders", {"dataset": demo[1], "g.of": "refunds"})
+    assert s.problems(at) == []
+    config = json.loads(at.dataframe[0].proto.columns)
+    shown = at.dataframe[0].value
+    # The longest outcome in words on the page (e.g. "Not cancellable (shipped)", 25 characters) fits.
+    longest = max(len(v) for v in shown["outcome"].dropna())
+    assert config["outcome"]["width"] == math.ceil(max(longest, len("Outcome")) * CHAR_PX) + CELL_PX
+    assert config["placed_at"]["width"] == math.ceil(len("YYYY-MM-DD HH:mm") * CHAR_PX) + CELL_PX
+    assert config["order_id"]["pinned"] is True
+
+
+def test_fitted_widths_hold_the_header_and_the_longest_value_by_hand():
+    import polars as pl
+
+    from ui.tables import fitted_widths
+
+    frame = pl.DataFrame({"outcome": ["Rejected by seller", None, "Not cancellable (shipped)"],
+                          "refund_amount": [1234.5, None, -3.0], "reason": [None, None, None]}).with_columns(
+        pl.col("reason").cast(pl.String))
+    # 25 characters x 6.5 px (rounded up) + 24 px of padding; "-1,234.50" would be 9 characters, the largest with a sign
+    # 9; the header "Refunded amount" (15) is longer; an empty column is as wide as its header "Reason".
+    assert fitted_widths(frame) == {"outcome": 187, "refund_amount": 122, "reason": 63}

@@ -59,21 +59,28 @@ CODE_COLUMNS = frozenset({"reason", "payment_method", "refund_channel", "channel
                           "step"})
 
 
-def _shown(frame: pl.DataFrame, column_config: dict | None):
-    """The frame as the table shows it (display) and its column config; as Arrow: a Polars frame would go
-    through pandas first (a fifth of a page's rerun, on a filter change)."""
+def _shown(frame: pl.DataFrame, column_config: dict | None, fit: bool = False):
+    """The frame as the table shows it (display) and its column config (with `fit`, each column as wide as
+    its header and longest value: tables.fitted_widths); as Arrow: a Polars frame would go through pandas
+    first (a fifth of a page's rerun, on a filter change)."""
     shown, config = display(frame, {**tables.column_config(frame), **(column_config or {})})
+    if fit:
+        widths = tables.fitted_widths(shown)
+        config = {c: {**v, "width": widths[c]} if c in widths and not v.get("width") else v   # a width given stays
+                  for c, v in config.items()}
     return shown.to_arrow(), config
 
 
 def table(frame: pl.DataFrame, name: str, *, key: str, height: int | str = "auto", column_config=None,
           download: Callable[[], pl.DataFrame] | None = None, on_select="ignore", selection_mode="single-row",
-          column_order=None):
+          column_order=None, fit: bool = False):
     """The table shown for reading (labels, percentages, dates, separators; empty cells blank; a small
     table whole, at the page's full width), then its download buttons, which keep the raw values (of
-    `download()`'s frame when given: every page of a paged list). With on_select, returns the selection."""
-    shown, config = recent.PER_FRAME.get(frame, ("table", repr(column_config)),
-                                         lambda: _shown(frame, column_config))
+    `download()`'s frame when given: every page of a paged list). With on_select, returns the selection.
+    `fit`: every column without a width given as wide as its header and longest value (the table may then
+    scroll sideways)."""
+    shown, config = recent.PER_FRAME.get(frame, ("table", repr(column_config), fit),
+                                         lambda: _shown(frame, column_config, fit))
     if frame.height < WHOLE_BELOW and (height == "auto" or isinstance(height, int)):
         height = ROW_PX * (frame.height + 1) + 3
     selecting = {} if on_select == "ignore" else {"on_select": on_select, "selection_mode": selection_mode}

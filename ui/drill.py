@@ -236,11 +236,14 @@ def order_list(ctx: PageContext, dataset_id: str, group: drill.Group, search: st
         return orders(dataset_id, ctx.filters, group, search=search, sort=sort, descending=descending)[0]
 
     long_ids = bool(frame.height) and (frame["order_id"].str.len_chars().max() or 0) > drill.SHORT_ID
-    config = {"order_id": st.column_config.Column(tables.column_words("order_id"), width=9 * drill.SHORT_ID + 16,
-                                                  help="Cut to fit: the search and the downloads have it whole.")}
+    # The order id stays in view when the columns chosen scroll sideways; each column is as wide as its
+    # longest value, so no cell is cut, but a long id, cut to the width of a short one.
+    config = {"order_id": st.column_config.Column(tables.column_words("order_id"), pinned=True, **(
+        {"width": 9 * drill.SHORT_ID + 16, "help": "Cut to fit: the search and the downloads have it whole."}
+        if long_ids else {}))}
     with st.container(key="orders_list"):
         downloads.table(frame, "orders", key="orders_list", height=600, download=every_order, column_order=columns,
-                        column_config=config if long_ids else None)
+                        column_config=config, fit=True)
     # The pager under the list, where one reads to the end of a page before turning it.
     st.columns(5)[0].number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, step=1, key=key)
     return total
