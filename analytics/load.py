@@ -386,13 +386,26 @@ def selected(wide: pl.DataFrame, filters: Filters, grain: str) -> pl.Series:
             weakref.finalize(wide, _SELECTED.pop, id(wide), None)   # gone with the frame
         found = kept.get(key)
     if found is None:
-        columns = set(wide.columns)
-        found = wide.select(_filter_expr(filters, grain, columns).alias("selected")).to_series()
+        if grain == "orders":
+            found = wide.select(_filter_expr(filters, grain, set(wide.columns)).alias("selected")).to_series()
+        else:
+            found = _of_selected_orders(wide, filters, grain)
         with _SELECTED_LOCK:
             if len(kept) >= _SELECTED_KEPT:
                 kept.pop(next(iter(kept)))   # the oldest
             kept[key] = found
     return found
+
+
+def _of_selected_orders(wide: pl.DataFrame, filters: Filters, grain: str) -> pl.Series:
+    """The requests' or refunds' rows under the filters from the selected orders' (found once): a request or
+    a refund is selected with its order, so its mask is the orders' and its flag, rather than the filters'
+    tests on every row again (0.2 s each at 10M orders under a stage). One difference: under stages, an
+    order without a request stage is tested on its cancellation's stage, a request only on its own."""
+    found = selected(wide, filters, "orders") & wide["has_request" if grain == "requests" else "has_refund"].fill_null(False)
+    if grain == "requests" and filters.stages:
+        found = found & wide["request_stage"].is_not_null()
+    return found.alias("selected")
 
 
 def frames_of(wide: pl.LazyFrame, filters: Filters = NO_FILTERS, grains=p.GRAINS) -> p.Frames:

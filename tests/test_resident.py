@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
@@ -178,7 +178,7 @@ def test_the_rows_a_selection_keeps_are_found_once_per_frame_and_go_with_it(monk
     assert load.selected(wide, card, "orders").to_list() == [True, False, False, True]
     assert load.selected(wide, card, "requests").to_list() == [True, False, False, False]
     assert load.selected(wide, card, "orders").to_list() == [True, False, False, True]
-    assert made == [(card, "orders"), (card, "requests")]   # the second ask of orders found it
+    assert made == [(card, "orders")]   # the requests' rows are the orders' with a request; orders found once
     for k in range(load._SELECTED_KEPT + 5):
         load.selected(wide, Filters(payment_methods=(f"m{k}",)), "orders")
     assert len(load._SELECTED[id(wide)]) == load._SELECTED_KEPT
@@ -186,3 +186,31 @@ def test_the_rows_a_selection_keeps_are_found_once_per_frame_and_go_with_it(monk
     del wide
     gc.collect()
     assert key not in load._SELECTED
+
+
+def test_the_requests_and_refunds_selected_are_the_filters_own_tests_under_every_kind_of_filter():
+    """The requests' and refunds' rows, found from the selected orders', are the rows the filters' own tests
+    pick for those grains (frames_of), stages included: an order whose request has no stage but whose
+    cancellation has one is selected, its request not."""
+    import polars as pl
+
+    wide = pl.DataFrame({
+        "payment_method": ["card", "card", "pix", "card", "card", None],
+        "request_stage": ["awaiting_shipment", None, "after_shipment", None, "before_payment", None],
+        "cancel_stage": [None, "awaiting_shipment", "after_shipment", None, "awaiting_shipment", "awaiting_shipment"],
+        "has_request": [True, True, True, False, True, False],
+        "has_refund": [True, False, True, True, None, False],
+        "placed_at": [datetime(2026, 3, d) for d in (1, 2, 3, 4, 5, 6)],
+    }, schema_overrides={"placed_at": pl.Datetime("us")})
+    cases = [Filters(), Filters(payment_methods=("card",)), Filters(stages=("awaiting_shipment",)),
+             Filters(payment_methods=("card",), stages=("awaiting_shipment", "after_shipment"),
+                     start=date(2026, 3, 2), end=date(2026, 3, 5))]
+    for filters in cases:
+        for grain in ("requests", "refunds"):
+            own = wide.select(load._filter_expr(filters, grain, set(wide.columns))).to_series().to_list()
+            assert load.selected(wide, filters, grain).to_list() == own, (filters, grain)
+    # By hand: under "awaiting shipment", order 2 (its request without a stage, its cancellation awaiting
+    # shipment) is selected; its request is not.
+    stage = Filters(stages=("awaiting_shipment",))
+    assert load.selected(wide, stage, "orders").to_list() == [True, True, False, False, False, True]
+    assert load.selected(wide, stage, "requests").to_list() == [True, False, False, False, False, False]
