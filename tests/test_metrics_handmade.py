@@ -468,3 +468,21 @@ def test_reasons_over_time_count_a_week_without_a_reason_as_zero():
         (date(2026, 1, 19), "changed_mind", 1), (date(2026, 1, 19), "wrong_item", 0),
     ]
     assert got["share"].to_list() == [0.5, 0.5, None, None, 1.0, 0.0]
+
+
+def test_a_period_starts_on_its_day_its_monday_or_the_first_of_its_month():
+    from datetime import date, datetime
+
+    import polars as pl
+
+    from analytics.pipelines import period_start
+
+    # Sunday 2026-03-01 23:59, Monday 2026-03-02 00:00, Tuesday 2026-03-31 12:00, and a missing time.
+    frame = pl.DataFrame({"t": [datetime(2026, 3, 1, 23, 59), datetime(2026, 3, 2), datetime(2026, 3, 31, 12), None]},
+                         schema={"t": pl.Datetime("us")})
+    assert frame.select(period_start("t", "day")).to_series().to_list() == [
+        date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 31), None]
+    assert frame.select(period_start("t", "week")).to_series().to_list() == [
+        date(2026, 2, 23), date(2026, 3, 2), date(2026, 3, 30), None]
+    assert frame.select(period_start("t", "month")).to_series().to_list() == [
+        date(2026, 3, 1), date(2026, 3, 1), date(2026, 3, 1), None]
