@@ -156,13 +156,18 @@ def _settled_js(condition: str) -> str:
     return f"(arg) => !!(({condition}) && ({IDLE})())"
 
 
+def _left(deadline: float) -> float:
+    """Milliseconds left before a deadline (time.monotonic): a page that never stays settled times out."""
+    return max(1.0, (deadline - time.monotonic()) * 1000)
+
+
 def settled_at(page, condition: str, arg=None, timeout: float = 600_000) -> float:
     """The moment (time.perf_counter) from which `condition` (a JavaScript expression of `arg`) held with
     the run over, and still held SETTLE_MS later: what a step's time runs to. Not the moment of that
     second look, which would add SETTLE_MS to every figure."""
-    js = _settled_js(condition)
+    js, deadline = _settled_js(condition), time.monotonic() + timeout / 1000
     while True:
-        page.wait_for_function(js, arg=arg, timeout=timeout, polling=POLL_MS)
+        page.wait_for_function(js, arg=arg, timeout=_left(deadline), polling=POLL_MS)
         at = time.perf_counter()
         page.wait_for_timeout(SETTLE_MS)
         if page.evaluate(js, arg):
@@ -171,9 +176,9 @@ def settled_at(page, condition: str, arg=None, timeout: float = 600_000) -> floa
 
 async def settled_at_async(page, condition: str, arg=None, timeout: float = 600_000) -> float:
     """settled_at for Playwright's asynchronous API."""
-    js = _settled_js(condition)
+    js, deadline = _settled_js(condition), time.monotonic() + timeout / 1000
     while True:
-        await page.wait_for_function(js, arg=arg, timeout=timeout, polling=POLL_MS)
+        await page.wait_for_function(js, arg=arg, timeout=_left(deadline), polling=POLL_MS)
         at = time.perf_counter()
         await page.wait_for_timeout(SETTLE_MS)
         if await page.evaluate(js, arg):
