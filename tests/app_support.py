@@ -61,10 +61,3 @@ def open_page(page: str, query: dict[str, str] | None = None, timeout: float = 6
 def problems(at: AppTest) -> list[str]:
     """Uncaught exceptions and error messages on the page: a page must show neither."""
     return [e.value for e in at.exception] + [e.value for e in at.error]
-
-
-def open_table(at: AppTest, key: str) -> AppTest:
-    """Open the table under the chart `key` of views.table_result, as a click on its expander does (the
-    table is drawn only when open)."""
-    at.session_state[f"{key}_open"] = True
-    return at.run()

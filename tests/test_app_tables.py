@@ -36,7 +36,7 @@ def demo(tmp_path_factory):
 
 def test_shown_tables_leave_empty_cells_blank_and_rename_columns(demo, monkeypatch):
     monkeypatch.setenv("CANCELLATION_LAB_DB", str(demo[0]))
-    at = s.open_table(s.open_page("overview"), "ov_lifecycle")
+    at = s.open_page("overview")
     assert s.problems(at) == []
     shown = at.dataframe[0].proto
     assert shown.placeholder == ""
