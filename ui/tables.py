@@ -119,7 +119,6 @@ def column_config(frame: pl.DataFrame) -> dict:
 # What a cell of Streamlit's table needs: its font's characters (14 px Source Sans: about 7 px a character at
 # most for digits, 6.5 on average for words) and its padding.
 CHAR_PX, CELL_PX, WIDEST_PX = 6.5, 24, 320
-_KIND_CHARS = {"date": len("YYYY-MM-DD"), "datetime": len("YYYY-MM-DD HH:mm")}
 
 
 def fitted_widths(shown: pl.DataFrame) -> dict[str, int]:
@@ -128,12 +127,13 @@ def fitted_widths(shown: pl.DataFrame) -> dict[str, int]:
     cut "Not cancellable (shipped)" to "Not cancellable (sh…" in the orders list at 1280 px."""
     widths = {}
     for column, spec in column_specs(shown).items():
-        chars = _KIND_CHARS.get(spec["kind"])
         values = shown[column]
-        if chars is None and spec["kind"] == "number":
+        if spec["kind"] in ("date", "datetime"):
+            chars = len(spec["format"])   # "YYYY-MM-DD HH:mm" is as long as what it writes
+        elif spec["kind"] == "number":
             largest = values.abs().max()
             chars = len(f"{largest:,.2f}") + 1 if largest is not None else 0   # with a sign
-        elif chars is None:
+        else:
             chars = values.cast(pl.String).str.len_chars().max() or 0
         chars = max(chars, len(spec["label"]))
         widths[column] = min(math.ceil(chars * CHAR_PX) + CELL_PX, WIDEST_PX)
