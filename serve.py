@@ -2,7 +2,8 @@
 
 The same pages as `streamlit run app.py`, with three differences: everything the pages import is imported
 first, in this process, before the server accepts a session (see ui/preload.py); garbage is collected on
-a timer rather than after every script run; and the pages are served through asgi.py, whose responses
+a timer rather than after every script run, and the memory freed is handed back to the system (so
+the process's size follows what it holds, not its busiest moment); and the pages are served through asgi.py, whose responses
 forbid other sites to frame the dashboard.
 """
 
@@ -21,6 +22,8 @@ def main(argv: list[str]) -> None:
         memory.resident_limits()
     except ValueError as e:
         sys.exit(f"serve.py: {e}")
+    # Before any thread of the server starts (analytics.memory.limit_arenas says why).
+    memory.limit_arenas()
     from ui import preload
 
     preload.load()

@@ -239,3 +239,40 @@ def test_the_garbage_timer_collects_cycles_without_anyone_asking():
     assert not timer._thread.is_alive()
     with pytest.raises(ValueError):
         memory.GarbageTimer(0)
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
+
+
+@pytest.mark.skipif(memory._libc() is None, reason="needs glibc's malloc (malloc_trim, mallopt)")
+def test_memory_freed_inside_the_heap_goes_back_to_the_system_when_released():
+    import ctypes
+
+    libc = memory._libc()
+    libc.malloc.restype = ctypes.c_void_p
+    libc.malloc.argtypes = [ctypes.c_size_t]
+    libc.free.argtypes = [ctypes.c_void_p]
+    libc.memset.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t]
+    # 160 MB in 4 KB blocks (below malloc's mmap threshold: they come from the heap), then one block
+    # kept above them, so freeing them leaves a hole inside the heap that malloc does not give back.
+    blocks = [libc.malloc(4096) for _ in range(40_000)]
+    for b in blocks:
+        libc.memset(b, 1, 4096)
+    barrier = libc.malloc(4096)
+    try:
+        full = _rss_mb()
+        for b in blocks:
+            libc.free(b)
+        held = _rss_mb()
+        memory.release_free_memory()
+        released = _rss_mb()
+    finally:
+        libc.free(barrier)
+    assert full - held < 40          # freed, but still the process's
+    assert held - released > 100     # handed back
+
+
+def test_the_arena_limit_is_taken_by_glibc_and_harmless_elsewhere():
+    assert memory.limit_arenas() is (memory._libc() is not None)
