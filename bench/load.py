@@ -38,6 +38,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -81,18 +82,34 @@ def memory_mb(pid: int) -> dict[str, float]:
     return out
 
 
-class Sampler:
-    """The server's RSS every `every` seconds, in a thread, for a curve of memory over time."""
+CACHE_BYTES = re.compile(r'^cache_memory_bytes\{cache_type="([^"]*)",cache="([^"]*)"\} (\d+)$', re.MULTILINE)
 
-    def __init__(self, pid: int, every: float):
-        self.pid, self.every, self.points = pid, every, []
+
+def caches_mb(url: str) -> float | None:
+    """MB held by the server's caches, from its metrics (GET /_stcore/metrics: Streamlit's caches and the
+    dashboard's own, ui/server_stats.py), or None when they cannot be read."""
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/metrics", timeout=10) as response:
+            text = response.read().decode("utf-8")
+    except OSError:
+        return None
+    return sum(int(size) for _, _, size in CACHE_BYTES.findall(text)) / 1024 / 1024
+
+
+class Sampler:
+    """The server's RSS every `every` seconds, in a thread, for a curve of memory over time; with `url`,
+    also what its caches hold (caches_mb)."""
+
+    def __init__(self, pid: int, every: float, url: str | None = None):
+        self.pid, self.every, self.url, self.points = pid, every, url, []
         self._stop = threading.Event()
         self._started = time.monotonic()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.points.append((time.monotonic() - self._started, memory_mb(self.pid)["VmRSS"]))
+            point = (time.monotonic() - self._started, memory_mb(self.pid)["VmRSS"])
+            self.points.append((*point, caches_mb(self.url)) if self.url else point)
             self._stop.wait(self.every)
 
     def __enter__(self) -> Sampler:
@@ -227,7 +244,7 @@ def measure(orders: int, seed: int, sessions: int, rounds: int, soak_minutes: fl
         rss_start = memory_mb(pid)["VmRSS"]
         rec = Recorder(pid, split_cpu=sessions == 1)
         until = time.monotonic() + soak_minutes * 60 if soak_minutes else None
-        with Sampler(pid, every=10 if soak_minutes else 1) as sampler:
+        with Sampler(pid, every=10 if soak_minutes else 1, url=server.url if soak_minutes else None) as sampler:
             wall = time.perf_counter()
             asyncio.run(_sessions(server.url, dataset, sessions, rounds, until, rec))
             wall = time.perf_counter() - wall
@@ -248,7 +265,8 @@ def measure(orders: int, seed: int, sessions: int, rounds: int, soak_minutes: fl
         "server_cpu_s": rec.cpu_end - rec.cpu_start,
         "cpu_per_step": (rec.cpu_end - rec.cpu_start) / done if done else None,
         "rss_start_mb": rss_start, "rss_end_mb": mem["VmRSS"], "peak_rss_mb": mem["VmHWM"],
-        "rss_curve": [(round(t, 1), round(mb, 1)) for t, mb in sampler.points],
+        "rss_curve": [(round(t, 1), round(mb, 1)) for t, mb, *_ in sampler.points],
+        "cache_curve": [(round(t, 1), round(c[0], 1)) for t, _, *c in sampler.points if c and c[0] is not None],
         "step_times": [(round(t, 1), name, round(took, 3)) for t, name, took in rec.when] if soak_minutes else [],
         "load_average": os.getloadavg()[0],
     }
@@ -313,15 +331,36 @@ def markdown(results: dict) -> list[str]:
                 f"Measured {r['measured_at']}, commit {r['commit']}: {r['steps_done']} steps, {r['errors']} errors, "
                 f"server CPU {_s(r['cpu_per_step'], 3)} s per step; RSS {r['rss_start_mb']:,.0f} MB at the "
                 f"start, {r['rss_end_mb']:,.0f} MB at the end, {r['peak_rss_mb']:,.0f} MB at the highest.", "",
-                "| minute | RSS MB | steps in the minute before | p95 s of those |", "| ---: | ---: | ---: | ---: |"]
-        curve = r["rss_curve"]
+                *_cache_words(r),
+                "| minute | RSS MB | caches MB | RSS less caches MB | steps in the minute before | p95 s of those |",
+                "| ---: | ---: | ---: | ---: | ---: | ---: |"]
+        curve, caches = r["rss_curve"], dict(r.get("cache_curve", []))
         for minute in range(0, int(r["soak_minutes"]) + 1):
-            near = [mb for t, mb in curve if abs(t - minute * 60) <= 6]
+            near = [(t, mb) for t, mb in curve if abs(t - minute * 60) <= 6]
             if not near:
                 continue
+            t, mb = near[0]
+            held = caches.get(t)
             times = [took for t, _, took in r["step_times"] if minute * 60 - 60 <= t < minute * 60]
-            out.append(f"| {minute} | {near[0]:,.0f} | {len(times)} | {_s(_pct(times, 95))} |")
+            out.append(f"| {minute} | {mb:,.0f} | {_s(held, 0)} | {_s(None if held is None else mb - held, 0)} | "
+                       f"{len(times)} | {_s(_pct(times, 95))} |")
     return out + [""]
+
+
+def _cache_words(r: dict) -> list[str]:
+    """What the caches column is, and how the process's memory apart from them moved after minute 5."""
+    if not r.get("cache_curve"):
+        return ["(This soak did not read the caches' sizes.)", ""]
+    caches = dict(r["cache_curve"])
+    rest = [(t, mb - caches[t]) for t, mb in r["rss_curve"] if t in caches]
+    words = ["Caches: what the server's caches held (its metrics, `/_stcore/metrics`: Streamlit's cached "
+             "results and the dashboard's own, each bounded in bytes; README, \"Serving a team\"). They grow "
+             "while new results arrive until their limits, then drop the least recently used."]
+    later = [v for t, v in rest if t >= 300]
+    if later:
+        words[0] += (f" RSS less caches: {later[0]:,.0f} MB at minute 5, {later[-1]:,.0f} MB at the end "
+                     f"({min(later):,.0f} to {max(later):,.0f} MB in between).")
+    return [*words, ""]
 
 
 TARGETS = ((50_000, "server CPU-s per step", 0.1), (1_000_000, "server CPU-s per step", 0.15))

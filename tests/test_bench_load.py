@@ -43,3 +43,17 @@ def test_proc_readings_of_this_process():
     assert 0.2 <= used <= 1.0, used
     mem = load.memory_mb(pid)
     assert 10 < mem["VmRSS"] <= mem["VmHWM"]
+
+
+def test_a_short_soak_reads_what_the_caches_hold_beside_the_memory(tmp_path):
+    results, out = tmp_path / "load.json", tmp_path / "BENCHMARKS.md"
+    out.write_text("# Benchmarks\n")
+    assert load.main(["--sizes", "2000", "--sessions", "1", "--soak-minutes", "0.4",
+                      "--results", str(results), "--out", str(out)]) == 0
+    r = json.loads(results.read_text())["2000x1-soak0.4"]
+    assert r["errors"] == 0 and r["steps_done"] >= 5, r
+    # Sampled every 10 s: the RSS and the caches' megabytes at the same moments, the caches filled by then.
+    assert len(r["cache_curve"]) >= 2 and [t for t, _ in r["cache_curve"]] == [t for t, _ in r["rss_curve"]]
+    assert 0 < r["cache_curve"][-1][1] < r["rss_curve"][-1][1]
+    text = out.read_text()
+    assert "| minute | RSS MB | caches MB | RSS less caches MB |" in text

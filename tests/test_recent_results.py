@@ -125,3 +125,34 @@ def test_a_frame_worked_out_from_a_kept_frame_and_kept_itself_goes_with_it_witho
     worker.join(timeout=20)
     assert not worker.is_alive(), "forgetting a frame hung"
     assert len(memo) == 0
+
+
+def test_results_past_the_byte_limit_go_least_recently_used_first_and_a_large_one_is_still_handed_out():
+    import numpy as np
+
+    memo = recent.Recent(100, 60.0, clock=Clock(), max_bytes=3_000, sizer=lambda v: v.nbytes)
+    a = memo.get("a", lambda: np.zeros(125))    # 1,000 bytes each
+    memo.get("b", lambda: np.zeros(125))
+    memo.get("c", lambda: np.zeros(125))
+    assert memo.total_bytes() == 3_000 and len(memo) == 3
+    assert memo.get("a", lambda: None) is a     # used: now the most recent
+    memo.get("d", lambda: np.zeros(125))        # 4,000 bytes: "b", the least recently used, goes
+    assert len(memo) == 3 and memo.total_bytes() == 3_000
+    again = np.ones(125)
+    assert memo.get("b", lambda: again) is again                # gone, so made again
+    big = memo.get("big", lambda: np.zeros(1_000))   # 8,000 bytes alone: kept (in use), the others go
+    assert memo.get("big", lambda: None) is big and len(memo) == 1 and memo.total_bytes() == 8_000
+    memo.clear()
+    assert memo.total_bytes() == 0 and len(memo) == 0
+
+
+def test_the_pages_results_memo_is_bounded_in_bytes_by_what_they_hold():
+    import polars as pl
+
+    from ui import cached
+
+    assert cached.RECENT.max_bytes == cached.RECENT_MAX_BYTES
+    frame = pl.DataFrame({"x": range(100_000)})   # 800,000 bytes
+    memo = recent.Recent(10, 60.0, clock=Clock(), max_bytes=10**9)
+    memo.get("f", lambda: {"table": frame})
+    assert 800_000 <= memo.total_bytes() < 801_000

@@ -24,8 +24,10 @@ from ui.database import data_cursor, db_key, on_spark
 from ui.recent import Recent
 
 TTL = 3600
-# The results handed out lately, as they are (ui.recent): no hashing, no unpickled copy.
-RECENT = Recent(max_entries=512, ttl=TTL)
+# The results handed out lately, as they are (ui.recent): no hashing, no unpickled copy. They are the
+# unpickled copies of what Streamlit's caches hold pickled, so they are bounded in bytes as those are.
+RECENT_MAX_BYTES = 256 * 1024 * 1024
+RECENT = Recent(max_entries=512, ttl=TTL, max_bytes=RECENT_MAX_BYTES)
 
 
 def _qualified_name(function: Callable) -> str:

@@ -51,6 +51,11 @@ class _NoKey(Exception):
     """An argument whose contents give no key (an object of unknown kind): the chart is made each time."""
 
 
+def total_bytes() -> int:
+    """The kept specs' bytes, their data included."""
+    return _SPECS.total_bytes()
+
+
 def _token(value: Any) -> Hashable:
     if value is None or isinstance(value, bool | int | float | str | bytes | dt.date | dt.datetime | dt.time):
         return (type(value).__name__, value)

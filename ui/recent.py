@@ -20,17 +20,25 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
+from analytics import memory
+
 T = TypeVar("T")
 
 _memos: weakref.WeakSet[Recent] = weakref.WeakSet()
 
 
 class Recent:
-    """At most max_entries results, each for at most ttl seconds; the least recently used go first."""
+    """At most max_entries results, each for at most ttl seconds, and with max_bytes at most max_bytes
+    together (memory.size_of; the result just made is kept even if it alone is larger: it is in use);
+    the least recently used go first."""
 
-    def __init__(self, max_entries: int, ttl: float, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, max_entries: int, ttl: float, clock: Callable[[], float] = time.monotonic, *,
+                 max_bytes: int | None = None, sizer: Callable[[Any], int] = memory.size_of):
         self.max_entries, self.ttl, self._clock = max_entries, ttl, clock
+        self.max_bytes, self._sizer = max_bytes, sizer
         self._entries: OrderedDict[Hashable, tuple[Any, float]] = OrderedDict()
+        self._sizes: dict[Hashable, int] = {}
+        self._total = 0
         self._lock = threading.Lock()
         _memos.add(self)
 
@@ -47,16 +55,27 @@ class Recent:
                 self._entries.move_to_end(key)
                 return found[0]
         value = make()
+        size = self._sizer(value) if self.max_bytes is not None else 0
         with self._lock:
+            self._total += size - self._sizes.get(key, 0)
             self._entries[key] = (value, now)
+            self._sizes[key] = size
             self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            while len(self._entries) > 1 and (len(self._entries) > self.max_entries or
+                                              (self.max_bytes is not None and self._total > self.max_bytes)):
+                gone, _ = self._entries.popitem(last=False)
+                self._total -= self._sizes.pop(gone)
         return value
+
+    def total_bytes(self) -> int:
+        """The kept results' bytes (0 when the memo is not bounded in bytes)."""
+        return self._total
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._sizes.clear()
+            self._total = 0
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -35,7 +35,7 @@ from analytics.params import notices as link_notices
 from analytics.text import md
 from ui import filters as ui_filters
 from ui import notices as ui_notices
-from ui import picker
+from ui import picker, server_stats
 from ui.copy_link import copy_link_button
 
 log = logging.getLogger("cancellation_lab.ui")
@@ -139,6 +139,7 @@ def page(key: str, title: str, params: Sequence[Param] = (), *, filters: bool = 
     """
     st.set_page_config(page_title=f"{title} · Cancellation Lab", page_icon=str(FAVICON),
                        layout="wide")
+    server_stats.register()
     state = st.session_state
     raw = _raw_query()
     # Opening a page, or a URL that is not the one we wrote (a link pasted into the address bar):
