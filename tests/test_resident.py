@@ -214,3 +214,18 @@ def test_the_requests_and_refunds_selected_are_the_filters_own_tests_under_every
     stage = Filters(stages=("awaiting_shipment",))
     assert load.selected(wide, stage, "orders").to_list() == [True, True, False, False, False, True]
     assert load.selected(wide, stage, "requests").to_list() == [True, False, False, False, False, False]
+
+
+def test_a_grain_whose_every_row_is_selected_is_read_as_it_is_and_the_others_through_their_mask():
+    import polars as pl
+
+    wide = pl.DataFrame({"payment_method": ["card", "pix", "card"], "has_request": [True, False, True],
+                         "has_refund": [True, True, True], "amount": [10.0, 20.0, 30.0]})
+    every = load._rows(wide, Filters(), "orders")
+    assert "FILTER" not in every.explain() and every.collect().equals(wide)
+    refunds = load._rows(wide, Filters(), "refunds")   # every order has a refund: all of them too
+    assert "FILTER" not in refunds.explain()
+    requests = load._rows(wide, Filters(), "requests")
+    assert "FILTER" in requests.explain() and requests.collect()["amount"].to_list() == [10.0, 30.0]
+    cards = load._rows(wide, Filters(payment_methods=("card",)), "orders")
+    assert cards.collect()["amount"].to_list() == [10.0, 30.0]
