@@ -28,9 +28,9 @@ _memos: weakref.WeakSet[Recent] = weakref.WeakSet()
 
 
 class Recent:
-    """At most max_entries results, each for at most ttl seconds, and with max_bytes at most max_bytes
-    together (memory.size_of; the result just made is kept even if it alone is larger: it is in use);
-    the least recently used go first."""
+    """At most max_entries results, each for at most ttl seconds, and (given max_bytes) at most that many
+    bytes together, as memory.size_of counts them (the result just made is kept even if it alone is
+    larger: it is in use); the least recently used go first."""
 
     def __init__(self, max_entries: int, ttl: float, clock: Callable[[], float] = time.monotonic, *,
                  max_bytes: int | None = None, sizer: Callable[[Any], int] = memory.size_of):
