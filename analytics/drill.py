@@ -50,7 +50,7 @@ import polars as pl
 
 from analytics import pipelines as p
 from analytics.filters import Filters
-from analytics.load import COLUMN_SQL, one_row_resident, query, resolve, where
+from analytics.load import COLUMN_SQL, one_row_resident, one_row_selected, query, resolve, where
 from analytics.outcomes import OUTCOMES, STAGES
 from analytics.params import (
     MALFORMED,
@@ -405,8 +405,11 @@ def counts(con: duckdb.DuckDBPyConnection, dataset, filters: Filters, groups: Se
         conds, params = _conditions(Filters(), group)
         select.append(f"count(*) FILTER (WHERE {' AND '.join(conds) or 'true'})")
         select_params += params
-    # The FILTER clauses' parameters come first in the text (SELECT), then the joins' and the WHERE's.
-    row = one_row_resident(con, ds, select, base, [*select_params, *base_params])
+    # Over the orders in memory, the filters' rows are their mask, as every figure of the page reads them.
+    row = one_row_selected(con, ds, select, select_params, filters)
+    if row is None:
+        # The FILTER clauses' parameters come first in the text (SELECT), then the joins' and the WHERE's.
+        row = one_row_resident(con, ds, select, base, [*select_params, *base_params])
     if row is None:
         sql, params = query(ds.id, "orders", select, base, base_params)
         joins = params[:-(len(base_params) + 1)]

@@ -12,6 +12,8 @@ Overview and the what-if engine all load through here.
     frames_of(wide, filters, grains) -> pipelines.Frames   the same selection from one row per order in memory
     one_row_resident(con, dataset, select, conditions, parameters)   a query's one row from the orders kept
         in memory (the SQL above, its o/r/f columns read from the one row per order), or None
+    one_row_selected(con, dataset, select, parameters, filters)   the same over the orders the filters
+        select (their mask, found once), or None
 
 Kept in memory (keep_resident): handing a million rows from DuckDB to Polars is most of a report's time,
 and the dashboard asks for the same data set's rows again at every page, filter and chart. With it on,
@@ -271,6 +273,26 @@ def one_row_resident(con, dataset, select: Sequence[str], conditions: Sequence[s
         return cur.execute(sql, list(parameters)).fetchall()[0]
     finally:
         cur.close()
+
+
+def one_row_selected(con, dataset, select: Sequence[str], parameters: Sequence, filters: Filters):
+    """The one row of `SELECT select` (aliases o, r, f; the parameters in the text's order) over the
+    orders the filters select, from the orders kept in memory: the filters' rows are their mask, found
+    once for every figure and link of a page (selected), not their tests on every order again. None when
+    the orders are not kept, or the SQL reads what they do not hold or Polars' SQL does not read (the
+    caller then asks one_row_resident or the tables)."""
+    wide = _resident(con, dataset)
+    if wide is None:
+        return None
+    named = [f"{expr} AS c{i}" for i, expr in enumerate(select)]
+    sql = over_wide(f"SELECT {', '.join(named)} FROM wide_orders")
+    inlined = None if sql is None else _inlined(sql, parameters)
+    if inlined is None:
+        return None
+    try:
+        return pl.SQLContext(wide_orders=_rows(wide, filters, "orders")).execute(inlined, eager=True).row(0)
+    except (pl.exceptions.PolarsError, ValueError, TypeError):
+        return None
 
 
 def _literal(value) -> str | None:

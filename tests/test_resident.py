@@ -130,6 +130,9 @@ def test_the_orders_behind_each_figure_count_the_same_from_memory(stored):
             kept = drill.counts(con, demo, filters, groups)
             # Counted from memory indeed: the same query over the kept orders answers.
             assert load.one_row_resident(con, demo, ["count(*)"], [], []) == (demo.orders,)
+            # And the filters' rows are their mask, found once: the count of the selected orders.
+            own = load.frames_of(load._resident(con, demo).lazy(), filters, ["orders"]).orders
+            assert load.one_row_selected(con, demo, ["count(*)"], [], filters) == (own.collect().height,)
             # Group by group, Polars' SQL (where it reads the query) counts what DuckDB over the same
             # frame counts: a text with a quote in it, dates and times written into the query.
             for group in [*groups, drill.Group(reason="it's late"), drill.Group(payment_method="x' OR 'a'='a")]:
