@@ -16,7 +16,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -216,6 +216,94 @@ class SizedCache:
     def total_bytes(self) -> int:
         with self._lock:
             return sum(e.size for e in self._entries.values())
+
+
+class Memo:
+    """Results by key, remembered while they fit: a mapping (get, in, [key] = value, update, items)
+    whose least recently used entries are dropped once their total passes max_bytes, and whose entries
+    unused for longer than idle_seconds are dropped at the next write. For many small results made one
+    by one (the what-if engine's replays): each is measured once, when kept (sizer((key, value))), and
+    lookups only mark it used."""
+
+    def __init__(self, max_bytes: int, idle_seconds: float, *, sizer: Callable[[Any], int] = size_of,
+                 clock: Callable[[], float] = time.monotonic):
+        if max_bytes < 0 or idle_seconds <= 0:
+            raise ValueError("max_bytes must be >= 0 and idle_seconds > 0")
+        self.max_bytes = int(max_bytes)
+        self.idle_seconds = float(idle_seconds)
+        self._sizer, self._clock = sizer, clock
+        self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()   # least recently used first
+        self._total = 0
+        self._lock = threading.Lock()
+        _CACHES.add(self)
+
+    def get(self, key: Hashable, default: Any = None) -> Any:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return default
+            entry.used = self._clock()
+            self._entries.move_to_end(key)
+            return entry.value
+
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._entries
+
+    def __getitem__(self, key: Hashable) -> Any:
+        found = self.get(key, _MISSING)
+        if found is _MISSING:
+            raise KeyError(key)
+        return found
+
+    def __setitem__(self, key: Hashable, value: Any) -> None:
+        size = self._sizer((key, value))
+        with self._lock:
+            now = self._clock()
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._total -= old.size
+            self._entries[key] = _Entry(value, size, now)
+            self._total += size
+            # Least recently used first: the idle ones are at the front, then the rest go while over size.
+            while self._entries:
+                first, entry = next(iter(self._entries.items()))
+                if first == key or (now - entry.used <= self.idle_seconds and self._total <= self.max_bytes):
+                    break
+                del self._entries[first]
+                self._total -= entry.size
+
+    def update(self, items: Mapping | Iterable[tuple[Hashable, Any]]) -> None:
+        for key, value in (items.items() if isinstance(items, Mapping) else items):
+            self[key] = value
+
+    def items(self) -> list[tuple[Hashable, Any]]:
+        """The kept entries, least recently used first (a copy)."""
+        with self._lock:
+            return [(k, e.value) for k, e in self._entries.items()]
+
+    def __iter__(self):
+        return iter([k for k, _ in self.items()])
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._total = 0
+
+    def total_bytes(self) -> int:
+        return self._total
+
+
+_MISSING = object()
+
+
+# How long a computed result (a table, a chart's spec, a replay) is kept for the next ask: long enough
+# for the people looking at a view now to share it, short enough that a server's memory holds what is
+# in use rather than the whole day's history (Streamlit's caches count it from when a result was made).
+RESULTS_IDLE_SECONDS = 10 * 60
 
 
 # --- garbage, collected on a timer ---------------------------------------------------------------------

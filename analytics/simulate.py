@@ -122,6 +122,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -159,7 +160,10 @@ from analytics.replay_data import ReplayData, observed_figures, prepare, resampl
 
 DEFAULT_REPLICATES = 10  # the one default: the pages, the command line and the API all use it
 MAX_REPLICATES = 500
-MEMO_ENTRIES = 4_000  # replays kept per data set (a few KB each), so moving a control back is free
+# Replays remembered per data set (about 10 KB a replicate's figures), so moving a control back is free;
+# past the bytes the least recently used go, and one nobody asked for again in the idle time goes.
+MEMO_BYTES = 32 * 2**20
+MEMO_IDLE_SECONDS = memory.RESULTS_IDLE_SECONDS
 
 @dataclass(frozen=True, eq=False)
 class Prepared:
@@ -173,7 +177,7 @@ class Prepared:
     data: ReplayData
     calibration: cal.Calibration
     missing: dict = field(default_factory=dict)           # capability -> why the data set lacks it
-    memo: dict = field(default_factory=dict, repr=False)   # (policy, seed, replicate) -> figures
+    memo: memory.Memo = field(default_factory=lambda: new_memo(), repr=False)   # (policy, seed, replicate) -> figures
     draws: memory.SizedCache = field(default_factory=lambda: new_draws(), repr=False)  # (seed, replicate) -> _shared
     kept: dict = field(default_factory=dict, repr=False)   # (seed, replicate) -> Resample kept in the store
 
@@ -259,7 +263,7 @@ def prepare_frame(frame: pl.DataFrame, dataset_id: str = "frame", calibration: c
 def recalibrated(prep: Prepared, calibration: cal.Calibration) -> Prepared:
     """`prep` replayed with another calibration: the same orders and arrays (and bootstrap resamples,
     which the calibration does not touch); the memo and the draws, made with the first one, start empty."""
-    return replace(prep, calibration=calibration, memo={}, draws=new_draws())
+    return replace(prep, calibration=calibration, memo=new_memo(), draws=new_draws())
 
 
 def policy_parameters(prep: Prepared) -> tuple[Parameter, ...]:
@@ -415,6 +419,20 @@ Summaries = tuple[dict[str, np.ndarray], dict[str, np.ndarray]]   # (these order
 DRAW_BYTES = 512 * 2**20
 
 
+def new_memo() -> memory.Memo:
+    """An empty memo of replays (MEMO_BYTES, MEMO_IDLE_SECONDS)."""
+    return memory.Memo(MEMO_BYTES, MEMO_IDLE_SECONDS, sizer=_replay_bytes)
+
+
+def _replay_bytes(entry: tuple) -> int:
+    """What one remembered replay adds: its key's tuple, and its figures' two dicts and their numbers.
+    The policy and the figures' names are shared by every replicate (and walking them with
+    memory.size_of would cost more than the replay of a small data set)."""
+    key, figures = entry
+    return sys.getsizeof(key) + sys.getsizeof(figures) + sum(
+        sys.getsizeof(part) + sum(sys.getsizeof(x) for x in part.values()) for part in figures)
+
+
 def new_draws() -> memory.SizedCache:
     """An empty store of replicates' shared draws (_shared), bounded by DRAW_BYTES. Replicates are asked
     for in turn, 0, 1, 2...: a full store keeps the ones it holds rather than dropping each just before
@@ -454,8 +472,6 @@ def replicate_figures(prep: Prepared, policy: Policy, seed: int, k: int, *, memo
 
 def remember(prep: Prepared, key: tuple, found: tuple) -> None:
     """Keep one replicate's figures of a policy (key: (policy, seed, replicate)) for the next ask."""
-    if len(prep.memo) >= MEMO_ENTRIES:
-        prep.memo.clear()
     prep.memo[key] = found
 
 

@@ -4,6 +4,7 @@ the What-if page keeps its data sets in that cache."""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import threading
 import time
@@ -129,6 +130,57 @@ def test_values_unused_for_longer_than_the_idle_limit_go():
     clock.now = 160.5                     # b last used at 100: idle 60.5 s
     cache.sweep()
     assert cache.keys() == [] and cache.total_bytes() == 0
+
+
+def _memo(max_bytes: int, idle: float = 600) -> tuple[memory.Memo, Clock, int]:
+    clock = Clock()
+    one = memory.size_of(("a", "x" * 1_000))   # every entry below is this size
+    return memory.Memo(max_bytes * one, idle, clock=clock), clock, one
+
+
+def test_a_memo_drops_its_least_recently_used_entry_by_entry_past_its_bytes():
+    memo, _, one = _memo(3)
+    for key in "abc":
+        memo[key] = key * 1_000
+    assert memo.get("a") == "a" * 1_000   # a is now the most recently used
+    memo["d"] = "d" * 1_000
+    assert list(memo) == ["c", "a", "d"] and "b" not in memo
+    assert memo.total_bytes() == 3 * one
+    memo["a"] = "A" * 1_000   # written again: counted once
+    assert len(memo) == 3 and memo.total_bytes() == 3 * one and memo["a"] == "A" * 1_000
+    with pytest.raises(KeyError):
+        memo["b"]
+
+
+def test_a_memo_drops_entries_nobody_asked_for_in_its_idle_time():
+    memo, clock, one = _memo(10, idle=60)
+    memo["a"], memo["b"] = "a" * 1_000, "b" * 1_000
+    clock.now = 50
+    memo.get("a")
+    clock.now = 100   # b last used at 0, a at 50
+    memo["c"] = "c" * 1_000
+    assert list(memo) == ["a", "c"] and memo.total_bytes() == 2 * one
+
+
+def test_the_engine_remembers_replays_within_its_memo_and_replays_the_dropped_ones_alike(tmp_path):
+    from analytics import db, simulate
+    from analytics.generate import generate
+    from analytics.policy import Policy
+
+    con = db.connect(tmp_path / "memo.duckdb")
+    prep = simulate.prepare_dataset(con, generate(con, 2_000, 3).dataset.id)
+    one = memory.size_of(next(iter(prep.memo.items())))
+    small = dataclasses.replace(prep, memo=memory.Memo(5 * one, 600))   # measured by size_of: 5 entries
+    policies = [Policy(seller_response_hours=h) for h in (12, 24, 36, 48, 60, 72, 84, 96)]
+    first = [simulate.replicate_figures(small, p, 0, 0) for p in policies]
+    assert len(small.memo) <= 5 and small.memo.total_bytes() <= 5 * one * 1.01
+    assert (policies[-1], 0, 0) in small.memo and (policies[0], 0, 0) not in small.memo
+    # A dropped replay is made again, with the same figures (the replicate's draws are its seed's).
+    again = simulate.replicate_figures(small, policies[0], 0, 0)
+    assert again[0] == first[0][0]
+    # The Prepared's own memo is bounded by the engine's limits, each replay counted by what it adds.
+    assert (prep.memo.max_bytes, prep.memo.idle_seconds) == (simulate.MEMO_BYTES, simulate.MEMO_IDLE_SECONDS)
+    assert 0.3 * one < prep.memo.total_bytes() / len(prep.memo) < one
 
 
 def test_the_background_sweep_drops_idle_values_with_nobody_asking():

@@ -87,7 +87,7 @@ def test_a_policy_change_replays_with_the_replicates_draws_made_once(stored, mon
     second = simulate.simulate(prep, policy=POLICIES[2])
     assert len(calls) == simulate.DEFAULT_REPLICATES   # none drawn again
     assert prep.draws.total_bytes() > 0
-    fresh = dataclasses.replace(prep, memo={}, draws=simulate.new_draws())
+    fresh = dataclasses.replace(prep, memo=simulate.new_memo(), draws=simulate.new_draws())
     assert _figures(simulate.simulate(fresh, policy=POLICIES[1])) == _figures(first)
     assert _figures(simulate.simulate(fresh, policy=POLICIES[2])) == _figures(second)
 
@@ -98,13 +98,13 @@ def test_a_full_store_of_draws_still_draws_each_replicate_once_per_simulation(st
     path, dataset = stored
     con = db.connect(path)
     monkeypatch.setattr(simulate, "DRAW_BYTES", 1)   # nothing fits: every replicate is drawn at each ask
-    prep = dataclasses.replace(simulate.prepare_dataset(con, dataset.id), memo={}, draws=simulate.new_draws())
+    prep = dataclasses.replace(simulate.prepare_dataset(con, dataset.id), memo=simulate.new_memo(), draws=simulate.new_draws())
     calls = []
     real = simulate.latent
     monkeypatch.setattr(simulate, "latent", lambda *a, **k: calls.append(a[3]) or real(*a, **k))
     result = simulate.simulate(prep, policy=POLICIES[1])
     assert sorted(calls) == list(range(simulate.DEFAULT_REPLICATES)) and prep.draws.total_bytes() == 0
-    fresh = dataclasses.replace(prep, memo={}, draws=simulate.new_draws())
+    fresh = dataclasses.replace(prep, memo=simulate.new_memo(), draws=simulate.new_draws())
     monkeypatch.setattr(simulate, "DRAW_BYTES", 512 * 2**20)
     assert _figures(simulate.simulate(fresh, policy=POLICIES[1])) == _figures(result)
 

@@ -23,7 +23,7 @@ from ui import database
 from ui.database import data_cursor, db_key, on_spark
 from ui.recent import Recent
 
-TTL = 3600
+TTL = memory.RESULTS_IDLE_SECONDS
 # The results handed out lately, as they are (ui.recent): no hashing, no unpickled copy. They are the
 # unpickled copies of what Streamlit's caches hold pickled, so they are bounded in bytes as those are.
 RECENT_MAX_BYTES = 256 * 1024 * 1024
@@ -159,19 +159,14 @@ def unavailable(dataset_id: str) -> dict[str, str]:
 
 def prepared_bytes(prep: simulate.Prepared) -> int:
     """Bytes a Prepared holds: its frame (once loaded), arrays and calibration (measured once), its replicates'
-    shared draws (as measured when kept), and its memo of replays (measured by one entry, as it grows:
-    walking thousands of small dicts at every page run would cost more than it tells)."""
+    shared draws (as measured when kept), and its memo of replays (each entry measured when kept)."""
     frame = prep.loaded_frame()   # counted once it is loaded (the calibration's charts load it)
     base, counted = _base_bytes.get(prep, (None, None))
     if base is None or counted is not frame:
         base = memory.size_of((frame, prep.data, prep.calibration))
         _base_bytes[prep] = (base, frame)
     base += prep.draws.total_bytes()
-    memo = dict(prep.memo)  # a copy: another session's replay may add to it meanwhile
-    if not memo:
-        return base
-    key, value = next(iter(memo.items()))
-    return base + len(memo) * memory.size_of((key, value))
+    return base + prep.memo.total_bytes()
 
 
 _base_bytes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -31,7 +31,7 @@ from ui import recent
 
 # All the kept specs together (their data included), and how long an unused one stays.
 MAX_BYTES = 64 * 1024 * 1024
-IDLE_SECONDS = 3600.0
+IDLE_SECONDS = memory.RESULTS_IDLE_SECONDS
 
 # A chart: Altair's, or one written as its Vega-Lite spec (analytics.charts.Spec).
 Chart = alt.TopLevelMixin | charts.Spec

@@ -13,6 +13,7 @@ from analytics import db, external, generate, importer, simulate
 from analytics.formats import Readings
 from analytics.text import md
 from ui import copy_link, downloads, picker, recent
+from ui.cached import TTL
 from ui.database import connection, cursor, db_key
 
 GENERATE_MIN = 100
@@ -115,7 +116,7 @@ def _rename_delete(dataset: db.Dataset) -> None:
             st.rerun()
 
 
-@st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
+@st.cache_data(max_entries=16, ttl=TTL, show_spinner=False)
 def _problem_rows(database: str, dataset_id: str, warned: bool) -> pl.DataFrame:
     with cursor() as cur:
         return (importer.warned_rows if warned else importer.refused_rows)(cur, dataset_id)

@@ -8,6 +8,7 @@ from datetime import date
 import streamlit as st
 
 from analytics import report
+from ui.cached import TTL
 from ui.database import data_cursor, db_key
 from ui.recent import Recent
 
@@ -19,7 +20,7 @@ class Options:
 
 
 # Asked for several times a run (the filters, the page): kept as it is (ui.recent).
-_RECENT = Recent(max_entries=32, ttl=3600)
+_RECENT = Recent(max_entries=32, ttl=TTL)
 
 
 def filter_options(dataset_id: str) -> Options:
@@ -28,7 +29,7 @@ def filter_options(dataset_id: str) -> Options:
 
 
 # A stored data set never changes after its import, so its options can be kept for a long time.
-@st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
+@st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)
 def _filter_options(database: str, dataset_id: str) -> Options:
     with data_cursor(dataset_id) as cur:
         found = report.filter_options(cur, dataset_id)

@@ -17,7 +17,7 @@ def prepared(dataset_id: str) -> simulate.Prepared:
     return cached.prepared(dataset_id)
 
 
-@st.cache_data(max_entries=256, ttl=3600, show_spinner=False)
+@st.cache_data(max_entries=256, ttl=cached.TTL, show_spinner=False)
 def _simulated(database: str, dataset_id: str, policy: Policy, replicates: int, seed: int) -> dict:
     if on_spark(dataset_id):
         return cached.spark_whatif(dataset_id).simulate(policy, replicates, seed)
@@ -28,7 +28,7 @@ def simulated(dataset_id: str, policy: Policy, replicates: int, seed: int) -> di
     return _simulated(db_key(), dataset_id, policy, int(replicates), int(seed))
 
 
-@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+@st.cache_data(max_entries=64, ttl=cached.TTL, show_spinner=False)
 def _swept(database: str, dataset_id: str, param: str, values: tuple, policy: Policy, replicates: int, seed: int):
     result = simulate.sweep(prepared(dataset_id), param, list(values), policy=policy, replicates=replicates, seed=seed)
     return simulate.sweep_frame(result)
@@ -39,7 +39,7 @@ def swept(dataset_id: str, param: str, values: tuple, policy: Policy, replicates
     return _swept(db_key(), dataset_id, param, tuple(values), policy, int(replicates), int(seed))
 
 
-@st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
+@st.cache_data(max_entries=16, ttl=cached.TTL, show_spinner=False)
 def _self_check(database: str, dataset_id: str) -> dict:
     return simulate.self_check(prepared(dataset_id))
 
