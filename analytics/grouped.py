@@ -84,13 +84,13 @@ def _aggregate(frame: pl.LazyFrame, spec: Grouped) -> pl.LazyFrame:
     exprs = [m.partial_expr(n, exact=True) for n in spec.partials]
     if spec.by is None:
         return frame.select(pl.lit(None, pl.String).alias("key"), *exprs)
-    if isinstance(spec.by, tuple):
-        # Nulls stay nulls in the JSON, so a group key never confuses a missing value with a label. The
-        # groups are found on the columns and only their keys encoded: encoding every row costs 5x more.
-        key = pl.struct(*spec.by).struct.json_encode().alias("key")
-        return (frame.group_by(*(pl.col(c).cast(pl.String) for c in spec.by)).agg(exprs)
-                .select(key, *(pl.col(n) for n in spec.partials)))
-    return frame.group_by(pl.col(spec.by).cast(pl.String).alias("key")).agg(exprs)
+    # The groups are found on the columns as they are and only the groups' keys made text: a key made
+    # for every row (a cast, even of text to text, or an encoding) costs as much as the grouping again.
+    by = spec.by if isinstance(spec.by, tuple) else (spec.by,)
+    groups = frame.group_by(*by).agg(exprs).with_columns(pl.col(c).cast(pl.String) for c in by)
+    # Several columns: nulls stay nulls in the key's JSON, so a key never confuses a missing value with a label.
+    key = pl.struct(*by).struct.json_encode() if isinstance(spec.by, tuple) else pl.col(spec.by)
+    return groups.select(key.alias("key"), *(pl.col(n) for n in spec.partials))
 
 
 def _long(agg: pl.DataFrame, spec: Grouped) -> list[pl.DataFrame]:
@@ -118,11 +118,35 @@ def empty() -> pl.DataFrame:
 
 
 def tally(frames: p.Frames, specs: Iterable[Grouped]) -> pl.DataFrame:
-    """One chunk's partials, long: every spec's aggregate over its grain's frame, collected together."""
+    """One chunk's partials, long: every spec's aggregate over its grain's frame, collected together. A
+    whole-frame spec's partial that a spec by groups of the same grain also tallies is not aggregated
+    again: its rows are that spec's groups' rows, under the whole's name and no key, which add up
+    (add) to the whole's, a distribution value by value (every row is in one group, nulls in theirs)."""
     specs = list(specs)
-    aggs = pl.collect_all([_aggregate(getattr(frames, s.grain), s) for s in specs])
-    parts = [rows for agg, spec in zip(aggs, specs, strict=True) for rows in _long(agg, spec)]
-    return pl.concat(parts, how="vertical") if parts else empty()
+    taken = _taken_from_groups(specs)
+    own = [s if s.name not in taken else Grouped(s.name, s.grain, s.by, tuple(n for n in s.partials if n not in taken[s.name][1]))
+           for s in specs]
+    own = [s for s in own if s.partials]
+    aggs = pl.collect_all([_aggregate(getattr(frames, s.grain), s) for s in own])
+    long = {(spec.name, name): rows for agg, spec in zip(aggs, own, strict=True)
+            for name, rows in zip(spec.partials, _long(agg, spec), strict=True)}
+    for whole, (source, partials) in taken.items():
+        for name in partials:
+            long[whole, name] = long[source, name].with_columns(pl.lit(whole).alias("spec"),
+                                                                pl.lit(None, pl.String).alias("key"))
+    return pl.concat(list(long.values()), how="vertical") if long else empty()
+
+
+def _taken_from_groups(specs: list[Grouped]) -> dict[str, tuple[str, set[str]]]:
+    """Whole-frame spec name -> (the spec by groups of its grain sharing most of its partials, those
+    partials)."""
+    out: dict[str, tuple[str, set[str]]] = {}
+    for whole in (s for s in specs if s.by is None):
+        for by in (s for s in specs if s.by is not None and s.grain == whole.grain):
+            shared = set(whole.partials) & set(by.partials)
+            if len(shared) > len(out.get(whole.name, ("", set()))[1]):
+                out[whole.name] = (by.name, shared)
+    return out
 
 
 def add(long: pl.DataFrame | Iterable[pl.DataFrame]) -> pl.DataFrame:
