@@ -69,26 +69,44 @@ def _next_start(period: str) -> pl.Expr:
     return pl.col("period").dt.offset_by(pipelines.PERIODS[period])
 
 
-def per_period(frames: pipelines.Frames, names: tuple[str, ...], time_col: str, period: str,
-               last_day: date | None, first_day: date | None = None) -> pl.LazyFrame:
-    """One row per complete period that has data, oldest first: `period` (its first day) and the named
-    metrics' partials, each computed on its own grain's frame (finalise them with `finalise`). A period that runs past `last_day` (the data's or the
-    selection's last day) or starts before `first_day` is incomplete and left out."""
-    by_grain = metrics.partial_exprs(n for name in names for n in metrics.get(name).figure.partials)
-    parts = [
-        getattr(frames, grain).filter(pl.col(time_col).is_not_null())
-        .group_by(pipelines.period_start(time_col, period).alias("period")).agg(exprs)
-        for grain, exprs in by_grain.items()
-    ]
+def per_period(frames: pipelines.Frames, names: tuple[str, ...], time_col: str, period: str) -> pl.DataFrame:
+    """The named metrics' partials per `period` (its first day), each computed on its own grain's frame,
+    exact (a sum as a decimal), one row per period that has data, oldest first, and one with no period
+    for rows without the anchor's date: the rows add up to the selection's own partials (whole)."""
+    by_grain = metrics.partial_exprs((n for name in names for n in metrics.get(name).figure.partials), exact=True)
+    parts = [getattr(frames, grain).group_by(pipelines.period_start(time_col, period).alias("period")).agg(exprs)
+             for grain, exprs in by_grain.items()]
     out = parts[0]
     for part in parts[1:]:
-        out = out.join(part, on="period", how="full", coalesce=True)
-    out = out.sort("period")
+        out = out.join(part, on="period", how="full", coalesce=True, nulls_equal=True)
+    return out.sort("period", nulls_last=True).collect()
+
+
+def complete(partials: pl.DataFrame, period: str, last_day: date | None, first_day: date | None = None) -> pl.DataFrame:
+    """per_period's rows of complete periods: a period that runs past `last_day` (the data's or the
+    selection's last day) or starts before `first_day` is incomplete and left out, as are undated rows."""
+    out = partials.filter(pl.col("period").is_not_null())
     if last_day is not None:
         out = out.filter(_next_start(period) <= pl.lit(last_day + timedelta(days=1)))
     if first_day is not None:
         out = out.filter(pl.col("period") >= pl.lit(first_day))
     return out
+
+
+def whole(partials: pl.DataFrame) -> pl.DataFrame:
+    """per_period's rows added up into the selection's one row of partials: counts and sums added, a
+    distribution's counts added value by value (the selection's own, without another pass over its rows)."""
+    columns = []
+    for name in partials.columns:
+        if name == "period":
+            continue
+        if metrics.PARTIALS[name].distribution:
+            runs = partials.select(pl.col(name).explode()).unnest(name).drop_nulls("n")
+            columns.append(runs.group_by("v").agg(pl.col("n").sum()).sort("v")
+                           .select(pl.struct("n", "v").implode().alias(name)))
+        else:
+            columns.append(partials.select(pl.col(name).sum()))
+    return pl.concat(columns, how="horizontal")
 
 
 def finalise(partials: pl.DataFrame, names: tuple[str, ...]) -> pl.DataFrame:
@@ -136,9 +154,9 @@ def compute(con: duckdb.DuckDBPyConnection, dataset_id: str, filters: Filters,
         for name in per:
             for grain, columns in metrics.get(name).reads.items():
                 reads.setdefault(grain, {time_col}).update(columns)
-        frames = load(con, dataset_id, filters, reads)
-        total_row = metrics.scalars_row(frames, per)
-        series = finalise(per_period(frames, per, time_col, period, last, first).collect(), per)
+        partials = per_period(load(con, dataset_id, filters, reads), per, time_col, period)
+        total_row = metrics.finalise_row(whole(partials), per)
+        series = finalise(complete(partials, period, last, first), per)
     win = window(comparison, filters, bounds)
     current: dict = {}
     before: dict = {}
