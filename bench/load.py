@@ -355,11 +355,16 @@ def _cache_words(r: dict) -> list[str]:
     rest = [(t, mb - caches[t]) for t, mb in r["rss_curve"] if t in caches]
     words = ["Caches: what the server's caches held (its metrics, `/_stcore/metrics`: Streamlit's cached "
              "results and the dashboard's own, each bounded in bytes; README, \"Serving a team\"). They grow "
-             "while new results arrive until their limits, then drop the least recently used."]
+             "while new results arrive until their limits, then drop the least recently used; since commit "
+             "b3addc4 they also drop a result nobody asked for in 10 minutes, and the what-if engine's "
+             "remembered replays are among them."]
     later = [v for t, v in rest if t >= 300]
     if later:
         words[0] += (f" RSS less caches: {later[0]:,.0f} MB at minute 5, {later[-1]:,.0f} MB at the end "
                      f"({min(later):,.0f} to {max(later):,.0f} MB in between).")
+    settled = [mb for t, mb in r["rss_curve"] if t >= 600]
+    if settled:
+        words[0] += f" RSS from minute 10 to the end: {min(settled):,.0f} to {max(settled):,.0f} MB."
     return [*words, ""]
 
 
