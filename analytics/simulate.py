@@ -122,9 +122,11 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -570,15 +572,35 @@ def _summaries(prep: Prepared, policies: list[Policy], replicates: int, seed: in
     """Per policy, each figure over the replicates, for these orders and for a resampled period. Every
     policy of a replicate shares its draws, and a (policy, seed, replicate) already replayed on this
     Prepared is not replayed again."""
-    per_k = []
-    for k in range(replicates):   # replicate by replicate: its shared part made once for every policy,
-        # even when the store of shared parts is full (new_draws)
+    def one(k: int) -> list:
+        # Replicate by replicate: its shared part made once for every policy, even when the store of
+        # shared parts is full (new_draws).
         missing = any((p, seed, k) not in prep.memo for p in policies)
         shared = _shared(prep, seed, k) if missing else None
-        per_k.append([replicate_figures(prep, p, seed, k, shared=shared) for p in policies])
+        return [replicate_figures(prep, p, seed, k, shared=shared) for p in policies]
+
+    per_k = _each(one, range(replicates), prep.data.n)
     rows = [[found[i] for found in per_k] for i in range(len(policies))]
     names = list(rows[0][0][0])
     return [tuple({n: np.array([r[part][n] for r in per]) for n in names} for part in (0, 1)) for per in rows]
+
+
+# Orders from which a replay's replicates run on threads at once (their arrays' work lets go of
+# Python's lock); below, the threads cost more than they give.
+THREADED_FROM = 200_000
+_POOL: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _each(fn: Callable, ks: Iterable[int], orders: int) -> list:
+    """[fn(k) for k in ks], on the process's threads (one per core) when the data set is large."""
+    global _POOL
+    ks = list(ks)
+    workers = min(len(ks), os.cpu_count() or 1)
+    if orders < THREADED_FROM or workers < 2:
+        return [fn(k) for k in ks]
+    if _POOL is None or _POOL[0] != os.getpid():   # a forked child makes its own (the parent's threads are not in it)
+        _POOL = (os.getpid(), ThreadPoolExecutor(max_workers=os.cpu_count(), thread_name_prefix="replicates"))
+    return list(_POOL[1].map(fn, ks))
 
 
 def _difference(scen: Summaries, base: Summaries) -> Summaries:
