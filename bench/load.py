@@ -72,6 +72,24 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK   # utime, stime: fields 14 and 15 of stat
 
 
+def browser_cpu_seconds() -> float:
+    """CPU seconds used so far by every Chromium process on the machine (browser, renderers, GPU and
+    utility processes), counting those already gone through their parents' cutime and cstime. The
+    benchmark's browsers are the only Chromium running while it runs; this is the browsers' share of
+    the two cores, beside the server's (cpu_seconds)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+            if "chromium" not in (stat.parent / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace"):
+                continue
+        except OSError:
+            continue
+        fields = text.rsplit(")", 1)[1].split()
+        total += sum(int(f) for f in fields[11:15])   # utime, stime, cutime, cstime
+    return total / TICK
+
+
 def memory_mb(pid: int) -> dict[str, float]:
     """The process's resident memory now (VmRSS) and at its highest (VmHWM), in MB."""
     out = {}
@@ -139,11 +157,12 @@ class Recorder:
         self.times: dict[str, list[float]] = {k: [] for k in STEPS}
         self.errors: dict[str, list[str]] = {k: [] for k in STEPS}
         self.cpu: dict[str, list[float]] = {k: [] for k in STEPS}
+        self.browser_cpu: dict[str, list[float]] = {k: [] for k in STEPS}
         self.when: list[tuple[float, str, float]] = []   # (seconds since start, step, time): for a soak
         self.started = time.monotonic()
 
     async def step(self, name: str, page, action, condition: str, arg=None) -> bool:
-        cpu = cpu_seconds(self.pid)
+        cpu, browser_cpu = cpu_seconds(self.pid), browser_cpu_seconds() if self.split_cpu else 0.0
         started = time.perf_counter()
         try:
             await action()
@@ -153,6 +172,7 @@ class Recorder:
             return False
         if self.split_cpu:
             self.cpu[name].append(cpu_seconds(self.pid) - cpu)
+            self.browser_cpu[name].append(browser_cpu_seconds() - browser_cpu)
         self.times[name].append(took)
         self.when.append((time.monotonic() - self.started, name, took))
         shown = await page.locator(ERROR_BOX).all_inner_texts()
@@ -208,20 +228,23 @@ async def _sessions(base: str, dataset: str, n: int, rounds: int, until: float |
             await page.context.close()
             if any(warm.errors.values()):
                 rec.errors["open"].append(f"the unmeasured first pass failed: {warm.errors}")
-            rec.cpu_start = cpu_seconds(rec.pid)
+            rec.cpu_start, rec.browser_cpu_start = cpu_seconds(rec.pid), browser_cpu_seconds()
             rec.started = time.monotonic()
 
-            async def one(i: int) -> None:
+            async def one(i: int):
                 context = await browser.new_context(viewport={"width": 1300, "height": 1400})
                 page = await context.new_page()
                 r = 0
                 while r < rounds if until is None else time.monotonic() < until:
                     await run_script(page, base, dataset, i, r, rec)
                     r += 1
-                await context.close()
+                return context
 
-            await asyncio.gather(*(one(i) for i in range(n)))
-            rec.cpu_end = cpu_seconds(rec.pid)
+            contexts = await asyncio.gather(*(one(i) for i in range(n)))
+            # Read before the contexts close: a closed context's renderer goes, and its CPU with it.
+            rec.cpu_end, rec.browser_cpu_end = cpu_seconds(rec.pid), browser_cpu_seconds()
+            for context in contexts:
+                await context.close()
         finally:
             await browser.close()
 
@@ -256,7 +279,9 @@ def measure(orders: int, seed: int, sessions: int, rounds: int, soak_minutes: fl
         t = rec.times[name]
         steps[name] = {"n": len(t), "p50": _pct(t, 50), "p95": _pct(t, 95), "max": max(t) if t else None,
                        "errors": len(rec.errors[name]), "error_examples": rec.errors[name][:3],
-                       "cpu_s": statistics.mean(rec.cpu[name]) if rec.cpu[name] else None}
+                       "cpu_s": statistics.mean(rec.cpu[name]) if rec.cpu[name] else None,
+                       "browser_cpu_s": (statistics.mean(rec.browser_cpu[name])
+                                         if rec.browser_cpu[name] else None)}
     return {
         "orders": orders, "sessions": sessions, "rounds": rounds, "soak_minutes": soak_minutes,
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "commit": _commit(),
@@ -264,6 +289,7 @@ def measure(orders: int, seed: int, sessions: int, rounds: int, soak_minutes: fl
         "log_errors": log_errors[:5], "wall_s": wall,
         "server_cpu_s": rec.cpu_end - rec.cpu_start,
         "cpu_per_step": (rec.cpu_end - rec.cpu_start) / done if done else None,
+        "browser_cpu_per_step": (rec.browser_cpu_end - rec.browser_cpu_start) / done if done else None,
         "rss_start_mb": rss_start, "rss_end_mb": mem["VmRSS"], "peak_rss_mb": mem["VmHWM"],
         "rss_curve": [(round(t, 1), round(mb, 1)) for t, mb, *_ in sampler.points],
         "cache_curve": [(round(t, 1), round(c[0], 1)) for t, _, *c in sampler.points if c and c[0] is not None],
@@ -299,16 +325,21 @@ def markdown(results: dict) -> list[str]:
         "not depend on it (though a loaded machine inflates it somewhat: the load average at the end of each",
         "run is given). Errors count error boxes, steps that did not finish, and exceptions in the server's log.",
         "",
-        "| orders | sessions | steps | errors | server CPU-s per step | peak RSS MB | wall s | load avg | measured |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "The browsers' CPU seconds (every Chromium process: renderers, GPU, network and the browser itself)",
+        "are counted as the server's are, from /proc. They are most of the work of a step; their own part",
+        "does not depend on the server, and the two cores are shared by both.",
+        "",
+        "| orders | sessions | steps | errors | server CPU-s per step | browsers' CPU-s per step | peak RSS MB "
+        "| wall s | load avg | measured |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in sorted(runs, key=lambda r: (r["orders"], r["sessions"], r.get("note", ""))):
         out.append(f"| {r['orders']:,} | {r['sessions']} | {r['steps_done']} | {r['errors']} | "
-                   f"{_s(r['cpu_per_step'], 3)} | {r['peak_rss_mb']:,.0f} | {r['wall_s']:.0f} | "
+                   f"{_s(r['cpu_per_step'], 3)} | {_s(r.get('browser_cpu_per_step'), 3)} | {r['peak_rss_mb']:,.0f} | {r['wall_s']:.0f} | "
                    f"{r.get('load_average', 0):.1f} | {r['measured_at']}, {r['commit']}"
                    + (f"; {r['note']}" if r.get("note") else "") + " |")
-    out += ["", "Per step: p50 / p95 seconds from the click to the result on screen (server CPU-s of the step, "
-                "with one session).", "",
+    out += ["", "Per step: p50 / p95 seconds from the click to the result on screen (with one session, in "
+                "brackets: the step's CPU seconds, the server's / the browser's).", "",
             "| orders | sessions | " + " | ".join(STEPS) + " |",
             "| ---: | ---: | " + " | ".join("---" for _ in STEPS) + " |"]
     for r in sorted(runs, key=lambda r: (r["orders"], r["sessions"], r.get("note", ""))):
@@ -317,7 +348,8 @@ def markdown(results: dict) -> list[str]:
             s = r["steps"][name]
             cell = f"{_s(s['p50'])} / {_s(s['p95'])}"
             if s["cpu_s"] is not None:
-                cell += f" ({s['cpu_s']:.2f})"
+                browser = s.get("browser_cpu_s")
+                cell += f" ({s['cpu_s']:.2f})" if browser is None else f" ({s['cpu_s']:.2f} / {browser:.2f})"
             if s["errors"]:
                 cell += f", {s['errors']} errors"
             cells.append(cell)
@@ -389,7 +421,26 @@ def targets(runs: list[dict]) -> list[str]:
         verdict = "met" if worst <= goal else f"missed by {worst / goal:.1f}x"
         lines.append(f"- {orders:,} orders, {sessions} sessions, every step's p95 < {goal:g} s: worst {worst:.2f} s, "
                      f"{verdict} (with the browsers on the same 2 cores, load average {found[-1]['load_average']:.0f}).")
+        lines += floor_words(plain, orders, sessions)
     return lines
+
+
+def floor_words(plain: list[dict], orders: int, sessions: int) -> list[str]:
+    """How soon a step can end at all when `sessions` take it at the same moment: the CPU seconds the
+    server and one browser spend on it (from the latest one-session run that split them) times the
+    sessions, over the machine's cores. The last session to finish cannot finish before that."""
+    alone = [r for r in plain if r["orders"] == orders and r["sessions"] == 1
+             and all(s.get("browser_cpu_s") is not None for s in r["steps"].values())]
+    if not alone:
+        return []
+    cores = os.cpu_count() or 1
+    steps = alone[-1]["steps"]
+    floors = {name: sessions * (s["cpu_s"] + s["browser_cpu_s"]) / cores for name, s in steps.items()}
+    worst = max(floors, key=floors.get)
+    share = steps[worst]["browser_cpu_s"] / (steps[worst]["cpu_s"] + steps[worst]["browser_cpu_s"])
+    return [f"  The CPU alone puts a floor under that on this machine: {sessions} sessions x the CPU one session's "
+            f"step costs, over {cores} cores. " + ", ".join(f"{n} {v:.2f} s" for n, v in floors.items())
+            + f". The {worst} step's floor, {floors[worst]:.2f} s, is {share:.0%} the browsers' own work."]
 
 
 def write_section(results: dict, out: Path) -> None:
@@ -445,9 +496,10 @@ def main(argv: list[str] | None = None) -> int:
                 key += "-" + re.sub(r"[^a-z0-9]+", "-", args.note.lower()).strip("-")
             results[key] = r
             print(f"  {r['steps_done']} steps, {r['errors']} errors, server CPU {_s(r['cpu_per_step'], 3)} s per step, "
-                  f"peak RSS {r['peak_rss_mb']:,.0f} MB, {r['wall_s']:.0f} s")
+                  f"browsers' CPU {_s(r['browser_cpu_per_step'], 3)} s per step, peak RSS {r['peak_rss_mb']:,.0f} MB, {r['wall_s']:.0f} s")
             for name, s in r["steps"].items():
-                cpu = f", CPU {s['cpu_s']:.3f} s" if s["cpu_s"] is not None else ""
+                cpu = (f", CPU {s['cpu_s']:.3f} s (browsers {s['browser_cpu_s']:.3f} s)"
+                       if s["cpu_s"] is not None else "")
                 print(f"    {name:14} p50 {_s(s['p50'])} s  p95 {_s(s['p95'])} s  n={s['n']}  "
                       f"errors={s['errors']}{cpu} {s['error_examples'][:1] or ''}")
             args.results.write_text(json.dumps(results, indent=1) + "\n")

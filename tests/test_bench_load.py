@@ -24,10 +24,24 @@ def test_two_sessions_go_through_the_script_and_the_figures_are_written(tmp_path
     for name, step in r["steps"].items():
         assert step["n"] == 2 and 0 < step["p50"] <= step["p95"] <= step["max"], name
     assert r["server_cpu_s"] > 0 and r["cpu_per_step"] == r["server_cpu_s"] / 10
+    # The browsers draw every page: their CPU is counted too, and is more than the server's.
+    assert r["browser_cpu_per_step"] > r["cpu_per_step"], r
     assert 50 < r["rss_start_mb"] <= r["peak_rss_mb"] and r["rss_curve"]
     text = out.read_text()
     assert "kept as it is" in text and text.count(load.SECTION) == 1
     assert "| 2,000 | 2 | 10 | 0 |" in text
+
+
+def test_the_floor_under_a_step_is_the_cpu_of_all_sessions_over_the_cores(monkeypatch):
+    monkeypatch.setattr(load.os, "cpu_count", lambda: 2)
+    steps = {"open": {"cpu_s": 0.1, "browser_cpu_s": 2.9}, "page": {"cpu_s": 0.05, "browser_cpu_s": 0.7}}
+    alone = {"orders": 50_000, "sessions": 1, "steps": steps}
+    (words,) = load.floor_words([alone], 50_000, 4)
+    # 4 x (0.1 + 2.9) / 2 = 6.00; 4 x (0.05 + 0.7) / 2 = 1.50; the browser's share of open: 2.9 / 3.0.
+    assert "open 6.00 s, page 1.50 s" in words and "open step's floor, 6.00 s, is 97% the browsers'" in words
+    # A one-session run from before the browsers' CPU was counted gives no floor.
+    old = {"orders": 50_000, "sessions": 1, "steps": {"open": {"cpu_s": 0.1, "browser_cpu_s": None}}}
+    assert load.floor_words([old], 50_000, 4) == []
 
 
 def test_proc_readings_of_this_process():
