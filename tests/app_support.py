@@ -61,3 +61,18 @@ def open_page(page: str, query: dict[str, str] | None = None, timeout: float = 6
 def problems(at: AppTest) -> list[str]:
     """Uncaught exceptions and error messages on the page: a page must show neither."""
     return [e.value for e in at.exception] + [e.value for e in at.error]
+
+
+def open_table(at: AppTest, key: str) -> AppTest:
+    """Open the table under the chart `key` of views.table_result, as a click on its expander does (the
+    table is drawn only when open)."""
+    at.session_state[f"{key}_open"] = True
+    return at.run()
+
+
+def open_tables(at: AppTest) -> AppTest:
+    """Open every chart's table on the page (open_table for each closed one), in one run."""
+    closed = [e.key for e in at.expander if e.key and e.key.endswith("_open") and not at.session_state[e.key]]
+    for key in closed:
+        at.session_state[key] = True
+    return at.run() if closed else at

@@ -54,6 +54,7 @@ def test_a_link_opens_the_sellers_own_view(eleven):
     at = s.open_page("sellers", {"dataset": eleven[1], "shown": "S1"})
     assert s.problems(at) == [] and not at.warning
     assert _view(at) == ["Seller S1 by week"]
+    s.open_table(at, "sl_trend")
     assert _weeks(at) == [(date(2026, 1, 5), 2, 2), (date(2026, 1, 12), 1, 1), (date(2026, 1, 19), 0, 0),
                           (date(2026, 1, 26), 0, 0), (date(2026, 2, 2), 1, 1)]
     (link,) = _orders_link(at)

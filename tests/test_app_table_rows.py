@@ -44,7 +44,7 @@ def _links(at) -> dict[str, str]:
         "See the 2 orders: Wallet, refunds": "g.of=refunds&g.refund_channel=wallet"}),
 ])
 def test_a_selected_row_links_to_its_orders(eleven, page, key, shown, expected):  # noqa: F811
-    at = s.open_page(page, {"dataset": eleven[1]})
+    at = s.open_table(s.open_page(page, {"dataset": eleven[1]}), key)
     assert s.problems(at) == []
     before = _links(at)
     _select(at, key, shown)

@@ -36,7 +36,7 @@ def demo(tmp_path_factory):
 
 def test_shown_tables_leave_empty_cells_blank_and_rename_columns(demo, monkeypatch):
     monkeypatch.setenv("CANCELLATION_LAB_DB", str(demo[0]))
-    at = s.open_page("overview")
+    at = s.open_table(s.open_page("overview"), "ov_lifecycle")
     assert s.problems(at) == []
     shown = at.dataframe[0].proto
     assert shown.placeholder == ""
@@ -122,3 +122,15 @@ def test_the_refunds_page_sends_the_curves_counts_not_a_row_per_refund(demo, mon
     shown = [d.value for d in at.dataframe if "share_done" in d.value.columns]
     assert len(shown) == 1 and shown[0]["refunds"].sum() == refunds and len(shown[0]) < refunds / 4
     assert "The downloads hold every refund with both of its waiting times." in [c.value for c in at.caption]
+
+
+def test_a_charts_table_is_drawn_only_when_its_expander_is_opened(demo, monkeypatch):
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(demo[0]))
+    at = s.open_page("reasons", {"dataset": demo[1]})
+    assert s.problems(at) == []
+    keys = [d.key for d in at.dataframe]
+    assert "rs_reasons_table_df" not in keys and "rs_reasons_open" in at.session_state
+    at = s.open_table(at, "rs_reasons")
+    assert s.problems(at) == []
+    (table,) = [d.value for d in at.dataframe if d.key == "rs_reasons_table_df"]
+    assert table["requests"].sum() > 0

@@ -188,7 +188,7 @@ SPARK_TIMEOUT = 600
 
 
 def _overview(dataset_id: str, **query):
-    at = s.open_page("overview", {"dataset": dataset_id, **query}, timeout=SPARK_TIMEOUT)
+    at = s.open_tables(s.open_page("overview", {"dataset": dataset_id, **query}, timeout=SPARK_TIMEOUT))
     assert s.problems(at) == []
     return at
 

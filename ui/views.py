@@ -175,13 +175,19 @@ def table_result(result: report.Table, *, name: str, key: str, chart: Callable[.
         else:
             downloads.chart(figure, name, key=f"{key}_chart")
     if show_table:
-        with table_box or st.container(), st.expander(f"{result.label}: the table", expanded=chart is None if expanded is None else expanded):
-            rows = orders_of is not None and name in ROW_TABLES and not on_spark(orders_of[0])
-            picked = downloads.table(result.frame, name, key=f"{key}_table", column_order=column_order,
-                                     on_select="rerun" if rows else "ignore")
-            selected = picked.selection.rows if picked is not None else []
-            if selected and selected[0] < result.frame.height:
-                drill.row_links(*orders_of, name, result.frame.row(selected[0], named=True))
+        with table_box or st.container():
+            # Drawn only when open (the opening reruns the page): a closed table was sent and laid out by the
+            # browser on every run, a sixth of the Reasons page's work in the browser.
+            box = st.expander(f"{result.label}: the table", expanded=chart is None if expanded is None else expanded,
+                              key=f"{key}_open", on_change="rerun")
+            if box.open:
+                with box:
+                    rows = orders_of is not None and name in ROW_TABLES and not on_spark(orders_of[0])
+                    picked = downloads.table(result.frame, name, key=f"{key}_table", column_order=column_order,
+                                             on_select="rerun" if rows else "ignore")
+                    selected = picked.selection.rows if picked is not None else []
+                    if selected and selected[0] < result.frame.height:
+                        drill.row_links(*orders_of, name, result.frame.row(selected[0], named=True))
     for column, why in result.notes.items():
         not_available(f"{result.label}, {tables.column_words(column).lower()}", why)
     return state
