@@ -21,7 +21,7 @@ def connection(path: str) -> duckdb.DuckDBPyConnection:
 
 def cursor() -> duckdb.DuckDBPyConnection:
     """A cursor of the process's connection (its own transaction), for one query or one thread."""
-    return connection(str(db.db_path())).cursor()
+    return db.cursor(connection(str(db.db_path())))
 
 
 def db_key() -> str:
@@ -85,7 +85,7 @@ def data_cursor(dataset_id: str) -> duckdb.DuckDBPyConnection:
     """A cursor on the connection that holds the data set's rows: the database's for a stored data set,
     its Parquet views' for an external one (the same queries read both)."""
     src = source_of(dataset_id)
-    return src.con.cursor() if src is not None else cursor()
+    return db.cursor(src.con) if src is not None else cursor()
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
