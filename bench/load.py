@@ -66,10 +66,16 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 # --- the server process, from /proc ----------------------------------------------------------------------
 
+def _cpu_ticks(stat: str, children: bool = False) -> int:
+    """utime + stime (fields 14 and 15 of /proc/<pid>/stat), with children: + cutime + cstime (16, 17),
+    the CPU of the process's children it has waited for."""
+    fields = stat.rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15 if children else 13])
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds the process has used (all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK   # utime, stime: fields 14 and 15 of stat
+    return _cpu_ticks(Path(f"/proc/{pid}/stat").read_text()) / TICK
 
 
 def browser_cpu_seconds() -> float:
@@ -85,8 +91,7 @@ def browser_cpu_seconds() -> float:
                 continue
         except OSError:
             continue
-        fields = text.rsplit(")", 1)[1].split()
-        total += sum(int(f) for f in fields[11:15])   # utime, stime, cutime, cstime
+        total += _cpu_ticks(text, children=True)
     return total / TICK
 
 

@@ -66,13 +66,17 @@ def problems(at: AppTest) -> list[str]:
 def open_table(at: AppTest, key: str) -> AppTest:
     """Open the table under the chart `key` of views.table_result, as a click on its expander does (the
     table is drawn only when open)."""
-    at.session_state[f"{key}_open"] = True
+    from ui.views import table_open_key
+
+    at.session_state[table_open_key(key)] = True
     return at.run()
 
 
 def open_tables(at: AppTest) -> AppTest:
     """Open every chart's table on the page (open_table for each closed one), in one run."""
-    closed = [e.key for e in at.expander if e.key and e.key.endswith("_open") and not at.session_state[e.key]]
+    from ui.views import table_open_key
+
+    closed = [e.key for e in at.expander if e.key and e.key.endswith(table_open_key("")) and not at.session_state[e.key]]
     for key in closed:
         at.session_state[key] = True
     return at.run() if closed else at

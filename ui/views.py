@@ -152,6 +152,11 @@ def scalar_tiles(tiles: Sequence[str], values: dict, unavailable: dict[str, str]
             column.metric(label, value, border=True, help=metrics.get(name).description + exactly(exact))
 
 
+def table_open_key(key: str) -> str:
+    """The session state's key of whether table_result's table under `key` is open."""
+    return f"{key}_open"
+
+
 def table_result(result: report.Table, *, name: str, key: str, chart: Callable[..., alt.TopLevelMixin] | None = None,
                  show_table: bool = True, on_select=None, expanded: bool | None = None, column_order=None,
                  table_box=None, orders_of: tuple[str, Filters] | None = None):
@@ -179,7 +184,7 @@ def table_result(result: report.Table, *, name: str, key: str, chart: Callable[.
             # Drawn only when open (the opening reruns the page): a closed table was sent and laid out by the
             # browser on every run, a sixth of the Reasons page's work in the browser.
             box = st.expander(f"{result.label}: the table", expanded=chart is None if expanded is None else expanded,
-                              key=f"{key}_open", on_change="rerun")
+                              key=table_open_key(key), on_change="rerun")
             if box.open:
                 with box:
                     rows = orders_of is not None and name in ROW_TABLES and not on_spark(orders_of[0])
