@@ -1,5 +1,6 @@
-"""Reasons: why buyers cancel, by stage, by payment method and over time. Clicking a reason in a chart
-narrows the rest of the page to it, and leaves under the chart a link to the orders of the part clicked."""
+"""Reasons: why buyers cancel, and a breakdown of them (by stage, by payment method, over time, how the
+requests end) in tabs. Clicking a reason in a chart narrows the rest of the page to it, and leaves under
+the chart a link to the orders of the part clicked."""
 
 from functools import partial
 
@@ -11,10 +12,11 @@ from analytics.links import Param
 from analytics.text import md
 from ui import cached, drill, views
 from ui.options import filter_options
-from ui.reasons import clicked_link, focus_from_chart, focus_notice
+from ui.reasons import BREAKDOWN, breakdown_tabs, clicked_link, focus_from_chart, focus_notice
 
 PARAMS = (
     Param("focus", "labels", (), max_items=1, label="reason in focus"),
+    BREAKDOWN,
     Param("period", "choice", "week", choices=("day", "week", "month"), label="period"),
 )
 
@@ -54,59 +56,69 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
         st.caption("Click a bar for its cancelled orders.")
 
     scope = f" · {md(charts.plain(focus))}" if focus else ""
-    st.subheader(f"By stage{scope}")
-    views.table_result(cached.table(report.reasons, dataset.id, narrowed, by="stage"), name="reasons-by-stage",
-                       key="rs_stage", orders_of=(dataset.id, narrowed),
-                       chart=partial(charts.reasons_share_chart, by="request_stage", title="Stage", selected=focus,
-                                     normalize=not focus),
-                       on_select=focus_from_chart(ctx, "rs_stage_chart", "reasons_by_stage"))
-    clicked_link("reasons_by_stage", dataset.id, narrowed)
-    st.subheader(f"By payment method{scope}")
-    views.table_result(cached.table(report.reasons, dataset.id, narrowed, by="payment_method"),
-                       name="reasons-by-payment-method", key="rs_method", orders_of=(dataset.id, narrowed),
-                       chart=partial(charts.reasons_share_chart, by="payment_method", title="Payment method", selected=focus,
-                                     normalize=not focus),
-                       on_select=focus_from_chart(ctx, "rs_method_chart", "reasons_by_payment_method"))
-    clicked_link("reasons_by_payment_method", dataset.id, narrowed)
+    # One breakdown at a time, in tabs: only the open one is computed and drawn (with all four on the page,
+    # its first view drew seven charts and a table).
+    shown, tab = breakdown_tabs(ctx)
+    with tab:
+        if shown == "stage":
+            st.subheader(f"Reasons by stage{scope}")
+            views.table_result(cached.table(report.reasons, dataset.id, narrowed, by="stage"), name="reasons-by-stage",
+                               key="rs_stage", orders_of=(dataset.id, narrowed),
+                               chart=partial(charts.reasons_share_chart, by="request_stage", title="Stage",
+                                             selected=focus, normalize=not focus),
+                               on_select=focus_from_chart(ctx, "rs_stage_chart", "reasons_by_stage"))
+            clicked_link("reasons_by_stage", dataset.id, narrowed)
 
-    period = ctx.values["period"]
-    # The period's choice beside the heading, at the left: the chart's hover toolbar takes the right end above it.
-    with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
-        st.subheader(f"Over time{scope}", width="content")
-        st.segmented_control("Period", ["day", "week", "month"], key=ctx.k("period"), label_visibility="collapsed")
-    period = st.session_state.get(ctx.k("period")) or "week"
-    # The selection's last day: periods after it are not drawn, a partial last one is dashed.
-    last_day = page_tables.last_day(ctx.filters, options.bounds.get(ctx.filters.anchor, (None, None))[1])
-    over_time = cached.table(report.reasons, dataset.id, narrowed, by="period", period=period)
-    bounds = options.bounds.get(ctx.filters.anchor, (None, None))
-    win = compare.window(ctx.comparison, ctx.filters, bounds)
-    compared = cached.compared_table(report.reasons, dataset.id, narrowed, win, by="period", period=period)
-    views.table_result(over_time, name="reasons-over-time", key="rs_time",
-                       chart=partial(charts.reasons_over_time_chart, period=period, selected=focus, last_day=last_day)
-                       if compared is None else
-                       partial(charts.reasons_over_time_compared_chart, compared=compared.frame, period=period,
-                               selected=focus, last_day=last_day, shift_days=win.shift_days,
-                               selection_label=win.legend[0], compared_label=win.legend[1],
-                               compared_last=win.compared_days[1]),
-                       on_select=focus_from_chart(ctx, "rs_time_chart", "reasons_over_time", period=period))
-    clicked_link("reasons_over_time", dataset.id, narrowed, period=period,
-                 compared=win.compared_filters(narrowed) if compared is not None else None)
-    note = charts.partial_note(over_time.frame, period, last_day) if over_time.available else None
-    if note:
-        st.caption(note)
-    if win is not None and win.note:
-        st.caption(win.note)
+        elif shown == "payment_method":
+            st.subheader(f"Reasons by payment method{scope}")
+            views.table_result(cached.table(report.reasons, dataset.id, narrowed, by="payment_method"),
+                               name="reasons-by-payment-method", key="rs_method", orders_of=(dataset.id, narrowed),
+                               chart=partial(charts.reasons_share_chart, by="payment_method", title="Payment method",
+                                             selected=focus, normalize=not focus),
+                               on_select=focus_from_chart(ctx, "rs_method_chart", "reasons_by_payment_method"))
+            clicked_link("reasons_by_payment_method", dataset.id, narrowed)
 
-    left, right = st.columns(2)
-    with left:
-        st.subheader(f"How these requests end{scope}")
-        picked = views.table_result(cached.table(report.outcomes, dataset.id, narrowed), name="request-outcomes",
-                                    key="rs_outcomes",
-                                    orders_of=(dataset.id, narrowed), chart=charts.outcomes_chart, on_select="rerun")
-        drill.follow_mark(picked, "outcomes", dataset.id, narrowed)
-    with right:
-        st.subheader("Seller response time by reason")
-        # The median and 90th percentile: room for them in half the page (the download has the mean too).
-        views.table_result(cached.table(report.response_time, dataset.id, narrowed, by="reason"),
-                           name="response-time-by-reason", key="rs_response", chart=None,
-                           column_order=["reason", "answered_requests", "p50_response_hours", "p90_response_hours"])
+        elif shown == "over_time":
+            # The period's choice beside the heading, at the left: the chart's hover toolbar takes the right end above it.
+            with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
+                st.subheader(f"Requests by reason over time{scope}", width="content")
+                st.segmented_control("Period", ["day", "week", "month"], key=ctx.k("period"), label_visibility="collapsed")
+            period = st.session_state.get(ctx.k("period")) or "week"
+            # The selection's last day: periods after it are not drawn, a partial last one is dashed.
+            bounds = options.bounds.get(ctx.filters.anchor, (None, None))
+            last_day = page_tables.last_day(ctx.filters, bounds[1])
+            over_time = cached.table(report.reasons, dataset.id, narrowed, by="period", period=period)
+            win = compare.window(ctx.comparison, ctx.filters, bounds)
+            compared = cached.compared_table(report.reasons, dataset.id, narrowed, win, by="period", period=period)
+            views.table_result(over_time, name="reasons-over-time", key="rs_time",
+                               chart=partial(charts.reasons_over_time_chart, period=period, selected=focus,
+                                             last_day=last_day)
+                               if compared is None else
+                               partial(charts.reasons_over_time_compared_chart, compared=compared.frame, period=period,
+                                       selected=focus, last_day=last_day, shift_days=win.shift_days,
+                                       selection_label=win.legend[0], compared_label=win.legend[1],
+                                       compared_last=win.compared_days[1]),
+                               on_select=focus_from_chart(ctx, "rs_time_chart", "reasons_over_time", period=period))
+            clicked_link("reasons_over_time", dataset.id, narrowed, period=period,
+                         compared=win.compared_filters(narrowed) if compared is not None else None)
+            note = charts.partial_note(over_time.frame, period, last_day) if over_time.available else None
+            if note:
+                st.caption(note)
+            if win is not None and win.note:
+                st.caption(win.note)
+
+        else:  # outcomes
+            left, right = st.columns(2)
+            with left:
+                st.subheader(f"How these requests end{scope}")
+                picked = views.table_result(cached.table(report.outcomes, dataset.id, narrowed), name="request-outcomes",
+                                            key="rs_outcomes", orders_of=(dataset.id, narrowed), chart=charts.outcomes_chart,
+                                            on_select="rerun")
+                drill.follow_mark(picked, "outcomes", dataset.id, narrowed)
+            with right:
+                st.subheader("Seller response time by reason")
+                # The median and 90th percentile: room for them in half the page (the download has the mean too).
+                views.table_result(cached.table(report.response_time, dataset.id, narrowed, by="reason"),
+                                   name="response-time-by-reason", key="rs_response", chart=None,
+                                   column_order=["reason", "answered_requests", "p50_response_hours",
+                                                 "p90_response_hours"])

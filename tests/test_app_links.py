@@ -21,7 +21,7 @@ def _database(demo, monkeypatch):
 BAD = {
     "overview": {"from": "2026-02-30", "to": "yesterday", "anchor": "ship", "payment": "card,<script>",
                  "stage": "nowhere", "nonsense": "1"},
-    "reasons": {"focus": "no_such_reason", "period": "fortnight"},
+    "reasons": {"focus": "no_such_reason", "period": "fortnight", "breakdown": "everything"},
     "refunds": {"threshold": "-3", "group": "everything", "measure": "1e9"},
     "sellers": {"sort": "drop table", "q": "x" * 500},
     "data": {"dataset": "../../etc/passwd"},
@@ -92,3 +92,34 @@ def test_switching_the_date_anchor_keeps_an_open_range_open(demo):
     at = s.open_page("overview", {"from": "2026-02-02"})
     at.sidebar.get("button_group")[0].set_value("refund").run()
     assert at.query_params.get("from") == "2026-02-02" and "to" not in at.query_params
+
+
+def test_the_reasons_breakdown_open_is_the_links_and_only_it_is_drawn(demo):
+    """Each breakdown of the Reasons page is a tab, the link's `breakdown` the open one: only its charts
+    are drawn (with the two above the tabs). A tab opened by a click is written to the link; the period
+    chosen in "Over time" stays in the link while another tab is open, and is back with its tab."""
+    shown = {"stage": ["Reasons by stage"], "payment_method": ["Reasons by payment method"],
+             "over_time": ["Requests by reason over time"],
+             "outcomes": ["How these requests end", "Seller response time by reason"]}
+    for breakdown, headings in shown.items():
+        query = {"dataset": demo[1]} | ({"breakdown": breakdown} if breakdown != "stage" else {})
+        at = s.open_page("reasons", query)
+        assert s.problems(at) == [] and not at.warning
+        assert [h.value for h in at.subheader] == ["Requests by reason", "Share of cancelled GMV", *headings]
+        assert len(at.get("vega_lite_chart")) == 3
+        assert at.query_params == query
+    def period(at):
+        return next(b for b in at.get("button_group") if b.key == "reasons_period")
+
+    at = s.open_page("reasons", {"dataset": demo[1], "period": "month"})
+    at.session_state["reasons_breakdown_tab"] = "Over time"   # a click on the tab (tabs have no AppTest setter)
+    at.run()
+    assert at.query_params == {"dataset": demo[1], "breakdown": "over_time", "period": "month"}
+    assert period(at).value == "month"
+    period(at).set_value("day").run()
+    at.session_state["reasons_breakdown_tab"] = "By stage"
+    at.run()
+    assert at.query_params == {"dataset": demo[1], "period": "day"}
+    at.session_state["reasons_breakdown_tab"] = "Over time"
+    at.run()
+    assert period(at).value == "day"

@@ -80,11 +80,15 @@ def test_a_comparison_change_moves_every_tile_and_chart(tmp_path):
         assert _chart(page, "Compared:").count() == 0
         assert "compare=none" in bs.query_of(page.url)
 
-        # Back to the previous period, then to the Reasons page by the sidebar: its chart over time follows.
+        # Back to the previous period, then to the Reasons page by the sidebar: its chart over time (in its
+        # tab) follows.
         _choose(page, "Previous period")
         assert _deltas(page) == by_previous
         page.locator('[data-testid="stSidebar"] [data-testid="stPageLink"] a[href*="Reasons"]').click()
         page.wait_for_url(re.compile(r"/Reasons\?"), timeout=20_000)
+        bs.wait_ready(page)
+        page.get_by_role("tab", name="Over time").click()
+        page.wait_for_function("() => location.href.includes('breakdown=over_time')", timeout=15_000)
         bs.wait_ready(page)
         assert _chart(page, f"Compared: {previous.label}").count() == 1
         _choose(page, "No comparison")

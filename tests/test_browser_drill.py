@@ -201,7 +201,8 @@ def test_a_click_on_a_reason_part_a_compared_point_or_a_refund_time_lists_its_or
 
     with bs.app_server(path, tmp_path / "app.log") as server, bs.chromium() as browser:
         page = browser.new_context(viewport={"width": 1400, "height": 2600}).new_page()
-        # Reasons: the charts by stage (2) and over time (4), after requests by reason and cancelled GMV.
+        # Reasons: the charts by stage and over time (each its tab's: the page's third chart, after requests
+        # by reason and cancelled GMV).
         page.goto(f"{server.url}/Reasons?{query}")
         bs.wait_ready(page, timeout=90_000)
         chart = page.locator('[data-testid="stVegaLiteChart"]').nth(2)
@@ -215,7 +216,10 @@ def test_a_click_on_a_reason_part_a_compared_point_or_a_refund_time_lists_its_or
 
         page.goto(f"{server.url}/Reasons?{query}")
         bs.wait_ready(page, timeout=90_000)
-        chart = page.locator('[data-testid="stVegaLiteChart"]').nth(4)
+        page.get_by_role("tab", name="Over time").click()
+        page.wait_for_function("() => location.href.includes('breakdown=over_time')", timeout=15_000)
+        bs.wait_ready(page, timeout=90_000)
+        chart = page.locator('[data-testid="stVegaLiteChart"]').nth(2)
         chart.locator('[role="graphics-symbol"][aria-label*="Reason: wrong_item; range: Compared"]'
                       '[aria-label*="Compared week: Jan 12, 2026;"]').last.click()
         page.wait_for_function("() => location.href.includes('focus=wrong_item')", timeout=15_000)

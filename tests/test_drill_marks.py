@@ -356,13 +356,14 @@ def test_a_click_on_a_refund_time_or_a_compared_mark_opens_its_orders(eleven, mo
 
 
 LATE = {"from": "2026-01-12", "to": "2026-02-08", "compare": "2026-01-05..2026-02-01"}  # compared 01-05..01-28
-# the Reasons page's query, the chart clicked, the point, the drawing's context, the filters it stands for
+# the Reasons page's query (its tab open on the chart clicked), the chart clicked, the point, the drawing's
+# context, the filters it stands for
 CLICKED_CASES = [
     ({"focus": WI}, "reasons_by_stage", {"reason": WI, "key": "awaiting_shipment"}, {}, Filters(reasons=(WI,)), {}, 3),
-    ({"focus": CM}, "reasons_by_payment_method", {"reason": CM, "key": "cod"}, {}, Filters(reasons=(CM,)), {}, 1),
-    ({"focus": WI}, "reasons_over_time", {"reason": WI, "period_key": "2026-01-05"}, {"period": "week"},
+    ({"focus": CM, "breakdown": "payment_method"}, "reasons_by_payment_method", {"reason": CM, "key": "cod"}, {}, Filters(reasons=(CM,)), {}, 1),
+    ({"focus": WI, "breakdown": "over_time"}, "reasons_over_time", {"reason": WI, "period_key": "2026-01-05"}, {"period": "week"},
      Filters(reasons=(WI,)), {}, 2),
-    ({**LATE, "focus": WI}, "reasons_over_time", {"reason": WI, "compared_key": "2026-01-05"}, {"period": "week"},
+    ({**LATE, "focus": WI, "breakdown": "over_time"}, "reasons_over_time", {"reason": WI, "compared_key": "2026-01-05"}, {"period": "week"},
      Filters(start=date(2026, 1, 12), end=date(2026, 2, 8), reasons=(WI,)),
      {"compared": Filters(start=date(2026, 1, 5), end=date(2026, 1, 28), reasons=(WI,))}, 2),
 ]

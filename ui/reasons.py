@@ -1,7 +1,8 @@
 """The Reasons page's click-to-filter: the reason in focus lives in session state (and the link as
 `focus`); a click on any reason chart sets it, a click on empty space or the Clear button clears it.
 A click on a reason chart's part (a stage's or a payment method's share, a period's point) also leaves,
-under that chart, the link to the orders of the part clicked."""
+under that chart, the link to the orders of the part clicked. The breakdowns under the first two charts
+are tabs, the open one in the link as `breakdown`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import streamlit as st
 from analytics.charts import REASON_SELECTION, plain
 from analytics.drill import Group
 from analytics.filters import Filters
+from analytics.params import Param
 from analytics.text import md
 from ui import drill
 from ui.setup import PageContext
@@ -19,6 +21,30 @@ from ui.setup import PageContext
 # The last clicked part of a reason chart: {"chart": drill.MARK_CHARTS name, "point": the selection's point,
 # "context": the drawing's period}; None when the last click named none.
 CLICKED = "rs_clicked"
+
+
+# The breakdowns under the two charts, each a tab (its link value -> its tab's label).
+BREAKDOWNS = {"stage": "By stage", "payment_method": "By payment method", "over_time": "Over time",
+              "outcomes": "How requests end"}
+BREAKDOWN = Param("breakdown", "choice", "stage", choices=tuple(BREAKDOWNS), label="breakdown shown")
+
+
+def breakdown_tabs(ctx: PageContext) -> tuple[str, st.delta_generator.DeltaGenerator]:
+    """The breakdowns' tabs, the one the link or the last click chose open: (its link value, its tab).
+    Only the open tab is drawn in (a closed one's body would be computed and sent for nothing); the
+    link's `breakdown` follows it, and a period chosen in another tab is kept for the return to it."""
+    state = st.session_state
+    chosen_key, tab_key = ctx.k(BREAKDOWN.name), ctx.k("breakdown_tab")
+    if ctx.arriving or tab_key not in state:
+        state[tab_key] = BREAKDOWNS.get(state.get(chosen_key), BREAKDOWNS[BREAKDOWN.default])
+    tabs = dict(zip(BREAKDOWNS, st.tabs(list(BREAKDOWNS.values()), key=tab_key, on_change="rerun"), strict=True))
+    shown = next((code for code, tab in tabs.items() if tab.open), BREAKDOWN.default)
+    state[chosen_key] = shown
+    # A control not drawn in a run loses its state (Streamlit forgets unseen widgets): set again, kept.
+    period = ctx.k("period")
+    if shown != "over_time" and period in state:
+        state[period] = state[period]
+    return shown, tabs[shown]
 
 
 def _set(ctx_key: str, reason: str | None) -> None:
