@@ -527,13 +527,15 @@ def pages_section(path: Path = PAGES) -> list[str]:
            "in its memory; that first visit's time is the warm-up column), then each page opened by its link in",
            "a new tab with no filter, so the server computes its figures for the first time; the What-if page's",
            "first open is that of a server that never opened the data set's engine (the data set stored as an",
-           "import stores it). The browser and the server share the machine's 2 cores.", ""]
+           "import stores it). The browser and the server share the machine's 2 cores. Each time is the median",
+           "of its runs, every run on a view of its own (no figure cached); the targets give the runs' range.", ""]
     if not path.exists():
         return out + ["Not measured yet.", ""]
     m = json.loads(path.read_text())
     titles = [t for t, _, _ in browser_pages.PAGES]
+    runs = {r.get("runs", 1) for r in m["rows"]}
     out += [f"Measured {m['measured_at']}; load average (1 min) {m['load_average'][0]:.1f} before, "
-            f"{m['load_average'][1]:.1f} after.", "",
+            f"{m['load_average'][1]:.1f} after; {'/'.join(map(str, sorted(runs)))} run(s) of each step.", "",
             "| orders | warm-up s | " + " | ".join(f"{t} first s" for t in titles) + " | " +
             " | ".join(f"switch to {t} s" for t in browser_pages.SWITCHES) + " | filter s |",
             "| ---: " * (2 + len(titles) + len(browser_pages.SWITCHES) + 1) + "|"]
