@@ -525,10 +525,11 @@ def pages_section(path: Path = PAGES) -> list[str]:
            "Written by `.venv/bin/python bench/browser_pages.py` (its docstring says what each time covers): a",
            "server started and warmed by one visit of the Overview under a filter (the data set's orders are then",
            "in its memory; that first visit's time is the warm-up column), then each page opened by its link in",
-           "a new tab with no filter, so the server computes its figures for the first time; the What-if page's",
-           "first open is that of a server that never opened the data set's engine (the data set stored as an",
-           "import stores it). The browser and the server share the machine's 2 cores. Each time is the median",
-           "of its runs, every run on a view of its own (no figure cached); the targets give the runs' range.", ""]
+           "a new tab (no filter in the first run, a later first day in the others), so the server computes its",
+           "figures for the first time; the What-if page's first open is that of a server that never opened the",
+           "data set's engine (the data set stored as an import stores it; measured once). The browser and the",
+           "server share the machine's 2 cores. Each time is the median of its runs, every run on a view of its",
+           "own (no figure cached); the targets give the runs' range.", ""]
     if not path.exists():
         return out + ["Not measured yet.", ""]
     m = json.loads(path.read_text())
