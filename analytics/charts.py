@@ -201,7 +201,7 @@ def lifecycle_chart(frame: pl.DataFrame) -> alt.LayerChart | alt.Chart:
         color=COLORS["left"], height=BAR, cursor="pointer").encode(x="stays:Q", x2="reached:Q", y=y, tooltip=tooltip)
     words = base.mark_text(align="left", baseline="top", dy=BAR / 2 + 4, fontSize=12, color="#31333f").encode(
         x=alt.datum(0), y=y, text="left_words:N")
-    return alt.layer(reached, leaving, words).properties(height=64 * data.height + 20)
+    return alt.layer(reached, leaving, words, height=64 * data.height + 20)
 
 
 def stages_chart(frame: pl.DataFrame) -> alt.Chart:
@@ -311,7 +311,7 @@ def volume_chart(frame: pl.DataFrame, period: str = "week", last_day: date | Non
     # A click on a period's rate lists that period's cancelled orders (on a compared line drawn over the
     # chart, volume_compared_chart, its compared period's: a click anywhere in the chart selects here).
     rates[0] = rates[0].add_params(drill_selection("period_key", "what", "compared_key"))
-    return alt.layer(orders, *rates).resolve_scale(y="independent").properties(height=HEIGHT)
+    return alt.layer(orders, *rates, height=HEIGHT).resolve_scale(y="independent")
 
 
 NO_STAGE = "No request or cancellation"
@@ -488,7 +488,7 @@ def reasons_over_time_chart(frame: pl.DataFrame, period: str = "week", selected:
     # A click focuses the page on the reason (pick) and names the period, or the compared line's period
     # (reasons_over_time_compared_chart), whose orders are linked.
     layers[0] = layers[0].add_params(pick, drill_selection("reason", "period_key", "compared_key"))
-    return (alt.layer(*layers) if len(layers) > 1 else layers[0]).properties(height=HEIGHT)
+    return alt.layer(*layers, height=HEIGHT) if len(layers) > 1 else layers[0].properties(height=HEIGHT)
 
 
 # --- refunds ---------------------------------------------------------------------------------------
@@ -595,7 +595,7 @@ def latency_chart(distribution: pl.DataFrame, quantiles: pl.DataFrame, group: st
                                           symbolStrokeColor="#808495")),
         tooltip=[alt.Tooltip("group:N", title=group_title), alt.Tooltip("kind:N", title="Mark"),
                  alt.Tooltip("value:Q", title="Business days", format=",.1f")])
-    return alt.layer(guides, lines, points).properties(height=HEIGHT + 120)  # two legends besides the plot
+    return alt.layer(guides, lines, points, height=HEIGHT + 120)  # two legends besides the plot
 
 
 def share_over_chart(frame: pl.DataFrame, by: str, title: str, threshold: float) -> alt.Chart:
@@ -845,7 +845,7 @@ def frontier_chart(frame: pl.DataFrame, x_title: str, y_title: str, format_x: st
     labels = alt.Chart(marked).mark_text(align="left", dx=9, dy=-9, fontSize=12, fontWeight="bold",
                                          color="#31333f").encode(x=x, y=y, text="mark:N")
     rings = alt.Chart(marked).mark_point(size=420, shape="circle", color="#31333f", strokeWidth=1.5).encode(x=x, y=y)
-    return alt.layer(x_err, y_err, line, rings, points, labels).properties(height=360)
+    return alt.layer(x_err, y_err, line, rings, points, labels, height=360)
 
 
 # --- comparisons -----------------------------------------------------------------------------------
@@ -880,7 +880,7 @@ def _with_compared(chart, compared: pl.DataFrame, *, period: str, y: alt.Y, colo
         x=alt.X("period:T"), y=y, color=color, strokeDash=dash,
         tooltip=[alt.Tooltip("compared_period:T", title=f"Compared {period}"), alt.Tooltip(f"{series}:N", title=" "),
                  alt.Tooltip(f"{value}:Q", format=","), alt.Tooltip("range:N", title="Range")])
-    return alt.layer(chart, lines).properties(height=HEIGHT)
+    return alt.layer(chart, lines, height=HEIGHT)
 
 
 def volume_compared_chart(frame: pl.DataFrame, compared: pl.DataFrame | None, period: str, last_day: date | None,
