@@ -75,6 +75,8 @@ def drill_selection(*fields: str) -> alt.Parameter:
     return alt.selection_point(name=DRILL_SELECTION, fields=list(fields), on="click", toggle=False)
 
 
+# A layered chart is given its height as it is made (alt.layer(..., height=...)): .properties() would copy
+# its layers in depth once more and check the value against the schema (a third of building one).
 HEIGHT = 280
 # "left" is the colour of cancellations wherever they are drawn; no category scale below uses it.
 COLORS = {"reached": "#4c78a8", "left": "#e45756", "baseline": "#9ecae9", "scenario": "#4c78a8"}
