@@ -67,8 +67,10 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
     views.table_result(latency, name="refund-latency", key="rf_latency",
                        column_order=page_tables.refund_latency_shown(latency.frame, measure) if latency.available
                        else None)
-    if quantiles is not None and distribution.available:
-        with st.expander("The curves' figures: refunds by business days"):
+    box = views.lazy_expander("The curves' figures: refunds by business days", "rf_dist") \
+        if quantiles is not None and distribution.available else None
+    if box is not None:
+        with box:
             # The counts the curves are drawn from; every refund's row would be megabytes sent on each run.
             counted = recent.PER_FRAME.get(distribution.frame, ("refund_days_counted", times),
                                            partial(page_tables.refund_days_counted, distribution.frame, times))

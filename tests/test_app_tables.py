@@ -114,6 +114,10 @@ def test_the_refunds_page_sends_the_curves_counts_not_a_row_per_refund(demo, mon
     monkeypatch.setenv("CANCELLATION_LAB_DB", str(demo[0]))
     at = s.open_page("refunds", {"dataset": demo[1]})
     assert s.problems(at) == []
+    # Drawn only when its expander is opened.
+    assert not [d for d in at.dataframe if "share_done" in d.value.columns]
+    at = s.open_table(at, "rf_dist")
+    assert s.problems(at) == []
     con = db.connect(demo[0])   # as the page's own connection
     try:
         refunds = report.refund_latency_distribution(con, demo[1]).frame.height

@@ -153,8 +153,16 @@ def scalar_tiles(tiles: Sequence[str], values: dict, unavailable: dict[str, str]
 
 
 def table_open_key(key: str) -> str:
-    """The session state's key of whether table_result's table under `key` is open."""
+    """The session state's key of whether table_result's table (or a lazy_expander) under `key` is open."""
     return f"{key}_open"
+
+
+def lazy_expander(label: str, key: str, expanded: bool = False):
+    """An expander whose body is drawn only when it is open (opening it reruns the page): the expander to
+    draw in, or None when closed. A closed expander's body was computed, sent and laid out by the browser
+    on every run, for nothing."""
+    box = st.expander(label, expanded=expanded, key=table_open_key(key), on_change="rerun")
+    return box if box.open else None
 
 
 def table_result(result: report.Table, *, name: str, key: str, chart: Callable[..., alt.TopLevelMixin] | None = None,
@@ -181,11 +189,10 @@ def table_result(result: report.Table, *, name: str, key: str, chart: Callable[.
             downloads.chart(figure, name, key=f"{key}_chart")
     if show_table:
         with table_box or st.container():
-            # Drawn only when open (the opening reruns the page): a closed table was sent and laid out by the
-            # browser on every run, a sixth of the Reasons page's work in the browser.
-            box = st.expander(f"{result.label}: the table", expanded=chart is None if expanded is None else expanded,
-                              key=table_open_key(key), on_change="rerun")
-            if box.open:
+            # A closed table was a sixth of the Reasons page's work in the browser.
+            box = lazy_expander(f"{result.label}: the table", key,
+                                expanded=chart is None if expanded is None else expanded)
+            if box is not None:
                 with box:
                     rows = orders_of is not None and name in ROW_TABLES and not on_spark(orders_of[0])
                     picked = downloads.table(result.frame, name, key=f"{key}_table", column_order=column_order,
