@@ -50,6 +50,7 @@ def connect(path: str | os.PathLike | None = None, read_only: bool = False) -> d
     con.execute("SET TimeZone = 'UTC'")
     if not read_only:
         ensure_schema(con)
+    location(con)   # known before any thread shares the connection (cursor below never asks it)
     return con
 
 
@@ -111,9 +112,15 @@ _LOCATIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     """`con.cursor()` (its own transaction) that already knows con's file: the dashboard takes a cursor
-    per query, and asking DuckDB each new cursor's location cost about 2 ms a table (7% of a page's run)."""
+    per query, and asking DuckDB each new cursor's location cost about 2 ms a table (7% of a page's run).
+    Where con's file is not known yet, the new cursor is asked, never con: con is shared by the sessions'
+    threads, and DuckDB refuses a query on a connection busy with another thread's (or answers it empty)."""
     cur = con.cursor()
-    _LOCATIONS[cur] = location(con)
+    found = _LOCATIONS.get(con)
+    if found is None:
+        _LOCATIONS[con] = location(cur)
+    else:
+        _LOCATIONS[cur] = found
     return cur
 
 

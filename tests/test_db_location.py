@@ -31,3 +31,39 @@ def test_a_database_in_memory_has_no_file():
         assert db.location(db.cursor(con)) == (None, False)
     finally:
         con.close()
+
+
+def test_a_cursor_never_queries_the_shared_connection(tmp_path):
+    """The dashboard's one connection serves every session's thread: a cursor taken while another thread
+    queries it must not query it too (DuckDB refuses, or answers empty). Its file is asked of the new cursor."""
+    import duckdb
+
+    path = tmp_path / "lab.duckdb"
+    db.connect(path).close()
+    real = duckdb.connect(str(path))   # not through db.connect: its file not known yet
+
+    class Busy:
+        """The shared connection while another thread's query runs on it."""
+
+        def cursor(self):
+            return real.cursor()
+
+        def execute(self, *args, **kwargs):
+            raise AssertionError("the shared connection was queried")
+
+    shared = Busy()
+    try:
+        cur = db.cursor(shared)
+        assert db.location(shared) == db.location(cur) == (str(path), False)
+        cur.close()
+        db.cursor(shared).close()   # known now, for every later cursor
+    finally:
+        real.close()
+
+
+def test_a_connection_knows_its_file_from_the_start(tmp_path):
+    con = db.connect(tmp_path / "lab.duckdb", read_only=False)
+    try:
+        assert db._LOCATIONS.get(con) == (str(tmp_path / "lab.duckdb"), False)
+    finally:
+        con.close()
