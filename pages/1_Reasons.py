@@ -14,10 +14,11 @@ from ui import cached, drill, views
 from ui.options import filter_options
 from ui.reasons import BREAKDOWN, breakdown_tabs, clicked_link, focus_from_chart, focus_notice
 
+PERIOD = Param("period", "choice", "week", choices=("day", "week", "month"), label="period")
 PARAMS = (
     Param("focus", "labels", (), max_items=1, label="reason in focus"),
     BREAKDOWN,
-    Param("period", "choice", "week", choices=("day", "week", "month"), label="period"),
+    PERIOD,
 )
 
 with ui.page("reasons", "Reasons", PARAMS) as ctx:
@@ -58,7 +59,7 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
     scope = f" · {md(charts.plain(focus))}" if focus else ""
     # One breakdown at a time, in tabs: only the open one is computed and drawn (with all four on the page,
     # its first view drew seven charts and a table).
-    shown, tab = breakdown_tabs(ctx)
+    shown, tab = breakdown_tabs(ctx, controls={"over_time": (PERIOD.name,)})
     with tab:
         if shown == "stage":
             st.subheader(f"Reasons by stage{scope}")
@@ -82,8 +83,9 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
             # The period's choice beside the heading, at the left: the chart's hover toolbar takes the right end above it.
             with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
                 st.subheader(f"Requests by reason over time{scope}", width="content")
-                st.segmented_control("Period", ["day", "week", "month"], key=ctx.k("period"), label_visibility="collapsed")
-            period = st.session_state.get(ctx.k("period")) or "week"
+                st.segmented_control("Period", list(PERIOD.choices), key=ctx.k(PERIOD.name),
+                                     label_visibility="collapsed")
+            period = st.session_state.get(ctx.k(PERIOD.name)) or PERIOD.default
             # The selection's last day: periods after it are not drawn, a partial last one is dashed.
             bounds = options.bounds.get(ctx.filters.anchor, (None, None))
             last_day = page_tables.last_day(ctx.filters, bounds[1])

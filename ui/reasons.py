@@ -6,7 +6,7 @@ are tabs, the open one in the link as `breakdown`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import streamlit as st
 
@@ -29,10 +29,12 @@ BREAKDOWNS = {"stage": "By stage", "payment_method": "By payment method", "over_
 BREAKDOWN = Param("breakdown", "choice", "stage", choices=tuple(BREAKDOWNS), label="breakdown shown")
 
 
-def breakdown_tabs(ctx: PageContext) -> tuple[str, st.delta_generator.DeltaGenerator]:
+def breakdown_tabs(ctx: PageContext, controls: Mapping[str, Sequence[str]] | None = None,
+                   ) -> tuple[str, st.delta_generator.DeltaGenerator]:
     """The breakdowns' tabs, the one the link or the last click chose open: (its link value, its tab).
     Only the open tab is drawn in (a closed one's body would be computed and sent for nothing); the
-    link's `breakdown` follows it, and a period chosen in another tab is kept for the return to it."""
+    link's `breakdown` follows it. `controls`: a tab's controls (by their page parameters' names), whose
+    values are kept while another tab is open, for the return to it."""
     state = st.session_state
     chosen_key, tab_key = ctx.k(BREAKDOWN.name), ctx.k("breakdown_tab")
     if ctx.arriving or tab_key not in state:
@@ -41,9 +43,10 @@ def breakdown_tabs(ctx: PageContext) -> tuple[str, st.delta_generator.DeltaGener
     shown = next((code for code, tab in tabs.items() if tab.open), BREAKDOWN.default)
     state[chosen_key] = shown
     # A control not drawn in a run loses its state (Streamlit forgets unseen widgets): set again, kept.
-    period = ctx.k("period")
-    if shown != "over_time" and period in state:
-        state[period] = state[period]
+    for code, names in (controls or {}).items():
+        for key in (ctx.k(name) for name in names if code != shown):
+            if key in state:
+                state[key] = state[key]
     return shown, tabs[shown]
 
 
