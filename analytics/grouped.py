@@ -13,6 +13,7 @@ values with their counts.
     Grouped(name, grain, by, partials)   one table of partials: one group per value of `by` (None: one;
                                           several columns: per combination, its key their values as JSON)
     tally(frames, specs) -> pl.DataFrame  a chunk's partials, long (LONG_SCHEMA): spec, key, partial, v, n, s
+                                          (with `dims`, per value of those columns too: rollup.py)
     add(long) -> pl.DataFrame             chunks' partials added up (adding an added frame changes nothing)
     read(added, spec) -> {key: Partials}  one spec's added partials per group, as numbers and Distributions
 """
@@ -80,26 +81,36 @@ def reads(specs: Iterable[Grouped]) -> dict[str, tuple[str, ...]]:
     return {g: tuple(sorted(c)) for g, c in out.items()}
 
 
-def _aggregate(frame: pl.LazyFrame, spec: Grouped) -> pl.LazyFrame:
+def dim_column(dim: str) -> str:
+    """The long frame's column holding the value of a dimension tallied apart (tally's `dims`)."""
+    return f"dim:{dim}"
+
+
+def _aggregate(frame: pl.LazyFrame, spec: Grouped, dims: tuple[str, ...] = ()) -> pl.LazyFrame:
     exprs = [m.partial_expr(n, exact=True) for n in spec.partials]
+    kept = [pl.col(d).alias(dim_column(d)) for d in dims]
     if spec.by is None:
-        return frame.select(pl.lit(None, pl.String).alias("key"), *exprs)
+        if not dims:
+            return frame.select(pl.lit(None, pl.String).alias("key"), *exprs)
+        return frame.group_by(*dims).agg(exprs).select(*kept, pl.lit(None, pl.String).alias("key"), *spec.partials)
     # The groups are found on the columns as they are and only the groups' keys made text: a key made
     # for every row (a cast, even of text to text, or an encoding) costs as much as the grouping again.
     by = spec.by if isinstance(spec.by, tuple) else (spec.by,)
-    groups = frame.group_by(*by).agg(exprs).with_columns(pl.col(c).cast(pl.String) for c in by)
+    groups = frame.group_by(*dict.fromkeys((*dims, *by))).agg(exprs)
     # Several columns: nulls stay nulls in the key's JSON, so a key never confuses a missing value with a label.
-    key = pl.struct(*by).struct.json_encode() if isinstance(spec.by, tuple) else pl.col(spec.by)
-    return groups.select(key.alias("key"), *(pl.col(n) for n in spec.partials))
+    key = (pl.struct(*(pl.col(c).cast(pl.String) for c in by)).struct.json_encode() if isinstance(spec.by, tuple)
+           else pl.col(spec.by).cast(pl.String))
+    return groups.select(*kept, key.alias("key"), *(pl.col(n) for n in spec.partials))
 
 
-def _long(agg: pl.DataFrame, spec: Grouped) -> list[pl.DataFrame]:
+def _long(agg: pl.DataFrame, spec: Grouped, dims: tuple[str, ...] = ()) -> list[pl.DataFrame]:
     out = []
+    kept = [dim_column(d) for d in dims]
     for name in spec.partials:
         kind = m.PARTIALS[name].kind
-        head = [pl.lit(spec.name).alias("spec"), pl.col("key"), pl.lit(name).alias("partial")]
+        head = [*kept, pl.lit(spec.name).alias("spec"), pl.col("key"), pl.lit(name).alias("partial")]
         if kind == "distribution":
-            rows = (agg.select("key", pl.col(name)).explode(name).unnest(name)
+            rows = (agg.select(*kept, "key", pl.col(name)).explode(name).unnest(name)
                     .filter(pl.col("n").is_not_null())
                     .select(*head, pl.col("v").cast(pl.Float64), pl.col("n").cast(pl.Int64),
                             pl.lit(None, m.EXACT).alias("s")))
@@ -117,24 +128,29 @@ def empty() -> pl.DataFrame:
     return pl.DataFrame(schema=LONG_SCHEMA)
 
 
-def tally(frames: p.Frames, specs: Iterable[Grouped]) -> pl.DataFrame:
+def tally(frames: p.Frames, specs: Iterable[Grouped], dims: tuple[str, ...] = ()) -> pl.DataFrame:
     """One chunk's partials, long: every spec's aggregate over its grain's frame, collected together. A
     whole-frame spec's partial that a spec by groups of the same grain also tallies is not aggregated
     again: its rows are that spec's groups' rows, under the whole's name and no key, which add up
-    (add) to the whole's, a distribution value by value (every row is in one group, nulls in theirs)."""
+    (add) to the whole's, a distribution value by value (every row is in one group, nulls in theirs).
+    With `dims` (columns of every grain's frame), each spec's partials are tallied per value of those
+    columns too, kept in columns of their own (dim_column): rows of a selection of their values, the
+    dimension columns dropped, add up to that selection's partials."""
     specs = list(specs)
     taken = _taken_from_groups(specs)
     own = [s if s.name not in taken else Grouped(s.name, s.grain, s.by, tuple(n for n in s.partials if n not in taken[s.name][1]))
            for s in specs]
     own = [s for s in own if s.partials]
-    aggs = pl.collect_all([_aggregate(getattr(frames, s.grain), s) for s in own])
+    aggs = pl.collect_all([_aggregate(getattr(frames, s.grain), s, dims) for s in own])
     long = {(spec.name, name): rows for agg, spec in zip(aggs, own, strict=True)
-            for name, rows in zip(spec.partials, _long(agg, spec), strict=True)}
+            for name, rows in zip(spec.partials, _long(agg, spec, dims), strict=True)}
     for whole, (source, partials) in taken.items():
         for name in partials:
             long[whole, name] = long[source, name].with_columns(pl.lit(whole).alias("spec"),
                                                                 pl.lit(None, pl.String).alias("key"))
-    return pl.concat(list(long.values()), how="vertical") if long else empty()
+    if not long:
+        return empty() if not dims else empty().select(*(pl.lit(None).alias(dim_column(d)) for d in dims), pl.all())
+    return pl.concat(list(long.values()), how="vertical")
 
 
 def _taken_from_groups(specs: list[Grouped]) -> dict[str, tuple[str, set[str]]]:

@@ -9,6 +9,7 @@ Overview and the what-if engine all load through here.
         the WHERE clause of a Filters and the query around it, for a caller that adds conditions of its own
         (analytics/drill.py: the orders behind a figure, paged and sorted in SQL)
     keep_resident(limits)   the dashboard's choice: keep each data set's orders in memory once loaded
+    resident(con, dataset) -> pl.DataFrame | None   those orders (one row per order), None when not kept
     frames_of(wide, filters, grains) -> pipelines.Frames   the same selection from one row per order in memory
     one_row_resident(con, dataset, select, conditions, parameters)   a query's one row from the orders kept
         in memory (the SQL above, its o/r/f columns read from the one row per order), or None
@@ -180,7 +181,7 @@ def load(con: duckdb.DuckDBPyConnection, dataset, filters: Filters = NO_FILTERS,
     """pipelines.Frames for a data set under filters: for each grain in `reads` (grain -> columns; the
     default loads every grain with every column) that grain's frame, lazy over the loaded data."""
     reads = {g: None for g in p.GRAINS} if reads is None else reads
-    wide = _resident(con, dataset)
+    wide = resident(con, dataset)
     if wide is None:
         return p.Frames(**{g: load_frame(con, dataset, g, filters, cols).lazy() for g, cols in reads.items()})
     grains = p.Frames(**{g: _rows(wide, filters, g) for g in reads})
@@ -210,7 +211,9 @@ def resident_bytes() -> int:
     return 0 if _RESIDENT is None else _RESIDENT.total_bytes()
 
 
-def _resident(con, dataset) -> pl.DataFrame | None:
+def resident(con, dataset) -> pl.DataFrame | None:
+    """The data set's orders kept in memory, one row per order (wide_frame), loaded now if not yet; None
+    when orders are not kept (the command line) or the database is in memory."""
     cache = _RESIDENT
     if cache is None:
         return None
@@ -268,7 +271,7 @@ def one_row_resident(con, dataset, select: Sequence[str], conditions: Sequence[s
     """The one row of `SELECT select WHERE conditions` (aliases o, r, f; the parameters in the text's
     order) over the data set's orders kept in memory, without joining a table; None when they are not
     kept or the SQL reads what they do not hold (the caller then queries the tables)."""
-    wide = _resident(con, dataset)
+    wide = resident(con, dataset)
     sql = None if wide is None else _wide_sql(select, conditions)
     if sql is None:
         return None
@@ -292,7 +295,7 @@ def one_row_selected(con, dataset, select: Sequence[str], parameters: Sequence, 
     once for every figure and link of a page (selected), not their tests on every order again. None when
     the orders are not kept, or the SQL reads what they do not hold or Polars' SQL does not read (the
     caller then asks one_row_resident or the tables)."""
-    wide = _resident(con, dataset)
+    wide = resident(con, dataset)
     sql = None if wide is None else _wide_sql(select, [])
     return None if sql is None else _polars_row(_rows(wide, filters, "orders"), sql, parameters)
 

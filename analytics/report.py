@@ -91,14 +91,14 @@ from dataclasses import dataclass, field, replace
 import duckdb
 import polars as pl
 
-from analytics import capabilities, grouped
+from analytics import capabilities, grouped, rollup
 from analytics import compare as cmp
 from analytics import metrics as m
 from analytics import pipelines as p
 from analytics.compare import Comparison
 from analytics.filters import NO_FILTERS, Filters
 from analytics.load import dataset_id as _dataset_id
-from analytics.load import load, load_frame  # noqa: F401 (load_frame: public API, see above)
+from analytics.load import load, load_frame, resident  # noqa: F401 (load_frame: public API, see above)
 from analytics.load import resolve as _resolve
 from analytics.outcomes import OUTCOMES, STAGES
 
@@ -150,8 +150,26 @@ def scalars(con: duckdb.DuckDBPyConnection, dataset=None, filters: Filters = NO_
     names = tuple(names)
     missing = missing_capabilities(con, dataset)
     available = [n for n in names if not m.get(n).unavailable(missing)]
-    row = m.scalars_row(load(con, dataset, filters, m.reads(available)), available) if available else {}
+    row = _rolled_up_scalars(con, dataset, filters, available) if available else {}
+    if row is None:
+        row = m.scalars_row(load(con, dataset, filters, m.reads(available)), available)
     return {n: row.get(n) for n in names}
+
+
+# Every registry scalar's partials in one rollup per data set, whichever scalars a page asks for.
+_EVERY_SCALAR = tuple(grouped.scalar_specs(m.SCALARS))
+
+
+def _rolled_up_scalars(con, dataset, filters: Filters, names: list[str]) -> dict | None:
+    """The named scalars from the rollup of the orders kept in memory (rollup.py); None where it cannot
+    answer the filters."""
+    added = rollup.added(resident(con, dataset), _EVERY_SCALAR, filters)
+    if added is None:
+        return None
+    parts: dict = {}
+    for spec in _EVERY_SCALAR:
+        parts.update(grouped.read(added, spec)[None])
+    return m.finalise(parts, names)
 
 
 def filter_options(con: duckdb.DuckDBPyConnection, dataset=None) -> dict:
@@ -462,7 +480,9 @@ def report(con: duckdb.DuckDBPyConnection, dataset=None, filters: Filters = NO_F
     missing = missing_capabilities(con, ds)
     codes = currencies(con, ds)
     specs = report_specs(len(codes) > 1)
-    added = grouped.add(grouped.tally(load(con, ds, filters, grouped.reads(specs)), specs))
+    added = rollup.added(resident(con, ds), specs, filters)
+    if added is None:
+        added = grouped.add(grouped.tally(load(con, ds, filters, grouped.reads(specs)), specs))
     out = finalise_report(ds, filters, threshold_days, missing, codes, added)
     if compare is not None and compare.active:
         out["compare"] = with_comparison(con, ds, filters, out, compare,

@@ -131,7 +131,7 @@ def test_the_orders_behind_each_figure_count_the_same_from_memory(stored):
             # Counted from memory indeed: the same query over the kept orders answers.
             assert load.one_row_resident(con, demo, ["count(*)"], [], []) == (demo.orders,)
             # And the filters' rows are their mask, found once: the count of the selected orders.
-            own = load.frames_of(load._resident(con, demo).lazy(), filters, ["orders"]).orders
+            own = load.frames_of(load.resident(con, demo).lazy(), filters, ["orders"]).orders
             assert load.one_row_selected(con, demo, ["count(*)"], [], filters) == (own.collect().height,)
             # Group by group, Polars' SQL (where it reads the query) counts what DuckDB over the same
             # frame counts: a text with a quote in it, dates and times written into the query.
@@ -152,7 +152,7 @@ def _counted_both_ways(con, demo, filters, group) -> tuple[tuple | None, tuple]:
 
     conds, params = drill._conditions(filters, group)
     sql = load.over_wide(f"SELECT count(*) AS c0 FROM wide_orders WHERE {' AND '.join(conds) or 'true'}")
-    wide = load._resident(con, demo)
+    wide = load.resident(con, demo)
     inlined = load._inlined(sql, params)
     try:
         in_polars = pl.SQLContext(wide_orders=wide).execute(inlined, eager=True).row(0)

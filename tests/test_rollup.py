@@ -1,0 +1,120 @@
+"""The rollup (analytics/rollup.py): partials tallied once per order day and payment method, added up for
+a selection of days and methods, are the partials of the selected orders tallied directly; so the
+report from memory gives the same figures through it as the report read through SQL. Filters the days
+and methods cannot tell apart are not answered from it."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from datetime import date, datetime, timedelta
+
+import polars as pl
+import pytest
+
+from analytics import db, generate, grouped, load, memory, rollup
+from analytics import metrics as m
+from analytics import pipelines as p
+from analytics import report as r
+from analytics.filters import Filters
+
+
+@contextlib.contextmanager
+def resident():
+    load.keep_resident(memory.Limits(1 << 30, 600))
+    try:
+        yield
+    finally:
+        load.keep_resident(None)
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    con = db.connect(tmp_path_factory.mktemp("rollup") / "lab.duckdb")
+    dataset = generate.generate(con, 3_000, 11, name="rolled").dataset.id
+    first, last = r.date_bounds(con, dataset)
+    yield con, dataset, first, last
+    con.close()
+
+
+def _selections(first: date, last: date) -> list[Filters]:
+    middle = first + (last - first) / 2
+    return [Filters(), Filters(start=middle), Filters(end=middle), Filters(start=middle, end=middle + timedelta(days=29)),
+            Filters(start=middle, end=middle),                           # one day
+            Filters(start=last + timedelta(days=1)),                     # no order at all
+            Filters(payment_methods=("card",)), Filters(payment_methods=("card", "boleto", "pix")),
+            Filters(start=first, end=middle, payment_methods=("wallet",)),
+            Filters(anchor="request", payment_methods=("card",))]        # an anchor without dates: no date test
+
+
+def _nonzero(added: pl.DataFrame) -> pl.DataFrame:
+    """Partials without their zeros: a whole-frame spec over no orders is tallied as zero counts and sums,
+    where the rollup has no row, and read (grouped.read) gives zero either way."""
+    return added.filter((pl.col("n") != 0).fill_null(True) & (pl.col("s") != 0).fill_null(True))
+
+
+def test_a_selection_of_days_and_methods_adds_up_to_its_orders_tallied(stored):
+    con, dataset, first, last = stored
+    specs = r.report_specs()
+    with resident():
+        wide = load.resident(con, dataset)
+        for filters in _selections(first, last):
+            assert rollup.answers(filters), filters
+            direct = grouped.add(grouped.tally(load.frames_of(wide.lazy(), filters), specs))
+            assert _nonzero(rollup.added(wide, specs, filters)).equals(_nonzero(direct)), filters
+        assert len(rollup._ROLLED[id(wide)]) == 1    # one tally for every selection
+
+
+def test_the_report_and_scalars_from_memory_through_the_rollup_are_those_through_sql(stored):
+    con, dataset, first, last = stored
+    selections = _selections(first, last)
+    def figures(f: Filters) -> str:
+        return json.dumps({"report": r.report(con, dataset, f), "scalars": r.scalars(con, dataset, f, m.SCALARS)},
+                          sort_keys=True)
+
+    from_sql = [figures(f) for f in selections]
+    with resident():
+        from_memory = [figures(f) for f in selections]
+        assert rollup._ROLLED.get(id(load.resident(con, dataset)))    # answered from the rollup
+    assert from_memory == from_sql
+    assert json.loads(from_sql[0])["report"]["orders"] == json.loads(from_sql[0])["scalars"]["orders"] == 3_000
+
+
+@pytest.mark.parametrize("filters, answered", [
+    (Filters(sellers=("S00001",)), False), (Filters(reasons=("changed_mind",)), False),
+    (Filters(stages=("awaiting_shipment",)), False), (Filters(shipping_methods=("express",)), False),
+    (Filters(start=date(2025, 3, 1), anchor="request"), False), (Filters(end=date(2025, 3, 1), anchor="refund"), False),
+    (Filters(start=date(2025, 3, 1), payment_methods=("card",)), True), (Filters(anchor="refund"), True),
+], ids=["seller", "reason", "stage", "shipping", "request dates", "refund dates", "order dates and method",
+        "refund anchor, no dates"])
+def test_only_days_of_order_and_payment_methods_are_answered(filters, answered):
+    assert rollup.answers(filters) is answered
+    wide = pl.DataFrame({"placed_at": [datetime(2025, 3, 1)], "payment_method": ["card"]})
+    assert (rollup.added(wide, [], filters) is not None) is answered
+    assert rollup.added(None, [], Filters()) is None     # orders not kept in memory
+
+
+SPECS = [grouped.Grouped("whole", "orders", None, ("orders", "gmv")),
+         grouped.Grouped("by_method", "orders", "payment_method", ("orders", "gmv"))]
+
+
+def test_an_order_counts_in_the_day_it_was_placed_to_the_last_microsecond():
+    wide = pl.DataFrame({
+        "placed_at": [datetime(2025, 3, 3, 23, 59, 59, 999_999), datetime(2025, 3, 4), datetime(2025, 3, 4, 12),
+                      datetime(2025, 3, 5, 0, 0, 1)],
+        "payment_method": ["card", "card", "pix", "card"],
+        "amount": [10.10, 20.20, 5.05, 1.00],
+        "has_request": [False] * 4, "has_refund": [False] * 4,
+    }).cast({"placed_at": p.COLUMNS["placed_at"], "amount": p.COLUMNS["amount"]})
+
+    def figures(filters: Filters) -> tuple[int, float, dict]:
+        added = rollup.added(wide, SPECS, filters)
+        whole = grouped.read(added, SPECS[0])[None]
+        by_method = {k: v["orders"] for k, v in grouped.read(added, SPECS[1]).items()}
+        return whole["orders"], round(whole["gmv"], 2), by_method
+
+    assert figures(Filters()) == (4, 36.35, {"card": 3, "pix": 1})
+    assert figures(Filters(end=date(2025, 3, 3))) == (1, 10.10, {"card": 1})          # 23:59:59.999999 is the 3rd
+    assert figures(Filters(start=date(2025, 3, 4), end=date(2025, 3, 4))) == (2, 25.25, {"card": 1, "pix": 1})
+    assert figures(Filters(start=date(2025, 3, 4), payment_methods=("card",))) == (2, 21.20, {"card": 2})
+    assert figures(Filters(start=date(2025, 3, 6))) == (0, 0.0, {})
