@@ -300,7 +300,14 @@ def delivery_unknown(table: Table, missing: dict[str, str]) -> Table:
 
 
 def orders_by_status(con, dataset=None, filters: Filters = NO_FILTERS) -> Table:
-    return _table(con, dataset, filters, "orders_by_status")
+    """From the rollup of the orders kept in memory where it answers the filters (the report's own
+    partials per status: status_frame), else by the registry's pipeline."""
+    ds = _resolve(con, dataset)
+    wide = resident(con, ds)
+    if wide is None or not rollup.answers(filters):
+        return _table(con, ds, filters, "orders_by_status")
+    return table_of("orders_by_status", missing_capabilities(con, ds),
+                    lambda: status_frame(rollup.added(wide, (STATUS_SPEC,), filters)))
 
 
 _REASON_TABLES = {None: "reasons", "stage": "reasons_by_stage", "payment_method": "reasons_by_payment_method",

@@ -62,15 +62,15 @@ def test_a_selection_of_days_and_methods_adds_up_to_its_orders_tallied(stored):
             assert rollup.answers(filters), filters
             direct = grouped.add(grouped.tally(load.frames_of(wide.lazy(), filters), specs))
             assert _nonzero(rollup.added(wide, specs, filters)).equals(_nonzero(direct)), filters
-        assert len(rollup._ROLLED[id(wide)]) == 1    # one tally for every selection
+        assert set(rollup._ROLLED[id(wide)]) == set(specs)    # each spec tallied once, for every selection
 
 
-def test_the_report_and_scalars_from_memory_through_the_rollup_are_those_through_sql(stored):
+def test_the_report_scalars_and_statuses_from_memory_through_the_rollup_are_those_through_sql(stored):
     con, dataset, first, last = stored
     selections = _selections(first, last)
     def figures(f: Filters) -> str:
-        return json.dumps({"report": r.report(con, dataset, f), "scalars": r.scalars(con, dataset, f, m.SCALARS)},
-                          sort_keys=True)
+        return json.dumps({"report": r.report(con, dataset, f), "scalars": r.scalars(con, dataset, f, m.SCALARS),
+                           "orders_by_status": r.orders_by_status(con, dataset, f).frame.to_dicts()}, sort_keys=True)
 
     from_sql = [figures(f) for f in selections]
     with resident():
