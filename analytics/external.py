@@ -29,10 +29,8 @@ import polars as pl
 
 from analytics import db, grouped, source
 from analytics import metrics as m
-from analytics import pipelines as p
 from analytics import report as rp
 from analytics.filters import NO_FILTERS, Filters
-from analytics.outcomes import STAGES
 
 KIND = "external"
 ENGINES = ("local", "spark")
@@ -136,25 +134,8 @@ def open_source(dataset: db.Dataset) -> source.Source:
 # finalised by the same functions as one machine's. The headline tiles' per-period trend and the volume
 # over time are not tallied on Spark.
 
-_OUTCOME_SPEC = grouped.Grouped("by_outcome", "requests", "outcome", ("requests",))
-_LIFECYCLE_SPEC = grouped.Grouped("lifecycle", "orders", None, (
-    "orders", *(f"reached.{step}" for step in p.LIFECYCLE_TIMES), *(f"cancelled_at.{s}" for s in STAGES)))
-
-
-def _lifecycle(added: pl.DataFrame) -> pl.DataFrame:
-    parts = grouped.read(added, _LIFECYCLE_SPEC)[None]
-    counts = {"placed": parts["orders"], **{step: parts[f"reached.{step}"] for step in p.LIFECYCLE_TIMES},
-              **{f"cancelled_at.{s}": parts[f"cancelled_at.{s}"] for s in STAGES}}
-    return p.lifecycle_table(pl.LazyFrame([counts], schema=dict.fromkeys(counts, pl.Int64))).collect()
-
-
-SPARK_TABLES = {
-    "lifecycle": _lifecycle,
-    "orders_by_status": lambda added: rp.status_frame(added),
-    "outcomes": lambda added: p.outcomes_table(pl.LazyFrame(
-        [{"outcome": key, "requests": parts["requests"]} for key, parts in grouped.read(added, _OUTCOME_SPEC).items()],
-        schema={"outcome": pl.String, "requests": pl.Int64})).collect(),
-}
+# The tables that run on Spark: those the local engine finishes from added partials too (report.FROM_PARTIALS).
+SPARK_TABLES = {name: finish for name, (_, finish) in rp.FROM_PARTIALS.items()}
 NOT_ON_SPARK = "it is not computed on Spark (register the source with the local engine to see it)"
 WHATIF_ON_SPARK = ("On Spark this page replays the baseline and your scenario. The sweep, the policy frontier, the "
                    "comparison of saved scenarios and the calibration's charts run on the local engine only: "
@@ -171,7 +152,7 @@ def tally(spark_session, src: source.Source, filters: Filters = NO_FILTERS) -> p
     SPARK_TABLES, under filters, tallied on Spark in one job."""
     from analytics import spark
 
-    specs = [*grouped.scalar_specs(_supported(src)), rp.STATUS_SPEC, _OUTCOME_SPEC, _LIFECYCLE_SPEC]
+    specs = [*grouped.scalar_specs(_supported(src)), *(spec for spec, _ in rp.FROM_PARTIALS.values())]
     return spark.tally(spark_session, src, specs, filters)
 
 

@@ -68,7 +68,7 @@ class Grouped:
 def scalar_specs(names: Iterable[str]) -> list[Grouped]:
     """One whole-frame spec per grain holding the partials the named registry scalars are finalised from."""
     by_grain: dict[str, list[str]] = {}
-    for name in dict.fromkeys(n for s in names for n in m.get(s).figure.partials):
+    for name in m.partials_of(names):
         by_grain.setdefault(m.PARTIALS[name].grain, []).append(name)
     return [Grouped(f"scalars.{g}", g, None, tuple(ps)) for g, ps in by_grain.items()]
 

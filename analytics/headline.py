@@ -18,11 +18,11 @@ from datetime import date, timedelta
 import duckdb
 import polars as pl
 
-from analytics import figures, metrics, pipelines, report
+from analytics import figures, metrics, pipelines, report, rollup
 from analytics.compare import PREVIOUS, Comparison, Window, window
 from analytics.filters import Filters
 from analytics.ingest import count
-from analytics.load import load
+from analytics.load import load, resident
 
 HEADLINE = (
     "cancellation_rate",
@@ -73,7 +73,7 @@ def per_period(frames: pipelines.Frames, names: tuple[str, ...], time_col: str, 
     """The named metrics' partials per `period` (its first day), each computed on its own grain's frame,
     exact (a sum as a decimal), one row per period that has data, oldest first, and one with no period
     for rows without the anchor's date: the rows add up to the selection's own partials (whole)."""
-    by_grain = metrics.partial_exprs((n for name in names for n in metrics.get(name).figure.partials), exact=True)
+    by_grain = metrics.partial_exprs(metrics.partials_of(names), exact=True)
     parts = [getattr(frames, grain).group_by(pipelines.period_start(time_col, period).alias("period")).agg(exprs)
              for grain, exprs in by_grain.items()]
     out = parts[0]
@@ -154,7 +154,9 @@ def compute(con: duckdb.DuckDBPyConnection, dataset_id: str, filters: Filters,
         for name in per:
             for grain, columns in metrics.get(name).reads.items():
                 reads.setdefault(grain, {time_col}).update(columns)
-        partials = per_period(load(con, dataset_id, filters, reads), per, time_col, period)
+        rows = rollup.selected(resident(con, dataset_id), rollup.EVERY_SCALAR, filters) if filters.anchor == "order" else None
+        partials = (per_period(load(con, dataset_id, filters, reads), per, time_col, period) if rows is None
+                    else rollup.per_period(rows, metrics.partials_of(per), period))
         total_row = metrics.finalise_row(whole(partials), per)
         series = finalise(complete(partials, period, last, first), per)
     win = window(comparison, filters, bounds)

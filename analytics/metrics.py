@@ -358,6 +358,11 @@ def get(name: str) -> Metric:
         raise KeyError(f"no metric named {name!r}") from None
 
 
+def partials_of(names) -> tuple[str, ...]:
+    """The partials the named registry metrics are finalised from, each once, in the order named."""
+    return tuple(dict.fromkeys(n for name in names for n in get(name).figure.partials))
+
+
 def reads(names) -> dict[str, tuple[str, ...]]:
     """grain -> the columns the named metrics read from it together (sorted, for a stable query)."""
     out: dict[str, set[str]] = {}
@@ -371,7 +376,7 @@ def scalar_values(frames: p.Frames, names=SCALARS) -> list[pl.LazyFrame]:
     """One single-row LazyFrame per grain that the named scalars use, one column per partial: every
     partial of a grain computed in one pass over its frame. Collect them together (pl.collect_all), put
     them side by side and finalise with `finalise_row`."""
-    by_grain = partial_exprs(n for name in names for n in get(name).figure.partials)
+    by_grain = partial_exprs(partials_of(names))
     return [getattr(frames, grain).select(exprs) for grain, exprs in by_grain.items()]
 
 

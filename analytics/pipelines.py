@@ -257,6 +257,13 @@ def volume_over_time(frames: Frames, period: str = "week", anchor: str = "order"
         requests = row_count() if anchor == "request" else pl.col("has_request").sum().cast(pl.Int64)
         counted = frame.filter(pl.col(ANCHOR_COLUMNS[anchor]).is_not_null()).group_by(key).agg(
             *_order_volume(), requests.alias("cancellation_requests"))
+    return volume_table(counted, period)
+
+
+def volume_table(counted: pl.LazyFrame, period: str) -> pl.LazyFrame:
+    """volume_over_time from orders, gmv, cancelled_orders, cancelled_gmv and cancellation_requests
+    counted per period (its first day, in `period`; a period may lack a count): counts that add up, so
+    the orders kept in memory add them up from their rollup per day (rollup.py) and finish here."""
     # Every period from the first to the last; a stand-in date keeps date_range valid on an empty
     # selection, and the row it makes is dropped by the _periods > 0 filter.
     stand_in = pl.lit(date(2000, 1, 1))

@@ -85,7 +85,7 @@ nothing to measure under the filters (no orders, no answered request) is null to
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 import duckdb
@@ -156,18 +156,14 @@ def scalars(con: duckdb.DuckDBPyConnection, dataset=None, filters: Filters = NO_
     return {n: row.get(n) for n in names}
 
 
-# Every registry scalar's partials in one rollup per data set, whichever scalars a page asks for.
-_EVERY_SCALAR = tuple(grouped.scalar_specs(m.SCALARS))
-
-
 def _rolled_up_scalars(con, dataset, filters: Filters, names: list[str]) -> dict | None:
     """The named scalars from the rollup of the orders kept in memory (rollup.py); None where it cannot
     answer the filters."""
-    added = rollup.added(resident(con, dataset), _EVERY_SCALAR, filters)
+    added = rollup.added(resident(con, dataset), rollup.EVERY_SCALAR, filters)
     if added is None:
         return None
     parts: dict = {}
-    for spec in _EVERY_SCALAR:
+    for spec in rollup.EVERY_SCALAR:
         parts.update(grouped.read(added, spec)[None])
     return m.finalise(parts, names)
 
@@ -259,14 +255,34 @@ def table_of(name: str, missing: dict[str, str], computed, extra_needs: tuple[st
     return Table(name, frame.drop([c for c in notes if c in frame.columns]), None, notes)
 
 
+# The volume over time's counts per period: the registry scalars of the same names, each a count or sum of one partial.
+_VOLUME_COUNTS = ("orders", "gmv", "cancelled_orders", "cancelled_gmv", "cancellation_requests")
+
+
 def volume_over_time(con, dataset=None, filters: Filters = NO_FILTERS, period: str = "week") -> Table:
     p.period_start("placed_at", period)  # refuse a bad period before touching the database
+    ds = _resolve(con, dataset)
+    wide = resident(con, ds)
+    if wide is not None and filters.anchor == "order" and rollup.answers(filters):
+        return table_of("volume_over_time", missing_capabilities(con, ds),
+                        lambda: _volume_rolled_up(wide, filters, period))
     reads = m.get("volume_over_time").reads
     # Anchored on the order date the series reads orders and requests; otherwise the one grain whose
     # rows are the orders with that event.
     grains = {"order": ("orders", "requests"), "request": ("requests",), "refund": ("refunds",)}[filters.anchor]
     return _table(con, dataset, filters, "volume_over_time", reads={g: reads[g] for g in grains},
                   period=period, anchor=filters.anchor)
+
+
+def _volume_rolled_up(wide: pl.DataFrame, filters: Filters, period: str) -> pl.DataFrame:
+    """volume_over_time on the order anchor from the rollup of the orders kept in memory: each count's
+    partial per period (rollup.per_period), finished by the pipeline's own volume_table."""
+    partial = {name: m.get(name).figure.partials[0] for name in _VOLUME_COUNTS}
+    rows = rollup.per_period(rollup.selected(wide, rollup.EVERY_SCALAR, filters), partial.values(), period)
+    counted = rows.select("period", *(
+        pl.col(part).cast(pl.Float64 if m.PARTIALS[part].kind == "sum" else pl.Int64).alias(name)
+        for name, part in partial.items()))
+    return p.volume_table(counted.lazy(), period).collect()
 
 
 def volume_by(con, dataset=None, filters: Filters = NO_FILTERS, by: str = "payment_method") -> Table:
@@ -282,7 +298,7 @@ def stages(con, dataset=None, filters: Filters = NO_FILTERS) -> Table:
 def lifecycle(con, dataset=None, filters: Filters = NO_FILTERS) -> Table:
     """The funnel; when the data set records no delivery time, the delivered step's reached (and the
     shipped step's left, which it would give) is null, with why in notes["delivered"]: unknown, not 0."""
-    return delivery_unknown(_table(con, dataset, filters, "lifecycle"), missing_capabilities(con, dataset))
+    return delivery_unknown(_from_partials(con, dataset, filters, "lifecycle"), missing_capabilities(con, dataset))
 
 
 def delivery_unknown(table: Table, missing: dict[str, str]) -> Table:
@@ -300,14 +316,7 @@ def delivery_unknown(table: Table, missing: dict[str, str]) -> Table:
 
 
 def orders_by_status(con, dataset=None, filters: Filters = NO_FILTERS) -> Table:
-    """From the rollup of the orders kept in memory where it answers the filters (the report's own
-    partials per status: status_frame), else by the registry's pipeline."""
-    ds = _resolve(con, dataset)
-    wide = resident(con, ds)
-    if wide is None or not rollup.answers(filters):
-        return _table(con, ds, filters, "orders_by_status")
-    return table_of("orders_by_status", missing_capabilities(con, ds),
-                    lambda: status_frame(rollup.added(wide, (STATUS_SPEC,), filters)))
+    return _from_partials(con, dataset, filters, "orders_by_status")
 
 
 _REASON_TABLES = {None: "reasons", "stage": "reasons_by_stage", "payment_method": "reasons_by_payment_method",
@@ -330,7 +339,7 @@ def reason_cancelled_gmv(con, dataset=None, filters: Filters = NO_FILTERS) -> Ta
 
 
 def outcomes(con, dataset=None, filters: Filters = NO_FILTERS) -> Table:
-    return _table(con, dataset, filters, "outcomes")
+    return _from_partials(con, dataset, filters, "outcomes")
 
 
 _RESPONSE_BY = {None: None, "stage": "request_stage", "reason": "reason", "payment_method": "payment_method"}
@@ -536,6 +545,44 @@ def status_frame(added: pl.DataFrame) -> pl.DataFrame:
 
 def _status_rows(added: pl.DataFrame) -> list[dict]:
     return status_frame(added).to_dicts()
+
+
+# Tables finished from added partials, by the functions that finish their pipelines: the Overview's life
+# cycle, orders by status and how requests end. Spark tallies their specs with the scalars (external.py);
+# the orders kept in memory add them up from their rollup (rollup.py).
+OUTCOME_SPEC = grouped.Grouped("by_outcome", "requests", "outcome", ("requests",))
+LIFECYCLE_SPEC = grouped.Grouped("lifecycle", "orders", None, (
+    "orders", *(f"reached.{step}" for step in p.LIFECYCLE_TIMES), *(f"cancelled_at.{s}" for s in STAGES)))
+
+
+def _lifecycle_frame(added: pl.DataFrame) -> pl.DataFrame:
+    parts = grouped.read(added, LIFECYCLE_SPEC)[None]
+    counts = {"placed": parts["orders"], **{step: parts[f"reached.{step}"] for step in p.LIFECYCLE_TIMES},
+              **{f"cancelled_at.{s}": parts[f"cancelled_at.{s}"] for s in STAGES}}
+    return p.lifecycle_table(pl.LazyFrame([counts], schema=dict.fromkeys(counts, pl.Int64))).collect()
+
+
+def _outcomes_frame(added: pl.DataFrame) -> pl.DataFrame:
+    counted = [{"outcome": key, "requests": parts["requests"]} for key, parts in grouped.read(added, OUTCOME_SPEC).items()]
+    return p.outcomes_table(pl.LazyFrame(counted, schema={"outcome": pl.String, "requests": pl.Int64})).collect()
+
+
+FROM_PARTIALS: dict[str, tuple[grouped.Grouped, Callable[[pl.DataFrame], pl.DataFrame]]] = {
+    "lifecycle": (LIFECYCLE_SPEC, _lifecycle_frame),
+    "orders_by_status": (STATUS_SPEC, status_frame),
+    "outcomes": (OUTCOME_SPEC, _outcomes_frame),
+}
+
+
+def _from_partials(con, dataset, filters: Filters, name: str) -> Table:
+    """Table `name` of FROM_PARTIALS: from the rollup of the orders kept in memory where it answers the
+    filters, else by the registry's pipeline."""
+    ds = _resolve(con, dataset)
+    wide = resident(con, ds)
+    if wide is None or not rollup.answers(filters):
+        return _table(con, ds, filters, name)
+    spec, finish = FROM_PARTIALS[name]
+    return table_of(name, missing_capabilities(con, ds), lambda: finish(rollup.added(wide, (spec,), filters)))
 
 
 def _latency_row(parts: dict) -> dict:

@@ -14,6 +14,8 @@ selects orders the dimensions cannot tell apart: those selections are tallied fr
 
     answers(filters) -> bool                          the selection is days of order and payment methods
     added(wide, specs, filters) -> pl.DataFrame|None  grouped.add's partials of the specs, from the rollup
+    selected(wide, specs, filters)                    the rollup's rows of those days and methods, per day
+    per_period(rows, partials, period) -> pl.DataFrame  those rows' partials per period (a trend, a series)
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from datetime import timedelta
 import polars as pl
 
 from analytics import grouped
+from analytics import metrics as m
 from analytics import pipelines as p
 from analytics.filters import Filters
 from analytics.load import frames_of
@@ -32,6 +35,9 @@ from analytics.load import frames_of
 DAY, METHOD = "_order_day", "payment_method"
 DIMS = (DAY, METHOD)
 _ANSWERED = {"start", "end", "anchor", "payment_methods"}
+# Every registry scalar's partials, whole-frame per grain: one rollup for whichever scalars a page asks for
+# (report.scalars) and for their trend per period (headline.py).
+EVERY_SCALAR = tuple(grouped.scalar_specs(m.SCALARS))
 
 # id of a wide frame (frames are not hashable) -> spec -> its rolled-up long partials; gone with the frame.
 _ROLLED: dict[int, dict[grouped.Grouped, pl.DataFrame]] = {}
@@ -81,12 +87,41 @@ def _selecting(filters: Filters) -> pl.Expr:
     return pl.all_horizontal([c.fill_null(False) for c in conds])
 
 
-def added(wide: pl.DataFrame | None, specs, filters: Filters) -> pl.DataFrame | None:
-    """The specs' partials over the orders the filters select, added up (as grouped.add of grouped.tally
-    of those orders), read from the rollup; None when the orders are not in memory or the filters select
-    within a (day, method) cell."""
+def selected(wide: pl.DataFrame | None, specs, filters: Filters) -> pl.DataFrame | None:
+    """The rollup's rows of the specs in the days and methods the filters select, not yet added up (the
+    day and method in their columns, grouped.dim_column); None when the orders are not in memory or the
+    filters select within a (day, method) cell."""
     if wide is None or not answers(filters):
         return None
-    long = rolled(wide, tuple(specs))
-    kept = long.filter(_selecting(filters)).drop([grouped.dim_column(d) for d in DIMS])
-    return grouped.add(kept)
+    return rolled(wide, tuple(specs)).filter(_selecting(filters))
+
+
+def added(wide: pl.DataFrame | None, specs, filters: Filters) -> pl.DataFrame | None:
+    """The specs' partials over the orders the filters select, added up (as grouped.add of grouped.tally
+    of those orders), read from the rollup; None where `selected` is."""
+    rows = selected(wide, specs, filters)
+    return None if rows is None else grouped.add(rows.drop([grouped.dim_column(d) for d in DIMS]))
+
+
+def per_period(rows: pl.DataFrame, partials, period: str) -> pl.DataFrame:
+    """The named partials per period of the order day (headline.per_period's frame on the order anchor:
+    one row per period with orders, oldest first; a count or an exact sum per column, a distribution as
+    its list of {n, v}) from `selected`'s rows of specs holding them (as EVERY_SCALAR does, each partial
+    in one spec): each day's partials added into its period's."""
+    partials = list(partials)
+    day = grouped.dim_column(DAY)
+    added = (rows.filter(pl.col("partial").is_in(partials))
+             .group_by(p.period_start(day, period).alias("period"), "partial", "v")
+             .agg(pl.col("n").sum(), pl.col("s").sum()))
+    columns = []
+    for name in partials:
+        mine = added.filter(pl.col("partial") == name)
+        kind = m.PARTIALS[name].kind
+        if kind == "distribution":
+            columns.append(mine.sort("v").group_by("period", maintain_order=True).agg(pl.struct("n", "v").alias(name)))
+        else:
+            columns.append(mine.select("period", pl.col("s" if kind == "sum" else "n").alias(name)))
+    out = columns[0]
+    for column in columns[1:]:
+        out = out.join(column, on="period", how="full", coalesce=True)
+    return out.sort("period")

@@ -207,7 +207,7 @@ def bench_size(size: int, seed: int, runs: int, cache: Path, log=print) -> dict:
         record("report_resident", payload["runs"], rss, profile=payload["profile"],
                check="same numbers" if payload["same"] else "DIFFERENT from the report read through SQL",
                note=f"{payload['filters']} filter combinations the pages offer, slowest {payload['slowest']:.3f} s; "
-                    f"loading the orders first: {payload['load_seconds']:.2f} s")
+                    f"loading the orders and tallying their rollup first: {payload['load_seconds']:.2f} s")
         if not payload["same"]:
             checks.append("the report from orders kept in memory differs from the report read through SQL")
     payload, rss = run_step("pandas_report", {"db": str(cached_db), "dataset_id": dataset_id, "runs": runs})

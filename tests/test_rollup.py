@@ -11,8 +11,9 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
-from analytics import db, generate, grouped, load, memory, rollup
+from analytics import compare, db, generate, grouped, headline, load, memory, rollup
 from analytics import metrics as m
 from analytics import pipelines as p
 from analytics import report as r
@@ -65,18 +66,28 @@ def test_a_selection_of_days_and_methods_adds_up_to_its_orders_tallied(stored):
         assert set(rollup._ROLLED[id(wide)]) == set(specs)    # each spec tallied once, for every selection
 
 
-def test_the_report_scalars_and_statuses_from_memory_through_the_rollup_are_those_through_sql(stored):
+def test_the_report_scalars_and_tables_from_memory_through_the_rollup_are_those_through_sql(stored):
     con, dataset, first, last = stored
     selections = _selections(first, last)
     def figures(f: Filters) -> str:
+        tables = {name: getattr(r, name)(con, dataset, f).frame.to_dicts() for name in r.FROM_PARTIALS}
         return json.dumps({"report": r.report(con, dataset, f), "scalars": r.scalars(con, dataset, f, m.SCALARS),
-                           "orders_by_status": r.orders_by_status(con, dataset, f).frame.to_dicts()}, sort_keys=True)
+                           **tables}, sort_keys=True, default=str)
 
     from_sql = [figures(f) for f in selections]
     with resident():
         from_memory = [figures(f) for f in selections]
-        assert rollup._ROLLED.get(id(load.resident(con, dataset)))    # answered from the rollup
+        kept = rollup._ROLLED.get(id(load.resident(con, dataset)))    # answered from the rollup
+        assert {spec for spec, _ in r.FROM_PARTIALS.values()} <= set(kept)
     assert from_memory == from_sql
+    # The volume over time's money: the rollup's exact sum read as a float, the pipeline's a float sum;
+    # they agree to the last digits.
+    for f in selections:
+        for period in ("day", "week", "month"):
+            sql = r.volume_over_time(con, dataset, f, period).frame
+            with resident():
+                rolled = r.volume_over_time(con, dataset, f, period).frame
+            assert_frame_equal(rolled, sql, rel_tol=1e-12, abs_tol=1e-9)
     assert json.loads(from_sql[0])["report"]["orders"] == json.loads(from_sql[0])["scalars"]["orders"] == 3_000
 
 
@@ -118,3 +129,28 @@ def test_an_order_counts_in_the_day_it_was_placed_to_the_last_microsecond():
     assert figures(Filters(start=date(2025, 3, 4), end=date(2025, 3, 4))) == (2, 25.25, {"card": 1, "pix": 1})
     assert figures(Filters(start=date(2025, 3, 4), payment_methods=("card",))) == (2, 21.20, {"card": 2})
     assert figures(Filters(start=date(2025, 3, 6))) == (0, 0.0, {})
+
+
+@pytest.mark.parametrize("period", ["day", "week", "month"])
+def test_a_trend_per_period_from_the_rollup_is_the_trend_from_the_orders(stored, period):
+    con, dataset, first, last = stored
+    names = (*headline.HEADLINE, headline.VOLUME)
+    with resident():
+        wide = load.resident(con, dataset)
+        for filters in _selections(first, last)[:-1]:     # the order anchor's
+            direct = headline.per_period(load.frames_of(wide.lazy(), filters), names, "placed_at", period)
+            rolled = rollup.per_period(rollup.selected(wide, rollup.EVERY_SCALAR, filters), m.partials_of(names), period)
+            assert rolled["period"].to_list() == direct["period"].to_list(), filters
+            assert headline.finalise(rolled, names).equals(headline.finalise(direct, names)), filters
+            assert m.finalise_row(headline.whole(rolled), names) == m.finalise_row(headline.whole(direct), names)
+
+
+def test_the_headlines_from_memory_are_those_through_sql(stored):
+    con, dataset, first, last = stored
+    bounds = (first, last)
+    cases = [(f, c) for f in _selections(first, last) for c in (compare.PREVIOUS, compare.Comparison("year"))]
+    from_sql = [headline.compute(con, dataset, f, bounds, c) for f, c in cases]
+    with resident():
+        from_memory = [headline.compute(con, dataset, f, bounds, c) for f, c in cases]
+    assert from_memory == from_sql
+    assert {period for _, period in from_sql} == {"day", "week"}     # the selections' spans give both
