@@ -159,7 +159,7 @@ def scalars(con: duckdb.DuckDBPyConnection, dataset=None, filters: Filters = NO_
 def _rolled_up_scalars(con, dataset, filters: Filters, names: list[str]) -> dict | None:
     """The named scalars from the rollup of the orders kept in memory (rollup.py); None where it cannot
     answer the filters."""
-    added = rollup.added(resident(con, dataset), rollup.EVERY_SCALAR, filters)
+    added = rollup.added(resident(con, dataset), rollup.EVERY_SCALAR, filters, m.partials_of(names))
     if added is None:
         return None
     parts: dict = {}

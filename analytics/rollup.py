@@ -87,19 +87,23 @@ def _selecting(filters: Filters) -> pl.Expr:
     return pl.all_horizontal([c.fill_null(False) for c in conds])
 
 
-def selected(wide: pl.DataFrame | None, specs, filters: Filters) -> pl.DataFrame | None:
-    """The rollup's rows of the specs in the days and methods the filters select, not yet added up (the
-    day and method in their columns, grouped.dim_column); None when the orders are not in memory or the
-    filters select within a (day, method) cell."""
+def selected(wide: pl.DataFrame | None, specs, filters: Filters, partials=None) -> pl.DataFrame | None:
+    """The rollup's rows of the specs in the days and methods the filters select (only those of the named
+    `partials`, if given), not yet added up: the day and method in their columns (grouped.dim_column).
+    None when the orders are not in memory or the filters select within a (day, method) cell."""
     if wide is None or not answers(filters):
         return None
-    return rolled(wide, tuple(specs)).filter(_selecting(filters))
+    cond = _selecting(filters)
+    if partials is not None:
+        cond = cond & pl.col("partial").is_in(list(partials))
+    return rolled(wide, tuple(specs)).filter(cond)
 
 
-def added(wide: pl.DataFrame | None, specs, filters: Filters) -> pl.DataFrame | None:
+def added(wide: pl.DataFrame | None, specs, filters: Filters, partials=None) -> pl.DataFrame | None:
     """The specs' partials over the orders the filters select, added up (as grouped.add of grouped.tally
-    of those orders), read from the rollup; None where `selected` is."""
-    rows = selected(wide, specs, filters)
+    of those orders), read from the rollup; None where `selected` is. With `partials`, only those: a
+    scalar needs a few, and a distribution of response times holds a row per answered request."""
+    rows = selected(wide, specs, filters, partials)
     return None if rows is None else grouped.add(rows.drop([grouped.dim_column(d) for d in DIMS]))
 
 
