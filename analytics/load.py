@@ -10,6 +10,7 @@ Overview and the what-if engine all load through here.
         (analytics/drill.py: the orders behind a figure, paged and sorted in SQL)
     keep_resident(limits)   the dashboard's choice: keep each data set's orders in memory once loaded
     resident(con, dataset) -> pl.DataFrame | None   those orders (one row per order), None when not kept
+    derived(wide) -> dict   what is made from those orders and kept with them (rollup.py), counted in their bytes
     frames_of(wide, filters, grains) -> pipelines.Frames   the same selection from one row per order in memory
     one_row_resident(con, dataset, select, conditions, parameters)   a query's one row from the orders kept
         in memory (the SQL above, its o/r/f columns read from the one row per order), or None
@@ -202,9 +203,32 @@ _RESIDENT: memory.SizedCache | None = None
 
 
 def keep_resident(limits: memory.Limits | None) -> None:
-    """Keep each data set's orders in memory once loaded, within `limits` (None: stop keeping them)."""
+    """Keep each data set's orders in memory once loaded, within `limits` (None: stop keeping them). What
+    is made from them and kept with them (`derived`) counts in their bytes."""
     global _RESIDENT
-    _RESIDENT = None if limits is None else memory.SizedCache(limits.max_bytes, limits.idle_seconds)
+    _RESIDENT = None if limits is None else memory.SizedCache(limits.max_bytes, limits.idle_seconds,
+                                                              sizer=_with_derived)
+
+
+# What is made from a frame kept in memory and lives as long as it does (the rollup of its partials):
+# id of the frame (a frame is not hashable) -> name -> value; counted in the frame's bytes.
+_DERIVED: dict[int, dict] = {}
+_DERIVED_LOCK = threading.Lock()
+
+
+def derived(wide: pl.DataFrame) -> dict:
+    """The values made from a frame kept in memory, by name: kept while the frame is, dropped with it,
+    and counted in its bytes by the cache that keeps it."""
+    with _DERIVED_LOCK:
+        found = _DERIVED.get(id(wide))
+        if found is None:
+            found = _DERIVED[id(wide)] = {}
+            weakref.finalize(wide, _DERIVED.pop, id(wide), None)   # gone with the frame
+    return found
+
+
+def _with_derived(wide: pl.DataFrame) -> int:
+    return memory.size_of(wide) + memory.size_of(_DERIVED.get(id(wide), {}))
 
 
 def resident_bytes() -> int:

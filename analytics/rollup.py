@@ -6,8 +6,8 @@ methods. Each used to tally every order again (0.6 s at 10M orders with no filte
 add up (grouped.py), so they are tallied once per (day the order was placed, payment method), as Rill's
 rollups are, and a selection of days and methods adds up its rows: the same partials, hence the same
 figures, as tallying the selected orders (tests/test_rollup.py). At 10M orders the rolled-up partials
-of the report hold about 0.7M rows (50 MB, beside the 1.4 GB of orders) and take one tally to make
-(0.8 s).
+of the report hold about 0.7M rows (50 MB, beside the 1.4 GB of orders; counted with them against the
+limit of orders kept in memory) and take one tally to make (0.8 s).
 
 A filter on anything else (sellers, reasons, stages, shipping methods, a request's or a refund's date)
 selects orders the dimensions cannot tell apart: those selections are tallied from the orders as before.
@@ -21,16 +21,14 @@ selects orders the dimensions cannot tell apart: those selections are tallied fr
 from __future__ import annotations
 
 import threading
-import weakref
 from datetime import timedelta
 
 import polars as pl
 
-from analytics import grouped
+from analytics import grouped, load
 from analytics import metrics as m
 from analytics import pipelines as p
 from analytics.filters import Filters
-from analytics.load import frames_of
 
 DAY, METHOD = "_order_day", "payment_method"
 DIMS = (DAY, METHOD)
@@ -39,8 +37,6 @@ _ANSWERED = {"start", "end", "anchor", "payment_methods"}
 # (report.scalars) and for their trend per period (headline.py).
 EVERY_SCALAR = tuple(grouped.scalar_specs(m.SCALARS))
 
-# id of a wide frame (frames are not hashable) -> spec -> its rolled-up long partials; gone with the frame.
-_ROLLED: dict[int, dict[grouped.Grouped, pl.DataFrame]] = {}
 _LOCK = threading.Lock()
 
 
@@ -58,19 +54,21 @@ def rolled(wide: pl.DataFrame, specs: tuple[grouped.Grouped, ...]) -> pl.DataFra
     while the frame lives, so the report's tables and a page's own share theirs. Sessions asking at once
     wait for the one tally."""
     with _LOCK:
-        kept = _ROLLED.get(id(wide))
-        if kept is None:
-            kept = _ROLLED[id(wide)] = {}
-            weakref.finalize(wide, _ROLLED.pop, id(wide), None)
+        kept = kept_for(wide)
         missing = [s for s in specs if s not in kept]
         if missing:
             orders = wide.lazy().with_columns(pl.col("placed_at").dt.date().alias(DAY))
-            long = grouped.tally(frames_of(orders), missing, DIMS)
+            long = grouped.tally(load.frames_of(orders), missing, DIMS)
             for spec in missing:
                 kept[spec] = long.filter(pl.col("spec") == spec.name)
         if not specs:
             return grouped.tally(p.Frames(), (), DIMS)
         return pl.concat([kept[s] for s in specs], how="vertical")
+
+
+def kept_for(wide: pl.DataFrame) -> dict[grouped.Grouped, pl.DataFrame]:
+    """spec -> its rolled-up partials, for the frame: kept with it and counted in its bytes (load.derived)."""
+    return load.derived(wide).setdefault("rollup", {})
 
 
 def _selecting(filters: Filters) -> pl.Expr:

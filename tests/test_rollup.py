@@ -63,7 +63,7 @@ def test_a_selection_of_days_and_methods_adds_up_to_its_orders_tallied(stored):
             assert rollup.answers(filters), filters
             direct = grouped.add(grouped.tally(load.frames_of(wide.lazy(), filters), specs))
             assert _nonzero(rollup.added(wide, specs, filters)).equals(_nonzero(direct)), filters
-        assert set(rollup._ROLLED[id(wide)]) == set(specs)    # each spec tallied once, for every selection
+        assert set(rollup.kept_for(wide)) == set(specs)    # each spec tallied once, for every selection
 
 
 def test_the_report_scalars_and_tables_from_memory_through_the_rollup_are_those_through_sql(stored):
@@ -77,7 +77,7 @@ def test_the_report_scalars_and_tables_from_memory_through_the_rollup_are_those_
     from_sql = [figures(f) for f in selections]
     with resident():
         from_memory = [figures(f) for f in selections]
-        kept = rollup._ROLLED.get(id(load.resident(con, dataset)))    # answered from the rollup
+        kept = rollup.kept_for(load.resident(con, dataset))    # answered from the rollup
         assert {spec for spec, _ in r.FROM_PARTIALS.values()} <= set(kept)
     assert from_memory == from_sql
     # The volume over time's money: the rollup's exact sum read as a float, the pipeline's a float sum;
@@ -154,3 +154,15 @@ def test_the_headlines_from_memory_are_those_through_sql(stored):
         from_memory = [headline.compute(con, dataset, f, bounds, c) for f, c in cases]
     assert from_memory == from_sql
     assert {period for _, period in from_sql} == {"day", "week"}     # the selections' spans give both
+
+
+def test_the_rollup_counts_in_the_bytes_of_the_orders_kept_in_memory(stored):
+    con, dataset, _, _ = stored
+    with resident():
+        wide = load.resident(con, dataset)
+        alone = load.resident_bytes()
+        r.report(con, dataset)
+        load.resident(con, dataset)        # each use measures the orders kept again
+        rolled = memory.size_of(rollup.kept_for(wide))
+        assert rolled > 0
+        assert load.resident_bytes() >= alone + rolled
