@@ -87,6 +87,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 import duckdb
 import polars as pl
@@ -361,13 +362,15 @@ def _refund_by(by: str) -> str:
 
 
 def refunds_by(con, dataset=None, filters: Filters = NO_FILTERS, by: str = "payment_method") -> Table:
-    _refund_by(by)
-    return _table(con, dataset, filters, f"refunds_by_{by}")
+    spec = _refunds_spec(_refund_by(by))
+    return _rolled_up(con, dataset, filters, f"refunds_by_{by}", spec, partial(_refunds_by_frame, spec=spec)) \
+        or _table(con, dataset, filters, f"refunds_by_{by}")
 
 
 def refund_latency(con, dataset=None, filters: Filters = NO_FILTERS, by: str = "payment_method") -> Table:
-    _refund_by(by)
-    return _table(con, dataset, filters, f"refund_latency_by_{by}")
+    spec = _latency_spec(_refund_by(by))
+    return _rolled_up(con, dataset, filters, f"refund_latency_by_{by}", spec, partial(_latency_frame, spec=spec)) \
+        or _table(con, dataset, filters, f"refund_latency_by_{by}")
 
 
 def refund_latency_distribution(con, dataset=None, filters: Filters = NO_FILTERS) -> Table:
@@ -379,7 +382,11 @@ def refund_share_over(con, dataset=None, filters: Filters = NO_FILTERS, threshol
     column = None if by is None else _refund_by(by)
     extra = (("refund_channels",) if column == "refund_channel" else ()) + (
         ("requests", "request_times") if from_request else ())
-    return _table(con, dataset, filters, "refund_share_over_threshold", extra_needs=extra,
+    spec = _latency_spec(column)
+    return _rolled_up(con, dataset, filters, "refund_share_over_threshold", spec,
+                      partial(_share_over_frame, spec=spec, threshold_days=threshold_days, from_request=from_request),
+                      extra_needs=extra) \
+        or _table(con, dataset, filters, "refund_share_over_threshold", extra_needs=extra,
                   threshold_days=threshold_days, by=column, from_request=from_request)
 
 
@@ -577,12 +584,78 @@ FROM_PARTIALS: dict[str, tuple[grouped.Grouped, Callable[[pl.DataFrame], pl.Data
 def _from_partials(con, dataset, filters: Filters, name: str) -> Table:
     """Table `name` of FROM_PARTIALS: from the rollup of the orders kept in memory where it answers the
     filters, else by the registry's pipeline."""
+    spec, finish = FROM_PARTIALS[name]
+    return _rolled_up(con, dataset, filters, name, spec, finish) or _table(con, dataset, filters, name)
+
+
+def _rolled_up(con, dataset, filters: Filters, name: str, spec: grouped.Grouped,
+               finish: Callable[[pl.DataFrame], pl.DataFrame], extra_needs: tuple[str, ...] = ()) -> Table | None:
+    """Registry table `name` finished by `finish` from the spec's partials added up from the rollup of the
+    orders kept in memory (rollup.py); None when the orders are not kept or the rollup cannot answer the
+    filters (the caller runs the table's pipeline)."""
     ds = _resolve(con, dataset)
     wide = resident(con, ds)
     if wide is None or not rollup.answers(filters):
-        return _table(con, ds, filters, name)
-    spec, finish = FROM_PARTIALS[name]
-    return table_of(name, missing_capabilities(con, ds), lambda: finish(rollup.added(wide, (spec,), filters)))
+        return None
+    return table_of(name, missing_capabilities(con, ds), lambda: finish(rollup.added(wide, (spec,), filters)),
+                    extra_needs)
+
+
+# The Refunds page's tables from their partials per payment method or refund channel (or the whole
+# selection), finished as their pipelines finish them: the same columns, rows in the same order.
+_LATENCY_COLUMNS = {"refunds": pl.Int64, "mean_business_days": pl.Float64, "p50_business_days": pl.Float64,
+                    "p90_business_days": pl.Float64, "refunds_from_request": pl.Int64,
+                    "mean_from_request_business_days": pl.Float64, "p50_from_request_business_days": pl.Float64,
+                    "p90_from_request_business_days": pl.Float64, "pending_refunds": pl.Int64}
+
+
+def _latency_spec(by: str | None) -> grouped.Grouped:
+    """The latency's partials per `by` (a refund column, None: the whole selection); the report's own for
+    the payment method and the whole, so they share their rollup."""
+    _, _, by_method, whole = _TABLE_SPECS
+    if by is None:
+        return whole
+    return by_method if by == "payment_method" else grouped.Grouped(f"latency_by_{by}", "refunds", by, _LATENCY_PARTIALS)
+
+
+def _refunds_spec(by: str) -> grouped.Grouped:
+    return grouped.Grouped(f"refunds_by_{by}", "refunds", by, ("refunds", "refund_amount"))
+
+
+def _keyed(spec: grouped.Grouped, key) -> dict:
+    return {} if spec.by is None else {spec.by: key}
+
+
+def _latency_frame(added: pl.DataFrame, spec: grouped.Grouped) -> pl.DataFrame:
+    """pipelines.refund_latency's table: one row per group, by its key, nulls last."""
+    rows = [{**_keyed(spec, key), **_latency_row(parts)} for key, parts in grouped.read(added, spec).items()]
+    return pl.DataFrame(grouped.by_key(rows, spec.by), schema={spec.by: pl.String, **_LATENCY_COLUMNS})
+
+
+def _share_over_frame(added: pl.DataFrame, spec: grouped.Grouped, threshold_days: float,
+                      from_request: bool) -> pl.DataFrame:
+    """pipelines.refund_share_over's table: per group (or one row), the measured refunds, those over the
+    threshold (strictly) and their share."""
+    rows = []
+    for key, parts in grouped.read(added, spec).items():
+        days = parts["wait_days" if from_request else "refund_days_from_start"]
+        measured, slow = grouped.whole(days), grouped.over(days, threshold_days)
+        rows.append({**_keyed(spec, key), "refunds": measured, "over_threshold": slow,
+                     "share_over_threshold": slow / measured if measured else None})
+    schema = {**({spec.by: pl.String} if spec.by else {}), "refunds": pl.Int64, "over_threshold": pl.Int64,
+              "share_over_threshold": pl.Float64}
+    return pl.DataFrame(grouped.by_key(rows, spec.by) if spec.by else rows, schema=schema)
+
+
+def _refunds_by_frame(added: pl.DataFrame, spec: grouped.Grouped) -> pl.DataFrame:
+    """pipelines.refunds_by's table: refunds, their known amounts and their share, most refunds first."""
+    rows = [{spec.by: key, "refunds": parts["refunds"], "refund_amount": parts["refund_amount"]}
+            for key, parts in grouped.read(added, spec).items()]
+    total = sum(row["refunds"] for row in rows)
+    for row in rows:
+        row["share"] = row["refunds"] / total if total else None
+    return pl.DataFrame(grouped.ranked(rows, "refunds", spec.by),
+                        schema={spec.by: pl.String, "refunds": pl.Int64, "refund_amount": pl.Float64, "share": pl.Float64})
 
 
 def _latency_row(parts: dict) -> dict:

@@ -60,7 +60,7 @@ def rolled(wide: pl.DataFrame, specs: tuple[grouped.Grouped, ...]) -> pl.DataFra
             orders = wide.lazy().with_columns(pl.col("placed_at").dt.date().alias(DAY))
             long = grouped.tally(load.frames_of(orders), missing, DIMS)
             for spec in missing:
-                kept[spec] = long.filter(pl.col("spec") == spec.name)
+                kept[spec] = long.filter(pl.col("spec") == spec.name).rechunk()
         if not specs:
             return grouped.tally(p.Frames(), (), DIMS)
         return pl.concat([kept[s] for s in specs], how="vertical")
@@ -71,10 +71,10 @@ def kept_for(wide: pl.DataFrame) -> dict[grouped.Grouped, pl.DataFrame]:
     return load.derived(wide).setdefault("rollup", {})
 
 
-def _selecting(filters: Filters) -> pl.Expr:
-    """The rollup's rows of the selected days and methods, as load's filters select orders: placed on or
-    after the first day and before the day after the last."""
-    conds = [pl.lit(True)]
+def _selecting(filters: Filters) -> list[pl.Expr]:
+    """The conditions on the rollup's rows of the selected days and methods, as load's filters select
+    orders: placed on or after the first day and before the day after the last."""
+    conds = []
     day = pl.col(grouped.dim_column(DAY))
     if filters.start is not None:
         conds.append(day >= filters.start)
@@ -82,7 +82,7 @@ def _selecting(filters: Filters) -> pl.Expr:
         conds.append(day < filters.end + timedelta(days=1))
     if filters.payment_methods:
         conds.append(p.one_of(pl.col(grouped.dim_column(METHOD)), filters.payment_methods))
-    return pl.all_horizontal([c.fill_null(False) for c in conds])
+    return [c.fill_null(False) for c in conds]
 
 
 def selected(wide: pl.DataFrame | None, specs, filters: Filters, partials=None) -> pl.DataFrame | None:
@@ -91,10 +91,13 @@ def selected(wide: pl.DataFrame | None, specs, filters: Filters, partials=None) 
     None when the orders are not in memory or the filters select within a (day, method) cell."""
     if wide is None or not answers(filters):
         return None
-    cond = _selecting(filters)
+    conds = _selecting(filters)
     if partials is not None:
-        cond = cond & pl.col("partial").is_in(list(partials))
-    return rolled(wide, tuple(specs)).filter(cond)
+        conds.append(pl.col("partial").is_in(list(partials)))
+    rows = rolled(wide, tuple(specs))
+    # No condition: the rows as they are (a frame filtered by a literal true is refused by Polars when
+    # it is in several chunks).
+    return rows.filter(*conds) if conds else rows
 
 
 def added(wide: pl.DataFrame | None, specs, filters: Filters, partials=None) -> pl.DataFrame | None:

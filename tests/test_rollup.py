@@ -166,3 +166,48 @@ def test_the_rollup_counts_in_the_bytes_of_the_orders_kept_in_memory(stored):
         rolled = memory.size_of(rollup.kept_for(wide))
         assert rolled > 0
         assert load.resident_bytes() >= alone + rolled
+
+
+def _refund_tables(con, dataset, filters: Filters) -> dict[str, r.Table]:
+    out = {}
+    for by in ("payment_method", "channel"):
+        out[f"refunds_by.{by}"] = r.refunds_by(con, dataset, filters, by=by)
+        out[f"refund_latency.{by}"] = r.refund_latency(con, dataset, filters, by=by)
+    for by in ("payment_method", "channel", None):
+        for from_request in (False, True):
+            for threshold in (0.0, 3.0, 20.0):
+                out[f"share_over.{by}.{from_request}.{threshold}"] = r.refund_share_over(
+                    con, dataset, filters, threshold_days=threshold, by=by, from_request=from_request)
+    return out
+
+
+def test_the_refunds_tables_from_memory_through_the_rollup_are_those_through_sql(stored):
+    con, dataset, first, last = stored
+    for filters in _selections(first, last):
+        from_sql = _refund_tables(con, dataset, filters)
+        with resident():
+            from_memory = _refund_tables(con, dataset, filters)
+            wide = load.resident(con, dataset)
+            assert r._latency_spec("refund_channel") in rollup.kept_for(wide)     # answered from the rollup
+        for name, table in from_sql.items():
+            assert (from_memory[name].unavailable, from_memory[name].notes) == (table.unavailable, table.notes)
+            # A mean read from a distribution and Polars' mean of the values agree to the last digits.
+            assert_frame_equal(from_memory[name].frame, table.frame, rel_tol=1e-12, abs_tol=1e-12)
+    assert from_sql["refunds_by.channel"].frame["refunds"].sum() > 0
+
+
+def test_a_large_rollup_selected_whole_is_its_every_row():
+    # 40,000 sellers' rows of one spec: Polars refuses a large frame filtered by a literal true, so the
+    # whole selection is taken as it is.
+    n = 40_000
+    wide = pl.DataFrame({
+        "placed_at": [datetime(2025, 1, 1) + timedelta(days=i % 300) for i in range(n)],
+        "payment_method": [("card", "pix", "boleto")[i % 3] for i in range(n)],
+        "seller_id": [f"S{i:05d}" for i in range(n)],
+        "amount": [1.0] * n, "has_request": [False] * n, "has_refund": [False] * n,
+    }).cast({"placed_at": p.COLUMNS["placed_at"]})
+    spec = grouped.Grouped("by_seller", "orders", "seller_id", ("orders",))
+    assert rollup.selected(wide, [spec], Filters()).height == n
+    added = rollup.added(wide, [spec], Filters())
+    assert added.height == n and added["n"].sum() == n
+    assert rollup.added(wide, [spec], Filters(payment_methods=("pix",)))["n"].sum() == n // 3
