@@ -499,11 +499,14 @@ def latency_ecdf(distribution: pl.DataFrame, group: str, days: str) -> pl.DataFr
     """The empirical cumulative distribution per group: one row per (group, business day a refund
     took) with refunds (that took that many days) and done (the share of the group's refunds done
     within that many days), plus a first row per group at its shortest time with done 0, where the
-    curve starts. distribution: one row per refund (pipelines.refund_latency_distribution)."""
+    curve starts. distribution: one row per refund (pipelines.refund_latency_distribution), or per group
+    and day with its count of `refunds` (report.refund_days)."""
+    count = pl.col("refunds").sum() if "refunds" in distribution.columns else pl.len()
     counted = (
-        distribution.select(pl.col(group).fill_null("unknown").alias("group"), pl.col(days).alias("days"))
+        distribution.select(pl.col(group).fill_null("unknown").alias("group"), pl.col(days).alias("days"),
+                            *(["refunds"] if "refunds" in distribution.columns else []))
         .drop_nulls("days")
-        .group_by("group", "days").len("refunds")
+        .group_by("group", "days").agg(count.cast(pl.UInt32).alias("refunds"))
         .sort("group", "days")
         .with_columns((pl.col("refunds").cum_sum().over("group") / pl.col("refunds").sum().over("group")).alias("done"))
     )

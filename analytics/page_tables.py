@@ -27,7 +27,7 @@ class RefundTimeColumns:
     group: str  # the grouping column of report.refund_latency and report.refund_share_over
     p50: str    # report.refund_latency's median column
     p90: str    # ... and its 90th percentile
-    days: str   # report.refund_latency_distribution's column of each refund's waiting time
+    days: str   # report.refund_latency_distribution's (and refund_days') column of the refunds' waiting time
 
 
 def refund_time_columns(group: str, measure: str) -> RefundTimeColumns:
@@ -38,7 +38,7 @@ def refund_time_columns(group: str, measure: str) -> RefundTimeColumns:
         group=REFUND_GROUP_COLUMNS.get(group, "payment_method"),
         p50=f"{prefix}_business_days",
         p90=f"{prefix.replace('p50', 'p90')}_business_days",
-        days="business_days_from_request" if measure == "request" else "business_days",
+        days=report.REFUND_DAYS["request" if measure == "request" else "start"][0],
     )
 
 
@@ -64,7 +64,8 @@ def refund_quantiles(latency: pl.DataFrame, columns: RefundTimeColumns) -> pl.Da
 def refund_days_counted(distribution: pl.DataFrame, columns: RefundTimeColumns) -> pl.DataFrame:
     """The refund time chart's figures as a table: per group (null: unknown) and number of business days,
     the refunds that took that long and the share of the group's refunds done within it. A few hundred
-    rows where the distribution has one per refund (60,000 at 1M orders: 2 MB sent on every run)."""
+    rows where the distribution has one per refund (60,000 at 1M orders: 2 MB sent on every run).
+    distribution: one row per refund, or report.refund_days' counts."""
     return (latency_ecdf(distribution, columns.group, columns.days)
             .filter(pl.col("refunds") > 0)
             .select(pl.col("key").alias(columns.group), pl.col("days").alias(columns.days),

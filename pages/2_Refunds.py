@@ -48,7 +48,8 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
     times = page_tables.refund_time_columns(group, measure)
     st.subheader(f"How long refunds take, by {GROUPS[group].lower()}")
     latency = cached.table(report.refund_latency, dataset.id, ctx.filters, by=group)
-    distribution = cached.table(report.refund_latency_distribution, dataset.id, ctx.filters)
+    # The refunds counted per group and day: what the curves and their table show.
+    distribution = cached.table(report.refund_days, dataset.id, ctx.filters, by=group, measure=measure)
     # None: no refunds, or refund times but no request times (only "from the refund's start" exists).
     quantiles = page_tables.refund_quantiles(latency.frame, times) if latency.available else None
     if quantiles is not None and distribution.available:
@@ -76,7 +77,8 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
                                            partial(page_tables.refund_days_counted, distribution.frame, times))
             st.caption("The downloads hold every refund with both of its waiting times.")
             downloads.table(counted, "refund-latency-distribution", key="rf_dist_table", height=300,
-                            download=lambda: distribution.frame)
+                            download=lambda: cached.table(report.refund_latency_distribution, dataset.id,
+                                                          ctx.filters).frame)
 
     left, right = st.columns(2)
     tables_below = st.container()  # the two charts' tables, at the page's full width

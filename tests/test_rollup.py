@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from analytics import compare, db, generate, grouped, headline, load, memory, rollup
+from analytics import charts, compare, db, generate, grouped, headline, load, memory, rollup
 from analytics import metrics as m
 from analytics import pipelines as p
 from analytics import report as r
@@ -211,3 +211,20 @@ def test_a_large_rollup_selected_whole_is_its_every_row():
     added = rollup.added(wide, [spec], Filters())
     assert added.height == n and added["n"].sum() == n
     assert rollup.added(wide, [spec], Filters(payment_methods=("pix",)))["n"].sum() == n // 3
+
+
+def test_the_refund_days_counted_from_memory_are_the_distributions_counts(stored):
+    con, dataset, first, last = stored
+    for filters in _selections(first, last):
+        for by in ("payment_method", "channel"):
+            for measure in ("start", "request"):
+                from_sql = r.refund_days(con, dataset, filters, by=by, measure=measure)
+                with resident():
+                    from_memory = r.refund_days(con, dataset, filters, by=by, measure=measure)
+                assert from_memory.frame.equals(from_sql.frame), (filters, by, measure)
+                # The counts are the distribution's rows with that time, and draw the same curves.
+                rows = r.refund_latency_distribution(con, dataset, filters).frame
+                days = r.REFUND_DAYS[measure][0]
+                assert from_sql.frame["refunds"].sum() == rows[days].count()
+                group = "refund_channel" if by == "channel" else by
+                assert charts.latency_ecdf(from_memory.frame, group, days).equals(charts.latency_ecdf(rows, group, days))
