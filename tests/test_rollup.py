@@ -5,7 +5,6 @@ and methods cannot tell apart are not answered from it."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 from datetime import date, datetime, timedelta
 
@@ -18,15 +17,7 @@ from analytics import metrics as m
 from analytics import pipelines as p
 from analytics import report as r
 from analytics.filters import Filters
-
-
-@contextlib.contextmanager
-def resident():
-    load.keep_resident(memory.Limits(1 << 30, 600))
-    try:
-        yield
-    finally:
-        load.keep_resident(None)
+from tests.test_resident import resident
 
 
 @pytest.fixture(scope="module")
