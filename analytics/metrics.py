@@ -92,13 +92,9 @@ class Partial:
         return self.kind == "distribution"
 
 
-# Sums are added as decimals with 9 places (exact, whatever the order of addition), then read as floats.
-EXACT = pl.Decimal(38, 9)
-
-
-def exact_sum(values: pl.Expr) -> pl.Expr:
-    """The sum of `values` (nulls left out) as an exact decimal: chunks' sums add up to the whole's."""
-    return values.cast(EXACT).sum()
+# Sums are added as exact decimals (pipelines.exact_sum), then read as floats.
+EXACT = p.EXACT
+exact_sum = p.exact_sum
 
 
 def _amount_where(condition: pl.Expr) -> pl.Expr:
@@ -151,7 +147,7 @@ def partial_expr(name: str, exact: bool = False) -> pl.Expr:
     if part.kind == "distribution":
         expr = pt.distribution_expr(expr)
     elif part.kind == "sum":
-        expr = exact_sum(expr) if exact else exact_sum(expr).cast(pl.Float64)
+        expr = exact_sum(expr) if exact else p.money_sum(expr)
     return expr.alias(name)
 
 

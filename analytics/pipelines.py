@@ -109,8 +109,24 @@ def row_count() -> pl.Expr:
     return pl.len().cast(pl.Int64)
 
 
+# Money is added as decimals with 9 places, exact whatever the order of addition, then read as a float:
+# the same figure however the orders are split into chunks, days or groups and added up (metrics.py's
+# partials, the rollup), and whichever engine reads them.
+EXACT = pl.Decimal(38, 9)
+
+
+def exact_sum(values: pl.Expr) -> pl.Expr:
+    """The sum of `values` (nulls left out) as an exact decimal: chunks' sums add up to the whole's."""
+    return values.cast(EXACT).sum()
+
+
+def money_sum(values: pl.Expr) -> pl.Expr:
+    """The exact sum of amounts, read as a float (rounded once)."""
+    return exact_sum(values).cast(pl.Float64)
+
+
 def gmv() -> pl.Expr:
-    return pl.col("amount").sum()
+    return money_sum(pl.col("amount"))
 
 
 def cancelled_count() -> pl.Expr:
@@ -136,7 +152,7 @@ def wilson_interval(successes: pl.Expr, trials: pl.Expr, z: float = 1.959964) ->
 
 
 def cancelled_gmv() -> pl.Expr:
-    return pl.col("amount").filter(pl.col("is_cancelled")).sum()
+    return money_sum(pl.col("amount").filter(pl.col("is_cancelled")))
 
 
 def cancelled_at_stage(stage: str) -> pl.Expr:
@@ -169,7 +185,7 @@ def return_path_count() -> pl.Expr:
 
 
 def return_path_gmv() -> pl.Expr:
-    return pl.col("amount").filter(pl.col("return_path").fill_null(False)).sum()
+    return money_sum(pl.col("amount").filter(pl.col("return_path").fill_null(False)))
 
 
 def response_hours() -> pl.Expr:
@@ -199,7 +215,7 @@ def transit_business_days() -> pl.Expr:
 
 
 def refund_amount() -> pl.Expr:
-    return pl.col("refund_amount").sum()
+    return money_sum(pl.col("refund_amount"))
 
 
 def pending_refund_count() -> pl.Expr:
@@ -309,7 +325,7 @@ def stage_counts(frames: Frames) -> pl.LazyFrame:
     requests = _per_stage(frames.requests, {"requests": requests_at_stage})
     cancelled = _per_stage(frames.orders, {
         "cancelled_orders": cancelled_at_stage,
-        "cancelled_gmv": lambda s: pl.col("amount").filter(pl.col("is_cancelled") & (pl.col("cancel_stage") == s)).sum(),
+        "cancelled_gmv": lambda s: money_sum(pl.col("amount").filter(pl.col("is_cancelled") & (pl.col("cancel_stage") == s))),
     })
     return requests.join(cancelled, on="stage", how="left", maintain_order="left")
 
