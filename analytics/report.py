@@ -674,7 +674,7 @@ def _share_over_frame(added: pl.DataFrame, spec: grouped.Grouped, threshold_days
     threshold (strictly) and their share."""
     rows = []
     for key, parts in grouped.read(added, spec).items():
-        days = parts["wait_days" if from_request else "refund_days_from_start"]
+        days = parts[REFUND_DAYS["request" if from_request else "start"][1]]
         measured, slow = grouped.whole(days), grouped.over(days, threshold_days)
         rows.append({**_keyed(spec, key), "refunds": measured, "over_threshold": slow,
                      "share_over_threshold": slow / measured if measured else None})
