@@ -172,6 +172,9 @@ def add(long: pl.DataFrame | Iterable[pl.DataFrame]) -> pl.DataFrame:
             .sort(_GROUP, nulls_last=False))
 
 
+_NONE = pl.DataFrame(schema=LONG_SCHEMA)   # no row of a partial
+
+
 def read(added: pl.DataFrame, spec: Grouped) -> dict[str | None, dict[str, object]]:
     """Per group key (None for a whole-frame spec), the spec's partials: a count as an int, a sum as a
     float (the exact decimal rounded once), a distribution as a partials.Distribution. A group with no
@@ -180,12 +183,13 @@ def read(added: pl.DataFrame, spec: Grouped) -> dict[str | None, dict[str, objec
     keys = list(dict.fromkeys(rows["key"].to_list()))
     if spec.by is None and not keys:
         keys = [None]
+    # One pass into (key, partial) parts, rather than a filter for each (a page's tiles read ~80 of them).
+    found = rows.partition_by("key", "partial", as_dict=True, maintain_order=True) if rows.height else {}
     out: dict[str | None, dict[str, object]] = {}
     for key in keys:
-        mine = rows.filter(pl.col("key").is_null() if key is None else pl.col("key") == key)
         parts: dict[str, object] = {}
         for name in spec.partials:
-            these = mine.filter(pl.col("partial") == name)
+            these = found.get((key, name), _NONE)
             kind = m.PARTIALS[name].kind
             if kind == "distribution":
                 parts[name] = pt.Distribution.of(these["v"].to_numpy(), these["n"].cast(pl.Float64).to_numpy())

@@ -22,7 +22,7 @@ from analytics import figures, metrics, pipelines, report, rollup
 from analytics.compare import PREVIOUS, Comparison, Window, window
 from analytics.filters import Filters
 from analytics.ingest import count
-from analytics.load import load, resident
+from analytics.load import load, resident, resolve
 
 HEADLINE = (
     "cancellation_rate",
@@ -137,8 +137,9 @@ def compute(con: duckdb.DuckDBPyConnection, dataset_id: str, filters: Filters,
     against `comparison`; and the period used. bounds: the data set's first and last day for the filters'
     anchor. `scalars(filters, names)`: where the numbers are computed instead of `con`'s orders (an
     external source on Spark: external.scalars), with no per-period series."""
-    unavailable = report.unavailable(con, dataset_id)
-    codes = report.currencies(con, dataset_id)
+    dataset = resolve(con, dataset_id)   # looked up once, not by each call below
+    unavailable = report.unavailable(con, dataset)
+    codes = report.currencies(con, dataset)
     names = tuple(n for n in HEADLINE if n not in unavailable)
     time_col = pipelines.ANCHOR_COLUMNS[filters.anchor]
     first = filters.start or bounds[0]
@@ -154,8 +155,8 @@ def compute(con: duckdb.DuckDBPyConnection, dataset_id: str, filters: Filters,
         for name in per:
             for grain, columns in metrics.get(name).reads.items():
                 reads.setdefault(grain, {time_col}).update(columns)
-        rows = rollup.selected(resident(con, dataset_id), rollup.EVERY_SCALAR, filters) if filters.anchor == "order" else None
-        partials = (per_period(load(con, dataset_id, filters, reads), per, time_col, period) if rows is None
+        rows = rollup.selected(resident(con, dataset), rollup.EVERY_SCALAR, filters) if filters.anchor == "order" else None
+        partials = (per_period(load(con, dataset, filters, reads), per, time_col, period) if rows is None
                     else rollup.per_period(rows, metrics.partials_of(per), period))
         total_row = metrics.finalise_row(whole(partials), per)
         series = finalise(complete(partials, period, last, first), per)
@@ -166,7 +167,7 @@ def compute(con: duckdb.DuckDBPyConnection, dataset_id: str, filters: Filters,
     note = win.note if win is not None else None
     if win is not None and win.possible and names:
         selected = win.selection_filters(filters)
-        scalars = scalars or (lambda f, n: report.scalars(con, dataset_id, f, n))
+        scalars = scalars or (lambda f, n: report.scalars(con, dataset, f, n))
         current = total_row if selected == filters else scalars(selected, per)
         before = scalars(win.compared_filters(filters), per)
         counts = (int(current.get(VOLUME) or 0), int(before.get(VOLUME) or 0))
