@@ -501,12 +501,12 @@ def latency_ecdf(distribution: pl.DataFrame, group: str, days: str) -> pl.DataFr
     within that many days), plus a first row per group at its shortest time with done 0, where the
     curve starts. distribution: one row per refund (pipelines.refund_latency_distribution), or per group
     and day with its count of `refunds` (report.refund_days)."""
-    count = pl.col("refunds").sum() if "refunds" in distribution.columns else pl.len()
+    refunds = pl.col("refunds") if "refunds" in distribution.columns else pl.lit(1)   # a row per refund: 1 each
     counted = (
         distribution.select(pl.col(group).fill_null("unknown").alias("group"), pl.col(days).alias("days"),
-                            *(["refunds"] if "refunds" in distribution.columns else []))
+                            refunds.alias("refunds"))
         .drop_nulls("days")
-        .group_by("group", "days").agg(count.cast(pl.UInt32).alias("refunds"))
+        .group_by("group", "days").agg(pl.col("refunds").sum().cast(pl.UInt32))
         .sort("group", "days")
         .with_columns((pl.col("refunds").cum_sum().over("group") / pl.col("refunds").sum().over("group")).alias("done"))
     )

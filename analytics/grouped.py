@@ -33,7 +33,7 @@ from analytics import pipelines as p
 # One row per (spec, group key, partial) and, for a distribution, per distinct value: a count in n, a
 # sum in s (exact decimal), a distribution as its values v with their counts n.
 LONG_SCHEMA: dict[str, pl.DataType] = {
-    "spec": pl.String, "key": pl.String, "partial": pl.String, "v": pl.Float64, "n": pl.Int64, "s": m.EXACT,
+    "spec": pl.String, "key": pl.String, "partial": pl.String, "v": pl.Float64, "n": pl.Int64, "s": p.EXACT,
 }
 _GROUP = ["spec", "key", "partial", "v"]
 
@@ -113,13 +113,13 @@ def _long(agg: pl.DataFrame, spec: Grouped, dims: tuple[str, ...] = ()) -> list[
             rows = (agg.select(*kept, "key", pl.col(name)).explode(name).unnest(name)
                     .filter(pl.col("n").is_not_null())
                     .select(*head, pl.col("v").cast(pl.Float64), pl.col("n").cast(pl.Int64),
-                            pl.lit(None, m.EXACT).alias("s")))
+                            pl.lit(None, p.EXACT).alias("s")))
         elif kind == "sum":
             rows = agg.select(*head, pl.lit(None, pl.Float64).alias("v"), pl.lit(None, pl.Int64).alias("n"),
-                              pl.col(name).cast(m.EXACT).alias("s"))
+                              pl.col(name).cast(p.EXACT).alias("s"))
         else:
             rows = agg.select(*head, pl.lit(None, pl.Float64).alias("v"), pl.col(name).cast(pl.Int64).alias("n"),
-                              pl.lit(None, m.EXACT).alias("s"))
+                              pl.lit(None, p.EXACT).alias("s"))
         out.append(rows)
     return out
 

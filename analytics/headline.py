@@ -155,9 +155,9 @@ def compute(con: duckdb.DuckDBPyConnection, dataset_id: str, filters: Filters,
         for name in per:
             for grain, columns in metrics.get(name).reads.items():
                 reads.setdefault(grain, {time_col}).update(columns)
-        rows = rollup.selected(resident(con, dataset), rollup.EVERY_SCALAR, filters) if filters.anchor == "order" else None
-        partials = (per_period(load(con, dataset, filters, reads), per, time_col, period) if rows is None
-                    else rollup.per_period(rows, metrics.partials_of(per), period))
+        partials = rollup.trend(resident(con, dataset), filters, metrics.partials_of(per), period)
+        if partials is None:
+            partials = per_period(load(con, dataset, filters, reads), per, time_col, period)
         total_row = metrics.finalise_row(whole(partials), per)
         series = finalise(complete(partials, period, last, first), per)
     win = window(comparison, filters, bounds)

@@ -92,15 +92,6 @@ class Partial:
         return self.kind == "distribution"
 
 
-# Sums are added as exact decimals (pipelines.exact_sum), then read as floats.
-EXACT = p.EXACT
-exact_sum = p.exact_sum
-
-
-def _amount_where(condition: pl.Expr) -> pl.Expr:
-    return pl.when(condition).then(pl.col("amount"))
-
-
 _RESPONSE = ("requested_at", "responded_at")
 _LATENCY = ("refund_initiated_at", "refund_completed_at")
 _LATENCY_FROM_REQUEST = ("requested_at", "refund_completed_at")
@@ -112,12 +103,12 @@ def _partials() -> dict[str, Partial]:
         "orders": P("orders", ("amount",), p.row_count),
         "gmv": P("orders", ("amount",), lambda: pl.col("amount"), "sum"),
         "cancelled_orders": P("orders", ("is_cancelled",), p.cancelled_count),
-        "cancelled_gmv": P("orders", ("amount", "is_cancelled"), lambda: _amount_where(pl.col("is_cancelled")), "sum"),
+        "cancelled_gmv": P("orders", ("amount", "is_cancelled"), lambda: p.amount_where(pl.col("is_cancelled")), "sum"),
         "requests": P("requests", (), p.row_count),
         "response_hours": P("requests", _RESPONSE, p.response_hours, "distribution"),
         "return_path_orders": P("requests", ("return_path",), p.return_path_count),
         "return_path_gmv": P("requests", ("amount", "return_path"),
-                             lambda: _amount_where(pl.col("return_path").fill_null(False)), "sum"),
+                             lambda: p.amount_where(pl.col("return_path").fill_null(False)), "sum"),
         "refunds": P("refunds", (), p.row_count),
         "refund_amount": P("refunds", ("refund_amount",), lambda: pl.col("refund_amount"), "sum"),
         "pending_refunds": P("refunds", ("refund_completed_at",), p.pending_refund_count),
@@ -147,7 +138,7 @@ def partial_expr(name: str, exact: bool = False) -> pl.Expr:
     if part.kind == "distribution":
         expr = pt.distribution_expr(expr)
     elif part.kind == "sum":
-        expr = exact_sum(expr) if exact else p.money_sum(expr)
+        expr = p.exact_sum(expr) if exact else p.money_sum(expr)
     return expr.alias(name)
 
 

@@ -264,10 +264,11 @@ _VOLUME_COUNTS = ("orders", "gmv", "cancelled_orders", "cancelled_gmv", "cancell
 def volume_over_time(con, dataset=None, filters: Filters = NO_FILTERS, period: str = "week") -> Table:
     p.period_start("placed_at", period)  # refuse a bad period before touching the database
     ds = _resolve(con, dataset)
-    wide = resident(con, ds)
-    if wide is not None and filters.anchor == "order" and rollup.answers(filters):
+    partial = {name: m.get(name).figure.partials[0] for name in _VOLUME_COUNTS}
+    counts = rollup.trend(resident(con, ds), filters, partial.values(), period)
+    if counts is not None:
         return table_of("volume_over_time", missing_capabilities(con, ds),
-                        lambda: _volume_rolled_up(wide, filters, period))
+                        lambda: _volume_rolled_up(counts, partial, period))
     reads = m.get("volume_over_time").reads
     # Anchored on the order date the series reads orders and requests; otherwise the one grain whose
     # rows are the orders with that event.
@@ -276,11 +277,10 @@ def volume_over_time(con, dataset=None, filters: Filters = NO_FILTERS, period: s
                   period=period, anchor=filters.anchor)
 
 
-def _volume_rolled_up(wide: pl.DataFrame, filters: Filters, period: str) -> pl.DataFrame:
+def _volume_rolled_up(rows: pl.DataFrame, partial: dict[str, str], period: str) -> pl.DataFrame:
     """volume_over_time on the order anchor from the rollup of the orders kept in memory: each count's
-    partial per period (rollup.per_period), finished by the pipeline's own volume_table."""
-    partial = {name: m.get(name).figure.partials[0] for name in _VOLUME_COUNTS}
-    rows = rollup.per_period(rollup.selected(wide, rollup.EVERY_SCALAR, filters), partial.values(), period)
+    partial per period (`rows`: rollup.trend; `partial`: column -> its partial), finished by the
+    pipeline's own volume_table."""
     counted = rows.select("period", *(
         pl.col(part).cast(pl.Float64 if m.PARTIALS[part].kind == "sum" else pl.Int64).alias(name)
         for name, part in partial.items()))

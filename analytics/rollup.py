@@ -16,6 +16,7 @@ selects orders the dimensions cannot tell apart: those selections are tallied fr
     added(wide, specs, filters) -> pl.DataFrame|None  grouped.add's partials of the specs, from the rollup
     selected(wide, specs, filters)                    the rollup's rows of those days and methods, per day
     per_period(rows, partials, period) -> pl.DataFrame  those rows' partials per period (a trend, a series)
+    trend(wide, filters, partials, period)            the selection's scalar partials per period of the order date
 """
 
 from __future__ import annotations
@@ -130,3 +131,14 @@ def per_period(rows: pl.DataFrame, partials, period: str) -> pl.DataFrame:
     for column in columns[1:]:
         out = out.join(column, on="period", how="full", coalesce=True)
     return out.sort("period")
+
+
+def trend(wide: pl.DataFrame | None, filters: Filters, partials, period: str) -> pl.DataFrame | None:
+    """The named partials of EVERY_SCALAR per period of the order date over the selection (per_period's
+    frame); None when the orders are not in memory, the rollup cannot answer the filters, or the filters
+    date orders by a request or a refund (whose periods are not the order's day's)."""
+    if filters.anchor != "order":
+        return None
+    partials = list(partials)
+    rows = selected(wide, EVERY_SCALAR, filters, partials)
+    return None if rows is None else per_period(rows, partials, period)
