@@ -21,6 +21,8 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
+from analytics.formats import PLAIN_TIME
+
 
 class CsvError(ValueError):
     """The file cannot be read at all: one message, naming the file."""
@@ -58,11 +60,15 @@ class BadRecord:
 
 @dataclass
 class Loaded:
-    """The file as a table of text columns; `line_sql` gives a row's physical line (alias `r`)."""
+    """The file as a table of text columns; `line_sql` gives a row's physical line (alias `r`).
+
+    `times`: the columns the reader read as timestamps (`load`'s `times`, where every cell fitted);
+    every other column is text."""
     rows: int
     line_sql: str
     bad_records: list[BadRecord]
     expected_fields: int
+    times: frozenset[str] = frozenset()
 
 
 def readable(path: str | os.PathLike, shown: str | None = None) -> bytes:
@@ -169,13 +175,17 @@ def _unique_columns(headers: list[str]) -> tuple[list[str], list[str]]:
     return names, notices
 
 
-def read_sql(f: CsvFile, huge_lines: bool = False, options: str = "") -> tuple[str, list]:
-    """A read_csv call that keeps every cell as text, so parsing (and refusing) happens in our SQL."""
+def read_sql(f: CsvFile, huge_lines: bool = False, options: str = "", times=()) -> tuple[str, list]:
+    """A read_csv call that keeps every cell as text, so parsing (and refusing) happens in our SQL.
+
+    The columns named in `times` are read as timestamps written `formats.PLAIN_TIME`, the reading our
+    SQL gives such a cell; a cell written otherwise is rejected by the reader (`load` then reads again)."""
     size = f", max_line_size = {_HUGE_LINE}, buffer_size = {2 * _HUGE_LINE}" if huge_lines else ""
+    typed = f", timestampformat = '{PLAIN_TIME}'" if times else ""
     return (
-        "read_csv(?, all_varchar = true, header = true, delim = ?, quote = '\"', escape = '\"', "
-        f"encoding = ?, auto_detect = false, strict_mode = true, null_padding = false, columns = ?{size}{options})"
-    ), [str(f.path), f.delimiter, f.encoding, {c: "VARCHAR" for c in f.columns}]
+        "read_csv(?, header = true, delim = ?, quote = '\"', escape = '\"', "
+        f"encoding = ?, auto_detect = false, strict_mode = true, null_padding = false, columns = ?{size}{typed}{options})"
+    ), [str(f.path), f.delimiter, f.encoding, {c: "TIMESTAMP" if c in times else "VARCHAR" for c in f.columns}]
 
 
 def preview(f: CsvFile, rows: int) -> list[tuple]:
@@ -195,16 +205,24 @@ def short(e: Exception) -> str:
     return text[:300]
 
 
-def load(cur: duckdb.DuckDBPyConnection, table: str, f: CsvFile, shown: str) -> Loaded:
+def load(cur: duckdb.DuckDBPyConnection, table: str, f: CsvFile, shown: str, times=()) -> Loaded:
     """The whole file into `table` (text columns named by `f.columns`), records of the wrong width left out.
 
     Rows keep the file's order. Where every line of the file is one record, a row's line is its rowid
     + 2 (the header is line 1); otherwise the records are found in the bytes and each row gets its line.
+
+    The columns in `times` are read as timestamps while the file is read (parsing them from text later
+    costs a third of an import), if every cell of theirs is written `PLAIN_TIME` or empty; if one is
+    not, the file is read again as text, and the caller's SQL reads each cell by what it looks like.
     """
     # The line breaks are counted while DuckDB reads (it lets go of the interpreter as it works).
     with ThreadPoolExecutor(max_workers=1) as pool:
         breaks = pool.submit(_line_breaks, f.path)
-        rows, kinds, rejected = _read(cur, table, f, shown)
+        times = frozenset(times)
+        rows, kinds, rejected = _read(cur, table, f, shown, times)
+        if times and ("CAST" in kinds or _short_years(cur, table, times)):
+            times = frozenset()
+            rows, kinds, rejected = _read(cur, table, f, shown, times)
         per_line = not rejected and _one_record_per_line(breaks.result(), rows)
     other = {k: n for k, n in kinds.items() if k not in ("TOO MANY COLUMNS", "MISSING COLUMNS")}
     if other:
@@ -213,7 +231,7 @@ def load(cur: duckdb.DuckDBPyConnection, table: str, f: CsvFile, shown: str) -> 
                        "check its quotes and its encoding")
     width = len(f.columns)
     if per_line:
-        return Loaded(rows, "r.rowid + 2", [], width)
+        return Loaded(rows, "r.rowid + 2", [], width, times)
     lines, fields, starts, ends = scan_records(f.path, f.delimiter)
     lines, fields, starts, ends = lines[1:], fields[1:], starts[1:], ends[1:]   # the header
     good = fields == width
@@ -229,15 +247,15 @@ def load(cur: duckdb.DuckDBPyConnection, table: str, f: CsvFile, shown: str) -> 
     cur.unregister(f"{numbered}_arrow")
     cur.execute(f"DROP TABLE {table}")
     cur.execute(f"ALTER TABLE {numbered} RENAME TO {table}")
-    return Loaded(rows, "r._line", bad, width)
+    return Loaded(rows, "r._line", bad, width, times)
 
 
-def _read(cur, table: str, f: CsvFile, shown: str) -> tuple[int, dict[str, int], int]:
+def _read(cur, table: str, f: CsvFile, shown: str, times=frozenset()) -> tuple[int, dict[str, int], int]:
     """DuckDB's strict read into `table`: (rows read, rejected records by kind, rejected records)."""
     rejects, scans = f"{table}_rejects", f"{table}_scans"
     huge = False
     for attempt in (0, 1):
-        sql, params = read_sql(f, huge_lines=huge)
+        sql, params = read_sql(f, huge_lines=huge, times=times)
         try:
             cur.execute(f"DROP TABLE IF EXISTS {table}")
             cur.execute(
@@ -258,6 +276,18 @@ def _read(cur, table: str, f: CsvFile, shown: str) -> tuple[int, dict[str, int],
             continue
         break
     return cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0], kinds, rejected
+
+
+def _short_years(cur, table: str, times) -> bool:
+    """Whether a time read by the reader has a year before 1000: the reader takes '26-01-05 10:00:00' as the
+    year 26, where our reading of the text takes it as a numeric date (day first: 26 January 2005)."""
+    earliest = ", ".join(f"min({_quoted(c)})" for c in sorted(times))
+    found = cur.execute(f"SELECT least({earliest}) < TIMESTAMP '1000-01-01' FROM {table}").fetchall()[0][0]
+    return bool(found)
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _arrow_lines(lines: np.ndarray):

@@ -136,11 +136,12 @@ def timestamp_sql(src: str, date_format: str) -> str:
     time (no offset, no 'T', nothing after the seconds can pass it). An empty cell is no time; every
     other cell takes `timestamp_reading`.
     """
-    plain = f"CASE WHEN {_PLAIN_ISO_TEST.format(src=src)} THEN try_strptime({src}, '{_PLAIN_ISO}') END"
+    plain = f"CASE WHEN {_PLAIN_ISO_TEST.format(src=src)} THEN try_strptime({src}, '{PLAIN_TIME}') END"
     return f"(CASE WHEN {src} IS NULL THEN NULL ELSE coalesce({plain}, {timestamp_reading(src, date_format)}) END)"
 
 
-_PLAIN_ISO = "%Y-%m-%d %H:%M:%S"
+# How DuckDB and most databases write a time: the CSV reader reads a column written so (csvfile.load).
+PLAIN_TIME = "%Y-%m-%d %H:%M:%S"
 # A four-digit year first: a digit, and a '-' as the fifth character.
 _PLAIN_ISO_TEST = "(substr({src}, 5, 1) = '-' AND {src} >= '0' AND {src} < ':')"
 

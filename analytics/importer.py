@@ -397,7 +397,7 @@ def _import(con, plan: ImportPlan, name, progress, display_names, readings) -> I
     order_sellers = None
     try:
         progress(0.05, f"reading {of_name}")
-        loaded = _load(cur, raw, of.csv, of_name)
+        loaded = _load(cur, raw, of.csv, of_name, _plain_time_columns(plan))
         rows_read = loaded.rows + len(loaded.bad_records)
         if rows_read == 0:
             raise ImportError_(f"{of_name}: the file has a header but no rows")
@@ -467,11 +467,12 @@ def _import(con, plan: ImportPlan, name, progress, display_names, readings) -> I
             elif plan.mapping.get(fld):
                 sources[fld] = f"r.{_q(plan.mapping[fld])}"
         notices = list(plan.notices)
-        decimals, date_format = _decide(cur, raw, plan, readings, notices)
+        decimals, date_format = _decide(cur, raw, plan, readings, notices, loaded.times)
         progress(0.4, "parsing")
         inner, errors = [], []
         for fld, src in sources.items():
-            typed, err = _parse_sql(fld, src, decimals, date_format, plan.layout)
+            typed, err = ((src, None) if plan.mapping.get(fld) in loaded.times and fld in TIMESTAMP_FIELDS
+                          else _parse_sql(fld, src, decimals, date_format, plan.layout))
             inner.append(f"{typed} AS {fld}")
             if err:
                 # The cell as written, trimmed only where it was not read (a cell that was read is filled).
@@ -549,15 +550,33 @@ def _import(con, plan: ImportPlan, name, progress, display_names, readings) -> I
         cur.close()
 
 
-def _load(cur, table: str, f: CsvFile, shown: str) -> csvfile.Loaded:
+def _plain_time_columns(plan: ImportPlan) -> set[str]:
+    """The orders file's time columns that its first rows show written as `formats.PLAIN_TIME`, for the
+    reader to read as timestamps. A column empty in those rows goes with the others when they all are
+    (one program wrote the file); a cell further down written otherwise makes the reader read the file
+    again as text (`csvfile.load`), so a wrong guess costs time, never a value."""
+    preview = plan.orders_file.preview
+    cells = {c: [v for v in preview[c] if v] for f in TIMESTAMP_FIELDS if (c := plan.mapping.get(f))}
+    plain = {c for c, v in cells.items() if v and all(_PLAIN_TIME_CELL.fullmatch(x) for x in v)}
+    if plain and all(not v or c in plain for c, v in cells.items()):
+        return set(cells)
+    return plain
+
+
+_PLAIN_TIME_CELL = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+
+
+def _load(cur, table: str, f: CsvFile, shown: str, times=()) -> csvfile.Loaded:
     try:
-        return csvfile.load(cur, table, f, shown)
+        return csvfile.load(cur, table, f, shown, times)
     except CsvError as e:
         raise ImportError_(str(e)) from None
 
 
-def _decide(cur, raw: str, plan: ImportPlan, readings: Readings, notices: list[str]) -> tuple[dict, dict]:
-    """The decimal separator of each number column and the order of day and month of each date column."""
+def _decide(cur, raw: str, plan: ImportPlan, readings: Readings, notices: list[str],
+            times=frozenset()) -> tuple[dict, dict]:
+    """The decimal separator of each number column and the order of day and month of each date column
+    (but those read as timestamps already: `times`)."""
     decimals: dict[str, str] = {}
     try:
         for fld in (*NUMBER_FIELDS, *LINE_FIELDS):
@@ -566,7 +585,8 @@ def _decide(cur, raw: str, plan: ImportPlan, readings: Readings, notices: list[s
                 decimals[fld] = formats.decide_decimal(cur, raw, _q(column), fld, readings)
                 if decimals[fld] == ",":
                     notices.append(f"{fld} ({column}) read with a decimal comma")
-        dates = {f: _q(plan.mapping[f]) for f in TIMESTAMP_FIELDS if plan.mapping.get(f)}
+        dates = {f: _q(plan.mapping[f]) for f in TIMESTAMP_FIELDS
+                 if plan.mapping.get(f) and plan.mapping[f] not in times}
         date_format = formats.decide_date_format(cur, raw, dates, readings)
     except FormatUndecided as e:
         raise ImportNeedsChoice(str(e), e.choice) from None
