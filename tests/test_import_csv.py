@@ -71,6 +71,20 @@ def test_a_cell_of_millions_of_characters_is_read(con, tmp_path):
     assert con.execute("SELECT length(buyer_id) FROM orders WHERE order_id = 'A'").fetchall() == [(2_000_000,)]
 
 
+def test_the_preview_shows_a_row_with_a_cell_of_millions_of_characters(tmp_path):
+    """The preview reads with room for such a cell only when a first read finds fewer rows than asked."""
+    path = tmp_path / "export.csv"
+    rows = "".join(f"R{i},2026-06-01 10:00,card,10,b\n" for i in range(30))
+    path.write_text(f'{HEADER}\nA,2026-06-01 10:00,card,10,"{"x" * 2_000_000}"\n{rows}')
+    plan = importer.plan_import([path])
+    try:
+        preview = plan.orders_file.preview
+        assert preview.height == importer.PREVIEW_ROWS
+        assert preview.row(0)[0] == "A" and len(preview.row(0)[-1]) == 2_000_000
+    finally:
+        plan.close()
+
+
 def test_utf16_text_from_excel_is_read(con, tmp_path):
     text = "order_id\tplaced_at\tpayment_method\tamount\tbuyer_id\r\nA\t2026-06-01 10:00\tcard\t10\tJosé\r\n"
     result = _import(con, tmp_path, text.encode("utf-16"))
