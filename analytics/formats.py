@@ -155,9 +155,11 @@ def timestamp_reading(src: str, date_format: str) -> str:
     with_offset = f"CAST(try_cast({fixed} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)"
     iso = f"(CASE WHEN {has_offset} THEN {with_offset} ELSE try_cast({text} AS TIMESTAMP) END)"
     order = DATE_ORDERS.get(date_format, DATE_ORDERS["day-first"])
-    numeric_formats = [f"{order}/{y}{t}" for y in ("%Y", "%y") for t in _TIMES[:5]]
-    numeric = (f"try_strptime(regexp_replace({text}, '^(\\d{{1,2}})[.-](\\d{{1,2}})[.-]', '\\1/\\2/'), "
-               f"{_sql_list(numeric_formats)})")
+    # A year of two digits is read as one ('05/01/26' is 2026; %Y alone would read the year 26).
+    slashed = f"regexp_replace({text}, '^(\\d{{1,2}})[.-](\\d{{1,2}})[.-]', '\\1/\\2/')"
+    four, two = ([f"{order}/{y}{t}" for t in _TIMES[:5]] for y in ("%Y", "%y"))
+    numeric = (f"(CASE WHEN length(regexp_extract({text}, {_NUMERIC}, 3)) = 4 "
+               f"THEN try_strptime({slashed}, {_sql_list(four)}) ELSE try_strptime({slashed}, {_sql_list(two)}) END)")
     named = f"try_strptime({text}, {_sql_list(_NAMED)})"
     # ISO first, by its fifth character, without a pattern: nearly every export writes ISO times.
     return (f"(CASE WHEN substr({text}, 5, 1) = '-' THEN {iso} "

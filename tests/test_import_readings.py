@@ -123,3 +123,17 @@ def test_a_refused_row_of_a_file_read_with_its_times_shows_them_as_written(con, 
     refused = importer.refused_rows(con, result.dataset.id).to_dicts()
     assert refused[0]["line_number"] == 3 and refused[0]["message"] == "amount: negative (-11.0)"
     assert '"2026-06-01 11:05:09"' in str(refused[0]["raw"]) and '"-11"' in str(refused[0]["raw"])
+
+
+def test_a_year_of_two_digits_is_read_as_its_century_s_year(con, tmp_path):
+    """Spreadsheets write '05/01/26': the 5th of January 2026 (day first, as the column's 25/01 shows),
+    not the year 26; 99 is 1999."""
+    path = tmp_path / "export.csv"
+    path.write_text("order_id,placed_at,payment_method,amount\n"
+                    "A,05/01/26 10:00,card,10\n"
+                    "B,25/01/26,card,11\n"
+                    "C,31.12.99 23:59,card,12\n")
+    result = importer.import_files(con, [path])
+    assert (result.stored, result.refused, result.warned) == (3, 0, 1)   # 1999: before 2000, warned
+    stored = con.execute("SELECT order_id, strftime(placed_at, '%Y-%m-%d %H:%M') FROM orders ORDER BY 1").fetchall()
+    assert stored == [("A", "2026-01-05 10:00"), ("B", "2026-01-25 00:00"), ("C", "1999-12-31 23:59")]
