@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
+from analytics import db
 from analytics.formats import PLAIN_TIME
 
 
@@ -289,13 +290,9 @@ def _read(cur, table: str, f: CsvFile, shown: str, times=frozenset()) -> tuple[i
 def _short_years(cur, table: str, times) -> bool:
     """Whether a time read by the reader has a year before 1000: the reader takes '26-01-05 10:00:00' as the
     year 26, where our reading of the text takes it as a numeric date (day first: 26 January 2005)."""
-    earliest = ", ".join(f"min({_quoted(c)})" for c in sorted(times))
+    earliest = ", ".join(f"min({db.sql_name(c)})" for c in sorted(times))
     found = cur.execute(f"SELECT least({earliest}) < TIMESTAMP '1000-01-01' FROM {table}").fetchall()[0][0]
     return bool(found)
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _arrow_lines(lines: np.ndarray):

@@ -124,6 +124,11 @@ def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     return cur
 
 
+def sql_name(name: str) -> str:
+    """A column or table name as SQL writes it, quoted (a header may hold spaces, quotes, anything)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def new_id() -> str:
     """128 random bits, URL-safe: a data set is reachable only by someone who was given its id.
 

@@ -344,10 +344,6 @@ def _plan(files: list[SourceFile], mapping: dict[str, str] | None) -> ImportPlan
     return plan
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _gateway_sql(src: str) -> str:
     """A gateway as the product's method (GATEWAYS), else as the shop wrote it; 'A + B' takes A."""
     first = f"trim(split_part(nullif(trim({src}), ''), '+', 1))"
@@ -404,7 +400,7 @@ def _import(con, plan: ImportPlan, name, progress, display_names, readings) -> I
         joins, extra_cols = [], {}
         payments = next((f for f in plan.files if f.kind == "payments"), None)
         items = next((f for f in plan.files if f.kind == "items"), None)
-        oid = _q(plan.mapping["order_id"] or of.columns[0])
+        oid = db.sql_name(plan.mapping["order_id"] or of.columns[0])
         if payments:
             progress(0.2, f"reading {shown[str(payments.path)]}")
             pay_raw, pay = f"_rawpay_{tag}", f"_pay_{tag}"
@@ -465,7 +461,7 @@ def _import(con, plan: ImportPlan, name, progress, display_names, readings) -> I
             if fld in extra_cols and plan.mapping.get(fld) is None:
                 sources[fld] = extra_cols[fld]
             elif plan.mapping.get(fld):
-                sources[fld] = f"r.{_q(plan.mapping[fld])}"
+                sources[fld] = f"r.{db.sql_name(plan.mapping[fld])}"
         notices = list(plan.notices)
         decimals, date_format = _decide(cur, raw, plan, readings, notices, loaded.times)
         progress(0.4, "parsing")
@@ -509,7 +505,7 @@ def _import(con, plan: ImportPlan, name, progress, display_names, readings) -> I
                 FROM {parsed}""")
         # The row as read is kept only for refused and warned rows: built from the raw table when stored.
         raw_json = "to_json(struct_pack(" + ", ".join(
-            f"{_q(c)} := r.{_q(c)}" for c, h in zip(of.columns, of.csv.headers, strict=False) if h) + "))"
+            f"{db.sql_name(c)} := r.{db.sql_name(c)}" for c, h in zip(of.columns, of.csv.headers, strict=False) if h) + "))"
         cur.execute(f"CREATE TEMP TABLE {bad} (source_line BIGINT, field VARCHAR, reason VARCHAR, "
                     "message VARCHAR, raw JSON)")
         if loaded.bad_records:
@@ -582,10 +578,10 @@ def _decide(cur, raw: str, plan: ImportPlan, readings: Readings, notices: list[s
         for fld in (*NUMBER_FIELDS, *LINE_FIELDS):
             column = plan.mapping.get(fld)
             if column:
-                decimals[fld] = formats.decide_decimal(cur, raw, _q(column), fld, readings)
+                decimals[fld] = formats.decide_decimal(cur, raw, db.sql_name(column), fld, readings)
                 if decimals[fld] == ",":
                     notices.append(f"{fld} ({column}) read with a decimal comma")
-        dates = {f: _q(plan.mapping[f]) for f in TIMESTAMP_FIELDS
+        dates = {f: db.sql_name(plan.mapping[f]) for f in TIMESTAMP_FIELDS
                  if plan.mapping.get(f) and plan.mapping[f] not in times}
         date_format = formats.decide_date_format(cur, raw, dates, readings)
     except FormatUndecided as e:

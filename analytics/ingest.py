@@ -117,10 +117,6 @@ def normalise_label_sql(expr: str) -> str:
     return f"(CASE WHEN regexp_full_match({expr}, '[a-z0-9_]+') THEN {expr} ELSE {rewritten} END)"
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def check(condition: str, fld: str, reason: str, message_sql: str) -> tuple[str, str]:
     """(the condition, the problem it names when it holds, as SQL)."""
     return condition, (
@@ -398,9 +394,9 @@ def store_frame(
         if f not in frame.columns:
             columns.append(f"CAST(NULL AS {sql_type(f)}) AS {f}")
         elif f in LABEL_FIELDS:
-            columns.append(f"{normalise_label_sql(_q(f) + '::VARCHAR')} AS {f}")
+            columns.append(f"{normalise_label_sql(db.sql_name(f) + '::VARCHAR')} AS {f}")
         else:
-            columns.append(f"CAST({_q(f)} AS {sql_type(f)}) AS {f}")
+            columns.append(f"CAST({db.sql_name(f)} AS {sql_type(f)}) AS {f}")
     line = "CAST(source_line AS BIGINT)" if "source_line" in frame.columns else "CAST(row_number() OVER () + 1 AS BIGINT)"
     try:
         cur.execute(

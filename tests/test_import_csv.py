@@ -72,7 +72,7 @@ def test_a_cell_of_millions_of_characters_is_read(con, tmp_path):
 
 
 def test_the_preview_shows_a_row_with_a_cell_of_millions_of_characters(tmp_path):
-    """The preview reads with room for such a cell only when a first read finds fewer rows than asked."""
+    """The preview reads with room for such a cell only when a first, strict read stops at a record."""
     path = tmp_path / "export.csv"
     rows = "".join(f"R{i},2026-06-01 10:00,card,10,b\n" for i in range(30))
     path.write_text(f'{HEADER}\nA,2026-06-01 10:00,card,10,"{"x" * 2_000_000}"\n{rows}')
