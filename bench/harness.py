@@ -47,6 +47,7 @@ LABELS = {
     "whatif_prepare": "what-if: build the store (at import)",
     "whatif_open": "what-if: open from the store, first figures",
     "whatif_replay": "what-if: one replay",
+    "whatif_replay_stored": "what-if: one replay, a new process on the store",
     "whatif_simulate": "what-if: simulate with intervals",
     "simulate_cold": "simulate, cold (new process)",
     "whatif_sweep": "what-if: 10-point sweep",
@@ -224,7 +225,8 @@ def bench_size(size: int, seed: int, runs: int, cache: Path, log=print) -> dict:
 
     # 5. The what-if engine: prepare, one replay, simulate with intervals, a sweep; the pandas replay.
     whatif = {"db": str(cached_db), "dataset_id": dataset_id, "policy": SCENARIO}
-    names = ("whatif_prepare", "whatif_open", "whatif_replay", "whatif_simulate", "whatif_sweep", "pandas_replay")
+    names = ("whatif_prepare", "whatif_open", "whatif_replay", "whatif_replay_stored", "whatif_simulate", "whatif_sweep",
+             "pandas_replay")
     if "whatif" in gaps:
         for name in (*names, "simulate_cold"):
             skip(name, gaps["whatif"])
@@ -236,6 +238,10 @@ def bench_size(size: int, seed: int, runs: int, cache: Path, log=print) -> dict:
         record("whatif_replay", payload["runs"], rss, profile=payload["profile"],
                note=f"policy {json.dumps(SCENARIO)}, one replicate: draws, rules, figures")
         ours_replay = payload["result"]
+        payload, rss = run_step("whatif_replay_stored", whatif)
+        record("whatif_replay_stored", [payload["seconds"]], rss,
+               note="one run: the stored arrays mapped, one replicate replayed (its peak memory is the replay's "
+                    "in the targets: the store is built at import)")
         payload, rss = run_step("whatif_simulate", {**whatif, "runs": runs})
         record("whatif_open", [payload["open_seconds"]], rss,
                note="one run, a new process: the stored arrays mapped, the baseline's figures with intervals")
@@ -363,7 +369,10 @@ TARGETS = (
     (10_000_000, "report warm", ("step", "report_warm"), 2.0, "below"),
     (10_000_000, "one replay", ("step", "whatif_replay"), 2.0, "below"),
     (10_000_000, "generate", ("step", "generate"), 60.0, "below"),
-    (10_000_000, "peak RSS report + replay (GB, summed)", ("memory", ("report_warm", "whatif_replay")), 8.0, "below"),
+    # A replay's memory is that of a process replaying on the store the import built (whatif_replay's process
+    # also builds the store: its peak is the import's, in the "build the store" row).
+    (10_000_000, "peak RSS report + replay (GB, summed)", ("memory", ("report_warm", "whatif_replay_stored")), 8.0,
+     "below"),
     (None, "import throughput / DuckDB raw read_csv", ("ratio", "import_vs_raw"), 0.6, "above"),
     (10_000_000, "pandas time / ours, report", ("ratio", "pandas_vs_ours_report"), 3.0, "above"),
     (10_000_000, "pandas in memory / ours, report", ("ratio", "pandas_in_memory_vs_ours_report"), 3.0, "above"),
@@ -375,8 +384,8 @@ TARGETS = (
      ("ratio", "pandas_in_memory_vs_ours_resident"), 5.0, "above"),
     (1_000_000, "what-if first open, engine", ("step", "whatif_open"), 2.0, "below"),
     (10_000_000, "what-if first open, engine", ("step", "whatif_open"), 5.0, "below"),
-    (10_000_000, "peak RSS report + replay (GB, summed; later target)", ("memory", ("report_warm", "whatif_replay")),
-     3.0, "below"),
+    (10_000_000, "peak RSS report + replay (GB, summed; later target)",
+     ("memory", ("report_warm", "whatif_replay_stored")), 3.0, "below"),
     (None, "import throughput / DuckDB raw read_csv (later target)", ("ratio", "import_vs_raw"), 0.8, "above"),
 )
 
@@ -452,9 +461,13 @@ def missed_notes(results: dict) -> list[str]:
             elif step.get("profile"):
                 top = list(step["profile"].items())[:3]
                 parts.append(f"{step['label']}: " + ", ".join(f"`{k}` {v:.2f} s" for k, v in top))
-        where = "; ".join(parts) or "see the step's row above"
+        if r["unit"] == "GB":   # a sum of steps' peaks: each step's share
+            steps = [entry["steps"][n] for n in r["name"].split("+")]
+            where, what = "; ".join(f"{st['label']} {st['peak_rss_mb'] / GB:.2f} GB" for st in steps), "memory"
+        else:
+            where, what = "; ".join(parts) or "see the step's row above", "time"
         notes.append(f"- {r['what']} at {r['size']:,} orders: {r['value']:.3f}{r['unit']} against {r['goal']}, "
-                     f"missed by {r['gap']:.1f}x. Where the time goes: {where}.")
+                     f"missed by {r['gap']:.1f}x. Where the {what} goes: {where}.")
     return notes
 
 

@@ -64,7 +64,8 @@ def test_a_second_run_reuses_the_cached_data_set(tiny_run):
 def test_headline_says_by_how_much_a_target_is_missed_and_where_the_time_goes():
     entry = {"steps": {"report_warm": {"label": "report", "median": 0.6, "peak_rss_mb": 300.0,
                                        "profile": {"collect": 0.4}},
-                       "whatif_replay": {"label": "replay", "median": 0.1, "peak_rss_mb": 724.0},
+                       "whatif_replay": {"label": "replay", "median": 0.1, "peak_rss_mb": 2048.0},
+                       "whatif_replay_stored": {"label": "replay on the store", "median": 0.2, "peak_rss_mb": 724.0},
                        "import_csv": {"label": "import", "median": 2.0, "phases": {"parsing": 1.5, "reading": 0.5}},
                        "generate": {"label": "generate", "skipped": "not there"}},
              "ratios": {"import_vs_raw": 0.3}}
@@ -83,6 +84,11 @@ def test_headline_says_by_how_much_a_target_is_missed_and_where_the_time_goes():
     rows = harness.target_rows({"10000000": entry})
     memory = next(r for r in rows if r["unit"] == "GB")
     assert memory["value"] == pytest.approx(1.0) and memory["met"]
+    # Over 3 GB: the later target is missed, and the note gives each step's peak.
+    entry["steps"]["report_warm"]["peak_rss_mb"] = 3072.0
+    missed = [n for n in harness.missed_notes({"10000000": entry}) if "GB" in n]
+    assert len(missed) == 1 and "later target" in missed[0] and "3.707GB" in missed[0] and "missed by 1.2x" in missed[0]   # (3072 + 724) MB / 1024 / 3
+    assert "Where the memory goes: report 3.00 GB; replay on the store 0.71 GB." in missed[0]
 
 
 def _hand_made() -> dict[str, pd.DataFrame]:
