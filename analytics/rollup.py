@@ -1,23 +1,25 @@
-"""Partials per order day, payment method, stage and reason, tallied once from the orders kept in memory
-and added up for the selection a page asks for.
+"""Partials per order day, payment method and stage, tallied once from the orders kept in memory and added
+up for the selection a page asks for.
 
 The dashboard's commonest selections are the whole data set, a range of order dates, a few payment
-methods, stages or reasons. Each used to tally every order again (0.6 s at 10M orders with no filter,
-0.5 s under a stage or two reasons). The orders' partials add up (grouped.py), so they are tallied once
-per cell of the dimensions, as Rill's rollups are, and a selection adds up the rows of its cells: the
-same partials, hence the same figures, as tallying the selected orders (tests/test_rollup.py).
+methods or stages. Each used to tally every order again (0.6 s at 10M orders with no filter, 0.55 s
+under a stage). The orders' partials add up (grouped.py), so they are tallied once per cell of the
+dimensions, as Rill's rollups are, and a selection adds up the rows of its cells: the same partials,
+hence the same figures, as tallying the selected orders (tests/test_rollup.py).
 
 A stage selects an order by its request's stage, else by its cancellation's (load's filters), and a
-request by its own stage: so both stages are dimensions. A reason is the order's request's. Cells are
-few beside the orders (an order without a request has no request stage and no reason): at 10M orders the
-rolled-up partials of the report and the pages' tables hold 2.4M rows (270 MB, beside the 1.4 GB of
-orders; counted with them against the limit of orders kept in memory), tallied on the first visit (the
-report's 2.8 s, the pages' tables 1.4 s more).
+request by its own stage: so both stages are dimensions. Cells are few beside the orders (an order
+without a request has no request stage): at 10M orders the rolled-up partials of the report and the
+pages' tables hold 1.5M rows (150 MB, beside the 1.4 GB of orders; counted with them against the limit
+of orders kept in memory), tallied on the first visit (the report's in 1.8-2.8 s, the pages' tables'
+in 1.1 s more).
 
-A filter on anything else (sellers, shipping methods, a request's or a refund's date) selects orders
-the dimensions cannot tell apart: those selections are tallied from the orders as before.
+A filter on anything else (sellers, reasons, shipping methods, a request's or a refund's date) selects
+orders the dimensions cannot tell apart: those selections are tallied from the orders as before. (The
+requests' reason as a dimension too made a reason's selection 0.33 -> 0.18 s at 10M orders, but made
+1.6 times the rows at 10M and 2.6 times at 1M, where the rollup then held a row per order.)
 
-    answers(filters) -> bool                          the selection is days of order, methods, stages, reasons
+    answers(filters) -> bool                          the selection is days of order, payment methods, stages
     added(wide, specs, filters) -> pl.DataFrame|None  grouped.add's partials of the specs, from the rollup
     selected(wide, specs, filters)                    the rollup's rows of the selected cells, per cell
     per_period(rows, partials, period) -> pl.DataFrame  those rows' partials per period (a trend, a series)
@@ -37,9 +39,9 @@ from analytics import pipelines as p
 from analytics.filters import Filters
 
 DAY, METHOD = "_order_day", "payment_method"
-REQUEST_STAGE, CANCEL_STAGE, REASON = "request_stage", "cancel_stage", "reason"
-DIMS = (DAY, METHOD, REQUEST_STAGE, CANCEL_STAGE, REASON)
-_ANSWERED = {"start", "end", "anchor", "payment_methods", "stages", "reasons"}
+REQUEST_STAGE, CANCEL_STAGE = "request_stage", "cancel_stage"
+DIMS = (DAY, METHOD, REQUEST_STAGE, CANCEL_STAGE)
+_ANSWERED = {"start", "end", "anchor", "payment_methods", "stages"}
 # Every registry scalar's partials, whole-frame per grain: one rollup for whichever scalars a page asks for
 # (report.scalars) and for their trend per period (headline.py).
 EVERY_SCALAR = tuple(grouped.scalar_specs(m.SCALARS))
@@ -49,7 +51,7 @@ _LOCK = threading.Lock()
 
 def answers(filters: Filters) -> bool:
     """Whether the filters select whole cells of the dimensions: dates only on the order anchor, payment
-    methods, stages, reasons, nothing else."""
+    methods, stages, nothing else."""
     if filters.anchor != "order" and (filters.start is not None or filters.end is not None):
         return False
     return all(name in _ANSWERED or not getattr(filters, name) for name in filters.__dataclass_fields__)
@@ -64,10 +66,10 @@ def rolled(wide: pl.DataFrame, specs: tuple[grouped.Grouped, ...]) -> pl.DataFra
         kept = kept_for(wide)
         missing = [s for s in specs if s not in kept]
         if missing:
-            # A frame without stages or reasons (no request, no cancellation known) has them all null.
+            # A frame without stages (no request, no cancellation known) has them all null.
             orders = wide.lazy().with_columns(pl.col("placed_at").dt.date().alias(DAY),
                                               *(pl.lit(None, pl.String).alias(c)
-                                                for c in (REQUEST_STAGE, CANCEL_STAGE, REASON) if c not in wide.columns))
+                                                for c in (REQUEST_STAGE, CANCEL_STAGE) if c not in wide.columns))
             long = grouped.tally(load.frames_of(orders), missing, DIMS)
             for spec in missing:
                 kept[spec] = long.filter(pl.col("spec") == spec.name).rechunk()
@@ -82,7 +84,7 @@ def kept_for(wide: pl.DataFrame) -> dict[grouped.Grouped, pl.DataFrame]:
 
 
 def _selecting(filters: Filters, specs) -> list[pl.Expr]:
-    """The conditions on the rollup's rows of the selected days, methods, reasons and stages, as load's filters
+    """The conditions on the rollup's rows of the selected days, methods and stages, as load's filters
     select orders: placed on or after the first day and before the day after the last; of a stage by the
     request's stage, else the cancellation's, and a request (a row of a spec of the requests grain) by its
     own stage."""
@@ -94,8 +96,6 @@ def _selecting(filters: Filters, specs) -> list[pl.Expr]:
         conds.append(day < filters.end + timedelta(days=1))
     if filters.payment_methods:
         conds.append(p.one_of(pl.col(grouped.dim_column(METHOD)), filters.payment_methods))
-    if filters.reasons:
-        conds.append(p.one_of(pl.col(grouped.dim_column(REASON)), filters.reasons))
     if filters.stages:
         requested = p.one_of(pl.col(grouped.dim_column(REQUEST_STAGE)), filters.stages).fill_null(False)
         cancelled = (pl.col(grouped.dim_column(REQUEST_STAGE)).is_null()

@@ -180,8 +180,8 @@ def _page_filters(con, dataset_id: str) -> list:
 def report_resident(a: dict) -> dict:
     """The report as the dashboard computes it, the data set's orders kept in memory (load.keep_resident):
     the first call loads them and tallies their rollup (rollup.py; load_seconds); then every filter
-    combination of _page_filters `runs` times (those of order days, payment methods, stages and reasons
-    read from the rollup, a seller's from the orders). Its unfiltered result is checked against the report read
+    combination of _page_filters `runs` times (those of order days, payment methods and stages read from
+    the rollup, a seller's and reasons' from the orders). Its unfiltered result is checked against the report read
     through SQL."""
     from analytics import db, load, memory
     from analytics.report import report
