@@ -14,6 +14,9 @@ The warm-up's time is reported too (the first visit of a data set since the serv
     page switch    the sidebar link from the Overview to Reasons, Refunds, Sellers (figures not cached)
     filter change  a payment method picked in the Overview's sidebar filter (a new set of figures), from
                    the pick in the opened list
+    floor          a bare Streamlit page (bench/bare_page.py: a title and one tile) opened the same way, once
+                   per invocation: the part of any first render that is Streamlit's and this machine's, so a
+                   page's figure can be read against the machine it was measured on
 
 Each is measured --runs times, every run on a view of its own so that no figure is cached: the first
 run with no filter, the others from a later first day (a week apart; nearly every order still in).
@@ -71,6 +74,26 @@ def _timed(action, page, title: str, content: str) -> float:
 
 def _sidebar_link(page, title: str) -> None:
     page.locator('[data-testid="stSidebar"] [data-testid="stPageLink"] a', has_text=title).click()
+
+
+def floor(log_dir: Path, runs: int = 3) -> list[float]:
+    """The first render of a bare Streamlit page (bench/bare_page.py) in a new tab, `runs` times, on a server
+    warmed by one visit, as each page's first render is timed."""
+    content = '[data-testid="stMetricValue"]'
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with bs.app_server(ROOT / "data" / "bench" / "bare.duckdb", log_dir / "browser_pages_bare.log",
+                       script="bench/bare_page.py") as server, bs.chromium() as browser:
+        context = browser.new_context(viewport={"width": 1440, "height": 1000})
+        times = []
+        for run in range(runs + 1):
+            page = context.new_page()
+            url = f"{server.url}/?run={run}"
+            took = _timed(lambda p=page, u=url: p.goto(u, wait_until="commit"), page, "Overview", content)
+            if run:   # the first visit warms the server
+                times.append(took)
+            page.close()
+        context.close()
+    return times
 
 
 def _first_day(path: Path, dataset: str) -> date:
@@ -207,11 +230,15 @@ def main(argv: list[str] | None = None) -> int:
         print("  page switch:  " + ", ".join(f"{k} {v:.2f} s" for k, v in r["switch"].items()))
         print(f"  filter change: {r['filter']:.2f} s; the warm-up (the data set's first visit): {r['warm_up']:.2f} s"
               f" (medians of {r['runs']} runs)")
+    bare = floor(ROOT / "data" / "bench", args.runs)
+    print(f"a bare Streamlit page's first render (the floor): {statistics.median(bare):.2f} s "
+          f"(median of {len(bare)} runs)")
     print()
     print("\n".join(summary(rows)))
     args.out.write_text(json.dumps({
         "measured_at": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+        "floor": {"median": round(statistics.median(bare), 2), "runs": _rounded(bare)},
         "rows": [{**_rounded(r), "median_first_render": round(statistics.median(r["first_render"].values()), 2)}
                  for r in rows],
     }, indent=1) + "\n")

@@ -556,6 +556,12 @@ def pages_section(path: Path = PAGES) -> list[str]:
     for r in m["rows"]:
         out.append(f"| {r['orders']:,} | {r['warm_up']:.2f} | " + " | ".join(f"{r['first_render'][t]:.2f}" for t in titles) + " | "
                    + " | ".join(f"{r['switch'][t]:.2f}" for t in browser_pages.SWITCHES) + f" | {r['filter']:.2f} |")
+    if "floor" in m:
+        f = m["floor"]
+        out += ["", f"The floor under every first render, in the same run: a bare Streamlit page (a title and one "
+                    f"tile, `bench/bare_page.py`) opened the same way took {f['median']:.2f} s (median of "
+                    f"{len(f['runs'])} runs, {min(f['runs']):.2f}-{max(f['runs']):.2f}). It is Streamlit's own "
+                    f"work and this machine's, the same on every page."]
     out += ["", "Targets (with the server warm):", "", "```", *browser_pages.summary(m["rows"]), "```", ""]
     return out
 

@@ -7,7 +7,7 @@ import json
 
 import browser_support as bs
 
-from bench import browser_pages, browser_whatif
+from bench import browser_pages, browser_whatif, harness
 
 pytestmark = bs.browser_test
 
@@ -28,6 +28,11 @@ def test_pages_first_render_switch_and_filter_are_timed(tmp_path):
     lines = browser_pages.summary([row])
     assert len(lines) == 4 and all(("met" in line) or ("MISSED" in line) for line in lines)
     assert "2 runs)" in lines[0] and "2 runs)" in lines[2]
+    # The floor: a bare Streamlit page, opened as the pages are, twice; BENCHMARKS.md says it.
+    floor = json.loads(out.read_text())["floor"]
+    assert len(floor["runs"]) == 2 and all(t > 0 for t in floor["runs"])
+    assert min(floor["runs"]) <= floor["median"] <= max(floor["runs"])
+    assert any(f"took {floor['median']:.2f} s (median of 2 runs" in line for line in harness.pages_section(out))
 
 
 def test_a_whatif_change_is_timed_to_its_figures_on_screen(tmp_path):
