@@ -409,13 +409,22 @@ def _filter_expr(filters: Filters, grain: str, columns: set[str]) -> pl.Expr:
             cond = cond | pl.col(SELLERS_COLUMN).list.eval(p.one_of(pl.element(), sellers)).list.any()
         conds.append(cond)
     if filters.stages:
-        # The request's stage, else the cancellation's: tested column by column, not on a coalesced column
-        # of text made for every order.
-        requested = p.one_of(pl.col("request_stage"), filters.stages)
-        if grain != "requests":
-            requested = requested | (pl.col("request_stage").is_null() & p.one_of(pl.col("cancel_stage"), filters.stages))
-        conds.append(requested)
+        conds.append(stage_selects(filters.stages, pl.col("request_stage"), pl.col("cancel_stage"),
+                                   by_cancellation=grain != "requests"))
     return pl.all_horizontal([c.fill_null(False) for c in conds])
+
+
+def stage_selects(stages, request: pl.Expr, cancel: pl.Expr, by_cancellation: pl.Expr | bool = True) -> pl.Expr:
+    """Whether a row is of one of the stages: a request by its own stage (`request`); an order or a refund
+    by its request's stage, else, with no request stage, by its cancellation's (`cancel`). The rows
+    `by_cancellation` marks (True: every row, False: none, a requests' grain) may be selected by the
+    latter. Tested column by column, not on a coalesced column of text made for every order; null where a
+    test meets a null (callers take it as not selected)."""
+    requested = p.one_of(request, stages)
+    if by_cancellation is False:
+        return requested
+    cancelled = request.is_null() & p.one_of(cancel, stages)
+    return requested | (cancelled if by_cancellation is True else by_cancellation & cancelled)
 
 
 # The rows each (filters, grain) selects of an orders frame kept in memory, remembered per frame: a page's

@@ -85,9 +85,8 @@ def kept_for(wide: pl.DataFrame) -> dict[grouped.Grouped, pl.DataFrame]:
 
 def _selecting(filters: Filters, specs) -> list[pl.Expr]:
     """The conditions on the rollup's rows of the selected days, methods and stages, as load's filters
-    select orders: placed on or after the first day and before the day after the last; of a stage by the
-    request's stage, else the cancellation's, and a request (a row of a spec of the requests grain) by its
-    own stage."""
+    select orders: placed on or after the first day and before the day after the last; of a stage as
+    load.stage_selects has it, a row of a spec of the requests grain being a request's."""
     conds = []
     day = pl.col(grouped.dim_column(DAY))
     if filters.start is not None:
@@ -97,11 +96,9 @@ def _selecting(filters: Filters, specs) -> list[pl.Expr]:
     if filters.payment_methods:
         conds.append(p.one_of(pl.col(grouped.dim_column(METHOD)), filters.payment_methods))
     if filters.stages:
-        requested = p.one_of(pl.col(grouped.dim_column(REQUEST_STAGE)), filters.stages).fill_null(False)
-        cancelled = (pl.col(grouped.dim_column(REQUEST_STAGE)).is_null()
-                     & p.one_of(pl.col(grouped.dim_column(CANCEL_STAGE)), filters.stages).fill_null(False))
         of_requests = pl.col("spec").is_in([s.name for s in specs if s.grain == "requests"])
-        conds.append(requested | (~of_requests & cancelled))
+        conds.append(load.stage_selects(filters.stages, pl.col(grouped.dim_column(REQUEST_STAGE)),
+                                        pl.col(grouped.dim_column(CANCEL_STAGE)), by_cancellation=~of_requests))
     return [c.fill_null(False) for c in conds]
 
 

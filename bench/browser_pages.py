@@ -81,7 +81,7 @@ def floor(log_dir: Path, runs: int = 3) -> list[float]:
     warmed by one visit, as each page's first render is timed."""
     content = '[data-testid="stMetricValue"]'
     log_dir.mkdir(parents=True, exist_ok=True)
-    with bs.app_server(ROOT / "data" / "bench" / "bare.duckdb", log_dir / "browser_pages_bare.log",
+    with bs.app_server(log_dir / "bare.duckdb", log_dir / "browser_pages_bare.log",   # (a database it never opens)
                        script="bench/bare_page.py") as server, bs.chromium() as browser:
         context = browser.new_context(viewport={"width": 1440, "height": 1000})
         times = []
