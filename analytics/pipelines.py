@@ -62,6 +62,10 @@ REFUND_COLUMNS: dict[str, pl.DataType] = {
     "refund_completed_at": pl.Datetime("us"),
 }
 COLUMNS: dict[str, pl.DataType] = {**ORDER_COLUMNS, **REQUEST_COLUMNS, **REFUND_COLUMNS}
+# Text columns of few distinct values: a frame a pipeline reads may carry them as Categoricals, which
+# compare with text, group and filter as text does (load.load, for the report's tallies).
+LABEL_COLUMNS = frozenset({"payment_method", "shipping_method", "currency", "cancel_stage", "status", "reason",
+                           "request_stage", "seller_response", "outcome", "refund_channel"})
 GRAINS = ("orders", "requests", "refunds")
 
 

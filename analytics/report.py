@@ -541,7 +541,7 @@ def report(con: duckdb.DuckDBPyConnection, dataset=None, filters: Filters = NO_F
     specs = report_specs(len(codes) > 1)
     added = rollup.added(resident(con, ds), specs, filters)
     if added is None:
-        added = grouped.add(grouped.tally(load(con, ds, filters, grouped.reads(specs)), specs))
+        added = grouped.add(grouped.tally(load(con, ds, filters, grouped.reads(specs), coded=True), specs))
     out = finalise_report(ds, filters, threshold_days, missing, codes, added)
     if compare is not None and compare.active:
         out["compare"] = with_comparison(con, ds, filters, out, compare,

@@ -78,7 +78,7 @@ def check_partials(frame: pl.DataFrame) -> pl.DataFrame:
 def whole_partials(con, dataset_id: str) -> pl.DataFrame:
     """The checks' added partials over a whole stored data set (or a Parquet source's views)."""
     specs = check_specs()
-    return grouped.add(grouped.tally(load.load(con, dataset_id, reads=grouped.reads(specs)), specs))
+    return grouped.add(grouped.tally(load.load(con, dataset_id, reads=grouped.reads(specs), coded=True), specs))
 
 
 def _shares(added: pl.DataFrame) -> dict[str, tuple[float | None, int]]:

@@ -81,7 +81,7 @@ def partials(directory, dataset_id: str, chunk: source.Chunk, specs: list[groupe
              filters: Filters = NO_FILTERS) -> pl.DataFrame:
     """The specs' partials over the chunk's orders under the filters, added up (grouped.add)."""
     with opened(directory, dataset_id, chunk) as part:
-        return grouped.add(grouped.tally(load.load(part.con, dataset_id, filters, grouped.reads(specs)), specs))
+        return grouped.add(grouped.tally(load.load(part.con, dataset_id, filters, grouped.reads(specs), coded=True), specs))
 
 
 # ---------------------------------------------------------------------------------------------------
