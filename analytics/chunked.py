@@ -1,8 +1,8 @@
 """The local engine over a Parquet source too large to hold in memory at once: its orders read a chunk
 at a time, each chunk's partials tallied as a Spark task tallies them (slices.py), and added up.
 
-Read whole, the report holds about 180 bytes per order and the what-if engine about 500 (at 100,000,000
-orders: 18 and 50 GB). Read in chunks (source.Chunk: some of its partitions (months, or buckets of order
+Read whole, the report holds about 110 bytes per order and the what-if engine about 500 (at 100,000,000
+orders: 11 and 50 GB). Read in chunks (source.Chunk: some of its partitions (months, or buckets of order
 ids within a month), or a slice by order id hash of one too large, about `size` orders at most), each
 step holds one chunk at a time:
 
@@ -26,7 +26,7 @@ from analytics import grouped, slices, source
 from analytics.filters import NO_FILTERS, Filters
 
 # A source of more orders than this is read in chunks of about this many (a month with more is sliced
-# by order id). Read whole, 10,000,000 orders cost 1.8 GB for the report and 5 GB for simulate (measured:
+# by order id). Read whole, 10,000,000 orders cost 1.1 GB for the report and 5 GB for simulate (measured:
 # BENCHMARKS.md), which a machine of 16 GB or more holds; up to there a source's figures (and its
 # calibration, fitted on every order) are those of the data set stored in DuckDB, with no sample.
 CHUNK_ORDERS = 10_000_000
