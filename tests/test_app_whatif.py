@@ -6,7 +6,8 @@ from __future__ import annotations
 import app_support as s
 import pytest
 
-from analytics import simulate
+from analytics import db, simulate
+from analytics import whatif_tables as wt
 from analytics.policy import Policy
 from analytics.text import plain
 
@@ -43,8 +44,6 @@ def test_a_control_changes_the_scenario_and_the_link(demo):
     assert after["Cancelled orders"] != before["Cancelled orders"]
     assert at.query_params["seller_consent_required"] == "false"
     # The figures are the engine's for that policy.
-    from analytics import db
-
     con = db.connect(demo[0])
     expected = simulate.simulate(con, demo[1], Policy(seller_consent_required=False),
                                  replicates=simulate.DEFAULT_REPLICATES, seed=0)
@@ -104,7 +103,6 @@ def test_save_reopen_and_compare_scenarios(demo):
     assert at.number_input(key="whatif_seller_response_hours").value == 24.0
     assert at.toggle(key="whatif_seller_consent_required").value is True
     # Compare both with the baseline.
-    from analytics import db
     from analytics import scenarios as store
 
     con = db.connect(demo[0])
@@ -129,6 +127,26 @@ def test_the_calibration_shows_on_demand(demo):
     assert "true (generated data)" in table.columns  # a generated data set shows what it was made with
 
 
+def _wait_tables(at) -> list:
+    return [d.value for d in at.dataframe if "scenario_p50" in d.value.columns]
+
+
+def test_the_wait_by_payment_method_is_drawn_when_opened_and_follows_the_controls(demo):
+    at = s.open_page("whatif")
+    assert _wait_tables(at) == []   # closed: not sent again at each control's change
+    at = s.open_table(at, "wi_wait")
+    assert s.problems(at) == []
+    assert len(_wait_tables(at)) == 1
+    at.toggle(key="whatif_seller_consent_required").set_value(False).run()
+    (wait,) = _wait_tables(at)   # still open after the change, with the new scenario's figures
+    con = db.connect(demo[0])
+    expected = wt.wait_by_method(simulate.simulate(con, demo[1], Policy(seller_consent_required=False),
+                                                   replicates=simulate.DEFAULT_REPLICATES, seed=0))
+    con.close()
+    assert len(wait) == expected.height   # one row per method, in the same order, shown with its label
+    assert wait["scenario_p50"].tolist() == pytest.approx(expected["scenario_p50"].to_list(), nan_ok=True)
+
+
 def _save(at, name: str, replace: bool = False):
     at.text_input(key="whatif_save_name").set_value(name)
     at.checkbox(key="whatif_save_replace").set_value(replace)
@@ -137,7 +155,6 @@ def _save(at, name: str, replace: bool = False):
 
 
 def test_saving_under_an_existing_name_is_refused_unless_replacing(demo):
-    from analytics import db
     from analytics import scenarios as store
 
     at = s.open_page("whatif")
@@ -254,7 +271,6 @@ def test_on_a_large_data_set_the_sweep_is_drawn_on_demand_for_the_current_contro
 
 
 def test_saved_scenarios_are_private_to_the_session_that_saved_or_was_linked_to_them(demo):
-    from analytics import db
     from analytics import scenarios as store
 
     alice = s.open_page("whatif")
@@ -311,7 +327,6 @@ def test_both_intervals_are_shown_in_words_the_next_period_first(demo):
     sure = next(t.value for t in at.table if "Change, next period like this one" in t.value.columns)
     assert list(sure.columns) == ["Figure", "Change, next period like this one", "Change, these same orders",
                                   "Scenario, next period like this one", "Scenario, these same orders"]
-    from analytics import db
 
     con = db.connect(demo[0])
     expected = simulate.simulate(con, demo[1], Policy(seller_response_hours=48),

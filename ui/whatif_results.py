@@ -88,7 +88,11 @@ def every_figure(result: dict) -> None:
     # name and its intervals are read whole at any width (a grid's cells cut them at 1280 px).
     st.table(wt.shown_table(result), hide_index=True)
     downloads.table_buttons(wt.results_table(result), "what-if-results", key="wi_results")
-    with st.expander("Buyers' wait by payment method"):
+    # Drawn only when opened: a closed expander's grid was sent and laid out again at every control's change.
+    box = views.lazy_expander("Buyers' wait by payment method", key="wi_wait")
+    if box is None:
+        return
+    with box:
         wait = wt.wait_by_method(result)
         if wait.select(pl.exclude("payment_method")).null_count().sum_horizontal().item() == wait.height * (wait.width - 1):
             st.info("No refund to wait for on this data set.", icon=":material/info:")
