@@ -16,6 +16,11 @@ except ImportError:  # tests collected as a package
     from tests.test_metrics_handmade import EXPECTED_SCALARS, canonical_frame
 
 
+@pytest.fixture(autouse=True)
+def _codes_from_any_size(monkeypatch):
+    monkeypatch.setattr(load, "CODED_FROM", 0)   # the hand-made data sets are small
+
+
 def _store(con, frame: pl.DataFrame):
     result = ingest.store_frame(con, frame, name="eleven orders", source_kind="import", source={"test": "codes"})
     assert result.refused == 0, result.refused_by_reason
@@ -69,3 +74,13 @@ def test_a_label_of_too_many_values_crosses_as_text(con, monkeypatch):
     assert orders.schema["payment_method"] == pl.String
     assert orders.schema["currency"] == pl.Categorical
     assert orders["currency"].cast(pl.String).unique().to_list() == ["USD"]
+
+
+def test_a_data_set_of_fewer_orders_than_coded_from_reads_its_labels_as_text(con, monkeypatch):
+    ds = _store(con, canonical_frame())
+    monkeypatch.setattr(load, "CODED_FROM", ds.orders + 1)
+    orders = load.load(con, ds.id, reads={"orders": ("payment_method",)}, coded=True).orders.collect()
+    assert orders.schema["payment_method"] == pl.String
+    monkeypatch.setattr(load, "CODED_FROM", ds.orders)
+    orders = load.load(con, ds.id, reads={"orders": ("payment_method",)}, coded=True).orders.collect()
+    assert orders.schema["payment_method"] == pl.Categorical
