@@ -147,27 +147,6 @@ def test_the_wait_by_payment_method_is_drawn_when_opened_and_follows_the_control
     assert wait["scenario_p50"].tolist() == pytest.approx(expected["scenario_p50"].to_list(), nan_ok=True)
 
 
-def test_the_refund_controls_are_drawn_when_opened_and_keep_their_values_closed(demo):
-    at = s.open_page("whatif")
-    channels = [w for w in at.selectbox if w.key and w.key.startswith("whatif_refund_channel__")]
-    assert channels == []   # closed: not sent again at each change of another control
-    at = s.open_table(at, "whatif_refund_controls")
-    at.selectbox(key="whatif_refund_channel__cod").set_value("wallet").run()
-    assert at.query_params["refund_channel.cod"] == "wallet"
-    set_there = _tiles(at)
-    at.session_state["whatif_refund_controls_open"] = False   # closed again
-    at.run()
-    assert not [w for w in at.selectbox if w.key and w.key.startswith("whatif_refund_channel__")]
-    # Another control changed while they are closed: the refund channel still holds.
-    at.number_input(key="whatif_seller_response_hours").set_value(24.0).run()
-    assert s.problems(at) == []
-    assert at.query_params["refund_channel.cod"] == "wallet"
-    at.number_input(key="whatif_seller_response_hours").set_value(Policy().seller_response_hours).run()
-    assert _tiles(at) == set_there   # back to the policy set above, the refund channel included
-    at = s.open_table(at, "whatif_refund_controls")
-    assert at.selectbox(key="whatif_refund_channel__cod").value == "wallet"
-
-
 def _save(at, name: str, replace: bool = False):
     at.text_input(key="whatif_save_name").set_value(name)
     at.checkbox(key="whatif_save_replace").set_value(replace)
@@ -243,7 +222,6 @@ def test_olist_says_what_applies_and_offers_its_own_payment_methods(olist, monke
     # The sweep starts with a parameter that changes something here.
     assert at.selectbox(key="whatif_sweep").value == "dispatch_deadline_days"
     assert any("auto cancel" in c.value and "flat" in c.value for c in at.caption)
-    at = s.open_table(at, "whatif_refund_controls")
     keys = {w.key for w in at.selectbox if w.key and w.key.startswith("whatif_refund_channel__")}
     assert "whatif_refund_channel__credit_card" in keys and "whatif_refund_channel__boleto" in keys
     assert "whatif_refund_channel__card" not in keys

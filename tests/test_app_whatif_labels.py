@@ -43,7 +43,7 @@ def _notices(at) -> list[str]:
 
 def test_the_odd_methods_refund_channel_moves_its_refunds_and_the_link_restores_it(odd):
     path, dataset_id = odd
-    at = s.open_table(s.open_page("whatif", {"dataset": dataset_id}), "whatif_refund_controls")
+    at = s.open_page("whatif", {"dataset": dataset_id})
     assert s.problems(at) == []
     key = "whatif_" + channel_name(LABEL).replace(".", "__")
     control = at.selectbox(key=key)

@@ -15,7 +15,6 @@ import streamlit as st
 from analytics import policy, simulate, whatif_notes
 from analytics.policy import FITTED, Parameter, Policy, PolicyError
 from analytics.text import md
-from ui import views
 from ui.setup import PageContext
 
 GROUPS = {
@@ -62,21 +61,8 @@ def _observed(prep: simulate.Prepared | None, p: Parameter) -> float | None:
     return None
 
 
-# The refund controls' expander (views.lazy_expander's key).
-_REFUND_CONTROLS = "whatif_refund_controls"
-
-
-def open_refund_controls() -> None:
-    """Open the refund controls' expander, as a click on it does."""
-    st.session_state[views.table_open_key(_REFUND_CONTROLS)] = True
-
-
 def seed_controls(ctx: PageContext, policy: Policy, params: Sequence[Parameter],
                   prep: simulate.Prepared | None = None) -> None:
-    """The controls set to a policy (a link's, a saved scenario's, the baseline's). When it changes a
-    refund control, their expander opens, so that what differs from the baseline shows."""
-    if {p.name for p in params if p.group == "refunds"} & set(policy.changes()):
-        open_refund_controls()
     for p in params:
         value = policy.get(p.name, params)
         if p.kind == "number" and p.default is None:
@@ -160,13 +146,7 @@ def controls(ctx: PageContext, params: Sequence[Parameter], prep: simulate.Prepa
         if not group_params:
             continue
         if group == "refunds":
-            # Drawn only when opened: closed, its many controls were sent and laid out again at every
-            # change of another control. While it is closed their values stay as set.
-            box = views.lazy_expander(title, key=_REFUND_CONTROLS)
-            if box is None:
-                _keep(ctx, group_params)
-                continue
-            with box:
+            with st.expander(title):
                 for p in group_params:
                     _control(ctx, p, prep, idle.get(p.name))
         else:
@@ -177,15 +157,6 @@ def controls(ctx: PageContext, params: Sequence[Parameter], prep: simulate.Prepa
     for p in params:
         if p.group not in GROUPS:
             _control(ctx, p, prep, idle.get(p.name))
-
-
-def _keep(ctx: PageContext, params: Sequence[Parameter]) -> None:
-    """Keep the values of controls this run does not draw: Streamlit forgets a widget's value at the end of
-    a run that did not draw it, unless the run sets the value itself."""
-    for p in params:
-        for key in (ctx.k(p.name), _data_key(ctx, p)):
-            if key in st.session_state:
-                st.session_state[key] = st.session_state[key]
 
 
 def current_policy(ctx: PageContext, params: Sequence[Parameter]) -> tuple[Policy, str | None]:
