@@ -19,9 +19,6 @@ except ImportError:  # tests collected as a package
 @pytest.fixture(autouse=True)
 def _codes_from_any_size(monkeypatch):
     monkeypatch.setattr(load, "CODED_FROM", 0)   # the hand-made data sets are small
-    # Read through SQL: a page's test earlier in the process may have had the orders kept in memory
-    # (ui.cached turns that on when imported), and orders in memory are never coded.
-    monkeypatch.setattr(load, "_RESIDENT", None)
 
 
 def _store(con, frame: pl.DataFrame):
