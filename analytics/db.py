@@ -129,6 +129,11 @@ def sql_name(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def sql_text(value: str) -> str:
+    """A text as an SQL string literal, its quotes doubled (for what a statement cannot bind)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
 def new_id() -> str:
     """128 random bits, URL-safe: a data set is reachable only by someone who was given its id.
 

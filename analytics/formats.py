@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from analytics import db
+
 DECIMAL_CHOICES = {".": "decimal point", ",": "decimal comma"}
 DATE_ORDERS = {"day-first": "%d/%m", "month-first": "%m/%d"}
 
@@ -121,7 +123,7 @@ _NAMED = [d + t for d in ("%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%d-
 
 
 def _sql_list(items) -> str:
-    return "[" + ", ".join("'" + i.replace("'", "''") + "'" for i in items) + "]"
+    return "[" + ", ".join(db.sql_text(i) for i in items) + "]"
 
 
 def timestamp_sql(src: str, date_format: str) -> str:

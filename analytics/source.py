@@ -74,7 +74,7 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]
 
 
 def _quote(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
+    return db.sql_text(str(path))
 
 
 def export(con: duckdb.DuckDBPyConnection, dataset, directory: str | Path, *, bucket_orders: int = BUCKET_ORDERS) -> dict:
@@ -219,8 +219,7 @@ def _view(con: duckdb.DuckDBPyConnection, directory: Path, table: str, dataset_i
     select = ", ".join(f"CAST({c} AS {t}) AS {c}" if c in present else f"CAST(NULL AS {t}) AS {c}" for c, t in wanted)
     where = f" WHERE hash(order_id) % {int(chunk.parts)} = {int(chunk.index)}" if chunk and chunk.parts > 1 else ""
     con.execute(f"DROP TABLE {table}")
-    literal = "'" + dataset_id.replace("'", "''") + "'"
-    con.execute(f"CREATE VIEW {table} AS SELECT CAST({literal} AS VARCHAR) AS dataset_id, {select} FROM {scan}{where}")
+    con.execute(f"CREATE VIEW {table} AS SELECT CAST({db.sql_text(dataset_id)} AS VARCHAR) AS dataset_id, {select} FROM {scan}{where}")
 
 
 def open_source(directory: str | Path, *, dataset_id: str | None = None, name: str | None = None,
