@@ -213,6 +213,57 @@ def _order_warnings_guard() -> str:
     return f"({order} OR least({times}) < {earliest} OR greatest({times}) > {latest})"
 
 
+# An order is cancelled when it has a cancellation time or a cancelled status.
+IS_CANCELLED_SQL = ("(cancelled_at IS NOT NULL OR coalesce(status IN ("
+                    + ", ".join(f"'{s}'" for s in CANCELLED_STATUSES) + "), false))")
+
+
+def store_rows(cur: duckdb.DuckDBPyConnection, good: str, dataset_id: str, *, stage_known: bool = True,
+               progress: Progress | None = None) -> None:
+    """Store the rows of `good` (`FROM ... WHERE ...` over rows of the canonical fields, `source_line` and
+    `_is_cancelled`) as data set `dataset_id`'s orders, cancellation requests and refunds, with what the
+    rules derive from them (stage, outcome, return path). The rows are stored as they are: checking them
+    is the caller's (store_staged refuses rows before; the benchmark's floor stores a file unchecked)."""
+    progress = progress or (lambda fraction, text: None)
+    progress(0.7, "storing orders")
+    # No ORDER BY: checked rows come out of a window in hash order, and sorting a whole file back into
+    # line order costs more than the rest of the store; readers order what they show.
+    cur.execute(
+        f"""INSERT INTO orders
+        SELECT ?, order_id, source_line, placed_at, coalesce(payment_method, '{UNKNOWN_METHOD}'), amount,
+               currency, buyer_id, seller_id, shipping_method, paid_at, shipped_at, delivered_at, status,
+               cancelled_at, _is_cancelled,
+               CASE WHEN _is_cancelled THEN {rules.stage_sql('coalesce(cancel_requested_at, cancelled_at)', known=stage_known)} END
+        {good}""",
+        [dataset_id],
+    )
+    progress(0.8, "storing cancellation requests")
+    stage = rules.stage_sql("coalesce(cancel_requested_at, cancelled_at)")
+    return_path = rules.return_path_sql("_stage", cancelled="_is_cancelled", responded="seller_responded_at")
+    cur.execute(
+        f"""INSERT INTO cancellation_requests
+        WITH s AS (
+            SELECT *, {stage} AS _stage
+            {good} AND (cancel_requested_at IS NOT NULL OR cancel_reason IS NOT NULL)
+        ), r AS (SELECT *, {return_path} AS _return_path FROM s)
+        SELECT ?, order_id, cancel_requested_at, coalesce(cancel_reason, 'unknown'), _stage,
+               seller_response, seller_responded_at,
+               {rules.outcome_sql("_stage", "_return_path", cancelled="_is_cancelled")},
+               _return_path
+        FROM r""",
+        [dataset_id],
+    )
+    progress(0.9, "storing refunds")
+    cur.execute(
+        f"""INSERT INTO refunds
+        SELECT ?, order_id, refund_channel, refund_amount, refund_initiated_at, refund_completed_at
+        -- A refunded amount of 0 (Shopify writes 0.00 on every order) is no refund.
+        {good} AND coalesce(refund_amount > 0, refund_channel IS NOT NULL OR refund_initiated_at IS NOT NULL
+                                             OR refund_completed_at IS NOT NULL)""",
+        [dataset_id],
+    )
+
+
 def store_staged(
     cur: duckdb.DuckDBPyConnection,
     staged: str,
@@ -248,7 +299,6 @@ def store_staged(
     progress = progress or (lambda fraction, text: None)
     dataset_id = db.new_id()
     checked = f"_checked_{dataset_id.replace('-', '_')}"
-    statuses = ", ".join(f"'{s}'" for s in CANCELLED_STATUSES)
     cur.execute("BEGIN TRANSACTION")
     try:
         progress(0.5, "checking rows")
@@ -267,48 +317,12 @@ def store_staged(
             SELECT * EXCLUDE (_errors, _warnings),
                    {problems_sql(_row_checks(), after="_errors")} AS _errors,
                    {problems_sql(_order_warnings(), _order_warnings_guard(), after="_warnings")} AS _warnings,
-                   (cancelled_at IS NOT NULL OR coalesce(status IN ({statuses}), false)) AS _is_cancelled
+                   {IS_CANCELLED_SQL} AS _is_cancelled
             FROM ranked
             """
         )
-        progress(0.7, "storing orders")
-        # No ORDER BY: the checked rows come out of a window in hash order, and sorting a whole file back
-        # into line order costs more than the rest of the store; readers order what they show.
         good = f"FROM {checked} WHERE len(_errors) = 0"
-        cur.execute(
-            f"""INSERT INTO orders
-            SELECT ?, order_id, source_line, placed_at, coalesce(payment_method, '{UNKNOWN_METHOD}'), amount,
-                   currency, buyer_id, seller_id, shipping_method, paid_at, shipped_at, delivered_at, status,
-                   cancelled_at, _is_cancelled,
-                   CASE WHEN _is_cancelled THEN {rules.stage_sql('coalesce(cancel_requested_at, cancelled_at)', known=stage_known)} END
-            {good}""",
-            [dataset_id],
-        )
-        progress(0.8, "storing cancellation requests")
-        stage = rules.stage_sql("coalesce(cancel_requested_at, cancelled_at)")
-        return_path = rules.return_path_sql("_stage", cancelled="_is_cancelled", responded="seller_responded_at")
-        cur.execute(
-            f"""INSERT INTO cancellation_requests
-            WITH s AS (
-                SELECT *, {stage} AS _stage
-                {good} AND (cancel_requested_at IS NOT NULL OR cancel_reason IS NOT NULL)
-            ), r AS (SELECT *, {return_path} AS _return_path FROM s)
-            SELECT ?, order_id, cancel_requested_at, coalesce(cancel_reason, 'unknown'), _stage,
-                   seller_response, seller_responded_at,
-                   {rules.outcome_sql("_stage", "_return_path", cancelled="_is_cancelled")},
-                   _return_path
-            FROM r""",
-            [dataset_id],
-        )
-        progress(0.9, "storing refunds")
-        cur.execute(
-            f"""INSERT INTO refunds
-            SELECT ?, order_id, refund_channel, refund_amount, refund_initiated_at, refund_completed_at
-            -- A refunded amount of 0 (Shopify writes 0.00 on every order) is no refund.
-            {good} AND coalesce(refund_amount > 0, refund_channel IS NOT NULL OR refund_initiated_at IS NOT NULL
-                                                 OR refund_completed_at IS NOT NULL)""",
-            [dataset_id],
-        )
+        store_rows(cur, good, dataset_id, stage_known=stage_known, progress=progress)
         raw_sql, raw_join = "c._raw", ""
         if raw_lookup:
             raw_sql = f"coalesce(c._raw, {raw_lookup[1]})"

@@ -34,7 +34,7 @@ def test_harness_measures_every_step_or_says_why_not(tiny_run, capsys):
             continue
         assert 0 < step["min"] <= step["median"] <= step["max"], name
         assert step["peak_rss_mb"] > 10, name
-    for name in ("generate", "csv_write", "import_csv", "raw_read_csv", "pandas_report"):
+    for name in ("generate", "csv_write", "import_csv", "raw_read_csv", "store_floor", "pandas_report"):
         assert "skipped" not in entry["steps"][name]
     assert entry["steps"]["import_csv"]["mb_per_s"] > 0
     assert entry["machine"]["cores"] >= 1 and entry["versions"]["duckdb"]
@@ -68,7 +68,7 @@ def test_headline_says_by_how_much_a_target_is_missed_and_where_the_time_goes():
                        "whatif_replay_stored": {"label": "replay on the store", "median": 0.2, "peak_rss_mb": 724.0},
                        "import_csv": {"label": "import", "median": 2.0, "phases": {"parsing": 1.5, "reading": 0.5}},
                        "generate": {"label": "generate", "skipped": "not there"}},
-             "ratios": {"import_vs_raw": 0.3}}
+             "ratios": {"import_vs_raw": 0.3, "floor_vs_raw": 0.9}}
     results = {"1000000": entry}
     lines = harness.headline(results)
     report = next(line for line in lines if "report warm" in line and "1,000,000" in line)
@@ -81,6 +81,14 @@ def test_headline_says_by_how_much_a_target_is_missed_and_where_the_time_goes():
     assert "report warm at 1,000,000 orders" in notes[0] and "`collect` 0.40 s" in notes[0]
     assert "import: parsing 75%, reading 25%" in notes[1] and ">= 0.6x" in notes[1]
     assert ">= 0.8x" in notes[2] and "missed by 2.7x" in notes[2]
+    # The floor (rows stored unchecked at 0.9x) leaves the checks 1 - 0.6 / 0.9 = 33% of the time at 0.6x,
+    # 1 - 0.8 / 0.9 = 11% at 0.8x; a floor under the target leaves them nothing.
+    assert "stored unchecked in the product's tables reach 0.900x" in notes[1] and "under 33% of the import" in notes[1]
+    assert "under 11% of the import" in notes[2]
+    entry["ratios"]["floor_vs_raw"] = 0.75
+    floor_missed = harness.missed_notes(results)[2]
+    assert "reach 0.750x, so no import that checks its rows can reach 0.8x here" in floor_missed
+    entry["ratios"]["floor_vs_raw"] = 0.9
     rows = harness.target_rows({"10000000": entry})
     memory = next(r for r in rows if r["unit"] == "GB")
     assert memory["value"] == pytest.approx(1.0) and memory["met"]
@@ -89,6 +97,28 @@ def test_headline_says_by_how_much_a_target_is_missed_and_where_the_time_goes():
     missed = [n for n in harness.missed_notes({"10000000": entry}) if "GB" in n]
     assert len(missed) == 1 and "later target" in missed[0] and "3.707GB" in missed[0] and "missed by 1.2x" in missed[0]   # (3072 + 724) MB / 1024 / 3
     assert "Where the memory goes: report 3.00 GB; replay on the store 0.71 GB." in missed[0]
+
+
+def test_the_floor_stores_what_the_import_stores(tiny_run, tmp_path):
+    """The floor under the import stores the same orders, requests and refunds (a generated file has no
+    row to refuse), so the two do the same work but the checks."""
+    from bench import steps
+
+    tmp, _, _ = tiny_run
+    csv = str(next((tmp / "cache").glob("orders-*.csv")))
+    imported, floor = tmp_path / "imported.duckdb", tmp_path / "floor.duckdb"
+    assert steps.import_csv({"db": str(imported), "csv": csv})["rows"] == TINY
+    assert steps.store_floor({"db": str(floor), "csv": csv})["rows"] == TINY
+    queries = {
+        "orders": "SELECT count(*), sum(amount), count(cancel_stage), count(DISTINCT cancel_stage), "
+                  "sum(source_line), count(paid_at), sum(is_cancelled::INT) FROM orders",
+        "cancellation_requests": "SELECT count(*), count(DISTINCT outcome), sum(return_path::INT), "
+                                 "string_agg(DISTINCT outcome, ',' ORDER BY outcome) FROM cancellation_requests",
+        "refunds": "SELECT count(*), sum(amount), count(completed_at) FROM refunds",
+    }
+    for table, sql in queries.items():
+        with db.connect(imported, read_only=True) as a, db.connect(floor, read_only=True) as b:
+            assert a.execute(sql).fetchall() == b.execute(sql).fetchall(), table
 
 
 def _hand_made() -> dict[str, pd.DataFrame]:
