@@ -78,6 +78,8 @@ with ui.page("overview", "Overview") as ctx:
                     compared_label=win.legend[1], compared_last=win.compared_days[1]))
         drill.follow_mark(picked, "volume", dataset.id, ctx.filters, period=period,
                           compared=win.compared_filters(ctx.filters) if compared is not None else None)
-        note = charts.partial_note(volume.frame, period, last_day) if volume.available else None
+        note = (charts.partial_note(volume.frame, period, last_day,
+                                     page_tables.selection_ends_first(ctx.filters, bounds[1]))
+                if volume.available else None)
         if note:
             st.caption(note)

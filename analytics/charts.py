@@ -238,15 +238,17 @@ def complete_periods(frame: pl.DataFrame, period: str, last_day: date | None) ->
             .with_columns((end > last_day + timedelta(days=1)).alias("partial")))
 
 
-def partial_note(frame: pl.DataFrame, period: str, last_day: date | None) -> str | None:
-    """A caption for the partial last period complete_periods marked, or None."""
+def partial_note(frame: pl.DataFrame, period: str, last_day: date | None, selection_ends: bool = False) -> str | None:
+    """A caption for the partial last period complete_periods marked, or None. `selection_ends`: `last_day`
+    is where the filters end the selection, before the data's own last day."""
     if last_day is None or frame.is_empty():
         return None
     marked = complete_periods(frame, period, last_day)
     if not marked["partial"].any():
         return None
-    return (f"The data ends on {last_day:%Y-%m-%d}: the last {period} is partial, drawn dashed "
-            "(its count is short because the data stops, not because activity fell).")
+    what = "selection" if selection_ends else "data"
+    return (f"The {what} ends on {last_day:%Y-%m-%d}: the last {period} is partial, drawn dashed "
+            f"(its count is short because the {what} stops, not because activity fell).")
 
 
 def _time_axis(frame: pl.DataFrame, period: str) -> alt.Axis:
@@ -257,6 +259,8 @@ def _time_axis(frame: pl.DataFrame, period: str) -> alt.Axis:
     if not len(days):
         return alt.Axis(labelOverlap=True)
     first, last = days.min(), days.max()
+    if first == last:   # one period: no tick interval falls in a domain of one instant, so its day is the tick
+        return alt.Axis(format="%d %b %Y", values=[alt.DateTime(year=first.year, month=first.month, date=first.day)])
     years = first.year != last.year
     if period == "month" or (last - first).days > 92:
         months = (last.year - first.year) * 12 + last.month - first.month
@@ -289,6 +293,17 @@ def volume_chart(frame: pl.DataFrame, period: str = "week", last_day: date | Non
     a line on the left axis; the orders, a shaded area on the right axis, so a rate read off a thin week
     is seen to be one. Periods after `last_day` (the data's last day) are left out; a partial last period
     is dashed."""
+    return _volume(frame, period, last_day)
+
+
+def _volume(frame: pl.DataFrame, period: str, last_day: date | None, compared: pl.DataFrame | None = None,
+            labels: tuple[str, str] = ("", "")) -> alt.LayerChart | alt.Chart:
+    """volume_chart; with `compared` (a compared range's counts per `what`, moved onto the selection's days by
+    `_shifted`, `labels` naming the two ranges), those counts as dashed lines on the orders' axis.
+
+    Each layer of a chart whose y scales are independent has its own scale: the rate's solid and dashed
+    pieces are one layer, so one scale; the compared lines, drawn over the rate so that a click reaches
+    them, are a layer of their own, on a scale made the orders' own (the same domain) with no axis."""
     if frame.is_empty():
         return _empty("No orders in this selection")
     data = complete_periods(frame.select("period", "orders", "cancelled_orders", "cancellation_rate"), period,
@@ -301,9 +316,13 @@ def volume_chart(frame: pl.DataFrame, period: str = "week", last_day: date | Non
     tooltip = [alt.Tooltip("period:T", title=period.capitalize()), alt.Tooltip("orders:Q", title="Orders", format=","),
                alt.Tooltip("cancelled_orders:Q", title="Cancelled orders", format=","),
                alt.Tooltip("cancellation_rate:Q", title="Cancellation rate", format=".1%")]
-    orders = alt.Chart(data.with_columns(pl.lit("Orders").alias("what"))).mark_area(opacity=0.7).encode(
+    # An area needs two periods to show: a single period's orders are a bar.
+    orders = alt.Chart(data.with_columns(pl.lit("Orders").alias("what")))
+    counts = alt.Undefined if compared is None else alt.Scale(
+        domain=[0, max(data["orders"].max() or 0, compared["count"].max() or 0, 1)])
+    orders = (orders.mark_area(opacity=0.7) if data.height > 1 else orders.mark_bar(opacity=0.7, size=48)).encode(
         x=alt.X("period:T", title=f"{period.capitalize()} starting", axis=_time_axis(data, period)),
-        y=alt.Y("orders:Q", title="Orders", axis=alt.Axis(orient="right", format=",.0f", grid=False, tickMinStep=1)),
+        y=alt.Y("orders:Q", title="Orders", axis=ORDERS_AXIS, scale=counts),
         color=color, tooltip=tooltip)
     rate = _time_lines(
         data.with_columns(pl.lit("Cancellation rate").alias("what")), period,
@@ -313,7 +332,19 @@ def volume_chart(frame: pl.DataFrame, period: str = "week", last_day: date | Non
     # A click on a period's rate lists that period's cancelled orders (on a compared line drawn over the
     # chart, volume_compared_chart, its compared period's: a click anywhere in the chart selects here).
     rates[0] = rates[0].add_params(drill_selection("period_key", "what", "compared_key"))
-    return alt.layer(orders, *rates, height=HEIGHT).resolve_scale(y="independent")
+    layers = [orders, alt.layer(*rates)]
+    if compared is not None:
+        names = ["Orders", "Cancelled orders"]
+        layers.append(_compared_lines(
+            compared, period=period, y=alt.Y("count:Q", title="Orders", axis=None, scale=counts),
+            color=alt.Color("what:N", title=None, legend=alt.Legend(orient="top"),
+                            scale=alt.Scale(domain=names, range=[COLORS["reached"], COLORS["left"]])),
+            series="what", value="count", selection_label=labels[0], compared_label=labels[1]))
+    return alt.layer(*layers, height=HEIGHT).resolve_scale(y="independent")
+
+
+# The orders' axis, on the right of the rate's (volume_chart).
+ORDERS_AXIS = alt.Axis(orient="right", format=",.0f", grid=False, tickMinStep=1)
 
 
 NO_STAGE = "No request or cancellation"
@@ -873,39 +904,31 @@ def _shifted(frame: pl.DataFrame, days: int, compared_last: date | None, period:
         (pl.col("period").cast(pl.Datetime("us")) + pl.duration(days=days)).cast(dtype).alias("period"))
 
 
-def _with_compared(chart, compared: pl.DataFrame, *, period: str, y: alt.Y, color: alt.Color, series: str,
-                   value: str, selection_label: str, compared_label: str) -> alt.LayerChart:
-    """`chart` (lines over time of `value` per `series`) with `compared` (the same columns, already moved
-    onto the selection's days by `_shifted`) drawn dashed over it; a legend says which range each line
-    style is."""
+def _compared_lines(compared: pl.DataFrame, *, period: str, y: alt.Y, color: alt.Color, series: str, value: str,
+                    selection_label: str, compared_label: str) -> alt.Chart:
+    """`compared` (lines over time of `value` per `series`, already moved onto the selection's days by
+    `_shifted`) drawn dashed; a legend says which range each line style is."""
     data = compared.with_columns(pl.lit(compared_label).alias("range"))
     dash = alt.StrokeDash("range:N", title=None, legend=alt.Legend(orient="bottom", columns=1, labelLimit=320),
                           scale=alt.Scale(domain=[selection_label, compared_label], range=[[1, 0], COMPARED_DASH]))
-    lines = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=12, cursor="pointer"), opacity=0.65).encode(
+    return alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=12, cursor="pointer"), opacity=0.65).encode(
         x=alt.X("period:T"), y=y, color=color, strokeDash=dash,
         tooltip=[alt.Tooltip("compared_period:T", title=f"Compared {period}"), alt.Tooltip(f"{series}:N", title=" "),
                  alt.Tooltip(f"{value}:Q", format=","), alt.Tooltip("range:N", title="Range")])
-    return alt.layer(chart, lines, height=HEIGHT)
 
 
 def volume_compared_chart(frame: pl.DataFrame, compared: pl.DataFrame | None, period: str, last_day: date | None,
                           shift_days: int, selection_label: str, compared_label: str,
                           compared_last: date | None = None):
-    """volume_chart with the compared range's orders and cancelled orders dashed beside (compared: the
-    same table, pipelines.volume_over_time, on the compared days, which end on `compared_last`)."""
-    chart = volume_chart(frame, period, last_day)
+    """volume_chart with the compared range's orders and cancelled orders dashed beside, on the orders' axis
+    (compared: the same table, pipelines.volume_over_time, on the compared days, which end on `compared_last`)."""
     if compared is None or compared.is_empty() or frame.is_empty():
-        return chart
+        return volume_chart(frame, period, last_day)
     names = {"orders": "Orders", "cancelled_orders": "Cancelled orders"}
     long = (_shifted(compared.select("period", *names), shift_days, compared_last, period)
             .unpivot(index=["period", "compared_period", "compared_key"], variable_name="what", value_name="count")
             .with_columns(pl.col("what").replace_strict(names)))
-    return _with_compared(
-        chart, long, period=period, y=alt.Y("count:Q", title="Orders"),
-        color=alt.Color("what:N", title=None, scale=alt.Scale(domain=list(names.values()),
-                                                              range=[COLORS["reached"], COLORS["left"]]),
-                        legend=alt.Legend(orient="top")),
-        series="what", value="count", selection_label=selection_label, compared_label=compared_label)
+    return _volume(frame, period, last_day, long, (selection_label, compared_label))
 
 
 def reasons_over_time_compared_chart(frame: pl.DataFrame, compared: pl.DataFrame | None, period: str,
@@ -916,8 +939,9 @@ def reasons_over_time_compared_chart(frame: pl.DataFrame, compared: pl.DataFrame
     if compared is None or compared.is_empty() or frame.is_empty():
         return chart
     long = _shifted(compared.select("period", "reason", "requests"), shift_days, compared_last, period)
-    return _with_compared(
-        chart, long, period=period, y=alt.Y("requests:Q", title="Requests"),
+    lines = _compared_lines(
+        long, period=period, y=alt.Y("requests:Q", title="Requests"),
         color=alt.Color("reason:N", title="Reason", legend=alt.Legend(orient="top", labelExpr=legend_words()),
                         scale=category_scale("reason", pl.concat([frame["reason"], compared["reason"]]))),
         series="reason", value="requests", selection_label=selection_label, compared_label=compared_label)
+    return alt.layer(chart, lines, height=HEIGHT)

@@ -183,8 +183,10 @@ class Window:
 
     @property
     def legend(self) -> tuple[str, str]:
-        """What a chart's legend calls the two ranges drawn."""
-        return f"This selection: {self.selection_label}", f"Compared: {self.label}"
+        """What a chart's legend calls the two ranges drawn: the selection's line runs over the whole
+        selection, the compared line over the days compared only."""
+        first, last = self.selection
+        return f"This selection: {first:%Y-%m-%d} to {last:%Y-%m-%d}", f"Compared: {self.label}"
 
     @property
     def selection_label(self) -> str:
@@ -206,6 +208,16 @@ def window(comparison: Comparison, filters: Filters, bounds: tuple[date | None, 
     s0, s1 = filters.start or first_data, filters.end or last_data
     if s0 is None or s1 is None:
         return None
+    if s1 < s0:
+        # One end of the selection lies beyond the data, and the data's own day stands for the other end.
+        if first_data is not None and s1 < first_data:
+            why = f"it ends on {s1:%Y-%m-%d} and the data starts on {first_data:%Y-%m-%d}"
+        elif last_data is not None and s0 > last_data:
+            why = f"it starts on {s0:%Y-%m-%d} and the data ends on {last_data:%Y-%m-%d}"
+        else:
+            why = f"it ends on {s1:%Y-%m-%d}, before it starts on {s0:%Y-%m-%d}"
+        return Window(comparison, (s0, s1), (s0, s1), None, None,
+                      f"No comparison: the selection has no day with data: {why}.")
     length = (s1 - s0).days + 1
     if comparison.mode == "previous":
         c0, c1 = s0 - timedelta(days=length), s0 - timedelta(days=1)
@@ -299,7 +311,7 @@ def report_block(report_of: Callable[[Filters], dict], filters: Filters, selecti
             selected = win.selection_filters(filters)
             currents = figure_values(selection_report if selected == filters else report_of(selected))
             compared = figure_values(report_of(win.compared_filters(filters)))
-        else:
+        elif win.selection[0] <= win.selection[1]:   # an empty selection has no range to compare with
             block["range"] = [win.compared[0].isoformat(), win.compared[1].isoformat()]
     why_not = selection_report.get("unavailable", {})
     for name, (key, _part) in FIGURES.items():

@@ -151,3 +151,9 @@ def last_day(filters: Filters, data_end: date | None) -> date | None:
     (periods after it are not drawn; a partial last one is dashed)."""
     days = [d for d in (data_end, filters.end) if d]
     return min(days) if days else None
+
+
+def selection_ends_first(filters: Filters, data_end: date | None) -> bool:
+    """Whether last_day is the filters' end, before the data set's last day (a partial last period is then
+    short because the selection stops, not the data)."""
+    return filters.end is not None and data_end is not None and filters.end < data_end

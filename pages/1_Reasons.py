@@ -103,7 +103,9 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
                                on_select=focus_from_chart(ctx, "rs_time_chart", "reasons_over_time", period=period))
             clicked_link("reasons_over_time", dataset.id, narrowed, period=period,
                          compared=win.compared_filters(narrowed) if compared is not None else None)
-            note = charts.partial_note(over_time.frame, period, last_day) if over_time.available else None
+            note = (charts.partial_note(over_time.frame, period, last_day,
+                                         page_tables.selection_ends_first(ctx.filters, bounds[1]))
+                    if over_time.available else None)
             if note:
                 st.caption(note)
             if win is not None and win.note:

@@ -77,7 +77,8 @@ def seller_view(ctx, dataset_id: str, filters, seller: str) -> None:
     # A week's point or bar opens the seller's orders (or cancelled orders) of that week.
     drill.follow_mark(picked, "volume", dataset_id, filters.replace(sellers=(seller,)), period="week")
     st.caption("Click a week on the rate line for the seller's cancelled orders of that week.")
-    note = charts.partial_note(trend.frame, "week", last_day) if trend.available else None
+    note = (charts.partial_note(trend.frame, "week", last_day, page_tables.selection_ends_first(filters, bounds[1]))
+            if trend.available else None)
     if note:
         st.caption(note)
 

@@ -107,3 +107,45 @@ def test_a_zero_change_is_neutral_with_no_arrow(both, monkeypatch):
 
 def test_one_order_is_singular():
     assert headline._orders(1) == "1 order" and headline._orders(529) == "529 orders"
+
+
+def test_the_notes_name_what_ends_and_an_empty_selection_is_said_plainly(both, monkeypatch):
+    import json
+    from datetime import timedelta
+
+    path, _, demo = both
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(path))
+    con = db.connect(path)
+    try:
+        first, last = _bounds(con, demo)
+    finally:
+        con.close()
+    # A selection that ends on a Wednesday, weeks before the data does: its last week is short because the
+    # selection stops there, not the data.
+    start = first + timedelta(days=7)
+    end = start + timedelta(days=70)
+    while end.weekday() != 2:
+        end += timedelta(days=1)
+    assert end < last
+    at = s.open_page("overview", {"dataset": demo, "from": start.isoformat(), "to": end.isoformat()})
+    assert s.problems(at) == []
+    captions = [c.value for c in at.caption]
+    assert f"The selection ends on {end:%Y-%m-%d}: the last week is partial" in " ".join(captions)
+    assert not any("The data ends on" in c for c in captions)
+    # The chart's legend names the whole selection its line is drawn over.
+    def layers(spec):
+        yield spec
+        for layer in spec.get("layer", []):
+            yield from layers(layer)
+
+    domains = [layer["encoding"]["strokeDash"]["scale"]["domain"]
+               for c in at.get("vega_lite_chart") for layer in layers(json.loads(c.proto.spec))
+               if "strokeDash" in layer.get("encoding", {})]
+    assert domains and domains[0][0] == f"This selection: {start:%Y-%m-%d} to {end:%Y-%m-%d}", domains
+    # A selection that ends before the data starts: no comparison, said without a range that runs backwards.
+    at = s.open_page("overview", {"dataset": demo, "to": (first - timedelta(days=4)).isoformat()})
+    assert s.problems(at) == []
+    captions = " ".join(c.value for c in at.caption)
+    assert (f"No comparison: the selection has no day with data: it ends on {first - timedelta(days=4):%Y-%m-%d} "
+            f"and the data starts on {first:%Y-%m-%d}.") in captions
+    assert "-3 days" not in captions

@@ -192,9 +192,10 @@ def test_other_overview_charts():
     assert (spec["encoding"]["y"]["field"], spec["mark"]["color"]) == ("cancelled_orders", "#e45756")
     spec = _draws(charts.volume_chart(pl.DataFrame({"period": [date(2026, 6, 1), date(2026, 6, 8)], "orders": [3, 8],
                                                     "cancelled_orders": [1, 2], "cancellation_rate": [1 / 3, 0.25]})))
-    # The rate as a line on the left axis, the orders as an area on the right one.
-    area, line = spec["layer"]
-    rows = spec["datasets"][line["data"]["name"]]
+    # The rate as a line on the left axis, the orders as an area on the right one: two layers of two scales.
+    area, rates = spec["layer"]
+    (line,) = rates["layer"]
+    rows = spec["datasets"][(line.get("data") or rates["data"])["name"]]
     assert [(r["period"][:10], r["cancellation_rate"]) for r in rows] == [("2026-06-01", 1 / 3), ("2026-06-08", 0.25)]
     assert (line["mark"]["type"], line["encoding"]["y"]["field"], line["encoding"]["y"]["axis"]["format"]) == (
         "line", "cancellation_rate", "%")
@@ -208,6 +209,34 @@ def test_other_overview_charts():
                                                       "share": [1.0, 0.0]})))
     rows = next(iter(spec["datasets"].values()))
     assert [r["label"] for r in rows] == ["Accepted by seller"]  # outcomes with no request are left out
+
+
+def test_a_compared_range_is_drawn_on_the_orders_axis_and_one_period_shows():
+    from datetime import timedelta
+
+    def weeks(first: date, n: int) -> pl.DataFrame:
+        return pl.DataFrame({"period": [first + timedelta(weeks=i) for i in range(n)], "orders": [100 + i for i in range(n)],
+                             "cancelled_orders": [5] * n}).with_columns(
+            (pl.col("cancelled_orders") / pl.col("orders")).alias("cancellation_rate"))
+
+    for n in (1, 4):
+        frame, compared = weeks(date(2026, 3, 2), n), weeks(date(2026, 3, 2) - timedelta(weeks=n), n)
+        spec = _draws(charts.volume_compared_chart(frame, compared, "week", frame["period"].max() + timedelta(days=6),
+                                                   7 * n, "This selection", "Compared"))
+        # Two axes: the orders right, the rate left (its one layer: one scale); the compared lines over the
+        # rate, so that a click reaches them, on a scale of the orders' own domain, with no axis of their own.
+        assert spec["resolve"]["scale"]["y"] == "independent" and len(spec["layer"]) == 3
+        orders, rates, lines = spec["layer"]
+        assert [layer["encoding"]["y"]["field"] for layer in (orders, lines)] == ["orders", "count"]
+        assert orders["encoding"]["y"]["axis"]["orient"] == "right" and lines["encoding"]["y"]["axis"] is None
+        top = max(frame["orders"].max(), compared["orders"].max())
+        assert orders["encoding"]["y"]["scale"] == lines["encoding"]["y"]["scale"] == {"domain": [0, top]}
+        assert [layer["encoding"]["y"]["field"] for layer in rates["layer"]] == ["cancellation_rate"]
+        assert lines["encoding"]["strokeDash"]["scale"]["domain"] == ["This selection", "Compared"]
+        # One period: the orders as a bar (an area of one point draws nothing), its day the axis' one tick.
+        assert orders["mark"]["type"] == ("bar" if n == 1 else "area")
+        ticks = orders["encoding"]["x"]["axis"].get("values")
+        assert ticks == ([{"year": 2026, "month": 3, "date": 2}] if n == 1 else None)
 
 
 def test_what_if_charts():
@@ -328,11 +357,20 @@ def test_periods_after_the_data_are_left_out_and_a_partial_last_one_is_marked():
     assert marked["period"].to_list() == [date(2018, 7, 1), date(2018, 8, 1), date(2018, 9, 1)]
     assert marked["partial"].to_list() == [False, False, True]
     assert charts.complete_periods(frame, "month", date(2018, 8, 31))["partial"].to_list() == [False, False]
-    assert "partial" in charts.partial_note(frame, "month", date(2018, 9, 3))
+    assert charts.partial_note(frame, "month", date(2018, 9, 3)).startswith(
+        "The data ends on 2018-09-03: the last month is partial")
+    # Where the filters end the selection before the data's last day, the note says so.
+    assert charts.partial_note(frame, "month", date(2018, 9, 3), selection_ends=True) == (
+        "The selection ends on 2018-09-03: the last month is partial, drawn dashed (its count is short because "
+        "the selection stops, not because activity fell).")
     assert charts.partial_note(frame, "month", date(2018, 8, 31)) is None
     frame = frame.with_columns((pl.col("cancelled_orders") / pl.col("orders")).alias("cancellation_rate"))
     spec = _draws(charts.volume_chart(frame, "month", date(2018, 9, 3)))
-    assert spec["layer"][2]["mark"]["strokeDash"] == [4, 4]
+    # The dashed piece is drawn in the solid line's layer, on its scale (the rate's), not on one of its own.
+    assert spec["resolve"]["scale"]["y"] == "independent" and len(spec["layer"]) == 2
+    solid, dashed = spec["layer"][1]["layer"]
+    assert "resolve" not in spec["layer"][1] and dashed["mark"]["strokeDash"] == [4, 4]
+    assert solid["encoding"]["y"]["field"] == dashed["encoding"]["y"]["field"] == "cancellation_rate"
     spec = _draws(charts.reasons_over_time_chart(
         pl.DataFrame({"period": [date(2016, 10, 1), date(2018, 9, 1)], "reason": ["wrong_item", "other"],
                       "requests": [3, 1]}), "month", last_day=date(2018, 9, 30)))

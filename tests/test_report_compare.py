@@ -135,6 +135,11 @@ def test_no_comparison_says_why_and_no_option_adds_nothing(stored_file, capsys):
     assert all(f["value"] is None and f["change"] is None for f in c["figures"].values())
     assert "compare" not in _json(capsys, stored_file)
     assert "compare" not in _json(capsys, stored_file, "--compare", "none")
+    # A selection that ends before the data begins: no range, and the note says why.
+    c = _json(capsys, stored_file, "--to", "2026-01-01", "--compare", "previous")["compare"]
+    assert c["range"] is None and c["days"] == 0
+    assert c["note"] == ("No comparison: the selection has no day with data: it ends on 2026-01-01 and the data "
+                         "starts on 2026-01-05.")
 
 
 def test_text_output_and_refused_values(stored_file, capsys):
@@ -165,6 +170,14 @@ def test_the_days_compared():
     w = window(Comparison("year"), Filters(), bounds)
     assert w.compared_days == (D(2024, 1, 1), D(2024, 12, 31)) and w.selection_days == (D(2024, 12, 31), D(2025, 12, 31))
     assert w.days == 366 and w.shift_days == 365 and "the data starts on 2024-01-01, 365 days into the compared" in w.note
+    # A selection with no day of data (one end past the data, the other the data's own day): no comparison,
+    # said without a range that runs backwards.
+    for filters, why in ((Filters(end=D(2023, 12, 1)), "it ends on 2023-12-01 and the data starts on 2024-01-01"),
+                         (Filters(start=D(2026, 2, 1)), "it starts on 2026-02-01 and the data ends on 2025-12-31")):
+        for mode in ("previous", "year"):
+            w = window(Comparison(mode), filters, bounds)
+            assert not w.possible and w.days == 0
+            assert w.note == f"No comparison: the selection has no day with data: {why}.", w.note
     # None: no window at all.
     assert window(Comparison("none"), Filters(), bounds) is None
     assert not window(Comparison("previous"), Filters(), bounds).possible
