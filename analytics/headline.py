@@ -21,8 +21,8 @@ import polars as pl
 from analytics import figures, metrics, pipelines, report, rollup
 from analytics.compare import PREVIOUS, Comparison, Window, window
 from analytics.filters import Filters
-from analytics.ingest import count
 from analytics.load import load, resident, resolve
+from analytics.text import count
 
 HEADLINE = (
     "cancellation_rate",
@@ -177,6 +177,8 @@ def compute(con: duckdb.DuckDBPyConnection, dataset_id: str, filters: Filters,
     for name in HEADLINE:
         metric = metrics.get(name)
         fmt = report.money_format(codes, metric.fmt) if metric.unit == "currency" else metric.fmt
+        if metric.unit == "business days":   # a bare "7.0" on a tile says nothing of what is counted
+            fmt += " business days"
         if name in unavailable:
             out.append(Headline(name, metric.figure.short_label, metric.description, fmt, None, unavailable[name], (), None))
             continue

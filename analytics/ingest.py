@@ -18,6 +18,7 @@ import polars as pl
 
 from analytics import db, rules
 from analytics.outcomes import CANCELLED_STATUSES
+from analytics.text import count
 
 # The payment method is not required: an export without one stores every order with method 'unknown'.
 REQUIRED_FIELDS = ("order_id", "placed_at", "amount")
@@ -93,11 +94,6 @@ class ImportResult:
     def bad_records(self) -> int:
         """Records refused before grouping (a wrong number of fields): not orders."""
         return self.refused_by_reason.get(BAD_RECORD_REASON, 0)
-
-
-def count(n: int, noun: str) -> str:
-    """'1 order', '1,529 orders'."""
-    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def sql_type(name: str) -> str:

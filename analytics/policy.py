@@ -142,7 +142,7 @@ def refund_channel_parameter(method: str, observed: str | None = None, data_know
     what = f"Where the money goes when an order paid by {words} is refunded. "
     if method in DEFAULT_REFUND_CHANNEL:
         default = DEFAULT_REFUND_CHANNEL[method]
-        why = f"Default: {default}, as domain.md (at the default, each refund keeps the channel the data set shows)."
+        why = f"Default: {default}, as marketplace rules usually send it (at the default, each refund keeps the channel the data set shows)."
     elif observed is not None:
         default = observed
         why = f"Default: {default}, the channel this data set's {words} refunds show."

@@ -159,6 +159,7 @@ from analytics.replay import (
     tallies_in,
 )
 from analytics.replay_data import ReplayData, observed_figures, prepare, resample
+from analytics.text import count
 
 DEFAULT_REPLICATES = 10  # the one default: the pages, the command line and the API all use it
 MAX_REPLICATES = 500
@@ -657,7 +658,7 @@ def assumptions(prep: Prepared, policy: Policy) -> dict[str, str]:
     for name in extrapolated(prep, policy):
         if name == "seller_response_hours":
             longest = cal.longest_answer_hours
-            seen = (f"no seller answering (or timing out) later than {longest:.0f} hours after a request"
+            seen = (f"no seller answering (or timing out) later than {count(round(longest), 'hour')} after a request"
                     if math.isfinite(longest) else "no seller's answer at all")
             out[name] = (f"The data shows {seen}. Under a {policy.seller_response_hours:g}-hour window, when the "
                          "silent sellers would have answered comes from the fitted response curve's tail, and "
@@ -671,7 +672,7 @@ def assumptions(prep: Prepared, policy: Policy) -> dict[str, str]:
             method = name.split(".", 1)[1]
             channel = policy.get(name, policy_parameters(prep))
             out[name] = (f"The data has no {method.replace('_', ' ')} refund through {channel}; those refunds take "
-                         f"as long as the data's other {channel} refunds (domain.md's range when it has none).")
+                         f"as long as the data's other {channel} refunds (the usual time for {channel} refunds when it has none).")
     if policy.never_answer_share > 0:
         out["never_answer_share"] = (f"Assumed: {policy.never_answer_share:.0%} of sellers never answer, however "
                                      "long the window (the data cannot tell them from late answerers).")

@@ -53,3 +53,8 @@ def in_sentence(label: str) -> str:
     if len(first) > 1 and first.isupper():
         return label
     return label[:1].lower() + label[1:]
+
+
+def count(n: int, noun: str) -> str:
+    """'1 order', '1,529 orders': a count with its noun, plural but for one."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")

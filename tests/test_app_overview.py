@@ -149,3 +149,18 @@ def test_the_notes_name_what_ends_and_an_empty_selection_is_said_plainly(both, m
     assert (f"No comparison: the selection has no day with data: it ends on {first - timedelta(days=4):%Y-%m-%d} "
             f"and the data starts on {first:%Y-%m-%d}.") in captions
     assert "-3 days" not in captions
+    # Its tiles count nothing: no link to an empty list of orders, a word instead.
+    links = [link.proto.label for link in at.get("page_link")]
+    assert links and not any(label.startswith("See the 0 ") for label in links), links
+    assert "No cancelled orders behind this figure." in captions
+
+
+def test_a_wait_tile_says_its_unit(both, monkeypatch):
+    path, _, demo = both
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(path))
+    at = s.open_page("overview", {"dataset": demo})
+    waits = [m for m in at.metric if m.label.startswith("Buyers' wait")]
+    assert len(waits) == 2
+    for tile in waits:
+        number, _, unit = tile.value.partition(" ")
+        assert unit == "business days" and float(number) >= 0, tile.value

@@ -357,3 +357,20 @@ def test_an_extrapolated_window_is_marked_and_the_never_answer_lever_travels_in_
     assert s.problems(again) == []
     assert again.slider(key="whatif_never_answer_share").value == 0.25
     assert again.number_input(key="whatif_seller_response_hours").value == 168.0
+
+
+def test_a_save_empties_the_form_so_a_second_press_saves_nothing_twice(demo):
+    """Enter in the name saves the scenario; the name and the Replace box are then emptied, so pressing
+    "Save scenario" afterwards does not try the same name again and report it as already saved."""
+    at = s.open_page("whatif")
+    at.number_input(key="whatif_seller_response_hours").set_value(60.0).run()
+    _save(at, "Sixty hours", replace=True)
+    assert any("“Sixty hours”" in m.value for m in at.success)
+    assert at.text_input(key="whatif_save_name").value == ""
+    assert at.checkbox(key="whatif_save_replace").value is False
+    next(b for b in at.button if b.label == "Save scenario").click().run()   # the name box is empty
+    assert not any("already saved" in e.value for e in at.error)
+    # A refused name stays in the box, to be changed.
+    _save(at, "Sixty hours")
+    assert any("already saved" in e.value for e in at.error)
+    assert at.text_input(key="whatif_save_name").value == "Sixty hours"

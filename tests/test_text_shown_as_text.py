@@ -66,3 +66,12 @@ def test_quoted_cuts_quotes_and_keeps_one_line():
     assert quoted("a\nb\tc") == "“a b c”"
     assert quoted("y" * 60, 40) == "“" + "y" * 40 + "…”"
     assert quoted("a\x00b") == "“a\ufffdb”"
+
+
+def test_a_count_is_plural_but_for_one():
+    from analytics.text import count
+    from ui.data_panels import _counted
+
+    assert count(1, "hour") == "1 hour" and count(72, "hour") == "72 hours" and count(0, "refund") == "0 refunds"
+    assert _counted(1, "cancellation request") == "**1** cancellation request"
+    assert _counted(1529, "refund") == "**1,529** refunds"

@@ -11,7 +11,7 @@ import streamlit as st
 
 from analytics import db, external, generate, importer, simulate
 from analytics.formats import Readings
-from analytics.text import md
+from analytics.text import count, md
 from ui import copy_link, downloads, picker, recent
 from ui.cached import TTL
 from ui.database import connection, cursor, db_key
@@ -49,9 +49,9 @@ def current_dataset(dataset: db.Dataset | None) -> None:
     with left:
         st.subheader(md(dataset.name))
         st.markdown(
-            f"**{dataset.orders:,}** orders · **{dataset.cancellation_requests:,}** cancellation requests · "
-            f"**{dataset.refunds:,}** refunds · **{dataset.refused_rows:,}** refused rows · "
-            f"**{dataset.warned_rows:,}** {'order' if dataset.warned_rows == 1 else 'orders'} with a warning  \n"
+            f"{_counted(dataset.orders, 'order')} · {_counted(dataset.cancellation_requests, 'cancellation request')} · "
+            f"{_counted(dataset.refunds, 'refund')} · {_counted(dataset.refused_rows, 'refused row')} · "
+            f"{_counted(dataset.warned_rows, 'order')} with a warning  \n"
             f"{_ORIGIN.get(dataset.source_kind, 'Imported')} "
             f"{dataset.created_at:%Y-%m-%d %H:%M} UTC{' · the demo data set, shared by everyone' if dataset.is_demo else ''}"
         )
@@ -123,7 +123,7 @@ def _problem_rows(database: str, dataset_id: str, warned: bool) -> pl.DataFrame:
 
 
 def _refused(dataset: db.Dataset) -> None:
-    for warned, count, title, caption, key in (
+    for warned, problems, title, caption, key in (
         (False, dataset.refused_rows, "Refused rows",
          "Rows of the file that the import left out, with the first check each failed and the values read. "
          "Line numbers are the file's own lines, as an editor shows them.", "data_refused"),
@@ -131,9 +131,9 @@ def _refused(dataset: db.Dataset) -> None:
          "Real orders with odd values (times out of order, a date far off, a combined gateway): stored and "
          "counted, but left out of the figures that rest on the odd value.", "data_warned"),
     ):
-        if not count:
+        if not problems:
             continue
-        st.subheader(f"{title} ({count:,})")
+        st.subheader(f"{title} ({problems:,})")
         st.caption(caption)
         rows = _problem_rows(db_key(), dataset.id, warned)
         by_reason = rows.group_by("reason").len("rows").sort("rows", "reason", descending=[True, False])
@@ -432,3 +432,9 @@ def external_panel() -> None:
         "summary": f"{added.orders:,} orders, read from the Parquet files on {external.ENGINE_LABELS[engine]} "
                    "(not copied)."}
     st.rerun()
+
+
+def _counted(n: int, noun: str) -> str:
+    """'**1** order', '**1,529** orders' (text.count, its number in bold)."""
+    number, words = count(n, noun).split(" ", 1)
+    return f"**{number}** {words}"

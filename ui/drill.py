@@ -17,9 +17,8 @@ from analytics.charts import DRILL_SELECTION
 from analytics.figures import OUTCOME_LABELS, STAGE_LABELS
 from analytics.filters import Filters
 from analytics.headline import Headline
-from analytics.ingest import count
 from analytics.outcomes import OUTCOMES, STAGES
-from analytics.text import md
+from analytics.text import count, md
 from ui import cached, downloads, tables
 from ui.cached import TTL
 from ui.database import data_cursor, db_key, on_spark
@@ -130,9 +129,13 @@ def tile_links(dataset_id: str, filters: Filters, heads: Sequence[Headline]) -> 
     numbers = dict(zip(groups, counts(dataset_id, filters, list(groups.values())), strict=True))
 
     def below(h: Headline) -> None:
-        if h.name in groups:
-            link(dataset_id, filters, groups[h.name], see(numbers[h.name]),
-                 help=f"The {drill.OF_WORDS[groups[h.name].of]} behind this figure, as a list.")
+        if h.name not in groups:
+            return
+        if not numbers[h.name]:   # a link to an empty list leads nowhere
+            st.caption(f"No {drill.OF_WORDS[groups[h.name].of]} behind this figure.")
+            return
+        link(dataset_id, filters, groups[h.name], see(numbers[h.name]),
+             help=f"The {drill.OF_WORDS[groups[h.name].of]} behind this figure, as a list.")
 
     return below
 

@@ -37,7 +37,15 @@ def saved_scenarios(dataset_id: str) -> list[scenarios.Scenario]:
         return scenarios.list_for(cur, dataset_id, list(st.session_state.get(KNOWN_SCENARIOS, [])))
 
 
+SAVED = "whatif_save_done"  # session: a save just succeeded, so the form starts empty again
+
+
 def save_form(ctx: PageContext, dataset_id: str, policy: Policy) -> None:
+    if st.session_state.pop(SAVED, False):
+        # Emptied after a save (Enter in the name saves too): a second press of "Save scenario" must not
+        # try the same name again. Set here, before the widgets are drawn, as Streamlit requires.
+        st.session_state["whatif_save_name"] = ""
+        st.session_state["whatif_save_replace"] = False
     with st.form("whatif_save", border=False):
         name = st.text_input("Save this scenario as", max_chars=scenarios.MAX_NAME, key="whatif_save_name",
                              placeholder="e.g. 48-hour window, lapse")
@@ -59,6 +67,7 @@ def save_form(ctx: PageContext, dataset_id: str, policy: Policy) -> None:
             else:
                 remember_scenario(saved.id)
                 st.session_state[ctx.k("scenario")] = saved.id
+                st.session_state[SAVED] = True
                 st.session_state["whatif_saved_message"] = (f"Replaced “{md(saved.name)}”." if same is not None
                                                             else f"Saved “{md(saved.name)}”.")
                 st.rerun()  # the whole page: the saved list and the comparison below change too
