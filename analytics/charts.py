@@ -10,6 +10,7 @@ labelling function of the product, which tables use too (ui/downloads.display).
 from __future__ import annotations
 
 import json
+import math
 import zlib
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
@@ -124,6 +125,16 @@ def category_scale(kind: str, labels: Iterable[str | None]) -> alt.Scale:
     return alt.Scale(domain=order, range=[category_color(kind, x) for x in order])
 
 
+def count_axis(top: float | None = None, **kw) -> alt.Axis:
+    """An axis of counts, with whole-number ticks only, so that a few orders do not read "0 0 1 1 1 2" from
+    ticks at halves rounded. `top`: the largest count drawn (a stacked bar's total); up to 10, one tick per
+    count is asked for outright, as not every Vega that draws the chart keeps to tickMinStep."""
+    few = top is not None and 0 < top <= 10
+    return alt.Axis(format=",.0f", tickMinStep=1, **({"tickCount": math.ceil(top)} if few else {}), **kw)
+# The orders' axis, on the right of the rate's (volume_chart).
+ORDERS_AXIS = alt.Axis(orient="right", format=",.0f", grid=False, tickMinStep=1)
+
+
 def _rows_height(rows: int, legend: bool = False) -> int:
     """Total height for a chart with one band per row: pages draw charts fitted to their height, axis
     and legend included, so the bands need room beyond the rows themselves."""
@@ -190,7 +201,7 @@ def lifecycle_chart(frame: pl.DataFrame) -> alt.LayerChart | alt.Chart:
         pl.lit("reached").alias("part"))
     y = alt.Y("label:N", sort=data["label"].to_list(), title=None, scale=alt.Scale(paddingOuter=0.1),
               axis=alt.Axis(labelFontSize=12, labelLimit=220, labelPadding=8, ticks=False, domain=False))
-    x = alt.X("reached:Q", title="Orders", axis=alt.Axis(format=",.0f", grid=False))
+    x = alt.X("reached:Q", title="Orders", axis=alt.Axis(format=",.0f", grid=False, tickMinStep=1))
     tooltip = [alt.Tooltip("label:N", title="Step"), alt.Tooltip("reached:Q", title="Reached", format=","),
                alt.Tooltip("left:Q", title="Did not reach the next step", format=","),
                alt.Tooltip("left_share:Q", title="Share of those that reached it", format=".1%"),
@@ -216,7 +227,7 @@ def stages_chart(frame: pl.DataFrame) -> alt.Chart:
         .mark_bar(color=COLORS["left"])
         .encode(
             x=alt.X("label:N", sort=[STAGE_LABELS[s] for s in STAGES], title=None, axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("cancelled_orders:Q", title="Cancelled orders"),
+            y=alt.Y("cancelled_orders:Q", title="Cancelled orders", axis=count_axis(data["cancelled_orders"].max())),
             tooltip=[alt.Tooltip("label:N", title="Stage"), alt.Tooltip("cancelled_orders:Q", format=",")],
         )
         .properties(height=HEIGHT)
@@ -343,8 +354,6 @@ def _volume(frame: pl.DataFrame, period: str, last_day: date | None, compared: p
     return alt.layer(*layers, height=HEIGHT).resolve_scale(y="independent")
 
 
-# The orders' axis, on the right of the rate's (volume_chart).
-ORDERS_AXIS = alt.Axis(orient="right", format=",.0f", grid=False, tickMinStep=1)
 
 
 NO_STAGE = "No request or cancellation"
@@ -373,7 +382,8 @@ def status_chart(frame: pl.DataFrame) -> alt.Chart:
         .mark_bar(cursor="pointer")
         .encode(
             y=alt.Y("status:N", sort=statuses, title="Status in the export", axis=alt.Axis(labelLimit=200)),
-            x=alt.X("orders:Q", title="Orders", axis=alt.Axis(format=",.0f")),
+            x=alt.X("orders:Q", title="Orders", axis=count_axis(data.group_by("status")
+                     .agg(pl.col("orders").sum())["orders"].max())),
             color=alt.Color("stage_words:N", title="Stage", sort=stages,
                             scale=alt.Scale(domain=stages, range=[*palette, *_PALETTE][:len(stages)]),
                             legend=alt.Legend(orient="top", columns=2)),
@@ -400,7 +410,7 @@ def outcomes_chart(frame: pl.DataFrame) -> alt.Chart:
         .mark_bar(cursor="pointer")
         .encode(
             y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=240)),
-            x=alt.X("requests:Q", title="Requests"),
+            x=alt.X("requests:Q", title="Requests", axis=count_axis(data["requests"].max())),
             color=alt.Color("label:N", legend=None,
                             scale=alt.Scale(domain=order, range=[OUTCOME_COLORS[o] for o in OUTCOMES])),
             tooltip=[alt.Tooltip("label:N", title="Outcome"), alt.Tooltip("requests:Q", format=","),
@@ -431,7 +441,7 @@ def reasons_chart(frame: pl.DataFrame, selected: str | None = None) -> alt.Chart
         .mark_bar(cursor="pointer")
         .encode(
             y=alt.Y("reason:N", sort="-x", title=None, axis=alt.Axis(labelExpr=legend_words())),
-            x=alt.X("requests:Q", title="Requests"),
+            x=alt.X("requests:Q", title="Requests", axis=count_axis(frame["requests"].max())),
             color=alt.Color("reason:N", legend=None, scale=category_scale("reason", frame["reason"])),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.3)) if selected else alt.value(1.0),
             tooltip=[alt.Tooltip("reason:N"), alt.Tooltip("requests:Q", format=","),
@@ -482,7 +492,8 @@ def reasons_share_chart(frame: pl.DataFrame, by: str, title: str, selected: str 
             y=alt.Y(f"{by}:N", title=title, sort=list(sort) if sort else "ascending",
                       axis=alt.Axis(labelExpr=legend_words())),
             x=(alt.X("requests:Q", stack="normalize", title="Share of requests", axis=alt.Axis(format="%"))
-               if normalize else alt.X("requests:Q", title="Requests")),
+               if normalize else alt.X("requests:Q", title="Requests", axis=count_axis(
+                   data.group_by(by).agg(pl.col("requests").sum())["requests"].max()))),
             color=alt.Color("reason:N", title="Reason", legend=alt.Legend(orient="top", labelExpr=legend_words()),
                             scale=category_scale("reason", data["reason"])),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.3)) if selected else alt.value(1.0),
@@ -508,7 +519,7 @@ def reasons_over_time_chart(frame: pl.DataFrame, period: str = "week", selected:
     pick = reason_selection(selected)
     chart = _time_lines(
         data, period,
-        y=alt.Y("requests:Q", title="Requests"),
+        y=alt.Y("requests:Q", title="Requests", axis=count_axis(data["requests"].max())),
         color=alt.Color("reason:N", title="Reason", legend=alt.Legend(orient="top", labelExpr=legend_words()),
                         scale=category_scale("reason", frame["reason"])),
         tooltip=[alt.Tooltip("period:T", title=period.capitalize()), alt.Tooltip("reason:N", title="Reason"),
@@ -670,7 +681,7 @@ def refunds_by_chart(frame: pl.DataFrame, by: str, title: str) -> alt.Chart:
         .mark_bar(cursor="pointer")
         .encode(
             x=alt.X(f"{by}:N", title=title, sort="-y", axis=alt.Axis(labelAngle=0, labelExpr=legend_words())),
-            y=alt.Y("refunds:Q", title="Refunds"),
+            y=alt.Y("refunds:Q", title="Refunds", axis=count_axis(data["refunds"].max())),
             color=alt.Color(f"{by}:N", legend=None, scale=category_scale(by, data[by])),
             tooltip=[alt.Tooltip(f"{by}:N", title=title), alt.Tooltip("refunds:Q", format=","),
                      alt.Tooltip("refund_amount:Q", format=",.2f"), alt.Tooltip("share:Q", format=".1%")],
@@ -940,7 +951,7 @@ def reasons_over_time_compared_chart(frame: pl.DataFrame, compared: pl.DataFrame
         return chart
     long = _shifted(compared.select("period", "reason", "requests"), shift_days, compared_last, period)
     lines = _compared_lines(
-        long, period=period, y=alt.Y("requests:Q", title="Requests"),
+        long, period=period, y=alt.Y("requests:Q", title="Requests", axis=count_axis()),
         color=alt.Color("reason:N", title="Reason", legend=alt.Legend(orient="top", labelExpr=legend_words()),
                         scale=category_scale("reason", pl.concat([frame["reason"], compared["reason"]]))),
         series="reason", value="requests", selection_label=selection_label, compared_label=compared_label)

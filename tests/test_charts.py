@@ -463,3 +463,15 @@ def test_orders_by_status_keep_the_exports_words_split_by_the_products_stage():
     assert enc["color"]["scale"]["domain"] == ["Before payment", "Awaiting shipment", "After shipment",
                                                "No request or cancellation"]
     assert enc["color"]["scale"]["range"][1] == charts.COLORS["left"]
+
+
+def test_a_count_axis_of_a_few_orders_never_repeats_a_number():
+    import re
+
+    outcomes = pl.DataFrame({"outcome": ["accepted", "rejected"], "requests": [1, 2], "share": [1 / 3, 2 / 3]})
+    stages = pl.DataFrame({"stage": ["awaiting_shipment", "before_payment"], "cancelled_orders": [2, 1]})
+    for chart in (charts.outcomes_chart(outcomes), charts.stages_chart(stages), charts.status_chart(
+            ORDERS_BY_STATUS.with_columns(pl.col("orders") // 20, pl.col("cancelled_orders") // 3))):
+        svg = exports.chart_to_svg(chart.properties(width=400)).decode()
+        numbers = re.findall(r">(\d+)</text>", svg)
+        assert numbers and len(numbers) == len(set(numbers)), numbers
