@@ -176,7 +176,8 @@ class Window:
         """What a tile's change is against, short enough for a narrow tile (the dates are in its help)."""
         if self.comparison.mode == "year":
             return "a year earlier"
-        if self.comparison.mode == "previous":
+        if self.comparison.mode == "previous" and self.compared_days == self.compared:
+            # Trimmed at the front, the days compared are not the ones just before: their dates say so.
             return f"the {self.days:,} day{'s' if self.days != 1 else ''} before"
         first, last = self.compared_days or self.compared
         return f"{first:%d %b %Y}" if first == last else f"{first:%d %b}–{last:%d %b %Y}"

@@ -221,6 +221,10 @@ def test_a_tile_says_what_its_change_is_against_in_a_few_words():
     week = Filters(start=date(2026, 1, 12), end=date(2026, 1, 18))
     bounds = (date(2025, 1, 1), date(2026, 12, 31))
     assert window(Comparison("previous"), week, bounds).short == "the 7 days before"
+    # Days trimmed (the data starts on 2026-01-08, so the 5 January to 7 January are not there): the 4 days
+    # compared, 8 to 11 January, are not the 4 just before the selection's 15 to 18, so their dates say which.
+    trimmed = window(Comparison("previous"), week, (date(2026, 1, 8), date(2026, 12, 31)))
+    assert trimmed.days == 4 and trimmed.short == "08 Jan–11 Jan 2026"
     assert window(Comparison("year"), week, bounds).short == "a year earlier"
     custom = Comparison("custom", date(2025, 12, 1), date(2025, 12, 7))
     assert window(custom, week, bounds).short == "01 Dec–07 Dec 2025"
