@@ -144,6 +144,8 @@ def test_the_list_sorts_by_a_time_it_works_out(demo):
     assert days and days == sorted(days, reverse=True)
     sort = at.selectbox(key="orders_sort")
     assert sort.value == "refund_business_days"
+    # The column sorted by is shown though not among the columns shown by default.
+    assert "refund_business_days" not in drill.SHOWN and "refund_business_days" in _shown(at)
     assert sort.format_func("refund_business_days") == "Refund time (days)"
     at.toggle(key="orders_desc").set_value(False).run()
     at.selectbox(key="orders_sort").set_value("dispatch_business_days").run()
@@ -174,7 +176,7 @@ def test_the_list_shows_a_few_columns_and_the_others_when_chosen(demo):
     # A column the list does not have is refused with a notice; the known ones stay chosen.
     bad = s.open_page("orders", {"dataset": demo[1], "cols": "outcome,password"})
     assert "cols" in " ".join(w.value for w in bad.warning)
-    assert _shown(bad) == ["order_id", "outcome"]
+    assert _shown(bad) == ["order_id", "placed_at", "outcome"]   # placed_at: the column sorted by
 
 
 def test_the_drill_down_names_its_groups_in_the_charts_words(demo):

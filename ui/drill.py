@@ -203,9 +203,11 @@ def controls(ctx: PageContext) -> tuple[str, str, bool, list[str]]:
     sort = sort_col.selectbox("Sort by", drill.SORTS, key=ctx.k("sort"), on_change=first_page,
                               format_func=lambda c: SORT_WORDS.get(c) or tables.column_words(c))
     descending = desc_col.toggle("Largest first", key=ctx.k("desc"), on_change=first_page)
+    sort = sort or drill.DEFAULT_SORT
     with chooser:
-        columns = column_chooser(ctx)
-    return search or "", sort or drill.DEFAULT_SORT, bool(descending), columns
+        # The column sorted by is shown, chosen or not: a list sorted by a column out of sight looks unsorted.
+        columns = drill.shown_columns([*column_chooser(ctx), sort])
+    return search or "", sort, bool(descending), columns
 
 
 def column_chooser(ctx: PageContext) -> list[str]:
