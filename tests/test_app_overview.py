@@ -163,4 +163,4 @@ def test_a_wait_tile_says_its_unit(both, monkeypatch):
     assert len(waits) == 2
     for tile in waits:
         number, _, unit = tile.value.partition(" ")
-        assert unit == "business days" and float(number) >= 0, tile.value
+        assert unit == "days" and float(number) >= 0 and "business days" in tile.help, tile.value
