@@ -56,3 +56,26 @@ def test_first_request_deep_link_matches_a_warm_server(tmp_path):
     assert "Card" in " ".join(first["filters"])   # the method in words
     assert first["data set"].startswith("Demo marketplace")
     assert set(first["metrics"]) == {"Cancelled GMV", "Share of GMV cancelled", "Orders sent the return way"}
+
+
+def test_copy_link_right_after_a_change_copies_the_view_on_screen(tmp_path):
+    """A filter picked and Copy link clicked at once: the link is of the new view (the run the pick started
+    ends before the address is read), not of the one before."""
+    dataset = bs.make_demo_db(tmp_path / "app.duckdb", orders=3_000)
+    with bs.chromium() as browser, bs.app_server(tmp_path / "app.duckdb", tmp_path / "copy.log") as server:
+        context = browser.new_context(viewport={"width": 1300, "height": 1200})
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+        page = context.new_page()
+        page.goto(f"{server.url}/?dataset={dataset}")
+        bs.wait_ready(page)
+        page.wait_for_selector('[data-testid="stMetricValue"]')
+        page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').first.click()
+        page.get_by_role("option").first.wait_for()
+        page.keyboard.press("Enter")      # the first payment method: a run starts
+        # Clicked at once, with none of the waits of a pointer's click: that run goes on.
+        page.get_by_test_id("copy-link-button").dispatch_event("click")
+        page.get_by_text("Link copied").wait_for()
+        link = page.evaluate("navigator.clipboard.readText()")
+        bs.wait_ready(page)
+        assert "payment=" in page.url
+        assert link == page.url

@@ -1,7 +1,8 @@
 """A "Copy link" button: copies the page's address, whose query parameters hold the view's state.
 
-The address is read in the browser at the moment of the click, so it is exactly what the URL bar shows
-(Streamlit writes the state into it at the end of every run). Where the clipboard is not available
+The address is read in the browser once the click's moment has passed and any run it started (or one
+going on) is over, so it is exactly what the URL bar shows of the view on screen (Streamlit writes the
+state into it at the end of every run). Where the clipboard is not available
 (a plain-http address other than localhost), the link is shown selected for copying by hand.
 """
 
@@ -40,7 +41,18 @@ export default function (component) {
     field.hidden = false; field.value = url; field.focus(); field.select();
     done.textContent = 'Copy this link:';
   };
+  // A change made just before the click (a filter picked, a field left by this very click) starts a run, and
+  // the view reaches the address only when that run ends: wait for it, so the link is of what is on screen.
+  const pause = (ms) => new Promise((done) => setTimeout(done, ms));
+  const running = () => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    return !!app && !!app.dataset.testScriptState && app.dataset.testScriptState !== 'notRunning';
+  };
   button.onclick = async () => {
+    await pause(150);
+    // The clipboard takes a write within a few seconds of the click: wait no longer than that.
+    for (let waited = 0; running() && waited < 3000; waited += 50) await pause(50);
+    await pause(50);
     const url = window.location.href;
     button.dataset.url = url;
     try {
