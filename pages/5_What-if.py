@@ -11,6 +11,7 @@ from analytics import whatif_tables as wt
 from analytics.links import Param
 from analytics.text import md
 from ui import (
+    cached,
     whatif_calibration,
     whatif_controls,
     whatif_engine,
@@ -84,7 +85,8 @@ with ui.page("whatif", "What-if", PARAMS, filters=False, own_keys=whatif_link.ow
                        + (md(scenarios.describe(changes)) if changes
                           else "the baseline policy (change a control on the left)."))
             result = whatif_engine.simulated(dataset.id, policy, int(replicates), int(seed))
-            whatif_results.results(result)
+            # Amounts in the data set's currency, as the Overview writes them: the money format's code ('USD ').
+            whatif_results.results(result, cached.money_format(dataset.id, ""))
         whatif_results.every_figure(result)
         whatif_scenarios.save_form(ctx, dataset.id, policy)
         if spark:

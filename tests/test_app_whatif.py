@@ -374,3 +374,18 @@ def test_a_save_empties_the_form_so_a_second_press_saves_nothing_twice(demo):
     _save(at, "Sixty hours")
     assert any("already saved" in e.value for e in at.error)
     assert at.text_input(key="whatif_save_name").value == "Sixty hours"
+
+
+def test_amounts_are_in_the_data_sets_currency(demo):
+    """As on the Overview: the generated data set records USD, so its cancelled GMV reads 'USD 117,044' (no
+    cents from a thousand up, so that it fits the tile; the help has it exactly), its change 'USD +1,234'."""
+    at = s.open_page("whatif")
+    at.toggle(key="whatif_seller_consent_required").set_value(False).run()
+    assert s.problems(at) == []
+    gmv = next(m for m in at.metric if m.label == wt.short_label("cancelled_gmv"))
+    assert gmv.value.startswith("USD ") and float(gmv.value[4:].replace(",", "")) > 0, gmv.value
+    assert gmv.proto.delta.startswith("USD "), gmv.proto.delta
+    if float(gmv.value[4:].replace(",", "")) >= 1000:
+        assert "." not in gmv.value and "Exactly USD " in gmv.help
+    others = [m for m in at.metric if m.label != gmv.label]
+    assert others and not any("USD" in m.value for m in others)

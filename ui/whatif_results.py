@@ -9,13 +9,16 @@ import polars as pl
 import streamlit as st
 
 from analytics import charts
+from analytics import figures as fig
 from analytics import whatif_tables as wt
 from analytics.text import md
 from analytics.whatif_notes import parameter_words
 from ui import downloads, views
 
 
-def result_tiles(result: dict) -> None:
+def result_tiles(result: dict, currency: str = "") -> None:
+    """`currency`: the data set's currency code and a space ('USD '), written before an amount as the
+    Overview's tiles write it; empty where the data set records none."""
     columns = [c for _ in range(0, len(wt.TILES), 2) for c in st.columns(2)]
     for column, name in zip(columns, wt.TILES, strict=False):
         scen = wt.get(result["scenario"], name) or {}
@@ -25,16 +28,24 @@ def result_tiles(result: dict) -> None:
         change = delta.get("value")
         # No change is no news: no arrow, no colour.
         unchanged = change is not None and change == 0
+        value, exact = wt.fmt_value(scen.get("value"), name), None
+        delta_text = None if change is None else "0" if unchanged else wt.fmt_interval({"value": change}, name, signed=True)
+        if wt.unit(name) == "currency" and scen.get("value") is not None and value != "—":
+            # An amount as the Overview's tile writes it: the currency, no cents from a thousand up (exactly in
+            # the help), so that it fits the tile.
+            value, exact = views.tile_text(scen["value"], currency + fig.UNITS["currency"].exact)
+            if delta_text not in (None, "0"):
+                delta_text = currency + (f"{change:+,.0f}" if abs(change) >= views.WHOLE_AMOUNT else delta_text)
         column.metric(
             # The short label fits a tile at any common width; the full one leads its help.
             wt.short_label(name),
-            wt.fmt_value(scen.get("value"), name),
-            delta=None if change is None else "0" if unchanged else wt.fmt_interval({"value": change}, name, signed=True),
+            value,
+            delta=delta_text,
             delta_color="off" if unchanged else "inverse" if wt.lower_is_better(name) else "normal",
             delta_arrow="off" if unchanged else "auto",
             delta_description="vs baseline" + (" · extrapolated" if result.get("extrapolated") else ""),
             help=f"{wt.label(name)}. Scenario {wt.fmt_interval(scen, name)}; baseline {wt.fmt_interval(base, name)}; "
-                 f"difference {spread}. 95% intervals.",
+                 f"difference {spread}. 95% intervals." + views.exactly(exact),
             border=True,
         )
 
@@ -66,10 +77,11 @@ def how_sure(result: dict) -> None:
     st.table(wt.how_sure(result), hide_index=True)
 
 
-def results(result: dict) -> None:
-    """Baseline, scenario and difference: tiles and a chart of them (for the narrow column)."""
+def results(result: dict, currency: str = "") -> None:
+    """Baseline, scenario and difference: tiles (amounts in `currency`, as result_tiles) and a chart of them
+    (for the narrow column)."""
     extrapolation_notice(result)
-    result_tiles(result)
+    result_tiles(result, currency)
     how_sure(result)
     frame = wt.comparison_frame({"baseline": result["baseline"], "scenario": result["scenario"]}, wt.TILES)
     missing = wt.unmeasured(frame)
