@@ -33,7 +33,7 @@ def test_a_frontier_point_opens_as_the_scenario_and_its_link(tmp_path):
         values.fill("24, 72, 168")
         values.press("Enter")
         bs.wait_ready(page)
-        for label, figure in (("Weigh", "Buyer's wait from the request, 90th percentile"), ("against", "Cancelled GMV")):
+        for label, figure in (("Weigh", "Buyers' wait, 90th pct"), ("against", "Cancelled GMV")):
             box = page.locator('[data-testid="stSelectbox"]').filter(has=page.get_by_text(label, exact=True))
             box.click()
             page.get_by_role("option", name=figure, exact=True).click()
@@ -55,7 +55,8 @@ def test_a_frontier_point_opens_as_the_scenario_and_its_link(tmp_path):
         bs.wait_ready(page)
         assert page.get_by_role("spinbutton", name="Seller's response window (hours)").input_value() == "24.0"
         shown = bs.metrics(page)
-        assert abs(_number(shown["Cancelled GMV"]) - gmv) < 0.01
+        # The tile writes an amount from a thousand up without cents (its help has it exactly).
+        assert abs(_number(shown["Cancelled GMV"]) - gmv) <= (0.5 if gmv >= 1000 else 0.01)
         p90 = next(v for k, v in shown.items() if "90th" in k)
         assert abs(_number(p90) - wait) < 0.06
         bs.screenshot(page, "whatif-frontier-point-opened")

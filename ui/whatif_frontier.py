@@ -85,10 +85,11 @@ def frontier_section(ctx: PageContext, dataset_id: str, policy: Policy, params: 
                "set them. Click a point to open that policy as the scenario above.")
     drawn_key = ctx.k(fr.LINK_DRAWN.name)
     st.session_state[drawn_key] = False   # until the frontier of these settings is drawn below
+    # The levers across the section: in a third of it, a chosen lever's name was cut to its first letter.
+    levers = st.multiselect("Levers", offered, key=ctx.k(fr.LINK_LEVERS.name), max_selections=fr.MAX_LEVERS,
+                            format_func=lambda n: by_name[n].label)
     left, right = st.columns([1, 2])
     with left:
-        levers = st.multiselect("Levers", offered, key=ctx.k(fr.LINK_LEVERS.name), max_selections=fr.MAX_LEVERS,
-                                format_func=lambda n: by_name[n].label)
         vary: dict[str, tuple] = {}
         refused = []
         for name in levers:
@@ -101,8 +102,9 @@ def frontier_section(ctx: PageContext, dataset_id: str, policy: Policy, params: 
     with right:
         names = list(fr.WEIGHABLE)
         one, two = st.columns(2)
-        a = one.selectbox("Weigh", names, key=ctx.k("frontier_a"), format_func=wt.label)
-        b = two.selectbox("against", names, key=ctx.k("frontier_b"), format_func=wt.label)
+        # Short labels, whole in a box half as wide as the column (the limit's help says each in full).
+        a = one.selectbox("Weigh", names, key=ctx.k("frontier_a"), format_func=wt.short_label)
+        b = two.selectbox("against", names, key=ctx.k("frontier_b"), format_func=wt.short_label)
         limits = []
         for column, name in ((one, a), (two, b)):
             words = "at most" if figures.get(name).better == figures.LOWER else "at least"
