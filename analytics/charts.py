@@ -131,8 +131,10 @@ def count_axis(top: float | None = None, **kw) -> alt.Axis:
     count is asked for outright, as not every Vega that draws the chart keeps to tickMinStep."""
     few = top is not None and 0 < top <= 10
     return alt.Axis(format=",.0f", tickMinStep=1, **({"tickCount": math.ceil(top)} if few else {}), **kw)
+
+
 # The orders' axis, on the right of the rate's (volume_chart).
-ORDERS_AXIS = alt.Axis(orient="right", format=",.0f", grid=False, tickMinStep=1)
+ORDERS_AXIS = count_axis(orient="right", grid=False)
 
 
 def _rows_height(rows: int, legend: bool = False) -> int:
@@ -201,7 +203,7 @@ def lifecycle_chart(frame: pl.DataFrame) -> alt.LayerChart | alt.Chart:
         pl.lit("reached").alias("part"))
     y = alt.Y("label:N", sort=data["label"].to_list(), title=None, scale=alt.Scale(paddingOuter=0.1),
               axis=alt.Axis(labelFontSize=12, labelLimit=220, labelPadding=8, ticks=False, domain=False))
-    x = alt.X("reached:Q", title="Orders", axis=alt.Axis(format=",.0f", grid=False, tickMinStep=1))
+    x = alt.X("reached:Q", title="Orders", axis=count_axis(data["reached"].max(), grid=False))
     tooltip = [alt.Tooltip("label:N", title="Step"), alt.Tooltip("reached:Q", title="Reached", format=","),
                alt.Tooltip("left:Q", title="Did not reach the next step", format=","),
                alt.Tooltip("left_share:Q", title="Share of those that reached it", format=".1%"),
@@ -352,8 +354,6 @@ def _volume(frame: pl.DataFrame, period: str, last_day: date | None, compared: p
                             scale=alt.Scale(domain=names, range=[COLORS["reached"], COLORS["left"]])),
             series="what", value="count", selection_label=labels[0], compared_label=labels[1]))
     return alt.layer(*layers, height=HEIGHT).resolve_scale(y="independent")
-
-
 
 
 NO_STAGE = "No request or cancellation"
