@@ -40,6 +40,7 @@ from datetime import date, timedelta
 from analytics import figures
 from analytics.filters import Filters
 from analytics.params import Param
+from analytics.text import count
 
 MODES = ("previous", "year", "custom", "none")
 MODE_WORDS = {"previous": "the previous period", "year": "the same period a year earlier",
@@ -168,8 +169,7 @@ class Window:
     @property
     def label(self) -> str:
         """The compared days as a legend or a tile says them: '2026-01-05 to 2026-01-11'."""
-        first, last = self.compared_days or self.compared
-        return f"{first:%Y-%m-%d} to {last:%Y-%m-%d}"
+        return _dates(*(self.compared_days or self.compared))
 
     @property
     def short(self) -> str:
@@ -177,8 +177,8 @@ class Window:
         if self.comparison.mode == "year":
             return "a year earlier"
         if self.comparison.mode == "previous" and self.compared_days == self.compared:
-            # Trimmed at the front, the days compared are not the ones just before: their dates say so.
-            return f"the {self.days:,} day{'s' if self.days != 1 else ''} before"
+            # Once trimmed, the days compared are not the ones just before: their dates say which they are.
+            return f"the {count(self.days, 'day')} before"
         first, last = self.compared_days or self.compared
         return f"{first:%d %b %Y}" if first == last else f"{first:%d %b}–{last:%d %b %Y}"
 
@@ -186,18 +186,20 @@ class Window:
     def legend(self) -> tuple[str, str]:
         """What a chart's legend calls the two ranges drawn: the selection's line runs over the whole
         selection, the compared line over the days compared only."""
-        first, last = self.selection
-        return f"This selection: {first:%Y-%m-%d} to {last:%Y-%m-%d}", f"Compared: {self.label}"
+        return f"This selection: {_dates(*self.selection)}", f"Compared: {self.label}"
 
     @property
     def selection_label(self) -> str:
-        first, last = self.selection_days or self.selection
-        return f"{first:%Y-%m-%d} to {last:%Y-%m-%d}"
+        return _dates(*(self.selection_days or self.selection))
+
+
+def _dates(first: date, last: date) -> str:
+    """A range of days as the notes and legends write it: '2026-01-05 to 2026-01-11'."""
+    return f"{first:%Y-%m-%d} to {last:%Y-%m-%d}"
 
 
 def _span(first: date, last: date) -> str:
-    days = (last - first).days + 1
-    return f"{first:%Y-%m-%d} to {last:%Y-%m-%d} ({days} day{'s' if days != 1 else ''})"
+    return f"{_dates(first, last)} ({count((last - first).days + 1, 'day')})"
 
 
 def window(comparison: Comparison, filters: Filters, bounds: tuple[date | None, date | None]) -> Window | None:

@@ -168,10 +168,10 @@ def bench_size(size: int, seed: int, runs: int, cache: Path, log=print) -> dict:
     # 3. Import that CSV, DuckDB's raw read of it, and the floor under any import that checks it (the rows
     # stored in the product's tables unchecked), each into a fresh file. They alternate, so that other work
     # on a shared machine disturbs them alike and their ratios stay fair.
-    pair = ("import_csv", "raw_read_csv", "store_floor")
-    times, peak, phases, size_bytes = ({n: [] for n in pair}, dict.fromkeys(pair, 0.0), {n: [] for n in pair}, 0)
+    taken = ("import_csv", "raw_read_csv", "store_floor")
+    times, peak, phases, size_bytes = ({n: [] for n in taken}, dict.fromkeys(taken, 0.0), {n: [] for n in taken}, 0)
     for _ in range(runs):
-        for name in pair:
+        for name in taken:
             target = scratch / f"{name}.duckdb"
             _remove_db(target)
             payload, rss = run_step(name, {"db": str(target), "csv": str(csv)})
@@ -182,7 +182,7 @@ def bench_size(size: int, seed: int, runs: int, cache: Path, log=print) -> dict:
             size_bytes = payload["bytes"]
             if payload["rows"] != size or payload.get("refused"):
                 checks.append(f"{name} read {payload['rows']} of {size} rows, refused {payload.get('refused', 0)}")
-    for name in pair:
+    for name in taken:
         extra = {"phases": _median_run(times[name], phases[name])} if phases[name][0] else {}
         record(name, times[name], peak[name], rows=size, bytes=size_bytes, **extra)
 

@@ -30,7 +30,7 @@ def result_tiles(result: dict, currency: str = "") -> None:
         unchanged = change is not None and change == 0
         value, exact = wt.fmt_value(scen.get("value"), name), None
         delta_text = None if change is None else "0" if unchanged else wt.fmt_interval({"value": change}, name, signed=True)
-        if wt.unit(name) == "currency" and scen.get("value") is not None and value != "—":
+        if wt.unit(name) == "currency" and value != "—":
             # An amount as the Overview's tile writes it: the currency, no cents from a thousand up (exactly in
             # the help), so that it fits the tile.
             value, exact = views.tile_text(scen["value"], currency + fig.UNITS["currency"].exact)
