@@ -30,6 +30,9 @@ class Unit:
     exact: str
     estimate: str
     column: str
+    # What a tile writes after the figure: a bare "7.0" says nothing of what is counted, and "business days"
+    # in full is cut at 1280 px (the tile's help says business days).
+    tile_suffix: str = ""
 
     @property
     def estimate_column(self) -> str:
@@ -44,7 +47,7 @@ UNITS: dict[str, Unit] = {
     "currency": Unit("{:,.2f}", "{:,.2f}", "%,.2f"),
     "share": Unit("{:.1%}", "{:.1%}", "percent"),
     "hours": Unit("{:,.1f}", "{:,.1f}", "%,.1f"),
-    "business days": Unit("{:,.1f}", "{:,.1f}", "%,.1f"),
+    "business days": Unit("{:,.1f}", "{:,.1f}", "%,.1f", tile_suffix=" days"),
 }
 
 LOWER, HIGHER = "lower", "higher"

@@ -177,10 +177,7 @@ def compute(con: duckdb.DuckDBPyConnection, dataset_id: str, filters: Filters,
     for name in HEADLINE:
         metric = metrics.get(name)
         fmt = report.money_format(codes, metric.fmt) if metric.unit == "currency" else metric.fmt
-        if metric.unit == "business days":
-            # A bare "7.0" on a tile says nothing of what is counted; "business days" in full is cut at 1280 px
-            # (the tile's help says business days).
-            fmt += " days"
+        fmt += figures.UNITS[metric.unit].tile_suffix
         if name in unavailable:
             out.append(Headline(name, metric.figure.short_label, metric.description, fmt, None, unavailable[name], (), None))
             continue

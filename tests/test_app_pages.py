@@ -112,3 +112,17 @@ def test_a_large_amount_fits_its_tile_and_its_help_says_it_exactly(demo, monkeyp
     tile = next(m for m in at.metric if m.label == "Cancelled GMV")
     assert tile.value == f"USD {gmv:,.0f}"
     assert f"Exactly {md(f'USD {gmv:,.2f}')}." in tile.proto.help   # Markdown, escaped as text
+
+
+def test_a_change_is_written_to_its_tiles_precision():
+    """A tile that writes its amount without cents writes its change without them too ('USD 33,095', 'USD
+    -369'): 'USD -369.40' cut the words after it at 1280 px. A small amount keeps its cents; shares change
+    in percentage points; a wait's change in days."""
+    from ui.views import fmt_change
+
+    assert fmt_change(-369.4, "USD {:,.2f}", whole=True) == "USD -369"
+    assert fmt_change(-369.4, "USD {:,.2f}") == "USD -369.40"
+    assert fmt_change(1234.6, "{:,.2f}", whole=True) == "+1,235"
+    assert fmt_change(0.0123, "{:.1%}", whole=True) == "+1.2 pp"
+    assert fmt_change(-0.46, "{:,.1f} days") == "-0.5 days"
+    assert fmt_change(12, "{:,}") == "+12"

@@ -389,3 +389,16 @@ def test_amounts_are_in_the_data_sets_currency(demo):
         assert "." not in gmv.value and "Exactly USD " in gmv.help
     others = [m for m in at.metric if m.label != gmv.label]
     assert others and not any("USD" in m.value for m in others)
+
+
+def test_wait_tiles_say_days(demo):
+    """The buyers' wait tiles read '7.0 days', as the Overview's: a bare '7.0' says nothing of what is counted."""
+    at = s.open_page("whatif")
+    assert s.problems(at) == []
+    waits = [m for m in at.metric if m.label in (wt.short_label("refund_wait_p50_business_days"),
+                                                  wt.short_label("refund_wait_p90_business_days"))]
+    assert len(waits) == 2
+    for tile in waits:
+        number, unit = tile.value.split(" ")
+        assert unit == "days" and float(number) > 0, tile.value
+    assert not any(m.value.endswith("days") for m in at.metric if m not in waits)

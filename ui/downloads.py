@@ -47,12 +47,18 @@ def display(frame: pl.DataFrame, config: dict) -> tuple[pl.DataFrame, dict]:
     for column in frame.columns:
         if column in CODE_COLUMNS and frame.schema[column] == pl.Utf8:
             shown = charts.plain_column(shown, column)
+        if column in EMPTY_WORDS and frame.schema[column] == pl.Utf8:
+            shown = shown.with_columns(pl.col(column).fill_null(EMPTY_WORDS[column]))
         type_config = (config.get(column) or {}).get("type_config") or {}
         if type_config.get("format") == "percent" and frame.schema[column].is_numeric():
             shown = shown.with_columns(pl.col(column) * 100)
             config[column] = {**config[column], "type_config": {**type_config, "format": "%.1f%%"}}
     return shown, config
 
+
+# What an empty cell of these columns means, in the words the charts use for it: an order's stage (of its
+# request, else of its cancellation) and its status as the export wrote it.
+EMPTY_WORDS = {"stage": charts.NO_STAGE, "status": charts.NO_STATUS_WORDS}
 
 CODE_COLUMNS = frozenset({"reason", "payment_method", "refund_channel", "channel", "shipping_method",
                           "request_stage", "stage", "cancel_stage", "outcome", "seller_response", "timeout_action",

@@ -58,14 +58,18 @@ def exactly(exact: str | None) -> str:
     return "" if exact is None else f"\n\nExactly {md(exact)}."
 
 
-def fmt_change(change: float, pattern: str) -> str:
-    """A change between periods; shares change in percentage points."""
+def fmt_change(change: float, pattern: str, whole: bool = False) -> str:
+    """A change between periods, or between a baseline and a scenario; shares change in percentage points.
+    `whole`: the tile writes its value without cents (tile_text rounded it), so the change has none either:
+    'USD -369.40' beside 'USD 33,095' cut the words after it at 1280 px."""
     if "%" in pattern:
         return f"{change * 100:+.1f} pp"
     # A money pattern carries its currency around the field: 'BRL {:,.2f}' -> 'BRL +12.50'.
     before, field_, after = pattern.partition("{")[0], pattern[pattern.find("{") + 1:pattern.rfind("}")], \
         pattern[pattern.rfind("}") + 1:]
     body = field_.lstrip(":")
+    if whole and body:
+        body = ",.0f"
     return before + (("{:+" + body + "}").format(change) if body else f"{change:+}") + after
 
 
@@ -117,8 +121,8 @@ def headline_tiles(heads: list[Headline], period: str, per_row: int = 3,
                 help_text += (f"\n\nThe change compares {h.window.selection_label} ({h.counts[0]:,} orders) with "
                               f"{h.window.label} ({h.counts[1]:,} orders), under the same filters; a change needs "
                               f"at least {MIN_ORDERS} orders on each side.")
-            change = None if h.change is None else fmt_change(h.change, h.fmt)
             value, exact = tile_text(h.value, h.fmt)
+            change = None if h.change is None else fmt_change(h.change, h.fmt, whole=exact is not None)
             # A change that shows as zero ("+0", "+0.0 pp") is no change: neutral, with no arrow.
             unchanged = change is not None and not any(c.isdigit() and c != "0" for c in change)
             st.metric(

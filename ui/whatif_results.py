@@ -28,14 +28,12 @@ def result_tiles(result: dict, currency: str = "") -> None:
         change = delta.get("value")
         # No change is no news: no arrow, no colour.
         unchanged = change is not None and change == 0
-        value, exact = wt.fmt_value(scen.get("value"), name), None
-        delta_text = None if change is None else "0" if unchanged else wt.fmt_interval({"value": change}, name, signed=True)
-        if wt.unit(name) == "currency" and value != "—":
-            # An amount as the Overview's tile writes it: the currency, no cents from a thousand up (exactly in
-            # the help), so that it fits the tile.
-            value, exact = views.tile_text(scen["value"], currency + fig.UNITS["currency"].exact)
-            if delta_text not in (None, "0"):
-                delta_text = currency + (f"{change:+,.0f}" if abs(change) >= views.WHOLE_AMOUNT else delta_text)
+        # As the Overview's tile writes it: "7.0 days"; an amount in the currency, no cents from a thousand up
+        # (exactly in the help), so that it fits the tile, and its change to the same precision.
+        unit = fig.UNITS[wt.unit(name)]
+        pattern = (currency + unit.exact if wt.unit(name) == "currency" else unit.estimate) + unit.tile_suffix
+        value, exact = ("—", None) if wt.fmt_value(scen.get("value"), name) == "—" else views.tile_text(scen["value"], pattern)
+        delta_text = None if change is None else "0" if unchanged else views.fmt_change(change, pattern, exact is not None)
         column.metric(
             # The short label fits a tile at any common width; the full one leads its help.
             wt.short_label(name),
