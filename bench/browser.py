@@ -131,6 +131,48 @@ def chromium_missing() -> bool:
     return True
 
 
+# --- where a step's time goes -----------------------------------------------------------------------------
+
+class Wire:
+    """The page's messages with the server as Chromium's DevTools protocol reports them, to split a step's
+    time: the server's run (from the step's first message out to its last message in, their transfer
+    included) and the browser's own work around it (the app's scripts and connecting, for a page opened;
+    drawing what arrived, for every step). The protocol's clock is not the benchmark's, so only differences
+    of its times are used, beside the step's total measured as any other."""
+
+    def __init__(self, context, page):
+        self.events: list[tuple[float, str]] = []   # (protocol time in s, "document" | "sent" | "received")
+        self._cdp = context.new_cdp_session(page)
+        self._cdp.on("Network.webSocketFrameSent", lambda e: self.events.append((e["timestamp"], "sent")))
+        self._cdp.on("Network.webSocketFrameReceived", lambda e: self.events.append((e["timestamp"], "received")))
+        self._cdp.on("Network.requestWillBeSent",
+                      lambda e: self.events.append((e["timestamp"], "document")) if e.get("type") == "Document" else None)
+        self._cdp.send("Network.enable")
+
+    def mark(self) -> int:
+        """Where a step starts in the events (call before its action)."""
+        return len(self.events)
+
+    def split(self, since: int, total: float, page=None) -> dict[str, float] | None:
+        """The step's `total` seconds, split (None when it exchanged no message). A page opened (`page`
+        given, its document requested since the mark): `scripts`, the app's scripts loaded and run
+        (DOMContentLoaded); `connected`, its first message out; `server`, from there to the last message
+        in; `after`, the browser's drawing after that. A step on an open page: `server`, and `browser`,
+        the rest (handling the click, drawing what arrived)."""
+        events = self.events[since:]
+        sent = next((t for t, kind in events if kind == "sent"), None)
+        received = [t for t, kind in events if kind == "received" and sent is not None and t >= sent]
+        if sent is None or not received:
+            return None
+        server = max(received) - sent
+        opened = next((t for t, kind in events if kind == "document"), None)
+        if page is None or opened is None:
+            return {"server": server, "browser": max(0.0, total - server)}
+        loaded = page.evaluate("performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd") / 1000
+        return {"scripts": loaded, "connected": sent - opened, "server": server,
+                "after": max(0.0, total - (max(received) - opened))}
+
+
 # --- reading what Streamlit drew ------------------------------------------------------------------------
 
 # The app connected, its script run over and no element still a placeholder.

@@ -26,6 +26,10 @@ sharing 2 cores with the server moves by a few tenths of a second.
 A time runs from the page load (or the click) until the moment the page shows its title and main content
 with its script run over, and still does a moment later (bench.browser.settled_at). Prints figures and
 writes them to --out (BENCHMARKS.md reads bench/browser_pages.json); asserts nothing.
+
+Each step's time is also split by the page's messages with the server (bench.browser.Wire): for a page
+opened, the app's scripts loaded, its first message out, the server's run to its last message in, and
+the browser's drawing after that; for a click, the server's run and the browser's own work.
 """
 
 from __future__ import annotations
@@ -78,22 +82,30 @@ def _sidebar_link(page, title: str) -> None:
 
 def floor(log_dir: Path, runs: int = 3) -> list[float]:
     """The first render of a bare Streamlit page (bench/bare_page.py) in a new tab, `runs` times, on a server
-    warmed by one visit, as each page's first render is timed."""
+    warmed by one visit, as each page's first render is timed: {"runs": times, "where": their splits}."""
     content = '[data-testid="stMetricValue"]'
     log_dir.mkdir(parents=True, exist_ok=True)
     with bs.app_server(log_dir / "bare.duckdb", log_dir / "browser_pages_bare.log",   # (a database it never opens)
                        script="bench/bare_page.py") as server, bs.chromium() as browser:
         context = browser.new_context(viewport={"width": 1440, "height": 1000})
-        times = []
+        times, where = [], []
         for run in range(runs + 1):
             page = context.new_page()
+            wire = bs.Wire(context, page)
             url = f"{server.url}/?run={run}"
             took = _timed(lambda p=page, u=url: p.goto(u, wait_until="commit"), page, "Overview", content)
             if run:   # the first visit warms the server
                 times.append(took)
+                _kept(where, wire.split(0, took, page), "bare")
             page.close()
         context.close()
-    return times
+    return {"runs": times, "where": where}
+
+
+def _kept(where: list[dict], split: dict | None, title: str) -> None:
+    """A step's split (bs.Wire.split) kept with the page it was measured on."""
+    if split is not None:
+        where.append({"page": title, **split})
 
 
 def _first_day(path: Path, dataset: str) -> date:
@@ -118,6 +130,7 @@ def measure(orders: int, seed: int, log_dir: Path, runs: int = 3) -> dict:
 
     seen: dict[str, dict[str, list[float]]] = {"first_render": {}, "switch": {}}
     filters: list[float] = []
+    where: dict[str, list[dict]] = {"first_render": [], "switch": [], "filter": []}   # each step's split
     out: dict = {"orders": orders, "runs": runs, "warm_up": None}
     with bs.app_server(path, log_dir / f"browser_pages_{orders}.log") as server, bs.chromium() as browser:
         context = browser.new_context(viewport={"width": 1440, "height": 1000})
@@ -130,21 +143,27 @@ def measure(orders: int, seed: int, log_dir: Path, runs: int = 3) -> dict:
                 if title == "What-if" and run:
                     continue   # its first open is the first run's: the engine is open from then on
                 page = context.new_page()
+                wire = bs.Wire(context, page)
                 url = f"{server.url}/{route}?{view(run)}"
-                seen["first_render"].setdefault(title, []).append(
-                    _timed(lambda p=page, u=url: p.goto(u, wait_until="commit"), page, title, content))
+                took = _timed(lambda p=page, u=url: p.goto(u, wait_until="commit"), page, title, content)
+                seen["first_render"].setdefault(title, []).append(took)
+                _kept(where["first_render"], wire.split(0, took, page), title)
                 page.close()
             # Page switches, from a new session on the Overview.
             page = context.new_page()
+            wire = bs.Wire(context, page)
             page.goto(f"{server.url}/?{view(run, 3)}", wait_until="commit")
             _ready(page, "Overview", '[data-testid="stMetricValue"]')
             for title in SWITCHES:
-                seen["switch"].setdefault(title, []).append(
-                    _timed(partial(_sidebar_link, page, title), page, title, dict((p[0], p[2]) for p in PAGES)[title]))
+                since = wire.mark()
+                took = _timed(partial(_sidebar_link, page, title), page, title, dict((p[0], p[2]) for p in PAGES)[title])
+                seen["switch"].setdefault(title, []).append(took)
+                _kept(where["switch"], wire.split(since, took), title)
                 _timed(partial(_sidebar_link, page, "Overview"), page, "Overview", '[data-testid="stMetricValue"]')
             page.close()
             # A filter change, from the choice: the list of methods opened, the run's method picked.
             page = context.new_page()
+            wire = bs.Wire(context, page)
             page.goto(f"{server.url}/?{view(run, 5)}", wait_until="commit")
             _ready(page, "Overview", '[data-testid="stMetricValue"]')
             page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').first.click()
@@ -152,18 +171,54 @@ def measure(orders: int, seed: int, log_dir: Path, runs: int = 3) -> dict:
             options.first.wait_for(timeout=TIMEOUT_MS)
             for _ in range(run % options.count()):
                 page.keyboard.press("ArrowDown")
-            started = time.perf_counter()
+            since, started = wire.mark(), time.perf_counter()
             page.keyboard.press("Enter")
             page.keyboard.press("Escape")
             page.wait_for_function("() => location.search.includes('payment=')", timeout=TIMEOUT_MS, polling=50)
             filters.append(_ready(page, "Overview", '[data-testid="stMetricValue"]') - started)
+            _kept(where["filter"], wire.split(since, filters[-1]), "Overview")
             page.close()
         context.close()
     for kind, found in seen.items():
         out[kind] = {k: statistics.median(v) for k, v in found.items()}
         out[f"{kind}_runs"] = found
     out["filter"], out["filter_runs"] = statistics.median(filters), filters
+    out["where"] = where
     return out
+
+
+# The parts of a step's time (bs.Wire.split), in the order they happen, and their words.
+PARTS = {"scripts": "the app's scripts loaded and run {:.2f} s",
+         "connected": "its first message to the server at {:.2f} s",
+         "server": "the server's run, to its last message in, {:.2f} s",
+         "after": "the browser drawing after that {:.2f} s",
+         "browser": "the browser's own work (the click, drawing what arrived) {:.2f} s"}
+
+
+def where_text(splits: list[dict], page: str | None = None) -> str | None:
+    """Where the time of these steps (of `page`'s only, when given) goes: each part's median, in words."""
+    splits = [w for w in splits if page is None or w["page"] == page]
+    if not splits:
+        return None
+    parts = [k for k in PARTS if all(k in w for w in splits)]
+    return "; ".join(PARTS[k].format(statistics.median(w[k] for w in splits)) for k in parts)
+
+
+def where_lines(rows: list[dict], bare: dict | None = None) -> list[str]:
+    """For each size, where a first render's, a page switch's and a filter change's time goes (medians of
+    every page's runs), and a bare page's, whose parts are Streamlit's and this machine's."""
+    lines = []
+    for r in rows:
+        where = r.get("where") or {}
+        for kind, words in (("first_render", "a page's first render"), ("switch", "a page switch"),
+                            ("filter", "a filter change")):
+            text = where_text(where.get(kind) or [])
+            if text:
+                lines.append(f"- {r['orders']:,} orders, {words}: {text}.")
+    text = where_text((bare or {}).get("where") or [])
+    if text:
+        lines.append(f"- The bare page's first render: {text}.")
+    return lines
 
 
 def _spread(row: dict, kind: str, key: str | None = None) -> str:
@@ -231,14 +286,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  filter change: {r['filter']:.2f} s; the warm-up (the data set's first visit): {r['warm_up']:.2f} s"
               f" (medians of {r['runs']} runs)")
     bare = floor(ROOT / "data" / "bench", args.runs)
-    print(f"a bare Streamlit page's first render (the floor): {statistics.median(bare):.2f} s "
-          f"(median of {len(bare)} runs)")
+    print(f"a bare Streamlit page's first render (the floor): {statistics.median(bare['runs']):.2f} s "
+          f"(median of {len(bare['runs'])} runs)")
     print()
     print("\n".join(summary(rows)))
+    print("Where the time goes (medians):")
+    print("\n".join(where_lines(rows, bare)))
     args.out.write_text(json.dumps({
         "measured_at": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
-        "floor": {"median": round(statistics.median(bare), 2), "runs": _rounded(bare)},
+        "floor": {"median": round(statistics.median(bare["runs"]), 2), "runs": _rounded(bare["runs"]),
+                  "where": _rounded(bare["where"])},
         "rows": [{**_rounded(r), "median_first_render": round(statistics.median(r["first_render"].values()), 2)}
                  for r in rows],
     }, indent=1) + "\n")

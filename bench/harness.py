@@ -578,6 +578,12 @@ def pages_section(path: Path = PAGES) -> list[str]:
                     f"tile, `bench/bare_page.py`) opened the same way took {f['median']:.2f} s (median of "
                     f"{len(f['runs'])} runs, {min(f['runs']):.2f}-{max(f['runs']):.2f}). It is Streamlit's own "
                     f"work and this machine's, the same on every page."]
+    where = browser_pages.where_lines(m["rows"], m.get("floor"))
+    if where:
+        out += ["", "Where the time goes, from the page's messages with the server (Chromium's DevTools protocol; "
+                    "medians of every page's runs): the server's run is from the step's first message out to its "
+                    "last message in; the browser draws while the messages arrive and goes on after the last.", "",
+                *where]
     out += ["", "Targets (with the server warm):", "", "```", *browser_pages.summary(m["rows"]), "```", ""]
     return out
 

@@ -32,7 +32,21 @@ def test_pages_first_render_switch_and_filter_are_timed(tmp_path):
     floor = json.loads(out.read_text())["floor"]
     assert len(floor["runs"]) == 2 and all(t > 0 for t in floor["runs"])
     assert min(floor["runs"]) <= floor["median"] <= max(floor["runs"])
-    assert any(f"took {floor['median']:.2f} s (median of 2 runs" in line for line in harness.pages_section(out))
+    section = harness.pages_section(out)
+    assert any(f"took {floor['median']:.2f} s (median of 2 runs" in line for line in section)
+    # Where each step's time goes, from the page's messages with the server: a first render's parts happen
+    # one after the other within its time; a click's two parts make its time.
+    for split in row["where"]["first_render"]:
+        assert 0 < split["scripts"] <= split["connected"] and split["server"] > 0 and split["after"] >= 0
+        total = row["first_render_runs"][split["page"]]
+        assert split["connected"] + split["server"] <= max(total) + 0.05, (split, total)
+    assert {w["page"] for w in row["where"]["first_render"]} == {title for title, _, _ in browser_pages.PAGES}
+    for split in [*row["where"]["switch"], *row["where"]["filter"]]:
+        assert split["server"] > 0 and split["browser"] >= 0
+    assert len(row["where"]["filter"]) == 2 and len(row["where"]["switch"]) == 2 * len(browser_pages.SWITCHES)
+    assert len(floor["where"]) == 2
+    assert any(line.startswith("- 2,000 orders, a filter change: the server's run") for line in section)
+    assert any(line.startswith("- The bare page's first render: the app's scripts") for line in section)
 
 
 def test_a_whatif_change_is_timed_to_its_figures_on_screen(tmp_path):
