@@ -135,10 +135,11 @@ def chromium_missing() -> bool:
 
 class Wire:
     """The page's messages with the server as Chromium's DevTools protocol reports them, to split a step's
-    time: the server's run (from the step's first message out to its last message in, their transfer
-    included) and the browser's own work around it (the app's scripts and connecting, for a page opened;
-    drawing what arrived, for every step). The protocol's clock is not the benchmark's, so only differences
-    of its times are used, beside the step's total measured as any other."""
+    time: the server's answer (from the step's first message out to its last message in; Chromium takes
+    them only as fast as the page handles them, so this span holds the browser's work too) and the
+    browser's own work around it (the app's scripts and connecting, for a page opened; drawing after the
+    last message). The protocol's clock is not the benchmark's, so only differences of its times are
+    used, beside the step's total measured as any other."""
 
     def __init__(self, context, page):
         self.events: list[tuple[float, str]] = []   # (protocol time in s, "document" | "sent" | "received")
@@ -158,7 +159,7 @@ class Wire:
         given, its document requested since the mark): `scripts`, the app's scripts loaded and run
         (DOMContentLoaded); `connected`, its first message out; `server`, from there to the last message
         in; `after`, the browser's drawing after that. A step on an open page: `server`, and `browser`,
-        the rest (handling the click, drawing what arrived)."""
+        the rest (handling the click, drawing after the last message)."""
         events = self.events[since:]
         sent = next((t for t, kind in events if kind == "sent"), None)
         received = [t for t, kind in events if kind == "received" and sent is not None and t >= sent]

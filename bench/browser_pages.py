@@ -28,8 +28,11 @@ with its script run over, and still does a moment later (bench.browser.settled_a
 writes them to --out (BENCHMARKS.md reads bench/browser_pages.json); asserts nothing.
 
 Each step's time is also split by the page's messages with the server (bench.browser.Wire): for a page
-opened, the app's scripts loaded, its first message out, the server's run to its last message in, and
-the browser's drawing after that; for a click, the server's run and the browser's own work.
+opened, the app's scripts loaded, its first message out, the server's answer to its last message in, and
+the browser's drawing after that; for a click, the server's answer and the browser's own work around it.
+Beside them, the server process's CPU seconds in the step. Chromium takes a socket's messages only as
+fast as the page handles them, so the answer's span is the browser's as much as the server's: the CPU
+says what the server itself did.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ sys.path[:0] = [str(ROOT)]   # run as a script: the repository's packages
 
 from bench import browser as bs  # noqa: E402
 from bench.browser_whatif import database  # noqa: E402
+from bench.load import cpu_seconds  # noqa: E402
 
 RESULT = ROOT / "bench" / "browser_pages.json"
 # (title, path, what shows the page's main content)
@@ -91,21 +95,22 @@ def floor(log_dir: Path, runs: int = 3) -> list[float]:
         times, where = [], []
         for run in range(runs + 1):
             page = context.new_page()
-            wire = bs.Wire(context, page)
+            wire, cpu = bs.Wire(context, page), cpu_seconds(server.proc.pid)
             url = f"{server.url}/?run={run}"
             took = _timed(lambda p=page, u=url: p.goto(u, wait_until="commit"), page, "Overview", content)
             if run:   # the first visit warms the server
                 times.append(took)
-                _kept(where, wire.split(0, took, page), "bare")
+                _kept(where, wire.split(0, took, page), "bare", server, cpu)
             page.close()
         context.close()
     return {"runs": times, "where": where}
 
 
-def _kept(where: list[dict], split: dict | None, title: str) -> None:
-    """A step's split (bs.Wire.split) kept with the page it was measured on."""
+def _kept(where: list[dict], split: dict | None, title: str, server, cpu_before: float) -> None:
+    """A step's split (bs.Wire.split) kept with the page it was measured on, and the server process's CPU
+    seconds since `cpu_before` (bench.load.cpu_seconds: its script run, its messages, anything else it did)."""
     if split is not None:
-        where.append({"page": title, **split})
+        where.append({"page": title, **split, "server_cpu": cpu_seconds(server.proc.pid) - cpu_before})
 
 
 def _first_day(path: Path, dataset: str) -> date:
@@ -143,11 +148,11 @@ def measure(orders: int, seed: int, log_dir: Path, runs: int = 3) -> dict:
                 if title == "What-if" and run:
                     continue   # its first open is the first run's: the engine is open from then on
                 page = context.new_page()
-                wire = bs.Wire(context, page)
+                wire, cpu = bs.Wire(context, page), cpu_seconds(server.proc.pid)
                 url = f"{server.url}/{route}?{view(run)}"
                 took = _timed(lambda p=page, u=url: p.goto(u, wait_until="commit"), page, title, content)
                 seen["first_render"].setdefault(title, []).append(took)
-                _kept(where["first_render"], wire.split(0, took, page), title)
+                _kept(where["first_render"], wire.split(0, took, page), title, server, cpu)
                 page.close()
             # Page switches, from a new session on the Overview.
             page = context.new_page()
@@ -155,10 +160,10 @@ def measure(orders: int, seed: int, log_dir: Path, runs: int = 3) -> dict:
             page.goto(f"{server.url}/?{view(run, 3)}", wait_until="commit")
             _ready(page, "Overview", '[data-testid="stMetricValue"]')
             for title in SWITCHES:
-                since = wire.mark()
+                since, cpu = wire.mark(), cpu_seconds(server.proc.pid)
                 took = _timed(partial(_sidebar_link, page, title), page, title, dict((p[0], p[2]) for p in PAGES)[title])
                 seen["switch"].setdefault(title, []).append(took)
-                _kept(where["switch"], wire.split(since, took), title)
+                _kept(where["switch"], wire.split(since, took), title, server, cpu)
                 _timed(partial(_sidebar_link, page, "Overview"), page, "Overview", '[data-testid="stMetricValue"]')
             page.close()
             # A filter change, from the choice: the list of methods opened, the run's method picked.
@@ -171,12 +176,12 @@ def measure(orders: int, seed: int, log_dir: Path, runs: int = 3) -> dict:
             options.first.wait_for(timeout=TIMEOUT_MS)
             for _ in range(run % options.count()):
                 page.keyboard.press("ArrowDown")
-            since, started = wire.mark(), time.perf_counter()
+            since, cpu, started = wire.mark(), cpu_seconds(server.proc.pid), time.perf_counter()
             page.keyboard.press("Enter")
             page.keyboard.press("Escape")
             page.wait_for_function("() => location.search.includes('payment=')", timeout=TIMEOUT_MS, polling=50)
             filters.append(_ready(page, "Overview", '[data-testid="stMetricValue"]') - started)
-            _kept(where["filter"], wire.split(since, filters[-1]), "Overview")
+            _kept(where["filter"], wire.split(since, filters[-1]), "Overview", server, cpu)
             page.close()
         context.close()
     for kind, found in seen.items():
@@ -187,12 +192,13 @@ def measure(orders: int, seed: int, log_dir: Path, runs: int = 3) -> dict:
     return out
 
 
-# The parts of a step's time (bs.Wire.split), in the order they happen, and their words.
-PARTS = {"scripts": "the app's scripts loaded and run {:.2f} s",
-         "connected": "its first message to the server at {:.2f} s",
-         "server": "the server's run, to its last message in, {:.2f} s",
-         "after": "the browser drawing after that {:.2f} s",
-         "browser": "the browser's own work (the click, drawing what arrived) {:.2f} s"}
+# The parts of a step's time (bs.Wire.split and the server's CPU), in the order they happen, and their words.
+PARTS = {"scripts": "the app's scripts loaded and run by {:.2f} s",
+         "connected": "its first message out at {:.2f} s",
+         "server": "the server's answer, from that message to its last message in, {:.2f} s",
+         "server_cpu": "the server's CPU in the whole step {:.2f} s",
+         "after": "the browser drawing after the last message {:.2f} s",
+         "browser": "the browser's own work around the answer (the click, drawing) {:.2f} s"}
 
 
 def where_text(splits: list[dict], page: str | None = None) -> str | None:

@@ -580,9 +580,12 @@ def pages_section(path: Path = PAGES) -> list[str]:
                     f"work and this machine's, the same on every page."]
     where = browser_pages.where_lines(m["rows"], m.get("floor"))
     if where:
-        out += ["", "Where the time goes, from the page's messages with the server (Chromium's DevTools protocol; "
-                    "medians of every page's runs): the server's run is from the step's first message out to its "
-                    "last message in; the browser draws while the messages arrive and goes on after the last.", "",
+        out += ["", "Where the time goes, from the page's messages with the server (Chromium's DevTools protocol) "
+                    "and the server process's CPU seconds (medians of every page's runs). The server's answer runs "
+                    "from the step's first message out to its last message in. Chromium takes a socket's messages "
+                    "only as fast as the page handles them, so that span is the browser's as much as the server's; "
+                    "the server's CPU says what the server itself did. The browser draws while the messages arrive "
+                    "and goes on after the last.", "",
                 *where]
     out += ["", "Targets (with the server warm):", "", "```", *browser_pages.summary(m["rows"]), "```", ""]
     return out

@@ -45,7 +45,9 @@ def test_pages_first_render_switch_and_filter_are_timed(tmp_path):
         assert split["server"] > 0 and split["browser"] >= 0
     assert len(row["where"]["filter"]) == 2 and len(row["where"]["switch"]) == 2 * len(browser_pages.SWITCHES)
     assert len(floor["where"]) == 2
-    assert any(line.startswith("- 2,000 orders, a filter change: the server's run") for line in section)
+    assert all(split["server_cpu"] >= 0 for kind in row["where"].values() for split in kind)
+    assert any(line.startswith("- 2,000 orders, a filter change: the server's answer") and "the server's CPU" in line
+               for line in section)
     assert any(line.startswith("- The bare page's first render: the app's scripts") for line in section)
 
 
