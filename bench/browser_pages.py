@@ -221,6 +221,13 @@ def where_lines(rows: list[dict], bare: dict | None = None) -> list[str]:
             text = where_text(where.get(kind) or [])
             if text:
                 lines.append(f"- {r['orders']:,} orders, {words}: {text}.")
+            if kind == "first_render" and text:
+                firsts = {k: v for k, v in r["first_render"].items() if k != "What-if"}
+                slowest = max(firsts, key=firsts.get)
+                for page in (slowest, "What-if"):
+                    text = where_text(where[kind], page)
+                    if text:
+                        lines.append(f"- {r['orders']:,} orders, the {page} page's first render: {text}.")
     text = where_text((bare or {}).get("where") or [])
     if text:
         lines.append(f"- The bare page's first render: {text}.")

@@ -49,6 +49,7 @@ def test_pages_first_render_switch_and_filter_are_timed(tmp_path):
     assert any(line.startswith("- 2,000 orders, a filter change: the server's answer") and "the server's CPU" in line
                for line in section)
     assert any(line.startswith("- The bare page's first render: the app's scripts") for line in section)
+    assert any(line.startswith("- 2,000 orders, the What-if page's first render: the app's scripts") for line in section)
 
 
 def test_a_whatif_change_is_timed_to_its_figures_on_screen(tmp_path):
