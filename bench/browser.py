@@ -82,6 +82,21 @@ class AppServer:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ticks(stat: str, children: bool = False) -> int:
+    """utime + stime (fields 14 and 15 of /proc/<pid>/stat), with children: + cutime + cstime (16, 17),
+    the CPU of the process's children it has waited for."""
+    fields = stat.rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15 if children else 13])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds the process (a server's: AppServer.proc.pid) has used, all its threads."""
+    return cpu_ticks(Path(f"/proc/{pid}/stat").read_text()) / TICK
+
+
 @contextlib.contextmanager
 def app_server(db_path: Path, log_path: Path, script: str = "serve.py") -> Iterator[AppServer]:
     server = AppServer(db_path, log_path, script)

@@ -52,7 +52,6 @@ sys.path[:0] = [str(ROOT)]   # run as a script: the repository's packages
 
 from bench import browser as bs  # noqa: E402
 from bench.browser_whatif import database  # noqa: E402
-from bench.load import cpu_seconds  # noqa: E402
 
 RESULT = ROOT / "bench" / "browser_pages.json"
 # (title, path, what shows the page's main content)
@@ -95,7 +94,7 @@ def floor(log_dir: Path, runs: int = 3) -> list[float]:
         times, where = [], []
         for run in range(runs + 1):
             page = context.new_page()
-            wire, cpu = bs.Wire(context, page), cpu_seconds(server.proc.pid)
+            wire, cpu = bs.Wire(context, page), bs.cpu_seconds(server.proc.pid)
             url = f"{server.url}/?run={run}"
             took = _timed(lambda p=page, u=url: p.goto(u, wait_until="commit"), page, "Overview", content)
             if run:   # the first visit warms the server
@@ -108,9 +107,9 @@ def floor(log_dir: Path, runs: int = 3) -> list[float]:
 
 def _kept(where: list[dict], split: dict | None, title: str, server, cpu_before: float) -> None:
     """A step's split (bs.Wire.split) kept with the page it was measured on, and the server process's CPU
-    seconds since `cpu_before` (bench.load.cpu_seconds: its script run, its messages, anything else it did)."""
+    seconds since `cpu_before` (bench.browser.cpu_seconds: its script run, its messages, anything else it did)."""
     if split is not None:
-        where.append({"page": title, **split, "server_cpu": cpu_seconds(server.proc.pid) - cpu_before})
+        where.append({"page": title, **split, "server_cpu": bs.cpu_seconds(server.proc.pid) - cpu_before})
 
 
 def _first_day(path: Path, dataset: str) -> date:
@@ -148,7 +147,7 @@ def measure(orders: int, seed: int, log_dir: Path, runs: int = 3) -> dict:
                 if title == "What-if" and run:
                     continue   # its first open is the first run's: the engine is open from then on
                 page = context.new_page()
-                wire, cpu = bs.Wire(context, page), cpu_seconds(server.proc.pid)
+                wire, cpu = bs.Wire(context, page), bs.cpu_seconds(server.proc.pid)
                 url = f"{server.url}/{route}?{view(run)}"
                 took = _timed(lambda p=page, u=url: p.goto(u, wait_until="commit"), page, title, content)
                 seen["first_render"].setdefault(title, []).append(took)
@@ -160,7 +159,7 @@ def measure(orders: int, seed: int, log_dir: Path, runs: int = 3) -> dict:
             page.goto(f"{server.url}/?{view(run, 3)}", wait_until="commit")
             _ready(page, "Overview", '[data-testid="stMetricValue"]')
             for title in SWITCHES:
-                since, cpu = wire.mark(), cpu_seconds(server.proc.pid)
+                since, cpu = wire.mark(), bs.cpu_seconds(server.proc.pid)
                 took = _timed(partial(_sidebar_link, page, title), page, title, dict((p[0], p[2]) for p in PAGES)[title])
                 seen["switch"].setdefault(title, []).append(took)
                 _kept(where["switch"], wire.split(since, took), title, server, cpu)
@@ -176,7 +175,7 @@ def measure(orders: int, seed: int, log_dir: Path, runs: int = 3) -> dict:
             options.first.wait_for(timeout=TIMEOUT_MS)
             for _ in range(run % options.count()):
                 page.keyboard.press("ArrowDown")
-            since, cpu, started = wire.mark(), cpu_seconds(server.proc.pid), time.perf_counter()
+            since, cpu, started = wire.mark(), bs.cpu_seconds(server.proc.pid), time.perf_counter()
             page.keyboard.press("Enter")
             page.keyboard.press("Escape")
             page.wait_for_function("() => location.search.includes('payment=')", timeout=TIMEOUT_MS, polling=50)

@@ -70,24 +70,29 @@ def _settled(page, expected: str, timeout: float) -> None:
 def measure(orders: int, seed: int, changes: int, replicates: int, log_dir: Path) -> dict:
     path, dataset_id = database(orders, seed)
     with bs.app_server(path, log_dir / f"browser_whatif_{orders}.log") as server, bs.chromium() as browser:
-        page = browser.new_context(viewport={"width": 1400, "height": 1600}).new_page()
+        context = browser.new_context(viewport={"width": 1400, "height": 1600})
+        page = context.new_page()
+        wire = bs.Wire(context, page)
         started = time.perf_counter()
         page.goto(f"{server.url}/What-if?dataset={dataset_id}&replicates={replicates}")
         first_open = bs.settled_at(page, "document.querySelector('[data-testid=\"stMetricValue\"]')") - started
         box = page.get_by_role("spinbutton", name="Seller's response window")
-        timings = []
+        timings, where = [], []
         for hours in WINDOWS[:changes]:
             box.fill(str(hours))
-            started = time.perf_counter()
+            since, cpu, started = wire.mark(), bs.cpu_seconds(server.proc.pid), time.perf_counter()
             box.press("Enter")
             _settled(page, f"Seller's response window = {hours:g} hours", timeout=120_000)
             timings.append(time.perf_counter() - started)
+            split = wire.split(since, timings[-1])
+            if split is not None:
+                where.append({**split, "server_cpu": bs.cpu_seconds(server.proc.pid) - cpu})
         box.fill(str(WINDOWS[0]))
         started = time.perf_counter()
         box.press("Enter")
         _settled(page, f"Seller's response window = {WINDOWS[0]:g} hours", timeout=120_000)
         cached = time.perf_counter() - started
-    return {"orders": orders, "first_open": first_open, "changes": timings, "cached": cached}
+    return {"orders": orders, "first_open": first_open, "changes": timings, "cached": cached, "where": where}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,6 +116,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  a new window value ({len(t)} changes): median {statistics.median(t):.2f} s, "
               f"min {min(t):.2f} s, max {max(t):.2f} s")
         print(f"  a value seen before (cached): {result['cached']:.2f} s")
+        if result["where"]:
+            print("  where a new value's time goes (medians): the server's answer "
+                  f"{statistics.median(w['server'] for w in result['where']):.2f} s (its CPU "
+                  f"{statistics.median(w['server_cpu'] for w in result['where']):.2f} s), the browser's own work "
+                  f"{statistics.median(w['browser'] for w in result['where']):.2f} s")
     print()
     print(f"{'orders':>12} | {'first open':>10} | {'change median':>13} | {'min':>6} | {'max':>6} | {'cached':>6}")
     for r in rows:
@@ -123,7 +133,12 @@ def main(argv: list[str] | None = None) -> int:
         "load_average": round(os.getloadavg()[0], 1),
         "rows": [{"orders": r["orders"], "first_open_s": round(r["first_open"], 2),
                   "change_median_s": round(statistics.median(r["changes"]), 2),
-                  "change_max_s": round(max(r["changes"]), 2), "cached_s": round(r["cached"], 2)} for r in rows],
+                  "change_max_s": round(max(r["changes"]), 2), "cached_s": round(r["cached"], 2),
+                  # Where a new value's time goes (medians of the changes; bench.browser.Wire): the server's
+                  # answer (its CPU: the replay's threads, the page's run) and the browser's own work.
+                  "where": {k: round(statistics.median(w[k] for w in r["where"]), 2)
+                            for k in ("server", "server_cpu", "browser")} if r["where"] else None}
+                 for r in rows],
     }, indent=1) + "\n")
     return 0
 

@@ -540,6 +540,13 @@ def intervals_section(path: Path = INTERVALS) -> list[str]:
                 "| ---: | ---: | ---: | ---: | ---: |"]
         out += [f"| {r['orders']:,} | {r['first_open_s']:.2f} | {r['change_median_s']:.2f} | {r['change_max_s']:.2f} | "
                 f"{r['cached_s']:.2f} |" for r in b["rows"]]
+        split = [r for r in b["rows"] if r.get("where")]
+        if split:
+            out += ["", "Where a new value's time goes (medians; as for the pages below): "
+                    + "; ".join(f"{r['orders']:,} orders: the server's answer, from the page's message out to its "
+                                f"last message in, {r['where']['server']:.2f} s (the server's CPU in the step "
+                                f"{r['where']['server_cpu']:.2f} s: the replicates' replays run on both cores), the "
+                                f"browser's own work around it {r['where']['browser']:.2f} s" for r in split) + "."]
     return out + [""]
 
 

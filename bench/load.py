@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]   # run as a script: the repository's packages
 
 from bench import browser as bs  # noqa: E402
+from bench.browser import TICK, cpu_seconds, cpu_ticks  # noqa: E402
 from bench.browser_whatif import database  # noqa: E402
 
 RESULTS = ROOT / "bench" / "load_results.json"
@@ -61,22 +62,9 @@ STEPS = {
 STEP_TIMEOUT_MS = 180_000
 ERROR_BOX = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 LOG_ERROR = re.compile(r"Traceback|partially initialized", re.IGNORECASE)
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 # --- the server process, from /proc ----------------------------------------------------------------------
-
-def _cpu_ticks(stat: str, children: bool = False) -> int:
-    """utime + stime (fields 14 and 15 of /proc/<pid>/stat), with children: + cutime + cstime (16, 17),
-    the CPU of the process's children it has waited for."""
-    fields = stat.rsplit(")", 1)[1].split()
-    return sum(int(f) for f in fields[11:15 if children else 13])
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds the process has used (all its threads)."""
-    return _cpu_ticks(Path(f"/proc/{pid}/stat").read_text()) / TICK
-
 
 def browser_cpu_seconds() -> float:
     """CPU seconds used so far by every Chromium process on the machine (browser, renderers, GPU and
@@ -91,7 +79,7 @@ def browser_cpu_seconds() -> float:
                 continue
         except OSError:
             continue
-        total += _cpu_ticks(text, children=True)
+        total += cpu_ticks(text, children=True)
     return total / TICK
 
 

@@ -58,3 +58,6 @@ def test_a_whatif_change_is_timed_to_its_figures_on_screen(tmp_path):
     (row,) = json.loads(out.read_text())["rows"]
     assert row["orders"] == 2000 and row["first_open_s"] > 0
     assert 0 < row["change_median_s"] <= row["change_max_s"] and row["cached_s"] > 0
+    # Where a new value's time goes: the server's answer (its CPU beside it) and the browser's own work.
+    assert row["where"]["server"] > 0 and row["where"]["server_cpu"] >= 0 and row["where"]["browser"] >= 0
+    assert row["where"]["server"] + row["where"]["browser"] <= row["change_max_s"] + 0.01
