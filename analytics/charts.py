@@ -284,18 +284,19 @@ def _time_axis(frame: pl.DataFrame, period: str) -> alt.Axis:
 
 
 def _time_lines(data: pl.DataFrame, period: str, y: alt.Y, color: alt.Color, tooltip: list,
-                series: str, **marks) -> alt.Chart | alt.LayerChart:
-    """Lines over time, solid across complete periods and dashed into a partial last one (`partial`)."""
+                series: str, point: bool = True, **marks) -> alt.Chart | alt.LayerChart:
+    """Lines over time, solid across complete periods and dashed into a partial last one (`partial`); with
+    `point`, a point on each period."""
     x = alt.X("period:T", title=f"{period.capitalize()} starting", axis=_time_axis(data, period))
     partial_starts = data.filter(pl.col("partial"))["period"].unique().to_list()
     complete = data.filter(~pl.col("partial"))
-    base = alt.Chart(complete).mark_line(point=True, **marks).encode(x=x, y=y, color=color, tooltip=tooltip)
+    base = alt.Chart(complete).mark_line(point=point, **marks).encode(x=x, y=y, color=color, tooltip=tooltip)
     if not partial_starts:
         return base
     # The dashed piece: each series' last complete period joined to its partial one.
     last_complete = complete.group_by(series).agg(pl.all().sort_by("period").last())
     tail = pl.concat([last_complete.select(data.columns), data.filter(pl.col("partial"))], how="vertical_relaxed")
-    dashed = alt.Chart(tail).mark_line(point=True, strokeDash=[4, 4], **marks).encode(
+    dashed = alt.Chart(tail).mark_line(point=point, strokeDash=[4, 4], **marks).encode(
         x=x, y=y, color=color, tooltip=tooltip)
     return alt.layer(base, dashed)
 
@@ -315,8 +316,12 @@ def _volume(frame: pl.DataFrame, period: str, last_day: date | None, compared: p
     `_shifted`, `labels` naming the two ranges), those counts as dashed lines on the orders' axis.
 
     Each layer of a chart whose y scales are independent has its own scale: the rate's solid and dashed
-    pieces are one layer, so one scale; the compared lines, drawn over the rate so that a click reaches
-    them, are a layer of their own, on a scale made the orders' own (the same domain) with no axis."""
+    pieces are one layer, so one scale; the compared lines are a layer of their own, on a scale made the
+    orders' own (the same domain) with no axis. A click takes the mark on top, so with compared lines the
+    rate's points are a layer of their own, drawn last, on a scale made the rate lines' own: where a
+    compared point meets one of this selection's rate points, the click is this selection's (it listed the
+    compared week's orders), and the compared points are drawn over the rate's line, which would hide them
+    from a click."""
     if frame.is_empty():
         return _empty("No orders in this selection")
     data = complete_periods(frame.select("period", "orders", "cancelled_orders", "cancellation_rate"), period,
@@ -337,13 +342,14 @@ def _volume(frame: pl.DataFrame, period: str, last_day: date | None, compared: p
         x=alt.X("period:T", title=f"{period.capitalize()} starting", axis=_time_axis(data, period)),
         y=alt.Y("orders:Q", title="Orders", axis=ORDERS_AXIS, scale=counts),
         color=color, tooltip=tooltip)
+    rated = data.with_columns(pl.lit("Cancellation rate").alias("what"))
+    rate_scale = alt.Undefined if compared is None else alt.Scale(domain=[0, max(data["cancellation_rate"].max() or 0, 0.01)])
     rate = _time_lines(
-        data.with_columns(pl.lit("Cancellation rate").alias("what")), period,
-        y=alt.Y("cancellation_rate:Q", title="Cancellation rate", axis=alt.Axis(format="%")),
-        color=color, tooltip=tooltip, series="what", strokeWidth=2.5, cursor="pointer")
+        rated, period, y=alt.Y("cancellation_rate:Q", title="Cancellation rate", axis=alt.Axis(format="%"), scale=rate_scale),
+        color=color, tooltip=tooltip, series="what", point=compared is None, strokeWidth=2.5, cursor="pointer")
     rates = list(rate.layer) if isinstance(rate, alt.LayerChart) else [rate]
-    # A click on a period's rate lists that period's cancelled orders (on a compared line drawn over the
-    # chart, volume_compared_chart, its compared period's: a click anywhere in the chart selects here).
+    # A click on a period's rate lists that period's cancelled orders (on a compared line, its compared
+    # period's: a click anywhere in the chart selects here, the mark on top).
     rates[0] = rates[0].add_params(drill_selection("period_key", "what", "compared_key"))
     layers = [orders, alt.layer(*rates)]
     if compared is not None:
@@ -353,6 +359,9 @@ def _volume(frame: pl.DataFrame, period: str, last_day: date | None, compared: p
             color=alt.Color("what:N", title=None, legend=alt.Legend(orient="top"),
                             scale=alt.Scale(domain=names, range=[COLORS["reached"], COLORS["left"]])),
             series="what", value="count", selection_label=labels[0], compared_label=labels[1]))
+        layers.append(alt.Chart(rated).mark_point(filled=True, opacity=1, cursor="pointer").encode(
+            x=alt.X("period:T", axis=None), y=alt.Y("cancellation_rate:Q", axis=None, scale=rate_scale),
+            color=color, tooltip=tooltip))
     return alt.layer(*layers, height=HEIGHT).resolve_scale(y="independent")
 
 

@@ -190,13 +190,17 @@ def test_a_click_on_a_reason_part_a_compared_point_or_a_refund_time_lists_its_or
         week_wrong = weeks.filter((pl.col("period") == date(2026, 1, 12)) & (pl.col("reason") == "wrong_item"))
         days = report.volume_over_time(con, dataset, compared, period="day").frame
         day_cancelled = days.filter(pl.col("period") == date(2026, 1, 12))["cancelled_orders"][0]
+        # The selection's own day with the most cancelled orders (a compared day is drawn on each day).
+        own_day = report.volume_over_time(con, dataset, selection, period="day").frame.sort(
+            "cancelled_orders", "period", descending=[True, False]).row(0, named=True)
+        own_cancelled = own_day["cancelled_orders"]
         latency = report.refund_latency(con, dataset, by="payment_method").frame
         card_refunds = latency.filter(pl.col("payment_method") == "card")["refunds"][0]
         over = report.refund_share_over(con, dataset, threshold_days=3, by="payment_method").frame
         wallet_over = over.filter(pl.col("payment_method") == "wallet")["over_threshold"][0]
     finally:
         con.close()
-    assert stage_wrong and week_wrong["requests"][0] and day_cancelled and card_refunds and wallet_over
+    assert stage_wrong and week_wrong["requests"][0] and day_cancelled and own_cancelled and card_refunds and wallet_over
     query = f"dataset={dataset}&from=2026-02-02&to=2026-03-01"
 
     with bs.app_server(path, tmp_path / "app.log") as server, bs.chromium() as browser:
@@ -235,6 +239,14 @@ def test_a_click_on_a_reason_part_a_compared_point_or_a_refund_time_lists_its_or
         _click_mark(page, 3, "what: Cancelled orders; range: Compared: 2026-01-05 to 2026-02-01; Compared day: Jan 12, 2026;")
         assert "from=2026-01-12" in page.url and "to=2026-01-12" in page.url and "g.of=cancelled" in page.url
         _check_list(browser, page, day_cancelled, "compared-day-point")
+        # This selection's rate point on that same day: its own cancelled orders (the compared lines are drawn
+        # under the rate, so where a compared point meets it the click is still this selection's).
+        page.goto(f"{server.url}/?{query}")
+        bs.wait_ready(page, timeout=90_000)
+        _click_mark(page, 3, f"what: Cancellation rate; Day: {own_day['period']:%b %d, %Y};")
+        assert f"from={own_day['period']}" in page.url and f"to={own_day['period']}" in page.url
+        assert "g.of=cancelled" in page.url
+        _check_list(browser, page, own_cancelled, "own-day-point-compared-on")
 
         # Refunds: a payment method's median mark on its curve; a bar of the share over 3 business days.
         page.goto(f"{server.url}/Refunds?dataset={dataset}&threshold=3")

@@ -223,10 +223,16 @@ def test_a_compared_range_is_drawn_on_the_orders_axis_and_one_period_shows():
         frame, compared = weeks(date(2026, 3, 2), n), weeks(date(2026, 3, 2) - timedelta(weeks=n), n)
         spec = _draws(charts.volume_compared_chart(frame, compared, "week", frame["period"].max() + timedelta(days=6),
                                                    7 * n, "This selection", "Compared"))
-        # Two axes: the orders right, the rate left (its one layer: one scale); the compared lines over the
-        # rate, so that a click reaches them, on a scale of the orders' own domain, with no axis of their own.
-        assert spec["resolve"]["scale"]["y"] == "independent" and len(spec["layer"]) == 3
-        orders, rates, lines = spec["layer"]
+        # Two axes: the orders right, the rate left (its one layer: one scale); the compared lines on a scale
+        # of the orders' own domain, with no axis of their own, over the rate's line; the rate's points last,
+        # on the rate's scale: where a compared point meets this selection's rate point, a click takes this
+        # selection's.
+        assert spec["resolve"]["scale"]["y"] == "independent" and len(spec["layer"]) == 4
+        orders, rates, lines, points = spec["layer"]
+        assert points["mark"]["type"] == "point" and points["encoding"]["y"]["axis"] is None
+        assert points["encoding"]["y"]["scale"] == rates["layer"][0]["encoding"]["y"]["scale"] == {
+            "domain": [0, frame["cancellation_rate"].max()]}
+        assert all(not layer["mark"].get("point") for layer in rates["layer"])
         assert [layer["encoding"]["y"]["field"] for layer in (orders, lines)] == ["orders", "count"]
         assert orders["encoding"]["y"]["axis"]["orient"] == "right" and lines["encoding"]["y"]["axis"] is None
         top = max(frame["orders"].max(), compared["orders"].max())
