@@ -402,3 +402,35 @@ def test_wait_tiles_say_days(demo):
         number, unit = tile.value.split(" ")
         assert unit == "days" and float(number) > 0, tile.value
     assert not any(m.value.endswith("days") for m in at.metric if m not in waits)
+
+
+def test_a_change_too_small_to_show_is_no_change(demo):
+    """A change that rounds to nothing ('-0.0 days', '-0') is shown as '0', neutral, with no arrow (as the
+    Overview's tiles do); a change that shows stays as it is."""
+    import copy
+
+    from streamlit.testing.v1 import AppTest
+
+    def tiles():
+        import streamlit as st
+
+        from ui import whatif_results
+
+        whatif_results.result_tiles(st.session_state["result"], "USD ")
+
+    con = db.connect(demo[0], read_only=True)
+    try:
+        result = simulate.simulate(simulate.prepare_dataset(con, demo[1]), policy=Policy(), replicates=2, seed=0)
+    finally:
+        con.close()
+    result = copy.deepcopy(result)
+    tiny = {"refund_wait_p90_business_days": -0.01, "cancelled_orders": -0.3, "refund_wait_p50_business_days": 0.26}
+    for name, value in tiny.items():
+        wt.get(result["delta"], name)["value"] = value
+    at = AppTest.from_function(tiles)
+    at.session_state["result"] = result
+    at.run()
+    shown = {m.label: (m.proto.delta,) for m in at.metric}
+    for name in ("refund_wait_p90_business_days", "cancelled_orders"):
+        assert shown[wt.short_label(name)][0] == "0", shown   # not "-0.0 days", "-0"
+    assert shown[wt.short_label("refund_wait_p50_business_days")][0] == "+0.3 days", shown

@@ -58,6 +58,12 @@ def exactly(exact: str | None) -> str:
     return "" if exact is None else f"\n\nExactly {md(exact)}."
 
 
+def shows_no_change(text: str) -> bool:
+    """A change that shows as zero ("+0", "-0.0 days", "+0.0 pp") is no change: a tile shows it as "0",
+    neutral, with no arrow."""
+    return not any(c.isdigit() and c != "0" for c in text)
+
+
 def fmt_change(change: float, pattern: str, whole: bool = False) -> str:
     """A change between periods, or between a baseline and a scenario; shares change in percentage points.
     `whole`: the tile writes its value without cents (tile_text rounded it), so the change has none either:
@@ -123,8 +129,7 @@ def headline_tiles(heads: list[Headline], period: str, per_row: int = 3,
                               f"at least {MIN_ORDERS} orders on each side.")
             value, exact = tile_text(h.value, h.fmt)
             change = None if h.change is None else fmt_change(h.change, h.fmt, whole=exact is not None)
-            # A change that shows as zero ("+0", "+0.0 pp") is no change: neutral, with no arrow.
-            unchanged = change is not None and not any(c.isdigit() and c != "0" for c in change)
+            unchanged = change is not None and shows_no_change(change)
             st.metric(
                 h.label,
                 value,

@@ -26,14 +26,15 @@ def result_tiles(result: dict, currency: str = "") -> None:
         delta = wt.get(result["delta"], name) or {}
         spread = wt.fmt_interval(delta, name, signed=True)
         change = delta.get("value")
-        # No change is no news: no arrow, no colour.
-        unchanged = change is not None and change == 0
         # As the Overview's tile writes it: "7.0 days"; an amount in the currency, no cents from a thousand up
         # (exactly in the help), so that it fits the tile, and its change to the same precision.
         unit = fig.UNITS[wt.unit(name)]
         pattern = (currency + unit.exact if wt.unit(name) == "currency" else unit.estimate) + unit.tile_suffix
         value, exact = ("—", None) if wt.fmt_value(scen.get("value"), name) == "—" else views.tile_text(scen["value"], pattern)
-        delta_text = None if change is None else "0" if unchanged else views.fmt_change(change, pattern, exact is not None)
+        delta_text = None if change is None else views.fmt_change(change, pattern, exact is not None)
+        # No change is no news: no arrow, no colour (nor "-0.0 days" for a change too small to show).
+        unchanged = delta_text is not None and views.shows_no_change(delta_text)
+        delta_text = "0" if unchanged else delta_text
         column.metric(
             # The short label fits a tile at any common width; the full one leads its help.
             wt.short_label(name),
