@@ -418,7 +418,7 @@ def test_a_change_too_small_to_show_is_no_change(demo):
 
         whatif_results.result_tiles(st.session_state["result"], "USD ")
 
-    con = db.connect(demo[0], read_only=True)
+    con = db.connect(demo[0])
     try:
         result = simulate.simulate(simulate.prepare_dataset(con, demo[1]), policy=Policy(), replicates=2, seed=0)
     finally:
