@@ -104,6 +104,12 @@ def test_rename_and_delete(database):
     at.text_input(key="data_new_name").set_value("Renamed export")
     next(b for b in at.button if b.label == "Rename").click().run()
     assert _stored(path)[new_id].name == "Renamed export"
+    # The renamed data set stays the chosen one, under its new name, through later runs (the picker's words
+    # changed, which made it a new box whose own value was lost: the demo was shown instead).
+    for _ in range(2):
+        at.run()
+        assert at.query_params["dataset"] == new_id and at.sidebar.selectbox(key="dataset_pick").value == new_id
+    assert _picker(at)[-1] == "Renamed export"
     at.button(key="data_delete").click().run()
     assert s.problems(at) == []
     assert new_id not in _stored(path)

@@ -54,3 +54,32 @@ def test_two_sessions_import_at_once(tmp_path):
         log = server.log_text()
         assert "locked" not in log.lower(), log
         assert "Traceback" not in log, log
+
+
+def test_a_renamed_data_set_stays_chosen(tmp_path):
+    """Rename with Enter, then with the button: the page stays on the renamed data set, and the picker says
+    its new name (the picker's words changed, which made it a new box at its first option: the demo)."""
+    import app_support as s
+
+    path = tmp_path / "app.duckdb"
+    bs.make_demo_db(path, orders=2_000)
+    csv = tmp_path / "shop.csv"
+    _export(csv, seed=3, orders=300)
+    dataset = s.import_db(path, [csv], name="Valid shop")
+    with bs.app_server(path, tmp_path / "app.log") as server, bs.chromium() as browser:
+        page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+        page.goto(f"{server.url}/Data?dataset={dataset}")
+        bs.wait_ready(page)
+        box = page.get_by_label("Name", exact=True)
+        box.fill("Renamed shop")
+        box.press("Enter")
+        bs.wait_ready(page)
+        page.get_by_role("button", name="Rename").click()
+        bs.wait_ready(page)
+        assert f"dataset={dataset}" in page.url, page.url
+        sidebar = page.locator('[data-testid="stSidebar"]').inner_text()   # the whole name is said under the box
+        assert "Renamed shop · 300 orders" in sidebar and "Valid shop" not in sidebar, sidebar
+        options = _picker_options(page)
+        assert any(o.startswith("Renamed shop") for o in options) and not any(o.startswith("Valid shop") for o in options)
+        bs.screenshot(page, "renamed-data-set")
+        assert "Traceback" not in server.log_text()

@@ -11,6 +11,9 @@ from ui.database import cursor, datasets
 
 KNOWN = "known_datasets"   # session: ids this session created or opened by link, oldest first
 PICK = "dataset_pick"      # the picker's widget key
+# session: the data set chosen, by the box or by the app. The box's own value does not last: a renamed
+# data set changes the box's words, which makes it a new box, at its first option (the demo's).
+CHOSEN = "dataset_chosen"
 
 
 def remember(dataset_id: str, *, select: bool = True) -> None:
@@ -37,6 +40,11 @@ def visible_datasets() -> list[db.Dataset]:
     return demo + own
 
 
+def _chosen() -> None:
+    """The box changed: its value is the data set chosen."""
+    st.session_state[CHOSEN] = st.session_state[PICK]
+
+
 def _label(d: db.Dataset) -> str:
     return f"{d.name} · {d.orders:,} orders"
 
@@ -61,11 +69,12 @@ def dataset_picker(url_id: str | None, *, arriving: bool) -> tuple[db.Dataset | 
     ids = [d.id for d in datasets]
     wanted = state.pop("_pick_next", None)
     if wanted in ids:
-        state[PICK] = wanted
-    elif state.get(PICK) not in ids:
-        state[PICK] = ids[0]
+        state[CHOSEN] = wanted
+    elif state.get(CHOSEN) not in ids:
+        state[CHOSEN] = state.get(PICK) if state.get(PICK) in ids else ids[0]
+    state[PICK] = state[CHOSEN]
     by_id = {d.id: d for d in datasets}
-    chosen = st.selectbox("Data set", ids, key=PICK, format_func=lambda i: _label(by_id[i]),
+    chosen = st.selectbox("Data set", ids, key=PICK, format_func=lambda i: _label(by_id[i]), on_change=_chosen,
                           help="The demo data set, and the data sets you created or opened by link in this "
                                "browser tab. Others' uploads are private to them.")
     # The box shows as much of the name as its width allows; the whole name, wrapped, is said under it.
