@@ -267,7 +267,7 @@ def partial_note(frame: pl.DataFrame, period: str, last_day: date | None, select
 def _time_axis(frame: pl.DataFrame, period: str) -> alt.Axis:
     """A time axis whose labels never repeat: ticks on month starts labelled by month (with the year when
     the periods span more than one) once the series is longer than a few months or is monthly, else
-    ticks on days or weeks labelled by the day."""
+    ticks on days or on the weeks' Mondays, labelled by the day."""
     days = frame["period"].cast(pl.Date)
     if not len(days):
         return alt.Axis(labelOverlap=True)
@@ -279,8 +279,13 @@ def _time_axis(frame: pl.DataFrame, period: str) -> alt.Axis:
         months = (last.year - first.year) * 12 + last.month - first.month
         return alt.Axis(format="%b %Y" if years else "%b", labelOverlap=True,
                         tickCount={"interval": "month", "step": max(1, -(-months // 12))})
+    if period == "week":
+        # A week starts on Monday (the periods' days); Vega's week ticks fall on Sundays, a day before
+        # each point: the ticks are the weeks' own days.
+        return alt.Axis(format="%d %b %Y" if years else "%d %b", labelOverlap=True,
+                        values=[alt.DateTime(year=d.year, month=d.month, date=d.day) for d in days.unique().sort()])
     return alt.Axis(format="%d %b %Y" if years else "%d %b", labelOverlap=True,
-                    tickCount={"interval": "week" if period == "week" else "day", "step": 1})
+                    tickCount={"interval": "day", "step": 1})
 
 
 def _time_lines(data: pl.DataFrame, period: str, y: alt.Y, color: alt.Color, tooltip: list,
