@@ -44,15 +44,16 @@ def plain(code: str | None) -> str:
     return words[:1].upper() + words[1:]
 
 
-def legend_words(codes: Iterable[str] | None = None) -> str:
+def legend_words(found: Iterable[str | None] = ()) -> str:
     """A Vega labelExpr showing codes in plain words (as `plain`) on an axis or legend, while the data,
-    and so a click's selection, keeps the codes."""
-    codes = list(codes) if codes is not None else [*REASONS, *PAYMENT_METHODS, *REFUND_CHANNELS,
-                                                   *SHIPPING_METHODS, *_WORDS]
+    and so a click's selection, keeps the codes: the domain's codes and those `found` in the data (an
+    export's own reasons: the Orders page writes them in plain words, so the charts do too). Both sides
+    are JSON strings, which Vega's expressions read as written, whatever the data holds."""
+    codes = [*REASONS, *PAYMENT_METHODS, *REFUND_CHANNELS, *SHIPPING_METHODS, *_WORDS,
+             *(str(c) for c in found if c is not None)]
     expr = "datum.label"
     for code in dict.fromkeys(codes):
-        words = plain(code).replace("'", "\\'")
-        expr = f"datum.label == '{code}' ? '{words}' : " + expr
+        expr = f"datum.label == {json.dumps(code)} ? {json.dumps(plain(code))} : " + expr
     return expr
 
 
@@ -454,7 +455,7 @@ def reasons_chart(frame: pl.DataFrame, selected: str | None = None) -> alt.Chart
         alt.Chart(frame)
         .mark_bar(cursor="pointer")
         .encode(
-            y=alt.Y("reason:N", sort="-x", title=None, axis=alt.Axis(labelExpr=legend_words())),
+            y=alt.Y("reason:N", sort="-x", title=None, axis=alt.Axis(labelExpr=legend_words(frame["reason"].unique()))),
             x=alt.X("requests:Q", title="Requests", axis=count_axis(frame["requests"].max())),
             color=alt.Color("reason:N", legend=None, scale=category_scale("reason", frame["reason"])),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.3)) if selected else alt.value(1.0),
@@ -474,7 +475,7 @@ def reason_gmv_chart(frame: pl.DataFrame, selected: str | None = None) -> alt.Ch
         alt.Chart(frame)
         .mark_bar(cursor="pointer")
         .encode(
-            y=alt.Y("reason:N", sort="-x", title=None, axis=alt.Axis(labelExpr=legend_words())),
+            y=alt.Y("reason:N", sort="-x", title=None, axis=alt.Axis(labelExpr=legend_words(frame["reason"].unique()))),
             x=alt.X("share_of_cancelled_gmv:Q", title="Share of cancelled GMV", axis=alt.Axis(format="%")),
             color=alt.Color("reason:N", legend=None, scale=category_scale("reason", frame["reason"])),
             opacity=alt.condition(alt.datum.reason == selected, alt.value(1.0), alt.value(0.3)) if selected else alt.value(1.0),
@@ -504,12 +505,12 @@ def reasons_share_chart(frame: pl.DataFrame, by: str, title: str, selected: str 
         .mark_bar(cursor="pointer")
         .encode(
             y=alt.Y(f"{by}:N", title=title, sort=list(sort) if sort else "ascending",
-                      axis=alt.Axis(labelExpr=legend_words())),
+                      axis=alt.Axis(labelExpr=legend_words(data[by].unique()))),
             x=(alt.X("requests:Q", stack="normalize", title="Share of requests", axis=alt.Axis(format="%"))
                if normalize else alt.X("requests:Q", title="Requests", axis=count_axis(
                    data.group_by(by).agg(pl.col("requests").sum())["requests"].max()))),
-            color=alt.Color("reason:N", title="Reason", legend=alt.Legend(orient="top", labelExpr=legend_words()),
-                            scale=category_scale("reason", data["reason"])),
+            color=alt.Color("reason:N", title="Reason", legend=alt.Legend(orient="top",
+                            labelExpr=legend_words(data["reason"].unique())), scale=category_scale("reason", data["reason"])),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.3)) if selected else alt.value(1.0),
             tooltip=[alt.Tooltip(f"{by}:N", title=title), alt.Tooltip("reason:N"),
                      alt.Tooltip("requests:Q", format=","), alt.Tooltip("share:Q", format=".1%")],
@@ -534,8 +535,8 @@ def reasons_over_time_chart(frame: pl.DataFrame, period: str = "week", selected:
     chart = _time_lines(
         data, period,
         y=alt.Y("requests:Q", title="Requests", axis=count_axis(data["requests"].max())),
-        color=alt.Color("reason:N", title="Reason", legend=alt.Legend(orient="top", labelExpr=legend_words()),
-                        scale=category_scale("reason", frame["reason"])),
+        color=alt.Color("reason:N", title="Reason", legend=alt.Legend(orient="top",
+                        labelExpr=legend_words(frame["reason"].unique())), scale=category_scale("reason", frame["reason"])),
         tooltip=[alt.Tooltip("period:T", title=period.capitalize()), alt.Tooltip("reason:N", title="Reason"),
                  alt.Tooltip("requests:Q", format=",")],
         series="reason", cursor="pointer",
@@ -670,7 +671,7 @@ def share_over_chart(frame: pl.DataFrame, by: str, title: str, threshold: float)
         alt.Chart(data)
         .mark_bar(cursor="pointer")
         .encode(
-            y=alt.Y(f"{by}:N", title=title, axis=alt.Axis(labelExpr=legend_words())),
+            y=alt.Y(f"{by}:N", title=title, axis=alt.Axis(labelExpr=legend_words(data[by].unique()))),
             color=alt.Color(f"{by}:N", legend=None, scale=category_scale(by, data[by])),
             x=alt.X("share_over_threshold:Q", title=f"Share over {threshold:g} business days",
                     axis=alt.Axis(format="%"),
@@ -694,7 +695,7 @@ def refunds_by_chart(frame: pl.DataFrame, by: str, title: str) -> alt.Chart:
         alt.Chart(data)
         .mark_bar(cursor="pointer")
         .encode(
-            x=alt.X(f"{by}:N", title=title, sort="-y", axis=alt.Axis(labelAngle=0, labelExpr=legend_words())),
+            x=alt.X(f"{by}:N", title=title, sort="-y", axis=alt.Axis(labelAngle=0, labelExpr=legend_words(data[by].unique()))),
             y=alt.Y("refunds:Q", title="Refunds", axis=count_axis(data["refunds"].max())),
             color=alt.Color(f"{by}:N", legend=None, scale=category_scale(by, data[by])),
             tooltip=[alt.Tooltip(f"{by}:N", title=title), alt.Tooltip("refunds:Q", format=","),
@@ -966,7 +967,8 @@ def reasons_over_time_compared_chart(frame: pl.DataFrame, compared: pl.DataFrame
     long = _shifted(compared.select("period", "reason", "requests"), shift_days, compared_last, period)
     lines = _compared_lines(
         long, period=period, y=alt.Y("requests:Q", title="Requests", axis=count_axis()),
-        color=alt.Color("reason:N", title="Reason", legend=alt.Legend(orient="top", labelExpr=legend_words()),
+        color=alt.Color("reason:N", title="Reason", legend=alt.Legend(
+                            orient="top", labelExpr=legend_words(pl.concat([frame["reason"], compared["reason"]]).unique())),
                         scale=category_scale("reason", pl.concat([frame["reason"], compared["reason"]]))),
         series="reason", value="requests", selection_label=selection_label, compared_label=compared_label)
     return alt.layer(chart, lines, height=HEIGHT)

@@ -402,8 +402,26 @@ def test_codes_are_shown_in_plain_words():
     assert charts.plain("western_union") == "Western Union"
     assert charts.plain("before_payment") == "Before payment"
     spec = _draws(charts.reasons_chart(pl.DataFrame({"reason": ["wrong_item"], "requests": [2], "share": [1.0]})))
-    assert "'Wrong item'" in spec["encoding"]["y"]["axis"]["labelExpr"]
-    assert "'Western Union'" in spec["encoding"]["y"]["axis"]["labelExpr"]
+    assert '"Wrong item"' in spec["encoding"]["y"]["axis"]["labelExpr"]
+    assert '"Western Union"' in spec["encoding"]["y"]["axis"]["labelExpr"]
+
+
+def test_an_exports_own_reasons_read_in_plain_words_on_the_charts_as_in_the_orders_list():
+    """A reason the domain does not know, from an export, reads as the Orders page writes it ('Found it
+    cheaper elsewhere', not 'found_it_cheaper_elsewhere'); a quote or a backslash in it cannot break the
+    chart's expression (JSON strings, as Vega reads them)."""
+    import json
+
+    codes = ["found_it_cheaper_elsewhere", "it's \\ odd \"one\""]
+    frame = pl.DataFrame({"reason": codes, "requests": [2, 1], "share": [2 / 3, 1 / 3]})
+    for chart in (charts.reasons_chart(frame), charts.reasons_share_chart(
+            frame.with_columns(pl.lit("awaiting_shipment").alias("request_stage")), "request_stage", "Stage")):
+        spec = _draws(chart)
+        text = json.dumps(spec)
+        assert "Found it cheaper elsewhere" in text
+    expr = charts.legend_words(codes)
+    for code in codes:
+        assert f"datum.label == {json.dumps(code)} ? {json.dumps(charts.plain(code))}" in expr
 
 
 def test_a_distribution_shows_every_day_even_one_no_refund_took():
