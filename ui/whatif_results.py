@@ -42,7 +42,9 @@ def result_tiles(result: dict, currency: str = "") -> None:
             delta=delta_text,
             delta_color="off" if unchanged else "inverse" if wt.lower_is_better(name) else "normal",
             delta_arrow="off" if unchanged else "auto",
-            delta_description="vs baseline" + (" · extrapolated" if result.get("extrapolated") else ""),
+            # "vs baseline · extrapolated" was cut at 1280 px: an extrapolated tile says so alone (the notice
+            # above it and the tile's help say what against).
+            delta_description="extrapolated" if result.get("extrapolated") else "vs baseline",
             help=f"{wt.label(name)}. Scenario {wt.fmt_interval(scen, name)}; baseline {wt.fmt_interval(base, name)}; "
                  f"difference {spread}. 95% intervals." + views.exactly(exact),
             border=True,
