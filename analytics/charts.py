@@ -883,15 +883,17 @@ def frontier_chart(frame: pl.DataFrame, x_title: str, y_title: str, format_x: st
     y_err = base.mark_rule(**whisker).encode(x=x, y="b_low:Q", y2="b_high:Q")
     line = alt.Chart(frame.filter(pl.col("status") == "on the frontier").sort("a", "b")).mark_line(
         color=COLORS["scenario"], strokeWidth=2).encode(x=x, y=y, order="a:Q")
+    # One scale for the points' outline and fill: a fill on a scale of its own took Vega's palette, so
+    # "not on the frontier" was filled blue like the frontier's points.
+    statuses = alt.Scale(domain=["on the frontier", "not on the frontier", "replayed"],
+                         range=[COLORS["scenario"], "#9a9ca3", "#9ecae9"])
     points = base.mark_point(size=110, strokeWidth=2).encode(
         x=x, y=y,
-        color=alt.Color("status:N", title=None, legend=alt.Legend(orient="top"),
-                        scale=alt.Scale(domain=["on the frontier", "not on the frontier", "replayed"],
-                                        range=[COLORS["scenario"], "#9a9ca3", "#9ecae9"])),
+        color=alt.Color("status:N", title=None, legend=alt.Legend(orient="top"), scale=statuses),
         shape=alt.Shape("reach:N", title=None, legend=alt.Legend(orient="top"),
                         scale=alt.Scale(domain=["within the data", "extrapolated"], range=["circle", "triangle-up"])),
         fill=alt.condition("datum.reach == 'extrapolated'", alt.value("transparent"),
-                           alt.Color("status:N", legend=None)),
+                           alt.Color("status:N", legend=None, scale=statuses)),
         opacity=alt.condition(pick, alt.value(1.0), alt.value(0.85)),
         tooltip=[alt.Tooltip("policy:N", title="Policy"),
                  alt.Tooltip("a:Q", title=x_title, format=format_x),

@@ -500,3 +500,17 @@ def test_a_count_axis_of_a_few_orders_never_repeats_a_number():
         svg = exports.chart_to_svg(chart.properties(width=400)).decode()
         numbers = re.findall(r">(\d+)</text>", svg)
         assert numbers and len(numbers) == len(set(numbers)), numbers
+
+
+def test_the_frontiers_points_are_filled_in_their_own_colours():
+    """A point's fill is on its outline's scale: 'not on the frontier' grey, the frontier's blue (a fill on a
+    scale of its own took Vega's palette, and both read blue)."""
+    frame = pl.DataFrame({"index": [0, 1, 2], "policy": ["a", "b", "c"], "a": [1.0, 2.0, 3.0], "a_low": [0.5, 1.5, 2.5],
+                          "a_high": [1.5, 2.5, 3.5], "b": [3.0, 2.0, 2.5], "b_low": [2.5, 1.5, 2.0],
+                          "b_high": [3.5, 2.5, 3.0], "on_frontier": [True, True, False], "extrapolated": ["", "", ""],
+                          "mark": ["", "", ""]})
+    spec = _draws(charts.frontier_chart(frame, "A", "B"))
+    points = next(layer for layer in spec["layer"] if "fill" in layer.get("encoding", {}))
+    scales = [points["encoding"]["color"]["scale"], points["encoding"]["fill"].get("scale")]
+    assert scales[0] == scales[1], scales
+    assert dict(zip(scales[0]["domain"], scales[0]["range"], strict=True))["not on the frontier"] == "#9a9ca3"
