@@ -126,3 +126,27 @@ def test_a_change_is_written_to_its_tiles_precision():
     assert fmt_change(0.0123, "{:.1%}", whole=True) == "+1.2 pp"
     assert fmt_change(-0.46, "{:,.1f} days") == "-0.5 days"
     assert fmt_change(12, "{:,}") == "+12"
+
+
+def test_an_overview_tile_says_a_fall_in_money_with_a_down_arrow():
+    """The Overview's tile for cancelled GMV: a fall of 'USD -10,546' points down, in green (less lost is
+    good news); Streamlit alone read its sign from the currency code and drew an up arrow in red."""
+    from streamlit.proto.Metric_pb2 import Metric
+    from streamlit.testing.v1 import AppTest
+
+    def tiles():
+        from analytics.headline import Headline
+        from ui import views
+
+        views.headline_tiles([
+            Headline("cancelled_gmv", "Cancelled GMV", "help", "USD {:,.2f}", 33095.0, None, (1.0, 2.0), -10546.2),
+            Headline("cancelled_orders", "Cancelled orders", "help", "{:,}", 120, None, (1.0, 2.0), 7),
+        ], "week")
+
+    at = AppTest.from_function(tiles).run()
+    shown = {m.label: m.proto for m in at.metric}
+    gmv = shown["Cancelled GMV"]
+    assert gmv.delta == "USD -10,546"
+    assert (gmv.direction, gmv.color) == (Metric.MetricDirection.DOWN, Metric.MetricColor.GREEN)
+    orders = shown["Cancelled orders"]
+    assert (orders.delta, orders.direction, orders.color) == ("+7", Metric.MetricDirection.UP, Metric.MetricColor.RED)

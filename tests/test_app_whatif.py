@@ -434,3 +434,49 @@ def test_a_change_too_small_to_show_is_no_change(demo):
     for name in ("refund_wait_p90_business_days", "cancelled_orders"):
         assert shown[wt.short_label(name)][0] == "0", shown   # not "-0.0 days", "-0"
     assert shown[wt.short_label("refund_wait_p50_business_days")][0] == "+0.3 days", shown
+
+
+def test_a_fall_in_money_points_down_in_its_own_colour(demo):
+    """'USD -10,546' starts with its currency, so Streamlit read it as a rise: a fall in cancelled GMV showed an
+    up arrow in red. The arrow and colour come from the number: down and green for a fall in a figure whose
+    rise is bad news, up and red for a rise; a fall in a figure whose rise is good news is red."""
+    import copy
+
+    from streamlit.proto.Metric_pb2 import Metric
+    from streamlit.testing.v1 import AppTest
+
+    def tiles():
+        import streamlit as st
+
+        from ui import whatif_results
+
+        whatif_results.result_tiles(st.session_state["result"], "USD ")
+
+    con = db.connect(demo[0])
+    try:
+        result = simulate.simulate(simulate.prepare_dataset(con, demo[1]), policy=Policy(), replicates=2, seed=0)
+    finally:
+        con.close()
+    result = copy.deepcopy(result)
+    wt.get(result["delta"], "cancelled_gmv")["value"] = -10546.2
+    wt.get(result["delta"], "cancelled_orders")["value"] = 41
+    at = AppTest.from_function(tiles)
+    at.session_state["result"] = result
+    at.run()
+    shown = {m.label: m.proto for m in at.metric}
+    gmv = shown[wt.short_label("cancelled_gmv")]
+    assert gmv.delta.startswith("USD -10,5"), gmv.delta
+    assert (gmv.direction, gmv.color) == (Metric.MetricDirection.DOWN, Metric.MetricColor.GREEN)
+    orders = shown[wt.short_label("cancelled_orders")]
+    assert (orders.direction, orders.color) == (Metric.MetricDirection.UP, Metric.MetricColor.RED)
+
+
+def test_delta_style_reads_the_sign_from_the_number():
+    from ui.views import delta_style
+
+    assert delta_style(-5.0, "BRL -5", higher_is_worse=False) == {
+        "delta": "BRL -5", "delta_color": "red", "delta_arrow": "down"}
+    assert delta_style(5.0, "BRL +5", higher_is_worse=False)["delta_color"] == "green"
+    assert delta_style(-0.01, "-0.0 days", higher_is_worse=True) == {
+        "delta": "0", "delta_color": "off", "delta_arrow": "off"}
+    assert delta_style(None, None, higher_is_worse=True)["delta"] is None

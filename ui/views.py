@@ -64,6 +64,19 @@ def shows_no_change(text: str) -> bool:
     return not any(c.isdigit() and c != "0" for c in text)
 
 
+def delta_style(change: float | None, text: str | None, higher_is_worse: bool) -> dict:
+    """st.metric's delta, colour and arrow for a change, from its number: Streamlit reads the sign from the
+    text's first character, and 'USD -10,546' starts with the currency, so a fall showed an up arrow in the
+    colour of a rise. No change (or one too small to show) is "0", grey, with no arrow."""
+    if change is None or text is None:
+        return {"delta": None, "delta_color": "off", "delta_arrow": "off"}
+    if shows_no_change(text):
+        return {"delta": "0", "delta_color": "off", "delta_arrow": "off"}
+    fall = change < 0
+    return {"delta": text, "delta_color": "green" if fall == higher_is_worse else "red",
+            "delta_arrow": "down" if fall else "up"}
+
+
 def fmt_change(change: float, pattern: str, whole: bool = False) -> str:
     """A change between periods, or between a baseline and a scenario; shares change in percentage points.
     `whole`: the tile writes its value without cents (tile_text rounded it), so the change has none either:
@@ -129,13 +142,10 @@ def headline_tiles(heads: list[Headline], period: str, per_row: int = 3,
                               f"at least {MIN_ORDERS} orders on each side.")
             value, exact = tile_text(h.value, h.fmt)
             change = None if h.change is None else fmt_change(h.change, h.fmt, whole=exact is not None)
-            unchanged = change is not None and shows_no_change(change)
             st.metric(
                 h.label,
                 value,
-                delta=("0" if unchanged else change),
-                delta_color="off" if unchanged else "inverse" if h.higher_is_worse else "normal",
-                delta_arrow="off" if unchanged else "auto",
+                **delta_style(h.change, change, h.higher_is_worse),
                 delta_description=f"vs {h.window.short}" if h.change is not None and h.window else None,
                 help=help_text + exactly(exact),
                 border=True,

@@ -32,16 +32,11 @@ def result_tiles(result: dict, currency: str = "") -> None:
         pattern = (currency + unit.exact if wt.unit(name) == "currency" else unit.estimate) + unit.tile_suffix
         value, exact = ("—", None) if wt.fmt_value(scen.get("value"), name) == "—" else views.tile_text(scen["value"], pattern)
         delta_text = None if change is None else views.fmt_change(change, pattern, exact is not None)
-        # No change is no news: no arrow, no colour (nor "-0.0 days" for a change too small to show).
-        unchanged = delta_text is not None and views.shows_no_change(delta_text)
-        delta_text = "0" if unchanged else delta_text
         column.metric(
             # The short label fits a tile at any common width; the full one leads its help.
             wt.short_label(name),
             value,
-            delta=delta_text,
-            delta_color="off" if unchanged else "inverse" if wt.lower_is_better(name) else "normal",
-            delta_arrow="off" if unchanged else "auto",
+            **views.delta_style(change, delta_text, wt.lower_is_better(name)),
             # "vs baseline · extrapolated" was cut at 1280 px: an extrapolated tile says so alone (the notice
             # above it and the tile's help say what against).
             delta_description="extrapolated" if result.get("extrapolated") else "vs baseline",
