@@ -20,7 +20,7 @@ with ui.page("overview", "Overview") as ctx:
     bounds = filter_options(dataset.id).bounds.get(ctx.filters.anchor, (None, None))
     heads, period = cached.headlines(dataset.id, ctx.filters, bounds, ctx.comparison)
     win = compare.window(ctx.comparison, ctx.filters, bounds)
-    views.headline_tiles(heads, period, below=drill.tile_links(dataset.id, ctx.filters, heads))
+    views.headline_tiles(heads, below=drill.tile_links(dataset.id, ctx.filters, heads))
 
     if len(cached.currencies(dataset.id)) > 1:
         st.subheader("Money by currency")
@@ -66,20 +66,18 @@ with ui.page("overview", "Overview") as ctx:
             drill.outcome_links(dataset.id, ctx.filters)
     with right:
         views.subheader_over_chart(f"Cancellation rate by {period}, with orders")
-        # The selection's last day: periods after it are not drawn, a partial last one is dashed.
-        last_day = page_tables.last_day(ctx.filters, bounds[1])
+        # The selection's first and last days: periods after it are not drawn, a partial first or last one is dashed.
+        days = page_tables.chart_days(ctx.filters, bounds)
         volume = cached.table(report.volume_over_time, dataset.id, ctx.filters, period=period)
         compared = cached.compared_table(report.volume_over_time, dataset.id, ctx.filters, win, period=period)
         picked = views.table_result(
             volume, name="volume-over-time", key="ov_volume", on_select="rerun", table_box=tables_below,
-            chart=partial(charts.volume_chart, period=period, last_day=last_day) if compared is None else
-            partial(charts.volume_compared_chart, compared=compared.frame, period=period,
-                    last_day=last_day, shift_days=win.shift_days, selection_label=win.legend[0],
-                    compared_label=win.legend[1], compared_last=win.compared_days[1]))
+            chart=partial(charts.volume_chart, period=period, **days) if compared is None else
+            partial(charts.volume_compared_chart, compared=compared.frame, period=period, **days,
+                    **page_tables.compared_keywords(win)))
         drill.follow_mark(picked, "volume", dataset.id, ctx.filters, period=period,
                           compared=win.compared_filters(ctx.filters) if compared is not None else None)
-        note = (charts.partial_note(volume.frame, period, last_day,
-                                     page_tables.selection_ends_first(ctx.filters, bounds[1]))
+        note = (charts.partial_note(volume.frame, period, **page_tables.note_days(ctx.filters, bounds))
                 if volume.available else None)
         if note:
             st.caption(note)

@@ -240,29 +240,42 @@ def stages_chart(frame: pl.DataFrame) -> alt.Chart:
 _PERIOD_STEP = {"day": "1d", "week": "1w", "month": "1mo"}
 
 
-def complete_periods(frame: pl.DataFrame, period: str, last_day: date | None) -> pl.DataFrame:
+def complete_periods(frame: pl.DataFrame, period: str, last_day: date | None,
+                     first_day: date | None = None) -> pl.DataFrame:
     """`frame` (one row per period start, maybe per group too) without the periods that start after
     `last_day` (the data's last day: such a period is empty, not a collapse), with a `partial` column:
-    true for the period that holds `last_day` but does not end on it (its count is short, not falling)."""
-    if last_day is None or frame.is_empty():
-        return frame.with_columns(pl.lit(False).alias("partial"))
+    true for the period that holds `last_day` but does not end on it, and for the one that holds
+    `first_day` (the selection's first day) but does not start on it (their counts are short, not falling)."""
     start = pl.col("period").cast(pl.Date)
+    short_start = (start < first_day) if first_day is not None else pl.lit(False)
+    if last_day is None or frame.is_empty():
+        return frame.with_columns(short_start.alias("partial"))
     end = start.dt.offset_by(_PERIOD_STEP.get(period, "1w"))  # the day after the period's last day
     return (frame.filter(start <= last_day)
-            .with_columns((end > last_day + timedelta(days=1)).alias("partial")))
+            .with_columns(((end > last_day + timedelta(days=1)) | short_start).alias("partial")))
 
 
-def partial_note(frame: pl.DataFrame, period: str, last_day: date | None, selection_ends: bool = False) -> str | None:
-    """A caption for the partial last period complete_periods marked, or None. `selection_ends`: `last_day`
-    is where the filters end the selection, before the data's own last day."""
+def partial_note(frame: pl.DataFrame, period: str, last_day: date | None, selection_ends: bool = False,
+                 first_day: date | None = None, selection_starts: bool = False) -> str | None:
+    """A caption for the partial first or last period complete_periods marked, or None. `selection_ends`:
+    `last_day` is where the filters end the selection, before the data's own last day; `selection_starts`:
+    `first_day` is where they start it, after the data's first day."""
     if last_day is None or frame.is_empty():
         return None
-    marked = complete_periods(frame, period, last_day)
+    marked = complete_periods(frame, period, last_day, first_day).sort("period")
     if not marked["partial"].any():
         return None
-    what = "selection" if selection_ends else "data"
-    return (f"The {what} ends on {last_day:%Y-%m-%d}: the last {period} is partial, drawn dashed "
-            f"(its count is short because the {what} stops, not because activity fell).")
+    out = []
+    first = marked["period"].cast(pl.Date).min()
+    if first_day is not None and first < first_day:
+        what = "selection" if selection_starts else "data"
+        out.append(f"The {what} starts on {first_day:%Y-%m-%d}: the first {period} is partial, drawn dashed "
+                   f"(its count is short because the {what} starts within it, not because activity was low).")
+    if complete_periods(frame, period, last_day)["partial"].any():   # without first_day: its last period
+        what = "selection" if selection_ends else "data"
+        out.append(f"The {what} ends on {last_day:%Y-%m-%d}: the last {period} is partial, drawn dashed "
+                   f"(its count is short because the {what} stops, not because activity fell).")
+    return " ".join(out) or None
 
 
 def _time_axis(frame: pl.DataFrame, period: str) -> alt.Axis:
@@ -291,39 +304,50 @@ def _time_axis(frame: pl.DataFrame, period: str) -> alt.Axis:
 
 def _time_lines(data: pl.DataFrame, period: str, y: alt.Y, color: alt.Color, tooltip: list,
                 series: str, point: bool = True, **marks) -> alt.Chart | alt.LayerChart:
-    """Lines over time, solid across complete periods and dashed into a partial last one (`partial`); with
-    `point`, a point on each period."""
+    """Lines over time, solid across complete periods and dashed into a partial first or last one
+    (`partial`); with `point`, a point on each period."""
     x = alt.X("period:T", title=f"{period.capitalize()} starting", axis=_time_axis(data, period))
-    partial_starts = data.filter(pl.col("partial"))["period"].unique().to_list()
     complete = data.filter(~pl.col("partial"))
     base = alt.Chart(complete).mark_line(point=point, **marks).encode(x=x, y=y, color=color, tooltip=tooltip)
-    if not partial_starts:
+    if not data["partial"].any():
         return base
-    # The dashed piece: each series' last complete period joined to its partial one.
-    last_complete = complete.group_by(series).agg(pl.all().sort_by("period").last())
-    tail = pl.concat([last_complete.select(data.columns), data.filter(pl.col("partial"))], how="vertical_relaxed")
-    dashed = alt.Chart(tail).mark_line(point=point, strokeDash=[4, 4], **marks).encode(
-        x=x, y=y, color=color, tooltip=tooltip)
+    # The dashed pieces: each series' first complete period joined to a partial one before it, its last
+    # complete period to a partial one after it (`piece` keeps the two apart); a series with no complete
+    # period, its partial ones joined.
+    ends = complete.group_by(series).agg(pl.col("period").min().alias("_first"), pl.col("period").max().alias("_last"))
+    marked = data.join(ends, on=series, how="left")
+    head = marked.filter((pl.col("period") <= pl.col("_first")) & (pl.col("partial") | (pl.col("period") == pl.col("_first"))))
+    tail = marked.filter(pl.col("_last").is_null() | ((pl.col("period") >= pl.col("_last")) &
+                                                      (pl.col("partial") | (pl.col("period") == pl.col("_last")))))
+    pieces = pl.concat([
+        head.filter(pl.col("partial").any().over(series)).with_columns(pl.lit("first").alias("piece")),
+        tail.filter(pl.col("partial").any().over(series)).with_columns(pl.lit("last").alias("piece")),
+    ]).drop("_first", "_last")
+    dashed = alt.Chart(pieces).mark_line(point=point, strokeDash=[4, 4], **marks).encode(
+        x=x, y=y, color=color, tooltip=tooltip, detail=alt.Detail("piece:N"))
     return alt.layer(base, dashed)
 
 
-def volume_chart(frame: pl.DataFrame, period: str = "week", last_day: date | None = None) -> alt.LayerChart | alt.Chart:
+def volume_chart(frame: pl.DataFrame, period: str = "week", last_day: date | None = None,
+                 first_day: date | None = None) -> alt.LayerChart | alt.Chart:
     """Cancellations over time as a rate, with the volume beside it. frame: one row per period with
     orders, cancelled_orders and cancellation_rate (pipelines.volume_over_time). The cancellation rate is
     a line on the left axis; the orders, a shaded area on the right axis, so a rate read off a thin week
-    is seen to be one. Periods after `last_day` (the data's last day) are left out; a partial last period
+    is seen to be one. Periods after `last_day` (the data's last day) are left out; a partial first period
+    (the selection starts on `first_day`, within it) or last period
     is dashed."""
-    return _volume(frame, period, last_day)
+    return _volume(frame, period, last_day, first_day=first_day)
 
 
 def _volume(frame: pl.DataFrame, period: str, last_day: date | None, compared: pl.DataFrame | None = None,
-            labels: tuple[str, str] = ("", "")) -> alt.LayerChart | alt.Chart:
-    """volume_chart; with `compared` (a compared range's counts per `what`, moved onto the selection's days by
-    `_shifted`, `labels` naming the two ranges), those counts as dashed lines on the orders' axis.
+            labels: tuple[str, str] = ("", ""), first_day: date | None = None) -> alt.LayerChart | alt.Chart:
+    """volume_chart; with `compared` (the compared range's orders and cancellation rate per period, moved onto
+    the selection's days by `_shifted`, `labels` naming the two ranges), its rate dashed on the rate's axis
+    and its orders dashed on the orders' axis: the two ranges' rates read side by side.
 
     Each layer of a chart whose y scales are independent has its own scale: the rate's solid and dashed
-    pieces are one layer, so one scale; the compared lines are a layer of their own, on a scale made the
-    orders' own (the same domain) with no axis. A click takes the mark on top, so with compared lines the
+    pieces are one layer, so one scale; each compared line is a layer of its own, on a scale made the
+    rate's or the orders' own (the same domain) with no axis. A click takes the mark on top, so with compared lines the
     rate's points are a layer of their own, drawn last, on a scale made the rate lines' own: where a
     compared point meets one of this selection's rate points, the click is this selection's (it listed the
     compared week's orders), and the compared points are drawn over the rate's line, which would hide them
@@ -331,7 +355,7 @@ def _volume(frame: pl.DataFrame, period: str, last_day: date | None, compared: p
     if frame.is_empty():
         return _empty("No orders in this selection")
     data = complete_periods(frame.select("period", "orders", "cancelled_orders", "cancellation_rate"), period,
-                            last_day).with_columns(pl.col("period").cast(pl.Date).cast(pl.Utf8).alias("period_key"))
+                            last_day, first_day).with_columns(pl.col("period").cast(pl.Date).cast(pl.Utf8).alias("period_key"))
     if data.is_empty():
         return _empty("No orders in this selection")
     names = ["Cancellation rate", "Orders"]
@@ -343,13 +367,14 @@ def _volume(frame: pl.DataFrame, period: str, last_day: date | None, compared: p
     # An area needs two periods to show: a single period's orders are a bar.
     orders = alt.Chart(data.with_columns(pl.lit("Orders").alias("what")))
     counts = alt.Undefined if compared is None else alt.Scale(
-        domain=[0, max(data["orders"].max() or 0, compared["count"].max() or 0, 1)])
+        domain=[0, max(data["orders"].max() or 0, compared["orders"].max() or 0, 1)])
     orders = (orders.mark_area(opacity=0.7) if data.height > 1 else orders.mark_bar(opacity=0.7, size=48)).encode(
         x=alt.X("period:T", title=f"{period.capitalize()} starting", axis=_time_axis(data, period)),
         y=alt.Y("orders:Q", title="Orders", axis=ORDERS_AXIS, scale=counts),
         color=color, tooltip=tooltip)
     rated = data.with_columns(pl.lit("Cancellation rate").alias("what"))
-    rate_scale = alt.Undefined if compared is None else alt.Scale(domain=[0, max(data["cancellation_rate"].max() or 0, 0.01)])
+    rate_scale = alt.Undefined if compared is None else alt.Scale(
+        domain=[0, max(data["cancellation_rate"].max() or 0, compared["cancellation_rate"].max() or 0, 0.01)])
     rate = _time_lines(
         rated, period, y=alt.Y("cancellation_rate:Q", title="Cancellation rate", axis=alt.Axis(format="%"), scale=rate_scale),
         color=color, tooltip=tooltip, series="what", point=compared is None, strokeWidth=2.5, cursor="pointer")
@@ -359,16 +384,20 @@ def _volume(frame: pl.DataFrame, period: str, last_day: date | None, compared: p
     rates[0] = rates[0].add_params(drill_selection("period_key", "what", "compared_key"))
     layers = [orders, alt.layer(*rates)]
     if compared is not None:
-        names = ["Orders", "Cancelled orders"]
+        # The compared orders in a darker blue than the area they cross (a line of its pale blue would not show).
         layers.append(_compared_lines(
-            compared, period=period, y=alt.Y("count:Q", title="Orders", axis=None, scale=counts),
-            color=alt.Color("what:N", title=None, legend=alt.Legend(orient="top"),
-                            scale=alt.Scale(domain=names, range=[COLORS["reached"], COLORS["left"]])),
-            series="what", value="count", selection_label=labels[0], compared_label=labels[1]))
+            compared.with_columns(pl.lit("Orders").alias("what")), period=period,
+            y=alt.Y("orders:Q", title="Orders", axis=None, scale=counts), color=alt.value(COLORS["reached"]),
+            series="what", value="orders", selection_label=labels[0], compared_label=labels[1]))
+        layers.append(_compared_lines(
+            compared.with_columns(pl.lit("Cancellation rate").alias("what")), period=period,
+            y=alt.Y("cancellation_rate:Q", title="Cancellation rate", axis=None, scale=rate_scale), color=color,
+            series="what", value="cancellation_rate", fmt=".1%", selection_label=labels[0], compared_label=labels[1]))
         layers.append(alt.Chart(rated).mark_point(filled=True, opacity=1, cursor="pointer").encode(
-            x=alt.X("period:T", axis=None), y=alt.Y("cancellation_rate:Q", axis=None, scale=rate_scale),
+            x=alt.X("period:T"), y=alt.Y("cancellation_rate:Q", axis=None, scale=rate_scale),
             color=color, tooltip=tooltip))
-    return alt.layer(*layers, height=HEIGHT).resolve_scale(y="independent")
+    height = HEIGHT if compared is None else HEIGHT + COMPARED_LEGEND_HEIGHT
+    return alt.layer(*layers, height=height).resolve_scale(y="independent")
 
 
 NO_STAGE = "No request or cancellation"
@@ -522,12 +551,12 @@ def reasons_share_chart(frame: pl.DataFrame, by: str, title: str, selected: str 
 
 
 def reasons_over_time_chart(frame: pl.DataFrame, period: str = "week", selected: str | None = None,
-                            last_day: date | None = None) -> alt.Chart | alt.LayerChart:
+                            last_day: date | None = None, first_day: date | None = None) -> alt.Chart | alt.LayerChart:
     """Requests by reason over time. frame: one row per (period, reason) with requests. Periods after
-    `last_day` (the data's last day) are left out; a partial last period is dashed."""
+    `last_day` (the data's last day) are left out; a partial first (from `first_day`) or last period is dashed."""
     if frame.is_empty():
         return _empty("No cancellation requests with a date in this selection")
-    data = complete_periods(frame, period, last_day).with_columns(
+    data = complete_periods(frame, period, last_day, first_day).with_columns(
         pl.col("period").cast(pl.Date).cast(pl.Utf8).alias("period_key"))
     if data.is_empty():
         return _empty("No cancellation requests with a date in this selection")
@@ -917,14 +946,19 @@ def frontier_chart(frame: pl.DataFrame, x_title: str, y_title: str, format_x: st
 # the days between the two ranges' first days (analytics.compare.Window.shift_days), so day 1 sits on day 1.
 
 COMPARED_DASH = [6, 3]
+# A compared chart is this much taller: Streamlit fits the whole chart, legends included, in its height,
+# and the legend of the two ranges under the axis took the room from the plot (90 px of 280 were left).
+COMPARED_LEGEND_HEIGHT = 70
 
 
-def _shifted(frame: pl.DataFrame, days: int, compared_last: date | None, period: str) -> pl.DataFrame:
-    """A compared frame's periods up to `compared_last` (the last day compared), moved forward by `days`
-    onto the selection's; `compared_period` keeps the compared period's own first day."""
-    if compared_last is not None:
-        # A compared period that runs past the last day compared is short, not falling: left out.
-        frame = complete_periods(frame, period, compared_last).filter(~pl.col("partial")).drop("partial")
+def _shifted(frame: pl.DataFrame, days: int, compared_days: tuple[date, date] | None, period: str) -> pl.DataFrame:
+    """A compared frame's whole periods within `compared_days` (the first and last days compared), moved
+    forward by `days` onto the selection's; `compared_period` keeps the compared period's own first day."""
+    if compared_days is not None:
+        # A compared period that starts before the first day compared or runs past the last is short, not
+        # falling: left out.
+        frame = (complete_periods(frame, period, compared_days[1], compared_days[0])
+                 .filter(~pl.col("partial")).drop("partial"))
     dtype = frame.schema["period"]
     return frame.with_columns(
         pl.col("period").alias("compared_period"),
@@ -933,7 +967,7 @@ def _shifted(frame: pl.DataFrame, days: int, compared_last: date | None, period:
 
 
 def _compared_lines(compared: pl.DataFrame, *, period: str, y: alt.Y, color: alt.Color, series: str, value: str,
-                    selection_label: str, compared_label: str) -> alt.Chart:
+                    selection_label: str, compared_label: str, fmt: str = ",") -> alt.Chart:
     """`compared` (lines over time of `value` per `series`, already moved onto the selection's days by
     `_shifted`) drawn dashed; a legend says which range each line style is."""
     data = compared.with_columns(pl.lit(compared_label).alias("range"))
@@ -942,35 +976,35 @@ def _compared_lines(compared: pl.DataFrame, *, period: str, y: alt.Y, color: alt
     return alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=12, cursor="pointer"), opacity=0.65).encode(
         x=alt.X("period:T"), y=y, color=color, strokeDash=dash,
         tooltip=[alt.Tooltip("compared_period:T", title=f"Compared {period}"), alt.Tooltip(f"{series}:N", title=" "),
-                 alt.Tooltip(f"{value}:Q", format=","), alt.Tooltip("range:N", title="Range")])
+                 alt.Tooltip(f"{value}:Q", title=plain(value), format=fmt), alt.Tooltip("range:N", title="Range")])
 
 
 def volume_compared_chart(frame: pl.DataFrame, compared: pl.DataFrame | None, period: str, last_day: date | None,
                           shift_days: int, selection_label: str, compared_label: str,
-                          compared_last: date | None = None):
-    """volume_chart with the compared range's orders and cancelled orders dashed beside, on the orders' axis
-    (compared: the same table, pipelines.volume_over_time, on the compared days, which end on `compared_last`)."""
+                          compared_days: tuple[date, date] | None = None, first_day: date | None = None):
+    """volume_chart with the compared range's cancellation rate and orders dashed beside, each on its own axis
+    (compared: the same table, pipelines.volume_over_time, on `compared_days`, the first and last days compared)."""
     if compared is None or compared.is_empty() or frame.is_empty():
-        return volume_chart(frame, period, last_day)
-    names = {"orders": "Orders", "cancelled_orders": "Cancelled orders"}
-    long = (_shifted(compared.select("period", *names), shift_days, compared_last, period)
-            .unpivot(index=["period", "compared_period", "compared_key"], variable_name="what", value_name="count")
-            .with_columns(pl.col("what").replace_strict(names)))
-    return _volume(frame, period, last_day, long, (selection_label, compared_label))
+        return volume_chart(frame, period, last_day, first_day)
+    shifted = _shifted(compared.select("period", "orders", "cancelled_orders", "cancellation_rate"), shift_days,
+                       compared_days, period)
+    return _volume(frame, period, last_day, shifted, (selection_label, compared_label), first_day)
 
 
 def reasons_over_time_compared_chart(frame: pl.DataFrame, compared: pl.DataFrame | None, period: str,
                                      selected: str | None, last_day: date | None, shift_days: int,
-                                     selection_label: str, compared_label: str, compared_last: date | None = None):
+                                     selection_label: str, compared_label: str,
+                                     compared_days: tuple[date, date] | None = None, first_day: date | None = None):
     """reasons_over_time_chart with the compared range's requests by reason dashed beside."""
-    chart = reasons_over_time_chart(frame, period, selected, last_day)
+    chart = reasons_over_time_chart(frame, period, selected, last_day, first_day)
     if compared is None or compared.is_empty() or frame.is_empty():
         return chart
-    long = _shifted(compared.select("period", "reason", "requests"), shift_days, compared_last, period)
+    long = _shifted(compared.select("period", "reason", "requests"), shift_days, compared_days, period)
     lines = _compared_lines(
         long, period=period, y=alt.Y("requests:Q", title="Requests", axis=count_axis()),
         color=alt.Color("reason:N", title="Reason", legend=alt.Legend(
                             orient="top", labelExpr=legend_words(pl.concat([frame["reason"], compared["reason"]]).unique())),
                         scale=category_scale("reason", pl.concat([frame["reason"], compared["reason"]]))),
         series="reason", value="requests", selection_label=selection_label, compared_label=compared_label)
-    return alt.layer(chart, lines, height=HEIGHT)
+    height = HEIGHT + COMPARED_LEGEND_HEIGHT
+    return alt.layer(chart.properties(height=height), lines, height=height)

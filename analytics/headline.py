@@ -132,15 +132,16 @@ def _orders(n: int) -> str:
 
 def compute(con: duckdb.DuckDBPyConnection, dataset_id: str, filters: Filters,
             bounds: tuple[date | None, date | None],
-            comparison: Comparison = PREVIOUS, *, scalars=None) -> tuple[list[Headline], str]:
-    """The headline numbers of a data set under filters, with their per-period series and their change
-    against `comparison`; and the period used. bounds: the data set's first and last day for the filters'
+            comparison: Comparison = PREVIOUS, *, scalars=None,
+            tiles: tuple[str, ...] = HEADLINE) -> tuple[list[Headline], str]:
+    """The headline numbers of a data set under filters (`tiles`: the figures' names, the Overview's by
+    default), with their per-period series and their change against `comparison`; and the period used. bounds: the data set's first and last day for the filters'
     anchor. `scalars(filters, names)`: where the numbers are computed instead of `con`'s orders (an
     external source on Spark: external.scalars), with no per-period series."""
     dataset = resolve(con, dataset_id)   # looked up once, not by each call below
     unavailable = report.unavailable(con, dataset)
     codes = report.currencies(con, dataset)
-    names = tuple(n for n in HEADLINE if n not in unavailable)
+    names = tuple(n for n in tiles if n not in unavailable)
     time_col = pipelines.ANCHOR_COLUMNS[filters.anchor]
     first = filters.start or bounds[0]
     last = filters.end or bounds[1]
@@ -174,7 +175,7 @@ def compute(con: duckdb.DuckDBPyConnection, dataset_id: str, filters: Filters,
         note = _counts_note(counts, win) or win.note
     show = counts is not None and min(counts) >= MIN_ORDERS
     out = []
-    for name in HEADLINE:
+    for name in tiles:
         metric = metrics.get(name)
         fmt = report.money_format(codes, metric.fmt) if metric.unit == "currency" else metric.fmt
         fmt += figures.UNITS[metric.unit].tile_suffix

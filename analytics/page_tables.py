@@ -11,7 +11,7 @@ from datetime import date
 
 import polars as pl
 
-from analytics import drill, metrics, pipelines, report
+from analytics import drill, pipelines, report
 from analytics.charts import latency_ecdf, plain
 from analytics.filters import Filters
 
@@ -85,15 +85,6 @@ def nothing_over_threshold(over: pl.DataFrame) -> bool:
     return over.height > 0 and not over["over_threshold"].fill_null(0).sum()
 
 
-def tile_format(name: str, currencies: list[str]) -> str:
-    """How a registry scalar's tile writes its value: an amount with the data set's currency, a time with
-    its unit ('5.0 days': the page says that times are business days; 'business days' in a tile's
-    large type does not fit a third of a 1280 px page)."""
-    metric = metrics.get(name)
-    return {"currency": report.money_format(currencies, metric.fmt),
-            "business days": f"{metric.fmt} days"}.get(metric.unit, metric.fmt)
-
-
 # --- Sellers --------------------------------------------------------------------------------------------
 
 def search_sellers(sellers: pl.DataFrame, query: str) -> pl.DataFrame:
@@ -151,6 +142,36 @@ def last_day(filters: Filters, data_end: date | None) -> date | None:
     (periods after it are not drawn; a partial last one is dashed)."""
     days = [d for d in (data_end, filters.end) if d]
     return min(days) if days else None
+
+
+def chart_days(filters: Filters, bounds: tuple[date | None, date | None]) -> dict:
+    """The over-time charts' first and last days of the selection (`bounds`: the data set's first and last
+    days), as their keywords."""
+    return {"first_day": first_day(filters, bounds[0]), "last_day": last_day(filters, bounds[1])}
+
+
+def note_days(filters: Filters, bounds: tuple[date | None, date | None]) -> dict:
+    """charts.partial_note's keywords: chart_days, and whether the filters set them (not the data)."""
+    return {**chart_days(filters, bounds), "selection_starts": selection_starts_late(filters, bounds[0]),
+            "selection_ends": selection_ends_first(filters, bounds[1])}
+
+
+def compared_keywords(win) -> dict:
+    """A compared chart's keywords from the comparison's window (analytics.compare.Window)."""
+    return {"shift_days": win.shift_days, "selection_label": win.legend[0], "compared_label": win.legend[1],
+            "compared_days": win.compared_days}
+
+
+def first_day(filters: Filters, data_start: date | None) -> date | None:
+    """The selection's first day: the filters' start or the data set's first day, whichever comes last (a
+    first period that starts before it is partial, dashed)."""
+    days = [d for d in (data_start, filters.start) if d]
+    return max(days) if days else None
+
+
+def selection_starts_late(filters: Filters, data_start: date | None) -> bool:
+    """Whether first_day is the filters' start, after the data set's first day."""
+    return filters.start is not None and data_start is not None and filters.start > data_start
 
 
 def selection_ends_first(filters: Filters, data_end: date | None) -> bool:

@@ -86,25 +86,22 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
                 st.segmented_control("Period", list(PERIOD.choices), key=ctx.k(PERIOD.name),
                                      label_visibility="collapsed")
             period = st.session_state.get(ctx.k(PERIOD.name)) or PERIOD.default
-            # The selection's last day: periods after it are not drawn, a partial last one is dashed.
+            # The selection's first and last days: periods after it are not drawn, a partial first or last
+            # one is dashed.
             bounds = options.bounds.get(ctx.filters.anchor, (None, None))
-            last_day = page_tables.last_day(ctx.filters, bounds[1])
+            days = page_tables.chart_days(ctx.filters, bounds)
             over_time = cached.table(report.reasons, dataset.id, narrowed, by="period", period=period)
             win = compare.window(ctx.comparison, ctx.filters, bounds)
             compared = cached.compared_table(report.reasons, dataset.id, narrowed, win, by="period", period=period)
             views.table_result(over_time, name="reasons-over-time", key="rs_time",
-                               chart=partial(charts.reasons_over_time_chart, period=period, selected=focus,
-                                             last_day=last_day)
+                               chart=partial(charts.reasons_over_time_chart, period=period, selected=focus, **days)
                                if compared is None else
                                partial(charts.reasons_over_time_compared_chart, compared=compared.frame, period=period,
-                                       selected=focus, last_day=last_day, shift_days=win.shift_days,
-                                       selection_label=win.legend[0], compared_label=win.legend[1],
-                                       compared_last=win.compared_days[1]),
+                                       selected=focus, **days, **page_tables.compared_keywords(win)),
                                on_select=focus_from_chart(ctx, "rs_time_chart", "reasons_over_time", period=period))
             clicked_link("reasons_over_time", dataset.id, narrowed, period=period,
                          compared=win.compared_filters(narrowed) if compared is not None else None)
-            note = (charts.partial_note(over_time.frame, period, last_day,
-                                         page_tables.selection_ends_first(ctx.filters, bounds[1]))
+            note = (charts.partial_note(over_time.frame, period, **page_tables.note_days(ctx.filters, bounds))
                     if over_time.available else None)
             if note:
                 st.caption(note)

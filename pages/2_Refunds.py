@@ -10,6 +10,7 @@ from analytics import charts, page_tables, report
 from analytics.links import Param
 from analytics.text import md
 from ui import cached, downloads, drill, recent, views
+from ui.options import filter_options
 
 # The tiles at the top: registry scalars; the median follows the waiting time chosen below.
 TILES = ("refunds", "refund_amount")
@@ -42,8 +43,10 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
 
     shown = (*TILES, MEDIAN[measure])
     with tiles:
-        views.scalar_tiles(shown, cached.scalars(dataset.id, ctx.filters, shown), cached.unavailable(dataset.id),
-                           cached.currencies(dataset.id))
+        # As the Overview's tiles: with their trend and their change against the comparison.
+        bounds = filter_options(dataset.id).bounds.get(ctx.filters.anchor, (None, None))
+        heads, _ = cached.headlines(dataset.id, ctx.filters, bounds, ctx.comparison, tiles=shown)
+        views.headline_tiles(heads, below=drill.tile_links(dataset.id, ctx.filters, heads))
 
     times = page_tables.refund_time_columns(group, measure)
     st.subheader(f"How long refunds take, by {GROUPS[group].lower()}")

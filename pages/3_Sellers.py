@@ -7,7 +7,7 @@ from functools import partial
 import streamlit as st
 
 import ui
-from analytics import charts, figures, page_tables, pipelines, report
+from analytics import charts, compare, page_tables, pipelines, report
 from analytics.drill import Group
 from analytics.links import Param
 from analytics.text import md
@@ -25,6 +25,7 @@ SORT_LABELS = {
     "cancellation_rate_low": "Cancellation rate (low end of its 95% interval)",
     "return_path_orders": "Orders sent the return way",
 }
+TILES = ("cancelled_gmv", "cancelled_gmv_share", "return_path_orders")
 PARAMS = (
     Param("sort", "choice", "cancelled_gmv", choices=pipelines.SELLER_SORT_COLUMNS, label="rank by"),
     Param("q", "str", "", max_len=64, label="search"),
@@ -67,17 +68,25 @@ def seller_view(ctx, dataset_id: str, filters, seller: str) -> None:
     (n,) = drill.counts(dataset_id, filters, [group])
     drill.link(dataset_id, filters, group, f"{drill.see(n)} of seller {md(seller)}")
     bounds = filter_options(dataset_id).bounds.get(filters.anchor, (None, None))
-    last_day = page_tables.last_day(filters, bounds[1])
+    days = page_tables.chart_days(filters, bounds)
     trend = cached.table(report.seller_trend, dataset_id, filters, seller=seller, period="week")
     if trend.available and not trend.frame.height:
         st.info("This seller has no orders under the filters.", icon=":material/search_off:")
         return
+    # Beside it, as on the Overview: the seller's weeks on the compared days.
+    win = compare.window(ctx.comparison, filters, bounds)
+    compared = cached.compared_table(report.seller_trend, dataset_id, filters, win, seller=seller, period="week")
+    chart = (partial(charts.volume_chart, period="week", **days) if compared is None else
+             partial(charts.volume_compared_chart, compared=compared.frame, period="week", **days,
+                     **page_tables.compared_keywords(win)))
     picked = views.table_result(trend, name=f"seller-{seller}-by-week", key="sl_trend", on_select="rerun",
-                                chart=partial(charts.volume_chart, period="week", last_day=last_day))
-    # A week's point or bar opens the seller's orders (or cancelled orders) of that week.
-    drill.follow_mark(picked, "volume", dataset_id, filters.replace(sellers=(seller,)), period="week")
+                                chart=chart)
+    # A week's point or bar opens the seller's orders (or cancelled orders) of that week, or of the compared week.
+    of_seller = filters.replace(sellers=(seller,))
+    drill.follow_mark(picked, "volume", dataset_id, of_seller, period="week",
+                      compared=win.compared_filters(of_seller) if compared is not None else None)
     st.caption("Click a week on the rate line for the seller's cancelled orders of that week.")
-    note = (charts.partial_note(trend.frame, "week", last_day, page_tables.selection_ends_first(filters, bounds[1]))
+    note = (charts.partial_note(trend.frame, "week", **page_tables.note_days(filters, bounds))
             if trend.available else None)
     if note:
         st.caption(note)
@@ -97,19 +106,10 @@ with ui.page("sellers", "Sellers", PARAMS) as ctx:
     minimum = int(min_col.number_input("Minimum orders", min_value=1, max_value=1_000_000, step=1, key=ctx.k("min"),
                                        help="Sellers with fewer orders in the selection are left out of the table."))
 
-    losses = cached.table(report.seller_losses, dataset.id, ctx.filters)
-    if losses.available and losses.frame.height:
-        row = losses.frame.row(0, named=True)
-        a, b, c = st.columns(3)
-        gmv, returned = figures.FIGURES["cancelled_gmv"], figures.FIGURES["return_path_orders"]
-        value, exact = views.tile_text(row.get("cancelled_gmv"), cached.money_format(dataset.id))
-        a.metric(gmv.label, value, border=True, help=gmv.description + views.exactly(exact))
-        b.metric("Share of GMV cancelled", views.fmt(row.get("cancelled_gmv_share"), "{:.1%}"), border=True)
-        if "return_path_orders" in row:
-            c.metric(returned.label, views.fmt(row.get("return_path_orders"), returned.fmt), border=True,
-                     help=returned.description)
-        for column, why in losses.notes.items():
-            views.not_available(tables.column_words(column), why)
+    # What sellers lose, as the Overview's tiles: with their trend and their change against the comparison.
+    bounds = filter_options(dataset.id).bounds.get(ctx.filters.anchor, (None, None))
+    heads, _ = cached.headlines(dataset.id, ctx.filters, bounds, ctx.comparison, tiles=TILES)
+    views.headline_tiles(heads, below=drill.tile_links(dataset.id, ctx.filters, heads))
 
     view = st.container()
     result = cached.table(report.sellers, dataset.id, ctx.filters, sort_by=sort)

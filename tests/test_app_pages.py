@@ -141,7 +141,7 @@ def test_an_overview_tile_says_a_fall_in_money_with_a_down_arrow():
         views.headline_tiles([
             Headline("cancelled_gmv", "Cancelled GMV", "help", "USD {:,.2f}", 33095.0, None, (1.0, 2.0), -10546.2),
             Headline("cancelled_orders", "Cancelled orders", "help", "{:,}", 120, None, (1.0, 2.0), 7),
-        ], "week")
+        ])
 
     at = AppTest.from_function(tiles).run()
     shown = {m.label: m.proto for m in at.metric}

@@ -94,3 +94,44 @@ def test_a_comparison_change_moves_every_tile_and_chart(tmp_path):
         _choose(page, "No comparison")
         assert _chart(page, "Compared:").count() == 0
         bs.screenshot(page, "compare-reasons-none")
+
+
+def test_the_refunds_and_sellers_tiles_and_a_sellers_weeks_follow_the_comparison(tmp_path):
+    """The Refunds and Sellers pages' tiles have a change against the days compared, and a seller's weekly
+    chart draws the compared weeks; with no comparison, neither."""
+    from analytics import db, headline, report
+    from analytics.compare import Comparison
+    from analytics.filters import Filters
+
+    path = tmp_path / "app.duckdb"
+    dataset = bs.make_demo_db(path, orders=3_000)
+    con = db.connect(path)
+    try:
+        first, last = report.date_bounds(con, dataset)
+        filters = Filters(start=first + (last - first) / 2)  # its second half, compared with its first
+        seller = report.sellers(con, dataset, filters).frame["seller_id"][0]
+        expected = {}
+        for tiles in (("refunds", "refund_amount", "p50_refund_business_days_from_start"),
+                      ("cancelled_gmv", "cancelled_gmv_share", "return_path_orders")):
+            heads, _ = headline.compute(con, dataset, filters, (first, last), Comparison("previous"), tiles=tiles)
+            expected.update({h.label: h for h in heads if not h.unavailable})
+    finally:
+        con.close()
+    assert all(h.change is not None for h in expected.values()), expected
+
+    with bs.app_server(path, tmp_path / "app.log") as server, bs.chromium() as browser:
+        page = browser.new_context(viewport={"width": 1280, "height": 2000}).new_page()
+        for name in ("Refunds", "Sellers"):
+            page.goto(f"{server.url}/{name}?dataset={dataset}&from={filters.start}&shown={seller}")
+            bs.wait_ready(page)
+            shown = _deltas(page)
+            tiles = [label for label in expected if label in shown]
+            assert len(tiles) == 3, (name, shown)
+            assert all(shown[t] and shown[t] != "0" for t in tiles), shown
+            if name == "Sellers":
+                assert _chart(page, "Compared:").count() == 1   # the seller's weeks, with the compared weeks
+            bs.screenshot(page, f"compare-{name.lower()}")
+            _choose(page, "No comparison")
+            assert not any(_deltas(page)[t] for t in tiles)
+            assert _chart(page, "Compared:").count() == 0
+            _choose(page, "Previous period")

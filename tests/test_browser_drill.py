@@ -233,10 +233,10 @@ def test_a_click_on_a_reason_part_a_compared_point_or_a_refund_time_lists_its_or
         assert "to=2026-02-01" in page.url and "g.requested_from=2026-01-12" in page.url
         _check_list(browser, page, week_wrong["requests"][0], "reasons-compared-week")
 
-        # The Overview's rate by day with the compared days' orders dashed: a compared day's cancelled orders.
+        # The Overview's rate by day with the compared days' rate dashed: a compared day's cancelled orders.
         page.goto(f"{server.url}/?{query}")
         bs.wait_ready(page, timeout=90_000)
-        _click_mark(page, 3, "what: Cancelled orders; range: Compared: 2026-01-05 to 2026-02-01; Compared day: Jan 12, 2026;")
+        _click_mark(page, 3, "what: Cancellation rate; range: Compared: 2026-01-05 to 2026-02-01; Compared day: Jan 12, 2026;")
         assert "from=2026-01-12" in page.url and "to=2026-01-12" in page.url and "g.of=cancelled" in page.url
         _check_list(browser, page, day_cancelled, "compared-day-point")
         # This selection's rate point on that same day: its own cancelled orders (the compared lines are drawn

@@ -1,7 +1,7 @@
 """Charts: each draws (compiles to SVG) from a small hand-made frame of its analytics table, encodes the
 columns it should, and says so when there is nothing to draw."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import altair as alt
 import polars as pl
@@ -211,34 +211,44 @@ def test_other_overview_charts():
     assert [r["label"] for r in rows] == ["Accepted by seller"]  # outcomes with no request are left out
 
 
-def test_a_compared_range_is_drawn_on_the_orders_axis_and_one_period_shows():
+def test_a_compared_range_is_drawn_on_the_rate_and_orders_axes_and_one_period_shows():
     from datetime import timedelta
 
-    def weeks(first: date, n: int) -> pl.DataFrame:
+    def weeks(first: date, n: int, cancelled: int = 5) -> pl.DataFrame:
         return pl.DataFrame({"period": [first + timedelta(weeks=i) for i in range(n)], "orders": [100 + i for i in range(n)],
-                             "cancelled_orders": [5] * n}).with_columns(
+                             "cancelled_orders": [cancelled] * n}).with_columns(
             (pl.col("cancelled_orders") / pl.col("orders")).alias("cancellation_rate"))
 
     for n in (1, 4):
-        frame, compared = weeks(date(2026, 3, 2), n), weeks(date(2026, 3, 2) - timedelta(weeks=n), n)
+        # The compared weeks cancelled more: the rate's scale reaches their rate.
+        frame, compared = weeks(date(2026, 3, 2), n), weeks(date(2026, 3, 2) - timedelta(weeks=n), n, cancelled=9)
         spec = _draws(charts.volume_compared_chart(frame, compared, "week", frame["period"].max() + timedelta(days=6),
                                                    7 * n, "This selection", "Compared"))
-        # Two axes: the orders right, the rate left (its one layer: one scale); the compared lines on a scale
-        # of the orders' own domain, with no axis of their own, over the rate's line; the rate's points last,
-        # on the rate's scale: where a compared point meets this selection's rate point, a click takes this
-        # selection's.
-        assert spec["resolve"]["scale"]["y"] == "independent" and len(spec["layer"]) == 4
-        orders, rates, lines, points = spec["layer"]
+        # Two axes: the orders right, the rate left (its one layer: one scale); the compared orders on a scale
+        # of the orders' own domain and the compared rate on the rate's, with no axis of their own, over the
+        # rate's line; the rate's points last, on the rate's scale: where a compared point meets this
+        # selection's rate point, a click takes this selection's.
+        assert spec["resolve"]["scale"]["y"] == "independent" and len(spec["layer"]) == 5
+        orders, rates, compared_orders, compared_rate, points = spec["layer"]
+        top_rate = max(frame["cancellation_rate"].max(), compared["cancellation_rate"].max())
         assert points["mark"]["type"] == "point" and points["encoding"]["y"]["axis"] is None
-        assert points["encoding"]["y"]["scale"] == rates["layer"][0]["encoding"]["y"]["scale"] == {
-            "domain": [0, frame["cancellation_rate"].max()]}
+        # A layer whose x axis is None took the chart's time axis away (the compared chart had no dates).
+        assert all("axis" not in layer["encoding"]["x"] for layer in (compared_orders, compared_rate, points))
+        assert points["encoding"]["y"]["scale"] == rates["layer"][0]["encoding"]["y"]["scale"] == \
+            compared_rate["encoding"]["y"]["scale"] == {"domain": [0, top_rate]}
         assert all(not layer["mark"].get("point") for layer in rates["layer"])
-        assert [layer["encoding"]["y"]["field"] for layer in (orders, lines)] == ["orders", "count"]
-        assert orders["encoding"]["y"]["axis"]["orient"] == "right" and lines["encoding"]["y"]["axis"] is None
+        assert [layer["encoding"]["y"]["field"] for layer in (orders, compared_orders, compared_rate)] == [
+            "orders", "orders", "cancellation_rate"]
+        assert orders["encoding"]["y"]["axis"]["orient"] == "right"
+        assert compared_orders["encoding"]["y"]["axis"] is None and compared_rate["encoding"]["y"]["axis"] is None
         top = max(frame["orders"].max(), compared["orders"].max())
-        assert orders["encoding"]["y"]["scale"] == lines["encoding"]["y"]["scale"] == {"domain": [0, top]}
+        assert orders["encoding"]["y"]["scale"] == compared_orders["encoding"]["y"]["scale"] == {"domain": [0, top]}
         assert [layer["encoding"]["y"]["field"] for layer in rates["layer"]] == ["cancellation_rate"]
-        assert lines["encoding"]["strokeDash"]["scale"]["domain"] == ["This selection", "Compared"]
+        # The compared rate in the rate's colour, dashed; its values are the compared weeks' own rates.
+        assert compared_rate["encoding"]["color"]["scale"] == rates["layer"][0]["encoding"]["color"]["scale"]
+        assert compared_rate["encoding"]["strokeDash"]["scale"]["domain"] == ["This selection", "Compared"]
+        drawn = spec["datasets"][compared_rate["data"]["name"]]
+        assert sorted(r["cancellation_rate"] for r in drawn) == sorted(compared["cancellation_rate"].to_list())
         # One period: the orders as a bar (an area of one point draws nothing), its day the axis' one tick.
         # The ticks are the weeks' Mondays (Vega's own week ticks fall on Sundays, a day before each point).
         assert orders["mark"]["type"] == ("bar" if n == 1 else "area")
@@ -382,6 +392,44 @@ def test_periods_after_the_data_are_left_out_and_a_partial_last_one_is_marked():
         pl.DataFrame({"period": [date(2016, 10, 1), date(2018, 9, 1)], "reason": ["wrong_item", "other"],
                       "requests": [3, 1]}), "month", last_day=date(2018, 9, 30)))
     assert spec["encoding"]["x"]["axis"]["format"] == "%b %Y"  # spans years: years shown
+
+
+def test_a_partial_first_period_is_marked_and_drawn_dashed_as_the_last():
+    """A selection from Wednesday 1 Apr 2026: its first week (from Monday 30 Mar) holds five of its seven
+    days, short because the selection starts within it. It is dashed and said, as a partial last week is."""
+    weeks = [date(2026, 3, 30) + timedelta(weeks=i) for i in range(4)]
+    frame = pl.DataFrame({"period": weeks, "orders": [60, 100, 100, 40], "cancelled_orders": [3, 6, 5, 2]}).with_columns(
+        (pl.col("cancelled_orders") / pl.col("orders")).alias("cancellation_rate"))
+    first, last = date(2026, 4, 1), date(2026, 4, 22)   # the last week (from 20 Apr) ends on a Sunday, 26 Apr
+    marked = charts.complete_periods(frame, "week", last, first)
+    assert marked["partial"].to_list() == [True, False, False, True]
+    assert charts.complete_periods(frame, "week", date(2026, 4, 26), date(2026, 3, 30))["partial"].to_list() == [False] * 4
+    assert charts.partial_note(frame, "week", last, selection_ends=True, first_day=first, selection_starts=True) == (
+        "The selection starts on 2026-04-01: the first week is partial, drawn dashed (its count is short because "
+        "the selection starts within it, not because activity was low). The selection ends on 2026-04-22: the "
+        "last week is partial, drawn dashed (its count is short because the selection stops, not because "
+        "activity fell).")
+    assert charts.partial_note(frame, "week", date(2026, 4, 26), first_day=first).startswith(
+        "The data starts on 2026-04-01: the first week is partial")
+    spec = _draws(charts.volume_chart(frame, "week", last, first))
+    solid, dashed = spec["layer"][1]["layer"]
+    assert sorted(r["period"][:10] for r in spec["datasets"][solid["data"]["name"]]) == ["2026-04-06", "2026-04-13"]
+    # Two dashed pieces, kept apart: the partial first week to the first whole one, the last whole to the last.
+    pieces = {}
+    for r in spec["datasets"][dashed["data"]["name"]]:
+        pieces.setdefault(r["piece"], []).append(r["period"][:10])
+    assert {k: sorted(v) for k, v in pieces.items()} == {"first": ["2026-03-30", "2026-04-06"],
+                                                         "last": ["2026-04-13", "2026-04-20"]}
+    assert dashed["encoding"]["detail"]["field"] == "piece"
+    # With a compared range too: the chart is drawn (its layers' heights agree), the compared range's short
+    # first and last weeks left out.
+    requests = frame.select("period", pl.lit("wrong_item").alias("reason"), pl.col("orders").alias("requests"))
+    spec = _draws(charts.reasons_over_time_compared_chart(
+        requests, requests.with_columns(pl.col("period") - timedelta(weeks=4)), "week", None, last, 28,
+        "This selection", "Compared", compared_days=(first - timedelta(weeks=4), last - timedelta(weeks=4)),
+        first_day=first))
+    lines = spec["layer"][-1]
+    assert sorted(r["compared_key"] for r in spec["datasets"][lines["data"]["name"]]) == ["2026-03-09", "2026-03-16"]
 
 
 def test_sweep_charts_have_a_title_and_axis_titles_in_words():

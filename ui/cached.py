@@ -73,21 +73,6 @@ def spark_tally(dataset_id: str, filters: Filters):
     return _spark_tally(db_key(), dataset_id, filters)
 
 
-@st.cache_data(max_entries=128, ttl=TTL, show_spinner=False)
-def _scalars(database: str, dataset_id: str, filters: Filters, names: tuple[str, ...]) -> dict:
-    spark = on_spark(dataset_id)
-    if spark:
-        return external.scalars(spark[1], spark_tally(dataset_id, filters), names)
-    with data_cursor(dataset_id) as cur:
-        return report.scalars(cur, known(dataset_id), filters, names)
-
-
-def scalars(dataset_id: str, filters: Filters, names: tuple[str, ...]) -> dict:
-    """report.scalars: registry scalars by name under filters, cached."""
-    args = (db_key(), dataset_id, filters, tuple(names))
-    return RECENT.get(("scalars", *args), lambda: _scalars(*args))
-
-
 def known(dataset_id: str):
     """A stored data set as the database's list has it (so a computation need not look it up again); else
     the id itself (an external source's, looked up on its own connection; an unknown one, refused where
@@ -131,16 +116,17 @@ def full_report(dataset_id: str, filters: Filters, threshold_days: float = 20) -
 
 @st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
 def _headline(database: str, dataset_id: str, filters: Filters, bounds: tuple[date | None, date | None],
-              comparison: Comparison):
+              comparison: Comparison, tiles: tuple[str, ...]):
     spark = on_spark(dataset_id)
     scalars = None if spark is None else (lambda f, names: external.scalars(spark[1], spark_tally(dataset_id, f), names))
     with data_cursor(dataset_id) as cur:
-        return headline.compute(cur, known(dataset_id), filters, bounds, comparison, scalars=scalars)
+        return headline.compute(cur, known(dataset_id), filters, bounds, comparison, scalars=scalars, tiles=tiles)
 
 
 def headlines(dataset_id: str, filters: Filters, bounds: tuple[date | None, date | None],
-              comparison: Comparison = PREVIOUS):
-    args = (db_key(), dataset_id, filters, tuple(bounds), comparison)
+              comparison: Comparison = PREVIOUS, tiles: tuple[str, ...] = headline.HEADLINE):
+    """The tiles' figures (the Overview's by default) with their trend and their change, cached."""
+    args = (db_key(), dataset_id, filters, tuple(bounds), comparison, tuple(tiles))
     return RECENT.get(("headlines", *args), lambda: _headline(*args))
 
 

@@ -3,13 +3,13 @@ downloads, the "not available in this data set" notes, a line that says what the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import partial
 
 import altair as alt
 import streamlit as st
 
-from analytics import metrics, page_tables, report
+from analytics import report
 from analytics.charts import plain
 from analytics.drill import ROW_TABLES
 from analytics.figures import UNITS
@@ -20,7 +20,7 @@ from ui import downloads, drill, tables
 from ui.database import on_spark
 from ui.notices import not_available
 
-__all__ = ["fmt", "fmt_change", "filter_summary", "headline_tiles", "not_available", "scalar_tiles", "table_result",
+__all__ = ["fmt", "fmt_change", "filter_summary", "headline_tiles", "not_available", "table_result",
            "exactly", "tile_text", "room_for_toolbar", "subheader_over_chart"]
 
 ANCHOR_WORDS = {"order": "ordered", "request": "with a cancellation request", "refund": "with a refund started"}
@@ -122,7 +122,7 @@ def subheader_over_chart(text: str) -> None:
     room_for_toolbar()  # with the gap and the heading's own margin under its text: 46 px from the text to the chart
 
 
-def headline_tiles(heads: list[Headline], period: str, per_row: int = 3,
+def headline_tiles(heads: list[Headline], per_row: int = 3,
                    below: Callable[[Headline], None] | None = None) -> None:
     """The headline numbers as tiles with their trend; `below(h)` draws under each available tile (the link
     to the orders behind it)."""
@@ -157,18 +157,6 @@ def headline_tiles(heads: list[Headline], period: str, per_row: int = 3,
     note = next((h.note for h in heads if h.note and not h.unavailable), None)
     if note:
         st.caption(note)
-
-
-def scalar_tiles(tiles: Sequence[str], values: dict, unavailable: dict[str, str], currencies: list[str]) -> None:
-    """Registry scalars as one row of tiles, each by its figure's short label. As the Overview's tiles:
-    what the data set cannot support is 'n/a' with the reason, never 0."""
-    for column, name in zip(st.columns(len(tiles)), tiles, strict=True):
-        label = metrics.get(name).figure.short_label
-        if name in unavailable:
-            column.metric(label, "n/a", border=True, help=f"Not available in this data set: {unavailable[name]}.")
-        else:
-            value, exact = tile_text(values[name], page_tables.tile_format(name, currencies))
-            column.metric(label, value, border=True, help=metrics.get(name).description + exactly(exact))
 
 
 def table_open_key(key: str) -> str:
