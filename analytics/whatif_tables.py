@@ -127,13 +127,20 @@ def fmt_interval(fig: Mapping | None, name: str, signed: bool = False) -> str:
     return f"{value} ({NEXT_PERIOD} {words[NEXT_PERIOD]}; {SAME_ORDERS} {words[SAME_ORDERS]})"
 
 
-def how_sure(result: Mapping, names=TILES) -> pl.DataFrame:
-    """The headline figures' two intervals in words, the change first (what a decision rests on)."""
+def label_in(name: str, currency: str = "") -> str:
+    """The figure's label, with the currency its amounts are in ('Cancelled GMV (USD)') where the data set
+    records one: a table of intervals writes bare numbers."""
+    return f"{label(name)} ({currency.strip()})" if currency.strip() and unit(name) == "currency" else label(name)
+
+
+def how_sure(result: Mapping, names=TILES, currency: str = "") -> pl.DataFrame:
+    """The headline figures' two intervals in words, the change first (what a decision rests on); amounts
+    in `currency` (the data set's code), said in their figure's label."""
     rows = []
     for name in names:
         delta = in_words(get(result["delta"], name), name, signed=True)
         scen = in_words(get(result["scenario"], name), name)
-        rows.append({"Figure": label(name),
+        rows.append({"Figure": label_in(name, currency),
                      f"Change, {NEXT_PERIOD}": delta[NEXT_PERIOD], f"Change, {SAME_ORDERS}": delta[SAME_ORDERS],
                      f"Scenario, {NEXT_PERIOD}": scen[NEXT_PERIOD], f"Scenario, {SAME_ORDERS}": scen[SAME_ORDERS]})
     return pl.DataFrame(rows, schema={"Figure": pl.Utf8, **{f"{part}, {kind}": pl.Utf8 for part in ("Change", "Scenario")
@@ -166,12 +173,13 @@ def results_table(result: Mapping, names=FIGURES) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema)
 
 
-def shown_table(result: Mapping, names=FIGURES) -> pl.DataFrame:
-    """The same, as text a person reads: each cell the estimate with both intervals in words. The scenario
-    and difference columns say "extrapolated" when the policy reaches beyond the data."""
+def shown_table(result: Mapping, names=FIGURES, currency: str = "") -> pl.DataFrame:
+    """The same, as text a person reads: each cell the estimate with both intervals in words (amounts in
+    `currency`, said in the label). The scenario and difference columns say "extrapolated" when the policy
+    reaches beyond the data."""
     mark = " (extrapolated)" if result.get("extrapolated") else ""
     return pl.DataFrame({
-        "Figure": [label(n) for n in names],
+        "Figure": [label_in(n, currency) for n in names],
         "Baseline": [fmt_interval(get(result["baseline"], n), n) for n in names],
         f"Scenario{mark}": [fmt_interval(get(result["scenario"], n), n) for n in names],
         f"Difference{mark}": [fmt_interval(get(result["delta"], n), n, signed=True) for n in names],

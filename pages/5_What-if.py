@@ -86,8 +86,9 @@ with ui.page("whatif", "What-if", PARAMS, filters=False, own_keys=whatif_link.ow
                           else "the baseline policy (change a control on the left)."))
             result = whatif_engine.simulated(dataset.id, policy, int(replicates), int(seed))
             # Amounts in the data set's currency, as the Overview writes them: the money format's code ('USD ').
-            whatif_results.results(result, cached.money_format(dataset.id, ""))
-        whatif_results.every_figure(result)
+            currency = cached.money_format(dataset.id, "")
+            whatif_results.results(result, currency)
+        whatif_results.every_figure(result, currency)
         whatif_scenarios.save_form(ctx, dataset.id, policy)
         if spark:
             st.info(external.WHATIF_ON_SPARK, icon=":material/info:")

@@ -342,6 +342,9 @@ def test_both_intervals_are_shown_in_words_the_next_period_first(demo):
     # The number of orders is the same in any period under any policy: the full table says "exact".
     every = next(t.value for t in at.table if "Baseline" in t.value.columns)
     assert "(exact)" in " ".join(every["Baseline"].astype(str))
+    # Amounts are bare numbers in these tables: their label says the currency, as a tile writes it.
+    assert "Cancelled GMV (USD)" in list(sure["Figure"]) and "Cancelled GMV (USD)" in list(every["Figure"])
+    assert "Cancelled orders" in list(every["Figure"])
 
 
 def test_an_extrapolated_window_is_marked_and_the_never_answer_lever_travels_in_the_link(demo):

@@ -63,14 +63,14 @@ def extrapolation_notice(result: dict) -> None:
                 icon=":material/info:")
 
 
-def how_sure(result: dict) -> None:
+def how_sure(result: dict, currency: str = "") -> None:
     """The headline figures' two intervals in words: the change first, for a new period first."""
     st.markdown("**How sure**: 95% intervals. *Next period like this one*: what to expect if the policy runs "
                 "for a new period with as many orders and the same buyers' and sellers' behaviour, which is "
                 "what a decision rests on. *These same orders*: what these very orders would have done under "
                 "it (narrower: the orders are known). *Exact*: nothing uncertain moves the figure.")
     # A static table: four short rows that must read at a glance (and be readable text on the page).
-    st.table(wt.how_sure(result), hide_index=True)
+    st.table(wt.how_sure(result, currency=currency), hide_index=True)
 
 
 def results(result: dict, currency: str = "") -> None:
@@ -78,7 +78,7 @@ def results(result: dict, currency: str = "") -> None:
     (for the narrow column)."""
     extrapolation_notice(result)
     result_tiles(result, currency)
-    how_sure(result)
+    how_sure(result, currency)
     frame = wt.comparison_frame({"baseline": result["baseline"], "scenario": result["scenario"]}, wt.TILES)
     missing = wt.unmeasured(frame)
     if missing:
@@ -88,13 +88,13 @@ def results(result: dict, currency: str = "") -> None:
         downloads.chart(partial(charts.comparison_chart, frame, "Value"), "what-if-baseline-vs-scenario", key="wi_compare_chart")
 
 
-def every_figure(result: dict) -> None:
+def every_figure(result: dict, currency: str = "") -> None:
     """The full table (full width, so the intervals are not cut) and the wait by payment method."""
     st.markdown("**Every figure**: the estimate for these orders, then its 95% intervals in parentheses: for "
                 "the next period like this one, and for these same orders")
     # A static table: every row at once (a scroll bar hid half of it), and its cells wrap, so a figure's
     # name and its intervals are read whole at any width (a grid's cells cut them at 1280 px).
-    st.table(wt.shown_table(result), hide_index=True)
+    st.table(wt.shown_table(result, currency=currency), hide_index=True)
     downloads.table_buttons(wt.results_table(result), "what-if-results", key="wi_results")
     # Drawn only when opened: a closed expander's grid was sent and laid out again at every control's change.
     box = views.lazy_expander("Buyers' wait by payment method", key="wi_wait")
