@@ -135,6 +135,14 @@ def selected_seller(sellers: pl.DataFrame, rows: list[int]) -> str | None:
     return None if seller in (None, pipelines.UNKNOWN_SELLER) else seller
 
 
+def seller_row(sellers: pl.DataFrame, seller: str | None) -> list[int]:
+    """The row of `seller` in the table as shown (for ticking it when a link opens on it); [] when absent."""
+    if not seller:
+        return []
+    found = sellers.with_row_index("_row").filter(pl.col("seller_id") == seller)["_row"]
+    return [int(found[0])] if found.len() else []
+
+
 # --- periods --------------------------------------------------------------------------------------------
 
 def last_day(filters: Filters, data_end: date | None) -> date | None:

@@ -134,9 +134,11 @@ with ui.page("sellers", "Sellers", PARAMS) as ctx:
             config.update({k: st.column_config.NumberColumn(label, format="%,.2f", width=110 if k == "cancelled_gmv" else 100,
                                                             help=f"{label} in {money[0]}")
                            for k, label in (("gmv", "GMV"), ("cancelled_gmv", "Cancelled GMV")) if k in frame.columns})
+        # A link that opens on a seller ticks its row, as a click on it would have.
         picked = downloads.table(shown_frame, f"sellers-by-{sort}", key="sl_table", height=560, column_config=config,
                                  on_select="rerun", selection_mode="single-row", column_order=order,
-                                 download=lambda: frame)
+                                 download=lambda: frame,
+                                 selected_rows=page_tables.seller_row(frame, st.session_state.get(ctx.k("shown"))))
         picked_seller = page_tables.selected_seller(frame, picked.selection.rows)
         # A new selection shows its seller; the same selection, still there after Close, does not again.
         if picked_seller != st.session_state.get("sl_last_pick"):
@@ -149,7 +151,10 @@ with ui.page("sellers", "Sellers", PARAMS) as ctx:
                                "showing the table.")
             _show(ctx, None)
             shown = None
-        if shown:
+        if shown and not page_tables.seller_row(frame, shown):
+            # The search or the minimum hides the seller's row: its view goes with it (and comes back with it).
+            st.caption(f"Seller {md(shown)} is not among the sellers listed: its view is hidden.")
+        elif shown:
             with view:
                 seller_view(ctx, dataset.id, ctx.filters, shown)
         else:

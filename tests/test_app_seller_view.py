@@ -84,3 +84,20 @@ def test_a_seller_the_data_set_does_not_have_is_a_notice(eleven):
     assert s.problems(at) == [] and _view(at) == []
     assert "the seller “<b>S9</b>” has no orders" in at.warning[0].value.replace("\\", "")
     assert "shown" not in at.query_params
+
+
+def test_a_link_ticks_the_shown_sellers_row_and_a_search_that_hides_it_hides_its_view(eleven):
+    at = s.open_page("sellers", {"dataset": eleven[1], "shown": "S1"})
+    assert s.problems(at) == []
+    table = at.dataframe[0]
+    row = list(table.value["seller_id"]).index("S1")
+    # The row is ticked, as a click on it would have ticked it: Streamlit's selection state says so.
+    assert at.session_state["sl_table_df"]["selection"]["rows"] == [row]
+    assert _view(at) == ["Seller S1 by week"]
+    # A search that lists no seller hides the view (the seller is no longer in the table); clearing the
+    # search brings it back, still in the link.
+    at.text_input(key="sellers_q").set_value("zzz").run()
+    assert s.problems(at) == [] and _view(at) == []
+    assert any("Seller S1 is not among the sellers listed" in c.value for c in at.caption)
+    at.text_input(key="sellers_q").set_value("").run()
+    assert _view(at) == ["Seller S1 by week"] and at.query_params["shown"] == "S1"

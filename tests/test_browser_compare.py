@@ -63,9 +63,14 @@ def test_a_comparison_change_moves_every_tile_and_chart(tmp_path):
         assert _chart(page, f"Compared: {previous.label}").count() == 1
         bs.screenshot(page, "compare-previous")
 
-        # A custom range (the whole data, compared on as many days from its start, its first third against
-        # the previous period's middle third): every change moves.
+        # A custom range starts at the previous period's days: nothing moves until a range is chosen.
         _choose(page, "Custom range")
+        assert _deltas(page) == by_previous
+        assert "compare=" in bs.query_of(page.url)
+        # A custom range chosen (the whole data, compared on as many days from its start, its first third
+        # against the previous period's middle third), as a link carries it: every change moves.
+        page.goto(f"{server.url}/?dataset={dataset}&from={filters.start}&compare={first}..{last}")
+        bs.wait_ready(page)
         _chart(page, f"Compared: {custom.label}").wait_for(timeout=20_000)
         by_custom = _deltas(page)
         assert all(by_custom[t] for t in tiles), by_custom

@@ -79,17 +79,19 @@ def _shown(frame: pl.DataFrame, column_config: dict | None, fit: bool = False):
 
 def table(frame: pl.DataFrame, name: str, *, key: str, height: int | str = "auto", column_config=None,
           download: Callable[[], pl.DataFrame] | None = None, on_select="ignore", selection_mode="single-row",
-          column_order=None, fit: bool = False):
+          column_order=None, fit: bool = False, selected_rows: list[int] | None = None):
     """The table shown for reading (labels, percentages, dates, separators; empty cells blank; a small
     table whole, at the page's full width), then its download buttons, which keep the raw values (of
     `download()`'s frame when given: every page of a paged list). With on_select, returns the selection.
     `fit`: every column without a width given as wide as its header and longest value (the table may then
-    scroll sideways)."""
+    scroll sideways). `selected_rows`: the rows ticked when the table is first drawn (a link's)."""
     shown, config = recent.PER_FRAME.get(frame, ("table", repr(column_config), fit),
                                          lambda: _shown(frame, column_config, fit))
     if frame.height < WHOLE_BELOW and (height == "auto" or isinstance(height, int)):
         height = ROW_PX * (frame.height + 1) + 3
     selecting = {} if on_select == "ignore" else {"on_select": on_select, "selection_mode": selection_mode}
+    if selecting and selected_rows:
+        selecting["selection_default"] = {"selection": {"rows": list(selected_rows)}}
     config = {c: dict(v) if isinstance(v, dict) else v for c, v in config.items()}   # kept: Streamlit's to change
     event = st.dataframe(shown, hide_index=True, width="stretch", height=height, column_config=config,
                          placeholder="", key=f"{key}_df", column_order=column_order, **selecting)

@@ -52,8 +52,9 @@ def comparison() -> Comparison:
     return st.session_state.get("_flt_comparison", compare.PREVIOUS)
 
 
-def _comparison_control(low: date | None, high: date | None) -> Comparison:
-    """What the date range is compared with: a choice, and for a custom range its days."""
+def _comparison_control(low: date | None, high: date | None, selection: Filters) -> Comparison:
+    """What the date range is compared with: a choice, and for a custom range its days, at first the
+    previous period's (the whole data set's days compared the selection with itself or more)."""
     state = st.session_state
     state.setdefault("flt_compare", compare.PREVIOUS.mode)
     mode = st.selectbox("Compared with", list(COMPARE_LABELS), key="flt_compare", format_func=COMPARE_LABELS.get,
@@ -65,7 +66,8 @@ def _comparison_control(low: date | None, high: date | None) -> Comparison:
     if mode != "custom":
         return Comparison(mode)
     if not state.get("flt_compare_dates") and low is not None:
-        state["flt_compare_dates"] = (low, high)
+        previous = compare.window(compare.PREVIOUS, selection, (low, high))
+        state["flt_compare_dates"] = previous.compared if previous is not None else (low, high)
     picked = st.date_input("Compared range", key="flt_compare_dates", format="YYYY-MM-DD",
                            help="Both ends included (UTC).")
     days = [d for d in (picked if isinstance(picked, tuple | list) else (picked,)) if d]
@@ -119,7 +121,7 @@ def shared_filters(dataset: db.Dataset, raw: Mapping[str, Sequence[str]] | None)
     picked = st.date_input("Date range", key="flt_dates", format="YYYY-MM-DD",
                            help=f"Both ends included (UTC). This data set: {low} to {high}." if low else None)
     start, end = _range(picked, low, high)
-    state["_flt_comparison"] = _comparison_control(low, high)
+    state["_flt_comparison"] = _comparison_control(low, high, Filters(start=start, end=end))
     chosen: dict[str, tuple[str, ...]] = {}
     for name, (key, label) in LIST_WIDGETS.items():
         if name in ("reasons", "stages"):
