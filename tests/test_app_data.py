@@ -39,9 +39,15 @@ def _stored(path):
 def test_upload_change_a_match_and_import(database):
     path, demo = database
     at = s.open_page("data")
+    # Before a file is chosen, the page says which columns one must have: the import's own required fields.
+    assert any("needs a column for each of: order_id, placed_at, amount" in c.value for c in at.caption)
     at = _upload(at, "sample_orders.csv", s.SAMPLE.read_bytes())
     assert s.problems(at) == []
     assert at.selectbox(key="data_map_order_id").value == "order_id"
+    # Each required field, and only those, is starred, as the words above the matches say.
+    starred = {b.label.removesuffix(" *") for b in at.selectbox if b.key.startswith("data_map_") and b.label.endswith(" *")}
+    assert starred == {"order_id", "placed_at", "amount"}
+    assert any("Required (*): order_id, placed_at, amount." in m.value for m in at.markdown)
     assert at.selectbox(key="data_map_cancel_reason").value == "cancel_reason"
     # The user decides the export's reasons are not to be trusted: no column for that field.
     at.selectbox(key="data_map_cancel_reason").set_value("(no column)").run()

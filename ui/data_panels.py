@@ -243,6 +243,11 @@ def _forget_upload() -> None:
         shutil.rmtree(saved["dir"], ignore_errors=True)
 
 
+# What an orders file must have, said before one is chosen: from the import's own list.
+REQUIRED_WORDS = ("The orders file needs a column for each of: " + ", ".join(importer.REQUIRED_FIELDS)
+                  + " (a line-item export may give quantity and unit_price instead of amount).")
+
+
 def upload_panel() -> None:
     limit = upload_limit_mb()
     files = st.file_uploader(
@@ -255,6 +260,9 @@ def upload_panel() -> None:
     )
     if not files:
         _forget_upload()
+        st.caption(f"{REQUIRED_WORDS} Every other column (payment method, status, seller, the times of payment, "
+                   "shipment, request, answer and refund…) is used when the file has it; the columns are "
+                   "matched by their headers, and each match can be changed before importing.")
         return
     paths, names = _save_uploads(files)
     try:
@@ -369,7 +377,7 @@ def _mapping_editor(plan: importer.ImportPlan, names: dict[str, str]) -> dict[st
     columns = plan.orders_file.columns
     overrides: dict[str, str] = {}
     st.markdown(f"**Matched columns** of {md(names[str(plan.orders_file.path)])}: change any match before importing. "
-                "Required: order_id, placed_at, payment_method, amount.")
+                f"Required (*): {', '.join(importer.REQUIRED_FIELDS)}.")
     grid = st.columns(3)
     for i, fld in enumerate(importer.FIELDS):
         derived = plan.derived.get(fld)
