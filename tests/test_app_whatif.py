@@ -180,6 +180,22 @@ def test_saving_under_an_existing_name_is_refused_unless_replacing(demo):
         con.close()
 
 
+def test_saved_scenarios_are_listed_whole_and_their_names_as_text(demo):
+    """The saved scenarios' table wraps its cells (a grid cut the changes at 1280 px); its cells are Markdown,
+    so a name is escaped and shows as typed, never as a link."""
+    from analytics.text import md
+
+    at = s.open_page("whatif")
+    at.number_input(key="whatif_seller_response_hours").set_value(36.0).run()
+    name = "**Fast** [answers](http://127.0.0.1:9/x)"
+    _save(at, name)
+    assert s.problems(at) == []
+    table = next(t.value for t in at.table if "Changes" in t.value.columns)
+    row = table[table["Name"] == md(name)]
+    assert len(row) == 1, list(table["Name"])
+    assert "36" in row.iloc[0]["Changes"]
+
+
 def test_the_sweep_follows_the_current_controls(demo, monkeypatch):
     from analytics import simulate
 

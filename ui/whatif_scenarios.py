@@ -89,8 +89,14 @@ def scenarios_section(ctx: PageContext, dataset_id: str, policy: Policy, params:
         st.caption("No saved scenario yet: set the controls above and save them under a name.")
         return
     by_id = {s.id: s for s in saved}
-    table = [{"name": s.name, "changes": s.describe(), "saved": s.created_at.strftime("%Y-%m-%d %H:%M")} for s in saved]
-    downloads.table(pl.DataFrame(table), "saved-scenarios", key="wi_saved")
+    table = pl.DataFrame([{"name": s.name, "changes": s.describe(), "saved": s.created_at.strftime("%Y-%m-%d %H:%M")}
+                          for s in saved])
+    # A static table whose cells wrap: a grid cut a scenario's changes at 1280 px. Its cells are Markdown, so
+    # the names and changes (a user's text) are escaped; the download keeps them as typed.
+    st.table(table.select(pl.col("name").map_elements(md, return_dtype=pl.Utf8).alias("Name"),
+                          pl.col("changes").map_elements(md, return_dtype=pl.Utf8).alias("Changes"),
+                          pl.col("saved").alias("Saved")), hide_index=True)
+    downloads.table_buttons(table, "saved-scenarios", key="wi_saved")
     pick, open_col, delete_col = st.columns([3, 1, 1], vertical_alignment="bottom")
     if st.session_state.get("whatif_pick") not in by_id:
         # The scenario it showed was replaced or deleted: start from the newest.
