@@ -341,10 +341,13 @@ SHOWN = ("order_id", "placed_at", "cancel_stage", "reason", "outcome", "refund_a
 SHORT_ID = 16
 
 
-def shown_columns(chosen: Iterable[str]) -> list[str]:
-    """The columns to show for a choice: the known ones, in the list's order, the order id always first."""
-    wanted = set(chosen) | {"order_id"}
-    return [c for c in COLUMNS if c in wanted]
+def shown_columns(chosen: Iterable[str], sort: str | None = None) -> list[str]:
+    """The columns to show for a choice: the known ones, in the list's order, the order id always first;
+    `sort`, the column sorted by, shown right after it (at a list's far right, beyond a 1280 px page, the
+    list looked unsorted)."""
+    wanted = set(chosen) | {"order_id"} | ({sort} if sort in COLUMNS else set())
+    first = ["order_id", *([sort] if sort in COLUMNS and sort != "order_id" else [])]
+    return first + [c for c in COLUMNS if c in wanted and c not in first]
 
 
 def _search(text: str | None) -> tuple[list[str], list]:

@@ -177,6 +177,13 @@ def test_the_list_shows_a_few_columns_and_the_others_when_chosen(demo):
     bad = s.open_page("orders", {"dataset": demo[1], "cols": "outcome,password"})
     assert "cols" in " ".join(w.value for w in bad.warning)
     assert _shown(bad) == ["order_id", "placed_at", "outcome"]   # placed_at: the column sorted by
+    # The column sorted by comes right after the order id, chosen or not: at the list's far right it was
+    # beyond a 1280 px page, and the list looked unsorted.
+    far = drill.SORTS[-1] if drill.SORTS[-1] != "placed_at" else drill.SORTS[-2]
+    assert drill.COLUMNS.index(far) > drill.COLUMNS.index("refund_amount")
+    at.selectbox(key="orders_sort").set_value(far).run()
+    assert s.problems(at) == []
+    assert _shown(at) == ["order_id", far, "placed_at", "amount", "refund_channel"]
 
 
 def test_the_drill_down_names_its_groups_in_the_charts_words(demo):

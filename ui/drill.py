@@ -205,8 +205,9 @@ def controls(ctx: PageContext) -> tuple[str, str, bool, list[str]]:
     descending = desc_col.toggle("Largest first", key=ctx.k("desc"), on_change=first_page)
     sort = sort or drill.DEFAULT_SORT
     with chooser:
-        # The column sorted by is shown, chosen or not: a list sorted by a column out of sight looks unsorted.
-        columns = drill.shown_columns([*column_chooser(ctx), sort])
+        # The column sorted by is shown, chosen or not, next to the order id: a list sorted by a column out of
+        # sight looks unsorted.
+        columns = drill.shown_columns(column_chooser(ctx), sort)
     return search or "", sort, bool(descending), columns
 
 
