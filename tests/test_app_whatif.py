@@ -423,9 +423,9 @@ def test_wait_tiles_say_days(demo):
     assert not any(m.value.endswith("days") for m in at.metric if m not in waits)
 
 
-def test_a_change_too_small_to_show_is_no_change(demo):
-    """A change that rounds to nothing ('-0.0 days', '-0') is shown as '0', neutral, with no arrow (as the
-    Overview's tiles do); a change that shows stays as it is."""
+def _tiles_with_changes(demo, changes: dict[str, float]) -> dict:
+    """The What-if tiles of a baseline replay whose changes are set to `changes` (figure -> value), drawn
+    alone; their protos by label."""
     import copy
 
     from streamlit.testing.v1 import AppTest
@@ -443,46 +443,31 @@ def test_a_change_too_small_to_show_is_no_change(demo):
     finally:
         con.close()
     result = copy.deepcopy(result)
-    tiny = {"refund_wait_p90_business_days": -0.01, "cancelled_orders": -0.3, "refund_wait_p50_business_days": 0.26}
-    for name, value in tiny.items():
+    for name, value in changes.items():
         wt.get(result["delta"], name)["value"] = value
     at = AppTest.from_function(tiles)
     at.session_state["result"] = result
     at.run()
-    shown = {m.label: (m.proto.delta,) for m in at.metric}
+    return {m.label: m.proto for m in at.metric}
+
+
+def test_a_change_too_small_to_show_is_no_change(demo):
+    """A change that rounds to nothing ('-0.0 days', '-0') is shown as '0', neutral, with no arrow (as the
+    Overview's tiles do); a change that shows stays as it is."""
+    shown = _tiles_with_changes(demo, {"refund_wait_p90_business_days": -0.01, "cancelled_orders": -0.3,
+                                       "refund_wait_p50_business_days": 0.26})
     for name in ("refund_wait_p90_business_days", "cancelled_orders"):
-        assert shown[wt.short_label(name)][0] == "0", shown   # not "-0.0 days", "-0"
-    assert shown[wt.short_label("refund_wait_p50_business_days")][0] == "+0.3 days", shown
+        assert shown[wt.short_label(name)].delta == "0", shown   # not "-0.0 days", "-0"
+    assert shown[wt.short_label("refund_wait_p50_business_days")].delta == "+0.3 days", shown
 
 
 def test_a_fall_in_money_points_down_in_its_own_colour(demo):
     """'USD -10,546' starts with its currency, so Streamlit read it as a rise: a fall in cancelled GMV showed an
     up arrow in red. The arrow and colour come from the number: down and green for a fall in a figure whose
     rise is bad news, up and red for a rise; a fall in a figure whose rise is good news is red."""
-    import copy
-
     from streamlit.proto.Metric_pb2 import Metric
-    from streamlit.testing.v1 import AppTest
 
-    def tiles():
-        import streamlit as st
-
-        from ui import whatif_results
-
-        whatif_results.result_tiles(st.session_state["result"], "USD ")
-
-    con = db.connect(demo[0])
-    try:
-        result = simulate.simulate(simulate.prepare_dataset(con, demo[1]), policy=Policy(), replicates=2, seed=0)
-    finally:
-        con.close()
-    result = copy.deepcopy(result)
-    wt.get(result["delta"], "cancelled_gmv")["value"] = -10546.2
-    wt.get(result["delta"], "cancelled_orders")["value"] = 41
-    at = AppTest.from_function(tiles)
-    at.session_state["result"] = result
-    at.run()
-    shown = {m.label: m.proto for m in at.metric}
+    shown = _tiles_with_changes(demo, {"cancelled_gmv": -10546.2, "cancelled_orders": 41})
     gmv = shown[wt.short_label("cancelled_gmv")]
     assert gmv.delta.startswith("USD -10,5"), gmv.delta
     assert (gmv.direction, gmv.color) == (Metric.MetricDirection.DOWN, Metric.MetricColor.GREEN)
