@@ -185,7 +185,8 @@ def wide_frame() -> pl.DataFrame:
 
 EXPECTED_SCALARS = {
     "orders": 11, "gmv": 865.0, "cancellation_requests": 8, "cancelled_orders": 6,
-    "cancellation_rate": 6 / 11, "cancelled_gmv": 315.0, "acceptance_rate": 0.75, "answered_requests": 4,
+    "cancellation_rate": 6 / 11, "cancelled_gmv": 315.0, "cancelled_gmv_share": 315.0 / 865.0,
+    "acceptance_rate": 0.75, "answered_requests": 4,
     "p50_response_hours": 9.0, "p90_response_hours": 20.4, "return_path_orders": 1, "return_path_gmv": 60.0,
     "refunds": 5, "refund_amount": 265.0, "pending_refunds": 1,
     "mean_refund_business_days_from_start": 7.5, "p50_refund_business_days_from_start": 3.0, "p90_refund_business_days_from_start": 18.0,
