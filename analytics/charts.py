@@ -13,7 +13,7 @@ import json
 import math
 import zlib
 from collections.abc import Iterable, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import altair as alt
 import polars as pl
@@ -238,6 +238,7 @@ def stages_chart(frame: pl.DataFrame) -> alt.Chart:
 
 
 _PERIOD_STEP = {"day": "1d", "week": "1w", "month": "1mo"}
+_HALF_PERIOD_HOURS = {"day": 12, "week": 84, "month": 365}   # a month: half of an average one
 
 
 def complete_periods(frame: pl.DataFrame, period: str, last_day: date | None,
@@ -302,11 +303,26 @@ def _time_axis(frame: pl.DataFrame, period: str) -> alt.Axis:
                     tickCount={"interval": "day", "step": 1})
 
 
+def _room_at_the_ends(data: pl.DataFrame, period: str) -> alt.Scale:
+    """A time scale reaching a little before the first period and after the last: their points sat on the
+    plot's edges, half cut (Vega's padding does not apply to a time scale)."""
+    margin = _ROOM_HOURS.get(period, 36)
+    first = datetime.combine(data["period"].cast(pl.Date).min(), datetime.min.time()) - timedelta(hours=margin)
+    last = datetime.combine(data["period"].cast(pl.Date).max(), datetime.min.time()) + timedelta(hours=margin)
+    return alt.Scale(domain=[alt.DateTime(year=d.year, month=d.month, date=d.day, hours=d.hour, utc=True)
+                             for d in (first, last)])
+
+
+_ROOM_HOURS = {"day": 12, "week": 36, "month": 120}
+
+
 def _time_lines(data: pl.DataFrame, period: str, y: alt.Y, color: alt.Color, tooltip: list,
-                series: str, point: bool = True, **marks) -> alt.Chart | alt.LayerChart:
+                series: str, point: bool = True, room: bool = False, **marks) -> alt.Chart | alt.LayerChart:
     """Lines over time, solid across complete periods and dashed into a partial first or last one
-    (`partial`); with `point`, a point on each period."""
-    x = alt.X("period:T", title=f"{period.capitalize()} starting", axis=_time_axis(data, period))
+    (`partial`); with `point`, a point on each period; with `room`, the time scale reaches a little past
+    the first and last periods (a chart whose marks do not already)."""
+    x = alt.X("period:T", title=f"{period.capitalize()} starting", axis=_time_axis(data, period),
+              scale=_room_at_the_ends(data, period) if room else alt.Undefined)
     complete = data.filter(~pl.col("partial"))
     base = alt.Chart(complete).mark_line(point=point, **marks).encode(x=x, y=y, color=color, tooltip=tooltip)
     if not data["partial"].any():
@@ -373,16 +389,27 @@ def _volume(frame: pl.DataFrame, period: str, last_day: date | None, compared: p
         y=alt.Y("orders:Q", title="Orders", axis=ORDERS_AXIS, scale=counts),
         color=color, tooltip=tooltip)
     rated = data.with_columns(pl.lit("Cancellation rate").alias("what"))
-    rate_scale = alt.Undefined if compared is None else alt.Scale(
-        domain=[0, max(data["cancellation_rate"].max() or 0, compared["cancellation_rate"].max() or 0, 0.01)])
+    rate_scale = alt.Scale(
+        domain=[0, max(data["cancellation_rate"].max() or 0,
+                       (compared["cancellation_rate"].max() or 0) if compared is not None else 0, 0.01)])
     rate = _time_lines(
         rated, period, y=alt.Y("cancellation_rate:Q", title="Cancellation rate", axis=alt.Axis(format="%"), scale=rate_scale),
-        color=color, tooltip=tooltip, series="what", point=compared is None, strokeWidth=2.5, cursor="pointer")
+        color=color, tooltip=tooltip, series="what", point=False, strokeWidth=2.5)
     rates = list(rate.layer) if isinstance(rate, alt.LayerChart) else [rate]
-    # A click on a period's rate lists that period's cancelled orders (on a compared line, its compared
-    # period's: a click anywhere in the chart selects here, the mark on top).
+    # A click on a period's rate point lists that period's cancelled orders; on a compared line's point, its
+    # compared period's; anywhere else in a period's column, that period's orders (a click anywhere in the
+    # chart selects here, the mark on top).
     rates[0] = rates[0].add_params(drill_selection("period_key", "what", "compared_key"))
-    layers = [orders, alt.layer(*rates)]
+    # The periods' columns, full height, centred on their points and all but transparent, over the area and
+    # the rate's line: an area or a line is one mark, and a click on it took its first period's orders
+    # whatever the week clicked. Their ends are worked out in the browser from the period's parsed date (a
+    # date and a date-time in the data are read in different time zones).
+    half = _HALF_PERIOD_HOURS.get(period, 84)
+    columns = (alt.Chart(data.with_columns(pl.lit("Orders").alias("what"))).mark_rect(opacity=0.001, cursor="pointer")
+               .transform_calculate(column_start=f"utcOffset('hours', toDate(datum.period), -{half})",
+                                    column_end=f"utcOffset('hours', toDate(datum.period), {half})")
+               .encode(x=alt.X("column_start:T"), x2="column_end:T", color=alt.value(COLORS["reached"]), tooltip=tooltip))
+    layers = [orders, alt.layer(*rates), columns]
     if compared is not None:
         # The compared orders in a darker blue than the area they cross (a line of its pale blue would not show).
         layers.append(_compared_lines(
@@ -393,9 +420,9 @@ def _volume(frame: pl.DataFrame, period: str, last_day: date | None, compared: p
             compared.with_columns(pl.lit("Cancellation rate").alias("what")), period=period,
             y=alt.Y("cancellation_rate:Q", title="Cancellation rate", axis=None, scale=rate_scale), color=color,
             series="what", value="cancellation_rate", fmt=".1%", selection_label=labels[0], compared_label=labels[1]))
-        layers.append(alt.Chart(rated).mark_point(filled=True, opacity=1, cursor="pointer").encode(
-            x=alt.X("period:T"), y=alt.Y("cancellation_rate:Q", axis=None, scale=rate_scale),
-            color=color, tooltip=tooltip))
+    layers.append(alt.Chart(rated).mark_point(filled=True, opacity=1, cursor="pointer").encode(
+        x=alt.X("period:T"), y=alt.Y("cancellation_rate:Q", axis=None, scale=rate_scale),
+        color=color, tooltip=tooltip))
     height = HEIGHT if compared is None else HEIGHT + COMPARED_LEGEND_HEIGHT
     return alt.layer(*layers, height=height).resolve_scale(y="independent")
 
@@ -568,7 +595,7 @@ def reasons_over_time_chart(frame: pl.DataFrame, period: str = "week", selected:
                         labelExpr=legend_words(frame["reason"].unique())), scale=category_scale("reason", frame["reason"])),
         tooltip=[alt.Tooltip("period:T", title=period.capitalize()), alt.Tooltip("reason:N", title="Reason"),
                  alt.Tooltip("requests:Q", format=",")],
-        series="reason", cursor="pointer",
+        series="reason", cursor="pointer", room=True,
     )
     layers = list(chart.layer) if isinstance(chart, alt.LayerChart) else [chart]
     layers = [layer.encode(opacity=alt.condition(pick, alt.value(1.0), alt.value(0.25)) if selected
@@ -960,22 +987,39 @@ def _shifted(frame: pl.DataFrame, days: int, compared_days: tuple[date, date] | 
         frame = (complete_periods(frame, period, compared_days[1], compared_days[0])
                  .filter(~pl.col("partial")).drop("partial"))
     dtype = frame.schema["period"]
+    start = pl.col("period").cast(pl.Date)
+    if period in ("week", "month") and (compared_days is not None or frame.height):
+        # A period moves onto the selection's period that holds its first compared day moved by `days`:
+        # by whole weeks or months, so the two ranges' points stand one over the other (moved by the days
+        # themselves they sat mid-week).
+        anchor = compared_days[0] if compared_days is not None else frame["period"].cast(pl.Date).min()
+        moved = anchor + timedelta(days=days)
+        if period == "week":
+            weeks = ((moved - timedelta(days=moved.weekday())) - (anchor - timedelta(days=anchor.weekday()))).days // 7
+            shifted = start + pl.duration(weeks=weeks)
+        else:
+            shifted = start.dt.offset_by(f"{(moved.year - anchor.year) * 12 + moved.month - anchor.month}mo")
+    else:
+        shifted = start + pl.duration(days=days)
     return frame.with_columns(
         pl.col("period").alias("compared_period"),
-        pl.col("period").cast(pl.Date).cast(pl.Utf8).alias("compared_key"),  # what a click on it selects
-        (pl.col("period").cast(pl.Datetime("us")) + pl.duration(days=days)).cast(dtype).alias("period"))
+        start.cast(pl.Utf8).alias("compared_key"),  # what a click on it selects
+        shifted.cast(dtype).alias("period"))
 
 
 def _compared_lines(compared: pl.DataFrame, *, period: str, y: alt.Y, color: alt.Color, series: str, value: str,
-                    selection_label: str, compared_label: str, fmt: str = ",") -> alt.Chart:
+                    selection_label: str, compared_label: str, fmt: str = ",",
+                    series_title: str | None = None) -> alt.Chart:
     """`compared` (lines over time of `value` per `series`, already moved onto the selection's days by
-    `_shifted`) drawn dashed; a legend says which range each line style is."""
+    `_shifted`) drawn dashed; a legend says which range each line style is. `series_title`: the series'
+    line in the tooltip (none when the value's own title says which line it is)."""
     data = compared.with_columns(pl.lit(compared_label).alias("range"))
     dash = alt.StrokeDash("range:N", title=None, legend=alt.Legend(orient="bottom", columns=1, labelLimit=320),
                           scale=alt.Scale(domain=[selection_label, compared_label], range=[[1, 0], COMPARED_DASH]))
     return alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=12, cursor="pointer"), opacity=0.65).encode(
         x=alt.X("period:T"), y=y, color=color, strokeDash=dash,
-        tooltip=[alt.Tooltip("compared_period:T", title=f"Compared {period}"), alt.Tooltip(f"{series}:N", title=" "),
+        tooltip=[alt.Tooltip("compared_period:T", title=f"Compared {period}"),
+                 *([alt.Tooltip(f"{series}:N", title=series_title)] if series_title else []),
                  alt.Tooltip(f"{value}:Q", title=plain(value), format=fmt), alt.Tooltip("range:N", title="Range")])
 
 
@@ -1005,6 +1049,7 @@ def reasons_over_time_compared_chart(frame: pl.DataFrame, compared: pl.DataFrame
         color=alt.Color("reason:N", title="Reason", legend=alt.Legend(
                             orient="top", labelExpr=legend_words(pl.concat([frame["reason"], compared["reason"]]).unique())),
                         scale=category_scale("reason", pl.concat([frame["reason"], compared["reason"]]))),
-        series="reason", value="requests", selection_label=selection_label, compared_label=compared_label)
+        series="reason", value="requests", selection_label=selection_label, compared_label=compared_label,
+        series_title="Reason")
     height = HEIGHT + COMPARED_LEGEND_HEIGHT
     return alt.layer(chart.properties(height=height), lines, height=height)

@@ -256,9 +256,9 @@ def window(comparison: Comparison, filters: Filters, bounds: tuple[date | None, 
     if sel_hi < length - 1:
         reasons.append(f"the data ends on {last_data:%Y-%m-%d}, {sel_hi + 1} of the selection's {length} days")
     if sel_lo > 0:
-        reasons.append(f"the data starts on {first_data:%Y-%m-%d}, {sel_lo} days into the selection")
+        reasons.append(f"the data starts on {first_data:%Y-%m-%d}, {count(sel_lo, 'day')} into the selection")
     if cmp_lo > 0:
-        reasons.append(f"the data starts on {first_data:%Y-%m-%d}, {cmp_lo} days into the compared range")
+        reasons.append(f"the data starts on {first_data:%Y-%m-%d}, {count(cmp_lo, 'day')} into the compared range")
     if cmp_hi < (c1 - c0).days and c1 > last_data:
         reasons.append(f"the data ends on {last_data:%Y-%m-%d}, inside the compared range")
     if (c1 - c0).days + 1 != length:
@@ -266,7 +266,7 @@ def window(comparison: Comparison, filters: Filters, bounds: tuple[date | None, 
     note = None
     if sel_days != selection or cmp_days != compared:
         days = hi - lo + 1
-        note = (f"Compared on the same {days} day{'s' if days != 1 else ''} on each side, "
+        note = (f"Compared on the same {count(days, 'day')} on each side, "
                 f"{sel_days[0]:%Y-%m-%d} to {sel_days[1]:%Y-%m-%d} against {cmp_days[0]:%Y-%m-%d} to "
                 f"{cmp_days[1]:%Y-%m-%d}: {'; '.join(reasons) or 'the ranges differ'}.")
     return Window(comparison, selection, compared, sel_days, cmp_days, note)

@@ -435,7 +435,7 @@ def _figure_groups() -> dict[str, Group]:
     out = {
         "orders": Group(), "gmv": Group(),
         "cancelled_orders": Group(of="cancelled"), "cancellation_rate": Group(of="cancelled"),
-        "cancelled_gmv": Group(of="cancelled"),
+        "cancelled_gmv": Group(of="cancelled"), "cancelled_gmv_share": Group(of="cancelled"),
         "cancellation_requests": Group(of="requests"),
         "refunds": Group(of="refunds"), "refund_amount": Group(of="refunds"),
         "pending_refunds": Group(of="pending_refunds"),

@@ -52,9 +52,9 @@ class Headline:
     note: str | None = None            # why no change is shown, or how the days compared were trimmed
 
     @property
-    def higher_is_worse(self) -> bool:
-        """A rise is bad news (the change is coloured the other way round), from the figure's definition."""
-        return metrics.get(self.name).figure.better == figures.LOWER
+    def better(self) -> str | None:
+        """Which way is good news (figures.LOWER or HIGHER; None: neither), from the figure's definition."""
+        return metrics.get(self.name).figure.better
 
 
 def period_for(first: date | None, last: date | None) -> str:

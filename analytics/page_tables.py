@@ -6,6 +6,7 @@ The pages only lay out; each small step between a report table and a widget is h
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date
 
@@ -133,6 +134,11 @@ def selected_seller(sellers: pl.DataFrame, rows: list[int]) -> str | None:
         return None
     seller = sellers["seller_id"][rows[0]]
     return None if seller in (None, pipelines.UNKNOWN_SELLER) else seller
+
+
+def seller_table_key(query: str, minimum: int, sort: str) -> str:
+    """The Sellers table's widget key: one per list shown (search, minimum of orders, ranking)."""
+    return "sl_table_" + hashlib.sha1(f"{query}\x00{minimum}\x00{sort}".encode()).hexdigest()[:10]
 
 
 def seller_row(sellers: pl.DataFrame, seller: str | None) -> list[int]:

@@ -28,9 +28,9 @@ FIGURES = (
 SWEEP_FIGURES = FIGURES
 
 
-def lower_is_better(name: str) -> bool:
-    """Good news when the figure goes down (a rise is shown in red), from its definition."""
-    return fig.get(name).better == fig.LOWER
+def better(name: str) -> str | None:
+    """Which way is good news (figures.LOWER or HIGHER; None: neither), from the figure's definition."""
+    return fig.get(name).better
 
 
 # Short, so the table fits a 1280 px page ("Change": the scenario's minus the baseline's).

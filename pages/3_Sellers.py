@@ -135,7 +135,10 @@ with ui.page("sellers", "Sellers", PARAMS) as ctx:
                                                             help=f"{label} in {money[0]}")
                            for k, label in (("gmv", "GMV"), ("cancelled_gmv", "Cancelled GMV")) if k in frame.columns})
         # A link that opens on a seller ticks its row, as a click on it would have.
-        picked = downloads.table(shown_frame, f"sellers-by-{sort}", key="sl_table", height=560, column_config=config,
+        # A table of its own for each search, minimum and ranking: a row's tick is a position, and kept over a
+        # new list it opened another seller.
+        picked = downloads.table(shown_frame, f"sellers-by-{sort}", key=page_tables.seller_table_key(query, minimum, sort),
+                                 height=560, column_config=config,
                                  on_select="rerun", selection_mode="single-row", column_order=order,
                                  download=lambda: frame,
                                  selected_rows=page_tables.seller_row(frame, st.session_state.get(ctx.k("shown"))))

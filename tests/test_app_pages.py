@@ -141,6 +141,7 @@ def test_an_overview_tile_says_a_fall_in_money_with_a_down_arrow():
         views.headline_tiles([
             Headline("cancelled_gmv", "Cancelled GMV", "help", "USD {:,.2f}", 33095.0, None, (1.0, 2.0), -10546.2),
             Headline("cancelled_orders", "Cancelled orders", "help", "{:,}", 120, None, (1.0, 2.0), 7),
+            Headline("refunds", "Refunds", "help", "{:,}", 45, None, (1.0, 2.0), -17),
         ])
 
     at = AppTest.from_function(tiles).run()
@@ -150,3 +151,6 @@ def test_an_overview_tile_says_a_fall_in_money_with_a_down_arrow():
     assert (gmv.direction, gmv.color) == (Metric.MetricDirection.DOWN, Metric.MetricColor.GREEN)
     orders = shown["Cancelled orders"]
     assert (orders.delta, orders.direction, orders.color) == ("+7", Metric.MetricDirection.UP, Metric.MetricColor.RED)
+    # Fewer refunds are neither good nor bad news: grey, pointing down.
+    refunds = shown["Refunds"]
+    assert (refunds.direction, refunds.color) == (Metric.MetricDirection.DOWN, Metric.MetricColor.GRAY)

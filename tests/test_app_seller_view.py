@@ -12,7 +12,7 @@ from datetime import date
 import app_support as s
 import pytest
 
-from analytics import db, ingest
+from analytics import db, ingest, page_tables
 
 try:
     from test_metrics_handmade import canonical_frame
@@ -33,6 +33,10 @@ def eleven(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _database(eleven, monkeypatch):
     monkeypatch.setenv("CANCELLATION_LAB_DB", str(eleven[0]))
+
+
+# The seller table's widget (its selection) for the whole list, ranked by cancelled GMV.
+TABLE = page_tables.seller_table_key("", 1, "cancelled_gmv") + "_df"
 
 
 def _view(at) -> list[str]:
@@ -68,7 +72,7 @@ def test_selecting_a_row_shows_its_seller_and_puts_it_in_the_link_and_close_leav
     assert _view(at) == []
     table = at.dataframe[0].value
     row = list(table["seller_id"]).index("S4")
-    at.session_state["sl_table_df"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.session_state[TABLE] = {"selection": {"rows": [row], "columns": [], "cells": []}}
     at.run()
     assert s.problems(at) == []
     assert _view(at) == ["Seller S4 by week"]
@@ -92,7 +96,7 @@ def test_a_link_ticks_the_shown_sellers_row_and_a_search_that_hides_it_hides_its
     table = at.dataframe[0]
     row = list(table.value["seller_id"]).index("S1")
     # The row is ticked, as a click on it would have ticked it: Streamlit's selection state says so.
-    assert at.session_state["sl_table_df"]["selection"]["rows"] == [row]
+    assert at.session_state[TABLE]["selection"]["rows"] == [row]
     assert _view(at) == ["Seller S1 by week"]
     # A search that lists no seller hides the view (the seller is no longer in the table); clearing the
     # search brings it back, still in the link.
@@ -101,3 +105,7 @@ def test_a_link_ticks_the_shown_sellers_row_and_a_search_that_hides_it_hides_its
     assert any("Seller S1 is not among the sellers listed" in c.value for c in at.caption)
     at.text_input(key="sellers_q").set_value("").run()
     assert _view(at) == ["Seller S1 by week"] and at.query_params["shown"] == "S1"
+    # A search that lists other sellers: S1's tick did not move onto the seller now in its row's place.
+    at.text_input(key="sellers_q").set_value("S4").run()
+    assert s.problems(at) == [] and _view(at) == [] and at.query_params["shown"] == "S1"
+    assert list(at.dataframe[0].value["seller_id"]) == ["S4"]

@@ -476,11 +476,15 @@ def test_a_fall_in_money_points_down_in_its_own_colour(demo):
 
 
 def test_delta_style_reads_the_sign_from_the_number():
+    from analytics.figures import HIGHER, LOWER
     from ui.views import delta_style
 
-    assert delta_style(-5.0, "BRL -5", higher_is_worse=False) == {
+    assert delta_style(-5.0, "BRL -5", better=HIGHER) == {
         "delta": "BRL -5", "delta_color": "red", "delta_arrow": "down"}
-    assert delta_style(5.0, "BRL +5", higher_is_worse=False)["delta_color"] == "green"
-    assert delta_style(-0.01, "-0.0 days", higher_is_worse=True) == {
+    assert delta_style(5.0, "BRL +5", better=HIGHER)["delta_color"] == "green"
+    assert delta_style(-5.0, "BRL -5", better=LOWER)["delta_color"] == "green"
+    # Neither way is good news (refunds): grey, the arrow still says which way.
+    assert delta_style(-17, "-17", better=None) == {"delta": "-17", "delta_color": "gray", "delta_arrow": "down"}
+    assert delta_style(-0.01, "-0.0 days", better=LOWER) == {
         "delta": "0", "delta_color": "off", "delta_arrow": "off"}
-    assert delta_style(None, None, higher_is_worse=True)["delta"] is None
+    assert delta_style(None, None, better=LOWER)["delta"] is None

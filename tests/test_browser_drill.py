@@ -125,6 +125,7 @@ def test_a_click_on_a_chart_mark_lists_its_orders(tmp_path):
         accepted = outcomes.filter(outcomes["outcome"] == "accepted")["requests"][0]
         weeks = report.volume_over_time(con, dataset, period="week").frame
         week = weeks.row(1, named=True)  # the second week: a whole one
+        later = weeks.row(weeks.height // 2, named=True)  # a week in the middle
         seller = report.sellers(con, dataset).frame.row(0, named=True)["seller_id"]
         seller_weeks = report.seller_trend(con, dataset, seller=seller, period="week").frame
         seller_week = seller_weeks.filter(seller_weeks["cancelled_orders"] > 0).row(0, named=True)
@@ -146,6 +147,20 @@ def test_a_click_on_a_chart_mark_lists_its_orders(tmp_path):
         _click_mark(page, 3, f"what: Cancellation rate; Week: {first:%b %d, %Y};")
         assert f"from={first}" in page.url and f"to={last}" in page.url and "g.of=cancelled" in page.url
         _check_list(browser, page, week["cancelled_orders"], "rate-week-point")
+
+        # Anywhere else in a week's column (here low in the orders' area, away from the rate's line): that
+        # week's orders. An area is one mark: a click on it listed the first week's orders, whatever the week.
+        page.goto(f"{server.url}/?dataset={dataset}")
+        bs.wait_ready(page)
+        column = page.locator('[data-testid="stVegaLiteChart"]').nth(3).locator(
+            f'[role="graphics-symbol"][aria-label*="column_start"][aria-label*="Week: {later["period"]:%b %d, %Y};"]')
+        box = column.bounding_box()
+        column.click(position={"x": box["width"] / 2, "y": box["height"] - 4})
+        page.wait_for_url(re.compile(r"/Orders\?"), timeout=20_000)
+        bs.wait_ready(page)
+        assert f"from={later['period']}" in page.url and f"to={later['period'] + timedelta(days=6)}" in page.url
+        assert "g.of=" not in page.url
+        _check_list(browser, page, later["orders"], "orders-week-column")
 
         # A seller's own view: a week on its rate line lists the seller's cancelled orders of that week.
         page.goto(f"{server.url}/Sellers?dataset={dataset}&shown={seller}")

@@ -192,9 +192,16 @@ def test_other_overview_charts():
     assert (spec["encoding"]["y"]["field"], spec["mark"]["color"]) == ("cancelled_orders", "#e45756")
     spec = _draws(charts.volume_chart(pl.DataFrame({"period": [date(2026, 6, 1), date(2026, 6, 8)], "orders": [3, 8],
                                                     "cancelled_orders": [1, 2], "cancellation_rate": [1 / 3, 0.25]})))
-    # The rate as a line on the left axis, the orders as an area on the right one: two layers of two scales.
-    area, rates = spec["layer"]
+    # The rate as a line on the left axis, the orders as an area on the right one, on scales of their own;
+    # over them each week's column (a click there lists its orders: an area is one mark, so a click on it
+    # listed the first week's); the rate's points last (a click there lists the week's cancelled orders).
+    area, rates, columns, points = spec["layer"]
     (line,) = rates["layer"]
+    assert columns["mark"]["type"] == "rect" and columns["encoding"]["x2"]["field"] == "column_end"
+    assert "y" not in columns["encoding"]   # full height
+    assert [c["as"] for c in columns["transform"]] == ["column_start", "column_end"]
+    assert "utcOffset('hours', toDate(datum.period), -84)" in columns["transform"][0]["calculate"]
+    assert points["mark"]["type"] == "point" and points["encoding"]["y"]["field"] == "cancellation_rate"
     rows = spec["datasets"][(line.get("data") or rates["data"])["name"]]
     assert [(r["period"][:10], r["cancellation_rate"]) for r in rows] == [("2026-06-01", 1 / 3), ("2026-06-08", 0.25)]
     assert (line["mark"]["type"], line["encoding"]["y"]["field"], line["encoding"]["y"]["axis"]["format"]) == (
@@ -228,8 +235,9 @@ def test_a_compared_range_is_drawn_on_the_rate_and_orders_axes_and_one_period_sh
         # of the orders' own domain and the compared rate on the rate's, with no axis of their own, over the
         # rate's line; the rate's points last, on the rate's scale: where a compared point meets this
         # selection's rate point, a click takes this selection's.
-        assert spec["resolve"]["scale"]["y"] == "independent" and len(spec["layer"]) == 5
-        orders, rates, compared_orders, compared_rate, points = spec["layer"]
+        assert spec["resolve"]["scale"]["y"] == "independent" and len(spec["layer"]) == 6
+        orders, rates, columns, compared_orders, compared_rate, points = spec["layer"]
+        assert columns["mark"]["type"] == "rect"
         top_rate = max(frame["cancellation_rate"].max(), compared["cancellation_rate"].max())
         assert points["mark"]["type"] == "point" and points["encoding"]["y"]["axis"] is None
         # A layer whose x axis is None took the chart's time axis away (the compared chart had no dates).
@@ -384,7 +392,7 @@ def test_periods_after_the_data_are_left_out_and_a_partial_last_one_is_marked():
     frame = frame.with_columns((pl.col("cancelled_orders") / pl.col("orders")).alias("cancellation_rate"))
     spec = _draws(charts.volume_chart(frame, "month", date(2018, 9, 3)))
     # The dashed piece is drawn in the solid line's layer, on its scale (the rate's), not on one of its own.
-    assert spec["resolve"]["scale"]["y"] == "independent" and len(spec["layer"]) == 2
+    assert spec["resolve"]["scale"]["y"] == "independent" and len(spec["layer"]) == 4
     solid, dashed = spec["layer"][1]["layer"]
     assert "resolve" not in spec["layer"][1] and dashed["mark"]["strokeDash"] == [4, 4]
     assert solid["encoding"]["y"]["field"] == dashed["encoding"]["y"]["field"] == "cancellation_rate"
@@ -430,6 +438,22 @@ def test_a_partial_first_period_is_marked_and_drawn_dashed_as_the_last():
         first_day=first))
     lines = spec["layer"][-1]
     assert sorted(r["compared_key"] for r in spec["datasets"][lines["data"]["name"]]) == ["2026-03-09", "2026-03-16"]
+
+
+def test_compared_weeks_and_months_stand_over_the_selections_own():
+    """The previous period of a 62-day selection from Tuesday 5 May 2026 starts on Wednesday 4 March: its weeks
+    move by whole weeks onto the selection's (9 weeks: the week of 2 March onto that of 4 May), not by 62
+    days, which put each compared point on a Thursday, between the selection's points. Months move by
+    whole months."""
+    weeks = pl.DataFrame({"period": [date(2026, 3, 2) + timedelta(weeks=i) for i in range(9)], "requests": [1] * 9})
+    moved = charts._shifted(weeks, 62, (date(2026, 3, 4), date(2026, 5, 4)), "week")
+    assert all(d.weekday() == 0 for d in moved["period"])
+    # The partial first week (from 2 March; compared from 4 March) is left out; the week of 9 March stands
+    # over the week of 11 May.
+    assert moved.row(0, named=True)["compared_key"] == "2026-03-09" and moved["period"][0] == date(2026, 5, 11)
+    months = pl.DataFrame({"period": [date(2025, 1, 1), date(2025, 2, 1)], "requests": [1, 1]})
+    moved = charts._shifted(months, 365, (date(2025, 1, 1), date(2025, 2, 28)), "month")
+    assert moved["period"].to_list() == [date(2026, 1, 1), date(2026, 2, 1)]
 
 
 def test_sweep_charts_have_a_title_and_axis_titles_in_words():

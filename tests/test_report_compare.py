@@ -170,6 +170,10 @@ def test_the_days_compared():
     w = window(Comparison("year"), Filters(), bounds)
     assert w.compared_days == (D(2024, 1, 1), D(2024, 12, 31)) and w.selection_days == (D(2024, 12, 31), D(2025, 12, 31))
     assert w.days == 366 and w.shift_days == 365 and "the data starts on 2024-01-01, 365 days into the compared" in w.note
+    # One day: in the singular.
+    w = window(Comparison("previous"), Filters(start=D(2024, 1, 2), end=D(2024, 1, 3)), bounds)
+    assert w.note == ("Compared on the same 1 day on each side, 2024-01-03 to 2024-01-03 against 2024-01-01 to "
+                      "2024-01-01: the data starts on 2024-01-01, 1 day into the compared range.")
     # A selection with no day of data (one end past the data, the other the data's own day): no comparison,
     # said without a range that runs backwards.
     for filters, why in ((Filters(end=D(2023, 12, 1)), "it ends on 2023-12-01 and the data starts on 2024-01-01"),

@@ -88,7 +88,8 @@ def table(frame: pl.DataFrame, name: str, *, key: str, height: int | str = "auto
     shown, config = recent.PER_FRAME.get(frame, ("table", repr(column_config), fit),
                                          lambda: _shown(frame, column_config, fit))
     if frame.height < WHOLE_BELOW and (height == "auto" or isinstance(height, int)):
-        height = ROW_PX * (frame.height + 1) + 3
+        # An empty table has room for its "empty" line: a header's height alone put it under the buttons.
+        height = ROW_PX * (max(frame.height, 1) + 1) + 3
     selecting = {} if on_select == "ignore" else {"on_select": on_select, "selection_mode": selection_mode}
     if selecting and selected_rows:
         selecting["selection_default"] = {"selection": {"rows": list(selected_rows)}}

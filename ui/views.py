@@ -12,7 +12,7 @@ import streamlit as st
 from analytics import report
 from analytics.charts import plain
 from analytics.drill import ROW_TABLES
-from analytics.figures import UNITS
+from analytics.figures import LOWER, UNITS
 from analytics.filters import Filters
 from analytics.headline import MIN_ORDERS, Headline
 from analytics.text import md
@@ -64,17 +64,22 @@ def shows_no_change(text: str) -> bool:
     return not any(c.isdigit() and c != "0" for c in text)
 
 
-def delta_style(change: float | None, text: str | None, higher_is_worse: bool) -> dict:
+def delta_style(change: float | None, text: str | None, better: str | None) -> dict:
     """st.metric's delta, colour and arrow for a change, from its number: Streamlit reads the sign from the
     text's first character, and 'USD -10,546' starts with the currency, so a fall showed an up arrow in the
-    colour of a rise. No change (or one too small to show) is "0", grey, with no arrow."""
+    colour of a rise. `better`: which way is good news (figures.LOWER or HIGHER); a figure with neither (as
+    refunds: more of them is not better or worse) is grey either way. No change (or one too small to show)
+    is "0", grey, with no arrow."""
     if change is None or text is None:
         return {"delta": None, "delta_color": "off", "delta_arrow": "off"}
     if shows_no_change(text):
         return {"delta": "0", "delta_color": "off", "delta_arrow": "off"}
     fall = change < 0
-    return {"delta": text, "delta_color": "green" if fall == higher_is_worse else "red",
-            "delta_arrow": "down" if fall else "up"}
+    if better is None:
+        color = "gray"
+    else:
+        color = "green" if fall == (better == LOWER) else "red"
+    return {"delta": text, "delta_color": color, "delta_arrow": "down" if fall else "up"}
 
 
 def fmt_change(change: float, pattern: str, whole: bool = False) -> str:
@@ -145,7 +150,7 @@ def headline_tiles(heads: list[Headline], per_row: int = 3,
             st.metric(
                 h.label,
                 value,
-                **delta_style(h.change, change, h.higher_is_worse),
+                **delta_style(h.change, change, h.better),
                 delta_description=f"vs {h.window.short}" if h.change is not None and h.window else None,
                 help=help_text + exactly(exact),
                 border=True,

@@ -36,7 +36,7 @@ def result_tiles(result: dict, currency: str = "") -> None:
             # The short label fits a tile at any common width; the full one leads its help.
             wt.short_label(name),
             value,
-            **views.delta_style(change, delta_text, wt.lower_is_better(name)),
+            **views.delta_style(change, delta_text, wt.better(name)),
             # "vs baseline · extrapolated" was cut at 1280 px: an extrapolated tile says so alone (the notice
             # above it and the tile's help say what against).
             delta_description="extrapolated" if result.get("extrapolated") else "vs baseline",
