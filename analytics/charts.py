@@ -588,16 +588,18 @@ def reasons_over_time_chart(frame: pl.DataFrame, period: str = "week", selected:
     if data.is_empty():
         return _empty("No cancellation requests with a date in this selection")
     pick = reason_selection(selected)
-    chart = _time_lines(
-        data, period,
-        y=alt.Y("requests:Q", title="Requests", axis=count_axis(data["requests"].max())),
-        color=alt.Color("reason:N", title="Reason", legend=alt.Legend(orient="top",
-                        labelExpr=legend_words(frame["reason"].unique())), scale=category_scale("reason", frame["reason"])),
-        tooltip=[alt.Tooltip("period:T", title=period.capitalize()), alt.Tooltip("reason:N", title="Reason"),
-                 alt.Tooltip("requests:Q", format=",")],
-        series="reason", cursor="pointer", room=True,
-    )
+    y = alt.Y("requests:Q", title="Requests", axis=count_axis(data["requests"].max()))
+    color = alt.Color("reason:N", title="Reason", legend=alt.Legend(orient="top",
+                      labelExpr=legend_words(frame["reason"].unique())), scale=category_scale("reason", frame["reason"]))
+    tooltip = [alt.Tooltip("period:T", title=period.capitalize()), alt.Tooltip("reason:N", title="Reason"),
+               alt.Tooltip("requests:Q", format=",")]
+    # The lines without their periods' keys, the points with them: a line is one mark, and a click on it
+    # named its first period, whatever the week clicked; now it only focuses the reason.
+    chart = _time_lines(data.drop("period_key"), period, y=y, color=color, tooltip=tooltip, series="reason",
+                        point=False, cursor="pointer", room=True)
     layers = list(chart.layer) if isinstance(chart, alt.LayerChart) else [chart]
+    layers.append(alt.Chart(data).mark_point(filled=True, opacity=1, cursor="pointer").encode(
+        x=alt.X("period:T"), y=y, color=color, tooltip=tooltip))
     layers = [layer.encode(opacity=alt.condition(pick, alt.value(1.0), alt.value(0.25)) if selected
                            else alt.value(1.0)) for layer in layers]
     # A click focuses the page on the reason (pick) and names the period, or the compared line's period

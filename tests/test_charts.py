@@ -101,12 +101,19 @@ def test_reasons_over_time():
     frame = pl.DataFrame({"period": [date(2026, 6, 1), date(2026, 6, 8)], "reason": ["wrong_item"] * 2,
                           "requests": [1, 3], "share": [1.0, 1.0]})
     spec = _draws(charts.reasons_over_time_chart(frame, "week"))
-    # One line per reason: a point per week at its requests, in the reason's fixed colour.
-    enc = spec["encoding"]
+    # One line per reason, and a point per week at its requests, in the reason's fixed colour.
+    line, points = spec["layer"]
+    enc = line["encoding"]
     assert (enc["x"]["field"], enc["x"]["title"], enc["y"]["field"]) == ("period", "Week starting", "requests")
     assert enc["color"]["scale"] == {"domain": ["wrong_item"], "range": ["#f58518"]}
-    rows = next(iter(spec["datasets"].values()))
+    rows = spec["datasets"][points["data"]["name"]]
     assert [(r["period"][:10], r["requests"]) for r in rows] == [("2026-06-01", 1), ("2026-06-08", 3)]
+    # A line is one mark: it holds no period key, so a click on it names no week (it named the first one);
+    # a point names its own.
+    assert "period_key" not in spec["datasets"][line["data"]["name"]][0]
+    assert [r["period_key"] for r in rows] == ["2026-06-01", "2026-06-08"]
+    # The time scale reaches past the first and last weeks: their points were half cut at the plot's edges.
+    assert enc["x"]["scale"]["domain"][0] == {"year": 2026, "month": 5, "date": 30, "hours": 12, "utc": True}
 
 
 def test_latency_chart_draws_each_groups_cumulative_curve_and_marks_the_given_quantiles():
@@ -399,7 +406,7 @@ def test_periods_after_the_data_are_left_out_and_a_partial_last_one_is_marked():
     spec = _draws(charts.reasons_over_time_chart(
         pl.DataFrame({"period": [date(2016, 10, 1), date(2018, 9, 1)], "reason": ["wrong_item", "other"],
                       "requests": [3, 1]}), "month", last_day=date(2018, 9, 30)))
-    assert spec["encoding"]["x"]["axis"]["format"] == "%b %Y"  # spans years: years shown
+    assert spec["layer"][0]["encoding"]["x"]["axis"]["format"] == "%b %Y"  # spans years: years shown
 
 
 def test_a_partial_first_period_is_marked_and_drawn_dashed_as_the_last():
