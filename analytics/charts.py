@@ -20,28 +20,13 @@ import polars as pl
 
 from analytics.figures import OUTCOME_LABELS, STAGE_LABELS
 from analytics.outcomes import OUTCOMES, PAYMENT_METHODS, REASONS, REFUND_CHANNELS, SHIPPING_METHODS, STAGES
+from analytics.words import CODE_WORDS, plain
+
+__all__ = ["plain"]  # the labelling function, in analytics.words, is read from here by most modules
 
 STEP_LABELS = {"placed": "Placed", "paid": "Paid", "shipped": "Shipped", "delivered": "Delivered"}
 # Which stage an order leaves the life cycle in, after each step (pipelines.lifecycle's cancelled_after).
 LEAVES_AFTER = {"placed": "before_payment", "paid": "awaiting_shipment", "shipped": "after_shipment"}
-# Codes whose plain words are not the code with its underscores turned to spaces.
-_WORDS = {"western_union": "Western Union", "cod": "Cash on delivery", "credit_card": "Credit card",
-          "debit_card": "Debit card", "boleto": "Boleto", "paypal": "PayPal", "none": "No answer"}
-
-
-def plain(code: str | None) -> str:
-    """A data code in plain words for axes, legends and tables: 'wrong_item' -> 'Wrong item',
-    'western_union' -> 'Western Union', None -> 'Unknown'. The one labelling function of the product."""
-    if code is None:
-        return "Unknown"
-    if code in _WORDS:
-        return _WORDS[code]
-    if code in STAGE_LABELS:
-        return STAGE_LABELS[code]
-    if code in OUTCOME_LABELS:
-        return OUTCOME_LABELS[code]
-    words = str(code).replace("_", " ").strip()
-    return words[:1].upper() + words[1:]
 
 
 def legend_words(found: Iterable[str | None] = ()) -> str:
@@ -49,7 +34,7 @@ def legend_words(found: Iterable[str | None] = ()) -> str:
     and so a click's selection, keeps the codes: the domain's codes and those `found` in the data (an
     export's own reasons: the Orders page writes them in plain words, so the charts do too). Both sides
     are JSON strings, which Vega's expressions read as written, whatever the data holds."""
-    codes = [*REASONS, *PAYMENT_METHODS, *REFUND_CHANNELS, *SHIPPING_METHODS, *_WORDS,
+    codes = [*REASONS, *PAYMENT_METHODS, *REFUND_CHANNELS, *SHIPPING_METHODS, *CODE_WORDS,
              *(str(c) for c in found if c is not None)]
     expr = "datum.label"
     for code in dict.fromkeys(codes):

@@ -39,6 +39,7 @@ from analytics.params import (
     parse,
     value_text,
 )
+from analytics.words import plain
 
 TIMEOUT_ACTIONS = ("auto_cancel", "lapse")
 LATE_DISPATCH_ACTIONS = ("none", "auto_cancel")
@@ -138,7 +139,8 @@ def refund_channel_parameter(method: str, observed: str | None = None, data_know
     otherwise, for a known data set (`data_known`), `observed` (the channel its refunds of that method
     show) or 'original' when it has none; with no data set, None ('data': as the data shows)."""
     words = method.replace("_", " ")
-    label, name = f"Refunds of {words} payments", channel_name(method)
+    # The control's label in the words the charts and tables use ("Cash on delivery refunds"), not the code's.
+    label, name = f"{plain(method)} refunds", channel_name(method)
     what = f"Where the money goes when an order paid by {words} is refunded. "
     if method in DEFAULT_REFUND_CHANNEL:
         default = DEFAULT_REFUND_CHANNEL[method]

@@ -202,15 +202,18 @@ def wait_by_method(result: Mapping) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema)
 
 
-def comparison_frame(variants: Mapping[str, Mapping], names) -> pl.DataFrame:
+def comparison_frame(variants: Mapping[str, Mapping], names, currency: str = "") -> pl.DataFrame:
     """Figures of several variants side by side, for charts.comparison_chart: one row per (figure, by
-    its short label, as a small chart's title; variant) with value, low, high. variants maps a variant's name to a baseline/scenario dict."""
+    its short label, as a small chart's title; variant) with value, low, high and the unit (an amount's:
+    `currency`, the data set's code, where it records one). variants maps a variant's name to a
+    baseline/scenario dict."""
     rows = []
     for name in names:
+        shown_unit = currency.strip() if currency.strip() and unit(name) == "currency" else unit(name)
         for variant, part in variants.items():
             fig = get(part, name) or {}
             rows.append({"figure": short_label(name), "variant": variant, "value": fig.get("value"),
-                         "low": fig.get("low"), "high": fig.get("high"), "unit": unit(name)})
+                         "low": fig.get("low"), "high": fig.get("high"), "unit": shown_unit})
     return pl.DataFrame(rows, schema={"figure": pl.Utf8, "variant": pl.Utf8, "value": pl.Float64,
                                       "low": pl.Float64, "high": pl.Float64, "unit": pl.Utf8})
 

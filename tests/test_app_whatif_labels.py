@@ -6,6 +6,7 @@ from __future__ import annotations
 import app_support as s
 import pytest
 
+from analytics import words
 from analytics.policy import channel_name
 from analytics.text import plain
 
@@ -48,7 +49,7 @@ def test_the_odd_methods_refund_channel_moves_its_refunds_and_the_link_restores_
     key = "whatif_" + channel_name(LABEL).replace(".", "__")
     control = at.selectbox(key=key)
     # The control's label is the method's words, escaped: it reads as the characters it is.
-    assert plain(control.label) == "Refunds of " + LABEL.replace("_", " ") + " payments"
+    assert plain(control.label) == words.plain(LABEL) + " refunds"
     assert control.value == "original"
     # Refunds kept on the platform: wallet 2 (S-1007 cash, S-1009 Western Union) + coupon 1 (S-1004 cash
     # on delivery) = 3. The odd method's four refunds (S-1002, S-1011, S-1014, S-1018) move to the

@@ -152,7 +152,7 @@ def test_hostile_names_and_labels_render_as_text_and_reach_no_other_host(tmp_pat
                 assert "cannot be replayed" not in text
                 page.get_by_text("Refund channels and times").click()
                 text = _check(page, "what-if, refund channels open", host, dialogs).replace("\u2060", "")
-                assert f"Refunds of {method.replace('_', ' ')} payments" in text
+                assert f"{plain(method)} refunds" in text
                 bs.screenshot(page, "hostile-what-if-refund-channels")
 
         # The What-if control for the hostile method: a refund-channel change reaches the link.

@@ -380,6 +380,9 @@ def test_comparison_charts_keep_the_tiles_order_and_title_each_axis_with_its_uni
     assert {p["layer"][0]["encoding"]["y"]["axis"]["minExtent"] for p in panels} == {48}
     assert [p["layer"][0]["encoding"]["y"]["title"] for p in panels] == \
         ["Orders", "Business days", "Business days", "Currency"]
+    # With the data set's currency, an amount's axis says it.
+    spec = charts.comparison_chart(wt.comparison_frame({"Baseline": part}, wt.TILES, "USD ")).to_dict()
+    assert spec["concat"][-1]["layer"][0]["encoding"]["y"]["title"] == "USD"
 
 
 def test_periods_after_the_data_are_left_out_and_a_partial_last_one_is_marked():

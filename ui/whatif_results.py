@@ -79,7 +79,7 @@ def results(result: dict, currency: str = "") -> None:
     extrapolation_notice(result)
     result_tiles(result, currency)
     how_sure(result, currency)
-    frame = wt.comparison_frame({"baseline": result["baseline"], "scenario": result["scenario"]}, wt.TILES)
+    frame = wt.comparison_frame({"baseline": result["baseline"], "scenario": result["scenario"]}, wt.TILES, currency)
     missing = wt.unmeasured(frame)
     if missing:
         st.caption(f"Not measurable on this data set: {', '.join(missing)}.")

@@ -14,7 +14,7 @@ from analytics import charts, scenarios, simulate
 from analytics import whatif_tables as wt
 from analytics.policy import Parameter, Policy
 from analytics.text import md
-from ui import downloads
+from ui import cached, downloads
 from ui.database import connection, cursor, db_key
 from ui.setup import PageContext
 from ui.whatif_controls import seed_controls
@@ -125,7 +125,8 @@ def scenarios_section(ctx: PageContext, dataset_id: str, policy: Policy, params:
         variants["Current controls"] = simulated(dataset_id, policy, replicates, seed)["scenario"]
     for scenario_id, scenario_policy in zip(compared, policies, strict=True):
         variants[by_id[scenario_id].name] = simulated(dataset_id, scenario_policy, replicates, seed)["scenario"]
-    downloads.chart(partial(charts.comparison_chart, wt.comparison_frame(variants, wt.TILES), "Value"),
+    currency = cached.money_format(dataset_id, "")
+    downloads.chart(partial(charts.comparison_chart, wt.comparison_frame(variants, wt.TILES, currency), "Value"),
                     "saved-scenarios-compared", key="wi_cmp_chart")
     downloads.table(wt.comparison_table(variants), "saved-scenarios-compared", key="wi_cmp_table")
 
