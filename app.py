@@ -17,7 +17,7 @@ with ui.page("overview", "Overview") as ctx:
     dataset = ctx.require_dataset(on_spark=True)
     st.caption(f"**{md(dataset.name)}** · {views.filter_summary(ctx.filters)}")
 
-    bounds = filter_options(dataset.id).bounds.get(ctx.filters.anchor, (None, None))
+    bounds = filter_options(dataset.id).bounds_of(ctx.filters.anchor)
     heads, period = cached.headlines(dataset.id, ctx.filters, bounds, ctx.comparison)
     win = compare.window(ctx.comparison, ctx.filters, bounds)
     views.headline_tiles(heads, below=drill.tile_links(dataset.id, ctx.filters, heads))

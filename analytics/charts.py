@@ -248,16 +248,15 @@ def partial_note(frame: pl.DataFrame, period: str, last_day: date | None, select
     `first_day` is where they start it, after the data's first day."""
     if last_day is None or frame.is_empty():
         return None
-    marked = complete_periods(frame, period, last_day, first_day).sort("period")
-    if not marked["partial"].any():
+    marked = complete_periods(frame, period, last_day)   # without first_day: only its last period is partial
+    if marked.is_empty():
         return None
     out = []
-    first = marked["period"].cast(pl.Date).min()
-    if first_day is not None and first < first_day:
+    if first_day is not None and marked["period"].cast(pl.Date).min() < first_day:
         what = "selection" if selection_starts else "data"
         out.append(f"The {what} starts on {first_day:%Y-%m-%d}: the first {period} is partial, drawn dashed "
                    f"(its count is short because the {what} starts within it, not because activity was low).")
-    if complete_periods(frame, period, last_day)["partial"].any():   # without first_day: its last period
+    if marked["partial"].any():
         what = "selection" if selection_ends else "data"
         out.append(f"The {what} ends on {last_day:%Y-%m-%d}: the last {period} is partial, drawn dashed "
                    f"(its count is short because the {what} stops, not because activity fell).")
@@ -288,6 +287,9 @@ def _time_axis(frame: pl.DataFrame, period: str) -> alt.Axis:
                     tickCount={"interval": "day", "step": 1})
 
 
+_ROOM_HOURS = {"day": 12, "week": 36, "month": 120}
+
+
 def _room_at_the_ends(data: pl.DataFrame, period: str) -> alt.Scale:
     """A time scale reaching a little before the first period and after the last: their points sat on the
     plot's edges, half cut (Vega's padding does not apply to a time scale)."""
@@ -296,9 +298,6 @@ def _room_at_the_ends(data: pl.DataFrame, period: str) -> alt.Scale:
     last = datetime.combine(data["period"].cast(pl.Date).max(), datetime.min.time()) + timedelta(hours=margin)
     return alt.Scale(domain=[alt.DateTime(year=d.year, month=d.month, date=d.day, hours=d.hour, utc=True)
                              for d in (first, last)])
-
-
-_ROOM_HOURS = {"day": 12, "week": 36, "month": 120}
 
 
 def _time_lines(data: pl.DataFrame, period: str, y: alt.Y, color: alt.Color, tooltip: list,
@@ -975,11 +974,11 @@ def _shifted(frame: pl.DataFrame, days: int, compared_days: tuple[date, date] | 
                  .filter(~pl.col("partial")).drop("partial"))
     dtype = frame.schema["period"]
     start = pl.col("period").cast(pl.Date)
-    if period in ("week", "month") and (compared_days is not None or frame.height):
+    anchor = compared_days[0] if compared_days is not None else frame["period"].cast(pl.Date).min()
+    if period in ("week", "month") and anchor is not None:
         # A period moves onto the selection's period that holds its first compared day moved by `days`:
         # by whole weeks or months, so the two ranges' points stand one over the other (moved by the days
         # themselves they sat mid-week).
-        anchor = compared_days[0] if compared_days is not None else frame["period"].cast(pl.Date).min()
         moved = anchor + timedelta(days=days)
         if period == "week":
             weeks = ((moved - timedelta(days=moved.weekday())) - (anchor - timedelta(days=anchor.weekday()))).days // 7

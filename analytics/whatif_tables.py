@@ -127,10 +127,17 @@ def fmt_interval(fig: Mapping | None, name: str, signed: bool = False) -> str:
     return f"{value} ({NEXT_PERIOD} {words[NEXT_PERIOD]}; {SAME_ORDERS} {words[SAME_ORDERS]})"
 
 
+def currency_of(name: str, currency: str = "") -> str | None:
+    """The currency code the figure's values are in ('USD', from the data set's money prefix 'USD '); None
+    for a figure that is not an amount, or a data set that records no currency."""
+    return currency.strip() or None if unit(name) == "currency" else None
+
+
 def label_in(name: str, currency: str = "") -> str:
     """The figure's label, with the currency its amounts are in ('Cancelled GMV (USD)') where the data set
     records one: a table of intervals writes bare numbers."""
-    return f"{label(name)} ({currency.strip()})" if currency.strip() and unit(name) == "currency" else label(name)
+    code = currency_of(name, currency)
+    return f"{label(name)} ({code})" if code else label(name)
 
 
 def how_sure(result: Mapping, names=TILES, currency: str = "") -> pl.DataFrame:
@@ -209,7 +216,7 @@ def comparison_frame(variants: Mapping[str, Mapping], names, currency: str = "")
     baseline/scenario dict."""
     rows = []
     for name in names:
-        shown_unit = currency.strip() if currency.strip() and unit(name) == "currency" else unit(name)
+        shown_unit = currency_of(name, currency) or unit(name)
         for variant, part in variants.items():
             fig = get(part, name) or {}
             rows.append({"figure": short_label(name), "variant": variant, "value": fig.get("value"),

@@ -88,7 +88,7 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
             period = st.session_state.get(ctx.k(PERIOD.name)) or PERIOD.default
             # The selection's first and last days: periods after it are not drawn, a partial first or last
             # one is dashed.
-            bounds = options.bounds.get(ctx.filters.anchor, (None, None))
+            bounds = options.bounds_of(ctx.filters.anchor)
             days = page_tables.chart_days(ctx.filters, bounds)
             over_time = cached.table(report.reasons, dataset.id, narrowed, by="period", period=period)
             win = compare.window(ctx.comparison, ctx.filters, bounds)

@@ -44,7 +44,7 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
     shown = (*TILES, MEDIAN[measure])
     with tiles:
         # As the Overview's tiles: with their trend and their change against the comparison.
-        bounds = filter_options(dataset.id).bounds.get(ctx.filters.anchor, (None, None))
+        bounds = filter_options(dataset.id).bounds_of(ctx.filters.anchor)
         heads, _ = cached.headlines(dataset.id, ctx.filters, bounds, ctx.comparison, tiles=shown)
         views.headline_tiles(heads, below=drill.tile_links(dataset.id, ctx.filters, heads))
 

@@ -67,7 +67,7 @@ def seller_view(ctx, dataset_id: str, filters, seller: str) -> None:
     group = Group(seller=seller)
     (n,) = drill.counts(dataset_id, filters, [group])
     drill.link(dataset_id, filters, group, f"{drill.see(n)} of seller {md(seller)}")
-    bounds = filter_options(dataset_id).bounds.get(filters.anchor, (None, None))
+    bounds = filter_options(dataset_id).bounds_of(filters.anchor)
     days = page_tables.chart_days(filters, bounds)
     trend = cached.table(report.seller_trend, dataset_id, filters, seller=seller, period="week")
     if trend.available and not trend.frame.height:
@@ -107,7 +107,7 @@ with ui.page("sellers", "Sellers", PARAMS) as ctx:
                                        help="Sellers with fewer orders in the selection are left out of the table."))
 
     # What sellers lose, as the Overview's tiles: with their trend and their change against the comparison.
-    bounds = filter_options(dataset.id).bounds.get(ctx.filters.anchor, (None, None))
+    bounds = filter_options(dataset.id).bounds_of(ctx.filters.anchor)
     heads, _ = cached.headlines(dataset.id, ctx.filters, bounds, ctx.comparison, tiles=TILES)
     views.headline_tiles(heads, below=drill.tile_links(dataset.id, ctx.filters, heads))
 

@@ -126,7 +126,10 @@ def tile_links(dataset_id: str, filters: Filters, heads: Sequence[Headline]) -> 
         return lambda h: None
     groups = {h.name: drill.for_figure(h.name) for h in heads if not h.unavailable}
     groups = {name: g for name, g in groups.items() if g is not None}
-    numbers = dict(zip(groups, counts(dataset_id, filters, list(groups.values())), strict=True))
+    # Two figures of the same orders (the cancellation rate and cancelled GMV) share one count.
+    distinct = list(dict.fromkeys(groups.values()))
+    counted = dict(zip(distinct, counts(dataset_id, filters, distinct), strict=True))
+    numbers = {name: counted[g] for name, g in groups.items()}
 
     def below(h: Headline) -> None:
         if h.name not in groups:

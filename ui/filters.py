@@ -107,7 +107,7 @@ def shared_filters(dataset: db.Dataset, raw: Mapping[str, Sequence[str]] | None)
     anchor = st.segmented_control("Dates by", offered, key="flt_anchor", format_func=ANCHOR_LABELS.get,
                                   help="Which date the range tests: when the order was placed, when the buyer "
                                        "asked to cancel, or when the refund started." + why_not) or "order"
-    low, high = opts.bounds.get(anchor, (None, None))
+    low, high = opts.bounds_of(anchor)
     if "flt_dates" not in state:
         state["flt_dates"] = tuple(d for d in (low, high) if d is not None)
         state["flt_dates_anchor"] = anchor

@@ -18,6 +18,10 @@ class Options:
     values: dict[str, list[str]]                       # Filters field -> labels present, sorted
     bounds: dict[str, tuple[date | None, date | None]]  # anchor -> first and last day with that event
 
+    def bounds_of(self, anchor: str) -> tuple[date | None, date | None]:
+        """The first and last day with `anchor`'s event; (None, None) for a data set without it."""
+        return self.bounds.get(anchor, (None, None))
+
 
 # Asked for several times a run (the filters, the page): kept as it is (ui.recent).
 _RECENT = Recent(max_entries=32, ttl=TTL)
