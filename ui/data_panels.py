@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 
 import polars as pl
@@ -12,7 +11,7 @@ import streamlit as st
 from analytics import db, external, generate, importer, simulate
 from analytics.formats import Readings
 from analytics.text import count, md
-from ui import copy_link, downloads, picker, recent
+from ui import copy_link, downloads, picker, recent, upload_folders
 from ui.cached import TTL
 from ui.database import connection, cursor, db_key
 
@@ -213,34 +212,36 @@ def dataset_link(dataset_id: str) -> str:
 # --- upload -------------------------------------------------------------------------------------------
 
 def _save_uploads(files) -> tuple[list[Path], dict[str, str]]:
-    """The uploads on disk (a directory per set of uploads, reused while it is the same set)."""
+    """The uploads on disk (a folder per set of uploads, reused while it is the same set)."""
     signature = tuple((f.file_id, f.name, f.size) for f in files)
     saved = st.session_state.get("data_upload")
     if saved and saved["signature"] == signature and all(Path(p).exists() for p in saved["paths"]):
+        saved["folder"].touch()
         return [Path(p) for p in saved["paths"]], saved["names"]
     if saved:
-        shutil.rmtree(saved["dir"], ignore_errors=True)
+        saved["folder"].remove()
     for fld in importer.FIELDS:  # a new file starts from its own automatic matches
         st.session_state.pop(f"data_map_{fld}", None)
-    folder = Path(tempfile.mkdtemp(prefix="cancellation-lab-upload-"))
+    folder = upload_folders.Folder()
     paths, names = [], {}
     for i, f in enumerate(files):
         # Our own file name on disk: the upload's name is shown, never used as a path.
-        path = folder / f"upload-{i}.csv"
+        path = folder.path / f"upload-{i}.csv"
         with path.open("wb") as out:
             f.seek(0)
             shutil.copyfileobj(f, out, 1 << 20)
         paths.append(path)
         names[str(path)] = f.name
+    # The folder lives as long as this entry: it goes with the session's state when the session ends.
     st.session_state["data_upload"] = {"signature": signature, "paths": [str(p) for p in paths], "names": names,
-                                       "dir": str(folder)}
+                                       "folder": folder}
     return paths, names
 
 
 def _forget_upload() -> None:
     saved = st.session_state.pop("data_upload", None)
     if saved:
-        shutil.rmtree(saved["dir"], ignore_errors=True)
+        saved["folder"].remove()
 
 
 # What an orders file must have, said before one is chosen: from the import's own list.
