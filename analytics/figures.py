@@ -316,12 +316,31 @@ def label(name: str, *, short: bool = False) -> str:
     return (figure.short_label if short else figure.label) + (f" ({', '.join(rest)})" if rest else "")
 
 
-def format_value(name: str, value, *, estimate: bool = False, signed: bool = False) -> str:
+def format_value(name: str, value, *, estimate: bool = False) -> str:
     """A value as the pages and the text output show it; None (nothing to measure) as 'n/a'."""
     if value is None or value != value:
         return "n/a"
     unit = UNITS[get(name).unit]
-    pattern = unit.estimate if estimate else unit.exact
-    if signed:
-        pattern = "{:+" + pattern[2:]
-    return pattern.format(value)
+    return (unit.estimate if estimate else unit.exact).format(value)
+
+
+def shows_no_change(text: str) -> bool:
+    """A change written as zero ("+0", "-0.0 days", "+0.0 pp") is no change."""
+    return not any(c.isdigit() and c != "0" for c in text)
+
+
+def change_text(change: float, pattern: str, whole: bool = False) -> str:
+    """A change (between periods, or a scenario's from its baseline) in its figure's `pattern`, with its
+    sign: shares change in percentage points ('+1.2 pp'); a money pattern keeps its currency around the
+    number ('BRL +12.50'). A change that would be written as zero is "0", with no sign and no unit, as
+    every page and the command line write it. `whole`: the figure is written without cents beside it, so
+    its change has none either."""
+    if "%" in pattern:
+        text = f"{change * 100:+.1f} pp"
+    else:
+        start, end = pattern.find("{"), pattern.rfind("}")
+        body = pattern[start + 1:end].lstrip(":")
+        if whole and body:
+            body = ",.0f"
+        text = pattern[:start] + ("{:+" + body + "}").format(change) + pattern[end + 1:]
+    return "0" if shows_no_change(text) else text

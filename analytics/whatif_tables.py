@@ -74,9 +74,10 @@ NEXT_PERIOD = "next period like this one"
 SAME_ORDERS = "these same orders"
 
 
-def _pattern(name: str, signed: bool) -> str:
+def _text(value, name: str, signed: bool) -> str:
+    """A value, or with `signed` a difference (figures.change_text: '+1.2 pp', '0'), as the tables write it."""
     pattern = fig.UNITS[unit(name)].estimate
-    return "{:+" + pattern[2:] if signed else pattern
+    return fig.change_text(value, pattern) if signed else pattern.format(value)
 
 
 def is_exact(fig: Mapping) -> bool:
@@ -88,12 +89,12 @@ def is_exact(fig: Mapping) -> bool:
 
 def fmt_range(low, high, name: str, signed: bool = False) -> str:
     """'3,800 – 4,050'; 'exactly 3,900' when the range is a point."""
-    pattern = _pattern(name, signed)
     if low is None or high is None:
         return "—"
-    if pattern.format(low) == pattern.format(high):
-        return f"exactly {pattern.format(low)}"
-    return f"{pattern.format(low)} – {pattern.format(high)}"
+    low_text, high_text = _text(low, name, signed), _text(high, name, signed)
+    if low_text == high_text:
+        return f"exactly {low_text}"
+    return f"{low_text} – {high_text}"
 
 
 def in_words(fig: Mapping | None, name: str, signed: bool = False) -> dict[str, str]:
@@ -102,7 +103,7 @@ def in_words(fig: Mapping | None, name: str, signed: bool = False) -> dict[str, 
     if not fig or fig.get("value") is None or fig["value"] != fig["value"]:
         return {NEXT_PERIOD: "—", SAME_ORDERS: "—"}
     if is_exact(fig):
-        value = _pattern(name, signed and fig["value"] != 0).format(fig["value"])
+        value = _text(fig["value"], name, signed)
         return {NEXT_PERIOD: f"{value} (exact)", SAME_ORDERS: f"{value} (exact)"}
     return {NEXT_PERIOD: fmt_range(fig.get("low"), fig.get("high"), name, signed),
             SAME_ORDERS: fmt_range(fig.get("orders_low"), fig.get("orders_high"), name, signed)}
@@ -116,7 +117,7 @@ def fmt_interval(fig: Mapping | None, name: str, signed: bool = False) -> str:
     if signed and fig["value"] == 0 and all(fig.get(k) in (0, None) for k in ("low", "high", "orders_low",
                                                                               "orders_high")):
         return "0"  # no change has no sign
-    value = _pattern(name, signed).format(fig["value"])
+    value = _text(fig["value"], name, signed)
     if fig.get("low") is None or fig.get("high") is None:
         return value
     if is_exact(fig):

@@ -146,7 +146,7 @@ def test_text_output_and_refused_values(stored_file, capsys):
     code, out, _ = run(capsys, stored_file, "--from", "2026-01-12", "--to", "2026-01-18", "--compare", "previous")
     assert code == 0
     assert "Compared with 2026-01-05 to 2026-01-11 (7 days" in out
-    assert "+50.0 pts" in out and "-66.7%" in out
+    assert "+50.0 pp" in out and "-66.7%" in out
     code, _, err = run(capsys, stored_file, "--compare", "2026-01-12..2026-01-05")
     assert code == 2 and err.startswith("error: --compare: “2026-01-12..2026-01-05” runs backwards")
     code, _, err = run(capsys, stored_file, "--compare", "lastweek")

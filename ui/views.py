@@ -12,7 +12,7 @@ import streamlit as st
 from analytics import report
 from analytics.charts import plain
 from analytics.drill import ROW_TABLES
-from analytics.figures import LOWER, UNITS
+from analytics.figures import LOWER, UNITS, change_text, shows_no_change
 from analytics.filters import Filters
 from analytics.headline import MIN_ORDERS, Headline
 from analytics.text import md
@@ -20,7 +20,7 @@ from ui import downloads, drill, tables
 from ui.database import on_spark
 from ui.notices import not_available
 
-__all__ = ["fmt", "fmt_change", "filter_summary", "headline_tiles", "not_available", "table_result",
+__all__ = ["fmt", "filter_summary", "headline_tiles", "not_available", "table_result",
            "exactly", "tile_text", "room_for_toolbar", "subheader_over_chart"]
 
 ANCHOR_WORDS = {"order": "ordered", "request": "with a cancellation request", "refund": "with a refund started"}
@@ -58,12 +58,6 @@ def exactly(exact: str | None) -> str:
     return "" if exact is None else f"\n\nExactly {md(exact)}."
 
 
-def shows_no_change(text: str) -> bool:
-    """A change that shows as zero ("+0", "-0.0 days", "+0.0 pp") is no change: a tile shows it as "0",
-    neutral, with no arrow."""
-    return not any(c.isdigit() and c != "0" for c in text)
-
-
 def delta_style(change: float | None, text: str | None, better: str | None) -> dict:
     """st.metric's delta, colour and arrow for a change, from its number: Streamlit reads the sign from the
     text's first character, and 'USD -10,546' starts with the currency, so a fall showed an up arrow in the
@@ -80,21 +74,6 @@ def delta_style(change: float | None, text: str | None, better: str | None) -> d
     else:
         color = "green" if fall == (better == LOWER) else "red"
     return {"delta": text, "delta_color": color, "delta_arrow": "down" if fall else "up"}
-
-
-def fmt_change(change: float, pattern: str, whole: bool = False) -> str:
-    """A change between periods, or between a baseline and a scenario; shares change in percentage points.
-    `whole`: the tile writes its value without cents (tile_text rounded it), so the change has none either:
-    'USD -369.40' beside 'USD 33,095' cut the words after it at 1280 px."""
-    if "%" in pattern:
-        return f"{change * 100:+.1f} pp"
-    # A money pattern carries its currency around the field: 'BRL {:,.2f}' -> 'BRL +12.50'.
-    before, field_, after = pattern.partition("{")[0], pattern[pattern.find("{") + 1:pattern.rfind("}")], \
-        pattern[pattern.rfind("}") + 1:]
-    body = field_.lstrip(":")
-    if whole and body:
-        body = ",.0f"
-    return before + (("{:+" + body + "}").format(change) if body else f"{change:+}") + after
 
 
 def filter_summary(filters: Filters) -> str:
@@ -146,7 +125,7 @@ def headline_tiles(heads: list[Headline], per_row: int = 3,
                               f"{h.window.label} ({h.counts[1]:,} orders), under the same filters; a change needs "
                               f"at least {MIN_ORDERS} orders on each side.")
             value, exact = tile_text(h.value, h.fmt)
-            change = None if h.change is None else fmt_change(h.change, h.fmt, whole=exact is not None)
+            change = None if h.change is None else change_text(h.change, h.fmt, whole=exact is not None)
             st.metric(
                 h.label,
                 value,

@@ -31,7 +31,7 @@ def result_tiles(result: dict, currency: str = "") -> None:
         unit = fig.UNITS[wt.unit(name)]
         pattern = (currency + unit.exact if wt.unit(name) == "currency" else unit.estimate) + unit.tile_suffix
         value, exact = ("—", None) if wt.fmt_value(scen.get("value"), name) == "—" else views.tile_text(scen["value"], pattern)
-        delta_text = None if change is None else views.fmt_change(change, pattern, exact is not None)
+        delta_text = None if change is None else fig.change_text(change, pattern, exact is not None)
         column.metric(
             # The short label fits a tile at any common width; the full one leads its help.
             wt.short_label(name),

@@ -256,12 +256,8 @@ def render(r: dict) -> str:
 
 
 def _signed(value, fmt: str) -> str:
-    """A change in the figure's format with its sign; a share's in points ('+5.0 pts')."""
-    if value is None:
-        return "n/a"
-    if "%" in fmt:
-        return f"{value * 100:+.1f} pts"
-    return fmt.replace("{:", "{:+").format(value)
+    """A change in the figure's format with its sign ('+5.0 pp' for a share), as the pages write it."""
+    return "n/a" if value is None else figures.change_text(value, fmt)
 
 
 def render_compare(c: dict) -> list[str]:
