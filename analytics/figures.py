@@ -112,6 +112,8 @@ _REQ, _REF = ("requests",), ("refunds",)
 _WAIT_NEEDS = ("requests", "request_times", "refunds", "refund_times")
 _START_NEEDS = ("refunds", "refund_times")
 _RESPONSE_NEEDS = ("requests", "response_times")
+# The parcel overtook the request: only an export with shipment times can tell (and stages, from them).
+_RETURN_NEEDS = ("requests", "ship_times")
 
 
 def _declare() -> list[Figure]:
@@ -151,10 +153,10 @@ def _declare() -> list[Figure]:
           pt.percentile("response_hours", 0.9), short="Response, 90th pct", better=LOWER, needs=_RESPONSE_NEEDS),
         F("return_path_orders", "Orders sent the return way", "orders",
           "Requests the parcel overtook: it shipped before the seller answered, so the buyer must "
-          "refuse or return it.", pt.count("return_path_orders"), better=LOWER, needs=_REQ,
+          "refuse or return it.", pt.count("return_path_orders"), better=LOWER, needs=_RETURN_NEEDS,
           whatif="return_path_orders"),
         F("return_path_gmv", "GMV sent the return way", "currency", "The amounts of the orders sent the return way.",
-          pt.count("return_path_gmv"), better=LOWER, needs=_REQ),
+          pt.count("return_path_gmv"), better=LOWER, needs=_RETURN_NEEDS),
         F("dispatch_cancelled_orders", "Cancelled for late dispatch", "orders",
           "Orders not shipped by the dispatch deadline, cancelled by it.", pt.count("dispatch_cancelled_orders"),
           better=LOWER, whatif="dispatch_cancelled_orders"),

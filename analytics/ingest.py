@@ -17,7 +17,7 @@ import duckdb
 import polars as pl
 
 from analytics import db, rules
-from analytics.outcomes import CANCELLED_STATUSES
+from analytics.outcomes import CANCELLED_STATUSES, UNKNOWN_STAGE
 from analytics.text import count
 
 # The payment method is not required: an export without one stores every order with method 'unknown'.
@@ -234,7 +234,9 @@ def store_rows(cur: duckdb.DuckDBPyConnection, good: str, dataset_id: str, *, st
         [dataset_id],
     )
     progress(0.8, "storing cancellation requests")
-    stage = rules.stage_sql("coalesce(cancel_requested_at, cancelled_at)")
+    # Without payment and shipment times the stage is unknown: the outcome then rests on the seller's
+    # answer alone (never 'buyer_cancelled' from a stage made up from times the export does not have).
+    stage = rules.stage_sql("coalesce(cancel_requested_at, cancelled_at)", known=stage_known)
     return_path = rules.return_path_sql("_stage", cancelled="_is_cancelled", responded="seller_responded_at")
     cur.execute(
         f"""INSERT INTO cancellation_requests
@@ -242,7 +244,7 @@ def store_rows(cur: duckdb.DuckDBPyConnection, good: str, dataset_id: str, *, st
             SELECT *, {stage} AS _stage
             {good} AND (cancel_requested_at IS NOT NULL OR cancel_reason IS NOT NULL)
         ), r AS (SELECT *, {return_path} AS _return_path FROM s)
-        SELECT ?, order_id, cancel_requested_at, coalesce(cancel_reason, 'unknown'), _stage,
+        SELECT ?, order_id, cancel_requested_at, coalesce(cancel_reason, 'unknown'), coalesce(_stage, '{UNKNOWN_STAGE}'),
                seller_response, seller_responded_at,
                {rules.outcome_sql("_stage", "_return_path", cancelled="_is_cancelled")},
                _return_path

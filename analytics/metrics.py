@@ -235,7 +235,7 @@ def _tables() -> list[Metric]:
                "Per stage (before payment, awaiting shipment, after shipment): requests made at that stage, "
                "orders cancelled at that stage and their GMV.",
                {"orders": ("amount", "is_cancelled", "cancel_stage"), "requests": ("request_stage",)},
-               p.stage_counts, column_needs={"requests": ("requests",)}),
+               p.stage_counts, ("cancel_stages",), column_needs={"requests": ("requests",)}),
         _table("lifecycle", "Order life cycle", "orders", COUNT,
                "Orders reaching each step (placed, paid, shipped, delivered), the orders that reached a step "
                "but not the next (count and share), and the orders cancelled after each step. Without "
@@ -252,7 +252,7 @@ def _tables() -> list[Metric]:
                lambda f: p.reasons(f.requests), ("requests", "reasons")),
         _table("reasons_by_stage", "Reasons by stage", "requests", COUNT,
                "Requests per stage and reason, with the reason's share of the stage's requests.", reason_reads,
-               lambda f: p.reasons_by(f.requests, "request_stage"), ("requests", "reasons")),
+               lambda f: p.reasons_by(f.requests, "request_stage"), ("requests", "reasons", "cancel_stages")),
         _table("reasons_by_payment_method", "Reasons by payment method", "requests", COUNT,
                "Requests per payment method and reason, with the reason's share of the method's requests.",
                {"requests": ("reason", "payment_method")},
@@ -316,7 +316,7 @@ def _tables() -> list[Metric]:
                "Cancelled orders and GMV (and its share of GMV); orders that shipped before the request "
                "was answered and went the return way, and their GMV.",
                {"orders": ("amount", "is_cancelled"), "requests": ("amount", "return_path")},
-               p.seller_losses, column_needs={"return_path_orders": ("requests",), "return_path_gmv": ("requests",)}),
+               p.seller_losses, column_needs={n: fig.get(n).needs for n in ("return_path_orders", "return_path_gmv")}),
     ]
 
 

@@ -24,6 +24,8 @@ Outcome of a request:
 """
 
 STAGES = ("before_payment", "awaiting_shipment", "after_shipment")
+# A request's stage in an export with neither payment nor shipment times (an order's is then NULL).
+UNKNOWN_STAGE = "unknown"
 
 OUTCOMES = ("buyer_cancelled", "accepted", "rejected", "auto_cancelled", "lapsed", "not_cancellable", "unknown")
 

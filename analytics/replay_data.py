@@ -218,6 +218,8 @@ def prepare(frame: pl.DataFrame, wide: Wide | None = None) -> ReplayData:
         | (pl.col("has_request") & awaiting & ~answered & ~silent)
         | (pl.col("is_cancelled") & pl.col("cancelled_at").is_null())
         | (~pl.col("has_request") & pl.col("is_cancelled"))
+        # An export without payment and shipment times: the request's stage, hence its race, is unknown.
+        | (pl.col("has_request") & ~stage.is_in(list(STAGE_CODES)))
     ).fill_null(True)
     end = pl.lit(wide.data_end).cast(pl.Datetime("us"))
     silent_bound = pl.coalesce("cancelled_at", "shipped_at", end)

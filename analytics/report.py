@@ -93,7 +93,7 @@ from functools import partial
 import duckdb
 import polars as pl
 
-from analytics import capabilities, grouped, rollup
+from analytics import capabilities, figures, grouped, rollup
 from analytics import compare as cmp
 from analytics import metrics as m
 from analytics import pipelines as p
@@ -510,7 +510,7 @@ _REPORT_NEEDS = {
     "cancellation_requests": ("requests",),
     "cancellations_by_stage": ("cancel_stages",),
     "cancelled_by_payment_method": ("payment_methods",),
-    "requests_by_stage": ("requests",),
+    "requests_by_stage": ("requests", "cancel_stages"),
     "request_outcomes": ("requests",),
     "acceptance_rate": ("requests", "seller_responses"),
     "seller_response_hours": ("requests", "response_times"),
@@ -773,9 +773,10 @@ def finalise_report(ds, filters: Filters, threshold_days: float, missing: dict[s
         for row in out["refund_latency"]:
             row.update(dict.fromkeys(_FROM_REQUEST_KEYS))
         why_not["refund_latency.from_request"] = why
-    if "requests" in missing:
+    why = next((missing[n] for n in figures.get("return_path_orders").needs if n in missing), None)
+    if why:
         out["seller_losses"]["return_path_orders"] = None
-        why_not["seller_losses.return_path"] = missing["requests"]
+        why_not["seller_losses.return_path"] = why
     if "single_currency" in missing:
         out["seller_losses"]["cancelled_gmv"] = None
         why_not["seller_losses.cancelled_gmv"] = missing["single_currency"]

@@ -59,7 +59,7 @@ CREATE TABLE IF NOT EXISTS cancellation_requests (
     order_id        VARCHAR NOT NULL,
     requested_at    TIMESTAMP,
     reason          VARCHAR NOT NULL,            -- normalised label; 'unknown' when the export has none
-    stage           VARCHAR NOT NULL,            -- before_payment | awaiting_shipment | after_shipment
+    stage           VARCHAR NOT NULL,            -- before_payment | awaiting_shipment | after_shipment | unknown (no payment or shipment times)
     seller_response VARCHAR,                     -- accepted | rejected | none | other label | NULL (unknown)
     responded_at    TIMESTAMP,
     outcome         VARCHAR NOT NULL,            -- see analytics/outcomes.py

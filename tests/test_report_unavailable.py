@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import polars as pl
@@ -119,3 +120,48 @@ def test_delivered_is_unknown_not_zero_when_no_order_has_a_delivery_time(con, st
     status = report.orders_by_status(con, status_only).frame
     assert status.select("status", "stage", "orders", "cancelled_orders").rows() == [
         ("canceled", "before_payment", 1, 1), ("canceled", "awaiting_shipment", 1, 1), ("delivered", None, 1, 0)]
+
+
+# A shop's own export with cancellations and answers but no payment or shipment times, semicolons and
+# decimal commas, as a European spreadsheet writes it.
+NO_STAGE_EXPORT = """order_id;placed_at;payment_method;amount;currency;status;cancelled_at;cancel_reason;seller_response;refund_amount
+EU-1;02.03.2026 09:00;card;1.234,56;EUR;delivered;;;;
+EU-2;02.03.2026 10:30;paypal;19,99;EUR;cancelled;02.03.2026 12:00;wrong item;accepted;19,99
+EU-3;13.03.2026 11:00;card;250,00;EUR;cancelled;14.03.2026 08:00;Changed mind;;250,00
+EU-4;04.03.2026 15:45;card;2.000,00;EUR;shipped;;;;
+"""
+
+
+def test_an_export_without_payment_or_shipment_times_never_makes_up_a_stage(tmp_path, capsys):
+    """Worked out: 4 orders, GMV 3,504.55; 2 cancelled (EU-2, EU-3: 269.99), each with a request. Nothing
+    says whether either was paid or shipped, so no stage: not 'before payment', and so not 'buyer
+    cancelled (unpaid)' for a refunded order. EU-2's request ends as the seller answered it (accepted);
+    EU-3's, with no answer recorded, is unknown. Whether a parcel overtook a request is unknown too."""
+    from analytics import db, importer
+    from analytics.cli import main
+
+    path = tmp_path / "orders.csv"
+    path.write_text(NO_STAGE_EXPORT)
+    database = tmp_path / "app.duckdb"
+    con = db.connect(database)
+    try:
+        dataset = importer.import_files(con, [path], name="EU").dataset.id
+        stored = con.execute("SELECT order_id, stage, outcome FROM cancellation_requests WHERE dataset_id = ? "
+                             "ORDER BY order_id", [dataset]).fetchall()
+        assert stored == [("EU-2", "unknown", "accepted"), ("EU-3", "unknown", "unknown")]
+        got = report.report(con, dataset)
+    finally:
+        con.close()
+    assert (got["orders"], got["cancelled_orders"], got["cancellation_requests"]) == (4, 2, 2)
+    assert round(got["gmv"], 2) == 3504.55 and round(got["cancelled_gmv"], 2) == 269.99
+    assert got["request_outcomes"]["accepted"] == 1 and got["request_outcomes"]["unknown"] == 1
+    assert not got["request_outcomes"].get("buyer_cancelled")
+    for key in ("cancellations_by_stage", "requests_by_stage"):
+        assert got[key] is None and "stage of its cancellations is unknown" in got["unavailable"][key]
+    assert got["seller_losses"]["return_path_orders"] is None
+    # The command line's text says the same, and says why, where it stopped with a TypeError.
+    capsys.readouterr()
+    assert main(["report", "--dataset", "EU", "--db", str(database)]) == 0
+    out = capsys.readouterr().out
+    assert "By stage" not in out and "Requests by stage: the export records no payment or shipment times" in out
+    assert re.search(r"^buyer cancelled +0$", out, re.M) and re.search(r"^accepted +1$", out, re.M)

@@ -217,15 +217,18 @@ def render(r: dict) -> str:
     if r.get("compare") is not None:
         out += ["", *render_compare(r["compare"])]
 
-    # Requests by stage are n/a (not 0) when the data set records no requests.
-    stage_rows = [[s.replace("_", " "), (r["requests_by_stage"] or {}).get(s), r["cancellations_by_stage"][s]]
-                  for s in STAGES]
-    out += ["", "By stage", table(["stage", "requests", "cancelled orders"], stage_rows, ["{}", "{:,}", "{:,}"])]
-    out += ["", "Cancelled orders by payment method", table(
-        ["payment method", "orders", "cancelled", "rate", "cancelled GMV"],
-        [[x["payment_method"], x["orders"], x["cancelled_orders"], x["cancellation_rate"], x["cancelled_gmv"]]
-         for x in r["cancelled_by_payment_method"]],
-        ["{}", "{:,}", "{:,}", "{:.1%}", "{:,.2f}"])]
+    # A count by stage is n/a (not 0) when the data set records no requests, or cannot tell the stage (it
+    # has no payment or shipment times: both are then listed under "Not available").
+    if r["cancellations_by_stage"] is not None:
+        stage_rows = [[s.replace("_", " "), (r["requests_by_stage"] or {}).get(s), r["cancellations_by_stage"][s]]
+                      for s in STAGES]
+        out += ["", "By stage", table(["stage", "requests", "cancelled orders"], stage_rows, ["{}", "{:,}", "{:,}"])]
+    if r["cancelled_by_payment_method"] is not None:
+        out += ["", "Cancelled orders by payment method", table(
+            ["payment method", "orders", "cancelled", "rate", "cancelled GMV"],
+            [[x["payment_method"], x["orders"], x["cancelled_orders"], x["cancellation_rate"], x["cancelled_gmv"]]
+             for x in r["cancelled_by_payment_method"]],
+            ["{}", "{:,}", "{:,}", "{:.1%}", "{:,.2f}"])]
     if r["request_outcomes"] is not None:
         out += ["", "How requests end", table(
             ["outcome", "requests"], [[k.replace("_", " "), v] for k, v in r["request_outcomes"].items()],
