@@ -388,7 +388,12 @@ def test_a_save_empties_the_form_so_a_second_press_saves_nothing_twice(demo):
     assert at.text_input(key="whatif_save_name").value == ""
     assert at.checkbox(key="whatif_save_replace").value is False
     next(b for b in at.button if b.label == "Save scenario").click().run()   # the name box is empty
-    assert not any("already saved" in e.value for e in at.error)
+    assert not at.error, [e.value for e in at.error]   # neither "already saved" nor "needs a name"
+    assert any("Saved as “Sixty hours”" in m.value for m in at.success)
+    # With the policy changed since, an empty name is an error again.
+    at.number_input(key="whatif_seller_response_hours").set_value(72.0).run()
+    next(b for b in at.button if b.label == "Save scenario").click().run()
+    assert any("needs a name" in e.value for e in at.error)
     # A refused name stays in the box, to be changed.
     _save(at, "Sixty hours")
     assert any("already saved" in e.value for e in at.error)

@@ -52,6 +52,12 @@ def save_form(ctx: PageContext, dataset_id: str, policy: Policy) -> None:
         replace = st.checkbox("Replace a saved scenario of the same name", key="whatif_save_replace", value=False)
         if st.form_submit_button("Save scenario", icon=":material/bookmark_add:"):
             clean = " ".join(name.split())
+            last = st.session_state.get("whatif_last_saved")
+            if not clean and last is not None and last[1] == policy:
+                # Enter in the name saved it and emptied the box: a press of the button just after is no
+                # second save, and no "needs a name" error in place of the message that it was saved.
+                st.success(f"Saved as “{md(last[0])}”.", icon=":material/bookmark_added:")
+                return
             same = next((s for s in saved_scenarios(dataset_id) if s.name == clean), None)
             if same is not None and not replace:
                 # Saving over a scenario loses it: only when asked.
@@ -66,6 +72,7 @@ def save_form(ctx: PageContext, dataset_id: str, policy: Policy) -> None:
                 st.error(md(str(e).capitalize()) + ".")
             else:
                 remember_scenario(saved.id)
+                st.session_state["whatif_last_saved"] = (saved.name, policy)
                 st.session_state[ctx.k("scenario")] = saved.id
                 st.session_state[SAVED] = True
                 st.session_state["whatif_saved_message"] = (f"Replaced “{md(saved.name)}”." if same is not None
