@@ -134,6 +134,13 @@ def currency_of(name: str, currency: str = "") -> str | None:
     return currency.strip() or None if unit(name) == "currency" else None
 
 
+def shown_unit(name: str, currency: str = "") -> str:
+    """What a chart's axis says a figure is in: its currency's code for an amount ('USD'), else its unit
+    ('Orders', 'Business days'); 'Currency' only where the data set records none."""
+    code = currency_of(name, currency)
+    return code or unit(name)[:1].upper() + unit(name)[1:].replace("_", " ")
+
+
 def label_in(name: str, currency: str = "") -> str:
     """The figure's label, with the currency its amounts are in ('Cancelled GMV (USD)') where the data set
     records one: a table of intervals writes bare numbers."""
@@ -217,21 +224,32 @@ def comparison_frame(variants: Mapping[str, Mapping], names, currency: str = "")
     baseline/scenario dict."""
     rows = []
     for name in names:
-        shown_unit = currency_of(name, currency) or unit(name)
         for variant, part in variants.items():
             fig = get(part, name) or {}
             rows.append({"figure": short_label(name), "variant": variant, "value": fig.get("value"),
-                         "low": fig.get("low"), "high": fig.get("high"), "unit": shown_unit})
+                         "low": fig.get("low"), "high": fig.get("high"), "unit": shown_unit(name, currency)})
     return pl.DataFrame(rows, schema={"figure": pl.Utf8, "variant": pl.Utf8, "value": pl.Float64,
                                       "low": pl.Float64, "high": pl.Float64, "unit": pl.Utf8})
 
 
-def comparison_table(variants: Mapping[str, Mapping], names=FIGURES) -> pl.DataFrame:
-    """Text table: one row per figure, one column per variant, cells 'value (low to high)'."""
-    data = {"Figure": [label(n) for n in names]}
+def comparison_table(variants: Mapping[str, Mapping], names=FIGURES, currency: str = "") -> pl.DataFrame:
+    """Text table: one row per figure (amounts' labels with their currency), one column per variant, cells
+    'value (low – high)' with the interval for a next period like this one: side by side, both intervals
+    made each cell too long to read at 1280 px."""
+    data = {"Figure": [label_in(n, currency) for n in names]}
     for variant, part in variants.items():
-        data[variant] = [fmt_interval(get(part, n), n) for n in names]
+        data[variant] = [next_period(get(part, n), n) for n in names]
     return pl.DataFrame(data)
+
+
+def next_period(fig: Mapping | None, name: str) -> str:
+    """'1,234 (1,200 – 1,260)': the value with its interval for a next period like this one."""
+    if not fig or fig.get("value") is None or fig["value"] != fig["value"]:
+        return "—"
+    value = _text(fig["value"], name, False)
+    if fig.get("low") is None or fig.get("high") is None:
+        return value
+    return f"{value} (exact)" if is_exact(fig) else f"{value} ({in_words(fig, name)[NEXT_PERIOD]})"
 
 
 def sweep_series(frame: pl.DataFrame, figure: str, series: str = "scenario") -> pl.DataFrame:

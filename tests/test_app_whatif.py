@@ -3,6 +3,8 @@ the same scenario; named scenarios are saved, reopened and compared; the calibra
 
 from __future__ import annotations
 
+import re
+
 import app_support as s
 import pytest
 
@@ -111,6 +113,10 @@ def test_save_reopen_and_compare_scenarios(demo):
     assert s.problems(at) == []
     table = next(df.value for df in at.dataframe if "No consent" in df.value.columns)
     assert list(table.columns) == ["Figure", "Baseline", "One day", "No consent"]
+    # An amount says its currency, as the intervals' table does; a cell holds the estimate and its next
+    # period's interval only (both intervals made the cells too long to read side by side).
+    gmv = table[table["Figure"] == "Cancelled GMV (USD)"]
+    assert len(gmv) == 1 and re.fullmatch(r"[\d,.]+ \([\d,.]+ – [\d,.]+\)", gmv["One day"].iloc[0]), gmv
     assert set(at.query_params["compare"].split(",")) == {saved["One day"], saved["No consent"]}
     # The comparison is in the link too.
     linked = s.open_page("whatif", dict(at.query_params))
@@ -493,3 +499,17 @@ def test_delta_style_reads_the_sign_from_the_number():
     assert delta_style(-0.01, "-0.0 days", better=LOWER) == {
         "delta": "0", "delta_color": "off", "delta_arrow": "off"}
     assert delta_style(None, None, better=LOWER)["delta"] is None
+
+
+def test_a_swept_amount_is_drawn_on_an_axis_in_its_currency(demo):
+    """The sweep's money axis says 'USD', as the comparison charts' do; it said 'Currency'."""
+    import json
+
+    at = s.open_page("whatif", {"dataset": demo[1], "sweep_figures": "cancelled_gmv,cancelled_orders"})
+    assert s.problems(at) == []
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    titles = {}
+    for spec in specs:
+        if spec.get("title", {}).get("text") in (wt.label("cancelled_gmv"), wt.label("cancelled_orders")):
+            titles[spec["title"]["text"]] = spec["layer"][1]["encoding"]["y"]["title"]
+    assert titles == {wt.label("cancelled_gmv"): "USD", wt.label("cancelled_orders"): "Orders"}, titles

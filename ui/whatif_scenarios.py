@@ -135,7 +135,8 @@ def scenarios_section(ctx: PageContext, dataset_id: str, policy: Policy, params:
     currency = cached.money_format(dataset_id, "")
     downloads.chart(partial(charts.comparison_chart, wt.comparison_frame(variants, wt.TILES, currency), "Value"),
                     "saved-scenarios-compared", key="wi_cmp_chart")
-    downloads.table(wt.comparison_table(variants), "saved-scenarios-compared", key="wi_cmp_table")
+    st.caption(f"Each cell: the estimate and its 95% interval for a {wt.NEXT_PERIOD}.")
+    downloads.table(wt.comparison_table(variants, currency=currency), "saved-scenarios-compared", key="wi_cmp_table")
 
 
 def opened_scenario(ctx: PageContext, dataset_id: str, policy: Policy) -> str | None:

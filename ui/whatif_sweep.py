@@ -22,7 +22,7 @@ from analytics.sweep_choices import (
     parse_values,
 )
 from analytics.text import in_sentence, md
-from ui import downloads, views
+from ui import cached, downloads, views
 from ui.setup import PageContext
 from ui.whatif_engine import swept
 
@@ -91,6 +91,7 @@ def sweep_section(ctx: PageContext, dataset_id: str, policy: Policy, params: Seq
         if current is None and param == "premium_shipping_share":
             current = simulate.observed_premium_share(prep)
         current = float(current) if isinstance(current, int | float) and not isinstance(current, bool) else None
+        currency = cached.money_format(dataset_id, "")   # an amount's axis says its currency ('USD ')
         for figure in figures:
             series = wt.measured(wt.sweep_series(frame, figure))
             if not series.height:
@@ -99,8 +100,7 @@ def sweep_section(ctx: PageContext, dataset_id: str, policy: Policy, params: Seq
             if series["value"].n_unique() == 1 and series["low"].n_unique() == 1:
                 st.caption(f"{spec.label} does not change {in_sentence(wt.label(figure))} on this data set under the "
                            "current controls.")
-            unit = wt.unit(figure)
-            downloads.chart(partial(charts.sweep_chart, series, axis_title(spec), unit[:1].upper() + unit[1:] or "Value",
+            downloads.chart(partial(charts.sweep_chart, series, axis_title(spec), wt.shown_unit(figure, currency),
                                     current=current, title=wt.label(figure)),
                             f"sweep-{param}-{figure}", key=f"wi_sweep_{figure}")
         downloads.table_buttons(frame, f"sweep-{param}", key="wi_sweep_table")
