@@ -201,12 +201,52 @@ def preview(f: CsvFile, rows: int) -> list[tuple]:
             sql, params = read_sql(f)
             return con.execute(f"SELECT * FROM {sql} LIMIT {rows}", params).fetchall()
         except duckdb.Error:
-            sql, params = read_sql(f, huge_lines=True, options=", ignore_errors = true")
-            return con.execute(f"SELECT * FROM {sql} LIMIT {rows}", params).fetchall()
+            sql, params = read_sql(f, huge_lines=True,
+                                   options=", store_rejects = true, rejects_table = 'rj', rejects_scan = 'rs'")
+            found = con.execute(f"SELECT * FROM {sql} LIMIT {rows}", params).fetchall()
+            # A record of the wrong width is refused alone by the import; a quote that does not close
+            # stops it: said now, at its line, rather than a preview that silently leaves rows out.
+            unreadable(con, "rj", f, f.source.name)
+            return found
     except duckdb.Error as e:
         raise CsvError(f"{f.source.name}: cannot be read as CSV ({short(e)})") from None
     finally:
         con.close()
+
+
+WIDTH_PROBLEMS = ("TOO MANY COLUMNS", "MISSING COLUMNS")
+
+
+def unreadable(cur, rejects: str, f: CsvFile, shown: str) -> None:
+    """CsvError naming the line of the first record in DuckDB's `rejects` table that is not merely of the
+    wrong width (an unterminated quote, a broken encoding): such a file cannot be imported at all."""
+    kinds = ", ".join(f"'{k}'" for k in WIDTH_PROBLEMS)
+    found = cur.execute(
+        f"SELECT min(line_byte_position), arg_min(error_message, line_byte_position), "
+        f"count(DISTINCT line_byte_position) FROM {rejects} WHERE error_type NOT IN ({kinds})").fetchall()[0]
+    if not found[2]:
+        return
+    position, message, records = found
+    what = (message or "unreadable record").strip().splitlines()[0].rstrip(".")
+    what = what[:1].lower() + what[1:]
+    more = f" ({records:,} such records)" if records > 1 else ""
+    raise CsvError(f"{shown}: cannot be read as CSV: line {line_at(f.path, int(position))}: {what}{more}; "
+                   "check its quotes and its encoding")
+
+
+def line_at(path: Path, position: int) -> int:
+    """The physical line (as an editor numbers it) of the byte at `position`."""
+    lf = cr = crlf = 0
+    last = b""
+    with path.open("rb") as fh:
+        left = position
+        while left > 0 and (block := fh.read(min(_CHUNK, left))):
+            left -= len(block)
+            lf += block.count(b"\n")
+            cr += block.count(b"\r")
+            crlf += block.count(b"\r\n") + (last == b"\r" and block[:1] == b"\n")
+            last = block[-1:]
+    return lf + (cr - crlf) + 1
 
 
 def short(e: Exception) -> str:
@@ -233,11 +273,11 @@ def load(cur: duckdb.DuckDBPyConnection, table: str, f: CsvFile, shown: str, tim
             times = frozenset()
             rows, kinds, rejected = _read(cur, table, f, shown, times)
         per_line = not rejected and _one_record_per_line(breaks.result(), rows)
-    other = {k: n for k, n in kinds.items() if k not in ("TOO MANY COLUMNS", "MISSING COLUMNS")}
-    if other:
-        kind = next(iter(other)).lower()
-        raise CsvError(f"{shown}: cannot be read as CSV ({kind} in {sum(other.values())} record(s)); "
-                       "check its quotes and its encoding")
+    try:
+        if any(k not in WIDTH_PROBLEMS for k in kinds):
+            unreadable(cur, f"{table}_rejects", f, shown)
+    finally:
+        cur.execute(f"DROP TABLE IF EXISTS {table}_rejects")
     width = len(f.columns)
     if per_line:
         return Loaded(rows, "r.rowid + 2", [], width, times)
@@ -266,7 +306,8 @@ def _read(cur, table: str, f: CsvFile, shown: str, times=frozenset()) -> tuple[i
     for attempt in (0, 1):
         sql, params = read_sql(f, huge_lines=huge, times=times)
         try:
-            cur.execute(f"DROP TABLE IF EXISTS {table}")
+            for t in (table, rejects, scans):
+                cur.execute(f"DROP TABLE IF EXISTS {t}")
             cur.execute(
                 f"CREATE TEMP TABLE {table} AS SELECT * FROM "
                 f"{sql[:-1]}, store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{scans}')",
@@ -278,8 +319,7 @@ def _read(cur, table: str, f: CsvFile, shown: str, times=frozenset()) -> tuple[i
         kinds = dict(cur.execute(
             f"SELECT error_type, count(DISTINCT line_byte_position) FROM {rejects} GROUP BY 1").fetchall())
         rejected = cur.execute(f"SELECT count(DISTINCT line_byte_position) FROM {rejects}").fetchall()[0][0]
-        for t in (rejects, scans):
-            cur.execute(f"DROP TABLE IF EXISTS {t}")
+        cur.execute(f"DROP TABLE IF EXISTS {scans}")   # the rejects stay for `load` to name a line
         if "LINE SIZE OVER MAXIMUM" in kinds and attempt == 0:
             huge = True   # a cell of millions of characters: read again with room for it
             continue

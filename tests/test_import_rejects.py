@@ -132,3 +132,24 @@ def test_decimal_commas_and_currency_signs(con, tmp_path):
     point.write_text("order_id,placed_at,payment_method,amount\nC,2026-06-01 10:00,card,12.50\nD,2026-06-01 10:00,card,\"$1,234.50\"\n")
     importer.import_files(con, [point])
     assert con.execute("SELECT amount FROM orders ORDER BY order_id").fetchall() == [(12.5,), (1234.5,), (12.5,), (1234.5,)]
+
+
+@pytest.mark.parametrize("text, line", [
+    # The quote opens the first row's first value and never closes: the whole rest of the file is one value.
+    ('order_id,placed_at,amount\n"X-1,2026-01-01 10:00,5.00\nX-2,2026-01-02 10:00,6.00\n', 2),
+    # A multi-line note closes properly on line 3; the quote on line 5 never does.
+    ('order_id,placed_at,amount,note\nX-1,2026-01-01 10:00,5.00,\nX-2,2026-01-02 10:00,6.00,"two\nlines"\n'
+     'X-3,2026-01-03 10:00,7.00,"open\nX-4,2026-01-04 10:00,8.00,fine\n', 5),
+])
+def test_a_quote_that_never_closes_is_named_at_its_line_before_anything_is_stored(con, tmp_path, text, line):
+    from analytics import db
+
+    path = tmp_path / "export.csv"
+    path.write_text(text)
+    before = len(db.list_datasets(con))
+    # Checked as the Data page checks an upload (the head of the file, for its preview), then imported.
+    for step in (lambda: importer.plan_import([path]).close(), lambda: importer.import_files(con, [path])):
+        with pytest.raises(importer.ImportError_) as refused:
+            step()
+        assert f"export.csv: cannot be read as CSV: line {line}: value with unterminated quote found" in str(refused.value)
+    assert len(db.list_datasets(con)) == before
