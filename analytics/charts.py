@@ -160,6 +160,8 @@ def lifecycle_words(frame: pl.DataFrame) -> pl.DataFrame:
             text = f"How many reached {following} is unknown"
         elif left is not None and left < 0:
             text = f"{-left:,} more reached {following} (its time recorded without this step's)"
+        elif not row["reached"]:
+            text = ""      # nothing reached this step: "all reached the next" would claim something
         elif not left:
             text = f"All reached {following}"
         else:

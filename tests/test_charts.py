@@ -596,3 +596,13 @@ def test_the_frontiers_points_are_filled_in_their_own_colours():
     scales = [points["encoding"]["color"]["scale"], points["encoding"]["fill"].get("scale")]
     assert scales[0] == scales[1], scales
     assert dict(zip(scales[0]["domain"], scales[0]["range"], strict=True))["not on the frontier"] == "#9a9ca3"
+
+
+def test_a_step_no_order_reached_claims_nothing_about_the_next():
+    """With the refund date as anchor, a selection can hold orders none of which shipped: 'Shipped · 0'
+    said 'All reached Delivered'."""
+    none_shipped = pl.DataFrame({"step": ["placed", "paid", "shipped", "delivered"], "reached": [5, 5, 0, 0],
+                                 "left": [0, 5, 0, None], "left_share": [0.0, 1.0, None, None],
+                                 "cancelled_after": [0, 5, 0, None]})
+    words = [r["left_words"] for r in charts.lifecycle_words(none_shipped).to_dicts()]
+    assert words == ["All reached Paid", "5 (100.0%) did not reach Shipped; 5 cancelled awaiting shipment", "", ""]
