@@ -119,10 +119,6 @@ def count_axis(top: float | None = None, **kw) -> alt.Axis:
     return alt.Axis(format=",.0f", tickMinStep=1, **({"tickCount": math.ceil(top)} if few else {}), **kw)
 
 
-# The orders' axis, on the right of the rate's (volume_chart).
-ORDERS_AXIS = count_axis(orient="right", grid=False)
-
-
 def _rows_height(rows: int, legend: bool = False) -> int:
     """Total height for a chart with one band per row: pages draw charts fitted to their height, axis
     and legend included, so the bands need room beyond the rows themselves."""
@@ -368,11 +364,12 @@ def _volume(frame: pl.DataFrame, period: str, last_day: date | None, compared: p
                alt.Tooltip("cancellation_rate:Q", title="Cancellation rate", format=".1%")]
     # An area needs two periods to show: a single period's orders are a bar.
     orders = alt.Chart(data.with_columns(pl.lit("Orders").alias("what")))
-    counts = alt.Undefined if compared is None else alt.Scale(
-        domain=[0, max(data["orders"].max() or 0, compared["orders"].max() or 0, 1)])
+    top = max(data["orders"].max() or 0, (compared["orders"].max() or 0) if compared is not None else 0)
+    counts = alt.Undefined if compared is None else alt.Scale(domain=[0, max(top, 1)])
     orders = (orders.mark_area(opacity=0.7) if data.height > 1 else orders.mark_bar(opacity=0.7, size=48)).encode(
         x=alt.X("period:T", title=f"{period.capitalize()} starting", axis=_time_axis(data, period)),
-        y=alt.Y("orders:Q", title="Orders", axis=ORDERS_AXIS, scale=counts),
+        # On the right of the rate's axis; whole numbers only, in any renderer (count_axis).
+        y=alt.Y("orders:Q", title="Orders", axis=count_axis(top, orient="right", grid=False), scale=counts),
         color=color, tooltip=tooltip)
     rated = data.with_columns(pl.lit("Cancellation rate").alias("what"))
     rate_scale = alt.Scale(

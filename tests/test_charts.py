@@ -577,8 +577,12 @@ def test_a_count_axis_of_a_few_orders_never_repeats_a_number():
 
     outcomes = pl.DataFrame({"outcome": ["accepted", "rejected"], "requests": [1, 2], "share": [1 / 3, 2 / 3]})
     stages = pl.DataFrame({"stage": ["awaiting_shipment", "before_payment"], "cancelled_orders": [2, 1]})
+    # A shop's first days, by day: one order a day, as a small Shopify export has (its PNG read "0 1 1").
+    days = pl.DataFrame({"period": [date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 4)], "orders": [1, 1, 1],
+                         "cancelled_orders": [0, 1, 0], "cancellation_rate": [0.0, 1.0, 0.0]})
     for chart in (charts.outcomes_chart(outcomes), charts.stages_chart(stages), charts.status_chart(
-            ORDERS_BY_STATUS.with_columns(pl.col("orders") // 20, pl.col("cancelled_orders") // 3))):
+            ORDERS_BY_STATUS.with_columns(pl.col("orders") // 20, pl.col("cancelled_orders") // 3)),
+            charts.volume_chart(days, "day", date(2026, 3, 4))):
         svg = exports.chart_to_svg(chart.properties(width=400)).decode()
         numbers = re.findall(r">(\d+)</text>", svg)
         assert numbers and len(numbers) == len(set(numbers)), numbers
