@@ -128,6 +128,14 @@ def fmt_interval(fig: Mapping | None, name: str, signed: bool = False) -> str:
     return f"{value} ({NEXT_PERIOD} {words[NEXT_PERIOD]}; {SAME_ORDERS} {words[SAME_ORDERS]})"
 
 
+def could_be_no_change(delta: Mapping | None) -> bool:
+    """A difference whose 95% interval for a next period like this one holds 0: the data cannot say which
+    way the policy moves the figure, so a page does not colour it as better or worse."""
+    if not delta or delta.get("low") is None or delta.get("high") is None or not delta.get("value"):
+        return False
+    return delta["low"] <= 0 <= delta["high"]
+
+
 def currency_of(name: str, currency: str = "") -> str | None:
     """The currency code the figure's values are in ('USD', from the data set's money prefix 'USD '); None
     for a figure that is not an amount, or a data set that records no currency."""

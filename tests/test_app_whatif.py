@@ -434,9 +434,9 @@ def test_wait_tiles_say_days(demo):
     assert not any(m.value.endswith("days") for m in at.metric if m not in waits)
 
 
-def _tiles_with_changes(demo, changes: dict[str, float]) -> dict:
-    """The What-if tiles of a baseline replay whose changes are set to `changes` (figure -> value), drawn
-    alone; their protos by label."""
+def _tiles_with_changes(demo, changes: dict[str, float | tuple[float, float, float]]) -> dict:
+    """The What-if tiles of a baseline replay whose changes are set to `changes` (figure -> value, or
+    (value, low, high) of its interval; a value alone is exact), drawn alone; their protos by label."""
     import copy
 
     from streamlit.testing.v1 import AppTest
@@ -455,7 +455,8 @@ def _tiles_with_changes(demo, changes: dict[str, float]) -> dict:
         con.close()
     result = copy.deepcopy(result)
     for name, value in changes.items():
-        wt.get(result["delta"], name)["value"] = value
+        value, low, high = value if isinstance(value, tuple) else (value, value, value)
+        wt.get(result["delta"], name).update(value=value, low=low, high=high, orders_low=low, orders_high=high)
     at = AppTest.from_function(tiles)
     at.session_state["result"] = result
     at.run()
@@ -484,6 +485,22 @@ def test_a_fall_in_money_points_down_in_its_own_colour(demo):
     assert (gmv.direction, gmv.color) == (Metric.MetricDirection.DOWN, Metric.MetricColor.GREEN)
     orders = shown[wt.short_label("cancelled_orders")]
     assert (orders.direction, orders.color) == (Metric.MetricDirection.UP, Metric.MetricColor.RED)
+
+
+def test_a_change_whose_interval_holds_no_change_is_neither_good_nor_bad_news(demo):
+    """A fall of 1.0 day in the median wait, with a 95% interval from -2.7 to +0.7, was green: the data
+    cannot say the policy shortens the wait. Such a tile is grey, its arrow still says the estimate's way,
+    and its help says why; a change whose interval is all below 0 keeps its colour."""
+    from streamlit.proto.Metric_pb2 import Metric
+
+    shown = _tiles_with_changes(demo, {"refund_wait_p50_business_days": (-1.0, -2.7, 0.7),
+                                       "cancelled_orders": (-40, -60, -20)})
+    wait = shown[wt.short_label("refund_wait_p50_business_days")]
+    assert (wait.direction, wait.color) == (Metric.MetricDirection.DOWN, Metric.MetricColor.GRAY)
+    assert "interval holds no change" in wait.help
+    orders = shown[wt.short_label("cancelled_orders")]
+    assert (orders.direction, orders.color) == (Metric.MetricDirection.DOWN, Metric.MetricColor.GREEN)
+    assert "interval holds no change" not in orders.help
 
 
 def test_delta_style_reads_the_sign_from_the_number():

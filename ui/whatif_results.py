@@ -36,12 +36,15 @@ def result_tiles(result: dict, currency: str = "") -> None:
             # The short label fits a tile at any common width; the full one leads its help.
             wt.short_label(name),
             value,
-            **views.delta_style(change, delta_text, wt.better(name)),
+            # Grey, not green or red, where the change's interval holds no change at all.
+            **views.delta_style(change, delta_text, None if wt.could_be_no_change(delta) else wt.better(name)),
             # "vs baseline · extrapolated" was cut at 1280 px: an extrapolated tile says so alone (the notice
             # above it and the tile's help say what against).
             delta_description="extrapolated" if result.get("extrapolated") else "vs baseline",
             help=f"{wt.label(name)}. Scenario {wt.fmt_interval(scen, name)}; baseline {wt.fmt_interval(base, name)}; "
-                 f"difference {spread}. 95% intervals." + views.exactly(exact),
+                 f"difference {spread}. 95% intervals."
+                 + (" The difference's interval holds no change: shown grey, as neither better nor worse."
+                    if wt.could_be_no_change(delta) else "") + views.exactly(exact),
             border=True,
         )
 
