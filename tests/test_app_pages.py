@@ -170,3 +170,16 @@ def test_an_overview_tile_says_a_fall_in_money_with_a_down_arrow():
     # Fewer refunds are neither good nor bad news: grey, pointing down.
     refunds = shown["Refunds"]
     assert (refunds.direction, refunds.color) == (Metric.MetricDirection.DOWN, Metric.MetricColor.GRAY)
+
+
+def test_the_filters_sentence_reads_as_plain_words():
+    """'Orders ordered from …' read oddly: an order is placed."""
+    from datetime import date
+
+    from analytics.filters import Filters
+    from ui.views import filter_summary
+
+    assert filter_summary(Filters(start=date(2026, 3, 2), end=date(2026, 3, 29))) == (
+        "Orders placed from 2026-03-02 to 2026-03-29.")
+    assert filter_summary(Filters(start=date(2026, 3, 2), anchor="refund", payment_methods=("card",))) == (
+        "Orders with a refund started from 2026-03-02 onwards; paid by Card.")

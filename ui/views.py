@@ -23,7 +23,7 @@ from ui.notices import not_available
 __all__ = ["fmt", "filter_summary", "headline_tiles", "not_available", "table_result",
            "exactly", "tile_text", "room_for_toolbar", "subheader_over_chart"]
 
-ANCHOR_WORDS = {"order": "ordered", "request": "with a cancellation request", "refund": "with a refund started"}
+ANCHOR_WORDS = {"order": "placed", "request": "with a cancellation request", "refund": "with a refund started"}
 
 
 def fmt(value, pattern: str) -> str:
