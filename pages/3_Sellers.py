@@ -99,12 +99,18 @@ def _show(ctx, seller: str | None) -> None:
 with ui.page("sellers", "Sellers", PARAMS) as ctx:
     dataset = ctx.require_dataset()
     st.caption(f"**{md(dataset.name)}** · {views.filter_summary(ctx.filters)}")
+    # A data set without seller ids has no table to search, rank or trim: the controls say why, greyed.
+    no_sellers = cached.unavailable(dataset.id).get("sellers")
+    why = f" Not available: {no_sellers}." if no_sellers else ""
     search_col, sort_col, min_col = st.columns([3, 2, 1])
     query = search_col.text_input("Search sellers", key=ctx.k("q"), placeholder="Part of a seller id",
-                                  max_chars=64, icon=":material/search:")
-    sort = sort_col.selectbox("Rank by", pipelines.SELLER_SORT_COLUMNS, key=ctx.k("sort"), format_func=SORT_LABELS.get)
+                                  max_chars=64, icon=":material/search:", disabled=bool(no_sellers),
+                                  help=("Sellers whose id contains this text." + why))
+    sort = sort_col.selectbox("Rank by", pipelines.SELLER_SORT_COLUMNS, key=ctx.k("sort"), format_func=SORT_LABELS.get,
+                              disabled=bool(no_sellers), help=("The figure the table ranks sellers by." + why))
     minimum = int(min_col.number_input("Minimum orders", min_value=1, max_value=1_000_000, step=1, key=ctx.k("min"),
-                                       help="Sellers with fewer orders in the selection are left out of the table."))
+                                       disabled=bool(no_sellers),
+                                       help="Sellers with fewer orders in the selection are left out of the table." + why))
 
     # What sellers lose, as the Overview's tiles: with their trend and their change against the comparison.
     bounds = filter_options(dataset.id).bounds_of(ctx.filters.anchor)

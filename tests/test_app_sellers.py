@@ -58,3 +58,24 @@ def test_overview_shows_orders_by_status_and_delivery_unknown(monkeypatch, tmp_p
     status = next(d for d in at.dataframe if d.key == "ov_status_table_df").value
     stages = dict(zip(status["status"], status["stage"], strict=True))
     assert stages["fulfilled"] == charts.NO_STAGE and stages["cancelled"] not in (None, "", charts.NO_STAGE), stages
+
+
+def test_a_data_set_without_seller_ids_greys_the_sellers_controls_and_says_why(monkeypatch, tmp_path):
+    """Search, ranking and minimum orders do nothing without seller ids: disabled, with the reason in their
+    help; the demo's stay live."""
+    path = tmp_path / "app.duckdb"
+    csv = tmp_path / "shop.csv"
+    csv.write_text("order_id,placed_at,payment_method,amount,status\n"
+                   "A,2026-03-02 10:00,card,10,fulfilled\nB,2026-03-02 11:00,card,20,cancelled\n")
+    dataset_id = s.import_db(path, [csv], name="One shop")
+    s.demo_db(path, orders=300)
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(path))
+
+    def controls(at):
+        return [at.text_input(key="sellers_q"), at.selectbox(key="sellers_sort"), at.number_input(key="sellers_min")]
+
+    at = s.open_page("sellers", {"dataset": dataset_id})
+    assert s.problems(at) == []
+    assert all(w.disabled for w in controls(at))
+    assert all("orders in this data set carry no seller id" in w.help for w in controls(at))
+    assert not any(w.disabled for w in controls(s.open_page("sellers")))
