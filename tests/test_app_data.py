@@ -228,3 +228,21 @@ def test_amounts_the_values_cannot_decide_are_asked_on_the_page(database):
     at.radio(key="data_decimal").set_value(",").run()
     at.button(key="data_import").click().run()
     assert any("2 orders stored" in x.value for x in at.success), [x.value for x in at.success]
+
+
+def test_the_picker_shows_names_whole_and_a_size_only_to_tell_two_alike_apart(database):
+    """'Demo marketplace (synthetic) · 500 orders' was cut at the sidebar's width; the size is said under
+    the box, and in it only where two data sets share a name."""
+    from collections import Counter
+
+    from ui.picker import _label
+
+    at = s.open_page("overview")
+    assert at.sidebar.selectbox(key="dataset_pick").options == ["Demo marketplace (synthetic)"]
+    assert any(c.value.startswith("Demo marketplace") and c.value.endswith(" · 500 orders") for c in at.sidebar.caption)
+    def made(name, orders):
+        return db.Dataset("x" * 22, name, "import", {}, None, None, orders, 0, 0, 0, False)
+
+    names = Counter(["June", "June", "July"])
+    assert (_label(made("June", 20), names), _label(made("June", 7), names)) == ("June · 20 orders", "June · 7 orders")
+    assert _label(made("July", 3), names) == "July"

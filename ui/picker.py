@@ -3,6 +3,8 @@ or opened by link, never everyone's uploads: an upload is reachable only by its 
 
 from __future__ import annotations
 
+from collections import Counter
+
 import streamlit as st
 
 from analytics import db, external
@@ -45,8 +47,10 @@ def _chosen() -> None:
     st.session_state[CHOSEN] = st.session_state[PICK]
 
 
-def _label(d: db.Dataset) -> str:
-    return f"{d.name} · {d.orders:,} orders"
+def _label(d: db.Dataset, names: Counter) -> str:
+    """A data set's name; with its size where another listed data set has the same name. The size always
+    is said under the box: in the box it cut the demo's name at the sidebar's width."""
+    return f"{d.name} · {d.orders:,} orders" if names[d.name] > 1 else d.name
 
 
 def dataset_picker(url_id: str | None, *, arriving: bool) -> tuple[db.Dataset | None, list[str]]:
@@ -74,7 +78,8 @@ def dataset_picker(url_id: str | None, *, arriving: bool) -> tuple[db.Dataset | 
         state[CHOSEN] = state.get(PICK) if state.get(PICK) in ids else ids[0]
     state[PICK] = state[CHOSEN]
     by_id = {d.id: d for d in datasets}
-    chosen = st.selectbox("Data set", ids, key=PICK, format_func=lambda i: _label(by_id[i]), on_change=_chosen,
+    names = Counter(d.name for d in datasets)
+    chosen = st.selectbox("Data set", ids, key=PICK, format_func=lambda i: _label(by_id[i], names), on_change=_chosen,
                           help="The demo data set, and the data sets you created or opened by link in this "
                                "browser tab. Others' uploads are private to them.")
     # The box shows as much of the name as its width allows; the whole name, wrapped, is said under it.
