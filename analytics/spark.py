@@ -36,7 +36,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import sys
+import urllib.parse
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,6 +79,27 @@ def available() -> str | None:
     return None
 
 
+CONNECT_PORT = 15002          # Spark Connect's port when the address names none
+REACH_TIMEOUT_S = 5.0
+
+
+def reachable(remote: str) -> None:
+    """SparkUnavailable unless something answers at the Spark Connect address `remote` (sc://HOST[:PORT]/...).
+    Without this, a client with no server behind the address retries for ten minutes, then hangs."""
+    parsed = urllib.parse.urlsplit(remote)
+    if parsed.scheme != "sc" or not parsed.hostname:
+        raise SparkUnavailable(f"{remote!r} is not a Spark Connect address (sc://HOST:PORT)")
+    try:
+        port = parsed.port or CONNECT_PORT
+    except ValueError:
+        raise SparkUnavailable(f"{remote!r} is not a Spark Connect address (sc://HOST:PORT)") from None
+    try:
+        socket.create_connection((parsed.hostname, port), timeout=REACH_TIMEOUT_S).close()
+    except OSError as e:
+        raise SparkUnavailable(f"no Spark Connect server answers at {parsed.hostname}:{port} "
+                               f"({e.strerror or type(e).__name__}); start it, or check the address") from None
+
+
 def session(remote: str | None = None, master: str | None = None, config: dict[str, str] | None = None):
     """A SparkSession: Spark Connect at `remote` (or $SPARK_REMOTE), else a local Spark
     ($CANCELLATION_LAB_SPARK_MASTER, default local[*]) with its UI off and a modest driver memory
@@ -90,6 +113,7 @@ def session(remote: str | None = None, master: str | None = None, config: dict[s
 
     remote = remote or os.environ.get("SPARK_REMOTE")
     if remote:
+        reachable(remote)
         with _quiet():
             spark = SparkSession.builder.remote(remote).getOrCreate()
         # The server's session reads and writes times as the local Spark does: naive, in UTC.

@@ -287,3 +287,23 @@ def test_spark_connect_gives_the_same_figures(remote_only, capsys, generated, mo
     sampled = ("--sample", "700", "--seed", "2")
     assert (json_of(capsys, "calibrate", "--source", str(parquet), "--engine", "spark", *sampled)
             == json_of(capsys, "calibrate", "--db", str(path), "--dataset", dataset_id, *sampled))
+
+
+def test_a_spark_connect_address_with_no_server_is_one_line_at_once(capsys, generated):
+    """With nothing listening at the address, pyspark's client retried for ten minutes, printed half an error
+    and hung; the command now says so at once, in one line, and exits 2."""
+    import socket
+    import time
+
+    _, _, parquet = generated
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]     # free again once closed: nothing listens there
+    for address, why in ((f"sc://127.0.0.1:{port}", f"no Spark Connect server answers at 127.0.0.1:{port}"),
+                         ("http://127.0.0.1:15002", "is not a Spark Connect address")):
+        capsys.readouterr()
+        started = time.monotonic()
+        code = main(["report", "--source", str(parquet), "--engine", "spark", "--spark-remote", address, "--json"])
+        err = capsys.readouterr().err
+        assert code == 2 and why in err and len(err.strip().splitlines()) == 1, err
+        assert time.monotonic() - started < 30
