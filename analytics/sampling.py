@@ -25,7 +25,9 @@ from analytics import figures, grouped, load
 
 DRAWN = "uniform without replacement: the orders with the smallest md5('SEED:ORDER_ID')"
 # The share figures of the catalogue (ratios: the first partial over the sum of the others).
-CHECKS = tuple(name for name, f in figures.FIGURES.items() if f.unit == "share")
+# The shares of counted orders or requests, each a binomial proportion whose standard error the sample's
+# count gives; a share of money (cancelled GMV of GMV) is a ratio of sums, which that formula does not fit.
+CHECKS = tuple(name for name, f in figures.FIGURES.items() if f.unit == "share" and "single_currency" not in f.needs)
 
 
 def parse_size(text: str, option: str = "--sample") -> int | float:

@@ -67,6 +67,9 @@ def test_calibrate_sample_states_its_size_and_compares_with_the_whole(stored, ca
     assert rate["sample_count"] == 500 and rate["all_count"] == 2000
     assert rate["sample_standard_error"] == round(math.sqrt(p * (1 - p) / 500), 6)
     assert rate["difference"] == round(p - whole_rate, 6)
+    # Only shares of counted orders or requests are compared in standard errors: the share of GMV cancelled,
+    # a ratio of money, was put in 'standard errors' of a count of its currency units (-7.51 of them).
+    assert set(out["sampling_effect"]["sample_vs_all"]) == {"cancellation_rate", "acceptance_rate"}
     # The fit saw the sampled orders only: its Premium share is theirs.
     known = sample.filter(sample["shipping_method"].is_in(["standard", "premium"]))
     premium = int((known["shipping_method"] == "premium").sum())

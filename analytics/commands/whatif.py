@@ -171,7 +171,7 @@ def _sample_lines(r: dict) -> list[str]:
         if c["sample"] is None or c["all"] is None:
             continue
         lines.append(f"  {figures.get(name).label}: sample {c['sample']:.2%} vs all orders {c['all']:.2%} "
-                     f"(difference {c['difference'] * 100:+.2f} pts, {c['difference_in_standard_errors']} standard errors)")
+                     f"(difference {c['difference'] * 100:+.2f} pp, {c['difference_in_standard_errors']} standard errors)")
     return lines
 
 
