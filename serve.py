@@ -35,9 +35,20 @@ def main(argv: list[str]) -> None:
     # Streamlit also collects after every run: a full collection walks every object the sessions hold
     # (about 10 ms a click). Collect on a timer instead (analytics.memory.GarbageTimer).
     memory.GarbageTimer().start()
+    keep_to_this_machine()
     from streamlit.web import cli
 
     cli.main(args=["run", str(APP), "--runner.postScriptGC", "false", *argv], prog_name="streamlit")
+
+
+def keep_to_this_machine() -> None:
+    """Streamlit asks an outside service (checkip.amazonaws.com) for this machine's public address, to print
+    an "External URL" and as a last resort when it checks where a browser comes from. The dashboard tells
+    no third party it runs: the address is left unknown, as on a network with no outside access (set
+    `browser.serverAddress` for the address people use)."""
+    from streamlit import net_util
+
+    net_util.get_external_ip = lambda: None
 
 
 if __name__ == "__main__":
