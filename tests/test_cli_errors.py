@@ -103,3 +103,8 @@ def test_a_filter_value_the_data_set_does_not_have_is_an_error_naming_the_option
     err = capsys.readouterr().err
     assert "--reason: “card” is not in this data set" in err and "“nosuch”" in err and "\n" not in err.strip()
     assert main(["report", "--db", str(path), "--payment-method", "card", "--json"]) == 0
+    # A group key that acts as the filter of its name refuses such a value too: it listed no order, silently.
+    capsys.readouterr()
+    assert main(["orders", "--db", str(path), "--group", "payment_method=nosuch", "--json"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --group payment_method: “nosuch” is not in this data set"
+    assert main(["orders", "--db", str(path), "--group", "payment_method=card", "--group", "of=cancelled", "--json"]) == 0

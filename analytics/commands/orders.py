@@ -10,6 +10,7 @@ import sys
 from analytics import db, drill, exports
 from analytics.cli import UserError, add_common, emit
 from analytics.commands.report import add_filters, check_in_data, filters_from_args, table, with_dataset_note
+from analytics.filters import Filters
 from analytics.load import resolve
 from analytics.params import problem_text
 
@@ -54,6 +55,20 @@ def _group_problem(problem) -> str:
     return f"--group: unknown key {problem.field!r}; expected {problem.expected}"
 
 
+# The group keys that act as the filters of those names: a value the data set does not have is refused as
+# the filter refuses it (it listed no order, silently).
+GROUP_AS_FILTER = {"payment": "--group payment_method", "shipping": "--group shipping_method",
+                   "reason": "--group reason", "seller": "--group seller"}
+
+
+def _as_filters(group: drill.Group) -> Filters:
+    def one(value):
+        return (value,) if value is not None else ()
+
+    return Filters(payment_methods=one(group.payment_method), shipping_methods=one(group.shipping_method),
+                   reasons=one(group.reason), sellers=one(group.seller))
+
+
 def cmd_orders(args) -> int:
     filters = filters_from_args(args)
     group = group_from_args(args)
@@ -73,6 +88,7 @@ def cmd_orders(args) -> int:
     try:
         ds = resolve(con, args.dataset)
         check_in_data(con, ds, filters)
+        check_in_data(con, ds, _as_filters(group), GROUP_AS_FILTER)
         frame, total = drill.orders(con, ds, filters, group, search=args.search, sort=args.sort,
                                     descending=args.descending, offset=args.offset, limit=limit)
     finally:

@@ -72,9 +72,10 @@ def filters_from_args(args) -> Filters:
     return filters
 
 
-def check_in_data(con, dataset, filters: Filters) -> None:
+def check_in_data(con, dataset, filters: Filters, options: dict[str, str] | None = None) -> None:
     """A typed filter value the data set does not have is an error here (a typo, most often), where a link
-    made on another data set only shows a notice: the same check, said as the option."""
+    made on another data set only shows a notice: the same check, said as the option (`options`: a link
+    key's option, OPTIONS by default)."""
     from analytics.filters import restrict_to_options
     from analytics.report import filter_options
 
@@ -83,7 +84,7 @@ def check_in_data(con, dataset, filters: Filters) -> None:
     _, problems = restrict_to_options(filters, {k: v for k, v in found.items() if k != "dates"}, bounds)
     if problems:
         # Nothing is used instead here: the command stops.
-        raise UserError("; ".join(problem_text(replace(p, used=""), OPTIONS) for p in problems))
+        raise UserError("; ".join(problem_text(replace(p, used=""), options or OPTIONS) for p in problems))
 
 
 # The link's key of each filter -> its option here.
