@@ -19,7 +19,15 @@ import altair as alt
 import polars as pl
 
 from analytics.figures import OUTCOME_LABELS, STAGE_LABELS
-from analytics.outcomes import OUTCOMES, PAYMENT_METHODS, REASONS, REFUND_CHANNELS, SHIPPING_METHODS, STAGES
+from analytics.outcomes import (
+    OUTCOMES,
+    PAYMENT_METHODS,
+    REASONS,
+    REFUND_CHANNELS,
+    SHIPPING_METHODS,
+    STAGES,
+    UNKNOWN_STAGE,
+)
 from analytics.words import CODE_WORDS, plain
 
 __all__ = ["plain"]  # the labelling function, in analytics.words, is read from here by most modules
@@ -411,6 +419,8 @@ def _volume(frame: pl.DataFrame, period: str, last_day: date | None, compared: p
 
 
 NO_STAGE = "No request or cancellation"
+# A request's stage in words, an unknown one too (an export without payment or shipment times).
+STAGE_WORDS = {**STAGE_LABELS, UNKNOWN_STAGE: "Stage unknown"}
 NO_STATUS_KEY = "no status"  # analytics.drill.NO_STATUS: the export wrote none
 NO_STATUS_WORDS = "Unknown (no status)"
 
@@ -425,7 +435,7 @@ def status_chart(frame: pl.DataFrame) -> alt.Chart:
         pl.col("status").fill_null(NO_STATUS_KEY).alias("status_key"),
         pl.col("stage").fill_null("none").alias("stage_key"),
         pl.col("status").fill_null(NO_STATUS_WORDS),
-        pl.col("stage").replace_strict(STAGE_LABELS, default=pl.col("stage")).fill_null(NO_STAGE).alias("stage_words"),
+        pl.col("stage").replace_strict(STAGE_WORDS, default=pl.col("stage")).fill_null(NO_STAGE).alias("stage_words"),
     )
     statuses = data["status"].unique(maintain_order=True).to_list()
     stages = [*(STAGE_LABELS[s] for s in STAGES), NO_STAGE]

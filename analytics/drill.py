@@ -51,7 +51,7 @@ import polars as pl
 from analytics import pipelines as p
 from analytics.filters import Filters
 from analytics.load import COLUMN_SQL, one_row_resident, one_row_selected, query, resolve, where
-from analytics.outcomes import OUTCOMES, STAGES
+from analytics.outcomes import OUTCOMES, REQUEST_STAGES, STAGES
 from analytics.params import (
     MALFORMED,
     MAX_VALUE_CHARS,
@@ -91,14 +91,14 @@ GROUP_PARAMS = (
     Param(f"{PREFIX}payment_method", "str", None, label="payment method", **_LABEL),
     Param(f"{PREFIX}shipping_method", "str", None, label="shipping method", **_LABEL),
     Param(f"{PREFIX}reason", "str", None, label="reason", **_LABEL),
-    Param(f"{PREFIX}request_stage", "choice", None, label="request stage", choices=STAGES),
+    Param(f"{PREFIX}request_stage", "choice", None, label="request stage", choices=REQUEST_STAGES),
     Param(f"{PREFIX}cancel_stage", "choice", None, label="cancelled at stage", choices=STAGES),
     Param(f"{PREFIX}outcome", "choice", None, label="outcome", choices=OUTCOMES),
     Param(f"{PREFIX}refund_channel", "str", None, label="refund channel", **_LABEL),
     Param(f"{PREFIX}reached", "choice", None, label="reached step", choices=p.LIFECYCLE_STEPS),
     Param(f"{PREFIX}left_after", "choice", None, label="left after step", choices=p.LIFECYCLE_STEPS[:-1]),
     Param(f"{PREFIX}status", "str", None, label="status", **_LABEL),
-    Param(f"{PREFIX}stage", "choice", None, label="stage", choices=(*STAGES, "none")),
+    Param(f"{PREFIX}stage", "choice", None, label="stage", choices=(*REQUEST_STAGES, "none")),
     Param(f"{PREFIX}requested_from", "date", None, label="requested from"),
     Param(f"{PREFIX}requested_to", "date", None, label="requested to"),
     Param(f"{PREFIX}slower_than", "integer", None, label="refund slower than (business days)", minimum=0,
@@ -147,9 +147,9 @@ class Group:
             object.__setattr__(self, "seller", self.seller.strip() or None)
         if self.status is not None and self.status != NO_STATUS:
             object.__setattr__(self, "status", normalise_label(self.status) or None)
-        for name, allowed in (("request_stage", STAGES), ("cancel_stage", STAGES), ("outcome", OUTCOMES),
+        for name, allowed in (("request_stage", REQUEST_STAGES), ("cancel_stage", STAGES), ("outcome", OUTCOMES),
                               ("reached", p.LIFECYCLE_STEPS), ("left_after", p.LIFECYCLE_STEPS[:-1]),
-                              ("stage", (*STAGES, "none"))):
+                              ("stage", (*REQUEST_STAGES, "none"))):
             value = getattr(self, name)
             if value is not None and value not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")

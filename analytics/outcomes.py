@@ -26,6 +26,8 @@ Outcome of a request:
 STAGES = ("before_payment", "awaiting_shipment", "after_shipment")
 # A request's stage in an export with neither payment nor shipment times (an order's is then NULL).
 UNKNOWN_STAGE = "unknown"
+# The stages a stored request may have.
+REQUEST_STAGES = (*STAGES, UNKNOWN_STAGE)
 
 OUTCOMES = ("buyer_cancelled", "accepted", "rejected", "auto_cancelled", "lapsed", "not_cancellable", "unknown")
 

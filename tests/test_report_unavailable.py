@@ -137,7 +137,7 @@ def test_an_export_without_payment_or_shipment_times_never_makes_up_a_stage(tmp_
     says whether either was paid or shipped, so no stage: not 'before payment', and so not 'buyer
     cancelled (unpaid)' for a refunded order. EU-2's request ends as the seller answered it (accepted);
     EU-3's, with no answer recorded, is unknown. Whether a parcel overtook a request is unknown too."""
-    from analytics import db, importer
+    from analytics import charts, db, drill, importer
     from analytics.cli import main
 
     path = tmp_path / "orders.csv"
@@ -150,6 +150,14 @@ def test_an_export_without_payment_or_shipment_times_never_makes_up_a_stage(tmp_
                              "ORDER BY order_id", [dataset]).fetchall()
         assert stored == [("EU-2", "unknown", "accepted"), ("EU-3", "unknown", "unknown")]
         got = report.report(con, dataset)
+        # Orders by status say the stage is unknown, in words, and a click on that part lists its orders.
+        status = report.orders_by_status(con, dataset).frame
+        assert {(r["status"], r["stage"], r["orders"]) for r in status.to_dicts()} == {
+            ("delivered", None, 1), ("shipped", None, 1), ("cancelled", "unknown", 2)}
+        assert "Stage unknown" in charts.status_chart(status).to_json()
+        _, total = drill.orders(con, dataset, Filters(), drill.Group(stage="unknown"))
+        _, requests = drill.orders(con, dataset, Filters(), drill.Group(of="requests", request_stage="unknown"))
+        assert total == requests == 2
     finally:
         con.close()
     assert (got["orders"], got["cancelled_orders"], got["cancellation_requests"]) == (4, 2, 2)
