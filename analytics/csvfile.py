@@ -236,16 +236,7 @@ def unreadable(cur, rejects: str, f: CsvFile, shown: str) -> None:
 
 def line_at(path: Path, position: int) -> int:
     """The physical line (as an editor numbers it) of the byte at `position`."""
-    lf = cr = crlf = 0
-    last = b""
-    with path.open("rb") as fh:
-        left = position
-        while left > 0 and (block := fh.read(min(_CHUNK, left))):
-            left -= len(block)
-            lf += block.count(b"\n")
-            cr += block.count(b"\r")
-            crlf += block.count(b"\r\n") + (last == b"\r" and block[:1] == b"\n")
-            last = block[-1:]
+    lf, cr, crlf, _ = _line_breaks(path, position)
     return lf + (cr - crlf) + 1
 
 
@@ -347,12 +338,16 @@ def _text(f: CsvFile, start: int, end: int) -> str:
     return raw.decode(f.encoding, errors="replace").rstrip("\r")[:_RAW_TEXT_LIMIT]
 
 
-def _line_breaks(path: Path) -> tuple[int, int, int, bytes]:
-    """(LF, CR, CRLF, the last byte) counted in the file's bytes: a count, not a parse."""
+def _line_breaks(path: Path, end: int | None = None) -> tuple[int, int, int, bytes]:
+    """(LF, CR, CRLF, the last byte) counted in the file's bytes (those before `end`, when given): a count,
+    not a parse."""
     lf = cr = crlf = 0
     last = b""
+    left = end
     with path.open("rb") as fh:
-        while block := fh.read(_CHUNK):
+        while (left is None or left > 0) and (block := fh.read(_CHUNK if left is None else min(_CHUNK, left))):
+            if left is not None:
+                left -= len(block)
             lf += block.count(b"\n")
             if b"\r" in block:     # most exports end lines with LF alone: no second pass for them
                 cr += block.count(b"\r")

@@ -153,3 +153,11 @@ def test_a_quote_that_never_closes_is_named_at_its_line_before_anything_is_store
             step()
         assert f"export.csv: cannot be read as CSV: line {line}: value with unterminated quote found" in str(refused.value)
     assert len(db.list_datasets(con)) == before
+
+
+def test_a_lines_number_counts_every_kind_of_line_break(tmp_path):
+    from analytics.csvfile import line_at
+
+    path = tmp_path / "breaks.csv"
+    path.write_bytes(b"a\r\nb\rc\nd\r\ne")
+    assert [line_at(path, i) for i in (0, 3, 5, 7, 10)] == [1, 2, 3, 4, 5]
