@@ -187,6 +187,10 @@ def test_command_line_calibrate_simulate_sweep(tmp_path, capsys):
     # The shipping mix: absent or 'data' is the data's own (and says so), a number is that share.
     code, out, _ = _cli(capsys, "simulate", "--replicates", "2", db=path)
     assert code == 0 and "premium_shipping_share=data (the data set's own shipping methods, observed share 0." in out
+    assert "calibration's sample" not in out
+    # Calibrated on a sample, the share said is the sample's, and the line says so.
+    code, out, _ = _cli(capsys, "simulate", "--replicates", "2", "--calibration-sample", "100", db=path)
+    assert code == 0 and "in the calibration's sample of 100 orders)" in out, out
     code, out, _ = _cli(capsys, "sweep", "--param", "premium_shipping_share", "--values", "data,0.25",
                         "--replicates", "2", "--json", db=path)
     swept = json.loads(out)

@@ -319,7 +319,10 @@ def _shipping_note(r: dict) -> str:
     if "premium_shipping_share" in r["policy"]:
         return ""
     share = r.get("observed", {}).get("premium_shipping_share")
-    seen = f", observed share {share:g}" if share is not None else ", none known"
+    # With a calibration sample, the share is the sample's (the replay still takes each order's own method).
+    sample = (r.get("calibration") or {}).get("sample", {}).get("orders")
+    where = f" in the calibration's sample of {sample:,} orders" if sample else ""
+    seen = f", observed share {share:g}{where}" if share is not None else ", none known"
     return f"premium_shipping_share={DATA} (the data set's own shipping methods{seen})"
 
 
