@@ -192,13 +192,13 @@ class Group:
         Awaiting shipment', each code in the charts' words (as the filters' summary says them). Text from the
         data is left as it is: the caller makes it safe for where it goes."""
         # The charts' words for the same values (charts does not import this module).
-        from analytics.charts import NO_STAGE, NO_STATUS_WORDS, STEP_LABELS, plain
+        from analytics.charts import NO_STAGE, NO_STATUS_WORDS, STAGE_WORDS, STEP_LABELS, plain
 
         # A seller id and a date are shown as they are; a missing status or stage as the charts say it.
         said = {"seller": str, "requested_from": str, "requested_to": str,
                 "reached": STEP_LABELS.get, "left_after": STEP_LABELS.get,
                 "status": lambda v: NO_STATUS_WORDS if v == NO_STATUS else plain(v),
-                "stage": lambda v: NO_STAGE if v == "none" else plain(v)}
+                "stage": lambda v: NO_STAGE if v == "none" else STAGE_WORDS.get(v, plain(v))}
         parts = [OF_WORDS[self.of]]
         for name, label in (("seller", "seller"), ("payment_method", "paid by"), ("shipping_method", "shipped"),
                             ("reason", "reason"), ("request_stage", "requested at stage"),

@@ -252,12 +252,7 @@ def comparison_table(variants: Mapping[str, Mapping], names=FIGURES, currency: s
 
 def next_period(fig: Mapping | None, name: str) -> str:
     """'1,234 (1,200 – 1,260)': the value with its interval for a next period like this one."""
-    if not fig or fig.get("value") is None or fig["value"] != fig["value"]:
-        return "—"
-    value = _text(fig["value"], name, False)
-    if fig.get("low") is None or fig.get("high") is None:
-        return value
-    return f"{value} (exact)" if is_exact(fig) else f"{value} ({in_words(fig, name)[NEXT_PERIOD]})"
+    return fmt_interval({k: fig[k] for k in ("value", "low", "high") if k in fig} if fig else fig, name)
 
 
 def sweep_series(frame: pl.DataFrame, figure: str, series: str = "scenario") -> pl.DataFrame:

@@ -32,19 +32,20 @@ def result_tiles(result: dict, currency: str = "") -> None:
         pattern = (currency + unit.exact if wt.unit(name) == "currency" else unit.estimate) + unit.tile_suffix
         value, exact = ("—", None) if wt.fmt_value(scen.get("value"), name) == "—" else views.tile_text(scen["value"], pattern)
         delta_text = None if change is None else fig.change_text(change, pattern, exact is not None)
+        unsettled = wt.could_be_no_change(delta)   # its interval holds no change: neither better nor worse
         column.metric(
             # The short label fits a tile at any common width; the full one leads its help.
             wt.short_label(name),
             value,
             # Grey, not green or red, where the change's interval holds no change at all.
-            **views.delta_style(change, delta_text, None if wt.could_be_no_change(delta) else wt.better(name)),
+            **views.delta_style(change, delta_text, None if unsettled else wt.better(name)),
             # "vs baseline · extrapolated" was cut at 1280 px: an extrapolated tile says so alone (the notice
             # above it and the tile's help say what against).
             delta_description="extrapolated" if result.get("extrapolated") else "vs baseline",
             help=f"{wt.label(name)}. Scenario {wt.fmt_interval(scen, name)}; baseline {wt.fmt_interval(base, name)}; "
                  f"difference {spread}. 95% intervals."
                  + (" The difference's interval holds no change: shown grey, as neither better nor worse."
-                    if wt.could_be_no_change(delta) else "") + views.exactly(exact),
+                    if unsettled else "") + views.exactly(exact),
             border=True,
         )
 

@@ -52,13 +52,15 @@ def save_form(ctx: PageContext, dataset_id: str, policy: Policy) -> None:
         replace = st.checkbox("Replace a saved scenario of the same name", key="whatif_save_replace", value=False)
         if st.form_submit_button("Save scenario", icon=":material/bookmark_add:"):
             clean = " ".join(name.split())
-            last = st.session_state.get("whatif_last_saved")
-            if not clean and last is not None and last[1] == policy:
-                # Enter in the name saved it and emptied the box: a press of the button just after is no
-                # second save, and no "needs a name" error in place of the message that it was saved.
-                st.success(f"Saved as “{md(last[0])}”.", icon=":material/bookmark_added:")
+            listed = saved_scenarios(dataset_id)
+            opened = st.session_state.get(ctx.k("scenario"))
+            shown = next((s for s in listed if s.id == opened and s.policy == policy), None) if not clean else None
+            if shown is not None:
+                # Enter in the name saved it (and opened it) and emptied the box: a press of the button just
+                # after is no second save, and no "needs a name" error in place of the message that it was saved.
+                st.success(f"Saved as “{md(shown.name)}”.", icon=":material/bookmark_added:")
                 return
-            same = next((s for s in saved_scenarios(dataset_id) if s.name == clean), None)
+            same = next((s for s in listed if s.name == clean), None)
             if same is not None and not replace:
                 # Saving over a scenario loses it: only when asked.
                 st.error(f"A scenario named “{md(clean)}” is already saved ({md(same.describe())}). Choose another name, "
@@ -72,7 +74,6 @@ def save_form(ctx: PageContext, dataset_id: str, policy: Policy) -> None:
                 st.error(md(str(e).capitalize()) + ".")
             else:
                 remember_scenario(saved.id)
-                st.session_state["whatif_last_saved"] = (saved.name, policy)
                 st.session_state[ctx.k("scenario")] = saved.id
                 st.session_state[SAVED] = True
                 st.session_state["whatif_saved_message"] = (f"Replaced “{md(saved.name)}”." if same is not None
