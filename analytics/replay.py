@@ -488,6 +488,16 @@ def tallies_in(data: ReplayData, rep: Replayed, boot: Resample | None,
                selections: list[np.ndarray | None] | None = None) -> list[list[Tally]]:
     """_tallies' of some of the replayed orders alone (no order the replay left as observed), for each
     selection (positions or a mask in the view's idx; None: every replayed order)."""
+    columns = tally_columns(data, rep, boot)
+    return [tallies_chosen(len(data.methods), columns, keep) for keep in selections or [None]]
+
+
+TallyColumns = tuple[dict[str, np.ndarray], tuple[np.ndarray | None, ...]]   # (tallies_of's columns, weightings)
+
+
+def tally_columns(data: ReplayData, rep: Replayed, boot: Resample | None) -> TallyColumns:
+    """What tallies_of reads of each order the replay recomputed (in the view's order), and the weightings:
+    each order once, and with `boot` its bootstrap weight."""
     idx = rep.view.idx
     wait_days = np.full(len(idx), -1, dtype=np.int64)
     wait_days[rep.view.r_pos] = rep.wait_days
@@ -503,15 +513,19 @@ def tallies_in(data: ReplayData, rep: Replayed, boot: Resample | None,
         channel=rep.refund_channel, refund_amount=data.refund_amount[idx], wait_method=data.method[idx],
         wait_days=wait_days, shipped=rep.shipped, ship_method=rep.ship_method, transit=rep.transit_days,
     )
-    out = []
-    for keep in selections or [None]:
-        if keep is None:
-            out.append(tallies_of(len(data.methods), **columns, weightings=weightings))
-            continue
-        chosen = {name: values[keep] for name, values in columns.items()}
-        out.append(tallies_of(len(data.methods), **chosen,
-                              weightings=tuple(None if w is None else w[keep] for w in weightings)))
-    return out
+    return columns, weightings
+
+
+def chosen_columns(columns: TallyColumns, keep: np.ndarray) -> TallyColumns:
+    """The columns of the orders at `keep` (positions or a mask)."""
+    return {name: values[keep] for name, values in columns[0].items()}, tuple(
+        None if w is None else w[keep] for w in columns[1])
+
+
+def tallies_chosen(n_methods: int, columns: TallyColumns, keep: np.ndarray | None = None) -> list[Tally]:
+    """The tallies (one per weighting) of the orders at `keep` of tally_columns' columns (None: all)."""
+    chosen, weightings = columns if keep is None else chosen_columns(columns, keep)
+    return tallies_of(n_methods, **chosen, weightings=weightings)
 
 
 def _rests(data: ReplayData, rep: Replayed, boot: Resample | None) -> list[Tally]:

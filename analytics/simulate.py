@@ -144,6 +144,7 @@ from analytics.replay import (
     _rests,
     _tallies,
     awaiting_orders,
+    chosen_columns,
     draw_base,
     expand,
     figures_both,
@@ -156,7 +157,8 @@ from analytics.replay import (
     settled_within,
     summarise,
     summarise_both,
-    tallies_in,
+    tallies_chosen,
+    tally_columns,
 )
 from analytics.replay_data import ReplayData, observed_figures, prepare, resample
 from analytics.text import count
@@ -183,6 +185,7 @@ class Prepared:
     memo: memory.Memo = field(default_factory=lambda: new_memo(), repr=False)   # (policy, seed, replicate) -> figures
     draws: memory.SizedCache = field(default_factory=lambda: new_draws(), repr=False)  # (seed, replicate) -> _shared
     kept: dict = field(default_factory=dict, repr=False)   # (seed, replicate) -> Resample kept in the store
+    grids: dict = field(default_factory=dict, repr=False)  # seed -> open-ended GridReplay (open_grid)
 
     @property
     def frame(self) -> pl.DataFrame:
@@ -486,10 +489,17 @@ class GridReplay:
     others over the orders with a request made awaiting shipment only (a replay.Part), and of those only
     the ones it does not settle as the twin does (replay.settled: answered, or shipped, within both
     windows), whose tally is the twin's. Tallies of disjoint orders add up exactly (counts; amounts to
-    the last bits of a float sum), so the figures are replicate_figures'."""
+    the last bits of a float sum), so the figures are replicate_figures'.
 
-    def __init__(self, prep: Prepared, policies: Iterable[Policy], seed: int):
-        self.prep, self.seed = prep, seed
+    A grid knows its policies at the start (the frontier's). An open-ended one (`open_ended=True`, one
+    per Prepared and seed: open_grid) takes any policy as it comes, as the What-if page's controls move:
+    every policy of the request rule shares its twin's replay, and a window the twin was not grouped
+    for is grouped from the twin's replay of the part alone (kept, while it fits, for the next window).
+    It keeps no replicate's draws itself (the Prepared's bounded store does) and a bounded number of
+    twins' tallies."""
+
+    def __init__(self, prep: Prepared, policies: Iterable[Policy], seed: int, *, open_ended: bool = False):
+        self.prep, self.seed, self.open_ended = prep, seed, open_ended
         twins = [(p, request_free(p)) for p in policies]
         count: dict[Policy, int] = {}
         for _, twin in twins:
@@ -501,13 +511,40 @@ class GridReplay:
             if settled_within(p) is not None:
                 self.within.setdefault(twin, set()).add(settled_within(p))
         self.part = self.inside = None
-        if self.twin:
+        if self.twin or open_ended:
             awaiting = awaiting_orders(prep.data)
             self.part = part(prep.data, awaiting)
             self.inside = np.zeros(prep.data.n, dtype=bool)
             self.inside[awaiting] = True
-        self.others: dict[tuple[Policy, int], dict] = {}   # (twin, replicate) -> the twin's tallies
         self.draws: dict[int, list] = {}   # replicate -> [_shared's, the part's draws and weights]
+        # (twin, replicate) -> the twin's tallies; open-ended, with the part's columns (tally_columns), by
+        # bytes, and each replicate's cut of the part.
+        self.others: dict[tuple[Policy, int], dict] | memory.SizedCache = (
+            memory.SizedCache(OPEN_GRID_BYTES, MEMO_IDLE_SECONDS) if open_ended else {})
+        self.cuts = memory.SizedCache(OPEN_GRID_BYTES // 4, MEMO_IDLE_SECONDS, full="refuse",
+                                      sizer=lambda cut: memory.size_of(cut[1:])) if open_ended else None
+
+    def twin_of(self, policy: Policy) -> Policy | None:
+        """The request-free twin whose replay `policy` shares (None: replayed on its own)."""
+        if not self.open_ended:
+            return self.twin.get(policy)
+        twin = request_free(policy)
+        return None if twin == policy else twin
+
+    def _draws(self, k: int) -> tuple:
+        """(_shared's, the part's cut: the part, its draws and its weights) of replicate k; a closed grid
+        keeps them for its next chunk of policies (even when the Prepared's store is full)."""
+        if not self.open_ended:
+            if k not in self.draws:
+                self.draws[k] = [_shared(self.prep, self.seed, k), None]
+            return self.draws[k]
+        return [_shared(self.prep, self.seed, k), None]
+
+    def _cut(self, k: int, lat) -> tuple:
+        """Replicate k's cut of the part: the part, its draws and its bootstrap weights."""
+        def make() -> tuple:
+            return self.part, self.part.latent(lat), self.part.resample(self.seed, k)
+        return self.cuts.get(k, make) if self.open_ended else make()
 
     def replicate(self, policies: list[Policy], k: int) -> list[tuple[dict[str, float], dict[str, float]]]:
         """Replicate k of each policy: (figures of these orders, figures of the resampled period)."""
@@ -515,19 +552,18 @@ class GridReplay:
         out: list = [prep.memo.get((p, seed, k)) for p in policies]
         if all(found is not None for found in out):
             return out
-        if k not in self.draws:   # the replicate's draws, kept for the grid's next chunk of policies
-            self.draws[k] = [_shared(prep, seed, k), None]   # (even when the Prepared's store is full)
-        (calibration, _, boot, lat), cut = self.draws[k]
+        draws = self._draws(k)
+        (calibration, _, boot, lat), cut = draws
         unsettled: dict = {}   # window -> (the part of the orders not settled within it, its draws, weights)
         for i, p in enumerate(policies):
             if out[i] is not None:
                 continue
-            twin = self.twin.get(p)
-            if twin is None and p not in self.twins:
-                out[i] = replicate_figures(prep, p, seed, k, shared=self.draws[k][0])
+            twin = self.twin_of(p)
+            if twin is None and (self.open_ended or p not in self.twins):
+                out[i] = replicate_figures(prep, p, seed, k, shared=draws[0])
                 continue
             if cut is None:
-                cut = self.draws[k][1] = self.part, self.part.latent(lat), self.part.resample(seed, k)
+                cut = draws[1] = self._cut(k, lat)
             if twin is None:   # a twin that is a policy of the grid too
                 group = self._group(p, k, calibration, lat, boot, cut)
                 tallies = [group["rest"], group["awaiting"]]
@@ -537,7 +573,7 @@ class GridReplay:
                 tallies = [group["rest"]]
                 mine = cut
                 if within is not None:
-                    tallies.append(group[within])
+                    tallies.append(group[within] if within in group else self._window(group, cut, within))
                     if within not in unsettled:
                         data = self.part.data
                         still = part(data, data.r_idx[~settled(data, cut[1], within)])
@@ -552,27 +588,79 @@ class GridReplay:
     def _group(self, twin: Policy, k: int, calibration, lat, boot, cut) -> dict:
         """The twin's tallies, from one replay of every order: "rest", of the orders outside the part (with
         those it leaves as observed); "awaiting", of the part's orders; and for each window its
-        policies settle within, of the part's orders settled within it."""
-        found = self.others.get((twin, k))
-        if found is None:
+        policies settle within, of the part's orders settled within it. Open-ended, "columns" too: the
+        part's orders' columns, from which a window's tallies are made when first asked (_window)."""
+        def make() -> dict:
             data = self.prep.data
             rep = replay(data, calibration, twin, lat)
             inside = self.inside[rep.view.idx]
             at = np.flatnonzero(inside)   # where the part's orders (in their order) sit in the view
             windows = sorted(self.within.get(twin, ()))
             settles = [at[cut[0].data.r_idx[settled(cut[0].data, cut[1], w)]] for w in windows]
+            columns, n_methods = tally_columns(data, rep, boot), len(data.methods)
+            each = [tallies_chosen(n_methods, columns, keep) for keep in settles]
+            if self.open_ended:   # (its twin is never a policy of its own: no "awaiting")
+                outside = tallies_chosen(n_methods, columns, ~inside)
+                return {"rest": [a + b for a, b in zip(outside, _rests(data, rep, boot), strict=True)],
+                        "columns": chosen_columns(columns, at), **dict(zip(windows, each, strict=True))}
             # Every replayed order's tally less the part's (fewer orders to pick out than the others).
-            every, awaiting, *each = tallies_in(data, rep, boot, [None, at, *settles])
-            found = {"rest": [a + b + -c for a, b, c in zip(every, _rests(data, rep, boot), awaiting, strict=True)],
-                     "awaiting": awaiting, **dict(zip(windows, each, strict=True))}
-            self.others[(twin, k)] = found
+            every, awaiting = (tallies_chosen(n_methods, columns, keep) for keep in [None, at])
+            return {"rest": [a + b + -c for a, b, c in zip(every, _rests(data, rep, boot), awaiting, strict=True)],
+                    "awaiting": awaiting, **dict(zip(windows, each, strict=True))}
+
+        if self.open_ended:
+            return self.others.get((twin, k), make)
+        found = self.others.get((twin, k))
+        if found is None:
+            found = self.others[(twin, k)] = make()
         return found
+
+    def _window(self, group: dict, cut, within) -> list:
+        """The twin's tallies of the part's orders settled within `within`, for a window the group was not
+        made with (open-ended), from the part's columns; kept in the group for the next ask."""
+        data = cut[0].data
+        group[within] = tallies_chosen(len(data.methods), group["columns"], data.r_idx[settled(data, cut[1], within)])
+        return group[within]
+
+
+# Bytes of an open-ended grid's twins' tallies and part's columns (about 6 MB a replicate at 1M orders:
+# the orders with a request made awaiting shipment); a quarter of it more for the replicates' cuts of the part.
+OPEN_GRID_BYTES = 256 * 2**20
+# Bytes of the part's columns an order takes in an open-ended grid (tally_columns' 13 and 2 weightings).
+_COLUMN_BYTES = 72
+
+
+def shares_twins(prep: Prepared, policies: Iterable[Policy], replicates: int) -> bool:
+    """Whether the page's replicates of these policies go through open_grid: one of them is the request
+    rule's (it has a request-free twin) and the twin's columns of every replicate fit the grid's bytes
+    (else each would be made again at every change, at more than a replay's cost)."""
+    if not any(request_free(p) != p for p in policies):
+        return False
+    return len(awaiting_orders(prep.data)) * _COLUMN_BYTES * replicates <= OPEN_GRID_BYTES
+
+
+def open_grid(prep: Prepared, seed: int) -> GridReplay:
+    """The Prepared's open-ended GridReplay for `seed`, made on first use."""
+    with _GRIDS_LOCK:
+        found = prep.grids.get(seed)
+        if found is None:
+            found = prep.grids[seed] = GridReplay(prep, (), seed, open_ended=True)
+        return found
+
+
+_GRIDS_LOCK = threading.Lock()
 
 
 def _summaries(prep: Prepared, policies: list[Policy], replicates: int, seed: int) -> list[Summaries]:
     """Per policy, each figure over the replicates, for these orders and for a resampled period. Every
     policy of a replicate shares its draws, and a (policy, seed, replicate) already replayed on this
-    Prepared is not replayed again."""
+    Prepared is not replayed again. A policy of the request rule shares its request-free twin's replay
+    (open_grid): moving the response window replays only the requests it can settle otherwise."""
+    if shares_twins(prep, policies, replicates):
+        grid = open_grid(prep, seed)
+        per_k = _each(lambda k: grid.replicate(policies, k), range(replicates), prep.data.n)
+        return _by_policy(policies, per_k)
+
     def one(k: int) -> list:
         # Replicate by replicate: its shared part made once for every policy, even when the store of
         # shared parts is full (new_draws).
@@ -580,7 +668,11 @@ def _summaries(prep: Prepared, policies: list[Policy], replicates: int, seed: in
         shared = _shared(prep, seed, k) if missing else None
         return [replicate_figures(prep, p, seed, k, shared=shared) for p in policies]
 
-    per_k = _each(one, range(replicates), prep.data.n)
+    return _by_policy(policies, _each(one, range(replicates), prep.data.n))
+
+
+def _by_policy(policies: list[Policy], per_k: list[list]) -> list[Summaries]:
+    """Replicates' figures (per replicate, per policy) as each policy's Summaries."""
     rows = [[found[i] for found in per_k] for i in range(len(policies))]
     names = list(rows[0][0][0])
     return [tuple({n: np.array([r[part][n] for r in per]) for n in names} for part in (0, 1)) for per in rows]

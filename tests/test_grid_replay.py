@@ -78,6 +78,59 @@ def test_every_policy_s_figures_are_its_own_replay_s(frame):
     assert all((p, SEED, 2) in shared.memo for p in POLICIES)
 
 
+# As the What-if page's controls move: windows on both sides of the baseline's, each asked once, with
+# and without a dispatch deadline, lapsing, consent off, a never-answer share, a refund channel moved.
+PAGE_STEPS = [
+    Policy(seller_response_hours=48),
+    Policy(seller_response_hours=18),
+    Policy(seller_response_hours=150),
+    Policy(seller_response_hours=36, timeout_action="lapse"),
+    Policy(seller_response_hours=48, dispatch_deadline_days=4, late_dispatch_action="auto_cancel"),
+    Policy(seller_response_hours=20, dispatch_deadline_days=4, late_dispatch_action="auto_cancel"),
+    Policy(seller_consent_required=False),
+    Policy(never_answer_share=0.2, seller_response_hours=30),
+    Policy(seller_response_hours=30).with_values({"refund_channel.cash": "original"}),
+    Policy(seller_response_hours=18),   # asked before: remembered
+]
+
+
+def test_the_page_s_policies_share_their_twin_and_get_their_own_replay_s_figures(frame):
+    """simulate's replicates of a request-rule policy go through the Prepared's open-ended grid, which
+    learns each window as it is asked for; every policy's figures are still its own replay's."""
+    shared = _fresh(frame)
+    alone = _fresh(frame)
+    for policy in PAGE_STEPS:
+        assert simulate.shares_twins(shared, [Policy(), policy], 3)
+        summaries = simulate._summaries(shared, [Policy(), policy], 3, SEED)
+        for k in range(3):
+            want = simulate.replicate_figures(alone, policy, SEED, k, memo=False)
+            for part_of, theirs in zip(summaries[1], want, strict=True):
+                moved = [n for n in theirs if not _close(float(part_of[n][k]), theirs[n])]
+                assert not moved, (policy.changes(), k, {n: (float(part_of[n][k]), theirs[n]) for n in moved[:5]})
+    grid = shared.grids[SEED]
+    assert grid.open_ended and grid.part is not None
+    # The baseline's twin was replayed over every order once per replicate, its tallies kept with the
+    # windows asked for since; the dispatch deadline's twin alike.
+    kept = {twin for twin, _ in grid.others.keys()}
+    assert kept == {Policy(), Policy(dispatch_deadline_days=4, late_dispatch_action="auto_cancel"),
+                    Policy().with_values({"refund_channel.cash": "original"})}
+    windows = {w for key in grid.others.keys() for w in grid.others.get(key, dict) if not isinstance(w, str)}
+    assert len(windows) >= 4
+
+
+def test_a_grid_too_large_for_its_bytes_replays_each_policy_alone(frame, monkeypatch):
+    """The open-ended grid keeps the part's columns of every replicate; when they would not fit its bytes,
+    each policy is replayed alone (the twin's columns made again at every change would cost more)."""
+    prep = _fresh(frame)
+    policies = [Policy(), Policy(seller_response_hours=24)]
+    assert simulate.shares_twins(prep, policies, 10)
+    assert not simulate.shares_twins(prep, [Policy(), Policy(dispatch_deadline_days=4)], 10)   # no twin to share
+    monkeypatch.setattr(simulate, "OPEN_GRID_BYTES", len(awaiting_orders(prep.data)) * simulate._COLUMN_BYTES * 9)
+    assert not simulate.shares_twins(prep, policies, 10)
+    simulate._summaries(prep, policies, 10, SEED)
+    assert not prep.grids
+
+
 def test_the_policies_do_differ(frame):
     """The check above compares figures that move: the window and the timeout action change them."""
     prep = _fresh(frame)
