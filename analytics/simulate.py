@@ -524,6 +524,11 @@ class GridReplay:
         self.cuts = memory.SizedCache(OPEN_GRID_BYTES // 4, MEMO_IDLE_SECONDS, full="refuse",
                                       sizer=lambda cut: memory.size_of(cut[1:])) if open_ended else None
 
+    def total_bytes(self) -> int:
+        """Bytes an open-ended grid keeps (its twins' tallies and columns, its cuts of the part); a closed
+        one lives as long as its grid's replay and is not counted."""
+        return self.others.total_bytes() + self.cuts.total_bytes() if self.open_ended else 0
+
     def twin_of(self, policy: Policy) -> Policy | None:
         """The request-free twin whose replay `policy` shares (None: replayed on its own)."""
         if not self.open_ended:

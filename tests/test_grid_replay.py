@@ -116,6 +116,9 @@ def test_the_page_s_policies_share_their_twin_and_get_their_own_replay_s_figures
                     Policy().with_values({"refund_channel.cash": "original"})}
     windows = {w for key in grid.others.keys() for w in grid.others.get(key, dict) if not isinstance(w, str)}
     assert len(windows) >= 4
+    # What it keeps is counted (the pages' cache of Prepared data sets weighs it: ui.cached.prepared_bytes).
+    columns = len(awaiting_orders(shared.data)) * 15 * 3   # 15 arrays of the part's orders, 3 twins
+    assert columns <= grid.total_bytes() <= simulate.OPEN_GRID_BYTES * 1.25
 
 
 def test_a_grid_too_large_for_its_bytes_replays_each_policy_alone(frame, monkeypatch):

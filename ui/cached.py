@@ -145,13 +145,14 @@ def unavailable(dataset_id: str) -> dict[str, str]:
 
 def prepared_bytes(prep: simulate.Prepared) -> int:
     """Bytes a Prepared holds: its frame (once loaded), arrays and calibration (measured once), its replicates'
-    shared draws (as measured when kept), and its memo of replays (each entry measured when kept)."""
+    shared draws (as measured when kept), its memo of replays (each entry measured when kept) and its
+    open-ended grids (simulate.open_grid)."""
     frame = prep.loaded_frame()   # counted once it is loaded (the calibration's charts load it)
     base, counted = _base_bytes.get(prep, (None, None))
     if base is None or counted is not frame:
         base = memory.size_of((frame, prep.data, prep.calibration))
         _base_bytes[prep] = (base, frame)
-    base += prep.draws.total_bytes()
+    base += prep.draws.total_bytes() + sum(grid.total_bytes() for grid in list(prep.grids.values()))
     return base + prep.memo.total_bytes()
 
 
