@@ -120,6 +120,7 @@ moving it back replays nothing). BENCHMARKS.md has the timings.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
@@ -523,6 +524,7 @@ class GridReplay:
             memory.SizedCache(OPEN_GRID_BYTES, MEMO_IDLE_SECONDS) if open_ended else {})
         self.cuts = memory.SizedCache(OPEN_GRID_BYTES // 4, MEMO_IDLE_SECONDS, full="refuse",
                                       sizer=lambda cut: memory.size_of(cut[1:])) if open_ended else None
+        self.warmed: set[int] = set()   # replicates whose baseline tallies warm_up has made (or is making)
 
     def total_bytes(self) -> int:
         """Bytes an open-ended grid keeps (its twins' tallies and columns, its cuts of the part); a closed
@@ -639,9 +641,41 @@ def shares_twins(prep: Prepared, policies: Iterable[Policy], replicates: int) ->
     """Whether the page's replicates of these policies go through open_grid: one of them is the request
     rule's (it has a request-free twin) and the twin's columns of every replicate fit the grid's bytes
     (else each would be made again at every change, at more than a replay's cost)."""
-    if not any(request_free(p) != p for p in policies):
-        return False
+    return any(request_free(p) != p for p in policies) and _grid_fits(prep, replicates)
+
+
+def _grid_fits(prep: Prepared, replicates: int) -> bool:
     return len(awaiting_orders(prep.data)) * _COLUMN_BYTES * replicates <= OPEN_GRID_BYTES
+
+
+def warm_up(prep: Prepared, seed: int, replicates: int) -> threading.Thread | None:
+    """Start making, on a thread of the lowest priority, what the first change of a request-rule control
+    (the response window, the timeout action, consent) needs: each replicate's draws and the baseline's
+    tallies in the open-ended grid, while the page's reader looks at the baseline. Once per Prepared,
+    seed and replicates; None when it is made or being made, or would not be kept (shares_twins)."""
+    found = prep.grids.get(seed)
+    if (found is not None and replicates in found.warmed) or not _grid_fits(prep, replicates):
+        return None
+    grid = open_grid(prep, seed)
+    with _GRIDS_LOCK:
+        if replicates in grid.warmed:
+            return None
+        grid.warmed.add(replicates)
+
+    def run() -> None:
+        with contextlib.suppress(OSError):   # (a system that does not let a thread lower its priority)
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        try:
+            for k in range(replicates):
+                draws = grid._draws(k)
+                calibration, _, boot, lat = draws[0]
+                grid._group(Policy(), k, calibration, lat, boot, grid._cut(k, lat))
+        except Exception:  # noqa: BLE001 - only a head start: the change itself makes (and reports) what this could not
+            return
+
+    thread = threading.Thread(target=run, name="what-if warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def open_grid(prep: Prepared, seed: int) -> GridReplay:

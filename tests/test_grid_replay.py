@@ -121,6 +121,30 @@ def test_the_page_s_policies_share_their_twin_and_get_their_own_replay_s_figures
     assert columns <= grid.total_bytes() <= simulate.OPEN_GRID_BYTES * 1.25
 
 
+def test_the_warm_up_makes_the_baseline_s_tallies_the_first_change_then_uses(frame, monkeypatch):
+    """What-if's first open starts simulate.warm_up: once per data set, seed and replicates, a thread makes
+    each replicate's draws and the baseline twin's tallies, so the first move of the response window
+    replays only its requests; its figures are the same."""
+    prep = _fresh(frame)
+    thread = simulate.warm_up(prep, SEED, 3)
+    assert thread is not None
+    thread.join(60)
+    assert simulate.warm_up(prep, SEED, 3) is None   # once
+    grid = prep.grids[SEED]
+    assert sorted(grid.others.keys(), key=lambda key: key[1]) == [(Policy(), k) for k in range(3)]
+    simulate._summaries(prep, [Policy()], 3, SEED)   # the baseline, as the page's first open shows it
+    replayed = []
+    monkeypatch.setattr(simulate, "replay", lambda data, *a, **k: replayed.append(data.n) or replay(data, *a, **k))
+    policy = Policy(seller_response_hours=40)
+    summaries = simulate._summaries(prep, [Policy(), policy], 3, SEED)
+    assert replayed and max(replayed) < prep.data.n / 4   # the requests alone, never every order
+    alone = _fresh(frame)
+    for k in range(3):
+        want = simulate.replicate_figures(alone, policy, SEED, k, memo=False)
+        for part_of, theirs in zip(summaries[1], want, strict=True):
+            assert all(_close(float(part_of[n][k]), theirs[n]) for n in theirs)
+
+
 def test_a_grid_too_large_for_its_bytes_replays_each_policy_alone(frame, monkeypatch):
     """The open-ended grid keeps the part's columns of every replicate; when they would not fit its bytes,
     each policy is replayed alone (the twin's columns made again at every change would cost more)."""

@@ -25,7 +25,10 @@ def _simulated(database: str, dataset_id: str, policy: Policy, replicates: int, 
 
 
 def simulated(dataset_id: str, policy: Policy, replicates: int, seed: int) -> dict:
-    return _simulated(db_key(), dataset_id, policy, int(replicates), int(seed))
+    result = _simulated(db_key(), dataset_id, policy, int(replicates), int(seed))
+    if not on_spark(dataset_id):   # the first move of the request rule's controls, made ready meanwhile
+        simulate.warm_up(prepared(dataset_id), int(seed), int(replicates))
+    return result
 
 
 @st.cache_data(max_entries=64, ttl=cached.TTL, show_spinner=False)
