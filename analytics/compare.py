@@ -134,6 +134,9 @@ class Window:
     selection_days: tuple[date, date] | None
     compared_days: tuple[date, date] | None
     note: str | None = None
+    # Whether the days compared hold every day of the selection with data, so that the selection's own
+    # figures are the ones compared (False: a compared range shorter than the selection).
+    whole_selection: bool = True
 
     @property
     def possible(self) -> bool:
@@ -179,8 +182,16 @@ class Window:
         if self.comparison.mode == "previous" and self.compared_days == self.compared:
             # Once trimmed, the days compared are not the ones just before: their dates say which they are.
             return f"the {count(self.days, 'day')} before"
-        first, last = self.compared_days or self.compared
-        return f"{first:%d %b %Y}" if first == last else f"{first:%d %b}–{last:%d %b %Y}"
+        return _short(*(self.compared_days or self.compared))
+
+    @property
+    def against(self) -> str:
+        """What a tile's change is said to be against: 'vs ' and `short`; when it is the change of some of
+        the selection's days only (a compared range shorter than the selection), those days first, since
+        the tile's value is the whole selection's: '02 Mar–15 Mar 2026 vs 09 Feb–22 Feb 2026'."""
+        if self.whole_selection or self.selection_days is None:
+            return f"vs {self.short}"
+        return f"{_short(*self.selection_days)} vs {self.short}"
 
     @property
     def legend(self) -> tuple[str, str]:
@@ -191,6 +202,11 @@ class Window:
     @property
     def selection_label(self) -> str:
         return _dates(*(self.selection_days or self.selection))
+
+
+def _short(first: date, last: date) -> str:
+    """A range of days in a tile's few words: '09 Feb–22 Feb 2026'."""
+    return f"{first:%d %b %Y}" if first == last else f"{first:%d %b}–{last:%d %b %Y}"
 
 
 def _dates(first: date, last: date) -> str:
@@ -269,7 +285,8 @@ def window(comparison: Comparison, filters: Filters, bounds: tuple[date | None, 
         note = (f"Compared on the same {count(days, 'day')} on each side, "
                 f"{sel_days[0]:%Y-%m-%d} to {sel_days[1]:%Y-%m-%d} against {cmp_days[0]:%Y-%m-%d} to "
                 f"{cmp_days[1]:%Y-%m-%d}: {'; '.join(reasons) or 'the ranges differ'}.")
-    return Window(comparison, selection, compared, sel_days, cmp_days, note)
+    with_data = (s0 + timedelta(days=sel_lo), s0 + timedelta(days=sel_hi))
+    return Window(comparison, selection, compared, sel_days, cmp_days, note, whole_selection=sel_days == with_data)
 
 
 def change(name: str, current, compared) -> tuple[float | None, float | None]:
