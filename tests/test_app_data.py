@@ -246,3 +246,25 @@ def test_the_picker_shows_names_whole_and_a_size_only_to_tell_two_alike_apart(da
     names = Counter(["June", "June", "July"])
     assert (_label(made("June", 20), names), _label(made("June", 7), names)) == ("June · 20 orders", "June · 7 orders")
     assert _label(made("July", 3), names) == "July"
+
+
+def test_requests_and_refunds_an_export_does_not_record_are_not_counted_as_none(database):
+    """An export with no request or refund columns does not say there were none: the Data page says
+    they are not recorded, and the data sets' table leaves their cells empty (the Overview says n/a)."""
+    import pandas as pd
+
+    path, demo = database
+    at = s.open_page("data")
+    at = _upload(at, "orders_only.csv", b"order_id,placed_at,amount\nA1,2026-03-02 10:00,10.00\n"
+                                        b"A2,2026-03-03 11:30,25.50\n")
+    at.text_input(key="data_import_name").set_value("Orders only").run()
+    at.button(key="data_import").click().run()
+    assert s.problems(at) == []
+    said = " ".join(m.value for m in at.markdown)
+    assert "**2** orders · *cancellation requests not recorded* · *refunds not recorded*" in said, said
+    table = next(d.value for d in at.dataframe if "cancellation_requests" in d.value.columns)
+    rows = {r["name"]: r for r in table.to_dict("records")}
+    assert rows["Demo marketplace (synthetic)"]["cancellation_requests"] > 0
+    for count in ("cancellation_requests", "refunds"):   # empty: None, which pandas holds as NaN
+        assert pd.isna(rows["Orders only"][count]), rows["Orders only"]
+    assert _stored(path)[at.query_params["dataset"]].cancellation_requests == 0   # (stored as the rows it has)

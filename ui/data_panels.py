@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from analytics import db, external, generate, importer, simulate
+from analytics import capabilities, db, external, generate, importer, simulate
 from analytics.formats import Readings
 from analytics.text import count, md
 from ui import copy_link, downloads, picker, recent, upload_folders
@@ -48,8 +48,9 @@ def current_dataset(dataset: db.Dataset | None) -> None:
     with left:
         st.subheader(md(dataset.name))
         st.markdown(
-            f"{_counted(dataset.orders, 'order')} · {_counted(dataset.cancellation_requests, 'cancellation request')} · "
-            f"{_counted(dataset.refunds, 'refund')} · {_counted(dataset.refused_rows, 'refused row')} · "
+            f"{_counted(dataset.orders, 'order')} · "
+            f"{_recorded(dataset, 'requests', dataset.cancellation_requests, 'cancellation request')} · "
+            f"{_recorded(dataset, 'refunds', dataset.refunds, 'refund')} · {_counted(dataset.refused_rows, 'refused row')} · "
             f"{_counted(dataset.warned_rows, 'order')} with a warning  \n"
             f"{_ORIGIN.get(dataset.source_kind, 'Imported')} "
             f"{dataset.created_at:%Y-%m-%d %H:%M} UTC{' · the demo data set, shared by everyone' if dataset.is_demo else ''}"
@@ -69,14 +70,18 @@ def current_dataset(dataset: db.Dataset | None) -> None:
             _rename_delete(dataset)
     _refused(dataset)
     st.subheader("Your data sets")
-    rows = pl.DataFrame([d.as_json() for d in picker.visible_datasets()])
+    # An export that records no requests (or refunds) does not say there were none: its cell is empty.
+    rows = pl.DataFrame([{**d.as_json(), **{_COUNT_OF[name]: None for name in _not_recorded(d)}}
+                         for d in picker.visible_datasets()])
     # Set widths, so the list fits a 1280 px window; the id and the orders with a warning are in the
     # download (and the chosen data set's, above).
     text = {"name": ("Name", 230), "source": ("Source", 75), "created_at": ("Created (UTC)", 140)}
     counts = {"orders": ("Orders", 75), "cancellation_requests": ("Requests", 80), "refunds": ("Refunds", 75),
               "refused_rows": ("Refused rows", 95)}
     config = {**{k: st.column_config.TextColumn(label, width=width) for k, (label, width) in text.items()},
-              **{k: st.column_config.NumberColumn(label, format="%,d", width=width)
+              **{k: st.column_config.NumberColumn(label, format="%,d", width=width,
+                                                  help="Empty: the data set does not record them" if k in
+                                                  _COUNT_OF.values() else None)
                  for k, (label, width) in counts.items()}}
     downloads.table(rows, "data-sets", key="data_list", column_order=[*text, *counts], column_config=config)
 
@@ -441,6 +446,21 @@ def external_panel() -> None:
         "summary": f"{added.orders:,} orders, read from the Parquet files on {external.ENGINE_LABELS[engine]} "
                    "(not copied)."}
     st.rerun()
+
+
+# The capabilities (capabilities.CAPABILITIES) whose absence leaves a data set's count unknown, not 0.
+_COUNT_OF = {"requests": "cancellation_requests", "refunds": "refunds"}
+
+
+def _not_recorded(dataset: db.Dataset) -> set[str]:
+    """Which of _COUNT_OF the data set does not record (capabilities.missing, worked out once per data set)."""
+    with cursor() as cur:
+        return set(_COUNT_OF) & set(capabilities.missing(cur, dataset.id))
+
+
+def _recorded(dataset: db.Dataset, capability: str, n: int, noun: str) -> str:
+    """_counted, or '*cancellation requests not recorded*' for a data set that does not record them."""
+    return f"*{noun}s not recorded*" if capability in _not_recorded(dataset) else _counted(n, noun)
 
 
 def _counted(n: int, noun: str) -> str:
