@@ -149,11 +149,13 @@ def shown_unit(name: str, currency: str = "") -> str:
     return code or unit(name)[:1].upper() + unit(name)[1:].replace("_", " ")
 
 
-def label_in(name: str, currency: str = "") -> str:
-    """The figure's label, with the currency its amounts are in ('Cancelled GMV (USD)') where the data set
-    records one: a table of intervals writes bare numbers."""
-    code = currency_of(name, currency)
-    return f"{label(name)} ({code})" if code else label(name)
+def label_in(name: str, currency: str = "", *, short: bool = False) -> str:
+    """The figure's label (`short`: its short label) with what its numbers are in, where a bare number would
+    not say it: an amount's currency ('Cancelled GMV (USD)', where the data set records one) and business
+    days ('Transit, median (business days)'). A table of intervals, and the command line, write bare numbers."""
+    text = short_label(name) if short else label(name)
+    what = currency_of(name, currency) or ("business days" if unit(name) == "business days" else None)
+    return f"{text} ({what})" if what else text
 
 
 def how_sure(result: Mapping, names=TILES, currency: str = "") -> pl.DataFrame:
@@ -286,15 +288,20 @@ def frontier_frame(points: list[Mapping], weigh: list[str], best: int | None = N
                                       "mark": pl.Utf8})
 
 
+def frontier_columns(name: str) -> tuple[str, str, str]:
+    """A weighed figure's three columns in the frontier's table, by its short label (the full ones ran the
+    table past a 1280 px page): the estimate, and its interval's ends."""
+    short = short_label(name)
+    return short, f"{short}: 95% from", f"{short}: 95% to"
+
+
 def frontier_table(result: Mapping) -> pl.DataFrame:
-    """The frontier's policies as a table to read and download, the weighed figures by their labels."""
+    """The frontier's policies as a table to read and download, the weighed figures by their short labels."""
     a, b = result["weigh"]
     frame = frontier_frame(result["policies"], [a, b], result.get("best"))
     return frame.select(
         pl.col("policy").alias("Policy"),
-        pl.col("a").alias(label(a)), pl.col("a_low").alias(f"{label(a)}: 95% from"),
-        pl.col("a_high").alias(f"{label(a)}: 95% to"),
-        pl.col("b").alias(label(b)), pl.col("b_low").alias(f"{label(b)}: 95% from"),
-        pl.col("b_high").alias(f"{label(b)}: 95% to"),
+        *(pl.col(f"{side}{end}").alias(column) for side, name in (("a", a), ("b", b))
+          for end, column in zip(("", "_low", "_high"), frontier_columns(name), strict=True)),
         pl.col("on_frontier").alias("On the frontier"), pl.col("extrapolated").alias("Extrapolated"),
         pl.col("mark").alias("Marked"))

@@ -9,6 +9,7 @@ import pytest
 
 from analytics import db, simulate
 from analytics import frontier as fr
+from analytics import whatif_tables as wt
 from analytics.text import plain
 
 
@@ -140,7 +141,7 @@ def test_the_page_s_frontier_shared_out_between_processes_is_the_same(demo, monk
     on = sum(p["on_frontier"] for p in expected["policies"])
     assert f"{on} of {len(expected['policies'])} policies on the frontier." in _markdown(at)
     table = next(df.value for df in at.dataframe if "On the frontier" in df.value.columns)
-    shown = sorted(table[c].round(6).tolist() for c in table.columns if c.startswith("Requests: lapsed"))
+    shown = sorted(table[c].round(6).tolist() for c in wt.frontier_columns("requests_lapsed"))
     mine = sorted([round(p["figures"]["requests_lapsed"][k], 6) for p in expected["policies"]]
                   for k in ("value", "low", "high"))
     assert shown == mine

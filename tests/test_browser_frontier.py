@@ -48,7 +48,7 @@ def test_a_frontier_point_opens_as_the_scenario_and_its_link(tmp_path):
         point = chart.locator(f'path[role="graphics-symbol"][aria-label*="{POINT}"]').first
         label = point.get_attribute("aria-label")
         wait = _number(re.search(r"Buyer's wait from the request, 90th percentile \(business days\): ([^;]+)", label)[1])
-        gmv = _number(re.search(r"Cancelled GMV \(currency\): ([^;]+)", label)[1])
+        gmv = _number(re.search(r"Cancelled GMV \(USD\): ([^;]+)", label)[1])   # the data set's currency
         point.click()
         page.wait_for_function("() => location.href.includes('seller_response_hours=24') "
                                "&& location.href.includes('timeout_action=lapse')", timeout=30_000)

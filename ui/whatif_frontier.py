@@ -18,7 +18,7 @@ from analytics.params import notices
 from analytics.policy import Parameter, Policy, PolicyError
 from analytics.sweep_choices import axis_range, default_sweep
 from analytics.text import in_sentence, md
-from ui import downloads
+from ui import cached, downloads
 from ui.setup import PageContext
 from ui.whatif_controls import seed_controls
 from ui.whatif_engine import prepared
@@ -78,6 +78,7 @@ def _open_point(ctx: PageContext, result: dict, params: Sequence[Parameter]) -> 
 def frontier_section(ctx: PageContext, dataset_id: str, policy: Policy, params: Sequence[Parameter],
                      prep: simulate.Prepared, replicates: int, seed: int) -> None:
     by_name = {p.name: p for p in params}
+    currency = cached.money_format(dataset_id, "")   # an amount's label and limit say its currency ('USD ')
     offered = [n for n in fr.LEVER_VALUES if n in by_name]
     st.caption("Choose two or three levers with their values and two figures to weigh: every combination is "
                "replayed with the same draws, and the policies no other beats on both figures (beyond the 95% "
@@ -111,7 +112,7 @@ def frontier_section(ctx: PageContext, dataset_id: str, policy: Policy, params: 
             text = column.text_input(f"Limit: {words} (optional)", key=ctx.k(fr.link_limit_name(name)),
                                      placeholder="no limit",
                                      help=f"The best policy must keep {in_sentence(wt.label(name))} {words} this "
-                                          f"({wt.unit(name)}).")
+                                          f"({wt.currency_of(name, currency) or wt.unit(name)}).")
             if text.strip():
                 try:
                     limits.append(fr.parse_limit(f"{name}{'<=' if words == 'at most' else '>='}{text.strip()}"))
@@ -143,7 +144,7 @@ def frontier_section(ctx: PageContext, dataset_id: str, policy: Policy, params: 
         st.caption("The frontier is drawn when you ask (it replays every policy of the grid), for the levers, "
                    "figures and controls as they are then.")
         return
-    titles = [f"{wt.label(n)} ({wt.unit(n)})" for n in (a, b)]
+    titles = [wt.label_in(n, currency) for n in (a, b)]
     bar = st.progress(0.0, text="Replaying the policies…")
     slot = st.empty()
 
@@ -178,5 +179,5 @@ def frontier_section(ctx: PageContext, dataset_id: str, policy: Policy, params: 
     # Each weighed figure's columns in its unit's format: an estimate of a count has no decimals.
     numbers = {column: st.column_config.NumberColumn(format=figures.UNITS[figures.get(name).unit].estimate_column)
                for name in result["weigh"]
-               for column in (wt.label(name), f"{wt.label(name)}: 95% from", f"{wt.label(name)}: 95% to")}
+               for column in wt.frontier_columns(name)}
     downloads.table(wt.frontier_table(result), "frontier", key="wi_frontier_table", column_config=numbers)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 
 from analytics import db
 from analytics.cli import UserError, add_common, emit
 from analytics.commands.report import with_dataset_note
-from analytics.commands.whatif import REPLICATES_HELP_DEFAULT, _fmt, _label, _policy, _replicates
+from analytics.commands.whatif import REPLICATES_HELP_DEFAULT, _fmt, _label, _policy, _replicates, currency_of
 from analytics.policy import PARAMETERS, PolicyError
+from analytics.whatif_tables import label_in
 
 
 def register(sub) -> None:
@@ -51,7 +53,9 @@ def cmd_frontier(args) -> int:
             raw[name.strip()] = [v.strip() for v in values.split(",") if v.strip()]
     except PolicyError as e:
         raise UserError(str(e)) from None
-    prep = simulate.prepare_dataset(db.connect(args.db), args.dataset)
+    con = db.connect(args.db)
+    prep = simulate.prepare_dataset(con, args.dataset)
+    currency = currency_of(con, prep.dataset_id)
     current = _policy(args, prep)
     try:
         result = frontier.frontier(prep, raw, args.weigh.split(","), limits, policy=current,
@@ -59,11 +63,11 @@ def cmd_frontier(args) -> int:
                                    progress=_progress if sys.stderr.isatty() and not args.json else None)
     except PolicyError as e:
         raise UserError(str(e)) from None
-    emit(args, result, with_dataset_note(args, render))
+    emit(args, result, with_dataset_note(args, functools.partial(render, currency=currency)))
     return 0
 
 
-def render(r: dict) -> str:
+def render(r: dict, currency: str = "") -> str:
     from analytics.commands.report import table
 
     a, b = r["weigh"]
@@ -83,14 +87,15 @@ def render(r: dict) -> str:
     lines = [
         f"{r['dataset']['name']!r}: {len(r['policies'])} policies ({', '.join(levers)} varied; the rest as "
         f"{held}); {r['replicates']} replicates, seed {r['seed']}",
-        f"weighing {_label(a)} ({r['better'][a]} is better) against {_label(b)} ({r['better'][b]} is better); "
+        f"weighing {_label(a, currency)} ({r['better'][a]} is better) against {_label(b, currency)} "
+        f"({r['better'][b]} is better); "
         "estimate [95%: a new period like this one] (95%: these same orders)",
         "frontier: the policies no other beats on one figure (beyond the 95% interval of the paired difference) "
         "without being beaten on the other",
         "",
-        table(["#", *levers, _short(a), _short(b), "marks"], rows),
+        table(["#", *levers, label_in(a, currency, short=True), label_in(b, currency, short=True), "marks"], rows),
         "",
-        "the frontier, along " + _label(a) + ": " + ", ".join(f"#{i}" for i in r["frontier"]),
+        "the frontier, along " + _label(a, currency) + ": " + ", ".join(f"#{i}" for i in r["frontier"]),
     ]
     if r["limits"]:
         lines.append(r["tradeoff"])
@@ -105,10 +110,3 @@ def _value(shown: dict, lever: str) -> str:
     value = Policy().as_dict().get(lever)
     return DATA if value is None else value_text(value)
 
-
-def _short(name: str) -> str:
-    from analytics import figures
-
-    figure = figures.get(name)
-    unit = f" ({figure.unit})" if figure.unit in ("currency", "business days") else ""
-    return (figure.short_label if "." not in name else figures.label(name)) + unit

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from analytics import db, figures
+import functools
+
+from analytics import db, figures, whatif_tables
 from analytics.cli import UserError, add_common, emit
 from analytics.commands.report import with_dataset_note
 from analytics.commands.sources import add_source, chunks_of, opened, spark_session
@@ -262,7 +264,8 @@ def cmd_simulate(args) -> int:
                                            fitted_on=extra)
             except PolicyError as e:
                 raise UserError(str(e)) from None
-    emit(args, result, with_dataset_note(args, _render_simulation))
+        currency = currency_of(con, dataset, source)
+    emit(args, result, with_dataset_note(args, functools.partial(_render_simulation, currency=currency)))
     return 0
 
 
@@ -298,20 +301,27 @@ def _fmt(fig: dict, name: str = "") -> str:
     return text
 
 
-def _not_available(r: dict, names) -> list[str]:
+def _not_available(r: dict, names, currency: str = "") -> list[str]:
     """Lines saying why the n/a figures shown are not available (one line per reason)."""
     by_reason: dict[str, list[str]] = {}
     for name in names:
         why = r.get("unavailable", {}).get(name)
         if why:
-            by_reason.setdefault(why, []).append(_label(name))
+            by_reason.setdefault(why, []).append(_label(name, currency))
     return [f"n/a: {why} ({', '.join(labels)})" for why, labels in by_reason.items()]
 
 
-def _label(name: str) -> str:
-    """The figure's label (figures.py), with its unit where a count would not say it."""
-    figure = figures.get(name)
-    return f"{figure.label} ({figure.unit})" if figure.unit in ("currency", "business days") else figure.label
+def _label(name: str, currency: str = "") -> str:
+    """The figure's label with what its numbers are in, as the What-if page's tables write it."""
+    return whatif_tables.label_in(name, currency)
+
+
+def currency_of(con, dataset, source=None) -> str:
+    """The data set's money prefix ('USD '), or '' where it records no currency or several: an amount's
+    label says its currency where there is one."""
+    from analytics import report
+
+    return report.money_format(source.currencies if source is not None else report.currencies(con, dataset), "")
 
 
 def _shipping_note(r: dict) -> str:
@@ -326,11 +336,11 @@ def _shipping_note(r: dict) -> str:
     return f"premium_shipping_share={DATA} (the data set's own shipping methods{seen})"
 
 
-def _render_simulation(r: dict) -> str:
+def _render_simulation(r: dict, currency: str = "") -> str:
     from analytics.commands.report import table
 
     changes = ", ".join(f"{k}={value_text(v)}" for k, v in r["policy"].items()) or "the baseline (no changes)"
-    rows = [[_label(n), _fmt(r["baseline"][n], n), _fmt(r["scenario"][n], n), _fmt(r["delta"][n], n)]
+    rows = [[_label(n, currency), _fmt(r["baseline"][n], n), _fmt(r["scenario"][n], n), _fmt(r["delta"][n], n)]
             for n in HEADLINE]
     return "\n".join([
         f"{r['dataset']['name']!r}: {changes}; {r['replicates']} replicates, seed {r['seed']}",
@@ -341,7 +351,7 @@ def _render_simulation(r: dict) -> str:
         *_extrapolated(r),
         "",
         table(["figure", "baseline", "scenario", "difference"], rows),
-        *_not_available(r, HEADLINE),
+        *_not_available(r, HEADLINE, currency),
     ])
 
 
@@ -377,7 +387,8 @@ def cmd_sweep(args) -> int:
                                         replicates=_replicates(args), seed=args.seed, fitted_on=extra)
         except PolicyError as e:
             raise UserError(str(e)) from None
-    emit(args, result, with_dataset_note(args, _render_sweep))
+        currency = currency_of(con, dataset, source)
+    emit(args, result, with_dataset_note(args, functools.partial(_render_sweep, currency=currency)))
     return 0
 
 
@@ -392,7 +403,7 @@ SWEEP_COLUMNS = {
 }
 
 
-def _render_sweep(r: dict) -> str:
+def _render_sweep(r: dict, currency: str = "") -> str:
     from analytics.commands.report import table
 
     rows = [[value_text(point["value"]) + (" (extrapolated)" if point.get("extrapolated") else ""),
@@ -406,5 +417,5 @@ def _render_sweep(r: dict) -> str:
         "request to the money back, in business days",
         "",
         table([r["param"], *SWEEP_COLUMNS.values()], rows),
-        *_not_available(r, SWEEP_COLUMNS),
+        *_not_available(r, SWEEP_COLUMNS, currency),
     ])
