@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from decimal import ROUND_HALF_UP, Decimal
 
 from analytics import partials as pt
 from analytics.outcomes import OUTCOMES, REFUND_CHANNELS, STAGES
@@ -331,6 +332,13 @@ def shows_no_change(text: str) -> bool:
     return not any(c.isdigit() and c != "0" for c in text)
 
 
+def half_up(value: float, places: int = 0) -> Decimal:
+    """`value` rounded to `places` decimals half away from zero, as a spreadsheet or an accountant rounds
+    (2,012.50 is 2,013): Python's own formatting rounds an exact half to even (2,012). Format the result
+    with the same pattern ('{:,.0f}')."""
+    return Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
 def change_text(change: float, pattern: str, whole: bool = False) -> str:
     """A change (between periods, or a scenario's from its baseline) in its figure's `pattern`, with its
     sign: shares change in percentage points ('+1.2 pp'); a money pattern keeps its currency around the
@@ -343,6 +351,6 @@ def change_text(change: float, pattern: str, whole: bool = False) -> str:
         start, end = pattern.find("{"), pattern.rfind("}")
         body = pattern[start + 1:end].lstrip(":")
         if whole and body:
-            body = ",.0f"
+            body, change = ",.0f", half_up(change)
         text = pattern[:start] + ("{:+" + body + "}").format(change) + pattern[end + 1:]
     return "0" if shows_no_change(text) else text

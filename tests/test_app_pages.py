@@ -95,12 +95,18 @@ def test_a_large_amount_fits_its_tile_and_its_help_says_it_exactly(demo, monkeyp
     is in the tile's help (a third of a 1280 px page holds about 13 characters of a tile's large type)."""
     from analytics import db, report
     from analytics.text import md
+    from analytics.figures import change_text
     from ui.views import tile_text
 
     assert tile_text(117_043.25, "USD {:,.2f}") == ("USD 117,043", "USD 117,043.25")
     assert tile_text(999.5, "USD {:,.2f}") == ("USD 999.50", None)
     assert tile_text(23_408_612.4, "BRL {:,.2f}") == ("BRL 23.4M", "BRL 23,408,612.40")
     assert tile_text(-2_500.4, "{:,.2f}") == ("-2,500", "-2,500.40")
+    # A half rounds up, as a spreadsheet rounds it (Python's formatting would write 2,012 and 12.2M).
+    assert tile_text(2_012.5, "EUR {:,.2f}") == ("EUR 2,013", "EUR 2,012.50")
+    assert tile_text(-2_012.5, "EUR {:,.2f}")[0] == "EUR -2,013"
+    assert tile_text(12_250_000.0, "EUR {:,.2f}")[0] == "EUR 12.3M"
+    assert change_text(2_012.5, "EUR {:,.2f}", whole=True) == "EUR +2,013"
     assert tile_text(12_345, "{:,}") == ("12,345", None) and tile_text(None, "USD {:,.2f}") == ("—", None)
     path, dataset_id = demo
     monkeypatch.setenv("CANCELLATION_LAB_DB", str(path))

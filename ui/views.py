@@ -12,7 +12,7 @@ import streamlit as st
 from analytics import report
 from analytics.charts import plain
 from analytics.drill import ROW_TABLES
-from analytics.figures import LOWER, UNITS, change_text, shows_no_change
+from analytics.figures import LOWER, UNITS, change_text, half_up, shows_no_change
 from analytics.filters import Filters
 from analytics.headline import MIN_ORDERS, Headline
 from analytics.text import md
@@ -49,7 +49,7 @@ def tile_text(value, pattern: str) -> tuple[str, str | None]:
     money = UNITS["currency"].exact
     if not isinstance(value, int | float) or money not in pattern or not abs(value) >= WHOLE_AMOUNT:
         return exact, None
-    body = f"{value / 1e6:,.1f}M" if abs(value) >= MILLIONS else f"{value:,.0f}"
+    body = f"{half_up(value / 1e6, 1):,.1f}M" if abs(value) >= MILLIONS else f"{half_up(value):,.0f}"
     return pattern.replace(money, body), exact
 
 
