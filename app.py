@@ -65,7 +65,7 @@ with ui.page("overview", "Overview") as ctx:
         if outcomes.available:
             drill.outcome_links(dataset.id, ctx.filters)
     with right:
-        views.subheader_over_chart(f"Cancellation rate by {period}, with orders")
+        views.subheader_over_chart(f"Cancellation rate by {period}")   # one line at 1280 px, level with its neighbour
         # The selection's first and last days: periods after it are not drawn, a partial first or last one is dashed.
         days = page_tables.chart_days(ctx.filters, bounds)
         volume = cached.table(report.volume_over_time, dataset.id, ctx.filters, period=period)
