@@ -199,6 +199,12 @@ class Prepared:
         """The frame if it is in memory, without loading it."""
         return None if callable(self.orders) else self.orders
 
+    @functools.cached_property
+    def awaiting(self) -> int:
+        """Orders with a request made awaiting shipment (replay.awaiting_orders): what the request rule's
+        controls can change, worked out once (every What-if run asks whether its grid fits)."""
+        return len(awaiting_orders(self.data))
+
 
 _FRAME_LOCK = threading.Lock()
 
@@ -645,7 +651,7 @@ def shares_twins(prep: Prepared, policies: Iterable[Policy], replicates: int) ->
 
 
 def _grid_fits(prep: Prepared, replicates: int) -> bool:
-    return len(awaiting_orders(prep.data)) * _COLUMN_BYTES * replicates <= OPEN_GRID_BYTES
+    return prep.awaiting * _COLUMN_BYTES * replicates <= OPEN_GRID_BYTES
 
 
 def warm_up(prep: Prepared, seed: int, replicates: int) -> threading.Thread | None:
