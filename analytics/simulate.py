@@ -126,6 +126,7 @@ import math
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -654,10 +655,16 @@ def _grid_fits(prep: Prepared, replicates: int) -> bool:
     return prep.awaiting * _COLUMN_BYTES * replicates <= OPEN_GRID_BYTES
 
 
-def warm_up(prep: Prepared, seed: int, replicates: int) -> threading.Thread | None:
-    """Start making, on a thread of the lowest priority, what the first change of a request-rule control
-    (the response window, the timeout action, consent) needs: each replicate's draws and the baseline's
-    tallies in the open-ended grid, while the page's reader looks at the baseline. Once per Prepared,
+# Seconds the warm-up waits before it starts: the What-if page's first open is still being drawn (about
+# 1.6 s in Chromium at 1M orders), and the warm-up beside it made that 0.6 to 1 s slower on 2 cores.
+WARM_UP_DELAY = 2.0
+
+
+def warm_up(prep: Prepared, seed: int, replicates: int, delay: float = WARM_UP_DELAY) -> threading.Thread | None:
+    """Start making, on a thread of the lowest priority and after `delay` seconds, what the first change of
+    a request-rule control (the response window, the timeout action, consent) needs: each replicate's draws
+    and the baseline's tallies in the open-ended grid, while the page's reader looks at the baseline. A
+    change asked for meanwhile makes them itself (what one has made, the other takes). Once per Prepared,
     seed and replicates; None when it is made or being made, or would not be kept (shares_twins)."""
     found = prep.grids.get(seed)
     if (found is not None and replicates in found.warmed) or not _grid_fits(prep, replicates):
@@ -669,6 +676,7 @@ def warm_up(prep: Prepared, seed: int, replicates: int) -> threading.Thread | No
         grid.warmed.add(replicates)
 
     def run() -> None:
+        time.sleep(delay)
         with contextlib.suppress(OSError):   # (a system that does not let a thread lower its priority)
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
         try:

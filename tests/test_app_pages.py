@@ -94,8 +94,8 @@ def test_a_large_amount_fits_its_tile_and_its_help_says_it_exactly(demo, monkeyp
     """An amount from 1,000 up shows no cents on a tile, from 10 million up in millions: the exact amount
     is in the tile's help (a third of a 1280 px page holds about 13 characters of a tile's large type)."""
     from analytics import db, report
-    from analytics.text import md
     from analytics.figures import change_text
+    from analytics.text import md
     from ui.views import tile_text
 
     assert tile_text(117_043.25, "USD {:,.2f}") == ("USD 117,043", "USD 117,043.25")

@@ -126,10 +126,10 @@ def test_the_warm_up_makes_the_baseline_s_tallies_the_first_change_then_uses(fra
     each replicate's draws and the baseline twin's tallies, so the first move of the response window
     replays only its requests; its figures are the same."""
     prep = _fresh(frame)
-    thread = simulate.warm_up(prep, SEED, 3)
+    thread = simulate.warm_up(prep, SEED, 3, delay=0)
     assert thread is not None
     thread.join(60)
-    assert simulate.warm_up(prep, SEED, 3) is None   # once
+    assert simulate.warm_up(prep, SEED, 3, delay=0) is None   # once
     grid = prep.grids[SEED]
     assert sorted(grid.others.keys(), key=lambda key: key[1]) == [(Policy(), k) for k in range(3)]
     simulate._summaries(prep, [Policy()], 3, SEED)   # the baseline, as the page's first open shows it
