@@ -531,12 +531,18 @@ class GridReplay:
             memory.SizedCache(OPEN_GRID_BYTES, MEMO_IDLE_SECONDS) if open_ended else {})
         self.cuts = memory.SizedCache(OPEN_GRID_BYTES // 4, MEMO_IDLE_SECONDS, full="refuse",
                                       sizer=lambda cut: memory.size_of(cut[1:])) if open_ended else None
+        # Open-ended: (twin, replicate, window) -> the twin's tallies of the part's orders settled within it,
+        # kept apart from the twin's group, which is never changed once made (a cache measures what it holds,
+        # and another session may be reading it).
+        self.windows = memory.SizedCache(OPEN_GRID_BYTES // 8, MEMO_IDLE_SECONDS) if open_ended else None
         self.warmed: set[int] = set()   # replicates whose baseline tallies warm_up has made (or is making)
 
     def total_bytes(self) -> int:
         """Bytes an open-ended grid keeps (its twins' tallies and columns, its cuts of the part); a closed
         one lives as long as its grid's replay and is not counted."""
-        return self.others.total_bytes() + self.cuts.total_bytes() if self.open_ended else 0
+        if not self.open_ended:
+            return 0
+        return self.others.total_bytes() + self.cuts.total_bytes() + self.windows.total_bytes()
 
     def twin_of(self, policy: Policy) -> Policy | None:
         """The request-free twin whose replay `policy` shares (None: replayed on its own)."""
@@ -587,7 +593,7 @@ class GridReplay:
                 tallies = [group["rest"]]
                 mine = cut
                 if within is not None:
-                    tallies.append(group[within] if within in group else self._window(group, cut, within))
+                    tallies.append(group[within] if within in group else self._window(group, twin, k, cut, within))
                     if within not in unsettled:
                         data = self.part.data
                         still = part(data, data.r_idx[~settled(data, cut[1], within)])
@@ -629,12 +635,14 @@ class GridReplay:
             found = self.others[(twin, k)] = make()
         return found
 
-    def _window(self, group: dict, cut, within) -> list:
+    def _window(self, group: dict, twin: Policy, k: int, cut, within) -> list:
         """The twin's tallies of the part's orders settled within `within`, for a window the group was not
-        made with (open-ended), from the part's columns; kept in the group for the next ask."""
+        made with (open-ended), from the part's columns; kept for the next ask."""
         data = cut[0].data
-        group[within] = tallies_chosen(len(data.methods), group["columns"], data.r_idx[settled(data, cut[1], within)])
-        return group[within]
+
+        def make() -> list:
+            return tallies_chosen(len(data.methods), group["columns"], data.r_idx[settled(data, cut[1], within)])
+        return self.windows.get((twin, k, within), make)
 
 
 # Bytes of an open-ended grid's twins' tallies and part's columns (about 6 MB a replicate at 1M orders:

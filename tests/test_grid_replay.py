@@ -114,8 +114,9 @@ def test_the_page_s_policies_share_their_twin_and_get_their_own_replay_s_figures
     kept = {twin for twin, _ in grid.others.keys()}
     assert kept == {Policy(), Policy(dispatch_deadline_days=4, late_dispatch_action="auto_cancel"),
                     Policy().with_values({"refund_channel.cash": "original"})}
-    windows = {w for key in grid.others.keys() for w in grid.others.get(key, dict) if not isinstance(w, str)}
-    assert len(windows) >= 4
+    windows = {within for _, _, within in grid.windows.keys()}
+    assert len(windows) >= 4   # each kept apart from its twin's group, which is never changed once made
+    assert set(grid.others.get((Policy(), 0), pytest.fail)) == {"rest", "columns"}
     # What it keeps is counted (the pages' cache of Prepared data sets weighs it: ui.cached.prepared_bytes).
     columns = len(awaiting_orders(shared.data)) * 15 * 3   # 15 arrays of the part's orders, 3 twins
     assert columns <= grid.total_bytes() <= simulate.OPEN_GRID_BYTES * 1.25
@@ -143,6 +144,23 @@ def test_the_warm_up_makes_the_baseline_s_tallies_the_first_change_then_uses(fra
         want = simulate.replicate_figures(alone, policy, SEED, k, memo=False)
         for part_of, theirs in zip(summaries[1], want, strict=True):
             assert all(_close(float(part_of[n][k]), theirs[n]) for n in theirs)
+
+
+def test_two_sessions_moving_the_window_at_once_get_the_same_figures(frame):
+    """The What-if pages of two sessions share a data set's open-ended grid: moving the window at the same
+    moment, each gets its own figures (what one makes the other takes, nothing kept is changed)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    prep = _fresh(frame)
+    windows = [18, 30, 44, 60, 100, 18, 44]
+    with ThreadPoolExecutor(4) as pool:
+        runs = list(pool.map(lambda h: simulate._summaries(prep, [Policy(), Policy(seller_response_hours=h)], 4, SEED)[1],
+                             windows * 2))
+    alone = _fresh(frame)
+    for h, got in zip(windows * 2, runs, strict=True):
+        want = simulate.replicate_figures(alone, Policy(seller_response_hours=h), SEED, 3, memo=False)
+        for part_of, theirs in zip(got, want, strict=True):
+            assert all(_close(float(part_of[n][3]), theirs[n]) for n in theirs), h
 
 
 def test_a_grid_too_large_for_its_bytes_replays_each_policy_alone(frame, monkeypatch):
