@@ -188,10 +188,15 @@ class Window:
     def against(self) -> str:
         """What a tile's change is said to be against: 'vs ' and `short`; when it is the change of some of
         the selection's days only (a compared range shorter than the selection), those days first, since
-        the tile's value is the whole selection's: '02 Mar–15 Mar 2026 vs 09 Feb–22 Feb 2026'."""
+        the tile's value is the whole selection's, in as few characters as a tile shows whole at 1280 px
+        ('2–15 Mar vs 9–22 Feb'; a year only where the two differ; the dates in full are in its help)."""
         if self.whole_selection or self.selection_days is None:
             return f"vs {self.short}"
-        return f"{_short(*self.selection_days)} vs {self.short}"
+        first, last = self.selection_days
+        if self.comparison.mode == "year":
+            return f"{_compact(first, last)} vs a year earlier"
+        c0, c1 = self.compared_days
+        return f"{_compact(first, last)} vs {_compact(c0, c1, with_year=(c0.year, c1.year) != (first.year, last.year))}"
 
     @property
     def legend(self) -> tuple[str, str]:
@@ -207,6 +212,18 @@ class Window:
 def _short(first: date, last: date) -> str:
     """A range of days in a tile's few words: '09 Feb–22 Feb 2026'."""
     return f"{first:%d %b %Y}" if first == last else f"{first:%d %b}–{last:%d %b %Y}"
+
+
+def _compact(first: date, last: date, with_year: bool = False) -> str:
+    """A range of days in the fewest characters: '2–15 Mar', '28 Feb–13 Mar', '9–22 Feb 2025' (with_year);
+    a range over a year's end has its years."""
+    year = f" {last.year}" if with_year or first.year != last.year else ""
+    if first == last:
+        return f"{first.day} {first:%b}{year}"
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}–{last.day} {last:%b}{year}"
+    head = f"{first.day} {first:%b}" + (f" {first.year}" if first.year != last.year else "")
+    return f"{head}–{last.day} {last:%b}{year}"
 
 
 def _dates(first: date, last: date) -> str:

@@ -288,20 +288,38 @@ def frontier_frame(points: list[Mapping], weigh: list[str], best: int | None = N
                                       "mark": pl.Utf8})
 
 
-def frontier_columns(name: str) -> tuple[str, str, str]:
-    """A weighed figure's three columns in the frontier's table, by its short label (the full ones ran the
-    table past a 1280 px page): the estimate, and its interval's ends."""
-    short = short_label(name)
-    return short, f"{short}: 95% from", f"{short}: 95% to"
+def frontier_columns(name: str, currency: str = "") -> tuple[str, str, str]:
+    """A weighed figure's three columns in the frontier's download, by its short label with its unit: the
+    estimate, and its interval's ends."""
+    head = label_in(name, currency, short=True)
+    return head, f"{head}: 95% from", f"{head}: 95% to"
 
 
-def frontier_table(result: Mapping) -> pl.DataFrame:
-    """The frontier's policies as a table to read and download, the weighed figures by their short labels."""
+def frontier_table(result: Mapping, currency: str = "") -> pl.DataFrame:
+    """The frontier's policies as a table to download: every number in a column of its own."""
     a, b = result["weigh"]
     frame = frontier_frame(result["policies"], [a, b], result.get("best"))
     return frame.select(
         pl.col("policy").alias("Policy"),
         *(pl.col(f"{side}{end}").alias(column) for side, name in (("a", a), ("b", b))
-          for end, column in zip(("", "_low", "_high"), frontier_columns(name), strict=True)),
+          for end, column in zip(("", "_low", "_high"), frontier_columns(name, currency), strict=True)),
         pl.col("on_frontier").alias("On the frontier"), pl.col("extrapolated").alias("Extrapolated"),
         pl.col("mark").alias("Marked"))
+
+
+def frontier_shown(result: Mapping, currency: str = "") -> pl.DataFrame:
+    """The frontier's table as the page shows it, narrow enough for a 1280 px page (with every number in a
+    column of its own it was twice as wide): each weighed figure's estimate and 95% interval in one cell
+    (next_period), and the marks in words, an extrapolated policy's among them. frontier_table is its
+    download."""
+    a, b = result["weigh"]
+    frame = frontier_frame(result["policies"], [a, b], result.get("best"))
+
+    def cells(side: str, name: str) -> list[str]:
+        return [next_period({"value": r[side], "low": r[f"{side}_low"], "high": r[f"{side}_high"]}, name)
+                for r in frame.iter_rows(named=True)]
+    marks = [", ".join(filter(None, [mark, "extrapolated" if extrapolated else ""]))
+             for mark, extrapolated in zip(frame["mark"], frame["extrapolated"], strict=True)]
+    return pl.DataFrame({"Policy": frame["policy"], label_in(a, currency, short=True): cells("a", a),
+                         label_in(b, currency, short=True): cells("b", b), "On the frontier": frame["on_frontier"],
+                         "Marked": marks}, schema_overrides={"On the frontier": pl.Boolean})

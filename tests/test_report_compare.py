@@ -234,9 +234,14 @@ def test_a_tile_says_what_its_change_is_against_in_a_few_words():
     assert window(custom, week, bounds).short == "01 Dec–07 Dec 2025"
     # The tile's value is the whole selection's: a change of some of its days only says which days.
     assert window(Comparison("previous"), week, bounds).against == "vs the 7 days before"
-    assert trimmed.against == "15 Jan–18 Jan 2026 vs 08 Jan–11 Jan 2026"
+    # In as few characters as a tile shows whole: the year only where the two ranges' years differ.
+    assert trimmed.against == "15–18 Jan vs 8–11 Jan"
     shorter = Comparison("custom", date(2025, 12, 1), date(2025, 12, 3))
-    assert window(shorter, week, bounds).against == "12 Jan–14 Jan 2026 vs 01 Dec–03 Dec 2025"
+    assert window(shorter, week, bounds).against == "12–14 Jan vs 1–3 Dec 2025"
+    across = Comparison("custom", date(2025, 12, 30), date(2026, 1, 1))
+    assert window(across, week, bounds).against == "12–14 Jan vs 30 Dec 2025–1 Jan 2026"
+    assert window(Comparison("year"), week, (date(2025, 1, 14), date(2026, 12, 31))).against == \
+        "14–18 Jan vs a year earlier"
     # A selection that runs past the data's last day is compared on its days with data: its value is theirs.
     ending = window(Comparison("previous"), week, (date(2025, 1, 1), date(2026, 1, 15)))
     assert ending.trimmed and ending.against == "vs 05 Jan–08 Jan 2026"

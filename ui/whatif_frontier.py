@@ -176,8 +176,6 @@ def frontier_section(ctx: PageContext, dataset_id: str, policy: Policy, params: 
     chart = partial(charts.frontier_chart, wt.frontier_frame(result["policies"], [a, b], result["best"]), *titles)
     downloads.chart(chart, "frontier", key=CHART_KEY, on_select=lambda: _open_point(ctx, result, params),
                     selection_mode=charts.FRONTIER_SELECTION)
-    # Each weighed figure's columns in its unit's format: an estimate of a count has no decimals.
-    numbers = {column: st.column_config.NumberColumn(format=figures.UNITS[figures.get(name).unit].estimate_column)
-               for name in result["weigh"]
-               for column in wt.frontier_columns(name)}
-    downloads.table(wt.frontier_table(result), "frontier", key="wi_frontier_table", column_config=numbers)
+    # Each cell an estimate with its interval, in its unit's format; the download has every number apart.
+    downloads.table(wt.frontier_shown(result, currency), "frontier", key="wi_frontier_table",
+                    download=partial(wt.frontier_table, result, currency))
