@@ -308,18 +308,17 @@ def frontier_table(result: Mapping, currency: str = "") -> pl.DataFrame:
 
 
 def frontier_shown(result: Mapping, currency: str = "") -> pl.DataFrame:
-    """The frontier's table as the page shows it, narrow enough for a 1280 px page (with every number in a
-    column of its own it was twice as wide): each weighed figure's estimate and 95% interval in one cell
-    (next_period), and the marks in words, an extrapolated policy's among them. frontier_table is its
-    download."""
+    """The frontier's table as the page shows it, in text that wraps to a 1280 px page (with every number
+    in a column of its own it was twice as wide): each weighed figure's estimate and 95% interval in one
+    cell (next_period), and the policy's marks in words: on the frontier, best, current, the data's own,
+    extrapolated. frontier_table is its download."""
     a, b = result["weigh"]
     frame = frontier_frame(result["policies"], [a, b], result.get("best"))
 
     def cells(side: str, name: str) -> list[str]:
         return [next_period({"value": r[side], "low": r[f"{side}_low"], "high": r[f"{side}_high"]}, name)
                 for r in frame.iter_rows(named=True)]
-    marks = [", ".join(filter(None, [mark, "extrapolated" if extrapolated else ""]))
-             for mark, extrapolated in zip(frame["mark"], frame["extrapolated"], strict=True)]
+    marks = [", ".join(filter(None, ["on the frontier" if on else "", mark, "extrapolated" if extrapolated else ""]))
+             for on, mark, extrapolated in zip(frame["on_frontier"], frame["mark"], frame["extrapolated"], strict=True)]
     return pl.DataFrame({"Policy": frame["policy"], label_in(a, currency, short=True): cells("a", a),
-                         label_in(b, currency, short=True): cells("b", b), "On the frontier": frame["on_frontier"],
-                         "Marked": marks}, schema_overrides={"On the frontier": pl.Boolean})
+                         label_in(b, currency, short=True): cells("b", b), "Marks": marks})

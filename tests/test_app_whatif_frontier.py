@@ -43,8 +43,9 @@ def test_the_frontier_is_drawn_on_demand_with_the_engine_s_result(demo):
                            replicates=simulate.DEFAULT_REPLICATES)
     on = sum(p["on_frontier"] for p in expected["policies"])
     assert f"{on} of {len(expected['policies'])} policies on the frontier." in _markdown(at)
-    table = next(df.value for df in at.dataframe if "On the frontier" in df.value.columns)
+    table = next(t.value for t in at.table if "Marks" in t.value.columns)
     assert len(table) == len(expected["policies"])
+    assert sum("on the frontier" in marks for marks in table["Marks"]) == on
 
 
 def test_a_limit_names_the_best_policy_in_words(demo):
@@ -140,8 +141,8 @@ def test_the_page_s_frontier_shared_out_between_processes_is_the_same(demo, monk
                            ["requests_lapsed", "cancelled_orders"], replicates=simulate.DEFAULT_REPLICATES, workers=1)
     on = sum(p["on_frontier"] for p in expected["policies"])
     assert f"{on} of {len(expected['policies'])} policies on the frontier." in _markdown(at)
-    table = next(df.value for df in at.dataframe if "On the frontier" in df.value.columns)
+    table = next(t.value for t in at.table if "Marks" in t.value.columns)
     # Each cell the estimate with its interval, as the page writes a next period's.
     shown = sorted(table[wt.label_in("requests_lapsed", short=True)].tolist())
     assert shown == sorted(wt.next_period(p["figures"]["requests_lapsed"], "requests_lapsed") for p in expected["policies"])
-    assert list(table.columns) == ["Policy", "Lapsed (no answer)", "Cancelled orders", "On the frontier", "Marked"]
+    assert list(table.columns) == ["Policy", "Lapsed (no answer)", "Cancelled orders", "Marks"]

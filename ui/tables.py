@@ -60,6 +60,8 @@ def _label(column: str) -> str:
     metric = metrics.REGISTRY.get(column)
     if metric is not None:
         return metric.label
+    if " " in column or column != column.lower():
+        return column   # already in words ('Cancelled GMV (USD)'): capitalize() would write 'Cancelled gmv (usd)'
     return column.replace("_", " ").capitalize()
 
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
 
+import polars as pl
 import streamlit as st
 
 from analytics import charts, figures, simulate
@@ -176,6 +177,7 @@ def frontier_section(ctx: PageContext, dataset_id: str, policy: Policy, params: 
     chart = partial(charts.frontier_chart, wt.frontier_frame(result["policies"], [a, b], result["best"]), *titles)
     downloads.chart(chart, "frontier", key=CHART_KEY, on_select=lambda: _open_point(ctx, result, params),
                     selection_mode=charts.FRONTIER_SELECTION)
-    # Each cell an estimate with its interval, in its unit's format; the download has every number apart.
-    downloads.table(wt.frontier_shown(result, currency), "frontier", key="wi_frontier_table",
-                    download=partial(wt.frontier_table, result, currency))
+    # Text that wraps to the page: each cell an estimate with its interval; the download has every number apart.
+    shown = wt.frontier_shown(result, currency)
+    st.table(shown.with_columns(pl.col("Policy").map_elements(md, return_dtype=pl.Utf8)), hide_index=True)
+    downloads.table_buttons(partial(wt.frontier_table, result, currency), "frontier", key="wi_frontier_table")
