@@ -712,12 +712,15 @@ def open_grid(prep: Prepared, seed: int) -> GridReplay:
 _GRIDS_LOCK = threading.Lock()
 
 
-def _summaries(prep: Prepared, policies: list[Policy], replicates: int, seed: int) -> list[Summaries]:
+def _summaries(prep: Prepared, policies: list[Policy], replicates: int, seed: int, *,
+               share_twins: bool = False) -> list[Summaries]:
     """Per policy, each figure over the replicates, for these orders and for a resampled period. Every
     policy of a replicate shares its draws, and a (policy, seed, replicate) already replayed on this
-    Prepared is not replayed again. A policy of the request rule shares its request-free twin's replay
-    (open_grid): moving the response window replays only the requests it can settle otherwise."""
-    if shares_twins(prep, policies, replicates):
+    Prepared is not replayed again. `share_twins` (the What-if page, where policy after policy follows on
+    the same data set): a policy of the request rule shares its request-free twin's replay (open_grid), so
+    moving the response window replays only the requests it can settle otherwise; the twin's tallies cost
+    a third more than a replay the first time, so a one-off call replays each policy alone."""
+    if share_twins and shares_twins(prep, policies, replicates):
         grid = open_grid(prep, seed)
         per_k = _each(lambda k: grid.replicate(policies, k), range(replicates), prep.data.n)
         return _by_policy(policies, per_k)
@@ -866,18 +869,21 @@ def _figures(values: Summaries, missing: Mapping[str, str] = {}, signed: bool = 
 
 
 def simulate(source, dataset: str | None = None, policy: Policy | None = None, replicates: int = DEFAULT_REPLICATES,
-             seed: int = 0, *, baseline: Policy | None = None, summaries=None, fitted_on: dict | None = None) -> dict:
+             seed: int = 0, *, baseline: Policy | None = None, summaries=None, fitted_on: dict | None = None,
+             share_twins: bool = False) -> dict:
     """Baseline, scenario and their difference, each figure with its 95% interval over replicates.
     `summaries(prep, policies, replicates, seed)`: where the replicates' figures come from (default:
-    replayed here; spark.py replays them on a cluster). `fitted_on`: when the calibration was fitted on a
-    sample, sampling.fit_reported's blocks, shown as the result's "calibration" (absent: every order)."""
+    replayed here, sharing twins as _summaries says with `share_twins`; spark.py replays them on a
+    cluster). `fitted_on`: when the calibration was fitted on a sample, sampling.fit_reported's blocks,
+    shown as the result's "calibration" (absent: every order)."""
     prep = _source(source, dataset)
     policy = policy or Policy()
     baseline = baseline or Policy()
     replicates = _check_replicates(replicates)
     _check_methods(prep, policy)
     _check_methods(prep, baseline)
-    base, scen = (summaries or _summaries)(prep, [baseline, policy], replicates, seed)
+    base, scen = (summaries or functools.partial(_summaries, share_twins=share_twins))(
+        prep, [baseline, policy], replicates, seed)
     missing = unavailable(prep)
     return {
         "dataset": {"id": prep.dataset_id, "name": prep.name},
@@ -896,9 +902,10 @@ def simulate(source, dataset: str | None = None, policy: Policy | None = None, r
 
 
 def sweep(source, param: str, values: Iterable[object], dataset: str | None = None, policy: Policy | None = None,
-          replicates: int = DEFAULT_REPLICATES, seed: int = 0, *, summaries=None, fitted_on: dict | None = None) -> dict:
+          replicates: int = DEFAULT_REPLICATES, seed: int = 0, *, summaries=None, fitted_on: dict | None = None,
+          share_twins: bool = False) -> dict:
     """One parameter over a range (the rest of `policy` held): each point's scenario and delta.
-    `summaries` and `fitted_on`: as for simulate."""
+    `summaries`, `fitted_on` and `share_twins`: as for simulate."""
     prep = _source(source, dataset)
     params = policy_parameters(prep)
     spec = next((p for p in params if p.name == param), None)
@@ -912,7 +919,8 @@ def sweep(source, param: str, values: Iterable[object], dataset: str | None = No
     _check_methods(prep, policy)
     replicates = _check_replicates(replicates)
     policies = [policy.with_values({param: v}, params) for v in parsed]
-    base, *scens = (summaries or _summaries)(prep, [Policy(), *policies], replicates, seed)
+    base, *scens = (summaries or functools.partial(_summaries, share_twins=share_twins))(
+        prep, [Policy(), *policies], replicates, seed)
     missing = unavailable(prep)
     points = [
         {"value": v, "policy": p.changes(), "extrapolated": extrapolated(prep, p),

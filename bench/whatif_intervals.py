@@ -31,15 +31,15 @@ DISPATCH = Policy(late_dispatch_action="auto_cancel", dispatch_deadline_days=5)
 
 def measure(prep: whatif.Prepared, replicates: int, seed: int) -> dict:
     clock = time.perf_counter()
-    whatif.simulate(prep, policy=Policy(seller_response_hours=48), replicates=replicates, seed=seed)
+    whatif.simulate(prep, policy=Policy(seller_response_hours=48), replicates=replicates, seed=seed, share_twins=True)
     first = time.perf_counter() - clock
     changes = []
     for policy in CHANGES:
         clock = time.perf_counter()
-        whatif.simulate(prep, policy=policy, replicates=replicates, seed=seed)
+        whatif.simulate(prep, policy=policy, replicates=replicates, seed=seed, share_twins=True)
         changes.append(time.perf_counter() - clock)
     clock = time.perf_counter()
-    whatif.simulate(prep, policy=DISPATCH, replicates=replicates, seed=seed)
+    whatif.simulate(prep, policy=DISPATCH, replicates=replicates, seed=seed, share_twins=True)
     dispatch = time.perf_counter() - clock
     return {"replicates": replicates, "first_s": round(first, 3), "change_median_s": round(statistics.median(changes), 3),
             "change_max_s": round(max(changes), 3), "dispatch_change_s": round(dispatch, 3)}

@@ -101,7 +101,7 @@ def test_the_page_s_policies_share_their_twin_and_get_their_own_replay_s_figures
     alone = _fresh(frame)
     for policy in PAGE_STEPS:
         assert simulate.shares_twins(shared, [Policy(), policy], 3)
-        summaries = simulate._summaries(shared, [Policy(), policy], 3, SEED)
+        summaries = simulate._summaries(shared, [Policy(), policy], 3, SEED, share_twins=True)
         for k in range(3):
             want = simulate.replicate_figures(alone, policy, SEED, k, memo=False)
             for part_of, theirs in zip(summaries[1], want, strict=True):
@@ -137,7 +137,7 @@ def test_the_warm_up_makes_the_baseline_s_tallies_the_first_change_then_uses(fra
     replayed = []
     monkeypatch.setattr(simulate, "replay", lambda data, *a, **k: replayed.append(data.n) or replay(data, *a, **k))
     policy = Policy(seller_response_hours=40)
-    summaries = simulate._summaries(prep, [Policy(), policy], 3, SEED)
+    summaries = simulate._summaries(prep, [Policy(), policy], 3, SEED, share_twins=True)
     assert replayed and max(replayed) < prep.data.n / 4   # the requests alone, never every order
     alone = _fresh(frame)
     for k in range(3):
@@ -154,13 +154,23 @@ def test_two_sessions_moving_the_window_at_once_get_the_same_figures(frame):
     prep = _fresh(frame)
     windows = [18, 30, 44, 60, 100, 18, 44]
     with ThreadPoolExecutor(4) as pool:
-        runs = list(pool.map(lambda h: simulate._summaries(prep, [Policy(), Policy(seller_response_hours=h)], 4, SEED)[1],
+        runs = list(pool.map(lambda h: simulate._summaries(prep, [Policy(), Policy(seller_response_hours=h)], 4, SEED, share_twins=True)[1],
                              windows * 2))
     alone = _fresh(frame)
     for h, got in zip(windows * 2, runs, strict=True):
         want = simulate.replicate_figures(alone, Policy(seller_response_hours=h), SEED, 3, memo=False)
         for part_of, theirs in zip(got, want, strict=True):
             assert all(_close(float(part_of[n][3]), theirs[n]) for n in theirs), h
+
+
+def test_a_one_off_simulate_replays_its_policy_alone(frame):
+    """The command line's simulate asks for one policy: making its twin's tallies would cost more than they
+    save, so only the page (share_twins) goes through the open-ended grid."""
+    prep = _fresh(frame)
+    simulate.simulate(prep, policy=Policy(seller_response_hours=24), replicates=3, seed=SEED)
+    assert not prep.grids
+    simulate.simulate(prep, policy=Policy(seller_response_hours=30), replicates=3, seed=SEED, share_twins=True)
+    assert prep.grids[SEED].others.keys()
 
 
 def test_a_grid_too_large_for_its_bytes_replays_each_policy_alone(frame, monkeypatch):
@@ -172,7 +182,7 @@ def test_a_grid_too_large_for_its_bytes_replays_each_policy_alone(frame, monkeyp
     assert not simulate.shares_twins(prep, [Policy(), Policy(dispatch_deadline_days=4)], 10)   # no twin to share
     monkeypatch.setattr(simulate, "OPEN_GRID_BYTES", len(awaiting_orders(prep.data)) * simulate._COLUMN_BYTES * 9)
     assert not simulate.shares_twins(prep, policies, 10)
-    simulate._summaries(prep, policies, 10, SEED)
+    simulate._summaries(prep, policies, 10, SEED, share_twins=True)
     assert not prep.grids
 
 
