@@ -187,5 +187,12 @@ def test_the_filters_sentence_reads_as_plain_words():
 
     assert filter_summary(Filters(start=date(2026, 3, 2), end=date(2026, 3, 29))) == (
         "Orders placed from 2026-03-02 to 2026-03-29.")
+    # Dated by a refund (or a request), only orders with one are in: what a cancellation rate then means.
     assert filter_summary(Filters(start=date(2026, 3, 2), anchor="refund", payment_methods=("card",))) == (
-        "Orders with a refund started from 2026-03-02 onwards; paid by Card.")
+        "Orders with a refund started from 2026-03-02 onwards; paid by Card. Only orders with a refund are "
+        "in, and nearly all of them were cancelled: a cancellation rate here says little; choose the order "
+        "date for it.")
+    assert filter_summary(Filters(start=date(2026, 3, 2), anchor="request")).endswith(
+        "Only orders with a cancellation request are in, so a cancellation rate is the share of them "
+        "cancelled, not of all orders.")
+    assert filter_summary(Filters(anchor="refund")) == "All orders of the data set."   # no dates: every order

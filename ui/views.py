@@ -24,6 +24,14 @@ __all__ = ["fmt", "filter_summary", "headline_tiles", "not_available", "table_re
            "exactly", "tile_text", "room_for_toolbar", "subheader_over_chart"]
 
 ANCHOR_WORDS = {"order": "placed", "request": "with a cancellation request", "refund": "with a refund started"}
+# What a rate of cancellation means when the dates select orders by a request's or a refund's date: only
+# orders with that event are in (a seller's rate read 100% by refund date, ranking nothing).
+SELECTED_BY_EVENT = {
+    "request": "Only orders with a cancellation request are in, so a cancellation rate is the share of them "
+               "cancelled, not of all orders.",
+    "refund": "Only orders with a refund are in, and nearly all of them were cancelled: a cancellation rate "
+              "here says little; choose the order date for it.",
+}
 
 
 def fmt(value, pattern: str) -> str:
@@ -90,7 +98,11 @@ def filter_summary(filters: Filters) -> str:
             parts.append(f"{label} {', '.join(md(plain(v)) for v in values)}")
     if filters.sellers:
         parts.append(f"{len(filters.sellers)} seller{'s' if len(filters.sellers) > 1 else ''}")
-    return "All orders of the data set." if not parts else "Orders " + "; ".join(parts) + "."
+    if not parts:
+        return "All orders of the data set."
+    dated = (filters.start or filters.end) and filters.anchor != "order"
+    return "Orders " + "; ".join(parts) + "." + (f" {SELECTED_BY_EVENT[filters.anchor]}" if dated else "")
+
 
 
 def room_for_toolbar() -> None:
