@@ -303,6 +303,19 @@ def test_reason_gmv_chart():
     assert spec["encoding"]["x"]["field"] == "share_of_cancelled_gmv"
 
 
+def test_the_share_of_cancelled_gmv_axis_ends_on_a_labelled_tick_past_the_longest_bar():
+    """The longest bar (34.3%) ran to the chart's edge at 35%, whose label was dropped for room: the axis
+    now ends on a labelled tick."""
+    import re
+
+    frame = pl.DataFrame({"reason": ["wrong_item", "changed_mind", "shipping_delay", "other"],
+                          "cancelled_orders": [4, 3, 2, 1], "cancelled_gmv": [34.3, 29.4, 15.3, 21.0],
+                          "share_of_cancelled_gmv": [0.343, 0.294, 0.153, 0.21]})
+    svg = exports.chart_to_svg(charts.reason_gmv_chart(frame).properties(width=300)).decode()
+    labels = re.findall(r">([0-9]+%)<", svg)
+    assert labels[-1] == "40%" and "30%" in labels, labels
+
+
 def test_figures_a_data_set_cannot_measure_are_left_out():
     comparison = pl.DataFrame({"figure": ["Wait", "Wait", "Cancelled"], "variant": ["baseline", "scenario", "baseline"],
                                "value": [None, None, 3.0], "low": [None, None, 3.0], "high": [None, None, 3.0]},
