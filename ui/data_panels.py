@@ -453,7 +453,11 @@ _COUNT_OF = {"requests": "cancellation_requests", "refunds": "refunds"}
 
 
 def _not_recorded(dataset: db.Dataset) -> set[str]:
-    """Which of _COUNT_OF the data set does not record (capabilities.missing, worked out once per data set)."""
+    """Which of _COUNT_OF a stored data set does not record (capabilities.missing, worked out once per data
+    set). An external source's rows are in its Parquet files, not in this database: asked here, every one
+    would read as missing, and the answer, kept by its id, would stand for the source's own on every page."""
+    if external.of(dataset) is not None:
+        return set()
     with cursor() as cur:
         return set(_COUNT_OF) & set(capabilities.missing(cur, dataset.id))
 
