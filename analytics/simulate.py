@@ -502,9 +502,9 @@ class GridReplay:
     A grid knows its policies at the start (the frontier's). An open-ended one (`open_ended=True`, one
     per Prepared and seed: open_grid) takes any policy as it comes, as the What-if page's controls move:
     every policy of the request rule shares its twin's replay, and a window the twin was not grouped
-    for is grouped from the twin's replay of the part alone (kept, while it fits, for the next window).
-    It keeps no replicate's draws itself (the Prepared's bounded store does) and a bounded number of
-    twins' tallies."""
+    for is tallied from the part's columns kept with the twin's group (GridReplay._window). It keeps no
+    replicate's draws itself (the Prepared's bounded store does), and its twins' groups, windows and
+    cuts of the part within bytes (OPEN_GRID_BYTES)."""
 
     def __init__(self, prep: Prepared, policies: Iterable[Policy], seed: int, *, open_ended: bool = False):
         self.prep, self.seed, self.open_ended = prep, seed, open_ended
@@ -538,8 +538,8 @@ class GridReplay:
         self.warmed: set[int] = set()   # replicates whose baseline tallies warm_up has made (or is making)
 
     def total_bytes(self) -> int:
-        """Bytes an open-ended grid keeps (its twins' tallies and columns, its cuts of the part); a closed
-        one lives as long as its grid's replay and is not counted."""
+        """Bytes an open-ended grid keeps (its twins' tallies and columns, their windows, its cuts of the
+        part); a closed one lives as long as its grid's replay and is not counted."""
         if not self.open_ended:
             return 0
         return self.others.total_bytes() + self.cuts.total_bytes() + self.windows.total_bytes()

@@ -8,7 +8,7 @@ import sys
 from analytics import db
 from analytics.cli import UserError, add_common, emit
 from analytics.commands.report import with_dataset_note
-from analytics.commands.whatif import REPLICATES_HELP_DEFAULT, _fmt, _label, _policy, _replicates, currency_of
+from analytics.commands.whatif import REPLICATES_HELP_DEFAULT, _fmt, _policy, _replicates, money_prefix
 from analytics.policy import PARAMETERS, PolicyError
 from analytics.whatif_tables import label_in
 
@@ -55,7 +55,7 @@ def cmd_frontier(args) -> int:
         raise UserError(str(e)) from None
     con = db.connect(args.db)
     prep = simulate.prepare_dataset(con, args.dataset)
-    currency = currency_of(con, prep.dataset_id)
+    currency = money_prefix(con, prep.dataset_id)
     current = _policy(args, prep)
     try:
         result = frontier.frontier(prep, raw, args.weigh.split(","), limits, policy=current,
@@ -87,7 +87,7 @@ def render(r: dict, currency: str = "") -> str:
     lines = [
         f"{r['dataset']['name']!r}: {len(r['policies'])} policies ({', '.join(levers)} varied; the rest as "
         f"{held}); {r['replicates']} replicates, seed {r['seed']}",
-        f"weighing {_label(a, currency)} ({r['better'][a]} is better) against {_label(b, currency)} "
+        f"weighing {label_in(a, currency)} ({r['better'][a]} is better) against {label_in(b, currency)} "
         f"({r['better'][b]} is better); "
         "estimate [95%: a new period like this one] (95%: these same orders)",
         "frontier: the policies no other beats on one figure (beyond the 95% interval of the paired difference) "
@@ -95,7 +95,7 @@ def render(r: dict, currency: str = "") -> str:
         "",
         table(["#", *levers, label_in(a, currency, short=True), label_in(b, currency, short=True), "marks"], rows),
         "",
-        "the frontier, along " + _label(a, currency) + ": " + ", ".join(f"#{i}" for i in r["frontier"]),
+        "the frontier, along " + label_in(a, currency) + ": " + ", ".join(f"#{i}" for i in r["frontier"]),
     ]
     if r["limits"]:
         lines.append(r["tradeoff"])

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import functools
 
-from analytics import db, figures, whatif_tables
+from analytics import db, figures
 from analytics.cli import UserError, add_common, emit
 from analytics.commands.report import with_dataset_note
 from analytics.commands.sources import add_source, chunks_of, opened, spark_session
 from analytics.policy import DATA, PARAMETERS, PolicyError, value_text
+from analytics.whatif_tables import label_in
 
 # Figures shown by the text rendering of simulate and sweep (--json prints them all).
 HEADLINE = (
@@ -264,7 +265,7 @@ def cmd_simulate(args) -> int:
                                            fitted_on=extra)
             except PolicyError as e:
                 raise UserError(str(e)) from None
-        currency = currency_of(con, dataset, source)
+        currency = money_prefix(con, dataset, source)
     emit(args, result, with_dataset_note(args, functools.partial(_render_simulation, currency=currency)))
     return 0
 
@@ -307,16 +308,11 @@ def _not_available(r: dict, names, currency: str = "") -> list[str]:
     for name in names:
         why = r.get("unavailable", {}).get(name)
         if why:
-            by_reason.setdefault(why, []).append(_label(name, currency))
+            by_reason.setdefault(why, []).append(label_in(name, currency))
     return [f"n/a: {why} ({', '.join(labels)})" for why, labels in by_reason.items()]
 
 
-def _label(name: str, currency: str = "") -> str:
-    """The figure's label with what its numbers are in, as the What-if page's tables write it."""
-    return whatif_tables.label_in(name, currency)
-
-
-def currency_of(con, dataset, source=None) -> str:
+def money_prefix(con, dataset, source=None) -> str:
     """The data set's money prefix ('USD '), or '' where it records no currency or several: an amount's
     label says its currency where there is one."""
     from analytics import report
@@ -340,7 +336,7 @@ def _render_simulation(r: dict, currency: str = "") -> str:
     from analytics.commands.report import table
 
     changes = ", ".join(f"{k}={value_text(v)}" for k, v in r["policy"].items()) or "the baseline (no changes)"
-    rows = [[_label(n, currency), _fmt(r["baseline"][n], n), _fmt(r["scenario"][n], n), _fmt(r["delta"][n], n)]
+    rows = [[label_in(n, currency), _fmt(r["baseline"][n], n), _fmt(r["scenario"][n], n), _fmt(r["delta"][n], n)]
             for n in HEADLINE]
     return "\n".join([
         f"{r['dataset']['name']!r}: {changes}; {r['replicates']} replicates, seed {r['seed']}",
@@ -387,7 +383,7 @@ def cmd_sweep(args) -> int:
                                         replicates=_replicates(args), seed=args.seed, fitted_on=extra)
         except PolicyError as e:
             raise UserError(str(e)) from None
-        currency = currency_of(con, dataset, source)
+        currency = money_prefix(con, dataset, source)
     emit(args, result, with_dataset_note(args, functools.partial(_render_sweep, currency=currency)))
     return 0
 
