@@ -116,7 +116,10 @@ class SizedCache:
         self.full = full
         self._sizer = sizer
         self._clock = clock
-        self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()   # least recently used first
+        # Least recently used first, so also least recently used = longest idle first (a get marks an entry
+        # used and moves it to the end): the idle ones are a run at the front, and a get looks at them only.
+        self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
+        self._total = 0   # the entries' sizes, summed as they come and go (a get adds up none of them)
         self._lock = threading.Lock()
         self._making: dict[Hashable, threading.Lock] = {}
         _CACHES.add(self)
@@ -142,12 +145,13 @@ class SizedCache:
                 raise
             size = self._sizer(value)
             with self._lock:
-                if self.full == "refuse" and sum(e.size for e in self._entries.values()) + size > self.max_bytes:
+                if self.full == "refuse" and self._total + size > self.max_bytes:
                     self._making.pop(key, None)
                     return value
                 # Stored before its lock goes, so a thread arriving now finds the value, not a new lock.
+                self._drop(key)
                 self._entries[key] = _Entry(value, size, self._clock())
-                self._entries.move_to_end(key)
+                self._total += size
                 self._making.pop(key, None)
                 self._trim(keep=key)
             return value
@@ -161,24 +165,39 @@ class SizedCache:
             return None
         entry.used = now
         if self.full == "evict":
-            entry.size = self._sizer(entry.value)
+            size = self._sizer(entry.value)
+            self._total += size - entry.size
+            entry.size = size
         self._entries.move_to_end(key)
         self._trim(keep=key)
         return entry
 
+    def _drop(self, key: Hashable) -> _Entry | None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._total -= entry.size
+        return entry
+
     def _drop_idle(self, now: float, keep: Hashable | None = None) -> None:
-        for k in [k for k, e in self._entries.items() if k != keep and now - e.used > self.idle_seconds]:
-            del self._entries[k]
-            self._note(k, "idle")
+        idle = []
+        for k, e in self._entries.items():   # the longest idle first: stop at the first one in use
+            if now - e.used <= self.idle_seconds:
+                break
+            idle.append(k)
+        for k in idle:
+            if k != keep:
+                self._drop(k)
+                self._note(k, "idle")
 
     def _trim(self, keep: Hashable) -> None:
-        total = sum(e.size for e in self._entries.values())
+        if self._total <= self.max_bytes:
+            return
         for k in list(self._entries):
-            if total <= self.max_bytes:
+            if self._total <= self.max_bytes:
                 break
             if k == keep:
                 continue
-            total -= self._entries.pop(k).size
+            self._drop(k)
             self._note(k, "size")
 
     def _note(self, key: Hashable, why: str) -> None:
@@ -207,6 +226,7 @@ class SizedCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._total = 0
 
     def keys(self) -> list[Hashable]:
         """The kept keys, least recently used first."""
@@ -215,7 +235,7 @@ class SizedCache:
 
     def total_bytes(self) -> int:
         with self._lock:
-            return sum(e.size for e in self._entries.values())
+            return self._total
 
 
 class Memo:

@@ -265,6 +265,19 @@ class Policy:
             else:
                 object.__setattr__(self, f.name, flat[f.name])
 
+    def __hash__(self) -> int:
+        # Worked out once: a policy keys the engine's caches, asked for at every replicate of every change.
+        found = self.__dict__.get("_hash")
+        if found is None:
+            found = hash(tuple(getattr(self, f.name) for f in fields(self)))
+            object.__setattr__(self, "_hash", found)
+        return found
+
+    def __getstate__(self) -> dict:
+        # Without the kept hash: a string's hash differs from one process to another, and a pickled policy
+        # (a cache's key) must not depend on whether it was hashed before.
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
     def _flat(self) -> dict[str, object]:
         out: dict[str, object] = {}
         for f in fields(self):

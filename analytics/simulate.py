@@ -593,12 +593,14 @@ class GridReplay:
                 tallies = [group["rest"]]
                 mine = cut
                 if within is not None:
-                    tallies.append(group[within] if within in group else self._window(group, twin, k, cut, within))
                     if within not in unsettled:
                         data = self.part.data
-                        still = part(data, data.r_idx[~settled(data, cut[1], within)])
-                        unsettled[within] = still, still.latent(cut[1]), still.resample(seed, k)
+                        settles = settled(data, cut[1], within)
+                        still = part(data, data.r_idx[~settles])
+                        unsettled[within] = still, still.latent(cut[1]), still.resample(seed, k), settles
                     mine = unsettled[within]
+                    tallies.append(group[within] if within in group
+                                   else self._window(group, twin, k, cut, within, mine[3]))
                 if mine[0].data.n:   # (every order settled: nothing of its own to replay)
                     tallies.append(_tallies(mine[0].data, replay(mine[0].data, calibration, p, mine[1]), mine[2]))
             out[i] = figures_both(prep.data, [sum(t[1:], t[0]) for t in zip(*tallies, strict=True)], boot)
@@ -609,7 +611,8 @@ class GridReplay:
         """The twin's tallies, from one replay of every order: "rest", of the orders outside the part (with
         those it leaves as observed); "awaiting", of the part's orders; and for each window its
         policies settle within, of the part's orders settled within it. Open-ended, "columns" too: the
-        part's orders' columns, from which a window's tallies are made when first asked (_window)."""
+        part's orders' columns, from which a window's tallies are made when first asked (_window: from
+        "awaiting" less the orders not settled, when most are)."""
         def make() -> dict:
             data = self.prep.data
             rep = replay(data, calibration, twin, lat)
@@ -619,14 +622,14 @@ class GridReplay:
             settles = [at[cut[0].data.r_idx[settled(cut[0].data, cut[1], w)]] for w in windows]
             columns, n_methods = tally_columns(data, rep, boot), len(data.methods)
             each = [tallies_chosen(n_methods, columns, keep) for keep in settles]
-            if self.open_ended:   # (its twin is never a policy of its own: no "awaiting")
-                outside = tallies_chosen(n_methods, columns, ~inside)
-                return {"rest": [a + b for a, b in zip(outside, _rests(data, rep, boot), strict=True)],
-                        "columns": chosen_columns(columns, at), **dict(zip(windows, each, strict=True))}
+            kept = chosen_columns(columns, at)
             # Every replayed order's tally less the part's (fewer orders to pick out than the others).
-            every, awaiting = (tallies_chosen(n_methods, columns, keep) for keep in [None, at])
-            return {"rest": [a + b + -c for a, b, c in zip(every, _rests(data, rep, boot), awaiting, strict=True)],
-                    "awaiting": awaiting, **dict(zip(windows, each, strict=True))}
+            every, awaiting = tallies_chosen(n_methods, columns), tallies_chosen(n_methods, kept)
+            group = {"rest": [a + b + -c for a, b, c in zip(every, _rests(data, rep, boot), awaiting, strict=True)],
+                     "awaiting": awaiting, **dict(zip(windows, each, strict=True))}
+            if self.open_ended:
+                group["columns"] = kept
+            return group
 
         if self.open_ended:
             return self.others.get((twin, k), make)
@@ -635,13 +638,22 @@ class GridReplay:
             found = self.others[(twin, k)] = make()
         return found
 
-    def _window(self, group: dict, twin: Policy, k: int, cut, within) -> list:
-        """The twin's tallies of the part's orders settled within `within`, for a window the group was not
-        made with (open-ended), from the part's columns; kept for the next ask."""
+    def _window(self, group: dict, twin: Policy, k: int, cut, within, settles: np.ndarray) -> list:
+        """The twin's tallies of the part's orders settled within `within` (`settles`, per request of the
+        part), for a window the group was not made with (open-ended), from the part's columns; kept for
+        the next ask."""
         data = cut[0].data
 
         def make() -> list:
-            return tallies_chosen(len(data.methods), group["columns"], data.r_idx[settled(data, cut[1], within)])
+            n_methods = len(data.methods)
+            inside = np.zeros(data.n, dtype=bool)
+            inside[data.r_idx[settles]] = True
+            if 2 * int(settles.sum()) <= data.n:
+                return tallies_chosen(n_methods, group["columns"], np.flatnonzero(inside))
+            # Most of the part settled: every order of it less the few that did not (tallies add up,
+            # and a window of a day or more settles most requests), for a fraction of the work.
+            others = tallies_chosen(n_methods, group["columns"], np.flatnonzero(~inside))
+            return [a + -b for a, b in zip(group["awaiting"], others, strict=True)]
         return self.windows.get((twin, k, within), make)
 
 

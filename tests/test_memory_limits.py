@@ -132,6 +132,33 @@ def test_values_unused_for_longer_than_the_idle_limit_go():
     assert cache.keys() == [] and cache.total_bytes() == 0
 
 
+def test_the_total_it_counts_is_what_it_keeps_through_every_kind_of_change():
+    """The cache adds sizes up as values come and go (no pass over its values at each get): after growth,
+    idle and size evictions, a refused value and a clear, its total is still the sum of what it keeps."""
+    cache, clock = _cache(max_bytes=1_000, idle=60)
+    kept: dict[str, bytearray] = {}
+
+    def value(key: str, size: int):
+        return lambda: kept.setdefault(key, bytearray(b"x" * size))
+
+    def agrees() -> None:
+        assert cache.total_bytes() == sum(len(kept[k]) for k in cache.keys())
+
+    for i in range(8):                       # 8 x 200 > 1,000: the least recently used go by size
+        clock.now = i
+        cache.get(f"v{i}", value(f"v{i}", 200))
+        agrees()
+    kept["v7"].extend(b"x" * 300)            # grows while kept: measured again at its next get
+    cache.get("v7", pytest.fail)
+    agrees()
+    clock.now = 67                           # v5 (used at 5) and v6 (at 6) are idle now; v7 (at 7) not
+    cache.get("new", value("new", 10))
+    assert [k for k, why in cache.evicted[-2:]] == ["v5", "v6"] and cache.keys() == ["v7", "new"]
+    agrees()
+    cache.clear()
+    assert cache.total_bytes() == 0 and cache.keys() == []
+
+
 def _memo(max_bytes: int, idle: float = 600) -> tuple[memory.Memo, Clock, int]:
     clock = Clock()
     one = memory.size_of(("a", "x" * 1_000))   # every entry below is this size
