@@ -39,15 +39,21 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="python -m analytics", description=__doc__.splitlines()[0])
+    # Also before the command (`python -m analytics --db x.duckdb datasets`), as many tools take it; a
+    # --db after the command wins.
+    parser.add_argument("--db", metavar="PATH", dest="db_before", help=DB_HELP)
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
 
 
+DB_HELP = "database file (default: $CANCELLATION_LAB_DB or data/cancellation_lab.duckdb)"
+
+
 def add_common(p: argparse.ArgumentParser, dataset: bool = False) -> None:
     """Options every command shares."""
-    p.add_argument("--db", metavar="PATH", help="database file (default: $CANCELLATION_LAB_DB or data/cancellation_lab.duckdb)")
+    p.add_argument("--db", metavar="PATH", help=DB_HELP)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     if dataset:
         p.add_argument("--dataset", metavar="ID_OR_NAME", help="data set id or name (default: the most recent)")
@@ -93,7 +99,9 @@ def _os_error(e: OSError, database: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    database = db.db_path(getattr(args, "db", None))
+    if getattr(args, "db", None) is None:
+        args.db = args.db_before
+    database = db.db_path(args.db)
     try:
         return args.func(args) or 0
     except UserError as e:

@@ -255,39 +255,57 @@ def load(cur: duckdb.DuckDBPyConnection, table: str, f: CsvFile, shown: str, tim
     costs a third of an import), if every cell of theirs is written `PLAIN_TIME` or empty; if one is
     not, the file is read again as text, and the caller's SQL reads each cell by what it looks like.
     """
-    # The line breaks are counted while DuckDB reads (it lets go of the interpreter as it works).
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    width = len(f.columns)
+    # The line breaks are counted, and the lines with one field too many found, while DuckDB reads (it
+    # lets go of the interpreter as it works).
+    with ThreadPoolExecutor(max_workers=2) as pool:
         breaks = pool.submit(_line_breaks, f.path)
+        extra_lines = pool.submit(one_field_more, f.path, f.delimiter, width)
         times = frozenset(times)
         rows, kinds, rejected = _read(cur, table, f, shown, times)
         if times and ("CAST" in kinds or _short_years(cur, table, times)):
             times = frozenset()
             rows, kinds, rejected = _read(cur, table, f, shown, times)
         per_line = not rejected and _one_record_per_line(breaks.result(), rows)
+        extra = extra_lines.result() if per_line else None
     try:
         if any(k not in WIDTH_PROBLEMS for k in kinds):
             unreadable(cur, f"{table}_rejects", f, shown)
     finally:
         cur.execute(f"DROP TABLE IF EXISTS {table}_rejects")
-    width = len(f.columns)
-    if per_line:
+    if per_line and not len(extra[0]):
         return Loaded(rows, "r.rowid + 2", [], width, times)
+    if per_line:   # every line a record: a row's line is its rowid + 2, and the rows of `extra` are refused
+        lines, starts, ends = extra
+        bad = [BadRecord(int(ln), width + 1, _text(f, int(s), int(e)))
+               for ln, s, e in zip(lines, starts, ends, strict=True)]
+        _number(cur, table, f"SELECT t.*, t.rowid + 2 AS _line FROM {table} t "
+                            f"WHERE t.rowid + 2 NOT IN (SELECT unnest(?::BIGINT[]))", [lines.tolist()])
+        return Loaded(rows - len(bad), "r._line", bad, width, times)
     lines, fields, starts, ends = scan_records(f.path, f.delimiter)
     lines, fields, starts, ends = lines[1:], fields[1:], starts[1:], ends[1:]   # the header
     good = fields == width
-    if int(good.sum()) != rows or int((~good).sum()) != rejected:
+    # DuckDB's reader takes a record with one field more, that field empty (its last byte the delimiter),
+    # as a row of the header's width: such a row is numbered with the others, then refused.
+    taken = good | ((fields == width + 1) & _ends_with(f.path, ends, f.delimiter))
+    if int(taken.sum()) != rows or int((~taken).sum()) != rejected:
         raise CsvError(f"{shown}: cannot be read as CSV (its quotes do not pair up: "
                        f"{rows:,} records read, {int(good.sum()):,} found)")
     bad = [BadRecord(int(ln), int(n), _text(f, int(s), int(e)))
            for ln, n, s, e in zip(lines[~good], fields[~good], starts[~good], ends[~good], strict=True)]
     numbered = f"{table}_lines"
-    cur.register(f"{numbered}_arrow", _arrow_lines(lines[good]))
-    cur.execute(f"CREATE TEMP TABLE {numbered} AS SELECT t.*, l._line FROM {table} t "
-                f"POSITIONAL JOIN {numbered}_arrow l")
+    cur.register(f"{numbered}_arrow", _arrow_lines(lines[taken], good[taken]))
+    _number(cur, table, f"SELECT t.*, l._line FROM {table} t POSITIONAL JOIN {numbered}_arrow l WHERE l._good")
     cur.unregister(f"{numbered}_arrow")
+    return Loaded(int(good.sum()), "r._line", bad, width, times)
+
+
+def _number(cur, table: str, select: str, params=None) -> None:
+    """`table` replaced by `select` over it (its rows with their line in `_line`)."""
+    numbered = f"{table}_lines"
+    cur.execute(f"CREATE TEMP TABLE {numbered} AS {select}", params)
     cur.execute(f"DROP TABLE {table}")
     cur.execute(f"ALTER TABLE {numbered} RENAME TO {table}")
-    return Loaded(rows, "r._line", bad, width, times)
 
 
 def _read(cur, table: str, f: CsvFile, shown: str, times=frozenset()) -> tuple[int, dict[str, int], int]:
@@ -326,9 +344,77 @@ def _short_years(cur, table: str, times) -> bool:
     return bool(found)
 
 
-def _arrow_lines(lines: np.ndarray):
+def _arrow_lines(lines: np.ndarray, good: np.ndarray):
     import pyarrow as pa
-    return pa.table({"_line": pa.array(lines.astype(np.int64))})
+    return pa.table({"_line": pa.array(lines.astype(np.int64)), "_good": pa.array(good)})
+
+
+def _ends_with(path: Path, ends: np.ndarray, delimiter: str) -> np.ndarray:
+    """Per record (scan_records' `ends`): whether its last byte before its line break is the delimiter,
+    i.e. its last field is empty and unquoted."""
+    if not len(ends):
+        return np.zeros(0, dtype=bool)
+    data = np.memmap(path, dtype=np.uint8, mode="r")
+    last = ends - 1
+    crlf = (last >= 0) & (data[np.clip(last, 0, None)] == 13) & (ends < len(data))
+    last = np.where(crlf, last - 1, last)
+    return (last >= 0) & (data[np.clip(last, 0, None)] == ord(delimiter))
+
+
+def _per_line(b: np.ndarray, byte: int, ends: np.ndarray) -> np.ndarray:
+    """How many times `byte` occurs on each line of the block (its lines end at `ends`)."""
+    upto = np.searchsorted(np.flatnonzero(b == byte), ends)
+    return np.diff(upto, prepend=0)
+
+
+def one_field_more(path: Path, delimiter: str, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(physical line, start byte, end byte) of each line after the header with `width` + 1 fields, the
+    last one empty: in a file whose every line is one record (load's fast path), the lines DuckDB's
+    reader takes as rows of the header's width, dropping the empty field, so every value after a stray
+    delimiter (an unquoted comma in a product's name) would be stored in the next column.
+
+    Read in blocks that end at a line break. Only a line ending with the delimiter can be one; its
+    fields are its delimiters counted (NumPy), and where it holds a quote, read by the csv module."""
+    delim = ord(delimiter)
+    found: tuple[list, list, list] = ([], [], [])
+    line = 1        # the physical line of the block's first line
+    base = 0
+    carry = b""
+    with path.open("rb") as fh:
+        while True:
+            chunk = fh.read(_CHUNK)
+            block = carry + chunk
+            cut = block.rfind(b"\n") + 1 if chunk else len(block)
+            block, carry = block[:cut], block[cut:]
+            if not block:
+                if not chunk:
+                    break
+                continue
+            b = np.frombuffer(block, dtype=np.uint8)
+            ends = np.flatnonzero(b == 10)
+            if not chunk and (not len(ends) or ends[-1] != len(b) - 1):
+                ends = np.append(ends, len(b))            # the last line, with no line break after it
+            starts = np.concatenate(([0], ends[:-1] + 1))
+            last = ends - 1
+            last = np.where((last >= starts) & (b[np.clip(last, 0, None)] == 13), last - 1, last)
+            candidate = (last >= starts) & (b[np.clip(last, 0, None)] == delim)
+            if line == 1:
+                candidate[0] = False                       # the header
+            if candidate.any():
+                counted = _per_line(b, delim, ends) + 1
+                quoted = _per_line(b, 34, ends) > 0
+                for i in np.flatnonzero(candidate & ((counted == width + 1) | quoted)):
+                    fields = int(counted[i]) if not quoted[i] else len(next(csv.reader(
+                        [block[starts[i]:last[i] + 1].decode("latin-1")], delimiter=delimiter), []))
+                    if fields == width + 1:
+                        found[0].append(line + int(i))
+                        found[1].append(base + int(starts[i]))
+                        found[2].append(base + int(ends[i]))
+            line += len(ends)
+            base += len(block)
+            if not chunk:
+                break
+    return tuple(np.array(x, dtype=np.int64) for x in found)
 
 
 def _text(f: CsvFile, start: int, end: int) -> str:

@@ -155,7 +155,8 @@ class SourceFile:
 
     @property
     def encoding(self) -> str:
-        return self.csv.encoding
+        """As the file was written: 'utf-16' for Excel's "Unicode text" (read as a UTF-8 copy)."""
+        return "utf-16" if self.csv.temporary else self.csv.encoding
 
     @property
     def delimiter(self) -> str:

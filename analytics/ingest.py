@@ -165,7 +165,8 @@ def _row_checks() -> list[tuple[str, str]]:
                "refund_completed_at: before refund_initiated_at",
                f"'refund_completed_at: ' || {_ts('refund_completed_at')} || ' is before refund_initiated_at ' || {_ts('refund_initiated_at')}"),
         # Half a cent of slack: exports round amounts and refunds separately.
-        check("refund_amount > amount + 0.005", "refund_amount", "refund_amount: larger than the order",
+        # (A negative amount is refused above: its refund is not measured against it.)
+        check("refund_amount > amount + 0.005 AND amount >= 0", "refund_amount", "refund_amount: larger than the order",
                "'refund_amount: ' || refund_amount::VARCHAR || ' is larger than the order amount ' || amount::VARCHAR"),
     ]
     return checks

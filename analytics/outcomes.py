@@ -38,8 +38,8 @@ REFUND_CHANNELS = ("original", "wallet", "coupon")
 SHIPPING_METHODS = ("standard", "premium")
 
 # Statuses that mean the order was cancelled even when the export records no cancellation time
-# (Olist's 'canceled' and 'unavailable').
-CANCELLED_STATUSES = ("cancelled", "canceled", "unavailable")
+# (Olist's 'canceled' and 'unavailable'; WooCommerce's slug 'wc-cancelled', read as a label).
+CANCELLED_STATUSES = ("cancelled", "canceled", "unavailable", "wc_cancelled")
 
 # Where a payment method's refund goes under the baseline policy (domain.md, "Refunds").
 DEFAULT_REFUND_CHANNEL = {

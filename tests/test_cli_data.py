@@ -40,6 +40,18 @@ def test_generate_import_list_rename_delete(db_file):
     assert [d["source"] for d in json.loads(out)["datasets"]] == ["generated"]
 
 
+def test_the_database_may_be_named_before_the_command_too(db_file, tmp_path):
+    """`--db` before the command (as many tools take it) names the same file; after it, it wins."""
+    assert run("import", str(SAMPLE_CSV), "--name", "Sample shop", db=db_file)[0] == 0
+    before = subprocess.run([sys.executable, "-m", "analytics", "--db", str(db_file), "datasets", "--json"],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert before.returncode == 0, before.stderr
+    assert [d["name"] for d in json.loads(before.stdout)["datasets"]] == ["Sample shop"]
+    other = tmp_path / "other.duckdb"
+    code, out, _ = run("--db", str(other), "datasets", "--json", db=db_file)   # after the command: db_file
+    assert code == 0 and [d["name"] for d in json.loads(out)["datasets"]] == ["Sample shop"]
+
+
 def test_generate_is_deterministic_per_seed(db_file):
     from analytics import db
     for _ in range(2):

@@ -54,6 +54,37 @@ def test_a_row_of_the_wrong_width_is_refused_alone_and_the_rest_imports(con, tmp
     assert result.as_json()["rows_read"] == 4
 
 
+@pytest.mark.parametrize("shape", ["every line a record", "a record of 8 fields too", "a cell spanning lines"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["LF", "CRLF"])
+def test_a_row_with_one_field_more_the_last_empty_is_refused_not_shifted(con, tmp_path, newline, shape):
+    """An unquoted comma in a product's name, on a line whose last field is empty: DuckDB's reader drops
+    a trailing empty field, so without a check B's amount would read ' 3', its payment method 'Mug 2'
+    and its buyer '45.00'. A (its buyer empty, its line ending with the delimiter too) is right as it is.
+    Found on the reader's fast path (every line a record) and where records are numbered from the bytes."""
+    header = "order_id,placed_at,item,payment_method,amount,buyer_id"
+    spanning = shape == "a cell spanning lines"
+    rows = [header,
+            "A,2026-06-01 10:00,Mug,card,10.00,",
+            "B,2026-06-02 10:00,Mug 2, 3,card,45.00,",                  # 7 fields, the last empty
+            'C,2026-06-03 10:00,"Cup, large",card,30.00,c',
+            'D,2026-06-04 10:00,"Bowl,' + (newline if spanning else " ") + 'blue",wallet,40.00,d']
+    if shape == "a record of 8 fields too":
+        rows.append('E,2026-06-05 10:00,"Plate, small",Tray, 2,card,5.00,')   # DuckDB refuses it itself
+    result = _import(con, tmp_path, newline.join(rows).encode() + newline.encode())
+    # Kept by hand: A 10.00, C 30.00 and D 40.00, 80.00 in all; B (line 3) refused, and E (line 6).
+    refused_lines = [(3, "row: 7 fields where the header has 6")]
+    if shape == "a record of 8 fields too":
+        refused_lines.append((6, "row: 8 fields where the header has 6"))
+    assert (result.stored, result.refused) == (3, len(refused_lines))
+    assert con.execute("SELECT sum(amount) FROM orders").fetchall() == [(80.0,)]
+    assert con.execute("SELECT buyer_id FROM orders WHERE order_id = 'A'").fetchall() == [(None,)]
+    refused = importer.refused_rows(con, result.dataset.id).to_dicts()
+    assert [(r["line_number"], r["message"]) for r in refused] == refused_lines
+    assert "Mug 2, 3" in refused[0]["raw"]
+    assert _lines(con, result.dataset.id) == {"A": 2, "C": 4, "D": 5}
+    assert result.as_json()["rows_read"] == 3 + len(refused_lines)
+
+
 def test_headers_that_differ_only_in_case_or_spaces_use_the_first_and_say_so(con, tmp_path):
     content = (b"order_id,placed_at,payment_method,Amount,amount , AMOUNT\n"
                b"A,2026-06-01 10:00,card,10,99,98\n")
@@ -90,6 +121,13 @@ def test_utf16_text_from_excel_is_read(con, tmp_path):
     result = _import(con, tmp_path, text.encode("utf-16"))
     assert result.stored == 1
     assert con.execute("SELECT buyer_id FROM orders").fetchall() == [("José",)]
+    # Named as it was written (the Data page's caption and the data set's source), not as it is read.
+    assert result.dataset.source["encoding"] == "utf-16"
+    plan = importer.plan_import([tmp_path / "export.csv"])
+    try:
+        assert plan.as_json()["files"][0]["encoding"] == "utf-16"
+    finally:
+        plan.close()
 
 
 @pytest.mark.parametrize(("values", "expected"), [

@@ -88,6 +88,14 @@ def test_a_row_with_several_problems_lists_every_one(con, tmp_path):
     assert "amount: negative (-1.0)" in message
 
 
+def test_a_negative_amount_is_refused_for_that_alone_beside_a_refund_of_zero(con, tmp_path):
+    """Shopify writes a refunded amount of 0.00 on every order: beside a negative amount it is no refund
+    larger than the order, and the message names only what is wrong."""
+    result = _import(con, tmp_path, "B,2026-06-01 10:00,card,-50,,,,,0.00,,\n")
+    assert result.refused_by_reason == {"amount: negative": 1}
+    assert con.execute("SELECT message FROM refused_rows").fetchone()[0] == "amount: negative (-50.0)"
+
+
 def test_a_formula_cell_is_stored_as_the_text_it_is(con, tmp_path):
     path = tmp_path / "formula.csv"
     path.write_text("order_id,placed_at,payment_method,amount,buyer_id\n=1+1,2026-06-01 10:00,card,10,@SUM(A1)\n")
@@ -161,3 +169,17 @@ def test_a_lines_number_counts_every_kind_of_line_break(tmp_path):
     path = tmp_path / "breaks.csv"
     path.write_bytes(b"a\r\nb\rc\nd\r\ne")
     assert [line_at(path, i) for i in (0, 3, 5, 7, 10)] == [1, 2, 3, 4, 5]
+
+
+def test_woocommerce_s_cancelled_slug_counts_the_order_as_cancelled(con, tmp_path):
+    """An export that writes WooCommerce's status slugs: 'wc-cancelled' is a cancelled order (no
+    cancellation time needed), 'wc-completed' and 'wc-refunded' are not; 1 of 3 by hand."""
+    path = tmp_path / "woo.csv"
+    path.write_text("order_id,placed_at,payment_method,amount,status\n"
+                    "W1,2026-06-01 10:00,card,10,wc-completed\n"
+                    "W2,2026-06-02 10:00,card,20,wc-cancelled\n"
+                    "W3,2026-06-03 10:00,card,30,wc-refunded\n")
+    result = importer.import_files(con, [path])
+    cancelled = con.execute("SELECT order_id FROM orders WHERE dataset_id = ? AND is_cancelled",
+                            [result.dataset.id]).fetchall()
+    assert cancelled == [("W2",)]
