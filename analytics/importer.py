@@ -44,6 +44,7 @@ from analytics.ingest import (
     sql_type,
     store_staged,
 )
+from analytics.rules import STAGE_TIMES
 
 
 class ImportError_(ValueError):
@@ -530,7 +531,7 @@ def _import(con, plan: ImportPlan, name, progress, display_names, readings) -> I
             cur, staged, name=name or Path(of_name).stem, source_kind="import",
             source=source, source_file=of_name, progress=progress,
             raw_lookup=(raw, raw_json, loaded.line_sql), extra_refused=bad, rows_read=rows_read,
-            stage_known=bool(sources.keys() & {"paid_at", "shipped_at"}), notices=notices,
+            stage_times=tuple(t for t in STAGE_TIMES if t in sources), notices=notices,
             order_sellers=order_sellers,
         )
     except CsvError as e:

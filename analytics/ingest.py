@@ -215,7 +215,7 @@ IS_CANCELLED_SQL = ("(cancelled_at IS NOT NULL OR coalesce(status IN ("
                     + ", ".join(f"'{s}'" for s in CANCELLED_STATUSES) + "), false))")
 
 
-def store_rows(cur: duckdb.DuckDBPyConnection, good: str, dataset_id: str, *, stage_known: bool = True,
+def store_rows(cur: duckdb.DuckDBPyConnection, good: str, dataset_id: str, *, stage_times=rules.STAGE_TIMES,
                progress: Progress | None = None) -> None:
     """Store the rows of `good` (`FROM ... WHERE ...` over rows of the canonical fields, `source_line` and
     `_is_cancelled`) as data set `dataset_id`'s orders, cancellation requests and refunds, with what the
@@ -230,14 +230,14 @@ def store_rows(cur: duckdb.DuckDBPyConnection, good: str, dataset_id: str, *, st
         SELECT ?, order_id, source_line, placed_at, coalesce(payment_method, '{UNKNOWN_METHOD}'), amount,
                currency, buyer_id, seller_id, shipping_method, paid_at, shipped_at, delivered_at, status,
                cancelled_at, _is_cancelled,
-               CASE WHEN _is_cancelled THEN {rules.stage_sql('coalesce(cancel_requested_at, cancelled_at)', known=stage_known)} END
+               CASE WHEN _is_cancelled THEN {rules.stage_sql('coalesce(cancel_requested_at, cancelled_at)', known=stage_times)} END
         {good}""",
         [dataset_id],
     )
     progress(0.8, "storing cancellation requests")
     # Without payment and shipment times the stage is unknown: the outcome then rests on the seller's
     # answer alone (never 'buyer_cancelled' from a stage made up from times the export does not have).
-    stage = rules.stage_sql("coalesce(cancel_requested_at, cancelled_at)", known=stage_known)
+    stage = rules.stage_sql("coalesce(cancel_requested_at, cancelled_at)", known=stage_times)
     return_path = rules.return_path_sql("_stage", cancelled="_is_cancelled", responded="seller_responded_at")
     cur.execute(
         f"""INSERT INTO cancellation_requests
@@ -277,7 +277,7 @@ def store_staged(
     raw_lookup: tuple[str, str, str] | None = None,
     extra_refused: str | None = None,
     rows_read: int | None = None,
-    stage_known: bool = True,
+    stage_times=rules.STAGE_TIMES,
     notices: list[str] | None = None,
     order_sellers: str | None = None,
 ) -> ImportResult:
@@ -289,8 +289,8 @@ def store_staged(
     gives refused and warned rows their values as read, so that JSON is built for those rows only.
     `extra_refused` names a table of records refused before staging (source_line, field, reason,
     message, raw), stored with the rest. `order_sellers` names a table of (order_id, seller_id, share)
-    for orders with several sellers; the pairs of stored orders are kept. `stage_known` False: the export has no payment or shipment
-    times, so a cancelled order's stage is unknown.
+    for orders with several sellers; the pairs of stored orders are kept. `stage_times`: which of the
+    payment and shipment times the export records (rules.stage_sql: what they cannot tell is unknown).
 
     The caller has staged the rows (on the same cursor); the transaction is opened and closed here,
     so a failure at any point leaves the database as it was.
@@ -321,7 +321,7 @@ def store_staged(
             """
         )
         good = f"FROM {checked} WHERE len(_errors) = 0"
-        store_rows(cur, good, dataset_id, stage_known=stage_known, progress=progress)
+        store_rows(cur, good, dataset_id, stage_times=stage_times, progress=progress)
         raw_sql, raw_join = "c._raw", ""
         if raw_lookup:
             raw_sql = f"coalesce(c._raw, {raw_lookup[1]})"

@@ -9,19 +9,29 @@ import's staged fields and the loaded frame's columns differ).
 
 from __future__ import annotations
 
+# The times a stage is read from; an export may record both, one or neither.
+STAGE_TIMES = ("paid_at", "shipped_at")
 
-def stage_sql(t: str, paid: str = "paid_at", shipped: str = "shipped_at", known: bool = True) -> str:
-    """Stage at time t; with t unknown, from which timestamps the order has. `known` False: an export
-    with neither payment nor shipment times cannot tell the stage: NULL (unknown)."""
-    if not known:
-        return "CAST(NULL AS VARCHAR)"
-    return f"""CASE
+
+def stage_sql(t: str, paid: str = "paid_at", shipped: str = "shipped_at", known=STAGE_TIMES) -> str:
+    """Stage at time t; with t unknown, from which timestamps the order has. `known`: which of STAGE_TIMES
+    the export records. A time it does not record is not a time that did not happen, so what it cannot
+    tell is NULL (unknown): with neither time, every stage; with the payment time alone, whether a paid
+    order had shipped; with the shipment time alone, whether an unshipped order had been paid."""
+    has_paid, has_shipped = "paid_at" in known, "shipped_at" in known
+    if has_paid and has_shipped:
+        return f"""CASE
         WHEN {t} IS NULL THEN CASE WHEN {paid} IS NULL THEN 'before_payment'
                                    WHEN {shipped} IS NULL THEN 'awaiting_shipment'
                                    ELSE 'after_shipment' END
         WHEN {paid} IS NULL OR {paid} > {t} THEN 'before_payment'
         WHEN {shipped} IS NULL OR {shipped} > {t} THEN 'awaiting_shipment'
         ELSE 'after_shipment' END"""
+    if has_paid:
+        return f"(CASE WHEN {paid} IS NULL OR {paid} > {t} THEN 'before_payment' END)"
+    if has_shipped:
+        return f"(CASE WHEN {shipped} IS NOT NULL AND ({t} IS NULL OR {shipped} <= {t}) THEN 'after_shipment' END)"
+    return "CAST(NULL AS VARCHAR)"
 
 
 def return_path_sql(stage: str, shipped: str = "shipped_at", cancelled: str = "is_cancelled",

@@ -183,3 +183,23 @@ def test_woocommerce_s_cancelled_slug_counts_the_order_as_cancelled(con, tmp_pat
     cancelled = con.execute("SELECT order_id FROM orders WHERE dataset_id = ? AND is_cancelled",
                             [result.dataset.id]).fetchall()
     assert cancelled == [("W2",)]
+
+
+@pytest.mark.parametrize(("columns", "rows", "expected"), [
+    # The payment time alone (WooCommerce's "Paid Date"): an unpaid cancelled order is before payment; a
+    # paid one may or may not have shipped.
+    ("paid_at", ["A,,2026-06-01 12:00", "B,2026-06-01 10:30,2026-06-01 12:00",
+                 "C,2026-06-01 13:00,2026-06-01 12:00"],
+     {"A": "before_payment", "B": None, "C": "before_payment"}),
+    # The shipment time alone: a shipped order is after shipment; an unshipped one may or may not be paid.
+    ("shipped_at", ["A,,2026-06-01 12:00", "B,2026-06-01 10:30,2026-06-01 12:00"],
+     {"A": None, "B": "after_shipment"}),
+], ids=["payment time alone", "shipment time alone"])
+def test_a_stage_the_export_s_times_cannot_tell_is_unknown(con, tmp_path, columns, rows, expected):
+    path = tmp_path / "partial.csv"
+    path.write_text(f"order_id,placed_at,payment_method,amount,{columns},cancelled_at\n"
+                    + "".join(f"{o},2026-06-01 10:00,card,10,{t},{c}\n" for o, t, c in (r.split(",") for r in rows)))
+    result = importer.import_files(con, [path])
+    stages = dict(con.execute("SELECT order_id, cancel_stage FROM orders WHERE dataset_id = ?",
+                              [result.dataset.id]).fetchall())
+    assert stages == expected
