@@ -192,7 +192,8 @@ _SELLER_COLUMN_NEEDS = {
     "answered_requests": ("requests", "seller_responses"),
     "acceptance_rate": ("requests", "seller_responses"),
     "p50_response_hours": ("requests", "response_times"),
-    "return_path_orders": ("requests",),
+    # The figure's own needs (without shipment times no order can be seen to go the return way: unknown, not 0).
+    "return_path_orders": fig.get("return_path_orders").needs,
 }
 _FROM_REQUEST_NEEDS = {
     c: ("requests", "request_times")

@@ -96,6 +96,23 @@ def test_requests_without_reasons_and_refunds_without_times(con):
     assert not report.reasons(con, ds, by="stage").available
 
 
+def test_without_shipment_times_the_sellers_table_has_no_return_way_column(con):
+    """Requests but no shipment time anywhere: no order can be seen to go the return way, so the sellers'
+    table (and its download) leaves the column out with the reason, as the figure says n/a, never 0."""
+    ds = _store(con, [
+        dict(order_id="A", placed_at="2026-03-02 10:00", payment_method="card", amount=10.0, seller_id="S1",
+             paid_at="2026-03-02 10:01", cancel_requested_at="2026-03-02 12:00", seller_response="accepted",
+             seller_responded_at="2026-03-02 14:00", cancelled_at="2026-03-02 14:00"),
+        dict(order_id="B", placed_at="2026-03-02 11:00", payment_method="card", amount=20.0, seller_id="S2",
+             paid_at="2026-03-02 11:01"),
+    ], "no shipment times")
+    assert report.report(con, ds)["seller_losses"]["return_path_orders"] is None
+    sellers = report.sellers(con, ds)
+    assert sellers.available and "return_path_orders" not in sellers.frame.columns
+    assert "shipping time" in sellers.notes["return_path_orders"]
+    assert sellers.frame["cancellation_requests"].to_list() == [1, 0]
+
+
 def test_a_filter_matching_nothing_is_zero_not_unavailable(con, status_only):
     got = report.report(con, status_only, Filters(payment_methods=("wallet",)))
     assert got["orders"] == 0 and got["cancelled_orders"] == 0 and got["cancellation_rate"] is None
