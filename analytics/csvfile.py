@@ -111,7 +111,14 @@ def open_csv(path: str | os.PathLike, shown: str | None = None) -> CsvFile:
     return CsvFile(Path(path), p, encoding, delimiter, headers, columns, notices, temporary)
 
 
+# A spreadsheet's workbook by its first bytes: .xlsx and .ods are ZIP archives, .xls an OLE2 file.
+WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+
+
 def _encoding(head: bytes, shown: str) -> str:
+    if head.startswith(WORKBOOK_MAGIC):
+        raise CsvError(f"{shown} is a spreadsheet workbook (Excel or OpenDocument), not a CSV file: save it as "
+                       "CSV (in Excel: File, Save As, CSV UTF-8) and import that")
     if b"\x00" in head:
         raise CsvError(f"{shown}: this is not a text (CSV) file")
     try:

@@ -27,11 +27,13 @@ def stored(con):
 @pytest.mark.parametrize(("content", "message"), [
     (b"", "the file is empty"),
     (b"\xef\xbb\xbf\n\n", "the file is empty"),
-    (b"PK\x03\x04\x00\x00binary zip", r"not a text \(CSV\) file"),
+    (b"PK\x03\x04\x00\x00[Content_Types].xml", r"bad.csv is a spreadsheet workbook .* save it as CSV"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00", r"spreadsheet workbook .* save it as CSV"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00", r"not a text \(CSV\) file"),
     (b"A1,2026-06-01 10:00,card,10\nA2,2026-06-01 11:00,card,12\n", "no header row"),
     (b"order_id,placed_at,payment_method\nA1,2026-06-01 10:00,card\n", "no column for the required field amount"),
     (b"order_id,placed_at,payment_method,amount\n", "a header but no rows"),
-], ids=["empty", "blank lines", "binary", "no header", "required field unmapped", "header only"])
+], ids=["empty", "blank lines", "xlsx", "xls", "binary", "no header", "required field unmapped", "header only"])
 def test_a_whole_file_problem_stores_nothing(con, stored, tmp_path, content, message):
     path = tmp_path / "bad.csv"
     path.write_bytes(content)

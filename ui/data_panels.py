@@ -18,7 +18,8 @@ from ui.database import connection, cursor, db_key
 GENERATE_MIN = 100
 GENERATE_MAX = 2_000_000  # bigger data sets: `python -m analytics generate`, which has no upload limit
 NONE = "(no column)"
-UPLOAD_TYPES = ["csv", "tsv", "txt"]
+# Workbooks too, so that one dropped here is told to be saved as CSV (csvfile) rather than refused by its type.
+UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xls", "ods"]
 
 
 def upload_limit_mb() -> int:
