@@ -146,3 +146,17 @@ def test_the_page_s_frontier_shared_out_between_processes_is_the_same(demo, monk
     shown = sorted(table[wt.label_in("requests_lapsed", short=True)].tolist())
     assert shown == sorted(wt.next_period(p["figures"]["requests_lapsed"], "requests_lapsed") for p in expected["policies"])
     assert list(table.columns) == ["Policy", "Lapsed (no answer)", "Cancelled orders", "Marks"]
+
+
+def test_the_same_figure_weighed_against_itself_is_refused_in_words(demo):
+    """Weigh and against on one figure (picked, or from a link): one limit box, a sentence saying to choose
+    two figures, and the rest of the page drawn (its two limit boxes once shared a key: an error box)."""
+    at = s.open_page("whatif", {"dataset": demo[1], "frontier_a": "cancelled_gmv", "frontier_b": "cancelled_gmv",
+                                "frontier_levers": "seller_response_hours"})
+    assert s.problems(at) == []
+    assert "Choose two different figures to weigh." in [i.value for i in at.info]
+    assert [t.key for t in at.text_input if t.key.startswith("whatif_frontier_limit_")] == [
+        "whatif_frontier_limit_cancelled_gmv"]
+    at.selectbox(key="whatif_frontier_b").set_value("refund_wait_p90_business_days").run()
+    assert s.problems(at) == []
+    assert "Choose two different figures to weigh." not in [i.value for i in at.info]

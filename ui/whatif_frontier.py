@@ -108,7 +108,8 @@ def frontier_section(ctx: PageContext, dataset_id: str, policy: Policy, params: 
         a = one.selectbox("Weigh", names, key=ctx.k("frontier_a"), format_func=wt.short_label)
         b = two.selectbox("against", names, key=ctx.k("frontier_b"), format_func=wt.short_label)
         limits = []
-        for column, name in ((one, a), (two, b)):
+        # One limit per figure: the same figure twice has one box (two would share a key), and is refused below.
+        for column, name in ((one, a), (two, b)) if a != b else ((one, a),):
             words = "at most" if figures.get(name).better == figures.LOWER else "at least"
             text = column.text_input(f"Limit: {words} (optional)", key=ctx.k(fr.link_limit_name(name)),
                                      placeholder="no limit",
