@@ -225,9 +225,10 @@ def _tables() -> list[Metric]:
                {"orders": (*_VOLUME_ORDER_READS, "payment_method"), "requests": ("payment_method",)},
                partial(p.volume_by, by="payment_method"), ("payment_methods",), _VOLUME_COLUMN_NEEDS),
         _table("money_by_currency", "Money by currency", "currency", MONEY,
-               "Per currency: orders, GMV, cancelled orders and rate, cancelled GMV; amounts in different "
-               "currencies are never added up.",
-               {"orders": (*_VOLUME_ORDER_READS, "currency")}, partial(p.volume_by, by="currency")),
+               "Per currency: orders, GMV, cancelled orders and rate, cancelled GMV, refunds and the amount "
+               "refunded; amounts in different currencies are never added up.",
+               {"orders": (*_VOLUME_ORDER_READS, "currency"), "refunds": ("currency", "refund_amount")},
+               p.money_by_currency, column_needs={"refunds": ("refunds",), "refund_amount": ("refunds",)}),
         _table("volume_by_shipping_method", "Cancellations by shipping method", "orders", COUNT,
                "Per shipping method: orders, GMV, cancellation requests, cancelled orders and rate, cancelled GMV.",
                {"orders": (*_VOLUME_ORDER_READS, "shipping_method"), "requests": ("shipping_method",)},

@@ -317,6 +317,19 @@ def volume_by(frames: Frames, by: str = "payment_method") -> pl.LazyFrame:
     return _finish_volume(joined, by).sort(["orders", by], descending=[True, False], nulls_last=True)
 
 
+def money_by_currency(frames: Frames) -> pl.LazyFrame:
+    """volume_by currency, with each currency's refunds and refund_amount: a data set in several currencies
+    adds no amounts across them, so this table is where its refunds' amounts are shown. Reads
+    frames.orders, .requests and .refunds (without it, no refund columns)."""
+    volume = volume_by(frames, by="currency")
+    if frames.refunds is None:
+        return volume
+    refunds = frames.refunds.group_by("currency").agg(row_count().alias("refunds"),
+                                                      refund_amount().alias("refund_amount"))
+    return volume.join(refunds, on="currency", how="left", nulls_equal=True, maintain_order="left").with_columns(
+        pl.col("refunds").fill_null(0), pl.col("refund_amount").fill_null(0.0))
+
+
 # ---------------------------------------------------------------------------------------------------
 # Stages and the life cycle
 

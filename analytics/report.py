@@ -492,6 +492,7 @@ _TABLE_SPECS = (
     grouped.Grouped("latency", "refunds", None, _LATENCY_PARTIALS),
 )
 _CURRENCY_SPEC = grouped.Grouped("by_currency", "orders", "currency", _VOLUME_PARTIALS)
+_CURRENCY_REFUNDS_SPEC = grouped.Grouped("refunds_by_currency", "refunds", "currency", ("refunds", "refund_amount"))
 # Orders by status: counts per pipelines.STATUS_KEYS, finished by the Overview's own pipelines.status_table.
 STATUS_SPEC = grouped.Grouped("by_status", "orders", p.STATUS_KEYS, ("orders", "cancelled_orders"))
 _STATUS_SCHEMA = {**{k: pl.String for k in p.STATUS_KEYS}, "orders": pl.Int64, "cancelled_orders": pl.Int64}
@@ -501,7 +502,7 @@ def report_specs(several_currencies: bool = False) -> list[grouped.Grouped]:
     """The partials `report` finalises: its headline scalars and its tables' groups (money by currency
     only where the data set has several currencies)."""
     return [*grouped.scalar_specs(_REPORT_SCALARS), *_TABLE_SPECS, STATUS_SPEC,
-            *([_CURRENCY_SPEC] if several_currencies else [])]
+            *([_CURRENCY_SPEC, _CURRENCY_REFUNDS_SPEC] if several_currencies else [])]
 
 
 # Report key -> the capabilities it stands on. A key the data set cannot support is null, with its reason
@@ -785,7 +786,12 @@ def finalise_report(ds, filters: Filters, threshold_days: float, missing: dict[s
     out["currency"] = codes[0] if len(codes) == 1 else None
     out["money_by_currency"] = None
     if len(codes) > 1:
-        out["money_by_currency"] = [{k: row[k] for k in ("currency", *_VOLUME_PARTIALS)}
+        # Each currency's refunds beside its orders (None where the data set records no refunds).
+        refunded = {key: m.finalise(parts, ("refunds", "refund_amount"))
+                    for key, parts in grouped.read(added, _CURRENCY_REFUNDS_SPEC).items()}
+        none = dict.fromkeys(("refunds", "refund_amount"), None if "refunds" in missing else 0)
+        out["money_by_currency"] = [{**{k: row[k] for k in ("currency", *_VOLUME_PARTIALS)},
+                                     **(none if "refunds" in missing else refunded.get(row["currency"], none))}
                                     for row in _volume_rows(added, _CURRENCY_SPEC)]
     out["unavailable"] = why_not
     return out

@@ -198,19 +198,26 @@ def test_an_export_of_orders_with_a_repeated_id_still_refuses_the_repeat(con, tm
 
 def test_several_currencies_are_shown_per_currency_never_added_up(con, tmp_path):
     path = tmp_path / "two_currencies.csv"
-    path.write_text("order_id,placed_at,payment_method,amount,currency,cancelled_at\n"
-                    "A,2026-06-01 10:00,card,100.00,BRL,\n"
-                    "B,2026-06-01 11:00,card,40.00,BRL,2026-06-01 12:00\n"
-                    "C,2026-06-01 12:00,card,25.00,usd,\n"
-                    "D,2026-06-01 13:00,card,5.00,USD,2026-06-01 14:00\n")
+    path.write_text("order_id,placed_at,payment_method,amount,currency,cancelled_at,refund_amount\n"
+                    "A,2026-06-01 10:00,card,100.00,BRL,,\n"
+                    "B,2026-06-01 11:00,card,40.00,BRL,2026-06-01 12:00,40.00\n"
+                    "C,2026-06-01 12:00,card,25.00,usd,,\n"
+                    "D,2026-06-01 13:00,card,5.00,USD,2026-06-01 14:00,\n")
     result = importer.import_files(con, [path])
     rep = report.report(con, result.dataset.id)
     assert rep["orders"] == 4 and rep["cancelled_orders"] == 2
     assert rep["gmv"] is None and rep["cancelled_gmv"] is None and "several currencies" in rep["unavailable"]["gmv"]
+    assert rep["refund_amount"] is None and rep["refunds"] == 1
     assert rep["currency"] is None
+    # By hand: BRL refunded B's 40.00; USD refunded nothing.
     assert rep["money_by_currency"] == [
-        {"currency": "BRL", "orders": 2, "gmv": 140.0, "cancelled_orders": 1, "cancelled_gmv": 40.0},
-        {"currency": "USD", "orders": 2, "gmv": 30.0, "cancelled_orders": 1, "cancelled_gmv": 5.0}]
+        {"currency": "BRL", "orders": 2, "gmv": 140.0, "cancelled_orders": 1, "cancelled_gmv": 40.0,
+         "refunds": 1, "refund_amount": 40.0},
+        {"currency": "USD", "orders": 2, "gmv": 30.0, "cancelled_orders": 1, "cancelled_gmv": 5.0,
+         "refunds": 0, "refund_amount": 0}]
+    # The table the pages show holds the same, refunds included.
+    table = report.money_by_currency(con, result.dataset.id)
+    assert table.frame.select("currency", "refunds", "refund_amount").rows() == [("BRL", 1, 40.0), ("USD", 0, 0.0)]
     assert report.sellers(con, result.dataset.id).frame is None or "gmv" not in report.sellers(con, result.dataset.id).frame.columns
     one = tmp_path / "one.csv"
     one.write_text("order_id,placed_at,payment_method,amount,currency\nA,2026-06-01 10:00,card,10,BRL\n")
