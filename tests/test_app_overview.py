@@ -164,3 +164,30 @@ def test_a_wait_tile_says_its_unit(both, monkeypatch):
     for tile in waits:
         number, _, unit = tile.value.partition(" ")
         assert unit == "days" and float(number) >= 0 and "business days" in tile.help, tile.value
+
+
+def test_a_range_ending_past_the_data_is_kept_and_compared_as_the_command_line_compares_it(both, monkeypatch):
+    """The last month, to a day beyond the data's last: the page keeps the end chosen (in its sentence and
+    link), and compares the same days as `report --compare previous` with the same note (it compared
+    the days with data against the days just before them, a different change and no note)."""
+    from datetime import timedelta
+
+    from analytics import compare
+
+    path, _, demo = both
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(path))
+    con = db.connect(path)
+    try:
+        _, last = _bounds(con, demo)
+        start, end = last - timedelta(days=9), last + timedelta(days=20)
+        block = report.report(con, demo, Filters(start=start, end=end), compare=compare.PREVIOUS)["compare"]
+    finally:
+        con.close()
+    assert block["range"] == [(start - timedelta(days=30)).isoformat(), (start - timedelta(days=21)).isoformat()]
+    at = s.open_page("overview", {"dataset": demo, "from": start.isoformat(), "to": end.isoformat()})
+    assert s.problems(at) == []
+    assert f"to {end.isoformat()}" in " ".join(c.value for c in at.caption)
+    assert at.query_params["to"] in (end.isoformat(), [end.isoformat()])
+    rate = next(m for m in at.metric if m.label == "Cancellation rate")
+    assert block["range"][0] in rate.help and block["range"][1] in rate.help
+    assert any(block["note"] in c.value for c in at.caption), block["note"]

@@ -138,14 +138,16 @@ def shared_filters(dataset: db.Dataset, raw: Mapping[str, Sequence[str]] | None)
 
 
 def _range(picked, low: date | None, high: date | None) -> tuple[date | None, date | None]:
-    """The picked range as filter bounds; the data set's own first or last day means open."""
+    """The picked range as filter bounds; the data set's own first or last day means open. A day beyond
+    the data is kept: the range chosen (a whole month the data ends in) is the one compared and linked,
+    as on the command line, not the days that happen to have data."""
     if not isinstance(picked, tuple | list):
         picked = (picked,) if picked else ()
     start = picked[0] if len(picked) > 0 else None
     end = picked[1] if len(picked) > 1 else None
-    if start is not None and low is not None and start <= low:
+    if start is not None and low is not None and start == low:
         start = None
-    if end is not None and high is not None and end >= high:
+    if end is not None and high is not None and end == high:
         end = None
     if start and end and start > end:
         start, end = end, start
