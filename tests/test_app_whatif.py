@@ -109,7 +109,7 @@ def test_save_reopen_and_compare_scenarios(demo):
 
     con = db.connect(demo[0])
     saved = {sc.name: sc.id for sc in store.list_for(con, demo[1])}
-    at.multiselect(key="whatif_compare").set_value([saved["One day"], saved["No consent"]]).run()
+    at.multiselect(key="whatif_scenarios").set_value([saved["One day"], saved["No consent"]]).run()
     assert s.problems(at) == []
     table = next(df.value for df in at.dataframe if "No consent" in df.value.columns)
     assert list(table.columns) == ["Figure", "Baseline", "One day", "No consent"]
@@ -117,11 +117,21 @@ def test_save_reopen_and_compare_scenarios(demo):
     # period's interval only (both intervals made the cells too long to read side by side).
     gmv = table[table["Figure"] == "Cancelled GMV (USD)"]
     assert len(gmv) == 1 and re.fullmatch(r"[\d,.]+ \([\d,.]+ – [\d,.]+\)", gmv["One day"].iloc[0]), gmv
-    assert set(at.query_params["compare"].split(",")) == {saved["One day"], saved["No consent"]}
+    assert set(at.query_params["scenarios"].split(",")) == {saved["One day"], saved["No consent"]}
+    assert "compare" not in at.query_params   # the sidebar's comparison of periods, at its default
     # The comparison is in the link too.
     linked = s.open_page("whatif", dict(at.query_params))
     assert s.problems(linked) == []
     assert any("No consent" in df.value.columns for df in linked.dataframe)
+    # Beside the sidebar's comparison of periods (the link's compare=), on this page and on the Overview.
+    both = {**dict(at.query_params), "compare": "year"}
+    opened = s.open_page("whatif", both)
+    assert s.problems(opened) == [] and not opened.warning, [w.value for w in opened.warning]
+    assert any("No consent" in df.value.columns for df in opened.dataframe)
+    # The Overview takes the period comparison from it (What-if's own settings are not its).
+    opened = s.open_page("overview", both)
+    assert not any("compare" in w.value for w in opened.warning), [w.value for w in opened.warning]
+    assert opened.selectbox(key="flt_compare").value == "year"
 
 
 def test_the_calibration_shows_on_demand(demo):

@@ -33,7 +33,7 @@ def policy_from_link(ctx: PageContext, dataset_id: str, params: Sequence[Paramet
     ctx.notices.extend(link_notices(problems))
     scenario_id = ctx.values.get("scenario")
     # A link's scenario (and those it compares) join this session's list: the unguessable id is the key.
-    for linked in [scenario_id, *(ctx.values.get("compare") or ())]:
+    for linked in [scenario_id, *(ctx.values.get("scenarios") or ())]:
         if linked:
             with cursor() as cur:
                 if scenarios.get(cur, dataset_id, linked) is not None:

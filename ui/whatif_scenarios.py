@@ -121,7 +121,7 @@ def scenarios_section(ctx: PageContext, dataset_id: str, policy: Policy, params:
 
     st.markdown("**Compare** saved scenarios side by side with the baseline (and the current controls, when "
                 "they differ from every scenario compared)")
-    key = ctx.k("compare")
+    key = ctx.k("scenarios")
     st.session_state[key] = [i for i in st.session_state.get(key) or [] if i in by_id]
     compared = st.multiselect("Scenarios to compare", list(by_id), format_func=lambda i: by_id[i].name, key=key,
                               max_selections=6, placeholder="Choose two or more")
