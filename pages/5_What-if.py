@@ -26,6 +26,8 @@ PARAMS = (
     Param("scenario", "token", None, min_len=8, max_len=64, label="saved scenario"),
     # Not "compare": the sidebar's comparison of periods is linked under that name on every page.
     Param("scenarios", "labels", (), identifiers=True, max_items=6, label="scenarios compared"),
+    # The scenarios this session saved or opened, so a reload (or the link kept) lists them again.
+    Param("saved", "labels", (), identifiers=True, max_items=whatif_scenarios.LINKED_MAX, label="saved scenarios"),
     Param("replicates", "integer", simulate.DEFAULT_REPLICATES, minimum=2, maximum=100, label="replicates"),
     Param("seed", "integer", 0, minimum=0, maximum=1_000_000_000, label="seed"),
     # No fixed default: the sweep starts with a parameter that changes something on the data set.

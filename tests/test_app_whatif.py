@@ -96,6 +96,10 @@ def test_save_reopen_and_compare_scenarios(demo):
     at.toggle(key="whatif_seller_consent_required").set_value(False).run()
     at.text_input(key="whatif_save_name").set_value("No consent")
     next(b for b in at.button if b.label == "Save scenario").click().run()
+    # A reload (a new session on the page's link) lists both, not only the one the link opens.
+    reloaded = s.open_page("whatif", dict(at.query_params))
+    assert s.problems(reloaded) == []
+    assert sorted(reloaded.selectbox(key="whatif_pick").options) == ["No consent", "One day"]
     # Back to the baseline, then reopen the first scenario: the controls take its policy.
     at.button(key="whatif_reset").click().run()
     pick = at.selectbox(key="whatif_pick")

@@ -13,7 +13,7 @@ from analytics.policy import PARAMETERS_BY_NAME, Parameter, Policy
 from ui.database import cursor
 from ui.setup import PageContext, sync_url
 from ui.whatif_controls import seed_controls
-from ui.whatif_scenarios import remember_scenario
+from ui.whatif_scenarios import link_known, remember_scenario
 
 POLICY_KEYS = frozenset(PARAMETERS_BY_NAME)
 
@@ -32,12 +32,14 @@ def policy_from_link(ctx: PageContext, dataset_id: str, params: Sequence[Paramet
     policy, problems = Policy.from_query(given, parameters=params)
     ctx.notices.extend(link_notices(problems))
     scenario_id = ctx.values.get("scenario")
-    # A link's scenario (and those it compares) join this session's list: the unguessable id is the key.
-    for linked in [scenario_id, *(ctx.values.get("scenarios") or ())]:
+    # A link's scenario, those it compares and those its session had saved join this session's list: the
+    # unguessable id is the key.
+    for linked in [scenario_id, *(ctx.values.get("scenarios") or ()), *(ctx.values.get("saved") or ())]:
         if linked:
             with cursor() as cur:
                 if scenarios.get(cur, dataset_id, linked) is not None:
                     remember_scenario(linked)
+    link_known()
     if scenario_id:
         with cursor() as cur:
             found = scenarios.get(cur, dataset_id, scenario_id)

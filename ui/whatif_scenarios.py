@@ -16,18 +16,34 @@ from analytics.policy import Parameter, Policy
 from analytics.text import md
 from ui import cached, downloads
 from ui.database import connection, cursor, db_key
-from ui.setup import PageContext
+from ui.setup import PageContext, widget_key
 from ui.whatif_controls import seed_controls
 from ui.whatif_engine import simulated
 
 KNOWN_SCENARIOS = "known_scenarios"  # session: scenario ids this session saved or opened by link
+# The link's copy of them (the page's "saved" parameter), the newest LINKED_MAX: a reload of the page, or its
+# link kept, lists them again (a session's list lived only as long as the session).
+LINKED = widget_key("whatif", "saved")
+LINKED_MAX = 30
 
 
 def remember_scenario(scenario_id: str) -> None:
-    """Make a scenario visible (and replaceable, deletable) in this browser session."""
+    """Make a scenario visible (and replaceable, deletable) in this browser session, and in its link."""
     known = st.session_state.setdefault(KNOWN_SCENARIOS, [])
     if scenario_id not in known:
         known.append(scenario_id)
+    link_known()
+
+
+def forget_scenario(scenario_id: str) -> None:
+    """A deleted scenario out of this session's list and its link."""
+    st.session_state[KNOWN_SCENARIOS] = [i for i in st.session_state.get(KNOWN_SCENARIOS, []) if i != scenario_id]
+    link_known()
+
+
+def link_known() -> None:
+    """This session's list into the page's link (opening the page seeds the link's own, maybe none)."""
+    st.session_state[LINKED] = list(st.session_state.get(KNOWN_SCENARIOS, []))[-LINKED_MAX:]
 
 
 def saved_scenarios(dataset_id: str) -> list[scenarios.Scenario]:
@@ -115,6 +131,7 @@ def scenarios_section(ctx: PageContext, dataset_id: str, policy: Policy, params:
     if delete_col.button("Delete", key="whatif_delete", icon=":material/delete:"):
         with cursor() as cur:
             scenarios.delete(cur, dataset_id, chosen)
+        forget_scenario(chosen)
         if st.session_state.get(ctx.k("scenario")) == chosen:
             st.session_state[ctx.k("scenario")] = None
         st.rerun()
