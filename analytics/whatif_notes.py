@@ -3,8 +3,11 @@ policy can change anything on this data set, and a parameter named in a sentence
 
 from __future__ import annotations
 
+import math
+
 from analytics import policy, simulate
 from analytics.policy import PARAMETERS_BY_NAME
+from analytics.text import count
 
 
 def applies(prep: simulate.Prepared) -> str | None:
@@ -41,6 +44,18 @@ def idle(prep: simulate.Prepared, params) -> dict[str, str]:
         elif p.name == "premium_shipping_share" and simulate.observed_premium_share(prep) is None:
             out[p.name] = "no order in this data set has a shipping method, so the shipping mix changes nothing here"
     return out
+
+
+def idle_under(prep: simulate.Prepared, policy) -> dict[str, str]:
+    """The parameters the policy's other settings make idle on this data set, each with why: the share of
+    sellers who never answer, while the window is one the data shows (no answer past the latest it has is
+    drawn, so who would never answer changes nothing)."""
+    if not policy.seller_consent_required or "seller_response_hours" in simulate.extrapolated(prep, policy):
+        return {}
+    longest = prep.calibration.longest_answer_hours
+    seen = f" (its latest answer came {count(round(longest), 'hour')} after a request)" if math.isfinite(longest) else ""
+    return {"never_answer_share": f"a {policy.seller_response_hours:g}-hour window is one the data shows{seen}, so "
+                                  "no answer is drawn and who never answers changes nothing: set a longer window first"}
 
 
 def parameter_words(name: str) -> str:

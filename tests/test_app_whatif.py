@@ -385,7 +385,12 @@ def test_both_intervals_are_shown_in_words_the_next_period_first(demo):
 
 def test_an_extrapolated_window_is_marked_and_the_never_answer_lever_travels_in_the_link(demo):
     at = s.open_page("whatif")
+    # Within the data's own window no answer is drawn: who never answers changes nothing, and its control
+    # says so, disabled, until a longer window is set.
+    never = at.slider(key="whatif_never_answer_share")
+    assert never.disabled and "set a longer window first" in never.help and "72-hour window" in never.help
     at.number_input(key="whatif_seller_response_hours").set_value(168.0).run()
+    assert not at.slider(key="whatif_never_answer_share").disabled
     assert s.problems(at) == []
     assert any(w.value.startswith("**Extrapolated**") and "72 hours" in plain(w.value) for w in at.warning)
     assert all(m.proto.delta_description == "extrapolated" for m in at.metric)

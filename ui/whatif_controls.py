@@ -140,7 +140,8 @@ def controls(ctx: PageContext, params: Sequence[Parameter], prep: simulate.Prepa
     """Every policy parameter of this data set as a control, grouped; refunds folded away (there are many).
     A control that can change nothing (the data set lacks what it acts on, or the other settings make it
     inert, as a window while consent is off) is disabled, with the reason in its help."""
-    idle = {**current_policy(ctx, params)[0].inert(), **whatif_notes.idle(prep, params)}
+    policy = current_policy(ctx, params)[0]
+    idle = {**whatif_notes.idle_under(prep, policy), **whatif_notes.idle(prep, params), **policy.inert()}
     for group, title in GROUPS.items():
         group_params = [p for p in params if p.group == group]
         if not group_params:
