@@ -182,7 +182,7 @@ class Window:
         if self.comparison.mode == "previous" and self.compared_days == self.compared:
             # Once trimmed, the days compared are not the ones just before: their dates say which they are.
             return f"the {count(self.days, 'day')} before"
-        return _short(*(self.compared_days or self.compared))
+        return _compact(*(self.compared_days or self.compared), with_year=True)
 
     @property
     def against(self) -> str:
@@ -207,11 +207,6 @@ class Window:
     @property
     def selection_label(self) -> str:
         return _dates(*(self.selection_days or self.selection))
-
-
-def _short(first: date, last: date) -> str:
-    """A range of days in a tile's few words: '09 Feb–22 Feb 2026'."""
-    return f"{first:%d %b %Y}" if first == last else f"{first:%d %b}–{last:%d %b %Y}"
 
 
 def _compact(first: date, last: date, with_year: bool = False) -> str:

@@ -49,12 +49,13 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
                            on_select=focus_from_chart(ctx, "rs_reasons_chart"), table_box=tables_below)
     with right:
         views.subheader_over_chart("Share of cancelled GMV")
-        picked = views.table_result(cached.table(report.reason_cancelled_gmv, dataset.id, ctx.filters),
-                                    name="reasons-cancelled-gmv", key="rs_gmv",
+        gmv = cached.table(report.reason_cancelled_gmv, dataset.id, ctx.filters)
+        picked = views.table_result(gmv, name="reasons-cancelled-gmv", key="rs_gmv",
                                     orders_of=(dataset.id, ctx.filters), on_select="rerun", table_box=tables_below,
                                     chart=partial(charts.reason_gmv_chart, selected=focus))
         drill.follow_mark(picked, "reason_gmv", dataset.id, ctx.filters)
-        st.caption("Click a bar for its cancelled orders.")
+        if gmv.available:
+            st.caption("Click a bar for its cancelled orders.")
 
     scope = f" · {md(charts.plain(focus))}" if focus else ""
     # One breakdown at a time, in tabs: only the open one is computed and drawn (with all four on the page,

@@ -101,7 +101,8 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
                                                       threshold=threshold))
             drill.follow_mark(picked, "share_over", dataset.id, ctx.filters, by=group, measure=measure,
                               threshold=threshold)
-            st.caption("Click a bar for the orders of its refunds over the threshold.")
+            if over.available:   # (no bar to click under a chart the data set cannot draw)
+                st.caption("Click a bar for the orders of its refunds over the threshold.")
     with right:
         st.subheader("Refunds by channel")
         by_channel = cached.table(report.refunds_by, dataset.id, ctx.filters, by="channel")

@@ -73,6 +73,9 @@ def test_olist_says_what_it_cannot_show(olist, monkeypatch):
     tiles = {m.label: m.value for m in overview.metric}
     assert tiles["Cancellation rate"] != "n/a"
     assert tiles["Buyers' wait, median"] == "n/a"  # Olist has no refund times: never shown as 0
+    # No chart to click, so no sentence saying to click one.
+    refunds = s.open_page("refunds", {"dataset": dataset_id})
+    assert not any(c.value.startswith("Click a ") for c in refunds.caption), [c.value for c in refunds.caption]
 
 
 def test_overview_numbers_are_the_reports(sample, monkeypatch):
@@ -187,6 +190,7 @@ def test_the_filters_sentence_reads_as_plain_words():
 
     assert filter_summary(Filters(start=date(2026, 3, 2), end=date(2026, 3, 29))) == (
         "Orders placed from 2026-03-02 to 2026-03-29.")
+    assert filter_summary(Filters(start=date(2026, 3, 14), end=date(2026, 3, 14))) == "Orders placed on 2026-03-14."
     # Dated by a refund (or a request), only orders with one are in: what a cancellation rate then means.
     assert filter_summary(Filters(start=date(2026, 3, 2), anchor="refund", payment_methods=("card",))) == (
         "Orders with a refund started from 2026-03-02 onwards; paid by Card. Only orders with a refund are "

@@ -88,8 +88,11 @@ def filter_summary(filters: Filters) -> str:
     """One sentence saying which orders the numbers cover (Markdown: the labels in it are escaped)."""
     parts = []
     if filters.start or filters.end:
-        when = f"from {filters.start}" if filters.start else ""
-        when += f" to {filters.end}" if filters.end else " onwards"
+        if filters.start and filters.start == filters.end:
+            when = f"on {filters.start}"
+        else:
+            when = f"from {filters.start}" if filters.start else ""
+            when += f" to {filters.end}" if filters.end else " onwards"
         parts.append(f"{ANCHOR_WORDS[filters.anchor]} {when.strip()}")
     for name, label in (("payment_methods", "paid by"), ("shipping_methods", "shipped"), ("reasons", "reason"),
                         ("stages", "stage")):
