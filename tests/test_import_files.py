@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from analytics import db, importer
+from analytics import db, importer, report
 from tests.conftest import SAMPLE_CSV
 
 
@@ -80,6 +80,29 @@ def test_columns_match_by_synonym_and_map_overrides(con, tmp_path):
         importer.plan_import([path], mapping={"buyer_id": "Nope"})
     with pytest.raises(importer.ImportError_, match="'colour' is not a field"):
         importer.plan_import([path], mapping={"colour": "Note"})
+
+
+def test_a_woocommerce_order_export_s_headers_match_with_no_mapping(con, tmp_path):
+    """WooCommerce's order export, in German number format: every field matched by its header; by hand,
+    3 orders, 1 cancelled (wc-cancelled, paid), 1 refund of 19,90."""
+    path = tmp_path / "woo.csv"
+    path.write_text("Order Number;Order Status;Order Date;Paid Date;Payment Method Title;Order Currency;"
+                    "Order Total Amount;Order Refund Amount\n"
+                    "W-1;wc-completed;2026-06-01 10:00;2026-06-01 10:02;PayPal;EUR;1.234,50;0,00\n"
+                    "W-2;wc-cancelled;2026-06-02 11:00;2026-06-02 11:01;Kreditkarte;EUR;19,90;19,90\n"
+                    "W-3;wc-processing;2026-06-03 12:00;;Rechnung;EUR;45,00;\n", encoding="utf-8")
+    plan = importer.plan_import([path])
+    assert {f: plan.mapping[f] for f in ("order_id", "status", "placed_at", "paid_at", "payment_method", "currency",
+                                         "amount", "refund_amount")} == {
+        "order_id": "Order Number", "status": "Order Status", "placed_at": "Order Date", "paid_at": "Paid Date",
+        "payment_method": "Payment Method Title", "currency": "Order Currency", "amount": "Order Total Amount",
+        "refund_amount": "Order Refund Amount"}
+    assert plan.unmatched_columns == []
+    plan.close()
+    result = importer.import_files(con, [path])
+    got = report.report(con, result.dataset.id)
+    assert (got["orders"], got["cancelled_orders"], got["refunds"], got["refund_amount"]) == (3, 1, 1, 19.9)
+    assert got["gmv"] == 1299.4
 
 
 def test_the_committed_sample_imports_with_hand_counted_figures(con):
