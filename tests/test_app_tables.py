@@ -4,7 +4,7 @@ and says in words how fast the same-day methods refund, whose curves overlap."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import app_support as s
 import polars as pl
@@ -26,6 +26,11 @@ def test_columns_get_readable_labels_and_formats():
     assert specs["p50_business_days"]["format"] == "%,.1f"
     assert specs["share"]["format"] == "percent"
     assert specs["reason"]["kind"] == "text"
+    # An order's times say their zone (offsets are converted to UTC on import); its business days are whole.
+    orders = pl.DataFrame({"placed_at": [datetime(2026, 3, 10, 20, 0)], "refund_business_days": [20.0]})
+    specs = tables.column_specs(orders)
+    assert specs["placed_at"]["label"].endswith(" (UTC)") and specs["placed_at"]["kind"] == "datetime"
+    assert specs["refund_business_days"]["format"] == "%,.0f"
 
 
 @pytest.fixture(scope="module")

@@ -78,6 +78,8 @@ def _number_format(column: str, dtype: pl.DataType) -> str:
         fmt = "percent"
     elif "gmv" in column or "amount" in column:
         fmt = "%,.2f"
+    elif column.endswith("business_days") and not column.startswith(("mean_", "p50_", "p90_")):
+        fmt = "%,.0f"   # one order's (or a histogram's) business days: whole days, not "20.0"
     elif "days" in column or "hours" in column:
         fmt = "%,.1f"
     else:
@@ -96,8 +98,9 @@ def column_specs(frame: pl.DataFrame) -> dict[str, dict]:
             spec.update(kind="date", format="YYYY-MM-DD")
         elif dtype == pl.Datetime or isinstance(dtype, pl.Datetime):
             # A period's start is a day; other times keep their minutes.
+            # A time says its zone: an export's offsets are converted to UTC when imported.
             spec.update(kind="date", format="YYYY-MM-DD") if column == "period" else \
-                spec.update(kind="datetime", format="YYYY-MM-DD HH:mm")
+                spec.update(kind="datetime", format="YYYY-MM-DD HH:mm", label=f"{spec['label']} (UTC)")
         elif dtype.is_numeric():
             spec.update(kind="number", format=_number_format(column, dtype))
         specs[column] = spec
