@@ -86,7 +86,7 @@ def test_the_frontier_s_settings_are_in_the_link_and_a_copied_link_reopens_the_s
     at.button(key="whatif_frontier_draw").click().run()
     assert s.problems(at) == []
     drawn = _markdown(at)
-    assert "of 5 policies on the frontier." in drawn   # 2 x 2 and the data set's own policy
+    assert "of 5 policies on the frontier (the grid's 4, and the baseline)." in drawn
     query = dict(at.query_params)
     assert query["frontier"] == "true", query
     words = " ".join(plain(x.value) for x in [*at.info, *at.warning])
@@ -96,7 +96,7 @@ def test_the_frontier_s_settings_are_in_the_link_and_a_copied_link_reopens_the_s
     fresh = s.open_page("whatif", query)
     assert s.problems(fresh) == []
     assert _settings(fresh) == _settings(at)
-    assert "of 5 policies on the frontier." in _markdown(fresh)
+    assert "of 5 policies on the frontier (the grid's 4, and the baseline)." in _markdown(fresh)
     again = " ".join(plain(x.value) for x in [*fresh.info, *fresh.warning])
     assert words.split("Best with")[1] in again
     assert dict(fresh.query_params) == query
@@ -140,7 +140,8 @@ def test_the_page_s_frontier_shared_out_between_processes_is_the_same(demo, monk
                            {"seller_response_hours": [24, 96], "timeout_action": ["auto_cancel", "lapse"]},
                            ["requests_lapsed", "cancelled_orders"], replicates=simulate.DEFAULT_REPLICATES, workers=1)
     on = sum(p["on_frontier"] for p in expected["policies"])
-    assert f"{on} of {len(expected['policies'])} policies on the frontier." in _markdown(at)
+    assert f"{on} of {len(expected['policies'])} policies on the frontier (the grid's 4, and the baseline)." in \
+        _markdown(at)
     table = next(t.value for t in at.table if "Marks" in t.value.columns)
     # Each cell the estimate with its interval, as the page writes a next period's.
     shown = sorted(table[wt.label_in("requests_lapsed", short=True)].tolist())

@@ -169,7 +169,13 @@ def frontier_section(ctx: PageContext, dataset_id: str, policy: Policy, params: 
     if opened:
         st.success(f"Opened {md(opened)} as the scenario above.", icon=":material/open_in_browser:")
     on = sum(p["on_frontier"] for p in result["policies"])
-    st.markdown(f"**{on} of {len(result['policies'])} policies on the frontier.** "
+    # The grid's policies, and beside them the baseline and the current policy when the grid lacks them (the
+    # button counted the grid's alone).
+    beside = [("the baseline" if p["data_policy"] else "the current policy")
+              for p in result["policies"] if not p["in_grid"]]
+    grid = len(result["policies"]) - len(beside)
+    besides = f" (the grid's {grid}, and {' and '.join(beside)})" if beside else ""
+    st.markdown(f"**{on} of {len(result['policies'])} policies on the frontier{besides}.** "
                 f"{wt.label(a)}: {figures.get(a).better} is better; {wt.label(b)}: {figures.get(b).better} is better. "
                 "Hollow triangles are extrapolated (beyond what the data observed).")
     if result["tradeoff"]:
