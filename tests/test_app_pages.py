@@ -200,3 +200,27 @@ def test_the_filters_sentence_reads_as_plain_words():
         "Only orders with a cancellation request are in, so a cancellation rate is the share of them "
         "cancelled, not of all orders.")
     assert filter_summary(Filters(anchor="refund")) == "All orders of the data set."   # no dates: every order
+
+
+@pytest.mark.parametrize(("refused", "warned", "named"), [
+    ({"amount: negative": 2}, {}, "**Refused rows** in"),
+    ({}, {"paid_at: before placed_at": 1}, "**Orders stored with a warning** in"),
+    ({"amount: negative": 2}, {"paid_at: before placed_at": 1}, "**Refused rows** and **Orders stored with a warning**"),
+    ({}, {}, None),
+], ids=["refused only", "warned only", "both", "neither"])
+def test_after_an_import_only_the_lists_it_has_rows_in_are_named(refused, warned, named):
+    from streamlit.testing.v1 import AppTest
+
+    def page(refused, warned):
+        import streamlit as st
+
+        from ui import data_panels
+
+        st.session_state["data_last_result"] = {
+            "dataset": {"id": "x" * 22, "name": "Shop"}, "stored": 5, "refused_by_reason": refused,
+            "warned_by_reason": warned}
+        data_panels.last_result()
+
+    at = AppTest.from_function(page, args=(refused, warned), default_timeout=60).run()
+    said = [c.value for c in at.caption if c.value.startswith("Why, and the rows")]
+    assert said == ([] if named is None else [next(c for c in said if named in c)])

@@ -192,11 +192,13 @@ def last_result() -> None:
                icon=":material/check_circle:")
     for notice in result.get("notices", []):
         st.caption(f"Note: {md(notice)}.")
-    if result["refused_by_reason"] or result.get("warned_by_reason"):
-        # The reasons tables are under "Refused rows" and "Orders stored with a warning" in the Data sets
-        # tab: shown once, not twice.
-        st.caption("Why, and the rows themselves with their line numbers: **Refused rows** and **Orders stored "
-                   "with a warning** in the Data sets tab.")
+    # The reasons tables are under "Refused rows" and "Orders stored with a warning" in the Data sets tab:
+    # shown once, not twice; named only where the import has rows there.
+    where = [name for name, rows in (("**Refused rows**", result["refused_by_reason"]),
+                                     ("**Orders stored with a warning**", result.get("warned_by_reason"))) if rows]
+    if where:
+        st.caption(f"Why, and the rows themselves with their line numbers: {' and '.join(where)} in the Data "
+                   "sets tab.")
     keep_link(result["dataset"]["id"])
 
 
