@@ -26,7 +26,8 @@ CAPABILITIES: dict[str, str] = {
     "payment_methods": "the export has no payment method (every order is stored as 'unknown')",
     "single_currency": "the orders are in several currencies: money is shown per currency (Money by currency), "
                        "never added up",
-    "cancel_stages": "the export records no payment or shipment times, so the stage of its cancellations is unknown",
+    "cancel_stages": "the export records no payment or shipment times (or only one of them), so the stage of its "
+                     "cancellations is unknown",
     "shipping_methods": "orders in this data set carry no shipping method",
     "payment_times": "no order in this data set has a payment time",
     "ship_times": "no order in this data set has a shipping time",

@@ -78,7 +78,7 @@ def _number_format(column: str, dtype: pl.DataType) -> str:
         fmt = "percent"
     elif "gmv" in column or "amount" in column:
         fmt = "%,.2f"
-    elif column.endswith("business_days") and not column.startswith(("mean_", "p50_", "p90_")):
+    elif "business_days" in column and not column.startswith(("mean_", "p50_", "p90_")):
         fmt = "%,.0f"   # one order's (or a histogram's) business days: whole days, not "20.0"
     elif "days" in column or "hours" in column:
         fmt = "%,.1f"
