@@ -196,8 +196,26 @@ def read_sql(f: CsvFile, huge_lines: bool = False, options: str = "", times=()) 
     ), [str(f.path), f.delimiter, f.encoding, {c: "TIMESTAMP" if c in times else "VARCHAR" for c in f.columns}]
 
 
-def preview(f: CsvFile, rows: int) -> list[tuple]:
-    """The first rows as text (records of the wrong width skipped), for the Data page's preview.
+@dataclass
+class Preview:
+    """The first rows as text, and the records among them that the import refuses for their width."""
+    rows: list[tuple]
+    left_out: list[BadRecord]      # the first PREVIEW_LEFT_OUT of them, in file order
+    left_out_count: int            # all of them
+
+
+PREVIEW_LEFT_OUT = 5
+_PREVIEW_BLOCK = 1 << 18        # the preview's records are found in the file's head, read in small blocks
+
+
+def width_problem(fields: int, width: int) -> str:
+    """Why the import refuses a record of the wrong width: 'row: 7 fields where the header has 6'."""
+    return f"row: {fields} fields where the header has {width}"
+
+
+def preview(f: CsvFile, rows: int) -> Preview:
+    """The first rows as text, for the Data page's preview, without the records the import refuses for their
+    width (`Preview.left_out` names them): shown, a record of one field more would read shifted.
 
     Read first as any file is, strictly; if that stops at a record (too long, or of the wrong width),
     read again with room for a cell of millions of characters, skipping records of the wrong width.
@@ -206,7 +224,7 @@ def preview(f: CsvFile, rows: int) -> list[tuple]:
     try:
         try:
             sql, params = read_sql(f)
-            return con.execute(f"SELECT * FROM {sql} LIMIT {rows}", params).fetchall()
+            found = con.execute(f"SELECT * FROM {sql} LIMIT {rows}", params).fetchall()
         except duckdb.Error:
             sql, params = read_sql(f, huge_lines=True,
                                    options=", store_rejects = true, rejects_table = 'rj', rejects_scan = 'rs'")
@@ -214,11 +232,42 @@ def preview(f: CsvFile, rows: int) -> list[tuple]:
             # A record of the wrong width is refused alone by the import; a quote that does not close
             # stops it: said now, at its line, rather than a preview that silently leaves rows out.
             unreadable(con, "rj", f, f.source.name)
-            return found
     except duckdb.Error as e:
         raise CsvError(f"{f.source.name}: cannot be read as CSV ({short(e)})") from None
     finally:
         con.close()
+    return _without_refused(f, found, whole=len(found) < rows)
+
+
+def _without_refused(f: CsvFile, found: list[tuple], whole: bool) -> Preview:
+    """`found`, the reader's first rows, without the records the import refuses for their width, and those
+    records among them (`whole`: the reader read the whole file, so every such record of the file).
+
+    The reader takes a record of one field more whose last field is empty as a row of the header's width
+    (its values shifted), and skips a record of another width: the file's records, found in its head as
+    `load` finds them, say which rows are which (load's slow path pairs rows and records the same way)."""
+    width = len(f.columns)
+    enough = None if whole else len(found) + 1      # records, the header's among them
+    while True:
+        lines, fields, starts, ends = (a[1:] for a in scan_records(f.path, f.delimiter, enough=enough,
+                                                                   block_size=_PREVIEW_BLOCK))
+        good = fields == width
+        taken = good | ((fields == width + 1) & _ends_with(f.path, ends, f.delimiter))
+        if enough is None or int(taken.sum()) >= len(found) or len(lines) + 1 < enough:
+            break
+        enough *= 2     # records of the wrong width among the first: read further
+    rows_at = np.flatnonzero(taken)[: len(found)]
+    if len(rows_at) < len(found):
+        return Preview(found, [], 0)    # quotes that do not pair up: the import says so
+    span = len(lines) if whole else (int(rows_at[-1]) + 1 if len(rows_at) else 0)
+    refused = np.flatnonzero(~good[:span])
+    kept = good[rows_at]
+    return Preview(
+        [row for row, keep in zip(found, kept, strict=True) if keep],
+        [BadRecord(int(lines[i]), int(fields[i]), _text(f, int(starts[i]), int(ends[i])))
+         for i in refused[:PREVIEW_LEFT_OUT]],
+        len(refused),
+    )
 
 
 WIDTH_PROBLEMS = ("TOO MANY COLUMNS", "MISSING COLUMNS")
@@ -459,11 +508,14 @@ def _one_record_per_line(breaks: tuple[int, int, int, bytes], rows: int) -> bool
     return lf == (rows + 1 if last == b"\n" else rows)
 
 
-def scan_records(path: Path, delimiter: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def scan_records(path: Path, delimiter: str, enough: int | None = None,
+                 block_size: int = _CHUNK) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Every non-blank record of a CSV file: (first physical line, number of fields, start byte, end byte).
 
     A line break (LF, CRLF or a lone CR) ends a record unless it lies inside quotes; quotes are paired
-    as RFC 4180 writes them ('""' inside a quoted cell leaves the count even). Vectorised per block.
+    as RFC 4180 writes them ('""' inside a quoted cell leaves the count even). Vectorised per block
+    (of `block_size` bytes). With `enough`, reading stops at the end of the block where that many records
+    are found: the first records of the file, at least `enough` of them where it has that many.
     """
     delim = ord(delimiter)
     out_lines, out_fields, out_starts, out_ends = [], [], [], []
@@ -471,10 +523,11 @@ def scan_records(path: Path, delimiter: str) -> tuple[np.ndarray, np.ndarray, np
     breaks = 0            # physical line breaks before the block
     rec_start, rec_start_line, rec_delims = 0, 1, 0
     base = 0
+    found = 0
     with path.open("rb") as fh:
-        block = fh.read(_CHUNK)
+        block = fh.read(block_size)
         while block:
-            following = fh.read(_CHUNK)
+            following = fh.read(block_size)
             b = np.frombuffer(block, dtype=np.uint8)
             nxt = following[:1]
             qpos = np.flatnonzero(b == 34)
@@ -519,7 +572,10 @@ def scan_records(path: Path, delimiter: str) -> tuple[np.ndarray, np.ndarray, np
             breaks += len(line_breaks)
             base += len(block)
             block = following
-    if rec_start < base:      # the last record, with no line break after it
+            found += int(keep.sum())
+            if enough is not None and found >= enough:
+                break
+    if rec_start < base and not block:      # the last record, with no line break after it
         with path.open("rb") as fh:
             fh.seek(rec_start)
             tail = fh.read(2)

@@ -154,7 +154,23 @@ class SourceFile:
     path: Path
     kind: str                  # 'orders' | 'payments' | 'items'
     csv: CsvFile
-    preview: pl.DataFrame      # the first rows, as text
+    preview: pl.DataFrame      # the first rows, as text, without those the import refuses for their width
+    left_out: list[csvfile.BadRecord] = field(default_factory=list)   # the first of those (csvfile.Preview)
+    left_out_count: int = 0
+
+    @property
+    def preview_note(self) -> str | None:
+        """Which lines among the preview's rows it leaves out, and why: the import refuses them, in its words."""
+        if not self.left_out_count:
+            return None
+        width = len(self.columns)
+        named = [f"line {b.line} ({csvfile.width_problem(b.fields, width)})" for b in self.left_out]
+        more = self.left_out_count - len(named)
+        if more:
+            named.append(f"{more:,} more line{'s' if more > 1 else ''} of the wrong width")
+        listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+        them = "it" if self.left_out_count == 1 else "them"
+        return f"not in the preview, as the import will refuse {them}: {listed}"
 
     @property
     def encoding(self) -> str:
@@ -284,13 +300,13 @@ def plan_import(paths, mapping: dict[str, str] | None = None,
             shown = display_names.get(str(p), p.name)
             f = _open(p, shown)
             try:
-                rows = csvfile.preview(f, PREVIEW_ROWS)
+                head = csvfile.preview(f, PREVIEW_ROWS)
             except CsvError as e:
                 f.close()
                 raise ImportError_(str(e)) from None
-            frame = pl.DataFrame([list(r[: len(f.columns)]) for r in rows],
+            frame = pl.DataFrame([list(r[: len(f.columns)]) for r in head.rows],
                                  schema={n: pl.String for n in f.columns}, orient="row")
-            files.append(SourceFile(p, _kind(f.headers), f, frame))
+            files.append(SourceFile(p, _kind(f.headers), f, frame, head.left_out, head.left_out_count))
         return _plan(files, mapping)
     except BaseException:
         # A UTF-16 file's UTF-8 copy goes with a plan that is not made.
@@ -515,7 +531,7 @@ def _import(con, plan: ImportPlan, name, progress, display_names, readings) -> I
         if loaded.bad_records:
             cur.executemany(
                 f"INSERT INTO {bad} VALUES (?, NULL, 'row: wrong number of fields', ?, to_json(?::VARCHAR))",
-                [[b.line, f"row: {b.fields} fields where the header has {loaded.expected_fields}", b.text]
+                [[b.line, csvfile.width_problem(b.fields, loaded.expected_fields), b.text]
                  for b in loaded.bad_records],
             )
         source = {

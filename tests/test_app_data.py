@@ -179,6 +179,33 @@ def test_a_header_only_file_is_refused_at_preview(database):
     assert at.button(key="data_import").disabled
 
 
+def test_the_preview_leaves_out_a_row_the_import_refuses_and_says_why(database):
+    """Line 3 has one field more, its last empty (an unquoted comma in the item): the reader takes it as a
+    row with its values shifted ('card' as the amount). It is not in the preview; the note names it."""
+    content = (b"order_id,placed_at,item,payment_method,amount,buyer_id\n"
+               b"A,2026-06-01 10:00,Mug,card,10.00,a\n"
+               b"B,2026-06-02 10:00,Mug 2, 3,card,45.00,\n"
+               b"C,2026-06-03 10:00,Cup,card,30.00,c\n")
+    at = _upload(s.open_page("data"), "orders.csv", content)
+    assert s.problems(at) == []
+    preview = next(df.value for df in at.dataframe if "item" in df.value.columns)
+    assert list(preview["order_id"]) == ["A", "C"] and "card" not in set(preview["amount"])
+    assert [plain(w.value) for w in at.warning] == [
+        "Not in the preview, as the import will refuse it: line 3 (row: 7 fields where the header has 6)."]
+    assert not at.button(key="data_import").disabled
+
+
+def test_a_file_whose_every_row_is_refused_for_its_width_says_so_at_preview(database):
+    header = s.SAMPLE.read_text().splitlines()[0]
+    at = _upload(s.open_page("data"), "wide.csv", f"{header}\n{header},surplus\n".encode())
+    assert not at.exception
+    assert [plain(e.value) for e in at.error] == [
+        "wide.csv: every data row will be refused for its number of fields (lines named under the preview): "
+        "there is nothing to import."]
+    assert any("line 2 (row:" in plain(w.value) for w in at.warning)
+    assert at.button(key="data_import").disabled
+
+
 def test_after_an_import_the_link_is_shown_and_refused_reasons_once(database):
     header = s.SAMPLE.read_text().splitlines()[0]
     good = s.SAMPLE.read_text().splitlines()[1]

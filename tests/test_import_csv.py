@@ -85,6 +85,64 @@ def test_a_row_with_one_field_more_the_last_empty_is_refused_not_shifted(con, tm
     assert result.as_json()["rows_read"] == 3 + len(refused_lines)
 
 
+@pytest.mark.parametrize("shape", ["every line a record", "no record of 8 fields", "a cell spanning lines",
+                                   "a cell of millions"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["LF", "CRLF"])
+def test_the_preview_leaves_out_the_rows_the_import_refuses_for_their_width_and_names_them(
+        con, tmp_path, newline, shape):
+    """The reader takes B (one field more, the last empty) as a row of the header's width: shown, B's
+    payment method read ' 3' and its amount 'card'. The preview shows A, C, D and F; the note names B's
+    line 3 and E's line 5 (8 fields, which the reader skips) in the words the import refuses them with.
+    Without E, the reader's first, strict read takes every row, B among them."""
+    header = "order_id,placed_at,item,payment_method,amount,buyer_id"
+    d_item = {"every line a record": "Bowl", "no record of 8 fields": "Bowl", "a cell spanning lines": f'"Bowl,{newline}blue"',
+              "a cell of millions": '"' + "x" * 2_000_000 + '"'}[shape]
+    rows = [header,
+            "A,2026-06-01 10:00,Mug,card,10.00,",
+            "B,2026-06-02 10:00,Mug 2, 3,card,45.00,",                          # line 3: 7 fields, the last empty
+            'C,2026-06-03 10:00,"Cup, large",card,30.00,c',
+            'E,2026-06-05 10:00,"Plate, small",Tray, 2,card,5.00,',             # line 5: 8 fields
+            f"D,2026-06-04 10:00,{d_item},wallet,40.00,d",
+            "F,2026-06-06 10:00,Jug,card,6.00,f"]
+    expected = [(3, "row: 7 fields where the header has 6"), (5, "row: 8 fields where the header has 6")]
+    if shape == "no record of 8 fields":
+        rows.pop(4)
+        expected.pop()
+    path = tmp_path / "export.csv"
+    path.write_bytes(newline.join(rows).encode() + newline.encode())
+    plan = importer.plan_import([path])
+    try:
+        shown = plan.orders_file.preview
+        note = plan.orders_file.preview_note
+    finally:
+        plan.close()
+    assert shown["order_id"].to_list() == ["A", "C", "D", "F"]
+    assert shown["payment_method"].to_list() == ["card", "card", "wallet", "card"]
+    result = importer.import_files(con, [path])
+    refused = [(r["line_number"], r["message"]) for r in importer.refused_rows(con, result.dataset.id).to_dicts()]
+    assert refused == expected
+    named = " and ".join(f"line {line} ({message})" for line, message in expected)
+    assert note == f"not in the preview, as the import will refuse {'them' if len(expected) > 1 else 'it'}: {named}"
+
+
+def test_the_preview_note_counts_the_lines_it_does_not_name(tmp_path):
+    """Seven rows of 6 fields under a header of 5, then one good row: the first five lines are named, the
+    other two counted; a file whose every row is refused has nothing else to preview."""
+    path = tmp_path / "export.csv"
+    bad = "".join(f"B{i},2026-06-01 10:00,card,10,b,extra\n" for i in range(7))
+    path.write_text(f"{HEADER}\n{bad}G,2026-06-01 10:00,card,10,g\n")
+    plan = importer.plan_import([path])
+    try:
+        assert plan.orders_file.preview["order_id"].to_list() == ["G"]
+        assert plan.orders_file.preview_note == (
+            "not in the preview, as the import will refuse them: line 2 (row: 6 fields where the header has 5), "
+            "line 3 (row: 6 fields where the header has 5), line 4 (row: 6 fields where the header has 5), "
+            "line 5 (row: 6 fields where the header has 5), line 6 (row: 6 fields where the header has 5) and "
+            "2 more lines of the wrong width")
+    finally:
+        plan.close()
+
+
 def test_headers_that_differ_only_in_case_or_spaces_use_the_first_and_say_so(con, tmp_path):
     content = (b"order_id,placed_at,payment_method,Amount,amount , AMOUNT\n"
                b"A,2026-06-01 10:00,card,10,99,98\n")

@@ -292,6 +292,9 @@ def upload_panel() -> None:
         return
     st.markdown("**Preview** (first rows of the orders file, as read)")
     downloads.table(plan.orders_file.preview, "import-preview", key="data_preview", height=240)
+    left_out = plan.orders_file.preview_note
+    if left_out:
+        st.warning(md(left_out[:1].upper() + left_out[1:]) + ".", icon=":material/warning:")
     problems = page_problems(plan, names)
     for problem in problems:
         st.error(md(problem), icon=":material/error:")
@@ -364,7 +367,10 @@ def page_problems(plan: importer.ImportPlan, names: dict[str, str]) -> list[str]
     if missing and not any("no header row" in p for p in plan.problems):
         out += [f"{shown_name}: no column for the required field {f}: choose a column for {f} in the matching "
                 "table above." for f in missing]
-    if plan.orders_file.preview.height == 0:
+    if plan.orders_file.preview.height == 0 and plan.orders_file.left_out_count:
+        out.append(f"{shown_name}: every data row will be refused for its number of fields (lines named under "
+                   "the preview): there is nothing to import.")
+    elif plan.orders_file.preview.height == 0:
         out.append(f"{shown_name} has a header row but no data rows: there is nothing to import.")
     return out
 
