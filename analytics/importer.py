@@ -699,7 +699,8 @@ def _group_line_items(cur, parsed: str, staged: str, fields: list[str], plan: Im
 
 
 def refused_rows(con: duckdb.DuckDBPyConnection, dataset_id: str) -> pl.DataFrame:
-    """The rows an import refused: one row per refused source row, in file order, raw values as JSON text."""
+    """The rows an import refused: one row per refused source row, in file order. `raw`: the values read, as
+    JSON text; for a record of the wrong width (no values could be read), its line as the file has it."""
     return _problem_rows(con, "refused_rows", dataset_id)
 
 
@@ -709,9 +710,12 @@ def warned_rows(con: duckdb.DuckDBPyConnection, dataset_id: str) -> pl.DataFrame
 
 
 def _problem_rows(con, table: str, dataset_id: str) -> pl.DataFrame:
+    # A record of the wrong width is stored as a JSON string of its text: shown as that text, not as JSON
+    # (which would add quotes around it and a backslash before each of its own quotes).
     return con.sql(
-        f"SELECT line_number, field, reason, message, CAST(raw AS VARCHAR) AS raw FROM {table} "
-        "WHERE dataset_id = ? ORDER BY line_number",
+        "SELECT line_number, field, reason, message, "
+        "CASE WHEN json_type(raw) = 'VARCHAR' THEN raw ->> '$' ELSE CAST(raw AS VARCHAR) END AS raw "
+        f"FROM {table} WHERE dataset_id = ? ORDER BY line_number",
         params=[dataset_id],
     ).pl()
 

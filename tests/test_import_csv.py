@@ -1,6 +1,10 @@
 """The CSV itself: quoted cells spanning lines, rows of the wrong width, near-duplicate headers, huge
 cells, UTF-16, and line numbers as an editor shows them; amounts and dates in local formats."""
 
+import io
+import json
+
+import polars as pl
 import pytest
 
 from analytics import importer
@@ -141,6 +145,21 @@ def test_the_preview_note_counts_the_lines_it_does_not_name(tmp_path):
             "2 more lines of the wrong width")
     finally:
         plan.close()
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["LF", "CRLF"])
+def test_a_row_refused_for_its_width_is_listed_as_the_file_has_it(con, tmp_path, newline):
+    """The refused rows' list (and its CSV) gives such a row's line as written: no quotes around it, none
+    doubled or escaped inside it. A row refused for a value keeps its values read, as JSON."""
+    line = 'E,2026-06-05 10:00,"Plate, small",Tray, 2,card,5.00,'
+    rows = ["order_id,placed_at,item,payment_method,amount,buyer_id",
+            "A,2026-06-01 10:00,Mug,card,10.00,a", line, "B,2026-06-01 10:00,Mug,card,oops,b"]
+    result = _import(con, tmp_path, newline.join(rows).encode() + newline.encode())
+    refused = importer.refused_rows(con, result.dataset.id)
+    assert refused["line_number"].to_list() == [3, 4]
+    assert refused["raw"][0] == line
+    assert json.loads(refused["raw"][1])["amount"] == "oops"
+    assert pl.read_csv(io.StringIO(refused.write_csv()), infer_schema=False)["raw"][0] == line
 
 
 def test_headers_that_differ_only_in_case_or_spaces_use_the_first_and_say_so(con, tmp_path):
