@@ -51,7 +51,7 @@ import polars as pl
 from analytics import pipelines as p
 from analytics.filters import Filters
 from analytics.load import COLUMN_SQL, one_row_resident, one_row_selected, query, resolve, where
-from analytics.outcomes import OUTCOMES, REQUEST_STAGES, STAGES
+from analytics.outcomes import OUTCOMES, REQUEST_STAGES, STAGES, UNKNOWN_STAGE
 from analytics.params import (
     MALFORMED,
     MAX_VALUE_CHARS,
@@ -105,6 +105,9 @@ GROUP_PARAMS = (
           maximum=10_000),
 )
 GROUP_KEYS = tuple(prm.name[len(PREFIX):] for prm in GROUP_PARAMS)
+# The stage orders by status splits by (pipelines.order_stage) over an order `o` and its request `r`: the
+# request's, else the cancellation's, unknown for a cancellation the export cannot place.
+STAGE_SQL = f"coalesce(r.stage, o.cancel_stage, CASE WHEN o.is_cancelled THEN '{UNKNOWN_STAGE}' END)"
 # The status of an order whose export wrote none. Stored statuses are normalised labels, which never hold
 # a space, so this cannot be one of them.
 NO_STATUS = "no status"
@@ -265,11 +268,10 @@ def _conditions(filters: Filters, group: Group) -> tuple[list[str], list]:
     elif group.status is not None:
         conds.append("o.status = ?")
         params.append(group.status)
-    # The stage orders by status splits by (and the stage filter reads): the request's, else the cancellation's.
     if group.stage == "none":
-        conds.append("coalesce(r.stage, o.cancel_stage) IS NULL")
+        conds.append(f"{STAGE_SQL} IS NULL")
     elif group.stage is not None:
-        conds.append("coalesce(r.stage, o.cancel_stage) = ?")
+        conds.append(f"{STAGE_SQL} = ?")
         params.append(group.stage)
     if group.requested_from is not None:
         conds.append("r.requested_at >= ?")
@@ -583,7 +585,7 @@ def for_mark(chart: str, point: Mapping, filters: Filters, *, period: str = "wee
             return base.replace(start=start, end=end), FIGURE_GROUPS["cancellation_rate"] if cancelled else EVERY_ORDER
         if chart == "status":
             status, stage = text("status_key"), text("stage_key")
-            if status is None or stage not in (*STAGES, "none"):
+            if status is None or stage not in (*REQUEST_STAGES, "none"):
                 return None
             return filters, Group(status=status, stage=stage)
         if chart == "reason_gmv":

@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import polars as pl
 
-from analytics.outcomes import OUTCOMES, STAGES
+from analytics.outcomes import OUTCOMES, STAGES, UNKNOWN_STAGE
 
 UNKNOWN_SELLER = "unknown (not in the export)"
 
@@ -390,30 +390,41 @@ def lifecycle_table(counts: pl.LazyFrame) -> pl.LazyFrame:
 
 def orders_by_status(frames: Frames) -> pl.LazyFrame:
     """One row per (status, stage): the order's status as the export wrote it (null: the export gives
-    none) beside the product's stage of its cancellation: the request's stage, else the stage it was
-    cancelled at (an order cancelled by its status alone); null for an order with neither. Columns:
-    status, stage, orders, cancelled_orders, share (of all the selected orders). Statuses with most
-    orders first, stages in life-cycle order. Reads frames.orders, whose rows carry their request's stage
-    (an order has at most one request)."""
+    none) beside the stage of its request or cancellation (order_stage). Columns: status, stage, orders,
+    cancelled_orders, share (of all the selected orders). Statuses with most orders first, stages in
+    life-cycle order. Reads frames.orders, whose rows carry their request's stage (an order has at most
+    one request)."""
     return status_table(frames.orders.group_by(*STATUS_KEYS).agg(row_count().alias("orders"),
                                                                  cancelled_count().alias("cancelled_orders")))
 
 
-# What orders by status counts orders by: the export's status, the request's stage, the cancellation's.
-STATUS_KEYS = ("status", "request_stage", "cancel_stage")
+# What orders by status counts orders by: the export's status, the request's stage, the cancellation's,
+# and whether the order was cancelled (a cancellation whose stage the export cannot tell has none).
+STATUS_KEYS = ("status", "request_stage", "cancel_stage", "is_cancelled")
+
+
+def order_stage() -> pl.Expr:
+    """Per order (or per group of STATUS_KEYS), the stage orders by status splits by: its request's stage,
+    else the stage it was cancelled at (an order cancelled by its status alone); UNKNOWN_STAGE for a
+    cancellation whose stage the export cannot tell (it records no payment or shipment times); null for
+    an order with neither a request nor a cancellation. drill.STAGE_SQL is the same in SQL."""
+    unknown = pl.when(pl.col("is_cancelled")).then(pl.lit(UNKNOWN_STAGE))
+    return pl.coalesce("request_stage", "cancel_stage", unknown).alias("stage")
 
 
 def status_table(counted: pl.LazyFrame) -> pl.LazyFrame:
     """Orders by status (see orders_by_status) from orders and cancelled_orders counted per STATUS_KEYS:
     counts that add up, so the report adds them over chunks of orders and finishes here."""
-    stage = pl.coalesce("request_stage", "cancel_stage").alias("stage")
-    order = {s: i for i, s in enumerate(STAGES)}
+    # Stages in life-cycle order, then an unknown one, then none (whatever type the stage columns come in).
+    order = {s: i for i, s in enumerate((*STAGES, UNKNOWN_STAGE))}
+    rank = (pl.when(pl.col("stage").is_null()).then(len(order) + 1)
+            .otherwise(pl.col("stage").cast(pl.String).replace_strict(order, default=len(order), return_dtype=pl.Int64)))
     return (
-        counted.group_by("status", stage).agg(pl.col("orders").sum().cast(pl.Int64),
-                                              pl.col("cancelled_orders").sum().cast(pl.Int64))
+        counted.group_by("status", order_stage()).agg(pl.col("orders").sum().cast(pl.Int64),
+                                                      pl.col("cancelled_orders").sum().cast(pl.Int64))
         .with_columns(ratio(pl.col("orders"), pl.col("orders").sum()).alias("share"),
                       pl.col("orders").sum().over("status").alias("_status_orders"),
-                      pl.col("stage").replace_strict(order, default=len(order), return_dtype=pl.Int64).alias("_stage"))
+                      rank.alias("_stage"))
         .sort(["_status_orders", "status", "_stage"], descending=[True, False, False], nulls_last=True)
         .drop("_status_orders", "_stage")
     )

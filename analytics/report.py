@@ -495,6 +495,7 @@ _CURRENCY_SPEC = grouped.Grouped("by_currency", "orders", "currency", _VOLUME_PA
 _CURRENCY_REFUNDS_SPEC = grouped.Grouped("refunds_by_currency", "refunds", "currency", ("refunds", "refund_amount"))
 # Orders by status: counts per pipelines.STATUS_KEYS, finished by the Overview's own pipelines.status_table.
 STATUS_SPEC = grouped.Grouped("by_status", "orders", p.STATUS_KEYS, ("orders", "cancelled_orders"))
+# A group's key is text (grouped.py): whether its orders were cancelled is read back from it.
 _STATUS_SCHEMA = {**{k: pl.String for k in p.STATUS_KEYS}, "orders": pl.Int64, "cancelled_orders": pl.Int64}
 
 
@@ -584,7 +585,7 @@ def status_frame(added: pl.DataFrame) -> pl.DataFrame:
     """Orders by status (the orders_by_status table) from the added partials of STATUS_SPEC."""
     counted = pl.DataFrame([{**STATUS_SPEC.values(key), **parts} for key, parts in grouped.read(added, STATUS_SPEC).items()],
                            schema=_STATUS_SCHEMA)
-    return p.status_table(counted.lazy()).collect()
+    return p.status_table(counted.lazy().with_columns(pl.col("is_cancelled") == "true")).collect()
 
 
 def _status_rows(added: pl.DataFrame) -> list[dict]:

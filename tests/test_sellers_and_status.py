@@ -74,6 +74,64 @@ def test_orders_by_status_as_exported_beside_the_stage():
         (None, None, 1, 0, 0.2)]
 
 
+def test_a_cancellation_of_unknown_stage_is_not_counted_as_no_request_or_cancellation():
+    # Five orders of an export with no payment or shipment times, so no cancellation's stage is known: a
+    # and b 'refunded', a cancelled by its status's time (no request), b never cancelled; c 'cancelled',
+    # its request of unknown stage; d 'delivered', its request of unknown stage, not cancelled; e
+    # 'delivered', neither. refunded: a, stage unknown (1 order, 1 cancelled), b, none (1, 0);
+    # delivered: d, unknown (1, 0), e, none (1, 0); cancelled: c, unknown (1, 1). Each a fifth.
+    orders = _orders([("a", "s", True, None, "refunded"), ("b", "s", False, None, "refunded"),
+                      ("c", "s", True, None, "cancelled"), ("d", "s", False, None, "delivered"),
+                      ("e", "s", False, None, "delivered")])
+    orders = orders.with_columns(request_stage=pl.when(pl.col("order_id").is_in(["c", "d"])).then(pl.lit("unknown")))
+    table = p.orders_by_status(p.Frames(orders=orders, requests=NO_REQUESTS)).collect()
+    assert sorted(table.rows(), key=str) == sorted([
+        ("refunded", "unknown", 1, 1, 0.2), ("refunded", None, 1, 0, 0.2),
+        ("delivered", "unknown", 1, 0, 0.2), ("delivered", None, 1, 0, 0.2),
+        ("cancelled", "unknown", 1, 1, 0.2)], key=str)
+
+
+UNKNOWN_STAGE_EXPORT = """order_id,placed_at,payment_method,amount,status,cancelled_at,cancel_requested_at,cancel_reason
+A,2026-03-02 09:00,card,10,refunded,2026-03-03 09:00,,
+B,2026-03-02 09:00,card,10,refunded,,,
+C,2026-03-02 09:00,card,10,cancelled,2026-03-03 09:00,2026-03-02 10:00,wrong item
+D,2026-03-02 09:00,card,10,delivered,,2026-03-02 10:00,changed mind
+E,2026-03-02 09:00,card,10,delivered,,,
+F,2026-03-02 09:00,card,10,refunded,,,
+"""
+
+
+def test_orders_by_status_of_an_import_tells_a_cancellation_of_unknown_stage_from_none(con, tmp_path):
+    """The same orders imported, and F, refunded and never cancelled. The export has no payment or
+    shipment times. refunded: A cancelled (stage unknown), B and F neither: (unknown, 1, 1), (none, 2, 0);
+    delivered: D's request (unknown, 1, 0), E (none, 1, 0); cancelled: C (unknown, 1, 1). Every path to the
+    table says so (the report's partials, the page's table, its chart) and a part leads to its orders."""
+    from analytics import charts, drill, importer, load, report, rollup
+    from analytics.filters import Filters
+    from tests.test_resident import resident
+
+    path = tmp_path / "orders.csv"
+    path.write_text(UNKNOWN_STAGE_EXPORT)
+    dataset = importer.import_files(con, [path]).dataset.id
+    expected = {("refunded", "unknown", 1, 1), ("refunded", None, 2, 0), ("delivered", "unknown", 1, 0),
+                ("delivered", None, 1, 0), ("cancelled", "unknown", 1, 1)}
+    rows = report.report(con, dataset)["orders_by_status"]
+    assert {(r["status"], r["stage"], r["orders"], r["cancelled_orders"]) for r in rows} == expected
+    table = report.orders_by_status(con, dataset).frame
+    assert set(table.select("status", "stage", "orders", "cancelled_orders").rows()) == expected
+    with resident():      # the orders kept in memory: the table from their rollup
+        assert report.orders_by_status(con, dataset).frame.to_dicts() == table.to_dicts()
+        assert rollup.kept_for(load.resident(con, dataset))
+    chart = charts.status_chart(table).to_dict()["datasets"]
+    marks = {(r["status"], r["stage_words"], r["orders"]) for r in next(iter(chart.values()))}
+    assert ("refunded", charts.STAGE_WORDS["unknown"], 1) in marks and ("refunded", charts.NO_STAGE, 2) in marks
+    for stage, ids in (("unknown", ["A"]), ("none", ["B", "F"])):
+        found = drill.for_mark("status", {"status_key": "refunded", "stage_key": stage}, Filters())
+        assert found is not None
+        listed, total = drill.orders(con, dataset, *found)
+        assert (sorted(listed["order_id"].to_list()), total) == (ids, len(ids))
+
+
 def test_the_life_cycle_says_how_many_left_after_each_step():
     # 4 placed, 3 paid, 1 shipped, 1 delivered: 1 of 4 left before payment (25%), 2 of 3 before shipping.
     orders = pl.LazyFrame({"paid_at": [1, 1, 1, None], "shipped_at": [1, None, None, None],
