@@ -9,6 +9,7 @@ import streamlit as st
 
 import ui
 from analytics import charts, compare, page_tables, report
+from analytics.params import LABEL_READING
 from analytics.text import md
 from ui import cached, drill, views
 from ui.options import filter_options
@@ -50,8 +51,10 @@ with ui.page("overview", "Overview") as ctx:
                                 orders_of=(dataset.id, ctx.filters), chart=charts.status_chart, on_select="rerun")
     drill.follow_mark(picked, "status", dataset.id, ctx.filters)
     # Under the chart, as the life cycle's: above it, the chart's hover toolbar covered its first line's end.
-    st.caption("The status as the export wrote it, each split by the stage of the order's cancellation request, "
-               "else of its cancellation. Click a bar's part for its orders.")
+    # The import keeps a status as a label, not as written: said, rather than shown as the export's own text.
+    st.caption(f"The status the export gave each order, {LABEL_READING} (`wc-cancelled` reads `wc_cancelled`), each "
+               "split by the stage of the order's cancellation request, else of its cancellation. Click a bar's part "
+               "for its orders.")
 
     left, right = st.columns(2)
     tables_below = st.container()  # the two charts' tables, at the page's full width

@@ -426,8 +426,8 @@ NO_STATUS_WORDS = "Unknown (no status)"
 
 
 def status_chart(frame: pl.DataFrame) -> alt.Chart:
-    """Orders by status as the export wrote it (a missing status reads 'Unknown (no status)'), each bar
-    split by the product's stage of the order's cancellation request or cancellation.
+    """Orders by status as the export gave it, read as a label (a missing status reads 'Unknown (no
+    status)'), each bar split by the product's stage of the order's cancellation request or cancellation.
     frame: one row per (status, stage) with orders and cancelled_orders (pipelines.orders_by_status)."""
     if frame.is_empty():
         return _empty("No orders in this selection")

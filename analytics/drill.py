@@ -28,8 +28,9 @@ the command line give it the same way and a bad value is a Problem, never an exc
                  a step of the life cycle (placed, paid, shipped, delivered) the order reached; a step it
                  reached without reaching the next one (a funnel bar, its red end)
     status, stage
-                 the status as the export wrote it (NO_STATUS: none written) and the stage of the order's
-                 request, else of its cancellation ("none": neither), as orders by status splits them
+                 the status as the export gave it, read as a label (NO_STATUS: none given), and the stage
+                 of the order's request, else of its cancellation ("none": neither), as orders by status
+                 splits them
     requested_from, requested_to
                  the first and last day of the request (a period of requests over time, which are bucketed
                  by the request date whatever the filters' dates are anchored on)

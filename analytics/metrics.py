@@ -25,6 +25,7 @@ from analytics import figures as fig
 from analytics import partials as pt
 from analytics import pipelines as p
 from analytics.outcomes import OUTCOMES, STAGES
+from analytics.params import LABEL_READING
 
 CAPABILITIES = capabilities.CAPABILITIES
 
@@ -245,8 +246,8 @@ def _tables() -> list[Metric]:
                {"orders": ("paid_at", "shipped_at", "delivered_at", "is_cancelled", "cancel_stage")},
                lambda f: p.lifecycle(f.orders), ("payment_times", "ship_times")),
         _table("orders_by_status", "Orders by status", "orders", COUNT,
-               "Per order status as the export wrote it and the stage of the order's cancellation request "
-               "or cancellation: orders, cancelled orders and their share of the selected orders.",
+               f"Per order status (the export's, {LABEL_READING}) and the stage of the order's cancellation "
+               "request or cancellation: orders, cancelled orders and their share of the selected orders.",
                {"orders": ("status", "is_cancelled", "cancel_stage", "request_stage")},
                p.orders_by_status, ("statuses",)),
         _table("reasons", "Cancellation reasons", "requests", COUNT,

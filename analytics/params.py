@@ -161,8 +161,12 @@ class Param:
         return value
 
 
+# How the import reads a label (a status, a payment method, a reason…), in words for the pages that show one.
+LABEL_READING = "in lower case, with spaces and hyphens as underscores"
+
+
 def normalise_label(text: str) -> str:
-    """Trimmed, lower case, runs of spaces and hyphens made one underscore (as the import does)."""
+    """Trimmed, lower case, runs of spaces and hyphens made one underscore (as the import does: LABEL_READING)."""
     return re.sub(r"[\s\-]+", "_", text.strip().lower())
 
 

@@ -42,7 +42,7 @@ ORDER_COLUMNS: dict[str, pl.DataType] = {
     "cancelled_at": pl.Datetime("us"),
     "is_cancelled": pl.Boolean,
     "cancel_stage": pl.String,          # cancelled orders: the stage they were cancelled at
-    "status": pl.String,                # the order's status as the export wrote it (null: none given)
+    "status": pl.String,                # the order's status as the export gave it, read as a label (null: none given)
 }
 REQUEST_COLUMNS: dict[str, pl.DataType] = {
     "has_request": pl.Boolean,
@@ -389,11 +389,11 @@ def lifecycle_table(counts: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def orders_by_status(frames: Frames) -> pl.LazyFrame:
-    """One row per (status, stage): the order's status as the export wrote it (null: the export gives
-    none) beside the stage of its request or cancellation (order_stage). Columns: status, stage, orders,
-    cancelled_orders, share (of all the selected orders). Statuses with most orders first, stages in
-    life-cycle order. Reads frames.orders, whose rows carry their request's stage (an order has at most
-    one request)."""
+    """One row per (status, stage): the order's status as the export gave it, read as a label (null: the
+    export gives none), beside the stage of its request or cancellation (order_stage). Columns: status,
+    stage, orders, cancelled_orders, share (of all the selected orders). Statuses with most orders first,
+    stages in life-cycle order. Reads frames.orders, whose rows carry their request's stage (an order has
+    at most one request)."""
     return status_table(frames.orders.group_by(*STATUS_KEYS).agg(row_count().alias("orders"),
                                                                  cancelled_count().alias("cancelled_orders")))
 

@@ -65,8 +65,9 @@ The report dict:
      "refunds_over_threshold": {"threshold_business_days", "refunds", "over_threshold", "share"},
      "seller_losses": {"cancelled_gmv", "return_path_orders"},
      "orders_by_status": [{"status", "stage", "orders", "cancelled_orders", "share"}, ...] (the Overview's
-                         table: the status as the export wrote it, null when it wrote none; the stage of the
-                         order's request, else of its cancellation, null with neither; share of all orders),
+                         table: the status as the export gave it, read as a label, null when it gave none; the
+                         stage of the order's request, else of its cancellation, unknown for a cancellation the
+                         export cannot place, null with neither; share of all orders),
      "currency": the one currency of the orders, or null (none recorded, or several),
      "money_by_currency": null, or with several currencies [{"currency", "orders", "gmv", "cancelled_orders",
                           "cancelled_gmv"}, ...] (the money figures above are then null: never added up),

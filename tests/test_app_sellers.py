@@ -60,6 +60,27 @@ def test_overview_shows_orders_by_status_and_delivery_unknown(monkeypatch, tmp_p
     assert stages["fulfilled"] == charts.NO_STAGE and stages["cancelled"] not in (None, "", charts.NO_STAGE), stages
 
 
+def test_the_status_caption_says_how_the_shown_status_was_read_from_the_export(monkeypatch, tmp_path):
+    """WooCommerce writes 'wc-cancelled', a shop 'On Hold': the import keeps them as labels, so the table
+    shows wc_cancelled and on_hold. The caption says so, rather than that they are as the export wrote them."""
+    from analytics.params import LABEL_READING, normalise_label
+    from analytics.text import plain
+
+    path = tmp_path / "app.duckdb"
+    csv = tmp_path / "shop.csv"
+    csv.write_text("order_id,placed_at,payment_method,amount,status\n"
+                   "A,2026-03-02 10:00,card,10,wc-cancelled\nB,2026-03-02 11:00,card,20,On Hold\n")
+    dataset_id = s.import_db(path, [csv], name="Woo shop")
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(path))
+    at = s.open_table(s.open_page("overview", {"dataset": dataset_id}), "ov_status")
+    assert s.problems(at) == []
+    shown = set(next(d for d in at.dataframe if d.key == "ov_status_table_df").value["status"])
+    assert shown == {"wc_cancelled", "on_hold"} == {normalise_label(w) for w in ("wc-cancelled", "On Hold")}
+    caption = next(plain(c.value) for c in at.caption if "Click a bar's part" in c.value)
+    assert LABEL_READING in caption and "wc-cancelled` reads `wc_cancelled`" in caption
+    assert "as the export wrote it" not in caption
+
+
 def test_a_data_set_without_seller_ids_greys_the_sellers_controls_and_says_why(monkeypatch, tmp_path):
     """Search, ranking and minimum orders do nothing without seller ids: disabled, with the reason in their
     help; the demo's stay live."""

@@ -133,7 +133,7 @@ def test_delivered_is_unknown_not_zero_when_no_order_has_a_delivery_time(con, st
     assert table.frame.select("step", "reached", "left", "cancelled_after").rows() == [
         ("placed", 3, 1, 1), ("paid", 2, 1, 1), ("shipped", 1, None, 0), ("delivered", None, None, None)]
     assert "delivery time" in table.notes["delivered"]
-    # The status as the export wrote it, beside the stage each cancellation was at.
+    # The status the export gave each order, beside the stage each cancellation was at.
     status = report.orders_by_status(con, status_only).frame
     assert status.select("status", "stage", "orders", "cancelled_orders").rows() == [
         ("canceled", "before_payment", 1, 1), ("canceled", "awaiting_shipment", 1, 1), ("delivered", None, 1, 0)]

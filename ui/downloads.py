@@ -57,7 +57,7 @@ def display(frame: pl.DataFrame, config: dict) -> tuple[pl.DataFrame, dict]:
 
 
 # What an empty cell of these columns means, in the words the charts use for it: an order's stage (of its
-# request, else of its cancellation) and its status as the export wrote it.
+# request, else of its cancellation) and its status as the export gave it.
 EMPTY_WORDS = {"stage": charts.NO_STAGE, "status": charts.NO_STATUS_WORDS}
 
 CODE_COLUMNS = frozenset({"reason", "payment_method", "refund_channel", "channel", "shipping_method",
