@@ -339,6 +339,25 @@ def half_up(value: float, places: int = 0) -> Decimal:
     return Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
+# An amount that is read rather than added up (a tile, a sentence) shows no cents from WHOLE_AMOUNT up: a
+# tile has room for about 13 characters of its large type at a third of a 1280 px page, and writes amounts
+# from MILLIONS up in millions. The exact amount is said beside it (a tile's help).
+WHOLE_AMOUNT = 1_000
+MILLIONS = 10_000_000
+
+
+def rounded_amount(value: float, pattern: str, *, millions: bool = False) -> str | None:
+    """`value` in the money `pattern` (report.money_format's: 'USD {:,.2f}', or '{:,.2f}' with no currency)
+    as an amount that is read: whole (half up) from WHOLE_AMOUNT up, and with `millions` (a tile) in
+    millions from MILLIONS up ('USD 23.4M'). None where the pattern is not money's or the amount keeps its
+    cents (below WHOLE_AMOUNT): then the pattern writes it as it is."""
+    money = UNITS["currency"].exact
+    if money not in pattern or not isinstance(value, int | float) or not abs(value) >= WHOLE_AMOUNT:
+        return None
+    body = f"{half_up(value / 1e6, 1):,.1f}M" if millions and abs(value) >= MILLIONS else f"{half_up(value):,.0f}"
+    return pattern.replace(money, body)
+
+
 def change_text(change: float, pattern: str, whole: bool = False) -> str:
     """A change (between periods, or a scenario's from its baseline) in its figure's `pattern`, with its
     sign: shares change in percentage points ('+1.2 pp'); a money pattern keeps its currency around the

@@ -12,7 +12,7 @@ import streamlit as st
 from analytics import report
 from analytics.charts import plain
 from analytics.drill import ROW_TABLES
-from analytics.figures import LOWER, UNITS, change_text, half_up, shows_no_change
+from analytics.figures import LOWER, change_text, rounded_amount, shows_no_change
 from analytics.filters import Filters
 from analytics.headline import MIN_ORDERS, Headline
 from analytics.text import md
@@ -44,21 +44,12 @@ def fmt(value, pattern: str) -> str:
         return str(value)
 
 
-# A tile has room for about 13 characters of its large type at a third of a 1280 px page: amounts from
-# WHOLE_AMOUNT up show no cents, from MILLIONS up are written in millions; the tile's help says the exact
-# amount.
-WHOLE_AMOUNT = 1_000
-MILLIONS = 10_000_000
-
-
 def tile_text(value, pattern: str) -> tuple[str, str | None]:
-    """A tile's value in `pattern`, and its exact text when the tile rounds it (else None)."""
+    """A tile's value in `pattern`, and its exact text when the tile rounds it (else None): an amount as
+    figures.rounded_amount writes it for a tile, in millions from figures.MILLIONS up."""
     exact = fmt(value, pattern)
-    money = UNITS["currency"].exact
-    if not isinstance(value, int | float) or money not in pattern or not abs(value) >= WHOLE_AMOUNT:
-        return exact, None
-    body = f"{half_up(value / 1e6, 1):,.1f}M" if abs(value) >= MILLIONS else f"{half_up(value):,.0f}"
-    return pattern.replace(money, body), exact
+    rounded = rounded_amount(value, pattern, millions=True)
+    return (exact, None) if rounded is None else (rounded, exact)
 
 
 def exactly(exact: str | None) -> str:
