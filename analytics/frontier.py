@@ -34,7 +34,7 @@ The current policy and the data set's own policy (the baseline, Policy()) are re
 part like any policy; when the grid does not hold them they are added after it (`in_grid` false).
 
     frontier(source, vary, weigh, limits=(), policy=None, dataset=None, replicates=DEFAULT_REPLICATES,
-             seed=0, better=None, progress=None, workers=None) -> dict
+             seed=0, better=None, progress=None, workers=None, currency="") -> dict
         source: a Prepared, a DuckDB connection (with `dataset`) or an orders frame. vary: {parameter:
         [values]} (1 to 3 parameters, at most MAX_POLICIES combinations); weigh: two figure names as
         simulate --json names them (dotted for a family's part); limits: Limit or 'FIGURE<=X' text;
@@ -42,7 +42,8 @@ part like any policy; when the grid does not hold them they are added after it (
         progress(fraction, text, points): called as the policies are replayed, with the points done so
         far (each a policy's entry below, without on_frontier), so a page can draw them as they come.
         workers: processes sharing the replicates out (None: one per core for a large grid, see
-        PARALLEL_WORK); the result is the same whatever their number.
+        PARALLEL_WORK); the result is the same whatever their number. currency: the data set's money
+        prefix ('USD ', report.money_format's), which the trade-off's words write amounts in.
         Returns {"dataset", "weigh", "better", "vary", "limits", "replicates", "seed", "unavailable",
         "policies": [{"policy": changes from the baseline, "figures": {name: {value, low, high,
         orders_low, orders_high}} (weighed and limited figures), "on_frontier", "extrapolated",
@@ -74,6 +75,7 @@ from analytics import scenarios, simulate
 from analytics.params import MALFORMED, NOT_A_NUMBER, OUT_OF_RANGE, UNKNOWN_CHOICE, Param, Problem, value_text
 from analytics.policy import Parameter, Policy, PolicyError, find_parameter
 from analytics.replay import request_free
+from analytics.text import in_sentence
 
 MAX_LEVERS = 3
 MAX_POLICIES = 200
@@ -190,9 +192,14 @@ class Limit:
     def text(self) -> str:
         return f"{self.figure}{self.op}{self.bound:g}"
 
-    def words(self) -> str:
-        bound = fig.format_value(self.figure, self.bound)
-        return f"{_words(self.figure)} {'at most' if self.op == '<=' else 'at least'} {bound}"
+    def words(self, currency: str = "") -> str:
+        """'cancelled GMV at most USD 150,000': the bound as the product writes an amount in a sentence."""
+        # As typed, with separators: a whole bound with no decimals, an amount's with its cents.
+        money = fig.get(self.figure).unit == "currency"
+        number = (f"{self.bound:,.0f}" if float(self.bound).is_integer()
+                  else f"{self.bound:,.2f}" if money else f"{self.bound:,}")
+        bound = _said(self.figure, number, currency)
+        return f"{_closed_label(self.figure)} {'at most' if self.op == '<=' else 'at least'} {bound}"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -519,7 +526,7 @@ def frontier(source, vary: Mapping[str, Iterable[object]], weigh: Sequence[str],
              policy: Policy | None = None, dataset: str | None = None,
              replicates: int = simulate.DEFAULT_REPLICATES, seed: int = 0,
              better: Mapping[str, str] | None = None, progress: Progress | None = None,
-             workers: int | None = None) -> dict:
+             workers: int | None = None, currency: str = "") -> dict:
     """The grid replayed, its frontier, and the best policy under the limits (see the module's rules)."""
     weighed = parse_weigh(weigh, better)
     limits = [parse_limit(x) for x in limits]
@@ -619,7 +626,7 @@ def frontier(source, vary: Mapping[str, Iterable[object]], weigh: Sequence[str],
         "best_within_data": None if within is None else int(within),
         "current": current_at,
         "data_policy": baseline_at,
-        "tradeoff": tradeoff_words(entries, weighed, pairs, wins, limits, best, within, current_at),
+        "tradeoff": tradeoff_words(entries, weighed, pairs, wins, limits, best, within, current_at, currency),
     }
 
 
@@ -631,29 +638,59 @@ def _value(figure: Mapping | None) -> float:
 # ------------------------------------------------------------------------------------------------
 # In words.
 
-def _words(name: str) -> str:
-    """A figure's label inside a sentence: 'cancelled GMV', 'buyer's wait from the request, ...'."""
-    text = fig.label(name)
-    first = text.split()[0]
-    return text if first.isupper() and len(first) > 1 else text[:1].lower() + text[1:]
+# Units a sentence names after the number ('4.0 business days'); a count's label says what it counts.
+_SAID_UNITS = ("business days", "hours")
 
 
-def _amount(name: str, v: float) -> str:
-    return fig.format_value(name, abs(v), estimate=True)
+def _closed_label(name: str) -> str:
+    """A figure's label inside a sentence, before more words about it: one with a comma of its own is closed
+    by another ("buyer's wait from the request, 90th percentile, by 4.0 business days")."""
+    label = in_sentence(fig.label(name))
+    return label + "," if "," in label else label
 
 
-def _difference_words(name: str, better: str, value: float, low: float, high: float) -> str:
-    way = "lower" if value < 0 else "higher"
-    lo, hi = sorted((abs(low), abs(high))) if (low < 0) == (high < 0) else (None, None)
-    interval = f" (95%: {_amount(name, lo)} to {_amount(name, hi)} {way})" if lo is not None else ""
-    return f"{_words(name)} {_amount(name, value)} {way}{interval}"
+def _said(name: str, number: str, currency: str = "") -> str:
+    """A number of the figure's unit as a sentence says it: an amount with the data set's currency (the money
+    prefix report.money_format gives, 'USD '), days and hours with their unit, a count as it is."""
+    unit = fig.get(name).unit
+    if unit == "currency":
+        return currency + number
+    return f"{number} {unit}" if unit in _SAID_UNITS else number
 
 
-def tradeoff_words(entries, weighed, pairs, wins, limits, best, within, current) -> str:
-    """The best policy under the limits and what it trades against the current one, in words."""
+def _number(name: str, value: float) -> str:
+    """An estimate's number: an amount whole from figures.WHOLE_AMOUNT up, as a tile writes it; a count (a
+    mean over replicates) whole; days to a tenth."""
+    pattern = fig.UNITS[fig.get(name).unit].estimate
+    return fig.rounded_amount(value, pattern) or pattern.format(value)
+
+
+def amount_words(name: str, value: float, currency: str = "") -> str:
+    """An estimate of a figure inside a sentence: 'USD 127,286', '4.0 business days', '412'."""
+    return _said(name, _number(name, value), currency)
+
+
+def _difference_words(name: str, value: float, low: float, high: float, currency: str = "") -> str:
+    """'lowers cancelled GMV by USD 127,286 (95%: USD 120,100 to USD 134,500)': a paired difference as a
+    verb, the figure, and its size with the interval's ends (said only when both lie on the same side)."""
+    verb = "lowers" if value < 0 else "raises"
+    label = _closed_label(name)
+    ends = [_number(name, x) for x in sorted((abs(low), abs(high)))]
+    # An interval across 0 has no one size to say; one whose ends read alike says no more than the value.
+    # An amount's ends each say the currency; days say their unit once ('4.7 to 5.3 business days').
+    money = fig.get(name).unit == "currency"
+    said = (f"{_said(name, ends[0], currency)} to {_said(name, ends[1], currency)}" if money
+            else _said(name, f"{ends[0]} to {ends[1]}"))
+    interval = f" (95%: {said})" if (low < 0) == (high < 0) and ends[0] != ends[1] else ""
+    return f"{verb} {label} by {amount_words(name, abs(value), currency)}{interval}"
+
+
+def tradeoff_words(entries, weighed, pairs, wins, limits, best, within, current, currency: str = "") -> str:
+    """The best policy under the limits and what it trades against the current one, in words; amounts in
+    `currency` (the data set's money prefix, 'USD ': amount_words)."""
     if not limits:
         return ""
-    under = " and ".join(x.words() for x in limits)
+    under = " and ".join(x.words(currency) for x in limits)
     if best is None:
         return f"No policy of the grid keeps {under}."
     def name(i: int) -> str:
@@ -671,22 +708,21 @@ def tradeoff_words(entries, weighed, pairs, wins, limits, best, within, current)
         parts.append("It is the current policy.")
         return " ".join(parts)
     gains, costs, same = [], [], []
-    for k, (n, d) in enumerate(weighed):
+    for k, (n, _) in enumerate(weighed):
         value, low, high = (a[best, current] for a in pairs[k])
         if wins[k][best, current]:
-            gains.append(_difference_words(n, d, value, low, high))
+            gains.append(_difference_words(n, value, low, high, currency))
         elif wins[k][current, best]:
-            costs.append(_difference_words(n, d, value, low, high))
+            costs.append(_difference_words(n, value, low, high, currency))
         else:
-            same.append(_words(n))
-    against = "Against the current policy it"
-    said = []
-    if gains:
-        said.append("gains " + " and ".join(gains))
+            same.append(in_sentence(fig.label(n)))
+    # What it gains first, then what it gives up for it: "it lowers A by 4.0 business days (95%: ...); in
+    # exchange it raises B by USD 1,200 (95%: ...)".
+    said = [" and ".join(gains)] if gains else []
     if costs:
-        said.append("trades away " + " and ".join(costs))
+        said.append(("in exchange it " if gains else "") + " and ".join(costs))
     if said:
-        parts.append(f"{against} {'; it '.join(said)}.")
+        parts.append(f"Against the current policy it {'; '.join(said)}.")
     if same:
         parts.append(f"No clear difference from the current policy in {' or '.join(same)} (95% intervals of "
                      "the paired difference include 0).")

@@ -3,6 +3,7 @@ worked out by hand, a hand-made data set end to end, and the command line's cont
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -171,12 +172,42 @@ def test_the_trade_off_in_words_names_what_is_gained_and_what_is_given_up():
     weighed = (("refund_wait_p90_business_days", LOWER), ("cancelled_gmv", LOWER))
     limit = fr.parse_limit("cancelled_gmv<=150")
     text = fr.tradeoff_words(entries, weighed, pairs, wins, [limit], 2, 2, 0)
-    assert text.startswith("Best with cancelled GMV at most 150.00: P2.")
-    assert "gains buyer's wait from the request, 90th percentile 4.0 lower" in text
-    assert "trades away cancelled GMV 50.00 higher" in text
+    assert text.startswith("Best with cancelled GMV at most 150: P2.")
+    assert ("Against the current policy it lowers buyer's wait from the request, 90th percentile, by 4.0 business "
+            "days; in exchange it raises cancelled GMV by 50.00.") in text
     entries[2]["extrapolated"] = ["seller_response_hours"]
     text = fr.tradeoff_words(entries, weighed, pairs, wins, [limit], 2, 1, 0)
     assert "It is extrapolated (seller_response_hours" in text and "Within what the data observed, the best is P1." in text
+
+
+def test_the_trade_off_writes_money_in_the_currency_as_the_product_does_in_sentences_that_read():
+    """Amounts in the data set's currency, whole from a thousand up as a tile writes them (cents on an
+    estimate over replicates were false precision); each difference a verb with its size and its interval
+    ('lowers ... by ...'), never '... 127,286.04 lower'. A limit's bound is written as typed, with its
+    currency. P3 against P0: the wait 5 against 10 (5 lower), GMV 200,000.49 against 100,000.37."""
+    rng = np.random.default_rng(8)
+    wait = np.array(WAIT, float)[:, None] + rng.normal(0, 0.1, (5, 20))
+    gmv = np.array([g * 1000 for g in GMV], float)[:, None] + rng.normal(0, 300, (5, 20))
+    gmv[0] += 0.37
+    gmv[3] += 0.49
+    pairs = [fr.paired(wait, wait.copy()), fr.paired(gmv, gmv.copy())]
+    wins = [fr.beats(low, high, LOWER) for _, low, high in pairs]
+    entries = [{"label": f"P{i}", "policy": {"x": i}, "extrapolated": [], "data_policy": False} for i in range(5)]
+    weighed = (("refund_wait_p90_business_days", LOWER), ("cancelled_gmv", LOWER))
+    limit = fr.parse_limit("refund_wait_p90_business_days<=5.5")
+    text = fr.tradeoff_words(entries, weighed, pairs, wins, [limit], 3, 3, 0, currency="BRL ")
+    value, low, high = (a[3, 0] for a in pairs[1])
+    assert 95_000 < low < value < high < 105_000
+    gmv_words = (f"raises cancelled GMV by BRL {value:,.0f} (95%: BRL {low:,.0f} to BRL {high:,.0f})")
+    assert text.startswith("Best with buyer's wait from the request, 90th percentile, at most 5.5 business days: P3.")
+    wait_words = re.search(r"Against the current policy it lowers buyer's wait from the request, 90th percentile, "
+                           r"by 5\.0 business days \(95%: (\d\.\d) to (\d\.\d) business days\)", text)
+    assert wait_words and float(wait_words[1]) < 5 < float(wait_words[2]), text
+    assert f"; in exchange it {gmv_words}." in text, text
+    assert not re.search(r"\b(lower|higher)\b", text) and not re.search(r"\d,\d{3}\.\d", text)
+    money = fr.parse_limit("cancelled_gmv<=150000.5")
+    assert money.words("BRL ") == "cancelled GMV at most BRL 150,000.50"
+    assert fr.parse_limit("cancelled_gmv<=1e9").words("USD ") == "cancelled GMV at most USD 1,000,000,000"
 
 
 # ------------------------------------------------------------------------------------------------

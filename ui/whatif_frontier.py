@@ -157,7 +157,7 @@ def frontier_section(ctx: PageContext, dataset_id: str, policy: Policy, params: 
 
     try:
         result = fr.frontier(prep, dict(vary), [a, b], limits, policy=policy, replicates=replicates, seed=seed,
-                             progress=progress)
+                             progress=progress, currency=currency)
     except PolicyError as e:
         bar.empty()
         st.warning(md(str(e)), icon=":material/warning:")

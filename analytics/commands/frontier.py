@@ -60,7 +60,8 @@ def cmd_frontier(args) -> int:
     try:
         result = frontier.frontier(prep, raw, args.weigh.split(","), limits, policy=current,
                                    replicates=_replicates(args), seed=args.seed, better=better,
-                                   progress=_progress if sys.stderr.isatty() and not args.json else None)
+                                   progress=_progress if sys.stderr.isatty() and not args.json else None,
+                                   currency=currency)
     except PolicyError as e:
         raise UserError(str(e)) from None
     emit(args, result, with_dataset_note(args, functools.partial(render, currency=currency)))
