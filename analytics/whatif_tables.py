@@ -53,6 +53,13 @@ def unmeasured(frame: pl.DataFrame) -> list[str]:
 label = fig.label
 
 
+def unmeasured_why(result: Mapping, name: str) -> str:
+    """Why a what-if figure has no value: what the data set does not record (simulate's `unavailable`),
+    else that no order of the scenario counts toward it."""
+    why = (result.get("unavailable") or {}).get(figure_path(name)[0])
+    return why or "no order of this data set counts toward it under this policy"
+
+
 def short_label(name: str) -> str:
     """The figure's short label, for a tile or a small chart's title: 'Buyers' wait, 90th pct'."""
     return fig.label(name, short=True)

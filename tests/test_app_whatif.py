@@ -271,6 +271,23 @@ def test_olist_says_what_applies_and_offers_its_own_payment_methods(olist, monke
     assert again.selectbox(key="whatif_refund_channel__boleto").value == "wallet"
 
 
+def test_olist_s_tiles_say_n_a_and_why_for_the_wait_it_cannot_measure(olist, monkeypatch):
+    """Olist records no cancellation requests and no refunds: the buyer's wait is not measurable, and its
+    tiles say "n/a" with why in their help, as the Overview's do; no dash with "vs baseline" and nothing
+    to compare beside it."""
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(olist[0]))
+    at = s.open_page("whatif", {"dataset": olist[1]})
+    assert s.problems(at) == []
+    tiles = {m.label: m for m in at.metric}
+    for name in ("refund_wait_p50_business_days", "refund_wait_p90_business_days"):
+        tile = tiles[wt.short_label(name)]
+        assert (tile.value, tile.delta, tile.proto.delta_description) == ("n/a", "", ""), tile
+        assert plain(tile.help) == ("Not available: this data set records no cancellation requests (cancelled "
+                                    "orders are known by their status only).")
+    # The figures it measures keep their value and their change against the baseline.
+    assert tiles["Cancelled orders"].value != "n/a" and tiles["Cancelled orders"].proto.delta_description == "vs baseline"
+
+
 def test_premium_shipping_share_is_the_datas_own_until_set(demo):
     at = s.open_page("whatif")
     assert at.toggle(key="whatif_premium_shipping_share_as_data").value is True

@@ -21,7 +21,7 @@ from ui.database import on_spark
 from ui.notices import not_available
 
 __all__ = ["fmt", "filter_summary", "headline_tiles", "not_available", "table_result",
-           "exactly", "tile_text", "room_for_toolbar", "subheader_over_chart"]
+           "exactly", "tile_text", "unavailable_tile", "room_for_toolbar", "subheader_over_chart"]
 
 ANCHOR_WORDS = {"order": "placed", "request": "with a cancellation request", "refund": "with a refund started"}
 # What a rate of cancellation means when the dates select orders by a request's or a refund's date: only
@@ -50,6 +50,12 @@ def tile_text(value, pattern: str) -> tuple[str, str | None]:
     exact = fmt(value, pattern)
     rounded = rounded_amount(value, pattern, millions=True)
     return (exact, None) if rounded is None else (rounded, exact)
+
+
+def unavailable_tile(label: str, why: str) -> None:
+    """The tile of a figure the data set cannot measure: 'n/a' and why in its help, no change beside it (never
+    a zero, nor a dash with 'vs baseline' after it and nothing to compare)."""
+    st.metric(label, "n/a", help=f"Not available: {md(why.strip().rstrip('.'))}.", border=True)
 
 
 def exactly(exact: str | None) -> str:
@@ -122,7 +128,7 @@ def headline_tiles(heads: list[Headline], per_row: int = 3,
     for column, h in zip(columns, heads, strict=False):
         with column:
             if h.unavailable:
-                st.metric(h.label, "n/a", help=f"Not available in this data set: {h.unavailable}.", border=True)
+                unavailable_tile(h.label, h.unavailable)
                 continue
             series = [v for v in h.series if v is not None]
             help_text = h.help

@@ -24,13 +24,19 @@ def result_tiles(result: dict, currency: str = "") -> None:
         scen = wt.get(result["scenario"], name) or {}
         base = wt.get(result["baseline"], name) or {}
         delta = wt.get(result["delta"], name) or {}
+        if wt.fmt_value(scen.get("value"), name) == "—":
+            # Nothing to measure (Olist records no refunds: no buyer's wait): said, with why, as the Overview's
+            # tile says it.
+            with column:
+                views.unavailable_tile(wt.short_label(name), wt.unmeasured_why(result, name))
+            continue
         spread = wt.fmt_interval(delta, name, signed=True)
         change = delta.get("value")
         # As the Overview's tile writes it: "7.0 days"; an amount in the currency, no cents from a thousand up
         # (exactly in the help), so that it fits the tile, and its change to the same precision.
         unit = fig.UNITS[wt.unit(name)]
         pattern = (currency + unit.exact if wt.unit(name) == "currency" else unit.estimate) + unit.tile_suffix
-        value, exact = ("—", None) if wt.fmt_value(scen.get("value"), name) == "—" else views.tile_text(scen["value"], pattern)
+        value, exact = views.tile_text(scen["value"], pattern)
         delta_text = None if change is None else fig.change_text(change, pattern, exact is not None)
         unsettled = wt.could_be_no_change(delta)   # its interval holds no change: neither better nor worse
         column.metric(
@@ -41,7 +47,8 @@ def result_tiles(result: dict, currency: str = "") -> None:
             **views.delta_style(change, delta_text, None if unsettled else wt.better(name)),
             # "vs baseline · extrapolated" was cut at 1280 px: an extrapolated tile says so alone (the notice
             # above it and the tile's help say what against).
-            delta_description="extrapolated" if result.get("extrapolated") else "vs baseline",
+            delta_description=None if delta_text is None else "extrapolated" if result.get("extrapolated")
+            else "vs baseline",
             help=f"{wt.label(name)}. Scenario {wt.fmt_interval(scen, name)}; baseline {wt.fmt_interval(base, name)}; "
                  f"difference {spread}. 95% intervals."
                  + (" The difference's interval holds no change: shown grey, as neither better nor worse."
