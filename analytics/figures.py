@@ -327,8 +327,14 @@ def format_value(name: str, value, *, estimate: bool = False) -> str:
     return (unit.estimate if estimate else unit.exact).format(value)
 
 
+# A change that would be written as zero ('+0', '-0.0 days', '+0.0 pp', 'USD -0'): every page, table and the
+# command line write it so, with no unit, sign or arrow. A bare '0' beside '+12' and '-3' read as a figure of
+# nothing rather than no change.
+NO_CHANGE = "±0"
+
+
 def shows_no_change(text: str) -> bool:
-    """A change written as zero ("+0", "-0.0 days", "+0.0 pp") is no change."""
+    """A change written as zero ("+0", "-0.0 days", "+0.0 pp", NO_CHANGE) is no change."""
     return not any(c.isdigit() and c != "0" for c in text)
 
 
@@ -361,7 +367,7 @@ def rounded_amount(value: float, pattern: str, *, millions: bool = False) -> str
 def change_text(change: float, pattern: str, whole: bool = False) -> str:
     """A change (between periods, or a scenario's from its baseline) in its figure's `pattern`, with its
     sign: shares change in percentage points ('+1.2 pp'); a money pattern keeps its currency around the
-    number ('BRL +12.50'). A change that would be written as zero is "0", with no sign and no unit, as
+    number ('BRL +12.50'). A change that would be written as zero is NO_CHANGE ('±0'), with no unit, as
     every page and the command line write it. `whole`: the figure is written without cents beside it, so
     its change has none either."""
     if "%" in pattern:
@@ -372,4 +378,4 @@ def change_text(change: float, pattern: str, whole: bool = False) -> str:
         if whole and body:
             body, change = ",.0f", half_up(change)
         text = pattern[:start] + ("{:+" + body + "}").format(change) + pattern[end + 1:]
-    return "0" if shows_no_change(text) else text
+    return NO_CHANGE if shows_no_change(text) else text

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from analytics import figures as fig
-from analytics.figures import figure_path
+from analytics.figures import NO_CHANGE, figure_path
 
 # The figures the page shows, in order; the first ones are the tiles.
 TILES = ("cancelled_orders", "refund_wait_p50_business_days", "refund_wait_p90_business_days", "cancelled_gmv")
@@ -82,7 +82,7 @@ SAME_ORDERS = "these same orders"
 
 
 def _text(value, name: str, signed: bool) -> str:
-    """A value, or with `signed` a difference (figures.change_text: '+1.2 pp', '0'), as the tables write it."""
+    """A value, or with `signed` a difference (figures.change_text: '+1.2 pp', '±0'), as the tables write it."""
     pattern = fig.UNITS[unit(name)].estimate
     return fig.change_text(value, pattern) if signed else pattern.format(value)
 
@@ -123,7 +123,7 @@ def fmt_interval(fig: Mapping | None, name: str, signed: bool = False) -> str:
         return "—"
     if signed and fig["value"] == 0 and all(fig.get(k) in (0, None) for k in ("low", "high", "orders_low",
                                                                               "orders_high")):
-        return "0"  # no change has no sign
+        return NO_CHANGE  # no change at all, as figures.change_text writes one
     value = _text(fig["value"], name, signed)
     if fig.get("low") is None or fig.get("high") is None:
         return value

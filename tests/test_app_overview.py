@@ -99,7 +99,7 @@ def test_a_zero_change_is_neutral_with_no_arrow(both, monkeypatch):
     at = s.open_page("overview", {"dataset": demo, "from": start})
     assert s.problems(at) == []
     tile = next(m for m in at.metric if m.label == "Cancellation requests")
-    assert tile.delta == "0"
+    assert tile.delta == "±0"
     assert tile.proto.color == tile.proto.MetricColor.Value("GRAY")
     rate = next(m for m in at.metric if m.label == "Cancellation rate")
     assert rate.proto.color != rate.proto.MetricColor.Value("GRAY")

@@ -135,22 +135,24 @@ def test_a_change_is_written_to_its_tiles_precision():
     assert change_text(0.0123, "{:.1%}", whole=True) == "+1.2 pp"
     assert change_text(-0.46, "{:,.1f} days") == "-0.5 days"
     assert change_text(12, "{:,}") == "+12"
-    # A change written as zero is "0" wherever it shows, never "+0.0" beside another figure's "0".
-    assert change_text(0.04, "{:,.1f} days") == change_text(-0.0004, "{:.1%}") == change_text(0, "{:,}") == "0"
+    # A change written as zero is "±0" wherever it shows, never "+0.0" beside another figure's "0", nor a bare
+    # "0" that reads as a figure of nothing.
+    assert change_text(0.04, "{:,.1f} days") == change_text(-0.0004, "{:.1%}") == change_text(0, "{:,}") == "±0"
+    assert change_text(-0.3, "USD {:,.2f}", whole=True) == "±0"
 
 
 def test_a_what_if_difference_that_rounds_to_nothing_is_written_as_the_tiles_write_it():
     """'Every figure' and the tiles write a difference alike: a share's in percentage points, and one that
-    rounds to zero as "0" (it read "+0.0" beside another row's "0")."""
+    rounds to zero as "±0" (it read "+0.0" beside another row's "0")."""
     from analytics import whatif_tables as wt
 
     small = {"value": 0.03, "low": -0.4, "high": 0.46, "orders_low": -0.1, "orders_high": 0.16}
     assert wt.fmt_interval(small, "refund_wait_p50_business_days", signed=True) == (
-        "0 (next period like this one -0.4 – +0.5; these same orders -0.1 – +0.2)")
+        "±0 (next period like this one -0.4 – +0.5; these same orders -0.1 – +0.2)")
     share = {"value": 0.012, "low": 0.004, "high": 0.02, "orders_low": 0.01, "orders_high": 0.014}
     assert wt.fmt_interval(share, "cancellation_rate", signed=True).startswith("+1.2 pp (next period like this one +0.4 pp – +2.0 pp")
     none = {"value": 0, "low": 0, "high": 0, "orders_low": 0, "orders_high": 0}
-    assert wt.fmt_interval(none, "cancelled_orders", signed=True) == "0"
+    assert wt.fmt_interval(none, "cancelled_orders", signed=True) == "±0"
 
 
 def test_an_overview_tile_says_a_fall_in_money_with_a_down_arrow():

@@ -33,7 +33,7 @@ def test_the_baseline_has_no_difference(demo):
     at = s.open_page("whatif")
     assert s.problems(at) == []
     tiles = _tiles(at)
-    assert tiles["Cancelled orders"][1] in ("+0", "0")
+    assert tiles["Cancelled orders"][1] == "±0"
     assert at.query_params == {"dataset": demo[1]}
 
 
@@ -233,10 +233,16 @@ def test_the_sweep_follows_the_current_controls(demo, monkeypatch):
     assert seen and seen[-1] == Policy(seller_consent_required=False)
 
 
-def test_a_zero_difference_has_no_arrow(demo):
+def test_a_zero_difference_has_no_arrow_and_reads_as_no_change(demo):
+    """The baseline against itself: every change is "±0", grey, with no arrow, on the tiles and in the tables
+    (a bare "0" read as a figure of nothing)."""
     at = s.open_page("whatif")
     tile = next(m for m in at.metric if m.label == "Cancelled orders")
-    assert tile.delta == "0"
+    assert tile.delta == "±0"
+    every = next(t.value for t in at.table if any(c.startswith("Difference") for c in t.value.columns))
+    assert every[every["Figure"] == "Cancelled orders"].iloc[0, -1] == "±0"
+    sure = next(t.value for t in at.table if "Change, next period like this one" in t.value.columns)
+    assert sure[sure["Figure"] == "Cancelled orders"].iloc[0]["Change, next period like this one"] == "±0 (exact)"
     assert tile.proto.color == tile.proto.MetricColor.Value("GRAY")
 
 
@@ -500,12 +506,12 @@ def _tiles_with_changes(demo, changes: dict[str, float | tuple[float, float, flo
 
 
 def test_a_change_too_small_to_show_is_no_change(demo):
-    """A change that rounds to nothing ('-0.0 days', '-0') is shown as '0', neutral, with no arrow (as the
+    """A change that rounds to nothing ('-0.0 days', '-0') is shown as '±0', neutral, with no arrow (as the
     Overview's tiles do); a change that shows stays as it is."""
     shown = _tiles_with_changes(demo, {"refund_wait_p90_business_days": -0.01, "cancelled_orders": -0.3,
                                        "refund_wait_p50_business_days": 0.26})
     for name in ("refund_wait_p90_business_days", "cancelled_orders"):
-        assert shown[wt.short_label(name)].delta == "0", shown   # not "-0.0 days", "-0"
+        assert shown[wt.short_label(name)].delta == "±0", shown   # not "-0.0 days", "-0", nor a bare "0"
     assert shown[wt.short_label("refund_wait_p50_business_days")].delta == "+0.3 days", shown
 
 
@@ -550,7 +556,7 @@ def test_delta_style_reads_the_sign_from_the_number():
     # Neither way is good news (refunds): grey, the arrow still says which way.
     assert delta_style(-17, "-17", better=None) == {"delta": "-17", "delta_color": "gray", "delta_arrow": "down"}
     assert delta_style(-0.01, "-0.0 days", better=LOWER) == {
-        "delta": "0", "delta_color": "off", "delta_arrow": "off"}
+        "delta": "±0", "delta_color": "off", "delta_arrow": "off"}
     assert delta_style(None, None, better=LOWER)["delta"] is None
 
 

@@ -184,7 +184,7 @@ def test_the_intervals_in_words():
     exact = dict.fromkeys(KEYS, 3000)
     assert wt.fmt_interval(exact, "orders") == "3,000 (exact)"
     assert wt.in_words(exact, "orders")["these same orders"] == "3,000 (exact)"
-    assert wt.fmt_interval(dict.fromkeys(KEYS, 0), "cancelled_orders", signed=True) == "0"
+    assert wt.fmt_interval(dict.fromkeys(KEYS, 0), "cancelled_orders", signed=True) == "±0"
     assert wt.in_words(None, "cancelled_orders") == {"next period like this one": "—", "these same orders": "—"}
 
 

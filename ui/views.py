@@ -12,7 +12,7 @@ import streamlit as st
 from analytics import report
 from analytics.charts import plain
 from analytics.drill import ROW_TABLES
-from analytics.figures import LOWER, change_text, rounded_amount, shows_no_change
+from analytics.figures import LOWER, NO_CHANGE, change_text, rounded_amount, shows_no_change
 from analytics.filters import Filters
 from analytics.headline import MIN_ORDERS, Headline
 from analytics.text import md
@@ -68,11 +68,11 @@ def delta_style(change: float | None, text: str | None, better: str | None) -> d
     text's first character, and 'USD -10,546' starts with the currency, so a fall showed an up arrow in the
     colour of a rise. `better`: which way is good news (figures.LOWER or HIGHER); a figure with neither (as
     refunds: more of them is not better or worse) is grey either way. No change (or one too small to show)
-    is "0", grey, with no arrow."""
+    is NO_CHANGE ('±0'), grey, with no arrow."""
     if change is None or text is None:
         return {"delta": None, "delta_color": "off", "delta_arrow": "off"}
     if shows_no_change(text):
-        return {"delta": "0", "delta_color": "off", "delta_arrow": "off"}
+        return {"delta": NO_CHANGE, "delta_color": "off", "delta_arrow": "off"}
     fall = change < 0
     if better is None:
         color = "gray"
