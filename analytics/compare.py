@@ -33,13 +33,13 @@ over-time charts and `report --json --compare` all read this module.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from analytics import figures
 from analytics.filters import Filters
-from analytics.params import Param
+from analytics.params import Param, Problem, parse
 from analytics.text import count
 
 MODES = ("previous", "year", "custom", "none")
@@ -96,6 +96,13 @@ class Comparison:
         if isinstance(value, tuple):
             return cls("custom", value[0], value[1])
         return cls(value or "none")
+
+    @classmethod
+    def from_query(cls, raw: Mapping[str, Sequence[str]]) -> tuple[Comparison, Problem | None]:
+        """A link's comparison (its last `compare` value; the default without one), and the problem that
+        made it fall back to the default, if any. Never raises on `raw`."""
+        value, problem = parse(PARAM, (raw.get(PARAM.name) or [PARAM.default])[-1])
+        return cls.from_value(value), problem
 
     @property
     def value(self) -> str | tuple[date, date]:

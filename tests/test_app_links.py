@@ -82,6 +82,32 @@ def test_sidebar_links_carry_the_shared_state(demo):
     assert "payment=card" in reasons.query_string and f"dataset={demo[1]}" in reasons.query_string
 
 
+def test_a_visit_to_a_page_without_the_filters_keeps_them_in_the_links(demo):
+    """The What-if and Data pages use neither the filters nor the period comparison, but a link that goes
+    through them keeps both: in their own link (a reload, a copied link) and in the sidebar's link to the
+    Overview, which opens on the same year's comparison, not the previous period's."""
+    from urllib.parse import parse_qsl
+
+    query = {"dataset": demo[1], "compare": "year", "payment": "card"}
+    for page in ("whatif", "data"):
+        at = s.open_page(page, query)
+        assert s.problems(at) == [] and not at.warning, [w.value for w in at.warning]
+        assert at.query_params["compare"] == "year" and at.query_params["payment"] == "card", at.query_params
+        links = {link.label: dict(parse_qsl(link.proto.query_string)) for link in at.sidebar.get("page_link")}
+        assert links["Overview"] == query, (page, links["Overview"])
+    # A change on the What-if page keeps them too.
+    at = s.open_page("whatif", query)
+    at.number_input(key="whatif_seller_response_hours").set_value(24.0).run()
+    assert at.query_params == {**query, "seller_response_hours": "24"}
+    overview = s.open_page("overview", links["Overview"])
+    assert s.problems(overview) == []
+    assert overview.selectbox(key="flt_compare").value == "year"
+    assert overview.sidebar.multiselect(key="flt_payment").value == ["card"]
+    # What no page could use is not carried on (the Overview reports such a value when a link gives it to it).
+    odd = s.open_page("whatif", {"dataset": demo[1], "compare": "fortnight"})
+    assert s.problems(odd) == [] and "compare" not in odd.query_params
+
+
 def test_switching_the_date_anchor_keeps_an_open_range_open(demo):
     at = s.open_page("overview")
     at.sidebar.get("button_group")[0].set_value("request").run()  # the "Dates by" control

@@ -83,10 +83,10 @@ def shared_filters(dataset: db.Dataset, raw: Mapping[str, Sequence[str]] | None)
     opts = data_options.filter_options(dataset.id)
     notices: list[str] = []
     if raw is not None:
-        value, problem = params.parse(compare.PARAM, (raw.get(compare.PARAM.name) or [compare.PARAM.default])[-1])
+        linked, problem = Comparison.from_query(raw)
         if problem is not None:
             notices += params.notices([problem])
-        _seed_comparison(Comparison.from_value(value))
+        _seed_comparison(linked)
         wanted, problems = Filters.from_query(raw)
         wanted, more = restrict_to_options(wanted, opts.values, opts.bounds)
         notices += params.notices([*problems, *more])

@@ -170,6 +170,10 @@ def page(key: str, title: str, params: Sequence[Param] = (), *, filters: bool = 
                 # No data set to filter: keep the link's filters for when there is one.
                 ctx.filters, problems = Filters.from_query(raw)
                 notices += link_notices(problems)
+            elif arriving:
+                # A page without the filters (What-if, Data) keeps the link's filters and period comparison
+                # for the other pages' links and its own, so a visit here loses none of them.
+                state["_shared_link"] = _shared_from_link(raw)
         if arriving:
             state[f"_{key}_notices"] = notices
         ctx.notices = state.get(f"_{key}_notices", [])
@@ -209,6 +213,15 @@ def _finish(ctx: PageContext, notice_box, nav_box) -> None:
         _navigation(ctx.key)
 
 
+def _shared_from_link(raw: dict[str, list[str]]) -> dict[str, str]:
+    """The filters' and the period comparison's link parameters, as the pages that use them write them.
+    A value no page could use is left out: the page that uses it reports such a value when opened from a
+    link that carries it, and this page does not use it."""
+    filters, _ = Filters.from_query(raw)
+    comparison, _ = compare.Comparison.from_query(raw)
+    return {**filters.to_query(), **comparison.to_query()}
+
+
 def _current(page_key: str, p: Param) -> Any:
     value = st.session_state.get(widget_key(page_key, p.name), p.default)
     if p.kind == "labels":
@@ -224,6 +237,9 @@ def link_state(ctx: PageContext) -> dict[str, str]:
     out.update(ctx.filters.to_query())
     if ctx.uses_filters and ctx.dataset is not None:
         out.update(ctx.comparison.to_query())
+    elif not ctx.uses_filters:
+        # Not this page's, but the view's: the other pages' filters and comparison stay in its link.
+        out.update({k: v for k, v in st.session_state.get("_shared_link", {}).items() if k in FILTER_KEYS})
     values = {p.name: _current(ctx.key, p) for p in ctx.params}
     out.update(links.serialise(values, ctx.params))
     out.update(ctx.extra_query)
@@ -244,10 +260,6 @@ def _write_url(ctx: PageContext) -> None:
         log.exception("link state of %s", ctx.key)
         return
     shared = {k: v for k, v in wanted.items() if k == "dataset" or k in FILTER_KEYS}
-    if not ctx.uses_filters:
-        # A page without filters (Data) keeps the others' filters for their links.
-        kept = state.get("_shared_link", {})
-        shared.update({k: v for k, v in kept.items() if k in FILTER_KEYS})
     own = {k: v for k, v in wanted.items() if k not in shared}
     state["_shared_link"] = shared
     state.setdefault("_page_links", {})[ctx.key] = own
