@@ -785,6 +785,9 @@ class Spec:
         return json.dumps(self._spec)
 
 
+LEGEND_LABEL_PX = 180
+
+
 def comparison_chart(frame: pl.DataFrame, title: str = "Value") -> Spec | alt.Chart:
     """Figures side by side with their 95% intervals, one small chart per figure in the frame's order
     (the tiles' order), each titled with its figure and its y axis with the figure's unit (the frame's
@@ -797,7 +800,10 @@ def comparison_chart(frame: pl.DataFrame, title: str = "Value") -> Spec | alt.Ch
     variants = frame["variant"].unique(maintain_order=True).to_list()
     width = max(150, 28 * len(variants))
     x = {"field": "variant", "type": "nominal", "sort": variants}
-    color = {"field": "variant", "type": "nominal", "title": None, "sort": variants, "legend": {"orient": "top"}}
+    # Up to three names a row: eight saved scenarios' names in one row made the chart twice a 1280 px page's
+    # column wide; a long name is cut at LEGEND_LABEL_PX (its tooltip and the table under the chart say it whole).
+    color = {"field": "variant", "type": "nominal", "title": None, "sort": variants,
+             "legend": {"orient": "top", "columns": min(3, len(variants)), "labelLimit": LEGEND_LABEL_PX}}
     tooltip = [{"field": "figure", "type": "nominal", "title": "Figure"},
                {"field": "variant", "type": "nominal", "title": "Variant"},
                *({"field": f, "type": "quantitative", "format": ",.2f"} for f in ("value", "low", "high"))]

@@ -3,18 +3,31 @@ chart no wider than its column, no table that scrolls sideways (the Orders list 
 unless others are chosen, and cuts long order ids), no cell of a static table, tile label or value, segmented control's option or data set name cut
 short; a screenshot of each (artifacts/layout-*.png). The Sellers page's selected seller opens its weeks, and its link opens on them.
 A hovered chart's or table's toolbar covers no text or control on the Overview, Reasons, Refunds, Sellers, Orders and
-Data pages."""
+Data pages. Six saved scenarios compared side by side on the What-if page fit at 1280 px."""
 
 from __future__ import annotations
 
 import browser_support as bs
 import pytest
 
+from analytics.policy import Policy
+
 pytestmark = bs.browser_test
 
 LONG_NAME = "Demo marketplace (synthetic): spring season, every region, payment method and shipping method"
 PAGES = {"overview": "", "reasons": "Reasons", "refunds": "Refunds", "sellers": "Sellers", "orders": "Orders",
          "whatif": "What-if", "data": "Data"}
+
+# Six saved scenarios, the most the page compares at once: with the baseline and the current controls, eight
+# variants side by side. One name is Markdown, which the table shows as typed.
+COMPARED = {
+    "48-hour window, lapse": Policy(seller_response_hours=48, timeout_action="lapse"),
+    "No consent needed": Policy(seller_consent_required=False),
+    "One week window for sellers who answer late": Policy(seller_response_hours=168),
+    "Strict dispatch deadline, auto cancel": Policy(dispatch_deadline_days=3, late_dispatch_action="auto_cancel"),
+    "Premium shipping for half of the orders": Policy(premium_shipping_share=0.5),
+    "**Fast** answers: a one-day window": Policy(seller_response_hours=24),
+}
 
 # Charts that are wider than the column they stand in, and text cut with an ellipsis (or by overflow).
 _CUT = """() => {
@@ -130,7 +143,7 @@ def _whole_page_shot(page, name: str, width: int) -> list[str]:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    from analytics import db, report
+    from analytics import db, report, scenarios
     from analytics.generate import generate
 
     folder = tmp_path_factory.mktemp("layout")
@@ -141,15 +154,16 @@ def served(tmp_path_factory):
         # The seller ranked first by the low end of its cancellation rate's interval, and its weeks.
         top = report.sellers(con, dataset, sort_by="cancellation_rate_low").frame["seller_id"][0]
         weeks = report.seller_trend(con, dataset, seller=top).frame
+        saved = {scenarios.save(con, dataset, name, policy).id: name for name, policy in COMPARED.items()}
     finally:
         con.close()
     with bs.app_server(path, folder / "app.log") as server, bs.chromium() as browser:
-        yield server, browser, dataset, (top, weeks)
+        yield server, browser, dataset, (top, weeks), saved
 
 
 @pytest.mark.parametrize("width", [1280, 1440])
 def test_every_page_at_common_widths_has_nothing_cut(served, width):
-    server, browser, dataset, _ = served
+    server, browser, dataset, *_ = served
     context = browser.new_context(viewport={"width": width, "height": 900})
     found: list[str] = []
     try:
@@ -170,8 +184,35 @@ def test_every_page_at_common_widths_has_nothing_cut(served, width):
     assert found == [], "\n".join(found)
 
 
+def test_the_saved_scenarios_compared_fit_a_1280_px_page(served):
+    """Six saved scenarios compared with the baseline and the current controls, eight variants, fit a 1280 px
+    page whole: no column cut and nothing scrolled sideways (a grid cut the table after its third variant),
+    each name shown as typed; a screenshot (artifacts/layout-whatif-compared-1280.png)."""
+    server, browser, dataset, _, saved = served
+    ids = ",".join(saved)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(f"{server.url}/What-if?dataset={dataset}&seller_response_hours=36&saved={ids}&scenarios={ids}")
+        bs.wait_ready(page, timeout=300_000)
+        page.get_by_text("Each cell: the estimate").wait_for(timeout=300_000)
+        _settle(page)
+        found = [f"compared at 1280 px: {problem}" for problem in page.evaluate(_CUT)]
+        found += _whole_page_shot(page, "layout-whatif-compared-1280", 1280)
+        assert found == [], "\n".join(found)
+        table = page.locator('[data-testid="stTable"]').filter(has_text="Current controls")
+        headers = [" ".join(h.split()) for h in table.locator("th").all_inner_texts()]
+        assert headers == ["Figure", "Baseline", "Current controls", *saved.values()], headers
+        # Every column's right edge inside the page's main column.
+        main = page.locator('[data-testid="stMainBlockContainer"]').bounding_box()
+        last = table.locator("th").last.bounding_box()
+        assert last["x"] + last["width"] <= main["x"] + main["width"] + 1, (last, main)
+    finally:
+        context.close()
+
+
 def test_a_selected_seller_opens_its_weeks(served):
-    server, browser, dataset, (top, weeks) = served
+    server, browser, dataset, (top, weeks), _ = served
     context = browser.new_context(viewport={"width": 1280, "height": 1600})
     try:
         page = context.new_page()
@@ -208,7 +249,7 @@ def test_a_hovered_chart_or_table_covers_no_heading_or_control_with_its_toolbar(
     """A chart's or table's hover toolbar covers no text or control: not the Orders pager's buttons, not a
     Reasons heading ("Share of cancelled GMV" fills its column) or the period's choice, not the Overview's
     caption of the chart by status, not the What-if page's table of how sure it is or its sweep's figures."""
-    server, browser, dataset, _ = served
+    server, browser, dataset, *_ = served
     context = browser.new_context(viewport={"width": width, "height": 900})
     found: list[str] = []
     try:

@@ -153,8 +153,26 @@ def scenarios_section(ctx: PageContext, dataset_id: str, policy: Policy, params:
     currency = cached.money_format(dataset_id, "")
     downloads.chart(partial(charts.comparison_chart, wt.comparison_frame(variants, wt.TILES, currency), "Value"),
                     "saved-scenarios-compared", key="wi_cmp_chart")
-    st.caption(f"Each cell: the estimate and its 95% interval for a {wt.NEXT_PERIOD}.")
-    downloads.table(wt.comparison_table(variants, currency=currency), "saved-scenarios-compared", key="wi_cmp_table")
+    st.caption(f"Each cell: the estimate and, under it, its 95% interval for a {wt.NEXT_PERIOD}.")
+    side_by_side = wt.comparison_table(variants, currency=currency)
+    st.table(compared_shown(side_by_side), hide_index=True)
+    downloads.table_buttons(side_by_side, "saved-scenarios-compared", key="wi_cmp_table")
+
+
+def _estimate_over_interval(cell: str) -> str:
+    """'3,153 (2,943 – 3,363)' as Markdown on two lines, the estimate over its interval, each escaped."""
+    value, bracket, interval = cell.partition(" (")
+    return md(value) + (f"  \n{md(bracket.strip() + interval)}" if bracket else "")
+
+
+def compared_shown(compared: pl.DataFrame) -> pl.DataFrame:
+    """The saved scenarios compared, as a static table whose cells wrap: with up to eight variants (six
+    scenarios, the baseline and the current controls) a grid cut its last columns at 1280 px. Each variant's
+    cell holds the estimate over its interval; every header and cell is escaped Markdown, as a scenario's
+    name is a user's text (the download keeps the text as it is)."""
+    return compared.select(
+        pl.col(c).map_elements(md if c == "Figure" else _estimate_over_interval, return_dtype=pl.Utf8).alias(md(c))
+        for c in compared.columns)
 
 
 def opened_scenario(ctx: PageContext, dataset_id: str, policy: Policy) -> str | None:
