@@ -669,8 +669,10 @@ def _group_line_items(cur, parsed: str, staged: str, fields: list[str], plan: Im
         else:
             canonical.append(f"{own} AS {f}" if f not in fields else f)
     conflict_list = f"list_filter([{', '.join(conflicts)}], lambda x: x IS NOT NULL)" if conflicts else "[]"
+    # A table, not a view: the rows are read several times when stored (ingest.store_staged), and grouping
+    # the line items each time would cost more than keeping the orders once.
     cur.execute(
-        f"""CREATE TEMP VIEW {staged} AS
+        f"""CREATE TEMP TABLE {staged} AS
         WITH grouped AS (
             SELECT min(source_line) AS source_line, any_value(order_id) AS order_id,
                    {", ".join(aggs)},

@@ -172,6 +172,11 @@ def _row_checks() -> list[tuple[str, str]]:
     return checks
 
 
+# The fields the row checks and the order warnings read.
+_CHECKED_FIELDS = frozenset({"order_id", "amount", "refund_amount", "refund_initiated_at", "refund_completed_at",
+                             *REQUIRED_FIELDS, *TIMESTAMP_FIELDS})
+
+
 def _far_bounds() -> tuple[str, str]:
     latest = (datetime.now(UTC) + timedelta(days=FUTURE_SLACK_DAYS)).strftime("%Y-%m-%d %H:%M:%S")
     return f"TIMESTAMP '{EARLIEST_PLAUSIBLE}'", f"TIMESTAMP '{latest}'"
@@ -292,6 +297,9 @@ def store_staged(
     for orders with several sellers; the pairs of stored orders are kept. `stage_times`: which of the
     payment and shipment times the export records (rules.stage_sql: what they cannot tell is unknown).
 
+    The staged rows are read several times (checked, then stored in each table): a view over them must be
+    cheap to read again (a typed file's rows, a frame), else the caller keeps them as a table.
+
     The caller has staged the rows (on the same cursor); the transaction is opened and closed here,
     so a failure at any point leaves the database as it was.
     """
@@ -301,6 +309,11 @@ def store_staged(
     cur.execute("BEGIN TRANSACTION")
     try:
         progress(0.5, "checking rows")
+        errors = problems_sql(_row_checks(), after="_errors")
+        warnings = problems_sql(_order_warnings(), _order_warnings_guard(), after="_warnings")
+        may_fail = " OR ".join(f"({condition})" for condition, _ in _row_checks())
+        # Only the rows with a problem are kept apart (nearly none): the rows stored are read from the staged
+        # table itself, less the refused lines, rather than from a checked copy of every row.
         cur.execute(
             f"""
             CREATE TEMP TABLE {checked} AS
@@ -309,18 +322,19 @@ def store_staged(
                 SELECT order_id, min(source_line) AS _first_line FROM {staged}
                 WHERE order_id IS NOT NULL GROUP BY order_id HAVING count(*) > 1
             ), ranked AS (
-                SELECT s.*, d._first_line,
+                SELECT s.source_line, s._raw, s._errors, s._warnings, d._first_line,
+                       {", ".join(f"s.{f}" for f in sorted(_CHECKED_FIELDS))},
                        CASE WHEN s.source_line > d._first_line THEN 2 ELSE 1 END AS _dup_rank
                 FROM {staged} s LEFT JOIN repeated d ON s.order_id = d.order_id
             )
-            SELECT * EXCLUDE (_errors, _warnings),
-                   {problems_sql(_row_checks(), after="_errors")} AS _errors,
-                   {problems_sql(_order_warnings(), _order_warnings_guard(), after="_warnings")} AS _warnings,
-                   {IS_CANCELLED_SQL} AS _is_cancelled
+            SELECT source_line, _raw, {errors} AS _errors, {warnings} AS _warnings
             FROM ranked
+            WHERE len(_errors) > 0 OR len(_warnings) > 0 OR {may_fail} OR {_order_warnings_guard()}
             """
         )
-        good = f"FROM {checked} WHERE len(_errors) = 0"
+        good = (f"FROM (SELECT s.*, {IS_CANCELLED_SQL} AS _is_cancelled FROM {staged} s ANTI JOIN "
+                f"(SELECT source_line FROM {checked} WHERE len(_errors) > 0) r ON s.source_line = r.source_line) "
+                "WHERE true")
         store_rows(cur, good, dataset_id, stage_times=stage_times, progress=progress)
         raw_sql, raw_join = "c._raw", ""
         if raw_lookup:
@@ -350,7 +364,7 @@ def store_staged(
                       (SELECT count(*) FROM warned_rows WHERE dataset_id = $1)""",
             [dataset_id],
         ).fetchall()[0]
-        grouped, orders_rows = cur.execute(f"SELECT count(*), coalesce(sum(_rows), 0) FROM {checked}").fetchall()[0]
+        grouped, orders_rows = cur.execute(f"SELECT count(*), coalesce(sum(_rows), 0) FROM {staged}").fetchall()[0]
         line_items = int(orders_rows) - int(grouped)
         if rows_read is None:
             rows_read = int(orders_rows)
