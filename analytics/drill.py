@@ -20,7 +20,8 @@ the command line give it the same way and a bad value is a Problem, never an exc
     seller, payment_method, shipping_method, reason
                  the clicked bar's or row's label, with the same meaning as the filter of that name (an order
                  with several sellers is each of its sellers' order), and added to the filters, never
-                 replacing them
+                 replacing them. A seller's orders (the group's seller, else the filters' sellers) are listed
+                 under that seller with its share of each amount, so the list adds up to the seller's GMV
     request_stage, cancel_stage, outcome, refund_channel
                  the request's stage, the stage the order was cancelled at (cancelled orders only), the
                  request's outcome, the refund's channel
@@ -51,7 +52,16 @@ import polars as pl
 
 from analytics import pipelines as p
 from analytics.filters import Filters
-from analytics.load import COLUMN_SQL, one_row_resident, one_row_selected, query, resolve, where
+from analytics.load import (
+    COLUMN_SQL,
+    one_row_resident,
+    one_row_selected,
+    query,
+    resolve,
+    seller_amount_sql,
+    seller_id_sql,
+    where,
+)
 from analytics.outcomes import OUTCOMES, REQUEST_STAGES, STAGES, UNKNOWN_STAGE
 from analytics.params import (
     MALFORMED,
@@ -375,14 +385,22 @@ def orders(con: duckdb.DuckDBPyConnection, dataset, filters: Filters, group: Gro
     if offset < 0 or (limit is not None and limit < 0):
         raise ValueError("offset and limit must be 0 or more")
     ds = resolve(con, dataset)
-    conds, params = _conditions(filters, group or EVERY_ORDER)
+    group = group or EVERY_ORDER
+    conds, params = _conditions(filters, group)
     found, found_params = _search(search)
     conds, params = conds + found, params + found_params
     direction = "DESC" if descending else "ASC"
     count_sql, count_params = query(ds.id, "orders", ["count(*)"], conds, params)
-    select = [f"{COLUMN_SQL[c]} AS {c}" for c in LIST_COLUMNS]
-    sql, sql_params = query(ds.id, "orders", select, conds, params)
-    sql += f"\nORDER BY {SORT_SQL[sort]} {direction} NULLS LAST, o.order_id {direction}"
+    own = _sellers_own(filters, group)
+    select, select_params = [], []
+    for c in LIST_COLUMNS:
+        column, column_params = own.get(c, (COLUMN_SQL[c], []))
+        select.append(f"{column} AS {c}")
+        select_params += column_params
+    sql, sql_params = query(ds.id, "orders", select, conds, params, select_params)
+    order_by, order_params = own.get(sort, (SORT_SQL[sort], []))
+    sql += f"\nORDER BY {order_by} {direction} NULLS LAST, o.order_id {direction}"
+    sql_params += order_params
     if limit is not None:
         sql += "\nLIMIT ? OFFSET ?"
         sql_params += [int(limit), int(offset)]
@@ -397,6 +415,17 @@ def orders(con: duckdb.DuckDBPyConnection, dataset, filters: Filters, group: Gro
         cur.close()
     frame = frame.cast({c: p.COLUMNS[c] for c in LIST_COLUMNS})
     return frame.with_columns(make().alias(name) for name, make in DERIVED.items()), int(total)
+
+
+def _sellers_own(filters: Filters, group: Group) -> dict[str, tuple[str, list]]:
+    """The list's amount and seller id when it lists sellers' orders (a seller's group, else the filters'
+    sellers): each order under its seller among them, with their part of its amount, so that the list adds
+    up to the sellers' GMV as the seller table and the report count it (load.seller_amount_sql). SQL and
+    parameters by column; none when no seller is chosen."""
+    sellers = (group.seller,) if group.seller else filters.sellers
+    if not sellers:
+        return {}
+    return {"amount": seller_amount_sql(sellers), "seller_id": seller_id_sql(sellers)}
 
 
 def counts(con: duckdb.DuckDBPyConnection, dataset, filters: Filters, groups: Sequence[Group]) -> list[int]:

@@ -4,6 +4,7 @@ Overview and the what-if engine all load through here.
 
     load_frame(con, dataset, grain, filters=NO_FILTERS, columns=None) -> pl.DataFrame
     load(con, dataset, filters=NO_FILTERS, reads=None, coded=False) -> pipelines.Frames (lazy over the loaded frames)
+        under a filter on sellers, an order's amount is those sellers' part of it (seller_amount_sql)
     resolve(con, dataset) -> db.Dataset;  dataset_id(con, dataset) -> str
     where(filters, grain) -> (conditions, parameters);  query(dataset_id, grain, select, conditions, parameters)
         the WHERE clause of a Filters and the query around it, for a caller that adds conditions of its own
@@ -130,10 +131,10 @@ def dataset_id(con, dataset) -> str:
 
 
 def query(dataset_id: str, grain: str, select: Sequence[str], conditions: Sequence[str] = (),
-          parameters: Sequence = ()) -> tuple[str, list]:
-    """The SQL (and its bound parameters) selecting `select` (SQL expressions over the aliases o, r, f)
-    from one grain's rows of a data set that meet every condition; the other tables are joined on only
-    when an expression or a condition names their alias."""
+          parameters: Sequence = (), select_parameters: Sequence = ()) -> tuple[str, list]:
+    """The SQL (and its bound parameters) selecting `select` (SQL expressions over the aliases o, r, f;
+    `select_parameters` are theirs) from one grain's rows of a data set that meet every condition; the
+    other tables are joined on only when an expression or a condition names their alias."""
     base = _BASE[grain]
     used = set(_ALIAS.findall(" ".join([*select, *conditions]))) - {base}
     sql = [f"SELECT {', '.join(select)} FROM {_TABLES[base]} {base}"]
@@ -147,7 +148,56 @@ def query(dataset_id: str, grain: str, select: Sequence[str], conditions: Sequen
                        f"ON {alias}.order_id = {base}.order_id")
             params.append(dataset_id)
     sql.append("WHERE " + " AND ".join([f"{base}.dataset_id = ?", *conditions]))
-    return "\n".join(sql), [*params, dataset_id, *parameters]
+    return "\n".join(sql), [*select_parameters, *params, dataset_id, *parameters]
+
+
+# ---------------------------------------------------------------------------------------------------
+# A seller's part of an order. An order with several sellers (order_sellers) is each of its sellers'
+# order, with that seller's share of its amount: under a filter on sellers (or a seller's group of orders),
+# an order's amount is the chosen sellers' part of it, as the seller table credits each seller, so a
+# seller's GMV is the same on every page, in the report and in its list of orders.
+
+def _pairs_sql(sellers: Sequence[str], what: str) -> str:
+    marks = ", ".join("?" for _ in sellers)
+    return (f"(SELECT {what} FROM order_sellers s WHERE s.dataset_id = o.dataset_id AND s.order_id = o.order_id "
+            f"AND s.seller_id IN ({marks}))")
+
+
+def seller_amount_sql(sellers: Sequence[str]) -> tuple[str, list]:
+    """SQL of an order's amount (alias o) that is the `sellers`' (none: the whole amount): the sum of their
+    shares of an order with several sellers, else all of it; and its parameters."""
+    if not sellers:
+        return COLUMN_SQL["amount"], []
+    return f"(o.amount * coalesce({_pairs_sql(sellers, 'sum(s.share)')}, 1.0))", list(sellers)
+
+
+def seller_id_sql(sellers: Sequence[str]) -> tuple[str, list]:
+    """SQL of the seller an order (alias o) is listed under among `sellers` (none: its first seller, as
+    stored): its first seller when that is one of them, else the first of them that sells in it."""
+    if not sellers:
+        return COLUMN_SQL["seller_id"], []
+    marks = ", ".join("?" for _ in sellers)
+    return (f"coalesce(CASE WHEN o.seller_id IN ({marks}) THEN o.seller_id END, "
+            f"{_pairs_sql(sellers, 'min(s.seller_id)')})", [*sellers, *sellers])
+
+
+def _seller_shares(con, dataset_id: str, sellers: Sequence[str]) -> pl.DataFrame:
+    """Per order with several sellers of which some are `sellers`: their part of it (`_share`)."""
+    marks = ", ".join("?" for _ in sellers)
+    cur = con.cursor()
+    try:
+        return cur.sql(f"SELECT order_id, sum(share) AS _share FROM order_sellers WHERE dataset_id = ? "
+                       f"AND seller_id IN ({marks}) GROUP BY order_id", params=[dataset_id, *sellers]).pl()
+    finally:
+        cur.close()
+
+
+def _sellers_part(frame: pl.LazyFrame, shares: pl.DataFrame) -> pl.LazyFrame:
+    """The frame's amounts cut to the sellers' part of each order (`shares`: _seller_shares; an order not
+    in it is all theirs), as seller_amount_sql reads them."""
+    return (frame.join(shares.lazy(), on="order_id", how="left", maintain_order="left")
+            .with_columns((pl.col("amount") * pl.col("_share").fill_null(1.0)).alias("amount"))
+            .drop("_share"))
 
 
 def load_frame(con: duckdb.DuckDBPyConnection, dataset, grain: str, filters: Filters = NO_FILTERS,
@@ -219,9 +269,13 @@ def _read(con, dataset, grain: str, filters: Filters, columns: Iterable[str] | N
     cur = con.cursor()
     try:
         codes = codes or {}
-        select = [f"{_coded(COLUMN_SQL[c], codes[c]) if c in codes else COLUMN_SQL[c]} AS {c}"
+        column_sql = {**COLUMN_SQL}
+        select_params: list = []
+        if "amount" in wanted and filters.sellers:
+            column_sql["amount"], select_params = seller_amount_sql(filters.sellers)
+        select = [f"{_coded(column_sql[c], codes[c]) if c in codes else column_sql[c]} AS {c}"
                   for c in wanted] or ["NULL AS _"]
-        sql, params = query(dataset_id, grain, select, conds, where_params)
+        sql, params = query(dataset_id, grain, select, conds, where_params, select_params)
         frame = cur.sql(sql, params=params).pl()
     finally:
         cur.close()
@@ -243,11 +297,16 @@ def load(con: duckdb.DuckDBPyConnection, dataset, filters: Filters = NO_FILTERS,
         codes = _codes_for(con, ds, reads) if coded and ds.orders >= CODED_FROM else None
         return p.Frames(**{g: _read(con, ds, g, filters, cols, codes).lazy() for g, cols in reads.items()})
     grains = p.Frames(**{g: _rows(wide, filters, g) for g in reads})
+    shares = None
     out = {}
     for g, cols in reads.items():
         asked = set(p.COLUMNS) if cols is None else set(cols)
         wanted = [c for c in p.COLUMNS if c in asked]
         frame = getattr(grains, g)
+        if "amount" in wanted and filters.sellers:
+            if shares is None:
+                shares = _seller_shares(con, resolve(con, dataset).id, filters.sellers)
+            frame = _sellers_part(frame, shares)
         # No column asked: the rows still count (as load_frame's one all-null column "_").
         out[g] = frame.select(wanted) if wanted else frame.with_columns(pl.lit(None).alias("_")).select("_")
     return p.Frames(**out)

@@ -430,7 +430,8 @@ def refund_share_over(con, dataset=None, filters: Filters = NO_FILTERS, threshol
 def sellers(con, dataset=None, filters: Filters = NO_FILTERS, sort_by: str = "cancelled_gmv") -> Table:
     if sort_by not in p.SELLER_SORT_COLUMNS:
         raise ValueError(f"sort_by must be one of {', '.join(p.SELLER_SORT_COLUMNS)}")
-    return _table(con, dataset, filters, "sellers", reads=_SELLER_READS, expand=_every_seller, sort_by=sort_by)
+    return _table(con, dataset, filters, "sellers", reads=_SELLER_READS, expand=partial(_every_seller, filters=filters),
+                  sort_by=sort_by)
 
 
 def seller_trend(con, dataset=None, filters: Filters = NO_FILTERS, seller: str = "", period: str = "week") -> Table:
@@ -442,15 +443,22 @@ def seller_trend(con, dataset=None, filters: Filters = NO_FILTERS, seller: str =
 _SELLER_READS = {g: (*cols, "order_id") for g, cols in m.get("sellers").reads.items()}
 
 
-def _every_seller(con, dataset, frames: p.Frames) -> p.Frames:
+def _every_seller(con, dataset, frames: p.Frames, filters: Filters = NO_FILTERS) -> p.Frames:
     """An order with several sellers (order_sellers) counts for each of them, with its share of the amount:
-    one row per (order, seller), so no seller is missing from the seller table and GMV is not doubled."""
+    one row per (order, seller), so no seller is missing from the seller table and GMV is not doubled.
+    Under a filter on sellers, the frames' amounts are already those sellers' part (load.seller_amount_sql):
+    each of them gets its share of that part, and the order's other sellers none."""
     cur = con.cursor()
     try:
         pairs = cur.sql("SELECT order_id, seller_id AS _seller, share AS _share FROM order_sellers "
                         "WHERE dataset_id = ?", params=[_dataset_id(con, dataset)]).pl()
     finally:
         cur.close()
+    if filters.sellers:
+        # (Their part of an order is 0 when their items cost nothing: then none of it is anybody's.)
+        part = pl.col("_share").sum().over("order_id")
+        pairs = (pairs.filter(pl.col("_seller").is_in(list(filters.sellers)))
+                 .with_columns(pl.when(part > 0).then(pl.col("_share") / part).otherwise(0.0).alias("_share")))
     if pairs.is_empty():
         return frames
     pairs = pairs.lazy()

@@ -52,6 +52,7 @@ LONG = {
     "response_hours": "Hours from the cancellation request to the seller's answer",
     "refund_business_days": "Business days from the refund's start to the money back",
     "refund_business_days_from_request": "Business days from the buyer's request to the money back",
+    "amount": "The order's amount; a seller's orders show that seller's share of an order it shares with others",
 }
 
 def _label(column: str) -> str:
