@@ -86,18 +86,15 @@ STAGE_LABELS = {"before_payment": "Before payment", "awaiting_shipment": "Awaiti
 @dataclass(frozen=True)
 class Figure:
     name: str
+    # Its one name, everywhere it is shown: tiles, tables and their downloads, charts, the command line.
+    # Short enough for a tile at a third of a 1280 px page; the description says the rest.
     label: str
     unit: str
     description: str
     value: pt.Finaliser = field(repr=False, compare=False)
-    short: str = ""                    # for a tile; the label when empty
     better: str | None = None          # LOWER or HIGHER: which way is good news; None: neither
     needs: tuple[str, ...] = ()        # capabilities (metrics.CAPABILITIES) the data set must have
     whatif: str | None = None          # its name among the what-if engine's figures
-
-    @property
-    def short_label(self) -> str:
-        return self.short or self.label
 
     @property
     def fmt(self) -> str:
@@ -148,10 +145,10 @@ def _declare() -> list[Figure]:
           "response-time figures.", pt.total("response_hours"), needs=_RESPONSE_NEEDS),
         F("p50_response_hours", "Seller response time, median", "hours",
           "Median hours from a cancellation request to the seller's answer, over answered requests.",
-          pt.percentile("response_hours", 0.5), short="Response, median", better=LOWER, needs=_RESPONSE_NEEDS),
+          pt.percentile("response_hours", 0.5), better=LOWER, needs=_RESPONSE_NEEDS),
         F("p90_response_hours", "Seller response time, 90th percentile", "hours",
           "90th percentile of hours from a cancellation request to the seller's answer.",
-          pt.percentile("response_hours", 0.9), short="Response, 90th pct", better=LOWER, needs=_RESPONSE_NEEDS),
+          pt.percentile("response_hours", 0.9), better=LOWER, needs=_RESPONSE_NEEDS),
         F("return_path_orders", "Orders sent the return way", "orders",
           "Requests the parcel overtook: it shipped before the seller answered, so the buyer must "
           "refuse or return it.", pt.count("return_path_orders"), better=LOWER, needs=_RETURN_NEEDS,
@@ -176,28 +173,28 @@ def _declare() -> list[Figure]:
         F("refund_amount_on_platform", "Amount kept on the platform", "currency",
           "The amount refunded as wallet credit or coupons.", _on_platform("refund_amount_by_channel"),
           better=LOWER, needs=_REF, whatif="refund_amount_on_platform"),
-        F("mean_refund_business_days_from_start", "Refund time from the refund's start, mean", "business days",
+        F("mean_refund_business_days_from_start", "Refund time, mean", "business days",
           "Mean business days from a refund's start to its completion.", pt.mean("refund_days_from_start"),
           better=LOWER, needs=_START_NEEDS),
-        F("p50_refund_business_days_from_start", "Refund time from the refund's start, median", "business days",
+        F("p50_refund_business_days_from_start", "Refund time, median", "business days",
           "Median business days from a refund's start to its completion.",
-          pt.percentile("refund_days_from_start", 0.5), short="Refund time, median", better=LOWER, needs=_START_NEEDS),
-        F("p90_refund_business_days_from_start", "Refund time from the refund's start, 90th percentile",
+          pt.percentile("refund_days_from_start", 0.5), better=LOWER, needs=_START_NEEDS),
+        F("p90_refund_business_days_from_start", "Refund time, 90th percentile",
           "business days", "90th percentile of business days from a refund's start to its completion.",
           pt.percentile("refund_days_from_start", 0.9), better=LOWER, needs=_START_NEEDS),
         F("refunds_after_request", "Refunds after a request", "refunds",
           "Completed refunds whose order has a request time: the refunds the buyer's wait measures.",
           pt.total("wait_days"), needs=_WAIT_NEEDS, whatif="refunds_after_request"),
-        F("p50_refund_business_days_from_request", "Buyer's wait from the request, median", "business days",
+        F("p50_refund_business_days_from_request", "Buyer's wait, median", "business days",
           "Median business days from the buyer's cancellation request to the money back.",
-          pt.percentile("wait_days", 0.5), short="Buyers' wait, median", better=LOWER, needs=_WAIT_NEEDS,
+          pt.percentile("wait_days", 0.5), better=LOWER, needs=_WAIT_NEEDS,
           whatif="refund_wait_p50_business_days"),
-        F("p90_refund_business_days_from_request", "Buyer's wait from the request, 90th percentile",
+        F("p90_refund_business_days_from_request", "Buyer's wait, 90th percentile",
           "business days",
           "90th percentile of business days from the buyer's cancellation request to the money back.",
-          pt.percentile("wait_days", 0.9), short="Buyers' wait, 90th pct", better=LOWER, needs=_WAIT_NEEDS,
+          pt.percentile("wait_days", 0.9), better=LOWER, needs=_WAIT_NEEDS,
           whatif="refund_wait_p90_business_days"),
-        F("refund_wait_by_payment_method", "Buyer's wait from the request, by payment method", "business days",
+        F("refund_wait_by_payment_method", "Buyer's wait by payment method", "business days",
           "Median and 90th percentile per payment method, from the buyer's request to the money back.",
           _wait_by_method, better=LOWER, needs=_WAIT_NEEDS, whatif="refund_wait_by_payment_method"),
         F("shipped_orders", "Shipped orders", "orders", "Orders shipped by the end of the data.",
@@ -224,7 +221,7 @@ def _declare() -> list[Figure]:
     for outcome in (*OUTCOMES, *POLICY_OUTCOMES):
         out.append(F(f"outcome_{outcome}", f"Requests: {OUTCOME_LABELS[outcome].lower()}", "requests",
                      f"Cancellation requests where {OUTCOME_MEANINGS[outcome]}.", pt.count(f"outcome.{outcome}"),
-                     short=OUTCOME_LABELS[outcome], better=LOWER if outcome in worse else None, needs=_REQ,
+                     better=LOWER if outcome in worse else None, needs=_REQ,
                      whatif=f"requests_{outcome}"))
     return out
 
@@ -311,12 +308,11 @@ def figure_path(name: str) -> tuple[str, ...]:
     return (head, middle, leaf) if dot else (head, leaf)
 
 
-def label(name: str, *, short: bool = False) -> str:
-    """A figure's label (or its short label); for a part of a family, with the part:
-    'Refunds by channel (wallet)'. A method's label may hold dots, so the name is split by figure_path."""
+def label(name: str) -> str:
+    """A figure's label; for a part of a family, with the part: 'Refunds by channel (wallet)'. A method's
+    label may hold dots, so the name is split by figure_path."""
     head, *rest = figure_path(name)
-    figure = get(head)
-    return (figure.short_label if short else figure.label) + (f" ({', '.join(rest)})" if rest else "")
+    return get(head).label + (f" ({', '.join(rest)})" if rest else "")
 
 
 def format_value(name: str, value, *, estimate: bool = False) -> str:

@@ -644,7 +644,7 @@ _SAID_UNITS = ("business days", "hours")
 
 def _closed_label(name: str) -> str:
     """A figure's label inside a sentence, before more words about it: one with a comma of its own is closed
-    by another ("buyer's wait from the request, 90th percentile, by 4.0 business days")."""
+    by another ("buyer's wait, 90th percentile, by 4.0 business days")."""
     label = in_sentence(fig.label(name))
     return label + "," if "," in label else label
 

@@ -40,7 +40,7 @@ VOLUME = "orders"
 @dataclass(frozen=True)
 class Headline:
     name: str
-    label: str                         # the figure's short label; `help` is its description
+    label: str                         # the figure's label; `help` is its description
     help: str
     fmt: str
     value: float | int | None          # None: nothing to measure in this selection
@@ -180,12 +180,12 @@ def compute(con: duckdb.DuckDBPyConnection, dataset_id: str, filters: Filters,
         fmt = report.money_format(codes, metric.fmt) if metric.unit == "currency" else metric.fmt
         fmt += figures.UNITS[metric.unit].tile_suffix
         if name in unavailable:
-            out.append(Headline(name, metric.figure.short_label, metric.description, fmt, None, unavailable[name], (), None))
+            out.append(Headline(name, metric.figure.label, metric.description, fmt, None, unavailable[name], (), None))
             continue
         values = tuple(series[name].to_list()) if series.height else ()
         change = None
         if show and current.get(name) is not None and before.get(name) is not None:
             change = current[name] - before[name]
-        out.append(Headline(name, metric.figure.short_label, metric.description, fmt, total_row.get(name),
+        out.append(Headline(name, metric.figure.label, metric.description, fmt, total_row.get(name),
                             None, values, change, win, counts, note))
     return out, period

@@ -58,7 +58,7 @@ The report dict:
                          "pending_refunds"}, ...],
      "refund_wait_from_request": {"refunds", "p50_business_days", "p90_business_days"},
      "refund_wait_from_start": {"refunds", "p50_business_days", "p90_business_days"},
-        (the buyers' wait over every payment method together, in business days: from the buyer's request
+        (the buyer's wait over every payment method together, in business days: from the buyer's request
         to the money back, over the completed refunds whose order has a request time, as the Overview's
         tiles p50/p90_refund_business_days_from_request; and from the refund's start to the money back,
         as metrics p50/p90_refund_business_days_from_start. "refunds": how many each one measures)

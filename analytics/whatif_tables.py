@@ -60,11 +60,6 @@ def unmeasured_why(result: Mapping, name: str) -> str:
     return why or "no order of this data set counts toward it under this policy"
 
 
-def short_label(name: str) -> str:
-    """The figure's short label, for a tile or a small chart's title: 'Buyers' wait, 90th pct'."""
-    return fig.label(name, short=True)
-
-
 def unit(name: str) -> str:
     return fig.get(name).unit
 
@@ -156,11 +151,11 @@ def shown_unit(name: str, currency: str = "") -> str:
     return code or unit(name)[:1].upper() + unit(name)[1:].replace("_", " ")
 
 
-def label_in(name: str, currency: str = "", *, short: bool = False) -> str:
-    """The figure's label (`short`: its short label) with what its numbers are in, where a bare number would
-    not say it: an amount's currency ('Cancelled GMV (USD)', where the data set records one) and business
-    days ('Transit, median (business days)'). A table of intervals, and the command line, write bare numbers."""
-    text = short_label(name) if short else label(name)
+def label_in(name: str, currency: str = "") -> str:
+    """The figure's label with what its numbers are in, where a bare number would not say it: an amount's
+    currency ('Cancelled GMV (USD)', where the data set records one) and business days ('Transit, median
+    (business days)'). A table of intervals, and the command line, write bare numbers."""
+    text = label(name)
     what = currency_of(name, currency) or ("business days" if unit(name) == "business days" else None)
     return f"{text} ({what})" if what else text
 
@@ -219,7 +214,7 @@ def shown_table(result: Mapping, names=FIGURES, currency: str = "") -> pl.DataFr
 
 
 def wait_by_method(result: Mapping) -> pl.DataFrame:
-    """Buyers' wait by payment method: one row per method, p50 and p90 for baseline, scenario and delta."""
+    """The buyer's wait by payment method: one row per method, p50 and p90 for baseline, scenario and delta."""
     methods = sorted((result["baseline"].get("refund_wait_by_payment_method") or {}).keys())
     rows = []
     for method in methods:
@@ -236,14 +231,14 @@ def wait_by_method(result: Mapping) -> pl.DataFrame:
 
 def comparison_frame(variants: Mapping[str, Mapping], names, currency: str = "") -> pl.DataFrame:
     """Figures of several variants side by side, for charts.comparison_chart: one row per (figure, by
-    its short label, as a small chart's title; variant) with value, low, high and the unit (an amount's:
+    its label, as a small chart's title; variant) with value, low, high and the unit (an amount's:
     `currency`, the data set's code, where it records one). variants maps a variant's name to a
     baseline/scenario dict."""
     rows = []
     for name in names:
         for variant, part in variants.items():
             fig = get(part, name) or {}
-            rows.append({"figure": short_label(name), "variant": variant, "value": fig.get("value"),
+            rows.append({"figure": label(name), "variant": variant, "value": fig.get("value"),
                          "low": fig.get("low"), "high": fig.get("high"), "unit": shown_unit(name, currency)})
     return pl.DataFrame(rows, schema={"figure": pl.Utf8, "variant": pl.Utf8, "value": pl.Float64,
                                       "low": pl.Float64, "high": pl.Float64, "unit": pl.Utf8})
@@ -296,9 +291,9 @@ def frontier_frame(points: list[Mapping], weigh: list[str], best: int | None = N
 
 
 def frontier_columns(name: str, currency: str = "") -> tuple[str, str, str]:
-    """A weighed figure's three columns in the frontier's download, by its short label with its unit: the
+    """A weighed figure's three columns in the frontier's download, by its label with its unit: the
     estimate, and its interval's ends."""
-    head = label_in(name, currency, short=True)
+    head = label_in(name, currency)
     return head, f"{head}: 95% from", f"{head}: 95% to"
 
 
@@ -327,5 +322,5 @@ def frontier_shown(result: Mapping, currency: str = "") -> pl.DataFrame:
                 for r in frame.iter_rows(named=True)]
     marks = [", ".join(filter(None, ["on the frontier" if on else "", mark, "extrapolated" if extrapolated else ""]))
              for on, mark, extrapolated in zip(frame["on_frontier"], frame["mark"], frame["extrapolated"], strict=True)]
-    return pl.DataFrame({"Policy": frame["policy"], label_in(a, currency, short=True): cells("a", a),
-                         label_in(b, currency, short=True): cells("b", b), "Marks": marks})
+    return pl.DataFrame({"Policy": frame["policy"], label_in(a, currency): cells("a", a),
+                         label_in(b, currency): cells("b", b), "Marks": marks})

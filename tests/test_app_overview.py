@@ -159,7 +159,7 @@ def test_a_wait_tile_says_its_unit(both, monkeypatch):
     path, _, demo = both
     monkeypatch.setenv("CANCELLATION_LAB_DB", str(path))
     at = s.open_page("overview", {"dataset": demo})
-    waits = [m for m in at.metric if m.label.startswith("Buyers' wait")]
+    waits = [m for m in at.metric if m.label.startswith("Buyer's wait")]
     assert len(waits) == 2
     for tile in waits:
         number, _, unit = tile.value.partition(" ")

@@ -72,7 +72,7 @@ def test_olist_says_what_it_cannot_show(olist, monkeypatch):
     overview = s.open_page("overview", {"dataset": dataset_id})
     tiles = {m.label: m.value for m in overview.metric}
     assert tiles["Cancellation rate"] != "n/a"
-    assert tiles["Buyers' wait, median"] == "n/a"  # Olist has no refund times: never shown as 0
+    assert tiles["Buyer's wait, median"] == "n/a"  # Olist has no refund times: never shown as 0
     # No chart to click, so no sentence saying to click one.
     refunds = s.open_page("refunds", {"dataset": dataset_id})
     assert not any(c.value.startswith("Click a ") for c in refunds.caption), [c.value for c in refunds.caption]

@@ -455,7 +455,7 @@ def test_amounts_are_in_the_data_sets_currency(demo):
     at = s.open_page("whatif")
     at.toggle(key="whatif_seller_consent_required").set_value(False).run()
     assert s.problems(at) == []
-    gmv = next(m for m in at.metric if m.label == wt.short_label("cancelled_gmv"))
+    gmv = next(m for m in at.metric if m.label == wt.label("cancelled_gmv"))
     assert gmv.value.startswith("USD ") and float(gmv.value[4:].replace(",", "")) > 0, gmv.value
     assert gmv.proto.delta.startswith("USD "), gmv.proto.delta
     if float(gmv.value[4:].replace(",", "")) >= 1000:
@@ -465,11 +465,11 @@ def test_amounts_are_in_the_data_sets_currency(demo):
 
 
 def test_wait_tiles_say_days(demo):
-    """The buyers' wait tiles read '7.0 days', as the Overview's: a bare '7.0' says nothing of what is counted."""
+    """The buyer's wait tiles read '7.0 days', as the Overview's: a bare '7.0' says nothing of what is counted."""
     at = s.open_page("whatif")
     assert s.problems(at) == []
-    waits = [m for m in at.metric if m.label in (wt.short_label("refund_wait_p50_business_days"),
-                                                  wt.short_label("refund_wait_p90_business_days"))]
+    waits = [m for m in at.metric if m.label in (wt.label("refund_wait_p50_business_days"),
+                                                  wt.label("refund_wait_p90_business_days"))]
     assert len(waits) == 2
     for tile in waits:
         number, unit = tile.value.split(" ")
@@ -512,8 +512,8 @@ def test_a_change_too_small_to_show_is_no_change(demo):
     shown = _tiles_with_changes(demo, {"refund_wait_p90_business_days": -0.01, "cancelled_orders": -0.3,
                                        "refund_wait_p50_business_days": 0.26})
     for name in ("refund_wait_p90_business_days", "cancelled_orders"):
-        assert shown[wt.short_label(name)].delta == "±0", shown   # not "-0.0 days", "-0", nor a bare "0"
-    assert shown[wt.short_label("refund_wait_p50_business_days")].delta == "+0.3 days", shown
+        assert shown[wt.label(name)].delta == "±0", shown   # not "-0.0 days", "-0", nor a bare "0"
+    assert shown[wt.label("refund_wait_p50_business_days")].delta == "+0.3 days", shown
 
 
 def test_a_fall_in_money_points_down_in_its_own_colour(demo):
@@ -523,10 +523,10 @@ def test_a_fall_in_money_points_down_in_its_own_colour(demo):
     from streamlit.proto.Metric_pb2 import Metric
 
     shown = _tiles_with_changes(demo, {"cancelled_gmv": -10546.2, "cancelled_orders": 41})
-    gmv = shown[wt.short_label("cancelled_gmv")]
+    gmv = shown[wt.label("cancelled_gmv")]
     assert gmv.delta.startswith("USD -10,5"), gmv.delta
     assert (gmv.direction, gmv.color) == (Metric.MetricDirection.DOWN, Metric.MetricColor.GREEN)
-    orders = shown[wt.short_label("cancelled_orders")]
+    orders = shown[wt.label("cancelled_orders")]
     assert (orders.direction, orders.color) == (Metric.MetricDirection.UP, Metric.MetricColor.RED)
 
 
@@ -538,10 +538,10 @@ def test_a_change_whose_interval_holds_no_change_is_neither_good_nor_bad_news(de
 
     shown = _tiles_with_changes(demo, {"refund_wait_p50_business_days": (-1.0, -2.7, 0.7),
                                        "cancelled_orders": (-40, -60, -20)})
-    wait = shown[wt.short_label("refund_wait_p50_business_days")]
+    wait = shown[wt.label("refund_wait_p50_business_days")]
     assert (wait.direction, wait.color) == (Metric.MetricDirection.DOWN, Metric.MetricColor.GRAY)
     assert "interval holds no change" in wait.help
-    orders = shown[wt.short_label("cancelled_orders")]
+    orders = shown[wt.label("cancelled_orders")]
     assert (orders.direction, orders.color) == (Metric.MetricDirection.DOWN, Metric.MetricColor.GREEN)
     assert "interval holds no change" not in orders.help
 

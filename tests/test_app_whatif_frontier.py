@@ -145,9 +145,9 @@ def test_the_page_s_frontier_shared_out_between_processes_is_the_same(demo, monk
         _markdown(at)
     table = next(t.value for t in at.table if "Marks" in t.value.columns)
     # Each cell the estimate with its interval, as the page writes a next period's.
-    shown = sorted(table[wt.label_in("requests_lapsed", short=True)].tolist())
+    shown = sorted(table[wt.label_in("requests_lapsed")].tolist())
     assert shown == sorted(wt.next_period(p["figures"]["requests_lapsed"], "requests_lapsed") for p in expected["policies"])
-    assert list(table.columns) == ["Policy", "Lapsed (no answer)", "Cancelled orders", "Marks"]
+    assert list(table.columns) == ["Policy", "Requests: lapsed (no answer)", "Cancelled orders", "Marks"]
 
 
 def test_the_same_figure_weighed_against_itself_is_refused_in_words(demo):

@@ -33,7 +33,7 @@ def test_a_frontier_point_opens_as_the_scenario_and_its_link(tmp_path):
         values.fill("24, 72, 168")
         values.press("Enter")
         bs.wait_ready(page)
-        for label, figure in (("Weigh", "Buyers' wait, 90th pct"), ("against", "Cancelled GMV")):
+        for label, figure in (("Weigh", "Buyer's wait, 90th percentile"), ("against", "Cancelled GMV")):
             box = page.locator('[data-testid="stSelectbox"]').filter(has=page.get_by_text(label, exact=True))
             box.click()
             page.get_by_role("option", name=figure, exact=True).click()
@@ -47,7 +47,7 @@ def test_a_frontier_point_opens_as_the_scenario_and_its_link(tmp_path):
         chart = page.locator('[data-testid="stVegaLiteChart"]').filter(has_text="Cancelled GMV")
         point = chart.locator(f'path[role="graphics-symbol"][aria-label*="{POINT}"]').first
         label = point.get_attribute("aria-label")
-        wait = _number(re.search(r"Buyer's wait from the request, 90th percentile \(business days\): ([^;]+)", label)[1])
+        wait = _number(re.search(r"Buyer's wait, 90th percentile \(business days\): ([^;]+)", label)[1])
         gmv = _number(re.search(r"Cancelled GMV \(USD\): ([^;]+)", label)[1])   # the data set's currency
         point.click()
         page.wait_for_function("() => location.href.includes('seller_response_hours=24') "

@@ -388,7 +388,7 @@ def test_comparison_charts_keep_the_tiles_order_and_title_each_axis_with_its_uni
     panels = spec["concat"]
     # Short labels, each title at its plot's left edge, every plot the same width with a y axis as wide.
     assert [p["title"]["text"] for p in panels] == [
-        "Cancelled orders", "Buyers' wait, median", "Buyers' wait, 90th pct", "Cancelled GMV"]
+        "Cancelled orders", "Buyer's wait, median", "Buyer's wait, 90th percentile", "Cancelled GMV"]
     assert {(p["title"]["anchor"], p["title"]["frame"], p["width"]) for p in panels} == {("start", "group", 150)}
     assert {p["layer"][0]["encoding"]["y"]["axis"]["minExtent"] for p in panels} == {48}
     assert [p["layer"][0]["encoding"]["y"]["title"] for p in panels] == \

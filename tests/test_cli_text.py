@@ -42,7 +42,7 @@ def test_olist_text_says_what_is_not_available_in_plain_words(tmp_path, olist_di
     assert code == 0, err
     listed = out.split("Not available in this data set:\n", 1)[1].splitlines()
     labels = [line.strip().split(": this data set")[0] for line in listed]
-    assert "Seller losses: orders sent the return way" in labels and "Buyer's wait from the request" in labels
+    assert "Seller losses: orders sent the return way" in labels and "Buyer's wait" in labels
     assert not any("." in label or "_" in label for label in labels)
     code, out, err = _run(capsys, "calibrate", db=path)
     assert code == 0, err

@@ -173,7 +173,7 @@ def test_the_trade_off_in_words_names_what_is_gained_and_what_is_given_up():
     limit = fr.parse_limit("cancelled_gmv<=150")
     text = fr.tradeoff_words(entries, weighed, pairs, wins, [limit], 2, 2, 0)
     assert text.startswith("Best with cancelled GMV at most 150: P2.")
-    assert ("Against the current policy it lowers buyer's wait from the request, 90th percentile, by 4.0 business "
+    assert ("Against the current policy it lowers buyer's wait, 90th percentile, by 4.0 business "
             "days; in exchange it raises cancelled GMV by 50.00.") in text
     entries[2]["extrapolated"] = ["seller_response_hours"]
     text = fr.tradeoff_words(entries, weighed, pairs, wins, [limit], 2, 1, 0)

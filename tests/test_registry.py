@@ -7,8 +7,9 @@ import polars as pl
 import pytest
 from oracles import split
 
-from analytics import metrics, report
+from analytics import figures, metrics, report
 from analytics import pipelines as p
+from analytics.text import in_sentence
 
 try:
     from test_metrics_handmade import wide_frame
@@ -74,3 +75,56 @@ def test_scalar_values_compute_each_grain_in_one_pass():
     assert [f.width for f in pl.collect_all(lazies)] == [2, 1, 1]  # orders, refunds, requests
     row = metrics.scalars_row(frames, ["orders", "gmv", "refunds", "cancellation_requests"])
     assert row == {"orders": 11, "gmv": 865.0, "refunds": 5, "cancellation_requests": 8}
+
+
+def _as_named(text: str, label: str) -> str:
+    """`text` as the label it names: the label itself, inside a sentence ('buyer's wait, median'), or with
+    what its numbers are in after it ('Buyer's wait, median (business days)', 'Cancelled GMV (USD)');
+    any other text is another name, returned as it is."""
+    for named in (label, in_sentence(label)):
+        if text == named or (text.startswith(f"{named} (") and text.endswith(")")):
+            return label
+    return text
+
+
+def test_every_figure_has_one_name_wherever_it_is_shown(con):
+    """A figure is called by its label on a tile, in a table's header (unless a shorter header's help says it
+    in full), in the what-if page's rows, charts and downloads, and on the command line: the tiles once said
+    "Buyers' wait, median" of the figure the tables call "Buyer's wait from the request, median"."""
+    from analytics import headline, ingest
+    from analytics import whatif_tables as wt
+    from analytics.commands import whatif
+    from analytics.commands.report import _with_unit
+    from analytics.filters import Filters
+    from ui import tables
+
+    try:
+        from test_metrics_handmade import canonical_frame
+    except ImportError:  # tests collected as a package
+        from tests.test_metrics_handmade import canonical_frame
+
+    shown: dict[str, dict[str, str]] = {name: {} for name in figures.FIGURES}
+    dataset = ingest.store_frame(con, canonical_frame(), name="eleven orders", source_kind="import",
+                                 source={"test": "hand-worked"}).dataset.id
+    bounds = report.date_bounds(con, dataset)
+    tiles, _ = headline.compute(con, dataset, Filters(), bounds, tiles=tuple(n for n in metrics.SCALARS
+                                                                              if n in figures.FIGURES))
+    for tile in tiles:
+        shown[tile.name]["tile"] = tile.label
+    for name, figure in figures.FIGURES.items():
+        if name in metrics.REGISTRY and name not in tables.LONG:   # a report table's column of that figure
+            shown[name]["table header"] = tables.column_words(name)
+        shown[name]["command line"] = _with_unit(name, None)[0]
+        if figure.whatif:
+            n = figure.whatif
+            shown[name]["what-if"] = wt.label_in(n, "USD ")
+            shown[name]["what-if chart"] = wt.comparison_frame({"Baseline": {}}, [n])["figure"][0]
+            shown[name]["what-if download"] = wt.results_table({p: {} for p in ("baseline", "scenario", "delta")},
+                                                               [n])["figure"][0]
+            shown[name]["frontier download"] = wt.frontier_columns(n, "USD ")[0]
+    for n, header in whatif.SWEEP_COLUMNS.items():
+        shown[figures.get(n).name]["sweep"] = header
+    several = {name: names for name, names in shown.items()
+               if {_as_named(text, figures.FIGURES[name].label) for text in names.values()} != {figures.FIGURES[name].label}}
+    assert not several, "\n".join(f"{name}: {names}" for name, names in several.items())
+    assert shown["p50_refund_business_days_from_request"]["tile"] == "Buyer's wait, median"

@@ -69,7 +69,7 @@ def test_report_numbers_match_the_hand_worked_values(con, stored):
     assert card["p50_from_request_business_days"] == 5
     cash = next(r for r in got["refund_latency"] if r["payment_method"] == "cash")
     assert cash["refunds"] == 0 and cash["p50_business_days"] is None and cash["pending_refunds"] == 1
-    # The buyers' wait over every method, on each clock: the same numbers as the registry's metrics.
+    # The buyer's wait over every method, on each clock: the same numbers as the registry's metrics.
     assert got["refund_wait_from_request"] == pytest.approx({"refunds": 3, "p50_business_days": 4.0,
                                                              "p90_business_days": 4.8})
     assert got["refund_wait_from_start"] == pytest.approx({"refunds": 4, "p50_business_days": 3.0,
@@ -225,8 +225,8 @@ def test_cli_report_json_and_text(con, stored, db_file, capsys):
     assert code == 0
     for text in ("Data set: eleven orders", "Cancellation rate", "54.5%", "Reasons", "wrong_item",
                  "Refund time by payment method", "awaiting shipment",
-                 "Buyer's wait from the request, median (business days)",
-                 "Refund time from the refund's start, 90th percentile (business days)", "median from start"):
+                 "Buyer's wait, median (business days)",
+                 "Refund time, 90th percentile (business days)", "median from start"):
         assert text in out, text
 
 

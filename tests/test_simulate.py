@@ -253,15 +253,15 @@ def test_text_output_is_aligned_readable_and_never_minus_zero():
     assert len({len(line) for line in table}) == 1          # aligned: every line as wide as the header
     assert "1,234,567.25 [1,200,000.50, 1,300,000.75]" in text and "-0" not in text   # cancelled GMV
     assert "1,234,567 [1,200,000, 1,300,001]" in text                                 # a count: whole
-    assert "Buyer's wait from the request, median (business days)" in text
-    # The sweep: the short headers whole, the swept values as --set takes them.
+    assert "Buyer's wait, median (business days)" in text
+    # The sweep: the figures' names whole, the swept values as --set takes them.
     sweep_result = {"dataset": {"id": "x", "name": "big"}, "param": "premium_shipping_share", "values": [None, 0.5],
                     "replicates": 2, "seed": 0, "policy": {}, "observed": {"premium_shipping_share": 0.25},
                     "points": [{"value": v, "scenario": figures} for v in (None, 0.5)]}
     text = whatif._render_sweep(sweep_result)
     lines = text.split("\n\n", 1)[1].splitlines()
     assert all(h in lines[0] for h in whatif.SWEEP_COLUMNS.values())
-    assert "wait from request, p50" in lines[0] and len({len(line) for line in lines}) == 1
+    assert "buyer's wait, median" in lines[0] and len({len(line) for line in lines}) == 1
     assert lines[2].startswith("data ") and lines[3].startswith("0.5 ")
 
 

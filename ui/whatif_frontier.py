@@ -105,8 +105,8 @@ def frontier_section(ctx: PageContext, dataset_id: str, policy: Policy, params: 
         names = list(fr.WEIGHABLE)
         one, two = st.columns(2)
         # Short labels, whole in a box half as wide as the column (the limit's help says each in full).
-        a = one.selectbox("Weigh", names, key=ctx.k("frontier_a"), format_func=wt.short_label)
-        b = two.selectbox("against", names, key=ctx.k("frontier_b"), format_func=wt.short_label)
+        a = one.selectbox("Weigh", names, key=ctx.k("frontier_a"), format_func=wt.label)
+        b = two.selectbox("against", names, key=ctx.k("frontier_b"), format_func=wt.label)
         limits = []
         # One limit per figure: the same figure twice has one box (two would share a key), and is refused below.
         for column, name in ((one, a), (two, b)) if a != b else ((one, a),):

@@ -28,7 +28,7 @@ def result_tiles(result: dict, currency: str = "") -> None:
             # Nothing to measure (Olist records no refunds: no buyer's wait): said, with why, as the Overview's
             # tile says it.
             with column:
-                views.unavailable_tile(wt.short_label(name), wt.unmeasured_why(result, name))
+                views.unavailable_tile(wt.label(name), wt.unmeasured_why(result, name))
             continue
         spread = wt.fmt_interval(delta, name, signed=True)
         change = delta.get("value")
@@ -40,8 +40,8 @@ def result_tiles(result: dict, currency: str = "") -> None:
         delta_text = None if change is None else fig.change_text(change, pattern, exact is not None)
         unsettled = wt.could_be_no_change(delta)   # its interval holds no change: neither better nor worse
         column.metric(
-            # The short label fits a tile at any common width; the full one leads its help.
-            wt.short_label(name),
+            # The figure's one name, as its row below, the downloads and the command line say it.
+            wt.label(name),
             value,
             # Grey, not green or red, where the change's interval holds no change at all.
             **views.delta_style(change, delta_text, None if unsettled else wt.better(name)),
@@ -108,7 +108,7 @@ def every_figure(result: dict, currency: str = "") -> None:
     st.table(wt.shown_table(result, currency=currency), hide_index=True)
     downloads.table_buttons(wt.results_table(result), "what-if-results", key="wi_results")
     # Drawn only when opened: a closed expander's grid was sent and laid out again at every control's change.
-    box = views.lazy_expander("Buyers' wait by payment method", key="wi_wait")
+    box = views.lazy_expander(wt.label("refund_wait_by_payment_method"), key="wi_wait")
     if box is None:
         return
     with box:

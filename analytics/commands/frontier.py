@@ -94,7 +94,7 @@ def render(r: dict, currency: str = "") -> str:
         "frontier: the policies no other beats on one figure (beyond the 95% interval of the paired difference) "
         "without being beaten on the other",
         "",
-        table(["#", *levers, label_in(a, currency, short=True), label_in(b, currency, short=True), "marks"], rows),
+        table(["#", *levers, label_in(a, currency), label_in(b, currency), "marks"], rows),
         "",
         "the frontier, along " + label_in(a, currency) + ": " + ", ".join(f"#{i}" for i in r["frontier"]),
     ]

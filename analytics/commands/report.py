@@ -173,8 +173,8 @@ UNAVAILABLE_LABELS = {
     "reasons": "Reasons",
     "refund_latency": "Refund time by payment method",
     "refund_latency.from_request": "Refund time by payment method, from the request",
-    "refund_wait_from_start": "Refund time from the refund's start",
-    "refund_wait_from_request": "Buyer's wait from the request",
+    "refund_wait_from_start": "Refund time",
+    "refund_wait_from_request": "Buyer's wait",
     "refunds_over_threshold": "Slow refunds (over the threshold)",
     "seller_losses.return_path": "Seller losses: orders sent the return way",
 }
@@ -206,7 +206,7 @@ def render(r: dict) -> str:
     hours = r["seller_response_hours"]
     if hours is not None:
         headline += [_with_unit(f"p{q}_response_hours", hours[f"p{q}"]) for q in (50, 90)]
-    # The buyers' wait has two clocks; each line says which.
+    # Two clocks: the buyer's wait runs from the request, the refund time from the refund's start.
     for key, clock in (("refund_wait_from_request", "from_request"), ("refund_wait_from_start", "from_start")):
         if r.get(key) is not None:
             headline += [_with_unit(f"p{q}_refund_business_days_{clock}", r[key][f"p{q}_business_days"])

@@ -9,6 +9,7 @@ from analytics.cli import UserError, add_common, emit
 from analytics.commands.report import with_dataset_note
 from analytics.commands.sources import add_source, chunks_of, opened, spark_session
 from analytics.policy import DATA, PARAMETERS, PolicyError, value_text
+from analytics.text import in_sentence
 from analytics.whatif_tables import label_in
 
 # Figures shown by the text rendering of simulate and sweep (--json prints them all).
@@ -388,15 +389,11 @@ def cmd_sweep(args) -> int:
     return 0
 
 
-# The sweep's text columns: figure -> a short header (--json has every figure by its full name).
-SWEEP_COLUMNS = {
-    "cancelled_orders": "cancelled orders",
-    "requests_auto_cancelled": "auto-cancelled",
-    "return_path_orders": "sent the return way",
-    "cancelled_gmv": "cancelled GMV",
-    "refund_wait_p50_business_days": "wait from request, p50",
-    "refund_wait_p90_business_days": "wait from request, p90",
-}
+# The sweep's text columns: figure -> its header, the figure's label as a sentence says it (the registry's
+# one name: --json has every figure by its key).
+SWEEP_COLUMNS = {name: in_sentence(figures.label(name)) for name in (
+    "cancelled_orders", "requests_auto_cancelled", "return_path_orders", "cancelled_gmv",
+    "refund_wait_p50_business_days", "refund_wait_p90_business_days")}
 
 
 def _render_sweep(r: dict, currency: str = "") -> str:
@@ -409,8 +406,8 @@ def _render_sweep(r: dict, currency: str = "") -> str:
         f"{r['replicates']} replicates, seed {r['seed']} (scenario figures)",
         *filter(None, [_shipping_note(r) if r["param"] != "premium_shipping_share" else ""]),
         *_calibration_lines(r),
-        "estimate [95%: a new period like this one] (95%: these same orders); wait: the buyer's, from the "
-        "request to the money back, in business days",
+        "estimate [95%: a new period like this one] (95%: these same orders); buyer's wait: from the request to "
+        "the money back, in business days",
         "",
         table([r["param"], *SWEEP_COLUMNS.values()], rows),
         *_not_available(r, SWEEP_COLUMNS, currency),
