@@ -84,18 +84,20 @@ with ui.page("refunds", "Refunds", PARAMS) as ctx:
                                                           ctx.filters).frame)
 
     left, right = st.columns(2)
-    tables_below = st.container()  # the two charts' tables, at the page's full width
+    tables_below = st.container()  # the channel chart's table, at the page's full width
     with left:
         threshold = int(threshold)
         st.subheader(f"Share over {threshold} business days")
         over = cached.table(report.refund_share_over, dataset.id, ctx.filters, threshold_days=float(threshold),
                             by=group, from_request=measure == "request")
+        # Its table under its chart (or its sentence), in this column: its short headers fit half the page,
+        # and below the row of charts it opened under the channel chart.
         if over.available and page_tables.nothing_over_threshold(over.frame):
             # Nothing over the threshold: a sentence says it better than a chart of empty bars.
             st.info(f"No refund took more than {threshold} business days.", icon=":material/check_circle:")
-            views.table_result(over, name="refunds-over-threshold", key="rf_over", expanded=False, table_box=tables_below)
+            views.table_result(over, name="refunds-over-threshold", key="rf_over", expanded=False)
         else:
-            picked = views.table_result(over, name="refunds-over-threshold", key="rf_over", table_box=tables_below,
+            picked = views.table_result(over, name="refunds-over-threshold", key="rf_over",
                                         on_select="rerun",
                                         chart=partial(charts.share_over_chart, by=times.group, title=GROUPS[group],
                                                       threshold=threshold))

@@ -34,23 +34,26 @@ PARAMS = (
 )
 RATE_HELP = ("Cancelled of the seller's orders, with its Wilson 95% interval: the fewer the orders, the wider "
              "the interval.")
-# Short headers and set widths, so the table fits a 1280 px window; each header's help says it in full.
+# Short headers and set widths, so the table fits a 1280 px window; each header's help says it in full. The
+# seller's column takes what the others leave (a fixed 120 px cut "unknown (not in the export)"), so the
+# others are as narrow as their headers and widest values: "99.9% – 100.0%", "123.4 h", "123,456".
+SELLER_MIN_PX = 120
 COLUMNS = {
     "rank": st.column_config.NumberColumn("#", format="%d", width=45, help="Rank"),
-    "seller_id": st.column_config.TextColumn("Seller", width=120),
-    "orders": st.column_config.NumberColumn("Orders", format="%,d", width=70),
+    "seller_id": st.column_config.TextColumn("Seller", width=SELLER_MIN_PX),
+    "orders": st.column_config.NumberColumn("Orders", format="%,d", width=62),
     "gmv": st.column_config.NumberColumn("GMV", format="%,.2f", width=100),
     "cancellation_requests": st.column_config.NumberColumn("Requests", format="%,d", width=80),
     "answered_requests": st.column_config.NumberColumn("Answered", format="%,d", width=80),
-    "acceptance_rate": st.column_config.NumberColumn("Accepted", format="percent", width=80,
+    "acceptance_rate": st.column_config.NumberColumn("Accepted", format="percent", width=72,
                                                      help="Acceptance rate: accepted of the requests the seller answered"),
-    "p50_response_hours": st.column_config.NumberColumn("Answer (h)", format="%,.1f", width=80,
+    "p50_response_hours": st.column_config.NumberColumn("Answer", format="%,.1f h", width=64,
                                                         help="Median hours from a request to the seller's answer"),
-    "cancelled_orders": st.column_config.NumberColumn("Cancelled", format="%,d", width=80),
-    "cancellation_rate": st.column_config.NumberColumn("Rate", format="percent", width=75,
+    "cancelled_orders": st.column_config.NumberColumn("Cancelled", format="%,d", width=75),
+    "cancellation_rate": st.column_config.NumberColumn("Rate", format="percent", width=60,
                                                        help="Cancellation rate. " + RATE_HELP),
-    "cancellation_rate_interval": st.column_config.TextColumn("95% interval", width=110, help=RATE_HELP),
-    "cancelled_gmv": st.column_config.NumberColumn("Cancelled GMV", format="%,.2f", width=110),
+    "cancellation_rate_interval": st.column_config.TextColumn("95% interval", width=108, help=RATE_HELP),
+    "cancelled_gmv": st.column_config.NumberColumn("Cancelled GMV", format="%,.2f", width=103),
     "return_path_orders": st.column_config.NumberColumn("Return way", format="%,d", width=85,
                                                         help="Orders sent the return way: they shipped before the "
                                                              "seller answered the request"),
@@ -137,9 +140,12 @@ with ui.page("sellers", "Sellers", PARAMS) as ctx:
         config = {k: v for k, v in COLUMNS.items() if k in shown_frame.columns}
         if len(money) == 1:
             # Amounts in the data set's currency: said in the headers' help, as the header has no room.
-            config.update({k: st.column_config.NumberColumn(label, format="%,.2f", width=110 if k == "cancelled_gmv" else 100,
+            config.update({k: st.column_config.NumberColumn(label, format="%,.2f", width=COLUMNS[k]["width"],
                                                             help=f"{label} in {money[0]}")
                            for k, label in (("gmv", "GMV"), ("cancelled_gmv", "Cancelled GMV")) if k in frame.columns})
+        others = sum(config[c]["width"] for c in order if c != "seller_id")
+        config["seller_id"] = st.column_config.TextColumn("Seller", width=tables.text_width(
+            shown_frame["seller_id"], tables.PAGE_TABLE_PX - tables.SELECT_PX - others, SELLER_MIN_PX))
         # A link that opens on a seller ticks its row, as a click on it would have.
         # A table of its own for each search, minimum and ranking: a row's tick is a position, and kept over a
         # new list it opened another seller.

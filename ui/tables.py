@@ -19,7 +19,7 @@ WORDS = {
     "reason": "Reason", "outcome": "Outcome", "payment_method": "Payment method", "refund_channel": "Refund channel",
     "channel": "Refund channel", "shipping_method": "Shipping method", "seller_id": "Seller", "reached": "Orders reaching it",
     "cancelled_after": "Cancelled after it", "requests": "Requests", "share": "Share", "rows": "Rows",
-    "over_threshold": "Over the threshold", "share_over_threshold": "Share over the threshold",
+    "over_threshold": "Over threshold", "share_over_threshold": "Share over",
     "business_days": "Business days", "business_days_from_request": "Days from request",
     "share_done": "Done within so many days",
     # Short headers, so that a table fits its column; the header's tooltip (LONG) says it in full.
@@ -43,6 +43,8 @@ LONG = {
     "mean_from_request_business_days": "Mean business days from the buyer's request",
     "p50_from_request_business_days": "Median business days from the buyer's request",
     "p90_from_request_business_days": "90th percentile of business days from the buyer's request",
+    "over_threshold": "Refunds that took more business days than the threshold",
+    "share_over_threshold": "Share of the refunds that took more business days than the threshold",
     "answered_requests": "Requests the seller answered",
     "mean_response_hours": "Mean seller response time, hours",
     "p50_response_hours": "Median seller response time, hours",
@@ -125,6 +127,17 @@ def column_config(frame: pl.DataFrame) -> dict:
 # What a cell of Streamlit's table needs: its font's characters (14 px Source Sans: about 7 px a character at
 # most for digits, 6.5 on average for words) and its padding.
 CHAR_PX, CELL_PX, WIDEST_PX = 6.5, 24, 320
+DIGIT_PX = 7
+# A table at the page's full width in a 1280 px window (the sidebar open), and its row selection's column.
+PAGE_TABLE_PX, SELECT_PX = 818, 44
+
+
+def text_width(values: pl.Series, room: int, least: int) -> int:
+    """A text column's width that holds its longest value (`values` as shown; ids of digits and letters run
+    to DIGIT_PX a character) within `room`, the pixels the table's other columns leave, and at least `least`:
+    a fixed width cut the Sellers table's "unknown (not in the export)" at 1280 px, with room to spare."""
+    longest = values.cast(pl.String).str.len_chars().max() or 0
+    return max(least, min(math.ceil(longest * DIGIT_PX) + CELL_PX, room))
 
 
 def fitted_widths(shown: pl.DataFrame) -> dict[str, int]:

@@ -117,5 +117,6 @@ def every_figure(result: dict, currency: str = "") -> None:
             st.info("No refund to wait for on this data set.", icon=":material/info:")
         downloads.table(wait, "what-if-wait-by-payment-method", key="wi_wait", column_config={
             "payment_method": st.column_config.TextColumn("Payment method", width=115),
-            **{k: st.column_config.NumberColumn(v, format="%,.1f", width=110, help=f"{v}, business days")
+            **{k: st.column_config.NumberColumn(v, format="%,.1f", width=120 if k.endswith("p50") else 100,
+                                                help=wt.WAIT_HELP[k])
                for k, v in wt.WAIT_LABELS.items()}})
