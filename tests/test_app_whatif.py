@@ -287,7 +287,7 @@ def test_olist_s_tiles_say_n_a_and_why_for_the_wait_it_cannot_measure(olist, mon
     assert s.problems(at) == []
     tiles = {m.label: m for m in at.metric}
     for name in ("refund_wait_p50_business_days", "refund_wait_p90_business_days"):
-        tile = tiles[wt.short_label(name)]
+        tile = tiles[wt.label(name)]
         assert (tile.value, tile.delta, tile.proto.delta_description) == ("n/a", "", ""), tile
         assert plain(tile.help) == ("Not available: this data set records no cancellation requests (cancelled "
                                     "orders are known by their status only).")

@@ -199,8 +199,8 @@ def test_the_trade_off_writes_money_in_the_currency_as_the_product_does_in_sente
     value, low, high = (a[3, 0] for a in pairs[1])
     assert 95_000 < low < value < high < 105_000
     gmv_words = (f"raises cancelled GMV by BRL {value:,.0f} (95%: BRL {low:,.0f} to BRL {high:,.0f})")
-    assert text.startswith("Best with buyer's wait from the request, 90th percentile, at most 5.5 business days: P3.")
-    wait_words = re.search(r"Against the current policy it lowers buyer's wait from the request, 90th percentile, "
+    assert text.startswith("Best with buyer's wait, 90th percentile, at most 5.5 business days: P3.")
+    wait_words = re.search(r"Against the current policy it lowers buyer's wait, 90th percentile, "
                            r"by 5\.0 business days \(95%: (\d\.\d) to (\d\.\d) business days\)", text)
     assert wait_words and float(wait_words[1]) < 5 < float(wait_words[2]), text
     assert f"; in exchange it {gmv_words}." in text, text
