@@ -7,7 +7,7 @@ The pages only lay out; each small step between a report table and a widget is h
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import polars as pl
@@ -168,6 +168,16 @@ def note_days(filters: Filters, bounds: tuple[date | None, date | None]) -> dict
     """charts.partial_note's keywords: chart_days, and whether the filters set them (not the data)."""
     return {**chart_days(filters, bounds), "selection_starts": selection_starts_late(filters, bounds[0]),
             "selection_ends": selection_ends_first(filters, bounds[1])}
+
+
+def drawn_by(filters: Filters, anchor: str) -> Filters:
+    """The filters as they bound a chart drawn by `anchor`'s dates (chart_days, note_days): the selection's
+    last day bounds it only when the selection is of those dates. Orders placed by
+    the selection's last day go on to make requests after it; a chart of requests by the day they were made
+    draws them up to the data's last request, not up to the last order day."""
+    if filters.anchor == anchor or filters.end is None:
+        return filters
+    return replace(filters, end=None)
 
 
 def compared_keywords(win) -> dict:

@@ -332,9 +332,13 @@ def reasons(con, dataset=None, filters: Filters = NO_FILTERS, by: str | None = N
     if by != "period":
         return _table(con, dataset, filters, _REASON_TABLES[by])
     p.period_start("requested_at", period)
-    # Requests are bucketed by the request date, or by the refund date when the user anchored on it.
-    anchor = "refund" if filters.anchor == "refund" else "request"
-    return _table(con, dataset, filters, "reasons_over_time", period=period, anchor=anchor)
+    return _table(con, dataset, filters, "reasons_over_time", period=period, anchor=reasons_anchor(filters))
+
+
+def reasons_anchor(filters: Filters) -> str:
+    """The date requests are drawn by over time: the request date, or the refund date when the user
+    anchored on it."""
+    return "refund" if filters.anchor == "refund" else "request"
 
 
 def reason_cancelled_gmv(con, dataset=None, filters: Filters = NO_FILTERS) -> Table:

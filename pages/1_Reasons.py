@@ -88,11 +88,13 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
                                      label_visibility="collapsed")
             period = st.session_state.get(ctx.k(PERIOD.name)) or PERIOD.default
             # The selection's first and last days: periods after it are not drawn, a partial first or last
-            # one is dashed.
-            bounds = options.bounds_of(ctx.filters.anchor)
-            days = page_tables.chart_days(ctx.filters, bounds)
+            # one is dashed. Requests are drawn by their own date: a selection of order dates ends no period.
+            drawn_by = report.reasons_anchor(ctx.filters)
+            bounds = options.bounds_of(drawn_by)
+            bounding = page_tables.drawn_by(ctx.filters, drawn_by)
+            days = page_tables.chart_days(bounding, bounds)
             over_time = cached.table(report.reasons, dataset.id, narrowed, by="period", period=period)
-            win = compare.window(ctx.comparison, ctx.filters, bounds)
+            win = compare.window(ctx.comparison, ctx.filters, options.bounds_of(ctx.filters.anchor))
             compared = cached.compared_table(report.reasons, dataset.id, narrowed, win, by="period", period=period)
             views.table_result(over_time, name="reasons-over-time", key="rs_time",
                                chart=partial(charts.reasons_over_time_chart, period=period, selected=focus, **days)
@@ -102,8 +104,11 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
                                on_select=focus_from_chart(ctx, "rs_time_chart", "reasons_over_time", period=period))
             clicked_link("reasons_over_time", dataset.id, narrowed, period=period,
                          compared=win.compared_filters(narrowed) if compared is not None else None)
-            note = (charts.partial_note(over_time.frame, period, **page_tables.note_days(ctx.filters, bounds))
+            note = (charts.partial_note(over_time.frame, period, **page_tables.note_days(bounding, bounds))
                     if over_time.available else None)
+            if bounding.end != ctx.filters.end and over_time.available:
+                st.caption(f"Requests of the orders {views.ANCHOR_WORDS[ctx.filters.anchor]} up to "
+                           f"{ctx.filters.end:%Y-%m-%d}, drawn by the day each request was made: some came after it.")
             if note:
                 st.caption(note)
             if win is not None and win.note:

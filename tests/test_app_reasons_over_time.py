@@ -1,0 +1,76 @@
+"""The Reasons page's requests over time: every request of the orders selected is drawn. Requests are drawn
+by the day they were made, so a selection of order dates does not end the chart: orders placed by its last
+day made requests after it."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import app_support as s
+import pyarrow as pa
+import pytest
+
+from analytics import db, report
+from analytics.filters import Filters
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    path = tmp_path_factory.mktemp("reasons_time") / "app.duckdb"
+    return path, s.demo_db(path)
+
+
+@pytest.fixture(autouse=True)
+def _database(demo, monkeypatch):
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(demo[0]))
+
+
+def _drawn(at) -> dict[str, int]:
+    """The over-time chart's requests per period start, as drawn (its points' rows, keyed by period)."""
+    chart = at.get("vega_lite_chart")[-1]
+    drawn: dict[str, int] = {}
+    for named in chart.proto.datasets:
+        frame = pa.ipc.open_stream(named.data.data).read_all().to_pylist()
+        for r in frame:
+            if "requests" in r and "period_key" in r:
+                drawn[r["period_key"]] = drawn.get(r["period_key"], 0) + r["requests"]
+    return drawn
+
+
+def test_requests_of_orders_placed_in_the_range_are_drawn_after_its_last_day(demo):
+    path, dataset = demo
+    con = db.connect(path)
+    try:
+        first, last = report.date_bounds(con, dataset, "order")
+        start = first + timedelta(days=14)
+        end = start + timedelta(days=27)
+        filters = Filters(start=start, end=end)
+        total = report.reasons(con, dataset, filters).frame["requests"].sum()
+        by_week = report.reasons(con, dataset, filters, by="period", period="week").frame
+    finally:
+        con.close()
+    later = by_week.filter(by_week["period"].cast(date) > end)["requests"].sum()
+    assert later > 0, "the data set has no request after the range's last day: the test shows nothing"
+    at = s.open_page("reasons", {"dataset": dataset, "breakdown": "over_time", "period": "week",
+                                 "from": start.isoformat(), "to": end.isoformat()})
+    assert s.problems(at) == []
+    drawn = _drawn(at)
+    # Every request of the selected orders, those made after the range's last day too.
+    assert sum(drawn.values()) == total == by_week["requests"].sum()
+    assert any(date.fromisoformat(k) > end for k in drawn)
+    assert any("drawn by the day each request was made" in c.value for c in at.caption)
+
+
+def test_a_range_of_request_dates_ends_the_chart_at_its_last_day(demo):
+    path, dataset = demo
+    con = db.connect(path)
+    try:
+        first, _ = report.date_bounds(con, dataset, "request")
+    finally:
+        con.close()
+    start, end = first + timedelta(days=14), first + timedelta(days=41)
+    at = s.open_page("reasons", {"dataset": dataset, "breakdown": "over_time", "period": "week", "anchor": "request",
+                                 "from": start.isoformat(), "to": end.isoformat()})
+    assert s.problems(at) == []
+    assert all(date.fromisoformat(k) <= end for k in _drawn(at))
+    assert not any("drawn by the day each request was made" in c.value for c in at.caption)
