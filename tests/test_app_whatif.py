@@ -427,6 +427,22 @@ def test_an_extrapolated_window_is_marked_and_the_never_answer_lever_travels_in_
     assert again.number_input(key="whatif_seller_response_hours").value == 168.0
 
 
+def test_a_links_never_answer_share_at_a_window_the_data_shows_names_no_scenario(demo):
+    """At the data's own 72-hour window who never answers changes nothing: a link's share is set back to its
+    default (said so), so it is in neither the scenario's name, its assumptions nor the link, and the
+    disabled control holds no value no one can clear."""
+    at = s.open_page("whatif", {"timeout_action": "lapse", "never_answer_share": "0.3"})
+    assert s.problems(at) == []
+    never = at.slider(key="whatif_never_answer_share")
+    assert never.disabled and never.value == 0.0
+    assert "never_answer_share" not in at.query_params and at.query_params["timeout_action"] == "lapse"
+    shown = " ".join([*(c.value for c in at.caption), *(w.value for w in at.warning), *(i.value for i in at.info)])
+    assert "set back to its default, as it changes nothing here" in shown
+    assert "30%" not in shown and "never answer (assumption) =" not in shown
+    plain_lapse = s.open_page("whatif", {"timeout_action": "lapse"})
+    assert [m.value for m in at.metric] == [m.value for m in plain_lapse.metric]
+
+
 def test_a_save_empties_the_form_so_a_second_press_saves_nothing_twice(demo):
     """Enter in the name saves the scenario; the name and the Replace box are then emptied, so pressing
     "Save scenario" afterwards does not try the same name again and report it as already saved."""
