@@ -103,9 +103,15 @@ def test_a_visit_to_a_page_without_the_filters_keeps_them_in_the_links(demo):
     assert s.problems(overview) == []
     assert overview.selectbox(key="flt_compare").value == "year"
     assert overview.sidebar.multiselect(key="flt_payment").value == ["card"]
-    # What no page could use is not carried on (the Overview reports such a value when a link gives it to it).
-    odd = s.open_page("whatif", {"dataset": demo[1], "compare": "fortnight"})
-    assert s.problems(odd) == [] and "compare" not in odd.query_params
+    # What no page could use is not carried on, and said so here as the Overview says it (the link is written
+    # again without it: the Overview would not see it).
+    for page in ("whatif", "data"):
+        odd = s.open_page(page, {"dataset": demo[1], "compare": "fortnight", "from": "2026-02-30", "payment": "card"})
+        assert s.problems(odd) == []
+        assert "compare" not in odd.query_params and "from" not in odd.query_params
+        assert odd.query_params["payment"] == "card"
+        notices = " ".join(w.value for w in odd.warning).replace("\\", "")   # as read: without the escapes
+        assert "could not be used" in notices and "2026-02-30" in notices and "fortnight" in notices, notices
 
 
 def test_switching_the_date_anchor_keeps_an_open_range_open(demo):

@@ -173,7 +173,8 @@ def page(key: str, title: str, params: Sequence[Param] = (), *, filters: bool = 
             elif arriving:
                 # A page without the filters (What-if, Data) keeps the link's filters and period comparison
                 # for the other pages' links and its own, so a visit here loses none of them.
-                state["_shared_link"] = _shared_from_link(raw)
+                state["_shared_link"], problems = _shared_from_link(raw)
+                notices += link_notices(problems)
         if arriving:
             state[f"_{key}_notices"] = notices
         ctx.notices = state.get(f"_{key}_notices", [])
@@ -213,13 +214,13 @@ def _finish(ctx: PageContext, notice_box, nav_box) -> None:
         _navigation(ctx.key)
 
 
-def _shared_from_link(raw: dict[str, list[str]]) -> dict[str, str]:
-    """The filters' and the period comparison's link parameters, as the pages that use them write them.
-    A value no page could use is left out: the page that uses it reports such a value when opened from a
-    link that carries it, and this page does not use it."""
-    filters, _ = Filters.from_query(raw)
-    comparison, _ = compare.Comparison.from_query(raw)
-    return {**filters.to_query(), **comparison.to_query()}
+def _shared_from_link(raw: dict[str, list[str]]) -> tuple[dict[str, str], list]:
+    """The filters' and the period comparison's link parameters, as the pages that use them write them, and
+    the problems of those it cannot read: a value no page could use is left out, and reported here as the
+    pages that use it report it (the link is written again without it, so they would not see it)."""
+    filters, problems = Filters.from_query(raw)
+    comparison, problem = compare.Comparison.from_query(raw)
+    return {**filters.to_query(), **comparison.to_query()}, [*problems, *([problem] if problem else [])]
 
 
 def _current(page_key: str, p: Param) -> Any:
