@@ -443,6 +443,20 @@ def test_a_links_never_answer_share_at_a_window_the_data_shows_names_no_scenario
     assert [m.value for m in at.metric] == [m.value for m in plain_lapse.metric]
 
 
+def test_with_no_scenario_saved_in_the_view_the_page_says_saved_ones_come_back_with_their_link(demo):
+    """A new tab lists no scenario (each view lists its own): the page says how one saved earlier comes back,
+    and a save says to keep the link, rather than "no saved scenario yet" as if none had ever been saved."""
+    at = s.open_page("whatif")
+    words = " ".join(c.value for c in at.caption)
+    assert "No scenario saved in this view" in words and "keep it (Copy link, in the sidebar)" in words
+    assert "No saved scenario yet" not in words
+    _save(at, "Kept by its link", replace=True)
+    assert any("Saved “Kept by its link”" in m.value and "keep it (Copy link" in m.value for m in at.success)
+    again = s.open_page("whatif", dict(at.query_params))
+    saved = next(t.value for t in again.table if "Changes" in t.value.columns)
+    assert "Kept by its link" in " ".join(str(v) for v in saved.iloc[:, 0])
+
+
 def test_a_save_empties_the_form_so_a_second_press_saves_nothing_twice(demo):
     """Enter in the name saves the scenario; the name and the Replace box are then emptied, so pressing
     "Save scenario" afterwards does not try the same name again and report it as already saved."""

@@ -25,6 +25,8 @@ KNOWN_SCENARIOS = "known_scenarios"  # session: scenario ids this session saved 
 # link kept, lists them again (a session's list lived only as long as the session).
 LINKED = widget_key("whatif", "saved")
 LINKED_MAX = 30
+KEEP_LINK = ("Saved scenarios are listed by the page's link: keep it (Copy link, in the sidebar) to find them "
+             "again in another tab or another day; a new tab without it lists none.")
 
 
 def remember_scenario(scenario_id: str) -> None:
@@ -93,7 +95,7 @@ def save_form(ctx: PageContext, dataset_id: str, policy: Policy) -> None:
                 st.session_state[ctx.k("scenario")] = saved.id
                 st.session_state[SAVED] = True
                 st.session_state["whatif_saved_message"] = (f"Replaced “{md(saved.name)}”." if same is not None
-                                                            else f"Saved “{md(saved.name)}”.")
+                                                            else f"Saved “{md(saved.name)}”.") + " " + KEEP_LINK
                 st.rerun()  # the whole page: the saved list and the comparison below change too
 
 
@@ -110,7 +112,9 @@ def scenarios_section(ctx: PageContext, dataset_id: str, policy: Policy, params:
     if message:
         st.success(message, icon=":material/bookmark_added:")
     if not saved:
-        st.caption("No saved scenario yet: set the controls above and save them under a name.")
+        # Each session lists only its own scenarios (on a shared data set anyone could otherwise replace or
+        # delete them): one saved in another session comes back with that page's link.
+        st.caption(f"No scenario saved in this view: set the controls above and save them under a name. {KEEP_LINK}")
         return
     by_id = {s.id: s for s in saved}
     table = pl.DataFrame([{"name": s.name, "changes": s.describe(), "saved": s.created_at.strftime("%Y-%m-%d %H:%M")}
