@@ -175,7 +175,7 @@ def table(src: source.Source, added: pl.DataFrame, name: str) -> rp.Table:
     if name not in SPARK_TABLES:
         return rp.Table(name, None, NOT_ON_SPARK)
     table = rp.table_of(name, src.missing, lambda: SPARK_TABLES[name](added))
-    return rp.delivery_unknown(table, src.missing) if name == "lifecycle" else table
+    return rp.steps_unknown(table, src.missing) if name == "lifecycle" else table
 
 
 # ---------------------------------------------------------------------------------------------------

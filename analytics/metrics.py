@@ -241,10 +241,11 @@ def _tables() -> list[Metric]:
                p.stage_counts, ("cancel_stages",), column_needs={"requests": ("requests",)}),
         _table("lifecycle", "Order life cycle", "orders", COUNT,
                "Orders reaching each step (placed, paid, shipped, delivered), the orders that reached a step "
-               "but not the next (count and share), and the orders cancelled after each step. Without "
-               "delivery times the delivered step is unknown, not 0.",
+               "but not the next (count and share), and the orders cancelled after each step. A step the "
+               "data set does not record (without shipping times: shipped and delivered; without delivery "
+               "times: delivered) is unknown, not 0.",
                {"orders": ("paid_at", "shipped_at", "delivered_at", "is_cancelled", "cancel_stage")},
-               lambda f: p.lifecycle(f.orders), ("payment_times", "ship_times")),
+               lambda f: p.lifecycle(f.orders), ("payment_times",)),
         _table("orders_by_status", "Orders by status", "orders", COUNT,
                f"Per order status (the export's, {LABEL_READING}) and the stage of the order's cancellation "
                "request or cancellation: orders, cancelled orders and their share of the selected orders.",

@@ -299,23 +299,39 @@ def stages(con, dataset=None, filters: Filters = NO_FILTERS) -> Table:
 
 
 def lifecycle(con, dataset=None, filters: Filters = NO_FILTERS) -> Table:
-    """The funnel; when the data set records no delivery time, the delivered step's reached (and the
-    shipped step's left, which it would give) is null, with why in notes["delivered"]: unknown, not 0."""
-    return delivery_unknown(_from_partials(con, dataset, filters, "lifecycle"), missing_capabilities(con, dataset))
+    """The funnel; a step the data set does not record (no shipping or no delivery times) is unknown, not 0:
+    its reached, and what it would give, are null, with why in notes (steps_unknown)."""
+    return steps_unknown(_from_partials(con, dataset, filters, "lifecycle"), missing_capabilities(con, dataset))
 
 
-def delivery_unknown(table: Table, missing: dict[str, str]) -> Table:
-    """The life cycle's table of a data set lacking `missing`: without delivery times, its delivered step's
-    reached and its shipped step's left are null, with why in notes["delivered"]."""
-    why = missing.get("delivery_times")
-    if not table.available or why is None:
+# Each step the times may not record: the capability it needs, and the steps unknown without it (with the
+# step before them, whose `left` they give). A cancellation's stage after such a step is unknown too.
+_UNRECORDED_STEPS = (("ship_times", ("shipped", "delivered"), "paid"),
+                     ("delivery_times", ("delivered",), "shipped"))
+
+
+def steps_unknown(table: Table, missing: dict[str, str]) -> Table:
+    """The life cycle's table of a data set lacking `missing`: without shipping times the shipped and
+    delivered steps, without delivery times the delivered step, read unknown (reached null; the step
+    before's left and share null; without shipping times, the orders cancelled after payment and after
+    shipment null: the stage of such a cancellation is unknown), with why in notes[step]."""
+    if not table.available:
         return table
-    unknown = pl.col("step").is_in(["shipped", "delivered"])
-    frame = table.frame.with_columns(
-        pl.when(pl.col("step") == "delivered").then(None).otherwise(pl.col("reached")).alias("reached"),
-        pl.when(unknown).then(None).otherwise(pl.col("left")).alias("left"),
-        pl.when(unknown).then(None).otherwise(pl.col("left_share")).alias("left_share"))
-    return Table(table.metric, frame, None, {**table.notes, "delivered": why})
+    frame, notes = table.frame, dict(table.notes)
+    for capability, steps, before in _UNRECORDED_STEPS:
+        why = missing.get(capability)
+        if why is None:
+            continue
+        gives = pl.col("step").is_in([before, *steps])
+        stage_unknown = gives if capability == "ship_times" else pl.lit(False)
+        frame = frame.with_columns(
+            pl.when(pl.col("step").is_in(steps)).then(None).otherwise(pl.col("reached")).alias("reached"),
+            pl.when(gives).then(None).otherwise(pl.col("left")).alias("left"),
+            pl.when(gives).then(None).otherwise(pl.col("left_share")).alias("left_share"),
+            pl.when(stage_unknown).then(None).otherwise(pl.col("cancelled_after"))
+            .alias("cancelled_after"))
+        notes.setdefault(steps[0], why)
+    return Table(table.metric, frame, None, notes)
 
 
 def orders_by_status(con, dataset=None, filters: Filters = NO_FILTERS) -> Table:

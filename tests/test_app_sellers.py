@@ -60,6 +60,28 @@ def test_overview_shows_orders_by_status_and_delivery_unknown(monkeypatch, tmp_p
     assert stages["fulfilled"] == charts.NO_STAGE and stages["cancelled"] not in (None, "", charts.NO_STAGE), stages
 
 
+def test_the_life_cycle_of_an_export_without_shipping_times_is_drawn_with_its_unknown_steps(monkeypatch, tmp_path):
+    """Payment times but no shipping times (as WooCommerce exports): the funnel is drawn, placed 2 and paid 1,
+    its shipped and delivered steps unknown with why, rather than the whole life cycle not available."""
+    path = tmp_path / "app.duckdb"
+    csv = tmp_path / "paid_only.csv"
+    csv.write_text("order_id,placed_at,payment_method,amount,status,paid_at\n"
+                   "A,2026-03-02 10:00,card,10,completed,2026-03-02 10:01\n"
+                   "B,2026-03-02 11:00,card,20,cancelled,\n")
+    dataset_id = s.import_db(path, [csv], name="Paid only")
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(path))
+    at = s.open_page("overview", {"dataset": dataset_id})
+    assert s.problems(at) == []
+    texts = " ".join(str(m.value) for m in (*at.markdown, *at.caption, *at.info, *at.warning))
+    assert "Order life cycle: not available" not in texts.replace("\\", "")
+    assert "shipping time" in texts
+    at = s.open_table(at, "ov_lifecycle")
+    steps = next(d for d in at.dataframe if d.key == "ov_lifecycle_table_df").value
+    reached = dict(zip(steps["step"], steps["reached"], strict=True))
+    assert reached["Placed"] == 2 and reached["Paid"] == 1, reached
+    assert all(v != v or v is None for k, v in reached.items() if k in ("Shipped", "Delivered")), reached
+
+
 def test_the_status_caption_says_how_the_shown_status_was_read_from_the_export(monkeypatch, tmp_path):
     """WooCommerce writes 'wc-cancelled', a shop 'On Hold': the import keeps them as labels, so the table
     shows wc_cancelled and on_hold. The caption says so, rather than that they are as the export wrote them."""

@@ -41,6 +41,25 @@ def status_only(con):
     ], "status only")
 
 
+def test_without_shipping_times_the_shipped_and_delivered_steps_are_unknown_not_zero(con):
+    """A WooCommerce-like export: payment times, no shipping or delivery time. A placed, paid; B placed,
+    cancelled unpaid; C placed, paid, cancelled. Placed 3, of which 1 left before payment (B, cancelled
+    then); paid 2; what became of the paid two after payment (shipped, left, cancelled after payment or
+    after shipment) the export cannot tell: unknown, never 0."""
+    dataset = _store(con, [
+        dict(order_id="A", placed_at="2026-03-02 10:00", payment_method="card", amount=10.0, status="completed",
+             paid_at="2026-03-02 10:01"),
+        dict(order_id="B", placed_at="2026-03-02 11:00", payment_method="cod", amount=20.0, status="cancelled"),
+        dict(order_id="C", placed_at="2026-03-03 11:00", payment_method="card", amount=30.0, status="cancelled",
+             paid_at="2026-03-03 11:05"),
+    ], "paid only")
+    table = report.lifecycle(con, dataset)
+    assert table.available
+    assert table.frame.select("step", "reached", "left", "cancelled_after").rows() == [
+        ("placed", 3, 1, 1), ("paid", 2, None, None), ("shipped", None, None, None), ("delivered", None, None, None)]
+    assert "shipping time" in table.notes["shipped"]
+
+
 def test_status_only_export_reports_what_it_can_and_says_why_not_the_rest(con, status_only):
     got = report.report(con, status_only)
     assert (got["orders"], got["cancelled_orders"], got["cancelled_gmv"]) == (3, 2, 50.0)
