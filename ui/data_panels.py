@@ -133,8 +133,9 @@ def _refused(dataset: db.Dataset) -> None:
          "Rows of the file that the import left out, with the first check each failed and the values read. "
          "Line numbers are the file's own lines, as an editor shows them.", "data_refused"),
         (True, dataset.warned_rows, "Orders stored with a warning",
-         "Real orders with odd values (times out of order, a date far off, a combined gateway): stored and "
-         "counted, but left out of the figures that rest on the odd value.", "data_warned"),
+         "Real orders with odd values, stored and counted: a time out of order or a date far off is left out "
+         "of the figures that rest on it; an order paid through several gateways is counted under the first "
+         "(each row says which).", "data_warned"),
     ):
         if not problems:
             continue
