@@ -304,7 +304,7 @@ def _conditions(filters: Filters, group: Group) -> tuple[list[str], list]:
 # names), then times worked out from them.
 LIST_COLUMNS = (
     "order_id", "placed_at", "paid_at", "shipped_at", "delivered_at", "cancelled_at", "is_cancelled",
-    "cancel_stage", "payment_method", "amount", "currency", "shipping_method", "seller_id",
+    "cancel_stage", "status", "payment_method", "amount", "currency", "shipping_method", "seller_id",
     "requested_at", "reason", "request_stage", "seller_response", "responded_at", "outcome", "return_path",
     "refund_channel", "refund_amount", "refund_initiated_at", "refund_completed_at",
 )

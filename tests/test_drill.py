@@ -70,6 +70,17 @@ def test_the_orders_behind_each_group_are_the_hand_worked_ones(stored, group, ex
     assert ids(con, dataset, group=group) == (expected, len(expected))
 
 
+def test_the_list_and_its_download_say_each_orders_status_as_stored(stored):
+    """The orders behind a status bar carry the status they are listed for: O3 O5 O6 O8 O10 delivered, the
+    cancelled six cancelled (O9 by its status alone)."""
+    _, con, dataset = stored
+    frame, total = drill.orders(con, dataset.id, NO_FILTERS, G())
+    assert total == 11 and "status" in drill.COLUMNS
+    statuses = dict(zip(frame["order_id"], frame["status"], strict=True))
+    assert sorted(o for o, st in statuses.items() if st == "delivered") == ["O10", "O3", "O5", "O6", "O8"]
+    assert sorted(o for o, st in statuses.items() if st == "cancelled") == ["O1", "O11", "O2", "O4", "O7", "O9"]
+
+
 def test_each_count_equals_the_report_figure_it_comes_from(stored):
     _, con, dataset = stored
     got = report.report(con, dataset.id)
