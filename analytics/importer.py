@@ -80,7 +80,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "currency": ("currency", "currency_code", "order_currency"),
     "buyer_id": ("buyer_id", "customer_id", "customerid", "customer", "buyer", "email", "customer_email"),
     "seller_id": ("seller_id", "seller", "store_id", "shop_id", "vendor", "vendor_id", "merchant_id"),
-    "shipping_method": ("shipping_method", "shipping", "shipping_service", "shipping_type", "delivery_method"),
+    "shipping_method": ("shipping_method", "shipping", "shipping_service", "shipping_type", "delivery_method",
+                        "shipping_method_title"),
     "paid_at": ("paid_at", "payment_date", "order_approved_at", "approved_at", "payment_time", "paid_time",
                 "paid_date", "date_paid"),
     "shipped_at": ("shipped_at", "fulfilled_at", "order_delivered_carrier_date", "ship_date", "dispatched_at",
@@ -128,6 +129,14 @@ LAYOUTS = (
         gateways=True,
     ),
     Layout(
+        # Its payment method is the gateway's title as the shop shows it ('Credit Card (Stripe)', 'PayPal',
+        # 'Cash on delivery', 'Direct bank transfer'): read as Shopify's gateways are.
+        "WooCommerce orders export",
+        frozenset({"order_number", "order_status", "payment_method_title"}),
+        {"payment_method": "payment_method_title"},
+        gateways=True,
+    ),
+    Layout(
         "line items with credit notes (Online Retail layout)",
         frozenset({"invoiceno", "stockcode", "quantity", "invoicedate", "unitprice"}),
         {"order_id": "invoiceno", "placed_at": "invoicedate", "quantity": "quantity", "unit_price": "unitprice",
@@ -140,10 +149,12 @@ LAYOUTS = (
 # Any other gateway is kept as the shop wrote it.
 GATEWAYS: dict[str, tuple[str, ...]] = {
     "card": ("shopify_payments", "stripe", "credit_card", "card", "debit_card", "braintree", "authorize_net",
-             "adyen", "checkout_com", "visa", "mastercard", "american_express", "amex"),
-    "wallet": ("paypal", "paypal_express_checkout", "paypal_express", "paypal_checkout"),
+             "adyen", "checkout_com", "visa", "mastercard", "american_express", "amex", "credit_card_stripe",
+             "stripe_credit_card", "credit_debit_card", "woocommerce_payments"),
+    "wallet": ("paypal", "paypal_express_checkout", "paypal_express", "paypal_checkout", "paypal_standard",
+               "paypal_payments"),
     "cod": ("cash_on_delivery_cod", "cash_on_delivery", "cod"),
-    "bank_transfer": ("bank_deposit", "bank_transfer", "wire_transfer", "bank_wire"),
+    "bank_transfer": ("bank_deposit", "bank_transfer", "wire_transfer", "bank_wire", "direct_bank_transfer", "bacs"),
 }
 
 PREVIEW_ROWS = 20

@@ -105,6 +105,34 @@ def test_a_woocommerce_order_export_s_headers_match_with_no_mapping(con, tmp_pat
     assert got["gmv"] == 1299.4
 
 
+def test_a_woocommerce_export_s_gateway_titles_are_the_product_s_payment_methods(con, tmp_path):
+    """The titles WooCommerce writes for its gateways are read as the product's methods, as Shopify's are (so
+    the What-if page's refund routing applies to them); its shipping method's title is the shipping method.
+    By hand: card 2 orders (Stripe, WooCommerce Payments), wallet 1, cod 1 (cancelled), bank transfer 1;
+    'Check payments' kept as the shop wrote it."""
+    path = tmp_path / "woo.csv"
+    path.write_text(
+        '"Order Number","Order Status","Order Date","Paid Date","Payment Method Title","Order Total",'
+        '"Order Currency","Shipping Method Title"\n'
+        '"501","wc-completed","2026-03-10 14:22:10","2026-03-10 14:23:00","Credit Card (Stripe)","120.00","USD","Flat rate"\n'
+        '"502","wc-cancelled","2026-03-10 15:00:00","","Cash on delivery","45.50","USD","Flat rate"\n'
+        '"503","wc-completed","2026-03-11 09:00:00","2026-03-11 09:01:00","PayPal","80.00","USD","Free shipping"\n'
+        '"504","wc-processing","2026-03-11 10:00:00","","Direct bank transfer","30.00","USD","Flat rate"\n'
+        '"505","wc-completed","2026-03-12 10:00:00","2026-03-12 10:00:30","WooCommerce Payments","10.00","USD","Flat rate"\n'
+        '"506","wc-on-hold","2026-03-12 11:00:00","","Check payments","5.00","USD","Flat rate"\n',
+        encoding="utf-8")
+    plan = importer.plan_import([path])
+    assert plan.layout is not None and plan.layout.name == "WooCommerce orders export"
+    assert plan.mapping["shipping_method"] == "Shipping Method Title"
+    plan.close()
+    result = importer.import_files(con, [path])
+    methods = dict(con.execute("SELECT payment_method, count(*) FROM orders WHERE dataset_id = ? GROUP BY 1",
+                               [result.dataset.id]).fetchall())
+    assert methods == {"card": 2, "wallet": 1, "cod": 1, "bank_transfer": 1, "Check payments": 1}
+    got = report.report(con, result.dataset.id)
+    assert (got["orders"], got["cancelled_orders"]) == (6, 1)
+
+
 def test_the_committed_sample_imports_with_hand_counted_figures(con):
     result = importer.import_files(con, [SAMPLE_CSV])
     # 20 orders, all valid; 13 carry a request, 9 are cancelled, 7 have a refund (counted in the file).
