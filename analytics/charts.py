@@ -258,13 +258,16 @@ def partial_note(frame: pl.DataFrame, period: str, last_day: date | None, select
     if marked.is_empty():
         return None
     out = []
+    # One period is drawn as a point, not a dashed line: it is the only one, not the first or the last.
+    which, drawn = ("only", "") if marked.height == 1 else ("first", ", drawn dashed")
     if first_day is not None and marked["period"].cast(pl.Date).min() < first_day:
         what = "selection" if selection_starts else "data"
-        out.append(f"The {what} starts on {first_day:%Y-%m-%d}: the first {period} is partial, drawn dashed "
+        out.append(f"The {what} starts on {first_day:%Y-%m-%d}: the {which} {period} is partial{drawn} "
                    f"(its count is short because the {what} starts within it, not because activity was low).")
     if marked["partial"].any():
         what = "selection" if selection_ends else "data"
-        out.append(f"The {what} ends on {last_day:%Y-%m-%d}: the last {period} is partial, drawn dashed "
+        which = "only" if marked.height == 1 else "last"
+        out.append(f"The {what} ends on {last_day:%Y-%m-%d}: the {which} {period} is partial{drawn} "
                    f"(its count is short because the {what} stops, not because activity fell).")
     return " ".join(out) or None
 

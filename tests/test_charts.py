@@ -425,6 +425,15 @@ def test_periods_after_the_data_are_left_out_and_a_partial_last_one_is_marked():
     assert spec["layer"][0]["encoding"]["x"]["axis"]["format"] == "%b %Y"  # spans years: years shown
 
 
+def test_a_single_partial_period_is_said_to_be_the_only_one_not_the_last_drawn_dashed():
+    """A seller with one week of orders, the data ending on its Wednesday: that week is drawn as a point, so
+    the note says it is the only week and partial, not the last one drawn dashed."""
+    frame = pl.DataFrame({"period": [date(2026, 3, 30)], "orders": [4], "cancelled_orders": [1]})
+    assert charts.partial_note(frame, "week", date(2026, 4, 1)) == (
+        "The data ends on 2026-04-01: the only week is partial (its count is short because the data stops, not "
+        "because activity fell).")
+
+
 def test_a_partial_first_period_is_marked_and_drawn_dashed_as_the_last():
     """A selection from Wednesday 1 Apr 2026: its first week (from Monday 30 Mar) holds five of its seven
     days, short because the selection starts within it. It is dashed and said, as a partial last week is."""
