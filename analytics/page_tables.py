@@ -180,10 +180,15 @@ def drawn_by(filters: Filters, anchor: str) -> Filters:
     return replace(filters, end=None)
 
 
-def compared_keywords(win) -> dict:
-    """A compared chart's keywords from the comparison's window (analytics.compare.Window)."""
+def compared_keywords(win, drawn_to: date | None = None) -> dict:
+    """A compared chart's keywords from the comparison's window (analytics.compare.Window). `drawn_to`: the
+    last day a chart drawn by another date than the selection's is drawn to (drawn_by ended no period): the
+    compared orders' requests are drawn past the compared range's last day too, as the selection's are."""
+    days = win.compared_days
+    if drawn_to is not None and days is not None:
+        days = (days[0], max(days[1], drawn_to))
     return {"shift_days": win.shift_days, "selection_label": win.legend[0], "compared_label": win.legend[1],
-            "compared_days": win.compared_days}
+            "compared_days": days}
 
 
 def first_day(filters: Filters, data_start: date | None) -> date | None:

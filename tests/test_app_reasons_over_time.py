@@ -25,6 +25,13 @@ def _database(demo, monkeypatch):
     monkeypatch.setenv("CANCELLATION_LAB_DB", str(demo[0]))
 
 
+def _compared_drawn(at) -> int:
+    """The requests the over-time chart draws for the compared range (its dashed lines' rows)."""
+    chart = at.get("vega_lite_chart")[-1]
+    return sum(r["requests"] for named in chart.proto.datasets
+               for r in pa.ipc.open_stream(named.data.data).read_all().to_pylist() if "compared_period" in r)
+
+
 def _drawn(at) -> dict[str, int]:
     """The over-time chart's requests per period start, as drawn (its points' rows, keyed by period)."""
     chart = at.get("vega_lite_chart")[-1]
@@ -59,6 +66,14 @@ def test_requests_of_orders_placed_in_the_range_are_drawn_after_its_last_day(dem
     assert sum(drawn.values()) == total == by_week["requests"].sum()
     assert any(date.fromisoformat(k) > end for k in drawn)
     assert any("drawn by the day each request was made" in c.value for c in at.caption)
+    # The previous four weeks, compared (the default): their orders' requests after its last day are drawn too.
+    con = db.connect(path)
+    try:
+        compared = report.reasons(con, dataset, Filters(start=start - timedelta(days=28), end=start - timedelta(days=1)),
+                                  by="period", period="week").frame["requests"].sum()
+    finally:
+        con.close()
+    assert _compared_drawn(at) == compared
 
 
 def test_a_range_of_request_dates_ends_the_chart_at_its_last_day(demo):

@@ -437,7 +437,7 @@ def test_a_links_never_answer_share_at_a_window_the_data_shows_names_no_scenario
     assert never.disabled and never.value == 0.0
     assert "never_answer_share" not in at.query_params and at.query_params["timeout_action"] == "lapse"
     shown = " ".join([*(c.value for c in at.caption), *(w.value for w in at.warning), *(i.value for i in at.info)])
-    assert "set back to its default, as it changes nothing here" in shown
+    assert "set back to its default (a 72-hour window is one the data shows" in shown
     assert "30%" not in shown and "never answer (assumption) =" not in shown
     plain_lapse = s.open_page("whatif", {"timeout_action": "lapse"})
     assert [m.value for m in at.metric] == [m.value for m in plain_lapse.metric]

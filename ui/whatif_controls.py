@@ -148,7 +148,7 @@ def controls(ctx: PageContext, params: Sequence[Parameter], prep: simulate.Prepa
     for p in params:
         if p.name in under and p.default is not None and st.session_state.get(ctx.k(p.name), p.default) != p.default:
             st.session_state[ctx.k(p.name)] = _to_widget(p, p.default)
-            st.caption(f"{md(p.label)}: set back to its default, as it changes nothing here: {under[p.name]}.")
+            st.caption(f"{md(p.label)}: set back to its default ({under[p.name]}).")
     idle = {**under, **whatif_notes.idle(prep, params), **policy.inert()}
     for group, title in GROUPS.items():
         group_params = [p for p in params if p.group == group]
