@@ -211,7 +211,8 @@ class Group:
         # A seller id and a date are shown as they are; a missing status or stage as the charts say it.
         said = {"seller": str, "requested_from": str, "requested_to": str,
                 "reached": STEP_LABELS.get, "left_after": STEP_LABELS.get,
-                "status": lambda v: NO_STATUS_WORDS if v == NO_STATUS else plain(v),
+                # A status as the chart and the list write it (the export's, read as a label: wc_completed).
+                "status": lambda v: NO_STATUS_WORDS if v == NO_STATUS else v,
                 "stage": lambda v: NO_STAGE if v == "none" else STAGE_WORDS.get(v, plain(v))}
         parts = [OF_WORDS[self.of]]
         for name, label in (("seller", "seller"), ("payment_method", "paid by"), ("shipping_method", "shipped"),

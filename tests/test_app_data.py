@@ -80,6 +80,11 @@ def test_refused_rows_are_listed_with_reasons_and_downloadable(database):
     refused = next(t for t in tables if "line_number" in t.columns)
     assert sorted(refused["line_number"].tolist()) == [3, 4]
     assert {b.label for b in at.get("download_button")} >= {"CSV", "Parquet"}
+    # Shown: the line, the message (it names the field and the reason) and the row read, so it fits a 1280 px
+    # page; the table (and its download) keeps the field and the reason.
+    shown = next(df for df in at.dataframe if "line_number" in df.value.columns)
+    assert list(shown.proto.column_order) == ["line_number", "message", "raw"]
+    assert {"field", "reason"} <= set(shown.value.columns)
 
 
 def test_a_file_that_cannot_be_imported_says_why(database):

@@ -258,6 +258,11 @@ def test_a_compared_mark_without_the_compared_days_or_a_refund_mark_without_its_
     assert drill.for_mark("reasons_by_stage", {"reason": WI, "key": "in_space"}, NONE) is None
 
 
+def test_a_status_group_in_words_writes_the_status_as_the_chart_and_the_list_do():
+    assert drill.Group(status="wc_completed", stage="none").words() == (
+        "orders · status wc_completed · stage No request or cancellation")
+
+
 def test_a_slower_refund_group_and_a_request_period_travel_in_a_link_and_in_words():
     group = drill.Group(of="refund_waits", refund_channel="original", slower_than=3,
                         requested_from=date(2026, 1, 5), requested_to=date(2026, 1, 11))

@@ -144,7 +144,10 @@ def _refused(dataset: db.Dataset) -> None:
         rows = _problem_rows(db_key(), dataset.id, warned)
         by_reason = rows.group_by("reason").len("rows").sort("rows", "reason", descending=[True, False])
         downloads.table(by_reason, f"{key.replace('data_', '')}-reasons-{dataset.name}", key=f"{key}_reasons")
-        downloads.table(rows, f"{key.replace('data_', '')}-rows-{dataset.name}", key=key)
+        # The message names the field and the reason: the table shows it whole at 1280 px without them beside
+        # it (they scrolled it sideways); the download keeps every column.
+        downloads.table(rows, f"{key.replace('data_', '')}-rows-{dataset.name}", key=key,
+                        column_order=("line_number", "message", "raw"))
 
 
 # --- generation ---------------------------------------------------------------------------------------
