@@ -172,11 +172,6 @@ def _row_checks() -> list[tuple[str, str]]:
     return checks
 
 
-# The fields the row checks and the order warnings read.
-_CHECKED_FIELDS = frozenset({"order_id", "amount", "refund_amount", "refund_initiated_at", "refund_completed_at",
-                             *REQUIRED_FIELDS, *TIMESTAMP_FIELDS})
-
-
 def _far_bounds() -> tuple[str, str]:
     latest = (datetime.now(UTC) + timedelta(days=FUTURE_SLACK_DAYS)).strftime("%Y-%m-%d %H:%M:%S")
     return f"TIMESTAMP '{EARLIEST_PLAUSIBLE}'", f"TIMESTAMP '{latest}'"
@@ -322,8 +317,8 @@ def store_staged(
                 SELECT order_id, min(source_line) AS _first_line FROM {staged}
                 WHERE order_id IS NOT NULL GROUP BY order_id HAVING count(*) > 1
             ), ranked AS (
-                SELECT s.source_line, s._raw, s._errors, s._warnings, d._first_line,
-                       {", ".join(f"s.{f}" for f in sorted(_CHECKED_FIELDS))},
+                -- Only the columns the checks read are read: the query keeps no other.
+                SELECT s.*, d._first_line,
                        CASE WHEN s.source_line > d._first_line THEN 2 ELSE 1 END AS _dup_rank
                 FROM {staged} s LEFT JOIN repeated d ON s.order_id = d.order_id
             )
