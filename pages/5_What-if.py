@@ -12,6 +12,7 @@ from analytics.links import Param
 from analytics.text import md
 from ui import (
     cached,
+    views,
     whatif_calibration,
     whatif_controls,
     whatif_engine,
@@ -22,7 +23,12 @@ from ui import (
     whatif_sweep,
 )
 
+# The tabs under the figures (the link's `section`): the open one is the only one drawn.
+SECTIONS = {"figures": "Every figure", "sweep": "Sweep one parameter", "frontier": "Policy frontier",
+            "scenarios": "Saved scenarios"}
+SECTION = Param("section", "choice", "figures", choices=tuple(SECTIONS), label="section shown")
 PARAMS = (
+    SECTION,
     Param("scenario", "token", None, min_len=8, max_len=64, label="saved scenario"),
     # Not "compare": the sidebar's comparison of periods is linked under that name on every page.
     Param("scenarios", "labels", (), identifiers=True, max_items=6, label="scenarios compared"),
@@ -35,6 +41,20 @@ PARAMS = (
     Param("sweep_figures", "labels", (), choices=wt.SWEEP_FIGURES, max_items=3, label="swept figures"),
     *frontier.LINK_PARAMS,
 )
+
+def opened_section(ctx) -> str | None:
+    """The tab a run opens itself: the saved scenarios after a save (its message is there); on opening a
+    link that names no tab (one made before the tabs), the frontier it says is drawn, or the saved scenarios
+    when it opens or compares one."""
+    if whatif_scenarios.SAVED_MESSAGE in st.session_state:
+        return "scenarios"
+    if ctx.arriving and SECTION.name not in st.session_state.get(f"_{ctx.key}_given", set()):
+        if ctx.values.get(frontier.LINK_DRAWN.name):
+            return "frontier"
+        if st.session_state.get(ctx.k("scenario")) or ctx.values.get("scenarios"):   # (one found: whatif_link)
+            return "scenarios"
+    return None
+
 
 with ui.page("whatif", "What-if", PARAMS, filters=False, own_keys=whatif_link.own_keys()) as ctx:
     dataset = ctx.require_dataset(on_spark=True)
@@ -91,21 +111,27 @@ with ui.page("whatif", "What-if", PARAMS, filters=False, own_keys=whatif_link.ow
             # Amounts in the data set's currency, as the Overview writes them: the money format's code ('USD ').
             currency = cached.money_format(dataset.id, "")
             whatif_results.results(result, currency)
-        whatif_results.every_figure(result, currency)
         whatif_scenarios.save_form(ctx, dataset.id, policy)
         if spark:
+            whatif_results.every_figure(result, currency)
             st.info(external.WHATIF_ON_SPARK, icon=":material/info:")
             whatif_link.sync(ctx, policy)
             return
 
-        st.subheader("Sweep one parameter")
-        whatif_sweep.sweep_section(ctx, dataset.id, policy, params, prep, int(replicates), int(seed))
-
-        st.subheader("Policy frontier: which policies are worth choosing")
-        whatif_frontier.frontier_section(ctx, dataset.id, policy, params, prep, int(replicates), int(seed))
-
-        st.subheader("Saved scenarios")
-        whatif_scenarios.scenarios_section(ctx, dataset.id, policy, params, prep, int(replicates), int(seed))
+        # The deeper tools in tabs, only the open one computed and drawn: moving a control redraws the figures
+        # and the open tab, not the sweep's, the frontier's and the saved scenarios' controls every time.
+        shown, tab = views.link_tabs(ctx, SECTION, SECTIONS, opened=opened_section(ctx), kept={
+            "sweep": whatif_sweep.widget_keys(ctx), "frontier": whatif_frontier.widget_keys(ctx),
+            "scenarios": whatif_scenarios.widget_keys(ctx)})
+        with tab:
+            if shown == "figures":
+                whatif_results.every_figure(result, currency)
+            elif shown == "sweep":
+                whatif_sweep.sweep_section(ctx, dataset.id, policy, params, prep, int(replicates), int(seed))
+            elif shown == "frontier":
+                whatif_frontier.frontier_section(ctx, dataset.id, policy, params, prep, int(replicates), int(seed))
+            else:
+                whatif_scenarios.scenarios_section(ctx, dataset.id, policy, params, prep, int(replicates), int(seed))
         whatif_link.sync(ctx, policy)
 
     policy_panel()

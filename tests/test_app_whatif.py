@@ -228,7 +228,7 @@ def test_the_sweep_follows_the_current_controls(demo, monkeypatch):
         return real(prep, param, values, policy=policy, **kw)
 
     monkeypatch.setattr(simulate, "sweep", recording)
-    at = s.open_page("whatif", {"dataset": demo[1], "seed": "3"})
+    at = s.open_page("whatif", {"dataset": demo[1], "seed": "3", "section": "sweep"})
     at.toggle(key="whatif_seller_consent_required").set_value(False).run()
     assert s.problems(at) == []
     assert seen and seen[-1] == Policy(seller_consent_required=False)
@@ -257,7 +257,7 @@ def olist(tmp_path_factory):
 
 def test_olist_says_what_applies_and_offers_its_own_payment_methods(olist, monkeypatch):
     monkeypatch.setenv("CANCELLATION_LAB_DB", str(olist[0]))
-    at = s.open_page("whatif", {"dataset": olist[1]})
+    at = s.open_page("whatif", {"dataset": olist[1], "section": "sweep"})
     assert s.problems(at) == []
     banner = " ".join(i.value for i in at.info)
     assert "no cancellation requests" in banner and "What still applies" in banner
@@ -318,7 +318,7 @@ def test_on_a_large_data_set_the_sweep_is_drawn_on_demand_for_the_current_contro
     monkeypatch.setattr(simulate, "sweep",
                         lambda prep, param, values, policy=None, **kw: seen.append(policy) or
                         real(prep, param, values, policy=policy, **kw))
-    at = s.open_page("whatif", {"dataset": demo[1], "seed": "5"})
+    at = s.open_page("whatif", {"dataset": demo[1], "seed": "5", "section": "sweep"})
     assert any("drawn on demand" in i.value for i in at.info) and not seen
     at.button(key="whatif_sweep_draw").click().run()
     assert seen == [Policy()]
@@ -446,7 +446,7 @@ def test_a_links_never_answer_share_at_a_window_the_data_shows_names_no_scenario
 def test_with_no_scenario_saved_in_the_view_the_page_says_saved_ones_come_back_with_their_link(demo):
     """A new tab lists no scenario (each view lists its own): the page says how one saved earlier comes back,
     and a save says to keep the link, rather than "no saved scenario yet" as if none had ever been saved."""
-    at = s.open_page("whatif")
+    at = s.open_page("whatif", {"section": "scenarios"})
     words = " ".join(c.value for c in at.caption)
     assert "No scenario saved in this view" in words and "keep it (Copy link, in the sidebar)" in words
     assert "No saved scenario yet" not in words
@@ -595,7 +595,8 @@ def test_a_swept_amount_is_drawn_on_an_axis_in_its_currency(demo):
     """The sweep's money axis says 'USD', as the comparison charts' do; it said 'Currency'."""
     import json
 
-    at = s.open_page("whatif", {"dataset": demo[1], "sweep_figures": "cancelled_gmv,cancelled_orders"})
+    at = s.open_page("whatif", {"dataset": demo[1], "sweep_figures": "cancelled_gmv,cancelled_orders",
+                                "section": "sweep"})
     assert s.problems(at) == []
     specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
     titles = {}
@@ -603,3 +604,37 @@ def test_a_swept_amount_is_drawn_on_an_axis_in_its_currency(demo):
         if spec.get("title", {}).get("text") in (wt.label("cancelled_gmv"), wt.label("cancelled_orders")):
             titles[spec["title"]["text"]] = spec["layer"][1]["encoding"]["y"]["title"]
     assert titles == {wt.label("cancelled_gmv"): "USD", wt.label("cancelled_orders"): "Orders"}, titles
+
+
+def test_only_the_open_tab_under_the_figures_is_drawn_and_the_link_keeps_it(demo):
+    """Every figure, the sweep, the frontier and the saved scenarios are tabs: only the open one is drawn (a
+    control's change redrew all four), the link's `section` is the open one, and a tab's settings are kept
+    while another is open."""
+    at = s.open_page("whatif")
+    keys = {w.key for w in [*at.selectbox, *at.multiselect, *at.text_input]}
+    assert "whatif_sweep" not in keys and "whatif_frontier_levers" not in keys
+    assert any("Every figure" in m.value for m in at.markdown)
+    assert "section" not in at.query_params   # the default tab
+    at.session_state["whatif_section_tab"] = "Sweep one parameter"   # a click on the tab (no AppTest setter)
+    at.run()
+    assert s.problems(at) == [] and at.query_params["section"] == "sweep"
+    assert not any("Every figure" in m.value for m in at.markdown)
+    at.selectbox(key="whatif_sweep").set_value("dispatch_deadline_days").run()
+    at.session_state["whatif_section_tab"] = "Policy frontier"
+    at.run()
+    assert at.query_params["section"] == "frontier" and at.query_params["sweep"] == "dispatch_deadline_days"
+    assert at.multiselect(key="whatif_frontier_levers") is not None
+    at.session_state["whatif_section_tab"] = "Sweep one parameter"
+    at.run()
+    assert at.selectbox(key="whatif_sweep").value == "dispatch_deadline_days"
+    # The link opens the same tab.
+    again = s.open_page("whatif", dict(at.query_params))
+    assert again.selectbox(key="whatif_sweep").value == "dispatch_deadline_days"
+
+
+def test_a_link_that_names_no_tab_opens_the_frontier_it_says_is_drawn(demo):
+    """Links made before the tabs: one whose frontier is drawn opens on the frontier, drawn."""
+    at = s.open_page("whatif", {"dataset": demo[1], "frontier": "true"})
+    assert s.problems(at) == []
+    assert at.session_state["whatif_section"] == "frontier"
+    assert at.multiselect(key="whatif_frontier_levers") is not None

@@ -29,7 +29,7 @@ def _markdown(at) -> str:
 
 
 def test_the_frontier_is_drawn_on_demand_with_the_engine_s_result(demo):
-    at = s.open_page("whatif")
+    at = s.open_page("whatif", {"section": "frontier"})
     assert at.multiselect(key="whatif_frontier_levers").value == list(fr.DEFAULT_LEVERS)
     at.text_input(key="whatif_frontier_values_seller_response_hours").set_value("24, 48, 72").run()
     at.selectbox(key="whatif_frontier_a").set_value("refund_wait_p90_business_days")
@@ -49,7 +49,7 @@ def test_the_frontier_is_drawn_on_demand_with_the_engine_s_result(demo):
 
 
 def test_a_limit_names_the_best_policy_in_words(demo):
-    at = s.open_page("whatif")
+    at = s.open_page("whatif", {"section": "frontier"})
     at.selectbox(key="whatif_frontier_a").set_value("refund_wait_p90_business_days")
     at.selectbox(key="whatif_frontier_b").set_value("cancelled_gmv").run()
     at.text_input(key="whatif_frontier_limit_cancelled_gmv").set_value("1000000000").run()
@@ -70,7 +70,7 @@ def _settings(at) -> dict:
 
 
 def test_the_frontier_s_settings_are_in_the_link_and_a_copied_link_reopens_the_same_frontier(demo):
-    at = s.open_page("whatif", {"dataset": demo[1]})
+    at = s.open_page("whatif", {"dataset": demo[1], "section": "frontier"})
     # The defaults leave the link alone.
     assert not any(k.startswith("frontier") for k in at.query_params), at.query_params
     at.multiselect(key="whatif_frontier_levers").set_value(["seller_response_hours", "dispatch_deadline_days"]).run()
@@ -109,7 +109,7 @@ def test_the_frontier_s_settings_are_in_the_link_and_a_copied_link_reopens_the_s
 
 
 def test_a_link_s_refused_frontier_settings_become_notices_and_defaults(demo):
-    at = s.open_page("whatif", {"dataset": demo[1], "frontier_levers": "seller_response_hours,bogus",
+    at = s.open_page("whatif", {"dataset": demo[1], "section": "frontier", "frontier_levers": "seller_response_hours,bogus",
                                 "frontier_values_seller_response_hours": "24, abc",
                                 "frontier_a": "<b>nope</b>", "frontier_limit_cancelled_gmv": "lots",
                                 "frontier": "maybe"})
@@ -134,7 +134,7 @@ def test_the_page_s_frontier_shared_out_between_processes_is_the_same(demo, monk
     if len(os.sched_getaffinity(0)) < 2:
         pytest.skip("one core: the frontier is replayed in one process")
     monkeypatch.setattr(fr, "PARALLEL_WORK", 0)
-    at = s.open_page("whatif", {"dataset": demo[1], "frontier_values_seller_response_hours": "24, 96",
+    at = s.open_page("whatif", {"dataset": demo[1], "section": "frontier", "frontier_values_seller_response_hours": "24, 96",
                                 "frontier_a": "requests_lapsed", "frontier_b": "cancelled_orders", "frontier": "true"})
     assert s.problems(at) == []
     expected = fr.frontier(simulate.prepare_dataset(db.connect(demo[0]), demo[1]),
@@ -153,7 +153,7 @@ def test_the_page_s_frontier_shared_out_between_processes_is_the_same(demo, monk
 def test_the_same_figure_weighed_against_itself_is_refused_in_words(demo):
     """Weigh and against on one figure (picked, or from a link): one limit box, a sentence saying to choose
     two figures, and the rest of the page drawn (its two limit boxes once shared a key: an error box)."""
-    at = s.open_page("whatif", {"dataset": demo[1], "frontier_a": "cancelled_gmv", "frontier_b": "cancelled_gmv",
+    at = s.open_page("whatif", {"dataset": demo[1], "section": "frontier", "frontier_a": "cancelled_gmv", "frontier_b": "cancelled_gmv",
                                 "frontier_levers": "seller_response_hours"})
     assert s.problems(at) == []
     assert "Choose two different figures to weigh." in [i.value for i in at.info]

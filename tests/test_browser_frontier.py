@@ -28,7 +28,9 @@ def test_a_frontier_point_opens_as_the_scenario_and_its_link(tmp_path):
         page.wait_for_selector('[data-testid="stMetricValue"]')
 
         # Two levers (the response window with three values, the timeout action) and two figures.
-        page.get_by_text("Policy frontier: which policies are worth choosing").scroll_into_view_if_needed()
+        # The frontier's tab: the tabs under the figures draw only the open one.
+        page.get_by_role("tab", name="Policy frontier").click()
+        bs.wait_ready(page)
         values = page.get_by_role("textbox", name=re.compile("^Seller's response window: "))
         values.fill("24, 72, 168")
         values.press("Enter")

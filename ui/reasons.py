@@ -15,7 +15,7 @@ from analytics.drill import Group
 from analytics.filters import Filters
 from analytics.params import Param
 from analytics.text import md
-from ui import drill
+from ui import drill, views
 from ui.setup import PageContext
 
 # The last clicked part of a reason chart: {"chart": drill.MARK_CHARTS name, "point": the selection's point,
@@ -31,23 +31,11 @@ BREAKDOWN = Param("breakdown", "choice", "stage", choices=tuple(BREAKDOWNS), lab
 
 def breakdown_tabs(ctx: PageContext, controls: Mapping[str, Sequence[str]] | None = None,
                    ) -> tuple[str, st.delta_generator.DeltaGenerator]:
-    """The breakdowns' tabs, the one the link or the last click chose open: (its link value, its tab).
-    Only the open tab is drawn in (a closed one's body would be computed and sent for nothing); the
-    link's `breakdown` follows it. `controls`: a tab's controls (by their page parameters' names), whose
-    values are kept while another tab is open, for the return to it."""
-    state = st.session_state
-    chosen_key, tab_key = ctx.k(BREAKDOWN.name), ctx.k("breakdown_tab")
-    if ctx.arriving or tab_key not in state:
-        state[tab_key] = BREAKDOWNS.get(state.get(chosen_key), BREAKDOWNS[BREAKDOWN.default])
-    tabs = dict(zip(BREAKDOWNS, st.tabs(list(BREAKDOWNS.values()), key=tab_key, on_change="rerun"), strict=True))
-    shown = next((code for code, tab in tabs.items() if tab.open), BREAKDOWN.default)
-    state[chosen_key] = shown
-    # A control not drawn in a run loses its state (Streamlit forgets unseen widgets): set again, kept.
-    for code, names in (controls or {}).items():
-        for key in (ctx.k(name) for name in names if code != shown):
-            if key in state:
-                state[key] = state[key]
-    return shown, tabs[shown]
+    """The breakdowns' tabs, the one the link or the last click chose open: (its link value, its tab)
+    (views.link_tabs). `controls`: a tab's controls (by their page parameters' names), whose values are
+    kept while another tab is open, for the return to it."""
+    kept = {code: [ctx.k(name) for name in names] for code, names in (controls or {}).items()}
+    return views.link_tabs(ctx, BREAKDOWN, BREAKDOWNS, kept=kept)
 
 
 def _set(ctx_key: str, reason: str | None) -> None:

@@ -195,6 +195,8 @@ def page(key: str, title: str, params: Sequence[Param] = (), *, filters: bool = 
         if isinstance(sys.exc_info()[1], RerunException):
             state["_app_rerun"] = True
         _finish(ctx, notice_box, nav_box)
+        # A fragment of the page reruns later with this same context: that run opens nothing from the link.
+        ctx.arriving = False
 
 
 def switch_page(path: str, query_params: dict[str, str]) -> None:

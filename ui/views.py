@@ -3,7 +3,7 @@ downloads, the "not available in this data set" notes, a line that says what the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 
 import altair as alt
@@ -15,13 +15,14 @@ from analytics.drill import ROW_TABLES
 from analytics.figures import LOWER, NO_CHANGE, change_text, rounded_amount, shows_no_change
 from analytics.filters import Filters
 from analytics.headline import MIN_ORDERS, Headline
+from analytics.params import Param
 from analytics.text import md
 from ui import downloads, drill, tables
 from ui.database import on_spark
 from ui.notices import not_available
 
 __all__ = ["fmt", "filter_summary", "headline_tiles", "not_available", "table_result",
-           "exactly", "tile_text", "unavailable_tile", "room_for_toolbar", "subheader_over_chart"]
+           "exactly", "tile_text", "link_tabs", "unavailable_tile", "room_for_toolbar", "subheader_over_chart"]
 
 ANCHOR_WORDS = {"order": "placed", "request": "with a cancellation request", "refund": "with a refund started"}
 # What a rate of cancellation means when the dates select orders by a request's or a refund's date: only
@@ -166,6 +167,30 @@ def lazy_expander(label: str, key: str, expanded: bool = False):
     on every run, for nothing."""
     box = st.expander(label, expanded=expanded, key=table_open_key(key), on_change="rerun")
     return box if box.open else None
+
+
+def link_tabs(ctx, param: Param, labels: Mapping[str, str], *, kept: Mapping[str, Sequence[str]] | None = None,
+              opened: str | None = None) -> tuple[str, st.delta_generator.DeltaGenerator]:
+    """Tabs of which only the open one is drawn in (a closed one's body would be computed, sent and laid out
+    by the browser on every run, for nothing): (the open tab's code, the tab to draw in). `labels`: each
+    tab's code (the values of the page's link parameter `param`) and its label. The open tab is the link's,
+    then the last clicked; `opened` opens one (before the tabs are drawn). `kept`: the session-state keys of
+    each tab's widgets, whose values are kept while another tab is open, for the return to it (and its link)."""
+    state = st.session_state
+    chosen_key, tab_key = ctx.k(param.name), ctx.k(f"{param.name}_tab")
+    if opened is not None:
+        state[tab_key] = labels[opened]
+    elif ctx.arriving or tab_key not in state:
+        state[tab_key] = labels.get(state.get(chosen_key), labels[param.default])
+    tabs = dict(zip(labels, st.tabs(list(labels.values()), key=tab_key, on_change="rerun"), strict=True))
+    shown = next((code for code, tab in tabs.items() if tab.open), param.default)
+    state[chosen_key] = shown
+    # A widget not drawn in a run loses its state (Streamlit forgets unseen widgets): set again, kept.
+    for code, keys in (kept or {}).items():
+        for key in keys if code != shown else ():
+            if key in state:
+                state[key] = state[key]
+    return shown, tabs[shown]
 
 
 def table_result(result: report.Table, *, name: str, key: str, chart: Callable[..., alt.TopLevelMixin] | None = None,

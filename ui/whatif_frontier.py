@@ -53,6 +53,11 @@ def frontier_defaults(ctx: PageContext, prep: simulate.Prepared, params: Sequenc
     st.session_state[FROM_LINK] = bool(st.session_state.get(ctx.k(fr.LINK_DRAWN.name)))
 
 
+def widget_keys(ctx: PageContext) -> list[str]:
+    """The session-state keys of the frontier's controls (kept while the frontier is not drawn)."""
+    return [ctx.k(p.name) for p in fr.LINK_PARAMS]
+
+
 def _base(policy: Policy, levers: Sequence[str], params: Sequence[Parameter]) -> Policy:
     """The held parameters: the policy with the varied levers at their defaults, so opening a point of
     the grid (which moves only the levers) keeps the same frontier."""

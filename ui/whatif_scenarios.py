@@ -56,6 +56,7 @@ def saved_scenarios(dataset_id: str) -> list[scenarios.Scenario]:
 
 
 SAVED = "whatif_save_done"  # session: a save just succeeded, so the form starts empty again
+SAVED_MESSAGE = "whatif_saved_message"  # session: what the save did, said in the saved scenarios' tab
 
 
 def save_form(ctx: PageContext, dataset_id: str, policy: Policy) -> None:
@@ -94,7 +95,7 @@ def save_form(ctx: PageContext, dataset_id: str, policy: Policy) -> None:
                 remember_scenario(saved.id)
                 st.session_state[ctx.k("scenario")] = saved.id
                 st.session_state[SAVED] = True
-                st.session_state["whatif_saved_message"] = (f"Replaced “{md(saved.name)}”." if same is not None
+                st.session_state[SAVED_MESSAGE] = (f"Replaced “{md(saved.name)}”." if same is not None
                                                             else f"Saved “{md(saved.name)}”.") + " " + KEEP_LINK
                 st.rerun()  # the whole page: the saved list and the comparison below change too
 
@@ -105,10 +106,15 @@ def open_scenario(ctx: PageContext, found: scenarios.Scenario, params: Sequence[
     st.session_state[ctx.k("scenario")] = found.id
 
 
+def widget_keys(ctx: PageContext) -> list[str]:
+    """The session-state keys of the saved scenarios' controls (kept while the section is not drawn)."""
+    return [ctx.k("scenarios"), "whatif_pick"]
+
+
 def scenarios_section(ctx: PageContext, dataset_id: str, policy: Policy, params: Sequence[Parameter],
                       prep: simulate.Prepared, replicates: int, seed: int) -> None:
     saved = saved_scenarios(dataset_id)
-    message = st.session_state.pop("whatif_saved_message", None)
+    message = st.session_state.pop(SAVED_MESSAGE, None)
     if message:
         st.success(message, icon=":material/bookmark_added:")
     if not saved:

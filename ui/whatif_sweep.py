@@ -42,6 +42,15 @@ def sweep_defaults(ctx: PageContext, prep: simulate.Prepared) -> None:
         st.session_state[ctx.k("sweep_figures")] = list(figures)
 
 
+def widget_keys(ctx: PageContext) -> list[str]:
+    """The session-state keys of the sweep's controls (kept while the sweep is not drawn)."""
+    return [ctx.k("sweep"), ctx.k("sweep_figures"),
+            *(k for k in st.session_state if isinstance(k, str) and k.startswith(VALUES_KEY))]
+
+
+VALUES_KEY = "whatif_sweep_values_"   # and the parameter's name: the values typed for it
+
+
 def sweep_section(ctx: PageContext, dataset_id: str, policy: Policy, params: Sequence[Parameter],
                   prep: simulate.Prepared, replicates: int, seed: int) -> None:
     """A sweep of one parameter, the others held at the current controls (it reruns with them). On a large
@@ -58,7 +67,7 @@ def sweep_section(ctx: PageContext, dataset_id: str, policy: Policy, params: Seq
         param = st.selectbox("Parameter", SWEEPABLE, key=ctx.k("sweep"),
                              format_func=lambda n: by_name[n].label if n in by_name else n)
         spec = by_name[param]
-        values_key = f"whatif_sweep_values_{param.replace('.', '__')}"
+        values_key = VALUES_KEY + param.replace(".", "__")
         st.session_state.setdefault(values_key, ", ".join(f"{v:g}" for v in SWEEP_GRIDS[param]))
         text = st.text_input(f"Values: {axis_range(spec)}", key=values_key,
                              help=f"Up to {MAX_SWEEP_POINTS} values, separated by commas. The other parameters "
