@@ -12,13 +12,18 @@ import re
 # Every ASCII punctuation character can be backslash-escaped in CommonMark; escaping all of them leaves
 # no emphasis, link, image, code span, heading, list, table, HTML, maths ($) or directive (:red[...]).
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
-# What Streamlit recognises in the text itself, after the escapes are read: GFM's bare links
-# (http://..., www.example, name@host) and its own :icon: / :emoji: short codes. A word joiner (U+2060,
-# invisible, no width) after a ':' or '@' that is followed by more text, and inside 'www.', breaks each
-# pattern without changing what the text looks like.
+# What Streamlit recognises in the text itself, after the escapes are read: GFM's bare links (a scheme
+# such as http: or mailto: followed by text, 'www.', name@host.tld) and its own short codes (:smile:,
+# :material/home:, :red[...]). A word joiner (U+2060, invisible, no width) inside each of these breaks it
+# without changing what the text looks like. Only there: a joiner is copied with the text, so a time
+# ("10:00"), "Reason: late" or a lone '@' carry none.
 _JOINER = "\u2060"
-_BREAK_AFTER = re.compile(r"([:@])(?=\S)")
-_WWW = re.compile(r"(w)(ww\.)", re.IGNORECASE)
+_BREAKS = re.compile("|".join((
+    r"(?<=w)(?=ww\.)",                                              # w|ww.example
+    *(rf"(?<={scheme}:)(?=\S)" for scheme in ("http", "https", "ftp", "mailto", "xmpp")),  # http:|//example
+    r"(?<=[A-Za-z0-9._+-]@)(?=[A-Za-z0-9_-]+\.[A-Za-z0-9_-])",       # name@|host.tld
+    r"(?<=:)(?=[A-Za-z0-9_+/-]+[:\[])",                              # :|smile:, :|material/home:, :|red[...]
+)), re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
 
 
@@ -28,9 +33,8 @@ def md(value: object, max_chars: int | None = None) -> str:
     text = _SPACE.sub(" ", "" if value is None else str(value)).strip()
     if max_chars is not None and len(text) > max_chars:
         text = text[:max_chars].rstrip() + "…"
-    text = _WWW.sub(rf"\1{_JOINER}\2", text)
-    text = _PUNCTUATION.sub(r"\\\1", text)
-    return _BREAK_AFTER.sub(rf"\1{_JOINER}", text)
+    # The joiners go in before the escapes, which leave them where they are ('\\:' + joiner).
+    return _PUNCTUATION.sub(r"\\\1", _BREAKS.sub(_JOINER, text))
 
 
 def plain(text: str) -> str:

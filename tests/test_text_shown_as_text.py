@@ -50,6 +50,27 @@ def test_bare_links_and_short_codes_are_broken_by_an_invisible_joiner():
     assert md("Note: x") == "Note\\: x"
 
 
+@pytest.mark.parametrize("text", ["10:00", "Note: late", "Reason: late at 10:00", "x @ y", "a@b", "sold @ 10",
+                                  "ratio 3:1", "Order: #12", "http or https", "mailto"])
+def test_a_colon_or_at_that_starts_nothing_has_no_joiner(text):
+    # A joiner is copied with the text ("10:00" pasted elsewhere carried an invisible character): it goes
+    # only where Streamlit would otherwise read a link or a short code.
+    out = md(text)
+    assert "\u2060" not in out
+    assert plain(out) == text
+
+
+def test_every_link_and_short_code_gets_its_joiner():
+    # Each pattern Streamlit's Markdown recognises is broken, in any case, wherever it is in the text.
+    for text, broken in [("see ftp://host/x", "ftp\\:\u2060\\/"), ("MAILTO:a", "MAILTO\\:\u2060a"),
+                         ("https://x", "https\\:\u2060\\/"), ("first.last+tag@shop.example", "\\@\u2060shop"),
+                         ("at 10:00 :+1: done", "\\:\u2060\\+1\\:"), (":red[x]", "\\:\u2060red\\["),
+                         ("a :material/home: b", "\\:\u2060material")]:
+        assert broken in md(text), (text, md(text))
+    # The time before the short code carries none: only the short code's colon is broken.
+    assert md("at 10:00 :+1: done").startswith("at 10\\:00 ")
+
+
 def test_plain_text_stays_as_it_is():
     assert md("Demo marketplace") == "Demo marketplace"
     assert md("card") == "card"
