@@ -320,10 +320,29 @@ def format_value(name: str, value, *, estimate: bool = False) -> str:
     if value is None or value != value:
         return "n/a"
     unit = UNITS[get(name).unit]
-    return (unit.estimate if estimate else unit.exact).format(value)
+    return written(value, unit.estimate if estimate else unit.exact)
 
 
-# A change that would be written as zero ('+0', '-0.0 days', '+0.0 pp', 'USD -0'): every page, table and the
+def around(number: str, before: str = "", after: str = "") -> str:
+    """A number already written ('-202.00', '+12') between the words of its pattern, its sign first:
+    '-USD 202.00', '+USD 12', never 'USD -202.00' (a minus after the code read as a hyphen, and Streamlit
+    reads a change's direction from its first character)."""
+    sign = number[:1] if number[:1] in "+-" else ""
+    return sign + before + number[len(sign):] + after
+
+
+def written(value, pattern: str, *, signed: bool = False) -> str:
+    """`value` in `pattern` ('USD {:,.2f}', '{:,.1f} days', '{:.1%}'): every amount, tile, table cell and
+    line of the command line is written so, its sign before the currency ('-USD 202.00'). `signed`: a '+'
+    before a rise too, as a change is written."""
+    start, end = pattern.find("{"), pattern.rfind("}")
+    if start < 0:
+        return pattern
+    spec = pattern[start + 1:end].partition(":")[2]
+    return around(format(value, ("+" if signed else "") + spec), pattern[:start], pattern[end + 1:])
+
+
+# A change that would be written as zero ('+0', '-0.0 days', '+0.0 pp', '-USD 0'): every page, table and the
 # command line write it so, with no unit, sign or arrow. A bare '0' beside '+12' and '-3' read as a figure of
 # nothing rather than no change.
 NO_CHANGE = "±0"
@@ -357,21 +376,21 @@ def rounded_amount(value: float, pattern: str, *, millions: bool = False) -> str
     if money not in pattern or not isinstance(value, int | float) or not abs(value) >= WHOLE_AMOUNT:
         return None
     body = f"{half_up(value / 1e6, 1):,.1f}M" if millions and abs(value) >= MILLIONS else f"{half_up(value):,.0f}"
-    return pattern.replace(money, body)
+    before, _, after = pattern.partition(money)
+    return around(body, before, after)
 
 
 def change_text(change: float, pattern: str, whole: bool = False) -> str:
     """A change (between periods, or a scenario's from its baseline) in its figure's `pattern`, with its
-    sign: shares change in percentage points ('+1.2 pp'); a money pattern keeps its currency around the
-    number ('BRL +12.50'). A change that would be written as zero is NO_CHANGE ('±0'), with no unit, as
-    every page and the command line write it. `whole`: the figure is written without cents beside it, so
-    its change has none either."""
+    sign: shares change in percentage points ('+1.2 pp'); a money pattern writes the change's
+    sign before its currency ('+BRL 12.50', '-BRL 3.00', as `written`). A change that would be written as zero
+    is NO_CHANGE ('±0'), with no unit, as every page and the command line write it. `whole`: the figure is
+    written without cents beside it, so its change has none either."""
     if "%" in pattern:
         text = f"{change * 100:+.1f} pp"
     else:
         start, end = pattern.find("{"), pattern.rfind("}")
-        body = pattern[start + 1:end].lstrip(":")
-        if whole and body:
-            body, change = ",.0f", half_up(change)
-        text = pattern[:start] + ("{:+" + body + "}").format(change) + pattern[end + 1:]
+        if whole and pattern[start + 1:end].lstrip(":"):
+            pattern, change = pattern[:start] + "{:,.0f}" + pattern[end + 1:], half_up(change)
+        text = written(change, pattern, signed=True)
     return NO_CHANGE if shows_no_change(text) else text

@@ -654,7 +654,7 @@ def _said(name: str, number: str, currency: str = "") -> str:
     prefix report.money_format gives, 'USD '), days and hours with their unit, a count as it is."""
     unit = fig.get(name).unit
     if unit == "currency":
-        return currency + number
+        return fig.around(number, currency)
     return f"{number} {unit}" if unit in _SAID_UNITS else number
 
 
@@ -662,7 +662,7 @@ def _number(name: str, value: float) -> str:
     """An estimate's number: an amount whole from figures.WHOLE_AMOUNT up, as a tile writes it; a count (a
     mean over replicates) whole; days to a tenth."""
     pattern = fig.UNITS[fig.get(name).unit].estimate
-    return fig.rounded_amount(value, pattern) or pattern.format(value)
+    return fig.rounded_amount(value, pattern) or fig.written(value, pattern)
 
 
 def amount_words(name: str, value: float, currency: str = "") -> str:

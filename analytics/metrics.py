@@ -53,7 +53,7 @@ class Metric:
 
     def format(self, value) -> str:
         """The value as the pages and the text report show it; None (nothing to measure) shows as 'n/a'."""
-        return "n/a" if value is None else self.fmt.format(value)
+        return "n/a" if value is None else fig.written(value, self.fmt)
 
     def unavailable(self, missing: Mapping[str, str]) -> str | None:
         """Why this metric cannot be computed on a data set, given its missing capabilities; None if it can."""

@@ -72,7 +72,7 @@ def unit(name: str) -> str:
 def fmt_value(value, name: str) -> str:
     if value is None or value != value:
         return "—"
-    return fig.UNITS[unit(name)].estimate.format(value)
+    return fig.written(value, fig.UNITS[unit(name)].estimate)
 
 
 # The two intervals in a manager's words: the one a policy decision rests on (what the next period would
@@ -84,7 +84,7 @@ SAME_ORDERS = "these same orders"
 def _text(value, name: str, signed: bool) -> str:
     """A value, or with `signed` a difference (figures.change_text: '+1.2 pp', '±0'), as the tables write it."""
     pattern = fig.UNITS[unit(name)].estimate
-    return fig.change_text(value, pattern) if signed else pattern.format(value)
+    return fig.change_text(value, pattern) if signed else fig.written(value, pattern)
 
 
 def is_exact(fig: Mapping) -> bool:

@@ -107,9 +107,10 @@ def test_a_large_amount_fits_its_tile_and_its_help_says_it_exactly(demo, monkeyp
     assert tile_text(-2_500.4, "{:,.2f}") == ("-2,500", "-2,500.40")
     # A half rounds up, as a spreadsheet rounds it (Python's formatting would write 2,012 and 12.2M).
     assert tile_text(2_012.5, "EUR {:,.2f}") == ("EUR 2,013", "EUR 2,012.50")
-    assert tile_text(-2_012.5, "EUR {:,.2f}")[0] == "EUR -2,013"
+    # A negative amount's sign comes before its currency, as a change's does.
+    assert tile_text(-2_012.5, "EUR {:,.2f}") == ("-EUR 2,013", "-EUR 2,012.50")
     assert tile_text(12_250_000.0, "EUR {:,.2f}")[0] == "EUR 12.3M"
-    assert change_text(2_012.5, "EUR {:,.2f}", whole=True) == "EUR +2,013"
+    assert change_text(2_012.5, "EUR {:,.2f}", whole=True) == "+EUR 2,013"
     assert tile_text(12_345, "{:,}") == ("12,345", None) and tile_text(None, "USD {:,.2f}") == ("—", None)
     path, dataset_id = demo
     monkeypatch.setenv("CANCELLATION_LAB_DB", str(path))
@@ -124,13 +125,13 @@ def test_a_large_amount_fits_its_tile_and_its_help_says_it_exactly(demo, monkeyp
 
 
 def test_a_change_is_written_to_its_tiles_precision():
-    """A tile that writes its amount without cents writes its change without them too ('USD 33,095', 'USD
-    -369'): 'USD -369.40' cut the words after it at 1280 px. A small amount keeps its cents; shares change
+    """A tile that writes its amount without cents writes its change without them too ('USD 33,095',
+    '-USD 369'): '-USD 369.40' cut the words after it at 1280 px. A small amount keeps its cents; shares change
     in percentage points; a wait's change in days."""
     from analytics.figures import change_text
 
-    assert change_text(-369.4, "USD {:,.2f}", whole=True) == "USD -369"
-    assert change_text(-369.4, "USD {:,.2f}") == "USD -369.40"
+    assert change_text(-369.4, "USD {:,.2f}", whole=True) == "-USD 369"
+    assert change_text(-369.4, "USD {:,.2f}") == "-USD 369.40"
     assert change_text(1234.6, "{:,.2f}", whole=True) == "+1,235"
     assert change_text(0.0123, "{:.1%}", whole=True) == "+1.2 pp"
     assert change_text(-0.46, "{:,.1f} days") == "-0.5 days"
@@ -156,7 +157,7 @@ def test_a_what_if_difference_that_rounds_to_nothing_is_written_as_the_tiles_wri
 
 
 def test_an_overview_tile_says_a_fall_in_money_with_a_down_arrow():
-    """The Overview's tile for cancelled GMV: a fall of 'USD -10,546' points down, in green (less lost is
+    """The Overview's tile for cancelled GMV: a fall of '-USD 10,546' points down, in green (less lost is
     good news); Streamlit alone read its sign from the currency code and drew an up arrow in red."""
     from streamlit.proto.Metric_pb2 import Metric
     from streamlit.testing.v1 import AppTest
@@ -174,7 +175,7 @@ def test_an_overview_tile_says_a_fall_in_money_with_a_down_arrow():
     at = AppTest.from_function(tiles).run()
     shown = {m.label: m.proto for m in at.metric}
     gmv = shown["Cancelled GMV"]
-    assert gmv.delta == "USD -10,546"
+    assert gmv.delta == "-USD 10,546"
     assert (gmv.direction, gmv.color) == (Metric.MetricDirection.DOWN, Metric.MetricColor.GREEN)
     orders = shown["Cancelled orders"]
     assert (orders.delta, orders.direction, orders.color) == ("+7", Metric.MetricDirection.UP, Metric.MetricColor.RED)

@@ -481,13 +481,13 @@ def test_a_save_empties_the_form_so_a_second_press_saves_nothing_twice(demo):
 
 def test_amounts_are_in_the_data_sets_currency(demo):
     """As on the Overview: the generated data set records USD, so its cancelled GMV reads 'USD 117,044' (no
-    cents from a thousand up, so that it fits the tile; the help has it exactly), its change 'USD +1,234'."""
+    cents from a thousand up, so that it fits the tile; the help has it exactly), its change '+USD 1,234'."""
     at = s.open_page("whatif")
     at.toggle(key="whatif_seller_consent_required").set_value(False).run()
     assert s.problems(at) == []
     gmv = next(m for m in at.metric if m.label == wt.label("cancelled_gmv"))
     assert gmv.value.startswith("USD ") and float(gmv.value[4:].replace(",", "")) > 0, gmv.value
-    assert gmv.proto.delta.startswith("USD "), gmv.proto.delta
+    assert gmv.proto.delta.startswith(("+USD ", "-USD ")), gmv.proto.delta
     if float(gmv.value[4:].replace(",", "")) >= 1000:
         assert "." not in gmv.value and "Exactly USD " in gmv.help
     others = [m for m in at.metric if m.label != gmv.label]
@@ -547,14 +547,14 @@ def test_a_change_too_small_to_show_is_no_change(demo):
 
 
 def test_a_fall_in_money_points_down_in_its_own_colour(demo):
-    """'USD -10,546' starts with its currency, so Streamlit read it as a rise: a fall in cancelled GMV showed an
+    """'USD -10,546' (as a fall was written) started with its currency, so Streamlit read it as a rise: a fall in cancelled GMV showed an
     up arrow in red. The arrow and colour come from the number: down and green for a fall in a figure whose
     rise is bad news, up and red for a rise; a fall in a figure whose rise is good news is red."""
     from streamlit.proto.Metric_pb2 import Metric
 
     shown = _tiles_with_changes(demo, {"cancelled_gmv": -10546.2, "cancelled_orders": 41})
     gmv = shown[wt.label("cancelled_gmv")]
-    assert gmv.delta.startswith("USD -10,5"), gmv.delta
+    assert gmv.delta.startswith("-USD 10,5"), gmv.delta
     assert (gmv.direction, gmv.color) == (Metric.MetricDirection.DOWN, Metric.MetricColor.GREEN)
     orders = shown[wt.label("cancelled_orders")]
     assert (orders.direction, orders.color) == (Metric.MetricDirection.UP, Metric.MetricColor.RED)
@@ -580,10 +580,10 @@ def test_delta_style_reads_the_sign_from_the_number():
     from analytics.figures import HIGHER, LOWER
     from ui.views import delta_style
 
-    assert delta_style(-5.0, "BRL -5", better=HIGHER) == {
-        "delta": "BRL -5", "delta_color": "red", "delta_arrow": "down"}
-    assert delta_style(5.0, "BRL +5", better=HIGHER)["delta_color"] == "green"
-    assert delta_style(-5.0, "BRL -5", better=LOWER)["delta_color"] == "green"
+    assert delta_style(-5.0, "-BRL 5", better=HIGHER) == {
+        "delta": "-BRL 5", "delta_color": "red", "delta_arrow": "down"}
+    assert delta_style(5.0, "+BRL 5", better=HIGHER)["delta_color"] == "green"
+    assert delta_style(-5.0, "-BRL 5", better=LOWER)["delta_color"] == "green"
     # Neither way is good news (refunds): grey, the arrow still says which way.
     assert delta_style(-17, "-17", better=None) == {"delta": "-17", "delta_color": "gray", "delta_arrow": "down"}
     assert delta_style(-0.01, "-0.0 days", better=LOWER) == {

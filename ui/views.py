@@ -12,7 +12,7 @@ import streamlit as st
 from analytics import report
 from analytics.charts import plain
 from analytics.drill import ROW_TABLES
-from analytics.figures import LOWER, NO_CHANGE, change_text, rounded_amount, shows_no_change
+from analytics.figures import LOWER, NO_CHANGE, change_text, rounded_amount, shows_no_change, written
 from analytics.filters import Filters
 from analytics.headline import MIN_ORDERS, Headline
 from analytics.params import Param
@@ -40,7 +40,7 @@ def fmt(value, pattern: str) -> str:
     if value is None:
         return "—"
     try:
-        return pattern.format(value)
+        return written(value, pattern)
     except (ValueError, TypeError):
         return str(value)
 

@@ -146,7 +146,7 @@ def _cell(value, fmt: str = "{}") -> str:
         return "n/a"
     if isinstance(value, float) and fmt == "{}":
         return f"{value:,.2f}"
-    return fmt.format(value)
+    return figures.written(value, fmt)
 
 
 def table(headers: list[str], rows: list[list], fmts: list[str] | None = None) -> str:
