@@ -118,7 +118,9 @@ class Param:
     `choices` when given), date (YYYY-MM-DD), days_or_fitted ('fitted' or a whole number of days).
     labels: `identifiers` keeps each item's case (ids); `any_text` lets an item hold any character
     (labels from the data: a comma in one is written %2C, a '%' %25), else an item is a normalised label
-    or id. accepts_data: None is a value, written 'data' (as the data set shows).
+    or id. accepts_data: None is a value, written 'data' (as the data set shows). choice_words: each
+    choice's words, in the order of `choices`, as its control offers it and a sentence says it (a link
+    and the command line keep the code).
     """
 
     name: str
@@ -127,6 +129,7 @@ class Param:
     label: str = ""
     help: str = ""
     choices: tuple[str, ...] = ()
+    choice_words: tuple[str, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
     minimum_exclusive: bool = False
@@ -142,10 +145,19 @@ class Param:
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"unknown parameter kind {self.kind!r}")
+        if self.choice_words and len(self.choice_words) != len(self.choices):
+            raise ValueError(f"{self.name}: one choice word for each choice")
 
     @property
     def title(self) -> str:
         return self.label or self.name
+
+    def choice_text(self, value) -> str:
+        """A choice in words ('auto_cancel' -> 'cancel the order'): its entry in choice_words, else the code
+        with spaces for underscores."""
+        if value in self.choices and self.choice_words:
+            return self.choice_words[self.choices.index(value)]
+        return str(value).replace("_", " ")
 
     @property
     def range_text(self) -> str:

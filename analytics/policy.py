@@ -43,6 +43,10 @@ from analytics.words import plain
 
 TIMEOUT_ACTIONS = ("auto_cancel", "lapse")
 LATE_DISPATCH_ACTIONS = ("none", "auto_cancel")
+# Each choice in words, in the order of its codes: what its control offers and a scenario's words say.
+TIMEOUT_ACTION_WORDS = ("cancel the order", "let the request lapse")
+LATE_DISPATCH_ACTION_WORDS = ("wait for the seller", "cancel the order")
+REFUND_CHANNEL_WORDS = ("original payment method", "platform wallet", "coupon")
 
 MAX_RESPONSE_HOURS = 2160.0  # 90 days: longer windows are not a policy anyone runs
 MAX_DISPATCH_DAYS = 60
@@ -99,7 +103,7 @@ def _build_parameters() -> tuple[Parameter, ...]:
             "timeout_action", "choice", "auto_cancel", "When the window runs out",
             "auto_cancel: the platform cancels the order and refunds the buyer at the window's end. "
             "lapse: the request lapses and the order goes on. Default: auto_cancel.",
-            choices=TIMEOUT_ACTIONS, group="consent"),
+            choices=TIMEOUT_ACTIONS, choice_words=TIMEOUT_ACTION_WORDS, group="consent"),
         Parameter(
             "never_answer_share", "number", 0.0, "Sellers who never answer (assumption)",
             "An assumption, not a rule: the share of sellers who would never answer a request however long "
@@ -116,7 +120,7 @@ def _build_parameters() -> tuple[Parameter, ...]:
             "late_dispatch_action", "choice", "none", "When the dispatch deadline passes",
             "none: the order waits for the seller. auto_cancel: an order not shipped by the deadline is "
             "cancelled and refunded then; a request made after that is never made. Default: none.",
-            choices=LATE_DISPATCH_ACTIONS, group="dispatch"),
+            choices=LATE_DISPATCH_ACTIONS, choice_words=LATE_DISPATCH_ACTION_WORDS, group="dispatch"),
     ]
     params += [refund_channel_parameter(method) for method in PAYMENT_METHODS]
     for channel in REFUND_CHANNELS:
@@ -154,8 +158,8 @@ def refund_channel_parameter(method: str, observed: str | None = None, data_know
     else:
         default = None
         why = f"Default: {DATA}, the channel the data set's {words} refunds show, else original."
-    return Parameter(name, "choice", default, label, what + why, choices=REFUND_CHANNELS, group="refunds",
-                     accepts_data=default is None)
+    return Parameter(name, "choice", default, label, what + why, choices=REFUND_CHANNELS,
+                     choice_words=REFUND_CHANNEL_WORDS, group="refunds", accepts_data=default is None)
 
 
 PARAMETERS: tuple[Parameter, ...] = _build_parameters()

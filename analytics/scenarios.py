@@ -82,9 +82,10 @@ def _text(name: str, value) -> str:
         return "as the data set shows"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, str):
-        return plain(value).lower() if value not in ("original",) else "original payment method"
     p = _parameter(name)
+    if isinstance(value, str):
+        # A choice in the words its control offers (Parameter.choice_text).
+        return p.choice_text(value) if p is not None and p.kind == "choice" else plain(value).lower()
     number = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0")
     if p is not None and p.maximum is not None and p.maximum <= 1 and p.kind == "number":
         return f"{value:.0%}"

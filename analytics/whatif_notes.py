@@ -21,7 +21,8 @@ def applies(prep: simulate.Prepared) -> str | None:
     refunds = "refund routing and refund times"
     (idle if no_requests else live).append(requests)
     (idle if no_refunds else live).append(refunds)
-    live.append("the dispatch deadline (once “When the dispatch deadline passes” is auto cancel)")
+    late = PARAMETERS_BY_NAME["late_dispatch_action"]
+    live.append(f"the dispatch deadline (once “{late.label}” is “{late.choice_text('auto_cancel')}”)")
     if simulate.observed_premium_share(prep) is not None:
         live.append("the shipping mix (transit times)")
     missing = " and ".join(w for w, gone in (("no cancellation requests (its cancellations are known by their "

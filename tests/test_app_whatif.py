@@ -264,7 +264,7 @@ def test_olist_says_what_applies_and_offers_its_own_payment_methods(olist, monke
     assert "refund routing and shipping mix still apply" not in banner
     # The sweep starts with a parameter that changes something here.
     assert at.selectbox(key="whatif_sweep").value == "dispatch_deadline_days"
-    assert any("auto cancel" in c.value and "flat" in c.value for c in at.caption)
+    assert any("“cancel the order”" in c.value and "flat" in c.value for c in at.caption)
     keys = {w.key for w in at.selectbox if w.key and w.key.startswith("whatif_refund_channel__")}
     assert "whatif_refund_channel__credit_card" in keys and "whatif_refund_channel__boleto" in keys
     assert "whatif_refund_channel__card" not in keys
@@ -638,3 +638,28 @@ def test_a_link_that_names_no_tab_opens_the_frontier_it_says_is_drawn(demo):
     assert s.problems(at) == []
     assert at.session_state["whatif_section"] == "frontier"
     assert at.multiselect(key="whatif_frontier_levers") is not None
+
+
+def test_choice_controls_offer_words_and_the_scenario_says_the_same_words(demo):
+    """'When the seller does not answer in time', the dispatch deadline's action and the refund channels
+    offered their codes ('auto cancel', 'none'); each option is now its words, and the scenario's sentence
+    above the figures says the option chosen in the same words."""
+    at = s.open_page("whatif")
+    assert s.problems(at) == []
+    timeout = at.selectbox(key="whatif_timeout_action")
+    assert timeout.options == ["cancel the order", "let the request lapse"]
+    late = at.selectbox(key="whatif_late_dispatch_action")
+    assert late.options == ["wait for the seller", "cancel the order"]
+    card = at.selectbox(key="whatif_refund_channel__card")
+    assert card.options == ["original payment method", "platform wallet", "coupon"]
+    timeout.set_value("lapse").run()
+    at.selectbox(key="whatif_late_dispatch_action").set_value("auto_cancel").run()
+    at.selectbox(key="whatif_refund_channel__card").set_value("wallet").run()
+    assert s.problems(at) == []
+    scenario = next(c.value for c in at.caption if c.value.startswith("Scenario"))
+    said = plain(scenario)
+    assert "When the window runs out = let the request lapse" in said, said
+    assert "When the dispatch deadline passes = cancel the order" in said, said
+    assert "Card refunds = platform wallet" in said, said
+    # The link keeps the codes.
+    assert at.query_params["timeout_action"] == "lapse" and at.query_params["late_dispatch_action"] == "auto_cancel"

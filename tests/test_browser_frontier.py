@@ -10,7 +10,7 @@ import browser_support as bs
 
 pytestmark = bs.browser_test
 
-POINT = "Seller's response window = 24 hours, When the window runs out = lapse"
+POINT = "Seller's response window = 24 hours, When the window runs out = let the request lapse"
 
 
 def _number(text: str) -> float:

@@ -27,7 +27,7 @@ def test_save_list_get_delete(con):
     assert [s.name for s in scenarios.list_for(con, "ds1")] == ["Shorter window"]
     opened = scenarios.get(con, "ds1", saved.id)
     assert opened.policy == policy
-    assert opened.describe() == "Seller's response window = 48 hours, When the window runs out = lapse"
+    assert opened.describe() == "Seller's response window = 48 hours, When the window runs out = let the request lapse"
     assert scenarios.get(con, "ds2", saved.id) is None  # a scenario belongs to its data set
     scenarios.delete(con, "ds1", saved.id)
     assert scenarios.list_for(con, "ds1") == []

@@ -23,7 +23,6 @@ GROUPS = {
     "shipping": "Shipping",
     "refunds": "Refund channels and times",
 }
-CHANNEL_WORDS = {"original": "original method", "wallet": "platform wallet", "coupon": "coupon"}
 
 
 def parameters(prep: simulate.Prepared) -> tuple[Parameter, ...]:
@@ -101,9 +100,8 @@ def _control(ctx: PageContext, p: Parameter, prep: simulate.Prepared, idle: str 
         st.number_input(f"{p.label} ({p.unit})" if p.unit else p.label, min_value=int(_widget_min(p)),
                         max_value=int(p.maximum), step=1, key=key, help=help_text, disabled=off)
     elif p.kind == "choice":
-        words = CHANNEL_WORDS if p.name.startswith("refund_channel.") else {}
-        st.selectbox(p.label, p.choices, key=key, help=help_text, disabled=off,
-                     format_func=lambda c: words.get(c, c.replace("_", " ")))
+        # Each option in words, as the scenario's sentence says it (scenarios.describe); the link keeps the code.
+        st.selectbox(p.label, p.choices, key=key, help=help_text, disabled=off, format_func=p.choice_text)
     elif p.kind == "days_or_fitted":
         options = [FITTED, *range(int(p.minimum), int(p.maximum) + 1)]
         if st.session_state[key] not in options:

@@ -11,7 +11,7 @@ import streamlit as st
 
 from analytics import charts, simulate
 from analytics import whatif_tables as wt
-from analytics.policy import Parameter, Policy
+from analytics.policy import PARAMETERS_BY_NAME, Parameter, Policy
 from analytics.sweep_choices import (
     MAX_SWEEP_POINTS,
     SWEEP_GRIDS,
@@ -92,8 +92,9 @@ def sweep_section(ctx: PageContext, dataset_id: str, policy: Policy, params: Seq
                         "controls as they are now).", icon=":material/info:")
                 return
         if param == "dispatch_deadline_days" and policy.get("late_dispatch_action") == "none":
-            st.caption("The deadline cancels an order only when “When the dispatch deadline passes” is auto "
-                       "cancel; it is none now, so this sweep is flat until you change it.")
+            late = PARAMETERS_BY_NAME["late_dispatch_action"]
+            st.caption(f"The deadline cancels an order only when “{late.label}” is “{late.choice_text('auto_cancel')}”; "
+                       f"it is “{late.choice_text('none')}” now, so this sweep is flat until you change it.")
         frame = swept(dataset_id, param, values, policy, replicates, seed)
         views.room_for_toolbar()   # the first chart's toolbar covered the figures box's buttons
         current = policy.get(param, params)
