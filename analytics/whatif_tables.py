@@ -234,6 +234,18 @@ def wait_by_method(result: Mapping) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema)
 
 
+WAIT_CHANGES = ("delta_p50", "delta_p90")
+
+
+def wait_shown(wait: pl.DataFrame) -> pl.DataFrame:
+    """wait_by_method as the page shows it: each change written as every change is (figures.change_text:
+    '+1.5', '-0.5', NO_CHANGE '±0' where it is written as zero, not '0.0'); a change with nothing to measure
+    stays empty. The download keeps the numbers."""
+    name = "refund_wait_p50_business_days"
+    return wait.with_columns(pl.col(c).map_elements(lambda v: _text(v, name, signed=True), return_dtype=pl.Utf8)
+                             for c in WAIT_CHANGES)
+
+
 def comparison_frame(variants: Mapping[str, Mapping], names, currency: str = "") -> pl.DataFrame:
     """Figures of several variants side by side, for charts.comparison_chart: one row per (figure, by
     its label, as a small chart's title; variant) with value, low, high and the unit (an amount's:

@@ -168,6 +168,22 @@ def test_the_wait_by_payment_method_is_drawn_when_opened_and_follows_the_control
     assert wait["scenario_p50"].tolist() == pytest.approx(expected["scenario_p50"].to_list(), nan_ok=True)
 
 
+def test_the_wait_by_payment_method_writes_a_zero_change_as_every_change_is(demo):
+    """The baseline against itself: each method's change in the buyer's wait is no change, written "±0"
+    as on the tiles and in 'Every figure' (it read "0.0"); a real change keeps its sign ('+0.5', '-1.0').
+    The download keeps the numbers."""
+    at = s.open_table(s.open_page("whatif"), "wi_wait")
+    assert s.problems(at) == []
+    (wait,) = _wait_tables(at)
+    measured = wait[wait["baseline_p50"].notna()]
+    assert len(measured) > 0
+    assert set(measured["delta_p50"]) == set(measured["delta_p90"]) == {"±0"}
+    at.toggle(key="whatif_seller_consent_required").set_value(False).run()
+    (wait,) = _wait_tables(at)
+    changes = [c for c in wait["delta_p50"].tolist() + wait["delta_p90"].tolist() if c]
+    assert changes and all(c == "±0" or re.fullmatch(r"[+-][\d,]+\.\d", c) for c in changes), changes
+
+
 def _save(at, name: str, replace: bool = False):
     at.text_input(key="whatif_save_name").set_value(name)
     at.checkbox(key="whatif_save_replace").set_value(replace)

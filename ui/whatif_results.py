@@ -115,8 +115,12 @@ def every_figure(result: dict, currency: str = "") -> None:
         wait = wt.wait_by_method(result)
         if wait.select(pl.exclude("payment_method")).null_count().sum_horizontal().item() == wait.height * (wait.width - 1):
             st.info("No refund to wait for on this data set.", icon=":material/info:")
-        downloads.table(wait, "what-if-wait-by-payment-method", key="wi_wait", column_config={
+        # The changes as text, as every change is written ('±0', not '0.0'); the download keeps the numbers.
+        downloads.table(wt.wait_shown(wait), "what-if-wait-by-payment-method", key="wi_wait", download=lambda: wait,
+                        column_config={
             "payment_method": st.column_config.TextColumn("Payment method", width=115),
-            **{k: st.column_config.NumberColumn(v, format="%,.1f", width=120 if k.endswith("p50") else 100,
-                                                help=wt.WAIT_HELP[k])
+            **{k: (st.column_config.TextColumn(v, width=120 if k.endswith("p50") else 100, help=wt.WAIT_HELP[k],
+                                               alignment="right") if k in wt.WAIT_CHANGES else
+                   st.column_config.NumberColumn(v, format="%,.1f", width=120 if k.endswith("p50") else 100,
+                                                 help=wt.WAIT_HELP[k]))
                for k, v in wt.WAIT_LABELS.items()}})
