@@ -375,6 +375,53 @@ def _plan(files: list[SourceFile], mapping: dict[str, str] | None) -> ImportPlan
     return plan
 
 
+@dataclass(frozen=True)
+class ReadPreview:
+    """The preview's rows as the import will store them, and what they leave for the user to decide."""
+    frame: pl.DataFrame            # one column per matched field of the orders file, under the field's name
+    questions: tuple[str, ...]     # what the rows cannot decide, in the import's words ('choose the decimal…')
+
+
+def read_preview(plan: ImportPlan, readings: Readings | None = None) -> ReadPreview:
+    """The preview's rows as the import reads and stores them, each matched field of the orders file by the
+    import's own parsing (_decide, _parse_sql): amounts as numbers (their decimal separator decided by the
+    values or the user's `readings`), labels normalised, times in UTC. A field its rows cannot decide
+    and the user has not is shown as written, named '<field> (as written)', with its question. Fields from
+    other files (Olist's payments and items) are not in the preview: they are matched when imported."""
+    readings = readings or Readings()
+    sources = {f: db.sql_name(plan.mapping[f]) for f in FIELDS if plan.mapping.get(f)}
+    con = duckdb.connect()
+    questions: list[str] = []
+    try:
+        con.register("_preview", plan.orders_file.preview.to_arrow())
+        undecided, decimals = set(), {}
+        for fld in (*NUMBER_FIELDS, *LINE_FIELDS):
+            if fld in sources:
+                try:
+                    decimals[fld] = formats.decide_decimal(con, "_preview", sources[fld], fld, readings)
+                except FormatUndecided as e:
+                    questions.append(str(e))
+                    undecided.add(fld)
+        dates = {f: sources[f] for f in TIMESTAMP_FIELDS if f in sources}
+        try:
+            date_format = formats.decide_date_format(con, "_preview", dates, readings)
+        except FormatUndecided as e:
+            questions.append(str(e))
+            undecided |= set(dates)
+            date_format = {}
+        columns = [f"nullif(trim({src}), '') AS {db.sql_name(fld + ' (as written)')}" if fld in undecided
+                   else f"{_parse_sql(fld, src, decimals, date_format, plan.layout)[0]} AS {fld}"
+                   for fld, src in sources.items()]
+        frame = con.sql(f"SELECT {', '.join(columns)} FROM _preview").pl() if sources else None
+    except duckdb.Error:
+        frame = None
+    finally:
+        con.close()
+    if frame is None:   # nothing matched, or rows the reading cannot take: the file's text, said to be so
+        frame = plan.orders_file.preview.rename(lambda c: f"{c} (as written)")
+    return ReadPreview(frame, tuple(questions))
+
+
 def _gateway_sql(src: str) -> str:
     """A gateway as the product's method (GATEWAYS), else as the shop wrote it; 'A + B' takes A."""
     first = f"trim(split_part(nullif(trim({src}), ''), '+', 1))"

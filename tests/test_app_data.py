@@ -193,8 +193,8 @@ def test_the_preview_leaves_out_a_row_the_import_refuses_and_says_why(database):
                b"C,2026-06-03 10:00,Cup,card,30.00,c\n")
     at = _upload(s.open_page("data"), "orders.csv", content)
     assert s.problems(at) == []
-    preview = next(df.value for df in at.dataframe if "item" in df.value.columns)
-    assert list(preview["order_id"]) == ["A", "C"] and "card" not in set(preview["amount"])
+    preview = _preview(at)   # the fields as the import reads them: 'item' is no field, so not among them
+    assert list(preview["order_id"]) == ["A", "C"] and list(preview["amount"]) == [10.0, 30.0]
     assert [plain(w.value) for w in at.warning] == [
         "Not in the preview, as the import will refuse it: line 3 (row: 7 fields where the header has 6)."]
     assert not at.button(key="data_import").disabled
@@ -303,3 +303,35 @@ def test_requests_and_refunds_an_export_does_not_record_are_not_counted_as_none(
     for count in ("cancellation_requests", "refunds"):   # empty: None, which pandas holds as NaN
         assert pd.isna(rows["Orders only"][count]), rows["Orders only"]
     assert _stored(path)[at.query_params["dataset"]].cancellation_requests == 0   # (stored as the rows it has)
+
+
+def _expander(at, label: str):
+    return next(e for e in at.expander if e.label == label)
+
+
+READINGS = "How to read amounts and dates"
+
+
+def _preview(at):
+    return next(d.value for d in at.dataframe if "order_id" in d.value.columns or "order_id (as written)" in d.value.columns)
+
+
+def test_the_preview_shows_what_the_import_will_store(database):
+    """The preview showed the file's text under 'as read': 'Card' beside '1.234,56'. It now shows each field
+    as the import reads it: '1.234,56' (its decimal comma decided by the value itself) is the amount
+    1234.56, '12,50' is 12.50 and '7' is 7.00; 'Credit Card' is the label credit_card, shown as the pages
+    show it ('Credit card'); a time in UTC."""
+    content = (b'order_id,placed_at,payment_method,amount\nA,2026-06-01 10:00,Card,"1.234,56"\n'
+               b'B,2026-06-01 11:00+02:00,Credit Card,"12,50"\nC,2026-06-02 10:00,card,7\n')
+    at = _upload(s.open_page("data"), "comma.csv", content)
+    assert s.problems(at) == []
+    preview = _preview(at)
+    assert list(preview.columns) == ["order_id", "placed_at", "payment_method", "amount"]
+    assert preview["amount"].tolist() == [1234.56, 12.5, 7.0]
+    assert preview["payment_method"].tolist() == ["Card", "Credit card", "Card"]
+    assert str(preview["placed_at"][1]) == "2026-06-01 09:00:00"   # 11:00 at +02:00 is 09:00 UTC
+    heading = next(m.value for m in at.markdown if m.value.startswith("**Preview**"))
+    assert "as the import will read them" in heading and "as read)" not in heading
+    # Nothing to ask: the question stays folded away.
+    assert not at.warning
+    assert _expander(at, READINGS).proto.expanded is False

@@ -294,8 +294,15 @@ def upload_panel() -> None:
     except importer.ImportError_ as e:
         st.error(md(_shown(str(e), names)), icon=":material/error:")
         return
-    st.markdown("**Preview** (first rows of the orders file, as read)")
-    downloads.table(plan.orders_file.preview, "import-preview", key="data_preview", height=240)
+    # What the import will store, read as it will read it (with the user's answers so far): amounts as numbers,
+    # labels and times as stored. Beside the file's own text ('Card', '1.234,56') 'as read' was not true.
+    preview = importer.read_preview(plan, _chosen_readings())
+    st.markdown("**Preview**: the first rows of the orders file as the import will read them (each matched field "
+                "under its name: amounts as numbers, times in UTC, labels as the pages show them)")
+    downloads.table(preview.frame, "import-preview", key="data_preview", height=240)
+    for question in preview.questions:
+        st.warning(f"{md(question[:1].upper() + question[1:])} under **How to read amounts and dates** below.",
+                   icon=":material/help:")
     left_out = plan.orders_file.preview_note
     if left_out:
         st.warning(md(left_out[:1].upper() + left_out[1:]) + ".", icon=":material/warning:")
@@ -344,6 +351,11 @@ def upload_panel() -> None:
 DECIMAL_OPTIONS = {None: "decide from the values", ".": "decimal point (1,234.50)", ",": "decimal comma (1.234,50)"}
 DATE_OPTIONS = {None: "decide from the values", "day-first": "day first (31/01/2026)",
                 "month-first": "month first (01/31/2026)"}
+
+
+def _chosen_readings() -> Readings:
+    """The user's answers so far (the controls _readings draws), for the preview drawn above them."""
+    return Readings(decimal=st.session_state.get("data_decimal"), date_format=st.session_state.get("data_date_format"))
 
 
 def _readings() -> Readings:
