@@ -335,3 +335,30 @@ def test_the_preview_shows_what_the_import_will_store(database):
     # Nothing to ask: the question stays folded away.
     assert not at.warning
     assert _expander(at, READINGS).proto.expanded is False
+
+
+def test_a_question_the_file_asks_opens_where_it_is_answered(database):
+    """'1,234' beside '5' can be 1234 or 1.234: the question's section opens as soon as the file is read
+    (it sat folded away), the preview shows that amount as written, and once answered the preview reads
+    it so."""
+    content = b'order_id,placed_at,payment_method,amount\nA,2026-06-01 10:00,card,"1,234"\nB,2026-06-01 10:00,card,5\n'
+    at = _upload(s.open_page("data"), "ambiguous.csv", content)
+    assert _expander(at, READINGS).proto.expanded is True
+    assert any("choose the decimal separator" in w.value for w in at.warning)
+    assert _preview(at)["amount (as written)"].tolist() == ["1,234", "5"]
+    at.radio(key="data_decimal").set_value(",").run()
+    assert _preview(at)["amount"].tolist() == [1.234, 5.0]
+    assert not any("choose the decimal separator" in w.value for w in at.warning)
+    assert _expander(at, READINGS).proto.expanded is True   # the answer given stays in view
+
+
+def test_a_question_only_the_whole_file_asks_opens_its_section_with_the_error(database):
+    """The preview's 20 rows hold plain amounts; the 25th, '2,500', is the first that can be read two ways,
+    and the import asks: its section opens on the same run as the error that points to it."""
+    rows = [f"O{i},2026-06-01 10:00,card,{i}" for i in range(24)] + ['O24,2026-06-01 10:00,card,"2,500"']
+    content = "\n".join(["order_id,placed_at,payment_method,amount", *rows]).encode()
+    at = _upload(s.open_page("data"), "late_question.csv", content)
+    assert _expander(at, READINGS).proto.expanded is False
+    at.button(key="data_import").click().run()
+    assert any("choose the decimal separator" in e.value for e in at.error)
+    assert _expander(at, READINGS).proto.expanded is True

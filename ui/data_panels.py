@@ -296,7 +296,8 @@ def upload_panel() -> None:
         return
     # What the import will store, read as it will read it (with the user's answers so far): amounts as numbers,
     # labels and times as stored. Beside the file's own text ('Card', '1.234,56') 'as read' was not true.
-    preview = importer.read_preview(plan, _chosen_readings())
+    readings = _chosen_readings()
+    preview = importer.read_preview(plan, readings)
     st.markdown("**Preview**: the first rows of the orders file as the import will read them (each matched field "
                 "under its name: amounts as numbers, times in UTC, labels as the pages show them)")
     downloads.table(preview.frame, "import-preview", key="data_preview", height=240)
@@ -313,39 +314,48 @@ def upload_panel() -> None:
         st.caption(f"Recognised as **{plan.layout.name}**.")
     for notice in plan.notices:
         st.caption(f"Note: {md(notice)}.")
-    readings = _readings()
+    # Drawn here, filled at the end: the import below may find a question its preview's rows could not.
+    readings_box = st.container()
     default_name = Path(names[str(plan.orders_file.path)]).stem
     name = st.text_input("Data set name", value=default_name, max_chars=120, key="data_import_name")
+    asked = bool(preview.questions)
     if st.button("Import", type="primary", disabled=bool(problems), key="data_import"):
-        bar = st.progress(0.0, text="Starting the import…")
+        asked |= _import(paths, names, overrides, readings, name.strip() or default_name)
+    with readings_box:
+        _readings(asked)
 
-        def progress(fraction: float, text: str) -> None:
-            bar.progress(min(max(float(fraction), 0.0), 1.0), text=md(_shown(text, names).capitalize()))
 
-        try:
-            result = importer.import_files(connection(db_key()), paths, name=name.strip() or default_name,
-                                           mapping=overrides or None, progress=progress, display_names=names,
-                                           readings=readings)
-        except importer.ImportNeedsChoice as e:
-            bar.empty()
-            st.session_state["data_open_readings"] = True
-            st.error(f"Nothing was imported yet: {md(_shown(str(e), names))}. Choose it under **How to read "
-                     "amounts and dates** above, then import again.", icon=":material/help:")
-            return
-        except importer.ImportError_ as e:
-            bar.empty()
-            st.error(f"Nothing was imported: {md(_shown(str(e), names))}", icon=":material/error:")
-            return
-        bar.progress(1.0, text="Preparing the What-if engine…")
-        with cursor() as cur:   # a cursor of its own: another session may be using the connection
-            simulate.store_dataset(cur, result.dataset.id)
-        _after_change()
-        picker.remember(result.dataset.id)
-        st.session_state["data_last_result"] = result.as_json() | {"summary": result.summary()}
-        # A fresh upload widget: the imported files are done with.
-        st.session_state["data_uploads_done"] = st.session_state.get("data_uploads_done", 0) + 1
-        _forget_upload()
-        st.rerun()
+def _import(paths, names: dict[str, str], overrides: dict[str, str], readings: Readings, name: str) -> bool:
+    """Import the upload (then rerun the page on its result); True when the import needs the user's answer
+    on how to read amounts or dates, said in an error."""
+    bar = st.progress(0.0, text="Starting the import…")
+
+    def progress(fraction: float, text: str) -> None:
+        bar.progress(min(max(float(fraction), 0.0), 1.0), text=md(_shown(text, names).capitalize()))
+
+    try:
+        result = importer.import_files(connection(db_key()), paths, name=name,
+                                       mapping=overrides or None, progress=progress, display_names=names,
+                                       readings=readings)
+    except importer.ImportNeedsChoice as e:
+        bar.empty()
+        st.error(f"Nothing was imported yet: {md(_shown(str(e), names))}. Choose it under **How to read "
+                 "amounts and dates** above, then import again.", icon=":material/help:")
+        return True
+    except importer.ImportError_ as e:
+        bar.empty()
+        st.error(f"Nothing was imported: {md(_shown(str(e), names))}", icon=":material/error:")
+        return False
+    bar.progress(1.0, text="Preparing the What-if engine…")
+    with cursor() as cur:   # a cursor of its own: another session may be using the connection
+        simulate.store_dataset(cur, result.dataset.id)
+    _after_change()
+    picker.remember(result.dataset.id)
+    st.session_state["data_last_result"] = result.as_json() | {"summary": result.summary()}
+    # A fresh upload widget: the imported files are done with.
+    st.session_state["data_uploads_done"] = st.session_state.get("data_uploads_done", 0) + 1
+    _forget_upload()
+    st.rerun()
 
 
 DECIMAL_OPTIONS = {None: "decide from the values", ".": "decimal point (1,234.50)", ",": "decimal comma (1.234,50)"}
@@ -358,9 +368,16 @@ def _chosen_readings() -> Readings:
     return Readings(decimal=st.session_state.get("data_decimal"), date_format=st.session_state.get("data_date_format"))
 
 
-def _readings() -> Readings:
-    """The user's choice where the values cannot decide how to read amounts or dates."""
-    with st.expander("How to read amounts and dates", expanded=bool(st.session_state.get("data_open_readings"))):
+READINGS_OPEN = "data_readings_open"
+
+
+def _readings(asked: bool) -> Readings:
+    """The user's choice where the values cannot decide how to read amounts or dates: folded away while
+    nothing needs answering, opened when a question does (`asked`). Its state is the session's, so that the
+    browser opens it too when an earlier run drew it closed."""
+    if asked:
+        st.session_state[READINGS_OPEN] = True
+    with st.expander("How to read amounts and dates", key=READINGS_OPEN, on_change="rerun"):
         decimal = st.radio("Decimal separator of amounts", list(DECIMAL_OPTIONS), format_func=DECIMAL_OPTIONS.get,
                            horizontal=True, key="data_decimal")
         date_format = st.radio("Dates like 05/01/2026", list(DATE_OPTIONS), format_func=DATE_OPTIONS.get,
