@@ -312,18 +312,27 @@ def load(cur: duckdb.DuckDBPyConnection, table: str, f: CsvFile, shown: str, tim
     not, the file is read again as text, and the caller's SQL reads each cell by what it looks like.
     """
     width = len(f.columns)
-    # The line breaks are counted, and the lines with one field too many found, while DuckDB reads (it
-    # lets go of the interpreter as it works).
+    # The line breaks and delimiters are counted while DuckDB reads (it lets go of the interpreter as it
+    # works). Where a quote may hide a delimiter (the head of the file holds one), the lines with one field
+    # too many are looked for meanwhile too; elsewhere the count of delimiters says whether there is any.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        breaks = pool.submit(_line_breaks, f.path)
-        extra_lines = pool.submit(one_field_more, f.path, f.delimiter, width)
+        counted = pool.submit(_tally, f.path, f.delimiter)
+        extra_lines = pool.submit(one_field_more, f.path, f.delimiter, width) if _quoted_head(f.path) else None
         times = frozenset(times)
         rows, kinds, rejected = _read(cur, table, f, shown, times)
         if times and ("CAST" in kinds or _short_years(cur, table, times)):
             times = frozenset()
             rows, kinds, rejected = _read(cur, table, f, shown, times)
-        per_line = not rejected and _one_record_per_line(breaks.result(), rows)
-        extra = extra_lines.result() if per_line else None
+        tally = counted.result()
+        per_line = not rejected and _one_record_per_line(tally.breaks, rows)
+        extra = None
+        if per_line:
+            if extra_lines is not None:
+                extra = extra_lines.result()
+            elif not tally.quotes and tally.delimiters == (rows + 1) * (width - 1):
+                extra = _NONE_FOUND
+            else:
+                extra = one_field_more(f.path, f.delimiter, width)
     try:
         if any(k not in WIDTH_PROBLEMS for k in kinds):
             unreadable(cur, f"{table}_rejects", f, shown)
@@ -497,6 +506,51 @@ def _line_breaks(path: Path, end: int | None = None) -> tuple[int, int, int, byt
             crlf += last == b"\r" and block[:1] == b"\n"
             last = block[-1:]
     return lf, cr, crlf, last
+
+
+@dataclass(frozen=True)
+class _Tally:
+    """A file's bytes counted: (LF, CR, CRLF, the last byte) as `_line_breaks` gives them, its delimiters,
+    and whether it holds a quote."""
+    breaks: tuple[int, int, int, bytes]
+    delimiters: int
+    quotes: bool
+
+
+# No line found: (physical line, start byte, end byte), as `one_field_more` gives them.
+_NONE_FOUND = tuple(np.zeros(0, dtype=np.int64) for _ in range(3))
+
+
+def _tally(path: Path, delimiter: str) -> _Tally:
+    """The line breaks and delimiters of the file, in one pass (NumPy counts a byte in a block faster than
+    `bytes.count`).
+
+    In a file with no quote, whose every line is a record of the header's width or of one field more (the
+    reader refuses any other), the delimiters number (records + 1) x (width - 1) exactly when no line has
+    one field more: so `load` need not look for such lines line by line (`one_field_more`), the dearest
+    part of reading a file."""
+    lf = cr = crlf = delimiters = 0
+    quotes = False
+    last = b""
+    delim = ord(delimiter)
+    with path.open("rb") as fh:
+        while block := fh.read(_CHUNK):
+            b = np.frombuffer(block, dtype=np.uint8)
+            lf += int(np.count_nonzero(b == 10))
+            delimiters += int(np.count_nonzero(b == delim))
+            quotes = quotes or b'"' in block
+            if b"\r" in block:     # most exports end lines with LF alone: no second pass for them
+                cr += block.count(b"\r")
+                crlf += block.count(b"\r\n")
+            crlf += last == b"\r" and block[:1] == b"\n"
+            last = block[-1:]
+    return _Tally((lf, cr, crlf, last), delimiters, quotes)
+
+
+def _quoted_head(path: Path) -> bool:
+    """Whether the file's head (what was sniffed) holds a quote."""
+    with path.open("rb") as fh:
+        return b'"' in fh.read(SNIFF_BYTES)
 
 
 def _one_record_per_line(breaks: tuple[int, int, int, bytes], rows: int) -> bool:

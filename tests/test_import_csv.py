@@ -89,6 +89,27 @@ def test_a_row_with_one_field_more_the_last_empty_is_refused_not_shifted(con, tm
     assert result.as_json()["rows_read"] == 3 + len(refused_lines)
 
 
+@pytest.mark.parametrize("quote", ["none", "past the head"])
+def test_a_row_with_one_field_more_is_found_where_no_quote_is_seen_first(con, tmp_path, quote):
+    """Without a quote in the file's head, the lines of one field more are not looked for while the file is
+    read; the delimiters counted say there is one (B, line 3), here or after a quoted cell further down."""
+    header = "order_id,placed_at,item,payment_method,amount,buyer_id"
+    filler = [f"F{i},2026-06-01 10:00,Mug,card,1.00,f" for i in range(30_000)]     # over a megabyte
+    last = 'Z,2026-06-09 10:00,"Cup, large",card,2.00,z' if quote == "past the head" else "Z,2026-06-09 10:00,Cup,card,2.00,z"
+    rows = [header,
+            "A,2026-06-01 10:00,Mug,card,10.00,",
+            "B,2026-06-02 10:00,Mug 2, 3,card,45.00,",                  # 7 fields, the last empty
+            *filler, last]
+    result = _import(con, tmp_path, ("\n".join(rows) + "\n").encode())
+    assert (result.stored, result.refused) == (30_002, 1)
+    refused = importer.refused_rows(con, result.dataset.id).to_dicts()
+    assert [(r["line_number"], r["message"]) for r in refused] == [(3, "row: 7 fields where the header has 6")]
+    # Kept by hand: A 10.00, 30,000 fillers of 1.00, Z 2.00.
+    assert con.execute("SELECT sum(amount) FROM orders").fetchall() == [(30_012.0,)]
+    lines = _lines(con, result.dataset.id)
+    assert (lines["A"], lines["F0"], lines["Z"]) == (2, 4, 30_004)
+
+
 @pytest.mark.parametrize("shape", ["every line a record", "no record of 8 fields", "a cell spanning lines",
                                    "a cell of millions"])
 @pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["LF", "CRLF"])
