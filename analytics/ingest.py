@@ -327,9 +327,12 @@ def store_staged(
             WHERE len(_errors) > 0 OR len(_warnings) > 0 OR {may_fail} OR {_order_warnings_guard()}
             """
         )
-        good = (f"FROM (SELECT s.*, {IS_CANCELLED_SQL} AS _is_cancelled FROM {staged} s ANTI JOIN "
-                f"(SELECT source_line FROM {checked} WHERE len(_errors) > 0) r ON s.source_line = r.source_line) "
-                "WHERE true")
+        refused = cur.execute(f"SELECT count(*) FROM {checked} WHERE len(_errors) > 0").fetchall()[0][0]
+        # Where no row is refused (the usual case), the rows are stored straight from the staged table: the
+        # join that leaves the refused ones out would also make DuckDB store the orders on one thread.
+        kept = (f"{staged} s ANTI JOIN (SELECT source_line FROM {checked} WHERE len(_errors) > 0) r "
+                "ON s.source_line = r.source_line") if refused else f"{staged} s"
+        good = f"FROM (SELECT s.*, {IS_CANCELLED_SQL} AS _is_cancelled FROM {kept}) WHERE true"
         store_rows(cur, good, dataset_id, stage_times=stage_times, progress=progress)
         raw_sql, raw_join = "c._raw", ""
         if raw_lookup:
