@@ -40,6 +40,14 @@ def _text(src: str) -> str:
     return f"nullif(trim({src}), '')"
 
 
+def text_sql(src: str) -> str:
+    """The cell trimmed, an empty one NULL (as `nullif(trim(...), '')`). Nearly every cell has nothing to
+    trim: one of ASCII characters without a space (the only ASCII character `trim` removes; the others
+    it removes are Unicode spaces) is kept as it is, for under half the work of trimming it."""
+    return (f"(CASE WHEN strlen({src}) = length({src}) AND NOT contains({src}, ' ') AND {src} <> '' "
+            f"THEN {src} ELSE nullif(trim({src}), '') END)")
+
+
 # ---- numbers ----------------------------------------------------------------------------------------
 
 def _number_core(src: str) -> tuple[str, str]:
@@ -81,7 +89,7 @@ def number_sql(src: str, decimal: str) -> str:
     slow = f"(CASE WHEN {valid} THEN CASE WHEN {negative} THEN -{value} ELSE {value} END END)"
     # Most cells are plain numbers ('42.50', '-3'): a cast reads them, the patterns read the rest. A
     # decimal comma column takes the cast only where no '.' could be a thousands separator.
-    text = _text(src)
+    text = text_sql(src)
     cast = f"try_cast({text} AS DOUBLE)"
     plain_cell = f"isfinite({cast})" if decimal != "," else f"(NOT contains({text}, '.') AND isfinite({cast}))"
     return f"(CASE WHEN {plain_cell} THEN {cast} ELSE {slow} END)"

@@ -678,7 +678,7 @@ def _parse_sql(fld: str, src: str, decimals: dict[str, str], date_format: dict[s
         return _gateway_sql(src), None
     if fld in LABEL_FIELDS:
         return normalise_label_sql(src), None
-    return f"nullif(trim({src}), '')", None
+    return formats.text_sql(src), None
 
 
 def _group_line_items(cur, parsed: str, staged: str, fields: list[str], plan: ImportPlan) -> None:
