@@ -205,6 +205,7 @@ class Preview:
 
 
 PREVIEW_LEFT_OUT = 5
+_PREVIEW_BUFFER = 1 << 22       # bytes the reader reads at a time for the preview (its longest record is 2 MB)
 _PREVIEW_BLOCK = 1 << 18        # the preview's records are found in the file's head, read in small blocks
 
 
@@ -223,7 +224,8 @@ def preview(f: CsvFile, rows: int) -> Preview:
     con = duckdb.connect()
     try:
         try:
-            sql, params = read_sql(f)
+            # A small buffer: the reader would otherwise parse its default 32 MB to give a few rows.
+            sql, params = read_sql(f, options=f", buffer_size = {_PREVIEW_BUFFER}")
             found = con.execute(f"SELECT * FROM {sql} LIMIT {rows}", params).fetchall()
         except duckdb.Error:
             sql, params = read_sql(f, huge_lines=True,
