@@ -22,7 +22,9 @@ _BREAKS = re.compile("|".join((
     r"(?<=w)(?=ww\.)",                                              # w|ww.example
     *(rf"(?<={scheme}:)(?=\S)" for scheme in ("http", "https", "ftp", "mailto", "xmpp")),  # http:|//example
     r"(?<=[A-Za-z0-9._+-]@)(?=[A-Za-z0-9_-]+\.[A-Za-z0-9_-])",       # name@|host.tld
-    r"(?<=:)(?=[A-Za-z0-9_+/-]+[:\[])",                              # :|smile:, :|material/home:, :|red[...]
+    # :|smile:, :|material/home:, :|red[...]; a name of digits alone is no short code but :100: and :1234:
+    # (Streamlit's emoji), so a time with seconds (10:00:30) or a ratio (1:2:3) carries no joiner.
+    r"(?<=:)(?=(?:100|1234):|(?!\d+[:\[])[A-Za-z0-9_+/-]+[:\[])",
 )), re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
 

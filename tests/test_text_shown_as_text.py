@@ -51,7 +51,8 @@ def test_bare_links_and_short_codes_are_broken_by_an_invisible_joiner():
 
 
 @pytest.mark.parametrize("text", ["10:00", "Note: late", "Reason: late at 10:00", "x @ y", "a@b", "sold @ 10",
-                                  "ratio 3:1", "Order: #12", "http or https", "mailto"])
+                                  "ratio 3:1", "Order: #12", "http or https", "mailto", "Arrived 10:00:30",
+                                  "2026-01-05 10:00:00", "Ratio 1:2:3", "x:1[2]"])
 def test_a_colon_or_at_that_starts_nothing_has_no_joiner(text):
     # A joiner is copied with the text ("10:00" pasted elsewhere carried an invisible character): it goes
     # only where Streamlit would otherwise read a link or a short code.
@@ -65,7 +66,8 @@ def test_every_link_and_short_code_gets_its_joiner():
     for text, broken in [("see ftp://host/x", "ftp\\:\u2060\\/"), ("MAILTO:a", "MAILTO\\:\u2060a"),
                          ("https://x", "https\\:\u2060\\/"), ("first.last+tag@shop.example", "\\@\u2060shop"),
                          ("at 10:00 :+1: done", "\\:\u2060\\+1\\:"), (":red[x]", "\\:\u2060red\\["),
-                         ("a :material/home: b", "\\:\u2060material")]:
+                         ("a :material/home: b", "\\:\u2060material"), ("at 12:100:", "12\\:\u2060100\\:"),
+                         (":1234:", "\\:\u20601234\\:"), (":8ball:", "\\:\u20608ball")]:
         assert broken in md(text), (text, md(text))
     # The time before the short code carries none: only the short code's colon is broken.
     assert md("at 10:00 :+1: done").startswith("at 10\\:00 ")
