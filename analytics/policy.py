@@ -101,8 +101,9 @@ def _build_parameters() -> tuple[Parameter, ...]:
             minimum=0.0, maximum=MAX_RESPONSE_HOURS, minimum_exclusive=True, unit="hours", group="consent"),
         Parameter(
             "timeout_action", "choice", "auto_cancel", "When the window runs out",
-            "auto_cancel: the platform cancels the order and refunds the buyer at the window's end. "
-            "lapse: the request lapses and the order goes on. Default: auto_cancel.",
+            # In the words the control offers (choice_words); links and the command line take the codes.
+            "Cancel the order: the platform cancels the order and refunds the buyer at the window's end. "
+            "Let the request lapse: the request lapses and the order goes on. Default: cancel the order.",
             choices=TIMEOUT_ACTIONS, choice_words=TIMEOUT_ACTION_WORDS, group="consent"),
         Parameter(
             "never_answer_share", "number", 0.0, "Sellers who never answer (assumption)",
@@ -118,8 +119,9 @@ def _build_parameters() -> tuple[Parameter, ...]:
             minimum=1, maximum=MAX_DISPATCH_DAYS, unit="working days", group="dispatch"),
         Parameter(
             "late_dispatch_action", "choice", "none", "When the dispatch deadline passes",
-            "none: the order waits for the seller. auto_cancel: an order not shipped by the deadline is "
-            "cancelled and refunded then; a request made after that is never made. Default: none.",
+            "Wait for the seller: the order waits for the seller to ship it. Cancel the order: an order not "
+            "shipped by the deadline is cancelled and refunded then; a request made after that is never made. "
+            "Default: wait for the seller.",
             choices=LATE_DISPATCH_ACTIONS, choice_words=LATE_DISPATCH_ACTION_WORDS, group="dispatch"),
     ]
     params += [refund_channel_parameter(method) for method in PAYMENT_METHODS]
@@ -138,6 +140,11 @@ def _build_parameters() -> tuple[Parameter, ...]:
     return tuple(params)
 
 
+def _channel_words(channel: str) -> str:
+    """A refund channel in the words its control offers ('original' -> 'original payment method')."""
+    return REFUND_CHANNEL_WORDS[REFUND_CHANNELS.index(channel)] if channel in REFUND_CHANNELS else channel
+
+
 def refund_channel_parameter(method: str, observed: str | None = None, data_known: bool = False) -> Parameter:
     """The `refund_channel.<method>` parameter. Its default: the domain's channel for a domain method;
     otherwise, for a known data set (`data_known`), `observed` (the channel its refunds of that method
@@ -148,16 +155,17 @@ def refund_channel_parameter(method: str, observed: str | None = None, data_know
     what = f"Where the money goes when an order paid by {words} is refunded. "
     if method in DEFAULT_REFUND_CHANNEL:
         default = DEFAULT_REFUND_CHANNEL[method]
-        why = f"Default: {default}, as marketplace rules usually send it (at the default, each refund keeps the channel the data set shows)."
+        why = (f"Default: {_channel_words(default)}, as marketplace rules usually send it (at the default, each refund "
+               "keeps the channel the data set shows).")
     elif observed is not None:
         default = observed
-        why = f"Default: {default}, the channel this data set's {words} refunds show."
+        why = f"Default: {_channel_words(default)}, the channel this data set's {words} refunds show."
     elif data_known:
         default = "original"
-        why = f"Default: original (this data set shows no {words} refund's channel)."
+        why = f"Default: {_channel_words('original')} (this data set shows no {words} refund's channel)."
     else:
         default = None
-        why = f"Default: {DATA}, the channel the data set's {words} refunds show, else original."
+        why = f"Default: {DATA}, the channel the data set's {words} refunds show, else {_channel_words('original')}."
     return Parameter(name, "choice", default, label, what + why, choices=REFUND_CHANNELS,
                      choice_words=REFUND_CHANNEL_WORDS, group="refunds", accepts_data=default is None)
 

@@ -679,3 +679,20 @@ def test_choice_controls_offer_words_and_the_scenario_says_the_same_words(demo):
     assert "Card refunds = platform wallet" in said, said
     # The link keeps the codes.
     assert at.query_params["timeout_action"] == "lapse" and at.query_params["late_dispatch_action"] == "auto_cancel"
+
+
+def test_choice_controls_help_says_their_options_in_the_words_offered(demo):
+    """The controls offered words ('let the request lapse') while their help explained the codes the page
+    never shows ('auto_cancel: ... lapse: ... Default: auto_cancel. Allowed: one of auto_cancel, lapse')."""
+    at = s.open_page("whatif")
+    assert s.problems(at) == []
+    codes = re.compile(r"auto_cancel|(?<!request )\blapse\b|\bnone\b|Default: (original(?! payment)|wallet)\b|one of ")
+    for key in ("whatif_timeout_action", "whatif_late_dispatch_action", "whatif_refund_channel__card",
+                "whatif_refund_channel__cash"):
+        box = at.selectbox(key=key)
+        said = plain(box.help)
+        assert not codes.search(said), (key, said)
+        for option in box.options:
+            assert option in said.lower(), (key, option, said)
+    assert "Default: cancel the order." in plain(at.selectbox(key="whatif_timeout_action").help)
+    assert "Default: platform wallet" in plain(at.selectbox(key="whatif_refund_channel__cash").help)

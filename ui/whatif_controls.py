@@ -77,7 +77,11 @@ def _control(ctx: PageContext, p: Parameter, prep: simulate.Prepared, idle: str 
     key = ctx.k(p.name)
     # A payment method's label comes from the data: that control's words are shown as text. Our own
     # labels are left as written, so the control's accessible name reads as its label.
-    help_text = f"{md(p.help)} Allowed: {md(p.range_text)}."
+    # A choice's options in the words the control offers them (the link's codes are no word on the page).
+    words = [p.choice_text(c) for c in p.choices]
+    allowed = (", ".join(words[:-1]) + " or " + words[-1] if p.kind == "choice" and p.choice_words
+               else p.range_text)
+    help_text = f"{md(p.help)} Allowed: {md(allowed)}."
     if idle:
         help_text = f"Changes nothing here: {idle}. " + help_text
     off = idle is not None
