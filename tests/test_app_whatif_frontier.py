@@ -162,3 +162,31 @@ def test_the_same_figure_weighed_against_itself_is_refused_in_words(demo):
     at.selectbox(key="whatif_frontier_b").set_value("refund_wait_p90_business_days").run()
     assert s.problems(at) == []
     assert "Choose two different figures to weigh." not in [i.value for i in at.info]
+
+
+def test_a_lever_of_options_offers_them_in_words_and_the_link_keeps_codes(demo):
+    """'When the window runs out' as a lever was a text box of codes ('auto_cancel, lapse', 'one of auto_cancel,
+    lapse') while its control above and the frontier's points say 'cancel the order', 'let the request lapse'.
+    It is picked from the options in those words; the link still carries the codes, and opens them again."""
+    at = s.open_page("whatif", {"section": "frontier"})
+    assert s.problems(at) == []
+    assert not any(t.key == "whatif_frontier_values_timeout_action" for t in at.text_input)
+    pick = at.button_group(key="whatif_frontier_pick_timeout_action")
+    assert pick.formatted_values == ["cancel the order", "let the request lapse"]
+    assert pick.value == ["auto_cancel", "lapse"]
+    assert not any("auto_cancel" in plain(w.label) for w in [*at.text_input, *at.multiselect])
+    pick.set_value(["lapse"]).run()
+    assert s.problems(at) == []
+    assert at.query_params["frontier_values_timeout_action"] == "lapse"
+    at.button(key="whatif_frontier_draw").click().run()
+    assert s.problems(at) == []
+    assert "policies on the frontier" in _markdown(at)
+    # The link opens the same pick, in a fresh session.
+    fresh = s.open_page("whatif", {"section": "frontier", "frontier_values_timeout_action": "lapse",
+                                   "frontier_levers": "seller_response_hours,timeout_action"})
+    assert fresh.button_group(key="whatif_frontier_pick_timeout_action").value == ["lapse"]
+    # A lever of yes or no (the seller's consent) is picked the same way.
+    fresh.multiselect(key="whatif_frontier_levers").set_value(["seller_consent_required", "timeout_action"]).run()
+    consent = fresh.button_group(key="whatif_frontier_pick_seller_consent_required")
+    assert consent.formatted_values == ["yes", "no"] and consent.value == [True, False]
+    assert s.problems(fresh) == []

@@ -55,7 +55,43 @@ def frontier_defaults(ctx: PageContext, prep: simulate.Prepared, params: Sequenc
 
 def widget_keys(ctx: PageContext) -> list[str]:
     """The session-state keys of the frontier's controls (kept while the frontier is not drawn)."""
+    # Not the options picked in words (_picked_values): their link text is kept, and picks them again.
     return [ctx.k(p.name) for p in fr.LINK_PARAMS]
+
+
+# A lever of a few options (when the window runs out, consent) is picked from them in the words its control
+# and the scenario's sentence use; the link keeps its codes as typed values ('auto_cancel, lapse').
+PICKED_KINDS = ("choice", "bool")
+PICKED = "whatif_frontier_pick_"
+
+
+def _option_words(spec: Parameter, value) -> str:
+    if spec.kind == "bool":
+        return "yes" if value else "no"
+    return spec.choice_text(value)
+
+
+def _picked_values(ctx: PageContext, spec: Parameter) -> list:
+    """The options of a lever picked in words; the link's text of them (codes) follows the pick."""
+    text_key, key = ctx.k(fr.link_values_name(spec.name)), PICKED + spec.name.replace(".", "__")
+    options = [True, False] if spec.kind == "bool" else list(spec.choices)
+    if ctx.arriving or key not in st.session_state:
+        picked = []
+        for part in str(st.session_state.get(text_key) or "").split(","):
+            try:
+                value = spec.parse(part.strip()) if part.strip() else None
+            except PolicyError:
+                continue
+            if value in options and value not in picked:
+                picked.append(value)
+        st.session_state[key] = picked
+    # Pills, not a multiselect: in this third of the section a multiselect cut its second option's words.
+    chosen = st.pills(spec.label, options, selection_mode="multi", key=key, format_func=partial(_option_words, spec),
+                      wrap=True, help="The options to replay: each one chosen is replayed with every value of the "
+                                      "other levers.")
+    chosen = [v for v in options if v in (chosen or [])]
+    st.session_state[text_key] = fr.values_text(chosen)
+    return chosen
 
 
 def _base(policy: Policy, levers: Sequence[str], params: Sequence[Parameter]) -> Policy:
@@ -100,10 +136,18 @@ def frontier_section(ctx: PageContext, dataset_id: str, policy: Policy, params: 
         vary: dict[str, tuple] = {}
         refused = []
         for name in levers:
-            text = st.text_input(f"{by_name[name].label}: {axis_range(by_name[name])}",
+            spec = by_name[name]
+            if spec.kind in PICKED_KINDS:
+                picked = _picked_values(ctx, spec)
+                if picked:
+                    vary[name] = tuple(picked)
+                else:
+                    refused.append(f"{spec.label}: choose at least one option")
+                continue
+            text = st.text_input(f"{spec.label}: {axis_range(spec)}",
                                  key=ctx.k(fr.link_values_name(name)), help="Values separated by commas.")
             try:
-                vary[name] = fr._values(by_name[name], [v for v in text.split(",") if v.strip()])
+                vary[name] = fr._values(spec, [v for v in text.split(",") if v.strip()])
             except PolicyError as e:
                 refused.append(str(e))
     with right:
