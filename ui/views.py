@@ -185,9 +185,13 @@ def link_tabs(ctx, param: Param, labels: Mapping[str, str], *, kept: Mapping[str
     tabs = dict(zip(labels, st.tabs(list(labels.values()), key=tab_key, on_change="rerun"), strict=True))
     shown = next((code for code, tab in tabs.items() if tab.open), param.default)
     state[chosen_key] = shown
-    # A widget not drawn in a run loses its state (Streamlit forgets unseen widgets): set again, kept.
+    drawn_key = f"{tab_key}_drawn"
+    reopened, state[drawn_key] = state.get(drawn_key) != shown, shown
+    # A widget not drawn in a run loses its state (Streamlit forgets unseen widgets): set again, kept. On the
+    # run its tab opens again it is set once more before it is drawn, so the browser's new copy of it shows
+    # the kept value (else it showed its default, a sweep's typed values emptied, and sent that back).
     for code, keys in (kept or {}).items():
-        for key in keys if code != shown else ():
+        for key in keys if code != shown or reopened else ():
             if key in state:
                 state[key] = state[key]
     return shown, tabs[shown]
