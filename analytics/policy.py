@@ -127,9 +127,11 @@ def _build_parameters() -> tuple[Parameter, ...]:
     params += [refund_channel_parameter(method) for method in PAYMENT_METHODS]
     for channel in REFUND_CHANNELS:
         params.append(Parameter(
-            f"refund_days.{channel}", "days_or_fitted", FITTED, f"Time to refund: {channel}",
-            f"Business days from a refund's start until the money reaches the buyer through the {channel} "
-            "channel: 'fitted' draws it from the data set's own refunds, a number fixes it. Default: fitted.",
+            # The channel in the words the refund channels' controls offer ('original payment method').
+            f"refund_days.{channel}", "days_or_fitted", FITTED, f"Time to refund: {_channel_words(channel)}",
+            f"Business days from a refund's start until the money reaches the buyer through the "
+            f"{_channel_words(channel)}: 'fitted' draws it from the data set's own refunds, a number fixes it. "
+            "Default: fitted.",
             minimum=0, maximum=MAX_REFUND_DAYS, unit="business days", group="refunds"))
     params.append(Parameter(
         "premium_shipping_share", "number", None, "Premium shipping share",

@@ -838,9 +838,14 @@ def assumptions(prep: Prepared, policy: Policy) -> dict[str, str]:
                          f"{policy.dispatch_deadline_days}-day deadline comes from the fitted dispatch tail.")
         elif name.startswith("refund_channel."):
             method = name.split(".", 1)[1]
-            channel = policy.get(name, policy_parameters(prep))
-            out[name] = (f"The data has no {method.replace('_', ' ')} refund through {channel}; those refunds take "
-                         f"as long as the data's other {channel} refunds (the usual time for {channel} refunds when it has none).")
+            params = policy_parameters(prep)
+            channel = policy.get(name, params)
+            # The channel in the words its control offers ('platform wallet'), not the link's code.
+            spec = next((p for p in params if p.name == name), None)
+            said = spec.choice_text(channel) if spec is not None else str(channel)
+            out[name] = (f"The data has no {method.replace('_', ' ')} refund through the {said}; those refunds take "
+                         f"as long as the data's other {said} refunds (the usual time for {said} refunds when it "
+                         "has none).")
     if policy.never_answer_share > 0:
         out["never_answer_share"] = (f"Assumed: {policy.never_answer_share:.0%} of sellers never answer, however "
                                      "long the window (the data cannot tell them from late answerers).")

@@ -66,7 +66,7 @@ def test_the_link_opens_the_same_scenario(demo):
     assert s.problems(at) == []
     # No notice about the link; the only warning: cash-on-delivery refunds never went to the wallet in this
     # data, so that scenario is extrapolated, and the page says what it assumes.
-    assert [w.value.startswith("**Extrapolated**") and "cod refund through wallet" in w.value
+    assert [w.value.startswith("**Extrapolated**") and "cod refund through the platform wallet" in plain(w.value)
             for w in at.warning] == [True]
     assert at.query_params == query
     assert at.number_input(key="whatif_seller_response_hours").value == 24.0
@@ -696,3 +696,16 @@ def test_choice_controls_help_says_their_options_in_the_words_offered(demo):
             assert option in said.lower(), (key, option, said)
     assert "Default: cancel the order." in plain(at.selectbox(key="whatif_timeout_action").help)
     assert "Default: platform wallet" in plain(at.selectbox(key="whatif_refund_channel__cash").help)
+
+
+def test_refund_times_name_their_channel_in_the_words_of_the_channel_controls(demo):
+    """The refund channel controls offer 'original payment method' and 'platform wallet', but the refund time
+    controls (and so the scenario's sentence) said 'Time to refund: original', 'Time to refund: wallet'."""
+    at = s.open_page("whatif")
+    labels = {w.key: plain(w.label) for w in at.selectbox if w.key and w.key.startswith("whatif_refund_days__")}
+    assert labels == {"whatif_refund_days__original": "Time to refund: original payment method",
+                      "whatif_refund_days__wallet": "Time to refund: platform wallet",
+                      "whatif_refund_days__coupon": "Time to refund: coupon"}, labels
+    at.selectbox(key="whatif_refund_days__wallet").set_value(5).run()
+    scenario = plain(next(c.value for c in at.caption if c.value.startswith("Scenario")))
+    assert "Time to refund: platform wallet = 5 business days" in scenario, scenario

@@ -104,7 +104,7 @@ def test_a_dispatch_deadline_beyond_the_longest_dispatch_and_an_unused_refund_ch
     # Cash refunds go to the wallet in this data: to the original method is new; cards' to the original is not.
     moved = simulate(prep, policy=Policy(refund_channel=(("cash", "original"), ("card", "original"))), replicates=2)
     assert moved["extrapolated"] == ["refund_channel.cash"]
-    assert "cash refund through original" in moved["assumptions"]["refund_channel.cash"]
+    assert "cash refund through the original payment method" in moved["assumptions"]["refund_channel.cash"]
 
 
 def test_the_never_answer_lever_moves_long_windows_only_and_brings_them_nearer_the_truth():
