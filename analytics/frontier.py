@@ -71,7 +71,7 @@ import numpy as np
 from scipy import stats
 
 from analytics import figures as fig
-from analytics import scenarios, simulate
+from analytics import scenarios, simulate, whatif_notes
 from analytics.params import MALFORMED, NOT_A_NUMBER, OUT_OF_RANGE, UNKNOWN_CHOICE, Param, Problem, value_text
 from analytics.policy import Parameter, Policy, PolicyError, find_parameter
 from analytics.replay import request_free
@@ -698,7 +698,9 @@ def tradeoff_words(entries, weighed, pairs, wins, limits, best, within, current,
             else entries[i]["label"]
     parts = [f"Best with {under}: {name(best)}."]
     if entries[best]["extrapolated"]:
-        parts.append(f"It is extrapolated ({', '.join(entries[best]['extrapolated'])} beyond what the data observed): "
+        # The parameters in words, as the What-if page's notice says them ('where card refunds go'), not codes.
+        said = ", ".join(whatif_notes.parameter_words(n) for n in entries[best]["extrapolated"])
+        parts.append(f"It is extrapolated ({said} beyond what the data observed): "
                      "its figures rest on the fitted curves' assumptions.")
         if within is not None:
             parts.append(f"Within what the data observed, the best is {name(within)}.")

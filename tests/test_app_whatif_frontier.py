@@ -190,3 +190,18 @@ def test_a_lever_of_options_offers_them_in_words_and_the_link_keeps_codes(demo):
     consent = fresh.button_group(key="whatif_frontier_pick_seller_consent_required")
     assert consent.formatted_values == ["yes", "no"] and consent.value == [True, False]
     assert s.problems(fresh) == []
+
+
+def test_an_extrapolated_best_policy_names_its_parameters_in_words(demo):
+    """The best policy's sentence said 'It is extrapolated (seller_response_hours beyond what the data
+    observed)', a code in the middle of the page's words."""
+    at = s.open_page("whatif", {"section": "frontier"})
+    at.text_input(key="whatif_frontier_values_seller_response_hours").set_value("168, 336").run()
+    at.selectbox(key="whatif_frontier_a").set_value("refund_wait_p90_business_days")
+    at.selectbox(key="whatif_frontier_b").set_value("cancelled_gmv").run()
+    at.text_input(key="whatif_frontier_limit_cancelled_gmv").set_value("1000000000").run()
+    at.button(key="whatif_frontier_draw").click().run()
+    assert s.problems(at) == []
+    words = " ".join(plain(x.value) for x in [*at.info, *at.warning])
+    assert "It is extrapolated (seller's response window beyond what the data observed)" in words, words
+    assert "seller_response_hours" not in words

@@ -177,7 +177,7 @@ def test_the_trade_off_in_words_names_what_is_gained_and_what_is_given_up():
             "days; in exchange it raises cancelled GMV by 50.00.") in text
     entries[2]["extrapolated"] = ["seller_response_hours"]
     text = fr.tradeoff_words(entries, weighed, pairs, wins, [limit], 2, 1, 0)
-    assert "It is extrapolated (seller_response_hours" in text and "Within what the data observed, the best is P1." in text
+    assert "It is extrapolated (seller's response window" in text and "Within what the data observed, the best is P1." in text
 
 
 def test_the_trade_off_writes_money_in_the_currency_as_the_product_does_in_sentences_that_read():
