@@ -341,7 +341,11 @@ DERIVED_SQL = {
     "refund_business_days_from_request": _business_days_sql("r.requested_at", "f.completed_at"),
 }
 assert set(DERIVED_SQL) == set(DERIVED)
-SORT_SQL = {**{c: COLUMN_SQL[c] for c in LIST_COLUMNS if c not in ("is_cancelled", "return_path")}, **DERIVED_SQL}
+# The list's columns in SQL: as stored, but a cancelled order's stage that the export cannot tell reads unknown,
+# as the report, the Overview and the stage filter say it (a blank read as not cancelled).
+LIST_SQL = {**COLUMN_SQL,
+            "cancel_stage": f"CASE WHEN o.is_cancelled THEN coalesce(o.cancel_stage, '{UNKNOWN_STAGE}') END"}
+SORT_SQL = {**{c: LIST_SQL[c] for c in LIST_COLUMNS if c not in ("is_cancelled", "return_path")}, **DERIVED_SQL}
 # What the list may be sorted by: its stored columns and the times worked out from them.
 SORTS = tuple(SORT_SQL)
 DEFAULT_SORT = "placed_at"
@@ -395,7 +399,7 @@ def orders(con: duckdb.DuckDBPyConnection, dataset, filters: Filters, group: Gro
     own = _sellers_own(filters, group)
     select, select_params = [], []
     for c in LIST_COLUMNS:
-        column, column_params = own.get(c, (COLUMN_SQL[c], []))
+        column, column_params = own.get(c, (LIST_SQL[c], []))
         select.append(f"{column} AS {c}")
         select_params += column_params
     sql, sql_params = query(ds.id, "orders", select, conds, params, select_params)

@@ -130,6 +130,11 @@ def test_orders_by_status_of_an_import_tells_a_cancellation_of_unknown_stage_fro
         assert found is not None
         listed, total = drill.orders(con, dataset, *found)
         assert (sorted(listed["order_id"].to_list()), total) == (ids, len(ids))
+    # The list of orders says so too: A and C were cancelled at a stage the export cannot tell (C's request
+    # came before its cancellation, but the export says nothing of payment or shipment); the others were not.
+    listed, _ = drill.orders(con, dataset, Filters(), drill.EVERY_ORDER)
+    assert dict(listed.select("order_id", "cancel_stage").rows()) == {
+        "A": "unknown", "B": None, "C": "unknown", "D": None, "E": None, "F": None}
 
 
 def test_the_life_cycle_says_how_many_left_after_each_step():
