@@ -206,11 +206,18 @@ def decide_date_format(cur: duckdb.DuckDBPyConnection, table: str, columns: dict
     month_total = sum(r[2] for r in rows)
     in_file = None if not (day_total or month_total) else "day-first" if day_total >= month_total else "month-first"
     out = dict.fromkeys(columns, in_file or "day-first")
+    undecided = {}   # field -> a value it could read both ways, where nothing in the file decides
     for fld, day, month, ambiguous, example in rows:
         if day or month:
             out[fld] = "day-first" if day >= month else "month-first"
         elif ambiguous and in_file is None:
-            raise FormatUndecided(
-                f"{fld}: dates such as {example!r} can be day first or month first, and no date in the file "
-                f"decides it: choose the order of day and month", "date_format")
+            undecided[fld] = example
+    if undecided:
+        # Every such column named at once: the answer reads them all (a question naming one of them left the
+        # user to find the others on the next try).
+        names = list(undecided)
+        named = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        raise FormatUndecided(
+            f"the dates of {named}, such as {undecided[names[0]]!r}, can be day first or month first, and no "
+            f"date in the file decides it: choose the order of day and month", "date_format")
     return out

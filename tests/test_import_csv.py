@@ -288,6 +288,17 @@ def test_dates_that_cannot_decide_are_asked(con, tmp_path):
                        [result.dataset.id]).fetchall() == [("2026-05-01",)]
 
 
+def test_the_question_names_every_date_column_nothing_decides(con, tmp_path):
+    """placed_at and paid_at both read 05/01 and 06/02 (either way round) and no date decides: the question
+    names both columns, not only the first, in a sentence whose first word is no column's name."""
+    content = (b"order_id,placed_at,payment_method,amount,paid_at\n"
+               b"A,05/01/2026,card,1,06/02/2026\nB,06/02/2026,card,1,05/01/2026\n")
+    with pytest.raises(importer.ImportNeedsChoice) as asked:
+        _import(con, tmp_path, content)
+    assert str(asked.value).startswith("the dates of paid_at and placed_at, such as '")
+    assert "choose the order of day and month" in str(asked.value)
+
+
 def test_each_date_column_is_read_its_own_way(con, tmp_path):
     # placed_at shows day first (25/01, 26/01), paid_at month first (01/26). delivered_at alone cannot
     # tell (02/03): it takes what the file's dates show most, day first (2 values against 1): 2 March.
