@@ -3,6 +3,8 @@ and delete; and the picker's privacy (a session sees the demo and its own data s
 
 from __future__ import annotations
 
+import json
+
 import app_support as s
 import pytest
 
@@ -348,6 +350,9 @@ def test_a_question_the_file_asks_opens_where_it_is_answered(database):
     assert _preview(at)["amount (as written)"].tolist() == ["1,234", "5"]
     at.radio(key="data_decimal").set_value(",").run()
     assert _preview(at)["amount"].tolist() == [1.234, 5.0]
+    # Shown with every digit: an amount's usual two decimals wrote 1.234 as "1.23".
+    shown = next(d for d in at.dataframe if "amount" in d.value.columns)
+    assert json.loads(shown.proto.columns)["amount"]["type_config"]["format"] == "plain"
     assert not any("choose the decimal separator" in w.value for w in at.warning)
     assert _expander(at, READINGS).proto.expanded is True   # the answer given stays in view
 

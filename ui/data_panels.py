@@ -11,7 +11,7 @@ import streamlit as st
 from analytics import capabilities, db, external, generate, importer, simulate
 from analytics.formats import Readings
 from analytics.text import count, md
-from ui import copy_link, downloads, picker, recent, upload_folders
+from ui import copy_link, downloads, picker, recent, tables, upload_folders
 from ui.cached import TTL
 from ui.database import connection, cursor, db_key
 
@@ -300,7 +300,8 @@ def upload_panel() -> None:
     preview = importer.read_preview(plan, readings)
     st.markdown("**Preview**: the first rows of the orders file as the import will read them (each matched field "
                 "under its name: amounts as numbers, times in UTC, labels as the pages show them)")
-    downloads.table(preview.frame, "import-preview", key="data_preview", height=240)
+    downloads.table(preview.frame, "import-preview", key="data_preview", height=240,
+                    column_config=_as_read(preview.frame))
     for question in preview.questions:
         st.warning(f"{md(question[:1].upper() + question[1:])} under **How to read amounts and dates** below.",
                    icon=":material/help:")
@@ -361,6 +362,14 @@ def _import(paths, names: dict[str, str], overrides: dict[str, str], readings: R
 DECIMAL_OPTIONS = {None: "decide from the values", ".": "decimal point (1,234.50)", ",": "decimal comma (1.234,50)"}
 DATE_OPTIONS = {None: "decide from the values", "day-first": "day first (31/01/2026)",
                 "month-first": "month first (01/31/2026)"}
+
+
+def _as_read(frame: pl.DataFrame) -> dict:
+    """The preview's numbers with every digit read: an amount's usual two decimals showed 1.234 (the decimal
+    point decided by the file) as 1.23, hiding what the import stores."""
+    labels = tables.column_specs(frame)
+    return {c: st.column_config.NumberColumn(labels[c]["label"], format="plain")
+            for c, dtype in frame.schema.items() if dtype.is_float()}
 
 
 def _chosen_readings() -> Readings:
