@@ -108,3 +108,37 @@ def test_altairs_table_of_schema_classes_is_made_once_and_is_the_one_altair_make
             made.setdefault(schemapi._FromDict.hash_schema(tp._schema), []).append(tp)
     # Lookups of schemas no class has leave empty lists behind (a defaultdict): the same classes otherwise.
     assert {k: v for k, v in first.class_dict.items() if v} == made and len(made) > 100
+
+
+LAYERED = {   # charts whose layers Altair copies, with selections it lifts and compares
+    "lifecycle": lambda: charts.lifecycle_chart(LIFECYCLE),
+    "volume": lambda: charts.volume_chart(WEEKS, "week", date(2026, 1, 21)),
+    "volume compared": lambda: charts.volume_compared_chart(WEEKS, WEEKS, "week", date(2026, 1, 21), 0,
+                                                            "this range", "the range before"),
+    "over time": lambda: charts.reasons_over_time_chart(REASONS_BY_WEEK, "week", "changed_mind", date(2026, 1, 14)),
+}
+
+
+@pytest.mark.parametrize("name", list(LAYERED))
+def test_charts_layered_with_the_faster_copy_are_the_ones_altairs_own_makes(name, monkeypatch):
+    from altair.utils import schemapi
+    from altair.vegalite.v6 import api
+
+    assert getattr(schemapi._deep_copy, "_faster", False), "the faster copy is in place"
+    ours = chart_specs.to_spec(LAYERED[name]())
+    # Altair's own copy and comparison of selections, as its release has them.
+    monkeypatch.setattr(schemapi, "_deep_copy", schemapi._deep_copy.__wrapped__)
+    monkeypatch.setattr(api, "_viewless_dict", api._viewless_dict.__wrapped__)
+    theirs = chart_specs.to_spec(LAYERED[name]())
+    assert _comparable(ours) == _comparable(theirs)
+
+
+
+def test_a_copy_made_faster_is_a_copy_in_depth():
+    chart = LAYERED["volume"]()
+    before = _comparable(chart_specs.to_spec(chart))
+    copied = chart.copy()
+    copied.layer[0].mark = "tick"
+    copied.layer[1].layer[0].encoding.y.title = "changed"
+    assert _comparable(chart_specs.to_spec(chart)) == before
+    assert _comparable(chart_specs.to_spec(copied)) != before
