@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import duckdb
 
 from analytics import db
+from analytics.text import listed
 
 DECIMAL_CHOICES = {".": "decimal point", ",": "decimal comma"}
 DATE_ORDERS = {"day-first": "%d/%m", "month-first": "%m/%d"}
@@ -216,8 +217,7 @@ def decide_date_format(cur: duckdb.DuckDBPyConnection, table: str, columns: dict
         # Every such column named at once: the answer reads them all (a question naming one of them left the
         # user to find the others on the next try).
         names = list(undecided)
-        named = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
         raise FormatUndecided(
-            f"the dates of {named}, such as {undecided[names[0]]!r}, can be day first or month first, and no "
+            f"the dates of {listed(names)}, such as {undecided[names[0]]!r}, can be day first or month first, and no "
             f"date in the file decides it: choose the order of day and month", "date_format")
     return out

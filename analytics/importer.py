@@ -45,6 +45,7 @@ from analytics.ingest import (
     store_staged,
 )
 from analytics.rules import STAGE_TIMES
+from analytics.text import listed
 
 
 class ImportError_(ValueError):
@@ -179,9 +180,8 @@ class SourceFile:
         more = self.left_out_count - len(named)
         if more:
             named.append(f"{more:,} more line{'s' if more > 1 else ''} of the wrong width")
-        listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
         them = "it" if self.left_out_count == 1 else "them"
-        return f"not in the preview, as the import will refuse {them}: {listed}"
+        return f"not in the preview, as the import will refuse {them}: {listed(named)}"
 
     @property
     def encoding(self) -> str:

@@ -64,3 +64,11 @@ def in_sentence(label: str) -> str:
 def count(n: int, noun: str) -> str:
     """'1 order', '1,529 orders': a count with its noun, plural but for one."""
     return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+def listed(items, conjunction: str = "and") -> str:
+    """Items in a sentence: 'a', 'a and b', 'a, b and c' (or another `conjunction` before the last)."""
+    items = list(items)
+    if len(items) < 2:
+        return "".join(items)
+    return ", ".join(items[:-1]) + f" {conjunction} " + items[-1]

@@ -98,3 +98,11 @@ def test_a_count_is_plural_but_for_one():
     assert count(1, "hour") == "1 hour" and count(72, "hour") == "72 hours" and count(0, "refund") == "0 refunds"
     assert _counted(1, "cancellation request") == "**1** cancellation request"
     assert _counted(1529, "refund") == "**1,529** refunds"
+
+
+def test_a_list_reads_as_a_sentence():
+    from analytics.text import listed
+
+    assert listed([]) == "" and listed(["paid_at"]) == "paid_at"
+    assert listed(["paid_at", "placed_at"]) == "paid_at and placed_at"
+    assert listed(["1", "2", "4"], "or") == "1, 2 or 4"
