@@ -5,7 +5,8 @@ dates the way their software does (`05/01/2026`, `5 Jan 2026`, `2026-01-05T10:00
 can be ambiguous (`1,234`; `05/01/2026`), a column rarely is: the decimal separator and the order of day
 and month are decided per column from every value in it, and where the values cannot decide, the import
 asks (`--decimal`, `--date-format`) rather than guess row by row. A value that does not fit its
-column's reading is refused with a reason, never misread.
+column's reading is refused with a reason, never misread; one the reading may misread ('1.234' beside
+'10.50': three decimals, or a thousands separator) is read by it and named in a notice.
 """
 
 from __future__ import annotations
@@ -63,7 +64,11 @@ def _number_core(src: str) -> tuple[str, str]:
 
 def number_class_sql(src: str) -> str:
     """'dot' | 'comma' (the value says which separator is decimal), 'ambiguous', 'plain', or NULL."""
-    core, _ = _number_core(src)
+    return _class_sql(_number_core(src)[0])
+
+
+def _class_sql(core: str) -> str:
+    """`number_class_sql` of a value's core (`_number_core`)."""
     last_dot, last_comma = f"strpos(reverse({core}), '.')", f"strpos(reverse({core}), ',')"
     dots = f"(length({core}) - length(replace({core}, '.', '')))"
     commas = f"(length({core}) - length(replace({core}, ',', '')))"
@@ -96,11 +101,20 @@ def number_sql(src: str, decimal: str) -> str:
     return f"(CASE WHEN {plain_cell} THEN {cast} ELSE {slow} END)"
 
 
+@dataclass(frozen=True)
+class DecimalReading:
+    """How a number column is read: its decimal separator, '.' or ','. `ambiguous`: whether some of its
+    values read either way ('1,234'), each then read by the separator; True too where the user chose the
+    separator, as the values were not read to decide it."""
+    separator: str
+    ambiguous: bool
+
+
 def decide_decimal(cur: duckdb.DuckDBPyConnection, table: str, column: str, label: str,
-                   readings: Readings) -> str:
-    """'.' or ',' for one text column of `table`: the user's choice, else what its values show."""
+                   readings: Readings) -> DecimalReading:
+    """The reading of one text column of `table`: the user's choice, else what its values show."""
     if readings.decimal in DECIMAL_CHOICES:
-        return readings.decimal
+        return DecimalReading(readings.decimal, ambiguous=True)
     cls = number_class_sql(column)
     t = _text(column)
     # Only cells with a comma, or a point before exactly three digits, can say 'comma' or be ambiguous;
@@ -115,12 +129,62 @@ def decide_decimal(cur: duckdb.DuckDBPyConnection, table: str, column: str, labe
                          CASE WHEN {telling} THEN {t} END AS t FROM {table})"""
     ).fetchall()[0]
     if dot or comma:
-        return "." if dot >= comma else ","
+        return DecimalReading("." if dot >= comma else ",", ambiguous > 0)
     if ambiguous:
         raise FormatUndecided(
             f"{label}: values such as {example!r} can be read with a decimal point or a decimal comma, "
             f"and no value in the column decides it: choose the decimal separator", "decimal")
-    return "."
+    return DecimalReading(".", ambiguous=False)
+
+
+# A value a thousands separator may have written: one to three digits (the first not 0), the separator and
+# three digits ('1.234', '12,500'). Read with that separator as the decimal one, it has three decimals.
+_GROUPED = {".": "'^[1-9]\\d{0,2}\\.\\d{3}$'", ",": "'^[1-9]\\d{0,2},\\d{3}$'"}
+_WITH_DECIMALS = {".": "dot", ",": "comma"}       # number_class_sql of a value whose decimals follow the separator
+_LINES_NAMED = 5
+
+
+def thousands_notice(cur: duckdb.DuckDBPyConnection, table: str, column: str, label: str,
+                     reading: DecimalReading, line_sql: str) -> str | None:
+    """The notice naming the values of a text column of `table` that its reading gives three decimals
+    ('1.234' as 1.234) where the column's other values with decimals have another number of them ('10.50'):
+    such a value may hold a thousands separator (1234, as a European export writes it). None where there is
+    no such value, or where no other value has decimals, or they have three as well ('0.125'): the column
+    then reads as written.
+
+    `line_sql` gives a row's line in the file (the table's alias is `r`). The column is read only where
+    its decision met values that read either way (`reading.ambiguous`), which nearly no import has."""
+    if not reading.ambiguous:
+        return None
+    sep = reading.separator
+    core, _ = _number_core(column)
+    value = number_sql(column, sep)
+    # Only a cell with the separator before three characters can be one: a cheap test finds the few.
+    found, lines, text, read = cur.execute(
+        f"""SELECT count(*), min(line, {_LINES_NAMED}), arg_min(t, line), arg_min(v, line)
+            FROM (SELECT {line_sql} AS line, {_text(column)} AS t, {value} AS v FROM {table} r
+                  WHERE {column} LIKE '%{sep}___%' AND {core} ~ {_GROUPED[sep]})"""
+    ).fetchall()[0]
+    if not found:
+        return None
+    places = cur.execute(
+        f"""SELECT list(DISTINCT p ORDER BY p) FROM (
+                SELECT strpos(reverse(k), '{sep}') - 1 AS p, {_class_sql('k')} AS c, v
+                FROM (SELECT {core} AS k, {value} AS v FROM {table} WHERE contains({column}, '{sep}')))
+            WHERE c = '{_WITH_DECIMALS[sep]}' AND p > 0 AND p <> 3 AND v IS NOT NULL"""
+    ).fetchall()[0][0]
+    if not places:
+        return None
+    others = f"the column's other values have {listed([str(p) for p in places], 'or')} decimal" + (
+        "" if places == [1] else "s")
+    whole = round(read * 1000)
+    if found == 1:
+        return (f"{label}: {text!r} on line {lines[0]} was read as {read:g}, but {others}: it may hold a "
+                f"thousands separator, meaning {whole}")
+    more = [f"{found - len(lines):,} more"] if found > len(lines) else []
+    return (f"{label}: {found:,} values on lines {listed([str(n) for n in lines] + more)} were read with three "
+            f"decimals ({text!r} as {read:g}), but {others}: they may hold a thousands separator "
+            f"({text!r} meaning {whole})")
 
 
 # ---- times ------------------------------------------------------------------------------------------

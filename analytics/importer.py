@@ -398,7 +398,7 @@ def read_preview(plan: ImportPlan, readings: Readings | None = None) -> ReadPrev
         for fld in (*NUMBER_FIELDS, *LINE_FIELDS):
             if fld in sources:
                 try:
-                    decimals[fld] = formats.decide_decimal(con, "_preview", sources[fld], fld, readings)
+                    decimals[fld] = formats.decide_decimal(con, "_preview", sources[fld], fld, readings).separator
                 except FormatUndecided as e:
                     questions.append(str(e))
                     undecided.add(fld)
@@ -541,7 +541,7 @@ def _import(con, plan: ImportPlan, name, progress, display_names, readings) -> I
             elif plan.mapping.get(fld):
                 sources[fld] = f"r.{db.sql_name(plan.mapping[fld])}"
         notices = list(plan.notices)
-        decimals, date_format = _decide(cur, raw, plan, readings, notices, loaded.times)
+        decimals, date_format = _decide(cur, raw, plan, readings, notices, loaded)
         progress(0.4, "parsing")
         inner, errors = [], []
         for fld, src in sources.items():
@@ -648,19 +648,24 @@ def _load(cur, table: str, f: CsvFile, shown: str, times=()) -> csvfile.Loaded:
 
 
 def _decide(cur, raw: str, plan: ImportPlan, readings: Readings, notices: list[str],
-            times=frozenset()) -> tuple[dict, dict]:
+            loaded: csvfile.Loaded) -> tuple[dict, dict]:
     """The decimal separator of each number column and the order of day and month of each date column
-    (but those read as timestamps already: `times`)."""
+    (but those the reader read as timestamps already: `loaded.times`). What the reading of a column leaves
+    in doubt is added to `notices`."""
     decimals: dict[str, str] = {}
     try:
         for fld in (*NUMBER_FIELDS, *LINE_FIELDS):
             column = plan.mapping.get(fld)
             if column:
-                decimals[fld] = formats.decide_decimal(cur, raw, db.sql_name(column), fld, readings)
-                if decimals[fld] == ",":
-                    notices.append(f"{fld} ({column}) read with a decimal comma")
+                name, label = db.sql_name(column), f"{fld} ({column})"
+                reading = formats.decide_decimal(cur, raw, name, fld, readings)
+                decimals[fld] = reading.separator
+                if reading.separator == ",":
+                    notices.append(f"{label} read with a decimal comma")
+                if note := formats.thousands_notice(cur, raw, name, label, reading, loaded.line_sql):
+                    notices.append(note)
         dates = {f: db.sql_name(plan.mapping[f]) for f in TIMESTAMP_FIELDS
-                 if plan.mapping.get(f) and plan.mapping[f] not in times}
+                 if plan.mapping.get(f) and plan.mapping[f] not in loaded.times}
         date_format = formats.decide_date_format(cur, raw, dates, readings)
     except FormatUndecided as e:
         raise ImportNeedsChoice(str(e), e.choice) from None
