@@ -267,6 +267,21 @@ def test_amounts_the_values_cannot_decide_are_asked_on_the_page(database):
     assert any("2 orders stored" in x.value for x in at.success), [x.value for x in at.success]
 
 
+def test_an_amount_that_may_hold_a_thousands_separator_is_named_after_the_import(database):
+    """'1.234' among amounts with two decimals is read as 1.234: the page says so, as the command line does,
+    the column's name and the value shown as text."""
+    from tests.test_import_thousands import WOO, WOO_NOTICE
+
+    at = _upload(s.open_page("data"), "woo-orders.csv", WOO.encode())
+    assert s.problems(at) == []
+    at.button(key="data_import").click().run()
+    assert s.problems(at) == []
+    assert any("3 rows read. 3 orders stored." in x.value for x in at.success), [x.value for x in at.success]
+    notes = [c.value for c in at.caption if c.value.startswith("Note:")]
+    assert [plain(n) for n in notes] == [f"Note: {WOO_NOTICE}."]
+    assert "\\'1\\.234\\'" in notes[0]     # the value as text, not as Markdown
+
+
 def test_the_picker_shows_names_whole_and_a_size_only_to_tell_two_alike_apart(database):
     """'Demo marketplace (synthetic) · 500 orders' was cut at the sidebar's width; the size is said under
     the box, and in it only where two data sets share a name."""
