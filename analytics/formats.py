@@ -62,6 +62,11 @@ def _number_core(src: str) -> tuple[str, str]:
     return core, negative
 
 
+# A value a thousands separator may have written: one to three digits (the first not 0), the separator and
+# three digits ('1.234', '12,500'). Read with that separator as the decimal one, it has three decimals.
+_GROUPED = {".": "'^[1-9]\\d{0,2}\\.\\d{3}$'", ",": "'^[1-9]\\d{0,2},\\d{3}$'"}
+
+
 def number_class_sql(src: str) -> str:
     """'dot' | 'comma' (the value says which separator is decimal), 'ambiguous', 'plain', or NULL."""
     return _class_sql(_number_core(src)[0])
@@ -72,14 +77,17 @@ def _class_sql(core: str) -> str:
     last_dot, last_comma = f"strpos(reverse({core}), '.')", f"strpos(reverse({core}), ',')"
     dots = f"(length({core}) - length(replace({core}, '.', '')))"
     commas = f"(length({core}) - length(replace({core}, ',', '')))"
+    # One separator before three digits reads either way only after a group a thousands separator can
+    # follow, one to three digits that do not start with 0 ('1.234'): '0.125', '.125' and '1234.567' can
+    # only hold decimals.
     return f"""CASE
         WHEN {core} IS NULL OR NOT {core} ~ '^[0-9.,]+$' THEN NULL
         WHEN {dots} = 0 AND {commas} = 0 THEN 'plain'
         WHEN {dots} > 0 AND {commas} > 0 THEN CASE WHEN {last_dot} < {last_comma} THEN 'dot' ELSE 'comma' END
         WHEN {dots} > 1 THEN 'comma'
         WHEN {commas} > 1 THEN 'dot'
-        WHEN {dots} = 1 THEN CASE WHEN {last_dot} = 4 THEN 'ambiguous' ELSE 'dot' END
-        ELSE CASE WHEN {last_comma} = 4 THEN 'ambiguous' ELSE 'comma' END END"""
+        WHEN {dots} = 1 THEN CASE WHEN {last_dot} = 4 AND {core} ~ {_GROUPED['.']} THEN 'ambiguous' ELSE 'dot' END
+        ELSE CASE WHEN {last_comma} = 4 AND {core} ~ {_GROUPED[',']} THEN 'ambiguous' ELSE 'comma' END END"""
 
 
 def number_sql(src: str, decimal: str) -> str:
@@ -137,9 +145,6 @@ def decide_decimal(cur: duckdb.DuckDBPyConnection, table: str, column: str, labe
     return DecimalReading(".", ambiguous=False)
 
 
-# A value a thousands separator may have written: one to three digits (the first not 0), the separator and
-# three digits ('1.234', '12,500'). Read with that separator as the decimal one, it has three decimals.
-_GROUPED = {".": "'^[1-9]\\d{0,2}\\.\\d{3}$'", ",": "'^[1-9]\\d{0,2},\\d{3}$'"}
 _WITH_DECIMALS = {".": "dot", ",": "comma"}       # number_class_sql of a value whose decimals follow the separator
 _LINES_NAMED = 5
 

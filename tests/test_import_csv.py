@@ -255,6 +255,21 @@ def test_an_amount_that_cannot_decide_is_asked_not_guessed(con, tmp_path):
     assert sorted(a for (a,) in con.execute("SELECT amount FROM orders WHERE order_id = 'A'").fetchall()) == [1.234, 1234.0]
 
 
+@pytest.mark.parametrize(("values", "expected"), [
+    # '2.500' reads either way; '0.125' cannot be a thousands group (no group starts with 0): a point.
+    (["0.125", "2.500"], [0.125, 2.5]),
+    # Nor can four digits before the separator: a comma.
+    (["1234,567", "2,500"], [1234.567, 2.5]),
+    # A separator with no digit before it holds decimals: a point, so '1,500' has a thousands separator.
+    ([".125", "1,500"], [0.125, 1500.0]),
+], ids=["leading zero", "four digits", "no digit before"])
+def test_a_value_no_thousands_separator_can_have_written_decides_the_column(con, tmp_path, values, expected):
+    rows = "".join(f'O{i},2026-06-01 10:00,card,"{v}",b\n' for i, v in enumerate(values))
+    _import(con, tmp_path, f"{HEADER}\n{rows}".encode())
+    stored = dict(con.execute("SELECT order_id, amount FROM orders").fetchall())
+    assert [stored[f"O{i}"] for i in range(len(values))] == pytest.approx(expected)
+
+
 def test_an_amount_written_the_other_way_is_refused_not_misread(con, tmp_path):
     content = (f"{HEADER}\n"
                "A,2026-06-01 10:00,card,\"1.234,56\",a\n"
