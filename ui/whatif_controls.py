@@ -14,7 +14,7 @@ import streamlit as st
 
 from analytics import policy, simulate, whatif_notes
 from analytics.policy import FITTED, Parameter, Policy, PolicyError
-from analytics.text import md
+from analytics.text import listed, md
 from ui.setup import PageContext
 
 GROUPS = {
@@ -78,8 +78,7 @@ def _control(ctx: PageContext, p: Parameter, prep: simulate.Prepared, idle: str 
     # A payment method's label comes from the data: that control's words are shown as text. Our own
     # labels are left as written, so the control's accessible name reads as its label.
     # A choice's options in the words the control offers them (the link's codes are no word on the page).
-    words = [p.choice_text(c) for c in p.choices]
-    allowed = (", ".join(words[:-1]) + " or " + words[-1] if p.kind == "choice" and p.choice_words
+    allowed = (listed([p.choice_text(c) for c in p.choices], "or") if p.kind == "choice" and p.choice_words
                else p.range_text)
     help_text = f"{md(p.help)} Allowed: {md(allowed)}."
     if idle:
