@@ -99,6 +99,18 @@ def test_the_report_of_a_registered_source_is_the_stored_data_sets(lab, capsys):
     assert {k: v for k, v in local.items() if k != "dataset"} == {k: v for k, v in stored.items() if k != "dataset"}
 
 
+def test_the_orders_of_a_registered_source_are_the_stored_data_sets(lab, capsys):
+    """`orders --dataset` of a registered source lists its files' orders, as many as its report counts."""
+    path, ids, _ = lab
+    _, report = _json(capsys, "report", "--db", str(path), "--dataset", ids["stored"])
+    _, stored = _json(capsys, "orders", "--db", str(path), "--dataset", ids["stored"], "--group", "of=cancelled")
+    for registered in filter(None, (ids["local"], ids["spark"])):
+        code, listed = _json(capsys, "orders", "--db", str(path), "--dataset", registered, "--group", "of=cancelled")
+        assert code == 0, listed
+        assert listed["total"] == report["cancelled_orders"] > 0
+        assert listed["orders"] == stored["orders"]
+
+
 @needs_spark
 def test_the_report_of_a_registered_spark_source_on_spark_is_the_stored_data_sets(lab, spark, capsys):
     path, ids, _ = lab

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import sys
 
-from analytics import db, drill, exports
+from analytics import drill, exports
 from analytics.cli import UserError, add_common, emit
 from analytics.commands.report import add_filters, check_in_data, filters_from_args, table, with_dataset_note
+from analytics.commands.sources import opened
 from analytics.filters import Filters
 from analytics.load import resolve
 from analytics.params import problem_text
@@ -34,7 +35,8 @@ def register(sub) -> None:
     p.add_argument("--descending", action="store_true", help="largest (latest) first")
     p.add_argument("--limit", type=int, metavar="N", help=f"at most N orders (text: {TEXT_ROWS} unless given)")
     p.add_argument("--offset", type=int, default=0, metavar="N", help="skip the first N orders")
-    p.set_defaults(func=cmd_orders)
+    # No --source: a registered Parquet source (`register`) is listed from its files, as `report` reads it.
+    p.set_defaults(func=cmd_orders, source=None, engine="local", partitions=None)
 
 
 # The group's link key -> how the command line names it, for its errors.
@@ -81,18 +83,12 @@ def cmd_orders(args) -> int:
     if args.json and args.csv:
         raise UserError("--json and --csv: choose one")
     limit = args.limit if args.limit is not None or args.json or args.csv else TEXT_ROWS
-    path = db.db_path(args.db)
-    if not path.exists():
-        raise UserError(f"no database at {path}: run `python -m analytics generate` or import a file first")
-    con = db.connect(path, read_only=True)
-    try:
-        ds = resolve(con, args.dataset)
+    with opened(args) as (con, dataset, _):
+        ds = resolve(con, dataset)
         check_in_data(con, ds, filters)
         check_in_data(con, ds, _as_filters(group), GROUP_AS_FILTER)
         frame, total = drill.orders(con, ds, filters, group, search=args.search, sort=args.sort,
                                     descending=args.descending, offset=args.offset, limit=limit)
-    finally:
-        con.close()
     if args.csv:
         sys.stdout.write(exports.to_csv_bytes(frame).decode("utf-8"))
         return 0
