@@ -38,7 +38,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="python -m analytics", description=__doc__.splitlines()[0])
+    parser = Parser(prog="python -m analytics", description=DESCRIPTION)
     # Also before the command (`python -m analytics --db x.duckdb datasets`), as many tools take it; a
     # --db after the command wins.
     parser.add_argument("--db", metavar="PATH", dest="db_before", help=DB_HELP)
@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# What --help says first: the product's, for the person running it (this module's docstring is for its readers).
+DESCRIPTION = ("Cancellation Lab's command line: order cancellations and refunds, what is happening and what if "
+               "the policy changed. Every command takes --db PATH and --json; COMMAND --help lists its options.")
 DB_HELP = "database file (default: $CANCELLATION_LAB_DB or data/cancellation_lab.duckdb)"
 
 

@@ -89,3 +89,30 @@ def test_without_dataset_the_first_line_names_the_most_recent(db_file, capsys):
         code, out, err = _run(capsys, *command, "--json", db=db_file)
         assert code == 0, err
         assert json.loads(out)["dataset"]["name"] == "newer"   # JSON as it was: no note
+
+
+def _help(capsys, *command) -> str:
+    import pytest
+
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as done:
+        main([*command, "--help"])
+    assert done.value.code == 0
+    return " ".join(capsys.readouterr().out.split())   # argparse wraps lines: read it as one
+
+
+def test_the_help_says_what_the_command_line_is_for_not_how_it_is_written(capsys):
+    text = _help(capsys)
+    assert "register(subparsers)" not in text and "scripting interface" not in text
+    assert "cancellations and refunds" in text
+
+
+def test_the_help_says_the_defaults_as_they_are(db_file, capsys):
+    assert "(default: Generated N orders (seed S))" in _help(capsys, "generate")
+    code, out, err = _run(capsys, "generate", "--orders", "50", "--seed", "4", "--json", db=db_file)
+    assert code == 0, err
+    import json
+    assert json.loads(out)["dataset"]["name"] == "Generated 50 orders (seed 4)"
+    # --engine spark reads a registered source's --dataset too (README: Parquet and Spark), not only --source.
+    for command in ("report", "calibrate", "simulate", "sweep"):
+        assert "spark (needs --source, or --dataset of a registered source)" in _help(capsys, command)

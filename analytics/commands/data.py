@@ -13,7 +13,7 @@ def register(sub) -> None:
     p = sub.add_parser("generate", help="simulate a synthetic data set under the baseline policy")
     p.add_argument("--orders", type=int, default=100_000, metavar="N", help="number of orders (default 100000)")
     p.add_argument("--seed", type=int, default=1, metavar="S", help="random seed (default 1)")
-    p.add_argument("--name", help="data set name (default: generated N orders, seed S)")
+    p.add_argument("--name", help="data set name (default: Generated N orders (seed S))")
     p.add_argument("--behaviour", action="append", default=[], metavar="NAME=VALUE",
                    help="a behaviour parameter of the generator (repeatable): " + ", ".join(BEHAVIOUR)
                         + ", or acceptance_by_reason.<reason>")

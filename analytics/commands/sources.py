@@ -83,7 +83,7 @@ def add_source(p) -> None:
     g.add_argument("--source", metavar="DIR",
                    help="a directory written by `export` (or in its layout), read instead of --dataset")
     g.add_argument("--engine", choices=ENGINES, default="local",
-                   help="local (DuckDB and Polars, the default) or spark (needs --source)")
+                   help="local (DuckDB and Polars, the default) or spark (needs --source, or --dataset of a registered source)")
     g.add_argument("--spark-remote", metavar="sc://HOST:PORT",
                    help="a Spark Connect server (default: $SPARK_REMOTE, else a local Spark)")
     g.add_argument("--partitions", type=int, metavar="N",
