@@ -60,7 +60,8 @@ def test_simulate_text_shows_amounts_to_the_cent_and_counts_whole(db_file, capsy
     import re
     assert "Cancelled GMV (USD)" in rows   # an amount's label says its currency, as the page's tables do
     for label, cells in rows.items():
-        values = re.findall(r"-?[\d,]*\d(?:\.\d+)?", cells)
+        # A difference written as zero is '±0', with no decimals (every change is written so).
+        values = re.findall(r"-?[\d,]*\d(?:\.\d+)?", cells.replace("±0", ""))
         if "(USD)" in label:
             assert all(re.fullmatch(number + r"\.\d\d", v) for v in values), (label, cells)
         elif "(business days)" in label:
@@ -116,3 +117,27 @@ def test_the_help_says_the_defaults_as_they_are(db_file, capsys):
     # --engine spark reads a registered source's --dataset too (README: Parquet and Spark), not only --source.
     for command in ("report", "calibrate", "simulate", "sweep"):
         assert "spark (needs --source, or --dataset of a registered source)" in _help(capsys, command)
+
+
+def _difference_column(out: str) -> dict[str, str]:
+    """simulate's text table: figure label -> its difference cell (the last column, as aligned)."""
+    lines = out.split("\n\n", 1)[1].splitlines()
+    at = lines[0].rindex("difference") - (len(lines[1].rsplit("  ", 1)[1]) - len("difference"))
+    return {line.split("  ")[0]: line[at:].strip() for line in lines[2:] if line.strip()}
+
+
+def test_simulate_writes_each_difference_with_its_sign_and_no_change_as_plus_minus_zero(db_file, capsys):
+    """As the What-if page's tables and the report's comparison write a change: '+284', '-12.50', '±0'."""
+    code, _, err = _run(capsys, "generate", "--orders", "400", "--seed", "3", db=db_file)
+    assert code == 0, err
+    code, out, err = _run(capsys, "simulate", "--replicates", "3", db=db_file)   # the baseline: no change
+    assert code == 0, err
+    differences = _difference_column(out)
+    assert differences and all(cell.startswith("±0") for cell in differences.values()), differences
+    code, out, err = _run(capsys, "simulate", "--replicates", "3", "--set", "seller_response_hours=12", db=db_file)
+    assert code == 0, err
+    differences = _difference_column(out)
+    assert differences["Cancelled orders"].startswith("+"), differences
+    assert differences["Requests: auto-cancelled (no answer)"].startswith("+"), differences
+    assert differences["Orders sent the return way"].startswith(("-", "±0")), differences
+    assert not any(cell.split(" ")[0] in ("0", "0.0", "0.00", "-0") for cell in differences.values()), differences

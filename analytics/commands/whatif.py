@@ -287,17 +287,28 @@ def _number(x: float, unit: str = "") -> str:
     return text.lstrip("-") if not text.strip("-0.,") else text
 
 
-def _fmt(fig: dict, name: str = "") -> str:
+def _change(x: float, unit: str = "") -> str:
+    """A difference for a text column, with its sign ('+284', '-12.50'); one written as zero is
+    figures.NO_CHANGE ('±0'), as every change is written."""
+    text = _number(x, unit)
+    if figures.shows_no_change(text):
+        return figures.NO_CHANGE
+    return text if text.startswith("-") else f"+{text}"
+
+
+def _fmt(fig: dict, name: str = "", signed: bool = False) -> str:
     """value [low, high] (orders_low, orders_high): the estimate, a new period like this one, these same
-    orders; 'value exact' when nothing random moves it; n/a when not measurable."""
+    orders; 'value exact' when nothing random moves it; n/a when not measurable. `signed`: the value is a
+    difference, written with its sign (the intervals' ends as they are)."""
     if fig["value"] is None:
         return "n/a"
     unit = _unit(name)
+    value = (_change if signed else _number)(fig["value"], unit)
     low, high = fig.get("low"), fig.get("high")
     o_low, o_high = fig.get("orders_low", low), fig.get("orders_high", high)
     if low is None or (low == high == fig["value"] and o_low == o_high):
-        return _number(fig["value"], unit) + (" exact" if low is not None else "")
-    text = f"{_number(fig['value'], unit)} [{_number(low, unit)}, {_number(high, unit)}]"
+        return value + (" exact" if low is not None else "")
+    text = f"{value} [{_number(low, unit)}, {_number(high, unit)}]"
     if o_low is not None and (o_low, o_high) != (low, high):
         text += f" ({_number(o_low, unit)}, {_number(o_high, unit)})"
     return text
@@ -337,7 +348,8 @@ def _render_simulation(r: dict, currency: str = "") -> str:
     from analytics.commands.report import table
 
     changes = ", ".join(f"{k}={value_text(v)}" for k, v in r["policy"].items()) or "the baseline (no changes)"
-    rows = [[label_in(n, currency), _fmt(r["baseline"][n], n), _fmt(r["scenario"][n], n), _fmt(r["delta"][n], n)]
+    rows = [[label_in(n, currency), _fmt(r["baseline"][n], n), _fmt(r["scenario"][n], n),
+             _fmt(r["delta"][n], n, signed=True)]
             for n in HEADLINE]
     return "\n".join([
         f"{r['dataset']['name']!r}: {changes}; {r['replicates']} replicates, seed {r['seed']}",
