@@ -111,6 +111,19 @@ def test_the_orders_of_a_registered_source_are_the_stored_data_sets(lab, capsys)
         assert listed["orders"] == stored["orders"]
 
 
+def test_the_frontier_of_a_registered_source_is_the_stored_data_sets(lab, capsys):
+    """`frontier --dataset` of a registered source replays its files' orders, not none."""
+    path, ids, _ = lab
+    grid = ("--vary", "seller_response_hours=24,72", "--weigh", "cancelled_orders,cancelled_gmv", "--replicates", "2")
+    code, stored = _json(capsys, "frontier", "--db", str(path), "--dataset", ids["stored"], *grid)
+    assert code == 0, stored
+    code, local = _json(capsys, "frontier", "--db", str(path), "--dataset", ids["local"], *grid)
+    assert code == 0, local
+    assert local["dataset"]["id"] == ids["local"]
+    assert [e["figures"] for e in local["policies"]] == [e["figures"] for e in stored["policies"]]
+    assert local["policies"][0]["figures"]["cancelled_orders"]["value"] > 0
+
+
 @needs_spark
 def test_the_report_of_a_registered_spark_source_on_spark_is_the_stored_data_sets(lab, spark, capsys):
     path, ids, _ = lab

@@ -5,9 +5,9 @@ from __future__ import annotations
 import functools
 import sys
 
-from analytics import db
 from analytics.cli import UserError, add_common, emit
 from analytics.commands.report import with_dataset_note
+from analytics.commands.sources import opened
 from analytics.commands.whatif import REPLICATES_HELP_DEFAULT, _fmt, _policy, _replicates, money_prefix
 from analytics.policy import PARAMETERS, PolicyError
 from analytics.whatif_tables import label_in
@@ -30,7 +30,8 @@ def register(sub) -> None:
                    help=f"replicates, for the 95%% intervals (default {REPLICATES_HELP_DEFAULT})")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     add_common(p, dataset=True)
-    p.set_defaults(func=cmd_frontier)
+    # No --source: a registered Parquet source (`register`) is replayed from its files, as `simulate` does.
+    p.set_defaults(func=cmd_frontier, source=None, engine="local", partitions=None)
 
 
 def _progress(fraction: float, text: str, points: list) -> None:
@@ -53,17 +54,17 @@ def cmd_frontier(args) -> int:
             raw[name.strip()] = [v.strip() for v in values.split(",") if v.strip()]
     except PolicyError as e:
         raise UserError(str(e)) from None
-    con = db.connect(args.db)
-    prep = simulate.prepare_dataset(con, args.dataset)
-    currency = money_prefix(con, prep.dataset_id)
-    current = _policy(args, prep)
-    try:
-        result = frontier.frontier(prep, raw, args.weigh.split(","), limits, policy=current,
-                                   replicates=_replicates(args), seed=args.seed, better=better,
-                                   progress=_progress if sys.stderr.isatty() and not args.json else None,
-                                   currency=currency)
-    except PolicyError as e:
-        raise UserError(str(e)) from None
+    with opened(args, read_only=False) as (con, dataset, source):
+        prep = simulate.prepare_dataset(con, dataset)
+        currency = money_prefix(con, prep.dataset_id, source)
+        current = _policy(args, prep)
+        try:
+            result = frontier.frontier(prep, raw, args.weigh.split(","), limits, policy=current,
+                                       replicates=_replicates(args), seed=args.seed, better=better,
+                                       progress=_progress if sys.stderr.isatty() and not args.json else None,
+                                       currency=currency)
+        except PolicyError as e:
+            raise UserError(str(e)) from None
     emit(args, result, with_dataset_note(args, functools.partial(render, currency=currency)))
     return 0
 
