@@ -7,7 +7,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import re
+import select
 import sys
 from pathlib import Path
 
@@ -99,6 +101,16 @@ def _os_error(e: OSError, database: Path) -> str:
     return f"{e.filename}: {why}" if e.filename else why
 
 
+def _reader_gone() -> bool:
+    """Whether standard output is a pipe whose reader has closed it (`| head` that has its lines)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -106,7 +118,17 @@ def main(argv: list[str] | None = None) -> int:
         args.db = args.db_before
     database = db.db_path(args.db)
     try:
-        return args.func(args) or 0
+        code = args.func(args) or 0
+        sys.stdout.flush()   # a reader that has gone (`| head`) is found here, not as the process exits
+        return code
+    except BrokenPipeError as e:
+        if not _reader_gone():
+            print(f"error: {args.command} failed: {_first_line(e)}", file=sys.stderr)
+            return 2
+        # The reader took what it wanted and went: nothing went wrong, nothing to say. Python's own exit
+        # code on a closed pipe (1); what is left to flush goes nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
     except LookupError as e:  # an unknown data set and the like

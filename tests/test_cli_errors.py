@@ -108,3 +108,17 @@ def test_a_filter_value_the_data_set_does_not_have_is_an_error_naming_the_option
     assert main(["orders", "--db", str(path), "--group", "payment_method=nosuch", "--json"]) == 2
     assert capsys.readouterr().err.strip() == "error: --group payment_method: “nosuch” is not in this data set"
     assert main(["orders", "--db", str(path), "--group", "payment_method=card", "--group", "of=cancelled", "--json"]) == 0
+
+
+def test_a_reader_that_stops_early_is_no_error(tmp_path):
+    """`python -m analytics orders --csv | head -1`: the reader has what it wanted and goes; the command
+    stops without a word, and not with an error's exit code."""
+    database = tmp_path / "x.duckdb"
+    assert run("import", str(SAMPLE_CSV), "--db", str(database))[0] == 0
+    for command in (["orders", "--csv"], ["report", "--json"], ["datasets"]):
+        with subprocess.Popen([sys.executable, "-m", "analytics", *command, "--db", str(database)], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+            proc.stdout.close()   # the reader goes before the command writes a line
+            err = proc.stderr.read()
+            assert proc.wait() != 2, err
+        assert err == "", command
