@@ -26,9 +26,10 @@ class FormatUndecided(ValueError):
     """The values of a column can be read two ways: the user must say which (`choice`: 'decimal' or
     'date_format'); the message says it in words, without the command line's flags."""
 
-    def __init__(self, message: str, choice: str):
+    def __init__(self, message: str, choice: str, decided: dict[str, str] | None = None):
         super().__init__(message)
         self.choice = choice
+        self.decided = decided or {}    # field -> how it reads, for the columns their values did decide
 
 
 @dataclass(frozen=True)
@@ -118,11 +119,34 @@ class DecimalReading:
     ambiguous: bool
 
 
-def decide_decimal(cur: duckdb.DuckDBPyConnection, table: str, column: str, label: str,
-                   readings: Readings) -> DecimalReading:
-    """The reading of one text column of `table`: the user's choice, else what its values show."""
+def decide_decimals(cur: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str],
+                    readings: Readings) -> dict[str, DecimalReading]:
+    """How each number field's text column of `table` (field -> column) is read: the user's choice, else
+    what the column's values show. Where some columns' values cannot decide, the import asks once, naming
+    every such column (the one answer reads them all)."""
     if readings.decimal in DECIMAL_CHOICES:
-        return DecimalReading(readings.decimal, ambiguous=True)
+        return {f: DecimalReading(readings.decimal, ambiguous=True) for f in columns}
+    out: dict[str, DecimalReading] = {}
+    undecided: dict[str, str] = {}   # field -> a value it could read both ways
+    for fld, column in columns.items():
+        decided, example = _decimal_of(cur, table, column)
+        if decided:
+            out[fld] = decided
+        else:
+            undecided[fld] = example
+    if undecided:
+        names = list(undecided)
+        where = "the column" if len(names) == 1 else "these columns"
+        raise FormatUndecided(
+            f"the values of {listed(names)}, such as {undecided[names[0]]!r}, can be read with a decimal point or "
+            f"a decimal comma, and no value in {where} decides it: choose the decimal separator", "decimal",
+            {f: r.separator for f, r in out.items()})
+    return out
+
+
+def _decimal_of(cur: duckdb.DuckDBPyConnection, table: str, column: str) -> tuple[DecimalReading | None, str | None]:
+    """(the reading, None) as one text column's values show; (None, a value read both ways) where they
+    cannot tell."""
     cls = number_class_sql(column)
     t = _text(column)
     # Only cells with a comma, or a point before exactly three digits, can say 'comma' or be ambiguous;
@@ -137,12 +161,10 @@ def decide_decimal(cur: duckdb.DuckDBPyConnection, table: str, column: str, labe
                          CASE WHEN {telling} THEN {t} END AS t FROM {table})"""
     ).fetchall()[0]
     if dot or comma:
-        return DecimalReading("." if dot >= comma else ",", ambiguous > 0)
+        return DecimalReading("." if dot >= comma else ",", ambiguous > 0), None
     if ambiguous:
-        raise FormatUndecided(
-            f"{label}: values such as {example!r} can be read with a decimal point or a decimal comma, "
-            f"and no value in the column decides it: choose the decimal separator", "decimal")
-    return DecimalReading(".", ambiguous=False)
+        return None, example
+    return DecimalReading(".", ambiguous=False), None
 
 
 _WITH_DECIMALS = {".": "dot", ",": "comma"}       # number_class_sql of a value whose decimals follow the separator

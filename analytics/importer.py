@@ -394,14 +394,14 @@ def read_preview(plan: ImportPlan, readings: Readings | None = None) -> ReadPrev
     questions: list[str] = []
     try:
         con.register("_preview", plan.orders_file.preview.to_arrow())
-        undecided, decimals = set(), {}
-        for fld in (*NUMBER_FIELDS, *LINE_FIELDS):
-            if fld in sources:
-                try:
-                    decimals[fld] = formats.decide_decimal(con, "_preview", sources[fld], fld, readings).separator
-                except FormatUndecided as e:
-                    questions.append(str(e))
-                    undecided.add(fld)
+        undecided = set()
+        numbers = {f: sources[f] for f in (*NUMBER_FIELDS, *LINE_FIELDS) if f in sources}
+        try:
+            decimals = {f: r.separator for f, r in formats.decide_decimals(con, "_preview", numbers, readings).items()}
+        except FormatUndecided as e:
+            questions.append(str(e))
+            decimals = e.decided
+            undecided |= set(numbers) - set(decimals)
         dates = {f: sources[f] for f in TIMESTAMP_FIELDS if f in sources}
         try:
             date_format = formats.decide_date_format(con, "_preview", dates, readings)
@@ -652,18 +652,17 @@ def _decide(cur, raw: str, plan: ImportPlan, readings: Readings, notices: list[s
     """The decimal separator of each number column and the order of day and month of each date column
     (but those the reader read as timestamps already: `loaded.times`). What the reading of a column leaves
     in doubt is added to `notices`."""
-    decimals: dict[str, str] = {}
     try:
-        for fld in (*NUMBER_FIELDS, *LINE_FIELDS):
-            column = plan.mapping.get(fld)
-            if column:
-                name, label = db.sql_name(column), f"{fld} ({column})"
-                reading = formats.decide_decimal(cur, raw, name, fld, readings)
-                decimals[fld] = reading.separator
-                if reading.separator == ",":
-                    notices.append(f"{label} read with a decimal comma")
-                if note := formats.thousands_notice(cur, raw, name, label, reading, loaded.line_sql):
-                    notices.append(note)
+        numbers = {f: plan.mapping[f] for f in (*NUMBER_FIELDS, *LINE_FIELDS) if plan.mapping.get(f)}
+        names = {f: db.sql_name(c) for f, c in numbers.items()}
+        readings_of = formats.decide_decimals(cur, raw, names, readings)
+        decimals = {f: r.separator for f, r in readings_of.items()}
+        for fld, column in numbers.items():
+            label = f"{fld} ({column})"
+            if decimals[fld] == ",":
+                notices.append(f"{label} read with a decimal comma")
+            if note := formats.thousands_notice(cur, raw, names[fld], label, readings_of[fld], loaded.line_sql):
+                notices.append(note)
         dates = {f: db.sql_name(plan.mapping[f]) for f in TIMESTAMP_FIELDS
                  if plan.mapping.get(f) and plan.mapping[f] not in loaded.times}
         date_format = formats.decide_date_format(cur, raw, dates, readings)

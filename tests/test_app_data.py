@@ -372,6 +372,22 @@ def test_a_question_the_file_asks_opens_where_it_is_answered(database):
     assert _expander(at, READINGS).proto.expanded is True   # the answer given stays in view
 
 
+def test_one_question_for_the_decimal_separator_of_every_column_that_cannot_tell(database):
+    """Amounts, refunds and line prices all written whole ('1.228', '1.050', '1.199'): the page asked the one
+    question three times, each led by the field's code capitalised ('Refund_amount: values such as ...').
+    It asks once, naming the three, and the preview shows the three as written until it is answered."""
+    content = (b"order_id,placed_at,amount,refund_amount,unit_price,quantity\n"
+               b"A,2026-06-01 10:00,1.228,1.050,1.199,1\nA,,,,29,1\nB,2026-06-02 10:00,45,0,45,1\n")
+    at = _upload(s.open_page("data"), "whole.csv", content)
+    asked = [plain(w.value) for w in at.warning if "decimal separator" in w.value]
+    assert len(asked) == 1
+    assert asked[0].startswith("The values of amount, refund_amount and unit_price, such as '1.228'")
+    assert {"amount (as written)", "refund_amount (as written)", "unit_price (as written)"} <= set(_preview(at).columns)
+    at.radio(key="data_decimal").set_value(",").run()
+    assert _preview(at)["amount"].tolist()[0] == 1228.0
+    assert not any("decimal separator" in w.value for w in at.warning)
+
+
 def test_a_question_only_the_whole_file_asks_opens_its_section_with_the_error(database):
     """The preview's 20 rows hold plain amounts; the 25th, '2,500', is the first that can be read two ways,
     and the import asks: its section opens on the same run as the error that points to it."""

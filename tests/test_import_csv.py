@@ -270,6 +270,22 @@ def test_a_value_no_thousands_separator_can_have_written_decides_the_column(con,
     assert [stored[f"O{i}"] for i in range(len(values))] == pytest.approx(expected)
 
 
+def test_the_question_names_every_number_column_nothing_decides(con, tmp_path):
+    """A shop's whole amounts ('1.228' order total, '1.050' refunded, '1.199' a line's price) can each be read
+    with a decimal point or a decimal comma: one question names the three columns, not only the first, in a
+    sentence whose first word is no column's name (the page wrote it 'Refund_amount: values such as ...')."""
+    content = (b"order_id,placed_at,amount,refund_amount,unit_price,quantity\n"
+               b"A,2026-06-01 10:00,1.228,1.050,1.199,1\nA,,,,29,1\nB,2026-06-02 10:00,45,0,45,1\n")
+    with pytest.raises(importer.ImportNeedsChoice) as asked:
+        _import(con, tmp_path, content)
+    assert str(asked.value).startswith("the values of amount, refund_amount and unit_price, such as '1.228', can be "
+                                       "read with a decimal point or a decimal comma")
+    assert asked.value.choice == "decimal"
+    result = _import(con, tmp_path, content, readings=Readings(decimal=","))
+    assert con.execute("SELECT amount FROM orders WHERE order_id = 'A' AND dataset_id = ?",
+                       [result.dataset.id]).fetchall() == [(1228.0,)]
+
+
 def test_an_amount_written_the_other_way_is_refused_not_misread(con, tmp_path):
     content = (f"{HEADER}\n"
                "A,2026-06-01 10:00,card,\"1.234,56\",a\n"
