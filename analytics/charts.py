@@ -28,6 +28,7 @@ from analytics.outcomes import (
     STAGES,
     UNKNOWN_STAGE,
 )
+from analytics.text import in_sentence
 from analytics.words import CODE_WORDS, plain
 
 __all__ = ["plain"]  # the labelling function, in analytics.words, is read from here by most modules
@@ -57,6 +58,19 @@ def plain_column(frame: pl.DataFrame, column: str, alias: str | None = None) -> 
     mapping = {c: plain(c) for c in codes if c is not None}
     words = pl.col(column).cast(pl.Utf8).replace_strict(mapping, default=None, return_dtype=pl.Utf8)
     return frame.with_columns(words.alias(alias or column))
+
+
+def with_words(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    """`frame` with each code column's plain words beside it (`<column>_words`), for a tooltip to show as
+    the axes and legends do (`words_tip`); the codes stay, for a click's selection."""
+    for column in columns:
+        frame = plain_column(frame, column, f"{column}_words")
+    return frame
+
+
+def words_tip(column: str, title: str) -> alt.Tooltip:
+    """A tooltip line showing a code column in plain words (the frame drawn went through `with_words`)."""
+    return alt.Tooltip(f"{column}_words:N", title=title)
 
 
 REASON_SELECTION = "reason_pick"
@@ -222,7 +236,8 @@ def stages_chart(frame: pl.DataFrame) -> alt.Chart:
         .encode(
             x=alt.X("label:N", sort=[STAGE_LABELS[s] for s in STAGES], title=None, axis=alt.Axis(labelAngle=0)),
             y=alt.Y("cancelled_orders:Q", title="Cancelled orders", axis=count_axis(data["cancelled_orders"].max())),
-            tooltip=[alt.Tooltip("label:N", title="Stage"), alt.Tooltip("cancelled_orders:Q", format=",")],
+            tooltip=[alt.Tooltip("label:N", title="Stage"),
+                     alt.Tooltip("cancelled_orders:Q", title="Cancelled orders", format=",")],
         )
         .properties(height=HEIGHT)
     )
@@ -456,7 +471,8 @@ def status_chart(frame: pl.DataFrame) -> alt.Chart:
                             legend=alt.Legend(orient="top", columns=2)),
             order=alt.Order("stage_rank:Q"),
             tooltip=[alt.Tooltip("status:N", title="Status"), alt.Tooltip("stage_words:N", title="Stage"),
-                     alt.Tooltip("orders:Q", format=","), alt.Tooltip("cancelled_orders:Q", title="Cancelled", format=","),
+                     alt.Tooltip("orders:Q", title="Orders", format=","),
+                     alt.Tooltip("cancelled_orders:Q", title="Cancelled", format=","),
                      alt.Tooltip("share:Q", title="Share of orders", format=".1%")],
         )
         .transform_calculate(stage_rank=f"indexof({stages!r}, datum.stage_words)")
@@ -480,8 +496,8 @@ def outcomes_chart(frame: pl.DataFrame) -> alt.Chart:
             x=alt.X("requests:Q", title="Requests", axis=count_axis(data["requests"].max())),
             color=alt.Color("label:N", legend=None,
                             scale=alt.Scale(domain=order, range=[OUTCOME_COLORS[o] for o in OUTCOMES])),
-            tooltip=[alt.Tooltip("label:N", title="Outcome"), alt.Tooltip("requests:Q", format=","),
-                     alt.Tooltip("share:Q", format=".1%")],
+            tooltip=[alt.Tooltip("label:N", title="Outcome"), alt.Tooltip("requests:Q", title="Requests", format=","),
+                     alt.Tooltip("share:Q", title="Share of requests", format=".1%")],
         )
         .add_params(drill_selection("outcome"))
         .properties(height=_rows_height(data.height))
@@ -504,15 +520,15 @@ def reasons_chart(frame: pl.DataFrame, selected: str | None = None) -> alt.Chart
         return _empty("No cancellation requests in this selection")
     pick = reason_selection(selected)
     return (
-        alt.Chart(frame)
+        alt.Chart(with_words(frame, "reason"))
         .mark_bar(cursor="pointer")
         .encode(
             y=alt.Y("reason:N", sort="-x", title=None, axis=alt.Axis(labelExpr=legend_words(frame["reason"].unique()))),
             x=alt.X("requests:Q", title="Requests", axis=count_axis(frame["requests"].max())),
             color=alt.Color("reason:N", legend=None, scale=category_scale("reason", frame["reason"])),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.3)) if selected else alt.value(1.0),
-            tooltip=[alt.Tooltip("reason:N"), alt.Tooltip("requests:Q", format=","),
-                     alt.Tooltip("share:Q", format=".1%")],
+            tooltip=[words_tip("reason", "Reason"), alt.Tooltip("requests:Q", title="Requests", format=","),
+                     alt.Tooltip("share:Q", title="Share of requests", format=".1%")],
         )
         .add_params(pick)
         .properties(height=_rows_height(frame.height))
@@ -524,7 +540,7 @@ def reason_gmv_chart(frame: pl.DataFrame, selected: str | None = None) -> alt.Ch
     if frame.is_empty():
         return _empty("No cancelled orders with a reason in this selection")
     return (
-        alt.Chart(frame)
+        alt.Chart(with_words(frame, "reason"))
         .mark_bar(cursor="pointer")
         .encode(
             y=alt.Y("reason:N", sort="-x", title=None, axis=alt.Axis(labelExpr=legend_words(frame["reason"].unique()))),
@@ -534,8 +550,10 @@ def reason_gmv_chart(frame: pl.DataFrame, selected: str | None = None) -> alt.Ch
                     axis=alt.Axis(format="%", tickCount=4)),
             color=alt.Color("reason:N", legend=None, scale=category_scale("reason", frame["reason"])),
             opacity=alt.condition(alt.datum.reason == selected, alt.value(1.0), alt.value(0.3)) if selected else alt.value(1.0),
-            tooltip=[alt.Tooltip("reason:N"), alt.Tooltip("cancelled_orders:Q", format=","),
-                     alt.Tooltip("cancelled_gmv:Q", format=",.2f"), alt.Tooltip("share_of_cancelled_gmv:Q", format=".1%")],
+            tooltip=[words_tip("reason", "Reason"),
+                     alt.Tooltip("cancelled_orders:Q", title="Cancelled orders", format=","),
+                     alt.Tooltip("cancelled_gmv:Q", title="Cancelled GMV", format=",.2f"),
+                     alt.Tooltip("share_of_cancelled_gmv:Q", title="Share of cancelled GMV", format=".1%")],
         )
         .add_params(drill_selection("reason"))
         .properties(height=_rows_height(frame.height))
@@ -554,6 +572,7 @@ def reasons_share_chart(frame: pl.DataFrame, by: str, title: str, selected: str 
     if by == "request_stage":
         data = data.with_columns(pl.col(by).replace_strict(STAGE_LABELS, default=pl.col(by)))
         sort = [STAGE_LABELS[s] for s in STAGES]
+    data = with_words(data, by, "reason")
     pick = reason_selection(selected)
     return (
         alt.Chart(data)
@@ -567,8 +586,9 @@ def reasons_share_chart(frame: pl.DataFrame, by: str, title: str, selected: str 
             color=alt.Color("reason:N", title="Reason", legend=alt.Legend(orient="top",
                             labelExpr=legend_words(data["reason"].unique())), scale=category_scale("reason", data["reason"])),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.3)) if selected else alt.value(1.0),
-            tooltip=[alt.Tooltip(f"{by}:N", title=title), alt.Tooltip("reason:N"),
-                     alt.Tooltip("requests:Q", format=","), alt.Tooltip("share:Q", format=".1%")],
+            tooltip=[words_tip(by, title), words_tip("reason", "Reason"),
+                     alt.Tooltip("requests:Q", title="Requests", format=","),
+                     alt.Tooltip("share:Q", title=f"Share of the {in_sentence(title)}'s requests", format=".1%")],
         )
         # A click focuses the page on the reason (pick) and names the bar's part, whose orders are linked.
         .add_params(pick, drill_selection("reason", "key"))
@@ -582,16 +602,16 @@ def reasons_over_time_chart(frame: pl.DataFrame, period: str = "week", selected:
     `last_day` (the data's last day) are left out; a partial first (from `first_day`) or last period is dashed."""
     if frame.is_empty():
         return _empty("No cancellation requests with a date in this selection")
-    data = complete_periods(frame, period, last_day, first_day).with_columns(
-        pl.col("period").cast(pl.Date).cast(pl.Utf8).alias("period_key"))
+    data = with_words(complete_periods(frame, period, last_day, first_day).with_columns(
+        pl.col("period").cast(pl.Date).cast(pl.Utf8).alias("period_key")), "reason")
     if data.is_empty():
         return _empty("No cancellation requests with a date in this selection")
     pick = reason_selection(selected)
     y = alt.Y("requests:Q", title="Requests", axis=count_axis(data["requests"].max()))
     color = alt.Color("reason:N", title="Reason", legend=alt.Legend(orient="top",
                       labelExpr=legend_words(frame["reason"].unique())), scale=category_scale("reason", frame["reason"]))
-    tooltip = [alt.Tooltip("period:T", title=period.capitalize()), alt.Tooltip("reason:N", title="Reason"),
-               alt.Tooltip("requests:Q", format=",")]
+    tooltip = [alt.Tooltip("period:T", title=period.capitalize()), words_tip("reason", "Reason"),
+               alt.Tooltip("requests:Q", title="Requests", format=",")]
     # The lines without their periods' keys, the points with them: a line is one mark, and a click on it
     # named its first period, whatever the week clicked; now it only focuses the reason.
     chart = _time_lines(data.drop("period_key"), period, y=y, color=color, tooltip=tooltip, series="reason",
@@ -679,6 +699,7 @@ def latency_chart(distribution: pl.DataFrame, quantiles: pl.DataFrame, group: st
     curves = latency_ecdf(distribution, group, days)
     if curves.is_empty():
         return _empty("No completed refunds with a measurable time in this selection")
+    curves = with_words(curves, "group")
     marks = (
         quantiles.select(pl.col(group).fill_null("unknown").alias("group"), pl.col(group).alias("key"), "p50", "p90")
         .unpivot(index=["group", "key"], variable_name="kind", value_name="value")
@@ -686,6 +707,7 @@ def latency_chart(distribution: pl.DataFrame, quantiles: pl.DataFrame, group: st
         .with_columns(pl.col("kind").replace_strict({"p50": "median", "p90": "90th percentile"}),
                       pl.col("kind").replace_strict({"p50": 0.5, "p90": 0.9}, return_dtype=pl.Float64).alias("done"))
         .filter(pl.col("group").is_in(curves["group"].unique().implode()))
+        .pipe(with_words, "group")
     )
     color = alt.Color("group:N", title=group_title, scale=category_scale(group, curves["group"]),
                       legend=alt.Legend(orient="top", labelExpr=legend_words()))
@@ -700,7 +722,7 @@ def latency_chart(distribution: pl.DataFrame, quantiles: pl.DataFrame, group: st
     # A click on a curve (or its marks: a click anywhere in the chart selects here) lists its refunds' orders.
     lines = alt.Chart(curves).mark_line(interpolate="step-after", strokeWidth=2, cursor="pointer").encode(
         x=x, y=y, color=color,
-        tooltip=[alt.Tooltip("group:N", title=group_title), alt.Tooltip("days:Q", title="Business days"),
+        tooltip=[words_tip("group", group_title), alt.Tooltip("days:Q", title="Business days"),
                  alt.Tooltip("refunds:Q", title="Refunds that took this long", format=","),
                  alt.Tooltip("done:Q", title="Done within this many days", format=".1%")]
     ).add_params(drill_selection("key"))
@@ -712,7 +734,7 @@ def latency_chart(distribution: pl.DataFrame, quantiles: pl.DataFrame, group: st
                                                                   range=["circle", "triangle-up"]),
                         legend=alt.Legend(orient="bottom", symbolSize=90, symbolFillColor="#808495",
                                           symbolStrokeColor="#808495")),
-        tooltip=[alt.Tooltip("group:N", title=group_title), alt.Tooltip("kind:N", title="Mark"),
+        tooltip=[words_tip("group", group_title), alt.Tooltip("kind:N", title="Mark"),
                  alt.Tooltip("value:Q", title="Business days", format=",.1f")])
     return alt.layer(guides, lines, points, height=HEIGHT + 120)  # two legends besides the plot
 
@@ -721,7 +743,7 @@ def share_over_chart(frame: pl.DataFrame, by: str, title: str, threshold: float)
     """Share of refunds slower than the threshold, per group. frame: pipelines.refund_share_over. A click
     on a bar lists the orders of its refunds over the threshold."""
     # `key`: the label as the data holds it (null for unknown), which a click's selection returns.
-    data = frame.with_columns(pl.col(by).alias("key"), pl.col(by).fill_null("unknown"))
+    data = with_words(frame.with_columns(pl.col(by).alias("key"), pl.col(by).fill_null("unknown")), by)
     if data.is_empty():
         return _empty("No completed refunds in this selection")
     return (
@@ -734,8 +756,10 @@ def share_over_chart(frame: pl.DataFrame, by: str, title: str, threshold: float)
                     axis=alt.Axis(format="%"),
                     # An all-zero selection still gets a readable axis.
                     scale=alt.Scale(domain=[0, max(0.05, float(data["share_over_threshold"].max() or 0))])),
-            tooltip=[alt.Tooltip(f"{by}:N", title=title), alt.Tooltip("refunds:Q", format=","),
-                     alt.Tooltip("over_threshold:Q", format=","), alt.Tooltip("share_over_threshold:Q", format=".1%")],
+            tooltip=[words_tip(by, title), alt.Tooltip("refunds:Q", title="Refunds", format=","),
+                     alt.Tooltip("over_threshold:Q", title=f"Over {threshold:g} business days", format=","),
+                     alt.Tooltip("share_over_threshold:Q", title=f"Share over {threshold:g} business days",
+                                 format=".1%")],
         )
         .add_params(drill_selection("key"))
         .properties(height=_rows_height(data.height))
@@ -745,7 +769,7 @@ def share_over_chart(frame: pl.DataFrame, by: str, title: str, threshold: float)
 def refunds_by_chart(frame: pl.DataFrame, by: str, title: str) -> alt.Chart:
     """Refunds per channel (or payment method). frame: pipelines.refunds_by."""
     # `key`: the label as the data holds it (null for unknown), which a click's selection returns.
-    data = frame.with_columns(pl.col(by).alias("key"), pl.col(by).fill_null("unknown"))
+    data = with_words(frame.with_columns(pl.col(by).alias("key"), pl.col(by).fill_null("unknown")), by)
     if data.is_empty():
         return _empty("No refunds in this selection")
     return (
@@ -755,8 +779,9 @@ def refunds_by_chart(frame: pl.DataFrame, by: str, title: str) -> alt.Chart:
             x=alt.X(f"{by}:N", title=title, sort="-y", axis=alt.Axis(labelAngle=0, labelExpr=legend_words(data[by].unique()))),
             y=alt.Y("refunds:Q", title="Refunds", axis=count_axis(data["refunds"].max())),
             color=alt.Color(f"{by}:N", legend=None, scale=category_scale(by, data[by])),
-            tooltip=[alt.Tooltip(f"{by}:N", title=title), alt.Tooltip("refunds:Q", format=","),
-                     alt.Tooltip("refund_amount:Q", format=",.2f"), alt.Tooltip("share:Q", format=".1%")],
+            tooltip=[words_tip(by, title), alt.Tooltip("refunds:Q", title="Refunds", format=","),
+                     alt.Tooltip("refund_amount:Q", title="Refunded amount", format=",.2f"),
+                     alt.Tooltip("share:Q", title="Share of refunds", format=".1%")],
         )
         .add_params(drill_selection("key"))
         .properties(height=HEIGHT)
@@ -1021,12 +1046,14 @@ def _compared_lines(compared: pl.DataFrame, *, period: str, y: alt.Y, color: alt
     `_shifted`) drawn dashed; a legend says which range each line style is. `series_title`: the series'
     line in the tooltip (none when the value's own title says which line it is)."""
     data = compared.with_columns(pl.lit(compared_label).alias("range"))
+    if series_title:
+        data = with_words(data, series)
     dash = alt.StrokeDash("range:N", title=None, legend=alt.Legend(orient="bottom", columns=1, labelLimit=320),
                           scale=alt.Scale(domain=[selection_label, compared_label], range=[[1, 0], COMPARED_DASH]))
     return alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=12, cursor="pointer"), opacity=0.65).encode(
         x=alt.X("period:T"), y=y, color=color, strokeDash=dash,
         tooltip=[alt.Tooltip("compared_period:T", title=f"Compared {period}"),
-                 *([alt.Tooltip(f"{series}:N", title=series_title)] if series_title else []),
+                 *([words_tip(series, series_title)] if series_title else []),
                  alt.Tooltip(f"{value}:Q", title=plain(value), format=fmt), alt.Tooltip("range:N", title="Range")])
 
 

@@ -510,6 +510,53 @@ def test_codes_are_shown_in_plain_words():
     assert '"Western Union"' in spec["encoding"]["y"]["axis"]["labelExpr"]
 
 
+def _tooltip_lines(spec) -> list[tuple[str, str | None, list]]:
+    """Every tooltip line of a chart's layers: (field, title, the values that line shows)."""
+    out = []
+    for layer in spec.get("layer", [spec]):
+        rows = spec["datasets"].get(layer.get("data", spec.get("data", {})).get("name"), [])
+        for t in layer.get("encoding", {}).get("tooltip", []):
+            out.append((t["field"], t.get("title"), [r.get(t["field"]) for r in rows]))
+    return out
+
+
+def test_a_charts_tooltip_says_its_codes_and_columns_in_words():
+    """Pointing at a bar showed 'reason wrong_item; cancelled_gmv 41,556.54; share_of_cancelled_gmv 35.5%'
+    beside an axis reading 'Wrong item': every tooltip line has a title in words, and a code shows as the
+    axes write it."""
+    by_stage = pl.DataFrame({"payment_method": ["western_union", "card"], "reason": ["wrong_item", "changed_mind"],
+                             "requests": [2, 1], "share": [1.0, 1.0]})
+    refunds = pl.DataFrame({"refund_channel": ["original", None], "refunds": [3, 1], "refund_amount": [30.0, 5.0],
+                            "share": [0.75, 0.25], "over_threshold": [1, 0], "share_over_threshold": [1 / 3, 0.0]})
+    drawn = {
+        "reasons": charts.reasons_chart(REASONS),
+        "reason_gmv": charts.reason_gmv_chart(pl.DataFrame({
+            "reason": ["wrong_item"], "cancelled_orders": [3], "cancelled_gmv": [30.0], "share_of_cancelled_gmv": [1.0]})),
+        "reasons_by": charts.reasons_share_chart(by_stage, "payment_method", "Payment method"),
+        "reasons_over_time": charts.reasons_over_time_chart(pl.DataFrame({
+            "period": [date(2026, 6, 1)], "reason": ["shipping_delay"], "requests": [1], "share": [1.0]}), "week"),
+        "latency": charts.latency_chart(
+            pl.DataFrame({"payment_method": ["western_union", "card"], "business_days": [1, 2]}),
+            pl.DataFrame({"payment_method": ["western_union", "card"], "p50": [1.0, 2.0], "p90": [1.0, 2.0]}),
+            "payment_method", "business_days", "Payment method", "Days"),
+        "refunds_by": charts.refunds_by_chart(refunds, "refund_channel", "Channel"),
+        "share_over": charts.share_over_chart(refunds, "refund_channel", "Channel", 20),
+        "stages": charts.stages_chart(pl.DataFrame({"stage": ["before_payment"], "cancelled_orders": [2]})),
+        "outcomes": charts.outcomes_chart(pl.DataFrame({"outcome": ["accepted"], "requests": [2], "share": [1.0]})),
+    }
+    codes = {"wrong_item", "changed_mind", "shipping_delay", "western_union", "card", "original", "unknown"}
+    for name, chart in drawn.items():
+        lines = _tooltip_lines(_draws(chart))
+        assert lines, name
+        for field, title, values in lines:
+            assert title and title[0].isupper() and "_" not in title, (name, field, title)
+            assert not codes & {v for v in values if isinstance(v, str)}, (name, field, values)
+    words = {v for _, _, values in _tooltip_lines(_draws(drawn["reason_gmv"])) for v in values}
+    assert "Wrong item" in words
+    words = {v for _, _, values in _tooltip_lines(_draws(drawn["latency"])) for v in values}
+    assert "Western Union" in words
+
+
 def test_an_exports_own_reasons_read_in_plain_words_on_the_charts_as_in_the_orders_list():
     """A reason the domain does not know, from an export, reads as the Orders page writes it ('Found it
     cheaper elsewhere', not 'found_it_cheaper_elsewhere'); a quote or a backslash in it cannot break the
