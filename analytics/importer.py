@@ -555,6 +555,13 @@ def _import(con, plan: ImportPlan, name, progress, display_names, readings) -> I
                 condition = f"(CASE WHEN {fld} IS NULL THEN {text} IS NOT NULL ELSE false END)"
                 errors.append((condition, f"CASE WHEN {condition} THEN {{'field': '{fld}', 'reason': {err}, "
                                           f"'message': {err} || ' (' || chr(39) || {text} || chr(39) || ')'}} END"))
+        if payments and plan.mapping.get("amount") is None:
+            # An order the payments file has no row for has no amount: said so, rather than 'missing' as if the
+            # orders file had left a cell empty.
+            reason = db.sql_text(f"amount: no payment in {shown[str(payments.path)]}")
+            inner.append(f"{pay}._oid IS NULL AS _no_payment")
+            errors.append(("_no_payment", f"CASE WHEN _no_payment THEN {{'field': 'amount', 'reason': {reason}, "
+                                          f"'message': {reason} || ' (the order has no row there)'}} END"))
         warnings = []
         if plan.layout and plan.layout.gateways and "payment_method" in sources:
             inner.append(f"contains({sources['payment_method']}, '+') AS _combined_gateway")

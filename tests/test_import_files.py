@@ -164,7 +164,7 @@ def test_olist_orders_and_payments_import_as_they_are(con, olist_dir):
     assert len(orders) == 8000 and len(no_payment) == 1
     # The order with no payment row has no amount: refused. A carrier hand-over stamped before the payment
     # approval is a known quirk of this export, on real delivered orders: stored, with a warning.
-    assert result.refused_by_reason == {"amount: missing (required)": 1}
+    assert result.refused_by_reason == {"amount: no payment in olist_order_payments_dataset.csv": 1}
     assert result.warned_by_reason == {"shipped_at: before paid_at": len(shipped_before_paid)}
     assert len(shipped_before_paid) == 111
     assert result.stored == 8000 - 1 == 7999
@@ -224,3 +224,24 @@ def test_an_import_killed_part_way_leaves_the_database_as_it_was(db_file, tmp_pa
     con = db.connect(db_file)
     assert _snapshot(con) == before
     assert [d.name for d in db.list_datasets(con)] == ["before"]
+
+
+def test_an_order_the_payments_file_has_no_row_for_is_refused_naming_that_file(con, tmp_path):
+    """Olist's amounts come from its payments file: an order with no payment row there is refused for that,
+    not as if the orders file had left its amount empty."""
+    orders = tmp_path / "olist_orders_dataset.csv"
+    orders.write_text(
+        "order_id,customer_id,order_status,order_purchase_timestamp,order_approved_at,"
+        "order_delivered_carrier_date,order_delivered_customer_date,order_estimated_delivery_date\n"
+        "o1,c1,delivered,2018-01-02 10:00:00,2018-01-02 11:00:00,2018-01-03 10:00:00,2018-01-08 10:00:00,2018-01-20 00:00:00\n"
+        "o2,c2,canceled,2018-01-03 10:00:00,,,,2018-01-20 00:00:00\n", encoding="utf-8")
+    payments = tmp_path / "olist_order_payments_dataset.csv"
+    payments.write_text("order_id,payment_sequential,payment_type,payment_installments,payment_value\n"
+                        "o1,1,credit_card,1,110.0\n", encoding="utf-8")
+    result = importer.import_files(con, [orders, payments], name="Olist")
+    assert result.stored == 1
+    assert result.refused_by_reason == {"amount: no payment in olist_order_payments_dataset.csv": 1}
+    refused = importer.refused_rows(con, result.dataset.id)
+    assert refused["line_number"].to_list() == [3]
+    assert refused["message"].to_list() == ["amount: no payment in olist_order_payments_dataset.csv "
+                                            "(the order has no row there)"]
