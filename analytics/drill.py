@@ -92,6 +92,15 @@ OF_WORDS = {
     "refund_waits": "orders whose refund completed after a request", "pending_refunds": "orders with a pending refund",
     "return_path": "orders sent the return way",
 }
+# What each group reads that a data set may not record (analytics.capabilities): without it, the group is empty
+# because the export cannot say, not because no order is in it.
+OF_NEEDS = {"requests": ("requests",), "return_path": ("requests",), "refund_waits": ("requests", "refunds"),
+            "refunds": ("refunds",), "refund_times": ("refunds",), "pending_refunds": ("refunds",)}
+
+
+def unrecorded(group: Group, missing: dict[str, str]) -> str | None:
+    """Why the data set cannot list the group's orders (`missing`: capabilities.missing), or None."""
+    return "; ".join(missing[k] for k in OF_NEEDS.get(group.of, ()) if k in missing) or None
 
 # Link parameter of each group field (the command line's --group KEY=VALUE names the field itself).
 PREFIX = "g."

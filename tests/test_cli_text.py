@@ -1,5 +1,7 @@
 """The command line's text output as a person reads it: whole names in aligned columns."""
 
+import json
+
 from analytics.cli import main
 
 
@@ -141,3 +143,24 @@ def test_simulate_writes_each_difference_with_its_sign_and_no_change_as_plus_min
     assert differences["Requests: auto-cancelled (no answer)"].startswith("+"), differences
     assert differences["Orders sent the return way"].startswith(("-", "±0")), differences
     assert not any(cell.split(" ")[0] in ("0", "0.0", "0.00", "-0") for cell in differences.values()), differences
+
+
+def test_orders_of_a_group_the_export_cannot_record_says_so_rather_than_list_none(tmp_path, capsys):
+    """An export of orders and their status only (no request or refund columns): the orders with a request
+    are not 'none', they are not recorded, and the list says so, as the report does."""
+    from analytics import capabilities
+
+    export = tmp_path / "orders.csv"
+    export.write_text("order_id,placed_at,payment_method,amount,status\n"
+                      "A,2026-03-02 10:00,card,10.00,delivered\nB,2026-03-03 11:00,card,20.00,cancelled\n")
+    path = tmp_path / "lab.duckdb"
+    code, _, err = _run(capsys, "import", str(export), "--name", "Statuses", db=path)
+    assert code == 0, err
+    code, out, err = _run(capsys, "orders", "--dataset", "Statuses", "--group", "of=requests", db=path)
+    assert code == 0, err
+    assert out.splitlines()[-2:] == ["Orders: 0", "Not available in this data set: "
+                                     + capabilities.CAPABILITIES["requests"]]
+    code, out, _ = _run(capsys, "orders", "--dataset", "Statuses", "--group", "of=refund_waits", "--json", db=path)
+    assert json.loads(out)["not_available"] == "; ".join(capabilities.CAPABILITIES[k] for k in ("requests", "refunds"))
+    code, out, _ = _run(capsys, "orders", "--dataset", "Statuses", "--group", "of=cancelled", "--json", db=path)
+    assert json.loads(out)["total"] == 1 and json.loads(out)["not_available"] is None

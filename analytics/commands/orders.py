@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from analytics import drill, exports
+from analytics import capabilities, drill, exports
 from analytics.cli import UserError, add_common, emit
 from analytics.commands.report import add_filters, check_in_data, filters_from_args, table, with_dataset_note
 from analytics.commands.sources import opened
@@ -89,12 +89,15 @@ def cmd_orders(args) -> int:
         check_in_data(con, ds, _as_filters(group), GROUP_AS_FILTER)
         frame, total = drill.orders(con, ds, filters, group, search=args.search, sort=args.sort,
                                     descending=args.descending, offset=args.offset, limit=limit)
+        why_none = drill.unrecorded(group, capabilities.missing(con, ds.id))
     if args.csv:
         sys.stdout.write(exports.to_csv_bytes(frame).decode("utf-8"))
+        if why_none:
+            print(f"note: not available in this data set: {why_none}", file=sys.stderr)
         return 0
     payload = {"dataset": {"id": ds.id, "name": ds.name}, "filters": filters.to_query(), "group": group.items(),
                "search": args.search or None, "sort": args.sort, "descending": args.descending,
-               "offset": args.offset, "total": total, "orders": frame.to_dicts()}
+               "offset": args.offset, "total": total, "orders": frame.to_dicts(), "not_available": why_none}
     emit(args, payload, with_dataset_note(args, render))
     return 0
 
@@ -111,6 +114,8 @@ def render(r: dict) -> str:
     first = r["offset"] + 1
     span = f"{first:,} to {r['offset'] + len(shown):,} of " if shown and (len(shown) < r["total"] or r["offset"]) else ""
     out.append(f"Orders: {span}{r['total']:,}")
+    if r.get("not_available"):
+        out.append(f"Not available in this data set: {r['not_available']}")
     if shown:
         rows = [[_text(row[c]) for c in TEXT_COLUMNS] for row in shown]
         out += ["", table([c.replace("_", " ") for c in TEXT_COLUMNS], rows)]
