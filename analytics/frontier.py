@@ -530,7 +530,7 @@ def frontier(source, vary: Mapping[str, Iterable[object]], weigh: Sequence[str],
     """The grid replayed, its frontier, and the best policy under the limits (see the module's rules)."""
     weighed = parse_weigh(weigh, better)
     limits = [parse_limit(x) for x in limits]
-    replicates = simulate._check_replicates(replicates)
+    replicates = simulate.check_replicates(replicates)
     if replicates < 2:
         raise PolicyError(f"the frontier needs at least 2 replicates to tell policies apart; got {replicates}")
     prep = simulate._source(source, dataset)

@@ -318,9 +318,10 @@ def _source(source, dataset: str | None) -> Prepared:
     return prepare_dataset(source, dataset)
 
 
-def _check_replicates(replicates: int) -> int:
+def check_replicates(replicates: int, name: str = "replicates") -> int:
+    """The number of replicates, or PolicyError naming it as `name` (the command line: '--replicates')."""
     if not 1 <= int(replicates) <= MAX_REPLICATES:
-        raise PolicyError(f"replicates must be a whole number >= 1 and <= {MAX_REPLICATES}; got {replicates!r}")
+        raise PolicyError(f"{name} must be a whole number >= 1 and <= {MAX_REPLICATES}; got {replicates!r}")
     return int(replicates)
 
 
@@ -896,7 +897,7 @@ def simulate(source, dataset: str | None = None, policy: Policy | None = None, r
     prep = _source(source, dataset)
     policy = policy or Policy()
     baseline = baseline or Policy()
-    replicates = _check_replicates(replicates)
+    replicates = check_replicates(replicates)
     _check_methods(prep, policy)
     _check_methods(prep, baseline)
     base, scen = (summaries or functools.partial(_summaries, share_twins=share_twins))(
@@ -934,7 +935,7 @@ def sweep(source, param: str, values: Iterable[object], dataset: str | None = No
         raise PolicyError(f"--values needs at least one value for {param} ({spec.range_text})")
     policy = policy or Policy()
     _check_methods(prep, policy)
-    replicates = _check_replicates(replicates)
+    replicates = check_replicates(replicates)
     policies = [policy.with_values({param: v}, params) for v in parsed]
     base, *scens = (summaries or functools.partial(_summaries, share_twins=share_twins))(
         prep, [Policy(), *policies], replicates, seed)

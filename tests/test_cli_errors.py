@@ -122,3 +122,13 @@ def test_a_reader_that_stops_early_is_no_error(tmp_path):
             err = proc.stderr.read()
             assert proc.wait() != 2, err
         assert err == "", command
+
+
+@pytest.mark.parametrize("command", ["simulate", "sweep", "frontier"])
+def test_a_number_of_replicates_out_of_range_names_the_flag(tmp_path, command):
+    db = str(tmp_path / "x.duckdb")
+    assert run("import", str(SAMPLE_CSV), "--db", db)[0] == 0
+    extra = {"sweep": ["--param", "seller_response_hours", "--values", "24,48"],
+             "frontier": ["--vary", "seller_response_hours=24,48", "--weigh", "cancelled_orders,cancelled_gmv"]}.get(command, [])
+    err = one_line_error(*run(command, "--replicates", "0", *extra, "--db", db)[::2])
+    assert err == "error: --replicates must be a whole number >= 1 and <= 500; got 0"

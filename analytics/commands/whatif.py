@@ -208,7 +208,12 @@ def _policy(args, prep=None):
 def _replicates(args) -> int:
     from analytics import simulate
 
-    return simulate.DEFAULT_REPLICATES if args.replicates is None else args.replicates
+    if args.replicates is None:
+        return simulate.DEFAULT_REPLICATES
+    try:
+        return simulate.check_replicates(args.replicates, "--replicates")
+    except PolicyError as e:
+        raise UserError(str(e)) from None
 
 
 def _prepared(args, con, dataset):
