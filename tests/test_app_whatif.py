@@ -709,3 +709,10 @@ def test_refund_times_name_their_channel_in_the_words_of_the_channel_controls(de
     at.selectbox(key="whatif_refund_days__wallet").set_value(5).run()
     scenario = plain(next(c.value for c in at.caption if c.value.startswith("Scenario")))
     assert "Time to refund: platform wallet = 5 business days" in scenario, scenario
+
+
+def test_a_share_is_set_in_percent_as_the_scenario_says_it(demo):
+    at = s.open_page("whatif", {"premium_shipping_share": "0.25"})
+    share = next(w for w in at.slider if w.label == "Premium shipping share")
+    assert share.value == 0.25 and share.proto.format == "percent"
+    assert all(w.proto.format == "percent" for w in at.slider)   # every slider of the page is a share

@@ -95,7 +95,7 @@ def _control(ctx: PageContext, p: Parameter, prep: simulate.Prepared, idle: str 
         st.toggle(p.label, key=key, help=help_text, disabled=off)
     elif p.kind == "number" and p.maximum is not None and p.maximum <= 1:
         st.slider(p.label, min_value=float(p.minimum or 0), max_value=float(p.maximum), step=0.01, key=key,
-                  help=help_text, disabled=off)
+                  format="percent", help=help_text, disabled=off)   # a share, as the scenario's sentence says it
     elif p.kind == "number":
         st.number_input(f"{p.label} ({p.unit})" if p.unit else p.label, min_value=_widget_min(p),
                         max_value=float(p.maximum), step=1.0, format="%.1f", key=key, help=help_text, disabled=off)
@@ -134,7 +134,7 @@ def _data_number(ctx: PageContext, p: Parameter, prep: simulate.Prepared, help_t
         st.caption(f"As in the data: {seen}.")
     else:
         st.slider(p.label, min_value=float(p.minimum or 0), max_value=float(p.maximum), step=0.01, key=key,
-                  help=help_text, disabled=off)
+                  format="percent", help=help_text, disabled=off)   # a share, as the scenario's sentence says it
 
 
 def controls(ctx: PageContext, params: Sequence[Parameter], prep: simulate.Prepared) -> None:
