@@ -90,7 +90,23 @@ def complete(partials: pl.DataFrame, period: str, last_day: date | None, first_d
         out = out.filter(_next_start(period) <= pl.lit(last_day + timedelta(days=1)))
     if first_day is not None:
         out = out.filter(pl.col("period") >= pl.lit(first_day))
-    return out
+    return _with_empty_periods(out, period)
+
+
+def _with_empty_periods(partials: pl.DataFrame, period: str) -> pl.DataFrame:
+    """The rows with a row of nothing (no orders: counts and sums 0, distributions empty) for each period
+    between the first and the last that has none, so a trend keeps its periods apart: a shop's week with no
+    orders is a week at 0, not left out."""
+    if partials.height < 2:
+        return partials
+    every = pl.date_range(partials["period"].min(), partials["period"].max(), pipelines.PERIODS[period],
+                          eager=True).alias("period")
+    if every.len() == partials.height:
+        return partials
+    filled = pl.DataFrame(every.cast(partials.schema["period"])).join(partials, on="period", how="left")
+    return filled.with_columns(
+        pl.col(name).fill_null(pl.lit([], dtype=dtype) if isinstance(dtype, pl.List) else pl.lit(0).cast(dtype))
+        for name, dtype in partials.schema.items() if name != "period")
 
 
 def whole(partials: pl.DataFrame) -> pl.DataFrame:

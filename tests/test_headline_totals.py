@@ -55,3 +55,26 @@ def test_undated_rows_count_in_the_whole_and_in_no_period(dataset):
     undated = partials.filter(partials["period"].is_null())
     assert undated["orders"].to_list() == [orders - refunded]
     assert headline.whole(partials)["orders"].item() == orders
+
+
+def test_a_week_with_no_orders_is_a_week_at_zero_in_the_trend(tmp_path):
+    """Five weeks, the third with no order: each tile's trend has five points, cancelled GMV 10, 0, 0, 0, 0
+    (worked out from the file), and the cancellation rate none for the empty week (no order to divide by)."""
+    from analytics import importer
+
+    days = ["2026-03-02", "2026-03-03", "2026-03-10", "2026-03-24", "2026-03-30", "2026-03-31"]
+    export = tmp_path / "shop.csv"
+    export.write_text("order_id,placed_at,payment_method,amount,status,cancelled_at\n" + "".join(
+        f"O{i},{d} 10:00,card,10.00,{'cancelled' if i == 0 else 'delivered'},{d + ' 12:00' if i == 0 else ''}\n"
+        for i, d in enumerate(days)))
+    con = db.connect(tmp_path / "shop.duckdb")
+    ds = importer.import_files(con, [export]).dataset.id
+    # The last day ends the data: its week (30 March) is complete only through the 5th of April, so the
+    # selection is taken through that Sunday.
+    bounds = (report.date_bounds(con, ds, "order")[0], report.date_bounds(con, ds, "order")[1] + timedelta(days=5))
+    heads, period = headline.compute(con, ds, Filters(), bounds, tiles=("cancellation_rate", "cancelled_gmv"))
+    by_name = {h.name: h for h in heads}
+    assert period == "week"
+    assert [float(v) for v in by_name["cancelled_gmv"].series] == [10.0, 0.0, 0.0, 0.0, 0.0]
+    rate = by_name["cancellation_rate"].series
+    assert len(rate) == 5 and rate[0] == pytest.approx(0.5) and rate[1] == 0 and rate[2] is None
