@@ -191,3 +191,23 @@ def test_a_range_ending_past_the_data_is_kept_and_compared_as_the_command_line_c
     rate = next(m for m in at.metric if m.label == "Cancellation rate")
     assert block["range"][0] in rate.help and block["range"][1] in rate.help
     assert any(block["note"] in c.value for c in at.caption), block["note"]
+
+
+def test_a_day_with_no_orders_keeps_its_place_in_a_count_s_trend(tmp_path, monkeypatch):
+    """Orders on 2, 3, 10, 24, 30 and 31 March, one cancelled (10.00 on 2 March): a month of days, drawn by
+    day. The cancelled GMV's line has a point for each of the 30 complete days, at 0 on the days with no
+    order; the cancellation rate's has a point for each day with orders only (a day with none has no rate,
+    and a line of gaps would draw nothing): 1 of 1, then 0 on each of the five other days with orders."""
+    days = ["2026-03-02", "2026-03-03", "2026-03-10", "2026-03-24", "2026-03-30", "2026-03-31"]
+    export = tmp_path / "shop.csv"
+    export.write_text("order_id,placed_at,payment_method,amount,status,cancelled_at\n" + "".join(
+        f"O{i},{d} 10:00,card,10.00,{'cancelled' if i == 0 else 'delivered'},{d + ' 12:00' if i == 0 else ''}\n"
+        for i, d in enumerate(days)))
+    path = tmp_path / "shop.duckdb"
+    ds = s.import_db(path, [export])
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(path))
+    at = s.open_page("overview", {"dataset": ds})
+    assert not at.exception
+    lines = {m.label: list(m.proto.chart_data) for m in at.metric}
+    assert lines["Cancelled GMV"] == [10.0] + [0.0] * 29
+    assert lines["Cancellation rate"] == [1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
