@@ -62,9 +62,15 @@ def _as_text(value) -> str | None:
     return str(value)
 
 
+# Times as the pages and the command line's JSON write them (a spreadsheet reads this as a date and time; with
+# a 'T' and six zeros after the seconds, as Polars writes by default, many keep it as text); a fraction of a
+# second only where the time has one.
+CSV_TIME = "%Y-%m-%d %H:%M:%S%.f"
+
+
 def to_csv_bytes(frame: pl.DataFrame) -> bytes:
-    """UTF-8 CSV with a header, text cells neutralised, timestamps in ISO 8601."""
-    return neutralised(frame).write_csv().encode("utf-8")
+    """UTF-8 CSV with a header, text cells neutralised, times written CSV_TIME."""
+    return neutralised(frame).write_csv(datetime_format=CSV_TIME).encode("utf-8")
 
 
 def to_parquet_bytes(frame: pl.DataFrame) -> bytes:
