@@ -164,3 +164,18 @@ def test_orders_of_a_group_the_export_cannot_record_says_so_rather_than_list_non
     assert json.loads(out)["not_available"] == "; ".join(capabilities.CAPABILITIES[k] for k in ("requests", "refunds"))
     code, out, _ = _run(capsys, "orders", "--dataset", "Statuses", "--group", "of=cancelled", "--json", db=path)
     assert json.loads(out)["total"] == 1 and json.loads(out)["not_available"] is None
+
+
+def test_datasets_lists_the_rows_stored_with_a_warning_beside_the_refused(tmp_path, capsys):
+    export = tmp_path / "orders.csv"
+    # B was paid before it was placed: stored, with a warning; C has no amount: refused.
+    export.write_text("order_id,placed_at,paid_at,payment_method,amount\n"
+                      "A,2026-03-02 10:00,2026-03-02 10:05,card,10.00\n"
+                      "B,2026-03-03 11:00,2026-03-03 09:00,card,20.00\n"
+                      "C,2026-03-04 11:00,,card,\n")
+    path = tmp_path / "lab.duckdb"
+    assert _run(capsys, "import", str(export), db=path)[0] == 0
+    code, out, err = _run(capsys, "datasets", db=path)
+    assert code == 0, err
+    head, row = out.splitlines()
+    assert head.split()[-2:] == ["refused", "warned"] and row.split()[-2:] == ["1", "1"]

@@ -201,11 +201,12 @@ def cmd_datasets(args) -> int:
             return text if len(text) <= width else text[:width - 1] + "…"
 
         head = (f"{'id':<24} {'name':<{width}} {'source':<10} {'created (UTC)':<20} {'orders':>10} {'requests':>9} "
-                f"{'refunds':>8} {'refused':>8}")
+                f"{'refunds':>8} {'refused':>8} {'warned':>8}")
         lines = [head]
         for d in r["datasets"]:
             lines.append(f"{d['id']:<24} {name(d['name']):<{width}} {d['source']:<10} {d['created_at']:<20} "
-                         f"{d['orders']:>10,} {d['cancellation_requests']:>9,} {d['refunds']:>8,} {d['refused_rows']:>8,}")
+                         f"{d['orders']:>10,} {d['cancellation_requests']:>9,} {d['refunds']:>8,} {d['refused_rows']:>8,} "
+                         f"{d['warned_rows']:>8,}")
         return "\n".join(lines)
 
     emit(args, {"datasets": rows}, render)
