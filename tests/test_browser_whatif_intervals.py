@@ -66,7 +66,7 @@ def test_intervals_in_words_extrapolation_marked_and_the_lever_in_the_link(tmp_p
         bs.wait_ready(fresh)
         fresh.wait_for_selector('[data-testid="stMetricValue"]')
         lever = fresh.locator('[data-testid="stSlider"]').filter(has_text="Sellers who never answer")
-        assert lever.get_by_test_id("stSliderThumbValue").inner_text() == "0.25"
+        assert lever.get_by_test_id("stSliderThumbValue").inner_text() == "25%"   # a share, in percent
         assert bs.metrics(fresh) == shown
         assert "25% of sellers are assumed never to answer" in _text(fresh)
         bs.screenshot(fresh, "whatif-extrapolated-opened-from-link")
