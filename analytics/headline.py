@@ -99,11 +99,10 @@ def _with_empty_periods(partials: pl.DataFrame, period: str) -> pl.DataFrame:
     orders is a week at 0, not left out."""
     if partials.height < 2:
         return partials
-    every = pl.date_range(partials["period"].min(), partials["period"].max(), pipelines.PERIODS[period],
-                          eager=True).alias("period")
-    if every.len() == partials.height:
+    every = pipelines.every_period(partials.lazy(), period).collect()
+    if every.height == partials.height:
         return partials
-    filled = pl.DataFrame(every.cast(partials.schema["period"])).join(partials, on="period", how="left")
+    filled = every.join(partials, on="period", how="left")
     return filled.with_columns(
         pl.col(name).fill_null(pl.lit([], dtype=dtype) if isinstance(dtype, pl.List) else pl.lit(0).cast(dtype))
         for name, dtype in partials.schema.items() if name != "period")

@@ -394,14 +394,14 @@ def read_preview(plan: ImportPlan, readings: Readings | None = None) -> ReadPrev
     questions: list[str] = []
     try:
         con.register("_preview", plan.orders_file.preview.to_arrow())
-        undecided = set()
         numbers = {f: sources[f] for f in (*NUMBER_FIELDS, *LINE_FIELDS) if f in sources}
+        undecided: set[str] = set()
         try:
             decimals = {f: r.separator for f, r in formats.decide_decimals(con, "_preview", numbers, readings).items()}
         except FormatUndecided as e:
             questions.append(str(e))
             decimals = e.decided
-            undecided |= set(numbers) - set(decimals)
+            undecided = set(numbers) - set(decimals)
         dates = {f: sources[f] for f in TIMESTAMP_FIELDS if f in sources}
         try:
             date_format = formats.decide_date_format(con, "_preview", dates, readings)

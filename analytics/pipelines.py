@@ -290,15 +290,20 @@ def volume_table(counted: pl.LazyFrame, period: str) -> pl.LazyFrame:
     """volume_over_time from orders, gmv, cancelled_orders, cancelled_gmv and cancellation_requests
     counted per period (its first day, in `period`; a period may lack a count): counts that add up, so
     the orders kept in memory add them up from their rollup per day (rollup.py) and finish here."""
-    # Every period from the first to the last; a stand-in date keeps date_range valid on an empty
-    # selection, and the row it makes is dropped by the _periods > 0 filter.
+    return _finish_volume(every_period(counted, period).join(counted, on="period", how="left"), "period").sort("period")
+
+
+def every_period(counted: pl.LazyFrame, period: str) -> pl.LazyFrame:
+    """Every period (its first day, a `period` apart) from the first to the last of `counted`'s `period`
+    column, those without a row of theirs too: a series over time shows a period with nothing as one, not
+    as a gap its line draws straight across. No period where `counted` has none."""
+    # A stand-in date keeps date_range valid on an empty frame; the row it makes is dropped by _periods > 0.
     stand_in = pl.lit(date(2000, 1, 1))
-    every_period = counted.select(
+    return counted.select(
         pl.date_range(pl.col("period").min().fill_null(stand_in), pl.col("period").max().fill_null(stand_in),
                       PERIODS[period]).alias("period"),
         pl.len().alias("_periods"),
     ).filter(pl.col("_periods") > 0).drop("_periods")
-    return _finish_volume(every_period.join(counted, on="period", how="left"), "period").sort("period")
 
 
 def volume_by(frames: Frames, by: str = "payment_method") -> pl.LazyFrame:
@@ -454,10 +459,7 @@ def reasons_by(requests: pl.LazyFrame, by: str, period: str = "week", anchor: st
     if by == "period":
         # Every period from the first to the last and every reason: a period without a reason's requests
         # is a 0 on its line, not a gap that the line would draw straight across.
-        periods = (counted.select(pl.date_ranges(pl.col("period").min(), pl.col("period").max(),
-                                                 interval=PERIODS[period]).alias("period"))
-                   .explode("period").drop_nulls())   # none at all: no period
-        grid = periods.join(counted.select("reason").unique(), how="cross")
+        grid = every_period(counted, period).join(counted.select("reason").unique(), how="cross")
         counted = (grid.join(counted, on=["period", "reason"], how="left", nulls_equal=True)
                    .with_columns(pl.col("requests").fill_null(0)))
     return (
