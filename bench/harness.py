@@ -530,16 +530,25 @@ def intervals_section(path: Path = INTERVALS) -> list[str]:
     ]
     out += [f"| {r['replicates']} | {r['first_s']:.3f} | {r['change_median_s']:.3f} | {r['change_max_s']:.3f} | "
             f"{r['dispatch_change_s']:.3f} |" for r in m["rows"]]
-    browser = path.parent / "browser_whatif.json"
+    return out + whatif_browser_lines(path.parent / "browser_whatif.json") + [""]
+
+
+def whatif_browser_lines(browser: Path) -> list[str]:
+    """A What-if control's change in Chromium (bench/browser_whatif.py), and the parts of its time."""
+    out: list[str] = []
     if browser.exists():
         b = json.loads(browser.read_text())
         out += ["", f"In Chromium (`.venv/bin/python bench/browser_whatif.py`, measured {b['measured_at']}, "
                     f"{b['replicates']} replicates, load average {b['load_average']:.1f}): from typing a new seller's "
-                    "response window to its figures on screen, both intervals included.", "",
-                "| orders | first open s | a new value s (median) | slowest s | a value seen before s |",
-                "| ---: | ---: | ---: | ---: | ---: |"]
+                    "response window to its figures on screen, both intervals included; beside it, a value seen "
+                    "before (the page's run and the browser's drawing, no replay) and the engine alone (the same "
+                    "values replayed in process as the page replays them).", "",
+                "| orders | first open s | a new value s (median) | slowest s | a value seen before s | "
+                "the engine alone s (median) | its slowest s |",
+                "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         out += [f"| {r['orders']:,} | {r['first_open_s']:.2f} | {r['change_median_s']:.2f} | {r['change_max_s']:.2f} | "
-                f"{r['cached_s']:.2f} |" for r in b["rows"]]
+                f"{r['cached_s']:.2f} | {_or_dash(r.get('engine_median_s'))} | {_or_dash(r.get('engine_max_s'))} |"
+                for r in b["rows"]]
         split = [r for r in b["rows"] if r.get("where")]
         if split:
             out += ["", "Where a new value's time goes (medians; as for the pages below): "
@@ -547,7 +556,16 @@ def intervals_section(path: Path = INTERVALS) -> list[str]:
                                 f"last message in, {r['where']['server']:.2f} s (the server's CPU in the step "
                                 f"{r['where']['server_cpu']:.2f} s: the replicates' replays run on both cores), the "
                                 f"browser's own work around it {r['where']['browser']:.2f} s" for r in split) + "."]
-    return out + [""]
+        if b.get("floor_s") is not None:
+            out += ["", f"The floor under every change, in the same run: the same value typed on a bare Streamlit "
+                        f"page (a number input in a fragment and a caption, `bench/bare_whatif.py`) took "
+                        f"{b['floor_s']:.2f} s (median of {len(b['floor_runs'])} changes, "
+                        f"{min(b['floor_runs']):.2f} to {max(b['floor_runs']):.2f} s)."]
+    return out
+
+
+def _or_dash(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{seconds:.2f}"
 
 
 PAGES = ROOT / "bench" / "browser_pages.json"

@@ -61,3 +61,10 @@ def test_a_whatif_change_is_timed_to_its_figures_on_screen(tmp_path):
     # Where a new value's time goes: the server's answer (its CPU beside it) and the browser's own work.
     assert row["where"]["server"] > 0 and row["where"]["server_cpu"] >= 0 and row["where"]["browser"] >= 0
     assert row["where"]["server"] + row["where"]["browser"] <= row["change_max_s"] + 0.01
+    # Its parts: the engine alone (in process, the same values) and the floor of a bare page's change.
+    assert 0 < row["engine_median_s"] <= row["engine_max_s"]
+    result = json.loads(out.read_text())
+    assert len(result["floor_runs"]) == browser_whatif.FLOOR_RUNS and result["floor_s"] > 0
+    section = harness.whatif_browser_lines(out)
+    assert any(line.startswith("| 2,000 |") and line.count("|") == 8 for line in section)
+    assert any(line.startswith("The floor under every change, in the same run: ") for line in section)
