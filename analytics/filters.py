@@ -3,7 +3,7 @@
 `Filters` selects a set of orders; every metric is then computed over that set and only that set, so a
 filter on a reason leaves the other reasons out of every number, not only out of the reasons chart.
 
-    start, end        a date range, both ends inclusive (whole days, UTC); None means open
+    start, end        a date range, both ends inclusive (whole days on the shop's clock); None means open
     anchor            which date the range tests: 'order' (placed_at), 'request' (the cancellation
                       request's requested_at) or 'refund' (the refund's initiated_at). With 'request' or
                       'refund' and a range set, orders without that event (or without its time) are out.

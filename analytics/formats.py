@@ -227,11 +227,13 @@ def _sql_list(items) -> str:
 
 
 def timestamp_sql(src: str, date_format: str) -> str:
-    """The value as a naive UTC TIMESTAMP; NULL where it is not a time in the column's reading.
+    """The value as a naive TIMESTAMP on the shop's clock; NULL where it is not a time in the column's
+    reading.
 
-    ISO 8601 with a space or a 'T', with or without seconds and offset; offsets convert to UTC, times
-    without one are taken as UTC. Numeric dates (`05/01/2026 10:00`) in the column's order of day and
-    month; dates with month names (`5 Jan 2026`).
+    ISO 8601 with a space or a 'T', with or without seconds and offset; a time with an offset is read as
+    written, on the shop's clock (a valid offset dropped, not converted to UTC: '22:30 -0300' is 22:30
+    of its own day), a time without one as it is. Numeric dates (`05/01/2026 10:00`) in the column's
+    order of day and month; dates with month names (`5 Jan 2026`).
 
     The commonest cell of all, 'YYYY-MM-DD HH:MM:SS' as written, is read by that one fixed format: where
     it reads a cell that starts with a digit and a four-digit year, `timestamp_reading` gives the same
@@ -241,6 +243,9 @@ def timestamp_sql(src: str, date_format: str) -> str:
     plain = f"CASE WHEN {_PLAIN_ISO_TEST.format(src=src)} THEN try_strptime({src}, '{PLAIN_TIME}') END"
     return f"(CASE WHEN {src} IS NULL THEN NULL ELSE coalesce({plain}, {timestamp_reading(src, date_format)}) END)"
 
+
+# What a stored time is, in the pages' words (timestamp_sql reads every time so).
+SHOP_CLOCK = "on the shop's clock, as the export writes it (an offset is dropped, not converted to UTC)"
 
 # How DuckDB and most databases write a time: the CSV reader reads a column written so (csvfile.load).
 PLAIN_TIME = "%Y-%m-%d %H:%M:%S"
@@ -254,7 +259,12 @@ def timestamp_reading(src: str, date_format: str) -> str:
     has_offset = (f"(contains({text}, '+') OR suffix({text}, 'Z') OR suffix({text}, 'z') "
                   f"OR contains(substr({text}, 11), '-'))")
     fixed = f"regexp_replace({text}, '\\s*([+-]\\d{{2}}):?(\\d{{2}})$', '\\1:\\2')"
-    with_offset = f"CAST(try_cast({fixed} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)"
+    # The shop's clock: the time as written, its offset (a valid one) dropped, not converted to UTC. A
+    # shop counts its orders by its own days: 22:30 at -03:00 is that day's order, not the next day's at
+    # 01:30 UTC; a business day is the shop's too.
+    offset = "'(:\\d{2}(\\.\\d+)?)\\s*([+-]\\d{2}(:?\\d{2})?|[Zz])$'"   # after the minutes or seconds
+    wall = f"try_cast(regexp_replace({text}, {offset}, '\\1') AS TIMESTAMP)"
+    with_offset = f"(CASE WHEN try_cast({fixed} AS TIMESTAMPTZ) IS NOT NULL THEN {wall} END)"
     iso = f"(CASE WHEN {has_offset} THEN {with_offset} ELSE try_cast({text} AS TIMESTAMP) END)"
     order = DATE_ORDERS.get(date_format, DATE_ORDERS["day-first"])
     # A year of two digits is read as one ('05/01/26' is 2026; %Y alone would read the year 26).

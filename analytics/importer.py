@@ -385,7 +385,7 @@ class ReadPreview:
 def read_preview(plan: ImportPlan, readings: Readings | None = None) -> ReadPreview:
     """The preview's rows as the import reads and stores them, each matched field of the orders file by the
     import's own parsing (_decide, _parse_sql): amounts as numbers (their decimal separator decided by the
-    values or the user's `readings`), labels normalised, times in UTC. A field its rows cannot decide
+    values or the user's `readings`), labels normalised, times on the shop's clock. A field its rows cannot decide
     and the user has not is shown as written, named '<field> (as written)', with its question. Fields from
     other files (Olist's payments and items) are not in the preview: they are matched when imported."""
     readings = readings or Readings()

@@ -337,7 +337,7 @@ def test_the_preview_shows_what_the_import_will_store(database):
     """The preview showed the file's text under 'as read': 'Card' beside '1.234,56'. It now shows each field
     as the import reads it: '1.234,56' (its decimal comma decided by the value itself) is the amount
     1234.56, '12,50' is 12.50 and '7' is 7.00; 'Credit Card' is the label credit_card, shown as the pages
-    show it ('Credit card'); a time in UTC."""
+    show it ('Credit card'); a time with an offset on the shop's clock, as written."""
     content = (b'order_id,placed_at,payment_method,amount\nA,2026-06-01 10:00,Card,"1.234,56"\n'
                b'B,2026-06-01 11:00+02:00,Credit Card,"12,50"\nC,2026-06-02 10:00,card,7\n')
     at = _upload(s.open_page("data"), "comma.csv", content)
@@ -346,7 +346,7 @@ def test_the_preview_shows_what_the_import_will_store(database):
     assert list(preview.columns) == ["order_id", "placed_at", "payment_method", "amount"]
     assert preview["amount"].tolist() == [1234.56, 12.5, 7.0]
     assert preview["payment_method"].tolist() == ["Card", "Credit card", "Card"]
-    assert str(preview["placed_at"][1]) == "2026-06-01 09:00:00"   # 11:00 at +02:00 is 09:00 UTC
+    assert str(preview["placed_at"][1]) == "2026-06-01 11:00:00"   # 11:00 at +02:00: the shop's 11:00
     heading = next(m.value for m in at.markdown if m.value.startswith("**Preview**"))
     assert "as the import will read them" in heading and "as read)" not in heading
     # Nothing to ask: the question stays folded away.

@@ -10,6 +10,7 @@ import app_support as s
 import polars as pl
 import pytest
 
+from analytics import formats
 from analytics.text import plain
 from ui import tables
 
@@ -26,11 +27,12 @@ def test_columns_get_readable_labels_and_formats():
     assert specs["p50_business_days"]["format"] == "%,.1f"
     assert specs["share"]["format"] == "percent"
     assert specs["reason"]["kind"] == "text"
-    # An order's times say their zone (offsets are converted to UTC on import); its business days are whole.
+    # An order's times say their clock (the shop's, as the export writes them); its business days are whole.
     orders = pl.DataFrame({"placed_at": [datetime(2026, 3, 10, 20, 0)], "refund_business_days": [20.0],
                            "refund_business_days_from_request": [23.0], "p50_from_request_business_days": [2.5]})
     specs = tables.column_specs(orders)
-    assert specs["placed_at"]["label"].endswith(" (UTC)") and specs["placed_at"]["kind"] == "datetime"
+    assert specs["placed_at"]["label"] == "Placed at" and specs["placed_at"]["kind"] == "datetime"
+    assert specs["placed_at"]["help"] == "Placed at, " + formats.SHOP_CLOCK + "."
     assert specs["refund_business_days"]["format"] == "%,.0f"
     assert specs["refund_business_days_from_request"]["format"] == "%,.0f"
     assert specs["p50_from_request_business_days"]["format"] == "%,.1f"

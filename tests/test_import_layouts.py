@@ -3,7 +3,9 @@ and line items in general. Every figure is worked out by hand from the file in t
 
 import csv
 import io
+from datetime import date
 
+import polars as pl
 import pytest
 
 from analytics import importer, report
@@ -48,7 +50,7 @@ def shopify_export() -> bytes:
             "Shipping": "0.00", "Total": "120.00", "Notes": "Deixar na portaria\nTocar duas vezes",
             "Payment Method": "Shopify Payments", "Refunded Amount": "0.00"}),
         _shopify_row("#1001", "ana@example.com", "2025-10-02 17:09:34 -0300", (1, "Prato", "30.00")),
-        # #1002: cash on delivery, never paid, cancelled. 22:30 -0300 is 01:30 UTC the next day.
+        # #1002: cash on delivery, never paid, cancelled; placed at 22:30 -0300 (01:30 UTC the next day).
         _shopify_row("#1002", "bia@example.com", "2025-10-02 22:30:00 -0300", (1, "Vaso", "59.90"), {
             "Id": "5002", "Financial Status": "voided", "Subtotal": "59.90", "Shipping": "10.00",
             "Total": "69.90", "Cancelled at": "2025-10-03 08:00:00 -0300",
@@ -117,11 +119,18 @@ def test_a_shopify_export_with_line_items_and_multi_line_notes_imports_with_hand
     # The export has no refund dates: refund times are not available, never zero.
     assert rep["refund_wait_from_start"] is None and "refund_wait_from_start" in rep["unavailable"]
 
-    # Orders per day in UTC: #1002 was placed at 22:30 -0300 on 2 October, 01:30 UTC on 3 October.
+    # Orders per day on the shop's clock, as its owner counts them: #1002, placed at 22:30 -0300 on 2
+    # October, is an order of 2 October (01:30 UTC on 3 October, which would move it to the next day).
     days = dict(con.execute("SELECT strftime(placed_at, '%Y-%m-%d'), count(*) FROM orders GROUP BY 1").fetchall())
-    assert days == {"2025-10-02": 1, "2025-10-03": 1, "2025-10-04": 1, "2025-10-06": 2, "2025-10-07": 1}
+    assert days == {"2025-10-02": 2, "2025-10-04": 1, "2025-10-06": 2, "2025-10-07": 1}
     placed = con.execute("SELECT strftime(placed_at, '%Y-%m-%d %H:%M:%S') FROM orders WHERE order_id = '#1001'")
-    assert placed.fetchall() == [("2025-10-02 20:09:34",)]
+    assert placed.fetchall() == [("2025-10-02 17:09:34",)]
+    # And so does the volume by day: 2 October holds #1001 (120.00) and #1002 (69.90, cancelled).
+    by_day = report.volume_over_time(con, result.dataset.id, period="day").frame
+    oct_2 = by_day.filter(pl.col("period") == date(2025, 10, 2)).row(0, named=True)
+    assert (oct_2["orders"], oct_2["cancelled_orders"]) == (2, 1)
+    assert oct_2["gmv"] == pytest.approx(189.90) and oct_2["cancelled_gmv"] == pytest.approx(69.90)
+    assert by_day.filter(pl.col("period") == date(2025, 10, 3))["orders"].to_list() == [0]
     # The order's source line is its first row's physical line: #1002 starts on line 5, after #1001's two
     # rows, one of which spans two lines with its note.
     lines = dict(con.execute("SELECT order_id, source_line FROM orders").fetchall())

@@ -40,7 +40,10 @@ def test_plain_times_read_as_the_general_reading_reads_them(cells):
                                "FROM t WHERE x IS NOT NULL").fetchall())
     assert times["2026-01-05 00:02:58"] == "2026-01-05 00:02:58"
     assert times["2026-1-5 0:2:58"] == "2026-01-05 00:02:58"
-    assert times["2026-01-05 00:02:58+02:00"] == "2026-01-04 22:02:58"     # the offset counts
+    # The shop's clock: a time with an offset is read as written (not converted to UTC).
+    assert times["2026-01-05 00:02:58+02:00"] == "2026-01-05 00:02:58"
+    assert times["2026-01-05 00:02:58-05:00"] == times["2026-01-05 00:02:58+0200"] == "2026-01-05 00:02:58"
+    assert times["2026-01-05 00:02:58Z"] == "2026-01-05 00:02:58"
     assert times["26-01-05 00:02:58"].endswith("-01-26 00:02:58")          # a numeric date, day first
     assert times["2026-02-30 00:00:00"] is None and times[""] is None
 
@@ -99,7 +102,7 @@ def test_the_reader_reads_a_plain_time_as_our_reading_does_or_gives_the_column_b
 
 def test_a_file_whose_times_change_their_writing_further_down_imports_every_time(con, tmp_path):
     """The first rows decide which columns the reader reads as times; a later cell with an offset reads
-    the file again as text, and every time is read (10:00 at +02:00 is 08:00 UTC)."""
+    the file again as text, and every time is read (10:00 at +02:00 is 10:00 on the shop's clock)."""
     path = tmp_path / "export.csv"
     path.write_text("order_id,placed_at,payment_method,amount,paid_at\n"
                     "A,2026-06-01 10:00:00,card,10,2026-06-01 10:05:00\n"
@@ -110,7 +113,7 @@ def test_a_file_whose_times_change_their_writing_further_down_imports_every_time
     stored = con.execute("SELECT order_id, strftime(placed_at, '%Y-%m-%d %H:%M'), strftime(paid_at, '%H:%M') "
                          "FROM orders ORDER BY order_id").fetchall()
     assert stored == [("A", "2026-06-01 10:00", "10:05"), ("B", "2026-06-01 11:00", None),
-                      ("C", "2026-06-02 08:00", "08:30")]
+                      ("C", "2026-06-02 10:00", "08:30")]
 
 
 def test_a_refused_row_of_a_file_read_with_its_times_shows_them_as_written(con, tmp_path):

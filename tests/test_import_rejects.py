@@ -117,19 +117,23 @@ def test_labels_are_normalised_and_unknown_labels_kept(con, tmp_path):
     assert rows == [("western_union", "premium", "wrong_item"), ("crypto_coin", "sea_freight", "found_it_cheaper")]
 
 
-def test_timestamps_with_offsets_convert_to_utc(con, tmp_path):
+def test_timestamps_with_offsets_are_read_on_the_shops_clock(con, tmp_path):
+    """A time is read as written, its offset dropped: the shop's own clock, so its days are the shop's
+    (22:30 at -03:00 is an order of its own day, not of the next at 01:30 UTC). Every offset form reads."""
     path = tmp_path / "tz.csv"
     path.write_text(
         "order_id,placed_at,payment_method,amount,paid_at\n"
         "A,2026-06-01 10:00:00 +0000,card,1,2026-06-01T12:30+02:00\n"
-        "B,2026-06-01T10:00:00-0300,card,1,2026-06-01 13:00:00Z\n"
+        "B,2026-06-01T22:30:00-0300,card,1,2026-06-01 23:00:00-03:00\n"
         "C,2026-06-01 10:00,card,1,2026-06-01\n"
+        "D,2026-06-01 09:00:00.250Z,card,1,2026-06-01 09:30:00 +05:30\n"
     )
     result = importer.import_files(con, [path])
-    assert result.warned_by_reason == {"paid_at: before placed_at": 1}  # C: a bare date is midnight UTC
+    assert result.warned_by_reason == {"paid_at: before placed_at": 1}  # C: a bare date is its midnight
     rows = con.execute("SELECT order_id, strftime(placed_at, '%Y-%m-%d %H:%M'), strftime(paid_at, '%H:%M') "
                        "FROM orders ORDER BY 1").fetchall()
-    assert rows == [("A", "2026-06-01 10:00", "10:30"), ("B", "2026-06-01 13:00", "13:00"), ("C", "2026-06-01 10:00", "00:00")]
+    assert rows == [("A", "2026-06-01 10:00", "12:30"), ("B", "2026-06-01 22:30", "23:00"),
+                    ("C", "2026-06-01 10:00", "00:00"), ("D", "2026-06-01 09:00", "09:30")]
 
 
 def test_decimal_commas_and_currency_signs(con, tmp_path):

@@ -9,7 +9,7 @@ import polars as pl
 import streamlit as st
 
 from analytics import capabilities, db, external, generate, importer, simulate
-from analytics.formats import Readings
+from analytics.formats import SHOP_CLOCK, Readings
 from analytics.text import count, md
 from ui import copy_link, downloads, picker, recent, tables, upload_folders
 from ui.cached import TTL
@@ -299,7 +299,7 @@ def upload_panel() -> None:
     readings = _chosen_readings()
     preview = importer.read_preview(plan, readings)
     st.markdown("**Preview**: the first rows of the orders file as the import will read them (each matched field "
-                "under its name: amounts as numbers, times in UTC, labels as the pages show them)")
+                f"under its name: amounts as numbers, times {SHOP_CLOCK}, labels as the pages show them)")
     downloads.table(preview.frame, "import-preview", key="data_preview", height=240,
                     column_config=_as_read(preview.frame))
     for question in preview.questions:

@@ -14,6 +14,7 @@ from analytics import compare, db, params
 from analytics.charts import plain
 from analytics.compare import Comparison
 from analytics.filters import Filters, anchors_offered, restrict_to_options
+from analytics.formats import SHOP_CLOCK
 from ui import options as data_options
 
 ANCHOR_LABELS = {"order": "Order date", "request": "Request date", "refund": "Refund date"}
@@ -69,7 +70,7 @@ def _comparison_control(low: date | None, high: date | None, selection: Filters)
         previous = compare.window(compare.PREVIOUS, selection, (low, high))
         state["flt_compare_dates"] = previous.compared if previous is not None else (low, high)
     picked = st.date_input("Compared range", key="flt_compare_dates", format="YYYY-MM-DD",
-                           help="Both ends included (UTC).")
+                           help=f"Both ends included, days {SHOP_CLOCK}.")
     days = [d for d in (picked if isinstance(picked, tuple | list) else (picked,)) if d]
     if not days:
         return compare.NO_COMPARISON
@@ -119,7 +120,8 @@ def shared_filters(dataset: db.Dataset, raw: Mapping[str, Sequence[str]] | None)
         state["flt_dates"] = tuple(d for d in (start or low, end or high) if d is not None)
         state["flt_dates_anchor"] = anchor
     picked = st.date_input("Date range", key="flt_dates", format="YYYY-MM-DD",
-                           help=f"Both ends included (UTC). This data set: {low} to {high}." if low else None)
+                           help=f"Both ends included, days {SHOP_CLOCK}. This data set: {low} to {high}."
+                           if low else None)
     start, end = _range(picked, low, high)
     state["_flt_comparison"] = _comparison_control(low, high, Filters(start=start, end=end))
     chosen: dict[str, tuple[str, ...]] = {}

@@ -12,6 +12,7 @@ import polars as pl
 import streamlit as st
 
 from analytics import figures, metrics
+from analytics.formats import SHOP_CLOCK
 
 # Columns the registry has no metric for, in words.
 WORDS = {
@@ -101,9 +102,9 @@ def column_specs(frame: pl.DataFrame) -> dict[str, dict]:
             spec.update(kind="date", format="YYYY-MM-DD")
         elif dtype == pl.Datetime or isinstance(dtype, pl.Datetime):
             # A period's start is a day; other times keep their minutes.
-            # A time says its zone: an export's offsets are converted to UTC when imported.
+            # A time says which clock it is on (formats.SHOP_CLOCK), in its column's help.
             spec.update(kind="date", format="YYYY-MM-DD") if column == "period" else \
-                spec.update(kind="datetime", format="YYYY-MM-DD HH:mm", label=f"{spec['label']} (UTC)")
+                spec.update(kind="datetime", format="YYYY-MM-DD HH:mm", help=f"{spec['label']}, {SHOP_CLOCK}.")
         elif dtype.is_numeric():
             spec.update(kind="number", format=_number_format(column, dtype))
         specs[column] = spec
@@ -118,7 +119,7 @@ def column_config(frame: pl.DataFrame) -> dict:
         elif spec["kind"] == "date":
             out[column] = st.column_config.DateColumn(spec["label"], format=spec["format"])
         elif spec["kind"] == "datetime":
-            out[column] = st.column_config.DatetimeColumn(spec["label"], format=spec["format"])
+            out[column] = st.column_config.DatetimeColumn(spec["label"], format=spec["format"], help=spec.get("help"))
         else:
             out[column] = st.column_config.Column(spec["label"])
     return out
