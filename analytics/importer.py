@@ -44,6 +44,7 @@ from analytics.ingest import (
     sql_type,
     store_staged,
 )
+from analytics.outcomes import SHIPPING_METHODS
 from analytics.rules import STAGE_TIMES
 from analytics.text import listed
 
@@ -156,6 +157,15 @@ GATEWAYS: dict[str, tuple[str, ...]] = {
                "paypal_payments"),
     "cod": ("cash_on_delivery_cod", "cash_on_delivery", "cod"),
     "bank_transfer": ("bank_deposit", "bank_transfer", "wire_transfer", "bank_wire", "direct_bank_transfer", "bacs"),
+}
+
+# Words of a shipping method's name (as shops name them: 'Express', 'Standard Shipping', 'SEDEX', 'Next day
+# delivery') -> the product's methods (outcomes.SHIPPING_METHODS), so that a shop's express orders count as
+# Premium in the calibration's share and transit times and the What-if's shipping share. A name with neither
+# ('Free shipping', 'Local pickup') is kept as the shop wrote it.
+SHIPPING_WORDS: dict[str, tuple[str, ...]] = {
+    "premium": ("premium", "express", "expedited", "priority", "overnight", "next_day", "same_day", "sedex"),
+    "standard": ("standard", "economy", "regular", "ground", "pac"),
 }
 
 PREVIEW_ROWS = 20
@@ -432,6 +442,17 @@ def _gateway_sql(src: str) -> str:
     return f"(CASE {cases} ELSE nullif({first}, '') END)"
 
 
+def _shipping_sql(src: str) -> str:
+    """A shipping method's name as the product's method (SHIPPING_WORDS: a word of its name), else as the
+    shop wrote it (a label). Names already the product's are kept without a test (nearly every row)."""
+    label = normalise_label_sql(src)
+    cases = " ".join(
+        f"WHEN regexp_matches({label}, '(^|[^a-z0-9])({'|'.join(words)})([^a-z0-9]|$)') THEN '{method}'"
+        for method, words in SHIPPING_WORDS.items())
+    known = ", ".join(f"'{m}'" for m in SHIPPING_METHODS)
+    return f"(CASE WHEN {label} IS NULL OR {label} IN ({known}) THEN {label} {cases} ELSE {label} END)"
+
+
 def import_files(
     con: duckdb.DuckDBPyConnection,
     paths,
@@ -687,6 +708,8 @@ def _parse_sql(fld: str, src: str, decimals: dict[str, str], date_format: dict[s
         return formats.number_sql(src, decimals.get(fld, ".")), f"'{fld}: not a number'"
     if fld == "payment_method" and layout and layout.gateways:
         return _gateway_sql(src), None
+    if fld == "shipping_method":
+        return _shipping_sql(src), None
     if fld in LABEL_FIELDS:
         return normalise_label_sql(src), None
     return formats.text_sql(src), None

@@ -7,7 +7,7 @@ import json
 import polars as pl
 import pytest
 
-from analytics import importer
+from analytics import importer, simulate
 from analytics.formats import Readings
 
 HEADER = "order_id,placed_at,payment_method,amount,buyer_id"
@@ -341,3 +341,24 @@ def test_each_date_column_is_read_its_own_way(con, tmp_path):
     rows = con.execute("SELECT order_id, strftime(placed_at, '%Y-%m-%d'), strftime(paid_at, '%Y-%m-%d'), "
                        "strftime(delivered_at, '%Y-%m-%d') FROM orders ORDER BY 1").fetchall()
     assert rows == [("A", "2026-01-25", "2026-01-26", "2026-03-02"), ("B", "2026-01-26", None, None)]
+
+
+def test_a_shops_express_shipping_counts_as_premium(con, tmp_path):
+    """Shops name their shipping methods ('Express', 'Standard Shipping', SEDEX in Brazil): a word of the
+    name reads it as the product's Premium or Standard, so the calibration's Premium share (the What-if
+    page's "as in the data") is the shop's express share; a name with neither word is kept as written."""
+    result = _import(con, tmp_path, (
+        b"order_id,placed_at,payment_method,amount,shipping_method\n"
+        b"A,2026-06-01 10:00,card,10,Express\n"
+        b"B,2026-06-01 11:00,card,10,Standard Shipping\n"
+        b"C,2026-06-01 12:00,card,10,SEDEX\n"
+        b"D,2026-06-01 13:00,card,10,Free shipping\n"
+        b"E,2026-06-01 14:00,card,10,standard\n"
+        b"F,2026-06-01 15:00,card,10,\n"))
+    assert (result.stored, result.refused) == (6, 0)
+    stored = dict(con.execute("SELECT order_id, shipping_method FROM orders").fetchall())
+    assert stored == {"A": "premium", "B": "standard", "C": "premium", "D": "free_shipping", "E": "standard",
+                      "F": None}
+    # Premium among the orders whose method is Standard or Premium: A and C of A, B, C and E.
+    prep = simulate.prepare_dataset(con, result.dataset.id)
+    assert simulate.observed_premium_share(prep) == pytest.approx(2 / 4)
