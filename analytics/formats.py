@@ -244,6 +244,39 @@ def timestamp_sql(src: str, date_format: str) -> str:
     return f"(CASE WHEN {src} IS NULL THEN NULL ELSE coalesce({plain}, {timestamp_reading(src, date_format)}) END)"
 
 
+def offsets_notice(cur: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> str | None:
+    """The notice saying which UTC offsets the text time columns of `table` carry and that their times are
+    read on the shop's clock (timestamp_sql); None where no time carries an offset other than UTC's. Two
+    offsets or more (a shop's winter and summer time) are named so: a wait across the change is an hour off."""
+    if not columns:
+        return None
+    each = " UNION ALL ".join(
+        f"SELECT regexp_extract({_text(c)}, '{_OFFSET_WRITTEN}', 1) AS o FROM {table} WHERE {_HAS_OFFSET.format(t=c)}"
+        for c in columns)
+    written = [o for (o,) in cur.execute(f"SELECT DISTINCT o FROM ({each}) WHERE o <> '' ORDER BY o").fetchall()]
+    offsets = sorted({_offset_words(o) for o in written} - {"+00:00"})
+    if not offsets:
+        return None
+    if len(offsets) == 1:
+        return (f"times carry the UTC offset {offsets[0]} and are read on the shop's clock, as written: an order "
+                f"placed at 23:30 {offsets[0]} counts on its own day")
+    return (f"times carry the UTC offsets {listed(offsets)} and are read on the shop's clock, as written: an "
+            "order counts on its own day, and a wait across a change of offset (summer time) is an hour off")
+
+
+# An offset as written after a time ('+0200', '+02:00', '-03', 'Z'); a cell that may hold one, cheaply.
+_OFFSET_WRITTEN = r":\d{2}(?:\.\d+)?\s*([+-]\d{2}(?::?\d{2})?|[Zz])$"
+_HAS_OFFSET = "(contains({t}, '+') OR contains(substr({t}, 11), '-') OR suffix({t}, 'Z') OR suffix({t}, 'z'))"
+
+
+def _offset_words(written: str) -> str:
+    """'+0200', '+02', 'Z' as '+02:00', '+02:00', '+00:00'."""
+    if written in ("Z", "z"):
+        return "+00:00"
+    digits = written[1:].replace(":", "")
+    return f"{written[0]}{digits[:2]}:{digits[2:4] or '00'}"
+
+
 # What a stored time is, in the pages' words (timestamp_sql reads every time so).
 SHOP_CLOCK = "on the shop's clock, as the export writes it (an offset is dropped, not converted to UTC)"
 
@@ -256,8 +289,7 @@ _PLAIN_ISO_TEST = "(substr({src}, 5, 1) = '-' AND {src} >= '0' AND {src} < ':')"
 def timestamp_reading(src: str, date_format: str) -> str:
     """`timestamp_sql` for any cell, by what the cell looks like."""
     text = _text(src)
-    has_offset = (f"(contains({text}, '+') OR suffix({text}, 'Z') OR suffix({text}, 'z') "
-                  f"OR contains(substr({text}, 11), '-'))")
+    has_offset = _HAS_OFFSET.format(t=text)
     fixed = f"regexp_replace({text}, '\\s*([+-]\\d{{2}}):?(\\d{{2}})$', '\\1:\\2')"
     # The shop's clock: the time as written, its offset (a valid one) dropped, not converted to UTC. A
     # shop counts its orders by its own days: 22:30 at -03:00 is that day's order, not the next day's at

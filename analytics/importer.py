@@ -694,6 +694,8 @@ def _decide(cur, raw: str, plan: ImportPlan, readings: Readings, notices: list[s
         dates = {f: db.sql_name(plan.mapping[f]) for f in TIMESTAMP_FIELDS
                  if plan.mapping.get(f) and plan.mapping[f] not in loaded.times}
         date_format = formats.decide_date_format(cur, raw, dates, readings)
+        if note := formats.offsets_notice(cur, raw, list(dates.values())):
+            notices.append(note)
     except FormatUndecided as e:
         raise ImportNeedsChoice(str(e), e.choice) from None
     return decimals, date_format

@@ -134,6 +134,22 @@ def test_timestamps_with_offsets_are_read_on_the_shops_clock(con, tmp_path):
                        "FROM orders ORDER BY 1").fetchall()
     assert rows == [("A", "2026-06-01 10:00", "12:30"), ("B", "2026-06-01 22:30", "23:00"),
                     ("C", "2026-06-01 10:00", "00:00"), ("D", "2026-06-01 09:00", "09:30")]
+    # The import says so, naming the offsets other than UTC's ('Z' and +0000 are UTC's).
+    assert result.as_json()["notices"] == [
+        "times carry the UTC offsets +02:00, +05:30 and -03:00 and are read on the shop's clock, as written: an "
+        "order counts on its own day, and a wait across a change of offset (summer time) is an hour off"]
+
+
+def test_a_shop_in_one_zone_is_told_its_times_are_read_on_its_clock(con, tmp_path):
+    path = tmp_path / "orders_export.csv"
+    path.write_text("order_id,placed_at,payment_method,amount\n"
+                    "A,2025-10-02 22:30:00 -0300,card,1\nB,2025-10-03 09:00:00 -0300,card,1\n")
+    result = importer.import_files(con, [path])
+    assert result.as_json()["notices"] == [
+        "times carry the UTC offset -03:00 and are read on the shop's clock, as written: an order placed at "
+        "23:30 -03:00 counts on its own day"]
+    days = con.execute("SELECT strftime(placed_at, '%Y-%m-%d'), count(*) FROM orders GROUP BY 1 ORDER BY 1").fetchall()
+    assert days == [("2025-10-02", 1), ("2025-10-03", 1)]
 
 
 def test_decimal_commas_and_currency_signs(con, tmp_path):
