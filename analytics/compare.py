@@ -211,6 +211,11 @@ class Window:
         selection, the compared line over the days compared only."""
         return f"This selection: {_dates(*self.selection)}", f"Compared: {self.label}"
 
+    def legend_dating(self, what: str) -> tuple[str, str]:
+        """`legend` with what the ranges' days date ('orders placed'), for a chart drawn by another date (the
+        requests of the orders placed in a range, each drawn on its own day, some after the range)."""
+        return f"This selection: {what} {_dates(*self.selection)}", f"Compared: {what} {self.label}"
+
     @property
     def selection_label(self) -> str:
         return _dates(*(self.selection_days or self.selection))

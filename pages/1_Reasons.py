@@ -101,7 +101,9 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
                                if compared is None else
                                partial(charts.reasons_over_time_compared_chart, compared=compared.frame, period=period,
                                        selected=focus, **days, **page_tables.compared_keywords(
-                                           win, drawn_to=days["last_day"] if bounding.end != ctx.filters.end else None)),
+                                           win, drawn_to=days["last_day"] if bounding.end != ctx.filters.end else None,
+                                           dating=None if drawn_by == ctx.filters.anchor else
+                                           f"orders {views.ANCHOR_WORDS[ctx.filters.anchor]}")),
                                on_select=focus_from_chart(ctx, "rs_time_chart", "reasons_over_time", period=period))
             clicked_link("reasons_over_time", dataset.id, narrowed, period=period,
                          compared=win.compared_filters(narrowed) if compared is not None else None)

@@ -74,6 +74,13 @@ def test_requests_of_orders_placed_in_the_range_are_drawn_after_its_last_day(dem
     finally:
         con.close()
     assert _compared_drawn(at) == compared
+    # The legend and the tooltips say the ranges date orders: a compared week after the compared range's last
+    # day reads as its orders' later requests, not as a day outside the range.
+    spec = at.get("vega_lite_chart")[-1].proto.spec
+    assert f"This selection: orders placed {start:%Y-%m-%d} to {end:%Y-%m-%d}" in spec
+    # (The compared days start where the data set does, if later than four weeks before.)
+    compared_from = max(first, start - timedelta(days=28))
+    assert f"Compared: orders placed {compared_from:%Y-%m-%d} to {start - timedelta(days=1):%Y-%m-%d}" in spec
 
 
 def test_a_range_of_request_dates_ends_the_chart_at_its_last_day(demo):
@@ -89,3 +96,4 @@ def test_a_range_of_request_dates_ends_the_chart_at_its_last_day(demo):
     assert s.problems(at) == []
     assert all(date.fromisoformat(k) <= end for k in _drawn(at))
     assert not any("drawn by the day each request was made" in c.value for c in at.caption)
+    assert "orders placed" not in at.get("vega_lite_chart")[-1].proto.spec
