@@ -1048,7 +1048,8 @@ def _compared_lines(compared: pl.DataFrame, *, period: str, y: alt.Y, color: alt
     data = compared.with_columns(pl.lit(compared_label).alias("range"))
     if series_title:
         data = with_words(data, series)
-    dash = alt.StrokeDash("range:N", title=None, legend=alt.Legend(orient="bottom", columns=1, labelLimit=320),
+    # (Wide enough for "This selection: orders placed 2026-01-19 to 2026-02-15" whole.)
+    dash = alt.StrokeDash("range:N", title=None, legend=alt.Legend(orient="bottom", columns=1, labelLimit=420),
                           scale=alt.Scale(domain=[selection_label, compared_label], range=[[1, 0], COMPARED_DASH]))
     return alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=12, cursor="pointer"), opacity=0.65).encode(
         x=alt.X("period:T"), y=y, color=color, strokeDash=dash,
@@ -1078,6 +1079,9 @@ def reasons_over_time_compared_chart(frame: pl.DataFrame, compared: pl.DataFrame
     if compared is None or compared.is_empty() or frame.is_empty():
         return chart
     long = _shifted(compared.select("period", "reason", "requests"), shift_days, compared_days, period)
+    # Not past the selection's last period: the time scale ends there (its requests, dated by order, stop
+    # with the data), and a compared line went on off the chart, right of its axis.
+    long = long.filter(pl.col("period") <= frame["period"].max())
     lines = _compared_lines(
         long, period=period, y=alt.Y("requests:Q", title="Requests", axis=count_axis()),
         color=alt.Color("reason:N", title="Reason", legend=alt.Legend(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 
@@ -183,12 +183,13 @@ def drawn_by(filters: Filters, anchor: str) -> Filters:
 def compared_keywords(win, drawn_to: date | None = None, dating: str | None = None) -> dict:
     """A compared chart's keywords from the comparison's window (analytics.compare.Window). `drawn_to`: the
     last day a chart drawn by another date than the selection's is drawn to (drawn_by ended no period): the
-    compared orders' requests are drawn past the compared range's last day too, as the selection's are.
+    compared orders' requests are drawn past the compared range's last day too, as far as the selection's
+    are (to the day that falls on `drawn_to` once moved onto the selection's days, not past the chart's end).
     `dating`: what the ranges' days date when the chart is drawn by another date ('orders placed'), said
     in the legend and the tooltips, so that a compared request drawn after its range reads as one."""
     days = win.compared_days
     if drawn_to is not None and days is not None:
-        days = (days[0], max(days[1], drawn_to))
+        days = (days[0], max(days[1], drawn_to - timedelta(days=win.shift_days)))
     selection_label, compared_label = win.legend_dating(dating) if dating else win.legend
     return {"shift_days": win.shift_days, "selection_label": selection_label, "compared_label": compared_label,
             "compared_days": days}

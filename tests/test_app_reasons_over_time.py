@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import app_support as s
+import polars as pl
 import pyarrow as pa
 import pytest
 
@@ -30,6 +31,13 @@ def _compared_drawn(at) -> int:
     chart = at.get("vega_lite_chart")[-1]
     return sum(r["requests"] for named in chart.proto.datasets
                for r in pa.ipc.open_stream(named.data.data).read_all().to_pylist() if "compared_period" in r)
+
+
+def _compared_periods(at) -> list[date]:
+    """The days the compared lines' points are drawn at (moved onto the selection's)."""
+    chart = at.get("vega_lite_chart")[-1]
+    return [r["period"].date() if hasattr(r["period"], "date") else r["period"] for named in chart.proto.datasets
+            for r in pa.ipc.open_stream(named.data.data).read_all().to_pylist() if "compared_period" in r]
 
 
 def _drawn(at) -> dict[str, int]:
@@ -66,14 +74,19 @@ def test_requests_of_orders_placed_in_the_range_are_drawn_after_its_last_day(dem
     assert sum(drawn.values()) == total == by_week["requests"].sum()
     assert any(date.fromisoformat(k) > end for k in drawn)
     assert any("drawn by the day each request was made" in c.value for c in at.caption)
-    # The previous four weeks, compared (the default): their orders' requests after its last day are drawn too.
+    # The previous four weeks, compared (the default): their orders' requests after its last day are drawn
+    # too, moved four weeks on, as far as the chart's last week (not past its axis).
     con = db.connect(path)
     try:
         compared = report.reasons(con, dataset, Filters(start=start - timedelta(days=28), end=start - timedelta(days=1)),
-                                  by="period", period="week").frame["requests"].sum()
+                                  by="period", period="week").frame
     finally:
         con.close()
-    assert _compared_drawn(at) == compared
+    last_drawn = max(date.fromisoformat(k) for k in drawn)
+    moved = compared["period"].cast(pl.Date) + timedelta(days=28)
+    assert compared.filter(moved > last_drawn)["requests"].sum() > 0, "no compared request past the chart's end"
+    assert _compared_drawn(at) == compared.filter(moved <= last_drawn)["requests"].sum()
+    assert max(_compared_periods(at)) <= last_drawn
     # The legend and the tooltips say the ranges date orders: a compared week after the compared range's last
     # day reads as its orders' later requests, not as a day outside the range.
     spec = at.get("vega_lite_chart")[-1].proto.spec
