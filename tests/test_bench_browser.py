@@ -68,3 +68,13 @@ def test_a_whatif_change_is_timed_to_its_figures_on_screen(tmp_path):
     section = harness.whatif_browser_lines(out)
     assert any(line.startswith("| 2,000 |") and line.count("|") == 8 for line in section)
     assert any(line.startswith("The floor under every change, in the same run: ") for line in section)
+
+
+def test_the_whatif_change_target_says_what_its_parts_add_up_to_when_missed():
+    row = {"orders": 1_000_000, "change_median_s": 0.5, "cached_s": 0.24, "engine_median_s": 0.12}
+    (_, line) = harness._whatif_change_target({"rows": [row], "floor_s": 0.08})
+    assert line.startswith("Target: a new value at 1,000,000 orders on screen in under 0.3 s: missed (0.50 s, by 1.7x).")
+    assert "nothing to replay 0.24 s (of which a bare page's round trip 0.08 s)" in line and "add up to 0.36 s" in line
+    (_, met) = harness._whatif_change_target({"rows": [{**row, "change_median_s": 0.29}], "floor_s": 0.08})
+    assert met.endswith("under 0.3 s: met.")
+    assert harness._whatif_change_target({"rows": [{**row, "orders": 2000}]}) == []
