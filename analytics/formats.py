@@ -251,7 +251,7 @@ def offsets_notice(cur: duckdb.DuckDBPyConnection, table: str, columns: list[str
     if not columns:
         return None
     each = " UNION ALL ".join(
-        f"SELECT regexp_extract({_text(c)}, '{_OFFSET_WRITTEN}', 1) AS o FROM {table} WHERE {_HAS_OFFSET.format(t=c)}"
+        f"SELECT regexp_extract({_text(c)}, '{_OFFSET}', 2) AS o FROM {table} WHERE {_HAS_OFFSET.format(t=c)}"
         for c in columns)
     written = [o for (o,) in cur.execute(f"SELECT DISTINCT o FROM ({each}) WHERE o <> '' ORDER BY o").fetchall()]
     offsets = sorted({_offset_words(o) for o in written} - {"+00:00"})
@@ -264,8 +264,9 @@ def offsets_notice(cur: duckdb.DuckDBPyConnection, table: str, columns: list[str
             "order counts on its own day, and a wait across a change of offset (summer time) is an hour off")
 
 
-# An offset as written after a time ('+0200', '+02:00', '-03', 'Z'); a cell that may hold one, cheaply.
-_OFFSET_WRITTEN = r":\d{2}(?:\.\d+)?\s*([+-]\d{2}(?::?\d{2})?|[Zz])$"
+# An offset as written after a time's minutes or seconds (group 1): '+0200', ' +02:00', '-03', 'Z' (group 2);
+# a cell that may hold one, cheaply.
+_OFFSET = r"(:\d{2}(?:\.\d+)?)\s*([+-]\d{2}(?::?\d{2})?|[Zz])$"
 _HAS_OFFSET = "(contains({t}, '+') OR contains(substr({t}, 11), '-') OR suffix({t}, 'Z') OR suffix({t}, 'z'))"
 
 
@@ -294,8 +295,7 @@ def timestamp_reading(src: str, date_format: str) -> str:
     # The shop's clock: the time as written, its offset (a valid one) dropped, not converted to UTC. A
     # shop counts its orders by its own days: 22:30 at -03:00 is that day's order, not the next day's at
     # 01:30 UTC; a business day is the shop's too.
-    offset = "'(:\\d{2}(\\.\\d+)?)\\s*([+-]\\d{2}(:?\\d{2})?|[Zz])$'"   # after the minutes or seconds
-    wall = f"try_cast(regexp_replace({text}, {offset}, '\\1') AS TIMESTAMP)"
+    wall = f"try_cast(regexp_replace({text}, '{_OFFSET}', '\\1') AS TIMESTAMP)"
     with_offset = f"(CASE WHEN try_cast({fixed} AS TIMESTAMPTZ) IS NOT NULL THEN {wall} END)"
     iso = f"(CASE WHEN {has_offset} THEN {with_offset} ELSE try_cast({text} AS TIMESTAMP) END)"
     order = DATE_ORDERS.get(date_format, DATE_ORDERS["day-first"])
