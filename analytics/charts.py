@@ -210,10 +210,10 @@ def lifecycle_chart(frame: pl.DataFrame) -> alt.LayerChart | alt.Chart:
     y = alt.Y("label:N", sort=data["label"].to_list(), title=None, scale=alt.Scale(paddingOuter=0.1),
               axis=alt.Axis(labelFontSize=12, labelLimit=220, labelPadding=8, ticks=False, domain=False))
     x = alt.X("reached:Q", title="Orders", axis=count_axis(data["reached"].max(), grid=False))
+    # What left after a step, in the words under its bar: a next step the data set does not record reads
+    # unknown there, where its count, share and cancellations would show null.
     tooltip = [alt.Tooltip("label:N", title="Step"), alt.Tooltip("reached:Q", title="Reached", format=","),
-               alt.Tooltip("left:Q", title="Did not reach the next step", format=","),
-               alt.Tooltip("left_share:Q", title="Share of those that reached it", format=".1%"),
-               alt.Tooltip("cancelled_after:Q", title="Cancelled after it", format=",")]
+               alt.Tooltip("left_words:N", title="Before the next step")]
     base = alt.Chart(data)
     # A click on a bar lists the orders that reached the step; on its red end, those that left after it.
     reached = base.mark_bar(color=COLORS["reached"], height=BAR, cursor="pointer").encode(

@@ -67,6 +67,24 @@ def test_a_step_the_data_set_does_not_record_reads_unknown_not_zero():
     assert data[3]["reached"] is None  # no bar, not a bar of 0
 
 
+
+def test_the_funnels_tooltip_says_what_left_in_words_never_null():
+    # Shipped · 80 is followed by Delivered, which the data set does not record: its tooltip says so in
+    # words ("How many reached Delivered is unknown"), where a count and a share would read null.
+    unknown = LIFECYCLE.with_columns(
+        pl.when(pl.col("step") == "delivered").then(None).otherwise(pl.col("reached")).alias("reached"),
+        pl.when(pl.col("step").is_in(["shipped", "delivered"])).then(None).otherwise(pl.col("left")).alias("left"),
+        pl.when(pl.col("step").is_in(["shipped", "delivered"])).then(None).otherwise(pl.col("left_share"))
+        .alias("left_share"))
+    spec = charts.lifecycle_chart(unknown).to_dict()
+    rows = next(v for v in spec["datasets"].values() if v and "left_words" in v[0])
+    for layer in spec["layer"][:2]:
+        fields = [t["field"] for t in layer["encoding"]["tooltip"]]
+        shown = [{f: r[f] for f in fields} for r in rows if r["reached"] is not None]
+        assert all(v is not None for row in shown for v in row.values()), shown
+    shipped = next(r for r in rows if r["step"] == "shipped")
+    assert shipped["left_words"].startswith("How many reached Delivered is unknown")
+
 def test_empty_selection_says_so():
     empty = LIFECYCLE.with_columns(pl.lit(0).alias("reached"))
     spec = _draws(charts.lifecycle_chart(empty))
