@@ -119,6 +119,9 @@ def _partials() -> dict[str, Partial]:
     for step, column in p.LIFECYCLE_TIMES.items():
         # Orders that reached a step of the life cycle (the funnel's counts, finished by p.lifecycle_table).
         out[f"reached.{step}"] = P("orders", (column,), lambda column=column: pl.col(column).is_not_null().sum())
+    for step in p.LIFECYCLE_STEPS[:-1]:
+        # Orders that reached a step but not the next one (the funnel's red ends, as their lists count them).
+        out[f"left.{step}"] = P("orders", tuple(p.LIFECYCLE_TIMES.values()), partial(p.left_after, step))
     for stage in STAGES:
         out[f"requests_at.{stage}"] = P("requests", ("request_stage",), partial(p.requests_at_stage, stage))
         out[f"cancelled_at.{stage}"] = P("orders", ("is_cancelled", "cancel_stage"),

@@ -364,14 +364,23 @@ LIFECYCLE_STEPS = ("placed", "paid", "shipped", "delivered")
 def lifecycle(orders: pl.LazyFrame) -> pl.LazyFrame:
     """Where orders leave the life cycle, as a funnel. One row per step (placed, paid, shipped,
     delivered): reached (orders with that step's time; every order is placed); left (orders that
-    reached the step but not the next one: reached minus the next step's reached; null after
+    reached the step but not the next one, the orders its red end lists; not reached minus the next
+    step's reached: a cash-on-delivery order shipped unpaid reaches Shipped without Paid; null after
     'delivered'); left_share (left / reached); cancelled_after (orders cancelled at the stage that
     follows the step: before payment after 'placed', awaiting shipment after 'paid', after shipment
     after 'shipped'; null after 'delivered'). Reads the orders frame."""
     return lifecycle_table(orders.select(
         row_count().alias("placed"),
         *(pl.col(column).is_not_null().sum().cast(pl.Int64).alias(step) for step, column in LIFECYCLE_TIMES.items()),
+        *(left_after(step).alias(f"left.{step}") for step in LIFECYCLE_STEPS[:-1]),
         *(cancelled_at_stage(s).alias(f"cancelled_at.{s}") for s in STAGES)))
+
+
+def left_after(step: str) -> pl.Expr:
+    """The orders that reached `step` but not the next one (drill.STEP_SQL is the same in SQL)."""
+    reached = {"placed": pl.lit(True), **{s: pl.col(c).is_not_null() for s, c in LIFECYCLE_TIMES.items()}}
+    following = LIFECYCLE_STEPS[LIFECYCLE_STEPS.index(step) + 1]
+    return (reached[step] & ~reached[following]).sum().cast(pl.Int64)
 
 
 # The steps after placing an order, by the time that marks them.
@@ -380,15 +389,18 @@ LIFECYCLE_TIMES = {"paid": "paid_at", "shipped": "shipped_at", "delivered": "del
 
 def lifecycle_table(counts: pl.LazyFrame) -> pl.LazyFrame:
     """The funnel (see lifecycle) from one row of counts: orders placed, paid, shipped and delivered (one
-    column per step) and cancelled at each stage (cancelled_at.STAGE): counts that add up, so Spark's tally
-    adds them over chunks of orders and finishes here."""
+    column per step), those that left after each step but the last (left.STEP) and cancelled at each stage
+    (cancelled_at.STAGE): counts that add up, so Spark's tally adds them over chunks of orders and finishes
+    here."""
     reached = counts.select(
         pl.lit(list(LIFECYCLE_STEPS)).alias("step"),
         pl.concat_list([pl.col(step).cast(pl.Int64) for step in LIFECYCLE_STEPS]).alias("reached"),
         pl.concat_list([*(pl.col(f"cancelled_at.{s}").cast(pl.Int64) for s in STAGES),
                         pl.lit(None, pl.Int64)]).alias("cancelled_after"),
-    ).explode(["step", "reached", "cancelled_after"])
-    left = pl.col("reached") - pl.col("reached").shift(-1)
+        pl.concat_list([*(pl.col(f"left.{s}").cast(pl.Int64) for s in LIFECYCLE_STEPS[:-1]),
+                        pl.lit(None, pl.Int64)]).alias("left"),
+    ).explode(["step", "reached", "cancelled_after", "left"])
+    left = pl.when(pl.col("reached").shift(-1).is_not_null()).then(pl.col("left"))
     return reached.with_columns(left.alias("left"), ratio(left, pl.col("reached")).alias("left_share")).select(
         "step", "reached", "left", "left_share", "cancelled_after")
 

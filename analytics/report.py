@@ -626,12 +626,14 @@ def _status_rows(added: pl.DataFrame) -> list[dict]:
 # the orders kept in memory add them up from their rollup (rollup.py).
 OUTCOME_SPEC = grouped.Grouped("by_outcome", "requests", "outcome", ("requests",))
 LIFECYCLE_SPEC = grouped.Grouped("lifecycle", "orders", None, (
-    "orders", *(f"reached.{step}" for step in p.LIFECYCLE_TIMES), *(f"cancelled_at.{s}" for s in STAGES)))
+    "orders", *(f"reached.{step}" for step in p.LIFECYCLE_TIMES), *(f"left.{step}" for step in p.LIFECYCLE_STEPS[:-1]),
+    *(f"cancelled_at.{s}" for s in STAGES)))
 
 
 def _lifecycle_frame(added: pl.DataFrame) -> pl.DataFrame:
     parts = grouped.read(added, LIFECYCLE_SPEC)[None]
     counts = {"placed": parts["orders"], **{step: parts[f"reached.{step}"] for step in p.LIFECYCLE_TIMES},
+              **{f"left.{step}": parts[f"left.{step}"] for step in p.LIFECYCLE_STEPS[:-1]},
               **{f"cancelled_at.{s}": parts[f"cancelled_at.{s}"] for s in STAGES}}
     return p.lifecycle_table(pl.LazyFrame([counts], schema=dict.fromkeys(counts, pl.Int64))).collect()
 

@@ -8,7 +8,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from analytics import importer, report
+from analytics import drill, importer, report
 from analytics.filters import Filters
 
 # Shopify's Orders export header, in Shopify's order (columns after "Payment References" omitted).
@@ -254,3 +254,36 @@ def test_a_credit_note_naming_its_invoice_cancels_and_refunds_that_order(con, tm
     # 1001: 2 x 5.00 + 1 x 8.00 = 18.00, cancelled on 3 June by the credit note, which refunds 8.00.
     assert rows == {"1001": (True, 18.0, "2026-06-03"), "1002": (False, 5.0, None), "C2002": (True, 5.0, "2026-06-04")}
     assert con.execute("SELECT order_id, amount FROM refunds").fetchall() == [("1001", 8.0)]
+
+
+def test_a_cash_on_delivery_order_shipped_unpaid_leaves_the_funnels_counts_as_their_lists_show(con, tmp_path):
+    # #3001 paid and still waiting to ship; #3002 paid and shipped; #3003 cash on delivery, shipped, not
+    # yet paid (the export gives it no Paid at).
+    rows = [
+        _shopify_row("#3001", "a@example.com", "2026-03-30 10:00:00 +0200", (1, "Tasse", "20.00"), {
+            "Id": "9001", "Financial Status": "paid", "Paid at": "2026-03-30 10:01:00 +0200", "Subtotal": "20.00",
+            "Shipping": "0.00", "Total": "20.00", "Payment Method": "Shopify Payments", "Refunded Amount": "0.00"}),
+        _shopify_row("#3002", "b@example.com", "2026-03-30 11:00:00 +0200", (1, "Vase", "30.00"), {
+            "Id": "9002", "Financial Status": "paid", "Paid at": "2026-03-30 11:01:00 +0200",
+            "Fulfillment Status": "fulfilled", "Fulfilled at": "2026-03-31 09:00:00 +0200", "Subtotal": "30.00",
+            "Shipping": "0.00", "Total": "30.00", "Payment Method": "PayPal Express Checkout", "Refunded Amount": "0.00"}),
+        _shopify_row("#3003", "c@example.com", "2026-03-30 12:00:00 +0200", (1, "Glas", "10.00"), {
+            "Id": "9003", "Financial Status": "pending", "Fulfillment Status": "fulfilled",
+            "Fulfilled at": "2026-03-31 10:00:00 +0200", "Subtotal": "10.00", "Shipping": "0.00", "Total": "10.00",
+            "Payment Method": "Cash on Delivery (COD)", "Refunded Amount": "0.00"}),
+    ]
+    path = tmp_path / "orders_export.csv"
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(SHOPIFY_HEADER)
+        writer.writerows(rows)
+    dataset_id = importer.import_files(con, [path], name="Laden").dataset.id
+    life = {r["step"]: r for r in report.lifecycle(con, dataset_id).frame.to_dicts()}
+    # Placed 3, Paid 2 (#3001, #3002), Shipped 2 (#3002, #3003). Did not reach Paid: #3003 (1 of 3). Did not
+    # reach Shipped of the paid: #3001 (1 of 2), though as many orders shipped as were paid.
+    assert [life[s]["reached"] for s in ("placed", "paid", "shipped")] == [3, 2, 2]
+    assert (life["placed"]["left"], life["paid"]["left"]) == (1, 1)
+    assert life["paid"]["left_share"] == pytest.approx(0.5)
+    # And the orders behind each red end are as many.
+    groups = [drill.Group(left_after="placed"), drill.Group(left_after="paid")]
+    assert drill.counts(con, dataset_id, Filters(), groups) == [1, 1]
