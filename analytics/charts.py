@@ -176,8 +176,6 @@ def lifecycle_words(frame: pl.DataFrame) -> pl.DataFrame:
             text = "" if row["reached"] is not None else "Not recorded in this data set"
         elif rows[i + 1]["reached"] is None:
             text = f"How many reached {following} is unknown"
-        elif left is not None and left < 0:
-            text = f"{-left:,} more reached {following} (its time recorded without this step's)"
         elif not row["reached"]:
             text = ""      # nothing reached this step: "all reached the next" would claim something
         elif not left:
