@@ -38,7 +38,7 @@ with ui.page("reasons", "Reasons", PARAMS) as ctx:
         views.table_result(cached.table(report.volume_by, dataset.id, ctx.filters, by="payment_method"),
                            name="cancellations-by-payment-method", key="rs_by_method",
                            orders_of=(dataset.id, ctx.filters))
-        st.stop()
+        ui.stop_page()
 
     left, right = st.columns([3, 2])
     tables_below = st.container()  # the two charts' tables, at the page's full width

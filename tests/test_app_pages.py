@@ -227,3 +227,32 @@ def test_after_an_import_only_the_lists_it_has_rows_in_are_named(refused, warned
     at = AppTest.from_function(page, args=(refused, warned), default_timeout=60).run()
     said = [c.value for c in at.caption if c.value.startswith("Why, and the rows")]
     assert said == ([] if named is None else [next(c for c in said if named in c)])
+
+
+def _navigation(at) -> list[str]:
+    return [link.label for link in at.sidebar.get("page_link")]
+
+
+def test_a_page_that_shows_only_what_the_data_set_can_keeps_its_navigation(olist, monkeypatch):
+    # The Reasons page stops early on Olist (no reasons recorded): the sidebar still links every page.
+    path, dataset_id = olist
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(path))
+    at = s.open_page("reasons", {"dataset": dataset_id})
+    assert {"Overview", "What-if", "Data"} <= set(_navigation(at)), _navigation(at)
+    assert at.query_params.get("dataset") == dataset_id
+
+
+def test_a_page_with_no_data_set_keeps_its_navigation_and_says_a_linked_one_was_not_found(tmp_path, monkeypatch):
+    from analytics import db
+    from analytics.generate import generate
+
+    path = tmp_path / "no-demo.duckdb"
+    con = db.connect(path)
+    generate(con, 300, 1, name="Someone's upload")   # not the demo: no tab sees it without its link
+    con.close()
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(path))
+    at = s.open_page("whatif", {"dataset": "doesnotexist123456"})
+    assert s.problems(at) == []
+    assert {"Overview", "What-if", "Data"} <= set(_navigation(at)), _navigation(at)
+    warned = " ".join(w.value for w in at.warning)
+    assert "data set was not found" in warned, warned

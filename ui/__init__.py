@@ -10,6 +10,6 @@ from ui import preload
 preload.load()
 
 from ui.database import cursor, db_key  # noqa: E402
-from ui.setup import PAGES, PageContext, page  # noqa: E402
+from ui.setup import PAGES, PageContext, page, stop_page  # noqa: E402
 
-__all__ = ["PAGES", "PageContext", "cursor", "db_key", "page"]
+__all__ = ["PAGES", "PageContext", "cursor", "db_key", "page", "stop_page"]

@@ -97,7 +97,7 @@ class PageContext:
         (`on_spark` False) says so and stops."""
         if self.dataset is None:
             ui_notices.empty_database()
-            st.stop()
+            stop_page()
         ext = external.of(self.dataset)
         if ext is not None:
             st.caption(md(ext.describe()))
@@ -105,8 +105,17 @@ class PageContext:
                 st.info(f"The {self.title} page does not run on Spark: of an external source on Spark, the "
                         "Overview and the What-if page are computed there. Register the same directory with the "
                         "local engine (Data page) to see this page.", icon=":material/info:")
-                st.stop()
+                stop_page()
         return self.dataset
+
+
+class PageStopped(Exception):
+    """Ends a page's body early (stop_page). Not st.stop(): after it Streamlit draws nothing more, and the
+    set-up still has the link's notices, the navigation and the URL to write."""
+
+
+def stop_page() -> None:
+    raise PageStopped
 
 
 def widget_key(page_key: str, name: str) -> str:
@@ -187,6 +196,8 @@ def page(key: str, title: str, params: Sequence[Param] = (), *, filters: bool = 
         st.stop()
     try:
         yield ctx
+    except PageStopped:
+        pass
     except Exception as e:  # noqa: BLE001 - a page shows a readable message, the log keeps the detail
         log.exception("page %s failed", key)
         st.error(ui_notices.readable_error(e), icon=":material/error:")
