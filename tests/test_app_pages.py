@@ -256,3 +256,4 @@ def test_a_page_with_no_data_set_keeps_its_navigation_and_says_a_linked_one_was_
     assert {"Overview", "What-if", "Data"} <= set(_navigation(at)), _navigation(at)
     warned = " ".join(w.value for w in at.warning)
     assert "data set was not found" in warned, warned
+    assert "showing the default data set" not in warned   # there is none to show

@@ -57,15 +57,17 @@ def dataset_picker(url_id: str | None, *, arriving: bool) -> tuple[db.Dataset | 
     """The chosen data set (None when there is none to show) and notices about the link's id."""
     notices: list[str] = []
     state = st.session_state
+    missing = False
     if url_id is not None and arriving:
         with cursor() as cur:
             found = db.get_dataset(cur, url_id) if 8 <= len(url_id) <= 64 else None
-        if found is None:
-            notices.append("The link's data set was not found (it may have been deleted, or the link is "
-                           "incomplete); showing the default data set instead.")
-        else:
+        missing = found is None
+        if found is not None:
             remember(found.id)
     datasets = visible_datasets()
+    if missing:
+        notices.append("The link's data set was not found (it may have been deleted, or the link is "
+                       "incomplete)" + ("; showing the default data set instead." if datasets else "."))
     if not datasets:
         st.caption("No data set yet.")
         state.pop(PICK, None)
