@@ -112,6 +112,8 @@ _START_NEEDS = ("refunds", "refund_times")
 _RESPONSE_NEEDS = ("requests", "response_times")
 # The parcel overtook the request: only an export with shipment times can tell (and stages, from them).
 _RETURN_NEEDS = ("requests", "ship_times")
+# Transit and Premium are tallied by shipping method (standard or premium): none known, none counted.
+_SHIPPING_NEEDS = ("shipping_methods",)
 
 
 def _declare() -> list[Figure]:
@@ -200,13 +202,13 @@ def _declare() -> list[Figure]:
         F("shipped_orders", "Shipped orders", "orders", "Orders shipped by the end of the data.",
           pt.count("shipped_orders"), whatif="shipped_orders"),
         F("premium_orders", "Shipped by Premium", "orders", "Shipped orders sent by Premium.",
-          pt.count("premium_orders"), whatif="premium_orders"),
+          pt.count("premium_orders"), needs=_SHIPPING_NEEDS, whatif="premium_orders"),
         F("transit_p50_business_days", "Transit, median", "business days",
           "Median business days from shipment to delivery.", pt.percentile("transit_days", 0.5),
-          better=LOWER, whatif="transit_p50_business_days"),
+          better=LOWER, needs=_SHIPPING_NEEDS, whatif="transit_p50_business_days"),
         F("transit_p90_business_days", "Transit, 90th percentile", "business days",
           "90th percentile of business days from shipment to delivery.", pt.percentile("transit_days", 0.9),
-          better=LOWER, whatif="transit_p90_business_days"),
+          better=LOWER, needs=_SHIPPING_NEEDS, whatif="transit_p90_business_days"),
     ]
     for stage in STAGES:
         words = STAGE_LABELS[stage].lower()

@@ -379,3 +379,18 @@ def test_olist_simulation_says_requests_and_refunds_are_unknown(tmp_path, olist_
                   "Orders sent the return way", "Refunds kept on the platform"):
         assert rows[label].split()[-3:] == ["n/a", "n/a", "n/a"], rows[label]
     assert "n/a: this data set records no refunds" in out
+
+
+def test_olist_transit_and_premium_say_they_need_a_shipping_method(tmp_path, olist_dir):
+    # Olist's orders carry no shipping method: transit is tallied by method, so it is never measured, and
+    # the result says why (the page showed a bare '—').
+    from analytics import db, importer
+    from analytics.capabilities import CAPABILITIES
+
+    con = db.connect(tmp_path / "olist.duckdb")
+    importer.import_files(con, [olist_dir / "olist_orders_dataset.csv", olist_dir / "olist_order_payments_dataset.csv"])
+    result = simulate(con, None, replicates=2)
+    con.close()
+    for name in ("transit_p50_business_days", "transit_p90_business_days", "premium_orders"):
+        assert result["unavailable"].get(name) == CAPABILITIES["shipping_methods"], name
+        assert result["baseline"][name] == NULL
