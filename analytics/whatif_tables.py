@@ -49,12 +49,6 @@ def measured(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(pl.col("value").is_not_null() & pl.col("value").is_not_nan())
 
 
-def unmeasured(frame: pl.DataFrame) -> list[str]:
-    """The figures of a comparison frame that no variant can measure, by label."""
-    seen = set(measured(frame)["figure"].to_list())
-    return [f for f in dict.fromkeys(frame["figure"].to_list()) if f not in seen]
-
-
 label = fig.label
 
 
@@ -63,6 +57,16 @@ def unmeasured_why(result: Mapping, name: str) -> str:
     else that no order of the scenario counts toward it."""
     why = (result.get("unavailable") or {}).get(figure_path(name)[0])
     return why or "no order of this data set counts toward it under this policy"
+
+
+def unmeasured_by_why(result: Mapping, names) -> dict[str, list[str]]:
+    """Why -> the labels of the figures among `names` that neither baseline nor scenario measures (a '—' in
+    the tables), in order."""
+    out: dict[str, list[str]] = {}
+    for name in names:
+        if all(fmt_value((get(result[part], name) or {}).get("value"), name) == "—" for part in ("baseline", "scenario")):
+            out.setdefault(unmeasured_why(result, name), []).append(label(name))
+    return out
 
 
 def unit(name: str) -> str:

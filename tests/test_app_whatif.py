@@ -716,3 +716,20 @@ def test_a_share_is_set_in_percent_as_the_scenario_says_it(demo):
     share = next(w for w in at.slider if w.label == "Premium shipping share")
     assert share.value == 0.25 and share.proto.format == "percent"
     assert all(w.proto.format == "percent" for w in at.slider)   # every slider of the page is a share
+
+
+def test_olist_s_figures_it_cannot_measure_say_why_under_the_tables(olist, monkeypatch):
+    """A '—' in the tables is explained under them, grouped by why (the tiles' help alone said it): on Olist,
+    the request figures for want of requests, the refund figures for want of refunds, transit for want of
+    a shipping method."""
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(olist[0]))
+    at = s.open_page("whatif", {"dataset": olist[1]})
+    assert s.problems(at) == []
+    said = [plain(c.value).removeprefix(":material/block: ").replace("**", "") for c in at.caption]
+    assert ("Buyer's wait, median; Buyer's wait, 90th percentile: not available in this data set, because this "
+            "data set records no cancellation requests (cancelled orders are known by their status only).") in said
+    assert "Transit, median: not available in this data set, because orders in this data set carry no shipping " \
+           "method." in said
+    refunds = next(c for c in said if "because this data set records no refunds" in c)
+    assert refunds.startswith("Refunds; Refunds kept on the platform; Amount kept on the platform:")
+    assert not any(c.startswith("Not measurable on this data set") for c in said)   # the old list, without why

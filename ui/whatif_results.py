@@ -13,7 +13,7 @@ from analytics import figures as fig
 from analytics import whatif_tables as wt
 from analytics.text import md
 from analytics.whatif_notes import parameter_words
-from ui import downloads, views
+from ui import downloads, notices, views
 
 
 def result_tiles(result: dict, currency: str = "") -> None:
@@ -91,12 +91,16 @@ def results(result: dict, currency: str = "") -> None:
     result_tiles(result, currency)
     how_sure(result, currency)
     frame = wt.comparison_frame({"baseline": result["baseline"], "scenario": result["scenario"]}, wt.TILES, currency)
-    missing = wt.unmeasured(frame)
-    if missing:
-        st.caption(f"Not measurable on this data set: {', '.join(missing)}.")
+    unmeasured(result, wt.TILES)
     if wt.measured(frame).height:
         views.room_for_toolbar()   # the chart's toolbar covered the end of the table above
         downloads.chart(partial(charts.comparison_chart, frame, "Value"), "what-if-baseline-vs-scenario", key="wi_compare_chart")
+
+
+def unmeasured(result: dict, names) -> None:
+    """Why each '—' of a table: the figures it cannot measure, grouped by why, as every page says it."""
+    for why, labels in wt.unmeasured_by_why(result, names).items():
+        notices.not_available("; ".join(labels), why)
 
 
 def every_figure(result: dict, currency: str = "") -> None:
@@ -106,6 +110,7 @@ def every_figure(result: dict, currency: str = "") -> None:
     # A static table: every row at once (a scroll bar hid half of it), and its cells wrap, so a figure's
     # name and its intervals are read whole at any width (a grid's cells cut them at 1280 px).
     st.table(wt.shown_table(result, currency=currency), hide_index=True)
+    unmeasured(result, wt.FIGURES)
     downloads.table_buttons(wt.results_table(result), "what-if-results", key="wi_results")
     # Drawn only when opened: a closed expander's grid was sent and laid out again at every control's change.
     box = views.lazy_expander(wt.label("refund_wait_by_payment_method"), key="wi_wait")
