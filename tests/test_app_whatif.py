@@ -148,6 +148,23 @@ def test_the_calibration_shows_on_demand(demo):
     assert "true (generated data)" in table.columns  # a generated data set shows what it was made with
 
 
+def test_the_engine_s_self_check_says_observed_and_replayed_by_figure_name(demo):
+    """The check's observed and replayed figures were an unlabelled '{...}' whose keys were codes
+    (refund_wait_p50_business_days): they are a table of the figures' names."""
+    at = s.open_page("whatif")
+    at.toggle(key="whatif_calibration_shown").set_value(True).run()
+    at.toggle(key="whatif_self_check").set_value(True).run()
+    assert s.problems(at) == []
+    assert not at.json
+    table = next(t.value for t in at.table if "Replayed" in t.value.columns)
+    assert list(table.columns) == ["Figure", "Observed", "Replayed"]
+    figures = table["Figure"].tolist()
+    assert "Cancelled orders" in figures and "Buyer's wait, median" in figures
+    assert not [f for f in figures if "_" in f], figures
+    # The baseline replays the data set as observed: each figure twice the same.
+    assert (table["Observed"] == table["Replayed"]).all()
+
+
 def _wait_tables(at) -> list:
     return [d.value for d in at.dataframe if "scenario_p50" in d.value.columns]
 

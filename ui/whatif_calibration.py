@@ -9,6 +9,7 @@ import polars as pl
 import streamlit as st
 
 from analytics import calibrate, charts, simulate
+from analytics import whatif_tables as wt
 from ui import downloads
 from ui.whatif_engine import self_check
 
@@ -66,4 +67,10 @@ def calibration_section(dataset, prep: simulate.Prepared) -> None:
         else:
             st.warning("The replay does not reproduce every observed order: "
                        f"{check.get('mismatches')}", icon=":material/report:")
-        st.json(check.get("observed_vs_replayed", {}), expanded=False)
+        # Each figure by its name, as the figures above write it.
+        compared = check.get("observed_vs_replayed", {})
+        st.table(pl.DataFrame({"Figure": [wt.label(n) for n in compared],
+                               "Observed": [wt.fmt_value(v.get("observed"), n) for n, v in compared.items()],
+                               "Replayed": [wt.fmt_value(v.get("replayed"), n) for n, v in compared.items()]},
+                              schema={"Figure": pl.Utf8, "Observed": pl.Utf8, "Replayed": pl.Utf8}),
+                 hide_index=True)
