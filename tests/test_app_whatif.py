@@ -267,6 +267,20 @@ def test_the_sweep_follows_the_current_controls(demo, monkeypatch):
     assert seen and seen[-1] == Policy(seller_consent_required=False)
 
 
+def test_the_sweep_says_which_of_its_values_are_extrapolated(demo):
+    """The window's sweep (12 to 336 hours) drew 96, 168 and 336 hours like the others, though the data
+    shows no answer later than the 72-hour window: those points rest on the fitted tail, and the sweep
+    says so, as the tiles say it of such a scenario."""
+    at = s.open_page("whatif", {"dataset": demo[1], "section": "sweep", "sweep": "seller_response_hours"})
+    assert s.problems(at) == []
+    said = " ".join(plain(c.value) for c in at.caption)
+    assert "Extrapolated (beyond anything this data set shows, so resting on assumptions): 96, 168 and 336 " \
+           "hours." in said, said
+    # A sweep within the data says nothing of the kind.
+    at = s.open_page("whatif", {"dataset": demo[1], "section": "sweep", "sweep": "premium_shipping_share"})
+    assert not any("Extrapolated" in c.value for c in at.caption)
+
+
 def test_a_zero_difference_has_no_arrow_and_reads_as_no_change(demo):
     """The baseline against itself: every change is "±0", grey, with no arrow, on the tiles and in the tables
     (a bare "0" read as a figure of nothing)."""

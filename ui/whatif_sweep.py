@@ -21,7 +21,7 @@ from analytics.sweep_choices import (
     default_sweep,
     parse_values,
 )
-from analytics.text import in_sentence, md
+from analytics.text import in_sentence, listed, md
 from ui import cached, downloads, views
 from ui.setup import PageContext
 from ui.whatif_engine import swept
@@ -96,6 +96,11 @@ def sweep_section(ctx: PageContext, dataset_id: str, policy: Policy, params: Seq
             st.caption(f"The deadline cancels an order only when “{late.label}” is “{late.choice_text('auto_cancel')}”; "
                        f"it is “{late.choice_text('none')}” now, so this sweep is flat until you change it.")
         frame = swept(dataset_id, param, values, policy, replicates, seed)
+        # Points beyond what the data shows rest on the fitted curves, as an extrapolated scenario does.
+        beyond = [v for v in values if param in simulate.extrapolated(prep, policy.with_values({param: v}, params))]
+        if beyond:
+            st.caption("Extrapolated (beyond anything this data set shows, so resting on assumptions): "
+                       f"{listed(f'{v:,g}' for v in beyond)}{' ' + spec.unit if spec.unit else ''}.")
         views.room_for_toolbar()   # the first chart's toolbar covered the figures box's buttons
         current = policy.get(param, params)
         if current is None and param == "premium_shipping_share":
