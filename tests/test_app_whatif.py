@@ -208,6 +208,27 @@ def _save(at, name: str, replace: bool = False):
     return at.run()
 
 
+def test_a_compared_scenario_beyond_the_data_is_marked_extrapolated(demo):
+    """Compared side by side, a 168-hour window (the data shows no answer after 72 hours) read like the
+    others, though on its own its tiles and table say it is extrapolated."""
+    at = s.open_page("whatif")
+    at.number_input(key="whatif_seller_response_hours").set_value(168.0).run()
+    _save(at, "Two weeks, compared")
+    at.number_input(key="whatif_seller_response_hours").set_value(24.0).run()
+    _save(at, "One day, compared")
+    at.button(key="whatif_reset").click().run()
+    from analytics import scenarios as store
+
+    con = db.connect(demo[0])
+    saved = {sc.name: sc.id for sc in store.list_for(con, demo[1])}
+    con.close()
+    at.multiselect(key="whatif_scenarios").set_value([saved["Two weeks, compared"], saved["One day, compared"]]).run()
+    assert s.problems(at) == []
+    table = next(t.value for t in at.table if "Baseline" in t.value.columns)
+    assert [plain(c) for c in table.columns] == ["Figure", "Baseline", "Two weeks, compared (extrapolated)",
+                                                 "One day, compared"]
+
+
 def test_saving_under_an_existing_name_is_refused_unless_replacing(demo):
     from analytics import scenarios as store
 

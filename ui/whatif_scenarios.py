@@ -156,10 +156,16 @@ def scenarios_section(ctx: PageContext, dataset_id: str, policy: Policy, params:
         return
     variants = {"Baseline": simulated(dataset_id, Policy(), replicates, seed)["baseline"]}
     policies = [by_id[i].policy for i in compared]
+
+    def add(name: str, variant_policy: Policy) -> None:
+        # Marked as the scenario's own table marks it: beyond the data, its figures rest on assumptions.
+        result = simulated(dataset_id, variant_policy, replicates, seed)
+        variants[name + (" (extrapolated)" if result.get("extrapolated") else "")] = result["scenario"]
+
     if policy.changes() and policy not in policies:
-        variants["Current controls"] = simulated(dataset_id, policy, replicates, seed)["scenario"]
+        add("Current controls", policy)
     for scenario_id, scenario_policy in zip(compared, policies, strict=True):
-        variants[by_id[scenario_id].name] = simulated(dataset_id, scenario_policy, replicates, seed)["scenario"]
+        add(by_id[scenario_id].name, scenario_policy)
     currency = cached.money_format(dataset_id, "")
     downloads.chart(partial(charts.comparison_chart, wt.comparison_frame(variants, wt.TILES, currency), "Value"),
                     "saved-scenarios-compared", key="wi_cmp_chart")
