@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from analytics import policy, simulate
+from analytics import policy, simulate, words
 from analytics.policy import PARAMETERS_BY_NAME
 from analytics.text import count
 
@@ -60,9 +60,9 @@ def idle_under(prep: simulate.Prepared, policy) -> dict[str, str]:
 
 
 def parameter_words(name: str) -> str:
-    """A parameter in words; a refund channel names its payment method's label as the data writes it."""
+    """A parameter in words; a refund channel names its payment method as its control's label does."""
     if name in PARAMETERS_BY_NAME:
         return PARAMETERS_BY_NAME[name].label.lower()
     if name.startswith(policy.CHANNEL_PREFIX):
-        return f"where {policy.method_from_key(name.removeprefix(policy.CHANNEL_PREFIX))} refunds go"
+        return f"where {words.plain(policy.method_from_key(name.removeprefix(policy.CHANNEL_PREFIX)))} refunds go"
     return name.replace("_", " ")

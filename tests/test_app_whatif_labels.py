@@ -75,8 +75,9 @@ def test_the_label_as_written_in_a_link_works_too(odd):
     at = s.open_page("whatif", {"dataset": dataset_id, f"refund_channel.{LABEL}": "coupon"})
     assert s.problems(at) == [] and _notices(at) == []
     # The method never had its refunds sent to a coupon: the scenario says it extrapolates, naming the
-    # method as the data writes it.
-    assert any(f"where {LABEL} refunds go" in plain(w.value) for w in at.warning)
+    # method in the words of its control's label (the data's underscores read as spaces), as the scenario's
+    # sentence names it.
+    assert any(f"where {words.plain(LABEL)} refunds go" in plain(w.value) for w in at.warning)
     assert at.selectbox(key="whatif_" + channel_name(LABEL).replace(".", "__")).value == "coupon"
     # Written back in its canonical, encoded form.
     assert channel_name(LABEL) in at.query_params
