@@ -785,3 +785,17 @@ def test_olist_s_figures_it_cannot_measure_say_why_under_the_tables(olist, monke
     refunds = next(c for c in said if "because this data set records no refunds" in c)
     assert refunds.startswith("Refunds; Refunds kept on the platform; Amount kept on the platform:")
     assert not any(c.startswith("Not measurable on this data set") for c in said)   # the old list, without why
+
+
+def test_a_linked_value_the_data_set_makes_idle_goes_back_to_its_default(olist, monkeypatch):
+    """On Olist (no refunds recorded), a link setting card refunds to coupons named a change that changes
+    nothing, and marked the whole scenario extrapolated; the value now goes back to its default, saying why,
+    and the scenario is the baseline."""
+    monkeypatch.setenv("CANCELLATION_LAB_DB", str(olist[0]))
+    at = s.open_page("whatif", {"dataset": olist[1], "refund_channel.credit_card": "coupon"})
+    assert s.problems(at) == []
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("Credit card refunds: set back to its default (this data set records no refunds")
+               for c in captions), captions
+    assert any(c.startswith("Scenario: the baseline policy") for c in captions), captions
+    assert not any("Extrapolated" in w.value for w in at.warning)

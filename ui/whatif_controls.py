@@ -143,14 +143,17 @@ def controls(ctx: PageContext, params: Sequence[Parameter], prep: simulate.Prepa
     inert, as a window while consent is off) is disabled, with the reason in its help."""
     policy = current_policy(ctx, params)[0]
     under = whatif_notes.idle_under(prep, policy)
-    # A value the other settings make idle here (a share of sellers who never answer, at a window the data
-    # shows) goes back to its default, so that it names no scenario and no assumption it does not change
-    # (a link could carry one), and its disabled control does not hold a value no one can clear.
+    lacking = whatif_notes.idle(prep, params)
+    # A value the data set or the other settings make idle here (a refund channel where no refund is
+    # recorded; a share of sellers who never answer, at a window the data shows) goes back to its default,
+    # so that it names no scenario and no assumption it does not change (a link could carry one), and its
+    # disabled control does not hold a value no one can clear.
     for p in params:
-        if p.name in under and p.default is not None and st.session_state.get(ctx.k(p.name), p.default) != p.default:
+        why = lacking.get(p.name) or under.get(p.name)
+        if why and p.default is not None and st.session_state.get(ctx.k(p.name), p.default) != p.default:
             st.session_state[ctx.k(p.name)] = _to_widget(p, p.default)
-            st.caption(f"{md(p.label)}: set back to its default ({under[p.name]}).")
-    idle = {**under, **whatif_notes.idle(prep, params), **policy.inert()}
+            st.caption(f"{md(p.label)}: set back to its default ({why}).")
+    idle = {**under, **lacking, **policy.inert()}
     for group, title in GROUPS.items():
         group_params = [p for p in params if p.group == group]
         if not group_params:
