@@ -340,10 +340,11 @@ def test_olist_says_what_applies_and_offers_its_own_payment_methods(olist, monke
     boleto = at.selectbox(key="whatif_refund_channel__boleto")
     assert boleto.disabled and "records no refunds" in boleto.help
     assert at.toggle(key="whatif_seller_consent_required").disabled
-    # A link that sets it still opens, with the setting kept.
+    # A link that sets it still opens; the setting, which changes nothing here, goes back to its default.
     again = s.open_page("whatif", {"dataset": olist[1], "refund_channel.boleto": "wallet"})
     assert s.problems(again) == []
-    assert again.selectbox(key="whatif_refund_channel__boleto").value == "wallet"
+    assert again.selectbox(key="whatif_refund_channel__boleto").value == "original"
+    assert any("set back to its default (this data set records no refunds" in c.value for c in again.caption)
 
 
 def test_olist_s_tiles_say_n_a_and_why_for_the_wait_it_cannot_measure(olist, monkeypatch):
