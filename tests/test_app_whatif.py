@@ -143,9 +143,12 @@ def test_the_calibration_shows_on_demand(demo):
     at = s.open_page("whatif")
     at.toggle(key="whatif_calibration_shown").set_value(True).run()
     assert s.problems(at) == []
-    table = next(df.value for df in at.dataframe if "fitted" in df.value.columns)
-    assert "Acceptance rate" in table["figure"].tolist()
-    assert "true (generated data)" in table.columns  # a generated data set shows what it was made with
+    table = next(df for df in at.dataframe if "fitted" in df.value.columns)
+    rows = {r["figure"]: r for r in table.value.to_dict("records")}
+    # A generated data set shows what it was made with; a rate reads in percent, as the controls say it.
+    assert table.proto.columns and "True (generated data)" in table.proto.columns
+    assert rows["Acceptance rate"]["fitted"].endswith("%") and rows["Acceptance rate"]["true_value"].endswith("%")
+    assert not rows["Seller's response time, median (hours)"]["fitted"].endswith("%")
 
 
 def test_the_engine_s_self_check_says_observed_and_replayed_by_figure_name(demo):

@@ -14,6 +14,13 @@ from ui import downloads
 from ui.whatif_engine import self_check
 
 
+def _in_unit(share: bool, value: float | None) -> str:
+    """A fitted or true value as the table reads it: a share in percent, any other number with two decimals."""
+    if value is None or value != value:   # (NaN: nothing to fit)
+        return ""
+    return f"{value:.0%}" if share else f"{value:,.2f}"
+
+
 def calibration_section(dataset, prep: simulate.Prepared) -> None:
     summary = prep.calibration.summary()
     counts = summary.get("counts", {})
@@ -37,11 +44,19 @@ def calibration_section(dataset, prep: simulate.Prepared) -> None:
         ("Premium shipping share", summary.get("premium_shipping_share", {}).get("share"),
          truth.get("premium_shipping_share"), ""),
     ]
-    table = pl.DataFrame(rows, schema={"figure": pl.Utf8, "fitted": pl.Float64, "true (generated data)": pl.Float64,
+    table = pl.DataFrame(rows, schema={"figure": pl.Utf8, "fitted": pl.Float64, "true_value": pl.Float64,
                                        "sample": pl.Utf8}, orient="row")
+    # Read in each row's own unit (a rate as 76%, hours with one decimal); the download keeps the numbers.
+    shares = ("Acceptance rate", "Premium shipping share")
+    shown = table.with_columns(
+        pl.struct("figure", c).map_elements(lambda r, c=c: _in_unit(r["figure"] in shares, r[c]), return_dtype=pl.Utf8)
+        .alias(c) for c in ("fitted", "true_value"))
     if not truth:
-        table = table.drop("true (generated data)")
-    downloads.table(table, "calibration", key="wi_cal_table")
+        table, shown = table.drop("true_value"), shown.drop("true_value")
+    downloads.table(shown, "calibration", key="wi_cal_table", download=lambda: table, column_config={
+        c: st.column_config.TextColumn(label) for c, label in (
+            ("figure", "Figure"), ("fitted", "Fitted"), ("true_value", "True (generated data)"), ("sample", "Sample"))
+        if c in shown.columns})
     curves = simulate.fit_vs_data(prep)
     left, right = st.columns(2)
     for column, name, title in ((left, "seller_response", "Seller's response time"),
