@@ -261,7 +261,10 @@ def test_the_saved_scenarios_compared_fit_a_1280_px_page(served):
         assert found == [], "\n".join(found)
         table = page.locator('[data-testid="stTable"]').filter(has_text="Current controls")
         headers = [" ".join(h.split()) for h in table.locator("th").all_inner_texts()]
-        assert headers == ["Figure", "Baseline", "Current controls", *saved.values()], headers
+        # A scenario beyond what the data shows (a one-week window) is marked so, after its name as typed.
+        assert [h.removesuffix(" (extrapolated)") for h in headers] == [
+            "Figure", "Baseline", "Current controls", *saved.values()], headers
+        assert "One week window for sellers who answer late (extrapolated)" in headers, headers
         # Every column's right edge inside the page's main column.
         main = page.locator('[data-testid="stMainBlockContainer"]').bounding_box()
         last = table.locator("th").last.bounding_box()
